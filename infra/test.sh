@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: the generated-code check, then every *.test.ts under services/, infra/ and
+# loadtest/ with Node's test runner (one process per file; real nats-server and BGP daemons are
+# started by the tests themselves on random ports).
+#   npm test                       everything
+#   npm test -- services/bgp       only test files under the given paths
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash proto/generate.sh --check
+paths=("$@")
+(( ${#paths[@]} )) || paths=(services infra loadtest)
+mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+if (( ${#files[@]} == 0 )); then
+  echo "no test files under ${paths[*]}" >&2
+  exit 1
+fi
+export MESHLESS_LOG_LEVEL="${MESHLESS_LOG_LEVEL:-silent}"
+exec node --import tsx --test --test-concurrency="${MESHLESS_TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"

@@ -1,0 +1,13 @@
+export {
+  MeshlessError,
+  InvalidArgumentError,
+  NotFoundError,
+  AlreadyExistsError,
+  ConflictError,
+  FailedPreconditionError,
+  UnavailableError,
+  ResourceExhaustedError,
+} from './errors.js';
+export type { FieldPath } from './errors.js';
+export { toGrpcStatus, fromGrpcError, FIELD_METADATA_KEY } from './grpc-status.js';
+export type { GrpcStatus } from './grpc-status.js';

@@ -1,0 +1,13 @@
+export {
+  RESOURCES_BUCKET,
+  META_BUCKET,
+  META_COMPACTED_REVISION,
+  Subjects,
+  KIND_TOKENS,
+  resourceKey,
+  kindPrefix,
+  parseResourceKey,
+} from './names.js';
+export type { StoredKind, ResourceKey } from './names.js';
+export { connectNats } from './connect.js';
+export type { NatsConnection } from './connect.js';

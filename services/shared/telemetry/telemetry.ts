@@ -1,0 +1,76 @@
+// Metrics and health for every service, on one HTTP port:
+//   GET /metrics  Prometheus text exposition, produced by the OpenTelemetry SDK
+//   GET /livez    200 while the process runs its event loop
+//   GET /readyz   200 once the service says it is ready (connected to NATS and caught up), else 503
+// Services create instruments from `telemetry.meter`; names follow the Prometheus convention
+// (`meshless_<service>_<thing>_<unit>`), so the exporter adds no suffix surprises.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Meter } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+
+export type ReadinessCheck = () => { ready: boolean; reason?: string };
+
+export interface Telemetry {
+  readonly meter: Meter;
+  /** The port actually bound (useful when 0 was asked for). */
+  readonly port: number;
+  /** Registers a readiness condition; the service is ready when every condition is. */
+  addReadiness(name: string, check: ReadinessCheck): void;
+  close(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  service: string;
+  host?: string;
+  /** 0 picks a free port; negative disables the HTTP endpoint (the meter still works). */
+  port: number;
+}
+
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutTargetInfo: true });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': `meshless-${options.service}` }),
+    readers: [exporter],
+  });
+  const meter = provider.getMeter(`meshless-${options.service}`);
+  const checks = new Map<string, ReadinessCheck>();
+
+  let server: Server | undefined;
+  let port = -1;
+  if (options.port >= 0) {
+    server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') return exporter.getMetricsRequestHandler(req, res);
+      if (path === '/livez') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (path === '/readyz') {
+        const failing = [...checks].map(([n, c]) => [n, c()] as const).filter(([, r]) => !r.ready);
+        const body = failing.length === 0 ? 'ok\n' : failing.map(([n, r]) => `${n}: ${r.reason ?? 'not ready'}`).join('\n') + '\n';
+        res.writeHead(failing.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /livez or /readyz\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+  }
+
+  return {
+    meter,
+    port,
+    addReadiness: (name, check) => void checks.set(name, check),
+    async close() {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server?.closeAllConnections();
+      await provider.shutdown();
+    },
+  };
+}
