@@ -1,0 +1,100 @@
+// A small process supervisor for the local cluster: starts each child in order, waits until it is
+// ready, restarts it with backoff when it dies unexpectedly, and stops everything in reverse order.
+// Children write JSON logs to files under the data directory; the terminal shows only state changes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ChildSpec {
+  /** Short name used in messages and as the log file name. */
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Resolves true once the child serves (polled until `readyTimeoutMs`). */
+  ready: () => Promise<boolean>;
+  readyTimeoutMs?: number;
+  /** One line per endpoint, printed after `meshless ready`. */
+  endpoints: string[];
+}
+
+interface Running {
+  spec: ChildSpec;
+  child: ChildProcess;
+  restarts: number;
+  log: WriteStream;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Supervisor {
+  private readonly running: Running[] = [];
+  private stopping = false;
+
+  constructor(private readonly logDir: string, private readonly say: (line: string) => void) {
+    mkdirSync(logDir, { recursive: true });
+  }
+
+  /** Starts the child and waits for it to be ready; throws (with its log file) when it is not. */
+  async start(spec: ChildSpec): Promise<void> {
+    const log = createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: 'a' });
+    const entry: Running = { spec, child: this.spawn(spec, log), restarts: 0, log };
+    this.running.push(entry);
+    this.watch(entry);
+    const deadline = Date.now() + (spec.readyTimeoutMs ?? 30_000);
+    for (;;) {
+      if (entry.child.exitCode !== null) {
+        throw new Error(`${spec.name} exited with code ${entry.child.exitCode}; see ${join(this.logDir, spec.name + '.log')}`);
+      }
+      if (await spec.ready().catch(() => false)) return;
+      if (Date.now() > deadline) throw new Error(`${spec.name} not ready after ${spec.readyTimeoutMs ?? 30_000} ms; see ${join(this.logDir, spec.name + '.log')}`);
+      await sleep(100);
+    }
+  }
+
+  endpoints(): string[] {
+    return this.running.flatMap((r) => r.spec.endpoints);
+  }
+
+  /** SIGTERM to every child, last started first; SIGKILL after `graceMs`. */
+  async stopAll(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    for (const r of [...this.running].reverse()) {
+      const c = r.child;
+      if (c.exitCode === null && c.signalCode === null) {
+        const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+        c.kill('SIGTERM');
+        const timer = setTimeout(() => c.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      r.log.end();
+    }
+  }
+
+  private spawn(spec: ChildSpec, log: WriteStream): ChildProcess {
+    const child = spawn(spec.command, spec.args, {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: false,
+    });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    child.once('error', (err) => log.write(`spawn error: ${err.message}\n`));
+    return child;
+  }
+
+  private watch(entry: Running): void {
+    entry.child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      entry.restarts++;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(entry.restarts, 6));
+      this.say(`${entry.spec.name} exited (${signal ?? code}); restarting in ${delay} ms (restart #${entry.restarts})`);
+      setTimeout(() => {
+        if (this.stopping) return;
+        entry.child = this.spawn(entry.spec, entry.log);
+        this.watch(entry);
+      }, delay).unref();
+    });
+  }
+}
