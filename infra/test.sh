@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: the generated-code check, then every *.test.ts under services/, infra/ and
+# Runs every test: the generated-code check, then every *.test.ts under services/, infra/, k8s/ and
 # loadtest/ with Node's test runner (one process per file; real nats-server and BGP daemons are
 # started by the tests themselves on random ports).
 #   npm test                       everything
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash proto/generate.sh --check
 paths=("$@")
-(( ${#paths[@]} )) || paths=(services infra loadtest)
+(( ${#paths[@]} )) || paths=(services infra loadtest k8s)
 mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if (( ${#files[@]} == 0 )); then
   echo "no test files under ${paths[*]}" >&2
