@@ -8,7 +8,7 @@
 
 import { checkDns1123Label, checkDns1123Subdomain } from './names.js';
 import { ipToString, tryParseCidr, tryParseInterfaceAddress, tryParseIp, type IpFamily } from './net.js';
-import { parseSelector, SelectorError } from './selector.js';
+import { parseSelector, SelectorError, type SelectorNode } from './selector.js';
 import { describe, fail, integer, mapped, text, type Check } from './schema.js';
 
 export const nameField: Check<string> = text(checkDns1123Subdomain, { maxLength: 253 });
@@ -159,11 +159,25 @@ export function selector(options: { noGlobal?: string; globalAlone?: boolean } =
       if (e instanceof SelectorError) return fail(path, e.reason);
       throw e;
     }
-    const usesGlobal = /(^|[^A-Za-z0-9_./-])global\(/.test(value);
+    const usesGlobal = selectorUsesGlobal(sel.root);
     if (options.noGlobal && usesGlobal) fail(path, options.noGlobal);
     if (options.globalAlone && usesGlobal && !sel.isGlobal) fail(path, 'global() cannot be combined with other selectors');
     return value;
   };
+}
+
+function selectorUsesGlobal(node: SelectorNode): boolean {
+  switch (node.op) {
+    case 'global':
+      return true;
+    case 'not':
+      return selectorUsesGlobal(node.node);
+    case 'and':
+    case 'or':
+      return node.nodes.some(selectorUsesGlobal);
+    default:
+      return false;
+  }
 }
 
 /** Linux interface name (Calico's interfaceRegex): 1-15 of letters, digits, '_', '.', '-'. */

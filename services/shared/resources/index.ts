@@ -67,6 +67,7 @@ export type { ParsedDocument } from './parse.js';
 export { validateResource, resourceName } from './validate.js';
 export { checkPoolOverlap } from './overlap.js';
 export { BLOCK_SIZE, ipamBlockName, blockAffinityName } from './kinds-ipam.js';
+export { learnedRouteName } from './kinds-bgp.js';
 export { canonicalJson } from './canonical.js';
 
 export {

@@ -1,6 +1,7 @@
 // BGPPeer, BGPConfiguration and Meshless's LearnedRoute.
 
-import { parseIp } from './net.js';
+import { ipToString, parseCidr, parseIp } from './net.js';
+import { nameToken } from './kinds-ipam.js';
 import {
   asNumber,
   checkCommunity,
@@ -183,3 +184,11 @@ export const LEARNEDROUTE: KindSpec = {
     peer: required(ipAddress()),
   }),
 };
+
+/**
+ * A deterministic name for a LearnedRoute: "<learnedBy>.<peer>.<prefix>" with the addresses'
+ * '.', ':' and '/' written as '-', e.g. "rr-0.10-0-0-1.192-168-0-0-24".
+ */
+export function learnedRouteName(learnedBy: string, peer: string, prefix: string): string {
+  return `${learnedBy}.${nameToken(ipToString(parseIp(peer)))}.${nameToken(parseCidr(prefix).text)}`;
+}

@@ -43,6 +43,7 @@ const ipPoolSpec = object({
     'Tunnel',
   ]),
   assignmentMode: withDefault(oneOf(['Automatic', 'Manual'] as const), 'Automatic'),
+  namespaceSelector: optional(selector({ noGlobal: 'global() is not valid in an IPPool namespaceSelector' })),
 });
 
 const IPV4_LINK_LOCAL = parseCidr('169.254.0.0/16');
@@ -69,6 +70,9 @@ export const IPPOOL: KindSpec = {
     }
     if (pool.family === 6 && spec.ipipMode !== 'Never') fail(`${path}.ipipMode`, 'IPIP is not supported on IPv6 pools');
     const uses = spec.allowedUses as string[];
+    if (uses.includes('Tunnel') && spec.namespaceSelector) {
+      fail(`${path}.namespaceSelector`, 'a pool with allowed use Tunnel cannot have a namespaceSelector');
+    }
     if (uses.includes('LoadBalancer')) {
       if (uses.length > 1) fail(`${path}.allowedUses`, 'LoadBalancer cannot be combined with Workload or Tunnel');
       if (spec.ipipMode !== 'Never' || spec.vxlanMode !== 'Never') {
@@ -82,9 +86,17 @@ export const IPPOOL: KindSpec = {
   },
 };
 
-/** Calico's name for the IPAMBlock of a CIDR: "10-0-1-0-26", "fd00--40-122". */
+/**
+ * Canonical address or CIDR text as a name part: '.', ':' and '/' become '-', and a leading or
+ * trailing "::" is written "0::" / "::0" so the part starts and ends with a digit or letter.
+ */
+export function nameToken(canonical: string): string {
+  return canonical.replace(/^::/, '0::').replace(/::$/, '::0').replace(/::\//, '::0/').replace(/[.:/]/g, '-');
+}
+
+/** The name of the IPAMBlock of a CIDR, as Calico spells it: "10-0-1-0-26", "fd00-0-0-1--0-122". */
 export function ipamBlockName(blockCidr: string): string {
-  return parseCidr(blockCidr).text.replace(/[.:/]/g, '-');
+  return nameToken(parseCidr(blockCidr).text);
 }
 
 /** A name for the BlockAffinity of (node, block): "<node>-<ipamBlockName>". */

@@ -40,6 +40,7 @@ const nodeSpec = object({
     ),
   ),
   wireguard: optional(object({ interfaceIPv4Address: optional(ipAddress(4)), interfaceIPv6Address: optional(ipAddress(6)) })),
+  interfaces: optional(list(object({ name: optional(interfaceName), addresses: optional(list(ipAddress())) }))),
 });
 
 const wireguardKey: Check<string> = text((s) =>
@@ -110,7 +111,7 @@ const singleAddress: Check<string> = (value, path) => {
 const workloadEndpointSpec = object({
   orchestrator: optional(nameField),
   workload: optional(nameField),
-  node: optional(nameField),
+  node: required(nameField, 'is required: the node the workload runs on'),
   containerID: optional(containerId),
   pod: optional(nameField),
   endpoint: optional(nameField),
@@ -120,7 +121,7 @@ const workloadEndpointSpec = object({
   ipv6Gateway: optional(ipAddress(6)),
   ipNATs: optional(list(object({ internalIP: required(ipAddress()), externalIP: required(ipAddress()) }))),
   profiles: optional(list(nameField, { unique: true })),
-  interfaceName: optional(interfaceName),
+  interfaceName: required(interfaceName, "is required: the workload's host-side interface (e.g. cali0123456789a)"),
   mac: optional(macAddress),
   ports: optional(
     list(

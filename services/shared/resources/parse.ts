@@ -106,7 +106,8 @@ function yamlError(err: YAMLError, text: string, source: string, document: numbe
  * end of line (YAML 1.2 §9.1; it ends a document even inside a block scalar).
  */
 function checkDocumentSizes(text: string, source: string): void {
-  if (text.length <= MAX_DOCUMENT_BYTES / 4) return; // Every UTF-16 unit is at most 3 UTF-8 bytes... and 4 for pairs.
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8, so short texts need no measuring.
+  if (text.length <= MAX_DOCUMENT_BYTES / 3) return;
   const marker = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm;
   let start = 0;
   let document = 0;

@@ -50,8 +50,14 @@ export interface NodeWireguardSpec {
   interfaceIPv6Address?: string;
 }
 
+export interface NodeInterface {
+  name?: string;
+  addresses?: string[];
+}
+
 export interface NodeSpec {
   bgp?: NodeBGPSpec;
+  interfaces?: NodeInterface[];
   ipv4VXLANTunnelAddr?: string;
   ipv6VXLANTunnelAddr?: string;
   vxlanTunnelMACAddr?: string;
@@ -93,6 +99,7 @@ export interface IPPoolSpec {
   allowedUses: IPPoolAllowedUse[];
   /** Default "Automatic". */
   assignmentMode: 'Automatic' | 'Manual';
+  namespaceSelector?: string;
 }
 
 export type IPPool = ResourceBase<'IPPool', IPPoolSpec>;
@@ -102,6 +109,8 @@ export type IPPool = ResourceBase<'IPPool', IPPoolSpec>;
 export interface AllocationAttribute {
   handle_id?: string;
   secondary?: Record<string, string>;
+  alternateOwnerAttrs?: Record<string, string>;
+  releasedAt?: string;
 }
 
 export interface IPAMBlockSpec {
@@ -153,7 +162,8 @@ export interface WorkloadEndpointPort {
 export interface WorkloadEndpointSpec {
   orchestrator?: string;
   workload?: string;
-  node?: string;
+  /** Required: the node the workload runs on. */
+  node: string;
   containerID?: string;
   pod?: string;
   endpoint?: string;
@@ -163,10 +173,12 @@ export interface WorkloadEndpointSpec {
   ipv6Gateway?: string;
   ipNATs?: IPNAT[];
   profiles?: string[];
-  interfaceName?: string;
+  /** Required: the host side of the workload's veth, e.g. "cali0123456789a". */
+  interfaceName: string;
   mac?: string;
   ports?: WorkloadEndpointPort[];
   allowSpoofedSourcePrefixes?: string[];
+  qosControls?: Record<string, number>;
 }
 
 export type WorkloadEndpoint = ResourceBase<'WorkloadEndpoint', WorkloadEndpointSpec>;
@@ -178,7 +190,7 @@ export interface EndpointPort {
 }
 
 export interface HostEndpointSpec {
-  node?: string;
+  node: string;
   interfaceName?: string;
   expectedIPs?: string[];
   profiles?: string[];
@@ -293,14 +305,16 @@ export interface BGPPeerSpec {
   node?: string;
   /** IPv4 or IPv6 address, optionally with a port: "10.0.0.1:1790", "[fd00::1]:1790". */
   peerIP?: string;
+  /** Required with peerIP; forbidden with peerSelector. */
   asNumber?: number;
+  localASNumber?: number;
   nodeSelector?: string;
   peerSelector?: string;
   keepOriginalNextHop?: boolean;
   password?: BGPPassword;
   /** Duration text like "120s" or "2m". */
   maxRestartTime?: string;
-  /** Default "UseNodeIP". */
+  keepaliveTime?: string;
   sourceAddress?: 'UseNodeIP' | 'None';
   failureDetectionMode?: 'None' | 'BFDIfDirectlyConnected';
   restartMode?: 'GracefulRestart' | 'LongLivedGracefulRestart';
@@ -309,6 +323,7 @@ export interface BGPPeerSpec {
   ttlSecurity?: number;
   filters?: string[];
   reachableBy?: string;
+  localWorkloadSelector?: string;
   nextHopMode?: 'Auto' | 'Self' | 'Keep';
   reversePeering?: 'Auto' | 'Manual';
 }
@@ -333,13 +348,15 @@ export interface ServiceCIDR {
 
 export interface BGPConfigurationSpec {
   /** Default "Info". */
-  logSeverityScreen: 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
-  /** Default true. */
-  nodeToNodeMeshEnabled: boolean;
-  /** Default 64512. */
-  asNumber: number;
+  logSeverityScreen: 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
+  /** Only on the configuration named "default", where it defaults to true. */
+  nodeToNodeMeshEnabled?: boolean;
+  /** Only on the configuration named "default", where it defaults to 64512. */
+  asNumber?: number;
   /** Default 179. */
   listenPort: number;
+  serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
+  programClusterRoutes?: 'Enabled' | 'Disabled';
   serviceClusterIPs?: ServiceCIDR[];
   serviceExternalIPs?: ServiceCIDR[];
   serviceLoadBalancerIPs?: ServiceCIDR[];
