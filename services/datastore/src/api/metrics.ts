@@ -1,0 +1,40 @@
+// The datastore's instruments (OpenTelemetry, exported for Prometheus by shared/telemetry).
+import type { Meter } from '@opentelemetry/api';
+import { status } from '@grpc/grpc-js';
+
+const CODE_NAMES = new Map<number, string>(Object.entries(status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]));
+
+export interface ApiMetrics {
+  request(method: string, code: number): void;
+  watchOpened(): void;
+  watchClosed(): void;
+  blockAllocated(): void;
+  tombstonesPurged(count: number): void;
+}
+
+export interface MetricSources {
+  /** The highest KV revision the service has seen. */
+  revision(): number;
+  /** The compacted revision last recorded. */
+  compactedRevision(): number;
+}
+
+export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetrics {
+  const requests = meter.createCounter('meshless_datastore_requests_total', { description: 'gRPC requests by method and status code' });
+  const watches = meter.createUpDownCounter('meshless_datastore_watch_streams', { description: 'Watch streams open now' });
+  const blocks = meter.createCounter('meshless_datastore_ipam_blocks_allocated_total', { description: 'IPAM blocks newly allocated to nodes' });
+  const purged = meter.createCounter('meshless_datastore_tombstones_purged_total', { description: 'Deletion tombstones purged by compaction' });
+  meter
+    .createObservableGauge('meshless_datastore_revision', { description: 'Highest KV revision (stream sequence) seen by this process' })
+    .addCallback((r) => r.observe(sources.revision()));
+  meter
+    .createObservableGauge('meshless_datastore_compacted_revision', { description: 'Revision up to which tombstones may have been purged' })
+    .addCallback((r) => r.observe(sources.compactedRevision()));
+  return {
+    request: (method, code) => requests.add(1, { method, code: CODE_NAMES.get(code) ?? String(code) }),
+    watchOpened: () => watches.add(1),
+    watchClosed: () => watches.add(-1),
+    blockAllocated: () => blocks.add(1),
+    tombstonesPurged: (count) => purged.add(count),
+  };
+}

@@ -1,0 +1,134 @@
+// Wiring of the datastore service: NATS → buckets → store, IPAM → gRPC API, plus telemetry and
+// the periodic compaction / orphan sweep. runDatastore returns once the API is serving.
+import type { Logger } from 'pino';
+import { checks, type ConfigOf } from '../../shared/config/index.js';
+import { startTelemetry } from '../../shared/telemetry/index.js';
+import { connectNats } from '../../shared/nats/index.js';
+import { validateResource } from '../../shared/resources/index.js';
+import { createApiMetrics, Handlers, startApiServer } from './api/index.js';
+import { Ipam } from './ipam/index.js';
+import { Compactor, ResourceStore, type CompactionResult, type ResourceDocument } from './store/index.js';
+
+export const datastoreConfig = {
+  listen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'gRPC API address HOST:PORT (port 0 picks a free one)' },
+  nats: { type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
+  metricsPort: { type: 'int', default: 9091, check: checks.port, description: 'port of /metrics, /livez and /readyz (0 picks a free one)' },
+  metricsHost: { type: 'string', default: '', description: 'address of the metrics and health endpoint; empty = the host of listen' },
+  tombstoneRetention: {
+    type: 'duration',
+    default: 3_600_000,
+    description: 'how long deletions stay answerable by Watch-from-revision before compaction purges them',
+  },
+  compactionInterval: {
+    type: 'duration',
+    default: 60_000,
+    check: checks.positive,
+    description: 'how often tombstones older than the retention are purged (and blocks of deleted nodes released)',
+  },
+  maxMessageBytes: {
+    type: 'int',
+    default: 4 * 1024 * 1024,
+    check: (v: number) => (v >= 64 * 1024 ? undefined : `must be at least 65536, got ${v}`),
+    description: 'largest gRPC request accepted, in bytes (larger ones get RESOURCE_EXHAUSTED)',
+  },
+} as const;
+
+export type DatastoreConfig = ConfigOf<typeof datastoreConfig>;
+
+export interface DatastoreHandle {
+  /** HOST:PORT the API listens on (the real port when 0 was asked for). */
+  readonly address: string;
+  readonly port: number;
+  readonly metricsPort: number;
+  /** Runs a tombstone compaction now (tests, operators); resolves with its result. */
+  compactNow(): Promise<CompactionResult>;
+  /** Releases the blocks of nodes that no longer exist now; resolves with their names. */
+  releaseOrphansNow(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(i + 1)) };
+}
+
+export async function runDatastore(config: DatastoreConfig, log: Logger): Promise<DatastoreHandle> {
+  const listen = splitHostPort(config.listen);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, 'error while closing');
+      }
+    }
+  };
+  try {
+    const telemetry = await startTelemetry({ service: 'datastore', host: config.metricsHost || listen.host, port: config.metricsPort });
+    closers.push(() => telemetry.close());
+
+    let natsConnected = false;
+    let storeOpen = false;
+    telemetry.addReadiness('nats', () => ({ ready: natsConnected, reason: `not connected to NATS at ${config.nats}` }));
+    telemetry.addReadiness('buckets', () => ({ ready: storeOpen, reason: 'KV buckets not open yet' }));
+
+    const nc = await connectNats(config.nats, 'meshless-datastore', log);
+    natsConnected = true;
+    closers.push(async () => {
+      natsConnected = false;
+      await nc.drain().catch(() => nc.close());
+    });
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') natsConnected = false;
+        else if (s.type === 'reconnect') natsConnected = true;
+      }
+    })();
+
+    const store = await ResourceStore.open(nc, { log });
+    storeOpen = true;
+    let compacted = await store.compactedRevision();
+    await store.revision();
+
+    const metrics = createApiMetrics(telemetry.meter, { revision: () => store.lastSeenRevision, compactedRevision: () => compacted });
+    const normalize = (doc: ResourceDocument) => validateResource(doc, { source: 'ipam' }) as unknown as ResourceDocument;
+    const ipam = new Ipam(store, normalize, log.child({ component: 'ipam' }), () => metrics.blockAllocated());
+    closers.push(() => ipam.idle());
+
+    const compactor = new Compactor(store, config.tombstoneRetention, log.child({ component: 'compactor' }), (r: CompactionResult) => {
+      compacted = r.compactedRevision;
+      metrics.tombstonesPurged(r.purged);
+    });
+    compactor.start(config.compactionInterval);
+    closers.push(() => compactor.stop());
+    const sweep = setInterval(() => {
+      ipam
+        .releaseOrphans()
+        .then((nodes) => nodes.length > 0 && log.info({ nodes }, 'released the IPAM blocks of deleted nodes'))
+        .catch((err: unknown) => log.warn({ err }, 'IPAM orphan sweep failed; retrying on the next tick'));
+    }, config.compactionInterval);
+    sweep.unref();
+    closers.push(async () => clearInterval(sweep));
+
+    const handlers = new Handlers(store, ipam, log.child({ component: 'api' }));
+    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes });
+    closers.push(() => server.close());
+
+    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    const address = `${host}:${server.port}`;
+    log.info({ address, nats: config.nats, metricsPort: telemetry.port, tombstoneRetentionMs: config.tombstoneRetention }, 'datastore serving');
+    return {
+      address,
+      port: server.port,
+      metricsPort: telemetry.port,
+      compactNow: () => compactor.runOnce(),
+      releaseOrphansNow: () => ipam.releaseOrphans(),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,135 @@
+// Reading the KV stream in revision order with an ordered JetStream consumer.
+//
+// A cursor yields raw entries and, exactly once, a `caught-up` mark: the point where every
+// message that was in the stream when the cursor opened has been yielded. The mark carries the
+// revision the reader is now in sync with: max(stream last sequence read before the consumer
+// was created, last yielded revision).
+//
+// How "caught up" is known: each delivered message says how many matching messages are still
+// pending after it (`info.pending`); the message with 0 pending ends the catch-up. When nothing
+// matches at all no message arrives, so right after creating the consumer we ask for its info:
+// no message pending and none delivered means there was nothing to catch up on. (Rejected:
+// nats.js `kv.watch`, which reports `isUpdate` per entry but gives no signal when the initial
+// set is empty, and does not expose the delete marker's revision.)
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+
+/** The KV operation header and its values (nats.js `kvOperationHdr`). */
+export const KV_OPERATION_HEADER = 'KV-Operation';
+export type KvOperation = 'PUT' | 'DEL' | 'PURGE';
+
+export interface RawEntry {
+  readonly type: 'entry';
+  /** The KV key (the subject without `$KV.<bucket>.`). */
+  readonly key: string;
+  readonly revision: number;
+  readonly operation: KvOperation;
+  readonly value: Uint8Array;
+  /** Milliseconds since the epoch when the server stored the message. */
+  readonly storedAt: number;
+}
+
+export interface CaughtUp {
+  readonly type: 'caught-up';
+  readonly revision: number;
+}
+
+export interface CursorOptions {
+  /** KV key filter, e.g. `>` or `nodes.>`. */
+  readonly filter: string;
+  /** `last-per-subject`: the current value of every key, then changes. `after`: every message after `revision`. */
+  readonly mode: 'last-per-subject' | 'after';
+  readonly revision?: number;
+  /** Deliver only headers (values empty): cheaper for scans that need keys and operations. */
+  readonly headersOnly?: boolean;
+  /** Stop after the caught-up mark (a scan) instead of following changes. */
+  readonly stopWhenCaughtUp?: boolean;
+  /** Ends the cursor (the loop over it finishes normally). */
+  readonly signal?: AbortSignal;
+}
+
+export function subjectPrefix(bucket: string): string {
+  return `$KV.${bucket}.`;
+}
+
+export function streamName(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+export async function lastRevision(jsm: JetStreamManager, bucket: string): Promise<number> {
+  const info = await jsm.streams.info(streamName(bucket));
+  return info.state.last_seq;
+}
+
+/**
+ * Opens an ordered consumer on the bucket and yields its entries, with one caught-up mark.
+ * Breaking out of the loop (or `return()` on the iterator) deletes the consumer.
+ */
+export async function* openCursor(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  bucket: string,
+  options: CursorOptions,
+): AsyncGenerator<RawEntry | CaughtUp, void, undefined> {
+  const prefix = subjectPrefix(bucket);
+  const startRevision = await lastRevision(jsm, bucket);
+  const consumer: Consumer = await js.consumers.get(streamName(bucket), {
+    filter_subjects: prefix + options.filter,
+    ...(options.mode === 'after'
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (options.revision ?? 0) + 1 }
+      : { deliver_policy: DeliverPolicy.LastPerSubject }),
+    headers_only: options.headersOnly === true,
+  });
+  let messages: ConsumerMessages | undefined;
+  const stop = () => messages?.stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    messages = await consumer.consume({ max_messages: 512 });
+    if (options.signal?.aborted) return;
+    let caughtUp = false;
+    let last = options.mode === 'after' ? (options.revision ?? 0) : 0;
+    const info = await consumer.info();
+    if (info.num_pending === 0 && info.delivered.consumer_seq === 0) {
+      caughtUp = true;
+      yield { type: 'caught-up', revision: Math.max(startRevision, last) };
+      if (options.stopWhenCaughtUp) return;
+    }
+    for await (const m of messages) {
+      const op = (m.headers?.get(KV_OPERATION_HEADER) || 'PUT') as KvOperation;
+      last = m.seq;
+      yield {
+        type: 'entry',
+        key: m.subject.slice(prefix.length),
+        revision: m.seq,
+        operation: op,
+        value: m.data,
+        storedAt: Math.floor(m.info.timestampNanos / 1e6),
+      };
+      if (!caughtUp && m.info.pending === 0) {
+        caughtUp = true;
+        yield { type: 'caught-up', revision: Math.max(startRevision, last) };
+        if (options.stopWhenCaughtUp) return;
+      }
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    messages?.stop();
+    consumer.delete().catch(() => undefined);
+  }
+}
+
+/** Every current entry under `filter` (tombstones included; callers skip them), and the revision read. */
+export async function scan(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  bucket: string,
+  filter: string,
+  headersOnly = false,
+): Promise<{ entries: RawEntry[]; revision: number }> {
+  const entries: RawEntry[] = [];
+  let revision = 0;
+  for await (const item of openCursor(js, jsm, bucket, { filter, mode: 'last-per-subject', headersOnly, stopWhenCaughtUp: true })) {
+    if (item.type === 'entry') entries.push(item);
+    else revision = item.revision;
+  }
+  return { entries, revision };
+}
