@@ -1,0 +1,2 @@
+export { netTransport } from './transport.js';
+export type { BgpTransport, ConnectOptions, ListenOptions } from './transport.js';

@@ -1,0 +1,90 @@
+// One real routing daemon started by a test: its own temporary directory (config, control socket,
+// pid file, log), optionally inside a network namespace, stopped by the PID we started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Netns } from './netns.js';
+
+export interface DaemonProcess {
+  readonly pid: number;
+  /** The daemon's private directory (config, sockets, logs); removed by stop(). */
+  readonly dir: string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** The last few KB of the daemon's stdout/stderr and log file, for failure messages. */
+  logTail(): string;
+  /** SIGTERM (or the given signal), waits for exit, SIGKILL after `graceMs`; then removes `dir`. */
+  stop(options?: { signal?: NodeJS.Signals; graceMs?: number; keepDir?: boolean }): Promise<void>;
+}
+
+export function makeDaemonDir(kind: string): string {
+  return mkdtempSync(join(tmpdir(), `meshless-${kind}-`));
+}
+
+export function spawnDaemon(kind: string, dir: string, cmd: string, args: readonly string[], netns?: Netns, extraLog?: string): DaemonProcess {
+  const outPath = join(dir, 'output.log');
+  const out = openSync(outPath, 'a');
+  let child: ChildProcess;
+  try {
+    const options = { stdio: ['ignore', out, out] as ['ignore', number, number], cwd: dir };
+    child = netns ? netns.spawn(cmd, args, options) : spawn(cmd, args, options);
+  } finally {
+    closeSync(out);
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', (err) => resolve(`spawn error: ${err.message}`));
+  });
+  const logTail = (): string => {
+    const read = (p: string): string => {
+      try {
+        return readFileSync(p, 'utf8').slice(-3000);
+      } catch {
+        return '';
+      }
+    };
+    return [read(outPath), extraLog ? read(extraLog) : ''].filter(Boolean).join('\n');
+  };
+  if (child.pid === undefined) throw new Error(`cannot start ${kind} (${cmd}): ${logTail()}`);
+  const pid = child.pid;
+  let stopped = false;
+  return {
+    pid,
+    dir,
+    exited,
+    logTail,
+    async stop({ signal = 'SIGTERM', graceMs = 5000, keepDir = false } = {}) {
+      if (!stopped) {
+        stopped = true;
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill(signal);
+          const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(timer);
+        }
+      }
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `probe` until it returns a value (not undefined) or the timeout passes. */
+export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, diagnostics?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const extra = diagnostics ? `\n${diagnostics()}` : '';
+      const last = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}${extra}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

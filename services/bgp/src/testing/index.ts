@@ -1,0 +1,10 @@
+export { createNetns, netnsSkipReason } from './netns.js';
+export type { Netns, NetnsTransport } from './netns.js';
+export { startBird, parseBirdProtocol, parseBirdRoutes, BIRD_BIN, BIRDC_BIN } from './bird.js';
+export type { BirdHandle, BirdOptions, BirdProtocol, BirdRoute, BirdChannel } from './bird.js';
+export { startFrr, FRR_BGPD_BIN, VTYSH_BIN } from './frr.js';
+export type { FrrHandle, FrrOptions, FrrPath, FrrNeighbor } from './frr.js';
+export { startGobgp, GOBGPD_BIN, GOBGP_BIN } from './gobgp.js';
+export type { GobgpHandle, GobgpOptions, GobgpPath, GobgpNeighbor } from './gobgp.js';
+export { poll } from './daemon.js';
+export type { DaemonProcess } from './daemon.js';

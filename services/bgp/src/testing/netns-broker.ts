@@ -1,0 +1,53 @@
+// Runs inside a network namespace (started by netns.ts with `ip netns exec NS node ...`) and
+// creates sockets there on behalf of its parent: each listening server or connected socket is
+// passed over the IPC channel (SCM_RIGHTS), so the parent process uses it as if it lived in the
+// namespace. Requests: {id, op:'listen', host, port} | {id, op:'connect', host, port,
+// localAddress?, timeoutMs}; replies: {id, ok:true, port?} with the handle, or {id, ok:false, error, code}.
+import { connect, createServer } from 'node:net';
+
+interface Request {
+  id: number;
+  op: 'listen' | 'connect';
+  host: string;
+  port: number;
+  localAddress?: string;
+  timeoutMs?: number;
+}
+
+const send = process.send?.bind(process);
+if (!send) throw new Error('netns-broker must be started with an IPC channel');
+
+function fail(id: number, err: NodeJS.ErrnoException): void {
+  send!({ id, ok: false, error: err.message, code: err.code ?? 'EUNKNOWN' });
+}
+
+process.on('message', (raw: unknown) => {
+  const req = raw as Request;
+  if (req.op === 'listen') {
+    const server = createServer({ noDelay: true });
+    server.once('error', (err) => fail(req.id, err));
+    server.listen({ host: req.host, port: req.port, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : req.port;
+      // The parent accepts from now on; this process's copy of the descriptor is closed.
+      send({ id: req.id, ok: true, port }, server, () => server.close());
+    });
+  } else if (req.op === 'connect') {
+    const socket = connect({ host: req.host, port: req.port, noDelay: true, ...(req.localAddress ? { localAddress: req.localAddress } : {}) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      send({ id: req.id, ok: false, error: `connect to ${req.host}:${req.port} timed out`, code: 'ETIMEDOUT' });
+    }, req.timeoutMs ?? 5000);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      fail(req.id, err);
+    });
+    // Sending the socket detaches its handle before this process reads a byte from it.
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      send({ id: req.id, ok: true }, socket);
+    });
+  }
+});
+process.on('disconnect', () => process.exit(0));

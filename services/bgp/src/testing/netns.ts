@@ -1,0 +1,188 @@
+// Network namespaces that a test creates for itself: a private loopback on which BGP daemons and
+// our speaker each bind their own 198.18.0.0/15 (RFC 2544 benchmarking) or 2001:2::/48 (RFC 5180)
+// address, so next hops are never in 127/8 (FRR and GoBGP drop such routes) and every daemon can
+// use port 179. Deleted by destroy(), and at process exit if a test forgot or crashed.
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Server, Socket } from 'node:net';
+import type { BgpTransport, ConnectOptions, ListenOptions } from '../session/index.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface Netns {
+  readonly name: string;
+  /** Adds the next unused address of the family to the namespace's loopback and returns it. */
+  addAddress(family?: 4 | 6): Promise<string>;
+  /** Runs a command inside the namespace; rejects with its stderr when it exits non-zero. */
+  exec(cmd: string, args: readonly string[], options?: { timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
+  /** Starts a long-running command inside the namespace (the PID is the command's own). */
+  spawn(cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** Sockets created inside the namespace, for a BgpSpeaker running in this process. */
+  transport(): Promise<NetnsTransport>;
+  /** Stops transports and deletes the namespace. Processes started in it must be stopped first. */
+  destroy(): Promise<void>;
+}
+
+export interface NetnsTransport extends BgpTransport {
+  close(): Promise<void>;
+}
+
+const live = new Set<string>();
+let counter = 0;
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const name of live) {
+      try {
+        execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+let skipReason: string | undefined | null = null;
+
+/**
+ * Why namespace tests cannot run here (not root, no iproute2, no CAP_SYS_ADMIN), or undefined when
+ * they can. Tests pass it as node:test's `skip` option so the reason is printed, never hidden.
+ */
+export function netnsSkipReason(): string | undefined {
+  if (skipReason !== null) return skipReason;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    skipReason = 'needs root to create network namespaces (ip netns add); run the interop tests as root';
+    return skipReason;
+  }
+  const probe = `mlprobe${process.pid}`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
+    execFileSync('ip', ['netns', 'delete', probe], { stdio: 'pipe' });
+    skipReason = undefined;
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    skipReason = `cannot create a network namespace (${stderr || (err as Error).message}); install iproute2 and run as root`;
+  }
+  return skipReason;
+}
+
+function v4Address(n: number): string {
+  return `198.18.${Math.floor(n / 254)}.${(n % 254) + 1}`;
+}
+
+function v6Address(n: number): string {
+  return `2001:2::${(n + 1).toString(16)}`;
+}
+
+export async function createNetns(prefix = 'ml'): Promise<Netns> {
+  const reason = netnsSkipReason();
+  if (reason) throw new Error(reason);
+  const name = `${prefix}${process.pid}n${++counter}`;
+  installExitHook();
+  await execFileAsync('ip', ['netns', 'add', name]);
+  live.add(name);
+  await execFileAsync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  let next4 = 0;
+  let next6 = 0;
+  const transports = new Set<NetnsTransport>();
+
+  const ns: Netns = {
+    name,
+    async addAddress(family = 4) {
+      const address = family === 4 ? v4Address(next4++) : v6Address(next6++);
+      const args = family === 4 ? ['-n', name, 'addr', 'add', `${address}/32`, 'dev', 'lo'] : ['-n', name, '-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'];
+      await execFileAsync('ip', args);
+      return address;
+    },
+    async exec(cmd, args, options = {}) {
+      try {
+        const { stdout, stderr } = await execFileAsync('ip', ['netns', 'exec', name, cmd, ...args], { timeout: options.timeoutMs ?? 15_000, maxBuffer: 256 * 1024 * 1024 });
+        return { stdout, stderr };
+      } catch (err) {
+        const e = err as { stderr?: string; stdout?: string; message: string };
+        throw new Error(`${cmd} ${args.join(' ')} (netns ${name}) failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+      }
+    },
+    spawn(cmd, args, options = {}) {
+      return spawn('ip', ['netns', 'exec', name, cmd, ...args], options);
+    },
+    async transport() {
+      const t = await startBroker(name);
+      transports.add(t);
+      return t;
+    },
+    async destroy() {
+      for (const t of transports) await t.close();
+      transports.clear();
+      if (!live.delete(name)) return;
+      await execFileAsync('ip', ['netns', 'delete', name]).catch(() => undefined);
+    },
+  };
+  return ns;
+}
+
+interface BrokerReply {
+  id: number;
+  ok: boolean;
+  port?: number;
+  error?: string;
+  code?: string;
+}
+
+async function startBroker(netns: string): Promise<NetnsTransport> {
+  const script = fileURLToPath(new URL('./netns-broker.ts', import.meta.url));
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--import', tsx, script], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const pending = new Map<number, (reply: BrokerReply, handle: unknown) => void>();
+  let nextId = 0;
+  let closed = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.on('message', (reply: BrokerReply, handle: unknown) => {
+    const done = pending.get(reply.id);
+    pending.delete(reply.id);
+    done?.(reply, handle);
+  });
+  child.once('exit', (code) => {
+    for (const done of pending.values()) done({ id: -1, ok: false, error: `netns broker exited with ${code}: ${stderr.trim()}`, code: 'EBROKER' }, undefined);
+    pending.clear();
+  });
+
+  const call = (req: Record<string, unknown>): Promise<[BrokerReply, unknown]> => {
+    if (closed || child.exitCode !== null) return Promise.reject(new Error(`netns broker for ${netns} is closed`));
+    return new Promise((resolve) => {
+      const id = ++nextId;
+      pending.set(id, (reply, handle) => resolve([reply, handle]));
+      child.send({ ...req, id });
+    });
+  };
+  const toError = (reply: BrokerReply): Error => Object.assign(new Error(reply.error ?? 'netns broker error'), { code: reply.code });
+
+  return {
+    async listen(options: ListenOptions): Promise<Server> {
+      const [reply, handle] = await call({ op: 'listen', host: options.host, port: options.port });
+      if (!reply.ok) throw toError(reply);
+      return handle as Server;
+    },
+    async connect(options: ConnectOptions): Promise<Socket> {
+      const [reply, handle] = await call({ op: 'connect', host: options.host, port: options.port, localAddress: options.localAddress, timeoutMs: options.timeoutMs });
+      if (!reply.ok) throw toError(reply);
+      return handle as Socket;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
