@@ -31,7 +31,7 @@ const ENCAP = ['Never', 'Always', 'CrossSubnet'] as const;
 
 const ipPoolSpec = object({
   cidr: required(cidr()),
-  blockSize: optional(integer(0, 128)),
+  blockSize: optional(integer(0, Number.MAX_SAFE_INTEGER)),
   ipipMode: withDefault(oneOf(ENCAP), 'Never'),
   vxlanMode: withDefault(oneOf(ENCAP), 'Never'),
   natOutgoing: withDefault(boolean, false),
