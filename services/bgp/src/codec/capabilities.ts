@@ -1,6 +1,7 @@
 // Capabilities (RFC 5492 §4): code (1), length (1), value. Each known code is decoded into a typed
 // value; any other code is kept as `Unknown` so it can be logged and ignored (RFC 5492 §3).
 
+import { copyBytes } from './bytes.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { AFI_FLAG_FORWARDING_STATE, CapabilityCode, ErrorCode, UNSPECIFIC_SUBCODE } from './constants.js';
 import { sessionError } from './errors.js';
@@ -77,7 +78,7 @@ export function decodeCapability(code: number, v: Uint8Array, tlv: Uint8Array): 
       return { kind: 'Fqdn', hostname: utf8Lossy.decode(v.subarray(1, 1 + hl)), domain: utf8Lossy.decode(v.subarray(2 + hl)) };
     }
     default:
-      return { kind: 'Unknown', code, value: v.slice() };
+      return { kind: 'Unknown', code, value: copyBytes(v) };
   }
 }
 

@@ -2,6 +2,7 @@
 // NOTIFICATION the FSM would send (RFC 4271 §6); `handling` is the RFC 7606 §2 action. The codec
 // never decides between NOTIFICATION and withdrawal: it reports, the FSM acts.
 
+import { copyBytes } from './bytes.js';
 import { MessageType } from './constants.js';
 import type { NotificationMessage } from './types.js';
 
@@ -41,7 +42,7 @@ export class BgpMessageError extends Error {
     this.name = 'BgpMessageError';
     this.code = init.code;
     this.subcode = init.subcode;
-    this.data = init.data === undefined ? EMPTY : init.data.slice();
+    this.data = init.data === undefined ? EMPTY : copyBytes(init.data);
     this.handling = init.handling;
     this.afi = init.afi;
     this.safi = init.safi;

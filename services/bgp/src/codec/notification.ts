@@ -1,6 +1,7 @@
 // NOTIFICATION (RFC 4271 §4.5), KEEPALIVE (§4.4) and the RFC 9003 shutdown communication carried
 // in Cease / Administrative Shutdown and Administrative Reset.
 
+import { copyBytes } from './bytes.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import {
   CeaseSubcode,
@@ -19,7 +20,7 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** RFC 4271 §4.5: code, subcode, then data to the end of the message. */
 export function decodeNotification(body: Uint8Array): NotificationMessage {
-  return { type: MessageType.Notification, code: body[0]!, subcode: body[1]!, data: body.slice(2) };
+  return { type: MessageType.Notification, code: body[0]!, subcode: body[1]!, data: copyBytes(body.subarray(2)) };
 }
 
 export function notificationLength(n: NotificationMessage): number {

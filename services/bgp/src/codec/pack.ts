@@ -1,8 +1,160 @@
-// placeholder bodies, filled in the next commit
+// Packing many prefixes that share one attribute set into as few UPDATEs as the negotiated
+// message size allows (BIRD's bgp_get_bucket idea: group by attributes, fill each message). IPv4
+// unicast prefixes go into the classic NLRI field; IPv6 ones into MP_REACH_NLRI, written before
+// the shared attribute bytes (RFC 7606 §5.1). Each UPDATE is sized first and allocated once.
+
+import { InvalidArgumentError } from '../../../shared/errors/index.js';
+import { Afi, AttrType, HEADER_LENGTH, MessageType, Safi } from './constants.js';
+import { writeHeader } from './header.js';
+import { addPathFor, maxMessageLength } from './negotiate.js';
+import { prefixLength, writePrefixes } from './nlri.js';
+import { mpNextHopLength, writeMpHeader, writeMpNextHop } from './update.js';
 import type { CodecOptions, MpNextHop, Prefix } from './types.js';
-export function packUpdates(_p: readonly Prefix[], _a: Uint8Array, _o: CodecOptions, _max?: number, _nh?: MpNextHop): Uint8Array[] {
-  throw new Error('pending');
+
+/** UPDATE header + withdrawn routes length + total path attribute length. */
+const UPDATE_FIXED = HEADER_LENGTH + 4;
+/** An MP attribute header with the 2-octet length (the budget assumes the larger header). */
+const MP_HEADER_MAX = 4;
+
+function splitByFamily(prefixes: readonly Prefix[]): { v4: Prefix[]; v6: Prefix[] } {
+  const v4: Prefix[] = [];
+  const v6: Prefix[] = [];
+  for (const p of prefixes) (p.afi === 4 ? v4 : v6).push(p);
+  return { v4, v6 };
 }
-export function packWithdrawals(_p: readonly Prefix[], _o: CodecOptions, _max?: number): Uint8Array[] {
-  throw new Error('pending');
+
+/**
+ * Greedy runs: returns the end index of the run starting at `from` whose encoded prefixes fit in
+ * `budget` octets. Throws when not even one prefix fits.
+ */
+function runEnd(ps: readonly Prefix[], from: number, budget: number, afi: 4 | 6, addPath: boolean, field: string): { end: number; bytes: number } {
+  let bytes = 0;
+  let i = from;
+  while (i < ps.length) {
+    const n = prefixLength(ps[i]!, afi, addPath, field);
+    if (bytes + n > budget) break;
+    bytes += n;
+    i++;
+  }
+  if (i === from) throw new InvalidArgumentError(`${field}: no room for even one prefix (${budget} octets left in the message)`, { field });
+  return { end: i, bytes };
+}
+
+function u16(out: Uint8Array, o: number, v: number): number {
+  out[o] = v >> 8;
+  out[o + 1] = v & 255;
+  return o + 2;
+}
+
+/**
+ * Packs announcements of `prefixes` with the shared `attributesBytes` (from `encodeAttributes`;
+ * it must contain NEXT_HOP when IPv4 prefixes are given) into UPDATEs of at most `maxSize`
+ * octets (default: the negotiated maximum). IPv6 prefixes need `mpNextHop`.
+ */
+export function packUpdates(
+  prefixes: readonly Prefix[],
+  attributesBytes: Uint8Array,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  mpNextHop?: MpNextHop,
+): Uint8Array[] {
+  checkMaxSize(maxSize, opts);
+  const out: Uint8Array[] = [];
+  const { v4, v6 } = splitByFamily(prefixes);
+  if (v4.length > 0) {
+    const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
+    const budget = maxSize - UPDATE_FIXED - attributesBytes.length;
+    for (let from = 0; from < v4.length; ) {
+      const { end, bytes } = runEnd(v4, from, budget, 4, ap, 'nlri');
+      const length = UPDATE_FIXED + attributesBytes.length + bytes;
+      const m = Buffer.allocUnsafe(length);
+      writeHeader(m, 0, length, MessageType.Update);
+      let o = u16(m, HEADER_LENGTH, 0);
+      o = u16(m, o, attributesBytes.length);
+      m.set(attributesBytes, o);
+      writePrefixes(m, o + attributesBytes.length, v4, ap, from, end);
+      out.push(m);
+      from = end;
+    }
+  }
+  if (v6.length > 0) {
+    if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
+    const safi = mpNextHop.safi ?? Safi.Unicast;
+    const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
+    const nhLen = mpNextHopLength(Afi.Ipv6, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
+    const mpFixed = 5 + nhLen;
+    const budget = Math.min(maxSize - UPDATE_FIXED - attributesBytes.length - MP_HEADER_MAX - mpFixed, 0xffff - mpFixed);
+    for (let from = 0; from < v6.length; ) {
+      const { end, bytes } = runEnd(v6, from, budget, 6, ap, 'nlri');
+      const value = mpFixed + bytes;
+      const attrLen = (value > 255 ? 4 : 3) + value + attributesBytes.length;
+      const length = UPDATE_FIXED + attrLen;
+      const m = Buffer.allocUnsafe(length);
+      writeHeader(m, 0, length, MessageType.Update);
+      let o = u16(m, HEADER_LENGTH, 0);
+      o = u16(m, o, attrLen);
+      o = writeMpHeader(m, o, AttrType.MpReachNlri, value);
+      o = u16(m, o, Afi.Ipv6);
+      m[o++] = safi;
+      m[o++] = nhLen;
+      o = writeMpNextHop(m, o, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
+      m[o++] = 0; // RFC 4760 §3: reserved
+      o = writePrefixes(m, o, v6, ap, from, end);
+      m.set(attributesBytes, o);
+      out.push(m);
+      from = end;
+    }
+  }
+  return out;
+}
+
+/**
+ * Packs withdrawals into as few UPDATEs as fit `maxSize`: IPv4 unicast in the withdrawn routes
+ * field, IPv6 in MP_UNREACH_NLRI (of `safi`, default unicast).
+ */
+export function packWithdrawals(prefixes: readonly Prefix[], opts: CodecOptions, maxSize: number = maxMessageLength(opts), safi: number = Safi.Unicast): Uint8Array[] {
+  checkMaxSize(maxSize, opts);
+  const out: Uint8Array[] = [];
+  const { v4, v6 } = splitByFamily(prefixes);
+  if (v4.length > 0) {
+    const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
+    for (let from = 0; from < v4.length; ) {
+      const { end, bytes } = runEnd(v4, from, maxSize - UPDATE_FIXED, 4, ap, 'withdrawn');
+      const length = UPDATE_FIXED + bytes;
+      const m = Buffer.allocUnsafe(length);
+      writeHeader(m, 0, length, MessageType.Update);
+      const o = writePrefixes(m, u16(m, HEADER_LENGTH, bytes), v4, ap, from, end);
+      u16(m, o, 0);
+      out.push(m);
+      from = end;
+    }
+  }
+  if (v6.length > 0) {
+    const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
+    const budget = Math.min(maxSize - UPDATE_FIXED - MP_HEADER_MAX - 3, 0xffff - 3);
+    for (let from = 0; from < v6.length; ) {
+      const { end, bytes } = runEnd(v6, from, budget, 6, ap, 'withdrawn');
+      const value = 3 + bytes;
+      const attrLen = (value > 255 ? 4 : 3) + value;
+      const length = UPDATE_FIXED + attrLen;
+      const m = Buffer.allocUnsafe(length);
+      writeHeader(m, 0, length, MessageType.Update);
+      let o = u16(m, HEADER_LENGTH, 0);
+      o = u16(m, o, attrLen);
+      o = writeMpHeader(m, o, AttrType.MpUnreachNlri, value);
+      o = u16(m, o, Afi.Ipv6);
+      m[o++] = safi;
+      writePrefixes(m, o, v6, ap, from, end);
+      out.push(m);
+      from = end;
+    }
+  }
+  return out;
+}
+
+function checkMaxSize(maxSize: number, opts: CodecOptions): void {
+  const max = maxMessageLength(opts);
+  if (!Number.isInteger(maxSize) || maxSize < UPDATE_FIXED + 1 || maxSize > max) {
+    throw new InvalidArgumentError(`maxSize: ${maxSize} is outside ${UPDATE_FIXED + 1}..${max} (the negotiated maximum)`, { field: 'maxSize' });
+  }
 }

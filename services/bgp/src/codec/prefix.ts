@@ -1,6 +1,7 @@
 // Prefix: the compact, hashable NLRI value. `bytes` holds only the significant octets (the wire
 // form), so a decoded IPv4 /24 costs 3 octets plus the object; `prefixKey` is the hash key.
 
+import { copyBytes } from './bytes.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { ipv4ToString, ipv6ToString, parseIpv4, parseIpv6 } from './address.js';
 import type { Prefix } from './types.js';
@@ -19,7 +20,7 @@ export function makePrefix(afi: 4 | 6, bytes: Uint8Array, length: number, pathId
   if (bytes.length < n) {
     throw new InvalidArgumentError(`prefix.bytes: ${bytes.length} octets cannot hold a /${length}`, { field: 'prefix.bytes' });
   }
-  const out = bytes.slice(0, n);
+  const out = copyBytes(bytes.subarray(0, n));
   if (length & 7) out[n - 1]! &= (0xff00 >> (length & 7)) & 0xff;
   return { afi, length, bytes: out, pathId };
 }

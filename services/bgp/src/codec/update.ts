@@ -1,23 +1,261 @@
-// placeholder bodies, filled in the next commit
-import type { BgpMessageError } from './errors.js';
-import type { AfiSafi, CodecOptions, PathAttributes, PreEncodedUpdate, UpdateMessage } from './types.js';
+// UPDATE (RFC 4271 §4.3): withdrawn routes length (2), withdrawn routes, total path attribute
+// length (2), path attributes, NLRI. MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760) are folded into
+// the message's `mpReach` / `mpUnreach` and written first among the attributes (RFC 7606 §5.1).
+//
+// Decoding returns `{ update, error }` for attribute-discard and treat-as-withdraw errors (with
+// treat-as-withdraw every prefix in `nlri` and `mpReach.nlri` must be handled as withdrawn) and
+// throws BgpMessageError for afisafi-disable and session-reset ones.
+
+import { InvalidArgumentError } from '../../../shared/errors/index.js';
+import { parseIpv4, parseIpv6 } from './address.js';
+import { attrFlags, EXPECTED_FLAGS } from './attribute-names.js';
+import { attributesLength, writeAttributes } from './attributes-encode.js';
+import { decodeAttributes } from './attributes-decode.js';
+import { reconcileAggregator, reconcileAsPath } from './as4.js';
+import { Afi, AttrType, ErrorCode, HEADER_LENGTH, MessageType, Origin, Safi, UpdateMessageSubcode } from './constants.js';
+import { BgpMessageError, isSessionLevel, sessionError, strongerError } from './errors.js';
+import { writeHeader } from './header.js';
+import { addPathFor, maxMessageLength } from './negotiate.js';
+import { decodePrefixes, prefixesLength, writePrefixes } from './nlri.js';
+import type { AfiSafi, CodecOptions, MpReach, MpUnreach, PathAttributes, PreEncodedUpdate, Prefix, UpdateMessage } from './types.js';
 
 export interface UpdateDecodeResult {
   readonly update: UpdateMessage;
+  /** The strongest attribute-discard or treat-as-withdraw error, if any (RFC 7606 §2). */
   readonly error?: BgpMessageError;
 }
-export function decodeUpdate(_body: Uint8Array, _opts: CodecOptions): UpdateDecodeResult {
-  throw new Error('pending');
+
+const EMPTY_PREFIXES: readonly Prefix[] = Object.freeze([]);
+
+/** Decodes an UPDATE body (the message after its 19-octet header). */
+export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecodeResult {
+  const n = body.length;
+  const MAL = UpdateMessageSubcode.MalformedAttributeList;
+  if (n < 4) throw sessionError(`UPDATE: body is ${n} octets, at least 4 needed`, ErrorCode.UpdateMessage, MAL);
+  const wl = (body[0]! << 8) | body[1]!;
+  // RFC 4271 §6.3 / RFC 7606 §5.3: field lengths that overrun the message reset the session.
+  if (4 + wl > n) throw sessionError(`UPDATE: withdrawn routes length ${wl} exceeds the ${n - 4} octets available`, ErrorCode.UpdateMessage, MAL);
+  const al = (body[2 + wl]! << 8) | body[3 + wl]!;
+  if (4 + wl + al > n) {
+    throw sessionError(`UPDATE: total path attribute length ${al} exceeds the ${n - 4 - wl} octets after the withdrawn routes`, ErrorCode.UpdateMessage, MAL);
+  }
+  const ipv4AddPath = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'receive');
+  const withdrawn: Prefix[] = [];
+  let err = decodePrefixes(body, 2, 2 + wl, 4, ipv4AddPath, withdrawn);
+  // RFC 7606 §5.3: an unparseable withdrawn routes or NLRI field resets the session.
+  if (err !== undefined) throw sessionError(`UPDATE withdrawn routes: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
+  const a = decodeAttributes(body, 4 + wl, 4 + wl + al, opts);
+  if (a.error && isSessionLevel(a.error.handling)) throw a.error;
+  const nlri: Prefix[] = [];
+  err = decodePrefixes(body, 4 + wl + al, n, 4, ipv4AddPath, nlri);
+  if (err !== undefined) throw sessionError(`UPDATE NLRI: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
+
+  let error = a.error;
+  let attributes: PathAttributes | undefined;
+  if (nlri.length > 0 || a.mpReach !== undefined) {
+    const missing = (type: number, name: string): void => {
+      // RFC 7606 §3 d: a missing well-known mandatory attribute → treat-as-withdraw, data = type.
+      error = strongerError(error, new BgpMessageError(`UPDATE: ${name} is missing but the UPDATE announces routes`, {
+        code: ErrorCode.UpdateMessage,
+        subcode: UpdateMessageSubcode.MissingWellKnownAttribute,
+        handling: 'treat-as-withdraw',
+        data: new Uint8Array([type]),
+      }));
+    };
+    if (!a.sawOrigin) missing(AttrType.Origin, 'ORIGIN');
+    if (!a.sawAsPath) missing(AttrType.AsPath, 'AS_PATH');
+    // RFC 4760 §3: NEXT_HOP is mandatory only with classic NLRI.
+    if (nlri.length > 0 && !a.sawNextHop) missing(AttrType.NextHop, 'NEXT_HOP');
+    let asPath = a.asPath ?? [];
+    let aggregator = a.aggregator;
+    if (!opts.fourOctetAs && (a.as4Path !== undefined || a.as4Aggregator !== undefined)) {
+      const r = reconcileAggregator(a.aggregator, a.as4Aggregator);
+      aggregator = r.aggregator;
+      if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined) asPath = reconcileAsPath(a.asPath, a.as4Path);
+    }
+    const attrs: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {
+      origin: a.origin ?? Origin.Incomplete,
+      asPath,
+      atomicAggregate: a.atomicAggregate,
+      unknown: a.unknown,
+    };
+    if (a.nextHop !== undefined) attrs.nextHop = a.nextHop;
+    if (a.med !== undefined) attrs.med = a.med;
+    if (a.localPref !== undefined) attrs.localPref = a.localPref;
+    if (aggregator !== undefined) attrs.aggregator = aggregator;
+    if (a.communities !== undefined) attrs.communities = a.communities;
+    if (a.extendedCommunities !== undefined) attrs.extendedCommunities = a.extendedCommunities;
+    if (a.largeCommunities !== undefined) attrs.largeCommunities = a.largeCommunities;
+    if (a.originatorId !== undefined) attrs.originatorId = a.originatorId;
+    if (a.clusterList !== undefined) attrs.clusterList = a.clusterList;
+    attributes = attrs;
+  }
+  const update: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = { type: MessageType.Update, withdrawn, nlri };
+  if (attributes !== undefined) update.attributes = attributes;
+  if (a.mpReach !== undefined) update.mpReach = a.mpReach;
+  if (a.mpUnreach !== undefined) update.mpUnreach = a.mpUnreach;
+  return error === undefined ? { update } : { update, error };
 }
-export function encodeUpdate(_u: UpdateMessage | PreEncodedUpdate, _opts: CodecOptions): Uint8Array {
-  throw new Error('pending');
+
+function pfxAfi(afi: number): 4 | 6 {
+  return afi === Afi.Ipv4 ? 4 : 6;
 }
-export function encodeAttributes(_a: PathAttributes, _opts: CodecOptions): Uint8Array {
-  throw new Error('pending');
+
+function checkFamily(field: string, afi: number, safi: number): void {
+  if (afi !== Afi.Ipv4 && afi !== Afi.Ipv6) throw new InvalidArgumentError(`${field}.afi: ${afi} is not 1 (IPv4) or 2 (IPv6)`, { field: `${field}.afi` });
+  if (!Number.isInteger(safi) || safi < 0 || safi > 255) throw new InvalidArgumentError(`${field}.safi: ${safi} is not an octet`, { field: `${field}.safi` });
 }
-export function endOfRib(_afi: number, _safi: number): UpdateMessage {
-  throw new Error('pending');
+
+/** Octets of the MP_REACH next hop field (RFC 4760 §3, RFC 2545 §3). */
+export function mpNextHopLength(afi: number, nextHop: string, linkLocal: string | undefined, field: string): number {
+  const v6 = nextHop.includes(':');
+  if (afi === Afi.Ipv6 && !v6) throw new InvalidArgumentError(`${field}.nextHop: "${nextHop}" is not IPv6`, { field: `${field}.nextHop` });
+  if (!v6 && linkLocal !== undefined) throw new InvalidArgumentError(`${field}.linkLocalNextHop: only with an IPv6 next hop`, { field: `${field}.linkLocalNextHop` });
+  return v6 ? (linkLocal !== undefined ? 32 : 16) : 4;
 }
-export function isEndOfRib(_u: UpdateMessage): AfiSafi | undefined {
-  throw new Error('pending');
+
+export function writeMpNextHop(out: Uint8Array, o: number, nextHop: string, linkLocal: string | undefined, field: string): number {
+  if (!nextHop.includes(':')) {
+    parseIpv4(nextHop, `${field}.nextHop`, out, o);
+    return o + 4;
+  }
+  parseIpv6(nextHop, `${field}.nextHop`, out, o);
+  if (linkLocal === undefined) return o + 16;
+  parseIpv6(linkLocal, `${field}.linkLocalNextHop`, out, o + 16);
+  return o + 32;
+}
+
+function mpReachValueLength(m: MpReach, opts: CodecOptions): number {
+  checkFamily('mpReach', m.afi, m.safi);
+  const nh = mpNextHopLength(m.afi, m.nextHop, m.linkLocalNextHop, 'mpReach');
+  return 5 + nh + prefixesLength(m.nlri, pfxAfi(m.afi), addPathFor(opts, m.afi, m.safi, 'send'), 'mpReach.nlri');
+}
+
+function mpUnreachValueLength(m: MpUnreach, opts: CodecOptions): number {
+  checkFamily('mpUnreach', m.afi, m.safi);
+  return 3 + prefixesLength(m.withdrawn, pfxAfi(m.afi), addPathFor(opts, m.afi, m.safi, 'send'), 'mpUnreach.withdrawn');
+}
+
+/** Writes an MP attribute header (flags, type, 1- or 2-octet length); returns the value offset. */
+export function writeMpHeader(out: Uint8Array, o: number, type: number, valueLength: number): number {
+  out[o++] = attrFlags(EXPECTED_FLAGS[type]!, valueLength);
+  out[o++] = type;
+  if (valueLength > 255) out[o++] = valueLength >> 8;
+  out[o++] = valueLength & 255;
+  return o;
+}
+
+function attrHeader(valueLength: number): number {
+  return valueLength > 255 ? 4 : 3;
+}
+
+interface UpdateLayout {
+  readonly length: number;
+  readonly withdrawnLength: number;
+  readonly attributesLength: number;
+  readonly mpReachValue: number;
+  readonly mpUnreachValue: number;
+  readonly ownAttributes: number;
+}
+
+function layout(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): UpdateLayout {
+  const ap4 = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
+  const withdrawn = u.withdrawn ?? EMPTY_PREFIXES;
+  const nlri = u.nlri ?? EMPTY_PREFIXES;
+  const withdrawnLength = prefixesLength(withdrawn, 4, ap4, 'withdrawn');
+  const nlriLength = prefixesLength(nlri, 4, ap4, 'nlri');
+  const mpReachValue = u.mpReach ? mpReachValueLength(u.mpReach, opts) : -1;
+  const mpUnreachValue = u.mpUnreach ? mpUnreachValueLength(u.mpUnreach, opts) : -1;
+  let ownAttributes: number;
+  if ('attributesBytes' in u) ownAttributes = u.attributesBytes.length;
+  else if (u.attributes) ownAttributes = attributesLength(u.attributes, opts);
+  else ownAttributes = 0;
+  const announces = nlri.length > 0 || u.mpReach !== undefined;
+  if (announces && !('attributesBytes' in u) && u.attributes === undefined) {
+    throw new InvalidArgumentError('update.attributes: required when the UPDATE announces NLRI', { field: 'update.attributes' });
+  }
+  for (const v of [mpReachValue, mpUnreachValue]) {
+    if (v > 0xffff) throw new InvalidArgumentError(`update: an MP attribute value of ${v} octets exceeds 65535`, { field: 'update' });
+  }
+  const attributesLen =
+    ownAttributes + (mpReachValue >= 0 ? attrHeader(mpReachValue) + mpReachValue : 0) + (mpUnreachValue >= 0 ? attrHeader(mpUnreachValue) + mpUnreachValue : 0);
+  const length = HEADER_LENGTH + 2 + withdrawnLength + 2 + attributesLen + nlriLength;
+  const max = maxMessageLength(opts);
+  if (length > max) throw new InvalidArgumentError(`update: ${length} octets exceed the negotiated maximum of ${max}`, { field: 'update' });
+  return { length, withdrawnLength, attributesLength: attributesLen, mpReachValue, mpUnreachValue, ownAttributes };
+}
+
+export function updateLength(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): number {
+  return layout(u, opts).length;
+}
+
+export function writeUpdate(out: Uint8Array, off: number, u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions, l: UpdateLayout = layout(u, opts)): number {
+  const ap4 = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
+  writeHeader(out, off, l.length, MessageType.Update);
+  let o = off + HEADER_LENGTH;
+  out[o++] = l.withdrawnLength >> 8;
+  out[o++] = l.withdrawnLength & 255;
+  o = writePrefixes(out, o, u.withdrawn ?? EMPTY_PREFIXES, ap4);
+  out[o++] = l.attributesLength >> 8;
+  out[o++] = l.attributesLength & 255;
+  if (u.mpUnreach) {
+    const m = u.mpUnreach;
+    o = writeMpHeader(out, o, AttrType.MpUnreachNlri, l.mpUnreachValue);
+    out[o++] = m.afi >> 8;
+    out[o++] = m.afi & 255;
+    out[o++] = m.safi;
+    o = writePrefixes(out, o, m.withdrawn, addPathFor(opts, m.afi, m.safi, 'send'));
+  }
+  if (u.mpReach) {
+    const m = u.mpReach;
+    o = writeMpHeader(out, o, AttrType.MpReachNlri, l.mpReachValue);
+    out[o++] = m.afi >> 8;
+    out[o++] = m.afi & 255;
+    out[o++] = m.safi;
+    const nhLen = mpNextHopLength(m.afi, m.nextHop, m.linkLocalNextHop, 'mpReach');
+    out[o++] = nhLen;
+    o = writeMpNextHop(out, o, m.nextHop, m.linkLocalNextHop, 'mpReach');
+    out[o++] = 0; // RFC 4760 §3: reserved (formerly the SNPA count)
+    o = writePrefixes(out, o, m.nlri, addPathFor(opts, m.afi, m.safi, 'send'));
+  }
+  if ('attributesBytes' in u) {
+    out.set(u.attributesBytes, o);
+    o += u.attributesBytes.length;
+  } else if (u.attributes) o = writeAttributes(out, o, u.attributes, opts);
+  o = writePrefixes(out, o, u.nlri ?? EMPTY_PREFIXES, ap4);
+  return l.length;
+}
+
+/** Encodes an UPDATE (full or with pre-encoded attributes) into one freshly allocated buffer. */
+export function encodeUpdate(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): Uint8Array {
+  const l = layout(u, opts);
+  const out = Buffer.allocUnsafe(l.length);
+  writeUpdate(out, 0, u, opts, l);
+  return out;
+}
+
+/**
+ * Encodes path attributes once for reuse in many UPDATEs (`encodeUpdate({ attributesBytes })`,
+ * `packUpdates`). MP_REACH/MP_UNREACH are not part of it: they are built per UPDATE.
+ */
+export function encodeAttributes(a: PathAttributes, opts: CodecOptions): Uint8Array {
+  const len = attributesLength(a, opts);
+  const out = Buffer.allocUnsafe(len);
+  const end = writeAttributes(out, 0, a, opts);
+  if (end !== len) throw new Error(`encodeAttributes: wrote ${end} octets, computed ${len}`);
+  return out;
+}
+
+/** The End-of-RIB marker of a family (RFC 4724 §2): an empty UPDATE, or an empty MP_UNREACH. */
+export function endOfRib(afi: number, safi: number): UpdateMessage {
+  if (afi === Afi.Ipv4 && safi === Safi.Unicast) return { type: MessageType.Update, withdrawn: [], nlri: [] };
+  checkFamily('endOfRib', afi, safi);
+  return { type: MessageType.Update, withdrawn: [], nlri: [], mpUnreach: { afi: afi as MpUnreach['afi'], safi, withdrawn: [] } };
+}
+
+/** The family whose End-of-RIB this UPDATE is (RFC 4724 §2), or undefined. */
+export function isEndOfRib(u: UpdateMessage): AfiSafi | undefined {
+  if (u.withdrawn.length > 0 || u.nlri.length > 0 || u.attributes !== undefined || u.mpReach !== undefined) return undefined;
+  if (u.mpUnreach === undefined) return { afi: Afi.Ipv4, safi: Safi.Unicast };
+  return u.mpUnreach.withdrawn.length === 0 ? { afi: u.mpUnreach.afi, safi: u.mpUnreach.safi } : undefined;
 }
