@@ -1,0 +1,30 @@
+// The one place services/rr imports the BGP protocol layer from (services/bgp's public index).
+export {
+  AddPathSendReceive,
+  Afi,
+  AsPathSegmentType,
+  CeaseSubcode,
+  ErrorCode,
+  GracefulRestartFlag,
+  Origin,
+  Safi,
+  WellKnownCommunity,
+  encodeAttributes,
+  endOfRib,
+  formatCommunity,
+  makePrefix,
+  packUpdates,
+  packWithdrawals,
+  parsePrefix,
+  prefixToString,
+} from '../../bgp/src/codec/index.js';
+export type {
+  AsPathSegment,
+  CodecOptions,
+  LargeCommunity,
+  MpNextHop,
+  NegotiatedOptions,
+  PathAttributes,
+  Prefix,
+  UpdateMessage,
+} from '../../bgp/src/codec/index.js';

@@ -1,0 +1,366 @@
+// The exporter turns Loc-RIB changes into UPDATE bytes per update group, in bounded steps.
+//
+// Work in one step (`step(budget)`), each phase flushed before the next so a member never sees
+// an older state after a newer one:
+//   1. dumps   a member that joined a group with existing state gets the group's Adj-RIB-Out
+//              replayed to it alone;
+//   2. walks   a new group computes its Adj-RIB-Out from the whole Loc-RIB (sent to its members);
+//   3. changes dirty destinations: best path settled once, exported to every group, finished.
+// Per group and phase, prefixes are collected into buckets keyed by (outbound attribute set,
+// excluded member); each bucket becomes as few UPDATEs as the negotiated size allows, encoded
+// once and written to every member. A member is "synced" (End-of-RIB may go out) when its dump
+// and its group's walk are both complete.
+
+import { packUpdates, packWithdrawals, type Prefix } from '../bgp.js';
+import type { AttrSet } from '../rib/attr-set.js';
+import { DestFlag, NONE } from '../rib/dest-table.js';
+import { RouteFlag, type Rib, type RibPeer } from '../rib/rib.js';
+import { blockedByCommunity, mayReflect, outboundAttributes } from './rules.js';
+import { UpdateGroup, groupKey, type GroupSpec, type OutAttrs } from './update-group.js';
+
+export interface ExportSink {
+  /** Queue pre-encoded messages for one peer; the buffers are shared with other peers. */
+  send(peerIdx: number, messages: readonly Uint8Array[]): void;
+  /** False while the peer's output queue is above its high-water mark (its dump waits). */
+  ready(peerIdx: number): boolean;
+  /** The peer has received our whole table (send End-of-RIB unless a restart defers it). */
+  synced(peerIdx: number): void;
+}
+
+interface Bucket {
+  readonly out: OutAttrs;
+  readonly afi: 4 | 6;
+  readonly exclude: number;
+  readonly prefixes: Prefix[];
+}
+
+/** Messages collected for one group in one phase. */
+class Pending {
+  readonly buckets = new Map<number, Bucket>();
+  readonly withdraw4: Prefix[] = [];
+  readonly withdraw6: Prefix[] = [];
+  /** Split-horizon withdrawals: member → prefixes it alone must drop. */
+  readonly memberWithdraw = new Map<number, Prefix[]>();
+  size = 0;
+
+  announce(out: OutAttrs, afi: 4 | 6, exclude: number, p: Prefix): void {
+    const key = (out.id * 2 + (afi === 6 ? 1 : 0)) * 1_048_576 + exclude + 1;
+    let b = this.buckets.get(key);
+    if (!b) this.buckets.set(key, (b = { out, afi, exclude, prefixes: [] }));
+    b.prefixes.push(p);
+    this.size++;
+  }
+
+  withdraw(p: Prefix): void {
+    (p.afi === 4 ? this.withdraw4 : this.withdraw6).push(p);
+    this.size++;
+  }
+
+  withdrawFor(member: number, p: Prefix): void {
+    let l = this.memberWithdraw.get(member);
+    if (!l) this.memberWithdraw.set(member, (l = []));
+    l.push(p);
+    this.size++;
+  }
+}
+
+interface Dump {
+  readonly group: UpdateGroup;
+  cursor: number;
+}
+
+interface Walk {
+  cursor: number;
+}
+
+export interface ExporterStats {
+  updatesSent: number;
+  prefixesAnnounced: number;
+  prefixesWithdrawn: number;
+}
+
+export class Exporter {
+  private readonly groups = new Map<string, UpdateGroup>();
+  private readonly byMember = new Map<number, UpdateGroup>();
+  private readonly dumps = new Map<number, Dump>();
+  private readonly walks = new Map<UpdateGroup, Walk>();
+  private nextGroupId = 0;
+  readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
+
+  constructor(
+    private readonly rib: Rib,
+    private readonly sink: ExportSink,
+  ) {}
+
+  // ---------------------------------------------------------------- membership
+
+  /** A session came up: the peer joins (or creates) the group matching `spec`. */
+  join(peerIdx: number, spec: GroupSpec): UpdateGroup {
+    this.leave(peerIdx);
+    const key = groupKey(spec);
+    let g = this.groups.get(key);
+    if (!g) {
+      g = new UpdateGroup(this.nextGroupId++, key, spec);
+      this.groups.set(key, g);
+      this.walks.set(g, { cursor: 0 });
+    } else {
+      this.dumps.set(peerIdx, { group: g, cursor: 0 });
+    }
+    g.members.add(peerIdx);
+    this.byMember.set(peerIdx, g);
+    return g;
+  }
+
+  /** A session went down: the peer leaves its group; an empty group is dropped. */
+  leave(peerIdx: number): void {
+    const g = this.byMember.get(peerIdx);
+    if (!g) return;
+    g.members.delete(peerIdx);
+    this.byMember.delete(peerIdx);
+    this.dumps.delete(peerIdx);
+    if (g.members.size === 0) {
+      this.groups.delete(g.key);
+      this.walks.delete(g);
+    }
+  }
+
+  groupOf(peerIdx: number): UpdateGroup | undefined {
+    return this.byMember.get(peerIdx);
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  /**
+   * Re-sends a member's whole view (ROUTE-REFRESH received): its group's Adj-RIB-Out is
+   * replayed to it alone; End-of-RIB follows (RFC 7313 EoRR is the caller's).
+   */
+  refresh(peerIdx: number): void {
+    const g = this.byMember.get(peerIdx);
+    if (g) this.dumps.set(peerIdx, { group: g, cursor: 0 });
+  }
+
+  /** True when nothing is queued: no dirty destination, dump or walk. */
+  get idle(): boolean {
+    return this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0;
+  }
+
+  // ---------------------------------------------------------------- work
+
+  /** Does up to about `budget` destinations of work; true when more remains. */
+  step(budget: number): boolean {
+    let left = budget;
+    left = this.runDumps(left);
+    left = this.runWalks(left);
+    this.runChanges(left);
+    return !this.idle;
+  }
+
+  private runDumps(budget: number): number {
+    if (this.dumps.size === 0) return budget;
+    const limit = this.rib.dests.limit;
+    for (const [member, dump] of [...this.dumps]) {
+      if (budget <= 0) break;
+      if (!this.sink.ready(member)) continue;
+      const g = dump.group;
+      const pending = new Pending();
+      const end = Math.min(limit, dump.cursor + budget);
+      for (let d = dump.cursor; d < end; d++) {
+        if (this.rib.dests.afi[d] === 0) continue;
+        this.replayDest(d, g, member, pending);
+      }
+      budget -= end - dump.cursor;
+      dump.cursor = end;
+      this.flush(g, pending, member);
+      if (dump.cursor >= limit) {
+        this.dumps.delete(member);
+        if (!this.walks.has(g)) this.sink.synced(member);
+      }
+    }
+    return budget;
+  }
+
+  private runWalks(budget: number): number {
+    if (this.walks.size === 0) return budget;
+    const limit = this.rib.dests.limit;
+    for (const [g, walk] of [...this.walks]) {
+      if (budget <= 0) break;
+      const pending = new Pending();
+      const end = Math.min(limit, walk.cursor + budget);
+      for (let d = walk.cursor; d < end; d++) {
+        const afi = this.rib.dests.afi[d]!;
+        if (afi === 0 || this.rib.dests.flags[d]! & DestFlag.Dirty) continue;
+        if (!g.spec.families.includes(afi as 4 | 6)) continue;
+        this.exportDest(d, g, pending);
+      }
+      budget -= end - walk.cursor;
+      walk.cursor = end;
+      this.flush(g, pending, undefined);
+      if (walk.cursor >= limit) {
+        this.walks.delete(g);
+        for (const m of g.members) if (!this.dumps.has(m)) this.sink.synced(m);
+      }
+    }
+    return budget;
+  }
+
+  private runChanges(budget: number): void {
+    if (this.rib.pendingDirty === 0) return;
+    const groups = [...this.groups.values()];
+    const pendings = groups.map(() => new Pending());
+    for (let i = 0; i < budget; i++) {
+      const d = this.rib.nextDirty();
+      if (d === NONE) break;
+      const afi = this.rib.dests.afi[d] as 4 | 6;
+      for (let j = 0; j < groups.length; j++) {
+        const g = groups[j]!;
+        if (g.spec.families.includes(afi)) this.exportDest(d, g, pendings[j]!);
+      }
+      this.rib.finishDest(d);
+    }
+    for (let j = 0; j < groups.length; j++) this.flush(groups[j]!, pendings[j]!, undefined);
+  }
+
+  // ---------------------------------------------------------------- per destination
+
+  /** The outbound attributes of route `r` for group `g`, or null when `g` must not get it. */
+  private outFor(g: UpdateGroup, r: number, d: number): OutAttrs | null {
+    const rib = this.rib;
+    const peer = rib.peers[rib.rPeer[r]!]!;
+    const set = rib.attrs.get(rib.rAttr[r]!);
+    const target = g.spec.target;
+    if (!mayReflect(peer.kind, target.kind)) return null;
+    if (blockedByCommunity(set.attrs, target)) return null;
+    const perAttrs = g.spec.policy.exportPerAttrs;
+    const source = perAttrs ? sourceKey(peer, set) : '';
+    if (perAttrs) {
+      const c = g.cached(set, source);
+      if (c !== undefined) return c;
+    }
+    const afi = rib.dests.afi[d] as 4 | 6;
+    const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.dests.networkBytes(d);
+    const a = g.spec.policy.exportRoute({ afi, network, length: rib.dests.len[d]!, attrs: set.attrs, originated: peer.kind === 'local' });
+    let out: OutAttrs | null = null;
+    if (a) {
+      const o = outboundAttributes(a, afi, set.nextHop, set.linkLocalNextHop, peer.kind, peer.routerId, target);
+      if (o) out = g.internOut(o.attrs, o.nextHop, o.linkLocalNextHop);
+    }
+    if (perAttrs) g.remember(set, source, out);
+    return out;
+  }
+
+  /** Brings group `g`'s Adj-RIB-Out for `d` in line with the Loc-RIB, queueing the difference. */
+  private exportDest(d: number, g: UpdateGroup, pending: Pending): void {
+    const rib = this.rib;
+    const afi = rib.dests.afi[d] as 4 | 6;
+    if (g.addPathFor(afi)) {
+      this.exportDestAddPath(d, g, pending, afi);
+      return;
+    }
+    g.ensureDestCapacity(d + 1);
+    const adv = g.advRoute[d]!;
+    const best = rib.dests.best[d]!;
+    const out = best === NONE ? null : this.outFor(g, best, d);
+    if (!out) {
+      if (adv !== NONE) {
+        pending.withdraw(rib.dests.prefix(d));
+        g.advRoute[d] = NONE;
+        g.advertisedCount--;
+      }
+      return;
+    }
+    if (adv === best && !(rib.rFlags[best]! & RouteFlag.Changed)) return;
+    const src = rib.rPeer[best]!;
+    const exclude = g.members.has(src) ? src : -1;
+    const p = rib.dests.prefix(d);
+    pending.announce(out, afi, exclude, p);
+    // The source now gets nothing from us; if it had received another route, withdraw that.
+    if (exclude !== -1 && adv !== NONE && rib.rPeer[adv] !== src) pending.withdrawFor(src, p);
+    if (adv === NONE) g.advertisedCount++;
+    g.advRoute[d] = best;
+  }
+
+  private exportDestAddPath(d: number, g: UpdateGroup, pending: Pending, afi: 4 | 6): void {
+    const rib = this.rib;
+    for (let r = rib.dests.first[d]!; r !== NONE; r = rib.rNext[r]!) {
+      g.ensureRouteCapacity(r + 1);
+      const had = g.advBits[r] === 1;
+      const flags = rib.rFlags[r]!;
+      const out = flags & RouteFlag.Dead ? null : this.outFor(g, r, d);
+      if (!out) {
+        if (had) {
+          pending.withdraw(rib.dests.prefix(d, r + 1));
+          g.advBits[r] = 0;
+          g.advertisedCount--;
+        }
+        continue;
+      }
+      if (had && !(flags & RouteFlag.Changed)) continue;
+      const src = rib.rPeer[r]!;
+      pending.announce(out, afi, g.members.has(src) ? src : -1, rib.dests.prefix(d, r + 1));
+      if (!had) {
+        g.advBits[r] = 1;
+        g.advertisedCount++;
+      }
+    }
+  }
+
+  /** Queues group `g`'s current Adj-RIB-Out for `d` for one member. */
+  private replayDest(d: number, g: UpdateGroup, member: number, pending: Pending): void {
+    const rib = this.rib;
+    const afi = rib.dests.afi[d] as 4 | 6;
+    if (g.addPathFor(afi)) {
+      for (let r = rib.dests.first[d]!; r !== NONE; r = rib.rNext[r]!) {
+        if (r >= g.advBits.length || g.advBits[r] !== 1 || rib.rPeer[r] === member) continue;
+        const out = this.outFor(g, r, d);
+        if (out) pending.announce(out, afi, -1, rib.dests.prefix(d, r + 1));
+      }
+      return;
+    }
+    if (d >= g.advRoute.length) return;
+    const adv = g.advRoute[d]!;
+    if (adv === NONE || rib.rPeer[adv] === member) return;
+    const out = this.outFor(g, adv, d);
+    if (out) pending.announce(out, afi, -1, rib.dests.prefix(d));
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** Encodes and writes `pending`: to `only` when given, else to every member of `g`. */
+  private flush(g: UpdateGroup, pending: Pending, only: number | undefined): void {
+    if (pending.size === 0) return;
+    const targets = only === undefined ? [...g.members] : [only];
+    const { codec, maxMessageLength } = g.spec;
+    const send = (msgs: readonly Uint8Array[], skip: number) => {
+      if (msgs.length === 0) return;
+      for (const m of targets) if (m !== skip) this.sink.send(m, msgs);
+      this.stats.updatesSent += msgs.length * (targets.length - (skip !== -1 && targets.includes(skip) ? 1 : 0));
+    };
+    if (pending.withdraw4.length) send(packWithdrawals(pending.withdraw4, codec, maxMessageLength), -1);
+    if (pending.withdraw6.length) send(packWithdrawals(pending.withdraw6, codec, maxMessageLength), -1);
+    this.stats.prefixesWithdrawn += pending.withdraw4.length + pending.withdraw6.length;
+    for (const [member, prefixes] of pending.memberWithdraw) {
+      if (!targets.includes(member)) continue;
+      const v4 = prefixes.filter((p) => p.afi === 4);
+      const v6 = prefixes.filter((p) => p.afi === 6);
+      if (v4.length) this.sink.send(member, packWithdrawals(v4, codec, maxMessageLength));
+      if (v6.length) this.sink.send(member, packWithdrawals(v6, codec, maxMessageLength));
+    }
+    for (const b of pending.buckets.values()) {
+      const bytes = g.bytesOf(b.out);
+      const nh = b.afi === 6 ? { nextHop: b.out.nextHop, ...(b.out.linkLocalNextHop ? { linkLocalNextHop: b.out.linkLocalNextHop } : {}) } : undefined;
+      send(packUpdates(b.prefixes, bytes, codec, maxMessageLength, nh), b.exclude);
+      this.stats.prefixesAnnounced += b.prefixes.length;
+    }
+  }
+}
+
+const ZERO4 = new Uint8Array(4);
+const ZERO16 = new Uint8Array(16);
+
+/** What of the source shapes the outbound attributes (see outboundAttributes). */
+function sourceKey(peer: RibPeer, set: AttrSet): string {
+  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !set.attrs.originatorId) return `${peer.kind}:${peer.routerId}`;
+  return peer.kind;
+}

@@ -1,0 +1,136 @@
+// Update groups: peers with the same outbound view (receiving kind, export policy, next-hop
+// handling, LLGR support) and the same negotiated encoding (4-octet AS, ADD-PATH send per family,
+// extended messages, families) share one computed stream of UPDATEs. The group keeps one
+// Adj-RIB-Out: for a group without ADD-PATH the route it advertised per destination, with
+// ADD-PATH one bit per route slot. Export attributes are computed once per (group, attribute
+// set, source) and encoded once per distinct outbound set; every member gets the same buffers.
+//
+// Split horizon inside a group: a route is never sent to the member it came from. Buckets are
+// keyed by (outbound set, excluded member), so this costs nothing per prefix.
+
+import { encodeAttributes, type CodecOptions, type PathAttributes } from '../bgp.js';
+import { attrKey, type AttrSet } from '../rib/attr-set.js';
+import { NONE, growTypedArray } from '../rib/dest-table.js';
+import type { PeerPolicy } from '../policy/peer-policy.js';
+import type { TargetSpec } from './rules.js';
+
+export interface GroupSpec {
+  readonly target: TargetSpec;
+  readonly policy: PeerPolicy;
+  readonly codec: CodecOptions;
+  /** Families the members negotiated (afi 4 / 6, unicast). */
+  readonly families: readonly (4 | 6)[];
+  readonly maxMessageLength: number;
+}
+
+/** One interned outbound attribute set of a group; `bytes` encoded on first use, then shared. */
+export interface OutAttrs {
+  readonly id: number;
+  readonly attrs: PathAttributes;
+  readonly nextHop: string;
+  readonly linkLocalNextHop: string | undefined;
+  bytes: Uint8Array | undefined;
+}
+
+/** The key of a GroupSpec: equal keys ⇔ members may share every byte we send. */
+export function groupKey(s: GroupSpec): string {
+  const t = s.target;
+  const addPath = s.codec.addPath
+    .filter((o) => o.send)
+    .map((o) => `${o.afi}/${o.safi}`)
+    .sort()
+    .join(',');
+  return [
+    t.kind,
+    t.localAs,
+    t.clusterId,
+    t.nextHopMode,
+    t.selfNextHop4 ?? '',
+    t.selfNextHop6 ?? '',
+    t.llgr ? 'llgr' : '',
+    s.codec.fourOctetAs ? 'as4' : 'as2',
+    s.codec.extendedMessage ? 'ext' : '',
+    s.maxMessageLength,
+    addPath,
+    [...s.families].sort().join(','),
+    s.policy.id,
+  ].join('|');
+}
+
+export class UpdateGroup {
+  readonly members = new Set<number>();
+  /** Adj-RIB-Out without ADD-PATH: the advertised route per destination, NONE when nothing. */
+  advRoute = new Int32Array(1024).fill(NONE);
+  /** Adj-RIB-Out with ADD-PATH: 1 per advertised route slot. */
+  advBits = new Uint8Array(1024);
+  /** Destinations currently advertised (for "prefixes sent"). */
+  advertisedCount = 0;
+  readonly addPath4: boolean;
+  readonly addPath6: boolean;
+  private readonly outIntern = new Map<string, OutAttrs>();
+  private nextOutId = 0;
+  /** (in attribute set) → (source discriminator) → outbound set, or null when not exported. */
+  private outCache = new WeakMap<AttrSet, Map<string, OutAttrs | null>>();
+
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly spec: GroupSpec,
+  ) {
+    this.addPath4 = spec.codec.addPath.some((o) => o.afi === 1 && o.send);
+    this.addPath6 = spec.codec.addPath.some((o) => o.afi === 2 && o.send);
+  }
+
+  addPathFor(afi: number): boolean {
+    return afi === 4 ? this.addPath4 : this.addPath6;
+  }
+
+  ensureDestCapacity(n: number): void {
+    if (this.advRoute.length < n) {
+      let size = this.advRoute.length;
+      while (size < n) size *= 2;
+      this.advRoute = growTypedArray(this.advRoute, size, NONE);
+    }
+  }
+
+  ensureRouteCapacity(n: number): void {
+    if (this.advBits.length < n) {
+      let size = this.advBits.length;
+      while (size < n) size *= 2;
+      this.advBits = growTypedArray(this.advBits, size);
+    }
+  }
+
+  cached(set: AttrSet, source: string): OutAttrs | null | undefined {
+    return this.outCache.get(set)?.get(source);
+  }
+
+  remember(set: AttrSet, source: string, out: OutAttrs | null): void {
+    let m = this.outCache.get(set);
+    if (!m) this.outCache.set(set, (m = new Map()));
+    m.set(source, out);
+  }
+
+  /** Interns an outbound set so routes with equal outbound attributes share one UPDATE. */
+  internOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined): OutAttrs {
+    const k = attrKey(attrs, nextHop, linkLocal);
+    let o = this.outIntern.get(k);
+    if (!o) {
+      if (this.outIntern.size > 200_000) this.resetCaches();
+      o = { id: this.nextOutId++, attrs, nextHop, linkLocalNextHop: linkLocal, bytes: undefined };
+      this.outIntern.set(k, o);
+    }
+    return o;
+  }
+
+  /** Bytes of the encoded attributes (encoded once per outbound set and group). */
+  bytesOf(o: OutAttrs): Uint8Array {
+    return (o.bytes ??= encodeAttributes(o.attrs, this.spec.codec));
+  }
+
+  /** Forgets every cached outbound set (export policy changed, or the intern table grew large). */
+  resetCaches(): void {
+    this.outIntern.clear();
+    this.outCache = new WeakMap();
+  }
+}

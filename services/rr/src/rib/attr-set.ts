@@ -1,0 +1,168 @@
+// Interned path-attribute sets (BIRD's rta_lookup, hash-consed and refcounted). Every route in
+// the RIB points at one AttrSet by id; N routes (from any number of peers) with identical
+// attributes and next hop cost one AttrSet. The best-path inputs are derived once here, at intern
+// time, so selection never walks an AS_PATH or a CLUSTER_LIST.
+//
+// Rejected alternative: keying by the received attribute bytes. Cheaper per UPDATE, but two peers
+// (or one peer with and without 4-octet AS) encode identical sets differently, and we would still
+// need the decoded form for policy; the decoded UPDATE gives one PathAttributes per message, so a
+// string key built once per UPDATE costs nothing per prefix.
+
+import { AsPathSegmentType, WellKnownCommunity, type PathAttributes } from '../bgp.js';
+
+/** RFC 4271 §9.1.1: what an iBGP route without LOCAL_PREF is ranked with (BIRD's default too). */
+export const DEFAULT_LOCAL_PREF = 100;
+
+/** RFC 9494 §4.3: LLGR_STALE well-known community. */
+export const LLGR_STALE: number = WellKnownCommunity.LlgrStale;
+/** RFC 9494 §4.4: NO_LLGR well-known community. */
+export const NO_LLGR: number = WellKnownCommunity.NoLlgr;
+
+/**
+ * One interned attribute set. Immutable except `refs`. Invariant: while `refs > 0` it is the only
+ * AttrSet with this `key` and `table.get(id) === this`.
+ */
+export interface AttrSet {
+  readonly id: number;
+  /** Canonical text of the attributes and next hop; equal keys ⇔ equal sets. */
+  readonly key: string;
+  readonly attrs: PathAttributes;
+  /** IPv4 or IPv6 next hop text; '' for a locally originated route that uses "self". */
+  readonly nextHop: string;
+  readonly linkLocalNextHop: string | undefined;
+  /** LOCAL_PREF, or DEFAULT_LOCAL_PREF when absent. */
+  readonly localPref: number;
+  /** RFC 4271 §9.1.2.2 a: AS_SET counts 1, confederation segments 0. */
+  readonly asPathLength: number;
+  /** First AS of the leftmost AS_SEQUENCE (RFC 4271 §9.1.2.2 c), 0 when none (local / iBGP-originated). */
+  readonly neighborAs: number;
+  /** MED, 0 when absent (RFC 4271 §9.1.2.2 c: a missing MED is the lowest value). */
+  readonly med: number;
+  /** ORIGINATOR_ID as uint32, 0 when absent. */
+  readonly originatorId: number;
+  readonly clusterListLength: number;
+  /** Carries LLGR_STALE (RFC 9494 §4.3: least preferred). */
+  readonly llgrStale: boolean;
+  refs: number;
+}
+
+export function ipv4ToUint32(text: string): number {
+  let v = 0;
+  let part = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      v = v * 256 + part;
+      part = 0;
+      dots++;
+    } else part = part * 10 + (c - 48);
+  }
+  return dots === 3 ? v * 256 + part : 0;
+}
+
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+}
+
+/** The canonical key of (attributes, next hop). Field order is fixed; lists keep wire order. */
+export function attrKey(a: PathAttributes, nextHop: string, linkLocal: string | undefined): string {
+  let k = `${a.origin}|`;
+  for (const seg of a.asPath) k += `${seg.type}:${seg.asns.join(',')};`;
+  k += `|${nextHop}|${linkLocal ?? ''}|${a.med ?? ''}|${a.localPref ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
+  if (a.aggregator) k += `${a.aggregator.asn}@${a.aggregator.address}`;
+  k += '|';
+  if (a.communities) k += a.communities.join(',');
+  k += '|';
+  if (a.largeCommunities) for (const l of a.largeCommunities) k += `${l.globalAdmin}:${l.localData1}:${l.localData2},`;
+  k += '|';
+  if (a.extendedCommunities) for (const e of a.extendedCommunities) k += hex(e) + ',';
+  k += `|${a.originatorId ?? ''}|`;
+  if (a.clusterList) k += a.clusterList.join(',');
+  k += '|';
+  for (const u of a.unknown) k += `${u.flags}:${u.type}:${hex(u.value)},`;
+  return k;
+}
+
+function asPathLength(a: PathAttributes): number {
+  let n = 0;
+  for (const seg of a.asPath) {
+    if (seg.type === AsPathSegmentType.AsSequence) n += seg.asns.length;
+    else if (seg.type === AsPathSegmentType.AsSet) n += 1;
+  }
+  return n;
+}
+
+function neighborAs(a: PathAttributes): number {
+  for (const seg of a.asPath) {
+    if (seg.type === AsPathSegmentType.AsSequence && seg.asns.length > 0) return seg.asns[0]!;
+    if (seg.type === AsPathSegmentType.AsSet) return 0;
+  }
+  return 0;
+}
+
+/**
+ * The intern table. `intern` returns the existing set for equal content (refs + 1) or a new one;
+ * `release` drops a reference and frees the set at zero. Ids are reused after free.
+ */
+export class AttrTable {
+  private readonly byKey = new Map<string, AttrSet>();
+  private readonly byId: (AttrSet | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(id: number): AttrSet {
+    return this.byId[id]!;
+  }
+
+  /** Finds or creates the set; the caller owns one new reference. */
+  intern(attrs: PathAttributes, nextHop: string, linkLocal?: string): AttrSet {
+    const key = attrKey(attrs, nextHop, linkLocal);
+    const found = this.byKey.get(key);
+    if (found) {
+      found.refs++;
+      return found;
+    }
+    const id = this.freeIds.pop() ?? this.byId.length;
+    const set: AttrSet = {
+      id,
+      key,
+      attrs,
+      nextHop,
+      linkLocalNextHop: linkLocal,
+      localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
+      asPathLength: asPathLength(attrs),
+      neighborAs: neighborAs(attrs),
+      med: attrs.med ?? 0,
+      originatorId: attrs.originatorId ? ipv4ToUint32(attrs.originatorId) : 0,
+      clusterListLength: attrs.clusterList?.length ?? 0,
+      llgrStale: attrs.communities?.includes(LLGR_STALE) ?? false,
+      refs: 1,
+    };
+    this.byKey.set(key, set);
+    this.byId[id] = set;
+    return set;
+  }
+
+  /** Another reference to a set the caller already holds. */
+  retain(set: AttrSet): void {
+    set.refs++;
+  }
+
+  release(set: AttrSet): void {
+    if (--set.refs > 0) return;
+    this.byKey.delete(set.key);
+    this.byId[set.id] = undefined;
+    this.freeIds.push(set.id);
+  }
+
+  /** Every live set (admin and persistence). */
+  *entries(): IterableIterator<AttrSet> {
+    yield* this.byKey.values();
+  }
+}

@@ -1,0 +1,569 @@
+// The RIB: Adj-RIB-In of every peer and the one shared Loc-RIB, in one structure (BIRD's single
+// rtable). A route is a slot in typed arrays: destination, peer, received path id, attribute set
+// id, and two chains: all routes of a destination (Loc-RIB candidates) and all routes of a peer
+// (its Adj-RIB-In, for session down / graceful restart / persistence). About 30 bytes per route
+// plus the destination slot and its map entry; attributes are shared (attr-set.ts).
+//
+// Flow: applyUpdate / originate / withdraw change routes and mark destinations dirty; the
+// exporter drains the dirty queue in chunks (nextDirty → best path settled → export to update
+// groups → finishDest), so many changes to one prefix cost one best-path run and one UPDATE.
+// A withdrawn route stays in its destination chain, flagged Dead, until finishDest: the exporter
+// can still see what it replaced. Hot-path methods return values, never throw.
+
+import {
+  type PathAttributes,
+  type Prefix,
+  type UpdateMessage,
+} from '../bgp.js';
+import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, ipv4ToUint32, type AttrSet } from './attr-set.js';
+import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';
+import { DestFlag, DestTable, NONE, growTypedArray as grow } from './dest-table.js';
+import type { PeerPolicy } from '../policy/peer-policy.js';
+import type { RouteFacts } from '../policy/evaluate.js';
+
+/** How a route's source relates to us: RFC 4456 §6 reflection rules depend on it. */
+export type PeerKind = 'local' | 'ebgp' | 'ibgp' | 'client';
+
+export interface RibPeerInfo {
+  readonly address: string;
+  readonly kind: PeerKind;
+  readonly asn: number;
+  /** The peer's BGP identifier once known (from its OPEN). */
+  readonly routerId: string;
+  readonly policy: PeerPolicy;
+  /** Accepted prefixes above which the session is closed with Cease (RFC 4486 subcode 1). */
+  readonly maxPrefixes?: number;
+}
+
+export interface RibPeer extends RibPeerInfo {
+  readonly idx: number;
+  readonly peerOrder: string;
+  routerIdNum: number;
+  /** Head of this peer's route chain. */
+  head: number;
+  /** Live routes (its Adj-RIB-In after import policy). */
+  count: number;
+  /** NLRI received and rejected by import policy or loop checks, since the peer was added. */
+  rejected: number;
+  /** Removed from configuration; its index is never reused. */
+  retired: boolean;
+}
+
+export const RouteFlag = {
+  /** Withdrawn; unlinked at finishDest. */
+  Dead: 1,
+  /** New or attributes changed since the last export of its destination. */
+  Changed: 2,
+  /** Graceful restart: kept from a session that went down (RFC 4724 §4.2). */
+  Stale: 4,
+  /** Long-lived stale (RFC 9494): carries LLGR_STALE. */
+  LlgrStale: 8,
+} as const;
+
+export interface RibOptions extends SelectionOptions {
+  readonly localAs: number;
+  /** Our BGP identifier (dotted quad): ORIGINATOR_ID loop check. */
+  readonly routerId: string;
+  /** Our CLUSTER_ID (dotted quad): CLUSTER_LIST loop check. */
+  readonly clusterId: string;
+}
+
+export interface ApplyResult {
+  announced: number;
+  withdrawn: number;
+  rejected: number;
+  /** Set when the peer went past its limit; processing stopped there. */
+  maxPrefixExceeded?: { afi: 4 | 6; limit: number };
+}
+
+/** A read-only view of one route (admin, persistence, learned-route export). */
+export interface RouteView {
+  readonly route: number;
+  readonly dest: number;
+  readonly peer: RibPeer;
+  readonly pathId: number;
+  readonly set: AttrSet;
+  readonly flags: number;
+}
+
+export type BestChangeListener = (dest: number, oldBest: number, newBest: number) => void;
+
+const LOCAL_PEER = 0;
+
+export class Rib {
+  readonly attrs = new AttrTable();
+  readonly dests = new DestTable();
+  readonly peers: RibPeer[] = [];
+  private cap = 1024;
+  private high = 0;
+  private readonly freeRoutes: number[] = [];
+  rDest = new Int32Array(this.cap);
+  rPeer = new Int32Array(this.cap);
+  rPathId = new Uint32Array(this.cap);
+  rAttr = new Int32Array(this.cap);
+  /** Next route of the same destination. */
+  rNext = new Int32Array(this.cap);
+  rPeerNext = new Int32Array(this.cap);
+  rPeerPrev = new Int32Array(this.cap);
+  rFlags = new Uint8Array(this.cap);
+  /** Live routes. */
+  routeCount = 0;
+  private dirty: number[] = [];
+  private dirtyHead = 0;
+  private readonly myRouterId: string;
+  private readonly myClusterId: string;
+  private readonly bestListeners: BestChangeListener[] = [];
+
+  constructor(readonly options: RibOptions, localPolicy: PeerPolicy) {
+    this.myRouterId = options.routerId;
+    this.myClusterId = options.clusterId;
+    this.addPeer({ address: options.routerId, kind: 'local', asn: options.localAs, routerId: options.routerId, policy: localPolicy });
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  /** Registers a configured neighbour; its index is stable for the RIB's lifetime. */
+  addPeer(info: RibPeerInfo): RibPeer {
+    const p: RibPeer = {
+      ...info,
+      idx: this.peers.length,
+      peerOrder: peerOrderKey(info.address),
+      routerIdNum: ipv4ToUint32(info.routerId),
+      head: NONE,
+      count: 0,
+      rejected: 0,
+      retired: false,
+    };
+    this.peers.push(p);
+    return p;
+  }
+
+  /** Replaces a peer's settings (kind, policy, limits); only while it holds no routes. */
+  updatePeer(idx: number, info: RibPeerInfo): RibPeer {
+    const old = this.peers[idx]!;
+    if (old.count > 0) throw new Error(`peer ${old.address} still holds ${old.count} routes`);
+    const p: RibPeer = { ...old, ...info, peerOrder: peerOrderKey(info.address), routerIdNum: ipv4ToUint32(info.routerId) };
+    this.peers[idx] = p;
+    return p;
+  }
+
+  setPeerRouterId(idx: number, routerId: string): void {
+    const p = this.peers[idx]!;
+    this.peers[idx] = { ...p, routerId, routerIdNum: ipv4ToUint32(routerId) };
+  }
+
+  retirePeer(idx: number): void {
+    this.flushPeer(idx);
+    this.peers[idx]!.retired = true;
+  }
+
+  get localPeer(): RibPeer {
+    return this.peers[LOCAL_PEER]!;
+  }
+
+  onBestChange(l: BestChangeListener): void {
+    this.bestListeners.push(l);
+  }
+
+  // ---------------------------------------------------------------- import
+
+  /**
+   * Applies one decoded UPDATE from `peerIdx`: RFC 4456 §8 loop checks, eBGP normalisation
+   * (RFC 4271 §5.1.5 LOCAL_PREF ignored, RFC 7606 §7.9/7.10 ORIGINATOR_ID/CLUSTER_LIST discarded),
+   * import policy, interning, Adj-RIB-In update.
+   */
+  applyUpdate(peerIdx: number, u: UpdateMessage): ApplyResult {
+    const peer = this.peers[peerIdx]!;
+    const res: ApplyResult = { announced: 0, withdrawn: 0, rejected: 0 };
+    for (const p of u.withdrawn) res.withdrawn += this.withdrawRoute(peer, p);
+    if (u.mpUnreach) for (const p of u.mpUnreach.withdrawn) res.withdrawn += this.withdrawRoute(peer, p);
+    const a = u.attributes;
+    if (!a) return res;
+    const reach: { nlri: readonly Prefix[]; nextHop: string; linkLocal?: string }[] = [];
+    if (u.nlri.length) reach.push({ nlri: u.nlri, nextHop: a.nextHop ?? '' });
+    if (u.mpReach && u.mpReach.nlri.length) {
+      reach.push({ nlri: u.mpReach.nlri, nextHop: u.mpReach.nextHop, ...(u.mpReach.linkLocalNextHop ? { linkLocal: u.mpReach.linkLocalNextHop } : {}) });
+    }
+    const looped = this.isLoop(peer, a);
+    const base = looped ? undefined : normaliseImport(peer.kind, a);
+    for (const r of reach) {
+      if (!base) {
+        // RFC 4456 §8 / RFC 4271 §9.1.2: a looped route is ignored, i.e. it replaces nothing.
+        for (const p of r.nlri) {
+          res.withdrawn += this.withdrawRoute(peer, p);
+          res.rejected++;
+          peer.rejected++;
+        }
+        continue;
+      }
+      let shared: AttrSet | undefined;
+      let sharedRejected = false;
+      if (peer.policy.importPerAttrs && r.nlri.length) {
+        const out = peer.policy.importRoute(this.facts(r.nlri[0]!, base, false));
+        if (out) shared = this.attrs.intern(out, r.nextHop, r.linkLocal);
+        else sharedRejected = true;
+      }
+      for (const p of r.nlri) {
+        let set: AttrSet | undefined;
+        if (shared) {
+          set = shared;
+          this.attrs.retain(set);
+        } else if (!sharedRejected) {
+          const out = peer.policy.importRoute(this.facts(p, base, false));
+          if (out) set = this.attrs.intern(out, r.nextHop, r.linkLocal);
+        }
+        if (!set) {
+          res.withdrawn += this.withdrawRoute(peer, p);
+          res.rejected++;
+          peer.rejected++;
+          continue;
+        }
+        this.announceRoute(peer, p, set);
+        res.announced++;
+        if (peer.maxPrefixes !== undefined && peer.count > peer.maxPrefixes) {
+          if (shared) this.attrs.release(shared);
+          res.maxPrefixExceeded = { afi: p.afi, limit: peer.maxPrefixes };
+          return res;
+        }
+      }
+      if (shared) this.attrs.release(shared);
+    }
+    return res;
+  }
+
+  private isLoop(peer: RibPeer, a: PathAttributes): boolean {
+    if (peer.kind === 'ebgp') {
+      const my = this.options.localAs;
+      return a.asPath.some((s) => s.asns.includes(my));
+    }
+    if (peer.kind === 'local') return false;
+    if (a.originatorId === this.myRouterId) return true;
+    return a.clusterList?.includes(this.myClusterId) ?? false;
+  }
+
+  private facts(p: Prefix, attrs: PathAttributes, originated: boolean): RouteFacts {
+    const network = new Uint8Array(p.afi === 4 ? 4 : 16);
+    network.set(p.bytes);
+    return { afi: p.afi, network, length: p.length, attrs, originated };
+  }
+
+  // ---------------------------------------------------------------- origination
+
+  /** Announces (or replaces) a route originated here; attrs without next hop, nextHop '' = self. */
+  originate(p: Prefix, attrs: PathAttributes, nextHop: string): void {
+    const local = this.localPeer;
+    const set = this.attrs.intern(stripNextHop(attrs), nextHop);
+    this.announceRoute(local, p.pathId === 0 ? p : { ...p, pathId: 0 }, set);
+  }
+
+  withdrawOriginated(p: Prefix): boolean {
+    return this.withdrawRoute(this.localPeer, p.pathId === 0 ? p : { ...p, pathId: 0 }) > 0;
+  }
+
+  /**
+   * Re-inserts a route from persistence (warm restart) for `peerIdx`, flagged Stale (and
+   * LlgrStale when `llgr`) until the peer or the datastore confirms it.
+   */
+  restoreRoute(peerIdx: number, p: Prefix, attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, stale: boolean): void {
+    const set = this.attrs.intern(attrs, nextHop, linkLocal);
+    const r = this.announceRoute(this.peers[peerIdx]!, p, set);
+    if (stale) this.rFlags[r]! |= RouteFlag.Stale;
+  }
+
+  // ---------------------------------------------------------------- route slots
+
+  private findRoute(d: number, peerIdx: number, pathId: number): number {
+    for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
+      if (this.rPeer[r] === peerIdx && this.rPathId[r] === pathId && !(this.rFlags[r]! & RouteFlag.Dead)) return r;
+    }
+    return NONE;
+  }
+
+  /** Takes ownership of one reference to `set`. Returns the route slot. */
+  private announceRoute(peer: RibPeer, p: Prefix, set: AttrSet): number {
+    const d = this.dests.findOrCreate(p);
+    const r = this.findRoute(d, peer.idx, p.pathId);
+    if (r !== NONE) {
+      const flags = this.rFlags[r]!;
+      if (this.rAttr[r] === set.id) {
+        this.attrs.release(set);
+        if (flags & RouteFlag.Stale) this.rFlags[r] = flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale);
+        return r;
+      }
+      this.attrs.release(this.attrs.get(this.rAttr[r]!));
+      this.rAttr[r] = set.id;
+      this.rFlags[r] = (flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale)) | RouteFlag.Changed;
+      this.markDirty(d);
+      return r;
+    }
+    const n = this.allocRoute();
+    this.rDest[n] = d;
+    this.rPeer[n] = peer.idx;
+    this.rPathId[n] = p.pathId;
+    this.rAttr[n] = set.id;
+    this.rFlags[n] = RouteFlag.Changed;
+    this.rNext[n] = this.dests.first[d]!;
+    this.dests.first[d] = n;
+    this.rPeerPrev[n] = NONE;
+    this.rPeerNext[n] = peer.head;
+    if (peer.head !== NONE) this.rPeerPrev[peer.head] = n;
+    peer.head = n;
+    peer.count++;
+    this.routeCount++;
+    this.markDirty(d);
+    return n;
+  }
+
+  private withdrawRoute(peer: RibPeer, p: Prefix): number {
+    const d = this.dests.find(p);
+    if (d === NONE) return 0;
+    const r = this.findRoute(d, peer.idx, p.pathId);
+    if (r === NONE) return 0;
+    this.killRoute(r);
+    return 1;
+  }
+
+  /** Marks a live route dead: out of its peer's chain now, out of the destination at finishDest. */
+  private killRoute(r: number): void {
+    const peer = this.peers[this.rPeer[r]!]!;
+    const prev = this.rPeerPrev[r]!;
+    const next = this.rPeerNext[r]!;
+    if (prev !== NONE) this.rPeerNext[prev] = next;
+    else peer.head = next;
+    if (next !== NONE) this.rPeerPrev[next] = prev;
+    peer.count--;
+    this.routeCount--;
+    this.rFlags[r]! |= RouteFlag.Dead;
+    this.markDirty(this.rDest[r]!);
+  }
+
+  private allocRoute(): number {
+    const r = this.freeRoutes.pop();
+    if (r !== undefined) return r;
+    if (this.high >= this.cap) {
+      const n = this.cap * 2;
+      this.rDest = grow(this.rDest, n);
+      this.rPeer = grow(this.rPeer, n);
+      this.rPathId = grow(this.rPathId, n);
+      this.rAttr = grow(this.rAttr, n);
+      this.rNext = grow(this.rNext, n);
+      this.rPeerNext = grow(this.rPeerNext, n);
+      this.rPeerPrev = grow(this.rPeerPrev, n);
+      this.rFlags = grow(this.rFlags, n);
+      this.cap = n;
+    }
+    return this.high++;
+  }
+
+  private markDirty(d: number): void {
+    const f = this.dests.flags[d]!;
+    if (f & DestFlag.Dirty) return;
+    this.dests.flags[d] = f | DestFlag.Dirty;
+    this.dirty.push(d);
+  }
+
+  // ---------------------------------------------------------------- sessions and graceful restart
+
+  /** Withdraws every route of a peer (session down without graceful restart). */
+  flushPeer(idx: number): number {
+    const peer = this.peers[idx]!;
+    let n = 0;
+    while (peer.head !== NONE) {
+      this.killRoute(peer.head);
+      n++;
+    }
+    return n;
+  }
+
+  /** RFC 4724 §4.2: the peer restarts; keep its routes, flagged Stale. Returns how many. */
+  markStale(idx: number): number {
+    let n = 0;
+    for (let r = this.peers[idx]!.head; r !== NONE; r = this.rPeerNext[r]!) {
+      this.rFlags[r]! |= RouteFlag.Stale;
+      n++;
+    }
+    return n;
+  }
+
+  /** Withdraws the peer's routes still flagged Stale (End-of-RIB received or timer expired). */
+  sweepStale(idx: number): number {
+    let n = 0;
+    let r = this.peers[idx]!.head;
+    while (r !== NONE) {
+      const next = this.rPeerNext[r]!;
+      if (this.rFlags[r]! & RouteFlag.Stale) {
+        this.killRoute(r);
+        n++;
+      }
+      r = next;
+    }
+    return n;
+  }
+
+  /**
+   * RFC 9494 §4.2: the restart time ran out but the long-lived stale time did not: stale routes
+   * get LLGR_STALE (and lose to every other path); those with NO_LLGR are withdrawn.
+   */
+  enterLongLivedStale(idx: number): number {
+    let n = 0;
+    let r = this.peers[idx]!.head;
+    while (r !== NONE) {
+      const next = this.rPeerNext[r]!;
+      const f = this.rFlags[r]!;
+      if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale)) {
+        const old = this.attrs.get(this.rAttr[r]!);
+        if (old.attrs.communities?.includes(NO_LLGR)) this.killRoute(r);
+        else {
+          const set = this.attrs.intern({ ...old.attrs, communities: [...(old.attrs.communities ?? []), LLGR_STALE] }, old.nextHop, old.linkLocalNextHop);
+          this.attrs.release(old);
+          this.rAttr[r] = set.id;
+          this.rFlags[r] = f | RouteFlag.LlgrStale | RouteFlag.Changed;
+          this.markDirty(this.rDest[r]!);
+        }
+        n++;
+      }
+      r = next;
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- export side
+
+  get pendingDirty(): number {
+    return this.dirty.length - this.dirtyHead;
+  }
+
+  /**
+   * The next dirty destination with its best path recomputed (listeners told when it changed),
+   * or NONE. The caller exports it and then calls finishDest.
+   */
+  nextDirty(): number {
+    if (this.dirtyHead >= this.dirty.length) {
+      if (this.dirty.length) {
+        this.dirty = [];
+        this.dirtyHead = 0;
+      }
+      return NONE;
+    }
+    const d = this.dirty[this.dirtyHead++]!;
+    if (this.dirtyHead > 65536 && this.dirtyHead * 2 > this.dirty.length) {
+      this.dirty = this.dirty.slice(this.dirtyHead);
+      this.dirtyHead = 0;
+    }
+    this.dests.flags[d]! &= ~DestFlag.Dirty;
+    const old = this.dests.best[d]!;
+    const best = this.computeBest(d);
+    this.dests.best[d] = best;
+    if (best !== old || (best !== NONE && this.rFlags[best]! & RouteFlag.Changed)) {
+      for (const l of this.bestListeners) l(d, old, best);
+    }
+    return d;
+  }
+
+  /** Unlinks dead routes, clears Changed, frees the destination when empty. */
+  finishDest(d: number): void {
+    let prev = NONE;
+    let r = this.dests.first[d]!;
+    while (r !== NONE) {
+      const next = this.rNext[r]!;
+      const f = this.rFlags[r]!;
+      if (f & RouteFlag.Dead) {
+        if (prev === NONE) this.dests.first[d] = next;
+        else this.rNext[prev] = next;
+        this.attrs.release(this.attrs.get(this.rAttr[r]!));
+        this.rFlags[r] = 0;
+        this.rAttr[r] = NONE;
+        this.freeRoutes.push(r);
+      } else {
+        if (f & RouteFlag.Changed) this.rFlags[r] = f & ~RouteFlag.Changed;
+        prev = r;
+      }
+      r = next;
+    }
+    if (this.dests.first[d] === NONE && !(this.dests.flags[d]! & DestFlag.Dirty)) this.dests.free(d);
+  }
+
+  private candidates(d: number): Candidate[] {
+    const out: Candidate[] = [];
+    for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
+      if (this.rFlags[r]! & RouteFlag.Dead) continue;
+      out.push(this.candidate(r));
+    }
+    return out;
+  }
+
+  private candidate(r: number): Candidate {
+    const peer = this.peers[this.rPeer[r]!]!;
+    const set = this.attrs.get(this.rAttr[r]!);
+    return {
+      route: r,
+      set,
+      originated: peer.kind === 'local',
+      ebgp: peer.kind === 'ebgp',
+      routerId: set.originatorId || peer.routerIdNum,
+      peerOrder: peer.peerOrder,
+      pathId: this.rPathId[r]!,
+    };
+  }
+
+  private computeBest(d: number): number {
+    let only = NONE;
+    let n = 0;
+    for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
+      if (this.rFlags[r]! & RouteFlag.Dead) continue;
+      only = r;
+      if (++n > 1) break;
+    }
+    if (n <= 1) return only;
+    return selectBest(this.candidates(d), this.options).route;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  isLive(r: number): boolean {
+    return !(this.rFlags[r]! & RouteFlag.Dead);
+  }
+
+  view(r: number): RouteView {
+    return {
+      route: r,
+      dest: this.rDest[r]!,
+      peer: this.peers[this.rPeer[r]!]!,
+      pathId: this.rPathId[r]!,
+      set: this.attrs.get(this.rAttr[r]!),
+      flags: this.rFlags[r]!,
+    };
+  }
+
+  /** Live routes of a destination, best first. */
+  rankedRoutes(d: number): RouteView[] {
+    return rankCandidates(this.candidates(d), this.options).map((c) => this.view(c.route));
+  }
+
+  lookup(p: Prefix): number {
+    return this.dests.find(p);
+  }
+
+  /** Live routes of one peer (its Adj-RIB-In). */
+  *peerRoutes(idx: number): IterableIterator<RouteView> {
+    for (let r = this.peers[idx]!.head; r !== NONE; r = this.rPeerNext[r]!) yield this.view(r);
+  }
+}
+
+function stripNextHop(a: PathAttributes): PathAttributes {
+  if (a.nextHop === undefined) return a;
+  const { nextHop: _drop, ...rest } = a;
+  return rest;
+}
+
+/** The stored form of a received attribute set (next hop is kept in the AttrSet, not here). */
+function normaliseImport(kind: PeerKind, a: PathAttributes): PathAttributes {
+  let out = stripNextHop(a);
+  if (kind === 'ebgp') {
+    const { localPref: _lp, originatorId: _o, clusterList: _c, ...rest } = out;
+    out = { ...rest, localPref: DEFAULT_LOCAL_PREF };
+  }
+  return out;
+}
+
+export { NONE };
