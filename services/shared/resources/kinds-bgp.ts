@@ -58,15 +58,15 @@ export const BGPPEER: KindSpec = {
     const set = (k: string) => s[k] !== undefined && s[k] !== '';
     if (set('node') && set('nodeSelector')) fail(`${path}.nodeSelector`, 'node and nodeSelector cannot both be set');
     if (set('peerIP') && set('peerSelector')) fail(`${path}.peerSelector`, 'peerIP and peerSelector cannot both be set');
-    if (set('peerSelector') && set('asNumber')) {
-      fail(`${path}.asNumber`, 'must be empty when peerSelector is set (the peers use their own AS numbers)');
-    }
     if (set('localWorkloadSelector')) {
       if (set('peerIP')) fail(`${path}.peerIP`, 'must be empty when localWorkloadSelector is set');
       if (set('peerSelector')) fail(`${path}.peerSelector`, 'must be empty when localWorkloadSelector is set');
       if (!set('asNumber')) fail(`${path}.asNumber`, 'is required when localWorkloadSelector is set');
     } else if (!set('peerIP') && !set('peerSelector')) {
       fail(`${path}.peerIP`, 'one of peerIP or peerSelector must be set (or localWorkloadSelector)');
+    }
+    if (set('peerSelector') && set('asNumber')) {
+      fail(`${path}.asNumber`, 'must be empty when peerSelector is set (the peers use their own AS numbers)');
     }
     if (set('peerIP') && !set('asNumber')) fail(`${path}.asNumber`, 'is required when peerIP is set');
     if (set('reachableBy')) {

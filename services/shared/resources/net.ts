@@ -44,7 +44,7 @@ export function tryParseIp(text: string): IpAddress | string {
   if (typeof text !== 'string') return 'not a string';
   if (text.includes(':')) {
     const bytes = parseIpv6(text);
-    return bytes ? { family: 6, bytes } : `'${clip(text)}' is not a valid IPv6 address`;
+    return bytes ? { family: 6, bytes } : `'${clip(text)}' is not a valid IP address`;
   }
   const bytes = parseIpv4(text);
   return bytes ? { family: 4, bytes } : `'${clip(text)}' is not a valid IP address`;

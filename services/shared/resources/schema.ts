@@ -85,6 +85,7 @@ export function object(fields: Record<string, Field | Check<unknown>>): Check<Re
 function unknownFieldReason(key: string, known: string[]): string {
   const near = known
     .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)
+    .map(([k, d]) => [k, key.length >= 3 && k.toLowerCase().startsWith(key.toLowerCase()) ? Math.min(d, 1) : d] as const)
     .filter(([, d]) => d <= Math.max(2, Math.floor(key.length / 4)))
     .sort((a, b) => a[1] - b[1])[0];
   if (near) return `unknown field '${key}' (did you mean '${near[0]}'?)`;
