@@ -1,7 +1,7 @@
 // Wiring of the datastore service: NATS → buckets → store, IPAM → gRPC API, plus telemetry and
 // the periodic compaction / orphan sweep. runDatastore returns once the API is serving.
 import type { Logger } from 'pino';
-import { checks, type ConfigOf } from '../../shared/config/index.js';
+import { checks, type ConfigOf, type ConfigSpec } from '../../shared/config/index.js';
 import { startTelemetry } from '../../shared/telemetry/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { validateResource } from '../../shared/resources/index.js';
@@ -31,7 +31,7 @@ export const datastoreConfig = {
     check: (v: number) => (v >= 64 * 1024 ? undefined : `must be at least 65536, got ${v}`),
     description: 'largest gRPC request accepted, in bytes (larger ones get RESOURCE_EXHAUSTED)',
   },
-} as const;
+} satisfies ConfigSpec;
 
 export type DatastoreConfig = ConfigOf<typeof datastoreConfig>;
 
