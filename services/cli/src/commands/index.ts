@@ -1,0 +1,19 @@
+// Every `meshless` subcommand, in the order `meshless --help` lists them. To add one, write
+// src/commands/<name>.ts exporting `register(program, ctx)` and add one line below.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import * as datastore from './datastore.js';
+import * as get from './get.js';
+import * as ipam from './ipam.js';
+import * as write from './write.js';
+
+export interface CommandModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+export const COMMANDS: readonly CommandModule[] = [
+  write, // apply, create, replace, delete
+  get,
+  ipam,
+  datastore,
+];

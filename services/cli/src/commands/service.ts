@@ -1,0 +1,70 @@
+// Running a Meshless service from the CLI (`meshless datastore`, later `meshless sync`, `agent`,
+// `rr`): one helper so each service command is a few lines. The service's own config spec
+// (services/shared/config) gives the flags' meaning and the environment names and defaults that
+// --help lists; values come from flags > MESHLESS_* > --config FILE (or MESHLESS_CONFIG) > defaults.
+// The command returns once the service serves; SIGTERM/SIGINT stop it through Shutdown.
+//
+// The service module is imported only when its command runs (or its --help is asked for): the
+// resource commands stay quick to start instead of loading every service's dependencies.
+import type { Command } from 'commander';
+import { ConfigError, describeConfig, loadConfig, type ConfigOf, type ConfigSpec } from '../../../shared/config/index.js';
+import { createLogger, type Logger } from '../../../shared/log/index.js';
+import { Shutdown } from '../../../shared/telemetry/index.js';
+import type { CliContext } from '../context.js';
+import { CliError, oneLine } from '../failure.js';
+
+export interface ServiceDefinition<S extends ConfigSpec> {
+  config: S;
+  /** Flags mapped onto config parameters, e.g. ['--listen <host:port>', 'listen']. */
+  flags: ReadonlyArray<readonly [flags: string, param: keyof S & string]>;
+  examples: string;
+  /** Starts the service; resolves once it serves, with what stops it. */
+  start(config: ConfigOf<S>, log: Logger): Promise<{ close(): Promise<void> }>;
+}
+
+export interface ServiceCommand<S extends ConfigSpec> {
+  /** Subcommand and logger name, e.g. "datastore". */
+  name: string;
+  summary: string;
+  /** Imports the service (lazily) and describes how to run it. */
+  load(): Promise<ServiceDefinition<S>>;
+}
+
+export function registerService<S extends ConfigSpec>(program: Command, ctx: CliContext, service: ServiceCommand<S>): Command {
+  const cmd = program.command(service.name);
+  cmd
+    .summary(service.summary)
+    .description(`${service.summary[0]!.toUpperCase()}${service.summary.slice(1)}. Runs until SIGTERM or Ctrl-C.`)
+    .option('--config <file>', 'YAML or JSON file of parameters (env MESHLESS_CONFIG); flags and MESHLESS_* variables override it');
+  let definition: ServiceDefinition<S> | undefined;
+  program.hook('preSubcommand', async (_parent, sub) => {
+    if (sub !== cmd || definition) return;
+    const def = await service.load();
+    definition = def;
+    for (const [flags, param] of def.flags) cmd.option(flags, def.config[param]!.description);
+    cmd.addHelpText('after', `\nEvery parameter (environment variable, meaning, default):\n${describeConfig(def.config)}\n\nExamples:\n${def.examples}\n`);
+  });
+  cmd.action(async () => {
+    const def = definition!;
+    const opts = cmd.opts<Record<string, string | undefined>>();
+    const overrides: Record<string, unknown> = {};
+    for (const [, param] of def.flags) if (opts[param] !== undefined) overrides[param] = opts[param];
+    let config: ConfigOf<S>;
+    try {
+      config = loadConfig(def.config, { env: ctx.io.env, overrides, ...(opts.config === undefined ? {} : { file: opts.config }) });
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(`${service.name}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    const log = createLogger(service.name);
+    const shutdown = new Shutdown(log);
+    shutdown.installSignalHandlers();
+    try {
+      const handle = await def.start(config, log);
+      shutdown.add(service.name, () => handle.close());
+    } catch (err) {
+      throw new CliError(`${service.name} failed to start: ${oneLine(err)}`, { cause: err });
+    }
+  });
+  return cmd;
+}

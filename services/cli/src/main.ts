@@ -1,0 +1,96 @@
+// The `meshless` command. bin/meshless.mjs calls `main(process.argv)`; tests call `run(args, io)`
+// with their own streams. Every subcommand lives in src/commands/ and registers itself through the
+// COMMANDS list there (one line to add a command).
+//
+// Failure contract: exit status 1 and exactly one line on stderr, `meshless: <message>`; no stack
+// trace (MESHLESS_DEBUG=1 adds one for unexpected errors). Success: exit status 0. Nothing calls
+// process.exit: main sets process.exitCode and every handle is closed before it returns.
+import { Command, CommanderError, type HelpContext } from 'commander';
+import { COMMANDS } from './commands/index.js';
+import { CliContext, DEFAULT_DATASTORE, DEFAULT_TIMEOUT, type CliIo } from './context.js';
+import { CliError, oneLine } from './failure.js';
+
+/**
+ * A command whose bare invocation (`meshless`, `meshless ipam`) prints its help on stdout and
+ * succeeds, as kubectl does, instead of commander's help-on-stderr with status 1.
+ */
+class MeshlessCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new MeshlessCommand(name);
+  }
+
+  override help(context?: HelpContext): never;
+  override help(cb: (str: string) => string): never;
+  override help(context?: HelpContext | ((str: string) => string)): never {
+    if (typeof context === 'function') return super.help(context);
+    return super.help({ ...context, error: false });
+  }
+}
+
+const OVERVIEW = `
+Meshless keeps Calico v3 resources (IP pools, nodes, BGP peers, policies...) in its datastore
+and spreads them to sync servers, node agents and route reflectors. This command talks to the
+datastore API, by default at ${DEFAULT_DATASTORE} (what \`npm start\` brings up).
+
+Getting started:
+  npm start                                   # in another terminal: the local cluster
+  meshless apply -f examples/                 # load every example resource
+  meshless get ippools                        # list them as a table
+  meshless get ippool my-pool -o yaml         # one resource, ready to edit and re-apply
+  meshless delete ippool my-pool              # remove it
+  meshless ipam show --show-blocks            # address usage per pool and block
+
+Kinds (case-insensitive; singular, plural or short form):
+  node (no), ippool (pool, ipp), ipamblock (block), blockaffinity (affinity),
+  workloadendpoint (wep), hostendpoint (hep), profile (pro), networkpolicy (policy, np),
+  globalnetworkpolicy (gnp), bgppeer (bgpp, bp), bgpconfiguration (bgpconfig),
+  learnedroute (route)
+
+Environment:
+  MESHLESS_DATASTORE   same as --datastore
+  MESHLESS_TIMEOUT     same as --timeout
+
+Run \`meshless <command> --help\` for the flags and examples of each command.`;
+
+/** Builds the program for one invocation, writing to `ctx.io`. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new MeshlessCommand('meshless');
+  program
+    .description('Manage a Meshless cluster: resources, IPAM and the services themselves.')
+    .option('--datastore <host:port>', `datastore API address (env MESHLESS_DATASTORE, default ${DEFAULT_DATASTORE})`)
+    .option('--timeout <duration>', `time allowed to reach the datastore and for each request, e.g. 500ms, 30s (env MESHLESS_TIMEOUT, default ${DEFAULT_TIMEOUT})`)
+    .helpOption('-h, --help', 'show help for a command')
+    .helpCommand('help [command]', 'show help for a command')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void ctx.io.stdout.write(s),
+      writeErr: (s) => void ctx.io.stderr.write(s),
+      outputError: (s, write) => write(`meshless: ${oneLine(s.replace(/^error: /, ''))}\n`),
+    })
+    .addHelpText('after', OVERVIEW);
+  for (const command of COMMANDS) command.register(program, ctx);
+  return program;
+}
+
+/** Runs one invocation with the given user arguments (no `node script` prefix); resolves to the exit status. */
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const ctx = new CliContext(io);
+  try {
+    await buildProgram(ctx).parseAsync([...args], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // commander already printed its line
+    io.stderr.write(`meshless: ${oneLine(err)}\n`);
+    if (!(err instanceof CliError) && io.env.MESHLESS_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+    return 1;
+  } finally {
+    await ctx.close().catch(() => undefined);
+  }
+}
+
+/** The process entry point used by bin/meshless.mjs. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+  process.exitCode = await run(argv.slice(2), io);
+}

@@ -1,0 +1,31 @@
+// `-o yaml` and `-o json` as calicoctl prints them, so the output can be fed back into
+// `meshless apply` or `replace`:
+//  - one named resource: the resource itself;
+//  - a listing: calicoctl's list object `{apiVersion, kind: <Kind>List, metadata: {resourceVersion},
+//    items}` (the store revision the list reflects), even with zero or one item.
+// YAML keys are sorted at every level, as calicoctl's sigs.k8s.io/yaml (JSON → YAML) sorts them;
+// JSON keeps the document's own order and is indented by two spaces.
+import { stringify } from 'yaml';
+import { API_VERSION, type Kind, type Resource } from '../../shared/resources/index.js';
+
+export type OutputFormat = 'ps' | 'wide' | 'yaml' | 'json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['ps', 'wide', 'yaml', 'json'];
+
+export interface ResourceList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string };
+  items: Resource[];
+}
+
+export function listObject(kind: Kind, items: Resource[], revision: number): ResourceList {
+  return { apiVersion: API_VERSION, kind: `${kind}List`, metadata: { resourceVersion: String(revision) }, items };
+}
+
+export function toYaml(value: Resource | ResourceList): string {
+  return stringify(value, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+export function toJson(value: Resource | ResourceList): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

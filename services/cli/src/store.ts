@@ -1,0 +1,139 @@
+// The datastore as the CLI sees it: the calls the commands make, with resources as parsed
+// documents and errors already phrased for the operator. Built on the shared datastore client.
+import { createConnection } from 'node:net';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { createDatastoreClient, type ResourceObject } from '../../shared/datastore-client/index.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, UnavailableError } from '../../shared/errors/index.js';
+import type { Kind, Resource } from '../../shared/resources/index.js';
+import { CliError, oneLine } from './failure.js';
+
+export interface IpamPoolUsage {
+  name: string;
+  cidr: string;
+  addressesTotal: number;
+  addressesInUse: number;
+}
+
+export interface IpamBlockUsage {
+  name: string;
+  cidr: string;
+  /** Containing pool's name, empty when no pool contains the block any more. */
+  pool: string;
+  node: string;
+  addressesTotal: number;
+  addressesInUse: number;
+}
+
+export interface IpamUsage {
+  pools: IpamPoolUsage[];
+  blocks: IpamBlockUsage[];
+}
+
+export interface Store {
+  readonly address: string;
+  create(resource: Resource): Promise<Resource>;
+  /** Compare-and-set when the document carries metadata.resourceVersion, else unconditional. */
+  replace(resource: Resource): Promise<Resource>;
+  apply(resource: Resource): Promise<Resource>;
+  delete(kind: Kind, namespace: string, name: string): Promise<Resource>;
+  get(kind: Kind, namespace: string, name: string): Promise<Resource>;
+  /** namespace "" = every namespace; selector "" = everything. */
+  list(kind: Kind, namespace: string, labelSelector: string): Promise<{ items: Resource[]; revision: number }>;
+  ipamShow(): Promise<IpamUsage>;
+  close(): void;
+}
+
+/** `Kind(name)` or `Kind(namespace/name)`, calicoctl's resource identifier in messages. */
+export function identifier(kind: string, namespace: string, name: string): string {
+  return namespace ? `${kind}(${namespace}/${name})` : `${kind}(${name})`;
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
+}
+
+/**
+ * Whether something accepts TCP connections at `address`. This tells "nothing is listening" (the
+ * cluster is not running: say so at once) from a datastore that answers UNAVAILABLE because its
+ * own NATS is down, which gRPC reports with the same status code.
+ */
+function probe(address: string, timeoutMs: number): Promise<string | undefined> {
+  const { host, port } = splitHostPort(address);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (problem: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(problem);
+    };
+    const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+  });
+}
+
+function unreachable(address: string): CliError {
+  return new CliError(`cannot reach the datastore at ${address} (is \`npm start\` running?)`);
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * Rephrases a failed call: calicoctl's wording for the per-resource outcomes, the address for
+ * transport failures. The class stays the shared one (NotFoundError etc.) so callers can test it.
+ */
+function rephrase(err: unknown, address: string, timeoutMs: number, id?: string): Error {
+  const grpcCode = (err as { cause?: Partial<ServiceError> }).cause?.code;
+  const message = oneLine(err);
+  if (grpcCode === status.DEADLINE_EXCEEDED) {
+    return new CliError(`the datastore at ${address} did not answer within ${formatMs(timeoutMs)} (raise --timeout)`, { cause: err });
+  }
+  if (err instanceof NotFoundError && id) return new NotFoundError(`resource does not exist: ${id} with error: ${message}`, { cause: err });
+  if (err instanceof AlreadyExistsError && id) return new AlreadyExistsError(`resource already exists: ${id}`, { cause: err });
+  if (err instanceof ConflictError && id) return new ConflictError(`update conflict: ${id}: ${message}`, { cause: err });
+  if (err instanceof UnavailableError) return new UnavailableError(`the datastore at ${address} is unavailable: ${message}`, { cause: err });
+  if (grpcCode === status.UNIMPLEMENTED) {
+    return new CliError(`the server at ${address} is not a Meshless datastore (or an incompatible version): ${message}`, { cause: err });
+  }
+  return err instanceof Error ? err : new Error(message);
+}
+
+/** Connects to the datastore at `address`, failing fast when nothing listens there. */
+export async function connectStore(address: string, timeoutMs: number): Promise<Store> {
+  if ((await probe(address, timeoutMs)) !== undefined) throw unreachable(address);
+  const client = createDatastoreClient(address, { deadlineMs: timeoutMs });
+  const guard = async <T>(id: string | undefined, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw rephrase(err, address, timeoutMs, id);
+    }
+  };
+  const idOf = (r: Resource) => identifier(r.kind, r.metadata.namespace ?? '', r.metadata.name);
+  const asResource = (o: ResourceObject) => o as unknown as Resource;
+  return {
+    address,
+    create: (r) => guard(idOf(r), async () => asResource(await client.create(r))),
+    replace: (r) => guard(idOf(r), async () => asResource(await client.update(r))),
+    apply: (r) => guard(idOf(r), async () => asResource((await client.apply(r)).resource)),
+    delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
+    get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace))),
+    list: (kind, namespace, labelSelector) =>
+      guard(undefined, async () => {
+        const { items, revision } = await client.list(kind, { namespace, labelSelector });
+        return { items: items.map(asResource), revision };
+      }),
+    ipamShow: () =>
+      guard(undefined, async () => {
+        const res = await client.ipamShow();
+        return {
+          pools: res.pools.map((p) => ({ name: p.name, cidr: p.cidr, addressesTotal: p.addressesTotal, addressesInUse: p.addressesInUse })),
+          blocks: res.blocks.map((b) => ({ name: b.name, cidr: b.cidr, pool: b.pool, node: b.node, addressesTotal: b.addressesTotal, addressesInUse: b.addressesInUse })),
+        };
+      }),
+    close: () => client.close(),
+  };
+}
