@@ -4,11 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { UnavailableError } from '../../shared/errors/index.js';
 import { createDatastoreClient, type WatchEvent } from '../../shared/datastore-client/index.js';
 import { createLogger } from '../../shared/log/index.js';
-import { startNatsServer, waitFor } from '../../shared/testing/index.js';
+import { freePort, startNatsServer, waitFor } from '../../shared/testing/index.js';
 import { runDatastore } from './run.js';
 import { FIXTURES, startTestDatastore, testConfig, type TestDatastore } from './testing/index.js';
 
@@ -96,4 +98,39 @@ test('while NATS is down: not ready, requests fail with UNAVAILABLE; afterwards 
     await nats.stop();
     rmSync(storeDir, { recursive: true, force: true });
   }
+});
+
+test('the standalone entry serves with MESHLESS_* configuration and exits 0 on SIGTERM', async () => {
+  const metricsPort = await freePort();
+  const apiPort = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], {
+    env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitFor('the standalone datastore to be ready', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, 30_000);
+    const client = createDatastoreClient(`127.0.0.1:${apiPort}`);
+    try {
+      assert.equal((await client.get('Profile', 'metered')).metadata.name, 'metered');
+    } finally {
+      client.close();
+    }
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    child.kill('SIGKILL');
+  }
+
+  const bad = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], {
+    env: { ...process.env, MESHLESS_LISTEN: 'nowhere', MESHLESS_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let badErr = '';
+  bad.stderr!.on('data', (d: Buffer) => (badErr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c)));
+  assert.equal(code, 1);
+  assert.match(badErr, /invalid listen from environment MESHLESS_LISTEN: must be HOST:PORT/);
 });

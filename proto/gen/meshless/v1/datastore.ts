@@ -67,10 +67,14 @@ export const protobufFileName = "meshless/v1/datastore.proto";
  *   the current revision). A Change's revision never goes backwards on one stream.
  *   Deletions are kept as tombstones for the configured retention and then purged ("compacted");
  *   the highest purged revision is the compacted revision, reported by InSync and SnapshotBegin.
+ *   Should compaction pass R while a stream is still catching up (a tombstone reaching the
+ *   retention age at that very moment), the stream ends with ABORTED: watch again. A stream that
+ *   falls further behind than the retention may miss deletions; keep up, or watch again.
  *
  * IPAM (Calico's model)
  *   An IPPool's CIDR is split into blocks of spec.blockSize. AllocateBlock gives a node a block
- *   it is affine to: an IPAMBlock (name like `10-244-0-0-26`, spec.affinity `host:NODE`) and a
+ *   it is affine to: an IPAMBlock (named after its CIDR as Calico does, `10-244-0-0-26`; see
+ *   ipamBlockName in services/shared/resources for IPv6, spec.affinity `host:NODE`) and a
  *   BlockAffinity (`NODE-10-244-0-0-26`, state confirmed), claimed by compare-and-set so
  *   concurrent allocations never share a block. It is idempotent: a node that already has an
  *   affine block with free addresses in the pool gets that block back. ReleaseBlocks drops a

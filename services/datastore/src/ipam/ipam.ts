@@ -335,7 +335,7 @@ export class Ipam {
       if (typeof affinity === 'string' && affinity.startsWith('host:')) owners.add(affinity.slice(5));
     }
     for (const a of state.affinities.values()) {
-      if (typeof specOf(a).node === 'string') owners.add(specOf(a).node as string);
+      if (typeof specOf(a).node === 'string' && specOf(a).type !== 'virtual') owners.add(specOf(a).node as string);
     }
     const orphans = [...owners].filter((n) => !nodes.has(n)).sort();
     for (const node of orphans) await this.releaseOne(state, node);
@@ -353,7 +353,7 @@ export class Ipam {
       released.push(cidr);
     }
     for (const a of [...state.affinities.values()]) {
-      if (specOf(a).node !== node) continue;
+      if (specOf(a).node !== node || specOf(a).type === 'virtual') continue;
       try {
         await this.store.delete('BlockAffinity', '', a.name, undefined);
       } catch (err) {
