@@ -1,0 +1,587 @@
+// One configured (or dynamic) peer: drives its FSM with socket, message and timer events and
+// executes the FSM's actions. Messages on a connection, in order:
+//
+//   TCP up ──> OPEN ──>            (ours: capabilities from the peer config, buildOpen)
+//          <── OPEN                decodeOpen, peer AS check, negotiate() → NegotiatedOptions
+//          <──> KEEPALIVE          Established: codec options switch to the negotiated ones
+//          <──> UPDATE*, End-of-RIB per family, ROUTE-REFRESH (BoRR/EoRR when enhanced)
+//          ──> NOTIFICATION, close (every close we initiate, RFC 4271 §6 / RFC 4486 / RFC 9003)
+//
+// Upgrade rule: nothing beyond RFC 4271 is sent unless both OPENs advertised it: the codec
+// options used for every encode and decode are the negotiated ones; ROUTE-REFRESH only when
+// negotiated; BoRR/EoRR only with enhanced route refresh.
+import type { Logger } from 'pino';
+import type { Socket } from 'node:net';
+import { FailedPreconditionError } from '../../../shared/errors/index.js';
+import {
+  BASELINE_CODEC_OPTIONS,
+  BgpMessageError,
+  CeaseSubcode,
+  ErrorCode,
+  MessageType,
+  OpenMessageSubcode,
+  RouteRefreshSubtype,
+  decodeNotification,
+  decodeOpen,
+  decodeRouteRefresh,
+  decodeUpdate,
+  encodeMessage,
+  endOfRib,
+  isEndOfRib,
+  isSessionLevel,
+  messageTypeName,
+  negotiate,
+  openAsn,
+  shutdownCommunication,
+  shutdownNotification,
+  type CodecOptions,
+  type Frame,
+  type NegotiatedOptions,
+  type NotificationMessage,
+  type OpenMessage,
+  type UpdateMessage,
+} from '../codec/index.js';
+import { Fsm, type ConnectionId, type DownReason, type FsmAction, type FsmEvent, type SessionStateName } from '../fsm/index.js';
+import { PEER_DEFAULTS, type ResolvedPeerConfig } from './config.js';
+import { Connection, type ConnectionHandlers } from './connection.js';
+import { GracefulRestartHelper } from './graceful-restart.js';
+import type { SpeakerMetrics } from './metrics.js';
+import { buildOpen } from './open.js';
+import type { BgpTransport } from './transport.js';
+import type { PeerStatus, SpeakerEvents } from './types.js';
+import { isEmptyUpdate, keepNegotiatedFamilies, treatAsWithdraw } from './update-handling.js';
+
+/** What a peer needs from its speaker. */
+export interface PeerHost {
+  readonly localAs: number;
+  readonly routerId: string;
+  readonly routerIdValue: number;
+  readonly hostname: string | undefined;
+  /** RFC 4724 R bit for OPENs sent now. */
+  readonly restarting: boolean;
+  readonly transport: BgpTransport;
+  readonly metrics: SpeakerMetrics;
+  readonly logger: Logger;
+  emit<K extends keyof SpeakerEvents>(event: K, ...args: SpeakerEvents[K]): void;
+}
+
+/** Send queue size above which `send` returns false (the caller waits for 'drain'). */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+const KEEPALIVE_BYTES = encodeMessage({ type: MessageType.Keepalive }, BASELINE_CODEC_OPTIONS);
+
+function ipv4ToUint32(text: string): number {
+  return text.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
+}
+
+function describeNotification(n: { code: number; subcode: number }, text?: string): string {
+  const codes: Record<number, string> = {
+    1: 'Message Header Error',
+    2: 'OPEN Message Error',
+    3: 'UPDATE Message Error',
+    4: 'Hold Timer Expired',
+    5: 'Finite State Machine Error',
+    6: 'Cease',
+    7: 'ROUTE-REFRESH Message Error',
+  };
+  return `${codes[n.code] ?? `code ${n.code}`} subcode ${n.subcode}${text ? `: "${text}"` : ''}`;
+}
+
+export class Peer {
+  config: ResolvedPeerConfig;
+  private readonly host: PeerHost;
+  private readonly fsm: Fsm;
+  private readonly log: Logger;
+  private readonly conns = new Map<ConnectionId, Connection>();
+  private readonly pendingConnects = new Set<ConnectionId>();
+  private readonly timers = new Map<string, { handle: NodeJS.Timeout; ms: number }>();
+  private readonly localOpens = new Map<ConnectionId, OpenMessage>();
+  private readonly negotiatedByConn = new Map<ConnectionId, NegotiatedOptions>();
+  private readonly gr: GracefulRestartHelper;
+  private readonly queue: FsmEvent[] = [];
+  private dispatching = false;
+  private session: { conn: Connection; negotiated: NegotiatedOptions; since: number } | undefined;
+  private flaps = 0;
+  private lastError: string | undefined;
+  private readonly received: Record<string, number> = {};
+  private readonly sent: Record<string, number> = {};
+  private removed = false;
+
+  constructor(config: ResolvedPeerConfig, host: PeerHost) {
+    this.config = config;
+    this.host = host;
+    this.log = host.logger.child({ peer: config.address });
+    this.fsm = new Fsm({
+      localBgpId: host.routerIdValue,
+      localAs: host.localAs,
+      passive: config.passive,
+      holdTime: config.holdTime,
+      ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
+      connectRetryTime: config.connectRetryTime,
+      openHoldTime: PEER_DEFAULTS.openHoldTime,
+      delayOpenTime: config.delayOpenTime,
+      idleHold: config.idleHold,
+      errorForgetTime: PEER_DEFAULTS.errorForgetTime,
+    });
+    this.gr = new GracefulRestartHelper(
+      (e) => this.host.emit('staleRoutes', { peer: this.config.address, ...e }),
+      config.gracefulRestart?.stalePathTime ?? PEER_DEFAULTS.stalePathTime,
+    );
+  }
+
+  get address(): string {
+    return this.config.address;
+  }
+
+  get state(): SessionStateName {
+    return this.fsm.state;
+  }
+
+  /** Negotiated options of the Established session (codec options for encoding UPDATEs). */
+  get negotiated(): NegotiatedOptions | undefined {
+    return this.session?.negotiated;
+  }
+
+  get outQueueBytes(): number {
+    return this.session?.conn.queuedBytes ?? 0;
+  }
+
+  status(): PeerStatus {
+    return {
+      address: this.config.address,
+      remoteAs: this.config.remoteAs,
+      state: this.fsm.state,
+      passive: this.config.passive,
+      dynamic: this.config.dynamic,
+      description: this.config.description,
+      negotiated: this.session?.negotiated,
+      establishedAt: this.session?.since,
+      flaps: this.flaps,
+      lastError: this.lastError,
+      outQueueBytes: this.outQueueBytes,
+      staleFamilies: this.gr.families(),
+      messages: { received: { ...this.received }, sent: { ...this.sent } },
+    };
+  }
+
+  start(): void {
+    this.dispatch({ type: 'Start' });
+  }
+
+  /** Cease with the subcode (and RFC 9003 message) on every connection; the peer stays down. */
+  stop(subcode: number, message?: string): void {
+    this.dispatch({ type: 'Stop', subcode, ...(message !== undefined ? { message } : {}) });
+  }
+
+  /** Stop then start again (administrative reset, configuration change). */
+  restart(subcode: number, message?: string): void {
+    this.stop(subcode, message);
+    if (!this.removed) this.start();
+  }
+
+  /** Applies settings that need no new session (timers, passivity); the caller resets otherwise. */
+  applyConfig(config: ResolvedPeerConfig): void {
+    this.config = config;
+    this.fsm.reconfigure({
+      passive: config.passive,
+      holdTime: config.holdTime,
+      ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
+      connectRetryTime: config.connectRetryTime,
+      delayOpenTime: config.delayOpenTime,
+      idleHold: config.idleHold,
+    });
+  }
+
+  /** Removes the peer: Cease (Peer De-configured by default), stale routes purged, timers stopped. */
+  async remove(subcode: number = CeaseSubcode.PeerDeconfigured, message?: string): Promise<void> {
+    this.removed = true;
+    this.stop(subcode, message);
+    this.gr.dispose('peer-removed');
+    for (const t of this.timers.values()) clearTimeout(t.handle);
+    this.timers.clear();
+    await this.closed();
+  }
+
+  /** Resolves when no connection of this peer is open any more. */
+  async closed(): Promise<void> {
+    await Promise.all([...this.conns.values()].map((c) => c.closed));
+  }
+
+  /** A connection the peer opened to us. */
+  acceptIncoming(socket: Socket): void {
+    const id = this.fsm.newConnectionId();
+    this.attach(id, 'incoming', socket);
+    this.dispatch({ type: 'TcpIncoming', conn: id });
+  }
+
+  // --- sending (the layer above) --------------------------------------------------------------
+
+  private requireSession(what: string): { conn: Connection; negotiated: NegotiatedOptions } {
+    if (!this.session || this.session.conn.isClosing) {
+      throw new FailedPreconditionError(`${what}: peer ${this.config.address} is ${this.fsm.state}, not Established`);
+    }
+    return this.session;
+  }
+
+  /** Writes pre-encoded messages; false when the queue is above the high-water mark. */
+  send(messages: Uint8Array | readonly Uint8Array[]): boolean {
+    const { conn } = this.requireSession('send');
+    let ok = true;
+    if (messages instanceof Uint8Array) {
+      ok = conn.write(messages);
+      this.countSent('UPDATE', 1);
+    } else {
+      for (const m of messages) ok = conn.write(m);
+      this.countSent('UPDATE', messages.length);
+    }
+    return ok;
+  }
+
+  sendEndOfRib(afi: number, safi: number): boolean {
+    const { conn, negotiated } = this.requireSession('sendEndOfRib');
+    this.countSent('UPDATE', 1);
+    return conn.write(encodeMessage(endOfRib(afi, safi), negotiated));
+  }
+
+  /** ROUTE-REFRESH (RFC 2918) asking the peer to re-send a family. */
+  requestRefresh(afi: number, safi: number): void {
+    const { conn, negotiated } = this.requireSession('refresh');
+    if (!negotiated.routeRefresh) throw new FailedPreconditionError(`refresh: peer ${this.config.address} did not negotiate route refresh`);
+    conn.write(encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype: RouteRefreshSubtype.Normal }, negotiated));
+    this.countSent('ROUTE-REFRESH', 1);
+  }
+
+  /** BoRR/EoRR around a re-sent family (RFC 7313); false (nothing sent) without enhanced route refresh. */
+  sendRefreshMarker(afi: number, safi: number, marker: 'begin' | 'end'): boolean {
+    const { conn, negotiated } = this.requireSession('sendRefreshMarker');
+    if (!negotiated.enhancedRouteRefresh) return false;
+    const subtype = marker === 'begin' ? RouteRefreshSubtype.BeginningOfRouteRefresh : RouteRefreshSubtype.EndOfRouteRefresh;
+    conn.write(encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype }, negotiated));
+    this.countSent('ROUTE-REFRESH', 1);
+    return true;
+  }
+
+  // --- FSM plumbing ---------------------------------------------------------------------------
+
+  private dispatch(event: FsmEvent): void {
+    this.queue.push(event);
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let e = this.queue.shift(); e; e = this.queue.shift()) {
+        for (const action of this.fsm.handle(e)) this.execute(action);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private execute(a: FsmAction): void {
+    switch (a.type) {
+      case 'Connect':
+        this.connect(a.conn);
+        return;
+      case 'SendOpen': {
+        const open = buildOpen(this.config, this.host);
+        this.localOpens.set(a.conn, open);
+        this.write(a.conn, encodeMessage(open, BASELINE_CODEC_OPTIONS), 'OPEN');
+        return;
+      }
+      case 'SendKeepalive':
+        this.write(a.conn, KEEPALIVE_BYTES, 'KEEPALIVE');
+        return;
+      case 'SendNotification': {
+        const n: NotificationMessage =
+          a.message !== undefined && a.code === ErrorCode.Cease && (a.subcode === CeaseSubcode.AdministrativeShutdown || a.subcode === CeaseSubcode.AdministrativeReset)
+            ? shutdownNotification(a.subcode, a.message)
+            : { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) };
+        const text = describeNotification(n, a.message);
+        const conn = this.conns.get(a.conn);
+        this.log.warn({ conn: a.conn, remote: conn ? `${conn.remoteAddress}:${conn.remotePort}` : undefined, code: n.code, subcode: n.subcode }, `sending NOTIFICATION ${text}`);
+        const routine = n.code === ErrorCode.Cease && (n.subcode === CeaseSubcode.ConnectionCollisionResolution || n.subcode === CeaseSubcode.ConnectionRejected);
+        if (!routine || this.session?.conn.id === a.conn) this.lastError = `sent ${text}`;
+        this.host.metrics.notification(this.config.address, 'sent', n.code, n.subcode);
+        this.write(a.conn, encodeMessage(n, BASELINE_CODEC_OPTIONS), 'NOTIFICATION');
+        return;
+      }
+      case 'Close': {
+        this.pendingConnects.delete(a.conn);
+        this.clearConnTimers(a.conn);
+        this.localOpens.delete(a.conn);
+        const conn = this.conns.get(a.conn);
+        if (conn) conn.close();
+        // Kept in `conns` until the socket is gone, so `closed()` can wait for it.
+        return;
+      }
+      case 'StartTimer':
+        this.startTimer('conn' in a ? `${a.timer}:${a.conn}` : a.timer, a.ms, () =>
+          this.timerFired('conn' in a ? { type: 'TimerExpired', timer: a.timer, conn: a.conn } : { type: 'TimerExpired', timer: a.timer }),
+        );
+        return;
+      case 'StopTimer':
+        this.stopTimer('conn' in a ? `${a.timer}:${a.conn}` : a.timer);
+        return;
+      case 'Established':
+        this.onEstablished(a.conn);
+        return;
+      case 'SessionDown':
+        this.onSessionDown(a.conn, a.reason);
+        return;
+      case 'StateChange':
+        this.log.info({ from: a.from, to: a.to }, `BGP state ${a.from} -> ${a.to}`);
+        this.host.emit('peerState', { peer: this.config.address, from: a.from, to: a.to });
+        return;
+    }
+  }
+
+  private timerFired(event: Extract<FsmEvent, { type: 'TimerExpired' }>): void {
+    if ('conn' in event && event.timer === 'Hold') {
+      // The hold timer measures the peer, not us: while frames it sent wait in our backlog
+      // (we are busy processing a large table), it is alive. Re-arm instead of expiring.
+      const conn = this.conns.get(event.conn);
+      const t = this.timers.get(`Hold:${event.conn}`);
+      if (conn && t && conn.backlog > 0) {
+        this.startTimer(`Hold:${event.conn}`, t.ms, () => this.timerFired(event));
+        return;
+      }
+    }
+    this.timers.delete('conn' in event ? `${event.timer}:${event.conn}` : event.timer);
+    this.dispatch(event);
+  }
+
+  private startTimer(key: string, ms: number, fire: () => void): void {
+    const old = this.timers.get(key);
+    if (old) clearTimeout(old.handle);
+    this.timers.set(key, { handle: setTimeout(fire, ms), ms });
+  }
+
+  private stopTimer(key: string): void {
+    const t = this.timers.get(key);
+    if (t) clearTimeout(t.handle);
+    this.timers.delete(key);
+  }
+
+  private clearConnTimers(conn: ConnectionId): void {
+    for (const key of [...this.timers.keys()]) if (key.endsWith(`:${conn}`)) this.stopTimer(key);
+  }
+
+  private connect(id: ConnectionId): void {
+    this.pendingConnects.add(id);
+    const { address, port, localAddress } = this.config;
+    this.host.transport
+      .connect({ host: address, port, ...(localAddress ? { localAddress } : {}), timeoutMs: Math.max(1000, this.config.connectRetryTime * 1000) })
+      .then(
+        (socket) => {
+          if (!this.pendingConnects.delete(id)) {
+            socket.destroy();
+            return;
+          }
+          this.attach(id, 'outgoing', socket);
+          this.dispatch({ type: 'TcpConnected', conn: id });
+        },
+        (err: NodeJS.ErrnoException) => {
+          if (!this.pendingConnects.delete(id)) return;
+          this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
+          this.lastError = `connect to ${address}:${port}: ${err.code ?? err.message}`;
+          this.dispatch({ type: 'TcpConnectFailed', conn: id });
+        },
+      );
+  }
+
+  private attach(id: ConnectionId, direction: 'incoming' | 'outgoing', socket: Socket): void {
+    const handlers: ConnectionHandlers = {
+      frame: (c, f) => this.onFrame(c, f),
+      framingError: (c, err) => this.messageError(c, err),
+      closed: (c, reason) => {
+        this.log.info({ conn: c.id, reason }, 'connection closed');
+        if (this.fsm.connection(c.id)) this.lastError = reason;
+        this.dispatch({ type: 'TcpClosed', conn: c.id });
+      },
+      drained: (c) => {
+        if (this.session?.conn === c) this.host.emit('drain', this.config.address);
+      },
+    };
+    const conn = new Connection(id, direction, socket, handlers, HIGH_WATER_BYTES);
+    this.conns.set(id, conn);
+    void conn.closed.then(() => {
+      this.conns.delete(id);
+      this.negotiatedByConn.delete(id);
+    });
+  }
+
+  private write(id: ConnectionId, bytes: Uint8Array, type: string): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    conn.write(bytes);
+    this.countSent(type, 1);
+  }
+
+  private countSent(type: string, n: number): void {
+    this.sent[type] = (this.sent[type] ?? 0) + n;
+    for (let i = 0; i < n; i++) this.host.metrics.sent(this.config.address, type);
+  }
+
+  /**
+   * A message failed to decode: the NOTIFICATION the codec chose. Anything else thrown while
+   * decoding is a codec bug; the session is reset with the unspecific subcode of the message's
+   * error code rather than taking the process down.
+   */
+  private messageError(conn: Connection, err: unknown, frameType?: number): void {
+    if (!(err instanceof BgpMessageError)) {
+      this.log.error({ conn: conn.id, err }, 'internal error while decoding a message');
+      const code = frameType === MessageType.Open ? ErrorCode.OpenMessage : frameType === MessageType.Update ? ErrorCode.UpdateMessage : ErrorCode.MessageHeader;
+      this.lastError = `internal error: ${(err as Error).message}`;
+      this.dispatch({ type: 'MessageError', conn: conn.id, code, subcode: 0 });
+      return;
+    }
+    this.log.warn({ conn: conn.id, code: err.code, subcode: err.subcode }, `bad message: ${err.message}`);
+    this.lastError = err.message;
+    this.dispatch({ type: 'MessageError', conn: conn.id, code: err.code, subcode: err.subcode, data: err.data });
+  }
+
+  // --- receiving ------------------------------------------------------------------------------
+
+  private onFrame(conn: Connection, frame: Frame): boolean {
+    const type = messageTypeName(frame.type);
+    this.received[type] = (this.received[type] ?? 0) + 1;
+    this.host.metrics.received(this.config.address, type);
+    try {
+      switch (frame.type) {
+        case MessageType.Open:
+          this.onOpen(conn, frame);
+          break;
+        case MessageType.Keepalive:
+          this.dispatch({ type: 'KeepaliveReceived', conn: conn.id });
+          break;
+        case MessageType.Notification: {
+          const n = decodeNotification(frame.body);
+          const text = describeNotification(n, shutdownCommunication(n));
+          this.log.warn({ conn: conn.id, code: n.code, subcode: n.subcode }, `received NOTIFICATION ${text}`);
+          this.lastError = `received ${text}`;
+          this.host.metrics.notification(this.config.address, 'received', n.code, n.subcode);
+          this.dispatch({ type: 'NotificationReceived', conn: conn.id, code: n.code, subcode: n.subcode, data: n.data });
+          return false;
+        }
+        case MessageType.Update:
+          this.onUpdate(conn, frame);
+          break;
+        case MessageType.RouteRefresh:
+          this.onRouteRefresh(conn, frame);
+          break;
+      }
+    } catch (err) {
+      this.messageError(conn, err, frame.type);
+      return false;
+    }
+    return !conn.isClosing;
+  }
+
+  private onOpen(conn: Connection, frame: Frame): void {
+    const open = decodeOpen(frame.body);
+    const peerAs = openAsn(open);
+    if (peerAs !== this.config.remoteAs) {
+      // RFC 4271 §6.2: an unacceptable My Autonomous System → Bad Peer AS.
+      throw new BgpMessageError(`OPEN: peer AS ${peerAs}, configured ${this.config.remoteAs}`, {
+        code: ErrorCode.OpenMessage,
+        subcode: OpenMessageSubcode.BadPeerAs,
+        handling: 'session-reset',
+        data: new Uint8Array([open.myAs >> 8, open.myAs & 0xff]),
+      });
+    }
+    const local = this.localOpens.get(conn.id) ?? buildOpen(this.config, this.host);
+    const negotiated = negotiate(local, open);
+    this.negotiatedByConn.set(conn.id, negotiated);
+    this.log.debug({ conn: conn.id, bgpId: open.bgpId, holdTime: open.holdTime, capabilities: open.capabilities.map((c) => c.kind) }, 'received OPEN');
+    this.dispatch({
+      type: 'OpenReceived',
+      conn: conn.id,
+      bgpId: ipv4ToUint32(open.bgpId),
+      peerAs,
+      peerHoldTime: open.holdTime,
+      gracefulRestart: negotiated.peerGracefulRestart !== undefined,
+    });
+  }
+
+  private onUpdate(conn: Connection, frame: Frame): void {
+    const session = this.session;
+    if (!session || session.conn !== conn) {
+      this.dispatch({ type: 'UpdateReceived', conn: conn.id });
+      return;
+    }
+    const r = decodeUpdate(frame.body, session.negotiated as CodecOptions);
+    if (r.error && isSessionLevel(r.error.handling)) throw r.error;
+    this.dispatch({ type: 'UpdateReceived', conn: conn.id });
+    const peer = this.config.address;
+    const eor = r.error ? undefined : isEndOfRib(r.update);
+    if (eor) {
+      this.log.info({ afi: eor.afi, safi: eor.safi }, 'received End-of-RIB');
+      this.gr.endOfRib(eor.afi, eor.safi);
+      this.host.emit('endOfRib', { peer, afi: eor.afi, safi: eor.safi });
+      return;
+    }
+    let updates: UpdateMessage[] = [r.update];
+    if (r.error) {
+      this.host.metrics.updateError(peer, r.error.handling);
+      this.log.warn({ handling: r.error.handling, code: r.error.code, subcode: r.error.subcode }, `malformed UPDATE (${r.error.handling}): ${r.error.message}`);
+      if (r.error.handling === 'treat-as-withdraw') updates = treatAsWithdraw(r.update);
+    }
+    for (const u of updates) {
+      const { update, dropped } = keepNegotiatedFamilies(u, session.negotiated.families);
+      if (dropped.length > 0) this.log.warn({ dropped }, 'UPDATE for families that were not negotiated: ignored (RFC 4760 §6)');
+      if (isEmptyUpdate(update)) continue;
+      const announced = update.nlri.length + (update.mpReach?.nlri.length ?? 0);
+      const withdrawn = update.withdrawn.length + (update.mpUnreach?.withdrawn.length ?? 0);
+      if (announced) this.host.metrics.prefixes(peer, 'announced', announced);
+      if (withdrawn) this.host.metrics.prefixes(peer, 'withdrawn', withdrawn);
+      this.host.emit('update', r.error ? { peer, update, error: r.error } : { peer, update });
+      if (conn.isClosing) return;
+    }
+  }
+
+  private onRouteRefresh(conn: Connection, frame: Frame): void {
+    const session = this.session;
+    if (!session || session.conn !== conn) {
+      this.dispatch({ type: 'UpdateReceived', conn: conn.id });
+      return;
+    }
+    const rr = decodeRouteRefresh(frame.message);
+    this.dispatch({ type: 'UpdateReceived', conn: conn.id });
+    const n = session.negotiated;
+    // RFC 2918 §4: ignore a refresh we did not negotiate or for a family we did not advertise.
+    if (!n.routeRefresh || !n.families.some((f) => f.afi === rr.afi && f.safi === rr.safi)) {
+      this.log.warn({ afi: rr.afi, safi: rr.safi }, 'ROUTE-REFRESH for a family or capability not negotiated: ignored');
+      return;
+    }
+    const kind = rr.subtype === RouteRefreshSubtype.Normal ? 'request' : rr.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh ? 'begin' : rr.subtype === RouteRefreshSubtype.EndOfRouteRefresh ? 'end' : undefined;
+    // RFC 7313 §3: other subtypes are ignored; BoRR/EoRR only count with enhanced route refresh.
+    if (!kind || (kind !== 'request' && !n.enhancedRouteRefresh)) return;
+    this.host.emit('routeRefresh', { peer: this.config.address, afi: rr.afi, safi: rr.safi, kind });
+  }
+
+  // --- session up / down ----------------------------------------------------------------------
+
+  private onEstablished(id: ConnectionId): void {
+    const conn = this.conns.get(id);
+    const negotiated = this.negotiatedByConn.get(id);
+    if (!conn || !negotiated) return;
+    conn.setExtendedMessage(negotiated.extendedMessage);
+    this.session = { conn, negotiated, since: Date.now() };
+    this.log.info(
+      { remoteAs: negotiated.peerAs, remoteId: negotiated.peerBgpId, holdTime: negotiated.holdTime, families: negotiated.families, addPath: negotiated.addPath, extendedMessage: negotiated.extendedMessage },
+      'session established',
+    );
+    this.gr.sessionUp(negotiated);
+    this.host.emit('established', { peer: this.config.address, negotiated });
+  }
+
+  private onSessionDown(id: ConnectionId, reason: DownReason): void {
+    const session = this.session;
+    if (!session || session.conn.id !== id) return;
+    this.session = undefined;
+    this.flaps++;
+    this.host.metrics.flap(this.config.address);
+    const retained = this.removed ? [] : this.gr.sessionLost(session.negotiated, reason, this.config.gracefulRestartHelper, this.config.longLivedGracefulRestart !== undefined);
+    this.log.warn({ reason, retained }, retained.length ? 'session down; keeping routes stale (graceful restart)' : 'session down');
+    this.host.emit('sessionDown', { peer: this.config.address, reason, retained });
+  }
+}
