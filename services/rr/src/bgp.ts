@@ -17,6 +17,7 @@ export {
   packWithdrawals,
   parsePrefix,
   prefixToString,
+  decodeMessage,
 } from '../../bgp/src/codec/index.js';
 export type {
   AsPathSegment,

@@ -1,6 +1,7 @@
 // Destinations (one per prefix) in struct-of-arrays form with compact keys: an IPv4 prefix is
-// found through a Map per prefix length keyed by the 32-bit network as a small integer (no string,
-// no boxed number); an IPv6 prefix by a short binary string. Per destination the table holds the
+// found through an open-addressing hash of destination ids (linear probing, backward-shift
+// delete; 8 octets per prefix at most half load, no per-entry object), comparing the 32-bit
+// network and length stored in the destination arrays; an IPv6 prefix by a short binary string. Per destination the table holds the
 // head of its route chain, the current best route and flags, in typed arrays indexed by the
 // destination id. A codec Prefix object is built only when a prefix leaves the RIB.
 //
@@ -25,7 +26,9 @@ function grow<T extends Int32Array | Uint8Array | Uint32Array>(a: T, size: numbe
 }
 
 export class DestTable {
-  private readonly v4 = Array.from({ length: 33 }, () => new Map<number, number>());
+  /** IPv4 index: destination ids, NONE for an empty slot; capacity a power of two, load <= 1/2. */
+  private slots4 = new Int32Array(2048).fill(NONE);
+  private used4 = 0;
   private readonly v6 = new Map<string, number>();
   private readonly v6Keys = new Map<number, string>();
   private capacity = 1024;
@@ -50,19 +53,28 @@ export class DestTable {
   }
 
   find(p: Prefix): number {
-    if (p.afi === 4) return this.v4[p.length]!.get(addr4Of(p.bytes)) ?? NONE;
+    if (p.afi === 4) return this.find4(addr4Of(p.bytes), p.length);
     return this.v6.get(key6Of(p)) ?? NONE;
+  }
+
+  find4(addr: number, len: number): number {
+    const slots = this.slots4;
+    const mask = slots.length - 1;
+    for (let i = hash4(addr, len) & mask; ; i = (i + 1) & mask) {
+      const d = slots[i]!;
+      if (d === NONE) return NONE;
+      if (this.addr4[d] === addr && this.len[d] === len) return d;
+    }
   }
 
   findOrCreate(p: Prefix): number {
     if (p.afi === 4) {
-      const m = this.v4[p.length]!;
       const a = addr4Of(p.bytes);
-      let d = m.get(a);
-      if (d === undefined) {
+      let d = this.find4(a, p.length);
+      if (d === NONE) {
         d = this.alloc(4, p.length);
         this.addr4[d] = a;
-        m.set(a, d);
+        this.insert4(d);
       }
       return d;
     }
@@ -78,7 +90,7 @@ export class DestTable {
 
   /** Frees an empty destination (no routes). */
   free(d: number): void {
-    if (this.afi[d] === 4) this.v4[this.len[d]!]!.delete(this.addr4[d]!);
+    if (this.afi[d] === 4) this.remove4(d);
     else {
       this.v6.delete(this.v6Keys.get(d)!);
       this.v6Keys.delete(d);
@@ -118,6 +130,45 @@ export class DestTable {
     return bytes;
   }
 
+  private insert4(d: number): void {
+    if ((this.used4 + 1) * 2 > this.slots4.length) this.rehash4(this.slots4.length * 2);
+    const slots = this.slots4;
+    const mask = slots.length - 1;
+    let i = hash4(this.addr4[d]!, this.len[d]!) & mask;
+    while (slots[i] !== NONE) i = (i + 1) & mask;
+    slots[i] = d;
+    this.used4++;
+  }
+
+  /** Linear-probing delete without tombstones: later entries of the run shift back. */
+  private remove4(d: number): void {
+    const slots = this.slots4;
+    const mask = slots.length - 1;
+    let i = hash4(this.addr4[d]!, this.len[d]!) & mask;
+    while (slots[i] !== d) i = (i + 1) & mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const e = slots[j]!;
+      if (e === NONE) break;
+      const home = hash4(this.addr4[e]!, this.len[e]!) & mask;
+      // Move e into the hole at i unless its home lies cyclically in (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        slots[i] = e;
+        i = j;
+      }
+    }
+    slots[i] = NONE;
+    this.used4--;
+  }
+
+  private rehash4(size: number): void {
+    const old = this.slots4;
+    this.slots4 = new Int32Array(size).fill(NONE);
+    this.used4 = 0;
+    for (let i = 0; i < old.length; i++) if (old[i] !== NONE) this.insert4(old[i]!);
+  }
+
   private alloc(afi: 4 | 6, len: number): number {
     let d = this.freeList.pop();
     if (d === undefined) {
@@ -147,6 +198,13 @@ export class DestTable {
 /** The IPv4 network of a prefix's significant octets as int32. */
 export function addr4Of(b: Uint8Array): number {
   return ((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0);
+}
+
+function hash4(addr: number, len: number): number {
+  let h = Math.imul(addr ^ Math.imul(len, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 function key6Of(p: Prefix): string {
