@@ -1,0 +1,316 @@
+// The node agent library: keeps a node's view of the datastore current by following a sync
+// server, and tells its consumer what changed.
+//
+//   const agent = new SyncAgent({ node: 'node-1', endpoints: ['10.0.0.5:5473', '10.0.0.6:5473'], stateDir });
+//   agent.on('commit', ({ revision, updates }) => program(updates));
+//   await agent.start();
+//   for await (const e of agent.events()) ...        // or an async iterator of updates and status
+//
+// Failover: endpoints are tried in turn, starting at a random one so agents spread out; after a
+// failure the agent waits an exponential backoff with jitter (reset once a session reaches
+// InSync). A Reconnect from the server is not a failure: the agent goes at once to the server it
+// suggests (or the next endpoint), and resumes there from its revision.
+// Revisions only go forward: a commit below the agent's revision is a protocol violation (the
+// session ends and the agent tries elsewhere), except after a replace from another datastore.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../proto/gen/meshless/v1/sync.js';
+import { parseResourceKey } from '../../shared/nats/index.js';
+import { nextBackoff } from './backoff.js';
+import { Session, SyncProtocolError, clientHello, type SessionOutcome } from './session.js';
+import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
+
+export const AGENT_VERSION = 'meshless-agent/0.1';
+
+/** Kinds whose keys the agent lists in its hello (the server's node-scoped kinds). */
+const NODE_SCOPED_TOKENS = new Set(['workloadendpoints', 'hostendpoints']);
+
+export type AgentStatus = 'connecting' | 'syncing' | 'in-sync' | 'stopped';
+
+export interface AgentStatusEvent {
+  readonly status: AgentStatus;
+  /** The server this is about. */
+  readonly endpoint: string;
+  readonly revision: number;
+  /** Why the agent left its previous server, when it did. */
+  readonly reason?: string;
+  /** For 'syncing': whether the server resumes (deltas only) or sends a snapshot. */
+  readonly resume?: boolean;
+}
+
+export interface AgentCommit {
+  readonly revision: number;
+  readonly updates: readonly AgentUpdate[];
+  /** True for the commit that ends a resume or snapshot. */
+  readonly inSync: boolean;
+}
+
+export type AgentEvent = { type: 'update'; update: AgentUpdate } | { type: 'status'; status: AgentStatusEvent };
+
+export interface SyncAgentOptions {
+  node: string;
+  /** 'agent' (default) or 'bgp'. */
+  syncer?: string;
+  /** Sync servers, HOST:PORT. */
+  endpoints: readonly string[];
+  /** LMDB directory for the state; without it the agent starts empty (a snapshot) every time. */
+  stateDir?: string;
+  compression?: readonly SyncCompression[];
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  handshakeTimeoutMs?: number;
+  maxMessageBytes?: number;
+  log?: Logger;
+}
+
+export interface AgentStats {
+  sessions: number;
+  snapshots: number;
+  resumes: number;
+  /** Bytes of snapshot chunks received, over the agent's life. */
+  snapshotBytes: number;
+  bytesReceived: number;
+  commits: number;
+  updates: number;
+  reconnects: number;
+  failures: number;
+}
+
+export declare interface SyncAgent {
+  on(event: 'update', listener: (u: AgentUpdate) => void): this;
+  on(event: 'commit', listener: (c: AgentCommit) => void): this;
+  on(event: 'status', listener: (s: AgentStatusEvent) => void): this;
+}
+
+export class SyncAgent extends EventEmitter {
+  readonly node: string;
+  readonly syncer: string;
+  private state: AgentState | undefined;
+  private session: Session | undefined;
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private endpointIndex: number;
+  private _status: AgentStatus = 'stopped';
+  private _endpoint = '';
+  readonly stats: AgentStats = { sessions: 0, snapshots: 0, resumes: 0, snapshotBytes: 0, bytesReceived: 0, commits: 0, updates: 0, reconnects: 0, failures: 0 };
+
+  constructor(private readonly options: SyncAgentOptions) {
+    super();
+    if (options.endpoints.length === 0) throw new Error('SyncAgent: endpoints: at least one sync server HOST:PORT is required');
+    this.node = options.node;
+    this.syncer = options.syncer ?? 'agent';
+    this.endpointIndex = Math.floor(Math.random() * options.endpoints.length);
+  }
+
+  get revision(): number {
+    return this.state?.revision ?? 0;
+  }
+
+  get contentHash(): string {
+    return this.requireState().contentHash;
+  }
+
+  get status(): AgentStatus {
+    return this._status;
+  }
+
+  /** The server of the current (or last) session. */
+  get endpoint(): string {
+    return this._endpoint;
+  }
+
+  get size(): number {
+    return this.state?.size ?? 0;
+  }
+
+  get(key: string): StateEntry | undefined {
+    return this.state?.get(key);
+  }
+
+  keys(): string[] {
+    return [...(this.state?.keys() ?? [])];
+  }
+
+  /** Opens the state and starts following the servers; resolves at once (watch 'status'). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.state ??= AgentState.open(this.options.stateDir, this.node, this.syncer);
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Resolves once the agent is in sync at a revision of at least `revision` (0: any). */
+  waitInSync(revision = 0): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this._status === 'in-sync' && this.revision >= revision) {
+          this.off('status', check);
+          this.off('commit', check);
+          resolve();
+        }
+      };
+      this.on('status', check);
+      this.on('commit', check);
+      check();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.session?.stop();
+    this.wake?.();
+    await this.loopDone;
+    await this.state?.close();
+    this.state = undefined;
+    this.setStatus({ status: 'stopped', endpoint: this._endpoint, revision: this.revision });
+  }
+
+  /** Every update and status change from now on, until the agent stops. */
+  events(): AsyncIterableIterator<AgentEvent> {
+    const queue: AgentEvent[] = [];
+    let notify: (() => void) | undefined;
+    let done = false;
+    const onUpdate = (update: AgentUpdate) => push({ type: 'update', update });
+    const onStatus = (status: AgentStatusEvent) => {
+      push({ type: 'status', status });
+      if (status.status === 'stopped') finish();
+    };
+    const push = (e: AgentEvent) => {
+      queue.push(e);
+      notify?.();
+    };
+    const finish = () => {
+      done = true;
+      this.off('update', onUpdate);
+      this.off('status', onStatus);
+      notify?.();
+    };
+    this.on('update', onUpdate);
+    this.on('status', onStatus);
+    const iterator: AsyncIterableIterator<AgentEvent> = {
+      next: async () => {
+        while (queue.length === 0 && !done) await new Promise<void>((r) => (notify = r));
+        notify = undefined;
+        const value = queue.shift();
+        return value ? { value, done: false } : { value: undefined, done: true };
+      },
+      return: async () => {
+        finish();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private requireState(): AgentState {
+    if (!this.state) throw new Error('SyncAgent: not started');
+    return this.state;
+  }
+
+  private setStatus(s: AgentStatusEvent): void {
+    this._status = s.status;
+    this.emit('status', s);
+  }
+
+  private nextEndpoint(): string {
+    const e = this.options.endpoints[this.endpointIndex % this.options.endpoints.length]!;
+    this.endpointIndex++;
+    return e;
+  }
+
+  private async loop(): Promise<void> {
+    const log = this.options.log;
+    let attempt = 0;
+    let next: string | undefined;
+    let reason: string | undefined;
+    while (this.running) {
+      const endpoint = next ?? this.nextEndpoint();
+      next = undefined;
+      this._endpoint = endpoint;
+      this.setStatus({ status: 'connecting', endpoint, revision: this.revision, reason });
+      const outcome = await this.runSession(endpoint);
+      if (!this.running || outcome.kind === 'stopped') break;
+      if (outcome.reachedInSync) attempt = 0;
+      if (outcome.kind === 'reconnect') {
+        this.stats.reconnects++;
+        reason = `${SyncReconnectReason[outcome.reason] ?? outcome.reason}: ${outcome.message}`;
+        next = outcome.suggested && outcome.suggested !== endpoint ? outcome.suggested : this.nextEndpoint();
+        if (next === endpoint && this.options.endpoints.length > 1) next = this.nextEndpoint();
+        log?.info({ from: endpoint, to: next, reason }, 'server asked us to reconnect elsewhere');
+        continue;
+      }
+      this.stats.failures++;
+      reason = outcome.error.message;
+      const delay = nextBackoff(attempt++, this.options.backoffInitialMs ?? 100, this.options.backoffMaxMs ?? 10_000);
+      log?.warn({ endpoint, err: reason, retryInMs: delay, protocolError: outcome.error instanceof SyncProtocolError }, 'sync session ended');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private runSession(endpoint: string): Promise<SessionOutcome> {
+    const state = this.requireState();
+    const nodeScopedKeys = [...state.keys()].filter((k) => NODE_SCOPED_TOKENS.has(k.slice(0, k.indexOf('.'))));
+    this.stats.sessions++;
+    const session = new Session({
+      endpoint,
+      hello: clientHello(
+        this.node,
+        this.syncer,
+        AGENT_VERSION,
+        state.revision,
+        state.datastoreId,
+        nodeScopedKeys,
+        [...(this.options.compression ?? [SyncCompression.SYNC_COMPRESSION_GZIP, SyncCompression.SYNC_COMPRESSION_DEFLATE, SyncCompression.SYNC_COMPRESSION_NONE])],
+      ),
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
+      hooks: {
+        hello: (serverId, resume) => {
+          if (resume) this.stats.resumes++;
+          else this.stats.snapshots++;
+          this.options.log?.debug({ endpoint, serverId, resume }, 'sync session started');
+          this.setStatus({ status: 'syncing', endpoint, revision: state.revision, resume });
+        },
+        commit: (updates, revision, replace, datastoreId, inSync) => this.commit(state, endpoint, updates, revision, replace, datastoreId, inSync),
+        bookmark: (revision) => {
+          state.bookmark(revision);
+          state.flushRevision();
+        },
+        received: (bytes, snapshot) => {
+          this.stats.bytesReceived += bytes;
+          if (snapshot) this.stats.snapshotBytes += bytes;
+        },
+      },
+    });
+    this.session = session;
+    return session.run();
+  }
+
+  private commit(state: AgentState, endpoint: string, updates: SyncUpdate[], revision: number, replace: boolean, datastoreId: string, inSync: boolean): void {
+    const newDatastore = datastoreId !== state.datastoreId && state.datastoreId !== '';
+    if (revision < state.revision && !(replace && newDatastore)) {
+      throw new SyncProtocolError(`${endpoint} sent revision ${revision}, below our revision ${state.revision}: revisions only go forward`);
+    }
+    if (!replace && newDatastore) throw new SyncProtocolError(`${endpoint} sent deltas of another datastore (${datastoreId}, ours ${state.datastoreId})`);
+    for (const u of updates) {
+      if (u.revision > revision) throw new SyncProtocolError(`${endpoint} sent an update of ${u.key} at revision ${u.revision}, after its commit revision ${revision}`);
+      if (!parseResourceKey(u.key)) throw new SyncProtocolError(`${endpoint} sent an update with an invalid key '${u.key.slice(0, 100)}'`);
+    }
+    const changes = state.commit(updates, revision, replace, datastoreId);
+    this.stats.commits++;
+    this.stats.updates += changes.length;
+    for (const c of changes) this.emit('update', c);
+    this.emit('commit', { revision, updates: changes, inSync } satisfies AgentCommit);
+    if (inSync) this.setStatus({ status: 'in-sync', endpoint, revision });
+  }
+}

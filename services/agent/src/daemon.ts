@@ -1,0 +1,94 @@
+// `meshless agent`: one node agent process. It follows the sync servers, keeps its state in LMDB,
+// logs what arrives (one line per commit, naming the changed resources) and serves /metrics,
+// /livez and /readyz (ready = in sync).
+import { join } from 'node:path';
+import { checks, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
+import { createLogger, type Logger } from '../../shared/log/index.js';
+import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
+import { SyncAgent } from './agent.js';
+
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export const agentConfigSpec = {
+  node: {
+    type: 'string',
+    default: '',
+    check: (v: string) => (v === '' ? 'required: the name of this node (--node NAME or MESHLESS_NODE)' : NODE_NAME.test(v) && v.length <= 253 ? undefined : `'${v}' is not a valid node name (lower-case DNS subdomain)`),
+    description: 'this node\'s name (its Node resource)',
+  },
+  sync: {
+    type: 'list',
+    default: ['127.0.0.1:5473'],
+    check: (v: string[]) => (v.length === 0 ? 'at least one HOST:PORT is required' : v.map((e) => checks.hostPort(e)).find((e) => e !== undefined)),
+    description: 'sync servers HOST:PORT[,HOST:PORT...]',
+  },
+  syncer: { type: 'string', default: 'agent', check: checks.oneOf('agent', 'bgp'), description: 'view to follow: agent or bgp' },
+  stateDir: { type: 'string', default: '.data/agent', description: 'LMDB directory of the local state (one subdirectory per node; empty: in memory only)' },
+  metricsHost: { type: 'string', default: '127.0.0.1', description: 'address of the /metrics /livez /readyz endpoint' },
+  metricsPort: { type: 'int', default: 9095, check: (v: number) => (v === -1 ? undefined : checks.port(v)), description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)' },
+  backoffMax: { type: 'duration', default: 10_000, check: checks.positive, description: 'longest wait between connection attempts' },
+} satisfies Record<string, ParamSpec<any>>;
+
+export type AgentConfig = ConfigOf<typeof agentConfigSpec>;
+
+export interface RunningAgent {
+  readonly agent: SyncAgent;
+  readonly telemetry: Telemetry;
+  stop(): Promise<void>;
+}
+
+/** Names of the changed resources in one log line (at most `max`, then a count). */
+function describe(updates: readonly { kind: string; namespace: string; name: string; value: unknown }[], max = 10): string {
+  const parts = updates.slice(0, max).map((u) => `${u.value === undefined ? '-' : '+'}${u.kind}/${u.namespace ? `${u.namespace}/` : ''}${u.name}`);
+  if (updates.length > max) parts.push(`... ${updates.length - max} more`);
+  return parts.join(' ');
+}
+
+export async function runAgent(config: AgentConfig, options: { log?: Logger; handleSignals?: boolean } = {}): Promise<RunningAgent> {
+  const log = options.log ?? createLogger('agent', { node: config.node });
+  const telemetry = await startTelemetry({ service: 'agent', host: config.metricsHost, port: config.metricsPort });
+  const agent = new SyncAgent({
+    node: config.node,
+    syncer: config.syncer,
+    endpoints: config.sync,
+    stateDir: config.stateDir ? join(config.stateDir, config.node) : undefined,
+    backoffMaxMs: config.backoffMax,
+    log,
+  });
+  const meter = telemetry.meter;
+  const updates = meter.createCounter('meshless_agent_updates_total', { description: 'resource changes applied' });
+  const commits = meter.createCounter('meshless_agent_commits_total', { description: 'commits applied' });
+  const statusChanges = meter.createCounter('meshless_agent_status_changes_total', { description: 'status changes, by status' });
+  meter.createObservableGauge('meshless_agent_revision', { description: 'datastore revision the local state is complete up to' }).addCallback((r) => r.observe(agent.revision));
+  meter.createObservableGauge('meshless_agent_entries', { description: 'resources in the local state' }).addCallback((r) => r.observe(agent.size));
+  meter.createObservableGauge('meshless_agent_snapshot_bytes', { description: 'snapshot bytes received since start' }).addCallback((r) => r.observe(agent.stats.snapshotBytes));
+  meter.createObservableGauge('meshless_agent_in_sync', { description: '1 while in sync with a server' }).addCallback((r) => r.observe(agent.status === 'in-sync' ? 1 : 0));
+  telemetry.addReadiness('sync', () => (agent.status === 'in-sync' ? { ready: true } : { ready: false, reason: `${agent.status} (${agent.endpoint || 'no server yet'})` }));
+
+  agent.on('status', (s) => {
+    statusChanges.add(1, { status: s.status });
+    if (s.status === 'syncing') log.info({ server: s.endpoint, revision: s.revision, resume: s.resume }, s.resume ? 'resuming from our revision' : 'receiving a snapshot');
+    else if (s.status === 'in-sync') log.info({ server: s.endpoint, revision: s.revision, entries: agent.size, contentHash: agent.contentHash }, 'in sync');
+    else if (s.status === 'connecting') log.info({ server: s.endpoint, revision: s.revision, reason: s.reason }, 'connecting');
+  });
+  agent.on('commit', (c) => {
+    commits.add(1);
+    updates.add(c.updates.length);
+    if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates) }, 'changes arrived');
+  });
+  await agent.start();
+  log.info({ node: config.node, sync: config.sync, syncer: config.syncer, metricsPort: telemetry.port }, 'agent started');
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await agent.stop();
+      await telemetry.close();
+    })());
+  if (options.handleSignals) {
+    const shutdown = new Shutdown(log);
+    shutdown.add('agent', stop);
+    shutdown.installSignalHandlers();
+  }
+  return { agent, telemetry, stop };
+}

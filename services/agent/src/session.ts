@@ -1,0 +1,194 @@
+// One stream to one sync server, from ClientHello to its end (protocol: proto/meshless/v1/
+// sync.proto). The session stages what the server sends until a commit point (InSync, a live
+// Deltas with a revision, a Ping's bookmark), checks the sequence and that revisions never go
+// backwards, and hands each commit to the state. It ends with an outcome the agent acts on:
+// Reconnect (go where the server says, no backoff), or a failure (back off, try the next server).
+import { Client, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  SyncCompression,
+  SyncFeature,
+  SyncReconnectReason,
+  SyncRequest,
+  SyncResponse,
+  SyncServiceService,
+  type SyncClientHello,
+  type SyncUpdate,
+} from '../../../proto/gen/meshless/v1/sync.js';
+import { blockUpdates } from './blocks.js';
+
+export type SessionOutcome =
+  | { kind: 'reconnect'; suggested: string; reason: SyncReconnectReason; message: string; reachedInSync: boolean }
+  | { kind: 'failed'; error: Error; reachedInSync: boolean }
+  | { kind: 'stopped'; reachedInSync: boolean };
+
+export interface SessionHooks {
+  /** The server's hello: whether a resume (deltas) or a snapshot follows. */
+  hello(serverId: string, resume: boolean): void;
+  /** A commit; throws to abort the session (protocol violation). */
+  commit(updates: SyncUpdate[], revision: number, replace: boolean, datastoreId: string, inSync: boolean): void;
+  bookmark(revision: number): void;
+  /** Bytes of each message received, and whether it was a snapshot chunk. */
+  received(bytes: number, snapshot: boolean): void;
+}
+
+export interface SessionOptions {
+  endpoint: string;
+  hello: SyncClientHello;
+  handshakeTimeoutMs: number;
+  maxMessageBytes: number;
+  hooks: SessionHooks;
+}
+
+const serialize = (r: SyncRequest): Buffer => {
+  const b = SyncRequest.encode(r).finish();
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+};
+const raw = (b: Buffer): Buffer => b;
+
+/** A protocol violation by the server. */
+export class SyncProtocolError extends Error {}
+
+export class Session {
+  private readonly client: Client;
+  private call: ClientDuplexStream<SyncRequest, Buffer> | undefined;
+  private phase: 'hello' | 'syncing' | 'live' = 'hello';
+  private compression = SyncCompression.SYNC_COMPRESSION_NONE;
+  private datastoreId = '';
+  private pingIntervalMs = 0;
+  private staged: SyncUpdate[] = [];
+  private replace = false;
+  private pending: SyncUpdate[] = [];
+  private readTimer: NodeJS.Timeout | undefined;
+  private finish: ((o: SessionOutcome) => void) | undefined;
+  private reachedInSync = false;
+
+  constructor(private readonly options: SessionOptions) {
+    this.client = new Client(options.endpoint, credentials.createInsecure(), {
+      // One connection per agent: grpc-js would otherwise share one HTTP/2 connection between
+      // every client of the process, and a slow stream would throttle the others.
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.enable_retries': 0,
+    });
+  }
+
+  /** Runs the session until it ends. */
+  run(): Promise<SessionOutcome> {
+    return new Promise<SessionOutcome>((resolve) => {
+      this.finish = (o) => {
+        this.finish = undefined;
+        clearTimeout(this.readTimer);
+        this.call?.cancel();
+        this.client.close();
+        resolve(o);
+      };
+      const call = this.client.makeBidiStreamRequest(SyncServiceService.sync.path, serialize, raw);
+      this.call = call;
+      this.armReadTimer(this.options.handshakeTimeoutMs, 'no SyncServerHello');
+      call.on('data', (buf: Buffer) => {
+        try {
+          this.receive(buf);
+        } catch (err) {
+          this.end({ kind: 'failed', error: err as Error, reachedInSync: this.reachedInSync });
+        }
+      });
+      call.on('error', (err: ServiceError) => this.end({ kind: 'failed', error: err, reachedInSync: this.reachedInSync }));
+      call.on('end', () => this.end({ kind: 'failed', error: new Error(`${this.options.endpoint} ended the stream`), reachedInSync: this.reachedInSync }));
+      call.write({ message: { $case: 'clientHello', value: this.options.hello } });
+    });
+  }
+
+  /** Ends the session from outside (the agent stops). */
+  stop(): void {
+    this.end({ kind: 'stopped', reachedInSync: this.reachedInSync });
+  }
+
+  private end(o: SessionOutcome): void {
+    this.finish?.(o);
+  }
+
+  private armReadTimer(ms: number, what: string): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.end({ kind: 'failed', error: new Error(`${what} from ${this.options.endpoint} within ${ms} ms`), reachedInSync: this.reachedInSync }), ms);
+    this.readTimer.unref();
+  }
+
+  private receive(buf: Buffer): void {
+    if (!this.finish) return;
+    const message = SyncResponse.decode(buf).message;
+    this.options.hooks.received(buf.byteLength, message?.$case === 'snapshot');
+    if (this.pingIntervalMs > 0) this.armReadTimer(3 * this.pingIntervalMs + 1000, 'no message');
+    if (!message) throw new SyncProtocolError('the server sent a SyncResponse with no message set');
+    switch (message.$case) {
+      case 'serverHello': {
+        if (this.phase !== 'hello') throw new SyncProtocolError('SyncServerHello sent twice');
+        const h = message.value;
+        this.compression = h.compression;
+        this.datastoreId = h.datastoreId;
+        this.pingIntervalMs = h.pingIntervalMs > 0 ? h.pingIntervalMs : 10_000;
+        this.armReadTimer(3 * this.pingIntervalMs + 1000, 'no message');
+        this.phase = 'syncing';
+        this.options.hooks.hello(h.serverId, h.resume);
+        return;
+      }
+      case 'snapshot': {
+        if (this.phase !== 'syncing') throw new SyncProtocolError(`SyncSnapshotChunk while ${this.phase}`);
+        if (message.value.replace) {
+          this.staged = [];
+          this.replace = true;
+        } else if (!this.replace) throw new SyncProtocolError('SyncSnapshotChunk before the chunk with the replace marker');
+        for (const u of blockUpdates(message.value.block, this.compression)) this.staged.push(u);
+        return;
+      }
+      case 'deltas': {
+        if (this.phase === 'hello') throw new SyncProtocolError('SyncDeltas before SyncServerHello');
+        const updates = blockUpdates(message.value.block, this.compression);
+        if (this.phase === 'syncing') {
+          for (const u of updates) this.staged.push(u);
+          return;
+        }
+        for (const u of updates) this.pending.push(u);
+        if (message.value.revision > 0) {
+          const batch = this.pending;
+          this.pending = [];
+          this.options.hooks.commit(batch, message.value.revision, false, this.datastoreId, false);
+        }
+        return;
+      }
+      case 'inSync': {
+        if (this.phase !== 'syncing') throw new SyncProtocolError(`SyncInSync while ${this.phase}`);
+        const batch = this.staged;
+        this.staged = [];
+        this.options.hooks.commit(batch, message.value.revision, this.replace, this.datastoreId, true);
+        this.phase = 'live';
+        this.reachedInSync = true;
+        return;
+      }
+      case 'ping': {
+        if (this.phase === 'hello') throw new SyncProtocolError('SyncPing before SyncServerHello');
+        this.call?.write({ message: { $case: 'pong', value: { id: message.value.id } } });
+        if (this.phase === 'live' && this.pending.length === 0) this.options.hooks.bookmark(message.value.revision);
+        return;
+      }
+      case 'reconnect': {
+        const r = message.value;
+        this.end({ kind: 'reconnect', suggested: r.suggestedAddress, reason: r.reason, message: r.message, reachedInSync: this.reachedInSync });
+        return;
+      }
+    }
+  }
+}
+
+/** The hello this agent sends. */
+export function clientHello(node: string, syncer: string, version: string, revision: number, datastoreId: string, nodeScopedKeys: string[], compression: SyncCompression[]): SyncClientHello {
+  return {
+    node,
+    syncerType: syncer,
+    clientVersion: version,
+    revision: revision > 0 ? revision : undefined,
+    datastoreId,
+    compression,
+    features: [SyncFeature.SYNC_FEATURE_RECONNECT],
+    nodeScopedKeys,
+  };
+}

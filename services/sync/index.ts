@@ -1,0 +1,10 @@
+// The sync service: Typha-style fan-out of the datastore to node agents and route reflectors
+// over gRPC (proto/meshless/v1/sync.proto). See DESIGN.md.
+export { runSync } from './src/daemon.js';
+export type { RunningSync, RunSyncOptions } from './src/daemon.js';
+export { syncConfigSpec } from './src/config.js';
+export type { SyncConfig } from './src/config.js';
+export { SyncServer, createSyncMetrics, parseHeartbeat } from './src/server/index.js';
+export type { SyncServerOptions, SyncServerStats, SyncMetrics, Heartbeat } from './src/server/index.js';
+export { SYNCER_TYPES, NODE_SCOPED_KINDS, isSyncerType, scopeOf, inView, nodeOfResource } from './src/view/index.js';
+export type { SyncerType, Scope } from './src/view/index.js';

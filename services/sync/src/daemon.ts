@@ -1,0 +1,82 @@
+// `meshless sync`: wiring of one sync server process (NATS, the server, telemetry, shutdown).
+// SIGTERM drains: every client is sent to another server and resumes there, then we close.
+import { hostname } from 'node:os';
+import { createLogger, type Logger } from '../../shared/log/index.js';
+import { connectNats } from '../../shared/nats/index.js';
+import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
+import type { SyncConfig } from './config.js';
+import { SyncServer, createSyncMetrics } from './server/index.js';
+
+export interface RunningSync {
+  readonly server: SyncServer;
+  readonly telemetry: Telemetry;
+  /** Drains (when `drain`), then closes everything. */
+  stop(drain?: boolean): Promise<void>;
+}
+
+export interface RunSyncOptions {
+  log?: Logger;
+  /** Install SIGTERM/SIGINT handlers that drain and exit (the daemon does; tests do not). */
+  handleSignals?: boolean;
+}
+
+export async function runSync(config: SyncConfig, options: RunSyncOptions = {}): Promise<RunningSync> {
+  const serverId = config.serverId || `${hostname()}-${process.pid}`;
+  const log = options.log ?? createLogger('sync', { serverId });
+  const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost, port: config.metricsPort });
+  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log);
+  let server: SyncServer | undefined;
+  const metrics = createSyncMetrics(telemetry.meter, {
+    revision: () => server?.cache.revision ?? 0,
+    cacheEntries: () => server?.cache.size ?? 0,
+    streams: () => server?.stats().connections ?? 0,
+  });
+  server = await SyncServer.start({
+    serverId,
+    nc,
+    listen: config.listen,
+    advertise: config.advertise || undefined,
+    stateDir: config.stateDir || undefined,
+    maxConnections: config.maxConnections,
+    pingIntervalMs: config.pingInterval,
+    pongTimeoutMs: Math.max(config.pongTimeout, 2 * config.pingInterval),
+    handshakeTimeoutMs: config.handshakeTimeout,
+    snapshotWindowMs: config.snapshotWindow,
+    chunkBytes: config.chunkBytes,
+    compressMinBytes: config.compressMinBytes,
+    maxLagBytes: config.maxLagBytes,
+    maxLagRevisions: config.maxLagRevisions,
+    newClientGraceMs: config.newClientGrace,
+    resumeWaitMs: config.resumeWait,
+    heartbeatIntervalMs: config.heartbeatInterval,
+    shedPerSecond: config.shedPerSecond,
+    shedSlack: config.shedSlackPercent / 100,
+    fanoutChunk: config.fanoutChunk,
+    drainTimeoutMs: config.drainTimeout,
+    horizonPollMs: config.horizonPoll,
+    maxMessageBytes: config.maxMessageBytes,
+    log,
+    metrics,
+  });
+  const s = server;
+  telemetry.addReadiness('sync', () => {
+    const reason = s.notReadyReason();
+    return reason ? { ready: false, reason } : { ready: true };
+  });
+  log.info({ address: s.address, listen: config.listen, metricsPort: telemetry.port }, 'sync server listening');
+
+  let stopped: Promise<void> | undefined;
+  const stop = (drain = true) =>
+    (stopped ??= (async () => {
+      if (drain) await s.drain();
+      await s.close();
+      await nc.drain().catch(() => nc.close());
+      await telemetry.close();
+    })());
+  if (options.handleSignals) {
+    const shutdown = new Shutdown(log, config.drainTimeout + 10_000);
+    shutdown.add('sync', () => stop(true));
+    shutdown.installSignalHandlers();
+  }
+  return { server: s, telemetry, stop };
+}

@@ -1,0 +1,86 @@
+// Encoding for the sync protocol (sequence and rules: proto/meshless/v1/sync.proto). Everything
+// the server writes is a ready-encoded SyncResponse Buffer: built once, shared by every stream
+// that needs it, passed through the identity serializer of the gRPC method.
+import { deflateSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, gzip } from 'node:zlib';
+import {
+  SyncCompression,
+  SyncResponse,
+  SyncUpdateList,
+  type SyncUpdate,
+  type SyncUpdateBlock,
+} from '../../../../proto/gen/meshless/v1/sync.js';
+
+const gzipAsync = promisify(gzip);
+const deflateAsync = promisify(deflate);
+
+/** Compression the server can apply, in its order of preference when the client lists several. */
+export const SUPPORTED_COMPRESSION: readonly SyncCompression[] = [SyncCompression.SYNC_COMPRESSION_GZIP, SyncCompression.SYNC_COMPRESSION_DEFLATE, SyncCompression.SYNC_COMPRESSION_NONE];
+
+export function compressionName(c: SyncCompression): string {
+  switch (c) {
+    case SyncCompression.SYNC_COMPRESSION_GZIP:
+      return 'gzip';
+    case SyncCompression.SYNC_COMPRESSION_DEFLATE:
+      return 'deflate';
+    default:
+      return 'none';
+  }
+}
+
+/** The first algorithm of the client's list that we support; none when there is none. */
+export function chooseCompression(offered: readonly SyncCompression[]): SyncCompression {
+  for (const c of offered) {
+    if (c === SyncCompression.SYNC_COMPRESSION_GZIP || c === SyncCompression.SYNC_COMPRESSION_DEFLATE) return c;
+    if (c === SyncCompression.SYNC_COMPRESSION_NONE) return c;
+  }
+  return SyncCompression.SYNC_COMPRESSION_NONE;
+}
+
+export function encodeResponse(message: SyncResponse): Buffer {
+  const bytes = SyncResponse.encode(message).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A block and, when it was measured, the size of its updates encoded before compression. */
+export interface BuiltBlock {
+  block: SyncUpdateBlock;
+  rawBytes: number | undefined;
+}
+
+function isCompressed(c: SyncCompression): boolean {
+  return c === SyncCompression.SYNC_COMPRESSION_GZIP || c === SyncCompression.SYNC_COMPRESSION_DEFLATE;
+}
+
+function encodeList(updates: SyncUpdate[]): Uint8Array {
+  return SyncUpdateList.encode({ updates }).finish();
+}
+
+/**
+ * A block of updates, compressed with `compression` when its encoding reaches `minBytes`
+ * (small deltas stay plain: compressing a few hundred bytes costs the receivers more than it
+ * saves; the size is estimated, not encoded twice). Synchronous, for the small blocks of the fan-out path.
+ */
+export function updateBlock(updates: SyncUpdate[], compression: SyncCompression, minBytes: number): BuiltBlock {
+  if (!isCompressed(compression) || updates.length === 0) return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
+  let estimate = 0;
+  for (const u of updates) estimate += updateSize(u);
+  if (estimate < minBytes) return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
+  const raw = encodeList(updates);
+  const compressed = compression === SyncCompression.SYNC_COMPRESSION_GZIP ? gzipSync(raw) : deflateSync(raw);
+  return { block: { updates: [], compressed }, rawBytes: raw.byteLength };
+}
+
+/** The same for snapshot chunks, compressing on the libuv thread pool. */
+export async function updateBlockAsync(updates: SyncUpdate[], compression: SyncCompression): Promise<BuiltBlock> {
+  if (!isCompressed(compression) || updates.length === 0) return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
+  const raw = encodeList(updates);
+  const compressed = compression === SyncCompression.SYNC_COMPRESSION_GZIP ? await gzipAsync(raw) : await deflateAsync(raw);
+  return { block: { updates: [], compressed }, rawBytes: raw.byteLength };
+}
+
+/** Rough encoded size of an update, for cutting chunks without encoding twice. */
+export function updateSize(u: SyncUpdate): number {
+  return u.key.length + u.value.byteLength + 24;
+}

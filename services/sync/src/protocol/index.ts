@@ -1,0 +1,13 @@
+export {
+  SUPPORTED_COMPRESSION,
+  compressionName,
+  chooseCompression,
+  encodeResponse,
+  updateBlock,
+  updateBlockAsync,
+  updateSize,
+} from './codec.js';
+export type { BuiltBlock } from './codec.js';
+export { RAW_SYNC_SERVICE } from './service.js';
+export { validateHello, MAX_NODE_SCOPED_KEYS } from './hello.js';
+export type { ValidHello } from './hello.js';

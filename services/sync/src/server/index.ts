@@ -1,0 +1,6 @@
+export { SyncServer } from './sync-server.js';
+export type { SyncServerOptions, SyncServerStats } from './sync-server.js';
+export { createSyncMetrics } from './metrics.js';
+export type { SyncMetrics } from './metrics.js';
+export { parseHeartbeat } from './balancer.js';
+export type { Heartbeat } from './balancer.js';

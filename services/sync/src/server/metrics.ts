@@ -1,0 +1,74 @@
+// The sync server's metrics (OpenTelemetry instruments, exported on /metrics by the shared
+// telemetry). Names follow meshless_<service>_<thing>_<unit>.
+import { metrics, type Meter, type Attributes } from '@opentelemetry/api';
+import type { SyncerType } from '../view/index.js';
+
+export interface SyncMetrics {
+  connections(syncer: SyncerType, delta: number): void;
+  rejected(reason: string): void;
+  closed(reason: string): void;
+  snapshotBuilt(syncer: SyncerType, compression: string, rawBytes: number, wireBytes: number): void;
+  snapshotReused(syncer: SyncerType): void;
+  snapshotBytesSent(syncer: SyncerType, bytes: number): void;
+  resumed(syncer: SyncerType, updates: number): void;
+  fannedOut(updates: number, messages: number): void;
+  clientLag(revisions: number): void;
+  pingLatency(seconds: number): void;
+  shed(count: number): void;
+  drained(count: number): void;
+}
+
+export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync'), gauges?: { revision(): number; cacheEntries(): number; streams(): number }): SyncMetrics {
+  const connections = meter.createUpDownCounter('meshless_sync_connections', { description: 'streams past the handshake, by syncer type' });
+  const rejected = meter.createCounter('meshless_sync_connections_rejected_total', { description: 'hellos refused, by reason' });
+  const closed = meter.createCounter('meshless_sync_streams_closed_total', { description: 'streams ended, by reason' });
+  const snapBuilt = meter.createCounter('meshless_sync_snapshots_built_total', { description: 'shared snapshots built' });
+  const snapReused = meter.createCounter('meshless_sync_snapshots_reused_total', { description: 'snapshot parts served from an existing build' });
+  const snapRaw = meter.createCounter('meshless_sync_snapshot_raw_bytes_total', { description: 'bytes of snapshots built, before compression' });
+  const snapWire = meter.createCounter('meshless_sync_snapshot_compressed_bytes_total', { description: 'bytes of snapshots built, as sent (after compression)' });
+  const snapSent = meter.createCounter('meshless_sync_snapshot_bytes_sent_total', { description: 'snapshot bytes queued to clients (shared parts counted per client)' });
+  const resumes = meter.createCounter('meshless_sync_resumes_total', { description: 'clients served deltas from their revision instead of a snapshot' });
+  const resumeUpdates = meter.createCounter('meshless_sync_resume_updates_total', { description: 'updates sent to resuming clients' });
+  const updates = meter.createCounter('meshless_sync_updates_fanned_out_total', { description: 'updates written to streams (one per update per stream)' });
+  const messages = meter.createCounter('meshless_sync_messages_fanned_out_total', { description: 'encoded messages written to streams' });
+  const lag = meter.createHistogram('meshless_sync_client_lag_revisions', {
+    description: 'per-client lag sampled at each ping round: revisions between its oldest queued message and the head',
+    advice: { explicitBucketBoundaries: [0, 1, 10, 100, 1000, 10000, 100000] },
+  });
+  const ping = meter.createHistogram('meshless_sync_ping_latency_seconds', {
+    description: 'time from writing a Ping to receiving its Pong',
+    advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] },
+  });
+  const sheds = meter.createCounter('meshless_sync_sheds_total', { description: 'clients sent to another server to even out load' });
+  const drains = meter.createCounter('meshless_sync_drains_total', { description: 'clients sent to another server while shutting down' });
+  if (gauges) {
+    meter.createObservableGauge('meshless_sync_revision', { description: 'highest datastore revision applied' }).addCallback((r) => r.observe(gauges.revision()));
+    meter.createObservableGauge('meshless_sync_cache_entries', { description: 'keys in the cache, tombstones included' }).addCallback((r) => r.observe(gauges.cacheEntries()));
+    meter.createObservableGauge('meshless_sync_streams', { description: 'open streams, handshaking included' }).addCallback((r) => r.observe(gauges.streams()));
+  }
+  const a = (syncer: SyncerType): Attributes => ({ syncer });
+  return {
+    connections: (syncer, delta) => connections.add(delta, a(syncer)),
+    rejected: (reason) => rejected.add(1, { reason }),
+    closed: (reason) => closed.add(1, { reason }),
+    snapshotBuilt: (syncer, compression, raw, wire) => {
+      snapBuilt.add(1, { syncer, compression });
+      snapRaw.add(raw, { syncer, compression });
+      snapWire.add(wire, { syncer, compression });
+    },
+    snapshotReused: (syncer) => snapReused.add(1, a(syncer)),
+    snapshotBytesSent: (syncer, bytes) => snapSent.add(bytes, a(syncer)),
+    resumed: (syncer, n) => {
+      resumes.add(1, a(syncer));
+      resumeUpdates.add(n, a(syncer));
+    },
+    fannedOut: (u, m) => {
+      updates.add(u);
+      messages.add(m);
+    },
+    clientLag: (r) => lag.record(r),
+    pingLatency: (s) => ping.record(s),
+    shed: (n) => sheds.add(n),
+    drained: (n) => drains.add(n),
+  };
+}

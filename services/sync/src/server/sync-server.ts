@@ -1,0 +1,711 @@
+// The sync server: one KV watch feeding one cache, and the gRPC SyncService streaming views of it
+// to agents and route reflectors. Protocol: proto/meshless/v1/sync.proto; design and rejected
+// alternatives: services/sync/DESIGN.md.
+//
+// Life of a stream
+//   handshake  waiting for SyncClientHello (handshakeTimeoutMs), validated field by field
+//   syncing    ServerHello sent; resume deltas or snapshot chunks queued, then InSync
+//   live       receives every fan-out task and ping round; answers pings
+//   closed     ended with a status (or by the client); removed from every set at once
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { toGrpcStatus } from '../../../shared/errors/index.js';
+import { RESOURCES_BUCKET, type NatsConnection } from '../../../shared/nats/index.js';
+import {
+  SyncCompression,
+  SyncFeature,
+  SyncReconnectReason,
+  SyncRequest,
+  type SyncClientHello,
+  type SyncUpdate,
+} from '../../../../proto/gen/meshless/v1/sync.js';
+import { Cache, CachePersistence, KvSource, readCompactedRevision, type Change, type RawChange } from '../cache/index.js';
+import { RAW_SYNC_SERVICE, compressionName, encodeResponse, updateBlock, validateHello } from '../protocol/index.js';
+import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
+import { Balancer } from './balancer.js';
+import { ClientStream, type CloseReason } from './client-stream.js';
+import { Fanout, type FanoutTask } from './fanout.js';
+import { createSyncMetrics, type SyncMetrics } from './metrics.js';
+import { SnapshotCache, deletion, deltaMessages, toUpdate } from './snapshots.js';
+
+export interface SyncServerOptions {
+  serverId: string;
+  nc: NatsConnection;
+  /** HOST:PORT to listen on (port 0 picks one). */
+  listen: string;
+  /** HOST:PORT other servers and clients should use for us; defaults to the bound listen address. */
+  advertise?: string;
+  /** LMDB directory for the warm-start cache; undefined: always start cold. */
+  stateDir?: string;
+  bucket?: string;
+  maxConnections: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  snapshotWindowMs: number;
+  chunkBytes: number;
+  compressMinBytes: number;
+  maxLagBytes: number;
+  maxLagRevisions: number;
+  newClientGraceMs: number;
+  resumeWaitMs: number;
+  heartbeatIntervalMs: number;
+  shedPerSecond: number;
+  shedSlack: number;
+  fanoutChunk: number;
+  drainTimeoutMs: number;
+  horizonPollMs: number;
+  /** Largest accepted client message (a hello with many endpoint keys). */
+  maxMessageBytes: number;
+  log: Logger;
+  metrics?: SyncMetrics;
+}
+
+export interface SyncServerStats {
+  serverId: string;
+  address: string;
+  ready: boolean;
+  draining: boolean;
+  revision: number;
+  horizon: number;
+  cacheEntries: number;
+  connections: number;
+  live: Record<SyncerType, number>;
+  snapshotsBuilt: number;
+  snapshotsReused: number;
+  resumes: number;
+  shedHistory: readonly number[];
+  closed: Record<string, number>;
+  warmStart: boolean;
+}
+
+const VERSION_FEATURES = [SyncFeature.SYNC_FEATURE_RECONNECT];
+
+function perCompression(make: (c: SyncCompression) => Buffer): (c: SyncCompression) => Buffer {
+  const made = new Map<SyncCompression, Buffer>();
+  return (c) => {
+    let b = made.get(c);
+    if (!b) made.set(c, (b = make(c)));
+    return b;
+  };
+}
+
+export class SyncServer {
+  readonly cache = new Cache();
+  private readonly grpc: Server;
+  private readonly snapshots: SnapshotCache;
+  private readonly fanout: Fanout;
+  private readonly metrics: SyncMetrics;
+  private readonly log: Logger;
+  private balancer: Balancer | undefined;
+  private source: KvSource | undefined;
+  private persistence: CachePersistence | undefined;
+  private jsm: JetStreamManager | undefined;
+  private readonly streams = new Set<ClientStream>();
+  private readonly live: Record<SyncerType, Set<ClientStream>> = { agent: new Set(), bgp: new Set() };
+  private readonly liveByNode: Record<SyncerType, Map<string, Set<ClientStream>>> = { agent: new Map(), bgp: new Map() };
+  private readonly waiting = new Map<ClientStream, NodeJS.Timeout>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private nextStreamId = 0;
+  private pingId = 0;
+  private accepted = 0;
+  private caughtUp = false;
+  private natsUp = true;
+  private _draining = false;
+  private closed = false;
+  private drainDone: Promise<void> | undefined;
+  private datastoreId = '';
+  /** The revision a warm start loaded (0 for a cold start). */
+  private warmRevision = 0;
+  private readonly counts = { snapshotsBuilt: 0, snapshotsReused: 0, resumes: 0, closed: {} as Record<string, number> };
+  private _address = '';
+  private _port = 0;
+
+  private constructor(private readonly options: SyncServerOptions) {
+    this.log = options.log;
+    this.metrics = options.metrics ?? createSyncMetrics();
+    this.snapshots = new SnapshotCache(
+      this.cache,
+      { windowMs: options.snapshotWindowMs, chunkBytes: options.chunkBytes, compressMinBytes: options.compressMinBytes },
+      {
+        built: (syncer, compression, raw, wire) => {
+          this.counts.snapshotsBuilt++;
+          this.metrics.snapshotBuilt(syncer, compressionName(compression), raw, wire);
+        },
+        reused: (syncer) => {
+          this.counts.snapshotsReused++;
+          this.metrics.snapshotReused(syncer);
+        },
+      },
+    );
+    this.fanout = new Fanout(options.fanoutChunk);
+    this.grpc = new Server({
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_send_message_length': -1,
+    });
+    this.grpc.addService(RAW_SYNC_SERVICE, { sync: (call: ServerDuplexStream<Buffer, Buffer>) => this.handleCall(call) });
+  }
+
+  /** Binds the port and starts following the datastore; the server becomes ready once caught up. */
+  static async start(options: SyncServerOptions): Promise<SyncServer> {
+    const server = new SyncServer(options);
+    await server.bind();
+    server.watchNats();
+    server.balancer = new Balancer(
+      {
+        nc: options.nc,
+        serverId: options.serverId,
+        address: server.address,
+        intervalMs: options.heartbeatIntervalMs,
+        shedPerTick: Math.max(1, Math.round((options.shedPerSecond * options.heartbeatIntervalMs) / 1000)),
+        slack: options.shedSlack,
+        log: options.log,
+      },
+      {
+        connections: () => server.accepted,
+        ready: () => server.ready,
+        draining: () => server._draining,
+        shed: (n) => server.shed(n),
+      },
+    );
+    server.balancer.start();
+    server.every(options.pingIntervalMs, () => server.pingRound());
+    server.every(options.horizonPollMs, () => void server.pollHorizon());
+    void server.follow().catch((err) => {
+      if (!server.closed) options.log.error({ err }, 'cannot follow the datastore');
+    });
+    return server;
+  }
+
+  get address(): string {
+    return this._address;
+  }
+
+  get port(): number {
+    return this._port;
+  }
+
+  get ready(): boolean {
+    return this.caughtUp && this.natsUp && !this._draining && !this.closed;
+  }
+
+  get draining(): boolean {
+    return this._draining;
+  }
+
+  /** Why the server is not ready (for /readyz), or undefined when it is. */
+  notReadyReason(): string | undefined {
+    if (this.closed) return 'closed';
+    if (this._draining) return 'draining';
+    if (!this.natsUp) return 'NATS disconnected';
+    if (!this.caughtUp) return `catching up with the datastore (at revision ${this.cache.revision})`;
+    return undefined;
+  }
+
+  stats(): SyncServerStats {
+    return {
+      serverId: this.options.serverId,
+      address: this.address,
+      ready: this.ready,
+      draining: this._draining,
+      revision: this.cache.revision,
+      horizon: this.cache.horizon,
+      cacheEntries: this.cache.size,
+      connections: this.accepted,
+      live: { agent: this.live.agent.size, bgp: this.live.bgp.size },
+      snapshotsBuilt: this.counts.snapshotsBuilt,
+      snapshotsReused: this.counts.snapshotsReused,
+      resumes: this.counts.resumes,
+      shedHistory: this.balancer?.shedHistory ?? [],
+      closed: { ...this.counts.closed },
+      warmStart: this.warmRevision > 0,
+    };
+  }
+
+  // ------------------------------------------------------------------ datastore side
+
+  private async bind(): Promise<void> {
+    const port = await new Promise<number>((resolve, reject) =>
+      this.grpc.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this._port = port;
+    const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
+    this._address = this.options.advertise ?? `${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  }
+
+  private watchNats(): void {
+    void (async () => {
+      for await (const s of this.options.nc.status()) {
+        if (s.type === 'disconnect') this.natsUp = false;
+        else if (s.type === 'reconnect') this.natsUp = true;
+      }
+    })();
+  }
+
+  /** Loads the warm cache when it is usable, then watches the KV from its revision. */
+  private async follow(): Promise<void> {
+    const bucket = this.options.bucket ?? RESOURCES_BUCKET;
+    this.jsm = await jetstreamManager(this.options.nc);
+    const probe = new KvSource({ nc: this.options.nc, bucket, after: 0, log: this.log, onBatch: () => undefined });
+    const identity = await probe.identity();
+    if (this.closed) return;
+    this.datastoreId = identity.datastoreId;
+    let after = 0;
+    if (this.options.stateDir) {
+      mkdirSync(this.options.stateDir, { recursive: true });
+      this.persistence = CachePersistence.open(join(this.options.stateDir, 'sync-cache.mdb'));
+      const saved = this.persistence.load();
+      const compacted = await readCompactedRevision(this.jsm);
+      if (saved && saved.datastoreId === identity.datastoreId && saved.revision >= compacted && saved.revision <= identity.lastSequence) {
+        this.cache.load(saved.entries, saved.revision, Math.max(saved.horizon, compacted));
+        after = saved.revision;
+        this.warmRevision = saved.revision;
+        this.log.info({ revision: saved.revision, entries: saved.entries.length }, 'warm start from the LMDB cache');
+      } else {
+        if (saved) this.log.info({ saved: saved.revision, compacted, datastore: saved.datastoreId === identity.datastoreId }, 'LMDB cache unusable: cold start');
+        await this.persistence.replaceAll([], 0, 0, identity.datastoreId);
+      }
+    }
+    this.source = new KvSource({ nc: this.options.nc, bucket, after, log: this.log, onBatch: (changes, caughtUp) => this.onBatch(changes, caughtUp) });
+    await this.source.start();
+  }
+
+  private onBatch(raw: RawChange[], caughtUp: boolean): void {
+    if (this.closed) return;
+    const changes = this.cache.apply(raw);
+    if (changes.length > 0) this.persistence?.saveBatch(changes, this.cache.revision);
+    if (!this.caughtUp) {
+      if (caughtUp) void this.onCaughtUp();
+      return;
+    }
+    if (changes.length > 0) this.fanOut(changes);
+    this.serveWaiting();
+  }
+
+  private async onCaughtUp(): Promise<void> {
+    const compacted = await readCompactedRevision(this.jsm!);
+    if (this.warmRevision > 0 && compacted > this.warmRevision) {
+      // Tombstones after our saved revision were purged while we were down: deletions may be
+      // missing from what we replayed. Start over from the KV.
+      this.log.warn({ saved: this.warmRevision, compacted }, 'datastore compacted past the warm cache: cold start');
+      await this.source?.stop();
+      this.cache.clear();
+      this.warmRevision = 0;
+      await this.persistence?.replaceAll([], 0, 0, this.datastoreId);
+      this.source = new KvSource({ nc: this.options.nc, bucket: this.options.bucket ?? RESOURCES_BUCKET, after: 0, log: this.log, onBatch: (c, u) => this.onBatch(c, u) });
+      await this.source.start();
+      return;
+    }
+    const dropped = this.cache.raiseHorizon(compacted);
+    this.persistence?.saveHorizon(this.cache.horizon, dropped);
+    this.caughtUp = true;
+    this.log.info({ revision: this.cache.revision, entries: this.cache.size, horizon: this.cache.horizon, address: this.address }, 'caught up with the datastore: ready');
+    this.balancer?.publish();
+  }
+
+  private async pollHorizon(): Promise<void> {
+    if (!this.caughtUp || !this.jsm) return;
+    try {
+      const compacted = await readCompactedRevision(this.jsm);
+      if (compacted > this.cache.horizon) {
+        const dropped = this.cache.raiseHorizon(compacted);
+        this.persistence?.saveHorizon(compacted, dropped);
+      }
+    } catch (err) {
+      this.log.debug({ err: String(err) }, 'could not read the compacted revision');
+    }
+  }
+
+  // ------------------------------------------------------------------ fan-out
+
+  private fanOut(changes: Change[]): void {
+    const revision = this.cache.revision;
+    for (const syncer of SYNCER_TYPES) {
+      if (this.live[syncer].size === 0) continue;
+      const shared: SyncUpdate[] = [];
+      const perNode = new Map<string, SyncUpdate[]>();
+      const forNode = (node: string, u: SyncUpdate) => {
+        const list = perNode.get(node);
+        if (list) list.push(u);
+        else perNode.set(node, [u]);
+      };
+      for (const { entry, previous } of changes) {
+        const scope = scopeOf(syncer, entry.kind);
+        if (scope === 'all') shared.push(toUpdate(entry));
+        else if (scope === 'node') {
+          if (entry.node !== undefined) forNode(entry.node, toUpdate(entry));
+          if (previous?.node !== undefined && previous.node !== entry.node) forNode(previous.node, deletion(entry.key, entry.revision));
+        }
+      }
+      if (shared.length === 0 && perNode.size === 0) continue;
+      this.fanout.push(this.deltaTask(syncer, revision, shared, perNode));
+    }
+  }
+
+  private deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], perNode: Map<string, SyncUpdate[]>): FanoutTask {
+    const min = this.options.compressMinBytes;
+    const deltas = (updates: SyncUpdate[], rev: number) => (c: SyncCompression) =>
+      encodeResponse({ message: { $case: 'deltas', value: { block: updateBlock(updates, c, min).block, revision: rev } } });
+    const sharedCommit = perCompression(deltas(shared, revision));
+    const sharedPartial = perCompression(deltas(shared, 0));
+    const nodeMessages = new Map<string, (c: SyncCompression) => Buffer>();
+    for (const [node, updates] of perNode) nodeMessages.set(node, perCompression(deltas(updates, revision)));
+    const live = this.live[syncer];
+    const byNode = this.liveByNode[syncer];
+    let updatesOut = 0;
+    let messagesOut = 0;
+    return {
+      revision,
+      targets: () =>
+        shared.length > 0
+          ? live
+          : (function* () {
+              for (const node of perNode.keys()) yield* byNode.get(node) ?? [];
+            })(),
+      deliver: (s) => {
+        if (s.sentRevision >= revision) return 0;
+        const { node, compression } = s.hello!;
+        const mine = nodeMessages.get(node);
+        let n = 0;
+        if (mine) {
+          if (shared.length > 0) {
+            s.send(sharedPartial(compression), revision, false);
+            n++;
+          }
+          s.send(mine(compression), revision, true);
+          updatesOut += shared.length + perNode.get(node)!.length;
+          n++;
+        } else if (shared.length > 0) {
+          s.send(sharedCommit(compression), revision, true);
+          updatesOut += shared.length;
+          n++;
+        }
+        messagesOut += n;
+        return n;
+      },
+      done: () => this.metrics.fannedOut(updatesOut, messagesOut),
+    };
+  }
+
+  private *liveStreams(): IterableIterator<ClientStream> {
+    for (const syncer of SYNCER_TYPES) yield* this.live[syncer];
+  }
+
+  private pingRound(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const revision = this.cache.revision;
+    for (const s of this.liveStreams()) {
+      if (now - s.lastPongAt > this.options.pongTimeoutMs) {
+        s.fail(status.DEADLINE_EXCEEDED, `no SyncPong for ${now - s.lastPongAt} ms (pong timeout ${this.options.pongTimeoutMs} ms)`, 'pong-timeout');
+        continue;
+      }
+      this.metrics.clientLag(s.lag(revision).revisions);
+    }
+    const id = ++this.pingId;
+    const buf = encodeResponse({ message: { $case: 'ping', value: { id, revision } } });
+    this.fanout.push({
+      revision,
+      targets: () => this.liveStreams(),
+      deliver: (s) => {
+        s.pingId = id;
+        s.pingSentAt = Date.now();
+        s.send(buf, revision, true);
+        return 1;
+      },
+    });
+  }
+
+  private onPong(s: ClientStream, id: number): void {
+    s.lastPongAt = Date.now();
+    if (id === s.pingId && s.pingSentAt > 0) {
+      this.metrics.pingLatency((s.lastPongAt - s.pingSentAt) / 1000);
+      s.pingSentAt = 0;
+    }
+  }
+
+  // ------------------------------------------------------------------ client side
+
+  private handleCall(call: ServerDuplexStream<Buffer, Buffer>): void {
+    const stream = new ClientStream(++this.nextStreamId, call, this.options, (s) => this.onClosed(s));
+    if (this.closed) {
+      stream.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
+      return;
+    }
+    this.streams.add(stream);
+    stream.handshakeTimer = setTimeout(() => {
+      if (stream.phase !== 'handshake') return;
+      this.metrics.rejected('handshake-timeout');
+      stream.fail(status.DEADLINE_EXCEEDED, `no SyncClientHello within ${this.options.handshakeTimeoutMs} ms`, 'handshake-timeout');
+    }, this.options.handshakeTimeoutMs);
+    stream.handshakeTimer.unref();
+    call.on('data', (buf: Buffer) => this.onRequest(stream, buf));
+    call.on('end', () => stream.end('client'));
+    call.on('cancelled', () => stream.gone());
+    call.on('error', () => stream.gone());
+    call.on('close', () => stream.gone());
+  }
+
+  private reject(stream: ClientStream, code: status, details: string, reason: CloseReason): void {
+    this.metrics.rejected(reason);
+    stream.fail(code, details, reason);
+  }
+
+  private onRequest(stream: ClientStream, buf: Buffer): void {
+    if (stream.phase === 'closed') return;
+    let request: SyncRequest;
+    try {
+      request = SyncRequest.decode(buf);
+    } catch (err) {
+      this.reject(stream, status.INVALID_ARGUMENT, `malformed SyncRequest: ${(err as Error).message}`, 'invalid');
+      return;
+    }
+    const m = request.message;
+    if (!m) {
+      this.reject(stream, status.INVALID_ARGUMENT, 'SyncRequest with no message set (expected client_hello, then pong)', 'invalid');
+    } else if (m.$case === 'clientHello') {
+      if (stream.phase !== 'handshake') this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
+      else this.onHello(stream, m.value);
+    } else if (stream.phase === 'handshake') {
+      this.reject(stream, status.INVALID_ARGUMENT, 'pong: received before client_hello', 'invalid');
+    } else {
+      this.onPong(stream, m.value.id);
+    }
+  }
+
+  private onHello(stream: ClientStream, raw: SyncClientHello): void {
+    clearTimeout(stream.handshakeTimer);
+    let hello;
+    try {
+      hello = validateHello(raw);
+    } catch (err) {
+      const st = toGrpcStatus(err);
+      this.metrics.rejected('invalid');
+      stream.fail(st.code, st.details, 'invalid', st.metadata);
+      return;
+    }
+    stream.hello = hello;
+    if (this._draining || this.closed) {
+      this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is draining; use another server`);
+      return;
+    }
+    if (!this.ready) {
+      this.reject(stream, status.UNAVAILABLE, `sync server ${this.options.serverId} is not ready (${this.notReadyReason()}); try another server`, 'unavailable');
+      return;
+    }
+    if (this.accepted >= this.options.maxConnections) {
+      this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_FULL, `sync server ${this.options.serverId} is full (${this.options.maxConnections} connections); use another server`);
+      return;
+    }
+    stream.accepted = true;
+    stream.phase = 'syncing';
+    this.accepted++;
+    this.metrics.connections(hello.syncer, 1);
+    const r = hello.revision;
+    const resumable = r > 0 && hello.datastoreId === this.datastoreId && r >= this.cache.horizon;
+    if (resumable && r > this.cache.revision) {
+      const timer = setTimeout(() => {
+        this.waiting.delete(stream);
+        this.reject(stream, status.UNAVAILABLE, `sync server ${this.options.serverId} is at revision ${this.cache.revision}, behind the client's revision ${r}; try another server`, 'unavailable');
+      }, this.options.resumeWaitMs);
+      timer.unref();
+      this.waiting.set(stream, timer);
+    } else if (resumable) this.serveResume(stream);
+    else this.serveSnapshot(stream);
+  }
+
+  private serverHello(stream: ClientStream, resume: boolean): Buffer {
+    return encodeResponse({
+      message: {
+        $case: 'serverHello',
+        value: {
+          serverId: this.options.serverId,
+          revision: this.cache.revision,
+          datastoreId: this.datastoreId,
+          compression: stream.hello!.compression,
+          features: VERSION_FEATURES,
+          pingIntervalMs: this.options.pingIntervalMs,
+          resume,
+        },
+      },
+    });
+  }
+
+  private inSync(revision: number): Buffer {
+    return encodeResponse({ message: { $case: 'inSync', value: { revision } } });
+  }
+
+  /** Everything in the view that changed after the client's revision, then InSync. */
+  private serveResume(stream: ClientStream): void {
+    const { syncer, node, revision: from, compression, nodeScopedKeys } = stream.hello!;
+    const head = this.cache.revision;
+    stream.send(this.serverHello(stream, true), head, false);
+    const updates: SyncUpdate[] = [];
+    for (const e of this.cache.changedSince(from)) if (scopeOf(syncer, e.kind) === 'all') updates.push(toUpdate(e));
+    if (hasNodeScope(syncer)) {
+      for (const e of this.cache.nodeEntries(node)) if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
+      for (const key of nodeScopedKeys) {
+        const e = this.cache.get(key);
+        if (!e || e.value === undefined || !inView(syncer, node, e.kind, e.node)) updates.push(deletion(key, e?.revision ?? head));
+      }
+    }
+    for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
+    stream.send(this.inSync(head), head, true, true);
+    this.counts.resumes++;
+    this.metrics.resumed(syncer, updates.length);
+    this.goLive(stream);
+  }
+
+  /** The shared snapshot (built or reused), the node's part, the catch-up, then InSync. */
+  private serveSnapshot(stream: ClientStream): void {
+    const { syncer, node, compression } = stream.hello!;
+    stream.send(this.serverHello(stream, false), this.cache.revision, false);
+    this.snapshots.sharedPart(syncer, compression).then(
+      (snap) => {
+        if (stream.phase === 'closed') return;
+        if (this._draining) {
+          this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is draining; use another server`);
+          return;
+        }
+        const head = this.cache.revision;
+        let bytes = 0;
+        const send = (m: Buffer, rev: number) => {
+          bytes += m.byteLength;
+          stream.send(m, rev, false);
+        };
+        for (const m of snap.messages) send(m, snap.revision);
+        if (hasNodeScope(syncer)) for (const m of this.snapshots.nodePart(syncer, node, compression)) send(m, head);
+        for (const m of this.snapshots.catchUp(syncer, compression, snap, head)) send(m, head);
+        stream.send(this.inSync(head), head, true, true);
+        this.metrics.snapshotBytesSent(syncer, bytes);
+        this.goLive(stream);
+      },
+      (err: Error) => this.reject(stream, status.INTERNAL, `building the snapshot failed: ${err.message}`, 'unavailable'),
+    );
+  }
+
+  private serveWaiting(): void {
+    for (const [stream, timer] of this.waiting) {
+      if (stream.hello!.revision <= this.cache.revision) {
+        clearTimeout(timer);
+        this.waiting.delete(stream);
+        this.serveResume(stream);
+      }
+    }
+  }
+
+  private goLive(stream: ClientStream): void {
+    if (stream.phase === 'closed') return;
+    const { syncer, node } = stream.hello!;
+    stream.phase = 'live';
+    stream.lastPongAt = Date.now();
+    this.live[syncer].add(stream);
+    let set = this.liveByNode[syncer].get(node);
+    if (!set) this.liveByNode[syncer].set(node, (set = new Set()));
+    set.add(stream);
+  }
+
+  private onClosed(stream: ClientStream): void {
+    this.streams.delete(stream);
+    const reason = stream.closeReason ?? 'client';
+    this.counts.closed[reason] = (this.counts.closed[reason] ?? 0) + 1;
+    this.metrics.closed(reason);
+    const timer = this.waiting.get(stream);
+    if (timer) {
+      clearTimeout(timer);
+      this.waiting.delete(stream);
+    }
+    if (!stream.accepted || !stream.hello) return;
+    const { syncer, node } = stream.hello;
+    this.accepted--;
+    this.metrics.connections(syncer, -1);
+    this.live[syncer].delete(stream);
+    const set = this.liveByNode[syncer].get(node);
+    set?.delete(stream);
+    if (set?.size === 0) this.liveByNode[syncer].delete(node);
+  }
+
+  /** Sends a client elsewhere: Reconnect when it understands it, else a status it can act on. */
+  private sendAway(stream: ClientStream, reason: SyncReconnectReason, message: string): void {
+    if (stream.phase === 'closed') return;
+    if (stream.hello?.reconnect) {
+      const suggestedAddress = this.balancer?.suggest() ?? '';
+      stream.send(encodeResponse({ message: { $case: 'reconnect', value: { reason, suggestedAddress, message } } }), 0, false);
+      stream.end('reconnect');
+    } else {
+      const code = reason === SyncReconnectReason.SYNC_RECONNECT_REASON_FULL ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE;
+      stream.fail(code, message, reason === SyncReconnectReason.SYNC_RECONNECT_REASON_FULL ? 'full' : 'unavailable');
+    }
+  }
+
+  /** Sends up to `count` random live clients to other servers (load shedding). */
+  private shed(count: number): number {
+    const candidates = [...this.liveStreams()].filter((s) => s.hello?.reconnect);
+    let shed = 0;
+    while (shed < count && candidates.length > 0) {
+      const i = Math.floor(Math.random() * candidates.length);
+      const s = candidates[i]!;
+      candidates[i] = candidates[candidates.length - 1]!;
+      candidates.pop();
+      this.sendAway(s, SyncReconnectReason.SYNC_RECONNECT_REASON_REBALANCE, `sync server ${this.options.serverId} is above its fair share; use another server`);
+      shed++;
+    }
+    if (shed > 0) this.metrics.shed(shed);
+    return shed;
+  }
+
+  /**
+   * Sends every client to other servers (Reconnect, resume there) and waits until they are gone
+   * or drainTimeoutMs passed. New hellos are answered with Reconnect meanwhile.
+   */
+  drain(): Promise<void> {
+    this.drainDone ??= (async () => {
+      this._draining = true;
+      this.balancer?.publish();
+      const targets = [...this.streams].filter((s) => s.accepted);
+      this.log.info({ clients: targets.length }, 'draining: sending every client to another server');
+      for (let i = 0; i < targets.length; i += this.options.fanoutChunk) {
+        for (const s of targets.slice(i, i + this.options.fanoutChunk)) {
+          this.sendAway(s, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is shutting down; use another server`);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      this.metrics.drained(targets.length);
+      const deadline = Date.now() + this.options.drainTimeoutMs;
+      while ([...this.streams].some((s) => s.accepted) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    })();
+    return this.drainDone;
+  }
+
+  /** Stops everything; clients still connected get UNAVAILABLE. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const t of this.waiting.values()) clearTimeout(t);
+    this.balancer?.stop();
+    await this.source?.stop();
+    for (const s of [...this.streams]) s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.grpc.forceShutdown();
+        resolve();
+      }, 2000);
+      force.unref();
+      this.grpc.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await this.persistence?.close();
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+}

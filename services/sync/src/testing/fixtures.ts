@@ -1,0 +1,132 @@
+// Test fixtures for the sync service's tests: the datastore buckets on a real nats-server, written
+// directly with the KV client (as the datastore writes them: Calico v3 JSON under resourceKey),
+// compaction as the datastore does it (raise META_COMPACTED_REVISION, then purge tombstones), the
+// expected filtered view computed from the KV itself, and server options with short timers.
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { pino } from 'pino';
+import { hashEntries } from '../../../agent/index.js';
+import {
+  META_BUCKET,
+  META_COMPACTED_REVISION,
+  RESOURCES_BUCKET,
+  connectNats,
+  parseResourceKey,
+  resourceKey,
+  type NatsConnection,
+  type StoredKind,
+} from '../../../shared/nats/index.js';
+import type { SyncServerOptions } from '../server/index.js';
+import { inView, NODE_SCOPED_KINDS, nodeOfResource, type SyncerType } from '../view/index.js';
+
+export const silentLog = pino({ level: process.env.MESHLESS_TEST_LOG ?? 'silent' });
+
+export interface TestDatastore {
+  nc: NatsConnection;
+  kv: KV;
+  meta: KV;
+  jsm: JetStreamManager;
+  put(kind: StoredKind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<number>;
+  del(kind: StoredKind, namespace: string, name: string): Promise<number>;
+  /** Every live key → JSON bytes. */
+  contents(): Promise<Map<string, Uint8Array>>;
+  /** Raises the compacted revision to the highest tombstone and purges every tombstone. */
+  compact(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function resourceDoc(kind: StoredKind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): string {
+  return JSON.stringify({
+    apiVersion: 'projectcalico.org/v3',
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) },
+    spec,
+  });
+}
+
+export async function openTestDatastore(natsUrl: string): Promise<TestDatastore> {
+  const nc = await connectNats(natsUrl, 'test-datastore');
+  const kvm = new Kvm(nc);
+  const kv = await kvm.create(RESOURCES_BUCKET, { history: 1 });
+  const meta = await kvm.create(META_BUCKET, { history: 1 });
+  const jsm = await jetstreamManager(nc);
+  const ds: TestDatastore = {
+    nc,
+    kv,
+    meta,
+    jsm,
+    put: (kind, ns, name, spec, labels) => kv.put(resourceKey(kind, ns, name), resourceDoc(kind, ns, name, spec, labels)),
+    del: async (kind, ns, name) => {
+      await kv.delete(resourceKey(kind, ns, name));
+      const e = await kv.get(resourceKey(kind, ns, name));
+      return e?.revision ?? 0;
+    },
+    async contents() {
+      const out = new Map<string, Uint8Array>();
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      for (const k of keys) {
+        const e = await kv.get(k);
+        if (e && e.operation === 'PUT') out.set(k, e.value);
+      }
+      return out;
+    },
+    async compact() {
+      const tombstones: Array<{ key: string; revision: number }> = [];
+      const w = await kv.history({});
+      for await (const e of w) if (e.operation !== 'PUT') tombstones.push({ key: e.key, revision: e.revision });
+      const highest = tombstones.reduce((m, t) => Math.max(m, t.revision), 0);
+      if (highest === 0) return 0;
+      await meta.put(META_COMPACTED_REVISION, String(highest));
+      for (const t of tombstones) await jsm.streams.purge(`KV_${RESOURCES_BUCKET}`, { filter: `$KV.${RESOURCES_BUCKET}.${t.key}`, seq: t.revision + 1 });
+      return highest;
+    },
+    close: () => nc.close(),
+  };
+  return ds;
+}
+
+/** The entries of the (syncer, node) view of `contents`. */
+export function viewOf(contents: Map<string, Uint8Array>, syncer: SyncerType, node: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const [k, v] of contents) {
+    const parsed = parseResourceKey(k);
+    if (!parsed) continue;
+    const owner = NODE_SCOPED_KINDS.has(parsed.kind) ? nodeOfResource(v) : undefined;
+    if (inView(syncer, node, parsed.kind, owner)) out.set(k, v);
+  }
+  return out;
+}
+
+export function viewHash(contents: Map<string, Uint8Array>, syncer: SyncerType, node: string): string {
+  return hashEntries(viewOf(contents, syncer, node));
+}
+
+/** Server options for tests: loopback, port 0, short timers, quiet. */
+export function testServerOptions(nc: NatsConnection, overrides: Partial<SyncServerOptions> = {}): SyncServerOptions {
+  return {
+    serverId: `test-${Math.random().toString(36).slice(2, 8)}`,
+    nc,
+    listen: '127.0.0.1:0',
+    maxConnections: 10_000,
+    pingIntervalMs: 500,
+    pongTimeoutMs: 5000,
+    handshakeTimeoutMs: 2000,
+    snapshotWindowMs: 200,
+    chunkBytes: 16 * 1024,
+    compressMinBytes: 512,
+    maxLagBytes: 4 * 1024 * 1024,
+    maxLagRevisions: 50_000,
+    newClientGraceMs: 10_000,
+    resumeWaitMs: 3000,
+    heartbeatIntervalMs: 200,
+    shedPerSecond: 50,
+    shedSlack: 0.05,
+    fanoutChunk: 500,
+    drainTimeoutMs: 5000,
+    horizonPollMs: 200,
+    maxMessageBytes: 4 * 1024 * 1024,
+    log: silentLog,
+    ...overrides,
+  };
+}
