@@ -290,6 +290,8 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
         break;
     }
   }
+  // Canonical order (ascending type, as the encoder writes them), whatever the wire order was.
+  if (r.unknown.length > 1) r.unknown.sort((x, y) => x.type - y.type);
   return r;
 }
 
