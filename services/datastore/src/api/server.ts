@@ -6,7 +6,6 @@
 //
 // Watch streams write with backpressure (wait for 'drain'), end when the client cancels, and are
 // ended with UNAVAILABLE when the server shuts down so clients reconnect and resume.
-import { once } from 'node:events';
 import {
   Server,
   ServerCredentials,
@@ -209,8 +208,16 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   };
 }
 
-/** Resolves when the stream can take more, or when the watch is aborted. */
-async function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
-  await Promise.race([once(call, 'drain'), once(signal, 'abort')]);
+/** Resolves when the stream can take more, or when the watch is aborted; leaves no listener behind. */
+function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.on('drain', done);
+    signal.addEventListener('abort', done);
+  });
 }

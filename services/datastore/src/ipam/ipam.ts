@@ -213,9 +213,18 @@ export class Ipam {
         for (const t of batch) t.reject(err);
         continue;
       }
+      // The nodes of the batch are read in parallel up front (a missing one is reported by its task).
+      const nodes = new Map<string, Promise<StoredResource | undefined>>();
+      for (const task of batch) {
+        if (task.type === 'allocate' && !nodes.has(task.request.node)) {
+          const read = this.store.get('Node', '', task.request.node);
+          read.catch(() => undefined);
+          nodes.set(task.request.node, read);
+        }
+      }
       for (const task of batch) {
         try {
-          if (task.type === 'allocate') task.resolve(await this.allocateOne(state, task.request));
+          if (task.type === 'allocate') task.resolve(await this.allocateOne(state, task.request, await nodes.get(task.request.node)!));
           else if (task.type === 'release') task.resolve(await this.releaseOne(state, task.node));
           else task.resolve(await this.releaseOrphansOne(state));
         } catch (err) {
@@ -238,8 +247,7 @@ export class Ipam {
     };
   }
 
-  private async allocateOne(state: State, request: AllocateRequest): Promise<AllocateResult> {
-    const node = await this.store.get('Node', '', request.node);
+  private async allocateOne(state: State, request: AllocateRequest, node: StoredResource | undefined): Promise<AllocateResult> {
     if (!node) throw new NotFoundError(`Node '${request.node}' does not exist: create the Node before allocating a block for it`);
     const labels = (node.document.metadata.labels ?? {}) as Record<string, string>;
     const pools = this.candidatePools(state, request, labels);
@@ -321,9 +329,20 @@ export class Ipam {
     const name = blockAffinityName(node, cidr);
     const existing = state.affinities.get(name);
     if (existing && specOf(existing).state === 'confirmed' && specOf(existing).cidr === cidr) return existing;
-    const { resource } = await this.store.apply(this.normalize(affinityDocument(name, node, cidr)), undefined);
+    const doc = this.normalize(affinityDocument(name, node, cidr));
+    const resource = existing ? (await this.store.apply(doc, undefined)).resource : await this.createOrReplace(doc);
     state.affinities.set(name, resource);
     return resource;
+  }
+
+  /** Create (one round trip), or replace when someone wrote it meanwhile. */
+  private async createOrReplace(doc: ResourceDocument): Promise<StoredResource> {
+    try {
+      return await this.store.create(doc);
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      return (await this.store.apply(doc, undefined)).resource;
+    }
   }
 
   private async releaseOrphansOne(state: State): Promise<string[]> {

@@ -152,18 +152,25 @@ export class ResourceStore {
 
   // ------------------------------------------------------------------ writes
 
+  /**
+   * Creates a resource that does not exist. The first attempt expects a key never written (one
+   * round trip, the common case); when the key holds a tombstone, it is read and the write
+   * expects the tombstone's revision.
+   */
   async create(doc: ResourceDocument): Promise<StoredResource> {
     const id = identity(doc);
     const key = resourceKey(id.kind, id.namespace, id.name);
+    const stored = stamp(doc, undefined);
+    let previous = 0;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.rawGet(key);
-      if (current && current.operation === 'PUT') throw new AlreadyExistsError(`${id.kind} '${qualified(id)}' already exists`);
-      const stored = stamp(doc, undefined);
       try {
-        return await this.write(key, id, stored, current?.revision ?? 0);
+        return await this.write(key, id, stored, previous);
       } catch (err) {
         if (!isWrongLastSequence(err) || attempt >= UNCONDITIONAL_RETRIES) throw this.mapWriteError(err, id);
       }
+      const current = await this.rawGet(key);
+      if (current && current.operation === 'PUT') throw new AlreadyExistsError(`${id.kind} '${qualified(id)}' already exists`);
+      previous = current?.revision ?? 0;
     }
   }
 
