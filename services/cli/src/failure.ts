@@ -14,5 +14,5 @@ export class CliError extends Error {
 /** The message of any error, on one line (newlines and runs of spaces collapsed). */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
-  return text.replace(/\s*\n\s*/g, '; ').replace(/\s{2,}/g, ' ').trim();
+  return text.trim().replace(/\s*\n\s*/g, '; ').replace(/\s{2,}/g, ' ');
 }

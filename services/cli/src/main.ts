@@ -80,7 +80,11 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     await buildProgram(ctx).parseAsync([...args], { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode; // commander already printed its line
+    if (err instanceof CommanderError) {
+      // Help was printed (commander derives its status from process.exitCode: ignore that), or
+      // commander already printed its one-line error.
+      return err.code === 'commander.help' || err.code === 'commander.helpDisplayed' ? 0 : err.exitCode;
+    }
     io.stderr.write(`meshless: ${oneLine(err)}\n`);
     if (!(err instanceof CliError) && io.env.MESHLESS_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
     return 1;

@@ -4,6 +4,7 @@
 //  - a listing: calicoctl's list object `{apiVersion, kind: <Kind>List, metadata: {resourceVersion},
 //    items}` (the store revision the list reflects), even with zero or one item.
 // YAML keys are sorted at every level, as calicoctl's sigs.k8s.io/yaml (JSON → YAML) sorts them;
+// strings that YAML 1.1 would read as booleans, numbers or timestamps are quoted;
 // JSON keeps the document's own order and is indented by two spaces.
 import { stringify } from 'yaml';
 import { API_VERSION, type Kind, type Resource } from '../../shared/resources/index.js';
@@ -23,7 +24,9 @@ export function listObject(kind: Kind, items: Resource[], revision: number): Res
 }
 
 export function toYaml(value: Resource | ResourceList): string {
-  return stringify(value, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 scalar rules quote every string a YAML 1.1 reader (go-yaml v2, PyYAML) would turn into
+  // something else ("yes", "on", timestamps); sequences sit at their key's indent, as go-yaml does.
+  return stringify(value, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false, schema: 'yaml-1.1' });
 }
 
 export function toJson(value: Resource | ResourceList): string {
