@@ -121,6 +121,9 @@ test('hold time negotiation: the smaller wins, 0 disables timers, 1 and 2 are re
   assert.equal(negotiateHoldTime(90, 1).ok, false);
   assert.equal(negotiateHoldTime(90, 2).ok, false);
   assert.equal(negotiateHoldTime(90, 70000).ok, false);
+  assert.equal(negotiateHoldTime(90, 5, undefined, 10).ok, false);
+  assert.deepEqual(negotiateHoldTime(90, 0, undefined, 10), { ok: true, holdTime: 0, keepaliveTime: 0 });
+  assert.deepEqual(negotiateHoldTime(90, 10, undefined, 10), { ok: true, holdTime: 10, keepaliveTime: 10 / 3 });
 
   for (const bad of [1, 2]) {
     const fsm = new Fsm(config());

@@ -275,7 +275,7 @@ export class Fsm {
       this.fail(id, { code: ErrorCode.FiniteStateMachine, subcode });
       return;
     }
-    const hold = negotiateHoldTime(this.config.holdTime, peerHoldTime, this.config.keepaliveTime);
+    const hold = negotiateHoldTime(this.config.holdTime, peerHoldTime, this.config.keepaliveTime, this.config.minHoldTime);
     if (!hold.ok) {
       const data = new Uint8Array([(peerHoldTime >> 8) & 0xff, peerHoldTime & 0xff]);
       this.fail(id, { code: ErrorCode.OpenMessage, subcode: OpenMessageSubcode.UnacceptableHoldTime, data });

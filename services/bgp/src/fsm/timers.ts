@@ -15,11 +15,14 @@ export type HoldTimeResult = { ok: true; holdTime: number; keepaliveTime: number
 /**
  * RFC 4271 §4.2: the session uses the smaller of both hold times; a peer offering 1 or 2 seconds
  * is refused (OPEN error Unacceptable Hold Time); 0 means no keepalives and no hold timer.
- * `configuredKeepalive` caps the keepalive interval (default one third of the hold time, §10).
+ * `configuredKeepalive` caps the keepalive interval (default one third of the hold time, §10);
+ * a non-zero peer hold time below `minHoldTime` is refused too.
  */
-export function negotiateHoldTime(local: number, peer: number, configuredKeepalive?: number): HoldTimeResult {
+export function negotiateHoldTime(local: number, peer: number, configuredKeepalive?: number, minHoldTime = 0): HoldTimeResult {
   if (!Number.isInteger(peer) || peer < 0 || peer > 0xffff) return { ok: false, reason: `hold time ${peer} is not a 16-bit value` };
   if (peer === 1 || peer === 2) return { ok: false, reason: `peer offered hold time ${peer} s; RFC 4271 §4.2 requires 0 or at least 3` };
+  // RFC 4271 §6.2: an implementation may refuse hold times it finds too short (BIRD's `min hold time`).
+  if (peer !== 0 && peer < minHoldTime) return { ok: false, reason: `peer offered hold time ${peer} s, below the configured minimum ${minHoldTime} s` };
   const holdTime = Math.min(local, peer);
   if (holdTime === 0) return { ok: true, holdTime: 0, keepaliveTime: 0 };
   const third = holdTime / 3;

@@ -42,6 +42,8 @@ export interface FsmConfig {
   passive: boolean;
   /** Hold time we offer in OPEN, seconds: 0 or >= 3 (RFC 4271 §4.2). */
   holdTime: number;
+  /** Refuse a non-zero peer hold time below this many seconds (OPEN error Unacceptable Hold Time). */
+  minHoldTime?: number;
   /** Keepalive interval, seconds; default one third of the negotiated hold time (RFC 4271 §10). */
   keepaliveTime?: number;
   /** Seconds between outgoing connection attempts (RFC 4271 §10 suggests 120). */

@@ -13,6 +13,7 @@ export interface ResolvedPeerConfig {
   passive: boolean;
   holdTime: number;
   keepaliveTime: number | undefined;
+  minHoldTime: number;
   connectRetryTime: number;
   delayOpenTime: number;
   idleHold: { min: number; max: number };
@@ -120,6 +121,7 @@ export function resolvePeerConfig(p: PeerConfig, speaker: Pick<SpeakerConfig, 'g
     localAddress: p.localAddress === undefined ? undefined : address(`${field}.localAddress`, p.localAddress),
     passive: p.passive ?? false,
     holdTime,
+    minHoldTime: seconds(`${field}.minHoldTime`, p.minHoldTime ?? 3, 0, 65535),
     keepaliveTime: p.keepaliveTime === undefined ? undefined : seconds(`${field}.keepaliveTime`, p.keepaliveTime, 0.1, 21845),
     connectRetryTime: seconds(`${field}.connectRetryTime`, p.connectRetryTime ?? PEER_DEFAULTS.connectRetryTime, 0.05, 65535),
     delayOpenTime: seconds(`${field}.delayOpenTime`, p.delayOpenTime ?? 0, 0, 240),

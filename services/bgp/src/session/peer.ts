@@ -116,6 +116,7 @@ export class Peer {
       localAs: host.localAs,
       passive: config.passive,
       holdTime: config.holdTime,
+      minHoldTime: config.minHoldTime,
       ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
       connectRetryTime: config.connectRetryTime,
       openHoldTime: PEER_DEFAULTS.openHoldTime,
@@ -185,6 +186,7 @@ export class Peer {
     this.fsm.reconfigure({
       passive: config.passive,
       holdTime: config.holdTime,
+      minHoldTime: config.minHoldTime,
       ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
       connectRetryTime: config.connectRetryTime,
       delayOpenTime: config.delayOpenTime,
@@ -200,6 +202,19 @@ export class Peer {
     for (const t of this.timers.values()) clearTimeout(t.handle);
     this.timers.clear();
     await this.closed();
+  }
+
+  /**
+   * Drops every connection at once without NOTIFICATION and stops all timers, as a crash of the
+   * process would (the peer sees the TCP connection end). No events are emitted.
+   */
+  abort(): void {
+    this.removed = true;
+    for (const t of this.timers.values()) clearTimeout(t.handle);
+    this.timers.clear();
+    this.pendingConnects.clear();
+    this.gr.dispose('peer-removed');
+    for (const c of this.conns.values()) c.destroy();
   }
 
   /** Resolves when no connection of this peer is open any more. */

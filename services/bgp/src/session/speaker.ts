@@ -101,6 +101,26 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     for (const s of this.rejecting) s.destroy();
   }
 
+  /**
+   * Simulates a crash: every connection is dropped without NOTIFICATION, the listener closes, no
+   * event is emitted and the speaker is unusable afterwards. This is the one close without a
+   * NOTIFICATION we initiate; it exists for graceful-restart tests and for emergency exits where
+   * the peers should keep our routes (RFC 4724: they retain them when the TCP session just ends).
+   */
+  async abort(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.removeAllListeners();
+    const server = this.server;
+    this.server = undefined;
+    const peers = [...this.peersByAddress.values()];
+    this.peersByAddress.clear();
+    for (const p of peers) p.abort();
+    for (const s of this.rejecting) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(peers.map((p) => p.closed()));
+  }
+
   addPeer(config: PeerConfig): void {
     const resolved = resolvePeerConfig(config, this.speakerInput);
     if (this.peersByAddress.has(resolved.address)) throw new AlreadyExistsError(`peer ${resolved.address} already exists`);
@@ -252,6 +272,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
       passive: c.passive,
       holdTime: c.holdTime,
+      minHoldTime: c.minHoldTime,
       ...(c.keepaliveTime !== undefined ? { keepaliveTime: c.keepaliveTime } : {}),
       connectRetryTime: c.connectRetryTime,
       delayOpenTime: c.delayOpenTime,

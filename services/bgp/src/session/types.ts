@@ -45,6 +45,8 @@ export interface PeerConfig {
   passive?: boolean;
   /** Hold time we offer, seconds: 0 or 3..65535 (default 90). */
   holdTime?: number;
+  /** Refuse a peer offering a non-zero hold time below this (OPEN error Unacceptable Hold Time; default 3). */
+  minHoldTime?: number;
   /** Keepalive interval, seconds (default one third of the negotiated hold time). */
   keepaliveTime?: number;
   /** Seconds between connection attempts (default 5). */

@@ -8,3 +8,5 @@ export { startGobgp, GOBGPD_BIN, GOBGP_BIN } from './gobgp.js';
 export type { GobgpHandle, GobgpOptions, GobgpPath, GobgpNeighbor } from './gobgp.js';
 export { poll } from './daemon.js';
 export type { DaemonProcess } from './daemon.js';
+export { RouteCollector, announce, withdraw, originAttributes, waitForPeerState } from './routes.js';
+export type { CollectedRoute } from './routes.js';

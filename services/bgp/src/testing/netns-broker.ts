@@ -42,9 +42,12 @@ process.on('message', (raw: unknown) => {
       clearTimeout(timer);
       fail(req.id, err);
     });
-    // Sending the socket detaches its handle before this process reads a byte from it.
+    // Pausing inside the 'connect' handler keeps Node from starting to read (it only issues the
+    // first read when the socket is not paused), so no byte the peer sends right away (its OPEN)
+    // is consumed here even if the IPC send of the handle is queued behind another one.
     socket.once('connect', () => {
       clearTimeout(timer);
+      socket.pause();
       socket.removeAllListeners('error');
       send({ id: req.id, ok: true }, socket);
     });
