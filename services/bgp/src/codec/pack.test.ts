@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodeMessage,
+  encodeAttributes,
+  makePrefix,
+  MessageType,
+  packUpdates,
+  packWithdrawals,
+  prefixKey,
+  type CodecOptions,
+  type PathAttributes,
+  type Prefix,
+  type UpdateMessage,
+} from './index.js';
+
+const ATTRS: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], nextHop: '192.0.2.1', atomicAggregate: false, communities: [0xfde90064], unknown: [] };
+const OPTS: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [] };
+
+function v4(n: number, len = 24, pathId = 0): Prefix[] {
+  return Array.from({ length: n }, (_, i) => makePrefix(4, new Uint8Array([10, (i >> 8) & 255, i & 255, 0]), len, pathId));
+}
+function v6(n: number): Prefix[] {
+  return Array.from({ length: n }, (_, i) => makePrefix(6, new Uint8Array([0x20, 0x01, 0x0d, 0xb8, i >> 8, i & 255, 0, 0]), 64));
+}
+function decodeAll(ms: Uint8Array[], opts: CodecOptions): UpdateMessage[] {
+  return ms.map((m) => {
+    const r = decodeMessage(m, opts);
+    assert.equal(r.error, undefined);
+    assert.equal(r.message.type, MessageType.Update);
+    return r.message as UpdateMessage;
+  });
+}
+
+describe('packUpdates', () => {
+  it('packs IPv4 prefixes into the fewest 4096-octet UPDATEs, every prefix once', () => {
+    const ps = v4(5000);
+    const attrs = encodeAttributes(ATTRS, OPTS);
+    const ms = packUpdates(ps, attrs, OPTS);
+    const perPrefix = 4;
+    const room = 4096 - 23 - attrs.length;
+    assert.equal(ms.length, Math.ceil(ps.length / Math.floor(room / perPrefix)));
+    for (const m of ms.slice(0, -1)) assert.ok(m.length > 4096 - perPrefix && m.length <= 4096, `${m.length}`);
+    const got = decodeAll(ms, OPTS).flatMap((u) => {
+      assert.deepEqual(u.attributes, ATTRS);
+      return u.nlri.map(prefixKey);
+    });
+    assert.deepEqual(got, ps.map(prefixKey));
+  });
+
+  it('uses 65535-octet UPDATEs with extended messages and honours a smaller maxSize', () => {
+    const ext = { ...OPTS, extendedMessage: true };
+    const attrs = encodeAttributes(ATTRS, ext);
+    assert.equal(packUpdates(v4(10000), attrs, ext).length, 1);
+    const small = packUpdates(v4(100), attrs, ext, 200);
+    for (const m of small) assert.ok(m.length <= 200);
+    assert.equal(decodeAll(small, ext).reduce((n, u) => n + u.nlri.length, 0), 100);
+  });
+
+  it('packs IPv6 prefixes into MP_REACH_NLRI with global and link-local next hops', () => {
+    const attrs = encodeAttributes({ ...ATTRS, nextHop: undefined } as PathAttributes, OPTS);
+    const ps = v6(2000);
+    const ms = packUpdates(ps, attrs, OPTS, undefined, { nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1' });
+    const us = decodeAll(ms, OPTS);
+    for (const u of us) {
+      assert.equal(u.mpReach?.nextHop, '2001:db8::1');
+      assert.equal(u.mpReach?.linkLocalNextHop, 'fe80::1');
+      assert.ok(ms.every((m) => m.length <= 4096));
+    }
+    assert.deepEqual(us.flatMap((u) => u.mpReach!.nlri.map(prefixKey)), ps.map(prefixKey));
+    assert.throws(() => packUpdates(ps, attrs, OPTS), /mpNextHop: required/);
+  });
+
+  it('writes ADD-PATH identifiers when negotiated for sending', () => {
+    const opts: CodecOptions = { ...OPTS, addPath: [{ afi: 1, safi: 1, receive: true, send: true }] };
+    const ps = v4(3, 24, 77);
+    const [u] = decodeAll(packUpdates(ps, encodeAttributes(ATTRS, opts), opts), opts);
+    assert.deepEqual(u!.nlri.map((p) => p.pathId), [77, 77, 77]);
+  });
+
+  it('rejects a maxSize beyond the negotiated maximum', () => {
+    assert.throws(() => packUpdates(v4(1), encodeAttributes(ATTRS, OPTS), OPTS, 5000), /maxSize: 5000/);
+  });
+});
+
+describe('packWithdrawals', () => {
+  it('withdraws IPv4 in the withdrawn field and IPv6 in MP_UNREACH, within maxSize', () => {
+    const ps = [...v4(3000), ...v6(1500)];
+    const ms = packWithdrawals(ps, OPTS);
+    assert.ok(ms.every((m) => m.length <= 4096));
+    const us = decodeAll(ms, OPTS);
+    const got = us.flatMap((u) => [...u.withdrawn, ...(u.mpUnreach?.withdrawn ?? [])].map(prefixKey));
+    assert.deepEqual(got, ps.map(prefixKey));
+    assert.ok(us.every((u) => u.attributes === undefined && u.nlri.length === 0));
+  });
+});
