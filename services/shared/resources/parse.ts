@@ -5,7 +5,7 @@
 // MAX_DOCUMENT_BYTES (4 MiB), a source at most MAX_SOURCE_BYTES (64 MiB); YAML aliases are capped
 // (alias bombs) and duplicate keys are errors.
 
-import { parseAllDocuments, type YAMLError } from 'yaml';
+import { isScalar, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import { ResourceError } from './errors.js';
 
 export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -49,13 +49,17 @@ export function parseDocuments(text: string, source: string): ParsedDocument[] {
     if (ok) return expand(value, source, 1);
   }
 
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  // The library's own duplicate-key check compares every pair of keys (100,000 keys take minutes),
+  // so it is off and findDuplicateKey does the same in one pass.
+  const docs = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: ParsedDocument[] = [];
   list.forEach((doc, i) => {
     const index = i + 1;
     const err = doc.errors[0];
-    if (err) throw yamlError(err, text, source, index);
+    if (err) throw yamlError(err.message, err.pos[0], text, source, index, err);
+    const dup = findDuplicateKey(doc);
+    if (dup) throw yamlError(`Map keys must be unique: '${dup.key}' appears twice`, dup.offset, text, source, index);
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -91,13 +95,33 @@ function asDocument(value: unknown, source: string, index: number, item: number 
   return { source, index, ...(item === undefined ? {} : { item }), object: value as Record<string, unknown> };
 }
 
-function yamlError(err: YAMLError, text: string, source: string, document: number): ResourceError {
-  const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-  const offset = Math.min(err.pos[0], text.length);
+function findDuplicateKey(doc: Document.Parsed): { key: string; offset: number } | undefined {
+  let found: { key: string; offset: number } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = pair.key;
+        const key = isScalar(k) ? String(k.value) : String(k);
+        if (seen.has(key)) {
+          found = { key: key.length > 60 ? `${key.slice(0, 57)}...` : key, offset: (isScalar(k) ? k.range?.[0] : undefined) ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function yamlError(message: string, at: number, text: string, source: string, document: number, cause?: YAMLError): ResourceError {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const offset = Math.min(at, text.length);
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   const column = offset - before.lastIndexOf('\n');
-  return new ResourceError(`invalid YAML at line ${line}, column ${column}: ${first}`, { source, document, cause: err });
+  return new ResourceError(`invalid YAML at line ${line}, column ${column}: ${first}`, { source, document, ...(cause ? { cause } : {}) });
 }
 
 /**
@@ -108,15 +132,14 @@ function yamlError(err: YAMLError, text: string, source: string, document: numbe
 function checkDocumentSizes(text: string, source: string): void {
   // A UTF-16 code unit takes at most 3 bytes of UTF-8, so short texts need no measuring.
   if (text.length <= MAX_DOCUMENT_BYTES / 3) return;
-  const marker = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm;
+  const marker = /^(---|\.\.\.)(?=[ \t\r\n]|$)/gm;
+  // Every "---" starts a document; other text counts as one only when it has content.
   let start = 0;
   let document = 0;
-  let sawContent = false;
+  let startedBy: string | undefined;
   const measure = (end: number) => {
     const chunk = text.slice(start, end);
-    const hasContent = /^[ \t]*[^#\s]/m.test(chunk);
-    if (hasContent || sawContent) document++;
-    if (hasContent) sawContent = true;
+    if (startedBy === '---' || /^[ \t]*[^#\s]/m.test(chunk)) document++;
     const bytes = Buffer.byteLength(chunk, 'utf8');
     if (bytes > MAX_DOCUMENT_BYTES) {
       throw new ResourceError(`document is ${MiB(bytes)}, larger than the ${MiB(MAX_DOCUMENT_BYTES)} limit per document`, {
@@ -128,6 +151,7 @@ function checkDocumentSizes(text: string, source: string): void {
   for (let m = marker.exec(text); m; m = marker.exec(text)) {
     measure(m.index);
     start = m.index + m[0].length;
+    startedBy = m[1];
   }
   measure(text.length);
 }
