@@ -54,7 +54,8 @@ export const IPPOOL: KindSpec = {
     const spec = ipPoolSpec(value, path);
     const pool = parseCidr(spec.cidr as string);
     const limits = BLOCK_SIZE[pool.family];
-    // Calico treats blockSize 0 (or absent) as the family default.
+    // As Calico: an empty nodeSelector selects every node; blockSize 0 (or absent) is the default.
+    if (spec.nodeSelector === '') spec.nodeSelector = 'all()';
     if (spec.blockSize === undefined || spec.blockSize === 0) spec.blockSize = limits.default;
     const blockSize = spec.blockSize as number;
     if (blockSize < limits.min || blockSize > limits.max) {

@@ -104,6 +104,8 @@ test('containment, overlap, sizes and blocks (examples)', () => {
   assert.equal(addressOrdinal('10.244.1.64/26', '10.244.1.70'), 6n);
   assert.equal(addressOrdinal('10.244.1.64/26', '10.244.1.128'), undefined);
   assert.equal(formatCidr(parseCidr('fd00::/8')), 'fd00::/8');
+  assert.throws(() => bigIntToIp(1n << 32n, 4), /4294967296 is outside the IPv4 address space/);
+  assert.throws(() => addressAt('10.0.0.0/30', 4), /ordinal 4 is outside 10.0.0.0\/30/);
 });
 
 const v4 = fc.bigInt({ min: 0n, max: V4_MAX });

@@ -65,6 +65,9 @@ test('Calico selector: syntax errors name the position', () => {
     ["app in {'a' 'b'}", 12, /expected ',' or '}' in set/],
     ["app in ('a')", 7, /expected '\{' after 'in'/],
     ['#', 0, /unexpected character '#'/],
+    ['has(', 4, /expected a label, found end of selector/],
+    ["== 'a'", 0, /expected a label, has\(\), all\(\), global\(\), '!' or '\(', found '=='/],
+    ["a in {'x', b}", 11, /expected a quoted string in set, found label 'b'/],
     ['all(x)', 4, /expected '\)' after all/],
     [`${'x'.repeat(513)} == 'a'`, 0, /label longer than 512/],
   ];
@@ -242,7 +245,9 @@ test('Kubernetes label selector', () => {
     ['-app=x', /label key '-app'/],
     ['app=-x', /label value '-x'/],
     ['app=web tier=x', /expected ',' or end of selector, found 't'/],
+    ['=x', /expected a label key, found '='/],
   ];
+  assert.throws(() => parseLabelSelector(1 as unknown as string), /label selector must be a string/);
   for (const [text, message] of bad) {
     assert.throws(
       () => parseLabelSelector(text),

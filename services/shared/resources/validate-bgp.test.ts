@@ -91,6 +91,12 @@ test('BGPPeer: field formats', () => {
   assertInvalid(withField(peer, 'spec.filters', ['a', 'a']), 'spec.filters[1]', 'duplicates spec.filters[0]');
   assertInvalid(withField(peer, 'spec.nodeSelector', 'global()'), 'spec.nodeSelector', 'global() is not valid in a BGPPeer nodeSelector');
   assertInvalid(withField(rrPeer, 'spec.peerSelector', "route-reflector == true"), 'spec.peerSelector', "invalid selector at position 19: expected a quoted string after '==', found label 'true'");
+  assertInvalid(withField(rrPeer, 'spec.peerSelector', 'global()'), 'spec.peerSelector', 'global() is not valid in a BGPPeer peerSelector');
+  assertInvalid(
+    resource('BGPPeer', 'lw', { localWorkloadSelector: 'global()', asNumber: 65500 }),
+    'spec.localWorkloadSelector',
+    'global() is not valid in a BGPPeer localWorkloadSelector',
+  );
   assertInvalid(withField(peer, 'spec.reversePeering', 'Always'), 'spec.reversePeering', "'Always' is not one of Auto, Manual");
   assertInvalid(withField(peer, 'spec.peerIp', '10.0.0.1'), 'spec.peerIp', "unknown field 'peerIp' (did you mean 'peerIP'?)");
 });

@@ -96,6 +96,8 @@ test('metadata: name rules, namespaces, labels and annotations', () => {
   assertInvalid(withField(pool, 'metadata.labels', { app: 'a b' }), 'metadata.labels["app"]', "value 'a b' must be letters, digits");
   assertInvalid(withField(pool, 'metadata.labels', { app: 'v'.repeat(64) }), 'metadata.labels["app"]', 'is longer than 63 characters');
   assertInvalid(withField(pool, 'metadata.labels', { app: 1 }), 'metadata.labels["app"]', 'expected a string value, got a number (1) (quote it in YAML)');
+  assertInvalid(withField(pool, 'metadata.labels', { '': 'x' }), 'metadata.labels[""]', 'key must not be empty');
+  assertInvalid(withField(pool, 'metadata.labels', { 'example.com/': 'x' }), 'metadata.labels["example.com/"]', "key 'example.com/' has an empty name");
   assertInvalid(withField(pool, 'metadata.labels', ['app']), 'metadata.labels', 'expected a mapping of strings, got a list');
   assert.deepEqual(valid(withField(pool, 'metadata.labels', { 'example.com/rack': 'a', empty: '' })).metadata.labels, { 'example.com/rack': 'a', empty: '' });
   assertInvalid(withField(pool, 'metadata.annotations', { '/x': 'y' }), 'metadata.annotations["/x"]', "key '/x' has an empty prefix before '/'");
@@ -105,7 +107,8 @@ test('metadata: name rules, namespaces, labels and annotations', () => {
     'total size of annotations is 307202 bytes, more than the limit of 262144',
   );
   assertInvalid(withField(pool, 'metadata.generation', -1), 'metadata.generation', '-1 is out of range');
-  assertInvalid(withField(pool, 'metadata.resourceVersion', 5), 'metadata.resourceVersion', 'expected a string');
+  assertInvalid(withField(pool, 'metadata.resourceVersion', true), 'metadata.resourceVersion', 'expected a string');
+  assert.equal(valid(withField(pool, 'metadata.resourceVersion', 17)).metadata.resourceVersion, '17');
   const exported = valid(withField(pool, 'metadata', { name: 'pool-a', uid: 'u-1', resourceVersion: '42', creationTimestamp: '2024-01-01T00:00:00Z' }));
   assert.equal(exported.metadata.resourceVersion, '42');
 });

@@ -22,6 +22,7 @@ test('IPPool: valid pools get Calico defaults', () => {
   });
   assert.equal((valid(pool6) as IPPool).spec.blockSize, 122);
   assert.equal((valid(withField(pool, 'spec.blockSize', 0)) as IPPool).spec.blockSize, 26, 'blockSize 0 means the default');
+  assert.equal((valid(withField(pool, 'spec.nodeSelector', '')) as IPPool).spec.nodeSelector, 'all()', 'an empty nodeSelector means all()');
   assert.equal((valid(withField(pool6, 'spec.cidr', 'FD00:10:0::/48')) as IPPool).spec.cidr, 'fd00:10::/48', 'IPv6 text is normalized');
   const full = valid(
     withFields(pool, {
@@ -88,6 +89,8 @@ test('IPPool: encapsulation, allowed uses and selectors', () => {
   assert.equal(valid(withFields(pool, { 'spec.namespaceSelector': "name == 'x'", 'spec.allowedUses': ['Workload'] })).kind, 'IPPool');
   assertInvalid(withField(pool, 'spec.nodeSelector', 'rack = a'), 'spec.nodeSelector', "invalid selector at position 5: expected '=='");
   assertInvalid(withField(pool, 'spec.nodeSelector', 'global()'), 'spec.nodeSelector', 'global() is not valid in an IPPool nodeSelector');
+  assertInvalid(withFields(pool, { 'spec.allowedUses': ['Workload'], 'spec.namespaceSelector': 'global()' }), 'spec.namespaceSelector', 'global() is not valid in an IPPool namespaceSelector');
+  assertInvalid(withField(pool, 'spec.nodeSelector', 7), 'spec.nodeSelector', 'expected a selector string, got a number (7)');
   assertInvalid(withField(pool, 'spec.nodeSelector', `a == '${'x'.repeat(1100)}'`), 'spec.nodeSelector', 'selector is longer than 1024 characters');
   assertInvalid(withField(pool, 'spec.assignmentMode', 'Auto'), 'spec.assignmentMode', "'Auto' is not one of Automatic, Manual");
 });

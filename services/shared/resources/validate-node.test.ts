@@ -94,6 +94,7 @@ test('HostEndpoint: every rule', () => {
   assertInvalid(withField(hep, 'spec.ports[0].protocol', 'HTTP'), 'spec.ports[0].protocol', "'HTTP' is not a protocol (use TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255)");
   assertInvalid(withField(hep, 'spec.ports[0].protocol', 0), 'spec.ports[0].protocol', '0 is out of range for a protocol number (1-255)');
   assertInvalid(withField(hep, 'spec.ports[0].protocol', 256), 'spec.ports[0].protocol', '256 is out of range for a protocol number (1-255)');
+  assertInvalid(withField(hep, 'spec.ports[0].protocol', true), 'spec.ports[0].protocol', 'expected a protocol name or number, got a boolean (true)');
   assertInvalid(withField(hep, 'spec.ports[0].protocol', 'ICMP'), 'spec.ports[0].protocol', 'ICMP has no ports (use TCP, UDP or SCTP)');
 });
 

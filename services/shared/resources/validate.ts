@@ -43,7 +43,8 @@ const metadataFields = object({
   labels: optional(labelMap),
   annotations: optional(annotations),
   uid: optional(string({ maxLength: 128 })),
-  resourceVersion: optional(string({ maxLength: 64 })),
+  // Kubernetes writes a string; a plain number is accepted and written as text.
+  resourceVersion: optional((v, p) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : string({ maxLength: 64 })(v, p))),
   creationTimestamp: optional(string({ maxLength: 64 })),
   generation: optional(integer(0, Number.MAX_SAFE_INTEGER)),
 });
