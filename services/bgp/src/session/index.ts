@@ -9,6 +9,7 @@ export type {
   EstablishedEvent,
   FamilyName,
   GracefulRestartConfig,
+  NotificationRecord,
   LongLivedGracefulRestartConfig,
   PeerConfig,
   PeerStateEvent,

@@ -48,7 +48,7 @@ import { GracefulRestartHelper } from './graceful-restart.js';
 import type { SpeakerMetrics } from './metrics.js';
 import { buildOpen } from './open.js';
 import type { BgpTransport } from './transport.js';
-import type { PeerStatus, SpeakerEvents } from './types.js';
+import type { NotificationRecord, PeerStatus, SpeakerEvents } from './types.js';
 import { isEmptyUpdate, keepNegotiatedFamilies, treatAsWithdraw } from './update-handling.js';
 
 /** What a peer needs from its speaker. */
@@ -103,6 +103,7 @@ export class Peer {
   private session: { conn: Connection; negotiated: NegotiatedOptions; since: number } | undefined;
   private flaps = 0;
   private lastError: string | undefined;
+  private readonly notifications: { lastSent?: NotificationRecord; lastReceived?: NotificationRecord } = {};
   private readonly received: Record<string, number> = {};
   private readonly sent: Record<string, number> = {};
   private removed = false;
@@ -159,6 +160,7 @@ export class Peer {
       establishedAt: this.session?.since,
       flaps: this.flaps,
       lastError: this.lastError,
+      notifications: { ...this.notifications },
       outQueueBytes: this.outQueueBytes,
       staleFamilies: this.gr.families(),
       messages: { received: { ...this.received }, sent: { ...this.sent } },
@@ -316,6 +318,7 @@ export class Peer {
         const routine = n.code === ErrorCode.Cease && (n.subcode === CeaseSubcode.ConnectionCollisionResolution || n.subcode === CeaseSubcode.ConnectionRejected);
         if (!routine || this.session?.conn.id === a.conn) this.lastError = `sent ${text}`;
         this.host.metrics.notification(this.config.address, 'sent', n.code, n.subcode);
+        this.notifications.lastSent = { code: n.code, subcode: n.subcode, text, at: Date.now() };
         this.write(a.conn, encodeMessage(n, BASELINE_CODEC_OPTIONS), 'NOTIFICATION');
         return;
       }
@@ -474,6 +477,7 @@ export class Peer {
           this.log.warn({ conn: conn.id, code: n.code, subcode: n.subcode }, `received NOTIFICATION ${text}`);
           this.lastError = `received ${text}`;
           this.host.metrics.notification(this.config.address, 'received', n.code, n.subcode);
+          this.notifications.lastReceived = { code: n.code, subcode: n.subcode, text, at: Date.now() };
           this.dispatch({ type: 'NotificationReceived', conn: conn.id, code: n.code, subcode: n.subcode, data: n.data });
           return false;
         }

@@ -126,11 +126,22 @@ export interface PeerStatus {
   flaps: number;
   /** The last NOTIFICATION or failure that ended a session, readable. */
   lastError: string | undefined;
+  /** The last NOTIFICATION in each direction. */
+  notifications: { lastSent?: NotificationRecord; lastReceived?: NotificationRecord };
   /** Octets queued for the peer and not yet taken by the kernel. */
   outQueueBytes: number;
   /** Families whose routes from this peer are stale (graceful restart helper). */
   staleFamilies: AfiSafi[];
   messages: { received: Record<string, number>; sent: Record<string, number> };
+}
+
+export interface NotificationRecord {
+  code: number;
+  subcode: number;
+  /** Readable form, with the RFC 9003 shutdown communication when there is one. */
+  text: string;
+  /** Milliseconds since the epoch. */
+  at: number;
 }
 
 export interface PeerStateEvent {

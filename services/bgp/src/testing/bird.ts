@@ -94,12 +94,9 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
   };
 
   try {
-    await Promise.race([
-      poll('BIRD control socket', async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined), 10_000),
-      proc.exited.then((code) => {
-        throw new Error(`bird exited with ${code}: ${proc.logTail()}`);
-      }),
-    ]);
+    await poll('BIRD control socket', async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined), 10_000, proc.logTail, () =>
+      proc.exitCode !== undefined ? new Error(`bird exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+    );
   } catch (err) {
     await proc.stop({ keepDir: false });
     throw err;
@@ -129,6 +126,7 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
         },
         timeoutMs,
         () => proc.logTail(),
+        () => (proc.exitCode !== undefined ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined),
       );
     },
     async reconfigure(config) {

@@ -12,6 +12,8 @@ export interface DaemonProcess {
   readonly dir: string;
   /** Resolves with the exit code (or signal name) when the process ends. */
   readonly exited: Promise<number | string>;
+  /** The exit code (or signal name) once the process has ended. */
+  readonly exitCode: number | string | undefined;
   /** The last few KB of the daemon's stdout/stderr and log file, for failure messages. */
   logTail(): string;
   /** SIGTERM (or the given signal), waits for exit, SIGKILL after `graceMs`; then removes `dir`. */
@@ -49,7 +51,12 @@ export function spawnDaemon(kind: string, dir: string, cmd: string, args: readon
   if (child.pid === undefined) throw new Error(`cannot start ${kind} (${cmd}): ${logTail()}`);
   const pid = child.pid;
   let stopped = false;
+  let exitCode: number | string | undefined;
+  void exited.then((c) => (exitCode = c));
   return {
+    get exitCode() {
+      return exitCode;
+    },
     pid,
     dir,
     exited,
@@ -69,11 +76,16 @@ export function spawnDaemon(kind: string, dir: string, cmd: string, args: readon
   };
 }
 
-/** Runs `probe` until it returns a value (not undefined) or the timeout passes. */
-export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, diagnostics?: () => string): Promise<T> {
+/**
+ * Runs `probe` until it returns a value (not undefined) or the timeout passes. `stop` is asked
+ * before every attempt and ends the wait at once with its error (e.g. the daemon exited).
+ */
+export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, diagnostics?: () => string, stop?: () => Error | undefined): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    const stopped = stop?.();
+    if (stopped) throw stopped;
     try {
       const v = await probe();
       if (v !== undefined) return v;

@@ -90,12 +90,9 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
   };
 
   try {
-    await Promise.race([
-      poll('FRR vty socket', async () => (existsSync(join(dir, 'bgpd.vty')) && (await vtysh('show bgp summary json')).includes('{') ? true : undefined), 10_000),
-      proc.exited.then((code) => {
-        throw new Error(`bgpd exited with ${code}: ${proc.logTail()}`);
-      }),
-    ]);
+    await poll('FRR vty socket', async () => (existsSync(join(dir, 'bgpd.vty')) && (await vtysh('show bgp summary json')).includes('{') ? true : undefined), 10_000, proc.logTail, () =>
+      proc.exitCode !== undefined ? new Error(`bgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+    );
   } catch (err) {
     await proc.stop();
     throw err;
@@ -130,6 +127,7 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
         },
         timeoutMs,
         () => proc.logTail(),
+        () => (proc.exitCode !== undefined ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined),
       );
     },
     async configure(lines) {

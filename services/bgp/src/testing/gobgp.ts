@@ -74,12 +74,9 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
   };
 
   try {
-    await Promise.race([
-      poll('GoBGP API', async () => ((await gobgp('global')).includes('AS') ? true : undefined), 10_000),
-      proc.exited.then((code) => {
-        throw new Error(`gobgpd exited with ${code}: ${proc.logTail()}`);
-      }),
-    ]);
+    await poll('GoBGP API', async () => ((await gobgp('global')).includes('AS') ? true : undefined), 10_000, proc.logTail, () =>
+      proc.exitCode !== undefined ? new Error(`gobgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+    );
   } catch (err) {
     await proc.stop();
     throw err;
@@ -124,6 +121,7 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
         },
         timeoutMs,
         () => proc.logTail(),
+        () => (proc.exitCode !== undefined ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined),
       );
     },
     async addRoute(prefix, args, family = 'ipv4') {

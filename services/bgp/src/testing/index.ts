@@ -10,3 +10,5 @@ export { poll } from './daemon.js';
 export type { DaemonProcess } from './daemon.js';
 export { RouteCollector, announce, withdraw, originAttributes, waitForPeerState } from './routes.js';
 export type { CollectedRoute } from './routes.js';
+export { interopSuite } from './interop-suite.js';
+export type { DaemonAdapter, DaemonRoute, InteropNeighbor, InteropPlan } from './interop-suite.js';
