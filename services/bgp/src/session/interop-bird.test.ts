@@ -52,11 +52,14 @@ const adapter: DaemonAdapter = {
       stale: undefined,
     }));
   },
-  async lastError(n) {
-    return (await bird!.protocol(n.name)).lastError ?? '';
+  describesOpenErrors: true,
+  async receivedNotifications(n) {
+    const last = (await bird!.protocol(n.name)).lastError;
+    return { lines: last?.startsWith('Received:') ? [last] : [], count: undefined };
   },
   async requestRefresh(n) {
     await bird!.birdc(`reload in ${n.name}`);
+    return true;
   },
   diagnostics() {
     return bird?.process.logTail() ?? 'not started';

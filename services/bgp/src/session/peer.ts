@@ -315,10 +315,13 @@ export class Peer {
         const text = describeNotification(n, a.message);
         const conn = this.conns.get(a.conn);
         this.log.warn({ conn: a.conn, remote: conn ? `${conn.remoteAddress}:${conn.remotePort}` : undefined, code: n.code, subcode: n.subcode }, `sending NOTIFICATION ${text}`);
+        // Collision resolution and refusing connections while idle are routine: counted, not recorded.
         const routine = n.code === ErrorCode.Cease && (n.subcode === CeaseSubcode.ConnectionCollisionResolution || n.subcode === CeaseSubcode.ConnectionRejected);
-        if (!routine || this.session?.conn.id === a.conn) this.lastError = `sent ${text}`;
+        if (!routine || this.session?.conn.id === a.conn) {
+          this.lastError = `sent ${text}`;
+          this.notifications.lastSent = { code: n.code, subcode: n.subcode, text, at: Date.now() };
+        }
         this.host.metrics.notification(this.config.address, 'sent', n.code, n.subcode);
-        this.notifications.lastSent = { code: n.code, subcode: n.subcode, text, at: Date.now() };
         this.write(a.conn, encodeMessage(n, BASELINE_CODEC_OPTIONS), 'NOTIFICATION');
         return;
       }

@@ -16,6 +16,8 @@ export interface DaemonProcess {
   readonly exitCode: number | string | undefined;
   /** The last few KB of the daemon's stdout/stderr and log file, for failure messages. */
   logTail(): string;
+  /** The whole log: the daemon's own log file when it has one, else its stdout/stderr. */
+  readLog(): string;
   /** SIGTERM (or the given signal), waits for exit, SIGKILL after `graceMs`; then removes `dir`. */
   stop(options?: { signal?: NodeJS.Signals; graceMs?: number; keepDir?: boolean }): Promise<void>;
 }
@@ -48,6 +50,13 @@ export function spawnDaemon(kind: string, dir: string, cmd: string, args: readon
     };
     return [read(outPath), extraLog ? read(extraLog) : ''].filter(Boolean).join('\n');
   };
+  const readLog = (): string => {
+    try {
+      return readFileSync(extraLog ?? outPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   if (child.pid === undefined) throw new Error(`cannot start ${kind} (${cmd}): ${logTail()}`);
   const pid = child.pid;
   let stopped = false;
@@ -61,6 +70,7 @@ export function spawnDaemon(kind: string, dir: string, cmd: string, args: readon
     dir,
     exited,
     logTail,
+    readLog,
     async stop({ signal = 'SIGTERM', graceMs = 5000, keepDir = false } = {}) {
       if (!stopped) {
         stopped = true;

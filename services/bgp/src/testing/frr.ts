@@ -20,6 +20,8 @@ export interface FrrOptions {
   netns?: Netns;
   /** The address bgpd listens on (-l). */
   address: string;
+  /** More addresses to listen on (one more -l each), e.g. the IPv6 one. */
+  alsoListenOn?: readonly string[];
   /** BGP listen port; default 179. */
   port?: number;
   /** bgpd.conf without the `log file` line, which is added. */
@@ -67,7 +69,8 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
   const confPath = join(dir, 'bgpd.conf');
   const logPath = join(dir, 'bgpd.log');
   writeFileSync(confPath, `log file ${logPath}\n${options.config}\n`);
-  const args = ['-Z', '-S', '-P', '0', '-l', options.address, '-p', String(options.port ?? 179), '-f', confPath, '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir];
+  const listen = [options.address, ...(options.alsoListenOn ?? [])].flatMap((a) => ['-l', a]);
+  const args = ['-Z', '-S', '-P', '0', ...listen, '-p', String(options.port ?? 179), '-f', confPath, '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir];
   const proc = spawnDaemon('frr', dir, FRR_BGPD_BIN, args, options.netns, logPath);
 
   const vtysh = async (...commands: string[]): Promise<string> => {

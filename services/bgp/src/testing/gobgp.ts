@@ -61,7 +61,7 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
   writeFileSync(confPath, options.config);
   const apiPort = options.apiPort ?? (options.netns ? 50051 : await freePort(options.address));
   const api = `${options.address.includes(':') ? `[${options.address}]` : options.address}:${apiPort}`;
-  const proc = spawnDaemon('gobgp', dir, GOBGPD_BIN, ['-f', confPath, '-t', 'toml', '-l', 'info', '-p', '--pprof-disable', '--api-hosts', api], options.netns);
+  const proc = spawnDaemon('gobgp', dir, GOBGPD_BIN, ['-f', confPath, '-t', 'toml', '-l', process.env.GOBGP_LOG ?? 'info', '-p', '--pprof-disable', '--api-hosts', api], options.netns);
 
   const gobgp = async (...args: string[]): Promise<string> => {
     const argv = ['-u', options.address, '-p', String(apiPort), ...args];
