@@ -37,7 +37,9 @@ export function decodesOrBgpError(f: () => unknown, input: Uint8Array): unknown 
 }
 
 /** decode → encode → decode gives the same value (or the encoder refuses with InvalidArgumentError). */
-export function stable(bytes: Uint8Array, opts: CodecOptions): void {
+export function stable(bytes: Uint8Array, received: CodecOptions): void {
+  // Re-encode with path identifiers exactly where the decoder expects them.
+  const opts = { ...received, addPath: received.addPath.map((a) => ({ ...a, send: a.receive })) };
   let first;
   try {
     first = decodeMessage(bytes, opts);
