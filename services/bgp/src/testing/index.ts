@@ -12,3 +12,5 @@ export { RouteCollector, announce, withdraw, originAttributes, waitForPeerState 
 export type { CollectedRoute } from './routes.js';
 export { interopSuite } from './interop-suite.js';
 export type { DaemonAdapter, DaemonRoute, InteropNeighbor, InteropPlan } from './interop-suite.js';
+export { RawPeer, rawMessage, rawOpen } from './raw-peer.js';
+export type { RawOpen } from './raw-peer.js';
