@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createDatastoreClient } from '../../shared/datastore-client/index.js';
@@ -328,6 +329,22 @@ describe('global options and the datastore address', () => {
     fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}` } }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
     fails(await cli(['get', 'ippools', '--datastore', `127.0.0.1:${port}`]), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
     fails(await cli(['apply', '-f', '-', '--datastore', `127.0.0.1:${port}`], { stdin: pool('u-1', '10.0.0.0/16') }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
+  });
+
+  test('a server that accepts connections but never answers runs into --timeout', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      fails(await cli(['get', 'ippools', '--timeout', '300ms', '--datastore', address]), `the datastore at ${address} did not answer within 300ms (raise --timeout)`);
+      fails(await cli(['ipam', 'show'], { env: { MESHLESS_DATASTORE: address, MESHLESS_TIMEOUT: '1s' } }), `the datastore at ${address} did not answer within 1s (raise --timeout)`);
+      // The process ends by itself: no handle is left open after the deadline.
+      fails(await cliProcess(['get', 'nodes', '--timeout', '500ms'], { env: { MESHLESS_DATASTORE: address } }), `the datastore at ${address} did not answer within 500ms (raise --timeout)`);
+    } finally {
+      silent.close();
+      for (const socket of sockets) socket.destroy();
+    }
   });
 
   test('--datastore beats MESHLESS_DATASTORE; bad values are named', async () => {

@@ -95,6 +95,13 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
 
 /** The process entry point used by bin/meshless.mjs. */
 export async function main(argv: readonly string[]): Promise<void> {
+  // A reader that went away (`meshless get nodes | head -1`) is not an error of ours: stop
+  // writing quietly, as kubectl and calicoctl do, instead of dying with an EPIPE stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') process.exitCode = 1;
+    });
+  }
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
   process.exitCode = await run(argv.slice(2), io);
 }
