@@ -107,6 +107,23 @@ describe('every kind in examples/ round-trips: apply → get -o yaml → apply a
   }
 });
 
+test('LearnedRoute (written by the route reflectors, not in examples/) round-trips too', async () => {
+  const route = doc(
+    'LearnedRoute',
+    { name: 'rr-0.10-0-1-1.192-168-0-0-24' },
+    { prefix: '192.168.0.0/24', nextHop: '10.0.1.1', asPath: [65000, 65001], communities: ['65000:100'], learnedBy: 'rr-0', peer: '10.0.1.1' },
+  );
+  ok(await withStdin(route, 'apply', '-f', '-'), "Successfully applied 1 'LearnedRoute' resource(s)\n");
+  ok(
+    await meshless('get', 'routes', '-o', 'wide'),
+    'NAME                           PREFIX           NEXTHOP    ASPATH        COMMUNITIES   PEER       LEARNEDBY\n' +
+      'rr-0.10-0-1-1.192-168-0-0-24   192.168.0.0/24   10.0.1.1   65000 65001   65000:100     10.0.1.1   rr-0\n\n',
+  );
+  const saved = file('route.yaml', ok(await meshless('get', 'learnedroute', 'rr-0.10-0-1-1.192-168-0-0-24', '-o', 'yaml')));
+  ok(await meshless('apply', '-f', saved), "Successfully applied 1 'LearnedRoute' resource(s)\n");
+  ok(await meshless('delete', '-f', saved), "Successfully deleted 1 'LearnedRoute' resource(s)\n");
+});
+
 describe('IPAM kinds and ipam show', () => {
   test('a node gets a block; blocks and affinities list, round-trip and go away with the node', async () => {
     ok(
