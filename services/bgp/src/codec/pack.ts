@@ -16,7 +16,12 @@ const UPDATE_FIXED = HEADER_LENGTH + 4;
 /** An MP attribute header with the 2-octet length (the budget assumes the larger header). */
 const MP_HEADER_MAX = 4;
 
-function splitByFamily(prefixes: readonly Prefix[]): { v4: Prefix[]; v6: Prefix[] } {
+function splitByFamily(prefixes: readonly Prefix[]): { v4: readonly Prefix[]; v6: readonly Prefix[] } {
+  let v6count = 0;
+  for (let i = 0; i < prefixes.length; i++) if (prefixes[i]!.afi !== 4) v6count++;
+  // The common case, one family: no copy.
+  if (v6count === 0) return { v4: prefixes, v6: [] };
+  if (v6count === prefixes.length) return { v4: [], v6: prefixes };
   const v4: Prefix[] = [];
   const v6: Prefix[] = [];
   for (const p of prefixes) (p.afi === 4 ? v4 : v6).push(p);
