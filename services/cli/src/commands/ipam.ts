@@ -35,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
   show
     .summary('show address usage per IP pool (and per block)')
     .description(
-      'Show how many addresses each IP pool holds and how many are in use. Nodes get addresses in\n' +
+      'Show how many addresses each IP pool holds and how many are in use. Nodes get addresses in ' +
         'blocks (IPPool spec.blockSize); --show-blocks adds one row per block.',
     )
     .option('--show-blocks', 'also show each IPAM block')

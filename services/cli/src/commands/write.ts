@@ -28,10 +28,10 @@ interface WriteOptions {
 const ABOUT: Record<Action, { summary: string; details: string; examples: string }> = {
   apply: {
     summary: 'create or update resources from files, directories or stdin',
-    details: `Creates each resource that does not exist yet and updates each one that does. Every
-document is checked before anything is sent, so a mistake anywhere changes nothing. A document
-carrying metadata.resourceVersion (as \`get -o yaml\` prints) is only written if the stored
-resource has not changed since.`,
+    details:
+      'Creates each resource that does not exist yet and updates each one that does. Every document is checked ' +
+      'before anything is sent, so a mistake anywhere changes nothing. A document carrying ' +
+      'metadata.resourceVersion (as `get -o yaml` prints) is only written if the stored resource has not changed since.',
     examples: `  meshless apply -f examples/                  # every .yaml/.yml/.json file in the directory
   meshless apply -f pools.yaml -f peers.yaml   # several files, in order
   cat pool.json | meshless apply -f -          # from standard input
@@ -45,15 +45,17 @@ resource has not changed since.`,
   },
   replace: {
     summary: 'replace existing resources from files, directories or stdin (fails if one is missing)',
-    details: `Like apply, but a resource that does not exist is an error. With metadata.resourceVersion
-in the document, the replace fails if someone changed the resource in the meantime.`,
+    details:
+      'Like apply, but a resource that does not exist is an error. With metadata.resourceVersion in the document, ' +
+      'the replace fails if someone changed the resource in the meantime.',
     examples: `  meshless get ippool my-pool -o yaml > pool.yaml   # edit pool.yaml, then:
   meshless replace -f pool.yaml`,
   },
   delete: {
     summary: 'delete resources named in files, or by KIND and NAME',
-    details: `Deletes the resources the files describe (only kind, metadata.name and, for namespaced kinds,
-metadata.namespace are read), or the named resources of one kind.`,
+    details:
+      'Deletes the resources the files describe (by kind, metadata.name and, for namespaced kinds, ' +
+      'metadata.namespace; the documents are checked like apply does), or the named resources of one kind.',
     examples: `  meshless delete ippool my-pool
   meshless delete networkpolicy allow-web -n prod
   meshless delete -f examples/bgppeers.yaml`,
