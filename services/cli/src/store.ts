@@ -2,7 +2,7 @@
 // documents and errors already phrased for the operator. Built on the shared datastore client.
 import { createConnection } from 'node:net';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { createDatastoreClient, type ResourceObject } from '../../shared/datastore-client/index.js';
+import { createDatastoreClient, type ResourceObject, type WatchEvent } from '../../shared/datastore-client/index.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, UnavailableError } from '../../shared/errors/index.js';
 import type { Kind, Resource } from '../../shared/resources/index.js';
 import { CliError, oneLine } from './failure.js';
@@ -40,6 +40,8 @@ export interface Store {
   /** namespace "" = every namespace; selector "" = everything. */
   list(kind: Kind, namespace: string, labelSelector: string): Promise<{ items: Resource[]; revision: number }>;
   ipamShow(): Promise<IpamUsage>;
+  /** The datastore's change stream after `revision` (0: current state first); kinds empty = all. */
+  watch(kinds: Kind[], revision: number, signal: AbortSignal): AsyncGenerator<WatchEvent, void, undefined>;
   close(): void;
 }
 
@@ -134,6 +136,13 @@ export async function connectStore(address: string, timeoutMs: number): Promise<
           blocks: res.blocks.map((b) => ({ name: b.name, cidr: b.cidr, pool: b.pool, node: b.node, addressesTotal: b.addressesTotal, addressesInUse: b.addressesInUse })),
         };
       }),
+    watch: async function* (kinds, revision, signal) {
+      try {
+        yield* client.watch({ kinds, revision, signal });
+      } catch (err) {
+        throw rephrase(err, address, timeoutMs);
+      }
+    },
     close: () => client.close(),
   };
 }

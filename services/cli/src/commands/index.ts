@@ -5,6 +5,7 @@ import type { CliContext } from '../context.js';
 import * as datastore from './datastore.js';
 import * as get from './get.js';
 import * as ipam from './ipam.js';
+import * as watch from './watch.js';
 import * as write from './write.js';
 
 export interface CommandModule {
@@ -14,6 +15,7 @@ export interface CommandModule {
 export const COMMANDS: readonly CommandModule[] = [
   write, // apply, create, replace, delete
   get,
+  watch,
   ipam,
   datastore,
 ];
