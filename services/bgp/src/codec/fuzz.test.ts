@@ -19,7 +19,8 @@ import {
 import { codecOptionsArb, messageArb } from './test-arbitraries.js';
 import { decodesOrBgpError, stable } from './test-support.js';
 
-const RUNS = 4000;
+/** Cases per property; raise MESHLESS_FUZZ_RUNS for a longer campaign (failures go to testdata/crashers). */
+const RUNS = Number(process.env.MESHLESS_FUZZ_RUNS ?? 8000);
 fc.configureGlobal({ includeErrorInReport: true });
 
 type Mutation =
@@ -159,7 +160,7 @@ describe('codec robustness', () => {
           }
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: Math.ceil(RUNS / 3) },
     );
   });
 });

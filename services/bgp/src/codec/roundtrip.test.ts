@@ -29,7 +29,7 @@ import {
   updateArb,
 } from './test-arbitraries.js';
 
-const RUNS = 3000;
+const RUNS = Number(process.env.MESHLESS_FUZZ_RUNS ?? 4000);
 fc.configureGlobal({ includeErrorInReport: true });
 
 function roundtrip(m: BgpMessage, opts: CodecOptions): void {
