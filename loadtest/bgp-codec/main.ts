@@ -4,11 +4,14 @@
 // it (FrameReader over 64 KiB TCP-sized chunks, decodeMessage per frame) into a compact table:
 // one Prefix per route plus a Uint32Array index into the per-UPDATE attribute objects.
 //
-//   npm run bench:bgp-codec -- [--prefixes N] [--sets N] [--json]
+//   npm run bench:bgp-codec -- [--prefixes N] [--sets N] [--runs N] [--json]
 //
-// The last stdout line is one JSON object: prefixes, decodePrefixesPerSec, encodePrefixesPerSec,
-// decodeMBPerSec, bytesPerDecodedRoute (heap + array buffers retained per decoded route, with GC
-// forced before both readings; needs --expose-gc, which the npm script passes).
+// The last stdout line is one JSON object: prefixes, decodePrefixesPerSec (decoding into the
+// table), encodePrefixesPerSec, decodeMBPerSec, bytesPerDecodedRoute (heap + array buffers
+// retained per decoded route, GC forced before both readings; needs --expose-gc, which the npm
+// script passes), plus decodeDiscardPrefixesPerSec (decoding with nothing kept), CPU seconds and
+// the load average, since wall-clock figures on a shared machine need that context. Each figure
+// is the median of --runs runs after a JIT warm-up.
 
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
@@ -136,6 +139,20 @@ interface DecodedTable {
   attributes: PathAttributes[];
 }
 
+/** Decoding alone: every message decoded and dropped (what the codec costs without a table). */
+function decodeDiscard(chunks: Uint8Array[], expected: number): void {
+  const reader = new FrameReader();
+  let n = 0;
+  for (const chunk of chunks) {
+    reader.push(chunk);
+    for (let f = reader.next(); f; f = reader.next()) {
+      const { message } = decodeMessage(f.message, OPTS);
+      if (message.type === MessageType.Update) n += message.nlri.length;
+    }
+  }
+  if (n !== expected) throw new Error(`decoded ${n} prefixes, expected ${expected}`);
+}
+
 function decodeStream(chunks: Uint8Array[], expected: number): DecodedTable {
   const reader = new FrameReader();
   const t: DecodedTable = { prefixes: [], attrIndex: new Uint32Array(expected), attributes: [] };
@@ -220,6 +237,14 @@ for (let r = 0; r < RUNS; r++) {
   decodeTimes.push(seconds(t0));
   decodeCpu.push(cpuSeconds(c0));
 }
+const discardTimes: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  gc();
+  const t0 = process.hrtime.bigint();
+  decodeDiscard(chunks, PREFIXES);
+  discardTimes.push(seconds(t0));
+}
+log(`decode without keeping the routes: median ${median(discardTimes).toFixed(3)} s of ${RUNS}`);
 log(`decode: median ${median(decodeTimes).toFixed(3)} s (${median(decodeCpu).toFixed(3)} CPU-s) of ${RUNS}`);
 
 const before = memory();
@@ -240,6 +265,7 @@ const result = {
   decodeMBPerSec: Number((wireBytes / 1e6 / decodeSec).toFixed(1)),
   encodeMBPerSec: Number((wireBytes / 1e6 / encodeSec).toFixed(1)),
   bytesPerDecodedRoute: Math.round(bytesPerDecodedRoute),
+  decodeDiscardPrefixesPerSec: Math.round(PREFIXES / median(discardTimes)),
   encodeCpuSeconds: Number(median(encodeCpu).toFixed(3)),
   decodeCpuSeconds: Number(median(decodeCpu).toFixed(3)),
   loadAverage1m: Number(loadavg()[0]!.toFixed(2)),

@@ -75,3 +75,15 @@ describe('FrameReader', () => {
     assert.equal(r.next()!.message.length, 60000);
   });
 });
+
+describe('FrameReader ordering', () => {
+  it('delivers a complete message that arrives before a corrupt header, then fails', () => {
+    const n = encodeMessage(notification(3), OPTS);
+    const garbage = Buffer.alloc(19, 0);
+    const r = new FrameReader();
+    // Both in one chunk: push sees a valid first header; the corrupt one surfaces on the next call.
+    r.push(Buffer.concat([n, garbage]));
+    assert.equal(r.next()!.type, MessageType.Notification);
+    assert.throws(() => r.next(), (e: unknown) => e instanceof BgpMessageError && e.subcode === 1);
+  });
+});

@@ -177,7 +177,8 @@ export class FrameReader {
     }
     this.available -= length;
     this.pending = 0;
-    if (this.available >= HEADER_LENGTH) this.readHeader();
+    // The following header is checked by the next call, so this message is delivered even when
+    // garbage follows it (e.g. a NOTIFICATION before the peer's stream breaks).
     return { type: message[18]!, message, body: message.subarray(HEADER_LENGTH) };
   }
 
