@@ -185,7 +185,8 @@ export class AgentState {
   flushRevision(): void {
     if (!this.root || this._revision === this.lastPersistedRevision) return;
     const revision = this._revision;
-    void this.meta!.put(META_REVISION, revision);
+    // A transaction, like the commits, so the writes land in the order they were made.
+    void this.root.transaction(() => this.meta!.putSync(META_REVISION, revision));
     this.lastPersistedRevision = revision;
   }
 

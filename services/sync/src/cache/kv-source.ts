@@ -57,8 +57,8 @@ export class KvSource {
     return `KV_${this.options.bucket}`;
   }
 
-  /** Waits (retrying) until the bucket exists; returns its identity. */
-  async identity(retryMs = 1000): Promise<StreamIdentity> {
+  /** Waits (retrying) until the bucket exists; returns its identity (throws once `cancelled()`). */
+  async identity(cancelled: () => boolean, retryMs = 1000): Promise<StreamIdentity> {
     const jsm = await jetstreamManager(this.options.nc);
     let warned = false;
     for (;;) {
@@ -66,7 +66,7 @@ export class KvSource {
         const info = await jsm.streams.info(this.streamName);
         return { datastoreId: info.created, lastSequence: info.state.last_seq, firstSequence: info.state.first_seq };
       } catch (err) {
-        if (this.stopped) throw err;
+        if (this.stopped || cancelled()) throw err;
         if (!warned) this.options.log.warn({ err: String(err), bucket: this.options.bucket }, 'waiting for the datastore bucket to exist');
         warned = true;
         await new Promise((r) => setTimeout(r, retryMs));

@@ -8,7 +8,8 @@
 // endpoints are unchanged within the window. Reusing a shared part built at revision S when the
 // cache has moved on to H is correct because the client then also receives the shared-scope
 // changes in (S, H] (`catchUp`, encoded once per (snapshot, H)) before InSync(H): updates are
-// idempotent upserts and deletions, so the result is the view at H.
+// idempotent upserts and deletions, so the result is the view at H. That needs the tombstones
+// after S, so a shared part older than the cache's horizon is never reused.
 //
 // Rejected: one snapshot per (syncer type, node) view as the unit of sharing. With one agent
 // per node it is never shared at all, and 1,000 agents reconnecting would build 1,000 copies of
@@ -87,7 +88,7 @@ export function deltaMessages(updates: SyncUpdate[], compression: SyncCompressio
 }
 
 export class SnapshotCache {
-  private readonly shared = new Map<string, Promise<SharedSnapshot>>();
+  private readonly shared = new Map<string, { revision: number; snapshot: Promise<SharedSnapshot> }>();
   private readonly nodeParts = new Map<string, NodePart>();
   private lastSweep = Date.now();
 
@@ -101,17 +102,18 @@ export class SnapshotCache {
   sharedPart(syncer: SyncerType, compression: SyncCompression): Promise<SharedSnapshot> {
     const key = `${syncer}/${compression}`;
     const existing = this.shared.get(key);
-    if (existing) {
+    // Reusable only while its catch-up is complete: tombstones after its revision still exist.
+    if (existing && existing.revision >= this.cache.horizon) {
       this.observer.reused(syncer);
-      return existing;
+      return existing.snapshot;
     }
-    const building = this.buildShared(syncer, compression);
-    this.shared.set(key, building);
-    building.then(
-      () => setTimeout(() => this.shared.get(key) === building && this.shared.delete(key), this.options.windowMs).unref(),
+    const build = { revision: this.cache.revision, snapshot: this.buildShared(syncer, compression) };
+    this.shared.set(key, build);
+    build.snapshot.then(
+      () => setTimeout(() => this.shared.get(key) === build && this.shared.delete(key), this.options.windowMs).unref(),
       () => this.shared.delete(key),
     );
-    return building;
+    return build.snapshot;
   }
 
   /** The node part of the view, as encoded snapshot chunks (replace=false). */

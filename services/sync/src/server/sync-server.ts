@@ -250,7 +250,7 @@ export class SyncServer {
     const bucket = this.options.bucket ?? RESOURCES_BUCKET;
     this.jsm = await jetstreamManager(this.options.nc);
     const probe = new KvSource({ nc: this.options.nc, bucket, after: 0, log: this.log, onBatch: () => undefined });
-    const identity = await probe.identity();
+    const identity = await probe.identity(() => this.closed);
     if (this.closed) return;
     this.datastoreId = identity.datastoreId;
     let after = 0;
@@ -561,11 +561,20 @@ export class SyncServer {
 
   /** The shared snapshot (built or reused), the node's part, the catch-up, then InSync. */
   private serveSnapshot(stream: ClientStream): void {
-    const { syncer, node, compression } = stream.hello!;
     stream.send(this.serverHello(stream, false), this.cache.revision, false);
+    this.sendSnapshotParts(stream);
+  }
+
+  private sendSnapshotParts(stream: ClientStream): void {
+    const { syncer, node, compression } = stream.hello!;
     this.snapshots.sharedPart(syncer, compression).then(
       (snap) => {
         if (stream.phase === 'closed') return;
+        if (snap.revision < this.cache.horizon) {
+          // Compaction overtook the build: its catch-up would miss purged deletions. Again.
+          this.sendSnapshotParts(stream);
+          return;
+        }
         if (this._draining) {
           this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is draining; use another server`);
           return;

@@ -5,7 +5,8 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pino } from 'pino';
-import { hashEntries } from '../../../agent/index.js';
+import { hashEntries, type SyncAgent } from '../../../agent/index.js';
+import { waitFor } from '../../../shared/testing/index.js';
 import {
   META_BUCKET,
   META_COMPACTED_REVISION,
@@ -129,4 +130,111 @@ export function testServerOptions(nc: NatsConnection, overrides: Partial<SyncSer
     log: silentLog,
     ...overrides,
   };
+}
+
+/** A small seeded PRNG (mulberry32), so a failing random sequence can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Random creates, updates, deletions and endpoint moves between `nodes`, over every kind the
+ * views care about (and some they do not).
+ */
+export class RandomWorkload {
+  readonly existing = new Map<string, { kind: StoredKind; namespace: string; name: string }>();
+  private readonly rand: () => number;
+  private counter = 0;
+
+  constructor(
+    private readonly ds: TestDatastore,
+    readonly seed: number,
+    private readonly nodes: readonly string[],
+  ) {
+    this.rand = prng(seed);
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.rand() * items.length)]!;
+  }
+
+  async step(): Promise<void> {
+    const r = this.rand();
+    const n = ++this.counter;
+    const node = this.pick(this.nodes);
+    const name = `r${Math.floor(this.rand() * 12)}`;
+    if (r < 0.2 && this.existing.size > 0) {
+      const [key, id] = this.pick([...this.existing]);
+      await this.ds.del(id.kind, id.namespace, id.name);
+      this.existing.delete(key);
+      return;
+    }
+    let kind: StoredKind;
+    let namespace = '';
+    let spec: Record<string, unknown>;
+    if (r < 0.6) {
+      kind = 'WorkloadEndpoint';
+      namespace = this.pick(['default', 'prod']);
+      spec = { node, orchestrator: 'k8s', pod: `pod-${name}`, endpoint: 'eth0', interfaceName: `cali${n}`, ipNetworks: [`10.65.${n % 250}.${n % 200}/32`] };
+    } else if (r < 0.7) {
+      kind = 'HostEndpoint';
+      spec = { node, interfaceName: `eth${n % 4}`, expectedIPs: [`192.168.0.${n % 250}`] };
+    } else {
+      kind = this.pick(['Node', 'IPPool', 'GlobalNetworkPolicy', 'BGPPeer', 'BlockAffinity', 'LearnedRoute', 'Profile', 'BGPConfiguration'] as const);
+      spec = { generation: n, node, cidr: `10.${n % 250}.0.0/16` };
+    }
+    await this.ds.put(kind, namespace, name, spec, { gen: String(n) });
+    this.existing.set(resourceKey(kind, namespace, name), { kind, namespace, name });
+  }
+
+  async steps(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) await this.step();
+  }
+}
+
+/** What an agent must never do, recorded as it happens: see another node's endpoint, go backwards. */
+export interface AgentWatch {
+  violations: string[];
+  commits: number;
+}
+
+export function watchAgent(agent: SyncAgent): AgentWatch {
+  const w: AgentWatch = { violations: [], commits: 0 };
+  let last = 0;
+  agent.on('update', (u) => {
+    if (u.value && NODE_SCOPED_KINDS.has(u.kind) && agent.syncer === 'agent') {
+      const owner = nodeOfResource(u.value);
+      if (owner !== agent.node) w.violations.push(`${agent.node} received ${u.key} of node ${owner}`);
+    }
+    if (u.value && agent.syncer === 'bgp' && NODE_SCOPED_KINDS.has(u.kind)) w.violations.push(`bgp client received ${u.key}`);
+  });
+  agent.on('commit', (c) => {
+    w.commits++;
+    if (c.revision < last) w.violations.push(`${agent.node}: revision went from ${last} to ${c.revision}`);
+    last = c.revision;
+  });
+  return w;
+}
+
+/** Waits until every agent's content hash equals its view of the datastore now. */
+export async function waitConverged(ds: TestDatastore, agents: readonly SyncAgent[], timeoutMs = 20_000): Promise<void> {
+  const contents = await ds.contents();
+  for (const a of agents) {
+    const want = viewHash(contents, a.syncer as SyncerType, a.node);
+    try {
+      await waitFor(`${a.node} (${a.syncer}) to converge`, () => a.status === 'in-sync' && a.contentHash === want, timeoutMs);
+    } catch (err) {
+      const view = viewOf(contents, a.syncer as SyncerType, a.node);
+      const missing = [...view.keys()].filter((k) => !a.get(k) || !a.get(k)!.value.equals(view.get(k)!));
+      const extra = a.keys().filter((k) => !view.has(k));
+      throw new Error(`${(err as Error).message}: status ${a.status} at ${a.endpoint}, missing or different ${JSON.stringify(missing.slice(0, 5))}, extra ${JSON.stringify(extra.slice(0, 5))}`);
+    }
+  }
 }
