@@ -2,9 +2,11 @@
 // src/commands/<name>.ts exporting `register(program, ctx)` and add one line below.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import * as agent from './agent.js';
 import * as datastore from './datastore.js';
 import * as get from './get.js';
 import * as ipam from './ipam.js';
+import * as sync from './sync.js';
 import * as watch from './watch.js';
 import * as write from './write.js';
 
@@ -18,4 +20,6 @@ export const COMMANDS: readonly CommandModule[] = [
   watch,
   ipam,
   datastore,
+  sync,
+  agent,
 ];
