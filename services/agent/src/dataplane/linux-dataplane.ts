@@ -317,10 +317,18 @@ export class LinuxDataplane {
     const diff = diffRoutes(desired.routes, kernel);
     const lines = batchLines(diff, this.protocol, this.table);
 
+    // Interface settings before routes: once the route exists the workload gets traffic and
+    // answers it, and an ARP for its gateway that finds proxy ARP still off is retried only a
+    // second later (the neighbour entry fails first).
+    const s0 = performance.now();
+    for (const r of [...diff.add, ...diff.replace]) if (r.dev) this.configured.delete(r.dev);
+    const settingErrors = await this.configureInterfaces(desired, full);
+    const settingsMs = performance.now() - s0;
+
     const failed = new Map<string, string>();
     const waiting: string[] = [];
     const conflicts: string[] = [];
-    const errors: string[] = [];
+    const errors: string[] = [...settingErrors];
     let writeMs = 0;
     const failedOps = { add: 0, replace: 0 };
     if (lines.length > 0) {
@@ -356,12 +364,7 @@ export class LinuxDataplane {
     for (const key of desired.routes.keys()) if (!failed.has(key)) programmed.add(key);
     this.programmed = programmed;
 
-    const s0 = performance.now();
-    const missing = new Set(waiting.map((w) => w.slice(w.indexOf(' dev ') + 5)));
-    for (const iface of missing) this.configured.delete(iface);
-    for (const r of [...diff.add, ...diff.replace]) if (r.dev) this.configured.delete(r.dev);
-    errors.push(...(await this.configureInterfaces(desired, missing, full)));
-    const settingsMs = performance.now() - s0;
+    for (const w of waiting) this.configured.delete(w.slice(w.indexOf(' dev ') + 5));
 
     const result: ReconcileResult = {
       desired: desired.routes.size,
@@ -390,11 +393,11 @@ export class LinuxDataplane {
    * checks every interface; the others only interfaces not confirmed yet (new, recreated, or
    * with routes just written), so a pass triggered by one new workload does not read 2,000 files.
    */
-  private async configureInterfaces(desired: DesiredState, missing: ReadonlySet<string>, full: boolean): Promise<string[]> {
+  private async configureInterfaces(desired: DesiredState, full: boolean): Promise<string[]> {
     const wanted = new Map<string, string>();
     const checking: string[] = [];
     for (const iface of desired.proxyArpInterfaces) {
-      if (missing.has(iface) || (!full && this.configured.has(iface))) continue;
+      if (!full && this.configured.has(iface)) continue;
       checking.push(iface);
       wanted.set(interfaceSysctl('ipv4', 'conf', iface, 'proxy_arp'), '1');
       wanted.set(interfaceSysctl('ipv4', 'neigh', iface, 'proxy_delay'), '0');
