@@ -7,3 +7,5 @@ export { ContentHash, hashEntries, entryDigest } from './src/content-hash.js';
 export { nextBackoff } from './src/backoff.js';
 export { runAgent, agentConfigSpec } from './src/daemon.js';
 export type { AgentConfig, RunningAgent } from './src/daemon.js';
+export { createLinuxDataplane, LinuxDataplane, attachDataplane, startDataplane, dataplaneConfigSpec, DEFAULT_ROUTE_PROTOCOL } from './src/dataplane/index.js';
+export type { LinuxDataplaneOptions, ReconcileResult, DataplaneStatus, ResourceChange, AttachedDataplane, DataplaneConfig } from './src/dataplane/index.js';

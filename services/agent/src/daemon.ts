@@ -1,11 +1,13 @@
 // `meshless agent`: one node agent process. It follows the sync servers, keeps its state in LMDB,
 // logs what arrives (one line per commit, naming the changed resources) and serves /metrics,
-// /livez and /readyz (ready = in sync).
+// /livez and /readyz (ready = in sync). With `--dataplane linux` it also programs this node's
+// kernel from the view (./dataplane: routes to local workloads, block routes, proxy ARP).
 import { join } from 'node:path';
 import { checks, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
 import { SyncAgent } from './agent.js';
+import { dataplaneConfigSpec, startDataplane } from './dataplane/index.js';
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -27,6 +29,7 @@ export const agentConfigSpec = {
   metricsHost: { type: 'string', default: '127.0.0.1', description: 'address of the /metrics /livez /readyz endpoint' },
   metricsPort: { type: 'int', default: 9095, check: (v: number) => (v === -1 ? undefined : checks.port(v)), description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)' },
   backoffMax: { type: 'duration', default: 10_000, check: checks.positive, description: 'longest wait between connection attempts' },
+  ...dataplaneConfigSpec,
 } satisfies Record<string, ParamSpec<any>>;
 
 export type AgentConfig = ConfigOf<typeof agentConfigSpec>;
@@ -77,11 +80,13 @@ export async function runAgent(config: AgentConfig, options: { log?: Logger; han
     if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates) }, 'changes arrived');
   });
   await agent.start();
+  const dataplane = startDataplane(config, agent, { log, meter });
   log.info({ node: config.node, sync: config.sync, syncer: config.syncer, metricsPort: telemetry.port }, 'agent started');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      await dataplane?.close();
       await agent.stop();
       await telemetry.close();
     })());

@@ -18,10 +18,12 @@ export function register(program: Command, ctx: CliContext): void {
           ['--sync <host:port,...>', 'sync'],
           ['--syncer <type>', 'syncer'],
           ['--state-dir <dir>', 'stateDir'],
+          ['--dataplane <mode>', 'dataplane'],
           ['--metrics-port <port>', 'metricsPort'],
         ],
         examples: `  meshless agent --node node-1                          # sync server at 127.0.0.1:5473
   meshless agent --node node-1 --sync 10.0.0.7:5473,10.0.0.8:5473 --state-dir /var/lib/meshless
+  meshless agent --node node-1 --sync 10.0.0.7:5473 --dataplane linux   # as root: program this node's routes
   MESHLESS_NODE=node-1 MESHLESS_SYNC=sync.example:5473 meshless agent`,
         async start(config: AgentConfig, log) {
           const running = await runAgent(config, { log });
