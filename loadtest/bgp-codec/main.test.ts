@@ -12,7 +12,11 @@ const run = promisify(execFile);
 
 it('bench:bgp-codec prints the JSON result as its last line', async () => {
   const script = fileURLToPath(new URL('./main.ts', import.meta.url));
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', script, '--prefixes', '20000', '--sets', '200', '--runs', '1', '--json'], { timeout: 120_000 });
+  const { stdout } = await run(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', script, '--prefixes', '20000', '--sets', '200', '--runs', '1', '--json'],
+    { timeout: 120_000 },
+  );
   const last = stdout.trim().split('\n').at(-1)!;
   const r = JSON.parse(last) as Record<string, number>;
   assert.equal(r.prefixes, 20000);

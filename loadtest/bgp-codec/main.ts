@@ -56,7 +56,17 @@ function rand(): number {
 const randInt = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
 
 /** Prefix lengths roughly as in a full Internet table (mostly /24) plus data-center /26 blocks. */
-const LENGTHS: [number, number][] = [[24, 0.58], [23, 0.07], [22, 0.1], [21, 0.04], [20, 0.04], [19, 0.03], [18, 0.02], [16, 0.02], [26, 0.1]];
+const LENGTHS: [number, number][] = [
+  [24, 0.58],
+  [23, 0.07],
+  [22, 0.1],
+  [21, 0.04],
+  [20, 0.04],
+  [19, 0.03],
+  [18, 0.02],
+  [16, 0.02],
+  [26, 0.1],
+];
 
 function buildTable(n: number): Prefix[] {
   const seen = new Set<number>();
@@ -160,7 +170,8 @@ function decodeStream(chunks: Uint8Array[], expected: number): DecodedTable {
     reader.push(chunk);
     for (let f = reader.next(); f; f = reader.next()) {
       const { message, error } = decodeMessage(f.message, OPTS);
-      if (error || message.type !== MessageType.Update || !message.attributes) throw new Error(`unexpected message: ${error?.message ?? message.type}`);
+      if (error || message.type !== MessageType.Update || !message.attributes)
+        throw new Error(`unexpected message: ${error?.message ?? message.type}`);
       const id = t.attributes.length;
       t.attributes.push(message.attributes);
       for (const p of message.nlri) {
@@ -202,7 +213,9 @@ const log = (s: string): void => {
 let prefixes = buildTable(PREFIXES);
 const sets = buildAttributeSets(SETS);
 const setOf = assign(PREFIXES, SETS);
-log(`table: ${PREFIXES} IPv4 prefixes over ${SETS} attribute sets (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'})`);
+log(
+  `table: ${PREFIXES} IPv4 prefixes over ${SETS} attribute sets (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'})`,
+);
 
 // Warm up the JIT on a slice, then measure.
 encodeTable(prefixes.slice(0, WARMUP), sets, setOf);
@@ -219,7 +232,9 @@ for (let r = 0; r < RUNS; r++) {
   encodeCpu.push(cpuSeconds(c0));
 }
 const wireBytes = messages.reduce((n, m) => n + m.length, 0);
-log(`encode: ${messages.length} UPDATEs, ${(wireBytes / 1e6).toFixed(1)} MB, median ${median(encodeTimes).toFixed(3)} s (${median(encodeCpu).toFixed(3)} CPU-s) of ${RUNS}`);
+log(
+  `encode: ${messages.length} UPDATEs, ${(wireBytes / 1e6).toFixed(1)} MB, median ${median(encodeTimes).toFixed(3)} s (${median(encodeCpu).toFixed(3)} CPU-s) of ${RUNS}`,
+);
 
 const chunks = chunkStream(messages);
 const warmup = chunkStream(encodeTable(prefixes.slice(0, WARMUP), sets, setOf));
@@ -251,7 +266,9 @@ const before = memory();
 const table = decodeStream(chunks, PREFIXES);
 const after = memory();
 const bytesPerDecodedRoute = (after - before) / PREFIXES;
-log(`retained: ${((after - before) / 1e6).toFixed(1)} MB for ${table.prefixes.length} routes and ${table.attributes.length} attribute objects`);
+log(
+  `retained: ${((after - before) / 1e6).toFixed(1)} MB for ${table.prefixes.length} routes and ${table.attributes.length} attribute objects`,
+);
 
 const encodeSec = median(encodeTimes);
 const decodeSec = median(decodeTimes);

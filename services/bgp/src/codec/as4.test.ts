@@ -10,7 +10,9 @@ const confed = (...asns: number[]): AsPathSegment => ({ type: 3, asns });
 
 function update(asPath: AsPathSegment[], aggregator?: { asn: number; address: string }): UpdateMessage {
   return {
-    type: MessageType.Update, withdrawn: [], nlri: [{ afi: 4, length: 8, bytes: new Uint8Array([10]), pathId: 0 }],
+    type: MessageType.Update,
+    withdrawn: [],
+    nlri: [{ afi: 4, length: 8, bytes: new Uint8Array([10]), pathId: 0 }],
     attributes: { origin: 0, asPath, nextHop: '192.0.2.1', atomicAggregate: false, unknown: [], ...(aggregator ? { aggregator } : {}) },
   };
 }
@@ -44,8 +46,17 @@ describe('reconcileAsPath (RFC 6793 §4.2.3)', () => {
   });
   it('ignores AS4_PATH and AS4_AGGREGATOR when AGGREGATOR is not AS_TRANS', () => {
     const body = (hex: string): Uint8Array => Buffer.from(hex, 'hex');
-    const attrs = '40010100' + '400204' + '02015ba0' + '400304c0000201' + 'c00706fde90a000001' + 'c01106' + '0201fa56ea00' + 'c01208fa56ea000a000002';
-    const msg = body('ff'.repeat(16) + (19 + 4 + attrs.length / 2 + 2).toString(16).padStart(4, '0') + '02' + '0000' + (attrs.length / 2).toString(16).padStart(4, '0') + attrs + '080a');
+    const attrs =
+      '40010100' + '400204' + '02015ba0' + '400304c0000201' + 'c00706fde90a000001' + 'c01106' + '0201fa56ea00' + 'c01208fa56ea000a000002';
+    const msg = body(
+      'ff'.repeat(16) +
+        (19 + 4 + attrs.length / 2 + 2).toString(16).padStart(4, '0') +
+        '02' +
+        '0000' +
+        (attrs.length / 2).toString(16).padStart(4, '0') +
+        attrs +
+        '080a',
+    );
     const u = decodeMessage(msg, TWO).message as UpdateMessage;
     assert.deepEqual(u.attributes?.asPath, [seq(23456)]);
     assert.deepEqual(u.attributes?.aggregator, { asn: 65001, address: '10.0.0.1' });

@@ -75,7 +75,10 @@ export function reconcileAsPath(asPath: readonly AsPathSegment[], as4Path: reado
 }
 
 /** RFC 6793 §4.2.3: AS4_AGGREGATOR replaces AGGREGATOR only when AGGREGATOR carries AS_TRANS. */
-export function reconcileAggregator(aggregator: Aggregator | undefined, as4: Aggregator | undefined): { aggregator: Aggregator | undefined; useAs4Path: boolean } {
+export function reconcileAggregator(
+  aggregator: Aggregator | undefined,
+  as4: Aggregator | undefined,
+): { aggregator: Aggregator | undefined; useAs4Path: boolean } {
   if (as4 === undefined) return { aggregator, useAs4Path: true };
   if (aggregator === undefined) return { aggregator: undefined, useAs4Path: true };
   // RFC 6793 §4.2.3: AGGREGATOR not AS_TRANS → ignore AS4_AGGREGATOR and AS4_PATH.

@@ -91,7 +91,8 @@ export function decodeAsPath(v: Uint8Array, asnSize: 2 | 4, name: string): AsPat
     // RFC 7606 §7.2: a segment with zero ASNs is malformed.
     if (count === 0) return `${name} segment ${n} declares 0 ASNs`;
     const bytes = count * asnSize;
-    if (o + 2 + bytes > v.length) return `${name} segment ${n} declares ${count} ASNs (${bytes} octets) but ${v.length - o - 2} octets remain`;
+    if (o + 2 + bytes > v.length)
+      return `${name} segment ${n} declares ${count} ASNs (${bytes} octets) but ${v.length - o - 2} octets remain`;
     const asns = new Array<number>(count);
     let p = o + 2;
     if (asnSize === 4) for (let i = 0; i < count; i++, p += 4) asns[i] = u32(v, p);
@@ -127,7 +128,13 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
   }
   const asnSize = opts.fourOctetAs ? 4 : 2;
   const fail = (message: string, subcode: number, handling: ErrorHandling, data?: Uint8Array, afi?: number, safi?: number): void => {
-    const init = { code: ErrorCode.UpdateMessage, subcode, handling, ...(data ? { data } : {}), ...(afi !== undefined ? { afi, safi: safi ?? 0 } : {}) };
+    const init = {
+      code: ErrorCode.UpdateMessage,
+      subcode,
+      handling,
+      ...(data ? { data } : {}),
+      ...(afi !== undefined ? { afi, safi: safi ?? 0 } : {}),
+    };
     r.error = strongerError(r.error, new BgpMessageError(message, init));
   };
   let pos = start;
@@ -136,7 +143,12 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
     const hdr = flags & AttrFlag.ExtendedLength ? 4 : 3;
     // RFC 7606 §4: fewer octets than an attribute header, or an overrun → treat-as-withdraw.
     if (end - pos < hdr) {
-      fail(`path attributes: ${end - pos} octets left at offset ${pos - start}, too few for a ${hdr}-octet attribute header`, UpdateMessageSubcode.MalformedAttributeList, 'treat-as-withdraw', buf.subarray(pos, end));
+      fail(
+        `path attributes: ${end - pos} octets left at offset ${pos - start}, too few for a ${hdr}-octet attribute header`,
+        UpdateMessageSubcode.MalformedAttributeList,
+        'treat-as-withdraw',
+        buf.subarray(pos, end),
+      );
       break;
     }
     const type = buf[pos + 1]!;
@@ -144,7 +156,12 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
     const vStart = pos + hdr;
     const next = vStart + len;
     if (next > end) {
-      fail(`${attrName(type)}: attribute length ${len} overruns the ${end - vStart} octets left in the path attributes`, UpdateMessageSubcode.AttributeLengthError, 'treat-as-withdraw', buf.subarray(pos, end));
+      fail(
+        `${attrName(type)}: attribute length ${len} overruns the ${end - vStart} octets left in the path attributes`,
+        UpdateMessageSubcode.AttributeLengthError,
+        'treat-as-withdraw',
+        buf.subarray(pos, end),
+      );
       break;
     }
     const attr = buf.subarray(pos, next);
@@ -156,7 +173,12 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
       if (type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri) {
         fail(`${name}: appears more than once`, UpdateMessageSubcode.MalformedAttributeList, 'session-reset', attr);
       } else {
-        fail(`${attrName(type)}: appears more than once; later copies discarded`, UpdateMessageSubcode.MalformedAttributeList, 'attribute-discard', attr);
+        fail(
+          `${attrName(type)}: appears more than once; later copies discarded`,
+          UpdateMessageSubcode.MalformedAttributeList,
+          'attribute-discard',
+          attr,
+        );
       }
       continue;
     }
@@ -165,7 +187,12 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
     if (expected === undefined) {
       // RFC 4271 §6.3: an unrecognised well-known attribute resets the session.
       if (!(flags & AttrFlag.Optional)) {
-        fail(`attribute type ${type}: unrecognised well-known attribute (flags 0x${flags.toString(16)})`, UpdateMessageSubcode.UnrecognizedWellKnownAttribute, 'session-reset', attr);
+        fail(
+          `attribute type ${type}: unrecognised well-known attribute (flags 0x${flags.toString(16)})`,
+          UpdateMessageSubcode.UnrecognizedWellKnownAttribute,
+          'session-reset',
+          attr,
+        );
       } else if (flags & AttrFlag.Transitive) {
         // RFC 4271 §5: kept for propagation with the Partial bit set.
         r.unknown.push({ flags: (flags & 0xe0) | AttrFlag.Partial, type, value: copyBytes(v) });
@@ -178,12 +205,24 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
       let afi: number | undefined;
       if (type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri) {
         if (len < 3) {
-          fail(`${name}: flags 0x${flags.toString(16)} conflict and the AFI/SAFI is unreadable`, UpdateMessageSubcode.AttributeFlagsError, 'session-reset', attr);
+          fail(
+            `${name}: flags 0x${flags.toString(16)} conflict and the AFI/SAFI is unreadable`,
+            UpdateMessageSubcode.AttributeFlagsError,
+            'session-reset',
+            attr,
+          );
           continue;
         }
         afi = (v[0]! << 8) | v[1]!;
       }
-      fail(`${name}: flags 0x${flags.toString(16)} conflict with the expected 0x${expected.toString(16)} (optional/transitive bits)`, UpdateMessageSubcode.AttributeFlagsError, handling, attr, afi, afi !== undefined ? v[2] : undefined);
+      fail(
+        `${name}: flags 0x${flags.toString(16)} conflict with the expected 0x${expected.toString(16)} (optional/transitive bits)`,
+        UpdateMessageSubcode.AttributeFlagsError,
+        handling,
+        attr,
+        afi,
+        afi !== undefined ? v[2] : undefined,
+      );
       if (type === AttrType.NextHop) r.sawNextHop = true;
       if (type === AttrType.Origin) r.sawOrigin = true;
       if (type === AttrType.AsPath) r.sawAsPath = true;
@@ -196,7 +235,13 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
       case AttrType.Origin:
         r.sawOrigin = true;
         if (len !== 1) lengthError('1');
-        else if (v[0]! > 2) fail(`ORIGIN: value ${v[0]} is not IGP (0), EGP (1) or INCOMPLETE (2)`, UpdateMessageSubcode.InvalidOriginAttribute, handling, attr);
+        else if (v[0]! > 2)
+          fail(
+            `ORIGIN: value ${v[0]} is not IGP (0), EGP (1) or INCOMPLETE (2)`,
+            UpdateMessageSubcode.InvalidOriginAttribute,
+            handling,
+            attr,
+          );
         else r.origin = v[0] as OriginCode;
         break;
       case AttrType.AsPath: {
@@ -262,7 +307,8 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
         if (len === 0 || len % 12 !== 0) lengthError('a positive multiple of 12');
         else {
           const ls = new Array<LargeCommunity>(len / 12);
-          for (let i = 0; i < ls.length; i++) ls[i] = { globalAdmin: u32(v, 12 * i), localData1: u32(v, 12 * i + 4), localData2: u32(v, 12 * i + 8) };
+          for (let i = 0; i < ls.length; i++)
+            ls[i] = { globalAdmin: u32(v, 12 * i), localData1: u32(v, 12 * i + 4), localData2: u32(v, 12 * i + 8) };
           r.largeCommunities = ls;
         }
         break;
@@ -313,7 +359,14 @@ function decodeMpReach(v: Uint8Array, attr: Uint8Array, opts: CodecOptions, r: D
   }
   const nhLen = v[3];
   if (nhLen === undefined || 4 + nhLen + 1 > v.length) {
-    fail(`MP_REACH_NLRI: next hop length ${nhLen ?? 'missing'} and the reserved octet overrun the ${v.length}-octet attribute`, sub, 'afisafi-disable', attr, afi, safi);
+    fail(
+      `MP_REACH_NLRI: next hop length ${nhLen ?? 'missing'} and the reserved octet overrun the ${v.length}-octet attribute`,
+      sub,
+      'afisafi-disable',
+      attr,
+      afi,
+      safi,
+    );
     return;
   }
   const nh = decodeMpNextHop(v, 4, nhLen, afi);

@@ -29,7 +29,8 @@ export function asPathValueLength(path: readonly AsPathSegment[], asnSize: 2 | 4
   let n = 0;
   for (let i = 0; i < path.length; i++) {
     const s = path[i]!;
-    if (s.type < AsPathSegmentType.AsSet || s.type > AsPathSegmentType.AsConfedSet) bad(`${field}[${i}].type`, `${s.type} is not a segment type 1..4`);
+    if (s.type < AsPathSegmentType.AsSet || s.type > AsPathSegmentType.AsConfedSet)
+      bad(`${field}[${i}].type`, `${s.type} is not a segment type 1..4`);
     if (s.asns.length === 0) bad(`${field}[${i}].asns`, 'a segment needs at least one ASN (RFC 7606 §7.2)');
     if (s.type === AsPathSegmentType.AsSet || s.type === AsPathSegmentType.AsConfedSet) {
       if (s.asns.length > MAX_SEGMENT_ASNS) bad(`${field}[${i}].asns`, `a set holds at most ${MAX_SEGMENT_ASNS} ASNs`);

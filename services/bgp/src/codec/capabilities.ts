@@ -112,7 +112,8 @@ export function capabilityValueLength(c: Capability): number {
 /** Writes code, length and value at `off`; returns the octets written. */
 export function writeCapability(out: Uint8Array, off: number, c: Capability): number {
   const len = capabilityValueLength(c);
-  if (len > 255) throw new InvalidArgumentError(`capabilities.${c.kind}: value is ${len} octets, max 255`, { field: `capabilities.${c.kind}` });
+  if (len > 255)
+    throw new InvalidArgumentError(`capabilities.${c.kind}: value is ${len} octets, max 255`, { field: `capabilities.${c.kind}` });
   const code = c.kind === 'Unknown' ? c.code : CapabilityCode[c.kind];
   checkRange('capabilities.code', code, 255);
   out[off] = code;

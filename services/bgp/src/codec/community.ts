@@ -4,8 +4,10 @@ import { InvalidArgumentError } from '../../../shared/errors/index.js';
 
 /** The uint32 community `asn:value` (both 16-bit). */
 export function community(asn: number, value: number): number {
-  if (!Number.isInteger(asn) || asn < 0 || asn > 0xffff) throw new InvalidArgumentError(`community.asn: ${asn} is outside 0..65535`, { field: 'community.asn' });
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new InvalidArgumentError(`community.value: ${value} is outside 0..65535`, { field: 'community.value' });
+  if (!Number.isInteger(asn) || asn < 0 || asn > 0xffff)
+    throw new InvalidArgumentError(`community.asn: ${asn} is outside 0..65535`, { field: 'community.asn' });
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+    throw new InvalidArgumentError(`community.value: ${value} is outside 0..65535`, { field: 'community.value' });
   return ((asn << 16) | value) >>> 0;
 }
 

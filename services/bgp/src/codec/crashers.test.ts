@@ -23,7 +23,9 @@ function load(file: string): Uint8Array {
 }
 
 describe('crasher replay', () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.hex')).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.hex'))
+    .sort();
 
   it('has inputs', () => assert.ok(files.length >= 30, `${files.length} crasher files`));
 

@@ -69,4 +69,3 @@ export function isSessionLevel(handling: ErrorHandling): boolean {
 export function sessionError(message: string, code: number, subcode: number, data?: Uint8Array): BgpMessageError {
   return new BgpMessageError(message, { code, subcode, handling: 'session-reset', ...(data ? { data } : {}) });
 }
-

@@ -80,7 +80,10 @@ const LARGE_1_2 = [{ globalAdmin: 65000, localData1: 1, localData2: 2 }];
 const LARGE_6_6 = [{ globalAdmin: 65000, localData1: 6, localData2: 6 }];
 
 function assertEndOfRib(c: Capture, afi: number, safi: number): void {
-  assert.ok(c.updates.some((u) => isEndOfRib(u)?.afi === afi && isEndOfRib(u)?.safi === safi), `End-of-RIB ${afi}/${safi}`);
+  assert.ok(
+    c.updates.some((u) => isEndOfRib(u)?.afi === afi && isEndOfRib(u)?.safi === safi),
+    `End-of-RIB ${afi}/${safi}`,
+  );
 }
 
 function assertShutdown(c: Capture): void {
@@ -93,7 +96,13 @@ function assertShutdown(c: Capture): void {
 
 function assertEnhancedRefresh(c: Capture): void {
   const rr = c.messages.filter((m) => m.type === MessageType.RouteRefresh);
-  assert.deepEqual(rr.map((m) => m.type === MessageType.RouteRefresh && [m.afi, m.safi, m.subtype]), [[1, 1, 1], [1, 1, 2]]);
+  assert.deepEqual(
+    rr.map((m) => m.type === MessageType.RouteRefresh && [m.afi, m.safi, m.subtype]),
+    [
+      [1, 1, 1],
+      [1, 1, 2],
+    ],
+  );
 }
 
 describe('golden vectors: BIRD 2', () => {
@@ -103,8 +112,16 @@ describe('golden vectors: BIRD 2', () => {
     assert.equal(c.theirOpen.holdTime, 240);
     assert.deepEqual(cap(c.theirOpen, 'FourOctetAs'), { kind: 'FourOctetAs', asn: 65000 });
     assert.deepEqual(cap(c.theirOpen, 'AddPath'), { kind: 'AddPath', afis: [{ afi: 1, safi: 1, sendReceive: 2 }] });
-    assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), { kind: 'GracefulRestart', restartFlags: 0, restartTime: 120, afis: [{ afi: 1, safi: 1, forwardingState: false }] });
-    assert.deepEqual(cap(c.theirOpen, 'LongLivedGracefulRestart'), { kind: 'LongLivedGracefulRestart', afis: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 3600 }] });
+    assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), {
+      kind: 'GracefulRestart',
+      restartFlags: 0,
+      restartTime: 120,
+      afis: [{ afi: 1, safi: 1, forwardingState: false }],
+    });
+    assert.deepEqual(cap(c.theirOpen, 'LongLivedGracefulRestart'), {
+      kind: 'LongLivedGracefulRestart',
+      afis: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 3600 }],
+    });
     assert.ok(cap(c.theirOpen, 'ExtendedMessage') && cap(c.theirOpen, 'EnhancedRouteRefresh') && cap(c.theirOpen, 'RouteRefresh'));
     assert.deepEqual(c.opts.addPath, [{ afi: 1, safi: 1, receive: true, send: false }]);
     assert.equal(c.opts.extendedMessage, true);
@@ -112,8 +129,16 @@ describe('golden vectors: BIRD 2', () => {
     const u = route(c, '10.10.0.0/24');
     assert.ok(u.nlri[0]!.pathId > 0, 'ADD-PATH path identifier');
     assert.deepEqual(u.attributes, {
-      origin: 0, asPath: [], nextHop: '198.18.0.2', med: 50, localPref: 200, atomicAggregate: false,
-      communities: [C(65000, 100), C(65000, 200)], extendedCommunities: [new Uint8Array([0x00, 0x02, 0xfd, 0xe8, 0, 0, 0, 1])], largeCommunities: LARGE_1_2, unknown: [],
+      origin: 0,
+      asPath: [],
+      nextHop: '198.18.0.2',
+      med: 50,
+      localPref: 200,
+      atomicAggregate: false,
+      communities: [C(65000, 100), C(65000, 200)],
+      extendedCommunities: [new Uint8Array([0x00, 0x02, 0xfd, 0xe8, 0, 0, 0, 1])],
+      largeCommunities: LARGE_1_2,
+      unknown: [],
     });
     const incomplete = route(c, '10.10.1.0/24').attributes!;
     assert.equal(incomplete.origin, 2);
@@ -131,7 +156,16 @@ describe('golden vectors: BIRD 2', () => {
     assert.equal(u.mpReach!.nextHop, '2001:2::2');
     assert.match(u.mpReach!.linkLocalNextHop ?? '', /^fe80::/);
     assert.deepEqual(u.mpReach!.nlri.map(prefixToString), ['2001:db8:10::/48', '2001:db8:11::/64']);
-    assert.deepEqual(u.attributes, { origin: 0, asPath: [], med: 60, localPref: 100, atomicAggregate: false, communities: [C(65000, 600)], largeCommunities: LARGE_6_6, unknown: [] });
+    assert.deepEqual(u.attributes, {
+      origin: 0,
+      asPath: [],
+      med: 60,
+      localPref: 100,
+      atomicAggregate: false,
+      communities: [C(65000, 600)],
+      largeCommunities: LARGE_6_6,
+      unknown: [],
+    });
     assertEndOfRib(c, 2, 1);
   });
 });
@@ -142,15 +176,33 @@ describe('golden vectors: FRR', () => {
     assert.deepEqual(cap(c.theirOpen, 'Fqdn'), { kind: 'Fqdn', hostname: 'frr-golden', domain: '' });
     assert.deepEqual(cap(c.theirOpen, 'Unknown'), { kind: 'Unknown', code: 128, value: new Uint8Array(0) });
     assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), { kind: 'GracefulRestart', restartFlags: 12, restartTime: 120, afis: [] });
-    assert.deepEqual(cap(c.theirOpen, 'LongLivedGracefulRestart'), { kind: 'LongLivedGracefulRestart', afis: [{ afi: 1, safi: 1, forwardingState: true, staleTime: 0 }] });
+    assert.deepEqual(cap(c.theirOpen, 'LongLivedGracefulRestart'), {
+      kind: 'LongLivedGracefulRestart',
+      afis: [{ afi: 1, safi: 1, forwardingState: true, staleTime: 0 }],
+    });
     assert.deepEqual(cap(c.theirOpen, 'AddPath'), { kind: 'AddPath', afis: [{ afi: 1, safi: 1, sendReceive: 1 }] });
     assert.equal(c.opts.routeRefresh, true);
     assert.equal(c.opts.enhancedRouteRefresh, true);
     assert.deepEqual(route(c, '10.20.0.0/24').attributes, {
-      origin: 0, asPath: [], nextHop: '198.18.0.3', med: 50, localPref: 200, atomicAggregate: false,
-      communities: [C(65000, 100), C(65000, 200), WellKnownCommunity.NoExport], largeCommunities: LARGE_1_2, unknown: [],
+      origin: 0,
+      asPath: [],
+      nextHop: '198.18.0.3',
+      med: 50,
+      localPref: 200,
+      atomicAggregate: false,
+      communities: [C(65000, 100), C(65000, 200), WellKnownCommunity.NoExport],
+      largeCommunities: LARGE_1_2,
+      unknown: [],
     });
-    assert.deepEqual(route(c, '10.20.1.0/24').attributes, { origin: 0, asPath: [], nextHop: '198.18.0.3', med: 0, localPref: 100, atomicAggregate: false, unknown: [] });
+    assert.deepEqual(route(c, '10.20.1.0/24').attributes, {
+      origin: 0,
+      asPath: [],
+      nextHop: '198.18.0.3',
+      med: 0,
+      localPref: 100,
+      atomicAggregate: false,
+      unknown: [],
+    });
     assertEndOfRib(c, 1, 1);
     assertEnhancedRefresh(c);
     assertShutdown(c);
@@ -161,7 +213,16 @@ describe('golden vectors: FRR', () => {
     const u = route(c, '2001:db8:20::/48');
     assert.equal(u.mpReach!.nextHop, '2001:2::3');
     assert.equal(u.mpReach!.linkLocalNextHop, 'fe80::3');
-    assert.deepEqual(u.attributes, { origin: 0, asPath: [], med: 60, localPref: 100, atomicAggregate: false, communities: [C(65000, 600)], largeCommunities: LARGE_6_6, unknown: [] });
+    assert.deepEqual(u.attributes, {
+      origin: 0,
+      asPath: [],
+      med: 60,
+      localPref: 100,
+      atomicAggregate: false,
+      communities: [C(65000, 600)],
+      largeCommunities: LARGE_6_6,
+      unknown: [],
+    });
     assertEndOfRib(c, 2, 1);
   });
 });
@@ -171,11 +232,23 @@ describe('golden vectors: GoBGP', () => {
     const c = load('gobgp', 'ipv4');
     assert.deepEqual(cap(c.theirOpen, 'Unknown'), { kind: 'Unknown', code: 5, value: new Uint8Array([0, 1, 0, 1, 0, 2]) });
     assert.equal(cap(c.theirOpen, 'Fqdn')?.domain, '');
-    assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), { kind: 'GracefulRestart', restartFlags: 0, restartTime: 120, afis: [{ afi: 1, safi: 1, forwardingState: false }] });
+    assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), {
+      kind: 'GracefulRestart',
+      restartFlags: 0,
+      restartTime: 120,
+      afis: [{ afi: 1, safi: 1, forwardingState: false }],
+    });
     assert.equal(c.opts.enhancedRouteRefresh, false);
     assert.deepEqual(route(c, '10.30.0.0/24').attributes, {
-      origin: 2, asPath: [], nextHop: '198.18.0.4', med: 50, localPref: 200, atomicAggregate: false,
-      communities: [C(65000, 100), C(65000, 200)], largeCommunities: LARGE_1_2, unknown: [],
+      origin: 2,
+      asPath: [],
+      nextHop: '198.18.0.4',
+      med: 50,
+      localPref: 200,
+      atomicAggregate: false,
+      communities: [C(65000, 100), C(65000, 200)],
+      largeCommunities: LARGE_1_2,
+      unknown: [],
     });
     assert.equal(c.updates.filter((u) => isEndOfRib(u)).length, 2, 'End-of-RIB after the table and after the refresh');
     assertShutdown(c);
@@ -186,7 +259,16 @@ describe('golden vectors: GoBGP', () => {
     const u = route(c, '2001:db8:30::/48');
     assert.equal(u.mpReach!.nextHop, '2001:2::4');
     assert.equal(u.mpReach!.linkLocalNextHop, undefined);
-    assert.deepEqual(u.attributes, { origin: 2, asPath: [], med: 60, localPref: 100, atomicAggregate: false, communities: [C(65000, 600)], largeCommunities: LARGE_6_6, unknown: [] });
+    assert.deepEqual(u.attributes, {
+      origin: 2,
+      asPath: [],
+      med: 60,
+      localPref: 100,
+      atomicAggregate: false,
+      communities: [C(65000, 600)],
+      largeCommunities: LARGE_6_6,
+      unknown: [],
+    });
     assertEndOfRib(c, 2, 1);
   });
 });

@@ -54,7 +54,10 @@ describe('FrameReader', () => {
     const header = Buffer.alloc(19, 0xff);
     header.writeUInt16BE(5000, 16);
     header[18] = MessageType.Update;
-    assert.throws(() => r.push(header), (e: unknown) => e instanceof BgpMessageError && e.code === 1 && e.subcode === 2);
+    assert.throws(
+      () => r.push(header),
+      (e: unknown) => e instanceof BgpMessageError && e.code === 1 && e.subcode === 2,
+    );
     assert.throws(() => r.next(), BgpMessageError);
     assert.throws(() => r.push(Buffer.alloc(1)), BgpMessageError);
   });
@@ -84,6 +87,9 @@ describe('FrameReader ordering', () => {
     // Both in one chunk: push sees a valid first header; the corrupt one surfaces on the next call.
     r.push(Buffer.concat([n, garbage]));
     assert.equal(r.next()!.type, MessageType.Notification);
-    assert.throws(() => r.next(), (e: unknown) => e instanceof BgpMessageError && e.subcode === 1);
+    assert.throws(
+      () => r.next(),
+      (e: unknown) => e instanceof BgpMessageError && e.subcode === 1,
+    );
   });
 });

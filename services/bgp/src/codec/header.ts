@@ -60,13 +60,23 @@ export function checkHeader(h: Uint8Array, off: number, maxLength: number): numb
   const type = h[off + 18]!;
   const name = TYPE_NAMES[type] ?? `type ${type}`;
   const bad = (why: string): never => {
-    throw sessionError(`message header: ${name} length ${length} ${why}`, ErrorCode.MessageHeader, MessageHeaderSubcode.BadMessageLength, u16(length));
+    throw sessionError(
+      `message header: ${name} length ${length} ${why}`,
+      ErrorCode.MessageHeader,
+      MessageHeaderSubcode.BadMessageLength,
+      u16(length),
+    );
   };
   // RFC 4271 §6.1: length outside 19..4096 (65535 with RFC 8654) → Bad Message Length.
   if (length < HEADER_LENGTH || length > maxLength) bad(`is outside ${HEADER_LENGTH}..${maxLength}`);
   // RFC 4271 §6.1: unknown type → Bad Message Type with the type as data.
   if (TYPE_NAMES[type] === undefined) {
-    throw sessionError(`message header: unknown message type ${type}`, ErrorCode.MessageHeader, MessageHeaderSubcode.BadMessageType, new Uint8Array([type]));
+    throw sessionError(
+      `message header: unknown message type ${type}`,
+      ErrorCode.MessageHeader,
+      MessageHeaderSubcode.BadMessageType,
+      new Uint8Array([type]),
+    );
   }
   // RFC 8654 §4: OPEN and KEEPALIVE never exceed 4096 octets.
   if ((type === MessageType.Open || type === MessageType.Keepalive) && length > MAX_MESSAGE_LENGTH) bad(`exceeds ${MAX_MESSAGE_LENGTH}`);

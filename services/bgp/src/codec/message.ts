@@ -23,11 +23,21 @@ export interface DecodeResult {
  */
 export function decodeMessage(message: Uint8Array, opts: CodecOptions): DecodeResult {
   if (message.length < HEADER_LENGTH) {
-    throw sessionError(`message header: ${message.length} octets, a header needs ${HEADER_LENGTH}`, ErrorCode.MessageHeader, MessageHeaderSubcode.BadMessageLength, new Uint8Array([message.length >> 8, message.length & 255]));
+    throw sessionError(
+      `message header: ${message.length} octets, a header needs ${HEADER_LENGTH}`,
+      ErrorCode.MessageHeader,
+      MessageHeaderSubcode.BadMessageLength,
+      new Uint8Array([message.length >> 8, message.length & 255]),
+    );
   }
   const length = checkHeader(message, 0, maxMessageLength(opts));
   if (length !== message.length) {
-    throw sessionError(`message header: length field ${length} but the message has ${message.length} octets`, ErrorCode.MessageHeader, MessageHeaderSubcode.BadMessageLength, message.subarray(16, 18));
+    throw sessionError(
+      `message header: length field ${length} but the message has ${message.length} octets`,
+      ErrorCode.MessageHeader,
+      MessageHeaderSubcode.BadMessageLength,
+      message.subarray(16, 18),
+    );
   }
   const body = message.subarray(HEADER_LENGTH);
   switch (message[18]) {

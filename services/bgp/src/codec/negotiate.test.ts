@@ -10,14 +10,35 @@ const mp = (afi: number, safi = 1): Capability => ({ kind: 'MultiProtocol', afi,
 describe('negotiate', () => {
   it('combines capabilities both sides advertised', () => {
     const local = open(4200000001, 90, '10.0.0.1', [
-      mp(1), mp(2), { kind: 'FourOctetAs', asn: 4200000001 }, { kind: 'RouteRefresh' }, { kind: 'EnhancedRouteRefresh' }, { kind: 'ExtendedMessage' },
-      { kind: 'AddPath', afis: [{ afi: 1, safi: 1, sendReceive: 3 }, { afi: 2, safi: 1, sendReceive: 1 }] },
+      mp(1),
+      mp(2),
+      { kind: 'FourOctetAs', asn: 4200000001 },
+      { kind: 'RouteRefresh' },
+      { kind: 'EnhancedRouteRefresh' },
+      { kind: 'ExtendedMessage' },
+      {
+        kind: 'AddPath',
+        afis: [
+          { afi: 1, safi: 1, sendReceive: 3 },
+          { afi: 2, safi: 1, sendReceive: 1 },
+        ],
+      },
     ]);
-    const gr: Capability = { kind: 'GracefulRestart', restartFlags: 8, restartTime: 120, afis: [{ afi: 1, safi: 1, forwardingState: true }] };
+    const gr: Capability = {
+      kind: 'GracefulRestart',
+      restartFlags: 8,
+      restartTime: 120,
+      afis: [{ afi: 1, safi: 1, forwardingState: true }],
+    };
     const llgr: Capability = { kind: 'LongLivedGracefulRestart', afis: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 3600 }] };
     const remote = open(65002, 30, '10.0.0.2', [
-      mp(1), { kind: 'FourOctetAs', asn: 65002 }, { kind: 'Unknown', code: 128, value: new Uint8Array(0) }, { kind: 'ExtendedMessage' },
-      { kind: 'AddPath', afis: [{ afi: 1, safi: 1, sendReceive: 1 }] }, gr, llgr,
+      mp(1),
+      { kind: 'FourOctetAs', asn: 65002 },
+      { kind: 'Unknown', code: 128, value: new Uint8Array(0) },
+      { kind: 'ExtendedMessage' },
+      { kind: 'AddPath', afis: [{ afi: 1, safi: 1, sendReceive: 1 }] },
+      gr,
+      llgr,
     ]);
     const n = negotiate(local, remote);
     assert.equal(n.holdTime, 30);
@@ -46,9 +67,15 @@ describe('negotiate', () => {
   });
 
   it('rejects hold times of 1-2 s and an iBGP peer with our BGP identifier', () => {
-    assert.throws(() => negotiate(open(1, 90, '10.0.0.1', []), open(2, 2, '10.0.0.2', [])), (e: unknown) => e instanceof BgpMessageError && e.code === 2 && e.subcode === 6);
+    assert.throws(
+      () => negotiate(open(1, 90, '10.0.0.1', []), open(2, 2, '10.0.0.2', [])),
+      (e: unknown) => e instanceof BgpMessageError && e.code === 2 && e.subcode === 6,
+    );
     assert.throws(() => negotiate(open(1, 1, '10.0.0.1', []), open(2, 90, '10.0.0.2', [])), /holdTime/);
-    assert.throws(() => negotiate(open(1, 90, '10.0.0.1', []), open(1, 90, '10.0.0.1', [])), (e: unknown) => e instanceof BgpMessageError && e.subcode === 3);
+    assert.throws(
+      () => negotiate(open(1, 90, '10.0.0.1', []), open(1, 90, '10.0.0.1', [])),
+      (e: unknown) => e instanceof BgpMessageError && e.subcode === 3,
+    );
   });
 
   it('openAsn reads the 4-octet capability; myAsField maps large ASNs to AS_TRANS', () => {

@@ -19,7 +19,11 @@ import { openAsn } from './open.js';
 import type { AddPathOption, AfiSafi, Capability, CodecOptions, NegotiatedOptions, OpenMessage } from './types.js';
 
 /** RFC 4271 only: 2-octet AS, 4096-octet messages, no ADD-PATH. Use until the OPENs are exchanged. */
-export const BASELINE_CODEC_OPTIONS: CodecOptions = Object.freeze({ fourOctetAs: false, extendedMessage: false, addPath: Object.freeze([]) });
+export const BASELINE_CODEC_OPTIONS: CodecOptions = Object.freeze({
+  fourOctetAs: false,
+  extendedMessage: false,
+  addPath: Object.freeze([]),
+});
 
 function has(open: OpenMessage, kind: Capability['kind']): boolean {
   return open.capabilities.some((c) => c.kind === kind);
@@ -40,7 +44,8 @@ function addPathMode(open: OpenMessage, f: AfiSafi): number {
     if (c.kind !== 'AddPath') continue;
     for (const a of c.afis) {
       // RFC 7911 §4: values other than 1..3 are ignored.
-      if (a.afi === f.afi && a.safi === f.safi && a.sendReceive >= AddPathSendReceive.Receive && a.sendReceive <= AddPathSendReceive.Both) mode = a.sendReceive;
+      if (a.afi === f.afi && a.safi === f.safi && a.sendReceive >= AddPathSendReceive.Receive && a.sendReceive <= AddPathSendReceive.Both)
+        mode = a.sendReceive;
     }
   }
   return mode;
@@ -56,12 +61,20 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): NegotiatedOp
     throw new InvalidArgumentError(`local OPEN holdTime: ${local.holdTime} s is neither 0 nor at least 3`, { field: 'holdTime' });
   }
   if (remote.holdTime === 1 || remote.holdTime === 2) {
-    throw sessionError(`OPEN: hold time ${remote.holdTime} s is neither 0 nor at least 3`, ErrorCode.OpenMessage, OpenMessageSubcode.UnacceptableHoldTime);
+    throw sessionError(
+      `OPEN: hold time ${remote.holdTime} s is neither 0 nor at least 3`,
+      ErrorCode.OpenMessage,
+      OpenMessageSubcode.UnacceptableHoldTime,
+    );
   }
   const localAs = openAsn(local);
   const peerAs = openAsn(remote);
   if (localAs === peerAs && local.bgpId === remote.bgpId) {
-    throw sessionError(`OPEN: internal peer uses our own BGP identifier ${remote.bgpId}`, ErrorCode.OpenMessage, OpenMessageSubcode.BadBgpIdentifier);
+    throw sessionError(
+      `OPEN: internal peer uses our own BGP identifier ${remote.bgpId}`,
+      ErrorCode.OpenMessage,
+      OpenMessageSubcode.BadBgpIdentifier,
+    );
   }
   const holdTime = Math.min(local.holdTime, remote.holdTime);
   const ours = families(local);
@@ -80,7 +93,9 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): NegotiatedOp
     has(o, 'RouteRefresh') || o.capabilities.some((c) => c.kind === 'Unknown' && c.code === CapabilityCode.RouteRefreshCisco);
   const extendedMessage = has(local, 'ExtendedMessage') && has(remote, 'ExtendedMessage');
   const gr = remote.capabilities.find((c): c is Extract<Capability, { kind: 'GracefulRestart' }> => c.kind === 'GracefulRestart');
-  const llgr = remote.capabilities.find((c): c is Extract<Capability, { kind: 'LongLivedGracefulRestart' }> => c.kind === 'LongLivedGracefulRestart');
+  const llgr = remote.capabilities.find(
+    (c): c is Extract<Capability, { kind: 'LongLivedGracefulRestart' }> => c.kind === 'LongLivedGracefulRestart',
+  );
   return {
     fourOctetAs: has(local, 'FourOctetAs') && has(remote, 'FourOctetAs'),
     extendedMessage,

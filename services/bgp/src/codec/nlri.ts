@@ -10,7 +10,14 @@ import type { Prefix } from './types.js';
  * description of the first syntax error (nothing is appended then). Bits past each prefix length
  * are cleared so equal prefixes have equal bytes.
  */
-export function decodePrefixes(buf: Uint8Array, start: number, end: number, afi: 4 | 6, addPath: boolean, out: Prefix[]): string | undefined {
+export function decodePrefixes(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  afi: 4 | 6,
+  addPath: boolean,
+  out: Prefix[],
+): string | undefined {
   const maxBits = afi === 4 ? 32 : 128;
   let p = start;
   let total = 0;
@@ -53,7 +60,13 @@ export function decodePrefixes(buf: Uint8Array, start: number, end: number, afi:
 /** Encoded size of one prefix; throws InvalidArgumentError for an inconsistent Prefix. */
 export function prefixLength(p: Prefix, afi: 4 | 6, addPath: boolean, field: string): number {
   const n = (p.length + 7) >> 3;
-  if (p.afi !== afi || p.bytes.length !== n || p.length > (afi === 4 ? 32 : 128) || p.length < 0 || (addPath && p.pathId >>> 0 !== p.pathId)) {
+  if (
+    p.afi !== afi ||
+    p.bytes.length !== n ||
+    p.length > (afi === 4 ? 32 : 128) ||
+    p.length < 0 ||
+    (addPath && p.pathId >>> 0 !== p.pathId)
+  ) {
     throw new InvalidArgumentError(
       `${field}: prefix afi ${p.afi} /${p.length} with ${p.bytes.length} octets (path id ${p.pathId}) is not a valid IPv${afi} prefix (expected ${n} octets)`,
       { field },

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CeaseSubcode, decodeMessage, encodeMessage, endOfRib, isEndOfRib, shutdownCommunication, shutdownNotification, type NotificationMessage, type UpdateMessage } from './index.js';
+import {
+  CeaseSubcode,
+  decodeMessage,
+  encodeMessage,
+  endOfRib,
+  isEndOfRib,
+  shutdownCommunication,
+  shutdownNotification,
+  type NotificationMessage,
+  type UpdateMessage,
+} from './index.js';
 
 const OPTS = { fourOctetAs: true, extendedMessage: false, addPath: [] };
 
@@ -26,7 +36,11 @@ describe('RFC 9003 shutdown communication', () => {
 
 describe('End-of-RIB (RFC 4724 §2)', () => {
   it('is an empty UPDATE for IPv4 unicast and an empty MP_UNREACH otherwise', () => {
-    for (const [afi, safi] of [[1, 1], [2, 1], [1, 2]] as const) {
+    for (const [afi, safi] of [
+      [1, 1],
+      [2, 1],
+      [1, 2],
+    ] as const) {
       const bytes = encodeMessage(endOfRib(afi, safi), OPTS);
       if (afi === 1 && safi === 1) assert.equal(bytes.length, 23);
       const u = decodeMessage(bytes, OPTS).message as UpdateMessage;

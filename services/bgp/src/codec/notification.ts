@@ -30,10 +30,17 @@ export function notificationLength(n: NotificationMessage): number {
 export function writeNotification(out: Uint8Array, off: number, n: NotificationMessage): number {
   const length = notificationLength(n);
   if (length > MAX_MESSAGE_LENGTH) {
-    throw new InvalidArgumentError(`notification.data: ${n.data.length} octets make a ${length}-octet message (max ${MAX_MESSAGE_LENGTH})`, { field: 'notification.data' });
+    throw new InvalidArgumentError(
+      `notification.data: ${n.data.length} octets make a ${length}-octet message (max ${MAX_MESSAGE_LENGTH})`,
+      { field: 'notification.data' },
+    );
   }
-  for (const [field, v] of [['code', n.code], ['subcode', n.subcode]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 255) throw new InvalidArgumentError(`notification.${field}: ${v} is not an octet`, { field: `notification.${field}` });
+  for (const [field, v] of [
+    ['code', n.code],
+    ['subcode', n.subcode],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 255)
+      throw new InvalidArgumentError(`notification.${field}: ${v} is not an octet`, { field: `notification.${field}` });
   }
   writeHeader(out, off, length, MessageType.Notification);
   out[off + HEADER_LENGTH] = n.code;

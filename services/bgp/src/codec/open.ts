@@ -28,13 +28,22 @@ export function decodeOpen(body: Uint8Array): OpenMessage {
   const version = body[0]!;
   // RFC 4271 §6.2: unsupported version → data is the largest version we support (2 octets).
   if (version !== BGP_VERSION) {
-    throw sessionError(`OPEN: version ${version} is not supported (only ${BGP_VERSION})`, ErrorCode.OpenMessage, OpenMessageSubcode.UnsupportedVersionNumber, new Uint8Array([0, BGP_VERSION]));
+    throw sessionError(
+      `OPEN: version ${version} is not supported (only ${BGP_VERSION})`,
+      ErrorCode.OpenMessage,
+      OpenMessageSubcode.UnsupportedVersionNumber,
+      new Uint8Array([0, BGP_VERSION]),
+    );
   }
   const myAs = (body[1]! << 8) | body[2]!;
   const holdTime = (body[3]! << 8) | body[4]!;
   // RFC 4271 §6.2: hold time 1 or 2 seconds is unacceptable.
   if (holdTime === 1 || holdTime === 2) {
-    throw sessionError(`OPEN: hold time ${holdTime} s is neither 0 nor at least 3`, ErrorCode.OpenMessage, OpenMessageSubcode.UnacceptableHoldTime);
+    throw sessionError(
+      `OPEN: hold time ${holdTime} s is neither 0 nor at least 3`,
+      ErrorCode.OpenMessage,
+      OpenMessageSubcode.UnacceptableHoldTime,
+    );
   }
   // RFC 6286 §2.2: the BGP identifier is a non-zero 32-bit value.
   if ((body[5]! | body[6]! | body[7]! | body[8]!) === 0) {
@@ -46,33 +55,68 @@ export function decodeOpen(body: Uint8Array): OpenMessage {
   let extended = false;
   // RFC 9072 §2: optional parameters length 255 followed by type 255 means 2-octet lengths follow.
   if (optLen === 255 && body[o] === OptionalParameterType.ExtendedLength) {
-    if (body.length < o + 3) throw sessionError(`OPEN: extended optional parameters length needs 3 octets, ${body.length - o} remain`, ErrorCode.OpenMessage, UNSPECIFIC_SUBCODE);
+    if (body.length < o + 3)
+      throw sessionError(
+        `OPEN: extended optional parameters length needs 3 octets, ${body.length - o} remain`,
+        ErrorCode.OpenMessage,
+        UNSPECIFIC_SUBCODE,
+      );
     optLen = (body[o + 1]! << 8) | body[o + 2]!;
     o += 3;
     extended = true;
   }
   if (o + optLen !== body.length) {
-    throw sessionError(`OPEN: optional parameters length ${optLen} but ${body.length - o} octets follow`, ErrorCode.OpenMessage, UNSPECIFIC_SUBCODE);
+    throw sessionError(
+      `OPEN: optional parameters length ${optLen} but ${body.length - o} octets follow`,
+      ErrorCode.OpenMessage,
+      UNSPECIFIC_SUBCODE,
+    );
   }
   const capabilities: Capability[] = [];
   const end = body.length;
   const hdr = extended ? 3 : 2;
   while (o < end) {
-    if (end - o < hdr) throw sessionError(`OPEN: optional parameter header needs ${hdr} octets, ${end - o} remain`, ErrorCode.OpenMessage, UNSPECIFIC_SUBCODE);
+    if (end - o < hdr)
+      throw sessionError(
+        `OPEN: optional parameter header needs ${hdr} octets, ${end - o} remain`,
+        ErrorCode.OpenMessage,
+        UNSPECIFIC_SUBCODE,
+      );
     const type = body[o]!;
     const len = extended ? (body[o + 1]! << 8) | body[o + 2]! : body[o + 1]!;
     const vStart = o + hdr;
-    if (vStart + len > end) throw sessionError(`OPEN: optional parameter type ${type} declares ${len} octets but ${end - vStart} remain`, ErrorCode.OpenMessage, UNSPECIFIC_SUBCODE);
+    if (vStart + len > end)
+      throw sessionError(
+        `OPEN: optional parameter type ${type} declares ${len} octets but ${end - vStart} remain`,
+        ErrorCode.OpenMessage,
+        UNSPECIFIC_SUBCODE,
+      );
     // RFC 5492 §4 / RFC 4271 §6.2: only the Capabilities parameter is supported.
     if (type !== OptionalParameterType.Capabilities) {
-      throw sessionError(`OPEN: optional parameter type ${type} is not supported`, ErrorCode.OpenMessage, OpenMessageSubcode.UnsupportedOptionalParameter, body.subarray(o, vStart + len));
+      throw sessionError(
+        `OPEN: optional parameter type ${type} is not supported`,
+        ErrorCode.OpenMessage,
+        OpenMessageSubcode.UnsupportedOptionalParameter,
+        body.subarray(o, vStart + len),
+      );
     }
     for (let c = vStart; c < vStart + len; ) {
-      if (vStart + len - c < 2) throw sessionError(`OPEN: capability header needs 2 octets, ${vStart + len - c} remain`, ErrorCode.OpenMessage, UNSPECIFIC_SUBCODE, body.subarray(c, vStart + len));
+      if (vStart + len - c < 2)
+        throw sessionError(
+          `OPEN: capability header needs 2 octets, ${vStart + len - c} remain`,
+          ErrorCode.OpenMessage,
+          UNSPECIFIC_SUBCODE,
+          body.subarray(c, vStart + len),
+        );
       const code = body[c]!;
       const clen = body[c + 1]!;
       if (c + 2 + clen > vStart + len) {
-        throw sessionError(`OPEN: capability code ${code} declares ${clen} octets but ${vStart + len - c - 2} remain`, ErrorCode.OpenMessage, UNSPECIFIC_SUBCODE, body.subarray(c, vStart + len));
+        throw sessionError(
+          `OPEN: capability code ${code} declares ${clen} octets but ${vStart + len - c - 2} remain`,
+          ErrorCode.OpenMessage,
+          UNSPECIFIC_SUBCODE,
+          body.subarray(c, vStart + len),
+        );
       }
       capabilities.push(decodeCapability(code, body.subarray(c + 2, c + 2 + clen), body.subarray(c, c + 2 + clen)));
       c += 2 + clen;
@@ -97,13 +141,15 @@ export function openLength(m: OpenMessage): number {
 
 export function writeOpen(out: Uint8Array, off: number, m: OpenMessage): number {
   const check = (field: string, v: number, max: number): void => {
-    if (!Number.isInteger(v) || v < 0 || v > max) throw new InvalidArgumentError(`open.${field}: ${v} is outside 0..${max}`, { field: `open.${field}` });
+    if (!Number.isInteger(v) || v < 0 || v > max)
+      throw new InvalidArgumentError(`open.${field}: ${v} is outside 0..${max}`, { field: `open.${field}` });
   };
   check('version', m.version, 255);
   check('myAs', m.myAs, 0xffff);
   check('holdTime', m.holdTime, 0xffff);
   const length = openLength(m);
-  if (length > MAX_MESSAGE_LENGTH) throw new InvalidArgumentError(`open.capabilities: ${length}-octet OPEN exceeds ${MAX_MESSAGE_LENGTH}`, { field: 'open.capabilities' });
+  if (length > MAX_MESSAGE_LENGTH)
+    throw new InvalidArgumentError(`open.capabilities: ${length}-octet OPEN exceeds ${MAX_MESSAGE_LENGTH}`, { field: 'open.capabilities' });
   writeHeader(out, off, length, MessageType.Open);
   let o = off + HEADER_LENGTH;
   out[o++] = m.version;

@@ -14,7 +14,14 @@ import {
   type UpdateMessage,
 } from './index.js';
 
-const ATTRS: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], nextHop: '192.0.2.1', atomicAggregate: false, communities: [0xfde90064], unknown: [] };
+const ATTRS: PathAttributes = {
+  origin: 0,
+  asPath: [{ type: 2, asns: [65001, 65002] }],
+  nextHop: '192.0.2.1',
+  atomicAggregate: false,
+  communities: [0xfde90064],
+  unknown: [],
+};
 const OPTS: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [] };
 
 function v4(n: number, len = 24, pathId = 0): Prefix[] {
@@ -54,7 +61,10 @@ describe('packUpdates', () => {
     assert.equal(packUpdates(v4(10000), attrs, ext).length, 1);
     const small = packUpdates(v4(100), attrs, ext, 200);
     for (const m of small) assert.ok(m.length <= 200);
-    assert.equal(decodeAll(small, ext).reduce((n, u) => n + u.nlri.length, 0), 100);
+    assert.equal(
+      decodeAll(small, ext).reduce((n, u) => n + u.nlri.length, 0),
+      100,
+    );
   });
 
   it('packs IPv6 prefixes into MP_REACH_NLRI with global and link-local next hops', () => {
@@ -67,7 +77,10 @@ describe('packUpdates', () => {
       assert.equal(u.mpReach?.linkLocalNextHop, 'fe80::1');
       assert.ok(ms.every((m) => m.length <= 4096));
     }
-    assert.deepEqual(us.flatMap((u) => u.mpReach!.nlri.map(prefixKey)), ps.map(prefixKey));
+    assert.deepEqual(
+      us.flatMap((u) => u.mpReach!.nlri.map(prefixKey)),
+      ps.map(prefixKey),
+    );
     assert.throws(() => packUpdates(ps, attrs, OPTS), /mpNextHop: required/);
   });
 
@@ -75,7 +88,10 @@ describe('packUpdates', () => {
     const opts: CodecOptions = { ...OPTS, addPath: [{ afi: 1, safi: 1, receive: true, send: true }] };
     const ps = v4(3, 24, 77);
     const [u] = decodeAll(packUpdates(ps, encodeAttributes(ATTRS, opts), opts), opts);
-    assert.deepEqual(u!.nlri.map((p) => p.pathId), [77, 77, 77]);
+    assert.deepEqual(
+      u!.nlri.map((p) => p.pathId),
+      [77, 77, 77],
+    );
   });
 
   it('rejects a maxSize beyond the negotiated maximum', () => {

@@ -32,7 +32,14 @@ function splitByFamily(prefixes: readonly Prefix[]): { v4: readonly Prefix[]; v6
  * Greedy runs: returns the end index of the run starting at `from` whose encoded prefixes fit in
  * `budget` octets. Throws when not even one prefix fits.
  */
-function runEnd(ps: readonly Prefix[], from: number, budget: number, afi: 4 | 6, addPath: boolean, field: string): { end: number; bytes: number } {
+function runEnd(
+  ps: readonly Prefix[],
+  from: number,
+  budget: number,
+  afi: 4 | 6,
+  addPath: boolean,
+  field: string,
+): { end: number; bytes: number } {
   let bytes = 0;
   let i = from;
   while (i < ps.length) {
@@ -117,7 +124,12 @@ export function packUpdates(
  * Packs withdrawals into as few UPDATEs as fit `maxSize`: IPv4 unicast in the withdrawn routes
  * field, IPv6 in MP_UNREACH_NLRI (of `safi`, default unicast).
  */
-export function packWithdrawals(prefixes: readonly Prefix[], opts: CodecOptions, maxSize: number = maxMessageLength(opts), safi: number = Safi.Unicast): Uint8Array[] {
+export function packWithdrawals(
+  prefixes: readonly Prefix[],
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  safi: number = Safi.Unicast,
+): Uint8Array[] {
   checkMaxSize(maxSize, opts);
   const out: Uint8Array[] = [];
   const { v4, v6 } = splitByFamily(prefixes);
@@ -160,6 +172,8 @@ export function packWithdrawals(prefixes: readonly Prefix[], opts: CodecOptions,
 function checkMaxSize(maxSize: number, opts: CodecOptions): void {
   const max = maxMessageLength(opts);
   if (!Number.isInteger(maxSize) || maxSize < UPDATE_FIXED + 1 || maxSize > max) {
-    throw new InvalidArgumentError(`maxSize: ${maxSize} is outside ${UPDATE_FIXED + 1}..${max} (the negotiated maximum)`, { field: 'maxSize' });
+    throw new InvalidArgumentError(`maxSize: ${maxSize} is outside ${UPDATE_FIXED + 1}..${max} (the negotiated maximum)`, {
+      field: 'maxSize',
+    });
   }
 }

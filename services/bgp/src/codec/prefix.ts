@@ -71,4 +71,3 @@ export function prefixEquals(a: Prefix, b: Prefix): boolean {
   for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return false;
   return true;
 }
-

@@ -2,7 +2,15 @@
 // 0 normal request, 1 Beginning of Route Refresh, 2 End of Route Refresh.
 
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { ErrorCode, HEADER_LENGTH, MessageHeaderSubcode, MessageType, ROUTE_REFRESH_LENGTH, RouteRefreshErrorSubcode, RouteRefreshSubtype } from './constants.js';
+import {
+  ErrorCode,
+  HEADER_LENGTH,
+  MessageHeaderSubcode,
+  MessageType,
+  ROUTE_REFRESH_LENGTH,
+  RouteRefreshErrorSubcode,
+  RouteRefreshSubtype,
+} from './constants.js';
 import { sessionError } from './errors.js';
 import { writeHeader } from './header.js';
 import type { RouteRefreshMessage } from './types.js';
@@ -36,7 +44,8 @@ export function decodeRouteRefresh(message: Uint8Array): RouteRefreshMessage {
 
 export function writeRouteRefresh(out: Uint8Array, off: number, m: RouteRefreshMessage): number {
   const check = (field: string, v: number, max: number): void => {
-    if (!Number.isInteger(v) || v < 0 || v > max) throw new InvalidArgumentError(`routeRefresh.${field}: ${v} is outside 0..${max}`, { field: `routeRefresh.${field}` });
+    if (!Number.isInteger(v) || v < 0 || v > max)
+      throw new InvalidArgumentError(`routeRefresh.${field}: ${v} is outside 0..${max}`, { field: `routeRefresh.${field}` });
   };
   check('afi', m.afi, 0xffff);
   check('safi', m.safi, 0xff);

@@ -57,19 +57,26 @@ export function prefixArb(afi: 4 | 6, addPath: boolean): fc.Arbitrary<Prefix> {
 export const codecOptionsArb: fc.Arbitrary<CodecOptions> = rec({
   fourOctetAs: fc.boolean(),
   extendedMessage: fc.constant(true),
-  addPath: fc.subarray([
-    { afi: 1, safi: 1 },
-    { afi: 2, safi: 1 },
-    { afi: 1, safi: 2 },
-    { afi: 2, safi: 2 },
-  ]).map((fams) => fams.map((f): AddPathOption => ({ ...f, receive: true, send: true }))),
+  addPath: fc
+    .subarray([
+      { afi: 1, safi: 1 },
+      { afi: 2, safi: 1 },
+      { afi: 1, safi: 2 },
+      { afi: 2, safi: 2 },
+    ])
+    .map((fams) => fams.map((f): AddPathOption => ({ ...f, receive: true, send: true }))),
 });
 
 function addPathOn(opts: CodecOptions, afi: number, safi: number): boolean {
   return opts.addPath.some((a) => a.afi === afi && a.safi === safi && a.send && a.receive);
 }
 
-const segmentType = fc.constantFrom(AsPathSegmentType.AsSet, AsPathSegmentType.AsSequence, AsPathSegmentType.AsConfedSequence, AsPathSegmentType.AsConfedSet);
+const segmentType = fc.constantFrom(
+  AsPathSegmentType.AsSet,
+  AsPathSegmentType.AsSequence,
+  AsPathSegmentType.AsConfedSequence,
+  AsPathSegmentType.AsConfedSet,
+);
 
 /** With a 2-octet peer, confederation segments lead and hold 2-octet ASNs (RFC 6793 §4.2.2 limits). */
 export function asPathArb(fourOctetAs: boolean): fc.Arbitrary<AsPathSegment[]> {
@@ -81,14 +88,20 @@ export function asPathArb(fourOctetAs: boolean): fc.Arbitrary<AsPathSegment[]> {
     type: fc.constantFrom(AsPathSegmentType.AsConfedSequence, AsPathSegmentType.AsConfedSet),
     asns: fc.array(u16, { minLength: 1, maxLength: 6 }),
   });
-  const plain = rec({ type: fc.constantFrom(AsPathSegmentType.AsSet, AsPathSegmentType.AsSequence), asns: fc.array(asn, { minLength: 1, maxLength: 20 }) });
+  const plain = rec({
+    type: fc.constantFrom(AsPathSegmentType.AsSet, AsPathSegmentType.AsSequence),
+    asns: fc.array(asn, { minLength: 1, maxLength: 20 }),
+  });
   return fc.tuple(fc.array(confed, { maxLength: 2 }), fc.array(plain, { maxLength: 4 })).map(([c, p]) => [...c, ...p]);
 }
 
 const unknownTypes = Array.from({ length: 256 }, (_, i) => i).filter((t) => EXPECTED_FLAGS[t] === undefined);
 
 export const unknownAttributesArb: fc.Arbitrary<UnknownAttribute[]> = fc
-  .uniqueArray(rec({ type: fc.constantFrom(...unknownTypes), value: fc.uint8Array({ maxLength: 300 }) }), { selector: (u) => u.type, maxLength: 3 })
+  .uniqueArray(rec({ type: fc.constantFrom(...unknownTypes), value: fc.uint8Array({ maxLength: 300 }) }), {
+    selector: (u) => u.type,
+    maxLength: 3,
+  })
   .map((us) =>
     us
       .map((u) => ({ flags: AttrFlag.Optional | AttrFlag.Transitive | AttrFlag.Partial, type: u.type, value: u.value }))
@@ -106,8 +119,12 @@ export function pathAttributesArb(fourOctetAs: boolean, withNextHop: boolean): f
       atomicAggregate: fc.boolean(),
       aggregator: fc.option(rec({ asn: u32, address: ipv4 }), { nil: undefined }),
       communities: fc.option(fc.array(u32, { minLength: 1, maxLength: 70 }), { nil: undefined }),
-      extendedCommunities: fc.option(fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 5 }), { nil: undefined }),
-      largeCommunities: fc.option(fc.array(rec({ globalAdmin: u32, localData1: u32, localData2: u32 }), { minLength: 1, maxLength: 5 }), { nil: undefined }),
+      extendedCommunities: fc.option(fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 5 }), {
+        nil: undefined,
+      }),
+      largeCommunities: fc.option(fc.array(rec({ globalAdmin: u32, localData1: u32, localData2: u32 }), { minLength: 1, maxLength: 5 }), {
+        nil: undefined,
+      }),
       originatorId: fc.option(ipv4, { nil: undefined }),
       clusterList: fc.option(fc.array(ipv4, { minLength: 1, maxLength: 4 }), { nil: undefined }),
       unknown: unknownAttributesArb,
@@ -116,31 +133,27 @@ export function pathAttributesArb(fourOctetAs: boolean, withNextHop: boolean): f
 }
 
 function mpReachArb(opts: CodecOptions): fc.Arbitrary<MpReach> {
-  return fc
-    .record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) })
-    .chain(({ afi, safi }) =>
-      fc
-        .record({
-          afi: fc.constant(afi),
-          safi: fc.constant(safi),
-          nextHop: afi === 1 ? fc.oneof(ipv4, ipv6) : ipv6,
-          linkLocalNextHop: fc.option(ipv6, { nil: undefined }),
-          nlri: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
-        })
-        .map((m) => compact(m.nextHop.includes(':') ? m : { ...m, linkLocalNextHop: undefined }) as MpReach),
-    );
+  return fc.record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) }).chain(({ afi, safi }) =>
+    fc
+      .record({
+        afi: fc.constant(afi),
+        safi: fc.constant(safi),
+        nextHop: afi === 1 ? fc.oneof(ipv4, ipv6) : ipv6,
+        linkLocalNextHop: fc.option(ipv6, { nil: undefined }),
+        nlri: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
+      })
+      .map((m) => compact(m.nextHop.includes(':') ? m : { ...m, linkLocalNextHop: undefined }) as MpReach),
+  );
 }
 
 function mpUnreachArb(opts: CodecOptions): fc.Arbitrary<MpUnreach> {
-  return fc
-    .record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) })
-    .chain(({ afi, safi }) =>
-      rec({
-        afi: fc.constant(afi),
-        safi: fc.constant(safi),
-        withdrawn: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
-      }),
-    );
+  return fc.record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) }).chain(({ afi, safi }) =>
+    rec({
+      afi: fc.constant(afi),
+      safi: fc.constant(safi),
+      withdrawn: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
+    }),
+  );
 }
 
 export function updateArb(opts: CodecOptions): fc.Arbitrary<UpdateMessage> {
@@ -192,7 +205,11 @@ export const capabilityArb: fc.Arbitrary<Capability> = fc.oneof(
   }),
   rec({ kind: fc.constant('AddPath' as const), afis: fc.array(rec({ ...afiSafi, sendReceive: u8 }), { minLength: 1, maxLength: 8 }) }),
   rec({ kind: fc.constant('Fqdn' as const), hostname: asciiName, domain: asciiName }),
-  rec({ kind: fc.constant('Unknown' as const), code: u8.filter((c) => !knownCapabilityCodes.has(c)), value: fc.uint8Array({ maxLength: 40 }) }),
+  rec({
+    kind: fc.constant('Unknown' as const),
+    code: u8.filter((c) => !knownCapabilityCodes.has(c)),
+    value: fc.uint8Array({ maxLength: 40 }),
+  }),
 );
 
 export const openArb: fc.Arbitrary<OpenMessage> = rec({

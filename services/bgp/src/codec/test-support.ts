@@ -59,4 +59,3 @@ export function stable(bytes: Uint8Array, received: CodecOptions): void {
   assert.equal(second.error, undefined, `re-decoding ${toHex(bytes)}: ${second.error?.message}`);
   assert.deepStrictEqual(second.message, first.message, `unstable for ${toHex(bytes)}`);
 }
-

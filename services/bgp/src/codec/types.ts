@@ -179,12 +179,7 @@ export interface RouteRefreshMessage {
   readonly subtype: number;
 }
 
-export type BgpMessage =
-  | OpenMessage
-  | UpdateMessage
-  | NotificationMessage
-  | KeepaliveMessage
-  | RouteRefreshMessage;
+export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
 
 /** ADD-PATH state of one family for this session (RFC 7911 §5). */
 export interface AddPathOption extends AfiSafi {

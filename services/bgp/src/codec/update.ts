@@ -34,16 +34,22 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
   if (n < 4) throw sessionError(`UPDATE: body is ${n} octets, at least 4 needed`, ErrorCode.UpdateMessage, MAL);
   const wl = (body[0]! << 8) | body[1]!;
   // RFC 4271 §6.3 / RFC 7606 §5.3: field lengths that overrun the message reset the session.
-  if (4 + wl > n) throw sessionError(`UPDATE: withdrawn routes length ${wl} exceeds the ${n - 4} octets available`, ErrorCode.UpdateMessage, MAL);
+  if (4 + wl > n)
+    throw sessionError(`UPDATE: withdrawn routes length ${wl} exceeds the ${n - 4} octets available`, ErrorCode.UpdateMessage, MAL);
   const al = (body[2 + wl]! << 8) | body[3 + wl]!;
   if (4 + wl + al > n) {
-    throw sessionError(`UPDATE: total path attribute length ${al} exceeds the ${n - 4 - wl} octets after the withdrawn routes`, ErrorCode.UpdateMessage, MAL);
+    throw sessionError(
+      `UPDATE: total path attribute length ${al} exceeds the ${n - 4 - wl} octets after the withdrawn routes`,
+      ErrorCode.UpdateMessage,
+      MAL,
+    );
   }
   const ipv4AddPath = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'receive');
   const withdrawn: Prefix[] = [];
   let err = decodePrefixes(body, 2, 2 + wl, 4, ipv4AddPath, withdrawn);
   // RFC 7606 §5.3: an unparseable withdrawn routes or NLRI field resets the session.
-  if (err !== undefined) throw sessionError(`UPDATE withdrawn routes: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
+  if (err !== undefined)
+    throw sessionError(`UPDATE withdrawn routes: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
   const a = decodeAttributes(body, 4 + wl, 4 + wl + al, opts);
   if (a.error && isSessionLevel(a.error.handling)) throw a.error;
   const nlri: Prefix[] = [];
@@ -55,12 +61,15 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
   if (nlri.length > 0 || a.mpReach !== undefined) {
     const missing = (type: number, name: string): void => {
       // RFC 7606 §3 d: a missing well-known mandatory attribute → treat-as-withdraw, data = type.
-      error = strongerError(error, new BgpMessageError(`UPDATE: ${name} is missing but the UPDATE announces routes`, {
-        code: ErrorCode.UpdateMessage,
-        subcode: UpdateMessageSubcode.MissingWellKnownAttribute,
-        handling: 'treat-as-withdraw',
-        data: new Uint8Array([type]),
-      }));
+      error = strongerError(
+        error,
+        new BgpMessageError(`UPDATE: ${name} is missing but the UPDATE announces routes`, {
+          code: ErrorCode.UpdateMessage,
+          subcode: UpdateMessageSubcode.MissingWellKnownAttribute,
+          handling: 'treat-as-withdraw',
+          data: new Uint8Array([type]),
+        }),
+      );
     };
     if (!a.sawOrigin) missing(AttrType.Origin, 'ORIGIN');
     if (!a.sawAsPath) missing(AttrType.AsPath, 'AS_PATH');
@@ -102,15 +111,18 @@ function pfxAfi(afi: number): 4 | 6 {
 }
 
 function checkFamily(field: string, afi: number, safi: number): void {
-  if (afi !== Afi.Ipv4 && afi !== Afi.Ipv6) throw new InvalidArgumentError(`${field}.afi: ${afi} is not 1 (IPv4) or 2 (IPv6)`, { field: `${field}.afi` });
-  if (!Number.isInteger(safi) || safi < 0 || safi > 255) throw new InvalidArgumentError(`${field}.safi: ${safi} is not an octet`, { field: `${field}.safi` });
+  if (afi !== Afi.Ipv4 && afi !== Afi.Ipv6)
+    throw new InvalidArgumentError(`${field}.afi: ${afi} is not 1 (IPv4) or 2 (IPv6)`, { field: `${field}.afi` });
+  if (!Number.isInteger(safi) || safi < 0 || safi > 255)
+    throw new InvalidArgumentError(`${field}.safi: ${safi} is not an octet`, { field: `${field}.safi` });
 }
 
 /** Octets of the MP_REACH next hop field (RFC 4760 §3, RFC 2545 §3). */
 export function mpNextHopLength(afi: number, nextHop: string, linkLocal: string | undefined, field: string): number {
   const v6 = nextHop.includes(':');
   if (afi === Afi.Ipv6 && !v6) throw new InvalidArgumentError(`${field}.nextHop: "${nextHop}" is not IPv6`, { field: `${field}.nextHop` });
-  if (!v6 && linkLocal !== undefined) throw new InvalidArgumentError(`${field}.linkLocalNextHop: only with an IPv6 next hop`, { field: `${field}.linkLocalNextHop` });
+  if (!v6 && linkLocal !== undefined)
+    throw new InvalidArgumentError(`${field}.linkLocalNextHop: only with an IPv6 next hop`, { field: `${field}.linkLocalNextHop` });
   return v6 ? (linkLocal !== undefined ? 32 : 16) : 4;
 }
 
@@ -178,7 +190,9 @@ function layout(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): Update
     if (v > 0xffff) throw new InvalidArgumentError(`update: an MP attribute value of ${v} octets exceeds 65535`, { field: 'update' });
   }
   const attributesLen =
-    ownAttributes + (mpReachValue >= 0 ? attrHeader(mpReachValue) + mpReachValue : 0) + (mpUnreachValue >= 0 ? attrHeader(mpUnreachValue) + mpUnreachValue : 0);
+    ownAttributes +
+    (mpReachValue >= 0 ? attrHeader(mpReachValue) + mpReachValue : 0) +
+    (mpUnreachValue >= 0 ? attrHeader(mpUnreachValue) + mpUnreachValue : 0);
   const length = HEADER_LENGTH + 2 + withdrawnLength + 2 + attributesLen + nlriLength;
   const max = maxMessageLength(opts);
   if (length > max) throw new InvalidArgumentError(`update: ${length} octets exceed the negotiated maximum of ${max}`, { field: 'update' });
@@ -189,7 +203,13 @@ export function updateLength(u: UpdateMessage | PreEncodedUpdate, opts: CodecOpt
   return layout(u, opts).length;
 }
 
-export function writeUpdate(out: Uint8Array, off: number, u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions, l: UpdateLayout = layout(u, opts)): number {
+export function writeUpdate(
+  out: Uint8Array,
+  off: number,
+  u: UpdateMessage | PreEncodedUpdate,
+  opts: CodecOptions,
+  l: UpdateLayout = layout(u, opts),
+): number {
   const ap4 = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
   writeHeader(out, off, l.length, MessageType.Update);
   let o = off + HEADER_LENGTH;

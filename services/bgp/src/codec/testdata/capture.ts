@@ -59,7 +59,15 @@ const ourOpen: OpenMessage = {
     { kind: 'FourOctetAs', asn: AS },
     { kind: 'ExtendedMessage' },
     { kind: 'AddPath', afis: [{ afi: Afi.Ipv4, safi: Safi.Unicast, sendReceive: 1 }] },
-    { kind: 'GracefulRestart', restartFlags: 0, restartTime: 120, afis: [{ afi: Afi.Ipv4, safi: Safi.Unicast, forwardingState: true }, { afi: Afi.Ipv6, safi: Safi.Unicast, forwardingState: true }] },
+    {
+      kind: 'GracefulRestart',
+      restartFlags: 0,
+      restartTime: 120,
+      afis: [
+        { afi: Afi.Ipv4, safi: Safi.Unicast, forwardingState: true },
+        { afi: Afi.Ipv6, safi: Safi.Unicast, forwardingState: true },
+      ],
+    },
   ],
 };
 
@@ -210,7 +218,10 @@ function serve(server: Server, sessions: Session[]): void {
       s.sent.push(m);
       socket.write(m);
     };
-    const keepalive = setInterval(() => send(encodeMessage(KEEPALIVE, s.opts ?? { fourOctetAs: false, extendedMessage: false, addPath: [] })), 10_000);
+    const keepalive = setInterval(
+      () => send(encodeMessage(KEEPALIVE, s.opts ?? { fourOctetAs: false, extendedMessage: false, addPath: [] })),
+      10_000,
+    );
     socket.on('close', () => clearInterval(keepalive));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
@@ -260,10 +271,25 @@ async function main(): Promise<void> {
     stops.push(() => frr.stop());
     const gobgp = await startGobgp({ netns: theirs, address: '198.18.0.4', config: gobgpConfig() });
     stops.push(() => gobgp.stop());
-    const gobgpArgs4 = ['nexthop', '198.18.0.4', 'med', '50', 'local-pref', '200', 'community', '65000:100,65000:200', 'large-community', '65000:1:2'];
+    const gobgpArgs4 = [
+      'nexthop',
+      '198.18.0.4',
+      'med',
+      '50',
+      'local-pref',
+      '200',
+      'community',
+      '65000:100,65000:200',
+      'large-community',
+      '65000:1:2',
+    ];
     await gobgp.addRoute('10.30.0.0/24', gobgpArgs4, 'ipv4');
     await gobgp.addRoute('10.30.1.0/24', ['nexthop', '198.18.0.4', 'origin', 'incomplete'], 'ipv4');
-    await gobgp.addRoute('2001:db8:30::/48', ['nexthop', '2001:2::4', 'med', '60', 'community', '65000:600', 'large-community', '65000:6:6'], 'ipv6');
+    await gobgp.addRoute(
+      '2001:db8:30::/48',
+      ['nexthop', '2001:2::4', 'med', '60', 'community', '65000:600', 'large-community', '65000:6:6'],
+      'ipv6',
+    );
 
     const find = (d: Daemon, f: 'ipv4' | 'ipv6'): Session | undefined => sessions.find((s) => s.daemon === d && s.family === f);
     const all = (Object.keys(PEERS) as Daemon[]).flatMap((d) => (['ipv4', 'ipv6'] as const).map((f) => [d, f] as const));
@@ -273,20 +299,27 @@ async function main(): Promise<void> {
     // Route refresh on the IPv4 sessions (enhanced: BoRR ... EoRR).
     for (const d of Object.keys(PEERS) as Daemon[]) {
       const s = find(d, 'ipv4')!;
-      const rr = encodeMessage({ type: MessageType.RouteRefresh, afi: Afi.Ipv4, safi: Safi.Unicast, subtype: RouteRefreshSubtype.Normal }, s.opts!);
+      const rr = encodeMessage(
+        { type: MessageType.RouteRefresh, afi: Afi.Ipv4, safi: Safi.Unicast, subtype: RouteRefreshSubtype.Normal },
+        s.opts!,
+      );
       s.sent.push(rr);
       s.socket.write(rr);
     }
-    await until('route refresh answers', () => (Object.keys(PEERS) as Daemon[]).every((d) => !find(d, 'ipv4')!.opts!.enhancedRouteRefresh || find(d, 'ipv4')!.refreshDone), 15_000).catch((e: Error) =>
-      console.warn(e.message),
-    );
+    await until(
+      'route refresh answers',
+      () => (Object.keys(PEERS) as Daemon[]).every((d) => !find(d, 'ipv4')!.opts!.enhancedRouteRefresh || find(d, 'ipv4')!.refreshDone),
+      15_000,
+    ).catch((e: Error) => console.warn(e.message));
     await new Promise((r) => setTimeout(r, 1500));
 
     // Administrative shutdown with an RFC 9003 message, as each daemon sends it.
     await bird.birdc('disable b4 "golden capture: maintenance"');
     await frr.vtysh('configure terminal', `router bgp ${AS}`, `neighbor ${US4} shutdown message golden capture: maintenance`);
     await gobgp.gobgp('neighbor', US4, 'shutdown', '--reason', 'golden capture: maintenance');
-    await until('Cease NOTIFICATIONs', () => (Object.keys(PEERS) as Daemon[]).every((d) => find(d, 'ipv4')!.notified), 15_000).catch((e: Error) => console.warn(e.message));
+    await until('Cease NOTIFICATIONs', () => (Object.keys(PEERS) as Daemon[]).every((d) => find(d, 'ipv4')!.notified), 15_000).catch(
+      (e: Error) => console.warn(e.message),
+    );
 
     for (const s of sessions.filter((x) => find(x.daemon, x.family) === x)) {
       const dir = join(OUT, s.daemon);
