@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../../services/shared/testing/index.js';
+import { freePort, waitFor } from '../../services/shared/testing/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
@@ -44,13 +44,14 @@ async function meshless(address: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-test('npm start brings the cluster up, serves the tour, stops cleanly and keeps its data', { timeout: 300_000 }, async () => {
+test('npm start brings the cluster up (NATS, datastore, sync, agents), serves the tour, shows agents receiving changes, stops cleanly and keeps its data', { timeout: 300_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-cluster-'));
   const address = `127.0.0.1:${await freePort()}`;
   const env = {
     MESHLESS_DATA_DIR: dataDir,
     MESHLESS_NATS_PORT: '0',
     MESHLESS_DATASTORE_LISTEN: address,
+    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
     MESHLESS_METRICS_BASE_PORT: String(await freePort()),
     MESHLESS_LOG_LEVEL: 'info',
   };
@@ -63,6 +64,8 @@ test('npm start brings the cluster up, serves the tour, stops cleanly and keeps 
     const pools = await meshless(address, 'get', 'ippools', '-o', 'yaml');
     assert.match(pools, /apiVersion: projectcalico.org\/v3/);
     assert.match(pools, /kind: IPPool/);
+    await waitFor('agents showing the applied resources', () => /agent node-a1: revision \d+: .*\+IPPool\/default-ipv4-ippool/.test(cluster.output()), 60_000);
+    assert.match(cluster.output(), /agent node-b1: revision \d+: .*\+IPPool\/default-ipv4-ippool/);
 
     cluster.child.kill('SIGTERM');
     assert.equal(await cluster.exited, 0);

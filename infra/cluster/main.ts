@@ -17,8 +17,28 @@ export const clusterConfig = {
   dataDir: { type: 'string', default: '.data', description: 'where NATS, LMDB snapshots and logs live (relative to the repository)' },
   natsPort: { type: 'int', default: 4222, check: checks.port, description: 'NATS client port; 0 picks a free one' },
   datastoreListen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'datastore gRPC API (the CLI default)' },
+  syncListen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'sync server gRPC address (agents connect here)' },
+  agents: { type: 'list', default: ['node-a1', 'node-a2', 'node-b1'], description: 'node agents to run (node names; the examples define these nodes)' },
   metricsBasePort: { type: 'int', default: 9090, check: checks.port, description: 'first metrics/health port; services take consecutive ports' },
 } as const;
+
+/** An agent's JSON log line as one terminal line when it reports changes or a status change. */
+function agentEcho(node: string) {
+  return (line: string): string | undefined => {
+    let entry: { msg?: string; revision?: number; count?: number; changes?: unknown; server?: string; entries?: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (entry.msg === 'changes arrived') {
+      const changes = Array.isArray(entry.changes) ? entry.changes.join(', ') : String(entry.changes ?? '');
+      return `agent ${node}: revision ${entry.revision}: ${changes}`;
+    }
+    if (entry.msg === 'in sync') return `agent ${node}: in sync with ${entry.server} at revision ${entry.revision} (${entry.entries} resources)`;
+    return undefined;
+  };
+}
 
 function httpOk(url: string): Promise<boolean> {
   return new Promise((resolveOk) => {
@@ -88,6 +108,27 @@ async function main(): Promise<void> {
         endpoints: [`datastore   ${config.datastoreListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
       };
     },
+    async () => {
+      const mp = await nextMetrics();
+      return {
+        name: 'sync',
+        command: node,
+        args: [...meshless, 'sync', '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
+        ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
+        endpoints: [`sync        ${config.syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
+      };
+    },
+    ...config.agents.map((name) => async (): Promise<ChildSpec> => {
+      const mp = await nextMetrics();
+      return {
+        name: `agent-${name}`,
+        command: node,
+        args: [...meshless, 'agent', '--node', name, '--sync', config.syncListen, '--state-dir', join(dataDir, 'agents'), '--metrics-port', String(mp)],
+        ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
+        endpoints: [`agent       ${name}   (metrics and health on http://127.0.0.1:${mp}/metrics)`],
+        echo: agentEcho(name),
+      };
+    }),
   ];
 
   let shuttingDown = false;

@@ -16,6 +16,11 @@ export interface ChildSpec {
   readyTimeoutMs?: number;
   /** One line per endpoint, printed after `meshless ready`. */
   endpoints: string[];
+  /**
+   * Turns one line of the child's output into a line for the terminal, or undefined to keep it in
+   * the log file only (the default). The local cluster uses it to show agents receiving changes.
+   */
+  echo?: (line: string) => string | undefined;
 }
 
 interface Running {
@@ -80,6 +85,18 @@ export class Supervisor {
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
+    const echo = spec.echo;
+    if (echo) {
+      let partial = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        const lines = (partial + d.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const shown = echo(line);
+          if (shown !== undefined) this.say(shown);
+        }
+      });
+    }
     child.once('error', (err) => log.write(`spawn error: ${err.message}\n`));
     return child;
   }
