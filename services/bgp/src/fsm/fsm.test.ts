@@ -235,6 +235,22 @@ test('a message error sends the codec NOTIFICATION; a received NOTIFICATION is n
   assert.deepEqual(only(n, 'SessionDown')[0]!.reason, { kind: 'notification-received', code: 6, subcode: 4, data: new Uint8Array() });
 });
 
+test('losing a session with a graceful-restart peer: no idle hold, incoming accepted at once', () => {
+  const fsm = new Fsm(config({ passive: true }));
+  fsm.handle({ type: 'Start' });
+  const conn = fsm.newConnectionId();
+  fsm.handle({ type: 'TcpIncoming', conn });
+  fsm.handle(open(conn, { gracefulRestart: true }));
+  fsm.handle({ type: 'KeepaliveReceived', conn });
+  const r = fsm.handle({ type: 'TcpClosed', conn });
+  assert.deepEqual(only(r, 'SessionDown')[0]!.reason, { kind: 'connection-lost' });
+  assert.deepEqual(only(r, 'StartTimer'), []);
+  assert.equal(fsm.state, 'Active');
+  assert.equal(fsm.errorCount, 0);
+  const next = fsm.newConnectionId();
+  assert.deepEqual(only(fsm.handle({ type: 'TcpIncoming', conn: next }), 'SendOpen'), [{ type: 'SendOpen', conn: next }]);
+});
+
 test('TCP failure before Established retries after ConnectRetry without backoff', () => {
   const fsm = new Fsm(config());
   const conn = only(fsm.handle({ type: 'Start' }), 'Connect')[0]!.conn;

@@ -21,7 +21,8 @@
 // - an incoming connection while one of ours is still connecting replaces ours (Connect state rule),
 //   and a second incoming connection replaces an earlier one that has not reached Established
 //   (the peer has given up on the earlier one; waiting for its 4-minute hold would stall us);
-// - the idle hold after errors (DampPeerOscillations) doubles per consecutive error, up to a maximum.
+// - the idle hold after errors (DampPeerOscillations) doubles per consecutive error, up to a maximum;
+//   the loss of a session whose peer can restart gracefully is not an error (no idle hold).
 import { CeaseSubcode, ErrorCode, FsmErrorSubcode, OpenMessageSubcode, UNSPECIFIC_SUBCODE } from '../codec/index.js';
 import { idleHoldSeconds, jitter, negotiateHoldTime } from './timers.js';
 import {
@@ -262,9 +263,12 @@ export class Fsm {
   private tcpClosed(id: ConnectionId): void {
     const c = this.conns.get(id);
     if (!c) return;
-    const wasEstablished = c.phase === 'Established';
+    // Losing an Established session is an error (idle hold), except when the peer advertised
+    // graceful restart: it is expected back within its restart time and must find us listening
+    // (RFC 4724 §4.2; BIRD skips its error wait in the same case).
+    const error = c.phase === 'Established' && !c.gracefulRestart;
     this.drop(c, undefined, { kind: 'connection-lost' });
-    this.afterLoss(wasEstablished ? 'error' : 'retry');
+    this.afterLoss(error ? 'error' : 'retry');
   }
 
   private openReceived(id: ConnectionId, bgpId: number, peerAs: number, peerHoldTime: number, gracefulRestart: boolean): void {

@@ -146,6 +146,7 @@ export interface ResolvedSpeakerConfig {
   dynamicPeers: { range: BlockList; prefix: string; remoteAs: number; template: DynamicPeerRange['template'] }[];
   maxDynamicPeers: number;
   hostname: string | undefined;
+  sendQueueHighWater: number;
 }
 
 export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
@@ -172,5 +173,7 @@ export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
   gracefulRestart('gracefulRestart', c.gracefulRestart);
   longLived('longLivedGracefulRestart', c.longLivedGracefulRestart);
   if (c.hostname !== undefined && (typeof c.hostname !== 'string' || Buffer.byteLength(c.hostname) > 255)) fail('hostname', 'must be a string of at most 255 octets');
-  return { localAs, routerId: c.routerId, routerIdValue, listen, dynamicPeers, maxDynamicPeers, hostname: c.hostname };
+  const sendQueueHighWater = c.sendQueueHighWater ?? 1024 * 1024;
+  if (!Number.isInteger(sendQueueHighWater) || sendQueueHighWater < 1) fail('sendQueueHighWater', `${String(sendQueueHighWater)} is not a positive number of octets`);
+  return { localAs, routerId: c.routerId, routerIdValue, listen, dynamicPeers, maxDynamicPeers, hostname: c.hostname, sendQueueHighWater };
 }

@@ -60,13 +60,12 @@ export interface PeerHost {
   /** RFC 4724 R bit for OPENs sent now. */
   readonly restarting: boolean;
   readonly transport: BgpTransport;
+  /** Send queue size above which `send` returns false (the caller waits for 'drain'). */
+  readonly sendQueueHighWater: number;
   readonly metrics: SpeakerMetrics;
   readonly logger: Logger;
   emit<K extends keyof SpeakerEvents>(event: K, ...args: SpeakerEvents[K]): void;
 }
-
-/** Send queue size above which `send` returns false (the caller waits for 'drain'). */
-const HIGH_WATER_BYTES = 1024 * 1024;
 
 const KEEPALIVE_BYTES = encodeMessage({ type: MessageType.Keepalive }, BASELINE_CODEC_OPTIONS);
 
@@ -422,7 +421,7 @@ export class Peer {
         if (this.session?.conn === c) this.host.emit('drain', this.config.address);
       },
     };
-    const conn = new Connection(id, direction, socket, handlers, HIGH_WATER_BYTES);
+    const conn = new Connection(id, direction, socket, handlers, this.host.sendQueueHighWater);
     this.conns.set(id, conn);
     void conn.closed.then(() => {
       this.conns.delete(id);

@@ -62,6 +62,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         return self.restarting;
       },
       transport: this.transport,
+      sendQueueHighWater: this.config.sendQueueHighWater,
       metrics: this.metrics,
       logger: this.log,
       emit: (event, ...args) => this.safeEmit(event, ...args),
@@ -92,13 +93,16 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   async close(message?: string): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // Stop accepting first; the server's close callback only fires once the sessions below
+    // (which it accepted) are gone, so it is awaited last.
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const listenerClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     const peers = [...this.peersByAddress.values()];
     this.peersByAddress.clear();
     await Promise.all(peers.map((p) => p.remove(CeaseSubcode.AdministrativeShutdown, message)));
     for (const s of this.rejecting) s.destroy();
+    await listenerClosed;
   }
 
   /**
@@ -115,10 +119,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     this.server = undefined;
     const peers = [...this.peersByAddress.values()];
     this.peersByAddress.clear();
+    const listenerClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const p of peers) p.abort();
     for (const s of this.rejecting) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.all(peers.map((p) => p.closed()));
+    await listenerClosed;
   }
 
   addPeer(config: PeerConfig): void {

@@ -98,6 +98,8 @@ export interface SpeakerConfig {
   /** Defaults for every peer (graceful restart, LLGR). */
   gracefulRestart?: GracefulRestartConfig;
   longLivedGracefulRestart?: LongLivedGracefulRestartConfig;
+  /** Queued octets per peer above which `send` returns false (default 1 MiB). */
+  sendQueueHighWater?: number;
   /** Hostname for the FQDN capability (not sent when absent). */
   hostname?: string;
   transport?: BgpTransport;
