@@ -1,4 +1,4 @@
-// The one place services/rr imports the BGP protocol layer from (services/bgp's public index).
+// The one place services/rr imports the BGP protocol layer from (services/bgp's public API).
 export {
   AddPathSendReceive,
   Afi,
@@ -9,6 +9,7 @@ export {
   Origin,
   Safi,
   WellKnownCommunity,
+  decodeMessage,
   encodeAttributes,
   endOfRib,
   formatCommunity,
@@ -17,9 +18,9 @@ export {
   packWithdrawals,
   parsePrefix,
   prefixToString,
-  decodeMessage,
 } from '../../bgp/src/codec/index.js';
 export type {
+  AfiSafi,
   AsPathSegment,
   CodecOptions,
   LargeCommunity,
@@ -29,3 +30,18 @@ export type {
   Prefix,
   UpdateMessage,
 } from '../../bgp/src/codec/index.js';
+export { BgpSpeaker, netTransport } from '../../bgp/src/session/index.js';
+export type {
+  AddPathMode,
+  BgpTransport,
+  PeerConfig,
+  PeerStatus,
+  SessionDownEvent,
+  StaleRoutesEvent,
+  RouteRefreshEvent,
+  EndOfRibEvent,
+  EstablishedEvent,
+  UpdateEvent,
+} from '../../bgp/src/session/index.js';
+export { SESSION_STATE_CODE } from '../../bgp/src/fsm/index.js';
+export type { SessionStateName } from '../../bgp/src/fsm/index.js';

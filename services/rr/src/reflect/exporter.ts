@@ -146,6 +146,13 @@ export class Exporter {
     return this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0;
   }
 
+  /** True when a step would do something now (dumps to blocked members wait for their drain). */
+  runnable(): boolean {
+    if (this.rib.pendingDirty > 0 || this.walks.size > 0) return true;
+    for (const m of this.dumps.keys()) if (this.sink.ready(m)) return true;
+    return false;
+  }
+
   // ---------------------------------------------------------------- work
 
   /** Does up to about `budget` destinations of work; true when more remains. */

@@ -364,21 +364,30 @@ export class Rib {
 
   // ---------------------------------------------------------------- sessions and graceful restart
 
-  /** Withdraws every route of a peer (session down without graceful restart). */
-  flushPeer(idx: number): number {
-    const peer = this.peers[idx]!;
+  private inFamily(r: number, afi: 4 | 6 | undefined): boolean {
+    return afi === undefined || this.dests.afi[this.rDest[r]!] === afi;
+  }
+
+  /** Withdraws every route of a peer (of one family when given): session down without GR. */
+  flushPeer(idx: number, afi?: 4 | 6): number {
     let n = 0;
-    while (peer.head !== NONE) {
-      this.killRoute(peer.head);
-      n++;
+    let r = this.peers[idx]!.head;
+    while (r !== NONE) {
+      const next = this.rPeerNext[r]!;
+      if (this.inFamily(r, afi)) {
+        this.killRoute(r);
+        n++;
+      }
+      r = next;
     }
     return n;
   }
 
-  /** RFC 4724 §4.2: the peer restarts; keep its routes, flagged Stale. Returns how many. */
-  markStale(idx: number): number {
+  /** RFC 4724 §4.2: the peer restarts; keep its routes (of one family), flagged Stale. */
+  markStale(idx: number, afi?: 4 | 6): number {
     let n = 0;
     for (let r = this.peers[idx]!.head; r !== NONE; r = this.rPeerNext[r]!) {
+      if (!this.inFamily(r, afi)) continue;
       this.rFlags[r]! |= RouteFlag.Stale;
       n++;
     }
@@ -386,12 +395,12 @@ export class Rib {
   }
 
   /** Withdraws the peer's routes still flagged Stale (End-of-RIB received or timer expired). */
-  sweepStale(idx: number): number {
+  sweepStale(idx: number, afi?: 4 | 6): number {
     let n = 0;
     let r = this.peers[idx]!.head;
     while (r !== NONE) {
       const next = this.rPeerNext[r]!;
-      if (this.rFlags[r]! & RouteFlag.Stale) {
+      if (this.rFlags[r]! & RouteFlag.Stale && this.inFamily(r, afi)) {
         this.killRoute(r);
         n++;
       }
@@ -404,13 +413,13 @@ export class Rib {
    * RFC 9494 §4.2: the restart time ran out but the long-lived stale time did not: stale routes
    * get LLGR_STALE (and lose to every other path); those with NO_LLGR are withdrawn.
    */
-  enterLongLivedStale(idx: number): number {
+  enterLongLivedStale(idx: number, afi?: 4 | 6): number {
     let n = 0;
     let r = this.peers[idx]!.head;
     while (r !== NONE) {
       const next = this.rPeerNext[r]!;
       const f = this.rFlags[r]!;
-      if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale)) {
+      if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale) && this.inFamily(r, afi)) {
         const old = this.attrs.get(this.rAttr[r]!);
         if (old.attrs.communities?.includes(NO_LLGR)) this.killRoute(r);
         else {

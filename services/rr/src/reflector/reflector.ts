@@ -1,0 +1,591 @@
+// The route reflector: the BGP speaker (sessions), the RIB (tables, best path) and the exporter
+// (update groups) wired together, with configuration applied live.
+//
+// Sequence per peer:
+//   configured ──> speaker connects / accepts ──> Established: the peer joins the update group of
+//   its outbound view; the group's table is sent (walk or replay), then End-of-RIB per family
+//   (after our own restart: only once we re-converged, RFC 4724 §4.1)
+//   UPDATE ──> import policy + RIB ──> dirty destinations ──> exporter step (chunked, yields)
+//   session down ──> leave group; routes withdrawn, or kept stale when the peer restarts
+//   (RFC 4724 helper: the speaker says which families), swept at its End-of-RIB or timer.
+// Configuration changes touch one peer: adding a peer resets no other session; changing one
+// resets only that one (the speaker decides whether its OPEN changes).
+
+import type { Logger } from 'pino';
+import type { Meter } from '@opentelemetry/api';
+import { createLogger } from '../../../shared/log/index.js';
+import { NotFoundError } from '../../../shared/errors/index.js';
+import {
+  BgpSpeaker,
+  CeaseSubcode,
+  type AddPathMode,
+  type BgpTransport,
+  type NegotiatedOptions,
+  type PathAttributes,
+  type PeerConfig,
+  type Prefix,
+  type UpdateEvent,
+} from '../bgp.js';
+import { Rib, type PeerKind, type RibPeer, type RibPeerInfo } from '../rib/rib.js';
+import { Exporter, type ExportSink } from '../reflect/exporter.js';
+import type { GroupSpec } from '../reflect/update-group.js';
+import type { TargetKind } from '../reflect/rules.js';
+import { PeerPolicy } from '../policy/peer-policy.js';
+import type { FamilyName, PeerSettings, ReflectorSettings } from '../config/types.js';
+
+interface PeerEntry {
+  settings: PeerSettings;
+  ribIdx: number;
+  /** Negotiated options while Established. */
+  negotiated: NegotiatedOptions | undefined;
+  /** Our whole table has gone out (End-of-RIB sent or deferred). */
+  synced: boolean;
+  /** End-of-RIB waits for our own restart to finish. */
+  eorDeferred: boolean;
+  /** A route refresh replay is in progress (EoRR follows when enhanced). */
+  refreshing: boolean;
+  /** Past max-prefix: updates ignored until the session is gone. */
+  overLimit: boolean;
+  /** The send queue is above its high-water mark. */
+  blocked: boolean;
+  /** Families whose End-of-RIB the peer sent since its session came up (afi 4 / 6). */
+  eorReceived: Set<4 | 6>;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+export interface ReflectorOptions {
+  readonly settings: ReflectorSettings;
+  readonly transport?: BgpTransport;
+  readonly logger?: Logger;
+  readonly meter?: Meter;
+  /**
+   * The RIB was restored from persistence: act as the restarting speaker (RFC 4724 R bit,
+   * forwarding state preserved), advertise restored best paths as sessions come up and send
+   * End-of-RIB once re-converged.
+   */
+  readonly restarting?: boolean;
+  /** Destinations per exporter step before yielding to the event loop (adapted at run time). */
+  readonly exportBudget?: number;
+}
+
+export interface ReflectorEvents {
+  /** A peer's session state changed. */
+  peerState?(address: string, state: string): void;
+  /** Our restart finished: End-of-RIB sent to every peer that is up. */
+  restartComplete?(): void;
+}
+
+const AFI_OF: Record<number, 4 | 6> = { 1: 4, 2: 6 };
+
+function kindOf(s: PeerSettings, localAs: number): Exclude<PeerKind, 'local'> {
+  if (s.asNumber !== localAs) return 'ebgp';
+  return s.rrClient ? 'client' : 'ibgp';
+}
+
+function addPathMode(s: PeerSettings): AddPathMode | undefined {
+  switch (s.addPaths) {
+    case 'tx':
+      return 'send';
+    case 'rx':
+      return 'receive';
+    case 'both':
+      return 'both';
+    default:
+      return undefined;
+  }
+}
+
+export class Reflector {
+  readonly rib: Rib;
+  readonly exporter: Exporter;
+  readonly speaker: BgpSpeaker;
+  readonly settings: ReflectorSettings;
+  private readonly log: Logger;
+  private readonly entries = new Map<string, PeerEntry>();
+  private readonly byIdx = new Map<number, PeerEntry>();
+  private scheduled = false;
+  private closed = false;
+  private budget: number;
+  private restarting: boolean;
+  private deferralTimer: NodeJS.Timeout | undefined;
+  /** Originated routes are confirmed (static config applied / datastore in sync). */
+  private originConfirmed = false;
+  private idleWaiters: (() => void)[] = [];
+  events: ReflectorEvents = {};
+
+  constructor(options: ReflectorOptions) {
+    const s = options.settings;
+    this.settings = s;
+    this.log = (options.logger ?? createLogger('rr')).child({ component: 'reflector' });
+    this.budget = options.exportBudget ?? 4096;
+    this.restarting = options.restarting === true;
+    this.rib = new Rib(
+      { localAs: s.asNumber, routerId: s.routerId, clusterId: s.clusterId, alwaysCompareMed: s.alwaysCompareMed },
+      new PeerPolicy('iBGP', []),
+    );
+    const gr = s.gracefulRestart;
+    this.speaker = new BgpSpeaker({
+      localAs: s.asNumber,
+      routerId: s.routerId,
+      listen: s.listen,
+      gracefulRestart: {
+        restartTime: gr.restartTime,
+        restarting: this.restarting,
+        forwardingState: this.restarting,
+        stalePathTime: gr.stalePathTime,
+      },
+      ...(gr.longLivedStaleTime > 0 ? { longLivedGracefulRestart: { staleTime: gr.longLivedStaleTime } } : {}),
+      ...(options.transport ? { transport: options.transport } : {}),
+      logger: this.log,
+      ...(options.meter ? { meter: options.meter } : {}),
+    });
+    this.exporter = new Exporter(this.rib, this.sink());
+    this.wireSpeaker();
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(): Promise<void> {
+    await this.speaker.start();
+    if (this.restarting) {
+      const ms = this.settings.gracefulRestart.selectionDeferralTime * 1000;
+      this.deferralTimer = setTimeout(() => {
+        this.log.warn('selection deferral timer expired: finishing the restart without every End-of-RIB');
+        this.finishRestart();
+      }, ms);
+      this.deferralTimer.unref();
+    }
+    this.kick();
+  }
+
+  async close(message?: string): Promise<void> {
+    this.closed = true;
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    for (const e of this.entries.values()) if (e.restartTimer) clearTimeout(e.restartTimer);
+    await this.speaker.close(message);
+  }
+
+  get listenPort(): number | undefined {
+    return this.speaker.listenPort;
+  }
+
+  get isRestarting(): boolean {
+    return this.restarting;
+  }
+
+  /** Resolves once nothing is queued for export (tests, benchmarks, restart completion). */
+  whenIdle(): Promise<void> {
+    if (this.exporter.idle) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  /** Applies a whole peer list: adds, changes and removes only what differs. */
+  async setPeers(list: readonly PeerSettings[]): Promise<void> {
+    const want = new Map(list.map((p) => [p.address, p]));
+    for (const addr of [...this.entries.keys()]) if (!want.has(addr)) await this.removePeer(addr);
+    for (const p of list) {
+      const cur = this.entries.get(p.address);
+      if (!cur) this.addPeer(p);
+      else if (JSON.stringify(cur.settings) !== JSON.stringify(p)) this.updatePeer(p);
+    }
+  }
+
+  addPeer(s: PeerSettings): void {
+    const rp = this.rib.addPeer(this.ribInfo(s));
+    const e: PeerEntry = {
+      settings: s,
+      ribIdx: rp.idx,
+      negotiated: undefined,
+      synced: false,
+      eorDeferred: false,
+      refreshing: false,
+      overLimit: false,
+      blocked: false,
+      eorReceived: new Set(),
+      restartTimer: undefined,
+    };
+    this.entries.set(s.address, e);
+    this.byIdx.set(rp.idx, e);
+    this.speaker.addPeer(this.peerConfig(s));
+    this.log.info({ peer: s.address, as: s.asNumber, kind: kindOf(s, this.settings.asNumber) }, 'peer added');
+  }
+
+  /**
+   * Changes one peer. Anything that changes what it receives or how we treat its routes (kind,
+   * policy, next hop, limits) resets its session so both sides start from a clean table.
+   */
+  updatePeer(s: PeerSettings): void {
+    const e = this.entry(s.address);
+    const old = e.settings;
+    e.settings = s;
+    const routing = JSON.stringify([kindOf(old, this.settings.asNumber), old.nextHopMode, old.maxPrefixes, old.filters]) !==
+      JSON.stringify([kindOf(s, this.settings.asNumber), s.nextHopMode, s.maxPrefixes, s.filters]);
+    if (routing) {
+      // The session restarts: drop its routes now so the RIB entry can take the new settings.
+      this.exporter.leave(e.ribIdx);
+      this.rib.flushPeer(e.ribIdx);
+      this.rib.updatePeer(e.ribIdx, this.ribInfo(s));
+      this.speaker.updatePeer(s.address, this.peerConfig(s));
+      this.speaker.reset(s.address, 'configuration changed');
+    } else {
+      this.speaker.updatePeer(s.address, this.peerConfig(s));
+    }
+    this.log.info({ peer: s.address, reset: routing }, 'peer updated');
+  }
+
+  async removePeer(address: string): Promise<void> {
+    const e = this.entry(address);
+    this.entries.delete(address);
+    this.byIdx.delete(e.ribIdx);
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    this.exporter.leave(e.ribIdx);
+    await this.speaker.removePeer(address);
+    this.rib.retirePeer(e.ribIdx);
+    this.kick();
+    this.log.info({ peer: address }, 'peer removed');
+  }
+
+  peerSettings(): PeerSettings[] {
+    return [...this.entries.values()].map((e) => e.settings);
+  }
+
+  /** The RIB peer of a configured neighbour. */
+  ribPeer(address: string): RibPeer {
+    return this.rib.peers[this.entry(address).ribIdx]!;
+  }
+
+  // ---------------------------------------------------------------- origination
+
+  /** Announces (or replaces) a route we originate; `nextHop` '' = ourselves. */
+  originate(prefix: Prefix, attrs: PathAttributes, nextHop: string): void {
+    this.rib.originate(prefix, attrs, nextHop);
+    this.kick();
+  }
+
+  withdrawOriginated(prefix: Prefix): void {
+    if (this.rib.withdrawOriginated(prefix)) this.kick();
+  }
+
+  /**
+   * The origination source is complete (static routes applied, or the datastore is in sync):
+   * restored originated routes not re-originated since are stale and go.
+   */
+  confirmOriginated(): void {
+    this.originConfirmed = true;
+    if (this.rib.sweepStale(this.rib.localPeer.idx) > 0) this.kick();
+    this.checkRestartDone();
+  }
+
+  // ---------------------------------------------------------------- admin
+
+  reset(address: string, message?: string): void {
+    this.entry(address);
+    this.speaker.reset(address, message);
+  }
+
+  shutdown(address: string, message?: string): void {
+    this.entry(address);
+    this.speaker.shutdown(address, message);
+  }
+
+  startPeer(address: string): void {
+    this.entry(address);
+    this.speaker.startPeer(address);
+  }
+
+  /** Prefixes advertised to a peer (its update group's Adj-RIB-Out). */
+  advertisedCount(address: string): number {
+    return this.exporter.groupOf(this.entry(address).ribIdx)?.advertisedCount ?? 0;
+  }
+
+  peerKind(address: string): Exclude<PeerKind, 'local'> {
+    return kindOf(this.entry(address).settings, this.settings.asNumber);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private entry(address: string): PeerEntry {
+    const e = this.entries.get(address);
+    if (!e) throw new NotFoundError(`peer ${address} is not configured`);
+    return e;
+  }
+
+  private ribInfo(s: PeerSettings): RibPeerInfo {
+    const kind = kindOf(s, this.settings.asNumber);
+    return {
+      address: s.address,
+      kind,
+      asn: s.asNumber,
+      routerId: '0.0.0.0',
+      policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', s.filters),
+      ...(s.maxPrefixes !== undefined ? { maxPrefixes: s.maxPrefixes } : {}),
+    };
+  }
+
+  private peerConfig(s: PeerSettings): PeerConfig {
+    const mode = addPathMode(s);
+    const addPath: Partial<Record<FamilyName, AddPathMode>> = {};
+    if (mode) for (const f of s.families) addPath[f] = mode;
+    const gr = this.settings.gracefulRestart;
+    const listen = this.settings.listen;
+    const localAddress = s.localAddress ?? (listen && !isWildcard(listen.address) && sameFamily(listen.address, s.address) ? listen.address : undefined);
+    return {
+      address: s.address,
+      remoteAs: s.asNumber,
+      port: s.port,
+      ...(localAddress ? { localAddress } : {}),
+      passive: s.passive,
+      holdTime: s.holdTime ?? this.settings.holdTime,
+      families: s.families,
+      addPath,
+      extendedMessage: true,
+      routeRefresh: true,
+      gracefulRestart: {
+        restartTime: s.restartTime ?? gr.restartTime,
+        restarting: this.restarting,
+        forwardingState: this.restarting,
+        stalePathTime: gr.stalePathTime,
+      },
+      longLivedGracefulRestart: gr.longLivedStaleTime > 0 ? { staleTime: gr.longLivedStaleTime } : null,
+      ...(s.description ? { description: s.description } : {}),
+    };
+  }
+
+  /** Our address towards a peer, per family: the "self" next hop. */
+  private selfAddresses(s: PeerSettings): { v4?: string; v6?: string } {
+    const out: { v4?: string; v6?: string } = {};
+    const listen = this.settings.listen;
+    for (const a of [s.localAddress, listen && !isWildcard(listen.address) ? listen.address : undefined]) {
+      if (!a) continue;
+      if (a.includes(':')) out.v6 ??= a;
+      else out.v4 ??= a;
+    }
+    out.v4 ??= this.settings.routerId;
+    return out;
+  }
+
+  private groupSpec(e: PeerEntry, n: NegotiatedOptions): GroupSpec {
+    const s = e.settings;
+    const kind = kindOf(s, this.settings.asNumber) as TargetKind;
+    const self = this.selfAddresses(s);
+    return {
+      target: {
+        kind,
+        localAs: this.settings.asNumber,
+        clusterId: this.settings.clusterId,
+        nextHopMode: s.nextHopMode,
+        ...(self.v4 ? { selfNextHop4: self.v4 } : {}),
+        ...(self.v6 ? { selfNextHop6: self.v6 } : {}),
+        llgr: n.peerLongLivedGracefulRestart !== undefined,
+      },
+      policy: this.rib.peers[e.ribIdx]!.policy,
+      codec: { fourOctetAs: n.fourOctetAs, extendedMessage: n.extendedMessage, addPath: n.addPath },
+      families: n.families.filter((f) => f.safi === 1 && AFI_OF[f.afi]).map((f) => AFI_OF[f.afi]!),
+      maxMessageLength: n.maxMessageLength,
+    };
+  }
+
+  private sink(): ExportSink {
+    return {
+      send: (idx, msgs) => {
+        const e = this.byIdx.get(idx);
+        if (!e || !e.negotiated) return;
+        try {
+          if (!this.speaker.send(e.settings.address, msgs)) e.blocked = true;
+        } catch (err) {
+          this.log.debug({ err, peer: e.settings.address }, 'send to a peer whose session just ended');
+        }
+      },
+      ready: (idx) => !(this.byIdx.get(idx)?.blocked ?? true),
+      synced: (idx) => {
+        const e = this.byIdx.get(idx);
+        if (!e || !e.negotiated) return;
+        if (e.refreshing) {
+          e.refreshing = false;
+          if (e.negotiated.enhancedRouteRefresh) for (const f of e.negotiated.families) this.speaker.sendRefreshMarker(e.settings.address, f.afi, f.safi, 'end');
+          return;
+        }
+        e.synced = true;
+        if (this.restarting) e.eorDeferred = true;
+        else this.sendEndOfRib(e);
+      },
+    };
+  }
+
+  private sendEndOfRib(e: PeerEntry): void {
+    if (!e.negotiated) return;
+    for (const f of e.negotiated.families) {
+      try {
+        this.speaker.sendEndOfRib(e.settings.address, f.afi, f.safi);
+      } catch (err) {
+        this.log.debug({ err, peer: e.settings.address }, 'End-of-RIB to a peer whose session just ended');
+      }
+    }
+  }
+
+  private wireSpeaker(): void {
+    const sp = this.speaker;
+    sp.on('established', ({ peer, negotiated }) => {
+      const e = this.entries.get(peer);
+      if (!e) return;
+      e.negotiated = negotiated;
+      e.synced = false;
+      e.eorDeferred = false;
+      e.refreshing = false;
+      e.overLimit = false;
+      e.blocked = false;
+      e.eorReceived.clear();
+      this.rib.setPeerRouterId(e.ribIdx, negotiated.peerBgpId);
+      this.exporter.join(e.ribIdx, this.groupSpec(e, negotiated));
+      this.log.info({ peer, as: negotiated.peerAs, routerId: negotiated.peerBgpId, groups: this.exporter.groupCount }, 'session established');
+      this.kick();
+    });
+    sp.on('sessionDown', ({ peer, reason, retained }) => {
+      const e = this.entries.get(peer);
+      if (!e) return;
+      e.negotiated = undefined;
+      e.synced = false;
+      e.blocked = false;
+      this.exporter.leave(e.ribIdx);
+      const keep = new Set(retained.map((f) => AFI_OF[f.afi]).filter((a): a is 4 | 6 => a !== undefined));
+      let withdrawn = 0;
+      let stale = 0;
+      for (const afi of [4, 6] as const) {
+        if (keep.has(afi)) stale += this.rib.markStale(e.ribIdx, afi);
+        else withdrawn += this.rib.flushPeer(e.ribIdx, afi);
+      }
+      this.log.info({ peer, reason: reason.kind, withdrawn, stale }, 'session down');
+      if (e.overLimit) this.scheduleRestartAfterLimit(e);
+      this.kick();
+    });
+    sp.on('update', (ev) => this.onUpdate(ev));
+    sp.on('endOfRib', ({ peer, afi }) => {
+      const e = this.entries.get(peer);
+      const fam = AFI_OF[afi];
+      if (!e || !fam) return;
+      e.eorReceived.add(fam);
+      if (this.rib.sweepStale(e.ribIdx, fam) > 0) this.kick();
+      this.checkRestartDone();
+    });
+    sp.on('routeRefresh', ({ peer, afi, kind }) => {
+      const e = this.entries.get(peer);
+      const fam = AFI_OF[afi];
+      if (!e || !fam) return;
+      if (kind === 'request') {
+        e.refreshing = true;
+        if (e.negotiated?.enhancedRouteRefresh) this.speaker.sendRefreshMarker(peer, afi, 1, 'begin');
+        this.exporter.refresh(e.ribIdx);
+      } else if (kind === 'begin') this.rib.markStale(e.ribIdx, fam);
+      else if (this.rib.sweepStale(e.ribIdx, fam) > 0) this.kick();
+      this.kick();
+    });
+    sp.on('staleRoutes', ({ peer, afi, action }) => {
+      const e = this.entries.get(peer);
+      const fam = AFI_OF[afi];
+      if (!e || !fam) return;
+      const n = action === 'purge' ? this.rib.sweepStale(e.ribIdx, fam) : this.rib.enterLongLivedStale(e.ribIdx, fam);
+      if (n > 0) this.kick();
+    });
+    sp.on('drain', (peer) => {
+      const e = this.entries.get(peer);
+      if (e) e.blocked = false;
+      this.kick();
+    });
+    sp.on('peerState', ({ peer, to }) => this.events.peerState?.(peer, to));
+  }
+
+  private onUpdate({ peer, update }: UpdateEvent): void {
+    const e = this.entries.get(peer);
+    if (!e || e.overLimit) return;
+    const res = this.rib.applyUpdate(e.ribIdx, update);
+    if (res.maxPrefixExceeded) {
+      e.overLimit = true;
+      const { limit } = res.maxPrefixExceeded;
+      this.log.warn({ peer, limit }, 'maximum number of prefixes reached: closing the session');
+      this.speaker.cease(peer, CeaseSubcode.MaximumNumberOfPrefixesReached, { message: `maximum number of prefixes reached (${limit})` });
+    }
+    this.kick();
+  }
+
+  private scheduleRestartAfterLimit(e: PeerEntry): void {
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    e.restartTimer = setTimeout(() => {
+      e.restartTimer = undefined;
+      if (this.closed || this.entries.get(e.settings.address) !== e) return;
+      this.speaker.startPeer(e.settings.address);
+    }, this.settings.maxPrefixRestartTime * 1000);
+    e.restartTimer.unref();
+  }
+
+  /** RFC 4724 §4.1: re-converged when every peer that is up sent End-of-RIB for all its families. */
+  private checkRestartDone(): void {
+    if (!this.restarting) return;
+    if (!this.originConfirmed) return;
+    for (const e of this.entries.values()) {
+      const n = e.negotiated;
+      if (!n) return;
+      for (const f of n.families) {
+        const fam = AFI_OF[f.afi];
+        if (fam && !e.eorReceived.has(fam)) return;
+      }
+    }
+    this.finishRestart();
+  }
+
+  private finishRestart(): void {
+    if (!this.restarting) return;
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    this.deferralTimer = undefined;
+    // Restored routes nobody confirmed are stale for good.
+    let swept = 0;
+    for (const e of this.entries.values()) swept += this.rib.sweepStale(e.ribIdx);
+    swept += this.rib.sweepStale(this.rib.localPeer.idx);
+    this.kick();
+    void this.whenIdle().then(() => {
+      this.restarting = false;
+      for (const e of this.entries.values()) {
+        if (e.eorDeferred) {
+          e.eorDeferred = false;
+          this.sendEndOfRib(e);
+        }
+      }
+      this.speaker.restartComplete();
+      this.log.info({ swept }, 'restart complete: End-of-RIB sent');
+      this.events.restartComplete?.();
+    });
+  }
+
+  /** Schedules exporter work on the event loop. */
+  private kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    const t0 = performance.now();
+    this.exporter.step(this.budget);
+    const dt = performance.now() - t0;
+    // Aim at steps of a few milliseconds: keepalives and reads never wait long behind us.
+    if (dt > 20 && this.budget > 256) this.budget >>= 1;
+    else if (dt < 4 && this.budget < 65536) this.budget <<= 1;
+    if (this.exporter.runnable()) this.kick();
+    else if (this.exporter.idle) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
+  }
+}
+
+function isWildcard(a: string): boolean {
+  return a === '0.0.0.0' || a === '::';
+}
+
+function sameFamily(a: string, b: string): boolean {
+  return a.includes(':') === b.includes(':');
+}

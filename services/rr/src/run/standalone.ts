@@ -1,0 +1,59 @@
+// Standalone mode (`meshless rr --config rr.yaml`): the reflector from a BIRD-style file, with no
+// datastore. Static routes are originated; persistence, the admin API and metrics are started
+// when configured.
+
+import type { Logger } from 'pino';
+import { createLogger } from '../../../shared/log/index.js';
+import { startTelemetry, type Telemetry } from '../../../shared/telemetry/index.js';
+import { Reflector } from '../reflector/reflector.js';
+import { staticRouteToOriginated } from '../reflector/static-routes.js';
+import type { StandaloneConfig } from '../config/standalone.js';
+import type { BgpTransport } from '../bgp.js';
+import { attachServices, type AttachedServices } from './services.js';
+
+export interface RrHandle {
+  readonly reflector: Reflector;
+  /** Bound admin API address ("HOST:PORT"), when started. */
+  readonly adminAddress: string | undefined;
+  readonly metricsPort: number | undefined;
+  close(): Promise<void>;
+}
+
+export interface StandaloneOptions {
+  readonly logger?: Logger;
+  readonly transport?: BgpTransport;
+}
+
+export async function startStandalone(config: StandaloneConfig, options: StandaloneOptions = {}): Promise<RrHandle> {
+  const log = options.logger ?? createLogger('rr');
+  let telemetry: Telemetry | undefined;
+  if (config.service.metricsPort !== false) telemetry = await startTelemetry({ service: 'rr', port: config.service.metricsPort });
+  const services: AttachedServices = await attachServices({
+    settings: config.reflector,
+    service: config.service,
+    logger: log,
+    ...(telemetry ? { telemetry } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
+  });
+  const rr = services.reflector;
+  await rr.setPeers(config.peers);
+  for (const r of config.routes) {
+    const o = staticRouteToOriginated(r);
+    rr.originate(o.prefix, o.attrs, o.nextHop);
+  }
+  rr.confirmOriginated();
+  await rr.start();
+  log.info(
+    { as: config.reflector.asNumber, routerId: config.reflector.routerId, clusterId: config.reflector.clusterId, peers: config.peers.length, routes: config.routes.length, bgpPort: rr.listenPort },
+    'route reflector up (standalone)',
+  );
+  return {
+    reflector: rr,
+    adminAddress: services.adminAddress,
+    metricsPort: telemetry?.port,
+    async close() {
+      await services.close();
+      await telemetry?.close();
+    },
+  };
+}
