@@ -311,3 +311,26 @@ export function loadStandaloneConfig(file: string): StandaloneConfig {
     throw err;
   }
 }
+
+/** Applies command-line overrides of the service settings (validated like the file's). */
+export function withServiceOverrides(
+  config: StandaloneConfig,
+  o: { adminListen?: string; metricsPort?: number | false; dataDir?: string },
+): StandaloneConfig {
+  let adminListen = config.service.adminListen;
+  if (o.adminListen !== undefined) {
+    if (o.adminListen === 'none') adminListen = false;
+    else {
+      hostPort(o.adminListen, '--admin');
+      adminListen = o.adminListen;
+    }
+  }
+  return {
+    ...config,
+    service: {
+      adminListen,
+      metricsPort: o.metricsPort === undefined ? config.service.metricsPort : o.metricsPort,
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : config.service.dataDir !== undefined ? { dataDir: config.service.dataDir } : {}),
+    },
+  };
+}

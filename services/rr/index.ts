@@ -1,0 +1,13 @@
+// The route reflector service: one shared RIB with interned attribute sets, best path per
+// RFC 4271 + RFC 4456, reflection through update groups, Calico BGPFilter policy, IPAM block
+// origination from the datastore, LMDB warm restart, a gRPC admin API. See README.md / DESIGN.md.
+export { startStandalone } from './src/run/standalone.js';
+export type { RrHandle, StandaloneOptions } from './src/run/standalone.js';
+export { loadStandaloneConfig, parseStandaloneConfig, withServiceOverrides, DEFAULT_ADMIN_LISTEN } from './src/config/standalone.js';
+export type { StandaloneConfig, ServiceSettings } from './src/config/standalone.js';
+export { DEFAULT_GRACEFUL_RESTART } from './src/config/types.js';
+export type { PeerSettings, ReflectorSettings, StaticRoute, GracefulRestartSettings, AddPathSetting, FamilyName } from './src/config/types.js';
+export { Reflector } from './src/reflector/reflector.js';
+export type { ReflectorOptions, ReflectorEvents } from './src/reflector/reflector.js';
+export { parseBgpFilter } from './src/policy/filter.js';
+export type { BgpFilter, FilterRule } from './src/policy/filter.js';
