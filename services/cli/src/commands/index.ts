@@ -6,6 +6,7 @@ import * as agent from './agent.js';
 import * as datastore from './datastore.js';
 import * as get from './get.js';
 import * as ipam from './ipam.js';
+import * as rr from './rr.js';
 import * as sync from './sync.js';
 import * as watch from './watch.js';
 import * as write from './write.js';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly CommandModule[] = [
   datastore,
   sync,
   agent,
+  rr,
 ];
