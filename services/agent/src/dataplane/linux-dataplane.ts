@@ -100,6 +100,8 @@ export class LinuxDataplane {
   readonly view = new DataplaneView();
   private readonly kernel: Kernel;
   private readonly protocol: number;
+  /** Matches an `ip monitor` line of a route of ours ("... proto 80 ..."). */
+  private readonly ourProto: RegExp;
   private readonly table: string;
   private readonly log: Logger | undefined;
   private started = false;
@@ -133,6 +135,7 @@ export class LinuxDataplane {
     const table = options.table ?? 'main';
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(table)) throw new RangeError(`table: '${table}' is not a routing table name or number`);
     this.protocol = protocol;
+    this.ourProto = new RegExp(`\\bproto ${protocol}\\b`);
     this.table = table;
     this.kernel = new Kernel({ netns: options.netns, ipBin: options.ipBin });
     this.log = options.log;
@@ -250,7 +253,7 @@ export class LinuxDataplane {
     if (!this.started || this.closed) return;
     if (line.startsWith('Deleted ')) {
       const rest = line.slice(8);
-      if (new RegExp(`\\bproto ${this.protocol}\\b`).test(rest)) return this.schedule(this.options.debounceMs ?? 10);
+      if (this.ourProto.test(rest)) return this.schedule(this.options.debounceMs ?? 10);
     }
     const link = /^(Deleted )?\d+: ([^:@\s]+)[@:]/.exec(line);
     if (!link || !this.interfaces.has(link[2]!)) return;

@@ -9,18 +9,18 @@ import { netnsSkipReason } from '../../../bgp/src/testing/index.js';
 import { waitFor } from '../../../shared/testing/index.js';
 import type { BirdHandle } from '../../../bgp/src/testing/index.js';
 import { ClassicCluster, CLUSTER_AS } from './classic.js';
-import { switchProtocolName, SWITCH_AS } from './bird-configs.js';
-import { hasCommand, MeshlessCluster } from './meshless.js';
+import { switchProtocolName } from './bird-configs.js';
+import { createMeshlessLab, reflectorUnavailable, type MeshlessCluster, type MeshlessLab } from './meshless.js';
 import { pingOnce } from './ping.js';
-import { blockResources, clusterResources, CLUSTER_ID, toYaml, workloadEndpointName, workloadResource } from './resources.js';
+import { CLUSTER_ID, workloadEndpointName } from './resources.js';
 import { addressIn, blockOf, CROSS_NODE_TTL, establishedPeers, PingMesh, pingMatrix, startSwitch, switchKernelRoutes, switchSessions } from './scenario.js';
 import { figuresTable, recordFigures, writeFigures } from './report.js';
-import { createTopology, SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
+import { createTopology, type Topology } from './topology.js';
 
 const skip = netnsSkipReason();
 // The reflector half of the Meshless run needs `meshless rr`; without it those tests are skipped
 // with this reason (printed by the runner), and the rest of the run still runs.
-const rrMissing = skip || (await hasCommand('rr')) ? undefined : '`meshless rr` is not in this checkout yet (services/rr): the reflector half of the Meshless run cannot start';
+const rrMissing = skip ? undefined : await reflectorUnavailable();
 
 after(() => {
   console.log(`end-to-end figures (ms):\n${figuresTable()}`);
@@ -105,50 +105,26 @@ describe('end to end, Calico classic (reference): BIRD on every node, peering wi
 });
 
 describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell the switch', { skip }, () => {
+  let lab: MeshlessLab;
   let topo: Topology;
-  let sw: BirdHandle | undefined;
+  let sw: BirdHandle;
   let cluster: MeshlessCluster;
-  let reflectors: Array<{ name: string; address: string }> = [];
+  let reflectors: ReadonlyArray<{ name: string; address: string }>;
   const mesh = new PingMesh();
   const figures: Record<string, number> = {};
-
-  const nodeRoutes = async (node: string): Promise<string[]> => {
-    const { stdout } = await topo.node(node).ns.exec('ip', ['-j', 'route', 'show', 'proto', '80']);
-    return (JSON.parse(stdout.trim() || '[]') as Array<{ type?: string; dst: string; dev?: string; gateway?: string }>)
-      .map((r) => `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`)
-      .sort();
-  };
-  const expectedRoutes = (node: string): string[] => {
-    const i = topo.nodes.findIndex((n) => n.name === node) + 1;
-    return [`unreachable ${blockOf(i)}`, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
-  };
-  const ipamYaml = (): string =>
-    toYaml(topo.nodes.flatMap((n, i) => blockResources(n.name, blockOf(i + 1), topo.pods.values())));
-  const podsYaml = (pods: Iterable<Pod>): string => toYaml([...pods].map(workloadResource));
+  const nodeRoutes = (node: string): Promise<string[]> => lab.nodeRoutes(node);
   const fail = (err: unknown): never => {
     throw new Error(`${(err as Error).message}\n${cluster.diagnostics()}`);
   };
 
   before(async () => {
-    topo = await createTopology({ prefix: 'ml' });
-    for (const name of ['rr-1', 'rr-2']) reflectors.push({ name, address: await topo.addControlAddress() });
-    sw = await startSwitch(topo, reflectors.map((r) => ({ address: r.address, asNumber: CLUSTER_AS })));
-    for (const [i, n] of topo.nodes.entries()) {
-      for (const [k, suffix] of ['a', 'b'].entries()) await topo.addPod(n.name, `pod-${i + 1}${suffix}`, addressIn(blockOf(i + 1), 2 + k));
-    }
-    cluster = new MeshlessCluster(topo);
-    await cluster.startControlPlane().catch(fail);
-    // The operator's resources, then what the CNI plugin and IPAM would have written.
-    await cluster.apply(toYaml(clusterResources({ nodes: topo.nodes, reflectors, switchAddress: SWITCH_ADDRESS, switchAs: SWITCH_AS, clusterAs: CLUSTER_AS }))).catch(fail);
-    await cluster.apply(ipamYaml()).catch(fail);
-    await cluster.apply(podsYaml(topo.pods.values())).catch(fail);
+    lab = await createMeshlessLab({ prefix: 'ml', withReflectors: !rrMissing });
+    ({ topo, sw, cluster, reflectors } = lab);
   });
 
   after(async () => {
     await mesh.stop();
-    await cluster?.stop();
-    await sw?.stop();
-    await topo?.destroy();
+    await lab?.destroy();
     recordFigures('meshless', figures);
   });
 
@@ -156,10 +132,9 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     mesh.addCrossNode(topo.pods.values());
     const local = [mesh.add(topo.pods.get('pod-1a')!, topo.pods.get('pod-1b')!), mesh.add(topo.pods.get('pod-2b')!, topo.pods.get('pod-2a')!)];
     const t0 = Date.now();
-    for (const r of rrMissing ? [] : reflectors) cluster.startReflector(r.name, r.address, CLUSTER_ID);
-    for (const n of topo.nodes) cluster.startAgent(n.name);
+    lab.startRouting();
     for (const n of topo.nodes) {
-      await waitFor(`${n.name}'s routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === JSON.stringify(expectedRoutes(n.name)), 60_000).catch(fail);
+      await waitFor(`${n.name}'s routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === JSON.stringify(lab.expectedRoutes(n.name)), 60_000).catch(fail);
     }
     figures.agentsProgrammedMs = Date.now() - t0;
     figures.sameNodeReachableMs = await mesh.convergedAfter(t0, local, 30_000).catch(fail);
@@ -177,9 +152,9 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     const matrix = await pingMatrix(topo.pods.values());
     assert.deepEqual(matrix.bad, [], `every pair answers with TTL ${CROSS_NODE_TTL}`);
     assert.equal(matrix.pairs, 24);
-    const sessions = await switchSessions(sw!);
+    const sessions = await switchSessions(sw);
     assert.deepEqual(sessions.map((s) => s.name).sort(), reflectors.map((r) => switchProtocolName(r.address)).sort(), 'exactly the reflectors\' sessions');
-    assert.deepEqual((await establishedPeers(sw!, reflectors.map((r) => r.address))).sort(), reflectors.map((r) => r.address).sort());
+    assert.deepEqual((await establishedPeers(sw, reflectors.map((r) => r.address))).sort(), reflectors.map((r) => r.address).sort());
     assert.deepEqual([...(await switchKernelRoutes(topo))].sort(), topo.nodes.map((n, i) => [blockOf(i + 1), n.address]).sort(), 'the blocks, each via its node');
   });
 
@@ -190,7 +165,7 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     const gone = topo.pods.get('pod-1b')!;
     await cluster.cli(['delete', 'workloadendpoint', workloadEndpointName(gone), '-n', 'default']);
     await topo.removePod('pod-1b');
-    await cluster.apply(ipamYaml());
+    await cluster.apply(lab.ipamYaml());
     await waitFor('node-1 drops the deleted pod\'s route', async () => !(await nodeRoutes('node-1')).some((r) => r.startsWith(`${gone.ip} `)), 10_000).catch(fail);
     figures.deleteRouteGoneMs = Date.now() - d0;
     await new Promise((r) => setTimeout(r, 500));
@@ -200,14 +175,14 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     const added = await topo.addPod('node-2', 'pod-2c', addressIn(blockOf(2), 4));
     const toAdded = [mesh.add(topo.pods.get('pod-1a')!, added), mesh.add(topo.pods.get('pod-3a')!, added), mesh.add(added, topo.pods.get('pod-1a')!)];
     const a0 = Date.now();
-    await cluster.apply(`${ipamYaml()}---\n${podsYaml([added])}`);
+    await cluster.apply(`${lab.ipamYaml()}---\n${lab.podsYaml([added])}`);
     figures.addPodMs = await mesh.convergedAfter(a0, toAdded, 30_000).catch(fail);
     t.diagnostic(`measured: new pod reachable ${figures.addPodMs} ms after \`meshless apply\` started`);
 
     const borrowed = await topo.addPod('node-3', 'pod-3x', addressIn(blockOf(1), 10));
     const toBorrowed = [mesh.add(topo.pods.get('pod-1a')!, borrowed), mesh.add(topo.pods.get('pod-2a')!, borrowed), mesh.add(borrowed, topo.pods.get('pod-1a')!)];
     const b0 = Date.now();
-    await cluster.apply(`${ipamYaml()}---\n${podsYaml([borrowed])}`);
+    await cluster.apply(`${lab.ipamYaml()}---\n${lab.podsYaml([borrowed])}`);
     figures.borrowedPodMs = await mesh.convergedAfter(b0, toBorrowed, 30_000).catch(fail);
     t.diagnostic(`measured: borrowed-address pod reachable ${figures.borrowedPodMs} ms after \`meshless apply\` started`);
     assert.equal((await switchKernelRoutes(topo)).get(`${borrowed.ip}/32`), topo.node('node-3').address, 'the reflectors originate the borrowed /32 via node-3');
@@ -235,7 +210,7 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     cluster.startSync();
     // A change made after the restart must reach node-3's agent (it resumed, it did not stall).
     const late = await topo.addPod('node-3', 'pod-3c', addressIn(blockOf(3), 5));
-    await cluster.apply(`${ipamYaml()}---\n${podsYaml([late])}`);
+    await cluster.apply(`${lab.ipamYaml()}---\n${lab.podsYaml([late])}`);
     await waitFor('node-3 programs the pod added after the restart', async () => (await nodeRoutes('node-3')).includes(`${late.ip} dev ${late.hostInterface}`), 30_000).catch(fail);
     figures.syncRestartResumeMs = Date.now() - r0;
     figures.syncKillLostEchoes = mesh.lossesBetween(k0, Date.now(), watched).reduce((n, x) => n + x.lost, 0);
@@ -250,11 +225,11 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     figures.rrKillLostEchoes = mesh.lossesBetween(k0, Date.now()).reduce((n, x) => n + x.lost, 0);
     assert.deepEqual(mesh.lossesBetween(k0, Date.now()), [], 'no echo lost with one reflector gone');
     cluster.startReflector('rr-1', reflectors[0]!.address, CLUSTER_ID);
-    await waitFor('the switch re-establishes rr-1', async () => (await establishedPeers(sw!, [reflectors[0]!.address])).length === 1, 30_000).catch(fail);
+    await waitFor('the switch re-establishes rr-1', async () => (await establishedPeers(sw, [reflectors[0]!.address])).length === 1, 30_000).catch(fail);
     const w0 = Date.now();
     await cluster.process('rr-1').kill9();
     cluster.startReflector('rr-1', reflectors[0]!.address, CLUSTER_ID);
-    await waitFor('rr-1 back after a warm restart', async () => (await establishedPeers(sw!, [reflectors[0]!.address])).length === 1, 30_000).catch(fail);
+    await waitFor('rr-1 back after a warm restart', async () => (await establishedPeers(sw, [reflectors[0]!.address])).length === 1, 30_000).catch(fail);
     figures.rrWarmRestartSessionMs = Date.now() - w0;
     await new Promise((r) => setTimeout(r, 1000));
     figures.rrRestartLostEchoes = mesh.lossesBetween(w0, Date.now()).reduce((n, x) => n + x.lost, 0);

@@ -10,8 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Netns } from '../../../bgp/src/testing/index.js';
-import { CONTROL_ADDRESS, type Topology } from './topology.js';
+import type { BirdHandle, Netns } from '../../../bgp/src/testing/index.js';
+import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
+import { blockResources, clusterResources, CLUSTER_ID, toYaml, workloadResource } from './resources.js';
+import { addressIn, blockOf, startSwitch } from './scenario.js';
+import { CONTROL_ADDRESS, createTopology, SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,14 +23,19 @@ export const NATS_PORT = 4222;
 export const DATASTORE_PORT = 5470;
 export const SYNC_PORT = 5473;
 
-/** Whether `meshless <command>` exists in this checkout (a service still being built may not). */
-export async function hasCommand(command: string): Promise<boolean> {
+/**
+ * Why the reflectors cannot run in datastore mode here, or undefined when they can: `meshless rr`
+ * must exist and follow the sync servers (`--sync`), as a reflector that is a Node of the cluster.
+ */
+export async function reflectorUnavailable(): Promise<string | undefined> {
   try {
-    // `meshless help` lists the commands, one per line, each line starting with its name.
     const { stdout } = await execFileAsync(process.execPath, [MESHLESS_BIN, '--help'], { timeout: 30_000 });
-    return new RegExp(`^  ${command} `, 'm').test(stdout);
-  } catch {
-    return false;
+    if (!/^  rr /m.test(stdout)) return '`meshless rr` is not in this checkout yet (services/rr)';
+    const help = (await execFileAsync(process.execPath, [MESHLESS_BIN, 'rr', '--help'], { timeout: 30_000 })).stdout;
+    if (!help.includes('--sync')) return '`meshless rr` has no datastore mode yet (no --sync: it cannot originate the IPAM blocks applied with `meshless apply`)';
+    return undefined;
+  } catch (err) {
+    return `meshless --help failed: ${(err as Error).message}`;
   }
 }
 
@@ -208,4 +216,85 @@ function rank(name: string): number {
   if (name === 'sync') return 1;
   if (name === 'datastore') return 2;
   return 3;
+}
+
+/** The whole Meshless set-up of the end-to-end run, used by the test and by `meshless demo`. */
+export interface MeshlessLab {
+  readonly topo: Topology;
+  readonly sw: BirdHandle;
+  readonly cluster: MeshlessCluster;
+  readonly reflectors: ReadonlyArray<{ name: string; address: string }>;
+  /** The IPAM blocks and affinities as IPAM would have written them for the current pods. */
+  ipamYaml(): string;
+  podsYaml(pods: Iterable<Pod>): string;
+  /** Current kernel routes of our protocol in a node, as `[type ]dst[ via gw][ dev if]`. */
+  nodeRoutes(node: string): Promise<string[]>;
+  /** What the agent should have programmed in a node for the current pods. */
+  expectedRoutes(node: string): string[];
+  startRouting(): void;
+  destroy(): Promise<void>;
+}
+
+/**
+ * Builds the topology with two pods per node, the switch peering with two reflector addresses,
+ * and the control plane with every resource applied; the agents and reflectors are started by
+ * startRouting() (so a caller can time from there).
+ */
+export async function createMeshlessLab(options: { prefix: string; withReflectors: boolean }): Promise<MeshlessLab> {
+  const topo = await createTopology({ prefix: options.prefix });
+  let sw: BirdHandle | undefined;
+  let cluster: MeshlessCluster | undefined;
+  try {
+    const reflectors: Array<{ name: string; address: string }> = [];
+    for (const name of ['rr-1', 'rr-2']) reflectors.push({ name, address: await topo.addControlAddress() });
+    sw = await startSwitch(topo, reflectors.map((r) => ({ address: r.address, asNumber: CLUSTER_AS })));
+    for (const [i, n] of topo.nodes.entries()) {
+      for (const [k, suffix] of ['a', 'b'].entries()) await topo.addPod(n.name, `pod-${i + 1}${suffix}`, addressIn(blockOf(i + 1), 2 + k));
+    }
+    const c = new MeshlessCluster(topo);
+    cluster = c;
+    const withLogs = (err: unknown): never => {
+      throw new Error(`${(err as Error).message}\n${c.diagnostics()}`);
+    };
+    const ipamYaml = (): string => toYaml(topo.nodes.flatMap((n, i) => blockResources(n.name, blockOf(i + 1), topo.pods.values())));
+    const podsYaml = (pods: Iterable<Pod>): string => toYaml([...pods].map(workloadResource));
+    await c.startControlPlane().catch(withLogs);
+    // The operator's resources, then what the CNI plugin and IPAM would have written.
+    await c.apply(toYaml(clusterResources({ nodes: topo.nodes, reflectors, switchAddress: SWITCH_ADDRESS, switchAs: SWITCH_AS, clusterAs: CLUSTER_AS }))).catch(withLogs);
+    await c.apply(ipamYaml()).catch(withLogs);
+    await c.apply(podsYaml(topo.pods.values())).catch(withLogs);
+    const theSwitch = sw;
+    return {
+      topo,
+      sw: theSwitch,
+      cluster: c,
+      reflectors,
+      ipamYaml,
+      podsYaml,
+      async nodeRoutes(node) {
+        const { stdout } = await topo.node(node).ns.exec('ip', ['-j', 'route', 'show', 'proto', '80']);
+        return (JSON.parse(stdout.trim() || '[]') as Array<{ type?: string; dst: string; dev?: string; gateway?: string }>)
+          .map((r) => `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`)
+          .sort();
+      },
+      expectedRoutes(node) {
+        const i = topo.nodes.findIndex((n) => n.name === node) + 1;
+        return [`unreachable ${blockOf(i)}`, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
+      },
+      startRouting() {
+        if (options.withReflectors) for (const r of reflectors) c.startReflector(r.name, r.address, CLUSTER_ID);
+        for (const n of topo.nodes) c.startAgent(n.name);
+      },
+      async destroy() {
+        await c.stop();
+        await theSwitch.stop();
+        await topo.destroy();
+      },
+    };
+  } catch (err) {
+    await cluster?.stop().catch(() => undefined);
+    await sw?.stop().catch(() => undefined);
+    await topo.destroy();
+    throw err;
+  }
 }
