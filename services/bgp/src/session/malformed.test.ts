@@ -10,6 +10,8 @@ import { RawPeer, rawMessage, rawOpen, announce, originAttributes, waitForPeerSt
 import { BgpSpeaker, type UpdateEvent } from './index.js';
 
 const LOCAL_AS = 65000;
+// Our own corner of 127/8, away from other suites' loopback addresses.
+const HOST = '127.3.0.1';
 const RAW_AS = 65100;
 const ORIGIN = [0x40, 1, 1, 0];
 const AS_PATH = [0x40, 2, 6, 2, 1, 0, 0, 0xfe, 0x4c]; // AS_SEQUENCE [65100], 4-octet ASNs
@@ -33,12 +35,12 @@ describe('malformed input against the speaker', () => {
 
   /** A new passive peer on its own loopback address; returns the address. */
   const newPeer = (): string => {
-    const address = `127.0.0.${nextAddress++}`;
+    const address = `127.3.0.${nextAddress++}`;
     speaker.addPeer({ address, remoteAs: RAW_AS, passive: true, idleHold: { min: 0, max: 0 }, families: ['ipv4-unicast'] });
     return address;
   };
   const established = async (address: string): Promise<RawPeer> => {
-    const raw = await RawPeer.connect(port, address);
+    const raw = await RawPeer.connect(port, address, HOST);
     await raw.handshake({ asn: RAW_AS, bgpId: address });
     await waitForPeerState(speaker, address, 'Established', 5000);
     return raw;
@@ -47,16 +49,16 @@ describe('malformed input against the speaker', () => {
   const prefixes = (u: UpdateMessage, field: 'nlri' | 'withdrawn'): string[] => u[field].map(prefixToString);
 
   before(async () => {
-    speaker = new BgpSpeaker({ localAs: LOCAL_AS, routerId: '10.0.0.1', listen: { address: '127.0.0.1', port: 0 } });
+    speaker = new BgpSpeaker({ localAs: LOCAL_AS, routerId: '10.0.0.1', listen: { address: HOST, port: 0 } });
     speaker.on('update', (u) => updates.push(u));
-    speaker.addPeer({ address: '127.0.0.2', remoteAs: 65002, passive: true, holdTime: 3, families: ['ipv4-unicast'] });
+    speaker.addPeer({ address: '127.3.0.2', remoteAs: 65002, passive: true, holdTime: 3, families: ['ipv4-unicast'] });
     await speaker.start();
     port = speaker.listenPort!;
     healthy = new BgpSpeaker({ localAs: 65002, routerId: '10.0.0.2', listen: false });
-    healthy.addPeer({ address: '127.0.0.1', port, localAddress: '127.0.0.2', remoteAs: LOCAL_AS, holdTime: 3, families: ['ipv4-unicast'] });
+    healthy.addPeer({ address: '127.3.0.1', port, localAddress: '127.3.0.2', remoteAs: LOCAL_AS, holdTime: 3, families: ['ipv4-unicast'] });
     await healthy.start();
-    await waitForPeerState(speaker, '127.0.0.2', 'Established');
-    await announce(healthy, '127.0.0.1', ['10.2.0.0/24'], originAttributes(65002, { nextHop: '127.0.0.2' }));
+    await waitForPeerState(speaker, '127.3.0.2', 'Established');
+    await announce(healthy, '127.3.0.1', ['10.2.0.0/24'], originAttributes(65002, { nextHop: '127.3.0.2' }));
   });
 
   after(async () => {
@@ -108,7 +110,7 @@ describe('malformed input against the speaker', () => {
   for (const [name, bytes, code, subcode, data] of openCases) {
     test(`OPEN: ${name} → NOTIFICATION ${code}/${subcode}`, async () => {
       const address = newPeer();
-      const raw = await RawPeer.connect(port, address);
+      const raw = await RawPeer.connect(port, address, HOST);
       raw.send(bytes(address));
       const n = await raw.expectNotification();
       assert.deepEqual([n.code, n.subcode], [code, subcode]);
@@ -118,7 +120,7 @@ describe('malformed input against the speaker', () => {
 
   test('UPDATE before the OPEN exchange completes → FSM error (RFC 6608 subcode 2)', async () => {
     const address = newPeer();
-    const raw = await RawPeer.connect(port, address);
+    const raw = await RawPeer.connect(port, address, HOST);
     raw.send(rawOpen({ asn: RAW_AS, bgpId: address }));
     raw.send(rawMessage(MessageType.Update, updateBody({})));
     const n = await raw.expectNotification();
@@ -182,7 +184,7 @@ describe('malformed input against the speaker', () => {
   });
 
   test('random bytes from an unknown address → Cease/Connection Rejected', async () => {
-    const raw = await RawPeer.connect(port, '127.0.0.250');
+    const raw = await RawPeer.connect(port, '127.3.0.250', HOST);
     raw.send(randomBytes(4096));
     const n = await raw.expectNotification();
     assert.deepEqual([n.code, n.subcode], [6, 5]);
@@ -191,7 +193,7 @@ describe('malformed input against the speaker', () => {
   test('a flood of random bytes on connections of a configured peer: each ends in a NOTIFICATION', async () => {
     const address = newPeer();
     for (let i = 0; i < 20; i++) {
-      const raw = await RawPeer.connect(port, address);
+      const raw = await RawPeer.connect(port, address, HOST);
       raw.send(randomBytes(64 * 1024));
       const n = await raw.expectNotification();
       // Message header error (random marker/length/type) or, when it arrived mid-close, Cease.
@@ -224,10 +226,10 @@ describe('malformed input against the speaker', () => {
   });
 
   test('the healthy peer stayed Established through all of it', async () => {
-    const s = speaker.peer('127.0.0.2')!;
+    const s = speaker.peer('127.3.0.2')!;
     assert.equal(s.state, 'Established');
     assert.equal(s.flaps, 0);
-    assert.equal(healthy.peer('127.0.0.1')!.flaps, 0);
-    assert.deepEqual(updatesFrom('127.0.0.2').flatMap((u) => prefixes(u.update, 'nlri')), ['10.2.0.0/24']);
+    assert.equal(healthy.peer('127.3.0.1')!.flaps, 0);
+    assert.deepEqual(updatesFrom('127.3.0.2').flatMap((u) => prefixes(u.update, 'nlri')), ['10.2.0.0/24']);
   });
 });
