@@ -73,6 +73,8 @@ export interface ReflectorEvents {
   peerState?(address: string, state: string): void;
   /** Our restart finished: End-of-RIB sent to every peer that is up. */
   restartComplete?(): void;
+  /** A peer sent End-of-RIB for a family (its routes of it are complete). */
+  endOfRib?(address: string, afi: 4 | 6): void;
 }
 
 const AFI_OF: Record<number, 4 | 6> = { 1: 4, 2: 6 };
@@ -467,6 +469,7 @@ export class Reflector {
       if (!e || !fam) return;
       e.eorReceived.add(fam);
       if (this.rib.sweepStale(e.ribIdx, fam) > 0) this.kick();
+      this.events.endOfRib?.(peer, fam);
       this.checkRestartDone();
     });
     sp.on('routeRefresh', ({ peer, afi, kind }) => {

@@ -88,6 +88,12 @@ export interface RouteView {
 
 export type BestChangeListener = (dest: number, oldBest: number, newBest: number) => void;
 
+/**
+ * A route of a watched peer was added or changed (`live` true) or withdrawn (`live` false);
+ * the slot's data is valid during the call.
+ */
+export type RouteListener = (route: number, live: boolean) => void;
+
 const LOCAL_PEER = 0;
 
 export class Rib {
@@ -113,6 +119,8 @@ export class Rib {
   private readonly myRouterId: string;
   private readonly myClusterId: string;
   private readonly bestListeners: BestChangeListener[] = [];
+  /** Per-peer route listeners (sparse: only watched peers pay anything). */
+  private readonly routeListeners = new Map<number, RouteListener>();
 
   constructor(readonly options: RibOptions, localPolicy: PeerPolicy) {
     this.myRouterId = options.routerId;
@@ -163,6 +171,12 @@ export class Rib {
 
   onBestChange(l: BestChangeListener): void {
     this.bestListeners.push(l);
+  }
+
+  /** Calls `l` for every change to the routes of peer `idx` (undefined: stop watching). */
+  watchPeer(idx: number, l: RouteListener | undefined): void {
+    if (l) this.routeListeners.set(idx, l);
+    else this.routeListeners.delete(idx);
   }
 
   // ---------------------------------------------------------------- import
@@ -294,6 +308,7 @@ export class Rib {
       this.rAttr[r] = set.id;
       this.rFlags[r] = (flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale)) | RouteFlag.Changed;
       this.markDirty(d);
+      if (this.routeListeners.size) this.routeListeners.get(peer.idx)?.(r, true);
       return r;
     }
     const n = this.allocRoute();
@@ -311,6 +326,7 @@ export class Rib {
     peer.count++;
     this.routeCount++;
     this.markDirty(d);
+    if (this.routeListeners.size) this.routeListeners.get(peer.idx)?.(n, true);
     return n;
   }
 
@@ -335,6 +351,7 @@ export class Rib {
     this.routeCount--;
     this.rFlags[r]! |= RouteFlag.Dead;
     this.markDirty(this.rDest[r]!);
+    if (this.routeListeners.size) this.routeListeners.get(peer.idx)?.(r, false);
   }
 
   private allocRoute(): number {

@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ClusterModel, type ResourceChange } from './model.js';
+import { deriveConfig } from './derive.js';
+import type { StoredKind } from '../../../shared/nats/index.js';
+
+function doc(kind: StoredKind, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): ResourceChange {
+  return {
+    kind,
+    name,
+    value: Buffer.from(JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec })),
+  };
+}
+
+function node(name: string, v4: string, extra: Record<string, unknown> = {}, labels?: Record<string, string>, v6?: string): ResourceChange {
+  return doc('Node', name, { bgp: { ipv4Address: `${v4}/24`, ...(v6 ? { ipv6Address: `${v6}/64` } : {}), ...extra } }, labels);
+}
+
+function affinity(nodeName: string, cidr: string, state = 'confirmed'): ResourceChange {
+  return doc('BlockAffinity', `${nodeName}-${cidr.replace(/[./:]/g, '-')}`, { state, node: nodeName, cidr, deleted: false });
+}
+
+const pool = doc('IPPool', 'default-v4', { cidr: '10.244.0.0/16' });
+const pool6 = doc('IPPool', 'default-v6', { cidr: 'fd00:244::/48' });
+const rrNode = node('rr-0', '10.0.0.250', { routeReflectorClusterID: '224.0.0.1' }, { 'route-reflector': 'true' }, 'fd00::250');
+
+function model(...changes: ResourceChange[]): ClusterModel {
+  const m = new ClusterModel();
+  assert.deepEqual(m.apply(changes), []);
+  return m;
+}
+
+describe('datastore mode: deriving the reflector from Calico resources', () => {
+  it('needs its own Node with an IPv4 BGP address', () => {
+    assert.deepEqual(deriveConfig(model(), 'rr-0'), { ok: false, reason: 'Node rr-0 is not in the datastore' });
+    const r = deriveConfig(model(doc('Node', 'rr-0', {})), 'rr-0');
+    assert.equal(r.ok, false);
+  });
+
+  it('identity: router id, cluster id, AS from Node then BGPConfiguration, listen port', () => {
+    const m = model(rrNode, doc('BGPConfiguration', 'default', { asNumber: 65010, listenPort: 1790 }));
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    const s = r.config.settings;
+    assert.deepEqual([s.asNumber, s.routerId, s.clusterId, s.listen], [65010, '10.0.0.250', '224.0.0.1', { address: '::', port: 1790 }]);
+    const own = deriveConfig(model(node('rr-0', '10.0.0.250', { asNumber: 65001, routeReflectorClusterID: '1.1.1.1' })), 'rr-0');
+    assert.ok(own.ok);
+    assert.equal(own.config.settings.asNumber, 65001);
+    assert.deepEqual(own.config.settings.listen, { address: '0.0.0.0', port: 179 });
+  });
+
+  it('peers: peerIP (a switch: eBGP, external), peerSelector nodes (clients), same cluster id (non-client), passive tie-break', () => {
+    const m = model(
+      rrNode,
+      node('rr-1', '10.0.0.251', { routeReflectorClusterID: '224.0.0.1' }, { 'route-reflector': 'true' }),
+      node('n1', '10.0.0.1', {}, { rack: 'a' }),
+      node('n2', '10.0.1.1', { asNumber: 65099 }, { rack: 'b' }),
+      doc('BGPPeer', 'tor', { peerIP: '10.0.0.254:1179', asNumber: 65100, keepOriginalNextHop: true, maxRestartTime: '300s' }),
+      doc('BGPPeer', 'rr-mesh', { nodeSelector: "has(route-reflector)", peerSelector: "has(route-reflector)" }),
+      doc('BGPPeer', 'rack-a', { nodeSelector: "route-reflector == 'true'", peerSelector: "rack == 'a'" }),
+      doc('BGPPeer', 'elsewhere', { node: 'n1', peerIP: '10.9.9.9', asNumber: 65200 }),
+    );
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    const by = new Map(r.config.peers.map((p) => [p.address, p]));
+    assert.deepEqual([...by.keys()].sort(), ['10.0.0.1', '10.0.0.251', '10.0.0.254']);
+    const tor = by.get('10.0.0.254')!;
+    assert.deepEqual([tor.asNumber, tor.port, tor.nextHopMode, tor.restartTime, tor.passive], [65100, 1179, 'keep', 300, false]);
+    assert.equal(by.get('10.0.0.251')!.rrClient, false, 'same cluster id: non-client');
+    assert.equal(by.get('10.0.0.1')!.rrClient, true);
+    assert.equal(by.get('10.0.0.1')!.passive, true, '10.0.0.250 > 10.0.0.1 lexically: we wait');
+    assert.equal(by.get('10.0.0.251')!.passive, false);
+    assert.equal(by.get('10.0.0.1')!.localAddress, '10.0.0.250');
+    assert.deepEqual([...r.config.external], ['10.0.0.254']);
+  });
+
+  it('originates each confirmed host affinity in an exportable pool with the node as next hop (IPv4 and IPv6)', () => {
+    const m = model(
+      rrNode,
+      pool,
+      pool6,
+      doc('IPPool', 'quiet', { cidr: '10.250.0.0/16', disableBGPExport: true }),
+      node('n1', '10.0.0.1', {}, {}, 'fd00::1'),
+      node('n2', '10.0.1.1'),
+      affinity('n1', '10.244.1.0/26'),
+      affinity('n1', 'fd00:244:0:1::/122'),
+      affinity('n2', '10.244.2.0/26'),
+      affinity('n2', '10.244.3.0/26', 'pending'),
+      affinity('n2', '10.250.0.0/26'),
+      affinity('n2', '10.99.0.0/26'),
+      affinity('gone', '10.244.9.0/26'),
+    );
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    const routes = r.config.routes;
+    assert.deepEqual([...routes.keys()].sort(), ['10.244.1.0/26', '10.244.2.0/26', 'fd00:244:0:1::/122']);
+    assert.equal(routes.get('10.244.1.0/26')!.nextHop, '10.0.0.1');
+    assert.equal(routes.get('fd00:244:0:1::/122')!.nextHop, 'fd00::1');
+    assert.equal(routes.get('10.244.2.0/26')!.attrs.localPref, 2147483647 - 1024);
+  });
+
+  it('communities from prefixAdvertisements (names and literal values), pool aggregates on request', () => {
+    const m = model(
+      rrNode,
+      pool,
+      node('n1', '10.0.0.1'),
+      affinity('n1', '10.244.1.0/26'),
+      doc('BGPConfiguration', 'default', {
+        communities: [{ name: 'dc', value: '65000:100' }],
+        prefixAdvertisements: [{ cidr: '10.244.0.0/16', communities: ['dc', '65000:1:2'] }, { cidr: '10.244.1.0/26', communities: ['65000:7'] }],
+      }),
+    );
+    const r = deriveConfig(m, 'rr-0', { poolAggregates: true });
+    assert.ok(r.ok);
+    const a = r.config.routes.get('10.244.1.0/26')!.attrs;
+    assert.deepEqual(a.communities, [65000 * 65536 + 100, 65000 * 65536 + 7]);
+    assert.deepEqual(a.largeCommunities, [{ globalAdmin: 65000, localData1: 1, localData2: 2 }]);
+    const agg = r.config.routes.get('10.244.0.0/16')!;
+    assert.equal(agg.nextHop, '');
+  });
+
+  it('invalid documents are skipped and reported, not fatal', () => {
+    const m = new ClusterModel();
+    const problems = m.apply([doc('Node', 'bad', { bgp: { ipv4Address: 'not-an-ip' } }), { kind: 'BGPPeer', name: 'junk', value: Buffer.from('{') }]);
+    assert.equal(problems.length, 2);
+    assert.equal(m.nodes.size, 0);
+  });
+});

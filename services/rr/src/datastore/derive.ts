@@ -1,0 +1,227 @@
+// Datastore mode: what the reflector should be, derived from Calico resources (pure).
+//
+// Identity: the reflector is a Node (`--node NAME`) with spec.bgp.routeReflectorClusterID, as in
+// Calico. Router id = the node's IPv4 address, AS = node asNumber ?? BGPConfiguration asNumber ??
+// 64512, port = BGPConfiguration listenPort ?? 179.
+//
+// Peers (confd's bgp_processor, for a node that is a reflector; a reflector skips the mesh):
+//   a BGPPeer applies when its `node` is us, its `nodeSelector` matches our labels, or it has
+//   neither (global). `peerIP` gives one peer; `peerSelector` gives every other matching Node
+//   (IPv4 and IPv6 addresses). An iBGP peer is a client unless it is a Node with our cluster id.
+//   Between two Nodes the one with the lexically greater address is passive (Calico's rule).
+//   nextHopMode / keepOriginalNextHop, maxRestartTime → restart time. Peers from peerIP that are
+//   not Calico nodes are "external": their routes are published as LearnedRoutes.
+//
+// Origination: each confirmed host BlockAffinity → the block CIDR, next hop = the owning node's
+// address of the block's family, when an enabled IPPool with BGP export contains it; communities
+// from BGPConfiguration.prefixAdvertisements whose cidr contains the block. LOCAL_PREF carries
+// Calico's normal route priority (2^31-1 - 1024), as confd's export filter does. Pool aggregates
+// (each exportable pool's CIDR, next hop self) when asked for.
+
+import {
+  cidrContains,
+  durationMs,
+  parseSelector,
+  splitPeerAddress,
+  tryParseCidr,
+  type BGPPeer,
+  type Node,
+} from '../../../shared/resources/index.js';
+import { Origin, parsePrefix, type PathAttributes } from '../bgp.js';
+import { parseCommunity } from '../policy/filter.js';
+import { PRIORITY_BASE } from '../policy/filter.js';
+import { DEFAULT_GRACEFUL_RESTART, type GracefulRestartSettings, type PeerSettings, type ReflectorSettings } from '../config/types.js';
+import type { OriginatedRoute } from '../reflector/static-routes.js';
+import type { NextHopMode } from '../reflect/rules.js';
+import type { ClusterModel } from './model.js';
+
+/** Calico's default AS (BGPConfiguration asNumber default). */
+export const CALICO_DEFAULT_AS = 64512;
+/** FelixConfiguration ipv4NormalRoutePriority default: the route priority of a node's blocks. */
+export const NORMAL_ROUTE_PRIORITY = 1024;
+
+export interface DeriveOptions {
+  readonly gracefulRestart?: GracefulRestartSettings;
+  /** Also originate each exportable IPPool's CIDR (next hop self). */
+  readonly poolAggregates?: boolean;
+}
+
+export interface DerivedConfig {
+  readonly settings: ReflectorSettings;
+  readonly peers: readonly PeerSettings[];
+  /** Keyed by canonical prefix text. */
+  readonly routes: ReadonlyMap<string, OriginatedRoute>;
+  /** Peer addresses whose routes are published as LearnedRoutes. */
+  readonly external: ReadonlySet<string>;
+  /** Things an operator should know (unresolvable filters, nodes without addresses, ...). */
+  readonly warnings: readonly string[];
+}
+
+export type DeriveResult = { ok: true; config: DerivedConfig } | { ok: false; reason: string };
+
+function hostOf(addr: string | undefined): string | undefined {
+  if (!addr) return undefined;
+  const i = addr.indexOf('/');
+  return i < 0 ? addr : addr.slice(0, i);
+}
+
+function nodeAs(n: Node, globalAs: number): number {
+  return n.spec.bgp?.asNumber ?? globalAs;
+}
+
+function nextHopModeOf(p: BGPPeer): NextHopMode {
+  if (p.spec.keepOriginalNextHop) return 'keep';
+  switch (p.spec.nextHopMode) {
+    case 'Self':
+      return 'self';
+    case 'Keep':
+      return 'keep';
+    default:
+      return 'auto';
+  }
+}
+
+function selectorMatches(text: string, labels: Record<string, string> | undefined, warnings: string[], field: string): boolean {
+  try {
+    return parseSelector(text).matches(labels ?? {});
+  } catch (err) {
+    warnings.push(`${field}: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+export function deriveConfig(model: ClusterModel, nodeName: string, options: DeriveOptions = {}): DeriveResult {
+  const me = model.nodes.get(nodeName);
+  if (!me) return { ok: false, reason: `Node ${nodeName} is not in the datastore` };
+  const bgp = me.spec.bgp;
+  const routerId = hostOf(bgp?.ipv4Address);
+  if (!routerId) return { ok: false, reason: `Node ${nodeName} has no spec.bgp.ipv4Address (the reflector's router id)` };
+  const myV6 = hostOf(bgp?.ipv6Address);
+  const warnings: string[] = [];
+  const cfg = model.globalConfig?.spec;
+  const globalAs = cfg?.asNumber ?? CALICO_DEFAULT_AS;
+  const asNumber = bgp?.asNumber ?? globalAs;
+  const clusterId = bgp?.routeReflectorClusterID ?? routerId;
+  if (!bgp?.routeReflectorClusterID) warnings.push(`Node ${nodeName} has no spec.bgp.routeReflectorClusterID: reflecting with cluster id ${routerId}`);
+  const port = cfg?.listenPort ?? 179;
+  const listenAddress = cfg?.bindMode === 'NodeIP' ? routerId : myV6 ? '::' : '0.0.0.0';
+  const settings: ReflectorSettings = {
+    asNumber,
+    routerId,
+    clusterId,
+    listen: { address: listenAddress, port },
+    holdTime: 90,
+    alwaysCompareMed: false,
+    gracefulRestart: options.gracefulRestart ?? DEFAULT_GRACEFUL_RESTART,
+    maxPrefixRestartTime: 60,
+  };
+
+  // ---------------------------------------------------------------- peers
+  const nodeByAddress = new Map<string, Node>();
+  for (const n of model.nodes.values()) {
+    for (const a of [hostOf(n.spec.bgp?.ipv4Address), hostOf(n.spec.bgp?.ipv6Address)]) if (a) nodeByAddress.set(a, n);
+  }
+  const peers = new Map<string, PeerSettings>();
+  const external = new Set<string>();
+  const add = (p: BGPPeer, address: string, asn: number, peerNode: Node | undefined, port?: number): void => {
+    if (address === routerId || address === myV6) return;
+    if (peers.has(address)) {
+      warnings.push(`BGPPeer ${p.metadata.name}: ${address} is already a peer from another BGPPeer; ignored`);
+      return;
+    }
+    const sameCluster = peerNode?.spec.bgp?.routeReflectorClusterID === clusterId && bgp?.routeReflectorClusterID !== undefined;
+    const mine = address.includes(':') ? myV6 : routerId;
+    if (p.spec.filters?.length) warnings.push(`BGPPeer ${p.metadata.name}: filters ${p.spec.filters.join(', ')} are not resolvable (BGPFilter is not a datastore kind); ignored`);
+    if (p.spec.password) warnings.push(`BGPPeer ${p.metadata.name}: TCP-MD5 password is not supported; peering without it`);
+    const restart = p.spec.maxRestartTime ? Math.min(4095, Math.round(durationMs(p.spec.maxRestartTime) / 1000)) : undefined;
+    peers.set(address, {
+      address,
+      asNumber: asn,
+      rrClient: asn === asNumber && !sameCluster,
+      passive: peerNode !== undefined && mine !== undefined && mine > address,
+      port: port ?? 179,
+      ...(mine && p.spec.sourceAddress !== 'None' ? { localAddress: mine } : {}),
+      nextHopMode: nextHopModeOf(p),
+      filters: [],
+      addPaths: 'both',
+      families: address.includes(':') ? ['ipv6-unicast'] : ['ipv4-unicast', 'ipv6-unicast'],
+      ...(restart !== undefined ? { restartTime: restart } : {}),
+      description: `BGPPeer ${p.metadata.name}`,
+    });
+    if (!peerNode) external.add(address);
+  };
+  for (const p of [...model.peers.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const s = p.spec;
+    const applies = s.node ? s.node === nodeName : s.nodeSelector ? selectorMatches(s.nodeSelector, me.metadata.labels, warnings, `BGPPeer ${p.metadata.name} nodeSelector`) : true;
+    if (!applies) continue;
+    if (s.peerIP) {
+      const { ip, port } = splitPeerAddress(s.peerIP);
+      const n = nodeByAddress.get(ip);
+      add(p, ip, s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber), n, port);
+    } else if (s.peerSelector) {
+      const sel = s.peerSelector;
+      for (const n of [...model.nodes.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+        if (n.metadata.name === nodeName) continue;
+        if (!selectorMatches(sel, n.metadata.labels, warnings, `BGPPeer ${p.metadata.name} peerSelector`)) continue;
+        const v4 = hostOf(n.spec.bgp?.ipv4Address);
+        const v6 = hostOf(n.spec.bgp?.ipv6Address);
+        if (!v4 && !v6) warnings.push(`BGPPeer ${p.metadata.name}: Node ${n.metadata.name} has no BGP address`);
+        if (v4) add(p, v4, nodeAs(n, globalAs), n);
+        if (v6) add(p, v6, nodeAs(n, globalAs), n);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- origination
+  const communityByName = new Map((cfg?.communities ?? []).map((c) => [c.name, c.value]));
+  const ads = (cfg?.prefixAdvertisements ?? []).map((a) => ({ cidr: a.cidr, values: (a.communities ?? []).map((c) => communityByName.get(c) ?? c) }));
+  const exportable = [...model.pools.values()].filter((p) => !p.spec.disabled && !p.spec.disableBGPExport);
+  const routes = new Map<string, OriginatedRoute>();
+  const attrsFor = (cidr: string): PathAttributes => {
+    const communities: number[] = [];
+    const large: { globalAdmin: number; localData1: number; localData2: number }[] = [];
+    for (const a of ads) {
+      if (!cidrContains(a.cidr, cidr)) continue;
+      for (const v of a.values) {
+        const c = parseCommunity(v, `BGPConfiguration.prefixAdvertisements(${a.cidr})`);
+        if (c.kind === 'standard') {
+          if (!communities.includes(c.value)) communities.push(c.value);
+        } else if (!large.some((l) => l.globalAdmin === c.value.globalAdmin && l.localData1 === c.value.localData1 && l.localData2 === c.value.localData2)) {
+          large.push(c.value);
+        }
+      }
+    }
+    return {
+      origin: Origin.Igp,
+      asPath: [],
+      atomicAggregate: false,
+      unknown: [],
+      localPref: PRIORITY_BASE - NORMAL_ROUTE_PRIORITY,
+      ...(communities.length ? { communities } : {}),
+      ...(large.length ? { largeCommunities: large } : {}),
+    };
+  };
+  for (const a of model.affinities.values()) {
+    const s = a.spec;
+    if (s.state !== 'confirmed' || s.deleted || (s.type ?? 'host') !== 'host') continue;
+    const node = model.nodes.get(s.node);
+    if (!node) continue;
+    const block = tryParseCidr(s.cidr);
+    if (typeof block === 'string') continue;
+    if (!exportable.some((p) => cidrContains(p.spec.cidr, block))) continue;
+    const nh = hostOf(block.family === 4 ? node.spec.bgp?.ipv4Address : node.spec.bgp?.ipv6Address);
+    if (!nh) {
+      warnings.push(`BlockAffinity ${a.metadata.name}: Node ${s.node} has no IPv${block.family} BGP address for ${block.text}`);
+      continue;
+    }
+    routes.set(block.text, { prefix: parsePrefix(block.text), nextHop: nh, attrs: attrsFor(block.text) });
+  }
+  if (options.poolAggregates) {
+    for (const p of exportable) {
+      const c = tryParseCidr(p.spec.cidr);
+      if (typeof c === 'string' || routes.has(c.text)) continue;
+      routes.set(c.text, { prefix: parsePrefix(c.text), nextHop: '', attrs: attrsFor(c.text) });
+    }
+  }
+  return { ok: true, config: { settings, peers: [...peers.values()], routes, external, warnings } };
+}
