@@ -77,9 +77,13 @@ export class Connection {
     return this.socket.writableLength;
   }
 
-  /** Octets received but not yet processed (the hold timer does not expire while this is > 0). */
-  get backlog(): number {
-    return this.reader.buffered;
+  /**
+   * Complete frames are waiting because we paused to yield (not because the peer is slow): the
+   * hold timer does not expire meanwhile. A peer that sends half a message and stalls does not
+   * count as busy.
+   */
+  get processingBacklog(): boolean {
+    return this.scheduled;
   }
 
   get isClosing(): boolean {

@@ -360,7 +360,7 @@ export class Peer {
       // (we are busy processing a large table), it is alive. Re-arm instead of expiring.
       const conn = this.conns.get(event.conn);
       const t = this.timers.get(`Hold:${event.conn}`);
-      if (conn && t && conn.backlog > 0) {
+      if (conn && t && conn.processingBacklog) {
         this.startTimer(`Hold:${event.conn}`, t.ms, () => this.timerFired(event));
         return;
       }
@@ -370,6 +370,7 @@ export class Peer {
   }
 
   private startTimer(key: string, ms: number, fire: () => void): void {
+    if (this.removed) return;
     const old = this.timers.get(key);
     if (old) clearTimeout(old.handle);
     this.timers.set(key, { handle: setTimeout(fire, ms), ms });
@@ -386,6 +387,7 @@ export class Peer {
   }
 
   private connect(id: ConnectionId): void {
+    if (this.removed) return;
     this.pendingConnects.add(id);
     const { address, port, localAddress } = this.config;
     this.host.transport

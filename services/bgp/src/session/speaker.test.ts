@@ -145,11 +145,17 @@ describe('BgpSpeaker', () => {
     const downs: SessionDownEvent[] = [];
     a.on('sessionDown', (e) => downs.push(e));
     await a.start();
+    a.addPeer({ address: `127.1.${subnet}.3`, remoteAs: 65100, passive: true, holdTime: 3 });
     const raw = await RawPeer.connect(a.listenPort!, `127.1.${subnet}.2`, `127.1.${subnet}.1`);
     await raw.handshake({ asn: 65100, bgpId: '10.0.0.9', holdTime: 3 });
-    const n = await raw.expectNotification(10_000);
+    // Half a message and then silence is no sign of life either.
+    const half = await RawPeer.connect(a.listenPort!, `127.1.${subnet}.3`, `127.1.${subnet}.1`);
+    await half.handshake({ asn: 65100, bgpId: '10.0.0.8', holdTime: 3 });
+    half.send(new Uint8Array(12).fill(0xff));
+    const [n, m] = await Promise.all([raw.expectNotification(10_000), half.expectNotification(10_000)]);
     assert.deepEqual([n.code, n.subcode], [4, 0]);
-    assert.deepEqual(downs.map((d) => d.reason), [{ kind: 'hold-timer-expired' }]);
+    assert.deepEqual([m.code, m.subcode], [4, 0]);
+    assert.deepEqual(downs.map((d) => d.reason), [{ kind: 'hold-timer-expired' }, { kind: 'hold-timer-expired' }]);
   });
 
   test('graceful restart helper: routes retained, refreshed, the rest purged at End-of-RIB', async () => {
