@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
 import * as datastore from './datastore.js';
+import * as demo from './demo.js';
 import * as get from './get.js';
 import * as ipam from './ipam.js';
 import * as rr from './rr.js';
@@ -24,4 +25,5 @@ export const COMMANDS: readonly CommandModule[] = [
   sync,
   agent,
   rr,
+  demo,
 ];
