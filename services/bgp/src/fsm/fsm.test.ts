@@ -501,13 +501,18 @@ test('any event sequence keeps the FSM invariants', () => {
           if (a.type === 'SessionDown') {
             assert.equal(established.delete(a.conn), true, 'SessionDown only for an Established connection');
           }
-          if (a.type === 'Close') established.delete(a.conn);
+          if (a.type === 'Close' && established.has(a.conn)) {
+            assert.ok(
+              actions.some((b) => b.type === 'SessionDown' && b.conn === a.conn),
+              'closing the Established connection reports the session down',
+            );
+          }
         }
         assert.ok(established.size <= 1, 'at most one Established connection');
         assert.equal(fsm.state === 'Established', established.size === 1);
         if (!fsm.isStarted) assert.equal(fsm.state, 'Idle', 'a stopped FSM is Idle');
       }
     }),
-    { numRuns: 2000 },
+    { numRuns: 5000 },
   );
 });

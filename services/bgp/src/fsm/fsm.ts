@@ -226,11 +226,13 @@ export class Fsm {
 
   private tcpConnected(id: ConnectionId): void {
     const c = this.conns.get(id);
-    if (!c || c.phase !== 'Connecting') {
+    if (!c) {
       // Abandoned attempt that completed anyway.
       this.out.push({ type: 'Close', conn: id });
       return;
     }
+    // A connection already up (or the peer's own) cannot complete a connect: nothing to do.
+    if (c.phase !== 'Connecting' || c.direction !== 'outgoing') return;
     this.stopPeerTimer('ConnectRetry');
     this.tcpUp(c);
   }
