@@ -18,7 +18,7 @@ export {
   packWithdrawals,
   parsePrefix,
   prefixToString,
-} from '../../bgp/src/codec/index.js';
+} from '../../bgp/index.js';
 export type {
   AfiSafi,
   AsPathSegment,
@@ -29,8 +29,8 @@ export type {
   PathAttributes,
   Prefix,
   UpdateMessage,
-} from '../../bgp/src/codec/index.js';
-export { BgpSpeaker, netTransport } from '../../bgp/src/session/index.js';
+} from '../../bgp/index.js';
+export { BgpSpeaker, netTransport } from '../../bgp/index.js';
 export type {
   AddPathMode,
   BgpTransport,
@@ -42,6 +42,6 @@ export type {
   EndOfRibEvent,
   EstablishedEvent,
   UpdateEvent,
-} from '../../bgp/src/session/index.js';
-export { SESSION_STATE_CODE } from '../../bgp/src/fsm/index.js';
-export type { SessionStateName } from '../../bgp/src/fsm/index.js';
+} from '../../bgp/index.js';
+export { SESSION_STATE_CODE } from '../../bgp/index.js';
+export type { SessionStateName } from '../../bgp/index.js';

@@ -1,5 +1,7 @@
 // `meshless rr`: the route reflector. Standalone mode reads a BIRD-style rr.yaml (peers, static
-// routes, filters); see services/rr/README.md. The service is imported only when the command runs.
+// routes, filters); datastore mode follows the sync servers as a Node with a route reflector
+// cluster id (Calico's model). See services/rr/README.md. The service is imported only when the
+// command runs.
 import type { Command } from 'commander';
 import { createLogger } from '../../../shared/log/index.js';
 import { Shutdown } from '../../../shared/telemetry/index.js';
@@ -8,6 +10,7 @@ import { CliError, oneLine } from '../failure.js';
 
 const EXAMPLES = `
 Examples:
+  meshless rr --node rr-0 --sync 127.0.0.1:5473 --datastore 127.0.0.1:5470   # datastore mode
   meshless rr --config rr.yaml                          # standalone, like BIRD with a config file
   meshless rr --config rr.yaml --admin 127.0.0.1:5474 --metrics-port 9094 --data-dir /var/lib/meshless/rr
 
@@ -29,18 +32,27 @@ rr.yaml (minimal):
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('rr')
-    .summary('run the route reflector (standalone with --config rr.yaml)')
+    .summary('run the route reflector (datastore mode with --node, standalone with --config)')
     .description('Run the BGP route reflector. Runs until SIGTERM or Ctrl-C.')
-    .requiredOption('--config <file>', 'rr.yaml: asNumber, routerID, clusterID, listen, peers, routes, filters')
-    .option('--admin <host:port>', 'gRPC admin API address (overrides adminListen; "none" to disable)')
-    .option('--metrics-port <port>', 'Prometheus /metrics and health port (overrides metricsPort)')
-    .option('--data-dir <dir>', 'LMDB directory for warm restart (overrides dataDir)')
+    .option('--config <file>', 'standalone: rr.yaml with asNumber, routerID, clusterID, listen, peers, routes, filters')
+    .option('--node <name>', 'datastore mode: the Node this reflector is (spec.bgp.routeReflectorClusterID)')
+    .option('--sync <host:port,...>', 'datastore mode: sync servers (env MESHLESS_SYNC)')
+    .option('--datastore <host:port>', 'datastore mode: datastore API for LearnedRoute writes (env MESHLESS_DATASTORE; "none": do not publish)')
+    .option('--pool-aggregates', 'datastore mode: also advertise each exportable IPPool CIDR')
+    .option('--admin <host:port>', 'gRPC admin API address (default 127.0.0.1:5474; "none" to disable)')
+    .option('--metrics-port <port>', 'Prometheus /metrics and health port')
+    .option('--data-dir <dir>', 'LMDB directory for warm restart')
     .addHelpText('after', EXAMPLES)
-    .action(async (opts: { config: string; admin?: string; metricsPort?: string; dataDir?: string }) => {
+    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string }) => {
+      if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
+      if (opts.node !== undefined) {
+        await runDatastoreMode(ctx, { ...opts, node: opts.node });
+        return;
+      }
       const rr = await import('../../../rr/index.js');
       let config;
       try {
-        const c = rr.loadStandaloneConfig(opts.config);
+        const c = rr.loadStandaloneConfig(opts.config!);
         const metricsPort = opts.metricsPort === undefined ? c.service.metricsPort : Number(opts.metricsPort);
         if (metricsPort !== false && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
           throw new CliError(`rr: --metrics-port must be a port number 0-65535, got '${opts.metricsPort}'`);
@@ -65,4 +77,43 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
       }
     });
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
+
+async function runDatastoreMode(
+  ctx: CliContext,
+  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string },
+): Promise<void> {
+  const env = ctx.io.env;
+  const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of sync) if (!HOST_PORT.test(s)) throw new CliError(`rr: --sync must be HOST:PORT[,HOST:PORT...], got '${s}'`);
+  const datastore = opts.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
+  if (datastore !== 'none' && !HOST_PORT.test(datastore)) throw new CliError(`rr: --datastore must be HOST:PORT or none, got '${datastore}'`);
+  const admin = opts.admin ?? '127.0.0.1:5474';
+  if (admin !== 'none' && !HOST_PORT.test(admin)) throw new CliError(`rr: --admin must be HOST:PORT or none, got '${admin}'`);
+  const metricsPort = opts.metricsPort === undefined ? false : Number(opts.metricsPort);
+  if (metricsPort !== false && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+    throw new CliError(`rr: --metrics-port must be a port number 0-65535, got '${opts.metricsPort}'`);
+  }
+  const rr = await import('../../../rr/index.js');
+  const log = createLogger('rr', { node: opts.node });
+  const shutdown = new Shutdown(log);
+  shutdown.installSignalHandlers();
+  try {
+    const handle = await rr.startDatastoreMode({
+      node: opts.node,
+      syncEndpoints: sync,
+      ...(datastore !== 'none' ? { datastore } : {}),
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      adminListen: admin === 'none' ? false : admin,
+      metricsPort,
+      poolAggregates: opts.poolAggregates === true,
+      logger: log,
+    });
+    shutdown.add('rr', () => handle.close());
+    ctx.io.stderr.write(`meshless rr: node ${opts.node}, following ${sync.join(', ')}; waiting for the datastore view\n`);
+  } catch (err) {
+    throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
+  }
 }

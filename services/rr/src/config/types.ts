@@ -28,6 +28,8 @@ export interface PeerSettings {
   /** RFC 4724 restart time we ask the peer to keep our routes for (Calico maxRestartTime). */
   readonly restartTime?: number;
   readonly description?: string;
+  /** Accept routes no filter rule matched, whatever the peer type (datastore mode: Calico's import). */
+  readonly acceptImportByDefault?: boolean;
 }
 
 export interface StaticRoute {

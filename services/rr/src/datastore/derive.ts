@@ -10,7 +10,9 @@
 //   (IPv4 and IPv6 addresses). An iBGP peer is a client unless it is a Node with our cluster id.
 //   Between two Nodes the one with the lexically greater address is passive (Calico's rule).
 //   nextHopMode / keepOriginalNextHop, maxRestartTime → restart time. Peers from peerIP that are
-//   not Calico nodes are "external": their routes are published as LearnedRoutes.
+//   not Calico nodes are "external": their routes are published as LearnedRoutes. Routes are
+//   imported from every peer (Calico's import; BGPFilter is not a datastore kind) and only our
+//   own (originated) routes are exported to eBGP peers, so nothing transits between switches.
 //
 // Origination: each confirmed host BlockAffinity → the block CIDR, next hop = the owning node's
 // address of the block's family, when an enabled IPPool with BGP export contains it; communities
@@ -147,6 +149,7 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
       families: address.includes(':') ? ['ipv6-unicast'] : ['ipv4-unicast', 'ipv6-unicast'],
       ...(restart !== undefined ? { restartTime: restart } : {}),
       description: `BGPPeer ${p.metadata.name}`,
+      acceptImportByDefault: true,
     });
     if (!peerNode) external.add(address);
   };

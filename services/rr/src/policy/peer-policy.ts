@@ -7,6 +7,9 @@
 //            eBGP: routes this reflector originates (IPAM blocks, static routes: the operator's
 //            explicit intent, as Calico exports its own blocks) are accepted; learned routes only
 //            when the peer has at least one filter (RFC 8212).
+//
+// `acceptImportByDefault` replaces the import default (datastore mode sets it: a Calico BGPPeer
+// imports what the peer sends, and BGPFilter is not a datastore kind; export stays as above).
 
 import { evaluateRules, rulesDependOnPrefix, type RouteFacts } from './evaluate.js';
 import type { BgpFilter, FilterRule } from './filter.js';
@@ -31,10 +34,14 @@ export class PeerPolicy {
   /** Export decisions depend only on the attribute set and origin (cacheable per group). */
   readonly exportPerAttrs: boolean;
 
+  private readonly importDefault: boolean;
+
   constructor(
     readonly peerType: PeerType,
     readonly filters: readonly BgpFilter[],
+    options: { acceptImportByDefault?: boolean } = {},
   ) {
+    this.importDefault = options.acceptImportByDefault ?? (peerType === 'iBGP' || filters.length > 0);
     this.import4 = filters.flatMap((f) => f.importV4);
     this.import6 = filters.flatMap((f) => f.importV6);
     this.export4 = filters.flatMap((f) => f.exportV4);
@@ -42,7 +49,7 @@ export class PeerPolicy {
     this.hasFilters = filters.length > 0;
     this.importPerAttrs = !rulesDependOnPrefix(this.import4) && !rulesDependOnPrefix(this.import6);
     this.exportPerAttrs = !rulesDependOnPrefix(this.export4) && !rulesDependOnPrefix(this.export6);
-    this.id = `${peerType}|${stableJson(filters)}`;
+    this.id = `${peerType}|${this.importDefault}|${stableJson(filters)}`;
   }
 
   /** The attributes to store for an imported route, or undefined when rejected. */
@@ -50,7 +57,7 @@ export class PeerPolicy {
     const out = evaluateRules(f.afi === 4 ? this.import4 : this.import6, f, this.peerType);
     if (out.kind === 'accept') return out.attrs;
     if (out.kind === 'reject') return undefined;
-    return this.peerType === 'iBGP' || this.hasFilters ? f.attrs : undefined;
+    return this.importDefault ? f.attrs : undefined;
   }
 
   /** The attributes to send (before the protocol's own changes), or undefined when not exported. */

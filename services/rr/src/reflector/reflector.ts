@@ -222,8 +222,8 @@ export class Reflector {
     const e = this.entry(s.address);
     const old = e.settings;
     e.settings = s;
-    const routing = JSON.stringify([kindOf(old, this.settings.asNumber), old.nextHopMode, old.maxPrefixes, old.filters]) !==
-      JSON.stringify([kindOf(s, this.settings.asNumber), s.nextHopMode, s.maxPrefixes, s.filters]);
+    const routing = JSON.stringify([kindOf(old, this.settings.asNumber), old.nextHopMode, old.maxPrefixes, old.filters, old.acceptImportByDefault]) !==
+      JSON.stringify([kindOf(s, this.settings.asNumber), s.nextHopMode, s.maxPrefixes, s.filters, s.acceptImportByDefault]);
     if (routing) {
       // The session restarts: drop its routes now so the RIB entry can take the new settings.
       this.exporter.leave(e.ribIdx);
@@ -321,7 +321,7 @@ export class Reflector {
       kind,
       asn: s.asNumber,
       routerId: '0.0.0.0',
-      policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', s.filters),
+      policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', s.filters, s.acceptImportByDefault ? { acceptImportByDefault: true } : {}),
       ...(s.maxPrefixes !== undefined ? { maxPrefixes: s.maxPrefixes } : {}),
     };
   }

@@ -1,0 +1,113 @@
+// Datastore mode end to end: real nats-server, datastore, sync server, the reflector as a `bgp`
+// sync client, and BIRD "switches" (eBGP and iBGP) in a network namespace.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../../shared/config/index.js';
+import { createLogger } from '../../../shared/log/index.js';
+import { startNatsServer, type NatsServerHandle } from '../../../shared/testing/index.js';
+import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
+import { datastoreConfig, runDatastore, type DatastoreHandle as Datastore } from '../../../datastore/index.js';
+import { runSync, syncConfigSpec, type RunningSync } from '../../../sync/index.js';
+import { birdConfig, birdSkipReason, createNetns, netnsSkipReason, poll, startBird, type BirdHandle, type Netns } from '../testing/lab.js';
+import { startDatastoreMode, type DatastoreHandle } from './datastore.js';
+
+const skip = netnsSkipReason() ?? birdSkipReason();
+const T = 30_000;
+const log = createLogger('rr-ds-test');
+
+function res(kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): object {
+  return { apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec };
+}
+
+async function routesAt(b: BirdHandle, prefix?: string): ReturnType<BirdHandle['routes']> {
+  try {
+    return await b.routes({ protocol: 'refl', ...(prefix ? { prefix } : {}) });
+  } catch (err) {
+    if (/Network not found/.test((err as Error).message)) return [];
+    throw err;
+  }
+}
+
+describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', { skip, timeout: 180_000 }, () => {
+  let nats: NatsServerHandle;
+  let ds: Datastore;
+  let sync: RunningSync;
+  let client: DatastoreClient;
+  let ns: Netns;
+  let rr: DatastoreHandle;
+  let ebgp: BirdHandle;
+  let ibgp: BirdHandle;
+  let rrAddr: string;
+  let ebgpAddr: string;
+  let ibgpAddr: string;
+  const nodes = ['198.18.1.1', '198.18.1.2'];
+
+  before(async () => {
+    nats = await startNatsServer();
+    ds = await runDatastore(loadConfig(datastoreConfig, { env: {}, overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0 } }), log);
+    sync = await runSync(loadConfig(syncConfigSpec, { env: {}, overrides: { nats: nats.url, listen: '127.0.0.1:0', stateDir: '', metricsPort: -1, serverId: 'rr-test' } }), { log });
+    client = createDatastoreClient(ds.address);
+    ns = await createNetns('rrds');
+    [rrAddr, ebgpAddr, ibgpAddr] = [await ns.addAddress(), await ns.addAddress(), await ns.addAddress()];
+
+    await client.apply(res('BGPConfiguration', 'default', { asNumber: 64512, bindMode: 'NodeIP', communities: [{ name: 'pods', value: '64512:300' }], prefixAdvertisements: [{ cidr: '10.244.0.0/16', communities: ['pods'] }] }));
+    await client.apply(res('IPPool', 'pods', { cidr: '10.244.0.0/16' }));
+    await client.apply(res('Node', 'rr-0', { bgp: { ipv4Address: `${rrAddr}/32`, routeReflectorClusterID: '224.0.0.1' } }, { 'route-reflector': 'true' }));
+    for (const [i, a] of nodes.entries()) await client.apply(res('Node', `node-${i}`, { bgp: { ipv4Address: `${a}/24` } }));
+    await client.apply(res('BGPPeer', 'tor-ebgp', { nodeSelector: 'has(route-reflector)', peerIP: ebgpAddr, asNumber: 65100 }));
+    await client.apply(res('BGPPeer', 'tor-ibgp', { nodeSelector: 'has(route-reflector)', peerIP: ibgpAddr, asNumber: 64512 }));
+    await client.allocateBlock('node-0');
+
+    rr = await startDatastoreMode({ node: 'rr-0', syncEndpoints: [sync.server.address], datastore: ds.address, adminListen: false, metricsPort: false, transport: await ns.transport(), logger: log });
+    await rr.ready();
+    const sw = (addr: string, as: number, statics: string[]) =>
+      startBird({ netns: ns, address: addr, config: birdConfig({ routerId: addr, as, statics, neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }] }) });
+    ebgp = await sw(ebgpAddr, 65100, ['192.0.2.0/24']);
+    ibgp = await sw(ibgpAddr, 64512, []);
+    await ebgp.waitForState('refl', 'Established', T);
+    await ibgp.waitForState('refl', 'Established', T);
+  });
+
+  after(async () => {
+    await ebgp?.stop();
+    await ibgp?.stop();
+    await rr?.close();
+    await ns?.destroy();
+    client?.close();
+    await sync?.stop();
+    await ds?.close();
+    await nats?.stop();
+  });
+
+  it('the node block appears at both switches with the node as next hop and the prefixAdvertisement community', async () => {
+    const block = [...rr.derived!.routes.keys()][0]!;
+    assert.match(block, /^10\.244\./);
+    for (const [sw, asPath] of [[ebgp, '64512'], [ibgp, '']] as const) {
+      const r = await poll(`${block} at ${sw.address}`, async () => (await routesAt(sw, block))[0], T);
+      assert.equal(r.attributes['BGP.next_hop'], nodes[0]);
+      assert.equal(r.attributes['BGP.as_path'] ?? '', asPath);
+      assert.match(r.attributes['BGP.community'] ?? '', /\(64512,300\)/);
+    }
+  });
+
+  it('live: a new block appears, a deleted node\'s blocks are withdrawn, sessions are not reset', async () => {
+    const since = rr.reflector.speaker.peer(ebgpAddr)!.establishedAt;
+    const { affinity } = await client.allocateBlock('node-1');
+    const cidr = (affinity.spec as { cidr: string }).cidr;
+    const r = await poll(`${cidr} at the eBGP switch`, async () => (await routesAt(ebgp, cidr))[0], T);
+    assert.equal(r.attributes['BGP.next_hop'], nodes[1]);
+    await client.delete('Node', 'node-1');
+    await poll(`${cidr} withdrawn`, async () => ((await routesAt(ebgp, cidr)).length === 0 && (await routesAt(ibgp, cidr)).length === 0 ? true : undefined), T);
+    await client.apply(res('BGPPeer', 'extra', { nodeSelector: 'has(route-reflector)', peerIP: '198.18.9.9', asNumber: 65200 }));
+    await poll('the new peer configured', async () => (rr.reflector.speaker.peer('198.18.9.9') ? true : undefined), T);
+    assert.equal(rr.reflector.speaker.peer(ebgpAddr)!.establishedAt, since, 'adding a peer reset no other session');
+    assert.equal(rr.reflector.speaker.peer(ebgpAddr)!.flaps, 0);
+  });
+
+  it('routes learned from the eBGP switch are published as LearnedRoute resources', async () => {
+    const lr = await poll('LearnedRoute for 192.0.2.0/24', async () => (await client.list('LearnedRoute')).items.find((i) => (i.spec as { prefix: string }).prefix === '192.0.2.0/24'), T);
+    assert.deepEqual(lr.spec, { prefix: '192.0.2.0/24', nextHop: ebgpAddr, asPath: [65100], communities: [], learnedBy: 'rr-0', peer: ebgpAddr });
+    await ebgp.reconfigure(birdConfig({ routerId: ebgpAddr, as: 65100, statics: [], neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }] }));
+    await poll('LearnedRoute deleted after the withdrawal', async () => ((await client.list('LearnedRoute')).items.length === 0 ? true : undefined), T);
+  });
+});
