@@ -9,12 +9,19 @@
 // from their revision, so a shed costs a handshake and a few deltas, not a snapshot: that is why
 // the rate can be far above Typha's one connection per second.
 //
-// Stale counts: a peer's heartbeat may not yet include the clients we just sent it, so sheds
-// directed to a peer during the last two intervals are added to its count. That can only
-// overestimate peers (we shed a little less, and finish on the next interval), never send two
-// servers shedding back and forth.
+// Stale counts: a peer's heartbeat may not yet include the clients we just sent it. Each client
+// directed to a peer counts as pending for that peer until the peer's reported connections have
+// grown by as much, or its count stopped growing for five heartbeats (the client went
+// elsewhere). Progress, not time, expires them: on a loaded machine clients take seconds to
+// reconnect, and heartbeats slow down with them. Estimating a peer too low would make us shed
+// too many and the peer shed them back; too high only makes us finish on a later interval.
 import type { Logger } from 'pino';
 import { Subjects, type NatsConnection } from '../../../shared/nats/index.js';
+
+/** Heartbeats of a peer without growth after which the clients sent to it are no longer expected. */
+const STALLED_HEARTBEATS = 5;
+/** Intervals of silence after which a peer is forgotten (it stops counting after 3). */
+const FORGET_INTERVALS = 30;
 
 export interface Heartbeat {
   id: string;
@@ -26,6 +33,10 @@ export interface Heartbeat {
 
 interface Peer extends Heartbeat {
   seenAt: number;
+  /** Clients we sent it that its heartbeats do not show yet. */
+  pending: number;
+  /** Consecutive heartbeats without growth while clients were pending. */
+  stalls: number;
 }
 
 export interface BalancerHost {
@@ -66,8 +77,6 @@ export function parseHeartbeat(data: Uint8Array): Heartbeat | string {
 
 export class Balancer {
   private readonly peers = new Map<string, Peer>();
-  /** Sheds and drains directed to a peer: [time, peer id]. */
-  private directed: Array<[number, string]> = [];
   private timer: NodeJS.Timeout | undefined;
   private subs: Array<{ unsubscribe(): void }> = [];
   /** Clients shed at each interval (most recent last, bounded), for tests and status. */
@@ -92,14 +101,19 @@ export class Balancer {
             return;
           }
           if (hb.id === serverId) return;
-          this.peers.set(hb.id, { ...hb, seenAt: Date.now() });
+          const known = this.peers.get(hb.id);
+          const grown = known ? Math.max(0, hb.connections - known.connections) : 0;
+          let pending = known ? Math.max(0, known.pending - grown) : 0;
+          const stalls = pending > 0 && grown === 0 ? (known?.stalls ?? 0) + 1 : 0;
+          if (stalls >= STALLED_HEARTBEATS) pending = 0;
+          this.peers.set(hb.id, { ...hb, seenAt: Date.now(), pending, stalls });
         },
       }),
       nc.subscribe(Subjects.syncDrain, {
         callback: (err, msg) => {
           if (err) return;
           const hb = parseHeartbeat(msg.data);
-          if (typeof hb !== 'string' && hb.id !== serverId) this.peers.set(hb.id, { ...hb, ready: false, draining: true, seenAt: Date.now() });
+          if (typeof hb !== 'string' && hb.id !== serverId) this.peers.set(hb.id, { ...hb, ready: false, draining: true, seenAt: Date.now(), pending: 0, stalls: 0 });
         },
       }),
     );
@@ -138,16 +152,16 @@ export class Balancer {
   /** Ready peers whose heartbeats are current, with their estimated connection counts. */
   readyPeers(now = Date.now()): Array<{ id: string; address: string; connections: number }> {
     const expiry = 3 * this.options.intervalMs;
-    this.directed = this.directed.filter(([t]) => now - t < 2 * this.options.intervalMs);
     const out: Array<{ id: string; address: string; connections: number }> = [];
     for (const [id, p] of this.peers) {
       if (now - p.seenAt > expiry) {
-        this.peers.delete(id);
+        // Silent for a while: not counted, but its pending clients are remembered in case it
+        // was only slow (a busy machine delays heartbeats); forgotten after much longer.
+        if (now - p.seenAt > FORGET_INTERVALS * this.options.intervalMs) this.peers.delete(id);
         continue;
       }
       if (!p.ready || p.draining) continue;
-      const extra = this.directed.reduce((n, [, to]) => (to === id ? n + 1 : n), 0);
-      out.push({ id, address: p.address, connections: p.connections + extra });
+      out.push({ id, address: p.address, connections: p.connections + p.pending });
     }
     return out;
   }
@@ -158,7 +172,9 @@ export class Balancer {
     if (peers.length === 0) return undefined;
     let best = peers[0]!;
     for (const p of peers) if (p.connections < best.connections) best = p;
-    this.directed.push([Date.now(), best.id]);
+    const peer = this.peers.get(best.id)!;
+    peer.pending++;
+    peer.stalls = 0;
     return best.address;
   }
 

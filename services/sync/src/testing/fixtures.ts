@@ -2,6 +2,8 @@
 // directly with the KV client (as the datastore writes them: Calico v3 JSON under resourceKey),
 // compaction as the datastore does it (raise META_COMPACTED_REVISION, then purge tombstones), the
 // expected filtered view computed from the KV itself, and server options with short timers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pino } from 'pino';
@@ -237,4 +239,74 @@ export async function waitConverged(ds: TestDatastore, agents: readonly SyncAgen
       throw new Error(`${(err as Error).message}: status ${a.status} at ${a.endpoint}, missing or different ${JSON.stringify(missing.slice(0, 5))}, extra ${JSON.stringify(extra.slice(0, 5))}`);
     }
   }
+}
+
+export interface SyncProcess {
+  readonly child: ChildProcess;
+  readonly address: string;
+  /** Resolves once the server logged that it caught up with the datastore. */
+  readonly ready: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Log lines seen so far (parsed JSON). */
+  readonly lines: Array<Record<string, unknown>>;
+}
+
+/**
+ * A sync server in its own process (`meshless sync`), as deployed: for kill -9 and SIGTERM
+ * tests. Short timers through MESHLESS_* variables; the address comes from its log.
+ */
+export async function spawnSyncServer(natsUrl: string, stateDir: string, serverId: string, listen = '127.0.0.1:0'): Promise<SyncProcess> {
+  const bin = fileURLToPath(new URL('../../../../bin/meshless.mjs', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'sync', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
+    env: {
+      ...process.env,
+      MESHLESS_LOG_LEVEL: 'info',
+      MESHLESS_PING_INTERVAL: '500ms',
+      MESHLESS_PONG_TIMEOUT: '5s',
+      MESHLESS_HEARTBEAT_INTERVAL: '200ms',
+      MESHLESS_HORIZON_POLL: '200ms',
+      MESHLESS_DRAIN_TIMEOUT: '5s',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let buffered = '';
+  const waiters: Array<{ msg: string; resolve: (l: Record<string, unknown>) => void }> = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      lines.push(line);
+      for (const w of waiters.filter((w) => line.msg === w.msg)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  const logged = (msg: string) =>
+    Promise.race([
+      new Promise<Record<string, unknown>>((resolve) => {
+        const seen = lines.find((l) => l.msg === msg);
+        if (seen) resolve(seen);
+        else waiters.push({ msg, resolve });
+      }),
+      exited.then(({ code, signal }) => {
+        throw new Error(`sync server ${serverId} exited (${code ?? signal}) before logging '${msg}': ${stderr}`);
+      }),
+    ]);
+  const listening = await logged('sync server listening');
+  const ready = logged('caught up with the datastore: ready').then(() => undefined);
+  ready.catch(() => undefined);
+  return { child, address: String(listening.address), ready, exited, lines };
 }
