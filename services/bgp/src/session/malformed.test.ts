@@ -58,6 +58,7 @@ describe('malformed input against the speaker', () => {
     healthy.addPeer({ address: '127.3.0.1', port, localAddress: '127.3.0.2', remoteAs: LOCAL_AS, holdTime: 3, families: ['ipv4-unicast'] });
     await healthy.start();
     await waitForPeerState(speaker, '127.3.0.2', 'Established');
+    await waitForPeerState(healthy, HOST, 'Established');
     await announce(healthy, '127.3.0.1', ['10.2.0.0/24'], originAttributes(65002, { nextHop: '127.3.0.2' }));
   });
 
