@@ -30,7 +30,7 @@ export type {
   Prefix,
   UpdateMessage,
 } from '../../bgp/index.js';
-export { BgpSpeaker, netTransport } from '../../bgp/index.js';
+export { BgpSpeaker, canonicalAddress, netTransport } from '../../bgp/index.js';
 export type {
   AddPathMode,
   BgpTransport,

@@ -40,6 +40,7 @@ export class LearnedRoutePublisher {
   /** What the datastore holds from us: name → peer address. */
   private readonly published = new Map<string, string>();
   private readonly watched = new Map<number, string>();
+  private stopListening: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -72,7 +73,10 @@ export class LearnedRoutePublisher {
   watch(idx: number, address: string): void {
     if (this.watched.get(idx) === address) return;
     this.watched.set(idx, address);
-    this.rib.watchPeer(idx, (r, live) => this.onRoute(address, r, live));
+    this.stopListening ??= this.rib.addRouteListener((r, live) => {
+      const a = this.watched.get(this.rib.rPeer[r]!);
+      if (a !== undefined) this.onRoute(a, r, live);
+    });
     for (const v of this.rib.peerRoutes(idx)) this.onRoute(address, v.route, true);
   }
 
@@ -81,7 +85,6 @@ export class LearnedRoutePublisher {
     const address = this.watched.get(idx);
     if (address === undefined) return;
     this.watched.delete(idx);
-    this.rib.watchPeer(idx, undefined);
     this.dropPeer(address, new Set());
   }
 
@@ -97,7 +100,7 @@ export class LearnedRoutePublisher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const idx of this.watched.keys()) this.rib.watchPeer(idx, undefined);
+    this.stopListening?.();
     await this.flushing;
   }
 

@@ -75,6 +75,8 @@ export interface ReflectorEvents {
   restartComplete?(): void;
   /** A peer sent End-of-RIB for a family (its routes of it are complete). */
   endOfRib?(address: string, afi: 4 | 6): void;
+  /** A session came up; `bgpId` is the peer's BGP identifier. */
+  established?(address: string, bgpId: string): void;
 }
 
 const AFI_OF: Record<number, 4 | 6> = { 1: 4, 2: 6 };
@@ -297,6 +299,24 @@ export class Reflector {
     this.speaker.startPeer(address);
   }
 
+  /**
+   * Puts back a route saved before a restart, flagged Stale until its peer (or, for originated
+   * routes, the configuration) confirms it; '' = originated. False when the peer is gone.
+   */
+  restoreRoute(peer: string, prefix: Prefix, attrs: PathAttributes, nextHop: string, linkLocal: string | undefined): ReturnType<Rib['restoreRoute']> | undefined {
+    const idx = peer === '' ? this.rib.localPeer.idx : this.entries.get(peer)?.ribIdx;
+    if (idx === undefined) return undefined;
+    const set = this.rib.restoreRoute(idx, prefix, attrs, nextHop, linkLocal, true);
+    this.kick();
+    return set;
+  }
+
+  /** Address of a RIB peer index ('' for originated routes), undefined for retired peers. */
+  peerAddressOf(idx: number): string | undefined {
+    if (idx === this.rib.localPeer.idx) return '';
+    return this.byIdx.get(idx)?.settings.address;
+  }
+
   /** Prefixes advertised to a peer (its update group's Adj-RIB-Out). */
   advertisedCount(address: string): number {
     return this.exporter.groupOf(this.entry(address).ribIdx)?.advertisedCount ?? 0;
@@ -440,6 +460,7 @@ export class Reflector {
       e.blocked = false;
       e.eorReceived.clear();
       this.rib.setPeerRouterId(e.ribIdx, negotiated.peerBgpId);
+      this.events.established?.(peer, negotiated.peerBgpId);
       this.exporter.join(e.ribIdx, this.groupSpec(e, negotiated));
       this.log.info({ peer, as: negotiated.peerAs, routerId: negotiated.peerBgpId, groups: this.exporter.groupCount }, 'session established');
       this.kick();

@@ -43,6 +43,8 @@ export interface RibPeer extends RibPeerInfo {
   head: number;
   /** Live routes (its Adj-RIB-In after import policy). */
   count: number;
+  /** Of which IPv6. */
+  count6: number;
   /** NLRI received and rejected by import policy or loop checks, since the peer was added. */
   rejected: number;
   /** Removed from configuration; its index is never reused. */
@@ -89,8 +91,8 @@ export interface RouteView {
 export type BestChangeListener = (dest: number, oldBest: number, newBest: number) => void;
 
 /**
- * A route of a watched peer was added or changed (`live` true) or withdrawn (`live` false);
- * the slot's data is valid during the call.
+ * A route was added or its attributes changed (`live` true) or it was withdrawn (`live` false);
+ * the slot's data (peer, destination, path id, attributes) is valid during the call.
  */
 export type RouteListener = (route: number, live: boolean) => void;
 
@@ -119,8 +121,8 @@ export class Rib {
   private readonly myRouterId: string;
   private readonly myClusterId: string;
   private readonly bestListeners: BestChangeListener[] = [];
-  /** Per-peer route listeners (sparse: only watched peers pay anything). */
-  private readonly routeListeners = new Map<number, RouteListener>();
+  /** Adj-RIB-In change listeners (persistence, learned-route publishing). */
+  private routeListeners: RouteListener[] = [];
 
   constructor(readonly options: RibOptions, localPolicy: PeerPolicy) {
     this.myRouterId = options.routerId;
@@ -139,6 +141,7 @@ export class Rib {
       routerIdNum: ipv4ToUint32(info.routerId),
       head: NONE,
       count: 0,
+      count6: 0,
       rejected: 0,
       retired: false,
     };
@@ -173,10 +176,16 @@ export class Rib {
     this.bestListeners.push(l);
   }
 
-  /** Calls `l` for every change to the routes of peer `idx` (undefined: stop watching). */
-  watchPeer(idx: number, l: RouteListener | undefined): void {
-    if (l) this.routeListeners.set(idx, l);
-    else this.routeListeners.delete(idx);
+  /** Calls `l` for every Adj-RIB-In change; returns the function that stops it. */
+  addRouteListener(l: RouteListener): () => void {
+    this.routeListeners.push(l);
+    return () => {
+      this.routeListeners = this.routeListeners.filter((x) => x !== l);
+    };
+  }
+
+  private notify(r: number, live: boolean): void {
+    for (const l of this.routeListeners) l(r, live);
   }
 
   // ---------------------------------------------------------------- import
@@ -278,10 +287,11 @@ export class Rib {
    * Re-inserts a route from persistence (warm restart) for `peerIdx`, flagged Stale (and
    * LlgrStale when `llgr`) until the peer or the datastore confirms it.
    */
-  restoreRoute(peerIdx: number, p: Prefix, attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, stale: boolean): void {
+  restoreRoute(peerIdx: number, p: Prefix, attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, stale: boolean): AttrSet {
     const set = this.attrs.intern(attrs, nextHop, linkLocal);
     const r = this.announceRoute(this.peers[peerIdx]!, p, set);
     if (stale) this.rFlags[r]! |= RouteFlag.Stale;
+    return this.attrs.get(this.rAttr[r]!);
   }
 
   // ---------------------------------------------------------------- route slots
@@ -308,7 +318,7 @@ export class Rib {
       this.rAttr[r] = set.id;
       this.rFlags[r] = (flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale)) | RouteFlag.Changed;
       this.markDirty(d);
-      if (this.routeListeners.size) this.routeListeners.get(peer.idx)?.(r, true);
+      if (this.routeListeners.length) this.notify(r, true);
       return r;
     }
     const n = this.allocRoute();
@@ -324,9 +334,10 @@ export class Rib {
     if (peer.head !== NONE) this.rPeerPrev[peer.head] = n;
     peer.head = n;
     peer.count++;
+    if (p.afi === 6) peer.count6++;
     this.routeCount++;
     this.markDirty(d);
-    if (this.routeListeners.size) this.routeListeners.get(peer.idx)?.(n, true);
+    if (this.routeListeners.length) this.notify(n, true);
     return n;
   }
 
@@ -348,10 +359,11 @@ export class Rib {
     else peer.head = next;
     if (next !== NONE) this.rPeerPrev[next] = prev;
     peer.count--;
+    if (this.dests.afi[this.rDest[r]!] === 6) peer.count6--;
     this.routeCount--;
     this.rFlags[r]! |= RouteFlag.Dead;
     this.markDirty(this.rDest[r]!);
-    if (this.routeListeners.size) this.routeListeners.get(peer.idx)?.(r, false);
+    if (this.routeListeners.length) this.notify(r, false);
   }
 
   private allocRoute(): number {
@@ -445,6 +457,7 @@ export class Rib {
           this.rAttr[r] = set.id;
           this.rFlags[r] = f | RouteFlag.LlgrStale | RouteFlag.Changed;
           this.markDirty(this.rDest[r]!);
+          if (this.routeListeners.length) this.notify(r, true);
         }
         n++;
       }

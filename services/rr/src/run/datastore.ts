@@ -120,8 +120,10 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
       };
     }
     await rr.setPeers(cfg.peers);
+    services.restore();
     syncOrigination(rr, cfg.routes);
     rr.confirmOriginated();
+    services.persist();
     watchExternal(rr, cfg);
     await rr.start();
     log.info({ node: o.node, as: cfg.settings.asNumber, routerId: cfg.settings.routerId, clusterId: cfg.settings.clusterId, peers: cfg.peers.length, routes: cfg.routes.size }, 'route reflector up (datastore)');
@@ -159,7 +161,9 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   await source.start((changes, sync, revision) => {
     for (const p of model.apply(changes)) log.warn(`skipping an invalid resource: ${p}`);
     model.revision = revision;
-    if (sync) inSync = true;
+    // A view saved by an earlier run (revision > 0) is good enough to start BGP with: the
+    // reflector comes up without waiting for a sync server, and catches up when one answers.
+    if (sync || revision > 0) inSync = true;
     schedule();
   });
 

@@ -1,5 +1,13 @@
 // What both modes start around the reflector: persistence (warm restart), the admin API and
 // metrics. Standalone and datastore mode differ only in where peers and routes come from.
+//
+// Start sequence (both modes):
+//   attachServices   open LMDB, load the saved RIB; the reflector is "restarting" when it holds
+//                    routes (RFC 4724 R bit, forwarding state preserved)
+//   setPeers         the configured peers
+//   restore()        saved routes of configured peers (and originated ones) back in, stale
+//   originate...     current originated routes (confirming the saved ones)
+//   confirmOriginated / persist() / start()
 
 import type { Logger } from 'pino';
 import type { Telemetry } from '../../../shared/telemetry/index.js';
@@ -7,6 +15,9 @@ import { Reflector } from '../reflector/reflector.js';
 import type { ReflectorSettings } from '../config/types.js';
 import type { ServiceSettings } from '../config/standalone.js';
 import type { BgpTransport } from '../bgp.js';
+import { LOCAL_PEER_KEY, RibStore, type RestoredRib } from '../persist/rib-store.js';
+import { startAdminServer, type AdminServer } from '../api/admin-server.js';
+import { createRrMetrics } from '../api/metrics.js';
 
 export interface AttachOptions {
   readonly settings: ReflectorSettings;
@@ -19,21 +30,80 @@ export interface AttachOptions {
 export interface AttachedServices {
   readonly reflector: Reflector;
   readonly adminAddress: string | undefined;
+  readonly store: RibStore | undefined;
+  /** Routes loaded from disk (0 on a cold start). */
+  readonly restoredRoutes: number;
+  /** Puts the saved routes of configured peers back (call after setPeers); returns how many. */
+  restore(): number;
+  /** Starts saving the RIB (after restore and origination). */
+  persist(): void;
   close(): Promise<void>;
 }
 
 export async function attachServices(o: AttachOptions): Promise<AttachedServices> {
+  const log = o.logger;
+  let store: RibStore | undefined;
+  let saved: RestoredRib | undefined;
+  if (o.service.dataDir) {
+    store = RibStore.open(o.service.dataDir, log.child({ component: 'rib-store' }));
+    const t0 = performance.now();
+    saved = store.load({ asNumber: o.settings.asNumber, routerId: o.settings.routerId, clusterId: o.settings.clusterId });
+    log.info({ routes: saved.routes.length, ms: Math.round(performance.now() - t0), dir: o.service.dataDir }, saved.routes.length ? 'saved RIB loaded: warm restart' : 'no saved RIB: cold start');
+  }
+  const restarting = (saved?.routes.length ?? 0) > 0;
   const reflector = new Reflector({
     settings: o.settings,
-    logger: o.logger,
+    logger: log,
+    restarting,
     ...(o.telemetry ? { meter: o.telemetry.meter } : {}),
     ...(o.transport ? { transport: o.transport } : {}),
   });
+  const peerKey = (idx: number): string | undefined => {
+    const a = reflector.peerAddressOf(idx);
+    return a === '' ? LOCAL_PEER_KEY : a;
+  };
+  reflector.events.established = (address, bgpId) => store?.setPeerId(address, bgpId);
+  if (o.telemetry) createRrMetrics(o.telemetry.meter, reflector, () => store?.backlog ?? 0);
+  let admin: AdminServer | undefined;
+  if (o.service.adminListen) admin = await startAdminServer(o.service.adminListen, () => reflector, log.child({ component: 'admin' }), () => store?.backlog ?? 0);
   return {
     reflector,
-    adminAddress: undefined,
+    adminAddress: admin?.address,
+    store,
+    restoredRoutes: saved?.routes.length ?? 0,
+    restore() {
+      if (!saved || !store) return 0;
+      let n = 0;
+      for (const [addr, id] of saved.peerIds) {
+        const idx = addr === LOCAL_PEER_KEY ? undefined : peerIdx(reflector, addr);
+        if (idx !== undefined) reflector.rib.setPeerRouterId(idx, id);
+      }
+      for (const r of saved.routes) {
+        const set = reflector.restoreRoute(r.peer === LOCAL_PEER_KEY ? '' : r.peer, r.prefix, r.attrs, r.nextHop, r.linkLocal);
+        if (!set) continue;
+        store.adopt(set, r.attrId);
+        n++;
+      }
+      saved = undefined;
+      return n;
+    },
+    persist() {
+      if (!store) return;
+      store.attach(reflector.rib, peerKey);
+      if (!restarting) store.saveAll(reflector.rib, peerKey);
+    },
     async close() {
+      await admin?.close();
       await reflector.close('route reflector shutting down');
+      await store?.close();
     },
   };
+}
+
+function peerIdx(rr: Reflector, address: string): number | undefined {
+  try {
+    return rr.ribPeer(address).idx;
+  } catch {
+    return undefined;
+  }
 }

@@ -37,14 +37,16 @@ export async function startStandalone(config: StandaloneConfig, options: Standal
   });
   const rr = services.reflector;
   await rr.setPeers(config.peers);
+  const restored = services.restore();
   for (const r of config.routes) {
     const o = staticRouteToOriginated(r);
     rr.originate(o.prefix, o.attrs, o.nextHop);
   }
   rr.confirmOriginated();
+  services.persist();
   await rr.start();
   log.info(
-    { as: config.reflector.asNumber, routerId: config.reflector.routerId, clusterId: config.reflector.clusterId, peers: config.peers.length, routes: config.routes.length, bgpPort: rr.listenPort },
+    { as: config.reflector.asNumber, routerId: config.reflector.routerId, clusterId: config.reflector.clusterId, peers: config.peers.length, routes: config.routes.length, restored, bgpPort: rr.listenPort },
     'route reflector up (standalone)',
   );
   return {
