@@ -1,6 +1,6 @@
 // GoBGP as a test peer: `gobgpd -f CONF -t toml -p --pprof-disable --api-hosts ADDR:PORT`,
 // driven and queried with the `gobgp` CLI's JSON output. GoBGP is slow with large tables: keep
-// its interop tables small.
+// its interop tables small. MESHLESS_GOBGP_LOG_LEVEL=debug makes gobgpd log its FSM transitions.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +61,7 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
   writeFileSync(confPath, options.config);
   const apiPort = options.apiPort ?? (options.netns ? 50051 : await freePort(options.address));
   const api = `${options.address.includes(':') ? `[${options.address}]` : options.address}:${apiPort}`;
-  const proc = spawnDaemon('gobgp', dir, GOBGPD_BIN, ['-f', confPath, '-t', 'toml', '-l', process.env.GOBGP_LOG ?? 'info', '-p', '--pprof-disable', '--api-hosts', api], options.netns);
+  const proc = spawnDaemon('gobgp', dir, GOBGPD_BIN, ['-f', confPath, '-t', 'toml', '-l', process.env.MESHLESS_GOBGP_LOG_LEVEL ?? 'info', '-p', '--pprof-disable', '--api-hosts', api], options.netns);
 
   const gobgp = async (...args: string[]): Promise<string> => {
     const argv = ['-u', options.address, '-p', String(apiPort), ...args];
