@@ -97,7 +97,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       await l.cluster.process('rr-1').kill9();
       event('kill -9 rr-1');
       await sleep(o.signal, 2000);
-      l.cluster.startReflector('rr-1', l.reflectors[0]!.address, '244.0.0.1');
+      l.cluster.startReflector('rr-1', l.reflectors[0]!.address);
       event('restarting rr-1 from its LMDB state (warm restart)');
       await race(o.signal, waitFor('rr-1 established', async () => (await switchSessions(l.sw)).some((s) => s.name.includes(l.reflectors[0]!.address.replace(/\./g, '_')) && /Established/.test(s.state)), 60_000));
       await sleep(o.signal, 1000);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BirdHandle, Netns } from '../../../bgp/src/testing/index.js';
 import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
-import { blockResources, clusterResources, CLUSTER_ID, toYaml, workloadResource } from './resources.js';
+import { blockResources, clusterResources, toYaml, workloadResource } from './resources.js';
 import { addressIn, blockOf, startSwitch } from './scenario.js';
 import { CONTROL_ADDRESS, createTopology, SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
 
@@ -42,6 +42,7 @@ export async function reflectorUnavailable(): Promise<string | undefined> {
 export class ServiceProcess {
   readonly exited: Promise<number | string>;
   private readonly child: ChildProcess;
+  private stopping = false;
 
   constructor(
     readonly name: string,
@@ -63,6 +64,11 @@ export class ServiceProcess {
     });
   }
 
+  /** Whether it ended without us stopping or killing it. */
+  get crashed(): boolean {
+    return !this.running && !this.stopping;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -81,11 +87,13 @@ export class ServiceProcess {
 
   /** kill -9: no shutdown path at all. */
   async kill9(): Promise<void> {
+    this.stopping = true;
     if (this.running) this.child.kill('SIGKILL');
     await this.exited;
   }
 
   async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
     if (!this.running) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
@@ -119,16 +127,16 @@ export class MeshlessCluster {
   }
 
   /** Starts (or restarts, under the same name and state directory) a process in `ns`. */
-  start(name: string, ns: Netns, cmd: string, args: readonly string[]): ServiceProcess {
+  start(name: string, ns: Netns, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
     const old = this.processes.get(name);
     if (old?.running) throw new Error(`${name} is running already`);
-    const p = new ServiceProcess(name, join(this.dir, `${name}.log`), ns, cmd, args, this.env);
+    const p = new ServiceProcess(name, join(this.dir, `${name}.log`), ns, cmd, args, { ...this.env, ...env });
     this.processes.set(name, p);
     return p;
   }
 
-  meshless(name: string, ns: Netns, args: readonly string[]): ServiceProcess {
-    return this.start(name, ns, process.execPath, [MESHLESS_BIN, ...args]);
+  meshless(name: string, ns: Netns, args: readonly string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
+    return this.start(name, ns, process.execPath, [MESHLESS_BIN, ...args], env);
   }
 
   stateDir(name: string): string {
@@ -156,11 +164,14 @@ export class MeshlessCluster {
   }
 
   /**
-   * A route reflector on its own fabric address: a Node with a cluster id in the datastore,
-   * following the sync servers with the `bgp` syncer; its LMDB directory survives restarts.
+   * A route reflector on its own fabric address: the Node `name` (address and cluster id come
+   * from its spec.bgp; BGPConfiguration bindMode NodeIP makes it bind that address), following
+   * the sync servers with the `bgp` syncer; its LMDB directory survives restarts (warm restart).
    */
-  startReflector(name: string, address: string, clusterId: string): ServiceProcess {
-    return this.meshless(name, this.topo.control, ['rr', '--node', name, '--sync', this.sync, '--listen', `${address}:179`, '--cluster-id', clusterId, '--state-dir', this.stateDir(name), '--metrics-port', '0']);
+  startReflector(name: string, address: string): ServiceProcess {
+    // The datastore (for LearnedRoute writes) through the environment: `meshless --datastore`
+    // is also the CLI's global option, which takes the flag before `rr` sees it.
+    return this.meshless(name, this.topo.control, ['rr', '--node', name, '--sync', this.sync, '--data-dir', this.stateDir(name), '--admin', `${address}:5474`, '--metrics-port', '0'], { MESHLESS_DATASTORE: this.datastore });
   }
 
   /** Runs `meshless ARGS` as the operator, from the control namespace; resolves with stdout. */
@@ -196,6 +207,12 @@ export class MeshlessCluster {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`the datastore did not answer within ${timeoutMs} ms (${last}); log: ${this.processes.get('datastore')?.logTail()}`);
+  }
+
+  /** A process that ended on its own (name and log tail), if any: waiting on it is pointless. */
+  crashed(): string | undefined {
+    for (const p of this.processes.values()) if (p.crashed) return `${p.name} exited on its own: ${p.logTail(1500)}`;
+    return undefined;
   }
 
   /** Log tails of every process, for failure messages. */
@@ -282,7 +299,7 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
         return [`unreachable ${blockOf(i)}`, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
       },
       startRouting() {
-        if (options.withReflectors) for (const r of reflectors) c.startReflector(r.name, r.address, CLUSTER_ID);
+        if (options.withReflectors) for (const r of reflectors) c.startReflector(r.name, r.address);
         for (const n of topo.nodes) c.startAgent(n.name);
       },
       async destroy() {

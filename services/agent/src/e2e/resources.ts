@@ -22,7 +22,8 @@ export function toYaml(docs: readonly Doc[]): string {
 export function clusterResources(options: { nodes: ReadonlyArray<{ name: string; address: string }>; reflectors: ReadonlyArray<{ name: string; address: string }>; switchAddress: string; switchAs: number; clusterAs: number }): Doc[] {
   return [
     doc('IPPool', 'e2e-pool', { cidr: POOL, blockSize: BLOCK_SIZE, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()' }),
-    doc('BGPConfiguration', 'default', { nodeToNodeMeshEnabled: false, asNumber: options.clusterAs, logSeverityScreen: 'Info', listenPort: 179 }),
+    // bindMode NodeIP: each reflector binds its own address (two share the control namespace).
+    doc('BGPConfiguration', 'default', { nodeToNodeMeshEnabled: false, asNumber: options.clusterAs, logSeverityScreen: 'Info', listenPort: 179, bindMode: 'NodeIP' }),
     ...options.nodes.map((n) => doc('Node', n.name, { bgp: { ipv4Address: `${n.address}/24` } })),
     ...options.reflectors.map((r) => doc('Node', r.name, { bgp: { ipv4Address: `${r.address}/24`, routeReflectorClusterID: CLUSTER_ID } }, { labels: { [RR_LABEL]: 'true' } })),
     // The switch peers with the reflectors only: no node runs BGP.

@@ -1,7 +1,6 @@
 // What both end-to-end runs share: the addressing plan, the ping mesh between pods of different
 // nodes, the switch checks, and the figures a run reports.
 import { startBird, type BirdHandle } from '../../../bgp/src/testing/index.js';
-import { waitFor } from '../../../shared/testing/index.js';
 import { switchConfig, switchProtocolName, type SwitchPeer } from './bird-configs.js';
 import { ContinuousPing, pingOnce } from './ping.js';
 import { SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
@@ -56,6 +55,21 @@ export async function switchKernelRoutes(topo: Topology): Promise<Map<string, st
   return new Map(rows.map((r) => [r.dst.includes('/') ? r.dst : `${r.dst}/32`, r.gateway ?? '']));
 }
 
+/**
+ * Polls `probe` (errors count as "not yet") every 20 ms until it holds; rejects after `timeoutMs`,
+ * or at once when `giveUp` returns a reason (a process the wait depends on has died).
+ */
+export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, giveUp?: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reason = giveUp?.();
+    if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
+    if (await Promise.resolve().then(probe).catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A ping from every pod to every pod on another node, running for the whole run. */
 export class PingMesh {
   readonly pingers: ContinuousPing[] = [];
@@ -78,14 +92,12 @@ export class PingMesh {
     return this.pingers.filter((p) => p.label.split('→').includes(podName));
   }
 
-  /** Waits until each of `pingers` got a reply at or after `since`; returns ms from `since` to the last first reply. */
-  async convergedAfter(since: number, pingers: readonly ContinuousPing[], timeoutMs: number): Promise<number> {
-    await waitFor(
-      `replies on ${pingers.length} ping pairs`,
-      () => pingers.every((p) => p.firstReplyAfter(since) !== undefined),
-      timeoutMs,
-      20,
-    ).catch((err: Error) => {
+  /**
+   * Waits until each of `pingers` got a reply at or after `since`; returns ms from `since` to the
+   * last first reply. `giveUp` is asked on every poll: a reason (a crashed process) ends the wait.
+   */
+  async convergedAfter(since: number, pingers: readonly ContinuousPing[], timeoutMs: number, giveUp?: () => string | undefined): Promise<number> {
+    await waitUntil(`replies on ${pingers.length} ping pairs`, () => pingers.every((p) => p.firstReplyAfter(since) !== undefined), timeoutMs, giveUp).catch((err: Error) => {
       const missing = pingers.filter((p) => p.firstReplyAfter(since) === undefined).map((p) => p.describe());
       throw new Error(`${err.message}; still unreachable: ${missing.join('; ')}`);
     });
