@@ -90,7 +90,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     event(`deleted the route to pod-1a (${victim.ip}) by hand on node-1`);
     await race(o.signal, waitFor('the route back', async () => (await l.nodeRoutes('node-1')).includes(`${victim.ip} dev ${victim.hostInterface}`), 30_000));
     event(`node-1's agent restored it in ${Date.now() - d0} ms`);
-    checkAbort();
+    await sleep(o.signal, 1000);
 
     if (!rrReason) {
       const k0 = Date.now();
@@ -102,7 +102,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       await race(o.signal, waitFor('rr-1 established', async () => (await switchSessions(l.sw)).some((s) => s.name.includes(l.reflectors[0]!.address.replace(/\./g, '_')) && /Established/.test(s.state)), 60_000));
       await sleep(o.signal, 1000);
       const lost = mesh.lossesBetween(k0, Date.now(), mesh.pingers.filter((p) => !sameNode(l, p)));
-      event(`rr-1 back after ${Date.now() - k0} ms; echoes lost across the fault: ${lost.reduce((n, x) => n + x.lost, 0)}`);
+      event(`rr-1 back after ${Date.now() - k0} ms; echoes lost across the fault: ${lost.reduce((n, x) => n + x.lost, 0)}${lost.length ? ` (${lost.map((x) => `${x.pair} ${x.lost}`).join(', ')})` : ''}`);
     }
 
     if (o.once) event('tour done; tearing down');

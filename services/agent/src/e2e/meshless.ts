@@ -85,6 +85,20 @@ export class ServiceProcess {
     }
   }
 
+  /** Wall-clock time of the first JSON log line with this `msg`, if logged yet. */
+  firstLogTime(msg: string): number | undefined {
+    for (const line of this.logTail(Number.MAX_SAFE_INTEGER).split('\n')) {
+      if (!line.includes(msg)) continue;
+      try {
+        const j = JSON.parse(line) as { msg?: string; time?: number };
+        if (j.msg === msg && typeof j.time === 'number') return j.time;
+      } catch {
+        // not a JSON line
+      }
+    }
+    return undefined;
+  }
+
   /** kill -9: no shutdown path at all. */
   async kill9(): Promise<void> {
     this.stopping = true;

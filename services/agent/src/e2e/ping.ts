@@ -64,21 +64,25 @@ export class ContinuousPing {
   }
 
   /**
-   * Echoes that went unanswered between `from` and `to` (wall-clock ms): gaps in the sequence of
-   * replies received in the window, plus, if the last reply is older than `to` by more than a
-   * second, an outage still going on at the end (counted as its length in intervals).
+   * Echoes sent between `from` and `to` (wall-clock ms) that got no reply: gaps in the sequence
+   * numbers of the replies, each missing echo dated by its send time (estimated from the reply
+   * before the gap plus one interval per sequence number), so an outage just before the window
+   * is not counted in it; plus, if the last reply is older than `to` by more than a second, the
+   * echoes of an outage still going on at the end.
    */
   lostBetween(from: number, to: number): number {
-    const inWindow = this.replies.filter((r) => r.at >= from && r.at <= to);
-    const before = this.replies.filter((r) => r.at < from).at(-1);
     let lost = 0;
-    let prev = before?.seq ?? inWindow[0]?.seq;
-    for (const r of inWindow) {
-      if (prev !== undefined && r.seq > prev + 1) lost += r.seq - prev - 1;
-      prev = r.seq;
+    for (let i = 1; i < this.replies.length; i++) {
+      const prev = this.replies[i - 1]!;
+      const r = this.replies[i]!;
+      if (prev.at > to) break;
+      for (let seq = prev.seq + 1; seq < r.seq; seq++) {
+        const sentAt = prev.at + (seq - prev.seq) * this.intervalMs;
+        if (sentAt >= from && sentAt <= to) lost++;
+      }
     }
-    const last = inWindow.at(-1)?.at ?? before?.at ?? from;
-    if (to - last > 1000) lost += Math.floor((to - last) / this.intervalMs);
+    const last = this.replies.filter((r) => r.at <= to).at(-1)?.at ?? from;
+    if (to - last > 1000) lost += Math.floor((to - Math.max(last, from)) / this.intervalMs);
     return lost;
   }
 
