@@ -3,24 +3,27 @@
 // each peer's BGP identifier, and our identity. Not kept: best paths and Adj-RIB-Out (recomputed
 // from the above in one pass at start).
 //
-// Writes are off the hot path: the RIB's route listener only records what changed (latest wins
-// per route key); a timer flushes the record in bounded transactions (`batch` routes each, the
-// event loop free in between; LMDB commits in its own thread). A crash loses at most the last
-// `flushMs` of changes, which the peers re-send after the restart anyway.
+// Writes are off the hot path: the RIB's route listener appends the change to a log of plain
+// arrays (small integers and references: nothing allocated per route); a timer replays the log
+// into bounded transactions (`batch` changes each, in order, the event loop free in between;
+// LMDB commits in its own thread). A crash loses at most the last `flushMs` of changes, which the
+// peers re-send after the restart anyway.
 //
-//   db "routes"  "<peer>|<prefix>|<pathId>" → attribute set id
+//   db "routes"  binary key: peer number (u16) afi (u8) length (u8) path id (u32) network octets
+//                (only the significant ones) → attribute set id
 //   db "attrs"   id → { a: PathAttributes, n: next hop, l: link-local next hop }
-//   db "meta"    "identity" → { asNumber, routerId, clusterId }; "peer:<address>" → BGP id;
-//                "nextAttrId"; "revision" (datastore revision of the originated routes)
+//   db "meta"    "identity" → { asNumber, routerId, clusterId }; "peer:<address>" → its number;
+//                "bgpid:<address>" → its BGP identifier; "nextAttrId"; "nextPeer"
 //
-// Rejected alternative: periodic full snapshots. Simple, but rewriting 1M routes every few
-// seconds costs seconds of CPU; a change log costs what changed.
+// Rejected alternatives: periodic full snapshots (rewriting 1M routes every few seconds costs
+// seconds of CPU; a change log costs what changed); text keys (building "peer|prefix|id" strings
+// in the route listener doubled the cost of applying an UPDATE).
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
-import { parsePrefix, prefixToString, type PathAttributes, type Prefix } from '../bgp.js';
+import type { PathAttributes, Prefix } from '../bgp.js';
 import type { AttrSet } from '../rib/attr-set.js';
 import type { Rib } from '../rib/rib.js';
 
@@ -32,27 +35,25 @@ export interface StoredIdentity {
   readonly clusterId: string;
 }
 
-interface StoredAttrs {
-  a: PathAttributes;
-  n: string;
-  l?: string;
+export interface StoredAttrs {
+  readonly a: PathAttributes;
+  readonly n: string;
+  readonly l?: string;
 }
 
 export interface RestoredRoute {
-  /** Id of its attribute set in the store. */
-  readonly attrId: number;
+  /** Peer address, or LOCAL_PEER_KEY. */
   readonly peer: string;
   readonly prefix: Prefix;
-  readonly attrs: PathAttributes;
-  readonly nextHop: string;
-  readonly linkLocal: string | undefined;
+  /** Id of its attribute set in `RestoredRib.attrs`. */
+  readonly attrId: number;
 }
 
 export interface RestoredRib {
   readonly routes: RestoredRoute[];
+  readonly attrs: Map<number, StoredAttrs>;
   /** Peer address → BGP identifier it had. */
   readonly peerIds: Map<string, string>;
-  readonly revision: number;
 }
 
 export interface RibStoreOptions {
@@ -61,19 +62,63 @@ export interface RibStoreOptions {
   readonly batch?: number;
 }
 
+/**
+ * The change log: entry i is (peer, afi << 8 | length, network, path id, set or null), enough to
+ * build the key even if the destination is gone by the time it is written.
+ */
+class ChangeLog {
+  peer: number[] = [];
+  afiLen: number[] = [];
+  /** IPv4 network (int32), or the IPv6 compact key. */
+  net: (number | string)[] = [];
+  /** Path id as int32 (read back with >>> 0). */
+  pathId: number[] = [];
+  set: (AttrSet | null)[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.peer.length - this.head;
+  }
+
+  push(peer: number, afi: number, len: number, net: number | string, pathId: number, set: AttrSet | null): void {
+    this.peer.push(peer);
+    this.afiLen.push((afi << 8) | len);
+    this.net.push(net);
+    this.pathId.push(pathId | 0);
+    this.set.push(set);
+  }
+
+  /** Drops entries before `head` once most of the arrays is consumed. */
+  compact(): void {
+    if (this.head === this.peer.length) {
+      this.peer = [];
+      this.afiLen = [];
+      this.net = [];
+      this.pathId = [];
+      this.set = [];
+      this.head = 0;
+    }
+  }
+}
+
+const KEY_FIXED = 8;
+
 export class RibStore {
   private readonly root: RootDatabase;
-  private readonly routes: Database<number, string>;
+  private readonly routes: Database<number, Buffer>;
   private readonly attrs: Database<StoredAttrs, number>;
   private readonly meta: Database<unknown, string>;
   private readonly ids = new WeakMap<AttrSet, number>();
   private nextId: number;
-  /** route key → attribute set (to write) or null (to delete). */
-  private pending = new Map<string, AttrSet | null>();
+  private readonly peerNums = new Map<string, number>();
+  private nextPeer: number;
+  /** Changes not yet written, in order. */
+  private readonly log = new ChangeLog();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
   private detach: (() => void) | undefined;
+  private peerKey: (idx: number) => string | undefined = () => undefined;
   private readonly flushMs: number;
   private readonly batch: number;
   /** Routes written and removed since opening (metrics, tests). */
@@ -81,16 +126,19 @@ export class RibStore {
 
   private constructor(
     dir: string,
-    private readonly log: Logger,
+    private readonly logger: Logger,
     options: RibStoreOptions,
   ) {
     mkdirSync(dir, { recursive: true });
     this.root = open({ path: join(dir, 'rib.mdb'), compression: false });
-    this.routes = this.root.openDB<number, string>({ name: 'routes' });
+    this.routes = this.root.openDB<number, Buffer>({ name: 'routes', keyEncoding: 'binary' });
     this.attrs = this.root.openDB<StoredAttrs, number>({ name: 'attrs' });
     this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     const n = this.meta.get('nextAttrId');
     this.nextId = typeof n === 'number' ? n : 1;
+    const p = this.meta.get('nextPeer');
+    this.nextPeer = typeof p === 'number' ? p : 1;
+    for (const { key, value } of this.meta.getRange({ start: 'peer:', end: 'peer;' })) this.peerNums.set(key.slice(5), Number(value));
     this.flushMs = options.flushMs ?? 500;
     this.batch = options.batch ?? 20_000;
   }
@@ -107,7 +155,7 @@ export class RibStore {
   load(identity: StoredIdentity): RestoredRib {
     const stored = this.meta.get('identity') as StoredIdentity | undefined;
     if (!stored || stored.asNumber !== identity.asNumber || stored.routerId !== identity.routerId || stored.clusterId !== identity.clusterId) {
-      if (stored) this.log.warn({ stored, now: identity }, 'saved RIB belongs to another identity: starting cold');
+      if (stored) this.logger.warn({ stored, now: identity }, 'saved RIB belongs to another identity: starting cold');
       this.root.transactionSync(() => {
         this.routes.clearSync();
         this.attrs.clearSync();
@@ -115,25 +163,33 @@ export class RibStore {
         this.meta.putSync('identity', identity);
       });
       this.nextId = 1;
-      return { routes: [], peerIds: new Map(), revision: 0 };
+      this.nextPeer = 1;
+      this.peerNums.clear();
+      return { routes: [], attrs: new Map(), peerIds: new Map() };
     }
     const attrs = new Map<number, StoredAttrs>();
     for (const { key, value } of this.attrs.getRange()) attrs.set(key, value);
+    const peerByNum = new Map([...this.peerNums].map(([a, n]) => [n, a]));
     const used = new Set<number>();
     const routes: RestoredRoute[] = [];
     for (const { key, value } of this.routes.getRange()) {
-      const a = attrs.get(value);
-      const [peer, prefix, pathId] = key.split('|');
-      if (!a || !peer || !prefix) continue;
+      const peer = peerByNum.get((key[0]! << 8) | key[1]!);
+      if (peer === undefined || !attrs.has(value)) continue;
+      const afi = key[2] === 6 ? 6 : 4;
+      const length = key[3]!;
+      const pathId = key.readUInt32BE(4);
+      // Copy: the key buffer is reused by the iterator.
+      routes.push({ peer, prefix: { afi, length, bytes: new Uint8Array(key.subarray(KEY_FIXED)), pathId }, attrId: value });
       used.add(value);
-      routes.push({ attrId: value, peer, prefix: parsePrefix(prefix, Number(pathId ?? 0)), attrs: a.a, nextHop: a.n, linkLocal: a.l });
     }
     const peerIds = new Map<string, string>();
-    for (const { key, value } of this.meta.getRange({ start: 'peer:', end: 'peer;' })) peerIds.set(key.slice(5), String(value));
+    for (const { key, value } of this.meta.getRange({ start: 'bgpid:', end: 'bgpid;' })) peerIds.set(key.slice(6), String(value));
     const unused = [...attrs.keys()].filter((id) => !used.has(id));
-    if (unused.length) this.root.transactionSync(() => unused.forEach((id) => this.attrs.removeSync(id)));
-    const rev = this.meta.get('revision');
-    return { routes, peerIds, revision: typeof rev === 'number' ? rev : 0 };
+    if (unused.length) {
+      this.root.transactionSync(() => unused.forEach((id) => this.attrs.removeSync(id)));
+      for (const id of unused) attrs.delete(id);
+    }
+    return { routes, attrs, peerIds };
   }
 
   /** The interned set built from a saved one keeps the saved id (it is not written again). */
@@ -141,43 +197,55 @@ export class RibStore {
     if (!this.ids.has(set)) this.ids.set(set, attrId);
   }
 
-  /** Starts recording the RIB's changes (and saving them). */
+  /** Forgets saved routes that were not restored (their peer is no longer configured). */
+  forget(routes: readonly RestoredRoute[]): void {
+    if (routes.length === 0) return;
+    void this.root.transaction(() => {
+      for (const r of routes) {
+        const num = this.peerNums.get(r.peer);
+        if (num !== undefined) void this.routes.remove(routeKey(num, r.prefix.afi, r.prefix.length, r.prefix.pathId, r.prefix.bytes));
+      }
+    });
+  }
+
+  /**
+   * Starts recording the RIB's changes. `peerKey` names a RIB peer index (its address, or
+   * LOCAL_PEER_KEY); routes of peers it returns undefined for are not saved.
+   */
   attach(rib: Rib, peerKey: (peerIdx: number) => string | undefined): void {
+    this.peerKey = peerKey;
+    const dests = rib.dests;
     this.detach = rib.addRouteListener((r, live) => {
-      const peer = peerKey(rib.rPeer[r]!);
-      if (peer === undefined) return;
-      const key = `${peer}|${prefixToString(rib.dests.prefix(rib.rDest[r]!))}|${rib.rPathId[r]!}`;
-      this.pending.set(key, live ? rib.attrs.get(rib.rAttr[r]!) : null);
+      const d = rib.rDest[r]!;
+      const afi = dests.afi[d]!;
+      this.log.push(rib.rPeer[r]!, afi, dests.len[d]!, afi === 4 ? dests.addr4[d]! : dests.key6(d), rib.rPathId[r]!, live ? rib.attrs.get(rib.rAttr[r]!) : null);
       this.schedule();
     });
   }
 
-  /** Writes everything the RIB holds now (first start, or after a cold start). */
-  saveAll(rib: Rib, peerKey: (peerIdx: number) => string | undefined): void {
+  /** Records everything the RIB holds now (a first start, or after a cold start). */
+  saveAll(rib: Rib): void {
     for (const p of rib.peers) {
-      const key = peerKey(p.idx);
-      if (key === undefined) continue;
-      for (const v of rib.peerRoutes(p.idx)) this.pending.set(`${key}|${prefixToString(rib.dests.prefix(v.dest))}|${v.pathId}`, v.set);
+      for (const v of rib.peerRoutes(p.idx)) {
+        const afi = rib.dests.afi[v.dest]!;
+        this.log.push(p.idx, afi, rib.dests.len[v.dest]!, afi === 4 ? rib.dests.addr4[v.dest]! : rib.dests.key6(v.dest), v.pathId, v.set);
+      }
     }
     this.schedule();
   }
 
   setPeerId(address: string, bgpId: string): void {
-    void this.meta.put(`peer:${address}`, bgpId);
-  }
-
-  setRevision(revision: number): void {
-    void this.meta.put('revision', revision);
+    void this.meta.put(`bgpid:${address}`, bgpId);
   }
 
   /** Routes recorded but not yet written. */
   get backlog(): number {
-    return this.pending.size;
+    return this.log.size;
   }
 
   /** Writes everything recorded so far. */
   async flush(): Promise<void> {
-    while (this.pending.size > 0 || this.flushing) {
+    while (this.log.size > 0 || this.flushing) {
       if (this.flushing) await this.flushing;
       else await this.writeSome();
     }
@@ -195,11 +263,12 @@ export class RibStore {
     if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush().catch((err: unknown) => this.log.error({ err }, 'saving the RIB failed'));
+      void this.flush().catch((err: unknown) => this.logger.error({ err }, 'saving the RIB failed'));
     }, this.flushMs);
     this.timer.unref();
   }
 
+  /** Inside a write transaction: the id of a set, written on first use. */
   private idFor(set: AttrSet): number {
     let id = this.ids.get(set);
     if (id === undefined) {
@@ -210,28 +279,71 @@ export class RibStore {
     return id;
   }
 
+  /** Inside a write transaction: the number of a peer address, assigned on first use. */
+  private peerNum(address: string): number {
+    let n = this.peerNums.get(address);
+    if (n === undefined) {
+      n = this.nextPeer++;
+      this.peerNums.set(address, n);
+      void this.meta.put(`peer:${address}`, n);
+      void this.meta.put('nextPeer', this.nextPeer);
+    }
+    return n;
+  }
+
   /** One bounded transaction; the rest waits for the next turn of the event loop. */
   private writeSome(): Promise<void> {
-    const batch: [string, AttrSet | null][] = [];
-    for (const e of this.pending) {
-      batch.push(e);
-      if (batch.length >= this.batch) break;
-    }
-    for (const [k] of batch) this.pending.delete(k);
+    const log = this.log;
+    const from = log.head;
+    const to = Math.min(log.peer.length, from + this.batch);
+    log.head = to;
     this.flushing = this.root
       .transaction(() => {
-        for (const [key, set] of batch) {
+        for (let i = from; i < to; i++) {
+          const address = this.peerKey(log.peer[i]!);
+          if (address === undefined) continue;
+          const afiLen = log.afiLen[i]!;
+          const afi = afiLen >> 8;
+          const len = afiLen & 255;
+          const key = routeKey(this.peerNum(address), afi, len, log.pathId[i]! >>> 0, networkBytes(afi, len, log.net[i]!));
+          const set = log.set[i]!;
           if (set) void this.routes.put(key, this.idFor(set));
           else void this.routes.remove(key);
         }
         void this.meta.put('nextAttrId', this.nextId);
       })
       .then(() => {
-        this.written += batch.length;
+        this.written += to - from;
+        // Release the references to attribute sets written.
+        for (let i = from; i < to; i++) log.set[i] = null;
+        log.compact();
       })
       .finally(() => {
         this.flushing = undefined;
       });
     return this.flushing.then(() => new Promise<void>((r) => setImmediate(r)));
   }
+}
+
+function networkBytes(afi: number, len: number, net: number | string): Uint8Array {
+  const n = (len + 7) >> 3;
+  const out = new Uint8Array(n);
+  if (afi === 4) {
+    const a = net as number;
+    for (let i = 0; i < n; i++) out[i] = (a >>> (24 - 8 * i)) & 255;
+  } else {
+    const k = net as string;
+    for (let i = 0; i < n; i++) out[i] = k.charCodeAt(i + 1);
+  }
+  return out;
+}
+
+function routeKey(peer: number, afi: number, len: number, pathId: number, net: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(KEY_FIXED + net.length);
+  b.writeUInt16BE(peer, 0);
+  b[2] = afi;
+  b[3] = len;
+  b.writeUInt32BE(pathId, 4);
+  b.set(net, KEY_FIXED);
+  return b;
 }

@@ -27,6 +27,7 @@ import {
   type UpdateEvent,
 } from '../bgp.js';
 import { Rib, type PeerKind, type RibPeer, type RibPeerInfo } from '../rib/rib.js';
+import type { AttrSet } from '../rib/attr-set.js';
 import { Exporter, type ExportSink } from '../reflect/exporter.js';
 import type { GroupSpec } from '../reflect/update-group.js';
 import type { TargetKind } from '../reflect/rules.js';
@@ -40,8 +41,8 @@ interface PeerEntry {
   negotiated: NegotiatedOptions | undefined;
   /** Our whole table has gone out (End-of-RIB sent or deferred). */
   synced: boolean;
-  /** End-of-RIB waits for our own restart to finish. */
-  eorDeferred: boolean;
+  /** Families whose End-of-RIB waits for our own restart to finish in that family. */
+  eorDeferred: Set<4 | 6>;
   /** A route refresh replay is in progress (EoRR follows when enhanced). */
   refreshing: boolean;
   /** Past max-prefix: updates ignored until the session is gone. */
@@ -111,6 +112,8 @@ export class Reflector {
   private closed = false;
   private budget: number;
   private restarting: boolean;
+  /** Families still re-converging after our restart (RFC 4724 §4.1 works per address family). */
+  private readonly restartingFamilies = new Set<4 | 6>();
   private deferralTimer: NodeJS.Timeout | undefined;
   /** Originated routes are confirmed (static config applied / datastore in sync). */
   private originConfirmed = false;
@@ -123,6 +126,7 @@ export class Reflector {
     this.log = (options.logger ?? createLogger('rr')).child({ component: 'reflector' });
     this.budget = options.exportBudget ?? 4096;
     this.restarting = options.restarting === true;
+    if (this.restarting) for (const f of [4, 6] as const) this.restartingFamilies.add(f);
     this.rib = new Rib(
       { localAs: s.asNumber, routerId: s.routerId, clusterId: s.clusterId, alwaysCompareMed: s.alwaysCompareMed },
       new PeerPolicy('iBGP', []),
@@ -154,8 +158,8 @@ export class Reflector {
     if (this.restarting) {
       const ms = this.settings.gracefulRestart.selectionDeferralTime * 1000;
       this.deferralTimer = setTimeout(() => {
-        this.log.warn('selection deferral timer expired: finishing the restart without every End-of-RIB');
-        this.finishRestart();
+        this.log.warn({ families: [...this.restartingFamilies] }, 'selection deferral timer expired: finishing the restart without every End-of-RIB');
+        for (const f of [...this.restartingFamilies]) this.finishFamily(f);
       }, ms);
       this.deferralTimer.unref();
     }
@@ -203,7 +207,7 @@ export class Reflector {
       ribIdx: rp.idx,
       negotiated: undefined,
       synced: false,
-      eorDeferred: false,
+      eorDeferred: new Set(),
       refreshing: false,
       overLimit: false,
       blocked: false,
@@ -300,15 +304,15 @@ export class Reflector {
   }
 
   /**
-   * Puts back a route saved before a restart, flagged Stale until its peer (or, for originated
-   * routes, the configuration) confirms it; '' = originated. False when the peer is gone.
+   * Puts back a route saved before a restart with an interned set the caller holds, flagged Stale
+   * until its peer (or, for originated routes, the configuration) confirms it; peer '' =
+   * originated. False when the peer is no longer configured.
    */
-  restoreRoute(peer: string, prefix: Prefix, attrs: PathAttributes, nextHop: string, linkLocal: string | undefined): ReturnType<Rib['restoreRoute']> | undefined {
+  restoreRoute(peer: string, prefix: Prefix, set: AttrSet): boolean {
     const idx = peer === '' ? this.rib.localPeer.idx : this.entries.get(peer)?.ribIdx;
-    if (idx === undefined) return undefined;
-    const set = this.rib.restoreRoute(idx, prefix, attrs, nextHop, linkLocal, true);
-    this.kick();
-    return set;
+    if (idx === undefined) return false;
+    this.rib.restoreRoute(idx, prefix, set, true);
+    return true;
   }
 
   /** Address of a RIB peer index ('' for originated routes), undefined for retired peers. */
@@ -430,20 +434,21 @@ export class Reflector {
           return;
         }
         e.synced = true;
-        if (this.restarting) e.eorDeferred = true;
-        else this.sendEndOfRib(e);
+        for (const f of e.negotiated.families) {
+          const fam = AFI_OF[f.afi];
+          if (fam && this.restartingFamilies.has(fam)) e.eorDeferred.add(fam);
+          else this.sendEndOfRib(e, f.afi, f.safi);
+        }
       },
     };
   }
 
-  private sendEndOfRib(e: PeerEntry): void {
+  private sendEndOfRib(e: PeerEntry, afi: number, safi: number): void {
     if (!e.negotiated) return;
-    for (const f of e.negotiated.families) {
-      try {
-        this.speaker.sendEndOfRib(e.settings.address, f.afi, f.safi);
-      } catch (err) {
-        this.log.debug({ err, peer: e.settings.address }, 'End-of-RIB to a peer whose session just ended');
-      }
+    try {
+      this.speaker.sendEndOfRib(e.settings.address, afi, safi);
+    } catch (err) {
+      this.log.debug({ err, peer: e.settings.address }, 'End-of-RIB to a peer whose session just ended');
     }
   }
 
@@ -454,7 +459,7 @@ export class Reflector {
       if (!e) return;
       e.negotiated = negotiated;
       e.synced = false;
-      e.eorDeferred = false;
+      e.eorDeferred.clear();
       e.refreshing = false;
       e.overLimit = false;
       e.blocked = false;
@@ -543,41 +548,54 @@ export class Reflector {
     e.restartTimer.unref();
   }
 
-  /** RFC 4724 §4.1: re-converged when every peer that is up sent End-of-RIB for all its families. */
+  /**
+   * RFC 4724 §4.1, per address family: re-converged when every configured peer that can restart
+   * gracefully is up and sent End-of-RIB for the family (and originated routes are confirmed).
+   */
   private checkRestartDone(): void {
-    if (!this.restarting) return;
-    if (!this.originConfirmed) return;
-    for (const e of this.entries.values()) {
-      const n = e.negotiated;
-      if (!n) return;
-      for (const f of n.families) {
-        const fam = AFI_OF[f.afi];
-        if (fam && !e.eorReceived.has(fam)) return;
-      }
-    }
-    this.finishRestart();
-  }
-
-  private finishRestart(): void {
-    if (!this.restarting) return;
-    if (this.deferralTimer) clearTimeout(this.deferralTimer);
-    this.deferralTimer = undefined;
-    // Restored routes nobody confirmed are stale for good.
-    let swept = 0;
-    for (const e of this.entries.values()) swept += this.rib.sweepStale(e.ribIdx);
-    swept += this.rib.sweepStale(this.rib.localPeer.idx);
-    this.kick();
-    void this.whenIdle().then(() => {
-      this.restarting = false;
+    if (!this.restarting || !this.originConfirmed) return;
+    for (const fam of [...this.restartingFamilies]) {
+      let done = true;
       for (const e of this.entries.values()) {
-        if (e.eorDeferred) {
-          e.eorDeferred = false;
-          this.sendEndOfRib(e);
+        const n = e.negotiated;
+        if (!n) {
+          done = false;
+          break;
+        }
+        if (!n.peerGracefulRestart) continue;
+        if (n.families.some((f) => AFI_OF[f.afi] === fam) && !e.eorReceived.has(fam)) {
+          done = false;
+          break;
         }
       }
-      this.speaker.restartComplete();
-      this.log.info({ swept }, 'restart complete: End-of-RIB sent');
-      this.events.restartComplete?.();
+      if (done) this.finishFamily(fam);
+    }
+  }
+
+  private finishFamily(fam: 4 | 6): void {
+    if (!this.restartingFamilies.delete(fam)) return;
+    // Restored routes of the family that nobody confirmed are stale for good.
+    let swept = 0;
+    for (const e of this.entries.values()) swept += this.rib.sweepStale(e.ribIdx, fam);
+    swept += this.rib.sweepStale(this.rib.localPeer.idx, fam);
+    this.kick();
+    const last = this.restartingFamilies.size === 0;
+    if (last && this.deferralTimer) {
+      clearTimeout(this.deferralTimer);
+      this.deferralTimer = undefined;
+    }
+    void this.whenIdle().then(() => {
+      for (const e of this.entries.values()) {
+        if (!e.eorDeferred.delete(fam) || !e.negotiated) continue;
+        for (const f of e.negotiated.families) if (AFI_OF[f.afi] === fam) this.sendEndOfRib(e, f.afi, f.safi);
+      }
+      this.log.info({ family: `ipv${fam}`, swept }, 'restart complete for the family: End-of-RIB sent');
+      if (last) {
+        this.restarting = false;
+        this.speaker.restartComplete();
+        this.log.info('restart complete: End-of-RIB sent');
+        this.events.restartComplete?.();
+      }
     });
   }
 

@@ -118,6 +118,11 @@ export class DestTable {
     return { afi: 6, length, bytes, pathId };
   }
 
+  /** The IPv6 destination's compact key (length, then the significant octets as char codes). */
+  key6(d: number): string {
+    return this.v6Keys.get(d)!;
+  }
+
   /** 16 network octets (IPv6) or 4 (IPv4), for prefix matching in policy. */
   networkBytes(d: number): Uint8Array {
     if (this.afi[d] === 4) {

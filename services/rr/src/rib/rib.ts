@@ -284,14 +284,13 @@ export class Rib {
   }
 
   /**
-   * Re-inserts a route from persistence (warm restart) for `peerIdx`, flagged Stale (and
-   * LlgrStale when `llgr`) until the peer or the datastore confirms it.
+   * Re-inserts a route from persistence (warm restart) for `peerIdx` with an interned set the
+   * caller holds (a reference is taken), flagged Stale until the peer or the datastore confirms it.
    */
-  restoreRoute(peerIdx: number, p: Prefix, attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, stale: boolean): AttrSet {
-    const set = this.attrs.intern(attrs, nextHop, linkLocal);
+  restoreRoute(peerIdx: number, p: Prefix, set: AttrSet, stale: boolean): void {
+    this.attrs.retain(set);
     const r = this.announceRoute(this.peers[peerIdx]!, p, set);
     if (stale) this.rFlags[r]! |= RouteFlag.Stale;
-    return this.attrs.get(this.rAttr[r]!);
   }
 
   // ---------------------------------------------------------------- route slots

@@ -15,7 +15,8 @@ import { Reflector } from '../reflector/reflector.js';
 import type { ReflectorSettings } from '../config/types.js';
 import type { ServiceSettings } from '../config/standalone.js';
 import type { BgpTransport } from '../bgp.js';
-import { LOCAL_PEER_KEY, RibStore, type RestoredRib } from '../persist/rib-store.js';
+import { LOCAL_PEER_KEY, RibStore, type RestoredRib, type RestoredRoute } from '../persist/rib-store.js';
+import type { AttrSet } from '../rib/attr-set.js';
 import { startAdminServer, type AdminServer } from '../api/admin-server.js';
 import { createRrMetrics } from '../api/metrics.js';
 
@@ -73,24 +74,32 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
     restoredRoutes: saved?.routes.length ?? 0,
     restore() {
       if (!saved || !store) return 0;
-      let n = 0;
       for (const [addr, id] of saved.peerIds) {
-        const idx = addr === LOCAL_PEER_KEY ? undefined : peerIdx(reflector, addr);
+        const idx = peerIdx(reflector, addr);
         if (idx !== undefined) reflector.rib.setPeerRouterId(idx, id);
       }
-      for (const r of saved.routes) {
-        const set = reflector.restoreRoute(r.peer === LOCAL_PEER_KEY ? '' : r.peer, r.prefix, r.attrs, r.nextHop, r.linkLocal);
-        if (!set) continue;
-        store.adopt(set, r.attrId);
-        n++;
+      // One intern per saved attribute set, not per route.
+      const sets = new Map<number, AttrSet>();
+      for (const [id, a] of saved.attrs) {
+        const set = reflector.rib.attrs.intern(a.a, a.n, a.l);
+        store.adopt(set, id);
+        sets.set(id, set);
       }
+      let n = 0;
+      const gone: RestoredRoute[] = [];
+      for (const r of saved.routes) {
+        if (reflector.restoreRoute(r.peer === LOCAL_PEER_KEY ? '' : r.peer, r.prefix, sets.get(r.attrId)!)) n++;
+        else gone.push(r);
+      }
+      for (const set of sets.values()) reflector.rib.attrs.release(set);
+      store.forget(gone);
       saved = undefined;
       return n;
     },
     persist() {
       if (!store) return;
       store.attach(reflector.rib, peerKey);
-      if (!restarting) store.saveAll(reflector.rib, peerKey);
+      if (!restarting) store.saveAll(reflector.rib);
     },
     async close() {
       await admin?.close();
