@@ -151,7 +151,7 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
       // How much of it was Node.js starting five processes: from the last one up to convergence.
       const up = [...topo.nodes.map((n) => cluster.process(`agent-${n.name}`).firstLogTime('agent started')), ...reflectors.map((r) => cluster.process(r.name).firstLogTime('route reflector up (datastore)'))];
       if (up.every((x) => x !== undefined)) figures.initialConvergenceAfterProcessesUpMs = t0 + figures.initialConvergenceMs - Math.max(...(up as number[]));
-      t.diagnostic(`measured: initial convergence ${figures.initialConvergenceMs} ms over ${cross.length} pairs; ${figures.initialConvergenceAfterProcessesUpMs ?? '?'} ms after the last agent or reflector process was up`);
+      t.diagnostic(`measured: initial convergence ${figures.initialConvergenceMs} ms over ${cross.length} pairs; ${figures.initialConvergenceAfterProcessesUpMs ?? `? (${JSON.stringify(up)}, t0 ${t0})`} ms after the last agent or reflector process was up`);
     }
   });
 
@@ -261,6 +261,7 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     cluster.startReflector('rr-1', reflectors[0]!.address);
     await waitUntil('rr-1 back after a warm restart', async () => (await establishedPeers(sw, [reflectors[0]!.address])).length === 1, 30_000, crashed).catch(fail);
     figures.rrWarmRestartSessionMs = Date.now() - w0;
+    assert.ok(cluster.process('rr-1').firstLogTime('saved RIB loaded: warm restart', w0) !== undefined, `rr-1 restarted warm from LMDB:\n${cluster.process('rr-1').logTail()}`);
     await new Promise((r) => setTimeout(r, 1000));
     figures.rrRestartLostEchoes = mesh.lossesBetween(w0, Date.now()).reduce((n, x) => n + x.lost, 0);
     t.diagnostic(`measured: rr-1 kill -9 + warm restart: session back in ${figures.rrWarmRestartSessionMs} ms; echoes lost ${figures.rrKillLostEchoes} (kill) / ${figures.rrRestartLostEchoes} (restart)`);

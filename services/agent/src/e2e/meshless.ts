@@ -85,13 +85,13 @@ export class ServiceProcess {
     }
   }
 
-  /** Wall-clock time of the first JSON log line with this `msg`, if logged yet. */
-  firstLogTime(msg: string): number | undefined {
+  /** Wall-clock time of the first JSON log line with this `msg` (at or after `since`), if logged yet. */
+  firstLogTime(msg: string, since = 0): number | undefined {
     for (const line of this.logTail(Number.MAX_SAFE_INTEGER).split('\n')) {
       if (!line.includes(msg)) continue;
       try {
         const j = JSON.parse(line) as { msg?: string; time?: number };
-        if (j.msg === msg && typeof j.time === 'number') return j.time;
+        if (j.msg === msg && typeof j.time === 'number' && j.time >= since) return j.time;
       } catch {
         // not a JSON line
       }
