@@ -17,3 +17,7 @@ export { deriveConfig } from './src/datastore/derive.js';
 export type { DerivedConfig } from './src/datastore/derive.js';
 export type { ResourceSource } from './src/datastore/source.js';
 export type { ResourceChange } from './src/datastore/model.js';
+export { createRrAdminClient } from './src/api/admin-client.js';
+export type { RrAdminClient } from './src/api/admin-client.js';
+export { startAdminServer } from './src/api/admin-server.js';
+export type { AdminServer } from './src/api/admin-server.js';

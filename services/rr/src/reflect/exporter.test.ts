@@ -245,6 +245,7 @@ describe('exporter properties', () => {
           }
           const got = new Set([...sink.table(me.idx)].map(([k, a]) => `${k.split('#')[0]}|${a.nextHop}`));
           assert.deepEqual(got, want, `peer ${i}`);
+          assert.equal(ex.groupOf(me.idx)!.advertisedTo(me.idx), sink.table(me.idx).size, `sent count of peer ${i}`);
         }
       }),
       { numRuns: 300 },

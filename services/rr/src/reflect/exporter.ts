@@ -274,6 +274,7 @@ export class Exporter {
         pending.withdraw(rib.dests.prefix(d));
         g.advRoute[d] = NONE;
         g.advertisedCount--;
+        g.countSource(rib.rPeer[adv]!, -1);
       }
       return;
     }
@@ -285,6 +286,8 @@ export class Exporter {
     // The source now gets nothing from us; if it had received another route, withdraw that.
     if (exclude !== -1 && adv !== NONE && rib.rPeer[adv] !== src) pending.withdrawFor(src, p);
     if (adv === NONE) g.advertisedCount++;
+    else g.countSource(rib.rPeer[adv]!, -1);
+    g.countSource(src, 1);
     g.advRoute[d] = best;
   }
 
@@ -300,6 +303,7 @@ export class Exporter {
           pending.withdraw(rib.dests.prefix(d, r + 1));
           g.advBits[r] = 0;
           g.advertisedCount--;
+          g.countSource(rib.rPeer[r]!, -1);
         }
         continue;
       }
@@ -309,6 +313,7 @@ export class Exporter {
       if (!had) {
         g.advBits[r] = 1;
         g.advertisedCount++;
+        g.countSource(src, 1);
       }
     }
   }

@@ -63,8 +63,10 @@ export class UpdateGroup {
   advRoute = new Int32Array(1024).fill(NONE);
   /** Adj-RIB-Out with ADD-PATH: 1 per advertised route slot. */
   advBits = new Uint8Array(1024);
-  /** Destinations currently advertised (for "prefixes sent"). */
+  /** Paths currently advertised (for "prefixes sent"). */
   advertisedCount = 0;
+  /** Of the advertised paths, how many each member is the source of (it did not get those). */
+  readonly sourcedBy = new Map<number, number>();
   readonly addPath4: boolean;
   readonly addPath6: boolean;
   private readonly outIntern = new Map<string, OutAttrs>();
@@ -79,6 +81,17 @@ export class UpdateGroup {
   ) {
     this.addPath4 = spec.codec.addPath.some((o) => o.afi === 1 && o.send);
     this.addPath6 = spec.codec.addPath.some((o) => o.afi === 2 && o.send);
+  }
+
+  /** Paths this member holds from us. */
+  advertisedTo(member: number): number {
+    return this.advertisedCount - (this.sourcedBy.get(member) ?? 0);
+  }
+
+  countSource(peer: number, delta: number): void {
+    const n = (this.sourcedBy.get(peer) ?? 0) + delta;
+    if (n === 0) this.sourcedBy.delete(peer);
+    else this.sourcedBy.set(peer, n);
   }
 
   addPathFor(afi: number): boolean {

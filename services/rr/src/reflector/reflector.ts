@@ -323,7 +323,8 @@ export class Reflector {
 
   /** Prefixes advertised to a peer (its update group's Adj-RIB-Out). */
   advertisedCount(address: string): number {
-    return this.exporter.groupOf(this.entry(address).ribIdx)?.advertisedCount ?? 0;
+    const idx = this.entry(address).ribIdx;
+    return this.exporter.groupOf(idx)?.advertisedTo(idx) ?? 0;
   }
 
   peerKind(address: string): Exclude<PeerKind, 'local'> {
