@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
+import * as bgp from './bgp.js';
 import * as datastore from './datastore.js';
 import * as demo from './demo.js';
 import * as get from './get.js';
@@ -25,5 +26,6 @@ export const COMMANDS: readonly CommandModule[] = [
   sync,
   agent,
   rr,
+  bgp,
   demo,
 ];
