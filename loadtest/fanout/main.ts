@@ -1,0 +1,282 @@
+// The fan-out benchmark (issue 3):
+//   npm run bench:fanout -- --agents N --servers S --changes C [--nodes 1000 --endpoints 20000
+//                           --policies 500 --workers W --compression gzip|deflate|none] --json
+// Starts its own nats-server, datastore and S sync server processes, loads the dataset, opens N
+// agent streams spread over worker processes, then measures:
+//   inSyncSeconds          from opening the streams until every agent is in sync
+//   snapshotBytesPerAgent  snapshot chunk bytes received per agent (after compression)
+//   latencyMs              KV write of one change to its receipt by each agent, over C changes
+//                          (t0 = just before the KV put, so the put is included)
+//   floorMs                the same bytes-per-change written by one Node process to N plain TCP
+//                          sockets and read by the same workers: the physical floor of this machine
+//   serverRssMB, rssPerStreamKB, serverCpuSeconds  of the sync server processes (/proc)
+//   failover               kill -9 of one server: seconds until its agents are in sync elsewhere,
+//                          and the snapshot bytes that cost
+// The last line of stdout is one JSON object; progress goes to stderr.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { get } from 'node:http';
+import { Kvm } from '@nats-io/kv';
+import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
+import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.js';
+import { freePort, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
+import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
+import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
+import { cpuSeconds, now, percentiles, rssBytes } from './proc.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/meshless.mjs', import.meta.url));
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got '${process.argv[i + 1]}'`);
+  return v;
+}
+
+const say = (s: string) => process.stderr.write(`[fanout] ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+  });
+}
+
+interface ServerProc {
+  child: ChildProcess;
+  address: string;
+  ready: Promise<void>;
+}
+
+function spawnService(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** A `meshless sync` process; its address and readiness come from its JSON log. */
+function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise<ServerProc> {
+  const child = spawnService(['sync', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '-1'], { MESHLESS_LOG_LEVEL: 'info' });
+  let buffered = '';
+  let readyResolve: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (readyResolve = r));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`sync server ${id} exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const l = JSON.parse(line) as { msg?: string; address?: string };
+          if (l.msg === 'sync server listening') resolve({ child, address: l.address!, ready });
+          if (l.msg === 'caught up with the datastore: ready') readyResolve();
+        } catch {
+          // not a log line
+        }
+      }
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const agents = flag('agents', 1000);
+  const servers = Math.max(1, flag('servers', 1));
+  const changes = Math.max(1, flag('changes', 100));
+  const size = { nodes: flag('nodes', 1000), endpoints: flag('endpoints', 20_000), policies: flag('policies', 500) };
+  const workerCount = Math.max(1, flag('workers', Math.min(4, Math.ceil(agents / 2500))));
+  const ci = process.argv.indexOf('--compression');
+  const compressionName = ci >= 0 ? process.argv[ci + 1] : 'gzip';
+  const compression =
+    compressionName === 'none' ? [SyncCompression.SYNC_COMPRESSION_NONE] : compressionName === 'deflate' ? [SyncCompression.SYNC_COMPRESSION_DEFLATE] : [SyncCompression.SYNC_COMPRESSION_GZIP];
+  const dir = mkdtempSync(join(tmpdir(), 'meshless-fanout-'));
+  const children: ChildProcess[] = [];
+  const nats = await startNatsServer({ storeDir: join(dir, 'nats') });
+  try {
+    say(`nats at ${nats.url}; starting the datastore`);
+    const dsPort = await freePort();
+    const dsMetrics = await freePort();
+    const datastore = spawnService(['datastore', '--listen', `127.0.0.1:${dsPort}`, '--nats', nats.url, '--metrics-port', String(dsMetrics)], { MESHLESS_LOG_LEVEL: 'warn' });
+    datastore.stdout!.resume();
+    children.push(datastore);
+    await waitFor('the datastore', () => httpOk(`http://127.0.0.1:${dsMetrics}/readyz`), 30_000);
+
+    const nc = await connectNats(nats.url, 'fanout-bench');
+    const kv = await new Kvm(nc).open(RESOURCES_BUCKET);
+    const t0Load = now();
+    let loaded = 0;
+    let inflight: Promise<unknown>[] = [];
+    for (const item of dataset(size)) {
+      inflight.push(kv.put(item.key, item.json));
+      loaded++;
+      if (inflight.length >= 512) {
+        await Promise.all(inflight);
+        inflight = [];
+      }
+    }
+    await Promise.all(inflight);
+    await kv.put(MARKER_KEY, markerJson(0, 0));
+    say(`loaded ${loaded} resources in ${((now() - t0Load) / 1000).toFixed(1)} s`);
+
+    const syncs: ServerProc[] = [];
+    for (let s = 0; s < servers; s++) syncs.push(await startSyncServer(nats.url, join(dir, `sync-${s}`), `s${s}`));
+    children.push(...syncs.map((s) => s.child));
+    await Promise.all(syncs.map((s) => s.ready));
+    await sleep(1000);
+    const idleRss = syncs.map((s) => rssBytes(s.child.pid!));
+    const cpuStart = syncs.map((s) => cpuSeconds(s.child.pid!));
+    say(`${servers} sync server(s) ready at ${syncs.map((s) => s.address).join(', ')}; idle RSS ${idleRss.map((r) => (r / 2 ** 20).toFixed(0)).join('/')} MB`);
+
+    // Workers, each holding a slice of the agents.
+    const workers: ChildProcess[] = [];
+    const inbox: FromWorker[][] = [];
+    const listeners: Array<(m: FromWorker, w: number) => void> = [];
+    for (let w = 0; w < workerCount; w++) {
+      const child = fork(join(here, 'worker.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      workers.push(child);
+      children.push(child);
+      inbox.push([]);
+      child.on('message', (m: FromWorker) => {
+        for (const l of listeners) l(m, w);
+      });
+    }
+    const collect = <T extends FromWorker['type']>(type: T, count: number): Promise<Array<Extract<FromWorker, { type: T }> & { worker: number }>> =>
+      new Promise((resolve) => {
+        const got: Array<Extract<FromWorker, { type: T }> & { worker: number }> = [];
+        const l = (m: FromWorker, w: number) => {
+          if (m.type !== type) return;
+          got.push({ ...(m as Extract<FromWorker, { type: T }>), worker: w });
+          if (got.length === count) {
+            listeners.splice(listeners.indexOf(l), 1);
+            resolve(got);
+          }
+        };
+        listeners.push(l);
+      });
+    const helloed = collect('hello', workerCount);
+    await helloed;
+    const endpoints = syncs.map((s) => s.address);
+    const perWorker: Array<Array<{ index: number; node: string }>> = workers.map(() => []);
+    for (let i = 0; i < agents; i++) perWorker[i % workerCount]!.push({ index: i, node: nodeName(i % Math.max(1, size.nodes)) });
+
+    say(`opening ${agents} agent streams from ${workerCount} worker process(es)`);
+    const insync = collect('insync', workers.filter((_, w) => perWorker[w]!.length > 0).length);
+    const tOpen = now();
+    workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'connect', endpoints, compression, agents: perWorker[i]! } satisfies ToWorker));
+    const synced = await insync;
+    const inSyncSeconds = (now() - tOpen) / 1000;
+    const snapshotBytes = synced.flatMap((m) => m.snapshotBytes);
+    const streamsPerServer = endpoints.map((e) => synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0));
+    say(`all ${agents} agents in sync in ${inSyncSeconds.toFixed(2)} s; streams per server ${streamsPerServer.join('/')}`);
+    await sleep(2000);
+    const loadedRss = syncs.map((s) => rssBytes(s.child.pid!));
+
+    // Latency: one change at a time, each waited for at every agent.
+    const latencies: number[] = [];
+    const cpuBeforeChanges = syncs.map((s) => cpuSeconds(s.child.pid!));
+    for (let c = 1; c <= changes; c++) {
+      const all = collect('received', synced.length).then((ms) => ms.filter((m) => m.change === c));
+      const t0 = now();
+      await kv.put(MARKER_KEY, markerJson(c, t0));
+      const got = await all;
+      for (const m of got) for (const t of m.times) latencies.push(t - t0);
+      await sleep(20);
+    }
+    const cpuChanges = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeChanges[i]!, 0);
+    const latencyMs = percentiles(latencies);
+    say(`latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms`);
+
+    // The floor: the same number of bytes per change, plain TCP, same receivers.
+    const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
+    const floor = fork(join(here, 'floor-server.ts'), [String(frameBytes)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(floor);
+    const floorMsgs: Array<(m: FromFloor) => void> = [];
+    let floorAccepted = 0;
+    floor.on('message', (m: FromFloor) => {
+      if (m.type === 'connections') floorAccepted = m.count;
+      floorMsgs.forEach((l) => l(m));
+    });
+    const floorPort = await new Promise<number>((r) => floorMsgs.push((m) => m.type === 'listening' && r(m.port)));
+    // Accepted on the floor side (not just connected on ours) before the first write.
+    const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
+    workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'floor-connect', port: floorPort, count: perWorker[i]!.length, frameBytes } satisfies ToWorker));
+    await connected;
+    await waitFor('the floor server to accept every socket', () => floorAccepted === agents, 60_000, 5);
+    const floorLatencies: number[] = [];
+    for (let c = 1; c <= changes; c++) {
+      const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));
+      floor.send({ type: 'send', change: c } satisfies ToFloor);
+      for (const m of await all) floorLatencies.push(...m.latencies);
+      await sleep(20);
+    }
+    floor.send({ type: 'stop' } satisfies ToFloor);
+    const floorMs = percentiles(floorLatencies);
+    say(`floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`);
+
+    // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
+    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number } | null = null;
+    if (servers >= 2) {
+      const victim = syncs[0]!;
+      const watching = collect('watching', workers.length);
+      const early = collect('resynced', workers.length);
+      workers.forEach((w) => w.send({ type: 'failover-watch', endpoint: victim.address } satisfies ToWorker));
+      // Workers holding none of the victim's agents answer 'resynced' at once.
+      await Promise.race([watching, sleep(2000)]);
+      const tKill = now();
+      victim.child.kill('SIGKILL');
+      const resynced = await early;
+      const moved = resynced.reduce((n, m) => n + m.count, 0);
+      failover = {
+        agents: moved,
+        resyncSeconds: Math.round((Math.max(...resynced.filter((m) => m.count > 0).map((m) => m.at), tKill) - tKill) / 10) / 100,
+        snapshotBytes: resynced.reduce((n, m) => n + m.snapshotBytes, 0),
+      };
+      say(`failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9, ${failover.snapshotBytes} snapshot bytes`);
+    }
+
+    const serverCpuSeconds = syncs.reduce((n, s, i) => (s.child.exitCode === null && s.child.signalCode === null ? n + cpuSeconds(s.child.pid!) - cpuStart[i]! : n), 0);
+    const rssPerStream = loadedRss.map((r, i) => (streamsPerServer[i]! > 0 ? (r - idleRss[i]!) / streamsPerServer[i]! : 0)).filter((x) => x > 0);
+    const result = {
+      agents,
+      servers,
+      changes,
+      dataset: { ...size, resources: loaded },
+      workers: workerCount,
+      compression: compressionName,
+      inSyncSeconds: Math.round(inSyncSeconds * 100) / 100,
+      snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
+      latencyMs,
+      floorMs,
+      serverRssMB: Math.round(Math.max(...loadedRss) / 2 ** 20),
+      serverIdleRssMB: Math.round(Math.max(...idleRss) / 2 ** 20),
+      rssPerStreamKB: Math.round(rssPerStream.reduce((a, b) => a + b, 0) / Math.max(1, rssPerStream.length) / 102.4) / 10,
+      serverCpuSeconds: Math.round(serverCpuSeconds * 100) / 100,
+      serverCpuSecondsDuringChanges: Math.round(cpuChanges * 100) / 100,
+      failover,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
+    };
+    workers.forEach((w) => w.send({ type: 'stop' } satisfies ToWorker));
+    await nc.close();
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`[fanout] failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

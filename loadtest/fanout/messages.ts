@@ -1,0 +1,20 @@
+// IPC between the benchmark coordinator (main.ts) and its processes (worker.ts, floor-server.ts).
+import type { SyncCompression } from '../../proto/gen/meshless/v1/sync.js';
+
+export type ToWorker =
+  | { type: 'connect'; endpoints: string[]; compression: SyncCompression[]; agents: Array<{ index: number; node: string }> }
+  | { type: 'failover-watch'; endpoint: string }
+  | { type: 'floor-connect'; port: number; count: number; frameBytes: number }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'hello' }
+  | { type: 'insync'; snapshotBytes: number[]; bytes: number[]; endpoints: string[] }
+  | { type: 'received'; change: number; times: number[] }
+  | { type: 'watching'; count: number }
+  | { type: 'resynced'; count: number; snapshotBytes: number; at: number }
+  | { type: 'floor-connected' }
+  | { type: 'floor-received'; change: number; latencies: number[] };
+
+export type ToFloor = { type: 'send'; change: number } | { type: 'stop' };
+export type FromFloor = { type: 'listening'; port: number } | { type: 'connections'; count: number } | { type: 'sent'; change: number; writeMs: number };

@@ -1,0 +1,251 @@
+// A load-generator process of the fan-out benchmark: holds many sync streams (each its own
+// HTTP/2 connection, like real agents) with a lean client that speaks the sync protocol (hello
+// with revision, pongs, resume after a failure) but keeps no state: it counts bytes and records
+// when each benchmark change arrives. It also holds plain TCP sockets for the floor measurement.
+// Talks to the coordinator (main.ts) over the fork IPC channel.
+import { connect, type Socket } from 'node:net';
+import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import {
+  SyncCompression,
+  SyncFeature,
+  SyncRequest,
+  SyncResponse,
+  SyncServiceService,
+} from '../../proto/gen/meshless/v1/sync.js';
+import { MARKER_KEY } from './dataset.js';
+import { now } from './proc.js';
+import type { ToWorker } from './messages.js';
+
+const serialize = (r: SyncRequest): Buffer => Buffer.from(SyncRequest.encode(r).finish());
+const raw = (b: Buffer): Buffer => b;
+/** Field numbers of SyncResponse.message (proto/meshless/v1/sync.proto). */
+const FIELD_SNAPSHOT = 2;
+const MARKER = Buffer.from(MARKER_KEY);
+const CHANGE_RE = /"bench\/change":"(\d+)"/;
+
+const send = (m: unknown) => process.send!(m);
+
+class BenchStream {
+  revision = 0;
+  datastoreId = '';
+  inSync = false;
+  endpoint = '';
+  snapshotBytes = 0;
+  bytesReceived = 0;
+  /** Snapshot bytes since the failover watch started. */
+  failoverSnapshotBytes = 0;
+  private client: Client | undefined;
+  private call: ClientDuplexStream<SyncRequest, Buffer> | undefined;
+  private attempt = 0;
+  private closed = false;
+
+  constructor(
+    readonly index: number,
+    readonly node: string,
+    private readonly endpoints: string[],
+    private readonly compression: SyncCompression[],
+    private readonly onInSync: (s: BenchStream) => void,
+    private readonly onChange: (s: BenchStream, change: number, at: number) => void,
+  ) {}
+
+  start(): void {
+    this.connect(this.endpoints[this.index % this.endpoints.length]!);
+  }
+
+  stop(): void {
+    this.closed = true;
+    this.call?.cancel();
+    this.client?.close();
+  }
+
+  private connect(endpoint: string): void {
+    this.endpoint = endpoint;
+    this.inSync = false;
+    const client = new Client(endpoint, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    this.client = client;
+    const call = client.makeBidiStreamRequest(SyncServiceService.sync.path, serialize, raw);
+    this.call = call;
+    let failed = false;
+    const fail = () => {
+      if (failed || this.closed) return;
+      failed = true;
+      call.cancel();
+      client.close();
+      const next = this.endpoints[(this.endpoints.indexOf(endpoint) + 1) % this.endpoints.length]!;
+      setTimeout(() => this.connect(next), Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2));
+    };
+    call.on('data', (buf: Buffer) => this.receive(buf, call, (to) => {
+      failed = true;
+      call.cancel();
+      client.close();
+      this.connect(to || this.endpoints[(this.endpoints.indexOf(endpoint) + 1) % this.endpoints.length]!);
+    }));
+    call.on('error', fail);
+    call.on('end', fail);
+    call.write({
+      message: {
+        $case: 'clientHello',
+        value: {
+          node: this.node,
+          syncerType: 'agent',
+          clientVersion: 'bench',
+          revision: this.revision > 0 ? this.revision : undefined,
+          datastoreId: this.datastoreId,
+          compression: this.compression,
+          features: [SyncFeature.SYNC_FEATURE_RECONNECT],
+          nodeScopedKeys: [],
+        },
+      },
+    });
+  }
+
+  private receive(buf: Buffer, call: ClientDuplexStream<SyncRequest, Buffer>, reconnect: (to: string) => void): void {
+    const at = now();
+    this.bytesReceived += buf.byteLength;
+    if (buf[0]! >> 3 === FIELD_SNAPSHOT) {
+      this.snapshotBytes += buf.byteLength;
+      this.failoverSnapshotBytes += buf.byteLength;
+      return;
+    }
+    // Only the benchmark marker needs decoding among deltas; everything else is small.
+    const m = SyncResponse.decode(buf).message;
+    if (!m) return;
+    switch (m.$case) {
+      case 'serverHello':
+        this.datastoreId = m.value.datastoreId;
+        return;
+      case 'inSync':
+        this.revision = Math.max(this.revision, m.value.revision);
+        this.inSync = true;
+        this.attempt = 0;
+        this.onInSync(this);
+        return;
+      case 'deltas': {
+        if (m.value.revision > 0) this.revision = Math.max(this.revision, m.value.revision);
+        if (!this.inSync || buf.indexOf(MARKER) < 0) return;
+        for (const u of m.value.block?.updates ?? []) {
+          if (u.key !== MARKER_KEY) continue;
+          const match = CHANGE_RE.exec(u.value.toString('utf8'));
+          if (match) this.onChange(this, Number(match[1]), at);
+        }
+        return;
+      }
+      case 'ping':
+        call.write({ message: { $case: 'pong', value: { id: m.value.id } } });
+        if (this.inSync) this.revision = Math.max(this.revision, m.value.revision);
+        return;
+      case 'reconnect':
+        reconnect(m.value.suggestedAddress);
+        return;
+    }
+  }
+}
+
+/** Fixed-size frames from the floor server: [change u32][pad u32][t0 f64][padding]. */
+class FloorSocket {
+  private pending: Buffer = Buffer.alloc(0);
+  constructor(
+    readonly socket: Socket,
+    private readonly frameBytes: number,
+    private readonly onChange: (change: number, t0: number, at: number) => void,
+  ) {
+    socket.on('data', (d: Buffer) => {
+      const at = now();
+      this.pending = this.pending.length === 0 ? d : Buffer.concat([this.pending, d]);
+      while (this.pending.length >= this.frameBytes) {
+        this.onChange(this.pending.readUInt32BE(0), this.pending.readDoubleBE(8), at);
+        this.pending = this.pending.subarray(this.frameBytes);
+      }
+    });
+  }
+}
+
+const streams: BenchStream[] = [];
+const received = new Map<number, number[]>();
+const floorReceived = new Map<number, number[]>();
+let failoverWatch: Set<BenchStream> | undefined;
+let floorSockets: FloorSocket[] = [];
+
+function reportInSyncWhenAll(): void {
+  if (streams.length > 0 && streams.every((s) => s.inSync)) {
+    send({ type: 'insync', snapshotBytes: streams.map((s) => s.snapshotBytes), bytes: streams.map((s) => s.bytesReceived), endpoints: streams.map((s) => s.endpoint) });
+  }
+}
+
+function checkFailover(): void {
+  if (!failoverWatch) return;
+  if ([...failoverWatch].every((s) => s.inSync)) {
+    send({ type: 'resynced', count: failoverWatch.size, snapshotBytes: [...failoverWatch].reduce((n, s) => n + s.failoverSnapshotBytes, 0), at: now() });
+    failoverWatch = undefined;
+  }
+}
+
+process.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'connect': {
+      let insyncReported = false;
+      const onInSync = () => {
+        checkFailover();
+        if (!insyncReported && streams.every((s) => s.inSync)) {
+          insyncReported = true;
+          reportInSyncWhenAll();
+        }
+      };
+      const onChange = (_s: BenchStream, change: number, at: number) => {
+        let list = received.get(change);
+        if (!list) received.set(change, (list = []));
+        list.push(at);
+        if (list.length === streams.length) {
+          send({ type: 'received', change, times: list });
+          received.delete(change);
+        }
+      };
+      for (const a of msg.agents) streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange));
+      // Open the streams in slices so the worker's own event loop keeps answering.
+      let i = 0;
+      const open = () => {
+        for (const end = Math.min(streams.length, i + 200); i < end; i++) streams[i]!.start();
+        if (i < streams.length) setTimeout(open, 5);
+      };
+      open();
+      return;
+    }
+    case 'failover-watch': {
+      failoverWatch = new Set(streams.filter((s) => s.endpoint === msg.endpoint));
+      for (const s of failoverWatch) s.failoverSnapshotBytes = 0;
+      if (failoverWatch.size === 0) {
+        send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now() });
+        failoverWatch = undefined;
+      } else send({ type: 'watching', count: failoverWatch.size });
+      return;
+    }
+    case 'floor-connect': {
+      let connected = 0;
+      floorSockets = [];
+      for (let i = 0; i < msg.count; i++) {
+        const socket = connect({ host: '127.0.0.1', port: msg.port }, () => {
+          if (++connected === msg.count) send({ type: 'floor-connected' });
+        });
+        socket.setNoDelay(true);
+        floorSockets.push(
+          new FloorSocket(socket, msg.frameBytes, (change, t0, at) => {
+            let list = floorReceived.get(change);
+            if (!list) floorReceived.set(change, (list = []));
+            list.push(at - t0);
+            if (list.length === msg.count) {
+              send({ type: 'floor-received', change, latencies: list });
+              floorReceived.delete(change);
+            }
+          }),
+        );
+      }
+      return;
+    }
+    case 'stop':
+      for (const s of streams) s.stop();
+      for (const f of floorSockets) f.socket.destroy();
+      setTimeout(() => process.exit(0), 100);
+      return;
+  }
+});
+send({ type: 'hello' });
