@@ -93,6 +93,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     await sleep(o.signal, 1000);
 
     if (!rrReason) {
+      await race(o.signal, mesh.settle(mesh.pingers.filter((p) => !sameNode(l, p))));
       const k0 = Date.now();
       await l.cluster.process('rr-1').kill9();
       event('kill -9 rr-1');

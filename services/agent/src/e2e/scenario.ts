@@ -104,6 +104,15 @@ export class PingMesh {
     return Math.max(...pingers.map((p) => p.firstReplyAfter(since)!)) - since;
   }
 
+  /**
+   * Waits until `pingers` lost nothing during the last `quietMs` (the network settled after the
+   * previous step), so a loss counted in the next window belongs to that window's change.
+   */
+  async settle(pingers: readonly ContinuousPing[], quietMs = 1000, timeoutMs = 30_000): Promise<void> {
+    const start = Date.now();
+    await waitUntil(`${quietMs} ms without a lost echo`, () => Date.now() - start >= quietMs && this.lossesBetween(Date.now() - quietMs, Date.now(), pingers).length === 0, timeoutMs);
+  }
+
   /** Pairs (of `pingers`) that lost echoes in the window, with the count. */
   lossesBetween(from: number, to: number, pingers: readonly ContinuousPing[] = this.pingers): Array<{ pair: string; lost: number }> {
     return pingers.map((p) => ({ pair: p.label, lost: p.lostBetween(from, to) })).filter((x) => x.lost > 0);
