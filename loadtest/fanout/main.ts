@@ -251,6 +251,7 @@ async function main(): Promise<void> {
       dataset: { ...size, resources: loaded },
       workers: workerCount,
       compression: compressionName,
+      directWrites: process.env.MESHLESS_DIRECT_WRITES !== 'false',
       inSyncSeconds: Math.round(inSyncSeconds * 100) / 100,
       snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
       latencyMs,

@@ -55,6 +55,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     drainTimeoutMs: config.drainTimeout,
     horizonPollMs: config.horizonPoll,
     maxMessageBytes: config.maxMessageBytes,
+    directWrites: config.directWrites,
     log,
     metrics,
   });

@@ -118,20 +118,27 @@ test('garbage on the TCP port (not HTTP/2) closes that connection only', async (
   assert.equal(server.ready, true);
 });
 
-test('a client that never reads is closed with RESOURCE_EXHAUSTED once it falls behind, and told where to resume', async () => {
-  const { call, ended } = rawCall(server.address);
-  call.write(hello({ node: 'sleepy', features: [SyncFeature.SYNC_FEATURE_RECONNECT] }));
-  await waitFor('the sleepy client is live', () => server.stats().live.agent === 2);
-  call.pause();
-  const before = server.stats().closed.lag ?? 0;
-  const big = 'x'.repeat(8 * 1024);
-  for (let i = 0; i < 400 && (server.stats().closed.lag ?? 0) === before; i++) await ds.put('GlobalNetworkPolicy', '', `flood-${i % 50}`, { selector: 'all()', big });
-  await waitFor('the server closes the sleepy client for lag', () => (server.stats().closed.lag ?? 0) > before);
-  call.resume();
-  const e = await ended;
-  assert.equal(e.status.code, status.RESOURCE_EXHAUSTED, e.status.details);
-  assert.match(e.status.details, /fell behind by \d+ revisions and \d+ bytes .*; resume from \d+/);
-});
+for (const directWrites of [true, false]) {
+  test(`a client that never reads is closed with RESOURCE_EXHAUSTED once it falls behind, and told where to resume (${directWrites ? 'direct' : 'grpc-js'} writes)`, async () => {
+    const own = await SyncServer.start(testServerOptions(ds.nc, { maxLagBytes: 64 * 1024, directWrites }));
+    try {
+      await waitFor('ready', () => own.ready);
+      const { call, ended } = rawCall(own.address);
+      call.write(hello({ node: 'sleepy', features: [SyncFeature.SYNC_FEATURE_RECONNECT] }));
+      await waitFor('the sleepy client is live', () => own.stats().live.agent === 1);
+      call.pause();
+      const big = 'x'.repeat(8 * 1024);
+      for (let i = 0; i < 400 && (own.stats().closed.lag ?? 0) === 0; i++) await ds.put('GlobalNetworkPolicy', '', `flood-${i % 50}`, { selector: 'all()', big });
+      await waitFor('the server closes the sleepy client for lag', () => (own.stats().closed.lag ?? 0) > 0);
+      call.resume();
+      const e = await ended;
+      assert.equal(e.status.code, status.RESOURCE_EXHAUSTED, e.status.details);
+      assert.match(e.status.details, /fell behind by \d+ revisions and \d+ bytes .*; resume from \d+/);
+    } finally {
+      await own.close();
+    }
+  });
+}
 
 test('a full server sends a client that understands Reconnect elsewhere, and tells the others RESOURCE_EXHAUSTED', async () => {
   const full = await SyncServer.start(testServerOptions(ds.nc, { maxConnections: 1 }));

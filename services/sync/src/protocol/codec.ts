@@ -1,6 +1,6 @@
 // Encoding for the sync protocol (sequence and rules: proto/meshless/v1/sync.proto). Everything
-// the server writes is a ready-encoded SyncResponse Buffer: built once, shared by every stream
-// that needs it, passed through the identity serializer of the gRPC method.
+// the server writes is a ready-encoded, ready-framed SyncResponse Buffer: built once, shared by
+// every stream that needs it (see server/client-stream.ts for how it reaches the stream).
 import { deflateSync, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
@@ -38,9 +38,21 @@ export function chooseCompression(offered: readonly SyncCompression[]): SyncComp
   return SyncCompression.SYNC_COMPRESSION_NONE;
 }
 
-export function encodeResponse(message: SyncResponse): Buffer {
+/** Bytes of the gRPC length prefix: compressed flag (0) and the message length, big-endian. */
+export const FRAME_HEADER_BYTES = 5;
+
+/**
+ * A SyncResponse encoded once, with its gRPC length prefix (HTTP/2 DATA payload as grpc-js would
+ * frame it), so one Buffer can be written as is to every stream that needs it. The message alone
+ * is `frame.subarray(FRAME_HEADER_BYTES)`.
+ */
+export function encodeFrame(message: SyncResponse): Buffer {
   const bytes = SyncResponse.encode(message).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes.byteLength);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(bytes.byteLength, 1);
+  frame.set(bytes, FRAME_HEADER_BYTES);
+  return frame;
 }
 
 /** A block and, when it was measured, the size of its updates encoded before compression. */

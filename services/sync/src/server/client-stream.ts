@@ -1,17 +1,28 @@
-// One client's stream on the server: an ordered queue of ready-encoded messages (shared Buffers,
-// never copied here) written to grpc-js as fast as the stream accepts them.
+// One client's stream on the server: an ordered queue of ready-framed messages (shared Buffers,
+// never copied here) written to the stream as fast as it accepts them.
 //
-// Backpressure: `call.write` returns false once grpc-js holds 16 unwritten messages for the
-// stream (its objectMode high-water mark); we then keep messages in our own queue until 'drain'.
-// A stream whose queue grows past the configured lag (bytes, or revisions between its oldest
-// queued message and its newest) is closed with RESOURCE_EXHAUSTED and a "resume from R"
-// message, so one slow client costs bounded memory and never slows the others. A new client is
-// exempt until its snapshot is written or its grace period ends: a big snapshot to a slow link
-// is expected to queue.
+// Two ways to the wire. Direct (the default): the frame, already carrying its gRPC length
+// prefix, is written to the call's HTTP/2 stream, so every stream of a fan-out gets the same
+// Buffer with no per-stream serialization or copy. This reaches into grpc-js 1.14 (the server
+// call's `call.stream` and `maybeSendMetadata()`, present when the server has no interceptors,
+// as ours has none); `directWriter` checks for them and falls back to the public path when they
+// are missing. Public: `call.write(message)` through the identity serializer; grpc-js then
+// copies each message into a new framed buffer per stream. Status and trailers go through
+// grpc-js either way, after the data, on the same HTTP/2 stream.
 //
-// Invariant: messages reach grpc-js in the order they were sent; `writtenRevision` is the last
-// commit revision handed to grpc-js, `sentRevision` the last one accepted from the fan-out.
+// Backpressure: a write that returns false (the HTTP/2 stream's buffer is above its high-water
+// mark; on the public path grpc-js holds 16 unwritten messages) parks the stream: its messages
+// wait in its own queue until 'drain'. A stream whose queue grows past the configured lag
+// (bytes, or revisions between its oldest queued message and its newest) is closed with
+// RESOURCE_EXHAUSTED and a "resume from R" message, so one slow client costs bounded memory and
+// never slows the others. A new client is exempt until its snapshot is written or its grace
+// period ends: a big snapshot to a slow link is expected to queue.
+//
+// Invariant: messages reach the stream in the order they were sent; `writtenRevision` is the
+// last commit revision written, `sentRevision` the last one accepted from the fan-out.
+import type { Writable } from 'node:stream';
 import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
+import { FRAME_HEADER_BYTES } from '../protocol/index.js';
 import type { ValidHello } from '../protocol/index.js';
 
 export type StreamPhase = 'handshake' | 'syncing' | 'live' | 'closed';
@@ -27,6 +38,23 @@ interface Queued {
   revision: number;
   commit: boolean;
   endsGrace: boolean;
+}
+
+/** The HTTP/2 stream under a grpc-js server call, when grpc-js exposes it (see above). */
+interface DirectWriter {
+  stream: Writable;
+  /** Sends the response headers if grpc-js has not yet. */
+  begin(): void;
+}
+
+export function directWriter(call: ServerDuplexStream<Buffer, Buffer>): DirectWriter | undefined {
+  const base = (call as unknown as { call?: { stream?: unknown; maybeSendMetadata?: unknown } }).call;
+  const stream = base?.stream as Partial<Writable> & { respond?: unknown } | undefined;
+  if (!base || typeof base.maybeSendMetadata !== 'function' || typeof stream?.write !== 'function' || typeof stream.respond !== 'function' || typeof stream.on !== 'function') {
+    return undefined;
+  }
+  const maybeSendMetadata = base.maybeSendMetadata as () => void;
+  return { stream: stream as Writable, begin: () => maybeSendMetadata.call(base) };
 }
 
 export type CloseReason = 'client' | 'lag' | 'invalid' | 'handshake-timeout' | 'pong-timeout' | 'reconnect' | 'unavailable' | 'full' | 'shutdown';
@@ -54,16 +82,25 @@ export class ClientStream {
   private blocked = false;
   private graceOver = false;
 
+  private readonly direct: DirectWriter | undefined;
+
   constructor(
     readonly id: number,
     private readonly call: ServerDuplexStream<Buffer, Buffer>,
     private readonly limits: StreamLimits,
     private readonly onClosed: (stream: ClientStream) => void,
+    directWrites: boolean,
   ) {
-    call.on('drain', () => {
+    this.direct = directWrites ? directWriter(call) : undefined;
+    const drained = () => {
       this.blocked = false;
       this.flush();
-    });
+    };
+    if (this.direct) {
+      this.direct.stream.on('drain', drained);
+      // Write errors after the client went away are reported by grpc-js's own close handling.
+      this.direct.stream.on('error', () => undefined);
+    } else call.on('drain', drained);
   }
 
   get queued(): number {
@@ -144,11 +181,19 @@ export class ClientStream {
     return true;
   }
 
-  private write(buf: Buffer, revision: number, commit: boolean, endsGrace: boolean): void {
+  private write(frame: Buffer, revision: number, commit: boolean, endsGrace: boolean): void {
     if (commit && revision > this.writtenRevision) this.writtenRevision = revision;
     if (endsGrace) this.graceOver = true;
-    this.bytesWritten += buf.byteLength;
-    if (!this.call.write(buf)) this.blocked = true;
+    this.bytesWritten += frame.byteLength;
+    if (!this.writeFrame(frame)) this.blocked = true;
+  }
+
+  private writeFrame(frame: Buffer): boolean {
+    if (!this.direct) return this.call.write(frame.subarray(FRAME_HEADER_BYTES));
+    const { stream } = this.direct;
+    if (stream.destroyed || stream.writableEnded) return true;
+    this.direct.begin();
+    return stream.write(frame);
   }
 
   private flush(): void {
@@ -172,7 +217,7 @@ export class ClientStream {
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const q = this.queue[i]!;
       if (q.commit && q.revision > this.writtenRevision) this.writtenRevision = q.revision;
-      this.call.write(q.buf);
+      this.writeFrame(q.buf);
     }
     this.dropQueue();
   }

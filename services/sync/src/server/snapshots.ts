@@ -19,7 +19,7 @@ import {
   type SyncUpdate,
 } from '../../../../proto/gen/meshless/v1/sync.js';
 import type { Cache, CacheEntry } from '../cache/index.js';
-import { encodeResponse, updateBlock, updateBlockAsync, updateSize } from '../protocol/index.js';
+import { encodeFrame, updateBlock, updateBlockAsync, updateSize } from '../protocol/index.js';
 import { scopeOf, type SyncerType } from '../view/index.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -83,7 +83,7 @@ export function chunk(updates: SyncUpdate[], chunkBytes: number): SyncUpdate[][]
 /** Encodes updates as SyncDeltas messages (revision 0: not a commit point) of about chunkBytes each. */
 export function deltaMessages(updates: SyncUpdate[], compression: SyncCompression, options: Pick<SnapshotOptions, 'chunkBytes' | 'compressMinBytes'>): Buffer[] {
   return chunk(updates, options.chunkBytes).map((c) =>
-    encodeResponse({ message: { $case: 'deltas', value: { block: updateBlock(c, compression, options.compressMinBytes).block, revision: 0 } } }),
+    encodeFrame({ message: { $case: 'deltas', value: { block: updateBlock(c, compression, options.compressMinBytes).block, revision: 0 } } }),
   );
 }
 
@@ -131,7 +131,7 @@ export class SnapshotCache {
     for (const e of this.cache.nodeEntries(node)) if (scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
     const messages = chunk(updates, this.options.chunkBytes).map((c) => {
       const { block } = updateBlock(c, compression, this.options.compressMinBytes);
-      return encodeResponse({ message: { $case: 'snapshot', value: { replace: false, block } } });
+      return encodeFrame({ message: { $case: 'snapshot', value: { replace: false, block } } });
     });
     this.nodeParts.set(key, { builtAt: now, nodeRevision, messages });
     return messages;
@@ -159,7 +159,7 @@ export class SnapshotCache {
     let rawBytes = 0;
     let wireBytes = 0;
     const messages = blocks.map(({ block, rawBytes: raw }, i) => {
-      const m = encodeResponse({ message: { $case: 'snapshot', value: { replace: i === 0, block } } });
+      const m = encodeFrame({ message: { $case: 'snapshot', value: { replace: i === 0, block } } });
       wireBytes += m.byteLength;
       rawBytes += raw ?? m.byteLength;
       return m;

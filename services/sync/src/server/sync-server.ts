@@ -23,7 +23,7 @@ import {
   type SyncUpdate,
 } from '../../../../proto/gen/meshless/v1/sync.js';
 import { Cache, CachePersistence, KvSource, readCompactedRevision, type Change, type RawChange } from '../cache/index.js';
-import { RAW_SYNC_SERVICE, compressionName, encodeResponse, updateBlock, validateHello } from '../protocol/index.js';
+import { RAW_SYNC_SERVICE, compressionName, encodeFrame, updateBlock, validateHello } from '../protocol/index.js';
 import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
 import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
@@ -60,6 +60,8 @@ export interface SyncServerOptions {
   horizonPollMs: number;
   /** Largest accepted client message (a hello with many endpoint keys). */
   maxMessageBytes: number;
+  /** Write shared frames straight to each HTTP/2 stream (see client-stream.ts); false: grpc-js's public write. */
+  directWrites: boolean;
   log: Logger;
   metrics?: SyncMetrics;
 }
@@ -348,7 +350,7 @@ export class SyncServer {
   private deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], perNode: Map<string, SyncUpdate[]>): FanoutTask {
     const min = this.options.compressMinBytes;
     const deltas = (updates: SyncUpdate[], rev: number) => (c: SyncCompression) =>
-      encodeResponse({ message: { $case: 'deltas', value: { block: updateBlock(updates, c, min).block, revision: rev } } });
+      encodeFrame({ message: { $case: 'deltas', value: { block: updateBlock(updates, c, min).block, revision: rev } } });
     const sharedCommit = perCompression(deltas(shared, revision));
     const sharedPartial = perCompression(deltas(shared, 0));
     const nodeMessages = new Map<string, (c: SyncCompression) => Buffer>();
@@ -406,7 +408,7 @@ export class SyncServer {
       this.metrics.clientLag(s.lag(revision).revisions);
     }
     const id = ++this.pingId;
-    const buf = encodeResponse({ message: { $case: 'ping', value: { id, revision } } });
+    const buf = encodeFrame({ message: { $case: 'ping', value: { id, revision } } });
     this.fanout.push({
       revision,
       targets: () => this.liveStreams(),
@@ -430,7 +432,7 @@ export class SyncServer {
   // ------------------------------------------------------------------ client side
 
   private handleCall(call: ServerDuplexStream<Buffer, Buffer>): void {
-    const stream = new ClientStream(++this.nextStreamId, call, this.options, (s) => this.onClosed(s));
+    const stream = new ClientStream(++this.nextStreamId, call, this.options, (s) => this.onClosed(s), this.options.directWrites);
     if (this.closed) {
       stream.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
       return;
@@ -518,7 +520,7 @@ export class SyncServer {
   }
 
   private serverHello(stream: ClientStream, resume: boolean): Buffer {
-    return encodeResponse({
+    return encodeFrame({
       message: {
         $case: 'serverHello',
         value: {
@@ -535,7 +537,7 @@ export class SyncServer {
   }
 
   private inSync(revision: number): Buffer {
-    return encodeResponse({ message: { $case: 'inSync', value: { revision } } });
+    return encodeFrame({ message: { $case: 'inSync', value: { revision } } });
   }
 
   /** Everything in the view that changed after the client's revision, then InSync. */
@@ -642,7 +644,7 @@ export class SyncServer {
     if (stream.phase === 'closed') return;
     if (stream.hello?.reconnect) {
       const suggestedAddress = this.balancer?.suggest() ?? '';
-      stream.send(encodeResponse({ message: { $case: 'reconnect', value: { reason, suggestedAddress, message } } }), 0, false);
+      stream.send(encodeFrame({ message: { $case: 'reconnect', value: { reason, suggestedAddress, message } } }), 0, false);
       stream.end('reconnect');
     } else {
       const code = reason === SyncReconnectReason.SYNC_RECONNECT_REASON_FULL ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE;

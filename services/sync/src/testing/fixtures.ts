@@ -129,6 +129,7 @@ export function testServerOptions(nc: NatsConnection, overrides: Partial<SyncSer
     drainTimeoutMs: 5000,
     horizonPollMs: 200,
     maxMessageBytes: 4 * 1024 * 1024,
+    directWrites: true,
     log: silentLog,
     ...overrides,
   };
