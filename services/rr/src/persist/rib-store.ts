@@ -218,7 +218,7 @@ export class RibStore {
     this.detach = rib.addRouteListener((r, live) => {
       const d = rib.rDest[r]!;
       const afi = dests.afi[d]!;
-      this.log.push(rib.rPeer[r]!, afi, dests.len[d]!, afi === 4 ? dests.addr4[d]! : dests.key6(d), rib.rPathId[r]!, live ? rib.attrs.get(rib.rAttr[r]!) : null);
+      this.log.push(rib.rPeer[r]!, afi, dests.len[d]!, afi === 4 ? dests.addr4[d]! : dests.key6(d), rib.pathIdOf(r), live ? rib.attrs.get(rib.rAttr[r]!) : null);
       this.schedule();
     });
   }

@@ -13,7 +13,7 @@
 
 import { packUpdates, packWithdrawals, type Prefix } from '../bgp.js';
 import type { AttrSet } from '../rib/attr-set.js';
-import { DestFlag, NONE } from '../rib/dest-table.js';
+import { DestFlag, NONE, type DestTable } from '../rib/dest-table.js';
 import { RouteFlag, type Rib, type RibPeer } from '../rib/rib.js';
 import { blockedByCommunity, mayReflect, outboundAttributes } from './rules.js';
 import { UpdateGroup, groupKey, type GroupSpec, type OutAttrs } from './update-group.js';
@@ -27,39 +27,79 @@ export interface ExportSink {
   synced(peerIdx: number): void;
 }
 
+/**
+ * Prefixes collected in one step, as plain numbers (IPv4 network, length, path id) or the IPv6
+ * compact key: no object per prefix survives the step; Prefix values are built right before
+ * packing and die young.
+ */
+class PrefixList {
+  readonly net: (number | string)[] = [];
+  readonly len: number[] = [];
+  readonly pathId: number[] = [];
+
+  get length(): number {
+    return this.len.length;
+  }
+
+  add(dests: DestTable, d: number, pathId: number): void {
+    this.net.push(dests.afi[d] === 4 ? dests.addr4[d]! : dests.key6(d));
+    this.len.push(dests.len[d]!);
+    this.pathId.push(pathId | 0);
+  }
+
+  toPrefixes(): Prefix[] {
+    const out: Prefix[] = new Array(this.len.length);
+    for (let i = 0; i < out.length; i++) out[i] = prefixOf(this.net[i]!, this.len[i]!, this.pathId[i]! >>> 0);
+    return out;
+  }
+}
+
+function prefixOf(net: number | string, length: number, pathId: number): Prefix {
+  const n = (length + 7) >> 3;
+  const bytes = new Uint8Array(n);
+  if (typeof net === 'number') {
+    for (let i = 0; i < n; i++) bytes[i] = (net >>> (24 - 8 * i)) & 255;
+    return { afi: 4, length, bytes, pathId };
+  }
+  for (let i = 0; i < n; i++) bytes[i] = net.charCodeAt(i + 1);
+  return { afi: 6, length, bytes, pathId };
+}
+
 interface Bucket {
   readonly out: OutAttrs;
   readonly afi: 4 | 6;
   readonly exclude: number;
-  readonly prefixes: Prefix[];
+  readonly prefixes: PrefixList;
 }
 
 /** Messages collected for one group in one phase. */
 class Pending {
   readonly buckets = new Map<number, Bucket>();
-  readonly withdraw4: Prefix[] = [];
-  readonly withdraw6: Prefix[] = [];
+  readonly withdraw4 = new PrefixList();
+  readonly withdraw6 = new PrefixList();
   /** Split-horizon withdrawals: member → prefixes it alone must drop. */
-  readonly memberWithdraw = new Map<number, Prefix[]>();
+  readonly memberWithdraw = new Map<number, PrefixList>();
   size = 0;
 
-  announce(out: OutAttrs, afi: 4 | 6, exclude: number, p: Prefix): void {
+  constructor(private readonly dests: DestTable) {}
+
+  announce(out: OutAttrs, afi: 4 | 6, exclude: number, d: number, pathId: number): void {
     const key = (out.id * 2 + (afi === 6 ? 1 : 0)) * 1_048_576 + exclude + 1;
     let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = { out, afi, exclude, prefixes: [] }));
-    b.prefixes.push(p);
+    if (!b) this.buckets.set(key, (b = { out, afi, exclude, prefixes: new PrefixList() }));
+    b.prefixes.add(this.dests, d, pathId);
     this.size++;
   }
 
-  withdraw(p: Prefix): void {
-    (p.afi === 4 ? this.withdraw4 : this.withdraw6).push(p);
+  withdraw(d: number, pathId: number): void {
+    (this.dests.afi[d] === 4 ? this.withdraw4 : this.withdraw6).add(this.dests, d, pathId);
     this.size++;
   }
 
-  withdrawFor(member: number, p: Prefix): void {
+  withdrawFor(member: number, d: number): void {
     let l = this.memberWithdraw.get(member);
-    if (!l) this.memberWithdraw.set(member, (l = []));
-    l.push(p);
+    if (!l) this.memberWithdraw.set(member, (l = new PrefixList()));
+    l.add(this.dests, d, 0);
     this.size++;
   }
 }
@@ -171,7 +211,7 @@ export class Exporter {
       if (budget <= 0) break;
       if (!this.sink.ready(member)) continue;
       const g = dump.group;
-      const pending = new Pending();
+      const pending = new Pending(this.rib.dests);
       const end = Math.min(limit, dump.cursor + budget);
       for (let d = dump.cursor; d < end; d++) {
         if (this.rib.dests.afi[d] === 0) continue;
@@ -193,7 +233,7 @@ export class Exporter {
     const limit = this.rib.dests.limit;
     for (const [g, walk] of [...this.walks]) {
       if (budget <= 0) break;
-      const pending = new Pending();
+      const pending = new Pending(this.rib.dests);
       const end = Math.min(limit, walk.cursor + budget);
       for (let d = walk.cursor; d < end; d++) {
         const afi = this.rib.dests.afi[d]!;
@@ -215,7 +255,7 @@ export class Exporter {
   private runChanges(budget: number): void {
     if (this.rib.pendingDirty === 0) return;
     const groups = [...this.groups.values()];
-    const pendings = groups.map(() => new Pending());
+    const pendings = groups.map(() => new Pending(this.rib.dests));
     for (let i = 0; i < budget; i++) {
       const d = this.rib.nextDirty();
       if (d === NONE) break;
@@ -271,7 +311,7 @@ export class Exporter {
     const out = best === NONE ? null : this.outFor(g, best, d);
     if (!out) {
       if (adv !== NONE) {
-        pending.withdraw(rib.dests.prefix(d));
+        pending.withdraw(d, 0);
         g.advRoute[d] = NONE;
         g.advertisedCount--;
         g.countSource(rib.rPeer[adv]!, -1);
@@ -281,10 +321,9 @@ export class Exporter {
     if (adv === best && !(rib.rFlags[best]! & RouteFlag.Changed)) return;
     const src = rib.rPeer[best]!;
     const exclude = g.members.has(src) ? src : -1;
-    const p = rib.dests.prefix(d);
-    pending.announce(out, afi, exclude, p);
+    pending.announce(out, afi, exclude, d, 0);
     // The source now gets nothing from us; if it had received another route, withdraw that.
-    if (exclude !== -1 && adv !== NONE && rib.rPeer[adv] !== src) pending.withdrawFor(src, p);
+    if (exclude !== -1 && adv !== NONE && rib.rPeer[adv] !== src) pending.withdrawFor(src, d);
     if (adv === NONE) g.advertisedCount++;
     else g.countSource(rib.rPeer[adv]!, -1);
     g.countSource(src, 1);
@@ -300,7 +339,7 @@ export class Exporter {
       const out = flags & RouteFlag.Dead ? null : this.outFor(g, r, d);
       if (!out) {
         if (had) {
-          pending.withdraw(rib.dests.prefix(d, r + 1));
+          pending.withdraw(d, r + 1);
           g.advBits[r] = 0;
           g.advertisedCount--;
           g.countSource(rib.rPeer[r]!, -1);
@@ -309,7 +348,7 @@ export class Exporter {
       }
       if (had && !(flags & RouteFlag.Changed)) continue;
       const src = rib.rPeer[r]!;
-      pending.announce(out, afi, g.members.has(src) ? src : -1, rib.dests.prefix(d, r + 1));
+      pending.announce(out, afi, g.members.has(src) ? src : -1, d, r + 1);
       if (!had) {
         g.advBits[r] = 1;
         g.advertisedCount++;
@@ -326,7 +365,7 @@ export class Exporter {
       for (let r = rib.dests.first[d]!; r !== NONE; r = rib.rNext[r]!) {
         if (r >= g.advBits.length || g.advBits[r] !== 1 || rib.rPeer[r] === member) continue;
         const out = this.outFor(g, r, d);
-        if (out) pending.announce(out, afi, -1, rib.dests.prefix(d, r + 1));
+        if (out) pending.announce(out, afi, -1, d, r + 1);
       }
       return;
     }
@@ -334,7 +373,7 @@ export class Exporter {
     const adv = g.advRoute[d]!;
     if (adv === NONE || rib.rPeer[adv] === member) return;
     const out = this.outFor(g, adv, d);
-    if (out) pending.announce(out, afi, -1, rib.dests.prefix(d));
+    if (out) pending.announce(out, afi, -1, d, 0);
   }
 
   // ---------------------------------------------------------------- output
@@ -349,11 +388,12 @@ export class Exporter {
       for (const m of targets) if (m !== skip) this.sink.send(m, msgs);
       this.stats.updatesSent += msgs.length * (targets.length - (skip !== -1 && targets.includes(skip) ? 1 : 0));
     };
-    if (pending.withdraw4.length) send(packWithdrawals(pending.withdraw4, codec, maxMessageLength), -1);
-    if (pending.withdraw6.length) send(packWithdrawals(pending.withdraw6, codec, maxMessageLength), -1);
+    if (pending.withdraw4.length) send(packWithdrawals(pending.withdraw4.toPrefixes(), codec, maxMessageLength), -1);
+    if (pending.withdraw6.length) send(packWithdrawals(pending.withdraw6.toPrefixes(), codec, maxMessageLength), -1);
     this.stats.prefixesWithdrawn += pending.withdraw4.length + pending.withdraw6.length;
-    for (const [member, prefixes] of pending.memberWithdraw) {
+    for (const [member, list] of pending.memberWithdraw) {
       if (!targets.includes(member)) continue;
+      const prefixes = list.toPrefixes();
       const v4 = prefixes.filter((p) => p.afi === 4);
       const v6 = prefixes.filter((p) => p.afi === 6);
       if (v4.length) this.sink.send(member, packWithdrawals(v4, codec, maxMessageLength));
@@ -362,7 +402,7 @@ export class Exporter {
     for (const b of pending.buckets.values()) {
       const bytes = g.bytesOf(b.out);
       const nh = b.afi === 6 ? { nextHop: b.out.nextHop, ...(b.out.linkLocalNextHop ? { linkLocalNextHop: b.out.linkLocalNextHop } : {}) } : undefined;
-      send(packUpdates(b.prefixes, bytes, codec, maxMessageLength, nh), b.exclude);
+      send(packUpdates(b.prefixes.toPrefixes(), bytes, codec, maxMessageLength, nh), b.exclude);
       this.stats.prefixesAnnounced += b.prefixes.length;
     }
   }

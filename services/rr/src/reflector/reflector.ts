@@ -615,7 +615,7 @@ export class Reflector {
     const dt = performance.now() - t0;
     // Aim at steps of a few milliseconds: keepalives and reads never wait long behind us.
     if (dt > 20 && this.budget > 256) this.budget >>= 1;
-    else if (dt < 4 && this.budget < 65536) this.budget <<= 1;
+    else if (dt < 4 && this.budget < 16384) this.budget <<= 1;
     if (this.exporter.runnable()) this.kick();
     else if (this.exporter.idle) {
       const w = this.idleWaiters;

@@ -1,8 +1,10 @@
 // The RIB: Adj-RIB-In of every peer and the one shared Loc-RIB, in one structure (BIRD's single
-// rtable). A route is a slot in typed arrays: destination, peer, received path id, attribute set
-// id, and two chains: all routes of a destination (Loc-RIB candidates) and all routes of a peer
-// (its Adj-RIB-In, for session down / graceful restart / persistence). About 30 bytes per route
-// plus the destination slot and its map entry; attributes are shared (attr-set.ts).
+// rtable). A route is a slot in typed arrays: destination, peer, attribute set id, flags and the
+// chain of all routes of its destination (the Loc-RIB candidates): 15 octets per route, plus the
+// destination slot; a received ADD-PATH path id (rare) lives in a side map; attributes are shared
+// (attr-set.ts). A peer's Adj-RIB-In (session down, graceful restart, persistence) is a scan of
+// the route arrays for its index: rare operations, a few milliseconds per million routes.
+// Rejected alternative: a per-peer doubly linked chain, 8 more octets on every route.
 //
 // Flow: applyUpdate / originate / withdraw change routes and mark destinations dirty; the
 // exporter drains the dirty queue in chunks (nextDirty → best path settled → export to update
@@ -39,8 +41,6 @@ export interface RibPeer extends RibPeerInfo {
   readonly idx: number;
   readonly peerOrder: string;
   routerIdNum: number;
-  /** Head of this peer's route chain. */
-  head: number;
   /** Live routes (its Adj-RIB-In after import policy). */
   count: number;
   /** Of which IPv6. */
@@ -106,18 +106,20 @@ export class Rib {
   private high = 0;
   private readonly freeRoutes: number[] = [];
   rDest = new Int32Array(this.cap);
-  rPeer = new Int32Array(this.cap);
-  rPathId = new Uint32Array(this.cap);
-  rAttr = new Int32Array(this.cap);
+  rPeer = new Uint16Array(this.cap);
+  /** Attribute set id; NONE for a free slot. */
+  rAttr = new Int32Array(this.cap).fill(NONE);
   /** Next route of the same destination. */
   rNext = new Int32Array(this.cap);
-  rPeerNext = new Int32Array(this.cap);
-  rPeerPrev = new Int32Array(this.cap);
   rFlags = new Uint8Array(this.cap);
+  /** Received RFC 7911 path ids that are not 0, by route slot. */
+  private readonly pathIds = new Map<number, number>();
   /** Live routes. */
   routeCount = 0;
-  private dirty: number[] = [];
+  /** Dirty destinations, a FIFO in [dirtyHead, dirtyTail). */
+  private dirty = new Int32Array(1024);
   private dirtyHead = 0;
+  private dirtyTail = 0;
   private readonly myRouterId: string;
   private readonly myClusterId: string;
   private readonly bestListeners: BestChangeListener[] = [];
@@ -134,12 +136,12 @@ export class Rib {
 
   /** Registers a configured neighbour; its index is stable for the RIB's lifetime. */
   addPeer(info: RibPeerInfo): RibPeer {
+    if (this.peers.length > 0xffff) throw new Error('more than 65535 peers');
     const p: RibPeer = {
       ...info,
       idx: this.peers.length,
       peerOrder: peerOrderKey(info.address),
       routerIdNum: ipv4ToUint32(info.routerId),
-      head: NONE,
       count: 0,
       count6: 0,
       rejected: 0,
@@ -297,9 +299,14 @@ export class Rib {
 
   private findRoute(d: number, peerIdx: number, pathId: number): number {
     for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
-      if (this.rPeer[r] === peerIdx && this.rPathId[r] === pathId && !(this.rFlags[r]! & RouteFlag.Dead)) return r;
+      if (this.rPeer[r] === peerIdx && this.pathIdOf(r) === pathId && !(this.rFlags[r]! & RouteFlag.Dead)) return r;
     }
     return NONE;
+  }
+
+  /** The received path id of a route (RFC 7911), 0 without ADD-PATH. */
+  pathIdOf(r: number): number {
+    return this.pathIds.size === 0 ? 0 : (this.pathIds.get(r) ?? 0);
   }
 
   /** Takes ownership of one reference to `set`. Returns the route slot. */
@@ -323,15 +330,11 @@ export class Rib {
     const n = this.allocRoute();
     this.rDest[n] = d;
     this.rPeer[n] = peer.idx;
-    this.rPathId[n] = p.pathId;
+    if (p.pathId !== 0) this.pathIds.set(n, p.pathId);
     this.rAttr[n] = set.id;
     this.rFlags[n] = RouteFlag.Changed;
     this.rNext[n] = this.dests.first[d]!;
     this.dests.first[d] = n;
-    this.rPeerPrev[n] = NONE;
-    this.rPeerNext[n] = peer.head;
-    if (peer.head !== NONE) this.rPeerPrev[peer.head] = n;
-    peer.head = n;
     peer.count++;
     if (p.afi === 6) peer.count6++;
     this.routeCount++;
@@ -349,14 +352,9 @@ export class Rib {
     return 1;
   }
 
-  /** Marks a live route dead: out of its peer's chain now, out of the destination at finishDest. */
+  /** Marks a live route dead: it leaves its destination's chain at finishDest. */
   private killRoute(r: number): void {
     const peer = this.peers[this.rPeer[r]!]!;
-    const prev = this.rPeerPrev[r]!;
-    const next = this.rPeerNext[r]!;
-    if (prev !== NONE) this.rPeerNext[prev] = next;
-    else peer.head = next;
-    if (next !== NONE) this.rPeerPrev[next] = prev;
     peer.count--;
     if (this.dests.afi[this.rDest[r]!] === 6) peer.count6--;
     this.routeCount--;
@@ -372,11 +370,8 @@ export class Rib {
       const n = this.cap * 2;
       this.rDest = grow(this.rDest, n);
       this.rPeer = grow(this.rPeer, n);
-      this.rPathId = grow(this.rPathId, n);
-      this.rAttr = grow(this.rAttr, n);
+      this.rAttr = grow(this.rAttr, n, NONE);
       this.rNext = grow(this.rNext, n);
-      this.rPeerNext = grow(this.rPeerNext, n);
-      this.rPeerPrev = grow(this.rPeerPrev, n);
       this.rFlags = grow(this.rFlags, n);
       this.cap = n;
     }
@@ -387,35 +382,43 @@ export class Rib {
     const f = this.dests.flags[d]!;
     if (f & DestFlag.Dirty) return;
     this.dests.flags[d] = f | DestFlag.Dirty;
-    this.dirty.push(d);
+    if (this.dirtyTail === this.dirty.length) {
+      if (this.dirtyHead * 2 >= this.dirty.length) {
+        this.dirty.copyWithin(0, this.dirtyHead, this.dirtyTail);
+        this.dirtyTail -= this.dirtyHead;
+        this.dirtyHead = 0;
+      } else this.dirty = grow(this.dirty, this.dirty.length * 2);
+    }
+    this.dirty[this.dirtyTail++] = d;
+  }
+
+  /** Live routes of peer `idx` (of one family when given), by scanning the route arrays. */
+  private *liveRoutesOf(idx: number, afi?: 4 | 6): IterableIterator<number> {
+    const peers = this.rPeer;
+    for (let r = 0; r < this.high; r++) {
+      if (peers[r] !== idx || this.rAttr[r] === NONE || this.rFlags[r]! & RouteFlag.Dead) continue;
+      if (afi === undefined || this.dests.afi[this.rDest[r]!] === afi) yield r;
+    }
   }
 
   // ---------------------------------------------------------------- sessions and graceful restart
 
-  private inFamily(r: number, afi: 4 | 6 | undefined): boolean {
-    return afi === undefined || this.dests.afi[this.rDest[r]!] === afi;
-  }
-
   /** Withdraws every route of a peer (of one family when given): session down without GR. */
   flushPeer(idx: number, afi?: 4 | 6): number {
+    if (this.peers[idx]!.count === 0) return 0;
     let n = 0;
-    let r = this.peers[idx]!.head;
-    while (r !== NONE) {
-      const next = this.rPeerNext[r]!;
-      if (this.inFamily(r, afi)) {
-        this.killRoute(r);
-        n++;
-      }
-      r = next;
+    for (const r of this.liveRoutesOf(idx, afi)) {
+      this.killRoute(r);
+      n++;
     }
     return n;
   }
 
   /** RFC 4724 §4.2: the peer restarts; keep its routes (of one family), flagged Stale. */
   markStale(idx: number, afi?: 4 | 6): number {
+    if (this.peers[idx]!.count === 0) return 0;
     let n = 0;
-    for (let r = this.peers[idx]!.head; r !== NONE; r = this.rPeerNext[r]!) {
-      if (!this.inFamily(r, afi)) continue;
+    for (const r of this.liveRoutesOf(idx, afi)) {
       this.rFlags[r]! |= RouteFlag.Stale;
       n++;
     }
@@ -424,15 +427,13 @@ export class Rib {
 
   /** Withdraws the peer's routes still flagged Stale (End-of-RIB received or timer expired). */
   sweepStale(idx: number, afi?: 4 | 6): number {
+    if (this.peers[idx]!.count === 0) return 0;
     let n = 0;
-    let r = this.peers[idx]!.head;
-    while (r !== NONE) {
-      const next = this.rPeerNext[r]!;
-      if (this.rFlags[r]! & RouteFlag.Stale && this.inFamily(r, afi)) {
+    for (const r of this.liveRoutesOf(idx, afi)) {
+      if (this.rFlags[r]! & RouteFlag.Stale) {
         this.killRoute(r);
         n++;
       }
-      r = next;
     }
     return n;
   }
@@ -443,11 +444,9 @@ export class Rib {
    */
   enterLongLivedStale(idx: number, afi?: 4 | 6): number {
     let n = 0;
-    let r = this.peers[idx]!.head;
-    while (r !== NONE) {
-      const next = this.rPeerNext[r]!;
+    for (const r of this.liveRoutesOf(idx, afi)) {
       const f = this.rFlags[r]!;
-      if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale) && this.inFamily(r, afi)) {
+      if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale)) {
         const old = this.attrs.get(this.rAttr[r]!);
         if (old.attrs.communities?.includes(NO_LLGR)) this.killRoute(r);
         else {
@@ -460,7 +459,6 @@ export class Rib {
         }
         n++;
       }
-      r = next;
     }
     return n;
   }
@@ -468,7 +466,7 @@ export class Rib {
   // ---------------------------------------------------------------- export side
 
   get pendingDirty(): number {
-    return this.dirty.length - this.dirtyHead;
+    return this.dirtyTail - this.dirtyHead;
   }
 
   /**
@@ -476,18 +474,11 @@ export class Rib {
    * or NONE. The caller exports it and then calls finishDest.
    */
   nextDirty(): number {
-    if (this.dirtyHead >= this.dirty.length) {
-      if (this.dirty.length) {
-        this.dirty = [];
-        this.dirtyHead = 0;
-      }
+    if (this.dirtyHead >= this.dirtyTail) {
+      this.dirtyHead = this.dirtyTail = 0;
       return NONE;
     }
     const d = this.dirty[this.dirtyHead++]!;
-    if (this.dirtyHead > 65536 && this.dirtyHead * 2 > this.dirty.length) {
-      this.dirty = this.dirty.slice(this.dirtyHead);
-      this.dirtyHead = 0;
-    }
     this.dests.flags[d]! &= ~DestFlag.Dirty;
     const old = this.dests.best[d]!;
     const best = this.computeBest(d);
@@ -511,6 +502,7 @@ export class Rib {
         this.attrs.release(this.attrs.get(this.rAttr[r]!));
         this.rFlags[r] = 0;
         this.rAttr[r] = NONE;
+        if (this.pathIds.size) this.pathIds.delete(r);
         this.freeRoutes.push(r);
       } else {
         if (f & RouteFlag.Changed) this.rFlags[r] = f & ~RouteFlag.Changed;
@@ -540,7 +532,7 @@ export class Rib {
       ebgp: peer.kind === 'ebgp',
       routerId: set.originatorId || peer.routerIdNum,
       peerOrder: peer.peerOrder,
-      pathId: this.rPathId[r]!,
+      pathId: this.pathIdOf(r),
     };
   }
 
@@ -567,7 +559,7 @@ export class Rib {
       route: r,
       dest: this.rDest[r]!,
       peer: this.peers[this.rPeer[r]!]!,
-      pathId: this.rPathId[r]!,
+      pathId: this.pathIdOf(r),
       set: this.attrs.get(this.rAttr[r]!),
       flags: this.rFlags[r]!,
     };
@@ -584,7 +576,7 @@ export class Rib {
 
   /** Live routes of one peer (its Adj-RIB-In). */
   *peerRoutes(idx: number): IterableIterator<RouteView> {
-    for (let r = this.peers[idx]!.head; r !== NONE; r = this.rPeerNext[r]!) yield this.view(r);
+    for (const r of this.liveRoutesOf(idx)) yield this.view(r);
   }
 }
 
