@@ -186,11 +186,23 @@ export class Exporter {
     return this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0;
   }
 
-  /** True when a step would do something now (dumps to blocked members wait for their drain). */
+  /**
+   * True when a step would do something now. Output waits while a member's send queue is full
+   * (dumps for that member, walks and changes for everyone): the Loc-RIB keeps absorbing changes
+   * (4 octets per dirty destination) instead of UPDATE bytes piling up in user space, and
+   * repeated changes to a prefix coalesce. The sink decides when a member that stays blocked no
+   * longer holds the others back.
+   */
   runnable(): boolean {
-    if (this.rib.pendingDirty > 0 || this.walks.size > 0) return true;
+    const ready = this.membersReady();
+    if (ready && (this.rib.pendingDirty > 0 || this.walks.size > 0)) return true;
     for (const m of this.dumps.keys()) if (this.sink.ready(m)) return true;
     return false;
+  }
+
+  private membersReady(): boolean {
+    for (const m of this.byMember.keys()) if (!this.sink.ready(m)) return false;
+    return true;
   }
 
   // ---------------------------------------------------------------- work
@@ -199,8 +211,10 @@ export class Exporter {
   step(budget: number): boolean {
     let left = budget;
     left = this.runDumps(left);
-    left = this.runWalks(left);
-    this.runChanges(left);
+    if (this.membersReady()) {
+      left = this.runWalks(left);
+      this.runChanges(left);
+    }
     return !this.idle;
   }
 

@@ -47,8 +47,8 @@ interface PeerEntry {
   refreshing: boolean;
   /** Past max-prefix: updates ignored until the session is gone. */
   overLimit: boolean;
-  /** The send queue is above its high-water mark. */
-  blocked: boolean;
+  /** Since when the send queue is above its high-water mark (0: it is not). */
+  blockedSince: number;
   /** Families whose End-of-RIB the peer sent since its session came up (afi 4 / 6). */
   eorReceived: Set<4 | 6>;
   restartTimer: NodeJS.Timeout | undefined;
@@ -81,6 +81,9 @@ export interface ReflectorEvents {
 }
 
 const AFI_OF: Record<number, 4 | 6> = { 1: 4, 2: 6 };
+
+/** A peer whose send queue stays full this long no longer holds back its update group. */
+const STALL_MS = 10_000;
 
 function kindOf(s: PeerSettings, localAs: number): Exclude<PeerKind, 'local'> {
   if (s.asNumber !== localAs) return 'ebgp';
@@ -118,6 +121,7 @@ export class Reflector {
   /** Originated routes are confirmed (static config applied / datastore in sync). */
   private originConfirmed = false;
   private idleWaiters: (() => void)[] = [];
+  private stallTimer: NodeJS.Timeout | undefined;
   events: ReflectorEvents = {};
 
   constructor(options: ReflectorOptions) {
@@ -169,6 +173,7 @@ export class Reflector {
   async close(message?: string): Promise<void> {
     this.closed = true;
     if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     for (const e of this.entries.values()) if (e.restartTimer) clearTimeout(e.restartTimer);
     await this.speaker.close(message);
   }
@@ -210,7 +215,7 @@ export class Reflector {
       eorDeferred: new Set(),
       refreshing: false,
       overLimit: false,
-      blocked: false,
+      blockedSince: 0,
       eorReceived: new Set(),
       restartTimer: undefined,
     };
@@ -420,12 +425,18 @@ export class Reflector {
         const e = this.byIdx.get(idx);
         if (!e || !e.negotiated) return;
         try {
-          if (!this.speaker.send(e.settings.address, msgs)) e.blocked = true;
+          if (!this.speaker.send(e.settings.address, msgs) && !e.blockedSince) e.blockedSince = performance.now();
         } catch (err) {
           this.log.debug({ err, peer: e.settings.address }, 'send to a peer whose session just ended');
         }
       },
-      ready: (idx) => !(this.byIdx.get(idx)?.blocked ?? true),
+      ready: (idx) => {
+        const e = this.byIdx.get(idx);
+        if (!e) return true;
+        if (!e.blockedSince) return true;
+        // A peer that reads nothing for this long stops holding back its update group.
+        return performance.now() - e.blockedSince > STALL_MS;
+      },
       synced: (idx) => {
         const e = this.byIdx.get(idx);
         if (!e || !e.negotiated) return;
@@ -463,7 +474,7 @@ export class Reflector {
       e.eorDeferred.clear();
       e.refreshing = false;
       e.overLimit = false;
-      e.blocked = false;
+      e.blockedSince = 0;
       e.eorReceived.clear();
       this.rib.setPeerRouterId(e.ribIdx, negotiated.peerBgpId);
       this.events.established?.(peer, negotiated.peerBgpId);
@@ -476,7 +487,7 @@ export class Reflector {
       if (!e) return;
       e.negotiated = undefined;
       e.synced = false;
-      e.blocked = false;
+      e.blockedSince = 0;
       this.exporter.leave(e.ribIdx);
       const keep = new Set(retained.map((f) => AFI_OF[f.afi]).filter((a): a is 4 | 6 => a !== undefined));
       let withdrawn = 0;
@@ -520,7 +531,7 @@ export class Reflector {
     });
     sp.on('drain', (peer) => {
       const e = this.entries.get(peer);
-      if (e) e.blocked = false;
+      if (e) e.blockedSince = 0;
       this.kick();
     });
     sp.on('peerState', ({ peer, to }) => this.events.peerState?.(peer, to));
@@ -617,7 +628,15 @@ export class Reflector {
     if (dt > 20 && this.budget > 256) this.budget >>= 1;
     else if (dt < 4 && this.budget < 16384) this.budget <<= 1;
     if (this.exporter.runnable()) this.kick();
-    else if (this.exporter.idle) {
+    else if (!this.exporter.idle) {
+      // Waiting for a full send queue to drain; a peer that never drains stops counting after
+      // STALL_MS, so look again then.
+      this.stallTimer ??= setTimeout(() => {
+        this.stallTimer = undefined;
+        this.kick();
+      }, STALL_MS + 10);
+      this.stallTimer.unref();
+    } else {
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const r of w) r();
