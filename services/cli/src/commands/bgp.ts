@@ -53,7 +53,7 @@ export function formatRoutes(res: RoutesResponse, status: StatusResponse): strin
     pr.paths.forEach((p, i) => {
       const from = p.peer ? `from ${p.peer}` : 'originated';
       const flags = `${p.best ? '*' : ' '}${p.stale ? ' (stale)' : ''}${p.llgrStale ? ' (llgr-stale)' : ''}`;
-      const head = `${i === 0 ? pr.prefix.padEnd(20) : ' '.repeat(20)} via ${p.nextHop} ${from} [${p.source}${p.pathId ? ` path ${p.pathId}` : ''}] ${flags} (${p.hasLocalPref ? p.localPref : '-'}) [${p.asPath ? `AS${p.asPath.split(' ').pop()}` : 'i'}${originLetter(p.origin)}]`;
+      const head = `${i === 0 ? pr.prefix.padEnd(20) : ' '.repeat(20)} via ${p.nextHop} ${from} [${p.source}${p.pathId ? ` path ${p.pathId}` : ''}] ${flags} (${p.hasLocalPref ? p.localPref : '-'}) [${p.asPath ? `AS${p.asPath.split(' ').pop()}` : ''}${originLetter(p.origin)}]`;
       out += head.trimEnd() + '\n';
       out += `\tBGP.origin: ${p.origin}\n\tBGP.as_path: ${p.asPath}\n\tBGP.next_hop: ${p.nextHop}\n`;
       if (p.hasMed) out += `\tBGP.med: ${p.med}\n`;
