@@ -163,7 +163,11 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     assert.equal(matrix.pairs, 24);
     const sessions = await switchSessions(sw);
     assert.deepEqual(sessions.map((s) => s.name).sort(), reflectors.map((r) => switchProtocolName(r.address)).sort(), 'exactly the reflectors\' sessions');
-    assert.deepEqual((await establishedPeers(sw, reflectors.map((r) => r.address))).sort(), reflectors.map((r) => r.address).sort());
+    // Pods answer as soon as one reflector has told the switch; the second session may still be
+    // coming up, so wait for it rather than sample once.
+    const rrAddresses = reflectors.map((r) => r.address);
+    await waitUntil('both reflector sessions Established at the switch', async () => (await establishedPeers(sw, rrAddresses)).length === rrAddresses.length, 30_000, crashed).catch(fail);
+    assert.deepEqual((await establishedPeers(sw, rrAddresses)).sort(), [...rrAddresses].sort());
     assert.deepEqual([...(await switchKernelRoutes(topo))].sort(), topo.nodes.map((n, i) => [blockOf(i + 1), n.address]).sort(), 'the blocks, each via its node');
   });
 
