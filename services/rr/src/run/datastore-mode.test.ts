@@ -104,6 +104,26 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     assert.equal(rr.reflector.speaker.peer(ebgpAddr)!.flaps, 0);
   });
 
+  it('live: a BGPConfiguration change re-advertises with new communities; a BGPPeer change resets only its session', async () => {
+    const block = [...rr.derived!.routes.keys()][0]!;
+    const ibgpSince = rr.reflector.speaker.peer(ibgpAddr)!.establishedAt;
+    await client.apply(res('BGPConfiguration', 'default', { asNumber: 64512, bindMode: 'NodeIP', prefixAdvertisements: [{ cidr: '10.244.0.0/16', communities: ['64512:301', '64512:1:2'] }] }));
+    const r = await poll('new communities at the eBGP switch', async () => {
+      const x = (await routesAt(ebgp, block))[0];
+      return x && /\(64512,301\)/.test(x.attributes['BGP.community'] ?? '') ? x : undefined;
+    }, T);
+    assert.match(r.attributes['BGP.large_community'] ?? '', /\(64512, 1, 2\)/);
+    assert.doesNotMatch(r.attributes['BGP.community'] ?? '', /\(64512,300\)/);
+    const ebgpFlaps = rr.reflector.speaker.peer(ebgpAddr)!.flaps;
+    await client.apply(res('BGPPeer', 'tor-ebgp', { nodeSelector: 'has(route-reflector)', peerIP: ebgpAddr, asNumber: 65100, nextHopMode: 'Self' }));
+    const again = await poll('the eBGP switch session reset and the block back with next hop self', async () => {
+      const x = (await routesAt(ebgp, block))[0];
+      return rr.reflector.speaker.peer(ebgpAddr)!.flaps > ebgpFlaps && x?.attributes['BGP.next_hop'] === rrAddr ? x : undefined;
+    }, T);
+    assert.ok(again);
+    assert.equal(rr.reflector.speaker.peer(ibgpAddr)!.establishedAt, ibgpSince, 'the iBGP switch session was not touched');
+  });
+
   it('routes learned from the eBGP switch are published as LearnedRoute resources', async () => {
     const lr = await poll('LearnedRoute for 192.0.2.0/24', async () => (await client.list('LearnedRoute')).items.find((i) => (i.spec as { prefix: string }).prefix === '192.0.2.0/24'), T);
     assert.deepEqual(lr.spec, { prefix: '192.0.2.0/24', nextHop: ebgpAddr, asPath: [65100], communities: [], learnedBy: 'rr-0', peer: ebgpAddr });
