@@ -1,6 +1,6 @@
 // After random create/update/delete sequences (endpoints moving between nodes included), every
 // agent's state equals the datastore's filtered view, across agent restarts and a restart of the
-// server (warm, from its LMDB cache); no agent ever sees another node's endpoint.
+// server (warm, from its LMDB cache) and of NATS; no agent ever sees another node's endpoint.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -81,8 +81,11 @@ for (const directWrites of [true, false]) {
     assert.deepEqual(agents.map((a) => a.stats.snapshots), snapshotsBefore, 'no agent took a snapshot after the server restart');
     assert.ok(server.stats().resumes >= agents.length);
 
+    // NATS itself killed and restarted: the server's watch picks up where it was.
+    await nats.restart(true);
+    await waitFor('JetStream answering again', async () => (await ds.kv.status()).values >= 0, 30_000, 200);
     await work.steps(40);
-    await check('final round');
+    await check('after a NATS restart');
     for (const a of agents) await a.stop();
     await server.close();
   });

@@ -25,6 +25,8 @@ export interface KvSourceOptions {
   log: Logger;
   /** Called with each batch in revision order; `caughtUp` once the backlog at start is read. */
   onBatch(changes: RawChange[], caughtUp: boolean): void;
+  /** Called when the watch ended without stop() (e.g. the stream was deleted). */
+  onEnded?(err: unknown): void;
 }
 
 export interface StreamIdentity {
@@ -87,6 +89,10 @@ export class KvSource {
       this.options.onBatch([], true);
     }
     this.messages = await consumer.consume({ callback: (m) => this.receive(m) });
+    void this.messages.closed().then(
+      (err) => !this.stopped && this.options.onEnded?.(err),
+      (err) => !this.stopped && this.options.onEnded?.(err),
+    );
   }
 
   async stop(): Promise<void> {

@@ -176,9 +176,7 @@ export class SyncServer {
     server.balancer.start();
     server.every(options.pingIntervalMs, () => server.pingRound());
     server.every(options.horizonPollMs, () => void server.pollHorizon());
-    void server.follow().catch((err) => {
-      if (!server.closed) options.log.error({ err }, 'cannot follow the datastore');
-    });
+    void server.follow();
     return server;
   }
 
@@ -247,23 +245,71 @@ export class SyncServer {
     })();
   }
 
-  /** Loads the warm cache when it is usable, then watches the KV from its revision. */
+  /** Follows the datastore, retrying (every second) until it works or the server closes. */
   private async follow(): Promise<void> {
+    while (!this.closed) {
+      try {
+        await this.startFollowing();
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.log.error({ err: String(err) }, 'cannot follow the datastore; retrying');
+        await this.source?.stop().catch(() => undefined);
+        this.source = undefined;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** Watches the KV again after the watch ended unexpectedly, from the revision the cache holds. */
+  private rewatch(err: unknown): void {
+    if (this.closed) return;
+    this.log.error({ err: String(err), revision: this.cache.revision }, 'the datastore watch ended; watching again from our revision');
+    this.source = undefined;
+    void this.follow();
+  }
+
+  private newSource(after: number): KvSource {
+    return new KvSource({
+      nc: this.options.nc,
+      bucket: this.options.bucket ?? RESOURCES_BUCKET,
+      after,
+      log: this.log,
+      onBatch: (changes, caughtUp) => this.onBatch(changes, caughtUp),
+      onEnded: (err) => this.rewatch(err),
+    });
+  }
+
+  /**
+   * Waits for the bucket, then watches it: from the cache's revision when the cache already
+   * follows this bucket (a watch that ended), else from the LMDB cache when it is usable (warm
+   * start), else from scratch (cold start; also when the bucket was recreated).
+   */
+  private async startFollowing(): Promise<void> {
     const bucket = this.options.bucket ?? RESOURCES_BUCKET;
-    this.jsm = await jetstreamManager(this.options.nc);
+    this.jsm ??= await jetstreamManager(this.options.nc);
     const probe = new KvSource({ nc: this.options.nc, bucket, after: 0, log: this.log, onBatch: () => undefined });
     const identity = await probe.identity(() => this.closed);
     if (this.closed) return;
-    this.datastoreId = identity.datastoreId;
-    let after = 0;
-    if (this.options.stateDir) {
+    if (this.datastoreId === identity.datastoreId) {
+      this.source = this.newSource(this.cache.revision);
+      await this.source.start();
+      return;
+    }
+    if (this.datastoreId !== '') {
+      this.log.warn({ was: this.datastoreId, now: identity.datastoreId }, 'the datastore bucket was recreated: reading it from scratch');
+      this.cache.clear();
+      this.caughtUp = false;
+      this.warmRevision = 0;
+      await this.persistence?.replaceAll([], 0, 0, identity.datastoreId);
+    } else if (this.options.stateDir) {
       mkdirSync(this.options.stateDir, { recursive: true });
-      this.persistence = CachePersistence.open(join(this.options.stateDir, 'sync-cache.mdb'));
+      this.persistence ??= CachePersistence.open(join(this.options.stateDir, 'sync-cache.mdb'));
       const saved = this.persistence.load();
       const compacted = await readCompactedRevision(this.jsm);
       if (saved && saved.datastoreId === identity.datastoreId && saved.revision >= compacted && saved.revision <= identity.lastSequence) {
+        this.cache.clear();
         this.cache.load(saved.entries, saved.revision, Math.max(saved.horizon, compacted));
-        after = saved.revision;
         this.warmRevision = saved.revision;
         this.log.info({ revision: saved.revision, entries: saved.entries.length }, 'warm start from the LMDB cache');
       } else {
@@ -271,7 +317,8 @@ export class SyncServer {
         await this.persistence.replaceAll([], 0, 0, identity.datastoreId);
       }
     }
-    this.source = new KvSource({ nc: this.options.nc, bucket, after, log: this.log, onBatch: (changes, caughtUp) => this.onBatch(changes, caughtUp) });
+    this.datastoreId = identity.datastoreId;
+    this.source = this.newSource(this.warmRevision);
     await this.source.start();
   }
 
@@ -297,7 +344,7 @@ export class SyncServer {
       this.cache.clear();
       this.warmRevision = 0;
       await this.persistence?.replaceAll([], 0, 0, this.datastoreId);
-      this.source = new KvSource({ nc: this.options.nc, bucket: this.options.bucket ?? RESOURCES_BUCKET, after: 0, log: this.log, onBatch: (c, u) => this.onBatch(c, u) });
+      this.source = this.newSource(0);
       await this.source.start();
       return;
     }
