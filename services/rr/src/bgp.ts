@@ -1,47 +1,29 @@
-// The one place services/rr imports the BGP protocol layer from (services/bgp's public API).
+// The one place services/rr imports the BGP protocol layer from (services/bgp's public index).
 export {
-  AddPathSendReceive,
-  Afi,
   AsPathSegmentType,
+  BgpSpeaker,
+  canonicalAddress,
   CeaseSubcode,
-  ErrorCode,
-  GracefulRestartFlag,
-  Origin,
-  Safi,
-  WellKnownCommunity,
   decodeMessage,
   encodeAttributes,
-  endOfRib,
   formatCommunity,
-  makePrefix,
+  Origin,
   packUpdates,
   packWithdrawals,
   parsePrefix,
   prefixToString,
+  WellKnownCommunity,
 } from '../../bgp/index.js';
-export type {
-  AfiSafi,
-  AsPathSegment,
-  CodecOptions,
-  LargeCommunity,
-  MpNextHop,
-  NegotiatedOptions,
-  PathAttributes,
-  Prefix,
-  UpdateMessage,
-} from '../../bgp/index.js';
-export { BgpSpeaker, canonicalAddress, netTransport } from '../../bgp/index.js';
 export type {
   AddPathMode,
+  AsPathSegment,
   BgpTransport,
+  CodecOptions,
+  LargeCommunity,
+  NegotiatedOptions,
+  PathAttributes,
   PeerConfig,
-  PeerStatus,
-  SessionDownEvent,
-  StaleRoutesEvent,
-  RouteRefreshEvent,
-  EndOfRibEvent,
-  EstablishedEvent,
+  Prefix,
   UpdateEvent,
+  UpdateMessage,
 } from '../../bgp/index.js';
-export { SESSION_STATE_CODE } from '../../bgp/index.js';
-export type { SessionStateName } from '../../bgp/index.js';
