@@ -13,7 +13,7 @@ const server = createServer((s) => {
   sockets.push(s);
   process.send!({ type: 'connections', count: sockets.length });
 });
-server.listen(0, '127.0.0.1', () => {
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   const a = server.address();
   process.send!({ type: 'listening', port: typeof a === 'object' && a ? a.port : 0 });
 });

@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
     workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'floor-connect', port: floorPort, count: perWorker[i]!.length, frameBytes } satisfies ToWorker));
     await connected;
-    await waitFor('the floor server to accept every socket', () => floorAccepted === agents, 60_000, 5);
+    await waitFor('the floor server to accept every socket', () => floorAccepted === agents, 300_000, 5);
     const floorLatencies: number[] = [];
     for (let c = 1; c <= changes; c++) {
       const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));

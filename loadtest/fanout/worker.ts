@@ -222,23 +222,28 @@ process.on('message', (msg: ToWorker) => {
     case 'floor-connect': {
       let connected = 0;
       floorSockets = [];
-      for (let i = 0; i < msg.count; i++) {
-        const socket = connect({ host: '127.0.0.1', port: msg.port }, () => {
-          if (++connected === msg.count) send({ type: 'floor-connected' });
-        });
-        socket.setNoDelay(true);
-        floorSockets.push(
-          new FloorSocket(socket, msg.frameBytes, (change, t0, at) => {
-            let list = floorReceived.get(change);
-            if (!list) floorReceived.set(change, (list = []));
-            list.push(at - t0);
-            if (list.length === msg.count) {
-              send({ type: 'floor-received', change, latencies: list });
-              floorReceived.delete(change);
-            }
-          }),
-        );
-      }
+      const frames = (change: number, t0: number, at: number) => {
+        let list = floorReceived.get(change);
+        if (!list) floorReceived.set(change, (list = []));
+        list.push(at - t0);
+        if (list.length === msg.count) {
+          send({ type: 'floor-received', change, latencies: list });
+          floorReceived.delete(change);
+        }
+      };
+      // In slices, like the streams, so the floor server's accept queue never overflows.
+      let opened = 0;
+      const open = () => {
+        for (const end = Math.min(msg.count, opened + 200); opened < end; opened++) {
+          const socket = connect({ host: '127.0.0.1', port: msg.port }, () => {
+            if (++connected === msg.count) send({ type: 'floor-connected' });
+          });
+          socket.setNoDelay(true);
+          floorSockets.push(new FloorSocket(socket, msg.frameBytes, frames));
+        }
+        if (opened < msg.count) setTimeout(open, 5);
+      };
+      open();
       return;
     }
     case 'stop':
