@@ -4,15 +4,16 @@ import { checks, type ConfigOf, type ParamSpec } from '../../shared/config/index
 const MiB = 1024 * 1024;
 
 const nonNegative = (v: number) => (v >= 0 ? undefined : `must be 0 or more, got ${v}`);
-const optionalHostPort = (v: string) => (v === '' ? undefined : checks.hostPort(v));
+/** Empty, HOST:PORT, or a bare host (the listen port is then appended), as Kubernetes gives a pod IP. */
+const advertiseCheck = (v: string) => (v === '' || !/[\s/]/.test(v) ? undefined : `must be HOST or HOST:PORT, got '${v}'`);
 
 export const syncConfigSpec = {
   nats: { type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
   listen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'gRPC listen address HOST:PORT (port 0 picks one)' },
-  advertise: { type: 'string', default: '', check: optionalHostPort, description: 'HOST:PORT announced to other servers and agents (default: the listen address)' },
+  advertise: { type: 'string', default: '', check: advertiseCheck, description: 'HOST:PORT (or HOST, with the listen port) announced to other servers and agents (default: the listen address)' },
   serverId: { type: 'string', default: '', description: 'this server\'s id in heartbeats and logs (default: hostname-pid)' },
   stateDir: { type: 'string', default: '.data/sync', description: 'LMDB directory of the warm-start cache (empty: always start cold)' },
-  metricsHost: { type: 'string', default: '127.0.0.1', description: 'address of the /metrics /livez /readyz endpoint' },
+  metricsHost: { type: 'string', default: '', description: 'address of the /metrics /livez /readyz endpoint (empty: the host of listen)' },
   metricsPort: { type: 'int', default: 9093, check: (v: number) => (v === -1 ? undefined : checks.port(v)), description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)' },
   maxConnections: { type: 'int', default: 20_000, check: checks.positive, description: 'streams this server accepts; beyond, clients are sent elsewhere' },
   pingInterval: { type: 'duration', default: 10_000, check: checks.positive, description: 'interval between pings (liveness, latency, revision bookmarks)' },

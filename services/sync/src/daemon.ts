@@ -23,7 +23,8 @@ export interface RunSyncOptions {
 export async function runSync(config: SyncConfig, options: RunSyncOptions = {}): Promise<RunningSync> {
   const serverId = config.serverId || `${hostname()}-${process.pid}`;
   const log = options.log ?? createLogger('sync', { serverId });
-  const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost, port: config.metricsPort });
+  const listenHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
   const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log);
   let server: SyncServer | undefined;
   const metrics = createSyncMetrics(telemetry.meter, {
@@ -65,6 +66,9 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     return reason ? { ready: false, reason } : { ready: true };
   });
   log.info({ address: s.address, listen: config.listen, metricsPort: telemetry.port }, 'sync server listening');
+  if (!config.advertise && (listenHost === '0.0.0.0' || listenHost === '::')) {
+    log.warn({ address: s.address }, 'listening on every interface without --advertise: other servers will suggest a loopback address to agents');
+  }
 
   let stopped: Promise<void> | undefined;
   const stop = (drain = true) =>

@@ -1,4 +1,5 @@
 export { SyncServer } from './sync-server.js';
+export { advertisedAddress } from './address.js';
 export type { SyncServerOptions, SyncServerStats } from './sync-server.js';
 export { createSyncMetrics } from './metrics.js';
 export type { SyncMetrics } from './metrics.js';

@@ -25,6 +25,7 @@ import {
 import { Cache, CachePersistence, KvSource, readCompactedRevision, type Change, type RawChange } from '../cache/index.js';
 import { RAW_SYNC_SERVICE, compressionName, encodeFrame, updateBlock, validateHello } from '../protocol/index.js';
 import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
+import { advertisedAddress } from './address.js';
 import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
 import { Fanout, type FanoutTask } from './fanout.js';
@@ -233,7 +234,7 @@ export class SyncServer {
     );
     this._port = port;
     const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
-    this._address = this.options.advertise ?? `${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+    this._address = advertisedAddress(this.options.advertise, host, port);
   }
 
   private watchNats(): void {
