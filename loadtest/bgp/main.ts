@@ -85,7 +85,7 @@ async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Prom
   const parallel = 8;
   while (pending.size > 0) {
     if (performance.now() - t0 > timeoutMs) throw new Error(`timed out: ${pending.size} of ${receivers.length} receivers short of ${want} routes`);
-    void Promise.all(pokes.map((p) => p()));
+    for (const p of pokes) void p().catch(() => undefined);
     const batch = [...pending].slice(0, parallel);
     await Promise.all(
       batch.map(async (r) => {
