@@ -125,6 +125,8 @@ export class Exporter {
   private readonly dumps = new Map<number, Dump>();
   private readonly walks = new Map<UpdateGroup, Walk>();
   private nextGroupId = 0;
+  /** Members that joined with nothing to receive: told synced at the next step. */
+  private syncedLater: number[] = [];
   readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
 
   constructor(
@@ -143,8 +145,11 @@ export class Exporter {
       g = new UpdateGroup(this.nextGroupId++, key, spec);
       this.groups.set(key, g);
       this.walks.set(g, { cursor: 0 });
-    } else {
+    } else if (g.advertisedCount > 0) {
       this.dumps.set(peerIdx, { group: g, cursor: 0 });
+    } else if (!this.walks.has(g)) {
+      // Nothing advertised yet and no walk pending: the member has the whole (empty) view.
+      this.syncedLater.push(peerIdx);
     }
     g.members.add(peerIdx);
     this.byMember.set(peerIdx, g);
@@ -183,7 +188,7 @@ export class Exporter {
 
   /** True when nothing is queued: no dirty destination, dump or walk. */
   get idle(): boolean {
-    return this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0;
+    return this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0 && this.syncedLater.length === 0;
   }
 
   /**
@@ -194,6 +199,7 @@ export class Exporter {
    * longer holds the others back.
    */
   runnable(): boolean {
+    if (this.syncedLater.length) return true;
     const ready = this.membersReady();
     if (ready && (this.rib.pendingDirty > 0 || this.walks.size > 0)) return true;
     for (const m of this.dumps.keys()) if (this.sink.ready(m)) return true;
@@ -209,6 +215,11 @@ export class Exporter {
 
   /** Does up to about `budget` destinations of work; true when more remains. */
   step(budget: number): boolean {
+    if (this.syncedLater.length) {
+      const members = this.syncedLater;
+      this.syncedLater = [];
+      for (const m of members) if (this.byMember.has(m)) this.sink.synced(m);
+    }
     let left = budget;
     left = this.runDumps(left);
     if (this.membersReady()) {

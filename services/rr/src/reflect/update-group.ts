@@ -73,6 +73,9 @@ export class UpdateGroup {
   private nextOutId = 0;
   /** (in attribute set) → (source discriminator) → outbound set, or null when not exported. */
   private outCache = new WeakMap<AttrSet, Map<string, OutAttrs | null>>();
+  private lastSet: AttrSet | undefined;
+  private lastSource = '';
+  private lastOut: OutAttrs | null = null;
 
   constructor(
     readonly id: number,
@@ -115,7 +118,15 @@ export class UpdateGroup {
   }
 
   cached(set: AttrSet, source: string): OutAttrs | null | undefined {
-    return this.outCache.get(set)?.get(source);
+    // Consecutive routes usually come from one UPDATE: one set, one source.
+    if (set === this.lastSet && source === this.lastSource) return this.lastOut;
+    const out = this.outCache.get(set)?.get(source);
+    if (out !== undefined) {
+      this.lastSet = set;
+      this.lastSource = source;
+      this.lastOut = out;
+    }
+    return out;
   }
 
   remember(set: AttrSet, source: string, out: OutAttrs | null): void {
@@ -145,5 +156,6 @@ export class UpdateGroup {
   resetCaches(): void {
     this.outIntern.clear();
     this.outCache = new WeakMap();
+    this.lastSet = undefined;
   }
 }
