@@ -57,13 +57,15 @@ interface ServerProc {
   ready: Promise<void>;
 }
 
-function spawnService(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnService(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 /** A `meshless sync` process; its address and readiness come from its JSON log. */
 function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise<ServerProc> {
-  const child = spawnService(['sync', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '-1'], { MESHLESS_LOG_LEVEL: 'info' });
+  // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
+  const profile = process.env.FANOUT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`] : [];
+  const child = spawnService(['sync', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '-1'], { MESHLESS_LOG_LEVEL: 'info' }, profile);
   let buffered = '';
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -268,7 +270,11 @@ async function main(): Promise<void> {
     await nc.close();
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // SIGTERM first (servers drain and close: a --cpu-prof profile gets written), then SIGKILL.
+    const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of alive) c.kill('SIGTERM');
+    await Promise.race([Promise.all(alive.map((c) => new Promise((r) => c.once('exit', r)))), sleep(15_000)]);
+    for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await nats.stop();
     rmSync(dir, { recursive: true, force: true });
   }

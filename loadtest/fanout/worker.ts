@@ -1,10 +1,12 @@
 // A load-generator process of the fan-out benchmark: holds many sync streams (each its own
 // HTTP/2 connection, like real agents) with a lean client that speaks the sync protocol (hello
-// with revision, pongs, resume after a failure) but keeps no state: it counts bytes and records
-// when each benchmark change arrives. It also holds plain TCP sockets for the floor measurement.
-// Talks to the coordinator (main.ts) over the fork IPC channel.
+// with revision, pongs, resume after a failure) over node:http2 with gRPC framing done by hand
+// (grpc-js's client machinery costs more per message than the server being measured; on a
+// 2-core machine the load generator would be the bottleneck). It keeps no state: it counts bytes
+// and records when each benchmark change arrives. It also holds plain TCP sockets for the floor
+// measurement. Talks to the coordinator (main.ts) over the fork IPC channel.
+import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect, type Socket } from 'node:net';
-import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   SyncCompression,
   SyncFeature,
@@ -16,8 +18,15 @@ import { MARKER_KEY } from './dataset.js';
 import { now } from './proc.js';
 import type { ToWorker } from './messages.js';
 
-const serialize = (r: SyncRequest): Buffer => Buffer.from(SyncRequest.encode(r).finish());
-const raw = (b: Buffer): Buffer => b;
+/** A SyncRequest with its gRPC length prefix (flag 0, length big-endian). */
+function frame(r: SyncRequest): Buffer {
+  const body = SyncRequest.encode(r).finish();
+  const out = Buffer.allocUnsafe(5 + body.byteLength);
+  out.writeUInt8(0, 0);
+  out.writeUInt32BE(body.byteLength, 1);
+  out.set(body, 5);
+  return out;
+}
 /** Field numbers of SyncResponse.message (proto/meshless/v1/sync.proto). */
 const FIELD_SNAPSHOT = 2;
 const MARKER = Buffer.from(MARKER_KEY);
@@ -34,10 +43,11 @@ class BenchStream {
   bytesReceived = 0;
   /** Snapshot bytes since the failover watch started. */
   failoverSnapshotBytes = 0;
-  private client: Client | undefined;
-  private call: ClientDuplexStream<SyncRequest, Buffer> | undefined;
+  private session: ClientHttp2Session | undefined;
+  private stream: ClientHttp2Stream | undefined;
   private attempt = 0;
   private closed = false;
+  private pending: Buffer = Buffer.alloc(0);
 
   constructor(
     readonly index: number,
@@ -54,89 +64,106 @@ class BenchStream {
 
   stop(): void {
     this.closed = true;
-    this.call?.cancel();
-    this.client?.close();
+    this.stream?.close();
+    this.session?.destroy();
+  }
+
+  private nextEndpoint(after: string): string {
+    return this.endpoints[(this.endpoints.indexOf(after) + 1) % this.endpoints.length]!;
   }
 
   private connect(endpoint: string): void {
     this.endpoint = endpoint;
     this.inSync = false;
-    const client = new Client(endpoint, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-    this.client = client;
-    const call = client.makeBidiStreamRequest(SyncServiceService.sync.path, serialize, raw);
-    this.call = call;
-    let failed = false;
-    const fail = () => {
-      if (failed || this.closed) return;
-      failed = true;
-      call.cancel();
-      client.close();
-      const next = this.endpoints[(this.endpoints.indexOf(endpoint) + 1) % this.endpoints.length]!;
-      setTimeout(() => this.connect(next), Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2));
+    this.pending = Buffer.alloc(0);
+    const session = http2Connect(`http://${endpoint}`);
+    this.session = session;
+    let ended = false;
+    const end = (next: string | undefined) => {
+      if (ended || this.closed) return;
+      ended = true;
+      session.destroy();
+      if (next) this.connect(next);
+      else setTimeout(() => this.connect(this.nextEndpoint(endpoint)), Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2));
     };
-    call.on('data', (buf: Buffer) => this.receive(buf, call, (to) => {
-      failed = true;
-      call.cancel();
-      client.close();
-      this.connect(to || this.endpoints[(this.endpoints.indexOf(endpoint) + 1) % this.endpoints.length]!);
-    }));
-    call.on('error', fail);
-    call.on('end', fail);
-    call.write({
-      message: {
-        $case: 'clientHello',
-        value: {
-          node: this.node,
-          syncerType: 'agent',
-          clientVersion: 'bench',
-          revision: this.revision > 0 ? this.revision : undefined,
-          datastoreId: this.datastoreId,
-          compression: this.compression,
-          features: [SyncFeature.SYNC_FEATURE_RECONNECT],
-          nodeScopedKeys: [],
-        },
-      },
+    session.on('error', () => end(undefined));
+    session.on('close', () => end(undefined));
+    const stream = session.request({ ':method': 'POST', ':path': SyncServiceService.sync.path, 'content-type': 'application/grpc', te: 'trailers' });
+    this.stream = stream;
+    stream.on('error', () => end(undefined));
+    stream.on('close', () => end(undefined));
+    stream.on('data', (chunk: Buffer) => {
+      const at = now();
+      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      while (this.pending.length >= 5) {
+        const length = this.pending.readUInt32BE(1);
+        if (this.pending.length < 5 + length) break;
+        const message = this.pending.subarray(5, 5 + length);
+        this.pending = this.pending.subarray(5 + length);
+        const to = this.receive(message, at);
+        if (to !== undefined) {
+          end(to || this.nextEndpoint(endpoint));
+          return;
+        }
+      }
     });
+    stream.write(
+      frame({
+        message: {
+          $case: 'clientHello',
+          value: {
+            node: this.node,
+            syncerType: 'agent',
+            clientVersion: 'bench',
+            revision: this.revision > 0 ? this.revision : undefined,
+            datastoreId: this.datastoreId,
+            compression: this.compression,
+            features: [SyncFeature.SYNC_FEATURE_RECONNECT],
+            nodeScopedKeys: [],
+          },
+        },
+      }),
+    );
   }
 
-  private receive(buf: Buffer, call: ClientDuplexStream<SyncRequest, Buffer>, reconnect: (to: string) => void): void {
-    const at = now();
-    this.bytesReceived += buf.byteLength;
+  /** Handles one message; returns where to reconnect when the server said so. */
+  private receive(buf: Buffer, at: number): string | undefined {
+    this.bytesReceived += buf.byteLength + 5;
     if (buf[0]! >> 3 === FIELD_SNAPSHOT) {
-      this.snapshotBytes += buf.byteLength;
-      this.failoverSnapshotBytes += buf.byteLength;
-      return;
+      this.snapshotBytes += buf.byteLength + 5;
+      this.failoverSnapshotBytes += buf.byteLength + 5;
+      return undefined;
     }
-    // Only the benchmark marker needs decoding among deltas; everything else is small.
     const m = SyncResponse.decode(buf).message;
-    if (!m) return;
+    if (!m) return undefined;
     switch (m.$case) {
       case 'serverHello':
         this.datastoreId = m.value.datastoreId;
-        return;
+        return undefined;
       case 'inSync':
         this.revision = Math.max(this.revision, m.value.revision);
         this.inSync = true;
         this.attempt = 0;
         this.onInSync(this);
-        return;
+        return undefined;
       case 'deltas': {
         if (m.value.revision > 0) this.revision = Math.max(this.revision, m.value.revision);
-        if (!this.inSync || buf.indexOf(MARKER) < 0) return;
+        if (!this.inSync || buf.indexOf(MARKER) < 0) return undefined;
         for (const u of m.value.block?.updates ?? []) {
           if (u.key !== MARKER_KEY) continue;
           const match = CHANGE_RE.exec(u.value.toString('utf8'));
           if (match) this.onChange(this, Number(match[1]), at);
         }
-        return;
+        return undefined;
       }
       case 'ping':
-        call.write({ message: { $case: 'pong', value: { id: m.value.id } } });
+        this.stream?.write(frame({ message: { $case: 'pong', value: { id: m.value.id } } }));
         if (this.inSync) this.revision = Math.max(this.revision, m.value.revision);
-        return;
+        return undefined;
       case 'reconnect':
-        reconnect(m.value.suggestedAddress);
-        return;
+        return m.value.suggestedAddress;
+      default:
+        return undefined;
     }
   }
 }
