@@ -181,3 +181,13 @@ test('a server that is not caught up refuses with UNAVAILABLE', async () => {
     await empty.stop();
   }
 });
+
+test('garbage on the heartbeat subject is ignored and counted; the server stays ready', async () => {
+  const { Subjects } = await import('../../shared/nats/index.js');
+  const before = server.stats().invalidHeartbeats;
+  ds.nc.publish(Subjects.syncHeartbeat, 'not json at all');
+  ds.nc.publish(Subjects.syncHeartbeat, JSON.stringify({ id: 'x', address: 'a:1', connections: -5, ready: true }));
+  ds.nc.publish(Subjects.syncDrain, '\u0000\u0001');
+  await waitFor('both counted', () => server.stats().invalidHeartbeats >= before + 2);
+  assert.equal(server.ready, true);
+});

@@ -81,6 +81,8 @@ export interface SyncServerStats {
   snapshotsReused: number;
   resumes: number;
   shedHistory: readonly number[];
+  /** Payloads on the heartbeat subject that were not heartbeats (ignored). */
+  invalidHeartbeats: number;
   closed: Record<string, number>;
   warmStart: boolean;
 }
@@ -221,6 +223,7 @@ export class SyncServer {
       snapshotsReused: this.counts.snapshotsReused,
       resumes: this.counts.resumes,
       shedHistory: this.balancer?.shedHistory ?? [],
+      invalidHeartbeats: this.balancer?.invalidHeartbeats ?? 0,
       closed: { ...this.counts.closed },
       warmStart: this.warmRevision > 0,
     };
