@@ -19,7 +19,9 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/bgp/testing.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/bgp/testing.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
 
 const { values } = parseArgs({
@@ -67,6 +69,13 @@ function cpuSeconds(pid: number): number {
 /** `count` distinct /26 prefixes (as many as 2^24 fit in 10.0.0.0/8 .. 10.x). */
 function prefixes(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${10 + (i >> 18)}.${(i >> 10) & 255}.${(i >> 2) & 255}.${(i & 3) * 64}/26`);
+}
+
+const execFileAsync = promisify(execFile);
+
+/** A birdc command that may take long (enabling a static table of a million routes). */
+async function birdcSlow(b: BirdHandle, command: string): Promise<void> {
+  await execFileAsync(BIRDC_BIN, ['-s', b.socket, ...command.split(' ')], { timeout: TIMEOUT_MS });
 }
 
 async function routeCount(b: BirdHandle): Promise<number> {
@@ -147,10 +156,10 @@ async function runOne(rig: Rig, name: DutName | 'floor', table: string[]): Promi
     const idle = pid ? procStatus(pid, 'VmRSS') : 0;
     const cpu0 = pid ? cpuSeconds(pid) : 0;
     log(`${name}: ${K} receivers up; injecting ${N} routes`);
-    await injector.birdc('enable s4');
+    await birdcSlow(injector, 'enable s4');
     const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS);
     log(`${name}: converged in ${convergeSeconds.toFixed(2)} s; withdrawing`);
-    await injector.birdc('disable s4');
+    await birdcSlow(injector, 'disable s4');
     const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS);
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
     const cpu = pid ? cpuSeconds(pid) - cpu0 : 0;
