@@ -87,8 +87,7 @@ async function routeCount(b: BirdHandle): Promise<number> {
  * Polls receivers until each reports `want` routes; returns when the last did. Done receivers
  * are not asked again; at most `parallel` birdc calls run at once.
  */
-async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Promise<void>)[], timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
+async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Promise<void>)[], timeoutMs: number, t0: number): Promise<number> {
   const pending = new Set(receivers);
   let last = t0;
   const parallel = 8;
@@ -156,11 +155,13 @@ async function runOne(rig: Rig, name: DutName | 'floor', table: string[]): Promi
     const idle = pid ? procStatus(pid, 'VmRSS') : 0;
     const cpu0 = pid ? cpuSeconds(pid) : 0;
     log(`${name}: ${K} receivers up; injecting ${N} routes`);
+    const tIn = performance.now();
     await birdcSlow(injector, 'enable s4');
-    const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS);
+    const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn);
     log(`${name}: converged in ${convergeSeconds.toFixed(2)} s; withdrawing`);
+    const tOut = performance.now();
     await birdcSlow(injector, 'disable s4');
-    const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS);
+    const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS, tOut);
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
     const cpu = pid ? cpuSeconds(pid) - cpu0 : 0;
     log(`${name}: withdrawn in ${withdrawSeconds.toFixed(2)} s; peak RSS ${(peak / 1048576).toFixed(1)} MB, ${cpu.toFixed(2)} CPU s`);
