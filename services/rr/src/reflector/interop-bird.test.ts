@@ -156,13 +156,14 @@ describe('eBGP to a BIRD switch, and a client flooding past max-prefix', { skip,
 
   it('exports to the switch with our AS and next hop self; the flooder is ceased, others unaffected', async () => {
     ns = await createNetns('rrebgp');
-    const [r, sw, ca, cb, fl] = [await ns.addAddress(), await ns.addAddress(), await ns.addAddress(), await ns.addAddress(), await ns.addAddress()];
+    const [r, sw, ca, cb, fl, hostile] = [await ns.addAddress(), await ns.addAddress(), await ns.addAddress(), await ns.addAddress(), await ns.addAddress(), await ns.addAddress()];
     const all = parseBgpFilter('all', { importV4: [{ action: 'Accept' }], exportV4: [{ action: 'Accept' }] });
     rr = await startReflector(ns, reflectorSettings(r, { maxPrefixRestartTime: 3600 }), [
       peer(sw, { asNumber: 65100, filters: [all] }),
       peer(ca),
       peer(cb),
       peer(fl, { maxPrefixes: 100 }),
+      peer(hostile, { passive: true }),
     ]);
     const rrN = (as = 65000) => [{ name: 'refl', address: r, as }];
     const swB = await startBird({ netns: ns, address: sw, config: birdConfig({ routerId: sw, as: 65100, statics: ['192.0.2.0/24'], neighbors: rrN() }) });
@@ -191,5 +192,22 @@ describe('eBGP to a BIRD switch, and a client flooding past max-prefix', { skip,
     for (const x of [swB, a, b]) assert.equal((await x.protocol('refl')).bgpState, 'Established');
     await poll('no flooded prefix left at b', async () => ((await routesAt(b, { protocol: 'refl' })).some((x) => x.prefix.startsWith('10.100.')) ? undefined : true), T);
     assert.ok((await b.routes({ prefix: '10.1.0.0/26', protocol: 'refl' })).length === 1);
+
+    // A configured peer that sends garbage gets a NOTIFICATION and is closed; nobody else notices.
+    const transport = await ns.transport();
+    const sock = await transport.connect({ host: r, port: 179, localAddress: hostile, timeoutMs: 5000 });
+    const closed = new Promise<Buffer>((resolve) => {
+      const got: Buffer[] = [];
+      sock.on('data', (c: Buffer) => got.push(c));
+      sock.on('close', () => resolve(Buffer.concat(got)));
+      sock.on('error', () => undefined);
+    });
+    sock.write(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) & 255)));
+    const reply = await closed;
+    const types: number[] = [];
+    for (let o = 0; o + 19 <= reply.length; o += reply.readUInt16BE(o + 16)) types.push(reply[o + 18]!);
+    assert.ok(types.includes(3), `a NOTIFICATION came back before the close (message types ${types.join(', ')})`);
+    for (const x of [swB, a, b]) assert.equal((await x.protocol('refl')).bgpState, 'Established');
+    assert.equal(rr.ribPeer(hostile).count, 0);
   });
 });
