@@ -47,22 +47,53 @@ class PrefixList {
     this.pathId.push(pathId | 0);
   }
 
-  toPrefixes(): Prefix[] {
-    const out: Prefix[] = new Array(this.len.length);
-    for (let i = 0; i < out.length; i++) out[i] = prefixOf(this.net[i]!, this.len[i]!, this.pathId[i]! >>> 0);
+  /** The prefixes as codec values, built in `pool` (valid until the pool is used again). */
+  toPrefixes(pool: PrefixPool): readonly Prefix[] {
+    const n = this.len.length;
+    const out = pool.array(n);
+    for (let i = 0; i < n; i++) out[i] = pool.fill(i, this.net[i]!, this.len[i]!, this.pathId[i]! >>> 0);
     return out;
   }
 }
 
-function prefixOf(net: number | string, length: number, pathId: number): Prefix {
-  const n = (length + 7) >> 3;
-  const bytes = new Uint8Array(n);
-  if (typeof net === 'number') {
-    for (let i = 0; i < n; i++) bytes[i] = (net >>> (24 - 8 * i)) & 255;
-    return { afi: 4, length, bytes, pathId };
+interface MutablePrefix {
+  afi: 4 | 6;
+  length: number;
+  bytes: Uint8Array;
+  pathId: number;
+}
+
+/**
+ * Prefix objects reused from one packing to the next: the codec reads them synchronously and
+ * keeps nothing, so the exporter allocates no object per prefix it sends (a million-route table
+ * sent to a group would otherwise leave ~150 MB of short-lived garbage per pass).
+ */
+class PrefixPool {
+  private readonly objs: MutablePrefix[] = [];
+  private readonly arr: Prefix[] = [];
+
+  array(n: number): Prefix[] {
+    this.arr.length = n;
+    return this.arr;
   }
-  for (let i = 0; i < n; i++) bytes[i] = net.charCodeAt(i + 1);
-  return { afi: 6, length, bytes, pathId };
+
+  fill(i: number, net: number | string, length: number, pathId: number): Prefix {
+    const n = (length + 7) >> 3;
+    let p = this.objs[i];
+    if (!p) this.objs[i] = p = { afi: 4, length: 0, bytes: new Uint8Array(n), pathId: 0 };
+    if (p.bytes.length !== n) p.bytes = new Uint8Array(n);
+    const bytes = p.bytes;
+    if (typeof net === 'number') {
+      for (let j = 0; j < n; j++) bytes[j] = (net >>> (24 - 8 * j)) & 255;
+      p.afi = 4;
+    } else {
+      for (let j = 0; j < n; j++) bytes[j] = net.charCodeAt(j + 1);
+      p.afi = 6;
+    }
+    p.length = length;
+    p.pathId = pathId;
+    return p;
+  }
 }
 
 interface Bucket {
@@ -125,6 +156,7 @@ export class Exporter {
   private readonly dumps = new Map<number, Dump>();
   private readonly walks = new Map<UpdateGroup, Walk>();
   private nextGroupId = 0;
+  private readonly pool = new PrefixPool();
   /** Members that joined with nothing to receive: told synced at the next step. */
   private syncedLater: number[] = [];
   readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
@@ -413,21 +445,18 @@ export class Exporter {
       for (const m of targets) if (m !== skip) this.sink.send(m, msgs);
       this.stats.updatesSent += msgs.length * (targets.length - (skip !== -1 && targets.includes(skip) ? 1 : 0));
     };
-    if (pending.withdraw4.length) send(packWithdrawals(pending.withdraw4.toPrefixes(), codec, maxMessageLength), -1);
-    if (pending.withdraw6.length) send(packWithdrawals(pending.withdraw6.toPrefixes(), codec, maxMessageLength), -1);
+    const pool = this.pool;
+    if (pending.withdraw4.length) send(packWithdrawals(pending.withdraw4.toPrefixes(pool), codec, maxMessageLength), -1);
+    if (pending.withdraw6.length) send(packWithdrawals(pending.withdraw6.toPrefixes(pool), codec, maxMessageLength), -1);
     this.stats.prefixesWithdrawn += pending.withdraw4.length + pending.withdraw6.length;
     for (const [member, list] of pending.memberWithdraw) {
       if (!targets.includes(member)) continue;
-      const prefixes = list.toPrefixes();
-      const v4 = prefixes.filter((p) => p.afi === 4);
-      const v6 = prefixes.filter((p) => p.afi === 6);
-      if (v4.length) this.sink.send(member, packWithdrawals(v4, codec, maxMessageLength));
-      if (v6.length) this.sink.send(member, packWithdrawals(v6, codec, maxMessageLength));
+      this.sink.send(member, packWithdrawals(list.toPrefixes(pool), codec, maxMessageLength));
     }
     for (const b of pending.buckets.values()) {
       const bytes = g.bytesOf(b.out);
       const nh = b.afi === 6 ? { nextHop: b.out.nextHop, ...(b.out.linkLocalNextHop ? { linkLocalNextHop: b.out.linkLocalNextHop } : {}) } : undefined;
-      send(packUpdates(b.prefixes.toPrefixes(), bytes, codec, maxMessageLength, nh), b.exclude);
+      send(packUpdates(b.prefixes.toPrefixes(pool), bytes, codec, maxMessageLength, nh), b.exclude);
       this.stats.prefixesAnnounced += b.prefixes.length;
     }
   }
