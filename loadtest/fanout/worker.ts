@@ -76,7 +76,9 @@ class BenchStream {
     this.endpoint = endpoint;
     this.inSync = false;
     this.pending = Buffer.alloc(0);
-    const session = http2Connect(`http://${endpoint}`);
+    const [host, port] = [endpoint.slice(0, endpoint.lastIndexOf(':')), Number(endpoint.slice(endpoint.lastIndexOf(':') + 1))];
+    // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
+    const session = http2Connect(`http://${endpoint}`, { createConnection: () => connect({ host, port, noDelay: true }) });
     this.session = session;
     let ended = false;
     const end = (next: string | undefined) => {
