@@ -54,7 +54,33 @@ function httpOk(url: string): Promise<boolean> {
 interface ServerProc {
   child: ChildProcess;
   address: string;
+  metricsPort: number;
   ready: Promise<void>;
+}
+
+/**
+ * The server's own measure of its fan-out (meshless_sync_fanout_seconds, kind="deltas"): from
+ * the change batch reaching the fan-out to its last write to a stream. Quantiles are bucket
+ * upper bounds (the histogram's resolution), in ms.
+ */
+async function serverFanoutMs(metricsPort: number): Promise<{ p50: number; p99: number; max: number; count: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const buckets: Array<[number, number]> = [];
+  for (const m of text.matchAll(/^meshless_sync_fanout_seconds_bucket\{([^}]*)\} (\d+)/gm)) {
+    if (!m[1]!.includes('kind="deltas"')) continue;
+    const le = /le="([^"]+)"/.exec(m[1]!)![1]!;
+    buckets.push([le === '+Inf' ? Infinity : Number(le) * 1000, Number(m[2])]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const count = buckets.at(-1)?.[1] ?? 0;
+  const at = (q: number) => buckets.find(([, c]) => c >= q * count)?.[0] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: at(1), count };
 }
 
 function spawnService(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
@@ -65,7 +91,7 @@ function spawnService(args: string[], env: Record<string, string>, nodeArgs: str
 function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise<ServerProc> {
   // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
   const profile = process.env.FANOUT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`] : [];
-  const child = spawnService(['sync', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '-1'], { MESHLESS_LOG_LEVEL: 'info' }, profile);
+  const child = spawnService(['sync', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '0'], { MESHLESS_LOG_LEVEL: 'info' }, profile);
   let buffered = '';
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -78,8 +104,8 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         try {
-          const l = JSON.parse(line) as { msg?: string; address?: string };
-          if (l.msg === 'sync server listening') resolve({ child, address: l.address!, ready });
+          const l = JSON.parse(line) as { msg?: string; address?: string; metricsPort?: number };
+          if (l.msg === 'sync server listening') resolve({ child, address: l.address!, metricsPort: l.metricsPort!, ready });
           if (l.msg === 'caught up with the datastore: ready') readyResolve();
         } catch {
           // not a log line
@@ -194,7 +220,9 @@ async function main(): Promise<void> {
     }
     const cpuChanges = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeChanges[i]!, 0);
     const latencyMs = percentiles(latencies);
-    say(`latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms`);
+    const fanout = await Promise.all(syncs.map((s) => serverFanoutMs(s.metricsPort)));
+    const serverFanout = { p50: Math.max(...fanout.map((f) => f.p50)), p99: Math.max(...fanout.map((f) => f.p99)), max: Math.max(...fanout.map((f) => f.max)) };
+    say(`latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`);
 
     // The floor: the same number of bytes per change, plain TCP, same receivers.
     const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
@@ -258,6 +286,7 @@ async function main(): Promise<void> {
       snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
       latencyMs,
       floorMs,
+      serverFanoutMs: serverFanout,
       serverRssMB: Math.round(Math.max(...loadedRss) / 2 ** 20),
       serverIdleRssMB: Math.round(Math.max(...idleRss) / 2 ** 20),
       rssPerStreamKB: Math.round(rssPerStream.reduce((a, b) => a + b, 0) / Math.max(1, rssPerStream.length) / 102.4) / 10,

@@ -11,6 +11,7 @@
 import type { ClientStream } from './client-stream.js';
 
 export interface FanoutTask {
+  readonly kind: 'deltas' | 'ping';
   /** The revision the task's messages bring a client to. */
   readonly revision: number;
   /** The streams to write to, captured when the task starts. */
@@ -23,12 +24,18 @@ export interface FanoutTask {
 
 export class Fanout {
   private readonly tasks: FanoutTask[] = [];
+  /** When each queued task was pushed (same order as `tasks`). */
+  private readonly queuedAt: number[] = [];
   private current: Iterator<ClientStream> | undefined;
   private scheduled = false;
   /** Messages written, for the fan-out metric. */
   delivered = 0;
 
-  constructor(private readonly chunkSize: number) {}
+  /** `observe` gets, per task, the seconds from push to its last write (queueing included). */
+  constructor(
+    private readonly chunkSize: number,
+    private readonly observe?: (seconds: number, kind: FanoutTask['kind']) => void,
+  ) {}
 
   get pending(): number {
     return this.tasks.length;
@@ -36,6 +43,7 @@ export class Fanout {
 
   push(task: FanoutTask): void {
     this.tasks.push(task);
+    this.queuedAt.push(performance.now());
     if (!this.scheduled) this.pump();
   }
 
@@ -51,6 +59,8 @@ export class Fanout {
         if (next.done) {
           this.current = undefined;
           this.tasks.shift();
+          const queued = this.queuedAt.shift()!;
+          this.observe?.((performance.now() - queued) / 1000, task.kind);
           task.done?.();
           break;
         }

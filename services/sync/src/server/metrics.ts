@@ -12,6 +12,8 @@ export interface SyncMetrics {
   snapshotBytesSent(syncer: SyncerType, bytes: number): void;
   resumed(syncer: SyncerType, updates: number): void;
   fannedOut(updates: number, messages: number): void;
+  /** Seconds from a fan-out task's creation to its last write to a stream. */
+  fanoutDuration(seconds: number, kind: 'deltas' | 'ping'): void;
   clientLag(revisions: number): void;
   pingLatency(seconds: number): void;
   shed(count: number): void;
@@ -31,6 +33,10 @@ export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync
   const resumeUpdates = meter.createCounter('meshless_sync_resume_updates_total', { description: 'updates sent to resuming clients' });
   const updates = meter.createCounter('meshless_sync_updates_fanned_out_total', { description: 'updates written to streams (one per update per stream)' });
   const messages = meter.createCounter('meshless_sync_messages_fanned_out_total', { description: 'encoded messages written to streams' });
+  const fanoutSeconds = meter.createHistogram('meshless_sync_fanout_seconds', {
+    description: 'time from a change batch (or ping round) reaching the fan-out to its last write to a stream',
+    advice: { explicitBucketBoundaries: [0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024] },
+  });
   const lag = meter.createHistogram('meshless_sync_client_lag_revisions', {
     description: 'per-client lag sampled at each ping round: revisions between its oldest queued message and the head',
     advice: { explicitBucketBoundaries: [0, 1, 10, 100, 1000, 10000, 100000] },
@@ -66,6 +72,7 @@ export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync
       updates.add(u);
       messages.add(m);
     },
+    fanoutDuration: (sec, kind) => fanoutSeconds.record(sec, { kind }),
     clientLag: (r) => lag.record(r),
     pingLatency: (s) => ping.record(s),
     shed: (n) => sheds.add(n),

@@ -146,7 +146,7 @@ export class SyncServer {
         },
       },
     );
-    this.fanout = new Fanout(options.fanoutChunk);
+    this.fanout = new Fanout(options.fanoutChunk, (sec, kind) => this.metrics.fanoutDuration(sec, kind));
     this.grpc = new Server({
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': -1,
@@ -411,6 +411,7 @@ export class SyncServer {
     let updatesOut = 0;
     let messagesOut = 0;
     return {
+      kind: 'deltas',
       revision,
       targets: () =>
         shared.length > 0
@@ -461,6 +462,7 @@ export class SyncServer {
     const id = ++this.pingId;
     const buf = encodeFrame({ message: { $case: 'ping', value: { id, revision } } });
     this.fanout.push({
+      kind: 'ping',
       revision,
       targets: () => this.liveStreams(),
       deliver: (s) => {
