@@ -119,6 +119,23 @@ describe('datastore mode: deriving the reflector from Calico resources', () => {
     assert.equal(agg.nextHop, '');
   });
 
+  it('a workload with a borrowed address gets its /32 from its own node', () => {
+    const m = model(rrNode, pool, node('n1', '10.0.0.1'), node('n2', '10.0.1.1'), affinity('n1', '10.244.1.0/26'), affinity('n2', '10.244.2.0/26'));
+    const wep = (name: string, nodeName: string, ip: string) =>
+      m.setWorkload(`default/${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name, namespace: 'default' }, spec: { node: nodeName, orchestrator: 'k8s', pod: name, endpoint: 'eth0', interfaceName: 'cali0', ipNetworks: [ip] } });
+    assert.equal(wep('own', 'n1', '10.244.1.5/32'), undefined);
+    assert.equal(wep('borrowed', 'n2', '10.244.1.10/32'), undefined);
+    assert.equal(wep('outside', 'n2', '192.168.0.1/32'), undefined);
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    assert.deepEqual([...r.config.routes.keys()].sort(), ['10.244.1.0/26', '10.244.1.10/32', '10.244.2.0/26']);
+    assert.equal(r.config.routes.get('10.244.1.10/32')!.nextHop, '10.0.1.1');
+    m.setWorkload('default/borrowed', undefined);
+    const again = deriveConfig(m, 'rr-0');
+    assert.ok(again.ok);
+    assert.equal(again.config.routes.has('10.244.1.10/32'), false);
+  });
+
   it('invalid documents are skipped and reported, not fatal', () => {
     const m = new ClusterModel();
     const problems = m.apply([doc('Node', 'bad', { bgp: { ipv4Address: 'not-an-ip' } }), { kind: 'BGPPeer', name: 'junk', value: Buffer.from('{') }]);

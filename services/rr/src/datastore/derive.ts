@@ -18,7 +18,10 @@
 // address of the block's family, when an enabled IPPool with BGP export contains it; communities
 // from BGPConfiguration.prefixAdvertisements whose cidr contains the block. LOCAL_PREF carries
 // Calico's normal route priority (2^31-1 - 1024), as confd's export filter does. Pool aggregates
-// (each exportable pool's CIDR, next hop self) when asked for.
+// (each exportable pool's CIDR, next hop self) when asked for. A workload whose address lies in
+// an exportable pool but not in a block affine to its own node (a borrowed address) gets its /32
+// (/128) with next hop = its node: more specific than the owner's block, as the borrowing node
+// announces it in Calico (confd's calico_aggr accepts such more-specifics).
 
 import {
   cidrContains,
@@ -218,6 +221,28 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
       continue;
     }
     routes.set(block.text, { prefix: parsePrefix(block.text), nextHop: nh, attrs: attrsFor(block.text) });
+  }
+  const affineTo = new Map<string, { cidr: string }[]>();
+  for (const a of model.affinities.values()) {
+    const s = a.spec;
+    if (s.state !== 'confirmed' || s.deleted) continue;
+    let l = affineTo.get(s.node);
+    if (!l) affineTo.set(s.node, (l = []));
+    l.push({ cidr: s.cidr });
+  }
+  for (const w of model.workloads.values()) {
+    const nodeName = w.spec.node;
+    const node = nodeName ? model.nodes.get(nodeName) : undefined;
+    if (!node) continue;
+    for (const net of w.spec.ipNetworks ?? []) {
+      const c = tryParseCidr(net);
+      if (typeof c === 'string' || c.prefixLength !== (c.family === 4 ? 32 : 128)) continue;
+      if (!exportable.some((p) => cidrContains(p.spec.cidr, c))) continue;
+      if ((affineTo.get(node.metadata.name) ?? []).some((b) => cidrContains(b.cidr, c))) continue;
+      const nh = hostOf(c.family === 4 ? node.spec.bgp?.ipv4Address : node.spec.bgp?.ipv6Address);
+      if (!nh || routes.has(c.text)) continue;
+      routes.set(c.text, { prefix: parsePrefix(c.text), nextHop: nh, attrs: attrsFor(c.text) });
+    }
   }
   if (options.poolAggregates) {
     for (const p of exportable) {

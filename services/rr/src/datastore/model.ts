@@ -2,7 +2,7 @@
 // IPPools and block affinities, as validated Calico v3 resources. Fed by a ResourceSource; read
 // by derive.ts. Invalid documents are skipped (and reported), never fatal.
 
-import { validateResource, type BGPConfiguration, type BGPPeer, type BlockAffinity, type IPPool, type Node } from '../../../shared/resources/index.js';
+import { validateResource, type BGPConfiguration, type BGPPeer, type BlockAffinity, type IPPool, type Node, type WorkloadEndpoint } from '../../../shared/resources/index.js';
 import type { StoredKind } from '../../../shared/nats/index.js';
 
 /** One change from the datastore: `value` is the resource's JSON bytes, undefined when deleted. */
@@ -18,6 +18,8 @@ export class ClusterModel {
   readonly configs = new Map<string, BGPConfiguration>();
   readonly pools = new Map<string, IPPool>();
   readonly affinities = new Map<string, BlockAffinity>();
+  /** "namespace/name" → endpoint (only for borrowed-address /32s; not in the bgp syncer's view). */
+  readonly workloads = new Map<string, WorkloadEndpoint>();
   /** Datastore revision of the last applied change. */
   revision = 0;
 
@@ -40,6 +42,22 @@ export class ClusterModel {
       }
     }
     return problems;
+  }
+
+  /** Sets (or with undefined, removes) a WorkloadEndpoint; returns a problem for the log. */
+  setWorkload(key: string, doc: unknown): string | undefined {
+    if (doc === undefined) {
+      this.workloads.delete(key);
+      return undefined;
+    }
+    try {
+      const r = validateResource(doc, { source: `datastore WorkloadEndpoint/${key}` });
+      if (r.kind === 'WorkloadEndpoint') this.workloads.set(key, r);
+      return undefined;
+    } catch (err) {
+      this.workloads.delete(key);
+      return `WorkloadEndpoint ${key}: ${(err as Error).message}`;
+    }
   }
 
   /** The global BGPConfiguration ("default"), if any. */

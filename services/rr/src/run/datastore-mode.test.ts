@@ -124,6 +124,23 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     assert.equal(rr.reflector.speaker.peer(ibgpAddr)!.establishedAt, ibgpSince, 'the iBGP switch session was not touched');
   });
 
+  it('a pod with a borrowed address: its /32 reaches the switch with its own node as next hop', async () => {
+    const block = [...rr.derived!.routes.keys()].find((k) => k.endsWith('/26'))!;
+    const ip = block.replace(/\.(\d+)\/26$/, (_m, last: string) => `.${Number(last) + 9}`);
+    await client.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'WorkloadEndpoint',
+      metadata: { name: 'node-2-k8s-borrower-eth0', namespace: 'default' },
+      spec: { orchestrator: 'k8s', node: 'node-2', pod: 'borrower', endpoint: 'eth0', interfaceName: 'cali0123456789a', ipNetworks: [`${ip}/32`] },
+    });
+    await client.apply(res('Node', 'node-2', { bgp: { ipv4Address: '198.18.1.3/24' } }));
+    // The iBGP switch (the eBGP one is next-hop-self since the previous test).
+    const r = await poll(`${ip}/32 at the iBGP switch`, async () => (await routesAt(ibgp, `${ip}/32`)).find((x) => x.prefix === `${ip}/32`), T);
+    assert.equal(r.attributes['BGP.next_hop'], '198.18.1.3');
+    await client.delete('WorkloadEndpoint', 'node-2-k8s-borrower-eth0', { namespace: 'default' });
+    await poll(`${ip}/32 withdrawn`, async () => ((await routesAt(ibgp, `${ip}/32`)).some((x) => x.prefix === `${ip}/32`) ? undefined : true), T);
+  });
+
   it('routes learned from the eBGP switch are published as LearnedRoute resources', async () => {
     const lr = await poll('LearnedRoute for 192.0.2.0/24', async () => (await client.list('LearnedRoute')).items.find((i) => (i.spec as { prefix: string }).prefix === '192.0.2.0/24'), T);
     assert.deepEqual(lr.spec, { prefix: '192.0.2.0/24', nextHop: ebgpAddr, asPath: [65100], communities: [], learnedBy: 'rr-0', peer: ebgpAddr });
