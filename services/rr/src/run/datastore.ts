@@ -164,9 +164,11 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   const watchWorkloads = async (): Promise<void> => {
     if (!client) return;
     let revision = 0;
+    let backoff = 1000;
     while (!closed) {
       try {
         for await (const ev of client.watch({ kinds: ['WorkloadEndpoint'], revision, signal: abort.signal })) {
+          backoff = 1000;
           if (ev.type === 'snapshot-begin') model.workloads.clear();
           else if (ev.type === 'put' || ev.type === 'delete') {
             const problem = model.setWorkload(`${ev.namespace}/${ev.name}`, ev.type === 'put' ? ev.resource : undefined);
@@ -177,9 +179,10 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
         }
       } catch (err) {
         if (closed) return;
-        log.warn({ err }, 'WorkloadEndpoint watch failed; retrying (borrowed-address routes may lag)');
+        if (backoff === 1000) log.warn({ err, datastore: o.datastore }, 'WorkloadEndpoint watch failed; retrying with backoff (borrowed-address routes wait)');
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 30_000);
     }
   };
   const workloadsDone = watchWorkloads();
