@@ -87,7 +87,12 @@ class BenchStream {
       ended = true;
       session.destroy();
       if (next) this.connect(next);
-      else setTimeout(() => this.connect(this.nextEndpoint(endpoint)), Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2));
+      else {
+        // As SyncAgent: a lost in-sync session reconnects after a random spread up to 1 s,
+        // otherwise exponential backoff with jitter.
+        const delay = this.inSync ? Math.random() * 1000 : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
+      }
     };
     session.on('error', () => end(undefined));
     session.on('close', () => end(undefined));

@@ -8,7 +8,8 @@
 //
 // Failover: endpoints are tried in turn, starting at a random one so agents spread out; after a
 // failure the agent waits an exponential backoff with jitter (reset once a session reaches
-// InSync). A Reconnect from the server is not a failure: the agent goes at once to the server it
+// InSync); after losing a session that was in sync, a random spread instead (its server's other
+// agents lost it at the same moment). A Reconnect from the server is not a failure: the agent goes at once to the server it
 // suggests (or the next endpoint), and resumes there from its revision.
 // Revisions only go forward: a commit below the agent's revision is a protocol violation (the
 // session ends and the agent tries elsewhere), except after a replace from another datastore.
@@ -58,6 +59,12 @@ export interface SyncAgentOptions {
   compression?: readonly SyncCompression[];
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /**
+   * After losing a session that was in sync (its server died), wait a random time up to this
+   * before reconnecting: every agent of that server loses it at the same moment, and spreading
+   * them keeps the surviving servers' accept queues from overflowing. Default 1000 ms.
+   */
+  reconnectSpreadMs?: number;
   handshakeTimeoutMs?: number;
   maxMessageBytes?: number;
   log?: Logger;
@@ -244,7 +251,9 @@ export class SyncAgent extends EventEmitter {
       }
       this.stats.failures++;
       reason = outcome.error.message;
-      const delay = nextBackoff(attempt++, this.options.backoffInitialMs ?? 100, this.options.backoffMaxMs ?? 10_000);
+      const delay = outcome.reachedInSync
+        ? Math.round(Math.random() * (this.options.reconnectSpreadMs ?? 1000))
+        : nextBackoff(attempt++, this.options.backoffInitialMs ?? 100, this.options.backoffMaxMs ?? 10_000);
       log?.warn({ endpoint, err: reason, retryInMs: delay, protocolError: outcome.error instanceof SyncProtocolError }, 'sync session ended');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);

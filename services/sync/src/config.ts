@@ -33,6 +33,7 @@ export const syncConfigSpec = {
   drainTimeout: { type: 'duration', default: 10_000, description: 'on SIGTERM, how long to wait for clients to move before closing' },
   horizonPoll: { type: 'duration', default: 5000, check: checks.positive, description: 'interval of reading the datastore\'s compacted revision' },
   maxMessageBytes: { type: 'int', default: 4 * MiB, check: checks.positive, description: 'largest accepted client message' },
+  listenBacklog: { type: 'int', default: 4096, check: checks.positive, description: 'accept queue of the gRPC port (agents of a failed server arrive at once; capped by net.core.somaxconn)' },
   directWrites: { type: 'bool', default: true, description: 'write each shared frame straight to the HTTP/2 streams (false: grpc-js copies it per stream)' },
 } satisfies Record<string, ParamSpec<any>>;
 

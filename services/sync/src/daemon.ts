@@ -57,6 +57,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     horizonPollMs: config.horizonPoll,
     maxMessageBytes: config.maxMessageBytes,
     directWrites: config.directWrites,
+    listenBacklog: config.listenBacklog,
     log,
     metrics,
   });

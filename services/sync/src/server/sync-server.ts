@@ -9,7 +9,8 @@
 //   closed     ended with a status (or by the client); removed from every set at once
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { createServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import { Server, ServerCredentials, status, type ConnectionInjector, type ServerDuplexStream } from '@grpc/grpc-js';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../../shared/errors/index.js';
@@ -63,6 +64,8 @@ export interface SyncServerOptions {
   maxMessageBytes: number;
   /** Write shared frames straight to each HTTP/2 stream (see client-stream.ts); false: grpc-js's public write. */
   directWrites: boolean;
+  /** Accept queue length of the listening socket (the kernel caps it at net.core.somaxconn). */
+  listenBacklog: number;
   log: Logger;
   metrics?: SyncMetrics;
 }
@@ -106,6 +109,8 @@ export class SyncServer {
   private readonly metrics: SyncMetrics;
   private readonly log: Logger;
   private balancer: Balancer | undefined;
+  private listener: TcpServer | undefined;
+  private injector: ConnectionInjector | undefined;
   private source: KvSource | undefined;
   private persistence: CachePersistence | undefined;
   private jsm: JetStreamManager | undefined;
@@ -231,13 +236,30 @@ export class SyncServer {
 
   // ------------------------------------------------------------------ datastore side
 
+  /**
+   * Listens with our own TCP server and hands each connection to grpc-js (its connection
+   * injector): grpc-js's own listener has Node's default accept backlog (511), and when a server
+   * dies, thousands of agents reconnect to the others at once; connections beyond the backlog
+   * are dropped and retried by TCP after 1, 3, 7... seconds. Also sets TCP_NODELAY, so small
+   * frames (deltas, pings) never wait for Nagle.
+   */
   private async bind(): Promise<void> {
-    const port = await new Promise<number>((resolve, reject) =>
-      this.grpc.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    this._port = port;
-    const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
-    this._address = advertisedAddress(this.options.advertise, host, port);
+    const listen = this.options.listen;
+    const host = listen.slice(0, listen.lastIndexOf(':'));
+    const injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
+    this.injector = injector;
+    const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+    this.listener = listener;
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(listen.lastIndexOf(':') + 1)), backlog: this.options.listenBacklog }, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    listener.on('error', (err) => this.log.error({ err: String(err) }, 'listener error'));
+    this._port = (listener.address() as AddressInfo).port;
+    this._address = advertisedAddress(this.options.advertise, host, this._port);
   }
 
   private watchNats(): void {
@@ -753,8 +775,10 @@ export class SyncServer {
     this.balancer?.stop();
     await this.source?.stop();
     for (const s of [...this.streams]) s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
+    this.listener?.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
+        this.injector?.destroy();
         this.grpc.forceShutdown();
         resolve();
       }, 2000);

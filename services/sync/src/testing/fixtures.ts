@@ -130,6 +130,7 @@ export function testServerOptions(nc: NatsConnection, overrides: Partial<SyncSer
     horizonPollMs: 200,
     maxMessageBytes: 4 * 1024 * 1024,
     directWrites: true,
+    listenBacklog: 4096,
     log: silentLog,
     ...overrides,
   };
