@@ -49,6 +49,17 @@ describe('datastore mode: deriving the reflector from Calico resources', () => {
     assert.deepEqual(own.config.settings.listen, { address: '0.0.0.0', port: 179 });
   });
 
+  it('identity: the node\'s own BGPConfiguration (node.<name>) sets its listen port and bind mode over default', () => {
+    const perNode = doc('BGPConfiguration', 'node.rr-0', { listenPort: 11179, bindMode: 'NodeIP' });
+    const m = model(rrNode, doc('BGPConfiguration', 'default', { asNumber: 65010, listenPort: 1790 }), perNode, doc('BGPConfiguration', 'node.rr-1', { listenPort: 11180 }));
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    assert.deepEqual([r.config.settings.asNumber, r.config.settings.listen], [65010, { address: '10.0.0.250', port: 11179 }]);
+    const other = deriveConfig(model(node('rr-1', '10.0.0.251'), doc('BGPConfiguration', 'default', { bindMode: 'NodeIP' }), perNode), 'rr-1');
+    assert.ok(other.ok);
+    assert.deepEqual(other.config.settings.listen, { address: '10.0.0.251', port: 179 }, 'another node\'s configuration does not apply; bindMode from default');
+  });
+
   it('peers: peerIP (a switch: eBGP, external), peerSelector nodes (clients), same cluster id (non-client), passive tie-break', () => {
     const m = model(
       rrNode,
@@ -119,18 +130,27 @@ describe('datastore mode: deriving the reflector from Calico resources', () => {
     assert.equal(agg.nextHop, '');
   });
 
-  it('a workload with a borrowed address gets its /32 from its own node', () => {
-    const m = model(rrNode, pool, node('n1', '10.0.0.1'), node('n2', '10.0.1.1'), affinity('n1', '10.244.1.0/26'), affinity('n2', '10.244.2.0/26'));
-    const wep = (name: string, nodeName: string, ip: string) =>
-      m.setWorkload(`default/${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name, namespace: 'default' }, spec: { node: nodeName, orchestrator: 'k8s', pod: name, endpoint: 'eth0', interfaceName: 'cali0', ipNetworks: [ip] } });
-    assert.equal(wep('own', 'n1', '10.244.1.5/32'), undefined);
-    assert.equal(wep('borrowed', 'n2', '10.244.1.10/32'), undefined);
-    assert.equal(wep('outside', 'n2', '192.168.0.1/32'), undefined);
+  it('an address borrowed from another node\'s block gets its /32 via the node using it (IPAM allocations)', () => {
+    // 10.244.1.0/26 belongs to n1; ordinal 5 is n1's own pod, ordinal 10 is used by n2, ordinal 11
+    // by a node that does not exist (reported, not originated).
+    const allocations: (number | null)[] = Array.from({ length: 64 }, () => null);
+    [allocations[5], allocations[10], allocations[11]] = [0, 1, 2];
+    const attributes = [
+      { handle_id: 'k8s-pod-network.own', secondary: { node: 'n1', namespace: 'default', pod: 'own' } },
+      { handle_id: 'k8s-pod-network.borrowed', secondary: { node: 'n2', namespace: 'default', pod: 'borrowed' } },
+      { handle_id: 'k8s-pod-network.ghost', secondary: { node: 'gone', namespace: 'default', pod: 'ghost' } },
+    ];
+    const unallocated = allocations.flatMap((a, i) => (a === null ? [i] : []));
+    const block = (spec: Record<string, unknown>) => doc('IPAMBlock', '10-244-1-0-26', { cidr: '10.244.1.0/26', affinity: 'host:n1', ...spec });
+    const m = model(rrNode, pool, node('n1', '10.0.0.1'), node('n2', '10.0.1.1'), affinity('n1', '10.244.1.0/26'), affinity('n2', '10.244.2.0/26'), block({ allocations, unallocated, attributes }));
     const r = deriveConfig(m, 'rr-0');
     assert.ok(r.ok);
     assert.deepEqual([...r.config.routes.keys()].sort(), ['10.244.1.0/26', '10.244.1.10/32', '10.244.2.0/26']);
     assert.equal(r.config.routes.get('10.244.1.10/32')!.nextHop, '10.0.1.1');
-    m.setWorkload('default/borrowed', undefined);
+    assert.ok(r.config.warnings.some((w) => w.includes('10.244.1.11/32') && w.includes('gone')), r.config.warnings.join('; '));
+    // Released: the /32 goes.
+    const released = allocations.map((a, i) => (i === 10 || i === 11 ? null : a));
+    assert.deepEqual(m.apply([block({ allocations: released, unallocated: released.flatMap((a, i) => (a === null ? [i] : [])), attributes: attributes.slice(0, 1) })]), []);
     const again = deriveConfig(m, 'rr-0');
     assert.ok(again.ok);
     assert.equal(again.config.routes.has('10.244.1.10/32'), false);

@@ -2,7 +2,8 @@
 //
 // Identity: the reflector is a Node (`--node NAME`) with spec.bgp.routeReflectorClusterID, as in
 // Calico. Router id = the node's IPv4 address, AS = node asNumber ?? BGPConfiguration asNumber ??
-// 64512, port = BGPConfiguration listenPort ?? 179.
+// 64512, port = listenPort of the node's own BGPConfiguration (`node.<name>`) ?? of `default` ??
+// 179; bindMode likewise (NodeIP binds the node's address).
 //
 // Peers (confd's bgp_processor, for a node that is a reflector; a reflector skips the mesh):
 //   a BGPPeer applies when its `node` is us, its `nodeSelector` matches our labels, or it has
@@ -18,14 +19,17 @@
 // address of the block's family, when an enabled IPPool with BGP export contains it; communities
 // from BGPConfiguration.prefixAdvertisements whose cidr contains the block. LOCAL_PREF carries
 // Calico's normal route priority (2^31-1 - 1024), as confd's export filter does. Pool aggregates
-// (each exportable pool's CIDR, next hop self) when asked for. A workload whose address lies in
-// an exportable pool but not in a block affine to its own node (a borrowed address) gets its /32
-// (/128) with next hop = its node: more specific than the owner's block, as the borrowing node
-// announces it in Calico (confd's calico_aggr accepts such more-specifics).
+// (each exportable pool's CIDR, next hop self) when asked for. Borrowed addresses: Calico IPAM
+// records, for every address in use, the node using it (IPAMBlock attributes[].secondary.node);
+// an address used by a node other than the block's owner gets its /32 (/128) with next hop = the
+// node using it: more specific than the owner's block, as the borrowing node announces it in
+// Calico (confd's calico_aggr accepts such more-specifics).
 
 import {
+  addressAt,
   cidrContains,
   durationMs,
+  ipToString,
   parseSelector,
   splitPeerAddress,
   tryParseCidr,
@@ -108,8 +112,9 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
   const asNumber = bgp?.asNumber ?? globalAs;
   const clusterId = bgp?.routeReflectorClusterID ?? routerId;
   if (!bgp?.routeReflectorClusterID) warnings.push(`Node ${nodeName} has no spec.bgp.routeReflectorClusterID: reflecting with cluster id ${routerId}`);
-  const port = cfg?.listenPort ?? 179;
-  const listenAddress = cfg?.bindMode === 'NodeIP' ? routerId : myV6 ? '::' : '0.0.0.0';
+  const own = model.configs.get(`node.${nodeName}`)?.spec;
+  const port = own?.listenPort ?? cfg?.listenPort ?? 179;
+  const listenAddress = (own?.bindMode ?? cfg?.bindMode) === 'NodeIP' ? routerId : myV6 ? '::' : '0.0.0.0';
   const settings: ReflectorSettings = {
     asNumber,
     routerId,
@@ -222,27 +227,26 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
     }
     routes.set(block.text, { prefix: parsePrefix(block.text), nextHop: nh, attrs: attrsFor(block.text) });
   }
-  const affineTo = new Map<string, { cidr: string }[]>();
-  for (const a of model.affinities.values()) {
-    const s = a.spec;
-    if (s.state !== 'confirmed' || s.deleted) continue;
-    let l = affineTo.get(s.node);
-    if (!l) affineTo.set(s.node, (l = []));
-    l.push({ cidr: s.cidr });
-  }
-  for (const w of model.workloads.values()) {
-    const nodeName = w.spec.node;
-    const node = nodeName ? model.nodes.get(nodeName) : undefined;
-    if (!node) continue;
-    for (const net of w.spec.ipNetworks ?? []) {
-      const c = tryParseCidr(net);
-      if (typeof c === 'string' || c.prefixLength !== (c.family === 4 ? 32 : 128)) continue;
-      if (!exportable.some((p) => cidrContains(p.spec.cidr, c))) continue;
-      if ((affineTo.get(node.metadata.name) ?? []).some((b) => cidrContains(b.cidr, c))) continue;
-      const nh = hostOf(c.family === 4 ? node.spec.bgp?.ipv4Address : node.spec.bgp?.ipv6Address);
-      if (!nh || routes.has(c.text)) continue;
-      routes.set(c.text, { prefix: parsePrefix(c.text), nextHop: nh, attrs: attrsFor(c.text) });
-    }
+  for (const b of model.blocks.values()) {
+    const s = b.spec;
+    const owner = s.affinity?.startsWith('host:') ? s.affinity.slice('host:'.length) : undefined;
+    // Most blocks lend nothing: skip them without walking their allocations.
+    if (s.deleted || !s.attributes.some((a) => a.secondary?.node !== undefined && a.secondary.node !== owner)) continue;
+    const block = tryParseCidr(s.cidr);
+    if (typeof block === 'string' || !exportable.some((p) => cidrContains(p.spec.cidr, block))) continue;
+    const hostBits = block.family === 4 ? 32 : 128;
+    s.allocations.forEach((index, ordinal) => {
+      const user = index === null ? undefined : s.attributes[index]?.secondary?.node;
+      if (user === undefined || user === owner) return;
+      const prefix = `${ipToString(addressAt(block, ordinal))}/${hostBits}`;
+      const node = model.nodes.get(user);
+      const nh = hostOf(block.family === 4 ? node?.spec.bgp?.ipv4Address : node?.spec.bgp?.ipv6Address);
+      if (!nh) {
+        warnings.push(`IPAMBlock ${b.metadata.name}: ${prefix} is used by ${node ? `Node ${user}, which has no IPv${block.family} BGP address` : `Node ${user}, which does not exist`}`);
+        return;
+      }
+      if (!routes.has(prefix)) routes.set(prefix, { prefix: parsePrefix(prefix), nextHop: nh, attrs: attrsFor(prefix) });
+    });
   }
   if (options.poolAggregates) {
     for (const p of exportable) {

@@ -1,8 +1,8 @@
 // The reflector's copy of the `bgp` view of the datastore: Nodes, BGPPeers, BGPConfigurations,
-// IPPools and block affinities, as validated Calico v3 resources. Fed by a ResourceSource; read
+// IPPools, block affinities and IPAM blocks, as validated Calico v3 resources. Fed by a ResourceSource; read
 // by derive.ts. Invalid documents are skipped (and reported), never fatal.
 
-import { validateResource, type BGPConfiguration, type BGPPeer, type BlockAffinity, type IPPool, type Node, type WorkloadEndpoint } from '../../../shared/resources/index.js';
+import { validateResource, type BGPConfiguration, type BGPPeer, type BlockAffinity, type IPAMBlock, type IPPool, type Node } from '../../../shared/resources/index.js';
 import type { StoredKind } from '../../../shared/nats/index.js';
 
 /** One change from the datastore: `value` is the resource's JSON bytes, undefined when deleted. */
@@ -18,8 +18,8 @@ export class ClusterModel {
   readonly configs = new Map<string, BGPConfiguration>();
   readonly pools = new Map<string, IPPool>();
   readonly affinities = new Map<string, BlockAffinity>();
-  /** "namespace/name" → endpoint (only for borrowed-address /32s; not in the bgp syncer's view). */
-  readonly workloads = new Map<string, WorkloadEndpoint>();
+  /** IPAM blocks: their allocations name the node using each address (borrowed addresses). */
+  readonly blocks = new Map<string, IPAMBlock>();
   /** Datastore revision of the last applied change. */
   revision = 0;
 
@@ -44,22 +44,6 @@ export class ClusterModel {
     return problems;
   }
 
-  /** Sets (or with undefined, removes) a WorkloadEndpoint; returns a problem for the log. */
-  setWorkload(key: string, doc: unknown): string | undefined {
-    if (doc === undefined) {
-      this.workloads.delete(key);
-      return undefined;
-    }
-    try {
-      const r = validateResource(doc, { source: `datastore WorkloadEndpoint/${key}` });
-      if (r.kind === 'WorkloadEndpoint') this.workloads.set(key, r);
-      return undefined;
-    } catch (err) {
-      this.workloads.delete(key);
-      return `WorkloadEndpoint ${key}: ${(err as Error).message}`;
-    }
-  }
-
   /** The global BGPConfiguration ("default"), if any. */
   get globalConfig(): BGPConfiguration | undefined {
     return this.configs.get('default');
@@ -77,6 +61,8 @@ export class ClusterModel {
         return this.pools;
       case 'BlockAffinity':
         return this.affinities;
+      case 'IPAMBlock':
+        return this.blocks;
       default:
         return undefined;
     }

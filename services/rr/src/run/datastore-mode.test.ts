@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../shared/config/index.js';
+import { ipamBlockName } from '../../../shared/resources/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../../shared/testing/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
@@ -124,20 +125,23 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     assert.equal(rr.reflector.speaker.peer(ibgpAddr)!.establishedAt, ibgpSince, 'the iBGP switch session was not touched');
   });
 
-  it('a pod with a borrowed address: its /32 reaches the switch with its own node as next hop', async () => {
+  it('an address of node-0\'s block used on node-2 (IPAM allocation): its /32 reaches the switch via node-2', async () => {
     const block = [...rr.derived!.routes.keys()].find((k) => k.endsWith('/26'))!;
     const ip = block.replace(/\.(\d+)\/26$/, (_m, last: string) => `.${Number(last) + 9}`);
-    await client.apply({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'WorkloadEndpoint',
-      metadata: { name: 'node-2-k8s-borrower-eth0', namespace: 'default' },
-      spec: { orchestrator: 'k8s', node: 'node-2', pod: 'borrower', endpoint: 'eth0', interfaceName: 'cali0123456789a', ipNetworks: [`${ip}/32`] },
-    });
     await client.apply(res('Node', 'node-2', { bgp: { ipv4Address: '198.18.1.3/24' } }));
+    // What the CNI plugin's IPAM writes when node-2 borrows ordinal 9 of node-0's block.
+    const stored = await client.get('IPAMBlock', ipamBlockName(block));
+    type Spec = { allocations: (number | null)[]; unallocated: number[]; attributes: object[] };
+    const original = structuredClone(stored.spec) as Spec;
+    const spec = structuredClone(original);
+    spec.attributes.push({ handle_id: 'k8s-pod-network.borrower', secondary: { node: 'node-2', namespace: 'default', pod: 'borrower' } });
+    spec.allocations[9] = spec.attributes.length - 1;
+    spec.unallocated = spec.unallocated.filter((o) => o !== 9);
+    await client.apply({ ...stored, spec });
     // The iBGP switch (the eBGP one is next-hop-self since the previous test).
     const r = await poll(`${ip}/32 at the iBGP switch`, async () => (await routesAt(ibgp, `${ip}/32`)).find((x) => x.prefix === `${ip}/32`), T);
     assert.equal(r.attributes['BGP.next_hop'], '198.18.1.3');
-    await client.delete('WorkloadEndpoint', 'node-2-k8s-borrower-eth0', { namespace: 'default' });
+    await client.apply({ ...(await client.get('IPAMBlock', ipamBlockName(block))), spec: original });
     await poll(`${ip}/32 withdrawn`, async () => ((await routesAt(ibgp, `${ip}/32`)).some((x) => x.prefix === `${ip}/32`) ? undefined : true), T);
   });
 

@@ -158,35 +158,6 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     }, o.coalesceMs ?? 50);
   };
 
-  // Borrowed addresses need WorkloadEndpoints, which the bgp syncer does not carry (they are
-  // node-scoped): one watch of that kind on the datastore (the reflector already writes there).
-  const abort = new AbortController();
-  const watchWorkloads = async (): Promise<void> => {
-    if (!client) return;
-    let revision = 0;
-    let backoff = 1000;
-    while (!closed) {
-      try {
-        for await (const ev of client.watch({ kinds: ['WorkloadEndpoint'], revision, signal: abort.signal })) {
-          backoff = 1000;
-          if (ev.type === 'snapshot-begin') model.workloads.clear();
-          else if (ev.type === 'put' || ev.type === 'delete') {
-            const problem = model.setWorkload(`${ev.namespace}/${ev.name}`, ev.type === 'put' ? ev.resource : undefined);
-            if (problem) log.warn(`skipping an invalid resource: ${problem}`);
-            revision = ev.revision;
-            schedule();
-          } else revision = Math.max(revision, ev.revision);
-        }
-      } catch (err) {
-        if (closed) return;
-        if (backoff === 1000) log.warn({ err, datastore: o.datastore }, 'WorkloadEndpoint watch failed; retrying with backoff (borrowed-address routes wait)');
-      }
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 30_000);
-    }
-  };
-  const workloadsDone = watchWorkloads();
-
   await source.start((changes, sync, revision) => {
     for (const p of model.apply(changes)) log.warn(`skipping an invalid resource: ${p}`);
     model.revision = revision;
@@ -217,9 +188,7 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     },
     async close() {
       closed = true;
-      abort.abort();
       if (timer) clearTimeout(timer);
-      await workloadsDone.catch(() => undefined);
       await applying;
       await source.close();
       await publisher?.close();
