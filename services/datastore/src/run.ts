@@ -71,6 +71,8 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
 
     let natsConnected = false;
     let storeOpen = false;
+    let serving = false;
+    telemetry.addReadiness('api', () => ({ ready: serving, reason: `the API is not listening on ${config.listen} yet` }));
     telemetry.addReadiness('nats', () => ({ ready: natsConnected, reason: `not connected to NATS at ${config.nats}` }));
     telemetry.addReadiness('buckets', () => ({ ready: storeOpen, reason: 'KV buckets not open yet' }));
 
@@ -114,7 +116,11 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
 
     const handlers = new Handlers(store, ipam, log.child({ component: 'api' }));
     const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes });
-    closers.push(() => server.close());
+    serving = true;
+    closers.push(async () => {
+      serving = false;
+      await server.close();
+    });
 
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const address = `${host}:${server.port}`;
