@@ -21,9 +21,6 @@ const skip = netnsSkipReason();
 // The reflector half of the Meshless run needs `meshless rr`; without it those tests are skipped
 // with this reason (printed by the runner), and the rest of the run still runs.
 const rrMissing = skip ? undefined : await reflectorUnavailable();
-// Reported as TODO (run, but not failing the suite) until the reflectors originate the /32 of an
-// address in use on a node other than its block's owner (IPAMBlock attributes[].secondary.node).
-const BORROWED_TODO = 'the reflectors do not originate borrowed /32s yet (services/rr originates block affinities only)';
 
 after(() => {
   console.log(`end-to-end figures (ms):\n${figuresTable()}`);
@@ -204,7 +201,7 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
 
   // The block's owner (node-1) must not swallow the address (its agent routes it upstream), and
   // the reflectors must originate its /32 via node-3, from the IPAM allocation's node.
-  test('churn: a pod on node-3 with an address borrowed from node-1\'s block', { skip: rrMissing, todo: BORROWED_TODO }, async (t) => {
+  test('churn: a pod on node-3 with an address borrowed from node-1\'s block', { skip: rrMissing }, async (t) => {
     const borrowed = await topo.addPod('node-3', 'pod-3x', addressIn(blockOf(1), 10));
     const toBorrowed = [mesh.add(topo.pods.get('pod-1a')!, borrowed), mesh.add(topo.pods.get('pod-2a')!, borrowed), mesh.add(borrowed, topo.pods.get('pod-1a')!)];
     try {
