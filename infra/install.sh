@@ -3,15 +3,15 @@
 # the Debian packages for NATS and for the real BGP daemons the interop tests peer with. Idempotent:
 # it only installs what is missing, so `npm start` and `.ci/run` can call it every time.
 #   MESHLESS_SKIP_APT=1   never call apt-get (you installed the packages yourself)
-#   MESHLESS_APT_MINIMAL=1 only what the local cluster needs (nats-server), not the test peers
+#   MESHLESS_APT_MINIMAL=1 only what the local cluster needs (nats-server, bird2), not the test peers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [[ -x "$1" ]]; }
 have nats-server || need+=(nats-server)
+have bird || need+=(bird2)
 if [[ "${MESHLESS_APT_MINIMAL:-0}" != 1 ]]; then
-  have bird || need+=(bird2)
   have /usr/lib/frr/bgpd || need+=(frr)
   have gobgpd || need+=(gobgpd)
   have ping || need+=(iputils-ping)

@@ -1,7 +1,8 @@
 // `npm start`: the local cluster. Starts nats-server (JetStream, data under the data directory),
-// the datastore service and, as they exist, the other services; supervises them; prints
-// `meshless ready` and the endpoints; stops everything cleanly on Ctrl-C or SIGTERM. Data persists
-// across restarts because every store lives under the data directory.
+// the datastore service, a sync server, node agents, route reflectors and a BIRD top-of-rack
+// switch on loopback (reflectors.ts); supervises them; prints `meshless ready` and the endpoints,
+// then what the agents receive and what the switch learns; stops everything cleanly on Ctrl-C or
+// SIGTERM. Data persists across restarts because every store lives under the data directory.
 import { get } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,7 +10,20 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
 import { freePort } from '../../services/shared/testing/index.js';
+import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
+import {
+  agentAddress,
+  birdAvailable,
+  bootstrapBgp,
+  reflectorAddress,
+  reflectorChild,
+  SWITCH_ADDRESS,
+  switchChild,
+  switchPaths,
+  watchSwitch,
+  type BgpLayout,
+} from './reflectors.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -20,6 +34,12 @@ export const clusterConfig = {
   syncListen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'sync server gRPC address (agents connect here)' },
   agents: { type: 'list', default: ['node-a1', 'node-a2', 'node-b1'], description: 'node agents to run (node names; the examples define these nodes)' },
   metricsBasePort: { type: 'int', default: 9090, check: checks.port, description: 'first metrics/health port; services take consecutive ports' },
+  reflectors: { type: 'int', default: 2, check: (v: number) => (v >= 0 && v <= 9 ? undefined : `must be 0-9, got ${v}`), description: 'route reflectors to run (127.0.0.11 and up); 0 runs no reflector and no switch' },
+  bgpAs: { type: 'int', default: 64512, check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`), description: "the cluster's AS (reflectors and nodes)" },
+  bgpPort: { type: 'int', default: 1179, check: checks.port, description: "reflectors' BGP port, on each one's own loopback address (a free one when taken)" },
+  switchAs: { type: 'int', default: 65100, check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`), description: "the BIRD switch's AS (eBGP to the reflectors)" },
+  switchPort: { type: 'int', default: 1180, check: checks.port, description: "the BIRD switch's BGP port on 127.0.0.10 (a free one when taken)" },
+  rrAdminBasePort: { type: 'int', default: 5474, check: checks.port, description: 'first reflector admin API port (meshless bgp --rr); reflectors take consecutive ports' },
 } as const;
 
 /** An agent's JSON log line as one terminal line when it reports changes or a status change. */
@@ -51,15 +71,15 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
-/** The configured port when it is free, else any free one (0 always means any). */
-async function portOrFree(port: number): Promise<number> {
-  if (port === 0) return freePort();
+/** The configured port when it is free on `host`, else any free one (0 always means any). */
+async function portOrFree(port: number, host = '127.0.0.1'): Promise<number> {
+  if (port === 0) return freePort(host);
   const free = await new Promise<boolean>((res) => {
     const s = createServer();
     s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+    s.listen(port, host, () => s.close(() => res(true)));
   });
-  return free ? port : freePort();
+  return free ? port : freePort(host);
 }
 
 async function main(): Promise<void> {
@@ -90,7 +110,25 @@ async function main(): Promise<void> {
   let metricsPort = config.metricsBasePort;
   const nextMetrics = () => portOrFree(metricsPort++);
 
-  const children: Array<() => Promise<ChildSpec>> = [
+  const bgp = config.reflectors > 0;
+  const withSwitch = bgp && birdAvailable();
+  if (bgp && !withSwitch) say('switch: bird not found (apt-get install bird2, or bash infra/install.sh); running the reflectors without the switch');
+  const layout: BgpLayout = {
+    as: config.bgpAs,
+    switchAs: config.switchAs,
+    switchPort: await portOrFree(config.switchPort, SWITCH_ADDRESS),
+    reflectors: [],
+    agentAddresses: new Map(config.agents.map((name, i) => [name, agentAddress(i)])),
+  };
+  for (let i = 0; i < config.reflectors; i++) {
+    layout.reflectors.push({ name: `reflector-${i}`, address: reflectorAddress(i), port: await portOrFree(config.bgpPort, reflectorAddress(i)), adminPort: await portOrFree(config.rrAdminBasePort + i) });
+  }
+  const datastore = createDatastoreClient(config.datastoreListen);
+  let blocks = new Map<string, string>();
+  const paths = switchPaths(dataDir);
+
+  // A step returns the child to start and supervise, or undefined when it only had work to do.
+  const children: Array<() => Promise<ChildSpec | undefined>> = [
     async () => ({
       name: 'nats',
       command: process.env.MESHLESS_NATS_SERVER ?? 'nats-server',
@@ -107,6 +145,12 @@ async function main(): Promise<void> {
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`datastore   ${config.datastoreListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
       };
+    },
+    async () => {
+      if (!bgp) return undefined;
+      say('applying the BGP resources (reflector Nodes, BGPPeer for the switch) and a block per agent node');
+      blocks = await bootstrapBgp(datastore, layout, say);
+      return undefined;
     },
     async () => {
       const mp = await nextMetrics();
@@ -129,13 +173,20 @@ async function main(): Promise<void> {
         echo: agentEcho(name),
       };
     }),
+    ...layout.reflectors.map((r) => async (): Promise<ChildSpec> =>
+      reflectorChild(r, { meshless, syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics() }),
+    ),
+    async () => (withSwitch ? switchChild(layout, paths) : undefined),
   ];
+  let stopWatching = () => {};
 
   let shuttingDown = false;
   const stop = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     say(`meshless stopping (${signal})`);
+    stopWatching();
+    datastore.close();
     await sup.stopAll();
     say('meshless stopped');
     process.exit(0);
@@ -146,11 +197,13 @@ async function main(): Promise<void> {
   try {
     for (const make of children) {
       const spec = await make();
+      if (!spec) continue;
       say(`starting ${spec.name}`);
       await sup.start(spec);
     }
   } catch (err) {
     console.error(`meshless: ${(err as Error).message}`);
+    datastore.close();
     await sup.stopAll();
     process.exit(1);
   }
@@ -158,6 +211,10 @@ async function main(): Promise<void> {
   for (const e of sup.endpoints()) say(`  ${e}`);
   say(`  logs        ${join(dataDir, 'logs')}`);
   say('Try: npx meshless apply -f examples/ && npx meshless get ippools -o yaml   (Ctrl-C stops everything)');
+  if (withSwitch) {
+    say(`Look: birdc -s ${paths.socket} show route   and   npx meshless bgp peers --rr 127.0.0.1:${layout.reflectors[0]!.adminPort}`);
+    stopWatching = watchSwitch({ socket: paths.socket, layout, blocks, client: datastore, say });
+  }
 }
 
 await main();
