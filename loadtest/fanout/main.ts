@@ -40,6 +40,10 @@ function flag(name: string, fallback: number): number {
 
 const say = (s: string) => process.stderr.write(`[fanout] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Rejects after `ms` (without keeping the process alive): a lost change fails the run, never hangs it. */
+const deadline = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
+/** How long one change may take to reach every agent before the run fails. */
+const CHANGE_TIMEOUT_MS = 60_000;
 
 function httpOk(url: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -214,7 +218,7 @@ async function main(): Promise<void> {
       const all = collect('received', synced.length).then((ms) => ms.filter((m) => m.change === c));
       const t0 = now();
       await kv.put(MARKER_KEY, markerJson(c, t0));
-      const got = await all;
+      const got = await Promise.race([all, deadline(CHANGE_TIMEOUT_MS, `change ${c} did not reach every agent within ${CHANGE_TIMEOUT_MS / 1000} s`)]);
       for (const m of got) for (const t of m.times) latencies.push(t - t0);
       await sleep(20);
     }

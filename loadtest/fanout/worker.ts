@@ -49,6 +49,8 @@ class BenchStream {
   private attempt = 0;
   private closed = false;
   private pending: Buffer = Buffer.alloc(0);
+  /** The last benchmark change received (the snapshot's marker is change 0). */
+  private lastChange = 0;
 
   constructor(
     readonly index: number,
@@ -145,9 +147,15 @@ class BenchStream {
     if (buf[0]! >> 3 === FIELD_DELTAS) {
       // The benchmark's changes: find the marker's change number without decoding the message
       // (the revision is left to InSync and pings: resuming from an older one is still correct).
-      if (!this.inSync || buf.indexOf(MARKER) < 0) return undefined;
+      // Deltas before InSync are a resume: a change made while the stream moved servers arrives
+      // there, so it counts too (once: a resume may repeat one already seen).
+      if (buf.indexOf(MARKER) < 0) return undefined;
       const match = CHANGE_RE.exec(buf.toString('latin1'));
-      if (match) this.onChange(this, Number(match[1]), at);
+      const change = match ? Number(match[1]) : 0;
+      if (change > this.lastChange) {
+        this.lastChange = change;
+        this.onChange(this, change, at);
+      }
       return undefined;
     }
     const m = SyncResponse.decode(buf).message;
