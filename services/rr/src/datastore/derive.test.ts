@@ -60,6 +60,23 @@ describe('datastore mode: deriving the reflector from Calico resources', () => {
     assert.deepEqual(other.config.settings.listen, { address: '10.0.0.251', port: 179 }, 'another node\'s configuration does not apply; bindMode from default');
   });
 
+  it('peers that are Nodes are dialled on their own listen port (node.<name>, then default)', () => {
+    const m = model(
+      rrNode,
+      node('rr-1', '10.0.0.251', { routeReflectorClusterID: '224.0.0.1' }, { 'route-reflector': 'true' }),
+      node('rr-2', '10.0.0.252', { routeReflectorClusterID: '224.0.0.1' }, { 'route-reflector': 'true' }),
+      doc('BGPConfiguration', 'default', { listenPort: 1790 }),
+      doc('BGPConfiguration', 'node.rr-1', { listenPort: 11180 }),
+      doc('BGPPeer', 'rr-mesh', { nodeSelector: 'has(route-reflector)', peerSelector: 'has(route-reflector)' }),
+      doc('BGPPeer', 'by-ip', { peerIP: '10.0.0.1', asNumber: 64512 }),
+      node('n1', '10.0.0.1', {}, {}),
+    );
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    const port = (a: string) => r.config.peers.find((p) => p.address === a)?.port;
+    assert.deepEqual([port('10.0.0.251'), port('10.0.0.252'), port('10.0.0.1')], [11180, 1790, 1790]);
+  });
+
   it('peers: peerIP (a switch: eBGP, external), peerSelector nodes (clients), same cluster id (non-client), passive tie-break', () => {
     const m = model(
       rrNode,

@@ -112,8 +112,10 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
   const asNumber = bgp?.asNumber ?? globalAs;
   const clusterId = bgp?.routeReflectorClusterID ?? routerId;
   if (!bgp?.routeReflectorClusterID) warnings.push(`Node ${nodeName} has no spec.bgp.routeReflectorClusterID: reflecting with cluster id ${routerId}`);
+  /** Where a node's BGP listens: its own `node.<name>` BGPConfiguration, then `default`, then 179. */
+  const listenPortOf = (name: string): number => model.configs.get(`node.${name}`)?.spec.listenPort ?? cfg?.listenPort ?? 179;
   const own = model.configs.get(`node.${nodeName}`)?.spec;
-  const port = own?.listenPort ?? cfg?.listenPort ?? 179;
+  const port = listenPortOf(nodeName);
   const listenAddress = (own?.bindMode ?? cfg?.bindMode) === 'NodeIP' ? routerId : myV6 ? '::' : '0.0.0.0';
   const settings: ReflectorSettings = {
     asNumber,
@@ -168,7 +170,7 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
     if (s.peerIP) {
       const { ip, port } = splitPeerAddress(s.peerIP);
       const n = nodeByAddress.get(ip);
-      add(p, ip, s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber), n, port);
+      add(p, ip, s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber), n, port ?? (n ? listenPortOf(n.metadata.name) : undefined));
     } else if (s.peerSelector) {
       const sel = s.peerSelector;
       for (const n of [...model.nodes.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
@@ -177,8 +179,8 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
         const v4 = hostOf(n.spec.bgp?.ipv4Address);
         const v6 = hostOf(n.spec.bgp?.ipv6Address);
         if (!v4 && !v6) warnings.push(`BGPPeer ${p.metadata.name}: Node ${n.metadata.name} has no BGP address`);
-        if (v4) add(p, v4, nodeAs(n, globalAs), n);
-        if (v6) add(p, v6, nodeAs(n, globalAs), n);
+        if (v4) add(p, v4, nodeAs(n, globalAs), n, listenPortOf(n.metadata.name));
+        if (v6) add(p, v6, nodeAs(n, globalAs), n, listenPortOf(n.metadata.name));
       }
     }
   }
