@@ -6,7 +6,9 @@ import {
   makePrefix,
   MessageType,
   packUpdates,
+  packUpdatesWire,
   packWithdrawals,
+  packWithdrawalsWire,
   prefixKey,
   type CodecOptions,
   type PathAttributes,
@@ -108,5 +110,43 @@ describe('packWithdrawals', () => {
     const got = us.flatMap((u) => [...u.withdrawn, ...(u.mpUnreach?.withdrawn ?? [])].map(prefixKey));
     assert.deepEqual(got, ps.map(prefixKey));
     assert.ok(us.every((u) => u.attributes === undefined && u.nlri.length === 0));
+  });
+});
+
+describe('packUpdatesWire / packWithdrawalsWire', () => {
+  const wire = (ps: Prefix[], addPath: boolean): Uint8Array => {
+    const out: number[] = [];
+    for (const p of ps) {
+      if (addPath) out.push(p.pathId >>> 24, (p.pathId >>> 16) & 255, (p.pathId >>> 8) & 255, p.pathId & 255);
+      out.push(p.length, ...p.bytes);
+    }
+    return new Uint8Array(out);
+  };
+  const apOpts: CodecOptions = { ...OPTS, addPath: [{ afi: 1, safi: 1, send: true, receive: false }] };
+
+  it('builds the same UPDATEs as the Prefix-list packers', () => {
+    const attrs = encodeAttributes(ATTRS, OPTS);
+    const ps4 = [...v4(2000), ...v4(700, 26)];
+    const w4 = wire(ps4, false);
+    assert.deepEqual(packUpdatesWire(w4, w4.length, 4, attrs, OPTS), packUpdates(ps4, attrs, OPTS));
+    assert.deepEqual(packWithdrawalsWire(w4, w4.length, 4, OPTS, 1000), packWithdrawals(ps4, OPTS, 1000));
+    const ps6 = v6(900);
+    const w6 = wire(ps6, false);
+    const nh = { nextHop: '2001:db8::1' };
+    assert.deepEqual(packUpdatesWire(w6, w6.length, 6, attrs, OPTS, undefined, nh), packUpdates(ps6, attrs, OPTS, undefined, nh));
+    assert.deepEqual(packWithdrawalsWire(w6, w6.length, 6, OPTS), packWithdrawals(ps6, OPTS));
+    const psAp = v4(1500, 24, 7);
+    const wAp = wire(psAp, true);
+    assert.deepEqual(packUpdatesWire(wAp, wAp.length, 4, encodeAttributes(ATTRS, apOpts), apOpts), packUpdates(psAp, encodeAttributes(ATTRS, apOpts), apOpts));
+  });
+
+  it('packs only nlri[0..end) and rejects malformed wire prefixes', () => {
+    const attrs = encodeAttributes(ATTRS, OPTS);
+    const w = wire(v4(3), false);
+    const [u] = decodeAll(packUpdatesWire(w, 8, 4, attrs, OPTS), OPTS);
+    assert.equal(u!.nlri.length, 2);
+    assert.throws(() => packUpdatesWire(new Uint8Array([33, 10, 0, 0, 0, 0]), 6, 4, attrs, OPTS), /nlri: prefix length 33 exceeds 32/);
+    assert.throws(() => packWithdrawalsWire(new Uint8Array([24, 10, 0]), 3, 4, OPTS), /withdrawn: the last prefix is truncated/);
+    assert.throws(() => packUpdatesWire(w, w.length, 6, attrs, OPTS), /mpNextHop: required/);
   });
 });

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { Afi, AttrType, HEADER_LENGTH, MessageType, Safi } from './constants.js';
 import { writeHeader } from './header.js';
 import { addPathFor, maxMessageLength } from './negotiate.js';
-import { prefixLength, writePrefixes } from './nlri.js';
+import { prefixesLength, writePrefixes } from './nlri.js';
 import { mpNextHopLength, writeMpHeader, writeMpNextHop } from './update.js';
 import type { CodecOptions, MpNextHop, Prefix } from './types.js';
 
@@ -28,28 +28,37 @@ function splitByFamily(prefixes: readonly Prefix[]): { v4: readonly Prefix[]; v6
   return { v4, v6 };
 }
 
+/** The wire form of a prefix list (validating each prefix), for the packers below. */
+function toWire(ps: readonly Prefix[], afi: 4 | 6, addPath: boolean, field: string): Uint8Array {
+  const out = new Uint8Array(prefixesLength(ps, afi, addPath, field));
+  writePrefixes(out, 0, ps, addPath);
+  return out;
+}
+
 /**
- * Greedy runs: returns the end index of the run starting at `from` whose encoded prefixes fit in
- * `budget` octets. Throws when not even one prefix fits.
+ * Greedy runs over wire-form NLRI: returns the end offset of the run starting at `from` whose
+ * prefixes fit in `budget` octets. Throws when not even one prefix fits or the list is malformed.
  */
-function runEnd(
-  ps: readonly Prefix[],
-  from: number,
-  budget: number,
-  afi: 4 | 6,
-  addPath: boolean,
-  field: string,
-): { end: number; bytes: number } {
-  let bytes = 0;
-  let i = from;
-  while (i < ps.length) {
-    const n = prefixLength(ps[i]!, afi, addPath, field);
-    if (bytes + n > budget) break;
-    bytes += n;
-    i++;
+function wireRunEnd(nlri: Uint8Array, from: number, end: number, budget: number, afi: 4 | 6, addPath: boolean, field: string): number {
+  const maxBits = afi === 4 ? 32 : 128;
+  const limit = Math.min(end, from + budget);
+  let p = from;
+  for (;;) {
+    const lenAt = p + (addPath ? 4 : 0);
+    if (lenAt >= end) break;
+    const bits = nlri[lenAt]!;
+    // RFC 4271 §4.3 / RFC 4760 §5: a prefix length beyond the address size is malformed.
+    if (bits > maxBits) throw new InvalidArgumentError(`${field}: prefix length ${bits} exceeds ${maxBits}`, { field });
+    const next = lenAt + 1 + ((bits + 7) >> 3);
+    if (next > end) throw new InvalidArgumentError(`${field}: the last prefix is truncated`, { field });
+    if (next > limit) break;
+    p = next;
   }
-  if (i === from) throw new InvalidArgumentError(`${field}: no room for even one prefix (${budget} octets left in the message)`, { field });
-  return { end: i, bytes };
+  if (p === from) {
+    if (from + (addPath ? 4 : 0) >= end) throw new InvalidArgumentError(`${field}: the last prefix is truncated`, { field });
+    throw new InvalidArgumentError(`${field}: no room for even one prefix (${budget} octets left in the message)`, { field });
+  }
+  return p;
 }
 
 function u16(out: Uint8Array, o: number, v: number): number {
@@ -74,48 +83,77 @@ export function packUpdates(
   const out: Uint8Array[] = [];
   const { v4, v6 } = splitByFamily(prefixes);
   if (v4.length > 0) {
+    const nlri = toWire(v4, 4, addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send'), 'nlri');
+    for (const m of packUpdatesWire(nlri, nlri.length, 4, attributesBytes, opts, maxSize)) out.push(m);
+  }
+  if (v6.length > 0) {
+    if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
+    const nlri = toWire(v6, 6, addPathFor(opts, Afi.Ipv6, mpNextHop.safi ?? Safi.Unicast, 'send'), 'nlri');
+    for (const m of packUpdatesWire(nlri, nlri.length, 6, attributesBytes, opts, maxSize, mpNextHop)) out.push(m);
+  }
+  return out;
+}
+
+/**
+ * `packUpdates` for NLRI already in wire form: `nlri[0..end)` holds prefixes of one family as
+ * RFC 4271 §4.3 encodes them (with the RFC 7911 path identifier when ADD-PATH send is negotiated
+ * for the family in `opts`). Callers that keep prefixes as numbers write them straight into one
+ * buffer: no object per prefix, and each UPDATE is filled with one copy.
+ */
+export function packUpdatesWire(
+  nlri: Uint8Array,
+  end: number,
+  afi: 4 | 6,
+  attributesBytes: Uint8Array,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  mpNextHop?: MpNextHop,
+): Uint8Array[] {
+  checkMaxSize(maxSize, opts);
+  const out: Uint8Array[] = [];
+  if (afi === 4) {
     const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
     const budget = maxSize - UPDATE_FIXED - attributesBytes.length;
-    for (let from = 0; from < v4.length; ) {
-      const { end, bytes } = runEnd(v4, from, budget, 4, ap, 'nlri');
-      const length = UPDATE_FIXED + attributesBytes.length + bytes;
+    for (let from = 0; from < end; ) {
+      const to = wireRunEnd(nlri, from, end, budget, 4, ap, 'nlri');
+      const length = UPDATE_FIXED + attributesBytes.length + (to - from);
       const m = Buffer.allocUnsafe(length);
       writeHeader(m, 0, length, MessageType.Update);
       let o = u16(m, HEADER_LENGTH, 0);
       o = u16(m, o, attributesBytes.length);
       m.set(attributesBytes, o);
-      writePrefixes(m, o + attributesBytes.length, v4, ap, from, end);
+      m.set(nlri.subarray(from, to), o + attributesBytes.length);
       out.push(m);
-      from = end;
+      from = to;
     }
+    return out;
   }
-  if (v6.length > 0) {
-    if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
-    const safi = mpNextHop.safi ?? Safi.Unicast;
-    const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
-    const nhLen = mpNextHopLength(Afi.Ipv6, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
-    const mpFixed = 5 + nhLen;
-    const budget = Math.min(maxSize - UPDATE_FIXED - attributesBytes.length - MP_HEADER_MAX - mpFixed, 0xffff - mpFixed);
-    for (let from = 0; from < v6.length; ) {
-      const { end, bytes } = runEnd(v6, from, budget, 6, ap, 'nlri');
-      const value = mpFixed + bytes;
-      const attrLen = (value > 255 ? 4 : 3) + value + attributesBytes.length;
-      const length = UPDATE_FIXED + attrLen;
-      const m = Buffer.allocUnsafe(length);
-      writeHeader(m, 0, length, MessageType.Update);
-      let o = u16(m, HEADER_LENGTH, 0);
-      o = u16(m, o, attrLen);
-      o = writeMpHeader(m, o, AttrType.MpReachNlri, value);
-      o = u16(m, o, Afi.Ipv6);
-      m[o++] = safi;
-      m[o++] = nhLen;
-      o = writeMpNextHop(m, o, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
-      m[o++] = 0; // RFC 4760 §3: reserved
-      o = writePrefixes(m, o, v6, ap, from, end);
-      m.set(attributesBytes, o);
-      out.push(m);
-      from = end;
-    }
+  if (end === 0) return out;
+  if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
+  const safi = mpNextHop.safi ?? Safi.Unicast;
+  const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
+  const nhLen = mpNextHopLength(Afi.Ipv6, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
+  const mpFixed = 5 + nhLen;
+  const budget = Math.min(maxSize - UPDATE_FIXED - attributesBytes.length - MP_HEADER_MAX - mpFixed, 0xffff - mpFixed);
+  for (let from = 0; from < end; ) {
+    const to = wireRunEnd(nlri, from, end, budget, 6, ap, 'nlri');
+    const value = mpFixed + (to - from);
+    const attrLen = (value > 255 ? 4 : 3) + value + attributesBytes.length;
+    const length = UPDATE_FIXED + attrLen;
+    const m = Buffer.allocUnsafe(length);
+    writeHeader(m, 0, length, MessageType.Update);
+    let o = u16(m, HEADER_LENGTH, 0);
+    o = u16(m, o, attrLen);
+    o = writeMpHeader(m, o, AttrType.MpReachNlri, value);
+    o = u16(m, o, Afi.Ipv6);
+    m[o++] = safi;
+    m[o++] = nhLen;
+    o = writeMpNextHop(m, o, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
+    m[o++] = 0; // RFC 4760 §3: reserved
+    m.set(nlri.subarray(from, to), o);
+    m.set(attributesBytes, o + (to - from));
+    out.push(m);
+    from = to;
   }
   return out;
 }
@@ -134,37 +172,60 @@ export function packWithdrawals(
   const out: Uint8Array[] = [];
   const { v4, v6 } = splitByFamily(prefixes);
   if (v4.length > 0) {
+    const nlri = toWire(v4, 4, addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send'), 'withdrawn');
+    for (const m of packWithdrawalsWire(nlri, nlri.length, 4, opts, maxSize)) out.push(m);
+  }
+  if (v6.length > 0) {
+    const nlri = toWire(v6, 6, addPathFor(opts, Afi.Ipv6, safi, 'send'), 'withdrawn');
+    for (const m of packWithdrawalsWire(nlri, nlri.length, 6, opts, maxSize, safi)) out.push(m);
+  }
+  return out;
+}
+
+/** `packWithdrawals` for wire-form NLRI of one family (see `packUpdatesWire`). */
+export function packWithdrawalsWire(
+  nlri: Uint8Array,
+  end: number,
+  afi: 4 | 6,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  safi: number = Safi.Unicast,
+): Uint8Array[] {
+  checkMaxSize(maxSize, opts);
+  const out: Uint8Array[] = [];
+  if (afi === 4) {
     const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
-    for (let from = 0; from < v4.length; ) {
-      const { end, bytes } = runEnd(v4, from, maxSize - UPDATE_FIXED, 4, ap, 'withdrawn');
+    for (let from = 0; from < end; ) {
+      const to = wireRunEnd(nlri, from, end, maxSize - UPDATE_FIXED, 4, ap, 'withdrawn');
+      const bytes = to - from;
       const length = UPDATE_FIXED + bytes;
       const m = Buffer.allocUnsafe(length);
       writeHeader(m, 0, length, MessageType.Update);
-      const o = writePrefixes(m, u16(m, HEADER_LENGTH, bytes), v4, ap, from, end);
-      u16(m, o, 0);
+      const o = u16(m, HEADER_LENGTH, bytes);
+      m.set(nlri.subarray(from, to), o);
+      u16(m, o + bytes, 0);
       out.push(m);
-      from = end;
+      from = to;
     }
+    return out;
   }
-  if (v6.length > 0) {
-    const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
-    const budget = Math.min(maxSize - UPDATE_FIXED - MP_HEADER_MAX - 3, 0xffff - 3);
-    for (let from = 0; from < v6.length; ) {
-      const { end, bytes } = runEnd(v6, from, budget, 6, ap, 'withdrawn');
-      const value = 3 + bytes;
-      const attrLen = (value > 255 ? 4 : 3) + value;
-      const length = UPDATE_FIXED + attrLen;
-      const m = Buffer.allocUnsafe(length);
-      writeHeader(m, 0, length, MessageType.Update);
-      let o = u16(m, HEADER_LENGTH, 0);
-      o = u16(m, o, attrLen);
-      o = writeMpHeader(m, o, AttrType.MpUnreachNlri, value);
-      o = u16(m, o, Afi.Ipv6);
-      m[o++] = safi;
-      writePrefixes(m, o, v6, ap, from, end);
-      out.push(m);
-      from = end;
-    }
+  const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
+  const budget = Math.min(maxSize - UPDATE_FIXED - MP_HEADER_MAX - 3, 0xffff - 3);
+  for (let from = 0; from < end; ) {
+    const to = wireRunEnd(nlri, from, end, budget, 6, ap, 'withdrawn');
+    const value = 3 + (to - from);
+    const attrLen = (value > 255 ? 4 : 3) + value;
+    const length = UPDATE_FIXED + attrLen;
+    const m = Buffer.allocUnsafe(length);
+    writeHeader(m, 0, length, MessageType.Update);
+    let o = u16(m, HEADER_LENGTH, 0);
+    o = u16(m, o, attrLen);
+    o = writeMpHeader(m, o, AttrType.MpUnreachNlri, value);
+    o = u16(m, o, Afi.Ipv6);
+    m[o++] = safi;
+    m.set(nlri.subarray(from, to), o);
+    out.push(m);
+    from = to;
   }
   return out;
 }
