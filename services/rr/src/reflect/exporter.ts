@@ -11,7 +11,7 @@
 // once and written to every member. A member is "synced" (End-of-RIB may go out) when its dump
 // and its group's walk are both complete.
 
-import { packUpdates, packWithdrawals, type Prefix } from '../bgp.js';
+import { packUpdatesWire, packWithdrawalsWire } from '../bgp.js';
 import type { AttrSet } from '../rib/attr-set.js';
 import { DestFlag, NONE, type DestTable } from '../rib/dest-table.js';
 import { RouteFlag, type Rib, type RibPeer } from '../rib/rib.js';
@@ -28,71 +28,52 @@ export interface ExportSink {
 }
 
 /**
- * Prefixes collected in one step, as plain numbers (IPv4 network, length, path id) or the IPv6
- * compact key: no object per prefix survives the step; Prefix values are built right before
- * packing and die young.
+ * Prefixes of one family collected in one step, written straight in wire form (RFC 4271 §4.3,
+ * with the RFC 7911 path id when the group sends ADD-PATH for the family) from the destination
+ * arrays: no object per prefix, ~5 octets each; the codec packs runs of it with one copy per
+ * UPDATE.
  */
-class PrefixList {
-  readonly net: (number | string)[] = [];
-  readonly len: number[] = [];
-  readonly pathId: number[] = [];
+class WireList {
+  bytes = new Uint8Array(256);
+  end = 0;
+  count = 0;
+
+  constructor(
+    readonly afi: 4 | 6,
+    private readonly addPath: boolean,
+  ) {}
 
   get length(): number {
-    return this.len.length;
+    return this.count;
   }
 
   add(dests: DestTable, d: number, pathId: number): void {
-    this.net.push(dests.afi[d] === 4 ? dests.addr4[d]! : dests.key6(d));
-    this.len.push(dests.len[d]!);
-    this.pathId.push(pathId | 0);
-  }
-
-  /** The prefixes as codec values, built in `pool` (valid until the pool is used again). */
-  toPrefixes(pool: PrefixPool): readonly Prefix[] {
-    const n = this.len.length;
-    const out = pool.array(n);
-    for (let i = 0; i < n; i++) out[i] = pool.fill(i, this.net[i]!, this.len[i]!, this.pathId[i]! >>> 0);
-    return out;
-  }
-}
-
-interface MutablePrefix {
-  afi: 4 | 6;
-  length: number;
-  bytes: Uint8Array;
-  pathId: number;
-}
-
-/**
- * Prefix objects reused from one packing to the next: the codec reads them synchronously and
- * keeps nothing, so the exporter allocates no object per prefix it sends (a million-route table
- * sent to a group would otherwise leave ~150 MB of short-lived garbage per pass).
- */
-class PrefixPool {
-  private readonly objs: MutablePrefix[] = [];
-  private readonly arr: Prefix[] = [];
-
-  array(n: number): Prefix[] {
-    this.arr.length = n;
-    return this.arr;
-  }
-
-  fill(i: number, net: number | string, length: number, pathId: number): Prefix {
-    const n = (length + 7) >> 3;
-    let p = this.objs[i];
-    if (!p) this.objs[i] = p = { afi: 4, length: 0, bytes: new Uint8Array(n), pathId: 0 };
-    if (p.bytes.length !== n) p.bytes = new Uint8Array(n);
-    const bytes = p.bytes;
-    if (typeof net === 'number') {
-      for (let j = 0; j < n; j++) bytes[j] = (net >>> (24 - 8 * j)) & 255;
-      p.afi = 4;
-    } else {
-      for (let j = 0; j < n; j++) bytes[j] = net.charCodeAt(j + 1);
-      p.afi = 6;
+    if (this.end + 21 > this.bytes.length) {
+      const b = new Uint8Array(this.bytes.length * 2);
+      b.set(this.bytes.subarray(0, this.end));
+      this.bytes = b;
     }
-    p.length = length;
-    p.pathId = pathId;
-    return p;
+    const out = this.bytes;
+    let o = this.end;
+    if (this.addPath) {
+      out[o] = pathId >>> 24;
+      out[o + 1] = (pathId >>> 16) & 255;
+      out[o + 2] = (pathId >>> 8) & 255;
+      out[o + 3] = pathId & 255;
+      o += 4;
+    }
+    const length = dests.len[d]!;
+    const n = (length + 7) >> 3;
+    out[o++] = length;
+    if (this.afi === 4) {
+      const net = dests.addr4[d]!;
+      for (let j = 0; j < n; j++) out[o + j] = (net >>> (24 - 8 * j)) & 255;
+    } else {
+      const key = dests.key6(d);
+      for (let j = 0; j < n; j++) out[o + j] = key.charCodeAt(j + 1);
+    }
+    this.end = o + n;
+    this.count++;
   }
 }
 
@@ -100,24 +81,30 @@ interface Bucket {
   readonly out: OutAttrs;
   readonly afi: 4 | 6;
   readonly exclude: number;
-  readonly prefixes: PrefixList;
+  readonly prefixes: WireList;
 }
 
 /** Messages collected for one group in one phase. */
 class Pending {
   readonly buckets = new Map<number, Bucket>();
-  readonly withdraw4 = new PrefixList();
-  readonly withdraw6 = new PrefixList();
-  /** Split-horizon withdrawals: member → prefixes it alone must drop. */
-  readonly memberWithdraw = new Map<number, PrefixList>();
+  readonly withdraw4: WireList;
+  readonly withdraw6: WireList;
+  /** Split-horizon withdrawals: member → prefixes it alone must drop (never ADD-PATH). */
+  readonly memberWithdraw = new Map<number, { v4: WireList; v6: WireList }>();
   size = 0;
 
-  constructor(private readonly dests: DestTable) {}
+  constructor(
+    private readonly dests: DestTable,
+    private readonly group: UpdateGroup,
+  ) {
+    this.withdraw4 = new WireList(4, group.addPath4);
+    this.withdraw6 = new WireList(6, group.addPath6);
+  }
 
   announce(out: OutAttrs, afi: 4 | 6, exclude: number, d: number, pathId: number): void {
     const key = (out.id * 2 + (afi === 6 ? 1 : 0)) * 1_048_576 + exclude + 1;
     let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = { out, afi, exclude, prefixes: new PrefixList() }));
+    if (!b) this.buckets.set(key, (b = { out, afi, exclude, prefixes: new WireList(afi, this.group.addPathFor(afi)) }));
     b.prefixes.add(this.dests, d, pathId);
     this.size++;
   }
@@ -129,8 +116,8 @@ class Pending {
 
   withdrawFor(member: number, d: number): void {
     let l = this.memberWithdraw.get(member);
-    if (!l) this.memberWithdraw.set(member, (l = new PrefixList()));
-    l.add(this.dests, d, 0);
+    if (!l) this.memberWithdraw.set(member, (l = { v4: new WireList(4, false), v6: new WireList(6, false) }));
+    (this.dests.afi[d] === 4 ? l.v4 : l.v6).add(this.dests, d, 0);
     this.size++;
   }
 }
@@ -156,7 +143,6 @@ export class Exporter {
   private readonly dumps = new Map<number, Dump>();
   private readonly walks = new Map<UpdateGroup, Walk>();
   private nextGroupId = 0;
-  private readonly pool = new PrefixPool();
   /** Members that joined with nothing to receive: told synced at the next step. */
   private syncedLater: number[] = [];
   readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
@@ -268,7 +254,7 @@ export class Exporter {
       if (budget <= 0) break;
       if (!this.sink.ready(member)) continue;
       const g = dump.group;
-      const pending = new Pending(this.rib.dests);
+      const pending = new Pending(this.rib.dests, g);
       const end = Math.min(limit, dump.cursor + budget);
       for (let d = dump.cursor; d < end; d++) {
         if (this.rib.dests.afi[d] === 0) continue;
@@ -290,7 +276,7 @@ export class Exporter {
     const limit = this.rib.dests.limit;
     for (const [g, walk] of [...this.walks]) {
       if (budget <= 0) break;
-      const pending = new Pending(this.rib.dests);
+      const pending = new Pending(this.rib.dests, g);
       const end = Math.min(limit, walk.cursor + budget);
       for (let d = walk.cursor; d < end; d++) {
         const afi = this.rib.dests.afi[d]!;
@@ -312,7 +298,7 @@ export class Exporter {
   private runChanges(budget: number): void {
     if (this.rib.pendingDirty === 0) return;
     const groups = [...this.groups.values()];
-    const pendings = groups.map(() => new Pending(this.rib.dests));
+    const pendings = groups.map((g) => new Pending(this.rib.dests, g));
     for (let i = 0; i < budget; i++) {
       const d = this.rib.nextDirty();
       if (d === NONE) break;
@@ -445,18 +431,18 @@ export class Exporter {
       for (const m of targets) if (m !== skip) this.sink.send(m, msgs);
       this.stats.updatesSent += msgs.length * (targets.length - (skip !== -1 && targets.includes(skip) ? 1 : 0));
     };
-    const pool = this.pool;
-    if (pending.withdraw4.length) send(packWithdrawals(pending.withdraw4.toPrefixes(pool), codec, maxMessageLength), -1);
-    if (pending.withdraw6.length) send(packWithdrawals(pending.withdraw6.toPrefixes(pool), codec, maxMessageLength), -1);
+    const wd = (l: WireList) => packWithdrawalsWire(l.bytes, l.end, l.afi, codec, maxMessageLength);
+    if (pending.withdraw4.length) send(wd(pending.withdraw4), -1);
+    if (pending.withdraw6.length) send(wd(pending.withdraw6), -1);
     this.stats.prefixesWithdrawn += pending.withdraw4.length + pending.withdraw6.length;
-    for (const [member, list] of pending.memberWithdraw) {
+    for (const [member, lists] of pending.memberWithdraw) {
       if (!targets.includes(member)) continue;
-      this.sink.send(member, packWithdrawals(list.toPrefixes(pool), codec, maxMessageLength));
+      for (const l of [lists.v4, lists.v6]) if (l.length) this.sink.send(member, wd(l));
     }
     for (const b of pending.buckets.values()) {
       const bytes = g.bytesOf(b.out);
       const nh = b.afi === 6 ? { nextHop: b.out.nextHop, ...(b.out.linkLocalNextHop ? { linkLocalNextHop: b.out.linkLocalNextHop } : {}) } : undefined;
-      send(packUpdates(b.prefixes.toPrefixes(pool), bytes, codec, maxMessageLength, nh), b.exclude);
+      send(packUpdatesWire(b.prefixes.bytes, b.prefixes.end, b.afi, bytes, codec, maxMessageLength, nh), b.exclude);
       this.stats.prefixesAnnounced += b.prefixes.length;
     }
   }
