@@ -106,6 +106,19 @@ export class Connection {
     return true;
   }
 
+  /** Writes several messages with one system call (writev): false when above the high-water mark. */
+  writeMany(messages: readonly Uint8Array[]): boolean {
+    if (this.closing || this.socket.destroyed) return false;
+    this.socket.cork();
+    for (let i = 0; i < messages.length; i++) this.socket.write(messages[i]!);
+    this.socket.uncork();
+    if (this.socket.writableLength >= this.highWater) {
+      this.wantDrain = true;
+      return false;
+    }
+    return true;
+  }
+
   /** Flushes what is queued, then closes; destroys the socket if the flush takes too long. */
   close(): void {
     if (this.closing) {

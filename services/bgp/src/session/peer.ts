@@ -247,7 +247,7 @@ export class Peer {
       ok = conn.write(messages);
       this.countSent('UPDATE', 1);
     } else {
-      for (const m of messages) ok = conn.write(m);
+      ok = conn.writeMany(messages);
       this.countSent('UPDATE', messages.length);
     }
     return ok;
