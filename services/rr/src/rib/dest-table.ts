@@ -33,7 +33,8 @@ export class DestTable {
   private readonly v6Keys = new Map<number, string>();
   private capacity = 1024;
   private high = 0;
-  private readonly freeList: number[] = [];
+  /** Free destination ids, chained through `first` (no memory beyond the slots themselves). */
+  private freeHead = NONE;
   /** 4 or 6 for a live destination, 0 for a free slot. */
   afi = new Uint8Array(this.capacity);
   len = new Uint8Array(this.capacity);
@@ -96,10 +97,10 @@ export class DestTable {
       this.v6Keys.delete(d);
     }
     this.afi[d] = 0;
-    this.first[d] = NONE;
+    this.first[d] = this.freeHead;
     this.best[d] = NONE;
     this.flags[d] = 0;
-    this.freeList.push(d);
+    this.freeHead = d;
     this.count--;
   }
 
@@ -175,8 +176,9 @@ export class DestTable {
   }
 
   private alloc(afi: 4 | 6, len: number): number {
-    let d = this.freeList.pop();
-    if (d === undefined) {
+    let d = this.freeHead;
+    if (d !== NONE) this.freeHead = this.first[d]!;
+    else {
       d = this.high++;
       if (d >= this.capacity) this.resize(this.capacity * 2);
     }

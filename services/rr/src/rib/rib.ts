@@ -104,7 +104,8 @@ export class Rib {
   readonly peers: RibPeer[] = [];
   private cap = 1024;
   private high = 0;
-  private readonly freeRoutes: number[] = [];
+  /** Free route slots, chained through rNext (no memory beyond the slots themselves). */
+  private freeRoute = NONE;
   rDest = new Int32Array(this.cap);
   rPeer = new Uint16Array(this.cap);
   /** Attribute set id; NONE for a free slot. */
@@ -364,8 +365,11 @@ export class Rib {
   }
 
   private allocRoute(): number {
-    const r = this.freeRoutes.pop();
-    if (r !== undefined) return r;
+    const r = this.freeRoute;
+    if (r !== NONE) {
+      this.freeRoute = this.rNext[r]!;
+      return r;
+    }
     if (this.high >= this.cap) {
       const n = this.cap * 2;
       this.rDest = grow(this.rDest, n);
@@ -503,7 +507,8 @@ export class Rib {
         this.rFlags[r] = 0;
         this.rAttr[r] = NONE;
         if (this.pathIds.size) this.pathIds.delete(r);
-        this.freeRoutes.push(r);
+        this.rNext[r] = this.freeRoute;
+        this.freeRoute = r;
       } else {
         if (f & RouteFlag.Changed) this.rFlags[r] = f & ~RouteFlag.Changed;
         prev = r;
