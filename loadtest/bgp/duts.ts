@@ -1,6 +1,7 @@
-// The devices under test: Meshless's reflector (a child process, `meshless rr --config`), BIRD 2,
-// FRR bgpd and GoBGP, each configured as a route reflector with the injector and every receiver
-// as clients in one cluster, inside the benchmark's network namespace.
+// The devices under test: Meshless's reflector (a child process, `meshless rr --config`, started
+// with the V8 flags it is meant to run with, RR_NODE_FLAGS), BIRD 2, FRR bgpd and GoBGP, each
+// configured as a route reflector with the injector and every receiver as clients in one
+// cluster, inside the benchmark's network namespace.
 
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { startBird, startFrr, startGobgp, type Netns } from '../../services/bgp/testing.js';
+import { RR_NODE_FLAGS } from '../../services/rr/index.js';
 
 export type DutName = 'meshless' | 'bird' | 'frr' | 'gobgp';
 export const DUT_NAMES: readonly DutName[] = ['meshless', 'bird', 'frr', 'gobgp'];
@@ -48,7 +50,7 @@ async function startMeshless(p: DutPlan): Promise<Dut> {
   );
   const logPath = join(dir, 'rr.log');
   const fd = openSync(logPath, 'a');
-  const child = p.ns.spawn(process.execPath, [MESHLESS, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
+  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, MESHLESS, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
   closeSync(fd);
   const exited = new Promise((r) => child.once('exit', r));
   if (child.pid === undefined) throw new Error('meshless rr did not start');

@@ -2,6 +2,7 @@
 // RFC 4271 + RFC 4456, reflection through update groups, Calico BGPFilter policy, IPAM block
 // origination from the datastore, LMDB warm restart, a gRPC admin API. See README.md / DESIGN.md.
 export { startStandalone } from './src/run/standalone.js';
+export { RR_NODE_FLAGS } from './src/run/node-flags.js';
 export type { RrHandle, StandaloneOptions } from './src/run/standalone.js';
 export { loadStandaloneConfig, parseStandaloneConfig, withServiceOverrides, DEFAULT_ADMIN_LISTEN } from './src/config/standalone.js';
 export type { StandaloneConfig, ServiceSettings } from './src/config/standalone.js';
