@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { AlreadyExistsError, NotFoundError } from '../../services/shared/errors/index.js';
 import type { DatastoreClient, ResourceObject } from '../../services/shared/datastore-client/index.js';
 import { parseBirdRoutes } from '../../services/bgp/testing.js';
+import { RR_NODE_FLAGS } from '../../services/rr/index.js';
 import type { ChildSpec } from './supervisor.js';
 
 const execFileAsync = promisify(execFile);
@@ -172,7 +173,7 @@ export function reflectorChild(r: Reflector, o: { meshless: string[]; syncListen
   return {
     name: `rr-${r.name}`,
     command: process.execPath,
-    args: [...o.meshless, 'rr', '--node', r.name, '--sync', o.syncListen, '--admin', `127.0.0.1:${r.adminPort}`, '--metrics-port', String(o.metricsPort), '--data-dir', join(o.dataDir, 'rr', r.name)],
+    args: [...RR_NODE_FLAGS, ...o.meshless, 'rr', '--node', r.name, '--sync', o.syncListen, '--admin', `127.0.0.1:${r.adminPort}`, '--metrics-port', String(o.metricsPort), '--data-dir', join(o.dataDir, 'rr', r.name)],
     // `meshless --datastore` is the CLI's global flag: the reflector's own one goes by env.
     env: { MESHLESS_DATASTORE: o.datastoreListen },
     // The admin API opens once the reflector has its datastore view and runs BGP.
