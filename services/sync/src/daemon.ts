@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../../shared/log/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
 import type { SyncConfig } from './config.js';
-import { SyncServer, createSyncMetrics } from './server/index.js';
+import { SyncServer, connectionCap, createSyncMetrics, openFileLimit } from './server/index.js';
 
 export interface RunningSync {
   readonly server: SyncServer;
@@ -38,7 +38,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     listen: config.listen,
     advertise: config.advertise || undefined,
     stateDir: config.stateDir || undefined,
-    maxConnections: config.maxConnections,
+    maxConnections: connectionCap(config.maxConnections, openFileLimit(), log),
     pingIntervalMs: config.pingInterval,
     pongTimeoutMs: Math.max(config.pongTimeout, 2 * config.pingInterval),
     handshakeTimeoutMs: config.handshakeTimeout,

@@ -5,3 +5,4 @@ export { createSyncMetrics } from './metrics.js';
 export type { SyncMetrics } from './metrics.js';
 export { parseHeartbeat } from './balancer.js';
 export type { Heartbeat } from './balancer.js';
+export { connectionCap, openFileLimit, RESERVED_FDS } from './fd-limit.js';
