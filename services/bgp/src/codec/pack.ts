@@ -137,16 +137,8 @@ export function packUpdatesWire(
   const budget = Math.min(maxSize - UPDATE_FIXED - attributesBytes.length - MP_HEADER_MAX - mpFixed, 0xffff - mpFixed);
   for (let from = 0; from < end; ) {
     const to = wireRunEnd(nlri, from, end, budget, 6, ap, 'nlri');
-    const value = mpFixed + (to - from);
-    const attrLen = (value > 255 ? 4 : 3) + value + attributesBytes.length;
-    const length = UPDATE_FIXED + attrLen;
-    const m = Buffer.allocUnsafe(length);
-    writeHeader(m, 0, length, MessageType.Update);
-    let o = u16(m, HEADER_LENGTH, 0);
-    o = u16(m, o, attrLen);
-    o = writeMpHeader(m, o, AttrType.MpReachNlri, value);
-    o = u16(m, o, Afi.Ipv6);
-    m[o++] = safi;
+    const { m, o: start } = ipv6MpUpdate(AttrType.MpReachNlri, mpFixed + (to - from), attributesBytes.length, safi);
+    let o = start;
     m[o++] = nhLen;
     o = writeMpNextHop(m, o, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
     m[o++] = 0; // RFC 4760 §3: reserved
@@ -213,21 +205,31 @@ export function packWithdrawalsWire(
   const budget = Math.min(maxSize - UPDATE_FIXED - MP_HEADER_MAX - 3, 0xffff - 3);
   for (let from = 0; from < end; ) {
     const to = wireRunEnd(nlri, from, end, budget, 6, ap, 'withdrawn');
-    const value = 3 + (to - from);
-    const attrLen = (value > 255 ? 4 : 3) + value;
-    const length = UPDATE_FIXED + attrLen;
-    const m = Buffer.allocUnsafe(length);
-    writeHeader(m, 0, length, MessageType.Update);
-    let o = u16(m, HEADER_LENGTH, 0);
-    o = u16(m, o, attrLen);
-    o = writeMpHeader(m, o, AttrType.MpUnreachNlri, value);
-    o = u16(m, o, Afi.Ipv6);
-    m[o++] = safi;
+    const { m, o } = ipv6MpUpdate(AttrType.MpUnreachNlri, 3 + (to - from), 0, safi);
     m.set(nlri.subarray(from, to), o);
     out.push(m);
     from = to;
   }
   return out;
+}
+
+/**
+ * An UPDATE without withdrawn routes whose path attributes open with an IPv6 MP_REACH_NLRI or
+ * MP_UNREACH_NLRI of `value` octets, followed by `trailing` octets of other attributes. The
+ * header, both lengths, the attribute header, AFI and SAFI are written; `o` is where the rest of
+ * the MP value goes.
+ */
+function ipv6MpUpdate(type: number, value: number, trailing: number, safi: number): { m: Buffer; o: number } {
+  const attrLen = (value > 255 ? 4 : 3) + value + trailing;
+  const length = UPDATE_FIXED + attrLen;
+  const m = Buffer.allocUnsafe(length);
+  writeHeader(m, 0, length, MessageType.Update);
+  let o = u16(m, HEADER_LENGTH, 0);
+  o = u16(m, o, attrLen);
+  o = writeMpHeader(m, o, type, value);
+  o = u16(m, o, Afi.Ipv6);
+  m[o++] = safi;
+  return { m, o };
 }
 
 function checkMaxSize(maxSize: number, opts: CodecOptions): void {
