@@ -3,13 +3,12 @@
 // switch on loopback (reflectors.ts); supervises them; prints `meshless ready` and the endpoints,
 // then what the agents receive and what the switch learns; stops everything cleanly on Ctrl-C or
 // SIGTERM. Data persists across restarts because every store lives under the data directory.
-import { get } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
-import { freePort } from '../../services/shared/testing/index.js';
+import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
 import {
@@ -58,17 +57,6 @@ function agentEcho(node: string) {
     if (entry.msg === 'in sync') return `agent ${node}: in sync with ${entry.server} at revision ${entry.revision} (${entry.entries} resources)`;
     return undefined;
   };
-}
-
-function httpOk(url: string): Promise<boolean> {
-  return new Promise((resolveOk) => {
-    const req = get(url, (res) => {
-      res.resume();
-      resolveOk(res.statusCode === 200);
-    });
-    req.on('error', () => resolveOk(false));
-    req.setTimeout(1000, () => req.destroy());
-  });
 }
 
 /** The configured port when it is free on `host`, else any free one (0 always means any). */

@@ -22,7 +22,7 @@ import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
 import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.js';
-import { freePort, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
+import { freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { cpuSeconds, now, percentiles, rssBytes } from './proc.js';
@@ -44,16 +44,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const deadline = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
 /** How long one change may take to reach every agent before the run fails. */
 const CHANGE_TIMEOUT_MS = 60_000;
-
-function httpOk(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-  });
-}
 
 interface ServerProc {
   child: ChildProcess;

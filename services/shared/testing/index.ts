@@ -1,3 +1,3 @@
 export { startNatsServer, NATS_SERVER_BIN } from './nats-server.js';
 export type { NatsServerHandle } from './nats-server.js';
-export { freePort, waitFor } from './ports.js';
+export { freePort, httpOk, waitFor } from './ports.js';
