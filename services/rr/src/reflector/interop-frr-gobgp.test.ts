@@ -7,6 +7,7 @@ import {
   birdConfig,
   birdSkipReason,
   createNetns,
+  gobgpClientConfig,
   netnsSkipReason,
   peer,
   poll,
@@ -70,23 +71,7 @@ describe('reflector with FRR, GoBGP and BIRD clients', { skip, timeout: 180_000 
     gobgp = await startGobgp({
       netns: ns,
       address: a.gobgp,
-      config: `[global.config]
-  as = 65000
-  router-id = "${a.gobgp}"
-  port = 179
-  local-address-list = ["${a.gobgp}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${a.rr}"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 1
-  [neighbors.transport.config]
-    local-address = "${a.gobgp}"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+      config: gobgpClientConfig({ address: a.gobgp, rr: a.rr }),
     });
     await gobgp.addRoute('10.22.0.0/26', ['nexthop', a.gobgp, 'community', '65000:22']);
     bird = await startBird({ netns: ns, address: a.bird, config: birdConfig({ routerId: a.bird, as: 65000, statics: ['10.23.0.0/26'], neighbors: [{ name: 'refl', address: a.rr, as: 65000 }] }) });

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { open } from 'lmdb';
 import { stringify } from 'yaml';
-import { birdConfig, birdSkipReason, blocks, createNetns, netnsSkipReason, poll, startBird, startGobgp, type BirdHandle, type GobgpHandle, type Netns } from '../testing/lab.js';
+import { birdConfig, birdSkipReason, blocks, gobgpClientConfig, createNetns, netnsSkipReason, poll, startBird, startGobgp, type BirdHandle, type GobgpHandle, type Netns } from '../testing/lab.js';
 import { execFileSync } from 'node:child_process';
 
 function gobgpSkip(): string | undefined {
@@ -120,28 +120,7 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
     gb = await startGobgp({
       netns: ns,
       address: a.gb,
-      config: `[global.config]
-  as = 65000
-  router-id = "${a.gb}"
-  port = 179
-  local-address-list = ["${a.gb}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${a.rr}"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 1
-  [neighbors.transport.config]
-    local-address = "${a.gb}"
-  [neighbors.graceful-restart.config]
-    enabled = true
-    restart-time = 120
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-`,
+      config: gobgpClientConfig({ address: a.gb, rr: a.rr, gracefulRestart: true }),
     });
     child = startChild('first');
     await poll(`${N} routes at the BIRD client`, async () => ((await rxCount()) === N ? true : undefined), T, () => readFileSync(child!.logPath, 'utf8').slice(-3000));

@@ -96,6 +96,38 @@ export function birdConfig(o: { routerId: string; as: number; statics?: readonly
   ].join('\n');
 }
 
+/** A GoBGP config: one iBGP (AS 65000) IPv4 unicast neighbour, the reflector at `rr`. */
+export function gobgpClientConfig(o: { address: string; rr: string; gracefulRestart?: boolean }): string {
+  const gr = o.gracefulRestart
+    ? `  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = 120
+`
+    : '';
+  const mpGr = o.gracefulRestart
+    ? `    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+`
+    : '';
+  return `[global.config]
+  as = 65000
+  router-id = "${o.address}"
+  port = 179
+  local-address-list = ["${o.address}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${o.rr}"
+    peer-as = 65000
+  [neighbors.timers.config]
+    connect-retry = 1
+  [neighbors.transport.config]
+    local-address = "${o.address}"
+${gr}  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+${mpGr}`;
+}
+
 /** `count` distinct /26 prefixes from 10.<base>.0.0 upwards. */
 export function blocks(count: number, base = 100): string[] {
   return Array.from({ length: count }, (_, i) => `10.${base + (i >> 10)}.${(i >> 2) & 255}.${(i & 3) * 64}/26`);
