@@ -17,7 +17,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
@@ -27,8 +27,9 @@ import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { cpuSeconds, now, percentiles, rssBytes } from './proc.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const bin = fileURLToPath(new URL('../../bin/meshless.mjs', import.meta.url));
+const bin = MESHLESS_BIN;
+const workerEntry = entryPoint('loadtest/fanout/worker.ts');
+const floorEntry = entryPoint('loadtest/fanout/floor-server.ts');
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
     const inbox: FromWorker[][] = [];
     const listeners: Array<(m: FromWorker, w: number) => void> = [];
     for (let w = 0; w < workerCount; w++) {
-      const child = fork(join(here, 'worker.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(workerEntry.script, [], { execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       workers.push(child);
       children.push(child);
       inbox.push([]);
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
 
     // The floor: the same number of bytes per change, plain TCP, same receivers.
     const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
-    const floor = fork(join(here, 'floor-server.ts'), [String(frameBytes)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const floor = fork(floorEntry.script, [String(frameBytes)], { execArgv: floorEntry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(floor);
     const floorMsgs: Array<(m: FromFloor) => void> = [];
     let floorAccepted = 0;

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { checks, ConfigError, loadConfig } from '../../shared/config/index.js';
 import { CliError } from './failure.js';
-import { connectStore, type Store } from './store.js';
+import type { Store } from './store.js';
 
 /** Anything with `write(text)`: process.stdout, or a buffer in tests. */
 export interface Output {
@@ -74,6 +74,8 @@ export class CliContext {
   async datastore(cmd: Command): Promise<Store> {
     if (!this.store) {
       const { datastore, timeoutMs } = this.globals(cmd);
+      // Imported on first use: gRPC and the generated proto code are most of a read command's start-up.
+      const { connectStore } = await import('./store.js');
       this.store = await connectStore(datastore, timeoutMs);
       this.closers.push(() => this.store?.close());
     }

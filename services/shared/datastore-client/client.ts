@@ -5,7 +5,7 @@
 // ConflictError (ABORTED: the revision moved), FailedPreconditionError, ResourceExhaustedError,
 // UnavailableError.
 import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { fromGrpcError } from '../errors/index.js';
+import { fromGrpcError } from '../grpc-status/index.js';
 import {
   ChangeType,
   DatastoreServiceClient,

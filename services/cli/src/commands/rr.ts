@@ -3,10 +3,9 @@
 // cluster id (Calico's model). See services/rr/README.md. The service is imported only when the
 // command runs.
 import type { Command } from 'commander';
-import { createLogger } from '../../../shared/log/index.js';
-import { Shutdown } from '../../../shared/telemetry/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
+import { serviceRuntime } from '../runtime.js';
 
 const EXAMPLES = `
 Examples:
@@ -66,9 +65,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (err instanceof CliError) throw err;
         throw new CliError(`rr: ${oneLine(err)}`, { cause: err });
       }
-      const log = createLogger('rr');
-      const shutdown = new Shutdown(log);
-      shutdown.installSignalHandlers();
+      const { log, shutdown } = await serviceRuntime('rr');
       try {
         const handle = await rr.startStandalone(config, { logger: log });
         shutdown.add('rr', () => handle.close());
@@ -97,9 +94,7 @@ async function runDatastoreMode(
     throw new CliError(`rr: --metrics-port must be a port number 0-65535, got '${opts.metricsPort}'`);
   }
   const rr = await import('../../../rr/index.js');
-  const log = createLogger('rr', { node: opts.node });
-  const shutdown = new Shutdown(log);
-  shutdown.installSignalHandlers();
+  const { log, shutdown } = await serviceRuntime('rr', { node: opts.node });
   try {
     const handle = await rr.startDatastoreMode({
       node: opts.node,

@@ -17,7 +17,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { toGrpcStatus } from '../../../shared/errors/index.js';
+import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import {
   AllocateBlockRequest,
   ApplyRequest,

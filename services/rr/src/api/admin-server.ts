@@ -3,7 +3,8 @@
 
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, UnavailableError, toGrpcStatus } from '../../../shared/errors/index.js';
+import { InvalidArgumentError, UnavailableError } from '../../../shared/errors/index.js';
+import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { RouteReflectorAdminServiceService, type RouteReflectorAdminServiceServer } from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import type { Reflector } from '../reflector/reflector.js';
 import { canonicalAddress } from '../bgp.js';

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   ResourceExhaustedError,
   UnavailableError,
-} from './errors.js';
+} from '../errors/index.js';
 
 export interface GrpcStatus {
   code: status;
