@@ -88,14 +88,16 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   const unary =
     <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req) => Promise<Res>) =>
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
       void (async () => run(decodeRequest(name, codec, call.request)))().then(
         (res) => {
-          metrics.request(method, status.OK);
+          metrics.request(method, status.OK, seconds());
           callback(null, res);
         },
         (err: unknown) => {
           const st = toGrpcStatus(asServiceError(err, method));
-          metrics.request(method, st.code);
+          metrics.request(method, st.code, seconds());
           if (st.code === status.INTERNAL || st.code === status.UNKNOWN) log.error({ err, method }, 'request failed');
           else log.debug({ method, code: st.code, details: st.details }, 'request refused');
           callback(st);
