@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
+import { benchArgs } from '../args.js';
 import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
@@ -31,13 +32,31 @@ const bin = MESHLESS_BIN;
 const workerEntry = entryPoint('loadtest/fanout/worker.ts');
 const floorEntry = entryPoint('loadtest/fanout/floor-server.ts');
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got '${process.argv[i + 1]}'`);
-  return v;
-}
+const USAGE = `Sync-server fan-out benchmark: N agent streams on S sync servers, change latency against the raw-socket floor.
+
+Usage: npm run bench:fanout -- [options]
+  --agents N        agent streams (default 1000)
+  --servers S       sync server processes (default 1)
+  --changes C       changes measured, one at a time (default 100)
+  --nodes N         Nodes in the dataset (default 1000)
+  --endpoints N     WorkloadEndpoints in the dataset (default 20000)
+  --policies N      NetworkPolicies in the dataset (default 500)
+  --workers W       agent worker processes (default: one per 2,500 agents, at most 4)
+  --compression C   gzip, deflate or none (default gzip)
+  --json            print only the JSON result line on stdout
+  -h, --help        this help
+`;
+const args = benchArgs('bench:fanout', USAGE, {
+  agents: { type: 'string', default: '1000' },
+  servers: { type: 'string', default: '1' },
+  changes: { type: 'string', default: '100' },
+  nodes: { type: 'string', default: '1000' },
+  endpoints: { type: 'string', default: '20000' },
+  policies: { type: 'string', default: '500' },
+  workers: { type: 'string' },
+  compression: { type: 'string', default: 'gzip' },
+  json: { type: 'boolean', default: false },
+});
 
 const say = (s: string) => process.stderr.write(`[fanout] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,13 +130,13 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise
 }
 
 async function main(): Promise<void> {
-  const agents = flag('agents', 1000);
-  const servers = Math.max(1, flag('servers', 1));
-  const changes = Math.max(1, flag('changes', 100));
-  const size = { nodes: flag('nodes', 1000), endpoints: flag('endpoints', 20_000), policies: flag('policies', 500) };
-  const workerCount = Math.max(1, flag('workers', Math.min(4, Math.ceil(agents / 2500))));
-  const ci = process.argv.indexOf('--compression');
-  const compressionName = ci >= 0 ? process.argv[ci + 1] : 'gzip';
+  const agents = args.int('agents', 1);
+  const servers = args.int('servers', 1);
+  const changes = args.int('changes', 1);
+  const size = { nodes: args.int('nodes', 1), endpoints: args.int('endpoints'), policies: args.int('policies') };
+  const workerCount = args.values.workers === undefined ? Math.min(4, Math.ceil(agents / 2500)) : args.int('workers', 1);
+  const compressionName = args.values.compression;
+  if (!['gzip', 'deflate', 'none'].includes(compressionName)) args.fail(`--compression: expected gzip, deflate or none, got '${compressionName}'`);
   const compression =
     compressionName === 'none' ? [SyncCompression.SYNC_COMPRESSION_NONE] : compressionName === 'deflate' ? [SyncCompression.SYNC_COMPRESSION_DEFLATE] : [SyncCompression.SYNC_COMPRESSION_GZIP];
   const dir = mkdtempSync(join(tmpdir(), 'meshless-fanout-'));

@@ -15,9 +15,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
 import { freePort, httpOk, startNatsServer, waitFor, type NatsServerHandle } from '../../services/shared/testing/index.js';
+import { benchArgs } from '../args.js';
 import { cpuSeconds, rssBytes } from '../fanout/proc.js';
 
 const HELP = `Start-up cost of meshless processes (compiled build and TypeScript sources side by side).
@@ -33,37 +33,15 @@ Usage: npm run bench:startup -- [options]
 type Mode = 'dist' | 'source';
 
 function options() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        runs: { type: 'string', default: '5' },
-        modes: { type: 'string', default: 'dist,source' },
-        cluster: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`bench:startup: ${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (parsed.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
-  }
-  const runs = Number(parsed.runs);
-  if (!Number.isInteger(runs) || runs < 1) fail(`--runs: expected a positive integer, got '${parsed.runs}'`);
-  const modes = parsed.modes.split(',').map((m) => m.trim());
-  for (const m of modes) if (m !== 'dist' && m !== 'source') fail(`--modes: expected dist and/or source, got '${m}'`);
-  return { runs, modes: modes as Mode[], cluster: parsed.cluster, json: parsed.json };
-}
-
-function fail(message: string): never {
-  process.stderr.write(`bench:startup: ${message}\n`);
-  process.exit(2);
+  const args = benchArgs('bench:startup', HELP, {
+    runs: { type: 'string', default: '5' },
+    modes: { type: 'string', default: 'dist,source' },
+    cluster: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  const modes = args.values.modes.split(',').map((m) => m.trim());
+  for (const m of modes) if (m !== 'dist' && m !== 'source') args.fail(`--modes: expected dist and/or source, got '${m}'`);
+  return { runs: args.int('runs', 1), modes: modes as Mode[], cluster: args.values.cluster, json: args.values.json };
 }
 
 const opts = options();

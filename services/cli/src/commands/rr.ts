@@ -69,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         const handle = await rr.startStandalone(config, { logger: log });
         shutdown.add('rr', () => handle.close());
-        ctx.io.stderr.write(`meshless rr: AS ${config.reflector.asNumber}, router id ${config.reflector.routerId}, ${config.peers.length} peers${handle.adminAddress ? `, admin ${handle.adminAddress}` : ''}\n`);
+        log.info({ asNumber: config.reflector.asNumber, routerId: config.reflector.routerId, peers: config.peers.length, admin: handle.adminAddress }, 'route reflector started');
       } catch (err) {
         throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
       }
@@ -107,7 +107,7 @@ async function runDatastoreMode(
       logger: log,
     });
     shutdown.add('rr', () => handle.close());
-    ctx.io.stderr.write(`meshless rr: node ${opts.node}, following ${sync.join(', ')}; waiting for the datastore view\n`);
+    log.info({ sync, datastore, admin }, 'route reflector started; waiting for the datastore view');
   } catch (err) {
     throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
   }
