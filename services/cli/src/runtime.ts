@@ -10,5 +10,13 @@ export async function serviceRuntime(name: string, bindings?: Record<string, unk
   const log = createLogger(name, bindings);
   const shutdown = new Shutdown(log);
   shutdown.installSignalHandlers();
+  // Traces when OTEL_EXPORTER_OTLP_* asks for them (the SDK is imported only then).
+  const { startTracing, tracingEndpoint } = await import('../../shared/tracing/index.js');
+  if (tracingEndpoint()) {
+    const attributes = Object.fromEntries(Object.entries(bindings ?? {}).map(([k, v]) => [`meshless.${k}`, String(v)]));
+    const tracing = await startTracing(name, attributes);
+    shutdown.add('tracing', () => tracing.shutdown());
+    log.info({ endpoint: tracingEndpoint() }, 'exporting traces');
+  }
   return { log, shutdown };
 }

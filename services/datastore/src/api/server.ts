@@ -17,6 +17,8 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { SpanKind } from '@opentelemetry/api';
+import { contextFromTraceparent, inSpan, isTracing, TRACEPARENT } from '../../../shared/tracing/index.js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import {
   AllocateBlockRequest,
@@ -90,7 +92,13 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
-      void (async () => run(decodeRequest(name, codec, call.request)))().then(
+      const handle = async () => run(decodeRequest(name, codec, call.request));
+      // Traced: a server span continuing the caller's context; the store puts it on the KV write.
+      const traced = isTracing()
+        ? () =>
+            inSpan(`datastore ${method}`, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'meshless.v1.DatastoreService', 'rpc.method': method }, parent: contextFromTraceparent(String(call.metadata.get(TRACEPARENT)[0] ?? '')) }, handle)
+        : handle;
+      void traced().then(
         (res) => {
           metrics.request(method, status.OK, seconds());
           callback(null, res);
