@@ -35,8 +35,8 @@ test('health and metrics endpoints', async () => {
   const metrics = (await http('/metrics')).body;
   assert.match(metrics, /meshless_datastore_requests_total\{[^}]*method="Create"[^}]*code="OK"[^}]*\} 1/);
   assert.match(metrics, /meshless_datastore_requests_total\{[^}]*method="Get"[^}]*code="NOT_FOUND"[^}]*\} 1/);
-  assert.match(metrics, /meshless_datastore_revision\{[^}]*\} [1-9]/);
-  assert.match(metrics, /meshless_datastore_compacted_revision\{[^}]*\} \d+/);
+  assert.match(metrics, /^meshless_datastore_revision [1-9]/m);
+  assert.match(metrics, /^meshless_datastore_compacted_revision \d+/m);
 });
 
 test('data survives a killed nats-server and a datastore restart; a watch resumes across the NATS restart', async () => {
