@@ -47,6 +47,7 @@ import { Connection, type ConnectionHandlers } from './connection.js';
 import { GracefulRestartHelper } from './graceful-restart.js';
 import type { SpeakerMetrics } from './metrics.js';
 import { buildOpen } from './open.js';
+import { peerSecurity } from './security.js';
 import type { BgpTransport } from './transport.js';
 import type { NotificationRecord, PeerStatus, SpeakerEvents } from './types.js';
 import { isEmptyUpdate, keepNegotiatedFamilies, treatAsWithdraw } from './update-handling.js';
@@ -366,6 +367,12 @@ export class Peer {
       }
     }
     this.timers.delete('conn' in event ? `${event.timer}:${event.conn}` : event.timer);
+    if (event.timer === 'ConnectRetry' && this.pendingConnects.size > 0) {
+      // Our SYNs went unanswered for a whole ConnectRetry: say so (with TCP-MD5 this is what a
+      // key mismatch looks like, the peer's kernel drops the SYNs without a word).
+      const md5 = this.config.tcpMd5 ? ' (TCP-MD5 is on: the peer drops SYNs with another key or none)' : '';
+      this.lastError = `connect to ${this.config.address}:${this.config.port}: no answer${md5}`;
+    }
     this.dispatch(event);
   }
 
@@ -390,24 +397,35 @@ export class Peer {
     if (this.removed) return;
     this.pendingConnects.add(id);
     const { address, port, localAddress } = this.config;
-    this.host.transport
-      .connect({ host: address, port, ...(localAddress ? { localAddress } : {}), timeoutMs: Math.max(1000, this.config.connectRetryTime * 1000) })
-      .then(
-        (socket) => {
-          if (!this.pendingConnects.delete(id)) {
-            socket.destroy();
-            return;
-          }
-          this.attach(id, 'outgoing', socket);
-          this.dispatch({ type: 'TcpConnected', conn: id });
-        },
-        (err: NodeJS.ErrnoException) => {
-          if (!this.pendingConnects.delete(id)) return;
-          this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
-          this.lastError = `connect to ${address}:${port}: ${err.code ?? err.message}`;
-          this.dispatch({ type: 'TcpConnectFailed', conn: id });
-        },
-      );
+    const { security, error } = peerSecurity(this.config);
+    const connecting = error
+      ? Promise.reject(Object.assign(new Error(error), { code: 'ESECURITY' }))
+      : this.host.transport.connect({ host: address, port, ...(localAddress ? { localAddress } : {}), timeoutMs: Math.max(1000, this.config.connectRetryTime * 1000), ...(security ? { security } : {}) });
+    connecting.then(
+      (socket) => {
+        if (!this.pendingConnects.delete(id)) {
+          socket.destroy();
+          return;
+        }
+        this.attach(id, 'outgoing', socket);
+        this.dispatch({ type: 'TcpConnected', conn: id });
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (!this.pendingConnects.delete(id)) return;
+        const text = err.code === 'ESECURITY' || err.code === 'ESOCKOPT' ? err.message : `connect to ${address}:${port}: ${err.code ?? err.message}`;
+        // A peer that cannot get its key or GTSM says so once, loudly; refused connects are routine.
+        if (security || error) this.noteError(text);
+        else this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
+        this.lastError = text;
+        this.dispatch({ type: 'TcpConnectFailed', conn: id });
+      },
+    );
+  }
+
+  /** Records why the peer cannot come up (shown in its status), logging each new reason once. */
+  noteError(text: string): void {
+    if (text !== this.lastError) this.log.warn(text);
+    this.lastError = text;
   }
 
   private attach(id: ConnectionId, direction: 'incoming' | 'outgoing', socket: Socket): void {
