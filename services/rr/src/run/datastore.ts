@@ -18,6 +18,7 @@ import type { OriginatedRoute } from '../reflector/static-routes.js';
 import type { Reflector } from '../reflector/reflector.js';
 import type { GracefulRestartSettings, ReflectorSettings } from '../config/types.js';
 import { parsePrefix, type BgpTransport } from '../bgp.js';
+import { DEFAULT_SECRETS_DIR, keyFromSecret } from '../config/password.js';
 import { attachServices, type AttachedServices } from './services.js';
 import type { RrHandle } from './standalone.js';
 
@@ -40,6 +41,11 @@ export interface DatastoreModeOptions {
   readonly source?: ResourceSource;
   /** Milliseconds to coalesce bursts of datastore changes before re-deriving (default 50). */
   readonly coalesceMs?: number;
+  /**
+   * Where BGPPeer password secrets are mounted: `<dir>/<secret name>/<key>` (default
+   * /etc/meshless/bgp-secrets). Read again at every re-derivation.
+   */
+  readonly bgpSecretsDir?: string;
 }
 
 export interface DatastoreHandle extends RrHandle {
@@ -130,7 +136,12 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   };
 
   const apply = async (): Promise<void> => {
-    const r = deriveConfig(model, o.node, { ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}), poolAggregates: o.poolAggregates ?? false });
+    const secrets = o.bgpSecretsDir ?? DEFAULT_SECRETS_DIR;
+    const r = deriveConfig(model, o.node, {
+      ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}),
+      poolAggregates: o.poolAggregates ?? false,
+      resolveSecret: (ref) => keyFromSecret(secrets, ref),
+    });
     if (!r.ok) {
       if (r.reason !== lastReason) log.error({ node: o.node }, `not reflecting: ${r.reason}`);
       lastReason = r.reason;
