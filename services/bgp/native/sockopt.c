@@ -288,13 +288,11 @@ static void connect_done(connect_req *req, int err, const char *syscall) {
 static void on_writable(uv_poll_t *poll, int status, int events) {
   (void)events;
   connect_req *req = (connect_req *)poll->data;
-  if (status < 0) {
-    connect_done(req, -status, "connect");
-    return;
-  }
+  // libuv reports POLLERR as UV_EBADF: the socket's own error (ECONNREFUSED, ...) is the real one.
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(req->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (!err && status < 0) err = -status;
   connect_done(req, err, "connect");
 }
 
