@@ -7,6 +7,7 @@ import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { gtsmMinTtl, prepareListener, secureAccepted, setListenerKey, socketSecurityUnavailable, type SocketSecurity } from '../sockopt/index.js';
 import type { ResolvedPeerConfig } from './config.js';
+import type { BgpTransport } from './transport.js';
 
 function wants(c: ResolvedPeerConfig): string {
   return [c.tcpMd5 ? 'TCP-MD5' : '', c.ttlSecurity ? `GTSM (ttlSecurity ${c.ttlSecurity})` : ''].filter(Boolean).join(' and ');
@@ -19,6 +20,18 @@ export function peerSecurity(c: ResolvedPeerConfig): { security?: SocketSecurity
   const unavailable = socketSecurityUnavailable();
   if (unavailable) return { error: `${wants(c)} cannot be set, so the peer stays down: ${unavailable}` };
   return { security: { ...(c.tcpMd5 ? { md5Key: c.tcpMd5.key } : {}), ...(c.ttlSecurity ? { ttlSecurity: c.ttlSecurity } : {}) } };
+}
+
+/**
+ * Our connection to the peer, with its key and GTSM set before the SYN; when the peer asks for
+ * them and cannot have them, a rejection (code ESECURITY) saying why. `secured`: the peer asks.
+ */
+export function connectPeer(transport: BgpTransport, c: ResolvedPeerConfig): { connecting: Promise<Socket>; secured: boolean } {
+  const { security, error } = peerSecurity(c);
+  const secured = security !== undefined || error !== undefined;
+  if (error) return { connecting: Promise.reject(Object.assign(new Error(error), { code: 'ESECURITY' })), secured };
+  const timeoutMs = Math.max(1000, c.connectRetryTime * 1000);
+  return { connecting: transport.connect({ host: c.address, port: c.port, ...(c.localAddress ? { localAddress: c.localAddress } : {}), timeoutMs, ...(security ? { security } : {}) }), secured };
 }
 
 /**
