@@ -40,9 +40,8 @@ let loaded: { addon: SockoptAddon } | { reason: string } | undefined;
 
 function load(): { addon: SockoptAddon } | { reason: string } {
   if (process.platform !== 'linux') return { reason: `TCP-MD5 and GTSM are implemented for Linux only (this is ${process.platform})` };
-  const paths = candidates();
-  const path = paths.find((p) => existsSync(p));
-  if (!path) return { reason: `the native socket-option addon is not built (${paths[1]} is missing): run bash infra/install.sh` };
+  const path = candidates().find((p) => existsSync(p));
+  if (!path) return { reason: `the native socket-option addon is not built (${fileURLToPath(new URL(`../../native/build/${FILE}`, import.meta.url))} is missing): run bash infra/install.sh` };
   try {
     const addon = createRequire(import.meta.url)(path) as SockoptAddon;
     if (addon.abi !== EXPECTED_ABI) return { reason: `the native socket-option addon at ${path} is stale (ABI ${addon.abi}, need ${EXPECTED_ABI}): run bash infra/install.sh` };
