@@ -3,6 +3,7 @@
 // TCP-MD5 or GTSM stays down with that reason instead of coming up without protection.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The addon's API (services/bgp/native/sockopt.c); every descriptor is a TCP socket. */
@@ -26,12 +27,20 @@ export interface SockoptAddon {
 const EXPECTED_ABI = 1;
 const FILE = 'meshless_sockopt.node';
 
-/** Where the binary may be: an explicit path, the source tree's build dir, beside a bundle. */
+/**
+ * Where the binary may be: MESHLESS_SOCKOPT_ADDON, else in a directory above this module: the
+ * source tree's services/bgp/native/build/, or the file itself beside a bundle (dist/, where
+ * infra/build.mjs's chunks live and the container image copies it).
+ */
 function candidates(): string[] {
   const out: string[] = [];
   if (process.env.MESHLESS_SOCKOPT_ADDON) out.push(process.env.MESHLESS_SOCKOPT_ADDON);
-  for (const rel of [`../../native/build/${FILE}`, `./${FILE}`, `../services/bgp/native/build/${FILE}`]) {
-    out.push(fileURLToPath(new URL(rel, import.meta.url)));
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    out.push(join(dir, 'native', 'build', FILE), join(dir, 'services', 'bgp', 'native', 'build', FILE), join(dir, FILE));
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
   }
   return out;
 }
@@ -41,7 +50,7 @@ let loaded: { addon: SockoptAddon } | { reason: string } | undefined;
 function load(): { addon: SockoptAddon } | { reason: string } {
   if (process.platform !== 'linux') return { reason: `TCP-MD5 and GTSM are implemented for Linux only (this is ${process.platform})` };
   const path = candidates().find((p) => existsSync(p));
-  if (!path) return { reason: `the native socket-option addon is not built (${fileURLToPath(new URL(`../../native/build/${FILE}`, import.meta.url))} is missing): run bash infra/install.sh` };
+  if (!path) return { reason: `the native socket-option addon is not built (no services/bgp/native/build/${FILE} above ${fileURLToPath(import.meta.url)}): run bash infra/install.sh` };
   try {
     const addon = createRequire(import.meta.url)(path) as SockoptAddon;
     if (addon.abi !== EXPECTED_ABI) return { reason: `the native socket-option addon at ${path} is stale (ABI ${addon.abi}, need ${EXPECTED_ABI}): run bash infra/install.sh` };
