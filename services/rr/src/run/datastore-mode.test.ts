@@ -65,7 +65,7 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     await client.allocateBlock('node-0');
 
     secretsDir = mkdtempSync(join(tmpdir(), 'rr-bgp-secrets-'));
-    rr = await startDatastoreMode({ node: 'rr-0', syncEndpoints: [sync.server.address], datastore: ds.address, adminListen: false, metricsPort: false, transport: await ns.transport(), logger: log, bgpSecretsDir: secretsDir });
+    rr = await startDatastoreMode({ node: 'rr-0', syncEndpoints: [sync.server.address], datastore: ds.address, adminListen: false, metricsPort: false, transport: await ns.transport(), logger: log, bgpSecretsDir: secretsDir, secretsRecheckMs: 500 });
     await rr.ready();
     const sw = (addr: string, as: number, statics: string[]) =>
       startBird({ netns: ns, address: addr, config: birdConfig({ routerId: addr, as, statics, neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }] }) });
@@ -184,5 +184,11 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     assert.match(why, /not-there: cannot read key file .*ENOENT/);
     assert.notEqual((await lost.protocol('refl')).bgpState, 'Established');
     assert.equal(rr.reflector.speaker.peer(lostAddr)!.flaps, 0);
+    // The secret appears (Kubernetes writes a mounted Secret in place): the peer comes up without
+    // any datastore change, and the other sessions are not touched.
+    const since = rr.reflector.speaker.peer(md5Addr)!.establishedAt;
+    writeFileSync(join(secretsDir, 'bgp-secrets', 'not-there'), 'ds-secret');
+    await lost.waitForState('refl', 'Established', T);
+    assert.equal(rr.reflector.speaker.peer(md5Addr)!.establishedAt, since);
   });
 });

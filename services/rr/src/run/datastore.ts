@@ -46,6 +46,12 @@ export interface DatastoreModeOptions {
    * /etc/meshless/bgp-secrets). Read again at every re-derivation.
    */
   readonly bgpSecretsDir?: string;
+  /**
+   * Milliseconds between re-reads of the secrets while a peer has a password (default 30,000):
+   * Kubernetes updates a mounted Secret in place, so a rotated key (or a secret that appears)
+   * reaches the sessions without a datastore change. Only a peer whose key changed is reset.
+   */
+  readonly secretsRecheckMs?: number;
 }
 
 export interface DatastoreHandle extends RrHandle {
@@ -161,6 +167,11 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     for (const w of readyWaiters.splice(0)) w();
   };
 
+  const secretsTimer = setInterval(() => {
+    if (derived?.peers.some((p) => p.tcpMd5)) schedule();
+  }, o.secretsRecheckMs ?? 30_000);
+  secretsTimer.unref();
+
   const schedule = (): void => {
     if (timer || closed || !inSync) return;
     timer = setTimeout(() => {
@@ -199,6 +210,7 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     },
     async close() {
       closed = true;
+      clearInterval(secretsTimer);
       if (timer) clearTimeout(timer);
       await applying;
       await source.close();
