@@ -171,7 +171,16 @@ async function startBroker(netns: string): Promise<NetnsTransport> {
       return handle as Server;
     },
     async connect(options: ConnectOptions): Promise<Socket> {
-      const [reply, handle] = await call({ op: 'connect', host: options.host, port: options.port, localAddress: options.localAddress, timeoutMs: options.timeoutMs });
+      const sec = options.security;
+      const [reply, handle] = await call({
+        op: 'connect',
+        host: options.host,
+        port: options.port,
+        localAddress: options.localAddress,
+        timeoutMs: options.timeoutMs,
+        ...(sec?.md5Key ? { md5Key: Buffer.from(sec.md5Key).toString('hex') } : {}),
+        ...(sec?.ttlSecurity ? { ttlSecurity: sec.ttlSecurity } : {}),
+      });
       if (!reply.ok) throw toError(reply);
       return handle as Socket;
     },

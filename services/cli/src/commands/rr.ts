@@ -17,9 +17,10 @@ rr.yaml (minimal):
   asNumber: 65000
   routerID: 10.0.0.254
   clusterID: 10.0.0.254
-  listen: 10.0.0.254:179
+  listen: 10.0.0.254:179              # default: the router id, port 179
   peers:
     - { address: 10.0.0.1, asNumber: 65000, rrClient: true }
+    - { address: 10.0.9.2, asNumber: 65100, password: { file: /etc/meshless/tor-2.key }, ttlSecurity: 1 }
     - { address: 10.0.0.2, asNumber: 65000, rrClient: true, passive: true }
     - { address: 10.0.9.1, asNumber: 65100, filters: [tor] }
   filters:
@@ -41,8 +42,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--admin <host:port>', 'gRPC admin API address (default 127.0.0.1:5474; "none" to disable)')
     .option('--metrics-port <port>', 'Prometheus /metrics and health port')
     .option('--data-dir <dir>', 'LMDB directory for warm restart')
+    .option('--bgp-secrets-dir <dir>', 'datastore mode: BGPPeer password secrets as <dir>/<secret name>/<key> (env MESHLESS_BGP_SECRETS_DIR; default /etc/meshless/bgp-secrets)')
     .addHelpText('after', EXAMPLES)
-    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string }) => {
+    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string }) => {
       if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
       if (opts.node !== undefined) {
         await runDatastoreMode(ctx, { ...opts, node: opts.node });
@@ -80,7 +82,7 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
 
 async function runDatastoreMode(
   ctx: CliContext,
-  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string },
+  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string },
 ): Promise<void> {
   const env = ctx.io.env;
   const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
@@ -104,6 +106,7 @@ async function runDatastoreMode(
       adminListen: admin === 'none' ? false : admin,
       metricsPort,
       poolAggregates: opts.poolAggregates === true,
+      ...(opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR ? { bgpSecretsDir: opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR } : {}),
       logger: log,
     });
     shutdown.add('rr', () => handle.close());
