@@ -292,9 +292,13 @@ export class Collector {
           ...error,
         });
       } else if (last.has('meshless_sync_streams') || last.has('meshless_sync_revision')) {
-        const want = { kind: 'update' };
-        const delta = bucketDelta(bucketsOf(last, 'meshless_sync_fanout_seconds', want), first === last ? [] : bucketsOf(first!, 'meshless_sync_fanout_seconds', want));
-        const batches = delta.length ? delta[delta.length - 1]![1] : 0;
+        // Change batches only (kind="deltas"; pings are fanned out too). Over the recent window
+        // when changes flowed in it, else since the server started.
+        const want = { kind: 'deltas' };
+        const all = bucketsOf(last, 'meshless_sync_fanout_seconds', want);
+        const recent = bucketDelta(all, first === last ? [] : bucketsOf(first!, 'meshless_sync_fanout_seconds', want));
+        const batches = recent.length ? recent[recent.length - 1]![1] : 0;
+        const delta = batches > 0 ? recent : all;
         syncServers.push({
           name: e.endpoint.name,
           endpoint: e.endpoint.url,
@@ -306,6 +310,7 @@ export class Collector {
           fanoutP50: histogramQuantile(0.5, delta) ?? null,
           fanoutP99: histogramQuantile(0.99, delta) ?? null,
           fanoutBatches: batches,
+          fanoutWindow: batches > 0 ? 'recent' : 'since start',
           rejected: sumOf(last, 'meshless_sync_connections_rejected_total') ?? 0,
           ...error,
         });
@@ -358,5 +363,5 @@ export class Collector {
 }
 
 function emptySync(endpoint: MetricsEndpoint, error: string): SyncServerView {
-  return { name: endpoint.name, endpoint: endpoint.url, streams: 0, agents: 0, reflectors: 0, revision: 0, cacheEntries: 0, fanoutP50: null, fanoutP99: null, fanoutBatches: 0, rejected: 0, error };
+  return { name: endpoint.name, endpoint: endpoint.url, streams: 0, agents: 0, reflectors: 0, revision: 0, cacheEntries: 0, fanoutP50: null, fanoutP99: null, fanoutBatches: 0, fanoutWindow: 'since start', rejected: 0, error };
 }

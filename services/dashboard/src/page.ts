@@ -19,26 +19,30 @@ export const PAGE_HTML = `<!doctype html>
   <div id="live" class="live off" title="server-sent events from the dashboard process">connecting…</div>
 </header>
 <main>
-  <section id="nodes-panel" class="panel wide">
-    <h2>Nodes and agents <span id="nodes-count" class="count"></span></h2>
-    <table id="nodes"><thead><tr><th>node</th><th>role</th><th>address</th><th>blocks</th><th>agent</th><th class="num">revision</th><th class="num">lag</th><th class="num">resources</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section id="reflectors-panel" class="panel">
-    <h2>Route reflectors <span id="sessions-count" class="count"></span></h2>
-    <div id="reflectors"></div>
-  </section>
-  <section id="sync-panel" class="panel">
-    <h2>Sync servers</h2>
-    <table id="sync"><thead><tr><th>server</th><th class="num">streams</th><th>balance (agents)</th><th class="num">revision</th><th class="num">fan-out p50</th><th class="num">p99</th><th class="num">refused</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section id="ipam-panel" class="panel">
-    <h2>IPAM pools</h2>
-    <div id="pools"></div>
-  </section>
-  <section id="changes-panel" class="panel">
-    <h2>Recent changes <span id="datastore" class="count"></span></h2>
-    <ol id="changes"></ol>
-  </section>
+  <div class="col">
+    <section id="nodes-panel" class="panel">
+      <h2>Nodes and agents <span id="nodes-count" class="count"></span></h2>
+      <table id="nodes"><thead><tr><th>node</th><th>role</th><th>address</th><th>blocks</th><th>agent</th><th class="num">revision</th><th class="num">lag</th><th class="num">resources</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section id="ipam-panel" class="panel">
+      <h2>IPAM pools</h2>
+      <div id="pools"></div>
+    </section>
+  </div>
+  <div class="col">
+    <section id="reflectors-panel" class="panel">
+      <h2>Route reflectors <span id="sessions-count" class="count"></span></h2>
+      <div id="reflectors"></div>
+    </section>
+    <section id="sync-panel" class="panel">
+      <h2>Sync servers</h2>
+      <table id="sync"><thead><tr><th>server</th><th class="num">streams</th><th>balance (agents)</th><th class="num">revision</th><th class="num">fan-out p50</th><th class="num">p99</th><th class="num">refused</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section id="changes-panel" class="panel">
+      <h2>Recent changes <span id="datastore" class="count"></span></h2>
+      <ol id="changes"></ol>
+    </section>
+  </div>
 </main>
 <script src="app.js"></script>
 </body>
@@ -59,9 +63,9 @@ header h1 { font-size: 16px; margin: 0; letter-spacing: .02em; }
 .live { padding: 2px 8px; border-radius: 10px; font-size: 12px; }
 .live.on { background: var(--ok); }
 .live.off { background: var(--bad); }
-main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 12px; padding: 12px 16px; }
+main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; padding: 12px 16px; align-items: start; }
+.col { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 0; overflow: auto; }
-.panel.wide { grid-row: span 2; }
 h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 2px 0 8px; }
 h3 { font-size: 13px; margin: 8px 0 4px; }
 .count { text-transform: none; letter-spacing: 0; font-weight: normal; }
@@ -89,7 +93,7 @@ tr.fresh td { animation: flash 2s ease-out; }
 #changes .rev { color: var(--muted); min-width: 56px; text-align: right; }
 #changes .put { color: var(--ok); }
 #changes .delete { color: var(--bad); }
-@media (max-width: 1100px) { main { grid-template-columns: minmax(0, 1fr); } .panel.wide { grid-row: auto; } }
+@media (max-width: 1100px) { main { grid-template-columns: minmax(0, 1fr); } }
 `;
 
 export const PAGE_JS = `(function () {
@@ -126,9 +130,9 @@ export const PAGE_JS = `(function () {
     if (mm) return mm + 'm ' + ss + 's';
     return ss + 's';
   }
-  function bar(used, total, title) {
+  function bar(used, total, title, neutral) {
     var pct = total > 0 ? Math.min(100, used / total * 100) : 0;
-    var b = h('div', { cls: 'bar' + (pct >= 90 ? ' bad' : pct >= 75 ? ' warn' : ''), title: title });
+    var b = h('div', { cls: 'bar' + (neutral ? '' : pct >= 90 ? ' bad' : pct >= 75 ? ' warn' : ''), title: title });
     var i = h('i'); i.style.width = pct.toFixed(1) + '%'; b.appendChild(i);
     return b;
   }
@@ -187,8 +191,8 @@ export const PAGE_JS = `(function () {
       var rows = r.peers.map(function (p) {
         total++; if (p.state === 'Established') up++;
         return h('tr', { 'data-peer': p.address }, [
-          td(p.address + (p.description ? ' (' + p.description + ')' : '')),
-          td(p.type + ' · AS ' + p.asNumber, 'muted'),
+          h('td', { text: p.address, title: p.description || null }),
+          td(p.type + ' ' + p.asNumber, 'muted'),
           td(pill(p.state, stateKind(p), p.info || null)),
           td(p.establishedAtMs ? duration(now - p.establishedAtMs) : (p.info || '–'), p.establishedAtMs ? 'num uptime' : 'err'),
           td(num(p.prefixesAccepted), 'num'),
@@ -197,7 +201,7 @@ export const PAGE_JS = `(function () {
         ]);
       });
       var table = h('table', { cls: 'sessions' }, [
-        h('thead', null, [h('tr', null, [h('th', { text: 'peer' }), h('th', { text: 'type' }), h('th', { text: 'state' }), h('th', { cls: 'num', text: 'uptime' }), h('th', { cls: 'num', text: 'prefixes in' }), h('th', { cls: 'num', text: 'out' }), h('th', { cls: 'num', text: 'flaps' })])]),
+        h('thead', null, [h('tr', null, [h('th', { text: 'peer' }), h('th', { text: 'type, AS' }), h('th', { text: 'state' }), h('th', { cls: 'num', text: 'uptime' }), h('th', { cls: 'num', text: 'prefixes in' }), h('th', { cls: 'num', text: 'out' }), h('th', { cls: 'num', text: 'flaps' })])]),
         h('tbody', null, rows)
       ]);
       return h('div', { cls: 'reflector', 'data-admin': r.admin }, [head, table]);
@@ -214,10 +218,10 @@ export const PAGE_JS = `(function () {
       return h('tr', { 'data-sync': x.name }, [
         td(x.name),
         td(num(x.streams), 'num'),
-        td(bar(x.agents, agents, x.agents + ' of ' + agents + ' agents, ' + x.reflectors + ' reflectors')),
+        td(bar(x.agents, agents, x.agents + ' of ' + agents + ' agents, ' + x.reflectors + ' reflectors', true)),
         td(num(x.revision), 'num'),
-        td(seconds(x.fanoutP50), 'num'),
-        td(seconds(x.fanoutP99), 'num'),
+        h('td', { cls: 'num', text: seconds(x.fanoutP50), title: x.fanoutWindow === 'recent' ? x.fanoutBatches + ' change batches recently' : 'since the server started' }),
+        h('td', { cls: 'num', text: seconds(x.fanoutP99), title: x.fanoutWindow === 'recent' ? x.fanoutBatches + ' change batches recently' : 'since the server started' }),
         td(x.rejected ? pill(num(x.rejected), 'warn') : '0', 'num')
       ]);
     });

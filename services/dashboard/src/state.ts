@@ -32,10 +32,13 @@ export interface SyncServerView {
   reflectors: number;
   revision: number;
   cacheEntries: number;
-  /** Fan-out of change batches over the recent window (seconds), null when none happened. */
+  /** Fan-out time of change batches (seconds), null when none happened. */
   fanoutP50: number | null;
   fanoutP99: number | null;
+  /** Change batches fanned out in the recent window. */
   fanoutBatches: number;
+  /** What the percentiles cover: the recent window (when changes flowed in it) or the server's life. */
+  fanoutWindow: 'recent' | 'since start';
   /** Connections refused since start (full, bad hello, draining...). */
   rejected: number;
   error?: string;
