@@ -6,12 +6,15 @@
 // MESHLESS_DASHBOARD_SCREENSHOT when set: that is how docs/dashboard.png is made).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumMissing, freePort, launchChromium, waitFor, type Browser } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { startCluster, type Cluster } from './testing.js';
+
+const promtoolFound = () => spawnSync('promtool', ['--version']).status === 0;
 
 interface PageView {
   nodes: Array<{ name: string; cells: string[] }>;
@@ -97,6 +100,16 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     await shows('the switch session exporting the new block too', (v) => v.peers.some((p) => p.address === '127.0.0.10' && Number(p.cells[5]) >= 3));
     assert.equal(await page.evaluate<number>("performance.getEntriesByType('navigation').length"), 1, 'updated in place, not reloaded');
     assert.deepEqual(page.errors, [], 'no script error in the page');
+
+    // Its /metrics: IPAM usage per pool for the alert rules (k8s/observability/), well-formed.
+    const metrics = await (await fetch(`${url}metrics`)).text();
+    assert.match(metrics, /^meshless_ipam_pool_blocks_allocated\{pool="local-ipv4-ippool",cidr="10\.240\.0\.0\/16"\} 3$/m);
+    assert.match(metrics, /^meshless_ipam_pool_blocks\{pool="local-ipv4-ippool",cidr="10\.240\.0\.0\/16"\} 1024$/m);
+    assert.match(metrics, /^meshless_dashboard_source_up\{source="rr",target="127\.0\.0\.1:\d+"\} 1$/m);
+    if (promtoolFound()) {
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+      assert.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
+    }
 
     const shot = join(dataDir, 'dashboard.png');
     writeFileSync(shot, await page.screenshot());

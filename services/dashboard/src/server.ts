@@ -1,6 +1,7 @@
 // The dashboard's HTTP side: the page (HTML, CSS and JS served from memory: nothing to build or
 // install for the user), GET /api/state (the whole picture as JSON), GET /events (server-sent
-// events: the picture again whenever it changed, at most once per PUSH_MS), /livez and /readyz.
+// events: the picture again whenever it changed, at most once per PUSH_MS), GET /metrics (IPAM
+// usage per pool for Prometheus: exposition.ts), /livez and /readyz.
 //
 // Why server-sent events and not a WebSocket: updates only flow one way, EventSource reconnects by
 // itself, and SSE is plain HTTP that any proxy passes; a WebSocket would need a framing layer here
@@ -8,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Collector } from './collector.js';
+import { exposition } from './exposition.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page.js';
 
 /** Pushes are coalesced: at most one state per this many ms to each page. */
@@ -62,6 +64,10 @@ export async function serveDashboard(collector: Collector, host: string, port: n
     }
     if (path === '/livez' || path === '/readyz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(exposition(collector.snapshot()));
       return;
     }
     if (path === '/api/state') {
