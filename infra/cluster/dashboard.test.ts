@@ -62,8 +62,10 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
   let browser: Browser | undefined;
   try {
     cluster = await startCluster(env);
-    const url = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(cluster.output())?.[1];
-    assert.ok(url, `the ready banner prints the dashboard's URL:\n${cluster.output()}`);
+    // The banner's endpoint lines follow `meshless ready`, maybe in a later chunk.
+    const banner = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/;
+    await waitFor("the ready banner's dashboard URL", () => banner.test(cluster!.output()), 10_000).catch(() => assert.fail(`no dashboard URL in the banner:\n${cluster!.output()}`));
+    const url = banner.exec(cluster.output())![1]!;
 
     browser = await launchChromium();
     const page = await browser.newPage(1440, 900);
