@@ -101,6 +101,12 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     await shows("the sync server's fan-out time of the changes", (v) => v.sync.some((r) => r[0] === 'sync' && /^[\d.]+ (µs|ms|s)$/.test(r[4]!) && /^[\d.]+ (µs|ms|s)$/.test(r[5]!)));
     await shows('the switch session exporting the new block too', (v) => v.peers.some((p) => p.address === '127.0.0.10' && Number(p.cells[5]) >= 3));
     assert.equal(await page.evaluate<number>("performance.getEntriesByType('navigation').length"), 1, 'updated in place, not reloaded');
+    // The filter narrows the node table (by name, address or block), and clearing it restores it.
+    const filter = (text: string) =>
+      page.evaluate<string[]>(`(() => { const f = document.getElementById('filter'); f.value = ${JSON.stringify(text)}; f.dispatchEvent(new Event('input')); return [...document.querySelectorAll('#nodes tbody tr[data-node]')].map((tr) => tr.dataset.node); })()`);
+    assert.deepEqual(await filter('node-c'), ['node-c1']);
+    assert.deepEqual(await filter(cidr), ['node-c1']);
+    assert.deepEqual(await filter(''), ['node-a1', 'node-a2', 'node-c1', 'reflector-0']);
     assert.deepEqual(page.errors, [], 'no script error in the page');
 
     // Its /metrics: IPAM usage per pool for the alert rules (k8s/observability/), well-formed.

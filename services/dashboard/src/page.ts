@@ -21,7 +21,9 @@ export const PAGE_HTML = `<!doctype html>
 <main>
   <div class="col">
     <section id="nodes-panel" class="panel">
-      <h2>Nodes and agents <span id="nodes-count" class="count"></span></h2>
+      <h2>Nodes and agents <span id="nodes-count" class="count"></span>
+        <input id="filter" type="search" placeholder="filter name, address, block" aria-label="filter nodes" title="shows the nodes whose name, address or block contains this">
+        <label class="count" title="agents not in sync, unreachable or lagging"><input id="problems" type="checkbox"> problems only</label></h2>
       <table id="nodes"><thead><tr><th>node</th><th>role</th><th>address</th><th>blocks</th><th>agent</th><th class="num">revision</th><th class="num">lag</th><th class="num">resources</th></tr></thead><tbody></tbody></table>
     </section>
     <section id="ipam-panel" class="panel">
@@ -66,6 +68,8 @@ header h1 { font-size: 16px; margin: 0; letter-spacing: .02em; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; padding: 12px 16px; align-items: start; }
 .col { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 0; overflow: auto; }
+h2 input[type=search] { margin-left: 12px; font: inherit; text-transform: none; padding: 1px 6px; border: 1px solid var(--line); border-radius: 4px; width: 190px; }
+h2 label { margin-left: 8px; }
 h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 2px 0 8px; }
 h3 { font-size: 13px; margin: 8px 0 4px; }
 .count { text-transform: none; letter-spacing: 0; font-weight: normal; }
@@ -158,11 +162,22 @@ export const PAGE_JS = `(function () {
     return a.inSync ? pill('in sync', 'ok') : pill('syncing', 'warn');
   }
 
+  // Rows drawn at most; the filter narrows a large cluster down.
+  var MAX_ROWS = 500;
+  function matches(n, text, problems) {
+    if (problems && !(n.agent && (!n.agent.inSync || n.agent.error || n.agent.lag > 0))) return false;
+    if (!text) return true;
+    return (n.name + ' ' + n.address + ' ' + n.blocks.join(' ')).toLowerCase().indexOf(text) >= 0;
+  }
+
   function renderNodes(s) {
     var fresh = seenNodes;
     seenNodes = {};
-    var rows = s.nodes.map(function (n) {
-      seenNodes[n.name] = true;
+    s.nodes.forEach(function (n) { seenNodes[n.name] = true; });
+    var text = document.getElementById('filter').value.trim().toLowerCase();
+    var problems = document.getElementById('problems').checked;
+    var shown = s.nodes.filter(function (n) { return matches(n, text, problems); });
+    var rows = shown.slice(0, MAX_ROWS).map(function (n) {
       var a = n.agent;
       var lag = a && a.lag !== null ? a.lag : null;
       var tr = h('tr', { 'data-node': n.name, cls: fresh && !fresh[n.name] ? 'fresh' : null }, [
@@ -177,8 +192,9 @@ export const PAGE_JS = `(function () {
       ]);
       return tr;
     });
+    if (shown.length > MAX_ROWS) rows.push(h('tr', null, [h('td', { colspan: '8', cls: 'muted', text: (shown.length - MAX_ROWS) + ' more: filter to narrow' })]));
     fill(document.querySelector('#nodes tbody'), rows);
-    document.getElementById('nodes-count').textContent = '(' + s.nodes.length + ')';
+    document.getElementById('nodes-count').textContent = '(' + (shown.length === s.nodes.length ? s.nodes.length : shown.length + ' of ' + s.nodes.length) + ')';
   }
 
   function stateKind(p) { return p.state === 'Established' ? 'ok' : (/shutdown/i.test(p.info) ? 'muted' : 'bad'); }
@@ -278,6 +294,10 @@ export const PAGE_JS = `(function () {
     el.className = 'live ' + (on ? 'on' : 'off');
     el.textContent = on ? 'live' : 'reconnecting…';
   }
+
+  ['filter', 'problems'].forEach(function (id) {
+    document.getElementById(id).addEventListener('input', function () { if (last) renderNodes(last); });
+  });
 
   var events = new EventSource('events');
   events.addEventListener('state', function (e) { setLive(true); render(JSON.parse(e.data)); });
