@@ -141,7 +141,8 @@ export class Collector {
     let backoff = 250;
     while (!signal.aborted) {
       try {
-        let inSnapshot = true;
+        // A resumed watch replays what happened meanwhile: those are changes for the feed.
+        let inSnapshot = this.revision === 0;
         for await (const ev of this.client.watch({ revision: this.revision, signal })) {
           backoff = 250;
           this.datastoreError = undefined;

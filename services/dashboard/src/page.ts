@@ -22,7 +22,7 @@ export const PAGE_HTML = `<!doctype html>
   <div class="col">
     <section id="nodes-panel" class="panel">
       <h2>Nodes and agents <span id="nodes-count" class="count"></span>
-        <input id="filter" type="search" placeholder="filter name, address, block" aria-label="filter nodes" title="shows the nodes whose name, address or block contains this">
+        <input id="filter" type="search" placeholder="filter nodes" aria-label="filter nodes" title="shows the nodes whose name, address or block contains this">
         <label class="count" title="agents not in sync, unreachable or lagging"><input id="problems" type="checkbox"> problems only</label></h2>
       <table id="nodes"><thead><tr><th>node</th><th>role</th><th>address</th><th>blocks</th><th>agent</th><th class="num">revision</th><th class="num">lag</th><th class="num">resources</th></tr></thead><tbody></tbody></table>
     </section>
