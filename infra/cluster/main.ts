@@ -39,6 +39,7 @@ export const clusterConfig = {
   switchAs: { type: 'int', default: 65100, check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`), description: "the BIRD switch's AS (eBGP to the reflectors)" },
   switchPort: { type: 'int', default: 1180, check: checks.port, description: "the BIRD switch's BGP port on 127.0.0.10 (a free one when taken)" },
   rrAdminBasePort: { type: 'int', default: 5474, check: checks.port, description: 'first reflector admin API port (meshless bgp --rr); reflectors take consecutive ports' },
+  dashboardPort: { type: 'int', default: 5480, check: checks.port, description: 'the web dashboard on 127.0.0.1 (meshless dashboard; a free one when taken)' },
 } as const;
 
 /** An agent's JSON log line as one terminal line when it reports changes or a status change. */
@@ -96,7 +97,13 @@ async function main(): Promise<void> {
   const natsMonitor = await freePort();
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
   let metricsPort = config.metricsBasePort;
-  const nextMetrics = () => portOrFree(metricsPort++);
+  // Every service's /metrics, by name (an agent's is its node): what the dashboard reads.
+  const scraped: string[] = [];
+  const nextMetrics = async (name: string) => {
+    const port = await portOrFree(metricsPort++);
+    scraped.push(`${name}=http://127.0.0.1:${port}/metrics`);
+    return port;
+  };
 
   const bgp = config.reflectors > 0;
   const withSwitch = bgp && birdAvailable();
@@ -125,7 +132,7 @@ async function main(): Promise<void> {
       endpoints: [`nats        ${natsUrl}`],
     }),
     async () => {
-      const mp = await nextMetrics();
+      const mp = await nextMetrics('datastore');
       return {
         name: 'datastore',
         command: node,
@@ -141,7 +148,7 @@ async function main(): Promise<void> {
       return undefined;
     },
     async () => {
-      const mp = await nextMetrics();
+      const mp = await nextMetrics('sync');
       return {
         name: 'sync',
         command: node,
@@ -151,7 +158,7 @@ async function main(): Promise<void> {
       };
     },
     ...config.agents.map((name) => async (): Promise<ChildSpec> => {
-      const mp = await nextMetrics();
+      const mp = await nextMetrics(name);
       return {
         name: `agent-${name}`,
         command: node,
@@ -162,9 +169,20 @@ async function main(): Promise<void> {
       };
     }),
     ...layout.reflectors.map((r) => async (): Promise<ChildSpec> =>
-      reflectorChild(r, { meshless, syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics() }),
+      reflectorChild(r, { meshless, syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics(`rr-${r.name}`) }),
     ),
     async () => (withSwitch ? switchChild(layout, paths) : undefined),
+    async () => {
+      const url = `http://127.0.0.1:${await portOrFree(config.dashboardPort)}/`;
+      const rr = layout.reflectors.map((r) => `127.0.0.1:${r.adminPort}`).join(',');
+      return {
+        name: 'dashboard',
+        command: node,
+        args: [...meshless, 'dashboard', '--listen', url.slice(7, -1), '--datastore', config.datastoreListen, ...(rr ? ['--rr', rr] : []), '--metrics', scraped.join(',')],
+        ready: () => httpOk(`${url}readyz`),
+        endpoints: [`dashboard   ${url}   (live: nodes, agents, sync servers, BGP sessions, IPAM, changes)`],
+      };
+    },
   ];
   let stopWatching = () => {};
 

@@ -3,3 +3,5 @@ export type { NatsServerHandle } from './nats-server.js';
 export { freePort, httpOk, waitFor } from './ports.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { launchChromium, chromiumMissing, CHROMIUM_BIN } from './chromium.js';
+export type { Browser, BrowserPage } from './chromium.js';

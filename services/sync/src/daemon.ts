@@ -27,10 +27,12 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
   const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log);
   let server: SyncServer | undefined;
+  const maxConnections = connectionCap(config.maxConnections, openFileLimit(), log);
   const metrics = createSyncMetrics(telemetry.meter, {
     revision: () => server?.cache.revision ?? 0,
     cacheEntries: () => server?.cache.size ?? 0,
     streams: () => server?.stats().connections ?? 0,
+    connectionLimit: () => maxConnections,
   });
   server = await SyncServer.start({
     serverId,
@@ -38,7 +40,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     listen: config.listen,
     advertise: config.advertise || undefined,
     stateDir: config.stateDir || undefined,
-    maxConnections: connectionCap(config.maxConnections, openFileLimit(), log),
+    maxConnections,
     pingIntervalMs: config.pingInterval,
     pongTimeoutMs: Math.max(config.pongTimeout, 2 * config.pingInterval),
     handshakeTimeoutMs: config.handshakeTimeout,
