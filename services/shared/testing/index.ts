@@ -1,5 +1,7 @@
 export { startNatsServer, NATS_SERVER_BIN } from './nats-server.js';
-export type { NatsServerHandle } from './nats-server.js';
+export type { NatsServerHandle, NatsClusterMember } from './nats-server.js';
 export { freePort, httpOk, waitFor } from './ports.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { startNatsCluster } from './nats-cluster.js';
+export type { NatsClusterHandle } from './nats-cluster.js';

@@ -28,7 +28,7 @@ export interface RetryBudget {
  * (Rejected: one long timeout per request, the old fixed 5 s: a request sent to a server that just
  * died waited it out whole even though the cluster answered again after a second.)
  */
-export const KEY_OP_BUDGET: RetryBudget = { totalMs: 12_000, firstDelayMs: 50, maxDelayMs: 1000 };
+export const KEY_OP_BUDGET: RetryBudget = { totalMs: 12_000, firstDelayMs: 25, maxDelayMs: 250 };
 
 export async function withRetry<T>(attempt: () => Promise<T>, budget: RetryBudget = KEY_OP_BUDGET): Promise<T> {
   const start = Date.now();
