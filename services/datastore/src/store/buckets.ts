@@ -14,16 +14,18 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { META_BUCKET, RESOURCES_BUCKET, StorageJsCodes } from '../../../shared/nats/index.js';
 import { FailedPreconditionError } from '../../../shared/errors/index.js';
-import { withRetry } from './nats-errors.js';
+import { withRetry, type RetryBudget } from './nats-errors.js';
 
 /**
  * Timeout of one JetStream API request for a single key (get, publish, stream info). Short,
  * because a lost request is retried (withRetry) rather than waited out; the whole operation has
  * KEY_OP_BUDGET.
  */
-export const KEY_REQUEST_TIMEOUT_MS = 2000;
+export const KEY_REQUEST_TIMEOUT_MS = 1000;
 /** Timeout of bucket administration (create, update), which waits on the meta group's consensus. */
 const ADMIN_TIMEOUT_MS = 10_000;
+/** How long start-up waits for JetStream to answer (a cluster electing its first meta leader). */
+const START_BUDGET: RetryBudget = { totalMs: 60_000, firstDelayMs: 100, maxDelayMs: 1000 };
 /** JetStream clusters replicate a stream 1, 3 or 5 times (an odd Raft group). */
 const MAX_REPLICAS = 5;
 
@@ -63,7 +65,8 @@ export async function openBuckets(nc: NatsConnection, options: BucketOptions): P
     throw new FailedPreconditionError(`replicas must be 0 (automatic) or 1..${MAX_REPLICAS}, got ${options.replicas}`);
   }
   const js = jetstream(nc, { timeout: KEY_REQUEST_TIMEOUT_MS });
-  const admin = await jetstreamManager(nc, { timeout: ADMIN_TIMEOUT_MS });
+  // A cluster that is still forming (no meta leader yet) answers nothing for a few seconds.
+  const admin = await withRetry(() => jetstreamManager(nc, { timeout: ADMIN_TIMEOUT_MS }), START_BUDGET);
   const automatic = options.replicas === 0;
   let replicas = automatic ? autoReplicas(nc) : options.replicas;
   const kvm = new Kvm(js);
@@ -76,7 +79,7 @@ export async function openBuckets(nc: NatsConnection, options: BucketOptions): P
     for (;;) {
       try {
         // allow_direct false: see the consistency note at the top.
-        const kv = await withRetry(() => kvm.create(spec.name, { history: 1, description: spec.description, replicas, allow_direct: false }));
+        const kv = await withRetry(() => kvm.create(spec.name, { history: 1, description: spec.description, replicas, allow_direct: false }), START_BUDGET);
         await reconcileReplicas(admin, `KV_${spec.name}`, replicas, options.log);
         opened.push(kv);
         break;
@@ -88,7 +91,7 @@ export async function openBuckets(nc: NatsConnection, options: BucketOptions): P
       }
     }
   }
-  return { js, jsm: await jetstreamManager(nc, { timeout: KEY_REQUEST_TIMEOUT_MS }), kv: opened[0]!, meta: opened[1]!, replicas };
+  return { js, jsm: await withRetry(() => jetstreamManager(nc, { timeout: KEY_REQUEST_TIMEOUT_MS }), START_BUDGET), kv: opened[0]!, meta: opened[1]!, replicas };
 }
 
 /** Scales an existing stream up to `replicas` (never down: fewer copies is an operator's call). */
