@@ -15,6 +15,8 @@ export interface NatsServerHandle {
   restart(hard?: boolean): Promise<void>;
   /** SIGKILL (or `signal`) and wait for exit, without starting again (start() does). */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP / SIGCONT: a wedged server that keeps its sockets). */
+  signal(signal: NodeJS.Signals): void;
   /** Starts a stopped server again on the same port and store. */
   start(): Promise<void>;
   /** Whether the process is running now. */
@@ -108,6 +110,9 @@ export async function startNatsServer(
     },
     async start() {
       await launch();
+    },
+    signal(signal: NodeJS.Signals) {
+      child?.kill(signal);
     },
     async restart(hard = false) {
       await halt(hard ? 'SIGKILL' : 'SIGTERM');
