@@ -11,6 +11,7 @@ import { checks, ConfigError, describeConfig, loadConfig } from '../../services/
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
+import { natsLayout } from './nats.js';
 import {
   agentAddress,
   birdAvailable,
@@ -29,6 +30,7 @@ const root = PROJECT_ROOT;
 export const clusterConfig = {
   dataDir: { type: 'string', default: '.data', description: 'where NATS, LMDB snapshots and logs live (relative to the repository)' },
   natsPort: { type: 'int', default: 4222, check: checks.port, description: 'NATS client port; 0 picks a free one' },
+  natsCluster: { type: 'int', default: 1, check: (v: number) => (v === 1 || v === 3 || v === 5 ? undefined : `must be 1, 3 or 5, got ${v}`), description: 'nats-servers to run (3 or 5: a JetStream cluster, buckets replicated; also --nats-cluster N)' },
   datastoreListen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'datastore gRPC API (the CLI default)' },
   syncListen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'sync server gRPC address (agents connect here)' },
   agents: { type: 'list', default: ['node-a1', 'node-a2', 'node-b1'], description: 'node agents to run (node names; the examples define these nodes)' },
@@ -78,7 +80,8 @@ async function main(): Promise<void> {
   }
   let config;
   try {
-    config = loadConfig(clusterConfig);
+    const flag = process.argv.indexOf('--nats-cluster');
+    config = loadConfig(clusterConfig, flag > 0 ? { overrides: { natsCluster: process.argv[flag + 1] } } : {});
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`meshless: ${err.message}`);
@@ -93,9 +96,8 @@ async function main(): Promise<void> {
   const meshless = [MESHLESS_BIN];
   const node = process.execPath;
 
-  const natsPort = await portOrFree(config.natsPort);
-  const natsMonitor = await freePort();
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const nats = await natsLayout(dataDir, config.natsCluster, config.natsPort, (p) => portOrFree(p));
+  const natsUrl = nats.url;
   let metricsPort = config.metricsBasePort;
   // Every service's /metrics, by name (an agent's is its node): what the dashboard reads.
   const scraped: string[] = [];
@@ -124,13 +126,7 @@ async function main(): Promise<void> {
 
   // A step returns the child to start and supervise, or undefined when it only had work to do.
   const children: Array<() => Promise<ChildSpec | undefined>> = [
-    async () => ({
-      name: 'nats',
-      command: process.env.MESHLESS_NATS_SERVER ?? 'nats-server',
-      args: ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort), '-m', String(natsMonitor), '-n', 'meshless-local'],
-      ready: () => httpOk(`http://127.0.0.1:${natsMonitor}/healthz`),
-      endpoints: [`nats        ${natsUrl}`],
-    }),
+    ...nats.children.map((spec) => async () => spec),
     async () => {
       const mp = await nextMetrics('datastore');
       return {

@@ -2,6 +2,7 @@ export {
   RESOURCES_BUCKET,
   META_BUCKET,
   META_COMPACTED_REVISION,
+  META_HEALTH_PROBE,
   Subjects,
   KIND_TOKENS,
   resourceKey,
@@ -11,3 +12,5 @@ export {
 export type { StoredKind, ResourceKey } from './names.js';
 export { connectNats } from './connect.js';
 export type { NatsConnection } from './connect.js';
+export { asServiceError, classifyNatsError, TransientJsCodes, StorageJsCodes, NATS_RETRY_AFTER_MS, STORAGE_RETRY_AFTER_MS } from './errors.js';
+export type { NatsFailure } from './errors.js';

@@ -13,6 +13,14 @@ export interface NatsServerHandle {
   readonly storeDir: string;
   /** SIGTERM (or SIGKILL with hard=true), wait for exit, start again on the same port and store. */
   restart(hard?: boolean): Promise<void>;
+  /** SIGKILL (or `signal`) and wait for exit, without starting again (start() does). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP / SIGCONT: a wedged server that keeps its sockets). */
+  signal(signal: NodeJS.Signals): void;
+  /** Starts a stopped server again on the same port and store. */
+  start(): Promise<void>;
+  /** Whether the process is running now. */
+  readonly running: boolean;
   stop(): Promise<void>;
 }
 
@@ -28,7 +36,19 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(options: { storeDir?: string; port?: number } = {}): Promise<NatsServerHandle> {
+export interface NatsClusterMember {
+  /** Unique server name (JetStream clustering requires one). */
+  serverName: string;
+  clusterName: string;
+  /** Port of this server's cluster (route) listener. */
+  clusterPort: number;
+  /** Route ports of the other members. */
+  routes: number[];
+}
+
+export async function startNatsServer(
+  options: { storeDir?: string; port?: number; cluster?: NatsClusterMember; extraArgs?: string[] } = {},
+): Promise<NatsServerHandle> {
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'meshless-nats-'));
   const ownDir = options.storeDir === undefined;
   let port = options.port ?? (await freePort());
@@ -37,7 +57,13 @@ export async function startNatsServer(options: { storeDir?: string; port?: numbe
 
   const launch = async (): Promise<void> => {
     stderr = '';
-    child = spawn(NATS_SERVER_BIN, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...(options.extraArgs ?? [])];
+    const c = options.cluster;
+    if (c) {
+      args.push('-n', c.serverName, '--cluster_name', c.clusterName, '--cluster', `nats://127.0.0.1:${c.clusterPort}`);
+      if (c.routes.length > 0) args.push('--routes', c.routes.map((p) => `nats://127.0.0.1:${p}`).join(','));
+    }
+    child = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     const spawnError = new Promise<never>((_, reject) => child!.once('error', (e) => reject(new Error(`cannot run ${NATS_SERVER_BIN}: ${e.message} (install the Debian package nats-server)`))));
@@ -63,7 +89,7 @@ export async function startNatsServer(options: { storeDir?: string; port?: numbe
       await launch();
       break;
     } catch (err) {
-      if (attempt >= 3 || options.port !== undefined || !/address already in use/i.test(String(err))) throw err;
+      if (attempt >= 3 || options.port !== undefined || options.cluster || !/address already in use/i.test(String(err))) throw err;
       port = await freePort();
     }
   }
@@ -76,6 +102,18 @@ export async function startNatsServer(options: { storeDir?: string; port?: numbe
       return port;
     },
     storeDir,
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      await halt(signal);
+    },
+    async start() {
+      await launch();
+    },
+    signal(signal: NodeJS.Signals) {
+      child?.kill(signal);
+    },
     async restart(hard = false) {
       await halt(hard ? 'SIGKILL' : 'SIGTERM');
       await launch();

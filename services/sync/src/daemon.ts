@@ -1,6 +1,7 @@
 // `meshless sync`: wiring of one sync server process (NATS, the server, telemetry, shutdown).
 // SIGTERM drains: every client is sent to another server and resumes there, then we close.
 import { hostname } from 'node:os';
+import { checkStateDir } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
@@ -24,8 +25,14 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   const serverId = config.serverId || `${hostname()}-${process.pid}`;
   const log = options.log ?? createLogger('sync', { serverId });
   const listenHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  // Fail fast: an unusable state directory or a taken port stops start-up with the reason, and
+  // nothing is left open (the process exits non-zero instead of looking alive).
+  if (config.stateDir) checkStateDir(config.stateDir);
   const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
-  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log);
+  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log).catch(async (err: unknown) => {
+    await telemetry.close();
+    throw err;
+  });
   let server: SyncServer | undefined;
   const maxConnections = connectionCap(config.maxConnections, openFileLimit(), log);
   const metrics = createSyncMetrics(telemetry.meter, {
@@ -62,6 +69,10 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     listenBacklog: config.listenBacklog,
     log,
     metrics,
+  }).catch(async (err: unknown) => {
+    await nc.close().catch(() => undefined);
+    await telemetry.close();
+    throw err;
   });
   const s = server;
   telemetry.addReadiness('sync', () => {
