@@ -24,6 +24,11 @@ import { UnavailableError } from '../../../shared/errors/index.js';
 import {
   AllocateBlockRequest,
   ApplyRequest,
+  AssignIpRequest,
+  AutoAssignRequest,
+  HandleAddressesRequest,
+  ReleaseHandleRequest,
+  ReleaseIpsRequest,
   ChangeType,
   CreateRequest,
   DatastoreServiceService,
@@ -60,6 +65,24 @@ const SPECS = {
   AllocateBlockRequest: { 1: { name: 'node', type: 'string' }, 2: { name: 'pool', type: 'string' }, 3: { name: 'ip_version', type: 'uint32' } },
   ReleaseBlocksRequest: { 1: { name: 'node', type: 'string' } },
   IpamShowRequest: {},
+  AutoAssignRequest: {
+    1: { name: 'node', type: 'string' },
+    2: { name: 'handle_id', type: 'string' },
+    3: { name: 'num_ipv4', type: 'uint32' },
+    4: { name: 'num_ipv6', type: 'uint32' },
+    5: { name: 'ipv4_pools', type: 'repeated string' },
+    6: { name: 'ipv6_pools', type: 'repeated string' },
+    7: { name: 'attributes', type: 'map<string, string>' },
+  },
+  AssignIpRequest: {
+    1: { name: 'node', type: 'string' },
+    2: { name: 'handle_id', type: 'string' },
+    3: { name: 'address', type: 'string' },
+    4: { name: 'attributes', type: 'map<string, string>' },
+  },
+  ReleaseIpsRequest: { 1: { name: 'addresses', type: 'repeated string' } },
+  ReleaseHandleRequest: { 1: { name: 'handle_id', type: 'string' } },
+  HandleAddressesRequest: { 1: { name: 'handle_id', type: 'string' } },
 } satisfies Record<string, MessageSpec>;
 
 interface Decoder<T> {
@@ -190,6 +213,11 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r) => handlers.allocateBlock(r)),
     releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r) => handlers.releaseBlocks(r)),
     ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, () => handlers.ipamShow()),
+    autoAssign: unary('AutoAssign', 'AutoAssignRequest', AutoAssignRequest, (r) => handlers.autoAssign(r)),
+    assignIp: unary('AssignIp', 'AssignIpRequest', AssignIpRequest, (r) => handlers.assignIp(r)),
+    releaseIps: unary('ReleaseIps', 'ReleaseIpsRequest', ReleaseIpsRequest, (r) => handlers.releaseIps(r)),
+    releaseHandle: unary('ReleaseHandle', 'ReleaseHandleRequest', ReleaseHandleRequest, (r) => handlers.releaseHandle(r)),
+    handleAddresses: unary('HandleAddresses', 'HandleAddressesRequest', HandleAddressesRequest, (r) => handlers.handleAddresses(r)),
   };
 
   const definition: ServiceDefinition = Object.fromEntries(
