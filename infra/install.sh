@@ -27,6 +27,8 @@ if [[ "${MESHLESS_APT_MINIMAL:-0}" != 1 ]]; then
   # host-local), and nsenter, which wires pods inside their network namespace.
   have /usr/lib/cni/tuning || need+=(containernetworking-plugins)
   have nsenter || need+=(util-linux)
+  # `kubectl kustomize k8s/` in the manifest test.
+  have kubectl || need+=(kubernetes-client)
 fi
 
 if (( ${#need[@]} )); then

@@ -3,89 +3,38 @@
 // "node" network namespace, CNI_* in the environment, a conflist's configuration on stdin, pods
 // in their own namespaces; a real datastore on a real nats-server. Needs root.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { createNetns, netnsSkipReason, type Netns } from '../../bgp/src/testing/index.js';
-import { runDatastore, datastoreConfig, type DatastoreConfig, type DatastoreHandle } from '../../datastore/index.js';
-import { createDatastoreClient, type DatastoreClient } from '../../shared/datastore-client/index.js';
+import { netnsSkipReason, type Netns } from '../../bgp/src/testing/index.js';
+import type { DatastoreHandle } from '../../datastore/index.js';
+import type { DatastoreClient } from '../../shared/datastore-client/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { createLogger } from '../../shared/log/index.js';
-import { startNatsServer, type NatsServerHandle } from '../../shared/testing/index.js';
 import { installCni } from './install.js';
 import { hostVethName } from './names.js';
-import { addList, checkList, DEBIAN_CNI_DIR, delList, execPlugin, REPO_BIN, type Attachment, type ConfList, type Runtime } from './testing/runtime.js';
-
-const execFileAsync = promisify(execFile);
+import { createCniLab, netnsPath, type CniLab } from './testing/lab.js';
+import { addList, checkList, DEBIAN_CNI_DIR, delList, execPlugin, type Attachment, type ConfList, type Runtime } from './testing/runtime.js';
 const skip = netnsSkipReason() ?? (existsSync(join(DEBIAN_CNI_DIR, 'tuning')) ? undefined : 'needs Debian containernetworking-plugins (/usr/lib/cni); infra/install.sh installs it');
 
-const V3 = 'projectcalico.org/v3';
 const NODE = 'cni-node';
 
-let nats: NatsServerHandle;
-let datastore: DatastoreHandle;
+let lab: CniLab;
 let client: DatastoreClient;
 let node: Netns;
 let scratch: string;
 let rt: Runtime;
 let list: ConfList;
-const pods: Netns[] = [];
-
-async function sh(cmd: string, args: string[]): Promise<string> {
-  return (await execFileAsync(cmd, args, { encoding: 'utf8' })).stdout;
-}
-
-async function newPod(): Promise<Netns> {
-  const ns = await createNetns('cp');
-  pods.push(ns);
-  return ns;
-}
-
-const netnsPath = (ns: Netns) => `/var/run/netns/${ns.name}`;
+let datastore: DatastoreHandle;
+const newPod = () => lab.newPod();
 
 describe('meshless-cni in network namespaces', { skip }, () => {
   before(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'meshless-cni-'));
-    nats = await startNatsServer();
-    node = await createNetns('cn');
-    // The node reaches the datastore over a veth to this namespace (198.19.0.0/16: RFC 2544 space).
-    const link = `mlc${process.pid % 100000}`;
-    const octet = 100 + (process.pid % 150);
-    await sh('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'up0', 'netns', node.name]);
-    await sh('ip', ['addr', 'add', `198.19.${octet}.1/30`, 'dev', link]);
-    await sh('ip', ['link', 'set', link, 'up']);
-    await node.exec('ip', ['addr', 'add', `198.19.${octet}.2/30`, 'dev', 'up0']);
-    await node.exec('ip', ['link', 'set', 'up0', 'up']);
-    // Proxy ARP answers for 169.254.1.1 only when the node has a route to it that is not the
-    // pod's interface: a real node's default route.
-    await node.exec('ip', ['route', 'add', 'default', 'via', `198.19.${octet}.1`]);
-    await node.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
-    datastore = await runDatastore({ ...defaults, listen: `198.19.${octet}.1:0`, metricsPort: 0, nats: nats.url }, createLogger('cni-test'));
-    client = createDatastoreClient(datastore.address);
-    await client.create({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'cni-pool' }, spec: { cidr: '10.77.0.0/24', blockSize: 28 } });
-    await client.create({ apiVersion: V3, kind: 'Node', metadata: { name: NODE }, spec: {} });
-    rt = { path: [REPO_BIN, DEBIAN_CNI_DIR], nodeNetns: node.name };
-    list = {
-      cniVersion: '1.0.0',
-      name: 'k8s-pod-network',
-      plugins: [
-        { type: 'meshless-cni', datastore: datastore.address, nodename: NODE, mtu: 1400, log_file: join(scratch, 'cni.log'), log_level: 'debug', ipam: { type: 'meshless-ipam' } },
-        { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' } },
-      ],
-    };
+    lab = await createCniLab({ pool: '10.77.0.0/24', blockSize: 28 });
+    ({ client, node, scratch, rt, list, datastore } = lab);
   });
 
   after(async () => {
-    client?.close();
-    for (const p of pods) await p.destroy();
-    await node?.destroy();
-    await datastore?.close();
-    await nats?.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    await lab?.stop();
   });
 
   test('ADD wires two Kubernetes pods like Calico, chained with tuning; they reach each other; CHECK; DEL leaves nothing, twice', async () => {
@@ -159,8 +108,7 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     for (const p of attached) {
       for (const r of await delList(rt, list, p.a, p.result)) assert.equal(r.code, 0, r.stdout + r.stderr);
     }
-    await p2.ns.destroy();
-    pods.splice(pods.indexOf(p2.ns), 1);
+    await lab.dropPod(p2.ns);
     for (const p of attached) for (const r of await delList(rt, list, p.a, p.result)) assert.equal(r.code, 0, r.stdout + r.stderr);
     await assert.rejects(client.get('WorkloadEndpoint', 'cni--node-k8s-web--1-eth0', 'shop'), NotFoundError);
     assert.deepEqual(await client.handleAddresses(`k8s-pod-network.${p1.a.containerId}`), []);
