@@ -34,6 +34,9 @@ const LOCK = join(ROOT, '.dist.lock');
 /** What gets compiled: the CLI (every service is a subcommand), the local cluster, the benchmarks. */
 export const ENTRIES = [
   'services/cli/src/main.ts',
+  // The CNI executables (bin/meshless-cni, bin/meshless-ipam): their own small entry, since a
+  // runtime starts one per pod and must not load the whole CLI.
+  'services/cni/src/main.ts',
   'services/bgp/src/testing/netns-broker.ts',
   'infra/cluster/main.ts',
   'loadtest/bgp/main.ts',
@@ -42,6 +45,7 @@ export const ENTRIES = [
   'loadtest/fanout/worker.ts',
   'loadtest/fanout/floor-server.ts',
   'loadtest/startup/main.ts',
+  'loadtest/cni/main.ts',
 ];
 /**
  * Packages whose import has no side effect, so esbuild may drop an import of them that nothing

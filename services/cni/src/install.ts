@@ -3,16 +3,24 @@
 // its conf directory, atomically (write to a temporary name, then rename), so a runtime never
 // reads half a file.
 //
-// The executables are small launchers. With the compiled bundle (dist/meshless-cni.mjs) it is
-// copied beside them, so the bin directory is self-contained (the DaemonSet copies into the
-// host's /opt/cni/bin); without it, they import this checkout's sources (a machine that runs
-// Meshless from a clone). `nodeBinary` is the interpreter of their #! line; with `copyNode` the
+// The executables are small launchers. With the compiled build (dist/, infra/build.mjs; the
+// container image ships it) dist/ is copied beside them as meshless-dist/, so the bin directory
+// is self-contained (the DaemonSet copies into the host's /opt/cni/bin); without it, they run
+// this checkout's bin/cni-launch.mjs (a machine that runs Meshless from a clone). `nodeBinary` is the interpreter of their #! line; with `copyNode` the
 // running Node binary is copied beside them as meshless-node, so the host needs no Node.js.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The checkout (or the image's /app): found upwards from this file, sources or a bundle under dist/. */
+const REPO = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin', 'cni-launch.mjs'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..', '..');
+  }
+}
 
 export interface InstallOptions {
   binDir: string;
@@ -82,12 +90,16 @@ export function installCni(o: InstallOptions): InstallResult {
     renameSync(`${target}.meshless-tmp`, target);
     interpreter = resolve(target);
   }
-  const bundle = join(REPO, 'dist', 'meshless-cni.mjs');
+  // dist/ holds the compiled entry and the chunks it imports.
+  const dist = existsSync(join(REPO, 'dist', 'services', 'cni', 'src', 'main.js')) ? join(REPO, 'dist') : undefined;
   let entry: string;
-  if (existsSync(bundle)) {
-    copyFileSync(bundle, join(o.binDir, 'meshless-cni.mjs.meshless-tmp'));
-    renameSync(join(o.binDir, 'meshless-cni.mjs.meshless-tmp'), join(o.binDir, 'meshless-cni.mjs'));
-    entry = './meshless-cni.mjs';
+  if (dist) {
+    const target = join(o.binDir, 'meshless-dist');
+    rmSync(`${target}.meshless-tmp`, { recursive: true, force: true });
+    cpSync(dist, `${target}.meshless-tmp`, { recursive: true });
+    rmSync(target, { recursive: true, force: true });
+    renameSync(`${target}.meshless-tmp`, target);
+    entry = './meshless-dist/services/cni/src/main.js';
   } else {
     entry = join(REPO, 'bin', 'cni-launch.mjs');
   }

@@ -194,6 +194,21 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     }
   });
 
+  test('GC (CNI 1.1) removes what the runtime no longer lists, and keeps the rest', async () => {
+    const conf = { cniVersion: '1.1.0', name: list.name, ...list.plugins[0] };
+    const keep: Attachment = { containerId: 'gckeep', netns: netnsPath(await newPod()), ifname: 'eth0' };
+    const gone: Attachment = { containerId: 'gcgone', netns: netnsPath(await newPod()), ifname: 'eth0' };
+    for (const a of [keep, gone]) assert.equal((await execPlugin(rt, 'ADD', conf, a)).code, 0);
+    const r = await execPlugin(rt, 'GC', { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'gckeep', ifname: 'eth0' }] }, undefined);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await assert.rejects(client.get('WorkloadEndpoint', 'cni--node-cni-gcgone-eth0', 'default'), NotFoundError);
+    assert.deepEqual(await client.handleAddresses('k8s-pod-network.gcgone'), []);
+    assert.doesNotMatch((await node.exec('ip', ['-o', 'link'])).stdout, new RegExp(hostVethName('gcgone')));
+    await client.get('WorkloadEndpoint', 'cni--node-cni-gckeep-eth0', 'default');
+    assert.equal((await client.handleAddresses('k8s-pod-network.gckeep')).length, 1);
+    assert.equal((await execPlugin(rt, 'DEL', conf, keep)).code, 0);
+  });
+
   test('meshless cni install writes executables that a runtime can run, and the conflist', async () => {
     const binDir = join(scratch, 'bin');
     const confDir = join(scratch, 'net.d');

@@ -9,7 +9,15 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin');
+/** The checkout's bin/ (found upwards from this file: the sources or a bundle under dist/). */
+export const REPO_BIN = findBin(dirname(fileURLToPath(import.meta.url)));
+
+function findBin(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin', 'meshless-cni'))) return join(dir, 'bin');
+    if (dirname(dir) === dir) throw new Error(`bin/meshless-cni not found above ${from}`);
+  }
+}
 /** Debian's containernetworking-plugins. */
 export const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
