@@ -1,25 +1,26 @@
-// CNI ADD / DEL latency: N pods on one node (default 200), each ADDed then DELeted by executing
-// bin/meshless-cni exactly as a runtime does (inside the node's network namespace, CNI_* in the
-// environment, the configuration on stdin), one at a time. Per invocation: wall time and CPU
-// seconds (user + system of the plugin process, from /usr/bin/time). Prints JSON.
-//   node --import tsx loadtest/cni/main.ts [--pods 200] [--json]
-// The launcher runs dist/meshless-cni.mjs when it exists (the compiled bundle), else the
-// TypeScript through tsx; `mode` in the output says which. Needs root.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// CNI ADD / DEL latency: N pods on one node (default 200), each ADDed, then each DELeted, by
+// executing bin/meshless-cni exactly as a runtime does (inside the node's network namespace,
+// CNI_* in the environment, the configuration on stdin), one at a time. Per invocation: wall
+// time and CPU seconds (user + system of the plugin process, from /usr/bin/time). Prints JSON.
+// The launcher runs the compiled entry (dist/services/cni/src/main.js), or the TypeScript through
+// tsx with MESHLESS_FROM_SOURCE=1; `mode` in the output says which. Needs root.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCniLab, netnsPath } from '../../services/cni/src/testing/lab.js';
 import { execPlugin, REPO_BIN, type Attachment, type PluginRun } from '../../services/cni/src/testing/runtime.js';
+import { benchArgs } from '../args.js';
 
 interface Sample {
   wallMs: number;
   cpuS: number;
 }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const HELP = `CNI ADD and DEL latency and CPU per call, as a runtime calls the plugin (needs root).
+
+Usage: npm run bench:cni -- [options]
+  --pods N          pods ADDed then DELeted on one node (default 200)
+`;
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -35,7 +36,7 @@ function summary(samples: Sample[]) {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
-  const pods = arg('pods', 200);
+  const pods = benchArgs('bench:cni', HELP, { pods: { type: 'string', default: '200' } }).int('pods', 1, 5000);
   const timing = mkdtempSync(join(tmpdir(), 'meshless-cni-bench-'));
   const lab = await createCniLab({ pool: '10.96.0.0/16', blockSize: 26, logLevel: 'warn' });
   const conf = { cniVersion: '1.0.0', name: lab.list.name, ...lab.list.plugins[0] };
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     load.push(loadavg()[0]!);
     const leftHandles = (await lab.client.list('IPAMHandle')).items.length;
     const leftEndpoints = (await lab.client.list('WorkloadEndpoint')).items.length;
-    const mode = existsSync(join(REPO_BIN, '..', 'dist', 'meshless-cni.mjs')) ? 'bundle (dist/meshless-cni.mjs)' : 'tsx (TypeScript sources)';
+    const mode = process.env.MESHLESS_FROM_SOURCE === '1' ? 'tsx (TypeScript sources)' : 'compiled (dist/services/cni/src/main.js)';
     const result = { pods, mode, add: summary(adds), del: summary(dels), blocks, leftHandles, leftEndpoints, loadAverage1m: load.map((l) => Math.round(l * 100) / 100), node: process.version };
     console.log(JSON.stringify(result));
   } finally {
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   }
 
   function withEnv<T>(i: number, fn: () => Promise<T>): Promise<T> {
-    lab.rt.env = { BENCH_I: String(i) };
+    lab.rt.env = { BENCH_I: String(i), ...(process.env.MESHLESS_FROM_SOURCE ? { MESHLESS_FROM_SOURCE: process.env.MESHLESS_FROM_SOURCE } : {}) };
     return fn();
   }
 }

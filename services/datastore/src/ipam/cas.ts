@@ -77,7 +77,12 @@ export class CasWriter<S extends object> {
         return;
       }
       const batch = queue.splice(0);
-      await this.runBatch(name, batch);
+      try {
+        await this.runBatch(name, batch);
+      } catch (err) {
+        // Never leave the key's queue without a drain: its later callers would wait forever.
+        for (const p of batch) p.reject(err);
+      }
     }
   }
 

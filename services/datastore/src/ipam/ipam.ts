@@ -32,6 +32,7 @@ import {
   ConflictError,
   FailedPreconditionError,
   NotFoundError,
+  UnavailableError,
 } from '../../../shared/errors/index.js';
 import {
   API_VERSION,
@@ -90,6 +91,17 @@ export interface IpamUsage {
   pools: PoolUsage[];
   blocks: BlockUsage[];
   revision: number;
+}
+
+/** How long one batch may take to read the IPAM state before its requests fail (retryable). */
+const LOAD_TIMEOUT_MS = 20_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`IPAM: ${what} took more than ${ms / 1000} s; retry`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** No candidate pool has a block left to claim: the caller may borrow (see addresses.ts). */
@@ -220,7 +232,9 @@ export class Ipam {
       const batch = this.queue.splice(0);
       let state: State;
       try {
-        state = await this.load();
+        // Bounded: a scan that never catches up (seen once on a starved machine) must fail this
+        // batch with UNAVAILABLE, not stall every later allocation of the process behind it.
+        state = await withTimeout(this.load(), LOAD_TIMEOUT_MS, 'reading pools, blocks and affinities');
       } catch (err) {
         for (const t of batch) t.reject(err);
         continue;
