@@ -91,3 +91,18 @@ test('kubectl kustomize k8s/ renders every object', { skip: spawnSync('kubectl',
   const kinds = parseAllDocuments(r.stdout).map((d) => (d.toJS() as Obj).kind);
   assert.equal(kinds.length, docs.length);
 });
+
+test('every object validates against the Kubernetes schemas (kubernetes-models)', async () => {
+  for (const { file, obj } of docs) {
+    const apiVersion = (obj as unknown as { apiVersion: string }).apiVersion;
+    // kubernetes-models lays its classes out as <group>/<version>/<Kind> ("v1" for the core group).
+    const mod = (await import(`kubernetes-models/${apiVersion}/${obj.kind}`)) as Record<string, new (o: unknown) => { validate(): void }>;
+    const Model = mod[obj.kind] ?? mod.default;
+    assert.ok(Model, `${file}: no schema for ${apiVersion} ${obj.kind}`);
+    try {
+      new Model(obj).validate();
+    } catch (err) {
+      assert.fail(`${file} ${obj.kind}/${obj.metadata.name}: ${(err as Error).message}`);
+    }
+  }
+});
