@@ -65,6 +65,8 @@ export { parseDocuments, MAX_DOCUMENT_BYTES, MAX_SOURCE_BYTES } from './parse.js
 export type { ParsedDocument } from './parse.js';
 
 export { validateResource, resourceName } from './validate.js';
+export { resourceWarnings } from './warnings.js';
+export type { ResourceWarning } from './warnings.js';
 export { checkPoolOverlap } from './overlap.js';
 export { BLOCK_SIZE, ipamBlockName, blockAffinityName } from './kinds-ipam.js';
 export { learnedRouteName } from './kinds-bgp.js';

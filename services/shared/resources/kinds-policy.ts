@@ -210,11 +210,21 @@ const GNP_NAME = new RegExp(`^(${LABEL}\\.)?${LABEL}$`);
 
 const npSpec = object(commonPolicyFields);
 
+/**
+ * Calico names the NetworkPolicies it converts from Kubernetes NetworkPolicies `knp.default.<name>`
+ * and refuses to create one by hand (its client answers "operation Create is not supported"): such
+ * a policy would collide with the converted one. The name pattern itself still admits the prefix,
+ * so a name read back from Calico is described correctly.
+ */
+export const KNP_PREFIX = 'knp.default.';
+
 export const NETWORKPOLICY: KindSpec = {
   nameRule: (name) =>
     name.length > 253
       ? `is longer than 253 characters (${name.length})`
-      : NP_NAME.test(name)
+      : name.startsWith(KNP_PREFIX)
+        ? `'${name}': names starting with '${KNP_PREFIX}' belong to policies converted from Kubernetes NetworkPolicy and cannot be created`
+        : NP_NAME.test(name)
         ? undefined
         : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'allow-dns' or 'default.allow-dns')`,
   spec: (value, path) => {
@@ -256,7 +266,7 @@ export const GLOBALNETWORKPOLICY: KindSpec = {
   },
 };
 
-export const labelMap = stringMap(checkLabelKey, checkLabelValue);
+export const labelMap = stringMap(checkLabelKey, checkLabelValue, { scalarsAsText: true });
 
 export const PROFILE: KindSpec = {
   spec: object({

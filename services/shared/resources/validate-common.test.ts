@@ -95,7 +95,10 @@ test('metadata: name rules, namespaces, labels and annotations', () => {
   assertInvalid(withField(pool, 'metadata.labels', { ['k'.repeat(64)]: 'y' }), `metadata.labels["${'k'.repeat(64)}"]`, 'name part is longer than 63 characters');
   assertInvalid(withField(pool, 'metadata.labels', { app: 'a b' }), 'metadata.labels["app"]', "value 'a b' must be letters, digits");
   assertInvalid(withField(pool, 'metadata.labels', { app: 'v'.repeat(64) }), 'metadata.labels["app"]', 'is longer than 63 characters');
-  assertInvalid(withField(pool, 'metadata.labels', { app: 1 }), 'metadata.labels["app"]', 'expected a string value, got a number (1) (quote it in YAML)');
+  // calicoctl reads unquoted scalar label values as text.
+  assert.deepEqual(valid(withField(pool, 'metadata.labels', { rack: 1, routeReflector: true, empty: null })).metadata.labels, { rack: '1', routeReflector: 'true', empty: '' });
+  assertInvalid(withField(pool, 'metadata.labels', { app: [1] }), 'metadata.labels["app"]', 'expected a string value, got a list');
+  assertInvalid(withField(pool, 'metadata.annotations', { app: 1 }), 'metadata.annotations["app"]', 'expected a string value, got a number (1) (quote it in YAML)');
   assertInvalid(withField(pool, 'metadata.labels', { '': 'x' }), 'metadata.labels[""]', 'key must not be empty');
   assertInvalid(withField(pool, 'metadata.labels', { 'example.com/': 'x' }), 'metadata.labels["example.com/"]', "key 'example.com/' has an empty name");
   assertInvalid(withField(pool, 'metadata.labels', ['app']), 'metadata.labels', 'expected a mapping of strings, got a list');

@@ -6,7 +6,7 @@
 import { ResourceError, type ResourceContext } from './errors.js';
 import { KINDS, kindInfo, resolveKind } from './kinds.js';
 import { ANNOTATIONS_MAX_BYTES, checkDns1123Label, checkDns1123Subdomain, checkLabelKey } from './names.js';
-import { FieldError, describe, fail, integer, isPlainObject, object, optional, string, stringMap, type Check } from './schema.js';
+import { FieldError, boolean, describe, fail, integer, isPlainObject, list, object, optional, required, string, stringMap, type Check } from './schema.js';
 import { labelMap, GLOBALNETWORKPOLICY, NETWORKPOLICY, PROFILE } from './kinds-policy.js';
 import { BLOCKAFFINITY, IPAMBLOCK, IPPOOL } from './kinds-ipam.js';
 import { HOSTENDPOINT, NODE, WORKLOADENDPOINT } from './kinds-node.js';
@@ -47,7 +47,33 @@ const metadataFields = object({
   resourceVersion: optional((v, p) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : string({ maxLength: 64 })(v, p))),
   creationTimestamp: optional(string({ maxLength: 64 })),
   generation: optional(integer(0, Number.MAX_SAFE_INTEGER)),
+  // Kubernetes ObjectMeta fields calicoctl accepts. Kept: what a user or controller sets and
+  // means (generateName, finalizers, ownerReferences). Dropped after a type check: what only an
+  // API server writes (selfLink, deletionTimestamp, deletionGracePeriodSeconds, managedFields),
+  // as `calicoctl get --export` and `kubectl apply` ignore them.
+  generateName: optional(string({ maxLength: 253 })),
+  finalizers: optional(list(string({ nonEmpty: true, maxLength: 253 }), { maxItems: 64 })),
+  ownerReferences: optional(
+    list(
+      object({
+        apiVersion: required(string({ nonEmpty: true, maxLength: 253 })),
+        kind: required(string({ nonEmpty: true, maxLength: 253 })),
+        name: required(string({ nonEmpty: true, maxLength: 253 })),
+        uid: required(string({ nonEmpty: true, maxLength: 128 })),
+        controller: optional(boolean),
+        blockOwnerDeletion: optional(boolean),
+      }),
+      { maxItems: 64 },
+    ),
+  ),
+  selfLink: optional(string({ maxLength: 1024 })),
+  deletionTimestamp: optional(string({ maxLength: 64 })),
+  deletionGracePeriodSeconds: optional(integer(0, Number.MAX_SAFE_INTEGER)),
+  managedFields: optional(list((v, p) => (isPlainObject(v) ? v : fail(p, `expected a mapping, got ${describe(v)}`)))),
 });
+
+/** Metadata fields accepted on input but never stored (see metadataFields). */
+const DROPPED_METADATA = ['selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields'] as const;
 
 const TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 
@@ -82,7 +108,8 @@ export function validateResource(obj: unknown, ctx: ResourceContext = {}): Resou
   }
 }
 
-function check(obj: Record<string, unknown>): Resource {
+function check(given: Record<string, unknown>): Resource {
+  const obj = topLevelFields(given);
   const { apiVersion, kind } = obj;
   if (apiVersion === undefined || apiVersion === null) fail('apiVersion', `is required (${API_VERSION})`);
   if (apiVersion !== API_VERSION) fail('apiVersion', `${JSON.stringify(apiVersion)} is not supported: use ${API_VERSION}`);
@@ -99,6 +126,7 @@ function check(obj: Record<string, unknown>): Resource {
 
   if (obj.metadata === undefined || obj.metadata === null) fail('metadata', 'is required (at least metadata.name)');
   const metadata = metadataFields(obj.metadata, 'metadata');
+  for (const f of DROPPED_METADATA) delete metadata[f];
   const name = metadata.name as string | undefined;
   if (name === undefined || name === '') return fail('metadata.name', 'is required');
   const nameProblem = (spec.nameRule ?? checkDns1123Subdomain)(name);
@@ -121,6 +149,18 @@ function check(obj: Record<string, unknown>): Resource {
   const out: Record<string, unknown> = { apiVersion: API_VERSION, kind: info.kind, metadata: meta, spec: specValue };
   if (spec.status && obj.status !== undefined && obj.status !== null) out.status = spec.status(obj.status, 'status');
   return out as unknown as Resource;
+}
+
+/** The top-level fields under their declared names (Go's decoder matches `Spec:` to spec). */
+function topLevelFields(obj: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(obj).every((k) => TOP_LEVEL.includes(k))) return obj;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(obj)) {
+    const name = TOP_LEVEL.find((t) => t.toLowerCase() === key.toLowerCase()) ?? key;
+    if (name in out) fail(name, `is given twice (field names match in any case)`);
+    out[name] = v;
+  }
+  return out;
 }
 
 function clip(s: string): string {
