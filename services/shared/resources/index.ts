@@ -54,6 +54,27 @@ export type {
   LearnedRoute,
   LearnedRouteSpec,
 } from './types.js';
+export type {
+  BGPFilter,
+  BGPFilterSpec,
+  BGPFilterRule,
+  FelixConfiguration,
+  KubeControllersConfiguration,
+  ClusterInformation,
+  IPAMConfiguration,
+  IPAMConfigurationSpec,
+  IPReservation,
+  GlobalNetworkSet,
+  NetworkSet,
+  Tier,
+  TierSpec,
+  StagedNetworkPolicy,
+  StagedGlobalNetworkPolicy,
+  StagedKubernetesNetworkPolicy,
+  StagedPolicySpec,
+  StagedGlobalPolicySpec,
+  CalicoNodeStatus,
+} from './types-more.js';
 
 export { ResourceError } from './errors.js';
 export type { ResourceContext, ResourceErrorDetails } from './errors.js';

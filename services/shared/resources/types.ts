@@ -396,7 +396,36 @@ export type LearnedRoute = ResourceBase<'LearnedRoute', LearnedRouteSpec>;
 
 // ---------------------------------------------------------------- unions
 
+import type {
+  BGPFilter,
+  CalicoNodeStatus,
+  ClusterInformation,
+  FelixConfiguration,
+  GlobalNetworkSet,
+  IPAMConfiguration,
+  IPReservation,
+  KubeControllersConfiguration,
+  NetworkSet,
+  StagedGlobalNetworkPolicy,
+  StagedKubernetesNetworkPolicy,
+  StagedNetworkPolicy,
+  Tier,
+} from './types-more.js';
+
 export type Resource =
+  | BGPFilter
+  | FelixConfiguration
+  | KubeControllersConfiguration
+  | ClusterInformation
+  | IPAMConfiguration
+  | IPReservation
+  | GlobalNetworkSet
+  | NetworkSet
+  | Tier
+  | StagedNetworkPolicy
+  | StagedGlobalNetworkPolicy
+  | StagedKubernetesNetworkPolicy
+  | CalicoNodeStatus
   | Node
   | IPPool
   | IPAMBlock

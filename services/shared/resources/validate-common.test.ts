@@ -131,7 +131,8 @@ test('type errors are named precisely', () => {
 });
 
 test('kinds table, aliases and namespacing', () => {
-  assert.equal(KINDS.length, 12);
+  // Every projectcalico.org/v3 kind calicoctl manages, plus Meshless's LearnedRoute.
+  assert.equal(KINDS.length, 25);
   const cases: [string, string | undefined][] = [
     ['ippool', 'IPPool'],
     ['IPPools', 'IPPool'],
@@ -152,6 +153,19 @@ test('kinds table, aliases and namespacing', () => {
     ['blockaffinities', 'BlockAffinity'],
     ['LearnedRoutes', 'LearnedRoute'],
     [' GNPs ', 'GlobalNetworkPolicy'],
+    ['felixconfig', 'FelixConfiguration'],
+    ['bgpf', 'BGPFilter'],
+    ['sknp', 'StagedKubernetesNetworkPolicy'],
+    ['snp', 'StagedNetworkPolicy'],
+    ['sgnp', 'StagedGlobalNetworkPolicy'],
+    ['netsets', 'NetworkSet'],
+    ['gnetsets', 'GlobalNetworkSet'],
+    ['reservations', 'IPReservation'],
+    ['ipamconfig', 'IPAMConfiguration'],
+    ['clusterinfo', 'ClusterInformation'],
+    ['caliconodestatuses', 'CalicoNodeStatus'],
+    ['kubecontrollersconfig', 'KubeControllersConfiguration'],
+    ['tiers', 'Tier'],
     ['pod', undefined],
     ['', undefined],
   ];

@@ -11,6 +11,11 @@ import { labelMap, GLOBALNETWORKPOLICY, NETWORKPOLICY, PROFILE } from './kinds-p
 import { BLOCKAFFINITY, IPAMBLOCK, IPPOOL } from './kinds-ipam.js';
 import { HOSTENDPOINT, NODE, WORKLOADENDPOINT } from './kinds-node.js';
 import { BGPCONFIGURATION, BGPPEER, LEARNEDROUTE } from './kinds-bgp.js';
+import { BGPFILTER } from './kinds-bgpfilter.js';
+import { FELIXCONFIGURATION } from './kinds-felix.js';
+import { CALICONODESTATUS, KUBECONTROLLERSCONFIGURATION } from './kinds-controllers.js';
+import { CLUSTERINFORMATION, GLOBALNETWORKSET, IPAMCONFIGURATION, IPRESERVATION, NETWORKSET, TIER } from './kinds-sets.js';
+import { STAGEDGLOBALNETWORKPOLICY, STAGEDKUBERNETESNETWORKPOLICY, STAGEDNETWORKPOLICY } from './kinds-staged.js';
 import type { KindSpec } from './kind-spec.js';
 import { API_VERSION, type Kind, type Resource } from './types.js';
 
@@ -26,6 +31,19 @@ const SPECS: Record<Kind, KindSpec> = {
   GlobalNetworkPolicy: GLOBALNETWORKPOLICY,
   BGPPeer: BGPPEER,
   BGPConfiguration: BGPCONFIGURATION,
+  BGPFilter: BGPFILTER,
+  FelixConfiguration: FELIXCONFIGURATION,
+  KubeControllersConfiguration: KUBECONTROLLERSCONFIGURATION,
+  ClusterInformation: CLUSTERINFORMATION,
+  IPAMConfiguration: IPAMCONFIGURATION,
+  IPReservation: IPRESERVATION,
+  GlobalNetworkSet: GLOBALNETWORKSET,
+  NetworkSet: NETWORKSET,
+  Tier: TIER,
+  StagedNetworkPolicy: STAGEDNETWORKPOLICY,
+  StagedGlobalNetworkPolicy: STAGEDGLOBALNETWORKPOLICY,
+  StagedKubernetesNetworkPolicy: STAGEDKUBERNETESNETWORKPOLICY,
+  CalicoNodeStatus: CALICONODESTATUS,
   LearnedRoute: LEARNEDROUTE,
 };
 
@@ -145,7 +163,7 @@ function check(given: Record<string, unknown>): Resource {
   const meta = { name, ...(namespace === undefined ? {} : { namespace }), ...restMeta };
 
   const specValue = spec.spec(obj.spec === undefined || obj.spec === null ? {} : obj.spec, 'spec');
-  spec.finish?.({ name, ...(typeof namespace === 'string' ? { namespace } : {}) }, specValue);
+  spec.finish?.({ name, ...(typeof namespace === 'string' ? { namespace } : {}), ...(metadata.labels ? { labels: metadata.labels as Record<string, string> } : {}) }, specValue);
   const out: Record<string, unknown> = { apiVersion: API_VERSION, kind: info.kind, metadata: meta, spec: specValue };
   if (spec.status && obj.status !== undefined && obj.status !== null) out.status = spec.status(obj.status, 'status');
   return out as unknown as Resource;
