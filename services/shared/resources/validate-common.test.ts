@@ -174,7 +174,7 @@ test('kinds table, aliases and namespacing', () => {
   for (const k of KINDS) assert.ok(k.aliases.includes(k.plural));
   assert.equal(new Set(KINDS.flatMap((k) => k.aliases)).size, KINDS.flatMap((k) => k.aliases).length, 'aliases are unique');
   assert.ok(aliases.length > 30);
-  assert.deepEqual(KINDS.filter((k) => k.namespaced).map((k) => k.kind), ['WorkloadEndpoint', 'NetworkPolicy']);
+  assert.deepEqual(KINDS.filter((k) => k.namespaced).map((k) => k.kind), ['WorkloadEndpoint', 'NetworkPolicy', 'NetworkSet', 'StagedNetworkPolicy', 'StagedKubernetesNetworkPolicy']);
   assert.equal(isNamespaced('NetworkPolicy'), true);
   assert.equal(isNamespaced('IPPool'), false);
   assert.equal(resourceName(pool), 'pool-a');
