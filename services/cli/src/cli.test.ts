@@ -95,7 +95,7 @@ describe('every kind in examples/ round-trips: apply → get -o yaml → apply a
       assert.deepEqual(list.items.map(withoutServerFields).sort(byName), [...expected].sort(byName));
 
       const saved = file(`${kind}.yaml`, first);
-      ok(await meshless('apply', '-f', saved), `Successfully applied ${expected.length} '${kind}' resource(s)\n`);
+      ok(await meshless('apply', '-f', saved), `Successfully applied ${expected.length} '${kind}' resource(s) (${expected.length} unchanged)\n`);
       const again = parse(ok(await meshless('get', kind, ...scope, '-o', 'yaml'))) as { items: Resource[] };
       const stable = (r: Resource) => ({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } });
       assert.deepEqual(again.items.map(stable), list.items.map(stable), 'apply of unchanged documents must keep them (uid and creationTimestamp too)');
@@ -120,7 +120,7 @@ test('LearnedRoute (written by the route reflectors, not in examples/) round-tri
       'rr-0.10-0-1-1.192-168-0-0-24   192.168.0.0/24   10.0.1.1   65000 65001   65000:100     10.0.1.1   rr-0\n\n',
   );
   const saved = file('route.yaml', ok(await meshless('get', 'learnedroute', 'rr-0.10-0-1-1.192-168-0-0-24', '-o', 'yaml')));
-  ok(await meshless('apply', '-f', saved), "Successfully applied 1 'LearnedRoute' resource(s)\n");
+  ok(await meshless('apply', '-f', saved), "Successfully applied 1 'LearnedRoute' resource(s) (1 unchanged)\n");
   ok(await meshless('delete', '-f', saved), "Successfully deleted 1 'LearnedRoute' resource(s)\n");
 });
 
@@ -161,7 +161,7 @@ describe('IPAM kinds and ipam show', () => {
     );
     for (const kind of ['IPAMBlock', 'BlockAffinity']) {
       const saved = file(`${kind}.yaml`, ok(await meshless('get', kind, '-o', 'yaml')));
-      ok(await meshless('apply', '-f', saved), `Successfully applied 1 '${kind}' resource(s)\n`);
+      ok(await meshless('apply', '-f', saved), `Successfully applied 1 '${kind}' resource(s) (1 unchanged)\n`);
     }
     ok(await meshless('delete', 'node', 'ipam-node'), "Successfully deleted 1 'Node' resource(s)\n");
     ok(await meshless('get', 'blocks'), 'NAME   CIDR   AFFINITY\n\n');

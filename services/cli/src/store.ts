@@ -34,7 +34,8 @@ export interface Store {
   create(resource: Resource): Promise<Resource>;
   /** Compare-and-set when the document carries metadata.resourceVersion, else unconditional. */
   replace(resource: Resource): Promise<Resource>;
-  apply(resource: Resource): Promise<Resource>;
+  /** `unchanged`: the datastore already held exactly this; nothing was written. */
+  apply(resource: Resource): Promise<{ resource: Resource; unchanged: boolean }>;
   delete(kind: Kind, namespace: string, name: string): Promise<Resource>;
   get(kind: Kind, namespace: string, name: string): Promise<Resource>;
   /** `get`, or undefined when the resource does not exist. */
@@ -122,7 +123,11 @@ export async function connectStore(address: string, timeoutMs: number): Promise<
     address,
     create: (r) => guard(idOf(r), async () => asResource(await client.create(r))),
     replace: (r) => guard(idOf(r), async () => asResource(await client.update(r))),
-    apply: (r) => guard(idOf(r), async () => asResource((await client.apply(r)).resource)),
+    apply: (r) =>
+      guard(idOf(r), async () => {
+        const res = await client.apply(r);
+        return { resource: asResource(res.resource), unchanged: res.unchanged };
+      }),
     delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
     get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace))),
     find: (kind, namespace, name) =>
