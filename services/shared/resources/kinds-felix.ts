@@ -252,9 +252,12 @@ function fieldCheck(name: string, f: FelixField): Check<unknown> {
     case 'bool':
       base = boolean;
       break;
-    case 'int':
-      base = integer(f.min ?? Number.MIN_SAFE_INTEGER, f.max ?? Number.MAX_SAFE_INTEGER, name);
+    case 'int': {
+      const range = integer(f.min ?? Number.MIN_SAFE_INTEGER, f.max ?? Number.MAX_SAFE_INTEGER, name);
+      // Calico's bounds are `omitempty,gt=0,...`: Go's validator skips a zero value, so 0 means unset.
+      base = (v, p) => (v === 0 ? 0 : range(v, p));
       break;
+    }
     case 'number':
       base = finiteNumber;
       break;
