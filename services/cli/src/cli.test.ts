@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createDatastoreClient } from '../../shared/datastore-client/index.js';
@@ -341,11 +341,36 @@ describe('bad input: one line naming file, document, kind, name and field; nothi
 });
 
 describe('global options and the datastore address', () => {
-  test('an unreachable datastore is one line naming the address', async () => {
+  test('an unreachable datastore is one line naming the address, after retrying within --timeout', async () => {
     const port = await freePort();
-    fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}` } }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
-    fails(await cli(['get', 'ippools', '--datastore', `127.0.0.1:${port}`]), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
-    fails(await cli(['apply', '-f', '-', '--datastore', `127.0.0.1:${port}`], { stdin: pool('u-1', '10.0.0.0/16') }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
+    fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '300ms' } }), `cannot reach the datastore at 127.0.0.1:${port} within 300ms (is \`npm start\` running?)`);
+    fails(await cli(['get', 'ippools', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`]), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
+    fails(await cli(['apply', '-f', '-', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`], { stdin: pool('u-1', '10.0.0.0/16') }), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
+  });
+
+  test('a datastore that starts listening within --timeout is waited for', async () => {
+    const port = await freePort();
+    const [host, upstream] = [cluster.address.slice(0, cluster.address.lastIndexOf(':')), Number(cluster.address.slice(cluster.address.lastIndexOf(':') + 1))];
+    // A forwarder to the real datastore that starts listening only after the CLI has started.
+    const sockets = new Set<Socket>();
+    const late = createServer((s) => {
+      const up = createConnection({ host, port: upstream });
+      for (const x of [s, up]) {
+        sockets.add(x);
+        x.on('error', () => undefined);
+      }
+      s.pipe(up).pipe(s);
+    });
+    const listening = new Promise<void>((resolve) => setTimeout(() => late.listen(port, '127.0.0.1', resolve), 400));
+    try {
+      const r = await cli(['get', 'ippools', '-o', 'json', '--timeout', '20s', '--datastore', `127.0.0.1:${port}`]);
+      await listening;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /"kind": "IPPoolList"/);
+    } finally {
+      for (const x of sockets) x.destroy();
+      await new Promise((resolve) => late.close(resolve));
+    }
   });
 
   test('a server that accepts connections but never answers runs into --timeout', async () => {
@@ -406,7 +431,7 @@ describe('as a child process (bin/meshless.mjs)', () => {
 
   test('unreachable datastore and invalid file: exit 1, one line on stderr, no stack trace', async () => {
     const port = await freePort();
-    fails(await cliProcess(['get', 'nodes'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}` } }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
+    fails(await cliProcess(['get', 'nodes'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '200ms' } }), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
     fails(await cliProcess(['apply', '-f', '-'], { stdin: 'kind: [' }), /^- document 1: invalid YAML at line 1/);
   });
 
