@@ -232,11 +232,11 @@ describe('get: output modes, names, namespaces, selectors', () => {
     fails(await meshless('get', 'ippool', 'pool-x'), "resource does not exist: IPPool(pool-x) with error: IPPool 'pool-x' does not exist");
     fails(await meshless('get', 'np', 'np-1'), "resource does not exist: NetworkPolicy(default/np-1) with error: NetworkPolicy 'default/np-1' does not exist");
     fails(await meshless('get', 'widgets'), /^resource type 'widgets' is not supported \(kinds: node, ippool, /);
-    fails(await meshless('get', 'ippools', '-o', 'xml'), `option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ps, wide, yaml, json.`);
+    fails(await meshless('get', 'ippools', '-o', 'xml'), `option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ps, wide, yaml, json, custom-columns=..., go-template=...`);
     fails(await meshless('get', 'np', 'np-1', '-A'), 'cannot use --all-namespaces flag for getting a single resource');
     fails(await meshless('get', 'ippool', 'pool-a', '-l', 'a=b'), 'give either NAME or -l SELECTOR, not both');
     fails(await meshless('get', 'ippools', '-l', 'a in ('), /label selector|selector/i);
-    fails(await meshless('get'), "missing required argument 'KIND'");
+    fails(await meshless('get'), 'name a KIND (e.g. meshless get ippools) or give -f FILE');
   });
 });
 

@@ -35,7 +35,7 @@ export interface Store {
   /** Compare-and-set when the document carries metadata.resourceVersion, else unconditional. */
   replace(resource: Resource): Promise<Resource>;
   /** `unchanged`: the datastore already held exactly this; nothing was written. */
-  apply(resource: Resource): Promise<{ resource: Resource; unchanged: boolean }>;
+  apply(resource: Resource): Promise<{ resource: Resource; created: boolean; unchanged: boolean }>;
   delete(kind: Kind, namespace: string, name: string): Promise<Resource>;
   get(kind: Kind, namespace: string, name: string): Promise<Resource>;
   /** `get`, or undefined when the resource does not exist. */
@@ -149,7 +149,7 @@ export async function connectStore(address: string, timeoutMs: number): Promise<
     apply: (r) =>
       guard(idOf(r), async () => {
         const res = await client.apply(r);
-        return { resource: asResource(res.resource), unchanged: res.unchanged };
+        return { resource: asResource(res.resource), created: res.created, unchanged: res.unchanged };
       }),
     delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
     get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace))),
