@@ -200,6 +200,9 @@ metadata: {name: knp.default.allow, namespace: ns}`, { field: 'metadata.name', r
   ['BGPConfiguration: EnabledIPIPOnly', `kind: BGPConfiguration
 metadata: {name: default}
 spec: {programClusterRoutes: EnabledIPIPOnly, ipv4NormalRoutePriority: 1024}`, 'valid'],
+  ['calicoctl.cfg is not a resource', `kind: CalicoAPIConfig
+metadata: {}
+spec: {datastoreType: etcdv3, etcdEndpoints: 'http://127.0.0.1:2379'}`, { field: 'kind', reason: "CalicoAPIConfig is calicoctl's client configuration" }],
   ['BGPPeer: peerSelector with asNumber', `kind: BGPPeer
 metadata: {name: p}
 spec: {peerSelector: all(), asNumber: 65000}`, { field: 'spec.asNumber', reason: 'must be empty when peerSelector is set' }],

@@ -133,6 +133,9 @@ function check(given: Record<string, unknown>): Resource {
   if (apiVersion !== API_VERSION) fail('apiVersion', `${JSON.stringify(apiVersion)} is not supported: use ${API_VERSION}`);
   if (typeof kind !== 'string' || kind === '') return fail('kind', `is required (one of ${KINDS.map((k) => k.kind).join(', ')})`);
   const info = kindInfo(kind);
+  if (kind === 'CalicoAPIConfig') {
+    fail('kind', "CalicoAPIConfig is calicoctl's client configuration, not a resource: give meshless the datastore address with --datastore or MESHLESS_DATASTORE");
+  }
   if (!info) {
     const near = resolveKind(kind);
     return fail('kind', `unknown kind '${clip(kind)}'${near ? ` (did you mean '${near}'?)` : ` (known kinds: ${KINDS.map((k) => k.kind).join(', ')})`}`);
