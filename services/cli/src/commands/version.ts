@@ -2,12 +2,21 @@
 // comes from the ClusterInformation named `default`, where calicoctl reads it (calicoVersion and
 // clusterType, as calico-node or an imported Calico export wrote them), plus the datastore's
 // address and revision.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError } from '../../../shared/errors/index.js';
+import { PROJECT_ROOT } from '../../../shared/paths/index.js';
 import type { CliContext } from '../context.js';
 
-/** The `meshless` package version (package.json; a test keeps the two equal). */
-export const CLIENT_VERSION = '0.1.0';
+/** The `meshless` package version, from package.json (sources and compiled bundles alike). */
+export function clientVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program.command('version');
@@ -17,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--client', 'only the client version (no datastore needed)')
     .action(async () => {
       const pad = (s: string) => s.padEnd(19);
-      ctx.print(`${pad('Client Version:')}v${CLIENT_VERSION}\n`);
+      ctx.print(`${pad('Client Version:')}v${clientVersion()}\n`);
       if (cmd.opts<{ client?: boolean }>().client) return;
       const store = await ctx.datastore(cmd);
       let version = 'unknown';
