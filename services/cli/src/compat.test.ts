@@ -114,6 +114,8 @@ test('get -f, -o custom-columns and -o go-template', async () => {
   ok(await meshless('get', 'ippools', 'g-1', '-o', 'custom-columns=NAME:.metadata.name,CIDR:.spec.cidr,USES:.spec.allowedUses[*],X:.spec.nothing'), 'NAME   CIDR           USES              X\ng-1    10.37.0.0/16   Workload,Tunnel   <none>\n');
   ok(await meshless('get', '-f', f, '-o', 'go-template={{range .items}}{{.metadata.name}} {{.spec.cidr}}{{"\\n"}}{{end}}'), 'g-1 10.37.0.0/16\ng-2 10.38.0.0/16\n');
   ok(await meshless('get', 'ippool', 'g-2', '-o', 'go-template={{if .spec.natOutgoing}}nat{{else}}no-nat{{end}} {{len .spec.allowedUses}}'), 'no-nat 2');
+  const plain = JSON.parse(ok(await meshless('get', 'ippool', 'g-1', '-o', 'json', '--export'))) as { metadata: Record<string, unknown> };
+  assert.deepEqual(Object.keys(plain.metadata), ['name']);
   fails(await meshless('get', 'ippools', '-o', 'go-template={{range .items}}'), /go-template: \{\{range\}\} at character 1 has no \{\{end\}\}/);
   fails(await meshless('get', 'ippools', '-o', 'custom-columns=NAME'), /custom-columns: 'NAME' is not HEADING:\.path/);
   ok(await meshless('delete', '-f', f));

@@ -22,6 +22,13 @@ interface GetOptions {
   selector?: string;
   filename?: string[];
   recursive?: boolean;
+  export?: boolean;
+}
+
+/** calicoctl get --export: without the fields the server owns, ready for another cluster. */
+function exported(r: Resource): Resource {
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = r.metadata;
+  return { ...r, metadata } as Resource;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -73,6 +80,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-l, --selector <selector>', "only resources whose labels match, e.g. 'app=web,tier in (a,b),!legacy'")
     .option('-f, --filename <path>', "show the resources a file, directory or '-' names (by kind, name and namespace); repeatable", collect)
     .option('-R, --recursive', 'with -f DIR, also read the files of its subdirectories')
+    .option('--export', 'leave out resourceVersion, uid and creationTimestamp (for applying to another cluster)')
     .addHelpText('after', EXAMPLES)
     .action(async (kindArg: string | undefined, names: string[]) => {
       const opts = cmd.opts<GetOptions>();
@@ -102,6 +110,7 @@ export function register(program: Command, ctx: CliContext): void {
       } else {
         ({ items, revision } = await store.list(kind, namespace, opts.selector ?? ''));
       }
+      if (opts.export) items = items.map(exported);
 
       if (custom) {
         ctx.print(renderCustom(custom, names.length === 1 ? items[0]! : listObject(kind, items, revision || maxRevision(items)), items));
