@@ -361,15 +361,18 @@ describe('global options and the datastore address', () => {
       }
       s.pipe(up).pipe(s);
     });
-    const listening = new Promise<void>((resolve) => setTimeout(() => late.listen(port, '127.0.0.1', resolve), 400));
+    // (Another process may take the free port meanwhile: then say so instead of crashing.)
+    const listening = new Promise<void>((resolve, reject) => {
+      late.once('error', reject);
+      setTimeout(() => late.listen(port, '127.0.0.1', resolve), 400);
+    });
     try {
-      const r = await cli(['get', 'ippools', '-o', 'json', '--timeout', '20s', '--datastore', `127.0.0.1:${port}`]);
-      await listening;
+      const [r] = await Promise.all([cli(['get', 'ippools', '-o', 'json', '--timeout', '20s', '--datastore', `127.0.0.1:${port}`]), listening]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /"kind": "IPPoolList"/);
     } finally {
       for (const x of sockets) x.destroy();
-      await new Promise((resolve) => late.close(resolve));
+      if (late.listening) await new Promise((resolve) => late.close(resolve));
     }
   });
 
