@@ -223,6 +223,11 @@ test('validator table: Calico\'s verdict for each case', () => {
   }
 });
 
+test('errors name kind and name given under other-case field names', () => {
+  const e = assertInvalid({ apiVersion: V3, Kind: 'IPPool', Metadata: { Name: 'p' }, Spec: { CIDR: '10.0.0.1/16' } }, 'spec.cidr', 'not strictly masked');
+  assert.match(e.message, /^IPPool 'p': spec\.cidr: /);
+});
+
 test('the corpus covers every Calico kind with at least one case', () => {
   const covered = new Set(CASES.map(([, text]) => /^(?:kind|Kind): (\w+)/m.exec(text)![1]));
   for (const doc of exportDocuments()) covered.add(String(doc.kind));

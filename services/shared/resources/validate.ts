@@ -108,8 +108,13 @@ export function validateResource(obj: unknown, ctx: ResourceContext = {}): Resou
   if (!isPlainObject(obj)) {
     throw new ResourceError(`expected a resource (a mapping with apiVersion, kind, metadata and spec), got ${describe(obj)}`, where);
   }
-  const rawName = isPlainObject(obj.metadata) && typeof obj.metadata.name === 'string' ? clip(obj.metadata.name) : undefined;
-  const rawKind = typeof obj.kind === 'string' && kindInfo(obj.kind) ? obj.kind : undefined;
+  // For messages only: the name and kind as given, whatever the case of their field names.
+  const anyCase = (o: Record<string, unknown>, f: string) => o[f] ?? o[Object.keys(o).find((k) => k.toLowerCase() === f) ?? f];
+  const meta = anyCase(obj, 'metadata');
+  const givenName = isPlainObject(meta) ? anyCase(meta, 'name') : undefined;
+  const givenKind = anyCase(obj, 'kind');
+  const rawName = typeof givenName === 'string' ? clip(givenName) : undefined;
+  const rawKind = typeof givenKind === 'string' && kindInfo(givenKind) ? givenKind : undefined;
   const error = (field: string, reason: string) =>
     new ResourceError(reason, {
       ...where,
