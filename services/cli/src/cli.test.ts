@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createDatastoreClient } from '../../shared/datastore-client/index.js';
@@ -95,7 +95,7 @@ describe('every kind in examples/ round-trips: apply → get -o yaml → apply a
       assert.deepEqual(list.items.map(withoutServerFields).sort(byName), [...expected].sort(byName));
 
       const saved = file(`${kind}.yaml`, first);
-      ok(await meshless('apply', '-f', saved), `Successfully applied ${expected.length} '${kind}' resource(s)\n`);
+      ok(await meshless('apply', '-f', saved), `Successfully applied ${expected.length} '${kind}' resource(s) (${expected.length} unchanged)\n`);
       const again = parse(ok(await meshless('get', kind, ...scope, '-o', 'yaml'))) as { items: Resource[] };
       const stable = (r: Resource) => ({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } });
       assert.deepEqual(again.items.map(stable), list.items.map(stable), 'apply of unchanged documents must keep them (uid and creationTimestamp too)');
@@ -120,7 +120,7 @@ test('LearnedRoute (written by the route reflectors, not in examples/) round-tri
       'rr-0.10-0-1-1.192-168-0-0-24   192.168.0.0/24   10.0.1.1   65000 65001   65000:100     10.0.1.1   rr-0\n\n',
   );
   const saved = file('route.yaml', ok(await meshless('get', 'learnedroute', 'rr-0.10-0-1-1.192-168-0-0-24', '-o', 'yaml')));
-  ok(await meshless('apply', '-f', saved), "Successfully applied 1 'LearnedRoute' resource(s)\n");
+  ok(await meshless('apply', '-f', saved), "Successfully applied 1 'LearnedRoute' resource(s) (1 unchanged)\n");
   ok(await meshless('delete', '-f', saved), "Successfully deleted 1 'LearnedRoute' resource(s)\n");
 });
 
@@ -161,7 +161,7 @@ describe('IPAM kinds and ipam show', () => {
     );
     for (const kind of ['IPAMBlock', 'BlockAffinity']) {
       const saved = file(`${kind}.yaml`, ok(await meshless('get', kind, '-o', 'yaml')));
-      ok(await meshless('apply', '-f', saved), `Successfully applied 1 '${kind}' resource(s)\n`);
+      ok(await meshless('apply', '-f', saved), `Successfully applied 1 '${kind}' resource(s) (1 unchanged)\n`);
     }
     ok(await meshless('delete', 'node', 'ipam-node'), "Successfully deleted 1 'Node' resource(s)\n");
     ok(await meshless('get', 'blocks'), 'NAME   CIDR   AFFINITY\n\n');
@@ -232,11 +232,11 @@ describe('get: output modes, names, namespaces, selectors', () => {
     fails(await meshless('get', 'ippool', 'pool-x'), "resource does not exist: IPPool(pool-x) with error: IPPool 'pool-x' does not exist");
     fails(await meshless('get', 'np', 'np-1'), "resource does not exist: NetworkPolicy(default/np-1) with error: NetworkPolicy 'default/np-1' does not exist");
     fails(await meshless('get', 'widgets'), /^resource type 'widgets' is not supported \(kinds: node, ippool, /);
-    fails(await meshless('get', 'ippools', '-o', 'xml'), `option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ps, wide, yaml, json.`);
+    fails(await meshless('get', 'ippools', '-o', 'xml'), `option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ps, wide, yaml, json, custom-columns=..., go-template=...`);
     fails(await meshless('get', 'np', 'np-1', '-A'), 'cannot use --all-namespaces flag for getting a single resource');
     fails(await meshless('get', 'ippool', 'pool-a', '-l', 'a=b'), 'give either NAME or -l SELECTOR, not both');
     fails(await meshless('get', 'ippools', '-l', 'a in ('), /label selector|selector/i);
-    fails(await meshless('get'), "missing required argument 'KIND'");
+    fails(await meshless('get'), 'name a KIND (e.g. meshless get ippools) or give -f FILE');
   });
 });
 
@@ -341,11 +341,39 @@ describe('bad input: one line naming file, document, kind, name and field; nothi
 });
 
 describe('global options and the datastore address', () => {
-  test('an unreachable datastore is one line naming the address', async () => {
+  test('an unreachable datastore is one line naming the address, after retrying within --timeout', async () => {
     const port = await freePort();
-    fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}` } }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
-    fails(await cli(['get', 'ippools', '--datastore', `127.0.0.1:${port}`]), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
-    fails(await cli(['apply', '-f', '-', '--datastore', `127.0.0.1:${port}`], { stdin: pool('u-1', '10.0.0.0/16') }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
+    fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '300ms' } }), `cannot reach the datastore at 127.0.0.1:${port} within 300ms (is \`npm start\` running?)`);
+    fails(await cli(['get', 'ippools', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`]), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
+    fails(await cli(['apply', '-f', '-', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`], { stdin: pool('u-1', '10.0.0.0/16') }), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
+  });
+
+  test('a datastore that starts listening within --timeout is waited for', async () => {
+    const port = await freePort();
+    const [host, upstream] = [cluster.address.slice(0, cluster.address.lastIndexOf(':')), Number(cluster.address.slice(cluster.address.lastIndexOf(':') + 1))];
+    // A forwarder to the real datastore that starts listening only after the CLI has started.
+    const sockets = new Set<Socket>();
+    const late = createServer((s) => {
+      const up = createConnection({ host, port: upstream });
+      for (const x of [s, up]) {
+        sockets.add(x);
+        x.on('error', () => undefined);
+      }
+      s.pipe(up).pipe(s);
+    });
+    // (Another process may take the free port meanwhile: then say so instead of crashing.)
+    const listening = new Promise<void>((resolve, reject) => {
+      late.once('error', reject);
+      setTimeout(() => late.listen(port, '127.0.0.1', resolve), 400);
+    });
+    try {
+      const [r] = await Promise.all([cli(['get', 'ippools', '-o', 'json', '--timeout', '20s', '--datastore', `127.0.0.1:${port}`]), listening]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /"kind": "IPPoolList"/);
+    } finally {
+      for (const x of sockets) x.destroy();
+      if (late.listening) await new Promise((resolve) => late.close(resolve));
+    }
   });
 
   test('a server that accepts connections but never answers runs into --timeout', async () => {
@@ -406,7 +434,7 @@ describe('as a child process (bin/meshless.mjs)', () => {
 
   test('unreachable datastore and invalid file: exit 1, one line on stderr, no stack trace', async () => {
     const port = await freePort();
-    fails(await cliProcess(['get', 'nodes'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}` } }), `cannot reach the datastore at 127.0.0.1:${port} (is \`npm start\` running?)`);
+    fails(await cliProcess(['get', 'nodes'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '200ms' } }), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
     fails(await cliProcess(['apply', '-f', '-'], { stdin: 'kind: [' }), /^- document 1: invalid YAML at line 1/);
   });
 

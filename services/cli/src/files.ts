@@ -54,8 +54,22 @@ async function readOne(path: string): Promise<string> {
   return readFile(path, 'utf8');
 }
 
-/** Reads every `-f` argument in order; a missing or unreadable path stops everything. */
-export async function readSources(paths: readonly string[], stdin: Readable): Promise<Source[]> {
+/** Resource files under `dir`, sorted; with `recursive`, its subdirectories' too (calicoctl -R). */
+async function resourceFiles(dir: string, recursive: boolean): Promise<string[]> {
+  const out: string[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const d of entries) {
+    if ((d.isFile() || d.isSymbolicLink()) && RESOURCE_FILE.test(d.name)) out.push(join(dir, d.name));
+    else if (recursive && d.isDirectory()) out.push(...(await resourceFiles(join(dir, d.name), true)));
+  }
+  return out;
+}
+
+/**
+ * Reads every `-f` argument in order; a missing or unreadable path stops everything. With
+ * `recursive`, directories contribute the files of their subdirectories too.
+ */
+export async function readSources(paths: readonly string[], stdin: Readable, options: { recursive?: boolean } = {}): Promise<Source[]> {
   if (paths.length === 0) throw new CliError('no input: give at least one -f FILE, -f DIR or -f - (standard input)');
   const out: Source[] = [];
   let stdinUsed = false;
@@ -83,16 +97,12 @@ export async function readSources(paths: readonly string[], stdin: Readable): Pr
     }
     let entries: string[];
     try {
-      entries = (await readdir(path, { withFileTypes: true }))
-        .filter((d) => (d.isFile() || d.isSymbolicLink()) && RESOURCE_FILE.test(d.name))
-        .map((d) => d.name)
-        .sort();
+      entries = await resourceFiles(path, options.recursive === true);
     } catch (err) {
       throw new CliError(`cannot read directory ${path}: ${describe(err)}`, { cause: err });
     }
     if (entries.length === 0) throw new CliError(`no resources specified in directory ${path} (it has no .yaml, .yml or .json file)`);
-    for (const entry of entries) {
-      const file = join(path, entry);
+    for (const file of entries) {
       try {
         out.push({ name: file, text: await readOne(file) });
       } catch (err) {

@@ -4,8 +4,10 @@
 // what `meshless get ippools -o yaml` prints) into their items.
 import {
   isNamespaced,
+  kindInfo,
   parseDocuments,
   resolveKind,
+  resourceWarnings,
   ResourceError,
   validateResource,
   type Resource,
@@ -17,6 +19,8 @@ export interface LoadedResource {
   resource: Resource;
   /** `pools.yaml document 2`, for messages about this resource. */
   where: string;
+  /** Remarks about a valid document (`spec.asNumber: is not set: ...`), printed as warnings. */
+  warnings?: string[];
 }
 
 export interface LoadOptions {
@@ -76,6 +80,50 @@ export function loadResources(sources: readonly Source[], options: LoadOptions =
       for (const doc of expandTypedList({ source: parsed.source, index: parsed.index, object: parsed.object })) {
         applyNamespace(doc, options.namespace);
         const resource = validateResource(doc.object, { source: doc.source, document: doc.index });
+        const warnings = resourceWarnings(resource).map((w) => `${w.field}: ${w.message}`);
+        out.push({ resource, where: `${doc.source} document ${doc.index}`, ...(warnings.length ? { warnings } : {}) });
+      }
+    }
+    if (out.length === before) throw new CliError(`no resources specified in ${source.name === STDIN_SOURCE ? 'standard input' : source.name}`);
+  }
+  return out;
+}
+
+/** A field of a mapping by name in any case (Calico's decoder matches field names so). */
+function field(obj: Record<string, unknown>, name: string): unknown {
+  if (name in obj) return obj[name];
+  const key = Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : obj[key];
+}
+
+/**
+ * What `delete -f` needs from each document: kind, name and (for namespaced kinds) namespace,
+ * as calicoctl reads them; the rest of the document is not checked, so a file that no longer
+ * validates (or was written for another Calico version) can still delete what it created.
+ */
+export function loadIdentities(sources: readonly Source[], options: LoadOptions = {}): LoadedResource[] {
+  const out: LoadedResource[] = [];
+  for (const source of sources) {
+    const before = out.length;
+    for (const parsed of parseDocuments(source.text, source.name)) {
+      for (const doc of expandTypedList({ source: parsed.source, index: parsed.index, object: parsed.object })) {
+        const where = { source: doc.source, document: doc.index };
+        const kindText = field(doc.object, 'kind');
+        const info = typeof kindText === 'string' ? kindInfo(kindText) ?? kindInfo(resolveKind(kindText) ?? '') : undefined;
+        if (!info) throw new ResourceError(`kind: ${typeof kindText === 'string' ? `unknown kind '${kindText}'` : 'is required'}`, { ...where, field: 'kind' });
+        const meta = field(doc.object, 'metadata');
+        const m = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
+        const name = field(m, 'name');
+        if (typeof name !== 'string' || name === '') throw new ResourceError('metadata.name: is required', { ...where, kind: info.kind, field: 'metadata.name' });
+        const given = field(m, 'namespace');
+        let namespace: string | undefined;
+        if (info.namespaced) {
+          namespace = typeof given === 'string' && given !== '' ? given : (options.namespace ?? 'default');
+          if (options.namespace !== undefined && namespace !== options.namespace) {
+            throw new ResourceError(`namespace '${namespace}' does not match -n ${options.namespace}`, { ...where, kind: info.kind, name, field: 'metadata.namespace' });
+          }
+        }
+        const resource = { kind: info.kind, metadata: namespace === undefined ? { name } : { name, namespace } } as Resource;
         out.push({ resource, where: `${doc.source} document ${doc.index}` });
       }
     }

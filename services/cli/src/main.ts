@@ -45,7 +45,11 @@ Kinds (case-insensitive; singular, plural or short form):
   node (no), ippool (pool, ipp), ipamblock (block), blockaffinity (affinity), ipamhandle (handle),
   workloadendpoint (wep), hostendpoint (hep), profile (pro), networkpolicy (policy, np),
   globalnetworkpolicy (gnp), bgppeer (bgpp, bp), bgpconfiguration (bgpconfig),
-  learnedroute (route)
+  bgpfilter (bgpf), felixconfiguration (felixconfig), kubecontrollersconfiguration,
+  clusterinformation (clusterinfo), ipamconfiguration (ipamconfig), ipreservation,
+  globalnetworkset, networkset (netsets), tier, stagednetworkpolicy (snp),
+  stagedglobalnetworkpolicy (sgnp), stagedkubernetesnetworkpolicy (sknp),
+  caliconodestatus (nodestatus), learnedroute (route)
 
 Environment:
   MESHLESS_DATASTORE   same as --datastore

@@ -34,7 +34,8 @@ export interface Store {
   create(resource: Resource): Promise<Resource>;
   /** Compare-and-set when the document carries metadata.resourceVersion, else unconditional. */
   replace(resource: Resource): Promise<Resource>;
-  apply(resource: Resource): Promise<Resource>;
+  /** `unchanged`: the datastore already held exactly this; nothing was written. */
+  apply(resource: Resource): Promise<{ resource: Resource; created: boolean; unchanged: boolean }>;
   delete(kind: Kind, namespace: string, name: string): Promise<Resource>;
   get(kind: Kind, namespace: string, name: string): Promise<Resource>;
   /** `get`, or undefined when the resource does not exist. */
@@ -81,8 +82,31 @@ function probe(address: string, timeoutMs: number): Promise<string | undefined> 
   });
 }
 
-function unreachable(address: string): CliError {
-  return new CliError(`cannot reach the datastore at ${address} (is \`npm start\` running?)`);
+function unreachable(address: string, timeoutMs: number): CliError {
+  return new CliError(`cannot reach the datastore at ${address} within ${formatMs(timeoutMs)} (is \`npm start\` running?)`);
+}
+
+/** First wait between connection attempts; doubled up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 500;
+
+/**
+ * Waits for something to accept TCP connections at `address`, retrying within `timeoutMs`: a
+ * script that starts the cluster and then runs `meshless apply` must not fail because the
+ * datastore is a few hundred milliseconds from listening (kubectl retries likewise).
+ */
+async function waitListening(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    const left = deadline - Date.now();
+    if (left <= 0 || (await probe(address, left)) === undefined) {
+      if (left > 0) return;
+      throw unreachable(address, timeoutMs);
+    }
+    const wait = Math.min(delay, deadline - Date.now());
+    if (wait <= 0) throw unreachable(address, timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 function formatMs(ms: number): string {
@@ -109,9 +133,9 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string)
   return err instanceof Error ? err : new Error(message);
 }
 
-/** Connects to the datastore at `address`, failing fast when nothing listens there. */
+/** Connects to the datastore at `address`, waiting up to `timeoutMs` for it to listen. */
 export async function connectStore(address: string, timeoutMs: number): Promise<Store> {
-  if ((await probe(address, timeoutMs)) !== undefined) throw unreachable(address);
+  await waitListening(address, timeoutMs);
   const client = createDatastoreClient(address, { deadlineMs: timeoutMs });
   const guard = async <T>(id: string | undefined, call: () => Promise<T>, idempotent = false): Promise<T> => {
     // An idempotent call that met UNAVAILABLE (a NATS leader election, a datastore restarting) is
@@ -134,7 +158,11 @@ export async function connectStore(address: string, timeoutMs: number): Promise<
     address,
     create: (r) => guard(idOf(r), async () => asResource(await client.create(r))),
     replace: (r) => guard(idOf(r), async () => asResource(await client.update(r))),
-    apply: (r) => guard(idOf(r), async () => asResource((await client.apply(r)).resource), true),
+    apply: (r) =>
+      guard(idOf(r), async () => {
+        const res = await client.apply(r);
+        return { resource: asResource(res.resource), created: res.created, unchanged: res.unchanged };
+      }, true),
     delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
     get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace)), true),
     find: (kind, namespace, name) =>

@@ -83,7 +83,8 @@ export interface DatastoreClient {
   /** Replace; `revision` (or else the document's metadata.resourceVersion) makes it compare-and-set. */
   update(resource: object, revision?: number): Promise<ResourceObject>;
   /** Create or replace; an explicit `revision` requires the resource to exist at that revision. */
-  apply(resource: object, revision?: number): Promise<{ resource: ResourceObject; created: boolean }>;
+  /** `unchanged`: the stored resource already equalled the document; nothing was written. */
+  apply(resource: object, revision?: number): Promise<{ resource: ResourceObject; created: boolean; unchanged: boolean }>;
   get(kind: string, name: string, namespace?: string): Promise<ResourceObject>;
   /** namespace absent/empty = every namespace; labelSelector is a Kubernetes label selector. */
   list(kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<{ items: ResourceObject[]; revision: number }>;
@@ -149,8 +150,8 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
       return decodeResource(res.resource);
     },
     async apply(resource, revision = 0) {
-      const res = await call<{ resource?: Resource; created: boolean }>((m, o, cb) => client.apply({ json: encode(resource), revision }, m, o, cb));
-      return { resource: decodeResource(res.resource), created: res.created };
+      const res = await call<{ resource?: Resource; created: boolean; unchanged: boolean }>((m, o, cb) => client.apply({ json: encode(resource), revision }, m, o, cb));
+      return { resource: decodeResource(res.resource), created: res.created, unchanged: res.unchanged };
     },
     async get(kind, name, namespace = '') {
       const res = await call<{ resource?: Resource }>((m, o, cb) => client.get({ kind, name, namespace }, m, o, cb));

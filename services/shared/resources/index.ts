@@ -56,6 +56,27 @@ export type {
   LearnedRoute,
   LearnedRouteSpec,
 } from './types.js';
+export type {
+  BGPFilter,
+  BGPFilterSpec,
+  BGPFilterRule,
+  FelixConfiguration,
+  KubeControllersConfiguration,
+  ClusterInformation,
+  IPAMConfiguration,
+  IPAMConfigurationSpec,
+  IPReservation,
+  GlobalNetworkSet,
+  NetworkSet,
+  Tier,
+  TierSpec,
+  StagedNetworkPolicy,
+  StagedGlobalNetworkPolicy,
+  StagedKubernetesNetworkPolicy,
+  StagedPolicySpec,
+  StagedGlobalPolicySpec,
+  CalicoNodeStatus,
+} from './types-more.js';
 
 export { ResourceError } from './errors.js';
 export type { ResourceContext, ResourceErrorDetails } from './errors.js';
@@ -67,6 +88,8 @@ export { parseDocuments, MAX_DOCUMENT_BYTES, MAX_SOURCE_BYTES } from './parse.js
 export type { ParsedDocument } from './parse.js';
 
 export { validateResource, resourceName } from './validate.js';
+export { resourceWarnings } from './warnings.js';
+export type { ResourceWarning } from './warnings.js';
 export { checkPoolOverlap } from './overlap.js';
 export { BLOCK_SIZE, ipamBlockName, blockAffinityName, ipamHandleName } from './kinds-ipam.js';
 export { learnedRouteName } from './kinds-bgp.js';

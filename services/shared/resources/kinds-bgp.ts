@@ -52,6 +52,22 @@ const bgpPeerSpec = object({
   reversePeering: optional(oneOf(['Auto', 'Manual'] as const)),
 });
 
+/**
+ * What Meshless notes about a valid BGPPeer that Calico accepts but that may not do what was
+ * meant: one `{ field, message }` per remark.
+ */
+export function bgpPeerWarnings(spec: Record<string, unknown>): { field: string; message: string }[] {
+  const set = (k: string) => spec[k] !== undefined && spec[k] !== '';
+  const out: { field: string; message: string }[] = [];
+  if (!set('peerIP') && !set('peerSelector') && !set('localWorkloadSelector')) {
+    out.push({ field: 'spec.peerIP', message: 'neither peerIP, peerSelector nor localWorkloadSelector is set: this peer selects no BGP speaker' });
+  }
+  if (set('peerIP') && !set('asNumber')) {
+    out.push({ field: 'spec.asNumber', message: 'is not set: the peer is taken to be in the local AS (iBGP)' });
+  }
+  return out;
+}
+
 export const BGPPEER: KindSpec = {
   spec: (value, path) => {
     const s = bgpPeerSpec(value, path);
@@ -62,13 +78,12 @@ export const BGPPEER: KindSpec = {
       if (set('peerIP')) fail(`${path}.peerIP`, 'must be empty when localWorkloadSelector is set');
       if (set('peerSelector')) fail(`${path}.peerSelector`, 'must be empty when localWorkloadSelector is set');
       if (!set('asNumber')) fail(`${path}.asNumber`, 'is required when localWorkloadSelector is set');
-    } else if (!set('peerIP') && !set('peerSelector')) {
-      fail(`${path}.peerIP`, 'one of peerIP or peerSelector must be set (or localWorkloadSelector)');
     }
+    // A peer with neither peerIP nor peerSelector, or peerIP without asNumber, is valid for
+    // Calico; bgpPeerWarnings says what such a peer does (nothing, or iBGP in the local AS).
     if (set('peerSelector') && set('asNumber')) {
       fail(`${path}.asNumber`, 'must be empty when peerSelector is set (the peers use their own AS numbers)');
     }
-    if (set('peerIP') && !set('asNumber')) fail(`${path}.asNumber`, 'is required when peerIP is set');
     if (set('reachableBy')) {
       if (!set('peerIP')) fail(`${path}.reachableBy`, 'must be empty when peerIP is empty');
       const peer = parseIp(splitPeerAddress(s.peerIP as string).ip);
@@ -83,11 +98,15 @@ export const BGPPEER: KindSpec = {
   },
 };
 
-const serviceCidrs = list(object({ cidr: required(cidr({ allowBareIp: true })) }));
+// Calico's ServiceClusterIPBlock has `cidr,omitempty`: an empty `{}` item is valid (and ignored).
+const serviceCidrs = list(object({ cidr: optional(cidr({ allowBareIp: true })) }));
+
+/** Calico's four programClusterRoutes values (BGPConfiguration and FelixConfiguration). */
+export const PROGRAM_CLUSTER_ROUTES = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'] as const;
 
 const LOG_LEVELS = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const;
 
-const logSeverity: Check<string> = (value, path) => {
+export const logSeverity: Check<string> = (value, path) => {
   if (typeof value === 'string') {
     const level = LOG_LEVELS.find((l) => l.toLowerCase() === value.toLowerCase());
     if (level) return level;
@@ -120,7 +139,9 @@ const bgpConfigurationSpec = object({
   ignoredInterfaces: optional(list(interfacePattern)),
   localWorkloadPeeringIPV4: optional(ipAddress(4)),
   localWorkloadPeeringIPV6: optional(ipAddress(6)),
-  programClusterRoutes: optional(oneOf(['Enabled', 'Disabled'] as const)),
+  programClusterRoutes: optional(oneOf(PROGRAM_CLUSTER_ROUTES)),
+  ipv4NormalRoutePriority: optional(integer(1, 2147483646, 'a route priority')),
+  ipv6NormalRoutePriority: optional(integer(1, 2147483646, 'a route priority')),
 });
 
 /** Fields Calico allows only on the cluster-wide BGPConfiguration named "default". */

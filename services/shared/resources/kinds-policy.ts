@@ -163,7 +163,7 @@ const POLICY_SELECTOR_GLOBAL = 'global() can only be used in an EntityRule names
 
 const policyTypes = list(oneOf(['Ingress', 'Egress'] as const), { nonEmpty: true, maxItems: 2 });
 
-const commonPolicyFields = {
+export const commonPolicyFields = {
   tier: withDefault(labelName, 'default'),
   order: optional(finiteNumber),
   selector: withDefault(selector({ noGlobal: POLICY_SELECTOR_GLOBAL }), 'all()'),
@@ -174,9 +174,9 @@ const commonPolicyFields = {
   performanceHints: optional(list(oneOf(['AssumeNeededOnEveryNode'] as const), { unique: true })),
 };
 
-type PolicyShape = { types?: string[]; ingress?: RuleShape[]; egress?: RuleShape[] };
+export type PolicyShape = { types?: string[]; ingress?: RuleShape[]; egress?: RuleShape[] };
 
-function checkPolicy(spec: PolicyShape & Record<string, unknown>, path: string, global: boolean): void {
+export function checkPolicy(spec: PolicyShape & Record<string, unknown>, path: string, global: boolean): void {
   spec.types?.forEach((t, i) => {
     if (spec.types!.indexOf(t) !== i) fail(`${path}.types[${i}]`, `'${t}' is listed more than once`);
   });
@@ -196,7 +196,7 @@ function checkPolicy(spec: PolicyShape & Record<string, unknown>, path: string, 
 }
 
 /** Calico's default for `types`: Ingress, plus Egress when there are egress rules (Egress alone without ingress rules). */
-function defaultTypes(spec: PolicyShape & Record<string, unknown>): void {
+export function defaultTypes(spec: PolicyShape & Record<string, unknown>): void {
   if (spec.types !== undefined) return;
   const ingress = (spec.ingress?.length ?? 0) > 0;
   const egress = (spec.egress?.length ?? 0) > 0;
@@ -210,13 +210,16 @@ const GNP_NAME = new RegExp(`^(${LABEL}\\.)?${LABEL}$`);
 
 const npSpec = object(commonPolicyFields);
 
+/**
+ * Calico names the NetworkPolicies it converts from Kubernetes NetworkPolicies `knp.default.<name>`
+ * and refuses to create one by hand (its client answers "operation Create is not supported"): such
+ * a policy would collide with the converted one. The name pattern itself still admits the prefix,
+ * so a name read back from Calico is described correctly.
+ */
+export const KNP_PREFIX = 'knp.default.';
+
 export const NETWORKPOLICY: KindSpec = {
-  nameRule: (name) =>
-    name.length > 253
-      ? `is longer than 253 characters (${name.length})`
-      : NP_NAME.test(name)
-        ? undefined
-        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'allow-dns' or 'default.allow-dns')`,
+  nameRule: (name) => networkPolicyNameRule(name),
   spec: (value, path) => {
     const spec = npSpec(value, path) as PolicyShape & Record<string, unknown>;
     checkPolicy(spec, path, false);
@@ -225,38 +228,63 @@ export const NETWORKPOLICY: KindSpec = {
   },
 };
 
-const gnpSpec = object({
+/** Calico's NetworkPolicy name rule (also StagedNetworkPolicy's), knp.default.* refused. */
+export function networkPolicyNameRule(name: string): string | undefined {
+  return (
+    name.length > 253
+      ? `is longer than 253 characters (${name.length})`
+      : name.startsWith(KNP_PREFIX)
+        ? `'${name}': names starting with '${KNP_PREFIX}' belong to policies converted from Kubernetes NetworkPolicy and cannot be created`
+        : NP_NAME.test(name)
+        ? undefined
+        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'allow-dns' or 'default.allow-dns')`
+  );
+}
+
+export const globalPolicyFields = {
   ...commonPolicyFields,
   namespaceSelector: optional(selector({ noGlobal: POLICY_SELECTOR_GLOBAL })),
   doNotTrack: withDefault(boolean, false),
   preDNAT: withDefault(boolean, false),
   applyOnForward: withDefault(boolean, false),
-});
+};
+
+const gnpSpec = object(globalPolicyFields);
+
+/** GlobalNetworkPolicy's rules beyond the common ones (doNotTrack, preDNAT, applyOnForward). */
+export function checkGlobalPolicy(spec: PolicyShape & Record<string, unknown>, path: string): void {
+  checkPolicy(spec, path, true);
+  if (spec.doNotTrack && spec.preDNAT) fail(`${path}.preDNAT`, 'preDNAT and doNotTrack cannot both be true');
+  if (spec.preDNAT) {
+    if (spec.egress?.length) fail(`${path}.egress`, 'a preDNAT policy cannot have egress rules');
+    if (spec.types?.includes('Egress')) fail(`${path}.types`, "a preDNAT policy cannot have the 'Egress' type");
+  }
+  if ((spec.preDNAT || spec.doNotTrack) && !spec.applyOnForward) {
+    fail(`${path}.applyOnForward`, `must be true when ${spec.preDNAT ? 'preDNAT' : 'doNotTrack'} is true`);
+  }
+  defaultTypes(spec);
+}
 
 export const GLOBALNETWORKPOLICY: KindSpec = {
-  nameRule: (name) =>
-    name.length > 253
-      ? `is longer than 253 characters (${name.length})`
-      : GNP_NAME.test(name)
-        ? undefined
-        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'deny-all' or 'default.deny-all')`,
+  nameRule: (name) => globalNetworkPolicyNameRule(name),
   spec: (value, path) => {
     const spec = gnpSpec(value, path) as PolicyShape & Record<string, unknown>;
-    checkPolicy(spec, path, true);
-    if (spec.doNotTrack && spec.preDNAT) fail(`${path}.preDNAT`, 'preDNAT and doNotTrack cannot both be true');
-    if (spec.preDNAT) {
-      if (spec.egress?.length) fail(`${path}.egress`, 'a preDNAT policy cannot have egress rules');
-      if (spec.types?.includes('Egress')) fail(`${path}.types`, "a preDNAT policy cannot have the 'Egress' type");
-    }
-    if ((spec.preDNAT || spec.doNotTrack) && !spec.applyOnForward) {
-      fail(`${path}.applyOnForward`, `must be true when ${spec.preDNAT ? 'preDNAT' : 'doNotTrack'} is true`);
-    }
-    defaultTypes(spec);
+    checkGlobalPolicy(spec, path);
     return spec;
   },
 };
 
-export const labelMap = stringMap(checkLabelKey, checkLabelValue);
+export function globalNetworkPolicyNameRule(name: string): string | undefined {
+  return (
+    name.length > 253
+      ? `is longer than 253 characters (${name.length})`
+      : GNP_NAME.test(name)
+        ? undefined
+        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'deny-all' or 'default.deny-all')`
+  );
+}
+
+export const labelMap = stringMap(checkLabelKey, checkLabelValue, { scalarsAsText: true });
 
 export const PROFILE: KindSpec = {
   spec: object({

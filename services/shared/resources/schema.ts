@@ -62,11 +62,10 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function object(fields: Record<string, Field | Check<unknown>>): Check<Record<string, unknown>> {
   const specs = Object.entries(fields).map(([k, f]) => [k, typeof f === 'function' ? { check: f } : f] as const);
   const known = new Set(Object.keys(fields));
-  return (value, path) => {
-    if (!isPlainObject(value)) return fail(path || '(resource)', `expected a mapping, got ${describe(value)}`);
-    for (const key of Object.keys(value)) {
-      if (!known.has(key)) fail(join(path, key), unknownFieldReason(key, [...known]));
-    }
+  const byLower = new Map(Object.keys(fields).map((k) => [k.toLowerCase(), k]));
+  return (given, path) => {
+    if (!isPlainObject(given)) return fail(path || '(resource)', `expected a mapping, got ${describe(given)}`);
+    const value = matchFieldCase(given, known, byLower, path);
     const out: Record<string, unknown> = {};
     for (const [key, spec] of specs) {
       const v = value[key];
@@ -80,6 +79,38 @@ export function object(fields: Record<string, Field | Check<unknown>>): Check<Re
     }
     return out;
   };
+}
+
+/**
+ * Calico decodes with Go's encoding/json, which matches field names case-insensitively
+ * (`Spec:`, `Egress:`, `ICMP:` all work). Exact names pass through untouched; another spelling is
+ * renamed to the declared one. Two spellings of one field in a mapping are an error: Go would
+ * silently keep the last, which hides a mistake.
+ */
+function matchFieldCase(
+  value: Record<string, unknown>,
+  known: ReadonlySet<string>,
+  byLower: ReadonlyMap<string, string>,
+  path: string,
+): Record<string, unknown> {
+  let renamed: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    if (known.has(key)) continue;
+    const declared = byLower.get(key.toLowerCase());
+    if (declared === undefined) fail(join(path, key), unknownFieldReason(key, [...known]));
+    renamed ??= {};
+    renamed[key] = declared;
+  }
+  if (!renamed) return value;
+  const out: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const name = (renamed[key] as string | undefined) ?? key;
+    if (name in from) fail(join(path, name), `is given twice, as '${from[name]}' and '${key}' (field names match in any case)`);
+    from[name] = key;
+    out[name] = v;
+  }
+  return out;
 }
 
 function unknownFieldReason(key: string, known: string[]): string {
@@ -187,6 +218,7 @@ export function list<T>(item: Check<T>, options: { maxItems?: number; unique?: b
 export function stringMap(
   key: (k: string) => string | undefined,
   val: (v: string) => string | undefined = () => undefined,
+  options: { scalarsAsText?: boolean } = {},
 ): Check<Record<string, string>> {
   return (value, path) => {
     if (!isPlainObject(value)) return fail(path, `expected a mapping of strings, got ${describe(value)}`);
@@ -195,11 +227,15 @@ export function stringMap(
       const p = `${path}[${JSON.stringify(k)}]`;
       const kp = key(k);
       if (kp) fail(p, kp);
-      // Kubernetes requires strings here: YAML `x: 1` or `x: true` must be quoted.
-      if (typeof v !== 'string') fail(p, `expected a string value, got ${describe(v)} (quote it in YAML)`);
-      const vp = val(v as string);
+      let text = v;
+      // calicoctl reads an unquoted `rack: 1` or `routeReflector: true` label as the text "1" /
+      // "true" (and `x:` with no value as ""); elsewhere Kubernetes requires strings.
+      if (options.scalarsAsText && (typeof v === 'number' || typeof v === 'boolean')) text = String(v);
+      else if (options.scalarsAsText && v === null) text = '';
+      if (typeof text !== 'string') fail(p, `expected a string value, got ${describe(v)} (quote it in YAML)`);
+      const vp = val(text as string);
       if (vp) fail(p, vp);
-      out[k] = v as string;
+      out[k] = text as string;
     }
     return out;
   };

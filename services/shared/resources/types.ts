@@ -315,7 +315,7 @@ export interface BGPPeerSpec {
   node?: string;
   /** IPv4 or IPv6 address, optionally with a port: "10.0.0.1:1790", "[fd00::1]:1790". */
   peerIP?: string;
-  /** Required with peerIP; forbidden with peerSelector. */
+  /** Forbidden with peerSelector; without it, a peerIP peer is in the local AS (iBGP). */
   asNumber?: number;
   localASNumber?: number;
   nodeSelector?: string;
@@ -353,7 +353,8 @@ export interface PrefixAdvertisement {
 }
 
 export interface ServiceCIDR {
-  cidr: string;
+  /** Optional, as in Calico (`{}` is a valid, ignored item). */
+  cidr?: string;
 }
 
 export interface BGPConfigurationSpec {
@@ -366,7 +367,9 @@ export interface BGPConfigurationSpec {
   /** Default 179. */
   listenPort: number;
   serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
-  programClusterRoutes?: 'Enabled' | 'Disabled';
+  programClusterRoutes?: 'Enabled' | 'Disabled' | 'EnabledIPIPOnly' | 'EnabledNoEncapOnly';
+  ipv4NormalRoutePriority?: number;
+  ipv6NormalRoutePriority?: number;
   serviceClusterIPs?: ServiceCIDR[];
   serviceExternalIPs?: ServiceCIDR[];
   serviceLoadBalancerIPs?: ServiceCIDR[];
@@ -403,7 +406,36 @@ export type LearnedRoute = ResourceBase<'LearnedRoute', LearnedRouteSpec>;
 
 // ---------------------------------------------------------------- unions
 
+import type {
+  BGPFilter,
+  CalicoNodeStatus,
+  ClusterInformation,
+  FelixConfiguration,
+  GlobalNetworkSet,
+  IPAMConfiguration,
+  IPReservation,
+  KubeControllersConfiguration,
+  NetworkSet,
+  StagedGlobalNetworkPolicy,
+  StagedKubernetesNetworkPolicy,
+  StagedNetworkPolicy,
+  Tier,
+} from './types-more.js';
+
 export type Resource =
+  | BGPFilter
+  | FelixConfiguration
+  | KubeControllersConfiguration
+  | ClusterInformation
+  | IPAMConfiguration
+  | IPReservation
+  | GlobalNetworkSet
+  | NetworkSet
+  | Tier
+  | StagedNetworkPolicy
+  | StagedGlobalNetworkPolicy
+  | StagedKubernetesNetworkPolicy
+  | CalicoNodeStatus
   | Node
   | IPPool
   | IPAMBlock

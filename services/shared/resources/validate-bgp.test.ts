@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCommunity, durationMs, learnedRouteName, splitPeerAddress, type BGPConfiguration, type BGPPeer, type LearnedRoute } from './index.js';
+import { checkCommunity, durationMs, learnedRouteName, resourceWarnings, splitPeerAddress, type BGPConfiguration, type BGPPeer, type LearnedRoute } from './index.js';
 import { assertInvalid, resource, valid, withField, withFields } from './test-support.js';
 
 const peer = resource('BGPPeer', 'rack-a-tor', {
@@ -48,8 +48,11 @@ test('BGPPeer: every rule', () => {
   assertInvalid(withField(peer, 'spec.node', 'Node 1'), 'spec.node', "'Node 1' is not a valid name");
   assertInvalid(withField(rrPeer, 'spec.peerIP', '10.0.0.1'), 'spec.peerSelector', 'peerIP and peerSelector cannot both be set');
   assertInvalid(withField(rrPeer, 'spec.asNumber', 64512), 'spec.asNumber', 'must be empty when peerSelector is set');
-  assertInvalid(resource('BGPPeer', 'p', { nodeSelector: 'all()' }), 'spec.peerIP', 'one of peerIP or peerSelector must be set');
-  assertInvalid(withField(peer, 'spec.asNumber', undefined), 'spec.asNumber', 'is required when peerIP is set');
+  // Calico accepts a peer with no peerIP/peerSelector and a peerIP without asNumber: warnings, not errors.
+  assert.deepEqual(valid(resource('BGPPeer', 'p', { node: 'n1', ttlSecurity: 1 })).spec, { node: 'n1', ttlSecurity: 1 });
+  assert.equal((valid(withField(peer, 'spec.asNumber', undefined)) as BGPPeer).spec.peerIP, '10.0.1.1');
+  assert.deepEqual(resourceWarnings(valid(resource('BGPPeer', 'p', { node: 'n1', ttlSecurity: 1 }))).map((w) => w.field), ['spec.peerIP']);
+  assert.deepEqual(resourceWarnings(valid(withField(peer, 'spec.asNumber', undefined))).map((w) => w.field), ['spec.asNumber']);
   assertInvalid(withField(peer, 'spec.asNumber', 0), 'spec.asNumber', '0 is out of range for an AS number (1-4294967295)');
   assertInvalid(withField(peer, 'spec.asNumber', '70000.1'), 'spec.asNumber', 'each half of an asdot AS number must be 0-65535');
   assertInvalid(withField(peer, 'spec.localASNumber', -5), 'spec.localASNumber', 'is out of range for an AS number');
@@ -98,7 +101,10 @@ test('BGPPeer: field formats', () => {
     'global() is not valid in a BGPPeer localWorkloadSelector',
   );
   assertInvalid(withField(peer, 'spec.reversePeering', 'Always'), 'spec.reversePeering', "'Always' is not one of Auto, Manual");
-  assertInvalid(withField(peer, 'spec.peerIp', '10.0.0.1'), 'spec.peerIp', "unknown field 'peerIp' (did you mean 'peerIP'?)");
+  // Field names match in any case, as in Calico's decoder; two spellings of one field are an error.
+  assert.equal((valid(withFields(peer, { 'spec.peerIP': undefined, 'spec.peerIp': '10.0.0.9' })).spec as { peerIP?: string }).peerIP, '10.0.0.9');
+  assertInvalid(withField(peer, 'spec.peerIp', '10.0.0.1'), 'spec.peerIP', "is given twice, as 'peerIP' and 'peerIp'");
+  assertInvalid(withField(peer, 'spec.peerAddress', '10.0.0.1'), 'spec.peerAddress', "unknown field 'peerAddress'");
 });
 
 const config = resource('BGPConfiguration', 'default', {
@@ -142,7 +148,12 @@ test('BGPConfiguration: every rule', () => {
   assertInvalid(withField(config, 'spec.listenPort', 65536), 'spec.listenPort', '65536 is out of range for a port (1-65535)');
   assertInvalid(withField(config, 'spec.asNumber', 4294967296), 'spec.asNumber', 'out of range for an AS number');
   assertInvalid(withField(config, 'spec.serviceClusterIPs[0].cidr', '10.96.0.1/12'), 'spec.serviceClusterIPs[0].cidr', 'is not strictly masked');
-  assertInvalid(withField(config, 'spec.serviceLoadBalancerIPs', [{}]), 'spec.serviceLoadBalancerIPs[0].cidr', 'is required');
+  // Calico's rule is omitempty: an empty item is valid (and ignored by the consumers).
+  assert.deepEqual((valid(withField(config, 'spec.serviceLoadBalancerIPs', [{}])).spec as { serviceLoadBalancerIPs: unknown }).serviceLoadBalancerIPs, [{}]);
+  for (const mode of ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly']) {
+    assert.equal((valid(withField(config, 'spec.programClusterRoutes', mode)).spec as { programClusterRoutes: string }).programClusterRoutes, mode);
+  }
+  assertInvalid(withField(config, 'spec.programClusterRoutes', 'enabled'), 'spec.programClusterRoutes', "did you mean 'Enabled'");
   assertInvalid(withField(config, 'spec.communities[0].value', '65000'), 'spec.communities[0].value', "'65000' is not a community (standard 'aa:nn' or large 'aa:nn:mm')");
   assertInvalid(withField(config, 'spec.communities[0].value', '65536:1'), 'spec.communities[0].value', "'65536:1': standard community parts must be 0-65535");
   assertInvalid(withField(config, 'spec.communities[0].value', '1:4294967296:1'), 'spec.communities[0].value', 'large community parts must be 0-4294967295');

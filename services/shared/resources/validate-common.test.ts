@@ -95,7 +95,10 @@ test('metadata: name rules, namespaces, labels and annotations', () => {
   assertInvalid(withField(pool, 'metadata.labels', { ['k'.repeat(64)]: 'y' }), `metadata.labels["${'k'.repeat(64)}"]`, 'name part is longer than 63 characters');
   assertInvalid(withField(pool, 'metadata.labels', { app: 'a b' }), 'metadata.labels["app"]', "value 'a b' must be letters, digits");
   assertInvalid(withField(pool, 'metadata.labels', { app: 'v'.repeat(64) }), 'metadata.labels["app"]', 'is longer than 63 characters');
-  assertInvalid(withField(pool, 'metadata.labels', { app: 1 }), 'metadata.labels["app"]', 'expected a string value, got a number (1) (quote it in YAML)');
+  // calicoctl reads unquoted scalar label values as text.
+  assert.deepEqual(valid(withField(pool, 'metadata.labels', { rack: 1, routeReflector: true, empty: null })).metadata.labels, { rack: '1', routeReflector: 'true', empty: '' });
+  assertInvalid(withField(pool, 'metadata.labels', { app: [1] }), 'metadata.labels["app"]', 'expected a string value, got a list');
+  assertInvalid(withField(pool, 'metadata.annotations', { app: 1 }), 'metadata.annotations["app"]', 'expected a string value, got a number (1) (quote it in YAML)');
   assertInvalid(withField(pool, 'metadata.labels', { '': 'x' }), 'metadata.labels[""]', 'key must not be empty');
   assertInvalid(withField(pool, 'metadata.labels', { 'example.com/': 'x' }), 'metadata.labels["example.com/"]', "key 'example.com/' has an empty name");
   assertInvalid(withField(pool, 'metadata.labels', ['app']), 'metadata.labels', 'expected a mapping of strings, got a list');
@@ -128,7 +131,8 @@ test('type errors are named precisely', () => {
 });
 
 test('kinds table, aliases and namespacing', () => {
-  assert.equal(KINDS.length, 13);
+  // Every projectcalico.org/v3 kind calicoctl manages, plus Meshless's LearnedRoute and IPAMHandle.
+  assert.equal(KINDS.length, 26);
   const cases: [string, string | undefined][] = [
     ['ippool', 'IPPool'],
     ['IPPools', 'IPPool'],
@@ -150,6 +154,19 @@ test('kinds table, aliases and namespacing', () => {
     ['ipamhandles', 'IPAMHandle'],
     ['LearnedRoutes', 'LearnedRoute'],
     [' GNPs ', 'GlobalNetworkPolicy'],
+    ['felixconfig', 'FelixConfiguration'],
+    ['bgpf', 'BGPFilter'],
+    ['sknp', 'StagedKubernetesNetworkPolicy'],
+    ['snp', 'StagedNetworkPolicy'],
+    ['sgnp', 'StagedGlobalNetworkPolicy'],
+    ['netsets', 'NetworkSet'],
+    ['gnetsets', 'GlobalNetworkSet'],
+    ['reservations', 'IPReservation'],
+    ['ipamconfig', 'IPAMConfiguration'],
+    ['clusterinfo', 'ClusterInformation'],
+    ['caliconodestatuses', 'CalicoNodeStatus'],
+    ['kubecontrollersconfig', 'KubeControllersConfiguration'],
+    ['tiers', 'Tier'],
     ['pod', undefined],
     ['', undefined],
   ];
@@ -158,7 +175,7 @@ test('kinds table, aliases and namespacing', () => {
   for (const k of KINDS) assert.ok(k.aliases.includes(k.plural));
   assert.equal(new Set(KINDS.flatMap((k) => k.aliases)).size, KINDS.flatMap((k) => k.aliases).length, 'aliases are unique');
   assert.ok(aliases.length > 30);
-  assert.deepEqual(KINDS.filter((k) => k.namespaced).map((k) => k.kind), ['WorkloadEndpoint', 'NetworkPolicy']);
+  assert.deepEqual(KINDS.filter((k) => k.namespaced).map((k) => k.kind), ['WorkloadEndpoint', 'NetworkPolicy', 'NetworkSet', 'StagedNetworkPolicy', 'StagedKubernetesNetworkPolicy']);
   assert.equal(isNamespaced('NetworkPolicy'), true);
   assert.equal(isNamespaced('IPPool'), false);
   assert.equal(resourceName(pool), 'pool-a');

@@ -52,7 +52,9 @@ test('NetworkPolicy: valid, defaults and normalization', () => {
   assert.deepEqual(bare.spec.types, ['Ingress']);
   assert.deepEqual((valid(resource('NetworkPolicy', 'p', { egress: [{ action: 'Deny' }] })) as NetworkPolicy).spec.types, ['Egress']);
   assert.deepEqual((valid(resource('NetworkPolicy', 'p', { types: ['Egress', 'Ingress'] })) as NetworkPolicy).spec.types, ['Egress', 'Ingress']);
-  assert.equal(valid(withField(np, 'metadata.name', 'knp.default.allow.all.things')).metadata.name, 'knp.default.allow.all.things');
+  assert.equal(valid(withField(np, 'metadata.name', 'ossg.default.allow.all.things')).metadata.name, 'ossg.default.allow.all.things');
+  // Calico refuses to create knp.default.* policies: they are the Kubernetes NetworkPolicy conversions.
+  assertInvalid(withField(np, 'metadata.name', 'knp.default.allow.all.things'), 'metadata.name', "names starting with 'knp.default.' belong to policies converted");
   assert.equal(valid(withField(np, 'metadata.name', 'default.allow')).metadata.name, 'default.allow');
   assert.equal((valid(withField(np, `${rule0}.protocol`, 'tcp')) as NetworkPolicy).spec.ingress?.[0]?.protocol, 'TCP');
   assert.equal((valid(withField(np, `${rule0}.protocol`, 6)) as NetworkPolicy).spec.ingress?.[0]?.protocol, 6);

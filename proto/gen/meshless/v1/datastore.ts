@@ -50,7 +50,8 @@ export const protobufFileName = "meshless/v1/datastore.proto";
  *           else metadata.resourceVersion in the document); when the stored revision moved, the
  *           call fails with ABORTED and nothing is written. With neither, the update is
  *           unconditional (calicoctl `replace` without a resourceVersion). NOT_FOUND when absent.
- *   Apply   create or update (unconditional unless a revision is given, as for Update).
+ *   Apply   create or update (unconditional unless a revision is given, as for Update). A
+ *           document equal to the stored resource is not written (unchanged = true).
  *   Delete  removes the resource; with `revision` set, only when the stored revision equals it
  *           (else ABORTED). Deleting a Node also releases its IPAM blocks (see ReleaseBlocks).
  *
@@ -191,6 +192,11 @@ export interface ApplyResponse {
     | undefined;
   /** True when the resource did not exist before. */
   created: boolean;
+  /**
+   * True when the stored resource already equalled the document (after defaults were filled in):
+   * nothing was written, the revision did not move and no watcher saw a change.
+   */
+  unchanged: boolean;
 }
 
 export interface GetRequest {
@@ -925,7 +931,7 @@ export const ApplyRequest: MessageFns<ApplyRequest> = {
 };
 
 function createBaseApplyResponse(): ApplyResponse {
-  return { resource: undefined, created: false };
+  return { resource: undefined, created: false, unchanged: false };
 }
 
 export const ApplyResponse: MessageFns<ApplyResponse> = {
@@ -935,6 +941,9 @@ export const ApplyResponse: MessageFns<ApplyResponse> = {
     }
     if (message.created !== false) {
       writer.uint32(16).bool(message.created);
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(24).bool(message.unchanged);
     }
     return writer;
   },
@@ -968,6 +977,14 @@ export const ApplyResponse: MessageFns<ApplyResponse> = {
             message.created = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -984,6 +1001,7 @@ export const ApplyResponse: MessageFns<ApplyResponse> = {
     return {
       resource: isSet(object.resource) ? Resource.fromJSON(object.resource) : undefined,
       created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
     };
   },
 
@@ -994,6 +1012,9 @@ export const ApplyResponse: MessageFns<ApplyResponse> = {
     }
     if (message.created !== false) {
       obj.created = message.created;
+    }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
     }
     return obj;
   },
@@ -1007,6 +1028,7 @@ export const ApplyResponse: MessageFns<ApplyResponse> = {
       ? Resource.fromPartial(object.resource)
       : undefined;
     message.created = object.created ?? false;
+    message.unchanged = object.unchanged ?? false;
     return message;
   },
 };

@@ -47,6 +47,17 @@ function originLetter(origin: string): string {
   return origin === 'IGP' ? 'i' : origin === 'EGP' ? 'e' : '?';
 }
 
+/** Calico's LOCAL_PREF encoding of a route priority (confd): local_pref = 2^31 - 1 - priority. */
+const PRIORITY_BASE = 2147483647;
+/** Priorities Calico uses in practice (normal 1024, elevated 512) are small; others are plain LOCAL_PREFs. */
+const MAX_SHOWN_PRIORITY = 65535;
+
+/** " (Calico route priority N)" when the LOCAL_PREF is Calico's encoding of a priority. */
+export function calicoPriorityNote(localPref: number): string {
+  const priority = PRIORITY_BASE - localPref;
+  return priority >= 1 && priority <= MAX_SHOWN_PRIORITY ? ` (Calico route priority ${priority})` : '';
+}
+
 export function formatRoutes(res: RoutesResponse, status: StatusResponse): string {
   let out = `Table master (AS ${status.asNumber}, router id ${status.routerId}, cluster id ${status.clusterId}): ${res.matched} prefixes\n`;
   for (const pr of res.prefixes) {
@@ -57,7 +68,7 @@ export function formatRoutes(res: RoutesResponse, status: StatusResponse): strin
       out += head.trimEnd() + '\n';
       out += `\tBGP.origin: ${p.origin}\n\tBGP.as_path: ${p.asPath}\n\tBGP.next_hop: ${p.nextHop}\n`;
       if (p.hasMed) out += `\tBGP.med: ${p.med}\n`;
-      if (p.hasLocalPref) out += `\tBGP.local_pref: ${p.localPref}\n`;
+      if (p.hasLocalPref) out += `\tBGP.local_pref: ${p.localPref}${calicoPriorityNote(p.localPref)}\n`;
       if (p.originatorId) out += `\tBGP.originator_id: ${p.originatorId}\n`;
       if (p.clusterList.length) out += `\tBGP.cluster_list: ${p.clusterList.join(' ')}\n`;
       if (p.communities.length) out += `\tBGP.community: ${p.communities.map((c) => `(${c.replace(':', ',')})`).join(' ')}\n`;

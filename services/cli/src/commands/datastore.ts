@@ -1,10 +1,12 @@
-// `meshless datastore`: the datastore service (gRPC API over NATS JetStream KV).
+// `meshless datastore`: the datastore service (gRPC API over NATS JetStream KV), and
+// `meshless datastore import|export` (datastore-io.ts).
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerImportExport } from './datastore-io.js';
 import { registerService } from './service.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  registerService(program, ctx, {
+  const cmd = registerService(program, ctx, {
     name: 'datastore',
     summary: 'run the datastore service: the gRPC API over NATS JetStream KV',
     async load() {
@@ -23,4 +25,5 @@ export function register(program: Command, ctx: CliContext): void {
       };
     },
   });
+  registerImportExport(cmd, ctx);
 }

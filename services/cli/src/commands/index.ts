@@ -10,8 +10,11 @@ import * as datastore from './datastore.js';
 import * as demo from './demo.js';
 import * as get from './get.js';
 import * as ipam from './ipam.js';
+import * as label from './label.js';
+import * as patch from './patch.js';
 import * as rr from './rr.js';
 import * as sync from './sync.js';
+import * as version from './version.js';
 import * as watch from './watch.js';
 import * as write from './write.js';
 
@@ -22,6 +25,8 @@ export interface CommandModule {
 export const COMMANDS: readonly CommandModule[] = [
   write, // apply, create, replace, delete
   get,
+  patch,
+  label,
   watch,
   ipam,
   cni,
@@ -32,4 +37,5 @@ export const COMMANDS: readonly CommandModule[] = [
   bgp,
   dashboard,
   demo,
+  version,
 ];

@@ -10,7 +10,8 @@
 //   check [--fix]          inconsistencies between IPAM, endpoints and nodes (ipam-check.ts)
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { addressAt, addressOrdinal, cidrContains, ipToString, tryParseIp, type Resource } from '../../../shared/resources/index.js';
+import { NotFoundError } from '../../../shared/errors/index.js';
+import { addressAt, addressOrdinal, API_VERSION, cidrContains, ipToString, tryParseIp, type Resource } from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../failure.js';
 import type { IpamUsage, Store } from '../store.js';
@@ -189,5 +190,39 @@ export function register(program: Command, ctx: CliContext): void {
       for (const h of report.leakedHandles) await store.releaseHandle(h);
       if (report.leakedHandles.length > 0) ctx.print(`Deleted ${report.leakedHandles.length} handles.\n`);
       if (problemCount(report) > fixable) ctx.print(`${report.unallocated.length} in-use addresses without allocation are left for you to resolve.\n`);
+    });
+
+  // calicoctl ipam configure: the cluster's IPAMConfiguration (named "default"), created when absent.
+  const configure = ipam.command('configure');
+  configure
+    .summary('set IPAM options (the IPAMConfiguration named default)')
+    .description('Set cluster-wide IPAM options, stored in the IPAMConfiguration named "default".')
+    .option('--strictaffinity <true|false>', 'only use a node\'s own blocks (never borrow addresses from another node\'s block)')
+    .option('--max-blocks-per-host <n>', 'most blocks one node may hold (0: no limit)')
+    .addHelpText('after', '\nExamples:\n  meshless ipam configure --strictaffinity=true\n  meshless ipam configure --max-blocks-per-host 4\n')
+    .action(async () => {
+      const opts = configure.opts<{ strictaffinity?: string; maxBlocksPerHost?: string }>();
+      if (opts.strictaffinity === undefined && opts.maxBlocksPerHost === undefined) {
+        throw new CliError('nothing to configure: give --strictaffinity=true|false or --max-blocks-per-host N');
+      }
+      if (opts.strictaffinity !== undefined && opts.strictaffinity !== 'true' && opts.strictaffinity !== 'false') {
+        throw new CliError(`invalid --strictaffinity '${opts.strictaffinity}': use true or false`);
+      }
+      const max = opts.maxBlocksPerHost === undefined ? undefined : Number(opts.maxBlocksPerHost);
+      if (max !== undefined && (!Number.isInteger(max) || max < 0 || max > 2147483647)) {
+        throw new CliError(`invalid --max-blocks-per-host '${opts.maxBlocksPerHost}': use a whole number 0 or more`);
+      }
+      const store = await ctx.datastore(configure);
+      let spec: Record<string, unknown> = {};
+      try {
+        spec = { ...((await store.get('IPAMConfiguration', '', 'default')).spec as unknown as Record<string, unknown>) };
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      if (opts.strictaffinity !== undefined) spec.strictAffinity = opts.strictaffinity === 'true';
+      if (max !== undefined) spec.maxBlocksPerHost = max;
+      await store.apply({ apiVersion: API_VERSION, kind: 'IPAMConfiguration', metadata: { name: 'default' }, spec } as unknown as Resource);
+      if (opts.strictaffinity !== undefined) ctx.print(`Successfully set StrictAffinity to: ${opts.strictaffinity}\n`);
+      if (max !== undefined) ctx.print(`Successfully set MaxBlocksPerHost to: ${max}\n`);
     });
 }

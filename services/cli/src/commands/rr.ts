@@ -30,8 +30,8 @@ rr.yaml (minimal):
 `;
 
 export function register(program: Command, ctx: CliContext): void {
-  program
-    .command('rr')
+  const cmd = program.command('rr');
+  cmd
     .summary('run the route reflector (datastore mode with --node, standalone with --config)')
     .description('Run the BGP route reflector. Runs until SIGTERM or Ctrl-C.')
     .option('--config <file>', 'standalone: rr.yaml with asNumber, routerID, clusterID, listen, peers, routes, filters')
@@ -44,7 +44,20 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'LMDB directory for warm restart')
     .option('--bgp-secrets-dir <dir>', 'datastore mode: BGPPeer password secrets as <dir>/<secret name>/<key> (env MESHLESS_BGP_SECRETS_DIR; default /etc/meshless/bgp-secrets)')
     .addHelpText('after', EXAMPLES)
-    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string }) => {
+    .action(async () => {
+      // The global --datastore (the API the resource commands use) has the same name: commander
+      // hands `rr --datastore X` to whichever parses it first, so read both levels together.
+      const opts = cmd.optsWithGlobals<{
+        config?: string;
+        node?: string;
+        sync?: string;
+        datastore?: string;
+        poolAggregates?: boolean;
+        admin?: string;
+        metricsPort?: string;
+        dataDir?: string;
+        bgpSecretsDir?: string;
+      }>();
       if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
       if (opts.node !== undefined) {
         await runDatastoreMode(ctx, { ...opts, node: opts.node });

@@ -8,9 +8,10 @@
 import { Command } from 'commander';
 import { isNamespaced, type Kind, type Resource } from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
+import { AlreadyExistsError } from '../../../shared/errors/index.js';
 import { CliError, oneLine } from '../failure.js';
 import { readSources } from '../files.js';
-import { loadResources, type LoadedResource } from '../load.js';
+import { loadIdentities, loadResources, type LoadedResource } from '../load.js';
 import type { Store } from '../store.js';
 import { kindArgument } from './kind-arg.js';
 
@@ -23,6 +24,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 interface WriteOptions {
   filename?: string[];
   namespace?: string;
+  recursive?: boolean;
+  skipExists?: boolean;
 }
 
 const ABOUT: Record<Action, { summary: string; details: string; examples: string }> = {
@@ -54,28 +57,28 @@ const ABOUT: Record<Action, { summary: string; details: string; examples: string
   delete: {
     summary: 'delete resources named in files, or by KIND and NAME',
     details:
-      'Deletes the resources the files describe (by kind, metadata.name and, for namespaced kinds, ' +
-      'metadata.namespace; the documents are checked like apply does), or the named resources of one kind.',
+      'Deletes the resources the files describe, by kind, metadata.name and, for namespaced kinds, ' +
+      'metadata.namespace only (as calicoctl: the rest of each document is not checked), or the named resources of one kind.',
     examples: `  meshless delete ippool my-pool
   meshless delete networkpolicy allow-web -n prod
   meshless delete -f examples/bgppeers.yaml`,
   },
 };
 
-async function send(store: Store, action: Action, r: Resource): Promise<void> {
+/** Sends one resource; true when the datastore already held it unchanged (apply only). */
+async function send(store: Store, action: Action, r: Resource): Promise<boolean> {
   switch (action) {
     case 'apply':
-      await store.apply(r);
-      return;
+      return (await store.apply(r)).unchanged;
     case 'create':
       await store.create(r);
-      return;
+      return false;
     case 'replace':
       await store.replace(r);
-      return;
+      return false;
     case 'delete':
       await store.delete(r.kind, r.metadata.namespace ?? '', r.metadata.name);
-      return;
+      return false;
   }
 }
 
@@ -90,16 +93,27 @@ function namedResources(kindArg: string, names: string[], namespace: string | un
   });
 }
 
-async function execute(ctx: CliContext, cmd: Command, action: Action, resources: LoadedResource[]): Promise<void> {
+async function execute(ctx: CliContext, cmd: Command, action: Action, resources: LoadedResource[], skipExists = false): Promise<void> {
   const kinds = new Set(resources.map((r) => r.resource.kind));
   const singleKind = kinds.size === 1 ? [...kinds][0]! : undefined;
   const total = resources.length;
+  for (const { resource, where, warnings } of resources) {
+    for (const w of warnings ?? []) ctx.io.stderr.write(`Warning: ${where} (${resource.kind} '${resource.metadata.name}'): ${w}\n`);
+  }
   const store = await ctx.datastore(cmd);
   let handled = 0;
+  let unchanged = 0;
+  let skipped = 0;
   for (const { resource, where } of resources) {
     try {
-      await send(store, action, resource);
+      if (await send(store, action, resource)) unchanged++;
     } catch (err) {
+      // create --skip-exists: an existing resource counts as done, as in calicoctl.
+      if (skipExists && err instanceof AlreadyExistsError) {
+        skipped++;
+        handled++;
+        continue;
+      }
       const detail = (where ? `${where}: ` : '') + oneLine(err);
       if (handled > 0) {
         ctx.print(`Partial success: ${PAST[action]} the first ${handled} out of ${total} ${singleKind ? `'${singleKind}' ` : ''}resources:\n`);
@@ -110,7 +124,8 @@ async function execute(ctx: CliContext, cmd: Command, action: Action, resources:
     }
     handled++;
   }
-  ctx.print(`Successfully ${PAST[action]} ${handled} ${singleKind ? `'${singleKind}' ` : ''}resource(s)\n`);
+  // calicoctl's line; like kubectl, say which documents changed nothing.
+  ctx.print(`Successfully ${PAST[action]} ${handled} ${singleKind ? `'${singleKind}' ` : ''}resource(s)${unchanged ? ` (${unchanged} unchanged)` : ''}${skipped ? ` (${skipped} skipped: already exist)` : ''}\n`);
 }
 
 function registerAction(program: Command, ctx: CliContext, action: Action): void {
@@ -121,6 +136,9 @@ function registerAction(program: Command, ctx: CliContext, action: Action): void
     .description(`${about.summary[0]!.toUpperCase()}${about.summary.slice(1)}.\n\n${about.details}`)
     .option('-f, --filename <path>', "file, directory (its .yaml, .yml and .json files, sorted) or '-' for stdin; repeatable", collect)
     .option('-n, --namespace <namespace>', 'namespace for namespaced kinds (WorkloadEndpoint, NetworkPolicy) that name none (default "default")')
+    .option('-R, --recursive', 'with -f DIR, also read the files of its subdirectories');
+  if (action === 'create') cmd.option('--skip-exists', 'skip resources that already exist instead of failing');
+  cmd
     .addHelpText('after', `\nExamples:\n${about.examples}\n`)
     .action(async (...args: unknown[]) => {
       const opts = cmd.opts<WriteOptions>();
@@ -133,10 +151,11 @@ function registerAction(program: Command, ctx: CliContext, action: Action): void
         if (files.length === 0) {
           throw new CliError(`nothing to ${action}: give -f FILE, -f DIR or -f - (see meshless ${action} --help)`);
         }
-        const sources = await readSources(files, ctx.io.stdin);
-        resources = loadResources(sources, opts.namespace === undefined ? {} : { namespace: opts.namespace });
+        const sources = await readSources(files, ctx.io.stdin, { recursive: opts.recursive === true });
+        const options = opts.namespace === undefined ? {} : { namespace: opts.namespace };
+        resources = action === 'delete' ? loadIdentities(sources, options) : loadResources(sources, options);
       }
-      await execute(ctx, cmd, action, resources);
+      await execute(ctx, cmd, action, resources, opts.skipExists === true);
     });
 }
 

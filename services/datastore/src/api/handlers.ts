@@ -98,10 +98,10 @@ export class Handlers {
   async apply(req: ApplyRequest): Promise<ApplyResponse> {
     const input = this.input(req.json);
     const explicit = optionalRevision(req.revision);
-    const { resource, created } = await this.guarded(input, () =>
+    const { resource, created, unchanged } = await this.guarded(input, () =>
       this.store.apply(input.document, explicit ?? input.documentRevision, explicit !== undefined),
     );
-    return { resource: toProtoResource(resource), created };
+    return { resource: toProtoResource(resource), created, unchanged };
   }
 
   async get(req: GetRequest): Promise<GetResponse> {

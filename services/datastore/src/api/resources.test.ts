@@ -55,8 +55,18 @@ describe('every kind round-trips', () => {
 
       const applied = await c.apply(fixture);
       assert.equal(applied.created, false);
+      assert.equal(applied.unchanged, false);
       assert.equal(applied.resource.metadata.labels?.touched, undefined);
       assert.ok(Number(applied.resource.metadata.resourceVersion) > rev2);
+
+      // The same document again (and the served one, with its metadata): nothing is written.
+      const before = (await c.list(fixture.kind)).revision;
+      for (const again of [fixture, applied.resource]) {
+        const noop = await c.apply(again);
+        assert.equal(noop.unchanged, true);
+        assert.deepEqual(noop.resource, applied.resource);
+      }
+      assert.equal((await c.list(fixture.kind)).revision, before, 'an unchanged apply does not advance the revision');
 
       const del = await c.delete(fixture.kind, fixture.metadata.name, ns === undefined ? {} : { namespace: ns });
       assert.deepEqual(del.resource, applied.resource);

@@ -144,3 +144,15 @@ test('the orphan sweep releases blocks of nodes that vanished without a release'
   assert.equal(specOf(await t.client.get('IPAMBlock', b1.block.metadata.name)).affinity, 'host:o-1');
   assert.equal(specOf(await t.client.get('IPAMBlock', b2.block.metadata.name)).affinity, 'host:o-2');
 });
+
+test('IPReservation: blocks whose every address is reserved are never handed out', async () => {
+  await t.client.create(pool('reserved-pool', '10.200.0.0/24', { blockSize: 26, nodeSelector: "reserve == 'yes'" }));
+  await t.client.create({ apiVersion: V3, kind: 'IPReservation', metadata: { name: 'keep-out' }, spec: { reservedCIDRs: ['10.200.0.0/25', '10.200.0.130'] } });
+  for (const n of ['res-a', 'res-b', 'res-c']) await t.client.create(node(n, { reserve: 'yes' }));
+  const a = await t.client.allocateBlock('res-a', { pool: 'reserved-pool' });
+  const b = await t.client.allocateBlock('res-b', { pool: 'reserved-pool' });
+  // 10.200.0.0/26 and .64/26 lie inside the reservation; .128/26 keeps 63 usable addresses.
+  assert.equal(specOf(a.block).cidr, '10.200.0.128/26');
+  assert.equal(specOf(b.block).cidr, '10.200.0.192/26');
+  await assert.rejects(t.client.allocateBlock('res-c', { pool: 'reserved-pool' }), FailedPreconditionError);
+});

@@ -21,6 +21,12 @@
 // many writers: with one worker per process contention is rare, and sequential blocks keep the
 // allocation predictable.)
 //
+// Reservations (IPReservation, Calico's kind): an address inside any reservedCIDRs is never
+// handed out. Blocks are the unit here, so a block whose every address is reserved is never
+// claimed, and an affine block counts as having room only for an address that is neither
+// allocated nor reserved. (Calico checks reservations when it assigns one address; Meshless
+// assigns blocks, and the same rule keeps a node from receiving a block it cannot use.)
+//
 // Release (ReleaseBlocks, or deleting a Node): every block affine to the node loses its
 // affinity and the node's BlockAffinities are deleted. A block without allocations is deleted;
 // a block that still holds allocations is kept without affinity (its addresses are still in use
@@ -35,6 +41,7 @@ import {
   UnavailableError,
 } from '../../../shared/errors/index.js';
 import {
+  addressAt,
   API_VERSION,
   blockAffinityName,
   blockAt,
@@ -44,6 +51,9 @@ import {
   ipamBlockName,
   parseCidr,
   parseSelector,
+  cidrsOverlap,
+  tryParseCidr,
+  type Cidr,
 } from '../../../shared/resources/index.js';
 import type { ResourceDocument, ResourceStore, StoredResource } from '../store/index.js';
 
@@ -124,6 +134,8 @@ interface State {
   blocks: Map<string, StoredResource>;
   /** By BlockAffinity name. */
   affinities: Map<string, StoredResource>;
+  /** Every reservedCIDRs entry of every IPReservation. */
+  reserved: Cidr[];
 }
 
 type Task =
@@ -261,15 +273,20 @@ export class Ipam {
   }
 
   private async load(): Promise<State> {
-    const [pools, blocks, affinities] = await Promise.all([
+    const [pools, blocks, affinities, reservations] = await Promise.all([
       this.store.list('IPPool'),
       this.store.list('IPAMBlock'),
       this.store.list('BlockAffinity'),
+      this.store.list('IPReservation'),
     ]);
     return {
       pools: pools.items,
       blocks: new Map(blocks.items.map((b) => [String(specOf(b).cidr), b])),
       affinities: new Map(affinities.items.map((a) => [a.name, a])),
+      reserved: reservations.items.flatMap((r) => {
+        const cidrs = specOf(r).reservedCIDRs;
+        return Array.isArray(cidrs) ? cidrs.flatMap((c) => (typeof c === 'string' && typeof tryParseCidr(c) !== 'string' ? [parseCidr(c)] : [])) : [];
+      }),
     };
   }
 
@@ -282,7 +299,7 @@ export class Ipam {
     for (const pool of pools) {
       const poolCidr = String(specOf(pool).cidr);
       const mine = [...state.blocks.values()]
-        .filter((b) => specOf(b).affinity === owner && cidrContains(poolCidr, String(specOf(b).cidr)) && hasFreeAddress(b))
+        .filter((b) => specOf(b).affinity === owner && cidrContains(poolCidr, String(specOf(b).cidr)) && hasFreeAddress(b, state.reserved))
         .sort((a, b) => a.name.localeCompare(b.name));
       const existing = mine[0];
       if (existing) return { block: existing, affinity: await this.ensureAffinity(state, request.node, existing), allocated: false };
@@ -310,7 +327,7 @@ export class Ipam {
     const count = blockCount(poolCidr, blockSize);
     for (let i = 0n; i < count; i++) {
       const cidr = blockAt(poolCidr, blockSize, i).text;
-      if (state.blocks.has(cidr)) continue;
+      if (state.blocks.has(cidr) || fullyReserved(cidr, state.reserved)) continue;
       try {
         const block = await this.store.create(this.normalize(blockDocument(cidr, node, this.options.strictAffinity === true)));
         state.blocks.set(cidr, block);
@@ -450,9 +467,27 @@ function hasAllocation(b: StoredResource): boolean {
   return Array.isArray(allocations) && allocations.some((a) => a !== null && a !== undefined);
 }
 
-function hasFreeAddress(b: StoredResource): boolean {
+/** Whether the block has an address that is neither allocated nor reserved. */
+function hasFreeAddress(b: StoredResource, reserved: readonly Cidr[]): boolean {
+  const cidr = String(specOf(b).cidr);
   const allocations = specOf(b).allocations;
-  return !Array.isArray(allocations) || allocations.some((a) => a === null || a === undefined);
+  const size = Number(cidrSize(cidr));
+  const relevant = reserved.filter((r) => cidrsOverlap(r, cidr));
+  for (let i = 0; i < size; i++) {
+    if (Array.isArray(allocations) && allocations[i] !== null && allocations[i] !== undefined) continue;
+    if (relevant.length === 0 || !relevant.some((r) => cidrContains(r, addressAt(cidr, i)))) return true;
+  }
+  return false;
+}
+
+/** Whether IPReservations cover every address of the block. */
+export function fullyReserved(block: string, reserved: readonly Cidr[]): boolean {
+  const relevant = reserved.filter((r) => cidrsOverlap(r, block));
+  if (relevant.length === 0) return false;
+  if (relevant.some((r) => cidrContains(r, block))) return true;
+  const size = Number(cidrSize(block));
+  for (let i = 0; i < size; i++) if (!relevant.some((r) => cidrContains(r, addressAt(block, i)))) return false;
+  return true;
 }
 
 export function blockDocument(cidr: string, node: string, strictAffinity = false): ResourceDocument {

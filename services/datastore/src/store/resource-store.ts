@@ -36,6 +36,7 @@ import {
   resourceKey,
   type StoredKind,
 } from '../../../shared/nats/index.js';
+import { canonicalJson } from '../../../shared/resources/index.js';
 import { KV_OPERATION_HEADER, lastRevision, openCursor, scan, subjectPrefix, type RawEntry } from './kv-cursor.js';
 import { asServiceError, isWrongLastSequence, withRetry } from './nats-errors.js';
 import { openBuckets } from './buckets.js';
@@ -237,7 +238,11 @@ export class ResourceStore {
    * resource is absent, `strict` makes an expected revision fail with NotFoundError; otherwise
    * (a revision carried over in an exported document) the resource is simply created.
    */
-  async apply(doc: ResourceDocument, expected: number | undefined, strict = true): Promise<{ resource: StoredResource; created: boolean }> {
+  async apply(
+    doc: ResourceDocument,
+    expected: number | undefined,
+    strict = true,
+  ): Promise<{ resource: StoredResource; created: boolean; unchanged: boolean }> {
     const id = identity(doc);
     const key = resourceKey(id.kind, id.namespace, id.name);
     for (let attempt = 0; ; attempt++) {
@@ -245,9 +250,16 @@ export class ResourceStore {
       const exists = current !== undefined && current.operation === 'PUT';
       if (exists && expected !== undefined && current.revision !== expected) throw conflict(id, expected, current.revision);
       if (!exists && expected !== undefined && strict) throw new NotFoundError(`${id.kind} '${qualified(id)}' does not exist (revision ${expected} was given)`);
-      const stored = stamp(doc, exists ? parseDocument(current.value) : undefined);
+      const previous = exists ? parseDocument(current.value) : undefined;
+      const stored = stamp(doc, previous);
+      // Re-applying what is stored writes nothing: no new revision, no change for any watcher
+      // (GitOps tools re-apply every few minutes). `doc` is validated, so defaults are filled in
+      // on both sides and the comparison is of normalized documents.
+      if (exists && canonicalJson(stored) === canonicalJson(previous)) {
+        return { resource: this.decode(id.kind, id.namespace, id.name, current.revision, current.value), created: false, unchanged: true };
+      }
       try {
-        return { resource: await this.write(key, id, stored, current?.revision ?? 0), created: !exists };
+        return { resource: await this.write(key, id, stored, current?.revision ?? 0), created: !exists, unchanged: false };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw this.mapWriteError(err, id);
         if (expected !== undefined) throw conflict(id, expected, undefined);

@@ -204,4 +204,19 @@ describe('datastore mode: deriving the reflector from Calico resources', () => {
     assert.equal(problems.length, 2);
     assert.equal(m.nodes.size, 0);
   });
+
+  it('BGPFilters from the datastore reach the peer that names them, in order; a missing one is a warning', () => {
+    const m = model(
+      rrNode,
+      doc('BGPFilter', 'only-10', { importV4: [{ cidr: '10.0.0.0/8', matchOperator: 'In', action: 'Accept' }, { action: 'Reject' }] }),
+      doc('BGPFilter', 'no-default', { exportV4: [{ cidr: '0.0.0.0/0', matchOperator: 'Equal', action: 'Reject' }] }),
+      doc('BGPPeer', 'tor', { peerIP: '10.0.0.1', asNumber: 65001, filters: ['no-default', 'only-10', 'absent'] }),
+    );
+    const r = deriveConfig(m, 'rr-0');
+    assert.ok(r.ok);
+    const peer = r.config.peers.find((p) => p.address === '10.0.0.1')!;
+    assert.deepEqual(peer.filters.map((f) => f.name), ['no-default', 'only-10']);
+    assert.equal(peer.filters[1]!.importV4.length, 2);
+    assert.ok(r.config.warnings.some((w) => w.includes('filter absent ignored: BGPFilter absent does not exist')), r.config.warnings.join('; '));
+  });
 });

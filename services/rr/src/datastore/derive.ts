@@ -12,9 +12,10 @@
 //   Between two Nodes the one with the lexically greater address is passive (Calico's rule).
 //   nextHopMode / keepOriginalNextHop, maxRestartTime → restart time, password (secretKeyRef,
 //   resolved by the caller: config/password.ts) → TCP-MD5, ttlSecurity → GTSM. Peers from peerIP that are
-//   not Calico nodes are "external": their routes are published as LearnedRoutes. Routes are
-//   imported from every peer (Calico's import; BGPFilter is not a datastore kind) and only our
-//   own (originated) routes are exported to eBGP peers, so nothing transits between switches.
+//   not Calico nodes are "external": their routes are published as LearnedRoutes. A peer's
+//   spec.filters name BGPFilters in the datastore, applied in order (a missing or unusable one
+//   is a warning and skipped); routes no filter decides are imported (Calico's import), and only
+//   our own (originated) routes are exported to eBGP peers, so nothing transits between switches.
 //
 // Origination: each confirmed host BlockAffinity → the block CIDR, next hop = the owning node's
 // address of the block's family, when an enabled IPPool with BGP export contains it; communities
@@ -38,7 +39,7 @@ import {
   type Node,
 } from '../../../shared/resources/index.js';
 import { Origin, parsePrefix, type PathAttributes } from '../bgp.js';
-import { parseCommunity } from '../policy/filter.js';
+import { parseBgpFilter, parseCommunity, type BgpFilter } from '../policy/filter.js';
 import { PRIORITY_BASE } from '../policy/filter.js';
 import { DEFAULT_GRACEFUL_RESTART, type GracefulRestartSettings, type PeerSettings, type ReflectorSettings } from '../config/types.js';
 import type { OriginatedRoute } from '../reflector/static-routes.js';
@@ -138,6 +139,26 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
   }
   const peers = new Map<string, PeerSettings>();
   const external = new Set<string>();
+  /** The peer's spec.filters, in order, compiled from the datastore's BGPFilters (Calico's rule). */
+  const compiled = new Map<string, BgpFilter | string>();
+  const filtersOf = (p: BGPPeer): BgpFilter[] => {
+    const out: BgpFilter[] = [];
+    for (const name of p.spec.filters ?? []) {
+      let f = compiled.get(name);
+      if (f === undefined) {
+        const resource = model.filters.get(name);
+        try {
+          f = resource ? parseBgpFilter(name, resource.spec, `BGPFilter ${name} spec`) : `BGPFilter ${name} does not exist`;
+        } catch (err) {
+          f = (err as Error).message;
+        }
+        compiled.set(name, f);
+      }
+      if (typeof f === 'string') warnings.push(`BGPPeer ${p.metadata.name}: filter ${name} ignored: ${f}`);
+      else out.push(f);
+    }
+    return out;
+  };
   const add = (p: BGPPeer, address: string, asn: number, peerNode: Node | undefined, port?: number): void => {
     if (address === routerId || address === myV6) return;
     if (peers.has(address)) {
@@ -146,7 +167,7 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
     }
     const sameCluster = peerNode?.spec.bgp?.routeReflectorClusterID === clusterId && bgp?.routeReflectorClusterID !== undefined;
     const mine = address.includes(':') ? myV6 : routerId;
-    if (p.spec.filters?.length) warnings.push(`BGPPeer ${p.metadata.name}: filters ${p.spec.filters.join(', ')} are not resolvable (BGPFilter is not a datastore kind); ignored`);
+    const filters = filtersOf(p);
     const ref = p.spec.password?.secretKeyRef;
     const tcpMd5 = ref ? (options.resolveSecret?.(ref) ?? { error: `secret ${ref.name} key ${ref.key}: no secrets directory configured` }) : undefined;
     if (tcpMd5 && 'error' in tcpMd5) warnings.push(`BGPPeer ${p.metadata.name}: ${address} stays down: TCP-MD5 key unavailable: ${tcpMd5.error}`);
@@ -159,7 +180,7 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
       port: port ?? 179,
       ...(mine && p.spec.sourceAddress !== 'None' ? { localAddress: mine } : {}),
       nextHopMode: nextHopModeOf(p),
-      filters: [],
+      filters,
       addPaths: 'both',
       families: address.includes(':') ? ['ipv6-unicast'] : ['ipv4-unicast', 'ipv6-unicast'],
       ...(restart !== undefined ? { restartTime: restart } : {}),

@@ -1,8 +1,8 @@
-// The reflector's copy of the `bgp` view of the datastore: Nodes, BGPPeers, BGPConfigurations,
-// IPPools, block affinities and IPAM blocks, as validated Calico v3 resources. Fed by a ResourceSource; read
+// The reflector's copy of the `bgp` view of the datastore: Nodes, BGPPeers, BGPFilters,
+// BGPConfigurations, IPPools, block affinities and IPAM blocks, as validated Calico v3 resources. Fed by a ResourceSource; read
 // by derive.ts. Invalid documents are skipped (and reported), never fatal.
 
-import { validateResource, type BGPConfiguration, type BGPPeer, type BlockAffinity, type IPAMBlock, type IPPool, type Node } from '../../../shared/resources/index.js';
+import { validateResource, type BGPConfiguration, type BGPFilter, type BGPPeer, type BlockAffinity, type IPAMBlock, type IPPool, type Node } from '../../../shared/resources/index.js';
 import type { StoredKind } from '../../../shared/nats/index.js';
 
 /** One change from the datastore: `value` is the resource's JSON bytes, undefined when deleted. */
@@ -20,6 +20,8 @@ export class ClusterModel {
   readonly affinities = new Map<string, BlockAffinity>();
   /** IPAM blocks: their allocations name the node using each address (borrowed addresses). */
   readonly blocks = new Map<string, IPAMBlock>();
+  /** BGPFilters by name: the import/export policy BGPPeers name in spec.filters. */
+  readonly filters = new Map<string, BGPFilter>();
   /** Datastore revision of the last applied change. */
   revision = 0;
 
@@ -63,6 +65,8 @@ export class ClusterModel {
         return this.affinities;
       case 'IPAMBlock':
         return this.blocks;
+      case 'BGPFilter':
+        return this.filters;
       default:
         return undefined;
     }
