@@ -17,8 +17,8 @@
 // idleRssMB (before the injector came up), bytesPerRoute ((peak - idle) / N), cpuSeconds (user +
 // system over both phases, with convergeCpuSeconds / withdrawCpuSeconds per phase). --floor also
 // measures the rig without a reflector (the injector peering with every receiver directly).
-// --profile DIR runs Meshless with --cpu-prof into DIR and writes a heap snapshot there once it
-// has converged. The last stdout line is one JSON object:
+// --profile DIR runs Meshless with --cpu-prof into DIR (--heap-snapshot: and writes a heap
+// snapshot there once it has converged; it costs CPU and memory, so not in measured runs). The last stdout line is one JSON object:
 //   {"routes","receivers","sets","prefixMix","seed","results":[{"dut","convergeSeconds",
 //    "withdrawSeconds","peakRssMB","cpuSeconds",...}],"ratioVsBird":{"converge","withdraw",
 //    "cpu","rss"},"floor"?,"machine"}
@@ -44,7 +44,8 @@ const USAGE = `usage: npm run bench:bgp -- [options]
   --duts LIST           reflectors to run, in order (default ${DUT_NAMES.join(',')})
   --timeout-seconds S   per phase (default 300)
   --floor               also measure the rig without a reflector
-  --profile DIR         Meshless with --cpu-prof into DIR, and a heap snapshot after convergence
+  --profile DIR         Meshless with --cpu-prof into DIR
+  --heap-snapshot       with --profile: also a heap snapshot into DIR once Meshless converged
   --json                print only the JSON result line
   --help                this text`;
 
@@ -62,6 +63,7 @@ function parseOptions() {
         'timeout-seconds': { type: 'string', default: '300' },
         floor: { type: 'boolean', default: false },
         profile: { type: 'string' },
+        'heap-snapshot': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -89,6 +91,7 @@ const SEED = Number(values.seed);
 const MIX = values['prefix-mix'] as PrefixMix;
 const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
 const PROFILE_DIR = values.profile ? resolve(values.profile) : undefined;
+if (values['heap-snapshot'] && !PROFILE_DIR) usageError('--heap-snapshot: needs --profile DIR');
 const DUTS = values.duts.split(',').map((d) => d.trim()) as DutName[];
 for (const d of DUTS) if (!DUT_NAMES.includes(d)) usageError(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
 if (!Number.isInteger(N) || N < 1 || N > 4_000_000) usageError(`--routes: an integer 1..4000000, got '${values.routes}'`);
@@ -214,7 +217,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn);
     const cpuConverged = pid ? cpuSeconds(pid) : 0;
     log(`${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`);
-    if (dut && PROFILE_DIR) await dut.heapSnapshot?.();
+    if (dut && values['heap-snapshot']) await dut.heapSnapshot?.();
     const tOut = performance.now();
     await birdcSlow(injector, 'disable s4');
     const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS, tOut);

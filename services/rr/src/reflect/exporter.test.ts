@@ -26,7 +26,14 @@ class RecordingSink implements ExportSink {
     this.tables.set(peer, t);
     const log = this.messages.get(peer) ?? [];
     this.messages.set(peer, log);
-    for (const m of msgs) {
+    // A buffer may hold several UPDATEs back to back (the exporter packs a step into one).
+    const split = msgs.flatMap((b) => {
+      if (((b[16]! << 8) | b[17]!) === b.length) return [b];
+      const out: Uint8Array[] = [];
+      for (let o = 0; o < b.length; o += (b[o + 16]! << 8) | b[o + 17]!) out.push(b.subarray(o, o + ((b[o + 16]! << 8) | b[o + 17]!)));
+      return out;
+    });
+    for (const m of split) {
       log.push(m);
       const u = decodeMessage(m, this.codecs.get(peer) ?? CODEC).message as UpdateMessage;
       const key = (p: { pathId: number } & Parameters<typeof prefixToString>[0]) => `${prefixToString(p)}#${p.pathId}`;
