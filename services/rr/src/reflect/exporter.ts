@@ -365,8 +365,15 @@ export class Exporter {
 const ZERO4 = new Uint8Array(4);
 const ZERO16 = new Uint8Array(16);
 
+/** Per peer object (replaced when its router id changes): its source key, built once. */
+const SOURCE_KEYS = new WeakMap<RibPeer, string>();
+
 /** What of the source shapes the outbound attributes (see outboundAttributes). */
 function sourceKey(peer: RibPeer, set: AttrSet): string {
-  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !set.attrs.originatorId) return `${peer.kind}:${peer.routerId}`;
+  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !set.attrs.originatorId) {
+    let k = SOURCE_KEYS.get(peer);
+    if (k === undefined) SOURCE_KEYS.set(peer, (k = `${peer.kind}:${peer.routerId}`));
+    return k;
+  }
   return peer.kind;
 }

@@ -7,9 +7,14 @@
 //
 // Split horizon inside a group: a route is never sent to the member it came from. Buckets are
 // keyed by (outbound set, excluded member), so this costs nothing per prefix.
+//
+// Per-attribute-set cost (a realistic table has ~1 set per 3 prefixes): the inbound → outbound
+// cache is three array slots per inbound set id (no Map or key string per set), and an outbound
+// set is interned by its encoded bytes (encoded once, kept; no decoded copy and no text key).
+// Rejected: a WeakMap of per-set Maps keyed by a source string, ~600 octets per set.
 
 import { encodeAttributes, type CodecOptions, type PathAttributes } from '../bgp.js';
-import { attrKey, type AttrSet } from '../rib/attr-set.js';
+import type { AttrSet } from '../rib/attr-set.js';
 import { NONE, growTypedArray } from '../rib/dest-table.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 import type { TargetSpec } from './rules.js';
@@ -23,13 +28,13 @@ export interface GroupSpec {
   readonly maxMessageLength: number;
 }
 
-/** One interned outbound attribute set of a group; `bytes` encoded on first use, then shared. */
+/** One interned outbound attribute set of a group, encoded once for every member. */
 export interface OutAttrs {
   readonly id: number;
-  readonly attrs: PathAttributes;
   readonly nextHop: string;
   readonly linkLocalNextHop: string | undefined;
-  bytes: Uint8Array | undefined;
+  /** The encoded path attributes (with NEXT_HOP for IPv4; IPv6 carries its next hop in MP_REACH). */
+  readonly bytes: Uint8Array;
 }
 
 /** The key of a GroupSpec: equal keys ⇔ members may share every byte we send. */
@@ -71,11 +76,14 @@ export class UpdateGroup {
   readonly addPath6: boolean;
   private readonly outIntern = new Map<string, OutAttrs>();
   private nextOutId = 0;
-  /** (in attribute set) → (source discriminator) → outbound set, or null when not exported. */
-  private outCache = new WeakMap<AttrSet, Map<string, OutAttrs | null>>();
-  private lastSet: AttrSet | undefined;
-  private lastSource = '';
-  private lastOut: OutAttrs | null = null;
+  /**
+   * Inbound set id → the outbound set (null: not exported) computed for the set with serial
+   * `cacheSerial[id]` from source `cacheSource[id]`. Valid only when both match: an id is reused
+   * after its set is freed, and one set from two sources keeps the last one only (rare).
+   */
+  private cacheSerial = new Float64Array(1024);
+  private cacheSource: string[] = [];
+  private cacheOut: (OutAttrs | null)[] = [];
 
   constructor(
     readonly id: number,
@@ -118,30 +126,36 @@ export class UpdateGroup {
   }
 
   cached(set: AttrSet, source: string): OutAttrs | null | undefined {
-    // Consecutive routes usually come from one UPDATE: one set, one source.
-    if (set === this.lastSet && source === this.lastSource) return this.lastOut;
-    const out = this.outCache.get(set)?.get(source);
-    if (out !== undefined) {
-      this.lastSet = set;
-      this.lastSource = source;
-      this.lastOut = out;
-    }
-    return out;
+    const id = set.id;
+    if (id < this.cacheSerial.length && this.cacheSerial[id] === set.serial && this.cacheSource[id] === source) return this.cacheOut[id]!;
+    return undefined;
   }
 
   remember(set: AttrSet, source: string, out: OutAttrs | null): void {
-    let m = this.outCache.get(set);
-    if (!m) this.outCache.set(set, (m = new Map()));
-    m.set(source, out);
+    const id = set.id;
+    if (id >= this.cacheSerial.length) {
+      let size = this.cacheSerial.length;
+      while (size <= id) size *= 2;
+      const next = new Float64Array(size);
+      next.set(this.cacheSerial);
+      this.cacheSerial = next;
+    }
+    this.cacheSerial[id] = set.serial;
+    this.cacheSource[id] = source;
+    this.cacheOut[id] = out;
   }
 
-  /** Interns an outbound set so routes with equal outbound attributes share one UPDATE. */
+  /**
+   * Interns an outbound set so routes with equal outbound attributes share one UPDATE. The key is
+   * the encoded attributes (one flat latin1 string) and the next hop.
+   */
   internOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined): OutAttrs {
-    const k = attrKey(attrs, nextHop, linkLocal);
+    const bytes = encodeAttributes(attrs, this.spec.codec);
+    const k = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join('\n');
     let o = this.outIntern.get(k);
     if (!o) {
       if (this.outIntern.size > 200_000) this.resetCaches();
-      o = { id: this.nextOutId++, attrs, nextHop, linkLocalNextHop: linkLocal, bytes: undefined };
+      o = { id: this.nextOutId++, nextHop, linkLocalNextHop: linkLocal, bytes };
       this.outIntern.set(k, o);
     }
     return o;
@@ -149,13 +163,14 @@ export class UpdateGroup {
 
   /** Bytes of the encoded attributes (encoded once per outbound set and group). */
   bytesOf(o: OutAttrs): Uint8Array {
-    return (o.bytes ??= encodeAttributes(o.attrs, this.spec.codec));
+    return o.bytes;
   }
 
   /** Forgets every cached outbound set (export policy changed, or the intern table grew large). */
   resetCaches(): void {
     this.outIntern.clear();
-    this.outCache = new WeakMap();
-    this.lastSet = undefined;
+    this.cacheSerial.fill(0);
+    this.cacheSource = [];
+    this.cacheOut = [];
   }
 }
