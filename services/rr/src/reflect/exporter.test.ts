@@ -122,6 +122,20 @@ describe('exporter: reflection through update groups', () => {
     assert.equal(rib.dests.count, 0);
   });
 
+  it('the member a withdrawn route came from gets no withdrawal (it never got the route)', () => {
+    const { rib, sink, ex, add, drain } = setup();
+    const [a, b] = [add('10.0.0.1', 'client'), add('10.0.0.2', 'client')];
+    ex.join(a.idx, spec('client'));
+    ex.join(b.idx, spec('client'));
+    rib.applyUpdate(a.idx, announce(['10.1.0.0/26'], attrs('10.0.0.1')));
+    drain();
+    assert.equal(sink.messages.get(a.idx)?.length ?? 0, 0);
+    rib.applyUpdate(a.idx, { type: 2, withdrawn: [parsePrefix('10.1.0.0/26')], nlri: [] });
+    drain();
+    assert.equal(sink.table(b.idx).size, 0);
+    assert.equal(sink.messages.get(a.idx)?.length ?? 0, 0, 'nothing at all to the source');
+  });
+
   it('when the best path moves to a member, that member gets a withdrawal of what it had from us', () => {
     const { rib, sink, ex, add, drain } = setup();
     const [a, b] = [add('10.0.0.1', 'client'), add('10.0.0.2', 'client')];

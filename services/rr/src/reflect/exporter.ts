@@ -262,7 +262,9 @@ export class Exporter {
     const out = best === NONE ? null : this.outFor(g, best, d);
     if (!out) {
       if (adv !== NONE) {
-        pending.withdraw(d, 0);
+        // The member the route came from never got it: no withdrawal for it either.
+        const src = rib.rPeer[adv]!;
+        pending.withdraw(d, 0, g.members.has(src) ? src : -1);
         g.advRoute[d] = NONE;
         g.advertisedCount--;
         g.countSource(rib.rPeer[adv]!, -1);
@@ -290,7 +292,8 @@ export class Exporter {
       const out = flags & RouteFlag.Dead ? null : this.outFor(g, r, d);
       if (!out) {
         if (had) {
-          pending.withdraw(d, r + 1);
+          const src = rib.rPeer[r]!;
+          pending.withdraw(d, r + 1, g.members.has(src) ? src : -1);
           g.advBits[r] = 0;
           g.advertisedCount--;
           g.countSource(rib.rPeer[r]!, -1);

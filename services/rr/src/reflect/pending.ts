@@ -87,6 +87,11 @@ export class Pending {
   private readonly bExclude: number[] = [];
   private readonly withdraw4: WireList;
   private readonly withdraw6: WireList;
+  /**
+   * Withdrawals of routes a member was the source of: every member but that one (it never got
+   * the route from us, so it gets no withdrawal either).
+   */
+  private readonly withdrawExcept = new Map<number, { v4: WireList; v6: WireList }>();
   /** Split-horizon withdrawals: member → prefixes it alone must drop (never ADD-PATH). */
   private readonly memberWithdraw = new Map<number, { v4: WireList; v6: WireList }>();
   size = 0;
@@ -121,8 +126,14 @@ export class Pending {
     this.size++;
   }
 
-  withdraw(d: number, pathId: number): void {
-    (this.dests.afi[d] === 4 ? this.withdraw4 : this.withdraw6).add(this.dests, d, pathId);
+  /** Withdraws `d` from every member except `exclude` (-1: from all). */
+  withdraw(d: number, pathId: number, exclude: number): void {
+    if (exclude === -1) (this.dests.afi[d] === 4 ? this.withdraw4 : this.withdraw6).add(this.dests, d, pathId);
+    else {
+      let l = this.withdrawExcept.get(exclude);
+      if (!l) this.withdrawExcept.set(exclude, (l = { v4: new WireList(this.group.addPath4), v6: new WireList(this.group.addPath6) }));
+      (this.dests.afi[d] === 4 ? l.v4 : l.v6).add(this.dests, d, pathId);
+    }
     this.size++;
   }
 
@@ -141,7 +152,15 @@ export class Pending {
     const w6 = this.withdraw6;
     if (w4.length) packWithdrawalsWireInto(shared, w4.bytes, w4.end, 4, codec, maxMessageLength);
     if (w6.length) packWithdrawalsWireInto(shared, w6.bytes, w6.end, 6, codec, maxMessageLength);
-    const withdrawn = w4.length + w6.length;
+    let withdrawn = w4.length + w6.length;
+    const exceptBufs = new Map<number, MessageBuffer>();
+    for (const [member, l] of this.withdrawExcept) {
+      withdrawn += l.v4.length + l.v6.length;
+      let mb = shared;
+      if (targets.includes(member)) exceptBufs.set(member, (mb = new MessageBuffer(256 + l.v4.end + l.v6.end)));
+      if (l.v4.length) packWithdrawalsWireInto(mb, l.v4.bytes, l.v4.end, 4, codec, maxMessageLength);
+      if (l.v6.length) packWithdrawalsWireInto(mb, l.v6.bytes, l.v6.end, 6, codec, maxMessageLength);
+    }
     const only = new Map<number, { bytes: Uint8Array; count: number }>();
     for (const [member, l] of this.memberWithdraw) {
       if (!targets.includes(member)) continue;
@@ -160,7 +179,6 @@ export class Pending {
     const order = new Int32Array(this.entries);
     const fill = start.slice(0, buckets);
     for (let i = 0; i < this.entries; i++) order[fill[this.eBucket[i]!]!++] = i;
-    const exceptBufs = new Map<number, MessageBuffer>();
     for (let b = 0; b < buckets; b++) {
       const out = this.bOut[b]!;
       const afi = this.bAfi[b]!;
