@@ -257,9 +257,11 @@ async function main(): Promise<void> {
     const rig: Rig = { ns, dut: await ns.addAddress(), injector: await ns.addAddress(), receivers: [] };
     for (let i = 0; i < K; i++) rig.receivers.push(await ns.addAddress());
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const table: Table = generateTable({ routes: N, sets: SETS, mix: MIX, seed: SEED });
     const staticConfig = birdStaticConfig(table, 's4');
-    log(`table: ${describeTable(table)} (generated in ${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+    const c = process.cpuUsage(c0);
+    log(`table: ${describeTable(table)} (generated in ${((performance.now() - t0) / 1000).toFixed(2)} s, ${((c.user + c.system) / 1e6).toFixed(2)} CPU s)`);
     if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
     const results: DutResult[] = [];
     for (const d of DUTS) results.push(await runOne(rig, d, staticConfig));

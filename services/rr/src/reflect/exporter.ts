@@ -242,7 +242,7 @@ export class Exporter {
     let out: OutAttrs | null = null;
     if (a) {
       const o = outboundAttributes(a, afi, set.nextHop, set.linkLocalNextHop, peer.kind, peer.routerId, target);
-      if (o) out = g.internOut(o.attrs, o.nextHop, o.linkLocalNextHop);
+      if (o) out = g.makeOut(o.attrs, o.nextHop, o.linkLocalNextHop, !perAttrs);
     }
     if (perAttrs) g.remember(set, source, out);
     return out;

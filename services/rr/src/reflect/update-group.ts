@@ -9,9 +9,12 @@
 // keyed by (outbound set, excluded member), so this costs nothing per prefix.
 //
 // Per-attribute-set cost (a realistic table has ~1 set per 3 prefixes): the inbound → outbound
-// cache is three array slots per inbound set id (no Map or key string per set), and an outbound
-// set is interned by its encoded bytes (encoded once, kept; no decoded copy and no text key).
-// Rejected: a WeakMap of per-set Maps keyed by a source string, ~600 octets per set.
+// cache is three array slots per inbound set id (no Map or key string per set); an outbound set
+// is encoded once into a shared slab (no decoded copy, no Buffer object per set), and is interned
+// by content (its encoded bytes as the key) only when export policy runs per prefix: with the
+// per-set cache, two inbound sets that map to equal outbound ones are rare on a reflector (the
+// cost is one more UPDATE, never a wrong one). Rejected: a WeakMap of per-set Maps keyed by a
+// source string, and a text key plus a Buffer per outbound set (~600 octets per set in all).
 
 import { encodeAttributes, type CodecOptions, type PathAttributes } from '../bgp.js';
 import type { AttrSet } from '../rib/attr-set.js';
@@ -28,14 +31,22 @@ export interface GroupSpec {
   readonly maxMessageLength: number;
 }
 
-/** One interned outbound attribute set of a group, encoded once for every member. */
+/** One outbound attribute set of a group, encoded once for every member. */
 export interface OutAttrs {
   readonly id: number;
   readonly nextHop: string;
   readonly linkLocalNextHop: string | undefined;
-  /** The encoded path attributes (with NEXT_HOP for IPv4; IPv6 carries its next hop in MP_REACH). */
-  readonly bytes: Uint8Array;
+  /**
+   * The encoded path attributes (with NEXT_HOP for IPv4; IPv6 carries its next hop in MP_REACH)
+   * are `slab[offset, offset + length)`.
+   */
+  readonly slab: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
 }
+
+/** Size of the slabs outbound attribute bytes are written into. */
+const SLAB = 64 * 1024;
 
 /** The key of a GroupSpec: equal keys ⇔ members may share every byte we send. */
 export function groupKey(s: GroupSpec): string {
@@ -76,6 +87,10 @@ export class UpdateGroup {
   readonly addPath6: boolean;
   private readonly outIntern = new Map<string, OutAttrs>();
   private nextOutId = 0;
+  /** Outbound sets made since the last reset (they are never freed one by one). */
+  private outCount = 0;
+  private slab = new Uint8Array(SLAB);
+  private slabEnd = 0;
   /**
    * Inbound set id → the outbound set (null: not exported) computed for the set with serial
    * `cacheSerial[id]` from source `cacheSource[id]`. Valid only when both match: an id is reused
@@ -146,29 +161,38 @@ export class UpdateGroup {
   }
 
   /**
-   * Interns an outbound set so routes with equal outbound attributes share one UPDATE. The key is
-   * the encoded attributes (one flat latin1 string) and the next hop.
+   * An outbound set for `attrs`. With `intern` (export policy per prefix: no per-set cache in
+   * front), equal contents give the same set, keyed by the encoded attributes (one flat latin1
+   * string) and the next hop, so routes with equal outbound attributes share UPDATEs.
    */
-  internOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined): OutAttrs {
+  makeOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, intern: boolean): OutAttrs {
     const bytes = encodeAttributes(attrs, this.spec.codec);
-    const k = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join('\n');
-    let o = this.outIntern.get(k);
-    if (!o) {
-      if (this.outIntern.size > 200_000) this.resetCaches();
-      o = { id: this.nextOutId++, nextHop, linkLocalNextHop: linkLocal, bytes };
-      this.outIntern.set(k, o);
+    const k = intern ? [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join('\n') : '';
+    if (intern) {
+      const o = this.outIntern.get(k);
+      if (o) return o;
     }
+    if (++this.outCount > 200_000) this.resetCaches();
+    if (this.slabEnd + bytes.length > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB, bytes.length));
+      this.slabEnd = 0;
+    }
+    this.slab.set(bytes, this.slabEnd);
+    const o: OutAttrs = { id: this.nextOutId++, nextHop, linkLocalNextHop: linkLocal, slab: this.slab, offset: this.slabEnd, length: bytes.length };
+    this.slabEnd += bytes.length;
+    if (intern) this.outIntern.set(k, o);
     return o;
   }
 
-  /** Bytes of the encoded attributes (encoded once per outbound set and group). */
+  /** Bytes of the encoded attributes (a view made per use; nothing is kept per set). */
   bytesOf(o: OutAttrs): Uint8Array {
-    return o.bytes;
+    return o.slab.subarray(o.offset, o.offset + o.length);
   }
 
   /** Forgets every cached outbound set (export policy changed, or the intern table grew large). */
   resetCaches(): void {
     this.outIntern.clear();
+    this.outCount = 0;
     this.cacheSerial.fill(0);
     this.cacheSource = [];
     this.cacheOut = [];
