@@ -203,7 +203,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
       receivers.push(b);
       birds.push(b);
     }
-    const injector = await startBird({ netns: rig.ns, address: rig.injector, config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], staticConfig) });
+    const injector = await startBird({ netns: rig.ns, address: rig.injector, config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], staticConfig), startTimeoutMs: TIMEOUT_MS });
     birds.push(injector);
     for (const r of receivers) await r.waitForState('upstream', 'Established', 60_000);
     if (name !== 'floor') await injector.waitForState('o0', 'Established', 60_000);
