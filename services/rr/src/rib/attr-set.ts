@@ -93,6 +93,13 @@ export function attrKey(a: PathAttributes, nextHop: string, linkLocal: string | 
   return k.join('');
 }
 
+/** The attributes without NEXT_HOP (the same object when there is none). */
+export function stripNextHop(a: PathAttributes): PathAttributes {
+  if (a.nextHop === undefined) return a;
+  const { nextHop: _drop, ...rest } = a;
+  return rest;
+}
+
 function asPathLength(a: PathAttributes): number {
   let n = 0;
   for (const seg of a.asPath) {
@@ -128,7 +135,11 @@ export class AttrTable {
     return this.byId[id]!;
   }
 
-  /** Finds or creates the set; the caller owns one new reference. */
+  /**
+   * Finds or creates the set; the caller owns one new reference. `attrs.nextHop` is ignored (the
+   * next hop is `nextHop`) and not stored: a received UPDATE's attributes are copied without it
+   * only when they make a new set, not for every UPDATE.
+   */
   intern(attrs: PathAttributes, nextHop: string, linkLocal?: string): AttrSet {
     const key = attrKey(attrs, nextHop, linkLocal);
     const found = this.byKey.get(key);
@@ -141,7 +152,7 @@ export class AttrTable {
       id,
       serial: ++this.serials,
       key,
-      attrs,
+      attrs: stripNextHop(attrs),
       nextHop,
       linkLocalNextHop: linkLocal,
       localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,
