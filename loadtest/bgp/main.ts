@@ -24,13 +24,13 @@
 //    "cpu","rss"},"floor"?,"machine"}
 // A reflector that does not converge within the timeout gets "error" and null figures.
 
-import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/bgp/testing.js';
+import { benchArgs } from '../args.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
 import { birdStaticConfig, describeTable, generateTable, type PrefixMix, type Table } from './table.js';
 
@@ -49,58 +49,32 @@ const USAGE = `usage: npm run bench:bgp -- [options]
   --json                print only the JSON result line
   --help                this text`;
 
-function parseOptions() {
-  try {
-    return parseArgs({
-      strict: true,
-      options: {
-        routes: { type: 'string', default: '100000' },
-        receivers: { type: 'string', default: '10' },
-        sets: { type: 'string', default: '1' },
-        'prefix-mix': { type: 'string', default: 'dc' },
-        seed: { type: 'string', default: '1' },
-        duts: { type: 'string', default: DUT_NAMES.join(',') },
-        'timeout-seconds': { type: 'string', default: '300' },
-        floor: { type: 'boolean', default: false },
-        profile: { type: 'string' },
-        'heap-snapshot': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`bench:bgp: ${(err as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-}
-
-function usageError(message: string): never {
-  process.stderr.write(`bench:bgp: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const values = parseOptions();
-if (values.help) {
-  process.stdout.write(USAGE + '\n');
-  process.exit(0);
-}
-const N = Number(values.routes);
-const K = Number(values.receivers);
-const SETS = Number(values.sets);
-const SEED = Number(values.seed);
+const args = benchArgs('bench:bgp', USAGE, {
+  routes: { type: 'string', default: '100000' },
+  receivers: { type: 'string', default: '10' },
+  sets: { type: 'string', default: '1' },
+  'prefix-mix': { type: 'string', default: 'dc' },
+  seed: { type: 'string', default: '1' },
+  duts: { type: 'string', default: DUT_NAMES.join(',') },
+  'timeout-seconds': { type: 'string', default: '300' },
+  floor: { type: 'boolean', default: false },
+  profile: { type: 'string', default: '' },
+  'heap-snapshot': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+});
+const values = args.values;
+const N = args.int('routes', 1, 4_000_000);
+const K = args.int('receivers', 1, 250);
+const SETS = args.int('sets', 1, N);
+const SEED = args.int('seed', 0, 0xffffffff);
 const MIX = values['prefix-mix'] as PrefixMix;
-const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
+const TIMEOUT_MS = args.int('timeout-seconds', 1) * 1000;
 const PROFILE_DIR = values.profile ? resolve(values.profile) : undefined;
-if (values['heap-snapshot'] && !PROFILE_DIR) usageError('--heap-snapshot: needs --profile DIR');
+if (values['heap-snapshot'] && !PROFILE_DIR) args.fail('--heap-snapshot: needs --profile DIR');
 const DUTS = values.duts.split(',').map((d) => d.trim()) as DutName[];
-for (const d of DUTS) if (!DUT_NAMES.includes(d)) usageError(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
-if (!Number.isInteger(N) || N < 1 || N > 4_000_000) usageError(`--routes: an integer 1..4000000, got '${values.routes}'`);
-if (!Number.isInteger(K) || K < 1 || K > 250) usageError(`--receivers: 1..250, got '${values.receivers}'`);
-if (!Number.isInteger(SETS) || SETS < 1 || SETS > N) usageError(`--sets: an integer 1..routes (${N}), got '${values.sets}'`);
-if (MIX !== 'dc' && MIX !== 'internet') usageError(`--prefix-mix: dc or internet, got '${values['prefix-mix']}'`);
-if (MIX === 'dc' && N > 1 << 24) usageError(`--routes: at most ${1 << 24} with --prefix-mix dc`);
-if (!Number.isInteger(SEED) || SEED < 0 || SEED > 0xffffffff) usageError(`--seed: a uint32, got '${values.seed}'`);
-if (!Number.isFinite(TIMEOUT_MS) || TIMEOUT_MS <= 0) usageError(`--timeout-seconds: a positive number, got '${values['timeout-seconds']}'`);
+for (const d of DUTS) if (!DUT_NAMES.includes(d)) args.fail(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
+if (MIX !== 'dc' && MIX !== 'internet') args.fail(`--prefix-mix: dc or internet, got '${values['prefix-mix']}'`);
+if (MIX === 'dc' && N > 1 << 24) args.fail(`--routes: at most ${1 << 24} with --prefix-mix dc`);
 const AS = 65000;
 const log = (msg: string): void => void process.stderr.write(`[bench:bgp] ${msg}\n`);
 
