@@ -3,7 +3,7 @@
 // configured as a route reflector with the injector and every receiver as clients in one
 // cluster, inside the benchmark's network namespace.
 
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
@@ -21,6 +21,8 @@ export interface Dut {
   poke(): Promise<void>;
   /** The last lines of its log, for errors. */
   logTail(): string;
+  /** Writes a heap snapshot into the profile directory (Meshless with a profileDir only). */
+  heapSnapshot?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export interface DutPlan {
   readonly address: string;
   /** Its clients: the injector first, then the receivers. */
   readonly clients: readonly string[];
+  /** Meshless only: run with --cpu-prof into this directory, heap snapshots on SIGUSR2. */
+  readonly profileDir?: string;
 }
 
 
@@ -49,7 +53,8 @@ async function startMeshless(p: DutPlan): Promise<Dut> {
   );
   const logPath = join(dir, 'rr.log');
   const fd = openSync(logPath, 'a');
-  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, MESHLESS_BIN, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
+  const profile = p.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${p.profileDir}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${p.profileDir}`] : [];
+  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, ...profile, MESHLESS_BIN, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
   closeSync(fd);
   const exited = new Promise((r) => child.once('exit', r));
   if (child.pid === undefined) throw new Error('meshless rr did not start');
@@ -59,6 +64,23 @@ async function startMeshless(p: DutPlan): Promise<Dut> {
     pid,
     poke: async () => undefined,
     logTail: () => readFileSync(logPath, 'utf8').slice(-3000),
+    async heapSnapshot() {
+      const dir = p.profileDir;
+      if (!dir) return;
+      const before = new Set(readdirSync(dir));
+      child.kill('SIGUSR2');
+      // The snapshot is written synchronously by the reflector's main thread; wait until the file
+      // appears and stops growing.
+      let size = -1;
+      for (let i = 0; i < 600; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const f = readdirSync(dir).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
+        if (!f) continue;
+        const s = statSync(join(dir, f)).size;
+        if (s > 0 && s === size) return;
+        size = s;
+      }
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -1,46 +1,80 @@
-// Route reflector benchmark: one injector (BIRD with a generated static table of N /26 prefixes)
-// sends N prefixes to the reflector under test; K receivers (BIRD) must each hold all of them.
-// The same scenario runs with Meshless, BIRD 2, FRR and GoBGP as the reflector, one after the
-// other, each with fresh daemons, in a network namespace this script creates.
+// Route reflector benchmark: one injector (BIRD with a generated static table) sends N prefixes
+// to the reflector under test; K receivers (BIRD) must each hold all of them. The same scenario
+// runs with Meshless, BIRD 2, FRR and GoBGP as the reflector, one after the other, each with
+// fresh daemons, in a network namespace this script creates.
 //
-//   npm run bench:bgp -- [--routes N] [--receivers K] [--duts meshless,bird,frr,gobgp]
-//                        [--timeout-seconds S] [--floor] [--json]
+//   npm run bench:bgp -- [--routes N] [--receivers K] [--sets S] [--prefix-mix dc|internet]
+//                        [--seed X] [--duts meshless,bird,frr,gobgp] [--timeout-seconds S]
+//                        [--floor] [--profile DIR] [--json] [--help]
+//
+// The table (table.ts): by default N /26 blocks with one attribute set; --sets S spreads the N
+// prefixes over S distinct, realistic attribute sets (heavy-tailed), --prefix-mix internet gives
+// an Internet-like mix of lengths (mostly /24). Same seed, same table.
 //
 // Every session is up first. Per reflector: convergeSeconds (the injector's static table
 // enabled → every receiver holds N routes), withdrawSeconds (the table disabled: N withdrawals →
 // every receiver holds 0), peakRssMB (VmHWM),
 // idleRssMB (before the injector came up), bytesPerRoute ((peak - idle) / N), cpuSeconds (user +
-// system over both phases). --floor also measures the rig without a reflector (the injector
-// peering with every receiver directly). The last stdout line is one JSON object:
-//   {"routes","receivers","results":[{"dut","convergeSeconds","withdrawSeconds","peakRssMB",
-//    "cpuSeconds",...}],"ratioVsBird":{"converge","rss"},"floor"?,"machine"}
+// system over both phases, with convergeCpuSeconds / withdrawCpuSeconds per phase). --floor also
+// measures the rig without a reflector (the injector peering with every receiver directly).
+// --profile DIR runs Meshless with --cpu-prof into DIR (--heap-snapshot: and writes a heap
+// snapshot there once it has converged; it costs CPU and memory, so not in measured runs). The last stdout line is one JSON object:
+//   {"routes","receivers","sets","prefixMix","seed","results":[{"dut","convergeSeconds",
+//    "withdrawSeconds","peakRssMB","cpuSeconds",...}],"ratioVsBird":{"converge","withdraw",
+//    "cpu","rss"},"floor"?,"machine"}
 // A reflector that does not converge within the timeout gets "error" and null figures.
 
-import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/bgp/testing.js';
+import { benchArgs } from '../args.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
+import { birdStaticConfig, describeTable, generateTable, type PrefixMix, type Table } from './table.js';
 
-const { values } = parseArgs({
-  options: {
-    routes: { type: 'string', default: '100000' },
-    receivers: { type: 'string', default: '10' },
-    duts: { type: 'string', default: DUT_NAMES.join(',') },
-    'timeout-seconds': { type: 'string', default: '300' },
-    floor: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  },
+const USAGE = `usage: npm run bench:bgp -- [options]
+  --routes N            prefixes the injector announces (default 100000)
+  --receivers K         BIRD receivers, clients of the reflector, 1..250 (default 10)
+  --sets S              distinct attribute sets, heavy-tailed over the prefixes, 1..routes
+                        (default 1: every prefix with the same attributes)
+  --prefix-mix MIX      dc: distinct /26 blocks (default); internet: mostly /24, some /16-/23
+  --seed X              table generator seed, a uint32 (default 1)
+  --duts LIST           reflectors to run, in order (default ${DUT_NAMES.join(',')})
+  --timeout-seconds S   per phase (default 300)
+  --floor               also measure the rig without a reflector
+  --profile DIR         Meshless with --cpu-prof into DIR
+  --heap-snapshot       with --profile: also a heap snapshot into DIR once Meshless converged
+  --json                print only the JSON result line
+  --help                this text`;
+
+const args = benchArgs('bench:bgp', USAGE, {
+  routes: { type: 'string', default: '100000' },
+  receivers: { type: 'string', default: '10' },
+  sets: { type: 'string', default: '1' },
+  'prefix-mix': { type: 'string', default: 'dc' },
+  seed: { type: 'string', default: '1' },
+  duts: { type: 'string', default: DUT_NAMES.join(',') },
+  'timeout-seconds': { type: 'string', default: '300' },
+  floor: { type: 'boolean', default: false },
+  profile: { type: 'string', default: '' },
+  'heap-snapshot': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
 });
-const N = Number(values.routes);
-const K = Number(values.receivers);
-const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
+const values = args.values;
+const N = args.int('routes', 1, 4_000_000);
+const K = args.int('receivers', 1, 250);
+const SETS = args.int('sets', 1, N);
+const SEED = args.int('seed', 0, 0xffffffff);
+const MIX = values['prefix-mix'] as PrefixMix;
+const TIMEOUT_MS = args.int('timeout-seconds', 1) * 1000;
+const PROFILE_DIR = values.profile ? resolve(values.profile) : undefined;
+if (values['heap-snapshot'] && !PROFILE_DIR) args.fail('--heap-snapshot: needs --profile DIR');
 const DUTS = values.duts.split(',').map((d) => d.trim()) as DutName[];
-for (const d of DUTS) if (!DUT_NAMES.includes(d)) throw new Error(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
-if (!Number.isInteger(N) || N < 1) throw new Error(`--routes: a positive integer, got '${values.routes}'`);
-if (!Number.isInteger(K) || K < 1 || K > 250) throw new Error(`--receivers: 1..250, got '${values.receivers}'`);
+for (const d of DUTS) if (!DUT_NAMES.includes(d)) args.fail(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
+if (MIX !== 'dc' && MIX !== 'internet') args.fail(`--prefix-mix: dc or internet, got '${values['prefix-mix']}'`);
+if (MIX === 'dc' && N > 1 << 24) args.fail(`--routes: at most ${1 << 24} with --prefix-mix dc`);
 const AS = 65000;
 const log = (msg: string): void => void process.stderr.write(`[bench:bgp] ${msg}\n`);
 
@@ -52,6 +86,8 @@ export interface DutResult {
   idleRssMB: number | null;
   bytesPerRoute: number | null;
   cpuSeconds: number | null;
+  convergeCpuSeconds: number | null;
+  withdrawCpuSeconds: number | null;
   error?: string;
 }
 
@@ -64,11 +100,6 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-/** `count` distinct /26 prefixes (as many as 2^24 fit in 10.0.0.0/8 .. 10.x). */
-function prefixes(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${10 + (i >> 18)}.${(i >> 10) & 255}.${(i >> 2) & 255}.${(i & 3) * 64}/26`);
 }
 
 const execFileAsync = promisify(execFile);
@@ -115,11 +146,11 @@ interface Rig {
   receivers: string[];
 }
 
-function injectorConfig(rig: Rig, neighbors: string[], table: string[]): string {
+function injectorConfig(rig: Rig, neighbors: string[], staticConfig: string): string {
   return [
     `router id ${rig.injector};`,
     'protocol device {}',
-    `protocol static s4 { ipv4; disabled; ${table.map((p) => `route ${p} blackhole;`).join(' ')} }`,
+    staticConfig,
     `template bgp injt { local ${rig.injector} as ${AS}; multihop; strict bind; connect delay time 1; connect retry time 1; error wait time 1, 2; ipv4 { import none; export all; }; }`,
     ...neighbors.map((n, i) => `protocol bgp o${i} from injt { neighbor ${n} as ${AS}; }`),
   ].join('\n');
@@ -133,20 +164,20 @@ function receiverConfig(address: string, upstream: string): string {
   ].join('\n');
 }
 
-async function runOne(rig: Rig, name: DutName | 'floor', table: string[]): Promise<DutResult> {
-  const empty: DutResult = { dut: name, convergeSeconds: null, withdrawSeconds: null, peakRssMB: null, idleRssMB: null, bytesPerRoute: null, cpuSeconds: null };
+async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): Promise<DutResult> {
+  const empty: DutResult = { dut: name, convergeSeconds: null, withdrawSeconds: null, peakRssMB: null, idleRssMB: null, bytesPerRoute: null, cpuSeconds: null, convergeCpuSeconds: null, withdrawCpuSeconds: null };
   const birds: BirdHandle[] = [];
   let dut: Dut | undefined;
   try {
     const upstream = name === 'floor' ? rig.injector : rig.dut;
-    if (name !== 'floor') dut = await startDut(name, { ns: rig.ns, as: AS, address: rig.dut, clients: [rig.injector, ...rig.receivers] });
+    if (name !== 'floor') dut = await startDut(name, { ns: rig.ns, as: AS, address: rig.dut, clients: [rig.injector, ...rig.receivers], ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
     const receivers: BirdHandle[] = [];
     for (const r of rig.receivers) {
       const b = await startBird({ netns: rig.ns, address: r, config: receiverConfig(r, upstream) });
       receivers.push(b);
       birds.push(b);
     }
-    const injector = await startBird({ netns: rig.ns, address: rig.injector, config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], table) });
+    const injector = await startBird({ netns: rig.ns, address: rig.injector, config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], staticConfig), startTimeoutMs: TIMEOUT_MS });
     birds.push(injector);
     for (const r of receivers) await r.waitForState('upstream', 'Established', 60_000);
     if (name !== 'floor') await injector.waitForState('o0', 'Established', 60_000);
@@ -158,12 +189,15 @@ async function runOne(rig: Rig, name: DutName | 'floor', table: string[]): Promi
     const tIn = performance.now();
     await birdcSlow(injector, 'enable s4');
     const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn);
-    log(`${name}: converged in ${convergeSeconds.toFixed(2)} s; withdrawing`);
+    const cpuConverged = pid ? cpuSeconds(pid) : 0;
+    log(`${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`);
+    if (dut && values['heap-snapshot']) await dut.heapSnapshot?.();
     const tOut = performance.now();
     await birdcSlow(injector, 'disable s4');
     const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS, tOut);
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
-    const cpu = pid ? cpuSeconds(pid) - cpu0 : 0;
+    const cpuEnd = pid ? cpuSeconds(pid) : 0;
+    const cpu = cpuEnd - cpu0;
     log(`${name}: withdrawn in ${withdrawSeconds.toFixed(2)} s; peak RSS ${(peak / 1048576).toFixed(1)} MB, ${cpu.toFixed(2)} CPU s`);
     return {
       dut: name,
@@ -173,6 +207,8 @@ async function runOne(rig: Rig, name: DutName | 'floor', table: string[]): Promi
       idleRssMB: pid ? round(idle / 1048576) : null,
       bytesPerRoute: pid ? Math.round((peak - idle) / N) : null,
       cpuSeconds: pid ? round(cpu) : null,
+      convergeCpuSeconds: pid ? round(cpuConverged - cpu0) : null,
+      withdrawCpuSeconds: pid ? round(cpuEnd - cpuConverged) : null,
     };
   } catch (err) {
     log(`${name}: ${(err as Error).message}${dut ? `\n${dut.logTail()}` : ''}`);
@@ -194,24 +230,38 @@ async function main(): Promise<void> {
   try {
     const rig: Rig = { ns, dut: await ns.addAddress(), injector: await ns.addAddress(), receivers: [] };
     for (let i = 0; i < K; i++) rig.receivers.push(await ns.addAddress());
-    const table = prefixes(N);
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const table: Table = generateTable({ routes: N, sets: SETS, mix: MIX, seed: SEED });
+    const staticConfig = birdStaticConfig(table, 's4');
+    const c = process.cpuUsage(c0);
+    log(`table: ${describeTable(table)} (generated in ${((performance.now() - t0) / 1000).toFixed(2)} s, ${((c.user + c.system) / 1e6).toFixed(2)} CPU s)`);
+    if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
     const results: DutResult[] = [];
-    for (const d of DUTS) results.push(await runOne(rig, d, table));
-    const floor = values.floor ? await runOne(rig, 'floor', table) : undefined;
+    for (const d of DUTS) results.push(await runOne(rig, d, staticConfig));
+    const floor = values.floor ? await runOne(rig, 'floor', staticConfig) : undefined;
     const m = results.find((r) => r.dut === 'meshless');
     const b = results.find((r) => r.dut === 'bird');
     const ratio = (x: number | null | undefined, y: number | null | undefined): number | null => (x && y ? round(x / y) : null);
     const out = {
       routes: N,
       receivers: K,
+      sets: SETS,
+      prefixMix: MIX,
+      seed: SEED,
       results,
-      ratioVsBird: { converge: ratio(m?.convergeSeconds, b?.convergeSeconds), rss: ratio(m?.peakRssMB, b?.peakRssMB) },
+      ratioVsBird: {
+        converge: ratio(m?.convergeSeconds, b?.convergeSeconds),
+        withdraw: ratio(m?.withdrawSeconds, b?.withdrawSeconds),
+        cpu: ratio(m?.cpuSeconds, b?.cpuSeconds),
+        rss: ratio(m?.peakRssMB, b?.peakRssMB),
+      },
       ...(floor ? { floor } : {}),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', memGB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg().map((l) => Math.round(l * 100) / 100) },
     };
     if (!values.json) {
       for (const r of [...results, ...(floor ? [floor] : [])]) {
-        log(`${r.dut.padEnd(8)} converge ${String(r.convergeSeconds).padStart(8)} s  withdraw ${String(r.withdrawSeconds).padStart(8)} s  peak ${String(r.peakRssMB).padStart(8)} MB  cpu ${String(r.cpuSeconds).padStart(7)} s${r.error ? `  (${r.error})` : ''}`);
+        log(`${r.dut.padEnd(8)} converge ${String(r.convergeSeconds).padStart(8)} s  withdraw ${String(r.withdrawSeconds).padStart(8)} s  peak ${String(r.peakRssMB).padStart(8)} MB  ${String(r.bytesPerRoute).padStart(5)} B/route  cpu ${String(r.cpuSeconds).padStart(7)} s${r.error ? `  (${r.error})` : ''}`);
       }
     }
     process.stdout.write(JSON.stringify(out) + '\n');

@@ -95,6 +95,55 @@ export function packUpdates(
 }
 
 /**
+ * A growing run of whole BGP messages in one buffer. A reflector packs every UPDATE of a step
+ * into one of these and hands the same buffer to every member: one write per member instead of
+ * one per UPDATE, and no object per UPDATE (with many small attribute sets most UPDATEs carry one
+ * or two prefixes, so per-message objects and socket writes were the cost, not the bytes).
+ */
+export class MessageBuffer {
+  bytes: Uint8Array;
+  end = 0;
+  /** Messages written. */
+  count = 0;
+
+  constructor(capacity = 4096) {
+    this.bytes = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Room for `n` more octets; returns the buffer to write into at `end`. */
+  reserve(n: number): Uint8Array {
+    if (this.end + n > this.bytes.length) {
+      let size = this.bytes.length * 2;
+      while (size < this.end + n) size *= 2;
+      const b = Buffer.allocUnsafe(size);
+      b.set(this.bytes.subarray(0, this.end));
+      this.bytes = b;
+    }
+    return this.bytes;
+  }
+
+  /** The messages written so far, as one buffer of exactly their length. */
+  take(): Uint8Array {
+    const slack = this.bytes.length - this.end;
+    // Keep the buffer when little of it is unused; copy otherwise, so a queued buffer does not pin
+    // up to twice its size.
+    return slack <= this.end >> 3 ? this.bytes.subarray(0, this.end) : Buffer.from(this.bytes.subarray(0, this.end));
+  }
+
+  /** The messages as separate views (for callers that want one buffer per UPDATE). */
+  split(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const b = this.bytes;
+    for (let o = 0; o < this.end; ) {
+      const len = (b[o + 16]! << 8) | b[o + 17]!;
+      out.push(b.subarray(o, o + len));
+      o += len;
+    }
+    return out;
+  }
+}
+
+/**
  * `packUpdates` for NLRI already in wire form: `nlri[0..end)` holds prefixes of one family as
  * RFC 4271 §4.3 encodes them (with the RFC 7911 path identifier when ADD-PATH send is negotiated
  * for the family in `opts`). Callers that keep prefixes as numbers write them straight into one
@@ -109,45 +158,65 @@ export function packUpdatesWire(
   maxSize: number = maxMessageLength(opts),
   mpNextHop?: MpNextHop,
 ): Uint8Array[] {
+  const out = new MessageBuffer(Math.min(maxSize, UPDATE_FIXED + attributesBytes.length + end + 64));
+  packUpdatesWireInto(out, nlri, 0, end, afi, attributesBytes, opts, maxSize, mpNextHop);
+  return out.split();
+}
+
+/**
+ * `packUpdatesWire` appending to `out`, for NLRI `nlri[from..end)`. Returns the number of
+ * UPDATEs written.
+ */
+export function packUpdatesWireInto(
+  out: MessageBuffer,
+  nlri: Uint8Array,
+  start: number,
+  end: number,
+  afi: 4 | 6,
+  attributesBytes: Uint8Array,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  mpNextHop?: MpNextHop,
+): number {
   checkMaxSize(maxSize, opts);
-  const out: Uint8Array[] = [];
+  const before = out.count;
   if (afi === 4) {
     const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
     const budget = maxSize - UPDATE_FIXED - attributesBytes.length;
-    for (let from = 0; from < end; ) {
+    for (let from = start; from < end; ) {
       const to = wireRunEnd(nlri, from, end, budget, 4, ap, 'nlri');
       const length = UPDATE_FIXED + attributesBytes.length + (to - from);
-      const m = Buffer.allocUnsafe(length);
-      writeHeader(m, 0, length, MessageType.Update);
-      let o = u16(m, HEADER_LENGTH, 0);
+      const m = out.reserve(length);
+      writeHeader(m, out.end, length, MessageType.Update);
+      let o = u16(m, out.end + HEADER_LENGTH, 0);
       o = u16(m, o, attributesBytes.length);
       m.set(attributesBytes, o);
       m.set(nlri.subarray(from, to), o + attributesBytes.length);
-      out.push(m);
+      out.end += length;
+      out.count++;
       from = to;
     }
-    return out;
+    return out.count - before;
   }
-  if (end === 0) return out;
+  if (end === start) return 0;
   if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
   const safi = mpNextHop.safi ?? Safi.Unicast;
   const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
   const nhLen = mpNextHopLength(Afi.Ipv6, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
   const mpFixed = 5 + nhLen;
   const budget = Math.min(maxSize - UPDATE_FIXED - attributesBytes.length - MP_HEADER_MAX - mpFixed, 0xffff - mpFixed);
-  for (let from = 0; from < end; ) {
+  for (let from = start; from < end; ) {
     const to = wireRunEnd(nlri, from, end, budget, 6, ap, 'nlri');
-    const { m, o: start } = ipv6MpUpdate(AttrType.MpReachNlri, mpFixed + (to - from), attributesBytes.length, safi);
-    let o = start;
+    const { m, o: at } = ipv6MpUpdate(out, AttrType.MpReachNlri, mpFixed + (to - from), attributesBytes.length, safi);
+    let o = at;
     m[o++] = nhLen;
     o = writeMpNextHop(m, o, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
     m[o++] = 0; // RFC 4760 §3: reserved
     m.set(nlri.subarray(from, to), o);
     m.set(attributesBytes, o + (to - from));
-    out.push(m);
     from = to;
   }
-  return out;
+  return out.count - before;
 }
 
 /**
@@ -183,48 +252,66 @@ export function packWithdrawalsWire(
   maxSize: number = maxMessageLength(opts),
   safi: number = Safi.Unicast,
 ): Uint8Array[] {
+  const out = new MessageBuffer(Math.min(maxSize, UPDATE_FIXED + end + 64));
+  packWithdrawalsWireInto(out, nlri, end, afi, opts, maxSize, safi);
+  return out.split();
+}
+
+/** `packWithdrawalsWire` appending to `out`; returns the number of UPDATEs written. */
+export function packWithdrawalsWireInto(
+  out: MessageBuffer,
+  nlri: Uint8Array,
+  end: number,
+  afi: 4 | 6,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  safi: number = Safi.Unicast,
+): number {
   checkMaxSize(maxSize, opts);
-  const out: Uint8Array[] = [];
+  const before = out.count;
   if (afi === 4) {
     const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
     for (let from = 0; from < end; ) {
       const to = wireRunEnd(nlri, from, end, maxSize - UPDATE_FIXED, 4, ap, 'withdrawn');
       const bytes = to - from;
       const length = UPDATE_FIXED + bytes;
-      const m = Buffer.allocUnsafe(length);
-      writeHeader(m, 0, length, MessageType.Update);
-      const o = u16(m, HEADER_LENGTH, bytes);
+      const m = out.reserve(length);
+      writeHeader(m, out.end, length, MessageType.Update);
+      const o = u16(m, out.end + HEADER_LENGTH, bytes);
       m.set(nlri.subarray(from, to), o);
       u16(m, o + bytes, 0);
-      out.push(m);
+      out.end += length;
+      out.count++;
       from = to;
     }
-    return out;
+    return out.count - before;
   }
   const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
   const budget = Math.min(maxSize - UPDATE_FIXED - MP_HEADER_MAX - 3, 0xffff - 3);
   for (let from = 0; from < end; ) {
     const to = wireRunEnd(nlri, from, end, budget, 6, ap, 'withdrawn');
-    const { m, o } = ipv6MpUpdate(AttrType.MpUnreachNlri, 3 + (to - from), 0, safi);
+    const { m, o } = ipv6MpUpdate(out, AttrType.MpUnreachNlri, 3 + (to - from), 0, safi);
     m.set(nlri.subarray(from, to), o);
-    out.push(m);
     from = to;
   }
-  return out;
+  return out.count - before;
 }
 
 /**
  * An UPDATE without withdrawn routes whose path attributes open with an IPv6 MP_REACH_NLRI or
  * MP_UNREACH_NLRI of `value` octets, followed by `trailing` octets of other attributes. The
  * header, both lengths, the attribute header, AFI and SAFI are written; `o` is where the rest of
- * the MP value goes.
+ * the MP value goes. The message is appended to `out` (counted, `end` moved past it).
  */
-function ipv6MpUpdate(type: number, value: number, trailing: number, safi: number): { m: Buffer; o: number } {
+function ipv6MpUpdate(out: MessageBuffer, type: number, value: number, trailing: number, safi: number): { m: Uint8Array; o: number } {
   const attrLen = (value > 255 ? 4 : 3) + value + trailing;
   const length = UPDATE_FIXED + attrLen;
-  const m = Buffer.allocUnsafe(length);
-  writeHeader(m, 0, length, MessageType.Update);
-  let o = u16(m, HEADER_LENGTH, 0);
+  const m = out.reserve(length);
+  const start = out.end;
+  out.end += length;
+  out.count++;
+  writeHeader(m, start, length, MessageType.Update);
+  let o = u16(m, start + HEADER_LENGTH, 0);
   o = u16(m, o, attrLen);
   o = writeMpHeader(m, o, type, value);
   o = u16(m, o, Afi.Ipv6);

@@ -19,6 +19,8 @@ export interface BirdOptions {
   address: string;
   /** The whole bird.conf. A `log` line to the daemon's own file is prepended. */
   config: string;
+  /** How long BIRD may take to parse its config and open its control socket (default 10 s). */
+  startTimeoutMs?: number;
 }
 
 export interface BirdChannel {
@@ -94,7 +96,7 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
   };
 
   try {
-    await poll('BIRD control socket', async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined), 10_000, proc.logTail, () =>
+    await poll('BIRD control socket', async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined), options.startTimeoutMs ?? 10_000, proc.logTail, () =>
       proc.exitCode !== undefined ? new Error(`bird exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
     );
   } catch (err) {

@@ -26,7 +26,14 @@ class RecordingSink implements ExportSink {
     this.tables.set(peer, t);
     const log = this.messages.get(peer) ?? [];
     this.messages.set(peer, log);
-    for (const m of msgs) {
+    // A buffer may hold several UPDATEs back to back (the exporter packs a step into one).
+    const split = msgs.flatMap((b) => {
+      if (((b[16]! << 8) | b[17]!) === b.length) return [b];
+      const out: Uint8Array[] = [];
+      for (let o = 0; o < b.length; o += (b[o + 16]! << 8) | b[o + 17]!) out.push(b.subarray(o, o + ((b[o + 16]! << 8) | b[o + 17]!)));
+      return out;
+    });
+    for (const m of split) {
       log.push(m);
       const u = decodeMessage(m, this.codecs.get(peer) ?? CODEC).message as UpdateMessage;
       const key = (p: { pathId: number } & Parameters<typeof prefixToString>[0]) => `${prefixToString(p)}#${p.pathId}`;
@@ -113,6 +120,20 @@ describe('exporter: reflection through update groups', () => {
     drain();
     assert.equal(sink.table(b.idx).size, 0);
     assert.equal(rib.dests.count, 0);
+  });
+
+  it('the member a withdrawn route came from gets no withdrawal (it never got the route)', () => {
+    const { rib, sink, ex, add, drain } = setup();
+    const [a, b] = [add('10.0.0.1', 'client'), add('10.0.0.2', 'client')];
+    ex.join(a.idx, spec('client'));
+    ex.join(b.idx, spec('client'));
+    rib.applyUpdate(a.idx, announce(['10.1.0.0/26'], attrs('10.0.0.1')));
+    drain();
+    assert.equal(sink.messages.get(a.idx)?.length ?? 0, 0);
+    rib.applyUpdate(a.idx, { type: 2, withdrawn: [parsePrefix('10.1.0.0/26')], nlri: [] });
+    drain();
+    assert.equal(sink.table(b.idx).size, 0);
+    assert.equal(sink.messages.get(a.idx)?.length ?? 0, 0, 'nothing at all to the source');
   });
 
   it('when the best path moves to a member, that member gets a withdrawal of what it had from us', () => {

@@ -11,115 +11,23 @@
 // once and written to every member. A member is "synced" (End-of-RIB may go out) when its dump
 // and its group's walk are both complete.
 
-import { packUpdatesWire, packWithdrawalsWire } from '../bgp.js';
 import type { AttrSet } from '../rib/attr-set.js';
-import { DestFlag, NONE, type DestTable } from '../rib/dest-table.js';
+import { DestFlag, NONE } from '../rib/dest-table.js';
 import { RouteFlag, type Rib, type RibPeer } from '../rib/rib.js';
 import { blockedByCommunity, mayReflect, outboundAttributes } from './rules.js';
+import { Pending } from './pending.js';
 import { UpdateGroup, groupKey, type GroupSpec, type OutAttrs } from './update-group.js';
 
 export interface ExportSink {
-  /** Queue pre-encoded messages for one peer; the buffers are shared with other peers. */
+  /**
+   * Queue pre-encoded messages for one peer; the buffers are shared with other peers, and each
+   * may hold several whole UPDATEs back to back.
+   */
   send(peerIdx: number, messages: readonly Uint8Array[]): void;
   /** False while the peer's output queue is above its high-water mark (its dump waits). */
   ready(peerIdx: number): boolean;
   /** The peer has received our whole table (send End-of-RIB unless a restart defers it). */
   synced(peerIdx: number): void;
-}
-
-/**
- * Prefixes of one family collected in one step, written straight in wire form (RFC 4271 §4.3,
- * with the RFC 7911 path id when the group sends ADD-PATH for the family) from the destination
- * arrays: no object per prefix, ~5 octets each; the codec packs runs of it with one copy per
- * UPDATE.
- */
-class WireList {
-  bytes = new Uint8Array(256);
-  end = 0;
-  count = 0;
-
-  constructor(
-    readonly afi: 4 | 6,
-    private readonly addPath: boolean,
-  ) {}
-
-  get length(): number {
-    return this.count;
-  }
-
-  add(dests: DestTable, d: number, pathId: number): void {
-    if (this.end + 21 > this.bytes.length) {
-      const b = new Uint8Array(this.bytes.length * 2);
-      b.set(this.bytes.subarray(0, this.end));
-      this.bytes = b;
-    }
-    const out = this.bytes;
-    let o = this.end;
-    if (this.addPath) {
-      out[o] = pathId >>> 24;
-      out[o + 1] = (pathId >>> 16) & 255;
-      out[o + 2] = (pathId >>> 8) & 255;
-      out[o + 3] = pathId & 255;
-      o += 4;
-    }
-    const length = dests.len[d]!;
-    const n = (length + 7) >> 3;
-    out[o++] = length;
-    if (this.afi === 4) {
-      const net = dests.addr4[d]!;
-      for (let j = 0; j < n; j++) out[o + j] = (net >>> (24 - 8 * j)) & 255;
-    } else {
-      const key = dests.key6(d);
-      for (let j = 0; j < n; j++) out[o + j] = key.charCodeAt(j + 1);
-    }
-    this.end = o + n;
-    this.count++;
-  }
-}
-
-interface Bucket {
-  readonly out: OutAttrs;
-  readonly afi: 4 | 6;
-  readonly exclude: number;
-  readonly prefixes: WireList;
-}
-
-/** Messages collected for one group in one phase. */
-class Pending {
-  readonly buckets = new Map<number, Bucket>();
-  readonly withdraw4: WireList;
-  readonly withdraw6: WireList;
-  /** Split-horizon withdrawals: member → prefixes it alone must drop (never ADD-PATH). */
-  readonly memberWithdraw = new Map<number, { v4: WireList; v6: WireList }>();
-  size = 0;
-
-  constructor(
-    private readonly dests: DestTable,
-    private readonly group: UpdateGroup,
-  ) {
-    this.withdraw4 = new WireList(4, group.addPath4);
-    this.withdraw6 = new WireList(6, group.addPath6);
-  }
-
-  announce(out: OutAttrs, afi: 4 | 6, exclude: number, d: number, pathId: number): void {
-    const key = (out.id * 2 + (afi === 6 ? 1 : 0)) * 1_048_576 + exclude + 1;
-    let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = { out, afi, exclude, prefixes: new WireList(afi, this.group.addPathFor(afi)) }));
-    b.prefixes.add(this.dests, d, pathId);
-    this.size++;
-  }
-
-  withdraw(d: number, pathId: number): void {
-    (this.dests.afi[d] === 4 ? this.withdraw4 : this.withdraw6).add(this.dests, d, pathId);
-    this.size++;
-  }
-
-  withdrawFor(member: number, d: number): void {
-    let l = this.memberWithdraw.get(member);
-    if (!l) this.memberWithdraw.set(member, (l = { v4: new WireList(4, false), v6: new WireList(6, false) }));
-    (this.dests.afi[d] === 4 ? l.v4 : l.v6).add(this.dests, d, 0);
-    this.size++;
-  }
 }
 
 interface Dump {
@@ -334,7 +242,7 @@ export class Exporter {
     let out: OutAttrs | null = null;
     if (a) {
       const o = outboundAttributes(a, afi, set.nextHop, set.linkLocalNextHop, peer.kind, peer.routerId, target);
-      if (o) out = g.internOut(o.attrs, o.nextHop, o.linkLocalNextHop);
+      if (o) out = g.makeOut(o.attrs, o.nextHop, o.linkLocalNextHop, !perAttrs);
     }
     if (perAttrs) g.remember(set, source, out);
     return out;
@@ -354,7 +262,9 @@ export class Exporter {
     const out = best === NONE ? null : this.outFor(g, best, d);
     if (!out) {
       if (adv !== NONE) {
-        pending.withdraw(d, 0);
+        // The member the route came from never got it: no withdrawal for it either.
+        const src = rib.rPeer[adv]!;
+        pending.withdraw(d, 0, g.members.has(src) ? src : -1);
         g.advRoute[d] = NONE;
         g.advertisedCount--;
         g.countSource(rib.rPeer[adv]!, -1);
@@ -382,7 +292,8 @@ export class Exporter {
       const out = flags & RouteFlag.Dead ? null : this.outFor(g, r, d);
       if (!out) {
         if (had) {
-          pending.withdraw(d, r + 1);
+          const src = rib.rPeer[r]!;
+          pending.withdraw(d, r + 1, g.members.has(src) ? src : -1);
           g.advBits[r] = 0;
           g.advertisedCount--;
           g.countSource(rib.rPeer[r]!, -1);
@@ -421,38 +332,51 @@ export class Exporter {
 
   // ---------------------------------------------------------------- output
 
-  /** Encodes and writes `pending`: to `only` when given, else to every member of `g`. */
+  /**
+   * Encodes and writes `pending`: to `only` when given, else to every member of `g`. Each member
+   * gets one send of at most a few shared buffers (see pending.ts).
+   */
   private flush(g: UpdateGroup, pending: Pending, only: number | undefined): void {
     if (pending.size === 0) return;
     const targets = only === undefined ? [...g.members] : [only];
-    const { codec, maxMessageLength } = g.spec;
-    const send = (msgs: readonly Uint8Array[], skip: number) => {
-      if (msgs.length === 0) return;
-      for (const m of targets) if (m !== skip) this.sink.send(m, msgs);
-      this.stats.updatesSent += msgs.length * (targets.length - (skip !== -1 && targets.includes(skip) ? 1 : 0));
-    };
-    const wd = (l: WireList) => packWithdrawalsWire(l.bytes, l.end, l.afi, codec, maxMessageLength);
-    if (pending.withdraw4.length) send(wd(pending.withdraw4), -1);
-    if (pending.withdraw6.length) send(wd(pending.withdraw6), -1);
-    this.stats.prefixesWithdrawn += pending.withdraw4.length + pending.withdraw6.length;
-    for (const [member, lists] of pending.memberWithdraw) {
-      if (!targets.includes(member)) continue;
-      for (const l of [lists.v4, lists.v6]) if (l.length) this.sink.send(member, wd(l));
+    const enc = pending.encode(targets, g.spec.codec, g.spec.maxMessageLength);
+    let updates = 0;
+    for (const m of targets) {
+      const msgs: Uint8Array[] = [];
+      const mine = enc.only.get(m);
+      if (mine) {
+        msgs.push(mine.bytes);
+        updates += mine.count;
+      }
+      if (enc.shared) {
+        msgs.push(enc.shared);
+        updates += enc.sharedCount;
+      }
+      for (const [ex, e] of enc.except) {
+        if (ex === m) continue;
+        msgs.push(e.bytes);
+        updates += e.count;
+      }
+      if (msgs.length) this.sink.send(m, msgs);
     }
-    for (const b of pending.buckets.values()) {
-      const bytes = g.bytesOf(b.out);
-      const nh = b.afi === 6 ? { nextHop: b.out.nextHop, ...(b.out.linkLocalNextHop ? { linkLocalNextHop: b.out.linkLocalNextHop } : {}) } : undefined;
-      send(packUpdatesWire(b.prefixes.bytes, b.prefixes.end, b.afi, bytes, codec, maxMessageLength, nh), b.exclude);
-      this.stats.prefixesAnnounced += b.prefixes.length;
-    }
+    this.stats.updatesSent += updates;
+    this.stats.prefixesAnnounced += enc.announced;
+    this.stats.prefixesWithdrawn += enc.withdrawn;
   }
 }
 
 const ZERO4 = new Uint8Array(4);
 const ZERO16 = new Uint8Array(16);
 
+/** Per peer object (replaced when its router id changes): its source key, built once. */
+const SOURCE_KEYS = new WeakMap<RibPeer, string>();
+
 /** What of the source shapes the outbound attributes (see outboundAttributes). */
 function sourceKey(peer: RibPeer, set: AttrSet): string {
-  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !set.attrs.originatorId) return `${peer.kind}:${peer.routerId}`;
+  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !set.attrs.originatorId) {
+    let k = SOURCE_KEYS.get(peer);
+    if (k === undefined) SOURCE_KEYS.set(peer, (k = `${peer.kind}:${peer.routerId}`));
+    return k;
+  }
   return peer.kind;
 }

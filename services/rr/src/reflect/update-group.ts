@@ -7,9 +7,17 @@
 //
 // Split horizon inside a group: a route is never sent to the member it came from. Buckets are
 // keyed by (outbound set, excluded member), so this costs nothing per prefix.
+//
+// Per-attribute-set cost (a realistic table has ~1 set per 3 prefixes): the inbound → outbound
+// cache is three array slots per inbound set id (no Map or key string per set); an outbound set
+// is encoded once into a shared slab (no decoded copy, no Buffer object per set), and is interned
+// by content (its encoded bytes as the key) only when export policy runs per prefix: with the
+// per-set cache, two inbound sets that map to equal outbound ones are rare on a reflector (the
+// cost is one more UPDATE, never a wrong one). Rejected: a WeakMap of per-set Maps keyed by a
+// source string, and a text key plus a Buffer per outbound set (~600 octets per set in all).
 
 import { encodeAttributes, type CodecOptions, type PathAttributes } from '../bgp.js';
-import { attrKey, type AttrSet } from '../rib/attr-set.js';
+import type { AttrSet } from '../rib/attr-set.js';
 import { NONE, growTypedArray } from '../rib/dest-table.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 import type { TargetSpec } from './rules.js';
@@ -23,14 +31,22 @@ export interface GroupSpec {
   readonly maxMessageLength: number;
 }
 
-/** One interned outbound attribute set of a group; `bytes` encoded on first use, then shared. */
+/** One outbound attribute set of a group, encoded once for every member. */
 export interface OutAttrs {
   readonly id: number;
-  readonly attrs: PathAttributes;
   readonly nextHop: string;
   readonly linkLocalNextHop: string | undefined;
-  bytes: Uint8Array | undefined;
+  /**
+   * The encoded path attributes (with NEXT_HOP for IPv4; IPv6 carries its next hop in MP_REACH)
+   * are `slab[offset, offset + length)`.
+   */
+  readonly slab: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
 }
+
+/** Size of the slabs outbound attribute bytes are written into. */
+const SLAB = 64 * 1024;
 
 /** The key of a GroupSpec: equal keys ⇔ members may share every byte we send. */
 export function groupKey(s: GroupSpec): string {
@@ -71,11 +87,18 @@ export class UpdateGroup {
   readonly addPath6: boolean;
   private readonly outIntern = new Map<string, OutAttrs>();
   private nextOutId = 0;
-  /** (in attribute set) → (source discriminator) → outbound set, or null when not exported. */
-  private outCache = new WeakMap<AttrSet, Map<string, OutAttrs | null>>();
-  private lastSet: AttrSet | undefined;
-  private lastSource = '';
-  private lastOut: OutAttrs | null = null;
+  /** Outbound sets made since the last reset (they are never freed one by one). */
+  private outCount = 0;
+  private slab = new Uint8Array(SLAB);
+  private slabEnd = 0;
+  /**
+   * Inbound set id → the outbound set (null: not exported) computed for the set with serial
+   * `cacheSerial[id]` from source `cacheSource[id]`. Valid only when both match: an id is reused
+   * after its set is freed, and one set from two sources keeps the last one only (rare).
+   */
+  private cacheSerial = new Float64Array(1024);
+  private cacheSource: string[] = [];
+  private cacheOut: (OutAttrs | null)[] = [];
 
   constructor(
     readonly id: number,
@@ -118,44 +141,60 @@ export class UpdateGroup {
   }
 
   cached(set: AttrSet, source: string): OutAttrs | null | undefined {
-    // Consecutive routes usually come from one UPDATE: one set, one source.
-    if (set === this.lastSet && source === this.lastSource) return this.lastOut;
-    const out = this.outCache.get(set)?.get(source);
-    if (out !== undefined) {
-      this.lastSet = set;
-      this.lastSource = source;
-      this.lastOut = out;
-    }
-    return out;
+    const id = set.id;
+    if (id < this.cacheSerial.length && this.cacheSerial[id] === set.serial && this.cacheSource[id] === source) return this.cacheOut[id]!;
+    return undefined;
   }
 
   remember(set: AttrSet, source: string, out: OutAttrs | null): void {
-    let m = this.outCache.get(set);
-    if (!m) this.outCache.set(set, (m = new Map()));
-    m.set(source, out);
+    const id = set.id;
+    if (id >= this.cacheSerial.length) {
+      let size = this.cacheSerial.length;
+      while (size <= id) size *= 2;
+      const next = new Float64Array(size);
+      next.set(this.cacheSerial);
+      this.cacheSerial = next;
+    }
+    this.cacheSerial[id] = set.serial;
+    this.cacheSource[id] = source;
+    this.cacheOut[id] = out;
   }
 
-  /** Interns an outbound set so routes with equal outbound attributes share one UPDATE. */
-  internOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined): OutAttrs {
-    const k = attrKey(attrs, nextHop, linkLocal);
-    let o = this.outIntern.get(k);
-    if (!o) {
-      if (this.outIntern.size > 200_000) this.resetCaches();
-      o = { id: this.nextOutId++, attrs, nextHop, linkLocalNextHop: linkLocal, bytes: undefined };
-      this.outIntern.set(k, o);
+  /**
+   * An outbound set for `attrs`. With `intern` (export policy per prefix: no per-set cache in
+   * front), equal contents give the same set, keyed by the encoded attributes (one flat latin1
+   * string) and the next hop, so routes with equal outbound attributes share UPDATEs.
+   */
+  makeOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, intern: boolean): OutAttrs {
+    const bytes = encodeAttributes(attrs, this.spec.codec);
+    const k = intern ? [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join('\n') : '';
+    if (intern) {
+      const o = this.outIntern.get(k);
+      if (o) return o;
     }
+    if (++this.outCount > 200_000) this.resetCaches();
+    if (this.slabEnd + bytes.length > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB, bytes.length));
+      this.slabEnd = 0;
+    }
+    this.slab.set(bytes, this.slabEnd);
+    const o: OutAttrs = { id: this.nextOutId++, nextHop, linkLocalNextHop: linkLocal, slab: this.slab, offset: this.slabEnd, length: bytes.length };
+    this.slabEnd += bytes.length;
+    if (intern) this.outIntern.set(k, o);
     return o;
   }
 
-  /** Bytes of the encoded attributes (encoded once per outbound set and group). */
+  /** Bytes of the encoded attributes (a view made per use; nothing is kept per set). */
   bytesOf(o: OutAttrs): Uint8Array {
-    return (o.bytes ??= encodeAttributes(o.attrs, this.spec.codec));
+    return o.slab.subarray(o.offset, o.offset + o.length);
   }
 
   /** Forgets every cached outbound set (export policy changed, or the intern table grew large). */
   resetCaches(): void {
     this.outIntern.clear();
-    this.outCache = new WeakMap();
-    this.lastSet = undefined;
+    this.outCount = 0;
+    this.cacheSerial.fill(0);
+    this.cacheSource = [];
+    this.cacheOut = [];
   }
 }

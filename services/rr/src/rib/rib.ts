@@ -17,7 +17,7 @@ import {
   type Prefix,
   type UpdateMessage,
 } from '../bgp.js';
-import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, ipv4ToUint32, type AttrSet } from './attr-set.js';
+import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, ipv4ToUint32, stripNextHop, type AttrSet } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';
 import { DestFlag, DestTable, NONE, growTypedArray as grow } from './dest-table.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
@@ -225,7 +225,7 @@ export class Rib {
       let shared: AttrSet | undefined;
       let sharedRejected = false;
       if (peer.policy.importPerAttrs && r.nlri.length) {
-        const out = peer.policy.importRoute(this.facts(r.nlri[0]!, base, false));
+        const out = peer.policy.importRoute(this.facts(r.nlri[0]!, base, false, true));
         if (out) shared = this.attrs.intern(out, r.nextHop, r.linkLocal);
         else sharedRejected = true;
       }
@@ -267,7 +267,9 @@ export class Rib {
     return a.clusterList?.includes(this.myClusterId) ?? false;
   }
 
-  private facts(p: Prefix, attrs: PathAttributes, originated: boolean): RouteFacts {
+  /** `anyPrefix`: for policy that does not look at the prefix (no copy of its network). */
+  private facts(p: Prefix, attrs: PathAttributes, originated: boolean, anyPrefix = false): RouteFacts {
+    if (anyPrefix) return { afi: p.afi, network: p.afi === 4 ? ZERO4 : ZERO16, length: p.length, attrs, originated };
     const network = new Uint8Array(p.afi === 4 ? 4 : 16);
     network.set(p.bytes);
     return { afi: p.afi, network, length: p.length, attrs, originated };
@@ -585,20 +587,17 @@ export class Rib {
   }
 }
 
-function stripNextHop(a: PathAttributes): PathAttributes {
-  if (a.nextHop === undefined) return a;
-  const { nextHop: _drop, ...rest } = a;
-  return rest;
-}
+const ZERO4 = new Uint8Array(4);
+const ZERO16 = new Uint8Array(16);
 
-/** The stored form of a received attribute set (next hop is kept in the AttrSet, not here). */
+/**
+ * A received attribute set as import sees it. NEXT_HOP stays in the object (the AttrSet keeps the
+ * next hop apart and `intern` drops it when it stores a new set): no copy per UPDATE.
+ */
 function normaliseImport(kind: PeerKind, a: PathAttributes): PathAttributes {
-  let out = stripNextHop(a);
-  if (kind === 'ebgp') {
-    const { localPref: _lp, originatorId: _o, clusterList: _c, ...rest } = out;
-    out = { ...rest, localPref: DEFAULT_LOCAL_PREF };
-  }
-  return out;
+  if (kind !== 'ebgp') return a;
+  const { localPref: _lp, originatorId: _o, clusterList: _c, nextHop: _nh, ...rest } = a;
+  return { ...rest, localPref: DEFAULT_LOCAL_PREF };
 }
 
 export { NONE };
