@@ -104,9 +104,9 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string)
 }
 
 /** Connects to the datastore at `address`, failing fast when nothing listens there. */
-export async function connectStore(address: string, timeoutMs: number): Promise<Store> {
+export async function connectStore(address: string, timeoutMs: number, credentials?: string): Promise<Store> {
   if ((await probe(address, timeoutMs)) !== undefined) throw unreachable(address);
-  const client = createDatastoreClient(address, { deadlineMs: timeoutMs });
+  const client = createDatastoreClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });
   const guard = async <T>(id: string | undefined, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();

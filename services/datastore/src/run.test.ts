@@ -104,7 +104,7 @@ test('the standalone entry serves with MESHLESS_* configuration and exits 0 on S
   const metricsPort = await freePort();
   const apiPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], {
-    env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent' },
+    env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent', MESHLESS_INSECURE: 'true' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

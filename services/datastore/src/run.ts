@@ -5,11 +5,13 @@ import { checks, type ConfigOf, type ConfigSpec } from '../../shared/config/inde
 import { startTelemetry } from '../../shared/telemetry/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { validateResource } from '../../shared/resources/index.js';
+import { serverSecurity, serverTlsSpec } from '../../shared/tls/index.js';
 import { createApiMetrics, Handlers, startApiServer } from './api/index.js';
 import { Ipam } from './ipam/index.js';
 import { Compactor, ResourceStore, type CompactionResult, type ResourceDocument } from './store/index.js';
 
 export const datastoreConfig = {
+  ...serverTlsSpec,
   listen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'gRPC API address HOST:PORT (port 0 picks a free one)' },
   nats: { type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
   metricsPort: { type: 'int', default: 9091, check: checks.port, description: 'port of /metrics, /livez and /readyz (0 picks a free one)' },
@@ -66,6 +68,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     }
   };
   try {
+    const security = await serverSecurity('datastore', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
     const telemetry = await startTelemetry({ service: 'datastore', host: config.metricsHost || listen.host, port: config.metricsPort });
     closers.push(() => telemetry.close());
 
@@ -115,7 +118,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     closers.push(async () => clearInterval(sweep));
 
     const handlers = new Handlers(store, ipam, log.child({ component: 'api' }));
-    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes });
+    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes, security });
     serving = true;
     closers.push(async () => {
       serving = false;
@@ -124,7 +127,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
 
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const address = `${host}:${server.port}`;
-    log.info({ address, nats: config.nats, metricsPort: telemetry.port, tombstoneRetentionMs: config.tombstoneRetention }, 'datastore serving');
+    log.info({ address, tls: security.secure, nats: config.nats, metricsPort: telemetry.port, tombstoneRetentionMs: config.tombstoneRetention }, 'datastore serving');
     return {
       address,
       port: server.port,

@@ -4,8 +4,9 @@
 // (fromGrpcError): InvalidArgumentError with `field`, NotFoundError, AlreadyExistsError,
 // ConflictError (ABORTED: the revision moved), FailedPreconditionError, ResourceExhaustedError,
 // UnavailableError.
-import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { fromGrpcError } from '../errors/index.js';
+import { clientChannel } from '../tls/index.js';
 import {
   ChangeType,
   DatastoreServiceClient,
@@ -53,6 +54,8 @@ export type IpamShow = IpamShowResponse;
 export interface ClientOptions {
   /** Deadline of each unary call in milliseconds (default 60 s). */
   deadlineMs?: number;
+  /** Credentials directory (ca.crt, tls.crt, tls.key): mutual TLS; absent: plain text. */
+  credentials?: string;
 }
 
 export interface DatastoreClient {
@@ -89,7 +92,9 @@ function encode(resource: object): Buffer {
 type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 export function createDatastoreClient(address: string, options: ClientOptions = {}): DatastoreClient {
-  const client = new DatastoreServiceClient(address, credentials.createInsecure(), {
+  const channel = clientChannel(options.credentials, ['datastore']);
+  const client = new DatastoreServiceClient(address, channel.credentials, {
+    ...channel.options,
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
   });

@@ -5,6 +5,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
   UnavailableError,
 } from './errors.js';
@@ -32,6 +33,7 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
   else if (err instanceof FailedPreconditionError) code = status.FAILED_PRECONDITION;
   else if (err instanceof UnavailableError) code = status.UNAVAILABLE;
   else if (err instanceof ResourceExhaustedError) code = status.RESOURCE_EXHAUSTED;
+  else if (err instanceof PermissionDeniedError) code = status.PERMISSION_DENIED;
   return { code, details, metadata };
 }
 
@@ -58,6 +60,8 @@ export function fromGrpcError(err: unknown): Error {
       return new UnavailableError(message, options);
     case status.RESOURCE_EXHAUSTED:
       return new ResourceExhaustedError(message, options);
+    case status.PERMISSION_DENIED:
+      return new PermissionDeniedError(message, options);
     default:
       return new Error(message, options);
   }

@@ -7,6 +7,7 @@ export {
   FailedPreconditionError,
   UnavailableError,
   ResourceExhaustedError,
+  PermissionDeniedError,
 } from './errors.js';
 export type { FieldPath } from './errors.js';
 export { toGrpcStatus, fromGrpcError, FIELD_METADATA_KEY } from './grpc-status.js';

@@ -92,9 +92,9 @@ Examples:
     const o = cmd.optsWithGlobals<{ rr?: string }>();
     const address = o.rr ?? ctx.io.env.MESHLESS_RR ?? DEFAULT_RR_ADMIN;
     if (!HOST_PORT.test(address)) throw new CliError(`invalid --rr: must be HOST:PORT, got '${address}'`);
-    const { timeoutMs } = ctx.globals(cmd);
+    const { timeoutMs, credentials } = ctx.globals(cmd);
     const rr = await import('../../../rr/index.js');
-    const client = rr.createRrAdminClient(address, { deadlineMs: timeoutMs });
+    const client = rr.createRrAdminClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });
     ctx.onClose(() => client.close());
     return client;
   };

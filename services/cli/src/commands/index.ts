@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
 import * as bgp from './bgp.js';
+import * as certs from './certs.js';
 import * as datastore from './datastore.js';
 import * as demo from './demo.js';
 import * as get from './get.js';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly CommandModule[] = [
   rr,
   bgp,
   demo,
+  certs,
 ];

@@ -6,6 +6,8 @@ const CODE_NAMES = new Map<number, string>(Object.entries(status).filter(([, v])
 
 export interface ApiMetrics {
   request(method: string, code: number): void;
+  /** A request refused by authorization (by method and the caller's role). */
+  denied(method: string, role: string): void;
   watchOpened(): void;
   watchClosed(): void;
   blockAllocated(): void;
@@ -21,6 +23,7 @@ export interface MetricSources {
 
 export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetrics {
   const requests = meter.createCounter('meshless_datastore_requests_total', { description: 'gRPC requests by method and status code' });
+  const denials = meter.createCounter('meshless_datastore_permission_denied_total', { description: 'requests refused by authorization, by method and role' });
   const watches = meter.createUpDownCounter('meshless_datastore_watch_streams', { description: 'Watch streams open now' });
   const blocks = meter.createCounter('meshless_datastore_ipam_blocks_allocated_total', { description: 'IPAM blocks newly allocated to nodes' });
   const purged = meter.createCounter('meshless_datastore_tombstones_purged_total', { description: 'Deletion tombstones purged by compaction' });
@@ -32,6 +35,7 @@ export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetri
     .addCallback((r) => r.observe(sources.compactedRevision()));
   return {
     request: (method, code) => requests.add(1, { method, code: CODE_NAMES.get(code) ?? String(code) }),
+    denied: (method, role) => denials.add(1, { method, role }),
     watchOpened: () => watches.add(1),
     watchClosed: () => watches.add(-1),
     blockAllocated: () => blocks.add(1),

@@ -8,7 +8,6 @@
 // ended with UNAVAILABLE when the server shuts down so clients reconnect and resume.
 import {
   Server,
-  ServerCredentials,
   status,
   type sendUnaryData,
   type ServerUnaryCall,
@@ -18,6 +17,8 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../../shared/errors/index.js';
+import type { ServerSecurity } from '../../../shared/tls/index.js';
+import { Access } from './authorize.js';
 import {
   AllocateBlockRequest,
   ApplyRequest,
@@ -74,6 +75,8 @@ export interface ApiServerOptions {
   metrics: ApiMetrics;
   log: Logger;
   maxMessageBytes: number;
+  /** Credentials and caller identification (shared/tls). */
+  security: ServerSecurity;
 }
 
 export interface ApiServer {
@@ -86,9 +89,10 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   const watches = new Set<AbortController>();
 
   const unary =
-    <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req) => Promise<Res>) =>
+    <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req, access: Access) => Promise<Res>) =>
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
-      void (async () => run(decodeRequest(name, codec, call.request)))().then(
+      const access = Access.of(options.security.caller(call));
+      void (async () => run(decodeRequest(name, codec, call.request), access))().then(
         (res) => {
           metrics.request(method, status.OK);
           callback(null, res);
@@ -97,13 +101,20 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
           const st = toGrpcStatus(asServiceError(err, method));
           metrics.request(method, st.code);
           if (st.code === status.INTERNAL || st.code === status.UNKNOWN) log.error({ err, method }, 'request failed');
+          else if (st.code === status.PERMISSION_DENIED) denied(method, access, st.details);
           else log.debug({ method, code: st.code, details: st.details }, 'request refused');
           callback(st);
         },
       );
     };
 
+  const denied = (method: string, access: Access, details: string) => {
+    metrics.denied(method, access.role);
+    log.warn({ method, role: access.role, details }, 'permission denied');
+  };
+
   const watch = async (call: ServerWritableStream<Buffer, WatchResponse>): Promise<void> => {
+    const access = Access.of(options.security.caller(call));
     const abort = new AbortController();
     watches.add(abort);
     metrics.watchOpened();
@@ -113,6 +124,8 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     try {
       const req = decodeRequest('WatchRequest', WatchRequest, call.request);
       const kinds = new Set<StoredKind>(req.kinds.map((k, i) => requireKind(k, `kinds[${i}]`)));
+      if (kinds.size === 0) access.read('Watch', undefined);
+      for (const k of kinds) access.read('Watch', k);
       const events = store.watch(optionalRevision(req.revision) ?? 0, kinds, abort.signal);
       for await (const e of events) {
         if (abort.signal.aborted) break;
@@ -154,6 +167,7 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
       const st = toGrpcStatus(asServiceError(err, 'Watch'));
       metrics.request('Watch', st.code);
       if (st.code === status.INTERNAL) log.error({ err }, 'watch failed');
+      else if (st.code === status.PERMISSION_DENIED) denied('Watch', access, st.details);
       if (!abort.signal.aborted || abort.signal.reason === 'shutdown') call.emit('error', st);
     } finally {
       call.off('cancelled', onCancel);
@@ -164,16 +178,16 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   };
 
   const implementation: UntypedServiceImplementation = {
-    create: unary('Create', 'CreateRequest', CreateRequest, (r) => handlers.create(r)),
-    update: unary('Update', 'UpdateRequest', UpdateRequest, (r) => handlers.update(r)),
-    apply: unary('Apply', 'ApplyRequest', ApplyRequest, (r) => handlers.apply(r)),
-    get: unary('Get', 'GetRequest', GetRequest, (r) => handlers.get(r)),
-    list: unary('List', 'ListRequest', ListRequest, (r) => handlers.list(r)),
-    delete: unary('Delete', 'DeleteRequest', DeleteRequest, (r) => handlers.delete(r)),
+    create: unary('Create', 'CreateRequest', CreateRequest, (r, a) => handlers.create(r, a)),
+    update: unary('Update', 'UpdateRequest', UpdateRequest, (r, a) => handlers.update(r, a)),
+    apply: unary('Apply', 'ApplyRequest', ApplyRequest, (r, a) => handlers.apply(r, a)),
+    get: unary('Get', 'GetRequest', GetRequest, (r, a) => handlers.get(r, a)),
+    list: unary('List', 'ListRequest', ListRequest, (r, a) => handlers.list(r, a)),
+    delete: unary('Delete', 'DeleteRequest', DeleteRequest, (r, a) => handlers.delete(r, a)),
     watch: (call: ServerWritableStream<Buffer, WatchResponse>) => void watch(call),
-    allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r) => handlers.allocateBlock(r)),
-    releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r) => handlers.releaseBlocks(r)),
-    ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, () => handlers.ipamShow()),
+    allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r, a) => handlers.allocateBlock(r, a)),
+    releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r, a) => handlers.releaseBlocks(r, a)),
+    ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, (_r, a) => handlers.ipamShow(a)),
   };
 
   const definition: ServiceDefinition = Object.fromEntries(
@@ -186,7 +200,7 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   });
   server.addService(definition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(listen, options.security.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
 
   return {
