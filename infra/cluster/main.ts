@@ -3,6 +3,8 @@
 // switch on loopback (reflectors.ts); supervises them; prints `meshless ready` and the endpoints,
 // then what the agents receive and what the switch learns; stops everything cleanly on Ctrl-C or
 // SIGTERM. Data persists across restarts because every store lives under the data directory.
+// Every gRPC hop is mutual TLS: pki.ts makes a local CA and one certificate per process on the
+// first start, and gives the CLI the admin's credentials.
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +13,7 @@ import { checks, ConfigError, describeConfig, loadConfig } from '../../services/
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
+import { ensurePki, installAdminCredentials } from './pki.js';
 import {
   agentAddress,
   birdAvailable,
@@ -111,7 +114,19 @@ async function main(): Promise<void> {
   for (let i = 0; i < config.reflectors; i++) {
     layout.reflectors.push({ name: `reflector-${i}`, address: reflectorAddress(i), port: await portOrFree(config.bgpPort, reflectorAddress(i)), adminPort: await portOrFree(config.rrAdminBasePort + i) });
   }
-  const datastore = createDatastoreClient(config.datastoreListen);
+  const pki = await ensurePki(
+    dataDir,
+    [
+      { dir: 'admin', identity: { role: 'admin', name: 'local-admin' } },
+      { dir: 'datastore', identity: { role: 'datastore', name: 'datastore' } },
+      { dir: 'sync', identity: { role: 'sync-server', name: 'sync-0' } },
+      ...config.agents.map((name) => ({ dir: `node-${name}`, identity: { role: 'node' as const, name } })),
+      ...layout.reflectors.map((r) => ({ dir: `rr-${r.name}`, identity: { role: 'reflector' as const, name: r.name } })),
+    ],
+    say,
+  );
+  say(installAdminCredentials(pki.credentials('admin')));
+  const datastore = createDatastoreClient(config.datastoreListen, { credentials: pki.credentials('admin') });
   let blocks = new Map<string, string>();
   const paths = switchPaths(dataDir);
 
@@ -129,9 +144,9 @@ async function main(): Promise<void> {
       return {
         name: 'datastore',
         command: node,
-        args: [...meshless, 'datastore', '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
+        args: [...meshless, 'datastore', '--credentials', pki.credentials('datastore'), '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
-        endpoints: [`datastore   ${config.datastoreListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
+        endpoints: [`datastore   ${config.datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
       };
     },
     async () => {
@@ -145,7 +160,7 @@ async function main(): Promise<void> {
       return {
         name: 'sync',
         command: node,
-        args: [...meshless, 'sync', '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
+        args: [...meshless, 'sync', '--credentials', pki.credentials('sync'), '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`sync        ${config.syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
       };
@@ -155,14 +170,14 @@ async function main(): Promise<void> {
       return {
         name: `agent-${name}`,
         command: node,
-        args: [...meshless, 'agent', '--node', name, '--sync', config.syncListen, '--state-dir', join(dataDir, 'agents'), '--metrics-port', String(mp)],
+        args: [...meshless, 'agent', '--credentials', pki.credentials(`node-${name}`), '--node', name, '--sync', config.syncListen, '--state-dir', join(dataDir, 'agents'), '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`agent       ${name}   (metrics and health on http://127.0.0.1:${mp}/metrics)`],
         echo: agentEcho(name),
       };
     }),
     ...layout.reflectors.map((r) => async (): Promise<ChildSpec> =>
-      reflectorChild(r, { meshless, syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics() }),
+      reflectorChild(r, { meshless, credentials: pki.credentials(`rr-${r.name}`), syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics() }),
     ),
     async () => (withSwitch ? switchChild(layout, paths) : undefined),
   ];

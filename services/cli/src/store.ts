@@ -87,7 +87,7 @@ function formatMs(ms: number): string {
  * Rephrases a failed call: calicoctl's wording for the per-resource outcomes, the address for
  * transport failures. The class stays the shared one (NotFoundError etc.) so callers can test it.
  */
-function rephrase(err: unknown, address: string, timeoutMs: number, id?: string): Error {
+function rephrase(err: unknown, address: string, timeoutMs: number, id?: string, credentials?: string): Error {
   const grpcCode = (err as { cause?: Partial<ServiceError> }).cause?.code;
   const message = oneLine(err);
   if (grpcCode === status.DEADLINE_EXCEEDED) {
@@ -96,7 +96,11 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string)
   if (err instanceof NotFoundError && id) return new NotFoundError(`resource does not exist: ${id} with error: ${message}`, { cause: err });
   if (err instanceof AlreadyExistsError && id) return new AlreadyExistsError(`resource already exists: ${id}`, { cause: err });
   if (err instanceof ConflictError && id) return new ConflictError(`update conflict: ${id}: ${message}`, { cause: err });
-  if (err instanceof UnavailableError) return new UnavailableError(`the datastore at ${address} is unavailable: ${message}`, { cause: err });
+  if (err instanceof UnavailableError) {
+    // The port answered (probe) but no HTTP/2 connection came up: most often TLS on one side only.
+    const hint = credentials ? '' : ' (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)';
+    return new UnavailableError(`the datastore at ${address} is unavailable: ${message}${hint}`, { cause: err });
+  }
   if (grpcCode === status.UNIMPLEMENTED) {
     return new CliError(`the server at ${address} is not a Meshless datastore (or an incompatible version): ${message}`, { cause: err });
   }
@@ -111,7 +115,7 @@ export async function connectStore(address: string, timeoutMs: number, credentia
     try {
       return await call();
     } catch (err) {
-      throw rephrase(err, address, timeoutMs, id);
+      throw rephrase(err, address, timeoutMs, id, credentials);
     }
   };
   const idOf = (r: Resource) => identifier(r.kind, r.metadata.namespace ?? '', r.metadata.name);

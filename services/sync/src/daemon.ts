@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
+import { serverSecurity } from '../../shared/tls/index.js';
 import type { SyncConfig } from './config.js';
 import { SyncServer, connectionCap, createSyncMetrics, openFileLimit } from './server/index.js';
 
@@ -24,6 +25,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   const serverId = config.serverId || `${hostname()}-${process.pid}`;
   const log = options.log ?? createLogger('sync', { serverId });
   const listenHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  const security = await serverSecurity('sync', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
   const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
   const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log);
   let server: SyncServer | undefined;
@@ -60,6 +62,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     listenBacklog: config.listenBacklog,
     log,
     metrics,
+    security,
   });
   const s = server;
   telemetry.addReadiness('sync', () => {

@@ -100,6 +100,9 @@ Examples:
   };
   const explain = (err: unknown, address: string): never => {
     const e = err as Error;
+    if (e.name === 'UnavailableError' && /No connection established/i.test(e.message) && !/ECONNREFUSED|Connection refused/i.test(e.message)) {
+      throw new CliError(`no connection to the route reflector admin API at ${address} (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)`, { cause: err });
+    }
     if (e.name === 'UnavailableError' && /ECONNREFUSED|No connection established|Connection refused/i.test(e.message)) {
       throw new CliError(`no route reflector admin API at ${address} (is \`meshless rr\` running? --rr or MESHLESS_RR selects another)`, { cause: err });
     }

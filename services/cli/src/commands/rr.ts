@@ -42,11 +42,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--admin <host:port>', 'gRPC admin API address (default 127.0.0.1:5474; "none" to disable)')
     .option('--metrics-port <port>', 'Prometheus /metrics and health port')
     .option('--data-dir <dir>', 'LMDB directory for warm restart')
+    .option('--insecure', 'serve the admin API in plain text without authentication (env MESHLESS_INSECURE=true); without it, --credentials DIR is required unless --admin none')
     .addHelpText('after', EXAMPLES)
-    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string }) => {
+    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; insecure?: boolean }, cmd: Command) => {
       if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
+      const tls = tlsSettings(ctx, cmd, opts.insecure);
       if (opts.node !== undefined) {
-        await runDatastoreMode(ctx, { ...opts, node: opts.node });
+        await runDatastoreMode(ctx, { ...opts, node: opts.node, ...tls });
         return;
       }
       const rr = await import('../../../rr/index.js');
@@ -70,7 +72,7 @@ export function register(program: Command, ctx: CliContext): void {
       const shutdown = new Shutdown(log);
       shutdown.installSignalHandlers();
       try {
-        const handle = await rr.startStandalone(config, { logger: log });
+        const handle = await rr.startStandalone(config, { logger: log, tls: { credentials: tls.credentials ?? '', insecure: tls.insecure } });
         shutdown.add('rr', () => handle.close());
         ctx.io.stderr.write(`meshless rr: AS ${config.reflector.asNumber}, router id ${config.reflector.routerId}, ${config.peers.length} peers${handle.adminAddress ? `, admin ${handle.adminAddress}` : ''}\n`);
       } catch (err) {
@@ -81,9 +83,16 @@ export function register(program: Command, ctx: CliContext): void {
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
 
+/** The reflector's credentials (--credentials or MESHLESS_CREDENTIALS) and --insecure (or MESHLESS_INSECURE=true). */
+function tlsSettings(ctx: CliContext, cmd: Command, insecureFlag: boolean | undefined): { credentials?: string; insecure: boolean } {
+  const dir = cmd.optsWithGlobals<{ credentials?: string }>().credentials ?? ctx.io.env.MESHLESS_CREDENTIALS;
+  const insecure = insecureFlag === true || ctx.io.env.MESHLESS_INSECURE === 'true';
+  return { ...(dir && dir !== 'none' ? { credentials: dir } : {}), insecure };
+}
+
 async function runDatastoreMode(
   ctx: CliContext,
-  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string },
+  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; credentials?: string; insecure: boolean },
 ): Promise<void> {
   const env = ctx.io.env;
   const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
@@ -109,6 +118,8 @@ async function runDatastoreMode(
       adminListen: admin === 'none' ? false : admin,
       metricsPort,
       poolAggregates: opts.poolAggregates === true,
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      insecure: opts.insecure,
       logger: log,
     });
     shutdown.add('rr', () => handle.close());

@@ -259,7 +259,7 @@ export interface SyncProcess {
  */
 export async function spawnSyncServer(natsUrl: string, stateDir: string, serverId: string, listen = '127.0.0.1:0'): Promise<SyncProcess> {
   const bin = fileURLToPath(new URL('../../../../bin/meshless.mjs', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'sync', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [bin, 'sync', '--insecure', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
     env: {
       ...process.env,
       MESHLESS_LOG_LEVEL: 'info',
