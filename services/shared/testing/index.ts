@@ -1,3 +1,5 @@
 export { startNatsServer, NATS_SERVER_BIN } from './nats-server.js';
 export type { NatsServerHandle } from './nats-server.js';
 export { freePort, httpOk, waitFor } from './ports.js';
+export { createTestPki } from './pki.js';
+export type { TestPki } from './pki.js';
