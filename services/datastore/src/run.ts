@@ -27,6 +27,9 @@ export const datastoreConfig = {
     check: checks.positive,
     description: 'how often tombstones older than the retention are purged (and blocks of deleted nodes released)',
   },
+  maxWatches: { type: 'int', default: 1000, check: checks.positive, description: 'Watch streams open at once in total (each holds a JetStream consumer); RESOURCE_EXHAUSTED beyond' },
+  maxWatchesPerClient: { type: 'int', default: 100, check: checks.positive, description: 'Watch streams open at once per client identity (certificate, or IP when insecure)' },
+  watchStallTimeout: { type: 'duration', default: 60_000, check: checks.positive, description: 'a Watch whose client reads nothing for this long is ended' },
   maxMessageBytes: {
     type: 'int',
     default: 4 * 1024 * 1024,
@@ -118,7 +121,10 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     closers.push(async () => clearInterval(sweep));
 
     const handlers = new Handlers(store, ipam, log.child({ component: 'api' }));
-    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes, security });
+    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes,
+      security,
+      limits: { maxWatches: config.maxWatches, maxWatchesPerClient: config.maxWatchesPerClient, stallTimeoutMs: config.watchStallTimeout },
+    });
     serving = true;
     closers.push(async () => {
       serving = false;

@@ -5,7 +5,12 @@
 // maxMessageBytes are refused by grpc-js with RESOURCE_EXHAUSTED before they are buffered.
 //
 // Watch streams write with backpressure (wait for 'drain'), end when the client cancels, and are
-// ended with UNAVAILABLE when the server shuts down so clients reconnect and resume.
+// ended with UNAVAILABLE when the server shuts down so clients reconnect and resume. Each holds a
+// JetStream consumer, so they are bounded: per client identity (its certificate, or its IP on an
+// insecure server) and in total, RESOURCE_EXHAUSTED beyond, naming the limit. A client that
+// vanished without closing its connection is found by HTTP/2 keepalive pings; one that stays
+// connected but stops reading is ended once its stream has not drained for stallTimeoutMs. Either
+// way the consumer is deleted when the stream ends.
 import {
   Server,
   status,
@@ -16,7 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { toGrpcStatus } from '../../../shared/errors/index.js';
+import { ResourceExhaustedError, toGrpcStatus } from '../../../shared/errors/index.js';
 import type { ServerSecurity } from '../../../shared/tls/index.js';
 import { Access } from './authorize.js';
 import {
@@ -77,6 +82,23 @@ export interface ApiServerOptions {
   maxMessageBytes: number;
   /** Credentials and caller identification (shared/tls). */
   security: ServerSecurity;
+  limits: WatchLimits;
+}
+
+export interface WatchLimits {
+  /** Watch streams open at once, in total. */
+  maxWatches: number;
+  /** Watch streams open at once per client identity. */
+  maxWatchesPerClient: number;
+  /** A Watch whose client has not read for this long is ended (UNAVAILABLE). */
+  stallTimeoutMs: number;
+}
+
+/** Who a Watch is counted against: the certificate's identity, else the peer's address. */
+function clientKey(caller: ReturnType<ServerSecurity['caller']>, peer: string): string {
+  if (caller.kind === 'identified') return `${caller.identity.role} '${caller.identity.name}'`;
+  const host = peer.replace(/^ipv[46]:/, '').replace(/:\d+$/, '');
+  return `client ${host}`;
 }
 
 export interface ApiServer {
@@ -87,6 +109,7 @@ export interface ApiServer {
 export async function startApiServer(listen: string, options: ApiServerOptions): Promise<ApiServer> {
   const { handlers, store, metrics, log } = options;
   const watches = new Set<AbortController>();
+  const perClient = new Map<string, number>();
 
   const unary =
     <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req, access: Access) => Promise<Res>) =>
@@ -114,7 +137,24 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   };
 
   const watch = async (call: ServerWritableStream<Buffer, WatchResponse>): Promise<void> => {
-    const access = Access.of(options.security.caller(call));
+    const caller = options.security.caller(call);
+    const access = Access.of(caller);
+    const { maxWatches, maxWatchesPerClient, stallTimeoutMs } = options.limits;
+    const key = clientKey(caller, call.getPeer());
+    const mine = perClient.get(key) ?? 0;
+    const refusal =
+      watches.size >= maxWatches
+        ? `the datastore has ${watches.size} Watch streams open, its limit (maxWatches=${maxWatches}); retry later`
+        : mine >= maxWatchesPerClient
+          ? `${key} has ${mine} Watch streams open, the limit per client (maxWatchesPerClient=${maxWatchesPerClient}); close some`
+          : undefined;
+    if (refusal) {
+      metrics.request('Watch', status.RESOURCE_EXHAUSTED);
+      log.warn({ client: key, open: mine, total: watches.size }, 'watch refused: limit reached');
+      call.emit('error', toGrpcStatus(new ResourceExhaustedError(refusal)));
+      return;
+    }
+    perClient.set(key, mine + 1);
     const abort = new AbortController();
     watches.add(abort);
     metrics.watchOpened();
@@ -152,9 +192,15 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
             msg = { event: { $case: 'inSync', value: { revision: e.revision, compactedRevision: e.compactedRevision } } };
             break;
         }
-        if (!call.write(msg)) await drained(call, abort.signal);
+        if (!call.write(msg) && !(await drained(call, abort.signal, stallTimeoutMs))) {
+          log.warn({ client: key, stallTimeoutMs }, 'watch client stopped reading: ending its stream');
+          abort.abort('stalled');
+        }
       }
-      if (abort.signal.reason === 'shutdown') {
+      if (abort.signal.reason === 'stalled') {
+        call.emit('error', { code: status.UNAVAILABLE, details: `the stream did not drain for ${stallTimeoutMs} ms: watch again from your last revision` });
+        metrics.request('Watch', status.UNAVAILABLE);
+      } else if (abort.signal.reason === 'shutdown') {
         call.emit('error', { code: status.UNAVAILABLE, details: 'the datastore is shutting down: watch again from your last revision' });
         metrics.request('Watch', status.UNAVAILABLE);
       } else if (!abort.signal.aborted) {
@@ -173,6 +219,9 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
       call.off('cancelled', onCancel);
       call.off('close', onCancel);
       watches.delete(abort);
+      const left = (perClient.get(key) ?? 1) - 1;
+      if (left > 0) perClient.set(key, left);
+      else perClient.delete(key);
       metrics.watchClosed();
     }
   };
@@ -197,6 +246,9 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
+    // Finds clients that vanished without closing their connection (their watches then end).
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
   });
   server.addService(definition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -222,16 +274,22 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   };
 }
 
-/** Resolves when the stream can take more, or when the watch is aborted; leaves no listener behind. */
-function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
+/**
+ * Resolves true when the stream can take more or the watch is aborted, false when it did not
+ * drain within `timeoutMs`; leaves no listener or timer behind.
+ */
+function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal, timeoutMs: number): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      call.off('drain', onDrain);
+      signal.removeEventListener('abort', onDrain);
+      resolve(ok);
     };
-    call.on('drain', done);
-    signal.addEventListener('abort', done);
+    const onDrain = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    call.on('drain', onDrain);
+    signal.addEventListener('abort', onDrain);
   });
 }

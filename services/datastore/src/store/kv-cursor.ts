@@ -60,6 +60,9 @@ export async function lastRevision(jsm: JetStreamManager, bucket: string): Promi
   return info.state.last_seq;
 }
 
+/** How long JetStream keeps a consumer nobody pulls from (milliseconds). */
+export const CONSUMER_INACTIVE_MS = 15_000;
+
 /**
  * Opens an ordered consumer on the bucket and yields its entries, with one caught-up mark.
  * Breaking out of the loop (or `return()` on the iterator) deletes the consumer.
@@ -78,6 +81,10 @@ export async function* openCursor(
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (options.revision ?? 0) + 1 }
       : { deliver_policy: DeliverPolicy.LastPerSubject }),
     headers_only: options.headersOnly === true,
+    // Deleted when the cursor ends; should that delete be lost (NATS busy or unreachable), the
+    // server drops the consumer once nobody pulls from it for this long (nats.js's default is
+    // 5 minutes: abandoned Watch streams left hundreds of consumers behind that long).
+    inactive_threshold: CONSUMER_INACTIVE_MS,
   });
   let messages: ConsumerMessages | undefined;
   const stop = () => messages?.stop();
