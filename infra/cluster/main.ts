@@ -5,13 +5,14 @@
 // SIGTERM. Data persists across restarts because every store lives under the data directory.
 // Every gRPC hop is mutual TLS: pki.ts makes a local CA and one certificate per process on the
 // first start, and gives the CLI the admin's credentials.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
+import { natsServerConfig } from '../../services/shared/nats/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
 import { ensurePki, installAdminCredentials } from './pki.js';
 import {
@@ -73,6 +74,14 @@ async function portOrFree(port: number, host = '127.0.0.1'): Promise<number> {
   return free ? port : freePort(host);
 }
 
+/** nats-server's configuration: TLS, users from certificates, subject permissions (shared/nats). */
+function writeNatsConfig(dataDir: string, port: number, monitorPort: number, credentials: string): string {
+  const file = join(dataDir, 'nats.conf');
+  const text = natsServerConfig({ host: '127.0.0.1', port, monitorPort, serverName: 'meshless-local', storeDir: join(dataDir, 'nats'), credentials, datastores: ['datastore'], syncServers: ['sync-0'] });
+  writeFileSync(file, text);
+  return file;
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
     console.log(`npm start: run the Meshless local cluster in the foreground.\n\nConfiguration (environment):\n${describeConfig(clusterConfig)}`);
@@ -118,6 +127,8 @@ async function main(): Promise<void> {
     dataDir,
     [
       { dir: 'admin', identity: { role: 'admin', name: 'local-admin' } },
+      // NATS clients check the server's host name, so its certificate names the loopback.
+      { dir: 'nats', identity: { role: 'nats', name: 'nats' }, hosts: ['127.0.0.1', 'localhost'] },
       { dir: 'datastore', identity: { role: 'datastore', name: 'datastore' } },
       { dir: 'sync', identity: { role: 'sync-server', name: 'sync-0' } },
       ...config.agents.map((name) => ({ dir: `node-${name}`, identity: { role: 'node' as const, name } })),
@@ -135,16 +146,16 @@ async function main(): Promise<void> {
     async () => ({
       name: 'nats',
       command: process.env.MESHLESS_NATS_SERVER ?? 'nats-server',
-      args: ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort), '-m', String(natsMonitor), '-n', 'meshless-local'],
+      args: ['-c', writeNatsConfig(dataDir, natsPort, natsMonitor, pki.credentials('nats'))],
       ready: () => httpOk(`http://127.0.0.1:${natsMonitor}/healthz`),
-      endpoints: [`nats        ${natsUrl}`],
+      endpoints: [`nats        ${natsUrl}   (TLS; users from client certificates, subject permissions)`],
     }),
     async () => {
       const mp = await nextMetrics();
       return {
         name: 'datastore',
         command: node,
-        args: [...meshless, 'datastore', '--credentials', pki.credentials('datastore'), '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
+        args: [...meshless, 'datastore', '--credentials', pki.credentials('datastore'), '--nats-credentials', pki.credentials('datastore'), '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`datastore   ${config.datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
       };
@@ -160,7 +171,7 @@ async function main(): Promise<void> {
       return {
         name: 'sync',
         command: node,
-        args: [...meshless, 'sync', '--credentials', pki.credentials('sync'), '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
+        args: [...meshless, 'sync', '--credentials', pki.credentials('sync'), '--nats-credentials', pki.credentials('sync'), '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`sync        ${config.syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
       };

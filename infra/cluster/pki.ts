@@ -29,13 +29,13 @@ export interface ClusterPki {
   credentials(name: string): string;
 }
 
-async function ensureOne(ca: PemPair, dir: string, identity: Identity): Promise<boolean> {
+async function ensureOne(ca: PemPair, dir: string, identity: Identity, hosts: readonly string[]): Promise<boolean> {
   const certFile = join(dir, CERT_FILE);
   if (existsSync(certFile) && existsSync(join(dir, CA_FILE))) {
     const current = readFileSync(certFile, 'utf8');
     if (readFileSync(join(dir, CA_FILE), 'utf8') === ca.cert && daysLeft(current) > RENEW_DAYS) return false;
   }
-  const issued = await issueCertificate(ca, { identity, days: 365 });
+  const issued = await issueCertificate(ca, { identity, days: 365, hosts });
   writeCredentials(dir, { ca: ca.cert, cert: issued.cert, key: issued.key });
   return true;
 }
@@ -44,7 +44,7 @@ async function ensureOne(ca: PemPair, dir: string, identity: Identity): Promise<
  * Makes the CA (first start) and a certificate for every identity, each in `dataDir/pki/<name>`.
  * Returns what it did, for the terminal.
  */
-export async function ensurePki(dataDir: string, identities: ReadonlyArray<{ dir: string; identity: Identity }>, say: (line: string) => void): Promise<ClusterPki> {
+export async function ensurePki(dataDir: string, identities: ReadonlyArray<{ dir: string; identity: Identity; hosts?: readonly string[] }>, say: (line: string) => void): Promise<ClusterPki> {
   const dir = join(dataDir, 'pki');
   const caDir = join(dir, 'ca');
   let ca = readCa(caDir);
@@ -54,7 +54,7 @@ export async function ensurePki(dataDir: string, identities: ReadonlyArray<{ dir
     say(`pki: created a local CA in ${caDir}`);
   }
   let issued = 0;
-  for (const { dir: name, identity } of identities) if (await ensureOne(ca, join(dir, name), identity)) issued++;
+  for (const { dir: name, identity, hosts } of identities) if (await ensureOne(ca, join(dir, name), identity, hosts ?? [])) issued++;
   if (issued > 0) say(`pki: issued ${issued} certificate(s) under ${dir}`);
   return { dir, credentials: (name) => join(dir, name) };
 }

@@ -72,7 +72,7 @@ test('meshless datastore: a bad flag or config file is one line and exit 1', asy
     writeFileSync(config, 'listen: 127.0.0.1:0\ncolour: blue\n');
     const bad = await cliProcess(['datastore', '--config', config]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^meshless: datastore: config file .*datastore\.yaml: unknown parameter 'colour' \(known: credentials, insecure, tlsRefresh, listen, nats, /);
+    assert.match(bad.stderr, /^meshless: datastore: config file .*datastore\.yaml: unknown parameter 'colour' \(known: credentials, insecure, natsCredentials, tlsRefresh, listen, nats, /);
     assert.equal(bad.stderr.split('\n').length, 2);
     const port = await cli(['datastore', '--metrics-port', 'ninety']);
     assert.deepEqual(port, { code: 1, stdout: '', stderr: 'meshless: datastore: invalid metricsPort from command line: must be an integer, got "ninety"\n' });

@@ -82,7 +82,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     telemetry.addReadiness('nats', () => ({ ready: natsConnected, reason: `not connected to NATS at ${config.nats}` }));
     telemetry.addReadiness('buckets', () => ({ ready: storeOpen, reason: 'KV buckets not open yet' }));
 
-    const nc = await connectNats(config.nats, 'meshless-datastore', log);
+    const nc = await connectNats(config.nats, 'meshless-datastore', log, config.natsCredentials || undefined);
     natsConnected = true;
     closers.push(async () => {
       natsConnected = false;

@@ -1,7 +1,7 @@
 // A real nats-server (the Debian package) with JetStream, on a random loopback port, its store in
 // a temporary directory. Tests use it instead of any mock; restart() keeps the same port and data.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,14 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(options: { storeDir?: string; port?: number } = {}): Promise<NatsServerHandle> {
+export interface NatsServerOptions {
+  storeDir?: string;
+  port?: number;
+  /** A configuration file's text for this port and store (e.g. shared/nats natsServerConfig); default: plain JetStream. */
+  config?: (port: number, storeDir: string) => string;
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'meshless-nats-'));
   const ownDir = options.storeDir === undefined;
   let port = options.port ?? (await freePort());
@@ -37,7 +44,13 @@ export async function startNatsServer(options: { storeDir?: string; port?: numbe
 
   const launch = async (): Promise<void> => {
     stderr = '';
-    child = spawn(NATS_SERVER_BIN, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)];
+    if (options.config) {
+      const file = join(storeDir, 'nats.conf');
+      writeFileSync(file, options.config(port, storeDir));
+      args = ['-c', file];
+    }
+    child = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     const spawnError = new Promise<never>((_, reject) => child!.once('error', (e) => reject(new Error(`cannot run ${NATS_SERVER_BIN}: ${e.message} (install the Debian package nats-server)`))));

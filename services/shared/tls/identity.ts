@@ -7,8 +7,8 @@
 // For a node the name is the node's name: the sync server and the datastore take the node from
 // here, never from the request.
 
-/** Every role a certificate can carry. Servers have one too (datastore, sync-server, reflector). */
-export const ROLES = ['admin', 'node', 'reflector', 'sync-server', 'controller', 'read-only', 'datastore'] as const;
+/** Every role a certificate can carry. Servers have one too (datastore, sync-server, reflector, nats). */
+export const ROLES = ['admin', 'node', 'reflector', 'sync-server', 'controller', 'read-only', 'datastore', 'nats'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Identity {

@@ -27,7 +27,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   const listenHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
   const security = await serverSecurity('sync', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
   const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
-  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log);
+  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log, config.natsCredentials || undefined);
   let server: SyncServer | undefined;
   const metrics = createSyncMetrics(telemetry.meter, {
     revision: () => server?.cache.revision ?? 0,

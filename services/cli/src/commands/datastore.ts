@@ -16,6 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
           ['--nats <url>', 'nats'],
           ['--metrics-port <port>', 'metricsPort'],
           ['--insecure', 'insecure'],
+          ['--nats-credentials <dir>', 'natsCredentials'],
         ],
         examples: `  meshless datastore --credentials /etc/meshless/datastore   # mutual TLS (meshless certs issue --role datastore)
   meshless datastore --insecure                        # plain text, no authentication; 127.0.0.1:5470

@@ -21,6 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
           ['--server-id <id>', 'serverId'],
           ['--metrics-port <port>', 'metricsPort'],
           ['--insecure', 'insecure'],
+          ['--nats-credentials <dir>', 'natsCredentials'],
         ],
         examples: `  meshless sync --credentials /etc/meshless/sync       # mutual TLS (meshless certs issue --role sync-server)
   meshless sync --insecure                             # plain text; 127.0.0.1:5473, NATS at nats://127.0.0.1:4222

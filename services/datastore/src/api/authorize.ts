@@ -9,7 +9,7 @@
 //                                             WorkloadEndpoint, HostEndpoint
 //   node         its own Node and WEPs        its own WorkloadEndpoints               allocate/release its own blocks
 //   reflector    its own LearnedRoutes        its own LearnedRoutes                   none
-//   datastore    nothing (a server identity)
+//   datastore    nothing (server identities: datastore, nats)
 //
 // "Own" is the owner field of the document (WorkloadEndpoint spec.node, LearnedRoute
 // spec.learnedBy, Node metadata.name) compared with the certificate's name. Owner-scoped roles
@@ -46,6 +46,7 @@ const RULES: Record<Role, Rule> = {
   node: { read: ['Node', 'WorkloadEndpoint'], write: ['WorkloadEndpoint'], owned: true, ipam: { show: false, allocate: 'own', release: 'own' } },
   reflector: { read: ['LearnedRoute'], write: ['LearnedRoute'], owned: true, ipam: NONE },
   datastore: { read: [], write: [], owned: false, ipam: NONE },
+  nats: { read: [], write: [], owned: false, ipam: NONE },
 };
 
 interface Doc {
