@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what Meshless needs on a fresh Debian/Ubuntu machine that has Node.js: npm packages, and
-# the Debian packages for NATS and for the real BGP daemons the interop tests peer with. Idempotent:
-# it only installs what is missing, so `npm start` and `.ci/run` can call it every time.
+# Installs what Meshless needs on a fresh Debian/Ubuntu machine that has Node.js: npm packages, the
+# Debian packages for NATS and for the real BGP daemons the interop tests peer with, and the native
+# socket-option addon for TCP-MD5 and GTSM (services/bgp/native, built offline with gcc and Node's
+# headers). Idempotent: it only installs or rebuilds what is missing or changed, so `npm start` and
+# `.ci/run` can call it every time.
 #   MESHLESS_SKIP_APT=1   never call apt-get (you installed the packages yourself)
 #   MESHLESS_APT_MINIMAL=1 only what the local cluster needs (nats-server, bird2), not the test peers
 set -euo pipefail
@@ -10,6 +12,8 @@ cd "$(dirname "$0")/.."
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [[ -x "$1" ]]; }
 have nats-server || need+=(nats-server)
+have cc || need+=(gcc libc6-dev)
+have make || need+=(make)
 have bird || need+=(bird2)
 if [[ "${MESHLESS_APT_MINIMAL:-0}" != 1 ]]; then
   have /usr/lib/frr/bgpd || need+=(frr)
@@ -42,4 +46,11 @@ done
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "installing npm packages" >&2
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The addon is required: a BGPPeer with a password or ttlSecurity stays down without it, and its
+# tests fail. make rebuilds only when services/bgp/native/sockopt.c (or its Makefile) changed.
+if ! make -s -C services/bgp/native NODE="$(command -v node)"; then
+  echo "building the native socket-option addon (services/bgp/native) failed; see the compiler output above" >&2
+  exit 1
 fi

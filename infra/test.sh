@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash proto/generate.sh --check
+# Tests run the sources through tsx, and every process they spawn with `meshless` (services, the
+# local cluster, the end-to-end lab, the benchmarks' smoke tests) runs the compiled build: what
+# users run. Build it first so no test pays for (or races on) a rebuild.
+node infra/build.mjs --if-stale
 paths=("$@")
 (( ${#paths[@]} )) || paths=(services infra loadtest k8s)
 mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' -not -path '*/node_modules/*' | sort)

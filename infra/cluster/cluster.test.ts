@@ -24,7 +24,10 @@ interface Cluster {
 }
 
 async function startCluster(env: Record<string, string>): Promise<Cluster> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'infra/cluster/main.ts')], {
+  const { build } = (await import(join(root, 'infra/build.mjs'))) as { build(o?: { quiet?: boolean }): Promise<void> };
+  await build({ quiet: true }); // a no-op when dist/ is up to date
+  // What `npm start` runs: the compiled cluster (infra/test.sh builds dist/ before the tests).
+  const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist/infra/cluster/main.js')], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,8 +7,8 @@
 // first start, and gives the CLI the admin's credentials.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
@@ -28,7 +28,7 @@ import {
   type BgpLayout,
 } from './reflectors.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = PROJECT_ROOT;
 
 export const clusterConfig = {
   dataDir: { type: 'string', default: '.data', description: 'where NATS, LMDB snapshots and logs live (relative to the repository)' },
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const say = (line: string) => console.log(line);
   const sup = new Supervisor(join(dataDir, 'logs'), say);
-  const meshless = [join(root, 'bin/meshless.mjs')];
+  const meshless = [MESHLESS_BIN];
   const node = process.execPath;
 
   const natsPort = await portOrFree(config.natsPort);

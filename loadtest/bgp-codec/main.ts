@@ -13,7 +13,7 @@
 // the load average, since wall-clock figures on a shared machine need that context. Each figure
 // is the median of --runs runs after a JIT warm-up.
 
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../args.js';
 import { cpus, loadavg } from 'node:os';
 import {
   decodeMessage,
@@ -27,17 +27,25 @@ import {
   type Prefix,
 } from '../../services/bgp/src/codec/index.js';
 
-const { values } = parseArgs({
-  options: {
-    prefixes: { type: 'string', default: '1000000' },
-    sets: { type: 'string', default: '3000' },
-    runs: { type: 'string', default: '3' },
-    json: { type: 'boolean', default: false },
-  },
+const USAGE = `BGP codec benchmark: encode and decode a realistic IPv4 table, as a reflector sends and a session receives it.
+
+Usage: npm run bench:bgp-codec -- [options]
+  --prefixes N   routes in the table (default 1000000)
+  --sets N       distinct attribute sets (default 3000)
+  --runs N       measured runs after a warm-up; each figure is their median (default 3)
+  --json         print only the JSON result line on stdout
+  -h, --help     this help
+`;
+const args = benchArgs('bench:bgp-codec', USAGE, {
+  prefixes: { type: 'string', default: '1000000' },
+  sets: { type: 'string', default: '3000' },
+  runs: { type: 'string', default: '3' },
+  json: { type: 'boolean', default: false },
 });
-const PREFIXES = Number(values.prefixes);
-const SETS = Number(values.sets);
-const RUNS = Number(values.runs);
+const values = args.values;
+const PREFIXES = args.int('prefixes', 1);
+const SETS = args.int('sets', 1);
+const RUNS = args.int('runs', 1);
 const OPTS: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [] };
 const CHUNK = 64 * 1024;
 const WARMUP = Math.min(50_000, PREFIXES);

@@ -6,7 +6,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { stringify } from 'yaml';
 import { startBird, startFrr, startGobgp, type Netns } from '../../services/bgp/testing.js';
 import { RR_NODE_FLAGS } from '../../services/rr/index.js';
@@ -33,7 +33,6 @@ export interface DutPlan {
   readonly clients: readonly string[];
 }
 
-const MESHLESS = fileURLToPath(new URL('../../bin/meshless.mjs', import.meta.url));
 
 async function startMeshless(p: DutPlan): Promise<Dut> {
   const dir = mkdtempSync(join(tmpdir(), 'meshless-bench-rr-'));
@@ -50,7 +49,7 @@ async function startMeshless(p: DutPlan): Promise<Dut> {
   );
   const logPath = join(dir, 'rr.log');
   const fd = openSync(logPath, 'a');
-  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, MESHLESS, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
+  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, MESHLESS_BIN, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
   closeSync(fd);
   const exited = new Promise((r) => child.once('exit', r));
   if (child.pid === undefined) throw new Error('meshless rr did not start');

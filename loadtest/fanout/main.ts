@@ -17,7 +17,8 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
+import { benchArgs } from '../args.js';
 import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
@@ -27,16 +28,35 @@ import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { cpuSeconds, now, percentiles, rssBytes } from './proc.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const bin = fileURLToPath(new URL('../../bin/meshless.mjs', import.meta.url));
+const bin = MESHLESS_BIN;
+const workerEntry = entryPoint('loadtest/fanout/worker.ts');
+const floorEntry = entryPoint('loadtest/fanout/floor-server.ts');
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got '${process.argv[i + 1]}'`);
-  return v;
-}
+const USAGE = `Sync-server fan-out benchmark: N agent streams on S sync servers, change latency against the raw-socket floor.
+
+Usage: npm run bench:fanout -- [options]
+  --agents N        agent streams (default 1000)
+  --servers S       sync server processes (default 1)
+  --changes C       changes measured, one at a time (default 100)
+  --nodes N         Nodes in the dataset (default 1000)
+  --endpoints N     WorkloadEndpoints in the dataset (default 20000)
+  --policies N      NetworkPolicies in the dataset (default 500)
+  --workers W       agent worker processes (default: one per 2,500 agents, at most 4)
+  --compression C   gzip, deflate or none (default gzip)
+  --json            print only the JSON result line on stdout
+  -h, --help        this help
+`;
+const args = benchArgs('bench:fanout', USAGE, {
+  agents: { type: 'string', default: '1000' },
+  servers: { type: 'string', default: '1' },
+  changes: { type: 'string', default: '100' },
+  nodes: { type: 'string', default: '1000' },
+  endpoints: { type: 'string', default: '20000' },
+  policies: { type: 'string', default: '500' },
+  workers: { type: 'string' },
+  compression: { type: 'string', default: 'gzip' },
+  json: { type: 'boolean', default: false },
+});
 
 const say = (s: string) => process.stderr.write(`[fanout] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,13 +130,13 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise
 }
 
 async function main(): Promise<void> {
-  const agents = flag('agents', 1000);
-  const servers = Math.max(1, flag('servers', 1));
-  const changes = Math.max(1, flag('changes', 100));
-  const size = { nodes: flag('nodes', 1000), endpoints: flag('endpoints', 20_000), policies: flag('policies', 500) };
-  const workerCount = Math.max(1, flag('workers', Math.min(4, Math.ceil(agents / 2500))));
-  const ci = process.argv.indexOf('--compression');
-  const compressionName = ci >= 0 ? process.argv[ci + 1] : 'gzip';
+  const agents = args.int('agents', 1);
+  const servers = args.int('servers', 1);
+  const changes = args.int('changes', 1);
+  const size = { nodes: args.int('nodes', 1), endpoints: args.int('endpoints'), policies: args.int('policies') };
+  const workerCount = args.values.workers === undefined ? Math.min(4, Math.ceil(agents / 2500)) : args.int('workers', 1);
+  const compressionName = args.values.compression;
+  if (!['gzip', 'deflate', 'none'].includes(compressionName)) args.fail(`--compression: expected gzip, deflate or none, got '${compressionName}'`);
   const compression =
     compressionName === 'none' ? [SyncCompression.SYNC_COMPRESSION_NONE] : compressionName === 'deflate' ? [SyncCompression.SYNC_COMPRESSION_DEFLATE] : [SyncCompression.SYNC_COMPRESSION_GZIP];
   const dir = mkdtempSync(join(tmpdir(), 'meshless-fanout-'));
@@ -162,7 +182,7 @@ async function main(): Promise<void> {
     const inbox: FromWorker[][] = [];
     const listeners: Array<(m: FromWorker, w: number) => void> = [];
     for (let w = 0; w < workerCount; w++) {
-      const child = fork(join(here, 'worker.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(workerEntry.script, [], { execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       workers.push(child);
       children.push(child);
       inbox.push([]);
@@ -220,7 +240,7 @@ async function main(): Promise<void> {
 
     // The floor: the same number of bytes per change, plain TCP, same receivers.
     const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
-    const floor = fork(join(here, 'floor-server.ts'), [String(frameBytes)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const floor = fork(floorEntry.script, [String(frameBytes)], { execArgv: floorEntry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(floor);
     const floorMsgs: Array<(m: FromFloor) => void> = [];
     let floorAccepted = 0;

@@ -66,7 +66,7 @@ export async function runAgent(config: AgentConfig, options: { log?: Logger; han
   const statusChanges = meter.createCounter('meshless_agent_status_changes_total', { description: 'status changes, by status' });
   meter.createObservableGauge('meshless_agent_revision', { description: 'datastore revision the local state is complete up to' }).addCallback((r) => r.observe(agent.revision));
   meter.createObservableGauge('meshless_agent_entries', { description: 'resources in the local state' }).addCallback((r) => r.observe(agent.size));
-  meter.createObservableGauge('meshless_agent_snapshot_bytes', { description: 'snapshot bytes received since start' }).addCallback((r) => r.observe(agent.stats.snapshotBytes));
+  meter.createObservableCounter('meshless_agent_snapshot_bytes_total', { description: 'snapshot bytes received since start' }).addCallback((r) => r.observe(agent.stats.snapshotBytes));
   meter.createObservableGauge('meshless_agent_in_sync', { description: '1 while in sync with a server' }).addCallback((r) => r.observe(agent.status === 'in-sync' ? 1 : 0));
   telemetry.addReadiness('sync', () => (agent.status === 'in-sync' ? { ready: true } : { ready: false, reason: `${agent.status} (${agent.endpoint || 'no server yet'})` }));
 

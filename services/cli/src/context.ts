@@ -4,9 +4,10 @@
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { checks, ConfigError, loadConfig } from '../../shared/config/index.js';
-import { resolveClientCredentials, TlsConfigError } from '../../shared/tls/index.js';
+// discover.ts directly, not the tls index: that loads gRPC, which a command pays for only when it connects.
+import { resolveClientCredentials } from '../../shared/tls/discover.js';
 import { CliError } from './failure.js';
-import { connectStore, type Store } from './store.js';
+import type { Store } from './store.js';
 
 /** Anything with `write(text)`: process.stdout, or a buffer in tests. */
 export interface Output {
@@ -77,6 +78,8 @@ export class CliContext {
   async datastore(cmd: Command): Promise<Store> {
     if (!this.store) {
       const { datastore, timeoutMs, credentials } = this.globals(cmd);
+      // Imported on first use: gRPC and the generated proto code are most of a read command's start-up.
+      const [{ connectStore }, { TlsConfigError }] = await Promise.all([import('./store.js'), import('../../shared/tls/index.js')]);
       try {
         this.store = await connectStore(datastore, timeoutMs, credentials);
       } catch (err) {

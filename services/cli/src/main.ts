@@ -9,6 +9,7 @@ import { Command, CommanderError, type HelpContext } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { CliContext, DEFAULT_DATASTORE, DEFAULT_TIMEOUT, type CliIo } from './context.js';
 import { CliError, oneLine } from './failure.js';
+import { tracingEndpoint } from '../../shared/tracing/index.js';
 
 /**
  * A command whose bare invocation (`meshless`, `meshless ipam`) prints its help on stdout and
@@ -80,7 +81,10 @@ export function buildProgram(ctx: CliContext): Command {
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const ctx = new CliContext(io);
   try {
-    await buildProgram(ctx).parseAsync([...args], { from: 'user' });
+    const parse = async () => void (await buildProgram(ctx).parseAsync([...args], { from: 'user' }));
+    const command = subcommand(args);
+    if (tracingEndpoint(io.env) && !SERVICES.has(command)) await traced(command, args, io, parse);
+    else await parse();
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -93,6 +97,32 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     return 1;
   } finally {
     await ctx.close().catch(() => undefined);
+  }
+}
+
+/** Commands that run a service: they start tracing themselves (commands/service.ts). */
+const SERVICES = new Set(['datastore', 'sync', 'agent', 'rr', 'kube-controller', 'dashboard', 'demo']);
+
+/** The first argument that is not a global option or its value (`--datastore X get` -> get). */
+function subcommand(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--datastore' || args[i] === '--timeout') i++;
+    else if (!args[i]!.startsWith('-')) return args[i]!;
+  }
+  return '';
+}
+
+/**
+ * Runs the command inside a root span `meshless <command>` (OTEL_EXPORTER_OTLP_* set): every
+ * datastore call it makes carries the trace context, and the datastore writes it with the change.
+ */
+async function traced(command: string, args: readonly string[], io: CliIo, parse: () => Promise<void>): Promise<void> {
+  const { startTracing, inSpan } = await import('../../shared/tracing/index.js');
+  const tracing = await startTracing('cli', {}, io.env);
+  try {
+    await inSpan(`meshless ${command}`, { attributes: { 'meshless.command': command, 'process.command_args': args.join(' ') } }, parse);
+  } finally {
+    await tracing.shutdown();
   }
 }
 

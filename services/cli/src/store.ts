@@ -37,6 +37,8 @@ export interface Store {
   apply(resource: Resource): Promise<Resource>;
   delete(kind: Kind, namespace: string, name: string): Promise<Resource>;
   get(kind: Kind, namespace: string, name: string): Promise<Resource>;
+  /** `get`, or undefined when the resource does not exist. */
+  find(kind: Kind, namespace: string, name: string): Promise<Resource | undefined>;
   /** namespace "" = every namespace; selector "" = everything. */
   list(kind: Kind, namespace: string, labelSelector: string): Promise<{ items: Resource[]; revision: number }>;
   ipamShow(): Promise<IpamUsage>;
@@ -127,6 +129,15 @@ export async function connectStore(address: string, timeoutMs: number, credentia
     apply: (r) => guard(idOf(r), async () => asResource((await client.apply(r)).resource)),
     delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
     get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace))),
+    find: (kind, namespace, name) =>
+      guard(identifier(kind, namespace, name), async () => {
+        try {
+          return asResource(await client.get(kind, name, namespace));
+        } catch (err) {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        }
+      }),
     list: (kind, namespace, labelSelector) =>
       guard(undefined, async () => {
         const { items, revision } = await client.list(kind, { namespace, labelSelector });

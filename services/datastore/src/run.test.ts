@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { MESHLESS_BIN } from '../../shared/paths/index.js';
 import { after, before, test } from 'node:test';
 import { UnavailableError } from '../../shared/errors/index.js';
 import { createDatastoreClient, type WatchEvent } from '../../shared/datastore-client/index.js';
@@ -35,8 +35,8 @@ test('health and metrics endpoints', async () => {
   const metrics = (await http('/metrics')).body;
   assert.match(metrics, /meshless_datastore_requests_total\{[^}]*method="Create"[^}]*code="OK"[^}]*\} 1/);
   assert.match(metrics, /meshless_datastore_requests_total\{[^}]*method="Get"[^}]*code="NOT_FOUND"[^}]*\} 1/);
-  assert.match(metrics, /meshless_datastore_revision\{[^}]*\} [1-9]/);
-  assert.match(metrics, /meshless_datastore_compacted_revision\{[^}]*\} \d+/);
+  assert.match(metrics, /^meshless_datastore_revision [1-9]/m);
+  assert.match(metrics, /^meshless_datastore_compacted_revision \d+/m);
 });
 
 test('data survives a killed nats-server and a datastore restart; a watch resumes across the NATS restart', async () => {
@@ -100,10 +100,10 @@ test('while NATS is down: not ready, requests fail with UNAVAILABLE; afterwards 
   }
 });
 
-test('the standalone entry serves with MESHLESS_* configuration and exits 0 on SIGTERM', async () => {
+test('`meshless datastore` (the compiled build) serves with MESHLESS_* configuration and exits 0 on SIGTERM', async () => {
   const metricsPort = await freePort();
   const apiPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], {
+  const child = spawn(process.execPath, [MESHLESS_BIN, 'datastore'], {
     env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent', MESHLESS_INSECURE: 'true' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -124,7 +124,7 @@ test('the standalone entry serves with MESHLESS_* configuration and exits 0 on S
     child.kill('SIGKILL');
   }
 
-  const bad = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], {
+  const bad = spawn(process.execPath, [MESHLESS_BIN, 'datastore'], {
     env: { ...process.env, MESHLESS_LISTEN: 'nowhere', MESHLESS_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

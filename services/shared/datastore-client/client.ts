@@ -5,7 +5,8 @@
 // ConflictError (ABORTED: the revision moved), FailedPreconditionError, ResourceExhaustedError,
 // UnavailableError.
 import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { fromGrpcError } from '../errors/index.js';
+import { injectTraceparent, TRACEPARENT } from '../tracing/index.js';
+import { fromGrpcError } from '../grpc-status/index.js';
 import { clientChannel } from '../tls/index.js';
 import {
   ChangeType,
@@ -91,6 +92,14 @@ function encode(resource: object): Buffer {
 
 type Callback<T> = (err: ServiceError | null, res: T) => void;
 
+/** Per-call metadata: the caller's trace context, when tracing is on and a span is active. */
+function requestMetadata(): Metadata {
+  const metadata = new Metadata();
+  const traceparent = injectTraceparent();
+  if (traceparent) metadata.set(TRACEPARENT, traceparent);
+  return metadata;
+}
+
 export function createDatastoreClient(address: string, options: ClientOptions = {}): DatastoreClient {
   const channel = clientChannel(options.credentials, ['datastore']);
   const client = new DatastoreServiceClient(address, channel.credentials, {
@@ -102,7 +111,7 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
 
   const call = <T>(invoke: (metadata: Metadata, opts: { deadline: Date }, cb: Callback<T>) => unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      invoke(new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      invoke(requestMetadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
     });
 
   return {

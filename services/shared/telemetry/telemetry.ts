@@ -3,13 +3,16 @@
 //   GET /livez    200 while the process runs its event loop
 //   GET /readyz   200 once the service says it is ready (connected to NATS and caught up), else 503
 // Services create instruments from `telemetry.meter`; names follow the Prometheus convention
-// (`meshless_<service>_<thing>_<unit>`), so the exporter adds no suffix surprises.
+// (`meshless_<service>_<thing>_<unit>`), so the exporter adds no suffix surprises. Every service
+// also gets the process and runtime metrics of runtime.ts and `meshless_build_info`. Series carry
+// no `otel_scope_name` label: each process has one meter, so the label said nothing.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { registerRuntimeMetrics } from './runtime.js';
 
 export type ReadinessCheck = () => { ready: boolean; reason?: string };
 
@@ -30,12 +33,13 @@ export interface TelemetryOptions {
 }
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutTargetInfo: true });
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutTargetInfo: true, withoutScopeInfo: true });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': `meshless-${options.service}` }),
     readers: [exporter],
   });
   const meter = provider.getMeter(`meshless-${options.service}`);
+  const stopRuntime = registerRuntimeMetrics(meter, options.service);
   const checks = new Map<string, ReadinessCheck>();
 
   let server: Server | undefined;
@@ -68,6 +72,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     port,
     addReadiness: (name, check) => void checks.set(name, check),
     async close() {
+      stopRuntime();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       server?.closeAllConnections();
       await provider.shutdown();

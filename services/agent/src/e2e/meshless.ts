@@ -8,9 +8,9 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BirdHandle, Netns } from '../../../bgp/src/testing/index.js';
+import { MESHLESS_BIN } from '../../../shared/paths/index.js';
 import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
 import { blockResources, clusterResources, toYaml, workloadResource } from './resources.js';
 import { addressIn, blockOf, startSwitch } from './scenario.js';
@@ -18,7 +18,7 @@ import { CONTROL_ADDRESS, createTopology, SWITCH_ADDRESS, type Pod, type Topolog
 
 const execFileAsync = promisify(execFile);
 
-export const MESHLESS_BIN = fileURLToPath(new URL('../../../../bin/meshless.mjs', import.meta.url));
+export { MESHLESS_BIN };
 export const NATS_PORT = 4222;
 export const DATASTORE_PORT = 5470;
 export const SYNC_PORT = 5473;

@@ -28,6 +28,10 @@ export interface ResolvedPeerConfig {
   longLivedGracefulRestart: LongLivedGracefulRestartConfig | undefined;
   description: string | undefined;
   dynamic: boolean;
+  /** The TCP-MD5 key, or why it could not be had (the peer then stays down). */
+  tcpMd5: { key: Buffer } | { error: string } | undefined;
+  /** GTSM hops (1..255), undefined when off. */
+  ttlSecurity: number | undefined;
 }
 
 export const PEER_DEFAULTS = {
@@ -135,7 +139,30 @@ export function resolvePeerConfig(p: PeerConfig, speaker: Pick<SpeakerConfig, 'g
     longLivedGracefulRestart: p.longLivedGracefulRestart === null ? undefined : longLived(`${field}.longLivedGracefulRestart`, p.longLivedGracefulRestart ?? speaker.longLivedGracefulRestart),
     description: p.description,
     dynamic,
+    tcpMd5: tcpMd5(`${field}.tcpMd5`, p.tcpMd5),
+    ttlSecurity: p.ttlSecurity === undefined || p.ttlSecurity === 0 ? undefined : ttlSecurity(`${field}.ttlSecurity`, p.ttlSecurity),
   };
+}
+
+/** RFC 2385 keys: Linux takes at most TCP_MD5SIG_MAXKEYLEN (80) octets, as BIRD and FRR do. */
+const MAX_MD5_KEY = 80;
+
+function tcpMd5(field: string, v: PeerConfig['tcpMd5']): ResolvedPeerConfig['tcpMd5'] {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null) fail(field, 'must be {key} or {error}');
+  if ('error' in v) {
+    if (typeof v.error !== 'string' || v.error === '') fail(`${field}.error`, 'must be a non-empty string');
+    return { error: v.error };
+  }
+  const key = typeof v.key === 'string' ? Buffer.from(v.key, 'utf8') : v.key instanceof Uint8Array ? Buffer.from(v.key) : undefined;
+  // The key itself never goes into an error message or a log.
+  if (!key || key.length < 1 || key.length > MAX_MD5_KEY) fail(`${field}.key`, `must be 1 to ${MAX_MD5_KEY} octets (got ${key ? key.length : typeof v.key})`);
+  return { key };
+}
+
+function ttlSecurity(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) fail(field, `${String(v)} is not a number of hops (0..255; 0 is off)`);
+  return v;
 }
 
 export interface ResolvedSpeakerConfig {
@@ -155,7 +182,8 @@ export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
   if (typeof c.routerId !== 'string' || !isIPv4(c.routerId)) fail('routerId', `${String(c.routerId)} is not an IPv4 dotted quad`);
   const routerIdValue = c.routerId.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
   if (routerIdValue === 0) fail('routerId', '0.0.0.0 is not a valid BGP Identifier (RFC 6286)');
-  const listen = c.listen === false ? false : { address: address('listen.address', c.listen?.address ?? '::'), port: port('listen.port', c.listen?.port ?? 179) };
+  // Never every address unless asked: without one the listener binds the router id.
+  const listen = c.listen === false ? false : { address: address('listen.address', c.listen?.address ?? c.routerId), port: port('listen.port', c.listen?.port ?? 179) };
   const dynamicPeers = (c.dynamicPeers ?? []).map((d, i) => {
     const field = `dynamicPeers[${i}]`;
     const m = /^(.+)\/(\d{1,3})$/.exec(String(d.prefix));
@@ -165,6 +193,8 @@ export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
     if (!base || !family || len > (family === 'ipv4' ? 32 : 128)) fail(`${field}.prefix`, `${String(d.prefix)} is not a CIDR prefix`);
     const range = new BlockList();
     range.addSubnet(base, len, family);
+    const t = d.template as PeerConfig | undefined;
+    if (t?.tcpMd5 !== undefined || t?.ttlSecurity !== undefined) fail(`${field}.template`, 'tcpMd5 and ttlSecurity are per peer; dynamic peers cannot have them');
     if (d.template) resolvePeerConfig({ ...d.template, address: base, remoteAs: asn(`${field}.remoteAs`, d.remoteAs) }, c, true, `${field}.template`);
     return { range, prefix: `${base}/${len}`, remoteAs: asn(`${field}.remoteAs`, d.remoteAs), template: d.template };
   });

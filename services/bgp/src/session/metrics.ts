@@ -1,5 +1,8 @@
-// Prometheus instruments of the speaker, named like GoBGP's (bgp_peer_state with idle=1 ...
-// established=6, per-type message counters), labelled by peer address.
+// Prometheus instruments of the speaker, named like GoBGP's so its Grafana dashboards work:
+// bgp_peer_state (idle=1 ... established=6), bgp_{received,sent}_<type>_total{peer} per message
+// type plus bgp_{received,sent}_message_total, bgp_received_withdraw_prefix_total; labelled by
+// peer address. What GoBGP does not have keeps a bgp_peer_ name (notifications by code, flaps,
+// RFC 7606 errors).
 import type { Counter, Meter } from '@opentelemetry/api';
 import { SESSION_STATE_CODE, type SessionStateName } from '../fsm/index.js';
 
@@ -37,20 +40,38 @@ export function createSpeakerMetrics(meter: Meter | undefined, source: PeerGauge
   outQueue.addCallback((r) => {
     for (const p of source.peers()) r.observe(p.outQueueBytes, { peer: p.address });
   });
-  const received: Counter = meter.createCounter('bgp_peer_received_messages_total', { description: 'BGP messages received, by type' });
-  const sent: Counter = meter.createCounter('bgp_peer_sent_messages_total', { description: 'BGP messages sent, by type' });
+  const received = messageCounters(meter, 'received');
+  const sent = messageCounters(meter, 'sent');
+  const withdrawn: Counter = meter.createCounter('bgp_received_withdraw_prefix_total', { description: 'Prefixes withdrawn by the peer' });
   const notifications: Counter = meter.createCounter('bgp_peer_notifications_total', { description: 'NOTIFICATION messages by direction, code and subcode' });
   const flaps: Counter = meter.createCounter('bgp_peer_flaps_total', { description: 'Times an Established session went down' });
   const updateErrors: Counter = meter.createCounter('bgp_peer_update_errors_total', { description: 'Malformed UPDATEs by RFC 7606 handling' });
   const prefixes: Counter = meter.createCounter('bgp_peer_received_prefixes_total', { description: 'Prefixes received in UPDATEs, announced or withdrawn' });
   const rejected: Counter = meter.createCounter('bgp_rejected_connections_total', { description: 'Incoming connections refused, by reason' });
   return {
-    received: (peer, type) => received.add(1, { peer, type }),
-    sent: (peer, type) => sent.add(1, { peer, type }),
+    received: (peer, type) => received(peer, type),
+    sent: (peer, type) => sent(peer, type),
     notification: (peer, direction, code, subcode) => notifications.add(1, { peer, direction, code: String(code), subcode: String(subcode) }),
     flap: (peer) => flaps.add(1, { peer }),
     updateError: (peer, handling) => updateErrors.add(1, { peer, handling }),
-    prefixes: (peer, direction, count) => prefixes.add(count, { peer, direction }),
+    prefixes: (peer, direction, count) => {
+      prefixes.add(count, { peer, direction });
+      if (direction === 'withdrawn') withdrawn.add(count, { peer });
+    },
     rejected: (reason) => rejected.add(1, { reason }),
+  };
+}
+
+/** GoBGP's per-type message counters for one direction; `type` is the message type's name. */
+function messageCounters(meter: Meter, direction: 'received' | 'sent'): (peer: string, type: string) => void {
+  const all = meter.createCounter(`bgp_${direction}_message_total`, { description: `BGP messages ${direction}` });
+  const byType = new Map<string, Counter>();
+  for (const type of ['open', 'update', 'notification', 'keepalive', 'refresh']) {
+    byType.set(type, meter.createCounter(`bgp_${direction}_${type}_total`, { description: `BGP ${type.toUpperCase()} messages ${direction}` }));
+  }
+  return (peer, type) => {
+    all.add(1, { peer });
+    // ROUTE-REFRESH is GoBGP's "refresh".
+    byType.get(type === 'ROUTE-REFRESH' ? 'refresh' : type.toLowerCase())?.add(1, { peer });
   };
 }

@@ -46,7 +46,9 @@ import { PEER_DEFAULTS, type ResolvedPeerConfig } from './config.js';
 import { Connection, type ConnectionHandlers } from './connection.js';
 import { GracefulRestartHelper } from './graceful-restart.js';
 import type { SpeakerMetrics } from './metrics.js';
+import { describeNotification, ipv4ToUint32 } from './notification-text.js';
 import { buildOpen } from './open.js';
+import { connectPeer } from './security.js';
 import type { BgpTransport } from './transport.js';
 import type { NotificationRecord, PeerStatus, SpeakerEvents } from './types.js';
 import { isEmptyUpdate, keepNegotiatedFamilies, treatAsWithdraw } from './update-handling.js';
@@ -68,23 +70,6 @@ export interface PeerHost {
 }
 
 const KEEPALIVE_BYTES = encodeMessage({ type: MessageType.Keepalive }, BASELINE_CODEC_OPTIONS);
-
-function ipv4ToUint32(text: string): number {
-  return text.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
-}
-
-function describeNotification(n: { code: number; subcode: number }, text?: string): string {
-  const codes: Record<number, string> = {
-    1: 'Message Header Error',
-    2: 'OPEN Message Error',
-    3: 'UPDATE Message Error',
-    4: 'Hold Timer Expired',
-    5: 'Finite State Machine Error',
-    6: 'Cease',
-    7: 'ROUTE-REFRESH Message Error',
-  };
-  return `${codes[n.code] ?? `code ${n.code}`} subcode ${n.subcode}${text ? `: "${text}"` : ''}`;
-}
 
 export class Peer {
   config: ResolvedPeerConfig;
@@ -366,6 +351,12 @@ export class Peer {
       }
     }
     this.timers.delete('conn' in event ? `${event.timer}:${event.conn}` : event.timer);
+    if (event.timer === 'ConnectRetry' && this.pendingConnects.size > 0) {
+      // Our SYNs went unanswered for a whole ConnectRetry: say so (with TCP-MD5 this is what a
+      // key mismatch looks like, the peer's kernel drops the SYNs without a word).
+      const md5 = this.config.tcpMd5 ? ' (TCP-MD5 is on: the peer drops SYNs with another key or none)' : '';
+      this.lastError = `connect to ${this.config.address}:${this.config.port}: no answer${md5}`;
+    }
     this.dispatch(event);
   }
 
@@ -389,25 +380,33 @@ export class Peer {
   private connect(id: ConnectionId): void {
     if (this.removed) return;
     this.pendingConnects.add(id);
-    const { address, port, localAddress } = this.config;
-    this.host.transport
-      .connect({ host: address, port, ...(localAddress ? { localAddress } : {}), timeoutMs: Math.max(1000, this.config.connectRetryTime * 1000) })
-      .then(
-        (socket) => {
-          if (!this.pendingConnects.delete(id)) {
-            socket.destroy();
-            return;
-          }
-          this.attach(id, 'outgoing', socket);
-          this.dispatch({ type: 'TcpConnected', conn: id });
-        },
-        (err: NodeJS.ErrnoException) => {
-          if (!this.pendingConnects.delete(id)) return;
-          this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
-          this.lastError = `connect to ${address}:${port}: ${err.code ?? err.message}`;
-          this.dispatch({ type: 'TcpConnectFailed', conn: id });
-        },
-      );
+    const { address, port } = this.config;
+    const { connecting, secured } = connectPeer(this.host.transport, this.config);
+    connecting.then(
+      (socket) => {
+        if (!this.pendingConnects.delete(id)) {
+          socket.destroy();
+          return;
+        }
+        this.attach(id, 'outgoing', socket);
+        this.dispatch({ type: 'TcpConnected', conn: id });
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (!this.pendingConnects.delete(id)) return;
+        const text = err.code === 'ESECURITY' || err.code === 'ESOCKOPT' ? err.message : `connect to ${address}:${port}: ${err.code ?? err.message}`;
+        // A peer that cannot get its key or GTSM says so once, loudly; refused connects are routine.
+        if (secured) this.noteError(text);
+        else this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
+        this.lastError = text;
+        this.dispatch({ type: 'TcpConnectFailed', conn: id });
+      },
+    );
+  }
+
+  /** Records why the peer cannot come up (shown in its status), logging each new reason once. */
+  noteError(text: string): void {
+    if (text !== this.lastError) this.log.warn(text);
+    this.lastError = text;
   }
 
   private attach(id: ConnectionId, direction: 'incoming' | 'outgoing', socket: Socket): void {

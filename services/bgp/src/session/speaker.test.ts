@@ -320,8 +320,9 @@ describe('BgpSpeaker', () => {
       await waitForPeerState(a, bAddr, 'Established');
       const text = await (await fetch(`http://127.0.0.1:${telemetry.port}/metrics`)).text();
       assert.match(text, new RegExp(`bgp_peer_state\\{peer="${bAddr.replaceAll('.', '\\.')}"[^}]*\\} 6`));
-      assert.match(text, /bgp_peer_sent_messages_total\{[^}]*type="OPEN"[^}]*\} 1/);
-      assert.match(text, /bgp_peer_received_messages_total\{[^}]*type="KEEPALIVE"[^}]*\} \d+/);
+      assert.match(text, /bgp_sent_open_total\{[^}]*peer="[^"]+"[^}]*\} 1/);
+      assert.match(text, /bgp_received_keepalive_total\{[^}]*peer="[^"]+"[^}]*\} [1-9]/);
+      assert.match(text, /bgp_sent_message_total\{[^}]*peer="[^"]+"[^}]*\} [1-9]/);
     } finally {
       await telemetry.close();
     }

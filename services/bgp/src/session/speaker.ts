@@ -12,6 +12,7 @@ import { BASELINE_CODEC_OPTIONS, CeaseSubcode, ErrorCode, MessageType, encodeMes
 import { canonicalAddress, resolvePeerConfig, resolveSpeakerConfig, type ResolvedPeerConfig, type ResolvedSpeakerConfig } from './config.js';
 import { createSpeakerMetrics, type SpeakerMetrics } from './metrics.js';
 import { Peer, type PeerHost } from './peer.js';
+import { ListenerSecurity, peerSecurity } from './security.js';
 import { netTransport, type BgpTransport } from './transport.js';
 import type { PeerConfig, PeerStatus, SpeakerConfig, SpeakerEvents } from './types.js';
 
@@ -28,6 +29,8 @@ const RESET_FIELDS: readonly (keyof ResolvedPeerConfig)[] = [
   'gracefulRestart',
   'gracefulRestartHelper',
   'longLivedGracefulRestart',
+  'tcpMd5',
+  'ttlSecurity',
 ];
 
 export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
@@ -43,6 +46,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private closing = false;
   private restarting: boolean;
   private readonly rejecting = new Set<Socket>();
+  private readonly listenerSecurity: ListenerSecurity;
 
   constructor(config: SpeakerConfig) {
     super();
@@ -52,6 +56,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     this.log = (config.logger ?? createLogger('bgp')).child({ component: 'bgp-speaker' });
     this.metrics = createSpeakerMetrics(config.meter, { peers: () => [...this.peersByAddress.values()].map((p) => ({ address: p.address, state: p.state, outQueueBytes: p.outQueueBytes })) });
     this.restarting = config.gracefulRestart?.restarting === true;
+    this.listenerSecurity = new ListenerSecurity(this.log);
     const self = this;
     this.host = {
       localAs: this.config.localAs,
@@ -83,6 +88,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       this.server = await this.transport.listen({ host: address, port });
       this.server.on('connection', (socket: Socket) => this.onConnection(socket));
       this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+      this.listenerSecurity.attach(this.server);
+      for (const p of this.peersByAddress.values()) this.listenerSecurity.setPeer(p.config);
       this.log.info({ address, port: this.listenPort }, 'BGP listener up');
     }
     this.started = true;
@@ -136,6 +143,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   async removePeer(address: string): Promise<void> {
     const peer = this.get(address);
     this.peersByAddress.delete(peer.address);
+    this.listenerSecurity.removePeer(peer.address);
     await peer.remove();
   }
 
@@ -148,6 +156,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const next = resolvePeerConfig({ ...this.toPeerConfig(peer.config), ...changes, address: peer.address }, this.speakerInput, peer.config.dynamic);
     const reset = RESET_FIELDS.some((f) => JSON.stringify(next[f]) !== JSON.stringify(peer.config[f]));
     peer.applyConfig(next);
+    this.securityChanged(peer);
     if (reset && this.started) peer.restart(CeaseSubcode.OtherConfigurationChange);
   }
 
@@ -265,8 +274,16 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private addResolved(resolved: ResolvedPeerConfig): Peer {
     const peer = new Peer(resolved, this.host);
     this.peersByAddress.set(resolved.address, peer);
+    this.securityChanged(peer);
     if (this.started) peer.start();
     return peer;
+  }
+
+  /** The listener's key for the peer follows its config; a peer that cannot be secured says why. */
+  private securityChanged(peer: Peer): void {
+    if (this.server) this.listenerSecurity.setPeer(peer.config);
+    const why = peerSecurity(peer.config).error;
+    if (why) peer.noteError(why);
   }
 
   private toPeerConfig(c: ResolvedPeerConfig): PeerConfig {
@@ -289,6 +306,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       gracefulRestart: c.gracefulRestart ?? (c.gracefulRestartHelper ? undefined : null),
       longLivedGracefulRestart: c.longLivedGracefulRestart ?? null,
       ...(c.description !== undefined ? { description: c.description } : {}),
+      ...(c.tcpMd5 ? { tcpMd5: c.tcpMd5 } : {}),
+      ...(c.ttlSecurity ? { ttlSecurity: c.ttlSecurity } : {}),
     };
   }
 
@@ -317,6 +336,15 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       this.reject(socket, CeaseSubcode.ConnectionRejected, `no peer configured for ${socket.remoteAddress}`);
       return;
     }
+    const refused = this.listenerSecurity.admit(socket, peer.config);
+    if (refused) {
+      // Dropped without a NOTIFICATION: nothing may be sent on a connection that failed its
+      // GTSM check or that should not exist without its key.
+      peer.noteError(`connection from ${socket.remoteAddress}:${socket.remotePort} dropped: ${refused}`);
+      this.metrics.rejected('security');
+      socket.destroy();
+      return;
+    }
     peer.acceptIncoming(socket);
   }
 
@@ -328,6 +356,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         const s = peer.status();
         if ((s.state === 'Idle' || s.state === 'Active') && s.staleFamilies.length === 0) {
           this.peersByAddress.delete(peer.address);
+          this.listenerSecurity.removePeer(peer.address);
           void peer.remove();
           this.off('peerState', onState);
           this.off('staleRoutes', onStale);

@@ -4,6 +4,7 @@
 // Rejected alternative: a veth pair into the root namespace, which would put test addresses
 // outside the namespaces the test owns.
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { connectSecured, isSecured, type SocketSecurity } from '../sockopt/index.js';
 
 export interface ListenOptions {
   host: string;
@@ -18,6 +19,11 @@ export interface ConnectOptions {
   localAddress?: string;
   /** Give up after this long (the socket is destroyed). */
   timeoutMs: number;
+  /**
+   * TCP-MD5 key and GTSM for this peer, set before the SYN. A transport that cannot set them
+   * must reject: the session never comes up without what the peer asked for.
+   */
+  security?: SocketSecurity;
 }
 
 export interface BgpTransport {
@@ -39,7 +45,8 @@ export const netTransport: BgpTransport = {
       });
     });
   },
-  connect({ host, port, localAddress, timeoutMs }) {
+  connect({ host, port, localAddress, timeoutMs, security }) {
+    if (isSecured(security)) return connectSecured({ host, port, ...(localAddress ? { localAddress } : {}), timeoutMs, security });
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host, port, ...(localAddress ? { localAddress } : {}), noDelay: true });
       const timer = setTimeout(() => {

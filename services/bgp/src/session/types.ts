@@ -73,6 +73,14 @@ export interface PeerConfig {
   longLivedGracefulRestart?: LongLivedGracefulRestartConfig | null;
   /** Free text for logs and status. */
   description?: string;
+  /**
+   * RFC 2385 TCP-MD5 key (1 to 80 octets), on our connections and on the listener for this
+   * address; or why the configured key could not be had (a missing secret): then the peer stays
+   * down with that reason, never up without a key.
+   */
+  tcpMd5?: { key: string | Uint8Array } | { error: string };
+  /** RFC 5082 GTSM: the peer is at most this many hops away, 1..255 (0 or absent: off). */
+  ttlSecurity?: number;
 }
 
 export interface DynamicPeerRange {
@@ -81,7 +89,7 @@ export interface DynamicPeerRange {
   /** The AS the peers in this range must have. */
   remoteAs: number;
   /** Settings for peers created from this range (always passive). */
-  template?: Omit<PeerConfig, 'address' | 'remoteAs' | 'passive' | 'port' | 'localAddress'>;
+  template?: Omit<PeerConfig, 'address' | 'remoteAs' | 'passive' | 'port' | 'localAddress' | 'tcpMd5' | 'ttlSecurity'>;
 }
 
 export interface SpeakerConfig {
@@ -89,7 +97,7 @@ export interface SpeakerConfig {
   localAs: number;
   /** BGP Identifier, IPv4 dotted quad, non-zero. */
   routerId: string;
-  /** TCP listener (default `::` port 179); `false` for no listener (active peers only). */
+  /** TCP listener (default: the router id, port 179; `::` for every address); `false` for none (active peers only). */
   listen?: { address: string; port: number } | false;
   /** Peers accepted from address ranges without being configured one by one. */
   dynamicPeers?: readonly DynamicPeerRange[];

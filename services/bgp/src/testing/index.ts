@@ -14,3 +14,5 @@ export { interopSuite } from './interop-suite.js';
 export type { DaemonAdapter, DaemonRoute, InteropNeighbor, InteropPlan } from './interop-suite.js';
 export { RawPeer, rawMessage, rawOpen } from './raw-peer.js';
 export type { RawOpen } from './raw-peer.js';
+export { securitySuite } from './security-suite.js';
+export type { SecurityAdapter, SecurityNeighbor, SecurityPlan } from './security-suite.js';

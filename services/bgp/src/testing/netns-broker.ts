@@ -2,8 +2,11 @@
 // creates sockets there on behalf of its parent: each listening server or connected socket is
 // passed over the IPC channel (SCM_RIGHTS), so the parent process uses it as if it lived in the
 // namespace. Requests: {id, op:'listen', host, port} | {id, op:'connect', host, port,
-// localAddress?, timeoutMs}; replies: {id, ok:true, port?} with the handle, or {id, ok:false, error, code}.
-import { connect, createServer } from 'node:net';
+// localAddress?, timeoutMs, md5Key? (hex), ttlSecurity?}; replies: {id, ok:true, port?} with the
+// handle, or {id, ok:false, error, code}. A connection with a TCP-MD5 key or GTSM is made by the
+// native addon here, in the namespace, so its options are set before the SYN as in the parent.
+import { connect, createServer, type Socket } from 'node:net';
+import { connectSecured } from '../sockopt/index.js';
 
 interface Request {
   id: number;
@@ -12,6 +15,8 @@ interface Request {
   port: number;
   localAddress?: string;
   timeoutMs?: number;
+  md5Key?: string;
+  ttlSecurity?: number;
 }
 
 const send = process.send?.bind(process);
@@ -32,6 +37,21 @@ process.on('message', (raw: unknown) => {
       // The parent accepts from now on; this process's copy of the descriptor is closed.
       send({ id: req.id, ok: true, port }, server, () => server.close());
     });
+  } else if (req.op === 'connect' && (req.md5Key !== undefined || req.ttlSecurity !== undefined)) {
+    connectSecured({
+      host: req.host,
+      port: req.port,
+      ...(req.localAddress ? { localAddress: req.localAddress } : {}),
+      timeoutMs: req.timeoutMs ?? 5000,
+      security: { ...(req.md5Key !== undefined ? { md5Key: Buffer.from(req.md5Key, 'hex') } : {}), ...(req.ttlSecurity !== undefined ? { ttlSecurity: req.ttlSecurity } : {}) },
+    }).then(
+      (socket: Socket) => {
+        // Still in the microtask after the socket was made: nothing has been read yet.
+        socket.pause();
+        send({ id: req.id, ok: true }, socket);
+      },
+      (err: NodeJS.ErrnoException) => fail(req.id, err),
+    );
   } else if (req.op === 'connect') {
     const socket = connect({ host: req.host, port: req.port, noDelay: true, ...(req.localAddress ? { localAddress: req.localAddress } : {}) });
     const timer = setTimeout(() => {

@@ -3,10 +3,10 @@
 // address, so next hops are never in 127/8 (FRR and GoBGP drop such routes) and every daemon can
 // use port 179. Deleted by destroy(), and at process exit if a test forgot or crashed.
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Server, Socket } from 'node:net';
 import type { BgpTransport, ConnectOptions, ListenOptions } from '../session/index.js';
+import { entryPoint } from '../../../shared/paths/index.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -134,9 +134,8 @@ interface BrokerReply {
 }
 
 async function startBroker(netns: string): Promise<NetnsTransport> {
-  const script = fileURLToPath(new URL('./netns-broker.ts', import.meta.url));
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--import', tsx, script], {
+  const broker = entryPoint('services/bgp/src/testing/netns-broker.ts');
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...broker.execArgv, broker.script], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -172,7 +171,16 @@ async function startBroker(netns: string): Promise<NetnsTransport> {
       return handle as Server;
     },
     async connect(options: ConnectOptions): Promise<Socket> {
-      const [reply, handle] = await call({ op: 'connect', host: options.host, port: options.port, localAddress: options.localAddress, timeoutMs: options.timeoutMs });
+      const sec = options.security;
+      const [reply, handle] = await call({
+        op: 'connect',
+        host: options.host,
+        port: options.port,
+        localAddress: options.localAddress,
+        timeoutMs: options.timeoutMs,
+        ...(sec?.md5Key ? { md5Key: Buffer.from(sec.md5Key).toString('hex') } : {}),
+        ...(sec?.ttlSecurity ? { ttlSecurity: sec.ttlSecurity } : {}),
+      });
       if (!reply.ok) throw toError(reply);
       return handle as Socket;
     },

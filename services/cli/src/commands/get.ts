@@ -3,7 +3,6 @@
 // Namespaced kinds read namespace "default" unless -n NS or -A (every namespace) is given; with
 // either, tables gain a NAMESPACE column, as in calicoctl.
 import { Command, Option } from 'commander';
-import { NotFoundError } from '../../../shared/errors/index.js';
 import { isNamespaced, type Kind, type Resource } from '../../../shared/resources/index.js';
 import { needsClusterAsNumber, tableRows, type ColumnContext } from '../columns.js';
 import type { CliContext } from '../context.js';
@@ -34,11 +33,10 @@ Examples:
 /** The cluster AS number a Node without its own shows in brackets (calicoctl's `config "asnumber"`). */
 async function clusterAsNumber(store: Store): Promise<string> {
   try {
-    const cfg = await store.get('BGPConfiguration', '', 'default');
-    const asn = cfg.kind === 'BGPConfiguration' ? cfg.spec.asNumber : undefined;
+    const cfg = await store.find('BGPConfiguration', '', 'default');
+    const asn = cfg?.kind === 'BGPConfiguration' ? cfg.spec.asNumber : undefined;
     return asn === undefined ? '64512' : String(asn);
-  } catch (err) {
-    if (err instanceof NotFoundError) return '64512';
+  } catch {
     return 'unknown';
   }
 }

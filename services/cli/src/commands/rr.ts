@@ -3,10 +3,9 @@
 // cluster id (Calico's model). See services/rr/README.md. The service is imported only when the
 // command runs.
 import type { Command } from 'commander';
-import { createLogger } from '../../../shared/log/index.js';
-import { Shutdown } from '../../../shared/telemetry/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
+import { serviceRuntime } from '../runtime.js';
 
 const EXAMPLES = `
 Examples:
@@ -18,9 +17,10 @@ rr.yaml (minimal):
   asNumber: 65000
   routerID: 10.0.0.254
   clusterID: 10.0.0.254
-  listen: 10.0.0.254:179
+  listen: 10.0.0.254:179              # default: the router id, port 179
   peers:
     - { address: 10.0.0.1, asNumber: 65000, rrClient: true }
+    - { address: 10.0.9.2, asNumber: 65100, password: { file: /etc/meshless/tor-2.key }, ttlSecurity: 1 }
     - { address: 10.0.0.2, asNumber: 65000, rrClient: true, passive: true }
     - { address: 10.0.9.1, asNumber: 65100, filters: [tor] }
   filters:
@@ -42,9 +42,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--admin <host:port>', 'gRPC admin API address (default 127.0.0.1:5474; "none" to disable)')
     .option('--metrics-port <port>', 'Prometheus /metrics and health port')
     .option('--data-dir <dir>', 'LMDB directory for warm restart')
+    .option('--bgp-secrets-dir <dir>', 'datastore mode: BGPPeer password secrets as <dir>/<secret name>/<key> (env MESHLESS_BGP_SECRETS_DIR; default /etc/meshless/bgp-secrets)')
     .option('--insecure', 'serve the admin API in plain text without authentication (env MESHLESS_INSECURE=true); without it, --credentials DIR is required unless --admin none')
     .addHelpText('after', EXAMPLES)
-    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; insecure?: boolean }, cmd: Command) => {
+    .action(async (opts: { config?: string; node?: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string; insecure?: boolean }, cmd: Command) => {
       if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
       const tls = tlsSettings(ctx, cmd, opts.insecure);
       if (opts.node !== undefined) {
@@ -68,13 +69,11 @@ export function register(program: Command, ctx: CliContext): void {
         if (err instanceof CliError) throw err;
         throw new CliError(`rr: ${oneLine(err)}`, { cause: err });
       }
-      const log = createLogger('rr');
-      const shutdown = new Shutdown(log);
-      shutdown.installSignalHandlers();
+      const { log, shutdown } = await serviceRuntime('rr');
       try {
         const handle = await rr.startStandalone(config, { logger: log, tls: { credentials: tls.credentials ?? '', insecure: tls.insecure } });
         shutdown.add('rr', () => handle.close());
-        ctx.io.stderr.write(`meshless rr: AS ${config.reflector.asNumber}, router id ${config.reflector.routerId}, ${config.peers.length} peers${handle.adminAddress ? `, admin ${handle.adminAddress}` : ''}\n`);
+        log.info({ asNumber: config.reflector.asNumber, routerId: config.reflector.routerId, peers: config.peers.length, admin: handle.adminAddress }, 'route reflector started');
       } catch (err) {
         throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
       }
@@ -92,7 +91,7 @@ function tlsSettings(ctx: CliContext, cmd: Command, insecureFlag: boolean | unde
 
 async function runDatastoreMode(
   ctx: CliContext,
-  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; credentials?: string; insecure: boolean },
+  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string; credentials?: string; insecure: boolean },
 ): Promise<void> {
   const env = ctx.io.env;
   const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
@@ -106,9 +105,7 @@ async function runDatastoreMode(
     throw new CliError(`rr: --metrics-port must be a port number 0-65535, got '${opts.metricsPort}'`);
   }
   const rr = await import('../../../rr/index.js');
-  const log = createLogger('rr', { node: opts.node });
-  const shutdown = new Shutdown(log);
-  shutdown.installSignalHandlers();
+  const { log, shutdown } = await serviceRuntime('rr', { node: opts.node });
   try {
     const handle = await rr.startDatastoreMode({
       node: opts.node,
@@ -120,10 +117,11 @@ async function runDatastoreMode(
       poolAggregates: opts.poolAggregates === true,
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       insecure: opts.insecure,
+      ...(opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR ? { bgpSecretsDir: opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR } : {}),
       logger: log,
     });
     shutdown.add('rr', () => handle.close());
-    ctx.io.stderr.write(`meshless rr: node ${opts.node}, following ${sync.join(', ')}; waiting for the datastore view\n`);
+    log.info({ sync, datastore, admin }, 'route reflector started; waiting for the datastore view');
   } catch (err) {
     throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
   }

@@ -8,10 +8,10 @@
 // resource commands stay quick to start instead of loading every service's dependencies.
 import type { Command } from 'commander';
 import { ConfigError, describeConfig, loadConfig, type ConfigOf, type ConfigSpec } from '../../../shared/config/index.js';
-import { createLogger, type Logger } from '../../../shared/log/index.js';
-import { Shutdown } from '../../../shared/telemetry/index.js';
+import type { Logger } from '../../../shared/log/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
+import { serviceRuntime } from '../runtime.js';
 
 export interface ServiceDefinition<S extends ConfigSpec> {
   config: S;
@@ -60,9 +60,7 @@ export function registerService<S extends ConfigSpec>(program: Command, ctx: Cli
       if (err instanceof ConfigError) throw new CliError(`${service.name}: ${err.message}`, { cause: err });
       throw err;
     }
-    const log = createLogger(service.name);
-    const shutdown = new Shutdown(log);
-    shutdown.installSignalHandlers();
+    const { log, shutdown } = await serviceRuntime(service.name);
     try {
       const handle = await def.start(config, log);
       shutdown.add(service.name, () => handle.close());

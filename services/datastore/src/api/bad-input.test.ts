@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { FIELD_METADATA_KEY, InvalidArgumentError, ResourceExhaustedError } from '../../../shared/errors/index.js';
+import { InvalidArgumentError, ResourceExhaustedError } from '../../../shared/errors/index.js';
+import { FIELD_METADATA_KEY } from '../../../shared/grpc-status/index.js';
 import { startTestDatastore, type TestDatastore } from '../testing/index.js';
 
 let t: TestDatastore;

@@ -21,7 +21,10 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ResourceExhaustedError, toGrpcStatus } from '../../../shared/errors/index.js';
+import { SpanKind } from '@opentelemetry/api';
+import { contextFromTraceparent, inSpan, isTracing, TRACEPARENT } from '../../../shared/tracing/index.js';
+import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
+import { ResourceExhaustedError } from '../../../shared/errors/index.js';
 import type { ServerSecurity } from '../../../shared/tls/index.js';
 import { Access } from './authorize.js';
 import {
@@ -115,14 +118,22 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req, access: Access) => Promise<Res>) =>
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
       const access = Access.of(options.security.caller(call));
-      void (async () => run(decodeRequest(name, codec, call.request), access))().then(
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      const handle = async () => run(decodeRequest(name, codec, call.request), access);
+      // Traced: a server span continuing the caller's context; the store puts it on the KV write.
+      const traced = isTracing()
+        ? () =>
+            inSpan(`datastore ${method}`, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'meshless.v1.DatastoreService', 'rpc.method': method }, parent: contextFromTraceparent(String(call.metadata.get(TRACEPARENT)[0] ?? '')) }, handle)
+        : handle;
+      void traced().then(
         (res) => {
-          metrics.request(method, status.OK);
+          metrics.request(method, status.OK, seconds());
           callback(null, res);
         },
         (err: unknown) => {
           const st = toGrpcStatus(asServiceError(err, method));
-          metrics.request(method, st.code);
+          metrics.request(method, st.code, seconds());
           if (st.code === status.INTERNAL || st.code === status.UNKNOWN) log.error({ err, method }, 'request failed');
           else if (st.code === status.PERMISSION_DENIED) denied(method, access, st.details);
           else log.debug({ method, code: st.code, details: st.details }, 'request refused');

@@ -12,7 +12,7 @@
 // - A deletion is a KV delete marker, whose revision is the deletion's revision; markers are the
 //   tombstones the compactor purges after the retention window (see compactor.ts).
 import { randomUUID } from 'node:crypto';
-import { headers as natsHeaders, Empty, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, Empty, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, PubHeaders, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
@@ -33,6 +33,7 @@ import {
 } from '../../../shared/nats/index.js';
 import { KV_OPERATION_HEADER, lastRevision, openCursor, scan, subjectPrefix, type RawEntry } from './kv-cursor.js';
 import { asServiceError, isWrongLastSequence } from './nats-errors.js';
+import { injectTraceparent, TRACEPARENT } from '../../../shared/tracing/index.js';
 
 /** A resource document as the store handles it: Calico v3 shape, already validated. */
 export interface ResourceDocument {
@@ -236,6 +237,7 @@ export class ResourceStore {
       const h = natsHeaders();
       h.set(KV_OPERATION_HEADER, 'DEL');
       h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(current.revision));
+      setTraceparent(h);
       try {
         const ack = await this.js.publish(this.prefix + key, Empty, { headers: h });
         this.seen(ack.seq);
@@ -365,6 +367,7 @@ export class ResourceStore {
     }
     const h = natsHeaders();
     h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(previous));
+    setTraceparent(h);
     const ack = await this.js.publish(this.prefix + key, bytes, { headers: h });
     this.seen(ack.seq);
     return { ...id, revision: ack.seq, document: doc };
@@ -438,4 +441,13 @@ function cmp(a: string, b: string): number {
 /** The document as served: with metadata.resourceVersion = the revision. */
 export function servedDocument(r: StoredResource): ResourceDocument {
   return { ...r.document, metadata: { ...r.document.metadata, resourceVersion: String(r.revision) } };
+}
+
+/**
+ * The writer's trace context travels with the change as a `traceparent` header on the KV message,
+ * so sync servers and reflectors that read the change continue the trace (shared/tracing).
+ */
+function setTraceparent(h: MsgHdrs): void {
+  const traceparent = injectTraceparent();
+  if (traceparent) h.set(TRACEPARENT, traceparent);
 }

@@ -3,7 +3,7 @@
 // UnavailableError, ...
 
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { fromGrpcError } from '../../../shared/errors/index.js';
+import { fromGrpcError } from '../../../shared/grpc-status/index.js';
 import { clientChannel } from '../../../shared/tls/index.js';
 import {
   RouteReflectorAdminServiceClient,

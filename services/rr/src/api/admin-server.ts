@@ -7,7 +7,8 @@
 
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, PermissionDeniedError, UnavailableError, toGrpcStatus } from '../../../shared/errors/index.js';
+import { InvalidArgumentError, PermissionDeniedError, UnavailableError } from '../../../shared/errors/index.js';
+import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { describeCaller, type Caller, type ServerSecurity } from '../../../shared/tls/index.js';
 import { RouteReflectorAdminServiceService, type RouteReflectorAdminServiceServer } from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import type { Reflector } from '../reflector/reflector.js';

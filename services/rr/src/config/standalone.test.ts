@@ -9,10 +9,10 @@ import { InvalidArgumentError } from '../../../shared/errors/index.js';
 const minimal = { asNumber: 65000, routerID: '10.0.0.254' };
 
 describe('rr.yaml', () => {
-  it('fills defaults: cluster id = router id, listen 0.0.0.0:179, admin 127.0.0.1:5474', () => {
+  it('fills defaults: cluster id = router id, BGP listens on the router id (not 0.0.0.0), admin 127.0.0.1:5474', () => {
     const c = parseStandaloneConfig(minimal);
     assert.equal(c.reflector.clusterId, '10.0.0.254');
-    assert.deepEqual(c.reflector.listen, { address: '0.0.0.0', port: 179 });
+    assert.deepEqual(c.reflector.listen, { address: '10.0.0.254', port: 179 });
     assert.equal(c.service.adminListen, '127.0.0.1:5474');
     assert.equal(c.service.metricsPort, false);
     assert.deepEqual(c.peers, []);
@@ -62,6 +62,12 @@ describe('rr.yaml', () => {
     [{ ...minimal, filters: { f: { exportV4: [{ action: 'Nope' }] } } }, 'filters.f.exportV4[0].action'],
     [{ ...minimal, gracefulRestart: { restartTime: 5000 } }, 'gracefulRestart.restartTime'],
     [{ ...minimal, metricsPort: 70000 }, 'metricsPort'],
+    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: 'hunter2' }] }, 'peers[0].password'],
+    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { secretKeyRef: { name: 's', key: 'k' } } }] }, 'peers[0].password.secretKeyRef'],
+    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { file: '/nonexistent/key' } }] }, 'peers[0].password.file'],
+    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { env: 'MESHLESS_TEST_UNSET_PASSWORD' } }] }, 'peers[0].password.env'],
+    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { file: 'a', env: 'B' } }] }, 'peers[0].password'],
+    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, ttlSecurity: 256 }] }, 'peers[0].ttlSecurity'],
   ];
   for (const [doc, field] of bad) {
     it(`rejects a bad ${field}`, () => {
@@ -80,6 +86,36 @@ describe('rr.yaml', () => {
     writeFileSync(f, 'asNumber: [\n');
     assert.throws(() => loadStandaloneConfig(f), /rr\.yaml: not valid YAML/);
     assert.throws(() => loadStandaloneConfig(join(dir, 'missing.yaml')), /missing\.yaml: ENOENT/);
+  });
+
+  it('passwords come from a key file (relative to rr.yaml) or an environment variable, never the YAML', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rr-config-'));
+    writeFileSync(join(dir, 'rack-a.key'), 'from a file\n');
+    writeFileSync(join(dir, 'long.key'), 'x'.repeat(81));
+    const f = join(dir, 'rr.yaml');
+    writeFileSync(
+      f,
+      [
+        'asNumber: 65000',
+        'routerID: 10.0.0.254',
+        'peers:',
+        '  - { address: 10.0.0.1, asNumber: 65001, password: { file: rack-a.key }, ttlSecurity: 1 }',
+        '  - { address: 10.0.0.2, asNumber: 65002, password: { env: MESHLESS_TEST_RR_KEY } }',
+        '  - { address: 10.0.0.3, asNumber: 65003, ttlSecurity: 0 }',
+      ].join('\n'),
+    );
+    process.env.MESHLESS_TEST_RR_KEY = 'from the environment';
+    try {
+      const c = loadStandaloneConfig(f);
+      assert.deepEqual(c.peers[0]!.tcpMd5, { key: Buffer.from('from a file') });
+      assert.equal(c.peers[0]!.ttlSecurity, 1);
+      assert.deepEqual(c.peers[1]!.tcpMd5, { key: Buffer.from('from the environment') });
+      assert.equal(c.peers[2]!.ttlSecurity, undefined);
+    } finally {
+      delete process.env.MESHLESS_TEST_RR_KEY;
+    }
+    writeFileSync(f, 'asNumber: 65000\nrouterID: 10.0.0.254\npeers: [{ address: 10.0.0.1, asNumber: 1, password: { file: long.key } }]\n');
+    assert.throws(() => loadStandaloneConfig(f), (e: unknown) => e instanceof InvalidArgumentError && /peers\[0\]\.password\.file: key file .*long\.key holds 81 octets/.test(e.message) && !e.message.includes('xxx'));
   });
 
   it('command-line overrides are validated', () => {

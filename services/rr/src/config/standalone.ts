@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { parseBgpFilter, parseCommunity, type BgpFilter } from '../policy/filter.js';
@@ -18,6 +19,7 @@ import {
 } from './types.js';
 import type { NextHopMode } from '../reflect/rules.js';
 import { parsePrefix, prefixToString } from '../bgp.js';
+import { keyFromEnv, keyFromFile, keyPath } from './password.js';
 
 export interface ServiceSettings {
   /** gRPC admin API listen address ("HOST:PORT"); false = none. */
@@ -122,9 +124,30 @@ const PEER_KEYS = [
   'families',
   'restartTime',
   'description',
+  'password',
+  'ttlSecurity',
 ];
 
-function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, BgpFilter>): PeerSettings {
+/** Where key files and environment variables are read from (tests give their own). */
+export interface ParseContext {
+  /** Directory relative key files are read from (the config file's). */
+  readonly baseDir?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** `password: {file: PATH}` or `{env: NAME}`: the key is read now; a key in the YAML is refused. */
+function parsePassword(raw: unknown, field: string, ctx: ParseContext): { key: Buffer } {
+  if (!isObj(raw)) {
+    fail(field, 'must be {file: PATH} or {env: NAME}: the key itself never goes in rr.yaml');
+  }
+  only(raw, field, ['file', 'env']);
+  if ((raw.file === undefined) === (raw.env === undefined)) fail(field, 'give exactly one of file or env');
+  const r = raw.file !== undefined ? keyFromFile(keyPath(str(raw.file, `${field}.file`), ctx.baseDir)) : keyFromEnv(str(raw.env, `${field}.env`), ctx.env);
+  if ('error' in r) fail(raw.file !== undefined ? `${field}.file` : `${field}.env`, r.error);
+  return r;
+}
+
+function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, BgpFilter>, ctx: ParseContext = {}): PeerSettings {
   if (!isObj(raw)) fail(field, 'must be a mapping with address and asNumber');
   only(raw, field, PEER_KEYS);
   if (raw.address === undefined) fail(`${field}.address`, 'is required');
@@ -175,6 +198,8 @@ function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, Bgp
     families,
     ...(raw.restartTime !== undefined ? { restartTime: int(raw.restartTime, `${field}.restartTime`, 0, 4095) } : {}),
     ...(raw.description !== undefined ? { description: str(raw.description, `${field}.description`) } : {}),
+    ...(raw.password !== undefined ? { tcpMd5: parsePassword(raw.password, `${field}.password`, ctx) } : {}),
+    ...(raw.ttlSecurity !== undefined && raw.ttlSecurity !== 0 ? { ttlSecurity: int(raw.ttlSecurity, `${field}.ttlSecurity`, 0, 255) } : {}),
   };
 }
 
@@ -238,7 +263,7 @@ const TOP_KEYS = [
 ];
 
 /** Validates a parsed rr.yaml document. */
-export function parseStandaloneConfig(doc: unknown): StandaloneConfig {
+export function parseStandaloneConfig(doc: unknown, ctx: ParseContext = {}): StandaloneConfig {
   if (!isObj(doc)) fail('rr.yaml', 'must be a mapping (asNumber, routerID, listen, peers, ...)');
   only(doc, '', TOP_KEYS);
   if (doc.asNumber === undefined) fail('asNumber', 'is required');
@@ -250,7 +275,7 @@ export function parseStandaloneConfig(doc: unknown): StandaloneConfig {
     for (const [name, spec] of Object.entries(doc.filters)) filters.set(name, parseBgpFilter(name, spec, `filters.${name}`));
   }
   if (doc.peers !== undefined && !Array.isArray(doc.peers)) fail('peers', 'must be a list');
-  const peers = ((doc.peers as unknown[] | undefined) ?? []).map((p, i) => parsePeer(p, `peers[${i}]`, filters));
+  const peers = ((doc.peers as unknown[] | undefined) ?? []).map((p, i) => parsePeer(p, `peers[${i}]`, filters, ctx));
   const seen = new Set<string>();
   peers.forEach((p, i) => {
     if (seen.has(p.address)) fail(`peers[${i}].address`, `${p.address} appears twice`);
@@ -258,7 +283,8 @@ export function parseStandaloneConfig(doc: unknown): StandaloneConfig {
   });
   if (doc.routes !== undefined && !Array.isArray(doc.routes)) fail('routes', 'must be a list');
   const routes = ((doc.routes as unknown[] | undefined) ?? []).map((r, i) => parseRoute(r, `routes[${i}]`));
-  let listen: ReflectorSettings['listen'] = { address: '0.0.0.0', port: 179 };
+  // Without `listen`, BGP binds the router id (as BIRD's `strict bind` would), never every address.
+  let listen: ReflectorSettings['listen'] = { address: routerId, port: 179 };
   if (doc.listen === false || doc.listen === 'none') listen = false;
   else if (doc.listen !== undefined) listen = hostPort(doc.listen, 'listen');
   const holdTime = doc.holdTime === undefined ? 90 : int(doc.holdTime, 'holdTime', 0, 65535);
@@ -305,7 +331,7 @@ export function loadStandaloneConfig(file: string): StandaloneConfig {
     throw new InvalidArgumentError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { field: 'config' });
   }
   try {
-    return parseStandaloneConfig(doc);
+    return parseStandaloneConfig(doc, { baseDir: dirname(file) });
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${file}: ${err.message}`, { field: err.field ?? 'config', cause: err });
     throw err;

@@ -30,6 +30,13 @@ export interface PeerSettings {
   readonly description?: string;
   /** Accept routes no filter rule matched, whatever the peer type (datastore mode: Calico's import). */
   readonly acceptImportByDefault?: boolean;
+  /**
+   * RFC 2385 TCP-MD5 key read from a file, an environment variable or a secret, or why it could
+   * not be read: then the peer stays down with that reason (never up without its key).
+   */
+  readonly tcpMd5?: { readonly key: Buffer } | { readonly error: string };
+  /** RFC 5082 GTSM hops (Calico ttlSecurity); absent or 0: off. */
+  readonly ttlSecurity?: number;
 }
 
 export interface StaticRoute {

@@ -60,6 +60,31 @@ describe('datastore mode: deriving the reflector from Calico resources', () => {
     assert.deepEqual(other.config.settings.listen, { address: '10.0.0.251', port: 179 }, 'another node\'s configuration does not apply; bindMode from default');
   });
 
+  it('BGPPeer password (secretKeyRef) becomes a TCP-MD5 key, ttlSecurity GTSM; an unreadable secret keeps the peer down', () => {
+    const m = model(
+      rrNode,
+      doc('BGPPeer', 'tor-a', { peerIP: '10.9.0.1', asNumber: 65100, password: { secretKeyRef: { name: 'bgp-secrets', key: 'tor-a' } }, ttlSecurity: 1 }),
+      doc('BGPPeer', 'tor-b', { peerIP: '10.9.0.2', asNumber: 65100, password: { secretKeyRef: { name: 'bgp-secrets', key: 'tor-b' } } }),
+    );
+    const seen: string[] = [];
+    const r = deriveConfig(m, 'rr-0', {
+      resolveSecret: (ref) => {
+        seen.push(`${ref.name}/${ref.key}`);
+        return ref.key === 'tor-a' ? { key: Buffer.from('k') } : { error: 'file /x/bgp-secrets/tor-b is missing' };
+      },
+    });
+    assert.ok(r.ok);
+    assert.deepEqual(seen, ['bgp-secrets/tor-a', 'bgp-secrets/tor-b']);
+    const a = r.config.peers.find((p) => p.address === '10.9.0.1')!;
+    const b = r.config.peers.find((p) => p.address === '10.9.0.2')!;
+    assert.deepEqual([a.tcpMd5, a.ttlSecurity], [{ key: Buffer.from('k') }, 1]);
+    assert.deepEqual(b.tcpMd5, { error: 'file /x/bgp-secrets/tor-b is missing' });
+    assert.ok(r.config.warnings.some((w) => w.includes('tor-b') && w.includes('stays down')), r.config.warnings.join('; '));
+    const none = deriveConfig(m, 'rr-0');
+    assert.ok(none.ok);
+    assert.ok(none.config.peers.every((p) => p.tcpMd5 && 'error' in p.tcpMd5), 'no resolver: no key, never a session without one');
+  });
+
   it('peers that are Nodes are dialled on their own listen port (node.<name>, then default)', () => {
     const m = model(
       rrNode,

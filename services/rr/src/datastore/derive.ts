@@ -10,7 +10,8 @@
 //   neither (global). `peerIP` gives one peer; `peerSelector` gives every other matching Node
 //   (IPv4 and IPv6 addresses). An iBGP peer is a client unless it is a Node with our cluster id.
 //   Between two Nodes the one with the lexically greater address is passive (Calico's rule).
-//   nextHopMode / keepOriginalNextHop, maxRestartTime → restart time. Peers from peerIP that are
+//   nextHopMode / keepOriginalNextHop, maxRestartTime → restart time, password (secretKeyRef,
+//   resolved by the caller: config/password.ts) → TCP-MD5, ttlSecurity → GTSM. Peers from peerIP that are
 //   not Calico nodes are "external": their routes are published as LearnedRoutes. Routes are
 //   imported from every peer (Calico's import; BGPFilter is not a datastore kind) and only our
 //   own (originated) routes are exported to eBGP peers, so nothing transits between switches.
@@ -53,6 +54,8 @@ export interface DeriveOptions {
   readonly gracefulRestart?: GracefulRestartSettings;
   /** Also originate each exportable IPPool's CIDR (next hop self). */
   readonly poolAggregates?: boolean;
+  /** Reads a BGPPeer password's secretKeyRef; without one, a peer with a password stays down. */
+  readonly resolveSecret?: (ref: { name: string; key: string }) => { key: Buffer } | { error: string };
 }
 
 export interface DerivedConfig {
@@ -144,7 +147,9 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
     const sameCluster = peerNode?.spec.bgp?.routeReflectorClusterID === clusterId && bgp?.routeReflectorClusterID !== undefined;
     const mine = address.includes(':') ? myV6 : routerId;
     if (p.spec.filters?.length) warnings.push(`BGPPeer ${p.metadata.name}: filters ${p.spec.filters.join(', ')} are not resolvable (BGPFilter is not a datastore kind); ignored`);
-    if (p.spec.password) warnings.push(`BGPPeer ${p.metadata.name}: TCP-MD5 password is not supported; peering without it`);
+    const ref = p.spec.password?.secretKeyRef;
+    const tcpMd5 = ref ? (options.resolveSecret?.(ref) ?? { error: `secret ${ref.name} key ${ref.key}: no secrets directory configured` }) : undefined;
+    if (tcpMd5 && 'error' in tcpMd5) warnings.push(`BGPPeer ${p.metadata.name}: ${address} stays down: TCP-MD5 key unavailable: ${tcpMd5.error}`);
     const restart = p.spec.maxRestartTime ? Math.min(4095, Math.round(durationMs(p.spec.maxRestartTime) / 1000)) : undefined;
     peers.set(address, {
       address,
@@ -160,6 +165,8 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
       ...(restart !== undefined ? { restartTime: restart } : {}),
       description: `BGPPeer ${p.metadata.name}`,
       acceptImportByDefault: true,
+      ...(tcpMd5 ? { tcpMd5 } : {}),
+      ...(p.spec.ttlSecurity ? { ttlSecurity: p.spec.ttlSecurity } : {}),
     });
     if (!peerNode) external.add(address);
   };

@@ -389,6 +389,8 @@ export class Reflector {
       },
       longLivedGracefulRestart: gr.longLivedStaleTime > 0 ? { staleTime: gr.longLivedStaleTime } : null,
       ...(s.description ? { description: s.description } : {}),
+      ...(s.tcpMd5 ? { tcpMd5: s.tcpMd5 } : {}),
+      ...(s.ttlSecurity ? { ttlSecurity: s.ttlSecurity } : {}),
     };
   }
 

@@ -2,6 +2,9 @@
 // sync client, and BIRD "switches" (eBGP and iBGP) in a network namespace.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../../shared/config/index.js';
 import { ipamBlockName } from '../../../shared/resources/index.js';
 import { createLogger } from '../../../shared/log/index.js';
@@ -41,6 +44,8 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
   let rrAddr: string;
   let ebgpAddr: string;
   let ibgpAddr: string;
+  let secretsDir: string;
+  const extraBirds: BirdHandle[] = [];
   const nodes = ['198.18.1.1', '198.18.1.2'];
 
   before(async () => {
@@ -59,7 +64,8 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     await client.apply(res('BGPPeer', 'tor-ibgp', { nodeSelector: 'has(route-reflector)', peerIP: ibgpAddr, asNumber: 64512 }));
     await client.allocateBlock('node-0');
 
-    rr = await startDatastoreMode({ node: 'rr-0', syncEndpoints: [sync.server.address], datastore: ds.address, adminListen: false, metricsPort: false, transport: await ns.transport(), logger: log });
+    secretsDir = mkdtempSync(join(tmpdir(), 'rr-bgp-secrets-'));
+    rr = await startDatastoreMode({ node: 'rr-0', syncEndpoints: [sync.server.address], datastore: ds.address, adminListen: false, metricsPort: false, transport: await ns.transport(), logger: log, bgpSecretsDir: secretsDir, secretsRecheckMs: 500 });
     await rr.ready();
     const sw = (addr: string, as: number, statics: string[]) =>
       startBird({ netns: ns, address: addr, config: birdConfig({ routerId: addr, as, statics, neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }] }) });
@@ -70,6 +76,7 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
   });
 
   after(async () => {
+    for (const b of extraBirds) await b.stop();
     await ebgp?.stop();
     await ibgp?.stop();
     await rr?.close();
@@ -150,5 +157,38 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     assert.deepEqual(lr.spec, { prefix: '192.0.2.0/24', nextHop: ebgpAddr, asPath: [65100], communities: [], learnedBy: 'rr-0', peer: ebgpAddr });
     await ebgp.reconfigure(birdConfig({ routerId: ebgpAddr, as: 65100, statics: [], neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }] }));
     await poll('LearnedRoute deleted after the withdrawal', async () => ((await client.list('LearnedRoute')).items.length === 0 ? true : undefined), T);
+  });
+
+  it('BGPPeer password from a mounted secret: the switch with that password peers; a missing secret keeps its peer down', async () => {
+    const [md5Addr, lostAddr] = [await ns.addAddress(), await ns.addAddress()];
+    // A Kubernetes Secret `bgp-secrets` mounted at <secrets dir>/bgp-secrets: one file per key.
+    mkdirSync(join(secretsDir, 'bgp-secrets'), { recursive: true });
+    writeFileSync(join(secretsDir, 'bgp-secrets', 'tor-md5'), 'ds-secret\n');
+    const sw = async (addr: string, extra: string): Promise<BirdHandle> => {
+      const b = await startBird({ netns: ns, address: addr, config: birdConfig({ routerId: addr, as: 65300, statics: [], neighbors: [{ name: 'refl', address: rrAddr, as: 64512, extra }] }) });
+      extraBirds.push(b);
+      return b;
+    };
+    const md5 = await sw(md5Addr, 'password "ds-secret";');
+    const lost = await sw(lostAddr, 'password "ds-secret";');
+    const password = (key: string) => ({ secretKeyRef: { name: 'bgp-secrets', key } });
+    await client.apply(res('BGPPeer', 'tor-md5', { nodeSelector: 'has(route-reflector)', peerIP: md5Addr, asNumber: 65300, password: password('tor-md5'), ttlSecurity: 0 }));
+    await client.apply(res('BGPPeer', 'tor-lost', { nodeSelector: 'has(route-reflector)', peerIP: lostAddr, asNumber: 65300, password: password('not-there') }));
+    await md5.waitForState('refl', 'Established', T);
+    const block = [...rr.derived!.routes.keys()][0]!;
+    await poll(`${block} at the TCP-MD5 switch`, async () => (await routesAt(md5, block))[0], T);
+    const why = await poll('the peer without its secret says why', async () => {
+      const e = rr.reflector.speaker.peer(lostAddr)?.lastError;
+      return e?.includes('TCP-MD5 key unavailable: secret bgp-secrets key not-there') ? e : undefined;
+    }, T);
+    assert.match(why, /not-there: cannot read key file .*ENOENT/);
+    assert.notEqual((await lost.protocol('refl')).bgpState, 'Established');
+    assert.equal(rr.reflector.speaker.peer(lostAddr)!.flaps, 0);
+    // The secret appears (Kubernetes writes a mounted Secret in place): the peer comes up without
+    // any datastore change, and the other sessions are not touched.
+    const since = rr.reflector.speaker.peer(md5Addr)!.establishedAt;
+    writeFileSync(join(secretsDir, 'bgp-secrets', 'not-there'), 'ds-secret');
+    await lost.waitForState('refl', 'Established', T);
+    assert.equal(rr.reflector.speaker.peer(md5Addr)!.establishedAt, since);
   });
 });

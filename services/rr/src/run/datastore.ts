@@ -19,6 +19,7 @@ import type { OriginatedRoute } from '../reflector/static-routes.js';
 import type { Reflector } from '../reflector/reflector.js';
 import type { GracefulRestartSettings, ReflectorSettings } from '../config/types.js';
 import { parsePrefix, type BgpTransport } from '../bgp.js';
+import { DEFAULT_SECRETS_DIR, keyFromSecret } from '../config/password.js';
 import { attachServices, type AttachedServices } from './services.js';
 import type { RrHandle } from './standalone.js';
 
@@ -45,6 +46,17 @@ export interface DatastoreModeOptions {
   readonly source?: ResourceSource;
   /** Milliseconds to coalesce bursts of datastore changes before re-deriving (default 50). */
   readonly coalesceMs?: number;
+  /**
+   * Where BGPPeer password secrets are mounted: `<dir>/<secret name>/<key>` (default
+   * /etc/meshless/bgp-secrets). Read again at every re-derivation.
+   */
+  readonly bgpSecretsDir?: string;
+  /**
+   * Milliseconds between re-reads of the secrets while a peer has a password (default 30,000):
+   * Kubernetes updates a mounted Secret in place, so a rotated key (or a secret that appears)
+   * reaches the sessions without a datastore change. Only a peer whose key changed is reset.
+   */
+  readonly secretsRecheckMs?: number;
 }
 
 export interface DatastoreHandle extends RrHandle {
@@ -139,7 +151,12 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   };
 
   const apply = async (): Promise<void> => {
-    const r = deriveConfig(model, o.node, { ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}), poolAggregates: o.poolAggregates ?? false });
+    const secrets = o.bgpSecretsDir ?? DEFAULT_SECRETS_DIR;
+    const r = deriveConfig(model, o.node, {
+      ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}),
+      poolAggregates: o.poolAggregates ?? false,
+      resolveSecret: (ref) => keyFromSecret(secrets, ref),
+    });
     if (!r.ok) {
       if (r.reason !== lastReason) log.error({ node: o.node }, `not reflecting: ${r.reason}`);
       lastReason = r.reason;
@@ -158,6 +175,11 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     derived = cfg;
     for (const w of readyWaiters.splice(0)) w();
   };
+
+  const secretsTimer = setInterval(() => {
+    if (derived?.peers.some((p) => p.tcpMd5)) schedule();
+  }, o.secretsRecheckMs ?? 30_000);
+  secretsTimer.unref();
 
   const schedule = (): void => {
     if (timer || closed || !inSync) return;
@@ -197,6 +219,7 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     },
     async close() {
       closed = true;
+      clearInterval(secretsTimer);
       if (timer) clearTimeout(timer);
       await applying;
       await source.close();

@@ -13,7 +13,7 @@ import { createServer, type AddressInfo, type Server as TcpServer } from 'node:n
 import { Server, ServerCredentials, status, type ConnectionInjector, type ServerDuplexStream } from '@grpc/grpc-js';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { toGrpcStatus } from '../../../shared/errors/index.js';
+import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { RESOURCES_BUCKET, resourceKey, type NatsConnection } from '../../../shared/nats/index.js';
 import { describeCaller, type Caller, type ServerSecurity } from '../../../shared/tls/index.js';
 import {

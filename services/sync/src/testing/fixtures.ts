@@ -3,11 +3,11 @@
 // compaction as the datastore does it (raise META_COMPACTED_REVISION, then purge tombstones), the
 // expected filtered view computed from the KV itself, and server options with short timers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pino } from 'pino';
 import { hashEntries, type SyncAgent } from '../../../agent/index.js';
+import { MESHLESS_BIN } from '../../../shared/paths/index.js';
 import { waitFor } from '../../../shared/testing/index.js';
 import {
   META_BUCKET,
@@ -258,8 +258,7 @@ export interface SyncProcess {
  * tests. Short timers through MESHLESS_* variables; the address comes from its log.
  */
 export async function spawnSyncServer(natsUrl: string, stateDir: string, serverId: string, listen = '127.0.0.1:0'): Promise<SyncProcess> {
-  const bin = fileURLToPath(new URL('../../../../bin/meshless.mjs', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'sync', '--insecure', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [MESHLESS_BIN, 'sync', '--insecure', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
     env: {
       ...process.env,
       MESHLESS_LOG_LEVEL: 'info',

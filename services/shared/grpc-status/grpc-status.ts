@@ -8,7 +8,7 @@ import {
   PermissionDeniedError,
   ResourceExhaustedError,
   UnavailableError,
-} from './errors.js';
+} from '../errors/index.js';
 
 export interface GrpcStatus {
   code: status;

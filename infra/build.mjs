@@ -1,0 +1,298 @@
+// The compiled build: bundles the TypeScript entry points into ESM JavaScript under dist/ with
+// esbuild, so a `meshless` process starts in a fraction of a CPU-second instead of transpiling
+// ~300 files through tsx at every start. Plain JavaScript on purpose: it runs before anything
+// is compiled, and bin/meshless.mjs imports it to build on demand.
+//
+//   npm run build                  build dist/ (about a second)
+//   node infra/build.mjs --check   exit 1 when dist/ is missing or older than the sources
+//   node infra/build.mjs --if-stale  build only when --check would fail
+//   node infra/build.mjs --cli-only  only the `meshless` command (the container image)
+//
+// Layout: one bundle per entry (dist/<same path>.js), code shared between entries and code behind
+// a dynamic import() in dist/chunks/ (esbuild's ESM code splitting), so the CLI's `await import()`
+// of a service, of OpenTelemetry or of the BGP speaker stays lazy in the compiled output. npm
+// packages are bundled too, except those in EXTERNAL: resolving and loading grpc-js's or
+// OpenTelemetry's hundreds of CommonJS files one by one cost more than parsing them as one chunk
+// (`meshless --help` 0.55 -> 0.3 CPU-s before the CLI's lazy imports). EXTERNAL packages carry
+// native code (lmdb), load files by path at run time (pino's transports), or are build tools. Linked source maps make
+// stack traces point at the .ts lines (bin/meshless.mjs turns source-map support on).
+//
+// Freshness: dist/build.json records when the build started; dist/ is stale when any input
+// (a .ts file under the source roots, package.json or package-lock.json) changed after that. A
+// checkout or an edit moves a file's mtime forward, so this catches both, and the walk over ~300
+// files costs a few milliseconds. The alternative, hashing every source, costs more than the
+// start-up this build is there to save.
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, closeSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = join(ROOT, 'dist');
+const STAMP = join(DIST, 'build.json');
+const LOCK = join(ROOT, '.dist.lock');
+
+/** What gets compiled: the CLI (every service is a subcommand), the local cluster, the benchmarks. */
+export const ENTRIES = [
+  'services/cli/src/main.ts',
+  'services/bgp/src/testing/netns-broker.ts',
+  'infra/cluster/main.ts',
+  'loadtest/bgp/main.ts',
+  'loadtest/bgp-codec/main.ts',
+  'loadtest/fanout/main.ts',
+  'loadtest/fanout/worker.ts',
+  'loadtest/fanout/floor-server.ts',
+  'loadtest/startup/main.ts',
+];
+/**
+ * Packages whose import has no side effect, so esbuild may drop an import of them that nothing
+ * uses. Without this, a module that re-exports one gRPC helper beside plain error classes (as
+ * services/shared/errors does) makes every command load all of grpc-js: a CommonJS package's
+ * require() counts as a side effect unless its package.json says otherwise, and these do not.
+ */
+const SIDE_EFFECT_FREE = new Set(['@grpc/grpc-js', 'yaml', '@bufbuild/protobuf', '@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv']);
+const pureImports = {
+  name: 'meshless-pure-imports',
+  setup(b) {
+    b.onResolve({ filter: /^[@a-z]/ }, async (args) => {
+      const pkg = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      if (!SIDE_EFFECT_FREE.has(pkg) || args.pluginData?.pure) return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { pure: true } });
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
+/** Packages left to node_modules at run time (see above); everything else is bundled. */
+const EXTERNAL = ['lmdb', 'pino', 'esbuild', 'tsx', 'fsevents'];
+const SOURCE_ROOTS = ['services', 'proto/gen', 'infra', 'loadtest'];
+const EXTRA_INPUTS = ['package.json', 'package-lock.json', 'infra/build.mjs'];
+
+/** The newest mtime (ms) of any build input; test files are not inputs. */
+export function newestInput(root = ROOT) {
+  let newest = 0;
+  const visit = (dir) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+      const path = join(dir, e.name);
+      if (e.isDirectory()) visit(path);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  for (const r of SOURCE_ROOTS) visit(join(root, r));
+  for (const f of EXTRA_INPUTS) {
+    try {
+      newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
+    } catch {}
+  }
+  return newest;
+}
+
+/** Why dist/ cannot be used as it is, or undefined when it is up to date. */
+export function staleReason(root = ROOT) {
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(join(root, 'dist', 'build.json'), 'utf8'));
+  } catch {
+    return 'dist/ has not been built';
+  }
+  // No sources next to dist/ (the container image ships dist/ alone): nothing to compare with.
+  if (!existsSync(join(root, 'services'))) return undefined;
+  if (newestInput(root) > stamp.startedMs) return 'sources changed since dist/ was built';
+  return undefined;
+}
+
+/**
+ * Builds dist/ (into a temporary directory, then swapped in, so a process starting meanwhile
+ * never sees half a build). Concurrent builders (several `meshless` processes started at once
+ * on stale sources) serialise on a lock file; whoever gets it second finds dist/ fresh.
+ */
+export async function build({ quiet = false, force = false, entries = ENTRIES } = {}) {
+  const started = Date.now();
+  const fd = await acquireLock();
+  try {
+    if (!force && !staleReason()) return;
+    const { build: esbuild } = await import('esbuild');
+    const tmp = `${DIST}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    const startedMs = Date.now() - 1; // mtime granularity: an edit during the build counts as newer
+    const result = await esbuild({
+      absWorkingDir: ROOT,
+      entryPoints: entries.map((e) => ({ in: e, out: e.replace(/\.ts$/, '') })),
+      outdir: tmp,
+      outbase: '.',
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      external: EXTERNAL,
+      sourcemap: 'linked',
+      sourcesContent: false,
+      chunkNames: 'chunks/[name]-[hash]',
+      logLevel: 'warning',
+      metafile: true,
+      plugins: [pureImports],
+      // CommonJS packages inside an ESM bundle still call require() for Node's built-ins. Code that
+      // finds files relative to itself uses services/shared/paths (a chunk's import.meta.url is not
+      // its source's).
+      banner: { js: "// Generated by infra/build.mjs from the TypeScript sources; do not edit.\nimport { createRequire as __meshlessRequire } from 'node:module';\nconst require = __meshlessRequire(import.meta.url);" },
+    });
+    // MESHLESS_BUILD_FULL_MAPS=1 keeps the packages' mappings (debugging inside a dependency).
+    if (process.env.MESHLESS_BUILD_FULL_MAPS !== '1') {
+      for (const file of Object.keys(result.metafile.outputs)) if (file.endsWith('.map')) unmapPackages(join(ROOT, file));
+    }
+    writeFileSync(join(tmp, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(join(tmp, 'build.json'), `${JSON.stringify({ startedMs, entries, files: Object.keys(result.metafile.outputs).length })}\n`);
+    rmSync(DIST, { recursive: true, force: true });
+    renameSync(tmp, DIST);
+    if (!quiet) process.stderr.write(`meshless: built dist/ (${entries.length} entries, ${Object.keys(result.metafile.outputs).length} files) in ${Date.now() - started} ms\n`);
+  } finally {
+    closeSync(fd);
+    rmSync(LOCK, { force: true });
+  }
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_VALUE = new Map([...BASE64].map((c, i) => [c, i]));
+
+function decodeVlq(segment) {
+  const out = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of segment) {
+    const digit = BASE64_VALUE.get(ch);
+    value += (digit & 31) << shift;
+    if (digit & 32) shift += 5;
+    else {
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+function encodeVlq(values) {
+  let out = '';
+  for (const v of values) {
+    let vlq = v < 0 ? (-v << 1) | 1 : v << 1;
+    do {
+      let digit = vlq & 31;
+      vlq >>>= 5;
+      if (vlq > 0) digit |= 32;
+      out += BASE64[digit];
+    } while (vlq > 0);
+  }
+  return out;
+}
+
+/**
+ * Leaves the bundled npm packages' code unmapped in a source map: a stack frame inside grpc-js
+ * then shows its position in the bundle, and ours still map to the .ts lines. Node parses every
+ * loaded bundle's map when source maps are on, and packages are ~70% of the mappings: this cuts a
+ * service's start-up by ~0.1 CPU-s. A package segment becomes a column-only segment (source map
+ * v3: "unmapped from here"), and a run of them collapses into its first.
+ */
+function unmapPackages(path) {
+  const map = JSON.parse(readFileSync(path, 'utf8'));
+  const packaged = map.sources.map((s) => s.includes('node_modules/'));
+  // Absolute state: [source, line, column, name] carry across lines; the generated column resets.
+  const state = [0, 0, 0, 0];
+  const written = [0, 0, 0, 0];
+  const lines = map.mappings.split(';').map((line) => {
+    let column = 0;
+    let writtenColumn = 0;
+    let unmapped = false;
+    const out = [];
+    for (const segment of line.split(',')) {
+      if (!segment) continue;
+      const v = decodeVlq(segment);
+      column += v[0];
+      if (v.length === 1) {
+        if (!unmapped) out.push(encodeVlq([column - writtenColumn]));
+        if (!unmapped) writtenColumn = column;
+        unmapped = true;
+        continue;
+      }
+      for (let i = 1; i < v.length; i++) state[i - 1] += v[i];
+      if (packaged[state[0]]) {
+        if (!unmapped) {
+          out.push(encodeVlq([column - writtenColumn]));
+          writtenColumn = column;
+        }
+        unmapped = true;
+        continue;
+      }
+      const fields = [column - writtenColumn, state[0] - written[0], state[1] - written[1], state[2] - written[2]];
+      written[0] = state[0];
+      written[1] = state[1];
+      written[2] = state[2];
+      if (v.length === 5) {
+        fields.push(state[3] - written[3]);
+        written[3] = state[3];
+      }
+      out.push(encodeVlq(fields));
+      writtenColumn = column;
+      unmapped = false;
+    }
+    return out.join(',');
+  });
+  map.mappings = lines.join(';');
+  writeFileSync(path, JSON.stringify(map));
+}
+
+async function acquireLock() {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const fd = openSync(LOCK, 'wx');
+      writeFileSync(fd, String(process.pid));
+      return fd;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      // A builder that died leaves its lock behind: take it over when its process is gone.
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(LOCK, 'utf8')) || 0;
+      } catch {}
+      if (holder && !alive(holder)) rmSync(LOCK, { force: true });
+      else if (Date.now() > deadline) throw new Error(`${relative(process.cwd(), LOCK)} held by process ${holder} for 60 s; remove it if no build is running`);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const known = ['--check', '--if-stale', '--quiet', '--cli-only'];
+  const unknown = args.filter((a) => !known.includes(a));
+  if (unknown.length) {
+    console.error(`infra/build.mjs: unknown option ${unknown[0]} (options: ${known.join(', ')})`);
+    process.exit(2);
+  }
+  if (args.includes('--check')) {
+    const why = staleReason();
+    if (why) {
+      console.error(`meshless: ${why}; run \`npm run build\``);
+      process.exit(1);
+    }
+  } else {
+    const entries = args.includes('--cli-only') ? ENTRIES.slice(0, 1) : ENTRIES;
+    await build({ quiet: args.includes('--quiet'), force: !args.includes('--if-stale'), entries });
+  }
+}

@@ -1,0 +1,128 @@
+// The compiled build (infra/build.mjs) as users meet it: dist/ is fresh after a build and stale
+// after an edit; the `meshless` command runs from dist/ in the production image's layout (bin/,
+// dist/, production dependencies only: no tsx, no esbuild, no sources) and stack traces point at
+// the TypeScript lines; a read-only command loads neither OpenTelemetry nor pino.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../services/shared/paths/index.js';
+
+const run = promisify(execFile);
+interface BuildModule {
+  build(o?: { quiet?: boolean; force?: boolean }): Promise<void>;
+  staleReason(root?: string): string | undefined;
+  ENTRIES: string[];
+}
+const buildModule = (): Promise<BuildModule> => import(join(PROJECT_ROOT, 'infra/build.mjs')) as Promise<BuildModule>;
+
+test('dist/ is fresh after a build, stale after an edit to a source, and missing is reported', async () => {
+  const { build, staleReason, ENTRIES } = await buildModule();
+  await build({ quiet: true });
+  assert.equal(staleReason(), undefined);
+  for (const entry of ENTRIES) readFileSync(join(PROJECT_ROOT, 'dist', entry.replace(/\.ts$/, '.js')));
+
+  const tree = mkdtempSync(join(tmpdir(), 'meshless-build-'));
+  try {
+    assert.equal(staleReason(tree), 'dist/ has not been built');
+    mkdirSync(join(tree, 'dist'));
+    mkdirSync(join(tree, 'services/x'), { recursive: true });
+    writeFileSync(join(tree, 'services/x/a.ts'), 'export {};\n');
+    utimesSync(join(tree, 'services/x/a.ts'), new Date(1000), new Date(1000));
+    writeFileSync(join(tree, 'dist/build.json'), JSON.stringify({ startedMs: 2000 }));
+    assert.equal(staleReason(tree), undefined);
+    writeFileSync(join(tree, 'services/x/a.ts'), 'export const edited = 1;\n'); // mtime: now
+    assert.equal(staleReason(tree), 'sources changed since dist/ was built');
+    // A test file is not an input: editing one does not force a rebuild.
+    utimesSync(join(tree, 'services/x/a.ts'), new Date(1000), new Date(1000));
+    writeFileSync(join(tree, 'services/x/a.test.ts'), 'export {};\n');
+    assert.equal(staleReason(tree), undefined);
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+});
+
+/** The image's /app: bin/, dist/, package.json and node_modules with the production dependencies only. */
+function productionLayout(): string {
+  const app = mkdtempSync(join(tmpdir(), 'meshless-app-'));
+  cpSync(join(PROJECT_ROOT, 'bin'), join(app, 'bin'), { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'package.json'), join(app, 'package.json'));
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  assert.ok(!('tsx' in pkg.dependencies) && !('esbuild' in pkg.dependencies), 'tsx and esbuild are build tools, not production dependencies');
+  // Production dependencies and what they need at run time (their own dependencies, hoisted).
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  for (const [path, meta] of Object.entries(lock.packages)) {
+    if (!path.startsWith('node_modules/') || meta.dev || path.lastIndexOf('node_modules/') !== 0) continue;
+    const target = join(PROJECT_ROOT, path);
+    mkdirSync(join(app, path, '..'), { recursive: true });
+    try {
+      symlinkSync(target, join(app, path));
+    } catch {
+      // optional platform packages that are not installed here
+    }
+  }
+  return app;
+}
+
+test('`meshless` runs from dist/ with production dependencies only, and its stack traces name the .ts lines', async () => {
+  await (await buildModule()).build({ quiet: true });
+  const app = productionLayout();
+  try {
+    const bin = join(app, 'bin/meshless.mjs');
+    const help = await run(process.execPath, [bin, '--help'], { env: { ...process.env, MESHLESS_FROM_SOURCE: '0' } });
+    assert.match(help.stdout, /Manage a Meshless cluster/);
+    assert.equal(help.stderr, '');
+    // A datastore that is not there: the one-line failure, from the compiled code.
+    const down = await run(process.execPath, [bin, '--datastore', '127.0.0.1:1', '--timeout', '300ms', 'get', 'nodes']).catch((err: { code: number; stderr: string }) => err);
+    assert.ok('code' in down && down.code === 1, 'get against no datastore exits 1');
+    assert.match(down.stderr, /^meshless: .*127\.0\.0\.1:1/);
+    assert.equal(down.stderr.trim().split('\n').length, 1);
+
+    // An error thrown inside the bundle: the trace points at services/cli/src/main.ts.
+    const script = `process.setSourceMapsEnabled(true);
+const { run } = await import(${JSON.stringify(join(app, 'dist/services/cli/src/main.js'))});
+try { await run(null, null); } catch (err) { console.log(err.stack); }`;
+    const trace = await run(process.execPath, ['--input-type=module', '-e', script]);
+    assert.match(trace.stdout, /services\/cli\/src\/main\.ts:\d+:\d+/);
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
+});
+
+test('a read-only command loads no telemetry SDK and no logger', async () => {
+  await (await buildModule()).build({ quiet: true });
+  // What the CLI's entry loads before any command runs: the files reachable from it by static
+  // imports (a dynamic import() is what a command's action does when it needs more).
+  const entry = join(PROJECT_ROOT, 'dist/services/cli/src/main.js');
+  const loaded = staticGraph(entry);
+  const packages = new Set([...loaded].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!)));
+  const externals = new Set([...loaded].flatMap((file) => importsOf(file).filter((s) => !s.startsWith('.') && !s.startsWith('node:'))));
+  assert.ok(packages.has('commander'), `the entry bundles commander (found: ${[...packages].join(', ')})`);
+  for (const heavy of ['@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@grpc/grpc-js']) {
+    assert.ok(!packages.has(heavy), `${heavy} is loaded by every command`);
+  }
+  for (const heavy of ['pino', 'lmdb']) assert.ok(!externals.has(heavy), `${heavy} is loaded by every command`);
+});
+
+function importsOf(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gm)].map((m) => (m[1] ?? m[2])!);
+}
+
+function staticGraph(entry: string): Set<string> {
+  const seen = new Set<string>([entry]);
+  const visit = (file: string) => {
+    for (const spec of importsOf(file)) {
+      if (!spec.startsWith('.')) continue;
+      const next = join(file, '..', spec);
+      if (seen.has(next)) continue;
+      seen.add(next);
+      visit(next);
+    }
+  };
+  visit(entry);
+  return seen;
+}

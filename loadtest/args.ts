@@ -1,0 +1,42 @@
+// Command-line flags of the benchmarks, one way for all: `--help` prints the usage and exits 0;
+// an unknown flag, a missing value or a malformed number prints the error and the usage on stderr
+// and exits 2, before anything starts (a typo must never run a 10-minute benchmark with defaults).
+import { parseArgs } from 'node:util';
+
+type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>;
+type Values<S extends Spec> = { [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string };
+
+export interface BenchArgs<S extends Spec> {
+  values: Values<S>;
+  /** The flag's value as an integer in [min, max]; exits 2 naming the flag otherwise. */
+  int(name: keyof S & string, min?: number, max?: number): number;
+  /** Exits 2 with `--name: message` and the usage. */
+  fail(message: string): never;
+}
+
+export function benchArgs<S extends Spec>(name: string, usage: string, spec: S, argv = process.argv.slice(2)): BenchArgs<S> {
+  const fail = (message: string): never => {
+    process.stderr.write(`${name}: ${message}\n\n${usage.trimEnd()}\n`);
+    process.exit(2);
+  };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h', default: false } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage.trimEnd()}\n`);
+    process.exit(0);
+  }
+  return {
+    values: values as Values<S>,
+    fail,
+    int(flag, min = 0, max = Number.MAX_SAFE_INTEGER) {
+      const raw = String(values[flag]);
+      const v = Number(raw);
+      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min || v > max) fail(`--${flag}: expected an integer ${min}-${max}, got '${raw}'`);
+      return v;
+    },
+  };
+}

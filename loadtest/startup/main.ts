@@ -1,0 +1,225 @@
+// Start-up cost of `meshless` processes: what a CLI command, a service and the local cluster cost
+// before they do useful work, for the compiled build (dist/) and, in the same run, for the
+// TypeScript sources through tsx (MESHLESS_FROM_SOURCE=1, how every process ran before the build).
+//
+//   npm run bench:startup -- [--runs N] [--modes dist,source] [--cluster] [--json]
+//
+// Measured (CPU-seconds are user + system of the process, the stable figure on a shared machine):
+//   cli.help        `meshless --help`: CPU-s and wall, median of N runs (bash `times` of the child)
+//   cli.get         `meshless get nodes` against a running datastore: the same
+//   service.<name>  datastore, sync, agent, rr (datastore mode): CPU-s used and wall time from
+//                   spawn until /readyz answers 200, then RSS after 5 s idle (/proc)
+//   cluster         (--cluster) `npm start`'s program: wall time and CPU-s until `meshless ready`
+// The last line of stdout is one JSON object with every figure and the load average.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
+import { freePort, httpOk, startNatsServer, waitFor, type NatsServerHandle } from '../../services/shared/testing/index.js';
+import { benchArgs } from '../args.js';
+import { cpuSeconds, rssBytes } from '../fanout/proc.js';
+
+const HELP = `Start-up cost of meshless processes (compiled build and TypeScript sources side by side).
+
+Usage: npm run bench:startup -- [options]
+  --runs N          CLI runs per figure; the median is reported (default 5)
+  --modes LIST      dist, source or both, comma-separated (default dist,source)
+  --cluster         also time the local cluster (npm start's program) to "meshless ready"
+  --json            print only the JSON result line on stdout
+  -h, --help        this help
+`;
+
+type Mode = 'dist' | 'source';
+
+function options() {
+  const args = benchArgs('bench:startup', HELP, {
+    runs: { type: 'string', default: '5' },
+    modes: { type: 'string', default: 'dist,source' },
+    cluster: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  const modes = args.values.modes.split(',').map((m) => m.trim());
+  for (const m of modes) if (m !== 'dist' && m !== 'source') args.fail(`--modes: expected dist and/or source, got '${m}'`);
+  return { runs: args.int('runs', 1), modes: modes as Mode[], cluster: args.values.cluster, json: args.values.json };
+}
+
+const opts = options();
+const say = (s: string) => process.stderr.write(`[startup] ${s}\n`);
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function envFor(mode: Mode): NodeJS.ProcessEnv {
+  return { ...process.env, MESHLESS_FROM_SOURCE: mode === 'source' ? '1' : '0', MESHLESS_LOG_LEVEL: 'warn' };
+}
+
+/** Runs `meshless ARGS` to completion; CPU-s from bash's `times` (the child's user + system). */
+async function timeCli(mode: Mode, args: string[]): Promise<{ cpu: number; wall: number }> {
+  const script = '"$@" >/dev/null 2>&1; s=$?; times; exit $s';
+  const started = performance.now();
+  const child = spawn('bash', ['-c', script, 'bash', process.execPath, MESHLESS_BIN, ...args], { env: envFor(mode), stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((res) => child.once('exit', res));
+  const wall = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`meshless ${args.join(' ')} (${mode}) exited with ${code}`);
+  // `times` prints the shell's own user/system, then its children's: "0m0.160s 0m0.050s".
+  const children = out.trim().split('\n').at(-1)!;
+  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { cpu: round(secs[0]! + secs[1]!), wall: round(wall) };
+}
+
+async function cliFigure(mode: Mode, args: string[]) {
+  const samples = [];
+  for (let i = 0; i < opts.runs; i++) samples.push(await timeCli(mode, args));
+  return { cpuSeconds: median(samples.map((s) => s.cpu)), wallSeconds: median(samples.map((s) => s.wall)), runs: samples.length };
+}
+
+interface Started {
+  child: ChildProcess;
+  cpuSecondsToReady: number;
+  wallSecondsToReady: number;
+}
+
+/** Spawns a service and waits for its /readyz; the CPU it used by then is its start-up cost. */
+async function startService(mode: Mode, args: string[], metricsPort: number): Promise<Started> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [MESHLESS_BIN, ...args, '--metrics-port', String(metricsPort)], { env: envFor(mode), stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`meshless ${args[0]} exited with ${code} before it was ready`))));
+  exited.catch(() => undefined);
+  let cpu = 0;
+  await Promise.race([
+    waitFor(`meshless ${args[0]} /readyz`, async () => {
+      if (!(await httpOk(`http://127.0.0.1:${metricsPort}/readyz`, 500))) return false;
+      cpu = cpuSeconds(child.pid!);
+      return true;
+    }, 120_000, 10),
+    exited,
+  ]);
+  return { child, cpuSecondsToReady: round(cpu, 2), wallSecondsToReady: round((performance.now() - started) / 1000) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((res) => child.once('exit', res));
+  child.kill('SIGTERM');
+  await Promise.race([gone, new Promise((res) => setTimeout(res, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+const RR_NODE = (name: string) => `apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: ${name}}
+spec: {bgp: {ipv4Address: 127.0.0.41/32, routeReflectorClusterID: 224.0.0.1}}
+`;
+
+async function applyYaml(mode: Mode, datastore: string, yaml: string): Promise<void> {
+  const child = spawn(process.execPath, [MESHLESS_BIN, '--datastore', datastore, 'apply', '-f', '-'], { env: envFor(mode), stdio: ['pipe', 'ignore', 'inherit'] });
+  child.stdin!.end(yaml);
+  const code = await new Promise((res) => child.once('exit', res));
+  if (code !== 0) throw new Error(`meshless apply exited with ${code}`);
+}
+
+/** Every figure for one mode, on its own NATS server and state directories. */
+async function measureMode(mode: Mode, nats: NatsServerHandle) {
+  const dir = mkdtempSync(join(tmpdir(), `meshless-startup-${mode}-`));
+  const running: ChildProcess[] = [];
+  const services: Record<string, { cpuSecondsToReady: number; wallSecondsToReady: number; idleRssMB: number }> = {};
+  try {
+    say(`${mode}: meshless --help x${opts.runs}`);
+    const help = await cliFigure(mode, ['--help']);
+
+    const datastore = `127.0.0.1:${await freePort()}`;
+    const sync = `127.0.0.1:${await freePort()}`;
+    const launches: Array<[name: string, args: string[]]> = [
+      ['datastore', ['datastore', '--listen', datastore, '--nats', nats.url]],
+      ['sync', ['sync', '--listen', sync, '--nats', nats.url, '--state-dir', join(dir, 'sync'), '--server-id', `startup-${mode}`]],
+      ['agent', ['agent', '--node', 'startup-node', '--sync', sync, '--state-dir', join(dir, 'agent')]],
+      ['rr', ['rr', '--node', 'startup-rr', '--sync', sync, '--datastore', datastore, '--admin', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'rr')]],
+    ];
+    const started: Array<[string, Started]> = [];
+    for (const [name, args] of launches) {
+      if (name === 'rr') await applyYaml(mode, datastore, RR_NODE('startup-rr'));
+      say(`${mode}: starting ${name}`);
+      const s = await startService(mode, args, await freePort());
+      running.push(s.child);
+      started.push([name, s]);
+    }
+    say(`${mode}: meshless get nodes x${opts.runs}`);
+    const get = await cliFigure(mode, ['--datastore', datastore, 'get', 'nodes']);
+    // Idle: five seconds with nothing to do, then what each process holds.
+    await new Promise((res) => setTimeout(res, 5000));
+    for (const [name, s] of started) {
+      services[name] = { cpuSecondsToReady: s.cpuSecondsToReady, wallSecondsToReady: s.wallSecondsToReady, idleRssMB: round(rssBytes(s.child.pid!) / 2 ** 20, 1) };
+    }
+    return { cli: { help, getNodes: get }, services };
+  } finally {
+    for (const child of running.reverse()) await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `npm start`'s program (infra/cluster) on a fresh data directory: until it prints `meshless ready`. */
+async function measureCluster(mode: Mode) {
+  const dir = mkdtempSync(join(tmpdir(), `meshless-startup-cluster-${mode}-`));
+  const script = mode === 'dist' ? [join(PROJECT_ROOT, 'dist/infra/cluster/main.js')] : ['--import', 'tsx', join(PROJECT_ROOT, 'infra/cluster/main.ts')];
+  const env = {
+    ...envFor(mode),
+    MESHLESS_DATA_DIR: dir,
+    MESHLESS_NATS_PORT: '0',
+    MESHLESS_DATASTORE_LISTEN: `127.0.0.1:${await freePort()}`,
+    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
+    MESHLESS_METRICS_BASE_PORT: String(await freePort()),
+    MESHLESS_BGP_PORT: '0',
+    MESHLESS_SWITCH_PORT: '0',
+    MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
+  };
+  const started = performance.now();
+  const child = spawn(process.execPath, script, { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT, detached: true });
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('meshless ready')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the local cluster exited with ${code}:\n${out.slice(-2000)}`)));
+    });
+    return { secondsToReady: round((performance.now() - started) / 1000, 2) };
+  } finally {
+    const gone = new Promise((res) => child.once('exit', res));
+    process.kill(-child.pid!, 'SIGTERM');
+    await Promise.race([gone, new Promise((res) => setTimeout(res, 20_000))]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const load = loadavg().map((l) => round(l, 2));
+say(`load average ${load.join(' ')}`);
+const nats = await startNatsServer();
+const result: Record<string, unknown> = { benchmark: 'startup', node: process.version, loadAverageAtStart: load, cpus: (await import('node:os')).cpus().length };
+try {
+  for (const mode of opts.modes) {
+    result[mode] = await measureMode(mode, nats);
+    if (opts.cluster) {
+      say(`${mode}: the local cluster to "meshless ready"`);
+      (result[mode] as Record<string, unknown>).cluster = await measureCluster(mode);
+    }
+  }
+} finally {
+  await nats.stop();
+}
+result.loadAverageAtEnd = loadavg().map((l) => round(l, 2));
+if (!opts.json) process.stdout.write(`${readableSummary(result)}\n`);
+process.stdout.write(`${JSON.stringify(result)}\n`);
+
+function readableSummary(r: Record<string, unknown>): string {
+  const lines: string[] = [];
+  for (const mode of opts.modes) {
+    const m = r[mode] as Awaited<ReturnType<typeof measureMode>> & { cluster?: { secondsToReady: number } };
+    lines.push(`${mode}: --help ${m.cli.help.cpuSeconds} CPU-s / ${m.cli.help.wallSeconds} s; get nodes ${m.cli.getNodes.cpuSeconds} CPU-s / ${m.cli.getNodes.wallSeconds} s`);
+    for (const [name, s] of Object.entries(m.services)) lines.push(`  ${name}: ready after ${s.cpuSecondsToReady} CPU-s / ${s.wallSecondsToReady} s; idle RSS ${s.idleRssMB} MB`);
+    if (m.cluster) lines.push(`  local cluster: meshless ready after ${m.cluster.secondsToReady} s`);
+  }
+  return lines.join('\n');
+}

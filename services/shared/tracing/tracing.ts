@@ -1,0 +1,125 @@
+// Distributed traces across Meshless's hops, with OpenTelemetry JS and OTLP export. Off unless the
+// standard environment asks for it: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT
+// (with OTEL_TRACES_EXPORTER not "none" and OTEL_SDK_DISABLED not "true"). Protocol from
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf (the default) or
+// http/json. Sampling: OTEL_TRACES_SAMPLER(_ARG) when set, else parent-based with a trace-id ratio
+// of OTEL_TRACES_SAMPLER_ARG (default 1): a hop follows the decision of the hop before it.
+//
+// Off costs nothing measurable: the SDK is not even imported, the API's global tracer is the
+// no-op one, and injectTraceparent() returns undefined at once (no propagator is registered).
+//
+// A trace context crosses each hop as a W3C `traceparent` string: gRPC metadata (CLI → datastore),
+// a NATS message header on the KV write (datastore → sync servers and reflectors), a field of the
+// sync protocol's deltas (sync server → agents).
+import { tracingEndpoint } from './env.js';
+import { context, propagation, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+
+export const TRACEPARENT = 'traceparent';
+
+
+export interface Tracing {
+  /** Exports what is buffered and stops; call before the process exits. */
+  shutdown(): Promise<void>;
+}
+
+const OFF: Tracing = { shutdown: async () => undefined };
+let started = false;
+
+/** Whether startTracing registered the SDK in this process: hot paths skip span work when not. */
+export function isTracing(): boolean {
+  return started;
+}
+
+/**
+ * Registers the SDK for this process when the environment asks for tracing; otherwise does
+ * nothing. `service` becomes service.name `meshless-<service>`; `attributes` go on the resource
+ * (e.g. the node name of an agent).
+ */
+export async function startTracing(service: string, attributes: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+  const endpoint = tracingEndpoint(env);
+  if (!endpoint) return OFF;
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf';
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new Error(`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=${protocol} is not supported: use http/protobuf or http/json`);
+  }
+  const [sdk, core, hooks, resources, exporterModule] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base').then(named),
+    import('@opentelemetry/core').then(named),
+    import('@opentelemetry/context-async-hooks').then(named),
+    import('@opentelemetry/resources').then(named),
+    (protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto')).then(named),
+  ]);
+  // The exporters read the endpoint variables themselves (OTEL_EXPORTER_OTLP_ENDPOINT gets
+  // /v1/traces appended, the TRACES one is used as it is), as the specification says.
+  const exporter = new exporterModule.OTLPTraceExporter();
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG === undefined ? 1 : Number(env.OTEL_TRACES_SAMPLER_ARG);
+  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio 0-1, got '${env.OTEL_TRACES_SAMPLER_ARG}'`);
+  const provider = new sdk.BasicTracerProvider({
+    resource: resources.resourceFromAttributes({ 'service.name': `meshless-${service}`, ...attributes }),
+    ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }) }),
+    spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
+  });
+  context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  started = true;
+  return {
+    async shutdown() {
+      await provider.forceFlush().catch(() => undefined);
+      await provider.shutdown().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * A CommonJS package's exports through a dynamic import(): Node puts the named exports on the
+ * namespace, a bundle (dist/) may leave them under `default` only.
+ */
+function named<T extends object>(mod: T): T {
+  return (mod as { default?: T }).default && !(Object.keys(mod).length > 1) ? (mod as { default: T }).default : mod;
+}
+
+/** Meshless's tracer (the no-op one while tracing is off). */
+export function tracer(): Tracer {
+  return trace.getTracer('meshless');
+}
+
+/** The active span's ids for log lines, or undefined (tracing off, or no recording span). */
+export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+  if (!started) return undefined;
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return undefined;
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+/** The active context as a W3C traceparent, or undefined (tracing off, or no span active). */
+export function injectTraceparent(ctx: Context = context.active()): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier[TRACEPARENT];
+}
+
+/** The context a received traceparent continues (the active one when there is none). */
+export function contextFromTraceparent(traceparent: string | undefined, base: Context = context.active()): Context {
+  if (!traceparent) return base;
+  return propagation.extract(base, { [TRACEPARENT]: traceparent });
+}
+
+/**
+ * Runs `fn` inside a new span (child of `parent`, default the active context), ends it when `fn`
+ * settles, records an exception as the span's error. While tracing is off this is `fn(noopSpan)`.
+ */
+export async function inSpan<T>(name: string, options: SpanOptions & { parent?: Context }, fn: (span: Span) => Promise<T>): Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(name, options, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
