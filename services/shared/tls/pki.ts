@@ -42,7 +42,9 @@ let loaded: Promise<X509> | undefined;
 function x509(): Promise<X509> {
   loaded ??= (async () => {
     await import('reflect-metadata');
-    const lib = await import('@peculiar/x509');
+    const mod = await import('@peculiar/x509');
+    // A bundle (esbuild) may hand the CommonJS build over as `default`.
+    const lib = ('cryptoProvider' in mod ? mod : (mod as unknown as { default: X509 }).default) as X509;
     lib.cryptoProvider.set(webcrypto as unknown as Parameters<X509["cryptoProvider"]["set"]>[0]);
     return lib;
   })();
