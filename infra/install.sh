@@ -5,7 +5,8 @@
 # headers). Idempotent: it only installs or rebuilds what is missing or changed, so `npm start` and
 # `.ci/run` can call it every time.
 #   MESHLESS_SKIP_APT=1   never call apt-get (you installed the packages yourself)
-#   MESHLESS_APT_MINIMAL=1 only what the local cluster needs (nats-server, bird2), not the test peers
+#   MESHLESS_APT_MINIMAL=1 only what the local cluster needs (nats-server, bird2), not the test peers,
+#                          Chromium or promtool
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,8 @@ if [[ "${MESHLESS_APT_MINIMAL:-0}" != 1 ]]; then
   have gobgpd || need+=(gobgpd)
   have ping || need+=(iputils-ping)
   have ip || need+=(iproute2)
+  have /usr/bin/chromium || need+=(chromium)   # the dashboard's browser test (headless)
+  have promtool || need+=(prometheus)          # promtool: the alert rules' unit tests
 fi
 
 if (( ${#need[@]} )); then
@@ -39,7 +42,7 @@ fi
 
 # The packages' own services must not run: tests and the local cluster start each daemon
 # themselves, with their own configs, sockets and ports.
-for svc in bird frr gobgpd nats-server; do
+for svc in bird frr gobgpd nats-server prometheus; do
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 

@@ -4,7 +4,7 @@
 // SIGTERM stops every child, BIRD and the reflectors included; a second start finds the data again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,37 +13,10 @@ import { promisify } from 'node:util';
 import { freePort, waitFor } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { parseBirdRoutes } from '../../services/bgp/testing.js';
+import { startCluster, type Cluster } from './testing.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
-
-interface Cluster {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startCluster(env: Record<string, string>): Promise<Cluster> {
-  const { build } = (await import(join(root, 'infra/build.mjs'))) as { build(o?: { quiet?: boolean }): Promise<void> };
-  await build({ quiet: true }); // a no-op when dist/ is up to date
-  // What `npm start` runs: the compiled cluster (infra/test.sh builds dist/ before the tests).
-  const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist/infra/cluster/main.js')], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const deadline = Date.now() + 120_000;
-  while (!out.includes('meshless ready')) {
-    if (child.exitCode !== null) throw new Error(`cluster exited early:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`cluster not ready:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => out, exited };
-}
 
 /** Processes whose command line names `dir` (every child of the cluster but the datastore). */
 function processesUnder(dir: string): string[] {

@@ -12,9 +12,9 @@ import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
-import { natsServerConfig } from '../../services/shared/nats/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
 import { ensurePki, installAdminCredentials } from './pki.js';
+import { natsLayout } from './nats.js';
 import {
   agentAddress,
   birdAvailable,
@@ -33,6 +33,7 @@ const root = PROJECT_ROOT;
 export const clusterConfig = {
   dataDir: { type: 'string', default: '.data', description: 'where NATS, LMDB snapshots and logs live (relative to the repository)' },
   natsPort: { type: 'int', default: 4222, check: checks.port, description: 'NATS client port; 0 picks a free one' },
+  natsCluster: { type: 'int', default: 1, check: (v: number) => (v === 1 || v === 3 || v === 5 ? undefined : `must be 1, 3 or 5, got ${v}`), description: 'nats-servers to run (3 or 5: a JetStream cluster, buckets replicated; also --nats-cluster N)' },
   datastoreListen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'datastore gRPC API (the CLI default)' },
   syncListen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'sync server gRPC address (agents connect here)' },
   agents: { type: 'list', default: ['node-a1', 'node-a2', 'node-b1'], description: 'node agents to run (node names; the examples define these nodes)' },
@@ -43,6 +44,7 @@ export const clusterConfig = {
   switchAs: { type: 'int', default: 65100, check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`), description: "the BIRD switch's AS (eBGP to the reflectors)" },
   switchPort: { type: 'int', default: 1180, check: checks.port, description: "the BIRD switch's BGP port on 127.0.0.10 (a free one when taken)" },
   rrAdminBasePort: { type: 'int', default: 5474, check: checks.port, description: 'first reflector admin API port (meshless bgp --rr); reflectors take consecutive ports' },
+  dashboardPort: { type: 'int', default: 5480, check: checks.port, description: 'the web dashboard on 127.0.0.1 (meshless dashboard; a free one when taken)' },
 } as const;
 
 /** An agent's JSON log line as one terminal line when it reports changes or a status change. */
@@ -74,14 +76,6 @@ async function portOrFree(port: number, host = '127.0.0.1'): Promise<number> {
   return free ? port : freePort(host);
 }
 
-/** nats-server's configuration: TLS, users from certificates, subject permissions (shared/nats). */
-function writeNatsConfig(dataDir: string, port: number, monitorPort: number, credentials: string): string {
-  const file = join(dataDir, 'nats.conf');
-  const text = natsServerConfig({ host: '127.0.0.1', port, monitorPort, serverName: 'meshless-local', storeDir: join(dataDir, 'nats'), credentials, datastores: ['datastore'], syncServers: ['sync-0'] });
-  writeFileSync(file, text);
-  return file;
-}
-
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
     console.log(`npm start: run the Meshless local cluster in the foreground.\n\nConfiguration (environment):\n${describeConfig(clusterConfig)}`);
@@ -89,7 +83,8 @@ async function main(): Promise<void> {
   }
   let config;
   try {
-    config = loadConfig(clusterConfig);
+    const flag = process.argv.indexOf('--nats-cluster');
+    config = loadConfig(clusterConfig, flag > 0 ? { overrides: { natsCluster: process.argv[flag + 1] } } : {});
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`meshless: ${err.message}`);
@@ -104,11 +99,14 @@ async function main(): Promise<void> {
   const meshless = [MESHLESS_BIN];
   const node = process.execPath;
 
-  const natsPort = await portOrFree(config.natsPort);
-  const natsMonitor = await freePort();
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
   let metricsPort = config.metricsBasePort;
-  const nextMetrics = () => portOrFree(metricsPort++);
+  // Every service's /metrics, by name (an agent's is its node): what the dashboard reads.
+  const scraped: string[] = [];
+  const nextMetrics = async (name: string) => {
+    const port = await portOrFree(metricsPort++);
+    scraped.push(`${name}=http://127.0.0.1:${port}/metrics`);
+    return port;
+  };
 
   const bgp = config.reflectors > 0;
   const withSwitch = bgp && birdAvailable();
@@ -137,21 +135,21 @@ async function main(): Promise<void> {
     say,
   );
   say(installAdminCredentials(pki.credentials('admin')));
+  const nats = await natsLayout(dataDir, config.natsCluster, config.natsPort, (p) => portOrFree(p), {
+    credentials: pki.credentials('nats'),
+    datastores: ['datastore'],
+    syncServers: ['sync-0'],
+  });
+  const natsUrl = nats.url;
   const datastore = createDatastoreClient(config.datastoreListen, { credentials: pki.credentials('admin') });
   let blocks = new Map<string, string>();
   const paths = switchPaths(dataDir);
 
   // A step returns the child to start and supervise, or undefined when it only had work to do.
   const children: Array<() => Promise<ChildSpec | undefined>> = [
-    async () => ({
-      name: 'nats',
-      command: process.env.MESHLESS_NATS_SERVER ?? 'nats-server',
-      args: ['-c', writeNatsConfig(dataDir, natsPort, natsMonitor, pki.credentials('nats'))],
-      ready: () => httpOk(`http://127.0.0.1:${natsMonitor}/healthz`),
-      endpoints: [`nats        ${natsUrl}   (TLS; users from client certificates, subject permissions)`],
-    }),
+    ...nats.children.map((spec) => async () => spec),
     async () => {
-      const mp = await nextMetrics();
+      const mp = await nextMetrics('datastore');
       return {
         name: 'datastore',
         command: node,
@@ -167,7 +165,7 @@ async function main(): Promise<void> {
       return undefined;
     },
     async () => {
-      const mp = await nextMetrics();
+      const mp = await nextMetrics('sync');
       return {
         name: 'sync',
         command: node,
@@ -177,7 +175,7 @@ async function main(): Promise<void> {
       };
     },
     ...config.agents.map((name) => async (): Promise<ChildSpec> => {
-      const mp = await nextMetrics();
+      const mp = await nextMetrics(name);
       return {
         name: `agent-${name}`,
         command: node,
@@ -188,9 +186,20 @@ async function main(): Promise<void> {
       };
     }),
     ...layout.reflectors.map((r) => async (): Promise<ChildSpec> =>
-      reflectorChild(r, { meshless, credentials: pki.credentials(`rr-${r.name}`), syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics() }),
+      reflectorChild(r, { meshless, credentials: pki.credentials(`rr-${r.name}`), syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics(`rr-${r.name}`) }),
     ),
     async () => (withSwitch ? switchChild(layout, paths) : undefined),
+    async () => {
+      const url = `http://127.0.0.1:${await portOrFree(config.dashboardPort)}/`;
+      const rr = layout.reflectors.map((r) => `127.0.0.1:${r.adminPort}`).join(',');
+      return {
+        name: 'dashboard',
+        command: node,
+        args: [...meshless, 'dashboard', '--credentials', pki.credentials('admin'), '--listen', url.slice(7, -1), '--datastore', config.datastoreListen, ...(rr ? ['--rr', rr] : []), '--metrics', scraped.join(',')],
+        ready: () => httpOk(`${url}readyz`),
+        endpoints: [`dashboard   ${url}   (live: nodes, agents, sync servers, BGP sessions, IPAM, changes)`],
+      };
+    },
   ];
   let stopWatching = () => {};
 

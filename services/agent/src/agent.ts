@@ -100,6 +100,8 @@ export class SyncAgent extends EventEmitter {
   private running = false;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Set by SyncReconnect(RESYNC): the next hello asks for a snapshot, whatever revision we hold. */
+  private snapshotNext = false;
   private endpointIndex: number;
   private _status: AgentStatus = 'stopped';
   private _endpoint = '';
@@ -250,6 +252,8 @@ export class SyncAgent extends EventEmitter {
       if (outcome.kind === 'reconnect') {
         this.stats.reconnects++;
         reason = `${SyncReconnectReason[outcome.reason] ?? outcome.reason}: ${outcome.message}`;
+        // The server may have sent wrong state: the next hello carries no revision (a snapshot).
+        if (outcome.reason === SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC) this.snapshotNext = true;
         next = outcome.suggested && outcome.suggested !== endpoint ? outcome.suggested : this.nextEndpoint();
         if (next === endpoint && this.options.endpoints.length > 1) next = this.nextEndpoint();
         log?.info({ from: endpoint, to: next, reason }, 'server asked us to reconnect elsewhere');
@@ -283,7 +287,7 @@ export class SyncAgent extends EventEmitter {
         this.node,
         this.syncer,
         AGENT_VERSION,
-        state.revision,
+        this.snapshotNext ? 0 : state.revision,
         state.datastoreId,
         nodeScopedKeys,
         [...(this.options.compression ?? [SyncCompression.SYNC_COMPRESSION_GZIP, SyncCompression.SYNC_COMPRESSION_DEFLATE, SyncCompression.SYNC_COMPRESSION_NONE])],
@@ -297,7 +301,10 @@ export class SyncAgent extends EventEmitter {
           this.options.log?.debug({ endpoint, serverId, resume }, 'sync session started');
           this.setStatus({ status: 'syncing', endpoint, revision: state.revision, resume });
         },
-        commit: (updates, revision, replace, datastoreId, inSync) => this.commit(state, endpoint, updates, revision, replace, datastoreId, inSync),
+        commit: (updates, revision, replace, datastoreId, inSync) => {
+          this.commit(state, endpoint, updates, revision, replace, datastoreId, inSync);
+          if (replace) this.snapshotNext = false;
+        },
         bookmark: (revision) => {
           state.bookmark(revision);
           state.flushRevision();

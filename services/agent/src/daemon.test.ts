@@ -15,3 +15,25 @@ test('the agent configuration: a node is required, endpoints are HOST:PORT', () 
   ];
   for (const [env, message] of bad) assert.throws(() => loadConfig(agentConfigSpec, { env }), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
 });
+
+test('an agent whose state directory is unusable exits non-zero with the reason (no live-looking process)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const dir = mkdtempSync(join(tmpdir(), 'meshless-agent-state-'));
+  try {
+    // A file where the state directory should be: ENOTDIR whoever runs the test.
+    writeFileSync(join(dir, 'state'), '');
+    const bin = fileURLToPath(new URL('../../../bin/meshless.mjs', import.meta.url));
+    const run = spawnSync(process.execPath, [bin, 'agent', '--node', 'n1', '--sync', '127.0.0.1:1', '--state-dir', join(dir, 'state'), '--metrics-port', '0'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 1, `exit status (stderr: ${run.stderr})`);
+    assert.match(run.stderr, /state directory .*state\/n1 is not usable: a path component is not a directory/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@
 // /livez and /readyz (ready = in sync). With `--dataplane linux` it also programs this node's
 // kernel from the view (./dataplane: routes to local workloads, block routes, proxy ARP).
 import { join } from 'node:path';
-import { checks, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
+import { checks, checkStateDir, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
 import { SyncAgent } from './agent.js';
@@ -50,7 +50,19 @@ function describe(updates: readonly { kind: string; namespace: string; name: str
 
 export async function runAgent(config: AgentConfig, options: { log?: Logger; handleSignals?: boolean } = {}): Promise<RunningAgent> {
   const log = options.log ?? createLogger('agent', { node: config.node });
+  // Fail fast: an unusable state directory stops start-up with the reason (never a live-looking
+  // process that cannot sync); then nothing is left open, so the process exits non-zero.
+  if (config.stateDir) checkStateDir(join(config.stateDir, config.node));
   const telemetry = await startTelemetry({ service: 'agent', host: config.metricsHost, port: config.metricsPort });
+  try {
+    return await startAgent(config, options, log, telemetry);
+  } catch (err) {
+    await telemetry.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startAgent(config: AgentConfig, options: { handleSignals?: boolean }, log: Logger, telemetry: Telemetry): Promise<RunningAgent> {
   const agent = new SyncAgent({
     node: config.node,
     syncer: config.syncer,
@@ -82,7 +94,13 @@ export async function runAgent(config: AgentConfig, options: { log?: Logger; han
     if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates) }, 'changes arrived');
   });
   await agent.start();
-  const dataplane = startDataplane(config, agent, { log, meter });
+  let dataplane: ReturnType<typeof startDataplane>;
+  try {
+    dataplane = startDataplane(config, agent, { log, meter });
+  } catch (err) {
+    await agent.stop();
+    throw err;
+  }
   log.info({ node: config.node, sync: config.sync, syncer: config.syncer, metricsPort: telemetry.port }, 'agent started');
 
   let stopped: Promise<void> | undefined;

@@ -113,11 +113,19 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string,
 export async function connectStore(address: string, timeoutMs: number, credentials?: string): Promise<Store> {
   if ((await probe(address, timeoutMs)) !== undefined) throw unreachable(address);
   const client = createDatastoreClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });
-  const guard = async <T>(id: string | undefined, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (err) {
-      throw rephrase(err, address, timeoutMs, id, credentials);
+  const guard = async <T>(id: string | undefined, call: () => Promise<T>, idempotent = false): Promise<T> => {
+    // An idempotent call that met UNAVAILABLE (a NATS leader election, a datastore restarting) is
+    // tried again after the server's retry hint, doubling up to 2 s, within the --timeout budget.
+    // Create, replace and delete are not: a retry after a write that did land would misreport.
+    const start = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        const delay = Math.min(2000, (err instanceof UnavailableError ? (err.retryAfterMs ?? 200) : 200) * 2 ** attempt);
+        if (!idempotent || !(err instanceof UnavailableError) || attempt >= 5 || Date.now() - start + delay >= timeoutMs) throw rephrase(err, address, timeoutMs, id, credentials);
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   };
   const idOf = (r: Resource) => identifier(r.kind, r.metadata.namespace ?? '', r.metadata.name);
@@ -126,23 +134,27 @@ export async function connectStore(address: string, timeoutMs: number, credentia
     address,
     create: (r) => guard(idOf(r), async () => asResource(await client.create(r))),
     replace: (r) => guard(idOf(r), async () => asResource(await client.update(r))),
-    apply: (r) => guard(idOf(r), async () => asResource((await client.apply(r)).resource)),
+    apply: (r) => guard(idOf(r), async () => asResource((await client.apply(r)).resource), true),
     delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
-    get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace))),
+    get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace)), true),
     find: (kind, namespace, name) =>
-      guard(identifier(kind, namespace, name), async () => {
-        try {
-          return asResource(await client.get(kind, name, namespace));
-        } catch (err) {
-          if (err instanceof NotFoundError) return undefined;
-          throw err;
-        }
-      }),
+      guard(
+        identifier(kind, namespace, name),
+        async () => {
+          try {
+            return asResource(await client.get(kind, name, namespace));
+          } catch (err) {
+            if (err instanceof NotFoundError) return undefined;
+            throw err;
+          }
+        },
+        true,
+      ),
     list: (kind, namespace, labelSelector) =>
       guard(undefined, async () => {
         const { items, revision } = await client.list(kind, { namespace, labelSelector });
         return { items: items.map(asResource), revision };
-      }),
+      }, true),
     ipamShow: () =>
       guard(undefined, async () => {
         const res = await client.ipamShow();
@@ -150,7 +162,7 @@ export async function connectStore(address: string, timeoutMs: number, credentia
           pools: res.pools.map((p) => ({ name: p.name, cidr: p.cidr, addressesTotal: p.addressesTotal, addressesInUse: p.addressesInUse })),
           blocks: res.blocks.map((b) => ({ name: b.name, cidr: b.cidr, pool: b.pool, node: b.node, addressesTotal: b.addressesTotal, addressesInUse: b.addressesInUse })),
         };
-      }),
+      }, true),
     watch: async function* (kinds, revision, signal) {
       try {
         yield* client.watch({ kinds, revision, signal });

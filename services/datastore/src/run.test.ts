@@ -100,6 +100,28 @@ test('while NATS is down: not ready, requests fail with UNAVAILABLE; afterwards 
   }
 });
 
+test('a NATS that keeps its connections but answers nothing (SIGSTOP): /readyz fails with the KV probe reason, then recovers', async () => {
+  const nats = await startNatsServer();
+  const datastore = await runDatastore(testConfig(nats.url, { kvProbeInterval: 200, kvProbeDeadline: 500 }), createLogger('datastore-test'));
+  const readyz = async () => {
+    const res = await fetch(`http://127.0.0.1:${datastore.metricsPort}/readyz`);
+    return { status: res.status, body: await res.text() };
+  };
+  try {
+    await waitFor('ready', async () => (await readyz()).status === 200, 10_000);
+    nats.signal('SIGSTOP');
+    // The client connection stays up (no disconnect is seen for minutes): only the probe notices.
+    await waitFor('the KV probe to fail', async () => (await readyz()).status === 503, 10_000);
+    assert.match((await readyz()).body, /kv.*(did not answer a write and a read within 500 ms|NATS is unavailable)/s);
+    nats.signal('SIGCONT');
+    await waitFor('ready again without a restart', async () => (await readyz()).status === 200, 20_000);
+  } finally {
+    nats.signal('SIGCONT');
+    await datastore.close();
+    await nats.stop();
+  }
+});
+
 test('`meshless datastore` (the compiled build) serves with MESHLESS_* configuration and exits 0 on SIGTERM', async () => {
   const metricsPort = await freePort();
   const apiPort = await freePort();

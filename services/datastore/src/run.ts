@@ -8,7 +8,7 @@ import { validateResource } from '../../shared/resources/index.js';
 import { serverSecurity, serverTlsSpec } from '../../shared/tls/index.js';
 import { createApiMetrics, Handlers, startApiServer } from './api/index.js';
 import { Ipam } from './ipam/index.js';
-import { Compactor, ResourceStore, type CompactionResult, type ResourceDocument } from './store/index.js';
+import { Compactor, KvProbe, ResourceStore, type CompactionResult, type ResourceDocument } from './store/index.js';
 
 export const datastoreConfig = {
   ...serverTlsSpec,
@@ -30,6 +30,24 @@ export const datastoreConfig = {
   maxWatches: { type: 'int', default: 1000, check: checks.positive, description: 'Watch streams open at once in total (each holds a JetStream consumer); RESOURCE_EXHAUSTED beyond' },
   maxWatchesPerClient: { type: 'int', default: 100, check: checks.positive, description: 'Watch streams open at once per client identity (certificate, or IP when insecure)' },
   watchStallTimeout: { type: 'duration', default: 60_000, check: checks.positive, description: 'a Watch whose client reads nothing for this long is ended' },
+  replicas: {
+    type: 'int',
+    default: 0,
+    check: (v: number) => ([0, 1, 3, 5].includes(v) ? undefined : `must be 0 (automatic), 1, 3 or 5, got ${v}`),
+    description: 'replicas of each KV bucket; 0 = 3 on a NATS cluster of 3 or more servers, else 1 (existing buckets are scaled up)',
+  },
+  kvProbeInterval: {
+    type: 'duration',
+    default: 5000,
+    check: checks.positive,
+    description: 'how often /readyz writes and reads back a key in the KV',
+  },
+  kvProbeDeadline: {
+    type: 'duration',
+    default: 3000,
+    check: checks.positive,
+    description: 'the KV probe fails (and /readyz with it) when the write and read take longer',
+  },
   maxMessageBytes: {
     type: 'int',
     default: 4 * 1024 * 1024,
@@ -95,12 +113,17 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
       }
     })();
 
-    const store = await ResourceStore.open(nc, { log });
+    const store = await ResourceStore.open(nc, { log, replicas: config.replicas });
     storeOpen = true;
     let compacted = await store.compactedRevision();
     await store.revision();
 
-    const metrics = createApiMetrics(telemetry.meter, { revision: () => store.lastSeenRevision, compactedRevision: () => compacted });
+    const metrics = createApiMetrics(telemetry.meter, { revision: () => store.lastSeenRevision, compactedRevision: () => compacted, kvProbeOk: () => probe.ok });
+    const probe = new KvProbe(store, config.kvProbeInterval, config.kvProbeDeadline, log.child({ component: 'kv-probe' }), (reason) => metrics.natsError(reason));
+    await probe.runOnce();
+    probe.start();
+    closers.push(async () => probe.stop());
+    telemetry.addReadiness('kv', () => ({ ready: probe.ok, reason: probe.reason }));
     const normalize = (doc: ResourceDocument) => validateResource(doc, { source: 'ipam' }) as unknown as ResourceDocument;
     const ipam = new Ipam(store, normalize, log.child({ component: 'ipam' }), () => metrics.blockAllocated());
     closers.push(() => ipam.idle());

@@ -35,8 +35,18 @@ export class ConflictError extends MeshlessError {}
 /** The request is valid but the system is not in a state to serve it (e.g. pool exhausted). */
 export class FailedPreconditionError extends MeshlessError {}
 
-/** A dependency (NATS, a peer) is unreachable; the caller may retry. */
-export class UnavailableError extends MeshlessError {}
+/** A dependency (NATS, a peer) is unreachable; the caller may retry (after `retryAfterMs` when set). */
+export class UnavailableError extends MeshlessError {
+  /** Suggested wait before retrying, in milliseconds (sent to gRPC clients as a retry hint). */
+  readonly retryAfterMs: number | undefined;
+  /** What is unavailable, for logs and metrics: `nats`, `storage`, `not-ready`, ... */
+  readonly reason: string | undefined;
+  constructor(message: string, options?: ErrorOptions & { retryAfterMs?: number; reason?: string }) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+    this.reason = options?.reason;
+  }
+}
 
 /** A bounded resource ran out (a queue, a connection limit, a message size). */
 export class ResourceExhaustedError extends MeshlessError {}

@@ -18,6 +18,8 @@ export interface GrpcStatus {
 
 /** Header carrying the offending field of an INVALID_ARGUMENT, for clients that want it typed. */
 export const FIELD_METADATA_KEY = 'meshless-field';
+/** Header of an UNAVAILABLE status: milliseconds the client should wait before retrying. */
+export const RETRY_AFTER_METADATA_KEY = 'meshless-retry-after-ms';
 
 /** The one place where service errors become gRPC statuses. Unknown errors are INTERNAL. */
 export function toGrpcStatus(err: unknown): GrpcStatus {
@@ -31,7 +33,10 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
   else if (err instanceof AlreadyExistsError) code = status.ALREADY_EXISTS;
   else if (err instanceof ConflictError) code = status.ABORTED;
   else if (err instanceof FailedPreconditionError) code = status.FAILED_PRECONDITION;
-  else if (err instanceof UnavailableError) code = status.UNAVAILABLE;
+  else if (err instanceof UnavailableError) {
+    code = status.UNAVAILABLE;
+    if (err.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterMs));
+  }
   else if (err instanceof ResourceExhaustedError) code = status.RESOURCE_EXHAUSTED;
   else if (err instanceof PermissionDeniedError) code = status.PERMISSION_DENIED;
   return { code, details, metadata };
@@ -56,8 +61,10 @@ export function fromGrpcError(err: unknown): Error {
       return new ConflictError(message, options);
     case status.FAILED_PRECONDITION:
       return new FailedPreconditionError(message, options);
-    case status.UNAVAILABLE:
-      return new UnavailableError(message, options);
+    case status.UNAVAILABLE: {
+      const after = Number(e.metadata?.get(RETRY_AFTER_METADATA_KEY)[0]);
+      return new UnavailableError(message, { ...options, retryAfterMs: Number.isFinite(after) && after >= 0 ? after : undefined });
+    }
     case status.RESOURCE_EXHAUSTED:
       return new ResourceExhaustedError(message, options);
     case status.PERMISSION_DENIED:

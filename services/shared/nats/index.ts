@@ -2,6 +2,7 @@ export {
   RESOURCES_BUCKET,
   META_BUCKET,
   META_COMPACTED_REVISION,
+  META_HEALTH_PROBE,
   Subjects,
   KIND_TOKENS,
   resourceKey,
@@ -13,3 +14,5 @@ export { connectNats } from './connect.js';
 export { natsServerConfig, SYNC_SERVER_DENIED_PUBLISH } from './server-config.js';
 export type { NatsServerConfigOptions } from './server-config.js';
 export type { NatsConnection } from './connect.js';
+export { asServiceError, classifyNatsError, TransientJsCodes, StorageJsCodes, NATS_RETRY_AFTER_MS, STORAGE_RETRY_AFTER_MS } from './errors.js';
+export type { NatsFailure } from './errors.js';

@@ -11,6 +11,8 @@ export const RESOURCES_BUCKET = 'meshless-resources';
 export const META_BUCKET = 'meshless-meta';
 /** Key in META_BUCKET: the highest revision whose tombstones may have been purged (decimal text). */
 export const META_COMPACTED_REVISION = 'compacted-revision';
+/** Key in META_BUCKET the datastore's readiness probe writes and reads back (a timestamp). */
+export const META_HEALTH_PROBE = 'health-probe';
 
 export const Subjects = {
   /** Sync-server load heartbeats: JSON { id, address, connections, ready }. */

@@ -46,6 +46,8 @@ export interface NatsServerConfigOptions {
   datastores: readonly string[];
   /** Names in the sync server certificates (role sync-server). */
   syncServers: readonly string[];
+  /** Clustering (routes in plain text for now: see the README's security section). */
+  cluster?: { name: string; port: number; routes: readonly number[] };
 }
 
 const q = (s: string) => JSON.stringify(s);
@@ -63,6 +65,15 @@ export function natsServerConfig(o: NatsServerConfigOptions): string {
     ...(o.monitorPort ? [`http: ${q(`${o.host}:${o.monitorPort}`)}`] : []),
     `server_name: ${q(o.serverName)}`,
     `jetstream { store_dir: ${q(o.storeDir)} }`,
+    ...(o.cluster
+      ? [
+          'cluster {',
+          `  name: ${q(o.cluster.name)}`,
+          `  listen: ${q(`${o.host}:${o.cluster.port}`)}`,
+          `  routes: [${o.cluster.routes.map((p) => q(`nats://${o.host}:${p}`)).join(', ')}]`,
+          '}',
+        ]
+      : []),
     'tls {',
     `  cert_file: ${q(`${dir}/tls.crt`)}`,
     `  key_file: ${q(`${dir}/tls.key`)}`,

@@ -13,6 +13,14 @@ export interface NatsServerHandle {
   readonly storeDir: string;
   /** SIGTERM (or SIGKILL with hard=true), wait for exit, start again on the same port and store. */
   restart(hard?: boolean): Promise<void>;
+  /** SIGKILL (or `signal`) and wait for exit, without starting again (start() does). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP / SIGCONT: a wedged server that keeps its sockets). */
+  signal(signal: NodeJS.Signals): void;
+  /** Starts a stopped server again on the same port and store. */
+  start(): Promise<void>;
+  /** Whether the process is running now. */
+  readonly running: boolean;
   stop(): Promise<void>;
 }
 
@@ -28,14 +36,26 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export interface NatsServerOptions {
-  storeDir?: string;
-  port?: number;
-  /** A configuration file's text for this port and store (e.g. shared/nats natsServerConfig); default: plain JetStream. */
-  config?: (port: number, storeDir: string) => string;
+export interface NatsClusterMember {
+  /** Unique server name (JetStream clustering requires one). */
+  serverName: string;
+  clusterName: string;
+  /** Port of this server's cluster (route) listener. */
+  clusterPort: number;
+  /** Route ports of the other members. */
+  routes: number[];
 }
 
-export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(
+  options: {
+    storeDir?: string;
+    port?: number;
+    cluster?: NatsClusterMember;
+    extraArgs?: string[];
+    /** A configuration file's text for this port and store (e.g. shared/nats natsServerConfig); replaces the flags above. */
+    config?: (port: number, storeDir: string) => string;
+  } = {},
+): Promise<NatsServerHandle> {
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'meshless-nats-'));
   const ownDir = options.storeDir === undefined;
   let port = options.port ?? (await freePort());
@@ -44,7 +64,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
 
   const launch = async (): Promise<void> => {
     stderr = '';
-    let args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)];
+    let args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...(options.extraArgs ?? [])];
+    const c = options.cluster;
+    if (c) {
+      args.push('-n', c.serverName, '--cluster_name', c.clusterName, '--cluster', `nats://127.0.0.1:${c.clusterPort}`);
+      if (c.routes.length > 0) args.push('--routes', c.routes.map((p) => `nats://127.0.0.1:${p}`).join(','));
+    }
     if (options.config) {
       const file = join(storeDir, 'nats.conf');
       writeFileSync(file, options.config(port, storeDir));
@@ -76,7 +101,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       await launch();
       break;
     } catch (err) {
-      if (attempt >= 3 || options.port !== undefined || !/address already in use/i.test(String(err))) throw err;
+      if (attempt >= 3 || options.port !== undefined || options.cluster || !/address already in use/i.test(String(err))) throw err;
       port = await freePort();
     }
   }
@@ -89,6 +114,18 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       return port;
     },
     storeDir,
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      await halt(signal);
+    },
+    async start() {
+      await launch();
+    },
+    signal(signal: NodeJS.Signals) {
+      child?.kill(signal);
+    },
     async restart(hard = false) {
       await halt(hard ? 'SIGKILL' : 'SIGTERM');
       await launch();

@@ -33,7 +33,7 @@ export const syncConfigSpec = {
   shedSlackPercent: { type: 'int', default: 5, check: nonNegative, description: 'tolerance above the fair share before shedding, in percent' },
   fanoutChunk: { type: 'int', default: 2000, check: checks.positive, description: 'streams written per event-loop turn during a fan-out' },
   drainTimeout: { type: 'duration', default: 10_000, description: 'on SIGTERM, how long to wait for clients to move before closing' },
-  horizonPoll: { type: 'duration', default: 5000, check: checks.positive, description: 'interval of reading the datastore\'s compacted revision' },
+  horizonPoll: { type: 'duration', default: 1000, check: checks.positive, description: 'interval of reading the datastore\'s compacted revision (a server that fell behind compaction reads the datastore again within one interval)' },
   maxMessageBytes: { type: 'int', default: 4 * MiB, check: checks.positive, description: 'largest accepted client message' },
   listenBacklog: { type: 'int', default: 4096, check: checks.positive, description: 'accept queue of the gRPC port (agents of a failed server arrive at once; capped by net.core.somaxconn)' },
   directWrites: { type: 'bool', default: true, description: 'write each shared frame straight to the HTTP/2 streams (false: grpc-js copies it per stream)' },

@@ -1,6 +1,7 @@
 // `meshless sync`: wiring of one sync server process (NATS, the server, telemetry, shutdown).
 // SIGTERM drains: every client is sent to another server and resumes there, then we close.
 import { hostname } from 'node:os';
+import { checkStateDir } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
@@ -25,14 +26,22 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   const serverId = config.serverId || `${hostname()}-${process.pid}`;
   const log = options.log ?? createLogger('sync', { serverId });
   const listenHost = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  // Fail fast: an unusable state directory or a taken port stops start-up with the reason, and
+  // nothing is left open (the process exits non-zero instead of looking alive).
+  if (config.stateDir) checkStateDir(config.stateDir);
   const security = await serverSecurity('sync', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
   const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
-  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log, config.natsCredentials || undefined);
+  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log, config.natsCredentials || undefined).catch(async (err: unknown) => {
+    await telemetry.close();
+    throw err;
+  });
   let server: SyncServer | undefined;
+  const maxConnections = connectionCap(config.maxConnections, openFileLimit(), log);
   const metrics = createSyncMetrics(telemetry.meter, {
     revision: () => server?.cache.revision ?? 0,
     cacheEntries: () => server?.cache.size ?? 0,
     streams: () => server?.stats().connections ?? 0,
+    connectionLimit: () => maxConnections,
   });
   server = await SyncServer.start({
     serverId,
@@ -40,7 +49,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     listen: config.listen,
     advertise: config.advertise || undefined,
     stateDir: config.stateDir || undefined,
-    maxConnections: connectionCap(config.maxConnections, openFileLimit(), log),
+    maxConnections,
     pingIntervalMs: config.pingInterval,
     pongTimeoutMs: Math.max(config.pongTimeout, 2 * config.pingInterval),
     handshakeTimeoutMs: config.handshakeTimeout,
@@ -63,6 +72,10 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     log,
     metrics,
     security,
+  }).catch(async (err: unknown) => {
+    await nc.close().catch(() => undefined);
+    await telemetry.close();
+    throw err;
   });
   const s = server;
   telemetry.addReadiness('sync', () => {

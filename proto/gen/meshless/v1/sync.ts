@@ -78,8 +78,17 @@ export const protobufFileName = "meshless/v1/sync.proto";
  *   RESOURCE_EXHAUSTED  the server is full, or the client fell behind by N revisions/bytes
  *                       ("... resume from R": reconnect with revision R)
  *   DEADLINE_EXCEEDED   no SyncClientHello within the handshake timeout, or no SyncPong in time
- *   UNAVAILABLE         the server is not caught up with the datastore, is draining, or stays
- *                       behind the client's revision; try another server
+ *   UNAVAILABLE         the server is not caught up with the datastore, is draining, is reading
+ *                       the datastore again, or stays behind the client's revision; try another
+ *                       server
+ *
+ * What a client can rely on
+ *   State at a committed revision R equals the datastore's view at R. A server that finds it
+ *   may have broken this (it fell behind compaction: see SYNC_RECONNECT_REASON_RESYNC) stops
+ *   being ready within one horizon poll, reads the datastore again, and sends its clients the
+ *   corrections as deltas, then SyncReconnect(RESYNC) so that each takes a snapshot; a client
+ *   without SYNC_FEATURE_RECONNECT gets its stream ended with UNAVAILABLE and must reconnect
+ *   without a revision to be sure.
  */
 
 export enum SyncCompression {
@@ -170,6 +179,12 @@ export enum SyncReconnectReason {
   SYNC_RECONNECT_REASON_DRAIN = 2,
   /** SYNC_RECONNECT_REASON_FULL - The server is at its connection limit. */
   SYNC_RECONNECT_REASON_FULL = 3,
+  /**
+   * SYNC_RECONNECT_REASON_RESYNC - What the server sent may have been wrong (it fell behind tombstone compaction and missed
+   * deletions, or its watch skipped changes): reconnect WITHOUT a revision, so that the next
+   * server sends a snapshot with replace=true. Keep serving the state held until then.
+   */
+  SYNC_RECONNECT_REASON_RESYNC = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -187,6 +202,9 @@ export function syncReconnectReasonFromJSON(object: any): SyncReconnectReason {
     case 3:
     case "SYNC_RECONNECT_REASON_FULL":
       return SyncReconnectReason.SYNC_RECONNECT_REASON_FULL;
+    case 4:
+    case "SYNC_RECONNECT_REASON_RESYNC":
+      return SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -204,6 +222,8 @@ export function syncReconnectReasonToJSON(object: SyncReconnectReason): string {
       return "SYNC_RECONNECT_REASON_DRAIN";
     case SyncReconnectReason.SYNC_RECONNECT_REASON_FULL:
       return "SYNC_RECONNECT_REASON_FULL";
+    case SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC:
+      return "SYNC_RECONNECT_REASON_RESYNC";
     case SyncReconnectReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -5,6 +5,7 @@ import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
 import * as bgp from './bgp.js';
 import * as certs from './certs.js';
+import * as dashboard from './dashboard.js';
 import * as datastore from './datastore.js';
 import * as demo from './demo.js';
 import * as get from './get.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly CommandModule[] = [
   agent,
   rr,
   bgp,
+  dashboard,
   demo,
   certs,
 ];

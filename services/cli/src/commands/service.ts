@@ -46,7 +46,9 @@ export function registerService<S extends ConfigSpec>(program: Command, ctx: Cli
   });
   cmd.action(async () => {
     const def = definition!;
-    const opts = cmd.opts<Record<string, string | undefined>>();
+    // With globals: a flag the program also declares (--datastore) is parsed by the program
+    // wherever it appears, so a service parameter of that name reads it from there.
+    const opts = cmd.optsWithGlobals<Record<string, string | undefined>>();
     const overrides: Record<string, unknown> = {};
     for (const [, param] of def.flags) if (opts[param] !== undefined) overrides[param] = opts[param];
     // --credentials is the program's global option (the CLI's own credentials); for a service it

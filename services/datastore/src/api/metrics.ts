@@ -13,6 +13,8 @@ export interface ApiMetrics {
   watchClosed(): void;
   blockAllocated(): void;
   tombstonesPurged(count: number): void;
+  /** A NATS failure reached a request or the probe; `reason` nats | storage | timeout | ... */
+  natsError(reason: string): void;
 }
 
 export interface MetricSources {
@@ -20,6 +22,8 @@ export interface MetricSources {
   revision(): number;
   /** The compacted revision last recorded. */
   compactedRevision(): number;
+  /** Whether the last KV probe succeeded. */
+  kvProbeOk(): boolean;
 }
 
 export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetrics {
@@ -39,7 +43,14 @@ export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetri
   meter
     .createObservableGauge('meshless_datastore_compacted_revision', { description: 'Revision up to which tombstones may have been purged' })
     .addCallback((r) => r.observe(sources.compactedRevision()));
+  const natsErrors = meter.createCounter('meshless_datastore_nats_errors_total', {
+    description: 'NATS failures seen by requests and the KV probe, by reason (nats = unreachable or electing, storage = JetStream store full or failing)',
+  });
+  meter
+    .createObservableGauge('meshless_datastore_kv_probe_ok', { description: '1 when the last KV write-and-read probe succeeded within its deadline' })
+    .addCallback((r) => r.observe(sources.kvProbeOk() ? 1 : 0));
   return {
+    natsError: (reason) => natsErrors.add(1, { reason }),
     request: (method, code, seconds) => {
       const labels = { method, code: CODE_NAMES.get(code) ?? String(code) };
       requests.add(1, labels);

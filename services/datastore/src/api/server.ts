@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { SpanKind } from '@opentelemetry/api';
 import { contextFromTraceparent, inSpan, isTracing, TRACEPARENT } from '../../../shared/tracing/index.js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
-import { ResourceExhaustedError } from '../../../shared/errors/index.js';
+import { ResourceExhaustedError, UnavailableError } from '../../../shared/errors/index.js';
 import type { ServerSecurity } from '../../../shared/tls/index.js';
 import { Access } from './authorize.js';
 import {
@@ -44,7 +44,7 @@ import {
 } from '../../../../proto/gen/meshless/v1/datastore.js';
 import type { StoredKind } from '../../../shared/nats/index.js';
 import type { ResourceStore } from '../store/index.js';
-import { asServiceError } from '../store/nats-errors.js';
+import { asServiceError } from '../../../shared/nats/index.js';
 import { toProtoResource, type Handlers } from './handlers.js';
 import type { ApiMetrics } from './metrics.js';
 import { optionalRevision, requireKind } from './requests.js';
@@ -132,8 +132,13 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
           callback(null, res);
         },
         (err: unknown) => {
-          const st = toGrpcStatus(asServiceError(err, method));
+          const mapped = asServiceError(err, method);
+          const st = toGrpcStatus(mapped);
           metrics.request(method, st.code, seconds());
+          if (mapped instanceof UnavailableError) {
+            metrics.natsError(mapped.reason ?? 'unavailable');
+            if (mapped.reason === 'storage') log.error({ method, details: st.details }, 'JetStream storage is full or failing');
+          }
           if (st.code === status.INTERNAL || st.code === status.UNKNOWN) log.error({ err, method }, 'request failed');
           else if (st.code === status.PERMISSION_DENIED) denied(method, access, st.details);
           else log.debug({ method, code: st.code, details: st.details }, 'request refused');

@@ -11,7 +11,16 @@
 // no message pending and none delivered means there was nothing to catch up on. (Rejected:
 // nats.js `kv.watch`, which reports `isUpdate` per entry but gives no signal when the initial
 // set is empty, and does not expose the delete marker's revision.)
+//
+// Replicated buckets: JetStream places an ephemeral consumer on any peer of the stream, and a
+// consumer reads its own peer's copy. A peer that just restarted is still catching up, so a scan
+// there ends ("caught up") short of writes that were acknowledged before it started (seen on a
+// 3-node cluster: a List missing the last 60 acknowledged creates). So the cursor only reads from
+// a consumer that sits on the stream leader, where every acknowledged write is; a consumer placed
+// elsewhere is deleted and created again. (Rejected: comparing the caught-up revision with the
+// stream's last sequence, which a filtered or compacted read cannot reach.)
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { UnavailableError } from '../../../shared/errors/index.js';
 
 /** The KV operation header and its values (nats.js `kvOperationHdr`). */
 export const KV_OPERATION_HEADER = 'KV-Operation';
@@ -56,12 +65,19 @@ export function streamName(bucket: string): string {
 }
 
 export async function lastRevision(jsm: JetStreamManager, bucket: string): Promise<number> {
-  const info = await jsm.streams.info(streamName(bucket));
-  return info.state.last_seq;
+  return (await streamPosition(jsm, bucket)).lastSequence;
 }
 
 /** How long JetStream keeps a consumer nobody pulls from (milliseconds). */
 export const CONSUMER_INACTIVE_MS = 15_000;
+/** The stream's last sequence and its leader ('' when not clustered). */
+async function streamPosition(jsm: JetStreamManager, bucket: string): Promise<{ lastSequence: number; leader: string }> {
+  const info = await jsm.streams.info(streamName(bucket));
+  return { lastSequence: info.state.last_seq, leader: info.cluster?.leader ?? '' };
+}
+
+/** Attempts at getting a consumer placed on the stream leader before giving up (UnavailableError). */
+const PLACEMENT_ATTEMPTS = 20;
 
 /**
  * Opens an ordered consumer on the bucket and yields its entries, with one caught-up mark.
@@ -74,27 +90,41 @@ export async function* openCursor(
   options: CursorOptions,
 ): AsyncGenerator<RawEntry | CaughtUp, void, undefined> {
   const prefix = subjectPrefix(bucket);
-  const startRevision = await lastRevision(jsm, bucket);
-  const consumer: Consumer = await js.consumers.get(streamName(bucket), {
-    filter_subjects: prefix + options.filter,
-    ...(options.mode === 'after'
-      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (options.revision ?? 0) + 1 }
-      : { deliver_policy: DeliverPolicy.LastPerSubject }),
-    headers_only: options.headersOnly === true,
-    // Deleted when the cursor ends; should that delete be lost (NATS busy or unreachable), the
-    // server drops the consumer once nobody pulls from it for this long (nats.js's default is
-    // 5 minutes: abandoned Watch streams left hundreds of consumers behind that long).
-    inactive_threshold: CONSUMER_INACTIVE_MS,
-  });
   let messages: ConsumerMessages | undefined;
+  let consumer: Consumer | undefined;
   const stop = () => messages?.stop();
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
-    messages = await consumer.consume({ max_messages: 512 });
-    if (options.signal?.aborted) return;
+    let startRevision = 0;
+    let info;
+    for (let attempt = 1; ; attempt++) {
+      const position = await streamPosition(jsm, bucket);
+      startRevision = position.lastSequence;
+      consumer = await js.consumers.get(streamName(bucket), {
+        filter_subjects: prefix + options.filter,
+        ...(options.mode === 'after'
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (options.revision ?? 0) + 1 }
+          : { deliver_policy: DeliverPolicy.LastPerSubject }),
+        headers_only: options.headersOnly === true,
+        // Deleted when the cursor ends; should that delete be lost (NATS busy or unreachable), the
+        // server drops the consumer once nobody pulls from it for this long (nats.js's default is
+        // 5 minutes: abandoned Watch streams left hundreds of consumers behind that long).
+        inactive_threshold: CONSUMER_INACTIVE_MS,
+      });
+      messages = await consumer.consume({ max_messages: 512 });
+      if (options.signal?.aborted) return;
+      info = await consumer.info();
+      const host = info.cluster?.leader ?? '';
+      if (position.leader === '' || host === position.leader) break;
+      messages.stop();
+      await consumer.delete().catch(() => undefined);
+      if (attempt >= PLACEMENT_ATTEMPTS) {
+        throw new UnavailableError(`no consumer on the leader (${position.leader}) of ${streamName(bucket)} after ${attempt} attempts; retry`, { retryAfterMs: 250, reason: 'nats' });
+      }
+      await new Promise((r) => setTimeout(r, 25 * attempt));
+    }
     let caughtUp = false;
     let last = options.mode === 'after' ? (options.revision ?? 0) : 0;
-    const info = await consumer.info();
     if (info.num_pending === 0 && info.delivered.consumer_seq === 0) {
       caughtUp = true;
       yield { type: 'caught-up', revision: Math.max(startRevision, last) };
@@ -120,7 +150,7 @@ export async function* openCursor(
   } finally {
     options.signal?.removeEventListener('abort', stop);
     messages?.stop();
-    consumer.delete().catch(() => undefined);
+    consumer?.delete().catch(() => undefined);
   }
 }
 

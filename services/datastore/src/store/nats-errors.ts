@@ -1,8 +1,9 @@
-// NATS and JetStream failures, classified by class and API code (never by message text), as the
-// service errors the API maps to gRPC statuses.
+// JetStream failures the store handles itself (compare-and-set), and the bounded retry of
+// transient ones. Classification lives in shared/nats (classifyNatsError, asServiceError).
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
-import { MeshlessError, UnavailableError } from '../../../shared/errors/index.js';
+import { asServiceError, classifyNatsError } from '../../../shared/nats/index.js';
+
+export { asServiceError };
 
 /** True when a JetStream publish failed its expected-last-subject-sequence check (compare-and-set). */
 export function isWrongLastSequence(err: unknown): boolean {
@@ -12,18 +13,33 @@ export function isWrongLastSequence(err: unknown): boolean {
   );
 }
 
-/** NATS being unreachable or slow becomes UnavailableError; service errors pass through. */
-export function asServiceError(err: unknown, what: string): unknown {
-  if (err instanceof MeshlessError) return err;
-  if (
-    err instanceof TimeoutError ||
-    err instanceof NoRespondersError ||
-    err instanceof RequestError ||
-    err instanceof ClosedConnectionError ||
-    err instanceof DrainingConnectionError ||
-    err instanceof ConnectionError
-  ) {
-    return new UnavailableError(`${what}: NATS is unavailable (${(err as Error).message})`, { cause: err });
+export interface RetryBudget {
+  /** Give up (rethrow the last error) once this much time has passed since the first attempt. */
+  readonly totalMs: number;
+  /** First pause between attempts; doubles up to `maxDelayMs`. */
+  readonly firstDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/**
+ * One key read or write: each attempt has a short timeout (the caller's), and a transient failure
+ * (a NATS blip, a leader election) is retried with bounded backoff within the budget. A leader
+ * election in a 3-node cluster takes 2-5 s, so the budget covers it instead of failing the request.
+ * (Rejected: one long timeout per request, the old fixed 5 s: a request sent to a server that just
+ * died waited it out whole even though the cluster answered again after a second.)
+ */
+export const KEY_OP_BUDGET: RetryBudget = { totalMs: 12_000, firstDelayMs: 25, maxDelayMs: 250 };
+
+export async function withRetry<T>(attempt: () => Promise<T>, budget: RetryBudget = KEY_OP_BUDGET): Promise<T> {
+  const start = Date.now();
+  let delay = budget.firstDelayMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (classifyNatsError(err) !== 'transient' || Date.now() - start + delay > budget.totalMs) throw err;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, budget.maxDelayMs);
   }
-  return err;
 }

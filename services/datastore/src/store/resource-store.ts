@@ -9,22 +9,27 @@
 // - Every write is a compare-and-set on the key's last revision (JetStream's
 //   expected-last-subject-sequence), so a write never overwrites one it did not see. Callers
 //   that asked for no particular revision get a bounded retry instead of ABORTED.
+// - Every JetStream request is retried on a transient failure within KEY_OP_BUDGET; a write
+//   carries a message id (JetStream de-duplication), so a retried publish whose first attempt
+//   was stored is acknowledged with the first attempt's revision instead of being stored twice.
+// - Reads go to the stream leader (see buckets.ts): a read after an acknowledged write sees it.
 // - A deletion is a KV delete marker, whose revision is the deletion's revision; markers are the
 //   tombstones the compactor purges after the retention window (see compactor.ts).
 import { randomUUID } from 'node:crypto';
 import { headers as natsHeaders, Empty, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, PubHeaders, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { PubHeaders, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import {
   AlreadyExistsError,
   ConflictError,
   NotFoundError,
   ResourceExhaustedError,
+  UnavailableError,
 } from '../../../shared/errors/index.js';
 import {
-  META_BUCKET,
   META_COMPACTED_REVISION,
+  META_HEALTH_PROBE,
   RESOURCES_BUCKET,
   kindPrefix,
   parseResourceKey,
@@ -32,7 +37,8 @@ import {
   type StoredKind,
 } from '../../../shared/nats/index.js';
 import { KV_OPERATION_HEADER, lastRevision, openCursor, scan, subjectPrefix, type RawEntry } from './kv-cursor.js';
-import { asServiceError, isWrongLastSequence } from './nats-errors.js';
+import { asServiceError, isWrongLastSequence, withRetry } from './nats-errors.js';
+import { openBuckets } from './buckets.js';
 import { injectTraceparent, TRACEPARENT } from '../../../shared/tracing/index.js';
 
 /** A resource document as the store handles it: Calico v3 shape, already validated. */
@@ -69,10 +75,14 @@ export interface StoreOptions {
   log: Logger;
   /** Largest stored document in bytes; default: what NATS accepts in one message. */
   maxDocumentBytes?: number;
+  /** Replicas of each bucket; 0 or absent = automatic (3 on a NATS cluster of 3 or more, else 1). */
+  replicas?: number;
 }
 
 export class ResourceStore {
   readonly maxDocumentBytes: number;
+  /** Replicas the buckets were reconciled to at open. */
+  replicas = 1;
   /** The highest revision this store has written or read; a cheap gauge for metrics. */
   lastSeenRevision = 0;
   private readonly prefix = subjectPrefix(RESOURCES_BUCKET);
@@ -90,21 +100,20 @@ export class ResourceStore {
 
   /** Binds the buckets, creating them when absent (history 1: superseded values are dropped). */
   static async open(nc: NatsConnection, options: StoreOptions): Promise<ResourceStore> {
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
-    const kvm = new Kvm(js);
-    const kv = await kvm.create(RESOURCES_BUCKET, { history: 1, description: 'Meshless resources: one key per resource, revision = stream sequence' });
-    const meta = await kvm.create(META_BUCKET, { history: 1, description: 'Meshless datastore bookkeeping' });
+    const { js, jsm, kv, meta, replicas } = await openBuckets(nc, { replicas: options.replicas ?? 0, log: options.log });
     const natsMax = (nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM;
     const max = Math.min(options.maxDocumentBytes ?? natsMax, natsMax);
-    return new ResourceStore(js, jsm, kv, meta, options.log, max);
+    const store = new ResourceStore(js, jsm, kv, meta, options.log, max);
+    store.replicas = replicas;
+    options.log.info({ replicas }, 'datastore buckets open');
+    return store;
   }
 
   // ------------------------------------------------------------------ reads
 
   async get(kind: StoredKind, namespace: string, name: string): Promise<StoredResource | undefined> {
     try {
-      const e = await this.kv.get(resourceKey(kind, namespace, name));
+      const e = await withRetry(() => this.kv.get(resourceKey(kind, namespace, name)));
       if (!e || e.operation !== 'PUT') return undefined;
       this.seen(e.revision);
       return this.decode(kind, namespace, name, e.revision, e.value);
@@ -116,7 +125,7 @@ export class ResourceStore {
   /** Every resource of a kind (in one namespace when given), sorted by namespace and name. */
   async list(kind: StoredKind, namespace?: string): Promise<{ items: StoredResource[]; revision: number }> {
     try {
-      const { entries, revision } = await scan(this.js, this.jsm, RESOURCES_BUCKET, kindPrefix(kind, namespace || undefined));
+      const { entries, revision } = await withRetry(() => scan(this.js, this.jsm, RESOURCES_BUCKET, kindPrefix(kind, namespace || undefined)));
       this.seen(revision);
       const items: StoredResource[] = [];
       for (const e of entries) {
@@ -133,7 +142,7 @@ export class ResourceStore {
 
   async revision(): Promise<number> {
     try {
-      const r = await lastRevision(this.jsm, RESOURCES_BUCKET);
+      const r = await withRetry(() => lastRevision(this.jsm, RESOURCES_BUCKET));
       this.seen(r);
       return r;
     } catch (err) {
@@ -144,10 +153,36 @@ export class ResourceStore {
   /** The highest revision whose tombstones may have been purged (0 when none was). */
   async compactedRevision(): Promise<number> {
     try {
-      const e = await this.meta.get(META_COMPACTED_REVISION);
+      const e = await withRetry(() => this.meta.get(META_COMPACTED_REVISION));
       return e && e.operation === 'PUT' ? Number(e.string()) || 0 : 0;
     } catch (err) {
       throw asServiceError(err, 'read the compacted revision');
+    }
+  }
+
+  /**
+   * One write and one read of the meta bucket within `deadlineMs`, no retry: the readiness probe.
+   * Every datastore replica writes the same key, so the read checks for our write *or a later one*.
+   * Throws the classified failure (UnavailableError, `reason` storage for a full or failing store).
+   */
+  async probe(deadlineMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnavailableError(`the KV did not answer a write and a read within ${deadlineMs} ms`, { reason: 'timeout' })), deadlineMs);
+    });
+    try {
+      await Promise.race([
+        (async () => {
+          const written = await this.meta.put(META_HEALTH_PROBE, String(Date.now()));
+          const read = await this.meta.get(META_HEALTH_PROBE);
+          if (!read || read.revision < written) throw new UnavailableError(`the KV read back revision ${read?.revision ?? 'none'} after writing ${written}`, { reason: 'stale-read' });
+        })(),
+        deadline,
+      ]);
+    } catch (err) {
+      throw asServiceError(err, 'KV probe');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -238,8 +273,9 @@ export class ResourceStore {
       h.set(KV_OPERATION_HEADER, 'DEL');
       h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(current.revision));
       setTraceparent(h);
+      const msgID = randomUUID();
       try {
-        const ack = await this.js.publish(this.prefix + key, Empty, { headers: h });
+        const ack = await withRetry(() => this.js.publish(this.prefix + key, Empty, { headers: h, msgID }));
         this.seen(ack.seq);
         return { resource: this.decode(kind, namespace, name, current.revision, current.value), revision: ack.seq };
       } catch (err) {
@@ -350,7 +386,7 @@ export class ResourceStore {
 
   private async rawGet(key: string) {
     try {
-      const e = await this.kv.get(key);
+      const e = await withRetry(() => this.kv.get(key));
       if (e) this.seen(e.revision);
       return e ?? undefined;
     } catch (err) {
@@ -368,7 +404,8 @@ export class ResourceStore {
     const h = natsHeaders();
     h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(previous));
     setTraceparent(h);
-    const ack = await this.js.publish(this.prefix + key, bytes, { headers: h });
+    const msgID = randomUUID();
+    const ack = await withRetry(() => this.js.publish(this.prefix + key, bytes, { headers: h, msgID }));
     this.seen(ack.seq);
     return { ...id, revision: ack.seq, document: doc };
   }

@@ -7,6 +7,10 @@
 // Cold start: deliver the last message per key (tombstones included). Warm start: deliver every
 // message after the revision the LMDB snapshot holds. The ordered consumer recreates itself from
 // its last sequence after a NATS restart, so a reconnect loses nothing.
+//
+// Caught up: when a batch ends with nothing pending, or once the message at the stream's last
+// sequence as of the start has arrived. (The first alone never happens under continuous writes
+// if every batch ends while the next write is pending: a warm restart stayed not ready for 72 s.)
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '../../../shared/nats/index.js';
@@ -44,6 +48,9 @@ export class KvSource {
   private flushScheduled = false;
   private lastPending = -1;
   private _caughtUp = false;
+  /** The stream's last sequence when the watch started; reaching it means caught up. */
+  private target = 0;
+  private reachedTarget = false;
   private stopped = false;
   private readonly prefix: string;
 
@@ -79,6 +86,8 @@ export class KvSource {
   async start(): Promise<void> {
     const js = jetstream(this.options.nc);
     const after = this.options.after;
+    const jsm = await jetstreamManager(this.options.nc);
+    this.target = (await jsm.streams.info(this.streamName)).state.last_seq;
     const consumer = await js.consumers.getPushConsumer(this.streamName, {
       filter_subjects: `${this.prefix}>`,
       ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.LastPerSubject }),
@@ -110,6 +119,7 @@ export class KvSource {
       value: deleted ? undefined : Buffer.from(m.data),
     });
     this.lastPending = m.info.pending;
+    if (m.seq >= this.target) this.reachedTarget = true;
     if (this.pending.length >= MAX_BATCH) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -122,7 +132,7 @@ export class KvSource {
     if (this.pending.length === 0 || this.stopped) return;
     const batch = this.pending;
     this.pending = [];
-    if (!this._caughtUp && this.lastPending === 0) this._caughtUp = true;
+    if (!this._caughtUp && (this.lastPending === 0 || this.reachedTarget)) this._caughtUp = true;
     this.options.onBatch(batch, this._caughtUp);
   }
 }

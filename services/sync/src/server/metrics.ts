@@ -20,7 +20,7 @@ export interface SyncMetrics {
   drained(count: number): void;
 }
 
-export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync'), gauges?: { revision(): number; cacheEntries(): number; streams(): number }): SyncMetrics {
+export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync'), gauges?: { revision(): number; cacheEntries(): number; streams(): number; connectionLimit?(): number }): SyncMetrics {
   const connections = meter.createUpDownCounter('meshless_sync_connections', { description: 'streams past the handshake, by syncer type' });
   const rejected = meter.createCounter('meshless_sync_connections_rejected_total', { description: 'hellos refused, by reason' });
   const closed = meter.createCounter('meshless_sync_streams_closed_total', { description: 'streams ended, by reason' });
@@ -51,6 +51,9 @@ export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync
     meter.createObservableGauge('meshless_sync_revision', { description: 'highest datastore revision applied' }).addCallback((r) => r.observe(gauges.revision()));
     meter.createObservableGauge('meshless_sync_cache_entries', { description: 'keys in the cache, tombstones included' }).addCallback((r) => r.observe(gauges.cacheEntries()));
     meter.createObservableGauge('meshless_sync_streams', { description: 'open streams, handshaking included' }).addCallback((r) => r.observe(gauges.streams()));
+    // What "near the connection limit" alerts divide by: maxConnections as lowered to the open-file limit.
+    const limit = gauges.connectionLimit;
+    if (limit) meter.createObservableGauge('meshless_sync_connections_limit', { description: 'streams this server accepts before sending clients elsewhere' }).addCallback((r) => r.observe(limit()));
   }
   const a = (syncer: SyncerType): Attributes => ({ syncer });
   return {

@@ -103,7 +103,7 @@ export class SnapshotCache {
     const key = `${syncer}/${compression}`;
     const existing = this.shared.get(key);
     // Reusable only while its catch-up is complete: tombstones after its revision still exist.
-    if (existing && existing.revision >= this.cache.horizon) {
+    if (existing && existing.revision >= Math.min(this.cache.horizon, this.cache.revision)) {
       this.observer.reused(syncer);
       return existing.snapshot;
     }

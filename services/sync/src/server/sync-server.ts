@@ -24,7 +24,8 @@ import {
   type SyncClientHello,
   type SyncUpdate,
 } from '../../../../proto/gen/meshless/v1/sync.js';
-import { Cache, CachePersistence, KvSource, readCompactedRevision, type Change, type RawChange } from '../cache/index.js';
+import { Cache, CachePersistence, KvSource, readCompactedRevision, reconcile, type Change, type RawChange } from '../cache/index.js';
+import { Freshness } from './freshness.js';
 import { RAW_SYNC_SERVICE, compressionName, encodeFrame, updateBlock, validateHello } from '../protocol/index.js';
 import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
 import { advertisedAddress } from './address.js';
@@ -92,6 +93,8 @@ export interface SyncServerStats {
   invalidHeartbeats: number;
   closed: Record<string, number>;
   warmStart: boolean;
+  /** Times the cache was read again after falling behind compaction. */
+  resyncs: number;
 }
 
 const VERSION_FEATURES = [SyncFeature.SYNC_FEATURE_RECONNECT];
@@ -132,6 +135,11 @@ export class SyncServer {
   private pingId = 0;
   private accepted = 0;
   private caughtUp = false;
+  private readonly freshness = new Freshness();
+  /** Why the cache is being read again (not ready meanwhile); undefined when it is not. */
+  private resyncReason: string | undefined;
+  private resyncs = 0;
+  private resyncing = false;
   private natsUp = true;
   private _draining = false;
   private closed = false;
@@ -218,6 +226,7 @@ export class SyncServer {
     if (this.closed) return 'closed';
     if (this._draining) return 'draining';
     if (!this.natsUp) return 'NATS disconnected';
+    if (this.resyncReason) return `reading the datastore again: ${this.resyncReason}`;
     if (!this.caughtUp) return `catching up with the datastore (at revision ${this.cache.revision})`;
     return undefined;
   }
@@ -240,6 +249,7 @@ export class SyncServer {
       invalidHeartbeats: this.balancer?.invalidHeartbeats ?? 0,
       closed: { ...this.counts.closed },
       warmStart: this.warmRevision > 0,
+      resyncs: this.resyncs,
     };
   }
 
@@ -275,7 +285,12 @@ export class SyncServer {
     void (async () => {
       for await (const s of this.options.nc.status()) {
         if (s.type === 'disconnect') this.natsUp = false;
-        else if (s.type === 'reconnect') this.natsUp = true;
+        else if (s.type === 'reconnect') {
+          this.natsUp = true;
+          // The ordered consumer resumes by itself, but after a slow-consumer disconnect (a
+          // frozen process) it was seen to skip messages: check the cache against the KV.
+          if (this.caughtUp) void this.resync('NATS reconnected: checking the cache against the datastore', true);
+        }
       }
     })();
   }
@@ -385,21 +400,124 @@ export class SyncServer {
     }
     const dropped = this.cache.raiseHorizon(compacted);
     this.persistence?.saveHorizon(this.cache.horizon, dropped);
+    this.freshness.reset(Math.max(this.cache.revision, compacted));
     this.caughtUp = true;
     this.log.info({ revision: this.cache.revision, entries: this.cache.size, horizon: this.cache.horizon, address: this.address }, 'caught up with the datastore: ready');
     this.balancer?.publish();
   }
 
+  /** Raises the horizon, and reads the KV again when we fell behind compaction (see freshness.ts). */
   private async pollHorizon(): Promise<void> {
-    if (!this.caughtUp || !this.jsm) return;
+    if (!this.caughtUp || !this.jsm || this.resyncReason) return;
     try {
+      const revision = this.cache.revision;
       const compacted = await readCompactedRevision(this.jsm);
-      if (compacted > this.cache.horizon) {
-        const dropped = this.cache.raiseHorizon(compacted);
-        this.persistence?.saveHorizon(compacted, dropped);
+      const lastSequence = (await this.jsm.streams.info(this.source?.streamName ?? `KV_${this.options.bucket ?? RESOURCES_BUCKET}`)).state.last_seq;
+      if (!this.caughtUp || this.resyncReason) return;
+      const verdict = this.freshness.judge(revision, this.cache.horizon, compacted, lastSequence);
+      if (verdict.kind === 'stale') void this.resync(verdict.reason);
+      else if (verdict.kind === 'stalled') {
+        this.log.warn({ revision, lastSequence, reason: verdict.reason }, 'the datastore watch is stuck: watching again from our revision');
+        await this.source?.stop();
+        this.source = this.newSource(this.cache.revision);
+        await this.source.start();
+      } else if (verdict.raiseHorizonTo !== undefined) {
+        const dropped = this.cache.raiseHorizon(verdict.raiseHorizonTo);
+        this.persistence?.saveHorizon(verdict.raiseHorizonTo, dropped);
       }
     } catch (err) {
       this.log.debug({ err: String(err) }, 'could not read the compacted revision');
+    }
+  }
+
+  /**
+   * The cache may have missed purged deletions: not ready (new clients go elsewhere), read the
+   * whole KV again, and send live clients the difference as ordinary deltas (reconcile.ts), then
+   * ready again. Changes arriving meanwhile are held and applied after the difference.
+   */
+  private async resync(reason: string, stayReady = false): Promise<void> {
+    if (this.resyncReason || this.resyncing || this.closed) return;
+    this.resyncing = true;
+    if (!stayReady) {
+      this.resyncReason = reason;
+      this.caughtUp = false;
+      this.log.warn({ revision: this.cache.revision, horizon: this.cache.horizon, reason }, 'fell behind the datastore compaction: not ready, reading the datastore again');
+      this.balancer?.publish();
+    } else this.log.info({ revision: this.cache.revision, reason }, 'reading the datastore again (staying ready)');
+    this.resyncs++;
+    const bucket = this.options.bucket ?? RESOURCES_BUCKET;
+    try {
+      await this.source?.stop();
+      const truth = new Map<string, RawChange>();
+      const held: RawChange[][] = [];
+      let phase: 'reading' | 'holding' | 'live' = 'reading';
+      let readDone!: () => void;
+      let readFailed!: (err: unknown) => void;
+      const read = new Promise<void>((resolve, reject) => {
+        readDone = resolve;
+        readFailed = reject;
+      });
+      const source = new KvSource({
+        nc: this.options.nc,
+        bucket,
+        after: 0,
+        log: this.log,
+        onBatch: (changes, caughtUp) => {
+          if (phase === 'live') return this.onBatch(changes, true);
+          if (stayReady && phase === 'reading') {
+            // Live clients keep getting changes; the difference comes once the read ends.
+            const applied = this.cache.apply(changes);
+            if (applied.length > 0) {
+              this.persistence?.saveBatch(applied, this.cache.revision);
+              this.fanOut(applied);
+            }
+          }
+          if (phase === 'holding') return void held.push(changes);
+          for (const c of changes) truth.set(c.key, c);
+          if (caughtUp) {
+            phase = 'holding';
+            readDone();
+          }
+        },
+        onEnded: (err) => (phase === 'live' ? this.rewatch(err) : readFailed(err ?? new Error('the watch ended while reading the datastore again'))),
+      });
+      this.source = source;
+      const readRevision = (await this.jsm!.streams.info(source.streamName)).state.last_seq;
+      await source.start();
+      await read;
+      const compacted = await readCompactedRevision(this.jsm!);
+      const r = reconcile(this.cache, truth, readRevision);
+      const changes = this.cache.apply(r.changes);
+      if (changes.length > 0) {
+        this.persistence?.saveBatch(changes, this.cache.revision);
+        this.fanOut(changes);
+      }
+      // And a client that resumes here with a revision from before gets a snapshot too.
+      const horizon = changes.length > 0 ? Math.max(compacted, this.cache.revision + 1) : compacted;
+      const dropped = this.cache.raiseHorizon(horizon);
+      this.persistence?.saveHorizon(this.cache.horizon, dropped);
+      this.freshness.reset(this.cache.revision);
+      this.resyncReason = undefined;
+      this.resyncing = false;
+      this.caughtUp = true;
+      phase = 'live';
+      for (const batch of held) this.onBatch(batch, true);
+      if (changes.length > 0) {
+        // Clients that committed a revision from us may lack the corrections (which carry their
+        // real, older revisions, so a resume would not resend them): each reconnects without a
+        // revision and takes a snapshot with replace=true (sync.proto, SYNC_RECONNECT_REASON_RESYNC).
+        for (const stream of [...this.streams]) {
+          if (stream.accepted) this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC, `sync server ${this.options.serverId} corrected its state: take a snapshot`);
+        }
+      }
+      this.log.info({ revision: this.cache.revision, corrected: changes.length, purgedDeletions: r.purgedDeletions }, 'read the datastore again: ready');
+      this.serveWaiting();
+      this.balancer?.publish();
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'reading the datastore again failed; retrying');
+      this.resyncReason = undefined;
+      this.resyncing = false;
+      setTimeout(() => void this.resync(reason, stayReady && this.caughtUp), 1000).unref();
     }
   }
 
@@ -674,7 +792,9 @@ export class SyncServer {
     this.snapshots.sharedPart(syncer, compression).then(
       (snap) => {
         if (stream.phase === 'closed') return;
-        if (snap.revision < this.cache.horizon) {
+        // The horizon can be above the cache's revision (compaction purged the newest messages;
+        // a resync raised it past us): a snapshot at the cache's revision has no catch-up to miss.
+        if (snap.revision < Math.min(this.cache.horizon, this.cache.revision)) {
           // Compaction overtook the build: its catch-up would miss purged deletions. Again.
           this.sendSnapshotParts(stream);
           return;

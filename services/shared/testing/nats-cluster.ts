@@ -1,0 +1,43 @@
+// A real JetStream cluster of `size` nats-servers on loopback (random client and route ports,
+// one store directory each), for replication and chaos tests. Members can be killed (-9) and
+// started again on the same ports and stores, as an operator's node restart would.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { startNatsServer, type NatsServerHandle } from './nats-server.js';
+
+export interface NatsClusterHandle {
+  readonly members: readonly NatsServerHandle[];
+  /** Every member's client URL, comma-separated (what services take as `nats`). */
+  readonly urls: string;
+  stop(): Promise<void>;
+}
+
+export async function startNatsCluster(size = 3, options: { extraArgs?: string[] } = {}): Promise<NatsClusterHandle> {
+  const root = mkdtempSync(join(tmpdir(), 'meshless-nats-cluster-'));
+  const clientPorts: number[] = [];
+  const routePorts: number[] = [];
+  for (let i = 0; i < size; i++) {
+    clientPorts.push(await freePort());
+    routePorts.push(await freePort());
+  }
+  const members = await Promise.all(
+    clientPorts.map((port, i) =>
+      startNatsServer({
+        port,
+        storeDir: join(root, `n${i}`),
+        extraArgs: options.extraArgs,
+        cluster: { serverName: `n${i}`, clusterName: 'meshless-test', clusterPort: routePorts[i]!, routes: routePorts.filter((_, j) => j !== i) },
+      }),
+    ),
+  );
+  return {
+    members,
+    urls: members.map((m) => m.url).join(','),
+    async stop() {
+      await Promise.all(members.map((m) => m.stop()));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
