@@ -6,7 +6,7 @@
 //   npm run build                  build dist/ (about a second)
 //   node infra/build.mjs --check   exit 1 when dist/ is missing or older than the sources
 //   node infra/build.mjs --if-stale  build only when --check would fail
-//   node infra/build.mjs --cli-only  only the `meshless` command (the container image)
+//   node infra/build.mjs --cli-only  only the `meshless` command and the CNI executables (the container image)
 //
 // Layout: one bundle per entry (dist/<same path>.js), code shared between entries and code behind
 // a dynamic import() in dist/chunks/ (esbuild's ESM code splitting), so the CLI's `await import()`
@@ -34,6 +34,9 @@ const LOCK = join(ROOT, '.dist.lock');
 /** What gets compiled: the CLI (every service is a subcommand), the local cluster, the benchmarks. */
 export const ENTRIES = [
   'services/cli/src/main.ts',
+  // The CNI executables (bin/meshless-cni, bin/meshless-ipam): their own small entry, since a
+  // runtime starts one per pod and must not load the whole CLI.
+  'services/cni/src/main.ts',
   'services/bgp/src/testing/netns-broker.ts',
   'infra/cluster/main.ts',
   'loadtest/bgp/main.ts',
@@ -42,6 +45,7 @@ export const ENTRIES = [
   'loadtest/fanout/worker.ts',
   'loadtest/fanout/floor-server.ts',
   'loadtest/startup/main.ts',
+  'loadtest/cni/main.ts',
 ];
 /**
  * Packages whose import has no side effect, so esbuild may drop an import of them that nothing
@@ -292,7 +296,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exit(1);
     }
   } else {
-    const entries = args.includes('--cli-only') ? ENTRIES.slice(0, 1) : ENTRIES;
+    const entries = args.includes('--cli-only') ? ENTRIES.slice(0, 2) : ENTRIES;
     await build({ quiet: args.includes('--quiet'), force: !args.includes('--if-stale'), entries });
   }
 }

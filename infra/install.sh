@@ -23,6 +23,12 @@ if [[ "${MESHLESS_APT_MINIMAL:-0}" != 1 ]]; then
   have ip || need+=(iproute2)
   have /usr/bin/chromium || need+=(chromium)   # the dashboard's browser test (headless)
   have promtool || need+=(prometheus)          # promtool: the alert rules' unit tests
+  # CNI: the plugins meshless-cni is chained with and delegates to in tests (tuning, portmap,
+  # host-local), and nsenter, which wires pods inside their network namespace.
+  have /usr/lib/cni/tuning || need+=(containernetworking-plugins)
+  have nsenter || need+=(util-linux)
+  # `kubectl kustomize k8s/` in the manifest test.
+  have kubectl || need+=(kubernetes-client)
 fi
 
 if (( ${#need[@]} )); then

@@ -2,6 +2,7 @@
 // every manifest, and every workload follows the rules in k8s/README.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,5 +46,63 @@ test('Deployments and StatefulSets have a PodDisruptionBudget selecting them', (
       pdbs.some((p) => Object.entries(p.obj.spec.selector.matchLabels).every(([k, v]) => labels[k] === v)),
       `${obj.kind}/${obj.metadata.name} has no PodDisruptionBudget`,
     );
+  }
+});
+
+test('every meshless command and flag the manifests use exists in the CLI', async () => {
+  const { buildProgram } = await import('../services/cli/src/main.js');
+  const { CliContext } = await import('../services/cli/src/context.js');
+  const { Readable } = await import('node:stream');
+  const sink = { write: () => true };
+  const program = buildProgram(new CliContext({ stdout: sink, stderr: sink, stdin: Readable.from([]), env: {} }));
+  type Cmd = typeof program;
+  const longNames = (c: Cmd) => c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x));
+  let checked = 0;
+  for (const { file, obj } of workloads) {
+    const pod = obj.spec.template.spec;
+    for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+      if (c.image !== 'meshless' || !Array.isArray(c.args)) continue;
+      const where = `${file} ${obj.kind}/${obj.metadata.name} container ${c.name}`;
+      let cmd: Cmd = program;
+      const chain: Cmd[] = [program];
+      for (const arg of c.args as string[]) {
+        if (arg.startsWith('-')) {
+          const flag = arg.split('=')[0]!;
+          assert.ok(chain.some((x) => longNames(x).includes(flag)), `${where}: \`meshless ${cmd.name()}\` has no flag ${flag}`);
+          checked++;
+          continue;
+        }
+        const sub = cmd.commands.find((x) => x.name() === arg || x.aliases().includes(arg));
+        if (sub && chain.length <= c.args.indexOf(arg) + 1) {
+          cmd = sub;
+          chain.push(sub);
+        }
+      }
+      assert.ok(chain.length > 1, `${where}: '${c.args[0]}' is not a meshless command`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 5);
+});
+
+test('kubectl kustomize k8s/ renders every object', { skip: spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0 ? undefined : 'kubectl is not installed (infra/install.sh installs kubernetes-client)' }, () => {
+  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const kinds = parseAllDocuments(r.stdout).map((d) => (d.toJS() as Obj).kind);
+  assert.equal(kinds.length, docs.length);
+});
+
+test('every object validates against the Kubernetes schemas (kubernetes-models)', async () => {
+  for (const { file, obj } of docs) {
+    const apiVersion = (obj as unknown as { apiVersion: string }).apiVersion;
+    // kubernetes-models lays its classes out as <group>/<version>/<Kind> ("v1" for the core group).
+    const mod = (await import(`kubernetes-models/${apiVersion}/${obj.kind}`)) as Record<string, new (o: unknown) => { validate(): void }>;
+    const Model = mod[obj.kind] ?? mod.default;
+    assert.ok(Model, `${file}: no schema for ${apiVersion} ${obj.kind}`);
+    try {
+      new Model(obj).validate();
+    } catch (err) {
+      assert.fail(`${file} ${obj.kind}/${obj.metadata.name}: ${(err as Error).message}`);
+    }
   }
 });

@@ -84,6 +84,16 @@ const COLUMNS: { [K in Kind]: KindColumns<K> } = {
       TYPE: (r) => r.spec.type ?? 'host',
     },
   },
+  IPAMHandle: {
+    ps: ['NAME', 'HANDLE', 'BLOCKS'],
+    wide: ['NAME', 'HANDLE', 'BLOCKS', 'ADDRESSES'],
+    cells: {
+      NAME: name,
+      HANDLE: (r) => r.spec.handleID,
+      BLOCKS: (r) => Object.keys(r.spec.block ?? {}).join(','),
+      ADDRESSES: (r) => String(Object.values(r.spec.block ?? {}).reduce((a, b) => a + b, 0)),
+    },
+  },
   WorkloadEndpoint: {
     ps: ['WORKLOAD', 'NODE', 'NETWORKS', 'INTERFACE'],
     wide: ['NAME', 'WORKLOAD', 'NODE', 'NETWORKS', 'INTERFACE', 'PROFILES', 'NATS'],

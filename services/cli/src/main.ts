@@ -42,7 +42,7 @@ Getting started:
   meshless ipam show --show-blocks            # address usage per pool and block
 
 Kinds (case-insensitive; singular, plural or short form):
-  node (no), ippool (pool, ipp), ipamblock (block), blockaffinity (affinity),
+  node (no), ippool (pool, ipp), ipamblock (block), blockaffinity (affinity), ipamhandle (handle),
   workloadendpoint (wep), hostendpoint (hep), profile (pro), networkpolicy (policy, np),
   globalnetworkpolicy (gnp), bgppeer (bgpp, bp), bgpconfiguration (bgpconfig),
   learnedroute (route)

@@ -42,6 +42,10 @@ export interface Store {
   /** namespace "" = every namespace; selector "" = everything. */
   list(kind: Kind, namespace: string, labelSelector: string): Promise<{ items: Resource[]; revision: number }>;
   ipamShow(): Promise<IpamUsage>;
+  releaseIps(addresses: string[]): Promise<{ released: string[]; notAllocated: string[] }>;
+  releaseHandle(handleId: string): Promise<string[]>;
+  /** Releases the blocks affine to a node (blocks still in use stay, without affinity). */
+  releaseBlocks(node: string): Promise<{ released: string[]; deleted: string[] }>;
   /** The datastore's change stream after `revision` (0: current state first); kinds empty = all. */
   watch(kinds: Kind[], revision: number, signal: AbortSignal): AsyncGenerator<WatchEvent, void, undefined>;
   close(): void;
@@ -163,6 +167,9 @@ export async function connectStore(address: string, timeoutMs: number, credentia
           blocks: res.blocks.map((b) => ({ name: b.name, cidr: b.cidr, pool: b.pool, node: b.node, addressesTotal: b.addressesTotal, addressesInUse: b.addressesInUse })),
         };
       }, true),
+    releaseIps: (addresses) => guard(undefined, () => client.releaseIps(addresses)),
+    releaseHandle: (handleId) => guard(undefined, () => client.releaseHandle(handleId)),
+    releaseBlocks: (node) => guard(undefined, () => client.releaseBlocks(node)),
     watch: async function* (kinds, revision, signal) {
       try {
         yield* client.watch({ kinds, revision, signal });

@@ -7,7 +7,7 @@ import { connectNats } from '../../shared/nats/index.js';
 import { validateResource } from '../../shared/resources/index.js';
 import { serverSecurity, serverTlsSpec } from '../../shared/tls/index.js';
 import { createApiMetrics, Handlers, startApiServer } from './api/index.js';
-import { Ipam } from './ipam/index.js';
+import { Ipam, IpamAddresses } from './ipam/index.js';
 import { Compactor, KvProbe, ResourceStore, type CompactionResult, type ResourceDocument } from './store/index.js';
 
 export const datastoreConfig = {
@@ -47,6 +47,11 @@ export const datastoreConfig = {
     default: 3000,
     check: checks.positive,
     description: 'the KV probe fails (and /readyz with it) when the write and read take longer',
+  },
+  ipamStrictAffinity: {
+    type: 'bool',
+    default: false,
+    description: "Calico's IPAMConfig strictAffinity: never borrow addresses from another node's block (new blocks are written with spec.strictAffinity)",
   },
   maxMessageBytes: {
     type: 'int',
@@ -125,7 +130,8 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     closers.push(async () => probe.stop());
     telemetry.addReadiness('kv', () => ({ ready: probe.ok, reason: probe.reason }));
     const normalize = (doc: ResourceDocument) => validateResource(doc, { source: 'ipam' }) as unknown as ResourceDocument;
-    const ipam = new Ipam(store, normalize, log.child({ component: 'ipam' }), () => metrics.blockAllocated());
+    const ipam = new Ipam(store, normalize, log.child({ component: 'ipam' }), () => metrics.blockAllocated(), { strictAffinity: config.ipamStrictAffinity });
+    const addresses = new IpamAddresses(store, ipam, normalize, log.child({ component: 'ipam' }));
     closers.push(() => ipam.idle());
 
     const compactor = new Compactor(store, config.tombstoneRetention, log.child({ component: 'compactor' }), (r: CompactionResult) => {
@@ -143,7 +149,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
 
-    const handlers = new Handlers(store, ipam, log.child({ component: 'api' }));
+    const handlers = new Handlers(store, ipam, addresses, log.child({ component: 'api' }));
     const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes,
       security,
       limits: { maxWatches: config.maxWatches, maxWatchesPerClient: config.maxWatchesPerClient, stallTimeoutMs: config.watchStallTimeout },

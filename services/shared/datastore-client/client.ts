@@ -52,6 +52,27 @@ export interface WatchOptions {
 
 export type IpamShow = IpamShowResponse;
 
+/** One allocated address (IpamAddress). */
+export interface IpamAddress {
+  address: string;
+  /** CIDR of the block holding it. */
+  block: string;
+  /** The block is affine to another node than the one using the address. */
+  borrowed: boolean;
+}
+
+export interface AutoAssignOptions {
+  node: string;
+  handleId: string;
+  numIpv4?: number;
+  numIpv6?: number;
+  /** Pool names or CIDRs; empty = every eligible pool. */
+  ipv4Pools?: string[];
+  ipv6Pools?: string[];
+  /** Recorded with each address (e.g. namespace, pod). */
+  attributes?: Record<string, string>;
+}
+
 export interface ClientOptions {
   /** Deadline of each unary call in milliseconds (default 60 s). */
   deadlineMs?: number;
@@ -76,6 +97,14 @@ export interface DatastoreClient {
   allocateBlock(node: string, options?: { pool?: string; ipVersion?: 4 | 6 }): Promise<{ block: ResourceObject; affinity: ResourceObject; allocated: boolean }>;
   releaseBlocks(node: string): Promise<{ released: string[]; deleted: string[] }>;
   ipamShow(): Promise<IpamShow>;
+  /** N IPv4 and M IPv6 addresses for a node and handle (all or none). */
+  autoAssign(options: AutoAssignOptions): Promise<{ ipv4: IpamAddress[]; ipv6: IpamAddress[] }>;
+  /** One given address; AlreadyExistsError when in use. */
+  assignIp(options: { node: string; handleId: string; address: string; attributes?: Record<string, string> }): Promise<IpamAddress>;
+  releaseIps(addresses: string[]): Promise<{ released: string[]; notAllocated: string[] }>;
+  /** Frees every address of the handle and deletes it; [] when the handle does not exist. */
+  releaseHandle(handleId: string): Promise<string[]>;
+  handleAddresses(handleId: string): Promise<IpamAddress[]>;
   /** Resolves once the channel is connected; UnavailableError after `timeoutMs`. */
   waitForReady(timeoutMs?: number): Promise<void>;
   close(): void;
@@ -158,6 +187,41 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
     },
     ipamShow() {
       return call<IpamShowResponse>((m, o, cb) => client.ipamShow({}, m, o, cb));
+    },
+    async autoAssign(opts) {
+      const res = await call<{ ipv4: IpamAddress[]; ipv6: IpamAddress[] }>((m, o, cb) =>
+        client.autoAssign(
+          {
+            node: opts.node,
+            handleId: opts.handleId,
+            numIpv4: opts.numIpv4 ?? 0,
+            numIpv6: opts.numIpv6 ?? 0,
+            ipv4Pools: opts.ipv4Pools ?? [],
+            ipv6Pools: opts.ipv6Pools ?? [],
+            attributes: opts.attributes ?? {},
+          },
+          m,
+          o,
+          cb,
+        ),
+      );
+      return { ipv4: res.ipv4, ipv6: res.ipv6 };
+    },
+    async assignIp(opts) {
+      const res = await call<{ address?: IpamAddress }>((m, o, cb) =>
+        client.assignIp({ node: opts.node, handleId: opts.handleId, address: opts.address, attributes: opts.attributes ?? {} }, m, o, cb),
+      );
+      if (!res.address) throw new Error('the datastore returned no address');
+      return res.address;
+    },
+    releaseIps(addresses) {
+      return call<{ released: string[]; notAllocated: string[] }>((m, o, cb) => client.releaseIps({ addresses }, m, o, cb));
+    },
+    async releaseHandle(handleId) {
+      return (await call<{ released: string[] }>((m, o, cb) => client.releaseHandle({ handleId }, m, o, cb))).released;
+    },
+    async handleAddresses(handleId) {
+      return (await call<{ addresses: IpamAddress[] }>((m, o, cb) => client.handleAddresses({ handleId }, m, o, cb))).addresses;
     },
     waitForReady(timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) =>

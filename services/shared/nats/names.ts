@@ -33,6 +33,7 @@ export const KIND_TOKENS = {
   IPPool: 'ippools',
   IPAMBlock: 'ipamblocks',
   BlockAffinity: 'blockaffinities',
+  IPAMHandle: 'ipamhandles',
   WorkloadEndpoint: 'workloadendpoints',
   HostEndpoint: 'hostendpoints',
   Profile: 'profiles',

@@ -23,6 +23,8 @@ export type {
   BlockAffinity,
   BlockAffinitySpec,
   BlockAffinityState,
+  IPAMHandle,
+  IPAMHandleSpec,
   WorkloadEndpoint,
   WorkloadEndpointSpec,
   WorkloadEndpointPort,
@@ -66,7 +68,7 @@ export type { ParsedDocument } from './parse.js';
 
 export { validateResource, resourceName } from './validate.js';
 export { checkPoolOverlap } from './overlap.js';
-export { BLOCK_SIZE, ipamBlockName, blockAffinityName } from './kinds-ipam.js';
+export { BLOCK_SIZE, ipamBlockName, blockAffinityName, ipamHandleName } from './kinds-ipam.js';
 export { learnedRouteName } from './kinds-bgp.js';
 export { canonicalJson } from './canonical.js';
 

@@ -211,3 +211,35 @@ export const BLOCKAFFINITY: KindSpec = {
     return spec;
   },
 };
+
+/**
+ * The name of the IPAMHandle of a handle id. Calico names the resource after the id itself
+ * (`k8s-pod-network.<container id>`), lower-cased because Kubernetes names are.
+ */
+export function ipamHandleName(handleId: string): string {
+  return handleId.toLowerCase();
+}
+
+const ipamHandleSpec = object({
+  handleID: required(string({ nonEmpty: true, maxLength: 253 })),
+  block: withDefault((value: unknown, path: string) => {
+    if (!isPlainObject(value)) return fail(path, `expected a mapping of block CIDR to count, got ${describe(value)}`);
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const p = `${path}[${JSON.stringify(k)}]`;
+      const c = parseCidr(cidr()(k, p));
+      if (c.text !== k) fail(p, `block CIDR must be canonical ('${c.text}')`);
+      out[k] = integer(0, Number.MAX_SAFE_INTEGER)(v, p);
+    }
+    return out;
+  }, {}),
+  deleted: withDefault(boolean, false),
+});
+
+export const IPAMHANDLE: KindSpec = {
+  spec: (value, path) => ipamHandleSpec(value, path),
+  finish: ({ name }, spec) => {
+    const expected = ipamHandleName(spec.handleID as string);
+    if (name !== expected) fail('metadata.name', `the IPAMHandle of handle '${spec.handleID}' must be named '${expected}'`);
+  },
+};

@@ -22,6 +22,7 @@ export const KINDS: readonly KindInfo[] = [
     aliases: ['blockaffinity', 'blockaffinities', 'affinity', 'affinities'],
     namespaced: false,
   },
+  { kind: 'IPAMHandle', plural: 'ipamhandles', aliases: ['ipamhandle', 'ipamhandles', 'handle', 'handles'], namespaced: false },
   {
     kind: 'WorkloadEndpoint',
     plural: 'workloadendpoints',

@@ -144,6 +144,16 @@ export interface BlockAffinitySpec {
 
 export type BlockAffinity = ResourceBase<'BlockAffinity', BlockAffinitySpec>;
 
+/** Calico's IPAMHandle: which blocks hold a handle's addresses, and how many in each. */
+export interface IPAMHandleSpec {
+  handleID: string;
+  /** Block CIDR → number of the handle's addresses in that block. */
+  block: Record<string, number>;
+  deleted: boolean;
+}
+
+export type IPAMHandle = ResourceBase<'IPAMHandle', IPAMHandleSpec>;
+
 // ---------------------------------------------------------------- Endpoints
 
 export interface IPNAT {
@@ -398,6 +408,7 @@ export type Resource =
   | IPPool
   | IPAMBlock
   | BlockAffinity
+  | IPAMHandle
   | WorkloadEndpoint
   | HostEndpoint
   | Profile

@@ -128,7 +128,7 @@ test('type errors are named precisely', () => {
 });
 
 test('kinds table, aliases and namespacing', () => {
-  assert.equal(KINDS.length, 12);
+  assert.equal(KINDS.length, 13);
   const cases: [string, string | undefined][] = [
     ['ippool', 'IPPool'],
     ['IPPools', 'IPPool'],
@@ -147,6 +147,7 @@ test('kinds table, aliases and namespacing', () => {
     ['pro', 'Profile'],
     ['ipamblock', 'IPAMBlock'],
     ['blockaffinities', 'BlockAffinity'],
+    ['ipamhandles', 'IPAMHandle'],
     ['LearnedRoutes', 'LearnedRoute'],
     [' GNPs ', 'GlobalNetworkPolicy'],
     ['pod', undefined],

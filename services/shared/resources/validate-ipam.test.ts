@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockAffinityName, ipamBlockName, type BlockAffinity, type IPAMBlock, type IPPool } from './index.js';
+import { blockAffinityName, ipamBlockName, ipamHandleName, type BlockAffinity, type IPAMBlock, type IPAMHandle, type IPPool } from './index.js';
 import { assertInvalid, resource, valid, withField, withFields } from './test-support.js';
 
 const pool = resource('IPPool', 'pool-a', { cidr: '10.0.0.0/16' });
@@ -174,4 +174,20 @@ test('BlockAffinity: every rule', () => {
   assertInvalid(withField(affinity, 'spec.cidr', '10.244.0.0/16'), 'spec.cidr', 'a block must be /20 to /32 for IPv4, got /16');
   assertInvalid(withField(affinity, 'spec.deleted', 'maybe'), 'spec.deleted', "expected true or false, got a string ('maybe')");
   assertInvalid(withField(affinity, 'spec.type', 'vm'), 'spec.type', "'vm' is not one of host, virtual");
+});
+
+const handle = resource('IPAMHandle', ipamHandleName('k8s-pod-network.0a1b'), { handleID: 'k8s-pod-network.0a1b', block: { '10.244.0.64/26': 2 } });
+
+test('IPAMHandle: valid, named after its handle id', () => {
+  const h = valid(handle) as IPAMHandle;
+  assert.deepEqual(h.spec, { handleID: 'k8s-pod-network.0a1b', block: { '10.244.0.64/26': 2 }, deleted: false });
+  assert.equal(ipamHandleName('K8s-Pod-Network.ABC'), 'k8s-pod-network.abc');
+});
+
+test('IPAMHandle: every rule', () => {
+  assertInvalid(withField(handle, 'spec.handleID', undefined), 'spec.handleID', 'is required');
+  assertInvalid(withField(handle, 'spec.handleID', 'other'), 'metadata.name', "must be named 'other'");
+  assertInvalid(withField(handle, 'spec.block', { '10.244.0.64/26': -1 }), 'spec.block["10.244.0.64/26"]', 'out of range');
+  assertInvalid(withField(handle, 'spec.block', { '10.244.0.65/26': 1 }), 'spec.block["10.244.0.65/26"]', '');
+  assertInvalid(withField(handle, 'spec.block', []), 'spec.block', 'expected a mapping');
 });

@@ -8,7 +8,7 @@ import { KINDS, kindInfo, resolveKind } from './kinds.js';
 import { ANNOTATIONS_MAX_BYTES, checkDns1123Label, checkDns1123Subdomain, checkLabelKey } from './names.js';
 import { FieldError, describe, fail, integer, isPlainObject, object, optional, string, stringMap, type Check } from './schema.js';
 import { labelMap, GLOBALNETWORKPOLICY, NETWORKPOLICY, PROFILE } from './kinds-policy.js';
-import { BLOCKAFFINITY, IPAMBLOCK, IPPOOL } from './kinds-ipam.js';
+import { BLOCKAFFINITY, IPAMBLOCK, IPAMHANDLE, IPPOOL } from './kinds-ipam.js';
 import { HOSTENDPOINT, NODE, WORKLOADENDPOINT } from './kinds-node.js';
 import { BGPCONFIGURATION, BGPPEER, LEARNEDROUTE } from './kinds-bgp.js';
 import type { KindSpec } from './kind-spec.js';
@@ -19,6 +19,7 @@ const SPECS: Record<Kind, KindSpec> = {
   IPPool: IPPOOL,
   IPAMBlock: IPAMBLOCK,
   BlockAffinity: BLOCKAFFINITY,
+  IPAMHandle: IPAMHANDLE,
   WorkloadEndpoint: WORKLOADENDPOINT,
   HostEndpoint: HOSTENDPOINT,
   Profile: PROFILE,

@@ -81,6 +81,24 @@ export const protobufFileName = "meshless/v1/datastore.proto";
  *   node's affinities; blocks without allocations are deleted, blocks that still hold
  *   allocations are kept without affinity. These blocks are what the route reflectors originate.
  *
+ * IPAM addresses (Calico's IPAM client: AutoAssign, AssignIP, ReleaseIPs, ReleaseByHandle,
+ * IPsByHandle)
+ *   Every address belongs to a handle (`handle_id`, e.g. `k8s-pod-network.<container id>`), kept
+ *   as an IPAMHandle (named after the id, lower case; spec.block counts the handle's addresses per
+ *   block). Each allocation records the node using it (attributes[].secondary.node) and the
+ *   caller's attributes (namespace, pod, ...).
+ *   AutoAssign gives a node N IPv4 and M IPv6 addresses: from its affine blocks, else from a
+ *   newly claimed affine block, else (only when no candidate pool has an unclaimed block and
+ *   strict affinity is off) borrowed from another node's block: the reflectors then originate
+ *   the borrowed address's /32 (/128) via the borrowing node. It either gives every address
+ *   asked for or none (FAILED_PRECONDITION: pool exhausted).
+ *   AssignIp allocates one given address (ALREADY_EXISTS when in use), claiming its block for
+ *   the node when nobody has. ReleaseIps frees addresses (those not allocated are listed, not an
+ *   error). ReleaseHandle frees every address of a handle and deletes it; a handle that does not
+ *   exist releases nothing (so a CNI DEL can repeat). A block left without allocations and
+ *   without affinity is deleted. Every block and handle write is a compare-and-set retried on
+ *   conflict, so concurrent calls on any number of datastore replicas never share an address.
+ *
  * Errors
  *   INVALID_ARGUMENT  missing or wrong field (the message and the meshless-field header name it)
  *   NOT_FOUND, ALREADY_EXISTS, ABORTED (revision moved), FAILED_PRECONDITION (e.g. pool
@@ -316,6 +334,86 @@ export interface IpamShowResponse {
   pools: IpamPoolUsage[];
   blocks: IpamBlockUsage[];
   revision: number;
+}
+
+/** One allocated address. */
+export interface IpamAddress {
+  /** The address, no prefix length ("10.244.0.5", "fd00::5"). */
+  address: string;
+  /** The CIDR of the IPAMBlock holding it. */
+  block: string;
+  /** True when the block is affine to another node than the one using the address. */
+  borrowed: boolean;
+}
+
+export interface AutoAssignRequest {
+  /** The node the addresses are for (must exist). */
+  node: string;
+  /** The handle owning the addresses, e.g. "k8s-pod-network.<container id>". */
+  handleId: string;
+  numIpv4: number;
+  numIpv6: number;
+  /**
+   * IPPool names or CIDRs to take IPv4 (IPv6) addresses from, in order; empty = every enabled
+   * pool of the family that allows Workload use and selects the node.
+   */
+  ipv4Pools: string[];
+  ipv6Pools: string[];
+  /** Recorded with each address (attributes[].secondary), e.g. namespace, pod. */
+  attributes: { [key: string]: string };
+}
+
+export interface AutoAssignRequest_AttributesEntry {
+  key: string;
+  value: string;
+}
+
+export interface AutoAssignResponse {
+  ipv4: IpamAddress[];
+  ipv6: IpamAddress[];
+}
+
+export interface AssignIpRequest {
+  node: string;
+  handleId: string;
+  address: string;
+  attributes: { [key: string]: string };
+}
+
+export interface AssignIpRequest_AttributesEntry {
+  key: string;
+  value: string;
+}
+
+export interface AssignIpResponse {
+  address: IpamAddress | undefined;
+}
+
+export interface ReleaseIpsRequest {
+  addresses: string[];
+}
+
+export interface ReleaseIpsResponse {
+  released: string[];
+  /** Addresses that were not allocated (already free, or in no block). */
+  notAllocated: string[];
+}
+
+export interface ReleaseHandleRequest {
+  handleId: string;
+}
+
+export interface ReleaseHandleResponse {
+  /** The addresses freed. */
+  released: string[];
+}
+
+export interface HandleAddressesRequest {
+  handleId: string;
+}
+
+export interface HandleAddressesResponse {
+  addresses: IpamAddress[];
 }
 
 function createBaseResource(): Resource {
@@ -2841,6 +2939,1249 @@ export const IpamShowResponse: MessageFns<IpamShowResponse> = {
   },
 };
 
+function createBaseIpamAddress(): IpamAddress {
+  return { address: "", block: "", borrowed: false };
+}
+
+export const IpamAddress: MessageFns<IpamAddress> = {
+  encode(message: IpamAddress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.block !== "") {
+      writer.uint32(18).string(message.block);
+    }
+    if (message.borrowed !== false) {
+      writer.uint32(24).bool(message.borrowed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IpamAddress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIpamAddress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.block = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.borrowed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IpamAddress {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      block: isSet(object.block) ? globalThis.String(object.block) : "",
+      borrowed: isSet(object.borrowed) ? globalThis.Boolean(object.borrowed) : false,
+    };
+  },
+
+  toJSON(message: IpamAddress): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.block !== "") {
+      obj.block = message.block;
+    }
+    if (message.borrowed !== false) {
+      obj.borrowed = message.borrowed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IpamAddress>, I>>(base?: I): IpamAddress {
+    return IpamAddress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IpamAddress>, I>>(object: I): IpamAddress {
+    const message = createBaseIpamAddress();
+    message.address = object.address ?? "";
+    message.block = object.block ?? "";
+    message.borrowed = object.borrowed ?? false;
+    return message;
+  },
+};
+
+function createBaseAutoAssignRequest(): AutoAssignRequest {
+  return { node: "", handleId: "", numIpv4: 0, numIpv6: 0, ipv4Pools: [], ipv6Pools: [], attributes: {} };
+}
+
+export const AutoAssignRequest: MessageFns<AutoAssignRequest> = {
+  encode(message: AutoAssignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.handleId !== "") {
+      writer.uint32(18).string(message.handleId);
+    }
+    if (message.numIpv4 !== 0) {
+      writer.uint32(24).uint32(message.numIpv4);
+    }
+    if (message.numIpv6 !== 0) {
+      writer.uint32(32).uint32(message.numIpv6);
+    }
+    for (const v of message.ipv4Pools) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.ipv6Pools) {
+      writer.uint32(50).string(v!);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      AutoAssignRequest_AttributesEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AutoAssignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAutoAssignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.handleId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.numIpv4 = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.numIpv6 = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ipv4Pools.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ipv6Pools.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = AutoAssignRequest_AttributesEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.attributes[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AutoAssignRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      handleId: isSet(object.handleId)
+        ? globalThis.String(object.handleId)
+        : isSet(object.handle_id)
+        ? globalThis.String(object.handle_id)
+        : "",
+      numIpv4: isSet(object.numIpv4)
+        ? globalThis.Number(object.numIpv4)
+        : isSet(object.num_ipv4)
+        ? globalThis.Number(object.num_ipv4)
+        : 0,
+      numIpv6: isSet(object.numIpv6)
+        ? globalThis.Number(object.numIpv6)
+        : isSet(object.num_ipv6)
+        ? globalThis.Number(object.num_ipv6)
+        : 0,
+      ipv4Pools: globalThis.Array.isArray(object?.ipv4Pools)
+        ? object.ipv4Pools.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ipv4_pools)
+        ? object.ipv4_pools.map((e: any) => globalThis.String(e))
+        : [],
+      ipv6Pools: globalThis.Array.isArray(object?.ipv6Pools)
+        ? object.ipv6Pools.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ipv6_pools)
+        ? object.ipv6_pools.map((e: any) => globalThis.String(e))
+        : [],
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: AutoAssignRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.handleId !== "") {
+      obj.handleId = message.handleId;
+    }
+    if (message.numIpv4 !== 0) {
+      obj.numIpv4 = Math.round(message.numIpv4);
+    }
+    if (message.numIpv6 !== 0) {
+      obj.numIpv6 = Math.round(message.numIpv6);
+    }
+    if (message.ipv4Pools?.length) {
+      obj.ipv4Pools = message.ipv4Pools;
+    }
+    if (message.ipv6Pools?.length) {
+      obj.ipv6Pools = message.ipv6Pools;
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AutoAssignRequest>, I>>(base?: I): AutoAssignRequest {
+    return AutoAssignRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AutoAssignRequest>, I>>(object: I): AutoAssignRequest {
+    const message = createBaseAutoAssignRequest();
+    message.node = object.node ?? "";
+    message.handleId = object.handleId ?? "";
+    message.numIpv4 = object.numIpv4 ?? 0;
+    message.numIpv6 = object.numIpv6 ?? 0;
+    message.ipv4Pools = object.ipv4Pools?.map((e) => e) || [];
+    message.ipv6Pools = object.ipv6Pools?.map((e) => e) || [];
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAutoAssignRequest_AttributesEntry(): AutoAssignRequest_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const AutoAssignRequest_AttributesEntry: MessageFns<AutoAssignRequest_AttributesEntry> = {
+  encode(message: AutoAssignRequest_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AutoAssignRequest_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAutoAssignRequest_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AutoAssignRequest_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AutoAssignRequest_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AutoAssignRequest_AttributesEntry>, I>>(
+    base?: I,
+  ): AutoAssignRequest_AttributesEntry {
+    return AutoAssignRequest_AttributesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AutoAssignRequest_AttributesEntry>, I>>(
+    object: I,
+  ): AutoAssignRequest_AttributesEntry {
+    const message = createBaseAutoAssignRequest_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAutoAssignResponse(): AutoAssignResponse {
+  return { ipv4: [], ipv6: [] };
+}
+
+export const AutoAssignResponse: MessageFns<AutoAssignResponse> = {
+  encode(message: AutoAssignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.ipv4) {
+      IpamAddress.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.ipv6) {
+      IpamAddress.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AutoAssignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAutoAssignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ipv4.push(IpamAddress.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ipv6.push(IpamAddress.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AutoAssignResponse {
+    return {
+      ipv4: globalThis.Array.isArray(object?.ipv4) ? object.ipv4.map((e: any) => IpamAddress.fromJSON(e)) : [],
+      ipv6: globalThis.Array.isArray(object?.ipv6) ? object.ipv6.map((e: any) => IpamAddress.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AutoAssignResponse): unknown {
+    const obj: any = {};
+    if (message.ipv4?.length) {
+      obj.ipv4 = message.ipv4.map((e) => IpamAddress.toJSON(e));
+    }
+    if (message.ipv6?.length) {
+      obj.ipv6 = message.ipv6.map((e) => IpamAddress.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AutoAssignResponse>, I>>(base?: I): AutoAssignResponse {
+    return AutoAssignResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AutoAssignResponse>, I>>(object: I): AutoAssignResponse {
+    const message = createBaseAutoAssignResponse();
+    message.ipv4 = object.ipv4?.map((e) => IpamAddress.fromPartial(e)) || [];
+    message.ipv6 = object.ipv6?.map((e) => IpamAddress.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAssignIpRequest(): AssignIpRequest {
+  return { node: "", handleId: "", address: "", attributes: {} };
+}
+
+export const AssignIpRequest: MessageFns<AssignIpRequest> = {
+  encode(message: AssignIpRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.handleId !== "") {
+      writer.uint32(18).string(message.handleId);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      AssignIpRequest_AttributesEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignIpRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignIpRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.handleId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = AssignIpRequest_AttributesEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.attributes[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignIpRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      handleId: isSet(object.handleId)
+        ? globalThis.String(object.handleId)
+        : isSet(object.handle_id)
+        ? globalThis.String(object.handle_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: AssignIpRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.handleId !== "") {
+      obj.handleId = message.handleId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignIpRequest>, I>>(base?: I): AssignIpRequest {
+    return AssignIpRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignIpRequest>, I>>(object: I): AssignIpRequest {
+    const message = createBaseAssignIpRequest();
+    message.node = object.node ?? "";
+    message.handleId = object.handleId ?? "";
+    message.address = object.address ?? "";
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAssignIpRequest_AttributesEntry(): AssignIpRequest_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const AssignIpRequest_AttributesEntry: MessageFns<AssignIpRequest_AttributesEntry> = {
+  encode(message: AssignIpRequest_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignIpRequest_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignIpRequest_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignIpRequest_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AssignIpRequest_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignIpRequest_AttributesEntry>, I>>(base?: I): AssignIpRequest_AttributesEntry {
+    return AssignIpRequest_AttributesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignIpRequest_AttributesEntry>, I>>(
+    object: I,
+  ): AssignIpRequest_AttributesEntry {
+    const message = createBaseAssignIpRequest_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAssignIpResponse(): AssignIpResponse {
+  return { address: undefined };
+}
+
+export const AssignIpResponse: MessageFns<AssignIpResponse> = {
+  encode(message: AssignIpResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== undefined) {
+      IpamAddress.encode(message.address, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignIpResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignIpResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = IpamAddress.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignIpResponse {
+    return { address: isSet(object.address) ? IpamAddress.fromJSON(object.address) : undefined };
+  },
+
+  toJSON(message: AssignIpResponse): unknown {
+    const obj: any = {};
+    if (message.address !== undefined) {
+      obj.address = IpamAddress.toJSON(message.address);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignIpResponse>, I>>(base?: I): AssignIpResponse {
+    return AssignIpResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignIpResponse>, I>>(object: I): AssignIpResponse {
+    const message = createBaseAssignIpResponse();
+    message.address = (object.address !== undefined && object.address !== null)
+      ? IpamAddress.fromPartial(object.address)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReleaseIpsRequest(): ReleaseIpsRequest {
+  return { addresses: [] };
+}
+
+export const ReleaseIpsRequest: MessageFns<ReleaseIpsRequest> = {
+  encode(message: ReleaseIpsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.addresses) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseIpsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseIpsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.addresses.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseIpsRequest {
+    return {
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReleaseIpsRequest): unknown {
+    const obj: any = {};
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseIpsRequest>, I>>(base?: I): ReleaseIpsRequest {
+    return ReleaseIpsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseIpsRequest>, I>>(object: I): ReleaseIpsRequest {
+    const message = createBaseReleaseIpsRequest();
+    message.addresses = object.addresses?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReleaseIpsResponse(): ReleaseIpsResponse {
+  return { released: [], notAllocated: [] };
+}
+
+export const ReleaseIpsResponse: MessageFns<ReleaseIpsResponse> = {
+  encode(message: ReleaseIpsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.released) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.notAllocated) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseIpsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseIpsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.released.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notAllocated.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseIpsResponse {
+    return {
+      released: globalThis.Array.isArray(object?.released) ? object.released.map((e: any) => globalThis.String(e)) : [],
+      notAllocated: globalThis.Array.isArray(object?.notAllocated)
+        ? object.notAllocated.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.not_allocated)
+        ? object.not_allocated.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReleaseIpsResponse): unknown {
+    const obj: any = {};
+    if (message.released?.length) {
+      obj.released = message.released;
+    }
+    if (message.notAllocated?.length) {
+      obj.notAllocated = message.notAllocated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseIpsResponse>, I>>(base?: I): ReleaseIpsResponse {
+    return ReleaseIpsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseIpsResponse>, I>>(object: I): ReleaseIpsResponse {
+    const message = createBaseReleaseIpsResponse();
+    message.released = object.released?.map((e) => e) || [];
+    message.notAllocated = object.notAllocated?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReleaseHandleRequest(): ReleaseHandleRequest {
+  return { handleId: "" };
+}
+
+export const ReleaseHandleRequest: MessageFns<ReleaseHandleRequest> = {
+  encode(message: ReleaseHandleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.handleId !== "") {
+      writer.uint32(10).string(message.handleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseHandleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseHandleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.handleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseHandleRequest {
+    return {
+      handleId: isSet(object.handleId)
+        ? globalThis.String(object.handleId)
+        : isSet(object.handle_id)
+        ? globalThis.String(object.handle_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReleaseHandleRequest): unknown {
+    const obj: any = {};
+    if (message.handleId !== "") {
+      obj.handleId = message.handleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseHandleRequest>, I>>(base?: I): ReleaseHandleRequest {
+    return ReleaseHandleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseHandleRequest>, I>>(object: I): ReleaseHandleRequest {
+    const message = createBaseReleaseHandleRequest();
+    message.handleId = object.handleId ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseHandleResponse(): ReleaseHandleResponse {
+  return { released: [] };
+}
+
+export const ReleaseHandleResponse: MessageFns<ReleaseHandleResponse> = {
+  encode(message: ReleaseHandleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.released) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseHandleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseHandleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.released.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseHandleResponse {
+    return {
+      released: globalThis.Array.isArray(object?.released) ? object.released.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ReleaseHandleResponse): unknown {
+    const obj: any = {};
+    if (message.released?.length) {
+      obj.released = message.released;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseHandleResponse>, I>>(base?: I): ReleaseHandleResponse {
+    return ReleaseHandleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseHandleResponse>, I>>(object: I): ReleaseHandleResponse {
+    const message = createBaseReleaseHandleResponse();
+    message.released = object.released?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseHandleAddressesRequest(): HandleAddressesRequest {
+  return { handleId: "" };
+}
+
+export const HandleAddressesRequest: MessageFns<HandleAddressesRequest> = {
+  encode(message: HandleAddressesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.handleId !== "") {
+      writer.uint32(10).string(message.handleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandleAddressesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandleAddressesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.handleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandleAddressesRequest {
+    return {
+      handleId: isSet(object.handleId)
+        ? globalThis.String(object.handleId)
+        : isSet(object.handle_id)
+        ? globalThis.String(object.handle_id)
+        : "",
+    };
+  },
+
+  toJSON(message: HandleAddressesRequest): unknown {
+    const obj: any = {};
+    if (message.handleId !== "") {
+      obj.handleId = message.handleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HandleAddressesRequest>, I>>(base?: I): HandleAddressesRequest {
+    return HandleAddressesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HandleAddressesRequest>, I>>(object: I): HandleAddressesRequest {
+    const message = createBaseHandleAddressesRequest();
+    message.handleId = object.handleId ?? "";
+    return message;
+  },
+};
+
+function createBaseHandleAddressesResponse(): HandleAddressesResponse {
+  return { addresses: [] };
+}
+
+export const HandleAddressesResponse: MessageFns<HandleAddressesResponse> = {
+  encode(message: HandleAddressesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.addresses) {
+      IpamAddress.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandleAddressesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandleAddressesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.addresses.push(IpamAddress.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandleAddressesResponse {
+    return {
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => IpamAddress.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HandleAddressesResponse): unknown {
+    const obj: any = {};
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => IpamAddress.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HandleAddressesResponse>, I>>(base?: I): HandleAddressesResponse {
+    return HandleAddressesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HandleAddressesResponse>, I>>(object: I): HandleAddressesResponse {
+    const message = createBaseHandleAddressesResponse();
+    message.addresses = object.addresses?.map((e) => IpamAddress.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type DatastoreServiceService = typeof DatastoreServiceService;
 export const DatastoreServiceService = {
   create: {
@@ -2935,6 +4276,54 @@ export const DatastoreServiceService = {
     responseSerialize: (value: IpamShowResponse): Buffer => Buffer.from(IpamShowResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): IpamShowResponse => IpamShowResponse.decode(value),
   },
+  autoAssign: {
+    path: "/meshless.v1.DatastoreService/AutoAssign" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AutoAssignRequest): Buffer => Buffer.from(AutoAssignRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AutoAssignRequest => AutoAssignRequest.decode(value),
+    responseSerialize: (value: AutoAssignResponse): Buffer => Buffer.from(AutoAssignResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AutoAssignResponse => AutoAssignResponse.decode(value),
+  },
+  assignIp: {
+    path: "/meshless.v1.DatastoreService/AssignIp" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AssignIpRequest): Buffer => Buffer.from(AssignIpRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AssignIpRequest => AssignIpRequest.decode(value),
+    responseSerialize: (value: AssignIpResponse): Buffer => Buffer.from(AssignIpResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AssignIpResponse => AssignIpResponse.decode(value),
+  },
+  releaseIps: {
+    path: "/meshless.v1.DatastoreService/ReleaseIps" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseIpsRequest): Buffer => Buffer.from(ReleaseIpsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseIpsRequest => ReleaseIpsRequest.decode(value),
+    responseSerialize: (value: ReleaseIpsResponse): Buffer => Buffer.from(ReleaseIpsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseIpsResponse => ReleaseIpsResponse.decode(value),
+  },
+  releaseHandle: {
+    path: "/meshless.v1.DatastoreService/ReleaseHandle" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseHandleRequest): Buffer => Buffer.from(ReleaseHandleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseHandleRequest => ReleaseHandleRequest.decode(value),
+    responseSerialize: (value: ReleaseHandleResponse): Buffer =>
+      Buffer.from(ReleaseHandleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseHandleResponse => ReleaseHandleResponse.decode(value),
+  },
+  handleAddresses: {
+    path: "/meshless.v1.DatastoreService/HandleAddresses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HandleAddressesRequest): Buffer =>
+      Buffer.from(HandleAddressesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HandleAddressesRequest => HandleAddressesRequest.decode(value),
+    responseSerialize: (value: HandleAddressesResponse): Buffer =>
+      Buffer.from(HandleAddressesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandleAddressesResponse => HandleAddressesResponse.decode(value),
+  },
 } as const;
 
 export interface DatastoreServiceServer extends UntypedServiceImplementation {
@@ -2948,6 +4337,11 @@ export interface DatastoreServiceServer extends UntypedServiceImplementation {
   allocateBlock: handleUnaryCall<AllocateBlockRequest, AllocateBlockResponse>;
   releaseBlocks: handleUnaryCall<ReleaseBlocksRequest, ReleaseBlocksResponse>;
   ipamShow: handleUnaryCall<IpamShowRequest, IpamShowResponse>;
+  autoAssign: handleUnaryCall<AutoAssignRequest, AutoAssignResponse>;
+  assignIp: handleUnaryCall<AssignIpRequest, AssignIpResponse>;
+  releaseIps: handleUnaryCall<ReleaseIpsRequest, ReleaseIpsResponse>;
+  releaseHandle: handleUnaryCall<ReleaseHandleRequest, ReleaseHandleResponse>;
+  handleAddresses: handleUnaryCall<HandleAddressesRequest, HandleAddressesResponse>;
 }
 
 export interface DatastoreServiceClient extends Client {
@@ -3086,6 +4480,81 @@ export interface DatastoreServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IpamShowResponse) => void,
   ): ClientUnaryCall;
+  autoAssign(
+    request: AutoAssignRequest,
+    callback: (error: ServiceError | null, response: AutoAssignResponse) => void,
+  ): ClientUnaryCall;
+  autoAssign(
+    request: AutoAssignRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AutoAssignResponse) => void,
+  ): ClientUnaryCall;
+  autoAssign(
+    request: AutoAssignRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AutoAssignResponse) => void,
+  ): ClientUnaryCall;
+  assignIp(
+    request: AssignIpRequest,
+    callback: (error: ServiceError | null, response: AssignIpResponse) => void,
+  ): ClientUnaryCall;
+  assignIp(
+    request: AssignIpRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AssignIpResponse) => void,
+  ): ClientUnaryCall;
+  assignIp(
+    request: AssignIpRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AssignIpResponse) => void,
+  ): ClientUnaryCall;
+  releaseIps(
+    request: ReleaseIpsRequest,
+    callback: (error: ServiceError | null, response: ReleaseIpsResponse) => void,
+  ): ClientUnaryCall;
+  releaseIps(
+    request: ReleaseIpsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseIpsResponse) => void,
+  ): ClientUnaryCall;
+  releaseIps(
+    request: ReleaseIpsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseIpsResponse) => void,
+  ): ClientUnaryCall;
+  releaseHandle(
+    request: ReleaseHandleRequest,
+    callback: (error: ServiceError | null, response: ReleaseHandleResponse) => void,
+  ): ClientUnaryCall;
+  releaseHandle(
+    request: ReleaseHandleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseHandleResponse) => void,
+  ): ClientUnaryCall;
+  releaseHandle(
+    request: ReleaseHandleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseHandleResponse) => void,
+  ): ClientUnaryCall;
+  handleAddresses(
+    request: HandleAddressesRequest,
+    callback: (error: ServiceError | null, response: HandleAddressesResponse) => void,
+  ): ClientUnaryCall;
+  handleAddresses(
+    request: HandleAddressesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandleAddressesResponse) => void,
+  ): ClientUnaryCall;
+  handleAddresses(
+    request: HandleAddressesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandleAddressesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const DatastoreServiceClient = makeGenericClientConstructor(
@@ -3131,6 +4600,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -5,6 +5,7 @@ import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
 import * as bgp from './bgp.js';
 import * as certs from './certs.js';
+import * as cni from './cni.js';
 import * as dashboard from './dashboard.js';
 import * as datastore from './datastore.js';
 import * as demo from './demo.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandModule[] = [
   get,
   watch,
   ipam,
+  cni,
   datastore,
   sync,
   agent,

@@ -130,6 +130,23 @@ export class Access {
     return this.r.owned;
   }
 
+  /**
+   * The CNI plugin's address calls. Assigning is for the caller's own node (node role) or anyone
+   * (admin). Releases and handle look-ups are by handle (the container id): a node may make them
+   * for any handle, the controller too (garbage collection). Scoping handles to their node is
+   * not done yet.
+   */
+  ipamAddresses(method: 'AutoAssign' | 'AssignIp' | 'ReleaseIps' | 'ReleaseHandle' | 'HandleAddresses', node?: string): void {
+    const role = this.identity?.role ?? (this.caller.kind === 'insecure' ? 'admin' : undefined);
+    if (role === 'admin') return;
+    if (method === 'AutoAssign' || method === 'AssignIp') {
+      if (role === 'node' && node === this.identity!.name) return;
+      this.deny(`${method} for node ${JSON.stringify(node)}`);
+    }
+    if (role === 'node' || role === 'controller') return;
+    this.deny(method);
+  }
+
   ipam(method: 'AllocateBlock' | 'ReleaseBlocks' | 'IpamShow', node?: string): void {
     const i = this.r.ipam;
     if (method === 'IpamShow') {

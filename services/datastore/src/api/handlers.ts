@@ -6,13 +6,23 @@
 // both: existing blocks were cut from them). Two replicas creating overlapping pools at the same
 // instant could both pass; one datastore process per cluster write path avoids that.
 import type { Logger } from 'pino';
-import { NotFoundError, PermissionDeniedError } from '../../../shared/errors/index.js';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../../../shared/errors/index.js';
 import { checkPoolOverlap, ResourceError, type IPPool } from '../../../shared/resources/index.js';
 import type {
   AllocateBlockRequest,
   AllocateBlockResponse,
   ApplyRequest,
   ApplyResponse,
+  AssignIpRequest,
+  AssignIpResponse,
+  AutoAssignRequest,
+  AutoAssignResponse,
+  HandleAddressesRequest,
+  HandleAddressesResponse,
+  ReleaseHandleRequest,
+  ReleaseHandleResponse,
+  ReleaseIpsRequest,
+  ReleaseIpsResponse,
   CreateRequest,
   CreateResponse,
   DeleteRequest,
@@ -28,7 +38,7 @@ import type {
   UpdateRequest,
   UpdateResponse,
 } from '../../../../proto/gen/meshless/v1/datastore.js';
-import type { Ipam } from '../ipam/index.js';
+import type { Ipam, IpamAddresses } from '../ipam/index.js';
 import type { Access } from './authorize.js';
 import { servedDocument, type ResourceStore, type StoredResource } from '../store/index.js';
 import {
@@ -69,6 +79,7 @@ export class Handlers {
   constructor(
     private readonly store: ResourceStore,
     private readonly ipam: Ipam,
+    private readonly addresses: IpamAddresses,
     private readonly log: Logger,
   ) {}
 
@@ -189,6 +200,46 @@ export class Handlers {
     if (stored) access.write(method, stored.document);
   }
 
+  async autoAssign(req: AutoAssignRequest, access: Access): Promise<AutoAssignResponse> {
+    access.ipamAddresses('AutoAssign', req.node);
+    return this.addresses.autoAssign({
+      node: requireName(req.node, 'node'),
+      handleId: req.handleId,
+      numIpv4: req.numIpv4,
+      numIpv6: req.numIpv6,
+      ipv4Pools: req.ipv4Pools,
+      ipv6Pools: req.ipv6Pools,
+      attributes: attributes(req.attributes),
+    });
+  }
+
+  async assignIp(req: AssignIpRequest, access: Access): Promise<AssignIpResponse> {
+    access.ipamAddresses('AssignIp', req.node);
+    const address = await this.addresses.assignIp({
+      node: requireName(req.node, 'node'),
+      handleId: req.handleId,
+      address: req.address,
+      attributes: attributes(req.attributes),
+    });
+    return { address };
+  }
+
+  async releaseIps(req: ReleaseIpsRequest, access: Access): Promise<ReleaseIpsResponse> {
+    access.ipamAddresses('ReleaseIps');
+    if (req.addresses.length === 0) throw new InvalidArgumentError('addresses: give at least one address to release', { field: 'addresses' });
+    return this.addresses.releaseIps(req.addresses);
+  }
+
+  async releaseHandle(req: ReleaseHandleRequest, access: Access): Promise<ReleaseHandleResponse> {
+    access.ipamAddresses('ReleaseHandle');
+    return { released: await this.addresses.releaseHandle(req.handleId) };
+  }
+
+  async handleAddresses(req: HandleAddressesRequest, access: Access): Promise<HandleAddressesResponse> {
+    access.ipamAddresses('HandleAddresses');
+    return { addresses: await this.addresses.handleAddresses(req.handleId) };
+  }
+
   private input(json: Uint8Array): WriteInput {
     return parseDocument(json, this.store.maxDocumentBytes);
   }
@@ -220,3 +271,18 @@ export class Handlers {
   }
 }
 
+
+/** Allocation attributes from a request: keys as Kubernetes label keys, bounded in size. */
+function attributes(map: Record<string, string>): Record<string, string> {
+  let size = 0;
+  for (const [k, v] of Object.entries(map)) {
+    const field = `attributes[${JSON.stringify(k.slice(0, 40))}]`;
+    if (k === '' || k.length > 253 || !/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/.test(k)) {
+      throw new InvalidArgumentError(`${field}: the key must be 1-253 letters, digits, '-', '_', '.', '/'`, { field: 'attributes' });
+    }
+    if (k === 'node' || k === 'timestamp') throw new InvalidArgumentError(`${field}: '${k}' is set by the datastore`, { field: 'attributes' });
+    size += k.length + v.length;
+  }
+  if (size > 4096) throw new InvalidArgumentError(`attributes: ${size} bytes in total, at most 4096`, { field: 'attributes' });
+  return map;
+}

@@ -30,6 +30,11 @@ import { Access } from './authorize.js';
 import {
   AllocateBlockRequest,
   ApplyRequest,
+  AssignIpRequest,
+  AutoAssignRequest,
+  HandleAddressesRequest,
+  ReleaseHandleRequest,
+  ReleaseIpsRequest,
   ChangeType,
   CreateRequest,
   DatastoreServiceService,
@@ -66,6 +71,24 @@ const SPECS = {
   AllocateBlockRequest: { 1: { name: 'node', type: 'string' }, 2: { name: 'pool', type: 'string' }, 3: { name: 'ip_version', type: 'uint32' } },
   ReleaseBlocksRequest: { 1: { name: 'node', type: 'string' } },
   IpamShowRequest: {},
+  AutoAssignRequest: {
+    1: { name: 'node', type: 'string' },
+    2: { name: 'handle_id', type: 'string' },
+    3: { name: 'num_ipv4', type: 'uint32' },
+    4: { name: 'num_ipv6', type: 'uint32' },
+    5: { name: 'ipv4_pools', type: 'repeated string' },
+    6: { name: 'ipv6_pools', type: 'repeated string' },
+    7: { name: 'attributes', type: 'map<string, string>' },
+  },
+  AssignIpRequest: {
+    1: { name: 'node', type: 'string' },
+    2: { name: 'handle_id', type: 'string' },
+    3: { name: 'address', type: 'string' },
+    4: { name: 'attributes', type: 'map<string, string>' },
+  },
+  ReleaseIpsRequest: { 1: { name: 'addresses', type: 'repeated string' } },
+  ReleaseHandleRequest: { 1: { name: 'handle_id', type: 'string' } },
+  HandleAddressesRequest: { 1: { name: 'handle_id', type: 'string' } },
 } satisfies Record<string, MessageSpec>;
 
 interface Decoder<T> {
@@ -253,6 +276,11 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r, a) => handlers.allocateBlock(r, a)),
     releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r, a) => handlers.releaseBlocks(r, a)),
     ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, (_r, a) => handlers.ipamShow(a)),
+    autoAssign: unary('AutoAssign', 'AutoAssignRequest', AutoAssignRequest, (r, a) => handlers.autoAssign(r, a)),
+    assignIp: unary('AssignIp', 'AssignIpRequest', AssignIpRequest, (r, a) => handlers.assignIp(r, a)),
+    releaseIps: unary('ReleaseIps', 'ReleaseIpsRequest', ReleaseIpsRequest, (r, a) => handlers.releaseIps(r, a)),
+    releaseHandle: unary('ReleaseHandle', 'ReleaseHandleRequest', ReleaseHandleRequest, (r, a) => handlers.releaseHandle(r, a)),
+    handleAddresses: unary('HandleAddresses', 'HandleAddressesRequest', HandleAddressesRequest, (r, a) => handlers.handleAddresses(r, a)),
   };
 
   const definition: ServiceDefinition = Object.fromEntries(

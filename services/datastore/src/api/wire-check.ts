@@ -9,7 +9,7 @@
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 
-export type FieldType = 'string' | 'bytes' | 'uint64' | 'uint32' | 'repeated string';
+export type FieldType = 'string' | 'bytes' | 'uint64' | 'uint32' | 'repeated string' | 'map<string, string>';
 
 export interface FieldSpec {
   /** The proto field name, as error messages and the meshless-field header give it. */
@@ -33,6 +33,7 @@ const EXPECTED_WIRE: Record<FieldType, WireType> = {
   string: WireType.LengthDelimited,
   bytes: WireType.LengthDelimited,
   'repeated string': WireType.LengthDelimited,
+  'map<string, string>': WireType.LengthDelimited,
   uint64: WireType.Varint,
   uint32: WireType.Varint,
 };
@@ -41,6 +42,7 @@ const TYPE_NAMES: Record<FieldType, string> = {
   string: 'a string',
   bytes: 'bytes',
   'repeated string': 'a list of strings',
+  'map<string, string>': 'a map of strings',
   uint64: 'an unsigned 64-bit integer',
   uint32: 'an unsigned 32-bit integer',
 };
@@ -76,6 +78,8 @@ export function checkWire(message: string, bytes: Uint8Array, spec: MessageSpec)
           break;
         }
         case 'bytes':
+        case 'map<string, string>':
+          // A map entry is a nested message; its strings are checked after decoding.
           reader.bytes();
           break;
         case 'uint64': {

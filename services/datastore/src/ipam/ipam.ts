@@ -32,6 +32,7 @@ import {
   ConflictError,
   FailedPreconditionError,
   NotFoundError,
+  UnavailableError,
 } from '../../../shared/errors/index.js';
 import {
   API_VERSION,
@@ -92,6 +93,28 @@ export interface IpamUsage {
   revision: number;
 }
 
+/** How long one batch may take to read the IPAM state before its requests fail (retryable). */
+const LOAD_TIMEOUT_MS = 20_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`IPAM: ${what} took more than ${ms / 1000} s; retry`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** No candidate pool has a block left to claim: the caller may borrow (see addresses.ts). */
+export class PoolExhaustedError extends FailedPreconditionError {}
+
+export interface IpamOptions {
+  /**
+   * Calico's IPAMConfig strictAffinity: new blocks are written with spec.strictAffinity, and
+   * addresses are never borrowed from a block that has it.
+   */
+  strictAffinity?: boolean;
+}
+
 /** Validates and normalizes a document the IPAM builds, exactly as API writes are. */
 export type Normalize = (doc: ResourceDocument) => ResourceDocument;
 
@@ -117,6 +140,7 @@ export class Ipam {
     private readonly normalize: Normalize,
     private readonly log: Logger,
     private readonly onAllocated: () => void = () => undefined,
+    readonly options: IpamOptions = {},
   ) {}
 
   allocate(request: AllocateRequest): Promise<AllocateResult> {
@@ -208,7 +232,9 @@ export class Ipam {
       const batch = this.queue.splice(0);
       let state: State;
       try {
-        state = await this.load();
+        // Bounded: a scan that never catches up (seen once on a starved machine) must fail this
+        // batch with UNAVAILABLE, not stall every later allocation of the process behind it.
+        state = await withTimeout(this.load(), LOAD_TIMEOUT_MS, 'reading pools, blocks and affinities');
       } catch (err) {
         for (const t of batch) t.reject(err);
         continue;
@@ -250,7 +276,7 @@ export class Ipam {
   private async allocateOne(state: State, request: AllocateRequest, node: StoredResource | undefined): Promise<AllocateResult> {
     if (!node) throw new NotFoundError(`Node '${request.node}' does not exist: create the Node before allocating a block for it`);
     const labels = (node.document.metadata.labels ?? {}) as Record<string, string>;
-    const pools = this.candidatePools(state, request, labels);
+    const pools = candidatePools(state.pools, request, labels);
     const owner = `host:${request.node}`;
 
     for (const pool of pools) {
@@ -271,34 +297,9 @@ export class Ipam {
         return { block, affinity, allocated: true };
       }
     }
-    throw new FailedPreconditionError(
+    throw new PoolExhaustedError(
       `no free block left for node '${request.node}' in IPPool ${pools.map((p) => `'${p.name}'`).join(', ')}: add a pool or release blocks`,
     );
-  }
-
-  private candidatePools(state: State, request: AllocateRequest, labels: Record<string, string>): StoredResource[] {
-    const selects = (pool: StoredResource) => parseSelector(String(specOf(pool).nodeSelector ?? 'all()')).matches(labels);
-    const allowsWorkload = (pool: StoredResource) => {
-      const uses = specOf(pool).allowedUses;
-      return !Array.isArray(uses) || uses.includes('Workload');
-    };
-    if (request.pool !== undefined) {
-      const pool = state.pools.find((p) => p.name === request.pool);
-      if (!pool) throw new NotFoundError(`IPPool '${request.pool}' does not exist`);
-      if (specOf(pool).disabled === true) throw new FailedPreconditionError(`IPPool '${request.pool}' is disabled`);
-      if (!allowsWorkload(pool)) throw new FailedPreconditionError(`IPPool '${request.pool}' does not allow Workload use (spec.allowedUses)`);
-      if (!selects(pool)) {
-        throw new FailedPreconditionError(`IPPool '${request.pool}' does not select node '${request.node}' (spec.nodeSelector ${JSON.stringify(specOf(pool).nodeSelector)})`);
-      }
-      return [pool];
-    }
-    const pools = state.pools
-      .filter((p) => parseCidr(String(specOf(p).cidr)).family === request.ipVersion && specOf(p).disabled !== true && allowsWorkload(p) && selects(p))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    if (pools.length === 0) {
-      throw new FailedPreconditionError(`no enabled IPv${request.ipVersion} IPPool allowing Workload use selects node '${request.node}'`);
-    }
-    return pools;
   }
 
   /** Claims the first free block of the pool for the node, or undefined when the pool is full. */
@@ -311,7 +312,7 @@ export class Ipam {
       const cidr = blockAt(poolCidr, blockSize, i).text;
       if (state.blocks.has(cidr)) continue;
       try {
-        const block = await this.store.create(this.normalize(blockDocument(cidr, node)));
+        const block = await this.store.create(this.normalize(blockDocument(cidr, node, this.options.strictAffinity === true)));
         state.blocks.set(cidr, block);
         return block;
       } catch (err) {
@@ -410,6 +411,35 @@ export class Ipam {
   }
 }
 
+/**
+ * The pools a node may take Workload addresses from: the named one (checked), or every enabled
+ * pool of the IP version that allows Workload use and selects the node, by name.
+ */
+export function candidatePools(all: readonly StoredResource[], request: AllocateRequest, labels: Record<string, string>): StoredResource[] {
+  const selects = (pool: StoredResource) => parseSelector(String(specOf(pool).nodeSelector ?? 'all()')).matches(labels);
+  const allowsWorkload = (pool: StoredResource) => {
+    const uses = specOf(pool).allowedUses;
+    return !Array.isArray(uses) || uses.includes('Workload');
+  };
+  if (request.pool !== undefined) {
+    const pool = all.find((p) => p.name === request.pool);
+    if (!pool) throw new NotFoundError(`IPPool '${request.pool}' does not exist`);
+    if (specOf(pool).disabled === true) throw new FailedPreconditionError(`IPPool '${request.pool}' is disabled`);
+    if (!allowsWorkload(pool)) throw new FailedPreconditionError(`IPPool '${request.pool}' does not allow Workload use (spec.allowedUses)`);
+    if (!selects(pool)) {
+      throw new FailedPreconditionError(`IPPool '${request.pool}' does not select node '${request.node}' (spec.nodeSelector ${JSON.stringify(specOf(pool).nodeSelector)})`);
+    }
+    return [pool];
+  }
+  const pools = all
+    .filter((p) => parseCidr(String(specOf(p).cidr)).family === request.ipVersion && specOf(p).disabled !== true && allowsWorkload(p) && selects(p))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (pools.length === 0) {
+    throw new FailedPreconditionError(`no enabled IPv${request.ipVersion} IPPool allowing Workload use selects node '${request.node}'`);
+  }
+  return pools;
+}
+
 function specOf(r: StoredResource): Record<string, unknown> {
   const spec = r.document.spec;
   return typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : {};
@@ -425,7 +455,7 @@ function hasFreeAddress(b: StoredResource): boolean {
   return !Array.isArray(allocations) || allocations.some((a) => a === null || a === undefined);
 }
 
-function blockDocument(cidr: string, node: string): ResourceDocument {
+export function blockDocument(cidr: string, node: string, strictAffinity = false): ResourceDocument {
   const size = Number(cidrSize(cidr));
   return {
     apiVersion: API_VERSION,
@@ -435,7 +465,7 @@ function blockDocument(cidr: string, node: string): ResourceDocument {
       cidr,
       affinity: `host:${node}`,
       affinityClaimTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      strictAffinity: false,
+      strictAffinity,
       allocations: new Array<null>(size).fill(null),
       unallocated: Array.from({ length: size }, (_, i) => i),
       attributes: [],
@@ -444,7 +474,7 @@ function blockDocument(cidr: string, node: string): ResourceDocument {
   };
 }
 
-function affinityDocument(name: string, node: string, cidr: string): ResourceDocument {
+export function affinityDocument(name: string, node: string, cidr: string): ResourceDocument {
   return {
     apiVersion: API_VERSION,
     kind: 'BlockAffinity',

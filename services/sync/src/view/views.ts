@@ -18,6 +18,8 @@ const SCOPES: Record<SyncerType, Record<StoredKind, Scope>> = {
     IPPool: 'all',
     IPAMBlock: 'all',
     BlockAffinity: 'all',
+    // Handles are IPAM bookkeeping (which blocks hold a handle's addresses): no agent needs them.
+    IPAMHandle: 'none',
     WorkloadEndpoint: 'node',
     HostEndpoint: 'node',
     Profile: 'all',
@@ -32,6 +34,7 @@ const SCOPES: Record<SyncerType, Record<StoredKind, Scope>> = {
     IPPool: 'all',
     IPAMBlock: 'all',
     BlockAffinity: 'all',
+    IPAMHandle: 'none',
     WorkloadEndpoint: 'none',
     HostEndpoint: 'none',
     Profile: 'none',
