@@ -3,7 +3,6 @@
 // executables do (CNI_COMMAND, config on stdin, JSON on stdout); `meshless cni install` is what
 // the agent DaemonSet's init container runs (Calico's install-cni).
 import type { Command } from 'commander';
-import { installCni, main } from '../../../cni/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../failure.js';
 
@@ -19,6 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
       .summary(summary)
       .description(`${summary}. Reads CNI_COMMAND and the other CNI_* variables, the network configuration on stdin; prints the result or a CNI error on stdout.`)
       .action(async () => {
+        const { main } = await import('../../../cni/index.js');
         const code = await main(kind, { stdin: ctx.io.stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr, env: ctx.io.env });
         if (code !== 0) process.exitCode = code;
       });
@@ -44,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--copy-node', 'copy this Node.js binary beside the executables (the host needs no Node.js)')
     .option('--conf-file <name>', 'conflist file name', '10-meshless.conflist')
     .addHelpText('after', '\nExamples:\n  meshless cni install --bin-dir /opt/cni/bin --conf-dir /etc/cni/net.d --cni-datastore 10.0.0.5:5470 --chain portmap\n')
-    .action(() => {
+    .action(async () => {
       const o = install.opts<{
         binDir: string;
         confDir: string;
@@ -61,6 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new CliError(`invalid --mtu '${o.mtu}': an MTU is 68-65535`);
       let result;
       try {
+        const { installCni } = await import('../../../cni/index.js');
         result = installCni({
           binDir: o.binDir,
           confDir: o.confDir,
