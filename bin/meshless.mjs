@@ -14,7 +14,7 @@ const LONG_RUNNING = new Set(['datastore', 'sync', 'agent', 'rr', 'kube-controll
 /** The first argument that is not a global option or its value (`--datastore X get` -> get). */
 function subcommand(args) {
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--datastore' || args[i] === '--timeout') i++;
+    if (args[i] === '--datastore' || args[i] === '--timeout' || args[i] === '--credentials') i++;
     else if (!args[i].startsWith('-')) return args[i];
   }
   return '';

@@ -37,8 +37,14 @@ async function birdRoutes(dataDir: string) {
   return parseBirdRoutes(stdout);
 }
 
+/** The user's configuration directory during the test (npm start puts the admin's credentials there). */
+let configHome = '';
+
 async function meshless(address: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(root, 'bin/meshless.mjs'), '--datastore', address, ...args], { cwd: root });
+  const { stdout } = await run(process.execPath, [join(root, 'bin/meshless.mjs'), '--datastore', address, ...args], {
+    cwd: root,
+    env: { ...process.env, XDG_CONFIG_HOME: configHome, MESHLESS_CREDENTIALS: '' },
+  });
   return stdout;
 }
 
@@ -55,13 +61,19 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
     MESHLESS_SWITCH_PORT: String(await freePort()),
     MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
     MESHLESS_LOG_LEVEL: 'info',
+    XDG_CONFIG_HOME: (configHome = join(dataDir, 'user-config')),
   };
   const agents = ['node-a1', 'node-a2', 'node-b1'];
-  const client = createDatastoreClient(address);
+  let client: ReturnType<typeof createDatastoreClient> | undefined;
   const started: Cluster[] = [];
   try {
     let cluster = await startCluster(env);
     started.push(cluster);
+    assert.match(cluster.output(), /pki: admin credentials for the CLI written to .*user-config\/meshless\/credentials/);
+    client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
+    const anonymous = createDatastoreClient(address, { deadlineMs: 5000 });
+    await assert.rejects(anonymous.list('IPPool'), 'a client without a certificate is refused');
+    anonymous.close();
     assert.match(cluster.output(), new RegExp(`datastore\\s+${address.replace(/\./g, '\\.')}`));
     assert.match(cluster.output(), /reflector\s+reflector-0\s+BGP 127\.0\.0\.11:\d+/);
     assert.match(cluster.output(), new RegExp(`birdc -s ${join(dataDir, 'switch/bird.ctl').replace(/\./g, '\\.')} show route`));
@@ -69,12 +81,12 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
     // The switch (BIRD, asked directly) holds one route per agent node's block, from each reflector,
     // with that node's address as next hop, over eBGP from the cluster's AS.
     await waitFor("the switch holding every node's block", () => /switch: holds every node's block \(node-a1, node-a2, node-b1\) from each of the 2 reflectors/.test(cluster.output()), 90_000);
-    const affinities = (await client.list('BlockAffinity')).items.map((a) => a.spec as { cidr: string; node: string });
+    const affinities = (await client!.list('BlockAffinity')).items.map((a) => a.spec as { cidr: string; node: string });
     const blockOf = new Map(agents.map((n) => [n, affinities.find((a) => a.node === n)?.cidr]));
     const routes = await birdRoutes(dataDir);
     assert.deepEqual(new Set(routes.map((r) => r.prefix)), new Set(blockOf.values()), 'the switch holds exactly the agent nodes\' blocks');
     for (const n of agents) {
-      const address = ((await client.get('Node', n)).spec as { bgp: { ipv4Address: string } }).bgp.ipv4Address.split('/')[0];
+      const address: string | undefined = ((await client!.get('Node', n)).spec as { bgp: { ipv4Address: string } }).bgp.ipv4Address.split('/')[0];
       assert.match(address!, /^127\.0\.1\.\d+$/);
       const at = routes.filter((r) => r.prefix === blockOf.get(n));
       assert.deepEqual(at.map((r) => r.protocol).sort(), ['reflector_0', 'reflector_1'], `${n}'s block from both reflectors`);
@@ -87,7 +99,7 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
     const birdPid = Number(readFileSync(join(dataDir, 'switch/bird.pid'), 'utf8'));
     const running = processesUnder(dataDir);
     assert.ok(running.some((p) => p.startsWith(`${birdPid} `) && /\bbird -f/.test(p)), `BIRD runs: ${running.join('\n')}`);
-    assert.equal(running.filter((p) => / rr --node reflector-\d /.test(p)).length, 2, `two reflectors run: ${running.join('\n')}`);
+    assert.equal(running.filter((p) => / rr --credentials \S+ --node reflector-\d /.test(p)).length, 2, `two reflectors run: ${running.join('\n')}`);
 
     const applied = await meshless(address, 'apply', '-f', join(root, 'examples'));
     assert.match(applied, /Successfully applied \d+ /);
@@ -120,7 +132,7 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
       c.child.kill('SIGTERM');
       await c.exited;
     }
-    client.close();
+    client?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -3,7 +3,9 @@
 // switch on loopback (reflectors.ts); supervises them; prints `meshless ready` and the endpoints,
 // then what the agents receive and what the switch learns; stops everything cleanly on Ctrl-C or
 // SIGTERM. Data persists across restarts because every store lives under the data directory.
-import { mkdirSync } from 'node:fs';
+// Every gRPC hop is mutual TLS: pki.ts makes a local CA and one certificate per process on the
+// first start, and gives the CLI the admin's credentials.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
@@ -11,6 +13,7 @@ import { checks, ConfigError, describeConfig, loadConfig } from '../../services/
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { Supervisor, type ChildSpec } from './supervisor.js';
+import { ensurePki, installAdminCredentials } from './pki.js';
 import { natsLayout } from './nats.js';
 import {
   agentAddress,
@@ -96,8 +99,6 @@ async function main(): Promise<void> {
   const meshless = [MESHLESS_BIN];
   const node = process.execPath;
 
-  const nats = await natsLayout(dataDir, config.natsCluster, config.natsPort, (p) => portOrFree(p));
-  const natsUrl = nats.url;
   let metricsPort = config.metricsBasePort;
   // Every service's /metrics, by name (an agent's is its node): what the dashboard reads.
   const scraped: string[] = [];
@@ -120,7 +121,27 @@ async function main(): Promise<void> {
   for (let i = 0; i < config.reflectors; i++) {
     layout.reflectors.push({ name: `reflector-${i}`, address: reflectorAddress(i), port: await portOrFree(config.bgpPort, reflectorAddress(i)), adminPort: await portOrFree(config.rrAdminBasePort + i) });
   }
-  const datastore = createDatastoreClient(config.datastoreListen);
+  const pki = await ensurePki(
+    dataDir,
+    [
+      { dir: 'admin', identity: { role: 'admin', name: 'local-admin' } },
+      // NATS clients check the server's host name, so its certificate names the loopback.
+      { dir: 'nats', identity: { role: 'nats', name: 'nats' }, hosts: ['127.0.0.1', 'localhost'] },
+      { dir: 'datastore', identity: { role: 'datastore', name: 'datastore' } },
+      { dir: 'sync', identity: { role: 'sync-server', name: 'sync-0' } },
+      ...config.agents.map((name) => ({ dir: `node-${name}`, identity: { role: 'node' as const, name } })),
+      ...layout.reflectors.map((r) => ({ dir: `rr-${r.name}`, identity: { role: 'reflector' as const, name: r.name } })),
+    ],
+    say,
+  );
+  say(installAdminCredentials(pki.credentials('admin')));
+  const nats = await natsLayout(dataDir, config.natsCluster, config.natsPort, (p) => portOrFree(p), {
+    credentials: pki.credentials('nats'),
+    datastores: ['datastore'],
+    syncServers: ['sync-0'],
+  });
+  const natsUrl = nats.url;
+  const datastore = createDatastoreClient(config.datastoreListen, { credentials: pki.credentials('admin') });
   let blocks = new Map<string, string>();
   const paths = switchPaths(dataDir);
 
@@ -132,9 +153,9 @@ async function main(): Promise<void> {
       return {
         name: 'datastore',
         command: node,
-        args: [...meshless, 'datastore', '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
+        args: [...meshless, 'datastore', '--credentials', pki.credentials('datastore'), '--nats-credentials', pki.credentials('datastore'), '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
-        endpoints: [`datastore   ${config.datastoreListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
+        endpoints: [`datastore   ${config.datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
       };
     },
     async () => {
@@ -148,7 +169,7 @@ async function main(): Promise<void> {
       return {
         name: 'sync',
         command: node,
-        args: [...meshless, 'sync', '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
+        args: [...meshless, 'sync', '--credentials', pki.credentials('sync'), '--nats-credentials', pki.credentials('sync'), '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`sync        ${config.syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
       };
@@ -158,14 +179,14 @@ async function main(): Promise<void> {
       return {
         name: `agent-${name}`,
         command: node,
-        args: [...meshless, 'agent', '--node', name, '--sync', config.syncListen, '--state-dir', join(dataDir, 'agents'), '--metrics-port', String(mp)],
+        args: [...meshless, 'agent', '--credentials', pki.credentials(`node-${name}`), '--node', name, '--sync', config.syncListen, '--state-dir', join(dataDir, 'agents'), '--metrics-port', String(mp)],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`agent       ${name}   (metrics and health on http://127.0.0.1:${mp}/metrics)`],
         echo: agentEcho(name),
       };
     }),
     ...layout.reflectors.map((r) => async (): Promise<ChildSpec> =>
-      reflectorChild(r, { meshless, syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics(`rr-${r.name}`) }),
+      reflectorChild(r, { meshless, credentials: pki.credentials(`rr-${r.name}`), syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics(`rr-${r.name}`) }),
     ),
     async () => (withSwitch ? switchChild(layout, paths) : undefined),
     async () => {
@@ -174,7 +195,7 @@ async function main(): Promise<void> {
       return {
         name: 'dashboard',
         command: node,
-        args: [...meshless, 'dashboard', '--listen', url.slice(7, -1), '--datastore', config.datastoreListen, ...(rr ? ['--rr', rr] : []), '--metrics', scraped.join(',')],
+        args: [...meshless, 'dashboard', '--credentials', pki.credentials('admin'), '--listen', url.slice(7, -1), '--datastore', config.datastoreListen, ...(rr ? ['--rr', rr] : []), '--metrics', scraped.join(',')],
         ready: () => httpOk(`${url}readyz`),
         endpoints: [`dashboard   ${url}   (live: nodes, agents, sync servers, BGP sessions, IPAM, changes)`],
       };

@@ -3,7 +3,9 @@
 // datastore then creates its buckets with 3 replicas, and killing one server (its pid:
 // `pgrep -f 'nats-server.*-n meshless-local-1 '`) loses nothing. Client ports are natsPort,
 // natsPort+1, ...; route ports natsPort+100+i.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { natsServerConfig } from '../../services/shared/nats/index.js';
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import type { ChildSpec } from './supervisor.js';
 
@@ -13,8 +15,22 @@ export interface NatsLayout {
   url: string;
 }
 
-export async function natsLayout(dataDir: string, size: number, firstPort: number, portOrFree: (port: number) => Promise<number>): Promise<NatsLayout> {
+/** Locks the servers down (shared/nats server-config.ts): TLS client ports, users from certificates. */
+export interface NatsSecurity {
+  credentials: string;
+  datastores: readonly string[];
+  syncServers: readonly string[];
+}
+
+export async function natsLayout(dataDir: string, size: number, firstPort: number, portOrFree: (port: number) => Promise<number>, security?: NatsSecurity): Promise<NatsLayout> {
   const command = process.env.MESHLESS_NATS_SERVER ?? 'nats-server';
+  /** The args of one server: a written configuration file when locked down, else flags. */
+  const withConfig = (flags: string[], o: { name: string; port: number; monitor: number; storeDir: string; cluster?: { name: string; port: number; routes: number[] } }): string[] => {
+    if (!security) return flags;
+    const file = join(dataDir, `${o.name}.conf`);
+    writeFileSync(file, natsServerConfig({ host: '127.0.0.1', port: o.port, monitorPort: o.monitor, serverName: o.name, storeDir: o.storeDir, ...security, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+    return ['-c', file];
+  };
   if (size <= 1) {
     const port = await portOrFree(firstPort);
     const monitor = await freePort();
@@ -25,7 +41,12 @@ export async function natsLayout(dataDir: string, size: number, firstPort: numbe
         {
           name: 'nats',
           command,
-          args: ['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-n', 'meshless-local'],
+          args: withConfig(['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-n', 'meshless-local'], {
+            name: 'meshless-local',
+            port,
+            monitor,
+            storeDir: join(dataDir, 'nats'),
+          }),
           ready: () => httpOk(`http://127.0.0.1:${monitor}/healthz`),
           endpoints: [`nats        ${url}`],
         },
@@ -45,11 +66,17 @@ export async function natsLayout(dataDir: string, size: number, firstPort: numbe
     children.push({
       name: `nats-${i}`,
       command,
-      args: [
+      args: withConfig([
         '-js', '-sd', join(dataDir, `nats-${i}`), '-a', '127.0.0.1', '-p', String(ports[i]), '-m', String(monitor), '-n', `meshless-local-${i}`,
         '--cluster_name', 'meshless-local', '--cluster', `nats://127.0.0.1:${routes[i]}`,
         '--routes', routes.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(','),
-      ],
+      ], {
+        name: `meshless-local-${i}`,
+        port: ports[i]!,
+        monitor,
+        storeDir: join(dataDir, `nats-${i}`),
+        cluster: { name: 'meshless-local', port: routes[i]!, routes: routes.filter((_, j) => j !== i) },
+      }),
       // JetStream needs a quorum of the cluster, which the first server alone does not have:
       // ready once it runs with JetStream enabled; the datastore waits for the quorum.
       ready: () => httpOk(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`),

@@ -169,11 +169,11 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-export function reflectorChild(r: Reflector, o: { meshless: string[]; syncListen: string; datastoreListen: string; dataDir: string; metricsPort: number }): ChildSpec {
+export function reflectorChild(r: Reflector, o: { meshless: string[]; credentials: string; syncListen: string; datastoreListen: string; dataDir: string; metricsPort: number }): ChildSpec {
   return {
     name: `rr-${r.name}`,
     command: process.execPath,
-    args: [...RR_NODE_FLAGS, ...o.meshless, 'rr', '--node', r.name, '--sync', o.syncListen, '--admin', `127.0.0.1:${r.adminPort}`, '--metrics-port', String(o.metricsPort), '--data-dir', join(o.dataDir, 'rr', r.name)],
+    args: [...RR_NODE_FLAGS, ...o.meshless, 'rr', '--credentials', o.credentials, '--node', r.name, '--sync', o.syncListen, '--admin', `127.0.0.1:${r.adminPort}`, '--metrics-port', String(o.metricsPort), '--data-dir', join(o.dataDir, 'rr', r.name)],
     // `meshless --datastore` is the CLI's global flag: the reflector's own one goes by env.
     env: { MESHLESS_DATASTORE: o.datastoreListen },
     // The admin API opens once the reflector has its datastore view and runs BGP.

@@ -22,7 +22,7 @@ export interface DatastoreProcess {
 
 /** `meshless datastore` on a fixed port (so a restart keeps the address); resolves once ready. */
 export async function spawnDatastore(nats: string, port: number, metricsPort: number): Promise<DatastoreProcess> {
-  const child = spawn(process.execPath, [BIN, 'datastore', '--listen', `127.0.0.1:${port}`, '--nats', nats, '--metrics-port', String(metricsPort)], {
+  const child = spawn(process.execPath, [BIN, 'datastore', '--insecure', '--listen', `127.0.0.1:${port}`, '--nats', nats, '--metrics-port', String(metricsPort)], {
     env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn', MESHLESS_TOMBSTONE_RETENTION: '3s', MESHLESS_COMPACTION_INTERVAL: '1s', MESHLESS_KV_PROBE_INTERVAL: '500ms' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

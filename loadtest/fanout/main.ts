@@ -105,7 +105,7 @@ function spawnService(args: string[], env: Record<string, string>, nodeArgs: str
 function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise<ServerProc> {
   // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
   const profile = process.env.FANOUT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`] : [];
-  const child = spawnService(['sync', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '0'], { MESHLESS_LOG_LEVEL: 'info' }, profile);
+  const child = spawnService(['sync', '--insecure', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '0'], { MESHLESS_LOG_LEVEL: 'info' }, profile);
   let buffered = '';
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     say(`nats at ${nats.url}; starting the datastore`);
     const dsPort = await freePort();
     const dsMetrics = await freePort();
-    const datastore = spawnService(['datastore', '--listen', `127.0.0.1:${dsPort}`, '--nats', nats.url, '--metrics-port', String(dsMetrics)], { MESHLESS_LOG_LEVEL: 'warn' });
+    const datastore = spawnService(['datastore', '--insecure', '--listen', `127.0.0.1:${dsPort}`, '--nats', nats.url, '--metrics-port', String(dsMetrics)], { MESHLESS_LOG_LEVEL: 'warn' });
     datastore.stdout!.resume();
     children.push(datastore);
     await waitFor('the datastore', () => httpOk(`http://127.0.0.1:${dsMetrics}/readyz`), 30_000);

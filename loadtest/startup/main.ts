@@ -132,8 +132,8 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
     const datastore = `127.0.0.1:${await freePort()}`;
     const sync = `127.0.0.1:${await freePort()}`;
     const launches: Array<[name: string, args: string[]]> = [
-      ['datastore', ['datastore', '--listen', datastore, '--nats', nats.url]],
-      ['sync', ['sync', '--listen', sync, '--nats', nats.url, '--state-dir', join(dir, 'sync'), '--server-id', `startup-${mode}`]],
+      ['datastore', ['datastore', '--insecure', '--listen', datastore, '--nats', nats.url]],
+      ['sync', ['sync', '--insecure', '--listen', sync, '--nats', nats.url, '--state-dir', join(dir, 'sync'), '--server-id', `startup-${mode}`]],
       ['agent', ['agent', '--node', 'startup-node', '--sync', sync, '--state-dir', join(dir, 'agent')]],
       ['rr', ['rr', '--node', 'startup-rr', '--sync', sync, '--datastore', datastore, '--admin', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'rr')]],
     ];

@@ -20,6 +20,7 @@ import { parseResourceKey } from '../../shared/nats/index.js';
 import { nextBackoff } from './backoff.js';
 import { Session, SyncProtocolError, clientHello, type SessionOutcome } from './session.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
+import { clientChannel, type ClientChannel } from '../../shared/tls/index.js';
 
 export const AGENT_VERSION = 'meshless-agent/0.1';
 
@@ -67,6 +68,8 @@ export interface SyncAgentOptions {
   reconnectSpreadMs?: number;
   handshakeTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** Credentials directory (ca.crt, tls.crt, tls.key): mutual TLS to servers holding a sync-server certificate; absent: plain text. */
+  credentials?: string;
   log?: Logger;
 }
 
@@ -102,6 +105,8 @@ export class SyncAgent extends EventEmitter {
   private endpointIndex: number;
   private _status: AgentStatus = 'stopped';
   private _endpoint = '';
+  /** One set of credentials for every session: redirects are followed only to servers it accepts. */
+  private readonly channel: ClientChannel;
   readonly stats: AgentStats = { sessions: 0, snapshots: 0, resumes: 0, snapshotBytes: 0, bytesReceived: 0, commits: 0, updates: 0, reconnects: 0, failures: 0 };
 
   constructor(private readonly options: SyncAgentOptions) {
@@ -110,6 +115,7 @@ export class SyncAgent extends EventEmitter {
     this.node = options.node;
     this.syncer = options.syncer ?? 'agent';
     this.endpointIndex = Math.floor(Math.random() * options.endpoints.length);
+    this.channel = clientChannel(options.credentials, ['sync-server']);
   }
 
   get revision(): number {
@@ -276,6 +282,7 @@ export class SyncAgent extends EventEmitter {
     this.stats.sessions++;
     const session = new Session({
       endpoint,
+      channel: this.channel,
       hello: clientHello(
         this.node,
         this.syncer,

@@ -29,6 +29,7 @@ export const agentConfigSpec = {
   metricsHost: { type: 'string', default: '127.0.0.1', description: 'address of the /metrics /livez /readyz endpoint' },
   metricsPort: { type: 'int', default: 9095, check: (v: number) => (v === -1 ? undefined : checks.port(v)), description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)' },
   backoffMax: { type: 'duration', default: 10_000, check: checks.positive, description: 'longest wait between connection attempts' },
+  credentials: { type: 'string', default: '', description: 'directory with ca.crt, tls.crt, tls.key (meshless certs issue --role node): mutual TLS; empty: plain text' },
   ...dataplaneConfigSpec,
 } satisfies Record<string, ParamSpec<any>>;
 
@@ -68,6 +69,7 @@ async function startAgent(config: AgentConfig, options: { handleSignals?: boolea
     endpoints: config.sync,
     stateDir: config.stateDir ? join(config.stateDir, config.node) : undefined,
     backoffMaxMs: config.backoffMax,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
     log,
   });
   const meter = telemetry.meter;

@@ -4,6 +4,7 @@
 // backwards, and hands each commit to the state. It ends with an outcome the agent acts on:
 // Reconnect (go where the server says, no backoff), or a failure (back off, try the next server).
 import { Client, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import type { ClientChannel } from '../../shared/tls/index.js';
 import {
   SyncCompression,
   SyncFeature,
@@ -33,6 +34,8 @@ export interface SessionHooks {
 
 export interface SessionOptions {
   endpoint: string;
+  /** TLS credentials (shared/tls clientChannel); absent: plain text. */
+  channel?: ClientChannel;
   hello: SyncClientHello;
   handshakeTimeoutMs: number;
   maxMessageBytes: number;
@@ -63,7 +66,8 @@ export class Session {
   private reachedInSync = false;
 
   constructor(private readonly options: SessionOptions) {
-    this.client = new Client(options.endpoint, credentials.createInsecure(), {
+    this.client = new Client(options.endpoint, options.channel?.credentials ?? credentials.createInsecure(), {
+      ...options.channel?.options,
       // One connection per agent: grpc-js would otherwise share one HTTP/2 connection between
       // every client of the process, and a slow stream would throttle the others.
       'grpc.use_local_subchannel_pool': 1,

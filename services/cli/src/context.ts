@@ -4,6 +4,8 @@
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { checks, ConfigError, loadConfig } from '../../shared/config/index.js';
+// discover.ts directly, not the tls index: that loads gRPC, which a command pays for only when it connects.
+import { resolveClientCredentials } from '../../shared/tls/discover.js';
 import { CliError } from './failure.js';
 import type { Store } from './store.js';
 
@@ -41,6 +43,8 @@ export const GLOBAL_SPEC = {
 export interface GlobalOptions {
   datastore: string;
   timeoutMs: number;
+  /** Credentials directory for mutual TLS, or undefined for plain text (see shared/tls discover.ts). */
+  credentials: string | undefined;
 }
 
 export class CliContext {
@@ -56,14 +60,14 @@ export class CliContext {
 
   /** --datastore / --timeout from the command line, else the environment, else the defaults. */
   globals(cmd: Command): GlobalOptions {
-    const o = cmd.optsWithGlobals<{ datastore?: string; timeout?: string }>();
+    const o = cmd.optsWithGlobals<{ datastore?: string; timeout?: string; credentials?: string }>();
     try {
       // The CLI reads no config file: MESHLESS_CONFIG belongs to the services.
       const cfg = loadConfig(GLOBAL_SPEC, {
         env: { ...this.io.env, MESHLESS_CONFIG: undefined },
         overrides: { datastore: o.datastore, timeout: o.timeout },
       });
-      return { datastore: cfg.datastore, timeoutMs: cfg.timeout };
+      return { datastore: cfg.datastore, timeoutMs: cfg.timeout, credentials: resolveClientCredentials(o.credentials, this.io.env).dir };
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(err.message.replace(/^invalid (\w+)/, 'invalid --$1'), { cause: err });
       throw err;
@@ -73,10 +77,15 @@ export class CliContext {
   /** The datastore, connected on first use (fails fast with a one-line message when unreachable). */
   async datastore(cmd: Command): Promise<Store> {
     if (!this.store) {
-      const { datastore, timeoutMs } = this.globals(cmd);
+      const { datastore, timeoutMs, credentials } = this.globals(cmd);
       // Imported on first use: gRPC and the generated proto code are most of a read command's start-up.
-      const { connectStore } = await import('./store.js');
-      this.store = await connectStore(datastore, timeoutMs);
+      const [{ connectStore }, { TlsConfigError }] = await Promise.all([import('./store.js'), import('../../shared/tls/index.js')]);
+      try {
+        this.store = await connectStore(datastore, timeoutMs, credentials);
+      } catch (err) {
+        if (err instanceof TlsConfigError) throw new CliError(`credentials: ${err.message}`, { cause: err });
+        throw err;
+      }
       this.closers.push(() => this.store?.close());
     }
     return this.store;

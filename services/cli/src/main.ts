@@ -54,6 +54,8 @@ Kinds (case-insensitive; singular, plural or short form):
 Environment:
   MESHLESS_DATASTORE   same as --datastore
   MESHLESS_TIMEOUT     same as --timeout
+  MESHLESS_CREDENTIALS same as --credentials (npm start writes the admin's to
+                       ~/.config/meshless/credentials, found without configuration)
 
 Run \`meshless <command> --help\` for the flags and examples of each command.`;
 
@@ -63,6 +65,7 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .description('Manage a Meshless cluster: resources, IPAM and the services themselves.')
     .option('--datastore <host:port>', `datastore API address (env MESHLESS_DATASTORE, default ${DEFAULT_DATASTORE})`)
+    .option('--credentials <dir>', 'mutual TLS: directory with ca.crt, tls.crt, tls.key, or "none" for plain text (env MESHLESS_CREDENTIALS, default ~/.config/meshless/credentials when present)')
     .option('--timeout <duration>', `time allowed to reach the datastore and for each request, e.g. 500ms, 30s (env MESHLESS_TIMEOUT, default ${DEFAULT_TIMEOUT})`)
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand('help [command]', 'show help for a command')

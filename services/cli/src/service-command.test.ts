@@ -9,9 +9,19 @@ import { join } from 'node:path';
 import { startNatsServer, waitFor } from '../../shared/testing/index.js';
 import { cli, cliProcess, REPO_ROOT } from './testing.js';
 
-test('meshless datastore serves until SIGTERM, then exits 0', async () => {
+test('meshless datastore serves mutual TLS until SIGTERM, then exits 0; certs made by meshless certs', async () => {
+  const pki = mkdtempSync(join(tmpdir(), 'meshless-pki-'));
+  const caEnv = { MESHLESS_CA_DIR: join(pki, 'ca') };
+  for (const args of [
+    ['certs', 'init'],
+    ['certs', 'issue', '--role', 'datastore', '--node', 'datastore-0', '--out', join(pki, 'datastore')],
+    ['certs', 'issue', '--role', 'admin', '--node', 'alice', '--out', join(pki, 'admin')],
+  ]) {
+    const r = await cliProcess(args, { env: caEnv });
+    assert.equal(r.code, 0, r.stderr);
+  }
   const nats = await startNatsServer();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshless.mjs'), 'datastore', '--listen', '127.0.0.1:0', '--nats', nats.url, '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshless.mjs'), 'datastore', '--credentials', join(pki, 'datastore'), '--listen', '127.0.0.1:0', '--nats', nats.url, '--metrics-port', '0'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, MESHLESS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,18 +46,22 @@ test('meshless datastore serves until SIGTERM, then exits 0', async () => {
       60_000,
     );
     assert.notEqual(address, '', `the datastore did not start: ${stderr}`);
-    const env = { MESHLESS_DATASTORE: address };
+    const plain = await cli(['get', 'profiles'], { env: { MESHLESS_DATASTORE: address } });
+    assert.equal(plain.code, 1, 'a client without credentials is refused');
+    const env = { MESHLESS_DATASTORE: address, MESHLESS_CREDENTIALS: join(pki, 'admin') };
     const applied = await cli(['apply', '-f', '-'], { env, stdin: 'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: svc}\nspec: {}\n' });
     assert.deepEqual(applied, { code: 0, stdout: "Successfully applied 1 'Profile' resource(s)\n", stderr: '' });
     assert.equal((await cli(['get', 'profiles'], { env })).stdout, 'NAME\nsvc\n\n');
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.match(stdout, /"msg":"stopped"/);
+    assert.match(stdout, /"msg":"serving mutual TLS"/);
     assert.equal(stderr, '');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await exited;
     await nats.stop();
+    rmSync(pki, { recursive: true, force: true });
   }
 });
 
@@ -58,7 +72,7 @@ test('meshless datastore: a bad flag or config file is one line and exit 1', asy
     writeFileSync(config, 'listen: 127.0.0.1:0\ncolour: blue\n');
     const bad = await cliProcess(['datastore', '--config', config]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^meshless: datastore: config file .*datastore\.yaml: unknown parameter 'colour' \(known: listen, nats, /);
+    assert.match(bad.stderr, /^meshless: datastore: config file .*datastore\.yaml: unknown parameter 'colour' \(known: credentials, insecure, natsCredentials, tlsRefresh, listen, nats, /);
     assert.equal(bad.stderr.split('\n').length, 2);
     const port = await cli(['datastore', '--metrics-port', 'ninety']);
     assert.deepEqual(port, { code: 1, stdout: '', stderr: 'meshless: datastore: invalid metricsPort from command line: must be an integer, got "ninety"\n' });

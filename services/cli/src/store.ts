@@ -117,7 +117,7 @@ function formatMs(ms: number): string {
  * Rephrases a failed call: calicoctl's wording for the per-resource outcomes, the address for
  * transport failures. The class stays the shared one (NotFoundError etc.) so callers can test it.
  */
-function rephrase(err: unknown, address: string, timeoutMs: number, id?: string): Error {
+function rephrase(err: unknown, address: string, timeoutMs: number, id?: string, credentials?: string): Error {
   const grpcCode = (err as { cause?: Partial<ServiceError> }).cause?.code;
   const message = oneLine(err);
   if (grpcCode === status.DEADLINE_EXCEEDED) {
@@ -126,7 +126,11 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string)
   if (err instanceof NotFoundError && id) return new NotFoundError(`resource does not exist: ${id} with error: ${message}`, { cause: err });
   if (err instanceof AlreadyExistsError && id) return new AlreadyExistsError(`resource already exists: ${id}`, { cause: err });
   if (err instanceof ConflictError && id) return new ConflictError(`update conflict: ${id}: ${message}`, { cause: err });
-  if (err instanceof UnavailableError) return new UnavailableError(`the datastore at ${address} is unavailable: ${message}`, { cause: err });
+  if (err instanceof UnavailableError) {
+    // The port answered (probe) but no HTTP/2 connection came up: most often TLS on one side only.
+    const hint = credentials ? '' : ' (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)';
+    return new UnavailableError(`the datastore at ${address} is unavailable: ${message}${hint}`, { cause: err });
+  }
   if (grpcCode === status.UNIMPLEMENTED) {
     return new CliError(`the server at ${address} is not a Meshless datastore (or an incompatible version): ${message}`, { cause: err });
   }
@@ -134,9 +138,9 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string)
 }
 
 /** Connects to the datastore at `address`, waiting up to `timeoutMs` for it to listen. */
-export async function connectStore(address: string, timeoutMs: number): Promise<Store> {
+export async function connectStore(address: string, timeoutMs: number, credentials?: string): Promise<Store> {
   await waitListening(address, timeoutMs);
-  const client = createDatastoreClient(address, { deadlineMs: timeoutMs });
+  const client = createDatastoreClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });
   const guard = async <T>(id: string | undefined, call: () => Promise<T>, idempotent = false): Promise<T> => {
     // An idempotent call that met UNAVAILABLE (a NATS leader election, a datastore restarting) is
     // tried again after the server's retry hint, doubling up to 2 s, within the --timeout budget.
@@ -147,7 +151,7 @@ export async function connectStore(address: string, timeoutMs: number): Promise<
         return await call();
       } catch (err) {
         const delay = Math.min(2000, (err instanceof UnavailableError ? (err.retryAfterMs ?? 200) : 200) * 2 ** attempt);
-        if (!idempotent || !(err instanceof UnavailableError) || attempt >= 5 || Date.now() - start + delay >= timeoutMs) throw rephrase(err, address, timeoutMs, id);
+        if (!idempotent || !(err instanceof UnavailableError) || attempt >= 5 || Date.now() - start + delay >= timeoutMs) throw rephrase(err, address, timeoutMs, id, credentials);
         await new Promise((r) => setTimeout(r, delay));
       }
     }

@@ -22,7 +22,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   const nats = await startNatsServer();
   const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
   try {
-    const datastore = await runDatastore({ ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: nats.url }, createLogger('cli-test'));
+    const datastore = await runDatastore({ ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: nats.url, insecure: true }, createLogger('cli-test'));
     return {
       address: datastore.address,
       async stop() {
@@ -55,7 +55,8 @@ export async function cli(args: readonly string[], options: CliRunOptions = {}):
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
-    env: options.env ?? {},
+    // No credentials unless a test gives some: the user's own (~/.config/meshless) never leak in.
+    env: { MESHLESS_CREDENTIALS: 'none', ...options.env },
   });
   return { code, stdout, stderr };
 }
@@ -65,7 +66,7 @@ export function cliProcess(args: readonly string[], options: CliRunOptions = {})
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshless.mjs'), ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MESHLESS_LOG_LEVEL: 'silent', ...options.env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, MESHLESS_LOG_LEVEL: 'silent', MESHLESS_CREDENTIALS: 'none', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

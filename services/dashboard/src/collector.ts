@@ -22,6 +22,8 @@ export interface CollectorOptions {
   reflectors: readonly string[];
   metrics: readonly MetricsEndpoint[];
   intervalMs: number;
+  /** Credentials directory for mutual TLS to the datastore and the reflectors; absent: plain text. */
+  credentials?: string;
   log: Logger;
 }
 
@@ -103,8 +105,8 @@ export class Collector {
   private watchLoop: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
-    this.client = createDatastoreClient(options.datastore, { deadlineMs: 5000 });
-    this.admins = options.reflectors.map((a) => createRrAdminClient(a, { deadlineMs: 3000 }));
+    this.client = createDatastoreClient(options.datastore, { deadlineMs: 5000, ...(options.credentials ? { credentials: options.credentials } : {}) });
+    this.admins = options.reflectors.map((a) => createRrAdminClient(a, { deadlineMs: 3000, ...(options.credentials ? { credentials: options.credentials } : {}) }));
     this.endpoints = options.metrics.map((endpoint) => ({ endpoint, history: [] }));
   }
 

@@ -7,6 +7,7 @@ import { serveDashboard } from './server.js';
 
 export const dashboardConfigSpec = {
   listen: { type: 'string', default: '127.0.0.1:5480', check: checks.hostPort, description: 'address of the web page (HOST:PORT; port 0 picks a free one)' },
+  credentials: { type: 'string', default: '', description: 'directory with ca.crt, tls.crt, tls.key (an admin or read-only certificate): mutual TLS; empty: plain text' },
   datastore: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'datastore API it watches (nodes, changes) and asks for IPAM usage' },
   rr: {
     type: 'list',
@@ -47,6 +48,7 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
   const collector = new Collector({
     datastore: config.datastore,
     reflectors: config.rr,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
     metrics: config.metrics.map(parseMetricsEndpoint),
     intervalMs: config.interval,
     log,

@@ -126,7 +126,7 @@ test('`meshless datastore` (the compiled build) serves with MESHLESS_* configura
   const metricsPort = await freePort();
   const apiPort = await freePort();
   const child = spawn(process.execPath, [MESHLESS_BIN, 'datastore'], {
-    env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent' },
+    env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent', MESHLESS_INSECURE: 'true' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -5,11 +5,13 @@ import { checks, type ConfigOf, type ConfigSpec } from '../../shared/config/inde
 import { startTelemetry } from '../../shared/telemetry/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { validateResource } from '../../shared/resources/index.js';
+import { serverSecurity, serverTlsSpec } from '../../shared/tls/index.js';
 import { createApiMetrics, Handlers, startApiServer } from './api/index.js';
 import { Ipam, IpamAddresses } from './ipam/index.js';
 import { Compactor, KvProbe, ResourceStore, type CompactionResult, type ResourceDocument } from './store/index.js';
 
 export const datastoreConfig = {
+  ...serverTlsSpec,
   listen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'gRPC API address HOST:PORT (port 0 picks a free one)' },
   nats: { type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
   metricsPort: { type: 'int', default: 9091, check: checks.port, description: 'port of /metrics, /livez and /readyz (0 picks a free one)' },
@@ -25,6 +27,9 @@ export const datastoreConfig = {
     check: checks.positive,
     description: 'how often tombstones older than the retention are purged (and blocks of deleted nodes released)',
   },
+  maxWatches: { type: 'int', default: 1000, check: checks.positive, description: 'Watch streams open at once in total (each holds a JetStream consumer); RESOURCE_EXHAUSTED beyond' },
+  maxWatchesPerClient: { type: 'int', default: 100, check: checks.positive, description: 'Watch streams open at once per client identity (certificate, or IP when insecure)' },
+  watchStallTimeout: { type: 'duration', default: 60_000, check: checks.positive, description: 'a Watch whose client reads nothing for this long is ended' },
   replicas: {
     type: 'int',
     default: 0,
@@ -89,6 +94,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     }
   };
   try {
+    const security = await serverSecurity('datastore', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
     const telemetry = await startTelemetry({ service: 'datastore', host: config.metricsHost || listen.host, port: config.metricsPort });
     closers.push(() => telemetry.close());
 
@@ -99,7 +105,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     telemetry.addReadiness('nats', () => ({ ready: natsConnected, reason: `not connected to NATS at ${config.nats}` }));
     telemetry.addReadiness('buckets', () => ({ ready: storeOpen, reason: 'KV buckets not open yet' }));
 
-    const nc = await connectNats(config.nats, 'meshless-datastore', log);
+    const nc = await connectNats(config.nats, 'meshless-datastore', log, config.natsCredentials || undefined);
     natsConnected = true;
     closers.push(async () => {
       natsConnected = false;
@@ -144,7 +150,10 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     closers.push(async () => clearInterval(sweep));
 
     const handlers = new Handlers(store, ipam, addresses, log.child({ component: 'api' }));
-    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes });
+    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes,
+      security,
+      limits: { maxWatches: config.maxWatches, maxWatchesPerClient: config.maxWatchesPerClient, stallTimeoutMs: config.watchStallTimeout },
+    });
     serving = true;
     closers.push(async () => {
       serving = false;
@@ -153,7 +162,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
 
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const address = `${host}:${server.port}`;
-    log.info({ address, nats: config.nats, metricsPort: telemetry.port, tombstoneRetentionMs: config.tombstoneRetention }, 'datastore serving');
+    log.info({ address, tls: security.secure, nats: config.nats, metricsPort: telemetry.port, tombstoneRetentionMs: config.tombstoneRetention }, 'datastore serving');
     return {
       address,
       port: server.port,

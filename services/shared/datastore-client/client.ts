@@ -4,9 +4,10 @@
 // (fromGrpcError): InvalidArgumentError with `field`, NotFoundError, AlreadyExistsError,
 // ConflictError (ABORTED: the revision moved), FailedPreconditionError, ResourceExhaustedError,
 // UnavailableError.
-import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { injectTraceparent, TRACEPARENT } from '../tracing/index.js';
 import { fromGrpcError } from '../grpc-status/index.js';
+import { clientChannel } from '../tls/index.js';
 import {
   ChangeType,
   DatastoreServiceClient,
@@ -75,6 +76,8 @@ export interface AutoAssignOptions {
 export interface ClientOptions {
   /** Deadline of each unary call in milliseconds (default 60 s). */
   deadlineMs?: number;
+  /** Credentials directory (ca.crt, tls.crt, tls.key): mutual TLS; absent: plain text. */
+  credentials?: string;
 }
 
 export interface DatastoreClient {
@@ -128,7 +131,9 @@ function requestMetadata(): Metadata {
 }
 
 export function createDatastoreClient(address: string, options: ClientOptions = {}): DatastoreClient {
-  const client = new DatastoreServiceClient(address, credentials.createInsecure(), {
+  const channel = clientChannel(options.credentials, ['datastore']);
+  const client = new DatastoreServiceClient(address, channel.credentials, {
+    ...channel.options,
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
   });

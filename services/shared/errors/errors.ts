@@ -50,3 +50,6 @@ export class UnavailableError extends MeshlessError {
 
 /** A bounded resource ran out (a queue, a connection limit, a message size). */
 export class ResourceExhaustedError extends MeshlessError {}
+
+/** The caller is known but not allowed to do this (its certificate's role or node). */
+export class PermissionDeniedError extends MeshlessError {}

@@ -7,5 +7,6 @@ export {
   FailedPreconditionError,
   UnavailableError,
   ResourceExhaustedError,
+  PermissionDeniedError,
 } from './errors.js';
 export type { FieldPath } from './errors.js';

@@ -5,6 +5,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
   UnavailableError,
 } from '../errors/index.js';
@@ -37,6 +38,7 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
     if (err.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterMs));
   }
   else if (err instanceof ResourceExhaustedError) code = status.RESOURCE_EXHAUSTED;
+  else if (err instanceof PermissionDeniedError) code = status.PERMISSION_DENIED;
   return { code, details, metadata };
 }
 
@@ -65,6 +67,8 @@ export function fromGrpcError(err: unknown): Error {
     }
     case status.RESOURCE_EXHAUSTED:
       return new ResourceExhaustedError(message, options);
+    case status.PERMISSION_DENIED:
+      return new PermissionDeniedError(message, options);
     default:
       return new Error(message, options);
   }

@@ -1,6 +1,8 @@
 export { startNatsServer, NATS_SERVER_BIN } from './nats-server.js';
 export type { NatsServerHandle, NatsClusterMember } from './nats-server.js';
 export { freePort, httpOk, waitFor } from './ports.js';
+export { createTestPki } from './pki.js';
+export type { TestPki } from './pki.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
 export { launchChromium, chromiumMissing, CHROMIUM_BIN } from './chromium.js';

@@ -1,7 +1,7 @@
 // A real nats-server (the Debian package) with JetStream, on a random loopback port, its store in
 // a temporary directory. Tests use it instead of any mock; restart() keeps the same port and data.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +47,14 @@ export interface NatsClusterMember {
 }
 
 export async function startNatsServer(
-  options: { storeDir?: string; port?: number; cluster?: NatsClusterMember; extraArgs?: string[] } = {},
+  options: {
+    storeDir?: string;
+    port?: number;
+    cluster?: NatsClusterMember;
+    extraArgs?: string[];
+    /** A configuration file's text for this port and store (e.g. shared/nats natsServerConfig); replaces the flags above. */
+    config?: (port: number, storeDir: string) => string;
+  } = {},
 ): Promise<NatsServerHandle> {
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'meshless-nats-'));
   const ownDir = options.storeDir === undefined;
@@ -57,11 +64,16 @@ export async function startNatsServer(
 
   const launch = async (): Promise<void> => {
     stderr = '';
-    const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...(options.extraArgs ?? [])];
+    let args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...(options.extraArgs ?? [])];
     const c = options.cluster;
     if (c) {
       args.push('-n', c.serverName, '--cluster_name', c.clusterName, '--cluster', `nats://127.0.0.1:${c.clusterPort}`);
       if (c.routes.length > 0) args.push('--routes', c.routes.map((p) => `nats://127.0.0.1:${p}`).join(','));
+    }
+    if (options.config) {
+      const file = join(storeDir, 'nats.conf');
+      writeFileSync(file, options.config(port, storeDir));
+      args = ['-c', file];
     }
     child = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

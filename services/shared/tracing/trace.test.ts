@@ -28,7 +28,7 @@ test('an apply is one trace from the CLI through the datastore to the KV write',
   const api = `127.0.0.1:${await freePort()}`;
   const metricsPort = await freePort();
   const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
-  const datastore = spawn(process.execPath, [MESHLESS_BIN, 'datastore', '--listen', api, '--nats', nats.url, '--metrics-port', String(metricsPort)], {
+  const datastore = spawn(process.execPath, [MESHLESS_BIN, 'datastore', '--insecure', '--listen', api, '--nats', nats.url, '--metrics-port', String(metricsPort)], {
     env: { ...process.env, ...otel, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', MESHLESS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

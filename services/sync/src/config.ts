@@ -1,5 +1,6 @@
 // The sync server's parameters, declared once (env MESHLESS_<NAME> > config file > default).
 import { checks, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
+import { serverTlsSpec } from '../../shared/tls/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -8,6 +9,7 @@ const nonNegative = (v: number) => (v >= 0 ? undefined : `must be 0 or more, got
 const advertiseCheck = (v: string) => (v === '' || !/[\s/]/.test(v) ? undefined : `must be HOST or HOST:PORT, got '${v}'`);
 
 export const syncConfigSpec = {
+  ...serverTlsSpec,
   nats: { type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
   listen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'gRPC listen address HOST:PORT (port 0 picks one)' },
   advertise: { type: 'string', default: '', check: advertiseCheck, description: 'HOST:PORT (or HOST, with the listen port) announced to other servers and agents (default: the listen address)' },

@@ -5,6 +5,7 @@ import { checkStateDir } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { connectNats } from '../../shared/nats/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
+import { serverSecurity } from '../../shared/tls/index.js';
 import type { SyncConfig } from './config.js';
 import { SyncServer, connectionCap, createSyncMetrics, openFileLimit } from './server/index.js';
 
@@ -28,8 +29,9 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   // Fail fast: an unusable state directory or a taken port stops start-up with the reason, and
   // nothing is left open (the process exits non-zero instead of looking alive).
   if (config.stateDir) checkStateDir(config.stateDir);
+  const security = await serverSecurity('sync', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
   const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
-  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log).catch(async (err: unknown) => {
+  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log, config.natsCredentials || undefined).catch(async (err: unknown) => {
     await telemetry.close();
     throw err;
   });
@@ -69,6 +71,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     listenBacklog: config.listenBacklog,
     log,
     metrics,
+    security,
   }).catch(async (err: unknown) => {
     await nc.close().catch(() => undefined);
     await telemetry.close();

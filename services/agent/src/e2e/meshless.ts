@@ -165,11 +165,11 @@ export class MeshlessCluster {
   }
 
   startDatastore(): ServiceProcess {
-    return this.meshless('datastore', this.topo.control, ['datastore', '--listen', this.datastore, '--nats', `nats://${CONTROL_ADDRESS}:${NATS_PORT}`, '--metrics-port', '0']);
+    return this.meshless('datastore', this.topo.control, ['datastore', '--insecure', '--listen', this.datastore, '--nats', `nats://${CONTROL_ADDRESS}:${NATS_PORT}`, '--metrics-port', '0']);
   }
 
   startSync(): ServiceProcess {
-    return this.meshless('sync', this.topo.control, ['sync', '--listen', this.sync, '--nats', `nats://${CONTROL_ADDRESS}:${NATS_PORT}`, '--state-dir', this.stateDir('sync'), '--metrics-port', '0']);
+    return this.meshless('sync', this.topo.control, ['sync', '--insecure', '--listen', this.sync, '--nats', `nats://${CONTROL_ADDRESS}:${NATS_PORT}`, '--state-dir', this.stateDir('sync'), '--metrics-port', '0']);
   }
 
   startAgent(node: string): ServiceProcess {
@@ -185,7 +185,7 @@ export class MeshlessCluster {
   startReflector(name: string, address: string): ServiceProcess {
     // The datastore (for LearnedRoute writes) through the environment: `meshless --datastore`
     // is also the CLI's global option, which takes the flag before `rr` sees it.
-    return this.meshless(name, this.topo.control, ['rr', '--node', name, '--sync', this.sync, '--data-dir', this.stateDir(name), '--admin', `${address}:5474`, '--metrics-port', '0'], { MESHLESS_DATASTORE: this.datastore });
+    return this.meshless(name, this.topo.control, ['rr', '--insecure', '--node', name, '--sync', this.sync, '--data-dir', this.stateDir(name), '--admin', `${address}:5474`, '--metrics-port', '0'], { MESHLESS_DATASTORE: this.datastore });
   }
 
   /** Runs `meshless ARGS` as the operator, from the control namespace; resolves with stdout. */

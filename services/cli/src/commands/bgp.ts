@@ -103,14 +103,17 @@ Examples:
     const o = cmd.optsWithGlobals<{ rr?: string }>();
     const address = o.rr ?? ctx.io.env.MESHLESS_RR ?? DEFAULT_RR_ADMIN;
     if (!HOST_PORT.test(address)) throw new CliError(`invalid --rr: must be HOST:PORT, got '${address}'`);
-    const { timeoutMs } = ctx.globals(cmd);
+    const { timeoutMs, credentials } = ctx.globals(cmd);
     const rr = await import('../../../rr/index.js');
-    const client = rr.createRrAdminClient(address, { deadlineMs: timeoutMs });
+    const client = rr.createRrAdminClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });
     ctx.onClose(() => client.close());
     return client;
   };
   const explain = (err: unknown, address: string): never => {
     const e = err as Error;
+    if (e.name === 'UnavailableError' && /No connection established/i.test(e.message) && !/ECONNREFUSED|Connection refused/i.test(e.message)) {
+      throw new CliError(`no connection to the route reflector admin API at ${address} (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)`, { cause: err });
+    }
     if (e.name === 'UnavailableError' && /ECONNREFUSED|No connection established|Connection refused/i.test(e.message)) {
       throw new CliError(`no route reflector admin API at ${address} (is \`meshless rr\` running? --rr or MESHLESS_RR selects another)`, { cause: err });
     }

@@ -17,8 +17,11 @@ export function register(program: Command, ctx: CliContext): void {
           ['--listen <host:port>', 'listen'],
           ['--nats <url>', 'nats'],
           ['--metrics-port <port>', 'metricsPort'],
+          ['--insecure', 'insecure'],
+          ['--nats-credentials <dir>', 'natsCredentials'],
         ],
-        examples: `  meshless datastore                                   # 127.0.0.1:5470, NATS at nats://127.0.0.1:4222
+        examples: `  meshless datastore --credentials /etc/meshless/datastore   # mutual TLS (meshless certs issue --role datastore)
+  meshless datastore --insecure                        # plain text, no authentication; 127.0.0.1:5470
   meshless datastore --listen 0.0.0.0:5470 --nats nats://10.0.0.5:4222 --metrics-port 9091
   MESHLESS_TOMBSTONE_RETENTION=2h meshless datastore --config datastore.yaml`,
         start: runDatastore,

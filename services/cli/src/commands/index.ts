@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
 import * as bgp from './bgp.js';
+import * as certs from './certs.js';
 import * as cni from './cni.js';
 import * as dashboard from './dashboard.js';
 import * as datastore from './datastore.js';
@@ -38,4 +39,5 @@ export const COMMANDS: readonly CommandModule[] = [
   dashboard,
   demo,
   version,
+  certs,
 ];

@@ -43,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--metrics-port <port>', 'Prometheus /metrics and health port')
     .option('--data-dir <dir>', 'LMDB directory for warm restart')
     .option('--bgp-secrets-dir <dir>', 'datastore mode: BGPPeer password secrets as <dir>/<secret name>/<key> (env MESHLESS_BGP_SECRETS_DIR; default /etc/meshless/bgp-secrets)')
+    .option('--insecure', 'serve the admin API in plain text without authentication (env MESHLESS_INSECURE=true); without it, --credentials DIR is required unless --admin none')
     .addHelpText('after', EXAMPLES)
     .action(async () => {
       // The global --datastore (the API the resource commands use) has the same name: commander
@@ -57,10 +58,12 @@ export function register(program: Command, ctx: CliContext): void {
         metricsPort?: string;
         dataDir?: string;
         bgpSecretsDir?: string;
+        insecure?: boolean;
       }>();
       if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
+      const tls = tlsSettings(ctx, cmd, opts.insecure);
       if (opts.node !== undefined) {
-        await runDatastoreMode(ctx, { ...opts, node: opts.node });
+        await runDatastoreMode(ctx, { ...opts, node: opts.node, ...tls });
         return;
       }
       const rr = await import('../../../rr/index.js');
@@ -82,7 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const { log, shutdown } = await serviceRuntime('rr');
       try {
-        const handle = await rr.startStandalone(config, { logger: log });
+        const handle = await rr.startStandalone(config, { logger: log, tls: { credentials: tls.credentials ?? '', insecure: tls.insecure } });
         shutdown.add('rr', () => handle.close());
         log.info({ asNumber: config.reflector.asNumber, routerId: config.reflector.routerId, peers: config.peers.length, admin: handle.adminAddress }, 'route reflector started');
       } catch (err) {
@@ -93,9 +96,16 @@ export function register(program: Command, ctx: CliContext): void {
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
 
+/** The reflector's credentials (--credentials or MESHLESS_CREDENTIALS) and --insecure (or MESHLESS_INSECURE=true). */
+function tlsSettings(ctx: CliContext, cmd: Command, insecureFlag: boolean | undefined): { credentials?: string; insecure: boolean } {
+  const dir = cmd.optsWithGlobals<{ credentials?: string }>().credentials ?? ctx.io.env.MESHLESS_CREDENTIALS;
+  const insecure = insecureFlag === true || ctx.io.env.MESHLESS_INSECURE === 'true';
+  return { ...(dir && dir !== 'none' ? { credentials: dir } : {}), insecure };
+}
+
 async function runDatastoreMode(
   ctx: CliContext,
-  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string },
+  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string; credentials?: string; insecure: boolean },
 ): Promise<void> {
   const env = ctx.io.env;
   const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
@@ -119,6 +129,8 @@ async function runDatastoreMode(
       adminListen: admin === 'none' ? false : admin,
       metricsPort,
       poolAggregates: opts.poolAggregates === true,
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      insecure: opts.insecure,
       ...(opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR ? { bgpSecretsDir: opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR } : {}),
       logger: log,
     });

@@ -51,6 +51,10 @@ export function registerService<S extends ConfigSpec>(program: Command, ctx: Cli
     const opts = cmd.optsWithGlobals<Record<string, string | undefined>>();
     const overrides: Record<string, unknown> = {};
     for (const [, param] of def.flags) if (opts[param] !== undefined) overrides[param] = opts[param];
+    // --credentials is the program's global option (the CLI's own credentials); for a service it
+    // names the service's credentials directory, taken only when the service has the parameter.
+    const globalCredentials = cmd.optsWithGlobals<{ credentials?: string }>().credentials;
+    if (globalCredentials !== undefined && 'credentials' in def.config) overrides.credentials = globalCredentials;
     let config: ConfigOf<S>;
     try {
       config = loadConfig(def.config, { env: ctx.io.env, overrides, ...(opts.config === undefined ? {} : { file: opts.config }) });

@@ -20,8 +20,11 @@ export function register(program: Command, ctx: CliContext): void {
           ['--state-dir <dir>', 'stateDir'],
           ['--server-id <id>', 'serverId'],
           ['--metrics-port <port>', 'metricsPort'],
+          ['--insecure', 'insecure'],
+          ['--nats-credentials <dir>', 'natsCredentials'],
         ],
-        examples: `  meshless sync                                        # 127.0.0.1:5473, NATS at nats://127.0.0.1:4222
+        examples: `  meshless sync --credentials /etc/meshless/sync       # mutual TLS (meshless certs issue --role sync-server)
+  meshless sync --insecure                             # plain text; 127.0.0.1:5473, NATS at nats://127.0.0.1:4222
   meshless sync --listen 0.0.0.0:5473 --advertise 10.0.0.7:5473 --nats nats://10.0.0.5:4222
   MESHLESS_MAX_CONNECTIONS=30000 meshless sync --state-dir /var/lib/meshless/sync`,
         async start(config: SyncConfig, log) {

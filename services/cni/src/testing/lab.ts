@@ -58,7 +58,7 @@ export async function createCniLab(options: { pool: string; blockSize: number; l
     await node.exec('ip', ['route', 'add', 'default', 'via', `198.19.${octet}.1`]);
     await node.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
-    const datastore = await runDatastore({ ...defaults, listen: `198.19.${octet}.1:0`, metricsPort: 0, nats: nats.url }, createLogger('cni-lab'));
+    const datastore = await runDatastore({ ...defaults, listen: `198.19.${octet}.1:0`, metricsPort: 0, nats: nats.url, insecure: true }, createLogger('cni-lab'));
     cleanups.push(() => datastore.close());
     const client = createDatastoreClient(datastore.address);
     cleanups.push(async () => client.close());

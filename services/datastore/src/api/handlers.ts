@@ -6,7 +6,7 @@
 // both: existing blocks were cut from them). Two replicas creating overlapping pools at the same
 // instant could both pass; one datastore process per cluster write path avoids that.
 import type { Logger } from 'pino';
-import { InvalidArgumentError, NotFoundError } from '../../../shared/errors/index.js';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../../../shared/errors/index.js';
 import { checkPoolOverlap, ResourceError, type IPPool } from '../../../shared/resources/index.js';
 import type {
   AllocateBlockRequest,
@@ -39,6 +39,7 @@ import type {
   UpdateResponse,
 } from '../../../../proto/gen/meshless/v1/datastore.js';
 import type { Ipam, IpamAddresses } from '../ipam/index.js';
+import type { Access } from './authorize.js';
 import { servedDocument, type ResourceStore, type StoredResource } from '../store/index.js';
 import {
   ipVersion,
@@ -82,21 +83,24 @@ export class Handlers {
     private readonly log: Logger,
   ) {}
 
-  async create(req: CreateRequest): Promise<CreateResponse> {
+  async create(req: CreateRequest, access: Access): Promise<CreateResponse> {
     const input = this.input(req.json);
+    access.write('Create', input.document);
     const resource = await this.guarded(input, () => this.store.create(input.document));
     return { resource: toProtoResource(resource) };
   }
 
-  async update(req: UpdateRequest): Promise<UpdateResponse> {
+  async update(req: UpdateRequest, access: Access): Promise<UpdateResponse> {
     const input = this.input(req.json);
+    await this.checkWrite(access, 'Update', input);
     const expected = optionalRevision(req.revision) ?? input.documentRevision;
     const resource = await this.guarded(input, () => this.store.update(input.document, expected));
     return { resource: toProtoResource(resource) };
   }
 
-  async apply(req: ApplyRequest): Promise<ApplyResponse> {
+  async apply(req: ApplyRequest, access: Access): Promise<ApplyResponse> {
     const input = this.input(req.json);
+    await this.checkWrite(access, 'Apply', input);
     const explicit = optionalRevision(req.revision);
     const { resource, created, unchanged } = await this.guarded(input, () =>
       this.store.apply(input.document, explicit ?? input.documentRevision, explicit !== undefined),
@@ -104,28 +108,38 @@ export class Handlers {
     return { resource: toProtoResource(resource), created, unchanged };
   }
 
-  async get(req: GetRequest): Promise<GetResponse> {
+  async get(req: GetRequest, access: Access): Promise<GetResponse> {
     const kind = requireKind(req.kind);
+    access.read('Get', kind);
     const name = requireName(req.name);
     const namespace = namespaceFor(kind, req.namespace);
     const r = await this.store.get(kind, namespace, name);
     if (!r) throw new NotFoundError(`${kind} '${namespace ? `${namespace}/${name}` : name}' does not exist`);
+    if (!access.visible(r.document)) throw new PermissionDeniedError(`${access.who} may not Get ${kind} '${name}': it is not its own`);
     return { resource: toProtoResource(r) };
   }
 
-  async list(req: ListRequest): Promise<ListResponse> {
+  async list(req: ListRequest, access: Access): Promise<ListResponse> {
     const kind = requireKind(req.kind);
+    access.read('List', kind);
     const namespace = namespaceFilter(kind, req.namespace);
     const selector = labelSelector(req.labelSelector);
     const { items, revision } = await this.store.list(kind, namespace);
-    const selected = selector ? items.filter((r) => selector.matches((r.document.metadata.labels ?? {}) as Record<string, string>)) : items;
+    const selected = items.filter(
+      (r) => access.visible(r.document) && (!selector || selector.matches((r.document.metadata.labels ?? {}) as Record<string, string>)),
+    );
     return { resources: selected.map(toProtoResource), revision };
   }
 
-  async delete(req: DeleteRequest): Promise<DeleteResponse> {
+  async delete(req: DeleteRequest, access: Access): Promise<DeleteResponse> {
     const kind = requireKind(req.kind);
     const name = requireName(req.name);
     const namespace = namespaceFor(kind, req.namespace);
+    if (access.ownerScoped) {
+      const stored = await this.store.get(kind, namespace, name);
+      if (!stored) throw new NotFoundError(`${kind} '${namespace ? `${namespace}/${name}` : name}' does not exist`);
+      access.write('Delete', stored.document);
+    } else access.write('Delete', { kind });
     const { resource, revision } = await this.store.delete(kind, namespace, name, optionalRevision(req.revision));
     if (kind === 'Node') {
       // The Node is gone whatever happens next; blocks left behind are released by the periodic
@@ -135,19 +149,22 @@ export class Handlers {
     return { resource: toProtoResource(resource), revision };
   }
 
-  async allocateBlock(req: AllocateBlockRequest): Promise<AllocateBlockResponse> {
+  async allocateBlock(req: AllocateBlockRequest, access: Access): Promise<AllocateBlockResponse> {
     const node = requireName(req.node, 'node');
+    access.ipam('AllocateBlock', node);
     const pool = req.pool === '' ? undefined : requireName(req.pool, 'pool');
     const r = await this.ipam.allocate({ node, ipVersion: ipVersion(req.ipVersion), ...(pool === undefined ? {} : { pool }) });
     return { block: toProtoResource(r.block), affinity: toProtoResource(r.affinity), allocated: r.allocated };
   }
 
-  async releaseBlocks(req: ReleaseBlocksRequest): Promise<ReleaseBlocksResponse> {
+  async releaseBlocks(req: ReleaseBlocksRequest, access: Access): Promise<ReleaseBlocksResponse> {
     const node = requireName(req.node, 'node');
+    access.ipam('ReleaseBlocks', node);
     return this.ipam.release(node);
   }
 
-  async ipamShow(): Promise<IpamShowResponse> {
+  async ipamShow(access: Access): Promise<IpamShowResponse> {
+    access.ipam('IpamShow');
     const u = await this.ipam.show();
     return {
       pools: u.pools.map((p) => ({
@@ -173,7 +190,18 @@ export class Handlers {
     };
   }
 
-  async autoAssign(req: AutoAssignRequest): Promise<AutoAssignResponse> {
+  /** A replacing write: the new document, and for owner-scoped roles the stored one too. */
+  private async checkWrite(access: Access, method: 'Update' | 'Apply', input: WriteInput): Promise<void> {
+    access.write(method, input.document);
+    if (!access.ownerScoped) return;
+    const d = input.document;
+    const kind = requireKind(d.kind);
+    const stored = await this.store.get(kind, namespaceFor(kind, typeof d.metadata.namespace === 'string' ? d.metadata.namespace : ''), d.metadata.name);
+    if (stored) access.write(method, stored.document);
+  }
+
+  async autoAssign(req: AutoAssignRequest, access: Access): Promise<AutoAssignResponse> {
+    access.ipamAddresses('AutoAssign', req.node);
     return this.addresses.autoAssign({
       node: requireName(req.node, 'node'),
       handleId: req.handleId,
@@ -185,7 +213,8 @@ export class Handlers {
     });
   }
 
-  async assignIp(req: AssignIpRequest): Promise<AssignIpResponse> {
+  async assignIp(req: AssignIpRequest, access: Access): Promise<AssignIpResponse> {
+    access.ipamAddresses('AssignIp', req.node);
     const address = await this.addresses.assignIp({
       node: requireName(req.node, 'node'),
       handleId: req.handleId,
@@ -195,16 +224,19 @@ export class Handlers {
     return { address };
   }
 
-  async releaseIps(req: ReleaseIpsRequest): Promise<ReleaseIpsResponse> {
+  async releaseIps(req: ReleaseIpsRequest, access: Access): Promise<ReleaseIpsResponse> {
+    access.ipamAddresses('ReleaseIps');
     if (req.addresses.length === 0) throw new InvalidArgumentError('addresses: give at least one address to release', { field: 'addresses' });
     return this.addresses.releaseIps(req.addresses);
   }
 
-  async releaseHandle(req: ReleaseHandleRequest): Promise<ReleaseHandleResponse> {
+  async releaseHandle(req: ReleaseHandleRequest, access: Access): Promise<ReleaseHandleResponse> {
+    access.ipamAddresses('ReleaseHandle');
     return { released: await this.addresses.releaseHandle(req.handleId) };
   }
 
-  async handleAddresses(req: HandleAddressesRequest): Promise<HandleAddressesResponse> {
+  async handleAddresses(req: HandleAddressesRequest, access: Access): Promise<HandleAddressesResponse> {
+    access.ipamAddresses('HandleAddresses');
     return { addresses: await this.addresses.handleAddresses(req.handleId) };
   }
 

@@ -7,6 +7,8 @@ const CODE_NAMES = new Map<number, string>(Object.entries(status).filter(([, v])
 export interface ApiMetrics {
   /** A finished call; `seconds` from the request's arrival to its answer (unary calls only). */
   request(method: string, code: number, seconds?: number): void;
+  /** A request refused by authorization (by method and the caller's role). */
+  denied(method: string, role: string): void;
   watchOpened(): void;
   watchClosed(): void;
   blockAllocated(): void;
@@ -26,6 +28,7 @@ export interface MetricSources {
 
 export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetrics {
   const requests = meter.createCounter('meshless_datastore_requests_total', { description: 'gRPC requests by method and status code' });
+  const denials = meter.createCounter('meshless_datastore_permission_denied_total', { description: 'requests refused by authorization, by method and role' });
   const duration = meter.createHistogram('meshless_datastore_request_duration_seconds', {
     description: 'unary gRPC requests: time from arrival to answer, by method and status code',
     unit: 's',
@@ -53,6 +56,7 @@ export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetri
       requests.add(1, labels);
       if (seconds !== undefined) duration.record(seconds, labels);
     },
+    denied: (method, role) => denials.add(1, { method, role }),
     watchOpened: () => watches.add(1),
     watchClosed: () => watches.add(-1),
     blockAllocated: () => blocks.add(1),

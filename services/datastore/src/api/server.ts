@@ -5,10 +5,14 @@
 // maxMessageBytes are refused by grpc-js with RESOURCE_EXHAUSTED before they are buffered.
 //
 // Watch streams write with backpressure (wait for 'drain'), end when the client cancels, and are
-// ended with UNAVAILABLE when the server shuts down so clients reconnect and resume.
+// ended with UNAVAILABLE when the server shuts down so clients reconnect and resume. Each holds a
+// JetStream consumer, so they are bounded: per client identity (its certificate, or its IP on an
+// insecure server) and in total, RESOURCE_EXHAUSTED beyond, naming the limit. A client that
+// vanished without closing its connection is found by HTTP/2 keepalive pings; one that stays
+// connected but stops reading is ended once its stream has not drained for stallTimeoutMs. Either
+// way the consumer is deleted when the stream ends.
 import {
   Server,
-  ServerCredentials,
   status,
   type sendUnaryData,
   type ServerUnaryCall,
@@ -20,7 +24,9 @@ import type { Logger } from 'pino';
 import { SpanKind } from '@opentelemetry/api';
 import { contextFromTraceparent, inSpan, isTracing, TRACEPARENT } from '../../../shared/tracing/index.js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
-import { UnavailableError } from '../../../shared/errors/index.js';
+import { ResourceExhaustedError, UnavailableError } from '../../../shared/errors/index.js';
+import type { ServerSecurity } from '../../../shared/tls/index.js';
+import { Access } from './authorize.js';
 import {
   AllocateBlockRequest,
   ApplyRequest,
@@ -100,6 +106,25 @@ export interface ApiServerOptions {
   metrics: ApiMetrics;
   log: Logger;
   maxMessageBytes: number;
+  /** Credentials and caller identification (shared/tls). */
+  security: ServerSecurity;
+  limits: WatchLimits;
+}
+
+export interface WatchLimits {
+  /** Watch streams open at once, in total. */
+  maxWatches: number;
+  /** Watch streams open at once per client identity. */
+  maxWatchesPerClient: number;
+  /** A Watch whose client has not read for this long is ended (UNAVAILABLE). */
+  stallTimeoutMs: number;
+}
+
+/** Who a Watch is counted against: the certificate's identity, else the peer's address. */
+function clientKey(caller: ReturnType<ServerSecurity['caller']>, peer: string): string {
+  if (caller.kind === 'identified') return `${caller.identity.role} '${caller.identity.name}'`;
+  const host = peer.replace(/^ipv[46]:/, '').replace(/:\d+$/, '');
+  return `client ${host}`;
 }
 
 export interface ApiServer {
@@ -110,13 +135,15 @@ export interface ApiServer {
 export async function startApiServer(listen: string, options: ApiServerOptions): Promise<ApiServer> {
   const { handlers, store, metrics, log } = options;
   const watches = new Set<AbortController>();
+  const perClient = new Map<string, number>();
 
   const unary =
-    <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req) => Promise<Res>) =>
+    <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req, access: Access) => Promise<Res>) =>
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
+      const access = Access.of(options.security.caller(call));
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
-      const handle = async () => run(decodeRequest(name, codec, call.request));
+      const handle = async () => run(decodeRequest(name, codec, call.request), access);
       // Traced: a server span continuing the caller's context; the store puts it on the KV write.
       const traced = isTracing()
         ? () =>
@@ -136,13 +163,37 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
             if (mapped.reason === 'storage') log.error({ method, details: st.details }, 'JetStream storage is full or failing');
           }
           if (st.code === status.INTERNAL || st.code === status.UNKNOWN) log.error({ err, method }, 'request failed');
+          else if (st.code === status.PERMISSION_DENIED) denied(method, access, st.details);
           else log.debug({ method, code: st.code, details: st.details }, 'request refused');
           callback(st);
         },
       );
     };
 
+  const denied = (method: string, access: Access, details: string) => {
+    metrics.denied(method, access.role);
+    log.warn({ method, role: access.role, details }, 'permission denied');
+  };
+
   const watch = async (call: ServerWritableStream<Buffer, WatchResponse>): Promise<void> => {
+    const caller = options.security.caller(call);
+    const access = Access.of(caller);
+    const { maxWatches, maxWatchesPerClient, stallTimeoutMs } = options.limits;
+    const key = clientKey(caller, call.getPeer());
+    const mine = perClient.get(key) ?? 0;
+    const refusal =
+      watches.size >= maxWatches
+        ? `the datastore has ${watches.size} Watch streams open, its limit (maxWatches=${maxWatches}); retry later`
+        : mine >= maxWatchesPerClient
+          ? `${key} has ${mine} Watch streams open, the limit per client (maxWatchesPerClient=${maxWatchesPerClient}); close some`
+          : undefined;
+    if (refusal) {
+      metrics.request('Watch', status.RESOURCE_EXHAUSTED);
+      log.warn({ client: key, open: mine, total: watches.size }, 'watch refused: limit reached');
+      call.emit('error', toGrpcStatus(new ResourceExhaustedError(refusal)));
+      return;
+    }
+    perClient.set(key, mine + 1);
     const abort = new AbortController();
     watches.add(abort);
     metrics.watchOpened();
@@ -152,6 +203,8 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     try {
       const req = decodeRequest('WatchRequest', WatchRequest, call.request);
       const kinds = new Set<StoredKind>(req.kinds.map((k, i) => requireKind(k, `kinds[${i}]`)));
+      if (kinds.size === 0) access.read('Watch', undefined);
+      for (const k of kinds) access.read('Watch', k);
       const events = store.watch(optionalRevision(req.revision) ?? 0, kinds, abort.signal);
       for await (const e of events) {
         if (abort.signal.aborted) break;
@@ -178,9 +231,15 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
             msg = { event: { $case: 'inSync', value: { revision: e.revision, compactedRevision: e.compactedRevision } } };
             break;
         }
-        if (!call.write(msg)) await drained(call, abort.signal);
+        if (!call.write(msg) && !(await drained(call, abort.signal, stallTimeoutMs))) {
+          log.warn({ client: key, stallTimeoutMs }, 'watch client stopped reading: ending its stream');
+          abort.abort('stalled');
+        }
       }
-      if (abort.signal.reason === 'shutdown') {
+      if (abort.signal.reason === 'stalled') {
+        call.emit('error', { code: status.UNAVAILABLE, details: `the stream did not drain for ${stallTimeoutMs} ms: watch again from your last revision` });
+        metrics.request('Watch', status.UNAVAILABLE);
+      } else if (abort.signal.reason === 'shutdown') {
         call.emit('error', { code: status.UNAVAILABLE, details: 'the datastore is shutting down: watch again from your last revision' });
         metrics.request('Watch', status.UNAVAILABLE);
       } else if (!abort.signal.aborted) {
@@ -193,31 +252,35 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
       const st = toGrpcStatus(asServiceError(err, 'Watch'));
       metrics.request('Watch', st.code);
       if (st.code === status.INTERNAL) log.error({ err }, 'watch failed');
+      else if (st.code === status.PERMISSION_DENIED) denied('Watch', access, st.details);
       if (!abort.signal.aborted || abort.signal.reason === 'shutdown') call.emit('error', st);
     } finally {
       call.off('cancelled', onCancel);
       call.off('close', onCancel);
       watches.delete(abort);
+      const left = (perClient.get(key) ?? 1) - 1;
+      if (left > 0) perClient.set(key, left);
+      else perClient.delete(key);
       metrics.watchClosed();
     }
   };
 
   const implementation: UntypedServiceImplementation = {
-    create: unary('Create', 'CreateRequest', CreateRequest, (r) => handlers.create(r)),
-    update: unary('Update', 'UpdateRequest', UpdateRequest, (r) => handlers.update(r)),
-    apply: unary('Apply', 'ApplyRequest', ApplyRequest, (r) => handlers.apply(r)),
-    get: unary('Get', 'GetRequest', GetRequest, (r) => handlers.get(r)),
-    list: unary('List', 'ListRequest', ListRequest, (r) => handlers.list(r)),
-    delete: unary('Delete', 'DeleteRequest', DeleteRequest, (r) => handlers.delete(r)),
+    create: unary('Create', 'CreateRequest', CreateRequest, (r, a) => handlers.create(r, a)),
+    update: unary('Update', 'UpdateRequest', UpdateRequest, (r, a) => handlers.update(r, a)),
+    apply: unary('Apply', 'ApplyRequest', ApplyRequest, (r, a) => handlers.apply(r, a)),
+    get: unary('Get', 'GetRequest', GetRequest, (r, a) => handlers.get(r, a)),
+    list: unary('List', 'ListRequest', ListRequest, (r, a) => handlers.list(r, a)),
+    delete: unary('Delete', 'DeleteRequest', DeleteRequest, (r, a) => handlers.delete(r, a)),
     watch: (call: ServerWritableStream<Buffer, WatchResponse>) => void watch(call),
-    allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r) => handlers.allocateBlock(r)),
-    releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r) => handlers.releaseBlocks(r)),
-    ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, () => handlers.ipamShow()),
-    autoAssign: unary('AutoAssign', 'AutoAssignRequest', AutoAssignRequest, (r) => handlers.autoAssign(r)),
-    assignIp: unary('AssignIp', 'AssignIpRequest', AssignIpRequest, (r) => handlers.assignIp(r)),
-    releaseIps: unary('ReleaseIps', 'ReleaseIpsRequest', ReleaseIpsRequest, (r) => handlers.releaseIps(r)),
-    releaseHandle: unary('ReleaseHandle', 'ReleaseHandleRequest', ReleaseHandleRequest, (r) => handlers.releaseHandle(r)),
-    handleAddresses: unary('HandleAddresses', 'HandleAddressesRequest', HandleAddressesRequest, (r) => handlers.handleAddresses(r)),
+    allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r, a) => handlers.allocateBlock(r, a)),
+    releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r, a) => handlers.releaseBlocks(r, a)),
+    ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, (_r, a) => handlers.ipamShow(a)),
+    autoAssign: unary('AutoAssign', 'AutoAssignRequest', AutoAssignRequest, (r, a) => handlers.autoAssign(r, a)),
+    assignIp: unary('AssignIp', 'AssignIpRequest', AssignIpRequest, (r, a) => handlers.assignIp(r, a)),
+    releaseIps: unary('ReleaseIps', 'ReleaseIpsRequest', ReleaseIpsRequest, (r, a) => handlers.releaseIps(r, a)),
+    releaseHandle: unary('ReleaseHandle', 'ReleaseHandleRequest', ReleaseHandleRequest, (r, a) => handlers.releaseHandle(r, a)),
+    handleAddresses: unary('HandleAddresses', 'HandleAddressesRequest', HandleAddressesRequest, (r, a) => handlers.handleAddresses(r, a)),
   };
 
   const definition: ServiceDefinition = Object.fromEntries(
@@ -227,10 +290,13 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
+    // Finds clients that vanished without closing their connection (their watches then end).
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
   });
   server.addService(definition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(listen, options.security.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
 
   return {
@@ -252,16 +318,22 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   };
 }
 
-/** Resolves when the stream can take more, or when the watch is aborted; leaves no listener behind. */
-function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
+/**
+ * Resolves true when the stream can take more or the watch is aborted, false when it did not
+ * drain within `timeoutMs`; leaves no listener or timer behind.
+ */
+function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal, timeoutMs: number): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      call.off('drain', onDrain);
+      signal.removeEventListener('abort', onDrain);
+      resolve(ok);
     };
-    call.on('drain', done);
-    signal.addEventListener('abort', done);
+    const onDrain = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    call.on('drain', onDrain);
+    signal.addEventListener('abort', onDrain);
   });
 }

@@ -68,6 +68,8 @@ export async function lastRevision(jsm: JetStreamManager, bucket: string): Promi
   return (await streamPosition(jsm, bucket)).lastSequence;
 }
 
+/** How long JetStream keeps a consumer nobody pulls from (milliseconds). */
+export const CONSUMER_INACTIVE_MS = 15_000;
 /** The stream's last sequence and its leader ('' when not clustered). */
 async function streamPosition(jsm: JetStreamManager, bucket: string): Promise<{ lastSequence: number; leader: string }> {
   const info = await jsm.streams.info(streamName(bucket));
@@ -104,6 +106,10 @@ export async function* openCursor(
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (options.revision ?? 0) + 1 }
           : { deliver_policy: DeliverPolicy.LastPerSubject }),
         headers_only: options.headersOnly === true,
+        // Deleted when the cursor ends; should that delete be lost (NATS busy or unreachable), the
+        // server drops the consumer once nobody pulls from it for this long (nats.js's default is
+        // 5 minutes: abandoned Watch streams left hundreds of consumers behind that long).
+        inactive_threshold: CONSUMER_INACTIVE_MS,
       });
       messages = await consumer.consume({ max_messages: 512 });
       if (options.signal?.aborted) return;

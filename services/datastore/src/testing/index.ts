@@ -16,7 +16,7 @@ export interface TestDatastore {
 
 export function testConfig(natsUrl: string, overrides: Partial<DatastoreConfig> = {}): DatastoreConfig {
   const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
-  return { ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: natsUrl, ...overrides };
+  return { ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: natsUrl, insecure: true, ...overrides };
 }
 
 export async function startTestDatastore(overrides: Partial<DatastoreConfig> = {}): Promise<TestDatastore> {

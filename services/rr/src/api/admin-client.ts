@@ -2,8 +2,9 @@
 // the shared service errors (fromGrpcError): NotFoundError, InvalidArgumentError with `field`,
 // UnavailableError, ...
 
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { fromGrpcError } from '../../../shared/grpc-status/index.js';
+import { clientChannel } from '../../../shared/tls/index.js';
 import {
   RouteReflectorAdminServiceClient,
   type GetStatusResponse,
@@ -23,8 +24,9 @@ export interface RrAdminClient {
   close(): void;
 }
 
-export function createRrAdminClient(address: string, options: { deadlineMs?: number } = {}): RrAdminClient {
-  const client = new RouteReflectorAdminServiceClient(address, credentials.createInsecure());
+export function createRrAdminClient(address: string, options: { deadlineMs?: number; credentials?: string } = {}): RrAdminClient {
+  const channel = clientChannel(options.credentials, ['reflector']);
+  const client = new RouteReflectorAdminServiceClient(address, channel.credentials, channel.options);
   const deadlineMs = options.deadlineMs ?? 10_000;
   const call = <T>(invoke: (m: Metadata, o: { deadline: Date }, cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {

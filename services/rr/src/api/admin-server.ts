@@ -1,10 +1,15 @@
 // The admin gRPC server (proto/meshless/v1/rr_admin.proto). Every error goes through
 // toGrpcStatus; an address that is not a configured peer is NOT_FOUND.
+//
+// Authorization (mutual TLS, shared/tls): admin certificates may do everything; read-only ones
+// GetStatus, ListPeers and ListRoutes; any other identity nothing (PERMISSION_DENIED, logged and
+// counted). Resetting or shutting down a session is an operator's act, never a node's.
 
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, UnavailableError } from '../../../shared/errors/index.js';
+import { InvalidArgumentError, PermissionDeniedError, UnavailableError } from '../../../shared/errors/index.js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
+import { describeCaller, type Caller, type ServerSecurity } from '../../../shared/tls/index.js';
 import { RouteReflectorAdminServiceService, type RouteReflectorAdminServiceServer } from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import type { Reflector } from '../reflector/reflector.js';
 import { canonicalAddress } from '../bgp.js';
@@ -18,13 +23,32 @@ export interface AdminServer {
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => void;
 
-function unary<Req, Res>(log: Logger, method: string, fn: (req: Req) => Res): Unary<Req, Res> {
+const READ_METHODS = new Set(['GetStatus', 'ListPeers', 'ListRoutes']);
+
+function authorize(caller: Caller, method: string): void {
+  if (caller.kind === 'insecure') return;
+  if (caller.kind === 'identified') {
+    const { role } = caller.identity;
+    if (role === 'admin' || (role === 'read-only' && READ_METHODS.has(method))) return;
+  }
+  throw new PermissionDeniedError(`${describeCaller(caller)} may not call ${method} on the route reflector`);
+}
+
+type Denied = (method: string, role: string) => void;
+
+function unary<Req, Res>(log: Logger, security: ServerSecurity | undefined, denied: Denied, method: string, fn: (req: Req) => Res): Unary<Req, Res> {
   return (call, cb) => {
+    const caller: Caller = security?.caller(call) ?? { kind: 'insecure' };
     try {
+      authorize(caller, method);
       cb(null, fn(call.request));
     } catch (err) {
       const st = toGrpcStatus(err);
-      if (st.code === 13) log.error({ err, method }, 'admin call failed');
+      if (st.code === status.INTERNAL) log.error({ err, method }, 'admin call failed');
+      else if (st.code === status.PERMISSION_DENIED) {
+        log.warn({ method, caller: describeCaller(caller) }, 'admin call refused: permission denied');
+        denied(method, caller.kind === 'identified' ? caller.identity.role : caller.kind);
+      }
       cb({ code: st.code, details: st.details, metadata: st.metadata, name: 'Error', message: st.details });
     }
   };
@@ -36,25 +60,36 @@ function address(text: string): string {
   return a;
 }
 
-export async function startAdminServer(listen: string, reflector: () => Reflector | undefined, log: Logger, persistBacklog: () => number = () => 0): Promise<AdminServer> {
+export interface AdminServerOptions {
+  persistBacklog?: () => number;
+  /** Mutual TLS and callers' identities; absent: plain text, everything allowed. */
+  security?: ServerSecurity;
+  /** Counts a refused call (metrics). */
+  denied?: Denied;
+}
+
+export async function startAdminServer(listen: string, reflector: () => Reflector | undefined, log: Logger, options: AdminServerOptions = {}): Promise<AdminServer> {
+  const persistBacklog = options.persistBacklog ?? (() => 0);
+  const denied = options.denied ?? (() => undefined);
+  const u = <Req, Res>(method: string, fn: (req: Req) => Res) => unary<Req, Res>(log, options.security, denied, method, fn);
   const rr = (): Reflector => {
     const r = reflector();
     if (!r) throw new UnavailableError('the route reflector is not running yet (waiting for its configuration)');
     return r;
   };
   const impl: RouteReflectorAdminServiceServer = {
-    getStatus: unary(log, 'GetStatus', () => statusView(rr(), persistBacklog())),
-    listPeers: unary(log, 'ListPeers', () => ({ peers: peersView(rr()) })),
-    listRoutes: unary(log, 'ListRoutes', (req) => routesView(rr(), req.prefix, req.longer, req.limit)),
-    resetPeer: unary(log, 'ResetPeer', (req) => {
+    getStatus: u('GetStatus', () => statusView(rr(), persistBacklog())),
+    listPeers: u('ListPeers', () => ({ peers: peersView(rr()) })),
+    listRoutes: u('ListRoutes', (req) => routesView(rr(), req.prefix, req.longer, req.limit)),
+    resetPeer: u('ResetPeer', (req) => {
       rr().reset(address(req.address), checkShutdownMessage(req.message));
       return {};
     }),
-    shutdownPeer: unary(log, 'ShutdownPeer', (req) => {
+    shutdownPeer: u('ShutdownPeer', (req) => {
       rr().shutdown(address(req.address), checkShutdownMessage(req.message));
       return {};
     }),
-    enablePeer: unary(log, 'EnablePeer', (req) => {
+    enablePeer: u('EnablePeer', (req) => {
       rr().startPeer(address(req.address));
       return {};
     }),
@@ -62,7 +97,7 @@ export async function startAdminServer(listen: string, reflector: () => Reflecto
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
   server.addService(RouteReflectorAdminServiceService, impl);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(listen, options.security?.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const bound = `${host}:${port}`;

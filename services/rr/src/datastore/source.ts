@@ -24,11 +24,13 @@ export interface SyncSourceOptions {
   readonly endpoints: readonly string[];
   /** LMDB directory for the synced view (resume instead of snapshot after a restart). */
   readonly stateDir?: string;
+  /** Credentials directory for mutual TLS to the sync servers; absent: plain text. */
+  readonly credentials?: string;
   readonly log: Logger;
 }
 
 export function syncSource(o: SyncSourceOptions): ResourceSource {
-  const agent = new SyncAgent({ node: o.node, syncer: 'bgp', endpoints: o.endpoints, ...(o.stateDir ? { stateDir: o.stateDir } : {}), log: o.log.child({ component: 'sync-client' }) });
+  const agent = new SyncAgent({ node: o.node, syncer: 'bgp', endpoints: o.endpoints, ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.credentials ? { credentials: o.credentials } : {}), log: o.log.child({ component: 'sync-client' }) });
   return {
     async start(onChanges) {
       agent.on('commit', (c) => onChanges(c.updates.map((u) => ({ kind: u.kind, name: u.name, value: u.value })), c.inSync, c.revision));

@@ -50,8 +50,8 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
 
   before(async () => {
     nats = await startNatsServer();
-    ds = await runDatastore(loadConfig(datastoreConfig, { env: {}, overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0 } }), log);
-    sync = await runSync(loadConfig(syncConfigSpec, { env: {}, overrides: { nats: nats.url, listen: '127.0.0.1:0', stateDir: '', metricsPort: -1, serverId: 'rr-test' } }), { log });
+    ds = await runDatastore(loadConfig(datastoreConfig, { env: {}, overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0, insecure: true } }), log);
+    sync = await runSync(loadConfig(syncConfigSpec, { env: {}, overrides: { nats: nats.url, listen: '127.0.0.1:0', stateDir: '', metricsPort: -1, serverId: 'rr-test', insecure: true } }), { log });
     client = createDatastoreClient(ds.address);
     ns = await createNetns('rrds');
     [rrAddr, ebgpAddr, ibgpAddr] = [await ns.addAddress(), await ns.addAddress(), await ns.addAddress()];

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../../../shared/log/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { startTelemetry, type Telemetry } from '../../../shared/telemetry/index.js';
+import { serverSecurity } from '../../../shared/tls/index.js';
 import { attrKey } from '../rib/attr-set.js';
 import { ClusterModel } from '../datastore/model.js';
 import { deriveConfig, type DerivedConfig } from '../datastore/derive.js';
@@ -37,6 +38,10 @@ export interface DatastoreModeOptions {
   readonly gracefulRestart?: GracefulRestartSettings;
   readonly logger?: Logger;
   readonly transport?: BgpTransport;
+  /** Credentials directory: mutual TLS to the sync servers and the datastore, and for the admin API. */
+  readonly credentials?: string;
+  /** Serve the admin API in plain text (only without credentials). */
+  readonly insecure?: boolean;
   /** Replaces the sync client (tests, other sources). */
   readonly source?: ResourceSource;
   /** Milliseconds to coalesce bursts of datastore changes before re-deriving (default 50). */
@@ -70,10 +75,13 @@ function identity(s: ReflectorSettings): string {
 export async function startDatastoreMode(o: DatastoreModeOptions): Promise<DatastoreHandle> {
   const log = o.logger ?? createLogger('rr');
   const model = new ClusterModel();
-  const source = o.source ?? syncSource({ node: o.node, endpoints: o.syncEndpoints, ...(o.dataDir ? { stateDir: `${o.dataDir}/sync` } : {}), log });
+  const credentials = o.credentials ? { credentials: o.credentials } : {};
+  const source = o.source ?? syncSource({ node: o.node, endpoints: o.syncEndpoints, ...(o.dataDir ? { stateDir: `${o.dataDir}/sync` } : {}), ...credentials, log });
+  // Checked once: the admin API is restarted with the reflector when its identity changes.
+  const adminSecurity = o.adminListen && (o.credentials !== undefined || o.insecure !== undefined) ? await serverSecurity('rr admin API', { credentials: o.credentials ?? '', insecure: o.insecure ?? false }, log) : undefined;
   let telemetry: Telemetry | undefined;
   if (o.metricsPort !== false) telemetry = await startTelemetry({ service: 'rr', port: o.metricsPort });
-  const client: DatastoreClient | undefined = o.datastore ? createDatastoreClient(o.datastore) : undefined;
+  const client: DatastoreClient | undefined = o.datastore ? createDatastoreClient(o.datastore, credentials) : undefined;
 
   let services: AttachedServices | undefined;
   let publisher: LearnedRoutePublisher | undefined;
@@ -116,6 +124,7 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
       originated = new Map();
     }
     services = await attachServices({
+      ...(adminSecurity ? { adminSecurity } : {}),
       settings: cfg.settings,
       service: { adminListen: o.adminListen, metricsPort: false, ...(o.dataDir ? { dataDir: `${o.dataDir}/rib` } : {}) },
       logger: log,

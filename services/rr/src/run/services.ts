@@ -19,6 +19,7 @@ import { LOCAL_PEER_KEY, RibStore, type RestoredRib, type RestoredRoute } from '
 import type { AttrSet } from '../rib/attr-set.js';
 import { startAdminServer, type AdminServer } from '../api/admin-server.js';
 import { createRrMetrics } from '../api/metrics.js';
+import type { ServerSecurity } from '../../../shared/tls/index.js';
 
 export interface AttachOptions {
   readonly settings: ReflectorSettings;
@@ -26,6 +27,8 @@ export interface AttachOptions {
   readonly logger: Logger;
   readonly telemetry?: Telemetry;
   readonly transport?: BgpTransport;
+  /** TLS of the admin API (shared/tls serverSecurity); absent: plain text. */
+  readonly adminSecurity?: ServerSecurity;
 }
 
 export interface AttachedServices {
@@ -66,7 +69,14 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
   reflector.events.established = (address, bgpId) => store?.setPeerId(address, bgpId);
   if (o.telemetry) createRrMetrics(o.telemetry.meter, reflector, () => store?.backlog ?? 0);
   let admin: AdminServer | undefined;
-  if (o.service.adminListen) admin = await startAdminServer(o.service.adminListen, () => reflector, log.child({ component: 'admin' }), () => store?.backlog ?? 0);
+  const denials = o.telemetry?.meter.createCounter('meshless_rr_admin_permission_denied_total', { description: 'admin calls refused by authorization, by method and role' });
+  if (o.service.adminListen) {
+    admin = await startAdminServer(o.service.adminListen, () => reflector, log.child({ component: 'admin' }), {
+      persistBacklog: () => store?.backlog ?? 0,
+      ...(o.adminSecurity ? { security: o.adminSecurity } : {}),
+      denied: (method, role) => denials?.add(1, { method, role }),
+    });
+  }
   return {
     reflector,
     adminAddress: admin?.address,

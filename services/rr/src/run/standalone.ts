@@ -2,6 +2,7 @@
 // datastore. Static routes are originated; persistence, the admin API and metrics are started
 // when configured.
 
+import { serverSecurity, type ServerTlsSettings } from '../../../shared/tls/index.js';
 import type { Logger } from 'pino';
 import { createLogger } from '../../../shared/log/index.js';
 import { startTelemetry, type Telemetry } from '../../../shared/telemetry/index.js';
@@ -22,13 +23,17 @@ export interface RrHandle {
 export interface StandaloneOptions {
   readonly logger?: Logger;
   readonly transport?: BgpTransport;
+  /** TLS of the admin API; absent: plain text (the CLI always passes it: TLS or an explicit --insecure). */
+  readonly tls?: ServerTlsSettings;
 }
 
 export async function startStandalone(config: StandaloneConfig, options: StandaloneOptions = {}): Promise<RrHandle> {
   const log = options.logger ?? createLogger('rr');
   let telemetry: Telemetry | undefined;
   if (config.service.metricsPort !== false) telemetry = await startTelemetry({ service: 'rr', port: config.service.metricsPort });
+  const adminSecurity = config.service.adminListen && options.tls ? await serverSecurity('rr admin API', options.tls, log) : undefined;
   const services: AttachedServices = await attachServices({
+    ...(adminSecurity ? { adminSecurity } : {}),
     settings: config.reflector,
     service: config.service,
     logger: log,

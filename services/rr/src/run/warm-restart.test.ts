@@ -60,7 +60,7 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
   const startChild = (tag: string): Child => {
     const logPath = join(dir, `rr-${tag}.log`);
     const fd = openSync(logPath, 'a');
-    const proc = ns.spawn(process.execPath, [MESHLESS, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' } });
+    const proc = ns.spawn(process.execPath, [MESHLESS, 'rr', '--insecure', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' } });
     closeSync(fd);
     const exited = new Promise((r) => proc.once('exit', r));
     return { proc, logPath, exited };

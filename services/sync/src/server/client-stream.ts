@@ -57,7 +57,7 @@ export function directWriter(call: ServerDuplexStream<Buffer, Buffer>): DirectWr
   return { stream: stream as Writable, begin: () => maybeSendMetadata.call(base) };
 }
 
-export type CloseReason = 'client' | 'lag' | 'invalid' | 'handshake-timeout' | 'pong-timeout' | 'reconnect' | 'unavailable' | 'full' | 'shutdown';
+export type CloseReason = 'client' | 'lag' | 'invalid' | 'handshake-timeout' | 'pong-timeout' | 'reconnect' | 'unavailable' | 'full' | 'shutdown' | 'permission-denied' | 'replaced';
 
 export class ClientStream {
   phase: StreamPhase = 'handshake';

@@ -14,7 +14,8 @@ import { Server, ServerCredentials, status, type ConnectionInjector, type Server
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
-import { RESOURCES_BUCKET, type NatsConnection } from '../../../shared/nats/index.js';
+import { RESOURCES_BUCKET, resourceKey, type NatsConnection } from '../../../shared/nats/index.js';
+import { describeCaller, type Caller, type ServerSecurity } from '../../../shared/tls/index.js';
 import {
   SyncCompression,
   SyncFeature,
@@ -28,6 +29,7 @@ import { Freshness } from './freshness.js';
 import { RAW_SYNC_SERVICE, compressionName, encodeFrame, updateBlock, validateHello } from '../protocol/index.js';
 import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
 import { advertisedAddress } from './address.js';
+import { authorizeHello } from './authorize.js';
 import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
 import { Fanout, type FanoutTask } from './fanout.js';
@@ -69,6 +71,8 @@ export interface SyncServerOptions {
   listenBacklog: number;
   log: Logger;
   metrics?: SyncMetrics;
+  /** Mutual TLS and caller identification (shared/tls); absent: plain text, everything allowed. */
+  security?: ServerSecurity;
 }
 
 export interface SyncServerStats {
@@ -121,6 +125,11 @@ export class SyncServer {
   private readonly live: Record<SyncerType, Set<ClientStream>> = { agent: new Set(), bgp: new Set() };
   private readonly liveByNode: Record<SyncerType, Map<string, Set<ClientStream>>> = { agent: new Map(), bgp: new Map() };
   private readonly waiting = new Map<ClientStream, NodeJS.Timeout>();
+  /** Who opened each stream (from its TLS session). */
+  private readonly callers = new WeakMap<ClientStream, Caller>();
+  /** The one stream of each node or reflector identity (see authorize.ts). */
+  private readonly exclusive = new Map<string, ClientStream>();
+  private readonly exclusiveKeys = new WeakMap<ClientStream, string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private nextStreamId = 0;
   private pingId = 0;
@@ -256,7 +265,7 @@ export class SyncServer {
   private async bind(): Promise<void> {
     const listen = this.options.listen;
     const host = listen.slice(0, listen.lastIndexOf(':'));
-    const injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());
+    const injector = this.grpc.createConnectionInjector(this.options.security?.credentials ?? ServerCredentials.createInsecure());
     this.injector = injector;
     const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
     this.listener = listener;
@@ -631,6 +640,7 @@ export class SyncServer {
       return;
     }
     this.streams.add(stream);
+    this.callers.set(stream, this.options.security?.caller(call) ?? { kind: 'insecure' });
     stream.handshakeTimer = setTimeout(() => {
       if (stream.phase !== 'handshake') return;
       this.metrics.rejected('handshake-timeout');
@@ -691,9 +701,26 @@ export class SyncServer {
       this.reject(stream, status.UNAVAILABLE, `sync server ${this.options.serverId} is not ready (${this.notReadyReason()}); try another server`, 'unavailable');
       return;
     }
+    // After the readiness check: an unknown node is judged against a caught-up cache.
+    const caller = this.callers.get(stream) ?? { kind: 'insecure' };
+    const decision = authorizeHello(caller, hello, (name) => this.cache.get(resourceKey('Node', '', name))?.value !== undefined);
+    if (!decision.ok) {
+      this.log.warn({ caller: describeCaller(caller), syncer: hello.syncer, node: hello.node, reason: decision.reason }, 'sync stream refused: permission denied');
+      this.reject(stream, status.PERMISSION_DENIED, decision.reason, 'permission-denied');
+      return;
+    }
     if (this.accepted >= this.options.maxConnections) {
       this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_FULL, `sync server ${this.options.serverId} is full (${this.options.maxConnections} connections); use another server`);
       return;
+    }
+    if (decision.exclusiveKey !== undefined) {
+      const previous = this.exclusive.get(decision.exclusiveKey);
+      if (previous && previous !== stream) {
+        this.log.info({ identity: decision.exclusiveKey, stream: previous.id }, 'a newer stream for the same identity replaces the older one');
+        previous.fail(status.ABORTED, `replaced by a newer stream of ${decision.exclusiveKey}`, 'replaced');
+      }
+      this.exclusive.set(decision.exclusiveKey, stream);
+      this.exclusiveKeys.set(stream, decision.exclusiveKey);
     }
     stream.accepted = true;
     stream.phase = 'syncing';
@@ -824,6 +851,8 @@ export class SyncServer {
       clearTimeout(timer);
       this.waiting.delete(stream);
     }
+    const key = this.exclusiveKeys.get(stream);
+    if (key !== undefined && this.exclusive.get(key) === stream) this.exclusive.delete(key);
     if (!stream.accepted || !stream.hello) return;
     const { syncer, node } = stream.hello;
     this.accepted--;

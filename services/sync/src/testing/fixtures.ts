@@ -258,7 +258,7 @@ export interface SyncProcess {
  * tests. Short timers through MESHLESS_* variables; the address comes from its log.
  */
 export async function spawnSyncServer(natsUrl: string, stateDir: string, serverId: string, listen = '127.0.0.1:0'): Promise<SyncProcess> {
-  const child = spawn(process.execPath, [MESHLESS_BIN, 'sync', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [MESHLESS_BIN, 'sync', '--insecure', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
     env: {
       ...process.env,
       MESHLESS_LOG_LEVEL: 'info',

@@ -1,0 +1,122 @@
+// Bad actors on the sync API of a real sync server serving mutual TLS: the node comes from the
+// certificate, not the hello; unknown nodes, other nodes' views, wrong views and roles that do not
+// sync are refused with PERMISSION_DENIED; a second stream of one node replaces the first; an agent
+// follows only a server whose certificate it accepts.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, status, type StatusObject } from '@grpc/grpc-js';
+import { SyncAgent } from '../../agent/index.js';
+import { createLogger } from '../../shared/log/index.js';
+import { createTestPki, startNatsServer, waitFor, type NatsServerHandle, type TestPki } from '../../shared/testing/index.js';
+import { clientChannel, serverSecurity, type Role } from '../../shared/tls/index.js';
+import { SyncRequest, SyncResponse, SyncServiceService, type SyncClientHello } from '../../../proto/gen/meshless/v1/sync.js';
+import { SyncServer } from '../index.js';
+import { openTestDatastore, testServerOptions, waitConverged, type TestDatastore } from '../src/testing/fixtures.js';
+
+let nats: NatsServerHandle;
+let ds: TestDatastore;
+let pki: TestPki;
+let server: SyncServer;
+const clients: Client[] = [];
+const log = createLogger('sync-security-test');
+
+async function open(role: Role, name: string, patch: Partial<SyncClientHello>): Promise<{ ended: Promise<StatusObject>; messages: SyncResponse[]; cancel: () => void }> {
+  const channel = clientChannel(await pki.issue(role, name), ['sync-server']);
+  const client = new Client(server.address, channel.credentials, { ...channel.options, 'grpc.use_local_subchannel_pool': 1 });
+  clients.push(client);
+  const call = client.makeBidiStreamRequest(SyncServiceService.sync.path, (b: Buffer) => b, (b: Buffer) => b);
+  const messages: SyncResponse[] = [];
+  call.on('data', (b: Buffer) => messages.push(SyncResponse.decode(b)));
+  call.on('error', () => undefined);
+  const ended = new Promise<StatusObject>((resolve) => call.on('status', resolve));
+  const value = { node: name, syncerType: 'agent', clientVersion: 't', datastoreId: '', compression: [], features: [], nodeScopedKeys: [], ...patch };
+  call.write(Buffer.from(SyncRequest.encode({ message: { $case: 'clientHello', value } }).finish()));
+  return { ended, messages, cancel: () => call.cancel() };
+}
+
+async function refused(role: Role, name: string, patch: Partial<SyncClientHello>, details: RegExp): Promise<void> {
+  const s = await (await open(role, name, patch)).ended;
+  assert.equal(s.code, status.PERMISSION_DENIED, `${status[s.code]}: ${s.details}`);
+  assert.match(s.details, details);
+}
+
+before(async () => {
+  nats = await startNatsServer();
+  ds = await openTestDatastore(nats.url);
+  pki = await createTestPki();
+  for (const n of ['node-a', 'node-b', 'rr-0']) await ds.put('Node', '', n, {});
+  await ds.put('WorkloadEndpoint', 'default', 'secret-of-b', { node: 'node-b' });
+  const security = await serverSecurity('sync', { credentials: await pki.issue('sync-server', 'sync-0'), insecure: false }, log);
+  server = await SyncServer.start(testServerOptions(ds.nc, { security }));
+  await waitFor('server ready', () => server.ready);
+});
+
+after(async () => {
+  for (const c of clients) c.close();
+  await server.close();
+  await ds.close();
+  await nats.stop();
+  pki.remove();
+});
+
+test('a node certificate asking for another node\'s view is refused, and gets nothing of it', async () => {
+  const o = await open('node', 'node-a', { node: 'node-b' });
+  const s = await o.ended;
+  assert.equal(s.code, status.PERMISSION_DENIED);
+  assert.match(s.details, /node 'node-a' may not follow the view of node 'node-b'/);
+  assert.equal(o.messages.length, 0);
+});
+
+test('an unknown node, a wrong view, and roles that do not sync are refused', async () => {
+  await refused('node', 'node-zz', {}, /node 'node-zz' is unknown/);
+  await refused('node', 'node-a', { syncerType: 'bgp' }, /may follow only the agent view/);
+  await refused('reflector', 'rr-0', { syncerType: 'agent', node: 'rr-0' }, /may follow only the bgp view/);
+  await refused('controller', 'kc', {}, /controller 'kc' may not sync/);
+  await refused('sync-server', 'sync-9', {}, /may not sync/);
+});
+
+test('a second stream of the same node replaces the first (ABORTED); other nodes are untouched', async () => {
+  const b = await open('node', 'node-b', {});
+  await waitFor('node-b in sync', () => b.messages.some((m) => m.message?.$case === 'inSync'));
+  const first = await open('node', 'node-a', {});
+  await waitFor('first node-a stream in sync', () => first.messages.some((m) => m.message?.$case === 'inSync'));
+  const second = await open('node', 'node-a', {});
+  const s = await first.ended;
+  assert.equal(s.code, status.ABORTED);
+  assert.match(s.details, /replaced by a newer stream of node\/node-a/);
+  await waitFor('second node-a stream in sync', () => second.messages.some((m) => m.message?.$case === 'inSync'));
+  assert.equal(server.stats().closed.replaced, 1);
+  second.cancel();
+  b.cancel();
+});
+
+test('admin may follow any view; an agent with a node certificate syncs; a certificate of another CA gets nowhere', async () => {
+  const admin = await open('admin', 'debug', { node: 'node-b' });
+  await waitFor('admin in sync', () => admin.messages.some((m) => m.message?.$case === 'inSync'));
+  admin.cancel();
+  const agent = new SyncAgent({ node: 'node-a', endpoints: [server.address], credentials: await pki.issue('node', 'node-a'), backoffMaxMs: 200 });
+  await agent.start();
+  await waitConverged(ds, [agent]);
+  assert.ok([...agent.keys()].every((k) => !k.includes('secret-of-b')), 'node-a never sees node-b\'s endpoint');
+  await agent.stop();
+  const other = await createTestPki();
+  const stranger = new SyncAgent({ node: 'node-a', endpoints: [server.address], credentials: await other.issue('node', 'node-a'), backoffMaxMs: 200 });
+  await stranger.start();
+  await waitFor('the stranger failing to connect', () => stranger.stats.failures >= 2);
+  assert.equal(stranger.status === 'in-sync', false);
+  await stranger.stop();
+  other.remove();
+});
+
+test('an agent does not follow a server whose certificate is not a sync server\'s', async () => {
+  // A rogue server with a valid certificate of our CA, but a node's: the agent refuses it.
+  const rogueSecurity = await serverSecurity('rogue', { credentials: await pki.issue('node', 'node-b'), insecure: false }, log);
+  const rogue = await SyncServer.start(testServerOptions(ds.nc, { security: rogueSecurity, serverId: 'rogue' }));
+  await waitFor('rogue ready', () => rogue.ready);
+  const agent = new SyncAgent({ node: 'node-a', endpoints: [rogue.address], credentials: await pki.issue('node', 'node-a'), backoffMaxMs: 200 });
+  await agent.start();
+  await waitFor('the agent refusing the rogue server', () => agent.stats.failures >= 2);
+  assert.equal(rogue.stats().connections, 0);
+  await agent.stop();
+  await rogue.close();
+});
