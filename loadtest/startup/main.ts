@@ -50,7 +50,8 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function envFor(mode: Mode): NodeJS.ProcessEnv {
-  return { ...process.env, MESHLESS_FROM_SOURCE: mode === 'source' ? '1' : '0', MESHLESS_LOG_LEVEL: 'warn' };
+  // The services here run --insecure: the CLI must not pick up a user's credentials directory.
+  return { ...process.env, MESHLESS_FROM_SOURCE: mode === 'source' ? '1' : '0', MESHLESS_LOG_LEVEL: 'warn', MESHLESS_CREDENTIALS: 'none' };
 }
 
 /** Runs `meshless ARGS` to completion; CPU-s from bash's `times` (the child's user + system). */
@@ -135,7 +136,7 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
       ['datastore', ['datastore', '--insecure', '--listen', datastore, '--nats', nats.url]],
       ['sync', ['sync', '--insecure', '--listen', sync, '--nats', nats.url, '--state-dir', join(dir, 'sync'), '--server-id', `startup-${mode}`]],
       ['agent', ['agent', '--node', 'startup-node', '--sync', sync, '--state-dir', join(dir, 'agent')]],
-      ['rr', ['rr', '--node', 'startup-rr', '--sync', sync, '--datastore', datastore, '--admin', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'rr')]],
+      ['rr', ['rr', '--insecure', '--node', 'startup-rr', '--sync', sync, '--datastore', datastore, '--admin', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'rr')]],
     ];
     const started: Array<[string, Started]> = [];
     for (const [name, args] of launches) {

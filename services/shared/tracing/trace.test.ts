@@ -35,7 +35,7 @@ test('an apply is one trace from the CLI through the datastore to the KV write',
   try {
     await waitFor('the datastore', () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`), 60_000);
     const cli = spawn(process.execPath, [MESHLESS_BIN, '--datastore', api, 'apply', '-f', '-'], {
-      env: { ...process.env, ...otel, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' },
+      env: { ...process.env, ...otel, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', MESHLESS_CREDENTIALS: 'none' },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     cli.stdin!.end(PROFILE);
