@@ -81,7 +81,12 @@ export const dataplaneConfigSpec = {
     description: 'the `proto` number of the routes the linux dataplane owns; it never touches others',
   },
   routeTable: { type: 'string', default: 'main', check: (v: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? undefined : 'must be a routing table name or number'), description: 'routing table the linux dataplane programs' },
-  blockRoute: { type: 'string', default: 'unreachable', check: checks.oneOf('unreachable', 'blackhole'), description: 'route type for this node\'s IPAM blocks' },
+  blockRoute: {
+    type: 'string',
+    default: 'blackhole',
+    check: checks.oneOf('unreachable', 'blackhole'),
+    description: 'route type for this node\'s IPAM blocks: blackhole (Calico\'s, drops silently) or unreachable (senders get ICMP unreachable at once)',
+  },
   remoteBlocks: { type: 'bool', default: false, description: 'also route other nodes\' blocks via their node address (nodes on one L2 segment)' },
   reconcileInterval: { type: 'duration', default: 30_000, check: checks.positive, description: 'period of the full kernel reconcile of the linux dataplane' },
 } satisfies Record<string, ParamSpec<any>>;

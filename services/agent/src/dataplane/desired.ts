@@ -5,7 +5,7 @@
 //   and proxy ARP on the host veth so the workload's gateway can be 169.254.1.1 (IPv6: the
 //   workload's gateway is the host veth's own link-local address, which the host answers for by
 //   plain NDP: no proxy NDP and no neighbour entry needed);
-// - every block affine to this node: `unreachable CIDR` (or blackhole), so traffic for an unused
+// - every block affine to this node: `blackhole CIDR` (or unreachable), so traffic for an unused
 //   address of the block stops here instead of bouncing back to the switch;
 // - an address of one of our blocks that is in use on another node (borrowed: the IPAM block's
 //   allocation attributes name that node, `secondary.node`, as Calico's CNI records it): a /32

@@ -39,7 +39,7 @@ export interface LinuxDataplaneOptions {
   routeProtocol?: number;
   /** Routing table, a name from rt_tables or a number (default main). */
   table?: string;
-  /** Route type for this node's blocks (default unreachable: senders get an ICMP error at once). */
+  /** Route type for this node's blocks (default blackhole, as Calico; unreachable sends senders an ICMP error). */
   blockRouteType?: 'unreachable' | 'blackhole';
   /** Route other nodes' blocks via their node address, for nodes on one L2 segment (default false). */
   remoteBlocks?: boolean;
@@ -284,7 +284,7 @@ export class LinuxDataplane {
   private desired(upstream?: { 4?: Upstream; 6?: Upstream }): DesiredState {
     return computeDesired(this.view, {
       node: this.options.node,
-      blockRouteType: this.options.blockRouteType ?? 'unreachable',
+      blockRouteType: this.options.blockRouteType ?? 'blackhole',
       remoteBlocks: this.options.remoteBlocks ?? false,
       ...(upstream ? { upstream } : {}),
     });

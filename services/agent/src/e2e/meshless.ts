@@ -310,7 +310,7 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
       },
       expectedRoutes(node) {
         const i = topo.nodes.findIndex((n) => n.name === node) + 1;
-        return [`unreachable ${blockOf(i)}`, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
+        return [`blackhole ${blockOf(i)}`, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
       },
       startRouting() {
         if (options.withReflectors) for (const r of reflectors) c.startReflector(r.name, r.address);

@@ -19,6 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
           ['--syncer <type>', 'syncer'],
           ['--state-dir <dir>', 'stateDir'],
           ['--dataplane <mode>', 'dataplane'],
+          ['--block-route <type>', 'blockRoute'],
           ['--metrics-port <port>', 'metricsPort'],
         ],
         examples: `  meshless agent --node node-1                          # sync server at 127.0.0.1:5473
