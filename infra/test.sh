@@ -19,4 +19,9 @@ if (( ${#files[@]} == 0 )); then
   exit 1
 fi
 export MESHLESS_LOG_LEVEL="${MESHLESS_LOG_LEVEL:-silent}"
-exec node --import tsx --test --test-concurrency="${MESHLESS_TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"
+# The tests never read or write the user's own configuration (npm start puts the admin's
+# credentials in $XDG_CONFIG_HOME/meshless; a CLI finding them would speak TLS to test servers).
+XDG_CONFIG_HOME="$(mktemp -d -t meshless-test-config-XXXXXX)"
+export XDG_CONFIG_HOME
+trap 'rm -rf "$XDG_CONFIG_HOME"' EXIT
+node --import tsx --test --test-concurrency="${MESHLESS_TEST_CONCURRENCY:-2}" --test-timeout=600000 "${files[@]}"

@@ -56,8 +56,11 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     MESHLESS_AGENTS: 'node-a1,node-a2',
     MESHLESS_REFLECTORS: '1',
     MESHLESS_LOG_LEVEL: 'info',
+    // npm start gives the CLI the admin's credentials there: never in the real user's directory.
+    XDG_CONFIG_HOME: join(dataDir, 'user-config'),
   };
-  const client = createDatastoreClient(address);
+  // The cluster serves mutual TLS: this test writes as the admin npm start created.
+  const client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
   let cluster: Cluster | undefined;
   let browser: Browser | undefined;
   try {

@@ -18,7 +18,9 @@ export async function startCluster(env: Record<string, string>): Promise<Cluster
   // What `npm start` runs: the compiled cluster (infra/test.sh builds dist/ before the tests).
   const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist/infra/cluster/main.js')], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // npm start writes the admin's credentials under the user's configuration directory: a test
+    // cluster writes them beside its data instead, never where other tests' CLIs would find them.
+    env: { ...process.env, XDG_CONFIG_HOME: join(env.MESHLESS_DATA_DIR ?? root, 'user-config'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

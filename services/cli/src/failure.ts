@@ -16,3 +16,8 @@ export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
   return text.trim().replace(/\s*\n\s*/g, '; ').replace(/\s{2,}/g, ' ');
 }
+
+/** `Kind(name)` or `Kind(namespace/name)`, calicoctl's resource identifier in messages. */
+export function identifier(kind: string, namespace: string, name: string): string {
+  return namespace ? `${kind}(${namespace}/${name})` : `${kind}(${name})`;
+}

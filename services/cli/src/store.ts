@@ -5,7 +5,9 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { createDatastoreClient, type ResourceObject, type WatchEvent } from '../../shared/datastore-client/index.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, UnavailableError } from '../../shared/errors/index.js';
 import type { Kind, Resource } from '../../shared/resources/index.js';
-import { CliError, oneLine } from './failure.js';
+import { CliError, identifier, oneLine } from './failure.js';
+
+export { identifier };
 
 export interface IpamPoolUsage {
   name: string;
@@ -52,10 +54,6 @@ export interface Store {
   close(): void;
 }
 
-/** `Kind(name)` or `Kind(namespace/name)`, calicoctl's resource identifier in messages. */
-export function identifier(kind: string, namespace: string, name: string): string {
-  return namespace ? `${kind}(${namespace}/${name})` : `${kind}(${name})`;
-}
 
 function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');

@@ -19,7 +19,7 @@ import { CliError, oneLine } from '../failure.js';
 import { readSources } from '../files.js';
 import { loadResources } from '../load.js';
 import { toYaml } from '../output.js';
-import { identifier } from '../store.js';
+import { identifier } from '../failure.js';
 
 /** The order resources are written in: what others refer to first. */
 export const IMPORT_ORDER: readonly Kind[] = [

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
+import type { IPPool } from '../../../shared/resources/index.js';
 import { cli, startTestCluster, type TestCluster } from '../testing.js';
 
 let cluster: TestCluster;
@@ -89,4 +90,37 @@ test('show --ip, --show-borrowed, release --ip, check --fix', async () => {
   assert.match(r.stdout, /Check complete; found 1 problem\.\n$/);
   assert.deepEqual(await client.handleAddresses('h-a'), [a.ipv4[0]]);
   assert.deepEqual(await client.handleAddresses('h-b'), []);
+});
+
+test('split replaces a pool by equal pools with its settings; its blocks and addresses stay', async () => {
+  await client.create({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'splitme' }, spec: { cidr: '10.90.0.0/24', blockSize: 26, natOutgoing: true, nodeSelector: "rack == 'r1'" } });
+  await client.create({ apiVersion: V3, kind: 'Node', metadata: { name: 'split-n1', labels: { rack: 'r1' } }, spec: {} });
+  const before = await client.autoAssign({ node: 'split-n1', handleId: 'h-split', numIpv4: 1 });
+  const address = before.ipv4[0]!.address;
+
+  let r = await run(['ipam', 'split', '8', '--name', 'splitme', '--yes']);
+  assert.equal(r.code, 1, 'a /27 is smaller than a /26 block');
+  assert.match(r.stderr, /^meshless: cannot split 10\.90\.0\.0\/24 into 8: each pool would be a \/27, smaller than its blocks \(blockSize 26\)\n$/);
+  r = await run(['ipam', 'split', '3', '--cidr', '10.90.0.0/24', '--yes']);
+  assert.match(r.stderr, /power of 2/);
+  r = await run(['ipam', 'split', '2', '--cidr', '10.90.0.0/24'], 'n\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /split cancelled: nothing was changed/);
+  assert.equal(((await client.get('IPPool', 'splitme')) as unknown as IPPool).spec.cidr, '10.90.0.0/24');
+
+  r = await run(['ipam', 'split', '4', '--cidr', '10.90.0.0/24'], 'y\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Successfully split IP pool 10\.90\.0\.0\/24 into 4 pools: splitme-split-0 \(10\.90\.0\.0\/26\), splitme-split-1 \(10\.90\.0\.64\/26\)/);
+  await assert.rejects(client.get('IPPool', 'splitme'), /does not exist/);
+  const children = ((await client.list('IPPool')).items as unknown as IPPool[]).filter((p) => p.metadata.name.startsWith('splitme-split-'));
+  assert.deepEqual(children.map((p) => p.spec.cidr).sort(), ['10.90.0.0/26', '10.90.0.128/26', '10.90.0.192/26', '10.90.0.64/26']);
+  for (const p of children) {
+    assert.equal(p.spec.natOutgoing, true);
+    assert.equal(p.spec.nodeSelector, "rack == 'r1'");
+  }
+  // The address handed out before the split is still allocated, and new ones still come.
+  r = await run(['ipam', 'show', '--ip', address]);
+  assert.match(r.stdout, /is in use\nHandle: h-split/);
+  const after = await client.autoAssign({ node: 'split-n1', handleId: 'h-split-2', numIpv4: 1 });
+  assert.equal(after.ipv4.length, 1);
 });

@@ -17,6 +17,7 @@ import { CliError } from '../failure.js';
 import type { IpamUsage, Store } from '../store.js';
 import { boxTable, formatG, formatPercent } from '../table.js';
 import { checkIpam, formatReport, problemCount } from './ipam-check.js';
+import { registerSplit } from './ipam-split.js';
 
 interface BlockView {
   cidr: string;
@@ -225,4 +226,5 @@ export function register(program: Command, ctx: CliContext): void {
       if (opts.strictaffinity !== undefined) ctx.print(`Successfully set StrictAffinity to: ${opts.strictaffinity}\n`);
       if (max !== undefined) ctx.print(`Successfully set MaxBlocksPerHost to: ${max}\n`);
     });
+  registerSplit(ipam, ctx);
 }
