@@ -169,3 +169,21 @@ test('datastore import of a Calico export (every kind), then export → import c
   assert.match(bad.stdout, /IPPool\(x-1\): created\nIPPool\(x-2\): failed: - document 2: .*overlaps/);
   assert.equal(bad.stderr, 'meshless: 1 of 2 resource(s) failed to import\n');
 });
+
+test('cluster diags bundles versions, every resource and IPAM into one .tar.gz', async () => {
+  ok(await withStdin(pool('diags-pool', '10.93.0.0/24'), 'apply', '-f', '-'));
+  const output = join(scratch, 'diags.tar.gz');
+  const r = await meshless('cluster', 'diags', '-o', output);
+  assert.match(ok(r), /^Diagnostics written to .*diags\.tar\.gz \(\d+ kinds listed, \d+ with resources, revision \d+\)\n$/);
+  const { execFileSync } = await import('node:child_process');
+  const files = execFileSync('tar', ['-tzf', output], { encoding: 'utf8' }).split('\n');
+  for (const f of ['meshless-diagnostics/version.txt', 'meshless-diagnostics/resources/IPPool.yaml', 'meshless-diagnostics/ipam/show.txt', 'meshless-diagnostics/ipam/check.txt']) {
+    assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
+  }
+  const pools = execFileSync('tar', ['-xzOf', output, 'meshless-diagnostics/resources/IPPool.yaml'], { encoding: 'utf8' });
+  assert.match(pools, /name: diags-pool/);
+  // A reflector that is not there is reported in errors.txt; the rest is still collected.
+  const partial = await meshless('cluster', 'diags', '-o', output, '--rr', '127.0.0.1:1', '--timeout', '1s');
+  assert.match(ok(partial), /1 item\(s\) could not be collected, see errors\.txt/);
+  fails(await meshless('cluster', 'diags', '--rr', 'nowhere'), /invalid --rr: must be HOST:PORT/);
+});

@@ -51,9 +51,9 @@ export const IMPORT_ORDER: readonly Kind[] = [
 ];
 
 /** The kinds `export` writes (LearnedRoute is rewritten by the reflectors and Calico has no such kind). */
-const EXPORTED = IMPORT_ORDER.filter((k) => k !== 'LearnedRoute');
+export const EXPORTED = IMPORT_ORDER.filter((k) => k !== 'LearnedRoute');
 
-function withoutServerFields(r: Resource): Resource {
+export function withoutServerFields(r: Resource): Resource {
   const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = r.metadata;
   return { ...r, metadata } as Resource;
 }

@@ -5,6 +5,7 @@ import type { CliContext } from '../context.js';
 import * as agent from './agent.js';
 import * as bgp from './bgp.js';
 import * as certs from './certs.js';
+import * as cluster from './cluster.js';
 import * as cni from './cni.js';
 import * as dashboard from './dashboard.js';
 import * as datastore from './datastore.js';
@@ -40,4 +41,5 @@ export const COMMANDS: readonly CommandModule[] = [
   demo,
   version,
   certs,
+  cluster,
 ];
