@@ -1,11 +1,11 @@
 // The chaos suite (run by `npm test`; loopback, bounded): kill -9 rounds of a random component —
 // a nats-server of the 3-node JetStream cluster, the datastore process, a sync server process, a
 // `meshless agent` process, the route reflector (`meshless rr` in datastore mode) — under a
-// continuous writer that records every acknowledged write.
+// continuous writer that records every acknowledged write and allocates and releases IPAM blocks.
 // After each round every agent must equal the datastore's filtered view, the reflector must
 // originate exactly the datastore's confirmed blocks and its BIRD peer must hold exactly those; at
-// the end no acknowledged write may be lost and no error but UNAVAILABLE may have reached the
-// writer. Prints a
+// the end no acknowledged write may be lost, no two IPAM blocks may overlap, no block may be
+// claimed by two affinities, and no error but UNAVAILABLE may have reached the writer. Prints a
 // summary table (the figures in loadtest/RESULTS.md come from it).
 // MESHLESS_CHAOS_ROUNDS (default 7) and MESHLESS_CHAOS_SEED (default 1) replay a run.
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { birdSkipReason } from '../../services/rr/src/testing/lab.js';
 import { prng } from '../../services/sync/src/testing/fixtures.js';
 import { startChaosCluster, type ChaosCluster } from './cluster.js';
+import { ipamProblems } from './ipam-check.js';
 import { ChaosWriter } from './writer.js';
 
 const NODES = ['node-0', 'node-1', 'node-2', 'node-3'];
@@ -108,15 +109,18 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   await converge(c, Date.now());
   const contents = await c.contents();
   const lost = w.lost(c.revisions);
+  const ipam = ipamProblems(contents);
   const worst = new Map<Component, number>();
   for (const r of rows) worst.set(r.component, Math.max(worst.get(r.component) ?? 0, r.convergedMs));
   const table = [
     'round | fault                         | writes acked | all equal after restart',
     ...rows.map((r) => `${String(r.round).padStart(5)} | ${r.fault.padEnd(29)} | ${String(r.acked).padStart(12)} | ${r.convergedMs} ms`),
-    `total: ${w.acknowledged} writes acknowledged, ${lost.length} lost`,
+    `total: ${w.acknowledged} writes acknowledged, ${lost.length} lost; IPAM: ${w.blocksAllocated} blocks allocated, ${w.blocksReleased} released, ${ipam.blocks} blocks at the end, ${ipam.problems.length} duplicates`,
     `worst reconvergence by component: ${[...worst].map(([k, v]) => `${k} ${v} ms`).join(', ')}; errors seen by the writer ${JSON.stringify(Object.fromEntries(w.errors))}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
   ];
   console.log(table.join('\n'));
   assert.deepEqual(lost, [], 'acknowledged writes lost');
+  assert.deepEqual(ipam.problems, [], 'duplicate IPAM blocks');
+  assert.ok(w.blocksAllocated > 0, 'the writer allocated no block: nothing to check');
   for (const kind of w.errors.keys()) assert.ok(kind === 'UNAVAILABLE' || kind === 'expected', `the writer saw ${kind}`);
 });
