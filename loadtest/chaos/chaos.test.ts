@@ -47,13 +47,17 @@ type Component = 'nats-server' | 'datastore' | 'sync server' | 'agent' | 'route 
 const COMPONENTS: Component[] = ['nats-server', 'datastore', 'sync server', 'agent', 'route reflector'];
 
 /** Waits until every agent, the reflector and its switch equal the KV; returns the ms it took. */
-async function converge(c: ChaosCluster, from: number): Promise<number> {
+async function converge(c: ChaosCluster, from: number, label: string): Promise<number> {
   let why: string | undefined = 'not compared yet';
   for (;;) {
     const contents = await c.contents().catch((err: Error) => err);
     why = contents instanceof Error ? `reading the KV: ${contents.message}` : await c.difference(contents);
     if (why === undefined) return Date.now() - from;
-    if (Date.now() - from > CONVERGE_LIMIT_MS) throw new Error(`not equal to the datastore ${CONVERGE_LIMIT_MS} ms after the restart: ${why}`);
+    if (Date.now() - from > CONVERGE_LIMIT_MS) {
+      const stale = contents instanceof Error ? -1 : c.agents.findIndex((a) => why === `agent ${a.node}: in sync but different`);
+      const detail = stale >= 0 && !(contents instanceof Error) ? ` (${await c.explainAgent(stale, contents)})` : '';
+      throw new Error(`not equal to the datastore ${CONVERGE_LIMIT_MS} ms after ${label}: ${why}${detail}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -63,7 +67,7 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   const rand = prng(SEED);
   const w = new ChaosWriter(c.datastore.address, NODES);
   writer = w;
-  await converge(c, Date.now());
+  await converge(c, Date.now(), 'the start');
   w.start();
   await new Promise((r) => setTimeout(r, 1000));
   const rows: Array<{ round: number; component: Component; fault: string; acked: number; convergedMs: number }> = [];
@@ -101,12 +105,12 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
     // Writes go on for a while after the restart: pause the writer only to compare a still state.
     await new Promise((r) => setTimeout(r, 2000));
     await w.stop();
-    const convergedMs = await converge(c, restarted);
+    const convergedMs = await converge(c, restarted, `round ${round}'s restart (${fault})`);
     rows.push({ round, component, fault, acked: w.acknowledged - before, convergedMs });
     w.start();
   }
   await w.stop();
-  await converge(c, Date.now());
+  await converge(c, Date.now(), 'the last round');
   const contents = await c.contents();
   const lost = w.lost(c.revisions);
   const ipam = ipamProblems(contents);

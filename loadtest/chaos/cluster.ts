@@ -11,7 +11,8 @@ import { createLogger } from '../../services/shared/log/index.js';
 import { connectNats, KIND_TOKENS, resourceKey, type NatsConnection, type StoredKind } from '../../services/shared/nats/index.js';
 import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { freePort, httpOk, startNatsCluster, waitFor, type NatsClusterHandle } from '../../services/shared/testing/index.js';
-import { spawnSyncServer, viewHash, type SyncProcess } from '../../services/sync/src/testing/fixtures.js';
+import { spawnSyncServer, viewHash, viewOf, type SyncProcess } from '../../services/sync/src/testing/fixtures.js';
+import { AgentState } from '../../services/agent/src/state.js';
 import type { SyncerType } from '../../services/sync/src/view/index.js';
 import { createRrAdminClient, type RrAdminClient } from '../../services/rr/src/api/admin-client.js';
 import { startBird, type BirdHandle } from '../../services/bgp/testing.js';
@@ -67,6 +68,8 @@ export interface ChaosCluster {
   restartAgent(i: number): void;
   /** Starts the reflector again (after a kill). */
   restartRr(): void;
+  /** Stops agent i and lists how its stored state differs from `contents` (for a failure's message). */
+  explainAgent(i: number, contents: Map<string, Uint8Array>): Promise<string>;
   /** Why the agents, the reflector or the switch differ from `contents`; undefined when all equal it. */
   difference(contents: Map<string, Uint8Array>): Promise<string | undefined>;
   stop(): Promise<void>;
@@ -163,6 +166,21 @@ export async function startChaosCluster(dir: string, nodes: readonly string[]): 
     },
     restartRr() {
       c.rr = new RrProcess('rr-0', endpoints, admin);
+    },
+    async explainAgent(i, contents) {
+      const a = c.agents[i]!;
+      await a.kill('SIGTERM');
+      const state = AgentState.open(join(dir, 'agents', a.node), a.node, a.syncer);
+      try {
+        const view = viewOf(contents, a.syncer as SyncerType, a.node);
+        const diff: string[] = [];
+        for (const [k, v] of view) if (!state.get(k)) diff.push(`missing ${k}`);
+        else if (!state.get(k)!.value.equals(Buffer.from(v))) diff.push(`different ${k} (agent at ${state.get(k)!.revision})`);
+        for (const k of state.keys()) if (!view.has(k)) diff.push(`extra ${k} (revision ${state.get(k)!.revision})`);
+        return `stored state at revision ${state.revision}, hash ${state.contentHash === a.contentHash ? 'as logged' : `${state.contentHash}, logged ${a.contentHash}`}: ${diff.slice(0, 8).join('; ') || 'equal'}`;
+      } finally {
+        await state.close();
+      }
     },
     async difference(contents) {
       for (const a of c.agents) {
