@@ -69,7 +69,7 @@ export class RrProcess {
   private stderr = '';
 
   constructor(node: string, sync: readonly string[], readonly admin: string) {
-    this.child = spawn(process.execPath, ['--max-semi-space-size=2', MESHLESS_BIN, 'rr', '--node', node, '--sync', sync.join(','), '--datastore', 'none', '--admin', admin], {
+    this.child = spawn(process.execPath, ['--max-semi-space-size=2', MESHLESS_BIN, 'rr', '--node', node, '--sync', sync.join(','), '--datastore', 'none', '--admin', admin, '--insecure'], {
       env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
