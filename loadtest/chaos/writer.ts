@@ -2,7 +2,9 @@
 // node) and Profiles through the datastore API, one key at a time, recording every acknowledged
 // write with its revision. A write that failed (UNAVAILABLE while a component is down) may still
 // have been applied, so its key is "uncertain" until its next acknowledged write; every other key
-// must end exactly as its last acknowledged write left it.
+// must end exactly as its last acknowledged write left it. Every sixth step is an IPAM operation
+// instead (allocateBlock or releaseBlocks for a node, through the datastore's IPAM API), so the
+// suite can check that no kill left two blocks overlapping or one block claimed twice.
 import { ConflictError, NotFoundError, AlreadyExistsError, UnavailableError } from '../../services/shared/errors/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { resourceKey } from '../../services/shared/nats/index.js';
@@ -15,6 +17,9 @@ interface KeyState {
 
 export class ChaosWriter {
   acknowledged = 0;
+  /** Acknowledged IPAM operations (allocations that claimed a new block, releases). */
+  blocksAllocated = 0;
+  blocksReleased = 0;
   /** gRPC error kinds that reached the writer, by name (UnavailableError is allowed). */
   readonly errors = new Map<string, number>();
   private readonly keys = new Map<string, KeyState>();
@@ -47,6 +52,11 @@ export class ChaosWriter {
   private async step(): Promise<void> {
     const i = this.n++;
     const node = this.nodes[i % this.nodes.length]!;
+    if (i % 6 === 5) {
+      // Each node in turn: allocate, allocate (a no-op while its block has room), release.
+      const k = Math.floor(i / 6);
+      return this.ipamStep(this.nodes[k % this.nodes.length]!, Math.floor(k / this.nodes.length) % 3 === 2);
+    }
     const slot = Math.floor(i / this.nodes.length) % 8;
     const profile = i % 5 === 0;
     const name = profile ? `p-${slot}` : `${node}-w${slot}`;
@@ -73,13 +83,32 @@ export class ChaosWriter {
       state.uncertain = false;
       this.acknowledged++;
     } catch (err) {
-      // NotFound / AlreadyExists / Conflict follow from an earlier uncertain write; anything but
-      // UNAVAILABLE and those is a failure the suite reports.
-      const kind = err instanceof UnavailableError ? 'UNAVAILABLE' : err instanceof NotFoundError || err instanceof AlreadyExistsError || err instanceof ConflictError ? 'expected' : (err as Error).name || 'Error';
-      this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
+      this.fail(err);
       state.uncertain = true;
       if (err instanceof UnavailableError) await new Promise((r) => setTimeout(r, err.retryAfterMs ?? 200));
     }
+  }
+
+  private async ipamStep(node: string, release: boolean): Promise<void> {
+    try {
+      if (release) {
+        const r = await this.client.releaseBlocks(node);
+        this.blocksReleased += r.released.length;
+      } else if ((await this.client.allocateBlock(node)).allocated) {
+        this.blocksAllocated++;
+      }
+      this.acknowledged++;
+    } catch (err) {
+      this.fail(err);
+      if (err instanceof UnavailableError) await new Promise((r) => setTimeout(r, err.retryAfterMs ?? 200));
+    }
+  }
+
+  private fail(err: unknown): void {
+    // NotFound / AlreadyExists / Conflict follow from an earlier uncertain write; anything but
+    // UNAVAILABLE and those is a failure the suite reports.
+    const kind = err instanceof UnavailableError ? 'UNAVAILABLE' : err instanceof NotFoundError || err instanceof AlreadyExistsError || err instanceof ConflictError ? 'expected' : (err as Error).name || 'Error';
+    this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
   }
 
   /** Keys whose stored state differs from their last acknowledged write (certain keys only). */

@@ -91,7 +91,7 @@ async function startAgent(config: AgentConfig, options: { handleSignals?: boolea
   agent.on('commit', (c) => {
     commits.add(1);
     updates.add(c.updates.length);
-    if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates) }, 'changes arrived');
+    if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates), contentHash: agent.contentHash }, 'changes arrived');
   });
   await agent.start();
   let dataplane: ReturnType<typeof startDataplane>;

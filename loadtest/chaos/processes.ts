@@ -1,0 +1,88 @@
+// The chaos suite's component processes that the suite follows from their JSON log lines or admin
+// API: `meshless agent` (status and content hash, logged on every change, compared with the
+// datastore's filtered view) and `meshless rr` in datastore mode (its originated routes).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
+
+/** A `meshless agent` process; status and contentHash follow its "in sync" / "changes arrived" log lines. */
+export class AgentProcess {
+  status = 'connecting';
+  contentHash = '';
+  readonly syncer = 'agent';
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  private stderr = '';
+
+  constructor(
+    readonly node: string,
+    sync: readonly string[],
+    stateDir: string,
+  ) {
+    this.child = spawn(process.execPath, [MESHLESS_BIN, 'agent', '--node', node, '--sync', sync.join(','), '--state-dir', stateDir, '--metrics-port', '-1'], {
+      env: { ...process.env, MESHLESS_LOG_LEVEL: 'info', MESHLESS_BACKOFF_MAX: '500' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    let buffered = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (text.startsWith('{')) this.onLine(JSON.parse(text) as Record<string, unknown>);
+      }
+    });
+  }
+
+  private onLine(line: Record<string, unknown>): void {
+    if (line.msg === 'in sync') {
+      this.status = 'in-sync';
+      this.contentHash = String(line.contentHash);
+    } else if (line.msg === 'changes arrived') {
+      this.contentHash = String(line.contentHash);
+    } else if (line.msg === 'connecting' || line.msg === 'receiving a snapshot' || line.msg === 'resuming from our revision') {
+      this.status = line.msg === 'connecting' ? 'connecting' : 'syncing';
+    }
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Why the process is gone, for a failing round's message. */
+  describeExit(): string {
+    return `exited ${this.child.exitCode ?? this.child.signalCode}: ${this.stderr.trim()}`;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.alive) this.child.kill(signal);
+    await this.exited;
+  }
+}
+
+/** `meshless rr` in datastore mode following the sync servers; its admin API answers on `admin`. */
+export class RrProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  private stderr = '';
+
+  constructor(node: string, sync: readonly string[], readonly admin: string) {
+    this.child = spawn(process.execPath, ['--max-semi-space-size=2', MESHLESS_BIN, 'rr', '--node', node, '--sync', sync.join(','), '--datastore', 'none', '--admin', admin, '--insecure'], {
+      env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
+  describeExit(): string {
+    return `exited ${this.child.exitCode ?? this.child.signalCode}: ${this.stderr.trim()}`;
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
