@@ -136,6 +136,16 @@ spec: {node: n1, classes: [BGP], updatePeriodSeconds: 86401}`, { field: 'spec.up
   ['CalicoNodeStatus: duplicate class', `kind: CalicoNodeStatus
 metadata: {name: s}
 spec: {node: n1, classes: [BGP, BGP], updatePeriodSeconds: 0}`, { field: 'spec.classes[1]', reason: 'duplicates' }],
+  // IPAMHandle (Calico's IPAM handle: the addresses one pod holds, by block)
+  ['IPAMHandle: a pod network handle', `kind: IPAMHandle
+metadata: {name: k8s-pod-network.4f2a9c}
+spec: {handleID: k8s-pod-network.4f2a9c, block: {10.65.0.0/26: 1}}`, 'valid'],
+  ['IPAMHandle: named after its handle', `kind: IPAMHandle
+metadata: {name: other}
+spec: {handleID: k8s-pod-network.4f2a9c}`, { field: 'metadata.name', reason: "must be named 'k8s-pod-network.4f2a9c'" }],
+  ['IPAMHandle: canonical block CIDR', `kind: IPAMHandle
+metadata: {name: h1}
+spec: {handleID: h1, block: {10.65.0.1/26: 1}}`, { field: 'spec.block["10.65.0.1/26"]', reason: 'host bits are set' }],
   // Sets and reservations
   ['GlobalNetworkSet: nets and bare addresses', `kind: GlobalNetworkSet
 metadata: {name: s, labels: {role: db}}
