@@ -311,7 +311,10 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     };
   }
 
-  private onConnection(socket: Socket): void {
+  private onConnection(socket: Socket | undefined): void {
+    // A listener handed over from another process (a network namespace's broker) can report a
+    // connection whose handle was gone by the time it arrived: nothing to accept.
+    if (!socket) return;
     if (this.closing) {
       socket.destroy();
       return;
