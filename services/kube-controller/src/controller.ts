@@ -11,6 +11,7 @@
 import type { DatastoreClient, ResourceObject } from '../../shared/datastore-client/index.js';
 import { ConflictError, NotFoundError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/log/index.js';
+import { validateResource } from '../../shared/resources/index.js';
 import { KNP_PREFIX, NAMESPACE_PROFILE_PREFIX, SA_PROFILE_PREFIX, namespaceProfile, networkPolicy, nodeFields, podEndpointFields, serviceAccountProfile, type Doc } from './convert.js';
 import type { KubeHttp } from './kube/http.js';
 import { Reflector, sleep, type KubeObject } from './kube/reflector.js';
@@ -199,7 +200,10 @@ export class KubeController {
   /** Writes `doc` unless the stored labels and spec already equal it (compare-and-set). */
   private async put(doc: Doc): Promise<void> {
     const cur = await this.current(doc.kind, doc.metadata.name, doc.metadata.namespace);
-    if (cur && same(cur.spec, doc.spec) && same(cur.metadata.labels ?? {}, doc.metadata.labels ?? {})) return;
+    // Compared as the datastore stores it (defaults such as a policy's tier filled in), so an
+    // unchanged object is never rewritten.
+    const want = validateResource(doc) as unknown as Doc;
+    if (cur && same(cur.spec, want.spec) && same(cur.metadata.labels ?? {}, doc.metadata.labels ?? {})) return;
     if (cur) await this.opts.datastore.update({ ...doc, metadata: { ...cur.metadata, ...doc.metadata } }, Number(cur.metadata.resourceVersion));
     else await this.opts.datastore.create(doc);
     this.stats.written++;
