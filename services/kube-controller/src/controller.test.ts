@@ -94,7 +94,7 @@ before(async () => {
   );
   for (const id of ['replica-a', 'replica-b']) {
     replicas.push(
-      runKubeController({
+      await runKubeController({
         kube: kubeconfigFile(file),
         datastore: ds.datastore.address,
         log: createLogger('kube-controller-test', { id }),
@@ -103,6 +103,7 @@ before(async () => {
         renewDeadlineMs: 2000,
         retryPeriodMs: 300,
         watchTimeoutSeconds: 30,
+        metrics: { host: '127.0.0.1', port: 0 },
       }),
     );
   }
@@ -126,6 +127,13 @@ test('exactly one replica leads, and the Lease names it', async () => {
   const lease = api.get('leases', 'meshless-kube-controller', 'meshless') as unknown as { spec: { holderIdentity: string; leaseDurationSeconds: number } };
   assert.equal(lease.spec.holderIdentity, l.identity);
   assert.equal(lease.spec.leaseDurationSeconds, 3);
+  // Both are ready (the standby is doing its job); the leader says so in its metrics.
+  for (const r of replicas) {
+    const ready = await until('ready', async () => (await fetch(`http://127.0.0.1:${r.metricsPort}/readyz`)).status === 200);
+    assert.ok(ready);
+    const metrics = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`meshless_kube_controller_leader ${r === l ? 1 : 0}`));
+  }
 });
 
 test('initial sync: profiles, nodes, endpoint labels, the converted policy; a vanished pod is collected', async () => {

@@ -9,6 +9,7 @@ import { KubeController } from './controller.js';
 import type { KubeConfig } from './kube/config.js';
 import { kubeHttp } from './kube/http.js';
 import { LeaderElector } from './kube/lease.js';
+import { startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
 
 export interface KubeControllerConfig {
   kube: KubeConfig;
@@ -24,6 +25,8 @@ export interface KubeControllerConfig {
   cniNetwork?: string;
   resyncPeriodMs?: number;
   watchTimeoutSeconds?: number;
+  /** /metrics, /livez, /readyz; absent = none. */
+  metrics?: { host: string; port: number };
 }
 
 export interface KubeControllerHandle {
@@ -32,15 +35,19 @@ export interface KubeControllerHandle {
   controller(): KubeController | undefined;
   /** Rejects when leadership is lost (never resolves otherwise). */
   readonly lost: Promise<never>;
+  /** Port of /metrics /livez /readyz, when served. */
+  readonly metricsPort: number | undefined;
   /** Stops the controller and releases the lease. */
   close(): Promise<void>;
 }
 
-export function runKubeController(cfg: KubeControllerConfig): KubeControllerHandle {
+export async function runKubeController(cfg: KubeControllerConfig): Promise<KubeControllerHandle> {
   const http = kubeHttp(cfg.kube);
   const datastore = createDatastoreClient(cfg.datastore, { deadlineMs: 30_000 });
   const identity = cfg.identity ?? `${hostname()}_${process.pid}`;
   let controller: KubeController | undefined;
+  /** Counts of controllers that stopped (leadership lost), so the counters never go down. */
+  const totals = { reconciled: 0, failed: 0, written: 0, deleted: 0 };
   let reject!: (err: Error) => void;
   const lost = new Promise<never>((_, r) => (reject = r));
   lost.catch(() => undefined);
@@ -66,12 +73,27 @@ export function runKubeController(cfg: KubeControllerConfig): KubeControllerHand
     onLost: () => {
       const c = controller;
       controller = undefined;
+      if (c) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += c.stats[k];
       void c?.stop();
       reject(new Error(`lost the lease '${cfg.leaseName ?? 'meshless-kube-controller'}'`));
     },
   });
+  let telemetry: Telemetry | undefined;
+  if (cfg.metrics) {
+    telemetry = await startTelemetry({ service: 'kube-controller', host: cfg.metrics.host, port: cfg.metrics.port });
+    // A standby replica is ready (it is doing its job: waiting); a leader once every first LIST is in.
+    telemetry.addReadiness('sync', () => ({ ready: !elector.leading || (controller?.synced() ?? false), reason: 'leading, but the first LIST of every resource is not in yet' }));
+    telemetry.meter.createObservableGauge('meshless_kube_controller_leader', { description: '1 while this replica holds the lease' }).addCallback((r) => r.observe(elector.leading ? 1 : 0));
+    const counter = (name: string, key: 'reconciled' | 'failed' | 'written' | 'deleted', description: string) =>
+      telemetry!.meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(totals[key] + (controller?.stats[key] ?? 0)));
+    counter('meshless_kube_controller_reconciles_total', 'reconciled', 'keys reconciled');
+    counter('meshless_kube_controller_reconcile_failures_total', 'failed', 'reconciles that failed and were retried');
+    counter('meshless_kube_controller_writes_total', 'written', 'datastore objects created or updated');
+    counter('meshless_kube_controller_deletes_total', 'deleted', 'datastore objects deleted because their Kubernetes object is gone');
+  }
   elector.start();
   return {
+    metricsPort: telemetry?.port,
     identity,
     leading: () => elector.leading,
     controller: () => controller,
@@ -82,6 +104,7 @@ export function runKubeController(cfg: KubeControllerConfig): KubeControllerHand
       await c?.stop();
       await elector.release();
       datastore.close();
+      await telemetry?.close();
     },
   };
 }

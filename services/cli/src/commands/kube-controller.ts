@@ -26,6 +26,7 @@ interface Opts {
   retryPeriod: string;
   cniNetwork: string;
   resyncPeriod: string;
+  metrics: string;
 }
 
 function seconds(flag: string, v: string): number {
@@ -54,6 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--retry-period <s>', 'how often to try to acquire or renew', '2')
     .option('--cni-network <name>', 'CNI network name: IPAM handles are <name>.<containerID>', 'k8s-pod-network')
     .option('--resync-period <s>', 'full pass over every object (also after each re-list)', '300')
+    .option('--metrics <host:port>', '/metrics, /livez and /readyz address ("none": off)', '127.0.0.1:9097')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: Opts) => {
       const env = ctx.io.env;
@@ -68,6 +70,12 @@ export function register(program: Command, ctx: CliContext): void {
       if (!(timing.leaseDurationMs > timing.renewDeadlineMs && timing.renewDeadlineMs > timing.retryPeriodMs)) {
         throw new CliError('kube-controller: need --lease-duration > --renew-deadline > --retry-period');
       }
+      let metrics: { host: string; port: number } | undefined;
+      if (opts.metrics !== 'none') {
+        const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(opts.metrics);
+        if (!m || Number(m[2]) > 65535) throw new CliError(`kube-controller: --metrics must be HOST:PORT or none, got '${opts.metrics}'`);
+        metrics = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+      }
       const kc = await import('../../../kube-controller/index.js');
       let kube;
       try {
@@ -77,13 +85,14 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(`kube-controller: ${oneLine(err)}`, { cause: err });
       }
       const { log, shutdown } = await serviceRuntime('kube-controller');
-      const handle = kc.runKubeController({
+      const handle = await kc.runKubeController({
         kube,
         datastore,
         log,
         leaseName: opts.leaseName,
         ...(opts.leaseNamespace ?? env.POD_NAMESPACE ? { leaseNamespace: opts.leaseNamespace ?? env.POD_NAMESPACE } : {}),
         cniNetwork: opts.cniNetwork,
+        ...(metrics ? { metrics } : {}),
         ...timing,
       });
       shutdown.add('kube-controller', () => handle.close());
