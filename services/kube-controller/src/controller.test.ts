@@ -164,6 +164,9 @@ test('initial sync: profiles, nodes, endpoint labels, the converted policy; a va
     ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: "projectcalico.org/orchestrator == 'k8s' && role == 'fe'" }, destination: { ports: [80] } }],
   });
 
+  // Users cannot write the converted policy's name; only the controller's converted writes can.
+  await assert.rejects(ds.client.apply({ ...knp, metadata: { name: 'knp.default.allow-fe', namespace: 'shop' } }), /cannot be created/);
+
   await until('the ghost endpoint deleted', () => gone('WorkloadEndpoint', 'n1-k8s-ghost-eth0', 'shop'));
   assert.deepEqual(await ds.client.handleAddresses('k8s-pod-network.c3'), []);
   assert.ok(await ds.client.get('Profile', 'hand-written'), 'resources the controller does not own stay');

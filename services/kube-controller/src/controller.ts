@@ -18,6 +18,7 @@ import { Reflector, sleep, type KubeObject } from './kube/reflector.js';
 
 export interface ControllerOptions {
   http: KubeHttp;
+  /** A client created with convertedFrom 'k8s' (knp.default.* names are refused otherwise). */
   datastore: DatastoreClient;
   log: Logger;
   /** CNI network name: IPAM handles are `<network>.<containerID>` (the CNI plugin's naming). */
@@ -202,7 +203,7 @@ export class KubeController {
     const cur = await this.current(doc.kind, doc.metadata.name, doc.metadata.namespace);
     // Compared as the datastore stores it (defaults such as a policy's tier filled in), so an
     // unchanged object is never rewritten.
-    const want = validateResource(doc) as unknown as Doc;
+    const want = validateResource(doc, { converted: true }) as unknown as Doc;
     if (cur && same(cur.spec, want.spec) && same(cur.metadata.labels ?? {}, doc.metadata.labels ?? {})) return;
     if (cur) await this.opts.datastore.update({ ...doc, metadata: { ...cur.metadata, ...doc.metadata } }, Number(cur.metadata.resourceVersion));
     else await this.opts.datastore.create(doc);

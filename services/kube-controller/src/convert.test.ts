@@ -43,7 +43,8 @@ test('NetworkPolicy → knp.default.<name>: order 1000, one rule per protocol pe
     ],
     egress: [{ action: 'Allow', destination: { selector: `${pod} && has(db)`, namespaceSelector: "env not in { 'dev' }" } }],
   });
-  validateResource(doc);
+  validateResource(doc, { converted: true });
+  assert.throws(() => validateResource(doc), /cannot be created/, 'only a controller may write knp.default.*');
 });
 
 test('a policy without policyTypes is ingress-only (egress rules kept, as Calico does); empty podSelector selects every pod', () => {

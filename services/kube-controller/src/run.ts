@@ -14,6 +14,8 @@ import { startTelemetry, type Telemetry } from '../../shared/telemetry/index.js'
 export interface KubeControllerConfig {
   kube: KubeConfig;
   datastore: string;
+  /** Mutual TLS credentials directory (a certificate with the controller role); absent: plain text. */
+  credentials?: string;
   log: Logger;
   /** Lease identity; default the host name (the pod name in a Deployment) plus the pid. */
   identity?: string;
@@ -43,7 +45,8 @@ export interface KubeControllerHandle {
 
 export async function runKubeController(cfg: KubeControllerConfig): Promise<KubeControllerHandle> {
   const http = kubeHttp(cfg.kube);
-  const datastore = createDatastoreClient(cfg.datastore, { deadlineMs: 30_000 });
+  // convertedFrom: the datastore lets the controller (and only it) write knp.default.* policies.
+  const datastore = createDatastoreClient(cfg.datastore, { deadlineMs: 30_000, convertedFrom: 'k8s', ...(cfg.credentials ? { credentials: cfg.credentials } : {}) });
   const identity = cfg.identity ?? `${hostname()}_${process.pid}`;
   let controller: KubeController | undefined;
   /** Counts of controllers that stopped (leadership lost), so the counters never go down. */

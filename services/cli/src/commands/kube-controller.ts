@@ -57,8 +57,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--resync-period <s>', 'full pass over every object (also after each re-list)', '300')
     .option('--metrics <host:port>', '/metrics, /livez and /readyz address ("none": off)', '127.0.0.1:9097')
     .addHelpText('after', EXAMPLES)
-    .action(async (opts: Opts) => {
+    .action(async (opts: Opts, cmd: Command) => {
       const env = ctx.io.env;
+      const { resolveClientCredentials } = await import('../../../shared/tls/index.js');
+      const credentials = resolveClientCredentials(cmd.optsWithGlobals<{ credentials?: string }>().credentials, env).dir;
       const datastore = opts.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
       if (!HOST_PORT.test(datastore)) throw new CliError(`kube-controller: --datastore must be HOST:PORT, got '${datastore}'`);
       const timing = {
@@ -88,6 +90,7 @@ export function register(program: Command, ctx: CliContext): void {
       const handle = await kc.runKubeController({
         kube,
         datastore,
+        ...(credentials ? { credentials } : {}),
         log,
         leaseName: opts.leaseName,
         ...(opts.leaseNamespace ?? env.POD_NAMESPACE ? { leaseNamespace: opts.leaseNamespace ?? env.POD_NAMESPACE } : {}),
