@@ -18,7 +18,6 @@ Examples:
 interface Opts {
   kubeconfig?: string;
   context?: string;
-  datastore?: string;
   leaseName: string;
   leaseNamespace?: string;
   leaseDuration: string;
@@ -47,7 +46,6 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--kubeconfig <file>', 'kubeconfig file (env KUBECONFIG; default: in-cluster service account)')
     .option('--context <name>', 'kubeconfig context (default: current-context)')
-    .option('--datastore <host:port>', 'datastore API (env MESHLESS_DATASTORE, default 127.0.0.1:5470)')
     .option('--lease-name <name>', 'Lease used for leader election', 'meshless-kube-controller')
     .option('--lease-namespace <ns>', "Lease namespace (default: the pod's namespace, env POD_NAMESPACE)")
     .option('--lease-duration <s>', 'how long a lease is valid without renewal', '15')
@@ -60,8 +58,10 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: Opts, cmd: Command) => {
       const env = ctx.io.env;
       const { resolveClientCredentials } = await import('../../../shared/tls/index.js');
-      const credentials = resolveClientCredentials(cmd.optsWithGlobals<{ credentials?: string }>().credentials, env).dir;
-      const datastore = opts.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
+      // --datastore and --credentials are the global options (meshless --help).
+      const globals = cmd.optsWithGlobals<{ datastore?: string; credentials?: string }>();
+      const datastore = globals.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
+      const credentials = resolveClientCredentials(globals.credentials, env).dir;
       if (!HOST_PORT.test(datastore)) throw new CliError(`kube-controller: --datastore must be HOST:PORT, got '${datastore}'`);
       const timing = {
         leaseDurationMs: seconds('--lease-duration', opts.leaseDuration),
