@@ -6,6 +6,7 @@
 // UnavailableError.
 import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { injectTraceparent, TRACEPARENT } from '../tracing/index.js';
+import { CONVERTED_METADATA } from '../resources/index.js';
 import { fromGrpcError } from '../grpc-status/index.js';
 import { clientChannel } from '../tls/index.js';
 import {
@@ -78,6 +79,12 @@ export interface ClientOptions {
   deadlineMs?: number;
   /** Credentials directory (ca.crt, tls.crt, tls.key): mutual TLS; absent: plain text. */
   credentials?: string;
+  /**
+   * Writes are an orchestrator's controller converting its objects ("k8s"): sent as
+   * CONVERTED_METADATA so the datastore allows Calico's reserved names (`knp.default.*`);
+   * honoured for the controller role only.
+   */
+  convertedFrom?: string;
 }
 
 export interface DatastoreClient {
@@ -123,8 +130,9 @@ function encode(resource: object): Buffer {
 type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 /** Per-call metadata: the caller's trace context, when tracing is on and a span is active. */
-function requestMetadata(): Metadata {
+function requestMetadata(convertedFrom: string | undefined): Metadata {
   const metadata = new Metadata();
+  if (convertedFrom) metadata.set(CONVERTED_METADATA, convertedFrom);
   const traceparent = injectTraceparent();
   if (traceparent) metadata.set(TRACEPARENT, traceparent);
   return metadata;
@@ -141,7 +149,7 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
 
   const call = <T>(invoke: (metadata: Metadata, opts: { deadline: Date }, cb: Callback<T>) => unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      invoke(requestMetadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      invoke(requestMetadata(options.convertedFrom), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
     });
 
   return {

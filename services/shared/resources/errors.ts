@@ -8,7 +8,16 @@ export interface ResourceContext {
   document?: number;
   /** 1-based position within a `kind: List` (or a JSON array) document. */
   item?: number;
+  /**
+   * Written by an orchestrator's controller converting its own objects (`meshless
+   * kube-controller`): names Calico reserves for converted resources (`knp.default.*`) are then
+   * allowed. The datastore sets it only for the controller role (or on an insecure server).
+   */
+  converted?: boolean;
 }
+
+/** gRPC request metadata by which a controller asks for `converted` writes (value: the orchestrator, "k8s"). */
+export const CONVERTED_METADATA = 'meshless-converted';
 
 export interface ResourceErrorDetails extends ResourceContext {
   /** Dotted path of the offending field, e.g. `spec.blockSize` or `spec.ingress[0].action`. */

@@ -78,7 +78,7 @@ export type {
   CalicoNodeStatus,
 } from './types-more.js';
 
-export { ResourceError } from './errors.js';
+export { ResourceError, CONVERTED_METADATA } from './errors.js';
 export type { ResourceContext, ResourceErrorDetails } from './errors.js';
 
 export { KINDS, resolveKind, kindInfo, isNamespaced } from './kinds.js';

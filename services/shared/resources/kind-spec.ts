@@ -5,7 +5,7 @@ export interface KindSpec {
   /** Validates and normalizes `spec` (defaults filled), including cross-field rules. */
   spec: Check<Record<string, unknown>>;
   /** Replaces the default name rule (DNS-1123 subdomain); returns the problem or undefined. */
-  nameRule?: (name: string) => string | undefined;
+  nameRule?: (name: string, converted: boolean) => string | undefined;
   /**
    * Rules and defaults that need the metadata as well as the validated spec; may change `spec`
    * and throws FieldError (via `fail`) with the full field path.

@@ -219,7 +219,7 @@ const npSpec = object(commonPolicyFields);
 export const KNP_PREFIX = 'knp.default.';
 
 export const NETWORKPOLICY: KindSpec = {
-  nameRule: (name) => networkPolicyNameRule(name),
+  nameRule: (name, converted) => networkPolicyNameRule(name, converted),
   spec: (value, path) => {
     const spec = npSpec(value, path) as PolicyShape & Record<string, unknown>;
     checkPolicy(spec, path, false);
@@ -228,12 +228,12 @@ export const NETWORKPOLICY: KindSpec = {
   },
 };
 
-/** Calico's NetworkPolicy name rule (also StagedNetworkPolicy's), knp.default.* refused. */
-export function networkPolicyNameRule(name: string): string | undefined {
+/** Calico's NetworkPolicy name rule (also StagedNetworkPolicy's), knp.default.* refused unless converted. */
+export function networkPolicyNameRule(name: string, converted = false): string | undefined {
   return (
     name.length > 253
       ? `is longer than 253 characters (${name.length})`
-      : name.startsWith(KNP_PREFIX)
+      : name.startsWith(KNP_PREFIX) && !converted
         ? `'${name}': names starting with '${KNP_PREFIX}' belong to policies converted from Kubernetes NetworkPolicy and cannot be created`
         : NP_NAME.test(name)
         ? undefined

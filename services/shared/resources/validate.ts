@@ -125,14 +125,14 @@ export function validateResource(obj: unknown, ctx: ResourceContext = {}): Resou
     });
 
   try {
-    return check(obj);
+    return check(obj, ctx.converted === true);
   } catch (e) {
     if (e instanceof FieldError) throw error(e.field, e.reason);
     throw e;
   }
 }
 
-function check(given: Record<string, unknown>): Resource {
+function check(given: Record<string, unknown>, converted: boolean): Resource {
   const obj = topLevelFields(given);
   const { apiVersion, kind } = obj;
   if (apiVersion === undefined || apiVersion === null) fail('apiVersion', `is required (${API_VERSION})`);
@@ -156,7 +156,7 @@ function check(given: Record<string, unknown>): Resource {
   for (const f of DROPPED_METADATA) delete metadata[f];
   const name = metadata.name as string | undefined;
   if (name === undefined || name === '') return fail('metadata.name', 'is required');
-  const nameProblem = (spec.nameRule ?? checkDns1123Subdomain)(name);
+  const nameProblem = spec.nameRule ? spec.nameRule(name, converted) : checkDns1123Subdomain(name);
   if (nameProblem) fail('metadata.name', nameProblem);
   if (info.namespaced) {
     metadata.namespace = (metadata.namespace as string | undefined) || 'default';

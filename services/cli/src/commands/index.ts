@@ -12,6 +12,7 @@ import * as datastore from './datastore.js';
 import * as demo from './demo.js';
 import * as get from './get.js';
 import * as ipam from './ipam.js';
+import * as kubeController from './kube-controller.js';
 import * as label from './label.js';
 import * as patch from './patch.js';
 import * as rr from './rr.js';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CommandModule[] = [
   agent,
   rr,
   bgp,
+  kubeController,
   dashboard,
   demo,
   version,

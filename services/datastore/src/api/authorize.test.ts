@@ -103,6 +103,17 @@ describe('roles outside their scope get PERMISSION_DENIED', () => {
     await denied(c.allocateBlock('node-a'), /AllocateBlock/);
   });
 
+  test('converted writes (knp.default.*): the controller role asking for them, nobody else', async () => {
+    const knp = { apiVersion: V3, kind: 'NetworkPolicy', metadata: { name: 'knp.default.web', namespace: 'shop' }, spec: { selector: 'all()' } };
+    const controller = createDatastoreClient(ds.address, { credentials: await pki.issue('controller', 'kube-controllers'), convertedFrom: 'k8s', deadlineMs: 10_000 });
+    const admin = createDatastoreClient(ds.address, { credentials: await pki.issue('admin', 'root'), convertedFrom: 'k8s', deadlineMs: 10_000 });
+    clients.push(controller, admin);
+    await controller.apply(knp);
+    await denied(admin.apply(knp), /admin 'root' may not write as the orchestrator's controller/);
+    // Without asking, even the controller gets Calico's refusal of the reserved name.
+    await assert.rejects((await as('controller', 'kube-controllers')).apply(knp), /cannot be created/);
+  });
+
   test('a server identity (datastore) may do nothing as a client', async () => {
     const c = await as('datastore', 'other-datastore');
     await denied(c.list('Node'), /datastore 'other-datastore' may not List Node/);

@@ -78,12 +78,26 @@ export class Access {
     private readonly caller: Caller,
     private readonly identity: Identity | undefined,
     private readonly rule: Rule | undefined,
+    private readonly convertedRequested: boolean,
   ) {}
 
-  static of(caller: Caller): Access {
-    if (caller.kind === 'insecure') return new Access(caller, undefined, RULES.admin);
-    if (caller.kind === 'unidentified') return new Access(caller, undefined, undefined);
-    return new Access(caller, caller.identity, RULES[caller.identity.role]);
+  /** `converted`: the request carried CONVERTED_METADATA (see `converted()`). */
+  static of(caller: Caller, converted = false): Access {
+    if (caller.kind === 'insecure') return new Access(caller, undefined, RULES.admin, converted);
+    if (caller.kind === 'unidentified') return new Access(caller, undefined, undefined, converted);
+    return new Access(caller, caller.identity, RULES[caller.identity.role], converted);
+  }
+
+  /**
+   * Whether this write is the orchestrator's controller converting its own objects, which may use
+   * names Calico reserves for them (`knp.default.*`). Only the controller role may ask (and
+   * anyone on an insecure server, where nothing is authenticated); a user, even an admin, gets
+   * Calico's refusal, so a hand-made policy cannot collide with a converted one.
+   */
+  converted(): boolean {
+    if (!this.convertedRequested) return false;
+    if (this.caller.kind === 'insecure' || this.identity?.role === 'controller') return true;
+    this.deny('write as the orchestrator\'s controller (converted resources need the controller role)');
   }
 
   get who(): string {

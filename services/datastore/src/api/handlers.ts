@@ -84,14 +84,14 @@ export class Handlers {
   ) {}
 
   async create(req: CreateRequest, access: Access): Promise<CreateResponse> {
-    const input = this.input(req.json);
+    const input = this.input(req.json, access);
     access.write('Create', input.document);
     const resource = await this.guarded(input, () => this.store.create(input.document));
     return { resource: toProtoResource(resource) };
   }
 
   async update(req: UpdateRequest, access: Access): Promise<UpdateResponse> {
-    const input = this.input(req.json);
+    const input = this.input(req.json, access);
     await this.checkWrite(access, 'Update', input);
     const expected = optionalRevision(req.revision) ?? input.documentRevision;
     const resource = await this.guarded(input, () => this.store.update(input.document, expected));
@@ -99,7 +99,7 @@ export class Handlers {
   }
 
   async apply(req: ApplyRequest, access: Access): Promise<ApplyResponse> {
-    const input = this.input(req.json);
+    const input = this.input(req.json, access);
     await this.checkWrite(access, 'Apply', input);
     const explicit = optionalRevision(req.revision);
     const { resource, created, unchanged } = await this.guarded(input, () =>
@@ -240,8 +240,8 @@ export class Handlers {
     return { addresses: await this.addresses.handleAddresses(req.handleId) };
   }
 
-  private input(json: Uint8Array): WriteInput {
-    return parseDocument(json, this.store.maxDocumentBytes);
+  private input(json: Uint8Array, access: Access): WriteInput {
+    return parseDocument(json, this.store.maxDocumentBytes, access.converted());
   }
 
   /** Runs a write, first checking the cross-resource rules of its kind. */

@@ -24,7 +24,8 @@ export interface WriteInput {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function parseDocument(json: Uint8Array, maxBytes: number): WriteInput {
+/** `converted`: a controller's write of converted resources (Access.converted). */
+export function parseDocument(json: Uint8Array, maxBytes: number, converted = false): WriteInput {
   if (json.length === 0) throw new InvalidArgumentError('json: is required: the resource document as UTF-8 JSON', { field: 'json' });
   if (json.length > maxBytes) {
     throw new ResourceExhaustedError(`json: the document is ${json.length} bytes; the datastore stores at most ${maxBytes} bytes per resource`);
@@ -42,7 +43,7 @@ export function parseDocument(json: Uint8Array, maxBytes: number): WriteInput {
     throw new InvalidArgumentError(`json: is not valid JSON (${(err as Error).message})`, { field: 'json' });
   }
   const documentRevision = revisionOf(obj);
-  const document = validateResource(obj, { source: 'request' }) as unknown as ResourceDocument;
+  const document = validateResource(obj, { source: 'request', converted }) as unknown as ResourceDocument;
   return { document, documentRevision };
 }
 

@@ -27,6 +27,7 @@ import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { ResourceExhaustedError, UnavailableError } from '../../../shared/errors/index.js';
 import type { ServerSecurity } from '../../../shared/tls/index.js';
 import { Access } from './authorize.js';
+import { CONVERTED_METADATA } from '../../../shared/resources/index.js';
 import {
   AllocateBlockRequest,
   ApplyRequest,
@@ -140,7 +141,7 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   const unary =
     <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req, access: Access) => Promise<Res>) =>
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
-      const access = Access.of(options.security.caller(call));
+      const access = Access.of(options.security.caller(call), call.metadata.get(CONVERTED_METADATA).length > 0);
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
       const handle = async () => run(decodeRequest(name, codec, call.request), access);
