@@ -59,8 +59,8 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     // npm start gives the CLI the admin's credentials there: never in the real user's directory.
     XDG_CONFIG_HOME: join(dataDir, 'user-config'),
   };
-  // The cluster serves mutual TLS: this test writes as the admin npm start created.
-  const client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
+  // The cluster serves mutual TLS: this test writes as the admin npm start creates at its start.
+  let client: ReturnType<typeof createDatastoreClient> | undefined;
   let cluster: Cluster | undefined;
   let browser: Browser | undefined;
   try {
@@ -96,6 +96,7 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     writeFileSync(join(dataDir, 'dashboard-before.png'), await page.screenshot());
 
     // A node joins: its Node resource, then its block. The page is not reloaded.
+    client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
     await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-c1' }, spec: { bgp: { ipv4Address: '127.0.1.9/32' } } });
     const { block } = await client.allocateBlock('node-c1');
     const cidr = (block.spec as { cidr: string }).cidr;
@@ -131,7 +132,7 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
       cluster.child.kill('SIGTERM');
       assert.equal(await cluster.exited, 0);
     }
-    client.close();
+    client?.close();
     if (!process.env.MESHLESS_KEEP_TEST_DIR) rmSync(dataDir, { recursive: true, force: true });
   }
 });
