@@ -8,6 +8,9 @@
 //                    (/var/lib/meshless/nodename, written by the agent) when it exists, else the
 //                    host name
 //   mtu              of both veth ends (default 1500)
+//   route_protocol   the `proto` of the host route to the container (default 80, the agent's
+//                    --route-protocol default): the agent owns routes of its protocol only, so a
+//                    route of another one would be a conflict it leaves alone forever
 //   timeout_seconds  how long the datastore may take in all (default 10: well inside kubelet's
 //                    and containerd's CNI timeouts)
 //   log_file, log_level   JSON lines to a file (default: none), level debug|info|warn|error
@@ -20,6 +23,8 @@ import { badConfig, CniCode, CniError } from './errors.js';
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const DEFAULT_NODENAME_FILE = '/var/lib/meshless/nodename';
 export const DEFAULT_NETWORK_NAME = 'k8s-pod-network';
+/** The agent's default route protocol (services/agent/src/dataplane, `--route-protocol`). */
+export const DEFAULT_ROUTE_PROTOCOL = 80;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -38,6 +43,7 @@ export interface NetConfig {
   datastore: string[];
   nodename: string;
   mtu: number;
+  routeProtocol: number;
   timeoutMs: number;
   logFile: string;
   logLevel: LogLevel;
@@ -85,6 +91,8 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
   if (datastore.length === 0) throw badConfig('datastore', 'is empty: give HOST:PORT[,HOST:PORT]');
   const mtu = num(c, 'mtu', 1500);
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw badConfig('mtu', `${mtu} is not an MTU (68-65535)`);
+  const routeProtocol = num(c, 'route_protocol', DEFAULT_ROUTE_PROTOCOL);
+  if (!Number.isInteger(routeProtocol) || routeProtocol < 5 || routeProtocol > 255) throw badConfig('route_protocol', `${routeProtocol} must be 5-255 (0-4 are the kernel's)`);
   const timeout = num(c, 'timeout_seconds', 10);
   if (!(timeout > 0 && timeout <= 600)) throw badConfig('timeout_seconds', `${timeout} must be above 0 and at most 600`);
   const logLevel = str(c, 'log_level', 'info').toLowerCase();
@@ -98,6 +106,7 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
     datastore,
     nodename: nodeName(c),
     mtu,
+    routeProtocol,
     timeoutMs: timeout * 1000,
     logFile: str(c, 'log_file', ''),
     logLevel: (logLevel === 'warning' ? 'warn' : logLevel) as LogLevel,

@@ -76,7 +76,7 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     assert.equal(host[0]!.address, 'ee:ee:ee:ee:ee:ee');
     assert.equal((await node.exec('cat', [`/proc/sys/net/ipv4/conf/${hostVeth}/proxy_arp`])).stdout.trim(), '1');
     assert.equal((await node.exec('cat', [`/proc/sys/net/ipv4/neigh/${hostVeth}/proxy_delay`])).stdout.trim(), '0');
-    assert.match((await node.exec('ip', ['route', 'show', 'dev', hostVeth])).stdout, new RegExp(`^${p1.ip.replace(/\./g, '\\.')} scope link`, 'm'));
+    assert.match((await node.exec('ip', ['route', 'show', 'dev', hostVeth])).stdout, new RegExp(`^${p1.ip.replace(/\./g, '\\.')} proto 80 scope link`, 'm'), 'the host route carries the agent\'s protocol: the agent owns it');
     // Pod to pod through the node.
     await p1.ns.exec('ping', ['-c', '1', '-W', '5', p2.ip], { timeoutMs: 20_000 });
 

@@ -63,7 +63,7 @@ export async function cmdAdd(conf: NetConfig, env: CniEnv, processEnv: NodeJS.Pr
   const ipv6 = assigned.ips.filter((ip) => ip.address.includes(':')).map((ip) => ip.address.replace(/\/\d+$/, ''));
   const mac = randomMac();
   try {
-    await wire({ netns: env.netns, ifname: env.ifname, hostVeth: w.hostVeth, mtu: conf.mtu, containerMac: mac, ipv4, ipv6 });
+    await wire({ netns: env.netns, ifname: env.ifname, hostVeth: w.hostVeth, mtu: conf.mtu, routeProtocol: conf.routeProtocol, containerMac: mac, ipv4, ipv6 });
     const k8s = w.orchestrator === 'k8s';
     const endpoint = {
       apiVersion: 'projectcalico.org/v3',

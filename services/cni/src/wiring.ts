@@ -34,6 +34,8 @@ export interface WireRequest {
   ifname: string;
   hostVeth: string;
   mtu: number;
+  /** The host route's `proto`: the agent's, so the agent owns (keeps, repairs, removes) it. */
+  routeProtocol: number;
   containerMac: string;
   /** Addresses without prefix length. */
   ipv4: string[];
@@ -93,8 +95,8 @@ export async function wire(req: WireRequest): Promise<void> {
     setSysctl(`/proc/sys/net/ipv6/conf/${req.hostVeth}/forwarding`, '1', true);
   }
   const host = [`link set ${req.hostVeth} up`];
-  for (const a of req.ipv4) host.push(`route replace ${a}/32 dev ${req.hostVeth} scope link`);
-  for (const a of req.ipv6) host.push(`route replace ${a}/128 dev ${req.hostVeth}`);
+  for (const a of req.ipv4) host.push(`route replace ${a}/32 dev ${req.hostVeth} scope link proto ${req.routeProtocol}`);
+  for (const a of req.ipv6) host.push(`route replace ${a}/128 dev ${req.hostVeth} proto ${req.routeProtocol}`);
   r = await run(IP, ['-batch', '-'], host.join('\n') + '\n');
   if (r.code !== 0) throw failed(`configuring ${req.hostVeth} on the host`, r);
 }
@@ -115,7 +117,7 @@ export async function unwire(hostVeth: string): Promise<void> {
 }
 
 /** CHECK: the container side has the addresses and default routes, the host side is up with its routes. */
-export async function checkWiring(req: Omit<WireRequest, 'containerMac' | 'mtu'>): Promise<void> {
+export async function checkWiring(req: Omit<WireRequest, 'containerMac' | 'mtu' | 'routeProtocol'>): Promise<void> {
   if (!existsSync(req.netns)) throw new CniError(CniCode.UnknownContainer, `CNI_NETNS ${req.netns} does not exist`);
   const addr = await inNetns(req.netns, ['-j', 'addr', 'show', 'dev', req.ifname]);
   if (addr.code !== 0) throw new CniError(CniCode.CheckFailed, `interface ${req.ifname} is missing in ${req.netns}`);
