@@ -1,8 +1,9 @@
 // `meshless demo`: the end-to-end topology on the user's machine (network namespaces, as root),
 // the whole tour with a live view, torn down on exit:
-//   1. the control plane starts and the resources are applied (as `meshless apply` would);
+//   1. the control plane starts, the operator's resources are applied (as `meshless apply`
+//      would) and the pods are made through the CNI plugin (bin/meshless-cni);
 //   2. agents and reflectors start: the ping matrix turns green, through the switch (TTL 61);
-//   3. churn: a new pod on node-2 is applied and reachable;
+//   3. churn: a new pod on node-2 (CNI ADD) is reachable;
 //   4. a route deleted by hand on node-1 comes back;
 //   5. kill -9 a reflector and restart it warm: the pings do not stop.
 // The view (redrawn every second on a terminal) shows the switch's sessions and routes, the
@@ -10,7 +11,7 @@
 import { netnsSkipReason } from '../../../bgp/src/testing/index.js';
 import { waitFor } from '../../../shared/testing/index.js';
 import { createMeshlessLab, reflectorUnavailable, type MeshlessLab } from './meshless.js';
-import { addressIn, blockOf, PingMesh, switchKernelRoutes, switchSessions } from './scenario.js';
+import { PingMesh, switchKernelRoutes, switchSessions } from './scenario.js';
 import type { ContinuousPing } from './ping.js';
 import type { Pod } from './topology.js';
 
@@ -74,14 +75,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     event(`converged: ${expectReachable().length} pod pairs answer, ${Math.round(converged)} ms after start${rrReason ? '' : ' (cross-node replies carry TTL 61: through the switch)'}`);
     checkAbort();
 
-    const added = await l.topo.addPod('node-2', 'pod-2c', addressIn(blockOf(2), 4));
+    const { pod: added, started: a0, returned: a1 } = await l.pods.add('node-2', 'pod-2c');
     const toAdded = [mesh.add(l.topo.pods.get(rrReason ? 'pod-2a' : 'pod-1a')!, added), mesh.add(added, l.topo.pods.get('pod-2a')!)];
-    const a0 = Date.now();
-    await l.cluster.apply(`${l.ipamYaml()}---\n${l.podsYaml([added])}`);
-    const a1 = Date.now();
-    event(`churn: applied WorkloadEndpoint for pod-2c (${added.ip}) on node-2 (\`meshless apply\` took ${a1 - a0} ms)`);
+    event(`churn: CNI ADD of pod-2c on node-2 gave it ${added.ip} (a new block: node-2's was full; the ADD took ${a1 - a0} ms)`);
     const reach = Math.round(await race(o.signal, mesh.convergedAfter(a0, toAdded, 60_000)));
-    event(`pod-2c reachable ${reach} ms after the apply started, ${Math.max(0, a0 + reach - a1)} ms after it returned`);
+    event(`pod-2c reachable ${reach} ms after the ADD started, ${Math.max(0, a0 + reach - a1)} ms after it returned`);
     checkAbort();
 
     const victim = l.topo.pods.get('pod-1a')!;

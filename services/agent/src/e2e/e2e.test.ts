@@ -12,7 +12,7 @@ import { ClassicCluster, CLUSTER_AS } from './classic.js';
 import { switchProtocolName } from './bird-configs.js';
 import { createMeshlessLab, reflectorUnavailable, type MeshlessCluster, type MeshlessLab } from './meshless.js';
 import { pingOnce } from './ping.js';
-import { CLUSTER_ID, workloadEndpointName } from './resources.js';
+import { POD_NAMESPACE } from './cni-pods.js';
 import { addressIn, blockOf, CROSS_NODE_TTL, establishedPeers, PingMesh, pingMatrix, startSwitch, switchKernelRoutes, switchSessions, waitUntil } from './scenario.js';
 import { figuresTable, recordFigures, writeFigures } from './report.js';
 import { createTopology, SWITCH_ADDRESS, type Topology } from './topology.js';
@@ -106,7 +106,7 @@ describe('end to end, Calico classic (reference): BIRD on every node, peering wi
   });
 });
 
-describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell the switch', { skip }, () => {
+describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell the switch; pods through the CNI plugin', { skip }, () => {
   let lab: MeshlessLab;
   let topo: Topology;
   let sw: BirdHandle;
@@ -118,6 +118,17 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
   const crashed = (): string | undefined => cluster.crashed();
   const fail = (err: unknown): never => {
     throw new Error(`${(err as Error).message}\n${cluster.diagnostics()}`);
+  };
+  /** The blocks as the switch should route them: each affine block via its node. */
+  const blockRoutes = async (): Promise<string[][]> => (await lab.blocks()).map((b) => [b.cidr, topo.node(b.node!).address]).sort();
+  /** CNI DEL of a pod, then: nothing of it is left anywhere (the agents' routes follow). */
+  const deletePod = async (name: string): Promise<{ started: number; returned: number }> => {
+    const pod = topo.pods.get(name)!;
+    const handle = lab.pods.handleId(name);
+    const timing = await lab.pods.del(name);
+    let left: string[] = [];
+    await waitUntil(`nothing of ${name} left`, async () => (left = await lab.leftovers(pod, handle)).length === 0, 30_000, crashed).catch((err: Error) => fail(new Error(`${err.message}: ${left.join('; ')}`)));
+    return timing;
   };
 
   before(async () => {
@@ -131,13 +142,28 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     recordFigures('meshless', figures);
   });
 
+  test('the CNI plugin made every pod: its endpoint, an address of its node\'s own block, one block per node', async () => {
+    const blocks = await lab.blocks();
+    assert.deepEqual(blocks.map((b) => b.node).sort(), topo.nodes.map((n) => n.name), 'each node claimed one block');
+    const endpoints = JSON.parse(await cluster.cli(['get', 'workloadendpoints', '-n', POD_NAMESPACE, '-o', 'json'])) as { items: Array<{ metadata: { name: string }; spec: { node: string; pod: string; interfaceName: string; ipNetworks: string[] } }> };
+    assert.equal(endpoints.items.length, topo.pods.size);
+    for (const pod of topo.pods.values()) {
+      const block = blocks.find((b) => b.allocated.has(pod.ip));
+      assert.equal(block?.node, pod.node, `${pod.name} (${pod.ip}) has an address of ${pod.node}'s block`);
+      assert.equal(block.allocated.get(pod.ip), pod.node);
+      const wep = endpoints.items.find((e) => e.metadata.name === lab.pods.endpointName(pod));
+      assert.deepEqual(wep?.spec && { node: wep.spec.node, pod: wep.spec.pod, interfaceName: wep.spec.interfaceName, ipNetworks: wep.spec.ipNetworks }, { node: pod.node, pod: pod.name, interfaceName: pod.hostInterface, ipNetworks: [`${pod.ip}/32`] });
+    }
+  });
+
   test('agents program their nodes from the synced view: workload /32s and the block route, nothing else', async (t) => {
     mesh.addCrossNode(topo.pods.values());
     const local = [mesh.add(topo.pods.get('pod-1a')!, topo.pods.get('pod-1b')!), mesh.add(topo.pods.get('pod-2b')!, topo.pods.get('pod-2a')!)];
+    const expected = new Map(await Promise.all(topo.nodes.map(async (n) => [n.name, JSON.stringify(await lab.expectedRoutes(n.name))] as const)));
     const t0 = Date.now();
     lab.startRouting();
     for (const n of topo.nodes) {
-      await waitUntil(`${n.name}'s routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === JSON.stringify(lab.expectedRoutes(n.name)), 60_000, crashed).catch(fail);
+      await waitUntil(`${n.name}'s routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === expected.get(n.name), 60_000, crashed).catch(fail);
     }
     figures.agentsProgrammedMs = Date.now() - t0;
     figures.sameNodeReachableMs = await mesh.convergedAfter(t0, local, 30_000, crashed).catch(fail);
@@ -165,62 +191,76 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     const rrAddresses = reflectors.map((r) => r.address);
     await waitUntil('both reflector sessions Established at the switch', async () => (await establishedPeers(sw, rrAddresses)).length === rrAddresses.length, 30_000, crashed).catch(fail);
     assert.deepEqual((await establishedPeers(sw, rrAddresses)).sort(), [...rrAddresses].sort());
-    assert.deepEqual([...(await switchKernelRoutes(topo))].sort(), topo.nodes.map((n, i) => [blockOf(i + 1), n.address]).sort(), 'the blocks, each via its node');
+    assert.deepEqual([...(await switchKernelRoutes(topo))].sort(), await blockRoutes(), 'the blocks, each via its node');
   });
 
-  test('churn: delete a pod, add one on another node', { skip: rrMissing }, async (t) => {
+  test('churn: CNI DEL of a pod leaves nothing behind; ADD into the freed address; ADD on a full block claims the last one', { skip: rrMissing }, async (t) => {
     const others = mesh.pingers.filter((p) => !p.label.split('→').includes('pod-1b'));
     await mesh.stop(mesh.involving('pod-1b'));
     await mesh.settle(others);
-    const d0 = Date.now();
     const gone = topo.pods.get('pod-1b')!;
-    // The endpoint goes first, the pod after: the route must go because the agent removes it,
-    // not because its interface went away.
-    await cluster.cli(['delete', 'workloadendpoint', workloadEndpointName(gone), '-n', 'default']);
-    const d1 = Date.now();
-    await waitUntil('node-1 drops the deleted pod\'s route', async () => !(await nodeRoutes('node-1')).some((r) => r.startsWith(`${gone.ip} `)), 10_000, crashed).catch(fail);
+    const handle = lab.pods.handleId('pod-1b');
+    const d0 = Date.now();
+    const del = await lab.pods.del('pod-1b');
+    await waitUntil('node-1 drops the deleted pod\'s route', async () => (await topo.node('node-1').ns.exec('ip', ['route', 'show', 'exact', `${gone.ip}/32`])).stdout.trim() === '', 10_000, crashed).catch(fail);
     figures.deleteRouteGoneMs = Date.now() - d0;
-    figures.deleteRouteGoneAfterCliReturnedMs = Date.now() - d1;
-    await topo.removePod('pod-1b');
-    await cluster.apply(lab.ipamYaml());
+    figures.deleteCniDelMs = del.returned - del.started;
+    let left: string[] = [];
+    await waitUntil('nothing of pod-1b left', async () => (left = await lab.leftovers(gone, handle)).length === 0, 30_000, crashed).catch((err: Error) => fail(new Error(`${err.message}: ${left.join('; ')}`)));
     await new Promise((r) => setTimeout(r, 500));
     const lost = mesh.lossesBetween(d0, Date.now(), others);
     figures.deleteLostEchoes = lost.reduce((n, x) => n + x.lost, 0);
     assert.deepEqual(lost, [], 'no other pair loses an echo');
 
-    const added = await topo.addPod('node-2', 'pod-2c', addressIn(blockOf(2), 4));
-    const toAdded = [mesh.add(topo.pods.get('pod-1a')!, added), mesh.add(topo.pods.get('pod-3a')!, added), mesh.add(added, topo.pods.get('pod-1a')!)];
-    const a0 = Date.now();
-    await cluster.apply(`${lab.ipamYaml()}---\n${lab.podsYaml([added])}`);
-    const a1 = Date.now();
-    figures.addPodMs = await mesh.convergedAfter(a0, toAdded, 30_000, crashed).catch(fail);
-    figures.addPodAfterApplyReturnedMs = Math.max(0, a0 + figures.addPodMs - a1);
-    t.diagnostic(`measured: new pod reachable ${figures.addPodMs} ms after \`meshless apply\` started, ${figures.addPodAfterApplyReturnedMs} ms after it returned`);
+    // node-1's block has room again: the new pod gets the freed address; the block is routed.
+    const add = await lab.pods.add('node-1', 'pod-1c');
+    const added = add.pod;
+    assert.equal(added.ip, gone.ip, 'the freed address of node-1\'s block');
+    const toAdded = [mesh.add(topo.pods.get('pod-2a')!, added), mesh.add(topo.pods.get('pod-3a')!, added), mesh.add(added, topo.pods.get('pod-2a')!)];
+    figures.addPodMs = await mesh.convergedAfter(add.started, toAdded, 30_000, crashed).catch(fail);
+    figures.addPodCniAddMs = add.returned - add.started;
+    figures.addPodAfterAddReturnedMs = Math.max(0, add.started + figures.addPodMs - add.returned);
+    t.diagnostic(`measured: new pod reachable ${figures.addPodMs} ms after the CNI ADD started (ADD took ${figures.addPodCniAddMs} ms), ${figures.addPodAfterAddReturnedMs} ms after it returned`);
+
+    // node-2's block is full: the plugin's IPAM claims the pool's last free block for node-2,
+    // and the reflectors announce it.
+    const fresh = await lab.pods.add('node-2', 'pod-2c');
+    const block = (await lab.blocks()).find((b) => b.allocated.has(fresh.pod.ip));
+    assert.equal(block?.node, 'node-2', `${fresh.pod.ip} is in a block of node-2`);
+    assert.equal((await lab.blocks()).filter((b) => b.node === 'node-2').length, 2, 'node-2 claimed a second block');
+    const toFresh = [mesh.add(topo.pods.get('pod-1a')!, fresh.pod), mesh.add(topo.pods.get('pod-3a')!, fresh.pod), mesh.add(fresh.pod, topo.pods.get('pod-1a')!)];
+    figures.newBlockPodMs = await mesh.convergedAfter(fresh.started, toFresh, 30_000, crashed).catch(fail);
+    t.diagnostic(`measured: pod in a newly claimed block reachable ${figures.newBlockPodMs} ms after the CNI ADD started`);
+    assert.deepEqual([...(await switchKernelRoutes(topo))].sort(), await blockRoutes(), 'every block, the new one too, via its node');
     assert.deepEqual((await pingMatrix(topo.pods.values())).bad, []);
   });
 
-  // The block's owner (node-1) must not swallow the address (its agent routes it upstream), and
-  // the reflectors must originate its /32 via node-3, from the IPAM allocation's node.
-  test('churn: a pod on node-3 with an address borrowed from node-1\'s block', { skip: rrMissing }, async (t) => {
-    const borrowed = await topo.addPod('node-3', 'pod-3x', addressIn(blockOf(1), 10));
+  // Every block is claimed and node-3's is full: IPAM borrows from another node's block. The
+  // block's owner must not swallow the address (its agent routes it upstream), and the
+  // reflectors must originate its /32 via node-3, from the allocation's `secondary.node`.
+  test('churn: node-3\'s block is full and the pool has no free block: its new pod borrows and is reachable', { skip: rrMissing }, async (t) => {
+    const before = await lab.blocks();
+    assert.equal(before.length, 4, 'every block of the pool is claimed');
+    assert.ok(before.filter((b) => b.node === 'node-3').every((b) => b.allocated.size === 2), 'node-3\'s block is full');
+    const add = await lab.pods.add('node-3', 'pod-3x');
+    const borrowed = add.pod;
     const toBorrowed = [mesh.add(topo.pods.get('pod-1a')!, borrowed), mesh.add(topo.pods.get('pod-2a')!, borrowed), mesh.add(borrowed, topo.pods.get('pod-1a')!)];
     try {
-      const b0 = Date.now();
-      await cluster.apply(`${lab.ipamYaml()}---\n${lab.podsYaml([borrowed])}`);
-      const b1 = Date.now();
-      await waitUntil('node-1 routes the borrowed address upstream', async () => (await nodeRoutes('node-1')).includes(`${borrowed.ip} via ${SWITCH_ADDRESS} dev fab0`), 30_000, crashed).catch(fail);
-      figures.borrowedPodMs = await mesh.convergedAfter(b0, toBorrowed, 30_000, crashed).catch(fail);
-      figures.borrowedPodAfterApplyReturnedMs = Math.max(0, b0 + figures.borrowedPodMs - b1);
-      t.diagnostic(`measured: borrowed-address pod reachable ${figures.borrowedPodMs} ms after \`meshless apply\` started, ${figures.borrowedPodAfterApplyReturnedMs} ms after it returned`);
+      const block = (await lab.blocks()).find((b) => b.allocated.has(borrowed.ip));
+      assert.ok(block?.node && block.node !== 'node-3', `${borrowed.ip} is borrowed from another node's block (${block?.cidr} of ${block?.node})`);
+      assert.equal(block.allocated.get(borrowed.ip), 'node-3', 'the allocation names the borrowing node');
+      const owner = block.node;
+      await waitUntil(`${owner} routes the borrowed address upstream`, async () => (await nodeRoutes(owner)).includes(`${borrowed.ip} via ${SWITCH_ADDRESS} dev fab0`), 30_000, crashed).catch(fail);
+      figures.borrowedPodMs = await mesh.convergedAfter(add.started, toBorrowed, 30_000, crashed).catch(fail);
+      figures.borrowedPodAfterAddReturnedMs = Math.max(0, add.started + figures.borrowedPodMs - add.returned);
+      t.diagnostic(`measured: borrowed-address pod (${borrowed.ip} from ${owner}'s ${block.cidr}) reachable ${figures.borrowedPodMs} ms after the CNI ADD started, ${figures.borrowedPodAfterAddReturnedMs} ms after it returned`);
       assert.equal((await switchKernelRoutes(topo)).get(`${borrowed.ip}/32`), topo.node('node-3').address, 'the reflectors originate the borrowed /32 via node-3');
       for (const p of toBorrowed) assert.equal(p.lastTtl(), CROSS_NODE_TTL);
       assert.deepEqual((await pingMatrix(topo.pods.values())).bad, []);
     } catch (err) {
       // Leave the rest of the run as it was, so its loss counts are about its own faults.
       await mesh.stop(toBorrowed);
-      await cluster.cli(['delete', 'workloadendpoint', workloadEndpointName(borrowed), '-n', 'default']).catch(() => undefined);
-      await topo.removePod('pod-3x');
-      await cluster.apply(lab.ipamYaml()).catch(() => undefined);
+      await lab.pods.del('pod-3x').catch(() => undefined);
       throw err;
     }
   });
@@ -235,6 +275,11 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
   });
 
   test('kill -9 the sync server: agents keep their routes and pings go on; restarted, agents resume and follow changes again', async (t) => {
+    // The change after the restart: the borrowed pod's DEL when it exists (the block owner's
+    // agent must drop its route upstream, the reflectors the /32: only they can), else an ADD.
+    const borrowed = topo.pods.get('pod-3x');
+    if (borrowed) await mesh.stop(mesh.involving('pod-3x'));
+    const owner = borrowed && (await lab.blocks()).find((b) => b.allocated.has(borrowed.ip))?.node;
     const watched = rrMissing ? mesh.pingers.filter((p) => p.label === 'pod-2b→pod-2a') : mesh.pingers;
     await mesh.settle(watched);
     const before = await Promise.all(topo.nodes.map((n) => nodeRoutes(n.name)));
@@ -244,13 +289,17 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     assert.deepEqual(await Promise.all(topo.nodes.map((n) => nodeRoutes(n.name))), before, 'no route was removed while the sync server was gone');
     const r0 = Date.now();
     cluster.startSync();
-    // A change made after the restart must reach node-3's agent (it resumed, it did not stall).
-    const late = await topo.addPod('node-3', 'pod-3c', addressIn(blockOf(3), 5));
-    await cluster.apply(`${lab.ipamYaml()}---\n${lab.podsYaml([late])}`);
-    await waitUntil('node-3 programs the pod added after the restart', async () => (await nodeRoutes('node-3')).includes(`${late.ip} dev ${late.hostInterface}`), 30_000, crashed).catch(fail);
+    if (borrowed && owner) {
+      await lab.pods.del('pod-3x');
+      await waitUntil(`${owner} drops its route upstream for the deleted borrowed pod`, async () => !(await nodeRoutes(owner)).some((r) => r.startsWith(`${borrowed.ip} `)), 30_000, crashed).catch(fail);
+      if (!rrMissing) await waitUntil('the switch drops the borrowed /32', async () => !(await switchKernelRoutes(topo)).has(`${borrowed.ip}/32`), 30_000, crashed).catch(fail);
+    } else {
+      const late = (await lab.pods.add('node-3', 'pod-3c')).pod;
+      await waitUntil('node-3 programs the pod added after the restart', async () => (await nodeRoutes('node-3')).includes(`${late.ip} dev ${late.hostInterface}`), 30_000, crashed).catch(fail);
+    }
     figures.syncRestartResumeMs = Date.now() - r0;
     figures.syncKillLostEchoes = mesh.lossesBetween(k0, Date.now(), watched).reduce((n, x) => n + x.lost, 0);
-    t.diagnostic(`measured: sync server killed, restarted 2 s later; a change applied after the restart was programmed ${figures.syncRestartResumeMs} ms after the restart began (process start, warm start, agents' backoff, resume); echoes lost ${figures.syncKillLostEchoes}`);
+    t.diagnostic(`measured: sync server killed, restarted 2 s later; a change made after the restart (${borrowed ? 'DEL of the borrowed pod' : 'ADD of a pod'}) was followed ${figures.syncRestartResumeMs} ms after the restart began (process start, warm start, agents' backoff, resume); echoes lost ${figures.syncKillLostEchoes}`);
     assert.equal(figures.syncKillLostEchoes, 0, mesh.lossesBetween(k0, Date.now(), watched).map((x) => `${x.pair}: ${x.lost}`).join(', '));
   });
 
@@ -274,6 +323,25 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     figures.rrRestartLostEchoes = mesh.lossesBetween(w0, Date.now()).reduce((n, x) => n + x.lost, 0);
     t.diagnostic(`measured: rr-1 kill -9 + warm restart: session back in ${figures.rrWarmRestartSessionMs} ms; echoes lost ${figures.rrKillLostEchoes} (kill) / ${figures.rrRestartLostEchoes} (restart)`);
     assert.deepEqual(mesh.lossesBetween(w0, Date.now()), []);
-    assert.deepEqual([...(await switchKernelRoutes(topo))].filter(([p]) => p.endsWith('/26')).sort(), topo.nodes.map((n, i) => [blockOf(i + 1), n.address]).sort());
+    assert.deepEqual([...(await switchKernelRoutes(topo))].filter(([p]) => !p.endsWith('/32')).sort(), await blockRoutes());
+  });
+
+  test('CNI DEL of every pod leaves no address, endpoint, route or interface behind', async () => {
+    await mesh.stop();
+    for (const name of lab.pods.names()) await deletePod(name);
+    const blocks = await lab.blocks();
+    assert.deepEqual(blocks.filter((b) => b.allocated.size > 0).map((b) => b.cidr), [], 'no address allocated');
+    assert.deepEqual(JSON.parse(await cluster.cli(['get', 'ipamhandles', '-o', 'json'])).items, [], 'no IPAM handle');
+    assert.deepEqual(JSON.parse(await cluster.cli(['get', 'workloadendpoints', '-A', '-o', 'json'])).items, [], 'no WorkloadEndpoint');
+    for (const n of topo.nodes) {
+      // Calico keeps an emptied block affine to its node (and routed): only the block's route stays.
+      await waitUntil(`${n.name} keeps only its blocks' routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === JSON.stringify(blocks.filter((b) => b.node === n.name).map((b) => `unreachable ${b.cidr}`).sort()), 30_000, crashed).catch(fail);
+      assert.doesNotMatch((await n.ns.exec('ip', ['-o', 'link'])).stdout, /cali/, `${n.name} has no pod interface`);
+      assert.doesNotMatch((await n.ns.exec('ip', ['route'])).stdout.split('\n').filter((l) => !l.startsWith('unreachable')).join('\n'), /10\.65\./, `${n.name} has no pod route`);
+    }
+    if (!rrMissing) {
+      await waitUntil('the switch has no /32 left', async () => ![...(await switchKernelRoutes(topo)).keys()].some((p) => p.endsWith('/32')), 30_000, crashed).catch(fail);
+      assert.deepEqual([...(await switchKernelRoutes(topo))].sort(), await blockRoutes(), 'only the blocks');
+    }
   });
 });

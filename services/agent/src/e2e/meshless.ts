@@ -1,8 +1,9 @@
 // The Meshless run in the end-to-end topology: every service as its own process, started with the
 // `meshless` command as a user would on separate machines, each in its namespace:
 //   control ns: nats-server -js, `meshless datastore`, `meshless sync`, `meshless rr` ×2 (each on
-//               its own fabric address, one cluster id), `meshless apply/delete` as the operator;
-//   node ns:    `meshless agent --dataplane linux` (no BGP on any node).
+//               its own fabric address, one cluster id), `meshless apply` as the operator;
+//   node ns:    `meshless agent --dataplane linux` (no BGP on any node), and the CNI plugin
+//               (bin/meshless-cni) executed for each pod as a container runtime does (cni-pods.ts).
 // Every process writes its log to the run's directory; a failure message carries the tails.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +13,9 @@ import { promisify } from 'node:util';
 import type { BirdHandle, Netns } from '../../../bgp/src/testing/index.js';
 import { MESHLESS_BIN } from '../../../shared/paths/index.js';
 import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
-import { blockResources, clusterResources, toYaml, workloadResource } from './resources.js';
-import { addressIn, blockOf, startSwitch } from './scenario.js';
+import { CniPods, POD_NAMESPACE } from './cni-pods.js';
+import { clusterResources, toYaml } from './resources.js';
+import { addressIn, startSwitch } from './scenario.js';
 import { CONTROL_ADDRESS, createTopology, SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
 
 const execFileAsync = promisify(execFile);
@@ -90,8 +92,10 @@ export class ServiceProcess {
     for (const line of this.logTail(Number.MAX_SAFE_INTEGER).split('\n')) {
       if (!line.includes(msg)) continue;
       try {
-        const j = JSON.parse(line) as { msg?: string; time?: number };
-        if (j.msg === msg && typeof j.time === 'number' && j.time >= since) return j.time;
+        // pino's epoch milliseconds, or an ISO 8601 string (the services' logger writes that).
+        const j = JSON.parse(line) as { msg?: string; time?: number | string };
+        const time = typeof j.time === 'number' ? j.time : typeof j.time === 'string' ? Date.parse(j.time) : NaN;
+        if (j.msg === msg && Number.isFinite(time) && time >= since) return time;
       } catch {
         // not a JSON line
       }
@@ -249,27 +253,40 @@ function rank(name: string): number {
   return 3;
 }
 
+/** An IPAM block as the datastore has it: its node (affinity) and who uses each allocated address. */
+export interface BlockView {
+  readonly cidr: string;
+  /** The node of `host:<node>`; undefined for a block without affinity. */
+  readonly node: string | undefined;
+  /** Allocated address → the node using it (the allocation's `secondary.node`). */
+  readonly allocated: ReadonlyMap<string, string | undefined>;
+}
+
 /** The whole Meshless set-up of the end-to-end run, used by the test and by `meshless demo`. */
 export interface MeshlessLab {
   readonly topo: Topology;
   readonly sw: BirdHandle;
   readonly cluster: MeshlessCluster;
   readonly reflectors: ReadonlyArray<{ name: string; address: string }>;
-  /** The IPAM blocks and affinities as IPAM would have written them for the current pods. */
-  ipamYaml(): string;
-  podsYaml(pods: Iterable<Pod>): string;
+  /** The container runtime: pods are added and deleted through the CNI plugin. */
+  readonly pods: CniPods;
+  /** The IPAM blocks, read from the datastore with `meshless get ipamblocks`. */
+  blocks(): Promise<BlockView[]>;
   /** Current kernel routes of our protocol in a node, as `[type ]dst[ via gw][ dev if]`. */
   nodeRoutes(node: string): Promise<string[]>;
-  /** What the agent should have programmed in a node for the current pods. */
-  expectedRoutes(node: string): string[];
+  /** What the agent should have programmed in a node: its blocks blackholed, its pods' /32s. */
+  expectedRoutes(node: string): Promise<string[]>;
+  /** What a deleted pod left behind (endpoint, address, handle, route, interface); [] when nothing. */
+  leftovers(pod: Pod, handleId: string): Promise<string[]>;
   startRouting(): void;
   destroy(): Promise<void>;
 }
 
 /**
- * Builds the topology with two pods per node, the switch peering with two reflector addresses,
- * and the control plane with every resource applied; the agents and reflectors are started by
- * startRouting() (so a caller can time from there).
+ * Builds the topology, the switch peering with two reflector addresses, the control plane with
+ * the operator's resources applied, and two pods per node added through the CNI plugin (one after
+ * the other, node by node, so node-N claims the N-th block it asks for); the agents and reflectors
+ * are started by startRouting() (so a caller can time from there).
  */
 export async function createMeshlessLab(options: { prefix: string; withReflectors: boolean }): Promise<MeshlessLab> {
   const topo = await createTopology({ prefix: options.prefix });
@@ -279,38 +296,65 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
     const reflectors: Array<{ name: string; address: string }> = [];
     for (const name of ['rr-1', 'rr-2']) reflectors.push({ name, address: await topo.addControlAddress() });
     sw = await startSwitch(topo, reflectors.map((r) => ({ address: r.address, asNumber: CLUSTER_AS })));
-    for (const [i, n] of topo.nodes.entries()) {
-      for (const [k, suffix] of ['a', 'b'].entries()) await topo.addPod(n.name, `pod-${i + 1}${suffix}`, addressIn(blockOf(i + 1), 2 + k));
-    }
     const c = new MeshlessCluster(topo);
     cluster = c;
     const withLogs = (err: unknown): never => {
       throw new Error(`${(err as Error).message}\n${c.diagnostics()}`);
     };
-    const ipamYaml = (): string => toYaml(topo.nodes.flatMap((n, i) => blockResources(n.name, blockOf(i + 1), topo.pods.values())));
-    const podsYaml = (pods: Iterable<Pod>): string => toYaml([...pods].map(workloadResource));
     await c.startControlPlane().catch(withLogs);
-    // The operator's resources, then what the CNI plugin and IPAM would have written.
+    // The operator's resources; everything about pods is the CNI plugin's.
     await c.apply(toYaml(clusterResources({ nodes: topo.nodes, reflectors, switchAddress: SWITCH_ADDRESS, switchAs: SWITCH_AS, clusterAs: CLUSTER_AS }))).catch(withLogs);
-    await c.apply(ipamYaml()).catch(withLogs);
-    await c.apply(podsYaml(topo.pods.values())).catch(withLogs);
+    const pods = new CniPods(topo, c.datastore, c.dir);
+    for (const [i, n] of topo.nodes.entries()) {
+      for (const suffix of ['a', 'b']) await pods.add(n.name, `pod-${i + 1}${suffix}`).catch(withLogs);
+    }
+    const json = async <T>(args: string[]): Promise<T[]> => (JSON.parse(await c.cli([...args, '-o', 'json'])) as { items: T[] }).items;
+    const blocks = async (): Promise<BlockView[]> => {
+      type Block = { spec: { cidr: string; affinity?: string; allocations: (number | null)[]; attributes: Array<{ secondary?: { node?: string } }> } };
+      return (await json<Block>(['get', 'ipamblocks'])).map(({ spec }) => ({
+        cidr: spec.cidr,
+        node: spec.affinity?.startsWith('host:') ? spec.affinity.slice(5) : undefined,
+        allocated: new Map(spec.allocations.flatMap((a, o) => (a === null ? [] : [[addressIn(spec.cidr, o), spec.attributes[a]?.secondary?.node] as const]))),
+      }));
+    };
+    const nodeRoutes = async (node: string): Promise<string[]> => {
+      const { stdout } = await topo.node(node).ns.exec('ip', ['-j', 'route', 'show', 'proto', '80']);
+      return (JSON.parse(stdout.trim() || '[]') as Array<{ type?: string; dst: string; dev?: string; gateway?: string }>)
+        .map((r) => `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`)
+        .sort();
+    };
     const theSwitch = sw;
     return {
       topo,
       sw: theSwitch,
       cluster: c,
       reflectors,
-      ipamYaml,
-      podsYaml,
-      async nodeRoutes(node) {
-        const { stdout } = await topo.node(node).ns.exec('ip', ['-j', 'route', 'show', 'proto', '80']);
-        return (JSON.parse(stdout.trim() || '[]') as Array<{ type?: string; dst: string; dev?: string; gateway?: string }>)
-          .map((r) => `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`)
-          .sort();
+      pods,
+      blocks,
+      nodeRoutes,
+      async expectedRoutes(node) {
+        const own = (await blocks()).filter((b) => b.node === node).map((b) => `blackhole ${b.cidr}`);
+        return [...own, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
       },
-      expectedRoutes(node) {
-        const i = topo.nodes.findIndex((n) => n.name === node) + 1;
-        return [`blackhole ${blockOf(i)}`, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
+      async leftovers(pod, handleId) {
+        const left: string[] = [];
+        const endpoints = await json<{ metadata: { name: string } }>(['get', 'workloadendpoints', '-n', POD_NAMESPACE]);
+        if (endpoints.some((e) => e.metadata.name === pods.endpointName(pod))) left.push(`WorkloadEndpoint ${pods.endpointName(pod)}`);
+        const block = (await blocks()).find((b) => b.allocated.has(pod.ip));
+        if (block) left.push(`${pod.ip} still allocated in ${block.cidr} (to ${block.allocated.get(pod.ip)})`);
+        const handles = await json<{ spec: { handleID: string } }>(['get', 'ipamhandles']);
+        if (handles.some((h) => h.spec.handleID === handleId)) left.push(`IPAMHandle ${handleId}`);
+        for (const n of topo.nodes) {
+          const routes = (await n.ns.exec('ip', ['route', 'show', 'exact', `${pod.ip}/32`])).stdout.trim();
+          // The block owner's route upstream for a borrowed address is the agent's to remove.
+          if (routes) left.push(`${n.name}: route ${routes}`);
+        }
+        const link = await topo.node(pod.node).ns.exec('ip', ['-o', 'link', 'show', 'dev', pod.hostInterface]).then(
+          (r) => r.stdout.trim(),
+          () => '',
+        );
+        if (link) left.push(`${pod.node}: interface ${pod.hostInterface}`);
+        return left;
       },
       startRouting() {
         if (options.withReflectors) for (const r of reflectors) c.startReflector(r.name, r.address);

@@ -12,12 +12,13 @@
 // not hold through the switch (default via .1), so traffic between pods of different nodes
 // crosses it, and the reply TTL shows it (64 - 3 hops = 61).
 //
-// Pods are plumbed as Calico's CNI plugin does: `eth0` with IP/32, routes `169.254.1.1 dev eth0`
+// In the Meshless run the CNI plugin (services/cni) plumbs the pods (addPodWith). In the classic
+// run the harness plumbs them (addPod) as Calico's CNI plugin does: `eth0` with IP/32, routes `169.254.1.1 dev eth0`
 // and `default via 169.254.1.1`; the host side is a `cali…` veth in the node namespace with proxy
 // ARP on (and proxy_delay 0) from the start, so the pod's first ARP for its gateway is answered
 // (a failed one is retried only a second later, which would be measured as route convergence).
-// The /32 route to the pod is not the harness's business: the dataplane adds it, so the
-// end-to-end test proves the agent does.
+// The harness never adds the /32 route to the pod: the dataplane does (the CNI plugin adds one
+// too, which the agent takes over with its own protocol number, so its routes stay its proof).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -54,8 +55,15 @@ export interface Topology {
   /** Adds another address to the control namespace's fabric interface (one per reflector). */
   addControlAddress(): Promise<string>;
   node(name: string): TopoNode;
+  /** A pod plumbed by the harness itself (the Calico-classic run). */
   addPod(node: string, name: string, ip: string): Promise<Pod>;
-  removePod(name: string): Promise<void>;
+  /**
+   * A pod plumbed by someone else, as a container runtime does: a new namespace is handed to
+   * `attach` (the CNI plugin's ADD), which says what it made; the namespace goes if it fails.
+   */
+  addPodWith(node: string, name: string, attach: (ns: Netns) => Promise<{ ip: string; hostInterface: string }>): Promise<Pod>;
+  /** Deletes the pod's namespace, after `detach` (the CNI plugin's DEL) when given. */
+  removePod(name: string, detach?: (pod: Pod) => Promise<void>): Promise<void>;
   /** Deletes every namespace (processes in them must be stopped first). Never throws. */
   destroy(): Promise<void>;
 }
@@ -163,9 +171,25 @@ export async function createTopology(options: { nodes?: number; prefix?: string 
         pods.set(name, pod);
         return pod;
       },
-      async removePod(name) {
+      async addPodWith(nodeName, name, attach) {
+        if (pods.has(name)) throw new Error(`pod ${name} exists already`);
+        topology.node(nodeName);
+        const ns = await createNetns(`${prefix}p`);
+        let made: { ip: string; hostInterface: string };
+        try {
+          made = await attach(ns);
+        } catch (err) {
+          await ns.destroy();
+          throw err;
+        }
+        const pod: Pod = { name, node: nodeName, ns, ...made };
+        pods.set(name, pod);
+        return pod;
+      },
+      async removePod(name, detach) {
         const pod = pods.get(name);
         if (!pod) return;
+        if (detach) await detach(pod);
         pods.delete(name);
         // Deleting the namespace deletes eth0 and with it the host side of the pair.
         await pod.ns.destroy();
