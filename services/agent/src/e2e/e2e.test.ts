@@ -173,10 +173,13 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     if (!rrMissing) {
       const cross = mesh.pingers.filter((p) => !local.includes(p));
       figures.initialConvergenceMs = await mesh.convergedAfter(t0, cross, 60_000, crashed).catch(fail);
-      // How much of it was Node.js starting five processes: from the last one up to convergence.
-      const up = [...topo.nodes.map((n) => cluster.process(`agent-${n.name}`).firstLogTime('agent started')), ...reflectors.map((r) => cluster.process(r.name).firstLogTime('route reflector up (datastore)'))];
+      // How much of it was Node.js starting processes: from the moment every agent and one
+      // reflector (either is enough to tell the switch) were up, to convergence.
+      const agentsUp = topo.nodes.map((n) => cluster.process(`agent-${n.name}`).firstLogTime('agent started'));
+      const rrUp = reflectors.map((r) => cluster.process(r.name).firstLogTime('route reflector up (datastore)')).filter((x): x is number => x !== undefined);
+      const up = [...agentsUp, rrUp.length > 0 ? Math.min(...rrUp) : undefined];
       if (up.every((x) => x !== undefined)) figures.initialConvergenceAfterProcessesUpMs = t0 + figures.initialConvergenceMs - Math.max(...(up as number[]));
-      t.diagnostic(`measured: initial convergence ${figures.initialConvergenceMs} ms over ${cross.length} pairs; ${figures.initialConvergenceAfterProcessesUpMs ?? `? (${JSON.stringify(up)}, t0 ${t0})`} ms after the last agent or reflector process was up`);
+      t.diagnostic(`measured: initial convergence ${figures.initialConvergenceMs} ms over ${cross.length} pairs; ${figures.initialConvergenceAfterProcessesUpMs ?? `? (${JSON.stringify(up)}, t0 ${t0})`} ms after every agent and one reflector were up`);
     }
   });
 
