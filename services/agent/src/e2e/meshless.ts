@@ -192,12 +192,16 @@ export class MeshlessCluster {
     return this.meshless(name, this.topo.control, ['rr', '--insecure', '--node', name, '--sync', this.sync, '--data-dir', this.stateDir(name), '--admin', `${address}:5474`, '--metrics-port', '0'], { MESHLESS_DATASTORE: this.datastore });
   }
 
-  /** Runs `meshless ARGS` as the operator, from the control namespace; resolves with stdout. */
+  /**
+   * Runs `meshless ARGS` as the operator, from the control namespace; resolves with stdout. Plain
+   * text like the services here (`--insecure`), whatever credentials the user running the test
+   * has in ~/.config/meshless (the CLI would use them by default).
+   */
   async cli(args: readonly string[], input?: string): Promise<string> {
     const file = input === undefined ? undefined : join(this.dir, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
     if (file) writeFileSync(file, input!);
     try {
-      const { stdout } = await this.topo.control.exec(process.execPath, [MESHLESS_BIN, '--datastore', this.datastore, ...args, ...(file ? ['-f', file] : [])], { timeoutMs: 60_000 });
+      const { stdout } = await this.topo.control.exec(process.execPath, [MESHLESS_BIN, '--datastore', this.datastore, '--credentials', 'none', ...args, ...(file ? ['-f', file] : [])], { timeoutMs: 60_000 });
       return stdout;
     } finally {
       if (file) rmSync(file, { force: true });
