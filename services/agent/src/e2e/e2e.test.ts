@@ -338,9 +338,9 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     assert.deepEqual(JSON.parse(await cluster.cli(['get', 'workloadendpoints', '-A', '-o', 'json'])).items, [], 'no WorkloadEndpoint');
     for (const n of topo.nodes) {
       // Calico keeps an emptied block affine to its node (and routed): only the block's route stays.
-      await waitUntil(`${n.name} keeps only its blocks' routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === JSON.stringify(blocks.filter((b) => b.node === n.name).map((b) => `unreachable ${b.cidr}`).sort()), 30_000, crashed).catch(fail);
+      await waitUntil(`${n.name} keeps only its blocks' routes`, async () => JSON.stringify(await nodeRoutes(n.name)) === JSON.stringify(blocks.filter((b) => b.node === n.name).map((b) => `blackhole ${b.cidr}`).sort()), 30_000, crashed).catch(fail);
       assert.doesNotMatch((await n.ns.exec('ip', ['-o', 'link'])).stdout, /cali/, `${n.name} has no pod interface`);
-      assert.doesNotMatch((await n.ns.exec('ip', ['route'])).stdout.split('\n').filter((l) => !l.startsWith('unreachable')).join('\n'), /10\.65\./, `${n.name} has no pod route`);
+      assert.doesNotMatch((await n.ns.exec('ip', ['route'])).stdout.split('\n').filter((l) => !l.startsWith('blackhole')).join('\n'), /10\.65\./, `${n.name} has no pod route`);
     }
     if (!rrMissing) {
       await waitUntil('the switch has no /32 left', async () => ![...(await switchKernelRoutes(topo)).keys()].some((p) => p.endsWith('/32')), 30_000, crashed).catch(fail);
