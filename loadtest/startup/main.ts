@@ -50,8 +50,7 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function envFor(mode: Mode): NodeJS.ProcessEnv {
-  // The services here run --insecure: the CLI must not pick up a user's credentials directory.
-  return { ...process.env, MESHLESS_FROM_SOURCE: mode === 'source' ? '1' : '0', MESHLESS_LOG_LEVEL: 'warn', MESHLESS_CREDENTIALS: 'none' };
+  return { ...process.env, MESHLESS_FROM_SOURCE: mode === 'source' ? '1' : '0', MESHLESS_LOG_LEVEL: 'warn' };
 }
 
 /** Runs `meshless ARGS` to completion; CPU-s from bash's `times` (the child's user + system). */
@@ -115,7 +114,7 @@ spec: {bgp: {ipv4Address: 127.0.0.41/32, routeReflectorClusterID: 224.0.0.1}}
 `;
 
 async function applyYaml(mode: Mode, datastore: string, yaml: string): Promise<void> {
-  const child = spawn(process.execPath, [MESHLESS_BIN, '--datastore', datastore, 'apply', '-f', '-'], { env: envFor(mode), stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [MESHLESS_BIN, '--credentials', 'none', '--datastore', datastore, 'apply', '-f', '-'], { env: envFor(mode), stdio: ['pipe', 'ignore', 'inherit'] });
   child.stdin!.end(yaml);
   const code = await new Promise((res) => child.once('exit', res));
   if (code !== 0) throw new Error(`meshless apply exited with ${code}`);
@@ -147,7 +146,7 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
       started.push([name, s]);
     }
     say(`${mode}: meshless get nodes x${opts.runs}`);
-    const get = await cliFigure(mode, ['--datastore', datastore, 'get', 'nodes']);
+    const get = await cliFigure(mode, ['--credentials', 'none', '--datastore', datastore, 'get', 'nodes']);
     // Idle: five seconds with nothing to do, then what each process holds.
     await new Promise((res) => setTimeout(res, 5000));
     for (const [name, s] of started) {

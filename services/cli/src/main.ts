@@ -110,7 +110,7 @@ const SERVICES = new Set(['datastore', 'sync', 'agent', 'rr', 'kube-controller',
 /** The first argument that is not a global option or its value (`--datastore X get` -> get). */
 function subcommand(args: readonly string[]): string {
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--datastore' || args[i] === '--timeout') i++;
+    if (args[i] === '--datastore' || args[i] === '--timeout' || args[i] === '--credentials') i++;
     else if (!args[i]!.startsWith('-')) return args[i]!;
   }
   return '';
