@@ -103,8 +103,15 @@ export interface IpamUsage {
   revision: number;
 }
 
-/** How long one batch may take to read the IPAM state before its requests fail (retryable). */
-const LOAD_TIMEOUT_MS = 20_000;
+/**
+ * How long one read of the IPAM state may take, and how many fresh reads a batch makes before its
+ * requests fail (retryable). A read that has not finished in 8 s is abandoned and started again
+ * on new consumers: the stalls seen (one on a starved machine, one in a clean CI run at load ~2,
+ * each 20 s+ for ~30 keys) were single scans that never reported caught up, not slowness, and a
+ * fresh scan does not inherit them.
+ */
+const LOAD_TIMEOUT_MS = 8_000;
+const LOAD_ATTEMPTS = 3;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -246,7 +253,7 @@ export class Ipam {
       try {
         // Bounded: a scan that never catches up (seen once on a starved machine) must fail this
         // batch with UNAVAILABLE, not stall every later allocation of the process behind it.
-        state = await withTimeout(this.load(), LOAD_TIMEOUT_MS, 'reading pools, blocks and affinities');
+        state = await this.loadWithRetry();
       } catch (err) {
         for (const t of batch) t.reject(err);
         continue;
@@ -268,6 +275,17 @@ export class Ipam {
         } catch (err) {
           task.reject(err);
         }
+      }
+    }
+  }
+
+  private async loadWithRetry(): Promise<State> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTimeout(this.load(), LOAD_TIMEOUT_MS, 'reading pools, blocks and affinities');
+      } catch (err) {
+        if (!(err instanceof UnavailableError) || attempt >= LOAD_ATTEMPTS) throw err;
+        this.log.warn({ attempt, err: String(err) }, 'IPAM state read stalled; reading again');
       }
     }
   }
