@@ -383,9 +383,15 @@ export class Peer {
     const { address, port } = this.config;
     const { connecting, secured } = connectPeer(this.host.transport, this.config);
     connecting.then(
-      (socket) => {
+      (socket: Socket | undefined) => {
         if (!this.pendingConnects.delete(id)) {
-          socket.destroy();
+          socket?.destroy();
+          return;
+        }
+        // A transport closed mid-connect (a network namespace's broker going away) answers with
+        // no socket: a failed connect, not a connection.
+        if (!socket) {
+          this.dispatch({ type: 'TcpConnectFailed', conn: id });
           return;
         }
         this.attach(id, 'outgoing', socket);
