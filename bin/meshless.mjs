@@ -8,18 +8,6 @@
 // Resolution is relative to this file, so it works from any directory.
 const root = new URL('..', import.meta.url);
 
-/** Subcommands that run until stopped: services, and the demo that runs them. */
-const LONG_RUNNING = new Set(['datastore', 'sync', 'agent', 'rr', 'kube-controller', 'dashboard', 'demo']);
-
-/** The first argument that is not a global option or its value (`--datastore X get` -> get). */
-function subcommand(args) {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--datastore' || args[i] === '--timeout' || args[i] === '--credentials') i++;
-    else if (!args[i].startsWith('-')) return args[i];
-  }
-  return '';
-}
-
 async function fromSource() {
   const { register } = await import('tsx/esm/api');
   register();
@@ -49,7 +37,8 @@ async function compiled() {
   // logs and wherever MESHLESS_DEBUG=1 asks for traces. Node parses every loaded bundle's map at
   // load time once this is on (~50 ms of a ~300 ms `meshless get`), so a short command whose
   // failures are one line anyway runs without.
-  if (process.env.MESHLESS_DEBUG === '1' || LONG_RUNNING.has(subcommand(process.argv.slice(2)))) process.setSourceMapsEnabled(true);
+  const { runsService } = await import(new URL('dist/services/cli/src/invocation.js', root).href);
+  if (process.env.MESHLESS_DEBUG === '1' || runsService(process.argv.slice(2))) process.setSourceMapsEnabled(true);
   return import(new URL('dist/services/cli/src/main.js', root).href);
 }
 

@@ -32,11 +32,16 @@ const STAMP = join(DIST, 'build.json');
 const LOCK = join(ROOT, '.dist.lock');
 
 /** What gets compiled: the CLI (every service is a subcommand), the local cluster, the benchmarks. */
-export const ENTRIES = [
+export const CLI_ENTRIES = [
   'services/cli/src/main.ts',
+  // What the arguments ask for, read by bin/meshless.mjs before it loads the CLI.
+  'services/cli/src/invocation.ts',
   // The CNI executables (bin/meshless-cni, bin/meshless-ipam): their own small entry, since a
   // runtime starts one per pod and must not load the whole CLI.
   'services/cni/src/main.ts',
+];
+export const ENTRIES = [
+  ...CLI_ENTRIES,
   'services/bgp/src/testing/netns-broker.ts',
   'infra/cluster/main.ts',
   'loadtest/bgp/main.ts',
@@ -296,7 +301,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exit(1);
     }
   } else {
-    const entries = args.includes('--cli-only') ? ENTRIES.slice(0, 2) : ENTRIES;
+    const entries = args.includes('--cli-only') ? CLI_ENTRIES : ENTRIES;
     await build({ quiet: args.includes('--quiet'), force: !args.includes('--if-stale'), entries });
   }
 }

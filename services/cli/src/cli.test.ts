@@ -3,8 +3,7 @@
 // process. Every failure is asserted as exit status 1 and exactly one `meshless: …` line on stderr.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -12,48 +11,10 @@ import { createDatastoreClient } from '../../shared/datastore-client/index.js';
 import { freePort } from '../../shared/testing/index.js';
 import { isNamespaced, type Kind, type Resource } from '../../shared/resources/index.js';
 import { loadResources } from './load.js';
-import { cli, cliProcess, REPO_ROOT, startTestCluster, type CliResult, type TestCluster } from './testing.js';
+import { cli, cliProcess, cliSuite, fails, ok, REPO_ROOT } from './testing.js';
 
-let cluster: TestCluster;
-let env: NodeJS.ProcessEnv;
-let scratch: string;
-
-before(async () => {
-  cluster = await startTestCluster();
-  env = { MESHLESS_DATASTORE: cluster.address };
-  scratch = mkdtempSync(join(tmpdir(), 'meshless-cli-'));
-});
-
-after(async () => {
-  rmSync(scratch, { recursive: true, force: true });
-  await cluster.stop();
-});
-
-const meshless = (...args: string[]) => cli(args, { env });
-const withStdin = (stdin: string, ...args: string[]) => cli(args, { env, stdin });
-
-function ok(r: CliResult, stdout?: string): string {
-  assert.equal(r.stderr, '', `unexpected stderr: ${r.stderr}`);
-  assert.equal(r.code, 0);
-  if (stdout !== undefined) assert.equal(r.stdout, stdout);
-  return r.stdout;
-}
-
-/** Exit status 1, nothing on stdout unless `stdout` says what, one line on stderr. */
-function fails(r: CliResult, message: string | RegExp, stdout = ''): void {
-  assert.equal(r.code, 1, `expected exit 1, got ${r.code}; stdout: ${r.stdout}`);
-  assert.equal(r.stdout, stdout);
-  assert.match(r.stderr, /^meshless: [^\n]*\n$/, `not one line: ${JSON.stringify(r.stderr)}`);
-  const line = r.stderr.slice('meshless: '.length, -1);
-  if (typeof message === 'string') assert.equal(line, message);
-  else assert.match(line, message);
-}
-
-function file(name: string, text: string): string {
-  const path = join(scratch, name);
-  writeFileSync(path, text);
-  return path;
-}
+const suite = cliSuite('cli');
+const { meshless, withStdin, file } = suite;
 
 const V3 = 'projectcalico.org/v3';
 const doc = (kind: string, metadata: object, spec: object) => JSON.stringify({ apiVersion: V3, kind, metadata, spec });
@@ -130,7 +91,7 @@ describe('IPAM kinds and ipam show', () => {
       await withStdin(pool('ipam-pool', '10.60.0.0/24').replace('cidr: 10.60.0.0/24', 'cidr: 10.60.0.0/24, blockSize: 26') + '---\n' + `apiVersion: ${V3}\nkind: Node\nmetadata: {name: ipam-node}\nspec: {}\n`, 'apply', '-f', '-'),
       'Successfully applied 2 resource(s)\n',
     );
-    const client = createDatastoreClient(cluster.address);
+    const client = createDatastoreClient(suite.cluster.address);
     try {
       const { block } = await client.allocateBlock('ipam-node', { pool: 'ipam-pool' });
       assert.equal((block.spec as { cidr: string }).cidr, '10.60.0.0/26');
@@ -188,7 +149,7 @@ describe('get: output modes, names, namespaces, selectors', () => {
   });
 
   after(async () => {
-    ok(await meshless('delete', '-f', join(scratch, 'get-fixtures.yaml')), 'Successfully deleted 4 resource(s)\n');
+    ok(await meshless('delete', '-f', join(suite.scratch, 'get-fixtures.yaml')), 'Successfully deleted 4 resource(s)\n');
   });
 
   test('ps (default) and wide tables, sorted by name, with a blank line after', async () => {
@@ -315,9 +276,9 @@ describe('bad input: one line naming file, document, kind, name and field; nothi
   });
 
   test('missing file, empty file, empty directory, no -f', async () => {
-    fails(await meshless('apply', '-f', join(scratch, 'nope.yaml')), `cannot read ${join(scratch, 'nope.yaml')}: no such file or directory`);
-    fails(await meshless('apply', '-f', file('empty.yaml', '# nothing\n')), `no resources specified in ${join(scratch, 'empty.yaml')}`);
-    const emptyDir = mkdtempSync(join(scratch, 'dir-'));
+    fails(await meshless('apply', '-f', join(suite.scratch, 'nope.yaml')), `cannot read ${join(suite.scratch, 'nope.yaml')}: no such file or directory`);
+    fails(await meshless('apply', '-f', file('empty.yaml', '# nothing\n')), `no resources specified in ${join(suite.scratch, 'empty.yaml')}`);
+    const emptyDir = mkdtempSync(join(suite.scratch, 'dir-'));
     fails(await meshless('apply', '-f', emptyDir), `no resources specified in directory ${emptyDir} (it has no .yaml, .yml or .json file)`);
     fails(await meshless('apply'), 'nothing to apply: give -f FILE, -f DIR or -f - (see meshless apply --help)');
     fails(await meshless('delete', 'ippool'), 'name the IPPool resource(s) to delete: meshless delete ippool NAME...');
@@ -350,7 +311,7 @@ describe('global options and the datastore address', () => {
 
   test('a datastore that starts listening within --timeout is waited for', async () => {
     const port = await freePort();
-    const [host, upstream] = [cluster.address.slice(0, cluster.address.lastIndexOf(':')), Number(cluster.address.slice(cluster.address.lastIndexOf(':') + 1))];
+    const [host, upstream] = [suite.cluster.address.slice(0, suite.cluster.address.lastIndexOf(':')), Number(suite.cluster.address.slice(suite.cluster.address.lastIndexOf(':') + 1))];
     // A forwarder to the real datastore that starts listening only after the CLI has started.
     const sockets = new Set<Socket>();
     const late = createServer((s) => {
@@ -393,7 +354,7 @@ describe('global options and the datastore address', () => {
   });
 
   test('--datastore beats MESHLESS_DATASTORE; bad values are named', async () => {
-    ok(await cli(['get', 'bgppeers', '--datastore', cluster.address], { env: { MESHLESS_DATASTORE: '127.0.0.1:1' } }));
+    ok(await cli(['get', 'bgppeers', '--datastore', suite.cluster.address], { env: { MESHLESS_DATASTORE: '127.0.0.1:1' } }));
     fails(await cli(['get', 'ippools', '--datastore', 'nowhere']), "invalid --datastore from command line: must be HOST:PORT, got 'nowhere'");
     fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: 'x' } }), "invalid --datastore from environment MESHLESS_DATASTORE: must be HOST:PORT, got 'x'");
     fails(await meshless('get', 'ippools', '--timeout', 'soon'), `invalid --timeout from command line: must be a duration like 500ms, 10s or 5m, got "soon"`);
@@ -422,14 +383,14 @@ describe('global options and the datastore address', () => {
 
 describe('as a child process (bin/meshless.mjs)', () => {
   test('apply from stdin, get back as YAML, delete; exit statuses 0', async () => {
-    const childEnv = { MESHLESS_DATASTORE: cluster.address };
+    const childEnv = { MESHLESS_DATASTORE: suite.cluster.address };
     ok(await cliProcess(['apply', '-f', '-'], { env: childEnv, stdin: pool('proc-1', '10.71.0.0/16') }), "Successfully applied 1 'IPPool' resource(s)\n");
     const yaml = ok(await cliProcess(['get', 'ippools', '-o', 'yaml'], { env: childEnv }));
     assert.deepEqual(
       (parse(yaml) as { items: Resource[] }).items.map((r) => r.metadata.name),
       ['proc-1'],
     );
-    ok(await cliProcess(['delete', 'ippool', 'proc-1', '--datastore', cluster.address]), "Successfully deleted 1 'IPPool' resource(s)\n");
+    ok(await cliProcess(['delete', 'ippool', 'proc-1', '--datastore', suite.cluster.address]), "Successfully deleted 1 'IPPool' resource(s)\n");
   });
 
   test('unreachable datastore and invalid file: exit 1, one line on stderr, no stack trace', async () => {

@@ -34,6 +34,22 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : String
 const name = (r: Resource) => r.metadata.name;
 const namespace = (r: Resource) => r.metadata.namespace ?? '';
 
+type PolicyKind = 'NetworkPolicy' | 'GlobalNetworkPolicy' | 'StagedNetworkPolicy' | 'StagedGlobalNetworkPolicy';
+
+/** The four policy kinds share calicoctl's policy columns; namespaced ones also have NAMESPACE. */
+function policyColumns<K extends PolicyKind>(scope: 'namespaced' | 'global'): KindColumns<K> {
+  const cells: Record<string, (r: ResourceOf<PolicyKind>) => string> = {
+    NAME: name,
+    ORDER: (r) => str(r.spec.order),
+    SELECTOR: (r) => str(r.spec.selector),
+    TIER: (r) => r.spec.tier ?? 'default',
+  };
+  if (scope === 'namespaced') cells.NAMESPACE = namespace;
+  // Every policy kind has these spec fields; TypeScript cannot relate ResourceOf<K> (a
+  // conditional type) to the union it is drawn from, hence the cast.
+  return { ps: ['NAME', 'TIER'], wide: ['NAME', 'TIER', 'ORDER', 'SELECTOR'], cells: cells as Record<string, Cell<K>> };
+}
+
 const COLUMNS: { [K in Kind]: KindColumns<K> } = {
   Node: {
     ps: ['NAME'],
@@ -125,27 +141,8 @@ const COLUMNS: { [K in Kind]: KindColumns<K> } = {
     wide: ['NAME', 'LABELS'],
     cells: { NAME: name, LABELS: (r) => join(r.spec.labelsToApply) },
   },
-  NetworkPolicy: {
-    ps: ['NAME', 'TIER'],
-    wide: ['NAME', 'TIER', 'ORDER', 'SELECTOR'],
-    cells: {
-      NAME: name,
-      NAMESPACE: namespace,
-      ORDER: (r) => str(r.spec.order),
-      SELECTOR: (r) => str(r.spec.selector),
-      TIER: (r) => r.spec.tier ?? 'default',
-    },
-  },
-  GlobalNetworkPolicy: {
-    ps: ['NAME', 'TIER'],
-    wide: ['NAME', 'TIER', 'ORDER', 'SELECTOR'],
-    cells: {
-      NAME: name,
-      ORDER: (r) => str(r.spec.order),
-      SELECTOR: (r) => str(r.spec.selector),
-      TIER: (r) => r.spec.tier ?? 'default',
-    },
-  },
+  NetworkPolicy: policyColumns('namespaced'),
+  GlobalNetworkPolicy: policyColumns('global'),
   BGPPeer: {
     ps: ['NAME', 'PEERIP', 'NODE', 'ASN'],
     wide: ['NAME', 'PEERIP', 'NODE', 'ASN'],
@@ -205,22 +202,8 @@ const COLUMNS: { [K in Kind]: KindColumns<K> } = {
   GlobalNetworkSet: { ps: ['NAME'], wide: ['NAME', 'NETS'], cells: { NAME: name, NETS: (r) => join(r.spec.nets) } },
   NetworkSet: { ps: ['NAME'], wide: ['NAME', 'NETS'], cells: { NAME: name, NAMESPACE: namespace, NETS: (r) => join(r.spec.nets) } },
   Tier: { ps: ['NAME', 'ORDER'], wide: ['NAME', 'ORDER'], cells: { NAME: name, ORDER: (r) => str(r.spec.order) } },
-  StagedNetworkPolicy: {
-    ps: ['NAME', 'TIER'],
-    wide: ['NAME', 'TIER', 'ORDER', 'SELECTOR'],
-    cells: {
-      NAME: name,
-      NAMESPACE: namespace,
-      ORDER: (r) => str(r.spec.order),
-      SELECTOR: (r) => str(r.spec.selector),
-      TIER: (r) => r.spec.tier ?? 'default',
-    },
-  },
-  StagedGlobalNetworkPolicy: {
-    ps: ['NAME', 'TIER'],
-    wide: ['NAME', 'TIER', 'ORDER', 'SELECTOR'],
-    cells: { NAME: name, ORDER: (r) => str(r.spec.order), SELECTOR: (r) => str(r.spec.selector), TIER: (r) => r.spec.tier ?? 'default' },
-  },
+  StagedNetworkPolicy: policyColumns('namespaced'),
+  StagedGlobalNetworkPolicy: policyColumns('global'),
   StagedKubernetesNetworkPolicy: {
     ps: ['NAME'],
     wide: ['NAME', 'PODSELECTOR'],

@@ -1,52 +1,17 @@
 // calicoctl compatibility of the CLI against a real datastore on a real nats-server: unchanged
 // applies, delete -f by identity, warnings, patch, label, get -f / custom-columns / go-template,
 // create --skip-exists, -R, version, ipam configure, datastore export/import of every kind.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { calicoPriorityNote } from './commands/bgp.js';
 import { mergePatch } from './commands/patch.js';
-import { cli, REPO_ROOT, startTestCluster, type CliResult, type TestCluster } from './testing.js';
+import { cli, cliSuite, fails, ok, REPO_ROOT } from './testing.js';
 
-let cluster: TestCluster;
-let env: NodeJS.ProcessEnv;
-let scratch: string;
-
-before(async () => {
-  cluster = await startTestCluster();
-  env = { MESHLESS_DATASTORE: cluster.address };
-  scratch = mkdtempSync(join(tmpdir(), 'meshless-compat-'));
-});
-
-after(async () => {
-  rmSync(scratch, { recursive: true, force: true });
-  await cluster.stop();
-});
-
-const meshless = (...args: string[]) => cli(args, { env });
-const withStdin = (stdin: string, ...args: string[]) => cli(args, { env, stdin });
-
-function ok(r: CliResult, stdout?: string): string {
-  assert.equal(r.stderr, '', `unexpected stderr: ${r.stderr}`);
-  assert.equal(r.code, 0);
-  if (stdout !== undefined) assert.equal(r.stdout, stdout);
-  return r.stdout;
-}
-
-function fails(r: CliResult, message: RegExp): void {
-  assert.equal(r.code, 1, `expected exit 1: ${r.stdout}`);
-  assert.match(r.stderr, /^meshless: [^\n]*\n$/);
-  assert.match(r.stderr, message);
-}
-
-function file(name: string, text: string): string {
-  const path = join(scratch, name);
-  writeFileSync(path, text);
-  return path;
-}
+const suite = cliSuite('compat');
+const { meshless, withStdin, file } = suite;
 
 const pool = (name: string, cidr: string, extra = '') => `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}${extra}}\n`;
 const rv = async (kind: string, name: string) => (JSON.parse(ok(await meshless('get', kind, name, '-o', 'json'))) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
@@ -69,7 +34,7 @@ test('delete -f needs only kind, name and namespace; create --skip-exists; -R re
   ok(await withStdin('apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: d-1}\nspec: {cidr: 10.33.0.0/16, futureField: 1}\n', 'delete', '-f', '-'), "Successfully deleted 1 'IPPool' resource(s)\n");
   fails(await withStdin('kind: IPPool\nspec: {}\n', 'delete', '-f', '-'), /metadata\.name: is required/);
 
-  const dir = join(scratch, 'tree');
+  const dir = join(suite.scratch, 'tree');
   mkdirSync(join(dir, 'sub'), { recursive: true });
   writeFileSync(join(dir, 'a.yaml'), pool('r-1', '10.34.0.0/16'));
   writeFileSync(join(dir, 'sub', 'b.yaml'), pool('r-2', '10.35.0.0/16'));
@@ -125,7 +90,7 @@ test('version, ipam configure', async () => {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   ok(await cli(['version', '--client']), `Client Version:    v${pkg.version}\n`);
   ok(await withStdin('apiVersion: projectcalico.org/v3\nkind: ClusterInformation\nmetadata: {name: default}\nspec: {calicoVersion: v3.28.0, clusterType: "k8s,bgp"}\n', 'apply', '-f', '-'));
-  assert.match(ok(await meshless('version')), new RegExp(`^Client Version:    v${pkg.version}\nCluster Version:   v3\\.28\\.0\nCluster Type:      k8s,bgp\nDatastore:         ${cluster.address.replace(/\./g, '\\.')} \\(revision \\d+\\)\n$`));
+  assert.match(ok(await meshless('version')), new RegExp(`^Client Version:    v${pkg.version}\nCluster Version:   v3\\.28\\.0\nCluster Type:      k8s,bgp\nDatastore:         ${suite.cluster.address.replace(/\./g, '\\.')} \\(revision \\d+\\)\n$`));
   ok(await meshless('ipam', 'configure', '--strictaffinity=true'), 'Successfully set StrictAffinity to: true\n');
   const cfg = JSON.parse(ok(await meshless('get', 'ipamconfig', 'default', '-o', 'json'))) as { spec: Record<string, unknown> };
   assert.deepEqual(cfg.spec, { strictAffinity: true, autoAllocateBlocks: true });
@@ -172,7 +137,7 @@ test('datastore import of a Calico export (every kind), then export → import c
 
 test('cluster diags bundles versions, every resource and IPAM into one .tar.gz', async () => {
   ok(await withStdin(pool('diags-pool', '10.93.0.0/24'), 'apply', '-f', '-'));
-  const output = join(scratch, 'diags.tar.gz');
+  const output = join(suite.scratch, 'diags.tar.gz');
   const r = await meshless('cluster', 'diags', '-o', output);
   assert.match(ok(r), /^Diagnostics written to .*diags\.tar\.gz \(\d+ kinds listed, \d+ with resources, revision \d+\)\n$/);
   const { execFileSync } = await import('node:child_process');

@@ -9,6 +9,7 @@ import { Command, CommanderError, type HelpContext } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { CliContext, DEFAULT_DATASTORE, DEFAULT_TIMEOUT, type CliIo } from './context.js';
 import { CliError, oneLine } from './failure.js';
+import { runsService, subcommand } from './invocation.js';
 import { tracingEndpoint } from '../../shared/tracing/index.js';
 
 /**
@@ -86,8 +87,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const ctx = new CliContext(io);
   try {
     const parse = async () => void (await buildProgram(ctx).parseAsync([...args], { from: 'user' }));
-    const command = subcommand(args);
-    if (tracingEndpoint(io.env) && !SERVICES.has(command)) await traced(command, args, io, parse);
+    // Services start tracing themselves (commands/service.ts).
+    if (tracingEndpoint(io.env) && !runsService(args)) await traced(subcommand(args), args, io, parse);
     else await parse();
     return 0;
   } catch (err) {
@@ -102,18 +103,6 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   } finally {
     await ctx.close().catch(() => undefined);
   }
-}
-
-/** Commands that run a service: they start tracing themselves (commands/service.ts). */
-const SERVICES = new Set(['datastore', 'sync', 'agent', 'rr', 'kube-controller', 'dashboard', 'demo']);
-
-/** The first argument that is not a global option or its value (`--datastore X get` -> get). */
-function subcommand(args: readonly string[]): string {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--datastore' || args[i] === '--timeout' || args[i] === '--credentials') i++;
-    else if (!args[i]!.startsWith('-')) return args[i]!;
-  }
-  return '';
 }
 
 /**

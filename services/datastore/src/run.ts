@@ -124,17 +124,17 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     await store.revision();
 
     const metrics = createApiMetrics(telemetry.meter, { revision: () => store.lastSeenRevision, compactedRevision: () => compacted, kvProbeOk: () => probe.ok });
-    const probe = new KvProbe(store, config.kvProbeInterval, config.kvProbeDeadline, log.child({ component: 'kv-probe' }), (reason) => metrics.natsError(reason));
+    const probe = new KvProbe(store, config.kvProbeInterval, config.kvProbeDeadline, log.child({ subsystem: 'kv-probe' }), (reason) => metrics.natsError(reason));
     await probe.runOnce();
     probe.start();
     closers.push(async () => probe.stop());
     telemetry.addReadiness('kv', () => ({ ready: probe.ok, reason: probe.reason }));
     const normalize = (doc: ResourceDocument) => validateResource(doc, { source: 'ipam' }) as unknown as ResourceDocument;
-    const ipam = new Ipam(store, normalize, log.child({ component: 'ipam' }), () => metrics.blockAllocated(), { strictAffinity: config.ipamStrictAffinity });
-    const addresses = new IpamAddresses(store, ipam, normalize, log.child({ component: 'ipam' }));
+    const ipam = new Ipam(store, normalize, log.child({ subsystem: 'ipam' }), () => metrics.blockAllocated(), { strictAffinity: config.ipamStrictAffinity });
+    const addresses = new IpamAddresses(store, ipam, normalize, log.child({ subsystem: 'ipam' }));
     closers.push(() => ipam.idle());
 
-    const compactor = new Compactor(store, config.tombstoneRetention, log.child({ component: 'compactor' }), (r: CompactionResult) => {
+    const compactor = new Compactor(store, config.tombstoneRetention, log.child({ subsystem: 'compactor' }), (r: CompactionResult) => {
       compacted = r.compactedRevision;
       metrics.tombstonesPurged(r.purged);
     });
@@ -149,8 +149,8 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     sweep.unref();
     closers.push(async () => clearInterval(sweep));
 
-    const handlers = new Handlers(store, ipam, addresses, log.child({ component: 'api' }));
-    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ component: 'api' }), maxMessageBytes: config.maxMessageBytes,
+    const handlers = new Handlers(store, ipam, addresses, log.child({ subsystem: 'api' }));
+    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ subsystem: 'api' }), maxMessageBytes: config.maxMessageBytes,
       security,
       limits: { maxWatches: config.maxWatches, maxWatchesPerClient: config.maxWatchesPerClient, stallTimeoutMs: config.watchStallTimeout },
     });

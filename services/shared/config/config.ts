@@ -106,11 +106,16 @@ export function loadConfig<S extends ConfigSpec>(spec: S, options: LoadOptions =
   return out as ConfigOf<S>;
 }
 
+/** HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 address (`[::1]:179`). */
+export function isHostPort(v: string): boolean {
+  return /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(v);
+}
+
 /** Helpers for common checks. */
 export const checks = {
   port: (v: number) => (v >= 0 && v <= 65535 ? undefined : `must be a port number 0-65535, got ${v}`),
   positive: (v: number) => (v > 0 ? undefined : `must be greater than 0, got ${v}`),
-  hostPort: (v: string) => (/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(v) ? undefined : `must be HOST:PORT, got '${v}'`),
+  hostPort: (v: string) => (isHostPort(v) ? undefined : `must be HOST:PORT, got '${v}'`),
   oneOf:
     (...allowed: string[]) =>
     (v: string) =>

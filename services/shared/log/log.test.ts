@@ -20,3 +20,16 @@ createLogger('sync', { node: 'node-1' }).child({ revision: 42 }).info({ peer: '1
   assert.equal(line.msg, 'in sync');
   assert.equal(line.trace_id, undefined, 'no trace id while tracing is off');
 });
+
+test('a part of a service names itself as subsystem: one component per line', () => {
+  const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+  const script = `const { createLogger } = await import(${JSON.stringify(index)});
+createLogger('datastore').child({ subsystem: 'ipam' }).info('block allocated');`;
+  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' } });
+  assert.equal(out.status, 0, out.stderr);
+  const raw = out.stdout.trim();
+  assert.equal(raw.match(/"component":/g)?.length, 1, raw);
+  const line = JSON.parse(raw) as Record<string, unknown>;
+  assert.equal(line.component, 'datastore');
+  assert.equal(line.subsystem, 'ipam');
+});

@@ -103,7 +103,7 @@ export function startDataplane(config: DataplaneConfig & { node: string }, agent
     blockRouteType: config.blockRoute as 'unreachable' | 'blackhole',
     remoteBlocks: config.remoteBlocks,
     reconcileIntervalMs: config.reconcileInterval,
-    ...(options.log ? { log: options.log.child({ component: 'dataplane' }) } : {}),
+    ...(options.log ? { log: options.log.child({ subsystem: 'dataplane' }) } : {}),
     ...(options.meter ? { meter: options.meter } : {}),
   });
   return attachDataplane(agent, dataplane, options.log);

@@ -53,7 +53,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     this.config = resolveSpeakerConfig(config);
     this.speakerInput = config;
     this.transport = config.transport ?? netTransport;
-    this.log = (config.logger ?? createLogger('bgp')).child({ component: 'bgp-speaker' });
+    this.log = (config.logger ?? createLogger('bgp')).child({ subsystem: 'bgp-speaker' });
     this.metrics = createSpeakerMetrics(config.meter, { peers: () => [...this.peersByAddress.values()].map((p) => ({ address: p.address, state: p.state, outQueueBytes: p.outQueueBytes })) });
     this.restarting = config.gracefulRestart?.restarting === true;
     this.listenerSecurity = new ListenerSecurity(this.log);

@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
 import { boxTable } from '../table.js';
+import { isHostPort } from '../../../shared/config/index.js';
 
 export const DEFAULT_RR_ADMIN = '127.0.0.1:5474';
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
 
 type RrModule = typeof import('../../../rr/index.js');
 type PeersResponse = Awaited<ReturnType<ReturnType<RrModule['createRrAdminClient']>['peers']>>;
@@ -102,7 +102,7 @@ Examples:
   const connect = async (cmd: Command) => {
     const o = cmd.optsWithGlobals<{ rr?: string }>();
     const address = o.rr ?? ctx.io.env.MESHLESS_RR ?? DEFAULT_RR_ADMIN;
-    if (!HOST_PORT.test(address)) throw new CliError(`invalid --rr: must be HOST:PORT, got '${address}'`);
+    if (!isHostPort(address)) throw new CliError(`invalid --rr: must be HOST:PORT, got '${address}'`);
     const { timeoutMs, credentials } = ctx.globals(cmd);
     const rr = await import('../../../rr/index.js');
     const client = rr.createRrAdminClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });

@@ -19,8 +19,7 @@ import { toYaml } from '../output.js';
 import { EXPORTED, withoutServerFields } from './datastore-io.js';
 import { checkIpam, formatReport } from './ipam-check.js';
 import { clientVersion } from './version.js';
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
+import { isHostPort } from '../../../shared/config/index.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const cluster = program.command('cluster').summary('cluster-wide operations: diagnostics').description('Cluster-wide operations.');
@@ -34,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async () => {
       const o = diags.opts<{ output: string; rr?: string }>();
       const reflectors = (o.rr ?? ctx.io.env.MESHLESS_RR ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      for (const r of reflectors) if (!HOST_PORT.test(r)) throw new CliError(`invalid --rr: must be HOST:PORT[,HOST:PORT...], got '${r}'`);
+      for (const r of reflectors) if (!isHostPort(r)) throw new CliError(`invalid --rr: must be HOST:PORT[,HOST:PORT...], got '${r}'`);
       const store = await ctx.datastore(diags);
       const dir = mkdtempSync(join(tmpdir(), 'meshless-diags-'));
       const root = join(dir, 'meshless-diagnostics');

@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
 import { serviceRuntime } from '../runtime.js';
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
+import { isHostPort } from '../../../shared/config/index.js';
 
 const EXAMPLES = `
 Examples:
@@ -62,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
       const globals = cmd.optsWithGlobals<{ datastore?: string; credentials?: string }>();
       const datastore = globals.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
       const credentials = resolveClientCredentials(globals.credentials, env).dir;
-      if (!HOST_PORT.test(datastore)) throw new CliError(`kube-controller: --datastore must be HOST:PORT, got '${datastore}'`);
+      if (!isHostPort(datastore)) throw new CliError(`kube-controller: --datastore must be HOST:PORT, got '${datastore}'`);
       const timing = {
         leaseDurationMs: seconds('--lease-duration', opts.leaseDuration),
         renewDeadlineMs: seconds('--renew-deadline', opts.renewDeadline),

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
 import { serviceRuntime } from '../runtime.js';
+import { isHostPort } from '../../../shared/config/index.js';
 
 const EXAMPLES = `
 Examples:
@@ -94,7 +95,6 @@ export function register(program: Command, ctx: CliContext): void {
     });
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
 
 /** The reflector's credentials (--credentials or MESHLESS_CREDENTIALS) and --insecure (or MESHLESS_INSECURE=true). */
 function tlsSettings(ctx: CliContext, cmd: Command, insecureFlag: boolean | undefined): { credentials?: string; insecure: boolean } {
@@ -109,11 +109,11 @@ async function runDatastoreMode(
 ): Promise<void> {
   const env = ctx.io.env;
   const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of sync) if (!HOST_PORT.test(s)) throw new CliError(`rr: --sync must be HOST:PORT[,HOST:PORT...], got '${s}'`);
+  for (const s of sync) if (!isHostPort(s)) throw new CliError(`rr: --sync must be HOST:PORT[,HOST:PORT...], got '${s}'`);
   const datastore = opts.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
-  if (datastore !== 'none' && !HOST_PORT.test(datastore)) throw new CliError(`rr: --datastore must be HOST:PORT or none, got '${datastore}'`);
+  if (datastore !== 'none' && !isHostPort(datastore)) throw new CliError(`rr: --datastore must be HOST:PORT or none, got '${datastore}'`);
   const admin = opts.admin ?? '127.0.0.1:5474';
-  if (admin !== 'none' && !HOST_PORT.test(admin)) throw new CliError(`rr: --admin must be HOST:PORT or none, got '${admin}'`);
+  if (admin !== 'none' && !isHostPort(admin)) throw new CliError(`rr: --admin must be HOST:PORT or none, got '${admin}'`);
   const metricsPort = opts.metricsPort === undefined ? false : Number(opts.metricsPort);
   if (metricsPort !== false && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
     throw new CliError(`rr: --metrics-port must be a port number 0-65535, got '${opts.metricsPort}'`);

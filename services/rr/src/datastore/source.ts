@@ -30,7 +30,7 @@ export interface SyncSourceOptions {
 }
 
 export function syncSource(o: SyncSourceOptions): ResourceSource {
-  const agent = new SyncAgent({ node: o.node, syncer: 'bgp', endpoints: o.endpoints, ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.credentials ? { credentials: o.credentials } : {}), log: o.log.child({ component: 'sync-client' }) });
+  const agent = new SyncAgent({ node: o.node, syncer: 'bgp', endpoints: o.endpoints, ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.credentials ? { credentials: o.credentials } : {}), log: o.log.child({ subsystem: 'sync-client' }) });
   return {
     async start(onChanges) {
       agent.on('commit', (c) => onChanges(c.updates.map((u) => ({ kind: u.kind, name: u.name, value: u.value })), c.inSync, c.revision));

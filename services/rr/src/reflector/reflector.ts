@@ -134,7 +134,7 @@ export class Reflector {
   constructor(options: ReflectorOptions) {
     const s = options.settings;
     this.settings = s;
-    this.log = (options.logger ?? createLogger('rr')).child({ component: 'reflector' });
+    this.log = (options.logger ?? createLogger('rr')).child({ subsystem: 'reflector' });
     this.budget = options.exportBudget ?? 4096;
     this.restarting = options.restarting === true;
     if (this.restarting) for (const f of [4, 6] as const) this.restartingFamilies.add(f);

@@ -133,7 +133,7 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
     });
     const rr = services.reflector;
     if (client) {
-      publisher = new LearnedRoutePublisher(rr.rib, client, o.node, log.child({ component: 'learned-routes' }));
+      publisher = new LearnedRoutePublisher(rr.rib, client, o.node, log.child({ subsystem: 'learned-routes' }));
       await publisher.load().catch((err: unknown) => log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'));
       rr.events.endOfRib = (address) => {
         const idx = rr.ribPeer(address).idx;

@@ -49,7 +49,7 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
   let store: RibStore | undefined;
   let saved: RestoredRib | undefined;
   if (o.service.dataDir) {
-    store = RibStore.open(o.service.dataDir, log.child({ component: 'rib-store' }));
+    store = RibStore.open(o.service.dataDir, log.child({ subsystem: 'rib-store' }));
     const t0 = performance.now();
     saved = store.load({ asNumber: o.settings.asNumber, routerId: o.settings.routerId, clusterId: o.settings.clusterId });
     log.info({ routes: saved.routes.length, ms: Math.round(performance.now() - t0), dir: o.service.dataDir }, saved.routes.length ? 'saved RIB loaded: warm restart' : 'no saved RIB: cold start');
@@ -71,7 +71,7 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
   let admin: AdminServer | undefined;
   const denials = o.telemetry?.meter.createCounter('meshless_rr_admin_permission_denied_total', { description: 'admin calls refused by authorization, by method and role' });
   if (o.service.adminListen) {
-    admin = await startAdminServer(o.service.adminListen, () => reflector, log.child({ component: 'admin' }), {
+    admin = await startAdminServer(o.service.adminListen, () => reflector, log.child({ subsystem: 'admin' }), {
       persistBacklog: () => store?.backlog ?? 0,
       ...(o.adminSecurity ? { security: o.adminSecurity } : {}),
       denied: (method, role) => denials?.add(1, { method, role }),
