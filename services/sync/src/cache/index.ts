@@ -6,4 +6,6 @@ export { CachePersistence } from './persist.js';
 export type { PersistedCache } from './persist.js';
 export { readCompactedRevision } from './compaction.js';
 export { reconcile } from './reconcile.js';
+export { DatastoreFollower } from './follower.js';
+export type { FollowerOptions, FollowerEvents } from './follower.js';
 export type { Reconciliation } from './reconcile.js';

@@ -1,5 +1,8 @@
-// One client's stream on the server: an ordered queue of ready-framed messages (shared Buffers,
-// never copied here) written to the stream as fast as it accepts them.
+// One client's stream on the server: its lifecycle (phase, handshake and resume-wait timers,
+// accepted, pings and pongs) and an ordered queue of ready-framed messages (shared Buffers, never
+// copied here) written to the stream as fast as it accepts them. The server decides when a
+// stream moves on (accept, goLive, end, fail); the stream alone changes its own state, and its
+// timers stop when it closes, whatever closed it.
 //
 // Two ways to the wire. Direct (the default): the frame, already carrying its gRPC length
 // prefix, is written to the call's HTTP/2 stream, so every stream of a fan-out gets the same
@@ -60,22 +63,24 @@ export function directWriter(call: ServerDuplexStream<Buffer, Buffer>): DirectWr
 export type CloseReason = 'client' | 'lag' | 'invalid' | 'handshake-timeout' | 'pong-timeout' | 'reconnect' | 'unavailable' | 'full' | 'shutdown' | 'permission-denied' | 'replaced';
 
 export class ClientStream {
-  phase: StreamPhase = 'handshake';
-  hello: ValidHello | undefined;
+  private _phase: StreamPhase = 'handshake';
+  private _hello: ValidHello | undefined;
   readonly connectedAt = Date.now();
-  lastPongAt = Date.now();
+  private _lastPongAt = Date.now();
   /** When the current ping was sent to this stream (0: none outstanding). */
-  pingSentAt = 0;
+  private pingSentAt = 0;
+  /** The id of the last Ping written to this stream. */
+  private pingId = 0;
   writtenRevision = 0;
   sentRevision = 0;
   /** Bytes handed to grpc-js, all messages. */
   bytesWritten = 0;
   closeReason: CloseReason | undefined;
   /** Counted as a connection (past a valid hello). */
-  accepted = false;
-  handshakeTimer: NodeJS.Timeout | undefined;
-  /** The id of the last Ping written to this stream. */
-  pingId = 0;
+  private _accepted = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  /** Set while an accepted client waits for the cache to reach the revision it resumes from. */
+  private resumeTimer: NodeJS.Timeout | undefined;
   private queue: Queued[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -103,6 +108,85 @@ export class ClientStream {
     } else call.on('drain', drained);
   }
 
+  get phase(): StreamPhase {
+    return this._phase;
+  }
+
+  /** The validated hello (set once it arrived and passed validation). */
+  get hello(): ValidHello | undefined {
+    return this._hello;
+  }
+
+  get accepted(): boolean {
+    return this._accepted;
+  }
+
+  get lastPongAt(): number {
+    return this._lastPongAt;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** handshake: `onTimeout` runs when no hello arrived within `ms` (the stream still in handshake). */
+  awaitHello(ms: number, onTimeout: () => void): void {
+    this.handshakeTimer = setTimeout(() => {
+      if (this._phase === 'handshake') onTimeout();
+    }, ms);
+    this.handshakeTimer.unref();
+  }
+
+  /** A hello arrived: the handshake timer stops (whether or not the hello is valid). */
+  helloArrived(): void {
+    clearTimeout(this.handshakeTimer);
+  }
+
+  /** The hello passed validation. */
+  greeted(hello: ValidHello): void {
+    this._hello = hello;
+  }
+
+  /** handshake → syncing: counted as a connection from now on. */
+  accept(): void {
+    this._accepted = true;
+    this._phase = 'syncing';
+  }
+
+  /** syncing: `onTimeout` runs unless `stopWaiting` is called within `ms`. */
+  waitForRevision(ms: number, onTimeout: () => void): void {
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      onTimeout();
+    }, ms);
+    this.resumeTimer.unref();
+  }
+
+  stopWaiting(): void {
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+  }
+
+  /** syncing → live (InSync queued): pings are counted from now. */
+  goLive(): void {
+    this._phase = 'live';
+    this._lastPongAt = Date.now();
+  }
+
+  /** Queues a ping round's shared frame and remembers when it went out. */
+  ping(frame: Buffer, id: number, revision: number): void {
+    this.pingId = id;
+    this.pingSentAt = Date.now();
+    this.send(frame, revision, true);
+  }
+
+  /** A pong arrived; returns the round trip in seconds when it answers the outstanding ping. */
+  pong(id: number): number | undefined {
+    this._lastPongAt = Date.now();
+    if (id !== this.pingId || this.pingSentAt <= 0) return undefined;
+    const seconds = (this._lastPongAt - this.pingSentAt) / 1000;
+    this.pingSentAt = 0;
+    return seconds;
+  }
+
   get queued(): number {
     return this.queue.length - this.queueHead;
   }
@@ -123,7 +207,7 @@ export class ClientStream {
    * ends a snapshot). Returns false when the stream is closed (or was just closed for lag).
    */
   send(buf: Buffer, revision: number, commit: boolean, endsGrace = false): boolean {
-    if (this.phase === 'closed') return false;
+    if (this._phase === 'closed') return false;
     if (commit && revision > this.sentRevision) this.sentRevision = revision;
     if (!this.blocked && this.queued === 0) {
       this.write(buf, revision, commit, endsGrace);
@@ -137,7 +221,7 @@ export class ClientStream {
 
   /** Ends the stream with OK once everything queued is written (after a Reconnect). */
   end(reason: CloseReason): void {
-    if (this.phase === 'closed') return;
+    if (this._phase === 'closed') return;
     this.markClosed(reason);
     this.flushAll();
     this.call.end();
@@ -145,7 +229,7 @@ export class ClientStream {
 
   /** Ends the stream with an error status; what is still queued here is dropped. */
   fail(code: status, details: string, reason: CloseReason, metadata?: Metadata): void {
-    if (this.phase === 'closed') return;
+    if (this._phase === 'closed') return;
     this.markClosed(reason);
     this.dropQueue();
     this.call.emit('error', { code, details, metadata });
@@ -153,14 +237,15 @@ export class ClientStream {
 
   /** The client went away (cancelled or errored). */
   gone(): void {
-    if (this.phase === 'closed') return;
+    if (this._phase === 'closed') return;
     this.markClosed('client');
     this.dropQueue();
   }
 
   private markClosed(reason: CloseReason): void {
     clearTimeout(this.handshakeTimer);
-    this.phase = 'closed';
+    this.stopWaiting();
+    this._phase = 'closed';
     this.closeReason = reason;
     this.onClosed(this);
   }

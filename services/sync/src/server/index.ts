@@ -1,6 +1,6 @@
 export { SyncServer } from './sync-server.js';
 export { advertisedAddress } from './address.js';
-export type { SyncServerOptions, SyncServerStats } from './sync-server.js';
+export type { SyncServerOptions, SyncServerStats } from './options.js';
 export { createSyncMetrics } from './metrics.js';
 export type { SyncMetrics } from './metrics.js';
 export { parseHeartbeat } from './balancer.js';

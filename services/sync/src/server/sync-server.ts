@@ -1,112 +1,42 @@
-// The sync server: one KV watch feeding one cache, and the gRPC SyncService streaming views of it
-// to agents and route reflectors. Protocol: proto/meshless/v1/sync.proto; design and rejected
-// alternatives: services/sync/DESIGN.md.
+// The sync server: one datastore follower (cache/follower.ts) keeping one cache, and the gRPC
+// SyncService streaming views of it to agents and route reflectors. This file is the wiring and
+// the decisions: handshake (validate, authorize, admit), resume or snapshot, fan-out of changes
+// (deltas.ts) and pings to live streams, shedding and draining. Each stream owns its lifecycle
+// (client-stream.ts); the server keeps the sets they are in. Protocol:
+// proto/meshless/v1/sync.proto; design and rejected alternatives: services/sync/DESIGN.md.
 //
-// Life of a stream
+// Life of a stream (the phases of ClientStream)
 //   handshake  waiting for SyncClientHello (handshakeTimeoutMs), validated field by field
 //   syncing    ServerHello sent; resume deltas or snapshot chunks queued, then InSync
 //   live       receives every fan-out task and ping round; answers pings
 //   closed     ended with a status (or by the client); removed from every set at once
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { createServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import type { Server as TcpServer } from 'node:net';
 import { Server, ServerCredentials, status, type ConnectionInjector, type ServerDuplexStream } from '@grpc/grpc-js';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
-import { RESOURCES_BUCKET, resourceKey, type NatsConnection } from '../../../shared/nats/index.js';
-import { describeCaller, type Caller, type ServerSecurity } from '../../../shared/tls/index.js';
+import { resourceKey } from '../../../shared/nats/index.js';
+import { describeCaller, type Caller } from '../../../shared/tls/index.js';
 import {
-  SyncCompression,
   SyncFeature,
   SyncReconnectReason,
   SyncRequest,
   type SyncClientHello,
   type SyncUpdate,
 } from '../../../../proto/gen/meshless/v1/sync.js';
-import { Cache, CachePersistence, KvSource, readCompactedRevision, reconcile, type Change, type RawChange } from '../cache/index.js';
-import { Freshness } from './freshness.js';
-import { RAW_SYNC_SERVICE, compressionName, encodeFrame, updateBlock, validateHello } from '../protocol/index.js';
+import { Cache, DatastoreFollower } from '../cache/index.js';
+import { RAW_SYNC_SERVICE, compressionName, encodeFrame, validateHello } from '../protocol/index.js';
 import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
-import { advertisedAddress } from './address.js';
 import { authorizeHello } from './authorize.js';
 import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
-import { Fanout, type FanoutTask } from './fanout.js';
+import { pushDeltaTasks } from './deltas.js';
+import { Fanout } from './fanout.js';
+import { listen } from './listener.js';
+import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
 import { SnapshotCache, deletion, deltaMessages, toUpdate } from './snapshots.js';
 
-export interface SyncServerOptions {
-  serverId: string;
-  nc: NatsConnection;
-  /** HOST:PORT to listen on (port 0 picks one). */
-  listen: string;
-  /** HOST:PORT other servers and clients should use for us; defaults to the bound listen address. */
-  advertise?: string;
-  /** LMDB directory for the warm-start cache; undefined: always start cold. */
-  stateDir?: string;
-  bucket?: string;
-  maxConnections: number;
-  pingIntervalMs: number;
-  pongTimeoutMs: number;
-  handshakeTimeoutMs: number;
-  snapshotWindowMs: number;
-  chunkBytes: number;
-  compressMinBytes: number;
-  maxLagBytes: number;
-  maxLagRevisions: number;
-  newClientGraceMs: number;
-  resumeWaitMs: number;
-  heartbeatIntervalMs: number;
-  shedPerSecond: number;
-  shedSlack: number;
-  fanoutChunk: number;
-  drainTimeoutMs: number;
-  horizonPollMs: number;
-  /** Largest accepted client message (a hello with many endpoint keys). */
-  maxMessageBytes: number;
-  /** Write shared frames straight to each HTTP/2 stream (see client-stream.ts); false: grpc-js's public write. */
-  directWrites: boolean;
-  /** Accept queue length of the listening socket (the kernel caps it at net.core.somaxconn). */
-  listenBacklog: number;
-  log: Logger;
-  metrics?: SyncMetrics;
-  /** Mutual TLS and caller identification (shared/tls); absent: plain text, everything allowed. */
-  security?: ServerSecurity;
-}
-
-export interface SyncServerStats {
-  serverId: string;
-  address: string;
-  ready: boolean;
-  draining: boolean;
-  revision: number;
-  horizon: number;
-  cacheEntries: number;
-  connections: number;
-  live: Record<SyncerType, number>;
-  snapshotsBuilt: number;
-  snapshotsReused: number;
-  resumes: number;
-  shedHistory: readonly number[];
-  /** Payloads on the heartbeat subject that were not heartbeats (ignored). */
-  invalidHeartbeats: number;
-  closed: Record<string, number>;
-  warmStart: boolean;
-  /** Times the cache was read again after falling behind compaction. */
-  resyncs: number;
-}
-
 const VERSION_FEATURES = [SyncFeature.SYNC_FEATURE_RECONNECT];
-
-function perCompression(make: (c: SyncCompression) => Buffer): (c: SyncCompression) => Buffer {
-  const made = new Map<SyncCompression, Buffer>();
-  return (c) => {
-    let b = made.get(c);
-    if (!b) made.set(c, (b = make(c)));
-    return b;
-  };
-}
 
 export class SyncServer {
   readonly cache = new Cache();
@@ -118,13 +48,12 @@ export class SyncServer {
   private balancer: Balancer | undefined;
   private listener: TcpServer | undefined;
   private injector: ConnectionInjector | undefined;
-  private source: KvSource | undefined;
-  private persistence: CachePersistence | undefined;
-  private jsm: JetStreamManager | undefined;
+  private readonly follower: DatastoreFollower;
   private readonly streams = new Set<ClientStream>();
   private readonly live: Record<SyncerType, Set<ClientStream>> = { agent: new Set(), bgp: new Set() };
   private readonly liveByNode: Record<SyncerType, Map<string, Set<ClientStream>>> = { agent: new Map(), bgp: new Map() };
-  private readonly waiting = new Map<ClientStream, NodeJS.Timeout>();
+  /** Accepted streams resuming from a revision the cache has not reached yet. */
+  private readonly waiting = new Set<ClientStream>();
   /** Who opened each stream (from its TLS session). */
   private readonly callers = new WeakMap<ClientStream, Caller>();
   /** The one stream of each node or reflector identity (see authorize.ts). */
@@ -134,19 +63,10 @@ export class SyncServer {
   private nextStreamId = 0;
   private pingId = 0;
   private accepted = 0;
-  private caughtUp = false;
-  private readonly freshness = new Freshness();
-  /** Why the cache is being read again (not ready meanwhile); undefined when it is not. */
-  private resyncReason: string | undefined;
-  private resyncs = 0;
-  private resyncing = false;
   private natsUp = true;
   private _draining = false;
   private closed = false;
   private drainDone: Promise<void> | undefined;
-  private datastoreId = '';
-  /** The revision a warm start loaded (0 for a cold start). */
-  private warmRevision = 0;
   private readonly counts = { snapshotsBuilt: 0, snapshotsReused: 0, resumes: 0, closed: {} as Record<string, number> };
   private _address = '';
   private _port = 0;
@@ -165,6 +85,22 @@ export class SyncServer {
         reused: (syncer) => {
           this.counts.snapshotsReused++;
           this.metrics.snapshotReused(syncer);
+        },
+      },
+    );
+    const liveIndex = { live: this.live, liveByNode: this.liveByNode };
+    this.follower = new DatastoreFollower(
+      { nc: options.nc, cache: this.cache, stateDir: options.stateDir, bucket: options.bucket, horizonPollMs: options.horizonPollMs, log: options.log, address: () => this.address },
+      {
+        changes: (changes) => pushDeltaTasks(this.fanout, changes, this.cache.revision, liveIndex, { compressMinBytes: options.compressMinBytes, fannedOut: (u, m) => this.metrics.fannedOut(u, m) }),
+        advanced: () => this.serveWaiting(),
+        readiness: () => this.balancer?.publish(),
+        corrected: () => {
+          // Each reconnects without a revision and takes a snapshot with replace=true (sync.proto,
+          // SYNC_RECONNECT_REASON_RESYNC).
+          for (const stream of [...this.streams]) {
+            if (stream.accepted) this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC, `sync server ${this.options.serverId} corrected its state: take a snapshot`);
+          }
         },
       },
     );
@@ -200,8 +136,7 @@ export class SyncServer {
     );
     server.balancer.start();
     server.every(options.pingIntervalMs, () => server.pingRound());
-    server.every(options.horizonPollMs, () => void server.pollHorizon());
-    void server.follow();
+    server.follower.start();
     return server;
   }
 
@@ -214,7 +149,7 @@ export class SyncServer {
   }
 
   get ready(): boolean {
-    return this.caughtUp && this.natsUp && !this._draining && !this.closed;
+    return this.follower.caughtUp && this.natsUp && !this._draining && !this.closed;
   }
 
   get draining(): boolean {
@@ -226,9 +161,7 @@ export class SyncServer {
     if (this.closed) return 'closed';
     if (this._draining) return 'draining';
     if (!this.natsUp) return 'NATS disconnected';
-    if (this.resyncReason) return `reading the datastore again: ${this.resyncReason}`;
-    if (!this.caughtUp) return `catching up with the datastore (at revision ${this.cache.revision})`;
-    return undefined;
+    return this.follower.notReadyReason();
   }
 
   stats(): SyncServerStats {
@@ -248,37 +181,25 @@ export class SyncServer {
       shedHistory: this.balancer?.shedHistory ?? [],
       invalidHeartbeats: this.balancer?.invalidHeartbeats ?? 0,
       closed: { ...this.counts.closed },
-      warmStart: this.warmRevision > 0,
-      resyncs: this.resyncs,
+      warmStart: this.follower.warmStart,
+      resyncs: this.follower.resyncs,
     };
   }
 
-  // ------------------------------------------------------------------ datastore side
+  // ------------------------------------------------------------------ listening
 
-  /**
-   * Listens with our own TCP server and hands each connection to grpc-js (its connection
-   * injector): grpc-js's own listener has Node's default accept backlog (511), and when a server
-   * dies, thousands of agents reconnect to the others at once; connections beyond the backlog
-   * are dropped and retried by TCP after 1, 3, 7... seconds. Also sets TCP_NODELAY, so small
-   * frames (deltas, pings) never wait for Nagle.
-   */
   private async bind(): Promise<void> {
-    const listen = this.options.listen;
-    const host = listen.slice(0, listen.lastIndexOf(':'));
-    const injector = this.grpc.createConnectionInjector(this.options.security?.credentials ?? ServerCredentials.createInsecure());
-    this.injector = injector;
-    const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
-    this.listener = listener;
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen({ host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(listen.lastIndexOf(':') + 1)), backlog: this.options.listenBacklog }, () => {
-        listener.off('error', reject);
-        resolve();
-      });
+    const bound = await listen(this.grpc, {
+      listen: this.options.listen,
+      advertise: this.options.advertise,
+      backlog: this.options.listenBacklog,
+      credentials: this.options.security?.credentials ?? ServerCredentials.createInsecure(),
+      log: this.log,
     });
-    listener.on('error', (err) => this.log.error({ err: String(err) }, 'listener error'));
-    this._port = (listener.address() as AddressInfo).port;
-    this._address = advertisedAddress(this.options.advertise, host, this._port);
+    this.listener = bound.listener;
+    this.injector = bound.injector;
+    this._port = bound.port;
+    this._address = bound.address;
   }
 
   private watchNats(): void {
@@ -287,311 +208,13 @@ export class SyncServer {
         if (s.type === 'disconnect') this.natsUp = false;
         else if (s.type === 'reconnect') {
           this.natsUp = true;
-          // The ordered consumer resumes by itself, but after a slow-consumer disconnect (a
-          // frozen process) it was seen to skip messages: check the cache against the KV.
-          if (this.caughtUp) void this.resync('NATS reconnected: checking the cache against the datastore', true);
+          this.follower.natsReconnected();
         }
       }
     })();
   }
 
-  /** Follows the datastore, retrying (every second) until it works or the server closes. */
-  private async follow(): Promise<void> {
-    while (!this.closed) {
-      try {
-        await this.startFollowing();
-        return;
-      } catch (err) {
-        if (this.closed) return;
-        this.log.error({ err: String(err) }, 'cannot follow the datastore; retrying');
-        await this.source?.stop().catch(() => undefined);
-        this.source = undefined;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-
-  /** Watches the KV again after the watch ended unexpectedly, from the revision the cache holds. */
-  private rewatch(err: unknown): void {
-    if (this.closed) return;
-    this.log.error({ err: String(err), revision: this.cache.revision }, 'the datastore watch ended; watching again from our revision');
-    this.source = undefined;
-    void this.follow();
-  }
-
-  private newSource(after: number): KvSource {
-    return new KvSource({
-      nc: this.options.nc,
-      bucket: this.options.bucket ?? RESOURCES_BUCKET,
-      after,
-      log: this.log,
-      onBatch: (changes, caughtUp) => this.onBatch(changes, caughtUp),
-      onEnded: (err) => this.rewatch(err),
-    });
-  }
-
-  /**
-   * Waits for the bucket, then watches it: from the cache's revision when the cache already
-   * follows this bucket (a watch that ended), else from the LMDB cache when it is usable (warm
-   * start), else from scratch (cold start; also when the bucket was recreated).
-   */
-  private async startFollowing(): Promise<void> {
-    const bucket = this.options.bucket ?? RESOURCES_BUCKET;
-    this.jsm ??= await jetstreamManager(this.options.nc);
-    const probe = new KvSource({ nc: this.options.nc, bucket, after: 0, log: this.log, onBatch: () => undefined });
-    const identity = await probe.identity(() => this.closed);
-    if (this.closed) return;
-    if (this.datastoreId === identity.datastoreId) {
-      this.source = this.newSource(this.cache.revision);
-      await this.source.start();
-      return;
-    }
-    if (this.datastoreId !== '') {
-      this.log.warn({ was: this.datastoreId, now: identity.datastoreId }, 'the datastore bucket was recreated: reading it from scratch');
-      this.cache.clear();
-      this.caughtUp = false;
-      this.warmRevision = 0;
-      await this.persistence?.replaceAll([], 0, 0, identity.datastoreId);
-    } else if (this.options.stateDir) {
-      mkdirSync(this.options.stateDir, { recursive: true });
-      this.persistence ??= CachePersistence.open(join(this.options.stateDir, 'sync-cache.mdb'));
-      const saved = this.persistence.load();
-      const compacted = await readCompactedRevision(this.jsm);
-      if (saved && saved.datastoreId === identity.datastoreId && saved.revision >= compacted && saved.revision <= identity.lastSequence) {
-        this.cache.clear();
-        this.cache.load(saved.entries, saved.revision, Math.max(saved.horizon, compacted));
-        this.warmRevision = saved.revision;
-        this.log.info({ revision: saved.revision, entries: saved.entries.length }, 'warm start from the LMDB cache');
-      } else {
-        if (saved) this.log.info({ saved: saved.revision, compacted, datastore: saved.datastoreId === identity.datastoreId }, 'LMDB cache unusable: cold start');
-        await this.persistence.replaceAll([], 0, 0, identity.datastoreId);
-      }
-    }
-    this.datastoreId = identity.datastoreId;
-    this.source = this.newSource(this.warmRevision);
-    await this.source.start();
-  }
-
-  private onBatch(raw: RawChange[], caughtUp: boolean): void {
-    if (this.closed) return;
-    const changes = this.cache.apply(raw);
-    if (changes.length > 0) this.persistence?.saveBatch(changes, this.cache.revision);
-    if (!this.caughtUp) {
-      if (caughtUp) void this.onCaughtUp();
-      return;
-    }
-    if (changes.length > 0) this.fanOut(changes);
-    this.serveWaiting();
-  }
-
-  private async onCaughtUp(): Promise<void> {
-    const compacted = await readCompactedRevision(this.jsm!);
-    if (this.warmRevision > 0 && compacted > this.warmRevision) {
-      // Tombstones after our saved revision were purged while we were down: deletions may be
-      // missing from what we replayed. Start over from the KV.
-      this.log.warn({ saved: this.warmRevision, compacted }, 'datastore compacted past the warm cache: cold start');
-      await this.source?.stop();
-      this.cache.clear();
-      this.warmRevision = 0;
-      await this.persistence?.replaceAll([], 0, 0, this.datastoreId);
-      this.source = this.newSource(0);
-      await this.source.start();
-      return;
-    }
-    const dropped = this.cache.raiseHorizon(compacted);
-    this.persistence?.saveHorizon(this.cache.horizon, dropped);
-    this.freshness.reset(Math.max(this.cache.revision, compacted));
-    this.caughtUp = true;
-    this.log.info({ revision: this.cache.revision, entries: this.cache.size, horizon: this.cache.horizon, address: this.address }, 'caught up with the datastore: ready');
-    this.balancer?.publish();
-  }
-
-  /** Raises the horizon, and reads the KV again when we fell behind compaction (see freshness.ts). */
-  private async pollHorizon(): Promise<void> {
-    if (!this.caughtUp || !this.jsm || this.resyncReason) return;
-    try {
-      const revision = this.cache.revision;
-      const compacted = await readCompactedRevision(this.jsm);
-      const lastSequence = (await this.jsm.streams.info(this.source?.streamName ?? `KV_${this.options.bucket ?? RESOURCES_BUCKET}`)).state.last_seq;
-      if (!this.caughtUp || this.resyncReason) return;
-      const verdict = this.freshness.judge(revision, this.cache.horizon, compacted, lastSequence);
-      if (verdict.kind === 'stale') void this.resync(verdict.reason);
-      else if (verdict.kind === 'stalled') {
-        this.log.warn({ revision, lastSequence, reason: verdict.reason }, 'the datastore watch is stuck: watching again from our revision');
-        await this.source?.stop();
-        this.source = this.newSource(this.cache.revision);
-        await this.source.start();
-      } else if (verdict.raiseHorizonTo !== undefined) {
-        const dropped = this.cache.raiseHorizon(verdict.raiseHorizonTo);
-        this.persistence?.saveHorizon(verdict.raiseHorizonTo, dropped);
-      }
-    } catch (err) {
-      this.log.debug({ err: String(err) }, 'could not read the compacted revision');
-    }
-  }
-
-  /**
-   * The cache may have missed purged deletions: not ready (new clients go elsewhere), read the
-   * whole KV again, and send live clients the difference as ordinary deltas (reconcile.ts), then
-   * ready again. Changes arriving meanwhile are held and applied after the difference.
-   */
-  private async resync(reason: string, stayReady = false): Promise<void> {
-    if (this.resyncReason || this.resyncing || this.closed) return;
-    this.resyncing = true;
-    if (!stayReady) {
-      this.resyncReason = reason;
-      this.caughtUp = false;
-      this.log.warn({ revision: this.cache.revision, horizon: this.cache.horizon, reason }, 'fell behind the datastore compaction: not ready, reading the datastore again');
-      this.balancer?.publish();
-    } else this.log.info({ revision: this.cache.revision, reason }, 'reading the datastore again (staying ready)');
-    this.resyncs++;
-    const bucket = this.options.bucket ?? RESOURCES_BUCKET;
-    try {
-      await this.source?.stop();
-      const truth = new Map<string, RawChange>();
-      const held: RawChange[][] = [];
-      let phase: 'reading' | 'holding' | 'live' = 'reading';
-      let readDone!: () => void;
-      let readFailed!: (err: unknown) => void;
-      const read = new Promise<void>((resolve, reject) => {
-        readDone = resolve;
-        readFailed = reject;
-      });
-      const source = new KvSource({
-        nc: this.options.nc,
-        bucket,
-        after: 0,
-        log: this.log,
-        onBatch: (changes, caughtUp) => {
-          if (phase === 'live') return this.onBatch(changes, true);
-          if (stayReady && phase === 'reading') {
-            // Live clients keep getting changes; the difference comes once the read ends.
-            const applied = this.cache.apply(changes);
-            if (applied.length > 0) {
-              this.persistence?.saveBatch(applied, this.cache.revision);
-              this.fanOut(applied);
-            }
-          }
-          if (phase === 'holding') return void held.push(changes);
-          for (const c of changes) truth.set(c.key, c);
-          if (caughtUp) {
-            phase = 'holding';
-            readDone();
-          }
-        },
-        onEnded: (err) => (phase === 'live' ? this.rewatch(err) : readFailed(err ?? new Error('the watch ended while reading the datastore again'))),
-      });
-      this.source = source;
-      const readRevision = (await this.jsm!.streams.info(source.streamName)).state.last_seq;
-      await source.start();
-      await read;
-      const compacted = await readCompactedRevision(this.jsm!);
-      const r = reconcile(this.cache, truth, readRevision);
-      const changes = this.cache.apply(r.changes);
-      if (changes.length > 0) {
-        this.persistence?.saveBatch(changes, this.cache.revision);
-        this.fanOut(changes);
-      }
-      // And a client that resumes here with a revision from before gets a snapshot too.
-      const horizon = changes.length > 0 ? Math.max(compacted, this.cache.revision + 1) : compacted;
-      const dropped = this.cache.raiseHorizon(horizon);
-      this.persistence?.saveHorizon(this.cache.horizon, dropped);
-      this.freshness.reset(this.cache.revision);
-      this.resyncReason = undefined;
-      this.resyncing = false;
-      this.caughtUp = true;
-      phase = 'live';
-      for (const batch of held) this.onBatch(batch, true);
-      if (changes.length > 0) {
-        // Clients that committed a revision from us may lack the corrections (which carry their
-        // real, older revisions, so a resume would not resend them): each reconnects without a
-        // revision and takes a snapshot with replace=true (sync.proto, SYNC_RECONNECT_REASON_RESYNC).
-        for (const stream of [...this.streams]) {
-          if (stream.accepted) this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC, `sync server ${this.options.serverId} corrected its state: take a snapshot`);
-        }
-      }
-      this.log.info({ revision: this.cache.revision, corrected: changes.length, purgedDeletions: r.purgedDeletions }, 'read the datastore again: ready');
-      this.serveWaiting();
-      this.balancer?.publish();
-    } catch (err) {
-      this.log.error({ err: String(err) }, 'reading the datastore again failed; retrying');
-      this.resyncReason = undefined;
-      this.resyncing = false;
-      setTimeout(() => void this.resync(reason, stayReady && this.caughtUp), 1000).unref();
-    }
-  }
-
   // ------------------------------------------------------------------ fan-out
-
-  private fanOut(changes: Change[]): void {
-    const revision = this.cache.revision;
-    for (const syncer of SYNCER_TYPES) {
-      if (this.live[syncer].size === 0) continue;
-      const shared: SyncUpdate[] = [];
-      const perNode = new Map<string, SyncUpdate[]>();
-      const forNode = (node: string, u: SyncUpdate) => {
-        const list = perNode.get(node);
-        if (list) list.push(u);
-        else perNode.set(node, [u]);
-      };
-      for (const { entry, previous } of changes) {
-        const scope = scopeOf(syncer, entry.kind);
-        if (scope === 'all') shared.push(toUpdate(entry));
-        else if (scope === 'node') {
-          if (entry.node !== undefined) forNode(entry.node, toUpdate(entry));
-          if (previous?.node !== undefined && previous.node !== entry.node) forNode(previous.node, deletion(entry.key, entry.revision));
-        }
-      }
-      if (shared.length === 0 && perNode.size === 0) continue;
-      this.fanout.push(this.deltaTask(syncer, revision, shared, perNode));
-    }
-  }
-
-  private deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], perNode: Map<string, SyncUpdate[]>): FanoutTask {
-    const min = this.options.compressMinBytes;
-    const deltas = (updates: SyncUpdate[], rev: number) => (c: SyncCompression) =>
-      encodeFrame({ message: { $case: 'deltas', value: { block: updateBlock(updates, c, min).block, revision: rev } } });
-    const sharedCommit = perCompression(deltas(shared, revision));
-    const sharedPartial = perCompression(deltas(shared, 0));
-    const nodeMessages = new Map<string, (c: SyncCompression) => Buffer>();
-    for (const [node, updates] of perNode) nodeMessages.set(node, perCompression(deltas(updates, revision)));
-    const live = this.live[syncer];
-    const byNode = this.liveByNode[syncer];
-    let updatesOut = 0;
-    let messagesOut = 0;
-    return {
-      kind: 'deltas',
-      revision,
-      targets: () =>
-        shared.length > 0
-          ? live
-          : (function* () {
-              for (const node of perNode.keys()) yield* byNode.get(node) ?? [];
-            })(),
-      deliver: (s) => {
-        if (s.sentRevision >= revision) return 0;
-        const { node, compression } = s.hello!;
-        const mine = nodeMessages.get(node);
-        let n = 0;
-        if (mine) {
-          if (shared.length > 0) {
-            s.send(sharedPartial(compression), revision, false);
-            n++;
-          }
-          s.send(mine(compression), revision, true);
-          updatesOut += shared.length + perNode.get(node)!.length;
-          n++;
-        } else if (shared.length > 0) {
-          s.send(sharedCommit(compression), revision, true);
-          updatesOut += shared.length;
-          n++;
-        }
-        messagesOut += n;
-        return n;
-      },
-      done: () => this.metrics.fannedOut(updatesOut, messagesOut),
-    };
-  }
 
   private *liveStreams(): IterableIterator<ClientStream> {
     for (const syncer of SYNCER_TYPES) yield* this.live[syncer];
@@ -615,20 +238,15 @@ export class SyncServer {
       revision,
       targets: () => this.liveStreams(),
       deliver: (s) => {
-        s.pingId = id;
-        s.pingSentAt = Date.now();
-        s.send(buf, revision, true);
+        s.ping(buf, id, revision);
         return 1;
       },
     });
   }
 
   private onPong(s: ClientStream, id: number): void {
-    s.lastPongAt = Date.now();
-    if (id === s.pingId && s.pingSentAt > 0) {
-      this.metrics.pingLatency((s.lastPongAt - s.pingSentAt) / 1000);
-      s.pingSentAt = 0;
-    }
+    const seconds = s.pong(id);
+    if (seconds !== undefined) this.metrics.pingLatency(seconds);
   }
 
   // ------------------------------------------------------------------ client side
@@ -641,12 +259,10 @@ export class SyncServer {
     }
     this.streams.add(stream);
     this.callers.set(stream, this.options.security?.caller(call) ?? { kind: 'insecure' });
-    stream.handshakeTimer = setTimeout(() => {
-      if (stream.phase !== 'handshake') return;
+    stream.awaitHello(this.options.handshakeTimeoutMs, () => {
       this.metrics.rejected('handshake-timeout');
       stream.fail(status.DEADLINE_EXCEEDED, `no SyncClientHello within ${this.options.handshakeTimeoutMs} ms`, 'handshake-timeout');
-    }, this.options.handshakeTimeoutMs);
-    stream.handshakeTimer.unref();
+    });
     call.on('data', (buf: Buffer) => this.onRequest(stream, buf));
     call.on('end', () => stream.end('client'));
     call.on('cancelled', () => stream.gone());
@@ -682,7 +298,7 @@ export class SyncServer {
   }
 
   private onHello(stream: ClientStream, raw: SyncClientHello): void {
-    clearTimeout(stream.handshakeTimer);
+    stream.helloArrived();
     let hello;
     try {
       hello = validateHello(raw);
@@ -692,7 +308,7 @@ export class SyncServer {
       stream.fail(st.code, st.details, 'invalid', st.metadata);
       return;
     }
-    stream.hello = hello;
+    stream.greeted(hello);
     if (this._draining || this.closed) {
       this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is draining; use another server`);
       return;
@@ -722,19 +338,17 @@ export class SyncServer {
       this.exclusive.set(decision.exclusiveKey, stream);
       this.exclusiveKeys.set(stream, decision.exclusiveKey);
     }
-    stream.accepted = true;
-    stream.phase = 'syncing';
+    stream.accept();
     this.accepted++;
     this.metrics.connections(hello.syncer, 1);
     const r = hello.revision;
-    const resumable = r > 0 && hello.datastoreId === this.datastoreId && r >= this.cache.horizon;
+    const resumable = r > 0 && hello.datastoreId === this.follower.datastoreId && r >= this.cache.horizon;
     if (resumable && r > this.cache.revision) {
-      const timer = setTimeout(() => {
+      stream.waitForRevision(this.options.resumeWaitMs, () => {
         this.waiting.delete(stream);
         this.reject(stream, status.UNAVAILABLE, `sync server ${this.options.serverId} is at revision ${this.cache.revision}, behind the client's revision ${r}; try another server`, 'unavailable');
-      }, this.options.resumeWaitMs);
-      timer.unref();
-      this.waiting.set(stream, timer);
+      });
+      this.waiting.add(stream);
     } else if (resumable) this.serveResume(stream);
     else this.serveSnapshot(stream);
   }
@@ -746,7 +360,7 @@ export class SyncServer {
         value: {
           serverId: this.options.serverId,
           revision: this.cache.revision,
-          datastoreId: this.datastoreId,
+          datastoreId: this.follower.datastoreId,
           compression: stream.hello!.compression,
           features: VERSION_FEATURES,
           pingIntervalMs: this.options.pingIntervalMs,
@@ -821,9 +435,9 @@ export class SyncServer {
   }
 
   private serveWaiting(): void {
-    for (const [stream, timer] of this.waiting) {
+    for (const stream of this.waiting) {
       if (stream.hello!.revision <= this.cache.revision) {
-        clearTimeout(timer);
+        stream.stopWaiting();
         this.waiting.delete(stream);
         this.serveResume(stream);
       }
@@ -833,8 +447,7 @@ export class SyncServer {
   private goLive(stream: ClientStream): void {
     if (stream.phase === 'closed') return;
     const { syncer, node } = stream.hello!;
-    stream.phase = 'live';
-    stream.lastPongAt = Date.now();
+    stream.goLive();
     this.live[syncer].add(stream);
     let set = this.liveByNode[syncer].get(node);
     if (!set) this.liveByNode[syncer].set(node, (set = new Set()));
@@ -846,11 +459,7 @@ export class SyncServer {
     const reason = stream.closeReason ?? 'client';
     this.counts.closed[reason] = (this.counts.closed[reason] ?? 0) + 1;
     this.metrics.closed(reason);
-    const timer = this.waiting.get(stream);
-    if (timer) {
-      clearTimeout(timer);
-      this.waiting.delete(stream);
-    }
+    this.waiting.delete(stream);
     const key = this.exclusiveKeys.get(stream);
     if (key !== undefined && this.exclusive.get(key) === stream) this.exclusive.delete(key);
     if (!stream.accepted || !stream.hello) return;
@@ -920,9 +529,9 @@ export class SyncServer {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    for (const t of this.waiting.values()) clearTimeout(t);
+    for (const s of this.waiting) s.stopWaiting();
     this.balancer?.stop();
-    await this.source?.stop();
+    await this.follower.stop();
     for (const s of [...this.streams]) s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
     this.listener?.close();
     await new Promise<void>((resolve) => {
@@ -937,7 +546,7 @@ export class SyncServer {
         resolve();
       });
     });
-    await this.persistence?.close();
+    await this.follower.closePersistence();
   }
 
   private every(ms: number, fn: () => void): void {

@@ -6,7 +6,7 @@
 // to C. If at the previous poll our revision was already >= C, we had read every tombstone that
 // can be purged now. If not (the server was frozen, partitioned, or its watch stuck while
 // compaction ran), deletions up to C may be gone before we read them: the cache may keep deleted
-// entries forever, so it must be read again (SyncServer.resync). Only the revision held at the
+// entries forever, so it must be read again (DatastoreFollower.resync). Only the revision held at the
 // previous poll counts, not the current one: a server that just resumed races through the
 // remaining changes and may already be past C, minus the purged deletions.
 //

@@ -1,0 +1,45 @@
+// The listening socket. Ours, not grpc-js's: each accepted connection is handed to grpc-js
+// through its connection injector. grpc-js's own listener has Node's default accept backlog
+// (511), and when a server dies, thousands of agents reconnect to the others at once;
+// connections beyond the backlog are dropped and retried by TCP after 1, 3, 7... seconds. Also
+// sets TCP_NODELAY, so small frames (deltas, pings) never wait for Nagle.
+import { createServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import type { ConnectionInjector, Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { advertisedAddress } from './address.js';
+
+export interface ListenOptions {
+  /** HOST:PORT (port 0 picks one; an IPv6 host in brackets). */
+  listen: string;
+  /** What to announce instead of the bound address (see address.ts). */
+  advertise: string | undefined;
+  /** Accept queue length (the kernel caps it at net.core.somaxconn). */
+  backlog: number;
+  credentials: ServerCredentials;
+  log: Logger;
+}
+
+export interface Bound {
+  listener: TcpServer;
+  injector: ConnectionInjector;
+  port: number;
+  /** HOST:PORT other servers and clients should use. */
+  address: string;
+}
+
+export async function listen(grpc: Server, options: ListenOptions): Promise<Bound> {
+  const listenAt = options.listen;
+  const host = listenAt.slice(0, listenAt.lastIndexOf(':'));
+  const injector = grpc.createConnectionInjector(options.credentials);
+  const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen({ host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(listenAt.slice(listenAt.lastIndexOf(':') + 1)), backlog: options.backlog }, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  listener.on('error', (err) => options.log.error({ err: String(err) }, 'listener error'));
+  const port = (listener.address() as AddressInfo).port;
+  return { listener, injector, port, address: advertisedAddress(options.advertise, host, port) };
+}

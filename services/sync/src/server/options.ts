@@ -1,0 +1,68 @@
+// What a sync server is configured with (services/sync/src/config.ts maps the daemon's flags and
+// file onto it) and what it reports about itself.
+import type { Logger } from 'pino';
+import type { NatsConnection } from '../../../shared/nats/index.js';
+import type { ServerSecurity } from '../../../shared/tls/index.js';
+import type { SyncerType } from '../view/index.js';
+import type { SyncMetrics } from './metrics.js';
+
+export interface SyncServerOptions {
+  serverId: string;
+  nc: NatsConnection;
+  /** HOST:PORT to listen on (port 0 picks one). */
+  listen: string;
+  /** HOST:PORT other servers and clients should use for us; defaults to the bound listen address. */
+  advertise?: string;
+  /** LMDB directory for the warm-start cache; undefined: always start cold. */
+  stateDir?: string;
+  bucket?: string;
+  maxConnections: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  snapshotWindowMs: number;
+  chunkBytes: number;
+  compressMinBytes: number;
+  maxLagBytes: number;
+  maxLagRevisions: number;
+  newClientGraceMs: number;
+  resumeWaitMs: number;
+  heartbeatIntervalMs: number;
+  shedPerSecond: number;
+  shedSlack: number;
+  fanoutChunk: number;
+  drainTimeoutMs: number;
+  horizonPollMs: number;
+  /** Largest accepted client message (a hello with many endpoint keys). */
+  maxMessageBytes: number;
+  /** Write shared frames straight to each HTTP/2 stream (see client-stream.ts); false: grpc-js's public write. */
+  directWrites: boolean;
+  /** Accept queue length of the listening socket (the kernel caps it at net.core.somaxconn). */
+  listenBacklog: number;
+  log: Logger;
+  metrics?: SyncMetrics;
+  /** Mutual TLS and caller identification (shared/tls); absent: plain text, everything allowed. */
+  security?: ServerSecurity;
+}
+
+export interface SyncServerStats {
+  serverId: string;
+  address: string;
+  ready: boolean;
+  draining: boolean;
+  revision: number;
+  horizon: number;
+  cacheEntries: number;
+  connections: number;
+  live: Record<SyncerType, number>;
+  snapshotsBuilt: number;
+  snapshotsReused: number;
+  resumes: number;
+  shedHistory: readonly number[];
+  /** Payloads on the heartbeat subject that were not heartbeats (ignored). */
+  invalidHeartbeats: number;
+  closed: Record<string, number>;
+  warmStart: boolean;
+  /** Times the cache was read again after falling behind compaction. */
+  resyncs: number;
+}
