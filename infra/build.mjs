@@ -72,7 +72,10 @@ const pureImports = {
 };
 
 /** Packages left to node_modules at run time (see above); everything else is bundled. */
-const EXTERNAL = ['lmdb', 'pino', 'esbuild', 'tsx', 'fsevents'];
+// @grpc/proto-loader (with all of protobufjs, ~320 KB) is what grpc-js requires only to serve
+// channelz or ORCA, which Meshless never does: left external, it is never read, where bundled it
+// was parsed by every process that speaks gRPC.
+const EXTERNAL = ['lmdb', 'pino', 'esbuild', 'tsx', 'fsevents', '@grpc/proto-loader'];
 const SOURCE_ROOTS = ['services', 'proto/gen', 'infra', 'loadtest'];
 const EXTRA_INPUTS = ['package.json', 'package-lock.json', 'infra/build.mjs'];
 
