@@ -37,7 +37,7 @@ export const ENTRIES = [
   // The CNI executables (bin/meshless-cni, bin/meshless-ipam): their own small entry, since a
   // runtime starts one per pod and must not load the whole CLI.
   'services/cni/src/main.ts',
-  'services/bgp/src/testing/netns-broker.ts',
+  'services/testing/src/netns-broker.ts',
   'infra/cluster/main.ts',
   'loadtest/bgp/main.ts',
   'loadtest/bgp-codec/main.ts',

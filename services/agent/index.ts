@@ -4,5 +4,3 @@ export { runAgent, agentConfigSpec } from './src/daemon.js';
 export type { AgentConfig, RunningAgent } from './src/daemon.js';
 export { createLinuxDataplane, LinuxDataplane, attachDataplane, startDataplane, dataplaneConfigSpec, DEFAULT_ROUTE_PROTOCOL } from './src/dataplane/index.js';
 export type { LinuxDataplaneOptions, ReconcileResult, DataplaneStatus, ResourceChange, AttachedDataplane, DataplaneConfig } from './src/dataplane/index.js';
-export { runDemo } from './src/e2e/index.js';
-export type { DemoOptions } from './src/e2e/index.js';
