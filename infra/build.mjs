@@ -42,7 +42,7 @@ export const CLI_ENTRIES = [
 ];
 export const ENTRIES = [
   ...CLI_ENTRIES,
-  'services/bgp/src/testing/netns-broker.ts',
+  'services/testing/src/netns-broker.ts',
   'infra/cluster/main.ts',
   'loadtest/bgp/main.ts',
   'loadtest/bgp-codec/main.ts',

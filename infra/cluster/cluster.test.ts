@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort, waitFor } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
-import { parseBirdRoutes } from '../../services/bgp/testing.js';
+import { parseBirdRoutes } from '../../services/testing/index.js';
 import { startCluster, type Cluster } from './testing.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AlreadyExistsError, NotFoundError } from '../../services/shared/errors/index.js';
 import type { DatastoreClient, ResourceObject } from '../../services/shared/datastore-client/index.js';
-import { parseBirdRoutes } from '../../services/bgp/testing.js';
+import { parseBirdRoutes } from '../../services/testing/index.js';
 import { RR_NODE_FLAGS } from '../../services/rr/index.js';
 import type { ChildSpec } from './supervisor.js';
 

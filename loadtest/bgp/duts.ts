@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { stringify } from 'yaml';
-import { startBird, startFrr, startGobgp, type Netns } from '../../services/bgp/testing.js';
+import { startBird, startFrr, startGobgp, type Netns } from '../../services/testing/index.js';
 import { RR_NODE_FLAGS } from '../../services/rr/index.js';
 
 export type DutName = 'meshless' | 'bird' | 'frr' | 'gobgp';

@@ -29,7 +29,7 @@ import { resolve } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/bgp/testing.js';
+import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/testing/index.js';
 import { benchArgs } from '../args.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
 import { birdStaticConfig, describeTable, generateTable, type PrefixMix, type Table } from './table.js';

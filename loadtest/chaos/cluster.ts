@@ -11,11 +11,11 @@ import { createLogger } from '../../services/shared/log/index.js';
 import { connectNats, KIND_TOKENS, resourceKey, type NatsConnection, type StoredKind } from '../../services/shared/nats/index.js';
 import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { freePort, httpOk, startNatsCluster, waitFor, type NatsClusterHandle } from '../../services/shared/testing/index.js';
-import { spawnSyncServer, viewHash, viewOf, type SyncProcess } from '../../services/sync/src/testing/fixtures.js';
-import { AgentState } from '../../services/agent/src/state.js';
+import { spawnSyncServer, viewHash, viewOf, type SyncProcess } from '../../services/sync/testing.js';
+import { AgentState } from '../../services/sync/index.js';
 import type { SyncerType } from '../../services/sync/src/view/index.js';
 import { createRrAdminClient, type RrAdminClient } from '../../services/rr/src/api/admin-client.js';
-import { startBird, type BirdHandle } from '../../services/bgp/testing.js';
+import { startBird, type BirdHandle } from '../../services/testing/index.js';
 import { AgentProcess, RrProcess } from './processes.js';
 
 export interface DatastoreProcess {

@@ -7,8 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCniLab, netnsPath } from '../../services/cni/src/testing/lab.js';
-import { execPlugin, REPO_BIN, type Attachment, type PluginRun } from '../../services/cni/src/testing/runtime.js';
+import { createCniLab, netnsPath } from '../../services/cni/testing.js';
+import { execPlugin, REPO_BIN, type Attachment, type PluginRun } from '../../services/cni/testing.js';
 import { benchArgs } from '../args.js';
 
 interface Sample {

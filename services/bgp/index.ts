@@ -1,6 +1,6 @@
 // The BGP-4 protocol layer of Meshless, as other services import it: the codec (wire format,
 // RFC 7606 error classification), the pure RFC 4271 state machine, and the speaker that runs
-// sessions over TCP. The test harness for real BIRD/FRR/GoBGP peers is `./testing.ts`.
+// sessions over TCP. The test harness for real BIRD/FRR/GoBGP peers is services/testing.
 // See README.md for the message sequence, the API and the interop results.
 
 export {
@@ -162,3 +162,6 @@ export type {
   StaleRoutesEvent,
   UpdateEvent,
 } from './src/session/index.js';
+// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on a socket, for the harness's namespace broker and
+// security suite.
+export { connectSecured, sockoptAddon } from './src/sockopt/index.js';

@@ -1,5 +1,5 @@
 // The sync service: Typha-style fan-out of the datastore to node agents and route reflectors
-// over gRPC (proto/meshless/v1/sync.proto). See DESIGN.md.
+// over gRPC (proto/meshless/v1/sync.proto), and the protocol's client. See DESIGN.md.
 export { runSync } from './src/daemon.js';
 export type { RunningSync, RunSyncOptions } from './src/daemon.js';
 export { syncConfigSpec } from './src/config.js';
@@ -8,3 +8,5 @@ export { SyncServer, createSyncMetrics, parseHeartbeat } from './src/server/inde
 export type { SyncServerOptions, SyncServerStats, SyncMetrics, Heartbeat } from './src/server/index.js';
 export { SYNCER_TYPES, NODE_SCOPED_KINDS, isSyncerType, scopeOf, inView, nodeOfResource } from './src/view/index.js';
 export type { SyncerType, Scope } from './src/view/index.js';
+export { SyncAgent, AGENT_VERSION, AgentState, ContentHash, hashEntries, entryDigest, nextBackoff } from './src/client/index.js';
+export type { SyncAgentOptions, AgentStatus, AgentStatusEvent, AgentCommit, AgentEvent, AgentStats, AgentUpdate, StateEntry } from './src/client/index.js';

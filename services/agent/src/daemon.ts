@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { checks, checkStateDir, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
-import { SyncAgent } from './agent.js';
+import { SyncAgent } from '../../sync/index.js';
 import { dataplaneConfigSpec, startDataplane } from './dataplane/index.js';
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

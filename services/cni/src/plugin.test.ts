@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { netnsSkipReason, type Netns } from '../../bgp/src/testing/index.js';
+import { netnsSkipReason, type Netns } from '../../testing/index.js';
 import type { DatastoreHandle } from '../../datastore/index.js';
 import type { DatastoreClient } from '../../shared/datastore-client/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startTestDatastore, type TestDatastore } from '../../datastore/src/testing/index.js';
+import { startTestDatastore, type TestDatastore } from '../../datastore/testing.js';
 import { NotFoundError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { kubeconfigFile } from './kube/config.js';

@@ -13,7 +13,7 @@ import { createTestPki, startNatsServer, waitFor, type NatsServerHandle, type Te
 import { runDatastore, type DatastoreHandle } from '../../datastore/index.js';
 import { runSync, syncConfigSpec, type RunningSync } from '../../sync/index.js';
 import { loadConfig } from '../config/index.js';
-import { testConfig } from '../../datastore/src/testing/index.js';
+import { testConfig } from '../../datastore/testing.js';
 import { connectNats, natsServerConfig, RESOURCES_BUCKET, Subjects } from './index.js';
 
 let pki: TestPki;

@@ -9,7 +9,7 @@ import { createDatastoreClient } from '../datastore-client/index.js';
 import { createLogger } from '../log/index.js';
 import { createTestPki, startNatsServer, waitFor } from '../testing/index.js';
 import { runDatastore } from '../../datastore/index.js';
-import { testConfig } from '../../datastore/src/testing/index.js';
+import { testConfig } from '../../datastore/testing.js';
 import { issueCertificate, writeCredentials } from './index.js';
 
 /** The serial number of the certificate the server at `port` presents now (a fresh handshake). */

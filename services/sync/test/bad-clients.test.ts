@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { Client, credentials, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
-import { SyncAgent } from '../../agent/index.js';
+import { SyncAgent } from '../index.js';
 import { FIELD_METADATA_KEY } from '../../shared/grpc-status/index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncFeature, SyncRequest, SyncResponse, SyncServiceService, type SyncClientHello } from '../../../proto/gen/meshless/v1/sync.js';

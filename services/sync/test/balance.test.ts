@@ -3,7 +3,7 @@
 // and staying in sync. Then a drain sends every agent of one server to the other.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SyncAgent } from '../../agent/index.js';
+import { SyncAgent } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
 import { openTestDatastore, testServerOptions, waitConverged, type TestDatastore } from '../src/testing/fixtures.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncAgent } from '../../agent/index.js';
+import { SyncAgent } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
 import { RandomWorkload, openTestDatastore, testServerOptions, waitConverged, watchAgent, type AgentWatch, type TestDatastore } from '../src/testing/fixtures.js';

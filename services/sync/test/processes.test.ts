@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncAgent } from '../../agent/index.js';
+import { SyncAgent } from '../index.js';
 import { startNatsServer, type NatsServerHandle } from '../../shared/testing/index.js';
 import { RandomWorkload, openTestDatastore, spawnSyncServer, waitConverged, watchAgent, type SyncProcess, type TestDatastore } from '../src/testing/fixtures.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncAgent, type AgentUpdate } from '../../agent/index.js';
+import { SyncAgent, type AgentUpdate } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
 import { openTestDatastore, testServerOptions, waitConverged, watchAgent, type TestDatastore } from '../src/testing/fixtures.js';

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, status, type StatusObject } from '@grpc/grpc-js';
-import { SyncAgent } from '../../agent/index.js';
+import { SyncAgent } from '../index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { createTestPki, startNatsServer, waitFor, type NatsServerHandle, type TestPki } from '../../shared/testing/index.js';
 import { clientChannel, serverSecurity, type Role } from '../../shared/tls/index.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncAgent } from '../../agent/index.js';
+import { SyncAgent } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { openTestDatastore, spawnSyncServer, waitConverged, watchAgent, type SyncProcess, type TestDatastore } from '../src/testing/fixtures.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createNetns, netnsSkipReason, type Netns } from '../../../bgp/src/testing/index.js';
+import { createNetns, netnsSkipReason, type Netns } from '../../../testing/index.js';
 import { waitFor } from '../../../shared/testing/index.js';
 import { attachDataplane } from './attach.js';
 import { blockAffinity, deletion, ipamBlock, workloadEndpoint } from './fixtures.js';

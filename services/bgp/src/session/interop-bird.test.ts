@@ -1,6 +1,6 @@
 // Interop with BIRD 2 (the Debian bird2 package): see testing/interop-suite.ts for the scenario.
 import { execFileSync } from 'node:child_process';
-import { interopSuite, startBird, type BirdHandle, type DaemonAdapter, type DaemonRoute, type InteropNeighbor } from '../testing/index.js';
+import { interopSuite, startBird, type BirdHandle, type DaemonAdapter, type DaemonRoute, type InteropNeighbor } from '../../../testing/index.js';
 
 function birdAvailable(): string | undefined {
   try {

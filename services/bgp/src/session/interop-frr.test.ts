@@ -1,6 +1,6 @@
 // Interop with FRR bgpd (the Debian frr package, without zebra): see testing/interop-suite.ts.
 import { existsSync } from 'node:fs';
-import { FRR_BGPD_BIN, interopSuite, startFrr, type DaemonAdapter, type DaemonRoute, type FrrHandle, type InteropNeighbor } from '../testing/index.js';
+import { FRR_BGPD_BIN, interopSuite, startFrr, type DaemonAdapter, type DaemonRoute, type FrrHandle, type InteropNeighbor } from '../../../testing/index.js';
 
 let frr: FrrHandle | undefined;
 

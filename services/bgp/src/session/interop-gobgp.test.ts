@@ -1,6 +1,6 @@
 // Interop with GoBGP (the Debian gobgpd package): see testing/interop-suite.ts for the scenario.
 import { execFileSync } from 'node:child_process';
-import { GOBGPD_BIN, interopSuite, startGobgp, type DaemonAdapter, type DaemonRoute, type GobgpHandle, type InteropNeighbor } from '../testing/index.js';
+import { GOBGPD_BIN, interopSuite, startGobgp, type DaemonAdapter, type DaemonRoute, type GobgpHandle, type InteropNeighbor } from '../../../testing/index.js';
 
 let gobgp: GobgpHandle | undefined;
 

@@ -1,6 +1,6 @@
 // TCP-MD5 and GTSM with BIRD 2 (`password`, `ttl security`): see testing/security-suite.ts.
 import { execFileSync } from 'node:child_process';
-import { securitySuite, startBird, type BirdHandle, type SecurityAdapter } from '../testing/index.js';
+import { securitySuite, startBird, type BirdHandle, type SecurityAdapter } from '../../../testing/index.js';
 
 let bird: BirdHandle | undefined;
 

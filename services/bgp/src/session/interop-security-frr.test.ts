@@ -1,7 +1,7 @@
 // TCP-MD5 and GTSM with FRR bgpd (`neighbor X password`, `neighbor X ttl-security hops 1`; the
 // low-TTL peer is `ebgp-multihop 2`): see testing/security-suite.ts.
 import { existsSync } from 'node:fs';
-import { FRR_BGPD_BIN, securitySuite, startFrr, type FrrHandle, type SecurityAdapter } from '../testing/index.js';
+import { FRR_BGPD_BIN, securitySuite, startFrr, type FrrHandle, type SecurityAdapter } from '../../../testing/index.js';
 
 let frr: FrrHandle | undefined;
 

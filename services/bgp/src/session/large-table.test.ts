@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { encodeAttributes, makePrefix, packUpdates, type Prefix } from '../codec/index.js';
-import { createNetns, netnsSkipReason, originAttributes, poll, startBird, waitForPeerState, type BirdHandle, type Netns, type NetnsTransport } from '../testing/index.js';
+import { createNetns, netnsSkipReason, originAttributes, poll, startBird, waitForPeerState, type BirdHandle, type Netns, type NetnsTransport } from '../../../testing/index.js';
 import { BgpSpeaker, type SessionDownEvent } from './index.js';
 
 const PREFIXES = 200_000;

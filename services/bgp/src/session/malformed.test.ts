@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { MessageType, prefixToString, type UpdateMessage } from '../codec/index.js';
-import { RawPeer, rawMessage, rawOpen, announce, originAttributes, waitForPeerState, poll } from '../testing/index.js';
+import { RawPeer, rawMessage, rawOpen, announce, originAttributes, waitForPeerState, poll } from '../../../testing/index.js';
 import { BgpSpeaker, type UpdateEvent } from './index.js';
 
 const LOCAL_AS = 65000;

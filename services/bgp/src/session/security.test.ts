@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import { poll, waitForPeerState } from '../testing/index.js';
+import { poll, waitForPeerState } from '../../../testing/index.js';
 import { sockoptAddon } from '../sockopt/index.js';
 import { BgpSpeaker, type PeerConfig } from './index.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../../shared/errors/index.js';
 import { startTelemetry } from '../../../shared/telemetry/index.js';
 import { encodeAttributes, packUpdates, parsePrefix, type Prefix } from '../codec/index.js';
-import { RawPeer, RouteCollector, announce, originAttributes, poll, waitForPeerState } from '../testing/index.js';
+import { RawPeer, RouteCollector, announce, originAttributes, poll, waitForPeerState } from '../../../testing/index.js';
 import { BgpSpeaker, type PeerConfig, type SessionDownEvent, type SpeakerConfig, type StaleRoutesEvent } from './index.js';
 
 const open: BgpSpeaker[] = [];
@@ -87,7 +87,7 @@ describe('BgpSpeaker', () => {
     await poll('the dynamic peer to be forgotten', async () => (a.peer(`127.2.${subnet}.5`) === undefined ? true : undefined), 10_000);
     // A wrong AS from the range: Bad Peer AS.
     const wrong = await RawPeer.connect(a.listenPort!, `127.2.${subnet}.7`, `127.1.${subnet}.1`);
-    wrong.send((await import('../testing/index.js')).rawOpen({ asn: 65099, bgpId: '10.9.9.9' }));
+    wrong.send((await import('../../../testing/index.js')).rawOpen({ asn: 65099, bgpId: '10.9.9.9' }));
     const w = await wrong.expectNotification();
     assert.deepEqual([w.code, w.subcode], [2, 2]);
   });

@@ -1,7 +1,7 @@
 // `meshless demo`: builds the end-to-end topology on this machine (network namespaces: a fabric
 // bridge, a BIRD switch, a control namespace with every Meshless service, three nodes with pods;
 // needs root, bird2, nats-server, ping), runs the tour with a live view and tears it all down on
-// exit. The harness lives with the agent's end-to-end test (services/agent/src/e2e).
+// exit. The harness is the end-to-end lab (services/lab), loaded only by this command.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXAMPLES)
     .action(async () => {
       const opts = cmd.opts<{ once?: boolean; live: boolean }>();
-      const { runDemo } = await import('../../../agent/index.js');
+      const { runDemo } = await import('../../../lab/index.js');
       const abort = new AbortController();
       const stop = () => abort.abort();
       process.once('SIGINT', stop);

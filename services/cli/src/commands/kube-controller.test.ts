@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDatastore } from '../../../datastore/src/run.js';
-import { testConfig } from '../../../datastore/src/testing/index.js';
+import { testConfig } from '../../../datastore/testing.js';
 import { startFakeApiServer } from '../../../kube-controller/index.js';
 import { createDatastoreClient } from '../../../shared/datastore-client/index.js';
 import { createLogger } from '../../../shared/log/index.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createNetns, type Netns } from '../../../bgp/src/testing/index.js';
+import { createNetns, type Netns } from '../../../testing/index.js';
 import { runDatastore, datastoreConfig, type DatastoreConfig, type DatastoreHandle } from '../../../datastore/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { createLogger } from '../../../shared/log/index.js';

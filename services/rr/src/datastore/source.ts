@@ -4,7 +4,7 @@
 // KV watch, a file) can replace it.
 
 import type { Logger } from 'pino';
-import { SyncAgent } from '../../../agent/index.js';
+import { SyncAgent } from '../../../sync/index.js';
 import { parseResourceKey } from '../../../shared/nats/index.js';
 import type { ResourceChange } from './model.js';
 

@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { Reflector } from '../reflector/reflector.js';
 import { staticRouteToOriginated } from '../reflector/static-routes.js';
 import { DEFAULT_GRACEFUL_RESTART, type PeerSettings, type ReflectorSettings, type StaticRoute } from '../config/types.js';
-import type { Netns } from '../../../bgp/testing.js';
+import type { Netns } from '../../../testing/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 
-export { createNetns, netnsSkipReason, startBird, startGobgp, startFrr, poll } from '../../../bgp/testing.js';
-export type { Netns, BirdHandle, GobgpHandle, FrrHandle } from '../../../bgp/testing.js';
+export { createNetns, netnsSkipReason, startBird, startGobgp, startFrr, poll } from '../../../testing/index.js';
+export type { Netns, BirdHandle, GobgpHandle, FrrHandle } from '../../../testing/index.js';
 
 /** Why BIRD interop tests cannot run here, or undefined. */
 export function birdSkipReason(): string | undefined {

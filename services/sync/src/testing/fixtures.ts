@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pino } from 'pino';
-import { hashEntries, type SyncAgent } from '../../../agent/index.js';
+import { hashEntries, type SyncAgent } from '../client/index.js';
 import { MESHLESS_BIN } from '../../../shared/paths/index.js';
 import { waitFor } from '../../../shared/testing/index.js';
 import {

@@ -35,7 +35,7 @@ import {
   type NegotiatedOptions,
   type OpenMessage,
 } from '../index.js';
-import { createNetns, startBird, startFrr, startGobgp, type Netns } from '../../testing/index.js';
+import { createNetns, startBird, startFrr, startGobgp, type Netns } from '../../../../testing/index.js';
 
 const execFileAsync = promisify(execFile);
 const OUT = join(import.meta.dirname, 'golden');

@@ -8,8 +8,8 @@
 //   5. kill -9 a reflector and restart it warm: the pings do not stop.
 // The view (redrawn every second on a terminal) shows the switch's sessions and routes, the
 // routes each agent programmed, the ping matrix and the events with their timings.
-import { netnsSkipReason } from '../../../bgp/src/testing/index.js';
-import { waitFor } from '../../../shared/testing/index.js';
+import { netnsSkipReason } from '../../testing/index.js';
+import { waitFor } from '../../shared/testing/index.js';
 import { createMeshlessLab, reflectorUnavailable, type MeshlessLab } from './meshless.js';
 import { PingMesh, switchKernelRoutes, switchSessions } from './scenario.js';
 import type { ContinuousPing } from './ping.js';

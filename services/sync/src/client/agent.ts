@@ -1,5 +1,7 @@
-// The node agent library: keeps a node's view of the datastore current by following a sync
-// server, and tells its consumer what changed.
+// The sync protocol's client (proto/meshless/v1/sync.proto), beside the server as Typha keeps
+// syncclient beside syncserver: SyncAgent keeps one node's view of the datastore current by following
+// the sync servers, and tells its consumer what changed. Node agents (the `agent` view) and route
+// reflectors (the `bgp` view) both use it.
 //
 //   const agent = new SyncAgent({ node: 'node-1', endpoints: ['10.0.0.5:5473', '10.0.0.6:5473'], stateDir });
 //   agent.on('commit', ({ revision, updates }) => program(updates));
@@ -15,17 +17,16 @@
 // session ends and the agent tries elsewhere), except after a replace from another datastore.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../proto/gen/meshless/v1/sync.js';
-import { parseResourceKey } from '../../shared/nats/index.js';
+import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
+import { parseResourceKey } from '../../../shared/nats/index.js';
 import { nextBackoff } from './backoff.js';
 import { Session, SyncProtocolError, clientHello, type SessionOutcome } from './session.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
-import { clientChannel, type ClientChannel } from '../../shared/tls/index.js';
+import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
+import { NODE_SCOPED_KINDS } from '../view/index.js';
 
 export const AGENT_VERSION = 'meshless-agent/0.1';
 
-/** Kinds whose keys the agent lists in its hello (the server's node-scoped kinds). */
-const NODE_SCOPED_TOKENS = new Set(['workloadendpoints', 'hostendpoints']);
 
 export type AgentStatus = 'connecting' | 'syncing' | 'in-sync' | 'stopped';
 
@@ -278,7 +279,11 @@ export class SyncAgent extends EventEmitter {
 
   private runSession(endpoint: string): Promise<SessionOutcome> {
     const state = this.requireState();
-    const nodeScopedKeys = [...state.keys()].filter((k) => NODE_SCOPED_TOKENS.has(k.slice(0, k.indexOf('.'))));
+    // The hello lists the keys of the kinds the server scopes by node (one list, the view's).
+    const nodeScopedKeys = [...state.keys()].filter((k) => {
+      const kind = parseResourceKey(k)?.kind;
+      return kind !== undefined && NODE_SCOPED_KINDS.has(kind);
+    });
     this.stats.sessions++;
     const session = new Session({
       endpoint,

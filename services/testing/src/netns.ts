@@ -5,8 +5,8 @@
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Server, Socket } from 'node:net';
-import type { BgpTransport, ConnectOptions, ListenOptions } from '../session/index.js';
-import { entryPoint } from '../../../shared/paths/index.js';
+import type { BgpTransport, ConnectOptions, ListenOptions } from '../../bgp/index.js';
+import { entryPoint } from '../../shared/paths/index.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -134,7 +134,7 @@ interface BrokerReply {
 }
 
 async function startBroker(netns: string): Promise<NetnsTransport> {
-  const broker = entryPoint('services/bgp/src/testing/netns-broker.ts');
+  const broker = entryPoint('services/testing/src/netns-broker.ts');
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...broker.execArgv, broker.script], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

@@ -6,7 +6,7 @@
 //   window (an outage during a fault).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Netns } from '../../../bgp/src/testing/index.js';
+import type { Netns } from '../../testing/index.js';
 
 export interface PingResult {
   readonly ok: boolean;

@@ -7,8 +7,8 @@
 // the veth and writes the WorkloadEndpoint: nothing else in the run writes endpoints or IPAM.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { addList, delList, REPO_BIN, type Attachment, type ConfList, type PluginRun, type Runtime } from '../../../cni/src/testing/runtime.js';
-import { handleIdFor, workloadEndpointName } from '../../../cni/index.js';
+import { addList, delList, REPO_BIN, type Attachment, type ConfList, type PluginRun, type Runtime } from '../../cni/testing.js';
+import { handleIdFor, workloadEndpointName } from '../../cni/index.js';
 import type { Pod, Topology } from './topology.js';
 
 /** The network's name: Calico's, as kubelet's conflist has it (the IPAM handle's prefix). */

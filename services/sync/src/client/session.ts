@@ -4,7 +4,7 @@
 // backwards, and hands each commit to the state. It ends with an outcome the agent acts on:
 // Reconnect (go where the server says, no backoff), or a failure (back off, try the next server).
 import { Client, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
-import type { ClientChannel } from '../../shared/tls/index.js';
+import type { ClientChannel } from '../../../shared/tls/index.js';
 import {
   SyncCompression,
   SyncFeature,
@@ -14,7 +14,7 @@ import {
   SyncServiceService,
   type SyncClientHello,
   type SyncUpdate,
-} from '../../../proto/gen/meshless/v1/sync.js';
+} from '../../../../proto/gen/meshless/v1/sync.js';
 import { blockUpdates } from './blocks.js';
 
 export type SessionOutcome =

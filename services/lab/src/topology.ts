@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { createNetns, type Netns } from '../../../bgp/src/testing/index.js';
+import { createNetns, type Netns } from '../../testing/index.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -14,7 +14,7 @@ import {
   type Capability,
   type Frame,
   type NotificationMessage,
-} from '../codec/index.js';
+} from '../../bgp/index.js';
 
 /** marker + length + type + body: any bytes, valid or not. */
 export function rawMessage(type: number, body: Uint8Array | readonly number[], options: { length?: number; marker?: number } = {}): Uint8Array {

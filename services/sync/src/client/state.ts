@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { parseResourceKey, type StoredKind } from '../../shared/nats/index.js';
+import { parseResourceKey, type StoredKind } from '../../../shared/nats/index.js';
 import { ContentHash } from './content-hash.js';
 
 export interface StateEntry {

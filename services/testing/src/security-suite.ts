@@ -12,11 +12,11 @@
 // exercised. Daemons are plugged in through a SecurityAdapter.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BgpSpeaker } from '../session/index.js';
+import { BgpSpeaker } from '../../bgp/index.js';
 import { createNetns, netnsSkipReason, type Netns, type NetnsTransport } from './netns.js';
 import { poll } from './daemon.js';
 import { waitForPeerState } from './routes.js';
-import { sockoptAddon } from '../sockopt/index.js';
+import { sockoptAddon } from '../../bgp/index.js';
 
 export interface SecurityNeighbor {
   /** Daemon-side name (BIRD protocol name; `sec_` and the scenario: `md5` alone is a BIRD keyword). */

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../../shared/testing/index.js';
+import { freePort } from '../../shared/testing/index.js';
 import { makeDaemonDir, poll, spawnDaemon, type DaemonProcess } from './daemon.js';
 import type { Netns } from './netns.js';
 

@@ -10,8 +10,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BirdHandle, Netns } from '../../../bgp/src/testing/index.js';
-import { MESHLESS_BIN } from '../../../shared/paths/index.js';
+import type { BirdHandle, Netns } from '../../testing/index.js';
+import { MESHLESS_BIN } from '../../shared/paths/index.js';
 import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
 import { CniPods, POD_NAMESPACE } from './cni-pods.js';
 import { clusterResources, toYaml } from './resources.js';

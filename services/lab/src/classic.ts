@@ -3,9 +3,10 @@
 // uses (standing in for Felix), fed directly with what the node would have synced. So the only
 // difference from the Meshless run is who tells the switch about the blocks: each node over its
 // own session here, two route reflectors there.
-import { startBird, type BirdHandle } from '../../../bgp/src/testing/index.js';
+import { startBird, type BirdHandle } from '../../testing/index.js';
 import { calicoNodeConfig, CLUSTER_AS } from './bird-configs.js';
-import { createLinuxDataplane, deletion, ipamBlock, nodeResource, workloadEndpoint, type LinuxDataplane, type ResourceChange } from '../dataplane/index.js';
+import { createLinuxDataplane, type LinuxDataplane, type ResourceChange } from '../../agent/index.js';
+import { deletion, ipamBlock, nodeResource, workloadEndpoint } from '../../agent/testing.js';
 import { BLOCK_SIZE, POOL } from './scenario.js';
 import { SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
 

@@ -1,6 +1,6 @@
 // What both end-to-end runs share: the addressing plan, the ping mesh between pods of different
 // nodes, the switch checks, and the figures a run reports.
-import { startBird, type BirdHandle } from '../../../bgp/src/testing/index.js';
+import { startBird, type BirdHandle } from '../../testing/index.js';
 import { switchConfig, switchProtocolName, type SwitchPeer } from './bird-configs.js';
 import { ContinuousPing, pingOnce } from './ping.js';
 import { SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';

@@ -5,9 +5,9 @@
 // of figures is printed at the end (loadtest/RESULTS.md, "End to end").
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { netnsSkipReason } from '../../../bgp/src/testing/index.js';
-import { waitFor } from '../../../shared/testing/index.js';
-import type { BirdHandle } from '../../../bgp/src/testing/index.js';
+import { netnsSkipReason } from '../../testing/index.js';
+import { waitFor } from '../../shared/testing/index.js';
+import type { BirdHandle } from '../../testing/index.js';
 import { ClassicCluster, CLUSTER_AS } from './classic.js';
 import { switchProtocolName } from './bird-configs.js';
 import { createMeshlessLab, reflectorUnavailable, type MeshlessCluster, type MeshlessLab } from './meshless.js';

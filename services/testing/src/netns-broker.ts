@@ -6,7 +6,7 @@
 // handle, or {id, ok:false, error, code}. A connection with a TCP-MD5 key or GTSM is made by the
 // native addon here, in the namespace, so its options are set before the SYN as in the parent.
 import { connect, createServer, type Socket } from 'node:net';
-import { connectSecured } from '../sockopt/index.js';
+import { connectSecured } from '../../bgp/index.js';
 
 interface Request {
   id: number;

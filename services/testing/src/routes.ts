@@ -12,8 +12,8 @@ import {
   type PathAttributes,
   type Prefix,
   type UpdateMessage,
-} from '../codec/index.js';
-import type { BgpSpeaker } from '../session/index.js';
+} from '../../bgp/index.js';
+import type { BgpSpeaker } from '../../bgp/index.js';
 import { poll } from './daemon.js';
 
 export interface CollectedRoute {

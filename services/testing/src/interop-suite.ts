@@ -12,8 +12,8 @@
 // for a refresh); the checks are the same for all three.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttrFlag, formatCommunity, type PathAttributes } from '../codec/index.js';
-import { BgpSpeaker, type PeerConfig, type RouteRefreshEvent } from '../session/index.js';
+import { AttrFlag, formatCommunity, type PathAttributes } from '../../bgp/index.js';
+import { BgpSpeaker, type PeerConfig, type RouteRefreshEvent } from '../../bgp/index.js';
 import { createNetns, netnsSkipReason, type Netns, type NetnsTransport } from './netns.js';
 import { poll } from './daemon.js';
 import { RouteCollector, announce, originAttributes, waitForPeerState } from './routes.js';
