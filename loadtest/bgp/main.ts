@@ -23,6 +23,8 @@
 //    "withdrawSeconds","peakRssMB","cpuSeconds",...}],"ratioVsBird":{"converge","withdraw",
 //    "cpu","rss"},"floor"?,"machine"}
 // A reflector that does not converge within the timeout gets "error" and null figures.
+// Progress (routes held at the receivers, per phase) goes to stderr; --report FILE.html writes the
+// prefixes-at-the-receivers curves of every reflector side by side, and their CPU and memory.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -31,6 +33,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/testing/index.js';
 import { benchArgs } from '../args.js';
+import { BenchRun, lineChart, type Phase, type Series } from '../report/index.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
 import { birdStaticConfig, describeTable, generateTable, type PrefixMix, type Table } from './table.js';
 
@@ -76,7 +79,10 @@ for (const d of DUTS) if (!DUT_NAMES.includes(d)) args.fail(`--duts: unknown ref
 if (MIX !== 'dc' && MIX !== 'internet') args.fail(`--prefix-mix: dc or internet, got '${values['prefix-mix']}'`);
 if (MIX === 'dc' && N > 1 << 24) args.fail(`--routes: at most ${1 << 24} with --prefix-mix dc`);
 const AS = 65000;
-const log = (msg: string): void => void process.stderr.write(`[bench:bgp] ${msg}\n`);
+const run = new BenchRun('bench:bgp', { reportPath: args.report });
+const log = (msg: string): void => run.log(msg);
+/** Mean routes held per receiver over time, per reflector and phase: [s since the phase began, routes]. */
+const curves: Record<'converge' | 'withdraw', Series[]> = { converge: [], withdraw: [] };
 
 export interface DutResult {
   dut: DutName | 'floor';
@@ -116,24 +122,36 @@ async function routeCount(b: BirdHandle): Promise<number> {
 
 /**
  * Polls receivers until each reports `want` routes; returns when the last did. Done receivers
- * are not asked again; at most `parallel` birdc calls run at once.
+ * are not asked again; at most `parallel` birdc calls run at once. Every count read goes into
+ * `curve` (mean routes per receiver, each receiver at its last count read) and the progress.
  */
-async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Promise<void>)[], timeoutMs: number, t0: number): Promise<number> {
+async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Promise<void>)[], timeoutMs: number, t0: number, from: number, curve: Array<[number, number]>, phase: Phase): Promise<number> {
   const pending = new Set(receivers);
+  const counts = new Map(receivers.map((r) => [r, from]));
+  let held = from * receivers.length;
   let last = t0;
   const parallel = 8;
+  const moved = (): number => Math.abs(held - from * receivers.length);
+  curve.push([0, from]);
   while (pending.size > 0) {
     if (performance.now() - t0 > timeoutMs) throw new Error(`timed out: ${pending.size} of ${receivers.length} receivers short of ${want} routes`);
     for (const p of pokes) void p().catch(() => undefined);
     const batch = [...pending].slice(0, parallel);
     await Promise.all(
       batch.map(async (r) => {
-        if ((await routeCount(r).catch(() => -1)) === want) {
+        const n = await routeCount(r).catch(() => -1);
+        if (n >= 0) {
+          held += n - counts.get(r)!;
+          counts.set(r, n);
+        }
+        if (n === want) {
           pending.delete(r);
           last = performance.now();
         }
       }),
     );
+    curve.push([round((performance.now() - t0) / 1000), Math.round(held / receivers.length)]);
+    phase.update(moved(), `${receivers.length - pending.size}/${receivers.length} receivers done`);
     if (pending.size > 0 && batch.length === pending.size) await new Promise((r) => setTimeout(r, 20));
   }
   return (last - t0) / 1000;
@@ -171,30 +189,48 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
   try {
     const upstream = name === 'floor' ? rig.injector : rig.dut;
     if (name !== 'floor') dut = await startDut(name, { ns: rig.ns, as: AS, address: rig.dut, clients: [rig.injector, ...rig.receivers], ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
+    if (dut) run.sampler.watch(name, dut.pid);
     const receivers: BirdHandle[] = [];
+    const starting = run.console.phase(`${name}: starting receivers`, { total: K });
     for (const r of rig.receivers) {
       const b = await startBird({ netns: rig.ns, address: r, config: receiverConfig(r, upstream) });
       receivers.push(b);
       birds.push(b);
+      starting.update(receivers.length);
     }
+    starting.end();
     const injector = await startBird({ netns: rig.ns, address: rig.injector, config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], staticConfig), startTimeoutMs: TIMEOUT_MS });
     birds.push(injector);
-    for (const r of receivers) await r.waitForState('upstream', 'Established', 60_000);
+    run.sampler.watch('BIRD injector + receivers', birds.map((b) => b.process.pid));
+    const sessions = run.console.phase(`${name}: sessions up`, { total: K });
+    for (const [i, r] of receivers.entries()) {
+      await r.waitForState('upstream', 'Established', 60_000);
+      sessions.update(i + 1);
+    }
     if (name !== 'floor') await injector.waitForState('o0', 'Established', 60_000);
+    sessions.end();
     const pokes = [() => injector.birdc('show status').then(() => undefined), ...(dut ? [() => dut!.poke()] : [])];
     const pid = dut?.pid;
     const idle = pid ? procStatus(pid, 'VmRSS') : 0;
     const cpu0 = pid ? cpuSeconds(pid) : 0;
     log(`${name}: ${K} receivers up; injecting ${N} routes`);
+    const converging = run.console.phase(`${name}: convergence`, { total: K * N, unit: 'routes at the receivers' });
+    const convergeCurve: Array<[number, number]> = [];
+    curves.converge.push({ name, points: convergeCurve, dashed: name === 'floor' });
     const tIn = performance.now();
     await birdcSlow(injector, 'enable s4');
-    const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn);
+    const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn, 0, convergeCurve, converging);
+    converging.end(null);
     const cpuConverged = pid ? cpuSeconds(pid) : 0;
     log(`${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`);
     if (dut && values['heap-snapshot']) await dut.heapSnapshot?.();
+    const withdrawing = run.console.phase(`${name}: withdrawal`, { total: K * N, unit: 'routes withdrawn at the receivers' });
+    const withdrawCurve: Array<[number, number]> = [];
+    curves.withdraw.push({ name, points: withdrawCurve, dashed: name === 'floor' });
     const tOut = performance.now();
     await birdcSlow(injector, 'disable s4');
-    const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS, tOut);
+    const withdrawSeconds = await waitAll(receivers, 0, pokes, TIMEOUT_MS, tOut, N, withdrawCurve, withdrawing);
+    withdrawing.end(null);
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
     const cpuEnd = pid ? cpuSeconds(pid) : 0;
     const cpu = cpuEnd - cpu0;
@@ -216,6 +252,8 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
   } finally {
     for (const b of birds) await b.stop().catch(() => undefined);
     await dut?.stop().catch(() => undefined);
+    run.sampler.unwatch(name);
+    run.sampler.unwatch('BIRD injector + receivers');
   }
 }
 
@@ -264,6 +302,8 @@ async function main(): Promise<void> {
         log(`${r.dut.padEnd(8)} converge ${String(r.convergeSeconds).padStart(8)} s  withdraw ${String(r.withdrawSeconds).padStart(8)} s  peak ${String(r.peakRssMB).padStart(8)} MB  ${String(r.bytesPerRoute).padStart(5)} B/route  cpu ${String(r.cpuSeconds).padStart(7)} s${r.error ? `  (${r.error})` : ''}`);
       }
     }
+    addReportSections([...results, ...(floor ? [floor] : [])]);
+    run.finish(out);
     process.stdout.write(JSON.stringify(out) + '\n');
   } finally {
     await ns.destroy();
@@ -271,3 +311,26 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+function addReportSections(rows: DutResult[]): void {
+  run.add({
+    heading: 'Reflectors',
+    text: [
+      `${N.toLocaleString('en-US')} prefixes (${MIX}, ${SETS} attribute sets, seed ${SEED}) from one BIRD injector through the reflector to ${K} BIRD receivers, in a network namespace; each reflector with fresh daemons, one after the other. Convergence: the injector's table enabled until every receiver holds all prefixes; withdrawal: disabled until every receiver holds none. floor: no reflector, the injector peers with every receiver itself.`,
+    ],
+    table: {
+      head: ['reflector', 'converge s', 'withdraw s', 'peak RSS MB', 'idle RSS MB', 'bytes/route', 'CPU s (converge + withdraw)', 'error'],
+      rows: rows.map((r) => [r.dut, r.convergeSeconds, r.withdrawSeconds, r.peakRssMB, r.idleRssMB, r.bytesPerRoute, r.cpuSeconds === null ? null : `${r.cpuSeconds} (${r.convergeCpuSeconds} + ${r.withdrawCpuSeconds})`, r.error ?? '']),
+    },
+  });
+  run.add({
+    heading: 'Prefixes at the receivers over time',
+    text: [
+      'Mean routes held per receiver, from each receiver\'s route count (birdc show route count, at most 8 receivers asked at a time, so a point can lag by a few polls), from the moment the injector\'s table was enabled (convergence) or disabled (withdrawal).',
+    ],
+    charts: [
+      lineChart({ title: `Convergence: ${N.toLocaleString('en-US')} routes to ${K} receivers`, xLabel: 'seconds since the table was enabled', yLabel: 'routes per receiver', series: curves.converge, yMax: N }),
+      lineChart({ title: `Withdrawal: ${N.toLocaleString('en-US')} routes from ${K} receivers`, xLabel: 'seconds since the table was disabled', yLabel: 'routes per receiver', series: curves.withdraw, yMax: N }),
+    ],
+  });
+}

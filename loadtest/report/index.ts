@@ -1,0 +1,15 @@
+export { LatencyHistogram } from './latency.js';
+export type { LatencySummary } from './latency.js';
+export { Console } from './progress.js';
+export type { Phase, PhaseOptions, ProgressStream } from './progress.js';
+export { ProcessSampler, cpuTicks, descendants, rssOf } from './sampler.js';
+export type { ProcessSample, SampledGroup } from './sampler.js';
+export { colourFor, lineChart, niceTicks, PALETTE } from './svg.js';
+export type { ChartOptions, Series } from './svg.js';
+export { escapeHtml } from './escape.js';
+export { renderReport } from './html.js';
+export type { Cell, ReportData, Section } from './html.js';
+export { commandLine, loadAverage, machineInfo, shellQuote } from './machine.js';
+export type { MachineInfo } from './machine.js';
+export { BenchRun, checkReportPath, resourceSection } from './run.js';
+export type { BenchRunOptions } from './run.js';
