@@ -12,7 +12,9 @@
 //   serverRssMB, rssPerStreamKB, serverCpuSeconds  of the sync server processes (/proc)
 //   failover               kill -9 of one server: seconds until its agents are in sync elsewhere,
 //                          and the snapshot bytes that cost
-// The last line of stdout is one JSON object; progress goes to stderr.
+// The last line of stdout is one JSON object; progress goes to stderr. Latencies are recorded in HDR
+// histograms (loadtest/report); --report FILE.html adds the latency CDF against the floor and the
+// CPU and memory of every process over time.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -26,7 +28,8 @@ import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.
 import { freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
-import { cpuSeconds, now, percentiles, rssBytes } from './proc.js';
+import { cpuSeconds, now, rssBytes } from './proc.js';
+import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
 const workerEntry = entryPoint('loadtest/fanout/worker.ts');
@@ -58,7 +61,8 @@ const args = benchArgs('bench:fanout', USAGE, {
   json: { type: 'boolean', default: false },
 });
 
-const say = (s: string) => process.stderr.write(`[fanout] ${s}\n`);
+const run = new BenchRun('bench:fanout', { reportPath: args.report });
+const say = (s: string) => run.log(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Rejects after `ms` (without keeping the process alive): a lost change fails the run, never hangs it. */
 const deadline = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
@@ -149,6 +153,8 @@ async function main(): Promise<void> {
     const datastore = spawnService(['datastore', '--insecure', '--listen', `127.0.0.1:${dsPort}`, '--nats', nats.url, '--metrics-port', String(dsMetrics)], { MESHLESS_LOG_LEVEL: 'warn' });
     datastore.stdout!.resume();
     children.push(datastore);
+    run.sampler.watch('nats-server', descendantsNamed('nats-server'));
+    run.sampler.watch('datastore', datastore.pid!);
     await waitFor('the datastore', () => httpOk(`http://127.0.0.1:${dsMetrics}/readyz`), 30_000);
 
     const nc = await connectNats(nats.url, 'fanout-bench');
@@ -156,21 +162,25 @@ async function main(): Promise<void> {
     const t0Load = now();
     let loaded = 0;
     let inflight: Promise<unknown>[] = [];
+    const loading = run.console.phase('loading the dataset', { unit: 'resources' });
     for (const item of dataset(size)) {
       inflight.push(kv.put(item.key, item.json));
       loaded++;
       if (inflight.length >= 512) {
         await Promise.all(inflight);
         inflight = [];
+        loading.update(loaded);
       }
     }
     await Promise.all(inflight);
+    loading.end(null);
     await kv.put(MARKER_KEY, markerJson(0, 0));
     say(`loaded ${loaded} resources in ${((now() - t0Load) / 1000).toFixed(1)} s`);
 
     const syncs: ServerProc[] = [];
     for (let s = 0; s < servers; s++) syncs.push(await startSyncServer(nats.url, join(dir, `sync-${s}`), `s${s}`));
     children.push(...syncs.map((s) => s.child));
+    syncs.forEach((s, i) => run.sampler.watch(`sync server s${i}`, s.child.pid!));
     await Promise.all(syncs.map((s) => s.ready));
     await sleep(1000);
     const idleRss = syncs.map((s) => rssBytes(s.child.pid!));
@@ -185,6 +195,7 @@ async function main(): Promise<void> {
       const child = fork(workerEntry.script, [], { execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       workers.push(child);
       children.push(child);
+      run.sampler.watch('load generator (workers)', () => workers.map((c) => c.pid!));
       inbox.push([]);
       child.on('message', (m: FromWorker) => {
         for (const l of listeners) l(m, w);
@@ -211,9 +222,20 @@ async function main(): Promise<void> {
 
     say(`opening ${agents} agent streams from ${workerCount} worker process(es)`);
     const insync = collect('insync', workers.filter((_, w) => perWorker[w]!.length > 0).length);
+    const syncing = run.console.phase('agents in sync', { total: agents, unit: 'agents' });
+    const inSyncPerWorker = workers.map(() => 0);
+    const onProgress = (m: FromWorker, w: number) => {
+      if (m.type === 'progress') inSyncPerWorker[w] = m.inSync;
+      else if (m.type === 'insync') inSyncPerWorker[w] = m.endpoints.length;
+      else return;
+      syncing.update(inSyncPerWorker.reduce((a, b) => a + b, 0));
+    };
+    listeners.push(onProgress);
     const tOpen = now();
     workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'connect', endpoints, compression, agents: perWorker[i]! } satisfies ToWorker));
     const synced = await insync;
+    listeners.splice(listeners.indexOf(onProgress), 1);
+    syncing.end(null);
     const inSyncSeconds = (now() - tOpen) / 1000;
     const snapshotBytes = synced.flatMap((m) => m.snapshotBytes);
     const streamsPerServer = endpoints.map((e) => synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0));
@@ -222,18 +244,21 @@ async function main(): Promise<void> {
     const loadedRss = syncs.map((s) => rssBytes(s.child.pid!));
 
     // Latency: one change at a time, each waited for at every agent.
-    const latencies: number[] = [];
+    const latencies = new LatencyHistogram('latencyMs');
     const cpuBeforeChanges = syncs.map((s) => cpuSeconds(s.child.pid!));
+    const changing = run.console.phase('changes to every agent', { total: changes, unit: 'changes' });
     for (let c = 1; c <= changes; c++) {
       const all = collect('received', synced.length).then((ms) => ms.filter((m) => m.change === c));
       const t0 = now();
       await kv.put(MARKER_KEY, markerJson(c, t0));
       const got = await Promise.race([all, deadline(CHANGE_TIMEOUT_MS, `change ${c} did not reach every agent within ${CHANGE_TIMEOUT_MS / 1000} s`)]);
-      for (const m of got) for (const t of m.times) latencies.push(t - t0);
+      for (const m of got) for (const t of m.times) latencies.record(t - t0);
+      changing.update(c, `p99 so far ${latencies.at(99).toFixed(1)} ms`);
       await sleep(20);
     }
+    changing.end(null);
     const cpuChanges = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeChanges[i]!, 0);
-    const latencyMs = percentiles(latencies);
+    const latencyMs = latencies.summary();
     const fanout = await Promise.all(syncs.map((s) => serverFanoutMs(s.metricsPort)));
     const serverFanout = { p50: Math.max(...fanout.map((f) => f.p50)), p99: Math.max(...fanout.map((f) => f.p99)), max: Math.max(...fanout.map((f) => f.max)) };
     say(`latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`);
@@ -242,6 +267,7 @@ async function main(): Promise<void> {
     const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
     const floor = fork(floorEntry.script, [String(frameBytes)], { execArgv: floorEntry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(floor);
+    run.sampler.watch('floor server', floor.pid!);
     const floorMsgs: Array<(m: FromFloor) => void> = [];
     let floorAccepted = 0;
     floor.on('message', (m: FromFloor) => {
@@ -254,15 +280,18 @@ async function main(): Promise<void> {
     workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'floor-connect', port: floorPort, count: perWorker[i]!.length, frameBytes } satisfies ToWorker));
     await connected;
     await waitFor('the floor server to accept every socket', () => floorAccepted === agents, 300_000, 5);
-    const floorLatencies: number[] = [];
+    const floorLatencies = new LatencyHistogram('floorMs');
+    const flooring = run.console.phase('floor: the same bytes over plain sockets', { total: changes, unit: 'changes' });
     for (let c = 1; c <= changes; c++) {
       const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));
       floor.send({ type: 'send', change: c } satisfies ToFloor);
-      for (const m of await all) floorLatencies.push(...m.latencies);
+      for (const m of await all) floorLatencies.recordAll(m.latencies);
+      flooring.update(c);
       await sleep(20);
     }
+    flooring.end(null);
     floor.send({ type: 'stop' } satisfies ToFloor);
-    const floorMs = percentiles(floorLatencies);
+    const floorMs = floorLatencies.summary();
     say(`floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`);
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
@@ -275,8 +304,10 @@ async function main(): Promise<void> {
       // Workers holding none of the victim's agents answer 'resynced' at once.
       await Promise.race([watching, sleep(2000)]);
       const tKill = now();
+      const failing = run.console.phase('failover: agents of the killed server back in sync elsewhere');
       victim.child.kill('SIGKILL');
       const resynced = await early;
+      failing.end(null);
       const moved = resynced.reduce((n, m) => n + m.count, 0);
       failover = {
         agents: moved,
@@ -311,6 +342,40 @@ async function main(): Promise<void> {
     };
     workers.forEach((w) => w.send({ type: 'stop' } satisfies ToWorker));
     await nc.close();
+    run.add({
+      heading: 'Fan-out',
+      text: [
+        `${agents} agent streams on ${servers} sync server(s), dataset ${loaded} resources (${size.nodes} nodes, ${size.endpoints} endpoints, ${size.policies} policies), ${workerCount} load-generator process(es), ${compressionName} offered. Latency: from just before the KV put of a change to its receipt at each agent, ${changes} changes one at a time; floor: a frame of the same size written by one Node process to ${agents} plain TCP sockets and read by the same workers.`,
+      ],
+      table: {
+        head: ['figure', 'value'],
+        rows: [
+          ['all agents in sync (s)', result.inSyncSeconds],
+          ['snapshot bytes per agent', result.snapshotBytesPerAgent],
+          ['latency p50 / p90 / p99 / p99.9 / max (ms)', `${latencyMs.p50} / ${latencyMs.p90} / ${latencyMs.p99} / ${latencyMs.p999} / ${latencyMs.max} (${latencyMs.count} receipts)`],
+          ['floor p50 / p90 / p99 / p99.9 / max (ms)', `${floorMs.p50} / ${floorMs.p90} / ${floorMs.p99} / ${floorMs.p999} / ${floorMs.max} (${floorMs.count} receipts)`],
+          ['server fan-out p50 / p99 / max (ms, histogram bucket bounds)', `${serverFanout.p50} / ${serverFanout.p99} / ${serverFanout.max}`],
+          ['server RSS MB (idle)', `${result.serverRssMB} (${result.serverIdleRssMB})`],
+          ['RSS per stream KB', result.rssPerStreamKB],
+          ['server CPU s (during the changes)', `${result.serverCpuSeconds} (${result.serverCpuSecondsDuringChanges})`],
+          ['failover', failover ? `${failover.agents} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9, ${failover.snapshotBytes} snapshot bytes` : 'not run (needs --servers 2 or more)'],
+        ],
+      },
+      charts: [
+        lineChart({
+          title: `Change latency to ${agents} agents vs the raw-socket floor (CDF)`,
+          xLabel: 'latency ms (log scale)',
+          yLabel: 'fraction of receipts',
+          xScale: 'log',
+          yMax: 1,
+          series: [
+            { name: 'meshless sync', points: latencies.cdf() },
+            { name: 'floor (plain TCP)', points: floorLatencies.cdf(), dashed: true },
+          ],
+        }),
+      ],
+    });
+    run.finish(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     // SIGTERM first (servers drain and close: a --cpu-prof profile gets written), then SIGKILL.

@@ -9,6 +9,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'hello' }
+  | { type: 'progress'; inSync: number }
   | { type: 'insync'; snapshotBytes: number[]; bytes: number[]; endpoints: string[] }
   | { type: 'received'; change: number; times: number[] }
   | { type: 'watching'; count: number }

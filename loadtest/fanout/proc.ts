@@ -15,14 +15,6 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-export function percentiles(values: number[]): { p50: number; p99: number; max: number } {
-  if (values.length === 0) return { p50: 0, p99: 0, max: 0 };
-  const s = Float64Array.from(values).sort();
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { p50: r(at(0.5)), p99: r(at(0.99)), max: r(s[s.length - 1]!) };
-}
-
 export function now(): number {
   return performance.timeOrigin + performance.now();
 }

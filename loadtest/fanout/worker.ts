@@ -242,6 +242,11 @@ process.on('message', (msg: ToWorker) => {
         }
       };
       for (const a of msg.agents) streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange));
+      // How many are in sync so far, every second until all are (the coordinator's progress).
+      const progress = setInterval(() => {
+        if (insyncReported) clearInterval(progress);
+        else send({ type: 'progress', inSync: streams.filter((s) => s.inSync).length });
+      }, 1000);
       // Open the streams in slices so the worker's own event loop keeps answering.
       let i = 0;
       const open = () => {

@@ -2,7 +2,7 @@ export { LatencyHistogram } from './latency.js';
 export type { LatencySummary } from './latency.js';
 export { Console } from './progress.js';
 export type { Phase, PhaseOptions, ProgressStream } from './progress.js';
-export { ProcessSampler, cpuTicks, descendants, rssOf } from './sampler.js';
+export { ProcessSampler, commOf, cpuTicks, descendants, descendantsNamed, rssOf } from './sampler.js';
 export type { ProcessSample, SampledGroup } from './sampler.js';
 export { colourFor, lineChart, niceTicks, PALETTE } from './svg.js';
 export type { ChartOptions, Series } from './svg.js';

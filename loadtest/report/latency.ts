@@ -49,9 +49,12 @@ export class LatencyHistogram {
     return this.h.totalCount;
   }
 
-  /** The value at percentile `p` (0-100), in ms. */
+  /**
+   * The value at percentile `p` (0-100), in ms. HDR reports the top of the value's bucket (within
+   * 0.1 %); capped at the exact maximum so that p99.9 never reads above max.
+   */
   at(p: number): number {
-    return this.h.totalCount === 0 ? 0 : this.h.getValueAtPercentile(p) / 1000;
+    return this.h.totalCount === 0 ? 0 : Math.min(this.h.getValueAtPercentile(p), this.h.maxValue) / 1000;
   }
 
   summary(): LatencySummary {

@@ -36,8 +36,9 @@ export function cpuTicks(pid: number): number | undefined {
 /** Resident memory of a process in bytes, or undefined when it is gone. */
 export function rssOf(pid: number): number | undefined {
   try {
+    // A zombie (exited, not yet reaped) has no VmRSS line: gone as far as memory goes.
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
+    return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;
   }
@@ -155,4 +156,18 @@ export function descendants(root: number): number[] {
   };
   visit(root);
   return out;
+}
+
+/** The command name of a process (/proc/<pid>/comm), or undefined when it is gone. */
+export function commOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A pid list for ProcessSampler.watch: the descendants of this process named `comm`, read at every sample. */
+export function descendantsNamed(comm: string, root = process.pid): () => number[] {
+  return () => descendants(root).filter((pid) => commOf(pid) === comm);
 }
