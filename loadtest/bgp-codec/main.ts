@@ -11,9 +11,12 @@
 // retained per decoded route, GC forced before both readings; needs --expose-gc, which the npm
 // script passes), plus decodeDiscardPrefixesPerSec (decoding with nothing kept), CPU seconds and
 // the load average, since wall-clock figures on a shared machine need that context. Each figure
-// is the median of --runs runs after a JIT warm-up.
+// is the median of --runs runs after a JIT warm-up. Progress goes to stderr (between runs: each
+// run is one synchronous loop); --report FILE.html adds every run's time and this process's CPU
+// and memory over time.
 
 import { benchArgs } from '../args.js';
+import { BenchRun, lineChart } from '../report/index.js';
 import { cpus, loadavg } from 'node:os';
 import {
   decodeMessage,
@@ -213,10 +216,11 @@ function memory(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-const log = (s: string): void => {
-  if (!values.json) console.log(s);
-  else console.error(s);
-};
+const run = new BenchRun('bench:bgp-codec', { reportPath: args.report });
+run.sampler.watch('bench:bgp-codec (this process)', process.pid);
+const log = (s: string): void => run.log(s);
+/** Lets due timers run (progress, the /proc sampler) between the synchronous measured loops. */
+const breathe = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 let prefixes = buildTable(PREFIXES);
 const sets = buildAttributeSets(SETS);
@@ -230,7 +234,9 @@ encodeTable(prefixes.slice(0, WARMUP), sets, setOf);
 const encodeTimes: number[] = [];
 const encodeCpu: number[] = [];
 let messages: Uint8Array[] = [];
+let phase = run.console.phase('encode', { total: RUNS, unit: 'runs' });
 for (let r = 0; r < RUNS; r++) {
+  await breathe();
   messages = [];
   gc();
   const c0 = process.cpuUsage();
@@ -238,7 +244,9 @@ for (let r = 0; r < RUNS; r++) {
   messages = encodeTable(prefixes, sets, setOf);
   encodeTimes.push(seconds(t0));
   encodeCpu.push(cpuSeconds(c0));
+  phase.update(r + 1);
 }
+phase.end(null);
 const wireBytes = messages.reduce((n, m) => n + m.length, 0);
 log(
   `encode: ${messages.length} UPDATEs, ${(wireBytes / 1e6).toFixed(1)} MB, median ${median(encodeTimes).toFixed(3)} s (${median(encodeCpu).toFixed(3)} CPU-s) of ${RUNS}`,
@@ -252,21 +260,29 @@ prefixes = [];
 decodeStream(warmup, WARMUP);
 const decodeTimes: number[] = [];
 const decodeCpu: number[] = [];
+phase = run.console.phase('decode into the table', { total: RUNS, unit: 'runs' });
 for (let r = 0; r < RUNS; r++) {
+  await breathe();
   gc();
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   decodeStream(chunks, PREFIXES);
   decodeTimes.push(seconds(t0));
   decodeCpu.push(cpuSeconds(c0));
+  phase.update(r + 1);
 }
+phase.end(null);
 const discardTimes: number[] = [];
+phase = run.console.phase('decode, nothing kept', { total: RUNS, unit: 'runs' });
 for (let r = 0; r < RUNS; r++) {
+  await breathe();
   gc();
   const t0 = process.hrtime.bigint();
   decodeDiscard(chunks, PREFIXES);
   discardTimes.push(seconds(t0));
+  phase.update(r + 1);
 }
+phase.end(null);
 log(`decode without keeping the routes: median ${median(discardTimes).toFixed(3)} s of ${RUNS}`);
 log(`decode: median ${median(decodeTimes).toFixed(3)} s (${median(decodeCpu).toFixed(3)} CPU-s) of ${RUNS}`);
 
@@ -297,4 +313,26 @@ const result = {
   node: process.version,
   cpus: cpus().length,
 };
-console.log(JSON.stringify(result));
+const perRun = (xs: number[]) => xs.map((x, i) => [i + 1, PREFIXES / x / 1e6] as const);
+run.add({
+  heading: 'Codec',
+  text: [`${PREFIXES.toLocaleString('en-US')} IPv4 prefixes over ${SETS} attribute sets, ${result.updates} UPDATEs, ${(wireBytes / 1e6).toFixed(2)} MB on the wire; ${RUNS} measured runs after a JIT warm-up, medians below.`],
+  table: {
+    head: ['figure', 'value'],
+    rows: Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)]),
+  },
+  charts: [
+    lineChart({
+      title: 'Throughput per run',
+      xLabel: 'run',
+      yLabel: 'million prefixes per second',
+      series: [
+        { name: 'encode', points: perRun(encodeTimes) },
+        { name: 'decode into the table', points: perRun(decodeTimes) },
+        { name: 'decode, nothing kept', points: perRun(discardTimes) },
+      ],
+    }),
+  ],
+});
+run.finish(result);
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -10,7 +10,8 @@
 //   service.<name>  datastore, sync, agent, rr (datastore mode): CPU-s used and wall time from
 //                   spawn until /readyz answers 200, then RSS after 5 s idle (/proc)
 //   cluster         (--cluster) `npm start`'s program: wall time and CPU-s until `meshless ready`
-// The last line of stdout is one JSON object with every figure and the load average.
+// The last line of stdout is one JSON object with every figure and the load average. Progress goes
+// to stderr; --report FILE.html adds the figures and every service's CPU and memory over time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
 import { freePort, httpOk, startNatsServer, waitFor, type NatsServerHandle } from '../../services/shared/testing/index.js';
 import { benchArgs } from '../args.js';
+import { BenchRun, descendants, type Cell } from '../report/index.js';
 import { cpuSeconds, rssBytes } from '../fanout/proc.js';
 
 const HELP = `Start-up cost of meshless processes (compiled build and TypeScript sources side by side).
@@ -41,11 +43,12 @@ function options() {
   });
   const modes = args.values.modes.split(',').map((m) => m.trim());
   for (const m of modes) if (m !== 'dist' && m !== 'source') args.fail(`--modes: expected dist and/or source, got '${m}'`);
-  return { runs: args.int('runs', 1), modes: modes as Mode[], cluster: args.values.cluster, json: args.values.json };
+  return { runs: args.int('runs', 1), modes: modes as Mode[], cluster: args.values.cluster, json: args.values.json, report: args.report };
 }
 
 const opts = options();
-const say = (s: string) => process.stderr.write(`[startup] ${s}\n`);
+const run = new BenchRun('bench:startup', { reportPath: opts.report });
+const say = (s: string) => run.log(s);
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -71,7 +74,12 @@ async function timeCli(mode: Mode, args: string[]): Promise<{ cpu: number; wall:
 
 async function cliFigure(mode: Mode, args: string[]) {
   const samples = [];
-  for (let i = 0; i < opts.runs; i++) samples.push(await timeCli(mode, args));
+  const phase = run.console.phase(`${mode}: meshless ${args.at(-1)}`, { total: opts.runs, unit: 'runs' });
+  for (let i = 0; i < opts.runs; i++) {
+    samples.push(await timeCli(mode, args));
+    phase.update(i + 1);
+  }
+  phase.end(null);
   return { cpuSeconds: median(samples.map((s) => s.cpu)), wallSeconds: median(samples.map((s) => s.wall)), runs: samples.length };
 }
 
@@ -142,6 +150,7 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
       if (name === 'rr') await applyYaml(mode, datastore, RR_NODE('startup-rr'));
       say(`${mode}: starting ${name}`);
       const s = await startService(mode, args, await freePort());
+      run.sampler.watch(`${mode}: ${name}`, s.child.pid!);
       running.push(s.child);
       started.push([name, s]);
     }
@@ -155,6 +164,7 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
     return { cli: { help, getNodes: get }, services };
   } finally {
     for (const child of running.reverse()) await stop(child);
+    for (const name of ['datastore', 'sync', 'agent', 'rr']) run.sampler.unwatch(`${mode}: ${name}`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -176,6 +186,8 @@ async function measureCluster(mode: Mode) {
   };
   const started = performance.now();
   const child = spawn(process.execPath, script, { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT, detached: true });
+  run.sampler.watch(`${mode}: local cluster (every process)`, () => [child.pid!, ...descendants(child.pid!)]);
+  const phase = run.console.phase(`${mode}: local cluster to "meshless ready"`);
   let out = '';
   try {
     await new Promise<void>((resolve, reject) => {
@@ -187,9 +199,11 @@ async function measureCluster(mode: Mode) {
     });
     return { secondsToReady: round((performance.now() - started) / 1000, 2) };
   } finally {
+    phase.end(null);
     const gone = new Promise((res) => child.once('exit', res));
     process.kill(-child.pid!, 'SIGTERM');
     await Promise.race([gone, new Promise((res) => setTimeout(res, 20_000))]);
+    run.sampler.unwatch(`${mode}: local cluster (every process)`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -210,8 +224,26 @@ try {
   await nats.stop();
 }
 result.loadAverageAtEnd = loadavg().map((l) => round(l, 2));
-if (!opts.json) process.stdout.write(`${readableSummary(result)}\n`);
+if (!opts.json) say(readableSummary(result));
+run.add(reportSection(result));
+run.finish(result);
 process.stdout.write(`${JSON.stringify(result)}\n`);
+
+function reportSection(r: Record<string, unknown>) {
+  const rows: Cell[][] = [];
+  for (const mode of opts.modes) {
+    const m = r[mode] as Awaited<ReturnType<typeof measureMode>> & { cluster?: { secondsToReady: number } };
+    rows.push([mode, 'meshless --help', m.cli.help.cpuSeconds, m.cli.help.wallSeconds, null]);
+    rows.push([mode, 'meshless get nodes', m.cli.getNodes.cpuSeconds, m.cli.getNodes.wallSeconds, null]);
+    for (const [name, s] of Object.entries(m.services)) rows.push([mode, `${name} ready`, s.cpuSecondsToReady, s.wallSecondsToReady, s.idleRssMB]);
+    if (m.cluster) rows.push([mode, 'local cluster: meshless ready', null, m.cluster.secondsToReady, null]);
+  }
+  return {
+    heading: 'Start-up',
+    text: [`CLI figures: median of ${opts.runs} runs (CPU = user + system of the child). Services: CPU-s and wall time from spawn until /readyz answers 200, then RSS after 5 s idle. dist = the compiled build; source = the TypeScript through tsx.`],
+    table: { head: ['mode', 'figure', 'CPU s', 'wall s', 'idle RSS MB'], rows },
+  };
+}
 
 function readableSummary(r: Record<string, unknown>): string {
   const lines: string[] = [];
