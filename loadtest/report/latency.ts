@@ -21,7 +21,7 @@ export interface LatencySummary {
 
 /** Quantiles the CDF is drawn at: dense in the body, then 99, 99.9, 99.99 and the maximum. */
 const CDF_QUANTILES = [
-  ...Array.from({ length: 51 }, (_, i) => i * 2),
+  ...Array.from({ length: 50 }, (_, i) => i * 2),
   99.5, 99.9, 99.99, 100,
 ];
 
