@@ -18,6 +18,8 @@ export interface Section {
 export interface ReportData {
   benchmark: string;
   command: string;
+  /** The source commit the run was built from. */
+  revision: string;
   startedAt: Date;
   endedAt: Date;
   machine: MachineInfo;
@@ -67,6 +69,7 @@ export function renderReport(r: ReportData): string {
       head: ['what', 'value'],
       rows: [
         ['command', r.command],
+        ['source', r.revision],
         ['started', r.startedAt.toISOString()],
         ['ended', `${r.endedAt.toISOString()} (${seconds} s)`],
         ['CPU', `${m.cpuModel}, ${m.cores} cores`],

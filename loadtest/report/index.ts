@@ -9,7 +9,7 @@ export type { ChartOptions, Series } from './svg.js';
 export { escapeHtml } from './escape.js';
 export { renderReport } from './html.js';
 export type { Cell, ReportData, Section } from './html.js';
-export { commandLine, loadAverage, machineInfo, shellQuote } from './machine.js';
+export { commandLine, loadAverage, machineInfo, shellQuote, sourceRevision } from './machine.js';
 export type { MachineInfo } from './machine.js';
 export { BenchRun, checkReportPath, resourceSection } from './run.js';
 export type { BenchRunOptions } from './run.js';

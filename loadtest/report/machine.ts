@@ -1,5 +1,7 @@
 // The machine a figure was taken on, as the report and the JSON record it.
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { PROJECT_ROOT } from '../../services/shared/paths/index.js';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -30,4 +32,14 @@ export function commandLine(argv = process.argv, env = process.env): string {
 
 export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The checkout's commit (`abc1234`, `+dirty` with uncommitted changes), or 'unknown' outside git. */
+export function sourceRevision(): string {
+  try {
+    const run = (args: string[]) => execFileSync('git', ['-C', PROJECT_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+    return `${run(['rev-parse', '--short', 'HEAD'])}${run(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
 }

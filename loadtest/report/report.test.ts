@@ -145,6 +145,7 @@ const SAMPLE = () =>
   renderReport({
     benchmark: 'bench:test',
     command: `npm run bench:test -- --x '<script>alert(1)</script>'`,
+    revision: 'abc1234',
     startedAt: new Date('2026-12-05T09:00:00Z'),
     endedAt: new Date('2026-12-05T09:01:30Z'),
     machine: { ...machineInfo(), cpuModel: 'CPU <i>evil</i> & co' },

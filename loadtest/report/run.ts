@@ -5,7 +5,7 @@ import { accessSync, constants, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { renderReport, type Section } from './html.js';
 import { lineChart, type Series } from './svg.js';
-import { commandLine, loadAverage, machineInfo } from './machine.js';
+import { commandLine, loadAverage, machineInfo, sourceRevision } from './machine.js';
 import { Console } from './progress.js';
 import { ProcessSampler } from './sampler.js';
 
@@ -55,6 +55,7 @@ export class BenchRun {
     const html = renderReport({
       benchmark: this.benchmark,
       command: this.command,
+      revision: sourceRevision(),
       startedAt: this.startedAt,
       endedAt: new Date(),
       machine: machineInfo(),
