@@ -12,6 +12,7 @@ const BENCHMARKS: Array<{ name: string; entry: string; bad: string[]; badMessage
   { name: 'bench:bgp-codec', entry: 'loadtest/bgp-codec/main.js', bad: ['--prefixes', '-5'], badMessage: /--prefixes/ },
   { name: 'bench:bgp', entry: 'loadtest/bgp/main.js', bad: ['--routes', 'lots'], badMessage: /--routes/ },
   { name: 'bench:startup', entry: 'loadtest/startup/main.js', bad: ['--modes', 'jit'], badMessage: /--modes: expected dist and\/or source/ },
+  { name: 'bench:cni', entry: 'loadtest/cni/main.js', bad: ['--pods', '1e3'], badMessage: /--pods: expected an integer/ },
 ];
 
 test('benchmarks answer --help and refuse unknown or malformed flags', async (t) => {
@@ -24,6 +25,7 @@ test('benchmarks answer --help and refuse unknown or malformed flags', async (t)
       const help = run(['--help']);
       assert.equal(help.status, 0, `${b.name} --help: ${help.stderr}`);
       assert.match(help.stdout, /usage: npm run /i);
+      assert.match(help.stdout, /--report FILE\.html/);
 
       const typo = run(['--agnets', '10']);
       assert.equal(typo.status, 2, `${b.name} --agnets exits 2 (stdout: ${typo.stdout.slice(0, 200)})`);
@@ -33,6 +35,11 @@ test('benchmarks answer --help and refuse unknown or malformed flags', async (t)
       const bad = run(b.bad);
       assert.equal(bad.status, 2, `${b.name} ${b.bad.join(' ')} exits 2`);
       assert.match(bad.stderr, b.badMessage);
+
+      // A report that could not be written fails before the run, not after it.
+      const nowhere = run(['--report', '/nonexistent-dir/report.html']);
+      assert.equal(nowhere.status, 2, `${b.name} --report into a missing directory exits 2`);
+      assert.match(nowhere.stderr, /--report: cannot write into \/nonexistent-dir/);
     });
   }
 });

@@ -45,9 +45,9 @@ function summary(c: Calls) {
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
   const args = benchArgs('bench:cni', HELP, { pods: { type: 'string', default: '200' } });
   const pods = args.int('pods', 1, 5000);
+  if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
   const run = new BenchRun('bench:cni', { reportPath: args.report });
   // The lab's datastore runs in this process and logs to stdout, which carries only the JSON
   // result: errors only, unless the caller asked for more.
