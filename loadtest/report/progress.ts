@@ -95,7 +95,8 @@ class PhaseImpl implements Phase {
     this.ended = true;
     clearInterval(this.timer);
     this.clear();
-    if (message !== null) this.stream.write(`[${this.console.prefix}] ${this.label}: ${message ?? `done, ${this.counts()} in ${this.elapsed()}`}\n`);
+    const counts = this.counts();
+    if (message !== null) this.stream.write(`[${this.console.prefix}] ${this.label}: ${message ?? `done${counts ? `, ${counts}` : ''} in ${this.elapsed()}`}\n`);
     this.onEnd();
   }
 
@@ -117,7 +118,8 @@ class PhaseImpl implements Phase {
       const full = Math.round(f * BAR_WIDTH);
       bar = `[${'#'.repeat(full)}${'-'.repeat(BAR_WIDTH - full)}] ${(f * 100).toFixed(0).padStart(3)}% `;
     }
-    let text = `[${this.console.prefix}] ${this.label} ${bar}${this.counts()} ${this.elapsed()}${this.detail ? ` ${this.detail}` : ''}`;
+    const counts = this.counts();
+    let text = `[${this.console.prefix}] ${this.label} ${bar}${counts ? `${counts} ` : ''}${this.elapsed()}${this.detail ? ` ${this.detail}` : ''}`;
     const width = this.stream.columns ?? 120;
     if (text.length > width - 1) text = text.slice(0, width - 1);
     this.stream.write(`\r\x1b[2K${text}`);
@@ -128,10 +130,13 @@ class PhaseImpl implements Phase {
     if (this.ended) return;
     const { total } = this.options;
     const pct = total ? ` (${((100 * this.done) / total).toFixed(0)}%)` : '';
-    this.stream.write(`[${this.console.prefix}] ${this.label}: ${this.counts()}${pct}, ${this.elapsed()}${this.detail ? `, ${this.detail}` : ''}\n`);
+    const counts = this.counts();
+    this.stream.write(`[${this.console.prefix}] ${this.label}: ${counts ? `${counts}${pct}, ` : ''}${this.elapsed()}${this.detail ? `, ${this.detail}` : ''}\n`);
   }
 
   private counts(): string {
+    // A phase with neither a size nor a unit (waiting for a cluster to be ready) shows only its time.
+    if (this.options.total === undefined && this.options.unit === undefined) return '';
     const unit = this.options.unit ? ` ${this.options.unit}` : '';
     return this.options.total !== undefined ? `${fmt(this.done)}/${fmt(this.options.total)}${unit}` : `${fmt(this.done)}${unit}`;
   }

@@ -60,6 +60,8 @@ test('progress: periodic lines when not a terminal, one final line', async () =>
   assert.equal(stream.out.length, lines, 'nothing after end()');
   c.phase('silent').end(null);
   assert.equal(stream.out.length, lines, 'end(null) writes nothing');
+  c.phase('waiting for the cluster').end();
+  assert.match(stream.out, /\[bench:x\] waiting for the cluster: done in \d+\.\d s\n$/, 'no count for a phase without a size');
 });
 
 test('progress: a bar redrawn in place on a terminal; log lines clear it first', () => {

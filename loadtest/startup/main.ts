@@ -74,7 +74,7 @@ async function timeCli(mode: Mode, args: string[]): Promise<{ cpu: number; wall:
 
 async function cliFigure(mode: Mode, args: string[]) {
   const samples = [];
-  const phase = run.console.phase(`${mode}: meshless ${args.at(-1)}`, { total: opts.runs, unit: 'runs' });
+  const phase = run.console.phase(`${mode}: meshless ${args.includes('get') ? args.slice(args.indexOf('get')).join(' ') : args.join(' ')}`, { total: opts.runs, unit: 'runs' });
   for (let i = 0; i < opts.runs; i++) {
     samples.push(await timeCli(mode, args));
     phase.update(i + 1);
