@@ -18,6 +18,7 @@ import { prng } from '../../services/sync/testing.js';
 import { startChaosCluster, type ChaosCluster } from './cluster.js';
 import { ipamProblems } from './ipam-check.js';
 import { ChaosWriter } from './writer.js';
+import { Console } from '../report/index.js';
 
 const NODES = ['node-0', 'node-1', 'node-2', 'node-3'];
 const ROUNDS = Number(process.env.MESHLESS_CHAOS_ROUNDS ?? 7);
@@ -93,6 +94,7 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   w.start();
   await new Promise((r) => setTimeout(r, 1000));
   const rows: Array<{ round: number; component: Component; fault: string; acked: number; convergedMs: number }> = [];
+  const progress = new Console('chaos');
   for (let round = 1; round <= ROUNDS; round++) {
     // Every component once, in order, then random ones.
     const component = COMPONENTS[round <= COMPONENTS.length ? round - 1 : Math.floor(rand() * COMPONENTS.length)]!;
@@ -124,10 +126,13 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
       c.restartRr();
     }
     const restarted = Date.now();
+    // Progress on stderr: a round can wait up to a minute for everything to equal the datastore.
+    const phase = progress.phase(`round ${round}/${ROUNDS}: ${fault} killed and restarted, waiting until everything equals the datastore`);
     // Writes go on for a while after the restart: pause the writer only to compare a still state.
     await new Promise((r) => setTimeout(r, 2000));
     await w.stop();
-    const convergedMs = await settle(restarted, `round ${round}'s restart (${fault})`);
+    const convergedMs = await settle(restarted, `round ${round}'s restart (${fault})`).finally(() => phase.end(null));
+    progress.log(`round ${round}/${ROUNDS}: ${fault}: all equal ${convergedMs} ms after the restart, ${w.acknowledged - before} writes acked`);
     rows.push({ round, component, fault, acked: w.acknowledged - before, convergedMs });
     w.start();
   }
