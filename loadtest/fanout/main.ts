@@ -263,8 +263,8 @@ async function main(): Promise<void> {
     const serverFanout = { p50: Math.max(...fanout.map((f) => f.p50)), p99: Math.max(...fanout.map((f) => f.p99)), max: Math.max(...fanout.map((f) => f.max)) };
     say(`latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`);
 
-    // The floor: the same number of bytes per change, plain TCP, same receivers.
-    const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
+    // The floor: the same number of bytes per change (a live delta carries its commit time), plain TCP, same receivers.
+    const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false, traceparent: '', commitTimeUnixMicros: Date.now() * 1000 }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
     const floor = fork(floorEntry.script, [String(frameBytes)], { execArgv: floorEntry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(floor);
     run.sampler.watch('floor server', floor.pid!);

@@ -7,7 +7,7 @@ import { checks, checkStateDir, type ConfigOf, type ParamSpec } from '../../shar
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
 import { SyncAgent } from '../../sync/index.js';
-import { dataplaneConfigSpec, startDataplane } from './dataplane/index.js';
+import { changeLatency, dataplaneConfigSpec, secondsSince, startDataplane } from './dataplane/index.js';
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -88,9 +88,11 @@ async function startAgent(config: AgentConfig, options: { handleSignals?: boolea
     else if (s.status === 'in-sync') log.info({ server: s.endpoint, revision: s.revision, entries: agent.size, contentHash: agent.contentHash }, 'in sync');
     else if (s.status === 'connecting') log.info({ server: s.endpoint, revision: s.revision, reason: s.reason }, 'connecting');
   });
+  const latency = changeLatency(meter);
   agent.on('commit', (c) => {
     commits.add(1);
     updates.add(c.updates.length);
+    for (const u of c.updates) if (u.commitTimeUnixMicros) latency(secondsSince(u.commitTimeUnixMicros), 'received');
     if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates), contentHash: agent.contentHash }, 'changes arrived');
   });
   await agent.start();

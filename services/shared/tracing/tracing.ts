@@ -12,7 +12,7 @@
 // a NATS message header on the KV write (datastore → sync servers and reflectors), a field of the
 // sync protocol's deltas (sync server → agents).
 import { tracingEndpoint } from './env.js';
-import { context, propagation, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanKind, type SpanOptions, type Tracer } from '@opentelemetry/api';
 
 export const TRACEPARENT = 'traceparent';
 
@@ -122,4 +122,41 @@ export async function inSpan<T>(name: string, options: SpanOptions & { parent?: 
   } finally {
     span.end();
   }
+}
+
+/** Spans started by continueTraces, ended together. */
+export interface TraceHop {
+  /** Ends every span (as failed with `error` when given). */
+  end(error?: unknown): void;
+}
+
+/**
+ * One hop of a change that crossed a process boundary with its trace context: starts a span
+ * `name` (child of the item's traceparent) for each item that carries one, and replaces the item's
+ * traceparent with that span's, so the next hop continues from here. Undefined while tracing is off
+ * or when no item is traced: one boolean test and a loop over the batch, nothing allocated.
+ */
+export function continueTraces<T extends { traceparent?: string }>(name: string, items: readonly T[], attributes: (item: T) => Attributes, kind?: SpanKind): TraceHop | undefined {
+  if (!started) return undefined;
+  let spans: Span[] | undefined;
+  for (const item of items) {
+    if (!item.traceparent) continue;
+    const parent = contextFromTraceparent(item.traceparent);
+    const span = tracer().startSpan(name, { attributes: attributes(item), ...(kind === undefined ? {} : { kind }) }, parent);
+    (item as { traceparent?: string }).traceparent = injectTraceparent(trace.setSpan(parent, span)) ?? item.traceparent;
+    (spans ??= []).push(span);
+  }
+  if (!spans) return undefined;
+  const all = spans;
+  return {
+    end(error) {
+      for (const span of all) {
+        if (error !== undefined) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        }
+        span.end();
+      }
+    },
+  };
 }

@@ -297,6 +297,18 @@ export interface SyncUpdate {
   revision: number;
   value: Buffer;
   deleted: boolean;
+  /**
+   * The W3C trace context (https://www.w3.org/TR/trace-context/) of the write when it was traced,
+   * else empty. Set on live deltas only (snapshots and resumes carry none): the client's spans
+   * for this change continue the trace from it.
+   */
+  traceparent: string;
+  /**
+   * When the datastore committed the write: the KV message's stored timestamp, microseconds since
+   * the Unix epoch by the NATS server's clock; 0 = not sent. Set on live deltas only: the client
+   * measures end-to-end change latency from it (clocks of different hosts may be skewed).
+   */
+  commitTimeUnixMicros: number;
 }
 
 export interface SyncUpdateList {
@@ -1071,7 +1083,7 @@ export const SyncServerHello: MessageFns<SyncServerHello> = {
 };
 
 function createBaseSyncUpdate(): SyncUpdate {
-  return { key: "", revision: 0, value: Buffer.alloc(0), deleted: false };
+  return { key: "", revision: 0, value: Buffer.alloc(0), deleted: false, traceparent: "", commitTimeUnixMicros: 0 };
 }
 
 export const SyncUpdate: MessageFns<SyncUpdate> = {
@@ -1087,6 +1099,12 @@ export const SyncUpdate: MessageFns<SyncUpdate> = {
     }
     if (message.deleted !== false) {
       writer.uint32(32).bool(message.deleted);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(42).string(message.traceparent);
+    }
+    if (message.commitTimeUnixMicros !== 0) {
+      writer.uint32(48).uint64(message.commitTimeUnixMicros);
     }
     return writer;
   },
@@ -1136,6 +1154,22 @@ export const SyncUpdate: MessageFns<SyncUpdate> = {
             message.deleted = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.commitTimeUnixMicros = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1154,6 +1188,12 @@ export const SyncUpdate: MessageFns<SyncUpdate> = {
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
       deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      commitTimeUnixMicros: isSet(object.commitTimeUnixMicros)
+        ? globalThis.Number(object.commitTimeUnixMicros)
+        : isSet(object.commit_time_unix_micros)
+        ? globalThis.Number(object.commit_time_unix_micros)
+        : 0,
     };
   },
 
@@ -1171,6 +1211,12 @@ export const SyncUpdate: MessageFns<SyncUpdate> = {
     if (message.deleted !== false) {
       obj.deleted = message.deleted;
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    if (message.commitTimeUnixMicros !== 0) {
+      obj.commitTimeUnixMicros = Math.round(message.commitTimeUnixMicros);
+    }
     return obj;
   },
 
@@ -1183,6 +1229,8 @@ export const SyncUpdate: MessageFns<SyncUpdate> = {
     message.revision = object.revision ?? 0;
     message.value = object.value ?? Buffer.alloc(0);
     message.deleted = object.deleted ?? false;
+    message.traceparent = object.traceparent ?? "";
+    message.commitTimeUnixMicros = object.commitTimeUnixMicros ?? 0;
     return message;
   },
 };

@@ -89,6 +89,12 @@ export const dataplaneConfigSpec = {
   },
   remoteBlocks: { type: 'bool', default: false, description: 'also route other nodes\' blocks via their node address (nodes on one L2 segment)' },
   reconcileInterval: { type: 'duration', default: 30_000, check: checks.positive, description: 'period of the full kernel reconcile of the linux dataplane' },
+  netns: {
+    type: 'string',
+    default: '',
+    check: (v: string) => (v === '' || /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'must be a network namespace name (ip netns)'),
+    description: 'network namespace (ip netns name) the linux dataplane programs; empty: this process\'s own',
+  },
 } satisfies Record<string, ParamSpec<any>>;
 
 export type DataplaneConfig = ConfigOf<typeof dataplaneConfigSpec>;
@@ -103,6 +109,7 @@ export function startDataplane(config: DataplaneConfig & { node: string }, agent
     blockRouteType: config.blockRoute as 'unreachable' | 'blackhole',
     remoteBlocks: config.remoteBlocks,
     reconcileIntervalMs: config.reconcileInterval,
+    ...(config.netns ? { netns: config.netns } : {}),
     ...(options.log ? { log: options.log.child({ subsystem: 'dataplane' }) } : {}),
     ...(options.meter ? { meter: options.meter } : {}),
   });

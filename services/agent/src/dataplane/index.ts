@@ -14,3 +14,5 @@ export type { Route, RouteType, RouteReason, KernelRoute, RouteDiff, BatchLine, 
 export { Kernel, interfaceSysctl } from './kernel.js';
 export type { KernelOptions, CommandResult } from './kernel.js';
 export { workloadEndpoint, ipamBlock, blockAffinity, nodeResource, deletion } from './fixtures.js';
+export { changeLatency, secondsSince, CHANGE_LATENCY_BUCKETS } from './change-marks.js';
+export type { ChangeLatency, LatencyStage, MarkedChange } from './change-marks.js';

@@ -26,6 +26,7 @@ import { computeDesired, type DesiredState, type Upstream } from './desired.js';
 import { Kernel, interfaceSysctl } from './kernel.js';
 import { batchLines, diffRoutes, parseBatchErrors, parseKernelRoutes, routeKey, type KernelRoute, type Route } from './routes.js';
 import { DataplaneView, type ResourceChange } from './view.js';
+import { ChangeMarks, changeLatency, type ChangeLatency, type MarkedChange } from './change-marks.js';
 import type { IpFamily } from '../../../shared/resources/index.js';
 
 export const DEFAULT_ROUTE_PROTOCOL = 80;
@@ -124,6 +125,9 @@ export class LinuxDataplane {
   private last: ReconcileResult | undefined;
   private lastError: string | undefined;
   private readonly waiters: Array<{ resolve: (r: ReconcileResult) => void; reject: (e: Error) => void }> = [];
+  /** Live changes waiting for the pass that programs them (latency and spans). */
+  private readonly marks = new ChangeMarks();
+  private latency: ChangeLatency | undefined;
   private readonly counters: { restored?: { add(n: number): void }; passes?: { add(n: number): void }; duration?: { record(v: number): void } } = {};
 
   constructor(private readonly options: LinuxDataplaneOptions) {
@@ -146,9 +150,16 @@ export class LinuxDataplane {
     return this.protocol;
   }
 
-  /** Feeds changes of the synced view; a pass follows shortly once started. */
-  apply(changes: Iterable<ResourceChange>): void {
-    if (this.view.apply(changes) && this.started) this.schedule(this.options.debounceMs ?? 10);
+  /**
+   * Feeds changes of the synced view; a pass follows shortly once started. Live changes that carry
+   * a commit time or trace context (AgentUpdate's) are timed and traced up to that pass's end.
+   */
+  apply(changes: Iterable<ResourceChange & MarkedChange>): void {
+    const list = Array.isArray(changes) ? (changes as readonly (ResourceChange & MarkedChange)[]) : [...changes];
+    if (this.view.apply(list) && this.started) {
+      this.marks.add(list);
+      this.schedule(this.options.debounceMs ?? 10);
+    }
   }
 
   /** Replaces the whole view (e.g. after a snapshot). */
@@ -232,12 +243,16 @@ export class LinuxDataplane {
         const full = this.fullPending;
         this.fullPending = false;
         const waiters = this.waiters.splice(0);
+        // The pass reads the view as it is now: the changes marked so far are the ones it programs.
+        const marks = this.marks.begin(this.options.node);
         try {
           const result = await this.pass(full);
           this.last = result;
           this.lastError = undefined;
+          marks?.done(this.latency, result);
           for (const w of waiters) w.resolve(result);
         } catch (err) {
+          marks?.failed(err as Error);
           this.lastError = (err as Error).message;
           this.log?.error({ err: this.lastError }, 'dataplane reconcile failed');
           for (const w of waiters) w.reject(err as Error);
@@ -441,6 +456,7 @@ export class LinuxDataplane {
     this.counters.passes = meter.createCounter('meshless_agent_dataplane_reconciles_total', { description: 'dataplane reconcile passes' });
     this.counters.restored = meter.createCounter('meshless_agent_dataplane_routes_restored_total', { description: 'routes of ours found missing from the kernel and put back' });
     this.counters.duration = meter.createHistogram('meshless_agent_dataplane_reconcile_seconds', { description: 'duration of a reconcile pass', unit: 's' });
+    this.latency = changeLatency(meter);
     meter.createObservableGauge('meshless_agent_dataplane_routes', { description: 'routes by state: desired, programmed, waiting (for an interface), conflict' }).addCallback((o) => {
       const r = this.last;
       if (!r) return;

@@ -20,6 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
           ['--state-dir <dir>', 'stateDir'],
           ['--dataplane <mode>', 'dataplane'],
           ['--block-route <type>', 'blockRoute'],
+          ['--netns <name>', 'netns'],
           ['--metrics-port <port>', 'metricsPort'],
         ],
         examples: `  meshless agent --node node-1                          # sync server at 127.0.0.1:5473

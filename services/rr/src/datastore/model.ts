@@ -10,6 +10,9 @@ export interface ResourceChange {
   readonly kind: StoredKind;
   readonly name: string;
   readonly value: Uint8Array | undefined;
+  /** A live change of a traced write: its W3C traceparent (the origination continues it). */
+  readonly traceparent?: string;
+  readonly revision?: number;
 }
 
 export class ClusterModel {

@@ -16,6 +16,7 @@ import { DestFlag, NONE } from '../rib/dest-table.js';
 import { RouteFlag, type Rib, type RibPeer } from '../rib/rib.js';
 import { blockedByCommunity, mayReflect, outboundAttributes } from './rules.js';
 import { Pending } from './pending.js';
+import { SendTraces } from './send-trace.js';
 import { UpdateGroup, groupKey, type GroupSpec, type OutAttrs } from './update-group.js';
 
 export interface ExportSink {
@@ -54,6 +55,8 @@ export class Exporter {
   /** Members that joined with nothing to receive: told synced at the next step. */
   private syncedLater: number[] = [];
   readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
+  /** Traced originations: their UPDATE sends get spans (send-trace.ts). */
+  readonly traces = new SendTraces();
 
   constructor(
     private readonly rib: Rib,
@@ -339,6 +342,7 @@ export class Exporter {
   private flush(g: UpdateGroup, pending: Pending, only: number | undefined): void {
     if (pending.size === 0) return;
     const targets = only === undefined ? [...g.members] : [only];
+    const traced = this.traces.active ? this.traces.start(g.id, targets.length) : undefined;
     const enc = pending.encode(targets, g.spec.codec, g.spec.maxMessageLength);
     let updates = 0;
     for (const m of targets) {
@@ -362,6 +366,7 @@ export class Exporter {
     this.stats.updatesSent += updates;
     this.stats.prefixesAnnounced += enc.announced;
     this.stats.prefixesWithdrawn += enc.withdrawn;
+    traced?.({ updates, announced: enc.announced, withdrawn: enc.withdrawn });
   }
 }
 

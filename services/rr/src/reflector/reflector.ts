@@ -284,6 +284,15 @@ export class Reflector {
     this.kick();
   }
 
+  /**
+   * The routes just originated or withdrawn came from traced changes: the UPDATEs they cause are
+   * sent under these trace contexts (W3C traceparents; see reflect/send-trace.ts).
+   */
+  traceOrigination(traceparents: readonly string[]): void {
+    this.exporter.traces.add(traceparents);
+    this.kick();
+  }
+
   withdrawOriginated(prefix: Prefix): void {
     if (this.rib.withdrawOriginated(prefix)) this.kick();
   }
@@ -638,7 +647,10 @@ export class Reflector {
     // the budget, and smaller steps only cut UPDATEs short (more messages and writes per prefix).
     if (dt > 20 && this.budget > MIN_BUDGET) this.budget >>= 1;
     else if (dt < 4 && this.budget < 16384) this.budget <<= 1;
-    if (this.exporter.runnable()) this.kick();
+    const runnable = this.exporter.runnable();
+    // Nothing left to run now: the traced originations' UPDATEs are written (or queued).
+    if (!runnable) this.exporter.traces.clear();
+    if (runnable) this.kick();
     else if (!this.exporter.idle) {
       // Waiting for a full send queue to drain; a peer that never drains stops counting after
       // STALL_MS, so look again then.

@@ -10,6 +10,7 @@ import { createLogger } from '../../../shared/log/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { startTelemetry, type Telemetry } from '../../../shared/telemetry/index.js';
 import { serverSecurity } from '../../../shared/tls/index.js';
+import { continueTraces, isTracing } from '../../../shared/tracing/index.js';
 import { attrKey } from '../rib/attr-set.js';
 import { ClusterModel } from '../datastore/model.js';
 import { deriveConfig, type DerivedConfig } from '../datastore/derive.js';
@@ -87,6 +88,8 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   let publisher: LearnedRoutePublisher | undefined;
   let derived: DerivedConfig | undefined;
   let originated = new Map<string, string>();
+  /** Traced changes not yet applied (bounded: traces are sampled, a burst keeps the first few). */
+  const tracedChanges: { traceparent: string; revision: number }[] = [];
   let inSync = false;
   let timer: NodeJS.Timeout | undefined;
   let applying: Promise<void> = Promise.resolve();
@@ -97,14 +100,30 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   const reflector = (): Reflector | undefined => services?.reflector;
 
   const syncOrigination = (rr: Reflector, routes: ReadonlyMap<string, OriginatedRoute>): void => {
+    // Traced changes since the last pass: an "rr originate" span each; when routes changed, the
+    // UPDATEs they cause are sent under those spans (reflect/send-trace.ts).
+    const traced = tracedChanges.splice(0);
+    const hop = continueTraces('rr originate', traced, (c) => ({ 'meshless.node': o.node, 'meshless.revision': c.revision }));
     const next = new Map<string, string>();
+    let changed = 0;
     for (const [k, r] of routes) {
       const key = attrKey(r.attrs, r.nextHop, undefined);
       next.set(k, key);
-      if (originated.get(k) !== key) rr.originate(r.prefix, r.attrs, r.nextHop);
+      if (originated.get(k) !== key) {
+        rr.originate(r.prefix, r.attrs, r.nextHop);
+        changed++;
+      }
     }
-    for (const [k] of originated) if (!next.has(k)) rr.withdrawOriginated(parsePrefix(k));
+    for (const [k] of originated) {
+      if (next.has(k)) continue;
+      rr.withdrawOriginated(parsePrefix(k));
+      changed++;
+    }
     originated = next;
+    if (hop) {
+      if (changed > 0) rr.traceOrigination(traced.map((c) => c.traceparent));
+      hop.end();
+    }
   };
 
   const watchExternal = (rr: Reflector, cfg: DerivedConfig): void => {
@@ -191,6 +210,7 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
 
   await source.start((changes, sync, revision) => {
     for (const p of model.apply(changes)) log.warn(`skipping an invalid resource: ${p}`);
+    if (isTracing()) for (const c of changes) if (c.traceparent && tracedChanges.length < 16) tracedChanges.push({ traceparent: c.traceparent, revision: c.revision ?? revision });
     model.revision = revision;
     // A view saved by an earlier run (revision > 0) is good enough to start BGP with: the
     // reflector comes up without waiting for a sync server, and catches up when one answers.

@@ -32,12 +32,22 @@ export interface RawChange {
   readonly revision: number;
   /** Undefined for a delete or purge marker. */
   readonly value: Buffer | undefined;
+  /** When the datastore committed it (the KV message's timestamp), µs since the epoch. */
+  readonly commitTimeUnixMicros?: number;
+  /** The W3C traceparent the write carried (a traced write), else undefined. */
+  readonly traceparent?: string | undefined;
 }
 
-/** An applied change with the entry it replaced (undefined when the key was unknown). */
+/**
+ * An applied change with the entry it replaced (undefined when the key was unknown). The commit
+ * time and trace context ride here, not in the entry: only the live fan-out sends them, so the
+ * cache, its log and its LMDB copy stay as small as before.
+ */
 export interface Change {
   readonly entry: CacheEntry;
   readonly previous: CacheEntry | undefined;
+  readonly commitTimeUnixMicros: number | undefined;
+  readonly traceparent: string | undefined;
 }
 
 export class Cache {
@@ -92,7 +102,7 @@ export class Cache {
       const node = c.value && NODE_SCOPED_KINDS.has(parsed.kind) ? nodeOfResource(c.value) : undefined;
       const entry: CacheEntry = { key: c.key, kind: parsed.kind, revision: c.revision, value: c.value, node };
       this.put(entry, previous);
-      out.push({ entry, previous });
+      out.push({ entry, previous, commitTimeUnixMicros: c.commitTimeUnixMicros, traceparent: c.traceparent });
     }
     return out;
   }

@@ -18,6 +18,8 @@ import type { RawChange } from './cache.js';
 
 /** The KV header naming a delete or purge marker (nats.js KV, ADR-8). */
 const KV_OPERATION_HEADER = 'KV-Operation';
+/** The W3C trace context a traced datastore write carries (shared/tracing). */
+const TRACEPARENT_HEADER = 'traceparent';
 /** Largest batch handed over at once; a longer backlog is split so the event loop keeps turning. */
 const MAX_BATCH = 5000;
 
@@ -111,12 +113,16 @@ export class KvSource {
 
   private receive(m: JsMsg): void {
     if (this.stopped) return;
-    const op = m.headers?.get(KV_OPERATION_HEADER);
+    const headers = m.headers;
+    const op = headers?.get(KV_OPERATION_HEADER);
     const deleted = op === 'DEL' || op === 'PURGE';
     this.pending.push({
       key: m.subject.slice(this.prefix.length),
       revision: m.seq,
       value: deleted ? undefined : Buffer.from(m.data),
+      // nats.js types it bigint but parses it with parseInt: Number() takes either.
+      commitTimeUnixMicros: Math.floor(Number(m.info.timestampNanos) / 1000),
+      traceparent: headers?.get(TRACEPARENT_HEADER) || undefined,
     });
     this.lastPending = m.info.pending;
     if (m.seq >= this.target) this.reachedTarget = true;

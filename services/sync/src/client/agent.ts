@@ -24,6 +24,8 @@ import { Session, SyncProtocolError, clientHello, type SessionOutcome } from './
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
 import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
 import { NODE_SCOPED_KINDS } from '../view/index.js';
+import { continueTraces } from '../../../shared/tracing/index.js';
+import { SpanKind } from '@opentelemetry/api';
 
 export const AGENT_VERSION = 'meshless-agent/0.1';
 
@@ -334,11 +336,19 @@ export class SyncAgent extends EventEmitter {
       if (u.revision > revision) throw new SyncProtocolError(`${endpoint} sent an update of ${u.key} at revision ${u.revision}, after its commit revision ${revision}`);
       if (!parseResourceKey(u.key)) throw new SyncProtocolError(`${endpoint} sent an update with an invalid key '${u.key.slice(0, 100)}'`);
     }
-    const changes = state.commit(updates, revision, replace, datastoreId);
-    this.stats.commits++;
-    this.stats.updates += changes.length;
-    for (const c of changes) this.emit('update', c);
-    this.emit('commit', { revision, updates: changes, inSync } satisfies AgentCommit);
+    // Traced changes (live deltas only): a span each, which the consumers' spans continue.
+    const hop = continueTraces('agent receive', updates, (u) => ({ 'meshless.node': this.node, 'meshless.revision': u.revision, 'meshless.key': u.key }), SpanKind.CONSUMER);
+    try {
+      const changes = state.commit(updates, revision, replace, datastoreId);
+      this.stats.commits++;
+      this.stats.updates += changes.length;
+      for (const c of changes) this.emit('update', c);
+      this.emit('commit', { revision, updates: changes, inSync } satisfies AgentCommit);
+    } catch (err) {
+      hop?.end(err);
+      throw err;
+    }
+    hop?.end();
     if (inSync) this.setStatus({ status: 'in-sync', endpoint, revision });
   }
 }

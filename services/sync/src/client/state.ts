@@ -25,14 +25,20 @@ export interface AgentUpdate {
   readonly revision: number;
   /** The resource's Calico v3 JSON bytes; undefined when deleted. */
   readonly value: Buffer | undefined;
+  /** Live changes only: when the datastore committed it, µs since the epoch (its clock). */
+  readonly commitTimeUnixMicros?: number;
+  /** Live changes only, when traced: the W3C traceparent a consumer's spans continue. */
+  readonly traceparent?: string;
 }
 
-/** An update as received: key, revision, bytes, deleted. */
+/** An update as received: key, revision, bytes, deleted (and, on live deltas, commit time and trace). */
 export interface IncomingUpdate {
   readonly key: string;
   readonly revision: number;
   readonly value: Buffer;
   readonly deleted: boolean;
+  readonly commitTimeUnixMicros?: number;
+  readonly traceparent?: string;
 }
 
 type Stored = [number, Buffer];
@@ -121,7 +127,7 @@ export class AgentState {
   commit(updates: readonly IncomingUpdate[], revision: number, replace: boolean, datastoreId: string): AgentUpdate[] {
     const changes: AgentUpdate[] = [];
     const touched = new Map<string, StateEntry | undefined>();
-    const set = (key: string, next: StateEntry | undefined, revisionOfChange: number) => {
+    const set = (key: string, next: StateEntry | undefined, revisionOfChange: number, from?: IncomingUpdate) => {
       const prev = this.entries.get(key);
       if (prev) this.hash.toggle(key, prev.value);
       if (next) {
@@ -131,7 +137,16 @@ export class AgentState {
       touched.set(key, next);
       const parsed = parseResourceKey(key);
       if (parsed && !(prev && next && prev.value.equals(next.value))) {
-        changes.push({ key, kind: parsed.kind, namespace: parsed.namespace, name: parsed.name, revision: revisionOfChange, value: next?.value });
+        changes.push({
+          key,
+          kind: parsed.kind,
+          namespace: parsed.namespace,
+          name: parsed.name,
+          revision: revisionOfChange,
+          value: next?.value,
+          commitTimeUnixMicros: from?.commitTimeUnixMicros || undefined,
+          traceparent: from?.traceparent || undefined,
+        });
       }
     };
     if (replace) {
@@ -145,8 +160,8 @@ export class AgentState {
     } else {
       for (const u of updates) {
         if (u.deleted) {
-          if (this.entries.has(u.key)) set(u.key, undefined, u.revision);
-        } else set(u.key, { revision: u.revision, value: u.value }, u.revision);
+          if (this.entries.has(u.key)) set(u.key, undefined, u.revision, u);
+        } else set(u.key, { revision: u.revision, value: u.value }, u.revision, u);
       }
     }
     this._revision = revision;

@@ -3,14 +3,15 @@
 // compression (lazily, so at most three encodings whatever the number of clients). A client
 // with a node part gets the shared message in its "partial" variant (revision 0), then its node
 // message (the commit); the others get the shared message with the commit revision. The same
-// Buffer objects go to every stream.
+// Buffer objects go to every stream. Live updates carry their commit time and trace context
+// (change-trace.ts).
 import type { SyncCompression, SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import type { Change } from '../cache/index.js';
 import { encodeFrame, updateBlock } from '../protocol/index.js';
 import { SYNCER_TYPES, scopeOf, type SyncerType } from '../view/index.js';
 import type { ClientStream } from './client-stream.js';
 import type { Fanout, FanoutTask } from './fanout.js';
-import { deletion, toUpdate } from './snapshots.js';
+import { ChangeSpans, liveUpdate } from './change-trace.js';
 
 /** The live streams of each syncer type, and of each node within it. */
 export interface LiveIndex {
@@ -30,6 +31,7 @@ export interface DeltaOptions {
  * clients, pushed to the fan-out in syncer order.
  */
 export function pushDeltaTasks(fanout: Pick<Fanout, 'push'>, changes: Change[], revision: number, live: LiveIndex, options: DeltaOptions): void {
+  const spans = ChangeSpans.start(changes, revision);
   for (const syncer of SYNCER_TYPES) {
     if (live.live[syncer].size === 0) continue;
     const shared: SyncUpdate[] = [];
@@ -39,20 +41,23 @@ export function pushDeltaTasks(fanout: Pick<Fanout, 'push'>, changes: Change[], 
       if (list) list.push(u);
       else perNode.set(node, [u]);
     };
-    for (const { entry, previous } of changes) {
+    for (const change of changes) {
+      const { entry, previous } = change;
       const scope = scopeOf(syncer, entry.kind);
-      if (scope === 'all') shared.push(toUpdate(entry));
+      if (scope === 'all') shared.push(liveUpdate(change, spans));
       else if (scope === 'node') {
-        if (entry.node !== undefined) forNode(entry.node, toUpdate(entry));
-        if (previous?.node !== undefined && previous.node !== entry.node) forNode(previous.node, deletion(entry.key, entry.revision));
+        if (entry.node !== undefined) forNode(entry.node, liveUpdate(change, spans));
+        if (previous?.node !== undefined && previous.node !== entry.node) forNode(previous.node, liveUpdate(change, spans, true));
       }
     }
     if (shared.length === 0 && perNode.size === 0) continue;
-    fanout.push(deltaTask(syncer, revision, shared, perNode, live, options));
+    spans?.hold();
+    fanout.push(deltaTask(syncer, revision, shared, perNode, live, options, spans));
   }
+  spans?.close();
 }
 
-function deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], perNode: Map<string, SyncUpdate[]>, index: LiveIndex, options: DeltaOptions): FanoutTask {
+function deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], perNode: Map<string, SyncUpdate[]>, index: LiveIndex, options: DeltaOptions, spans: ChangeSpans | undefined): FanoutTask {
   const min = options.compressMinBytes;
   const deltas = (updates: SyncUpdate[], rev: number) => (c: SyncCompression) =>
     encodeFrame({ message: { $case: 'deltas', value: { block: updateBlock(updates, c, min).block, revision: rev } } });
@@ -64,6 +69,7 @@ function deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], p
   const byNode = index.liveByNode[syncer];
   let updatesOut = 0;
   let messagesOut = 0;
+  let streamsOut = 0;
   return {
     kind: 'deltas',
     revision,
@@ -92,9 +98,13 @@ function deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], p
         n++;
       }
       messagesOut += n;
+      if (n > 0) streamsOut++;
       return n;
     },
-    done: () => options.fannedOut(updatesOut, messagesOut),
+    done: () => {
+      options.fannedOut(updatesOut, messagesOut);
+      spans?.release(streamsOut);
+    },
   };
 }
 

@@ -25,11 +25,11 @@ import { scopeOf, type SyncerType } from '../view/index.js';
 const EMPTY = Buffer.alloc(0);
 
 export function toUpdate(e: CacheEntry): SyncUpdate {
-  return { key: e.key, revision: e.revision, value: e.value ?? EMPTY, deleted: e.value === undefined };
+  return { key: e.key, revision: e.revision, value: e.value ?? EMPTY, deleted: e.value === undefined, traceparent: '', commitTimeUnixMicros: 0 };
 }
 
 export function deletion(key: string, revision: number): SyncUpdate {
-  return { key, revision, value: EMPTY, deleted: true };
+  return { key, revision, value: EMPTY, deleted: true, traceparent: '', commitTimeUnixMicros: 0 };
 }
 
 export interface SharedSnapshot {
