@@ -104,14 +104,15 @@ export interface IpamUsage {
 }
 
 /**
- * How long one read of the IPAM state may take, and how many fresh reads a batch makes before its
- * requests fail (retryable). A read that has not finished in 8 s is abandoned and started again
- * on new consumers: the stalls seen (one on a starved machine, one in a clean CI run at load ~2,
- * each 20 s+ for ~30 keys) were single scans that never reported caught up, not slowness, and a
- * fresh scan does not inherit them.
+ * A safety net, not the mechanism: how long one read of the IPAM state may take, and how many
+ * reads a batch makes before its requests fail (retryable). The stalls once seen here (20 s+ for
+ * ~30 keys, in a clean CI run at load ~2) were scans waiting for a caught-up mark from the server's
+ * pending count that never came; the cursor no longer depends on it and replaces a consumer that
+ * stops delivering (store/kv-cursor.ts), so a read that still takes 8 s means NATS itself is not
+ * answering, and one fresh read is all that is worth trying before the callers' own retry.
  */
 const LOAD_TIMEOUT_MS = 8_000;
-const LOAD_ATTEMPTS = 3;
+const LOAD_ATTEMPTS = 2;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,25 +1,35 @@
 // Reading the KV stream in revision order with an ordered JetStream consumer.
 //
 // A cursor yields raw entries and, exactly once, a `caught-up` mark: the point where every
-// message that was in the stream when the cursor opened has been yielded. The mark carries the
-// revision the reader is now in sync with: max(stream last sequence read before the consumer
-// was created, last yielded revision).
+// message that was in the stream when the cursor opened has been yielded (or superseded by one
+// that was). The mark carries the revision the reader is now in sync with.
 //
-// How "caught up" is known: each delivered message says how many matching messages are still
-// pending after it (`info.pending`); the message with 0 pending ends the catch-up. When nothing
-// matches at all no message arrives, so right after creating the consumer we ask for its info:
-// no message pending and none delivered means there was nothing to catch up on. (Rejected:
-// nats.js `kv.watch`, which reports `isUpdate` per entry but gives no signal when the initial
-// set is empty, and does not expose the delete marker's revision.)
+// How "caught up" is known. The server's per-message `pending` count is only a hint: nats-server
+// 2.9 gets it wrong both ways under concurrent writes. With `last-per-subject` it reports 0 while a
+// key whose message was superseded after the consumer started (so never delivered) still has its
+// newer message to come: a List ended without that key in 2 of 3 scans on a cluster under writes
+// (kv-cursor.test.ts). And pending can stay above 0 with nothing left to deliver, so a
+// scan waited for a mark that never came (the IPAM state reads that stalled 20 s). So the mark
+// rests on an exact question to the stream leader instead: "is there any message matching the
+// filter after the last revision I yielded?" (STREAM.MSG.GET next_by_subj). None means every
+// message up to the stream's last revision, read just before asking, has been yielded or was
+// superseded by one that was, so the reader is in sync with that revision. The question is asked
+// when a message says pending 0 and whenever the consumer has been idle for IDLE_CHECK_MS before
+// the mark. (Rejected: comparing the last yielded revision with the stream's last sequence, which
+// a filtered or compacted read cannot reach; nats.js `kv.watch`, which relies on the same pending
+// counts and does not expose the delete marker's revision.)
 //
 // Replicated buckets: JetStream places an ephemeral consumer on any peer of the stream, and a
 // consumer reads its own peer's copy. A peer that just restarted is still catching up, so a scan
-// there ends ("caught up") short of writes that were acknowledged before it started (seen on a
-// 3-node cluster: a List missing the last 60 acknowledged creates). So the cursor only reads from
-// a consumer that sits on the stream leader, where every acknowledged write is; a consumer placed
-// elsewhere is deleted and created again. (Rejected: comparing the caught-up revision with the
-// stream's last sequence, which a filtered or compacted read cannot reach.)
-import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+// there ends short of writes that were acknowledged before it started (seen on a 3-node cluster:
+// a List missing the last 60 acknowledged creates). So the cursor only reads from a consumer that
+// sits on the stream leader, where every acknowledged write is; a consumer placed elsewhere is
+// deleted and created again. nats.js re-creates an ordered consumer by itself after a gap in
+// delivery or a lost consumer (a leader change), with one replica on any peer and no such check;
+// the cursor notices (the message names another consumer), drops that consumer and opens its own
+// on the leader from the revision after the last one it yielded. It does the same when the
+// leader says messages are there but none has arrived for STALL_REOPEN_MS.
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { UnavailableError } from '../../../shared/errors/index.js';
 
 /** The KV operation header and its values (nats.js `kvOperationHdr`). */
@@ -78,6 +88,35 @@ async function streamPosition(jsm: JetStreamManager, bucket: string): Promise<{ 
 
 /** Attempts at getting a consumer placed on the stream leader before giving up (UnavailableError). */
 const PLACEMENT_ATTEMPTS = 20;
+/** Before the caught-up mark, ask the leader whether anything is left after this long without a message. */
+export const IDLE_CHECK_MS = 300;
+/** Before the mark, a consumer that delivers nothing this long while the leader has messages for it is replaced. */
+export const STALL_REOPEN_MS = 2_000;
+/** Consecutive failed caught-up questions (NATS unreachable) before the cursor gives up with the error. */
+const CHECK_FAILURES = 20;
+
+/** One ordered consumer on the stream leader and its message iterator. */
+interface Session {
+  readonly consumer: Consumer;
+  readonly messages: ConsumerMessages;
+  readonly iterator: AsyncIterator<JsMsg>;
+  /** The consumer's name as created; nats.js names the consumers it re-creates differently. */
+  readonly name: string;
+  /** The pending `iterator.next()`, kept across idle ticks (an iterator takes one call at a time). */
+  next?: Promise<IteratorResult<JsMsg>>;
+}
+
+const IDLE = Symbol('idle');
+
+/** `p`, or IDLE when it has not settled within `ms`. */
+async function orIdle<T>(p: Promise<T>, ms: number): Promise<T | typeof IDLE> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<typeof IDLE>((resolve) => (timer = setTimeout(resolve, ms, IDLE)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Opens an ordered consumer on the bucket and yields its entries, with one caught-up mark.
@@ -90,71 +129,165 @@ export async function* openCursor(
   options: CursorOptions,
 ): AsyncGenerator<RawEntry | CaughtUp, void, undefined> {
   const prefix = subjectPrefix(bucket);
-  let messages: ConsumerMessages | undefined;
-  let consumer: Consumer | undefined;
-  const stop = () => messages?.stop();
+  const stream = streamName(bucket);
+  let session: Session | undefined;
+  const stop = () => session?.messages.stop();
   options.signal?.addEventListener('abort', stop, { once: true });
-  try {
-    let startRevision = 0;
-    let info;
+  // The last revision yielded (or the one the caller starts after); every message up to it has
+  // been yielded or superseded. A re-opened consumer starts right after it.
+  let last = options.mode === 'after' ? (options.revision ?? 0) : 0;
+  let yielded = false;
+
+  const close = (s: Session | undefined) => {
+    if (!s) return;
+    s.messages.stop();
+    s.consumer.delete().catch(() => undefined);
+  };
+  /** A consumer on the stream leader: from `last` + 1, or every key's last message when nothing was yielded yet. */
+  const open = async (): Promise<Session | undefined> => {
+    const lastPerSubject = options.mode === 'last-per-subject' && !yielded;
     for (let attempt = 1; ; attempt++) {
       const position = await streamPosition(jsm, bucket);
-      startRevision = position.lastSequence;
-      consumer = await js.consumers.get(streamName(bucket), {
+      const consumer = await js.consumers.get(stream, {
         filter_subjects: prefix + options.filter,
-        ...(options.mode === 'after'
-          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (options.revision ?? 0) + 1 }
-          : { deliver_policy: DeliverPolicy.LastPerSubject }),
+        // Re-opened mid-scan, the rest of a last-per-subject read is every message after `last`:
+        // the same set for our buckets (history 1), later versions still arriving after earlier ones otherwise.
+        ...(lastPerSubject ? { deliver_policy: DeliverPolicy.LastPerSubject } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 }),
         headers_only: options.headersOnly === true,
         // Deleted when the cursor ends; should that delete be lost (NATS busy or unreachable), the
         // server drops the consumer once nobody pulls from it for this long (nats.js's default is
         // 5 minutes: abandoned Watch streams left hundreds of consumers behind that long).
         inactive_threshold: CONSUMER_INACTIVE_MS,
       });
-      messages = await consumer.consume({ max_messages: 512 });
-      if (options.signal?.aborted) return;
-      info = await consumer.info();
-      const host = info.cluster?.leader ?? '';
-      if (position.leader === '' || host === position.leader) break;
-      messages.stop();
-      await consumer.delete().catch(() => undefined);
+      // expires 5 s (nats.js: 30 s) makes the idle heartbeat 2.5 s, so a pull lost in a leader
+      // change is noticed (two missed heartbeats) and re-issued within 5 s instead of 30 s.
+      const messages = await consumer.consume({ max_messages: 512, expires: 5_000 });
+      const s: Session = { consumer, messages, iterator: messages[Symbol.asyncIterator](), name: (await consumer.info(true)).name };
+      if (options.signal?.aborted) {
+        close(s);
+        return undefined;
+      }
+      const info = await consumer.info();
+      if (position.leader === '' || (info.cluster?.leader ?? '') === position.leader) return s;
+      close(s);
       if (attempt >= PLACEMENT_ATTEMPTS) {
-        throw new UnavailableError(`no consumer on the leader (${position.leader}) of ${streamName(bucket)} after ${attempt} attempts; retry`, { retryAfterMs: 250, reason: 'nats' });
+        throw new UnavailableError(`no consumer on the leader (${position.leader}) of ${stream} after ${attempt} attempts; retry`, { retryAfterMs: 250, reason: 'nats' });
       }
       await new Promise((r) => setTimeout(r, 25 * attempt));
     }
+  };
+  // The stream's last revision read at the previous question (0: none asked yet).
+  let previousLast = 0;
+  /**
+   * The revision the reader is in sync with, or undefined. In sync with the stream's last revision
+   * (read just before asking) when no message matching the filter exists after `last`; in sync
+   * with the previous question's revision when the only ones left were written after it: under a
+   * steady stream of writes into the filter "nothing left" may never come, and the cursor is then
+   * at the head, what arrives next being changes after the mark. (The cost: a key whose every
+   * version is overwritten before the consumer delivers it can be missing from a scan taken under
+   * such writes, until its next version arrives as a change.)
+   */
+  const caughtUpAt = async (): Promise<number | undefined> => {
+    const { lastSequence } = await streamPosition(jsm, bucket);
+    const request = { next_by_subj: prefix + options.filter, seq: last + 1 };
+    // nats.js types MsgRequest without the next-by-subject form the server (2.9+) accepts.
+    const next = await jsm.streams.getMessage(stream, request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1]);
+    const previous = previousLast;
+    previousLast = lastSequence;
+    if (next === null) return Math.max(lastSequence, last);
+    if (previous > 0 && next.seq > previous) return Math.max(previous, last);
+    return undefined;
+  };
+
+  try {
+    session = await open();
+    if (!session) return;
     let caughtUp = false;
-    let last = options.mode === 'after' ? (options.revision ?? 0) : 0;
-    if (info.num_pending === 0 && info.delivered.consumer_seq === 0) {
+    let checkFailures = 0;
+    let idleSince = Date.now();
+    let leaderHasMore = false;
+    let checkedAt = 0;
+    const check = async (): Promise<number | undefined> => {
+      checkedAt = Date.now();
+      try {
+        const at = await caughtUpAt();
+        checkFailures = 0;
+        leaderHasMore = at === undefined;
+        return at;
+      } catch (err) {
+        if (++checkFailures >= CHECK_FAILURES) throw err;
+        return undefined;
+      }
+    };
+    const initial = await check();
+    if (initial !== undefined) {
       caughtUp = true;
-      yield { type: 'caught-up', revision: Math.max(startRevision, last) };
+      yield { type: 'caught-up', revision: initial };
       if (options.stopWhenCaughtUp) return;
     }
-    for await (const m of messages) {
-      const op = (m.headers?.get(KV_OPERATION_HEADER) || 'PUT') as KvOperation;
+    for (;;) {
+      const s: Session = session;
+      s.next ??= s.iterator.next();
+      const r = caughtUp ? await s.next : await orIdle(s.next, IDLE_CHECK_MS);
+      if (r === IDLE) {
+        const at = await check();
+        if (at !== undefined) {
+          caughtUp = true;
+          yield { type: 'caught-up', revision: at };
+          if (options.stopWhenCaughtUp) return;
+        } else if (leaderHasMore && Date.now() - idleSince >= STALL_REOPEN_MS) {
+          close(s);
+          session = await open();
+          if (!session) return;
+          idleSince = Date.now();
+        }
+        continue;
+      }
+      s.next = undefined;
+      if (r.done) return;
+      idleSince = Date.now();
+      const m = r.value;
+      if (m.info.consumer !== s.name) {
+        // nats.js re-created the ordered consumer itself (see the top of the file).
+        close(s);
+        session = await open();
+        if (!session) return;
+        continue;
+      }
+      if (m.seq <= last) continue;
       last = m.seq;
+      yielded = true;
       yield {
         type: 'entry',
         key: m.subject.slice(prefix.length),
         revision: m.seq,
-        operation: op,
+        operation: (m.headers?.get(KV_OPERATION_HEADER) || 'PUT') as KvOperation,
         value: m.data,
         storedAt: Math.floor(m.info.timestampNanos / 1e6),
       };
-      if (!caughtUp && m.info.pending === 0) {
-        caughtUp = true;
-        yield { type: 'caught-up', revision: Math.max(startRevision, last) };
-        if (options.stopWhenCaughtUp) return;
+      // Asked once the messages already received are used up (asking after each one would read one
+      // message per round trip and never catch up with a busy writer), when the server says none is
+      // pending or, as it can keep saying some are, at least every IDLE_CHECK_MS.
+      if (!caughtUp && s.messages.getPending() === 0 && (m.info.pending === 0 || Date.now() - checkedAt >= IDLE_CHECK_MS)) {
+        const at = await check();
+        if (at !== undefined) {
+          caughtUp = true;
+          yield { type: 'caught-up', revision: at };
+          if (options.stopWhenCaughtUp) return;
+        }
       }
     }
   } finally {
     options.signal?.removeEventListener('abort', stop);
-    messages?.stop();
-    consumer?.delete().catch(() => undefined);
+    close(session);
   }
 }
 
-/** Every current entry under `filter` (tombstones included; callers skip them), and the revision read. */
+/**
+ * Every current entry under `filter` (tombstones included; callers skip them), and the revision
+ * read. A key changed during the scan can arrive twice (its old message, then the new one); the
+ * later one is kept.
+ */
 export async function scan(
   js: JetStreamClient,
   jsm: JetStreamManager,
@@ -162,11 +295,11 @@ export async function scan(
   filter: string,
   headersOnly = false,
 ): Promise<{ entries: RawEntry[]; revision: number }> {
-  const entries: RawEntry[] = [];
+  const entries = new Map<string, RawEntry>();
   let revision = 0;
   for await (const item of openCursor(js, jsm, bucket, { filter, mode: 'last-per-subject', headersOnly, stopWhenCaughtUp: true })) {
-    if (item.type === 'entry') entries.push(item);
+    if (item.type === 'entry') entries.set(item.key, item);
     else revision = item.revision;
   }
-  return { entries, revision };
+  return { entries: [...entries.values()], revision };
 }

@@ -71,12 +71,15 @@ test('existing 1-replica buckets are scaled to 3 on start', async () => {
   }
 });
 
-// TODO (known, open): in one clean-clone CI run of this stop the final List after the three rounds
-// returned every item after one key with the previous item's revision (chaos-509@510 listed as 509,
-// chaos-508 as 451, chaos-450 missing): a List scan mis-pairing keys and revisions after leader
-// changes, not a write the KV lost (the per-write read-backs saw 0 stale reads). It passed in the
-// other runs. It still runs and reports every mismatch; it does not fail CI until fixed.
-test('killing the stream leader, a follower, then stopping the leader: nothing lost, no INTERNAL, no stale read', { todo: 'a List after leader changes once mis-paired keys and revisions (open bug)' }, async () => {
+// TODO (open, server side): in 2 of 8 runs on nats-server 2.9.10 (load 27-35) a member restarted
+// after kill -9 came back with its stream store behind its Raft state and later served as leader:
+// Gets right after acknowledged writes returned the previous version (1 and 3 stale reads), and in
+// one run the final List had acknowledged keys at shifted revisions (chaos-78 acked at 79, stored at
+// 76; chaos-23..25 missing), i.e. the member assigned its own sequence numbers. The reads here go to
+// the stream leader, so no client-side read can fix a leader whose store diverged. The List
+// failures the old cursor added (keys missing under writes, stalls) are fixed and covered by
+// kv-cursor.test.ts. The test still runs and reports every mismatch; it does not fail CI.
+test('killing the stream leader, a follower, then stopping the leader: nothing lost, no INTERNAL, no stale read', { todo: 'nats-server 2.9.10: a member restarted after kill -9 can serve a diverged store as leader (stale Gets, shifted revisions)' }, async () => {
   const acked = new Map<string, number>();
   const errors = new Map<string, number>();
   let staleReads = 0;
