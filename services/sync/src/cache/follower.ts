@@ -280,6 +280,11 @@ export class DatastoreFollower {
     try {
       await this.source?.stop();
       const truth = new Map<string, RawChange>();
+      // Staying ready, the read's values are applied as they come; those at or below the revision
+      // we held are changes the watch had skipped, corrections like reconcile's below. (A tombstone
+      // of a key we do not hold changes nothing a client sees: not counted.)
+      const heldRevision = this.cache.revision;
+      let skippedSeen = 0;
       const held: RawChange[][] = [];
       let phase: 'reading' | 'holding' | 'live' = 'reading';
       let readDone!: () => void;
@@ -298,6 +303,7 @@ export class DatastoreFollower {
           if (stayReady && phase === 'reading') {
             // Live clients keep getting changes; the difference comes once the read ends.
             const applied = this.cache.apply(changes);
+            for (const c of applied) if (c.entry.revision <= heldRevision && (c.previous || c.entry.value)) skippedSeen++;
             if (applied.length > 0) {
               this.persistence?.saveBatch(applied, this.cache.revision);
               this.events.changes(applied);
@@ -324,7 +330,8 @@ export class DatastoreFollower {
         this.events.changes(changes);
       }
       // And a client that resumes here with a revision from before gets a snapshot too.
-      const horizon = changes.length > 0 ? Math.max(compacted, this.cache.revision + 1) : compacted;
+      const corrections = changes.length + skippedSeen;
+      const horizon = corrections > 0 ? Math.max(compacted, this.cache.revision + 1) : compacted;
       const dropped = this.cache.raiseHorizon(horizon);
       this.persistence?.saveHorizon(this.cache.horizon, dropped);
       this.freshness.reset(this.cache.revision);
@@ -335,8 +342,8 @@ export class DatastoreFollower {
       for (const batch of held) this.onBatch(batch, true);
       // Clients that committed a revision from us may lack the corrections (which carry their
       // real, older revisions, so a resume would not resend them).
-      if (changes.length > 0) this.events.corrected();
-      this.log.info({ revision: this.cache.revision, corrected: changes.length, purgedDeletions: r.purgedDeletions }, 'read the datastore again: ready');
+      if (corrections > 0) this.events.corrected();
+      this.log.info({ revision: this.cache.revision, corrected: corrections, purgedDeletions: r.purgedDeletions }, 'read the datastore again: ready');
       this.events.advanced();
       this.events.readiness();
     } catch (err) {
