@@ -92,8 +92,11 @@ const PLACEMENT_ATTEMPTS = 20;
 export const IDLE_CHECK_MS = 300;
 /** Before the mark, a consumer that delivers nothing this long while the leader has messages for it is replaced. */
 export const STALL_REOPEN_MS = 2_000;
-/** Consecutive failed caught-up questions (NATS unreachable) before the cursor gives up with the error. */
-const CHECK_FAILURES = 20;
+/**
+ * Consecutive failed caught-up questions before the cursor gives up with the error (callers retry
+ * UNAVAILABLE); each can take a request timeout, so a few, not a long wait inside one scan.
+ */
+const CHECK_FAILURES = 5;
 
 /** One ordered consumer on the stream leader and its message iterator. */
 interface Session {
