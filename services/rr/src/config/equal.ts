@@ -4,8 +4,13 @@
 // Buffer key into a number list.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { PeerSettings } from './types.js';
+import type { PeerSettings, ReflectorSettings } from './types.js';
 
 export function samePeerSettings(a: PeerSettings, b: PeerSettings): boolean {
   return isDeepStrictEqual(a, b);
+}
+
+/** The reflector's identity (AS, router id, cluster id, listen): a change needs new sessions everywhere. */
+export function sameIdentity(a: ReflectorSettings, b: ReflectorSettings): boolean {
+  return a.asNumber === b.asNumber && a.routerId === b.routerId && a.clusterId === b.clusterId && isDeepStrictEqual(a.listen, b.listen);
 }

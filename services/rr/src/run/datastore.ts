@@ -17,7 +17,8 @@ import { syncSource, type ResourceSource } from '../datastore/source.js';
 import { LearnedRoutePublisher } from '../datastore/learned-routes.js';
 import type { OriginatedRoute } from '../reflector/static-routes.js';
 import type { Reflector } from '../reflector/reflector.js';
-import type { GracefulRestartSettings, ReflectorSettings } from '../config/types.js';
+import type { GracefulRestartSettings } from '../config/types.js';
+import { sameIdentity } from '../config/equal.js';
 import { parsePrefix, type BgpTransport } from '../bgp.js';
 import { DEFAULT_SECRETS_DIR, keyFromSecret } from '../config/password.js';
 import { attachServices, type AttachedServices } from './services.js';
@@ -66,10 +67,6 @@ export interface DatastoreHandle extends RrHandle {
   ready(): Promise<void>;
   /** LearnedRoute writes outstanding are done (tests). */
   learnedSettled(): Promise<void>;
-}
-
-function identity(s: ReflectorSettings): string {
-  return JSON.stringify([s.asNumber, s.routerId, s.clusterId, s.listen]);
 }
 
 export async function startDatastoreMode(o: DatastoreModeOptions): Promise<DatastoreHandle> {
@@ -254,7 +251,7 @@ class DatastoreMode implements DatastoreHandle {
     this.lastReason = '';
     const cfg = r.config;
     for (const w of cfg.warnings) if (!this.current?.warnings.includes(w)) log.warn(w);
-    if (!this.services || identity(cfg.settings) !== identity(this.services.reflector.settings)) await this.build(cfg);
+    if (!this.services || !sameIdentity(cfg.settings, this.services.reflector.settings)) await this.build(cfg);
     else {
       const rr = this.services.reflector;
       await rr.setPeers(cfg.peers);
