@@ -162,6 +162,6 @@ export type {
   StaleRoutesEvent,
   UpdateEvent,
 } from './src/session/index.js';
-// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on a socket, for the harness's namespace broker and
-// security suite.
-export { connectSecured, sockoptAddon } from './src/sockopt/index.js';
+// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on a socket, for the harness's namespace broker, its
+// test and the security suite.
+export { connectSecured, connectSecuredDescriptor, setListenerKey, sockoptAddon } from './src/sockopt/index.js';

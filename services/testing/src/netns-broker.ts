@@ -5,8 +5,8 @@
 // localAddress?, timeoutMs, md5Key? (hex), ttlSecurity?}; replies: {id, ok:true, port?} with the
 // handle, or {id, ok:false, error, code}. A connection with a TCP-MD5 key or GTSM is made by the
 // native addon here, in the namespace, so its options are set before the SYN as in the parent.
-import { connect, createServer, type Socket } from 'node:net';
-import { connectSecured } from '../../bgp/index.js';
+import { connect, createServer, Socket } from 'node:net';
+import { connectSecuredDescriptor } from '../../bgp/index.js';
 
 interface Request {
   id: number;
@@ -38,17 +38,19 @@ process.on('message', (raw: unknown) => {
       send({ id: req.id, ok: true, port }, server, () => server.close());
     });
   } else if (req.op === 'connect' && (req.md5Key !== undefined || req.ttlSecurity !== undefined)) {
-    connectSecured({
+    connectSecuredDescriptor({
       host: req.host,
       port: req.port,
       ...(req.localAddress ? { localAddress: req.localAddress } : {}),
       timeoutMs: req.timeoutMs ?? 5000,
       security: { ...(req.md5Key !== undefined ? { md5Key: Buffer.from(req.md5Key, 'hex') } : {}), ...(req.ttlSecurity !== undefined ? { ttlSecurity: req.ttlSecurity } : {}) },
     }).then(
-      (socket: Socket) => {
-        // Still in the microtask after the socket was made: nothing has been read yet.
-        socket.pause();
-        send({ id: req.id, ok: true }, socket);
+      (fd: number) => {
+        // Not readable here: a readable socket made from a descriptor starts reading at once
+        // (pause() does not stop it), so the peer's first bytes, its OPEN, would be read in this
+        // process and lost; the parent then saw the peer's KEEPALIVE first and failed the session
+        // with an FSM error. The parent makes its own readable socket from the handle.
+        send({ id: req.id, ok: true }, new Socket({ fd, readable: false, writable: true }));
       },
       (err: NodeJS.ErrnoException) => fail(req.id, err),
     );

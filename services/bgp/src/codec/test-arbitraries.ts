@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { ipv6ToString } from './address.js';
 import { AsPathSegmentType, AttrFlag, CapabilityCode, MessageType } from './constants.js';
-import { EXPECTED_FLAGS } from './attribute-names.js';
+import { attributeDescriptor } from './attributes.js';
 import { makePrefix } from './prefix.js';
 import type {
   AddPathOption,
@@ -95,7 +95,7 @@ export function asPathArb(fourOctetAs: boolean): fc.Arbitrary<AsPathSegment[]> {
   return fc.tuple(fc.array(confed, { maxLength: 2 }), fc.array(plain, { maxLength: 4 })).map(([c, p]) => [...c, ...p]);
 }
 
-const unknownTypes = Array.from({ length: 256 }, (_, i) => i).filter((t) => EXPECTED_FLAGS[t] === undefined);
+const unknownTypes = Array.from({ length: 256 }, (_, i) => i).filter((t) => attributeDescriptor(t) === undefined);
 
 export const unknownAttributesArb: fc.Arbitrary<UnknownAttribute[]> = fc
   .uniqueArray(rec({ type: fc.constantFrom(...unknownTypes), value: fc.uint8Array({ maxLength: 300 }) }), {

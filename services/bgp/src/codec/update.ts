@@ -8,7 +8,7 @@
 
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { parseIpv4, parseIpv6 } from './address.js';
-import { attrFlags, EXPECTED_FLAGS } from './attribute-names.js';
+import { attrFlags, attributeDescriptor } from './attributes.js';
 import { attributesLength, writeAttributes } from './attributes-encode.js';
 import { decodeAttributes } from './attributes-decode.js';
 import { reconcileAggregator, reconcileAsPath } from './as4.js';
@@ -150,7 +150,7 @@ function mpUnreachValueLength(m: MpUnreach, opts: CodecOptions): number {
 
 /** Writes an MP attribute header (flags, type, 1- or 2-octet length); returns the value offset. */
 export function writeMpHeader(out: Uint8Array, o: number, type: number, valueLength: number): number {
-  out[o++] = attrFlags(EXPECTED_FLAGS[type]!, valueLength);
+  out[o++] = attrFlags(attributeDescriptor(type)!.flags, valueLength);
   out[o++] = type;
   if (valueLength > 255) out[o++] = valueLength >> 8;
   out[o++] = valueLength & 255;

@@ -33,11 +33,9 @@ import {
   negotiate,
   openAsn,
   shutdownCommunication,
-  shutdownNotification,
   type CodecOptions,
   type Frame,
   type NegotiatedOptions,
-  type NotificationMessage,
   type OpenMessage,
   type UpdateMessage,
 } from '../codec/index.js';
@@ -45,8 +43,9 @@ import { Fsm, type ConnectionId, type DownReason, type FsmAction, type FsmEvent,
 import { PEER_DEFAULTS, type ResolvedPeerConfig } from './config.js';
 import { Connection, type ConnectionHandlers } from './connection.js';
 import { GracefulRestartHelper } from './graceful-restart.js';
+import { PeerTimers } from './peer-timers.js';
 import type { SpeakerMetrics } from './metrics.js';
-import { describeNotification, ipv4ToUint32 } from './notification-text.js';
+import { describeNotification, ipv4ToUint32, notificationFor } from './notification-text.js';
 import { buildOpen } from './open.js';
 import { connectPeer } from './security.js';
 import type { BgpTransport } from './transport.js';
@@ -78,7 +77,7 @@ export class Peer {
   private readonly log: Logger;
   private readonly conns = new Map<ConnectionId, Connection>();
   private readonly pendingConnects = new Set<ConnectionId>();
-  private readonly timers = new Map<string, { handle: NodeJS.Timeout; ms: number }>();
+  private readonly timers = new PeerTimers();
   private readonly localOpens = new Map<ConnectionId, OpenMessage>();
   private readonly negotiatedByConn = new Map<ConnectionId, NegotiatedOptions>();
   private readonly gr: GracefulRestartHelper;
@@ -185,8 +184,7 @@ export class Peer {
     this.removed = true;
     this.stop(subcode, message);
     this.gr.dispose('peer-removed');
-    for (const t of this.timers.values()) clearTimeout(t.handle);
-    this.timers.clear();
+    this.timers.stopAll(true);
     await this.closed();
   }
 
@@ -196,8 +194,7 @@ export class Peer {
    */
   abort(): void {
     this.removed = true;
-    for (const t of this.timers.values()) clearTimeout(t.handle);
-    this.timers.clear();
+    this.timers.stopAll(true);
     this.pendingConnects.clear();
     this.gr.dispose('peer-removed');
     for (const c of this.conns.values()) c.destroy();
@@ -292,10 +289,7 @@ export class Peer {
         this.write(a.conn, KEEPALIVE_BYTES, 'KEEPALIVE');
         return;
       case 'SendNotification': {
-        const n: NotificationMessage =
-          a.message !== undefined && a.code === ErrorCode.Cease && (a.subcode === CeaseSubcode.AdministrativeShutdown || a.subcode === CeaseSubcode.AdministrativeReset)
-            ? shutdownNotification(a.subcode, a.message)
-            : { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) };
+        const n = notificationFor(a);
         const text = describeNotification(n, a.message);
         const conn = this.conns.get(a.conn);
         this.log.warn({ conn: a.conn, remote: conn ? `${conn.remoteAddress}:${conn.remotePort}` : undefined, code: n.code, subcode: n.subcode }, `sending NOTIFICATION ${text}`);
@@ -311,7 +305,7 @@ export class Peer {
       }
       case 'Close': {
         this.pendingConnects.delete(a.conn);
-        this.clearConnTimers(a.conn);
+        this.timers.stopConnection(a.conn);
         this.localOpens.delete(a.conn);
         const conn = this.conns.get(a.conn);
         if (conn) conn.close();
@@ -319,12 +313,12 @@ export class Peer {
         return;
       }
       case 'StartTimer':
-        this.startTimer('conn' in a ? `${a.timer}:${a.conn}` : a.timer, a.ms, () =>
+        this.timers.start(PeerTimers.key(a.timer, 'conn' in a ? a.conn : undefined), a.ms, () =>
           this.timerFired('conn' in a ? { type: 'TimerExpired', timer: a.timer, conn: a.conn } : { type: 'TimerExpired', timer: a.timer }),
         );
         return;
       case 'StopTimer':
-        this.stopTimer('conn' in a ? `${a.timer}:${a.conn}` : a.timer);
+        this.timers.stop(PeerTimers.key(a.timer, 'conn' in a ? a.conn : undefined));
         return;
       case 'Established':
         this.onEstablished(a.conn);
@@ -344,13 +338,14 @@ export class Peer {
       // The hold timer measures the peer, not us: while frames it sent wait in our backlog
       // (we are busy processing a large table), it is alive. Re-arm instead of expiring.
       const conn = this.conns.get(event.conn);
-      const t = this.timers.get(`Hold:${event.conn}`);
-      if (conn && t && conn.processingBacklog) {
-        this.startTimer(`Hold:${event.conn}`, t.ms, () => this.timerFired(event));
+      const key = PeerTimers.key('Hold', event.conn);
+      const ms = this.timers.armedFor(key);
+      if (conn && ms !== undefined && conn.processingBacklog) {
+        this.timers.start(key, ms, () => this.timerFired(event));
         return;
       }
     }
-    this.timers.delete('conn' in event ? `${event.timer}:${event.conn}` : event.timer);
+    this.timers.fired(PeerTimers.key(event.timer, 'conn' in event ? event.conn : undefined));
     if (event.timer === 'ConnectRetry' && this.pendingConnects.size > 0) {
       // Our SYNs went unanswered for a whole ConnectRetry: say so (with TCP-MD5 this is what a
       // key mismatch looks like, the peer's kernel drops the SYNs without a word).
@@ -358,23 +353,6 @@ export class Peer {
       this.lastError = `connect to ${this.config.address}:${this.config.port}: no answer${md5}`;
     }
     this.dispatch(event);
-  }
-
-  private startTimer(key: string, ms: number, fire: () => void): void {
-    if (this.removed) return;
-    const old = this.timers.get(key);
-    if (old) clearTimeout(old.handle);
-    this.timers.set(key, { handle: setTimeout(fire, ms), ms });
-  }
-
-  private stopTimer(key: string): void {
-    const t = this.timers.get(key);
-    if (t) clearTimeout(t.handle);
-    this.timers.delete(key);
-  }
-
-  private clearConnTimers(conn: ConnectionId): void {
-    for (const key of [...this.timers.keys()]) if (key.endsWith(`:${conn}`)) this.stopTimer(key);
   }
 
   private connect(id: ConnectionId): void {

@@ -69,7 +69,19 @@ export interface SecureConnectOptions {
 }
 
 /** A connected socket with the key and TTLs set before the SYN, or a rejection. */
-export function connectSecured(o: SecureConnectOptions): Promise<Socket> {
+export async function connectSecured(o: SecureConnectOptions): Promise<Socket> {
+  const socket = new Socket({ fd: await connectSecuredDescriptor(o), readable: true, writable: true });
+  socket.setNoDelay(true);
+  return socket;
+}
+
+/**
+ * The connected descriptor itself, for a caller that hands it to another process (the test
+ * harness's namespace broker). Wrapping it in a readable net.Socket starts reading at once (the
+ * constructor issues the first read, and pause() does not stop it), so the bytes the peer sends on
+ * accept, its OPEN, would be read here and lost to the process that gets the socket.
+ */
+export function connectSecuredDescriptor(o: SecureConnectOptions): Promise<number> {
   return new Promise((resolve, reject) => {
     let addon: SockoptAddon;
     try {
@@ -94,9 +106,7 @@ export function connectSecured(o: SecureConnectOptions): Promise<Socket> {
             reject(err.code === 'ETIMEDOUT' ? codedError(`connect to ${o.host}:${o.port} timed out after ${o.timeoutMs} ms (with ${describe(o.security)})`, 'ETIMEDOUT') : err);
             return;
           }
-          const socket = new Socket({ fd: fd!, readable: true, writable: true });
-          socket.setNoDelay(true);
-          resolve(socket);
+          resolve(fd!);
         },
       );
     } catch (err) {

@@ -103,23 +103,44 @@ function selectorMatches(text: string, labels: Record<string, string> | undefine
   }
 }
 
+/** The reflector's own Node and what follows from it: AS, router id, cluster id, listen address. */
+interface Identity {
+  readonly me: Node;
+  readonly settings: ReflectorSettings;
+  /** The node's IPv6 address, if it has one (our address towards IPv6 peers). */
+  readonly myV6: string | undefined;
+  /** BGPConfiguration `default` asNumber ?? Calico's default: the AS of Nodes without their own. */
+  readonly globalAs: number;
+}
+
+/** Where a node's BGP listens: its own `node.<name>` BGPConfiguration, then `default`, then 179. */
+function listenPortOf(model: ClusterModel, name: string): number {
+  return model.configs.get(`node.${name}`)?.spec.listenPort ?? model.globalConfig?.spec.listenPort ?? 179;
+}
+
 export function deriveConfig(model: ClusterModel, nodeName: string, options: DeriveOptions = {}): DeriveResult {
+  const warnings: string[] = [];
+  const identity = deriveIdentity(model, nodeName, options, warnings);
+  if (!identity.ok) return identity;
+  const { peers, external } = derivePeers(model, identity.identity, options, warnings);
+  const routes = deriveRoutes(model, options, warnings);
+  return { ok: true, config: { settings: identity.identity.settings, peers, routes, external, warnings } };
+}
+
+function deriveIdentity(model: ClusterModel, nodeName: string, options: DeriveOptions, warnings: string[]): { ok: true; identity: Identity } | { ok: false; reason: string } {
   const me = model.nodes.get(nodeName);
   if (!me) return { ok: false, reason: `Node ${nodeName} is not in the datastore` };
   const bgp = me.spec.bgp;
   const routerId = hostOf(bgp?.ipv4Address);
   if (!routerId) return { ok: false, reason: `Node ${nodeName} has no spec.bgp.ipv4Address (the reflector's router id)` };
   const myV6 = hostOf(bgp?.ipv6Address);
-  const warnings: string[] = [];
   const cfg = model.globalConfig?.spec;
   const globalAs = cfg?.asNumber ?? CALICO_DEFAULT_AS;
   const asNumber = bgp?.asNumber ?? globalAs;
   const clusterId = bgp?.routeReflectorClusterID ?? routerId;
   if (!bgp?.routeReflectorClusterID) warnings.push(`Node ${nodeName} has no spec.bgp.routeReflectorClusterID: reflecting with cluster id ${routerId}`);
-  /** Where a node's BGP listens: its own `node.<name>` BGPConfiguration, then `default`, then 179. */
-  const listenPortOf = (name: string): number => model.configs.get(`node.${name}`)?.spec.listenPort ?? cfg?.listenPort ?? 179;
   const own = model.configs.get(`node.${nodeName}`)?.spec;
-  const port = listenPortOf(nodeName);
+  const port = listenPortOf(model, nodeName);
   const listenAddress = (own?.bindMode ?? cfg?.bindMode) === 'NodeIP' ? routerId : myV6 ? '::' : '0.0.0.0';
   const settings: ReflectorSettings = {
     asNumber,
@@ -131,8 +152,20 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
     gracefulRestart: options.gracefulRestart ?? DEFAULT_GRACEFUL_RESTART,
     maxPrefixRestartTime: 60,
   };
+  return { ok: true, identity: { me, settings, myV6, globalAs } };
+}
 
-  // ---------------------------------------------------------------- peers
+/** The sessions: which BGPPeers apply to us and the peers each gives (see the top of the file). */
+function derivePeers(
+  model: ClusterModel,
+  identity: Identity,
+  options: DeriveOptions,
+  warnings: string[],
+): { peers: PeerSettings[]; external: Set<string> } {
+  const { me, myV6, globalAs } = identity;
+  const { routerId, clusterId, asNumber } = identity.settings;
+  const nodeName = me.metadata.name;
+  const bgp = me.spec.bgp;
   const nodeByAddress = new Map<string, Node>();
   for (const n of model.nodes.values()) {
     for (const a of [hostOf(n.spec.bgp?.ipv4Address), hostOf(n.spec.bgp?.ipv6Address)]) if (a) nodeByAddress.set(a, n);
@@ -198,7 +231,7 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
     if (s.peerIP) {
       const { ip, port } = splitPeerAddress(s.peerIP);
       const n = nodeByAddress.get(ip);
-      add(p, ip, s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber), n, port ?? (n ? listenPortOf(n.metadata.name) : undefined));
+      add(p, ip, s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber), n, port ?? (n ? listenPortOf(model, n.metadata.name) : undefined));
     } else if (s.peerSelector) {
       const sel = s.peerSelector;
       for (const n of [...model.nodes.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
@@ -207,13 +240,17 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
         const v4 = hostOf(n.spec.bgp?.ipv4Address);
         const v6 = hostOf(n.spec.bgp?.ipv6Address);
         if (!v4 && !v6) warnings.push(`BGPPeer ${p.metadata.name}: Node ${n.metadata.name} has no BGP address`);
-        if (v4) add(p, v4, nodeAs(n, globalAs), n, listenPortOf(n.metadata.name));
-        if (v6) add(p, v6, nodeAs(n, globalAs), n, listenPortOf(n.metadata.name));
+        if (v4) add(p, v4, nodeAs(n, globalAs), n, listenPortOf(model, n.metadata.name));
+        if (v6) add(p, v6, nodeAs(n, globalAs), n, listenPortOf(model, n.metadata.name));
       }
     }
   }
+  return { peers: [...peers.values()], external };
+}
 
-  // ---------------------------------------------------------------- origination
+/** The routes we originate: node blocks, borrowed addresses, pool aggregates (see the top of the file). */
+function deriveRoutes(model: ClusterModel, options: DeriveOptions, warnings: string[]): Map<string, OriginatedRoute> {
+  const cfg = model.globalConfig?.spec;
   const communityByName = new Map((cfg?.communities ?? []).map((c) => [c.name, c.value]));
   const ads = (cfg?.prefixAdvertisements ?? []).map((a) => ({ cidr: a.cidr, values: (a.communities ?? []).map((c) => communityByName.get(c) ?? c) }));
   const exportable = [...model.pools.values()].filter((p) => !p.spec.disabled && !p.spec.disableBGPExport);
@@ -285,5 +322,5 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
       routes.set(c.text, { prefix: parsePrefix(c.text), nextHop: '', attrs: attrsFor(c.text) });
     }
   }
-  return { ok: true, config: { settings, peers: [...peers.values()], routes, external, warnings } };
+  return routes;
 }

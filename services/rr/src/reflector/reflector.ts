@@ -33,26 +33,9 @@ import type { GroupSpec } from '../reflect/update-group.js';
 import type { TargetKind } from '../reflect/rules.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
 import type { FamilyName, PeerSettings, ReflectorSettings } from '../config/types.js';
-
-interface PeerEntry {
-  settings: PeerSettings;
-  ribIdx: number;
-  /** Negotiated options while Established. */
-  negotiated: NegotiatedOptions | undefined;
-  /** Our whole table has gone out (End-of-RIB sent or deferred). */
-  synced: boolean;
-  /** Families whose End-of-RIB waits for our own restart to finish in that family. */
-  eorDeferred: Set<4 | 6>;
-  /** A route refresh replay is in progress (EoRR follows when enhanced). */
-  refreshing: boolean;
-  /** Past max-prefix: updates ignored until the session is gone. */
-  overLimit: boolean;
-  /** Since when the send queue is above its high-water mark (0: it is not). */
-  blockedSince: number;
-  /** Families whose End-of-RIB the peer sent since its session came up (afi 4 / 6). */
-  eorReceived: Set<4 | 6>;
-  restartTimer: NodeJS.Timeout | undefined;
-}
+import { samePeerSettings } from '../config/equal.js';
+import { PeerEntry, kindOf, sameRouting } from './peer-entry.js';
+import { GracefulRestart } from './restart.js';
 
 export interface ReflectorOptions {
   readonly settings: ReflectorSettings;
@@ -92,11 +75,6 @@ const MIN_BUDGET = 2048;
 /** A peer whose send queue stays full this long no longer holds back its update group. */
 const STALL_MS = 10_000;
 
-function kindOf(s: PeerSettings, localAs: number): Exclude<PeerKind, 'local'> {
-  if (s.asNumber !== localAs) return 'ebgp';
-  return s.rrClient ? 'client' : 'ibgp';
-}
-
 function addPathMode(s: PeerSettings): AddPathMode | undefined {
   switch (s.addPaths) {
     case 'tx':
@@ -121,12 +99,7 @@ export class Reflector {
   private scheduled = false;
   private closed = false;
   private budget: number;
-  private restarting: boolean;
-  /** Families still re-converging after our restart (RFC 4724 §4.1 works per address family). */
-  private readonly restartingFamilies = new Set<4 | 6>();
-  private deferralTimer: NodeJS.Timeout | undefined;
-  /** Originated routes are confirmed (static config applied / datastore in sync). */
-  private originConfirmed = false;
+  private readonly restart: GracefulRestart;
   private idleWaiters: (() => void)[] = [];
   private stallTimer: NodeJS.Timeout | undefined;
   events: ReflectorEvents = {};
@@ -136,8 +109,7 @@ export class Reflector {
     this.settings = s;
     this.log = (options.logger ?? createLogger('rr')).child({ subsystem: 'reflector' });
     this.budget = options.exportBudget ?? 4096;
-    this.restarting = options.restarting === true;
-    if (this.restarting) for (const f of [4, 6] as const) this.restartingFamilies.add(f);
+    const restarting = options.restarting === true;
     this.rib = new Rib(
       { localAs: s.asNumber, routerId: s.routerId, clusterId: s.clusterId, alwaysCompareMed: s.alwaysCompareMed },
       new PeerPolicy('iBGP', []),
@@ -149,8 +121,8 @@ export class Reflector {
       listen: s.listen,
       gracefulRestart: {
         restartTime: gr.restartTime,
-        restarting: this.restarting,
-        forwardingState: this.restarting,
+        restarting,
+        forwardingState: restarting,
         stalePathTime: gr.stalePathTime,
       },
       ...(gr.longLivedStaleTime > 0 ? { longLivedGracefulRestart: { staleTime: gr.longLivedStaleTime } } : {}),
@@ -159,6 +131,26 @@ export class Reflector {
       ...(options.meter ? { meter: options.meter } : {}),
     });
     this.exporter = new Exporter(this.rib, this.sink());
+    this.restart = new GracefulRestart(
+      {
+        log: this.log,
+        peers: () => this.entries.values(),
+        sweepStale: (fam) => {
+          let swept = 0;
+          for (const e of this.entries.values()) swept += this.rib.sweepStale(e.ribIdx, fam);
+          return swept + this.rib.sweepStale(this.rib.localPeer.idx, fam);
+        },
+        kick: () => this.kick(),
+        whenIdle: () => this.whenIdle(),
+        sendEndOfRib: (e, afi, safi) => this.sendEndOfRib(e, afi, safi),
+        finished: () => {
+          this.speaker.restartComplete();
+          this.log.info('restart complete: End-of-RIB sent');
+          this.events.restartComplete?.();
+        },
+      },
+      restarting,
+    );
     this.wireSpeaker();
   }
 
@@ -166,20 +158,13 @@ export class Reflector {
 
   async start(): Promise<void> {
     await this.speaker.start();
-    if (this.restarting) {
-      const ms = this.settings.gracefulRestart.selectionDeferralTime * 1000;
-      this.deferralTimer = setTimeout(() => {
-        this.log.warn({ families: [...this.restartingFamilies] }, 'selection deferral timer expired: finishing the restart without every End-of-RIB');
-        for (const f of [...this.restartingFamilies]) this.finishFamily(f);
-      }, ms);
-      this.deferralTimer.unref();
-    }
+    this.restart.start(this.settings.gracefulRestart.selectionDeferralTime);
     this.kick();
   }
 
   async close(message?: string): Promise<void> {
     this.closed = true;
-    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    this.restart.close();
     if (this.stallTimer) clearTimeout(this.stallTimer);
     for (const e of this.entries.values()) if (e.restartTimer) clearTimeout(e.restartTimer);
     await this.speaker.close(message);
@@ -190,7 +175,7 @@ export class Reflector {
   }
 
   get isRestarting(): boolean {
-    return this.restarting;
+    return this.restart.isRestarting;
   }
 
   /** Resolves once nothing is queued for export (tests, benchmarks, restart completion). */
@@ -208,24 +193,13 @@ export class Reflector {
     for (const p of list) {
       const cur = this.entries.get(p.address);
       if (!cur) this.addPeer(p);
-      else if (JSON.stringify(cur.settings) !== JSON.stringify(p)) this.updatePeer(p);
+      else if (!samePeerSettings(cur.settings, p)) this.updatePeer(p);
     }
   }
 
   addPeer(s: PeerSettings): void {
     const rp = this.rib.addPeer(this.ribInfo(s));
-    const e: PeerEntry = {
-      settings: s,
-      ribIdx: rp.idx,
-      negotiated: undefined,
-      synced: false,
-      eorDeferred: new Set(),
-      refreshing: false,
-      overLimit: false,
-      blockedSince: 0,
-      eorReceived: new Set(),
-      restartTimer: undefined,
-    };
+    const e = new PeerEntry(s, rp.idx);
     this.entries.set(s.address, e);
     this.byIdx.set(rp.idx, e);
     this.speaker.addPeer(this.peerConfig(s));
@@ -240,8 +214,7 @@ export class Reflector {
     const e = this.entry(s.address);
     const old = e.settings;
     e.settings = s;
-    const routing = JSON.stringify([kindOf(old, this.settings.asNumber), old.nextHopMode, old.maxPrefixes, old.filters, old.acceptImportByDefault]) !==
-      JSON.stringify([kindOf(s, this.settings.asNumber), s.nextHopMode, s.maxPrefixes, s.filters, s.acceptImportByDefault]);
+    const routing = !sameRouting(old, s, this.settings.asNumber);
     if (routing) {
       // The session restarts: drop its routes now so the RIB entry can take the new settings.
       this.exporter.leave(e.ribIdx);
@@ -302,9 +275,8 @@ export class Reflector {
    * restored originated routes not re-originated since are stale and go.
    */
   confirmOriginated(): void {
-    this.originConfirmed = true;
     if (this.rib.sweepStale(this.rib.localPeer.idx) > 0) this.kick();
-    this.checkRestartDone();
+    this.restart.confirmOriginated();
   }
 
   // ---------------------------------------------------------------- admin
@@ -392,8 +364,8 @@ export class Reflector {
       routeRefresh: true,
       gracefulRestart: {
         restartTime: s.restartTime ?? gr.restartTime,
-        restarting: this.restarting,
-        forwardingState: this.restarting,
+        restarting: this.restart.isRestarting,
+        forwardingState: this.restart.isRestarting,
         stalePathTime: gr.stalePathTime,
       },
       longLivedGracefulRestart: gr.longLivedStaleTime > 0 ? { staleTime: gr.longLivedStaleTime } : null,
@@ -466,7 +438,7 @@ export class Reflector {
         e.synced = true;
         for (const f of e.negotiated.families) {
           const fam = AFI_OF[f.afi];
-          if (fam && this.restartingFamilies.has(fam)) e.eorDeferred.add(fam);
+          if (fam && this.restart.defers(fam)) e.eorDeferred.add(fam);
           else this.sendEndOfRib(e, f.afi, f.safi);
         }
       },
@@ -487,13 +459,7 @@ export class Reflector {
     sp.on('established', ({ peer, negotiated }) => {
       const e = this.entries.get(peer);
       if (!e) return;
-      e.negotiated = negotiated;
-      e.synced = false;
-      e.eorDeferred.clear();
-      e.refreshing = false;
-      e.overLimit = false;
-      e.blockedSince = 0;
-      e.eorReceived.clear();
+      e.resetSession(negotiated);
       this.rib.setPeerRouterId(e.ribIdx, negotiated.peerBgpId);
       this.events.established?.(peer, negotiated.peerBgpId);
       this.exporter.join(e.ribIdx, this.groupSpec(e, negotiated));
@@ -503,9 +469,8 @@ export class Reflector {
     sp.on('sessionDown', ({ peer, reason, retained }) => {
       const e = this.entries.get(peer);
       if (!e) return;
-      e.negotiated = undefined;
-      e.synced = false;
-      e.blockedSince = 0;
+      const overLimit = e.overLimit;
+      e.resetSession(undefined);
       this.exporter.leave(e.ribIdx);
       const keep = new Set(retained.map((f) => AFI_OF[f.afi]).filter((a): a is 4 | 6 => a !== undefined));
       let withdrawn = 0;
@@ -515,7 +480,7 @@ export class Reflector {
         else withdrawn += this.rib.flushPeer(e.ribIdx, afi);
       }
       this.log.info({ peer, reason: reason.kind, withdrawn, stale }, 'session down');
-      if (e.overLimit) this.scheduleRestartAfterLimit(e);
+      if (overLimit) this.scheduleRestartAfterLimit(e);
       this.kick();
     });
     sp.on('update', (ev) => this.onUpdate(ev));
@@ -526,7 +491,7 @@ export class Reflector {
       e.eorReceived.add(fam);
       if (this.rib.sweepStale(e.ribIdx, fam) > 0) this.kick();
       this.events.endOfRib?.(peer, fam);
-      this.checkRestartDone();
+      this.restart.check();
     });
     sp.on('routeRefresh', ({ peer, afi, kind }) => {
       const e = this.entries.get(peer);
@@ -576,57 +541,6 @@ export class Reflector {
       this.speaker.startPeer(e.settings.address);
     }, this.settings.maxPrefixRestartTime * 1000);
     e.restartTimer.unref();
-  }
-
-  /**
-   * RFC 4724 §4.1, per address family: re-converged when every configured peer that can restart
-   * gracefully is up and sent End-of-RIB for the family (and originated routes are confirmed).
-   */
-  private checkRestartDone(): void {
-    if (!this.restarting || !this.originConfirmed) return;
-    for (const fam of [...this.restartingFamilies]) {
-      let done = true;
-      for (const e of this.entries.values()) {
-        const n = e.negotiated;
-        if (!n) {
-          done = false;
-          break;
-        }
-        if (!n.peerGracefulRestart) continue;
-        if (n.families.some((f) => AFI_OF[f.afi] === fam) && !e.eorReceived.has(fam)) {
-          done = false;
-          break;
-        }
-      }
-      if (done) this.finishFamily(fam);
-    }
-  }
-
-  private finishFamily(fam: 4 | 6): void {
-    if (!this.restartingFamilies.delete(fam)) return;
-    // Restored routes of the family that nobody confirmed are stale for good.
-    let swept = 0;
-    for (const e of this.entries.values()) swept += this.rib.sweepStale(e.ribIdx, fam);
-    swept += this.rib.sweepStale(this.rib.localPeer.idx, fam);
-    this.kick();
-    const last = this.restartingFamilies.size === 0;
-    if (last && this.deferralTimer) {
-      clearTimeout(this.deferralTimer);
-      this.deferralTimer = undefined;
-    }
-    void this.whenIdle().then(() => {
-      for (const e of this.entries.values()) {
-        if (!e.eorDeferred.delete(fam) || !e.negotiated) continue;
-        for (const f of e.negotiated.families) if (AFI_OF[f.afi] === fam) this.sendEndOfRib(e, f.afi, f.safi);
-      }
-      this.log.info({ family: `ipv${fam}`, swept }, 'restart complete for the family: End-of-RIB sent');
-      if (last) {
-        this.restarting = false;
-        this.speaker.restartComplete();
-        this.log.info('restart complete: End-of-RIB sent');
-        this.events.restartComplete?.();
-      }
-    });
   }
 
   /** Schedules exporter work on the event loop. */

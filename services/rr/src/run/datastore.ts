@@ -18,7 +18,8 @@ import { syncSource, type ResourceSource } from '../datastore/source.js';
 import { LearnedRoutePublisher } from '../datastore/learned-routes.js';
 import type { OriginatedRoute } from '../reflector/static-routes.js';
 import type { Reflector } from '../reflector/reflector.js';
-import type { GracefulRestartSettings, ReflectorSettings } from '../config/types.js';
+import type { GracefulRestartSettings } from '../config/types.js';
+import { sameIdentity } from '../config/equal.js';
 import { parsePrefix, type BgpTransport } from '../bgp.js';
 import { DEFAULT_SECRETS_DIR, keyFromSecret } from '../config/password.js';
 import { attachServices, type AttachedServices } from './services.js';
@@ -69,13 +70,8 @@ export interface DatastoreHandle extends RrHandle {
   learnedSettled(): Promise<void>;
 }
 
-function identity(s: ReflectorSettings): string {
-  return JSON.stringify([s.asNumber, s.routerId, s.clusterId, s.listen]);
-}
-
 export async function startDatastoreMode(o: DatastoreModeOptions): Promise<DatastoreHandle> {
   const log = o.logger ?? createLogger('rr');
-  const model = new ClusterModel();
   const credentials = o.credentials ? { credentials: o.credentials } : {};
   const source = o.source ?? syncSource({ node: o.node, endpoints: o.syncEndpoints, ...(o.dataDir ? { stateDir: `${o.dataDir}/sync` } : {}), ...credentials, log });
   // Checked once: the admin API is restarted with the reflector when its identity changes.
@@ -83,170 +79,206 @@ export async function startDatastoreMode(o: DatastoreModeOptions): Promise<Datas
   let telemetry: Telemetry | undefined;
   if (o.metricsPort !== false) telemetry = await startTelemetry({ service: 'rr', port: o.metricsPort });
   const client: DatastoreClient | undefined = o.datastore ? createDatastoreClient(o.datastore, credentials) : undefined;
+  const mode = new DatastoreMode(o, log, source, adminSecurity, telemetry, client);
+  await mode.follow();
+  return mode;
+}
 
-  let services: AttachedServices | undefined;
-  let publisher: LearnedRoutePublisher | undefined;
-  let derived: DerivedConfig | undefined;
-  let originated = new Map<string, string>();
+/**
+ * The running datastore mode: follows the view, re-derives after each burst of changes and
+ * applies the difference to the reflector (or rebuilds it when its identity changed). Changes are
+ * applied one after the other (`applying`), never concurrently.
+ */
+class DatastoreMode implements DatastoreHandle {
+  private readonly model = new ClusterModel();
+  private services: AttachedServices | undefined;
+  private publisher: LearnedRoutePublisher | undefined;
+  private current: DerivedConfig | undefined;
+  /** Originated routes as last given to the reflector: prefix → attrKey, to re-originate only changes. */
+  private originated = new Map<string, string>();
   /** Traced changes not yet applied (bounded: traces are sampled, a burst keeps the first few). */
-  const tracedChanges: { traceparent: string; revision: number }[] = [];
-  let inSync = false;
-  let timer: NodeJS.Timeout | undefined;
-  let applying: Promise<void> = Promise.resolve();
-  let closed = false;
-  let lastReason = '';
-  const readyWaiters: (() => void)[] = [];
+  private readonly tracedChanges: { traceparent: string; revision: number }[] = [];
+  /** The view is complete (or a saved one was loaded): derivations may run. */
+  private inSync = false;
+  /** The coalescing timer of the next derivation. */
+  private timer: NodeJS.Timeout | undefined;
+  /** The tail of the queue of derivations. */
+  private applying: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** The last reason for not reflecting, logged once until it changes. */
+  private lastReason = '';
+  private readonly readyWaiters: (() => void)[] = [];
+  private readonly secretsTimer: NodeJS.Timeout;
 
-  const reflector = (): Reflector | undefined => services?.reflector;
+  constructor(
+    private readonly o: DatastoreModeOptions,
+    private readonly log: Logger,
+    private readonly source: ResourceSource,
+    private readonly adminSecurity: Awaited<ReturnType<typeof serverSecurity>> | undefined,
+    private readonly telemetry: Telemetry | undefined,
+    private readonly client: DatastoreClient | undefined,
+  ) {
+    this.secretsTimer = setInterval(() => {
+      if (this.current?.peers.some((p) => p.tcpMd5)) this.schedule();
+    }, o.secretsRecheckMs ?? 30_000);
+    this.secretsTimer.unref();
+  }
 
-  const syncOrigination = (rr: Reflector, routes: ReadonlyMap<string, OriginatedRoute>): void => {
+  /** Starts following the datastore view. */
+  async follow(): Promise<void> {
+    await this.source.start((changes, sync, revision) => {
+      for (const p of this.model.apply(changes)) this.log.warn(`skipping an invalid resource: ${p}`);
+      if (isTracing()) for (const c of changes) if (c.traceparent && this.tracedChanges.length < 16) this.tracedChanges.push({ traceparent: c.traceparent, revision: c.revision ?? revision });
+      this.model.revision = revision;
+      // A view saved by an earlier run (revision > 0) is good enough to start BGP with: the
+      // reflector comes up without waiting for a sync server, and catches up when one answers.
+      if (sync || revision > 0) this.inSync = true;
+      this.schedule();
+    });
+  }
+
+  get reflector(): Reflector {
+    const rr = this.services?.reflector;
+    if (!rr) throw new Error('the reflector is not running yet (waiting for the datastore view)');
+    return rr;
+  }
+
+  get adminAddress(): string | undefined {
+    return this.services?.adminAddress;
+  }
+
+  get metricsPort(): number | undefined {
+    return this.telemetry?.port;
+  }
+
+  get derived(): DerivedConfig | undefined {
+    return this.current;
+  }
+
+  ready(): Promise<void> {
+    return this.current ? Promise.resolve() : new Promise((r) => this.readyWaiters.push(r));
+  }
+
+  async learnedSettled(): Promise<void> {
+    await this.publisher?.settled();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.secretsTimer);
+    if (this.timer) clearTimeout(this.timer);
+    await this.applying;
+    await this.source.close();
+    await this.publisher?.close();
+    await this.services?.close();
+    this.client?.close();
+    await this.telemetry?.close();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed || !this.inSync) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.log.error({ err }, 'applying datastore changes failed'));
+    }, this.o.coalesceMs ?? 50);
+  }
+
+  private syncOrigination(rr: Reflector, routes: ReadonlyMap<string, OriginatedRoute>): void {
     // Traced changes since the last pass: an "rr originate" span each; when routes changed, the
     // UPDATEs they cause are sent under those spans (reflect/send-trace.ts).
-    const traced = tracedChanges.splice(0);
-    const hop = continueTraces('rr originate', traced, (c) => ({ 'meshless.node': o.node, 'meshless.revision': c.revision }));
+    const traced = this.tracedChanges.splice(0);
+    const hop = continueTraces('rr originate', traced, (c) => ({ 'meshless.node': this.o.node, 'meshless.revision': c.revision }));
     const next = new Map<string, string>();
     let changed = 0;
     for (const [k, r] of routes) {
       const key = attrKey(r.attrs, r.nextHop, undefined);
       next.set(k, key);
-      if (originated.get(k) !== key) {
+      if (this.originated.get(k) !== key) {
         rr.originate(r.prefix, r.attrs, r.nextHop);
         changed++;
       }
     }
-    for (const [k] of originated) {
+    for (const [k] of this.originated) {
       if (next.has(k)) continue;
       rr.withdrawOriginated(parsePrefix(k));
       changed++;
     }
-    originated = next;
+    this.originated = next;
     if (hop) {
       if (changed > 0) rr.traceOrigination(traced.map((c) => c.traceparent));
       hop.end();
     }
-  };
+  }
 
-  const watchExternal = (rr: Reflector, cfg: DerivedConfig): void => {
-    if (!publisher) return;
+  private watchExternal(rr: Reflector, cfg: DerivedConfig): void {
+    if (!this.publisher) return;
     for (const p of cfg.peers) {
       const idx = rr.ribPeer(p.address).idx;
-      if (cfg.external.has(p.address)) publisher.watch(idx, p.address);
-      else publisher.unwatch(idx);
+      if (cfg.external.has(p.address)) this.publisher.watch(idx, p.address);
+      else this.publisher.unwatch(idx);
     }
-  };
+  }
 
-  const build = async (cfg: DerivedConfig): Promise<void> => {
-    if (services) {
-      log.warn({ from: derived?.settings, to: cfg.settings }, 'reflector identity changed (AS, router id, cluster id or listen): rebuilding every session');
-      await publisher?.close();
-      await services.close();
-      originated = new Map();
+  private async build(cfg: DerivedConfig): Promise<void> {
+    const { o, log } = this;
+    if (this.services) {
+      log.warn({ from: this.current?.settings, to: cfg.settings }, 'reflector identity changed (AS, router id, cluster id or listen): rebuilding every session');
+      await this.publisher?.close();
+      await this.services.close();
+      this.originated = new Map();
     }
-    services = await attachServices({
-      ...(adminSecurity ? { adminSecurity } : {}),
+    const services = await attachServices({
+      ...(this.adminSecurity ? { adminSecurity: this.adminSecurity } : {}),
       settings: cfg.settings,
       service: { adminListen: o.adminListen, metricsPort: false, ...(o.dataDir ? { dataDir: `${o.dataDir}/rib` } : {}) },
       logger: log,
-      ...(telemetry ? { telemetry } : {}),
+      ...(this.telemetry ? { telemetry: this.telemetry } : {}),
       ...(o.transport ? { transport: o.transport } : {}),
     });
+    this.services = services;
     const rr = services.reflector;
-    if (client) {
-      publisher = new LearnedRoutePublisher(rr.rib, client, o.node, log.child({ subsystem: 'learned-routes' }));
-      await publisher.load().catch((err: unknown) => log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'));
+    if (this.client) {
+      this.publisher = new LearnedRoutePublisher(rr.rib, this.client, o.node, log.child({ subsystem: 'learned-routes' }));
+      await this.publisher.load().catch((err: unknown) => log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'));
       rr.events.endOfRib = (address) => {
         const idx = rr.ribPeer(address).idx;
-        publisher?.reconcilePeer(idx);
+        this.publisher?.reconcilePeer(idx);
       };
     }
     await rr.setPeers(cfg.peers);
     services.restore();
-    syncOrigination(rr, cfg.routes);
+    this.syncOrigination(rr, cfg.routes);
     rr.confirmOriginated();
     services.persist();
-    watchExternal(rr, cfg);
+    this.watchExternal(rr, cfg);
     await rr.start();
     log.info({ node: o.node, as: cfg.settings.asNumber, routerId: cfg.settings.routerId, clusterId: cfg.settings.clusterId, peers: cfg.peers.length, routes: cfg.routes.size }, 'route reflector up (datastore)');
-  };
+  }
 
-  const apply = async (): Promise<void> => {
+  private async apply(): Promise<void> {
+    const { o, log } = this;
     const secrets = o.bgpSecretsDir ?? DEFAULT_SECRETS_DIR;
-    const r = deriveConfig(model, o.node, {
+    const r = deriveConfig(this.model, o.node, {
       ...(o.gracefulRestart ? { gracefulRestart: o.gracefulRestart } : {}),
       poolAggregates: o.poolAggregates ?? false,
       resolveSecret: (ref) => keyFromSecret(secrets, ref),
     });
     if (!r.ok) {
-      if (r.reason !== lastReason) log.error({ node: o.node }, `not reflecting: ${r.reason}`);
-      lastReason = r.reason;
+      if (r.reason !== this.lastReason) log.error({ node: o.node }, `not reflecting: ${r.reason}`);
+      this.lastReason = r.reason;
       return;
     }
-    lastReason = '';
+    this.lastReason = '';
     const cfg = r.config;
-    for (const w of cfg.warnings) if (!derived?.warnings.includes(w)) log.warn(w);
-    if (!services || identity(cfg.settings) !== identity(services.reflector.settings)) await build(cfg);
+    for (const w of cfg.warnings) if (!this.current?.warnings.includes(w)) log.warn(w);
+    if (!this.services || !sameIdentity(cfg.settings, this.services.reflector.settings)) await this.build(cfg);
     else {
-      const rr = services.reflector;
+      const rr = this.services.reflector;
       await rr.setPeers(cfg.peers);
-      syncOrigination(rr, cfg.routes);
-      watchExternal(rr, cfg);
+      this.syncOrigination(rr, cfg.routes);
+      this.watchExternal(rr, cfg);
     }
-    derived = cfg;
-    for (const w of readyWaiters.splice(0)) w();
-  };
-
-  const secretsTimer = setInterval(() => {
-    if (derived?.peers.some((p) => p.tcpMd5)) schedule();
-  }, o.secretsRecheckMs ?? 30_000);
-  secretsTimer.unref();
-
-  const schedule = (): void => {
-    if (timer || closed || !inSync) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      applying = applying.then(apply).catch((err: unknown) => log.error({ err }, 'applying datastore changes failed'));
-    }, o.coalesceMs ?? 50);
-  };
-
-  await source.start((changes, sync, revision) => {
-    for (const p of model.apply(changes)) log.warn(`skipping an invalid resource: ${p}`);
-    if (isTracing()) for (const c of changes) if (c.traceparent && tracedChanges.length < 16) tracedChanges.push({ traceparent: c.traceparent, revision: c.revision ?? revision });
-    model.revision = revision;
-    // A view saved by an earlier run (revision > 0) is good enough to start BGP with: the
-    // reflector comes up without waiting for a sync server, and catches up when one answers.
-    if (sync || revision > 0) inSync = true;
-    schedule();
-  });
-
-  return {
-    get reflector(): Reflector {
-      const rr = reflector();
-      if (!rr) throw new Error('the reflector is not running yet (waiting for the datastore view)');
-      return rr;
-    },
-    get adminAddress() {
-      return services?.adminAddress;
-    },
-    metricsPort: telemetry?.port,
-    get derived() {
-      return derived;
-    },
-    ready() {
-      return derived ? Promise.resolve() : new Promise((r) => readyWaiters.push(r));
-    },
-    async learnedSettled() {
-      await publisher?.settled();
-    },
-    async close() {
-      closed = true;
-      clearInterval(secretsTimer);
-      if (timer) clearTimeout(timer);
-      await applying;
-      await source.close();
-      await publisher?.close();
-      await services?.close();
-      client?.close();
-      await telemetry?.close();
-    },
-  };
+    this.current = cfg;
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
 }
