@@ -27,7 +27,6 @@ import { NODE_SCOPED_KINDS } from '../view/index.js';
 
 export const AGENT_VERSION = 'meshless-agent/0.1';
 
-
 export type AgentStatus = 'connecting' | 'syncing' | 'in-sync' | 'stopped';
 
 export interface AgentStatusEvent {
