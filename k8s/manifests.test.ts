@@ -50,8 +50,7 @@ test('Deployments and StatefulSets have a PodDisruptionBudget selecting them', (
 });
 
 test('every meshless command and flag the manifests use exists in the CLI', async () => {
-  const { buildProgram } = await import('../services/cli/src/main.js');
-  const { CliContext } = await import('../services/cli/src/context.js');
+  const { buildProgram, CliContext } = await import('../services/cli/index.js');
   const { Readable } = await import('node:stream');
   const sink = { write: () => true };
   const program = buildProgram(new CliContext({ stdout: sink, stderr: sink, stdin: Readable.from([]), env: {} }));

@@ -28,7 +28,7 @@ import {
   type CodecOptions,
   type PathAttributes,
   type Prefix,
-} from '../../services/bgp/src/codec/index.js';
+} from '../../services/bgp/index.js';
 
 const USAGE = `BGP codec benchmark: encode and decode a realistic IPv4 table, as a reflector sends and a session receives it.
 

@@ -5,7 +5,7 @@
 // agents, the reflector's table and the switch's table with.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ResourceStore } from '../../services/datastore/src/store/index.js';
+import { ResourceStore } from '../../services/datastore/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { createLogger } from '../../services/shared/log/index.js';
 import { connectNats, KIND_TOKENS, resourceKey, type NatsConnection, type StoredKind } from '../../services/shared/nats/index.js';
@@ -13,8 +13,8 @@ import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { freePort, httpOk, startNatsCluster, waitFor, type NatsClusterHandle } from '../../services/shared/testing/index.js';
 import { spawnSyncServer, viewHash, viewOf, type SyncProcess } from '../../services/sync/testing.js';
 import { AgentState } from '../../services/sync/index.js';
-import type { SyncerType } from '../../services/sync/src/view/index.js';
-import { createRrAdminClient, type RrAdminClient } from '../../services/rr/src/api/admin-client.js';
+import type { SyncerType } from '../../services/sync/index.js';
+import { createRrAdminClient, type RrAdminClient } from '../../services/rr/index.js';
 import { startBird, type BirdHandle } from '../../services/testing/index.js';
 import { AgentProcess, RrProcess } from './processes.js';
 

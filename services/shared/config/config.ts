@@ -26,13 +26,28 @@ export function envName(param: string): string {
   return 'MESHLESS_' + param.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^([0-9]+(?:\.[0-9]+)?(?:ns|us|µs|μs|ms|s|m|h))+$/;
 
-/** Parses `250ms`, `10s`, `5m`, `1h` or a bare number of milliseconds. */
+/**
+ * The one duration syntax, for configuration and for resources (Calico's YAML fields are
+ * Kubernetes durations): Go's, a sequence of decimal numbers with units ns, us (µs), ms, s, m, h
+ * ("90s", "1h30m", "500ms"), or "0". Milliseconds, undefined when the text is not a duration.
+ * Configuration also takes a plain number of milliseconds (see coerce); resources do not.
+ */
 export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!);
+  if (text === '0') return 0;
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  return total;
+}
+
+/** A configuration value: a duration (parseDuration) or a plain number of milliseconds, rounded. */
+function configDuration(text: string): number | undefined {
+  const t = text.trim();
+  const ms = /^\d+(?:\.\d+)?$/.test(t) ? Number(t) : parseDuration(t);
+  return ms === undefined ? undefined : Math.round(ms);
 }
 
 function coerce(spec: ParamSpec<unknown>, raw: unknown): { value?: unknown; error?: string } {
@@ -50,7 +65,7 @@ function coerce(spec: ParamSpec<unknown>, raw: unknown): { value?: unknown; erro
       return { error: `must be true or false, got ${JSON.stringify(raw)}` };
     }
     case 'duration': {
-      const ms = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseDuration(raw) : undefined;
+      const ms = typeof raw === 'number' ? raw : typeof raw === 'string' ? configDuration(raw) : undefined;
       return ms !== undefined && ms >= 0 ? { value: ms } : { error: `must be a duration like 500ms, 10s or 5m, got ${JSON.stringify(raw)}` };
     }
     case 'list': {

@@ -6,6 +6,7 @@
 // normalized to canonical form (IPv6 compressed lower case, a bare address written as /32 or
 // /128 where Calico accepts one). The error for host bits names the masked CIDR.
 
+import { parseDuration } from '../config/index.js';
 import { checkDns1123Label, checkDns1123Subdomain } from './names.js';
 import { ipToString, tryParseCidr, tryParseInterfaceAddress, tryParseIp, type IpFamily } from './net.js';
 import { parseSelector, SelectorError, type SelectorNode } from './selector.js';
@@ -201,19 +202,12 @@ export const macAddress: Check<string> = mapped((s) => {
   return hex.toLowerCase().match(/../g)!.join(':');
 });
 
-/** A Kubernetes duration ("90s", "2m", "1h30m", "500ms"), kept as given; must be >= 0. */
-export const duration: Check<string> = text((s) =>
-  /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(s) || s === '0'
-    ? undefined
-    : `'${s}' is not a duration (e.g. 120s, 2m, 1h30m)`,
-);
+/** A Kubernetes duration ("90s", "2m", "1h30m", "500ms"; shared/config's parseDuration), kept as given; must be >= 0. */
+export const duration: Check<string> = text((s) => (parseDuration(s) !== undefined ? undefined : `'${s}' is not a duration (e.g. 120s, 2m, 1h30m)`));
 
-/** Parses a duration accepted by `duration` into milliseconds. */
+/** Milliseconds of a duration accepted by `duration` (0 for anything else). */
 export function durationMs(s: string): number {
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const m of s.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * unit[m[2]!]!;
-  return total;
+  return parseDuration(s) ?? 0;
 }
 
 /**

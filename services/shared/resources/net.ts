@@ -6,6 +6,7 @@
 // leading zeros, the longest run of two or more zero groups written as "::", IPv4-mapped
 // addresses as ::ffff:a.b.c.d). A CIDR's canonical text has its host bits cleared.
 
+import { formatIpv6 } from '../address/index.js';
 import { ResourceError } from './errors.js';
 
 export type IpFamily = 4 | 6;
@@ -164,35 +165,11 @@ function parseIpv6(text: string): Uint8Array | undefined {
 
 // ---------------------------------------------------------------- formatting
 
-/** Canonical text of an address (RFC 5952 for IPv6). */
+/** Canonical text of an address (RFC 5952 for IPv6: shared/address, the one formatter). */
 export function ipToString(ip: IpAddress): string {
   const b = ip.bytes;
   if (ip.family === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
-  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
-  // RFC 5952 §4.2: compress the longest run (first on ties) of at least two zero groups.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIpv6(b);
 }
 
 export function formatCidr(cidr: Pick<Cidr, 'family' | 'address' | 'prefixLength'>): string {

@@ -1,6 +1,7 @@
 // IPv4/IPv6 address text <-> octets. Used for next hops, BGP identifiers and prefixes; strict:
 // no leading zeros in IPv4 octets, no zone ids, RFC 5952 canonical text on output.
 
+import { formatIpv6 } from '../../../shared/address/index.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 
 /** Reads 4 octets at `off` as a dotted quad. */
@@ -27,33 +28,9 @@ export function uint32ToIpv4(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
-/** Reads 16 octets at `off` as RFC 5952 text (longest zero run compressed, lower case). */
+/** Reads 16 octets at `off` as RFC 5952 text (shared/address: one formatter for the codec and the resources). */
 export function ipv6ToString(b: Uint8Array, off = 0): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) bestStart = -1;
-  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
-    const v4 = `${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
-    return bestLen === 6 ? `::${v4}` : `::ffff:${v4}`;
-  }
-  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+  return formatIpv6(b, off);
 }
 
 /** Parses IPv6 text (with optional "::" and trailing dotted quad) into `out` at `off`. */

@@ -23,8 +23,3 @@ export function describeNotification(n: { code: number; subcode: number }, text?
   };
   return `${codes[n.code] ?? `code ${n.code}`} subcode ${n.subcode}${text ? `: "${text}"` : ''}`;
 }
-
-/** Dotted-quad BGP identifier as the unsigned 32-bit number the FSM compares. */
-export function ipv4ToUint32(text: string): number {
-  return text.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
-}

@@ -12,6 +12,7 @@
 // negotiated; BoRR/EoRR only with enhanced route refresh.
 import type { Logger } from 'pino';
 import type { Socket } from 'node:net';
+import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { FailedPreconditionError } from '../../../shared/errors/index.js';
 import {
   BASELINE_CODEC_OPTIONS,
@@ -45,7 +46,7 @@ import { Connection, type ConnectionHandlers } from './connection.js';
 import { GracefulRestartHelper } from './graceful-restart.js';
 import { PeerTimers } from './peer-timers.js';
 import type { SpeakerMetrics } from './metrics.js';
-import { describeNotification, ipv4ToUint32, notificationFor } from './notification-text.js';
+import { describeNotification, notificationFor } from './notification-text.js';
 import { buildOpen } from './open.js';
 import { connectPeer } from './security.js';
 import type { BgpTransport } from './transport.js';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDatastore } from '../../../datastore/src/run.js';
+import { runDatastore } from '../../../datastore/index.js';
 import { testConfig } from '../../../datastore/testing.js';
 import { startFakeApiServer } from '../../../kube-controller/index.js';
 import { createDatastoreClient } from '../../../shared/datastore-client/index.js';

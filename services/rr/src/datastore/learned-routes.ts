@@ -14,20 +14,11 @@
 // `flushMs` with bounded concurrency, off the BGP hot path. A failed write is retried.
 
 import type { Logger } from 'pino';
-import { learnedRouteName } from '../../../shared/resources/index.js';
+import { learnedRouteName, type LearnedRouteSpec } from '../../../shared/resources/index.js';
 import type { DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { NotFoundError } from '../../../shared/errors/index.js';
 import { AsPathSegmentType, formatCommunity, prefixToString } from '../bgp.js';
 import { NONE, type Rib } from '../rib/rib.js';
-
-export interface LearnedRouteSpec {
-  prefix: string;
-  nextHop: string;
-  asPath: number[];
-  communities: string[];
-  learnedBy: string;
-  peer: string;
-}
 
 export interface PublisherOptions {
   readonly flushMs?: number;

@@ -8,6 +8,7 @@
 // need the decoded form for policy; the decoded UPDATE gives one PathAttributes per message, so a
 // string key built once per UPDATE costs nothing per prefix.
 
+import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { AsPathSegmentType, WellKnownCommunity, type PathAttributes } from '../bgp.js';
 
 /** RFC 4271 §9.1.1: what an iBGP route without LOCAL_PREF is ranked with (BIRD's default too). */
@@ -46,21 +47,6 @@ export interface AttrSet {
   /** Carries LLGR_STALE (RFC 9494 §4.3: least preferred). */
   readonly llgrStale: boolean;
   refs: number;
-}
-
-export function ipv4ToUint32(text: string): number {
-  let v = 0;
-  let part = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      v = v * 256 + part;
-      part = 0;
-      dots++;
-    } else part = part * 10 + (c - 48);
-  }
-  return dots === 3 ? v * 256 + part : 0;
 }
 
 function hex(b: Uint8Array): string {

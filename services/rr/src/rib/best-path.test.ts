@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { AttrTable, ipv4ToUint32 } from './attr-set.js';
+import { ipv4ToUint32 } from '../../../shared/address/index.js';
+import { AttrTable } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate } from './best-path.js';
 import { AsPathSegmentType, type PathAttributes } from '../bgp.js';
 

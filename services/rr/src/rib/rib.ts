@@ -17,7 +17,8 @@ import {
   type Prefix,
   type UpdateMessage,
 } from '../bgp.js';
-import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, ipv4ToUint32, stripNextHop, type AttrSet } from './attr-set.js';
+import { ipv4ToUint32 } from '../../../shared/address/index.js';
+import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, stripNextHop, type AttrSet } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';
 import { DestFlag, DestTable, NONE, growTypedArray as grow } from './dest-table.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import { parseResourceKey } from '../../../shared/nats/index.js';
 import { nextBackoff } from './backoff.js';
-import { Session, SyncProtocolError, clientHello, type SessionOutcome } from './session.js';
+import { SyncStream, SyncProtocolError, clientHello, type StreamOutcome } from './stream.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
 import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
 import { NODE_SCOPED_KINDS } from '../view/index.js';
@@ -28,7 +28,6 @@ import { continueTraces } from '../../../shared/tracing/index.js';
 import { SpanKind } from '@opentelemetry/api';
 
 export const AGENT_VERSION = 'meshless-agent/0.1';
-
 
 export type AgentStatus = 'connecting' | 'syncing' | 'in-sync' | 'stopped';
 
@@ -77,6 +76,7 @@ export interface SyncAgentOptions {
 }
 
 export interface AgentStats {
+  /** Streams opened to sync servers (SyncStream). */
   sessions: number;
   snapshots: number;
   resumes: number;
@@ -99,7 +99,7 @@ export class SyncAgent extends EventEmitter {
   readonly node: string;
   readonly syncer: string;
   private state: AgentState | undefined;
-  private session: Session | undefined;
+  private stream: SyncStream | undefined;
   private running = false;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -177,7 +177,7 @@ export class SyncAgent extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.session?.stop();
+    this.stream?.stop();
     this.wake?.();
     await this.loopDone;
     await this.state?.close();
@@ -249,7 +249,7 @@ export class SyncAgent extends EventEmitter {
       next = undefined;
       this._endpoint = endpoint;
       this.setStatus({ status: 'connecting', endpoint, revision: this.revision, reason });
-      const outcome = await this.runSession(endpoint);
+      const outcome = await this.runStream(endpoint);
       if (!this.running || outcome.kind === 'stopped') break;
       if (outcome.reachedInSync) attempt = 0;
       if (outcome.kind === 'reconnect') {
@@ -279,7 +279,7 @@ export class SyncAgent extends EventEmitter {
     }
   }
 
-  private runSession(endpoint: string): Promise<SessionOutcome> {
+  private runStream(endpoint: string): Promise<StreamOutcome> {
     const state = this.requireState();
     // The hello lists the keys of the kinds the server scopes by node (one list, the view's).
     const nodeScopedKeys = [...state.keys()].filter((k) => {
@@ -287,7 +287,7 @@ export class SyncAgent extends EventEmitter {
       return kind !== undefined && NODE_SCOPED_KINDS.has(kind);
     });
     this.stats.sessions++;
-    const session = new Session({
+    const stream = new SyncStream({
       endpoint,
       channel: this.channel,
       hello: clientHello(
@@ -322,8 +322,8 @@ export class SyncAgent extends EventEmitter {
         },
       },
     });
-    this.session = session;
-    return session.run();
+    this.stream = stream;
+    return stream.run();
   }
 
   private commit(state: AgentState, endpoint: string, updates: SyncUpdate[], revision: number, replace: boolean, datastoreId: string, inSync: boolean): void {

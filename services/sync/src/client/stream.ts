@@ -1,5 +1,6 @@
-// One stream to one sync server, from ClientHello to its end (protocol: proto/meshless/v1/
-// sync.proto). The session stages what the server sends until a commit point (InSync, a live
+// SyncStream: one stream to one sync server, from ClientHello to its end (protocol:
+// proto/meshless/v1/sync.proto); "stream", as the server's ClientStream, so that "session" keeps
+// meaning a BGP session (services/bgp). AgentStats still counts them as `sessions`. The stream stages what the server sends until a commit point (InSync, a live
 // Deltas with a revision, a Ping's bookmark), checks the sequence and that revisions never go
 // backwards, and hands each commit to the state. It ends with an outcome the agent acts on:
 // Reconnect (go where the server says, no backoff), or a failure (back off, try the next server).
@@ -17,29 +18,29 @@ import {
 } from '../../../../proto/gen/meshless/v1/sync.js';
 import { blockUpdates } from './blocks.js';
 
-export type SessionOutcome =
+export type StreamOutcome =
   | { kind: 'reconnect'; suggested: string; reason: SyncReconnectReason; message: string; reachedInSync: boolean }
   | { kind: 'failed'; error: Error; reachedInSync: boolean }
   | { kind: 'stopped'; reachedInSync: boolean };
 
-export interface SessionHooks {
+export interface StreamHooks {
   /** The server's hello: whether a resume (deltas) or a snapshot follows. */
   hello(serverId: string, resume: boolean): void;
-  /** A commit; throws to abort the session (protocol violation). */
+  /** A commit; throws to abort the stream (protocol violation). */
   commit(updates: SyncUpdate[], revision: number, replace: boolean, datastoreId: string, inSync: boolean): void;
   bookmark(revision: number): void;
   /** Bytes of each message received, and whether it was a snapshot chunk. */
   received(bytes: number, snapshot: boolean): void;
 }
 
-export interface SessionOptions {
+export interface StreamOptions {
   endpoint: string;
   /** TLS credentials (shared/tls clientChannel); absent: plain text. */
   channel?: ClientChannel;
   hello: SyncClientHello;
   handshakeTimeoutMs: number;
   maxMessageBytes: number;
-  hooks: SessionHooks;
+  hooks: StreamHooks;
 }
 
 const serialize = (r: SyncRequest): Buffer => {
@@ -51,7 +52,7 @@ const raw = (b: Buffer): Buffer => b;
 /** A protocol violation by the server. */
 export class SyncProtocolError extends Error {}
 
-export class Session {
+export class SyncStream {
   private readonly client: Client;
   private call: ClientDuplexStream<SyncRequest, Buffer> | undefined;
   private phase: 'hello' | 'syncing' | 'live' = 'hello';
@@ -62,10 +63,10 @@ export class Session {
   private replace = false;
   private pending: SyncUpdate[] = [];
   private readTimer: NodeJS.Timeout | undefined;
-  private finish: ((o: SessionOutcome) => void) | undefined;
+  private finish: ((o: StreamOutcome) => void) | undefined;
   private reachedInSync = false;
 
-  constructor(private readonly options: SessionOptions) {
+  constructor(private readonly options: StreamOptions) {
     this.client = new Client(options.endpoint, options.channel?.credentials ?? credentials.createInsecure(), {
       ...options.channel?.options,
       // One connection per agent: grpc-js would otherwise share one HTTP/2 connection between
@@ -76,9 +77,9 @@ export class Session {
     });
   }
 
-  /** Runs the session until it ends. */
-  run(): Promise<SessionOutcome> {
-    return new Promise<SessionOutcome>((resolve) => {
+  /** Runs the stream until it ends. */
+  run(): Promise<StreamOutcome> {
+    return new Promise<StreamOutcome>((resolve) => {
       this.finish = (o) => {
         this.finish = undefined;
         clearTimeout(this.readTimer);
@@ -102,12 +103,12 @@ export class Session {
     });
   }
 
-  /** Ends the session from outside (the agent stops). */
+  /** Ends the stream from outside (the agent stops). */
   stop(): void {
     this.end({ kind: 'stopped', reachedInSync: this.reachedInSync });
   }
 
-  private end(o: SessionOutcome): void {
+  private end(o: StreamOutcome): void {
     this.finish?.(o);
   }
 

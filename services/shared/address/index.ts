@@ -1,0 +1,1 @@
+export { formatIpv6, ipv4ToUint32 } from './address.js';
