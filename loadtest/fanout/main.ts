@@ -232,14 +232,18 @@ async function main(): Promise<void> {
     };
     listeners.push(onProgress);
     const tOpen = now();
-    workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'connect', endpoints, compression, agents: perWorker[i]! } satisfies ToWorker));
+    const cpuBeforeOpen = syncs.map((s) => cpuSeconds(s.child.pid!));
+    workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'connect', endpoints, compression, agents: perWorker[i]!, totalAgents: agents } satisfies ToWorker));
     const synced = await insync;
     listeners.splice(listeners.indexOf(onProgress), 1);
     syncing.end(null);
     const inSyncSeconds = (now() - tOpen) / 1000;
+    // CPU-seconds of the servers while the agents took their snapshots: steadier than wall time
+    // on a shared machine (the load generator competes for the same cores).
+    const coldStartCpuSeconds = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeOpen[i]!, 0);
     const snapshotBytes = synced.flatMap((m) => m.snapshotBytes);
     const streamsPerServer = endpoints.map((e) => synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0));
-    say(`all ${agents} agents in sync in ${inSyncSeconds.toFixed(2)} s; streams per server ${streamsPerServer.join('/')}`);
+    say(`all ${agents} agents in sync in ${inSyncSeconds.toFixed(2)} s (servers ${coldStartCpuSeconds.toFixed(2)} CPU-s); streams per server ${streamsPerServer.join('/')}`);
     await sleep(2000);
     const loadedRss = syncs.map((s) => rssBytes(s.child.pid!));
 
@@ -295,7 +299,7 @@ async function main(): Promise<void> {
     say(`floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`);
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
-    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number } | null = null;
+    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number; survivorCpuSeconds: number } | null = null;
     if (servers >= 2) {
       const victim = syncs[0]!;
       const watching = collect('watching', workers.length);
@@ -303,18 +307,22 @@ async function main(): Promise<void> {
       workers.forEach((w) => w.send({ type: 'failover-watch', endpoint: victim.address } satisfies ToWorker));
       // Workers holding none of the victim's agents answer 'resynced' at once.
       await Promise.race([watching, sleep(2000)]);
+      const survivors = syncs.slice(1);
+      const cpuBeforeKill = survivors.map((s) => cpuSeconds(s.child.pid!));
       const tKill = now();
       const failing = run.console.phase('failover: agents of the killed server back in sync elsewhere');
       victim.child.kill('SIGKILL');
       const resynced = await early;
+      const survivorCpuSeconds = survivors.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeKill[i]!, 0);
       failing.end(null);
       const moved = resynced.reduce((n, m) => n + m.count, 0);
       failover = {
         agents: moved,
         resyncSeconds: Math.round((Math.max(...resynced.filter((m) => m.count > 0).map((m) => m.at), tKill) - tKill) / 10) / 100,
         snapshotBytes: resynced.reduce((n, m) => n + m.snapshotBytes, 0),
+        survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
       };
-      say(`failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9, ${failover.snapshotBytes} snapshot bytes`);
+      say(`failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`);
     }
 
     const serverCpuSeconds = syncs.reduce((n, s, i) => (s.child.exitCode === null && s.child.signalCode === null ? n + cpuSeconds(s.child.pid!) - cpuStart[i]! : n), 0);
@@ -328,6 +336,7 @@ async function main(): Promise<void> {
       compression: compressionName,
       directWrites: process.env.MESHLESS_DIRECT_WRITES !== 'false',
       inSyncSeconds: Math.round(inSyncSeconds * 100) / 100,
+      coldStartCpuSeconds: Math.round(coldStartCpuSeconds * 100) / 100,
       snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
       latencyMs,
       floorMs,

@@ -2,7 +2,7 @@
 import type { SyncCompression } from '../../proto/gen/meshless/v1/sync.js';
 
 export type ToWorker =
-  | { type: 'connect'; endpoints: string[]; compression: SyncCompression[]; agents: Array<{ index: number; node: string }> }
+  | { type: 'connect'; endpoints: string[]; compression: SyncCompression[]; agents: Array<{ index: number; node: string }>; totalAgents: number }
   | { type: 'failover-watch'; endpoint: string }
   | { type: 'floor-connect'; port: number; count: number; frameBytes: number }
   | { type: 'stop' };

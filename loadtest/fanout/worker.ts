@@ -14,6 +14,7 @@ import {
   SyncResponse,
   SyncServiceService,
 } from '../../proto/gen/meshless/v1/sync.js';
+import { reconnectSpread } from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
 import { now } from './proc.js';
 import type { ToWorker } from './messages.js';
@@ -59,6 +60,7 @@ class BenchStream {
     private readonly compression: SyncCompression[],
     private readonly onInSync: (s: BenchStream) => void,
     private readonly onChange: (s: BenchStream, change: number, at: number) => void,
+    private readonly spreadMs: number,
   ) {}
 
   start(): void {
@@ -90,9 +92,10 @@ class BenchStream {
       session.destroy();
       if (next) this.connect(next);
       else {
-        // As SyncAgent: a lost in-sync session reconnects after a random spread up to 1 s,
+        // As SyncAgent: a lost in-sync session reconnects after a random spread as wide as the
+        // number of agents needs (SyncAgent counts its view's Nodes; here every stream is an agent),
         // otherwise exponential backoff with jitter.
-        const delay = this.inSync ? Math.random() * 1000 : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        const delay = this.inSync ? Math.random() * this.spreadMs : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
         setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
       }
     };
@@ -241,7 +244,8 @@ process.on('message', (msg: ToWorker) => {
           received.delete(change);
         }
       };
-      for (const a of msg.agents) streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange));
+      const spreadMs = Number(process.env.FANOUT_RECONNECT_SPREAD_MS ?? reconnectSpread(msg.totalAgents, msg.endpoints.length));
+      for (const a of msg.agents) streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange, spreadMs));
       // How many are in sync so far, every second until all are (the coordinator's progress).
       const progress = setInterval(() => {
         if (insyncReported) clearInterval(progress);

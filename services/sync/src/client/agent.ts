@@ -11,15 +11,15 @@
 // Failover: endpoints are tried in turn, starting at a random one so agents spread out; after a
 // failure the agent waits an exponential backoff with jitter (reset once a session reaches
 // InSync); after losing a session that was in sync, a random spread instead (its server's other
-// agents lost it at the same moment). A Reconnect from the server is not a failure: the agent goes at once to the server it
+// agents lost it at the same moment), as wide as the number of agents needs. A Reconnect from the server is not a failure: the agent goes at once to the server it
 // suggests (or the next endpoint), and resumes there from its revision.
 // Revisions only go forward: a commit below the agent's revision is a protocol violation (the
 // session ends and the agent tries elsewhere), except after a replace from another datastore.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
-import { parseResourceKey } from '../../../shared/nats/index.js';
-import { nextBackoff } from './backoff.js';
+import { KIND_TOKENS, parseResourceKey } from '../../../shared/nats/index.js';
+import { nextBackoff, reconnectSpread } from './backoff.js';
 import { SyncStream, SyncProtocolError, clientHello, type StreamOutcome } from './stream.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
 import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
@@ -65,7 +65,9 @@ export interface SyncAgentOptions {
   /**
    * After losing a session that was in sync (its server died), wait a random time up to this
    * before reconnecting: every agent of that server loses it at the same moment, and spreading
-   * them keeps the surviving servers' accept queues from overflowing. Default 1000 ms.
+   * them keeps the surviving servers' accept queues from overflowing. Default: from the number
+   * of Nodes in the view and of endpoints (backoff.ts `reconnectSpread`: ~1 s for 10,000 agents
+   * on two servers, a few ms for a small cluster).
    */
   reconnectSpreadMs?: number;
   handshakeTimeoutMs?: number;
@@ -265,7 +267,7 @@ export class SyncAgent extends EventEmitter {
       this.stats.failures++;
       reason = outcome.error.message;
       const delay = outcome.reachedInSync
-        ? Math.round(Math.random() * (this.options.reconnectSpreadMs ?? 1000))
+        ? Math.round(Math.random() * (this.options.reconnectSpreadMs ?? reconnectSpread(this.clusterNodes(), this.options.endpoints.length)))
         : nextBackoff(attempt++, this.options.backoffInitialMs ?? 100, this.options.backoffMaxMs ?? 10_000);
       log?.warn({ endpoint, err: reason, retryInMs: delay, protocolError: outcome.error instanceof SyncProtocolError }, 'sync session ended');
       await new Promise<void>((resolve) => {
@@ -277,6 +279,14 @@ export class SyncAgent extends EventEmitter {
       });
       this.wake = undefined;
     }
+  }
+
+  /** Nodes in our view: one agent each, so the number of agents that may lose a server with us. */
+  private clusterNodes(): number {
+    const prefix = `${KIND_TOKENS.Node}.`;
+    let n = 0;
+    for (const key of this.state?.keys() ?? []) if (key.startsWith(prefix)) n++;
+    return n;
   }
 
   private runStream(endpoint: string): Promise<StreamOutcome> {

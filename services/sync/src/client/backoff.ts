@@ -7,3 +7,19 @@ export function nextBackoff(attempt: number, initialMs: number, maxMs: number, r
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
+
+/** Reconnects per second one surviving sync server is assumed to take (see reconnectSpread). */
+export const RESUMES_PER_SECOND = 5000;
+
+/**
+ * The window over which the agents that lost the same in-sync server spread their reconnects,
+ * from the number of agents (the cluster's Nodes: one agent per node) and of sync servers: the
+ * dead server held about agents / servers of them, and the others take them at about
+ * `perSecond` each. So 10 agents come back within a few milliseconds and 10,000 over about a
+ * second, instead of every cluster waiting the same fixed second. Bounded by [minMs, maxMs].
+ */
+export function reconnectSpread(agents: number, servers: number, perSecond = RESUMES_PER_SECOND, minMs = 20, maxMs = 10_000): number {
+  const orphans = agents / Math.max(1, servers);
+  const survivors = Math.max(1, servers - 1);
+  return Math.round(Math.min(maxMs, Math.max(minMs, (orphans / (survivors * perSecond)) * 1000)));
+}

@@ -3,4 +3,4 @@ export type { SyncAgentOptions, AgentStatus, AgentStatusEvent, AgentCommit, Agen
 export { AgentState } from './state.js';
 export type { AgentUpdate, StateEntry } from './state.js';
 export { ContentHash, hashEntries, entryDigest } from './content-hash.js';
-export { nextBackoff } from './backoff.js';
+export { nextBackoff, reconnectSpread } from './backoff.js';

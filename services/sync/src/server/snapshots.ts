@@ -3,9 +3,10 @@
 // A client's snapshot is its view: the part every client of the syncer type shares (nodes,
 // pools, blocks, policies: almost all of the bytes) and the part of its own node (its
 // endpoints: a few entries). The shared part is built and compressed once per (syncer type,
-// compression) and reused by every client that connects within `windowMs`, whatever its node;
-// the node part is built per (syncer type, node, compression) and reused while that node's
-// endpoints are unchanged within the window. Reusing a shared part built at revision S when the
+// compression) and reused by every client that connects within `windowMs`, whatever its node,
+// and for as long as the cache stays at its revision; the node part is built per (syncer type,
+// node, compression) and reused while that node's endpoints are unchanged (dropped once unused
+// for the window). Reusing a shared part built at revision S when the
 // cache has moved on to H is correct because the client then also receives the shared-scope
 // changes in (S, H] (`catchUp`, encoded once per (snapshot, H)) before InSync(H): updates are
 // idempotent upserts and deletions, so the result is the view at H. That needs the tombstones
@@ -56,7 +57,9 @@ export interface SnapshotObserver {
 }
 
 interface NodePart {
-  builtAt: number;
+  /** When it was built or last reused. */
+  usedAt: number;
+  datastoreId: string;
   /** cache.nodeRevision(node) when built. */
   nodeRevision: number;
   messages: Buffer[];
@@ -88,7 +91,7 @@ export function deltaMessages(updates: SyncUpdate[], compression: SyncCompressio
 }
 
 export class SnapshotCache {
-  private readonly shared = new Map<string, { revision: number; snapshot: Promise<SharedSnapshot> }>();
+  private readonly shared = new Map<string, { revision: number; datastoreId: string; snapshot: Promise<SharedSnapshot> }>();
   private readonly nodeParts = new Map<string, NodePart>();
   private lastSweep = Date.now();
 
@@ -96,34 +99,49 @@ export class SnapshotCache {
     private readonly cache: Cache,
     private readonly options: SnapshotOptions,
     private readonly observer: SnapshotObserver,
+    /** The datastore incarnation the cache follows: parts of another one are never reused. */
+    private readonly datastoreId: () => string = () => '',
   ) {}
 
-  /** The shared part of `syncer`'s view: built now, or reused when built within the window. */
+  /**
+   * The shared part of `syncer`'s view: built now, or reused when built within the window, or at
+   * any age while the cache is still at its revision (its catch-up is empty: a cold start of
+   * thousands of agents spread over longer than the window builds it once, not once a window).
+   */
   sharedPart(syncer: SyncerType, compression: SyncCompression): Promise<SharedSnapshot> {
     const key = `${syncer}/${compression}`;
     const existing = this.shared.get(key);
     // Reusable only while its catch-up is complete: tombstones after its revision still exist.
-    if (existing && existing.revision >= Math.min(this.cache.horizon, this.cache.revision)) {
+    if (existing && existing.datastoreId === this.datastoreId() && existing.revision >= Math.min(this.cache.horizon, this.cache.revision)) {
       this.observer.reused(syncer);
       return existing.snapshot;
     }
-    const build = { revision: this.cache.revision, snapshot: this.buildShared(syncer, compression) };
+    const build = { revision: this.cache.revision, datastoreId: this.datastoreId(), snapshot: this.buildShared(syncer, compression) };
     this.shared.set(key, build);
+    const expire = () => {
+      if (this.shared.get(key) !== build) return;
+      if (this.cache.revision === build.revision && this.datastoreId() === build.datastoreId) setTimeout(expire, this.options.windowMs).unref();
+      else this.shared.delete(key);
+    };
     build.snapshot.then(
-      () => setTimeout(() => this.shared.get(key) === build && this.shared.delete(key), this.options.windowMs).unref(),
+      () => setTimeout(expire, this.options.windowMs).unref(),
       () => this.shared.delete(key),
     );
     return build.snapshot;
   }
 
-  /** The node part of the view, as encoded snapshot chunks (replace=false). */
+  /**
+   * The node part of the view, as encoded snapshot chunks (replace=false): reused while the
+   * node's endpoints are unchanged, dropped once unused for the window.
+   */
   nodePart(syncer: SyncerType, node: string, compression: SyncCompression): Buffer[] {
     const now = Date.now();
     if (now - this.lastSweep > this.options.windowMs) this.sweep(now);
     const key = `${syncer}/${compression}/${node}`;
     const nodeRevision = this.cache.nodeRevision(node);
     const hit = this.nodeParts.get(key);
-    if (hit && hit.nodeRevision === nodeRevision && now - hit.builtAt < this.options.windowMs) {
+    if (hit && hit.nodeRevision === nodeRevision && hit.datastoreId === this.datastoreId()) {
+      hit.usedAt = now;
       this.observer.reused(syncer);
       return hit.messages;
     }
@@ -133,7 +151,7 @@ export class SnapshotCache {
       const { block } = updateBlock(c, compression, this.options.compressMinBytes);
       return encodeFrame({ message: { $case: 'snapshot', value: { replace: false, block } } });
     });
-    this.nodeParts.set(key, { builtAt: now, nodeRevision, messages });
+    this.nodeParts.set(key, { usedAt: now, nodeRevision, datastoreId: this.datastoreId(), messages });
     return messages;
   }
 
@@ -170,6 +188,6 @@ export class SnapshotCache {
 
   private sweep(now: number): void {
     this.lastSweep = now;
-    for (const [k, v] of this.nodeParts) if (now - v.builtAt >= this.options.windowMs) this.nodeParts.delete(k);
+    for (const [k, v] of this.nodeParts) if (now - v.usedAt >= this.options.windowMs) this.nodeParts.delete(k);
   }
 }

@@ -17,7 +17,6 @@ import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { resourceKey } from '../../../shared/nats/index.js';
 import { describeCaller, type Caller } from '../../../shared/tls/index.js';
 import {
-  SyncFeature,
   SyncReconnectReason,
   SyncRequest,
   type SyncClientHello,
@@ -31,18 +30,18 @@ import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
 import { pushDeltaTasks } from './deltas.js';
 import { Fanout } from './fanout.js';
+import { SharedFrames } from './shared-frames.js';
 import { listen } from './listener.js';
 import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
 import { SnapshotCache, deletion, deltaMessages, toUpdate } from './snapshots.js';
-
-const VERSION_FEATURES = [SyncFeature.SYNC_FEATURE_RECONNECT];
 
 export class SyncServer {
   readonly cache = new Cache();
   private readonly grpc: Server;
   private readonly snapshots: SnapshotCache;
   private readonly fanout: Fanout;
+  private readonly frames: SharedFrames;
   private readonly metrics: SyncMetrics;
   private readonly log: Logger;
   private balancer: Balancer | undefined;
@@ -87,6 +86,7 @@ export class SyncServer {
           this.metrics.snapshotReused(syncer);
         },
       },
+      () => this.follower.datastoreId,
     );
     const liveIndex = { live: this.live, liveByNode: this.liveByNode };
     this.follower = new DatastoreFollower(
@@ -104,10 +104,14 @@ export class SyncServer {
         },
       },
     );
+    this.frames = new SharedFrames(this.cache, options, () => this.follower.datastoreId);
     this.fanout = new Fanout(options.fanoutChunk, (sec, kind) => this.metrics.fanoutDuration(sec, kind));
     this.grpc = new Server({
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': -1,
+      // Channelz (grpc-js's introspection, unused here) registers every HTTP/2 session and call
+      // and formats a trace line per connection: per-agent work when thousands reconnect at once.
+      'grpc.enable_channelz': 0,
     });
     this.grpc.addService(RAW_SYNC_SERVICE, { sync: (call: ServerDuplexStream<Buffer, Buffer>) => this.handleCall(call) });
   }
@@ -353,34 +357,14 @@ export class SyncServer {
     else this.serveSnapshot(stream);
   }
 
-  private serverHello(stream: ClientStream, resume: boolean): Buffer {
-    return encodeFrame({
-      message: {
-        $case: 'serverHello',
-        value: {
-          serverId: this.options.serverId,
-          revision: this.cache.revision,
-          datastoreId: this.follower.datastoreId,
-          compression: stream.hello!.compression,
-          features: VERSION_FEATURES,
-          pingIntervalMs: this.options.pingIntervalMs,
-          resume,
-        },
-      },
-    });
-  }
-
-  private inSync(revision: number): Buffer {
-    return encodeFrame({ message: { $case: 'inSync', value: { revision } } });
-  }
-
   /** Everything in the view that changed after the client's revision, then InSync. */
   private serveResume(stream: ClientStream): void {
     const { syncer, node, revision: from, compression, nodeScopedKeys } = stream.hello!;
     const head = this.cache.revision;
-    stream.send(this.serverHello(stream, true), head, false);
+    stream.send(this.frames.serverHello(compression, true), head, false);
+    const shared = this.frames.sharedChangesSince(syncer, from, compression);
+    for (const m of shared.messages) stream.send(m, head, false);
     const updates: SyncUpdate[] = [];
-    for (const e of this.cache.changedSince(from)) if (scopeOf(syncer, e.kind) === 'all') updates.push(toUpdate(e));
     if (hasNodeScope(syncer)) {
       for (const e of this.cache.nodeEntries(node)) if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
       for (const key of nodeScopedKeys) {
@@ -389,15 +373,15 @@ export class SyncServer {
       }
     }
     for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
-    stream.send(this.inSync(head), head, true, true);
+    stream.send(this.frames.inSync(), head, true, true);
     this.counts.resumes++;
-    this.metrics.resumed(syncer, updates.length);
+    this.metrics.resumed(syncer, shared.count + updates.length);
     this.goLive(stream);
   }
 
   /** The shared snapshot (built or reused), the node's part, the catch-up, then InSync. */
   private serveSnapshot(stream: ClientStream): void {
-    stream.send(this.serverHello(stream, false), this.cache.revision, false);
+    stream.send(this.frames.serverHello(stream.hello!.compression, false), this.cache.revision, false);
     this.sendSnapshotParts(stream);
   }
 
@@ -426,7 +410,7 @@ export class SyncServer {
         for (const m of snap.messages) send(m, snap.revision);
         if (hasNodeScope(syncer)) for (const m of this.snapshots.nodePart(syncer, node, compression)) send(m, head);
         for (const m of this.snapshots.catchUp(syncer, compression, snap, head)) send(m, head);
-        stream.send(this.inSync(head), head, true, true);
+        stream.send(this.frames.inSync(), head, true, true);
         this.metrics.snapshotBytesSent(syncer, bytes);
         this.goLive(stream);
       },
