@@ -46,6 +46,7 @@ export const ENTRIES = [
   'infra/cluster/main.ts',
   'loadtest/bgp/main.ts',
   'loadtest/bgp-codec/main.ts',
+  'loadtest/rr-core/main.ts',
   'loadtest/fanout/main.ts',
   'loadtest/fanout/worker.ts',
   'loadtest/fanout/floor-server.ts',

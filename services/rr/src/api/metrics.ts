@@ -29,9 +29,9 @@ export function createRrMetrics(meter: Meter, rr: Reflector, persistBacklog: () 
   });
   const table = meter.createObservableGauge('meshless_rr_table', { description: 'Loc-RIB size: prefixes, paths, interned attribute sets, update groups' });
   table.addCallback((r) => {
-    r.observe(rr.rib.dests.count, { what: 'prefixes' });
+    r.observe(rr.rib.prefixCount, { what: 'prefixes' });
     r.observe(rr.rib.routeCount, { what: 'paths' });
-    r.observe(rr.rib.attrs.size, { what: 'attribute_sets' });
+    r.observe(rr.rib.attributeSetCount, { what: 'attribute_sets' });
     r.observe(rr.exporter.groupCount, { what: 'update_groups' });
   });
   meter.createObservableCounter('meshless_rr_updates_sent_total', { description: 'UPDATE messages written to peers (each member of a group counted)' }).addCallback((r) => r.observe(rr.exporter.stats.updatesSent));

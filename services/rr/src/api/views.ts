@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import type { GetStatusResponse, ListRoutesResponse, PeerInfo, PrefixRoutes, RoutePath } from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import { AsPathSegmentType, formatCommunity, parsePrefix, prefixToString, type Prefix } from '../bgp.js';
-import { NONE, RouteFlag, type RouteView } from '../rib/rib.js';
+import { NONE, RouteFlag, type RouteView } from '../rib/index.js';
 import type { Reflector } from '../reflector/reflector.js';
 
 const FAMILY_NAMES: Record<string, string> = { '1/1': 'ipv4-unicast', '2/1': 'ipv6-unicast' };
@@ -17,9 +17,9 @@ export function statusView(rr: Reflector, persistBacklog: number): GetStatusResp
     routerId: rr.settings.routerId,
     clusterId: rr.settings.clusterId,
     restarting: rr.isRestarting,
-    prefixes: rr.rib.dests.count,
+    prefixes: rr.rib.prefixCount,
     paths: rr.rib.routeCount,
-    attributeSets: rr.rib.attrs.size,
+    attributeSets: rr.rib.attributeSetCount,
     updateGroups: rr.exporter.groupCount,
     persistBacklog,
   };
@@ -79,8 +79,8 @@ function pathView(rr: Reflector, v: RouteView, best: boolean): RoutePath {
 
 function prefixRoutes(rr: Reflector, d: number): PrefixRoutes {
   const ranked = rr.rib.rankedRoutes(d);
-  const best = rr.rib.dests.best[d]!;
-  return { prefix: prefixToString(rr.rib.dests.prefix(d)), paths: ranked.map((v) => pathView(rr, v, v.route === best && best !== NONE)) };
+  const best = rr.rib.bestRoute(d);
+  return { prefix: prefixToString(rr.rib.destPrefix(d)), paths: ranked.map((v) => pathView(rr, v, v.route === best && best !== NONE)) };
 }
 
 function contains(outer: Prefix, inner: Prefix): boolean {
@@ -105,15 +105,15 @@ export function routesView(rr: Reflector, prefixText: string, longer: boolean, l
     }
     if (!longer) {
       const d = rr.rib.lookup(filter);
-      if (d === NONE || rr.rib.dests.best[d] === NONE && rr.rib.rankedRoutes(d).length === 0) return { prefixes: [], matched: 0, truncated: false };
+      if (d === NONE || rr.rib.bestRoute(d) === NONE && rr.rib.rankedRoutes(d).length === 0) return { prefixes: [], matched: 0, truncated: false };
       return { prefixes: [prefixRoutes(rr, d)], matched: 1, truncated: false };
     }
   }
-  const dests = rr.rib.dests;
+  const rib = rr.rib;
   const matching: { d: number; p: Prefix }[] = [];
-  for (let d = 0; d < dests.limit; d++) {
-    if (!dests.afi[d] || dests.first[d] === NONE) continue;
-    const p = dests.prefix(d);
+  for (let d = 0; d < rib.destLimit; d++) {
+    if (!rib.destAfi(d) || rib.firstRoute(d) === NONE) continue;
+    const p = rib.destPrefix(d);
     if (filter && !contains(filter, p)) continue;
     matching.push({ d, p });
   }

@@ -18,7 +18,7 @@ import { learnedRouteName, type LearnedRouteSpec } from '../../../shared/resourc
 import type { DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { NotFoundError } from '../../../shared/errors/index.js';
 import { AsPathSegmentType, formatCommunity, prefixToString } from '../bgp.js';
-import { NONE, type Rib } from '../rib/rib.js';
+import { NONE, type Rib } from '../rib/index.js';
 
 export interface PublisherOptions {
   readonly flushMs?: number;
@@ -65,7 +65,7 @@ export class LearnedRoutePublisher {
     if (this.watched.get(idx) === address) return;
     this.watched.set(idx, address);
     this.stopListening ??= this.rib.addRouteListener((r, live) => {
-      const a = this.watched.get(this.rib.rPeer[r]!);
+      const a = this.watched.get(this.rib.routePeer(r));
       if (a !== undefined) this.onRoute(a, r, live);
     });
     for (const v of this.rib.peerRoutes(idx)) this.onRoute(address, v.route, true);
@@ -84,7 +84,7 @@ export class LearnedRoutePublisher {
     const address = this.watched.get(idx);
     if (address === undefined) return;
     const keep = new Set<string>();
-    for (const v of this.rib.peerRoutes(idx)) keep.add(learnedRouteName(this.learnedBy, address, prefixToString(this.rib.dests.prefix(v.dest))));
+    for (const v of this.rib.peerRoutes(idx)) keep.add(learnedRouteName(this.learnedBy, address, prefixToString(this.rib.destPrefix(v.dest))));
     this.dropPeer(address, keep);
   }
 
@@ -107,20 +107,20 @@ export class LearnedRoutePublisher {
 
   private onRoute(address: string, r: number, live: boolean): void {
     const rib = this.rib;
-    const d = rib.rDest[r]!;
-    const prefix = prefixToString(rib.dests.prefix(d));
+    const d = rib.routeDest(r);
+    const prefix = prefixToString(rib.destPrefix(d));
     const name = learnedRouteName(this.learnedBy, address, prefix);
     let route = live ? r : NONE;
     if (!live) {
       // ADD-PATH: another path of the same peer may remain for this prefix.
-      const peer = rib.rPeer[r]!;
-      for (let x = rib.dests.first[d]!; x !== NONE; x = rib.rNext[x]!) if (x !== r && rib.rPeer[x] === peer && rib.isLive(x)) route = x;
+      const peer = rib.routePeer(r);
+      for (let x = rib.firstRoute(d); x !== NONE; x = rib.nextRoute(x)) if (x !== r && rib.routePeer(x) === peer && rib.isLive(x)) route = x;
     }
     if (route === NONE) {
       this.queue(name, null);
       return;
     }
-    const set = rib.view(route).set;
+    const set = rib.routeSet(route);
     const a = set.attrs;
     const asPath: number[] = [];
     for (const seg of a.asPath) if (seg.type === AsPathSegmentType.AsSequence || seg.type === AsPathSegmentType.AsSet) asPath.push(...seg.asns);

@@ -93,10 +93,10 @@ describe('RIB store (LMDB)', () => {
       const saved = s2.load(ID);
       for (const r of saved.routes) {
         const a = saved.attrs.get(r.attrId)!;
-        const set = b.rib.attrs.intern(a.a, a.n, a.l);
+        const set = b.rib.internAttrs(a.a, a.n, a.l);
         s2.adopt(set, r.attrId);
         b.rib.restoreRoute(b.peer.idx, r.prefix, set, true);
-        b.rib.attrs.release(set);
+        b.rib.releaseAttrs(set);
       }
       s2.attach(b.rib, b.key);
       b.rib.applyUpdate(b.peer.idx, { type: 2, withdrawn: [], nlri: [parsePrefix('10.1.0.0/24')], attributes: { ...attrs(), nextHop: '10.0.0.1' } });

@@ -24,8 +24,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
 import type { PathAttributes, Prefix } from '../bgp.js';
-import type { AttrSet } from '../rib/attr-set.js';
-import type { Rib } from '../rib/rib.js';
+import type { AttrSet, Rib, RibReader } from '../rib/index.js';
 
 export const LOCAL_PEER_KEY = 'local';
 
@@ -214,21 +213,18 @@ export class RibStore {
    */
   attach(rib: Rib, peerKey: (peerIdx: number) => string | undefined): void {
     this.peerKey = peerKey;
-    const dests = rib.dests;
     this.detach = rib.addRouteListener((r, live) => {
-      const d = rib.rDest[r]!;
-      const afi = dests.afi[d]!;
-      this.log.push(rib.rPeer[r]!, afi, dests.len[d]!, afi === 4 ? dests.addr4[d]! : dests.key6(d), rib.pathIdOf(r), live ? rib.attrs.get(rib.rAttr[r]!) : null);
+      const d = rib.routeDest(r);
+      this.log.push(rib.routePeer(r), rib.destAfi(d) as 4 | 6, rib.destLength(d), rib.destKey(d), rib.pathIdOf(r), live ? rib.routeSet(r) : null);
       this.schedule();
     });
   }
 
   /** Records everything the RIB holds now (a first start, or after a cold start). */
-  saveAll(rib: Rib): void {
+  saveAll(rib: RibReader): void {
     for (const p of rib.peers) {
       for (const v of rib.peerRoutes(p.idx)) {
-        const afi = rib.dests.afi[v.dest]!;
-        this.log.push(p.idx, afi, rib.dests.len[v.dest]!, afi === 4 ? rib.dests.addr4[v.dest]! : rib.dests.key6(v.dest), v.pathId, v.set);
+        this.log.push(p.idx, rib.destAfi(v.dest) as 4 | 6, rib.destLength(v.dest), rib.destKey(v.dest), v.pathId, v.set);
       }
     }
     this.schedule();

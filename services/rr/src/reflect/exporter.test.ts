@@ -119,7 +119,7 @@ describe('exporter: reflection through update groups', () => {
     rib.applyUpdate(a.idx, { type: 2, withdrawn: [parsePrefix('10.1.0.0/26')], nlri: [] });
     drain();
     assert.equal(sink.table(b.idx).size, 0);
-    assert.equal(rib.dests.count, 0);
+    assert.equal(rib.prefixCount, 0);
   });
 
   it('the member a withdrawn route came from gets no withdrawal (it never got the route)', () => {
@@ -256,11 +256,11 @@ describe('exporter properties', () => {
         for (let i = 0; i < kinds.length; i++) {
           const me = peers[i]!;
           const want = new Set<string>();
-          for (let d = 0; d < rib.dests.limit; d++) {
-            if (!rib.dests.afi[d]) continue;
+          for (let d = 0; d < rib.destLimit; d++) {
+            if (!rib.destAfi(d)) continue;
             const routes = rib.rankedRoutes(d);
             const eligible = (r: (typeof routes)[number]) => r.peer.idx !== me.idx && !(r.peer.kind === 'ibgp' && kinds[i] === 'ibgp');
-            const p = prefixToString(rib.dests.prefix(d));
+            const p = prefixToString(rib.destPrefix(d));
             if (addPath) for (const r of routes.filter(eligible)) want.add(`${p}|${r.set.nextHop}`);
             else if (routes[0] && eligible(routes[0])) want.add(`${p}|${routes[0].set.nextHop}`);
           }

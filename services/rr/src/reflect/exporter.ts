@@ -11,9 +11,7 @@
 // once and written to every member. A member is "synced" (End-of-RIB may go out) when its dump
 // and its group's walk are both complete.
 
-import type { AttrSet } from '../rib/attr-set.js';
-import { DestFlag, NONE } from '../rib/dest-table.js';
-import { RouteFlag, type Rib, type RibPeer } from '../rib/rib.js';
+import { NONE, RouteFlag, type AttrSet, type Rib, type RibPeer } from '../rib/index.js';
 import { blockedByCommunity, mayReflect, outboundAttributes } from './rules.js';
 import { Pending } from './pending.js';
 import { SendTraces } from './send-trace.js';
@@ -160,15 +158,15 @@ export class Exporter {
 
   private runDumps(budget: number): number {
     if (this.dumps.size === 0) return budget;
-    const limit = this.rib.dests.limit;
+    const limit = this.rib.destLimit;
     for (const [member, dump] of [...this.dumps]) {
       if (budget <= 0) break;
       if (!this.sink.ready(member)) continue;
       const g = dump.group;
-      const pending = new Pending(this.rib.dests, g);
+      const pending = new Pending(this.rib, g);
       const end = Math.min(limit, dump.cursor + budget);
       for (let d = dump.cursor; d < end; d++) {
-        if (this.rib.dests.afi[d] === 0) continue;
+        if (this.rib.destAfi(d) === 0) continue;
         this.replayDest(d, g, member, pending);
       }
       budget -= end - dump.cursor;
@@ -184,14 +182,14 @@ export class Exporter {
 
   private runWalks(budget: number): number {
     if (this.walks.size === 0) return budget;
-    const limit = this.rib.dests.limit;
+    const limit = this.rib.destLimit;
     for (const [g, walk] of [...this.walks]) {
       if (budget <= 0) break;
-      const pending = new Pending(this.rib.dests, g);
+      const pending = new Pending(this.rib, g);
       const end = Math.min(limit, walk.cursor + budget);
       for (let d = walk.cursor; d < end; d++) {
-        const afi = this.rib.dests.afi[d]!;
-        if (afi === 0 || this.rib.dests.flags[d]! & DestFlag.Dirty) continue;
+        const afi = this.rib.destAfi(d);
+        if (afi === 0 || this.rib.isDirty(d)) continue;
         if (!g.spec.families.includes(afi as 4 | 6)) continue;
         this.exportDest(d, g, pending);
       }
@@ -209,11 +207,11 @@ export class Exporter {
   private runChanges(budget: number): void {
     if (this.rib.pendingDirty === 0) return;
     const groups = [...this.groups.values()];
-    const pendings = groups.map((g) => new Pending(this.rib.dests, g));
+    const pendings = groups.map((g) => new Pending(this.rib, g));
     for (let i = 0; i < budget; i++) {
       const d = this.rib.nextDirty();
       if (d === NONE) break;
-      const afi = this.rib.dests.afi[d] as 4 | 6;
+      const afi = this.rib.destAfi(d) as 4 | 6;
       for (let j = 0; j < groups.length; j++) {
         const g = groups[j]!;
         if (g.spec.families.includes(afi)) this.exportDest(d, g, pendings[j]!);
@@ -228,8 +226,8 @@ export class Exporter {
   /** The outbound attributes of route `r` for group `g`, or null when `g` must not get it. */
   private outFor(g: UpdateGroup, r: number, d: number): OutAttrs | null {
     const rib = this.rib;
-    const peer = rib.peers[rib.rPeer[r]!]!;
-    const set = rib.attrs.get(rib.rAttr[r]!);
+    const peer = rib.peers[rib.routePeer(r)]!;
+    const set = rib.routeSet(r);
     const target = g.spec.target;
     if (!mayReflect(peer.kind, target.kind)) return null;
     if (blockedByCommunity(set.attrs, target)) return null;
@@ -239,9 +237,9 @@ export class Exporter {
       const c = g.cached(set, source);
       if (c !== undefined) return c;
     }
-    const afi = rib.dests.afi[d] as 4 | 6;
-    const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.dests.networkBytes(d);
-    const a = g.spec.policy.exportRoute({ afi, network, length: rib.dests.len[d]!, attrs: set.attrs, originated: peer.kind === 'local' });
+    const afi = rib.destAfi(d) as 4 | 6;
+    const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.destNetwork(d);
+    const a = g.spec.policy.exportRoute({ afi, network, length: rib.destLength(d), attrs: set.attrs, originated: peer.kind === 'local' });
     let out: OutAttrs | null = null;
     if (a) {
       const o = outboundAttributes(a, afi, set.nextHop, set.linkLocalNextHop, peer.kind, peer.routerId, target);
@@ -254,57 +252,57 @@ export class Exporter {
   /** Brings group `g`'s Adj-RIB-Out for `d` in line with the Loc-RIB, queueing the difference. */
   private exportDest(d: number, g: UpdateGroup, pending: Pending): void {
     const rib = this.rib;
-    const afi = rib.dests.afi[d] as 4 | 6;
+    const afi = rib.destAfi(d) as 4 | 6;
     if (g.addPathFor(afi)) {
       this.exportDestAddPath(d, g, pending, afi);
       return;
     }
     g.ensureDestCapacity(d + 1);
     const adv = g.advRoute[d]!;
-    const best = rib.dests.best[d]!;
+    const best = rib.bestRoute(d);
     const out = best === NONE ? null : this.outFor(g, best, d);
     if (!out) {
       if (adv !== NONE) {
         // The member the route came from never got it: no withdrawal for it either.
-        const src = rib.rPeer[adv]!;
+        const src = rib.routePeer(adv);
         pending.withdraw(d, 0, g.members.has(src) ? src : -1);
         g.advRoute[d] = NONE;
         g.advertisedCount--;
-        g.countSource(rib.rPeer[adv]!, -1);
+        g.countSource(rib.routePeer(adv), -1);
       }
       return;
     }
-    if (adv === best && !(rib.rFlags[best]! & RouteFlag.Changed)) return;
-    const src = rib.rPeer[best]!;
+    if (adv === best && !(rib.routeFlags(best) & RouteFlag.Changed)) return;
+    const src = rib.routePeer(best);
     const exclude = g.members.has(src) ? src : -1;
     pending.announce(out, afi, exclude, d, 0);
     // The source now gets nothing from us; if it had received another route, withdraw that.
-    if (exclude !== -1 && adv !== NONE && rib.rPeer[adv] !== src) pending.withdrawFor(src, d);
+    if (exclude !== -1 && adv !== NONE && rib.routePeer(adv) !== src) pending.withdrawFor(src, d);
     if (adv === NONE) g.advertisedCount++;
-    else g.countSource(rib.rPeer[adv]!, -1);
+    else g.countSource(rib.routePeer(adv), -1);
     g.countSource(src, 1);
     g.advRoute[d] = best;
   }
 
   private exportDestAddPath(d: number, g: UpdateGroup, pending: Pending, afi: 4 | 6): void {
     const rib = this.rib;
-    for (let r = rib.dests.first[d]!; r !== NONE; r = rib.rNext[r]!) {
+    for (let r = rib.firstRoute(d); r !== NONE; r = rib.nextRoute(r)) {
       g.ensureRouteCapacity(r + 1);
       const had = g.advBits[r] === 1;
-      const flags = rib.rFlags[r]!;
+      const flags = rib.routeFlags(r);
       const out = flags & RouteFlag.Dead ? null : this.outFor(g, r, d);
       if (!out) {
         if (had) {
-          const src = rib.rPeer[r]!;
+          const src = rib.routePeer(r);
           pending.withdraw(d, r + 1, g.members.has(src) ? src : -1);
           g.advBits[r] = 0;
           g.advertisedCount--;
-          g.countSource(rib.rPeer[r]!, -1);
+          g.countSource(rib.routePeer(r), -1);
         }
         continue;
       }
       if (had && !(flags & RouteFlag.Changed)) continue;
-      const src = rib.rPeer[r]!;
+      const src = rib.routePeer(r);
       pending.announce(out, afi, g.members.has(src) ? src : -1, d, r + 1);
       if (!had) {
         g.advBits[r] = 1;
@@ -317,10 +315,10 @@ export class Exporter {
   /** Queues group `g`'s current Adj-RIB-Out for `d` for one member. */
   private replayDest(d: number, g: UpdateGroup, member: number, pending: Pending): void {
     const rib = this.rib;
-    const afi = rib.dests.afi[d] as 4 | 6;
+    const afi = rib.destAfi(d) as 4 | 6;
     if (g.addPathFor(afi)) {
-      for (let r = rib.dests.first[d]!; r !== NONE; r = rib.rNext[r]!) {
-        if (r >= g.advBits.length || g.advBits[r] !== 1 || rib.rPeer[r] === member) continue;
+      for (let r = rib.firstRoute(d); r !== NONE; r = rib.nextRoute(r)) {
+        if (r >= g.advBits.length || g.advBits[r] !== 1 || rib.routePeer(r) === member) continue;
         const out = this.outFor(g, r, d);
         if (out) pending.announce(out, afi, -1, d, r + 1);
       }
@@ -328,7 +326,7 @@ export class Exporter {
     }
     if (d >= g.advRoute.length) return;
     const adv = g.advRoute[d]!;
-    if (adv === NONE || rib.rPeer[adv] === member) return;
+    if (adv === NONE || rib.routePeer(adv) === member) return;
     const out = this.outFor(g, adv, d);
     if (out) pending.announce(out, afi, -1, d, 0);
   }

@@ -14,15 +14,14 @@
 // per member: at 300k prefixes × 100k sets, socket writes were the top of the CPU profile).
 
 import { MessageBuffer, packUpdatesWireInto, packWithdrawalsWireInto, type CodecOptions } from '../bgp.js';
-import type { DestTable } from '../rib/dest-table.js';
-import { growTypedArray as grow } from '../rib/dest-table.js';
+import { growTypedArray as grow, type RibReader } from '../rib/index.js';
 import type { OutAttrs, UpdateGroup } from './update-group.js';
 
 /** Octets one prefix can take in wire form: path id (4) + length (1) + IPv6 network (16). */
 const MAX_WIRE_PREFIX = 21;
 
 /** Writes prefix `d` (with `pathId` when `addPath`) at `out[o]`; returns the end offset. */
-function writePrefix(out: Uint8Array, o: number, dests: DestTable, d: number, pathId: number, addPath: boolean): number {
+function writePrefix(out: Uint8Array, o: number, rib: RibReader, d: number, pathId: number, addPath: boolean): number {
   if (addPath) {
     out[o] = pathId >>> 24;
     out[o + 1] = (pathId >>> 16) & 255;
@@ -30,17 +29,7 @@ function writePrefix(out: Uint8Array, o: number, dests: DestTable, d: number, pa
     out[o + 3] = pathId & 255;
     o += 4;
   }
-  const length = dests.len[d]!;
-  const n = (length + 7) >> 3;
-  out[o++] = length;
-  if (dests.afi[d] === 4) {
-    const net = dests.addr4[d]!;
-    for (let j = 0; j < n; j++) out[o + j] = (net >>> (24 - 8 * j)) & 255;
-  } else {
-    const key = dests.key6(d);
-    for (let j = 0; j < n; j++) out[o + j] = key.charCodeAt(j + 1);
-  }
-  return o + n;
+  return rib.writeDestPrefix(out, o, d);
 }
 
 /**
@@ -54,9 +43,9 @@ class WireList {
 
   constructor(private readonly addPath: boolean) {}
 
-  add(dests: DestTable, d: number, pathId: number): void {
+  add(rib: RibReader, d: number, pathId: number): void {
     if (this.end + MAX_WIRE_PREFIX > this.bytes.length) this.bytes = grow(this.bytes, this.bytes.length * 2);
-    this.end = writePrefix(this.bytes, this.end, dests, d, pathId, this.addPath);
+    this.end = writePrefix(this.bytes, this.end, rib, d, pathId, this.addPath);
     this.length++;
   }
 }
@@ -97,7 +86,7 @@ export class Pending {
   size = 0;
 
   constructor(
-    private readonly dests: DestTable,
+    private readonly rib: RibReader,
     private readonly group: UpdateGroup,
   ) {
     this.withdraw4 = new WireList(group.addPath4);
@@ -128,11 +117,11 @@ export class Pending {
 
   /** Withdraws `d` from every member except `exclude` (-1: from all). */
   withdraw(d: number, pathId: number, exclude: number): void {
-    if (exclude === -1) (this.dests.afi[d] === 4 ? this.withdraw4 : this.withdraw6).add(this.dests, d, pathId);
+    if (exclude === -1) (this.rib.destAfi(d) === 4 ? this.withdraw4 : this.withdraw6).add(this.rib, d, pathId);
     else {
       let l = this.withdrawExcept.get(exclude);
       if (!l) this.withdrawExcept.set(exclude, (l = { v4: new WireList(this.group.addPath4), v6: new WireList(this.group.addPath6) }));
-      (this.dests.afi[d] === 4 ? l.v4 : l.v6).add(this.dests, d, pathId);
+      (this.rib.destAfi(d) === 4 ? l.v4 : l.v6).add(this.rib, d, pathId);
     }
     this.size++;
   }
@@ -140,7 +129,7 @@ export class Pending {
   withdrawFor(member: number, d: number): void {
     let l = this.memberWithdraw.get(member);
     if (!l) this.memberWithdraw.set(member, (l = { v4: new WireList(false), v6: new WireList(false) }));
-    (this.dests.afi[d] === 4 ? l.v4 : l.v6).add(this.dests, d, 0);
+    (this.rib.destAfi(d) === 4 ? l.v4 : l.v6).add(this.rib, d, 0);
     this.size++;
   }
 
@@ -190,7 +179,7 @@ export class Pending {
       let end = 0;
       for (let k = from; k < to; k++) {
         const i = order[k]!;
-        end = writePrefix(wire, end, this.dests, this.eDest[i]!, this.ePath[i]!, addPath);
+        end = writePrefix(wire, end, this.rib, this.eDest[i]!, this.ePath[i]!, addPath);
       }
       let mb = shared;
       if (exclude !== -1 && targets.includes(exclude)) {

@@ -17,8 +17,7 @@
 // source string, and a text key plus a Buffer per outbound set (~600 octets per set in all).
 
 import { encodeAttributes, type CodecOptions, type PathAttributes } from '../bgp.js';
-import type { AttrSet } from '../rib/attr-set.js';
-import { NONE, growTypedArray } from '../rib/dest-table.js';
+import { NONE, growTypedArray, type AttrSet } from '../rib/index.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 import type { TargetSpec } from './rules.js';
 

@@ -42,10 +42,10 @@ function peer(rib: Rib, address: string, kind: PeerKind = 'client', extra: { max
 function settle(rib: Rib): Map<string, string> {
   for (let d = rib.nextDirty(); d !== NONE; d = rib.nextDirty()) rib.finishDest(d);
   const out = new Map<string, string>();
-  for (let d = 0; d < rib.dests.limit; d++) {
-    if (!rib.dests.afi[d]) continue;
-    const b = rib.dests.best[d]!;
-    if (b !== NONE) out.set(prefixToString(rib.dests.prefix(d)), rib.view(b).peer.address);
+  for (let d = 0; d < rib.destLimit; d++) {
+    if (!rib.destAfi(d)) continue;
+    const b = rib.bestRoute(d);
+    if (b !== NONE) out.set(prefixToString(rib.destPrefix(d)), rib.view(b).peer.address);
   }
   return out;
 }
@@ -57,14 +57,14 @@ describe('RIB: interning and Adj-RIB-In', () => {
     const b = peer(rib, '10.0.0.2');
     rib.applyUpdate(a.idx, announce(['10.1.0.0/26', '10.1.0.64/26']));
     rib.applyUpdate(b.idx, announce(['10.1.0.0/26']));
-    assert.equal(rib.attrs.size, 1);
-    assert.equal([...rib.attrs.entries()][0]!.refs, 3);
+    assert.equal(rib.attributeSetCount, 1);
+    assert.equal([...rib.attributeSets()][0]!.refs, 3);
     assert.equal(rib.routeCount, 3);
     rib.applyUpdate(a.idx, withdraw(['10.1.0.0/26', '10.1.0.64/26']));
     rib.applyUpdate(b.idx, withdraw(['10.1.0.0/26']));
     assert.equal(settle(rib).size, 0);
-    assert.equal(rib.attrs.size, 0);
-    assert.equal(rib.dests.count, 0);
+    assert.equal(rib.attributeSetCount, 0);
+    assert.equal(rib.prefixCount, 0);
   });
 
   it('an implicit withdraw (new attributes for the same prefix) replaces the route in place', () => {
@@ -75,7 +75,7 @@ describe('RIB: interning and Adj-RIB-In', () => {
     assert.equal(rib.routeCount, 1);
     assert.equal(a.count, 1);
     settle(rib);
-    assert.equal(rib.attrs.size, 1);
+    assert.equal(rib.attributeSetCount, 1);
     assert.equal([...rib.peerRoutes(a.idx)][0]!.set.med, 7);
   });
 
@@ -180,7 +180,7 @@ describe('RIB: RFC 4456 and eBGP import rules', () => {
     assert.equal(a.count, 3);
     rib.flushPeer(a.idx);
     assert.equal(settle(rib).size, 0);
-    assert.equal(rib.attrs.size, 0);
+    assert.equal(rib.attributeSetCount, 0);
   });
 });
 
@@ -261,7 +261,7 @@ describe('RIB properties', () => {
           assert.equal(best.get(prefix), want ? `10.0.0.${want[0] + 1}` : undefined, prefix);
         }
         assert.equal(rib.routeCount, final.size);
-        assert.equal(rib.attrs.size, new Set([...final].map(([k, lp]) => `${lp}|${k.includes(':') ? 6 : 4}`)).size);
+        assert.equal(rib.attributeSetCount, new Set([...final].map(([k, lp]) => `${lp}|${k.includes(':') ? 6 : 4}`)).size);
       }),
       { numRuns: 300 },
     );

@@ -1,8 +1,8 @@
 // The RIB: Adj-RIB-In of every peer and the one shared Loc-RIB, in one structure (BIRD's single
-// rtable). A route is a slot in typed arrays: destination, peer, attribute set id, flags and the
-// chain of all routes of its destination (the Loc-RIB candidates): 15 octets per route, plus the
-// destination slot; a received ADD-PATH path id (rare) lives in a side map; attributes are shared
-// (attr-set.ts). A peer's Adj-RIB-In (session down, graceful restart, persistence) is a scan of
+// rtable). A route is a slot in typed arrays (store.ts, which also holds the read interface every
+// other part of the reflector uses): destination, peer, attribute set id, flags and the chain of
+// all routes of its destination (the Loc-RIB candidates); attributes are shared (attr-set.ts).
+// A peer's Adj-RIB-In (session down, graceful restart, persistence) is a scan of
 // the route arrays for its index: rare operations, a few milliseconds per million routes.
 // Rejected alternative: a per-peer doubly linked chain, 8 more octets on every route.
 //
@@ -20,48 +20,10 @@ import {
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, stripNextHop, type AttrSet } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';
-import { DestFlag, DestTable, NONE, growTypedArray as grow } from './dest-table.js';
+import { DestFlag, NONE, growTypedArray as grow } from './dest-table.js';
+import { RibStore, RouteFlag, type PeerKind, type RibPeer, type RibPeerInfo, type RouteView } from './store.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 import type { RouteFacts } from '../policy/evaluate.js';
-
-/** How a route's source relates to us: RFC 4456 §6 reflection rules depend on it. */
-export type PeerKind = 'local' | 'ebgp' | 'ibgp' | 'client';
-
-export interface RibPeerInfo {
-  readonly address: string;
-  readonly kind: PeerKind;
-  readonly asn: number;
-  /** The peer's BGP identifier once known (from its OPEN). */
-  readonly routerId: string;
-  readonly policy: PeerPolicy;
-  /** Accepted prefixes above which the session is closed with Cease (RFC 4486 subcode 1). */
-  readonly maxPrefixes?: number;
-}
-
-export interface RibPeer extends RibPeerInfo {
-  readonly idx: number;
-  readonly peerOrder: string;
-  routerIdNum: number;
-  /** Live routes (its Adj-RIB-In after import policy). */
-  count: number;
-  /** Of which IPv6. */
-  count6: number;
-  /** NLRI received and rejected by import policy or loop checks, since the peer was added. */
-  rejected: number;
-  /** Removed from configuration; its index is never reused. */
-  retired: boolean;
-}
-
-export const RouteFlag = {
-  /** Withdrawn; unlinked at finishDest. */
-  Dead: 1,
-  /** New or attributes changed since the last export of its destination. */
-  Changed: 2,
-  /** Graceful restart: kept from a session that went down (RFC 4724 §4.2). */
-  Stale: 4,
-  /** Long-lived stale (RFC 9494): carries LLGR_STALE. */
-  LlgrStale: 8,
-} as const;
 
 export interface RibOptions extends SelectionOptions {
   readonly localAs: number;
@@ -79,16 +41,6 @@ export interface ApplyResult {
   maxPrefixExceeded?: { afi: 4 | 6; limit: number };
 }
 
-/** A read-only view of one route (admin, persistence, learned-route export). */
-export interface RouteView {
-  readonly route: number;
-  readonly dest: number;
-  readonly peer: RibPeer;
-  readonly pathId: number;
-  readonly set: AttrSet;
-  readonly flags: number;
-}
-
 export type BestChangeListener = (dest: number, oldBest: number, newBest: number) => void;
 
 /**
@@ -99,25 +51,7 @@ export type RouteListener = (route: number, live: boolean) => void;
 
 const LOCAL_PEER = 0;
 
-export class Rib {
-  readonly attrs = new AttrTable();
-  readonly dests = new DestTable();
-  readonly peers: RibPeer[] = [];
-  private cap = 1024;
-  private high = 0;
-  /** Free route slots, chained through rNext (no memory beyond the slots themselves). */
-  private freeRoute = NONE;
-  rDest = new Int32Array(this.cap);
-  rPeer = new Uint16Array(this.cap);
-  /** Attribute set id; NONE for a free slot. */
-  rAttr = new Int32Array(this.cap).fill(NONE);
-  /** Next route of the same destination. */
-  rNext = new Int32Array(this.cap);
-  rFlags = new Uint8Array(this.cap);
-  /** Received RFC 7911 path ids that are not 0, by route slot. */
-  private readonly pathIds = new Map<number, number>();
-  /** Live routes. */
-  routeCount = 0;
+export class Rib extends RibStore {
   /** Dirty destinations, a FIFO in [dirtyHead, dirtyTail). */
   private dirty = new Int32Array(1024);
   private dirtyHead = 0;
@@ -129,6 +63,7 @@ export class Rib {
   private routeListeners: RouteListener[] = [];
 
   constructor(readonly options: RibOptions, localPolicy: PeerPolicy) {
+    super();
     this.myRouterId = options.routerId;
     this.myClusterId = options.clusterId;
     this.addPeer({ address: options.routerId, kind: 'local', asn: options.localAs, routerId: options.routerId, policy: localPolicy });
@@ -308,11 +243,6 @@ export class Rib {
     return NONE;
   }
 
-  /** The received path id of a route (RFC 7911), 0 without ADD-PATH. */
-  pathIdOf(r: number): number {
-    return this.pathIds.size === 0 ? 0 : (this.pathIds.get(r) ?? 0);
-  }
-
   /** Takes ownership of one reference to `set`. Returns the route slot. */
   private announceRoute(peer: RibPeer, p: Prefix, set: AttrSet): number {
     const d = this.dests.findOrCreate(p);
@@ -331,17 +261,10 @@ export class Rib {
       if (this.routeListeners.length) this.notify(r, true);
       return r;
     }
-    const n = this.allocRoute();
-    this.rDest[n] = d;
-    this.rPeer[n] = peer.idx;
-    if (p.pathId !== 0) this.pathIds.set(n, p.pathId);
-    this.rAttr[n] = set.id;
-    this.rFlags[n] = RouteFlag.Changed;
-    this.rNext[n] = this.dests.first[d]!;
-    this.dests.first[d] = n;
+    const n = this.addRoute(d, peer.idx, p.pathId, set.id, RouteFlag.Changed);
     peer.count++;
     if (p.afi === 6) peer.count6++;
-    this.routeCount++;
+    this.live++;
     this.markDirty(d);
     if (this.routeListeners.length) this.notify(n, true);
     return n;
@@ -361,28 +284,10 @@ export class Rib {
     const peer = this.peers[this.rPeer[r]!]!;
     peer.count--;
     if (this.dests.afi[this.rDest[r]!] === 6) peer.count6--;
-    this.routeCount--;
+    this.live--;
     this.rFlags[r]! |= RouteFlag.Dead;
     this.markDirty(this.rDest[r]!);
     if (this.routeListeners.length) this.notify(r, false);
-  }
-
-  private allocRoute(): number {
-    const r = this.freeRoute;
-    if (r !== NONE) {
-      this.freeRoute = this.rNext[r]!;
-      return r;
-    }
-    if (this.high >= this.cap) {
-      const n = this.cap * 2;
-      this.rDest = grow(this.rDest, n);
-      this.rPeer = grow(this.rPeer, n);
-      this.rAttr = grow(this.rAttr, n, NONE);
-      this.rNext = grow(this.rNext, n);
-      this.rFlags = grow(this.rFlags, n);
-      this.cap = n;
-    }
-    return this.high++;
   }
 
   private markDirty(d: number): void {
@@ -397,15 +302,6 @@ export class Rib {
       } else this.dirty = grow(this.dirty, this.dirty.length * 2);
     }
     this.dirty[this.dirtyTail++] = d;
-  }
-
-  /** Live routes of peer `idx` (of one family when given), by scanning the route arrays. */
-  private *liveRoutesOf(idx: number, afi?: 4 | 6): IterableIterator<number> {
-    const peers = this.rPeer;
-    for (let r = 0; r < this.high; r++) {
-      if (peers[r] !== idx || this.rAttr[r] === NONE || this.rFlags[r]! & RouteFlag.Dead) continue;
-      if (afi === undefined || this.dests.afi[this.rDest[r]!] === afi) yield r;
-    }
   }
 
   // ---------------------------------------------------------------- sessions and graceful restart
@@ -507,11 +403,7 @@ export class Rib {
         if (prev === NONE) this.dests.first[d] = next;
         else this.rNext[prev] = next;
         this.attrs.release(this.attrs.get(this.rAttr[r]!));
-        this.rFlags[r] = 0;
-        this.rAttr[r] = NONE;
-        if (this.pathIds.size) this.pathIds.delete(r);
-        this.rNext[r] = this.freeRoute;
-        this.freeRoute = r;
+        this.freeSlot(r);
       } else {
         if (f & RouteFlag.Changed) this.rFlags[r] = f & ~RouteFlag.Changed;
         prev = r;
@@ -556,35 +448,21 @@ export class Rib {
     return selectBest(this.candidates(d), this.options).route;
   }
 
-  // ---------------------------------------------------------------- queries
-
-  isLive(r: number): boolean {
-    return !(this.rFlags[r]! & RouteFlag.Dead);
-  }
-
-  view(r: number): RouteView {
-    return {
-      route: r,
-      dest: this.rDest[r]!,
-      peer: this.peers[this.rPeer[r]!]!,
-      pathId: this.pathIdOf(r),
-      set: this.attrs.get(this.rAttr[r]!),
-      flags: this.rFlags[r]!,
-    };
-  }
+  // ---------------------------------------------------------------- queries and sets
 
   /** Live routes of a destination, best first. */
   rankedRoutes(d: number): RouteView[] {
     return rankCandidates(this.candidates(d), this.options).map((c) => this.view(c.route));
   }
 
-  lookup(p: Prefix): number {
-    return this.dests.find(p);
+  /** Finds or creates the interned set (persistence restore); the caller owns one reference. */
+  internAttrs(attrs: PathAttributes, nextHop: string, linkLocal?: string): AttrSet {
+    return this.attrs.intern(attrs, nextHop, linkLocal);
   }
 
-  /** Live routes of one peer (its Adj-RIB-In). */
-  *peerRoutes(idx: number): IterableIterator<RouteView> {
-    for (const r of this.liveRoutesOf(idx)) yield this.view(r);
+  /** Drops a reference taken with internAttrs. */
+  releaseAttrs(set: AttrSet): void {
+    this.attrs.release(set);
   }
 }
 
@@ -601,4 +479,5 @@ function normaliseImport(kind: PeerKind, a: PathAttributes): PathAttributes {
   return { ...rest, localPref: DEFAULT_LOCAL_PREF };
 }
 
-export { NONE };
+export { NONE, RouteFlag };
+export type { PeerKind, RibPeer, RibPeerInfo, RouteView };

@@ -91,7 +91,7 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
       // One intern per saved attribute set, not per route.
       const sets = new Map<number, AttrSet>();
       for (const [id, a] of saved.attrs) {
-        const set = reflector.rib.attrs.intern(a.a, a.n, a.l);
+        const set = reflector.rib.internAttrs(a.a, a.n, a.l);
         store.adopt(set, id);
         sets.set(id, set);
       }
@@ -101,7 +101,7 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
         if (reflector.restoreRoute(r.peer === LOCAL_PEER_KEY ? '' : r.peer, r.prefix, sets.get(r.attrId)!)) n++;
         else gone.push(r);
       }
-      for (const set of sets.values()) reflector.rib.attrs.release(set);
+      for (const set of sets.values()) reflector.rib.releaseAttrs(set);
       store.forget(gone);
       saved = undefined;
       return n;
