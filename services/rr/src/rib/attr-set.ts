@@ -3,13 +3,18 @@
 // attributes and next hop cost one AttrSet. The best-path inputs are derived once here, at intern
 // time, so selection never walks an AS_PATH or a CLUSTER_LIST.
 //
+// Sets are found by a 32-bit hash of their content in an open-addressing table of ids (8 octets
+// per set at most half load), compared field by field (attr-hash.ts): no key string per set.
+//
 // Rejected alternative: keying by the received attribute bytes. Cheaper per UPDATE, but two peers
 // (or one peer with and without 4-octet AS) encode identical sets differently, and we would still
 // need the decoded form for policy; the decoded UPDATE gives one PathAttributes per message, so a
-// string key built once per UPDATE costs nothing per prefix.
+// hash computed once per UPDATE costs nothing per prefix.
 
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { AsPathSegmentType, WellKnownCommunity, type PathAttributes } from '../bgp.js';
+import { attrHash, attrsEqual } from './attr-hash.js';
+import { NONE } from './dest-table.js';
 
 /** RFC 4271 §9.1.1: what an iBGP route without LOCAL_PREF is ranked with (BIRD's default too). */
 export const DEFAULT_LOCAL_PREF = 100;
@@ -21,14 +26,14 @@ export const NO_LLGR: number = WellKnownCommunity.NoLlgr;
 
 /**
  * One interned attribute set. Immutable except `refs`. Invariant: while `refs > 0` it is the only
- * AttrSet with this `key` and `table.get(id) === this`.
+ * AttrSet with this content (attributes and next hops) and `table.get(id) === this`.
  */
 export interface AttrSet {
   readonly id: number;
   /** Unique over the table's lifetime (ids are reused): lets caches indexed by id detect reuse. */
   readonly serial: number;
-  /** Canonical text of the attributes and next hop; equal keys ⇔ equal sets. */
-  readonly key: string;
+  /** Hash of the content (attr-hash.ts). */
+  readonly hash: number;
   readonly attrs: PathAttributes;
   /** IPv4 or IPv6 next hop text; '' for a locally originated route that uses "self". */
   readonly nextHop: string;
@@ -56,7 +61,8 @@ function hex(b: Uint8Array): string {
 }
 
 /**
- * The canonical key of (attributes, next hop). Field order is fixed; lists keep wire order.
+ * The canonical text of (attributes, next hop): equal texts ⇔ equal sets (the datastore mode's
+ * change detection; the intern table hashes instead). Field order is fixed; lists keep wire order.
  * Built with one join, so the key is one flat string: appending with `+=` leaves a tree of ~35
  * V8 cons strings per key (~1 KB), kept alive by the intern table and hashed by walking the tree
  * on every lookup; at 100,000 attribute sets that was a third of the reflector's heap.
@@ -108,13 +114,15 @@ function neighborAs(a: PathAttributes): number {
  * `release` drops a reference and frees the set at zero. Ids are reused after free.
  */
 export class AttrTable {
-  private readonly byKey = new Map<string, AttrSet>();
+  /** Set ids by hash, NONE for an empty slot; capacity a power of two, load <= 1/2. */
+  private slots = new Int32Array(1024).fill(NONE);
+  private count = 0;
   private readonly byId: (AttrSet | undefined)[] = [];
   private readonly freeIds: number[] = [];
   private serials = 0;
 
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
   get(id: number): AttrSet {
@@ -127,17 +135,22 @@ export class AttrTable {
    * only when they make a new set, not for every UPDATE.
    */
   intern(attrs: PathAttributes, nextHop: string, linkLocal?: string): AttrSet {
-    const key = attrKey(attrs, nextHop, linkLocal);
-    const found = this.byKey.get(key);
-    if (found) {
-      found.refs++;
-      return found;
+    const hash = attrHash(attrs, nextHop, linkLocal);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = hash & mask;
+    for (let id = slots[i]!; id !== NONE; id = slots[(i = (i + 1) & mask)]!) {
+      const s = this.byId[id]!;
+      if (s.hash === hash && s.nextHop === nextHop && s.linkLocalNextHop === linkLocal && attrsEqual(s.attrs, attrs)) {
+        s.refs++;
+        return s;
+      }
     }
     const id = this.freeIds.pop() ?? this.byId.length;
     const set: AttrSet = {
       id,
       serial: ++this.serials,
-      key,
+      hash,
       attrs: stripNextHop(attrs),
       nextHop,
       linkLocalNextHop: linkLocal,
@@ -150,8 +163,10 @@ export class AttrTable {
       llgrStale: attrs.communities?.includes(LLGR_STALE) ?? false,
       refs: 1,
     };
-    this.byKey.set(key, set);
     this.byId[id] = set;
+    if ((this.count + 1) * 2 > slots.length) this.rehash(slots.length * 2);
+    this.insert(id, hash);
+    this.count++;
     return set;
   }
 
@@ -162,13 +177,49 @@ export class AttrTable {
 
   release(set: AttrSet): void {
     if (--set.refs > 0) return;
-    this.byKey.delete(set.key);
+    this.remove(set);
+    this.count--;
     this.byId[set.id] = undefined;
     this.freeIds.push(set.id);
   }
 
   /** Every live set (admin and persistence). */
   *entries(): IterableIterator<AttrSet> {
-    yield* this.byKey.values();
+    for (const s of this.byId) if (s) yield s;
+  }
+
+  private insert(id: number, hash: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = hash & mask;
+    while (slots[i] !== NONE) i = (i + 1) & mask;
+    slots[i] = id;
+  }
+
+  /** Linear-probing delete without tombstones: later entries of the run shift back. */
+  private remove(set: AttrSet): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = set.hash & mask;
+    while (slots[i] !== set.id) i = (i + 1) & mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const e = slots[j]!;
+      if (e === NONE) break;
+      const home = this.byId[e]!.hash & mask;
+      // Move e into the hole at i unless its home lies cyclically in (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        slots[i] = e;
+        i = j;
+      }
+    }
+    slots[i] = NONE;
+  }
+
+  private rehash(size: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(size).fill(NONE);
+    for (let i = 0; i < old.length; i++) if (old[i] !== NONE) this.insert(old[i]!, this.byId[old[i]!]!.hash);
   }
 }
