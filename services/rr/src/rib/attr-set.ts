@@ -34,6 +34,7 @@ export interface AttrSet {
   readonly serial: number;
   /** Hash of the content (attr-hash.ts). */
   readonly hash: number;
+  /** As received or built; a NEXT_HOP in it is not authoritative (see `nextHop`). */
   readonly attrs: PathAttributes;
   /** IPv4 or IPv6 next hop text; '' for a locally originated route that uses "self". */
   readonly nextHop: string;
@@ -131,8 +132,10 @@ export class AttrTable {
 
   /**
    * Finds or creates the set; the caller owns one new reference. `attrs.nextHop` is ignored (the
-   * next hop is `nextHop`) and not stored: a received UPDATE's attributes are copied without it
-   * only when they make a new set, not for every UPDATE.
+   * next hop is `nextHop`): it takes no part in equality and is kept as received in `attrs` (a
+   * received UPDATE's attributes object is stored as it is, not copied without NEXT_HOP: ~100
+   * octets per set). Readers take the next hop from `nextHop`; outboundAttributes sets NEXT_HOP
+   * (IPv4) or drops it (IPv6) for every export.
    */
   intern(attrs: PathAttributes, nextHop: string, linkLocal?: string): AttrSet {
     const hash = attrHash(attrs, nextHop, linkLocal);
@@ -151,7 +154,7 @@ export class AttrTable {
       id,
       serial: ++this.serials,
       hash,
-      attrs: stripNextHop(attrs),
+      attrs,
       nextHop,
       linkLocalNextHop: linkLocal,
       localPref: attrs.localPref ?? DEFAULT_LOCAL_PREF,

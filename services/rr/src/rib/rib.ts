@@ -471,7 +471,7 @@ const ZERO16 = new Uint8Array(16);
 
 /**
  * A received attribute set as import sees it. NEXT_HOP stays in the object (the AttrSet keeps the
- * next hop apart and `intern` drops it when it stores a new set): no copy per UPDATE.
+ * next hop apart and ignores the attribute): no copy per UPDATE or per new set.
  */
 function normaliseImport(kind: PeerKind, a: PathAttributes): PathAttributes {
   if (kind !== 'ebgp') return a;
