@@ -3,6 +3,6 @@
 export { Rib, NONE, RouteFlag } from './rib.js';
 export type { ApplyResult, BestChangeListener, PeerKind, RibOptions, RibPeer, RibPeerInfo, RouteListener, RouteView } from './rib.js';
 export type { RibReader } from './store.js';
-export { attrKey, DEFAULT_LOCAL_PREF, ipv4ToUint32, LLGR_STALE, NO_LLGR } from './attr-set.js';
+export { attrKey, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR } from './attr-set.js';
 export type { AttrSet } from './attr-set.js';
 export { growTypedArray } from './dest-table.js';
