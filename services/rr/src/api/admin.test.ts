@@ -27,7 +27,7 @@ describe('admin API and meshless bgp', { skip, timeout: 120_000 }, () => {
 
   const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const { stdout, stderr } = await execFileAsync(process.execPath, [MESHLESS, ...args, '--rr', admin.address], { env: { ...process.env, MESHLESS_LOG_LEVEL: 'silent' } });
+      const { stdout, stderr } = await execFileAsync(process.execPath, [MESHLESS, ...args, '--rr', admin.address], { env: { ...process.env, MESHLESS_LOG_LEVEL: 'silent', MESHLESS_CREDENTIALS: 'none' } });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
