@@ -107,7 +107,7 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
   cli.stdin!.end(WEP);
   assert.equal(await exited(cli), 0);
 
-  await waitFor('the dataplane span', () => receiver.spans.some((s) => s.name === 'dataplane program'), 30_000).catch((err: Error) => {
+  await waitFor('the dataplane span', () => receiver.spans.some((s) => s.name === 'dataplane program'), 90_000).catch((err: Error) => {
     throw new Error(`${err.message}; spans so far: ${describeSpans(receiver.spans)}`);
   });
   const one = (service: string, name: string): ReceivedSpan => {
