@@ -124,8 +124,8 @@ function natsUsers(conf: string): Map<string, { publish: string[]; subscribe: st
 test('NATS: the users and allow lists services/shared/nats writes, TLS and route auth on the cluster port', () => {
   const users = natsUsers(natsConf);
   assert.deepEqual([...users.keys()].sort(), ['meshless://datastore/meshless-datastore', 'meshless://sync-server/meshless-sync']);
-  assert.deepEqual(users.get('meshless://datastore/meshless-datastore'), datastorePermissions());
-  assert.deepEqual(users.get('meshless://sync-server/meshless-sync'), syncServerPermissions());
+  assert.deepEqual(users.get('meshless://datastore/meshless-datastore'), datastorePermissions('meshless-datastore'));
+  assert.deepEqual(users.get('meshless://sync-server/meshless-sync'), syncServerPermissions('meshless-sync'));
   // Exactly one `users` list and no other authorization: nobody else connects.
   assert.equal(natsConf.match(/\buser:/g)?.length, 3, 'two client users and the one route user');
   const cluster = natsConf.slice(natsConf.indexOf('cluster {'));

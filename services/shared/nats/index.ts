@@ -8,6 +8,7 @@ export {
   resourceKey,
   kindPrefix,
   parseResourceKey,
+  inboxPrefix,
 } from './names.js';
 export type { StoredKind, ResourceKey } from './names.js';
 export { connectNats } from './connect.js';

@@ -18,7 +18,7 @@ import { runDatastore, type DatastoreHandle } from '../../datastore/index.js';
 import { runSync, syncConfigSpec, type RunningSync } from '../../sync/index.js';
 import { loadConfig } from '../config/index.js';
 import { testConfig } from '../../datastore/testing.js';
-import { connectNats, natsServerConfig, RESOURCES_BUCKET, Subjects } from './index.js';
+import { connectNats, inboxPrefix, natsServerConfig, RESOURCES_BUCKET, Subjects } from './index.js';
 
 let pki: TestPki;
 let nats: NatsServerHandle;
@@ -101,7 +101,10 @@ test('out-of-scope publishes and subscriptions are refused by nats-server for ea
   for (const subject of ['$JS.API.STREAM.LIST', '$JS.API.STREAM.INFO.KV_meshless-meta', '$JS.API.CONSUMER.CREATE.KV_meshless-meta', '$SYS.REQ.SERVER.PING', Subjects.rrPeerStatus]) {
     await refusedPublish(dirs.sync!, 'meshless://sync-server/sync-0', subject);
   }
-  for (const subject of [`$KV.${RESOURCES_BUCKET}.>`, '>', Subjects.rrPeerStatus]) await refusedSubscribe(dirs.sync!, 'sync-server', subject);
+  // ... nor read another client's replies: every inbox, or the datastore's.
+  for (const subject of [`$KV.${RESOURCES_BUCKET}.>`, '>', Subjects.rrPeerStatus, '_INBOX.>', `${inboxPrefix({ role: 'datastore', name: 'datastore' })}.>`]) {
+    await refusedSubscribe(dirs.sync!, 'sync-server', subject);
+  }
   // The datastore: no forged heartbeat or drain notice, no $SYS, no subscription to them.
   for (const subject of [Subjects.syncHeartbeat, Subjects.syncDrain, '$SYS.REQ.SERVER.PING']) await refusedPublish(dirs.datastore!, 'meshless://datastore/datastore', subject);
   await refusedSubscribe(dirs.datastore!, 'datastore', Subjects.syncHeartbeat);

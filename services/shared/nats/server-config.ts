@@ -4,11 +4,13 @@
 // (anything not listed is refused by the server):
 //
 //   datastore     the JetStream API (it creates and scales the buckets and reads them), the two KV
-//                 buckets' subjects (its writes), acks and flow control, replies on _INBOX.>; it
+//                 buckets' subjects (its writes), acks and flow control, replies on its own
+//                 inboxes (_INBOX.datastore.NAME.>, names.ts inboxPrefix); it
 //                 cannot publish a sync heartbeat or drain notice, nor touch $SYS
 //   sync-server   reads the resources bucket through an ordered push consumer: the few API
 //                 subjects that consumer and the stream look-ups use, scoped to the bucket's
-//                 stream, flow-control replies, and one message get on the meta bucket; publishes and reads its own subjects (heartbeats,
+//                 stream, flow-control replies, and one message get on the meta bucket; its
+//                 replies on its own inboxes only (not the datastore's); publishes and reads its own subjects (heartbeats,
 //                 drain notices); it cannot write the KV, change or purge a stream, or make a
 //                 durable consumer
 //   anyone else   no user, so no connection: nodes, reflectors, CLIs never talk to NATS
@@ -19,13 +21,13 @@
 // read every stream. (Rejected: an allow-all-with-denials list for the sync servers, the first
 // version: every subject JetStream adds in a later release would have been allowed by default.)
 import { identityUri } from '../tls/index.js';
-import { META_BUCKET, RESOURCES_BUCKET, Subjects } from './names.js';
+import { inboxPrefix, META_BUCKET, RESOURCES_BUCKET, Subjects } from './names.js';
 
 /** The JetStream API prefix (nats.js's default domain-less prefix). */
 const API = '$JS.API';
 
 /** What a sync server may publish: the read path of services/sync (kv-source.ts, compaction.ts, sync-server.ts) and its own subjects. */
-export function syncServerPermissions(bucket = RESOURCES_BUCKET, metaBucket = META_BUCKET): { publish: string[]; subscribe: string[] } {
+export function syncServerPermissions(name: string, bucket = RESOURCES_BUCKET, metaBucket = META_BUCKET): { publish: string[]; subscribe: string[] } {
   const stream = `KV_${bucket}`;
   return {
     publish: [
@@ -46,16 +48,16 @@ export function syncServerPermissions(bucket = RESOURCES_BUCKET, metaBucket = ME
       Subjects.syncHeartbeat,
       Subjects.syncDrain,
     ],
-    // Request replies and the push consumer's deliver subject are inboxes.
-    subscribe: ['_INBOX.>', Subjects.syncHeartbeat, Subjects.syncDrain],
+    // Request replies and the push consumer's deliver subject: its own inboxes (connect.ts).
+    subscribe: [`${inboxPrefix({ role: 'sync-server', name })}.>`, Subjects.syncHeartbeat, Subjects.syncDrain],
   };
 }
 
 /** What the datastore may publish: the JetStream API, its buckets, acks and flow control. */
-export function datastorePermissions(buckets: readonly string[] = [RESOURCES_BUCKET, META_BUCKET]): { publish: string[]; subscribe: string[] } {
+export function datastorePermissions(name: string, buckets: readonly string[] = [RESOURCES_BUCKET, META_BUCKET]): { publish: string[]; subscribe: string[] } {
   return {
     publish: [`${API}.>`, ...buckets.map((b) => `$KV.${b}.>`), '$JS.ACK.>', '$JS.FC.>'],
-    subscribe: ['_INBOX.>'],
+    subscribe: [`${inboxPrefix({ role: 'datastore', name })}.>`],
   };
 }
 
@@ -86,8 +88,8 @@ export function natsServerConfig(o: NatsServerConfigOptions): string {
   const dir = o.credentials;
   const tlsFiles = [`cert_file: ${q(`${dir}/tls.crt`)}`, `key_file: ${q(`${dir}/tls.key`)}`, `ca_file: ${q(`${dir}/ca.crt`)}`];
   const users = [
-    ...o.datastores.map((name) => `    { user: ${q(identityUri({ role: 'datastore', name }))}, permissions: ${perms(datastorePermissions())} }`),
-    ...o.syncServers.map((name) => `    { user: ${q(identityUri({ role: 'sync-server', name }))}, permissions: ${perms(syncServerPermissions())} }`),
+    ...o.datastores.map((name) => `    { user: ${q(identityUri({ role: 'datastore', name }))}, permissions: ${perms(datastorePermissions(name))} }`),
+    ...o.syncServers.map((name) => `    { user: ${q(identityUri({ role: 'sync-server', name }))}, permissions: ${perms(syncServerPermissions(name))} }`),
   ];
   return [
     '# Written by Meshless (services/shared/nats/server-config.ts): TLS, users from client certificates, subject permissions.',
