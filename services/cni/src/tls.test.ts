@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { netnsSkipReason } from '../../bgp/src/testing/index.js';
+import { netnsSkipReason } from '../../testing/index.js';
 import type { DatastoreClient } from '../../shared/datastore-client/index.js';
 import { createTestPki, type TestPki } from '../../shared/testing/index.js';
 import { createCniLab, netnsPath, type CniLab } from './testing/lab.js';

@@ -13,7 +13,7 @@ import { createDatastoreClient, type DatastoreClient } from '../datastore-client
 import { createLogger } from '../log/index.js';
 import { createTestPki, freePort, NATS_SERVER_BIN, startNatsCluster, waitFor, type NatsClusterHandle, type TestPki } from '../testing/index.js';
 import { runDatastore, type DatastoreHandle } from '../../datastore/index.js';
-import { testConfig } from '../../datastore/src/testing/index.js';
+import { testConfig } from '../../datastore/testing.js';
 import { connectNats, natsServerConfig, RESOURCES_BUCKET } from './index.js';
 
 let pki: TestPki;
