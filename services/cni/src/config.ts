@@ -105,13 +105,14 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
   const logLevel = str(c, 'log_level', 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'warning', 'error'].includes(logLevel)) throw badConfig('log_level', `'${logLevel}' is not debug, info, warn or error`);
   const name = str(c, 'name', DEFAULT_NETWORK_NAME);
+  const nodename = nodeName(c);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw badConfig('name', `'${name}' is not a network name (letters, digits, '_', '.', '-')`);
   return {
     cniVersion,
     name,
     type: str(c, 'type', 'meshless-cni'),
     datastore,
-    nodename: nodeName(c),
+    nodename,
     mtu,
     routeProtocol,
     timeoutMs: timeout * 1000,
@@ -124,14 +125,18 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
       assignIpv4: bool(ipam, 'assign_ipv4', true),
       assignIpv6: bool(ipam, 'assign_ipv6', false),
     },
-    tls: tlsConfig(c.tls),
+    tls: tlsConfig(c.tls, nodename),
     prevResult: c.prevResult,
     raw: c,
   };
 }
 
-/** `tls: {ca, cert, key}`: three file paths, checked now so a wrong one is a clear config error. */
-function tlsConfig(v: unknown): CredentialPaths | undefined {
+/**
+ * `tls: {ca, cert, key}`: three file paths, checked now so a wrong one is a clear config error,
+ * including a certificate for another node than `nodename` (the datastore would refuse every
+ * write for this node's endpoints and addresses).
+ */
+function tlsConfig(v: unknown, nodename: string): CredentialPaths | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw badConfig('tls', 'must be an object {ca, cert, key} of file paths');
   const t = v as Record<string, unknown>;
@@ -146,6 +151,7 @@ function tlsConfig(v: unknown): CredentialPaths | undefined {
   try {
     const files = checkCredentials(paths);
     if (files.identity.role !== 'node') throw new TlsConfigError(`${paths.cert}: is a '${files.identity.role}' certificate; the CNI plugin needs a 'node' one (meshless certs issue --role node --node NODE)`);
+    if (files.identity.name !== nodename) throw new TlsConfigError(`${paths.cert}: is node '${files.identity.name}''s certificate, but this node is '${nodename}' (nodename)`);
   } catch (err) {
     if (err instanceof TlsConfigError) throw badConfig('tls', err.message);
     throw err;

@@ -1,8 +1,9 @@
 // The CNI plugin speaking mutual TLS to a real TLS datastore: the conflist's `tls: {ca, cert, key}`
 // (a `node` certificate for the lab's node) through the real executables (bin/meshless-cni, which
 // runs bin/meshless-ipam from CNI_PATH) in a node network namespace. ADD and DEL work; a missing
-// file, a certificate of another role, no `tls` against the TLS datastore, and a certificate from
-// another CA each fail with a CNI error that says what is wrong, and leave nothing behind. Needs root.
+// file, a certificate of another role or of another node, no `tls` against the TLS datastore, and
+// a certificate from another CA each fail with a CNI error that says what is wrong, and leave
+// nothing behind. Needs root.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +68,10 @@ describe('meshless-cni over mutual TLS', { skip }, () => {
     r = await run({ ...base, tls: files(reflector) });
     assert.equal(r.json?.code, 7);
     assert.match(String(r.json?.msg), /is a 'reflector' certificate; the CNI plugin needs a 'node' one/);
+
+    const otherNode = await lab.pki!.issue('node', 'some-other-node');
+    r = await run({ ...base, tls: files(otherNode) });
+    assert.deepEqual([r.json?.code, r.json?.msg], [7, `network configuration: tls: ${join(otherNode, 'tls.crt')}: is node 'some-other-node''s certificate, but this node is '${lab.nodeName}' (nodename)`]);
 
     // Plain text against the TLS datastore: refused by the server, reported as unreachable with why.
     const { tls: _tls, ...plain } = base;
