@@ -17,7 +17,8 @@
 //   tls              {ca, cert, key}: file paths of the node's credentials (a `node` certificate
 //                    for this node, from the CA the datastore trusts): mutual TLS to the datastore;
 //                    absent: plain text (an --insecure datastore). All three or none; the files
-//                    are read and checked before the first call (code 7 naming the file).
+//                    are read and checked before the first call (code 7 naming the file), and
+//                    the certificate must name this node (`nodename`).
 //   ipam             {type: "meshless-ipam", ipv4_pools, ipv6_pools, assign_ipv4, assign_ipv6}
 //                    (Calico's calico-ipam keys; booleans may be "true"/"false" strings)
 import { readFileSync } from 'node:fs';
