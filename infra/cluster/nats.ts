@@ -1,8 +1,11 @@
 // The local cluster's NATS: one nats-server with JetStream (the default), or `natsCluster` of them
 // clustered on loopback (`npm start -- --nats-cluster 3`, or MESHLESS_NATS_CLUSTER=3): the
 // datastore then creates its buckets with 3 replicas, and killing one server (its pid:
-// `pgrep -f 'nats-server.*-n meshless-local-1 '`) loses nothing. Client ports are natsPort,
-// natsPort+1, ...; route ports natsPort+100+i.
+// `pgrep -f meshless-local-1.conf`) loses nothing. Client ports are natsPort,
+// natsPort+1, ...; route ports natsPort+100+i. Locked down (the default), each server's
+// configuration file (<dataDir>/meshless-local-N.conf) puts the routes on mutual TLS with the
+// `nats` certificate of .data/pki/nats, and a route must present that identity
+// (shared/nats server-config.ts).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { natsServerConfig } from '../../services/shared/nats/index.js';

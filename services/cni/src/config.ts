@@ -14,10 +14,16 @@
 //   timeout_seconds  how long the datastore may take in all (default 10: well inside kubelet's
 //                    and containerd's CNI timeouts)
 //   log_file, log_level   JSON lines to a file (default: none), level debug|info|warn|error
+//   tls              {ca, cert, key}: file paths of the node's credentials (a `node` certificate
+//                    for this node, from the CA the datastore trusts): mutual TLS to the datastore;
+//                    absent: plain text (an --insecure datastore). All three or none; the files
+//                    are read and checked before the first call (code 7 naming the file), and
+//                    the certificate must name this node (`nodename`).
 //   ipam             {type: "meshless-ipam", ipv4_pools, ipv6_pools, assign_ipv4, assign_ipv6}
 //                    (Calico's calico-ipam keys; booleans may be "true"/"false" strings)
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { checkCredentials, TlsConfigError, type CredentialPaths } from '../../shared/tls/index.js';
 import { badConfig, CniCode, CniError } from './errors.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -48,6 +54,8 @@ export interface NetConfig {
   logFile: string;
   logLevel: LogLevel;
   ipam: IpamConfig;
+  /** Mutual TLS to the datastore with these files; undefined: plain text. */
+  tls: CredentialPaths | undefined;
   /** The previous plugin's result in a chain (CHECK, DEL and chained ADD), as given. */
   prevResult: unknown;
   /** The configuration as received, for delegation to the IPAM plugin. */
@@ -98,13 +106,14 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
   const logLevel = str(c, 'log_level', 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'warning', 'error'].includes(logLevel)) throw badConfig('log_level', `'${logLevel}' is not debug, info, warn or error`);
   const name = str(c, 'name', DEFAULT_NETWORK_NAME);
+  const nodename = nodeName(c);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw badConfig('name', `'${name}' is not a network name (letters, digits, '_', '.', '-')`);
   return {
     cniVersion,
     name,
     type: str(c, 'type', 'meshless-cni'),
     datastore,
-    nodename: nodeName(c),
+    nodename,
     mtu,
     routeProtocol,
     timeoutMs: timeout * 1000,
@@ -117,9 +126,38 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
       assignIpv4: bool(ipam, 'assign_ipv4', true),
       assignIpv6: bool(ipam, 'assign_ipv6', false),
     },
+    tls: tlsConfig(c.tls, nodename),
     prevResult: c.prevResult,
     raw: c,
   };
+}
+
+/**
+ * `tls: {ca, cert, key}`: three file paths, checked now so a wrong one is a clear config error,
+ * including a certificate for another node than `nodename` (the datastore would refuse every
+ * write for this node's endpoints and addresses).
+ */
+function tlsConfig(v: unknown, nodename: string): CredentialPaths | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw badConfig('tls', 'must be an object {ca, cert, key} of file paths');
+  const t = v as Record<string, unknown>;
+  const unknown = Object.keys(t).filter((k) => !['ca', 'cert', 'key'].includes(k));
+  if (unknown.length > 0) throw badConfig(`tls.${unknown[0]}`, 'is not a known key (ca, cert, key)');
+  const path = (k: 'ca' | 'cert' | 'key'): string => {
+    const p = t[k];
+    if (typeof p !== 'string' || p === '') throw badConfig(`tls.${k}`, `must be a file path, got ${JSON.stringify(p)}`);
+    return p;
+  };
+  const paths = { ca: path('ca'), cert: path('cert'), key: path('key') };
+  try {
+    const files = checkCredentials(paths);
+    if (files.identity.role !== 'node') throw new TlsConfigError(`${paths.cert}: is a '${files.identity.role}' certificate; the CNI plugin needs a 'node' one (meshless certs issue --role node --node NODE)`);
+    if (files.identity.name !== nodename) throw new TlsConfigError(`${paths.cert}: is node '${files.identity.name}''s certificate, but this node is '${nodename}' (nodename)`);
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw badConfig('tls', err.message);
+    throw err;
+  }
+  return paths;
 }
 
 function nodeName(c: Record<string, unknown>): string {

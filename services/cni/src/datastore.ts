@@ -3,10 +3,16 @@
 // inside the runtime's CNI timeout. Service errors become CNI errors: unreachable → 11 ("try
 // again later": the runtime retries), anything the datastore refused → 100 with its message.
 import { createDatastoreClient, type DatastoreClient } from '../../shared/datastore-client/index.js';
+import type { CredentialPaths } from '../../shared/tls/index.js';
 import { UnavailableError } from '../../shared/errors/index.js';
 import { CniCode, CniError } from './errors.js';
 
-export async function withDatastore<T>(addresses: readonly string[], timeoutMs: number, fn: (client: DatastoreClient) => Promise<T>): Promise<T> {
+/** `conf.tls`: the network configuration's credentials (mutual TLS); undefined: plain text. */
+export async function withDatastore<T>(
+  conf: { readonly datastore: readonly string[]; readonly timeoutMs: number; readonly tls: CredentialPaths | undefined },
+  fn: (client: DatastoreClient) => Promise<T>,
+): Promise<T> {
+  const { datastore: addresses, timeoutMs, tls } = conf;
   const deadline = Date.now() + timeoutMs;
   const failures: string[] = [];
   for (const [i, address] of addresses.entries()) {
@@ -14,7 +20,7 @@ export async function withDatastore<T>(addresses: readonly string[], timeoutMs: 
     if (left <= 0) break;
     // Earlier addresses get an even share of what is left, the last one all of it.
     const share = i === addresses.length - 1 ? left : Math.max(250, Math.floor(left / (addresses.length - i)));
-    const client = createDatastoreClient(address, { deadlineMs: share });
+    const client = createDatastoreClient(address, { deadlineMs: share, ...(tls ? { credentials: tls } : {}) });
     try {
       return await fn(client);
     } catch (err) {
@@ -31,7 +37,8 @@ export async function withDatastore<T>(addresses: readonly string[], timeoutMs: 
   }
   throw new CniError(
     CniCode.TryAgainLater,
-    `the Meshless datastore is unreachable (${addresses.join(', ')})`,
+    // Say how we tried: a datastore that refuses our certificate (or we its) looks unreachable too.
+    `the Meshless datastore is unreachable (${addresses.join(', ')}) ${tls ? `over mutual TLS (certificate ${tls.cert}, CA ${tls.ca})` : 'in plain text (no tls in the network configuration)'}`,
     failures.join('; ') || `no answer within ${timeoutMs} ms`,
   );
 }

@@ -9,7 +9,7 @@
 // this checkout's bin/cni-launch.mjs (a machine that runs Meshless from a clone). `nodeBinary` is the interpreter of their #! line; with `copyNode` the
 // running Node binary is copied beside them as meshless-node, so the host needs no Node.js.
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The checkout (or the image's /app): found upwards from this file, sources or a bundle under dist/. */
@@ -36,6 +36,11 @@ export interface InstallOptions {
   assignIpv6?: boolean;
   logFile?: string;
   confFileName?: string;
+  /**
+   * The node's credentials directory as the host sees it: written as `tls: {ca, cert, key}` (not
+   * read here: the installer may run in a container where the host's path differs).
+   */
+  tlsDir?: string;
   nodeBinary?: string;
   copyNode?: boolean;
 }
@@ -61,6 +66,7 @@ export function conflist(o: InstallOptions): Record<string, unknown> {
       log_file: o.logFile ?? '/var/log/meshless/cni.log',
       log_level: 'info',
       ipam: { type: 'meshless-ipam', assign_ipv4: 'true', assign_ipv6: o.assignIpv6 ? 'true' : 'false' },
+      ...(o.tlsDir ? { tls: { ca: posix.join(o.tlsDir, 'ca.crt'), cert: posix.join(o.tlsDir, 'tls.crt'), key: posix.join(o.tlsDir, 'tls.key') } } : {}),
     },
   ];
   for (const name of o.chain ?? []) {

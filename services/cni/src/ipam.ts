@@ -21,7 +21,7 @@ export async function ipamAdd(conf: NetConfig, env: CniEnv): Promise<CniResult> 
   if (!conf.ipam.assignIpv4 && !conf.ipam.assignIpv6) throw badConfig('ipam.assign_ipv4', 'assign_ipv4 and assign_ipv6 are both false: nothing to assign');
   const k8s = kubernetesArgs(env);
   const attributes: Record<string, string> = k8s ? { namespace: k8s.namespace, pod: k8s.pod } : { containerID: env.containerId };
-  const r = await withDatastore(conf.datastore, conf.timeoutMs, (c) =>
+  const r = await withDatastore(conf, (c) =>
     c.autoAssign({
       node: conf.nodename,
       handleId: handleIdFor(conf.name, env.containerId),
@@ -36,11 +36,11 @@ export async function ipamAdd(conf: NetConfig, env: CniEnv): Promise<CniResult> 
 }
 
 export async function ipamDel(conf: NetConfig, env: CniEnv): Promise<string[]> {
-  return withDatastore(conf.datastore, conf.timeoutMs, (c) => c.releaseHandle(handleIdFor(conf.name, env.containerId)));
+  return withDatastore(conf, (c) => c.releaseHandle(handleIdFor(conf.name, env.containerId)));
 }
 
 export async function ipamCheck(conf: NetConfig, env: CniEnv, prev: CniResult): Promise<void> {
-  const held = await withDatastore(conf.datastore, conf.timeoutMs, (c) => c.handleAddresses(handleIdFor(conf.name, env.containerId)));
+  const held = await withDatastore(conf, (c) => c.handleAddresses(handleIdFor(conf.name, env.containerId)));
   const have = new Set(held.map((a) => a.address));
   for (const ip of prev.ips) {
     const address = ip.address.replace(/\/\d+$/, '');

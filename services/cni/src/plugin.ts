@@ -87,7 +87,7 @@ export async function cmdAdd(conf: NetConfig, env: CniEnv, processEnv: NodeJS.Pr
         profiles: k8s ? [`kns.${w.namespace}`] : [conf.name],
       },
     };
-    await withDatastore(conf.datastore, conf.timeoutMs, (c) => c.apply(endpoint));
+    await withDatastore(conf, (c) => c.apply(endpoint));
   } catch (err) {
     log.warn('ADD failed; undoing it', { error: (err as Error).message });
     await unwire(w.hostVeth).catch((e: unknown) => log.warn('cleanup: deleting the veth failed', { error: (e as Error).message }));
@@ -106,7 +106,7 @@ export async function cmdAdd(conf: NetConfig, env: CniEnv, processEnv: NodeJS.Pr
 export async function cmdDel(conf: NetConfig, env: CniEnv, processEnv: NodeJS.ProcessEnv, log: CniLog): Promise<void> {
   const w = workloadOf(conf, env);
   // The endpoint first, so agents stop routing to the address before it can be handed out again.
-  await withDatastore(conf.datastore, conf.timeoutMs, async (c) => {
+  await withDatastore(conf, async (c) => {
     try {
       const existing = await c.get('WorkloadEndpoint', w.endpointName, w.namespace);
       // A newer ADD of the same pod under another container id owns the endpoint now: keep it.
@@ -133,7 +133,7 @@ export async function cmdCheck(conf: NetConfig, env: CniEnv, processEnv: NodeJS.
   await checkWiring({ netns: env.netns, ifname: env.ifname, hostVeth: w.hostVeth, ipv4: addrs.filter((a) => !a.includes(':')), ipv6: addrs.filter((a) => a.includes(':')) });
   if (conf.ipam.type === MESHLESS_IPAM) await ipamCheck(conf, env, prev);
   else await delegate(conf.ipam.type, 'CHECK', conf.raw, processEnv, env.path);
-  const endpoint: ResourceObject = await withDatastore(conf.datastore, conf.timeoutMs, async (c) => {
+  const endpoint: ResourceObject = await withDatastore(conf, async (c) => {
     try {
       return await c.get('WorkloadEndpoint', w.endpointName, w.namespace);
     } catch (err) {
@@ -148,7 +148,7 @@ export async function cmdCheck(conf: NetConfig, env: CniEnv, processEnv: NodeJS.
 /** CNI 1.1 STATUS: ready when the datastore answers. Code 50: "the plugin is not available". */
 export async function cmdStatus(conf: NetConfig): Promise<void> {
   try {
-    await withDatastore(conf.datastore, conf.timeoutMs, (c) => c.list('IPPool'));
+    await withDatastore(conf, (c) => c.list('IPPool'));
   } catch (err) {
     throw new CniError(50, `not available: ${(err as Error).message}`, err instanceof CniError ? err.details : '');
   }
@@ -164,7 +164,7 @@ export async function cmdGc(conf: NetConfig, log: CniLog): Promise<string[]> {
   if (!Array.isArray(valid)) throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: cni.dev/valid-attachments: is required for GC (a list of {containerID, ifname})');
   const keep = new Set(valid.map((v) => `${(v as { containerID?: string }).containerID}/${(v as { ifname?: string }).ifname}`));
   const removed: string[] = [];
-  await withDatastore(conf.datastore, conf.timeoutMs, async (c) => {
+  await withDatastore(conf, async (c) => {
     const { items } = await c.list('WorkloadEndpoint');
     for (const e of items) {
       const s = e.spec as { node?: string; containerID?: string; endpoint?: string; interfaceName?: string; profiles?: string[] };

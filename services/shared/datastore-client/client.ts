@@ -8,7 +8,7 @@ import { Metadata, status, type ClientReadableStream, type ServiceError } from '
 import { injectTraceparent, TRACEPARENT } from '../tracing/index.js';
 import { CONVERTED_METADATA } from '../resources/index.js';
 import { fromGrpcError } from '../grpc-status/index.js';
-import { clientChannel } from '../tls/index.js';
+import { clientChannel, type CredentialPaths } from '../tls/index.js';
 import {
   ChangeType,
   DatastoreServiceClient,
@@ -77,8 +77,8 @@ export interface AutoAssignOptions {
 export interface ClientOptions {
   /** Deadline of each unary call in milliseconds (default 60 s). */
   deadlineMs?: number;
-  /** Credentials directory (ca.crt, tls.crt, tls.key): mutual TLS; absent: plain text. */
-  credentials?: string;
+  /** Credentials directory (ca.crt, tls.crt, tls.key) or the three files by name: mutual TLS; absent: plain text. */
+  credentials?: string | CredentialPaths;
   /**
    * Writes are an orchestrator's controller converting its objects ("k8s"): sent as
    * CONVERTED_METADATA so the datastore allows Calico's reserved names (`knp.default.*`);

@@ -8,10 +8,11 @@ export {
   resourceKey,
   kindPrefix,
   parseResourceKey,
+  inboxPrefix,
 } from './names.js';
 export type { StoredKind, ResourceKey } from './names.js';
 export { connectNats } from './connect.js';
-export { natsServerConfig, SYNC_SERVER_DENIED_PUBLISH } from './server-config.js';
+export { natsServerConfig, syncServerPermissions, datastorePermissions } from './server-config.js';
 export type { NatsServerConfigOptions } from './server-config.js';
 export type { NatsConnection } from './connect.js';
 export { asServiceError, classifyNatsError, TransientJsCodes, StorageJsCodes, NATS_RETRY_AFTER_MS, STORAGE_RETRY_AFTER_MS } from './errors.js';

@@ -1,9 +1,13 @@
 // NATS locked down (server-config.ts) against a real nats-server, a real datastore and a real sync
-// server: both work under their permissions; a sync server's user cannot write the KV or change the
-// stream; a client whose certificate maps to no user (a node), or with no certificate, cannot
-// connect, so it can neither forge heartbeats nor write the KV.
+// server: both work under their allow lists (the server logs no permission violation for them
+// while they run); a sync server's user cannot write the KV, change the stream, or publish or
+// subscribe outside its list; the datastore's user cannot forge a heartbeat; a client whose
+// certificate maps to no user (a node), or with no certificate, cannot connect, so it can neither
+// forge heartbeats nor write the KV.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -14,7 +18,7 @@ import { runDatastore, type DatastoreHandle } from '../../datastore/index.js';
 import { runSync, syncConfigSpec, type RunningSync } from '../../sync/index.js';
 import { loadConfig } from '../config/index.js';
 import { testConfig } from '../../datastore/testing.js';
-import { connectNats, natsServerConfig, RESOURCES_BUCKET, Subjects } from './index.js';
+import { connectNats, inboxPrefix, natsServerConfig, RESOURCES_BUCKET, Subjects } from './index.js';
 
 let pki: TestPki;
 let nats: NatsServerHandle;
@@ -22,6 +26,10 @@ let ds: DatastoreHandle;
 let sync: RunningSync;
 const dirs: Record<string, string> = {};
 const log = createLogger('nats-lockdown-test');
+const scratch = mkdtempSync(join(tmpdir(), 'meshless-nats-lockdown-'));
+const serverLog = join(scratch, 'nats.log');
+/** The nats-server's log: every permission violation it refused, with user and subject. */
+const violations = () => (existsSync(serverLog) ? readFileSync(serverLog, 'utf8').split('\n').filter((l) => /(Publish|Subscription) Violation/.test(l)) : []);
 
 before(async () => {
   pki = await createTestPki();
@@ -30,7 +38,8 @@ before(async () => {
   dirs.sync = await pki.issue('sync-server', 'sync-0');
   dirs.node = await pki.issue('node', 'node-a');
   nats = await startNatsServer({
-    config: (port, storeDir) => natsServerConfig({ host: '127.0.0.1', port, serverName: 'test', storeDir, credentials: dirs.nats!, datastores: ['datastore'], syncServers: ['sync-0'] }),
+    config: (port, storeDir) =>
+      `${natsServerConfig({ host: '127.0.0.1', port, serverName: 'test', storeDir, credentials: dirs.nats!, datastores: ['datastore'], syncServers: ['sync-0'] })}log_file: ${JSON.stringify(serverLog)}\n`,
   });
   ds = await runDatastore(testConfig(nats.url, { natsCredentials: dirs.datastore! }), log);
   sync = await runSync(loadConfig(syncConfigSpec, { env: {}, overrides: { nats: nats.url, natsCredentials: dirs.sync, insecure: true, listen: '127.0.0.1:0', stateDir: '', metricsPort: -1, serverId: 'sync-0' } }), { log });
@@ -41,6 +50,7 @@ after(async () => {
   await ds.close();
   await nats.stop();
   pki.remove();
+  if (!process.env.KEEP) rmSync(scratch, { recursive: true, force: true });
 });
 
 test('the datastore writes and the sync server follows under their permissions', async () => {
@@ -48,6 +58,56 @@ test('the datastore writes and the sync server follows under their permissions',
   await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-a' }, spec: {} });
   client.close();
   await waitFor('the sync server ready and holding the node', () => sync.server.ready && sync.server.cache.size >= 1, 30_000);
+  // Heartbeats went out (the sync server's own subject) and nothing either did was refused.
+  await waitFor('a second heartbeat round', async () => {
+    const nc = await connectNats(nats.url, 'hb-probe', undefined, dirs.sync);
+    try {
+      const got = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 3000);
+        nc.subscribe(Subjects.syncHeartbeat, { max: 1, callback: () => (clearTimeout(timer), resolve(true)) });
+      });
+      return got;
+    } finally {
+      await nc.close();
+    }
+  }, 20_000, 100);
+  assert.deepEqual(violations(), [], 'the datastore and the sync server stay inside their allow lists');
+});
+
+test('out-of-scope publishes and subscriptions are refused by nats-server for each user', async () => {
+  const refusedPublish = async (dir: string, user: string, subject: string) => {
+    const nc = await connectNats(nats.url, `probe-${user.replace(/\W+/g, '-')}`, undefined, dir);
+    try {
+      nc.publish(subject, 'x');
+      await nc.flush();
+      await waitFor(`nats-server refusing ${user}'s publish to ${subject}`, () => violations().some((l) => l.includes(`Publish Violation - User "${user}", Subject "${subject}"`)), 10_000, 100);
+    } finally {
+      await nc.close();
+    }
+  };
+  const refusedSubscribe = async (dir: string, user: string, subject: string) => {
+    const nc = await connectNats(nats.url, `probe-${user.replace(/\W+/g, '-')}`, undefined, dir);
+    try {
+      const sub = nc.subscribe(subject);
+      const ended = (async () => {
+        for await (const _ of sub) void _;
+      })();
+      await assert.rejects(ended, (err: Error) => err.name === 'PermissionViolationError' && err.message.includes(subject), `${user} subscribing to ${subject}`);
+    } finally {
+      await nc.close();
+    }
+  };
+  // The sync server: no stream listing, no other bucket's or stream's consumers, no $SYS, no core subjects of others.
+  for (const subject of ['$JS.API.STREAM.LIST', '$JS.API.STREAM.INFO.KV_meshless-meta', '$JS.API.CONSUMER.CREATE.KV_meshless-meta', '$SYS.REQ.SERVER.PING', Subjects.rrPeerStatus]) {
+    await refusedPublish(dirs.sync!, 'meshless://sync-server/sync-0', subject);
+  }
+  // ... nor read another client's replies: every inbox, or the datastore's.
+  for (const subject of [`$KV.${RESOURCES_BUCKET}.>`, '>', Subjects.rrPeerStatus, '_INBOX.>', `${inboxPrefix({ role: 'datastore', name: 'datastore' })}.>`]) {
+    await refusedSubscribe(dirs.sync!, 'sync-server', subject);
+  }
+  // The datastore: no forged heartbeat or drain notice, no $SYS, no subscription to them.
+  for (const subject of [Subjects.syncHeartbeat, Subjects.syncDrain, '$SYS.REQ.SERVER.PING']) await refusedPublish(dirs.datastore!, 'meshless://datastore/datastore', subject);
+  await refusedSubscribe(dirs.datastore!, 'datastore', Subjects.syncHeartbeat);
 });
 
 test('a sync server\'s user cannot write the KV, purge or delete the stream', async () => {

@@ -24,6 +24,16 @@ export const Subjects = {
 } as const;
 
 /**
+ * The reply subjects (inboxes) of a client authenticated as role/name: `_INBOX.ROLE.NAME`, so
+ * that its user may subscribe to its own replies only, never to another client's (a sync server
+ * reading the datastore's JetStream replies). Characters a subject token cannot hold become `_`.
+ */
+export function inboxPrefix(identity: { role: string; name: string }): string {
+  const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return `_INBOX.${token(identity.role)}.${token(identity.name)}`;
+}
+
+/**
  * Kind → key token in RESOURCES_BUCKET. Keys are `<token>.<namespace or _>.<name>`, with `.` in
  * names written as `_` (Kubernetes names never contain `_`, namespaces never contain `.` or `_`),
  * so one token per level and `nodes.>` style wildcards work.

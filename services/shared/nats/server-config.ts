@@ -1,37 +1,65 @@
-// The nats-server configuration of a locked-down Meshless cluster: TLS on the client (and
-// cluster) port, every client authenticated by its certificate (verify_and_map: the certificate's
-// URI SAN meshless://ROLE/NAME is the NATS user), and per-user subject permissions:
+// The nats-server configuration of a locked-down Meshless cluster: TLS on the client and cluster
+// ports, every client authenticated by its certificate (verify_and_map: the certificate's URI SAN
+// meshless://ROLE/NAME is the NATS user), and per-user subject permissions written as allow lists
+// (anything not listed is refused by the server):
 //
-//   datastore     everything: it alone creates the buckets and writes the KV (`$KV.>`)
-//   sync-server   reads the KV through JetStream consumers and publishes and reads its own
-//                 subjects (heartbeats, drain notices); every subject that writes or reshapes a
-//                 stream is denied, so a sync server cannot write the KV or forge datastore state
+//   datastore     the JetStream API (it creates and scales the buckets and reads them), the two KV
+//                 buckets' subjects (its writes), acks and flow control, replies on its own
+//                 inboxes (_INBOX.datastore.NAME.>, names.ts inboxPrefix); it
+//                 cannot publish a sync heartbeat or drain notice, nor touch $SYS
+//   sync-server   reads the resources bucket through an ordered push consumer: the few API
+//                 subjects that consumer and the stream look-ups use, scoped to the bucket's
+//                 stream, flow-control replies, and one message get on the meta bucket; its
+//                 replies on its own inboxes only (not the datastore's); publishes and reads its own subjects (heartbeats,
+//                 drain notices); it cannot write the KV, change or purge a stream, or make a
+//                 durable consumer
 //   anyone else   no user, so no connection: nodes, reflectors, CLIs never talk to NATS
 //
-// The sync servers' publish permission is an allow-all with denials (JetStream's read path uses
-// many API subjects, and nats.js changes which ones); the denials cover every subject that
-// changes stored data or stream configuration.
+// Routes (cluster port): mutual TLS from the same CA, and the peer's certificate must be the NATS
+// servers' own identity (meshless://nats/NAME, verify_and_map against the cluster's one route
+// user), so a node's or a sync server's certificate from the same CA cannot join as a route and
+// read every stream. (Rejected: an allow-all-with-denials list for the sync servers, the first
+// version: every subject JetStream adds in a later release would have been allowed by default.)
 import { identityUri } from '../tls/index.js';
-import { Subjects } from './names.js';
+import { inboxPrefix, META_BUCKET, RESOURCES_BUCKET, Subjects } from './names.js';
 
-/** Subjects a sync server may never publish to. */
-export const SYNC_SERVER_DENIED_PUBLISH = [
-  '$KV.>',
-  '$JS.API.STREAM.CREATE.>',
-  '$JS.API.STREAM.UPDATE.>',
-  '$JS.API.STREAM.DELETE.>',
-  '$JS.API.STREAM.PURGE.>',
-  '$JS.API.STREAM.MSG.DELETE.>',
-  '$JS.API.STREAM.RESTORE.>',
-  '$JS.API.STREAM.SNAPSHOT.>',
-  '$JS.API.STREAM.PEER.>',
-  '$JS.API.STREAM.LEADER.>',
-  '$JS.API.ACCOUNT.>',
-  '$JS.API.META.>',
-  '$JS.API.SERVER.>',
-  '$JS.API.CONSUMER.DURABLE.CREATE.>',
-  '$SYS.>',
-] as const;
+/** The JetStream API prefix (nats.js's default domain-less prefix). */
+const API = '$JS.API';
+
+/** What a sync server may publish: the read path of services/sync (kv-source.ts, compaction.ts, sync-server.ts) and its own subjects. */
+export function syncServerPermissions(name: string, bucket = RESOURCES_BUCKET, metaBucket = META_BUCKET): { publish: string[]; subscribe: string[] } {
+  const stream = `KV_${bucket}`;
+  return {
+    publish: [
+      // jetstreamManager() checks the account once.
+      `${API}.INFO`,
+      `${API}.STREAM.INFO.${stream}`,
+      `${API}.STREAM.MSG.GET.${stream}`,
+      // The compacted-revision look-up in the meta bucket (compaction.ts: a last-by-subject get;
+      // the buckets have allow_direct false, so never $JS.API.DIRECT.GET).
+      `${API}.STREAM.MSG.GET.KV_${metaBucket}`,
+      // The ordered push consumer: ephemeral create (old and new create APIs), info, delete.
+      `${API}.CONSUMER.CREATE.${stream}`,
+      `${API}.CONSUMER.CREATE.${stream}.>`,
+      `${API}.CONSUMER.INFO.${stream}.>`,
+      `${API}.CONSUMER.DELETE.${stream}.>`,
+      // Flow-control replies of that push consumer.
+      `$JS.FC.${stream}.>`,
+      Subjects.syncHeartbeat,
+      Subjects.syncDrain,
+    ],
+    // Request replies and the push consumer's deliver subject: its own inboxes (connect.ts).
+    subscribe: [`${inboxPrefix({ role: 'sync-server', name })}.>`, Subjects.syncHeartbeat, Subjects.syncDrain],
+  };
+}
+
+/** What the datastore may publish: the JetStream API, its buckets, acks and flow control. */
+export function datastorePermissions(name: string, buckets: readonly string[] = [RESOURCES_BUCKET, META_BUCKET]): { publish: string[]; subscribe: string[] } {
+  return {
+    publish: [`${API}.>`, ...buckets.map((b) => `$KV.${b}.>`), '$JS.ACK.>', '$JS.FC.>'],
+    subscribe: [`${inboxPrefix({ role: 'datastore', name })}.>`],
+  };
+}
 
 export interface NatsServerConfigOptions {
   host: string;
@@ -40,24 +68,28 @@ export interface NatsServerConfigOptions {
   monitorPort?: number;
   serverName: string;
   storeDir: string;
-  /** Credentials directory of the NATS server (its certificate must name the host clients dial). */
+  /** Credentials directory of the NATS server (its certificate must name the host clients and routes dial). */
   credentials: string;
   /** Names in the datastore certificates (role datastore). */
   datastores: readonly string[];
   /** Names in the sync server certificates (role sync-server). */
   syncServers: readonly string[];
-  /** Clustering (routes in plain text for now: see the README's security section). */
+  /** The name in the NATS servers' certificate (role nats), the one identity a route may present; default `nats`. */
+  routeName?: string;
+  /** Clustering: routes over mutual TLS, each peer authenticated as routeName. */
   cluster?: { name: string; port: number; routes: readonly number[] };
 }
 
 const q = (s: string) => JSON.stringify(s);
+const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
+const perms = (p: { publish: string[]; subscribe: string[] }) => `{ publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} } }`;
 
 export function natsServerConfig(o: NatsServerConfigOptions): string {
   const dir = o.credentials;
-  const syncPermissions = `{ publish: { allow: [">"], deny: [${SYNC_SERVER_DENIED_PUBLISH.map(q).join(', ')}] }, subscribe: { allow: ["_INBOX.>", ${q(Subjects.syncHeartbeat)}, ${q(Subjects.syncDrain)}] } }`;
+  const tlsFiles = [`cert_file: ${q(`${dir}/tls.crt`)}`, `key_file: ${q(`${dir}/tls.key`)}`, `ca_file: ${q(`${dir}/ca.crt`)}`];
   const users = [
-    ...o.datastores.map((name) => `    { user: ${q(identityUri({ role: 'datastore', name }))} }`),
-    ...o.syncServers.map((name) => `    { user: ${q(identityUri({ role: 'sync-server', name }))}, permissions: ${syncPermissions} }`),
+    ...o.datastores.map((name) => `    { user: ${q(identityUri({ role: 'datastore', name }))}, permissions: ${perms(datastorePermissions(name))} }`),
+    ...o.syncServers.map((name) => `    { user: ${q(identityUri({ role: 'sync-server', name }))}, permissions: ${perms(syncServerPermissions(name))} }`),
   ];
   return [
     '# Written by Meshless (services/shared/nats/server-config.ts): TLS, users from client certificates, subject permissions.',
@@ -71,13 +103,18 @@ export function natsServerConfig(o: NatsServerConfigOptions): string {
           `  name: ${q(o.cluster.name)}`,
           `  listen: ${q(`${o.host}:${o.cluster.port}`)}`,
           `  routes: [${o.cluster.routes.map((p) => q(`nats://${o.host}:${p}`)).join(', ')}]`,
+          // verify_and_map on routes: the peer's certificate must map to this one user.
+          `  authorization { user: ${q(identityUri({ role: 'nats', name: o.routeName ?? 'nats' }))} }`,
+          '  tls {',
+          ...tlsFiles.map((l) => `    ${l}`),
+          '    verify_and_map: true',
+          '    timeout: 5',
+          '  }',
           '}',
         ]
       : []),
     'tls {',
-    `  cert_file: ${q(`${dir}/tls.crt`)}`,
-    `  key_file: ${q(`${dir}/tls.key`)}`,
-    `  ca_file: ${q(`${dir}/ca.crt`)}`,
+    ...tlsFiles.map((l) => `  ${l}`),
     '  verify_and_map: true',
     '}',
     'authorization {',

@@ -14,7 +14,25 @@ export interface NatsClusterHandle {
   stop(): Promise<void>;
 }
 
-export async function startNatsCluster(size = 3, options: { extraArgs?: string[] } = {}): Promise<NatsClusterHandle> {
+/** One member's ports and names, for a configuration file that replaces the flags. */
+export interface NatsClusterMemberConfig {
+  port: number;
+  storeDir: string;
+  serverName: string;
+  clusterName: string;
+  clusterPort: number;
+  /** Route ports of the other members. */
+  routes: number[];
+}
+
+export async function startNatsCluster(
+  size = 3,
+  options: {
+    extraArgs?: string[];
+    /** A configuration file's text per member (e.g. shared/nats natsServerConfig with TLS routes). */
+    config?: (member: NatsClusterMemberConfig) => string;
+  } = {},
+): Promise<NatsClusterHandle> {
   const root = mkdtempSync(join(tmpdir(), 'meshless-nats-cluster-'));
   const clientPorts: number[] = [];
   const routePorts: number[] = [];
@@ -23,14 +41,17 @@ export async function startNatsCluster(size = 3, options: { extraArgs?: string[]
     routePorts.push(await freePort());
   }
   const members = await Promise.all(
-    clientPorts.map((port, i) =>
-      startNatsServer({
+    clientPorts.map((port, i) => {
+      const cluster = { serverName: `n${i}`, clusterName: 'meshless-test', clusterPort: routePorts[i]!, routes: routePorts.filter((_, j) => j !== i) };
+      const config = options.config;
+      return startNatsServer({
         port,
         storeDir: join(root, `n${i}`),
         extraArgs: options.extraArgs,
-        cluster: { serverName: `n${i}`, clusterName: 'meshless-test', clusterPort: routePorts[i]!, routes: routePorts.filter((_, j) => j !== i) },
-      }),
-    ),
+        cluster,
+        ...(config ? { config: (p: number, storeDir: string) => config({ ...cluster, port: p, storeDir }) } : {}),
+      });
+    }),
   );
   return {
     members,

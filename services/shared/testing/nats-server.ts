@@ -1,7 +1,7 @@
 // A real nats-server (the Debian package) with JetStream, on a random loopback port, its store in
 // a temporary directory. Tests use it instead of any mock; restart() keeps the same port and data.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,7 @@ export async function startNatsServer(
       if (c.routes.length > 0) args.push('--routes', c.routes.map((p) => `nats://127.0.0.1:${p}`).join(','));
     }
     if (options.config) {
+      mkdirSync(storeDir, { recursive: true });
       const file = join(storeDir, 'nats.conf');
       writeFileSync(file, options.config(port, storeDir));
       args = ['-c', file];

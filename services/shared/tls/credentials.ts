@@ -13,7 +13,7 @@
 import type { PeerCertificate } from 'node:tls';
 import { credentials, experimental, ServerCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { checkCredentials, TlsConfigError, type TlsFiles } from './files.js';
+import { checkCredentials, TlsConfigError, type CredentialPaths, type TlsFiles } from './files.js';
 import { describeIdentity, identityFromSubjectAltName, type Identity, type Role } from './identity.js';
 
 export const DEFAULT_REFRESH_MS = 10_000;
@@ -94,14 +94,16 @@ export interface ClientChannel {
 const providers = new Map<string, experimental.FileWatcherCertificateProvider>();
 
 /**
- * Credentials for a client of a server that must hold one of `serverRoles`. `dir` undefined or
- * empty: plain text. The directory is checked now (a clear error naming the file).
+ * Credentials for a client of a server that must hold one of `serverRoles`. `source` (a
+ * credentials directory, or three named files) undefined or empty: plain text. The files are
+ * checked now (a clear error naming the file).
  */
-export function clientChannel(dir: string | undefined, serverRoles: readonly Role[], refreshMs = DEFAULT_REFRESH_MS): ClientChannel {
-  if (!dir) return { credentials: credentials.createInsecure(), options: {}, secure: false };
-  const files = checkCredentials(dir);
-  let provider = providers.get(dir);
-  if (!provider) providers.set(dir, (provider = fileProvider(files, refreshMs)));
+export function clientChannel(source: string | CredentialPaths | undefined, serverRoles: readonly Role[], refreshMs = DEFAULT_REFRESH_MS): ClientChannel {
+  if (!source) return { credentials: credentials.createInsecure(), options: {}, secure: false };
+  const files = checkCredentials(source);
+  const key = `${files.caFile}\0${files.certFile}\0${files.keyFile}`;
+  let provider = providers.get(key);
+  if (!provider) providers.set(key, (provider = fileProvider(files, refreshMs)));
   const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
     const id = identityFromSubjectAltName(cert.subjectaltname);
     if (!id) return new Error('the server certificate carries no meshless identity');

@@ -4,7 +4,7 @@
 // handshake.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { identityFromSubjectAltName, type Identity } from './identity.js';
 
 export const CA_FILE = 'ca.crt';
@@ -33,11 +33,22 @@ function read(file: string): Buffer {
   }
 }
 
-/** Reads and checks a credentials directory: both certificates parse, the key matches, an identity is present. */
-export function checkCredentials(dir: string, now = Date.now()): TlsFiles {
-  const caFile = join(dir, CA_FILE);
-  const certFile = join(dir, CERT_FILE);
-  const keyFile = join(dir, KEY_FILE);
+/** Three files named one by one instead of a directory (the CNI network configuration's `tls`). */
+export interface CredentialPaths {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Reads and checks a credentials directory (or three named files): both certificates parse, the
+ * key matches, an identity is present.
+ */
+export function checkCredentials(source: string | CredentialPaths, now = Date.now()): TlsFiles {
+  const dir = typeof source === 'string' ? source : dirname(source.cert);
+  const caFile = typeof source === 'string' ? join(dir, CA_FILE) : source.ca;
+  const certFile = typeof source === 'string' ? join(dir, CERT_FILE) : source.cert;
+  const keyFile = typeof source === 'string' ? join(dir, KEY_FILE) : source.key;
   let ca: X509Certificate;
   let cert: X509Certificate;
   try {

@@ -43,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--ipv6', 'also assign an IPv6 address to each workload')
     .option('--copy-node', 'copy this Node.js binary beside the executables (the host needs no Node.js)')
     .option('--conf-file <name>', 'conflist file name', '10-meshless.conflist')
+    .option('--cni-tls-dir <dir>', "the node's credentials directory on the host (ca.crt, tls.crt, tls.key of its node certificate), written into the conflist as tls: {ca, cert, key}; the plugin then speaks mutual TLS to the datastore")
     .addHelpText('after', '\nExamples:\n  meshless cni install --bin-dir /opt/cni/bin --conf-dir /etc/cni/net.d --cni-datastore 10.0.0.5:5470 --chain portmap\n')
     .action(async () => {
       const o = install.opts<{
@@ -56,6 +57,7 @@ export function register(program: Command, ctx: CliContext): void {
         ipv6?: boolean;
         copyNode?: boolean;
         confFile: string;
+        cniTlsDir?: string;
       }>();
       const mtu = Number(o.mtu);
       if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new CliError(`invalid --mtu '${o.mtu}': an MTU is 68-65535`);
@@ -73,6 +75,7 @@ export function register(program: Command, ctx: CliContext): void {
           assignIpv6: o.ipv6 === true,
           copyNode: o.copyNode === true,
           confFileName: o.confFile,
+          ...(o.cniTlsDir ? { tlsDir: o.cniTlsDir } : {}),
         });
       } catch (err) {
         throw new CliError((err as Error).message, { cause: err });

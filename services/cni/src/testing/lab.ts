@@ -11,7 +11,7 @@ import { createNetns, type Netns } from '../../../testing/index.js';
 import { runDatastore, datastoreConfig, type DatastoreConfig, type DatastoreHandle } from '../../../datastore/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import { startNatsServer, type NatsServerHandle } from '../../../shared/testing/index.js';
+import { createTestPki, startNatsServer, type NatsServerHandle, type TestPki } from '../../../shared/testing/index.js';
 import { DEBIAN_CNI_DIR, REPO_BIN, type ConfList, type Runtime } from './runtime.js';
 
 const execFileAsync = promisify(execFile);
@@ -25,6 +25,8 @@ export interface CniLab {
   /** meshless-cni + tuning, logging to the scratch directory. */
   readonly list: ConfList;
   readonly scratch: string;
+  /** With `tls`: the lab's CA (the datastore serves mutual TLS; the conflist carries a node certificate for nodeName). */
+  readonly pki: TestPki | undefined;
   newPod(): Promise<Netns>;
   /** Deletes one pod's namespace now. */
   dropPod(ns: Netns): Promise<void>;
@@ -33,7 +35,7 @@ export interface CniLab {
 
 export const netnsPath = (ns: Netns): string => `/var/run/netns/${ns.name}`;
 
-export async function createCniLab(options: { pool: string; blockSize: number; logLevel?: string }): Promise<CniLab> {
+export async function createCniLab(options: { pool: string; blockSize: number; logLevel?: string; tls?: boolean }): Promise<CniLab> {
   const scratch = mkdtempSync(join(tmpdir(), 'meshless-cni-'));
   const cleanups: Array<() => Promise<unknown>> = [async () => rmSync(scratch, { recursive: true, force: true })];
   const pods: Netns[] = [];
@@ -57,12 +59,20 @@ export async function createCniLab(options: { pool: string; blockSize: number; l
     // pod's interface: a real node's default route.
     await node.exec('ip', ['route', 'add', 'default', 'via', `198.19.${octet}.1`]);
     await node.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
-    const datastore = await runDatastore({ ...defaults, listen: `198.19.${octet}.1:0`, metricsPort: 0, nats: nats.url, insecure: true }, createLogger('cni-lab'));
-    cleanups.push(() => datastore.close());
-    const client = createDatastoreClient(datastore.address);
-    cleanups.push(async () => client.close());
     const nodeName = 'cni-node';
+    const pki = options.tls ? await createTestPki() : undefined;
+    if (pki) cleanups.push(async () => pki.remove());
+    const serverCredentials = pki ? await pki.issue('datastore', 'datastore') : '';
+    const adminCredentials = pki ? await pki.issue('admin', 'cni-lab') : undefined;
+    const nodeCredentials = pki ? await pki.issue('node', nodeName) : undefined;
+    const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
+    const datastore = await runDatastore(
+      { ...defaults, listen: `198.19.${octet}.1:0`, metricsPort: 0, nats: nats.url, insecure: !pki, credentials: serverCredentials },
+      createLogger('cni-lab'),
+    );
+    cleanups.push(() => datastore.close());
+    const client = createDatastoreClient(datastore.address, adminCredentials ? { credentials: adminCredentials } : {});
+    cleanups.push(async () => client.close());
     await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'cni-pool' }, spec: { cidr: options.pool, blockSize: options.blockSize } });
     await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: nodeName }, spec: {} });
     return {
@@ -83,11 +93,13 @@ export async function createCniLab(options: { pool: string; blockSize: number; l
             log_file: join(scratch, 'cni.log'),
             log_level: options.logLevel ?? 'debug',
             ipam: { type: 'meshless-ipam' },
+            ...(nodeCredentials ? { tls: { ca: join(nodeCredentials, 'ca.crt'), cert: join(nodeCredentials, 'tls.crt'), key: join(nodeCredentials, 'tls.key') } } : {}),
           },
           { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' } },
         ],
       },
       scratch,
+      pki,
       async newPod() {
         const ns = await createNetns('cp');
         pods.push(ns);
