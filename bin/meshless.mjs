@@ -26,7 +26,9 @@ async function compiled() {
       try {
         await import('esbuild');
       } catch {
-        process.stderr.write(`meshless: ${why}, and esbuild is not installed to build it: run \`npm ci && npm run build\` in ${rootPath}\n`);
+        process.stderr.write(
+          `meshless: ${why}, and esbuild is not installed to build it: run \`npm ci && npm run build\` in ${rootPath}\n`,
+        );
         process.exit(1);
       }
       process.stderr.write(`meshless: ${why}; building it\n`);

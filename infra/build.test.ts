@@ -51,10 +51,18 @@ function productionLayout(): string {
   cpSync(join(PROJECT_ROOT, 'bin'), join(app, 'bin'), { recursive: true });
   cpSync(join(PROJECT_ROOT, 'dist'), join(app, 'dist'), { recursive: true });
   cpSync(join(PROJECT_ROOT, 'package.json'), join(app, 'package.json'));
-  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-  assert.ok(!('tsx' in pkg.dependencies) && !('esbuild' in pkg.dependencies), 'tsx and esbuild are build tools, not production dependencies');
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  assert.ok(
+    !('tsx' in pkg.dependencies) && !('esbuild' in pkg.dependencies),
+    'tsx and esbuild are build tools, not production dependencies',
+  );
   // Production dependencies and what they need at run time (their own dependencies, hoisted).
-  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   for (const [path, meta] of Object.entries(lock.packages)) {
     if (!path.startsWith('node_modules/') || meta.dev || path.lastIndexOf('node_modules/') !== 0) continue;
     const target = join(PROJECT_ROOT, path);
@@ -77,7 +85,15 @@ test('`meshless` runs from dist/ with production dependencies only, and its stac
     assert.match(help.stdout, /Manage a Meshless cluster/);
     assert.equal(help.stderr, '');
     // A datastore that is not there: the one-line failure, from the compiled code.
-    const down = await run(process.execPath, [bin, '--datastore', '127.0.0.1:1', '--timeout', '300ms', 'get', 'nodes']).catch((err: { code: number; stderr: string }) => err);
+    const down = await run(process.execPath, [
+      bin,
+      '--datastore',
+      '127.0.0.1:1',
+      '--timeout',
+      '300ms',
+      'get',
+      'nodes',
+    ]).catch((err: { code: number; stderr: string }) => err);
     assert.ok('code' in down && down.code === 1, 'get against no datastore exits 1');
     assert.match(down.stderr, /^meshless: .*127\.0\.0\.1:1/);
     assert.equal(down.stderr.trim().split('\n').length, 1);
@@ -99,8 +115,14 @@ test('a read-only command loads no telemetry SDK and no logger', async () => {
   // imports (a dynamic import() is what a command's action does when it needs more).
   const entry = join(PROJECT_ROOT, 'dist/services/cli/src/main.js');
   const loaded = staticGraph(entry);
-  const packages = new Set([...loaded].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!)));
-  const externals = new Set([...loaded].flatMap((file) => importsOf(file).filter((s) => !s.startsWith('.') && !s.startsWith('node:'))));
+  const packages = new Set(
+    [...loaded].flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!),
+    ),
+  );
+  const externals = new Set(
+    [...loaded].flatMap((file) => importsOf(file).filter((s) => !s.startsWith('.') && !s.startsWith('node:'))),
+  );
   assert.ok(packages.has('commander'), `the entry bundles commander (found: ${[...packages].join(', ')})`);
   for (const heavy of ['@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@grpc/grpc-js']) {
     assert.ok(!packages.has(heavy), `${heavy} is loaded by every command`);
@@ -109,7 +131,9 @@ test('a read-only command loads no telemetry SDK and no logger', async () => {
 });
 
 function importsOf(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gm)].map((m) => (m[1] ?? m[2])!);
+  return [
+    ...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gm),
+  ].map((m) => (m[1] ?? m[2])!);
 }
 
 function staticGraph(entry: string): Set<string> {

@@ -83,7 +83,11 @@ const HARNESS_UNITS = new Set(['testing', 'lab', 'infra', 'loadtest', 'k8s']);
 /** The files through which other units may enter `unit`. */
 function doorsOf(unit: string, test: boolean): (path: string) => boolean {
   if (unit === 'proto') return (p) => p.startsWith('proto/gen/');
-  const base = unit.startsWith('shared/') ? `services/${unit}` : ['infra', 'loadtest', 'k8s'].includes(unit) ? unit : `services/${unit}`;
+  const base = unit.startsWith('shared/')
+    ? `services/${unit}`
+    : ['infra', 'loadtest', 'k8s'].includes(unit)
+      ? unit
+      : `services/${unit}`;
   return (p) => p === `${base}/index.ts` || (test && p === `${base}/testing.ts`);
 }
 
@@ -100,15 +104,23 @@ export function importsOf(file: SourceFile): ImportEdge[] {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const c = node.importClause;
       const named = c?.namedBindings && ts.isNamedImports(c.namedBindings) ? c.namedBindings.elements : undefined;
-      const typeOnly = !!c && (c.isTypeOnly || (!c.name && !!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
+      const typeOnly =
+        !!c && (c.isTypeOnly || (!c.name && !!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
       add(node.moduleSpecifier.text, typeOnly);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const named = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : undefined;
-      add(node.moduleSpecifier.text, node.isTypeOnly || (!!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
+      add(
+        node.moduleSpecifier.text,
+        node.isTypeOnly || (!!named && named.length > 0 && named.every((e) => e.isTypeOnly)),
+      );
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const arg = node.arguments[0];
       if (arg && ts.isStringLiteral(arg)) add(arg.text, false);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       add(node.argument.literal.text, true);
     }
     ts.forEachChild(node, visit);
@@ -154,7 +166,10 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
 }
 
 /** Every broken rule, one line each (empty: the tree keeps the rules). */
-export function checkImports(files: readonly SourceFile[], allowedDeep: Readonly<Record<string, string>> = ALLOWED_DEEP): string[] {
+export function checkImports(
+  files: readonly SourceFile[],
+  allowedDeep: Readonly<Record<string, string>> = ALLOWED_DEEP,
+): string[] {
   const problems: string[] = [];
   const known = new Set(files.map((f) => f.path));
   const edges = files.flatMap(importsOf);
@@ -171,7 +186,10 @@ export function checkImports(files: readonly SourceFile[], allowedDeep: Readonly
     const key = `${e.from} -> ${e.to}`;
     if (!doorsOf(to, test)(e.to)) {
       if (allowedDeep[key] !== undefined) usedExceptions.add(key);
-      else problems.push(`${e.from}: imports ${e.to}, inside ${to}; go through ${to}'s index.ts${test ? ' (or testing.ts)' : ''}`);
+      else
+        problems.push(
+          `${e.from}: imports ${e.to}, inside ${to}; go through ${to}'s index.ts${test ? ' (or testing.ts)' : ''}`,
+        );
     }
     if (isTestCode(e.from)) continue;
     if (isTestCode(e.to) && !HARNESS_UNITS.has(from)) {
@@ -180,14 +198,17 @@ export function checkImports(files: readonly SourceFile[], allowedDeep: Readonly
     }
     const lf = layerOf(from);
     const lt = layerOf(to);
-    if (lf === undefined) problems.push(`${e.from}: ${from} has no layer; add it to LAYERS and to the README's architecture section`);
-    else if (lt === undefined) problems.push(`${e.to}: ${to} has no layer; add it to LAYERS and to the README's architecture section`);
+    if (lf === undefined)
+      problems.push(`${e.from}: ${from} has no layer; add it to LAYERS and to the README's architecture section`);
+    else if (lt === undefined)
+      problems.push(`${e.to}: ${to} has no layer; add it to LAYERS and to the README's architecture section`);
     else if (lt > lf || (lt === lf && !(from.startsWith('shared/') && to.startsWith('shared/')))) {
       problems.push(`${e.from}: ${from} (layer ${lf}) imports ${to} (layer ${lt}); a layer imports only lower ones`);
     }
   }
   for (const key of Object.keys(allowedDeep)) {
-    if (!usedExceptions.has(key)) problems.push(`ALLOWED_DEEP has '${key}', which the tree no longer does: remove the entry`);
+    if (!usedExceptions.has(key))
+      problems.push(`ALLOWED_DEEP has '${key}', which the tree no longer does: remove the entry`);
   }
   const fileGraph = new Map<string, string[]>();
   for (const f of files) fileGraph.set(f.path, []);
@@ -213,7 +234,8 @@ export function projectFiles(root = ROOT): SourceFile[] {
       if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push({ path: relative(root, path), text: readFileSync(path, 'utf8') });
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+        out.push({ path: relative(root, path), text: readFileSync(path, 'utf8') });
     }
   };
   for (const top of ['services', 'proto', 'infra', 'loadtest', 'k8s']) walk(join(root, top));
@@ -230,12 +252,12 @@ test('the checker finds each kind of broken rule', () => {
   const f = (path: string, text: string): SourceFile => ({ path, text });
   const tree = [
     f('services/bgp/index.ts', "export { a } from './src/a.js';"),
-    f('services/bgp/src/a.ts', "export const a = 1;"),
-    f('services/bgp/testing.ts', "export const fixture = 1;"),
+    f('services/bgp/src/a.ts', 'export const a = 1;'),
+    f('services/bgp/testing.ts', 'export const fixture = 1;'),
     f('services/rr/index.ts', "export { r } from './src/r.js';"),
     f('services/rr/src/r.ts', "import { a } from '../../bgp/index.js';\nexport const r = a;"),
     f('services/rr/src/r.test.ts', "import { fixture } from '../../bgp/testing.js';"),
-    f('services/shared/log/index.ts', "export const log = 1;"),
+    f('services/shared/log/index.ts', 'export const log = 1;'),
     f('services/shared/tls/index.ts', "import { log } from '../log/index.js';"),
   ];
   assert.deepEqual(checkImports(tree, {}), [], 'a tree that keeps the rules');
@@ -246,21 +268,55 @@ test('the checker finds each kind of broken rule', () => {
       {},
     );
   // A deep import into another service.
-  assert.match(broken([], { 'services/rr/src/r.ts': "import { a } from '../../bgp/src/a.js';" }).join('\n'), /rr\/src\/r\.ts: imports services\/bgp\/src\/a\.ts, inside bgp/);
+  assert.match(
+    broken([], { 'services/rr/src/r.ts': "import { a } from '../../bgp/src/a.js';" }).join('\n'),
+    /rr\/src\/r\.ts: imports services\/bgp\/src\/a\.ts, inside bgp/,
+  );
   // Fixtures from code (not a test).
-  assert.match(broken([], { 'services/rr/src/r.ts': "import { fixture } from '../../bgp/testing.js';" }).join('\n'), /go through bgp's index\.ts$/m);
+  assert.match(
+    broken([], { 'services/rr/src/r.ts': "import { fixture } from '../../bgp/testing.js';" }).join('\n'),
+    /go through bgp's index\.ts$/m,
+  );
   // A lower layer importing a higher one, even lazily.
-  assert.match(broken([], { 'services/bgp/src/a.ts': "export const a = 1;\nexport const later = () => import('../../rr/index.js');" }).join('\n'), /bgp \(layer 2\) imports rr \(layer 3\)/);
+  assert.match(
+    broken([], {
+      'services/bgp/src/a.ts': "export const a = 1;\nexport const later = () => import('../../rr/index.js');",
+    }).join('\n'),
+    /bgp \(layer 2\) imports rr \(layer 3\)/,
+  );
   // Services of one layer do not import each other.
-  assert.match(broken([f('services/sync/index.ts', "import { a } from '../bgp/index.js';")]).join('\n'), /sync \(layer 2\) imports bgp \(layer 2\)/);
+  assert.match(
+    broken([f('services/sync/index.ts', "import { a } from '../bgp/index.js';")]).join('\n'),
+    /sync \(layer 2\) imports bgp \(layer 2\)/,
+  );
   // A file cycle; `import type` does not make one.
-  const loop = broken([f('services/bgp/src/b.ts', "import { a } from './a.js';\nexport const b = a;")], { 'services/bgp/src/a.ts': "import { b } from './b.js';\nexport const a = 1;" });
-  assert.ok(loop.includes('import cycle between files: services/bgp/src/a.ts -> services/bgp/src/b.ts'), loop.join('\n'));
-  assert.deepEqual(broken([f('services/bgp/src/b.ts', "import { a } from './a.js';\nexport type B = 1;")], { 'services/bgp/src/a.ts': "import type { B } from './b.js';\nexport const a = 1;" }), []);
+  const loop = broken([f('services/bgp/src/b.ts', "import { a } from './a.js';\nexport const b = a;")], {
+    'services/bgp/src/a.ts': "import { b } from './b.js';\nexport const a = 1;",
+  });
+  assert.ok(
+    loop.includes('import cycle between files: services/bgp/src/a.ts -> services/bgp/src/b.ts'),
+    loop.join('\n'),
+  );
+  assert.deepEqual(
+    broken([f('services/bgp/src/b.ts', "import { a } from './a.js';\nexport type B = 1;")], {
+      'services/bgp/src/a.ts': "import type { B } from './b.js';\nexport const a = 1;",
+    }),
+    [],
+  );
   // A cycle between shared libraries (one layer, so only the cycle check sees it).
-  assert.ok(broken([], { 'services/shared/log/index.ts': "import '../tls/index.js';\nexport const log = 1;" }).includes('dependency cycle between units: shared/log, shared/tls'));
+  assert.ok(
+    broken([], { 'services/shared/log/index.ts': "import '../tls/index.js';\nexport const log = 1;" }).includes(
+      'dependency cycle between units: shared/log, shared/tls',
+    ),
+  );
   // A unit nobody placed in a layer, an import of a missing file, a stale exception.
-  assert.match(broken([f('services/newcomer/index.ts', "import { a } from '../bgp/index.js';")]).join('\n'), /newcomer has no layer/);
-  assert.match(broken([f('services/bgp/src/c.ts', "import { x } from './gone.js';")]).join('\n'), /gone\.ts, which does not exist/);
+  assert.match(
+    broken([f('services/newcomer/index.ts', "import { a } from '../bgp/index.js';")]).join('\n'),
+    /newcomer has no layer/,
+  );
+  assert.match(
+    broken([f('services/bgp/src/c.ts', "import { x } from './gone.js';")]).join('\n'),
+    /gone\.ts, which does not exist/,
+  );
   assert.match(checkImports(tree, { 'x.ts -> y.ts': 'why' }).join('\n'), /no longer does/);
 });

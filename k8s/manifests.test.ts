@@ -20,7 +20,9 @@ const docs: Array<{ file: string; obj: Obj }> = files.flatMap((file) =>
 const workloads = docs.filter((d) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(d.obj.kind));
 
 test('kustomization lists every manifest', () => {
-  const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { resources: string[] };
+  const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
+    resources: string[];
+  };
   assert.deepEqual([...k.resources].sort(), [...files].sort());
 });
 
@@ -67,7 +69,10 @@ test('every meshless command and flag the manifests use exists in the CLI', asyn
       for (const arg of c.args as string[]) {
         if (arg.startsWith('-')) {
           const flag = arg.split('=')[0]!;
-          assert.ok(chain.some((x) => longNames(x).includes(flag)), `${where}: \`meshless ${cmd.name()}\` has no flag ${flag}`);
+          assert.ok(
+            chain.some((x) => longNames(x).includes(flag)),
+            `${where}: \`meshless ${cmd.name()}\` has no flag ${flag}`,
+          );
           checked++;
           continue;
         }
@@ -84,7 +89,12 @@ test('every meshless command and flag the manifests use exists in the CLI', asyn
   assert.ok(checked >= 5);
 });
 
-test('kubectl kustomize k8s/ renders every object', { skip: spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0 ? undefined : 'kubectl is not installed (infra/install.sh installs kubernetes-client)' }, () => {
+test('kubectl kustomize k8s/ renders every object', {
+  skip:
+    spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
+      ? undefined
+      : 'kubectl is not installed (infra/install.sh installs kubernetes-client)',
+}, () => {
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const kinds = parseAllDocuments(r.stdout).map((d) => (d.toJS() as Obj).kind);
@@ -95,7 +105,12 @@ test('every object validates against the Kubernetes schemas (kubernetes-models)'
   for (const { file, obj } of docs) {
     const apiVersion = (obj as unknown as { apiVersion: string }).apiVersion;
     // kubernetes-models lays its classes out as <group>/<version>/<Kind> ("v1" for the core group).
-    const mod = (await import(`kubernetes-models/${apiVersion}/${obj.kind}`)) as Record<string, new (o: unknown) => { validate(): void }>;
+    const mod = (await import(`kubernetes-models/${apiVersion}/${obj.kind}`)) as Record<
+      string,
+      new (
+        o: unknown,
+      ) => { validate(): void }
+    >;
     const Model = mod[obj.kind] ?? mod.default;
     assert.ok(Model, `${file}: no schema for ${apiVersion} ${obj.kind}`);
     try {

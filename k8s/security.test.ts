@@ -18,7 +18,9 @@ import { createTestPki, NATS_SERVER_BIN } from '../services/shared/testing/index
 const dir = dirname(fileURLToPath(import.meta.url));
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
 const load = (file: string): Obj[] => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Obj);
-const docs = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').flatMap((f) => load(join(dir, f)));
+const docs = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .flatMap((f) => load(join(dir, f)));
 const workloads = docs.filter((d) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(d.kind));
 const policies = docs.filter((d) => d.kind === 'NetworkPolicy');
 const certificates = load(join(dir, 'cert-manager', 'certificates.yaml')).filter((d) => d.kind === 'Certificate');
@@ -30,15 +32,23 @@ const containersOf = (w: Obj): any[] => [...(podOf(w).initContainers ?? []), ...
 const workload = (name: string) => workloads.find((w) => w.metadata.name === name)!;
 
 /** Containers that need root (host directories, routes, port 179), with the only capabilities they may add. */
-const ROOT: Record<string, string[]> = { 'meshless-agent/install-cni': [], 'meshless-agent/agent': ['NET_ADMIN'], 'meshless-rr/rr': ['NET_BIND_SERVICE'] };
+const ROOT: Record<string, string[]> = {
+  'meshless-agent/install-cni': [],
+  'meshless-agent/agent': ['NET_ADMIN'],
+  'meshless-rr/rr': ['NET_BIND_SERVICE'],
+};
 
-test('every pod: seccomp RuntimeDefault; no service-account token except the kube-controller\'s', () => {
+test("every pod: seccomp RuntimeDefault; no service-account token except the kube-controller's", () => {
   assert.ok(workloads.length >= 6);
   for (const w of workloads) {
     const pod = podOf(w);
     assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${w.metadata.name}: pod seccompProfile`);
     const wantsToken = w.metadata.name === 'meshless-kube-controller';
-    assert.equal(pod.automountServiceAccountToken, wantsToken, `${w.metadata.name}: automountServiceAccountToken must be ${wantsToken}`);
+    assert.equal(
+      pod.automountServiceAccountToken,
+      wantsToken,
+      `${w.metadata.name}: automountServiceAccountToken must be ${wantsToken}`,
+    );
     if (!wantsToken) assert.equal(pod.serviceAccountName, undefined, `${w.metadata.name}: no service account`);
   }
 });
@@ -98,9 +108,15 @@ test('nothing runs in plain text: no MESHLESS_INSECURE or --insecure; every comp
     const path = env(c, 'MESHLESS_CREDENTIALS');
     assert.ok(path, `${name}: MESHLESS_CREDENTIALS`);
     const volume = mountedFrom(w, c, path);
-    if (want.secret) assert.equal(volume.secret?.secretName, want.secret, `${name}: credentials from Secret ${want.secret}`);
+    if (want.secret)
+      assert.equal(volume.secret?.secretName, want.secret, `${name}: credentials from Secret ${want.secret}`);
     // Type Directory: a node without its certificate does not start the pod instead of running without one.
-    if (want.hostPath) assert.deepEqual(volume.hostPath, { path: want.hostPath, type: 'Directory' }, `${name}: credentials from the host`);
+    if (want.hostPath)
+      assert.deepEqual(
+        volume.hostPath,
+        { path: want.hostPath, type: 'Directory' },
+        `${name}: credentials from the host`,
+      );
     if (want.nats) assert.equal(env(c, 'MESHLESS_NATS_CREDENTIALS'), path, `${name}: MESHLESS_NATS_CREDENTIALS`);
   }
   // The CNI plugin (installed by the agent's init container) gets the node's certificate too.
@@ -110,20 +126,25 @@ test('nothing runs in plain text: no MESHLESS_INSECURE or --insecure; every comp
   const nats = workload('nats');
   const tls = mountedFrom(nats, podOf(nats).containers[0], '/etc/nats/tls');
   assert.equal(tls.secret?.secretName, 'meshless-nats-tls');
-  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) assert.ok(natsConf.includes(`"/etc/nats/tls/${f}"`), `nats.conf uses /etc/nats/tls/${f}`);
+  for (const f of ['tls.crt', 'tls.key', 'ca.crt'])
+    assert.ok(natsConf.includes(`"/etc/nats/tls/${f}"`), `nats.conf uses /etc/nats/tls/${f}`);
 });
 
 /** The users of a nats.conf: user → permissions. */
 function natsUsers(conf: string): Map<string, { publish: string[]; subscribe: string[] }> {
   const users = new Map<string, { publish: string[]; subscribe: string[] }>();
-  const re = /\{ user: "([^"]+)", permissions: \{ publish: \{ allow: (\[[^\]]*\]) \}, subscribe: \{ allow: (\[[^\]]*\]) \} \} \}/g;
+  const re =
+    /\{ user: "([^"]+)", permissions: \{ publish: \{ allow: (\[[^\]]*\]) \}, subscribe: \{ allow: (\[[^\]]*\]) \} \} \}/g;
   for (const m of conf.matchAll(re)) users.set(m[1]!, { publish: JSON.parse(m[2]!), subscribe: JSON.parse(m[3]!) });
   return users;
 }
 
 test('NATS: the users and allow lists services/shared/nats writes, TLS and route auth on the cluster port', () => {
   const users = natsUsers(natsConf);
-  assert.deepEqual([...users.keys()].sort(), ['meshless://datastore/meshless-datastore', 'meshless://sync-server/meshless-sync']);
+  assert.deepEqual([...users.keys()].sort(), [
+    'meshless://datastore/meshless-datastore',
+    'meshless://sync-server/meshless-sync',
+  ]);
   assert.deepEqual(users.get('meshless://datastore/meshless-datastore'), datastorePermissions('meshless-datastore'));
   assert.deepEqual(users.get('meshless://sync-server/meshless-sync'), syncServerPermissions('meshless-sync'));
   // Exactly one `users` list and no other authorization: nobody else connects.
@@ -134,15 +155,20 @@ test('NATS: the users and allow lists services/shared/nats writes, TLS and route
   assert.match(natsConf.slice(0, natsConf.indexOf('cluster {')), /tls \{[^}]*verify_and_map: true[^}]*\}/);
 });
 
-test('NATS: a real nats-server accepts the ConfigMap\'s configuration with certificates like the Secret\'s', async () => {
+test("NATS: a real nats-server accepts the ConfigMap's configuration with certificates like the Secret's", async () => {
   const pki = await createTestPki();
   const scratch = mkdtempSync(join(tmpdir(), 'meshless-k8s-nats-'));
   try {
     const dns = certificates.find((c) => c.spec.secretName === 'meshless-nats-tls')!.spec.dnsNames as string[];
     const creds = await pki.issue('nats', 'nats', { hosts: dns });
-    const conf = natsConf.replaceAll('/etc/nats/tls/', `${creds}/`).replace('store_dir: /data', `store_dir: ${JSON.stringify(join(scratch, 'js'))}`);
+    const conf = natsConf
+      .replaceAll('/etc/nats/tls/', `${creds}/`)
+      .replace('store_dir: /data', `store_dir: ${JSON.stringify(join(scratch, 'js'))}`);
     writeFileSync(join(scratch, 'nats.conf'), conf);
-    const r = spawnSync(NATS_SERVER_BIN, ['-t', '-c', join(scratch, 'nats.conf')], { encoding: 'utf8', env: { ...process.env, POD_NAME: 'nats-0' } });
+    const r = spawnSync(NATS_SERVER_BIN, ['-t', '-c', join(scratch, 'nats.conf')], {
+      encoding: 'utf8',
+      env: { ...process.env, POD_NAME: 'nats-0' },
+    });
     assert.equal(r.status, 0, `nats-server -t: ${r.stdout}${r.stderr}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -151,7 +177,9 @@ test('NATS: a real nats-server accepts the ConfigMap\'s configuration with certi
 });
 
 test('cert-manager Certificates: one for every mounted Secret, with the identity its component needs', () => {
-  const mounted = new Set(workloads.flatMap((w) => (podOf(w).volumes ?? []).map((v: any) => v.secret?.secretName).filter(Boolean)));
+  const mounted = new Set(
+    workloads.flatMap((w) => (podOf(w).volumes ?? []).map((v: any) => v.secret?.secretName).filter(Boolean)),
+  );
   const identities: Record<string, string> = {
     'meshless-nats-tls': 'meshless://nats/nats',
     'meshless-datastore-tls': 'meshless://datastore/meshless-datastore',
@@ -167,7 +195,10 @@ test('cert-manager Certificates: one for every mounted Secret, with the identity
     assert.ok(c.spec.usages.includes('server auth') && c.spec.usages.includes('client auth'), `${secret}: usages`);
   }
   // The NATS users are exactly the identities of the datastore's and the sync servers' Secrets.
-  assert.deepEqual([...natsUsers(natsConf).keys()].sort(), [identities['meshless-datastore-tls'], identities['meshless-sync-tls']]);
+  assert.deepEqual([...natsUsers(natsConf).keys()].sort(), [
+    identities['meshless-datastore-tls'],
+    identities['meshless-sync-tls'],
+  ]);
 });
 
 // ---- NetworkPolicies: a small evaluator of the Kubernetes semantics this project uses ----
@@ -175,27 +206,40 @@ test('cert-manager Certificates: one for every mounted Secret, with the identity
 const NAMESPACE = 'meshless-system';
 /** A traffic end: a pod (labels, namespace) or an address outside any pod (host network, switch, operator). */
 type End = { labels: Record<string, string>; namespace: string; hostNetwork?: boolean } | 'outside';
-const pod = (name: string): End => ({ labels: labelsOf(workload(name)), namespace: NAMESPACE, hostNetwork: podOf(workload(name)).hostNetwork === true });
+const pod = (name: string): End => ({
+  labels: labelsOf(workload(name)),
+  namespace: NAMESPACE,
+  hostNetwork: podOf(workload(name)).hostNetwork === true,
+});
 const prometheus: End = { labels: { 'app.kubernetes.io/name': 'prometheus' }, namespace: 'monitoring' };
-const matches = (sel: any, labels: Record<string, string>) => Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+const matches = (sel: any, labels: Record<string, string>) =>
+  Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 const selecting = (end: End, type: 'Ingress' | 'Egress') =>
-  end === 'outside' || end.namespace !== NAMESPACE ? [] : policies.filter((p) => matches(p.spec.podSelector, end.labels) && p.spec.policyTypes.includes(type));
+  end === 'outside' || end.namespace !== NAMESPACE
+    ? []
+    : policies.filter((p) => matches(p.spec.podSelector, end.labels) && p.spec.policyTypes.includes(type));
 const peerMatches = (peer: any, end: End) => {
   if (peer.ipBlock) return end === 'outside';
   if (end === 'outside') return false;
-  const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, { 'kubernetes.io/metadata.name': end.namespace }) : end.namespace === NAMESPACE;
+  const nsOk = peer.namespaceSelector
+    ? matches(peer.namespaceSelector, { 'kubernetes.io/metadata.name': end.namespace })
+    : end.namespace === NAMESPACE;
   return nsOk && (!peer.podSelector || matches(peer.podSelector, end.labels));
 };
 const ruleAllows = (rule: any, peers: any[] | undefined, other: End, port: number) =>
-  (!rule.ports || rule.ports.some((p: any) => (p.protocol ?? 'TCP') === 'TCP' && p.port === port)) && (!peers || peers.length === 0 || peers.some((x) => peerMatches(x, other)));
+  (!rule.ports || rule.ports.some((p: any) => (p.protocol ?? 'TCP') === 'TCP' && p.port === port)) &&
+  (!peers || peers.length === 0 || peers.some((x) => peerMatches(x, other)));
 /** Whether `from` may open a TCP connection to `to`:port under the policies (a host-network source is an outside address). */
 function allowed(from: End, to: End, port: number): boolean {
   const src: End = from !== 'outside' && from.hostNetwork ? 'outside' : from;
   const ingress = selecting(to, 'Ingress');
-  const inOk = ingress.length === 0 || ingress.some((p) => (p.spec.ingress ?? []).some((r: any) => ruleAllows(r, r.from, src, port)));
+  const inOk =
+    ingress.length === 0 ||
+    ingress.some((p) => (p.spec.ingress ?? []).some((r: any) => ruleAllows(r, r.from, src, port)));
   const egress = selecting(src, 'Egress');
   const dst: End = to !== 'outside' && to.hostNetwork ? 'outside' : to;
-  const outOk = egress.length === 0 || egress.some((p) => (p.spec.egress ?? []).some((r: any) => ruleAllows(r, r.to, dst, port)));
+  const outOk =
+    egress.length === 0 || egress.some((p) => (p.spec.egress ?? []).some((r: any) => ruleAllows(r, r.to, dst, port)));
   return inOk && outOk;
 }
 
@@ -204,7 +248,9 @@ test('NetworkPolicies: deny by default, every workload selected by its own polic
   assert.ok(deny, 'a default-deny policy');
   assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   for (const w of workloads) {
-    const own = policies.filter((p) => Object.keys(p.spec.podSelector.matchLabels ?? {}).length > 0 && matches(p.spec.podSelector, labelsOf(w)));
+    const own = policies.filter(
+      (p) => Object.keys(p.spec.podSelector.matchLabels ?? {}).length > 0 && matches(p.spec.podSelector, labelsOf(w)),
+    );
     assert.equal(own.length, 1, `${w.metadata.name}: one policy of its own`);
   }
 });
@@ -233,7 +279,11 @@ test('NetworkPolicies allow the flows the control plane needs', () => {
   for (const w of workloads) {
     for (const c of podOf(w).containers) {
       const metrics = (c.ports ?? []).find((p: any) => p.name === 'metrics' || p.name === 'monitor');
-      if (metrics) assert.ok(allowed(prometheus, pod(w.metadata.name), metrics.containerPort), `Prometheus -> ${w.metadata.name}:${metrics.containerPort}`);
+      if (metrics)
+        assert.ok(
+          allowed(prometheus, pod(w.metadata.name), metrics.containerPort),
+          `Prometheus -> ${w.metadata.name}:${metrics.containerPort}`,
+        );
     }
   }
 });
@@ -253,5 +303,6 @@ test('NetworkPolicies refuse what no component needs', () => {
     ['sync -> Kubernetes API', pod('meshless-sync'), 'outside', 6443],
     ['kube-controller metrics from outside', 'outside', pod('meshless-kube-controller'), 9097],
   ];
-  for (const [what, from, to, port] of refused) assert.ok(!allowed(from, to, port), `${what} (${port}) must be refused`);
+  for (const [what, from, to, port] of refused)
+    assert.ok(!allowed(from, to, port), `${what} (${port}) must be refused`);
 });

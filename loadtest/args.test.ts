@@ -8,20 +8,38 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../services/shared/paths/index.js';
 
 const BENCHMARKS: Array<{ name: string; entry: string; bad: string[]; badMessage: RegExp }> = [
-  { name: 'bench:fanout', entry: 'loadtest/fanout/main.js', bad: ['--agents', 'many'], badMessage: /--agents: expected an integer/ },
+  {
+    name: 'bench:fanout',
+    entry: 'loadtest/fanout/main.js',
+    bad: ['--agents', 'many'],
+    badMessage: /--agents: expected an integer/,
+  },
   { name: 'bench:bgp-codec', entry: 'loadtest/bgp-codec/main.js', bad: ['--prefixes', '-5'], badMessage: /--prefixes/ },
   { name: 'bench:bgp', entry: 'loadtest/bgp/main.js', bad: ['--routes', 'lots'], badMessage: /--routes/ },
-  { name: 'bench:startup', entry: 'loadtest/startup/main.js', bad: ['--modes', 'jit'], badMessage: /--modes: expected dist and\/or source/ },
-  { name: 'bench:cni', entry: 'loadtest/cni/main.js', bad: ['--pods', '1e3'], badMessage: /--pods: expected an integer/ },
+  {
+    name: 'bench:startup',
+    entry: 'loadtest/startup/main.js',
+    bad: ['--modes', 'jit'],
+    badMessage: /--modes: expected dist and\/or source/,
+  },
+  {
+    name: 'bench:cni',
+    entry: 'loadtest/cni/main.js',
+    bad: ['--pods', '1e3'],
+    badMessage: /--pods: expected an integer/,
+  },
 ];
 
 test('benchmarks answer --help and refuse unknown or malformed flags', async (t) => {
-  const { build } = (await import(join(PROJECT_ROOT, 'infra/build.mjs'))) as { build(o?: { quiet?: boolean }): Promise<void> };
+  const { build } = (await import(join(PROJECT_ROOT, 'infra/build.mjs'))) as {
+    build(o?: { quiet?: boolean }): Promise<void>;
+  };
   await build({ quiet: true });
   for (const b of BENCHMARKS) {
     await t.test(b.name, () => {
       const script = join(PROJECT_ROOT, 'dist', b.entry);
-      const run = (args: string[]) => spawnSync(process.execPath, ['--expose-gc', script, ...args], { encoding: 'utf8', timeout: 60_000 });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, ['--expose-gc', script, ...args], { encoding: 'utf8', timeout: 60_000 });
       const help = run(['--help']);
       assert.equal(help.status, 0, `${b.name} --help: ${help.stderr}`);
       assert.match(help.stdout, /usage: npm run /i);

@@ -19,9 +19,15 @@ export interface BenchArgs<S extends Spec> {
   report: string | undefined;
 }
 
-const REPORT_USAGE = '  --report FILE.html    also write a self-contained HTML report of the run (plots, machine, load)';
+const REPORT_USAGE =
+  '  --report FILE.html    also write a self-contained HTML report of the run (plots, machine, load)';
 
-export function benchArgs<S extends Spec>(name: string, usageText: string, spec: S, argv = process.argv.slice(2)): BenchArgs<S> {
+export function benchArgs<S extends Spec>(
+  name: string,
+  usageText: string,
+  spec: S,
+  argv = process.argv.slice(2),
+): BenchArgs<S> {
   const usage = `${usageText.trimEnd()}\n${REPORT_USAGE}`;
   const fail = (message: string): never => {
     process.stderr.write(`${name}: ${message}\n\n${usage.trimEnd()}\n`);
@@ -29,7 +35,16 @@ export function benchArgs<S extends Spec>(name: string, usageText: string, spec:
   };
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options: { ...spec, report: { type: 'string', default: '' }, help: { type: 'boolean', short: 'h', default: false } }, strict: true, allowPositionals: false }).values;
+    values = parseArgs({
+      args: argv,
+      options: {
+        ...spec,
+        report: { type: 'string', default: '' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -47,7 +62,8 @@ export function benchArgs<S extends Spec>(name: string, usageText: string, spec:
     int(flag, min = 0, max = Number.MAX_SAFE_INTEGER) {
       const raw = String(values[flag]);
       const v = Number(raw);
-      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min || v > max) fail(`--${flag}: expected an integer ${min}-${max}, got '${raw}'`);
+      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min || v > max)
+        fail(`--${flag}: expected an integer ${min}-${max}, got '${raw}'`);
       return v;
     },
   };

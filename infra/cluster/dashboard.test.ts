@@ -10,7 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromiumMissing, freePort, launchChromium, waitFor, type Browser } from '../../services/shared/testing/index.js';
+import {
+  chromiumMissing,
+  freePort,
+  launchChromium,
+  waitFor,
+  type Browser,
+} from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { startCluster, type Cluster } from './testing.js';
 
@@ -40,7 +46,10 @@ const READ_PAGE = `(() => {
   };
 })()`;
 
-test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in Chromium and follows a new node live', { skip: chromiumMissing(), timeout: 300_000 }, async () => {
+test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in Chromium and follows a new node live', {
+  skip: chromiumMissing(),
+  timeout: 300_000,
+}, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-dashboard-'));
   const address = `127.0.0.1:${await freePort()}`;
   const env = {
@@ -67,7 +76,9 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     cluster = await startCluster(env);
     // The banner's endpoint lines follow `meshless ready`, maybe in a later chunk.
     const banner = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/;
-    await waitFor("the ready banner's dashboard URL", () => banner.test(cluster!.output()), 10_000).catch(() => assert.fail(`no dashboard URL in the banner:\n${cluster!.output()}`));
+    await waitFor("the ready banner's dashboard URL", () => banner.test(cluster!.output()), 10_000).catch(() =>
+      assert.fail(`no dashboard URL in the banner:\n${cluster!.output()}`),
+    );
     const url = banner.exec(cluster.output())![1]!;
 
     browser = await launchChromium();
@@ -82,32 +93,60 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     };
 
     const row = (v: PageView, name: string) => v.nodes.find((n) => n.name === name);
-    await shows('both agent nodes in sync and the reflector node', (v) => ['node-a1', 'node-a2'].every((n) => row(v, n)?.cells[4] === 'in sync') && row(v, 'reflector-0')?.cells[1] === 'reflector');
+    await shows(
+      'both agent nodes in sync and the reflector node',
+      (v) =>
+        ['node-a1', 'node-a2'].every((n) => row(v, n)?.cells[4] === 'in sync') &&
+        row(v, 'reflector-0')?.cells[1] === 'reflector',
+    );
     for (const n of ['node-a1', 'node-a2']) {
       const cells = row(view!, n)!.cells;
       assert.match(cells[2]!, /^127\.0\.1\.\d+\/32$/, `${n}'s address`);
       assert.match(cells[3]!, /^10\.240\.\d+\.\d+\/26$/, `${n}'s block`);
       assert.equal(cells[6], '0', `${n} has no lag`);
     }
-    await shows("the reflector's session to the BIRD switch Established, with the blocks sent", (v) => v.peers.some((p) => p.address === '127.0.0.10' && p.cells[2] === 'Established' && Number(p.cells[5]) >= 2));
+    await shows("the reflector's session to the BIRD switch Established, with the blocks sent", (v) =>
+      v.peers.some((p) => p.address === '127.0.0.10' && p.cells[2] === 'Established' && Number(p.cells[5]) >= 2),
+    );
     await shows('the sync server with its streams', (v) => v.sync.some((r) => r[0] === 'sync' && Number(r[1]) >= 3));
-    assert.ok(view!.pools.some((p) => p.includes('local-ipv4-ippool') && p.includes('blocks 2 / 1,024')), `the pool with its two blocks: ${view!.pools.join(' | ')}`);
+    assert.ok(
+      view!.pools.some((p) => p.includes('local-ipv4-ippool') && p.includes('blocks 2 / 1,024')),
+      `the pool with its two blocks: ${view!.pools.join(' | ')}`,
+    );
     assert.equal(view!.live, 'live');
     writeFileSync(join(dataDir, 'dashboard-before.png'), await page.screenshot());
 
     // A node joins: its Node resource, then its block. The page is not reloaded.
     client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
-    await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-c1' }, spec: { bgp: { ipv4Address: '127.0.1.9/32' } } });
+    await client.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'node-c1' },
+      spec: { bgp: { ipv4Address: '127.0.1.9/32' } },
+    });
     const { block } = await client.allocateBlock('node-c1');
     const cidr = (block.spec as { cidr: string }).cidr;
-    await shows('node-c1 with its block, and the change in the feed', (v) => row(v, 'node-c1')?.cells[3] === cidr && v.changes.some((c) => c.includes('Node/node-c1')));
+    await shows(
+      'node-c1 with its block, and the change in the feed',
+      (v) => row(v, 'node-c1')?.cells[3] === cidr && v.changes.some((c) => c.includes('Node/node-c1')),
+    );
     assert.equal(row(view!, 'node-c1')!.cells[4], 'no agent metrics', 'node-c1 runs no agent');
-    await shows("the sync server's fan-out time of the changes", (v) => v.sync.some((r) => r[0] === 'sync' && /^[\d.]+ (µs|ms|s)$/.test(r[4]!) && /^[\d.]+ (µs|ms|s)$/.test(r[5]!)));
-    await shows('the switch session exporting the new block too', (v) => v.peers.some((p) => p.address === '127.0.0.10' && Number(p.cells[5]) >= 3));
-    assert.equal(await page.evaluate<number>("performance.getEntriesByType('navigation').length"), 1, 'updated in place, not reloaded');
+    await shows("the sync server's fan-out time of the changes", (v) =>
+      v.sync.some((r) => r[0] === 'sync' && /^[\d.]+ (µs|ms|s)$/.test(r[4]!) && /^[\d.]+ (µs|ms|s)$/.test(r[5]!)),
+    );
+    await shows('the switch session exporting the new block too', (v) =>
+      v.peers.some((p) => p.address === '127.0.0.10' && Number(p.cells[5]) >= 3),
+    );
+    assert.equal(
+      await page.evaluate<number>("performance.getEntriesByType('navigation').length"),
+      1,
+      'updated in place, not reloaded',
+    );
     // The filter narrows the node table (by name, address or block), and clearing it restores it.
     const filter = (text: string) =>
-      page.evaluate<string[]>(`(() => { const f = document.getElementById('filter'); f.value = ${JSON.stringify(text)}; f.dispatchEvent(new Event('input')); return [...document.querySelectorAll('#nodes tbody tr[data-node]')].map((tr) => tr.dataset.node); })()`);
+      page.evaluate<string[]>(
+        `(() => { const f = document.getElementById('filter'); f.value = ${JSON.stringify(text)}; f.dispatchEvent(new Event('input')); return [...document.querySelectorAll('#nodes tbody tr[data-node]')].map((tr) => tr.dataset.node); })()`,
+      );
     assert.deepEqual(await filter('node-c'), ['node-c1']);
     assert.deepEqual(await filter(cidr), ['node-c1']);
     assert.deepEqual(await filter(''), ['node-a1', 'node-a2', 'node-c1', 'reflector-0']);
@@ -115,7 +154,10 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
 
     // Its /metrics: IPAM usage per pool for the alert rules (k8s/observability/), well-formed.
     const metrics = await (await fetch(`${url}metrics`)).text();
-    assert.match(metrics, /^meshless_ipam_pool_blocks_allocated\{pool="local-ipv4-ippool",cidr="10\.240\.0\.0\/16"\} 3$/m);
+    assert.match(
+      metrics,
+      /^meshless_ipam_pool_blocks_allocated\{pool="local-ipv4-ippool",cidr="10\.240\.0\.0\/16"\} 3$/m,
+    );
     assert.match(metrics, /^meshless_ipam_pool_blocks\{pool="local-ipv4-ippool",cidr="10\.240\.0\.0\/16"\} 1024$/m);
     assert.match(metrics, /^meshless_dashboard_source_up\{source="rr",target="127\.0\.0\.1:\d+"\} 1$/m);
     if (promtoolFound()) {

@@ -31,26 +31,96 @@ import {
 const root = PROJECT_ROOT;
 
 export const clusterConfig = {
-  dataDir: { type: 'string', default: '.data', description: 'where NATS, LMDB snapshots and logs live (relative to the repository)' },
+  dataDir: {
+    type: 'string',
+    default: '.data',
+    description: 'where NATS, LMDB snapshots and logs live (relative to the repository)',
+  },
   natsPort: { type: 'int', default: 4222, check: checks.port, description: 'NATS client port; 0 picks a free one' },
-  natsCluster: { type: 'int', default: 1, check: (v: number) => (v === 1 || v === 3 || v === 5 ? undefined : `must be 1, 3 or 5, got ${v}`), description: 'nats-servers to run (3 or 5: a JetStream cluster, buckets replicated; also --nats-cluster N)' },
-  datastoreListen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'datastore gRPC API (the CLI default)' },
-  syncListen: { type: 'string', default: '127.0.0.1:5473', check: checks.hostPort, description: 'sync server gRPC address (agents connect here)' },
-  agents: { type: 'list', default: ['node-a1', 'node-a2', 'node-b1'], description: 'node agents to run (node names; the examples define these nodes)' },
-  metricsBasePort: { type: 'int', default: 9090, check: checks.port, description: 'first metrics/health port; services take consecutive ports' },
-  reflectors: { type: 'int', default: 2, check: (v: number) => (v >= 0 && v <= 9 ? undefined : `must be 0-9, got ${v}`), description: 'route reflectors to run (127.0.0.11 and up); 0 runs no reflector and no switch' },
-  bgpAs: { type: 'int', default: 64512, check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`), description: "the cluster's AS (reflectors and nodes)" },
-  bgpPort: { type: 'int', default: 1179, check: checks.port, description: "reflectors' BGP port, on each one's own loopback address (a free one when taken)" },
-  switchAs: { type: 'int', default: 65100, check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`), description: "the BIRD switch's AS (eBGP to the reflectors)" },
-  switchPort: { type: 'int', default: 1180, check: checks.port, description: "the BIRD switch's BGP port on 127.0.0.10 (a free one when taken)" },
-  rrAdminBasePort: { type: 'int', default: 5474, check: checks.port, description: 'first reflector admin API port (meshless bgp --rr); reflectors take consecutive ports' },
-  dashboardPort: { type: 'int', default: 5480, check: checks.port, description: 'the web dashboard on 127.0.0.1 (meshless dashboard; a free one when taken)' },
+  natsCluster: {
+    type: 'int',
+    default: 1,
+    check: (v: number) => (v === 1 || v === 3 || v === 5 ? undefined : `must be 1, 3 or 5, got ${v}`),
+    description: 'nats-servers to run (3 or 5: a JetStream cluster, buckets replicated; also --nats-cluster N)',
+  },
+  datastoreListen: {
+    type: 'string',
+    default: '127.0.0.1:5470',
+    check: checks.hostPort,
+    description: 'datastore gRPC API (the CLI default)',
+  },
+  syncListen: {
+    type: 'string',
+    default: '127.0.0.1:5473',
+    check: checks.hostPort,
+    description: 'sync server gRPC address (agents connect here)',
+  },
+  agents: {
+    type: 'list',
+    default: ['node-a1', 'node-a2', 'node-b1'],
+    description: 'node agents to run (node names; the examples define these nodes)',
+  },
+  metricsBasePort: {
+    type: 'int',
+    default: 9090,
+    check: checks.port,
+    description: 'first metrics/health port; services take consecutive ports',
+  },
+  reflectors: {
+    type: 'int',
+    default: 2,
+    check: (v: number) => (v >= 0 && v <= 9 ? undefined : `must be 0-9, got ${v}`),
+    description: 'route reflectors to run (127.0.0.11 and up); 0 runs no reflector and no switch',
+  },
+  bgpAs: {
+    type: 'int',
+    default: 64512,
+    check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`),
+    description: "the cluster's AS (reflectors and nodes)",
+  },
+  bgpPort: {
+    type: 'int',
+    default: 1179,
+    check: checks.port,
+    description: "reflectors' BGP port, on each one's own loopback address (a free one when taken)",
+  },
+  switchAs: {
+    type: 'int',
+    default: 65100,
+    check: (v: number) => (v >= 1 && v <= 4294967295 ? undefined : `must be an AS number 1-4294967295, got ${v}`),
+    description: "the BIRD switch's AS (eBGP to the reflectors)",
+  },
+  switchPort: {
+    type: 'int',
+    default: 1180,
+    check: checks.port,
+    description: "the BIRD switch's BGP port on 127.0.0.10 (a free one when taken)",
+  },
+  rrAdminBasePort: {
+    type: 'int',
+    default: 5474,
+    check: checks.port,
+    description: 'first reflector admin API port (meshless bgp --rr); reflectors take consecutive ports',
+  },
+  dashboardPort: {
+    type: 'int',
+    default: 5480,
+    check: checks.port,
+    description: 'the web dashboard on 127.0.0.1 (meshless dashboard; a free one when taken)',
+  },
 } as const;
 
 /** An agent's JSON log line as one terminal line when it reports changes or a status change. */
 function agentEcho(node: string) {
   return (line: string): string | undefined => {
-    let entry: { msg?: string; revision?: number; count?: number; changes?: unknown; server?: string; entries?: number };
+    let entry: {
+      msg?: string;
+      revision?: number;
+      count?: number;
+      changes?: unknown;
+      server?: string;
+      entries?: number;
+    };
     try {
       entry = JSON.parse(line);
     } catch {
@@ -60,7 +130,8 @@ function agentEcho(node: string) {
       const changes = Array.isArray(entry.changes) ? entry.changes.join(', ') : String(entry.changes ?? '');
       return `agent ${node}: revision ${entry.revision}: ${changes}`;
     }
-    if (entry.msg === 'in sync') return `agent ${node}: in sync with ${entry.server} at revision ${entry.revision} (${entry.entries} resources)`;
+    if (entry.msg === 'in sync')
+      return `agent ${node}: in sync with ${entry.server} at revision ${entry.revision} (${entry.entries} resources)`;
     return undefined;
   };
 }
@@ -78,7 +149,9 @@ async function portOrFree(port: number, host = '127.0.0.1'): Promise<number> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    console.log(`npm start: run the Meshless local cluster in the foreground.\n\nConfiguration (environment):\n${describeConfig(clusterConfig)}`);
+    console.log(
+      `npm start: run the Meshless local cluster in the foreground.\n\nConfiguration (environment):\n${describeConfig(clusterConfig)}`,
+    );
     return;
   }
   let config;
@@ -110,7 +183,10 @@ async function main(): Promise<void> {
 
   const bgp = config.reflectors > 0;
   const withSwitch = bgp && birdAvailable();
-  if (bgp && !withSwitch) say('switch: bird not found (apt-get install bird2, or bash infra/install.sh); running the reflectors without the switch');
+  if (bgp && !withSwitch)
+    say(
+      'switch: bird not found (apt-get install bird2, or bash infra/install.sh); running the reflectors without the switch',
+    );
   const layout: BgpLayout = {
     as: config.bgpAs,
     switchAs: config.switchAs,
@@ -119,7 +195,12 @@ async function main(): Promise<void> {
     agentAddresses: new Map(config.agents.map((name, i) => [name, agentAddress(i)])),
   };
   for (let i = 0; i < config.reflectors; i++) {
-    layout.reflectors.push({ name: `reflector-${i}`, address: reflectorAddress(i), port: await portOrFree(config.bgpPort, reflectorAddress(i)), adminPort: await portOrFree(config.rrAdminBasePort + i) });
+    layout.reflectors.push({
+      name: `reflector-${i}`,
+      address: reflectorAddress(i),
+      port: await portOrFree(config.bgpPort, reflectorAddress(i)),
+      adminPort: await portOrFree(config.rrAdminBasePort + i),
+    });
   }
   const pki = await ensurePki(
     dataDir,
@@ -130,7 +211,10 @@ async function main(): Promise<void> {
       { dir: 'datastore', identity: { role: 'datastore', name: 'datastore' } },
       { dir: 'sync', identity: { role: 'sync-server', name: 'sync-0' } },
       ...config.agents.map((name) => ({ dir: `node-${name}`, identity: { role: 'node' as const, name } })),
-      ...layout.reflectors.map((r) => ({ dir: `rr-${r.name}`, identity: { role: 'reflector' as const, name: r.name } })),
+      ...layout.reflectors.map((r) => ({
+        dir: `rr-${r.name}`,
+        identity: { role: 'reflector' as const, name: r.name },
+      })),
     ],
     say,
   );
@@ -153,9 +237,24 @@ async function main(): Promise<void> {
       return {
         name: 'datastore',
         command: node,
-        args: [...meshless, 'datastore', '--credentials', pki.credentials('datastore'), '--nats-credentials', pki.credentials('datastore'), '--listen', config.datastoreListen, '--nats', natsUrl, '--metrics-port', String(mp)],
+        args: [
+          ...meshless,
+          'datastore',
+          '--credentials',
+          pki.credentials('datastore'),
+          '--nats-credentials',
+          pki.credentials('datastore'),
+          '--listen',
+          config.datastoreListen,
+          '--nats',
+          natsUrl,
+          '--metrics-port',
+          String(mp),
+        ],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
-        endpoints: [`datastore   ${config.datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`],
+        endpoints: [
+          `datastore   ${config.datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`,
+        ],
       };
     },
     async () => {
@@ -169,7 +268,22 @@ async function main(): Promise<void> {
       return {
         name: 'sync',
         command: node,
-        args: [...meshless, 'sync', '--credentials', pki.credentials('sync'), '--nats-credentials', pki.credentials('sync'), '--listen', config.syncListen, '--nats', natsUrl, '--state-dir', join(dataDir, 'sync'), '--metrics-port', String(mp)],
+        args: [
+          ...meshless,
+          'sync',
+          '--credentials',
+          pki.credentials('sync'),
+          '--nats-credentials',
+          pki.credentials('sync'),
+          '--listen',
+          config.syncListen,
+          '--nats',
+          natsUrl,
+          '--state-dir',
+          join(dataDir, 'sync'),
+          '--metrics-port',
+          String(mp),
+        ],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`sync        ${config.syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
       };
@@ -179,14 +293,35 @@ async function main(): Promise<void> {
       return {
         name: `agent-${name}`,
         command: node,
-        args: [...meshless, 'agent', '--credentials', pki.credentials(`node-${name}`), '--node', name, '--sync', config.syncListen, '--state-dir', join(dataDir, 'agents'), '--metrics-port', String(mp)],
+        args: [
+          ...meshless,
+          'agent',
+          '--credentials',
+          pki.credentials(`node-${name}`),
+          '--node',
+          name,
+          '--sync',
+          config.syncListen,
+          '--state-dir',
+          join(dataDir, 'agents'),
+          '--metrics-port',
+          String(mp),
+        ],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [`agent       ${name}   (metrics and health on http://127.0.0.1:${mp}/metrics)`],
         echo: agentEcho(name),
       };
     }),
-    ...layout.reflectors.map((r) => async (): Promise<ChildSpec> =>
-      reflectorChild(r, { meshless, credentials: pki.credentials(`rr-${r.name}`), syncListen: config.syncListen, datastoreListen: config.datastoreListen, dataDir, metricsPort: await nextMetrics(`rr-${r.name}`) }),
+    ...layout.reflectors.map(
+      (r) => async (): Promise<ChildSpec> =>
+        reflectorChild(r, {
+          meshless,
+          credentials: pki.credentials(`rr-${r.name}`),
+          syncListen: config.syncListen,
+          datastoreListen: config.datastoreListen,
+          dataDir,
+          metricsPort: await nextMetrics(`rr-${r.name}`),
+        }),
     ),
     async () => (withSwitch ? switchChild(layout, paths) : undefined),
     async () => {
@@ -195,7 +330,19 @@ async function main(): Promise<void> {
       return {
         name: 'dashboard',
         command: node,
-        args: [...meshless, 'dashboard', '--credentials', pki.credentials('admin'), '--listen', url.slice(7, -1), '--datastore', config.datastoreListen, ...(rr ? ['--rr', rr] : []), '--metrics', scraped.join(',')],
+        args: [
+          ...meshless,
+          'dashboard',
+          '--credentials',
+          pki.credentials('admin'),
+          '--listen',
+          url.slice(7, -1),
+          '--datastore',
+          config.datastoreListen,
+          ...(rr ? ['--rr', rr] : []),
+          '--metrics',
+          scraped.join(','),
+        ],
         ready: () => httpOk(`${url}readyz`),
         endpoints: [`dashboard   ${url}   (live: nodes, agents, sync servers, BGP sessions, IPAM, changes)`],
       };
@@ -235,7 +382,9 @@ async function main(): Promise<void> {
   say(`  logs        ${join(dataDir, 'logs')}`);
   say('Try: npx meshless apply -f examples/ && npx meshless get ippools -o yaml   (Ctrl-C stops everything)');
   if (withSwitch) {
-    say(`Look: birdc -s ${paths.socket} show route   and   npx meshless bgp peers --rr 127.0.0.1:${layout.reflectors[0]!.adminPort}`);
+    say(
+      `Look: birdc -s ${paths.socket} show route   and   npx meshless bgp peers --rr 127.0.0.1:${layout.reflectors[0]!.adminPort}`,
+    );
     stopWatching = watchSwitch({ socket: paths.socket, layout, blocks, client: datastore, say });
   }
 }

@@ -13,7 +13,9 @@ import { freePort, waitFor } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { startCluster } from './testing.js';
 
-test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster serves', { timeout: 240_000 }, async () => {
+test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster serves', {
+  timeout: 240_000,
+}, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-nats3-'));
   const address = `127.0.0.1:${await freePort()}`;
   const cluster = await startCluster({
@@ -38,23 +40,47 @@ test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster 
       const conf = readFileSync(join(dataDir, `meshless-local-${i}.conf`), 'utf8');
       const routes = conf.slice(conf.indexOf('cluster {'));
       assert.match(routes, /authorization \{ user: "meshless:\/\/nats\/nats" \}/, `server ${i}: route user`);
-      assert.match(routes, new RegExp(`tls \\{\\s+cert_file: "${join(dataDir, 'pki', 'nats').replace(/[.]/g, '\\.')}/tls\\.crt"[^}]*verify_and_map: true`), `server ${i}: route TLS`);
+      assert.match(
+        routes,
+        new RegExp(
+          `tls \\{\\s+cert_file: "${join(dataDir, 'pki', 'nats').replace(/[.]/g, '\\.')}/tls\\.crt"[^}]*verify_and_map: true`,
+        ),
+        `server ${i}: route TLS`,
+      );
     }
     const urls = [...cluster.output().matchAll(/nats-\d\s+(nats:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]).join(',');
     assert.ok(urls.split(',').length === 3, cluster.output());
     const nc = await connectNats(urls, 'nats3-test', undefined, join(dataDir, 'pki', 'datastore'));
     try {
       const jsm = await jetstreamManager(nc);
-      await waitFor('the resources bucket at 3 replicas, every replica current', async () => {
-        const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
-        return info.config.num_replicas === 3 && (info.cluster?.replicas ?? []).length === 2 && info.cluster!.replicas!.every((r) => r.current);
-      }, 60_000, 500);
+      await waitFor(
+        'the resources bucket at 3 replicas, every replica current',
+        async () => {
+          const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
+          return (
+            info.config.num_replicas === 3 &&
+            (info.cluster?.replicas ?? []).length === 2 &&
+            info.cluster!.replicas!.every((r) => r.current)
+          );
+        },
+        60_000,
+        500,
+      );
     } finally {
       await nc.close();
     }
-    await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'r3-pool' }, spec: { cidr: '10.99.0.0/16' } });
+    await client.apply({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'r3-pool' },
+      spec: { cidr: '10.99.0.0/16' },
+    });
     assert.equal((await client.get('IPPool', 'r3-pool')).metadata.name, 'r3-pool');
-    await waitFor('the agent in sync with the pool', () => /agent node-a1: revision \d+: .*\+IPPool\/r3-pool/.test(cluster.output()), 60_000);
+    await waitFor(
+      'the agent in sync with the pool',
+      () => /agent node-a1: revision \d+: .*\+IPPool\/r3-pool/.test(cluster.output()),
+      60_000,
+    );
   } finally {
     client.close();
     cluster.child.kill('SIGTERM');

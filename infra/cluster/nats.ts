@@ -25,13 +25,39 @@ export interface NatsSecurity {
   syncServers: readonly string[];
 }
 
-export async function natsLayout(dataDir: string, size: number, firstPort: number, portOrFree: (port: number) => Promise<number>, security?: NatsSecurity): Promise<NatsLayout> {
+export async function natsLayout(
+  dataDir: string,
+  size: number,
+  firstPort: number,
+  portOrFree: (port: number) => Promise<number>,
+  security?: NatsSecurity,
+): Promise<NatsLayout> {
   const command = process.env.MESHLESS_NATS_SERVER ?? 'nats-server';
   /** The args of one server: a written configuration file when locked down, else flags. */
-  const withConfig = (flags: string[], o: { name: string; port: number; monitor: number; storeDir: string; cluster?: { name: string; port: number; routes: number[] } }): string[] => {
+  const withConfig = (
+    flags: string[],
+    o: {
+      name: string;
+      port: number;
+      monitor: number;
+      storeDir: string;
+      cluster?: { name: string; port: number; routes: number[] };
+    },
+  ): string[] => {
     if (!security) return flags;
     const file = join(dataDir, `${o.name}.conf`);
-    writeFileSync(file, natsServerConfig({ host: '127.0.0.1', port: o.port, monitorPort: o.monitor, serverName: o.name, storeDir: o.storeDir, ...security, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+    writeFileSync(
+      file,
+      natsServerConfig({
+        host: '127.0.0.1',
+        port: o.port,
+        monitorPort: o.monitor,
+        serverName: o.name,
+        storeDir: o.storeDir,
+        ...security,
+        ...(o.cluster ? { cluster: o.cluster } : {}),
+      }),
+    );
     return ['-c', file];
   };
   if (size <= 1) {
@@ -44,12 +70,27 @@ export async function natsLayout(dataDir: string, size: number, firstPort: numbe
         {
           name: 'nats',
           command,
-          args: withConfig(['-js', '-sd', join(dataDir, 'nats'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-n', 'meshless-local'], {
-            name: 'meshless-local',
-            port,
-            monitor,
-            storeDir: join(dataDir, 'nats'),
-          }),
+          args: withConfig(
+            [
+              '-js',
+              '-sd',
+              join(dataDir, 'nats'),
+              '-a',
+              '127.0.0.1',
+              '-p',
+              String(port),
+              '-m',
+              String(monitor),
+              '-n',
+              'meshless-local',
+            ],
+            {
+              name: 'meshless-local',
+              port,
+              monitor,
+              storeDir: join(dataDir, 'nats'),
+            },
+          ),
           ready: () => httpOk(`http://127.0.0.1:${monitor}/healthz`),
           endpoints: [`nats        ${url}`],
         },
@@ -69,17 +110,37 @@ export async function natsLayout(dataDir: string, size: number, firstPort: numbe
     children.push({
       name: `nats-${i}`,
       command,
-      args: withConfig([
-        '-js', '-sd', join(dataDir, `nats-${i}`), '-a', '127.0.0.1', '-p', String(ports[i]), '-m', String(monitor), '-n', `meshless-local-${i}`,
-        '--cluster_name', 'meshless-local', '--cluster', `nats://127.0.0.1:${routes[i]}`,
-        '--routes', routes.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(','),
-      ], {
-        name: `meshless-local-${i}`,
-        port: ports[i]!,
-        monitor,
-        storeDir: join(dataDir, `nats-${i}`),
-        cluster: { name: 'meshless-local', port: routes[i]!, routes: routes.filter((_, j) => j !== i) },
-      }),
+      args: withConfig(
+        [
+          '-js',
+          '-sd',
+          join(dataDir, `nats-${i}`),
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(ports[i]),
+          '-m',
+          String(monitor),
+          '-n',
+          `meshless-local-${i}`,
+          '--cluster_name',
+          'meshless-local',
+          '--cluster',
+          `nats://127.0.0.1:${routes[i]}`,
+          '--routes',
+          routes
+            .filter((_, j) => j !== i)
+            .map((p) => `nats://127.0.0.1:${p}`)
+            .join(','),
+        ],
+        {
+          name: `meshless-local-${i}`,
+          port: ports[i]!,
+          monitor,
+          storeDir: join(dataDir, `nats-${i}`),
+          cluster: { name: 'meshless-local', port: routes[i]!, routes: routes.filter((_, j) => j !== i) },
+        },
+      ),
       // JetStream needs a quorum of the cluster, which the first server alone does not have:
       // ready once it runs with JetStream enabled; the datastore waits for the quorum.
       ready: () => httpOk(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`),

@@ -44,7 +44,11 @@ async function ensureOne(ca: PemPair, dir: string, identity: Identity, hosts: re
  * Makes the CA (first start) and a certificate for every identity, each in `dataDir/pki/<name>`.
  * Returns what it did, for the terminal.
  */
-export async function ensurePki(dataDir: string, identities: ReadonlyArray<{ dir: string; identity: Identity; hosts?: readonly string[] }>, say: (line: string) => void): Promise<ClusterPki> {
+export async function ensurePki(
+  dataDir: string,
+  identities: ReadonlyArray<{ dir: string; identity: Identity; hosts?: readonly string[] }>,
+  say: (line: string) => void,
+): Promise<ClusterPki> {
   const dir = join(dataDir, 'pki');
   const caDir = join(dir, 'ca');
   let ca = readCa(caDir);
@@ -54,7 +58,8 @@ export async function ensurePki(dataDir: string, identities: ReadonlyArray<{ dir
     say(`pki: created a local CA in ${caDir}`);
   }
   let issued = 0;
-  for (const { dir: name, identity, hosts } of identities) if (await ensureOne(ca, join(dir, name), identity, hosts ?? [])) issued++;
+  for (const { dir: name, identity, hosts } of identities)
+    if (await ensureOne(ca, join(dir, name), identity, hosts ?? [])) issued++;
   if (issued > 0) say(`pki: issued ${issued} certificate(s) under ${dir}`);
   return { dir, credentials: (name) => join(dir, name) };
 }
@@ -66,9 +71,11 @@ export async function ensurePki(dataDir: string, identities: ReadonlyArray<{ dir
 export function installAdminCredentials(adminDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const target = defaultCredentialsDir(env);
   const ours = !existsSync(join(target, CERT_FILE)) || existsSync(join(target, MARKER));
-  if (!ours) return `pki: ${target} holds other credentials; point the CLI at this cluster with MESHLESS_CREDENTIALS=${adminDir}`;
+  if (!ours)
+    return `pki: ${target} holds other credentials; point the CLI at this cluster with MESHLESS_CREDENTIALS=${adminDir}`;
   const read = (f: string) => readFileSync(join(adminDir, f), 'utf8');
-  if (existsSync(join(target, CERT_FILE)) && readFileSync(join(target, CERT_FILE), 'utf8') === read(CERT_FILE)) return `pki: the CLI uses the admin credentials in ${target}`;
+  if (existsSync(join(target, CERT_FILE)) && readFileSync(join(target, CERT_FILE), 'utf8') === read(CERT_FILE))
+    return `pki: the CLI uses the admin credentials in ${target}`;
   writeCredentials(target, { ca: read(CA_FILE), cert: read(CERT_FILE), key: read('tls.key') });
   writeFileSync(join(target, MARKER), `${adminDir}\n`);
   return `pki: admin credentials for the CLI written to ${target}`;

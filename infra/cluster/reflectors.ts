@@ -67,7 +67,12 @@ function protocolName(r: Reflector): string {
   return r.name.replace(/-/g, '_');
 }
 
-function res(kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): ResourceObject {
+function res(
+  kind: string,
+  name: string,
+  spec: Record<string, unknown>,
+  labels?: Record<string, string>,
+): ResourceObject {
   return { apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec };
 }
 
@@ -75,7 +80,8 @@ function res(kind: string, name: string, spec: Record<string, unknown>, labels?:
 function covers(have: unknown, want: unknown): boolean {
   if (want === null || typeof want !== 'object') return have === want;
   if (have === null || typeof have !== 'object' || Array.isArray(want) !== Array.isArray(have)) return false;
-  if (Array.isArray(want)) return want.length === (have as unknown[]).length && want.every((w, i) => covers((have as unknown[])[i], w));
+  if (Array.isArray(want))
+    return want.length === (have as unknown[]).length && want.every((w, i) => covers((have as unknown[])[i], w));
   return Object.entries(want).every(([k, w]) => covers((have as Record<string, unknown>)[k], w));
 }
 
@@ -104,7 +110,11 @@ async function createIfAbsent(client: DatastoreClient, r: ResourceObject): Promi
  * Applies the resources the reflectors and the switch need and gives every agent node a block.
  * Returns the blocks (CIDR → node); a problem with one agent node is reported, not fatal.
  */
-export async function bootstrapBgp(client: DatastoreClient, layout: BgpLayout, say: (line: string) => void): Promise<Map<string, string>> {
+export async function bootstrapBgp(
+  client: DatastoreClient,
+  layout: BgpLayout,
+  say: (line: string) => void,
+): Promise<Map<string, string>> {
   const what = (r: ResourceObject) => `${r.kind} ${r.metadata.name}`;
   const step = async (r: ResourceObject, write: () => Promise<unknown>): Promise<void> => {
     try {
@@ -116,20 +126,35 @@ export async function bootstrapBgp(client: DatastoreClient, layout: BgpLayout, s
   const def = res('BGPConfiguration', 'default', { asNumber: layout.as, nodeToNodeMeshEnabled: false });
   await step(def, () => createIfAbsent(client, def));
   for (const r of layout.reflectors) {
-    const node = res('Node', r.name, { bgp: { ipv4Address: `${r.address}/32`, asNumber: layout.as, routeReflectorClusterID: CLUSTER_ID } }, { [REFLECTOR_LABEL]: 'true' });
+    const node = res(
+      'Node',
+      r.name,
+      { bgp: { ipv4Address: `${r.address}/32`, asNumber: layout.as, routeReflectorClusterID: CLUSTER_ID } },
+      { [REFLECTOR_LABEL]: 'true' },
+    );
     await step(node, () => applyIfChanged(client, node));
     const cfg = res('BGPConfiguration', `node.${r.name}`, { listenPort: r.port, bindMode: 'NodeIP' });
     await step(cfg, () => applyIfChanged(client, cfg));
   }
-  const peer = res('BGPPeer', SWITCH_PEER, { nodeSelector: `${REFLECTOR_LABEL} == 'true'`, peerIP: `${SWITCH_ADDRESS}:${layout.switchPort}`, asNumber: layout.switchAs });
+  const peer = res('BGPPeer', SWITCH_PEER, {
+    nodeSelector: `${REFLECTOR_LABEL} == 'true'`,
+    peerIP: `${SWITCH_ADDRESS}:${layout.switchPort}`,
+    asNumber: layout.switchAs,
+  });
   await step(peer, () => applyIfChanged(client, peer));
-  const pool = res('IPPool', LOCAL_POOL.name, { cidr: LOCAL_POOL.cidr, blockSize: LOCAL_POOL.blockSize, nodeSelector: 'all()' });
+  const pool = res('IPPool', LOCAL_POOL.name, {
+    cidr: LOCAL_POOL.cidr,
+    blockSize: LOCAL_POOL.blockSize,
+    nodeSelector: 'all()',
+  });
   let poolOk = true;
   try {
     await createIfAbsent(client, pool);
   } catch (err) {
     poolOk = false;
-    say(`bgp: cannot create IPPool ${LOCAL_POOL.name} (${LOCAL_POOL.cidr}): ${(err as Error).message}; agent nodes get blocks from the other pools`);
+    say(
+      `bgp: cannot create IPPool ${LOCAL_POOL.name} (${LOCAL_POOL.cidr}): ${(err as Error).message}; agent nodes get blocks from the other pools`,
+    );
   }
 
   const blocks = new Map<string, string>();
@@ -139,9 +164,13 @@ export async function bootstrapBgp(client: DatastoreClient, layout: BgpLayout, s
       if (!(await createIfAbsent(client, node))) {
         const existing = await client.get('Node', name);
         const spec = (existing.spec ?? {}) as { bgp?: { ipv4Address?: string } };
-        if (!spec.bgp?.ipv4Address) await client.update({ ...existing, spec: { ...spec, bgp: { ...spec.bgp, ipv4Address: `${address}/32` } } });
+        if (!spec.bgp?.ipv4Address)
+          await client.update({ ...existing, spec: { ...spec, bgp: { ...spec.bgp, ipv4Address: `${address}/32` } } });
       }
-      const { affinity } = await client.allocateBlock(name, poolOk ? { pool: LOCAL_POOL.name, ipVersion: 4 } : { ipVersion: 4 });
+      const { affinity } = await client.allocateBlock(
+        name,
+        poolOk ? { pool: LOCAL_POOL.name, ipVersion: 4 } : { ipVersion: 4 },
+      );
       blocks.set((affinity.spec as { cidr: string }).cidr, name);
     } catch (err) {
       say(`bgp: node ${name} gets no block: ${(err as Error).message}`);
@@ -169,25 +198,53 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-export function reflectorChild(r: Reflector, o: { meshless: string[]; credentials: string; syncListen: string; datastoreListen: string; dataDir: string; metricsPort: number }): ChildSpec {
+export function reflectorChild(
+  r: Reflector,
+  o: {
+    meshless: string[];
+    credentials: string;
+    syncListen: string;
+    datastoreListen: string;
+    dataDir: string;
+    metricsPort: number;
+  },
+): ChildSpec {
   return {
     name: `rr-${r.name}`,
     command: process.execPath,
-    args: [...RR_NODE_FLAGS, ...o.meshless, 'rr', '--credentials', o.credentials, '--node', r.name, '--sync', o.syncListen, '--admin', `127.0.0.1:${r.adminPort}`, '--metrics-port', String(o.metricsPort), '--data-dir', join(o.dataDir, 'rr', r.name)],
+    args: [
+      ...RR_NODE_FLAGS,
+      ...o.meshless,
+      'rr',
+      '--credentials',
+      o.credentials,
+      '--node',
+      r.name,
+      '--sync',
+      o.syncListen,
+      '--admin',
+      `127.0.0.1:${r.adminPort}`,
+      '--metrics-port',
+      String(o.metricsPort),
+      '--data-dir',
+      join(o.dataDir, 'rr', r.name),
+    ],
     // `meshless --datastore` is the CLI's global flag: the reflector's own one goes by env.
     env: { MESHLESS_DATASTORE: o.datastoreListen },
     // The admin API opens once the reflector has its datastore view and runs BGP.
     ready: () => tcpOpen('127.0.0.1', r.adminPort),
     readyTimeoutMs: 60_000,
-    endpoints: [`reflector   ${r.name}   BGP ${r.address}:${r.port}   (npx meshless bgp peers --rr 127.0.0.1:${r.adminPort}; metrics http://127.0.0.1:${o.metricsPort}/metrics)`],
+    endpoints: [
+      `reflector   ${r.name}   BGP ${r.address}:${r.port}   (npx meshless bgp peers --rr 127.0.0.1:${r.adminPort}; metrics http://127.0.0.1:${o.metricsPort}/metrics)`,
+    ],
   };
 }
 
 export function birdConfig(layout: BgpLayout): string {
   const lines = [
-    '# Written by `npm start` (infra/cluster/reflectors.ts) on every start: the local cluster\'s',
+    "# Written by `npm start` (infra/cluster/reflectors.ts) on every start: the local cluster's",
     '# top-of-rack switch. eBGP to each route reflector on loopback; no kernel protocol, so the',
-    '# host\'s routes are never touched (routes show as unreachable: 127/8 next hops resolve nowhere).',
+    "# host's routes are never touched (routes show as unreachable: 127/8 next hops resolve nowhere).",
     'log stderr all;',
     `router id ${SWITCH_ADDRESS};`,
     'protocol device {}',
@@ -220,7 +277,9 @@ export function switchPaths(dataDir: string): SwitchPaths {
 }
 
 export function birdc(socket: string, ...command: string[]): Promise<string> {
-  return execFileAsync(BIRDC, ['-s', socket, ...command], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }).then((r) => r.stdout);
+  return execFileAsync(BIRDC, ['-s', socket, ...command], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }).then(
+    (r) => r.stdout,
+  );
 }
 
 export function switchChild(layout: BgpLayout, paths: SwitchPaths): ChildSpec {
@@ -231,7 +290,9 @@ export function switchChild(layout: BgpLayout, paths: SwitchPaths): ChildSpec {
     command: BIRD,
     args: ['-f', '-c', paths.config, '-s', paths.socket, '-P', paths.pidFile],
     ready: async () => (await birdc(paths.socket, 'show', 'status')).includes('Daemon is up'),
-    endpoints: [`switch      BIRD AS ${layout.switchAs} at ${SWITCH_ADDRESS}:${layout.switchPort}   (birdc -s ${paths.socket} show route)`],
+    endpoints: [
+      `switch      BIRD AS ${layout.switchAs} at ${SWITCH_ADDRESS}:${layout.switchPort}   (birdc -s ${paths.socket} show route)`,
+    ],
   };
 }
 
@@ -245,7 +306,14 @@ interface Held {
  * (node) from reflector-0, reflector-1`, then `updated` / `withdrew` lines, and `switch: holds
  * every node's block ...` each time it comes to hold all of them. Returns a stop function.
  */
-export function watchSwitch(o: { socket: string; layout: BgpLayout; blocks: Map<string, string>; client: DatastoreClient; say: (line: string) => void; intervalMs?: number }): () => void {
+export function watchSwitch(o: {
+  socket: string;
+  layout: BgpLayout;
+  blocks: Map<string, string>;
+  client: DatastoreClient;
+  say: (line: string) => void;
+  intervalMs?: number;
+}): () => void {
   const byProtocol = new Map(o.layout.reflectors.map((r) => [protocolName(r), r.name]));
   const agents = [...o.layout.agentAddresses.keys()];
   const owners = new Map(o.blocks);
@@ -287,9 +355,14 @@ export function watchSwitch(o: { socket: string; layout: BgpLayout; blocks: Map<
     for (const prefix of held.keys()) if (!next.has(prefix)) o.say(`switch: withdrew ${prefix}${who(prefix)}`);
     held = next;
     const all = o.layout.reflectors.length;
-    const covered = agents.filter((node) => [...next].some(([prefix, h]) => owners.get(prefix) === node && h.from.length === all));
+    const covered = agents.filter((node) =>
+      [...next].some(([prefix, h]) => owners.get(prefix) === node && h.from.length === all),
+    );
     const nowComplete = agents.length > 0 && covered.length === agents.length;
-    if (nowComplete && !complete) o.say(`switch: holds every node's block (${agents.join(', ')}) from ${all === 1 ? 'the reflector' : `each of the ${all} reflectors`}`);
+    if (nowComplete && !complete)
+      o.say(
+        `switch: holds every node's block (${agents.join(', ')}) from ${all === 1 ? 'the reflector' : `each of the ${all} reflectors`}`,
+      );
     complete = nowComplete;
   };
 

@@ -36,7 +36,10 @@ export class Supervisor {
   private readonly running: Running[] = [];
   private stopping = false;
 
-  constructor(private readonly logDir: string, private readonly say: (line: string) => void) {
+  constructor(
+    private readonly logDir: string,
+    private readonly say: (line: string) => void,
+  ) {
     mkdirSync(logDir, { recursive: true });
   }
 
@@ -49,10 +52,15 @@ export class Supervisor {
     const deadline = Date.now() + (spec.readyTimeoutMs ?? 30_000);
     for (;;) {
       if (entry.child.exitCode !== null) {
-        throw new Error(`${spec.name} exited with code ${entry.child.exitCode}; see ${join(this.logDir, spec.name + '.log')}`);
+        throw new Error(
+          `${spec.name} exited with code ${entry.child.exitCode}; see ${join(this.logDir, spec.name + '.log')}`,
+        );
       }
       if (await spec.ready().catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`${spec.name} not ready after ${spec.readyTimeoutMs ?? 30_000} ms; see ${join(this.logDir, spec.name + '.log')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${spec.name} not ready after ${spec.readyTimeoutMs ?? 30_000} ms; see ${join(this.logDir, spec.name + '.log')}`,
+        );
       await sleep(100);
     }
   }

@@ -109,8 +109,13 @@ function buildTable(n: number): Prefix[] {
 function buildAttributeSets(n: number): PathAttributes[] {
   const sets: PathAttributes[] = [];
   for (let i = 0; i < n; i++) {
-    const asns = Array.from({ length: randInt(2, 6) }, () => (rand() < 0.15 ? randInt(131072, 4200000000) : randInt(1, 64511)));
-    const communities = Array.from({ length: randInt(0, 4) }, () => ((randInt(1, 65535) << 16) | randInt(0, 65535)) >>> 0);
+    const asns = Array.from({ length: randInt(2, 6) }, () =>
+      rand() < 0.15 ? randInt(131072, 4200000000) : randInt(1, 64511),
+    );
+    const communities = Array.from(
+      { length: randInt(0, 4) },
+      () => ((randInt(1, 65535) << 16) | randInt(0, 65535)) >>> 0,
+    );
     const a: PathAttributes = {
       origin: rand() < 0.9 ? 0 : 2,
       asPath: [{ type: 2, asns }],
@@ -119,7 +124,9 @@ function buildAttributeSets(n: number): PathAttributes[] {
       unknown: [],
       ...(rand() < 0.3 ? { med: randInt(0, 1000) } : {}),
       ...(communities.length > 0 ? { communities } : {}),
-      ...(rand() < 0.1 ? { largeCommunities: [{ globalAdmin: asns[0]!, localData1: randInt(1, 100), localData2: randInt(1, 100) }] } : {}),
+      ...(rand() < 0.1
+        ? { largeCommunities: [{ globalAdmin: asns[0]!, localData1: randInt(1, 100), localData2: randInt(1, 100) }] }
+        : {}),
     };
     sets.push(a);
   }
@@ -316,7 +323,9 @@ const result = {
 const perRun = (xs: number[]) => xs.map((x, i) => [i + 1, PREFIXES / x / 1e6] as const);
 run.add({
   heading: 'Codec',
-  text: [`${PREFIXES.toLocaleString('en-US')} IPv4 prefixes over ${SETS} attribute sets, ${result.updates} UPDATEs, ${(wireBytes / 1e6).toFixed(2)} MB on the wire; ${RUNS} measured runs after a JIT warm-up, medians below.`],
+  text: [
+    `${PREFIXES.toLocaleString('en-US')} IPv4 prefixes over ${SETS} attribute sets, ${result.updates} UPDATEs, ${(wireBytes / 1e6).toFixed(2)} MB on the wire; ${RUNS} measured runs after a JIT warm-up, medians below.`,
+  ],
   table: {
     head: ['figure', 'value'],
     rows: Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)]),

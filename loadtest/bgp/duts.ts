@@ -37,7 +37,6 @@ export interface DutPlan {
   readonly profileDir?: string;
 }
 
-
 async function startMeshless(p: DutPlan): Promise<Dut> {
   const dir = mkdtempSync(join(tmpdir(), 'meshless-bench-rr-'));
   const yamlPath = join(dir, 'rr.yaml');
@@ -53,8 +52,18 @@ async function startMeshless(p: DutPlan): Promise<Dut> {
   );
   const logPath = join(dir, 'rr.log');
   const fd = openSync(logPath, 'a');
-  const profile = p.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${p.profileDir}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${p.profileDir}`] : [];
-  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, ...profile, MESHLESS_BIN, 'rr', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' } });
+  const profile = p.profileDir
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${p.profileDir}`,
+        '--heapsnapshot-signal=SIGUSR2',
+        `--diagnostic-dir=${p.profileDir}`,
+      ]
+    : [];
+  const child = p.ns.spawn(process.execPath, [...RR_NODE_FLAGS, ...profile, MESHLESS_BIN, 'rr', '--config', yamlPath], {
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' },
+  });
   closeSync(fd);
   const exited = new Promise((r) => child.once('exit', r));
   if (child.pid === undefined) throw new Error('meshless rr did not start');
@@ -134,7 +143,13 @@ async function startFrrDut(p: DutPlan): Promise<Dut> {
     'exit',
   ];
   const f = await startFrr({ netns: p.ns, address: p.address, config: lines.join('\n') });
-  return { name: 'frr', pid: f.process.pid, poke: async () => undefined, logTail: () => f.process.logTail(), stop: () => f.stop() };
+  return {
+    name: 'frr',
+    pid: f.process.pid,
+    poke: async () => undefined,
+    logTail: () => f.process.logTail(),
+    stop: () => f.stop(),
+  };
 }
 
 async function startGobgpDut(p: DutPlan): Promise<Dut> {
@@ -161,7 +176,13 @@ async function startGobgpDut(p: DutPlan): Promise<Dut> {
   local-address-list = ["${p.address}"]
 ${p.clients.map(neighbor).join('')}`;
   const g = await startGobgp({ netns: p.ns, address: p.address, config });
-  return { name: 'gobgp', pid: g.process.pid, poke: async () => undefined, logTail: () => g.process.logTail(), stop: () => g.stop() };
+  return {
+    name: 'gobgp',
+    pid: g.process.pid,
+    poke: async () => undefined,
+    logTail: () => g.process.logTail(),
+    stop: () => g.stop(),
+  };
 }
 
 export function startDut(name: DutName, plan: DutPlan): Promise<Dut> {

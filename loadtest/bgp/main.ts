@@ -31,7 +31,14 @@ import { resolve } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BIRDC_BIN, createNetns, netnsSkipReason, startBird, type BirdHandle, type Netns } from '../../services/testing/index.js';
+import {
+  BIRDC_BIN,
+  createNetns,
+  netnsSkipReason,
+  startBird,
+  type BirdHandle,
+  type Netns,
+} from '../../services/testing/index.js';
 import { benchArgs } from '../args.js';
 import { BenchRun, lineChart, type Phase, type Series } from '../report/index.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
@@ -75,7 +82,8 @@ const TIMEOUT_MS = args.int('timeout-seconds', 1) * 1000;
 const PROFILE_DIR = values.profile ? resolve(values.profile) : undefined;
 if (values['heap-snapshot'] && !PROFILE_DIR) args.fail('--heap-snapshot: needs --profile DIR');
 const DUTS = values.duts.split(',').map((d) => d.trim()) as DutName[];
-for (const d of DUTS) if (!DUT_NAMES.includes(d)) args.fail(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
+for (const d of DUTS)
+  if (!DUT_NAMES.includes(d)) args.fail(`--duts: unknown reflector '${d}' (known: ${DUT_NAMES.join(', ')})`);
 if (MIX !== 'dc' && MIX !== 'internet') args.fail(`--prefix-mix: dc or internet, got '${values['prefix-mix']}'`);
 if (MIX === 'dc' && N > 1 << 24) args.fail(`--routes: at most ${1 << 24} with --prefix-mix dc`);
 const AS = 65000;
@@ -125,7 +133,16 @@ async function routeCount(b: BirdHandle): Promise<number> {
  * are not asked again; at most `parallel` birdc calls run at once. Every count read goes into
  * `curve` (mean routes per receiver, each receiver at its last count read) and the progress.
  */
-async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Promise<void>)[], timeoutMs: number, t0: number, from: number, curve: Array<[number, number]>, phase: Phase): Promise<number> {
+async function waitAll(
+  receivers: BirdHandle[],
+  want: number,
+  pokes: (() => Promise<void>)[],
+  timeoutMs: number,
+  t0: number,
+  from: number,
+  curve: Array<[number, number]>,
+  phase: Phase,
+): Promise<number> {
   const pending = new Set(receivers);
   const counts = new Map(receivers.map((r) => [r, from]));
   let held = from * receivers.length;
@@ -134,7 +151,8 @@ async function waitAll(receivers: BirdHandle[], want: number, pokes: (() => Prom
   const moved = (): number => Math.abs(held - from * receivers.length);
   curve.push([0, from]);
   while (pending.size > 0) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out: ${pending.size} of ${receivers.length} receivers short of ${want} routes`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(`timed out: ${pending.size} of ${receivers.length} receivers short of ${want} routes`);
     for (const p of pokes) void p().catch(() => undefined);
     const batch = [...pending].slice(0, parallel);
     await Promise.all(
@@ -183,12 +201,29 @@ function receiverConfig(address: string, upstream: string): string {
 }
 
 async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): Promise<DutResult> {
-  const empty: DutResult = { dut: name, convergeSeconds: null, withdrawSeconds: null, peakRssMB: null, idleRssMB: null, bytesPerRoute: null, cpuSeconds: null, convergeCpuSeconds: null, withdrawCpuSeconds: null };
+  const empty: DutResult = {
+    dut: name,
+    convergeSeconds: null,
+    withdrawSeconds: null,
+    peakRssMB: null,
+    idleRssMB: null,
+    bytesPerRoute: null,
+    cpuSeconds: null,
+    convergeCpuSeconds: null,
+    withdrawCpuSeconds: null,
+  };
   const birds: BirdHandle[] = [];
   let dut: Dut | undefined;
   try {
     const upstream = name === 'floor' ? rig.injector : rig.dut;
-    if (name !== 'floor') dut = await startDut(name, { ns: rig.ns, as: AS, address: rig.dut, clients: [rig.injector, ...rig.receivers], ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
+    if (name !== 'floor')
+      dut = await startDut(name, {
+        ns: rig.ns,
+        as: AS,
+        address: rig.dut,
+        clients: [rig.injector, ...rig.receivers],
+        ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}),
+      });
     if (dut) run.sampler.watch(name, dut.pid);
     const receivers: BirdHandle[] = [];
     const starting = run.console.phase(`${name}: starting receivers`, { total: K });
@@ -199,9 +234,17 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
       starting.update(receivers.length);
     }
     starting.end();
-    const injector = await startBird({ netns: rig.ns, address: rig.injector, config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], staticConfig), startTimeoutMs: TIMEOUT_MS });
+    const injector = await startBird({
+      netns: rig.ns,
+      address: rig.injector,
+      config: injectorConfig(rig, name === 'floor' ? rig.receivers : [rig.dut], staticConfig),
+      startTimeoutMs: TIMEOUT_MS,
+    });
     birds.push(injector);
-    run.sampler.watch('BIRD injector + receivers', birds.map((b) => b.process.pid));
+    run.sampler.watch(
+      'BIRD injector + receivers',
+      birds.map((b) => b.process.pid),
+    );
     const sessions = run.console.phase(`${name}: sessions up`, { total: K });
     for (const [i, r] of receivers.entries()) {
       await r.waitForState('upstream', 'Established', 60_000);
@@ -222,9 +265,14 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn, 0, convergeCurve, converging);
     converging.end(null);
     const cpuConverged = pid ? cpuSeconds(pid) : 0;
-    log(`${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`);
+    log(
+      `${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`,
+    );
     if (dut && values['heap-snapshot']) await dut.heapSnapshot?.();
-    const withdrawing = run.console.phase(`${name}: withdrawal`, { total: K * N, unit: 'routes withdrawn at the receivers' });
+    const withdrawing = run.console.phase(`${name}: withdrawal`, {
+      total: K * N,
+      unit: 'routes withdrawn at the receivers',
+    });
     const withdrawCurve: Array<[number, number]> = [];
     curves.withdraw.push({ name, points: withdrawCurve, dashed: name === 'floor' });
     const tOut = performance.now();
@@ -234,7 +282,9 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
     const cpuEnd = pid ? cpuSeconds(pid) : 0;
     const cpu = cpuEnd - cpu0;
-    log(`${name}: withdrawn in ${withdrawSeconds.toFixed(2)} s; peak RSS ${(peak / 1048576).toFixed(1)} MB, ${cpu.toFixed(2)} CPU s`);
+    log(
+      `${name}: withdrawn in ${withdrawSeconds.toFixed(2)} s; peak RSS ${(peak / 1048576).toFixed(1)} MB, ${cpu.toFixed(2)} CPU s`,
+    );
     return {
       dut: name,
       convergeSeconds: round(convergeSeconds),
@@ -273,14 +323,17 @@ async function main(): Promise<void> {
     const table: Table = generateTable({ routes: N, sets: SETS, mix: MIX, seed: SEED });
     const staticConfig = birdStaticConfig(table, 's4');
     const c = process.cpuUsage(c0);
-    log(`table: ${describeTable(table)} (generated in ${((performance.now() - t0) / 1000).toFixed(2)} s, ${((c.user + c.system) / 1e6).toFixed(2)} CPU s)`);
+    log(
+      `table: ${describeTable(table)} (generated in ${((performance.now() - t0) / 1000).toFixed(2)} s, ${((c.user + c.system) / 1e6).toFixed(2)} CPU s)`,
+    );
     if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
     const results: DutResult[] = [];
     for (const d of DUTS) results.push(await runOne(rig, d, staticConfig));
     const floor = values.floor ? await runOne(rig, 'floor', staticConfig) : undefined;
     const m = results.find((r) => r.dut === 'meshless');
     const b = results.find((r) => r.dut === 'bird');
-    const ratio = (x: number | null | undefined, y: number | null | undefined): number | null => (x && y ? round(x / y) : null);
+    const ratio = (x: number | null | undefined, y: number | null | undefined): number | null =>
+      x && y ? round(x / y) : null;
     const out = {
       routes: N,
       receivers: K,
@@ -295,11 +348,18 @@ async function main(): Promise<void> {
         rss: ratio(m?.peakRssMB, b?.peakRssMB),
       },
       ...(floor ? { floor } : {}),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', memGB: Math.round(totalmem() / 2 ** 30), loadavg: loadavg().map((l) => Math.round(l * 100) / 100) },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? '',
+        memGB: Math.round(totalmem() / 2 ** 30),
+        loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+      },
     };
     if (!values.json) {
       for (const r of [...results, ...(floor ? [floor] : [])]) {
-        log(`${r.dut.padEnd(8)} converge ${String(r.convergeSeconds).padStart(8)} s  withdraw ${String(r.withdrawSeconds).padStart(8)} s  peak ${String(r.peakRssMB).padStart(8)} MB  ${String(r.bytesPerRoute).padStart(5)} B/route  cpu ${String(r.cpuSeconds).padStart(7)} s${r.error ? `  (${r.error})` : ''}`);
+        log(
+          `${r.dut.padEnd(8)} converge ${String(r.convergeSeconds).padStart(8)} s  withdraw ${String(r.withdrawSeconds).padStart(8)} s  peak ${String(r.peakRssMB).padStart(8)} MB  ${String(r.bytesPerRoute).padStart(5)} B/route  cpu ${String(r.cpuSeconds).padStart(7)} s${r.error ? `  (${r.error})` : ''}`,
+        );
       }
     }
     addReportSections([...results, ...(floor ? [floor] : [])]);
@@ -319,18 +379,48 @@ function addReportSections(rows: DutResult[]): void {
       `${N.toLocaleString('en-US')} prefixes (${MIX}, ${SETS} attribute sets, seed ${SEED}) from one BIRD injector through the reflector to ${K} BIRD receivers, in a network namespace; each reflector with fresh daemons, one after the other. Convergence: the injector's table enabled until every receiver holds all prefixes; withdrawal: disabled until every receiver holds none. floor: no reflector, the injector peers with every receiver itself.`,
     ],
     table: {
-      head: ['reflector', 'converge s', 'withdraw s', 'peak RSS MB', 'idle RSS MB', 'bytes/route', 'CPU s (converge + withdraw)', 'error'],
-      rows: rows.map((r) => [r.dut, r.convergeSeconds, r.withdrawSeconds, r.peakRssMB, r.idleRssMB, r.bytesPerRoute, r.cpuSeconds === null ? null : `${r.cpuSeconds} (${r.convergeCpuSeconds} + ${r.withdrawCpuSeconds})`, r.error ?? '']),
+      head: [
+        'reflector',
+        'converge s',
+        'withdraw s',
+        'peak RSS MB',
+        'idle RSS MB',
+        'bytes/route',
+        'CPU s (converge + withdraw)',
+        'error',
+      ],
+      rows: rows.map((r) => [
+        r.dut,
+        r.convergeSeconds,
+        r.withdrawSeconds,
+        r.peakRssMB,
+        r.idleRssMB,
+        r.bytesPerRoute,
+        r.cpuSeconds === null ? null : `${r.cpuSeconds} (${r.convergeCpuSeconds} + ${r.withdrawCpuSeconds})`,
+        r.error ?? '',
+      ]),
     },
   });
   run.add({
     heading: 'Prefixes at the receivers over time',
     text: [
-      'Mean routes held per receiver, from each receiver\'s route count (birdc show route count, at most 8 receivers asked at a time, so a point can lag by a few polls), from the moment the injector\'s table was enabled (convergence) or disabled (withdrawal).',
+      "Mean routes held per receiver, from each receiver's route count (birdc show route count, at most 8 receivers asked at a time, so a point can lag by a few polls), from the moment the injector's table was enabled (convergence) or disabled (withdrawal).",
     ],
     charts: [
-      lineChart({ title: `Convergence: ${N.toLocaleString('en-US')} routes to ${K} receivers`, xLabel: 'seconds since the table was enabled', yLabel: 'routes per receiver', series: curves.converge, yMax: N }),
-      lineChart({ title: `Withdrawal: ${N.toLocaleString('en-US')} routes from ${K} receivers`, xLabel: 'seconds since the table was disabled', yLabel: 'routes per receiver', series: curves.withdraw, yMax: N }),
+      lineChart({
+        title: `Convergence: ${N.toLocaleString('en-US')} routes to ${K} receivers`,
+        xLabel: 'seconds since the table was enabled',
+        yLabel: 'routes per receiver',
+        series: curves.converge,
+        yMax: N,
+      }),
+      lineChart({
+        title: `Withdrawal: ${N.toLocaleString('en-US')} routes from ${K} receivers`,
+        xLabel: 'seconds since the table was disabled',
+        yLabel: 'routes per receiver',
+        series: curves.withdraw,
+        yMax: N,
+      }),
     ],
   });
 }

@@ -67,7 +67,9 @@ const INTERNET_LENGTHS: readonly (readonly [number, number])[] = [
 
 function dcPrefixes(n: number): { network: Uint32Array; length: Uint8Array } {
   const network = new Uint32Array(n);
-  for (let i = 0; i < n; i++) network[i] = ((10 + (i >> 18)) * 2 ** 24 + (((i >> 10) & 255) << 16) + (((i >> 2) & 255) << 8) + (i & 3) * 64) >>> 0;
+  for (let i = 0; i < n; i++)
+    network[i] =
+      ((10 + (i >> 18)) * 2 ** 24 + (((i >> 10) & 255) << 16) + (((i >> 2) & 255) << 8) + (i & 3) * 64) >>> 0;
   return { network, length: new Uint8Array(n).fill(26) };
 }
 
@@ -111,7 +113,9 @@ function attrSets(n: number, rand: () => number): AttrSpec[] {
   const seen = new Set<number>();
   const out: AttrSpec[] = [];
   while (out.length < n) {
-    const asPath = Array.from({ length: int(2, 6) }, () => (rand() < 0.15 ? int(131072, 4_200_000_000) : int(1, 64511)));
+    const asPath = Array.from({ length: int(2, 6) }, () =>
+      rand() < 0.15 ? int(131072, 4_200_000_000) : int(1, 64511),
+    );
     const communities = Array.from({ length: int(0, 4) }, () => [int(1, 65535), int(0, 65535)] as const);
     const med = rand() < 0.3 ? int(0, 1000) : undefined;
     const large = rand() < 0.1 ? [[asPath[0]!, int(1, 100), int(1, 100)] as const] : [];
@@ -131,7 +135,8 @@ export function generateTable(spec: TableSpec): Table {
   const rand = rng(spec.seed);
   const { network, length } = spec.mix === 'dc' ? dcPrefixes(spec.routes) : internetPrefixes(spec.routes, rand);
   const setOf = new Uint32Array(spec.routes);
-  if (spec.sets <= 1) return { network, length, setOf, sets: [{ asPath: [], communities: [], med: undefined, large: [] }] };
+  if (spec.sets <= 1)
+    return { network, length, setOf, sets: [{ asPath: [], communities: [], med: undefined, large: [] }] };
   const S = spec.sets;
   const logS = Math.log(S + 1);
   for (let i = 0; i < spec.routes; i++) {
@@ -156,7 +161,9 @@ export function describeTable(t: Table): string {
   const atMost3 = sorted.filter((c) => c <= 3).length;
   const lengths = new Map<number, number>();
   for (let i = 0; i < t.length.length; i++) lengths.set(t.length[i]!, (lengths.get(t.length[i]!) ?? 0) + 1);
-  const mix = [...lengths].sort((a, b) => a[0] - b[0]).map(([l, c]) => `/${l} ${((100 * c) / t.length.length).toFixed(0)}%`);
+  const mix = [...lengths]
+    .sort((a, b) => a[0] - b[0])
+    .map(([l, c]) => `/${l} ${((100 * c) / t.length.length).toFixed(0)}%`);
   return `${t.setOf.length} prefixes, ${t.sets.length} attribute sets (largest ${sorted.slice(0, 3).join(', ')}; ${((100 * atMost3) / t.sets.length).toFixed(0)}% carry 1-3); ${mix.join(' ')}`;
 }
 

@@ -8,9 +8,21 @@ import { join } from 'node:path';
 import { ResourceStore } from '../../services/datastore/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { createLogger } from '../../services/shared/log/index.js';
-import { connectNats, KIND_TOKENS, resourceKey, type NatsConnection, type StoredKind } from '../../services/shared/nats/index.js';
+import {
+  connectNats,
+  KIND_TOKENS,
+  resourceKey,
+  type NatsConnection,
+  type StoredKind,
+} from '../../services/shared/nats/index.js';
 import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
-import { freePort, httpOk, startNatsCluster, waitFor, type NatsClusterHandle } from '../../services/shared/testing/index.js';
+import {
+  freePort,
+  httpOk,
+  startNatsCluster,
+  waitFor,
+  type NatsClusterHandle,
+} from '../../services/shared/testing/index.js';
 import { spawnSyncServer, viewHash, viewOf, type SyncProcess } from '../../services/sync/testing.js';
 import { AgentState } from '../../services/sync/index.js';
 import type { SyncerType } from '../../services/sync/index.js';
@@ -26,10 +38,30 @@ export interface DatastoreProcess {
 
 /** `meshless datastore` on a fixed port (so a restart keeps the address); resolves once ready. */
 export async function spawnDatastore(nats: string, port: number, metricsPort: number): Promise<DatastoreProcess> {
-  const child = spawn(process.execPath, [MESHLESS_BIN, 'datastore', '--insecure', '--listen', `127.0.0.1:${port}`, '--nats', nats, '--metrics-port', String(metricsPort)], {
-    env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn', MESHLESS_TOMBSTONE_RETENTION: '3s', MESHLESS_COMPACTION_INTERVAL: '1s', MESHLESS_KV_PROBE_INTERVAL: '500ms' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      MESHLESS_BIN,
+      'datastore',
+      '--insecure',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--nats',
+      nats,
+      '--metrics-port',
+      String(metricsPort),
+    ],
+    {
+      env: {
+        ...process.env,
+        MESHLESS_LOG_LEVEL: 'warn',
+        MESHLESS_TOMBSTONE_RETENTION: '3s',
+        MESHLESS_COMPACTION_INTERVAL: '1s',
+        MESHLESS_KV_PROBE_INTERVAL: '500ms',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -80,8 +112,18 @@ export function confirmedBlocks(contents: Map<string, Uint8Array>): string[] {
   const out: string[] = [];
   for (const [key, bytes] of contents) {
     if (!key.startsWith(`${KIND_TOKENS.BlockAffinity}.`)) continue;
-    const spec = (JSON.parse(Buffer.from(bytes).toString()) as { spec: { cidr: string; state?: string; type?: string; deleted?: string | boolean } }).spec;
-    if (spec.state === 'confirmed' && (spec.type ?? 'host') === 'host' && spec.deleted !== true && spec.deleted !== 'true') out.push(spec.cidr);
+    const spec = (
+      JSON.parse(Buffer.from(bytes).toString()) as {
+        spec: { cidr: string; state?: string; type?: string; deleted?: string | boolean };
+      }
+    ).spec;
+    if (
+      spec.state === 'confirmed' &&
+      (spec.type ?? 'host') === 'host' &&
+      spec.deleted !== true &&
+      spec.deleted !== 'true'
+    )
+      out.push(spec.cidr);
   }
   return out.sort();
 }
@@ -94,13 +136,32 @@ const res = (kind: string, name: string, spec: Record<string, unknown>, labels?:
 });
 
 /** Nodes, the pool and the BGP resources: the reflector peers with the switch and originates every node's blocks. */
-async function seed(client: DatastoreClient, nodes: readonly string[], rrPort: number, switchPort: number): Promise<void> {
+async function seed(
+  client: DatastoreClient,
+  nodes: readonly string[],
+  rrPort: number,
+  switchPort: number,
+): Promise<void> {
   await client.apply(res('BGPConfiguration', 'default', { asNumber: RR_AS, bindMode: 'NodeIP' }));
   await client.apply(res('BGPConfiguration', 'node.rr-0', { listenPort: rrPort }));
   await client.apply(res('IPPool', 'pods', { cidr: POOL, blockSize: 26 }));
-  await client.apply(res('Node', 'rr-0', { bgp: { ipv4Address: `${RR_ADDRESS}/32`, routeReflectorClusterID: '224.0.0.1' } }, { 'route-reflector': 'true' }));
-  for (const [i, n] of nodes.entries()) await client.apply(res('Node', n, { bgp: { ipv4Address: `${nodeAddress(i)}/32` } }));
-  await client.apply(res('BGPPeer', 'tor', { nodeSelector: 'has(route-reflector)', peerIP: `${SWITCH_ADDRESS}:${switchPort}`, asNumber: SWITCH_AS }));
+  await client.apply(
+    res(
+      'Node',
+      'rr-0',
+      { bgp: { ipv4Address: `${RR_ADDRESS}/32`, routeReflectorClusterID: '224.0.0.1' } },
+      { 'route-reflector': 'true' },
+    ),
+  );
+  for (const [i, n] of nodes.entries())
+    await client.apply(res('Node', n, { bgp: { ipv4Address: `${nodeAddress(i)}/32` } }));
+  await client.apply(
+    res('BGPPeer', 'tor', {
+      nodeSelector: 'has(route-reflector)',
+      peerIP: `${SWITCH_ADDRESS}:${switchPort}`,
+      asNumber: SWITCH_AS,
+    }),
+  );
 }
 
 export async function startChaosCluster(dir: string, nodes: readonly string[]): Promise<ChaosCluster> {
@@ -115,10 +176,13 @@ export async function startChaosCluster(dir: string, nodes: readonly string[]): 
   await seed(client, nodes, rrPort, switchPort);
   client.close();
   const syncPorts = [await freePort(), await freePort()];
-  const sync = await Promise.all(syncPorts.map((p, i) => spawnSyncServer(nats.urls, join(dir, `sync-${i}`), `sync-${i}`, `127.0.0.1:${p}`)));
+  const sync = await Promise.all(
+    syncPorts.map((p, i) => spawnSyncServer(nats.urls, join(dir, `sync-${i}`), `sync-${i}`, `127.0.0.1:${p}`)),
+  );
   await Promise.all(sync.map((s) => s.ready));
   const endpoints = sync.map((s) => s.address);
-  const newAgent = (i: number) => new AgentProcess(nodes[i]!, i % 2 ? endpoints : [...endpoints].reverse(), join(dir, 'agents'));
+  const newAgent = (i: number) =>
+    new AgentProcess(nodes[i]!, i % 2 ? endpoints : [...endpoints].reverse(), join(dir, 'agents'));
   const admin = `127.0.0.1:${adminPort}`;
   const bird = await startBird({
     address: SWITCH_ADDRESS,
@@ -174,8 +238,10 @@ export async function startChaosCluster(dir: string, nodes: readonly string[]): 
       try {
         const view = viewOf(contents, a.syncer as SyncerType, a.node);
         const diff: string[] = [];
-        for (const [k, v] of view) if (!state.get(k)) diff.push(`missing ${k}`);
-        else if (!state.get(k)!.value.equals(Buffer.from(v))) diff.push(`different ${k} (agent at ${state.get(k)!.revision})`);
+        for (const [k, v] of view)
+          if (!state.get(k)) diff.push(`missing ${k}`);
+          else if (!state.get(k)!.value.equals(Buffer.from(v)))
+            diff.push(`different ${k} (agent at ${state.get(k)!.revision})`);
         for (const k of state.keys()) if (!view.has(k)) diff.push(`extra ${k} (revision ${state.get(k)!.revision})`);
         return `stored state at revision ${state.revision}, hash ${state.contentHash === a.contentHash ? 'as logged' : `${state.contentHash}, logged ${a.contentHash}`}: ${diff.slice(0, 8).join('; ') || 'equal'}`;
       } finally {
@@ -186,17 +252,26 @@ export async function startChaosCluster(dir: string, nodes: readonly string[]): 
       for (const a of c.agents) {
         if (!a.alive) throw new Error(`agent ${a.node} ${a.describeExit()}`);
         if (a.status !== 'in-sync') return `agent ${a.node}: ${a.status}`;
-        if (a.contentHash !== viewHash(contents, a.syncer as SyncerType, a.node)) return `agent ${a.node}: in sync but different`;
+        if (a.contentHash !== viewHash(contents, a.syncer as SyncerType, a.node))
+          return `agent ${a.node}: in sync but different`;
       }
       if (c.rr.child.exitCode !== null) throw new Error(`the reflector ${c.rr.describeExit()}`);
       const blocks = confirmedBlocks(contents).join(' ');
       const rib = await c.rrAdmin.routes({ prefix: POOL, longer: true, limit: 100_000 }).catch((err: Error) => err);
       if (rib instanceof Error) return `reflector admin API: ${rib.message}`;
-      const originated = rib.prefixes.filter((p) => p.paths.some((x) => x.source === 'local')).map((p) => p.prefix).sort().join(' ');
+      const originated = rib.prefixes
+        .filter((p) => p.paths.some((x) => x.source === 'local'))
+        .map((p) => p.prefix)
+        .sort()
+        .join(' ');
       if (originated !== blocks) return `reflector originates [${originated}], the datastore has [${blocks}]`;
       const proto = await bird.protocol('refl').catch((err: Error) => err);
-      if (proto instanceof Error || proto.bgpState !== 'Established') return `switch session: ${proto instanceof Error ? proto.message : `${proto.bgpState} ${proto.lastError ?? ''}`}`;
-      const atSwitch = (await bird.routes({ protocol: 'refl' }).catch(() => [])).map((r) => r.prefix).sort().join(' ');
+      if (proto instanceof Error || proto.bgpState !== 'Established')
+        return `switch session: ${proto instanceof Error ? proto.message : `${proto.bgpState} ${proto.lastError ?? ''}`}`;
+      const atSwitch = (await bird.routes({ protocol: 'refl' }).catch(() => []))
+        .map((r) => r.prefix)
+        .sort()
+        .join(' ');
       if (atSwitch !== blocks) return `switch has [${atSwitch}], the datastore [${blocks}]`;
       return undefined;
     },

@@ -18,10 +18,25 @@ export class AgentProcess {
     sync: readonly string[],
     stateDir: string,
   ) {
-    this.child = spawn(process.execPath, [MESHLESS_BIN, 'agent', '--node', node, '--sync', sync.join(','), '--state-dir', stateDir, '--metrics-port', '-1'], {
-      env: { ...process.env, MESHLESS_LOG_LEVEL: 'info', MESHLESS_BACKOFF_MAX: '500' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawn(
+      process.execPath,
+      [
+        MESHLESS_BIN,
+        'agent',
+        '--node',
+        node,
+        '--sync',
+        sync.join(','),
+        '--state-dir',
+        stateDir,
+        '--metrics-port',
+        '-1',
+      ],
+      {
+        env: { ...process.env, MESHLESS_LOG_LEVEL: 'info', MESHLESS_BACKOFF_MAX: '500' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     let buffered = '';
@@ -42,7 +57,11 @@ export class AgentProcess {
       this.contentHash = String(line.contentHash);
     } else if (line.msg === 'changes arrived') {
       this.contentHash = String(line.contentHash);
-    } else if (line.msg === 'connecting' || line.msg === 'receiving a snapshot' || line.msg === 'resuming from our revision') {
+    } else if (
+      line.msg === 'connecting' ||
+      line.msg === 'receiving a snapshot' ||
+      line.msg === 'resuming from our revision'
+    ) {
       this.status = line.msg === 'connecting' ? 'connecting' : 'syncing';
     }
   }
@@ -68,11 +87,32 @@ export class RrProcess {
   readonly exited: Promise<void>;
   private stderr = '';
 
-  constructor(node: string, sync: readonly string[], readonly admin: string) {
-    this.child = spawn(process.execPath, ['--max-semi-space-size=2', MESHLESS_BIN, 'rr', '--node', node, '--sync', sync.join(','), '--datastore', 'none', '--admin', admin, '--insecure'], {
-      env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+  constructor(
+    node: string,
+    sync: readonly string[],
+    readonly admin: string,
+  ) {
+    this.child = spawn(
+      process.execPath,
+      [
+        '--max-semi-space-size=2',
+        MESHLESS_BIN,
+        'rr',
+        '--node',
+        node,
+        '--sync',
+        sync.join(','),
+        '--datastore',
+        'none',
+        '--admin',
+        admin,
+        '--insecure',
+      ],
+      {
+        env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
   }

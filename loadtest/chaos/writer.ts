@@ -5,7 +5,12 @@
 // must end exactly as its last acknowledged write left it. Every sixth step is an IPAM operation
 // instead (allocateBlock or releaseBlocks for a node, through the datastore's IPAM API), so the
 // suite can check that no kill left two blocks overlapping or one block claimed twice.
-import { ConflictError, NotFoundError, AlreadyExistsError, UnavailableError } from '../../services/shared/errors/index.js';
+import {
+  ConflictError,
+  NotFoundError,
+  AlreadyExistsError,
+  UnavailableError,
+} from '../../services/shared/errors/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { resourceKey } from '../../services/shared/nats/index.js';
 
@@ -28,7 +33,10 @@ export class ChaosWriter {
   private loop: Promise<void> | undefined;
   private n = 0;
 
-  constructor(address: string, private readonly nodes: readonly string[]) {
+  constructor(
+    address: string,
+    private readonly nodes: readonly string[],
+  ) {
     this.client = createDatastoreClient(address, { deadlineMs: 30_000 });
   }
 
@@ -64,12 +72,24 @@ export class ChaosWriter {
     const state = this.keys.get(key) ?? { last: undefined, uncertain: false };
     this.keys.set(key, state);
     const doc = profile
-      ? { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name }, spec: { labelsToApply: { gen: String(i) } } }
+      ? {
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'Profile',
+          metadata: { name },
+          spec: { labelsToApply: { gen: String(i) } },
+        }
       : {
           apiVersion: 'projectcalico.org/v3',
           kind: 'WorkloadEndpoint',
           metadata: { name, namespace: 'default', labels: { gen: String(i) } },
-          spec: { node, orchestrator: 'k8s', pod: name, endpoint: 'eth0', interfaceName: `cali${slot}`, ipNetworks: [`10.65.${slot}.${(i % 250) + 1}/32`] },
+          spec: {
+            node,
+            orchestrator: 'k8s',
+            pod: name,
+            endpoint: 'eth0',
+            interfaceName: `cali${slot}`,
+            ipNetworks: [`10.65.${slot}.${(i % 250) + 1}/32`],
+          },
         };
     const remove = state.last !== undefined && state.last !== 'deleted' && i % 3 === 0;
     try {
@@ -107,7 +127,12 @@ export class ChaosWriter {
   private fail(err: unknown): void {
     // NotFound / AlreadyExists / Conflict follow from an earlier uncertain write; anything but
     // UNAVAILABLE and those is a failure the suite reports.
-    const kind = err instanceof UnavailableError ? 'UNAVAILABLE' : err instanceof NotFoundError || err instanceof AlreadyExistsError || err instanceof ConflictError ? 'expected' : (err as Error).name || 'Error';
+    const kind =
+      err instanceof UnavailableError
+        ? 'UNAVAILABLE'
+        : err instanceof NotFoundError || err instanceof AlreadyExistsError || err instanceof ConflictError
+          ? 'expected'
+          : (err as Error).name || 'Error';
     this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
   }
 

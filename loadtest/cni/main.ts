@@ -41,7 +41,13 @@ Usage: npm run bench:cni -- [options]
 
 function summary(c: Calls) {
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  return { wallP50Ms: r3(c.wall.at(50)), wallP99Ms: r3(c.wall.at(99)), wallMaxMs: r3(c.wall.at(100)), cpuP50S: r3(c.cpu.at(50) / 1000), cpuP99S: r3(c.cpu.at(99) / 1000) };
+  return {
+    wallP50Ms: r3(c.wall.at(50)),
+    wallP99Ms: r3(c.wall.at(99)),
+    wallMaxMs: r3(c.wall.at(100)),
+    cpuP50S: r3(c.cpu.at(50) / 1000),
+    cpuP99S: r3(c.cpu.at(99) / 1000),
+  };
 }
 
 async function main(): Promise<void> {
@@ -67,7 +73,10 @@ async function main(): Promise<void> {
   // A wrapper named meshless-cni that runs the real one under /usr/bin/time, writing to $BENCH_OUT.
   const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs');
   mkdirSync(join(timing, 'bin'));
-  writeFileSync(join(timing, 'bin', 'meshless-cni'), `#!/bin/sh\nexec /usr/bin/time -f '%e %U %S' -o "${timing}/$CNI_COMMAND-$BENCH_I" ${join(REPO_BIN, 'meshless-cni')}\n`);
+  writeFileSync(
+    join(timing, 'bin', 'meshless-cni'),
+    `#!/bin/sh\nexec /usr/bin/time -f '%e %U %S' -o "${timing}/$CNI_COMMAND-$BENCH_I" ${join(REPO_BIN, 'meshless-cni')}\n`,
+  );
   chmodSync(join(timing, 'bin', 'meshless-cni'), 0o755);
 
   run.sampler.watch('bench + datastore (this process)', process.pid);
@@ -80,7 +89,12 @@ async function main(): Promise<void> {
     let phase = run.console.phase('CNI ADD', { total: pods, unit: 'pods' });
     for (let i = 0; i < pods; i++) {
       const ns = await lab.newPod();
-      const a: Attachment = { containerId: `bench${i}`, netns: netnsPath(ns), ifname: 'eth0', args: { K8S_POD_NAMESPACE: 'bench', K8S_POD_NAME: `pod-${i}` } };
+      const a: Attachment = {
+        containerId: `bench${i}`,
+        netns: netnsPath(ns),
+        ifname: 'eth0',
+        args: { K8S_POD_NAMESPACE: 'bench', K8S_POD_NAME: `pod-${i}` },
+      };
       const { run, sample } = await withEnv(i, () => timed(i, 'ADD', a));
       if (run.code !== 0) throw new Error(`ADD ${i} failed: ${run.stdout}${run.stderr}`);
       adds.push(sample);
@@ -101,16 +115,57 @@ async function main(): Promise<void> {
     load.push(loadavg()[0]!);
     const leftHandles = (await lab.client.list('IPAMHandle')).items.length;
     const leftEndpoints = (await lab.client.list('WorkloadEndpoint')).items.length;
-    const mode = process.env.MESHLESS_FROM_SOURCE === '1' ? 'tsx (TypeScript sources)' : 'compiled (dist/services/cni/src/main.js)';
-    const result = { pods, mode, add: summary(adds), del: summary(dels), blocks, leftHandles, leftEndpoints, loadAverage1m: load.map((l) => Math.round(l * 100) / 100), node: process.version };
+    const mode =
+      process.env.MESHLESS_FROM_SOURCE === '1'
+        ? 'tsx (TypeScript sources)'
+        : 'compiled (dist/services/cni/src/main.js)';
+    const result = {
+      pods,
+      mode,
+      add: summary(adds),
+      del: summary(dels),
+      blocks,
+      leftHandles,
+      leftEndpoints,
+      loadAverage1m: load.map((l) => Math.round(l * 100) / 100),
+      node: process.version,
+    };
     run.add({
       heading: 'CNI ADD / DEL',
-      text: [`${pods} pods on one node, each ADDed then each DELeted by executing meshless-cni as a runtime does (${mode}), one at a time. Wall time per call as the runtime sees it; CPU = user + system of the plugin process (/usr/bin/time, 10 ms resolution).`],
+      text: [
+        `${pods} pods on one node, each ADDed then each DELeted by executing meshless-cni as a runtime does (${mode}), one at a time. Wall time per call as the runtime sees it; CPU = user + system of the plugin process (/usr/bin/time, 10 ms resolution).`,
+      ],
       table: {
-        head: ['command', 'calls', 'wall p50 ms', 'wall p90 ms', 'wall p99 ms', 'wall max ms', 'CPU p50 s', 'CPU p99 s'],
-        rows: [adds, dels].map((c) => [c.command, c.wall.count, ...[50, 90, 99, 100].map((p) => Math.round(c.wall.at(p) * 10) / 10), c.cpu.at(50) / 1000, c.cpu.at(99) / 1000]),
+        head: [
+          'command',
+          'calls',
+          'wall p50 ms',
+          'wall p90 ms',
+          'wall p99 ms',
+          'wall max ms',
+          'CPU p50 s',
+          'CPU p99 s',
+        ],
+        rows: [adds, dels].map((c) => [
+          c.command,
+          c.wall.count,
+          ...[50, 90, 99, 100].map((p) => Math.round(c.wall.at(p) * 10) / 10),
+          c.cpu.at(50) / 1000,
+          c.cpu.at(99) / 1000,
+        ]),
       },
-      charts: [lineChart({ title: 'Wall time per call (CDF)', xLabel: 'ms', yLabel: 'fraction of calls', yMax: 1, series: [{ name: 'ADD', points: adds.wall.cdf() }, { name: 'DEL', points: dels.wall.cdf() }] })],
+      charts: [
+        lineChart({
+          title: 'Wall time per call (CDF)',
+          xLabel: 'ms',
+          yLabel: 'fraction of calls',
+          yMax: 1,
+          series: [
+            { name: 'ADD', points: adds.wall.cdf() },
+            { name: 'DEL', points: dels.wall.cdf() },
+          ],
+        }),
+      ],
     });
     run.finish(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -120,7 +175,10 @@ async function main(): Promise<void> {
   }
 
   function withEnv<T>(i: number, fn: () => Promise<T>): Promise<T> {
-    lab.rt.env = { BENCH_I: String(i), ...(process.env.MESHLESS_FROM_SOURCE ? { MESHLESS_FROM_SOURCE: process.env.MESHLESS_FROM_SOURCE } : {}) };
+    lab.rt.env = {
+      BENCH_I: String(i),
+      ...(process.env.MESHLESS_FROM_SOURCE ? { MESHLESS_FROM_SOURCE: process.env.MESHLESS_FROM_SOURCE } : {}),
+    };
     return fn();
   }
 }

@@ -20,7 +20,12 @@ const NAMESPACES = 20;
 function doc(kind: StoredKind, namespace: string, name: string, spec: unknown, labels?: Record<string, string>): Item {
   return {
     key: resourceKey(kind, namespace, name),
-    json: JSON.stringify({ apiVersion: API, kind, metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) }, spec }),
+    json: JSON.stringify({
+      apiVersion: API,
+      kind,
+      metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) },
+      spec,
+    }),
   };
 }
 
@@ -29,18 +34,51 @@ export function nodeName(i: number): string {
 }
 
 export function* dataset(size: DatasetSize): Generator<Item> {
-  yield doc('IPPool', '', 'default-ipv4', { cidr: '10.64.0.0/10', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()' });
-  yield doc('BGPConfiguration', '', 'default', { asNumber: 64512, nodeToNodeMeshEnabled: false, logSeverityScreen: 'Info' });
+  yield doc('IPPool', '', 'default-ipv4', {
+    cidr: '10.64.0.0/10',
+    blockSize: 26,
+    ipipMode: 'Never',
+    vxlanMode: 'Never',
+    natOutgoing: true,
+    nodeSelector: 'all()',
+  });
+  yield doc('BGPConfiguration', '', 'default', {
+    asNumber: 64512,
+    nodeToNodeMeshEnabled: false,
+    logSeverityScreen: 'Info',
+  });
   yield doc('BGPPeer', '', 'tor', { peerIP: '10.0.0.254', asNumber: 65000, nodeSelector: 'all()' });
-  for (let n = 0; n < NAMESPACES; n++) yield doc('Profile', '', `kns.ns-${n}`, { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }], labelsToApply: { 'projectcalico.org/name': `ns-${n}` } });
+  for (let n = 0; n < NAMESPACES; n++)
+    yield doc('Profile', '', `kns.ns-${n}`, {
+      ingress: [{ action: 'Allow' }],
+      egress: [{ action: 'Allow' }],
+      labelsToApply: { 'projectcalico.org/name': `ns-${n}` },
+    });
   for (let i = 0; i < size.nodes; i++) {
     const name = nodeName(i);
     const a = (i >> 8) & 255;
     const b = i & 255;
-    yield doc('Node', '', name, { bgp: { ipv4Address: `10.${a}.${b}.1/16`, asNumber: 64512 }, addresses: [{ address: `10.${a}.${b}.1`, type: 'InternalIP' }], orchRefs: [{ nodeName: name, orchestrator: 'k8s' }] }, { 'kubernetes.io/hostname': name, rack: `rack-${i % 40}` });
+    yield doc(
+      'Node',
+      '',
+      name,
+      {
+        bgp: { ipv4Address: `10.${a}.${b}.1/16`, asNumber: 64512 },
+        addresses: [{ address: `10.${a}.${b}.1`, type: 'InternalIP' }],
+        orchRefs: [{ nodeName: name, orchestrator: 'k8s' }],
+      },
+      { 'kubernetes.io/hostname': name, rack: `rack-${i % 40}` },
+    );
     const cidr = `10.${64 + (i >> 10)}.${(i >> 2) & 255}.${(i & 3) * 64}/26`;
     const block = cidr.replace(/[./]/g, '-');
-    yield doc('IPAMBlock', '', block, { cidr, affinity: `host:${name}`, allocations: [], unallocated: [], attributes: [], deleted: false });
+    yield doc('IPAMBlock', '', block, {
+      cidr,
+      affinity: `host:${name}`,
+      allocations: [],
+      unallocated: [],
+      attributes: [],
+      deleted: false,
+    });
     yield doc('BlockAffinity', '', `${name}-${block}`, { node: name, cidr, state: 'confirmed', deleted: 'false' });
   }
   for (let i = 0; i < size.endpoints; i++) {
@@ -51,7 +89,16 @@ export function* dataset(size: DatasetSize): Generator<Item> {
       'WorkloadEndpoint',
       ns,
       `${node}-k8s-${pod}-eth0`,
-      { orchestrator: 'k8s', node, pod, endpoint: 'eth0', interfaceName: `cali${(i * 2654435761 >>> 0).toString(16).padStart(11, '0')}`, ipNetworks: [`10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`], profiles: [`kns.${ns}`, `ksa.${ns}.default`], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
+      {
+        orchestrator: 'k8s',
+        node,
+        pod,
+        endpoint: 'eth0',
+        interfaceName: `cali${((i * 2654435761) >>> 0).toString(16).padStart(11, '0')}`,
+        ipNetworks: [`10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`],
+        profiles: [`kns.${ns}`, `ksa.${ns}.default`],
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      },
       { app: `app-${i % 200}`, 'projectcalico.org/namespace': ns, 'projectcalico.org/orchestrator': 'k8s' },
     );
   }
@@ -61,7 +108,14 @@ export function* dataset(size: DatasetSize): Generator<Item> {
       order: 100 + i,
       selector: `app == 'app-${i % 200}'`,
       types: ['Ingress', 'Egress'],
-      ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: `app == 'app-${(i + 1) % 200}'` }, destination: { ports: [8080, 8443] } }],
+      ingress: [
+        {
+          action: 'Allow',
+          protocol: 'TCP',
+          source: { selector: `app == 'app-${(i + 1) % 200}'` },
+          destination: { ports: [8080, 8443] },
+        },
+      ],
       egress: [{ action: 'Allow', protocol: 'UDP', destination: { selector: "k8s-app == 'kube-dns'", ports: [53] } }],
     });
   }
@@ -75,6 +129,11 @@ export function markerJson(change: number, t0: number): string {
     apiVersion: API,
     kind: 'GlobalNetworkPolicy',
     metadata: { name: 'bench-marker', annotations: { 'bench/change': String(change), 'bench/t0': String(t0) } },
-    spec: { order: 1000, selector: 'all()', types: ['Ingress'], ingress: [{ action: 'Allow', source: { nets: [`10.${change % 250}.0.0/16`] } }] },
+    spec: {
+      order: 1000,
+      selector: 'all()',
+      types: ['Ingress'],
+      ingress: [{ action: 'Allow', source: { nets: [`10.${change % 250}.0.0/16`] } }],
+    },
   });
 }

@@ -65,7 +65,8 @@ const run = new BenchRun('bench:fanout', { reportPath: args.report });
 const say = (s: string) => run.log(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Rejects after `ms` (without keeping the process alive): a lost change fails the run, never hangs it. */
-const deadline = (ms: number, what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
+const deadline = (ms: number, what: string) =>
+  new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref());
 /** How long one change may take to reach every agent before the run fails. */
 const CHANGE_TIMEOUT_MS = 60_000;
 
@@ -102,14 +103,36 @@ async function serverFanoutMs(metricsPort: number): Promise<{ p50: number; p99: 
 }
 
 function spawnService(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, [...nodeArgs, bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 /** A `meshless sync` process; its address and readiness come from its JSON log. */
 function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise<ServerProc> {
   // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
-  const profile = process.env.FANOUT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`] : [];
-  const child = spawnService(['sync', '--insecure', '--listen', '127.0.0.1:0', '--nats', natsUrl, '--state-dir', stateDir, '--server-id', id, '--metrics-port', '0'], { MESHLESS_LOG_LEVEL: 'info' }, profile);
+  const profile = process.env.FANOUT_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`]
+    : [];
+  const child = spawnService(
+    [
+      'sync',
+      '--insecure',
+      '--listen',
+      '127.0.0.1:0',
+      '--nats',
+      natsUrl,
+      '--state-dir',
+      stateDir,
+      '--server-id',
+      id,
+      '--metrics-port',
+      '0',
+    ],
+    { MESHLESS_LOG_LEVEL: 'info' },
+    profile,
+  );
   let buffered = '';
   let readyResolve: () => void = () => undefined;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -123,7 +146,8 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise
         buffered = buffered.slice(nl + 1);
         try {
           const l = JSON.parse(line) as { msg?: string; address?: string; metricsPort?: number };
-          if (l.msg === 'sync server listening') resolve({ child, address: l.address!, metricsPort: l.metricsPort!, ready });
+          if (l.msg === 'sync server listening')
+            resolve({ child, address: l.address!, metricsPort: l.metricsPort!, ready });
           if (l.msg === 'caught up with the datastore: ready') readyResolve();
         } catch {
           // not a log line
@@ -138,11 +162,17 @@ async function main(): Promise<void> {
   const servers = args.int('servers', 1);
   const changes = args.int('changes', 1);
   const size = { nodes: args.int('nodes', 1), endpoints: args.int('endpoints'), policies: args.int('policies') };
-  const workerCount = args.values.workers === undefined ? Math.min(4, Math.ceil(agents / 2500)) : args.int('workers', 1);
+  const workerCount =
+    args.values.workers === undefined ? Math.min(4, Math.ceil(agents / 2500)) : args.int('workers', 1);
   const compressionName = args.values.compression;
-  if (!['gzip', 'deflate', 'none'].includes(compressionName)) args.fail(`--compression: expected gzip, deflate or none, got '${compressionName}'`);
+  if (!['gzip', 'deflate', 'none'].includes(compressionName))
+    args.fail(`--compression: expected gzip, deflate or none, got '${compressionName}'`);
   const compression =
-    compressionName === 'none' ? [SyncCompression.SYNC_COMPRESSION_NONE] : compressionName === 'deflate' ? [SyncCompression.SYNC_COMPRESSION_DEFLATE] : [SyncCompression.SYNC_COMPRESSION_GZIP];
+    compressionName === 'none'
+      ? [SyncCompression.SYNC_COMPRESSION_NONE]
+      : compressionName === 'deflate'
+        ? [SyncCompression.SYNC_COMPRESSION_DEFLATE]
+        : [SyncCompression.SYNC_COMPRESSION_GZIP];
   const dir = mkdtempSync(join(tmpdir(), 'meshless-fanout-'));
   const children: ChildProcess[] = [];
   const nats = await startNatsServer({ storeDir: join(dir, 'nats') });
@@ -150,7 +180,19 @@ async function main(): Promise<void> {
     say(`nats at ${nats.url}; starting the datastore`);
     const dsPort = await freePort();
     const dsMetrics = await freePort();
-    const datastore = spawnService(['datastore', '--insecure', '--listen', `127.0.0.1:${dsPort}`, '--nats', nats.url, '--metrics-port', String(dsMetrics)], { MESHLESS_LOG_LEVEL: 'warn' });
+    const datastore = spawnService(
+      [
+        'datastore',
+        '--insecure',
+        '--listen',
+        `127.0.0.1:${dsPort}`,
+        '--nats',
+        nats.url,
+        '--metrics-port',
+        String(dsMetrics),
+      ],
+      { MESHLESS_LOG_LEVEL: 'warn' },
+    );
     datastore.stdout!.resume();
     children.push(datastore);
     run.sampler.watch('nats-server', descendantsNamed('nats-server'));
@@ -185,14 +227,19 @@ async function main(): Promise<void> {
     await sleep(1000);
     const idleRss = syncs.map((s) => rssBytes(s.child.pid!));
     const cpuStart = syncs.map((s) => cpuSeconds(s.child.pid!));
-    say(`${servers} sync server(s) ready at ${syncs.map((s) => s.address).join(', ')}; idle RSS ${idleRss.map((r) => (r / 2 ** 20).toFixed(0)).join('/')} MB`);
+    say(
+      `${servers} sync server(s) ready at ${syncs.map((s) => s.address).join(', ')}; idle RSS ${idleRss.map((r) => (r / 2 ** 20).toFixed(0)).join('/')} MB`,
+    );
 
     // Workers, each holding a slice of the agents.
     const workers: ChildProcess[] = [];
     const inbox: FromWorker[][] = [];
     const listeners: Array<(m: FromWorker, w: number) => void> = [];
     for (let w = 0; w < workerCount; w++) {
-      const child = fork(workerEntry.script, [], { execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(workerEntry.script, [], {
+        execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       workers.push(child);
       children.push(child);
       run.sampler.watch('load generator (workers)', () => workers.map((c) => c.pid!));
@@ -201,7 +248,10 @@ async function main(): Promise<void> {
         for (const l of listeners) l(m, w);
       });
     }
-    const collect = <T extends FromWorker['type']>(type: T, count: number): Promise<Array<Extract<FromWorker, { type: T }> & { worker: number }>> =>
+    const collect = <T extends FromWorker['type']>(
+      type: T,
+      count: number,
+    ): Promise<Array<Extract<FromWorker, { type: T }> & { worker: number }>> =>
       new Promise((resolve) => {
         const got: Array<Extract<FromWorker, { type: T }> & { worker: number }> = [];
         const l = (m: FromWorker, w: number) => {
@@ -218,7 +268,8 @@ async function main(): Promise<void> {
     await helloed;
     const endpoints = syncs.map((s) => s.address);
     const perWorker: Array<Array<{ index: number; node: string }>> = workers.map(() => []);
-    for (let i = 0; i < agents; i++) perWorker[i % workerCount]!.push({ index: i, node: nodeName(i % Math.max(1, size.nodes)) });
+    for (let i = 0; i < agents; i++)
+      perWorker[i % workerCount]!.push({ index: i, node: nodeName(i % Math.max(1, size.nodes)) });
 
     say(`opening ${agents} agent streams from ${workerCount} worker process(es)`);
     const insync = collect('insync', workers.filter((_, w) => perWorker[w]!.length > 0).length);
@@ -233,7 +284,17 @@ async function main(): Promise<void> {
     listeners.push(onProgress);
     const tOpen = now();
     const cpuBeforeOpen = syncs.map((s) => cpuSeconds(s.child.pid!));
-    workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'connect', endpoints, compression, agents: perWorker[i]!, totalAgents: agents } satisfies ToWorker));
+    workers.forEach(
+      (w, i) =>
+        perWorker[i]!.length > 0 &&
+        w.send({
+          type: 'connect',
+          endpoints,
+          compression,
+          agents: perWorker[i]!,
+          totalAgents: agents,
+        } satisfies ToWorker),
+    );
     const synced = await insync;
     listeners.splice(listeners.indexOf(onProgress), 1);
     syncing.end(null);
@@ -242,8 +303,12 @@ async function main(): Promise<void> {
     // on a shared machine (the load generator competes for the same cores).
     const coldStartCpuSeconds = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeOpen[i]!, 0);
     const snapshotBytes = synced.flatMap((m) => m.snapshotBytes);
-    const streamsPerServer = endpoints.map((e) => synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0));
-    say(`all ${agents} agents in sync in ${inSyncSeconds.toFixed(2)} s (servers ${coldStartCpuSeconds.toFixed(2)} CPU-s); streams per server ${streamsPerServer.join('/')}`);
+    const streamsPerServer = endpoints.map((e) =>
+      synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0),
+    );
+    say(
+      `all ${agents} agents in sync in ${inSyncSeconds.toFixed(2)} s (servers ${coldStartCpuSeconds.toFixed(2)} CPU-s); streams per server ${streamsPerServer.join('/')}`,
+    );
     await sleep(2000);
     const loadedRss = syncs.map((s) => rssBytes(s.child.pid!));
 
@@ -255,7 +320,10 @@ async function main(): Promise<void> {
       const all = collect('received', synced.length).then((ms) => ms.filter((m) => m.change === c));
       const t0 = now();
       await kv.put(MARKER_KEY, markerJson(c, t0));
-      const got = await Promise.race([all, deadline(CHANGE_TIMEOUT_MS, `change ${c} did not reach every agent within ${CHANGE_TIMEOUT_MS / 1000} s`)]);
+      const got = await Promise.race([
+        all,
+        deadline(CHANGE_TIMEOUT_MS, `change ${c} did not reach every agent within ${CHANGE_TIMEOUT_MS / 1000} s`),
+      ]);
       for (const m of got) for (const t of m.times) latencies.record(t - t0);
       changing.update(c, `p99 so far ${latencies.at(99).toFixed(1)} ms`);
       await sleep(20);
@@ -264,12 +332,44 @@ async function main(): Promise<void> {
     const cpuChanges = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeChanges[i]!, 0);
     const latencyMs = latencies.summary();
     const fanout = await Promise.all(syncs.map((s) => serverFanoutMs(s.metricsPort)));
-    const serverFanout = { p50: Math.max(...fanout.map((f) => f.p50)), p99: Math.max(...fanout.map((f) => f.p99)), max: Math.max(...fanout.map((f) => f.max)) };
-    say(`latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`);
+    const serverFanout = {
+      p50: Math.max(...fanout.map((f) => f.p50)),
+      p99: Math.max(...fanout.map((f) => f.p99)),
+      max: Math.max(...fanout.map((f) => f.max)),
+    };
+    say(
+      `latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`,
+    );
 
     // The floor: the same number of bytes per change (a live delta carries its commit time), plain TCP, same receivers.
-    const frameBytes = Math.max(16, SyncResponse.encode({ message: { $case: 'deltas', value: { block: { updates: [{ key: MARKER_KEY, revision: 1, value: Buffer.from(markerJson(1, now())), deleted: false, traceparent: '', commitTimeUnixMicros: Date.now() * 1000 }], compressed: Buffer.alloc(0) }, revision: 1 } } }).finish().byteLength);
-    const floor = fork(floorEntry.script, [String(frameBytes)], { execArgv: floorEntry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const frameBytes = Math.max(
+      16,
+      SyncResponse.encode({
+        message: {
+          $case: 'deltas',
+          value: {
+            block: {
+              updates: [
+                {
+                  key: MARKER_KEY,
+                  revision: 1,
+                  value: Buffer.from(markerJson(1, now())),
+                  deleted: false,
+                  traceparent: '',
+                  commitTimeUnixMicros: Date.now() * 1000,
+                },
+              ],
+              compressed: Buffer.alloc(0),
+            },
+            revision: 1,
+          },
+        },
+      }).finish().byteLength,
+    );
+    const floor = fork(floorEntry.script, [String(frameBytes)], {
+      execArgv: floorEntry.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     children.push(floor);
     run.sampler.watch('floor server', floor.pid!);
     const floorMsgs: Array<(m: FromFloor) => void> = [];
@@ -281,7 +381,11 @@ async function main(): Promise<void> {
     const floorPort = await new Promise<number>((r) => floorMsgs.push((m) => m.type === 'listening' && r(m.port)));
     // Accepted on the floor side (not just connected on ours) before the first write.
     const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
-    workers.forEach((w, i) => perWorker[i]!.length > 0 && w.send({ type: 'floor-connect', port: floorPort, count: perWorker[i]!.length, frameBytes } satisfies ToWorker));
+    workers.forEach(
+      (w, i) =>
+        perWorker[i]!.length > 0 &&
+        w.send({ type: 'floor-connect', port: floorPort, count: perWorker[i]!.length, frameBytes } satisfies ToWorker),
+    );
     await connected;
     await waitFor('the floor server to accept every socket', () => floorAccepted === agents, 300_000, 5);
     const floorLatencies = new LatencyHistogram('floorMs');
@@ -296,10 +400,13 @@ async function main(): Promise<void> {
     flooring.end(null);
     floor.send({ type: 'stop' } satisfies ToFloor);
     const floorMs = floorLatencies.summary();
-    say(`floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`);
+    say(
+      `floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`,
+    );
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
-    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number; survivorCpuSeconds: number } | null = null;
+    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number; survivorCpuSeconds: number } | null =
+      null;
     if (servers >= 2) {
       const victim = syncs[0]!;
       const watching = collect('watching', workers.length);
@@ -318,15 +425,24 @@ async function main(): Promise<void> {
       const moved = resynced.reduce((n, m) => n + m.count, 0);
       failover = {
         agents: moved,
-        resyncSeconds: Math.round((Math.max(...resynced.filter((m) => m.count > 0).map((m) => m.at), tKill) - tKill) / 10) / 100,
+        resyncSeconds:
+          Math.round((Math.max(...resynced.filter((m) => m.count > 0).map((m) => m.at), tKill) - tKill) / 10) / 100,
         snapshotBytes: resynced.reduce((n, m) => n + m.snapshotBytes, 0),
         survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
       };
-      say(`failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`);
+      say(
+        `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`,
+      );
     }
 
-    const serverCpuSeconds = syncs.reduce((n, s, i) => (s.child.exitCode === null && s.child.signalCode === null ? n + cpuSeconds(s.child.pid!) - cpuStart[i]! : n), 0);
-    const rssPerStream = loadedRss.map((r, i) => (streamsPerServer[i]! > 0 ? (r - idleRss[i]!) / streamsPerServer[i]! : 0)).filter((x) => x > 0);
+    const serverCpuSeconds = syncs.reduce(
+      (n, s, i) =>
+        s.child.exitCode === null && s.child.signalCode === null ? n + cpuSeconds(s.child.pid!) - cpuStart[i]! : n,
+      0,
+    );
+    const rssPerStream = loadedRss
+      .map((r, i) => (streamsPerServer[i]! > 0 ? (r - idleRss[i]!) / streamsPerServer[i]! : 0))
+      .filter((x) => x > 0);
     const result = {
       agents,
       servers,
@@ -343,11 +459,17 @@ async function main(): Promise<void> {
       serverFanoutMs: serverFanout,
       serverRssMB: Math.round(Math.max(...loadedRss) / 2 ** 20),
       serverIdleRssMB: Math.round(Math.max(...idleRss) / 2 ** 20),
-      rssPerStreamKB: Math.round(rssPerStream.reduce((a, b) => a + b, 0) / Math.max(1, rssPerStream.length) / 102.4) / 10,
+      rssPerStreamKB:
+        Math.round(rssPerStream.reduce((a, b) => a + b, 0) / Math.max(1, rssPerStream.length) / 102.4) / 10,
       serverCpuSeconds: Math.round(serverCpuSeconds * 100) / 100,
       serverCpuSecondsDuringChanges: Math.round(cpuChanges * 100) / 100,
       failover,
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, node: process.version },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? '',
+        loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+        node: process.version,
+      },
     };
     workers.forEach((w) => w.send({ type: 'stop' } satisfies ToWorker));
     await nc.close();
@@ -361,13 +483,27 @@ async function main(): Promise<void> {
         rows: [
           ['all agents in sync (s)', result.inSyncSeconds],
           ['snapshot bytes per agent', result.snapshotBytesPerAgent],
-          ['latency p50 / p90 / p99 / p99.9 / max (ms)', `${latencyMs.p50} / ${latencyMs.p90} / ${latencyMs.p99} / ${latencyMs.p999} / ${latencyMs.max} (${latencyMs.count} receipts)`],
-          ['floor p50 / p90 / p99 / p99.9 / max (ms)', `${floorMs.p50} / ${floorMs.p90} / ${floorMs.p99} / ${floorMs.p999} / ${floorMs.max} (${floorMs.count} receipts)`],
-          ['server fan-out p50 / p99 / max (ms, histogram bucket bounds)', `${serverFanout.p50} / ${serverFanout.p99} / ${serverFanout.max}`],
+          [
+            'latency p50 / p90 / p99 / p99.9 / max (ms)',
+            `${latencyMs.p50} / ${latencyMs.p90} / ${latencyMs.p99} / ${latencyMs.p999} / ${latencyMs.max} (${latencyMs.count} receipts)`,
+          ],
+          [
+            'floor p50 / p90 / p99 / p99.9 / max (ms)',
+            `${floorMs.p50} / ${floorMs.p90} / ${floorMs.p99} / ${floorMs.p999} / ${floorMs.max} (${floorMs.count} receipts)`,
+          ],
+          [
+            'server fan-out p50 / p99 / max (ms, histogram bucket bounds)',
+            `${serverFanout.p50} / ${serverFanout.p99} / ${serverFanout.max}`,
+          ],
           ['server RSS MB (idle)', `${result.serverRssMB} (${result.serverIdleRssMB})`],
           ['RSS per stream KB', result.rssPerStreamKB],
           ['server CPU s (during the changes)', `${result.serverCpuSeconds} (${result.serverCpuSecondsDuringChanges})`],
-          ['failover', failover ? `${failover.agents} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9, ${failover.snapshotBytes} snapshot bytes` : 'not run (needs --servers 2 or more)'],
+          [
+            'failover',
+            failover
+              ? `${failover.agents} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9, ${failover.snapshotBytes} snapshot bytes`
+              : 'not run (needs --servers 2 or more)',
+          ],
         ],
       },
       charts: [

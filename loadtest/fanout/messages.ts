@@ -2,7 +2,13 @@
 import type { SyncCompression } from '../../proto/gen/meshless/v1/sync.js';
 
 export type ToWorker =
-  | { type: 'connect'; endpoints: string[]; compression: SyncCompression[]; agents: Array<{ index: number; node: string }>; totalAgents: number }
+  | {
+      type: 'connect';
+      endpoints: string[];
+      compression: SyncCompression[];
+      agents: Array<{ index: number; node: string }>;
+      totalAgents: number;
+    }
   | { type: 'failover-watch'; endpoint: string }
   | { type: 'floor-connect'; port: number; count: number; frameBytes: number }
   | { type: 'stop' };
@@ -18,4 +24,7 @@ export type FromWorker =
   | { type: 'floor-received'; change: number; latencies: number[] };
 
 export type ToFloor = { type: 'send'; change: number } | { type: 'stop' };
-export type FromFloor = { type: 'listening'; port: number } | { type: 'connections'; count: number } | { type: 'sent'; change: number; writeMs: number };
+export type FromFloor =
+  | { type: 'listening'; port: number }
+  | { type: 'connections'; count: number }
+  | { type: 'sent'; change: number; writeMs: number };

@@ -81,9 +81,14 @@ class BenchStream {
     this.endpoint = endpoint;
     this.inSync = false;
     this.pending = Buffer.alloc(0);
-    const [host, port] = [endpoint.slice(0, endpoint.lastIndexOf(':')), Number(endpoint.slice(endpoint.lastIndexOf(':') + 1))];
+    const [host, port] = [
+      endpoint.slice(0, endpoint.lastIndexOf(':')),
+      Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
+    ];
     // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
-    const session = http2Connect(`http://${endpoint}`, { createConnection: () => connect({ host, port, noDelay: true }) });
+    const session = http2Connect(`http://${endpoint}`, {
+      createConnection: () => connect({ host, port, noDelay: true }),
+    });
     this.session = session;
     let ended = false;
     const end = (next: string | undefined) => {
@@ -95,13 +100,20 @@ class BenchStream {
         // As SyncAgent: a lost in-sync session reconnects after a random spread as wide as the
         // number of agents needs (SyncAgent counts its view's Nodes; here every stream is an agent),
         // otherwise exponential backoff with jitter.
-        const delay = this.inSync ? Math.random() * this.spreadMs : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        const delay = this.inSync
+          ? Math.random() * this.spreadMs
+          : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
         setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
       }
     };
     session.on('error', () => end(undefined));
     session.on('close', () => end(undefined));
-    const stream = session.request({ ':method': 'POST', ':path': SyncServiceService.sync.path, 'content-type': 'application/grpc', te: 'trailers' });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': SyncServiceService.sync.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     this.stream = stream;
     stream.on('error', () => end(undefined));
     stream.on('close', () => end(undefined));
@@ -212,14 +224,24 @@ let floorSockets: FloorSocket[] = [];
 
 function reportInSyncWhenAll(): void {
   if (streams.length > 0 && streams.every((s) => s.inSync)) {
-    send({ type: 'insync', snapshotBytes: streams.map((s) => s.snapshotBytes), bytes: streams.map((s) => s.bytesReceived), endpoints: streams.map((s) => s.endpoint) });
+    send({
+      type: 'insync',
+      snapshotBytes: streams.map((s) => s.snapshotBytes),
+      bytes: streams.map((s) => s.bytesReceived),
+      endpoints: streams.map((s) => s.endpoint),
+    });
   }
 }
 
 function checkFailover(): void {
   if (!failoverWatch) return;
   if ([...failoverWatch].every((s) => s.inSync)) {
-    send({ type: 'resynced', count: failoverWatch.size, snapshotBytes: [...failoverWatch].reduce((n, s) => n + s.failoverSnapshotBytes, 0), at: now() });
+    send({
+      type: 'resynced',
+      count: failoverWatch.size,
+      snapshotBytes: [...failoverWatch].reduce((n, s) => n + s.failoverSnapshotBytes, 0),
+      at: now(),
+    });
     failoverWatch = undefined;
   }
 }
@@ -244,8 +266,11 @@ process.on('message', (msg: ToWorker) => {
           received.delete(change);
         }
       };
-      const spreadMs = Number(process.env.FANOUT_RECONNECT_SPREAD_MS ?? reconnectSpread(msg.totalAgents, msg.endpoints.length));
-      for (const a of msg.agents) streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange, spreadMs));
+      const spreadMs = Number(
+        process.env.FANOUT_RECONNECT_SPREAD_MS ?? reconnectSpread(msg.totalAgents, msg.endpoints.length),
+      );
+      for (const a of msg.agents)
+        streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange, spreadMs));
       // How many are in sync so far, every second until all are (the coordinator's progress).
       const progress = setInterval(() => {
         if (insyncReported) clearInterval(progress);

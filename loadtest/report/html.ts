@@ -43,7 +43,8 @@ svg.chart .grid{stroke:#eaeef2}
 
 function cell(v: Cell): string {
   if (v === null || v === undefined) return '<td>–</td>';
-  if (typeof v === 'number') return `<td class="n">${escapeHtml(Number.isInteger(v) ? v.toLocaleString('en-US') : String(v))}</td>`;
+  if (typeof v === 'number')
+    return `<td class="n">${escapeHtml(Number.isInteger(v) ? v.toLocaleString('en-US') : String(v))}</td>`;
   return `<td>${escapeHtml(v)}</td>`;
 }
 

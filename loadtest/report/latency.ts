@@ -20,10 +20,7 @@ export interface LatencySummary {
 }
 
 /** Quantiles the CDF is drawn at: dense in the body, then 99, 99.9, 99.99 and the maximum. */
-const CDF_QUANTILES = [
-  ...Array.from({ length: 50 }, (_, i) => i * 2),
-  99.5, 99.9, 99.99, 100,
-];
+const CDF_QUANTILES = [...Array.from({ length: 50 }, (_, i) => i * 2), 99.5, 99.9, 99.99, 100];
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -32,7 +29,13 @@ export class LatencyHistogram {
 
   constructor(readonly name: string) {
     // 1 µs to 1 h to start with; autoResize grows the top when a larger value comes.
-    this.h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, autoResize: true, useWebAssembly: false });
+    this.h = build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 3_600_000_000,
+      numberOfSignificantValueDigits: 3,
+      autoResize: true,
+      useWebAssembly: false,
+    });
   }
 
   /** Records one latency in ms (below 1 µs counts as 1 µs: the clock's resolution here). */

@@ -13,7 +13,13 @@ export interface MachineInfo {
 
 export function machineInfo(): MachineInfo {
   const c = cpus();
-  return { cpuModel: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, kernel: release() };
+  return {
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    kernel: release(),
+  };
 }
 
 /** The 1-, 5- and 15-minute load averages, to 0.01. */
@@ -37,7 +43,12 @@ export function shellQuote(s: string): string {
 /** The checkout's commit (`abc1234`, `+dirty` with uncommitted changes), or 'unknown' outside git. */
 export function sourceRevision(): string {
   try {
-    const run = (args: string[]) => execFileSync('git', ['-C', PROJECT_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+    const run = (args: string[]) =>
+      execFileSync('git', ['-C', PROJECT_ROOT, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5000,
+      }).trim();
     return `${run(['rev-parse', '--short', 'HEAD'])}${run(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : ''}`;
   } catch {
     return 'unknown';

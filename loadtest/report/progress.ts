@@ -96,7 +96,10 @@ class PhaseImpl implements Phase {
     clearInterval(this.timer);
     this.clear();
     const counts = this.counts();
-    if (message !== null) this.stream.write(`[${this.console.prefix}] ${this.label}: ${message ?? `done${counts ? `, ${counts}` : ''} in ${this.elapsed()}`}\n`);
+    if (message !== null)
+      this.stream.write(
+        `[${this.console.prefix}] ${this.label}: ${message ?? `done${counts ? `, ${counts}` : ''} in ${this.elapsed()}`}\n`,
+      );
     this.onEnd();
   }
 
@@ -131,14 +134,18 @@ class PhaseImpl implements Phase {
     const { total } = this.options;
     const pct = total ? ` (${((100 * this.done) / total).toFixed(0)}%)` : '';
     const counts = this.counts();
-    this.stream.write(`[${this.console.prefix}] ${this.label}: ${counts ? `${counts}${pct}, ` : ''}${this.elapsed()}${this.detail ? `, ${this.detail}` : ''}\n`);
+    this.stream.write(
+      `[${this.console.prefix}] ${this.label}: ${counts ? `${counts}${pct}, ` : ''}${this.elapsed()}${this.detail ? `, ${this.detail}` : ''}\n`,
+    );
   }
 
   private counts(): string {
     // A phase with neither a size nor a unit (waiting for a cluster to be ready) shows only its time.
     if (this.options.total === undefined && this.options.unit === undefined) return '';
     const unit = this.options.unit ? ` ${this.options.unit}` : '';
-    return this.options.total !== undefined ? `${fmt(this.done)}/${fmt(this.options.total)}${unit}` : `${fmt(this.done)}${unit}`;
+    return this.options.total !== undefined
+      ? `${fmt(this.done)}/${fmt(this.options.total)}${unit}`
+      : `${fmt(this.done)}${unit}`;
   }
 
   private elapsed(): string {

@@ -9,7 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromiumMissing, launchChromium, waitFor } from '../../services/shared/testing/index.js';
-import { Console, LatencyHistogram, ProcessSampler, commandLine, descendants, descendantsNamed, escapeHtml, lineChart, machineInfo, niceTicks, renderReport, type ProgressStream } from './index.js';
+import {
+  Console,
+  LatencyHistogram,
+  ProcessSampler,
+  commandLine,
+  descendants,
+  descendantsNamed,
+  escapeHtml,
+  lineChart,
+  machineInfo,
+  niceTicks,
+  renderReport,
+  type ProgressStream,
+} from './index.js';
 
 test('LatencyHistogram: percentiles within HDR precision, CDF ends at the maximum', () => {
   const h = new LatencyHistogram('t');
@@ -17,7 +30,8 @@ test('LatencyHistogram: percentiles within HDR precision, CDF ends at the maximu
   for (let i = 1; i <= 10_000; i++) h.record(i / 10); // 0.1 .. 1000 ms
   const s = h.summary();
   assert.equal(s.count, 10_000);
-  const near = (got: number, want: number) => assert.ok(Math.abs(got - want) <= want * 0.002 + 0.01, `${got} ≈ ${want}`);
+  const near = (got: number, want: number) =>
+    assert.ok(Math.abs(got - want) <= want * 0.002 + 0.01, `${got} ≈ ${want}`);
   near(s.p50, 500);
   near(s.p90, 900);
   near(s.p99, 990);
@@ -61,7 +75,11 @@ test('progress: periodic lines when not a terminal, one final line', async () =>
   c.phase('silent').end(null);
   assert.equal(stream.out.length, lines, 'end(null) writes nothing');
   c.phase('waiting for the cluster').end();
-  assert.match(stream.out, /\[bench:x\] waiting for the cluster: done in \d+\.\d s\n$/, 'no count for a phase without a size');
+  assert.match(
+    stream.out,
+    /\[bench:x\] waiting for the cluster: done in \d+\.\d s\n$/,
+    'no count for a phase without a size',
+  );
 });
 
 test('progress: a bar redrawn in place on a terminal; log lines clear it first', () => {
@@ -73,19 +91,35 @@ test('progress: a bar redrawn in place on a terminal; log lines clear it first',
   p.update(2);
   stream.out = '';
   c.log('hello');
-  assert.ok(stream.out.startsWith('\r\x1b[2K[bench:x] hello\n\r\x1b[2K[bench:x] withdrawal [##############--------------]  50% 2/4 '), JSON.stringify(stream.out));
+  assert.ok(
+    stream.out.startsWith(
+      '\r\x1b[2K[bench:x] hello\n\r\x1b[2K[bench:x] withdrawal [##############--------------]  50% 2/4 ',
+    ),
+    JSON.stringify(stream.out),
+  );
   p.end('all gone');
   assert.ok(stream.out.endsWith('\r\x1b[2K[bench:x] withdrawal: all gone\n'));
 });
 
 test('sampler: CPU and RSS of a real busy child, per group, from /proc', async () => {
-  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 60000) {}'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 60000) {}'], {
+    stdio: 'ignore',
+  });
   try {
     const sampler = new ProcessSampler(100).start();
     sampler.watch('busy', child.pid!);
     sampler.watch('node children', descendantsNamed('node'));
     assert.ok(descendants(process.pid).includes(child.pid!));
-    await waitFor('a busy sample', () => sampler.series().find((g) => g.label === 'busy')!.samples.some((s) => s.cpuPercent > 20 && s.rssMB > 5), 20_000, 20);
+    await waitFor(
+      'a busy sample',
+      () =>
+        sampler
+          .series()
+          .find((g) => g.label === 'busy')!
+          .samples.some((s) => s.cpuPercent > 20 && s.rssMB > 5),
+      20_000,
+      20,
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const n = sampler.series().find((g) => g.label === 'busy')!.samples.length;
@@ -109,12 +143,29 @@ test('charts: one polyline per series carrying its data; names escaped; log axis
     yLabel: 'y',
     xScale: 'log',
     series: [
-      { name: 'meshless "sync"', points: [[1, 0.1], [10, 0.5], [100, 1]] },
-      { name: 'floor', points: [[0.5, 0.2], [5, 1]], dashed: true },
+      {
+        name: 'meshless "sync"',
+        points: [
+          [1, 0.1],
+          [10, 0.5],
+          [100, 1],
+        ],
+      },
+      {
+        name: 'floor',
+        points: [
+          [0.5, 0.2],
+          [5, 1],
+        ],
+        dashed: true,
+      },
     ],
   });
   const lines = [...svg.matchAll(/<polyline class="series" data-series="([^"]*)" data-points="([^"]*)"/g)];
-  assert.deepEqual(lines.map((m) => m[1]), ['meshless &quot;sync&quot;', 'floor']);
+  assert.deepEqual(
+    lines.map((m) => m[1]),
+    ['meshless &quot;sync&quot;', 'floor'],
+  );
   assert.equal(lines[0]![2], '1,0.1 10,0.5 100,1');
   assert.match(svg, /A &lt;b&gt;title&lt;\/b&gt;/);
   assert.match(svg, />0\.1</, 'log axis starts at the decade below the smallest value');
@@ -124,7 +175,10 @@ test('charts: one polyline per series carrying its data; names escaped; log axis
 });
 
 test('commandLine: the npm script as typed, quoted for a shell', () => {
-  assert.equal(commandLine(['node', 'main.js', '--routes', '1000', '--duts', "a b'c"], { npm_lifecycle_event: 'bench:bgp' }), `npm run bench:bgp -- --routes 1000 --duts 'a b'\\''c'`);
+  assert.equal(
+    commandLine(['node', 'main.js', '--routes', '1000', '--duts', "a b'c"], { npm_lifecycle_event: 'bench:bgp' }),
+    `npm run bench:bgp -- --routes 1000 --duts 'a b'\\''c'`,
+  );
   assert.equal(commandLine(['/usr/bin/node', 'dist/x.js'], {}), '/usr/bin/node dist/x.js');
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
 });
@@ -157,8 +211,29 @@ const SAMPLE = () =>
       {
         heading: 'Results <1>',
         text: ['a & b < c'],
-        table: { head: ['name', 'value'], rows: [['x</td><td>y', 1234.5], ['none', null]] },
-        charts: [lineChart({ title: 'CDF', xLabel: 'ms', yLabel: 'fraction', series: [{ name: 'a', points: [[1, 0], [2, 1]] }] })],
+        table: {
+          head: ['name', 'value'],
+          rows: [
+            ['x</td><td>y', 1234.5],
+            ['none', null],
+          ],
+        },
+        charts: [
+          lineChart({
+            title: 'CDF',
+            xLabel: 'ms',
+            yLabel: 'fraction',
+            series: [
+              {
+                name: 'a',
+                points: [
+                  [1, 0],
+                  [2, 1],
+                ],
+              },
+            ],
+          }),
+        ],
       },
     ],
     result: { note: '</pre><script>x()</script>' },
@@ -175,11 +250,19 @@ test('HTML report: self-contained, balanced, every text escaped, the result JSON
   assert.match(html, /4.25 2 3/);
   assert.match(html, /\(90 s\)/);
   const pre = /<pre id="result">([\s\S]*?)<\/pre>/.exec(html)![1]!;
-  const unescaped = pre.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  const unescaped = pre
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
   assert.deepEqual(JSON.parse(unescaped), { note: '</pre><script>x()</script>' });
 });
 
-test('HTML report: Chromium parses it, shows the escaped text as text and the chart with its data', { skip: chromiumMissing(), timeout: 120_000 }, async () => {
+test('HTML report: Chromium parses it, shows the escaped text as text and the chart with its data', {
+  skip: chromiumMissing(),
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshless-report-'));
   const browser = await launchChromium();
   try {
@@ -187,7 +270,13 @@ test('HTML report: Chromium parses it, shows the escaped text as text and the ch
     writeFileSync(file, SAMPLE());
     const page = await browser.newPage(1000, 800);
     await page.navigate(pathToFileURL(file).href);
-    const seen = await page.evaluate<{ scripts: number; polylines: string[]; cpu: string; command: string; result: string }>(`({
+    const seen = await page.evaluate<{
+      scripts: number;
+      polylines: string[];
+      cpu: string;
+      command: string;
+      result: string;
+    }>(`({
       scripts: document.scripts.length,
       polylines: [...document.querySelectorAll('svg polyline.series')].map((p) => p.dataset.series + '=' + p.dataset.points),
       cpu: [...document.querySelectorAll('td')].find((td) => td.textContent.startsWith('CPU <i>'))?.textContent ?? '',

@@ -73,11 +73,16 @@ export class BenchRun {
 /** CPU and RSS over time of every sampled group, and the machine's load average. */
 export function resourceSection(sampler: ProcessSampler): Section {
   const groups = sampler.series().filter((g) => g.samples.length > 0);
-  const cpu: Series[] = groups.map((g) => ({ name: g.label, points: g.samples.map((s) => [s.t, s.cpuPercent] as const) }));
+  const cpu: Series[] = groups.map((g) => ({
+    name: g.label,
+    points: g.samples.map((s) => [s.t, s.cpuPercent] as const),
+  }));
   const rss: Series[] = groups.map((g) => ({ name: g.label, points: g.samples.map((s) => [s.t, s.rssMB] as const) }));
   return {
     heading: 'CPU and memory over time',
-    text: ['Sampled from /proc every second: CPU is user + system time of each group of processes since the previous sample, in % of one core; memory is the sum of their resident set sizes (VmRSS).'],
+    text: [
+      'Sampled from /proc every second: CPU is user + system time of each group of processes since the previous sample, in % of one core; memory is the sum of their resident set sizes (VmRSS).',
+    ],
     table: {
       head: ['process', 'samples', 'CPU % mean', 'CPU % max', 'RSS MB max'],
       rows: groups.map((g) => [
@@ -89,9 +94,24 @@ export function resourceSection(sampler: ProcessSampler): Section {
       ]),
     },
     charts: [
-      lineChart({ title: 'CPU per process group', xLabel: 'seconds since the start of the run', yLabel: '% of one core', series: cpu }),
-      lineChart({ title: 'Resident memory per process group', xLabel: 'seconds since the start of the run', yLabel: 'RSS MB', series: rss }),
-      lineChart({ title: 'Machine load average (1 min)', xLabel: 'seconds since the start of the run', yLabel: 'load', series: [{ name: 'load average', points: sampler.load }] }),
+      lineChart({
+        title: 'CPU per process group',
+        xLabel: 'seconds since the start of the run',
+        yLabel: '% of one core',
+        series: cpu,
+      }),
+      lineChart({
+        title: 'Resident memory per process group',
+        xLabel: 'seconds since the start of the run',
+        yLabel: 'RSS MB',
+        series: rss,
+      }),
+      lineChart({
+        title: 'Machine load average (1 min)',
+        xLabel: 'seconds since the start of the run',
+        yLabel: 'load',
+        series: [{ name: 'load average', points: sampler.load }],
+      }),
     ],
   };
 }

@@ -131,7 +131,11 @@ export class ProcessSampler {
     const wall = (now - g.lastAt) / 1000;
     // The first sample of a group only sets the baseline: CPU needs two readings.
     if (ticks.size > 0 && g.last.size > 0 && wall > 0) {
-      g.samples.push({ t: this.seconds(now), cpuPercent: Math.round((10000 * delta) / CLK_TCK / wall) / 100, rssMB: Math.round((rss / 2 ** 20) * 10) / 10 });
+      g.samples.push({
+        t: this.seconds(now),
+        cpuPercent: Math.round((10000 * delta) / CLK_TCK / wall) / 100,
+        rssMB: Math.round((rss / 2 ** 20) * 10) / 10,
+      });
     }
     g.last = ticks;
     g.lastAt = now;

@@ -72,10 +72,13 @@ export function lineChart(o: ChartOptions): string {
   const W = o.width ?? 720;
   const H = o.height ?? 320;
   const log = o.xScale === 'log';
-  const all = o.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!log || x > 0));
+  const all = o.series
+    .flatMap((s) => s.points)
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!log || x > 0));
   const head = `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(o.title)}">`;
   const title = `<text x="${W / 2}" y="18" text-anchor="middle" class="title">${escapeHtml(o.title)}</text>`;
-  if (all.length === 0) return `${head}${title}<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text></svg>`;
+  if (all.length === 0)
+    return `${head}${title}<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text></svg>`;
 
   let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
   let [y0, y1] = [Math.min(0, ...all.map((p) => p[1])), Math.max(o.yMax ?? 0, ...all.map((p) => p[1]))];
@@ -94,7 +97,8 @@ export function lineChart(o: ChartOptions): string {
   y1 = Math.max(y1, yTicks[yTicks.length - 1]!);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
-  const sx = (x: number) => M.left + (log ? (Math.log10(x) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (x - x0) / (x1 - x0)) * pw;
+  const sx = (x: number) =>
+    M.left + (log ? (Math.log10(x) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (x - x0) / (x1 - x0)) * pw;
   const sy = (y: number) => M.top + ph - ((y - y0) / (y1 - y0)) * ph;
   const r = (v: number) => Math.round(v * 10) / 10;
 
@@ -102,13 +106,21 @@ export function lineChart(o: ChartOptions): string {
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" class="plot"/>`);
   for (const t of yTicks) {
     if (t > y1 + 1e-9) continue;
-    parts.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${r(sy(t))}" y2="${r(sy(t))}" class="grid"/><text x="${M.left - 6}" y="${r(sy(t)) + 4}" text-anchor="end">${fmt(t)}</text>`);
+    parts.push(
+      `<line x1="${M.left}" x2="${M.left + pw}" y1="${r(sy(t))}" y2="${r(sy(t))}" class="grid"/><text x="${M.left - 6}" y="${r(sy(t)) + 4}" text-anchor="end">${fmt(t)}</text>`,
+    );
   }
   for (const t of xTicks) {
-    parts.push(`<line y1="${M.top}" y2="${M.top + ph}" x1="${r(sx(t))}" x2="${r(sx(t))}" class="grid"/><text x="${r(sx(t))}" y="${M.top + ph + 16}" text-anchor="middle">${fmt(t)}</text>`);
+    parts.push(
+      `<line y1="${M.top}" y2="${M.top + ph}" x1="${r(sx(t))}" x2="${r(sx(t))}" class="grid"/><text x="${r(sx(t))}" y="${M.top + ph + 16}" text-anchor="middle">${fmt(t)}</text>`,
+    );
   }
-  parts.push(`<text x="${M.left + pw / 2}" y="${H - 8}" text-anchor="middle" class="axis">${escapeHtml(o.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" class="axis">${escapeHtml(o.yLabel)}</text>`);
+  parts.push(
+    `<text x="${M.left + pw / 2}" y="${H - 8}" text-anchor="middle" class="axis">${escapeHtml(o.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" class="axis">${escapeHtml(o.yLabel)}</text>`,
+  );
   o.series.forEach((s) => {
     const pts = thin(s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!log || x > 0)));
     if (pts.length === 0) return;
@@ -116,14 +128,19 @@ export function lineChart(o: ChartOptions): string {
     const data = pts.map(([x, y]) => `${+x.toPrecision(6)},${+y.toPrecision(6)}`).join(' ');
     const drawn = pts.map(([x, y]) => `${r(sx(x))},${r(sy(y))}`).join(' ');
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    parts.push(`<polyline class="series" data-series="${escapeHtml(s.name)}" data-points="${data}" points="${drawn}" fill="none" stroke="${colour}" stroke-width="1.8"${dash}><title>${escapeHtml(s.name)}</title></polyline>`);
-    if (pts.length === 1) parts.push(`<circle cx="${r(sx(pts[0]![0]))}" cy="${r(sy(pts[0]![1]))}" r="3" fill="${colour}"/>`);
+    parts.push(
+      `<polyline class="series" data-series="${escapeHtml(s.name)}" data-points="${data}" points="${drawn}" fill="none" stroke="${colour}" stroke-width="1.8"${dash}><title>${escapeHtml(s.name)}</title></polyline>`,
+    );
+    if (pts.length === 1)
+      parts.push(`<circle cx="${r(sx(pts[0]![0]))}" cy="${r(sy(pts[0]![1]))}" r="3" fill="${colour}"/>`);
   });
   // Legend: top left inside the plot, one row per series.
   o.series.forEach((s, i) => {
     const y = M.top + 14 + i * 16;
     const colour = s.colour ?? colourFor(s.name);
-    parts.push(`<line x1="${M.left + 10}" x2="${M.left + 30}" y1="${y - 4}" y2="${y - 4}" stroke="${colour}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${M.left + 36}" y="${y}" class="legend">${escapeHtml(s.name)}</text>`);
+    parts.push(
+      `<line x1="${M.left + 10}" x2="${M.left + 30}" y1="${y - 4}" y2="${y - 4}" stroke="${colour}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${M.left + 36}" y="${y}" class="legend">${escapeHtml(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('');

@@ -99,7 +99,9 @@ function encodeStreams(t: Table): { announce: Uint8Array; withdraw: Uint8Array }
       unknown: [],
       ...(s.med !== undefined ? { med: s.med } : {}),
       ...(s.communities.length ? { communities: s.communities.map(([x, y]) => ((x << 16) | y) >>> 0) } : {}),
-      ...(s.large.length ? { largeCommunities: s.large.map(([g, l1, l2]) => ({ globalAdmin: g, localData1: l1, localData2: l2 })) } : {}),
+      ...(s.large.length
+        ? { largeCommunities: s.large.map(([g, l1, l2]) => ({ globalAdmin: g, localData1: l1, localData2: l2 })) }
+        : {}),
     };
     if (bySet[i]!.length) msgs.push(...packUpdates(bySet[i]!, encodeAttributes(a, OPTS), OPTS));
   });
@@ -170,19 +172,30 @@ function retained(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-async function run(streams: { announce: Uint8Array; withdraw: Uint8Array }): Promise<{ converge: Phase; withdraw: Phase; bytesPerRoute: number; attributeSets: number }> {
+async function run(streams: {
+  announce: Uint8Array;
+  withdraw: Uint8Array;
+}): Promise<{ converge: Phase; withdraw: Phase; bytesPerRoute: number; attributeSets: number }> {
   const before = retained();
   const rib = new Rib(ME, new PeerPolicy('iBGP', []));
   const sink = new CountingSink();
   const ex = new Exporter(rib, sink);
   const spec = {
-    target: { kind: 'client' as const, localAs: AS, clusterId: ME.clusterId, nextHopMode: 'auto' as const, selfNextHop4: ME.routerId, llgr: false },
+    target: {
+      kind: 'client' as const,
+      localAs: AS,
+      clusterId: ME.clusterId,
+      nextHopMode: 'auto' as const,
+      selfNextHop4: ME.routerId,
+      llgr: false,
+    },
     policy: new PeerPolicy('iBGP', []),
     codec: OPTS,
     families: [4, 6] as (4 | 6)[],
     maxMessageLength: 4096,
   };
-  const peer = (address: string) => rib.addPeer({ address, kind: 'client', asn: AS, routerId: address, policy: new PeerPolicy('iBGP', []) }).idx;
+  const peer = (address: string) =>
+    rib.addPeer({ address, kind: 'client', asn: AS, routerId: address, policy: new PeerPolicy('iBGP', []) }).idx;
   const injector = peer(INJECTOR);
   ex.join(injector, spec);
   for (let i = 0; i < K; i++) ex.join(peer(`10.0.1.${i + 1}`), spec);
@@ -204,7 +217,9 @@ const streams = encodeStreams(table);
 const log = (s: string): void => {
   if (!args.values.json) console.error(`[bench:rr-core] ${s}`);
 };
-log(`${N} routes over ${SETS} sets (${MIX}), ${K} receivers; injector stream ${streams.announce.length} + ${streams.withdraw.length} octets`);
+log(
+  `${N} routes over ${SETS} sets (${MIX}), ${K} receivers; injector stream ${streams.announce.length} + ${streams.withdraw.length} octets`,
+);
 await run(streams);
 const runs: Awaited<ReturnType<typeof run>>[] = [];
 for (let i = 0; i < RUNS; i++) {

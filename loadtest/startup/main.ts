@@ -17,7 +17,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
-import { freePort, httpOk, startNatsServer, waitFor, type NatsServerHandle } from '../../services/shared/testing/index.js';
+import {
+  freePort,
+  httpOk,
+  startNatsServer,
+  waitFor,
+  type NatsServerHandle,
+} from '../../services/shared/testing/index.js';
 import { benchArgs } from '../args.js';
 import { BenchRun, descendants, type Cell } from '../report/index.js';
 import { cpuSeconds, rssBytes } from '../fanout/proc.js';
@@ -42,8 +48,15 @@ function options() {
     json: { type: 'boolean', default: false },
   });
   const modes = args.values.modes.split(',').map((m) => m.trim());
-  for (const m of modes) if (m !== 'dist' && m !== 'source') args.fail(`--modes: expected dist and/or source, got '${m}'`);
-  return { runs: args.int('runs', 1), modes: modes as Mode[], cluster: args.values.cluster, json: args.values.json, report: args.report };
+  for (const m of modes)
+    if (m !== 'dist' && m !== 'source') args.fail(`--modes: expected dist and/or source, got '${m}'`);
+  return {
+    runs: args.int('runs', 1),
+    modes: modes as Mode[],
+    cluster: args.values.cluster,
+    json: args.values.json,
+    report: args.report,
+  };
 }
 
 const opts = options();
@@ -60,7 +73,10 @@ function envFor(mode: Mode): NodeJS.ProcessEnv {
 async function timeCli(mode: Mode, args: string[]): Promise<{ cpu: number; wall: number }> {
   const script = '"$@" >/dev/null 2>&1; s=$?; times; exit $s';
   const started = performance.now();
-  const child = spawn('bash', ['-c', script, 'bash', process.execPath, MESHLESS_BIN, ...args], { env: envFor(mode), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('bash', ['-c', script, 'bash', process.execPath, MESHLESS_BIN, ...args], {
+    env: envFor(mode),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((res) => child.once('exit', res));
@@ -74,13 +90,20 @@ async function timeCli(mode: Mode, args: string[]): Promise<{ cpu: number; wall:
 
 async function cliFigure(mode: Mode, args: string[]) {
   const samples = [];
-  const phase = run.console.phase(`${mode}: meshless ${args.includes('get') ? args.slice(args.indexOf('get')).join(' ') : args.join(' ')}`, { total: opts.runs, unit: 'runs' });
+  const phase = run.console.phase(
+    `${mode}: meshless ${args.includes('get') ? args.slice(args.indexOf('get')).join(' ') : args.join(' ')}`,
+    { total: opts.runs, unit: 'runs' },
+  );
   for (let i = 0; i < opts.runs; i++) {
     samples.push(await timeCli(mode, args));
     phase.update(i + 1);
   }
   phase.end(null);
-  return { cpuSeconds: median(samples.map((s) => s.cpu)), wallSeconds: median(samples.map((s) => s.wall)), runs: samples.length };
+  return {
+    cpuSeconds: median(samples.map((s) => s.cpu)),
+    wallSeconds: median(samples.map((s) => s.wall)),
+    runs: samples.length,
+  };
 }
 
 interface Started {
@@ -92,16 +115,26 @@ interface Started {
 /** Spawns a service and waits for its /readyz; the CPU it used by then is its start-up cost. */
 async function startService(mode: Mode, args: string[], metricsPort: number): Promise<Started> {
   const started = performance.now();
-  const child = spawn(process.execPath, [MESHLESS_BIN, ...args, '--metrics-port', String(metricsPort)], { env: envFor(mode), stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`meshless ${args[0]} exited with ${code} before it was ready`))));
+  const child = spawn(process.execPath, [MESHLESS_BIN, ...args, '--metrics-port', String(metricsPort)], {
+    env: envFor(mode),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`meshless ${args[0]} exited with ${code} before it was ready`))),
+  );
   exited.catch(() => undefined);
   let cpu = 0;
   await Promise.race([
-    waitFor(`meshless ${args[0]} /readyz`, async () => {
-      if (!(await httpOk(`http://127.0.0.1:${metricsPort}/readyz`, 500))) return false;
-      cpu = cpuSeconds(child.pid!);
-      return true;
-    }, 120_000, 10),
+    waitFor(
+      `meshless ${args[0]} /readyz`,
+      async () => {
+        if (!(await httpOk(`http://127.0.0.1:${metricsPort}/readyz`, 500))) return false;
+        cpu = cpuSeconds(child.pid!);
+        return true;
+      },
+      120_000,
+      10,
+    ),
     exited,
   ]);
   return { child, cpuSecondsToReady: round(cpu, 2), wallSecondsToReady: round((performance.now() - started) / 1000) };
@@ -122,7 +155,11 @@ spec: {bgp: {ipv4Address: 127.0.0.41/32, routeReflectorClusterID: 224.0.0.1}}
 `;
 
 async function applyYaml(mode: Mode, datastore: string, yaml: string): Promise<void> {
-  const child = spawn(process.execPath, [MESHLESS_BIN, '--credentials', 'none', '--datastore', datastore, 'apply', '-f', '-'], { env: envFor(mode), stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [MESHLESS_BIN, '--credentials', 'none', '--datastore', datastore, 'apply', '-f', '-'],
+    { env: envFor(mode), stdio: ['pipe', 'ignore', 'inherit'] },
+  );
   child.stdin!.end(yaml);
   const code = await new Promise((res) => child.once('exit', res));
   if (code !== 0) throw new Error(`meshless apply exited with ${code}`);
@@ -141,9 +178,39 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
     const sync = `127.0.0.1:${await freePort()}`;
     const launches: Array<[name: string, args: string[]]> = [
       ['datastore', ['datastore', '--insecure', '--listen', datastore, '--nats', nats.url]],
-      ['sync', ['sync', '--insecure', '--listen', sync, '--nats', nats.url, '--state-dir', join(dir, 'sync'), '--server-id', `startup-${mode}`]],
+      [
+        'sync',
+        [
+          'sync',
+          '--insecure',
+          '--listen',
+          sync,
+          '--nats',
+          nats.url,
+          '--state-dir',
+          join(dir, 'sync'),
+          '--server-id',
+          `startup-${mode}`,
+        ],
+      ],
       ['agent', ['agent', '--node', 'startup-node', '--sync', sync, '--state-dir', join(dir, 'agent')]],
-      ['rr', ['rr', '--insecure', '--node', 'startup-rr', '--sync', sync, '--datastore', datastore, '--admin', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'rr')]],
+      [
+        'rr',
+        [
+          'rr',
+          '--insecure',
+          '--node',
+          'startup-rr',
+          '--sync',
+          sync,
+          '--datastore',
+          datastore,
+          '--admin',
+          `127.0.0.1:${await freePort()}`,
+          '--data-dir',
+          join(dir, 'rr'),
+        ],
+      ],
     ];
     const started: Array<[string, Started]> = [];
     for (const [name, args] of launches) {
@@ -159,7 +226,11 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
     // Idle: five seconds with nothing to do, then what each process holds.
     await new Promise((res) => setTimeout(res, 5000));
     for (const [name, s] of started) {
-      services[name] = { cpuSecondsToReady: s.cpuSecondsToReady, wallSecondsToReady: s.wallSecondsToReady, idleRssMB: round(rssBytes(s.child.pid!) / 2 ** 20, 1) };
+      services[name] = {
+        cpuSecondsToReady: s.cpuSecondsToReady,
+        wallSecondsToReady: s.wallSecondsToReady,
+        idleRssMB: round(rssBytes(s.child.pid!) / 2 ** 20, 1),
+      };
     }
     return { cli: { help, getNodes: get }, services };
   } finally {
@@ -172,7 +243,10 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
 /** `npm start`'s program (infra/cluster) on a fresh data directory: until it prints `meshless ready`. */
 async function measureCluster(mode: Mode) {
   const dir = mkdtempSync(join(tmpdir(), `meshless-startup-cluster-${mode}-`));
-  const script = mode === 'dist' ? [join(PROJECT_ROOT, 'dist/infra/cluster/main.js')] : ['--import', 'tsx', join(PROJECT_ROOT, 'infra/cluster/main.ts')];
+  const script =
+    mode === 'dist'
+      ? [join(PROJECT_ROOT, 'dist/infra/cluster/main.js')]
+      : ['--import', 'tsx', join(PROJECT_ROOT, 'infra/cluster/main.ts')];
   const env = {
     ...envFor(mode),
     MESHLESS_DATA_DIR: dir,
@@ -185,7 +259,12 @@ async function measureCluster(mode: Mode) {
     MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
   };
   const started = performance.now();
-  const child = spawn(process.execPath, script, { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT, detached: true });
+  const child = spawn(process.execPath, script, {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: PROJECT_ROOT,
+    detached: true,
+  });
   run.sampler.watch(`${mode}: local cluster (every process)`, () => [child.pid!, ...descendants(child.pid!)]);
   const phase = run.console.phase(`${mode}: local cluster to "meshless ready"`);
   let out = '';
@@ -211,7 +290,12 @@ async function measureCluster(mode: Mode) {
 const load = loadavg().map((l) => round(l, 2));
 say(`load average ${load.join(' ')}`);
 const nats = await startNatsServer();
-const result: Record<string, unknown> = { benchmark: 'startup', node: process.version, loadAverageAtStart: load, cpus: (await import('node:os')).cpus().length };
+const result: Record<string, unknown> = {
+  benchmark: 'startup',
+  node: process.version,
+  loadAverageAtStart: load,
+  cpus: (await import('node:os')).cpus().length,
+};
 try {
   for (const mode of opts.modes) {
     result[mode] = await measureMode(mode, nats);
@@ -235,12 +319,15 @@ function reportSection(r: Record<string, unknown>) {
     const m = r[mode] as Awaited<ReturnType<typeof measureMode>> & { cluster?: { secondsToReady: number } };
     rows.push([mode, 'meshless --help', m.cli.help.cpuSeconds, m.cli.help.wallSeconds, null]);
     rows.push([mode, 'meshless get nodes', m.cli.getNodes.cpuSeconds, m.cli.getNodes.wallSeconds, null]);
-    for (const [name, s] of Object.entries(m.services)) rows.push([mode, `${name} ready`, s.cpuSecondsToReady, s.wallSecondsToReady, s.idleRssMB]);
+    for (const [name, s] of Object.entries(m.services))
+      rows.push([mode, `${name} ready`, s.cpuSecondsToReady, s.wallSecondsToReady, s.idleRssMB]);
     if (m.cluster) rows.push([mode, 'local cluster: meshless ready', null, m.cluster.secondsToReady, null]);
   }
   return {
     heading: 'Start-up',
-    text: [`CLI figures: median of ${opts.runs} runs (CPU = user + system of the child). Services: CPU-s and wall time from spawn until /readyz answers 200, then RSS after 5 s idle. dist = the compiled build; source = the TypeScript through tsx.`],
+    text: [
+      `CLI figures: median of ${opts.runs} runs (CPU = user + system of the child). Services: CPU-s and wall time from spawn until /readyz answers 200, then RSS after 5 s idle. dist = the compiled build; source = the TypeScript through tsx.`,
+    ],
     table: { head: ['mode', 'figure', 'CPU s', 'wall s', 'idle RSS MB'], rows },
   };
 }
@@ -249,8 +336,13 @@ function readableSummary(r: Record<string, unknown>): string {
   const lines: string[] = [];
   for (const mode of opts.modes) {
     const m = r[mode] as Awaited<ReturnType<typeof measureMode>> & { cluster?: { secondsToReady: number } };
-    lines.push(`${mode}: --help ${m.cli.help.cpuSeconds} CPU-s / ${m.cli.help.wallSeconds} s; get nodes ${m.cli.getNodes.cpuSeconds} CPU-s / ${m.cli.getNodes.wallSeconds} s`);
-    for (const [name, s] of Object.entries(m.services)) lines.push(`  ${name}: ready after ${s.cpuSecondsToReady} CPU-s / ${s.wallSecondsToReady} s; idle RSS ${s.idleRssMB} MB`);
+    lines.push(
+      `${mode}: --help ${m.cli.help.cpuSeconds} CPU-s / ${m.cli.help.wallSeconds} s; get nodes ${m.cli.getNodes.cpuSeconds} CPU-s / ${m.cli.getNodes.wallSeconds} s`,
+    );
+    for (const [name, s] of Object.entries(m.services))
+      lines.push(
+        `  ${name}: ready after ${s.cpuSecondsToReady} CPU-s / ${s.wallSecondsToReady} s; idle RSS ${s.idleRssMB} MB`,
+      );
     if (m.cluster) lines.push(`  local cluster: meshless ready after ${m.cluster.secondsToReady} s`);
   }
   return lines.join('\n');

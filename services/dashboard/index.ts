@@ -5,4 +5,13 @@ export { runDashboard, dashboardConfigSpec } from './src/run.js';
 export type { DashboardConfig, RunningDashboard } from './src/run.js';
 export { parsePrometheusText, histogramQuantile, bucketsOf, sumOf } from './src/prom-text.js';
 export type { Sample, Scrape } from './src/prom-text.js';
-export type { DashboardState, NodeView, AgentView, SyncServerView, ReflectorView, PeerView, PoolView, ChangeView } from './src/state.js';
+export type {
+  DashboardState,
+  NodeView,
+  AgentView,
+  SyncServerView,
+  ReflectorView,
+  PeerView,
+  PoolView,
+  ChangeView,
+} from './src/state.js';

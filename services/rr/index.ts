@@ -4,10 +4,22 @@
 export { startStandalone } from './src/run/standalone.js';
 export { RR_NODE_FLAGS } from './src/run/node-flags.js';
 export type { RrHandle, StandaloneOptions } from './src/run/standalone.js';
-export { loadStandaloneConfig, parseStandaloneConfig, withServiceOverrides, DEFAULT_ADMIN_LISTEN } from './src/config/standalone.js';
+export {
+  loadStandaloneConfig,
+  parseStandaloneConfig,
+  withServiceOverrides,
+  DEFAULT_ADMIN_LISTEN,
+} from './src/config/standalone.js';
 export type { StandaloneConfig, ServiceSettings } from './src/config/standalone.js';
 export { DEFAULT_GRACEFUL_RESTART } from './src/config/types.js';
-export type { PeerSettings, ReflectorSettings, StaticRoute, GracefulRestartSettings, AddPathSetting, FamilyName } from './src/config/types.js';
+export type {
+  PeerSettings,
+  ReflectorSettings,
+  StaticRoute,
+  GracefulRestartSettings,
+  AddPathSetting,
+  FamilyName,
+} from './src/config/types.js';
 export { Reflector } from './src/reflector/reflector.js';
 export type { ReflectorOptions, ReflectorEvents } from './src/reflector/reflector.js';
 export { parseBgpFilter } from './src/policy/filter.js';

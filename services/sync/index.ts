@@ -8,5 +8,23 @@ export { SyncServer, createSyncMetrics, parseHeartbeat } from './src/server/inde
 export type { SyncServerOptions, SyncServerStats, SyncMetrics, Heartbeat } from './src/server/index.js';
 export { SYNCER_TYPES, NODE_SCOPED_KINDS, isSyncerType, scopeOf, inView, nodeOfResource } from './src/view/index.js';
 export type { SyncerType, Scope } from './src/view/index.js';
-export { SyncAgent, AGENT_VERSION, AgentState, ContentHash, hashEntries, entryDigest, nextBackoff, reconnectSpread } from './src/client/index.js';
-export type { SyncAgentOptions, AgentStatus, AgentStatusEvent, AgentCommit, AgentEvent, AgentStats, AgentUpdate, StateEntry } from './src/client/index.js';
+export {
+  SyncAgent,
+  AGENT_VERSION,
+  AgentState,
+  ContentHash,
+  hashEntries,
+  entryDigest,
+  nextBackoff,
+  reconnectSpread,
+} from './src/client/index.js';
+export type {
+  SyncAgentOptions,
+  AgentStatus,
+  AgentStatusEvent,
+  AgentCommit,
+  AgentEvent,
+  AgentStats,
+  AgentUpdate,
+  StateEntry,
+} from './src/client/index.js';

@@ -1,4 +1,16 @@
 // Test fixtures of the sync service, for its tests and the chaos suite: a KV bucket to write,
 // the expected view and its hash, random workloads, sync servers as processes. Services use ./index.ts.
-export { silentLog, resourceDoc, openTestDatastore, viewOf, viewHash, testServerOptions, prng, RandomWorkload, watchAgent, waitConverged, spawnSyncServer } from './src/testing/fixtures.js';
+export {
+  silentLog,
+  resourceDoc,
+  openTestDatastore,
+  viewOf,
+  viewHash,
+  testServerOptions,
+  prng,
+  RandomWorkload,
+  watchAgent,
+  waitConverged,
+  spawnSyncServer,
+} from './src/testing/fixtures.js';
 export type { TestDatastore, AgentWatch, SyncProcess } from './src/testing/fixtures.js';

@@ -4,7 +4,9 @@ import { ConfigError, loadConfig } from '../../shared/config/index.js';
 import { agentConfigSpec } from './daemon.js';
 
 test('the agent configuration: a node is required, endpoints are HOST:PORT', () => {
-  const c = loadConfig(agentConfigSpec, { env: { MESHLESS_NODE: 'node-1', MESHLESS_SYNC: '10.0.0.7:5473, 10.0.0.8:5473' } });
+  const c = loadConfig(agentConfigSpec, {
+    env: { MESHLESS_NODE: 'node-1', MESHLESS_SYNC: '10.0.0.7:5473, 10.0.0.8:5473' },
+  });
   assert.deepEqual(c.sync, ['10.0.0.7:5473', '10.0.0.8:5473']);
   assert.equal(c.syncer, 'agent');
   const bad: Array<[Record<string, string>, RegExp]> = [
@@ -13,7 +15,12 @@ test('the agent configuration: a node is required, endpoints are HOST:PORT', () 
     [{ MESHLESS_NODE: 'n1', MESHLESS_SYNC: 'nohost' }, /invalid sync .*must be HOST:PORT, got 'nohost'/],
     [{ MESHLESS_NODE: 'n1', MESHLESS_SYNCER: 'felix' }, /invalid syncer .*must be one of agent, bgp/],
   ];
-  for (const [env, message] of bad) assert.throws(() => loadConfig(agentConfigSpec, { env }), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+  for (const [env, message] of bad)
+    assert.throws(
+      () => loadConfig(agentConfigSpec, { env }),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      JSON.stringify(env),
+    );
 });
 
 test('an agent whose state directory is unusable exits non-zero with the reason (no live-looking process)', async () => {
@@ -27,10 +34,14 @@ test('an agent whose state directory is unusable exits non-zero with the reason 
     // A file where the state directory should be: ENOTDIR whoever runs the test.
     writeFileSync(join(dir, 'state'), '');
     const bin = fileURLToPath(new URL('../../../bin/meshless.mjs', import.meta.url));
-    const run = spawnSync(process.execPath, [bin, 'agent', '--node', 'n1', '--sync', '127.0.0.1:1', '--state-dir', join(dir, 'state'), '--metrics-port', '0'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [bin, 'agent', '--node', 'n1', '--sync', '127.0.0.1:1', '--state-dir', join(dir, 'state'), '--metrics-port', '0'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     assert.equal(run.status, 1, `exit status (stderr: ${run.stderr})`);
     assert.match(run.stderr, /state directory .*state\/n1 is not usable: a path component is not a directory/);
   } finally {

@@ -15,21 +15,53 @@ export const agentConfigSpec = {
   node: {
     type: 'string',
     default: '',
-    check: (v: string) => (v === '' ? 'required: the name of this node (--node NAME or MESHLESS_NODE)' : NODE_NAME.test(v) && v.length <= 253 ? undefined : `'${v}' is not a valid node name (lower-case DNS subdomain)`),
-    description: 'this node\'s name (its Node resource)',
+    check: (v: string) =>
+      v === ''
+        ? 'required: the name of this node (--node NAME or MESHLESS_NODE)'
+        : NODE_NAME.test(v) && v.length <= 253
+          ? undefined
+          : `'${v}' is not a valid node name (lower-case DNS subdomain)`,
+    description: "this node's name (its Node resource)",
   },
   sync: {
     type: 'list',
     default: ['127.0.0.1:5473'],
-    check: (v: string[]) => (v.length === 0 ? 'at least one HOST:PORT is required' : v.map((e) => checks.hostPort(e)).find((e) => e !== undefined)),
+    check: (v: string[]) =>
+      v.length === 0
+        ? 'at least one HOST:PORT is required'
+        : v.map((e) => checks.hostPort(e)).find((e) => e !== undefined),
     description: 'sync servers HOST:PORT[,HOST:PORT...]',
   },
-  syncer: { type: 'string', default: 'agent', check: checks.oneOf('agent', 'bgp'), description: 'view to follow: agent or bgp' },
-  stateDir: { type: 'string', default: '.data/agent', description: 'LMDB directory of the local state (one subdirectory per node; empty: in memory only)' },
+  syncer: {
+    type: 'string',
+    default: 'agent',
+    check: checks.oneOf('agent', 'bgp'),
+    description: 'view to follow: agent or bgp',
+  },
+  stateDir: {
+    type: 'string',
+    default: '.data/agent',
+    description: 'LMDB directory of the local state (one subdirectory per node; empty: in memory only)',
+  },
   metricsHost: { type: 'string', default: '127.0.0.1', description: 'address of the /metrics /livez /readyz endpoint' },
-  metricsPort: { type: 'int', default: 9095, check: (v: number) => (v === -1 ? undefined : checks.port(v)), description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)' },
-  backoffMax: { type: 'duration', default: 10_000, check: checks.positive, description: 'longest wait between connection attempts' },
-  credentials: { type: 'string', default: '', description: 'directory with ca.crt, tls.crt, tls.key (meshless certs issue --role node): mutual TLS; empty: plain text' },
+  metricsPort: {
+    type: 'int',
+    default: 9095,
+    check: (v: number) => (v === -1 ? undefined : checks.port(v)),
+    description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)',
+  },
+  backoffMax: {
+    type: 'duration',
+    default: 10_000,
+    check: checks.positive,
+    description: 'longest wait between connection attempts',
+  },
+  credentials: {
+    type: 'string',
+    default: '',
+    description:
+      'directory with ca.crt, tls.crt, tls.key (meshless certs issue --role node): mutual TLS; empty: plain text',
+  },
   ...dataplaneConfigSpec,
 } satisfies Record<string, ParamSpec<any>>;
 
@@ -42,13 +74,21 @@ export interface RunningAgent {
 }
 
 /** Names of the changed resources in one log line (at most `max`, then a count). */
-function describe(updates: readonly { kind: string; namespace: string; name: string; value: unknown }[], max = 10): string {
-  const parts = updates.slice(0, max).map((u) => `${u.value === undefined ? '-' : '+'}${u.kind}/${u.namespace ? `${u.namespace}/` : ''}${u.name}`);
+function describe(
+  updates: readonly { kind: string; namespace: string; name: string; value: unknown }[],
+  max = 10,
+): string {
+  const parts = updates
+    .slice(0, max)
+    .map((u) => `${u.value === undefined ? '-' : '+'}${u.kind}/${u.namespace ? `${u.namespace}/` : ''}${u.name}`);
   if (updates.length > max) parts.push(`... ${updates.length - max} more`);
   return parts.join(' ');
 }
 
-export async function runAgent(config: AgentConfig, options: { log?: Logger; handleSignals?: boolean } = {}): Promise<RunningAgent> {
+export async function runAgent(
+  config: AgentConfig,
+  options: { log?: Logger; handleSignals?: boolean } = {},
+): Promise<RunningAgent> {
   const log = options.log ?? createLogger('agent', { node: config.node });
   // Fail fast: an unusable state directory stops start-up with the reason (never a live-looking
   // process that cannot sync); then nothing is left open, so the process exits non-zero.
@@ -62,7 +102,12 @@ export async function runAgent(config: AgentConfig, options: { log?: Logger; han
   }
 }
 
-async function startAgent(config: AgentConfig, options: { handleSignals?: boolean }, log: Logger, telemetry: Telemetry): Promise<RunningAgent> {
+async function startAgent(
+  config: AgentConfig,
+  options: { handleSignals?: boolean },
+  log: Logger,
+  telemetry: Telemetry,
+): Promise<RunningAgent> {
   const agent = new SyncAgent({
     node: config.node,
     syncer: config.syncer,
@@ -75,25 +120,56 @@ async function startAgent(config: AgentConfig, options: { handleSignals?: boolea
   const meter = telemetry.meter;
   const updates = meter.createCounter('meshless_agent_updates_total', { description: 'resource changes applied' });
   const commits = meter.createCounter('meshless_agent_commits_total', { description: 'commits applied' });
-  const statusChanges = meter.createCounter('meshless_agent_status_changes_total', { description: 'status changes, by status' });
-  meter.createObservableGauge('meshless_agent_revision', { description: 'datastore revision the local state is complete up to' }).addCallback((r) => r.observe(agent.revision));
-  meter.createObservableGauge('meshless_agent_entries', { description: 'resources in the local state' }).addCallback((r) => r.observe(agent.size));
-  meter.createObservableCounter('meshless_agent_snapshot_bytes_total', { description: 'snapshot bytes received since start' }).addCallback((r) => r.observe(agent.stats.snapshotBytes));
-  meter.createObservableGauge('meshless_agent_in_sync', { description: '1 while in sync with a server' }).addCallback((r) => r.observe(agent.status === 'in-sync' ? 1 : 0));
-  telemetry.addReadiness('sync', () => (agent.status === 'in-sync' ? { ready: true } : { ready: false, reason: `${agent.status} (${agent.endpoint || 'no server yet'})` }));
+  const statusChanges = meter.createCounter('meshless_agent_status_changes_total', {
+    description: 'status changes, by status',
+  });
+  meter
+    .createObservableGauge('meshless_agent_revision', {
+      description: 'datastore revision the local state is complete up to',
+    })
+    .addCallback((r) => r.observe(agent.revision));
+  meter
+    .createObservableGauge('meshless_agent_entries', { description: 'resources in the local state' })
+    .addCallback((r) => r.observe(agent.size));
+  meter
+    .createObservableCounter('meshless_agent_snapshot_bytes_total', {
+      description: 'snapshot bytes received since start',
+    })
+    .addCallback((r) => r.observe(agent.stats.snapshotBytes));
+  meter
+    .createObservableGauge('meshless_agent_in_sync', { description: '1 while in sync with a server' })
+    .addCallback((r) => r.observe(agent.status === 'in-sync' ? 1 : 0));
+  telemetry.addReadiness('sync', () =>
+    agent.status === 'in-sync'
+      ? { ready: true }
+      : { ready: false, reason: `${agent.status} (${agent.endpoint || 'no server yet'})` },
+  );
 
   agent.on('status', (s) => {
     statusChanges.add(1, { status: s.status });
-    if (s.status === 'syncing') log.info({ server: s.endpoint, revision: s.revision, resume: s.resume }, s.resume ? 'resuming from our revision' : 'receiving a snapshot');
-    else if (s.status === 'in-sync') log.info({ server: s.endpoint, revision: s.revision, entries: agent.size, contentHash: agent.contentHash }, 'in sync');
-    else if (s.status === 'connecting') log.info({ server: s.endpoint, revision: s.revision, reason: s.reason }, 'connecting');
+    if (s.status === 'syncing')
+      log.info(
+        { server: s.endpoint, revision: s.revision, resume: s.resume },
+        s.resume ? 'resuming from our revision' : 'receiving a snapshot',
+      );
+    else if (s.status === 'in-sync')
+      log.info(
+        { server: s.endpoint, revision: s.revision, entries: agent.size, contentHash: agent.contentHash },
+        'in sync',
+      );
+    else if (s.status === 'connecting')
+      log.info({ server: s.endpoint, revision: s.revision, reason: s.reason }, 'connecting');
   });
   const latency = changeLatency(meter);
   agent.on('commit', (c) => {
     commits.add(1);
     updates.add(c.updates.length);
     for (const u of c.updates) if (u.commitTimeUnixMicros) latency(secondsSince(u.commitTimeUnixMicros), 'received');
-    if (c.updates.length > 0) log.info({ revision: c.revision, count: c.updates.length, changes: describe(c.updates), contentHash: agent.contentHash }, 'changes arrived');
+    if (c.updates.length > 0)
+      log.info(
+        { revision: c.revision, count: c.updates.length, changes: describe(c.updates), contentHash: agent.contentHash },
+        'changes arrived',
+      );
   });
   await agent.start();
   let dataplane: ReturnType<typeof startDataplane>;
@@ -103,7 +179,10 @@ async function startAgent(config: AgentConfig, options: { handleSignals?: boolea
     await agent.stop();
     throw err;
   }
-  log.info({ node: config.node, sync: config.sync, syncer: config.syncer, metricsPort: telemetry.port }, 'agent started');
+  log.info(
+    { node: config.node, sync: config.sync, syncer: config.syncer, metricsPort: telemetry.port },
+    'agent started',
+  );
 
   let stopped: Promise<void> | undefined;
   const stop = () =>

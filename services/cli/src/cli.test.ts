@@ -18,7 +18,8 @@ const { meshless, withStdin, file } = suite;
 
 const V3 = 'projectcalico.org/v3';
 const doc = (kind: string, metadata: object, spec: object) => JSON.stringify({ apiVersion: V3, kind, metadata, spec });
-const pool = (name: string, cidr: string) => `apiVersion: ${V3}\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}}\n`;
+const pool = (name: string, cidr: string) =>
+  `apiVersion: ${V3}\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}}\n`;
 
 /** The examples as the CLI loads them (validated, defaults filled in), by kind in file order. */
 function exampleResources(): Map<Kind, Resource[]> {
@@ -28,11 +29,14 @@ function exampleResources(): Map<Kind, Resource[]> {
     .sort()
     .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
   const byKind = new Map<Kind, Resource[]>();
-  for (const { resource } of loadResources(sources)) byKind.set(resource.kind, [...(byKind.get(resource.kind) ?? []), resource]);
+  for (const { resource } of loadResources(sources))
+    byKind.set(resource.kind, [...(byKind.get(resource.kind) ?? []), resource]);
   return byKind;
 }
 
-const byName = (a: Resource, b: Resource) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name);
+const byName = (a: Resource, b: Resource) =>
+  (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+  a.metadata.name.localeCompare(b.metadata.name);
 const withoutServerFields = (r: Resource) => {
   const { uid: _u, creationTimestamp: _c, resourceVersion: _r, ...metadata } = r.metadata;
   return { ...r, metadata };
@@ -56,10 +60,17 @@ describe('every kind in examples/ round-trips: apply → get -o yaml → apply a
       assert.deepEqual(list.items.map(withoutServerFields).sort(byName), [...expected].sort(byName));
 
       const saved = file(`${kind}.yaml`, first);
-      ok(await meshless('apply', '-f', saved), `Successfully applied ${expected.length} '${kind}' resource(s) (${expected.length} unchanged)\n`);
+      ok(
+        await meshless('apply', '-f', saved),
+        `Successfully applied ${expected.length} '${kind}' resource(s) (${expected.length} unchanged)\n`,
+      );
       const again = parse(ok(await meshless('get', kind, ...scope, '-o', 'yaml'))) as { items: Resource[] };
       const stable = (r: Resource) => ({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } });
-      assert.deepEqual(again.items.map(stable), list.items.map(stable), 'apply of unchanged documents must keep them (uid and creationTimestamp too)');
+      assert.deepEqual(
+        again.items.map(stable),
+        list.items.map(stable),
+        'apply of unchanged documents must keep them (uid and creationTimestamp too)',
+      );
 
       ok(await meshless('delete', '-f', saved), `Successfully deleted ${expected.length} '${kind}' resource(s)\n`);
       const gone = JSON.parse(ok(await meshless('get', kind, ...scope, '-o', 'json'))) as { items: unknown[] };
@@ -72,7 +83,14 @@ test('LearnedRoute (written by the route reflectors, not in examples/) round-tri
   const route = doc(
     'LearnedRoute',
     { name: 'rr-0.10-0-1-1.192-168-0-0-24' },
-    { prefix: '192.168.0.0/24', nextHop: '10.0.1.1', asPath: [65000, 65001], communities: ['65000:100'], learnedBy: 'rr-0', peer: '10.0.1.1' },
+    {
+      prefix: '192.168.0.0/24',
+      nextHop: '10.0.1.1',
+      asPath: [65000, 65001],
+      communities: ['65000:100'],
+      learnedBy: 'rr-0',
+      peer: '10.0.1.1',
+    },
   );
   ok(await withStdin(route, 'apply', '-f', '-'), "Successfully applied 1 'LearnedRoute' resource(s)\n");
   ok(
@@ -80,7 +98,10 @@ test('LearnedRoute (written by the route reflectors, not in examples/) round-tri
     'NAME                           PREFIX           NEXTHOP    ASPATH        COMMUNITIES   PEER       LEARNEDBY\n' +
       'rr-0.10-0-1-1.192-168-0-0-24   192.168.0.0/24   10.0.1.1   65000 65001   65000:100     10.0.1.1   rr-0\n\n',
   );
-  const saved = file('route.yaml', ok(await meshless('get', 'learnedroute', 'rr-0.10-0-1-1.192-168-0-0-24', '-o', 'yaml')));
+  const saved = file(
+    'route.yaml',
+    ok(await meshless('get', 'learnedroute', 'rr-0.10-0-1-1.192-168-0-0-24', '-o', 'yaml')),
+  );
   ok(await meshless('apply', '-f', saved), "Successfully applied 1 'LearnedRoute' resource(s) (1 unchanged)\n");
   ok(await meshless('delete', '-f', saved), "Successfully deleted 1 'LearnedRoute' resource(s)\n");
 });
@@ -88,7 +109,14 @@ test('LearnedRoute (written by the route reflectors, not in examples/) round-tri
 describe('IPAM kinds and ipam show', () => {
   test('a node gets a block; blocks and affinities list, round-trip and go away with the node', async () => {
     ok(
-      await withStdin(pool('ipam-pool', '10.60.0.0/24').replace('cidr: 10.60.0.0/24', 'cidr: 10.60.0.0/24, blockSize: 26') + '---\n' + `apiVersion: ${V3}\nkind: Node\nmetadata: {name: ipam-node}\nspec: {}\n`, 'apply', '-f', '-'),
+      await withStdin(
+        pool('ipam-pool', '10.60.0.0/24').replace('cidr: 10.60.0.0/24', 'cidr: 10.60.0.0/24, blockSize: 26') +
+          '---\n' +
+          `apiVersion: ${V3}\nkind: Node\nmetadata: {name: ipam-node}\nspec: {}\n`,
+        'apply',
+        '-f',
+        '-',
+      ),
       'Successfully applied 2 resource(s)\n',
     );
     const client = createDatastoreClient(suite.cluster.address);
@@ -98,10 +126,14 @@ describe('IPAM kinds and ipam show', () => {
     } finally {
       client.close();
     }
-    ok(await meshless('get', 'ipamblocks'), 'NAME           CIDR           AFFINITY\n10-60-0-0-26   10.60.0.0/26   host:ipam-node\n\n');
+    ok(
+      await meshless('get', 'ipamblocks'),
+      'NAME           CIDR           AFFINITY\n10-60-0-0-26   10.60.0.0/26   host:ipam-node\n\n',
+    );
     ok(
       await meshless('get', 'blockaffinity', '-o', 'wide'),
-      'NAME                     NODE        CIDR           STATE       DELETED   TYPE\n' + 'ipam-node-10-60-0-0-26   ipam-node   10.60.0.0/26   confirmed   false     host\n\n',
+      'NAME                     NODE        CIDR           STATE       DELETED   TYPE\n' +
+        'ipam-node-10-60-0-0-26   ipam-node   10.60.0.0/26   confirmed   false     host\n\n',
     );
     ok(
       await meshless('ipam', 'show', '--show-blocks'),
@@ -132,7 +164,9 @@ describe('IPAM kinds and ipam show', () => {
   test('ipam show with no pool is the heading box', async () => {
     ok(
       await meshless('ipam', 'show'),
-      '+----------+------+-----------+------------+----------+\n' + '| GROUPING | CIDR | IPS TOTAL | IPS IN USE | IPS FREE |\n' + '+----------+------+-----------+------------+----------+\n',
+      '+----------+------+-----------+------------+----------+\n' +
+        '| GROUPING | CIDR | IPS TOTAL | IPS IN USE | IPS FREE |\n' +
+        '+----------+------+-----------+------------+----------+\n',
     );
   });
 });
@@ -149,15 +183,30 @@ describe('get: output modes, names, namespaces, selectors', () => {
   });
 
   after(async () => {
-    ok(await meshless('delete', '-f', join(suite.scratch, 'get-fixtures.yaml')), 'Successfully deleted 4 resource(s)\n');
+    ok(
+      await meshless('delete', '-f', join(suite.scratch, 'get-fixtures.yaml')),
+      'Successfully deleted 4 resource(s)\n',
+    );
   });
 
   test('ps (default) and wide tables, sorted by name, with a blank line after', async () => {
-    ok(await meshless('get', 'ippools'), 'NAME     CIDR          SELECTOR\npool-a   10.1.0.0/16   all()\npool-b   10.2.0.0/16   all()\n\n');
-    ok(await meshless('get', 'ipp', '-o', 'ps'), 'NAME     CIDR          SELECTOR\npool-a   10.1.0.0/16   all()\npool-b   10.2.0.0/16   all()\n\n');
+    ok(
+      await meshless('get', 'ippools'),
+      'NAME     CIDR          SELECTOR\npool-a   10.1.0.0/16   all()\npool-b   10.2.0.0/16   all()\n\n',
+    );
+    ok(
+      await meshless('get', 'ipp', '-o', 'ps'),
+      'NAME     CIDR          SELECTOR\npool-a   10.1.0.0/16   all()\npool-b   10.2.0.0/16   all()\n\n',
+    );
     const wide = ok(await meshless('get', 'pools', '-o', 'wide')).split('\n');
-    assert.equal(wide[0], 'NAME     CIDR          NAT     IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   ASSIGNMENTMODE');
-    assert.equal(wide[1], 'pool-a   10.1.0.0/16   false   Never      Never       false      false              all()      Automatic');
+    assert.equal(
+      wide[0],
+      'NAME     CIDR          NAT     IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   ASSIGNMENTMODE',
+    );
+    assert.equal(
+      wide[1],
+      'pool-a   10.1.0.0/16   false   Never      Never       false      false              all()      Automatic',
+    );
   });
 
   test('one name: the resource itself in yaml and json; several: a list', async () => {
@@ -167,7 +216,10 @@ describe('get: output modes, names, namespaces, selectors', () => {
     assert.match(one.metadata.resourceVersion ?? '', /^\d+$/);
     const json = JSON.parse(ok(await meshless('get', 'IPPool', 'pool-a', '-o', 'json'))) as Resource;
     assert.deepEqual(json, one);
-    const two = parse(ok(await meshless('get', 'ippool', 'pool-b', 'pool-a', '-o', 'yaml'))) as { kind: string; items: Resource[] };
+    const two = parse(ok(await meshless('get', 'ippool', 'pool-b', 'pool-a', '-o', 'yaml'))) as {
+      kind: string;
+      items: Resource[];
+    };
     assert.equal(two.kind, 'IPPoolList');
     assert.deepEqual(
       two.items.map((r) => r.metadata.name),
@@ -179,21 +231,39 @@ describe('get: output modes, names, namespaces, selectors', () => {
   test('namespaced kinds: "default" unless -n or -A, which add the NAMESPACE column', async () => {
     ok(await meshless('get', 'networkpolicies'), 'NAME   TIER\nnp-2   default\n\n');
     ok(await meshless('get', 'np', '-n', 'prod'), 'NAMESPACE   NAME   TIER\nprod        np-1   default\n\n');
-    ok(await meshless('get', 'np', '-A', '-o', 'wide'), 'NAMESPACE   NAME   TIER      ORDER   SELECTOR\ndefault     np-2   default           all()\nprod        np-1   default   10      app == \'web\'\n\n');
+    ok(
+      await meshless('get', 'np', '-A', '-o', 'wide'),
+      "NAMESPACE   NAME   TIER      ORDER   SELECTOR\ndefault     np-2   default           all()\nprod        np-1   default   10      app == 'web'\n\n",
+    );
     const r = JSON.parse(ok(await meshless('get', 'np', 'np-1', '-n', 'prod', '-o', 'json'))) as Resource;
     assert.equal(r.metadata.namespace, 'prod');
   });
 
   test('-l filters by labels', async () => {
-    ok(await meshless('get', 'ippools', '-l', 'tier=gold'), 'NAME     CIDR          SELECTOR\npool-b   10.2.0.0/16   all()\n\n');
-    ok(await meshless('get', 'ippools', '-l', 'tier notin (gold)'), 'NAME     CIDR          SELECTOR\npool-a   10.1.0.0/16   all()\n\n');
+    ok(
+      await meshless('get', 'ippools', '-l', 'tier=gold'),
+      'NAME     CIDR          SELECTOR\npool-b   10.2.0.0/16   all()\n\n',
+    );
+    ok(
+      await meshless('get', 'ippools', '-l', 'tier notin (gold)'),
+      'NAME     CIDR          SELECTOR\npool-a   10.1.0.0/16   all()\n\n',
+    );
   });
 
   test('bad get invocations fail with one line', async () => {
-    fails(await meshless('get', 'ippool', 'pool-x'), "resource does not exist: IPPool(pool-x) with error: IPPool 'pool-x' does not exist");
-    fails(await meshless('get', 'np', 'np-1'), "resource does not exist: NetworkPolicy(default/np-1) with error: NetworkPolicy 'default/np-1' does not exist");
+    fails(
+      await meshless('get', 'ippool', 'pool-x'),
+      "resource does not exist: IPPool(pool-x) with error: IPPool 'pool-x' does not exist",
+    );
+    fails(
+      await meshless('get', 'np', 'np-1'),
+      "resource does not exist: NetworkPolicy(default/np-1) with error: NetworkPolicy 'default/np-1' does not exist",
+    );
     fails(await meshless('get', 'widgets'), /^resource type 'widgets' is not supported \(kinds: node, ippool, /);
-    fails(await meshless('get', 'ippools', '-o', 'xml'), `option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ps, wide, yaml, json, custom-columns=..., go-template=...`);
+    fails(
+      await meshless('get', 'ippools', '-o', 'xml'),
+      `option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are ps, wide, yaml, json, custom-columns=..., go-template=...`,
+    );
     fails(await meshless('get', 'np', 'np-1', '-A'), 'cannot use --all-namespaces flag for getting a single resource');
     fails(await meshless('get', 'ippool', 'pool-a', '-l', 'a=b'), 'give either NAME or -l SELECTOR, not both');
     fails(await meshless('get', 'ippools', '-l', 'a in ('), /label selector|selector/i);
@@ -205,25 +275,50 @@ describe('apply, create, replace, delete: calicoctl messages', () => {
   test('create refuses an existing resource; replace refuses a missing one', async () => {
     const f = file('c1.yaml', pool('c-1', '10.11.0.0/16'));
     ok(await meshless('create', '-f', f), "Successfully created 1 'IPPool' resource(s)\n");
-    fails(await meshless('create', '-f', f), `failed to create 'IPPool' resource: ${f} document 1: resource already exists: IPPool(c-1)`);
+    fails(
+      await meshless('create', '-f', f),
+      `failed to create 'IPPool' resource: ${f} document 1: resource already exists: IPPool(c-1)`,
+    );
     ok(await meshless('replace', '-f', f), "Successfully replaced 1 'IPPool' resource(s)\n");
     const missing = file('c2.yaml', pool('c-2', '10.12.0.0/16'));
-    fails(await meshless('replace', '-f', missing), `failed to replace 'IPPool' resource: ${missing} document 1: resource does not exist: IPPool(c-2) with error: IPPool 'c-2' does not exist`);
+    fails(
+      await meshless('replace', '-f', missing),
+      `failed to replace 'IPPool' resource: ${missing} document 1: resource does not exist: IPPool(c-2) with error: IPPool 'c-2' does not exist`,
+    );
     ok(await meshless('delete', 'ippools', 'c-1'), "Successfully deleted 1 'IPPool' resource(s)\n");
   });
 
   test('a stale resourceVersion is a conflict (replace and apply of an old get -o yaml)', async () => {
-    ok(await withStdin(pool('c-3', '10.13.0.0/16'), 'apply', '-f', '-'), "Successfully applied 1 'IPPool' resource(s)\n");
+    ok(
+      await withStdin(pool('c-3', '10.13.0.0/16'), 'apply', '-f', '-'),
+      "Successfully applied 1 'IPPool' resource(s)\n",
+    );
     const old = file('c3-old.yaml', ok(await meshless('get', 'ippool', 'c-3', '-o', 'yaml')));
-    ok(await withStdin(pool('c-3', '10.13.0.0/16').replace('{cidr: 10.13.0.0/16}', '{cidr: 10.13.0.0/16, natOutgoing: true}'), 'apply', '-f', '-'));
-    fails(await meshless('replace', '-f', old), /^failed to replace 'IPPool' resource: .*c3-old\.yaml document 1: update conflict: IPPool\(c-3\): /);
-    fails(await meshless('apply', '-f', old), /^failed to apply 'IPPool' resource: .*c3-old\.yaml document 1: update conflict: IPPool\(c-3\): /);
+    ok(
+      await withStdin(
+        pool('c-3', '10.13.0.0/16').replace('{cidr: 10.13.0.0/16}', '{cidr: 10.13.0.0/16, natOutgoing: true}'),
+        'apply',
+        '-f',
+        '-',
+      ),
+    );
+    fails(
+      await meshless('replace', '-f', old),
+      /^failed to replace 'IPPool' resource: .*c3-old\.yaml document 1: update conflict: IPPool\(c-3\): /,
+    );
+    fails(
+      await meshless('apply', '-f', old),
+      /^failed to apply 'IPPool' resource: .*c3-old\.yaml document 1: update conflict: IPPool\(c-3\): /,
+    );
     ok(await meshless('delete', '-f', old), "Successfully deleted 1 'IPPool' resource(s)\n");
   });
 
   test('stopping midway reports partial success on stdout and the error on stderr', async () => {
     ok(await withStdin(pool('p-2', '10.22.0.0/16'), 'create', '-f', '-'));
-    const f = file('partial.yaml', [pool('p-1', '10.21.0.0/16'), pool('p-2', '10.22.0.0/16'), pool('p-3', '10.23.0.0/16')].join('---\n'));
+    const f = file(
+      'partial.yaml',
+      [pool('p-1', '10.21.0.0/16'), pool('p-2', '10.22.0.0/16'), pool('p-3', '10.23.0.0/16')].join('---\n'),
+    );
     fails(
       await meshless('create', '-f', f),
       `hit error: ${f} document 2: resource already exists: IPPool(p-2)`,
@@ -231,55 +326,121 @@ describe('apply, create, replace, delete: calicoctl messages', () => {
     );
     ok(await meshless('get', 'ippools', 'p-1', 'p-2', '-o', 'json'));
     fails(await meshless('get', 'ippool', 'p-3'), /^resource does not exist: IPPool\(p-3\)/);
-    const mixed = file('mixed.yaml', [pool('p-4', '10.24.0.0/16'), doc('Profile', { name: 'p-5' }, {}), pool('p-2', '10.22.0.0/16')].join('\n---\n'));
-    fails(await meshless('create', '-f', mixed), `hit error: ${mixed} document 3: resource already exists: IPPool(p-2)`, 'Partial success: created the first 2 out of 3 resources:\n');
-    fails(await meshless('delete', 'ippool', 'p-1', 'p-9', 'p-2'), 'hit error: resource does not exist: IPPool(p-9) with error: IPPool \'p-9\' does not exist', "Partial success: deleted the first 1 out of 3 'IPPool' resources:\n");
+    const mixed = file(
+      'mixed.yaml',
+      [pool('p-4', '10.24.0.0/16'), doc('Profile', { name: 'p-5' }, {}), pool('p-2', '10.22.0.0/16')].join('\n---\n'),
+    );
+    fails(
+      await meshless('create', '-f', mixed),
+      `hit error: ${mixed} document 3: resource already exists: IPPool(p-2)`,
+      'Partial success: created the first 2 out of 3 resources:\n',
+    );
+    fails(
+      await meshless('delete', 'ippool', 'p-1', 'p-9', 'p-2'),
+      "hit error: resource does not exist: IPPool(p-9) with error: IPPool 'p-9' does not exist",
+      "Partial success: deleted the first 1 out of 3 'IPPool' resources:\n",
+    );
     ok(await meshless('delete', 'ippool', 'p-2', 'p-4'), "Successfully deleted 2 'IPPool' resource(s)\n");
     ok(await meshless('delete', 'profile', 'p-5'), "Successfully deleted 1 'Profile' resource(s)\n");
   });
 
   test('delete by kind and name honours -n for namespaced kinds', async () => {
-    ok(await withStdin(doc('NetworkPolicy', { name: 'd-1' }, { selector: 'all()' }), 'apply', '-n', 'ops', '-f', '-'), "Successfully applied 1 'NetworkPolicy' resource(s)\n");
-    fails(await meshless('delete', 'np', 'd-1'), "failed to delete 'NetworkPolicy' resource: resource does not exist: NetworkPolicy(default/d-1) with error: NetworkPolicy 'default/d-1' does not exist");
+    ok(
+      await withStdin(doc('NetworkPolicy', { name: 'd-1' }, { selector: 'all()' }), 'apply', '-n', 'ops', '-f', '-'),
+      "Successfully applied 1 'NetworkPolicy' resource(s)\n",
+    );
+    fails(
+      await meshless('delete', 'np', 'd-1'),
+      "failed to delete 'NetworkPolicy' resource: resource does not exist: NetworkPolicy(default/d-1) with error: NetworkPolicy 'default/d-1' does not exist",
+    );
     ok(await meshless('delete', 'np', 'd-1', '-n', 'ops'), "Successfully deleted 1 'NetworkPolicy' resource(s)\n");
   });
 });
 
 describe('bad input: one line naming file, document, kind, name and field; nothing is sent', () => {
   test('a later bad document stops the whole file before the first is sent', async () => {
-    const f = file('half-bad.yaml', pool('never-1', '10.31.0.0/16') + '---\n' + pool('never-2', '10.32.0.0/16').replace('{cidr: 10.32.0.0/16}', '{cidr: 10.32.0.0/16, blockSize: 33}'));
-    fails(await meshless('apply', '-f', f), `${f} document 2 (IPPool 'never-2'): spec.blockSize: 33 is out of range for IPv4 (20-32)`);
+    const f = file(
+      'half-bad.yaml',
+      pool('never-1', '10.31.0.0/16') +
+        '---\n' +
+        pool('never-2', '10.32.0.0/16').replace('{cidr: 10.32.0.0/16}', '{cidr: 10.32.0.0/16, blockSize: 33}'),
+    );
+    fails(
+      await meshless('apply', '-f', f),
+      `${f} document 2 (IPPool 'never-2'): spec.blockSize: 33 is out of range for IPv4 (20-32)`,
+    );
     fails(await meshless('get', 'ippool', 'never-1'), /^resource does not exist: IPPool\(never-1\)/);
   });
 
   test('malformed YAML names file, document and line', async () => {
-    const f = file('broken.yaml', pool('y-1', '10.41.0.0/16') + '---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: y-2\nspec: {}\n');
-    fails(await meshless('apply', '-f', f), new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} document 2: invalid YAML at line 9, column 1: Flow map in block collection must be sufficiently indented and end with a }$`));
+    const f = file(
+      'broken.yaml',
+      pool('y-1', '10.41.0.0/16') +
+        '---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: y-2\nspec: {}\n',
+    );
+    fails(
+      await meshless('apply', '-f', f),
+      new RegExp(
+        `^${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} document 2: invalid YAML at line 9, column 1: Flow map in block collection must be sufficiently indented and end with a }$`,
+      ),
+    );
   });
 
   test('unknown kind, wrong apiVersion, invalid name, invalid field', async () => {
-    fails(await withStdin(doc('Widget', { name: 'w' }, {}), 'apply', '-f', '-'), /^- document 1: kind: unknown kind 'Widget' \(known kinds: Node, IPPool, /);
-    fails(await withStdin(pool('v-1', '10.0.0.0/16').replace('/v3', '/v1'), 'create', '-f', '-'), `- document 1 (IPPool 'v-1'): apiVersion: "projectcalico.org/v1" is not supported: use projectcalico.org/v3`);
-    fails(await withStdin(pool('Not_A_Name', '10.0.0.0/16'), 'apply', '-f', '-'), /^- document 1 \(IPPool 'Not_A_Name'\): metadata\.name: 'Not_A_Name' is not a valid name/);
-    fails(await withStdin(pool('v-2', '10.0.0.0/33'), 'apply', '-f', '-'), /^- document 1 \(IPPool 'v-2'\): spec\.cidr: /);
     fails(
-      await withStdin(doc('BGPPeer', { name: 'v-3' }, { peerIP: '10.0.0.1', asNumber: 4294967296 }), 'replace', '-f', '-'),
+      await withStdin(doc('Widget', { name: 'w' }, {}), 'apply', '-f', '-'),
+      /^- document 1: kind: unknown kind 'Widget' \(known kinds: Node, IPPool, /,
+    );
+    fails(
+      await withStdin(pool('v-1', '10.0.0.0/16').replace('/v3', '/v1'), 'create', '-f', '-'),
+      `- document 1 (IPPool 'v-1'): apiVersion: "projectcalico.org/v1" is not supported: use projectcalico.org/v3`,
+    );
+    fails(
+      await withStdin(pool('Not_A_Name', '10.0.0.0/16'), 'apply', '-f', '-'),
+      /^- document 1 \(IPPool 'Not_A_Name'\): metadata\.name: 'Not_A_Name' is not a valid name/,
+    );
+    fails(
+      await withStdin(pool('v-2', '10.0.0.0/33'), 'apply', '-f', '-'),
+      /^- document 1 \(IPPool 'v-2'\): spec\.cidr: /,
+    );
+    fails(
+      await withStdin(
+        doc('BGPPeer', { name: 'v-3' }, { peerIP: '10.0.0.1', asNumber: 4294967296 }),
+        'replace',
+        '-f',
+        '-',
+      ),
       /^- document 1 \(BGPPeer 'v-3'\): spec\.asNumber: /,
     );
-    fails(await withStdin(doc('IPPool', { name: 'v-4' }, { cidr: '10.0.0.0/16', colour: 'blue' }), 'apply', '-f', '-'), /^- document 1 \(IPPool 'v-4'\): spec\.colour: /);
+    fails(
+      await withStdin(doc('IPPool', { name: 'v-4' }, { cidr: '10.0.0.0/16', colour: 'blue' }), 'apply', '-f', '-'),
+      /^- document 1 \(IPPool 'v-4'\): spec\.colour: /,
+    );
   });
 
   test('a pool overlapping a stored one is refused by the datastore, named by file and document', async () => {
     ok(await withStdin(pool('o-1', '10.51.0.0/16'), 'apply', '-f', '-'));
-    fails(await withStdin(pool('o-2', '10.51.128.0/17'), 'apply', '-f', '-'), /^failed to apply 'IPPool' resource: - document 1: .*overlap/i);
+    fails(
+      await withStdin(pool('o-2', '10.51.128.0/17'), 'apply', '-f', '-'),
+      /^failed to apply 'IPPool' resource: - document 1: .*overlap/i,
+    );
     ok(await meshless('delete', 'ippool', 'o-1'));
   });
 
   test('missing file, empty file, empty directory, no -f', async () => {
-    fails(await meshless('apply', '-f', join(suite.scratch, 'nope.yaml')), `cannot read ${join(suite.scratch, 'nope.yaml')}: no such file or directory`);
-    fails(await meshless('apply', '-f', file('empty.yaml', '# nothing\n')), `no resources specified in ${join(suite.scratch, 'empty.yaml')}`);
+    fails(
+      await meshless('apply', '-f', join(suite.scratch, 'nope.yaml')),
+      `cannot read ${join(suite.scratch, 'nope.yaml')}: no such file or directory`,
+    );
+    fails(
+      await meshless('apply', '-f', file('empty.yaml', '# nothing\n')),
+      `no resources specified in ${join(suite.scratch, 'empty.yaml')}`,
+    );
     const emptyDir = mkdtempSync(join(suite.scratch, 'dir-'));
-    fails(await meshless('apply', '-f', emptyDir), `no resources specified in directory ${emptyDir} (it has no .yaml, .yml or .json file)`);
+    fails(
+      await meshless('apply', '-f', emptyDir),
+      `no resources specified in directory ${emptyDir} (it has no .yaml, .yml or .json file)`,
+    );
     fails(await meshless('apply'), 'nothing to apply: give -f FILE, -f DIR or -f - (see meshless apply --help)');
     fails(await meshless('delete', 'ippool'), 'name the IPPool resource(s) to delete: meshless delete ippool NAME...');
     fails(await meshless('delete', 'gizmo', 'x'), /^resource type 'gizmo' is not supported/);
@@ -288,30 +449,60 @@ describe('bad input: one line naming file, document, kind, name and field; nothi
   test('a 10 MB document is refused before it is parsed or sent', async () => {
     const big = `apiVersion: ${V3}\nkind: Profile\nmetadata:\n  name: huge\n  annotations:\n    blob: "${'x'.repeat(10 * 1024 * 1024)}"\nspec: {}\n`;
     const f = file('huge.yaml', big);
-    fails(await meshless('apply', '-f', f), `${f} document 1: document is 10.0 MiB, larger than the 4.0 MiB limit per document`);
-    fails(await withStdin(big, 'apply', '-f', '-'), '- document 1: document is 10.0 MiB, larger than the 4.0 MiB limit per document');
+    fails(
+      await meshless('apply', '-f', f),
+      `${f} document 1: document is 10.0 MiB, larger than the 4.0 MiB limit per document`,
+    );
+    fails(
+      await withStdin(big, 'apply', '-f', '-'),
+      '- document 1: document is 10.0 MiB, larger than the 4.0 MiB limit per document',
+    );
   });
 
   test('JSON input: one object, an array, and a List', async () => {
-    const arr = JSON.stringify([JSON.parse(doc('Profile', { name: 'j-1' }, {})), JSON.parse(doc('Profile', { name: 'j-2' }, {}))]);
+    const arr = JSON.stringify([
+      JSON.parse(doc('Profile', { name: 'j-1' }, {})),
+      JSON.parse(doc('Profile', { name: 'j-2' }, {})),
+    ]);
     ok(await meshless('apply', '-f', file('arr.json', arr)), "Successfully applied 2 'Profile' resource(s)\n");
-    const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [JSON.parse(doc('Profile', { name: 'j-1' }, {}))] });
+    const list = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [JSON.parse(doc('Profile', { name: 'j-1' }, {}))],
+    });
     ok(await withStdin(list, 'delete', '-f', '-'), "Successfully deleted 1 'Profile' resource(s)\n");
-    ok(await withStdin(doc('Profile', { name: 'j-2' }, {}), 'delete', '-f', '-'), "Successfully deleted 1 'Profile' resource(s)\n");
+    ok(
+      await withStdin(doc('Profile', { name: 'j-2' }, {}), 'delete', '-f', '-'),
+      "Successfully deleted 1 'Profile' resource(s)\n",
+    );
   });
 });
 
 describe('global options and the datastore address', () => {
   test('an unreachable datastore is one line naming the address, after retrying within --timeout', async () => {
     const port = await freePort();
-    fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '300ms' } }), `cannot reach the datastore at 127.0.0.1:${port} within 300ms (is \`npm start\` running?)`);
-    fails(await cli(['get', 'ippools', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`]), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
-    fails(await cli(['apply', '-f', '-', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`], { stdin: pool('u-1', '10.0.0.0/16') }), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
+    fails(
+      await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '300ms' } }),
+      `cannot reach the datastore at 127.0.0.1:${port} within 300ms (is \`npm start\` running?)`,
+    );
+    fails(
+      await cli(['get', 'ippools', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`]),
+      `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`,
+    );
+    fails(
+      await cli(['apply', '-f', '-', '--timeout', '200ms', '--datastore', `127.0.0.1:${port}`], {
+        stdin: pool('u-1', '10.0.0.0/16'),
+      }),
+      `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`,
+    );
   });
 
   test('a datastore that starts listening within --timeout is waited for', async () => {
     const port = await freePort();
-    const [host, upstream] = [suite.cluster.address.slice(0, suite.cluster.address.lastIndexOf(':')), Number(suite.cluster.address.slice(suite.cluster.address.lastIndexOf(':') + 1))];
+    const [host, upstream] = [
+      suite.cluster.address.slice(0, suite.cluster.address.lastIndexOf(':')),
+      Number(suite.cluster.address.slice(suite.cluster.address.lastIndexOf(':') + 1)),
+    ];
     // A forwarder to the real datastore that starts listening only after the CLI has started.
     const sockets = new Set<Socket>();
     const late = createServer((s) => {
@@ -328,7 +519,10 @@ describe('global options and the datastore address', () => {
       setTimeout(() => late.listen(port, '127.0.0.1', resolve), 400);
     });
     try {
-      const [r] = await Promise.all([cli(['get', 'ippools', '-o', 'json', '--timeout', '20s', '--datastore', `127.0.0.1:${port}`]), listening]);
+      const [r] = await Promise.all([
+        cli(['get', 'ippools', '-o', 'json', '--timeout', '20s', '--datastore', `127.0.0.1:${port}`]),
+        listening,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /"kind": "IPPoolList"/);
     } finally {
@@ -343,10 +537,19 @@ describe('global options and the datastore address', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const address = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      fails(await cli(['get', 'ippools', '--timeout', '300ms', '--datastore', address]), `the datastore at ${address} did not answer within 300ms (raise --timeout)`);
-      fails(await cli(['ipam', 'show'], { env: { MESHLESS_DATASTORE: address, MESHLESS_TIMEOUT: '1s' } }), `the datastore at ${address} did not answer within 1s (raise --timeout)`);
+      fails(
+        await cli(['get', 'ippools', '--timeout', '300ms', '--datastore', address]),
+        `the datastore at ${address} did not answer within 300ms (raise --timeout)`,
+      );
+      fails(
+        await cli(['ipam', 'show'], { env: { MESHLESS_DATASTORE: address, MESHLESS_TIMEOUT: '1s' } }),
+        `the datastore at ${address} did not answer within 1s (raise --timeout)`,
+      );
       // The process ends by itself: no handle is left open after the deadline.
-      fails(await cliProcess(['get', 'nodes', '--timeout', '500ms'], { env: { MESHLESS_DATASTORE: address } }), `the datastore at ${address} did not answer within 500ms (raise --timeout)`);
+      fails(
+        await cliProcess(['get', 'nodes', '--timeout', '500ms'], { env: { MESHLESS_DATASTORE: address } }),
+        `the datastore at ${address} did not answer within 500ms (raise --timeout)`,
+      );
     } finally {
       silent.close();
       for (const socket of sockets) socket.destroy();
@@ -354,10 +557,23 @@ describe('global options and the datastore address', () => {
   });
 
   test('--datastore beats MESHLESS_DATASTORE; bad values are named', async () => {
-    ok(await cli(['get', 'bgppeers', '--datastore', suite.cluster.address], { env: { MESHLESS_DATASTORE: '127.0.0.1:1' } }));
-    fails(await cli(['get', 'ippools', '--datastore', 'nowhere']), "invalid --datastore from command line: must be HOST:PORT, got 'nowhere'");
-    fails(await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: 'x' } }), "invalid --datastore from environment MESHLESS_DATASTORE: must be HOST:PORT, got 'x'");
-    fails(await meshless('get', 'ippools', '--timeout', 'soon'), `invalid --timeout from command line: must be a duration like 500ms, 10s or 5m, got "soon"`);
+    ok(
+      await cli(['get', 'bgppeers', '--datastore', suite.cluster.address], {
+        env: { MESHLESS_DATASTORE: '127.0.0.1:1' },
+      }),
+    );
+    fails(
+      await cli(['get', 'ippools', '--datastore', 'nowhere']),
+      "invalid --datastore from command line: must be HOST:PORT, got 'nowhere'",
+    );
+    fails(
+      await cli(['get', 'ippools'], { env: { MESHLESS_DATASTORE: 'x' } }),
+      "invalid --datastore from environment MESHLESS_DATASTORE: must be HOST:PORT, got 'x'",
+    );
+    fails(
+      await meshless('get', 'ippools', '--timeout', 'soon'),
+      `invalid --timeout from command line: must be a duration like 500ms, 10s or 5m, got "soon"`,
+    );
   });
 
   test('unknown commands and options are one line', async () => {
@@ -384,18 +600,29 @@ describe('global options and the datastore address', () => {
 describe('as a child process (bin/meshless.mjs)', () => {
   test('apply from stdin, get back as YAML, delete; exit statuses 0', async () => {
     const childEnv = { MESHLESS_DATASTORE: suite.cluster.address };
-    ok(await cliProcess(['apply', '-f', '-'], { env: childEnv, stdin: pool('proc-1', '10.71.0.0/16') }), "Successfully applied 1 'IPPool' resource(s)\n");
+    ok(
+      await cliProcess(['apply', '-f', '-'], { env: childEnv, stdin: pool('proc-1', '10.71.0.0/16') }),
+      "Successfully applied 1 'IPPool' resource(s)\n",
+    );
     const yaml = ok(await cliProcess(['get', 'ippools', '-o', 'yaml'], { env: childEnv }));
     assert.deepEqual(
       (parse(yaml) as { items: Resource[] }).items.map((r) => r.metadata.name),
       ['proc-1'],
     );
-    ok(await cliProcess(['delete', 'ippool', 'proc-1', '--datastore', suite.cluster.address]), "Successfully deleted 1 'IPPool' resource(s)\n");
+    ok(
+      await cliProcess(['delete', 'ippool', 'proc-1', '--datastore', suite.cluster.address]),
+      "Successfully deleted 1 'IPPool' resource(s)\n",
+    );
   });
 
   test('unreachable datastore and invalid file: exit 1, one line on stderr, no stack trace', async () => {
     const port = await freePort();
-    fails(await cliProcess(['get', 'nodes'], { env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '200ms' } }), `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`);
+    fails(
+      await cliProcess(['get', 'nodes'], {
+        env: { MESHLESS_DATASTORE: `127.0.0.1:${port}`, MESHLESS_TIMEOUT: '200ms' },
+      }),
+      `cannot reach the datastore at 127.0.0.1:${port} within 200ms (is \`npm start\` running?)`,
+    );
     fails(await cliProcess(['apply', '-f', '-'], { stdin: 'kind: [' }), /^- document 1: invalid YAML at line 1/);
   });
 

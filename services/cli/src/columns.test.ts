@@ -4,16 +4,23 @@ import { validateResource, type Resource } from '../../shared/resources/index.js
 import { headingsFor, needsClusterAsNumber, tableRows } from './columns.js';
 import { tabTable } from './table.js';
 
-const v = (kind: string, metadata: object, spec: object): Resource => validateResource({ apiVersion: 'projectcalico.org/v3', kind, metadata, spec });
+const v = (kind: string, metadata: object, spec: object): Resource =>
+  validateResource({ apiVersion: 'projectcalico.org/v3', kind, metadata, spec });
 
 test("IPPool: calicoctl's ps and wide columns", () => {
   const pools = [
-    v('IPPool', { name: 'default-ipv4-ippool' }, { cidr: '192.168.0.0/16', natOutgoing: true, ipipMode: 'CrossSubnet' }),
+    v(
+      'IPPool',
+      { name: 'default-ipv4-ippool' },
+      { cidr: '192.168.0.0/16', natOutgoing: true, ipipMode: 'CrossSubnet' },
+    ),
     v('IPPool', { name: 'manual' }, { cidr: '10.9.0.0/16', nodeSelector: '!all()', disabled: true }),
   ];
   assert.equal(
     tabTable(tableRows('IPPool', pools, { wide: false, printNamespace: false })),
-    'NAME                  CIDR             SELECTOR\n' + 'default-ipv4-ippool   192.168.0.0/16   all()\n' + 'manual                10.9.0.0/16      !all()\n',
+    'NAME                  CIDR             SELECTOR\n' +
+      'default-ipv4-ippool   192.168.0.0/16   all()\n' +
+      'manual                10.9.0.0/16      !all()\n',
   );
   assert.deepEqual(tableRows('IPPool', pools, { wide: true, printNamespace: false }), [
     ['NAME', 'CIDR', 'NAT', 'IPIPMODE', 'VXLANMODE', 'DISABLED', 'DISABLEBGPEXPORT', 'SELECTOR', 'ASSIGNMENTMODE'],
@@ -30,13 +37,21 @@ test('Node wide shows an inherited ASN in brackets, from the cluster AS number',
   ];
   assert.equal(needsClusterAsNumber('Node', true, nodes), true);
   assert.equal(needsClusterAsNumber('Node', false, nodes), false);
-  assert.deepEqual(tableRows('Node', nodes, { wide: true, printNamespace: false, context: { clusterAsNumber: '65000' } }), [
-    ['NAME', 'ASN', 'IPV4', 'IPV6'],
-    ['rr-1', '64513', '10.244.0.1/24', ''],
-    ['n-2', '(65000)', '10.244.0.2/24', 'fd00::2/64'],
-    ['bare', '', '', ''],
+  assert.deepEqual(
+    tableRows('Node', nodes, { wide: true, printNamespace: false, context: { clusterAsNumber: '65000' } }),
+    [
+      ['NAME', 'ASN', 'IPV4', 'IPV6'],
+      ['rr-1', '64513', '10.244.0.1/24', ''],
+      ['n-2', '(65000)', '10.244.0.2/24', 'fd00::2/64'],
+      ['bare', '', '', ''],
+    ],
+  );
+  assert.deepEqual(tableRows('Node', nodes, { wide: false, printNamespace: false }), [
+    ['NAME'],
+    ['rr-1'],
+    ['n-2'],
+    ['bare'],
   ]);
-  assert.deepEqual(tableRows('Node', nodes, { wide: false, printNamespace: false }), [['NAME'], ['rr-1'], ['n-2'], ['bare']]);
 });
 
 test('BGPPeer NODE column: the node, else the node selector, else (global)', () => {
@@ -59,13 +74,30 @@ test('namespaced kinds gain a NAMESPACE column only when asked (-n or -A)', () =
   const wep = v(
     'WorkloadEndpoint',
     { name: 'node1-k8s-my--nginx--b1337a-eth0', namespace: 'default' },
-    { node: 'node1', orchestrator: 'k8s', pod: 'my-nginx-b1337a', endpoint: 'eth0', interfaceName: 'cali0ef24ba', ipNetworks: ['192.168.0.0/32'], profiles: ['p1', 'p2'] },
+    {
+      node: 'node1',
+      orchestrator: 'k8s',
+      pod: 'my-nginx-b1337a',
+      endpoint: 'eth0',
+      interfaceName: 'cali0ef24ba',
+      ipNetworks: ['192.168.0.0/32'],
+      profiles: ['p1', 'p2'],
+    },
   );
   assert.deepEqual(tableRows('WorkloadEndpoint', [wep], { wide: false, printNamespace: false }), [
     ['WORKLOAD', 'NODE', 'NETWORKS', 'INTERFACE'],
     ['my-nginx-b1337a', 'node1', '192.168.0.0/32', 'cali0ef24ba'],
   ]);
-  assert.deepEqual(headingsFor('WorkloadEndpoint', { wide: true, printNamespace: true }), ['NAMESPACE', 'NAME', 'WORKLOAD', 'NODE', 'NETWORKS', 'INTERFACE', 'PROFILES', 'NATS']);
+  assert.deepEqual(headingsFor('WorkloadEndpoint', { wide: true, printNamespace: true }), [
+    'NAMESPACE',
+    'NAME',
+    'WORKLOAD',
+    'NODE',
+    'NETWORKS',
+    'INTERFACE',
+    'PROFILES',
+    'NATS',
+  ]);
   assert.deepEqual(tableRows('WorkloadEndpoint', [wep], { wide: true, printNamespace: true })[1], [
     'default',
     'node1-k8s-my--nginx--b1337a-eth0',
@@ -87,9 +119,22 @@ test('policies, profiles, host endpoints and BGP configuration follow calicoctl'
     ['prod', 'allow-web', 'default', '500', "app == 'web'"],
   ]);
   const prof = v('Profile', { name: 'dev-apps' }, { labelsToApply: { stage: 'development', a: 'b' } });
-  assert.deepEqual(tableRows('Profile', [prof], { wide: true, printNamespace: false })[1], ['dev-apps', 'a=b,stage=development']);
-  const hep = v('HostEndpoint', { name: 'test-hep' }, { node: 'kind-worker', interfaceName: 'eth0', expectedIPs: ['10.0.0.1', '10.0.0.2'] });
-  assert.deepEqual(tableRows('HostEndpoint', [hep], { wide: true, printNamespace: false })[1], ['test-hep', 'kind-worker', 'eth0', '10.0.0.1,10.0.0.2', '']);
+  assert.deepEqual(tableRows('Profile', [prof], { wide: true, printNamespace: false })[1], [
+    'dev-apps',
+    'a=b,stage=development',
+  ]);
+  const hep = v(
+    'HostEndpoint',
+    { name: 'test-hep' },
+    { node: 'kind-worker', interfaceName: 'eth0', expectedIPs: ['10.0.0.1', '10.0.0.2'] },
+  );
+  assert.deepEqual(tableRows('HostEndpoint', [hep], { wide: true, printNamespace: false })[1], [
+    'test-hep',
+    'kind-worker',
+    'eth0',
+    '10.0.0.1,10.0.0.2',
+    '',
+  ]);
   const cfg = v('BGPConfiguration', { name: 'default' }, { nodeToNodeMeshEnabled: false, asNumber: 64512 });
   assert.deepEqual(tableRows('BGPConfiguration', [cfg], { wide: false, printNamespace: false }), [
     ['NAME', 'LOGSEVERITY', 'MESHENABLED', 'ASNUMBER'],
@@ -98,14 +143,28 @@ test('policies, profiles, host endpoints and BGP configuration follow calicoctl'
 });
 
 test('IPAM kinds, which calicoctl does not list, get NAME-first columns in the same style', () => {
-  const aff = v('BlockAffinity', { name: 'node1-192-168-10-0-26' }, { cidr: '192.168.10.0/26', node: 'node1', state: 'confirmed', deleted: false });
+  const aff = v(
+    'BlockAffinity',
+    { name: 'node1-192-168-10-0-26' },
+    { cidr: '192.168.10.0/26', node: 'node1', state: 'confirmed', deleted: false },
+  );
   assert.deepEqual(tableRows('BlockAffinity', [aff], { wide: false, printNamespace: false }), [
     ['NAME', 'NODE', 'CIDR', 'STATE'],
     ['node1-192-168-10-0-26', 'node1', '192.168.10.0/26', 'confirmed'],
   ]);
-  assert.deepEqual(headingsFor('IPAMBlock', { wide: true, printNamespace: false }), ['NAME', 'CIDR', 'AFFINITY', 'STRICTAFFINITY', 'INUSE', 'FREE']);
+  assert.deepEqual(headingsFor('IPAMBlock', { wide: true, printNamespace: false }), [
+    'NAME',
+    'CIDR',
+    'AFFINITY',
+    'STRICTAFFINITY',
+    'INUSE',
+    'FREE',
+  ]);
 });
 
 test('an empty listing is the heading line alone', () => {
-  assert.equal(tabTable(tableRows('BGPPeer', [], { wide: false, printNamespace: false })), 'NAME   PEERIP   NODE   ASN\n');
+  assert.equal(
+    tabTable(tableRows('BGPPeer', [], { wide: false, printNamespace: false })),
+    'NAME   PEERIP   NODE   ASN\n',
+  );
 });

@@ -56,14 +56,29 @@ const COLUMNS: { [K in Kind]: KindColumns<K> } = {
     wide: ['NAME', 'ASN', 'IPV4', 'IPV6'],
     cells: {
       NAME: name,
-      ASN: (r, ctx) => (r.spec.bgp ? (r.spec.bgp.asNumber !== undefined ? String(r.spec.bgp.asNumber) : `(${ctx.clusterAsNumber ?? '64512'})`) : ''),
+      ASN: (r, ctx) =>
+        r.spec.bgp
+          ? r.spec.bgp.asNumber !== undefined
+            ? String(r.spec.bgp.asNumber)
+            : `(${ctx.clusterAsNumber ?? '64512'})`
+          : '',
       IPV4: (r) => str(r.spec.bgp?.ipv4Address),
       IPV6: (r) => str(r.spec.bgp?.ipv6Address),
     },
   },
   IPPool: {
     ps: ['NAME', 'CIDR', 'SELECTOR'],
-    wide: ['NAME', 'CIDR', 'NAT', 'IPIPMODE', 'VXLANMODE', 'DISABLED', 'DISABLEBGPEXPORT', 'SELECTOR', 'ASSIGNMENTMODE'],
+    wide: [
+      'NAME',
+      'CIDR',
+      'NAT',
+      'IPIPMODE',
+      'VXLANMODE',
+      'DISABLED',
+      'DISABLEBGPEXPORT',
+      'SELECTOR',
+      'ASSIGNMENTMODE',
+    ],
     cells: {
       NAME: name,
       CIDR: (r) => r.spec.cidr,
@@ -198,9 +213,17 @@ const COLUMNS: { [K in Kind]: KindColumns<K> } = {
       MAXBLOCKSPERHOST: (r) => String(r.spec.maxBlocksPerHost ?? 0),
     },
   },
-  IPReservation: { ps: ['NAME'], wide: ['NAME', 'CIDRS'], cells: { NAME: name, CIDRS: (r) => join(r.spec.reservedCIDRs) } },
+  IPReservation: {
+    ps: ['NAME'],
+    wide: ['NAME', 'CIDRS'],
+    cells: { NAME: name, CIDRS: (r) => join(r.spec.reservedCIDRs) },
+  },
   GlobalNetworkSet: { ps: ['NAME'], wide: ['NAME', 'NETS'], cells: { NAME: name, NETS: (r) => join(r.spec.nets) } },
-  NetworkSet: { ps: ['NAME'], wide: ['NAME', 'NETS'], cells: { NAME: name, NAMESPACE: namespace, NETS: (r) => join(r.spec.nets) } },
+  NetworkSet: {
+    ps: ['NAME'],
+    wide: ['NAME', 'NETS'],
+    cells: { NAME: name, NAMESPACE: namespace, NETS: (r) => join(r.spec.nets) },
+  },
   Tier: { ps: ['NAME', 'ORDER'], wide: ['NAME', 'ORDER'], cells: { NAME: name, ORDER: (r) => str(r.spec.order) } },
   StagedNetworkPolicy: policyColumns('namespaced'),
   StagedGlobalNetworkPolicy: policyColumns('global'),
@@ -254,5 +277,9 @@ export function tableRows(kind: Kind, resources: readonly Resource[], options: T
 
 /** Whether rendering needs `ColumnContext.clusterAsNumber` (one extra datastore read). */
 export function needsClusterAsNumber(kind: Kind, wide: boolean, resources: readonly Resource[]): boolean {
-  return kind === 'Node' && wide && resources.some((r) => r.kind === 'Node' && r.spec.bgp && r.spec.bgp.asNumber === undefined);
+  return (
+    kind === 'Node' &&
+    wide &&
+    resources.some((r) => r.kind === 'Node' && r.spec.bgp && r.spec.bgp.asNumber === undefined)
+  );
 }

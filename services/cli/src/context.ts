@@ -67,9 +67,14 @@ export class CliContext {
         env: { ...this.io.env, MESHLESS_CONFIG: undefined },
         overrides: { datastore: o.datastore, timeout: o.timeout },
       });
-      return { datastore: cfg.datastore, timeoutMs: cfg.timeout, credentials: resolveClientCredentials(o.credentials, this.io.env).dir };
+      return {
+        datastore: cfg.datastore,
+        timeoutMs: cfg.timeout,
+        credentials: resolveClientCredentials(o.credentials, this.io.env).dir,
+      };
     } catch (err) {
-      if (err instanceof ConfigError) throw new CliError(err.message.replace(/^invalid (\w+)/, 'invalid --$1'), { cause: err });
+      if (err instanceof ConfigError)
+        throw new CliError(err.message.replace(/^invalid (\w+)/, 'invalid --$1'), { cause: err });
       throw err;
     }
   }
@@ -79,7 +84,10 @@ export class CliContext {
     if (!this.store) {
       const { datastore, timeoutMs, credentials } = this.globals(cmd);
       // Imported on first use: gRPC and the generated proto code are most of a read command's start-up.
-      const [{ connectStore }, { TlsConfigError }] = await Promise.all([import('./store.js'), import('../../shared/tls/index.js')]);
+      const [{ connectStore }, { TlsConfigError }] = await Promise.all([
+        import('./store.js'),
+        import('../../shared/tls/index.js'),
+      ]);
       try {
         this.store = await connectStore(datastore, timeoutMs, credentials);
       } catch (err) {

@@ -14,7 +14,10 @@ export class CliError extends Error {
 /** The message of any error, on one line (newlines and runs of spaces collapsed). */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
-  return text.trim().replace(/\s*\n\s*/g, '; ').replace(/\s{2,}/g, ' ');
+  return text
+    .trim()
+    .replace(/\s*\n\s*/g, '; ')
+    .replace(/\s{2,}/g, ' ');
 }
 
 /** `Kind(name)` or `Kind(namespace/name)`, calicoctl's resource identifier in messages. */

@@ -40,7 +40,10 @@ test('files, directories and stdin keep the order of the -f flags; stdin is name
   const { dir, done } = scratch();
   try {
     writeFileSync(join(dir, 'one.yaml'), '1');
-    const got = await readSources([join(dir, 'one.yaml'), '-'], Readable.from([Buffer.from('from '), Buffer.from('stdin')]));
+    const got = await readSources(
+      [join(dir, 'one.yaml'), '-'],
+      Readable.from([Buffer.from('from '), Buffer.from('stdin')]),
+    );
     assert.deepEqual(got, [
       { name: join(dir, 'one.yaml'), text: '1' },
       { name: '-', text: 'from stdin' },
@@ -62,7 +65,9 @@ test('a directory without resource files, no -f at all, and stdin twice are erro
   const { dir, done } = scratch();
   try {
     writeFileSync(join(dir, 'notes.txt'), 'x');
-    await assert.rejects(readSources([dir], noStdin()), { message: `no resources specified in directory ${dir} (it has no .yaml, .yml or .json file)` });
+    await assert.rejects(readSources([dir], noStdin()), {
+      message: `no resources specified in directory ${dir} (it has no .yaml, .yml or .json file)`,
+    });
     await assert.rejects(readSources([], noStdin()), /no input: give at least one -f FILE/);
     await assert.rejects(readSources(['-', '-'], noStdin()), /-f - \(standard input\) may be given only once/);
   } finally {

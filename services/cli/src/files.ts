@@ -33,7 +33,9 @@ function describe(err: unknown): string {
 }
 
 function tooLarge(name: string, bytes: number): CliError {
-  return new CliError(`${name === STDIN_SOURCE ? 'standard input' : name}: input is ${(bytes / 1024 / 1024).toFixed(1)} MB, more than the ${MAX_INPUT_BYTES / 1024 / 1024} MB limit`);
+  return new CliError(
+    `${name === STDIN_SOURCE ? 'standard input' : name}: input is ${(bytes / 1024 / 1024).toFixed(1)} MB, more than the ${MAX_INPUT_BYTES / 1024 / 1024} MB limit`,
+  );
 }
 
 async function readStdin(stdin: Readable): Promise<string> {
@@ -57,7 +59,9 @@ async function readOne(path: string): Promise<string> {
 /** Resource files under `dir`, sorted; with `recursive`, its subdirectories' too (calicoctl -R). */
 async function resourceFiles(dir: string, recursive: boolean): Promise<string[]> {
   const out: string[] = [];
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const d of entries) {
     if ((d.isFile() || d.isSymbolicLink()) && RESOURCE_FILE.test(d.name)) out.push(join(dir, d.name));
     else if (recursive && d.isDirectory()) out.push(...(await resourceFiles(join(dir, d.name), true)));
@@ -69,7 +73,11 @@ async function resourceFiles(dir: string, recursive: boolean): Promise<string[]>
  * Reads every `-f` argument in order; a missing or unreadable path stops everything. With
  * `recursive`, directories contribute the files of their subdirectories too.
  */
-export async function readSources(paths: readonly string[], stdin: Readable, options: { recursive?: boolean } = {}): Promise<Source[]> {
+export async function readSources(
+  paths: readonly string[],
+  stdin: Readable,
+  options: { recursive?: boolean } = {},
+): Promise<Source[]> {
   if (paths.length === 0) throw new CliError('no input: give at least one -f FILE, -f DIR or -f - (standard input)');
   const out: Source[] = [];
   let stdinUsed = false;
@@ -101,7 +109,8 @@ export async function readSources(paths: readonly string[], stdin: Readable, opt
     } catch (err) {
       throw new CliError(`cannot read directory ${path}: ${describe(err)}`, { cause: err });
     }
-    if (entries.length === 0) throw new CliError(`no resources specified in directory ${path} (it has no .yaml, .yml or .json file)`);
+    if (entries.length === 0)
+      throw new CliError(`no resources specified in directory ${path} (it has no .yaml, .yml or .json file)`);
     for (const file of entries) {
       try {
         out.push({ name: file, text: await readOne(file) });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ResourceError } from '../../shared/resources/index.js';
 import { loadResources } from './load.js';
 
-const pool = (name: string, cidr: string) => `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}}\n`;
+const pool = (name: string, cidr: string) =>
+  `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}}\n`;
 
 function loadError(text: string, options = {}): string {
   try {
@@ -16,7 +17,9 @@ function loadError(text: string, options = {}): string {
 }
 
 test('multi-document YAML yields validated resources, defaults filled in, each with its place', () => {
-  const got = loadResources([{ name: 'pools.yaml', text: pool('a', '10.0.0.0/16') + '---\n' + pool('b', '10.1.0.0/16') }]);
+  const got = loadResources([
+    { name: 'pools.yaml', text: pool('a', '10.0.0.0/16') + '---\n' + pool('b', '10.1.0.0/16') },
+  ]);
   assert.deepEqual(
     got.map((r) => [r.where, r.resource.kind, r.resource.metadata.name]),
     [
@@ -46,7 +49,10 @@ test("calicoctl's typed list (IPPoolList, what get -o yaml prints) and kind: Lis
     loadResources([{ name: 'l.json', text: list }]).map((r) => `${r.resource.kind}/${r.resource.metadata.name}`),
     ['Profile/p'],
   );
-  assert.equal(loadError('apiVersion: projectcalico.org/v3\nkind: IPPoolList\nitems: 3\n'), 'f.yaml document 1 (IPPoolList): items: a IPPoolList must have an items array');
+  assert.equal(
+    loadError('apiVersion: projectcalico.org/v3\nkind: IPPoolList\nitems: 3\n'),
+    'f.yaml document 1 (IPPoolList): items: a IPPoolList must have an items array',
+  );
 });
 
 test('errors name the file, document, kind, name and field', () => {
@@ -54,12 +60,18 @@ test('errors name the file, document, kind, name and field', () => {
     loadError(pool('a', '10.0.0.0/16') + '---\nkind: [\n'),
     'f.yaml document 2: invalid YAML at line 7, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
   );
-  assert.match(loadError('apiVersion: projectcalico.org/v3\nkind: Foo\nmetadata: {name: a}\nspec: {}\n'), /^f\.yaml document 1: kind: unknown kind 'Foo'/);
+  assert.match(
+    loadError('apiVersion: projectcalico.org/v3\nkind: Foo\nmetadata: {name: a}\nspec: {}\n'),
+    /^f\.yaml document 1: kind: unknown kind 'Foo'/,
+  );
   assert.equal(
     loadError(pool('a', '10.0.0.0/16').replace('v3', 'v2')),
     `f.yaml document 1 (IPPool 'a'): apiVersion: "projectcalico.org/v2" is not supported: use projectcalico.org/v3`,
   );
-  assert.match(loadError(pool('Bad_Name', '10.0.0.0/16')), /^f\.yaml document 1 \(IPPool 'Bad_Name'\): metadata\.name: 'Bad_Name' is not a valid name/);
+  assert.match(
+    loadError(pool('Bad_Name', '10.0.0.0/16')),
+    /^f\.yaml document 1 \(IPPool 'Bad_Name'\): metadata\.name: 'Bad_Name' is not a valid name/,
+  );
   assert.equal(
     loadError(pool('a', '10.0.0.0/16').replace('cidr: 10.0.0.0/16', 'cidr: 10.0.0.0/16, blockSize: 33')),
     "f.yaml document 1 (IPPool 'a'): spec.blockSize: 33 is out of range for IPv4 (20-32)",
@@ -68,12 +80,16 @@ test('errors name the file, document, kind, name and field', () => {
 
 test('a file with no resource in it is an error naming it', () => {
   assert.equal(loadError('# nothing here\n---\n'), 'no resources specified in f.yaml');
-  assert.throws(() => loadResources([{ name: '-', text: '' }]), { message: 'no resources specified in standard input' });
+  assert.throws(() => loadResources([{ name: '-', text: '' }]), {
+    message: 'no resources specified in standard input',
+  });
 });
 
 test('-n fills the namespace of namespaced kinds, leaves cluster kinds alone, and refuses a different one', () => {
   const np = 'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: web}\nspec: {selector: all()}\n';
-  const [r] = loadResources([{ name: 'np.yaml', text: np + '---\n' + pool('a', '10.0.0.0/16') }], { namespace: 'prod' });
+  const [r] = loadResources([{ name: 'np.yaml', text: np + '---\n' + pool('a', '10.0.0.0/16') }], {
+    namespace: 'prod',
+  });
   assert.equal(r!.resource.metadata.namespace, 'prod');
   assert.equal(loadResources([{ name: 'np.yaml', text: np }])[0]!.resource.metadata.namespace, 'default');
   const other = np.replace('{name: web}', '{name: web, namespace: dev}');
@@ -85,5 +101,8 @@ test('-n fills the namespace of namespaced kinds, leaves cluster kinds alone, an
     }
   })();
   assert.ok(err instanceof ResourceError);
-  assert.equal(err.message, "np.yaml document 1 (NetworkPolicy 'web'): metadata.namespace: namespace 'dev' does not match -n prod");
+  assert.equal(
+    err.message,
+    "np.yaml document 1 (NetworkPolicy 'web'): metadata.namespace: namespace 'dev' does not match -n prod",
+  );
 });

@@ -42,11 +42,21 @@ function expandTypedList(doc: RawDocument): RawDocument[] {
   if (!itemKind || itemKind !== kind.slice(0, -'List'.length)) return [doc];
   const items = doc.object.items;
   if (!Array.isArray(items)) {
-    throw new ResourceError(`a ${kind} must have an items array`, { source: doc.source, document: doc.index, kind, field: 'items' });
+    throw new ResourceError(`a ${kind} must have an items array`, {
+      source: doc.source,
+      document: doc.index,
+      kind,
+      field: 'items',
+    });
   }
   return items.map((item) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      throw new ResourceError(`every item of a ${kind} must be a ${itemKind} mapping`, { source: doc.source, document: doc.index, kind, field: 'items' });
+      throw new ResourceError(`every item of a ${kind} must be a ${itemKind} mapping`, {
+        source: doc.source,
+        document: doc.index,
+        kind,
+        field: 'items',
+      });
     }
     return { ...doc, object: item as Record<string, unknown> };
   });
@@ -84,7 +94,8 @@ export function loadResources(sources: readonly Source[], options: LoadOptions =
         out.push({ resource, where: `${doc.source} document ${doc.index}`, ...(warnings.length ? { warnings } : {}) });
       }
     }
-    if (out.length === before) throw new CliError(`no resources specified in ${source.name === STDIN_SOURCE ? 'standard input' : source.name}`);
+    if (out.length === before)
+      throw new CliError(`no resources specified in ${source.name === STDIN_SOURCE ? 'standard input' : source.name}`);
   }
   return out;
 }
@@ -109,25 +120,41 @@ export function loadIdentities(sources: readonly Source[], options: LoadOptions 
       for (const doc of expandTypedList({ source: parsed.source, index: parsed.index, object: parsed.object })) {
         const where = { source: doc.source, document: doc.index };
         const kindText = field(doc.object, 'kind');
-        const info = typeof kindText === 'string' ? kindInfo(kindText) ?? kindInfo(resolveKind(kindText) ?? '') : undefined;
-        if (!info) throw new ResourceError(`kind: ${typeof kindText === 'string' ? `unknown kind '${kindText}'` : 'is required'}`, { ...where, field: 'kind' });
+        const info =
+          typeof kindText === 'string' ? (kindInfo(kindText) ?? kindInfo(resolveKind(kindText) ?? '')) : undefined;
+        if (!info)
+          throw new ResourceError(
+            `kind: ${typeof kindText === 'string' ? `unknown kind '${kindText}'` : 'is required'}`,
+            { ...where, field: 'kind' },
+          );
         const meta = field(doc.object, 'metadata');
-        const m = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
+        const m =
+          meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {};
         const name = field(m, 'name');
-        if (typeof name !== 'string' || name === '') throw new ResourceError('metadata.name: is required', { ...where, kind: info.kind, field: 'metadata.name' });
+        if (typeof name !== 'string' || name === '')
+          throw new ResourceError('metadata.name: is required', { ...where, kind: info.kind, field: 'metadata.name' });
         const given = field(m, 'namespace');
         let namespace: string | undefined;
         if (info.namespaced) {
           namespace = typeof given === 'string' && given !== '' ? given : (options.namespace ?? 'default');
           if (options.namespace !== undefined && namespace !== options.namespace) {
-            throw new ResourceError(`namespace '${namespace}' does not match -n ${options.namespace}`, { ...where, kind: info.kind, name, field: 'metadata.namespace' });
+            throw new ResourceError(`namespace '${namespace}' does not match -n ${options.namespace}`, {
+              ...where,
+              kind: info.kind,
+              name,
+              field: 'metadata.namespace',
+            });
           }
         }
-        const resource = { kind: info.kind, metadata: namespace === undefined ? { name } : { name, namespace } } as Resource;
+        const resource = {
+          kind: info.kind,
+          metadata: namespace === undefined ? { name } : { name, namespace },
+        } as Resource;
         out.push({ resource, where: `${doc.source} document ${doc.index}` });
       }
     }
-    if (out.length === before) throw new CliError(`no resources specified in ${source.name === STDIN_SOURCE ? 'standard input' : source.name}`);
+    if (out.length === before)
+      throw new CliError(`no resources specified in ${source.name === STDIN_SOURCE ? 'standard input' : source.name}`);
   }
   return out;
 }

@@ -66,8 +66,14 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .description('Manage a Meshless cluster: resources, IPAM and the services themselves.')
     .option('--datastore <host:port>', `datastore API address (env MESHLESS_DATASTORE, default ${DEFAULT_DATASTORE})`)
-    .option('--credentials <dir>', 'mutual TLS: directory with ca.crt, tls.crt, tls.key, or "none" for plain text (env MESHLESS_CREDENTIALS, default ~/.config/meshless/credentials when present)')
-    .option('--timeout <duration>', `time allowed to reach the datastore and for each request, e.g. 500ms, 30s (env MESHLESS_TIMEOUT, default ${DEFAULT_TIMEOUT})`)
+    .option(
+      '--credentials <dir>',
+      'mutual TLS: directory with ca.crt, tls.crt, tls.key, or "none" for plain text (env MESHLESS_CREDENTIALS, default ~/.config/meshless/credentials when present)',
+    )
+    .option(
+      '--timeout <duration>',
+      `time allowed to reach the datastore and for each request, e.g. 500ms, 30s (env MESHLESS_TIMEOUT, default ${DEFAULT_TIMEOUT})`,
+    )
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand('help [command]', 'show help for a command')
     .showHelpAfterError(false)
@@ -98,7 +104,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       return err.code === 'commander.help' || err.code === 'commander.helpDisplayed' ? 0 : err.exitCode;
     }
     io.stderr.write(`meshless: ${oneLine(err)}\n`);
-    if (!(err instanceof CliError) && io.env.MESHLESS_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+    if (!(err instanceof CliError) && io.env.MESHLESS_DEBUG === '1' && err instanceof Error && err.stack)
+      io.stderr.write(err.stack + '\n');
     return 1;
   } finally {
     await ctx.close().catch(() => undefined);
@@ -113,7 +120,11 @@ async function traced(command: string, args: readonly string[], io: CliIo, parse
   const { startTracing, inSpan } = await import('../../shared/tracing/index.js');
   const tracing = await startTracing('cli', {}, io.env);
   try {
-    await inSpan(`meshless ${command}`, { attributes: { 'meshless.command': command, 'process.command_args': args.join(' ') } }, parse);
+    await inSpan(
+      `meshless ${command}`,
+      { attributes: { 'meshless.command': command, 'process.command_args': args.join(' ') } },
+      parse,
+    );
   } finally {
     await tracing.shutdown();
   }

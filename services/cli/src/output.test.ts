@@ -6,7 +6,12 @@ import { loadResources } from './load.js';
 import { listObject, toJson, toYaml } from './output.js';
 
 const pool = (name: string, cidr: string): Resource => {
-  const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr } });
+  const r = validateResource({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name },
+    spec: { cidr },
+  });
   r.metadata.resourceVersion = '7';
   return r;
 };
@@ -16,7 +21,9 @@ test('YAML sorts keys at every level, as calicoctl (sigs.k8s.io/yaml) does', () 
   const keys = [...text.matchAll(/^(\s*)(\w+):/gm)].filter((m) => m[1] === '  ').map((m) => m[2]);
   assert.deepEqual(keys.slice(0, 2), ['name', 'resourceVersion']);
   assert.ok(text.startsWith('apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n'));
-  assert.ok(text.indexOf('allowedUses') < text.indexOf('blockSize') && text.indexOf('blockSize') < text.indexOf('cidr'));
+  assert.ok(
+    text.indexOf('allowedUses') < text.indexOf('blockSize') && text.indexOf('blockSize') < text.indexOf('cidr'),
+  );
 });
 
 test('a listing is an <Kind>List with the revision it reflects, and reads back through load', () => {
@@ -43,5 +50,8 @@ test('JSON keeps document order, two-space indent, one trailing newline', () => 
 });
 
 test('an empty listing still prints a list with an empty items array', () => {
-  assert.equal(toYaml(listObject('BGPPeer', [], 3)), 'apiVersion: projectcalico.org/v3\nitems: []\nkind: BGPPeerList\nmetadata:\n  resourceVersion: "3"\n');
+  assert.equal(
+    toYaml(listObject('BGPPeer', [], 3)),
+    'apiVersion: projectcalico.org/v3\nitems: []\nkind: BGPPeerList\nmetadata:\n  resourceVersion: "3"\n',
+  );
 });

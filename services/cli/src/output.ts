@@ -26,7 +26,13 @@ export function listObject(kind: Kind, items: Resource[], revision: number): Res
 export function toYaml(value: Resource | ResourceList): string {
   // YAML 1.1 scalar rules quote every string a YAML 1.1 reader (go-yaml v2, PyYAML) would turn into
   // something else ("yes", "on", timestamps); sequences sit at their key's indent, as go-yaml does.
-  return stringify(value, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false, schema: 'yaml-1.1' });
+  return stringify(value, {
+    sortMapEntries: true,
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+    indentSeq: false,
+    schema: 'yaml-1.1',
+  });
 }
 
 export function toJson(value: Resource | ResourceList): string {

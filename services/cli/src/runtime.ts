@@ -5,8 +5,14 @@ import type { Logger } from '../../shared/log/index.js';
 import type { Shutdown } from '../../shared/telemetry/index.js';
 
 /** A logger for `name` and a Shutdown whose SIGTERM/SIGINT handlers are installed. */
-export async function serviceRuntime(name: string, bindings?: Record<string, unknown>): Promise<{ log: Logger; shutdown: Shutdown }> {
-  const [{ createLogger }, { Shutdown }] = await Promise.all([import('../../shared/log/index.js'), import('../../shared/telemetry/index.js')]);
+export async function serviceRuntime(
+  name: string,
+  bindings?: Record<string, unknown>,
+): Promise<{ log: Logger; shutdown: Shutdown }> {
+  const [{ createLogger }, { Shutdown }] = await Promise.all([
+    import('../../shared/log/index.js'),
+    import('../../shared/telemetry/index.js'),
+  ]);
   const log = createLogger(name, bindings);
   const shutdown = new Shutdown(log);
   shutdown.installSignalHandlers();

@@ -21,11 +21,26 @@ test('meshless datastore serves mutual TLS until SIGTERM, then exits 0; certs ma
     assert.equal(r.code, 0, r.stderr);
   }
   const nats = await startNatsServer();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshless.mjs'), 'datastore', '--credentials', join(pki, 'datastore'), '--listen', '127.0.0.1:0', '--nats', nats.url, '--metrics-port', '0'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, MESHLESS_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'meshless.mjs'),
+      'datastore',
+      '--credentials',
+      join(pki, 'datastore'),
+      '--listen',
+      '127.0.0.1:0',
+      '--nats',
+      nats.url,
+      '--metrics-port',
+      '0',
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, MESHLESS_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stdout = '';
   let stderr = '';
@@ -49,7 +64,10 @@ test('meshless datastore serves mutual TLS until SIGTERM, then exits 0; certs ma
     const plain = await cli(['get', 'profiles'], { env: { MESHLESS_DATASTORE: address } });
     assert.equal(plain.code, 1, 'a client without credentials is refused');
     const env = { MESHLESS_DATASTORE: address, MESHLESS_CREDENTIALS: join(pki, 'admin') };
-    const applied = await cli(['apply', '-f', '-'], { env, stdin: 'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: svc}\nspec: {}\n' });
+    const applied = await cli(['apply', '-f', '-'], {
+      env,
+      stdin: 'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: svc}\nspec: {}\n',
+    });
     assert.deepEqual(applied, { code: 0, stdout: "Successfully applied 1 'Profile' resource(s)\n", stderr: '' });
     assert.equal((await cli(['get', 'profiles'], { env })).stdout, 'NAME\nsvc\n\n');
     child.kill('SIGTERM');
@@ -72,10 +90,17 @@ test('meshless datastore: a bad flag or config file is one line and exit 1', asy
     writeFileSync(config, 'listen: 127.0.0.1:0\ncolour: blue\n');
     const bad = await cliProcess(['datastore', '--config', config]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^meshless: datastore: config file .*datastore\.yaml: unknown parameter 'colour' \(known: credentials, insecure, natsCredentials, tlsRefresh, listen, nats, /);
+    assert.match(
+      bad.stderr,
+      /^meshless: datastore: config file .*datastore\.yaml: unknown parameter 'colour' \(known: credentials, insecure, natsCredentials, tlsRefresh, listen, nats, /,
+    );
     assert.equal(bad.stderr.split('\n').length, 2);
     const port = await cli(['datastore', '--metrics-port', 'ninety']);
-    assert.deepEqual(port, { code: 1, stdout: '', stderr: 'meshless: datastore: invalid metricsPort from command line: must be an integer, got "ninety"\n' });
+    assert.deepEqual(port, {
+      code: 1,
+      stdout: '',
+      stderr: 'meshless: datastore: invalid metricsPort from command line: must be an integer, got "ninety"\n',
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

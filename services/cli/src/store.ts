@@ -54,7 +54,6 @@ export interface Store {
   close(): void;
 }
 
-
 function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
@@ -81,7 +80,9 @@ function probe(address: string, timeoutMs: number): Promise<string | undefined> 
 }
 
 function unreachable(address: string, timeoutMs: number): CliError {
-  return new CliError(`cannot reach the datastore at ${address} within ${formatMs(timeoutMs)} (is \`npm start\` running?)`);
+  return new CliError(
+    `cannot reach the datastore at ${address} within ${formatMs(timeoutMs)} (is \`npm start\` running?)`,
+  );
 }
 
 /** First wait between connection attempts; doubled up to RETRY_MAX_MS. */
@@ -119,18 +120,26 @@ function rephrase(err: unknown, address: string, timeoutMs: number, id?: string,
   const grpcCode = (err as { cause?: Partial<ServiceError> }).cause?.code;
   const message = oneLine(err);
   if (grpcCode === status.DEADLINE_EXCEEDED) {
-    return new CliError(`the datastore at ${address} did not answer within ${formatMs(timeoutMs)} (raise --timeout)`, { cause: err });
+    return new CliError(`the datastore at ${address} did not answer within ${formatMs(timeoutMs)} (raise --timeout)`, {
+      cause: err,
+    });
   }
-  if (err instanceof NotFoundError && id) return new NotFoundError(`resource does not exist: ${id} with error: ${message}`, { cause: err });
-  if (err instanceof AlreadyExistsError && id) return new AlreadyExistsError(`resource already exists: ${id}`, { cause: err });
-  if (err instanceof ConflictError && id) return new ConflictError(`update conflict: ${id}: ${message}`, { cause: err });
+  if (err instanceof NotFoundError && id)
+    return new NotFoundError(`resource does not exist: ${id} with error: ${message}`, { cause: err });
+  if (err instanceof AlreadyExistsError && id)
+    return new AlreadyExistsError(`resource already exists: ${id}`, { cause: err });
+  if (err instanceof ConflictError && id)
+    return new ConflictError(`update conflict: ${id}: ${message}`, { cause: err });
   if (err instanceof UnavailableError) {
     // The port answered (probe) but no HTTP/2 connection came up: most often TLS on one side only.
     const hint = credentials ? '' : ' (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)';
     return new UnavailableError(`the datastore at ${address} is unavailable: ${message}${hint}`, { cause: err });
   }
   if (grpcCode === status.UNIMPLEMENTED) {
-    return new CliError(`the server at ${address} is not a Meshless datastore (or an incompatible version): ${message}`, { cause: err });
+    return new CliError(
+      `the server at ${address} is not a Meshless datastore (or an incompatible version): ${message}`,
+      { cause: err },
+    );
   }
   return err instanceof Error ? err : new Error(message);
 }
@@ -148,8 +157,17 @@ export async function connectStore(address: string, timeoutMs: number, credentia
       try {
         return await call();
       } catch (err) {
-        const delay = Math.min(2000, (err instanceof UnavailableError ? (err.retryAfterMs ?? 200) : 200) * 2 ** attempt);
-        if (!idempotent || !(err instanceof UnavailableError) || attempt >= 5 || Date.now() - start + delay >= timeoutMs) throw rephrase(err, address, timeoutMs, id, credentials);
+        const delay = Math.min(
+          2000,
+          (err instanceof UnavailableError ? (err.retryAfterMs ?? 200) : 200) * 2 ** attempt,
+        );
+        if (
+          !idempotent ||
+          !(err instanceof UnavailableError) ||
+          attempt >= 5 ||
+          Date.now() - start + delay >= timeoutMs
+        )
+          throw rephrase(err, address, timeoutMs, id, credentials);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -161,12 +179,20 @@ export async function connectStore(address: string, timeoutMs: number, credentia
     create: (r) => guard(idOf(r), async () => asResource(await client.create(r))),
     replace: (r) => guard(idOf(r), async () => asResource(await client.update(r))),
     apply: (r) =>
-      guard(idOf(r), async () => {
-        const res = await client.apply(r);
-        return { resource: asResource(res.resource), created: res.created, unchanged: res.unchanged };
-      }, true),
-    delete: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource((await client.delete(kind, name, { namespace })).resource)),
-    get: (kind, namespace, name) => guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace)), true),
+      guard(
+        idOf(r),
+        async () => {
+          const res = await client.apply(r);
+          return { resource: asResource(res.resource), created: res.created, unchanged: res.unchanged };
+        },
+        true,
+      ),
+    delete: (kind, namespace, name) =>
+      guard(identifier(kind, namespace, name), async () =>
+        asResource((await client.delete(kind, name, { namespace })).resource),
+      ),
+    get: (kind, namespace, name) =>
+      guard(identifier(kind, namespace, name), async () => asResource(await client.get(kind, name, namespace)), true),
     find: (kind, namespace, name) =>
       guard(
         identifier(kind, namespace, name),
@@ -181,18 +207,38 @@ export async function connectStore(address: string, timeoutMs: number, credentia
         true,
       ),
     list: (kind, namespace, labelSelector) =>
-      guard(undefined, async () => {
-        const { items, revision } = await client.list(kind, { namespace, labelSelector });
-        return { items: items.map(asResource), revision };
-      }, true),
+      guard(
+        undefined,
+        async () => {
+          const { items, revision } = await client.list(kind, { namespace, labelSelector });
+          return { items: items.map(asResource), revision };
+        },
+        true,
+      ),
     ipamShow: () =>
-      guard(undefined, async () => {
-        const res = await client.ipamShow();
-        return {
-          pools: res.pools.map((p) => ({ name: p.name, cidr: p.cidr, addressesTotal: p.addressesTotal, addressesInUse: p.addressesInUse })),
-          blocks: res.blocks.map((b) => ({ name: b.name, cidr: b.cidr, pool: b.pool, node: b.node, addressesTotal: b.addressesTotal, addressesInUse: b.addressesInUse })),
-        };
-      }, true),
+      guard(
+        undefined,
+        async () => {
+          const res = await client.ipamShow();
+          return {
+            pools: res.pools.map((p) => ({
+              name: p.name,
+              cidr: p.cidr,
+              addressesTotal: p.addressesTotal,
+              addressesInUse: p.addressesInUse,
+            })),
+            blocks: res.blocks.map((b) => ({
+              name: b.name,
+              cidr: b.cidr,
+              pool: b.pool,
+              node: b.node,
+              addressesTotal: b.addressesTotal,
+              addressesInUse: b.addressesInUse,
+            })),
+          };
+        },
+        true,
+      ),
     releaseIps: (addresses) => guard(undefined, () => client.releaseIps(addresses)),
     releaseHandle: (handleId) => guard(undefined, () => client.releaseHandle(handleId)),
     releaseBlocks: (node) => guard(undefined, () => client.releaseBlocks(node)),

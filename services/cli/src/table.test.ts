@@ -17,12 +17,22 @@ test('tabTable pads each column to its widest cell plus 3, at least 5, and trims
 });
 
 test('tabTable gives narrow columns the minimum width of 5 and counts code points, not bytes', () => {
-  assert.equal(tabTable([['A', 'B'], ['é', 'x']]), 'A    B\né    x\n');
+  assert.equal(
+    tabTable([
+      ['A', 'B'],
+      ['é', 'x'],
+    ]),
+    'A    B\né    x\n',
+  );
   assert.equal(tabTable([['NAME']]), 'NAME\n');
 });
 
 test('boxTable draws go-pretty default style with centred headings and right-aligned numbers', () => {
-  const out = boxTable(['GROUPING', 'CIDR', 'IPS TOTAL'], [['IP Pool', '10.65.0.0/16', '65536']], ['left', 'left', 'right']);
+  const out = boxTable(
+    ['GROUPING', 'CIDR', 'IPS TOTAL'],
+    [['IP Pool', '10.65.0.0/16', '65536']],
+    ['left', 'left', 'right'],
+  );
   assert.equal(
     out,
     '+----------+--------------+-----------+\n' +

@@ -26,7 +26,13 @@ export function tabTable(rows: readonly (readonly string[])[]): string {
     widths.push(w);
   }
   return rows
-    .map((row) => row.map((cell, c) => cell + ' '.repeat(widths[c]! - width(cell))).join('').trimEnd() + '\n')
+    .map(
+      (row) =>
+        row
+          .map((cell, c) => cell + ' '.repeat(widths[c]! - width(cell)))
+          .join('')
+          .trimEnd() + '\n',
+    )
     .join('');
 }
 
@@ -43,7 +49,11 @@ function pad(text: string, w: number, align: Align | 'center'): string {
 }
 
 /** A go-pretty default-style box table; `align` is per column (default left), headings are centred. */
-export function boxTable(headings: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+export function boxTable(
+  headings: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly Align[] = [],
+): string {
   const widths = headings.map((h, c) => Math.max(width(h), ...rows.map((r) => width(r[c] ?? ''))));
   const rule = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+\n';
   const line = (cells: readonly string[], alignOf: (c: number) => Align | 'center') =>

@@ -14,7 +14,8 @@ type Value = unknown;
 function resolve(root: Value, path: string): Value[] {
   const p = path.trim().replace(/^\{\s*|\s*\}$/g, '');
   if (p === '.' || p === '') return [root];
-  if (!p.startsWith('.') && !p.startsWith('[')) throw new CliError(`invalid path '${path}': it must start with '.', e.g. .metadata.name`);
+  if (!p.startsWith('.') && !p.startsWith('['))
+    throw new CliError(`invalid path '${path}': it must start with '.', e.g. .metadata.name`);
   const tokens = p.match(/\.[^.[\]]+|\[\*\]|\[\d+\]/g) ?? [];
   if (tokens.join('') !== p) throw new CliError(`invalid path '${path}': use .field, [N] or [*]`);
   let current: Value[] = [root];
@@ -46,7 +47,8 @@ function text(v: Value): string {
 
 /** Parses `NAME:.metadata.name,CIDR:.spec.cidr` into headings and paths. */
 export function parseCustomColumns(spec: string): { heading: string; path: string }[] {
-  if (spec.trim() === '') throw new CliError('custom-columns needs at least one HEADING:.path, e.g. custom-columns=NAME:.metadata.name');
+  if (spec.trim() === '')
+    throw new CliError('custom-columns needs at least one HEADING:.path, e.g. custom-columns=NAME:.metadata.name');
   return spec.split(',').map((col) => {
     const i = col.indexOf(':');
     if (i <= 0 || i === col.length - 1) throw new CliError(`custom-columns: '${col}' is not HEADING:.path`);
@@ -63,7 +65,9 @@ export function customColumnRows(columns: { heading: string; path: string }[], i
     ...items.map((item) =>
       columns.map((c) => {
         const values = resolve(item, c.path);
-        return values.length === 0 ? '<none>' : values.map((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))).join(',');
+        return values.length === 0
+          ? '<none>'
+          : values.map((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))).join(',');
       }),
     ),
   ];
@@ -103,7 +107,9 @@ export function compileTemplate(source: string): (data: Value) => string {
     i = next;
   }
   let pos = 0;
-  const block = (inside: { word: string; at: number } | undefined): { nodes: Node[]; ended: 'end' | 'else' | undefined } => {
+  const block = (
+    inside: { word: string; at: number } | undefined,
+  ): { nodes: Node[]; ended: 'end' | 'else' | undefined } => {
     const nodes: Node[] = [];
     while (pos < parts.length) {
       const p = parts[pos++]!;
@@ -118,14 +124,16 @@ export function compileTemplate(source: string): (data: Value) => string {
         return { nodes, ended: word };
       }
       if (word === 'range' || word === 'if') {
-        if (!expr) throw new CliError(`go-template: {{${word}}} at character ${p.at} needs a value, e.g. {{${word} .items}}`);
+        if (!expr)
+          throw new CliError(`go-template: {{${word}}} at character ${p.at} needs a value, e.g. {{${word} .items}}`);
         const body = block({ word, at: p.at });
         let otherwise: Node[] = [];
         if (body.ended === 'else') {
           const e = block({ word, at: p.at });
           if (e.ended !== 'end') throw new CliError(`go-template: {{${word}}} at character ${p.at} has no {{end}}`);
           otherwise = e.nodes;
-        } else if (body.ended !== 'end') throw new CliError(`go-template: {{${word}}} at character ${p.at} has no {{end}}`);
+        } else if (body.ended !== 'end')
+          throw new CliError(`go-template: {{${word}}} at character ${p.at} has no {{end}}`);
         nodes.push({ t: word, expr, body: body.nodes, otherwise });
         continue;
       }
@@ -141,20 +149,37 @@ export function compileTemplate(source: string): (data: Value) => string {
 
 function checkExpr(expr: string, at: number): void {
   if (/^"(?:[^"\\]|\\.)*"$/.test(expr) || expr.startsWith('.') || /^len\s+\./.test(expr)) return;
-  throw new CliError(`go-template: unsupported action {{${expr}}} at character ${at} (supported: .path, "text", len .path, range, if, else, end)`);
+  throw new CliError(
+    `go-template: unsupported action {{${expr}}} at character ${at} (supported: .path, "text", len .path, range, if, else, end)`,
+  );
 }
 
 function evaluate(expr: string, dot: Value): Value {
   if (expr.startsWith('"')) return JSON.parse(expr) as string;
   if (expr.startsWith('len ')) {
     const v = resolve(dot, expr.slice(4))[0];
-    return Array.isArray(v) ? v.length : v !== null && typeof v === 'object' ? Object.keys(v).length : typeof v === 'string' ? v.length : 0;
+    return Array.isArray(v)
+      ? v.length
+      : v !== null && typeof v === 'object'
+        ? Object.keys(v).length
+        : typeof v === 'string'
+          ? v.length
+          : 0;
   }
   const values = resolve(dot, expr);
   return values.length === 1 ? values[0] : values.length === 0 ? undefined : values;
 }
 
-const truthy = (v: Value) => !(v === undefined || v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && Object.keys(v as object).length === 0));
+const truthy = (v: Value) =>
+  !(
+    v === undefined ||
+    v === null ||
+    v === false ||
+    v === 0 ||
+    v === '' ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === 'object' && Object.keys(v as object).length === 0)
+  );
 
 function render(nodes: Node[], dot: Value): string {
   let out = '';

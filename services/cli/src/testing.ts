@@ -24,9 +24,14 @@ export interface TestCluster {
 
 export async function startTestCluster(): Promise<TestCluster> {
   const nats = await startNatsServer();
-  const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
+  const defaults = Object.fromEntries(
+    Object.entries(datastoreConfig).map(([k, v]) => [k, v.default]),
+  ) as unknown as DatastoreConfig;
   try {
-    const datastore = await runDatastore({ ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: nats.url, insecure: true }, createLogger('cli-test'));
+    const datastore = await runDatastore(
+      { ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: nats.url, insecure: true },
+      createLogger('cli-test'),
+    );
     return {
       address: datastore.address,
       async stop() {
@@ -70,7 +75,13 @@ export function cliProcess(args: readonly string[], options: CliRunOptions = {})
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshless.mjs'), ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MESHLESS_LOG_LEVEL: 'silent', MESHLESS_CREDENTIALS: 'none', ...options.env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        MESHLESS_LOG_LEVEL: 'silent',
+        MESHLESS_CREDENTIALS: 'none',
+        ...options.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -78,36 +78,49 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new CniError(CniCode.DecodeFailure, `network configuration on stdin is not valid JSON: ${(err as Error).message}`);
+    throw new CniError(
+      CniCode.DecodeFailure,
+      `network configuration on stdin is not valid JSON: ${(err as Error).message}`,
+    );
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CniError(CniCode.DecodeFailure, 'network configuration on stdin must be a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new CniError(CniCode.DecodeFailure, 'network configuration on stdin must be a JSON object');
   const c = raw as Record<string, unknown>;
   const cniVersion = str(c, 'cniVersion', '1.0.0');
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(cniVersion)) {
-    throw new CniError(CniCode.IncompatibleVersion, `network configuration: cniVersion: ${cniVersion} is not supported (supported: ${SUPPORTED_VERSIONS.join(', ')})`);
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `network configuration: cniVersion: ${cniVersion} is not supported (supported: ${SUPPORTED_VERSIONS.join(', ')})`,
+    );
   }
   const ipamRaw = c.ipam ?? {};
-  if (typeof ipamRaw !== 'object' || ipamRaw === null || Array.isArray(ipamRaw)) throw badConfig('ipam', 'must be an object');
+  if (typeof ipamRaw !== 'object' || ipamRaw === null || Array.isArray(ipamRaw))
+    throw badConfig('ipam', 'must be an object');
   const ipam = ipamRaw as Record<string, unknown>;
   const datastore = str(c, 'datastore', env.MESHLESS_DATASTORE ?? '127.0.0.1:5470')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   datastore.forEach((d) => {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(d)) throw badConfig('datastore', `'${d}' is not HOST:PORT`);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(d))
+      throw badConfig('datastore', `'${d}' is not HOST:PORT`);
   });
   if (datastore.length === 0) throw badConfig('datastore', 'is empty: give HOST:PORT[,HOST:PORT]');
   const mtu = num(c, 'mtu', 1500);
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw badConfig('mtu', `${mtu} is not an MTU (68-65535)`);
   const routeProtocol = num(c, 'route_protocol', DEFAULT_ROUTE_PROTOCOL);
-  if (!Number.isInteger(routeProtocol) || routeProtocol < 5 || routeProtocol > 255) throw badConfig('route_protocol', `${routeProtocol} must be 5-255 (0-4 are the kernel's)`);
+  if (!Number.isInteger(routeProtocol) || routeProtocol < 5 || routeProtocol > 255)
+    throw badConfig('route_protocol', `${routeProtocol} must be 5-255 (0-4 are the kernel's)`);
   const timeout = num(c, 'timeout_seconds', 10);
-  if (!(timeout > 0 && timeout <= 600)) throw badConfig('timeout_seconds', `${timeout} must be above 0 and at most 600`);
+  if (!(timeout > 0 && timeout <= 600))
+    throw badConfig('timeout_seconds', `${timeout} must be above 0 and at most 600`);
   const logLevel = str(c, 'log_level', 'info').toLowerCase();
-  if (!['debug', 'info', 'warn', 'warning', 'error'].includes(logLevel)) throw badConfig('log_level', `'${logLevel}' is not debug, info, warn or error`);
+  if (!['debug', 'info', 'warn', 'warning', 'error'].includes(logLevel))
+    throw badConfig('log_level', `'${logLevel}' is not debug, info, warn or error`);
   const name = str(c, 'name', DEFAULT_NETWORK_NAME);
   const nodename = nodeName(c);
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw badConfig('name', `'${name}' is not a network name (letters, digits, '_', '.', '-')`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+    throw badConfig('name', `'${name}' is not a network name (letters, digits, '_', '.', '-')`);
   return {
     cniVersion,
     name,
@@ -139,7 +152,8 @@ export function parseNetConfig(text: string, env: NodeJS.ProcessEnv = process.en
  */
 function tlsConfig(v: unknown, nodename: string): CredentialPaths | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw badConfig('tls', 'must be an object {ca, cert, key} of file paths');
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw badConfig('tls', 'must be an object {ca, cert, key} of file paths');
   const t = v as Record<string, unknown>;
   const unknown = Object.keys(t).filter((k) => !['ca', 'cert', 'key'].includes(k));
   if (unknown.length > 0) throw badConfig(`tls.${unknown[0]}`, 'is not a known key (ca, cert, key)');
@@ -151,8 +165,14 @@ function tlsConfig(v: unknown, nodename: string): CredentialPaths | undefined {
   const paths = { ca: path('ca'), cert: path('cert'), key: path('key') };
   try {
     const files = checkCredentials(paths);
-    if (files.identity.role !== 'node') throw new TlsConfigError(`${paths.cert}: is a '${files.identity.role}' certificate; the CNI plugin needs a 'node' one (meshless certs issue --role node --node NODE)`);
-    if (files.identity.name !== nodename) throw new TlsConfigError(`${paths.cert}: is node '${files.identity.name}''s certificate, but this node is '${nodename}' (nodename)`);
+    if (files.identity.role !== 'node')
+      throw new TlsConfigError(
+        `${paths.cert}: is a '${files.identity.role}' certificate; the CNI plugin needs a 'node' one (meshless certs issue --role node --node NODE)`,
+      );
+    if (files.identity.name !== nodename)
+      throw new TlsConfigError(
+        `${paths.cert}: is node '${files.identity.name}''s certificate, but this node is '${nodename}' (nodename)`,
+      );
   } catch (err) {
     if (err instanceof TlsConfigError) throw badConfig('tls', err.message);
     throw err;
@@ -188,9 +208,17 @@ export function parseEnv(env: NodeJS.ProcessEnv, needNetns: boolean): CniEnv {
     args[pair.slice(0, i)] = pair.slice(i + 1);
   }
   const ifname = need('CNI_IFNAME');
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new CniError(CniCode.InvalidEnvironment, `CNI_IFNAME: '${ifname}' is not an interface name (1-15 characters)`);
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname))
+    throw new CniError(
+      CniCode.InvalidEnvironment,
+      `CNI_IFNAME: '${ifname}' is not an interface name (1-15 characters)`,
+    );
   const containerId = need('CNI_CONTAINERID');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(containerId)) throw new CniError(CniCode.InvalidEnvironment, `CNI_CONTAINERID: '${containerId.slice(0, 80)}' has characters other than letters, digits, '_', '.', '-'`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(containerId))
+    throw new CniError(
+      CniCode.InvalidEnvironment,
+      `CNI_CONTAINERID: '${containerId.slice(0, 80)}' has characters other than letters, digits, '_', '.', '-'`,
+    );
   return {
     command: need('CNI_COMMAND'),
     containerId,
@@ -226,6 +254,7 @@ function bool(c: Record<string, unknown>, key: string, fallback: boolean): boole
 function list(c: Record<string, unknown>, key: string): string[] {
   const v = c[key];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw badConfig(`ipam.${key}`, 'must be a list of pool names or CIDRs');
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw badConfig(`ipam.${key}`, 'must be a list of pool names or CIDRs');
   return v as string[];
 }

@@ -9,7 +9,11 @@ import { CniCode, CniError } from './errors.js';
 
 /** `conf.tls`: the network configuration's credentials (mutual TLS); undefined: plain text. */
 export async function withDatastore<T>(
-  conf: { readonly datastore: readonly string[]; readonly timeoutMs: number; readonly tls: CredentialPaths | undefined },
+  conf: {
+    readonly datastore: readonly string[];
+    readonly timeoutMs: number;
+    readonly tls: CredentialPaths | undefined;
+  },
   fn: (client: DatastoreClient) => Promise<T>,
 ): Promise<T> {
   const { datastore: addresses, timeoutMs, tls } = conf;

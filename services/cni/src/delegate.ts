@@ -7,13 +7,30 @@ import { join } from 'node:path';
 import { CniCode, CniError } from './errors.js';
 import { parseResult, type CniResult } from './result.js';
 
-export async function delegate(type: string, command: string, conf: Record<string, unknown>, env: NodeJS.ProcessEnv, paths: string[]): Promise<CniResult | undefined> {
-  if (!/^[A-Za-z0-9_.-]+$/.test(type)) throw new CniError(CniCode.InvalidNetworkConfig, `network configuration: ipam.type: '${type}' is not a plugin name`);
+export async function delegate(
+  type: string,
+  command: string,
+  conf: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  paths: string[],
+): Promise<CniResult | undefined> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(type))
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `network configuration: ipam.type: '${type}' is not a plugin name`,
+    );
   const file = paths.map((p) => join(p, type)).find((p) => existsSync(p));
-  if (!file) throw new CniError(CniCode.InvalidEnvironment, `IPAM plugin '${type}' not found in CNI_PATH (${paths.join(':') || 'empty'})`);
+  if (!file)
+    throw new CniError(
+      CniCode.InvalidEnvironment,
+      `IPAM plugin '${type}' not found in CNI_PATH (${paths.join(':') || 'empty'})`,
+    );
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(file, [], { env: { ...env, CNI_COMMAND: command }, encoding: 'utf8', timeout: 60_000 }, (err, out, errOut) =>
-      resolve({ code: err ? 1 : 0, stdout: out, stderr: errOut }),
+    const child = execFile(
+      file,
+      [],
+      { env: { ...env, CNI_COMMAND: command }, encoding: 'utf8', timeout: 60_000 },
+      (err, out, errOut) => resolve({ code: err ? 1 : 0, stdout: out, stderr: errOut }),
     );
     child.stdin!.end(JSON.stringify(conf));
   });
@@ -21,11 +38,19 @@ export async function delegate(type: string, command: string, conf: Record<strin
   try {
     parsed = stdout.trim() ? JSON.parse(stdout) : undefined;
   } catch {
-    throw new CniError(CniCode.Delegate, `IPAM plugin '${type}' printed something that is not JSON`, (stdout + stderr).slice(0, 500));
+    throw new CniError(
+      CniCode.Delegate,
+      `IPAM plugin '${type}' printed something that is not JSON`,
+      (stdout + stderr).slice(0, 500),
+    );
   }
   if (code !== 0) {
     const e = parsed as { code?: number; msg?: string; details?: string } | undefined;
-    throw new CniError(typeof e?.code === 'number' ? e.code : CniCode.Delegate, `IPAM plugin '${type}': ${e?.msg ?? (stderr.trim() || 'failed')}`, e?.details ?? '');
+    throw new CniError(
+      typeof e?.code === 'number' ? e.code : CniCode.Delegate,
+      `IPAM plugin '${type}': ${e?.msg ?? (stderr.trim() || 'failed')}`,
+      e?.details ?? '',
+    );
   }
   return command === 'ADD' ? parseResult(parsed, `the result of IPAM plugin '${type}'`) : undefined;
 }

@@ -66,7 +66,15 @@ export function conflist(o: InstallOptions): Record<string, unknown> {
       log_file: o.logFile ?? '/var/log/meshless/cni.log',
       log_level: 'info',
       ipam: { type: 'meshless-ipam', assign_ipv4: 'true', assign_ipv6: o.assignIpv6 ? 'true' : 'false' },
-      ...(o.tlsDir ? { tls: { ca: posix.join(o.tlsDir, 'ca.crt'), cert: posix.join(o.tlsDir, 'tls.crt'), key: posix.join(o.tlsDir, 'tls.key') } } : {}),
+      ...(o.tlsDir
+        ? {
+            tls: {
+              ca: posix.join(o.tlsDir, 'ca.crt'),
+              cert: posix.join(o.tlsDir, 'tls.crt'),
+              key: posix.join(o.tlsDir, 'tls.key'),
+            },
+          }
+        : {}),
     },
   ];
   for (const name of o.chain ?? []) {

@@ -18,9 +18,12 @@ export function kubernetesArgs(env: CniEnv): { namespace: string; pod: string } 
 }
 
 export async function ipamAdd(conf: NetConfig, env: CniEnv): Promise<CniResult> {
-  if (!conf.ipam.assignIpv4 && !conf.ipam.assignIpv6) throw badConfig('ipam.assign_ipv4', 'assign_ipv4 and assign_ipv6 are both false: nothing to assign');
+  if (!conf.ipam.assignIpv4 && !conf.ipam.assignIpv6)
+    throw badConfig('ipam.assign_ipv4', 'assign_ipv4 and assign_ipv6 are both false: nothing to assign');
   const k8s = kubernetesArgs(env);
-  const attributes: Record<string, string> = k8s ? { namespace: k8s.namespace, pod: k8s.pod } : { containerID: env.containerId };
+  const attributes: Record<string, string> = k8s
+    ? { namespace: k8s.namespace, pod: k8s.pod }
+    : { containerID: env.containerId };
   const r = await withDatastore(conf, (c) =>
     c.autoAssign({
       node: conf.nodename,
@@ -32,7 +35,12 @@ export async function ipamAdd(conf: NetConfig, env: CniEnv): Promise<CniResult> 
       attributes,
     }),
   );
-  return { ips: [...r.ipv4.map((a) => ({ address: `${a.address}/32` })), ...r.ipv6.map((a) => ({ address: `${a.address}/128` }))] };
+  return {
+    ips: [
+      ...r.ipv4.map((a) => ({ address: `${a.address}/32` })),
+      ...r.ipv6.map((a) => ({ address: `${a.address}/128` })),
+    ],
+  };
 }
 
 export async function ipamDel(conf: NetConfig, env: CniEnv): Promise<string[]> {
@@ -44,6 +52,10 @@ export async function ipamCheck(conf: NetConfig, env: CniEnv, prev: CniResult): 
   const have = new Set(held.map((a) => a.address));
   for (const ip of prev.ips) {
     const address = ip.address.replace(/\/\d+$/, '');
-    if (!have.has(address)) throw new CniError(CniCode.CheckFailed, `IPAM: ${address} is not allocated to ${handleIdFor(conf.name, env.containerId)}`);
+    if (!have.has(address))
+      throw new CniError(
+        CniCode.CheckFailed,
+        `IPAM: ${address} is not allocated to ${handleIdFor(conf.name, env.containerId)}`,
+      );
   }
 }

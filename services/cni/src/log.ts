@@ -14,7 +14,12 @@ export interface CniLog {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createCniLog(file: string, level: LogLevel, base: Record<string, unknown>, stderr: { write(s: string): unknown }): CniLog {
+export function createCniLog(
+  file: string,
+  level: LogLevel,
+  base: Record<string, unknown>,
+  stderr: { write(s: string): unknown },
+): CniLog {
   let dirReady = false;
   const write = (l: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
     if (RANK[l] < RANK[level]) return;

@@ -27,7 +27,10 @@ async function readAll(stream: Readable): Promise<string> {
 }
 
 /** Runs one CNI command; resolves to the exit status. */
-export async function main(kind: Executable, io: CniIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(
+  kind: Executable,
+  io: CniIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   let version = '1.0.0';
   let log: CniLog | undefined;
   try {
@@ -42,13 +45,23 @@ export async function main(kind: Executable, io: CniIo = { stdin: process.stdin,
     version = tryVersion(text) ?? version;
     const conf = parseNetConfig(text, io.env);
     version = conf.cniVersion;
-    log = createCniLog(conf.logFile, conf.logLevel, { plugin: kind === 'cni' ? 'meshless-cni' : 'meshless-ipam', command, container: io.env.CNI_CONTAINERID }, io.stderr);
+    log = createCniLog(
+      conf.logFile,
+      conf.logLevel,
+      { plugin: kind === 'cni' ? 'meshless-cni' : 'meshless-ipam', command, container: io.env.CNI_CONTAINERID },
+      io.stderr,
+    );
     const out = await dispatch(kind, command, conf, io.env, log);
     if (out !== undefined) io.stdout.write(JSON.stringify(out) + '\n');
     return 0;
   } catch (err) {
-    const e = err instanceof CniError ? err : new CniError(999, `internal error: ${(err as Error)?.message ?? String(err)}`);
-    log?.error(e.message, { code: e.code, details: e.details, ...(err instanceof CniError ? {} : { stack: (err as Error)?.stack }) });
+    const e =
+      err instanceof CniError ? err : new CniError(999, `internal error: ${(err as Error)?.message ?? String(err)}`);
+    log?.error(e.message, {
+      code: e.code,
+      details: e.details,
+      ...(err instanceof CniError ? {} : { stack: (err as Error)?.stack }),
+    });
     io.stdout.write(JSON.stringify(e.toJson(version)) + '\n');
     return 1;
   }
@@ -63,7 +76,13 @@ function tryVersion(text: string): string | undefined {
   }
 }
 
-async function dispatch(kind: Executable, command: string, conf: NetConfig, env: NodeJS.ProcessEnv, log: CniLog): Promise<unknown> {
+async function dispatch(
+  kind: Executable,
+  command: string,
+  conf: NetConfig,
+  env: NodeJS.ProcessEnv,
+  log: CniLog,
+): Promise<unknown> {
   switch (command) {
     case 'ADD': {
       const e = parseEnv(env, kind === 'cni');
@@ -89,6 +108,9 @@ async function dispatch(kind: Executable, command: string, conf: NetConfig, env:
       if (kind === 'cni') await cmdGc(conf, log);
       return undefined;
     default:
-      throw new CniError(CniCode.InvalidEnvironment, `CNI_COMMAND: '${command}' is not one of ADD, DEL, CHECK, VERSION, STATUS, GC`);
+      throw new CniError(
+        CniCode.InvalidEnvironment,
+        `CNI_COMMAND: '${command}' is not one of ADD, DEL, CHECK, VERSION, STATUS, GC`,
+      );
   }
 }

@@ -31,7 +31,10 @@ export function handleIdFor(network: string, containerId: string): string {
 
 /** A random locally administered unicast MAC (RFC 7042 §2.1: U/L bit set, I/G bit clear). */
 export function randomMac(): string {
-  const b = createHash('sha1').update(`${process.pid}.${process.hrtime.bigint()}.${Math.random()}`).digest().subarray(0, 6);
+  const b = createHash('sha1')
+    .update(`${process.pid}.${process.hrtime.bigint()}.${Math.random()}`)
+    .digest()
+    .subarray(0, 6);
   b[0] = (b[0]! & 0xfe) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

@@ -13,8 +13,21 @@ import { NotFoundError } from '../../shared/errors/index.js';
 import { installCni } from './install.js';
 import { hostVethName } from './names.js';
 import { createCniLab, netnsPath, type CniLab } from './testing/lab.js';
-import { addList, checkList, DEBIAN_CNI_DIR, delList, execPlugin, type Attachment, type ConfList, type Runtime } from './testing/runtime.js';
-const skip = netnsSkipReason() ?? (existsSync(join(DEBIAN_CNI_DIR, 'tuning')) ? undefined : 'needs Debian containernetworking-plugins (/usr/lib/cni); infra/install.sh installs it');
+import {
+  addList,
+  checkList,
+  DEBIAN_CNI_DIR,
+  delList,
+  execPlugin,
+  type Attachment,
+  type ConfList,
+  type Runtime,
+} from './testing/runtime.js';
+const skip =
+  netnsSkipReason() ??
+  (existsSync(join(DEBIAN_CNI_DIR, 'tuning'))
+    ? undefined
+    : 'needs Debian containernetworking-plugins (/usr/lib/cni); infra/install.sh installs it');
 
 const NODE = 'cni-node';
 
@@ -45,7 +58,12 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     const attached: { a: Attachment; ns: Netns; result: Record<string, unknown>; ip: string }[] = [];
     for (const s of specs) {
       const ns = await newPod();
-      const a: Attachment = { containerId: `c0ffee${s.name.replace('-', '')}`, netns: netnsPath(ns), ifname: 'eth0', args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: s.ns, K8S_POD_NAME: s.name, K8S_POD_INFRA_CONTAINER_ID: 'x' } };
+      const a: Attachment = {
+        containerId: `c0ffee${s.name.replace('-', '')}`,
+        netns: netnsPath(ns),
+        ifname: 'eth0',
+        args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: s.ns, K8S_POD_NAME: s.name, K8S_POD_INFRA_CONTAINER_ID: 'x' },
+      };
       const { result, runs } = await addList(rt, list, a);
       assert.ok(result, `ADD failed: ${runs.map((r) => r.stdout + r.stderr).join(' | ')}`);
       const ips = result.ips as { address: string; interface: number }[];
@@ -63,7 +81,11 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     assert.deepEqual(p1.result.routes, [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }]);
 
     // The container side: the /32, the two routes, the MTU; the tuning plugin ran after us.
-    const addr = JSON.parse(await p1.ns.exec('ip', ['-j', 'addr', 'show', 'dev', 'eth0']).then((r) => r.stdout)) as { mtu: number; address: string; addr_info: { local: string; prefixlen: number }[] }[];
+    const addr = JSON.parse(await p1.ns.exec('ip', ['-j', 'addr', 'show', 'dev', 'eth0']).then((r) => r.stdout)) as {
+      mtu: number;
+      address: string;
+      addr_info: { local: string; prefixlen: number }[];
+    }[];
     assert.equal(addr[0]!.mtu, 1400);
     assert.equal(addr[0]!.address, interfaces[1]!.mac);
     assert.ok(addr[0]!.addr_info.some((x) => x.local === p1.ip && x.prefixlen === 32));
@@ -72,11 +94,18 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     assert.match(routes, /^169\.254\.1\.1 dev eth0 scope link/m);
     assert.equal((await p1.ns.exec('sysctl', ['-n', 'net.ipv4.conf.eth0.arp_notify'])).stdout.trim(), '1');
     // The host side: fixed MAC, proxy ARP without delay, the /32 route.
-    const host = JSON.parse((await node.exec('ip', ['-j', 'link', 'show', hostVeth])).stdout) as { address: string; operstate: string }[];
+    const host = JSON.parse((await node.exec('ip', ['-j', 'link', 'show', hostVeth])).stdout) as {
+      address: string;
+      operstate: string;
+    }[];
     assert.equal(host[0]!.address, 'ee:ee:ee:ee:ee:ee');
     assert.equal((await node.exec('cat', [`/proc/sys/net/ipv4/conf/${hostVeth}/proxy_arp`])).stdout.trim(), '1');
     assert.equal((await node.exec('cat', [`/proc/sys/net/ipv4/neigh/${hostVeth}/proxy_delay`])).stdout.trim(), '0');
-    assert.match((await node.exec('ip', ['route', 'show', 'dev', hostVeth])).stdout, new RegExp(`^${p1.ip.replace(/\./g, '\\.')} proto 80 scope link`, 'm'), 'the host route carries the agent\'s protocol: the agent owns it');
+    assert.match(
+      (await node.exec('ip', ['route', 'show', 'dev', hostVeth])).stdout,
+      new RegExp(`^${p1.ip.replace(/\./g, '\\.')} proto 80 scope link`, 'm'),
+      "the host route carries the agent's protocol: the agent owns it",
+    );
     // Pod to pod through the node.
     await p1.ns.exec('ping', ['-c', '1', '-W', '5', p2.ip], { timeoutMs: 20_000 });
 
@@ -93,13 +122,20 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     assert.deepEqual(spec.ipNetworks, [`${p1.ip}/32`]);
     assert.deepEqual(spec.profiles, ['kns.shop']);
     assert.equal(wep.metadata.labels?.['projectcalico.org/namespace'], 'shop');
-    const block = (await client.list('IPAMBlock')).items.find((b) => (b.spec as { affinity?: string }).affinity === `host:${NODE}`);
+    const block = (await client.list('IPAMBlock')).items.find(
+      (b) => (b.spec as { affinity?: string }).affinity === `host:${NODE}`,
+    );
     assert.ok(block, 'the node claimed an affine block');
 
     // CHECK passes, then fails once the pod lost its address.
     for (const r of await checkList(rt, list, p1.a, p1.result)) assert.equal(r.code, 0, r.stdout + r.stderr);
     await p1.ns.exec('ip', ['addr', 'del', `${p1.ip}/32`, 'dev', 'eth0']);
-    const bad = await execPlugin(rt, 'CHECK', { cniVersion: '1.0.0', name: list.name, ...list.plugins[0], prevResult: p1.result }, p1.a);
+    const bad = await execPlugin(
+      rt,
+      'CHECK',
+      { cniVersion: '1.0.0', name: list.name, ...list.plugins[0], prevResult: p1.result },
+      p1.a,
+    );
     assert.equal(bad.code, 1);
     assert.equal(bad.json?.code, 103);
     assert.match(String(bad.json?.msg), /eth0 lacks/);
@@ -109,7 +145,8 @@ describe('meshless-cni in network namespaces', { skip }, () => {
       for (const r of await delList(rt, list, p.a, p.result)) assert.equal(r.code, 0, r.stdout + r.stderr);
     }
     await lab.dropPod(p2.ns);
-    for (const p of attached) for (const r of await delList(rt, list, p.a, p.result)) assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const p of attached)
+      for (const r of await delList(rt, list, p.a, p.result)) assert.equal(r.code, 0, r.stdout + r.stderr);
     await assert.rejects(client.get('WorkloadEndpoint', 'cni--node-k8s-web--1-eth0', 'shop'), NotFoundError);
     assert.deepEqual(await client.handleAddresses(`k8s-pod-network.${p1.a.containerId}`), []);
     assert.equal((await client.list('IPAMHandle')).items.length, 0);
@@ -124,7 +161,12 @@ describe('meshless-cni in network namespaces', { skip }, () => {
   test('without Kubernetes arguments the endpoint is keyed by the container id; IPv4 from a named pool', async () => {
     const ns = await newPod();
     const a: Attachment = { containerId: 'podman0123456789abcdef', netns: netnsPath(ns), ifname: 'eth1' };
-    const conf = { ...list, plugins: [{ ...list.plugins[0], ipam: { type: 'meshless-ipam', ipv4_pools: ['10.77.0.0/24'], assign_ipv4: 'true' } }] };
+    const conf = {
+      ...list,
+      plugins: [
+        { ...list.plugins[0], ipam: { type: 'meshless-ipam', ipv4_pools: ['10.77.0.0/24'], assign_ipv4: 'true' } },
+      ],
+    };
     const { result, runs } = await addList(rt, conf, a);
     assert.ok(result, runs.map((r) => r.stdout).join());
     const wep = await client.get('WorkloadEndpoint', 'cni--node-cni-podman0123456789abcdef-eth1', 'default');
@@ -136,9 +178,15 @@ describe('meshless-cni in network namespaces', { skip }, () => {
 
   test('errors are CNI error JSON with a non-zero exit, and leave nothing behind', async () => {
     const ns = await newPod();
-    const a: Attachment = { containerId: 'errcase1', netns: netnsPath(ns), ifname: 'eth0', args: { K8S_POD_NAMESPACE: 'x', K8S_POD_NAME: 'y' } };
+    const a: Attachment = {
+      containerId: 'errcase1',
+      netns: netnsPath(ns),
+      ifname: 'eth0',
+      args: { K8S_POD_NAMESPACE: 'x', K8S_POD_NAME: 'y' },
+    };
     const base = { cniVersion: '1.0.0', name: list.name, ...list.plugins[0] };
-    const run = (conf: Record<string, unknown>, at: Attachment | undefined = a, command = 'ADD') => execPlugin(rt, command, conf, at);
+    const run = (conf: Record<string, unknown>, at: Attachment | undefined = a, command = 'ADD') =>
+      execPlugin(rt, command, conf, at);
 
     let r = await run({ ...base, datastore: '127.0.0.1:1', timeout_seconds: 3 });
     assert.equal(r.code, 1);
@@ -147,7 +195,10 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'never a stack trace');
 
     r = await run({ ...base, mtu: 'big' });
-    assert.deepEqual([r.code, r.json?.code, r.json?.msg], [1, 7, 'network configuration: mtu: must be a number, got "big"']);
+    assert.deepEqual(
+      [r.code, r.json?.code, r.json?.msg],
+      [1, 7, 'network configuration: mtu: must be a number, got "big"'],
+    );
     r = await run({ ...base, cniVersion: '9.9.9' });
     assert.deepEqual([r.json?.code, r.json?.cniVersion], [1, '9.9.9']);
     r = await run({ ...base, ipam: { type: 'meshless-ipam', ipv4_pools: ['nope'] } });
@@ -164,7 +215,11 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     await ns.exec('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0peer']);
     r = await run(base);
     assert.equal(r.json?.code, 101, r.stdout);
-    assert.deepEqual(await client.handleAddresses('k8s-pod-network.errcase1'), [], 'the failed ADD released its address');
+    assert.deepEqual(
+      await client.handleAddresses('k8s-pod-network.errcase1'),
+      [],
+      'the failed ADD released its address',
+    );
     await assert.rejects(client.get('WorkloadEndpoint', 'cni--node-k8s-y-eth0', 'x'), NotFoundError);
 
     r = await run({ cniVersion: '0.3.1', type: 'meshless-cni' }, undefined, 'VERSION');
@@ -182,7 +237,12 @@ describe('meshless-cni in network namespaces', { skip }, () => {
       const conf: ConfList = {
         cniVersion: v,
         name: 'legacy-net',
-        plugins: [{ ...list.plugins[0], ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/24' }]], dataDir: join(scratch, 'host-local') } }],
+        plugins: [
+          {
+            ...list.plugins[0],
+            ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/24' }]], dataDir: join(scratch, 'host-local') },
+          },
+        ],
       };
       const { result, runs } = await addList(rt, conf, a);
       assert.ok(result, runs.map((r) => r.stdout).join());
@@ -199,7 +259,12 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     const keep: Attachment = { containerId: 'gckeep', netns: netnsPath(await newPod()), ifname: 'eth0' };
     const gone: Attachment = { containerId: 'gcgone', netns: netnsPath(await newPod()), ifname: 'eth0' };
     for (const a of [keep, gone]) assert.equal((await execPlugin(rt, 'ADD', conf, a)).code, 0);
-    const r = await execPlugin(rt, 'GC', { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'gckeep', ifname: 'eth0' }] }, undefined);
+    const r = await execPlugin(
+      rt,
+      'GC',
+      { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'gckeep', ifname: 'eth0' }] },
+      undefined,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await assert.rejects(client.get('WorkloadEndpoint', 'cni--node-cni-gcgone-eth0', 'default'), NotFoundError);
     assert.deepEqual(await client.handleAddresses('k8s-pod-network.gcgone'), []);
@@ -215,7 +280,10 @@ describe('meshless-cni in network namespaces', { skip }, () => {
     const res = installCni({ binDir, confDir, datastore: datastore.address, chain: ['portmap'] });
     assert.deepEqual(res.executables, [join(binDir, 'meshless-cni'), join(binDir, 'meshless-ipam')]);
     const conf = JSON.parse(readFileSync(res.conflist, 'utf8')) as ConfList;
-    assert.deepEqual(conf.plugins.map((p) => p.type), ['meshless-cni', 'portmap']);
+    assert.deepEqual(
+      conf.plugins.map((p) => p.type),
+      ['meshless-cni', 'portmap'],
+    );
     assert.equal(conf.plugins[0]!.datastore, datastore.address);
     for (const type of ['meshless-cni', 'meshless-ipam']) {
       const r = await execPlugin({ path: [binDir] }, 'VERSION', { cniVersion: '1.0.0', type }, undefined);

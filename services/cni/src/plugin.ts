@@ -54,7 +54,12 @@ async function release(conf: NetConfig, env: CniEnv, processEnv: NodeJS.ProcessE
   else await delegate(conf.ipam.type, 'DEL', conf.raw, processEnv, env.path);
 }
 
-export async function cmdAdd(conf: NetConfig, env: CniEnv, processEnv: NodeJS.ProcessEnv, log: CniLog): Promise<CniResult> {
+export async function cmdAdd(
+  conf: NetConfig,
+  env: CniEnv,
+  processEnv: NodeJS.ProcessEnv,
+  log: CniLog,
+): Promise<CniResult> {
   const w = workloadOf(conf, env);
   // Before any address is taken: a container that is gone gets nothing.
   if (!existsSync(env.netns)) throw new CniError(CniCode.UnknownContainer, `CNI_NETNS ${env.netns} does not exist`);
@@ -63,7 +68,16 @@ export async function cmdAdd(conf: NetConfig, env: CniEnv, processEnv: NodeJS.Pr
   const ipv6 = assigned.ips.filter((ip) => ip.address.includes(':')).map((ip) => ip.address.replace(/\/\d+$/, ''));
   const mac = randomMac();
   try {
-    await wire({ netns: env.netns, ifname: env.ifname, hostVeth: w.hostVeth, mtu: conf.mtu, routeProtocol: conf.routeProtocol, containerMac: mac, ipv4, ipv6 });
+    await wire({
+      netns: env.netns,
+      ifname: env.ifname,
+      hostVeth: w.hostVeth,
+      mtu: conf.mtu,
+      routeProtocol: conf.routeProtocol,
+      containerMac: mac,
+      ipv4,
+      ipv6,
+    });
     const k8s = w.orchestrator === 'k8s';
     const endpoint = {
       apiVersion: 'projectcalico.org/v3',
@@ -90,15 +104,25 @@ export async function cmdAdd(conf: NetConfig, env: CniEnv, processEnv: NodeJS.Pr
     await withDatastore(conf, (c) => c.apply(endpoint));
   } catch (err) {
     log.warn('ADD failed; undoing it', { error: (err as Error).message });
-    await unwire(w.hostVeth).catch((e: unknown) => log.warn('cleanup: deleting the veth failed', { error: (e as Error).message }));
-    await release(conf, env, processEnv).catch((e: unknown) => log.warn('cleanup: releasing the addresses failed (DEL will retry)', { error: (e as Error).message }));
+    await unwire(w.hostVeth).catch((e: unknown) =>
+      log.warn('cleanup: deleting the veth failed', { error: (e as Error).message }),
+    );
+    await release(conf, env, processEnv).catch((e: unknown) =>
+      log.warn('cleanup: releasing the addresses failed (DEL will retry)', { error: (e as Error).message }),
+    );
     throw err;
   }
   log.info('ADD done', { endpoint: w.endpointName, ips: assigned.ips.map((i) => i.address), hostVeth: w.hostVeth });
   return {
-    interfaces: [{ name: w.hostVeth, mac: HOST_VETH_MAC }, { name: env.ifname, mac, sandbox: env.netns }],
+    interfaces: [
+      { name: w.hostVeth, mac: HOST_VETH_MAC },
+      { name: env.ifname, mac, sandbox: env.netns },
+    ],
     ips: assigned.ips.map((ip) => ({ address: ip.address, interface: 1 })),
-    routes: [...(ipv4.length > 0 ? [{ dst: '0.0.0.0/0', gw: GATEWAY_V4 }] : []), ...(ipv6.length > 0 ? [{ dst: '::/0', gw: GATEWAY_V6 }] : [])],
+    routes: [
+      ...(ipv4.length > 0 ? [{ dst: '0.0.0.0/0', gw: GATEWAY_V4 }] : []),
+      ...(ipv6.length > 0 ? [{ dst: '::/0', gw: GATEWAY_V6 }] : []),
+    ],
     dns: assigned.dns ?? {},
   };
 }
@@ -126,23 +150,34 @@ export async function cmdDel(conf: NetConfig, env: CniEnv, processEnv: NodeJS.Pr
 }
 
 export async function cmdCheck(conf: NetConfig, env: CniEnv, processEnv: NodeJS.ProcessEnv): Promise<void> {
-  if (conf.prevResult === undefined) throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: prevResult: is required for CHECK');
+  if (conf.prevResult === undefined)
+    throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: prevResult: is required for CHECK');
   const prev = parseResult(conf.prevResult, 'prevResult');
   const w = workloadOf(conf, env);
   const addrs = prev.ips.map((ip) => ip.address.replace(/\/\d+$/, ''));
-  await checkWiring({ netns: env.netns, ifname: env.ifname, hostVeth: w.hostVeth, ipv4: addrs.filter((a) => !a.includes(':')), ipv6: addrs.filter((a) => a.includes(':')) });
+  await checkWiring({
+    netns: env.netns,
+    ifname: env.ifname,
+    hostVeth: w.hostVeth,
+    ipv4: addrs.filter((a) => !a.includes(':')),
+    ipv6: addrs.filter((a) => a.includes(':')),
+  });
   if (conf.ipam.type === MESHLESS_IPAM) await ipamCheck(conf, env, prev);
   else await delegate(conf.ipam.type, 'CHECK', conf.raw, processEnv, env.path);
   const endpoint: ResourceObject = await withDatastore(conf, async (c) => {
     try {
       return await c.get('WorkloadEndpoint', w.endpointName, w.namespace);
     } catch (err) {
-      if (err instanceof NotFoundError) throw new CniError(CniCode.CheckFailed, `WorkloadEndpoint ${w.namespace}/${w.endpointName} does not exist`);
+      if (err instanceof NotFoundError)
+        throw new CniError(CniCode.CheckFailed, `WorkloadEndpoint ${w.namespace}/${w.endpointName} does not exist`);
       throw err;
     }
   });
-  const nets = new Set(((endpoint.spec as { ipNetworks?: string[] }).ipNetworks ?? []).map((n) => n.replace(/\/\d+$/, '')));
-  for (const a of addrs) if (!nets.has(a)) throw new CniError(CniCode.CheckFailed, `WorkloadEndpoint ${w.endpointName} does not list ${a}`);
+  const nets = new Set(
+    ((endpoint.spec as { ipNetworks?: string[] }).ipNetworks ?? []).map((n) => n.replace(/\/\d+$/, '')),
+  );
+  for (const a of addrs)
+    if (!nets.has(a)) throw new CniError(CniCode.CheckFailed, `WorkloadEndpoint ${w.endpointName} does not list ${a}`);
 }
 
 /** CNI 1.1 STATUS: ready when the datastore answers. Code 50: "the plugin is not available". */
@@ -161,17 +196,31 @@ export async function cmdStatus(conf: NetConfig): Promise<void> {
  */
 export async function cmdGc(conf: NetConfig, log: CniLog): Promise<string[]> {
   const valid = conf.raw['cni.dev/valid-attachments'];
-  if (!Array.isArray(valid)) throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration: cni.dev/valid-attachments: is required for GC (a list of {containerID, ifname})');
-  const keep = new Set(valid.map((v) => `${(v as { containerID?: string }).containerID}/${(v as { ifname?: string }).ifname}`));
+  if (!Array.isArray(valid))
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      'network configuration: cni.dev/valid-attachments: is required for GC (a list of {containerID, ifname})',
+    );
+  const keep = new Set(
+    valid.map((v) => `${(v as { containerID?: string }).containerID}/${(v as { ifname?: string }).ifname}`),
+  );
   const removed: string[] = [];
   await withDatastore(conf, async (c) => {
     const { items } = await c.list('WorkloadEndpoint');
     for (const e of items) {
-      const s = e.spec as { node?: string; containerID?: string; endpoint?: string; interfaceName?: string; profiles?: string[] };
+      const s = e.spec as {
+        node?: string;
+        containerID?: string;
+        endpoint?: string;
+        interfaceName?: string;
+        profiles?: string[];
+      };
       if (s.node !== conf.nodename || !s.containerID || keep.has(`${s.containerID}/${s.endpoint}`)) continue;
-      await c.delete('WorkloadEndpoint', e.metadata.name, { namespace: e.metadata.namespace ?? 'default' }).catch((err: unknown) => {
-        if (!(err instanceof NotFoundError)) throw err;
-      });
+      await c
+        .delete('WorkloadEndpoint', e.metadata.name, { namespace: e.metadata.namespace ?? 'default' })
+        .catch((err: unknown) => {
+          if (!(err instanceof NotFoundError)) throw err;
+        });
       if (s.interfaceName?.startsWith('cali')) await unwire(s.interfaceName);
       await c.releaseHandle(handleIdFor(conf.name, s.containerID));
       removed.push(`${e.metadata.namespace}/${e.metadata.name}`);

@@ -41,12 +41,14 @@ export function formatResult(r: CniResult, cniVersion: string): Record<string, u
 
 /** Reads a result (prevResult, or a delegated plugin's output) of any supported version. */
 export function parseResult(value: unknown, what: string): CniResult {
-  if (typeof value !== 'object' || value === null) throw new CniError(CniCode.DecodeFailure, `${what} is not a CNI result object`);
+  if (typeof value !== 'object' || value === null)
+    throw new CniError(CniCode.DecodeFailure, `${what} is not a CNI result object`);
   const v = value as Record<string, unknown>;
   if (!Array.isArray(v.ips)) throw new CniError(CniCode.DecodeFailure, `${what}: ips must be a list`);
   const ips = v.ips.map((ip, i) => {
     const o = ip as Record<string, unknown>;
-    if (typeof o?.address !== 'string') throw new CniError(CniCode.DecodeFailure, `${what}: ips[${i}].address must be a CIDR string`);
+    if (typeof o?.address !== 'string')
+      throw new CniError(CniCode.DecodeFailure, `${what}: ips[${i}].address must be a CIDR string`);
     return {
       address: o.address,
       ...(typeof o.gateway === 'string' ? { gateway: o.gateway } : {}),

@@ -51,7 +51,11 @@ interface Run {
 function run(file: string, args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, stdout, stderr: stderr || (err && !stderr ? err.message : '') });
     });
     if (input !== undefined) child.stdin!.end(input);
@@ -63,7 +67,10 @@ function inNetns(netns: string, args: string[], input?: string): Promise<Run> {
 }
 
 function failed(what: string, r: Run): CniError {
-  return new CniError(CniCode.Dataplane, `${what}: ${r.stderr.trim().split('\n').slice(-2).join('; ') || `exit status ${r.code}`}`);
+  return new CniError(
+    CniCode.Dataplane,
+    `${what}: ${r.stderr.trim().split('\n').slice(-2).join('; ') || `exit status ${r.code}`}`,
+  );
 }
 
 /** Creates and configures the pair; the caller removes it (teardown) if a later step fails. */
@@ -72,7 +79,11 @@ export async function wire(req: WireRequest): Promise<void> {
   const create = `link add ${req.ifname} mtu ${req.mtu} address ${req.containerMac} type veth peer name ${req.hostVeth} mtu ${req.mtu} address ${HOST_VETH_MAC} netns ${process.pid}`;
   const container = [create, `link set ${req.ifname} up`];
   for (const a of req.ipv4) container.push(`addr add ${a}/32 dev ${req.ifname}`);
-  if (req.ipv4.length > 0) container.push(`route add ${GATEWAY_V4} dev ${req.ifname} scope link`, `route add default via ${GATEWAY_V4} dev ${req.ifname}`);
+  if (req.ipv4.length > 0)
+    container.push(
+      `route add ${GATEWAY_V4} dev ${req.ifname} scope link`,
+      `route add default via ${GATEWAY_V4} dev ${req.ifname}`,
+    );
   for (const a of req.ipv6) container.push(`addr add ${a}/128 dev ${req.ifname} nodad`);
   if (req.ipv6.length > 0) container.push(`route add default via ${GATEWAY_V6} dev ${req.ifname}`);
   let r = await inNetns(req.netns, ['-batch', '-'], container.join('\n') + '\n');
@@ -81,7 +92,8 @@ export async function wire(req: WireRequest): Promise<void> {
     // deleted): Calico removes it and carries on. The container's own interface is checked
     // separately so an existing CNI_IFNAME in the netns stays an error.
     const inside = await inNetns(req.netns, ['link', 'show', req.ifname]);
-    if (inside.code === 0) throw new CniError(CniCode.Dataplane, `interface ${req.ifname} already exists in ${req.netns}`);
+    if (inside.code === 0)
+      throw new CniError(CniCode.Dataplane, `interface ${req.ifname} already exists in ${req.netns}`);
     await unwire(req.hostVeth);
     r = await inNetns(req.netns, ['-batch', '-'], container.join('\n') + '\n');
   }
@@ -95,7 +107,8 @@ export async function wire(req: WireRequest): Promise<void> {
     setSysctl(`/proc/sys/net/ipv6/conf/${req.hostVeth}/forwarding`, '1', true);
   }
   const host = [`link set ${req.hostVeth} up`];
-  for (const a of req.ipv4) host.push(`route replace ${a}/32 dev ${req.hostVeth} scope link proto ${req.routeProtocol}`);
+  for (const a of req.ipv4)
+    host.push(`route replace ${a}/32 dev ${req.hostVeth} scope link proto ${req.routeProtocol}`);
   for (const a of req.ipv6) host.push(`route replace ${a}/128 dev ${req.hostVeth} proto ${req.routeProtocol}`);
   r = await run(IP, ['-batch', '-'], host.join('\n') + '\n');
   if (r.code !== 0) throw failed(`configuring ${req.hostVeth} on the host`, r);
@@ -106,7 +119,10 @@ function setSysctl(path: string, value: string, optional = false): void {
     writeFileSync(path, value);
   } catch (err) {
     if (optional) return;
-    throw new CniError(CniCode.Dataplane, `cannot set ${path.replace('/proc/sys/', '').replaceAll('/', '.')}=${value}: ${(err as Error).message}`);
+    throw new CniError(
+      CniCode.Dataplane,
+      `cannot set ${path.replace('/proc/sys/', '').replaceAll('/', '.')}=${value}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -121,10 +137,16 @@ export async function checkWiring(req: Omit<WireRequest, 'containerMac' | 'mtu' 
   if (!existsSync(req.netns)) throw new CniError(CniCode.UnknownContainer, `CNI_NETNS ${req.netns} does not exist`);
   const addr = await inNetns(req.netns, ['-j', 'addr', 'show', 'dev', req.ifname]);
   if (addr.code !== 0) throw new CniError(CniCode.CheckFailed, `interface ${req.ifname} is missing in ${req.netns}`);
-  const links = JSON.parse(addr.stdout || '[]') as { operstate?: string; flags?: string[]; addr_info?: { local: string; prefixlen: number }[] }[];
+  const links = JSON.parse(addr.stdout || '[]') as {
+    operstate?: string;
+    flags?: string[];
+    addr_info?: { local: string; prefixlen: number }[];
+  }[];
   const have = new Set((links[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-  for (const a of req.ipv4) if (!have.has(`${a}/32`)) throw new CniError(CniCode.CheckFailed, `${req.ifname} lacks ${a}/32`);
-  for (const a of req.ipv6) if (!have.has(`${a}/128`)) throw new CniError(CniCode.CheckFailed, `${req.ifname} lacks ${a}/128`);
+  for (const a of req.ipv4)
+    if (!have.has(`${a}/32`)) throw new CniError(CniCode.CheckFailed, `${req.ifname} lacks ${a}/32`);
+  for (const a of req.ipv6)
+    if (!have.has(`${a}/128`)) throw new CniError(CniCode.CheckFailed, `${req.ifname} lacks ${a}/128`);
   if (!(links[0]?.flags ?? []).includes('UP')) throw new CniError(CniCode.CheckFailed, `${req.ifname} is down`);
   const families: [string, string, string[]][] = [
     ['-4', GATEWAY_V4, req.ipv4],
@@ -134,10 +156,13 @@ export async function checkWiring(req: Omit<WireRequest, 'containerMac' | 'mtu' 
     if (addrs.length === 0) continue;
     const routes = await inNetns(req.netns, ['-j', flag, 'route', 'show', 'default']);
     const list = JSON.parse(routes.stdout || '[]') as { gateway?: string; dev?: string }[];
-    if (!list.some((x) => x.gateway === gw && x.dev === req.ifname)) throw new CniError(CniCode.CheckFailed, `no default route via ${gw} dev ${req.ifname} in ${req.netns}`);
+    if (!list.some((x) => x.gateway === gw && x.dev === req.ifname))
+      throw new CniError(CniCode.CheckFailed, `no default route via ${gw} dev ${req.ifname} in ${req.netns}`);
   }
   const host = await run(IP, ['-j', 'route', 'show', 'dev', req.hostVeth]);
   if (host.code !== 0) throw new CniError(CniCode.CheckFailed, `host interface ${req.hostVeth} is missing`);
   const hostRoutes = new Set((JSON.parse(host.stdout || '[]') as { dst: string }[]).map((x) => x.dst));
-  for (const a of req.ipv4) if (!hostRoutes.has(a) && !hostRoutes.has(`${a}/32`)) throw new CniError(CniCode.CheckFailed, `no host route to ${a} via ${req.hostVeth}`);
+  for (const a of req.ipv4)
+    if (!hostRoutes.has(a) && !hostRoutes.has(`${a}/32`))
+      throw new CniError(CniCode.CheckFailed, `no host route to ${a} via ${req.hostVeth}`);
 }

@@ -6,10 +6,22 @@
 // A source that fails is shown with its error; the others keep updating.
 import { request } from 'node:http';
 import type { Logger } from '../../shared/log/index.js';
-import { createDatastoreClient, type DatastoreClient, type ResourceObject } from '../../shared/datastore-client/index.js';
+import {
+  createDatastoreClient,
+  type DatastoreClient,
+  type ResourceObject,
+} from '../../shared/datastore-client/index.js';
 import { createRrAdminClient, type RrAdminClient } from '../../rr/index.js';
 import { bucketDelta, bucketsOf, histogramQuantile, parsePrometheusText, sumOf, type Scrape } from './prom-text.js';
-import type { AgentView, ChangeView, DashboardState, NodeView, PoolView, ReflectorView, SyncServerView } from './state.js';
+import type {
+  AgentView,
+  ChangeView,
+  DashboardState,
+  NodeView,
+  PoolView,
+  ReflectorView,
+  SyncServerView,
+} from './state.js';
 
 export interface MetricsEndpoint {
   /** The node name for an agent, a label for the others; defaults to HOST:PORT. */
@@ -36,7 +48,8 @@ const SCRAPE_TIMEOUT_MS = 3000;
 /** `[NAME=]http://host:port/metrics` → endpoint; throws naming the field on anything else. */
 export function parseMetricsEndpoint(text: string): MetricsEndpoint {
   const eq = text.indexOf('=');
-  const [name, url] = eq > 0 && !text.slice(0, eq).includes('://') ? [text.slice(0, eq), text.slice(eq + 1)] : ['', text];
+  const [name, url] =
+    eq > 0 && !text.slice(0, eq).includes('://') ? [text.slice(0, eq), text.slice(eq + 1)] : ['', text];
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -105,8 +118,16 @@ export class Collector {
   private watchLoop: Promise<void> | undefined;
 
   constructor(private readonly options: CollectorOptions) {
-    this.client = createDatastoreClient(options.datastore, { deadlineMs: 5000, ...(options.credentials ? { credentials: options.credentials } : {}) });
-    this.admins = options.reflectors.map((a) => createRrAdminClient(a, { deadlineMs: 3000, ...(options.credentials ? { credentials: options.credentials } : {}) }));
+    this.client = createDatastoreClient(options.datastore, {
+      deadlineMs: 5000,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+    this.admins = options.reflectors.map((a) =>
+      createRrAdminClient(a, {
+        deadlineMs: 3000,
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+      }),
+    );
     this.endpoints = options.metrics.map((endpoint) => ({ endpoint, history: [] }));
   }
 
@@ -172,7 +193,14 @@ export class Collector {
             else this.nodes.delete(ev.name);
           }
           if (!inSnapshot) {
-            this.changes.unshift({ at: Date.now(), revision: ev.revision, type: ev.type, kind: ev.kind, namespace: ev.namespace, name: ev.name });
+            this.changes.unshift({
+              at: Date.now(),
+              revision: ev.revision,
+              type: ev.type,
+              kind: ev.kind,
+              namespace: ev.namespace,
+              name: ev.name,
+            });
             this.changes.length = Math.min(this.changes.length, CHANGES_KEPT);
             this.changed();
           }
@@ -185,7 +213,10 @@ export class Collector {
         this.datastoreError = errorText(err);
         // Resuming after a compaction fails; start over with a snapshot then.
         if (/compact/i.test(this.datastoreError)) this.revision = 0;
-        this.options.log.warn({ datastore: this.options.datastore, err: this.datastoreError }, 'datastore watch broke; reconnecting');
+        this.options.log.warn(
+          { datastore: this.options.datastore, err: this.datastoreError },
+          'datastore watch broke; reconnecting',
+        );
         this.changed();
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5000);
@@ -252,7 +283,17 @@ export class Collector {
             })),
           };
         } catch (err) {
-          return { admin: admin.address, routerId: '', asNumber: 0, clusterId: '', prefixes: 0, paths: 0, restarting: false, peers: [], error: errorText(err) };
+          return {
+            admin: admin.address,
+            routerId: '',
+            asNumber: 0,
+            clusterId: '',
+            prefixes: 0,
+            paths: 0,
+            restarting: false,
+            peers: [],
+            error: errorText(err),
+          };
         }
       }),
     );
@@ -281,7 +322,15 @@ export class Collector {
       if (!last) {
         // Never reached: list it where its name suggests, so the operator sees the failure.
         if (/sync/i.test(e.endpoint.name)) syncServers.push(emptySync(e.endpoint, e.error ?? 'not scraped yet'));
-        else if (!/datastore|rr|reflector/i.test(e.endpoint.name)) agents.set(e.endpoint.name, { endpoint: e.endpoint.url, inSync: false, revision: 0, lag: null, entries: 0, error: e.error ?? 'not scraped yet' });
+        else if (!/datastore|rr|reflector/i.test(e.endpoint.name))
+          agents.set(e.endpoint.name, {
+            endpoint: e.endpoint.url,
+            inSync: false,
+            revision: 0,
+            lag: null,
+            entries: 0,
+            error: e.error ?? 'not scraped yet',
+          });
         continue;
       }
       if (last.has('meshless_agent_in_sync')) {
@@ -322,12 +371,20 @@ export class Collector {
         errors = 0;
         for (const s of last.get('meshless_datastore_requests_total') ?? []) {
           // Client mistakes (NOT_FOUND, INVALID_ARGUMENT, ...) are answers, not datastore errors.
-          if (['INTERNAL', 'UNAVAILABLE', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'DATA_LOSS', 'RESOURCE_EXHAUSTED'].includes(s.labels.code ?? '')) errors += s.value;
+          if (
+            ['INTERNAL', 'UNAVAILABLE', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'DATA_LOSS', 'RESOURCE_EXHAUSTED'].includes(
+              s.labels.code ?? '',
+            )
+          )
+            errors += s.value;
         }
       }
     }
     const nodes: NodeView[] = [...this.nodes.values()].map(({ name, resource }) => {
-      const bgp = ((resource.spec as { bgp?: Record<string, unknown> } | undefined)?.bgp ?? {}) as Record<string, unknown>;
+      const bgp = ((resource.spec as { bgp?: Record<string, unknown> } | undefined)?.bgp ?? {}) as Record<
+        string,
+        unknown
+      >;
       const view: NodeView = {
         name,
         role: bgp.routeReflectorClusterID ? 'reflector' : 'node',
@@ -341,7 +398,8 @@ export class Collector {
       return view;
     });
     // Agents whose node is not (or no longer) in the datastore still deserve a row.
-    for (const [name, agent] of agents) nodes.push({ name, role: 'node', address: '', asNumber: '', blocks: [], agent });
+    for (const [name, agent] of agents)
+      nodes.push({ name, role: 'node', address: '', asNumber: '', blocks: [], agent });
     nodes.sort((a, b) => a.name.localeCompare(b.name));
     const kinds: Record<string, number> = {};
     for (const [k, names] of [...this.kinds.entries()].sort((a, b) => a[0].localeCompare(b[0]))) kinds[k] = names.size;
@@ -366,5 +424,19 @@ export class Collector {
 }
 
 function emptySync(endpoint: MetricsEndpoint, error: string): SyncServerView {
-  return { name: endpoint.name, endpoint: endpoint.url, streams: 0, agents: 0, reflectors: 0, revision: 0, cacheEntries: 0, fanoutP50: null, fanoutP99: null, fanoutBatches: 0, fanoutWindow: 'since start', rejected: 0, error };
+  return {
+    name: endpoint.name,
+    endpoint: endpoint.url,
+    streams: 0,
+    agents: 0,
+    reflectors: 0,
+    revision: 0,
+    cacheEntries: 0,
+    fanoutP50: null,
+    fanoutP99: null,
+    fanoutBatches: 0,
+    fanoutWindow: 'since start',
+    rejected: 0,
+    error,
+  };
 }

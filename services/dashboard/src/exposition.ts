@@ -19,7 +19,9 @@ function render(gauges: Gauge[]): string {
   for (const g of gauges) {
     out += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} gauge\n`;
     for (const [labels, value] of g.samples) {
-      const l = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .join(',');
       out += `${g.name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}\n`;
     }
   }
@@ -35,15 +37,33 @@ export function exposition(s: DashboardState): string {
   const up: Gauge['samples'] = [
     [{ source: 'datastore', target: s.datastore.address }, s.datastore.watching && !s.datastore.error ? 1 : 0],
     ...s.reflectors.map((r): [Record<string, string>, number] => [{ source: 'rr', target: r.admin }, r.error ? 0 : 1]),
-    ...s.syncServers.map((x): [Record<string, string>, number] => [{ source: 'metrics', target: x.endpoint }, x.error ? 0 : 1]),
-    ...s.nodes.flatMap((n): Array<[Record<string, string>, number]> => (n.agent ? [[{ source: 'metrics', target: n.agent.endpoint }, n.agent.error ? 0 : 1]] : [])),
+    ...s.syncServers.map((x): [Record<string, string>, number] => [
+      { source: 'metrics', target: x.endpoint },
+      x.error ? 0 : 1,
+    ]),
+    ...s.nodes.flatMap(
+      (n): Array<[Record<string, string>, number]> =>
+        n.agent ? [[{ source: 'metrics', target: n.agent.endpoint }, n.agent.error ? 0 : 1]] : [],
+    ),
   ];
   return render([
     pool('meshless_ipam_pool_blocks', 'IPAM blocks that fit in the pool', (p) => p.blocksTotal),
     pool('meshless_ipam_pool_blocks_allocated', 'IPAM blocks allocated in the pool', (p) => p.blocksAllocated),
     pool('meshless_ipam_pool_addresses', 'addresses in the pool', (p) => p.addressesTotal),
-    pool('meshless_ipam_pool_addresses_in_use', 'addresses allocated inside the pool\'s blocks', (p) => p.addressesInUse),
-    { name: 'meshless_ipam_pool_disabled', help: '1 when the pool is disabled (no new blocks)', samples: s.pools.map((p) => [{ pool: p.name, cidr: p.cidr }, p.disabled ? 1 : 0]) },
-    { name: 'meshless_dashboard_source_up', help: '1 when the dashboard\'s last read of the source succeeded', samples: up },
+    pool(
+      'meshless_ipam_pool_addresses_in_use',
+      "addresses allocated inside the pool's blocks",
+      (p) => p.addressesInUse,
+    ),
+    {
+      name: 'meshless_ipam_pool_disabled',
+      help: '1 when the pool is disabled (no new blocks)',
+      samples: s.pools.map((p) => [{ pool: p.name, cidr: p.cidr }, p.disabled ? 1 : 0]),
+    },
+    {
+      name: 'meshless_dashboard_source_up',
+      help: "1 when the dashboard's last read of the source succeeded",
+      samples: up,
+    },
   ]);
 }

@@ -42,18 +42,56 @@ test('a malformed line is an error that quotes it', () => {
 test('quantiles as PromQL histogram_quantile: interpolated inside the bucket, by label', () => {
   const s = parsePrometheusText(SYNC);
   const deltas = bucketsOf(s, 'meshless_sync_fanout_seconds', { kind: 'deltas' });
-  assert.deepEqual(deltas, [[0.001, 2], [0.002, 6], [0.004, 10], [Infinity, 10]]);
+  assert.deepEqual(deltas, [
+    [0.001, 2],
+    [0.002, 6],
+    [0.004, 10],
+    [Infinity, 10],
+  ]);
   // rank 5 of 10 lies in (0.001, 0.002], 3 of its 4 observations in: 0.001 + 0.001 × 3/4.
   assert.equal(histogramQuantile(0.5, deltas), 0.00175);
-  assert.equal(histogramQuantile(0.99, deltas), 0.002 + 0.002 * (9.9 - 6) / 4);
+  assert.equal(histogramQuantile(0.99, deltas), 0.002 + (0.002 * (9.9 - 6)) / 4);
   assert.equal(histogramQuantile(0.5, bucketsOf(s, 'meshless_sync_fanout_seconds', { kind: 'ping' })), 0.0005);
   assert.equal(histogramQuantile(0.5, []), undefined);
   // Everything above the last finite bound: that bound, as Prometheus answers.
-  assert.equal(histogramQuantile(0.9, [[0.1, 0], [Infinity, 3]]), 0.1);
+  assert.equal(
+    histogramQuantile(0.9, [
+      [0.1, 0],
+      [Infinity, 3],
+    ]),
+    0.1,
+  );
 });
 
 test('bucket deltas between scrapes, and a restarted server counted from zero', () => {
-  const before: Array<[number, number]> = [[0.001, 2], [Infinity, 4]];
-  assert.deepEqual(bucketDelta([[0.001, 5], [Infinity, 9]], before), [[0.001, 3], [Infinity, 5]]);
-  assert.deepEqual(bucketDelta([[0.001, 1], [Infinity, 1]], before), [[0.001, 1], [Infinity, 1]]);
+  const before: Array<[number, number]> = [
+    [0.001, 2],
+    [Infinity, 4],
+  ];
+  assert.deepEqual(
+    bucketDelta(
+      [
+        [0.001, 5],
+        [Infinity, 9],
+      ],
+      before,
+    ),
+    [
+      [0.001, 3],
+      [Infinity, 5],
+    ],
+  );
+  assert.deepEqual(
+    bucketDelta(
+      [
+        [0.001, 1],
+        [Infinity, 1],
+      ],
+      before,
+    ),
+    [
+      [0.001, 1],
+      [Infinity, 1],
+    ],
+  );
 });

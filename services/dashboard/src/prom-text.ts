@@ -77,7 +77,11 @@ export function sumOf(scrape: Scrape, name: string, want: Readonly<Record<string
 }
 
 /** Cumulative bucket counts by upper bound (`le`), summed over the series matching `want`, ascending. */
-export function bucketsOf(scrape: Scrape, name: string, want: Readonly<Record<string, string>> = {}): Array<[le: number, count: number]> {
+export function bucketsOf(
+  scrape: Scrape,
+  name: string,
+  want: Readonly<Record<string, string>> = {},
+): Array<[le: number, count: number]> {
   const byLe = new Map<number, number>();
   for (const s of scrape.get(`${name}_bucket`) ?? []) {
     if (!matches(s.labels, want) || s.labels.le === undefined) continue;
@@ -88,7 +92,10 @@ export function bucketsOf(scrape: Scrape, name: string, want: Readonly<Record<st
 }
 
 /** Buckets observed between two scrapes of the same histogram (a counter reset counts from zero). */
-export function bucketDelta(now: ReadonlyArray<[number, number]>, before: ReadonlyArray<[number, number]>): Array<[number, number]> {
+export function bucketDelta(
+  now: ReadonlyArray<[number, number]>,
+  before: ReadonlyArray<[number, number]>,
+): Array<[number, number]> {
   const prev = new Map(before);
   const reset = now.some(([le, c]) => c < (prev.get(le) ?? 0));
   return now.map(([le, c]) => [le, reset ? c : c - (prev.get(le) ?? 0)]);

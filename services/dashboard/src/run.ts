@@ -6,9 +6,24 @@ import { Collector, parseMetricsEndpoint } from './collector.js';
 import { serveDashboard } from './server.js';
 
 export const dashboardConfigSpec = {
-  listen: { type: 'string', default: '127.0.0.1:5480', check: checks.hostPort, description: 'address of the web page (HOST:PORT; port 0 picks a free one)' },
-  credentials: { type: 'string', default: '', description: 'directory with ca.crt, tls.crt, tls.key (an admin or read-only certificate): mutual TLS; empty: plain text' },
-  datastore: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'datastore API it watches (nodes, changes) and asks for IPAM usage' },
+  listen: {
+    type: 'string',
+    default: '127.0.0.1:5480',
+    check: checks.hostPort,
+    description: 'address of the web page (HOST:PORT; port 0 picks a free one)',
+  },
+  credentials: {
+    type: 'string',
+    default: '',
+    description:
+      'directory with ca.crt, tls.crt, tls.key (an admin or read-only certificate): mutual TLS; empty: plain text',
+  },
+  datastore: {
+    type: 'string',
+    default: '127.0.0.1:5470',
+    check: checks.hostPort,
+    description: 'datastore API it watches (nodes, changes) and asks for IPAM usage',
+  },
   rr: {
     type: 'list',
     default: [] as string[],
@@ -28,9 +43,15 @@ export const dashboardConfigSpec = {
       }
       return undefined;
     },
-    description: "services' /metrics to read, comma-separated [NAME=]URL; an agent's NAME is its node (node-a1=http://127.0.0.1:9092/metrics)",
+    description:
+      "services' /metrics to read, comma-separated [NAME=]URL; an agent's NAME is its node (node-a1=http://127.0.0.1:9092/metrics)",
   },
-  interval: { type: 'duration', default: 2000, check: checks.positive, description: 'how often it polls IPAM, the reflectors and the metrics' },
+  interval: {
+    type: 'duration',
+    default: 2000,
+    check: checks.positive,
+    description: 'how often it polls IPAM, the reflectors and the metrics',
+  },
 } as const;
 
 export type DashboardConfig = ConfigOf<typeof dashboardConfigSpec>;
@@ -61,7 +82,10 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
     throw err;
   }
   collector.start();
-  log.info({ url: server.url, datastore: config.datastore, reflectors: config.rr, metrics: config.metrics.length }, `dashboard at ${server.url}`);
+  log.info(
+    { url: server.url, datastore: config.datastore, reflectors: config.rr, metrics: config.metrics.length },
+    `dashboard at ${server.url}`,
+  );
   return {
     url: server.url,
     async close() {

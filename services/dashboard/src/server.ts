@@ -59,7 +59,9 @@ export async function serveDashboard(collector: Collector, host: string, port: n
     }
     const file = STATIC[path];
     if (file) {
-      res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).end(file.body);
+      res
+        .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' })
+        .end(file.body);
       return;
     }
     if (path === '/livez' || path === '/readyz') {
@@ -67,15 +69,23 @@ export async function serveDashboard(collector: Collector, host: string, port: n
       return;
     }
     if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(exposition(collector.snapshot()));
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+        .end(exposition(collector.snapshot()));
       return;
     }
     if (path === '/api/state') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(collector.snapshot()));
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(collector.snapshot()));
       return;
     }
     if (path === '/events') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+      });
       res.write(`retry: 2000\nevent: state\ndata: ${JSON.stringify(collector.snapshot())}\n\n`);
       streams.add(res);
       req.on('close', () => streams.delete(res));

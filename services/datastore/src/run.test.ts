@@ -30,7 +30,12 @@ const http = async (path: string) => {
 test('health and metrics endpoints', async () => {
   assert.equal((await http('/livez')).status, 200);
   assert.equal((await http('/readyz')).status, 200);
-  await t.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'metered' }, spec: {} });
+  await t.client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Profile',
+    metadata: { name: 'metered' },
+    spec: {},
+  });
   await t.client.get('Profile', 'nope').catch(() => undefined);
   const metrics = (await http('/metrics')).body;
   assert.match(metrics, /meshless_datastore_requests_total\{[^}]*method="Create"[^}]*code="OK"[^}]*\} 1/);
@@ -45,7 +50,10 @@ test('data survives a killed nats-server and a datastore restart; a watch resume
 
   const events: WatchEvent[] = [];
   const watching = (async () => {
-    for await (const e of t.client.watch({ revision: Number(written.at(-1)!.metadata.resourceVersion), kinds: ['Profile'] })) {
+    for await (const e of t.client.watch({
+      revision: Number(written.at(-1)!.metadata.resourceVersion),
+      kinds: ['Profile'],
+    })) {
       events.push(e);
       if (e.type === 'put' && e.name === 'after-nats-restart') return;
     }
@@ -58,7 +66,12 @@ test('data survives a killed nats-server and a datastore restart; a watch resume
     const got = await t.client.get(r.kind, r.metadata.name, r.metadata.namespace);
     assert.deepEqual(got, r, `${r.kind} ${r.metadata.name} after the NATS restart`);
   }
-  await t.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'after-nats-restart' }, spec: {} });
+  await t.client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Profile',
+    metadata: { name: 'after-nats-restart' },
+    spec: {},
+  });
   await watching;
   assert.equal(events.filter((e) => e.type === 'in-sync').length, 1);
 
@@ -102,7 +115,10 @@ test('while NATS is down: not ready, requests fail with UNAVAILABLE; afterwards 
 
 test('a NATS that keeps its connections but answers nothing (SIGSTOP): /readyz fails with the KV probe reason, then recovers', async () => {
   const nats = await startNatsServer();
-  const datastore = await runDatastore(testConfig(nats.url, { kvProbeInterval: 200, kvProbeDeadline: 500 }), createLogger('datastore-test'));
+  const datastore = await runDatastore(
+    testConfig(nats.url, { kvProbeInterval: 200, kvProbeDeadline: 500 }),
+    createLogger('datastore-test'),
+  );
   const readyz = async () => {
     const res = await fetch(`http://127.0.0.1:${datastore.metricsPort}/readyz`);
     return { status: res.status, body: await res.text() };
@@ -126,14 +142,25 @@ test('`meshless datastore` (the compiled build) serves with MESHLESS_* configura
   const metricsPort = await freePort();
   const apiPort = await freePort();
   const child = spawn(process.execPath, [MESHLESS_BIN, 'datastore'], {
-    env: { ...process.env, MESHLESS_NATS: t.nats.url, MESHLESS_LISTEN: `127.0.0.1:${apiPort}`, MESHLESS_METRICS_PORT: String(metricsPort), MESHLESS_LOG_LEVEL: 'silent', MESHLESS_INSECURE: 'true' },
+    env: {
+      ...process.env,
+      MESHLESS_NATS: t.nats.url,
+      MESHLESS_LISTEN: `127.0.0.1:${apiPort}`,
+      MESHLESS_METRICS_PORT: String(metricsPort),
+      MESHLESS_LOG_LEVEL: 'silent',
+      MESHLESS_INSECURE: 'true',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await waitFor('the standalone datastore to be ready', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, 30_000);
+    await waitFor(
+      'the standalone datastore to be ready',
+      async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200,
+      30_000,
+    );
     const client = createDatastoreClient(`127.0.0.1:${apiPort}`);
     try {
       assert.equal((await client.get('Profile', 'metered')).metadata.name, 'metered');

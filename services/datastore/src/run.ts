@@ -12,10 +12,24 @@ import { Compactor, KvProbe, ResourceStore, type CompactionResult, type Resource
 
 export const datastoreConfig = {
   ...serverTlsSpec,
-  listen: { type: 'string', default: '127.0.0.1:5470', check: checks.hostPort, description: 'gRPC API address HOST:PORT (port 0 picks a free one)' },
+  listen: {
+    type: 'string',
+    default: '127.0.0.1:5470',
+    check: checks.hostPort,
+    description: 'gRPC API address HOST:PORT (port 0 picks a free one)',
+  },
   nats: { type: 'string', default: 'nats://127.0.0.1:4222', description: 'NATS server URL(s), comma-separated' },
-  metricsPort: { type: 'int', default: 9091, check: checks.port, description: 'port of /metrics, /livez and /readyz (0 picks a free one)' },
-  metricsHost: { type: 'string', default: '', description: 'address of the metrics and health endpoint; empty = the host of listen' },
+  metricsPort: {
+    type: 'int',
+    default: 9091,
+    check: checks.port,
+    description: 'port of /metrics, /livez and /readyz (0 picks a free one)',
+  },
+  metricsHost: {
+    type: 'string',
+    default: '',
+    description: 'address of the metrics and health endpoint; empty = the host of listen',
+  },
   tombstoneRetention: {
     type: 'duration',
     default: 3_600_000,
@@ -27,14 +41,30 @@ export const datastoreConfig = {
     check: checks.positive,
     description: 'how often tombstones older than the retention are purged (and blocks of deleted nodes released)',
   },
-  maxWatches: { type: 'int', default: 1000, check: checks.positive, description: 'Watch streams open at once in total (each holds a JetStream consumer); RESOURCE_EXHAUSTED beyond' },
-  maxWatchesPerClient: { type: 'int', default: 100, check: checks.positive, description: 'Watch streams open at once per client identity (certificate, or IP when insecure)' },
-  watchStallTimeout: { type: 'duration', default: 60_000, check: checks.positive, description: 'a Watch whose client reads nothing for this long is ended' },
+  maxWatches: {
+    type: 'int',
+    default: 1000,
+    check: checks.positive,
+    description: 'Watch streams open at once in total (each holds a JetStream consumer); RESOURCE_EXHAUSTED beyond',
+  },
+  maxWatchesPerClient: {
+    type: 'int',
+    default: 100,
+    check: checks.positive,
+    description: 'Watch streams open at once per client identity (certificate, or IP when insecure)',
+  },
+  watchStallTimeout: {
+    type: 'duration',
+    default: 60_000,
+    check: checks.positive,
+    description: 'a Watch whose client reads nothing for this long is ended',
+  },
   replicas: {
     type: 'int',
     default: 0,
     check: (v: number) => ([0, 1, 3, 5].includes(v) ? undefined : `must be 0 (automatic), 1, 3 or 5, got ${v}`),
-    description: 'replicas of each KV bucket; 0 = 3 on a NATS cluster of 3 or more servers, else 1 (existing buckets are scaled up)',
+    description:
+      'replicas of each KV bucket; 0 = 3 on a NATS cluster of 3 or more servers, else 1 (existing buckets are scaled up)',
   },
   kvProbeInterval: {
     type: 'duration',
@@ -51,7 +81,8 @@ export const datastoreConfig = {
   ipamStrictAffinity: {
     type: 'bool',
     default: false,
-    description: "Calico's IPAMConfig strictAffinity: never borrow addresses from another node's block (new blocks are written with spec.strictAffinity)",
+    description:
+      "Calico's IPAMConfig strictAffinity: never borrow addresses from another node's block (new blocks are written with spec.strictAffinity)",
   },
   maxMessageBytes: {
     type: 'int',
@@ -94,14 +125,25 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     }
   };
   try {
-    const security = await serverSecurity('datastore', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
-    const telemetry = await startTelemetry({ service: 'datastore', host: config.metricsHost || listen.host, port: config.metricsPort });
+    const security = await serverSecurity(
+      'datastore',
+      { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh },
+      log,
+    );
+    const telemetry = await startTelemetry({
+      service: 'datastore',
+      host: config.metricsHost || listen.host,
+      port: config.metricsPort,
+    });
     closers.push(() => telemetry.close());
 
     let natsConnected = false;
     let storeOpen = false;
     let serving = false;
-    telemetry.addReadiness('api', () => ({ ready: serving, reason: `the API is not listening on ${config.listen} yet` }));
+    telemetry.addReadiness('api', () => ({
+      ready: serving,
+      reason: `the API is not listening on ${config.listen} yet`,
+    }));
     telemetry.addReadiness('nats', () => ({ ready: natsConnected, reason: `not connected to NATS at ${config.nats}` }));
     telemetry.addReadiness('buckets', () => ({ ready: storeOpen, reason: 'KV buckets not open yet' }));
 
@@ -123,21 +165,39 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     let compacted = await store.compactedRevision();
     await store.revision();
 
-    const metrics = createApiMetrics(telemetry.meter, { revision: () => store.lastSeenRevision, compactedRevision: () => compacted, kvProbeOk: () => probe.ok });
-    const probe = new KvProbe(store, config.kvProbeInterval, config.kvProbeDeadline, log.child({ subsystem: 'kv-probe' }), (reason) => metrics.natsError(reason));
+    const metrics = createApiMetrics(telemetry.meter, {
+      revision: () => store.lastSeenRevision,
+      compactedRevision: () => compacted,
+      kvProbeOk: () => probe.ok,
+    });
+    const probe = new KvProbe(
+      store,
+      config.kvProbeInterval,
+      config.kvProbeDeadline,
+      log.child({ subsystem: 'kv-probe' }),
+      (reason) => metrics.natsError(reason),
+    );
     await probe.runOnce();
     probe.start();
     closers.push(async () => probe.stop());
     telemetry.addReadiness('kv', () => ({ ready: probe.ok, reason: probe.reason }));
-    const normalize = (doc: ResourceDocument) => validateResource(doc, { source: 'ipam' }) as unknown as ResourceDocument;
-    const ipam = new Ipam(store, normalize, log.child({ subsystem: 'ipam' }), () => metrics.blockAllocated(), { strictAffinity: config.ipamStrictAffinity });
+    const normalize = (doc: ResourceDocument) =>
+      validateResource(doc, { source: 'ipam' }) as unknown as ResourceDocument;
+    const ipam = new Ipam(store, normalize, log.child({ subsystem: 'ipam' }), () => metrics.blockAllocated(), {
+      strictAffinity: config.ipamStrictAffinity,
+    });
     const addresses = new IpamAddresses(store, ipam, normalize, log.child({ subsystem: 'ipam' }));
     closers.push(() => ipam.idle());
 
-    const compactor = new Compactor(store, config.tombstoneRetention, log.child({ subsystem: 'compactor' }), (r: CompactionResult) => {
-      compacted = r.compactedRevision;
-      metrics.tombstonesPurged(r.purged);
-    });
+    const compactor = new Compactor(
+      store,
+      config.tombstoneRetention,
+      log.child({ subsystem: 'compactor' }),
+      (r: CompactionResult) => {
+        compacted = r.compactedRevision;
+        metrics.tombstonesPurged(r.purged);
+      },
+    );
     compactor.start(config.compactionInterval);
     closers.push(() => compactor.stop());
     const sweep = setInterval(() => {
@@ -150,9 +210,18 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     closers.push(async () => clearInterval(sweep));
 
     const handlers = new Handlers(store, ipam, addresses, log.child({ subsystem: 'api' }));
-    const server = await startApiServer(config.listen, { handlers, store, metrics, log: log.child({ subsystem: 'api' }), maxMessageBytes: config.maxMessageBytes,
+    const server = await startApiServer(config.listen, {
+      handlers,
+      store,
+      metrics,
+      log: log.child({ subsystem: 'api' }),
+      maxMessageBytes: config.maxMessageBytes,
       security,
-      limits: { maxWatches: config.maxWatches, maxWatchesPerClient: config.maxWatchesPerClient, stallTimeoutMs: config.watchStallTimeout },
+      limits: {
+        maxWatches: config.maxWatches,
+        maxWatchesPerClient: config.maxWatchesPerClient,
+        stallTimeoutMs: config.watchStallTimeout,
+      },
     });
     serving = true;
     closers.push(async () => {
@@ -162,7 +231,16 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
 
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const address = `${host}:${server.port}`;
-    log.info({ address, tls: security.secure, nats: config.nats, metricsPort: telemetry.port, tombstoneRetentionMs: config.tombstoneRetention }, 'datastore serving');
+    log.info(
+      {
+        address,
+        tls: security.secure,
+        nats: config.nats,
+        metricsPort: telemetry.port,
+        tombstoneRetentionMs: config.tombstoneRetention,
+      },
+      'datastore serving',
+    );
     return {
       address,
       port: server.port,

@@ -19,7 +19,11 @@ let ds: TestDatastore;
 let api: FakeApiServer;
 const replicas: KubeControllerHandle[] = [];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 30_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -29,7 +33,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false> |
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -53,37 +58,83 @@ const pod = (name: string, labels: Record<string, string>, sa = 'web') => ({
 
 /** What the CNI plugin's ADD leaves: an address under handle k8s-pod-network.<cid> and an endpoint. */
 async function cniAdd(podName: string, cid: string): Promise<string> {
-  const { ipv4 } = await ds.client.autoAssign({ node: 'n1', handleId: `k8s-pod-network.${cid}`, numIpv4: 1, attributes: { namespace: 'shop', pod: podName } });
+  const { ipv4 } = await ds.client.autoAssign({
+    node: 'n1',
+    handleId: `k8s-pod-network.${cid}`,
+    numIpv4: 1,
+    attributes: { namespace: 'shop', pod: podName },
+  });
   await ds.client.create({
     apiVersion: 'projectcalico.org/v3',
     kind: 'WorkloadEndpoint',
-    metadata: { name: `n1-k8s-${podName.replaceAll('-', '--')}-eth0`, namespace: 'shop', labels: { 'projectcalico.org/namespace': 'shop', 'projectcalico.org/orchestrator': 'k8s' } },
-    spec: { node: 'n1', orchestrator: 'k8s', pod: podName, endpoint: 'eth0', containerID: cid, interfaceName: 'cali0123456789a', mac: 'ee:ee:ee:ee:ee:ee', ipNetworks: [`${ipv4[0]!.address}/32`], profiles: ['kns.shop'] },
+    metadata: {
+      name: `n1-k8s-${podName.replaceAll('-', '--')}-eth0`,
+      namespace: 'shop',
+      labels: { 'projectcalico.org/namespace': 'shop', 'projectcalico.org/orchestrator': 'k8s' },
+    },
+    spec: {
+      node: 'n1',
+      orchestrator: 'k8s',
+      pod: podName,
+      endpoint: 'eth0',
+      containerID: cid,
+      interfaceName: 'cali0123456789a',
+      mac: 'ee:ee:ee:ee:ee:ee',
+      ipNetworks: [`${ipv4[0]!.address}/32`],
+      profiles: ['kns.shop'],
+    },
   });
   return ipv4[0]!.address;
 }
-const wep = (podName: string) => ds.client.get('WorkloadEndpoint', `n1-k8s-${podName.replaceAll('-', '--')}-eth0`, 'shop');
+const wep = (podName: string) =>
+  ds.client.get('WorkloadEndpoint', `n1-k8s-${podName.replaceAll('-', '--')}-eth0`, 'shop');
 const leader = () => replicas.find((r) => r.leading());
 
 before(async () => {
   ds = await startTestDatastore();
   api = await startFakeApiServer({ bookmarkIntervalMs: 200 });
-  await ds.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.244.0.0/16', blockSize: 26 } });
-  await ds.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'hand-written' }, spec: { labelsToApply: { x: 'y' } } });
+  await ds.client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'pods' },
+    spec: { cidr: '10.244.0.0/16', blockSize: 26 },
+  });
+  await ds.client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Profile',
+    metadata: { name: 'hand-written' },
+    spec: { labelsToApply: { x: 'y' } },
+  });
   api.put('namespaces', { metadata: { name: 'shop', labels: { team: 'a', 'kubernetes.io/metadata.name': 'shop' } } });
   api.put('serviceaccounts', { metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } } });
   api.put('nodes', {
-    metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' }, annotations: { 'projectcalico.org/ASNumber': '64512' } },
-    status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'Hostname', address: 'n1' }] },
+    metadata: {
+      name: 'n1',
+      labels: { 'kubernetes.io/hostname': 'n1' },
+      annotations: { 'projectcalico.org/ASNumber': '64512' },
+    },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: '10.0.0.1' },
+        { type: 'Hostname', address: 'n1' },
+      ],
+    },
   });
-  api.put('nodes', { metadata: { name: 'n2', annotations: { 'projectcalico.org/IPv4Address': '10.0.0.2/24' } }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.2' }] } });
+  api.put('nodes', {
+    metadata: { name: 'n2', annotations: { 'projectcalico.org/IPv4Address': '10.0.0.2/24' } },
+    status: { addresses: [{ type: 'InternalIP', address: '10.0.0.2' }] },
+  });
   api.put('pods', pod('web-1', { app: 'web' }));
   api.put('pods', pod('web-2', { app: 'web' }));
   api.put('networkpolicies', {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: 'allow-fe', namespace: 'shop' },
-    spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { role: 'fe' } } }], ports: [{ port: 80 }] }] },
+    spec: {
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: 'fe' } } }], ports: [{ port: 80 }] }],
+    },
   });
   // Both replicas read a kubeconfig, as `meshless kube-controller --kubeconfig` does.
   const dir = mkdtempSync(join(tmpdir(), 'kubecfg-'));
@@ -124,12 +175,17 @@ test('exactly one replica leads, and the Lease names it', async () => {
   const l = await until('a leader', () => leader());
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(replicas.filter((r) => r.leading()).length, 1);
-  const lease = api.get('leases', 'meshless-kube-controller', 'meshless') as unknown as { spec: { holderIdentity: string; leaseDurationSeconds: number } };
+  const lease = api.get('leases', 'meshless-kube-controller', 'meshless') as unknown as {
+    spec: { holderIdentity: string; leaseDurationSeconds: number };
+  };
   assert.equal(lease.spec.holderIdentity, l.identity);
   assert.equal(lease.spec.leaseDurationSeconds, 3);
   // Both are ready (the standby is doing its job); the leader says so in its metrics.
   for (const r of replicas) {
-    const ready = await until('ready', async () => (await fetch(`http://127.0.0.1:${r.metricsPort}/readyz`)).status === 200);
+    const ready = await until(
+      'ready',
+      async () => (await fetch(`http://127.0.0.1:${r.metricsPort}/readyz`)).status === 200,
+    );
     assert.ok(ready);
     const metrics = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
     assert.match(metrics, new RegExp(`meshless_kube_controller_leader ${r === l ? 1 : 0}`));
@@ -138,12 +194,23 @@ test('exactly one replica leads, and the Lease names it', async () => {
 
 test('initial sync: profiles, nodes, endpoint labels, the converted policy; a vanished pod is collected', async () => {
   const kns = await until('kns.shop', () => ds.client.get('Profile', 'kns.shop'));
-  assert.deepEqual((kns.spec as { labelsToApply: object }).labelsToApply, { 'pcns.team': 'a', 'pcns.kubernetes.io/metadata.name': 'shop', 'pcns.projectcalico.org/name': 'shop' });
+  assert.deepEqual((kns.spec as { labelsToApply: object }).labelsToApply, {
+    'pcns.team': 'a',
+    'pcns.kubernetes.io/metadata.name': 'shop',
+    'pcns.projectcalico.org/name': 'shop',
+  });
   const ksa = await until('ksa.shop.web', () => ds.client.get('Profile', 'ksa.shop.web'));
-  assert.deepEqual((ksa.spec as { labelsToApply: object }).labelsToApply, { 'pcsa.app': 'web', 'pcsa.projectcalico.org/name': 'web' });
+  assert.deepEqual((ksa.spec as { labelsToApply: object }).labelsToApply, {
+    'pcsa.app': 'web',
+    'pcsa.projectcalico.org/name': 'web',
+  });
 
   const n1 = await until('Node n1', () => ds.client.get('Node', 'n1'));
-  assert.deepEqual(n1.spec, { addresses: [{ address: '10.0.0.1', type: 'InternalIP' }], orchRefs: [{ nodeName: 'n1', orchestrator: 'k8s' }], bgp: { ipv4Address: '10.0.0.1', asNumber: 64512 } });
+  assert.deepEqual(n1.spec, {
+    addresses: [{ address: '10.0.0.1', type: 'InternalIP' }],
+    orchRefs: [{ nodeName: 'n1', orchestrator: 'k8s' }],
+    bgp: { ipv4Address: '10.0.0.1', asNumber: 64512 },
+  });
   assert.deepEqual(n1.metadata.labels, { 'kubernetes.io/hostname': 'n1' });
   const n2 = await until('Node n2', () => ds.client.get('Node', 'n2'));
   assert.equal((n2.spec as { bgp: { ipv4Address: string } }).bgp.ipv4Address, '10.0.0.2/24');
@@ -152,7 +219,12 @@ test('initial sync: profiles, nodes, endpoint labels, the converted policy; a va
     const w = await wep('web-1');
     return w.metadata.labels?.app === 'web' && w;
   });
-  assert.deepEqual(e.metadata.labels, { app: 'web', 'projectcalico.org/namespace': 'shop', 'projectcalico.org/orchestrator': 'k8s', 'projectcalico.org/serviceaccount': 'web' });
+  assert.deepEqual(e.metadata.labels, {
+    app: 'web',
+    'projectcalico.org/namespace': 'shop',
+    'projectcalico.org/orchestrator': 'k8s',
+    'projectcalico.org/serviceaccount': 'web',
+  });
   assert.deepEqual((e.spec as { profiles: string[] }).profiles, ['kns.shop', 'ksa.shop.web']);
 
   const knp = await until('knp.default.allow-fe', () => ds.client.get('NetworkPolicy', 'knp.default.allow-fe', 'shop'));
@@ -161,11 +233,21 @@ test('initial sync: profiles, nodes, endpoint labels, the converted policy; a va
     order: 1000,
     selector: "projectcalico.org/orchestrator == 'k8s' && app == 'web'",
     types: ['Ingress'],
-    ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: "projectcalico.org/orchestrator == 'k8s' && role == 'fe'" }, destination: { ports: [80] } }],
+    ingress: [
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        source: { selector: "projectcalico.org/orchestrator == 'k8s' && role == 'fe'" },
+        destination: { ports: [80] },
+      },
+    ],
   });
 
   // Users cannot write the converted policy's name; only the controller's converted writes can.
-  await assert.rejects(ds.client.apply({ ...knp, metadata: { name: 'knp.default.allow-fe', namespace: 'shop' } }), /cannot be created/);
+  await assert.rejects(
+    ds.client.apply({ ...knp, metadata: { name: 'knp.default.allow-fe', namespace: 'shop' } }),
+    /cannot be created/,
+  );
 
   await until('the ghost endpoint deleted', () => gone('WorkloadEndpoint', 'n1-k8s-ghost-eth0', 'shop'));
   assert.deepEqual(await ds.client.handleAddresses('k8s-pod-network.c3'), []);
@@ -183,7 +265,10 @@ test('initial sync: profiles, nodes, endpoint labels, the converted policy; a va
   api.dropWatches();
   api.put('leases', { metadata: { name: 'unrelated', namespace: 'other' } }); // moves the resourceVersion on
   api.compact(); // every reflector's resume point is now too old: 410, LIST, a full pass
-  await until('a full pass ran', () => stats.reconciled >= before.reconciled + 8 && leader()!.controller()!.reflectors.namespace.lists > lists);
+  await until(
+    'a full pass ran',
+    () => stats.reconciled >= before.reconciled + 8 && leader()!.controller()!.reflectors.namespace.lists > lists,
+  );
   assert.equal(stats.written, before.written, 'nothing rewritten');
 });
 
@@ -191,8 +276,17 @@ test('watch: pod and namespace label changes reach the datastore', async () => {
   api.put('pods', pod('web-1', { app: 'web', version: 'v2' }));
   api.put('namespaces', { metadata: { name: 'shop', labels: { team: 'b' } } });
   await until('web-1 version=v2', async () => (await wep('web-1')).metadata.labels?.version === 'v2');
-  await until('pcns.team=b', async () => ((await ds.client.get('Profile', 'kns.shop')).spec as { labelsToApply: Record<string, string> }).labelsToApply['pcns.team'] === 'b');
-  assert.ok(api.requests.some((r) => r.startsWith('watch pods') && r.endsWith('bookmarks=true')), 'watches ask for bookmarks');
+  await until(
+    'pcns.team=b',
+    async () =>
+      ((await ds.client.get('Profile', 'kns.shop')).spec as { labelsToApply: Record<string, string> }).labelsToApply[
+        'pcns.team'
+      ] === 'b',
+  );
+  assert.ok(
+    api.requests.some((r) => r.startsWith('watch pods') && r.endsWith('bookmarks=true')),
+    'watches ask for bookmarks',
+  );
 });
 
 test('410 Gone: a pod deleted while the watch was down is found by the re-list and collected', async () => {
@@ -218,10 +312,15 @@ test('bookmarks move the resume point without events', async () => {
 
 test('deleting a Kubernetes Node deletes the Node and releases its blocks and affinities', async () => {
   await ds.client.allocateBlock('n2', { pool: 'pods' });
-  assert.equal((await ds.client.list('BlockAffinity')).items.filter((a) => (a.spec as { node: string }).node === 'n2').length, 1);
+  assert.equal(
+    (await ds.client.list('BlockAffinity')).items.filter((a) => (a.spec as { node: string }).node === 'n2').length,
+    1,
+  );
   api.remove('nodes', 'n2');
   await until('Node n2 deleted', () => gone('Node', 'n2'));
-  await until('n2 affinities released', async () => (await ds.client.list('BlockAffinity')).items.every((a) => (a.spec as { node: string }).node !== 'n2'));
+  await until('n2 affinities released', async () =>
+    (await ds.client.list('BlockAffinity')).items.every((a) => (a.spec as { node: string }).node !== 'n2'),
+  );
 });
 
 test('deleting a NetworkPolicy or a ServiceAccount deletes what was converted from it', async () => {
@@ -236,7 +335,14 @@ test('failover: the leader releases the lease on close and the other replica tak
   const other = replicas.find((r) => r !== old)!;
   await old.close();
   await until('the other replica leads', () => other.leading(), 10_000);
-  assert.equal((api.get('leases', 'meshless-kube-controller', 'meshless') as unknown as { spec: { holderIdentity: string } }).spec.holderIdentity, other.identity);
+  assert.equal(
+    (api.get('leases', 'meshless-kube-controller', 'meshless') as unknown as { spec: { holderIdentity: string } }).spec
+      .holderIdentity,
+    other.identity,
+  );
   api.put('pods', pod('web-1', { app: 'web', version: 'v3' }));
-  await until('web-1 version=v3 from the new leader', async () => (await wep('web-1')).metadata.labels?.version === 'v3');
+  await until(
+    'web-1 version=v3 from the new leader',
+    async () => (await wep('web-1')).metadata.labels?.version === 'v3',
+  );
 });

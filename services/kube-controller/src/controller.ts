@@ -12,7 +12,17 @@ import type { DatastoreClient, ResourceObject } from '../../shared/datastore-cli
 import { ConflictError, NotFoundError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { validateResource } from '../../shared/resources/index.js';
-import { KNP_PREFIX, NAMESPACE_PROFILE_PREFIX, SA_PROFILE_PREFIX, namespaceProfile, networkPolicy, nodeFields, podEndpointFields, serviceAccountProfile, type Doc } from './convert.js';
+import {
+  KNP_PREFIX,
+  NAMESPACE_PROFILE_PREFIX,
+  SA_PROFILE_PREFIX,
+  namespaceProfile,
+  networkPolicy,
+  nodeFields,
+  podEndpointFields,
+  serviceAccountProfile,
+  type Doc,
+} from './convert.js';
 import type { KubeHttp } from './kube/http.js';
 import { Reflector, sleep, type KubeObject } from './kube/reflector.js';
 
@@ -39,7 +49,12 @@ const PATHS: Record<Kind, string> = {
 const same = (a: unknown, b: unknown) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 function canon(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canon);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -65,7 +80,13 @@ export class KubeController {
           if (this.synced()) void this.enqueueOwned();
         },
       });
-    this.reflectors = { node: make('node'), namespace: make('namespace'), serviceaccount: make('serviceaccount'), pod: make('pod'), networkpolicy: make('networkpolicy') };
+    this.reflectors = {
+      node: make('node'),
+      namespace: make('namespace'),
+      serviceaccount: make('serviceaccount'),
+      pod: make('pod'),
+      networkpolicy: make('networkpolicy'),
+    };
   }
 
   synced(): boolean {
@@ -122,14 +143,16 @@ export class KubeController {
       const ds = this.opts.datastore;
       for (const p of (await ds.list('Profile')).items) {
         const n = p.metadata.name;
-        if (n.startsWith(NAMESPACE_PROFILE_PREFIX)) this.enqueue(`namespace:${n.slice(NAMESPACE_PROFILE_PREFIX.length)}`);
+        if (n.startsWith(NAMESPACE_PROFILE_PREFIX))
+          this.enqueue(`namespace:${n.slice(NAMESPACE_PROFILE_PREFIX.length)}`);
         else if (n.startsWith(SA_PROFILE_PREFIX)) {
           const [ns, ...rest] = n.slice(SA_PROFILE_PREFIX.length).split('.');
           this.enqueue(`serviceaccount:${ns}/${rest.join('.')}`);
         }
       }
       for (const p of (await ds.list('NetworkPolicy')).items) {
-        if (p.metadata.name.startsWith(KNP_PREFIX)) this.enqueue(`networkpolicy:${p.metadata.namespace}/${p.metadata.name.slice(KNP_PREFIX.length)}`);
+        if (p.metadata.name.startsWith(KNP_PREFIX))
+          this.enqueue(`networkpolicy:${p.metadata.namespace}/${p.metadata.name.slice(KNP_PREFIX.length)}`);
       }
       for (const n of (await ds.list('Node')).items) if (ownedNode(n)) this.enqueue(`node:${n.metadata.name}`);
       for (const w of (await ds.list('WorkloadEndpoint')).items) {
@@ -137,7 +160,10 @@ export class KubeController {
         if (spec.orchestrator === 'k8s' && spec.pod) this.enqueue(`pod:${w.metadata.namespace}/${spec.pod}`);
       }
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'listing the datastore for a full pass failed; next pass retries');
+      this.opts.log.warn(
+        { err: (err as Error).message },
+        'listing the datastore for a full pass failed; next pass retries',
+      );
     }
   }
 
@@ -205,7 +231,11 @@ export class KubeController {
     // unchanged object is never rewritten.
     const want = validateResource(doc, { converted: true }) as unknown as Doc;
     if (cur && same(cur.spec, want.spec) && same(cur.metadata.labels ?? {}, doc.metadata.labels ?? {})) return;
-    if (cur) await this.opts.datastore.update({ ...doc, metadata: { ...cur.metadata, ...doc.metadata } }, Number(cur.metadata.resourceVersion));
+    if (cur)
+      await this.opts.datastore.update(
+        { ...doc, metadata: { ...cur.metadata, ...doc.metadata } },
+        Number(cur.metadata.resourceVersion),
+      );
     else await this.opts.datastore.create(doc);
     this.stats.written++;
   }
@@ -232,10 +262,19 @@ export class KubeController {
     }
     const f = nodeFields(obj);
     const curSpec = (cur?.spec ?? {}) as Record<string, unknown>;
-    const spec: Record<string, unknown> = { ...curSpec, addresses: f.addresses, orchRefs: [{ nodeName: name, orchestrator: 'k8s' }] };
+    const spec: Record<string, unknown> = {
+      ...curSpec,
+      addresses: f.addresses,
+      orchRefs: [{ nodeName: name, orchestrator: 'k8s' }],
+    };
     if (f.bgp) spec.bgp = { ...((curSpec.bgp as object | undefined) ?? {}), ...f.bgp };
     if (spec.addresses && (spec.addresses as unknown[]).length === 0) delete spec.addresses;
-    await this.put({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name, labels: obj.metadata.labels ?? {} }, spec });
+    await this.put({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name, labels: obj.metadata.labels ?? {} },
+      spec,
+    });
   }
 
   private async pod(ns: string, name: string, obj: KubeObject | undefined): Promise<void> {
@@ -251,19 +290,28 @@ export class KubeController {
         // addresses by the CNI plugin's handle, then drop the endpoint.
         if (spec.containerID) {
           const freed = await ds.releaseHandle(`${this.network}.${spec.containerID}`);
-          if (freed.length) this.opts.log.info({ pod: `${ns}/${name}`, addresses: freed }, 'released the addresses of a pod that no longer exists');
+          if (freed.length)
+            this.opts.log.info(
+              { pod: `${ns}/${name}`, addresses: freed },
+              'released the addresses of a pod that no longer exists',
+            );
         }
         await this.remove('WorkloadEndpoint', wep.metadata.name, ns);
         continue;
       }
       const want = podEndpointFields(obj);
       if (same(wep.metadata.labels ?? {}, want.labels) && same(spec.profiles ?? [], want.profiles)) continue;
-      await ds.update({ ...wep, metadata: { ...wep.metadata, labels: want.labels }, spec: { ...spec, profiles: want.profiles } }, Number(wep.metadata.resourceVersion));
+      await ds.update(
+        { ...wep, metadata: { ...wep.metadata, labels: want.labels }, spec: { ...spec, profiles: want.profiles } },
+        Number(wep.metadata.resourceVersion),
+      );
       this.stats.written++;
     }
   }
 }
 
 function ownedNode(n: ResourceObject): boolean {
-  return ((n.spec as { orchRefs?: { orchestrator?: string }[] } | undefined)?.orchRefs ?? []).some((r) => r.orchestrator === 'k8s');
+  return ((n.spec as { orchRefs?: { orchestrator?: string }[] } | undefined)?.orchRefs ?? []).some(
+    (r) => r.orchestrator === 'k8s',
+  );
 }

@@ -24,7 +24,12 @@ const V3 = 'projectcalico.org/v3';
 /** Calico puts every converted Kubernetes policy at this order. */
 const KNP_ORDER = 1000;
 
-export type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec: Record<string, unknown> };
+export type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+};
 
 const prefixed = (prefix: string, labels: Record<string, string> | undefined, name: string): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -38,7 +43,11 @@ export function namespaceProfile(ns: KubeObject): Doc {
     apiVersion: V3,
     kind: 'Profile',
     metadata: { name: NAMESPACE_PROFILE_PREFIX + ns.metadata.name },
-    spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }], labelsToApply: prefixed(NAMESPACE_LABEL_PREFIX, ns.metadata.labels, ns.metadata.name) },
+    spec: {
+      ingress: [{ action: 'Allow' }],
+      egress: [{ action: 'Allow' }],
+      labelsToApply: prefixed(NAMESPACE_LABEL_PREFIX, ns.metadata.labels, ns.metadata.name),
+    },
   };
 }
 
@@ -56,13 +65,20 @@ export function serviceAccountProfile(sa: KubeObject): Doc {
 export function podEndpointFields(pod: KubeObject): { labels: Record<string, string>; profiles: string[] } {
   const ns = pod.metadata.namespace ?? 'default';
   const sa = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName;
-  const labels: Record<string, string> = { ...(pod.metadata.labels ?? {}), [LABEL_NAMESPACE]: ns, [LABEL_ORCHESTRATOR]: 'k8s' };
+  const labels: Record<string, string> = {
+    ...(pod.metadata.labels ?? {}),
+    [LABEL_NAMESPACE]: ns,
+    [LABEL_ORCHESTRATOR]: 'k8s',
+  };
   if (sa) labels[LABEL_SERVICE_ACCOUNT] = sa;
   return { labels, profiles: [NAMESPACE_PROFILE_PREFIX + ns, ...(sa ? [`${SA_PROFILE_PREFIX}${ns}.${sa}`] : [])] };
 }
 
 /** Node spec fields owned by the controller (the rest, e.g. routeReflectorClusterID, is kept). */
-export function nodeFields(node: KubeObject): { bgp?: Record<string, unknown>; addresses: { address: string; type: string }[] } {
+export function nodeFields(node: KubeObject): {
+  bgp?: Record<string, unknown>;
+  addresses: { address: string; type: string }[];
+} {
   const ann = node.metadata.annotations ?? {};
   const status = node.status as { addresses?: { type: string; address: string }[] } | undefined;
   const addresses = (status?.addresses ?? [])
@@ -149,7 +165,11 @@ function portValue(p: Port): number | string {
 }
 
 /** One Kubernetes rule → Calico rules: one per protocol (all its ports) per peer. */
-function ruleToCalico(peers: Peer[] | undefined, ports: Port[] | undefined, ingress: boolean): Record<string, unknown>[] {
+function ruleToCalico(
+  peers: Peer[] | undefined,
+  ports: Port[] | undefined,
+  ingress: boolean,
+): Record<string, unknown>[] {
   // protocol '' = any protocol, any port; a protocol with no port list = every port of it.
   let byProtocol = new Map<string, (number | string)[] | undefined>();
   for (const p of ports?.length ? ports : [undefined]) {
@@ -159,7 +179,8 @@ function ruleToCalico(peers: Peer[] | undefined, ports: Port[] | undefined, ingr
     }
     const proto = p.protocol ?? 'TCP';
     if (p.port === undefined) byProtocol.set(proto, undefined);
-    else if (!byProtocol.has(proto) || byProtocol.get(proto) !== undefined) byProtocol.set(proto, [...(byProtocol.get(proto) ?? []), portValue(p)]);
+    else if (!byProtocol.has(proto) || byProtocol.get(proto) !== undefined)
+      byProtocol.set(proto, [...(byProtocol.get(proto) ?? []), portValue(p)]);
   }
   const rules: Record<string, unknown>[] = [];
   for (const proto of [...byProtocol.keys()].sort()) {

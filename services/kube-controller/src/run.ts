@@ -46,7 +46,11 @@ export interface KubeControllerHandle {
 export async function runKubeController(cfg: KubeControllerConfig): Promise<KubeControllerHandle> {
   const http = kubeHttp(cfg.kube);
   // convertedFrom: the datastore lets the controller (and only it) write knp.default.* policies.
-  const datastore = createDatastoreClient(cfg.datastore, { deadlineMs: 30_000, convertedFrom: 'k8s', ...(cfg.credentials ? { credentials: cfg.credentials } : {}) });
+  const datastore = createDatastoreClient(cfg.datastore, {
+    deadlineMs: 30_000,
+    convertedFrom: 'k8s',
+    ...(cfg.credentials ? { credentials: cfg.credentials } : {}),
+  });
   const identity = cfg.identity ?? `${hostname()}_${process.pid}`;
   let controller: KubeController | undefined;
   /** Counts of controllers that stopped (leadership lost), so the counters never go down. */
@@ -85,14 +89,25 @@ export async function runKubeController(cfg: KubeControllerConfig): Promise<Kube
   if (cfg.metrics) {
     telemetry = await startTelemetry({ service: 'kube-controller', host: cfg.metrics.host, port: cfg.metrics.port });
     // A standby replica is ready (it is doing its job: waiting); a leader once every first LIST is in.
-    telemetry.addReadiness('sync', () => ({ ready: !elector.leading || (controller?.synced() ?? false), reason: 'leading, but the first LIST of every resource is not in yet' }));
-    telemetry.meter.createObservableGauge('meshless_kube_controller_leader', { description: '1 while this replica holds the lease' }).addCallback((r) => r.observe(elector.leading ? 1 : 0));
+    telemetry.addReadiness('sync', () => ({
+      ready: !elector.leading || (controller?.synced() ?? false),
+      reason: 'leading, but the first LIST of every resource is not in yet',
+    }));
+    telemetry.meter
+      .createObservableGauge('meshless_kube_controller_leader', { description: '1 while this replica holds the lease' })
+      .addCallback((r) => r.observe(elector.leading ? 1 : 0));
     const counter = (name: string, key: 'reconciled' | 'failed' | 'written' | 'deleted', description: string) =>
-      telemetry!.meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(totals[key] + (controller?.stats[key] ?? 0)));
+      telemetry!.meter
+        .createObservableCounter(name, { description })
+        .addCallback((r) => r.observe(totals[key] + (controller?.stats[key] ?? 0)));
     counter('meshless_kube_controller_reconciles_total', 'reconciled', 'keys reconciled');
     counter('meshless_kube_controller_reconcile_failures_total', 'failed', 'reconciles that failed and were retried');
     counter('meshless_kube_controller_writes_total', 'written', 'datastore objects created or updated');
-    counter('meshless_kube_controller_deletes_total', 'deleted', 'datastore objects deleted because their Kubernetes object is gone');
+    counter(
+      'meshless_kube_controller_deletes_total',
+      'deleted',
+      'datastore objects deleted because their Kubernetes object is gone',
+    );
   }
   elector.start();
   return {

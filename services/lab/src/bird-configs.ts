@@ -43,7 +43,12 @@ ${sessions.join('\n')}
 `;
 }
 
-export function calicoNodeConfig(options: { routerId: string; switchAddress: string; blocks: readonly string[]; pool: string }): string {
+export function calicoNodeConfig(options: {
+  routerId: string;
+  switchAddress: string;
+  blocks: readonly string[];
+  pool: string;
+}): string {
   const blocks = options.blocks.map((b) => `  route ${b} blackhole;`).join('\n');
   const own = options.blocks.length > 0 ? ` && !(net ~ [ ${options.blocks.map((b) => `${b}+`).join(', ')} ])` : '';
   return `router id ${options.routerId};

@@ -38,7 +38,14 @@ export class ClassicCluster {
         this.dataplanes.set(n.name, dp);
         dp.replace(this.viewOf(n.name));
         const blocks = this.blocks.filter((b) => b.owner === n.name).map((b) => b.cidr);
-        const [bird] = await Promise.all([startBird({ netns: n.ns, address: n.address, config: calicoNodeConfig({ routerId: n.address, switchAddress: SWITCH_ADDRESS, blocks, pool: POOL }) }), dp.start()]);
+        const [bird] = await Promise.all([
+          startBird({
+            netns: n.ns,
+            address: n.address,
+            config: calicoNodeConfig({ routerId: n.address, switchAddress: SWITCH_ADDRESS, blocks, pool: POOL }),
+          }),
+          dp.start(),
+        ]);
         this.birds.set(n.name, bird);
       }),
     );

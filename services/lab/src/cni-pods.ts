@@ -7,7 +7,15 @@
 // the veth and writes the WorkloadEndpoint: nothing else in the run writes endpoints or IPAM.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { addList, delList, REPO_BIN, type Attachment, type ConfList, type PluginRun, type Runtime } from '../../cni/testing.js';
+import {
+  addList,
+  delList,
+  REPO_BIN,
+  type Attachment,
+  type ConfList,
+  type PluginRun,
+  type Runtime,
+} from '../../cni/testing.js';
 import { handleIdFor, workloadEndpointName } from '../../cni/index.js';
 import type { Pod, Topology } from './topology.js';
 
@@ -85,20 +93,31 @@ export class CniPods {
     let returned = 0;
     const pod = await this.topo.addPodWith(node, name, async (ns) => {
       // A sandbox id as a runtime makes one: new for every sandbox, also of a pod name reused.
-      const containerId = createHash('sha256').update(`${name}/${process.pid}/${++this.generation}/${Date.now()}`).digest('hex').slice(0, 32);
+      const containerId = createHash('sha256')
+        .update(`${name}/${process.pid}/${++this.generation}/${Date.now()}`)
+        .digest('hex')
+        .slice(0, 32);
       const attachment: Attachment = {
         containerId,
         netns: `/var/run/netns/${ns.name}`,
         ifname: 'eth0',
-        args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: POD_NAMESPACE, K8S_POD_NAME: name, K8S_POD_INFRA_CONTAINER_ID: containerId },
+        args: {
+          IgnoreUnknown: '1',
+          K8S_POD_NAMESPACE: POD_NAMESPACE,
+          K8S_POD_NAME: name,
+          K8S_POD_INFRA_CONTAINER_ID: containerId,
+        },
       };
       started = Date.now();
       const { result, runs } = await addList(this.runtime(node), this.conflist(node), attachment);
       returned = Date.now();
       if (!result) throw new Error(`CNI ADD of ${name} on ${node} failed: ${describeRuns(runs)}`);
       const ip = (result.ips as Array<{ address: string }> | undefined)?.[0]?.address.split('/')[0];
-      const hostInterface = (result.interfaces as Array<{ name: string; sandbox?: string }> | undefined)?.find((i) => !i.sandbox)?.name;
-      if (!ip || !hostInterface) throw new Error(`CNI ADD of ${name} returned no address or no host interface: ${JSON.stringify(result)}`);
+      const hostInterface = (result.interfaces as Array<{ name: string; sandbox?: string }> | undefined)?.find(
+        (i) => !i.sandbox,
+      )?.name;
+      if (!ip || !hostInterface)
+        throw new Error(`CNI ADD of ${name} returned no address or no host interface: ${JSON.stringify(result)}`);
       this.attached.set(name, { node, attachment, result });
       return { ip, hostInterface };
     });
@@ -115,7 +134,8 @@ export class CniPods {
       started = Date.now();
       const runs = await delList(this.runtime(a.node), this.conflist(a.node), a.attachment, a.result);
       returned = Date.now();
-      if (runs.some((r) => r.code !== 0)) throw new Error(`CNI DEL of ${name} on ${a.node} failed: ${describeRuns(runs)}`);
+      if (runs.some((r) => r.code !== 0))
+        throw new Error(`CNI DEL of ${name} on ${a.node} failed: ${describeRuns(runs)}`);
     });
     this.attached.delete(name);
     return { started, returned };

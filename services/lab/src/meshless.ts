@@ -34,7 +34,8 @@ export async function reflectorUnavailable(): Promise<string | undefined> {
     const { stdout } = await execFileAsync(process.execPath, [MESHLESS_BIN, '--help'], { timeout: 30_000 });
     if (!/^  rr /m.test(stdout)) return '`meshless rr` is not in this checkout yet (services/rr)';
     const help = (await execFileAsync(process.execPath, [MESHLESS_BIN, 'rr', '--help'], { timeout: 30_000 })).stdout;
-    if (!help.includes('--sync')) return '`meshless rr` has no datastore mode yet (no --sync: it cannot originate the IPAM blocks applied with `meshless apply`)';
+    if (!help.includes('--sync'))
+      return '`meshless rr` has no datastore mode yet (no --sync: it cannot originate the IPAM blocks applied with `meshless apply`)';
     return undefined;
   } catch (err) {
     return `meshless --help failed: ${(err as Error).message}`;
@@ -162,23 +163,63 @@ export class MeshlessCluster {
   }
 
   async startControlPlane(): Promise<void> {
-    this.start('nats', this.topo.control, 'nats-server', ['-js', '-a', CONTROL_ADDRESS, '-p', String(NATS_PORT), '-sd', join(this.dir, 'nats')]);
+    this.start('nats', this.topo.control, 'nats-server', [
+      '-js',
+      '-a',
+      CONTROL_ADDRESS,
+      '-p',
+      String(NATS_PORT),
+      '-sd',
+      join(this.dir, 'nats'),
+    ]);
     this.startDatastore();
     this.startSync();
     await this.waitForDatastore();
   }
 
   startDatastore(): ServiceProcess {
-    return this.meshless('datastore', this.topo.control, ['datastore', '--insecure', '--listen', this.datastore, '--nats', `nats://${CONTROL_ADDRESS}:${NATS_PORT}`, '--metrics-port', '0']);
+    return this.meshless('datastore', this.topo.control, [
+      'datastore',
+      '--insecure',
+      '--listen',
+      this.datastore,
+      '--nats',
+      `nats://${CONTROL_ADDRESS}:${NATS_PORT}`,
+      '--metrics-port',
+      '0',
+    ]);
   }
 
   startSync(): ServiceProcess {
-    return this.meshless('sync', this.topo.control, ['sync', '--insecure', '--listen', this.sync, '--nats', `nats://${CONTROL_ADDRESS}:${NATS_PORT}`, '--state-dir', this.stateDir('sync'), '--metrics-port', '0']);
+    return this.meshless('sync', this.topo.control, [
+      'sync',
+      '--insecure',
+      '--listen',
+      this.sync,
+      '--nats',
+      `nats://${CONTROL_ADDRESS}:${NATS_PORT}`,
+      '--state-dir',
+      this.stateDir('sync'),
+      '--metrics-port',
+      '0',
+    ]);
   }
 
   startAgent(node: string): ServiceProcess {
     const n = this.topo.node(node);
-    return this.meshless(`agent-${node}`, n.ns, ['agent', '--node', node, '--sync', this.sync, '--dataplane', 'linux', '--state-dir', this.stateDir('agents'), '--metrics-port', '-1']);
+    return this.meshless(`agent-${node}`, n.ns, [
+      'agent',
+      '--node',
+      node,
+      '--sync',
+      this.sync,
+      '--dataplane',
+      'linux',
+      '--state-dir',
+      this.stateDir('agents'),
+      '--metrics-port',
+      '-1',
+    ]);
   }
 
   /**
@@ -189,7 +230,25 @@ export class MeshlessCluster {
   startReflector(name: string, address: string): ServiceProcess {
     // The datastore (for LearnedRoute writes) through the environment: `meshless --datastore`
     // is also the CLI's global option, which takes the flag before `rr` sees it.
-    return this.meshless(name, this.topo.control, ['rr', '--insecure', '--node', name, '--sync', this.sync, '--data-dir', this.stateDir(name), '--admin', `${address}:5474`, '--metrics-port', '0'], { MESHLESS_DATASTORE: this.datastore });
+    return this.meshless(
+      name,
+      this.topo.control,
+      [
+        'rr',
+        '--insecure',
+        '--node',
+        name,
+        '--sync',
+        this.sync,
+        '--data-dir',
+        this.stateDir(name),
+        '--admin',
+        `${address}:5474`,
+        '--metrics-port',
+        '0',
+      ],
+      { MESHLESS_DATASTORE: this.datastore },
+    );
   }
 
   /**
@@ -198,10 +257,17 @@ export class MeshlessCluster {
    * has in ~/.config/meshless (the CLI would use them by default).
    */
   async cli(args: readonly string[], input?: string): Promise<string> {
-    const file = input === undefined ? undefined : join(this.dir, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+    const file =
+      input === undefined
+        ? undefined
+        : join(this.dir, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
     if (file) writeFileSync(file, input!);
     try {
-      const { stdout } = await this.topo.control.exec(process.execPath, [MESHLESS_BIN, '--datastore', this.datastore, '--credentials', 'none', ...args, ...(file ? ['-f', file] : [])], { timeoutMs: 60_000 });
+      const { stdout } = await this.topo.control.exec(
+        process.execPath,
+        [MESHLESS_BIN, '--datastore', this.datastore, '--credentials', 'none', ...args, ...(file ? ['-f', file] : [])],
+        { timeoutMs: 60_000 },
+      );
       return stdout;
     } finally {
       if (file) rmSync(file, { force: true });
@@ -228,7 +294,9 @@ export class MeshlessCluster {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`the datastore did not answer within ${timeoutMs} ms (${last}); log: ${this.processes.get('datastore')?.logTail()}`);
+    throw new Error(
+      `the datastore did not answer within ${timeoutMs} ms (${last}); log: ${this.processes.get('datastore')?.logTail()}`,
+    );
   }
 
   /** A process that ended on its own (name and log tail), if any: waiting on it is pointless. */
@@ -239,7 +307,9 @@ export class MeshlessCluster {
 
   /** Log tails of every process, for failure messages. */
   diagnostics(): string {
-    return [...this.processes.values()].map((p) => `--- ${p.name} (${p.running ? 'running' : 'exited'})\n${p.logTail(1500)}`).join('\n');
+    return [...this.processes.values()]
+      .map((p) => `--- ${p.name} (${p.running ? 'running' : 'exited'})\n${p.logTail(1500)}`)
+      .join('\n');
   }
 
   async stop(): Promise<void> {
@@ -299,7 +369,10 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
   try {
     const reflectors: Array<{ name: string; address: string }> = [];
     for (const name of ['rr-1', 'rr-2']) reflectors.push({ name, address: await topo.addControlAddress() });
-    sw = await startSwitch(topo, reflectors.map((r) => ({ address: r.address, asNumber: CLUSTER_AS })));
+    sw = await startSwitch(
+      topo,
+      reflectors.map((r) => ({ address: r.address, asNumber: CLUSTER_AS })),
+    );
     const c = new MeshlessCluster(topo);
     cluster = c;
     const withLogs = (err: unknown): never => {
@@ -307,24 +380,53 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
     };
     await c.startControlPlane().catch(withLogs);
     // The operator's resources; everything about pods is the CNI plugin's.
-    await c.apply(toYaml(clusterResources({ nodes: topo.nodes, reflectors, switchAddress: SWITCH_ADDRESS, switchAs: SWITCH_AS, clusterAs: CLUSTER_AS }))).catch(withLogs);
+    await c
+      .apply(
+        toYaml(
+          clusterResources({
+            nodes: topo.nodes,
+            reflectors,
+            switchAddress: SWITCH_ADDRESS,
+            switchAs: SWITCH_AS,
+            clusterAs: CLUSTER_AS,
+          }),
+        ),
+      )
+      .catch(withLogs);
     const pods = new CniPods(topo, c.datastore, c.dir);
     for (const [i, n] of topo.nodes.entries()) {
       for (const suffix of ['a', 'b']) await pods.add(n.name, `pod-${i + 1}${suffix}`).catch(withLogs);
     }
-    const json = async <T>(args: string[]): Promise<T[]> => (JSON.parse(await c.cli([...args, '-o', 'json'])) as { items: T[] }).items;
+    const json = async <T>(args: string[]): Promise<T[]> =>
+      (JSON.parse(await c.cli([...args, '-o', 'json'])) as { items: T[] }).items;
     const blocks = async (): Promise<BlockView[]> => {
-      type Block = { spec: { cidr: string; affinity?: string; allocations: (number | null)[]; attributes: Array<{ secondary?: { node?: string } }> } };
+      type Block = {
+        spec: {
+          cidr: string;
+          affinity?: string;
+          allocations: (number | null)[];
+          attributes: Array<{ secondary?: { node?: string } }>;
+        };
+      };
       return (await json<Block>(['get', 'ipamblocks'])).map(({ spec }) => ({
         cidr: spec.cidr,
         node: spec.affinity?.startsWith('host:') ? spec.affinity.slice(5) : undefined,
-        allocated: new Map(spec.allocations.flatMap((a, o) => (a === null ? [] : [[addressIn(spec.cidr, o), spec.attributes[a]?.secondary?.node] as const]))),
+        allocated: new Map(
+          spec.allocations.flatMap((a, o) =>
+            a === null ? [] : [[addressIn(spec.cidr, o), spec.attributes[a]?.secondary?.node] as const],
+          ),
+        ),
       }));
     };
     const nodeRoutes = async (node: string): Promise<string[]> => {
       const { stdout } = await topo.node(node).ns.exec('ip', ['-j', 'route', 'show', 'proto', '80']);
-      return (JSON.parse(stdout.trim() || '[]') as Array<{ type?: string; dst: string; dev?: string; gateway?: string }>)
-        .map((r) => `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`)
+      return (
+        JSON.parse(stdout.trim() || '[]') as Array<{ type?: string; dst: string; dev?: string; gateway?: string }>
+      )
+        .map(
+          (r) =>
+            `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`,
+        )
         .sort();
     };
     const theSwitch = sw;
@@ -338,12 +440,16 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
       nodeRoutes,
       async expectedRoutes(node) {
         const own = (await blocks()).filter((b) => b.node === node).map((b) => `blackhole ${b.cidr}`);
-        return [...own, ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`)].sort();
+        return [
+          ...own,
+          ...[...topo.pods.values()].filter((p) => p.node === node).map((p) => `${p.ip} dev ${p.hostInterface}`),
+        ].sort();
       },
       async leftovers(pod, handleId) {
         const left: string[] = [];
         const endpoints = await json<{ metadata: { name: string } }>(['get', 'workloadendpoints', '-n', POD_NAMESPACE]);
-        if (endpoints.some((e) => e.metadata.name === pods.endpointName(pod))) left.push(`WorkloadEndpoint ${pods.endpointName(pod)}`);
+        if (endpoints.some((e) => e.metadata.name === pods.endpointName(pod)))
+          left.push(`WorkloadEndpoint ${pods.endpointName(pod)}`);
         const block = (await blocks()).find((b) => b.allocated.has(pod.ip));
         if (block) left.push(`${pod.ip} still allocated in ${block.cidr} (to ${block.allocated.get(pod.ip)})`);
         const handles = await json<{ spec: { handleID: string } }>(['get', 'ipamhandles']);
@@ -353,10 +459,13 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
           // The block owner's route upstream for a borrowed address is the agent's to remove.
           if (routes) left.push(`${n.name}: route ${routes}`);
         }
-        const link = await topo.node(pod.node).ns.exec('ip', ['-o', 'link', 'show', 'dev', pod.hostInterface]).then(
-          (r) => r.stdout.trim(),
-          () => '',
-        );
+        const link = await topo
+          .node(pod.node)
+          .ns.exec('ip', ['-o', 'link', 'show', 'dev', pod.hostInterface])
+          .then(
+            (r) => r.stdout.trim(),
+            () => '',
+          );
         if (link) left.push(`${pod.node}: interface ${pod.hostInterface}`);
         return left;
       },

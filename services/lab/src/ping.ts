@@ -16,7 +16,9 @@ export interface PingResult {
 
 export async function pingOnce(from: Netns, to: string, timeoutS = 1): Promise<PingResult> {
   try {
-    const { stdout } = await from.exec('ping', ['-n', '-c', '1', '-W', String(timeoutS), to], { timeoutMs: (timeoutS + 5) * 1000 });
+    const { stdout } = await from.exec('ping', ['-n', '-c', '1', '-W', String(timeoutS), to], {
+      timeoutMs: (timeoutS + 5) * 1000,
+    });
     const ttl = /ttl=(\d+)/.exec(stdout);
     return { ok: true, ttl: ttl ? Number(ttl[1]) : undefined, output: stdout };
   } catch (err) {
@@ -38,9 +40,16 @@ export class ContinuousPing {
   private readonly exited: Promise<void>;
   private stderr = '';
 
-  constructor(from: Netns, readonly to: string, label: string, readonly intervalMs = 20) {
+  constructor(
+    from: Netns,
+    readonly to: string,
+    label: string,
+    readonly intervalMs = 20,
+  ) {
     this.label = label;
-    this.child = from.spawn('ping', ['-n', '-D', '-i', String(intervalMs / 1000), '-W', '1', to], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = from.spawn('ping', ['-n', '-D', '-i', String(intervalMs / 1000), '-W', '1', to], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const m = /^\[(\d+\.\d+)\] \d+ bytes from [^:]+: icmp_seq=(\d+) ttl=(\d+)/.exec(line);
       if (m) this.replies.push({ at: Number(m[1]) * 1000, seq: Number(m[2]), ttl: Number(m[3]) });

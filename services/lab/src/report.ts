@@ -5,7 +5,9 @@ import { writeFileSync } from 'node:fs';
 const runs = new Map<string, Record<string, number | string>>();
 
 export function recordFigures(setup: string, figures: Record<string, number | string>): void {
-  const rounded = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v]));
+  const rounded = Object.fromEntries(
+    Object.entries(figures).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v]),
+  );
   runs.set(setup, { ...(runs.get(setup) ?? {}), ...rounded });
 }
 

@@ -59,12 +59,22 @@ export async function switchKernelRoutes(topo: Topology): Promise<Map<string, st
  * Polls `probe` (errors count as "not yet") every 20 ms until it holds; rejects after `timeoutMs`,
  * or at once when `giveUp` returns a reason (a process the wait depends on has died).
  */
-export async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, giveUp?: () => string | undefined): Promise<void> {
+export async function waitUntil(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  giveUp?: () => string | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reason = giveUp?.();
     if (reason) throw new Error(`gave up waiting for ${what}: ${reason}`);
-    if (await Promise.resolve().then(probe).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(probe)
+        .catch(() => false)
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -96,8 +106,18 @@ export class PingMesh {
    * Waits until each of `pingers` got a reply at or after `since`; returns ms from `since` to the
    * last first reply. `giveUp` is asked on every poll: a reason (a crashed process) ends the wait.
    */
-  async convergedAfter(since: number, pingers: readonly ContinuousPing[], timeoutMs: number, giveUp?: () => string | undefined): Promise<number> {
-    await waitUntil(`replies on ${pingers.length} ping pairs`, () => pingers.every((p) => p.firstReplyAfter(since) !== undefined), timeoutMs, giveUp).catch((err: Error) => {
+  async convergedAfter(
+    since: number,
+    pingers: readonly ContinuousPing[],
+    timeoutMs: number,
+    giveUp?: () => string | undefined,
+  ): Promise<number> {
+    await waitUntil(
+      `replies on ${pingers.length} ping pairs`,
+      () => pingers.every((p) => p.firstReplyAfter(since) !== undefined),
+      timeoutMs,
+      giveUp,
+    ).catch((err: Error) => {
       const missing = pingers.filter((p) => p.firstReplyAfter(since) === undefined).map((p) => p.describe());
       throw new Error(`${err.message}; still unreachable: ${missing.join('; ')}`);
     });
@@ -110,11 +130,19 @@ export class PingMesh {
    */
   async settle(pingers: readonly ContinuousPing[], quietMs = 1000, timeoutMs = 30_000): Promise<void> {
     const start = Date.now();
-    await waitUntil(`${quietMs} ms without a lost echo`, () => Date.now() - start >= quietMs && this.lossesBetween(Date.now() - quietMs, Date.now(), pingers).length === 0, timeoutMs);
+    await waitUntil(
+      `${quietMs} ms without a lost echo`,
+      () => Date.now() - start >= quietMs && this.lossesBetween(Date.now() - quietMs, Date.now(), pingers).length === 0,
+      timeoutMs,
+    );
   }
 
   /** Pairs (of `pingers`) that lost echoes in the window, with the count. */
-  lossesBetween(from: number, to: number, pingers: readonly ContinuousPing[] = this.pingers): Array<{ pair: string; lost: number }> {
+  lossesBetween(
+    from: number,
+    to: number,
+    pingers: readonly ContinuousPing[] = this.pingers,
+  ): Array<{ pair: string; lost: number }> {
     return pingers.map((p) => ({ pair: p.label, lost: p.lostBetween(from, to) })).filter((x) => x.lost > 0);
   }
 
@@ -134,7 +162,8 @@ export async function pingMatrix(pods: Iterable<Pod>): Promise<{ pairs: number; 
       jobs.push(
         pingOnce(a.ns, b.ip).then((r) => {
           if (!r.ok) return `${a.name}→${b.name} (${b.ip}): no reply`;
-          if (r.ttl !== CROSS_NODE_TTL) return `${a.name}→${b.name}: reply TTL ${r.ttl}, expected ${CROSS_NODE_TTL} (through the switch)`;
+          if (r.ttl !== CROSS_NODE_TTL)
+            return `${a.name}→${b.name}: reply TTL ${r.ttl}, expected ${CROSS_NODE_TTL} (through the switch)`;
           return undefined;
         }),
       );

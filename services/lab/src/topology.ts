@@ -61,7 +61,11 @@ export interface Topology {
    * A pod plumbed by someone else, as a container runtime does: a new namespace is handed to
    * `attach` (the CNI plugin's ADD), which says what it made; the namespace goes if it fails.
    */
-  addPodWith(node: string, name: string, attach: (ns: Netns) => Promise<{ ip: string; hostInterface: string }>): Promise<Pod>;
+  addPodWith(
+    node: string,
+    name: string,
+    attach: (ns: Netns) => Promise<{ ip: string; hostInterface: string }>,
+  ): Promise<Pod>;
   /** Deletes the pod's namespace, after `detach` (the CNI plugin's DEL) when given. */
   removePod(name: string, detach?: (pod: Pod) => Promise<void>): Promise<void>;
   /** Deletes every namespace (processes in them must be stopped first). Never throws. */
@@ -72,7 +76,9 @@ async function ip(ns: Netns, ...args: string[]): Promise<void> {
   try {
     await execFileAsync('ip', ['-n', ns.name, ...args]);
   } catch (err) {
-    throw new Error(`ip -n ${ns.name} ${args.join(' ')}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+    throw new Error(
+      `ip -n ${ns.name} ${args.join(' ')}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`,
+    );
   }
 }
 
@@ -157,7 +163,11 @@ export async function createTopology(options: { nodes?: number; prefix?: string 
         const hostInterface = caliName(`${nodeName}/${name}`);
         try {
           await ip(node.ns, 'link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name);
-          await sysctl(node.ns, `net.ipv4.conf.${hostInterface}.proxy_arp=1`, `net.ipv4.neigh.${hostInterface}.proxy_delay=0`);
+          await sysctl(
+            node.ns,
+            `net.ipv4.conf.${hostInterface}.proxy_arp=1`,
+            `net.ipv4.neigh.${hostInterface}.proxy_delay=0`,
+          );
           await ip(node.ns, 'link', 'set', hostInterface, 'up');
           await ip(ns, 'addr', 'add', `${podIp}/32`, 'dev', 'eth0');
           await ip(ns, 'link', 'set', 'eth0', 'up');

@@ -11,7 +11,14 @@
 export function formatIpv6(b: Uint8Array, off = 0): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+  if (
+    groups[0] === 0 &&
+    groups[1] === 0 &&
+    groups[2] === 0 &&
+    groups[3] === 0 &&
+    groups[4] === 0 &&
+    groups[5] === 0xffff
+  ) {
     return `::ffff:${b[off + 12]}.${b[off + 13]}.${b[off + 14]}.${b[off + 15]}`;
   }
   let bestStart = -1;

@@ -26,7 +26,16 @@ export function envName(param: string): string {
   return 'MESHLESS_' + param.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 const DURATION = /^([0-9]+(?:\.[0-9]+)?(?:ns|us|µs|μs|ms|s|m|h))+$/;
 
 /**
@@ -39,7 +48,8 @@ export function parseDuration(text: string): number | undefined {
   if (text === '0') return 0;
   if (!DURATION.test(text)) return undefined;
   let total = 0;
-  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|μs|ms|s|m|h)/g))
+    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
   return total;
 }
 
@@ -55,7 +65,8 @@ function coerce(spec: ParamSpec<unknown>, raw: unknown): { value?: unknown; erro
     case 'string':
       return typeof raw === 'string' ? { value: raw } : { error: 'must be a string' };
     case 'int': {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      const n =
+        typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
       return Number.isSafeInteger(n) ? { value: n } : { error: `must be an integer, got ${JSON.stringify(raw)}` };
     }
     case 'bool': {
@@ -66,11 +77,19 @@ function coerce(spec: ParamSpec<unknown>, raw: unknown): { value?: unknown; erro
     }
     case 'duration': {
       const ms = typeof raw === 'number' ? raw : typeof raw === 'string' ? configDuration(raw) : undefined;
-      return ms !== undefined && ms >= 0 ? { value: ms } : { error: `must be a duration like 500ms, 10s or 5m, got ${JSON.stringify(raw)}` };
+      return ms !== undefined && ms >= 0
+        ? { value: ms }
+        : { error: `must be a duration like 500ms, 10s or 5m, got ${JSON.stringify(raw)}` };
     }
     case 'list': {
       if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return { value: raw };
-      if (typeof raw === 'string') return { value: raw.split(',').map((s) => s.trim()).filter(Boolean) };
+      if (typeof raw === 'string')
+        return {
+          value: raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        };
       return { error: 'must be a list of strings or a comma-separated string' };
     }
   }
@@ -101,7 +120,10 @@ export function loadConfig<S extends ConfigSpec>(spec: S, options: LoadOptions =
     }
     fromFile = (parsed ?? {}) as Record<string, unknown>;
     for (const key of Object.keys(fromFile)) {
-      if (!(key in spec)) throw new ConfigError(`config file ${file}: unknown parameter '${key}' (known: ${Object.keys(spec).join(', ')})`);
+      if (!(key in spec))
+        throw new ConfigError(
+          `config file ${file}: unknown parameter '${key}' (known: ${Object.keys(spec).join(', ')})`,
+        );
     }
   }
   const out: Record<string, unknown> = {};

@@ -24,7 +24,10 @@ test('one duration syntax (Go and Kubernetes): units ns to h, sequences, or 0', 
 });
 
 test('configuration and resources accept the same durations; configuration also a plain number of milliseconds', () => {
-  const spec = { grace: { type: 'duration', default: 1000, description: 'a duration' } } satisfies Record<string, ParamSpec<number>>;
+  const spec = { grace: { type: 'duration', default: 1000, description: 'a duration' } } satisfies Record<
+    string,
+    ParamSpec<number>
+  >;
   const load = (value: string) => loadConfig(spec, { env: { MESHLESS_GRACE: value } }).grace;
   for (const text of ['1h30m', '500ms', '90s', '0']) {
     assert.equal(load(text), parseDuration(text), text);
@@ -34,7 +37,12 @@ test('configuration and resources accept the same durations; configuration also 
   assert.equal(load(' 10s '), 10_000);
   assert.throws(() => load('soon'), /must be a duration like 500ms, 10s or 5m, got "soon"/);
   const peer = (maxRestartTime: string) =>
-    validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'p' }, spec: { peerIP: '10.0.0.1', asNumber: 64512, maxRestartTime } });
+    validateResource({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPPeer',
+      metadata: { name: 'p' },
+      spec: { peerIP: '10.0.0.1', asNumber: 64512, maxRestartTime },
+    });
   assert.doesNotThrow(() => peer('1h30m'));
   assert.throws(() => peer('2500'), /spec\.maxRestartTime.*is not a duration/);
 });

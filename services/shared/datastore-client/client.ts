@@ -94,21 +94,39 @@ export interface DatastoreClient {
   update(resource: object, revision?: number): Promise<ResourceObject>;
   /** Create or replace; an explicit `revision` requires the resource to exist at that revision. */
   /** `unchanged`: the stored resource already equalled the document; nothing was written. */
-  apply(resource: object, revision?: number): Promise<{ resource: ResourceObject; created: boolean; unchanged: boolean }>;
+  apply(
+    resource: object,
+    revision?: number,
+  ): Promise<{ resource: ResourceObject; created: boolean; unchanged: boolean }>;
   get(kind: string, name: string, namespace?: string): Promise<ResourceObject>;
   /** namespace absent/empty = every namespace; labelSelector is a Kubernetes label selector. */
-  list(kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<{ items: ResourceObject[]; revision: number }>;
+  list(
+    kind: string,
+    options?: { namespace?: string; labelSelector?: string },
+  ): Promise<{ items: ResourceObject[]; revision: number }>;
   /** Returns the resource as it was and the revision of the deletion. */
-  delete(kind: string, name: string, options?: { namespace?: string; revision?: number }): Promise<{ resource: ResourceObject; revision: number }>;
+  delete(
+    kind: string,
+    name: string,
+    options?: { namespace?: string; revision?: number },
+  ): Promise<{ resource: ResourceObject; revision: number }>;
   /** The change stream; breaking out of the loop (or aborting `signal`) cancels it. */
   watch(options?: WatchOptions): AsyncGenerator<WatchEvent, void, undefined>;
-  allocateBlock(node: string, options?: { pool?: string; ipVersion?: 4 | 6 }): Promise<{ block: ResourceObject; affinity: ResourceObject; allocated: boolean }>;
+  allocateBlock(
+    node: string,
+    options?: { pool?: string; ipVersion?: 4 | 6 },
+  ): Promise<{ block: ResourceObject; affinity: ResourceObject; allocated: boolean }>;
   releaseBlocks(node: string): Promise<{ released: string[]; deleted: string[] }>;
   ipamShow(): Promise<IpamShow>;
   /** N IPv4 and M IPv6 addresses for a node and handle (all or none). */
   autoAssign(options: AutoAssignOptions): Promise<{ ipv4: IpamAddress[]; ipv6: IpamAddress[] }>;
   /** One given address; AlreadyExistsError when in use. */
-  assignIp(options: { node: string; handleId: string; address: string; attributes?: Record<string, string> }): Promise<IpamAddress>;
+  assignIp(options: {
+    node: string;
+    handleId: string;
+    address: string;
+    attributes?: Record<string, string>;
+  }): Promise<IpamAddress>;
   releaseIps(addresses: string[]): Promise<{ released: string[]; notAllocated: string[] }>;
   /** Frees every address of the handle and deletes it; [] when the handle does not exist. */
   releaseHandle(handleId: string): Promise<string[]>;
@@ -149,21 +167,29 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
 
   const call = <T>(invoke: (metadata: Metadata, opts: { deadline: Date }, cb: Callback<T>) => unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      invoke(requestMetadata(options.convertedFrom), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      invoke(requestMetadata(options.convertedFrom), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) =>
+        err ? reject(fromGrpcError(err)) : resolve(res),
+      );
     });
 
   return {
     address,
     async create(resource) {
-      const res = await call<{ resource?: Resource }>((m, o, cb) => client.create({ json: encode(resource) }, m, o, cb));
+      const res = await call<{ resource?: Resource }>((m, o, cb) =>
+        client.create({ json: encode(resource) }, m, o, cb),
+      );
       return decodeResource(res.resource);
     },
     async update(resource, revision = 0) {
-      const res = await call<{ resource?: Resource }>((m, o, cb) => client.update({ json: encode(resource), revision }, m, o, cb));
+      const res = await call<{ resource?: Resource }>((m, o, cb) =>
+        client.update({ json: encode(resource), revision }, m, o, cb),
+      );
       return decodeResource(res.resource);
     },
     async apply(resource, revision = 0) {
-      const res = await call<{ resource?: Resource; created: boolean; unchanged: boolean }>((m, o, cb) => client.apply({ json: encode(resource), revision }, m, o, cb));
+      const res = await call<{ resource?: Resource; created: boolean; unchanged: boolean }>((m, o, cb) =>
+        client.apply({ json: encode(resource), revision }, m, o, cb),
+      );
       return { resource: decodeResource(res.resource), created: res.created, unchanged: res.unchanged };
     },
     async get(kind, name, namespace = '') {
@@ -218,24 +244,40 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
     },
     async assignIp(opts) {
       const res = await call<{ address?: IpamAddress }>((m, o, cb) =>
-        client.assignIp({ node: opts.node, handleId: opts.handleId, address: opts.address, attributes: opts.attributes ?? {} }, m, o, cb),
+        client.assignIp(
+          { node: opts.node, handleId: opts.handleId, address: opts.address, attributes: opts.attributes ?? {} },
+          m,
+          o,
+          cb,
+        ),
       );
       if (!res.address) throw new Error('the datastore returned no address');
       return res.address;
     },
     releaseIps(addresses) {
-      return call<{ released: string[]; notAllocated: string[] }>((m, o, cb) => client.releaseIps({ addresses }, m, o, cb));
+      return call<{ released: string[]; notAllocated: string[] }>((m, o, cb) =>
+        client.releaseIps({ addresses }, m, o, cb),
+      );
     },
     async releaseHandle(handleId) {
       return (await call<{ released: string[] }>((m, o, cb) => client.releaseHandle({ handleId }, m, o, cb))).released;
     },
     async handleAddresses(handleId) {
-      return (await call<{ addresses: IpamAddress[] }>((m, o, cb) => client.handleAddresses({ handleId }, m, o, cb))).addresses;
+      return (await call<{ addresses: IpamAddress[] }>((m, o, cb) => client.handleAddresses({ handleId }, m, o, cb)))
+        .addresses;
     },
     waitForReady(timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) =>
         client.waitForReady(Date.now() + timeoutMs, (err) =>
-          err ? reject(fromGrpcError({ code: status.UNAVAILABLE, details: `datastore at ${address} is not reachable: ${err.message}`, metadata: new Metadata() })) : resolve(),
+          err
+            ? reject(
+                fromGrpcError({
+                  code: status.UNAVAILABLE,
+                  details: `datastore at ${address} is not reachable: ${err.message}`,
+                  metadata: new Metadata(),
+                }),
+              )
+            : resolve(),
         ),
       );
     },
@@ -245,7 +287,10 @@ export function createDatastoreClient(address: string, options: ClientOptions = 
   };
 }
 
-async function* watchStream(stream: ClientReadableStream<WatchResponse>, signal: AbortSignal | undefined): AsyncGenerator<WatchEvent, void, undefined> {
+async function* watchStream(
+  stream: ClientReadableStream<WatchResponse>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<WatchEvent, void, undefined> {
   const cancel = () => stream.cancel();
   signal?.addEventListener('abort', cancel, { once: true });
   if (signal?.aborted) stream.cancel();

@@ -36,8 +36,7 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
   else if (err instanceof UnavailableError) {
     code = status.UNAVAILABLE;
     if (err.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterMs));
-  }
-  else if (err instanceof ResourceExhaustedError) code = status.RESOURCE_EXHAUSTED;
+  } else if (err instanceof ResourceExhaustedError) code = status.RESOURCE_EXHAUSTED;
   else if (err instanceof PermissionDeniedError) code = status.PERMISSION_DENIED;
   return { code, details, metadata };
 }
@@ -63,7 +62,10 @@ export function fromGrpcError(err: unknown): Error {
       return new FailedPreconditionError(message, options);
     case status.UNAVAILABLE: {
       const after = Number(e.metadata?.get(RETRY_AFTER_METADATA_KEY)[0]);
-      return new UnavailableError(message, { ...options, retryAfterMs: Number.isFinite(after) && after >= 0 ? after : undefined });
+      return new UnavailableError(message, {
+        ...options,
+        retryAfterMs: Number.isFinite(after) && after >= 0 ? after : undefined,
+      });
     }
     case status.RESOURCE_EXHAUSTED:
       return new ResourceExhaustedError(message, options);

@@ -8,7 +8,10 @@ test('log lines are JSON with an ISO time, a level name and the component', () =
   const index = fileURLToPath(new URL('./index.ts', import.meta.url));
   const script = `const { createLogger } = await import(${JSON.stringify(index)});
 createLogger('sync', { node: 'node-1' }).child({ revision: 42 }).info({ peer: '10.0.0.1' }, 'in sync');`;
-  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' } });
+  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' },
+  });
   assert.equal(out.status, 0, out.stderr);
   const line = JSON.parse(out.stdout.trim()) as Record<string, unknown>;
   assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -25,7 +28,10 @@ test('a part of a service names itself as subsystem: one component per line', ()
   const index = fileURLToPath(new URL('./index.ts', import.meta.url));
   const script = `const { createLogger } = await import(${JSON.stringify(index)});
 createLogger('datastore').child({ subsystem: 'ipam' }).info('block allocated');`;
-  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' } });
+  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' },
+  });
   assert.equal(out.status, 0, out.stderr);
   const raw = out.stdout.trim();
   assert.equal(raw.match(/"component":/g)?.length, 1, raw);

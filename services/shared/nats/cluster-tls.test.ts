@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createDatastoreClient, type DatastoreClient } from '../datastore-client/index.js';
 import { createLogger } from '../log/index.js';
-import { createTestPki, freePort, NATS_SERVER_BIN, startNatsCluster, waitFor, type NatsClusterHandle, type TestPki } from '../testing/index.js';
+import {
+  createTestPki,
+  freePort,
+  NATS_SERVER_BIN,
+  startNatsCluster,
+  waitFor,
+  type NatsClusterHandle,
+  type TestPki,
+} from '../testing/index.js';
 import { runDatastore, type DatastoreHandle } from '../../datastore/index.js';
 import { testConfig } from '../../datastore/testing.js';
 import { connectNats, natsServerConfig, RESOURCES_BUCKET } from './index.js';
@@ -34,13 +42,22 @@ before(async () => {
       const logFile = join(scratch, `${m.serverName}.log`);
       logs.push(logFile);
       const text = natsServerConfig({
-        host: '127.0.0.1', port: m.port, serverName: m.serverName, storeDir: m.storeDir, credentials: dirs.nats!,
-        datastores: ['datastore'], syncServers: [], cluster: { name: m.clusterName, port: m.clusterPort, routes: m.routes },
+        host: '127.0.0.1',
+        port: m.port,
+        serverName: m.serverName,
+        storeDir: m.storeDir,
+        credentials: dirs.nats!,
+        datastores: ['datastore'],
+        syncServers: [],
+        cluster: { name: m.clusterName, port: m.clusterPort, routes: m.routes },
       });
       return `${text}log_file: ${JSON.stringify(logFile)}\n`;
     },
   });
-  ds = await runDatastore(testConfig(cluster.urls, { natsCredentials: dirs.datastore!, replicas: 3 }), createLogger('nats-routes-test'));
+  ds = await runDatastore(
+    testConfig(cluster.urls, { natsCredentials: dirs.datastore!, replicas: 3 }),
+    createLogger('nats-routes-test'),
+  );
   client = createDatastoreClient(ds.address);
 });
 
@@ -54,7 +71,7 @@ after(async () => {
 
 const configText = () => readFileSync(join(cluster.members[0]!.storeDir, 'nats.conf'), 'utf8');
 
-test('the routes are configured for mutual TLS with the NATS servers\' identity', () => {
+test("the routes are configured for mutual TLS with the NATS servers' identity", () => {
   const conf = configText();
   assert.match(conf, /cluster \{[\s\S]*tls \{[\s\S]*verify_and_map: true[\s\S]*\}/);
   assert.match(conf, /cluster \{[\s\S]*authorization \{ user: "meshless:\/\/nats\/nats" \}/);
@@ -64,22 +81,48 @@ test('the cluster forms over TLS routes and serves R3 buckets through the loss o
   const nc = await connectNats(cluster.urls, 'routes-test', undefined, dirs.datastore);
   try {
     const jsm = await jetstreamManager(nc);
-    await waitFor('the resources bucket at 3 replicas, every replica current', async () => {
-      const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
-      return info.config.num_replicas === 3 && (info.cluster?.replicas ?? []).length === 2 && info.cluster!.replicas!.every((r) => r.current);
-    }, 30_000, 250);
+    await waitFor(
+      'the resources bucket at 3 replicas, every replica current',
+      async () => {
+        const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
+        return (
+          info.config.num_replicas === 3 &&
+          (info.cluster?.replicas ?? []).length === 2 &&
+          info.cluster!.replicas!.every((r) => r.current)
+        );
+      },
+      30_000,
+      250,
+    );
   } finally {
     await nc.close();
   }
-  await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'before' }, spec: { cidr: '10.1.0.0/16' } });
+  await client.apply({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'before' },
+    spec: { cidr: '10.1.0.0/16' },
+  });
   // A member that is not the only copy: with R3 any one may go.
   await cluster.members[2]!.kill();
   try {
-    await waitFor('a write acknowledged with one member down', async () => {
-      await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'after' }, spec: { cidr: '10.2.0.0/16' } });
-      return true;
-    }, 30_000, 250);
-    const names = (await client.list('IPPool')).items.map((i) => (i as { metadata: { name: string } }).metadata.name).sort();
+    await waitFor(
+      'a write acknowledged with one member down',
+      async () => {
+        await client.apply({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'IPPool',
+          metadata: { name: 'after' },
+          spec: { cidr: '10.2.0.0/16' },
+        });
+        return true;
+      },
+      30_000,
+      250,
+    );
+    const names = (await client.list('IPPool')).items
+      .map((i) => (i as { metadata: { name: string } }).metadata.name)
+      .sort();
     assert.deepEqual(names, ['after', 'before']);
   } finally {
     await cluster.members[2]!.start();
@@ -99,7 +142,15 @@ async function rogueRoute(name: string, routeTls?: string): Promise<ChildProcess
     '  name: "meshless-test"',
     `  listen: "127.0.0.1:${await freePort()}"`,
     `  routes: ["nats://127.0.0.1:${own}"]`,
-    ...(routeTls ? ['  tls {', `    cert_file: "${routeTls}/tls.crt"`, `    key_file: "${routeTls}/tls.key"`, `    ca_file: "${routeTls}/ca.crt"`, '  }'] : []),
+    ...(routeTls
+      ? [
+          '  tls {',
+          `    cert_file: "${routeTls}/tls.crt"`,
+          `    key_file: "${routeTls}/tls.key"`,
+          `    ca_file: "${routeTls}/ca.crt"`,
+          '  }',
+        ]
+      : []),
     '}',
     '',
   ].join('\n');
@@ -109,10 +160,15 @@ async function rogueRoute(name: string, routeTls?: string): Promise<ChildProcess
 
 const memberLog = () => (existsSync(logs[0]!) ? readFileSync(logs[0]!, 'utf8') : '');
 
-test('a route with a node\'s certificate from the same CA is refused (wrong identity)', async () => {
+test("a route with a node's certificate from the same CA is refused (wrong identity)", async () => {
   const rogue = await rogueRoute('rogue-node', dirs.node);
   try {
-    await waitFor('member 0 refusing the node certificate on its route port', () => /rid:\d+ - authentication error/.test(memberLog()), 30_000, 250);
+    await waitFor(
+      'member 0 refusing the node certificate on its route port',
+      () => /rid:\d+ - authentication error/.test(memberLog()),
+      30_000,
+      250,
+    );
   } finally {
     rogue.kill('SIGKILL');
   }
@@ -122,7 +178,12 @@ test('a route in plain text is refused (TLS required)', async () => {
   const before = memberLog().length;
   const rogue = await rogueRoute('rogue-plain');
   try {
-    await waitFor('member 0 failing the TLS handshake of a plain route', () => /rid:\d+ - TLS route handshake error/.test(memberLog().slice(before)), 30_000, 250);
+    await waitFor(
+      'member 0 failing the TLS handshake of a plain route',
+      () => /rid:\d+ - TLS route handshake error/.test(memberLog().slice(before)),
+      30_000,
+      250,
+    );
   } finally {
     rogue.kill('SIGKILL');
   }
@@ -131,7 +192,11 @@ test('a route in plain text is refused (TLS required)', async () => {
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
-    assert.deepEqual([info.cluster?.leader, ...(info.cluster?.replicas ?? []).map((r) => r.name)].sort(), ['n0', 'n1', 'n2']);
+    assert.deepEqual([info.cluster?.leader, ...(info.cluster?.replicas ?? []).map((r) => r.name)].sort(), [
+      'n0',
+      'n1',
+      'n2',
+    ]);
   } finally {
     await nc.close();
   }

@@ -13,10 +13,23 @@ export type { NatsConnection };
  * server-config.ts), and its replies come on that identity's own inboxes (names.ts inboxPrefix),
  * the only ones its user may subscribe to; absent: plain text, no user.
  */
-export async function connectNats(servers: string, name: string, log?: Logger, credentials?: string): Promise<NatsConnection> {
+export async function connectNats(
+  servers: string,
+  name: string,
+  log?: Logger,
+  credentials?: string,
+): Promise<NatsConnection> {
   const identity = credentials ? checkCredentials(credentials).identity : undefined;
   const nc = await connect({
-    ...(credentials ? { tls: { caFile: join(credentials, CA_FILE), certFile: join(credentials, CERT_FILE), keyFile: join(credentials, KEY_FILE) } } : {}),
+    ...(credentials
+      ? {
+          tls: {
+            caFile: join(credentials, CA_FILE),
+            certFile: join(credentials, CERT_FILE),
+            keyFile: join(credentials, KEY_FILE),
+          },
+        }
+      : {}),
     ...(identity ? { inboxPrefix: inboxPrefix(identity) } : {}),
     servers: servers.split(',').map((s) => s.trim()),
     name,
@@ -27,7 +40,8 @@ export async function connectNats(servers: string, name: string, log?: Logger, c
   if (log) {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type }, 'nats connection status');
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error')
+          log.warn({ nats: s.type }, 'nats connection status');
       }
     })();
   }

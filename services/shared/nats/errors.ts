@@ -58,7 +58,8 @@ export function classifyNatsError(err: unknown): NatsFailure | undefined {
       if (TRANSIENT.has(e.code) || e.status === STATUS_UNAVAILABLE) return 'transient';
       return undefined;
     }
-    if (e instanceof JetStreamStatusError) return e.code === STATUS_UNAVAILABLE || e.code === STATUS_TIMEOUT ? 'transient' : undefined;
+    if (e instanceof JetStreamStatusError)
+      return e.code === STATUS_UNAVAILABLE || e.code === STATUS_TIMEOUT ? 'transient' : undefined;
     if (
       e instanceof TimeoutError ||
       e instanceof NoRespondersError ||
@@ -97,7 +98,11 @@ export function asServiceError(err: unknown, what: string): unknown {
     });
   }
   if (kind === 'transient') {
-    return new UnavailableError(`${what}: NATS is unavailable (${(err as Error).message})`, { cause: err, retryAfterMs: NATS_RETRY_AFTER_MS, reason: 'nats' });
+    return new UnavailableError(`${what}: NATS is unavailable (${(err as Error).message})`, {
+      cause: err,
+      retryAfterMs: NATS_RETRY_AFTER_MS,
+      reason: 'nats',
+    });
   }
   return err;
 }

@@ -15,5 +15,12 @@ export { connectNats } from './connect.js';
 export { natsServerConfig, syncServerPermissions, datastorePermissions } from './server-config.js';
 export type { NatsServerConfigOptions } from './server-config.js';
 export type { NatsConnection } from './connect.js';
-export { asServiceError, classifyNatsError, TransientJsCodes, StorageJsCodes, NATS_RETRY_AFTER_MS, STORAGE_RETRY_AFTER_MS } from './errors.js';
+export {
+  asServiceError,
+  classifyNatsError,
+  TransientJsCodes,
+  StorageJsCodes,
+  NATS_RETRY_AFTER_MS,
+  STORAGE_RETRY_AFTER_MS,
+} from './errors.js';
 export type { NatsFailure } from './errors.js';

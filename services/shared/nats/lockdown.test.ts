@@ -29,7 +29,12 @@ const log = createLogger('nats-lockdown-test');
 const scratch = mkdtempSync(join(tmpdir(), 'meshless-nats-lockdown-'));
 const serverLog = join(scratch, 'nats.log');
 /** The nats-server's log: every permission violation it refused, with user and subject. */
-const violations = () => (existsSync(serverLog) ? readFileSync(serverLog, 'utf8').split('\n').filter((l) => /(Publish|Subscription) Violation/.test(l)) : []);
+const violations = () =>
+  existsSync(serverLog)
+    ? readFileSync(serverLog, 'utf8')
+        .split('\n')
+        .filter((l) => /(Publish|Subscription) Violation/.test(l))
+    : [];
 
 before(async () => {
   pki = await createTestPki();
@@ -42,7 +47,21 @@ before(async () => {
       `${natsServerConfig({ host: '127.0.0.1', port, serverName: 'test', storeDir, credentials: dirs.nats!, datastores: ['datastore'], syncServers: ['sync-0'] })}log_file: ${JSON.stringify(serverLog)}\n`,
   });
   ds = await runDatastore(testConfig(nats.url, { natsCredentials: dirs.datastore! }), log);
-  sync = await runSync(loadConfig(syncConfigSpec, { env: {}, overrides: { nats: nats.url, natsCredentials: dirs.sync, insecure: true, listen: '127.0.0.1:0', stateDir: '', metricsPort: -1, serverId: 'sync-0' } }), { log });
+  sync = await runSync(
+    loadConfig(syncConfigSpec, {
+      env: {},
+      overrides: {
+        nats: nats.url,
+        natsCredentials: dirs.sync,
+        insecure: true,
+        listen: '127.0.0.1:0',
+        stateDir: '',
+        metricsPort: -1,
+        serverId: 'sync-0',
+      },
+    }),
+    { log },
+  );
 });
 
 after(async () => {
@@ -57,20 +76,29 @@ test('the datastore writes and the sync server follows under their permissions',
   const client = createDatastoreClient(ds.address);
   await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-a' }, spec: {} });
   client.close();
-  await waitFor('the sync server ready and holding the node', () => sync.server.ready && sync.server.cache.size >= 1, 30_000);
+  await waitFor(
+    'the sync server ready and holding the node',
+    () => sync.server.ready && sync.server.cache.size >= 1,
+    30_000,
+  );
   // Heartbeats went out (the sync server's own subject) and nothing either did was refused.
-  await waitFor('a second heartbeat round', async () => {
-    const nc = await connectNats(nats.url, 'hb-probe', undefined, dirs.sync);
-    try {
-      const got = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 3000);
-        nc.subscribe(Subjects.syncHeartbeat, { max: 1, callback: () => (clearTimeout(timer), resolve(true)) });
-      });
-      return got;
-    } finally {
-      await nc.close();
-    }
-  }, 20_000, 100);
+  await waitFor(
+    'a second heartbeat round',
+    async () => {
+      const nc = await connectNats(nats.url, 'hb-probe', undefined, dirs.sync);
+      try {
+        const got = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 3000);
+          nc.subscribe(Subjects.syncHeartbeat, { max: 1, callback: () => (clearTimeout(timer), resolve(true)) });
+        });
+        return got;
+      } finally {
+        await nc.close();
+      }
+    },
+    20_000,
+    100,
+  );
   assert.deepEqual(violations(), [], 'the datastore and the sync server stay inside their allow lists');
 });
 
@@ -80,7 +108,12 @@ test('out-of-scope publishes and subscriptions are refused by nats-server for ea
     try {
       nc.publish(subject, 'x');
       await nc.flush();
-      await waitFor(`nats-server refusing ${user}'s publish to ${subject}`, () => violations().some((l) => l.includes(`Publish Violation - User "${user}", Subject "${subject}"`)), 10_000, 100);
+      await waitFor(
+        `nats-server refusing ${user}'s publish to ${subject}`,
+        () => violations().some((l) => l.includes(`Publish Violation - User "${user}", Subject "${subject}"`)),
+        10_000,
+        100,
+      );
     } finally {
       await nc.close();
     }
@@ -92,29 +125,49 @@ test('out-of-scope publishes and subscriptions are refused by nats-server for ea
       const ended = (async () => {
         for await (const _ of sub) void _;
       })();
-      await assert.rejects(ended, (err: Error) => err.name === 'PermissionViolationError' && err.message.includes(subject), `${user} subscribing to ${subject}`);
+      await assert.rejects(
+        ended,
+        (err: Error) => err.name === 'PermissionViolationError' && err.message.includes(subject),
+        `${user} subscribing to ${subject}`,
+      );
     } finally {
       await nc.close();
     }
   };
   // The sync server: no stream listing, no other bucket's or stream's consumers, no $SYS, no core subjects of others.
-  for (const subject of ['$JS.API.STREAM.LIST', '$JS.API.STREAM.INFO.KV_meshless-meta', '$JS.API.CONSUMER.CREATE.KV_meshless-meta', '$SYS.REQ.SERVER.PING', Subjects.rrPeerStatus]) {
+  for (const subject of [
+    '$JS.API.STREAM.LIST',
+    '$JS.API.STREAM.INFO.KV_meshless-meta',
+    '$JS.API.CONSUMER.CREATE.KV_meshless-meta',
+    '$SYS.REQ.SERVER.PING',
+    Subjects.rrPeerStatus,
+  ]) {
     await refusedPublish(dirs.sync!, 'meshless://sync-server/sync-0', subject);
   }
   // ... nor read another client's replies: every inbox, or the datastore's.
-  for (const subject of [`$KV.${RESOURCES_BUCKET}.>`, '>', Subjects.rrPeerStatus, '_INBOX.>', `${inboxPrefix({ role: 'datastore', name: 'datastore' })}.>`]) {
+  for (const subject of [
+    `$KV.${RESOURCES_BUCKET}.>`,
+    '>',
+    Subjects.rrPeerStatus,
+    '_INBOX.>',
+    `${inboxPrefix({ role: 'datastore', name: 'datastore' })}.>`,
+  ]) {
     await refusedSubscribe(dirs.sync!, 'sync-server', subject);
   }
   // The datastore: no forged heartbeat or drain notice, no $SYS, no subscription to them.
-  for (const subject of [Subjects.syncHeartbeat, Subjects.syncDrain, '$SYS.REQ.SERVER.PING']) await refusedPublish(dirs.datastore!, 'meshless://datastore/datastore', subject);
+  for (const subject of [Subjects.syncHeartbeat, Subjects.syncDrain, '$SYS.REQ.SERVER.PING'])
+    await refusedPublish(dirs.datastore!, 'meshless://datastore/datastore', subject);
   await refusedSubscribe(dirs.datastore!, 'datastore', Subjects.syncHeartbeat);
 });
 
-test('a sync server\'s user cannot write the KV, purge or delete the stream', async () => {
+test("a sync server's user cannot write the KV, purge or delete the stream", async () => {
   const nc = await connectNats(nats.url, 'rogue-sync', undefined, dirs.sync);
   try {
     const js = jetstream(nc);
-    await assert.rejects(js.publish(`$KV.${RESOURCES_BUCKET}.ippools._.evil`, '{"cidr":"not-a-cidr"}', { timeout: 2000 }), /permission|timeout|no responders/i);
+    await assert.rejects(
+      js.publish(`$KV.${RESOURCES_BUCKET}.ippools._.evil`, '{"cidr":"not-a-cidr"}', { timeout: 2000 }),
+      /permission|timeout|no responders/i,
+    );
     const jsm = await jetstreamManager(nc);
     await assert.rejects(jsm.streams.purge(`KV_${RESOURCES_BUCKET}`), /permission|timeout/i);
     await assert.rejects(jsm.streams.delete(`KV_${RESOURCES_BUCKET}`), /permission|timeout/i);
@@ -126,15 +179,24 @@ test('a sync server\'s user cannot write the KV, purge or delete the stream', as
   }
 });
 
-test('a node\'s certificate and no certificate are refused by NATS: no forged heartbeat, no KV write', async () => {
-  const tls = (dir: string) => ({ caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') });
-  await assert.rejects(connect({ servers: nats.url, tls: tls(dirs.node!), reconnect: false }), /Authorization Violation/i);
+test("a node's certificate and no certificate are refused by NATS: no forged heartbeat, no KV write", async () => {
+  const tls = (dir: string) => ({
+    caFile: join(dir, 'ca.crt'),
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+  });
+  await assert.rejects(
+    connect({ servers: nats.url, tls: tls(dirs.node!), reconnect: false }),
+    /Authorization Violation/i,
+  );
   await assert.rejects(connect({ servers: nats.url, tls: { caFile: join(dirs.node!, 'ca.crt') }, reconnect: false }));
   await assert.rejects(connect({ servers: nats.url, reconnect: false }));
   // The heartbeat subject only ever carried the real sync server.
   const nc = await connectNats(nats.url, 'observer', undefined, dirs.sync);
   const seen: string[] = [];
-  const sub = nc.subscribe(Subjects.syncHeartbeat, { callback: (_e, m) => void seen.push(String((m.json() as { id: string }).id)) });
+  const sub = nc.subscribe(Subjects.syncHeartbeat, {
+    callback: (_e, m) => void seen.push(String((m.json() as { id: string }).id)),
+  });
   await waitFor('a heartbeat', () => seen.length > 0, 10_000);
   sub.unsubscribe();
   await nc.close();

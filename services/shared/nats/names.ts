@@ -70,9 +70,7 @@ export const KIND_TOKENS = {
 
 export type StoredKind = keyof typeof KIND_TOKENS;
 
-const TOKEN_KINDS = new Map<string, StoredKind>(
-  Object.entries(KIND_TOKENS).map(([k, t]) => [t, k as StoredKind]),
-);
+const TOKEN_KINDS = new Map<string, StoredKind>(Object.entries(KIND_TOKENS).map(([k, t]) => [t, k as StoredKind]));
 
 const CLUSTER_SCOPE = '_';
 

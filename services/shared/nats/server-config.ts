@@ -27,7 +27,11 @@ import { inboxPrefix, META_BUCKET, RESOURCES_BUCKET, Subjects } from './names.js
 const API = '$JS.API';
 
 /** What a sync server may publish: the read path of services/sync (kv-source.ts, compaction.ts, sync-server.ts) and its own subjects. */
-export function syncServerPermissions(name: string, bucket = RESOURCES_BUCKET, metaBucket = META_BUCKET): { publish: string[]; subscribe: string[] } {
+export function syncServerPermissions(
+  name: string,
+  bucket = RESOURCES_BUCKET,
+  metaBucket = META_BUCKET,
+): { publish: string[]; subscribe: string[] } {
   const stream = `KV_${bucket}`;
   return {
     publish: [
@@ -54,7 +58,10 @@ export function syncServerPermissions(name: string, bucket = RESOURCES_BUCKET, m
 }
 
 /** What the datastore may publish: the JetStream API, its buckets, acks and flow control. */
-export function datastorePermissions(name: string, buckets: readonly string[] = [RESOURCES_BUCKET, META_BUCKET]): { publish: string[]; subscribe: string[] } {
+export function datastorePermissions(
+  name: string,
+  buckets: readonly string[] = [RESOURCES_BUCKET, META_BUCKET],
+): { publish: string[]; subscribe: string[] } {
   return {
     publish: [`${API}.>`, ...buckets.map((b) => `$KV.${b}.>`), '$JS.ACK.>', '$JS.FC.>'],
     subscribe: [`${inboxPrefix({ role: 'datastore', name })}.>`],
@@ -82,14 +89,25 @@ export interface NatsServerConfigOptions {
 
 const q = (s: string) => JSON.stringify(s);
 const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
-const perms = (p: { publish: string[]; subscribe: string[] }) => `{ publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} } }`;
+const perms = (p: { publish: string[]; subscribe: string[] }) =>
+  `{ publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} } }`;
 
 export function natsServerConfig(o: NatsServerConfigOptions): string {
   const dir = o.credentials;
-  const tlsFiles = [`cert_file: ${q(`${dir}/tls.crt`)}`, `key_file: ${q(`${dir}/tls.key`)}`, `ca_file: ${q(`${dir}/ca.crt`)}`];
+  const tlsFiles = [
+    `cert_file: ${q(`${dir}/tls.crt`)}`,
+    `key_file: ${q(`${dir}/tls.key`)}`,
+    `ca_file: ${q(`${dir}/ca.crt`)}`,
+  ];
   const users = [
-    ...o.datastores.map((name) => `    { user: ${q(identityUri({ role: 'datastore', name }))}, permissions: ${perms(datastorePermissions(name))} }`),
-    ...o.syncServers.map((name) => `    { user: ${q(identityUri({ role: 'sync-server', name }))}, permissions: ${perms(syncServerPermissions(name))} }`),
+    ...o.datastores.map(
+      (name) =>
+        `    { user: ${q(identityUri({ role: 'datastore', name }))}, permissions: ${perms(datastorePermissions(name))} }`,
+    ),
+    ...o.syncServers.map(
+      (name) =>
+        `    { user: ${q(identityUri({ role: 'sync-server', name }))}, permissions: ${perms(syncServerPermissions(name))} }`,
+    ),
   ];
   return [
     '# Written by Meshless (services/shared/nats/server-config.ts): TLS, users from client certificates, subject permissions.',

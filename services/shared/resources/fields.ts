@@ -30,36 +30,43 @@ export function ipAddress(family?: IpFamily): Check<string> {
  * alone means /32 or /128.
  */
 export function cidr(options: { family?: IpFamily; allowBareIp?: boolean } = {}): Check<string> {
-  return mapped((s) => {
-    const c = tryParseCidr(s, { allowBareIp: options.allowBareIp ?? false });
-    if (typeof c === 'string') return { problem: c };
-    if (options.family && c.family !== options.family) return { problem: `'${s}' is not an IPv${options.family} CIDR` };
-    const slash = s.indexOf('/');
-    if (slash >= 0) {
-      const given = tryParseIp(s.slice(0, slash));
-      if (typeof given !== 'string' && ipToString(given) !== ipToString({ family: c.family, bytes: c.address })) {
-        return { problem: `${s} is not strictly masked: host bits are set (the network is ${c.text})` };
+  return mapped(
+    (s) => {
+      const c = tryParseCidr(s, { allowBareIp: options.allowBareIp ?? false });
+      if (typeof c === 'string') return { problem: c };
+      if (options.family && c.family !== options.family)
+        return { problem: `'${s}' is not an IPv${options.family} CIDR` };
+      const slash = s.indexOf('/');
+      if (slash >= 0) {
+        const given = tryParseIp(s.slice(0, slash));
+        if (typeof given !== 'string' && ipToString(given) !== ipToString({ family: c.family, bytes: c.address })) {
+          return { problem: `${s} is not strictly masked: host bits are set (the network is ${c.text})` };
+        }
       }
-    }
-    return c.text;
-  }, { maxLength: 64 });
+      return c.text;
+    },
+    { maxLength: 64 },
+  );
 }
 
 /** "address/prefix" where the address may have host bits (a node's address on its subnet). */
 export function interfaceAddress(family?: IpFamily): Check<string> {
-  return mapped((s) => {
-    // Calico's cidrv4/cidrv6 also accept a bare address; keep it bare.
-    if (!s.includes('/')) {
-      const ip = tryParseIp(s);
-      if (typeof ip === 'string') return { problem: ip };
-      if (family && ip.family !== family) return { problem: `'${s}' is not an IPv${family} address` };
-      return ipToString(ip);
-    }
-    const a = tryParseInterfaceAddress(s);
-    if (typeof a === 'string') return { problem: a };
-    if (family && a.ip.family !== family) return { problem: `'${s}' is not an IPv${family} address` };
-    return a.text;
-  }, { maxLength: 64 });
+  return mapped(
+    (s) => {
+      // Calico's cidrv4/cidrv6 also accept a bare address; keep it bare.
+      if (!s.includes('/')) {
+        const ip = tryParseIp(s);
+        if (typeof ip === 'string') return { problem: ip };
+        if (family && ip.family !== family) return { problem: `'${s}' is not an IPv${family} address` };
+        return ipToString(ip);
+      }
+      const a = tryParseInterfaceAddress(s);
+      if (typeof a === 'string') return { problem: a };
+      if (family && a.ip.family !== family) return { problem: `'${s}' is not an IPv${family} address` };
+      return a.text;
+    },
+    { maxLength: 64 },
+  );
 }
 
 /**
@@ -69,7 +76,10 @@ export function interfaceAddress(family?: IpFamily): Check<string> {
 export const asNumber: Check<number> = (value, path) => {
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) {
-      return fail(path, `${value} is not an AS number; write asdot notation as a quoted string (e.g. '1.10'), since YAML reads 1.10 as the number 1.1`);
+      return fail(
+        path,
+        `${value} is not an AS number; write asdot notation as a quoted string (e.g. '1.10'), since YAML reads 1.10 as the number 1.1`,
+      );
     }
     if (value < 1 || value > 4294967295) return fail(path, `${value} is out of range for an AS number (1-4294967295)`);
     return value;
@@ -130,7 +140,10 @@ export const rulePort: Check<number | string> = (value, path) => {
     return lo === hi ? lo : `${lo}:${hi}`;
   }
   if (!NAMED_PORT.test(value)) {
-    return fail(path, `'${value}' is not a port, a range 'lo:hi' or a port name (letters, digits, '_', '.', '-', at most 128)`);
+    return fail(
+      path,
+      `'${value}' is not a port, a range 'lo:hi' or a port name (letters, digits, '_', '.', '-', at most 128)`,
+    );
   }
   return value;
 };
@@ -144,7 +157,8 @@ export const portName: Check<string> = text((s) => {
   if (s.length > 15) return `port name '${s}' is longer than 15 characters`;
   if (!/^[a-z0-9-]+$/.test(s)) return `port name '${s}' may contain only lower case letters, digits and '-'`;
   if (!/[a-z]/.test(s)) return `port name '${s}' must contain at least one letter`;
-  if (s.startsWith('-') || s.endsWith('-') || s.includes('--')) return `port name '${s}' must not start or end with '-' or contain '--'`;
+  if (s.startsWith('-') || s.endsWith('-') || s.includes('--'))
+    return `port name '${s}' must not start or end with '-' or contain '--'`;
   return undefined;
 });
 
@@ -162,7 +176,8 @@ export function selector(options: { noGlobal?: string; globalAlone?: boolean } =
     }
     const usesGlobal = selectorUsesGlobal(sel.root);
     if (options.noGlobal && usesGlobal) fail(path, options.noGlobal);
-    if (options.globalAlone && usesGlobal && !sel.isGlobal) fail(path, 'global() cannot be combined with other selectors');
+    if (options.globalAlone && usesGlobal && !sel.isGlobal)
+      fail(path, 'global() cannot be combined with other selectors');
     return value;
   };
 }
@@ -183,7 +198,9 @@ function selectorUsesGlobal(node: SelectorNode): boolean {
 
 /** Linux interface name (Calico's interfaceRegex): 1-15 of letters, digits, '_', '.', '-'. */
 export const interfaceName: Check<string> = text((s) =>
-  /^[a-zA-Z0-9_.-]{1,15}$/.test(s) ? undefined : `'${s}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-')`,
+  /^[a-zA-Z0-9_.-]{1,15}$/.test(s)
+    ? undefined
+    : `'${s}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-')`,
 );
 
 /** An interface name pattern for BGPConfiguration.ignoredInterfaces ('*' wildcards, not '*' alone). */
@@ -203,7 +220,9 @@ export const macAddress: Check<string> = mapped((s) => {
 });
 
 /** A Kubernetes duration ("90s", "2m", "1h30m", "500ms"; shared/config's parseDuration), kept as given; must be >= 0. */
-export const duration: Check<string> = text((s) => (parseDuration(s) !== undefined ? undefined : `'${s}' is not a duration (e.g. 120s, 2m, 1h30m)`));
+export const duration: Check<string> = text((s) =>
+  parseDuration(s) !== undefined ? undefined : `'${s}' is not a duration (e.g. 120s, 2m, 1h30m)`,
+);
 
 /** Milliseconds of a duration accepted by `duration` (0 for anything else). */
 export function durationMs(s: string): number {
@@ -234,24 +253,28 @@ export const community: Check<string> = text(checkCommunity);
  * BGPPeer.peerIP (Calico's "IP:port"): an address, "a.b.c.d:port" or "[v6]:port", port 1..65535.
  * Returned canonical.
  */
-export const peerAddress: Check<string> = mapped((s) => {
-  let host = s;
-  let port: string | undefined;
-  const v6 = /^\[([^\]]+)\]:([0-9]+)$/.exec(s);
-  const v4 = /^([0-9.]+):([0-9]+)$/.exec(s);
-  if (v6) [, host, port] = v6 as unknown as [string, string, string];
-  else if (v4) [, host, port] = v4 as unknown as [string, string, string];
-  else if (s.startsWith('[')) return { problem: `'${s}' is not an address: write IPv6 with a port as [address]:port` };
-  const ip = tryParseIp(host);
-  if (typeof ip === 'string') return { problem: `${ip} (use an address, a.b.c.d:port or [ipv6]:port)` };
-  if (v6 && ip.family !== 6) return { problem: `'${s}': brackets are only for IPv6 addresses` };
-  if (port !== undefined) {
-    const n = Number(port);
-    if (n < 1 || n > 65535) return { problem: `'${s}': port must be 1-65535` };
-    return ip.family === 6 ? `[${ipToString(ip)}]:${n}` : `${ipToString(ip)}:${n}`;
-  }
-  return ipToString(ip);
-}, { maxLength: 64 });
+export const peerAddress: Check<string> = mapped(
+  (s) => {
+    let host = s;
+    let port: string | undefined;
+    const v6 = /^\[([^\]]+)\]:([0-9]+)$/.exec(s);
+    const v4 = /^([0-9.]+):([0-9]+)$/.exec(s);
+    if (v6) [, host, port] = v6 as unknown as [string, string, string];
+    else if (v4) [, host, port] = v4 as unknown as [string, string, string];
+    else if (s.startsWith('['))
+      return { problem: `'${s}' is not an address: write IPv6 with a port as [address]:port` };
+    const ip = tryParseIp(host);
+    if (typeof ip === 'string') return { problem: `${ip} (use an address, a.b.c.d:port or [ipv6]:port)` };
+    if (v6 && ip.family !== 6) return { problem: `'${s}': brackets are only for IPv6 addresses` };
+    if (port !== undefined) {
+      const n = Number(port);
+      if (n < 1 || n > 65535) return { problem: `'${s}': port must be 1-65535` };
+      return ip.family === 6 ? `[${ipToString(ip)}]:${n}` : `${ipToString(ip)}:${n}`;
+    }
+    return ipToString(ip);
+  },
+  { maxLength: 64 },
+);
 
 /** Splits a validated peerIP into address and optional port. */
 export function splitPeerAddress(peerIP: string): { ip: string; port?: number } {
@@ -261,4 +284,3 @@ export function splitPeerAddress(peerIP: string): { ip: string; port?: number } 
   if (v4) return { ip: v4[1]!, port: Number(v4[2]) };
   return { ip: peerIP };
 }
-

@@ -10,7 +10,10 @@ export interface KindSpec {
    * Rules and defaults that need the metadata as well as the validated spec; may change `spec`
    * and throws FieldError (via `fail`) with the full field path.
    */
-  finish?: (metadata: { name: string; namespace?: string; labels?: Record<string, string> }, spec: Record<string, unknown>) => void;
+  finish?: (
+    metadata: { name: string; namespace?: string; labels?: Record<string, string> },
+    spec: Record<string, unknown>,
+  ) => void;
   /** Validates `status` when the kind has one. */
   status?: Check<Record<string, unknown>>;
 }

@@ -15,7 +15,19 @@ import {
   selector,
   splitPeerAddress,
 } from './fields.js';
-import { boolean, fail, integer, list, object, oneOf, optional, required, string, withDefault, type Check } from './schema.js';
+import {
+  boolean,
+  fail,
+  integer,
+  list,
+  object,
+  oneOf,
+  optional,
+  required,
+  string,
+  withDefault,
+  type Check,
+} from './schema.js';
 import type { KindSpec } from './kind-spec.js';
 
 const password = object({
@@ -60,7 +72,10 @@ export function bgpPeerWarnings(spec: Record<string, unknown>): { field: string;
   const set = (k: string) => spec[k] !== undefined && spec[k] !== '';
   const out: { field: string; message: string }[] = [];
   if (!set('peerIP') && !set('peerSelector') && !set('localWorkloadSelector')) {
-    out.push({ field: 'spec.peerIP', message: 'neither peerIP, peerSelector nor localWorkloadSelector is set: this peer selects no BGP speaker' });
+    out.push({
+      field: 'spec.peerIP',
+      message: 'neither peerIP, peerSelector nor localWorkloadSelector is set: this peer selects no BGP speaker',
+    });
   }
   if (set('peerIP') && !set('asNumber')) {
     out.push({ field: 'spec.asNumber', message: 'is not set: the peer is taken to be in the local AS (iBGP)' });
@@ -73,7 +88,8 @@ export const BGPPEER: KindSpec = {
     const s = bgpPeerSpec(value, path);
     const set = (k: string) => s[k] !== undefined && s[k] !== '';
     if (set('node') && set('nodeSelector')) fail(`${path}.nodeSelector`, 'node and nodeSelector cannot both be set');
-    if (set('peerIP') && set('peerSelector')) fail(`${path}.peerSelector`, 'peerIP and peerSelector cannot both be set');
+    if (set('peerIP') && set('peerSelector'))
+      fail(`${path}.peerSelector`, 'peerIP and peerSelector cannot both be set');
     if (set('localWorkloadSelector')) {
       if (set('peerIP')) fail(`${path}.peerIP`, 'must be empty when localWorkloadSelector is set');
       if (set('peerSelector')) fail(`${path}.peerSelector`, 'must be empty when localWorkloadSelector is set');
@@ -92,7 +108,10 @@ export const BGPPEER: KindSpec = {
       }
     }
     if (s.keepOriginalNextHop === true && set('nextHopMode')) {
-      fail(`${path}.nextHopMode`, 'keepOriginalNextHop and nextHopMode cannot both be set (keepOriginalNextHop is deprecated: use nextHopMode Keep)');
+      fail(
+        `${path}.nextHopMode`,
+        'keepOriginalNextHop and nextHopMode cannot both be set (keepOriginalNextHop is deprecated: use nextHopMode Keep)',
+      );
     }
     return s;
   },
@@ -159,12 +178,15 @@ export const BGPCONFIGURATION: KindSpec = {
   spec: (value, path) => {
     const s = bgpConfigurationSpec(value, path);
     if (s.nodeToNodeMeshEnabled === false) {
-      if (s.nodeMeshPassword !== undefined) fail(`${path}.nodeMeshPassword`, 'cannot be set when nodeToNodeMeshEnabled is false');
-      if (s.nodeMeshMaxRestartTime !== undefined) fail(`${path}.nodeMeshMaxRestartTime`, 'cannot be set when nodeToNodeMeshEnabled is false');
+      if (s.nodeMeshPassword !== undefined)
+        fail(`${path}.nodeMeshPassword`, 'cannot be set when nodeToNodeMeshEnabled is false');
+      if (s.nodeMeshMaxRestartTime !== undefined)
+        fail(`${path}.nodeMeshMaxRestartTime`, 'cannot be set when nodeToNodeMeshEnabled is false');
     }
     const communities = (s.communities as { name: string; value: string }[] | undefined) ?? [];
     communities.forEach((c, i) => {
-      if (communities.findIndex((o) => o.name === c.name) !== i) fail(`${path}.communities[${i}].name`, `'${c.name}' is defined twice`);
+      if (communities.findIndex((o) => o.name === c.name) !== i)
+        fail(`${path}.communities[${i}].name`, `'${c.name}' is defined twice`);
     });
     const adverts = (s.prefixAdvertisements as { communities: string[] }[] | undefined) ?? [];
     if (communities.length > 0 && adverts.length === 0) {
@@ -175,7 +197,10 @@ export const BGPCONFIGURATION: KindSpec = {
         if (communities.some((d) => d.name === c)) return;
         const problem = checkCommunity(c);
         if (problem) {
-          fail(`${path}.prefixAdvertisements[${i}].communities[${j}]`, `'${c}' is neither a community value ('aa:nn' or 'aa:nn:mm') nor a name defined in communities`);
+          fail(
+            `${path}.prefixAdvertisements[${i}].communities[${j}]`,
+            `'${c}' is neither a community value ('aa:nn' or 'aa:nn:mm') nor a name defined in communities`,
+          );
         }
       }),
     );
@@ -187,7 +212,11 @@ export const BGPCONFIGURATION: KindSpec = {
       spec.asNumber ??= 64512;
     } else {
       const bad = DEFAULT_ONLY.find((f) => spec[f] !== undefined);
-      if (bad) fail(`spec.${bad}`, `only the BGPConfiguration named 'default' may set ${bad} (per-node configurations are named 'node.<name>')`);
+      if (bad)
+        fail(
+          `spec.${bad}`,
+          `only the BGPConfiguration named 'default' may set ${bad} (per-node configurations are named 'node.<name>')`,
+        );
     }
     spec.listenPort ??= 179;
   },

@@ -28,7 +28,11 @@ const operation: Check<Record<string, unknown>> = (value, path) => {
     setPriority: optional(object({ value: required(priority) })),
   })(value, path);
   const set = Object.keys(op);
-  if (set.length !== 1) fail(path, `set exactly one of addCommunity, prependASPath or setPriority${set.length ? ` (got ${set.join(', ')})` : ''}`);
+  if (set.length !== 1)
+    fail(
+      path,
+      `set exactly one of addCommunity, prependASPath or setPriority${set.length ? ` (got ${set.join(', ')})` : ''}`,
+    );
   return op;
 };
 
@@ -36,7 +40,12 @@ function filterRule(family: 4 | 6): Check<Record<string, unknown>> {
   const max = family === 4 ? 32 : 128;
   const rule = object({
     cidr: optional(cidr({ family })),
-    prefixLength: optional(object({ min: optional(integer(0, max, `an IPv${family} prefix length`)), max: optional(integer(0, max, `an IPv${family} prefix length`)) })),
+    prefixLength: optional(
+      object({
+        min: optional(integer(0, max, `an IPv${family} prefix length`)),
+        max: optional(integer(0, max, `an IPv${family} prefix length`)),
+      }),
+    ),
     source: optional(oneOf(['RemotePeers'] as const)),
     interface: optional(filterInterface),
     matchOperator: optional(oneOf(['Equal', 'NotEqual', 'In', 'NotIn'] as const)),
@@ -51,12 +60,18 @@ function filterRule(family: 4 | 6): Check<Record<string, unknown>> {
     const r = rule(value, path);
     // Calico's CEL rules on BGPFilterRuleV4/V6.
     if ((r.cidr !== undefined) !== (r.matchOperator !== undefined)) {
-      fail(`${path}.${r.cidr === undefined ? 'cidr' : 'matchOperator'}`, 'cidr and matchOperator must both be set or both be empty');
+      fail(
+        `${path}.${r.cidr === undefined ? 'cidr' : 'matchOperator'}`,
+        'cidr and matchOperator must both be set or both be empty',
+      );
     }
-    if (r.prefixLength !== undefined && r.cidr === undefined) fail(`${path}.prefixLength`, 'cidr is required when prefixLength is set');
+    if (r.prefixLength !== undefined && r.cidr === undefined)
+      fail(`${path}.prefixLength`, 'cidr is required when prefixLength is set');
     const pl = r.prefixLength as { min?: number; max?: number } | undefined;
-    if (pl?.min !== undefined && pl.max !== undefined && pl.min > pl.max) fail(`${path}.prefixLength.min`, `${pl.min} is greater than max ${pl.max}`);
-    if ((r.operations as unknown[] | undefined)?.length && r.action !== 'Accept') fail(`${path}.operations`, 'operations may only be used with action Accept');
+    if (pl?.min !== undefined && pl.max !== undefined && pl.min > pl.max)
+      fail(`${path}.prefixLength.min`, `${pl.min} is greater than max ${pl.max}`);
+    if ((r.operations as unknown[] | undefined)?.length && r.action !== 'Accept')
+      fail(`${path}.operations`, 'operations may only be used with action Accept');
     return r;
   };
 }

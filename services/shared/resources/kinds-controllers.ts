@@ -5,7 +5,20 @@
 import { checkLabelKey, checkLabelValue } from './names.js';
 import { cidr, duration, ipAddress, nameField, selector } from './fields.js';
 import { logSeverity } from './kinds-bgp.js';
-import { describe, fail, integer, isPlainObject, list, object, oneOf, optional, required, stringMap, withDefault, type Check } from './schema.js';
+import {
+  describe,
+  fail,
+  integer,
+  isPlainObject,
+  list,
+  object,
+  oneOf,
+  optional,
+  required,
+  stringMap,
+  withDefault,
+  type Check,
+} from './schema.js';
 import type { KindSpec } from './kind-spec.js';
 
 const enabled = oneOf(['Enabled', 'Disabled'] as const);
@@ -63,7 +76,8 @@ const kubeControllersSpec = object({
 });
 
 export const KUBECONTROLLERSCONFIGURATION: KindSpec = {
-  nameRule: (name) => (name === 'default' ? undefined : `a KubeControllersConfiguration must be named 'default', got '${name}'`),
+  nameRule: (name) =>
+    name === 'default' ? undefined : `a KubeControllersConfiguration must be named 'default', got '${name}'`,
   spec: kubeControllersSpec,
   // Written by calico-kube-controllers: what it runs with. Kept as given when valid.
   status: object({
@@ -83,7 +97,8 @@ const nodeStatusStatus: Check<Record<string, unknown>> = (value, path) => {
     const list = peers[f];
     if (Array.isArray(list)) {
       list.forEach((p, i) => {
-        if (isPlainObject(p) && p.peerIP !== undefined && p.peerIP !== '') ipAddress()(p.peerIP, `${path}.bgp.${f}[${i}].peerIP`);
+        if (isPlainObject(p) && p.peerIP !== undefined && p.peerIP !== '')
+          ipAddress()(p.peerIP, `${path}.bgp.${f}[${i}].peerIP`);
       });
     }
   }
@@ -98,4 +113,3 @@ export const CALICONODESTATUS: KindSpec = {
   }),
   status: nodeStatusStatus,
 };
-

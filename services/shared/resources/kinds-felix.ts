@@ -10,10 +10,38 @@
 import { cidr, duration, interfacePattern, ipAddress, rulePort } from './fields.js';
 import { PROGRAM_CLUSTER_ROUTES } from './kinds-bgp.js';
 import { checkDns1123Label } from './names.js';
-import { boolean, describe, fail, finiteNumber, integer, isPlainObject, join, list, object, oneOf, optional, string, stringMap, type Check } from './schema.js';
+import {
+  boolean,
+  describe,
+  fail,
+  finiteNumber,
+  integer,
+  isPlainObject,
+  join,
+  list,
+  object,
+  oneOf,
+  optional,
+  string,
+  stringMap,
+  type Check,
+} from './schema.js';
 import type { KindSpec } from './kind-spec.js';
 
-type FieldType = 'bool' | 'int' | 'number' | 'duration' | 'string' | 'enum' | 'port' | 'ports' | 'protoPorts' | 'strings' | 'map' | 'dscp' | 'object';
+type FieldType =
+  | 'bool'
+  | 'int'
+  | 'number'
+  | 'duration'
+  | 'string'
+  | 'enum'
+  | 'port'
+  | 'ports'
+  | 'protoPorts'
+  | 'strings'
+  | 'map'
+  | 'dscp'
+  | 'object';
 
 interface FelixField {
   t: FieldType;
@@ -39,8 +67,16 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   iptablesRefreshInterval: { t: 'duration' },
   iptablesPostWriteCheckInterval: { t: 'duration' },
   iptablesLockProbeInterval: { t: 'duration' },
-  featureDetectOverride: { t: 'string', check: 'keyValueList', pattern: "^([a-zA-Z0-9-_]+=(true|false|),)*([a-zA-Z0-9-_]+=(true|false|))?$" },
-  featureGates: { t: 'string', check: 'keyValueList', pattern: "^([a-zA-Z0-9-_]+=([^=]+),)*([a-zA-Z0-9-_]+=([^=]+))?$" },
+  featureDetectOverride: {
+    t: 'string',
+    check: 'keyValueList',
+    pattern: '^([a-zA-Z0-9-_]+=(true|false|),)*([a-zA-Z0-9-_]+=(true|false|))?$',
+  },
+  featureGates: {
+    t: 'string',
+    check: 'keyValueList',
+    pattern: '^([a-zA-Z0-9-_]+=([^=]+),)*([a-zA-Z0-9-_]+=([^=]+))?$',
+  },
   ipsetsRefreshInterval: { t: 'duration' },
   maxIpsetSize: { t: 'int' },
   iptablesBackend: { t: 'enum', v: ['Legacy', 'NFT', 'Auto'] },
@@ -51,18 +87,18 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   openstackRegion: { t: 'string' },
   interfacePrefix: { t: 'string' },
   interfaceExclude: { t: 'string' },
-  chainInsertMode: { t: 'string', pattern: "^(?i)(Insert|Append)?$" },
-  defaultEndpointToHostAction: { t: 'string', pattern: "^(?i)(Drop|Accept|Return)?$" },
-  iptablesFilterAllowAction: { t: 'string', pattern: "^(?i)(Accept|Return)?$" },
-  iptablesMangleAllowAction: { t: 'string', pattern: "^(?i)(Accept|Return)?$" },
-  iptablesFilterDenyAction: { t: 'string', pattern: "^(?i)(Drop|Reject)?$" },
-  logPrefix: { t: 'string', pattern: "^([a-zA-Z0-9%: /_-])*$" },
-  logActionRateLimit: { t: 'string', pattern: "^[1-9]\\d{0,3}/(?:second|minute|hour|day)$" },
+  chainInsertMode: { t: 'string', pattern: '^(?i)(Insert|Append)?$' },
+  defaultEndpointToHostAction: { t: 'string', pattern: '^(?i)(Drop|Accept|Return)?$' },
+  iptablesFilterAllowAction: { t: 'string', pattern: '^(?i)(Accept|Return)?$' },
+  iptablesMangleAllowAction: { t: 'string', pattern: '^(?i)(Accept|Return)?$' },
+  iptablesFilterDenyAction: { t: 'string', pattern: '^(?i)(Drop|Reject)?$' },
+  logPrefix: { t: 'string', pattern: '^([a-zA-Z0-9%: /_-])*$' },
+  logActionRateLimit: { t: 'string', pattern: '^[1-9]\\d{0,3}/(?:second|minute|hour|day)$' },
   logActionRateLimitBurst: { t: 'int', min: 0, max: 9999 },
   logFilePath: { t: 'string' },
-  logSeverityFile: { t: 'string', pattern: "^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$" },
-  logSeverityScreen: { t: 'string', pattern: "^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$" },
-  logSeveritySys: { t: 'string', pattern: "^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$" },
+  logSeverityFile: { t: 'string', pattern: '^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$' },
+  logSeverityScreen: { t: 'string', pattern: '^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$' },
+  logSeveritySys: { t: 'string', pattern: '^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$' },
   logDebugFilenameRegex: { t: 'string', check: 'regexp' },
   ipipEnabled: { t: 'bool' },
   ipipMTU: { t: 'int' },
@@ -93,7 +129,10 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   prometheusMetricsCAFile: { t: 'string' },
   prometheusMetricsCertFile: { t: 'string' },
   prometheusMetricsKeyFile: { t: 'string' },
-  prometheusMetricsClientAuth: { t: 'enum', v: ['RequireAndVerifyClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'NoClientCert'] },
+  prometheusMetricsClientAuth: {
+    t: 'enum',
+    v: ['RequireAndVerifyClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'NoClientCert'],
+  },
   failsafeInboundHostPorts: { t: 'protoPorts' },
   failsafeOutboundHostPorts: { t: 'protoPorts' },
   kubeNodePortRanges: { t: 'ports' },
@@ -126,15 +165,15 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   nftablesFlowTableOffload: { t: 'enum', v: ['All', 'Disabled'] },
   nftablesFlowTableDataIfacePattern: { t: 'string', check: 'regexp' },
   nftablesRefreshInterval: { t: 'duration' },
-  nftablesFilterAllowAction: { t: 'string', pattern: "^(?i)(Accept|Return)?$" },
-  nftablesMangleAllowAction: { t: 'string', pattern: "^(?i)(Accept|Return)?$" },
-  nftablesFilterDenyAction: { t: 'string', pattern: "^(?i)(Drop|Reject)?$" },
+  nftablesFilterAllowAction: { t: 'string', pattern: '^(?i)(Accept|Return)?$' },
+  nftablesMangleAllowAction: { t: 'string', pattern: '^(?i)(Accept|Return)?$' },
+  nftablesFilterDenyAction: { t: 'string', pattern: '^(?i)(Drop|Reject)?$' },
   nftablesMarkMask: { t: 'int', min: 0, max: 4294967295 },
   bpfEnabled: { t: 'bool' },
   bpfOverlayHostSourceIP: { t: 'enum', v: ['TunnelAddress', 'HostAddress'] },
   bpfDisableUnprivileged: { t: 'bool' },
   bpfJITHardening: { t: 'enum', v: ['Auto', 'Strict'] },
-  bpfLogLevel: { t: 'string', pattern: "^(?i)(Off|Info|Debug)?$" },
+  bpfLogLevel: { t: 'string', pattern: '^(?i)(Off|Info|Debug)?$' },
   bpfConntrackLogLevel: { t: 'enum', v: ['Off', 'Debug'] },
   bpfConntrackMode: { t: 'enum', v: ['Auto', 'Userspace', 'BPFProgram'] },
   bpfConntrackTimeouts: { t: 'object' },
@@ -146,7 +185,7 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   bpfConnectTimeLoadBalancingEnabled: { t: 'bool' },
   bpfConnectTimeLoadBalancing: { t: 'enum', v: ['TCP', 'Enabled', 'Disabled'] },
   bpfHostNetworkedNATWithoutCTLB: { t: 'enum', v: ['Enabled', 'Disabled'] },
-  bpfExternalServiceMode: { t: 'string', pattern: "^(?i)(Tunnel|DSR)?$" },
+  bpfExternalServiceMode: { t: 'string', pattern: '^(?i)(Tunnel|DSR)?$' },
   bpfDSROptoutCIDRs: { t: 'strings', check: 'cidrs' },
   bpfExtToServiceConnmark: { t: 'int', min: 0, max: 4294967295 },
   bpfKubeProxyIptablesCleanupEnabled: { t: 'bool' },
@@ -159,13 +198,13 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   bpfMapSizeRoute: { t: 'int' },
   bpfMapSizeConntrack: { t: 'int' },
   bpfMapSizePerCpuConntrack: { t: 'int' },
-  bpfMapSizeConntrackScaling: { t: 'string', pattern: "^(?i)(Disabled|DoubleIfFull)?$" },
+  bpfMapSizeConntrackScaling: { t: 'string', pattern: '^(?i)(Disabled|DoubleIfFull)?$' },
   bpfMapSizeConntrackCleanupQueue: { t: 'int', min: 1 },
   bpfMapSizeIPSets: { t: 'int' },
   bpfMapSizeIfState: { t: 'int' },
   bpfHostConntrackBypass: { t: 'bool' },
   bpfIPFragmentReassemblyEnabled: { t: 'bool' },
-  bpfEnforceRPF: { t: 'string', pattern: "^(?i)(Disabled|Strict|Loose)?$" },
+  bpfEnforceRPF: { t: 'string', pattern: '^(?i)(Disabled|Strict|Loose)?$' },
   bpfPolicyDebugEnabled: { t: 'bool' },
   bpfForceTrackPacketsFromIfaces: { t: 'strings', check: 'ifaceFilterSlice' },
   bpfDisableGROForIfaces: { t: 'string', check: 'regexp' },
@@ -182,7 +221,7 @@ const FELIX_FIELDS: Record<string, FelixField> = {
   flowLogsGoldmaneServer: { t: 'string' },
   flowLogsLocalReporter: { t: 'enum', v: ['Disabled', 'Enabled'] },
   bpfProfiling: { t: 'enum', v: ['Enabled', 'Disabled'] },
-  routeSource: { t: 'string', pattern: "^(?i)(WorkloadIPs|CalicoIPAM)?$" },
+  routeSource: { t: 'string', pattern: '^(?i)(WorkloadIPs|CalicoIPAM)?$' },
   routeTableRanges: { t: 'object' },
   routeTableRange: { t: 'object' },
   routeSyncDisabled: { t: 'bool' },
@@ -226,7 +265,10 @@ const protoPort = object({
 });
 
 const tableRange = () =>
-  object({ min: optional(integer(1, 4294967295, 'a routing table')), max: optional(integer(1, 4294967295, 'a routing table')) });
+  object({
+    min: optional(integer(1, 4294967295, 'a routing table')),
+    max: optional(integer(1, 4294967295, 'a routing table')),
+  });
 
 /** Anything JSON-shaped (for Felix's structured fields Meshless does not interpret), at most 8 levels deep. */
 const anyValue: Check<unknown> = (value, path) => {
@@ -241,7 +283,29 @@ const anyValue: Check<unknown> = (value, path) => {
 
 const dscp: Check<number | string> = (value, path) => {
   if (typeof value === 'number') return integer(0, 63, 'a DSCP value')(value, path);
-  const names = ['DF', 'EF', 'AF11', 'AF12', 'AF13', 'AF21', 'AF22', 'AF23', 'AF31', 'AF32', 'AF33', 'AF41', 'AF42', 'AF43', 'CS0', 'CS1', 'CS2', 'CS3', 'CS4', 'CS5', 'CS6'];
+  const names = [
+    'DF',
+    'EF',
+    'AF11',
+    'AF12',
+    'AF13',
+    'AF21',
+    'AF22',
+    'AF23',
+    'AF31',
+    'AF32',
+    'AF33',
+    'AF41',
+    'AF42',
+    'AF43',
+    'CS0',
+    'CS1',
+    'CS2',
+    'CS3',
+    'CS4',
+    'CS5',
+    'CS6',
+  ];
   if (typeof value === 'string' && names.includes(value)) return value;
   return fail(path, `expected a DSCP value 0-63 or one of ${names.join(', ')}, got ${describe(value)}`);
 };
@@ -286,7 +350,12 @@ function fieldCheck(name: string, f: FelixField): Check<unknown> {
       base = dscp;
       break;
     case 'object':
-      base = name === 'routeTableRange' ? tableRange() : name === 'routeTableRanges' ? list(tableRange(), { maxItems: 64 }) : anyValue;
+      base =
+        name === 'routeTableRange'
+          ? tableRange()
+          : name === 'routeTableRanges'
+            ? list(tableRange(), { maxItems: 64 })
+            : anyValue;
       break;
     default:
       base = string({ maxLength: 4096 });
@@ -320,7 +389,10 @@ const NAMED_CHECKS: Record<string, Check<unknown>> = {
   ipv6: (v, p) => ipAddress(6)(v, p),
   cidrs: (v, p) => (Array.isArray(v) ? v.map((c, i) => cidr({ allowBareIp: true })(c, `${p}[${i}]`)) : v),
   interface: (v, p) => interfacePattern(v, p),
-  prometheusHost: (v, p) => (typeof v === 'string' && /^[a-zA-Z0-9.:_\-\[\]]*$/.test(v) ? v : fail(p, `'${String(v)}' is not a host name or address`)),
+  prometheusHost: (v, p) =>
+    typeof v === 'string' && /^[a-zA-Z0-9.:_\-\[\]]*$/.test(v)
+      ? v
+      : fail(p, `'${String(v)}' is not a host name or address`),
 };
 
 const CHECKS = new Map(Object.entries(FELIX_FIELDS).map(([name, f]) => [name, fieldCheck(name, f)]));
@@ -328,26 +400,38 @@ const felixObject = object(Object.fromEntries(CHECKS));
 
 export const FELIXCONFIGURATION: KindSpec = {
   nameRule: (name) =>
-    name === 'default' || (name.startsWith('node.') && checkDns1123Label(name.slice(5).replaceAll('.', '-')) === undefined)
+    name === 'default' ||
+    (name.startsWith('node.') && checkDns1123Label(name.slice(5).replaceAll('.', '-')) === undefined)
       ? undefined
       : `a FelixConfiguration is named 'default' (cluster-wide) or 'node.<node name>' (one node), got '${name}'`,
   spec: (value, path) => {
     const s = felixObject(value, path);
     // Calico's validateFelixConfigSpec rules beyond single fields.
     const ranges = s.kubeNodePortRanges as (number | string)[] | undefined;
-    if (ranges && ranges.length > 7) fail(join(path, 'kubeNodePortRanges'), 'node port ranges list is too long (max 7)');
+    if (ranges && ranges.length > 7)
+      fail(join(path, 'kubeNodePortRanges'), 'node port ranges list is too long (max 7)');
     ranges?.forEach((r, i) => {
-      if (typeof r === 'string' && !/^[0-9]+:[0-9]+$/.test(r)) fail(`${path}.kubeNodePortRanges[${i}]`, 'node port ranges should not contain named ports');
+      if (typeof r === 'string' && !/^[0-9]+:[0-9]+$/.test(r))
+        fail(`${path}.kubeNodePortRanges[${i}]`, 'node port ranges should not contain named ports');
     });
-    (s.externalNodesList as string[] | undefined)?.forEach((c, i) => cidr({ family: 4, allowBareIp: true })(c, `${path}.externalNodesList[${i}]`));
+    (s.externalNodesList as string[] | undefined)?.forEach((c, i) =>
+      cidr({ family: 4, allowBareIp: true })(c, `${path}.externalNodesList[${i}]`),
+    );
     const region = s.openstackRegion as string | undefined;
     if (region && (region.length > 63 - 'openstack-region-'.length || checkDns1123Label(region))) {
-      fail(`${path}.openstackRegion`, `'${region}' must be a DNS label of at most ${63 - 'openstack-region-'.length} characters`);
+      fail(
+        `${path}.openstackRegion`,
+        `'${region}' must be a DNS label of at most ${63 - 'openstack-region-'.length} characters`,
+      );
     }
     for (const f of ['natOutgoingAddress', 'deviceRouteSourceAddress', 'deviceRouteSourceAddressIPv6'] as const) {
-      if (typeof s[f] === 'string' && s[f] !== '') s[f] = ipAddress(f.endsWith('IPv6') ? 6 : f === 'natOutgoingAddress' ? undefined : 4)(s[f], `${path}.${f}`);
+      if (typeof s[f] === 'string' && s[f] !== '')
+        s[f] = ipAddress(f.endsWith('IPv6') ? 6 : f === 'natOutgoingAddress' ? undefined : 4)(s[f], `${path}.${f}`);
     }
-    if (s.programClusterRoutes !== undefined && !(PROGRAM_CLUSTER_ROUTES as readonly unknown[]).includes(s.programClusterRoutes)) {
+    if (
+      s.programClusterRoutes !== undefined &&
+      !(PROGRAM_CLUSTER_ROUTES as readonly unknown[]).includes(s.programClusterRoutes)
+    ) {
       fail(`${path}.programClusterRoutes`, `is not one of ${PROGRAM_CLUSTER_ROUTES.join(', ')}`);
     }
     return s;

@@ -38,10 +38,10 @@ const ipPoolSpec = object({
   disabled: withDefault(boolean, false),
   disableBGPExport: withDefault(boolean, false),
   nodeSelector: withDefault(selector({ noGlobal: 'global() is not valid in an IPPool nodeSelector' }), 'all()'),
-  allowedUses: withDefault(list(oneOf(['Workload', 'Tunnel', 'LoadBalancer'] as const), { maxItems: 10, unique: true }), [
-    'Workload',
-    'Tunnel',
-  ]),
+  allowedUses: withDefault(
+    list(oneOf(['Workload', 'Tunnel', 'LoadBalancer'] as const), { maxItems: 10, unique: true }),
+    ['Workload', 'Tunnel'],
+  ),
   assignmentMode: withDefault(oneOf(['Automatic', 'Manual'] as const), 'Automatic'),
   namespaceSelector: optional(selector({ noGlobal: 'global() is not valid in an IPPool namespaceSelector' })),
 });
@@ -62,10 +62,14 @@ export const IPPOOL: KindSpec = {
       fail(`${path}.blockSize`, `${blockSize} is out of range for IPv${pool.family} (${limits.min}-${limits.max})`);
     }
     if (pool.prefixLength > blockSize && !spec.disabled) {
-      fail(`${path}.blockSize`, `a /${blockSize} block does not fit in ${pool.text}: the pool must be at least as large as one block`);
+      fail(
+        `${path}.blockSize`,
+        `a /${blockSize} block does not fit in ${pool.text}: the pool must be at least as large as one block`,
+      );
     }
     const linkLocal = pool.family === 4 ? IPV4_LINK_LOCAL : IPV6_LINK_LOCAL;
-    if (cidrsOverlap(pool, linkLocal)) fail(`${path}.cidr`, `${pool.text} overlaps the link-local range ${linkLocal.text}`);
+    if (cidrsOverlap(pool, linkLocal))
+      fail(`${path}.cidr`, `${pool.text} overlaps the link-local range ${linkLocal.text}`);
     if (spec.ipipMode !== 'Never' && spec.vxlanMode !== 'Never') {
       fail(`${path}.vxlanMode`, `ipipMode (${spec.ipipMode}) and vxlanMode (${spec.vxlanMode}) cannot both be enabled`);
     }
@@ -80,7 +84,8 @@ export const IPPOOL: KindSpec = {
         fail(`${path}.allowedUses`, 'a LoadBalancer pool cannot have IPIP or VXLAN enabled');
       }
       if (spec.disableBGPExport) fail(`${path}.disableBGPExport`, 'a LoadBalancer pool cannot disable BGP export');
-      if (spec.nodeSelector !== 'all()') fail(`${path}.nodeSelector`, "a LoadBalancer pool must have nodeSelector 'all()'");
+      if (spec.nodeSelector !== 'all()')
+        fail(`${path}.nodeSelector`, "a LoadBalancer pool must have nodeSelector 'all()'");
     }
     const { cidr: c, blockSize: b, ...rest } = spec;
     return { cidr: c, blockSize: b, ...rest };
@@ -139,7 +144,8 @@ const ipamBlockSpec = object({
   sequenceNumberForAllocation: optional((value, path) => {
     if (!isPlainObject(value)) return fail(path, `expected a mapping, got ${describe(value)}`);
     const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = integer(0, Number.MAX_SAFE_INTEGER)(v, `${path}[${JSON.stringify(k)}]`);
+    for (const [k, v] of Object.entries(value))
+      out[k] = integer(0, Number.MAX_SAFE_INTEGER)(v, `${path}[${JSON.stringify(k)}]`);
     return out;
   }),
   deleted: withDefault(boolean, false),
@@ -153,7 +159,10 @@ export const IPAMBLOCK: KindSpec = {
       const c = parseCidr(cidr()(raw.cidr, `${path}.cidr`));
       const limits = BLOCK_SIZE[c.family];
       if (c.prefixLength < limits.min || c.prefixLength > limits.max) {
-        fail(`${path}.cidr`, `a block must be /${limits.min} to /${limits.max} for IPv${c.family}, got /${c.prefixLength}`);
+        fail(
+          `${path}.cidr`,
+          `a block must be /${limits.min} to /${limits.max} for IPv${c.family}, got /${c.prefixLength}`,
+        );
       }
     }
     const spec = ipamBlockSpec(value, path);
@@ -206,7 +215,10 @@ export const BLOCKAFFINITY: KindSpec = {
     const c = parseCidr(spec.cidr as string);
     const limits = BLOCK_SIZE[c.family];
     if (c.prefixLength < limits.min || c.prefixLength > limits.max) {
-      fail(`${path}.cidr`, `a block must be /${limits.min} to /${limits.max} for IPv${c.family}, got /${c.prefixLength}`);
+      fail(
+        `${path}.cidr`,
+        `a block must be /${limits.min} to /${limits.max} for IPv${c.family}, got /${c.prefixLength}`,
+      );
     }
     return spec;
   },
@@ -240,6 +252,7 @@ export const IPAMHANDLE: KindSpec = {
   spec: (value, path) => ipamHandleSpec(value, path),
   finish: ({ name }, spec) => {
     const expected = ipamHandleName(spec.handleID as string);
-    if (name !== expected) fail('metadata.name', `the IPAMHandle of handle '${spec.handleID}' must be named '${expected}'`);
+    if (name !== expected)
+      fail('metadata.name', `the IPAMHandle of handle '${spec.handleID}' must be named '${expected}'`);
   },
 };

@@ -30,7 +30,14 @@ const nodeSpec = object({
   ipv6VXLANTunnelAddr: optional(ipAddress(6)),
   vxlanTunnelMACAddr: optional(macAddress),
   vxlanTunnelMACAddrV6: optional(macAddress),
-  orchRefs: optional(list(object({ nodeName: optional(string({ maxLength: 253 })), orchestrator: required(string({ nonEmpty: true, maxLength: 64 })) }))),
+  orchRefs: optional(
+    list(
+      object({
+        nodeName: optional(string({ maxLength: 253 })),
+        orchestrator: required(string({ nonEmpty: true, maxLength: 64 })),
+      }),
+    ),
+  ),
   addresses: optional(
     list(
       object({
@@ -39,7 +46,9 @@ const nodeSpec = object({
       }),
     ),
   ),
-  wireguard: optional(object({ interfaceIPv4Address: optional(ipAddress(4)), interfaceIPv6Address: optional(ipAddress(6)) })),
+  wireguard: optional(
+    object({ interfaceIPv4Address: optional(ipAddress(4)), interfaceIPv6Address: optional(ipAddress(6)) }),
+  ),
   interfaces: optional(list(object({ name: optional(interfaceName), addresses: optional(list(ipAddress())) }))),
 });
 
@@ -70,7 +79,8 @@ const endpointPort = object({
 
 function checkPortProtocols(ports: unknown, path: string): void {
   (ports as { protocol: string | number }[] | undefined)?.forEach((p, i) => {
-    if (!protocolHasPorts(p.protocol)) fail(`${path}[${i}].protocol`, `${p.protocol} has no ports (use TCP, UDP or SCTP)`);
+    if (!protocolHasPorts(p.protocol))
+      fail(`${path}[${i}].protocol`, `${p.protocol} has no ports (use TCP, UDP or SCTP)`);
   });
 }
 
@@ -95,7 +105,9 @@ export const HOSTENDPOINT: KindSpec = {
 
 const containerId: Check<string> = text(
   (s) =>
-    /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/.test(s) ? undefined : `'${s}' is not a container ID (letters, digits and '-')`,
+    /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/.test(s)
+      ? undefined
+      : `'${s}' is not a container ID (letters, digits and '-')`,
   { maxLength: 253 },
 );
 
@@ -166,17 +178,20 @@ export const WORKLOADENDPOINT: KindSpec = {
     (spec.ipNATs as { internalIP: string; externalIP: string }[] | undefined)?.forEach((nat, i) => {
       const internal = parseIp(nat.internalIP);
       if (internal.family !== parseIp(nat.externalIP).family) {
-        fail(`${path}.ipNATs[${i}].externalIP`, `${nat.externalIP} is not the same IP version as internalIP ${nat.internalIP}`);
+        fail(
+          `${path}.ipNATs[${i}].externalIP`,
+          `${nat.externalIP} is not the same IP version as internalIP ${nat.internalIP}`,
+        );
       }
       if (!networks.some((n) => cidrContains(n, internal))) {
         fail(`${path}.ipNATs[${i}].internalIP`, `${nat.internalIP} is not one of the endpoint's ipNetworks`);
       }
     });
     (spec.ports as { name?: string; protocol: string | number; hostPort?: number }[] | undefined)?.forEach((p, i) => {
-      if (!protocolHasPorts(p.protocol)) fail(`${path}.ports[${i}].protocol`, `${p.protocol} has no ports (use TCP, UDP or SCTP)`);
+      if (!protocolHasPorts(p.protocol))
+        fail(`${path}.ports[${i}].protocol`, `${p.protocol} has no ports (use TCP, UDP or SCTP)`);
       if (!p.name && !p.hostPort) fail(`${path}.ports[${i}].name`, 'is required when no hostPort is set');
     });
     return spec;
   },
 };
-

@@ -2,7 +2,17 @@
 
 import { checkLabelKey, checkLabelValue } from './names.js';
 import { parseCidr } from './net.js';
-import { cidr, isIcmp, isNamedPort, labelName, protocol, protocolHasPorts, nameField, rulePort, selector } from './fields.js';
+import {
+  cidr,
+  isIcmp,
+  isNamedPort,
+  labelName,
+  protocol,
+  protocolHasPorts,
+  nameField,
+  rulePort,
+  selector,
+} from './fields.js';
 import {
   boolean,
   fail,
@@ -36,7 +46,9 @@ const entityRule = object({
       selector: optional(selector({ noGlobal: ENTITY_SELECTOR_GLOBAL })),
     }),
   ),
-  services: optional(object({ name: required(nameField, 'is required: services must name a service'), namespace: optional(nameField) })),
+  services: optional(
+    object({ name: required(nameField, 'is required: services must name a service'), namespace: optional(nameField) }),
+  ),
 });
 
 const icmpFields = object({
@@ -45,11 +57,15 @@ const icmpFields = object({
 });
 
 const httpPath: Check<Record<string, unknown>> = (value, path) => {
-  const p = object({ exact: optional(string({ maxLength: 1024 })), prefix: optional(string({ maxLength: 1024 })) })(value, path);
+  const p = object({ exact: optional(string({ maxLength: 1024 })), prefix: optional(string({ maxLength: 1024 })) })(
+    value,
+    path,
+  );
   if (p.exact !== undefined && p.prefix !== undefined) fail(path, "set either 'exact' or 'prefix', not both");
   const v = (p.exact ?? p.prefix) as string | undefined;
   if (!v) return fail(path, "one of 'exact' or 'prefix' must be set");
-  if (!v.startsWith('/') || /[?# ]/.test(v)) fail(path, `'${v}' must start with '/' and not contain '?', '#' or spaces`);
+  if (!v.startsWith('/') || /[?# ]/.test(v))
+    fail(path, `'${v}' must start with '/' and not contain '?', '#' or spaces`);
   return p;
 };
 
@@ -107,7 +123,8 @@ export const rule: Check<Record<string, unknown>> = (value, path) => {
       if (!ports?.length) continue;
       if (r.protocol === undefined) {
         const i = ports.findIndex((p) => !isNamedPort(p));
-        if (i >= 0) fail(`${ep}.${f}[${i}]`, 'rules with a numeric port or port range must set protocol to TCP, UDP or SCTP');
+        if (i >= 0)
+          fail(`${ep}.${f}[${i}]`, 'rules with a numeric port or port range must set protocol to TCP, UDP or SCTP');
       } else if (!protocolHasPorts(r.protocol)) {
         fail(`${ep}.${f}`, `protocol ${r.protocol} has no ports: ports need protocol TCP, UDP or SCTP`);
       }
@@ -119,7 +136,10 @@ export const rule: Check<Record<string, unknown>> = (value, path) => {
         }
       }
       if (side === 'destination' && (e.ports?.length || e.notPorts?.length)) {
-        fail(`${ep}.${e.ports?.length ? 'ports' : 'notPorts'}`, 'ports and notPorts cannot be combined with destination.services');
+        fail(
+          `${ep}.${e.ports?.length ? 'ports' : 'notPorts'}`,
+          'ports and notPorts cannot be combined with destination.services',
+        );
       }
     }
   }
@@ -131,14 +151,16 @@ export const rule: Check<Record<string, unknown>> = (value, path) => {
     const fam = isIcmp(p);
     const icmpField = f === 'protocol' ? 'icmp' : 'notICMP';
     if (ic && !fam) fail(`${path}.${icmpField}`, `ICMP fields require ${f} ICMP or ICMPv6`);
-    if (ic && ic.code !== undefined && ic.type === undefined) fail(`${path}.${icmpField}.code`, 'an ICMP code needs an ICMP type');
+    if (ic && ic.code !== undefined && ic.type === undefined)
+      fail(`${path}.${icmpField}.code`, 'an ICMP code needs an ICMP type');
     if (fam && r.ipVersion !== undefined && r.ipVersion !== fam) {
       fail(`${path}.ipVersion`, `${f} ${p} requires ipVersion ${fam}`);
     }
   }
   if (r.http !== undefined) {
     if (r.action !== 'Allow') fail(`${path}.http`, 'HTTP match is only valid on Allow rules');
-    if (r.protocol !== undefined && r.protocol !== 'TCP' && r.protocol !== 6) fail(`${path}.protocol`, 'rules with an HTTP match must have protocol TCP or none');
+    if (r.protocol !== undefined && r.protocol !== 'TCP' && r.protocol !== 6)
+      fail(`${path}.protocol`, 'rules with an HTTP match must have protocol TCP or none');
   }
   // Nets: one IP version per rule, matching ipVersion; a catch-all in notNets matches nothing.
   let seen: 4 | 6 | undefined;
@@ -147,10 +169,13 @@ export const rule: Check<Record<string, unknown>> = (value, path) => {
       (r[side]?.[f] ?? []).forEach((n, i) => {
         const c = parseCidr(n);
         const fp = `${path}.${side}.${f}[${i}]`;
-        if (r.ipVersion !== undefined && c.family !== r.ipVersion) fail(fp, `${n} is IPv${c.family} but the rule has ipVersion ${r.ipVersion}`);
-        if (seen !== undefined && c.family !== seen) fail(fp, `${n} is IPv${c.family}: a rule cannot mix IPv4 and IPv6 CIDRs`);
+        if (r.ipVersion !== undefined && c.family !== r.ipVersion)
+          fail(fp, `${n} is IPv${c.family} but the rule has ipVersion ${r.ipVersion}`);
+        if (seen !== undefined && c.family !== seen)
+          fail(fp, `${n} is IPv${c.family}: a rule cannot mix IPv4 and IPv6 CIDRs`);
         seen = c.family;
-        if (f === 'notNets' && c.prefixLength === 0) fail(fp, `${n} in notNets matches everything, so the rule would match no traffic`);
+        if (f === 'notNets' && c.prefixLength === 0)
+          fail(fp, `${n} in notNets matches everything, so the rule would match no traffic`);
       });
     }
   }
@@ -188,7 +213,8 @@ export function checkPolicy(spec: PolicyShape & Record<string, unknown>, path: s
     }
   });
   spec.ingress?.forEach((r, i) => {
-    if (r.destination?.services) fail(`${path}.ingress[${i}].destination.services`, 'not allowed in an ingress rule destination');
+    if (r.destination?.services)
+      fail(`${path}.ingress[${i}].destination.services`, 'not allowed in an ingress rule destination');
     if (global && r.source?.services && !r.source.services.namespace) {
       fail(`${path}.ingress[${i}].source.services.namespace`, 'is required in a GlobalNetworkPolicy');
     }
@@ -230,15 +256,13 @@ export const NETWORKPOLICY: KindSpec = {
 
 /** Calico's NetworkPolicy name rule (also StagedNetworkPolicy's), knp.default.* refused unless converted. */
 export function networkPolicyNameRule(name: string, converted = false): string | undefined {
-  return (
-    name.length > 253
-      ? `is longer than 253 characters (${name.length})`
-      : name.startsWith(KNP_PREFIX) && !converted
-        ? `'${name}': names starting with '${KNP_PREFIX}' belong to policies converted from Kubernetes NetworkPolicy and cannot be created`
-        : NP_NAME.test(name)
+  return name.length > 253
+    ? `is longer than 253 characters (${name.length})`
+    : name.startsWith(KNP_PREFIX) && !converted
+      ? `'${name}': names starting with '${KNP_PREFIX}' belong to policies converted from Kubernetes NetworkPolicy and cannot be created`
+      : NP_NAME.test(name)
         ? undefined
-        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'allow-dns' or 'default.allow-dns')`
-  );
+        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'allow-dns' or 'default.allow-dns')`;
 }
 
 export const globalPolicyFields = {
@@ -275,13 +299,11 @@ export const GLOBALNETWORKPOLICY: KindSpec = {
 };
 
 export function globalNetworkPolicyNameRule(name: string): string | undefined {
-  return (
-    name.length > 253
-      ? `is longer than 253 characters (${name.length})`
-      : GNP_NAME.test(name)
-        ? undefined
-        : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'deny-all' or 'default.deny-all')`
-  );
+  return name.length > 253
+    ? `is longer than 253 characters (${name.length})`
+    : GNP_NAME.test(name)
+      ? undefined
+      : `'${name}' is not a valid policy name: lower case letters, digits and '-', with at most one '.' (e.g. 'deny-all' or 'default.deny-all')`;
 }
 
 export const labelMap = stringMap(checkLabelKey, checkLabelValue, { scalarsAsText: true });

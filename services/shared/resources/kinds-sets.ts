@@ -12,7 +12,10 @@ const RESERVED_NAMESPACE_LABEL = 'projectcalico.org/namespace';
 
 const noReservedLabel: KindSpec['finish'] = ({ labels }) => {
   if (labels && RESERVED_NAMESPACE_LABEL in labels) {
-    fail(`metadata.labels[${JSON.stringify(RESERVED_NAMESPACE_LABEL)}]`, `${RESERVED_NAMESPACE_LABEL} is not a valid label name (Calico reserves it)`);
+    fail(
+      `metadata.labels[${JSON.stringify(RESERVED_NAMESPACE_LABEL)}]`,
+      `${RESERVED_NAMESPACE_LABEL} is not a valid label name (Calico reserves it)`,
+    );
   }
 };
 
@@ -65,7 +68,8 @@ export const TIER: KindSpec = {
       spec.order ??= known.order;
       spec.defaultAction ??= known.defaultAction;
       if (spec.order !== known.order) fail('spec.order', `the '${name}' tier must have order ${known.order}`);
-      if (spec.defaultAction !== known.defaultAction) fail('spec.defaultAction', `the '${name}' tier must have default action '${known.defaultAction}'`);
+      if (spec.defaultAction !== known.defaultAction)
+        fail('spec.defaultAction', `the '${name}' tier must have default action '${known.defaultAction}'`);
     }
     spec.defaultAction ??= 'Deny';
   },

@@ -16,7 +16,19 @@ import {
   networkPolicyNameRule,
   type PolicyShape,
 } from './kinds-policy.js';
-import { describe, fail, isPlainObject, list, object, oneOf, optional, required, stringMap, type Check, type Field } from './schema.js';
+import {
+  describe,
+  fail,
+  isPlainObject,
+  list,
+  object,
+  oneOf,
+  optional,
+  required,
+  stringMap,
+  type Check,
+  type Field,
+} from './schema.js';
 import type { KindSpec } from './kind-spec.js';
 
 const stagedAction = optional(oneOf(['Set', 'Delete'] as const));
@@ -24,11 +36,16 @@ const stagedAction = optional(oneOf(['Set', 'Delete'] as const));
 /** Fields that may be set with stagedAction Delete. */
 const DELETE_FIELDS = new Set(['stagedaction', 'tier']);
 
-function staged(fields: Record<string, Field>, check: (spec: PolicyShape & Record<string, unknown>, path: string) => void): Check<Record<string, unknown>> {
+function staged(
+  fields: Record<string, Field>,
+  check: (spec: PolicyShape & Record<string, unknown>, path: string) => void,
+): Check<Record<string, unknown>> {
   const full = object({ stagedAction, ...fields });
   return (value, path) => {
     if (isPlainObject(value) && typeof value.stagedAction === 'string' && value.stagedAction === 'Delete') {
-      const extra = Object.keys(value).find((k) => !DELETE_FIELDS.has(k.toLowerCase()) && value[k] !== null && value[k] !== undefined);
+      const extra = Object.keys(value).find(
+        (k) => !DELETE_FIELDS.has(k.toLowerCase()) && value[k] !== null && value[k] !== undefined,
+      );
       if (extra) fail(`${path}.${extra}`, 'must be empty when stagedAction is Delete (only tier may be set)');
       const out = object({ stagedAction, tier: fields.tier! })(value, path);
       return out;
@@ -81,8 +98,10 @@ const labelSelector: Check<Record<string, unknown>> = (value, path) => {
   ((s.matchExpressions as { operator: string; values?: string[] }[] | undefined) ?? []).forEach((e, i) => {
     const p = `${path}.matchExpressions[${i}].values`;
     const n = e.values?.length ?? 0;
-    if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0) fail(p, `must be non-empty for operator ${e.operator}`);
-    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && n > 0) fail(p, `must be empty for operator ${e.operator}`);
+    if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0)
+      fail(p, `must be non-empty for operator ${e.operator}`);
+    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && n > 0)
+      fail(p, `must be empty for operator ${e.operator}`);
   });
   return s;
 };
@@ -106,11 +125,16 @@ const k8sPort: Check<Record<string, unknown>> = (value, path) => {
   const p = object({
     protocol: optional(oneOf(['TCP', 'UDP', 'SCTP'] as const)),
     port: optional(rulePort),
-    endPort: optional((v, q) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : fail(q, `expected a port 1-65535, got ${describe(v)}`))),
+    endPort: optional((v, q) =>
+      typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535
+        ? v
+        : fail(q, `expected a port 1-65535, got ${describe(v)}`),
+    ),
   })(value, path);
   if (p.endPort !== undefined) {
     if (typeof p.port !== 'number') fail(`${path}.endPort`, 'needs a numeric port');
-    else if ((p.endPort as number) < p.port) fail(`${path}.endPort`, `must be greater than or equal to port (${p.port})`);
+    else if ((p.endPort as number) < p.port)
+      fail(`${path}.endPort`, `must be greater than or equal to port (${p.port})`);
   }
   return p;
 };
@@ -135,4 +159,3 @@ export const STAGEDKUBERNETESNETWORKPOLICY: KindSpec = {
     return spec;
   },
 };
-

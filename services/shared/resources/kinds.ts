@@ -14,22 +14,42 @@ export interface KindInfo {
 /** One row per kind. Aliases follow calicoctl's resource manager where calicoctl has the kind. */
 export const KINDS: readonly KindInfo[] = [
   { kind: 'Node', plural: 'nodes', aliases: ['node', 'nodes', 'no', 'nos'], namespaced: false },
-  { kind: 'IPPool', plural: 'ippools', aliases: ['ippool', 'ippools', 'ipp', 'ipps', 'pool', 'pools'], namespaced: false },
-  { kind: 'IPAMBlock', plural: 'ipamblocks', aliases: ['ipamblock', 'ipamblocks', 'block', 'blocks'], namespaced: false },
+  {
+    kind: 'IPPool',
+    plural: 'ippools',
+    aliases: ['ippool', 'ippools', 'ipp', 'ipps', 'pool', 'pools'],
+    namespaced: false,
+  },
+  {
+    kind: 'IPAMBlock',
+    plural: 'ipamblocks',
+    aliases: ['ipamblock', 'ipamblocks', 'block', 'blocks'],
+    namespaced: false,
+  },
   {
     kind: 'BlockAffinity',
     plural: 'blockaffinities',
     aliases: ['blockaffinity', 'blockaffinities', 'affinity', 'affinities'],
     namespaced: false,
   },
-  { kind: 'IPAMHandle', plural: 'ipamhandles', aliases: ['ipamhandle', 'ipamhandles', 'handle', 'handles'], namespaced: false },
+  {
+    kind: 'IPAMHandle',
+    plural: 'ipamhandles',
+    aliases: ['ipamhandle', 'ipamhandles', 'handle', 'handles'],
+    namespaced: false,
+  },
   {
     kind: 'WorkloadEndpoint',
     plural: 'workloadendpoints',
     aliases: ['workloadendpoint', 'workloadendpoints', 'wep', 'weps'],
     namespaced: true,
   },
-  { kind: 'HostEndpoint', plural: 'hostendpoints', aliases: ['hostendpoint', 'hostendpoints', 'hep', 'heps'], namespaced: false },
+  {
+    kind: 'HostEndpoint',
+    plural: 'hostendpoints',
+    aliases: ['hostendpoint', 'hostendpoints', 'hep', 'heps'],
+    namespaced: false,
+  },
   { kind: 'Profile', plural: 'profiles', aliases: ['profile', 'profiles', 'pro', 'pros'], namespaced: false },
   {
     kind: 'NetworkPolicy',
@@ -43,14 +63,24 @@ export const KINDS: readonly KindInfo[] = [
     aliases: ['globalnetworkpolicy', 'globalnetworkpolicies', 'gnp', 'gnps'],
     namespaced: false,
   },
-  { kind: 'BGPPeer', plural: 'bgppeers', aliases: ['bgppeer', 'bgppeers', 'bgpp', 'bgpps', 'bp', 'bps'], namespaced: false },
+  {
+    kind: 'BGPPeer',
+    plural: 'bgppeers',
+    aliases: ['bgppeer', 'bgppeers', 'bgpp', 'bgpps', 'bp', 'bps'],
+    namespaced: false,
+  },
   {
     kind: 'BGPConfiguration',
     plural: 'bgpconfigurations',
     aliases: ['bgpconfiguration', 'bgpconfigurations', 'bgpconfig', 'bgpconfigs'],
     namespaced: false,
   },
-  { kind: 'BGPFilter', plural: 'bgpfilters', aliases: ['bgpfilter', 'bgpfilters', 'bgpf', 'bgpfs', 'bf', 'bfs'], namespaced: false },
+  {
+    kind: 'BGPFilter',
+    plural: 'bgpfilters',
+    aliases: ['bgpfilter', 'bgpfilters', 'bgpf', 'bgpfs', 'bf', 'bfs'],
+    namespaced: false,
+  },
   {
     kind: 'FelixConfiguration',
     plural: 'felixconfigurations',
@@ -60,7 +90,12 @@ export const KINDS: readonly KindInfo[] = [
   {
     kind: 'KubeControllersConfiguration',
     plural: 'kubecontrollersconfigurations',
-    aliases: ['kubecontrollersconfiguration', 'kubecontrollersconfigurations', 'kubecontrollersconfig', 'kubecontrollersconfigs'],
+    aliases: [
+      'kubecontrollersconfiguration',
+      'kubecontrollersconfigurations',
+      'kubecontrollersconfig',
+      'kubecontrollersconfigs',
+    ],
     namespaced: false,
   },
   {
@@ -75,8 +110,18 @@ export const KINDS: readonly KindInfo[] = [
     aliases: ['ipamconfiguration', 'ipamconfigurations', 'ipamconfig', 'ipamconfigs'],
     namespaced: false,
   },
-  { kind: 'IPReservation', plural: 'ipreservations', aliases: ['ipreservation', 'ipreservations', 'reservation', 'reservations'], namespaced: false },
-  { kind: 'GlobalNetworkSet', plural: 'globalnetworksets', aliases: ['globalnetworkset', 'globalnetworksets', 'gnetsets'], namespaced: false },
+  {
+    kind: 'IPReservation',
+    plural: 'ipreservations',
+    aliases: ['ipreservation', 'ipreservations', 'reservation', 'reservations'],
+    namespaced: false,
+  },
+  {
+    kind: 'GlobalNetworkSet',
+    plural: 'globalnetworksets',
+    aliases: ['globalnetworkset', 'globalnetworksets', 'gnetsets'],
+    namespaced: false,
+  },
   { kind: 'NetworkSet', plural: 'networksets', aliases: ['networkset', 'networksets', 'netsets'], namespaced: true },
   { kind: 'Tier', plural: 'tiers', aliases: ['tier', 'tiers'], namespaced: false },
   {
@@ -94,7 +139,15 @@ export const KINDS: readonly KindInfo[] = [
   {
     kind: 'StagedKubernetesNetworkPolicy',
     plural: 'stagedkubernetesnetworkpolicies',
-    aliases: ['stagedkubernetesnetworkpolicy', 'stagedkubernetesnetworkpolicies', 'stagedkubernetespolicy', 'sknp', 'stagedkubernetespolicies', 'skpol', 'skpols'],
+    aliases: [
+      'stagedkubernetesnetworkpolicy',
+      'stagedkubernetesnetworkpolicies',
+      'stagedkubernetespolicy',
+      'sknp',
+      'stagedkubernetespolicies',
+      'skpol',
+      'skpols',
+    ],
     namespaced: true,
   },
   {

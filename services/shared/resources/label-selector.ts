@@ -51,7 +51,13 @@ export function parseLabelSelector(text: string): LabelSelector {
   };
   const key = (): string => {
     const [k, at] = word();
-    if (!k) throw new LabelSelectorError(text[at] === undefined ? 'expected a label key, found end of selector' : `expected a label key, found '${text[at]}'`, at);
+    if (!k)
+      throw new LabelSelectorError(
+        text[at] === undefined
+          ? 'expected a label key, found end of selector'
+          : `expected a label key, found '${text[at]}'`,
+        at,
+      );
     const problem = checkLabelKey(k);
     if (problem) throw new LabelSelectorError(`label key '${k}': ${problem}`, at);
     return k;
@@ -107,7 +113,10 @@ export function parseLabelSelector(text: string): LabelSelector {
         } else if (text[i] === ',' || i >= text.length) {
           requirements.push({ op: 'exists', key: k });
         } else {
-          throw new LabelSelectorError(`expected '=', '==', '!=', 'in', 'notin', ',' or end after '${k}', found '${text[i]}'`, i);
+          throw new LabelSelectorError(
+            `expected '=', '==', '!=', 'in', 'notin', ',' or end after '${k}', found '${text[i]}'`,
+            i,
+          );
         }
       }
       space();

@@ -17,7 +17,8 @@ const show = (s: string) => (s.length > 70 ? `'${s.slice(0, 67)}...'` : `'${s}'`
 /** DNS-1123 subdomain: lower case alphanumerics, '-' and '.', at most 253 characters. */
 export function checkDns1123Subdomain(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
-  if (name.length > DNS1123_SUBDOMAIN_MAX) return `${show(name)} is longer than ${DNS1123_SUBDOMAIN_MAX} characters (${name.length})`;
+  if (name.length > DNS1123_SUBDOMAIN_MAX)
+    return `${show(name)} is longer than ${DNS1123_SUBDOMAIN_MAX} characters (${name.length})`;
   if (!DNS1123_SUBDOMAIN.test(name)) {
     return `${show(name)} is not a valid name: use lower case letters, digits, '-' and '.', starting and ending with a letter or digit`;
   }
@@ -27,7 +28,8 @@ export function checkDns1123Subdomain(name: string): string | undefined {
 /** DNS-1123 label: lower case alphanumerics and '-', at most 63 characters. */
 export function checkDns1123Label(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
-  if (name.length > DNS1123_LABEL_MAX) return `${show(name)} is longer than ${DNS1123_LABEL_MAX} characters (${name.length})`;
+  if (name.length > DNS1123_LABEL_MAX)
+    return `${show(name)} is longer than ${DNS1123_LABEL_MAX} characters (${name.length})`;
   if (!DNS1123_LABEL.test(name)) {
     return `${show(name)} is not a valid DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit`;
   }

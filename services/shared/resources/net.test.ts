@@ -33,10 +33,24 @@ test('IPv4 parsing and formatting', () => {
   assert.deepEqual([...parseIp('10.1.2.3').bytes], [10, 1, 2, 3]);
   assert.equal(ipToString(parseIp('0.0.0.0')), '0.0.0.0');
   assert.equal(ipToString(parseIp('255.255.255.255')), '255.255.255.255');
-  for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-1', ' 1.2.3.4', '1.2.3.4 ', 'a.b.c.d', '', '1..2.3']) {
+  for (const bad of [
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1.2.3.-1',
+    ' 1.2.3.4',
+    '1.2.3.4 ',
+    'a.b.c.d',
+    '',
+    '1..2.3',
+  ]) {
     assert.equal(typeof tryParseIp(bad), 'string', bad);
   }
-  assert.throws(() => parseIp('300.1.1.1'), (e: unknown) => e instanceof ResourceError && /'300.1.1.1' is not a valid IP address/.test(e.message));
+  assert.throws(
+    () => parseIp('300.1.1.1'),
+    (e: unknown) => e instanceof ResourceError && /'300.1.1.1' is not a valid IP address/.test(e.message),
+  );
 });
 
 test('IPv6 parsing and RFC 5952 formatting', () => {
@@ -53,7 +67,18 @@ test('IPv6 parsing and RFC 5952 formatting', () => {
     ['fe80::', 'fe80::'],
   ];
   for (const [input, canonical] of cases) assert.equal(ipToString(parseIp(input)), canonical, input);
-  for (const bad of [':', ':::', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'g::1', 'fe80::1%eth0', '::1.2.3', '1:2:3:4:5:6:7', '[::1]']) {
+  for (const bad of [
+    ':',
+    ':::',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2::3',
+    '12345::',
+    'g::1',
+    'fe80::1%eth0',
+    '::1.2.3',
+    '1:2:3:4:5:6:7',
+    '[::1]',
+  ]) {
     assert.equal(typeof tryParseIp(bad), 'string', bad);
   }
 });
@@ -129,7 +154,9 @@ for (const [family, gen, bits] of [
   });
 
   test(`property: IPv${family} CIDR containment and overlap agree with interval arithmetic and Node's BlockList`, () => {
-    const cidrGen = fc.tuple(gen, fc.integer({ min: 0, max: bits })).map(([n, p]) => parseCidr(`${ipToString(bigIntToIp(n, family))}/${p}`));
+    const cidrGen = fc
+      .tuple(gen, fc.integer({ min: 0, max: bits }))
+      .map(([n, p]) => parseCidr(`${ipToString(bigIntToIp(n, family))}/${p}`));
     fc.assert(
       fc.property(cidrGen, cidrGen, gen, (a, b, addr) => {
         const range = (c: typeof a) => {
@@ -156,7 +183,12 @@ for (const [family, gen, bits] of [
 
   test(`property: IPv${family} blocks tile the pool in order`, () => {
     const gen2 = fc
-      .tuple(gen, fc.integer({ min: 0, max: bits }), fc.integer({ min: 0, max: bits }), fc.bigInt({ min: 0n, max: V6_MAX }))
+      .tuple(
+        gen,
+        fc.integer({ min: 0, max: bits }),
+        fc.integer({ min: 0, max: bits }),
+        fc.bigInt({ min: 0n, max: V6_MAX }),
+      )
       .map(([n, p, q, r]) => {
         const poolPrefix = Math.min(p, q);
         const blockSize = Math.max(p, q);
@@ -187,16 +219,22 @@ for (const [family, gen, bits] of [
 test('property: address validity agrees with Node for text over the address alphabet', () => {
   const chars = fc.constantFrom(...'0123456789abcdefABCDEF:.'.split(''));
   fc.assert(
-    fc.property(fc.array(chars, { maxLength: 45 }).map((a) => a.join('')), (s) => {
-      const r = tryParseIp(s);
-      assert.equal(typeof r === 'string' ? 0 : r.family, isIP(s), s);
-    }),
+    fc.property(
+      fc.array(chars, { maxLength: 45 }).map((a) => a.join('')),
+      (s) => {
+        const r = tryParseIp(s);
+        assert.equal(typeof r === 'string' ? 0 : r.family, isIP(s), s);
+      },
+    ),
     { numRuns: 5000 },
   );
   // Structured near-misses: dotted quads and IPv6 groups with random compression.
   const quad = fc.tuple(...Array.from({ length: 4 }, () => fc.integer({ min: 0, max: 300 }))).map((q) => q.join('.'));
   const groups = fc
-    .tuple(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 9 }), fc.integer({ min: -1, max: 9 }))
+    .tuple(
+      fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 9 }),
+      fc.integer({ min: -1, max: 9 }),
+    )
     .map(([g, at]) => {
       const hex = g.map((x) => x.toString(16));
       if (at >= 0 && at <= hex.length) return `${hex.slice(0, at).join(':')}::${hex.slice(at).join(':')}`;

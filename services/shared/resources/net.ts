@@ -267,7 +267,8 @@ export function blockAt(pool: Cidr | string, blockSize: number, index: number | 
   checkBlockSize(p, blockSize);
   const i = BigInt(index);
   const count = 1n << BigInt(blockSize - p.prefixLength);
-  if (i < 0n || i >= count) throw new RangeError(`block index ${i} is outside ${p.text} (${count} blocks of /${blockSize})`);
+  if (i < 0n || i >= count)
+    throw new RangeError(`block index ${i} is outside ${p.text} (${count} blocks of /${blockSize})`);
   const bits = familyBits(p.family);
   const base = bytesToBigInt(p.address) + (i << BigInt(bits - blockSize));
   const address = bigIntToBytes(base, p.family === 4 ? 4 : 16);

@@ -78,7 +78,12 @@ function expand(value: unknown, source: string, index: number): ParsedDocument[]
   if (obj.object.kind !== 'List') return [obj];
   const items = obj.object.items;
   if (!Array.isArray(items)) {
-    throw new ResourceError('a List must have an items array', { source, document: index, kind: 'List', field: 'items' });
+    throw new ResourceError('a List must have an items array', {
+      source,
+      document: index,
+      kind: 'List',
+      field: 'items',
+    });
   }
   return items.map((v, i) => asDocument(v, source, index, i + 1));
 }
@@ -104,7 +109,10 @@ function findDuplicateKey(doc: Document.Parsed): { key: string; offset: number }
         const k = pair.key;
         const key = isScalar(k) ? String(k.value) : String(k);
         if (seen.has(key)) {
-          found = { key: key.length > 60 ? `${key.slice(0, 57)}...` : key, offset: (isScalar(k) ? k.range?.[0] : undefined) ?? 0 };
+          found = {
+            key: key.length > 60 ? `${key.slice(0, 57)}...` : key,
+            offset: (isScalar(k) ? k.range?.[0] : undefined) ?? 0,
+          };
           return visit.BREAK;
         }
         seen.add(key);
@@ -115,13 +123,24 @@ function findDuplicateKey(doc: Document.Parsed): { key: string; offset: number }
   return found;
 }
 
-function yamlError(message: string, at: number, text: string, source: string, document: number, cause?: YAMLError): ResourceError {
+function yamlError(
+  message: string,
+  at: number,
+  text: string,
+  source: string,
+  document: number,
+  cause?: YAMLError,
+): ResourceError {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   const offset = Math.min(at, text.length);
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   const column = offset - before.lastIndexOf('\n');
-  return new ResourceError(`invalid YAML at line ${line}, column ${column}: ${first}`, { source, document, ...(cause ? { cause } : {}) });
+  return new ResourceError(`invalid YAML at line ${line}, column ${column}: ${first}`, {
+    source,
+    document,
+    ...(cause ? { cause } : {}),
+  });
 }
 
 /**
@@ -142,10 +161,13 @@ function checkDocumentSizes(text: string, source: string): void {
     if (startedBy === '---' || /^[ \t]*[^#\s]/m.test(chunk)) document++;
     const bytes = Buffer.byteLength(chunk, 'utf8');
     if (bytes > MAX_DOCUMENT_BYTES) {
-      throw new ResourceError(`document is ${MiB(bytes)}, larger than the ${MiB(MAX_DOCUMENT_BYTES)} limit per document`, {
-        source,
-        document: Math.max(document, 1),
-      });
+      throw new ResourceError(
+        `document is ${MiB(bytes)}, larger than the ${MiB(MAX_DOCUMENT_BYTES)} limit per document`,
+        {
+          source,
+          document: Math.max(document, 1),
+        },
+      );
     }
   };
   for (let m = marker.exec(text); m; m = marker.exec(text)) {

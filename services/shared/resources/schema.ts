@@ -106,7 +106,8 @@ function matchFieldCase(
   const from: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
     const name = (renamed[key] as string | undefined) ?? key;
-    if (name in from) fail(join(path, name), `is given twice, as '${from[name]}' and '${key}' (field names match in any case)`);
+    if (name in from)
+      fail(join(path, name), `is given twice, as '${from[name]}' and '${key}' (field names match in any case)`);
     from[name] = key;
     out[name] = v;
   }
@@ -116,7 +117,9 @@ function matchFieldCase(
 function unknownFieldReason(key: string, known: string[]): string {
   const near = known
     .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)
-    .map(([k, d]) => [k, key.length >= 3 && k.toLowerCase().startsWith(key.toLowerCase()) ? Math.min(d, 1) : d] as const)
+    .map(
+      ([k, d]) => [k, key.length >= 3 && k.toLowerCase().startsWith(key.toLowerCase()) ? Math.min(d, 1) : d] as const,
+    )
     .filter(([, d]) => d <= Math.max(2, Math.floor(key.length / 4)))
     .sort((a, b) => a[1] - b[1])[0];
   if (near) return `unknown field '${key}' (did you mean '${near[0]}'?)`;
@@ -159,11 +162,15 @@ export function text(test: (s: string) => string | undefined, options: { maxLeng
 }
 
 /** A string mapped to a normalized value (or a problem text, returned as `{ problem }`). */
-export function mapped<T>(convert: (s: string) => T | { problem: string }, options: { maxLength?: number } = {}): Check<T> {
+export function mapped<T>(
+  convert: (s: string) => T | { problem: string },
+  options: { maxLength?: number } = {},
+): Check<T> {
   const base = string({ ...options, nonEmpty: true });
   return (value, path) => {
     const r = convert(base(value, path));
-    if (r !== null && typeof r === 'object' && 'problem' in (r as object)) return fail(path, (r as { problem: string }).problem);
+    if (r !== null && typeof r === 'object' && 'problem' in (r as object))
+      return fail(path, (r as { problem: string }).problem);
     return r as T;
   };
 }
@@ -173,7 +180,8 @@ export const boolean: Check<boolean> = (value, path) =>
 
 export function integer(min: number, max: number, what = ''): Check<number> {
   return (value, path) => {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return fail(path, `expected an integer, got ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return fail(path, `expected an integer, got ${describe(value)}`);
     if (value < min || value > max) fail(path, `${value} is out of range${what ? ` for ${what}` : ''} (${min}-${max})`);
     return value;
   };
@@ -193,14 +201,19 @@ export function oneOf<T extends string>(values: readonly T[]): Check<T> {
   };
 }
 
-export function list<T>(item: Check<T>, options: { maxItems?: number; unique?: boolean; nonEmpty?: boolean } = {}): Check<T[]> {
+export function list<T>(
+  item: Check<T>,
+  options: { maxItems?: number; unique?: boolean; nonEmpty?: boolean } = {},
+): Check<T[]> {
   return (value, path) => {
     if (!Array.isArray(value)) return fail(path, `expected a list, got ${describe(value)}`);
     if (options.nonEmpty && value.length === 0) fail(path, 'must not be empty');
     if (options.maxItems !== undefined && value.length > options.maxItems) {
       fail(path, `has ${value.length} items, more than the limit of ${options.maxItems}`);
     }
-    const out = value.map((v, i) => (v === null || v === undefined ? fail(`${path}[${i}]`, 'must not be null') : item(v, `${path}[${i}]`)));
+    const out = value.map((v, i) =>
+      v === null || v === undefined ? fail(`${path}[${i}]`, 'must not be null') : item(v, `${path}[${i}]`),
+    );
     if (options.unique) {
       const seen = new Map<string, number>();
       out.forEach((v, i) => {

@@ -26,7 +26,7 @@ test('Calico selector: every operator', () => {
     ["app != 'db'", true],
     ["db != 'x'", true],
     ["app in {'web', 'api'}", true],
-    ["app in {}", false],
+    ['app in {}', false],
     ["app not in {'web'}", false],
     ["db not in {'web'}", true],
     ["app notin {'api'}", true],
@@ -41,7 +41,7 @@ test('Calico selector: every operator', () => {
     ["app == 'db' || tier == 'frontend' && has(nope)", false],
     ["(app == 'db' || tier == 'frontend') && !has(nope)", true],
     ["!(app == 'web')", false],
-    ["!!has(app)", true],
+    ['!!has(app)', true],
     ["\tapp=='web'&&tier=='frontend'  ", true],
   ];
   for (const [text, expected] of cases) assert.equal(parseSelector(text).matches(labels), expected, text);
@@ -54,7 +54,7 @@ test('Calico selector: every operator', () => {
 test('Calico selector: syntax errors name the position', () => {
   const cases: [string, number, RegExp][] = [
     ["app = 'web'", 4, /expected '=='/],
-    ["app == web", 7, /expected a quoted string after '==', found label 'web'/],
+    ['app == web', 7, /expected a quoted string after '==', found label 'web'/],
     ["app == 'web", 7, /unterminated string/],
     ['has(app', 7, /expected '\)' to close has\(/],
     ["app is 'web'", 4, /expected an operator after label 'app'/],
@@ -85,7 +85,10 @@ test('Calico selector: syntax errors name the position', () => {
       text,
     );
   }
-  assert.throws(() => parseSelector('!'.repeat(10_000) + 'all()'), new RegExp(`nested deeper than ${MAX_SELECTOR_DEPTH}`));
+  assert.throws(
+    () => parseSelector('!'.repeat(10_000) + 'all()'),
+    new RegExp(`nested deeper than ${MAX_SELECTOR_DEPTH}`),
+  );
   assert.throws(() => parseSelector('('.repeat(10_000)), /nested deeper/);
 });
 
@@ -107,7 +110,11 @@ const refArb: fc.Arbitrary<Ref> = fc.letrec<{ ref: Ref }>((tie) => ({
   ref: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.record({ t: fc.constantFrom('has' as const, 'nothas' as const), k: key }),
-    fc.record({ t: fc.constantFrom('eq' as const, 'ne' as const, 'contains' as const, 'starts' as const, 'ends' as const), k: key, v: value }),
+    fc.record({
+      t: fc.constantFrom('eq' as const, 'ne' as const, 'contains' as const, 'starts' as const, 'ends' as const),
+      k: key,
+      v: value,
+    }),
     fc.record({ t: fc.constantFrom('in' as const, 'notin' as const), k: key, vs: fc.array(value, { maxLength: 3 }) }),
     fc.constant({ t: 'all' as const }),
     fc.record({ t: fc.constantFrom('and' as const, 'or' as const), a: tie('ref'), b: tie('ref') }),
@@ -199,19 +206,52 @@ test('property: generated selectors evaluate like the reference model, also afte
 
 test('property: arbitrary text either parses or throws SelectorError with a position inside the text', () => {
   const selectorish = fc
-    .array(fc.constantFrom('a', 'b', ' ', '(', ')', '{', '}', ',', '=', '!', '&', '|', "'", '"', 'in', 'not', 'has(', 'all()', 'global()', 'starts', 'with', 'contains', '==', '!=', '&&', '||'), { maxLength: 30 })
+    .array(
+      fc.constantFrom(
+        'a',
+        'b',
+        ' ',
+        '(',
+        ')',
+        '{',
+        '}',
+        ',',
+        '=',
+        '!',
+        '&',
+        '|',
+        "'",
+        '"',
+        'in',
+        'not',
+        'has(',
+        'all()',
+        'global()',
+        'starts',
+        'with',
+        'contains',
+        '==',
+        '!=',
+        '&&',
+        '||',
+      ),
+      { maxLength: 30 },
+    )
     .map((p) => p.join(''));
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), selectorish), (text) => {
-      try {
-        const sel = parseSelector(text);
-        assert.equal(typeof sel.matches({ a: 'b' }), 'boolean');
-        parseSelector(sel.toString());
-      } catch (e) {
-        assert.ok(e instanceof SelectorError, `${JSON.stringify(text)} threw ${String(e)}`);
-        assert.ok(e.position >= 0 && e.position <= text.length, `${JSON.stringify(text)}: position ${e.position}`);
-      }
-    }),
+    fc.property(
+      fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), selectorish),
+      (text) => {
+        try {
+          const sel = parseSelector(text);
+          assert.equal(typeof sel.matches({ a: 'b' }), 'boolean');
+          parseSelector(sel.toString());
+        } catch (e) {
+          assert.ok(e instanceof SelectorError, `${JSON.stringify(text)} threw ${String(e)}`);
+          assert.ok(e.position >= 0 && e.position <= text.length, `${JSON.stringify(text)}: position ${e.position}`);
+        }
+      },
+    ),
     { numRuns: 5000 },
   );
   assert.throws(() => parseSelector(42 as unknown as string), SelectorError);
@@ -251,7 +291,11 @@ test('Kubernetes label selector', () => {
   for (const [text, message] of bad) {
     assert.throws(
       () => parseLabelSelector(text),
-      (e: unknown) => e instanceof LabelSelectorError && e instanceof ResourceError && /^invalid label selector at position \d+: /.test(e.message) && message.test(e.message),
+      (e: unknown) =>
+        e instanceof LabelSelectorError &&
+        e instanceof ResourceError &&
+        /^invalid label selector at position \d+: /.test(e.message) &&
+        message.test(e.message),
       text,
     );
   }

@@ -97,7 +97,10 @@ function tokenize(input: string): Token[] {
     while (isIdentChar(input[i])) i++;
     if (i === start) {
       const c = input[i];
-      throw new SelectorError(c === undefined ? 'expected a label, found end of selector' : `unexpected character '${c}'`, i);
+      throw new SelectorError(
+        c === undefined ? 'expected a label, found end of selector' : `unexpected character '${c}'`,
+        i,
+      );
     }
     if (i - start > MAX_SELECTOR_LABEL_LENGTH) {
       throw new SelectorError(`label longer than ${MAX_SELECTOR_LABEL_LENGTH} characters`, start);
@@ -221,7 +224,8 @@ class Parser {
   }
 
   private unary(depth: number): SelectorNode {
-    if (depth > MAX_SELECTOR_DEPTH) throw new SelectorError(`nested deeper than ${MAX_SELECTOR_DEPTH} levels`, this.peek().pos);
+    if (depth > MAX_SELECTOR_DEPTH)
+      throw new SelectorError(`nested deeper than ${MAX_SELECTOR_DEPTH} levels`, this.peek().pos);
     if (this.peek().kind === '!') {
       this.next();
       return { op: 'not', node: this.unary(depth + 1) };
@@ -231,7 +235,8 @@ class Parser {
 
   private string(after: string): string {
     const t = this.next();
-    if (t.kind !== 'string') throw new SelectorError(`expected a quoted string after '${after}', found ${this.describe(t)}`, t.pos);
+    if (t.kind !== 'string')
+      throw new SelectorError(`expected a quoted string after '${after}', found ${this.describe(t)}`, t.pos);
     return t.value;
   }
 
@@ -263,17 +268,24 @@ class Parser {
           case 'not in':
             return { op: op.kind, label: t.value, values: this.set(op.kind) };
           default:
-            throw new SelectorError(`expected an operator after label '${t.value}', found ${this.describe(op)}`, op.pos);
+            throw new SelectorError(
+              `expected an operator after label '${t.value}', found ${this.describe(op)}`,
+              op.pos,
+            );
         }
       }
       default:
-        throw new SelectorError(`expected a label, has(), all(), global(), '!' or '(', found ${this.describe(t)}`, t.pos);
+        throw new SelectorError(
+          `expected a label, has(), all(), global(), '!' or '(', found ${this.describe(t)}`,
+          t.pos,
+        );
     }
   }
 
   private set(op: string): string[] {
     const open = this.next();
-    if (open.kind !== '{') throw new SelectorError(`expected '{' after '${op}', found ${this.describe(open)}`, open.pos);
+    if (open.kind !== '{')
+      throw new SelectorError(`expected '{' after '${op}', found ${this.describe(open)}`, open.pos);
     const values: string[] = [];
     if (this.peek().kind === '}') {
       this.next();
@@ -281,7 +293,8 @@ class Parser {
     }
     for (;;) {
       const v = this.next();
-      if (v.kind !== 'string') throw new SelectorError(`expected a quoted string in set, found ${this.describe(v)}`, v.pos);
+      if (v.kind !== 'string')
+        throw new SelectorError(`expected a quoted string in set, found ${this.describe(v)}`, v.pos);
       values.push(v.value);
       const sep = this.next();
       if (sep.kind === '}') return [...new Set(values)].sort();
@@ -351,7 +364,8 @@ function render(node: SelectorNode, parent?: 'and' | 'or'): string {
 /** Parses a Calico selector; throws SelectorError (a ResourceError) naming the position. */
 export function parseSelector(text: string): Selector {
   if (typeof text !== 'string') throw new SelectorError('selector must be a string', 0);
-  if (text.length > MAX_SELECTOR_LENGTH) throw new SelectorError(`selector longer than ${MAX_SELECTOR_LENGTH} characters`, MAX_SELECTOR_LENGTH);
+  if (text.length > MAX_SELECTOR_LENGTH)
+    throw new SelectorError(`selector longer than ${MAX_SELECTOR_LENGTH} characters`, MAX_SELECTOR_LENGTH);
   const root = new Parser(tokenize(text)).parse();
   const rendered = render(root);
   return {

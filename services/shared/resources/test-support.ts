@@ -6,7 +6,12 @@ import { ResourceError, type ResourceContext } from './errors.js';
 import { validateResource } from './validate.js';
 import type { Resource } from './types.js';
 
-export function resource(kind: string, name: string, spec: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function resource(
+  kind: string,
+  name: string,
+  spec: unknown,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const { metadata, ...rest } = extra;
   return {
     apiVersion: 'projectcalico.org/v3',
@@ -51,7 +56,12 @@ export function valid(obj: unknown, ctx?: ResourceContext): Resource {
  * Asserts that validation fails with a ResourceError (an InvalidArgumentError) whose `field` is
  * `field` and whose message contains `reason` (a string, or matches it as a RegExp).
  */
-export function assertInvalid(obj: unknown, field: string | undefined, reason: string | RegExp, ctx?: ResourceContext): ResourceError {
+export function assertInvalid(
+  obj: unknown,
+  field: string | undefined,
+  reason: string | RegExp,
+  ctx?: ResourceContext,
+): ResourceError {
   let caught: unknown;
   try {
     validateResource(obj, ctx);
@@ -62,7 +72,8 @@ export function assertInvalid(obj: unknown, field: string | undefined, reason: s
   assert.ok(caught instanceof ResourceError, `expected a ResourceError, got ${String(caught)}`);
   assert.ok(caught instanceof InvalidArgumentError);
   assert.equal(caught.field, field, `field of: ${caught.message}`);
-  if (typeof reason === 'string') assert.ok(caught.message.includes(reason), `message "${caught.message}" lacks "${reason}"`);
+  if (typeof reason === 'string')
+    assert.ok(caught.message.includes(reason), `message "${caught.message}" lacks "${reason}"`);
   else assert.match(caught.message, reason);
   if (field) assert.ok(caught.message.includes(`${field}: `), `message "${caught.message}" does not name ${field}`);
   return caught;

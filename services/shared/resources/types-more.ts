@@ -22,7 +22,11 @@ export interface BGPFilterRule {
   asPathPrefix?: number[];
   priority?: number;
   action: 'Accept' | 'Reject';
-  operations?: Array<{ addCommunity?: { value: string }; prependASPath?: { prefix: number[] }; setPriority?: { value: number } }>;
+  operations?: Array<{
+    addCommunity?: { value: string };
+    prependASPath?: { prefix: number[] };
+    setPriority?: { value: number };
+  }>;
 }
 
 export interface BGPFilterSpec {
@@ -96,8 +100,15 @@ export interface StagedGlobalPolicySpec extends StagedPolicySpec {
 export type StagedGlobalNetworkPolicy = Base<'StagedGlobalNetworkPolicy', StagedGlobalPolicySpec>;
 
 /** Kubernetes NetworkPolicySpec plus stagedAction. */
-export type StagedKubernetesNetworkPolicy = Base<'StagedKubernetesNetworkPolicy', StagedFields & Record<string, unknown>>;
+export type StagedKubernetesNetworkPolicy = Base<
+  'StagedKubernetesNetworkPolicy',
+  StagedFields & Record<string, unknown>
+>;
 
-export interface CalicoNodeStatus extends Base<'CalicoNodeStatus', { node: string; classes: ('Agent' | 'BGP' | 'Routes')[]; updatePeriodSeconds: number }> {
+export interface CalicoNodeStatus
+  extends Base<
+    'CalicoNodeStatus',
+    { node: string; classes: ('Agent' | 'BGP' | 'Routes')[]; updatePeriodSeconds: number }
+  > {
   status?: Record<string, unknown>;
 }

@@ -6,7 +6,21 @@
 import { ResourceError, type ResourceContext } from './errors.js';
 import { KINDS, kindInfo, resolveKind } from './kinds.js';
 import { ANNOTATIONS_MAX_BYTES, checkDns1123Label, checkDns1123Subdomain, checkLabelKey } from './names.js';
-import { FieldError, boolean, describe, fail, integer, isPlainObject, list, object, optional, required, string, stringMap, type Check } from './schema.js';
+import {
+  FieldError,
+  boolean,
+  describe,
+  fail,
+  integer,
+  isPlainObject,
+  list,
+  object,
+  optional,
+  required,
+  string,
+  stringMap,
+  type Check,
+} from './schema.js';
 import { labelMap, GLOBALNETWORKPOLICY, NETWORKPOLICY, PROFILE } from './kinds-policy.js';
 import { BLOCKAFFINITY, IPAMBLOCK, IPAMHANDLE, IPPOOL } from './kinds-ipam.js';
 import { HOSTENDPOINT, NODE, WORKLOADENDPOINT } from './kinds-node.js';
@@ -14,7 +28,14 @@ import { BGPCONFIGURATION, BGPPEER, LEARNEDROUTE } from './kinds-bgp.js';
 import { BGPFILTER } from './kinds-bgpfilter.js';
 import { FELIXCONFIGURATION } from './kinds-felix.js';
 import { CALICONODESTATUS, KUBECONTROLLERSCONFIGURATION } from './kinds-controllers.js';
-import { CLUSTERINFORMATION, GLOBALNETWORKSET, IPAMCONFIGURATION, IPRESERVATION, NETWORKSET, TIER } from './kinds-sets.js';
+import {
+  CLUSTERINFORMATION,
+  GLOBALNETWORKSET,
+  IPAMCONFIGURATION,
+  IPRESERVATION,
+  NETWORKSET,
+  TIER,
+} from './kinds-sets.js';
 import { STAGEDGLOBALNETWORKPOLICY, STAGEDKUBERNETESNETWORKPOLICY, STAGEDNETWORKPOLICY } from './kinds-staged.js';
 import type { KindSpec } from './kind-spec.js';
 import { API_VERSION, type Kind, type Resource } from './types.js';
@@ -52,7 +73,8 @@ const annotations: Check<Record<string, string>> = (value, path) => {
   const out = stringMap((k) => checkLabelKey(k.toLowerCase()))(value, path);
   let size = 0;
   for (const [k, v] of Object.entries(out)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
-  if (size > ANNOTATIONS_MAX_BYTES) fail(path, `total size of annotations is ${size} bytes, more than the limit of ${ANNOTATIONS_MAX_BYTES}`);
+  if (size > ANNOTATIONS_MAX_BYTES)
+    fail(path, `total size of annotations is ${size} bytes, more than the limit of ${ANNOTATIONS_MAX_BYTES}`);
   return out;
 };
 
@@ -63,7 +85,9 @@ const metadataFields = object({
   annotations: optional(annotations),
   uid: optional(string({ maxLength: 128 })),
   // Kubernetes writes a string; a plain number is accepted and written as text.
-  resourceVersion: optional((v, p) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : string({ maxLength: 64 })(v, p))),
+  resourceVersion: optional((v, p) =>
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : string({ maxLength: 64 })(v, p),
+  ),
   creationTimestamp: optional(string({ maxLength: 64 })),
   generation: optional(integer(0, Number.MAX_SAFE_INTEGER)),
   // Kubernetes ObjectMeta fields calicoctl accepts. Kept: what a user or controller sets and
@@ -107,10 +131,14 @@ export function validateResource(obj: unknown, ctx: ResourceContext = {}): Resou
     ...(ctx.item === undefined ? {} : { item: ctx.item }),
   };
   if (!isPlainObject(obj)) {
-    throw new ResourceError(`expected a resource (a mapping with apiVersion, kind, metadata and spec), got ${describe(obj)}`, where);
+    throw new ResourceError(
+      `expected a resource (a mapping with apiVersion, kind, metadata and spec), got ${describe(obj)}`,
+      where,
+    );
   }
   // For messages only: the name and kind as given, whatever the case of their field names.
-  const anyCase = (o: Record<string, unknown>, f: string) => o[f] ?? o[Object.keys(o).find((k) => k.toLowerCase() === f) ?? f];
+  const anyCase = (o: Record<string, unknown>, f: string) =>
+    o[f] ?? o[Object.keys(o).find((k) => k.toLowerCase() === f) ?? f];
   const meta = anyCase(obj, 'metadata');
   const givenName = isPlainObject(meta) ? anyCase(meta, 'name') : undefined;
   const givenKind = anyCase(obj, 'kind');
@@ -136,15 +164,23 @@ function check(given: Record<string, unknown>, converted: boolean): Resource {
   const obj = topLevelFields(given);
   const { apiVersion, kind } = obj;
   if (apiVersion === undefined || apiVersion === null) fail('apiVersion', `is required (${API_VERSION})`);
-  if (apiVersion !== API_VERSION) fail('apiVersion', `${JSON.stringify(apiVersion)} is not supported: use ${API_VERSION}`);
-  if (typeof kind !== 'string' || kind === '') return fail('kind', `is required (one of ${KINDS.map((k) => k.kind).join(', ')})`);
+  if (apiVersion !== API_VERSION)
+    fail('apiVersion', `${JSON.stringify(apiVersion)} is not supported: use ${API_VERSION}`);
+  if (typeof kind !== 'string' || kind === '')
+    return fail('kind', `is required (one of ${KINDS.map((k) => k.kind).join(', ')})`);
   const info = kindInfo(kind);
   if (kind === 'CalicoAPIConfig') {
-    fail('kind', "CalicoAPIConfig is calicoctl's client configuration, not a resource: give meshless the datastore address with --datastore or MESHLESS_DATASTORE");
+    fail(
+      'kind',
+      "CalicoAPIConfig is calicoctl's client configuration, not a resource: give meshless the datastore address with --datastore or MESHLESS_DATASTORE",
+    );
   }
   if (!info) {
     const near = resolveKind(kind);
-    return fail('kind', `unknown kind '${clip(kind)}'${near ? ` (did you mean '${near}'?)` : ` (known kinds: ${KINDS.map((k) => k.kind).join(', ')})`}`);
+    return fail(
+      'kind',
+      `unknown kind '${clip(kind)}'${near ? ` (did you mean '${near}'?)` : ` (known kinds: ${KINDS.map((k) => k.kind).join(', ')})`}`,
+    );
   }
   const spec = SPECS[info.kind];
   for (const key of Object.keys(obj)) {
@@ -172,7 +208,14 @@ function check(given: Record<string, unknown>, converted: boolean): Resource {
   const meta = { name, ...(namespace === undefined ? {} : { namespace }), ...restMeta };
 
   const specValue = spec.spec(obj.spec === undefined || obj.spec === null ? {} : obj.spec, 'spec');
-  spec.finish?.({ name, ...(typeof namespace === 'string' ? { namespace } : {}), ...(metadata.labels ? { labels: metadata.labels as Record<string, string> } : {}) }, specValue);
+  spec.finish?.(
+    {
+      name,
+      ...(typeof namespace === 'string' ? { namespace } : {}),
+      ...(metadata.labels ? { labels: metadata.labels as Record<string, string> } : {}),
+    },
+    specValue,
+  );
   const out: Record<string, unknown> = { apiVersion: API_VERSION, kind: info.kind, metadata: meta, spec: specValue };
   if (spec.status && obj.status !== undefined && obj.status !== null) out.status = spec.status(obj.status, 'status');
   return out as unknown as Resource;

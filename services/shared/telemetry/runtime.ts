@@ -22,7 +22,10 @@ import { PROJECT_ROOT } from '../paths/index.js';
 
 const MESHLESS_VERSION: string = (() => {
   try {
-    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (
+      (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ??
+      'unknown'
+    );
   } catch {
     return 'unknown';
   }
@@ -58,29 +61,55 @@ const GC_KINDS: Record<number, string> = {
 export function registerRuntimeMetrics(meter: Meter, service: string): () => void {
   const startSeconds = Math.round((performance.timeOrigin / 1000) * 1000) / 1000;
   meter
-    .createObservableGauge('meshless_build_info', { description: 'Always 1; labels carry the service, Meshless version and Node.js version' })
+    .createObservableGauge('meshless_build_info', {
+      description: 'Always 1; labels carry the service, Meshless version and Node.js version',
+    })
     .addCallback((r) => r.observe(1, { service, version: MESHLESS_VERSION, node_version: process.version }));
 
-  const cpu = meter.createObservableCounter('process_cpu_seconds_total', { description: 'Total user and system CPU time spent in seconds' });
-  const cpuUser = meter.createObservableCounter('process_cpu_user_seconds_total', { description: 'Total user CPU time spent in seconds' });
-  const cpuSystem = meter.createObservableCounter('process_cpu_system_seconds_total', { description: 'Total system CPU time spent in seconds' });
-  const rss = meter.createObservableGauge('process_resident_memory_bytes', { description: 'Resident memory size in bytes' });
-  const start = meter.createObservableGauge('process_start_time_seconds', { description: 'Start time of the process since the Unix epoch in seconds' });
+  const cpu = meter.createObservableCounter('process_cpu_seconds_total', {
+    description: 'Total user and system CPU time spent in seconds',
+  });
+  const cpuUser = meter.createObservableCounter('process_cpu_user_seconds_total', {
+    description: 'Total user CPU time spent in seconds',
+  });
+  const cpuSystem = meter.createObservableCounter('process_cpu_system_seconds_total', {
+    description: 'Total system CPU time spent in seconds',
+  });
+  const rss = meter.createObservableGauge('process_resident_memory_bytes', {
+    description: 'Resident memory size in bytes',
+  });
+  const start = meter.createObservableGauge('process_start_time_seconds', {
+    description: 'Start time of the process since the Unix epoch in seconds',
+  });
   const fds = meter.createObservableGauge('process_open_fds', { description: 'Number of open file descriptors' });
-  const heapUsed = meter.createObservableGauge('nodejs_heap_size_used_bytes', { description: 'V8 heap in use, in bytes' });
-  const heapTotal = meter.createObservableGauge('nodejs_heap_size_total_bytes', { description: 'V8 heap reserved, in bytes' });
-  const external = meter.createObservableGauge('nodejs_external_memory_bytes', { description: 'Memory of C++ objects bound to JavaScript objects (Buffers included), in bytes' });
-  const lagP50 = meter.createObservableGauge('nodejs_eventloop_lag_p50_seconds', { description: 'Median event-loop delay since the previous scrape' });
-  const lagP99 = meter.createObservableGauge('nodejs_eventloop_lag_p99_seconds', { description: '99th percentile of the event-loop delay since the previous scrape' });
-  const lagMax = meter.createObservableGauge('nodejs_eventloop_lag_max_seconds', { description: 'Longest event-loop delay since the previous scrape' });
-  const gc = meter.createObservableCounter('nodejs_gc_duration_seconds_total', { description: 'Time spent in garbage collection, by kind' });
+  const heapUsed = meter.createObservableGauge('nodejs_heap_size_used_bytes', {
+    description: 'V8 heap in use, in bytes',
+  });
+  const heapTotal = meter.createObservableGauge('nodejs_heap_size_total_bytes', {
+    description: 'V8 heap reserved, in bytes',
+  });
+  const external = meter.createObservableGauge('nodejs_external_memory_bytes', {
+    description: 'Memory of C++ objects bound to JavaScript objects (Buffers included), in bytes',
+  });
+  const lagP50 = meter.createObservableGauge('nodejs_eventloop_lag_p50_seconds', {
+    description: 'Median event-loop delay since the previous scrape',
+  });
+  const lagP99 = meter.createObservableGauge('nodejs_eventloop_lag_p99_seconds', {
+    description: '99th percentile of the event-loop delay since the previous scrape',
+  });
+  const lagMax = meter.createObservableGauge('nodejs_eventloop_lag_max_seconds', {
+    description: 'Longest event-loop delay since the previous scrape',
+  });
+  const gc = meter.createObservableCounter('nodejs_gc_duration_seconds_total', {
+    description: 'Time spent in garbage collection, by kind',
+  });
 
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const gcSeconds = new Map<string, number>();
   const gcObserver = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = GC_KINDS[((entry as { detail?: { kind?: number } }).detail)?.kind ?? -1] ?? 'other';
+      const kind = GC_KINDS[(entry as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
       gcSeconds.set(kind, (gcSeconds.get(kind) ?? 0) + entry.duration / 1000);
     }
   });

@@ -9,7 +9,10 @@ export class Shutdown {
   private readonly closers: Array<[string, () => Promise<void> | void]> = [];
   private started = false;
 
-  constructor(private readonly log: Logger, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   add(name: string, close: () => Promise<void> | void): void {
     this.closers.push([name, close]);

@@ -33,7 +33,11 @@ export interface TelemetryOptions {
 }
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutTargetInfo: true, withoutScopeInfo: true });
+  const exporter = new PrometheusExporter({
+    preventServerStart: true,
+    withoutTargetInfo: true,
+    withoutScopeInfo: true,
+  });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': `meshless-${options.service}` }),
     readers: [exporter],
@@ -54,7 +58,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       }
       if (path === '/readyz') {
         const failing = [...checks].map(([n, c]) => [n, c()] as const).filter(([, r]) => !r.ready);
-        const body = failing.length === 0 ? 'ok\n' : failing.map(([n, r]) => `${n}: ${r.reason ?? 'not ready'}`).join('\n') + '\n';
+        const body =
+          failing.length === 0 ? 'ok\n' : failing.map(([n, r]) => `${n}: ${r.reason ?? 'not ready'}`).join('\n') + '\n';
         res.writeHead(failing.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
         return;
       }

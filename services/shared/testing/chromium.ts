@@ -15,7 +15,9 @@ export const CHROMIUM_BIN = process.env.MESHLESS_CHROMIUM ?? '/usr/bin/chromium'
 
 /** Why a browser test cannot run here, or undefined when it can. */
 export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM_BIN) ? undefined : `${CHROMIUM_BIN} not found (apt-get install chromium, or bash infra/install.sh)`;
+  return existsSync(CHROMIUM_BIN)
+    ? undefined
+    : `${CHROMIUM_BIN} not found (apt-get install chromium, or bash infra/install.sh)`;
 }
 
 // RFC 6455 §1.3: the GUID the server appends to our key before hashing it.
@@ -26,7 +28,10 @@ class WebSocketClient {
   private buffer: Buffer = Buffer.alloc(0);
   private fragments: Buffer[] = [];
 
-  private constructor(private readonly socket: Socket, private readonly onText: (text: string) => void) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly onText: (text: string) => void,
+  ) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
   }
 
@@ -34,9 +39,21 @@ class WebSocketClient {
     const key = randomBytes(16).toString('base64');
     const u = new URL(url);
     return new Promise((resolve, reject) => {
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' } });
+      const req = request({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Key': key,
+          'Sec-WebSocket-Version': '13',
+        },
+      });
       req.on('upgrade', (res, socket, head) => {
-        const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+        const accept = createHash('sha1')
+          .update(key + WS_GUID)
+          .digest('base64');
         if (res.headers['sec-websocket-accept'] !== accept) {
           socket.destroy();
           return reject(new Error('websocket handshake: wrong Sec-WebSocket-Accept'));
@@ -58,7 +75,8 @@ class WebSocketClient {
     const n = payload.length;
     const header = Buffer.alloc(n < 126 ? 2 : n < 65536 ? 4 : 10);
     header[0] = 0x80 | opcode; // FIN
-    if (n < 126) header[1] = 0x80 | n; // RFC 6455 §5.3: a client masks every frame.
+    if (n < 126)
+      header[1] = 0x80 | n; // RFC 6455 §5.3: a client masks every frame.
     else if (n < 65536) {
       header[1] = 0x80 | 126;
       header.writeUInt16BE(n, 2);
@@ -151,7 +169,10 @@ export async function launchChromium(): Promise<Browser> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let stderr = '';
   const wsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chromium did not start its DevTools endpoint within 30 s:\n${stderr}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`chromium did not start its DevTools endpoint within 30 s:\n${stderr}`)),
+      30_000,
+    );
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
       stderr += d;
@@ -173,7 +194,14 @@ export async function launchChromium(): Promise<Browser> {
   const ws = await WebSocketClient.connect(
     wsUrl,
     (text) => {
-      const msg = JSON.parse(text) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: unknown; sessionId?: string };
+      const msg = JSON.parse(text) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+        method?: string;
+        params?: unknown;
+        sessionId?: string;
+      };
       if (msg.id !== undefined) {
         const p = pending.get(msg.id);
         pending.delete(msg.id);
@@ -201,12 +229,20 @@ export async function launchChromium(): Promise<Browser> {
       let loaded: (() => void) | undefined;
       handlers.set(sessionId, (method, params) => {
         if (method === 'Page.loadEventFired') loaded?.();
-        else if (method === 'Runtime.exceptionThrown') errors.push(params.exceptionDetails?.exception?.description ?? params.exceptionDetails?.text);
-        else if (method === 'Runtime.consoleAPICalled' && params.type === 'error') errors.push(params.args.map((a: { value?: unknown; description?: string }) => a.value ?? a.description).join(' '));
+        else if (method === 'Runtime.exceptionThrown')
+          errors.push(params.exceptionDetails?.exception?.description ?? params.exceptionDetails?.text);
+        else if (method === 'Runtime.consoleAPICalled' && params.type === 'error')
+          errors.push(
+            params.args.map((a: { value?: unknown; description?: string }) => a.value ?? a.description).join(' '),
+          );
       });
       await send('Page.enable', {}, sessionId);
       await send('Runtime.enable', {}, sessionId);
-      await send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false }, sessionId);
+      await send(
+        'Emulation.setDeviceMetricsOverride',
+        { width, height, deviceScaleFactor: 1, mobile: false },
+        sessionId,
+      );
       return {
         errors,
         async navigate(url) {
@@ -216,12 +252,22 @@ export async function launchChromium(): Promise<Browser> {
           await done;
         },
         async evaluate<T>(expression: string) {
-          const res = await send<{ result: { value?: T }; exceptionDetails?: { text: string; exception?: { description?: string } } }>('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, sessionId);
-          if (res.exceptionDetails) throw new Error(`evaluating ${expression}: ${res.exceptionDetails.exception?.description ?? res.exceptionDetails.text}`);
+          const res = await send<{
+            result: { value?: T };
+            exceptionDetails?: { text: string; exception?: { description?: string } };
+          }>('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, sessionId);
+          if (res.exceptionDetails)
+            throw new Error(
+              `evaluating ${expression}: ${res.exceptionDetails.exception?.description ?? res.exceptionDetails.text}`,
+            );
           return res.result.value as T;
         },
         async screenshot() {
-          const { data } = await send<{ data: string }>('Page.captureScreenshot', { format: 'png', captureBeyondViewport: false }, sessionId);
+          const { data } = await send<{ data: string }>(
+            'Page.captureScreenshot',
+            { format: 'png', captureBeyondViewport: false },
+            sessionId,
+          );
           return Buffer.from(data, 'base64');
         },
       };

@@ -42,7 +42,12 @@ export async function startNatsCluster(
   }
   const members = await Promise.all(
     clientPorts.map((port, i) => {
-      const cluster = { serverName: `n${i}`, clusterName: 'meshless-test', clusterPort: routePorts[i]!, routes: routePorts.filter((_, j) => j !== i) };
+      const cluster = {
+        serverName: `n${i}`,
+        clusterName: 'meshless-test',
+        clusterPort: routePorts[i]!,
+        routes: routePorts.filter((_, j) => j !== i),
+      };
       const config = options.config;
       return startNatsServer({
         port,

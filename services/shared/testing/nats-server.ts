@@ -79,7 +79,11 @@ export async function startNatsServer(
     child = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const spawnError = new Promise<never>((_, reject) => child!.once('error', (e) => reject(new Error(`cannot run ${NATS_SERVER_BIN}: ${e.message} (install the Debian package nats-server)`))));
+    const spawnError = new Promise<never>((_, reject) =>
+      child!.once('error', (e) =>
+        reject(new Error(`cannot run ${NATS_SERVER_BIN}: ${e.message} (install the Debian package nats-server)`)),
+      ),
+    );
     await Promise.race([
       waitFor(`nats-server on port ${port}`, () => portOpen(port), 15_000),
       exited.then((code) => {
@@ -102,7 +106,8 @@ export async function startNatsServer(
       await launch();
       break;
     } catch (err) {
-      if (attempt >= 3 || options.port !== undefined || options.cluster || !/address already in use/i.test(String(err))) throw err;
+      if (attempt >= 3 || options.port !== undefined || options.cluster || !/address already in use/i.test(String(err)))
+        throw err;
       port = await freePort();
     }
   }

@@ -81,7 +81,14 @@ function decodeProtobuf(body: Uint8Array, contentType: string): ReceivedSpan[] {
             continue;
           }
           const spanEnd = r.uint32() + r.pos;
-          const span = { name: '', traceId: '', spanId: '', parentSpanId: '', attributes: {} as Record<string, string>, contentType };
+          const span = {
+            name: '',
+            traceId: '',
+            spanId: '',
+            parentSpanId: '',
+            attributes: {} as Record<string, string>,
+            contentType,
+          };
           while (r.pos < spanEnd) {
             const [pf, pw] = r.tag();
             if (pf === 1) span.traceId = hex(r.bytes());
@@ -106,9 +113,23 @@ interface JsonKeyValue {
 }
 
 function decodeJson(body: string, contentType: string): ReceivedSpan[] {
-  const attrs = (kvs: JsonKeyValue[] = []) => Object.fromEntries(kvs.map((kv) => [kv.key, String(kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue ?? '')]));
+  const attrs = (kvs: JsonKeyValue[] = []) =>
+    Object.fromEntries(
+      kvs.map((kv) => [kv.key, String(kv.value.stringValue ?? kv.value.intValue ?? kv.value.boolValue ?? '')]),
+    );
   const req = JSON.parse(body) as {
-    resourceSpans: Array<{ resource?: { attributes?: JsonKeyValue[] }; scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId?: string; attributes?: JsonKeyValue[] }> }> }>;
+    resourceSpans: Array<{
+      resource?: { attributes?: JsonKeyValue[] };
+      scopeSpans: Array<{
+        spans: Array<{
+          name: string;
+          traceId: string;
+          spanId: string;
+          parentSpanId?: string;
+          attributes?: JsonKeyValue[];
+        }>;
+      }>;
+    }>;
   };
   return req.resourceSpans.flatMap((rs) =>
     rs.scopeSpans.flatMap((ss) =>
@@ -137,8 +158,16 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         res.writeHead(404).end();
         return;
       }
-      spans.push(...(contentType.includes('json') ? decodeJson(body.toString('utf8'), contentType) : decodeProtobuf(body, contentType)));
-      res.writeHead(200, { 'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf' }).end(contentType.includes('json') ? '{}' : '');
+      spans.push(
+        ...(contentType.includes('json')
+          ? decodeJson(body.toString('utf8'), contentType)
+          : decodeProtobuf(body, contentType)),
+      );
+      res
+        .writeHead(200, {
+          'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf',
+        })
+        .end(contentType.includes('json') ? '{}' : '');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

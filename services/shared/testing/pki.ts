@@ -2,7 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCa, issueCertificate, writeCredentials, type IssueOptions, type PemPair, type Role } from '../tls/index.js';
+import {
+  createCa,
+  issueCertificate,
+  writeCredentials,
+  type IssueOptions,
+  type PemPair,
+  type Role,
+} from '../tls/index.js';
 
 export interface TestPki {
   readonly dir: string;

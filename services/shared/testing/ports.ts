@@ -17,7 +17,12 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Polls `probe` until it returns true or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 25): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -8,11 +8,20 @@ export const serverTlsSpec = {
     default: '',
     description: 'directory with ca.crt, tls.crt and tls.key (a cert-manager Secret; meshless certs issue): mutual TLS',
   } as ParamSpec<string>,
-  insecure: { type: 'bool', default: false, description: 'serve plain text without authentication (only when no credentials are given)' } as ParamSpec<boolean>,
+  insecure: {
+    type: 'bool',
+    default: false,
+    description: 'serve plain text without authentication (only when no credentials are given)',
+  } as ParamSpec<boolean>,
   natsCredentials: {
     type: 'string',
     default: '',
-    description: 'directory with ca.crt, tls.crt, tls.key for TLS to NATS (the certificate is the NATS user); empty: plain text',
+    description:
+      'directory with ca.crt, tls.crt, tls.key for TLS to NATS (the certificate is the NATS user); empty: plain text',
   } as ParamSpec<string>,
-  tlsRefresh: { type: 'duration', default: 10_000, description: 'how often the certificate files are re-read (rotation without restart)' } as ParamSpec<number>,
+  tlsRefresh: {
+    type: 'duration',
+    default: 10_000,
+    description: 'how often the certificate files are re-read (rotation without restart)',
+  } as ParamSpec<number>,
 };

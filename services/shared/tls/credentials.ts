@@ -11,7 +11,13 @@
 // Rotation: certificates and keys are re-read every `refreshMs` (grpc-js's file watcher); new
 // handshakes use the new files, established connections keep theirs until they reconnect.
 import type { PeerCertificate } from 'node:tls';
-import { credentials, experimental, ServerCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import {
+  credentials,
+  experimental,
+  ServerCredentials,
+  type ChannelCredentials,
+  type ChannelOptions,
+} from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { checkCredentials, TlsConfigError, type CredentialPaths, type TlsFiles } from './files.js';
 import { describeIdentity, identityFromSubjectAltName, type Identity, type Role } from './identity.js';
@@ -51,22 +57,33 @@ const INSECURE: Caller = { kind: 'insecure' };
  * Server credentials for `service` from its settings; throws TlsConfigError when neither
  * credentials nor insecure is given, or both. Resolves once the files are loaded.
  */
-export async function serverSecurity(service: string, settings: ServerTlsSettings, log: Logger): Promise<ServerSecurity> {
-  if (settings.credentials && settings.insecure) throw new TlsConfigError(`${service}: give either --credentials DIR or --insecure, not both`);
+export async function serverSecurity(
+  service: string,
+  settings: ServerTlsSettings,
+  log: Logger,
+): Promise<ServerSecurity> {
+  if (settings.credentials && settings.insecure)
+    throw new TlsConfigError(`${service}: give either --credentials DIR or --insecure, not both`);
   if (!settings.credentials) {
     if (!settings.insecure) {
       throw new TlsConfigError(
         `${service}: no TLS credentials: give --credentials DIR (ca.crt, tls.crt, tls.key; see meshless certs issue) or --insecure to serve plain text`,
       );
     }
-    log.warn({ service }, 'INSECURE: serving plain-text gRPC with no authentication; anyone who reaches the port can read and change everything');
+    log.warn(
+      { service },
+      'INSECURE: serving plain-text gRPC with no authentication; anyone who reaches the port can read and change everything',
+    );
     return { secure: false, credentials: ServerCredentials.createInsecure(), files: undefined, caller: () => INSECURE };
   }
   const files = checkCredentials(settings.credentials);
   const provider = fileProvider(files, settings.refreshMs);
   await firstLoad(provider);
   const creds = experimental.createCertificateProviderServerCredentials(provider, provider, true);
-  log.info({ service, identity: files.identity, notAfter: files.notAfter.toISOString(), dir: files.dir }, 'serving mutual TLS');
+  log.info(
+    { service, identity: files.identity, notAfter: files.notAfter.toISOString(), dir: files.dir },
+    'serving mutual TLS',
+  );
   return {
     secure: true,
     credentials: creds,
@@ -75,13 +92,19 @@ export async function serverSecurity(service: string, settings: ServerTlsSetting
       const cert = call.getAuthContext()?.sslPeerCertificate;
       if (!cert) return { kind: 'unidentified', reason: 'no client certificate' };
       const identity = identityFromSubjectAltName(cert.subjectaltname);
-      return identity ? { kind: 'identified', identity } : { kind: 'unidentified', reason: 'the client certificate carries no meshless identity' };
+      return identity
+        ? { kind: 'identified', identity }
+        : { kind: 'unidentified', reason: 'the client certificate carries no meshless identity' };
     },
   };
 }
 
 export function describeCaller(c: Caller): string {
-  return c.kind === 'identified' ? describeIdentity(c.identity) : c.kind === 'insecure' ? 'an anonymous client (insecure server)' : `an unidentified client (${c.reason})`;
+  return c.kind === 'identified'
+    ? describeIdentity(c.identity)
+    : c.kind === 'insecure'
+      ? 'an anonymous client (insecure server)'
+      : `an unidentified client (${c.reason})`;
 }
 
 export interface ClientChannel {
@@ -98,7 +121,11 @@ const providers = new Map<string, experimental.FileWatcherCertificateProvider>()
  * credentials directory, or three named files) undefined or empty: plain text. The files are
  * checked now (a clear error naming the file).
  */
-export function clientChannel(source: string | CredentialPaths | undefined, serverRoles: readonly Role[], refreshMs = DEFAULT_REFRESH_MS): ClientChannel {
+export function clientChannel(
+  source: string | CredentialPaths | undefined,
+  serverRoles: readonly Role[],
+  refreshMs = DEFAULT_REFRESH_MS,
+): ClientChannel {
   if (!source) return { credentials: credentials.createInsecure(), options: {}, secure: false };
   const files = checkCredentials(source);
   const key = `${files.caFile}\0${files.certFile}\0${files.keyFile}`;
@@ -107,7 +134,8 @@ export function clientChannel(source: string | CredentialPaths | undefined, serv
   const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
     const id = identityFromSubjectAltName(cert.subjectaltname);
     if (!id) return new Error('the server certificate carries no meshless identity');
-    if (!serverRoles.includes(id.role)) return new Error(`the server is ${describeIdentity(id)}, expected a ${serverRoles.join(' or ')} certificate`);
+    if (!serverRoles.includes(id.role))
+      return new Error(`the server is ${describeIdentity(id)}, expected a ${serverRoles.join(' or ')} certificate`);
     return undefined;
   };
   return {

@@ -20,8 +20,14 @@ export interface ResolvedCredentials {
   readonly source: string;
 }
 
-export function resolveClientCredentials(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedCredentials {
-  const explicit = (value: string, source: string): ResolvedCredentials => ({ dir: value === 'none' ? undefined : value, source });
+export function resolveClientCredentials(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedCredentials {
+  const explicit = (value: string, source: string): ResolvedCredentials => ({
+    dir: value === 'none' ? undefined : value,
+    source,
+  });
   if (flag !== undefined && flag !== '') return explicit(flag, '--credentials');
   const fromEnv = env.MESHLESS_CREDENTIALS;
   if (fromEnv !== undefined && fromEnv !== '') return explicit(fromEnv, 'MESHLESS_CREDENTIALS');

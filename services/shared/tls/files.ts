@@ -29,7 +29,9 @@ function read(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new TlsConfigError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new TlsConfigError(
+      `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 
@@ -54,23 +56,33 @@ export function checkCredentials(source: string | CredentialPaths, now = Date.no
   try {
     ca = new X509Certificate(read(caFile));
   } catch (err) {
-    throw err instanceof TlsConfigError ? err : new TlsConfigError(`${caFile}: not a PEM certificate (${(err as Error).message})`);
+    throw err instanceof TlsConfigError
+      ? err
+      : new TlsConfigError(`${caFile}: not a PEM certificate (${(err as Error).message})`);
   }
   try {
     cert = new X509Certificate(read(certFile));
   } catch (err) {
-    throw err instanceof TlsConfigError ? err : new TlsConfigError(`${certFile}: not a PEM certificate (${(err as Error).message})`);
+    throw err instanceof TlsConfigError
+      ? err
+      : new TlsConfigError(`${certFile}: not a PEM certificate (${(err as Error).message})`);
   }
   let key;
   try {
     key = createPrivateKey(read(keyFile));
   } catch (err) {
-    throw err instanceof TlsConfigError ? err : new TlsConfigError(`${keyFile}: not a PEM private key (${(err as Error).message})`);
+    throw err instanceof TlsConfigError
+      ? err
+      : new TlsConfigError(`${keyFile}: not a PEM private key (${(err as Error).message})`);
   }
   if (!cert.checkPrivateKey(key)) throw new TlsConfigError(`${keyFile}: is not the key of ${certFile}`);
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new TlsConfigError(`${certFile}: was not issued by the CA in ${caFile}`);
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey))
+    throw new TlsConfigError(`${certFile}: was not issued by the CA in ${caFile}`);
   const identity = identityFromSubjectAltName(cert.subjectAltName);
-  if (!identity) throw new TlsConfigError(`${certFile}: carries no meshless identity (a URI SAN meshless://ROLE/NAME; see meshless certs issue)`);
+  if (!identity)
+    throw new TlsConfigError(
+      `${certFile}: carries no meshless identity (a URI SAN meshless://ROLE/NAME; see meshless certs issue)`,
+    );
   const notAfter = new Date(cert.validTo);
   if (notAfter.getTime() < now) throw new TlsConfigError(`${certFile}: expired on ${notAfter.toISOString()}`);
   return { dir, caFile, certFile, keyFile, identity, notAfter };

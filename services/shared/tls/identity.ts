@@ -8,7 +8,16 @@
 // here, never from the request.
 
 /** Every role a certificate can carry. Servers have one too (datastore, sync-server, reflector, nats). */
-export const ROLES = ['admin', 'node', 'reflector', 'sync-server', 'controller', 'read-only', 'datastore', 'nats'] as const;
+export const ROLES = [
+  'admin',
+  'node',
+  'reflector',
+  'sync-server',
+  'controller',
+  'read-only',
+  'datastore',
+  'nats',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Identity {
@@ -23,7 +32,8 @@ const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Why `name` cannot be an identity name, or undefined when it can. */
 export function checkIdentityName(name: string): string | undefined {
-  if (name.length === 0 || name.length > 253 || !NAME.test(name)) return `'${name}' is not a valid name (lower-case letters, digits, '-' and '.', at most 253)`;
+  if (name.length === 0 || name.length > 253 || !NAME.test(name))
+    return `'${name}' is not a valid name (lower-case letters, digits, '-' and '.', at most 253)`;
   return undefined;
 }
 

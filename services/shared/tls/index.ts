@@ -1,4 +1,12 @@
-export { ROLES, IDENTITY_URI_SCHEME, checkIdentityName, isRole, identityUri, identityFromSubjectAltName, describeIdentity } from './identity.js';
+export {
+  ROLES,
+  IDENTITY_URI_SCHEME,
+  checkIdentityName,
+  isRole,
+  identityUri,
+  identityFromSubjectAltName,
+  describeIdentity,
+} from './identity.js';
 export type { Role, Identity } from './identity.js';
 export { CA_FILE, CERT_FILE, KEY_FILE, TlsConfigError, checkCredentials } from './files.js';
 export type { TlsFiles, CredentialPaths } from './files.js';

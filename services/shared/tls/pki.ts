@@ -45,7 +45,7 @@ function x509(): Promise<X509> {
     const mod = await import('@peculiar/x509');
     // A bundle (esbuild) may hand the CommonJS build over as `default`.
     const lib = ('cryptoProvider' in mod ? mod : (mod as unknown as { default: X509 }).default) as X509;
-    lib.cryptoProvider.set(webcrypto as unknown as Parameters<X509["cryptoProvider"]["set"]>[0]);
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<X509['cryptoProvider']['set']>[0]);
     return lib;
   })();
   return loaded;
@@ -58,7 +58,9 @@ function serial(): string {
 }
 
 function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
@@ -84,7 +86,10 @@ export async function createCa(options: { name?: string; days?: number } = {}): 
       await x.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString('pem') + '\n', key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+  return {
+    cert: cert.toString('pem') + '\n',
+    key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+  };
 }
 
 /** A certificate for one identity (client and server use), signed by `ca`. */
@@ -95,7 +100,9 @@ export async function issueCertificate(ca: PemPair, options: IssueOptions): Prom
   const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = options.notAfter ?? new Date(notBefore.getTime() + (options.days ?? 365) * DAY_MS);
-  const names: Array<{ type: 'url' | 'dns' | 'ip'; value: string }> = [{ type: 'url', value: identityUri(options.identity) }];
+  const names: Array<{ type: 'url' | 'dns' | 'ip'; value: string }> = [
+    { type: 'url', value: identityUri(options.identity) },
+  ];
   for (const h of options.hosts ?? []) names.push({ type: isIP(h) ? 'ip' : 'dns', value: h });
   const { role, name } = options.identity;
   const cert = await x.X509CertificateGenerator.create({
@@ -116,7 +123,10 @@ export async function issueCertificate(ca: PemPair, options: IssueOptions): Prom
       await x.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { cert: cert.toString('pem') + '\n', key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+  return {
+    cert: cert.toString('pem') + '\n',
+    key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+  };
 }
 
 /**

@@ -38,7 +38,10 @@ test('a rotated server certificate is served without a restart; clients keep wor
   const pki = await createTestPki();
   const dir = await pki.issue('datastore', 'datastore-0');
   const admin = await pki.issue('admin', 'root');
-  const ds = await runDatastore(testConfig(nats.url, { insecure: false, credentials: dir, tlsRefresh: 200 }), createLogger('rotation-test'));
+  const ds = await runDatastore(
+    testConfig(nats.url, { insecure: false, credentials: dir, tlsRefresh: 200 }),
+    createLogger('rotation-test'),
+  );
   const client = createDatastoreClient(ds.address, { credentials: admin });
   try {
     const before = await servedSerial(ds.port, admin);

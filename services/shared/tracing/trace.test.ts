@@ -14,7 +14,16 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { RESOURCES_BUCKET, resourceKey } from '../nats/index.js';
 import { MESHLESS_BIN } from '../paths/index.js';
-import { freePort, httpOk, startNatsServer, startOtlpReceiver, waitFor, type NatsServerHandle, type OtlpReceiver, type ReceivedSpan } from '../testing/index.js';
+import {
+  freePort,
+  httpOk,
+  startNatsServer,
+  startOtlpReceiver,
+  waitFor,
+  type NatsServerHandle,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from '../testing/index.js';
 
 const NODE = 'node-1';
 const IFACE = 'calitrace0';
@@ -27,7 +36,8 @@ spec: {orchestrator: k8s, node: ${NODE}, pod: traced, endpoint: eth0, interfaceN
 
 /** Network namespaces need root and iproute2; without them the test cannot program a dataplane. */
 function netnsSkipReason(): string | undefined {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'needs root for a network namespace (the agent programs its dataplane there)';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return 'needs root for a network namespace (the agent programs its dataplane there)';
   try {
     execFileSync('ip', ['-V'], { stdio: 'pipe' });
   } catch {
@@ -37,7 +47,9 @@ function netnsSkipReason(): string | undefined {
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', resolve),
+  );
 }
 
 function httpText(url: string): Promise<string> {
@@ -51,7 +63,11 @@ function httpText(url: string): Promise<string> {
 }
 
 const OTEL_BASE = { OTEL_BSP_SCHEDULE_DELAY: '100' };
-const otel = (receiver: OtlpReceiver, protocol: 'http/json' | 'http/protobuf') => ({ ...OTEL_BASE, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol });
+const otel = (receiver: OtlpReceiver, protocol: 'http/json' | 'http/protobuf') => ({
+  ...OTEL_BASE,
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol,
+});
 const describeSpans = (spans: readonly ReceivedSpan[]) => spans.map((s) => `${s.service}/${s.name}`).join(', ');
 
 let receiver: OtlpReceiver;
@@ -61,7 +77,10 @@ const netns = `mltrace${process.pid}`;
 const skip = netnsSkipReason();
 
 function service(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [MESHLESS_BIN, ...args], { env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [MESHLESS_BIN, ...args], {
+    env: { ...process.env, MESHLESS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   return child;
 }
@@ -85,7 +104,9 @@ after(async () => {
   await receiver.close();
 });
 
-test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, agent, dataplane', { skip }, async () => {
+test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, agent, dataplane', {
+  skip,
+}, async () => {
   execFileSync('ip', ['netns', 'add', netns]);
   execFileSync('ip', ['-n', netns, 'link', 'add', IFACE, 'type', 'veth', 'peer', 'name', `${IFACE}p`]);
   for (const link of [IFACE, `${IFACE}p`]) execFileSync('ip', ['-n', netns, 'link', 'set', link, 'up']);
@@ -93,11 +114,47 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
   const api = `127.0.0.1:${await freePort()}`;
   const sync = `127.0.0.1:${await freePort()}`;
   const [dsMetrics, syncMetrics, agentMetrics] = [await freePort(), await freePort(), await freePort()];
-  service(['datastore', '--insecure', '--listen', api, '--nats', nats.url, '--metrics-port', String(dsMetrics)], otel(receiver, 'http/protobuf'));
+  service(
+    ['datastore', '--insecure', '--listen', api, '--nats', nats.url, '--metrics-port', String(dsMetrics)],
+    otel(receiver, 'http/protobuf'),
+  );
   await waitFor('the datastore', () => httpOk(`http://127.0.0.1:${dsMetrics}/readyz`), 60_000);
-  service(['sync', '--insecure', '--listen', sync, '--nats', nats.url, '--state-dir', '', '--server-id', 'traced', '--metrics-port', String(syncMetrics)], otel(receiver, 'http/json'));
+  service(
+    [
+      'sync',
+      '--insecure',
+      '--listen',
+      sync,
+      '--nats',
+      nats.url,
+      '--state-dir',
+      '',
+      '--server-id',
+      'traced',
+      '--metrics-port',
+      String(syncMetrics),
+    ],
+    otel(receiver, 'http/json'),
+  );
   await waitFor('the sync server', () => httpOk(`http://127.0.0.1:${syncMetrics}/readyz`), 60_000);
-  service(['agent', '--node', NODE, '--sync', sync, '--state-dir', '', '--dataplane', 'linux', '--netns', netns, '--metrics-port', String(agentMetrics)], otel(receiver, 'http/protobuf'));
+  service(
+    [
+      'agent',
+      '--node',
+      NODE,
+      '--sync',
+      sync,
+      '--state-dir',
+      '',
+      '--dataplane',
+      'linux',
+      '--netns',
+      netns,
+      '--metrics-port',
+      String(agentMetrics),
+    ],
+    otel(receiver, 'http/protobuf'),
+  );
   await waitFor('the agent in sync', () => httpOk(`http://127.0.0.1:${agentMetrics}/readyz`), 60_000);
 
   const cli = spawn(process.execPath, [MESHLESS_BIN, '--datastore', api, 'apply', '-f', '-'], {
@@ -107,9 +164,11 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
   cli.stdin!.end(WEP);
   assert.equal(await exited(cli), 0);
 
-  await waitFor('the dataplane span', () => receiver.spans.some((s) => s.name === 'dataplane program'), 90_000).catch((err: Error) => {
-    throw new Error(`${err.message}; spans so far: ${describeSpans(receiver.spans)}`);
-  });
+  await waitFor('the dataplane span', () => receiver.spans.some((s) => s.name === 'dataplane program'), 90_000).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}; spans so far: ${describeSpans(receiver.spans)}`);
+    },
+  );
   const one = (service: string, name: string): ReceivedSpan => {
     const found = receiver.spans.filter((s) => s.service === service && s.name === name);
     assert.equal(found.length, 1, `one ${service}/${name} span (spans: ${describeSpans(receiver.spans)})`);
@@ -124,12 +183,19 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
   assert.match(server.contentType, /protobuf/);
   assert.match(fanout.contentType, /json/);
   assert.match(program.contentType, /protobuf/);
-  for (const s of [server, fanout, receive, program]) assert.equal(s.traceId, root.traceId, `${s.service}/${s.name} is in the CLI's trace`);
+  for (const s of [server, fanout, receive, program])
+    assert.equal(s.traceId, root.traceId, `${s.service}/${s.name} is in the CLI's trace`);
   assert.equal(server.parentSpanId, root.spanId, "the datastore's span is the CLI span's child");
   assert.equal(server.attributes['rpc.method'], 'Apply');
-  const datastoreSpanIds = new Set(receiver.spans.filter((s) => s.service === 'meshless-datastore').map((s) => s.spanId));
+  const datastoreSpanIds = new Set(
+    receiver.spans.filter((s) => s.service === 'meshless-datastore').map((s) => s.spanId),
+  );
   assert.ok(datastoreSpanIds.has(fanout.parentSpanId), 'the fan-out continues the context stored with the KV write');
-  assert.equal(receive.parentSpanId, fanout.spanId, "the agent's span is the fan-out span's child (the delta carried it)");
+  assert.equal(
+    receive.parentSpanId,
+    fanout.spanId,
+    "the agent's span is the fan-out span's child (the delta carried it)",
+  );
   assert.equal(program.parentSpanId, receive.spanId, "the dataplane's span is the agent span's child");
 
   // The revision is the KV message's sequence; the KV message carries the datastore's context.
@@ -137,9 +203,15 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
   let revision = '';
   try {
     const jsm = await jetstreamManager(nc);
-    const msg = await jsm.streams.getMessage(`KV_${RESOURCES_BUCKET}`, { last_by_subj: `$KV.${RESOURCES_BUCKET}.${resourceKey('WorkloadEndpoint', 'default', WEP_NAME)}` });
+    const msg = await jsm.streams.getMessage(`KV_${RESOURCES_BUCKET}`, {
+      last_by_subj: `$KV.${RESOURCES_BUCKET}.${resourceKey('WorkloadEndpoint', 'default', WEP_NAME)}`,
+    });
     assert.ok(msg, 'the WorkloadEndpoint is in the KV');
-    assert.match(msg.header.get('traceparent'), new RegExp(`^00-${root.traceId}-[0-9a-f]{16}-01$`), 'the KV message carries the trace');
+    assert.match(
+      msg.header.get('traceparent'),
+      new RegExp(`^00-${root.traceId}-[0-9a-f]{16}-01$`),
+      'the KV message carries the trace',
+    );
     revision = String(msg.seq);
   } finally {
     await nc.close();
@@ -153,10 +225,22 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
 
   // The route is in the namespace, and its latency (commit → programmed) was recorded.
   const routes = execFileSync('ip', ['-n', netns, '-j', 'route', 'show', 'dev', IFACE]).toString();
-  assert.ok((JSON.parse(routes) as Array<{ dst: string }>).some((r) => r.dst === '10.65.0.5'), `the workload route is programmed (${routes})`);
+  assert.ok(
+    (JSON.parse(routes) as Array<{ dst: string }>).some((r) => r.dst === '10.65.0.5'),
+    `the workload route is programmed (${routes})`,
+  );
   const metrics = await httpText(`http://127.0.0.1:${agentMetrics}/metrics`);
   for (const stage of ['received', 'programmed']) {
-    const count = new RegExp(`^meshless_agent_change_latency_seconds_count\\{[^}]*stage="${stage}"[^}]*\\} (\\d+)`, 'm').exec(metrics);
-    assert.ok(count && Number(count[1]) >= 1, `a ${stage} latency was recorded:\n${metrics.split('\n').filter((l) => l.includes('change_latency')).join('\n')}`);
+    const count = new RegExp(
+      `^meshless_agent_change_latency_seconds_count\\{[^}]*stage="${stage}"[^}]*\\} (\\d+)`,
+      'm',
+    ).exec(metrics);
+    assert.ok(
+      count && Number(count[1]) >= 1,
+      `a ${stage} latency was recorded:\n${metrics
+        .split('\n')
+        .filter((l) => l.includes('change_latency'))
+        .join('\n')}`,
+    );
   }
 });

@@ -12,10 +12,20 @@
 // a NATS message header on the KV write (datastore → sync servers and reflectors), a field of the
 // sync protocol's deltas (sync server → agents).
 import { tracingEndpoint } from './env.js';
-import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanKind, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanKind,
+  type SpanOptions,
+  type Tracer,
+} from '@opentelemetry/api';
 
 export const TRACEPARENT = 'traceparent';
-
 
 export interface Tracing {
   /** Exports what is buffered and stops; call before the process exits. */
@@ -35,7 +45,11 @@ export function isTracing(): boolean {
  * nothing. `service` becomes service.name `meshless-<service>`; `attributes` go on the resource
  * (e.g. the node name of an agent).
  */
-export async function startTracing(service: string, attributes: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+export async function startTracing(
+  service: string,
+  attributes: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Tracing> {
   const endpoint = tracingEndpoint(env);
   if (!endpoint) return OFF;
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf';
@@ -47,16 +61,22 @@ export async function startTracing(service: string, attributes: Record<string, s
     import('@opentelemetry/core').then(named),
     import('@opentelemetry/context-async-hooks').then(named),
     import('@opentelemetry/resources').then(named),
-    (protocol === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto')).then(named),
+    (protocol === 'http/json'
+      ? import('@opentelemetry/exporter-trace-otlp-http')
+      : import('@opentelemetry/exporter-trace-otlp-proto')
+    ).then(named),
   ]);
   // The exporters read the endpoint variables themselves (OTEL_EXPORTER_OTLP_ENDPOINT gets
   // /v1/traces appended, the TRACES one is used as it is), as the specification says.
   const exporter = new exporterModule.OTLPTraceExporter();
   const ratio = env.OTEL_TRACES_SAMPLER_ARG === undefined ? 1 : Number(env.OTEL_TRACES_SAMPLER_ARG);
-  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio 0-1, got '${env.OTEL_TRACES_SAMPLER_ARG}'`);
+  if (!(ratio >= 0 && ratio <= 1))
+    throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio 0-1, got '${env.OTEL_TRACES_SAMPLER_ARG}'`);
   const provider = new sdk.BasicTracerProvider({
     resource: resources.resourceFromAttributes({ 'service.name': `meshless-${service}`, ...attributes }),
-    ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }) }),
+    ...(env.OTEL_TRACES_SAMPLER
+      ? {}
+      : { sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }) }),
     spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
   });
   context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
@@ -110,7 +130,11 @@ export function contextFromTraceparent(traceparent: string | undefined, base: Co
  * Runs `fn` inside a new span (child of `parent`, default the active context), ends it when `fn`
  * settles, records an exception as the span's error. While tracing is off this is `fn(noopSpan)`.
  */
-export async function inSpan<T>(name: string, options: SpanOptions & { parent?: Context }, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions & { parent?: Context },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(name, options, parent);
   try {
@@ -136,13 +160,22 @@ export interface TraceHop {
  * traceparent with that span's, so the next hop continues from here. Undefined while tracing is off
  * or when no item is traced: one boolean test and a loop over the batch, nothing allocated.
  */
-export function continueTraces<T extends { traceparent?: string }>(name: string, items: readonly T[], attributes: (item: T) => Attributes, kind?: SpanKind): TraceHop | undefined {
+export function continueTraces<T extends { traceparent?: string }>(
+  name: string,
+  items: readonly T[],
+  attributes: (item: T) => Attributes,
+  kind?: SpanKind,
+): TraceHop | undefined {
   if (!started) return undefined;
   let spans: Span[] | undefined;
   for (const item of items) {
     if (!item.traceparent) continue;
     const parent = contextFromTraceparent(item.traceparent);
-    const span = tracer().startSpan(name, { attributes: attributes(item), ...(kind === undefined ? {} : { kind }) }, parent);
+    const span = tracer().startSpan(
+      name,
+      { attributes: attributes(item), ...(kind === undefined ? {} : { kind }) },
+      parent,
+    );
     (item as { traceparent?: string }).traceparent = injectTraceparent(trace.setSpan(parent, span)) ?? item.traceparent;
     (spans ??= []).push(span);
   }
@@ -153,7 +186,10 @@ export function continueTraces<T extends { traceparent?: string }>(name: string,
       for (const span of all) {
         if (error !== undefined) {
           span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: error instanceof Error ? error.message : String(error),
+          });
         }
         span.end();
       }

@@ -8,7 +8,9 @@ test('the sync server configuration: defaults, environment, and errors naming th
   assert.equal(c.listen, '127.0.0.1:5473');
   assert.equal(c.maxConnections, 20_000);
   assert.equal(c.directWrites, true);
-  const e = loadConfig(syncConfigSpec, { env: { MESHLESS_PING_INTERVAL: '2s', MESHLESS_ADVERTISE: '10.0.0.7', MESHLESS_DIRECT_WRITES: 'false' } });
+  const e = loadConfig(syncConfigSpec, {
+    env: { MESHLESS_PING_INTERVAL: '2s', MESHLESS_ADVERTISE: '10.0.0.7', MESHLESS_DIRECT_WRITES: 'false' },
+  });
   assert.equal(e.pingInterval, 2000);
   assert.equal(e.advertise, '10.0.0.7');
   assert.equal(e.directWrites, false);
@@ -19,5 +21,10 @@ test('the sync server configuration: defaults, environment, and errors naming th
     [{ MESHLESS_ADVERTISE: 'a b' }, /invalid advertise .*HOST or HOST:PORT/],
     [{ MESHLESS_METRICS_PORT: '70000' }, /invalid metricsPort/],
   ];
-  for (const [env, message] of bad) assert.throws(() => loadConfig(syncConfigSpec, { env }), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+  for (const [env, message] of bad)
+    assert.throws(
+      () => loadConfig(syncConfigSpec, { env }),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      JSON.stringify(env),
+    );
 });

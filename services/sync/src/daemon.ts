@@ -29,9 +29,22 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   // Fail fast: an unusable state directory or a taken port stops start-up with the reason, and
   // nothing is left open (the process exits non-zero instead of looking alive).
   if (config.stateDir) checkStateDir(config.stateDir);
-  const security = await serverSecurity('sync', { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh }, log);
-  const telemetry = await startTelemetry({ service: 'sync', host: config.metricsHost || listenHost, port: config.metricsPort });
-  const nc = await connectNats(config.nats, `meshless-sync-${serverId}`, log, config.natsCredentials || undefined).catch(async (err: unknown) => {
+  const security = await serverSecurity(
+    'sync',
+    { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh },
+    log,
+  );
+  const telemetry = await startTelemetry({
+    service: 'sync',
+    host: config.metricsHost || listenHost,
+    port: config.metricsPort,
+  });
+  const nc = await connectNats(
+    config.nats,
+    `meshless-sync-${serverId}`,
+    log,
+    config.natsCredentials || undefined,
+  ).catch(async (err: unknown) => {
     await telemetry.close();
     throw err;
   });
@@ -84,7 +97,10 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
   });
   log.info({ address: s.address, listen: config.listen, metricsPort: telemetry.port }, 'sync server listening');
   if (!config.advertise && (listenHost === '0.0.0.0' || listenHost === '::')) {
-    log.warn({ address: s.address }, 'listening on every interface without --advertise: other servers will suggest a loopback address to agents');
+    log.warn(
+      { address: s.address },
+      'listening on every interface without --advertise: other servers will suggest a loopback address to agents',
+    );
   }
 
   let stopped: Promise<void> | undefined;

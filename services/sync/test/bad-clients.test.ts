@@ -7,7 +7,13 @@ import { Client, credentials, status, type ClientDuplexStream, type StatusObject
 import { SyncAgent } from '../index.js';
 import { FIELD_METADATA_KEY } from '../../shared/grpc-status/index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
-import { SyncFeature, SyncRequest, SyncResponse, SyncServiceService, type SyncClientHello } from '../../../proto/gen/meshless/v1/sync.js';
+import {
+  SyncFeature,
+  SyncRequest,
+  SyncResponse,
+  SyncServiceService,
+  type SyncClientHello,
+} from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
 import { openTestDatastore, testServerOptions, waitConverged, type TestDatastore } from '../src/testing/fixtures.js';
 
@@ -25,11 +31,17 @@ interface Ended {
 function rawCall(address: string): { call: ClientDuplexStream<Buffer, Buffer>; ended: Promise<Ended> } {
   const client = new Client(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   clients.push(client);
-  const call = client.makeBidiStreamRequest(SyncServiceService.sync.path, (b: Buffer) => b, (b: Buffer) => b);
+  const call = client.makeBidiStreamRequest(
+    SyncServiceService.sync.path,
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+  );
   const messages: SyncResponse[] = [];
   call.on('data', (b: Buffer) => messages.push(SyncResponse.decode(b)));
   call.on('error', () => undefined);
-  const ended = new Promise<Ended>((resolve) => call.on('status', (s: StatusObject) => resolve({ status: s, messages })));
+  const ended = new Promise<Ended>((resolve) =>
+    call.on('status', (s: StatusObject) => resolve({ status: s, messages })),
+  );
   return { call, ended };
 }
 
@@ -38,7 +50,16 @@ const hello = (patch: Partial<SyncClientHello> = {}): Buffer =>
   encode({
     message: {
       $case: 'clientHello',
-      value: { node: 'bad-1', syncerType: 'agent', clientVersion: 't', datastoreId: '', compression: [], features: [], nodeScopedKeys: [], ...patch },
+      value: {
+        node: 'bad-1',
+        syncerType: 'agent',
+        clientVersion: 't',
+        datastoreId: '',
+        compression: [],
+        features: [],
+        nodeScopedKeys: [],
+        ...patch,
+      },
     },
   });
 
@@ -57,7 +78,14 @@ before(async () => {
   ds = await openTestDatastore(nats.url);
   await ds.put('Node', '', 'n1', {});
   await ds.put('WorkloadEndpoint', 'default', 'w1', { node: 'n1' });
-  server = await SyncServer.start(testServerOptions(ds.nc, { maxLagBytes: 64 * 1024, maxMessageBytes: 256 * 1024, handshakeTimeoutMs: 500, maxConnections: 50 }));
+  server = await SyncServer.start(
+    testServerOptions(ds.nc, {
+      maxLagBytes: 64 * 1024,
+      maxMessageBytes: 256 * 1024,
+      handshakeTimeoutMs: 500,
+      maxConnections: 50,
+    }),
+  );
   await waitFor('server ready', () => server.ready);
   good = new SyncAgent({ node: 'n1', endpoints: [server.address], backoffInitialMs: 20, backoffMaxMs: 200 });
   await good.start();
@@ -78,19 +106,43 @@ after(async () => {
 });
 
 test('a malformed hello: INVALID_ARGUMENT naming the field', async () => {
-  await expectStatus([hello({ node: 'Not_A_Node' })], status.INVALID_ARGUMENT, /client_hello\.node: 'Not_A_Node' is not a valid node name/, 'client_hello.node');
-  await expectStatus([hello({ node: '' })], status.INVALID_ARGUMENT, /client_hello\.node: required/, 'client_hello.node');
-  await expectStatus([hello({ nodeScopedKeys: ['ippools._.p'] })], status.INVALID_ARGUMENT, /node_scoped_keys\[0\]/, 'client_hello.node_scoped_keys[0]');
+  await expectStatus(
+    [hello({ node: 'Not_A_Node' })],
+    status.INVALID_ARGUMENT,
+    /client_hello\.node: 'Not_A_Node' is not a valid node name/,
+    'client_hello.node',
+  );
+  await expectStatus(
+    [hello({ node: '' })],
+    status.INVALID_ARGUMENT,
+    /client_hello\.node: required/,
+    'client_hello.node',
+  );
+  await expectStatus(
+    [hello({ nodeScopedKeys: ['ippools._.p'] })],
+    status.INVALID_ARGUMENT,
+    /node_scoped_keys\[0\]/,
+    'client_hello.node_scoped_keys[0]',
+  );
 });
 
 test('an unknown syncer type: INVALID_ARGUMENT listing the known ones', async () => {
-  await expectStatus([hello({ syncerType: 'felix' })], status.INVALID_ARGUMENT, /unknown syncer type 'felix' \(known: agent, bgp\)/, 'client_hello.syncer_type');
+  await expectStatus(
+    [hello({ syncerType: 'felix' })],
+    status.INVALID_ARGUMENT,
+    /unknown syncer type 'felix' \(known: agent, bgp\)/,
+    'client_hello.syncer_type',
+  );
 });
 
 test('bytes that are not a SyncRequest, an empty request, and requests out of order', async () => {
   await expectStatus([Buffer.from([0xff, 0xff, 0xff, 0xff])], status.INVALID_ARGUMENT, /malformed SyncRequest/);
   await expectStatus([Buffer.alloc(0)], status.INVALID_ARGUMENT, /no message set/);
-  await expectStatus([encode({ message: { $case: 'pong', value: { id: 1 } } })], status.INVALID_ARGUMENT, /pong: received before client_hello/);
+  await expectStatus(
+    [encode({ message: { $case: 'pong', value: { id: 1 } } })],
+    status.INVALID_ARGUMENT,
+    /pong: received before client_hello/,
+  );
   const e = await expectStatus([hello(), hello()], status.INVALID_ARGUMENT, /client_hello: sent twice/);
   assert.equal(e.messages[0]?.message?.$case, 'serverHello', 'the first hello was answered');
 });
@@ -110,7 +162,9 @@ test('no hello at all: DEADLINE_EXCEEDED after the handshake timeout', async () 
 test('garbage on the TCP port (not HTTP/2) closes that connection only', async () => {
   const [host, port] = [server.address.split(':')[0]!, Number(server.address.split(':')[1])];
   await new Promise<void>((resolve) => {
-    const sock = connect({ host, port }, () => sock.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02garbage')));
+    const sock = connect({ host, port }, () =>
+      sock.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02garbage')),
+    );
     sock.on('data', () => undefined);
     sock.on('error', () => resolve());
     sock.on('close', () => resolve());
@@ -128,7 +182,8 @@ for (const directWrites of [true, false]) {
       await waitFor('the sleepy client is live', () => own.stats().live.agent === 1);
       call.pause();
       const big = 'x'.repeat(8 * 1024);
-      for (let i = 0; i < 400 && (own.stats().closed.lag ?? 0) === 0; i++) await ds.put('GlobalNetworkPolicy', '', `flood-${i % 50}`, { selector: 'all()', big });
+      for (let i = 0; i < 400 && (own.stats().closed.lag ?? 0) === 0; i++)
+        await ds.put('GlobalNetworkPolicy', '', `flood-${i % 50}`, { selector: 'all()', big });
       await waitFor('the server closes the sleepy client for lag', () => (own.stats().closed.lag ?? 0) > 0);
       call.resume();
       const e = await ended;
@@ -157,7 +212,10 @@ test('a full server sends a client that understands Reconnect elsewhere, and tel
     const q = await plain.ended;
     assert.equal(q.status.code, status.RESOURCE_EXHAUSTED);
     assert.match(q.status.details, /is full \(1 connections\)/);
-    assert.ok(!q.messages.some((m) => m.message?.$case === 'reconnect'), 'never a message type the client did not advertise');
+    assert.ok(
+      !q.messages.some((m) => m.message?.$case === 'reconnect'),
+      'never a message type the client did not advertise',
+    );
     first.call.end();
   } finally {
     await full.close();

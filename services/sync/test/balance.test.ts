@@ -32,7 +32,11 @@ test('200 agents on one server even out over two at the bounded rate, then a dra
   const options = { heartbeatIntervalMs: HEARTBEAT_MS, shedPerSecond: SHED_PER_SECOND, shedSlack: 0.05 };
   const s1 = await SyncServer.start(testServerOptions(ds.nc, { ...options, serverId: 's1' }));
   await waitFor('s1 ready', () => s1.ready);
-  const agents = Array.from({ length: AGENTS }, (_, i) => new SyncAgent({ node: `node-${i % 20}`, endpoints: [s1.address], backoffInitialMs: 20, backoffMaxMs: 500 }));
+  const agents = Array.from(
+    { length: AGENTS },
+    (_, i) =>
+      new SyncAgent({ node: `node-${i % 20}`, endpoints: [s1.address], backoffInitialMs: 20, backoffMaxMs: 500 }),
+  );
   await Promise.all(agents.map((a) => a.start()));
   await waitConverged(ds, agents, 60_000);
   assert.equal(s1.stats().connections, AGENTS);
@@ -42,16 +46,30 @@ test('200 agents on one server even out over two at the bounded rate, then a dra
     await waitFor('s2 ready', () => s2.ready);
     const share = AGENTS / 2;
     const slack = Math.max(1, Math.ceil(share * 0.05));
-    await waitFor('the load evens out', () => s1.stats().connections <= share + slack && s2.stats().connections >= share - slack, 60_000);
+    await waitFor(
+      'the load evens out',
+      () => s1.stats().connections <= share + slack && s2.stats().connections >= share - slack,
+      60_000,
+    );
     await ds.put('Node', '', 'node-after-rebalance', {});
     await waitConverged(ds, agents, 60_000);
     const st1 = s1.stats();
     const st2 = s2.stats();
     assert.equal(st1.connections + st2.connections, AGENTS);
-    assert.ok(Math.max(...st1.shedHistory) <= SHED_PER_TICK, `at most ${SHED_PER_TICK} per interval, saw ${Math.max(...st1.shedHistory)}`);
-    assert.ok(st1.shedHistory.filter((n) => n > 0).length >= Math.floor((AGENTS - share - slack) / SHED_PER_TICK), 'shedding took several intervals');
+    assert.ok(
+      Math.max(...st1.shedHistory) <= SHED_PER_TICK,
+      `at most ${SHED_PER_TICK} per interval, saw ${Math.max(...st1.shedHistory)}`,
+    );
+    assert.ok(
+      st1.shedHistory.filter((n) => n > 0).length >= Math.floor((AGENTS - share - slack) / SHED_PER_TICK),
+      'shedding took several intervals',
+    );
     assert.equal(Math.max(...st2.shedHistory, 0), 0, 'the server that gained clients never shed any back');
-    assert.deepEqual(new Set(agents.map((a) => a.stats.snapshots)), new Set([1]), 'moved agents resumed: one snapshot each, the first');
+    assert.deepEqual(
+      new Set(agents.map((a) => a.stats.snapshots)),
+      new Set([1]),
+      'moved agents resumed: one snapshot each, the first',
+    );
     assert.ok(st2.resumes >= st2.connections);
 
     // Drain s2 (what SIGTERM does): every one of its agents goes to s1 and resumes there.
@@ -62,7 +80,11 @@ test('200 agents on one server even out over two at the bounded rate, then a dra
     await ds.put('Node', '', 'node-after-drain', {});
     await waitConverged(ds, agents, 60_000);
     assert.ok(agents.every((a) => a.endpoint === s1.address));
-    assert.deepEqual(new Set(agents.map((a) => a.stats.snapshots)), new Set([1]), 'drained agents resumed: no new snapshot');
+    assert.deepEqual(
+      new Set(agents.map((a) => a.stats.snapshots)),
+      new Set([1]),
+      'drained agents resumed: no new snapshot',
+    );
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await s2.close();

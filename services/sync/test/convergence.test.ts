@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
-import { RandomWorkload, openTestDatastore, testServerOptions, waitConverged, watchAgent, type AgentWatch, type TestDatastore } from '../src/testing/fixtures.js';
+import {
+  RandomWorkload,
+  openTestDatastore,
+  testServerOptions,
+  waitConverged,
+  watchAgent,
+  type AgentWatch,
+  type TestDatastore,
+} from '../src/testing/fixtures.js';
 
 const NODES = ['n1', 'n2', 'n3', 'n4'];
 let nats: NatsServerHandle;
@@ -40,7 +48,14 @@ for (const directWrites of [true, false]) {
     const port = server.port;
     const endpoints = [server.address];
     const make = (node: string, syncer = 'agent') =>
-      new SyncAgent({ node, syncer, endpoints, stateDir: join(dir, `${syncer}-${node}-${directWrites}`), backoffInitialMs: 20, backoffMaxMs: 200 });
+      new SyncAgent({
+        node,
+        syncer,
+        endpoints,
+        stateDir: join(dir, `${syncer}-${node}-${directWrites}`),
+        backoffInitialMs: 20,
+        backoffMaxMs: 200,
+      });
     const agents = [...NODES.map((n) => make(n)), make('rr-1', 'bgp')];
     const watches = new Map<SyncAgent, AgentWatch>(agents.map((a) => [a, watchAgent(a)]));
     for (const a of agents) await a.start();
@@ -74,11 +89,17 @@ for (const directWrites of [true, false]) {
     const snapshotsBefore = agents.map((a) => a.stats.snapshots);
     await server.close();
     await work.steps(30);
-    server = await SyncServer.start(testServerOptions(ds.nc, { stateDir: serverDir, listen: `127.0.0.1:${port}`, directWrites }));
+    server = await SyncServer.start(
+      testServerOptions(ds.nc, { stateDir: serverDir, listen: `127.0.0.1:${port}`, directWrites }),
+    );
     await waitFor('restarted server ready', () => server.ready, 20_000);
     assert.equal(server.stats().warmStart, true, 'the restarted server starts from its LMDB cache');
     await check('after a server restart');
-    assert.deepEqual(agents.map((a) => a.stats.snapshots), snapshotsBefore, 'no agent took a snapshot after the server restart');
+    assert.deepEqual(
+      agents.map((a) => a.stats.snapshots),
+      snapshotsBefore,
+      'no agent took a snapshot after the server restart',
+    );
     assert.ok(server.stats().resumes >= agents.length);
 
     // NATS itself killed and restarted: the server's watch picks up where it was.

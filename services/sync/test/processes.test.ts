@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
 import { startNatsServer, type NatsServerHandle } from '../../shared/testing/index.js';
-import { RandomWorkload, openTestDatastore, spawnSyncServer, waitConverged, watchAgent, type SyncProcess, type TestDatastore } from '../src/testing/fixtures.js';
+import {
+  RandomWorkload,
+  openTestDatastore,
+  spawnSyncServer,
+  waitConverged,
+  watchAgent,
+  type SyncProcess,
+  type TestDatastore,
+} from '../src/testing/fixtures.js';
 
 const NODES = Array.from({ length: 10 }, (_, i) => `node-${i}`);
 let nats: NatsServerHandle;
@@ -38,7 +46,18 @@ test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and 
   children.push(a, b);
   await Promise.all([a.ready, b.ready]);
 
-  const agents = NODES.flatMap((node) => [0, 1].map((i) => new SyncAgent({ node, endpoints: i ? [a.address, b.address] : [b.address, a.address], stateDir: join(dir, `agent-${node}-${i}`), backoffInitialMs: 20, backoffMaxMs: 200 })));
+  const agents = NODES.flatMap((node) =>
+    [0, 1].map(
+      (i) =>
+        new SyncAgent({
+          node,
+          endpoints: i ? [a.address, b.address] : [b.address, a.address],
+          stateDir: join(dir, `agent-${node}-${i}`),
+          backoffInitialMs: 20,
+          backoffMaxMs: 200,
+        }),
+    ),
+  );
   const watches = agents.map((ag) => watchAgent(ag));
   await Promise.all(agents.map((ag) => ag.start()));
   await waitConverged(ds, agents, 30_000);
@@ -52,14 +71,20 @@ test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and 
   await a.exited;
   await work.steps(30);
   await waitConverged(ds, agents, 30_000);
-  assert.ok(agents.every((ag) => ag.endpoint === b.address), 'every agent is on b');
+  assert.ok(
+    agents.every((ag) => ag.endpoint === b.address),
+    'every agent is on b',
+  );
   assert.deepEqual(snapshots(), initial, 'failover after kill -9 costs no snapshot');
 
   // The killed server comes back on the same address, warm from its LMDB cache.
   a = await spawnSyncServer(nats.url, join(dir, 'a'), 'a', a.address);
   children.push(a);
   await a.ready;
-  assert.ok(a.lines.some((l) => l.msg === 'warm start from the LMDB cache'), 'restart after kill -9 is warm');
+  assert.ok(
+    a.lines.some((l) => l.msg === 'warm start from the LMDB cache'),
+    'restart after kill -9 is warm',
+  );
 
   // SIGTERM drains b: every agent on it goes to a (Reconnect naming a, or the agent's next
   // endpoint when b has not heard a's heartbeat yet), resumes, and b exits cleanly.
@@ -69,7 +94,10 @@ test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and 
   assert.ok(b.lines.some((l) => l.msg === 'draining: sending every client to another server'));
   await work.steps(30);
   await waitConverged(ds, agents, 30_000);
-  assert.ok(agents.every((ag) => ag.endpoint === a.address), 'every agent moved to a');
+  assert.ok(
+    agents.every((ag) => ag.endpoint === a.address),
+    'every agent moved to a',
+  );
   assert.deepEqual(snapshots(), initial, 'the drain costs no snapshot');
   assert.ok(agents.every((ag) => ag.stats.reconnects >= 1 || ag.stats.failures >= 1));
   for (const w of watches) assert.deepEqual(w.violations, []);

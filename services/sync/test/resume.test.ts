@@ -10,14 +10,23 @@ import { join } from 'node:path';
 import { SyncAgent, type AgentUpdate } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
-import { openTestDatastore, testServerOptions, waitConverged, watchAgent, type TestDatastore } from '../src/testing/fixtures.js';
+import {
+  openTestDatastore,
+  testServerOptions,
+  waitConverged,
+  watchAgent,
+  type TestDatastore,
+} from '../src/testing/fixtures.js';
 
 let nats: NatsServerHandle;
 let ds: TestDatastore;
 let dir: string;
 const servers: SyncServer[] = [];
 
-async function server(overrides: Parameters<typeof testServerOptions>[1] = {}, on: TestDatastore = ds): Promise<SyncServer> {
+async function server(
+  overrides: Parameters<typeof testServerOptions>[1] = {},
+  on: TestDatastore = ds,
+): Promise<SyncServer> {
   const s = await SyncServer.start(testServerOptions(on.nc, overrides));
   servers.push(s);
   await waitFor('server ready', () => s.ready);
@@ -70,7 +79,13 @@ test('within retention: deltas only (deletions and endpoint moves included), on 
   assert.equal(a.stats.resumes, 1);
   assert.deepEqual(
     seen.map((u) => `${u.value ? '+' : '-'}${u.key}`).sort(),
-    ['+nodes._.n3', '+workloadendpoints.default.w1', '-ippools._.pool', '-workloadendpoints.default.w0', '-workloadendpoints.default.w2'],
+    [
+      '+nodes._.n3',
+      '+workloadendpoints.default.w1',
+      '-ippools._.pool',
+      '-workloadendpoints.default.w0',
+      '-workloadendpoints.default.w2',
+    ],
     'exactly the changes in the view after the revision',
   );
   await a.stop();

@@ -7,9 +7,20 @@ import assert from 'node:assert/strict';
 import { Client, status, type StatusObject } from '@grpc/grpc-js';
 import { SyncAgent } from '../index.js';
 import { createLogger } from '../../shared/log/index.js';
-import { createTestPki, startNatsServer, waitFor, type NatsServerHandle, type TestPki } from '../../shared/testing/index.js';
+import {
+  createTestPki,
+  startNatsServer,
+  waitFor,
+  type NatsServerHandle,
+  type TestPki,
+} from '../../shared/testing/index.js';
 import { clientChannel, serverSecurity, type Role } from '../../shared/tls/index.js';
-import { SyncRequest, SyncResponse, SyncServiceService, type SyncClientHello } from '../../../proto/gen/meshless/v1/sync.js';
+import {
+  SyncRequest,
+  SyncResponse,
+  SyncServiceService,
+  type SyncClientHello,
+} from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
 import { openTestDatastore, testServerOptions, waitConverged, type TestDatastore } from '../src/testing/fixtures.js';
 
@@ -20,16 +31,36 @@ let server: SyncServer;
 const clients: Client[] = [];
 const log = createLogger('sync-security-test');
 
-async function open(role: Role, name: string, patch: Partial<SyncClientHello>): Promise<{ ended: Promise<StatusObject>; messages: SyncResponse[]; cancel: () => void }> {
+async function open(
+  role: Role,
+  name: string,
+  patch: Partial<SyncClientHello>,
+): Promise<{ ended: Promise<StatusObject>; messages: SyncResponse[]; cancel: () => void }> {
   const channel = clientChannel(await pki.issue(role, name), ['sync-server']);
-  const client = new Client(server.address, channel.credentials, { ...channel.options, 'grpc.use_local_subchannel_pool': 1 });
+  const client = new Client(server.address, channel.credentials, {
+    ...channel.options,
+    'grpc.use_local_subchannel_pool': 1,
+  });
   clients.push(client);
-  const call = client.makeBidiStreamRequest(SyncServiceService.sync.path, (b: Buffer) => b, (b: Buffer) => b);
+  const call = client.makeBidiStreamRequest(
+    SyncServiceService.sync.path,
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+  );
   const messages: SyncResponse[] = [];
   call.on('data', (b: Buffer) => messages.push(SyncResponse.decode(b)));
   call.on('error', () => undefined);
   const ended = new Promise<StatusObject>((resolve) => call.on('status', resolve));
-  const value = { node: name, syncerType: 'agent', clientVersion: 't', datastoreId: '', compression: [], features: [], nodeScopedKeys: [], ...patch };
+  const value = {
+    node: name,
+    syncerType: 'agent',
+    clientVersion: 't',
+    datastoreId: '',
+    compression: [],
+    features: [],
+    nodeScopedKeys: [],
+    ...patch,
+  };
   call.write(Buffer.from(SyncRequest.encode({ message: { $case: 'clientHello', value } }).finish()));
   return { ended, messages, cancel: () => call.cancel() };
 }
@@ -46,7 +77,11 @@ before(async () => {
   pki = await createTestPki();
   for (const n of ['node-a', 'node-b', 'rr-0']) await ds.put('Node', '', n, {});
   await ds.put('WorkloadEndpoint', 'default', 'secret-of-b', { node: 'node-b' });
-  const security = await serverSecurity('sync', { credentials: await pki.issue('sync-server', 'sync-0'), insecure: false }, log);
+  const security = await serverSecurity(
+    'sync',
+    { credentials: await pki.issue('sync-server', 'sync-0'), insecure: false },
+    log,
+  );
   server = await SyncServer.start(testServerOptions(ds.nc, { security }));
   await waitFor('server ready', () => server.ready);
 });
@@ -59,7 +94,7 @@ after(async () => {
   pki.remove();
 });
 
-test('a node certificate asking for another node\'s view is refused, and gets nothing of it', async () => {
+test("a node certificate asking for another node's view is refused, and gets nothing of it", async () => {
   const o = await open('node', 'node-a', { node: 'node-b' });
   const s = await o.ended;
   assert.equal(s.code, status.PERMISSION_DENIED);
@@ -94,13 +129,26 @@ test('admin may follow any view; an agent with a node certificate syncs; a certi
   const admin = await open('admin', 'debug', { node: 'node-b' });
   await waitFor('admin in sync', () => admin.messages.some((m) => m.message?.$case === 'inSync'));
   admin.cancel();
-  const agent = new SyncAgent({ node: 'node-a', endpoints: [server.address], credentials: await pki.issue('node', 'node-a'), backoffMaxMs: 200 });
+  const agent = new SyncAgent({
+    node: 'node-a',
+    endpoints: [server.address],
+    credentials: await pki.issue('node', 'node-a'),
+    backoffMaxMs: 200,
+  });
   await agent.start();
   await waitConverged(ds, [agent]);
-  assert.ok([...agent.keys()].every((k) => !k.includes('secret-of-b')), 'node-a never sees node-b\'s endpoint');
+  assert.ok(
+    [...agent.keys()].every((k) => !k.includes('secret-of-b')),
+    "node-a never sees node-b's endpoint",
+  );
   await agent.stop();
   const other = await createTestPki();
-  const stranger = new SyncAgent({ node: 'node-a', endpoints: [server.address], credentials: await other.issue('node', 'node-a'), backoffMaxMs: 200 });
+  const stranger = new SyncAgent({
+    node: 'node-a',
+    endpoints: [server.address],
+    credentials: await other.issue('node', 'node-a'),
+    backoffMaxMs: 200,
+  });
   await stranger.start();
   await waitFor('the stranger failing to connect', () => stranger.stats.failures >= 2);
   assert.equal(stranger.status === 'in-sync', false);
@@ -108,12 +156,21 @@ test('admin may follow any view; an agent with a node certificate syncs; a certi
   other.remove();
 });
 
-test('an agent does not follow a server whose certificate is not a sync server\'s', async () => {
+test("an agent does not follow a server whose certificate is not a sync server's", async () => {
   // A rogue server with a valid certificate of our CA, but a node's: the agent refuses it.
-  const rogueSecurity = await serverSecurity('rogue', { credentials: await pki.issue('node', 'node-b'), insecure: false }, log);
+  const rogueSecurity = await serverSecurity(
+    'rogue',
+    { credentials: await pki.issue('node', 'node-b'), insecure: false },
+    log,
+  );
   const rogue = await SyncServer.start(testServerOptions(ds.nc, { security: rogueSecurity, serverId: 'rogue' }));
   await waitFor('rogue ready', () => rogue.ready);
-  const agent = new SyncAgent({ node: 'node-a', endpoints: [rogue.address], credentials: await pki.issue('node', 'node-a'), backoffMaxMs: 200 });
+  const agent = new SyncAgent({
+    node: 'node-a',
+    endpoints: [rogue.address],
+    credentials: await pki.issue('node', 'node-a'),
+    backoffMaxMs: 200,
+  });
   await agent.start();
   await waitFor('the agent refusing the rogue server', () => agent.stats.failures >= 2);
   assert.equal(rogue.stats().connections, 0);

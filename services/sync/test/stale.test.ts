@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
-import { openTestDatastore, spawnSyncServer, waitConverged, watchAgent, type SyncProcess, type TestDatastore } from '../src/testing/fixtures.js';
+import {
+  openTestDatastore,
+  spawnSyncServer,
+  waitConverged,
+  watchAgent,
+  type SyncProcess,
+  type TestDatastore,
+} from '../src/testing/fixtures.js';
 
 const NODES = ['node-0', 'node-1', 'node-2'];
 let nats: NatsServerHandle;
@@ -41,7 +48,14 @@ after(async () => {
 });
 
 const endpoint = (node: string, i: number) =>
-  ds.put('WorkloadEndpoint', 'default', `${node}-pod-${i}`, { node, orchestrator: 'k8s', pod: `pod-${i}`, endpoint: 'eth0', interfaceName: `cali${i}`, ipNetworks: [`10.65.0.${i}/32`] });
+  ds.put('WorkloadEndpoint', 'default', `${node}-pod-${i}`, {
+    node,
+    orchestrator: 'k8s',
+    pod: `pod-${i}`,
+    endpoint: 'eth0',
+    interfaceName: `cali${i}`,
+    ipNetworks: [`10.65.0.${i}/32`],
+  });
 
 test('a sync server frozen past compaction re-reads the datastore and corrects its agents', async () => {
   for (const node of NODES) for (let i = 0; i < 6; i++) await endpoint(node, i);
@@ -49,7 +63,16 @@ test('a sync server frozen past compaction re-reads the datastore and corrects i
   await ds.put('Profile', '', 'doomed', { labelsToApply: { a: 'c' } });
   server = await spawnSyncServer(nats.url, join(dir, 'sync'), 'frozen');
   await server.ready;
-  for (const node of NODES) agents.push(new SyncAgent({ node, endpoints: [server.address], stateDir: join(dir, `agent-${node}`), backoffInitialMs: 20, backoffMaxMs: 200 }));
+  for (const node of NODES)
+    agents.push(
+      new SyncAgent({
+        node,
+        endpoints: [server.address],
+        stateDir: join(dir, `agent-${node}`),
+        backoffInitialMs: 20,
+        backoffMaxMs: 200,
+      }),
+    );
   const watches = agents.map((a) => watchAgent(a));
   await Promise.all(agents.map((a) => a.start()));
   await waitConverged(ds, agents, 30_000);
@@ -71,11 +94,24 @@ test('a sync server frozen past compaction re-reads the datastore and corrects i
   server.child.kill('SIGCONT');
   await waitConverged(ds, agents, 30_000);
   const convergedMs = Date.now() - resumed;
-  await waitFor('the server to log that it read the datastore again', () => server!.lines.some((l) => l.msg === 'read the datastore again: ready'), 30_000);
-  assert.ok(server.lines.some((l) => l.msg === 'fell behind the datastore compaction: not ready, reading the datastore again'), 'the server reported itself not ready');
+  await waitFor(
+    'the server to log that it read the datastore again',
+    () => server!.lines.some((l) => l.msg === 'read the datastore again: ready'),
+    30_000,
+  );
+  assert.ok(
+    server.lines.some((l) => l.msg === 'fell behind the datastore compaction: not ready, reading the datastore again'),
+    'the server reported itself not ready',
+  );
 
   // A new agent (fresh state) gets the datastore's view, not the stale one.
-  const late = new SyncAgent({ node: 'node-0', endpoints: [server.address], stateDir: join(dir, 'agent-late'), backoffInitialMs: 20, backoffMaxMs: 200 });
+  const late = new SyncAgent({
+    node: 'node-0',
+    endpoints: [server.address],
+    stateDir: join(dir, 'agent-late'),
+    backoffInitialMs: 20,
+    backoffMaxMs: 200,
+  });
   agents.push(late);
   await late.start();
   await waitConverged(ds, agents, 30_000);

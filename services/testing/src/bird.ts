@@ -83,11 +83,21 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
   const logPath = join(dir, 'bird.log');
   const writeConfig = (config: string): void => writeFileSync(confPath, `log "${logPath}" all;\n${config}\n`);
   writeConfig(options.config);
-  const proc = spawnDaemon('bird', dir, BIRD_BIN, ['-f', '-c', confPath, '-s', socket, '-P', join(dir, 'bird.pid')], options.netns, logPath);
+  const proc = spawnDaemon(
+    'bird',
+    dir,
+    BIRD_BIN,
+    ['-f', '-c', confPath, '-s', socket, '-P', join(dir, 'bird.pid')],
+    options.netns,
+    logPath,
+  );
 
   const birdc = async (command: string): Promise<string> => {
     try {
-      const { stdout } = await execFileAsync(BIRDC_BIN, ['-s', socket, ...command.split(/\s+/)], { timeout: 15_000, maxBuffer: 512 * 1024 * 1024 });
+      const { stdout } = await execFileAsync(BIRDC_BIN, ['-s', socket, ...command.split(/\s+/)], {
+        timeout: 15_000,
+        maxBuffer: 512 * 1024 * 1024,
+      });
       return stdout.replace(/^BIRD [^\n]*ready\.\n/, '');
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -96,8 +106,13 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
   };
 
   try {
-    await poll('BIRD control socket', async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined), options.startTimeoutMs ?? 10_000, proc.logTail, () =>
-      proc.exitCode !== undefined ? new Error(`bird exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+    await poll(
+      'BIRD control socket',
+      async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined),
+      options.startTimeoutMs ?? 10_000,
+      proc.logTail,
+      () =>
+        proc.exitCode !== undefined ? new Error(`bird exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
     );
   } catch (err) {
     await proc.stop({ keepDir: false });
@@ -128,7 +143,10 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
         },
         timeoutMs,
         () => proc.logTail(),
-        () => (proc.exitCode !== undefined ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined),
+        () =>
+          proc.exitCode !== undefined
+            ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`)
+            : undefined,
       );
     },
     async reconfigure(config) {

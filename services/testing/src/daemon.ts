@@ -26,7 +26,14 @@ export function makeDaemonDir(kind: string): string {
   return mkdtempSync(join(tmpdir(), `meshless-${kind}-`));
 }
 
-export function spawnDaemon(kind: string, dir: string, cmd: string, args: readonly string[], netns?: Netns, extraLog?: string): DaemonProcess {
+export function spawnDaemon(
+  kind: string,
+  dir: string,
+  cmd: string,
+  args: readonly string[],
+  netns?: Netns,
+  extraLog?: string,
+): DaemonProcess {
   const outPath = join(dir, 'output.log');
   const out = openSync(outPath, 'a');
   let child: ChildProcess;
@@ -90,7 +97,13 @@ export function spawnDaemon(kind: string, dir: string, cmd: string, args: readon
  * Runs `probe` until it returns a value (not undefined) or the timeout passes. `stop` is asked
  * before every attempt and ends the wait at once with its error (e.g. the daemon exited).
  */
-export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, diagnostics?: () => string, stop?: () => Error | undefined): Promise<T> {
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  diagnostics?: () => string,
+  stop?: () => Error | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

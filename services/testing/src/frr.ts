@@ -70,7 +70,21 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
   const logPath = join(dir, 'bgpd.log');
   writeFileSync(confPath, `log file ${logPath}\n${options.config}\n`);
   const listen = [options.address, ...(options.alsoListenOn ?? [])].flatMap((a) => ['-l', a]);
-  const args = ['-Z', '-S', '-P', '0', ...listen, '-p', String(options.port ?? 179), '-f', confPath, '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir];
+  const args = [
+    '-Z',
+    '-S',
+    '-P',
+    '0',
+    ...listen,
+    '-p',
+    String(options.port ?? 179),
+    '-f',
+    confPath,
+    '-i',
+    join(dir, 'bgpd.pid'),
+    '--vty_socket',
+    dir,
+  ];
   const proc = spawnDaemon('frr', dir, FRR_BGPD_BIN, args, options.netns, logPath);
 
   const vtysh = async (...commands: string[]): Promise<string> => {
@@ -93,8 +107,14 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
   };
 
   try {
-    await poll('FRR vty socket', async () => (existsSync(join(dir, 'bgpd.vty')) && (await vtysh('show bgp summary json')).includes('{') ? true : undefined), 10_000, proc.logTail, () =>
-      proc.exitCode !== undefined ? new Error(`bgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+    await poll(
+      'FRR vty socket',
+      async () =>
+        existsSync(join(dir, 'bgpd.vty')) && (await vtysh('show bgp summary json')).includes('{') ? true : undefined,
+      10_000,
+      proc.logTail,
+      () =>
+        proc.exitCode !== undefined ? new Error(`bgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
     );
   } catch (err) {
     await proc.stop();
@@ -130,7 +150,10 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
         },
         timeoutMs,
         () => proc.logTail(),
-        () => (proc.exitCode !== undefined ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined),
+        () =>
+          proc.exitCode !== undefined
+            ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`)
+            : undefined,
       );
     },
     async configure(lines) {

@@ -53,7 +53,15 @@ export interface GobgpHandle {
   stop(options?: { signal?: NodeJS.Signals }): Promise<void>;
 }
 
-const STATES: Record<number, string> = { 0: 'unknown', 1: 'idle', 2: 'connect', 3: 'active', 4: 'opensent', 5: 'openconfirm', 6: 'established' };
+const STATES: Record<number, string> = {
+  0: 'unknown',
+  1: 'idle',
+  2: 'connect',
+  3: 'active',
+  4: 'opensent',
+  5: 'openconfirm',
+  6: 'established',
+};
 
 export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
   const dir = makeDaemonDir('gobgp');
@@ -61,7 +69,24 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
   writeFileSync(confPath, options.config);
   const apiPort = options.apiPort ?? (options.netns ? 50051 : await freePort(options.address));
   const api = `${options.address.includes(':') ? `[${options.address}]` : options.address}:${apiPort}`;
-  const proc = spawnDaemon('gobgp', dir, GOBGPD_BIN, ['-f', confPath, '-t', 'toml', '-l', process.env.MESHLESS_GOBGP_LOG_LEVEL ?? 'info', '-p', '--pprof-disable', '--api-hosts', api], options.netns);
+  const proc = spawnDaemon(
+    'gobgp',
+    dir,
+    GOBGPD_BIN,
+    [
+      '-f',
+      confPath,
+      '-t',
+      'toml',
+      '-l',
+      process.env.MESHLESS_GOBGP_LOG_LEVEL ?? 'info',
+      '-p',
+      '--pprof-disable',
+      '--api-hosts',
+      api,
+    ],
+    options.netns,
+  );
 
   const gobgp = async (...args: string[]): Promise<string> => {
     const argv = ['-u', options.address, '-p', String(apiPort), ...args];
@@ -74,8 +99,13 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
   };
 
   try {
-    await poll('GoBGP API', async () => ((await gobgp('global')).includes('AS') ? true : undefined), 10_000, proc.logTail, () =>
-      proc.exitCode !== undefined ? new Error(`gobgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+    await poll(
+      'GoBGP API',
+      async () => ((await gobgp('global')).includes('AS') ? true : undefined),
+      10_000,
+      proc.logTail,
+      () =>
+        proc.exitCode !== undefined ? new Error(`gobgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
     );
   } catch (err) {
     await proc.stop();
@@ -121,7 +151,10 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
         },
         timeoutMs,
         () => proc.logTail(),
-        () => (proc.exitCode !== undefined ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined),
+        () =>
+          proc.exitCode !== undefined
+            ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`)
+            : undefined,
       );
     },
     async addRoute(prefix, args, family = 'ipv4') {

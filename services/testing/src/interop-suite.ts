@@ -84,7 +84,8 @@ export interface DaemonAdapter {
 
 const DAEMON_AS = 65001;
 
-const pick = (n: { code: number; subcode: number } | undefined): { code: number; subcode: number } | undefined => (n ? { code: n.code, subcode: n.subcode } : undefined);
+const pick = (n: { code: number; subcode: number } | undefined): { code: number; subcode: number } | undefined =>
+  n ? { code: n.code, subcode: n.subcode } : undefined;
 const UNKNOWN_TYPE = 99;
 const UNKNOWN_VALUE = new Uint8Array([1, 2, 3, 4, 5]);
 
@@ -101,13 +102,25 @@ export function interopSuite(adapter: DaemonAdapter): void {
     const refreshEvents: RouteRefreshEvent[] = [];
     let started = false;
 
-    const speaker = (localAs: number, address: string, peer: PeerConfig, extra: Partial<ConstructorParameters<typeof BgpSpeaker>[0]> = {}): BgpSpeaker => {
-      const s = new BgpSpeaker({ localAs, routerId: address.includes(':') ? '198.18.1.6' : address, listen: { address, port: 179 }, transport, ...extra });
+    const speaker = (
+      localAs: number,
+      address: string,
+      peer: PeerConfig,
+      extra: Partial<ConstructorParameters<typeof BgpSpeaker>[0]> = {},
+    ): BgpSpeaker => {
+      const s = new BgpSpeaker({
+        localAs,
+        routerId: address.includes(':') ? '198.18.1.6' : address,
+        listen: { address, port: 179 },
+        transport,
+        ...extra,
+      });
       s.addPeer({ connectRetryTime: 1, idleHold: { min: 0.5, max: 2 }, ...peer });
       speakers.push(s);
       return s;
     };
-    const diagnose = (): string => `${adapter.name}: ${adapter.diagnostics()}\nours: ${JSON.stringify(speakers.map((s) => s.peers().map((p) => [p.address, p.state, p.lastError])))}`;
+    const diagnose = (): string =>
+      `${adapter.name}: ${adapter.diagnostics()}\nours: ${JSON.stringify(speakers.map((s) => s.peers().map((p) => [p.address, p.state, p.lastError])))}`;
 
     before(async () => {
       ns = await createNetns();
@@ -124,14 +137,32 @@ export function interopSuite(adapter: DaemonAdapter): void {
       n3 = { name: 'us3', ours: a3, ourAs: 65010, local: d4, family: 'ipv4', holdTime: 9 };
       n4 = { name: 'us4', ours: a4, ourAs: 65020, local: d4, family: 'ipv4', holdTime: 9 };
       n5 = { name: 'us5', ours: a5, ourAs: 65030, local: d4, family: 'ipv4', holdTime: 9 };
-      plan = { as: DAEMON_AS, routerId: d4, v4: d4, v6: d6, neighbors: [n1, n2, n3, n4, n5], originate: { ipv4: '10.1.0.0/24', ipv6: '2001:db8:1::/48' } };
+      plan = {
+        as: DAEMON_AS,
+        routerId: d4,
+        v4: d4,
+        v6: d6,
+        neighbors: [n1, n2, n3, n4, n5],
+        originate: { ipv4: '10.1.0.0/24', ipv6: '2001:db8:1::/48' },
+      };
       await adapter.start(ns, plan);
       started = true;
-      s1 = speaker(65000, a1, { address: d4, remoteAs: DAEMON_AS, localAddress: a1, families: ['ipv4-unicast'] }, { gracefulRestart: { restartTime: 120 } });
+      s1 = speaker(
+        65000,
+        a1,
+        { address: d4, remoteAs: DAEMON_AS, localAddress: a1, families: ['ipv4-unicast'] },
+        { gracefulRestart: { restartTime: 120 } },
+      );
       s2 = speaker(4200000000, a6, { address: d6, remoteAs: DAEMON_AS, localAddress: a6, families: ['ipv6-unicast'] });
       s3 = speaker(65010, a3, { address: d4, remoteAs: DAEMON_AS, localAddress: a3, families: ['ipv4-unicast'] });
       s4 = speaker(65020, a4, { address: d4, remoteAs: 65555, localAddress: a4, families: ['ipv4-unicast'] });
-      s5 = speaker(65030, a5, { address: d4, remoteAs: DAEMON_AS, localAddress: a5, families: ['ipv4-unicast'], minHoldTime: 30 });
+      s5 = speaker(65030, a5, {
+        address: d4,
+        remoteAs: DAEMON_AS,
+        localAddress: a5,
+        families: ['ipv4-unicast'],
+        minHoldTime: 30,
+      });
       c1 = new RouteCollector(s1);
       c2 = new RouteCollector(s2);
       s1.on('routeRefresh', (e) => refreshEvents.push(e));
@@ -182,23 +213,64 @@ export function interopSuite(adapter: DaemonAdapter): void {
     });
 
     test('an unknown optional transitive attribute crosses the daemon byte for byte, Partial set', async () => {
-      await announce(s3, n3.local, ['10.99.0.0/24'], originAttributes(65010, { nextHop: n3.ours, unknown: [{ flags: AttrFlag.Optional | AttrFlag.Transitive, type: UNKNOWN_TYPE, value: UNKNOWN_VALUE }] }));
+      await announce(
+        s3,
+        n3.local,
+        ['10.99.0.0/24'],
+        originAttributes(65010, {
+          nextHop: n3.ours,
+          unknown: [{ flags: AttrFlag.Optional | AttrFlag.Transitive, type: UNKNOWN_TYPE, value: UNKNOWN_VALUE }],
+        }),
+      );
       const r = await c1.waitForRoute(n1.local, '10.99.0.0/24');
       assert.deepEqual(r.attributes.asPath, [{ type: 2, asns: [DAEMON_AS, 65010] }]);
-      assert.deepEqual(r.attributes.unknown.map((u) => ({ ...u, value: [...u.value] })), [
-        { flags: AttrFlag.Optional | AttrFlag.Transitive | AttrFlag.Partial, type: UNKNOWN_TYPE, value: [...UNKNOWN_VALUE] },
-      ]);
+      assert.deepEqual(
+        r.attributes.unknown.map((u) => ({ ...u, value: [...u.value] })),
+        [
+          {
+            flags: AttrFlag.Optional | AttrFlag.Transitive | AttrFlag.Partial,
+            type: UNKNOWN_TYPE,
+            value: [...UNKNOWN_VALUE],
+          },
+        ],
+      );
     });
 
     test('routes we send appear in the daemon table with our attributes', async () => {
-      await announce(s1, n1.local, ['10.200.0.0/24', '10.201.0.0/24'], originAttributes(65000, { nextHop: n1.ours, med: 5, communities: [65000 * 65536 + 7], largeCommunities: [{ globalAdmin: 65000, localData1: 1, localData2: 2 }] }));
-      await announce(s2, n2.local, ['2001:db8:200::/48'], originAttributes(4200000000, { communities: [65000 * 65536 + 8] }), n2.ours);
-      const v4 = await poll(`10.200.0.0/24 in ${adapter.name}`, async () => (await adapter.routes(n1)).find((r) => r.prefix === '10.200.0.0/24'), 20_000, diagnose);
+      await announce(
+        s1,
+        n1.local,
+        ['10.200.0.0/24', '10.201.0.0/24'],
+        originAttributes(65000, {
+          nextHop: n1.ours,
+          med: 5,
+          communities: [65000 * 65536 + 7],
+          largeCommunities: [{ globalAdmin: 65000, localData1: 1, localData2: 2 }],
+        }),
+      );
+      await announce(
+        s2,
+        n2.local,
+        ['2001:db8:200::/48'],
+        originAttributes(4200000000, { communities: [65000 * 65536 + 8] }),
+        n2.ours,
+      );
+      const v4 = await poll(
+        `10.200.0.0/24 in ${adapter.name}`,
+        async () => (await adapter.routes(n1)).find((r) => r.prefix === '10.200.0.0/24'),
+        20_000,
+        diagnose,
+      );
       assert.deepEqual(v4.asPath, [65000]);
       assert.equal(v4.med, 5);
       assert.deepEqual(v4.communities, ['65000:7']);
       assert.deepEqual(v4.largeCommunities, ['65000:1:2']);
-      const v6 = await poll(`2001:db8:200::/48 in ${adapter.name}`, async () => (await adapter.routes(n2)).find((r) => r.prefix === '2001:db8:200::/48'), 20_000, diagnose);
+      const v6 = await poll(
+        `2001:db8:200::/48 in ${adapter.name}`,
+        async () => (await adapter.routes(n2)).find((r) => r.prefix === '2001:db8:200::/48'),
+        20_000,
+        diagnose,
+      );
       assert.deepEqual(v6.asPath, [4200000000]);
       assert.deepEqual(v6.communities, ['65000:8']);
     });
@@ -209,9 +281,19 @@ export function interopSuite(adapter: DaemonAdapter): void {
       const before = c1.updates;
       refreshEvents.length = 0;
       s1.refresh(n1.local, 1);
-      await poll('the daemon re-sending its routes after our ROUTE-REFRESH', async () => (c1.updates > before ? true : undefined), 20_000, diagnose);
+      await poll(
+        'the daemon re-sending its routes after our ROUTE-REFRESH',
+        async () => (c1.updates > before ? true : undefined),
+        20_000,
+        diagnose,
+      );
       if (negotiated.enhancedRouteRefresh) {
-        await poll('BoRR and EoRR around the re-sent routes (RFC 7313)', async () => (refreshEvents.some((e) => e.kind === 'end') ? true : undefined), 20_000, diagnose);
+        await poll(
+          'BoRR and EoRR around the re-sent routes (RFC 7313)',
+          async () => (refreshEvents.some((e) => e.kind === 'end') ? true : undefined),
+          20_000,
+          diagnose,
+        );
         assert.deepEqual(
           refreshEvents.map((e) => e.kind),
           ['begin', 'end'],
@@ -222,7 +304,12 @@ export function interopSuite(adapter: DaemonAdapter): void {
         t.diagnostic(`${adapter.name} cannot be made to send a ROUTE-REFRESH; only our request was checked`);
         return;
       }
-      const req = await poll('a ROUTE-REFRESH request from the daemon', async () => refreshEvents.find((e) => e.kind === 'request'), 20_000, diagnose);
+      const req = await poll(
+        'a ROUTE-REFRESH request from the daemon',
+        async () => refreshEvents.find((e) => e.kind === 'request'),
+        20_000,
+        diagnose,
+      );
       assert.deepEqual({ afi: req.afi, safi: req.safi }, { afi: 1, safi: 1 });
     });
 
@@ -230,10 +317,17 @@ export function interopSuite(adapter: DaemonAdapter): void {
       const shows = (n: InteropNeighbor, re: RegExp) => async (): Promise<string | undefined> => {
         const seen = await adapter.receivedNotifications(n);
         if (adapter.describesOpenErrors) return seen.lines.find((l) => re.test(l));
-        return (seen.count ?? 0) >= 1 && !(await adapter.isEstablished(n)) ? `${seen.count} NOTIFICATION(s) received, session not established` : undefined;
+        return (seen.count ?? 0) >= 1 && !(await adapter.isEstablished(n))
+          ? `${seen.count} NOTIFICATION(s) received, session not established`
+          : undefined;
       };
       const badAs = await poll('the daemon reporting Bad Peer AS', shows(n4, /bad peer as/i), 30_000, diagnose);
-      const badHold = await poll('the daemon reporting Unacceptable Hold Time', shows(n5, /hold ?time/i), 30_000, diagnose);
+      const badHold = await poll(
+        'the daemon reporting Unacceptable Hold Time',
+        shows(n5, /hold ?time/i),
+        30_000,
+        diagnose,
+      );
       assert.deepEqual(pick(s4.peer(n4.local)!.notifications.lastSent), { code: 2, subcode: 2 });
       assert.deepEqual(pick(s5.peer(n5.local)!.notifications.lastSent), { code: 2, subcode: 6 });
       await s4.close();
@@ -242,36 +336,71 @@ export function interopSuite(adapter: DaemonAdapter): void {
     });
 
     test('graceful restart: the daemon keeps our routes stale until our End-of-RIB', async () => {
-      await poll('both routes in the daemon', async () => {
-        const r = await adapter.routes(n1);
-        return r.some((x) => x.prefix === '10.200.0.0/24') && r.some((x) => x.prefix === '10.201.0.0/24') ? true : undefined;
-      }, 20_000, diagnose);
+      await poll(
+        'both routes in the daemon',
+        async () => {
+          const r = await adapter.routes(n1);
+          return r.some((x) => x.prefix === '10.200.0.0/24') && r.some((x) => x.prefix === '10.201.0.0/24')
+            ? true
+            : undefined;
+        },
+        20_000,
+        diagnose,
+      );
       // Crash: the TCP connection ends without NOTIFICATION.
       await s1.abort();
       speakers.splice(speakers.indexOf(s1), 1);
-      await poll('the daemon noticing the session loss', async () => ((await adapter.isEstablished(n1)) ? undefined : true), 30_000, diagnose);
+      await poll(
+        'the daemon noticing the session loss',
+        async () => ((await adapter.isEstablished(n1)) ? undefined : true),
+        30_000,
+        diagnose,
+      );
       const kept = await adapter.routes(n1);
-      assert.ok(kept.some((r) => r.prefix === '10.200.0.0/24') && kept.some((r) => r.prefix === '10.201.0.0/24'), `routes kept while we restart: ${JSON.stringify(kept)}`);
+      assert.ok(
+        kept.some((r) => r.prefix === '10.200.0.0/24') && kept.some((r) => r.prefix === '10.201.0.0/24'),
+        `routes kept while we restart: ${JSON.stringify(kept)}`,
+      );
       for (const r of kept) if (r.stale !== undefined) assert.equal(r.stale, true, `${r.prefix} marked stale`);
 
       // Restart with the R bit; re-announce one of the two routes, End-of-RIB later.
       // Forwarding state preserved (F bit): without it RFC 4724 §4.2 makes the daemon drop the stale routes at once.
-      const restarted = speaker(65000, n1.ours, { address: n1.local, remoteAs: DAEMON_AS, localAddress: n1.ours, families: ['ipv4-unicast'] }, { gracefulRestart: { restartTime: 120, restarting: true, forwardingState: true } });
+      const restarted = speaker(
+        65000,
+        n1.ours,
+        { address: n1.local, remoteAs: DAEMON_AS, localAddress: n1.ours, families: ['ipv4-unicast'] },
+        { gracefulRestart: { restartTime: 120, restarting: true, forwardingState: true } },
+      );
       await restarted.start();
       await waitForPeerState(restarted, n1.local, 'Established');
       await announce(restarted, n1.local, ['10.200.0.0/24'], originAttributes(65000, { nextHop: n1.ours, med: 5 }));
-      await poll('10.200.0.0/24 refreshed in the daemon', async () => {
-        const r = (await adapter.routes(n1)).find((x) => x.prefix === '10.200.0.0/24');
-        return r && r.stale !== true && r.communities.length === 0 ? true : undefined;
-      }, 20_000, diagnose);
+      await poll(
+        '10.200.0.0/24 refreshed in the daemon',
+        async () => {
+          const r = (await adapter.routes(n1)).find((x) => x.prefix === '10.200.0.0/24');
+          return r && r.stale !== true && r.communities.length === 0 ? true : undefined;
+        },
+        20_000,
+        diagnose,
+      );
       const waiting = await adapter.routes(n1);
-      assert.ok(waiting.some((r) => r.prefix === '10.201.0.0/24'), `the route not re-sent stays until End-of-RIB: ${JSON.stringify(waiting)}`);
+      assert.ok(
+        waiting.some((r) => r.prefix === '10.201.0.0/24'),
+        `the route not re-sent stays until End-of-RIB: ${JSON.stringify(waiting)}`,
+      );
       restarted.sendEndOfRib(n1.local, 1);
       restarted.restartComplete();
-      await poll('the stale route purged after our End-of-RIB', async () => {
-        const r = await adapter.routes(n1);
-        return !r.some((x) => x.prefix === '10.201.0.0/24') && r.some((x) => x.prefix === '10.200.0.0/24') ? true : undefined;
-      }, 20_000, diagnose);
+      await poll(
+        'the stale route purged after our End-of-RIB',
+        async () => {
+          const r = await adapter.routes(n1);
+          return !r.some((x) => x.prefix === '10.201.0.0/24') && r.some((x) => x.prefix === '10.200.0.0/24')
+            ? true
+            : undefined;
+        },
+        20_000,
+        diagnose,
+      );
     });
   });
 }

@@ -43,7 +43,10 @@ process.on('message', (raw: unknown) => {
       port: req.port,
       ...(req.localAddress ? { localAddress: req.localAddress } : {}),
       timeoutMs: req.timeoutMs ?? 5000,
-      security: { ...(req.md5Key !== undefined ? { md5Key: Buffer.from(req.md5Key, 'hex') } : {}), ...(req.ttlSecurity !== undefined ? { ttlSecurity: req.ttlSecurity } : {}) },
+      security: {
+        ...(req.md5Key !== undefined ? { md5Key: Buffer.from(req.md5Key, 'hex') } : {}),
+        ...(req.ttlSecurity !== undefined ? { ttlSecurity: req.ttlSecurity } : {}),
+      },
     }).then(
       (fd: number) => {
         // Not readable here: a readable socket made from a descriptor starts reading at once
@@ -55,7 +58,12 @@ process.on('message', (raw: unknown) => {
       (err: NodeJS.ErrnoException) => fail(req.id, err),
     );
   } else if (req.op === 'connect') {
-    const socket = connect({ host: req.host, port: req.port, noDelay: true, ...(req.localAddress ? { localAddress: req.localAddress } : {}) });
+    const socket = connect({
+      host: req.host,
+      port: req.port,
+      noDelay: true,
+      ...(req.localAddress ? { localAddress: req.localAddress } : {}),
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       send({ id: req.id, ok: false, error: `connect to ${req.host}:${req.port} timed out`, code: 'ETIMEDOUT' });

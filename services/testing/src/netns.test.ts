@@ -42,7 +42,13 @@ describe('network namespace transport', { skip: netnsSkipReason() }, () => {
         for (let i = 0; i < 20; i++) {
           for (const security of [{ md5Key: Buffer.from('ns-secret') }, undefined]) {
             if (!security) setListenerKey(listener, client, undefined);
-            const socket = await transport.connect({ host: server, port, localAddress: client, timeoutMs: 5000, ...(security ? { security } : {}) });
+            const socket = await transport.connect({
+              host: server,
+              port,
+              localAddress: client,
+              timeoutMs: 5000,
+              ...(security ? { security } : {}),
+            });
             const what = `connection ${i} ${security ? 'with' : 'without'} TCP-MD5`;
             assert.equal(await firstBytes(socket, greeting.length, what), greeting, what);
             if (!security) setListenerKey(listener, client, Buffer.from('ns-secret'));

@@ -15,7 +15,11 @@ export interface Netns {
   /** Adds the next unused address of the family to the namespace's loopback and returns it. */
   addAddress(family?: 4 | 6): Promise<string>;
   /** Runs a command inside the namespace; rejects with its stderr when it exits non-zero. */
-  exec(cmd: string, args: readonly string[], options?: { timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
+  exec(
+    cmd: string,
+    args: readonly string[],
+    options?: { timeoutMs?: number },
+  ): Promise<{ stdout: string; stderr: string }>;
   /** Starts a long-running command inside the namespace (the PID is the command's own). */
   spawn(cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
   /** Sockets created inside the namespace, for a BgpSpeaker running in this process. */
@@ -94,17 +98,25 @@ export async function createNetns(prefix = 'ml'): Promise<Netns> {
     name,
     async addAddress(family = 4) {
       const address = family === 4 ? v4Address(next4++) : v6Address(next6++);
-      const args = family === 4 ? ['-n', name, 'addr', 'add', `${address}/32`, 'dev', 'lo'] : ['-n', name, '-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'];
+      const args =
+        family === 4
+          ? ['-n', name, 'addr', 'add', `${address}/32`, 'dev', 'lo']
+          : ['-n', name, '-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'];
       await execFileAsync('ip', args);
       return address;
     },
     async exec(cmd, args, options = {}) {
       try {
-        const { stdout, stderr } = await execFileAsync('ip', ['netns', 'exec', name, cmd, ...args], { timeout: options.timeoutMs ?? 15_000, maxBuffer: 256 * 1024 * 1024 });
+        const { stdout, stderr } = await execFileAsync('ip', ['netns', 'exec', name, cmd, ...args], {
+          timeout: options.timeoutMs ?? 15_000,
+          maxBuffer: 256 * 1024 * 1024,
+        });
         return { stdout, stderr };
       } catch (err) {
         const e = err as { stderr?: string; stdout?: string; message: string };
-        throw new Error(`${cmd} ${args.join(' ')} (netns ${name}) failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+        throw new Error(
+          `${cmd} ${args.join(' ')} (netns ${name}) failed: ${(e.stderr || e.stdout || e.message).trim()}`,
+        );
       }
     },
     spawn(cmd, args, options = {}) {
@@ -150,7 +162,11 @@ async function startBroker(netns: string): Promise<NetnsTransport> {
     done?.(reply, handle);
   });
   child.once('exit', (code) => {
-    for (const done of pending.values()) done({ id: -1, ok: false, error: `netns broker exited with ${code}: ${stderr.trim()}`, code: 'EBROKER' }, undefined);
+    for (const done of pending.values())
+      done(
+        { id: -1, ok: false, error: `netns broker exited with ${code}: ${stderr.trim()}`, code: 'EBROKER' },
+        undefined,
+      );
     pending.clear();
   });
 
@@ -162,7 +178,8 @@ async function startBroker(netns: string): Promise<NetnsTransport> {
       child.send({ ...req, id });
     });
   };
-  const toError = (reply: BrokerReply): Error => Object.assign(new Error(reply.error ?? 'netns broker error'), { code: reply.code });
+  const toError = (reply: BrokerReply): Error =>
+    Object.assign(new Error(reply.error ?? 'netns broker error'), { code: reply.code });
 
   return {
     async listen(options: ListenOptions): Promise<Server> {

@@ -17,7 +17,11 @@ import {
 } from '../../bgp/index.js';
 
 /** marker + length + type + body: any bytes, valid or not. */
-export function rawMessage(type: number, body: Uint8Array | readonly number[], options: { length?: number; marker?: number } = {}): Uint8Array {
+export function rawMessage(
+  type: number,
+  body: Uint8Array | readonly number[],
+  options: { length?: number; marker?: number } = {},
+): Uint8Array {
   const b = body instanceof Uint8Array ? body : Uint8Array.from(body);
   const out = new Uint8Array(19 + b.length);
   out.fill(options.marker ?? 0xff, 0, 16);

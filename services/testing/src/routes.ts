@@ -35,7 +35,8 @@ export class RouteCollector {
 
   constructor(private readonly speaker: BgpSpeaker) {
     const onUpdate = ({ peer, update }: { peer: string; update: UpdateMessage }): void => this.apply(peer, update);
-    const onEor = ({ peer, afi, safi }: { peer: string; afi: number; safi: number }): void => void this.endOfRib.add(`${peer} ${afi}/${safi}`);
+    const onEor = ({ peer, afi, safi }: { peer: string; afi: number; safi: number }): void =>
+      void this.endOfRib.add(`${peer} ${afi}/${safi}`);
     speaker.on('update', onUpdate);
     speaker.on('endOfRib', onEor);
     this.detach = () => {
@@ -58,11 +59,19 @@ export class RouteCollector {
   }
 
   async waitForCount(peer: string, count: number, timeoutMs = 20_000): Promise<void> {
-    await poll(`${count} routes from ${peer} (have ${this.prefixes(peer).length})`, async () => (this.prefixes(peer).length >= count ? true : undefined), timeoutMs);
+    await poll(
+      `${count} routes from ${peer} (have ${this.prefixes(peer).length})`,
+      async () => (this.prefixes(peer).length >= count ? true : undefined),
+      timeoutMs,
+    );
   }
 
   async waitForEndOfRib(peer: string, afi: number, safi = 1, timeoutMs = 20_000): Promise<void> {
-    await poll(`End-of-RIB ${afi}/${safi} from ${peer}`, async () => (this.endOfRib.has(`${peer} ${afi}/${safi}`) ? true : undefined), timeoutMs);
+    await poll(
+      `End-of-RIB ${afi}/${safi} from ${peer}`,
+      async () => (this.endOfRib.has(`${peer} ${afi}/${safi}`) ? true : undefined),
+      timeoutMs,
+    );
   }
 
   /** Forgets everything from `peer` (its session went down without graceful restart). */
@@ -83,13 +92,28 @@ export class RouteCollector {
     for (const p of u.withdrawn) this.routes.delete(this.key(peer, p));
     for (const p of u.mpUnreach?.withdrawn ?? []) this.routes.delete(this.key(peer, p));
     if (!u.attributes) return;
-    for (const p of u.nlri) this.routes.set(this.key(peer, p), { peer, prefix: prefixToString(p), attributes: u.attributes, nextHop: u.attributes.nextHop });
-    for (const p of u.mpReach?.nlri ?? []) this.routes.set(this.key(peer, p), { peer, prefix: prefixToString(p), attributes: u.attributes, nextHop: u.mpReach!.nextHop });
+    for (const p of u.nlri)
+      this.routes.set(this.key(peer, p), {
+        peer,
+        prefix: prefixToString(p),
+        attributes: u.attributes,
+        nextHop: u.attributes.nextHop,
+      });
+    for (const p of u.mpReach?.nlri ?? [])
+      this.routes.set(this.key(peer, p), {
+        peer,
+        prefix: prefixToString(p),
+        attributes: u.attributes,
+        nextHop: u.mpReach!.nextHop,
+      });
   }
 }
 
 /** Attributes for routes we originate: AS_PATH [localAs] (eBGP) or empty (iBGP), ORIGIN IGP. */
-export function originAttributes(localAs: number | undefined, extra: Partial<Omit<PathAttributes, 'unknown'>> & { unknown?: PathAttributes['unknown'] } = {}): PathAttributes {
+export function originAttributes(
+  localAs: number | undefined,
+  extra: Partial<Omit<PathAttributes, 'unknown'>> & { unknown?: PathAttributes['unknown'] } = {},
+): PathAttributes {
   return {
     origin: Origin.Igp,
     asPath: localAs === undefined ? [] : [{ type: AsPathSegmentType.AsSequence, asns: [localAs] }],
@@ -103,11 +127,23 @@ export function originAttributes(localAs: number | undefined, extra: Partial<Omi
  * Announces `prefixes` (text, IPv4 or IPv6) to an Established peer with one attribute set.
  * IPv4 prefixes use `attributes.nextHop`; IPv6 ones need `nextHop6`.
  */
-export async function announce(speaker: BgpSpeaker, peer: string, prefixes: readonly string[], attributes: PathAttributes, nextHop6?: string): Promise<number> {
+export async function announce(
+  speaker: BgpSpeaker,
+  peer: string,
+  prefixes: readonly string[],
+  attributes: PathAttributes,
+  nextHop6?: string,
+): Promise<number> {
   const opts = speaker.negotiated(peer);
   if (!opts) throw new Error(`announce: peer ${peer} is not Established`);
   const bytes = encodeAttributes(attributes, opts);
-  const messages = packUpdates(prefixes.map((p) => parsePrefix(p)), bytes, opts, undefined, nextHop6 ? { nextHop: nextHop6 } : undefined);
+  const messages = packUpdates(
+    prefixes.map((p) => parsePrefix(p)),
+    bytes,
+    opts,
+    undefined,
+    nextHop6 ? { nextHop: nextHop6 } : undefined,
+  );
   await speaker.sendAll(peer, messages);
   return messages.length;
 }
@@ -115,10 +151,25 @@ export async function announce(speaker: BgpSpeaker, peer: string, prefixes: read
 export async function withdraw(speaker: BgpSpeaker, peer: string, prefixes: readonly string[]): Promise<void> {
   const opts = speaker.negotiated(peer);
   if (!opts) throw new Error(`withdraw: peer ${peer} is not Established`);
-  await speaker.sendAll(peer, packWithdrawals(prefixes.map((p) => parsePrefix(p)), opts));
+  await speaker.sendAll(
+    peer,
+    packWithdrawals(
+      prefixes.map((p) => parsePrefix(p)),
+      opts,
+    ),
+  );
 }
 
 /** Resolves when the speaker reports `peer` in `state` (checks the current state first). */
-export async function waitForPeerState(speaker: BgpSpeaker, peer: string, state: string, timeoutMs = 30_000): Promise<void> {
-  await poll(`our session with ${peer} in state ${state} (now ${speaker.peer(peer)?.state})`, async () => (speaker.peer(peer)?.state === state ? true : undefined), timeoutMs);
+export async function waitForPeerState(
+  speaker: BgpSpeaker,
+  peer: string,
+  state: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await poll(
+    `our session with ${peer} in state ${state} (now ${speaker.peer(peer)?.state})`,
+    async () => (speaker.peer(peer)?.state === state ? true : undefined),
+    timeoutMs,
+  );
 }

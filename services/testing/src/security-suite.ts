@@ -76,18 +76,38 @@ export function securitySuite(adapter: SecurityAdapter): void {
 
     before(async () => {
       const addon = sockoptAddon();
-      assert.ok('addon' in addon, `the native socket-option addon must be built (bash infra/install.sh): ${'reason' in addon ? addon.reason : ''}`);
+      assert.ok(
+        'addon' in addon,
+        `the native socket-option addon must be built (bash infra/install.sh): ${'reason' in addon ? addon.reason : ''}`,
+      );
       ns = await createNetns('mls');
       transport = await ns.transport();
       const d4 = await ns.addAddress(4);
       const d6 = await ns.addAddress(6);
       const plan: SecurityPlan = { as: DAEMON_AS, routerId: d4, v4: d4, v6: d6, neighbors: [] };
-      const add = async (name: string, family: 'ipv4' | 'ipv6', daemon: Pick<SecurityNeighbor, 'password' | 'ttl'>, ours: { key?: string; ttlSecurity?: number }): Promise<void> => {
+      const add = async (
+        name: string,
+        family: 'ipv4' | 'ipv6',
+        daemon: Pick<SecurityNeighbor, 'password' | 'ttl'>,
+        ours: { key?: string; ttlSecurity?: number },
+      ): Promise<void> => {
         const address = await ns.addAddress(family === 'ipv4' ? 4 : 6);
-        const n: SecurityNeighbor = { name: `sec_${name}`, ours: address, ourAs: 65000, local: family === 'ipv4' ? d4 : d6, family, ...daemon };
+        const n: SecurityNeighbor = {
+          name: `sec_${name}`,
+          ours: address,
+          ourAs: 65000,
+          local: family === 'ipv4' ? d4 : d6,
+          family,
+          ...daemon,
+        };
         plan.neighbors.push(n);
         neighbors.set(name, n);
-        const s = new BgpSpeaker({ localAs: 65000, routerId: family === 'ipv4' ? address : '198.18.1.6', listen: { address, port: 179 }, transport });
+        const s = new BgpSpeaker({
+          localAs: 65000,
+          routerId: family === 'ipv4' ? address : '198.18.1.6',
+          listen: { address, port: 179 },
+          transport,
+        });
         s.addPeer({
           address: n.local,
           remoteAs: DAEMON_AS,
@@ -119,7 +139,10 @@ export function securitySuite(adapter: SecurityAdapter): void {
       await ns?.destroy();
     });
 
-    const our = (name: string): { s: BgpSpeaker; n: SecurityNeighbor } => ({ s: speakers.get(name)!, n: neighbors.get(name)! });
+    const our = (name: string): { s: BgpSpeaker; n: SecurityNeighbor } => ({
+      s: speakers.get(name)!,
+      n: neighbors.get(name)!,
+    });
 
     test('the same password gives a session over IPv4 and IPv6 (with GTSM on IPv6)', async () => {
       try {
@@ -145,7 +168,12 @@ export function securitySuite(adapter: SecurityAdapter): void {
 
     test('a wrong password gives no session: the kernel drops the segments', async () => {
       const { s, n } = our('wrong');
-      await poll('MD5 failures counted by the kernel', async () => ((await tcpExt(ns)).TCPMD5Failure! > before0.TCPMD5Failure! ? true : undefined), 30_000, diagnose);
+      await poll(
+        'MD5 failures counted by the kernel',
+        async () => ((await tcpExt(ns)).TCPMD5Failure! > before0.TCPMD5Failure! ? true : undefined),
+        30_000,
+        diagnose,
+      );
       // Several connect rounds later (both sides retry every second), still nothing.
       await new Promise((r) => setTimeout(r, 4000));
       const st = s.peer(n.local)!;
@@ -159,7 +187,11 @@ export function securitySuite(adapter: SecurityAdapter): void {
       const { s, n } = our('low');
       await poll(
         'low-TTL packets dropped (our SYN check or the kernel IP_MINTTL counter)',
-        async () => (s.peer(n.local)!.lastError?.includes('arrived with TTL 2, below 255') || (await tcpExt(ns)).TCPMinTTLDrop! > before0.TCPMinTTLDrop! ? true : undefined),
+        async () =>
+          s.peer(n.local)!.lastError?.includes('arrived with TTL 2, below 255') ||
+          (await tcpExt(ns)).TCPMinTTLDrop! > before0.TCPMinTTLDrop!
+            ? true
+            : undefined,
         30_000,
         diagnose,
       );

@@ -47,7 +47,18 @@ export function attachDataplane(agent: AgentFeed, dataplane: LinuxDataplane, log
     starting = true;
     dataplane.start().then(
       (r) => {
-        log?.info({ desired: r.desired, programmed: r.programmed, added: r.added, removed: r.removed, waitingForInterface: r.waitingForInterface.length, conflicts: r.conflicts.length, ms: Math.round(r.durationMs) }, 'dataplane started');
+        log?.info(
+          {
+            desired: r.desired,
+            programmed: r.programmed,
+            added: r.added,
+            removed: r.removed,
+            waitingForInterface: r.waitingForInterface.length,
+            conflicts: r.conflicts.length,
+            ms: Math.round(r.durationMs),
+          },
+          'dataplane started',
+        );
         startedResolve();
       },
       (err: Error) => {
@@ -73,34 +84,60 @@ export function attachDataplane(agent: AgentFeed, dataplane: LinuxDataplane, log
 }
 
 export const dataplaneConfigSpec = {
-  dataplane: { type: 'string', default: 'none', check: checks.oneOf('none', 'linux'), description: 'program this node\'s kernel: none, or linux (routes to local workloads, block routes, proxy ARP)' },
+  dataplane: {
+    type: 'string',
+    default: 'none',
+    check: checks.oneOf('none', 'linux'),
+    description: "program this node's kernel: none, or linux (routes to local workloads, block routes, proxy ARP)",
+  },
   routeProtocol: {
     type: 'int',
     default: DEFAULT_ROUTE_PROTOCOL,
-    check: (v: number) => (Number.isInteger(v) && v >= 5 && v <= 255 ? undefined : 'must be 5-255 (0-4 are the kernel\'s own)'),
+    check: (v: number) =>
+      Number.isInteger(v) && v >= 5 && v <= 255 ? undefined : "must be 5-255 (0-4 are the kernel's own)",
     description: 'the `proto` number of the routes the linux dataplane owns; it never touches others',
   },
-  routeTable: { type: 'string', default: 'main', check: (v: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? undefined : 'must be a routing table name or number'), description: 'routing table the linux dataplane programs' },
+  routeTable: {
+    type: 'string',
+    default: 'main',
+    check: (v: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? undefined : 'must be a routing table name or number'),
+    description: 'routing table the linux dataplane programs',
+  },
   blockRoute: {
     type: 'string',
     default: 'blackhole',
     check: checks.oneOf('unreachable', 'blackhole'),
-    description: 'route type for this node\'s IPAM blocks: blackhole (Calico\'s, drops silently) or unreachable (senders get ICMP unreachable at once)',
+    description:
+      "route type for this node's IPAM blocks: blackhole (Calico's, drops silently) or unreachable (senders get ICMP unreachable at once)",
   },
-  remoteBlocks: { type: 'bool', default: false, description: 'also route other nodes\' blocks via their node address (nodes on one L2 segment)' },
-  reconcileInterval: { type: 'duration', default: 30_000, check: checks.positive, description: 'period of the full kernel reconcile of the linux dataplane' },
+  remoteBlocks: {
+    type: 'bool',
+    default: false,
+    description: "also route other nodes' blocks via their node address (nodes on one L2 segment)",
+  },
+  reconcileInterval: {
+    type: 'duration',
+    default: 30_000,
+    check: checks.positive,
+    description: 'period of the full kernel reconcile of the linux dataplane',
+  },
   netns: {
     type: 'string',
     default: '',
-    check: (v: string) => (v === '' || /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'must be a network namespace name (ip netns)'),
-    description: 'network namespace (ip netns name) the linux dataplane programs; empty: this process\'s own',
+    check: (v: string) =>
+      v === '' || /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'must be a network namespace name (ip netns)',
+    description: "network namespace (ip netns name) the linux dataplane programs; empty: this process's own",
   },
 } satisfies Record<string, ParamSpec<any>>;
 
 export type DataplaneConfig = ConfigOf<typeof dataplaneConfigSpec>;
 
 /** Creates and attaches the dataplane the config asks for; undefined for `dataplane: none`. */
-export function startDataplane(config: DataplaneConfig & { node: string }, agent: AgentFeed, options: { log?: Logger; meter?: Meter } = {}): AttachedDataplane | undefined {
+export function startDataplane(
+  config: DataplaneConfig & { node: string },
+  agent: AgentFeed,
+  options: { log?: Logger; meter?: Meter } = {},
+): AttachedDataplane | undefined {
   if (config.dataplane !== 'linux') return undefined;
   const dataplane = createLinuxDataplane({
     node: config.node,

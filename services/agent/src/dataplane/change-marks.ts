@@ -25,7 +25,8 @@ export function changeLatency(meter: Meter): ChangeLatency {
   let record = histograms.get(meter);
   if (!record) {
     const h = meter.createHistogram('meshless_agent_change_latency_seconds', {
-      description: 'time from the datastore committing a change to the agent: received (applied to its state) or programmed (the dataplane pass that took it in wrote the kernel); live changes only',
+      description:
+        'time from the datastore committing a change to the agent: received (applied to its state) or programmed (the dataplane pass that took it in wrote the kernel); live changes only',
       unit: 's',
       advice: { explicitBucketBoundaries: CHANGE_LATENCY_BUCKETS },
     });
@@ -68,7 +69,11 @@ export class ChangeMarks {
   add(changes: Iterable<MarkedChange>): void {
     for (const c of changes) {
       if (!c.commitTimeUnixMicros && !c.traceparent) continue;
-      this.marks.push({ revision: c.revision, commitTimeUnixMicros: c.commitTimeUnixMicros, traceparent: c.traceparent });
+      this.marks.push({
+        revision: c.revision,
+        commitTimeUnixMicros: c.commitTimeUnixMicros,
+        traceparent: c.traceparent,
+      });
     }
     if (this.marks.length > ChangeMarks.MAX) this.marks.splice(0, this.marks.length - ChangeMarks.MAX);
   }
@@ -83,7 +88,9 @@ export class ChangeMarks {
 
   /** A failed pass: its changes wait for the next one (latency only; their spans ended failed). */
   requeue(marks: readonly ChangeMark[]): void {
-    const latencyOnly: ChangeMark[] = marks.filter((m) => m.commitTimeUnixMicros).map((m) => ({ ...m, traceparent: undefined }));
+    const latencyOnly: ChangeMark[] = marks
+      .filter((m) => m.commitTimeUnixMicros)
+      .map((m) => ({ ...m, traceparent: undefined }));
     this.marks = latencyOnly.concat(this.marks);
     if (this.marks.length > ChangeMarks.MAX) this.marks.splice(0, this.marks.length - ChangeMarks.MAX);
   }
@@ -101,16 +108,31 @@ export class PassMarks {
     if (!isTracing()) return;
     for (const m of marks) {
       if (!m.traceparent) continue;
-      const attributes = { 'meshless.node': node, ...(m.revision === undefined ? {} : { 'meshless.revision': m.revision }) };
-      this.spans.push(tracer().startSpan('dataplane program', { kind: SpanKind.INTERNAL, attributes }, contextFromTraceparent(m.traceparent)));
+      const attributes = {
+        'meshless.node': node,
+        ...(m.revision === undefined ? {} : { 'meshless.revision': m.revision }),
+      };
+      this.spans.push(
+        tracer().startSpan(
+          'dataplane program',
+          { kind: SpanKind.INTERNAL, attributes },
+          contextFromTraceparent(m.traceparent),
+        ),
+      );
     }
   }
 
   /** The pass wrote the kernel: record latencies, end spans with the pass's figures. */
   done(latency: ChangeLatency | undefined, result: { added: number; removed: number; programmed: number }): void {
-    if (latency) for (const m of this.marks) if (m.commitTimeUnixMicros) latency(secondsSince(m.commitTimeUnixMicros), 'programmed');
+    if (latency)
+      for (const m of this.marks)
+        if (m.commitTimeUnixMicros) latency(secondsSince(m.commitTimeUnixMicros), 'programmed');
     for (const span of this.spans) {
-      span.setAttributes({ 'meshless.routes_added': result.added, 'meshless.routes_removed': result.removed, 'meshless.routes_programmed': result.programmed });
+      span.setAttributes({
+        'meshless.routes_added': result.added,
+        'meshless.routes_removed': result.removed,
+        'meshless.routes_programmed': result.programmed,
+      });
       span.end();
     }
   }

@@ -10,7 +10,12 @@ function desired(changes: ResourceChange[], options: Partial<DesiredOptions> = {
   const view = new DataplaneView();
   view.apply(changes);
   const d = computeDesired(view, { ...opts, ...options });
-  const routes = [...d.routes.values()].map((r) => `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.scope === 'link' ? ' scope link' : ''} metric ${r.metric} (${r.reason})`).sort();
+  const routes = [...d.routes.values()]
+    .map(
+      (r) =>
+        `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.scope === 'link' ? ' scope link' : ''} metric ${r.metric} (${r.reason})`,
+    )
+    .sort();
   return { ...d, list: routes };
 }
 
@@ -32,7 +37,9 @@ test('local workloads get a host route to their interface and proxy ARP; blocks 
   ]);
   assert.deepEqual([...d.proxyArpInterfaces].sort(), ['cali1', 'cali2']);
   assert.deepEqual([...d.families].sort(), [4, 6]);
-  assert.deepEqual(desired([ipamBlock('10.65.0.0/26', 'node-1')], { blockRouteType: 'blackhole' }).list, ['blackhole 10.65.0.0/26 metric 0 (local-block)']);
+  assert.deepEqual(desired([ipamBlock('10.65.0.0/26', 'node-1')], { blockRouteType: 'blackhole' }).list, [
+    'blackhole 10.65.0.0/26 metric 0 (local-block)',
+  ]);
 });
 
 test('the IPAMBlock decides the owner over a stale affinity; deleted blocks and affinities route nothing', () => {
@@ -40,10 +47,13 @@ test('the IPAMBlock decides the owner over a stale affinity; deleted blocks and 
   const gone = ipamBlock('10.65.0.64/26', 'node-1');
   (gone.value as { spec: { deleted: boolean } }).spec.deleted = true;
   assert.deepEqual(desired([moved, blockAffinity('node-1', '10.65.0.0/26'), gone]).list, []);
-  assert.deepEqual(desired([blockAffinity('node-1', '10.65.0.0/26'), deletion(blockAffinity('node-1', '10.65.0.0/26'))]).list, []);
+  assert.deepEqual(
+    desired([blockAffinity('node-1', '10.65.0.0/26'), deletion(blockAffinity('node-1', '10.65.0.0/26'))]).list,
+    [],
+  );
 });
 
-test('borrowed addresses: our workload in another node\'s block gets its /32; our block\'s address used elsewhere goes upstream', () => {
+test("borrowed addresses: our workload in another node's block gets its /32; our block's address used elsewhere goes upstream", () => {
   const changes = [
     ipamBlock('10.65.0.0/26', 'node-1', { used: { 5: 'node-1', 9: 'node-2', 10: 'node-1' } }),
     ipamBlock('10.65.0.64/26', 'node-2', { used: { 3: 'node-1' } }),
@@ -61,7 +71,7 @@ test('borrowed addresses: our workload in another node\'s block gets its /32; ou
   assert.equal(d.needsUpstream.size, 0);
 });
 
-test('remoteBlocks: other nodes\' blocks and borrowed addresses go straight to the node that has them', () => {
+test("remoteBlocks: other nodes' blocks and borrowed addresses go straight to the node that has them", () => {
   const changes = [
     nodeResource('node-1', '198.18.0.11/24'),
     nodeResource('node-2', '198.18.0.12/24', 'fd00::12/64'),
@@ -89,17 +99,34 @@ test('bad or foreign endpoints are reported and route nothing; a duplicate addre
     workloadEndpoint('a-first', 'node-1', 'cali4', ['10.65.0.8/32']),
     workloadEndpoint('b-second', 'node-1', 'cali5', ['10.65.0.8/32']),
     { kind: 'WorkloadEndpoint', namespace: 'default', name: 'broken', value: Buffer.from('{not json') },
-    { kind: 'WorkloadEndpoint', namespace: 'default', name: 'noiface', value: { spec: { node: 'node-1', ipNetworks: ['10.65.0.9/32'] } } },
+    {
+      kind: 'WorkloadEndpoint',
+      namespace: 'default',
+      name: 'noiface',
+      value: { spec: { node: 'node-1', ipNetworks: ['10.65.0.9/32'] } },
+    },
     { kind: 'IPPool', namespace: '', name: 'ignored', value: Buffer.from('whatever') },
   ]);
-  assert.deepEqual(d.list, ['10.65.0.7/32 dev cali2 scope link metric 0 (workload)', '10.65.0.8/32 dev cali4 scope link metric 0 (workload)']);
+  assert.deepEqual(d.list, [
+    '10.65.0.7/32 dev cali2 scope link metric 0 (workload)',
+    '10.65.0.8/32 dev cali4 scope link metric 0 (workload)',
+  ]);
   assert.ok(d.problems.some((p) => p.includes('default/other') && p.includes("spec.node is 'node-2'")));
   assert.ok(d.problems.some((p) => p.includes('default/bad') && p.includes('10.65.0.300/32')));
-  assert.ok(d.problems.some((p) => p.includes('default/b-second') && p.includes('also claimed by WorkloadEndpoint default/a-first')));
+  assert.ok(
+    d.problems.some(
+      (p) => p.includes('default/b-second') && p.includes('also claimed by WorkloadEndpoint default/a-first'),
+    ),
+  );
   const view = new DataplaneView();
   view.apply([
     { kind: 'WorkloadEndpoint', namespace: 'default', name: 'broken', value: Buffer.from('{not json') },
-    { kind: 'WorkloadEndpoint', namespace: 'default', name: 'noiface', value: { spec: { node: 'node-1', ipNetworks: ['10.65.0.9/32'] } } },
+    {
+      kind: 'WorkloadEndpoint',
+      namespace: 'default',
+      name: 'noiface',
+      value: { spec: { node: 'node-1', ipNetworks: ['10.65.0.9/32'] } },
+    },
     { kind: 'IPAMBlock', namespace: '', name: 'b', value: { spec: { cidr: '10.0.0.0/26', allocations: 'x' } } },
   ]);
   assert.match(view.invalid.get('WorkloadEndpoint default/broken')!, /not JSON/);

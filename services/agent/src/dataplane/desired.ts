@@ -18,7 +18,13 @@
 // Which node owns a block: the IPAMBlock's `affinity: host:NODE` when the block exists, else a
 // confirmed, not deleted BlockAffinity. When two sources want the same slot, the more specific
 // intent wins: workload > borrowed address > own block > other node's block.
-import { addressAt, ipToString, tryParseCidr, tryParseInterfaceAddress, type IpFamily } from '../../../shared/resources/index.js';
+import {
+  addressAt,
+  ipToString,
+  tryParseCidr,
+  tryParseInterfaceAddress,
+  type IpFamily,
+} from '../../../shared/resources/index.js';
 import { defaultMetric, routeKey, type Route, type RouteReason } from './routes.js';
 import type { DataplaneView } from './view.js';
 
@@ -51,7 +57,13 @@ export interface DesiredState {
   readonly needsUpstream: Set<IpFamily>;
 }
 
-const PRIORITY: Record<RouteReason, number> = { workload: 4, 'borrowed-hole': 3, 'remote-borrowed': 3, 'local-block': 2, 'remote-block': 1 };
+const PRIORITY: Record<RouteReason, number> = {
+  workload: 4,
+  'borrowed-hole': 3,
+  'remote-borrowed': 3,
+  'local-block': 2,
+  'remote-block': 1,
+};
 
 /** The node a block belongs to, by CIDR text, from IPAMBlocks first and confirmed affinities second. */
 export function blockOwners(view: DataplaneView): Map<string, { owner: string; family: IpFamily; blockId?: string }> {
@@ -64,7 +76,12 @@ export function blockOwners(view: DataplaneView): Map<string, { owner: string; f
     owners.set(cidr.text, { owner: aff.slice(5), family: cidr.family, blockId: id });
   }
   for (const [, a] of [...view.affinities].sort(byKey)) {
-    if (a.spec.state !== 'confirmed' || a.spec.deleted === true || (a.spec.type !== undefined && a.spec.type !== 'host')) continue;
+    if (
+      a.spec.state !== 'confirmed' ||
+      a.spec.deleted === true ||
+      (a.spec.type !== undefined && a.spec.type !== 'host')
+    )
+      continue;
     const cidr = tryParseCidr(a.spec.cidr);
     if (typeof cidr === 'string' || owners.has(cidr.text)) continue;
     owners.set(cidr.text, { owner: a.spec.node, family: cidr.family });
@@ -99,7 +116,8 @@ export function computeDesired(view: DataplaneView, options: DesiredOptions): De
     if (prev) {
       const keep = PRIORITY[prev.reason!] >= PRIORITY[r.reason!] ? prev : r;
       const lost = keep === prev ? r : prev;
-      if (lost.reason === 'workload' && keep.reason === 'workload') problems.push(`${lost.owner}: ${r.dst} is also claimed by ${keep.owner}; keeping ${keep.owner}`);
+      if (lost.reason === 'workload' && keep.reason === 'workload')
+        problems.push(`${lost.owner}: ${r.dst} is also claimed by ${keep.owner}; keeping ${keep.owner}`);
       routes.set(key, keep);
       return;
     }
@@ -119,7 +137,16 @@ export function computeDesired(view: DataplaneView, options: DesiredOptions): De
         problems.push(`${owner}: spec.ipNetworks: ${cidr}`);
         continue;
       }
-      put({ family: cidr.family, dst: cidr.text, type: 'unicast', dev: wep.spec.interfaceName, scope: cidr.family === 4 ? 'link' : 'global', metric: defaultMetric(cidr.family), reason: 'workload', owner });
+      put({
+        family: cidr.family,
+        dst: cidr.text,
+        type: 'unicast',
+        dev: wep.spec.interfaceName,
+        scope: cidr.family === 4 ? 'link' : 'global',
+        metric: defaultMetric(cidr.family),
+        reason: 'workload',
+        owner,
+      });
       families.add(cidr.family);
       if (cidr.family === 4) proxyArpInterfaces.add(wep.spec.interfaceName);
     }
@@ -129,10 +156,28 @@ export function computeDesired(view: DataplaneView, options: DesiredOptions): De
   const owners = blockOwners(view);
   for (const [cidr, { owner, family }] of owners) {
     if (owner === me) {
-      put({ family, dst: cidr, type: options.blockRouteType, scope: 'global', metric: defaultMetric(family), reason: 'local-block', owner: `block ${cidr}` });
+      put({
+        family,
+        dst: cidr,
+        type: options.blockRouteType,
+        scope: 'global',
+        metric: defaultMetric(family),
+        reason: 'local-block',
+        owner: `block ${cidr}`,
+      });
     } else if (options.remoteBlocks) {
       const via = nodeAddress(view, owner, family);
-      if (via) put({ family, dst: cidr, type: 'unicast', via, scope: 'global', metric: defaultMetric(family), reason: 'remote-block', owner: `block ${cidr} of ${owner}` });
+      if (via)
+        put({
+          family,
+          dst: cidr,
+          type: 'unicast',
+          via,
+          scope: 'global',
+          metric: defaultMetric(family),
+          reason: 'remote-block',
+          owner: `block ${cidr} of ${owner}`,
+        });
       else problems.push(`block ${cidr}: node ${owner} has no IPv${family} address (spec.bgp): not routed directly`);
     }
   }
@@ -162,10 +207,30 @@ export function computeDesired(view: DataplaneView, options: DesiredOptions): De
       const owner = `address ${address} (block ${cidr.text}) on ${user}`;
       const direct = options.remoteBlocks ? nodeAddress(view, user, cidr.family) : undefined;
       if (direct) {
-        put({ family: cidr.family, dst, type: 'unicast', via: direct, scope: 'global', metric: defaultMetric(cidr.family), reason: 'remote-borrowed', owner });
+        put({
+          family: cidr.family,
+          dst,
+          type: 'unicast',
+          via: direct,
+          scope: 'global',
+          metric: defaultMetric(cidr.family),
+          reason: 'remote-borrowed',
+          owner,
+        });
       } else if (local) {
         const up = options.upstream?.[cidr.family];
-        if (up) put({ family: cidr.family, dst, type: 'unicast', via: up.via, ...(up.dev ? { dev: up.dev } : {}), scope: 'global', metric: defaultMetric(cidr.family), reason: 'borrowed-hole', owner });
+        if (up)
+          put({
+            family: cidr.family,
+            dst,
+            type: 'unicast',
+            via: up.via,
+            ...(up.dev ? { dev: up.dev } : {}),
+            scope: 'global',
+            metric: defaultMetric(cidr.family),
+            reason: 'borrowed-hole',
+            owner,
+          });
         else {
           needsUpstream.add(cidr.family);
           problems.push(`${owner}: no IPv${cidr.family} default route to send it to; our block route would swallow it`);

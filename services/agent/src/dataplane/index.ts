@@ -9,8 +9,25 @@ export { DataplaneView } from './view.js';
 export type { ResourceChange } from './view.js';
 export { computeDesired, blockOwners, nodeAddress } from './desired.js';
 export type { DesiredOptions, DesiredState, Upstream } from './desired.js';
-export { diffRoutes, batchLines, parseKernelRoutes, parseBatchErrors, routeKey, sameRoute, defaultMetric } from './routes.js';
-export type { Route, RouteType, RouteReason, KernelRoute, RouteDiff, BatchLine, BatchError, BatchErrorKind } from './routes.js';
+export {
+  diffRoutes,
+  batchLines,
+  parseKernelRoutes,
+  parseBatchErrors,
+  routeKey,
+  sameRoute,
+  defaultMetric,
+} from './routes.js';
+export type {
+  Route,
+  RouteType,
+  RouteReason,
+  KernelRoute,
+  RouteDiff,
+  BatchLine,
+  BatchError,
+  BatchErrorKind,
+} from './routes.js';
 export { Kernel, interfaceSysctl } from './kernel.js';
 export type { KernelOptions, CommandResult } from './kernel.js';
 export { workloadEndpoint, ipamBlock, blockAffinity, nodeResource, deletion } from './fixtures.js';

@@ -25,7 +25,12 @@ export interface KernelOptions {
   readonly timeoutMs?: number;
 }
 
-function run(cmd: string, args: readonly string[], input: string | undefined, timeoutMs: number): Promise<CommandResult> {
+function run(
+  cmd: string,
+  args: readonly string[],
+  input: string | undefined,
+  timeoutMs: number,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -39,8 +44,17 @@ function run(cmd: string, args: readonly string[], input: string | undefined, ti
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (signal) return reject(new Error(`${cmd} ${args.slice(0, 6).join(' ')}: killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`));
-      resolve({ code: code ?? 0, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      if (signal)
+        return reject(
+          new Error(
+            `${cmd} ${args.slice(0, 6).join(' ')}: killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`,
+          ),
+        );
+      resolve({
+        code: code ?? 0,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
@@ -72,7 +86,10 @@ export class Kernel {
   /** Runs `ip ARGS` and returns stdout; rejects with stderr when it fails. */
   async ipOut(args: readonly string[]): Promise<string> {
     const r = await this.ip(args);
-    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}${this.netns ? ` (netns ${this.netns})` : ''}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    if (r.code !== 0)
+      throw new Error(
+        `ip ${args.join(' ')}${this.netns ? ` (netns ${this.netns})` : ''}: ${r.stderr.trim() || `exit ${r.code}`}`,
+      );
     return r.stdout;
   }
 
@@ -86,10 +103,25 @@ export class Kernel {
     const values = new Map<string, string | undefined>();
     if (paths.length === 0) return values;
     if (!this.netns) {
-      await Promise.all(paths.map(async (p) => values.set(p, await readFile(p, 'utf8').then((v) => v.trim(), () => undefined))));
+      await Promise.all(
+        paths.map(async (p) =>
+          values.set(
+            p,
+            await readFile(p, 'utf8').then(
+              (v) => v.trim(),
+              () => undefined,
+            ),
+          ),
+        ),
+      );
       return values;
     }
-    const r = await run(this.ipBin, ['netns', 'exec', this.netns, 'sh', '-c', READ_SCRIPT, 'sh', ...paths], undefined, this.timeoutMs);
+    const r = await run(
+      this.ipBin,
+      ['netns', 'exec', this.netns, 'sh', '-c', READ_SCRIPT, 'sh', ...paths],
+      undefined,
+      this.timeoutMs,
+    );
     for (const line of r.stdout.split('\n')) {
       const eq = line.indexOf('=');
       if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1) === '' ? undefined : line.slice(eq + 1));
@@ -106,7 +138,12 @@ export class Kernel {
       return failed;
     }
     const args = [...writes].flatMap(([p, v]) => [p, v]);
-    const r = await run(this.ipBin, ['netns', 'exec', this.netns, 'sh', '-c', WRITE_SCRIPT, 'sh', ...args], undefined, this.timeoutMs);
+    const r = await run(
+      this.ipBin,
+      ['netns', 'exec', this.netns, 'sh', '-c', WRITE_SCRIPT, 'sh', ...args],
+      undefined,
+      this.timeoutMs,
+    );
     return r.stdout.split('\n').filter((l) => l !== '');
   }
 
@@ -144,6 +181,11 @@ export class Kernel {
 }
 
 /** /proc/sys path of a per-interface setting (interface names are literal directory names). */
-export function interfaceSysctl(family: 'ipv4' | 'ipv6', group: 'conf' | 'neigh', iface: string, setting: string): string {
+export function interfaceSysctl(
+  family: 'ipv4' | 'ipv6',
+  group: 'conf' | 'neigh',
+  iface: string,
+  setting: string,
+): string {
   return `/proc/sys/net/${family}/${group}/${iface}/${setting}`;
 }

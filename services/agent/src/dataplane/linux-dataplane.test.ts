@@ -24,16 +24,26 @@ describe('linux dataplane in a network namespace', { skip }, () => {
   let ns: Netns;
   let dp: LinuxDataplane | undefined;
   const ip = async (...args: string[]): Promise<string> => (await execFileAsync('ip', ['-n', ns.name, ...args])).stdout;
-  const routes = async (family: 4 | 6, proto: string): Promise<Array<Record<string, unknown>>> => JSON.parse((await ip('-j', `-${family}`, 'route', 'show', 'proto', proto)) || '[]');
-  const foreign = async (): Promise<string> => JSON.stringify([await routes(4, 'static'), await routes(4, 'boot'), await routes(6, 'static')]);
-  const routeGet = async (address: string): Promise<string> => ip('route', 'get', address).then((o) => o.trim(), (e: { stderr?: string }) => `error: ${e.stderr?.trim()}`);
+  const routes = async (family: 4 | 6, proto: string): Promise<Array<Record<string, unknown>>> =>
+    JSON.parse((await ip('-j', `-${family}`, 'route', 'show', 'proto', proto)) || '[]');
+  const foreign = async (): Promise<string> =>
+    JSON.stringify([await routes(4, 'static'), await routes(4, 'boot'), await routes(6, 'static')]);
+  const routeGet = async (address: string): Promise<string> =>
+    ip('route', 'get', address).then(
+      (o) => o.trim(),
+      (e: { stderr?: string }) => `error: ${e.stderr?.trim()}`,
+    );
   let foreignBefore = '';
 
   const changes: ResourceChange[] = [];
-  for (let b = 0; b < 16; b++) changes.push(ipamBlock(`10.70.${b >> 2}.${(b & 3) * 64}/26`, NODE, b === 15 ? { used: { 58: 'node-2' } } : {}));
+  for (let b = 0; b < 16; b++)
+    changes.push(ipamBlock(`10.70.${b >> 2}.${(b & 3) * 64}/26`, NODE, b === 15 ? { used: { 58: 'node-2' } } : {}));
   changes.push(ipamBlock('10.70.4.0/26', 'node-2'));
   changes.push(blockAffinity(NODE, 'fd00:70::/122'));
-  for (let i = 0; i < N; i++) changes.push(workloadEndpoint(`pod-${i}`, NODE, `cw${i}`, i === 0 ? [`${wepIp(i)}/32`, 'fd00:70::5/128'] : [`${wepIp(i)}/32`]));
+  for (let i = 0; i < N; i++)
+    changes.push(
+      workloadEndpoint(`pod-${i}`, NODE, `cw${i}`, i === 0 ? [`${wepIp(i)}/32`, 'fd00:70::5/128'] : [`${wepIp(i)}/32`]),
+    );
   changes.push(workloadEndpoint('borrower', NODE, 'cb0', ['10.70.4.7/32']));
 
   before(async () => {
@@ -42,7 +52,9 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     for (let i = 0; i < N; i++) links.push(`link add cw${i} type veth peer name cp${i}`);
     const ups = ['link set up0 up', 'link set up0p up', 'link set cb0 up', 'link set cb0p up'];
     for (let i = 0; i < N; i++) ups.push(`link set cw${i} up`, `link set cp${i} up`);
-    await execFileAsync('sh', ['-c', `printf '%s\\n' "$@" | ip -n ${ns.name} -batch -`, 'sh', ...links, ...ups], { maxBuffer: 64 * 1024 * 1024 });
+    await execFileAsync('sh', ['-c', `printf '%s\\n' "$@" | ip -n ${ns.name} -batch -`, 'sh', ...links, ...ups], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     await ip('addr', 'add', '198.18.5.2/24', 'dev', 'up0');
     await ip('route', 'add', 'default', 'via', '198.18.5.1', 'dev', 'up0', 'proto', 'static');
     // Foreign routes: one in our block, one elsewhere, one in the slot a workload wants, one beside it (another metric).
@@ -65,7 +77,9 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     dp = createLinuxDataplane({ node: NODE, netns: ns.name, reconcileIntervalMs: 60_000 });
     dp.replace(changes);
     const r = await dp.start();
-    t.diagnostic(`measured: first pass, ${r.added} routes added in one ip -batch: write ${r.writeMs.toFixed(1)} ms; read ${r.readMs.toFixed(1)} ms, interface settings ${r.settingsMs.toFixed(1)} ms, whole pass ${r.durationMs.toFixed(1)} ms`);
+    t.diagnostic(
+      `measured: first pass, ${r.added} routes added in one ip -batch: write ${r.writeMs.toFixed(1)} ms; read ${r.readMs.toFixed(1)} ms, interface settings ${r.settingsMs.toFixed(1)} ms, whole pass ${r.durationMs.toFixed(1)} ms`,
+    );
     assert.deepEqual(r.conflicts, [`${wepIp(10)}/32 (WorkloadEndpoint default/pod-10)`]);
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.waitingForInterface, []);
@@ -76,58 +90,103 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     const v4 = await routes(4, '80');
     const v6 = await routes(6, '80');
     assert.equal(v4.length + v6.length, r.desired - 1);
-    assert.deepEqual(v4.find((x) => x.dst === wepIp(5)), { dst: wepIp(5), dev: 'cw5', scope: 'link', flags: [] });
+    assert.deepEqual(
+      v4.find((x) => x.dst === wepIp(5)),
+      { dst: wepIp(5), dev: 'cw5', scope: 'link', flags: [] },
+    );
     assert.ok(v4.some((x) => x.dst === '10.70.0.0/26' && x.type === 'blackhole'));
     assert.ok(!v4.some((x) => x.dst === '10.71.0.1'), 'stale route removed');
-    assert.ok(!v4.some((x) => x.dst === '10.70.4.0/26'), 'another node\'s block is the switch\'s business');
-    assert.deepEqual(v6.map((x) => [x.dst, x.type ?? 'unicast', x.dev]).sort(), [['fd00:70::/122', 'blackhole', 'lo'], ['fd00:70::5', 'unicast', 'cw0']]);
+    assert.ok(!v4.some((x) => x.dst === '10.70.4.0/26'), "another node's block is the switch's business");
+    assert.deepEqual(v6.map((x) => [x.dst, x.type ?? 'unicast', x.dev]).sort(), [
+      ['fd00:70::/122', 'blackhole', 'lo'],
+      ['fd00:70::5', 'unicast', 'cw0'],
+    ]);
     assert.equal(await foreign(), foreignBefore, 'foreign routes are byte for byte what they were');
     const sysctl = async (path: string) => (await ns.exec('cat', [path])).stdout.trim();
     assert.equal(await sysctl('/proc/sys/net/ipv4/conf/cw0/proxy_arp'), '1');
     assert.equal(await sysctl(`/proc/sys/net/ipv4/conf/cw${N - 1}/proxy_arp`), '1');
     assert.equal(await sysctl('/proc/sys/net/ipv4/neigh/cw7/proxy_delay'), '0');
-    assert.equal(await sysctl('/proc/sys/net/ipv4/conf/up0/proxy_arp'), '0', 'not on interfaces that are not workloads\'');
+    assert.equal(
+      await sysctl('/proc/sys/net/ipv4/conf/up0/proxy_arp'),
+      '0',
+      "not on interfaces that are not workloads'",
+    );
     assert.equal(await sysctl('/proc/sys/net/ipv4/ip_forward'), '1');
   });
 
   test('longest prefix wins: block routes swallow neither workloads nor borrowed addresses', async () => {
     assert.match(await routeGet(wepIp(5)), /dev cw5 /, 'a workload inside our unreachable block');
-    assert.match(await routeGet('10.70.4.7'), /dev cb0 /, 'our workload borrowing from node-2\'s block');
-    assert.match(await routeGet('10.70.3.250'), /via 198\.18\.5\.1 dev up0/, 'our block\'s address in use on node-2 goes upstream');
-    assert.match(await routeGet('10.70.3.240'), /error: .*Invalid argument/, 'an unused address of our block stops here (blackhole: the kernel refuses a lookup)');
-    assert.match(await routeGet('10.70.4.8'), /via 198\.18\.5\.1/, 'the rest of node-2\'s block goes to the switch');
+    assert.match(await routeGet('10.70.4.7'), /dev cb0 /, "our workload borrowing from node-2's block");
+    assert.match(
+      await routeGet('10.70.3.250'),
+      /via 198\.18\.5\.1 dev up0/,
+      "our block's address in use on node-2 goes upstream",
+    );
+    assert.match(
+      await routeGet('10.70.3.240'),
+      /error: .*Invalid argument/,
+      'an unused address of our block stops here (blackhole: the kernel refuses a lookup)',
+    );
+    assert.match(await routeGet('10.70.4.8'), /via 198\.18\.5\.1/, "the rest of node-2's block goes to the switch");
   });
 
   test('a route deleted by hand comes back (kernel monitor), without waiting for the period', async (t) => {
     const t0 = performance.now();
     await ip('route', 'del', `${wepIp(5)}/32`, 'proto', '80');
-    await waitFor('route restored', async () => (await ip('route', 'show', `${wepIp(5)}/32`, 'proto', '80')).includes('dev cw5'), 10_000);
+    await waitFor(
+      'route restored',
+      async () => (await ip('route', 'show', `${wepIp(5)}/32`, 'proto', '80')).includes('dev cw5'),
+      10_000,
+    );
     t.diagnostic(`measured: hand-deleted route restored in ${(performance.now() - t0).toFixed(1)} ms`);
     await waitFor('the restore is counted', async () => (dp!.status().last?.restored ?? 0) >= 1, 5000);
   });
 
   test('deletions and changes in the view are applied; a stale route of ours goes, a foreign one stays', async () => {
     await ip('route', 'add', '10.72.0.1/32', 'dev', 'up0', 'proto', '80');
-    dp!.apply([deletion(workloadEndpoint(`pod-${N - 1}`, NODE, '', [])), workloadEndpoint('pod-1', NODE, `cw${N - 1}`, [`${wepIp(1)}/32`])]);
+    dp!.apply([
+      deletion(workloadEndpoint(`pod-${N - 1}`, NODE, '', [])),
+      workloadEndpoint('pod-1', NODE, `cw${N - 1}`, [`${wepIp(1)}/32`]),
+    ]);
     // The change schedules a pass of its own; reconcile() runs one after it in any case.
     const r = await dp!.reconcile();
-    assert.deepEqual([r.added, r.replaced, r.removed], [0, 1, 2], 'one pass: the moved endpoint, the deleted one and the stale route');
-    assert.deepEqual([(await dp!.reconcile()).replaced, (await dp!.reconcile()).removed], [0, 0], 'the next pass finds nothing left to do');
+    assert.deepEqual(
+      [r.added, r.replaced, r.removed],
+      [0, 1, 2],
+      'one pass: the moved endpoint, the deleted one and the stale route',
+    );
+    assert.deepEqual(
+      [(await dp!.reconcile()).replaced, (await dp!.reconcile()).removed],
+      [0, 0],
+      'the next pass finds nothing left to do',
+    );
     const v4 = await routes(4, '80');
     assert.equal(v4.find((x) => x.dst === wepIp(1))?.dev, `cw${N - 1}`, 'moved to its new interface');
-    assert.ok(!v4.some((x) => x.dst === wepIp(N - 1)), 'the deleted endpoint\'s route went');
+    assert.ok(!v4.some((x) => x.dst === wepIp(N - 1)), "the deleted endpoint's route went");
     assert.ok(!v4.some((x) => x.dst === '10.72.0.1'), 'the stale route of ours went');
     assert.equal(await foreign(), foreignBefore);
   });
 
   test('a workload whose interface appears later is routed when it does', async () => {
     dp!.apply([workloadEndpoint('late', NODE, 'late0', ['10.70.3.233/32'])]);
-    await waitFor('pass with the new endpoint', async () => dp!.status().last?.waitingForInterface.includes('10.70.3.233/32 dev late0') === true, 5000);
+    await waitFor(
+      'pass with the new endpoint',
+      async () => dp!.status().last?.waitingForInterface.includes('10.70.3.233/32 dev late0') === true,
+      5000,
+    );
     await ip('link', 'add', 'late0', 'type', 'veth', 'peer', 'name', 'latep');
     await ip('link', 'set', 'latep', 'up');
     await ip('link', 'set', 'late0', 'up');
-    await waitFor('route via the new interface', async () => (await ip('route', 'show', '10.70.3.233/32', 'proto', '80')).includes('dev late0'), 10_000);
-    await waitFor('proxy ARP on the new interface', async () => (await ns.exec('cat', ['/proc/sys/net/ipv4/conf/late0/proxy_arp'])).stdout.trim() === '1', 5000);
+    await waitFor(
+      'route via the new interface',
+      async () => (await ip('route', 'show', '10.70.3.233/32', 'proto', '80')).includes('dev late0'),
+      10_000,
+    );
+    await waitFor(
+      'proxy ARP on the new interface',
+      async () => (await ns.exec('cat', ['/proc/sys/net/ipv4/conf/late0/proxy_arp'])).stdout.trim() === '1',
+      5000,
+    );
   });
 
   test('close() leaves every route; a new instance adopts them without a change', async () => {
@@ -135,7 +194,11 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     await dp!.close();
     dp = undefined;
     assert.equal((await routes(4, '80')).length + (await routes(6, '80')).length, before);
-    const view = [...changes.filter((c) => c.name !== `pod-${N - 1}` && c.name !== 'pod-1'), workloadEndpoint('pod-1', NODE, `cw${N - 1}`, [`${wepIp(1)}/32`]), workloadEndpoint('late', NODE, 'late0', ['10.70.3.233/32'])];
+    const view = [
+      ...changes.filter((c) => c.name !== `pod-${N - 1}` && c.name !== 'pod-1'),
+      workloadEndpoint('pod-1', NODE, `cw${N - 1}`, [`${wepIp(1)}/32`]),
+      workloadEndpoint('late', NODE, 'late0', ['10.70.3.233/32']),
+    ];
     dp = createLinuxDataplane({ node: NODE, netns: ns.name, watchKernel: false });
     dp.replace(view);
     const r = await dp.start();
@@ -154,15 +217,24 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     agent.emit('commit', { revision: 7, updates: [ipamBlock('10.73.0.0/26', 'node-9')] });
     await attached.started;
     const mine = await routes(4, '81');
-    assert.deepEqual(mine.map((x) => [x.dst, x.type]), [['10.73.0.0/26', 'blackhole']]);
+    assert.deepEqual(
+      mine.map((x) => [x.dst, x.type]),
+      [['10.73.0.0/26', 'blackhole']],
+    );
     assert.ok((await routes(4, '80')).length > N, 'protocol 80 routes untouched');
     await attached.close();
   });
 });
 
 test('bad options are refused with the option named', () => {
-  assert.throws(() => createLinuxDataplane({ node: 'n', routeProtocol: 2 }), /routeProtocol: 2 is not a route protocol we may own/);
+  assert.throws(
+    () => createLinuxDataplane({ node: 'n', routeProtocol: 2 }),
+    /routeProtocol: 2 is not a route protocol we may own/,
+  );
   assert.throws(() => createLinuxDataplane({ node: 'n', routeProtocol: 256 }), /routeProtocol/);
   assert.throws(() => createLinuxDataplane({ node: '' }), /node: required/);
-  assert.throws(() => createLinuxDataplane({ node: 'n', table: 'main; rm' }), /table: 'main; rm' is not a routing table/);
+  assert.throws(
+    () => createLinuxDataplane({ node: 'n', table: 'main; rm' }),
+    /table: 'main; rm' is not a routing table/,
+  );
 });

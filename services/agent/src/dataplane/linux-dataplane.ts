@@ -24,7 +24,15 @@ import type { Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { computeDesired, type DesiredState, type Upstream } from './desired.js';
 import { Kernel, interfaceSysctl } from './kernel.js';
-import { batchLines, diffRoutes, parseBatchErrors, parseKernelRoutes, routeKey, type KernelRoute, type Route } from './routes.js';
+import {
+  batchLines,
+  diffRoutes,
+  parseBatchErrors,
+  parseKernelRoutes,
+  routeKey,
+  type KernelRoute,
+  type Route,
+} from './routes.js';
 import { DataplaneView, type ResourceChange } from './view.js';
 import { ChangeMarks, changeLatency, type ChangeLatency, type MarkedChange } from './change-marks.js';
 import type { IpFamily } from '../../../shared/resources/index.js';
@@ -128,16 +136,23 @@ export class LinuxDataplane {
   /** Live changes waiting for the pass that programs them (latency and spans). */
   private readonly marks = new ChangeMarks();
   private latency: ChangeLatency | undefined;
-  private readonly counters: { restored?: { add(n: number): void }; passes?: { add(n: number): void }; duration?: { record(v: number): void } } = {};
+  private readonly counters: {
+    restored?: { add(n: number): void };
+    passes?: { add(n: number): void };
+    duration?: { record(v: number): void };
+  } = {};
 
   constructor(private readonly options: LinuxDataplaneOptions) {
     const protocol = options.routeProtocol ?? DEFAULT_ROUTE_PROTOCOL;
     if (!Number.isInteger(protocol) || protocol < 5 || protocol > 255) {
-      throw new RangeError(`routeProtocol: ${protocol} is not a route protocol we may own (5-255; 0-4 are the kernel's)`);
+      throw new RangeError(
+        `routeProtocol: ${protocol} is not a route protocol we may own (5-255; 0-4 are the kernel's)`,
+      );
     }
-    if (!options.node) throw new RangeError('node: required (this node\'s name)');
+    if (!options.node) throw new RangeError("node: required (this node's name)");
     const table = options.table ?? 'main';
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(table)) throw new RangeError(`table: '${table}' is not a routing table name or number`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(table))
+      throw new RangeError(`table: '${table}' is not a routing table name or number`);
     this.protocol = protocol;
     this.ourProto = new RegExp(`\\bproto ${protocol}\\b`);
     this.table = table;
@@ -278,9 +293,20 @@ export class LinuxDataplane {
   }
 
   private async readRoutes(family: IpFamily): Promise<KernelRoute[]> {
-    const out = await this.kernel.ipOut(['-d', '-j', `-${family}`, 'route', 'show', 'proto', String(this.protocol), 'table', this.table]);
+    const out = await this.kernel.ipOut([
+      '-d',
+      '-j',
+      `-${family}`,
+      'route',
+      'show',
+      'proto',
+      String(this.protocol),
+      'table',
+      this.table,
+    ]);
     const { routes, unparsed } = parseKernelRoutes(out, family);
-    for (const u of unparsed) this.log?.warn({ route: u }, 'a route of our protocol we do not understand (multipath?): left alone');
+    for (const u of unparsed)
+      this.log?.warn({ route: u }, 'a route of our protocol we do not understand (multipath?): left alone');
     return routes;
   }
 
@@ -291,7 +317,8 @@ export class LinuxDataplane {
     for (const r of rows) {
       if (String(r.protocol ?? '') === String(this.protocol)) continue;
       const first = Array.isArray(r.nexthops) ? (r.nexthops[0] as Record<string, unknown> | undefined) : r;
-      if (first && typeof first.gateway === 'string') return { via: first.gateway, ...(typeof first.dev === 'string' ? { dev: first.dev } : {}) };
+      if (first && typeof first.gateway === 'string')
+        return { via: first.gateway, ...(typeof first.dev === 'string' ? { dev: first.dev } : {}) };
     }
     return undefined;
   }
@@ -354,7 +381,8 @@ export class LinuxDataplane {
       const result = await this.kernel.batch(lines.map((l) => l.text));
       writeMs = performance.now() - w0;
       const batchErrors = parseBatchErrors(result.stderr);
-      if (result.code !== 0 && batchErrors.length === 0) errors.push(`ip -batch exited ${result.code}: ${result.stderr.trim().slice(0, 500)}`);
+      if (result.code !== 0 && batchErrors.length === 0)
+        errors.push(`ip -batch exited ${result.code}: ${result.stderr.trim().slice(0, 500)}`);
       for (const e of batchErrors) {
         const line = lines[e.line - 1];
         if (!line) {
@@ -430,7 +458,8 @@ export class LinuxDataplane {
     // has, and one write costs less than a read followed by a write. A failed write means the
     // interface went away meanwhile (it is checked again when it comes back), or no permission.
     const failed = new Set(await this.kernel.writeSysctls(wanted));
-    for (const iface of checking) if (!failed.has(interfaceSysctl('ipv4', 'conf', iface, 'proxy_arp'))) this.configured.add(iface);
+    for (const iface of checking)
+      if (!failed.has(interfaceSysctl('ipv4', 'conf', iface, 'proxy_arp'))) this.configured.add(iface);
     const gone = new Set(checking.filter((i) => !this.configured.has(i)));
     return [...failed].filter((p) => !gone.has(p.split('/')[6]!)).map((p) => `cannot write ${p}`);
   }
@@ -442,29 +471,58 @@ export class LinuxDataplane {
     if (r.restored > 0) this.counters.restored?.add(r.restored);
     if (!log) return;
     if (r.added + r.replaced + r.removed > 0) {
-      log.info({ added: r.added, replaced: r.replaced, removed: r.removed, restored: r.restored, programmed: r.programmed, writeMs: Math.round(r.writeMs * 10) / 10 }, 'routes programmed');
+      log.info(
+        {
+          added: r.added,
+          replaced: r.replaced,
+          removed: r.removed,
+          restored: r.restored,
+          programmed: r.programmed,
+          writeMs: Math.round(r.writeMs * 10) / 10,
+        },
+        'routes programmed',
+      );
     }
-    if (r.restored > 0) log.warn({ restored: r.restored }, 'routes of ours had gone from the kernel (deleted by hand, or with their interface): restored');
+    if (r.restored > 0)
+      log.warn(
+        { restored: r.restored },
+        'routes of ours had gone from the kernel (deleted by hand, or with their interface): restored',
+      );
     const conflicts = new Set(r.conflicts);
     const fresh = r.conflicts.filter((c) => !this.lastConflicts.has(c));
-    if (fresh.length > 0) log.warn({ conflicts: fresh.slice(0, 20), count: fresh.length }, 'a route of another protocol holds these destinations: left alone');
+    if (fresh.length > 0)
+      log.warn(
+        { conflicts: fresh.slice(0, 20), count: fresh.length },
+        'a route of another protocol holds these destinations: left alone',
+      );
     this.lastConflicts = conflicts;
     if (r.errors.length > 0) log.error({ errors: r.errors.slice(0, 20), count: r.errors.length }, 'dataplane errors');
   }
 
   private instrument(meter: Meter): void {
-    this.counters.passes = meter.createCounter('meshless_agent_dataplane_reconciles_total', { description: 'dataplane reconcile passes' });
-    this.counters.restored = meter.createCounter('meshless_agent_dataplane_routes_restored_total', { description: 'routes of ours found missing from the kernel and put back' });
-    this.counters.duration = meter.createHistogram('meshless_agent_dataplane_reconcile_seconds', { description: 'duration of a reconcile pass', unit: 's' });
-    this.latency = changeLatency(meter);
-    meter.createObservableGauge('meshless_agent_dataplane_routes', { description: 'routes by state: desired, programmed, waiting (for an interface), conflict' }).addCallback((o) => {
-      const r = this.last;
-      if (!r) return;
-      o.observe(r.desired, { state: 'desired' });
-      o.observe(r.programmed, { state: 'programmed' });
-      o.observe(r.waitingForInterface.length, { state: 'waiting' });
-      o.observe(r.conflicts.length, { state: 'conflict' });
+    this.counters.passes = meter.createCounter('meshless_agent_dataplane_reconciles_total', {
+      description: 'dataplane reconcile passes',
     });
+    this.counters.restored = meter.createCounter('meshless_agent_dataplane_routes_restored_total', {
+      description: 'routes of ours found missing from the kernel and put back',
+    });
+    this.counters.duration = meter.createHistogram('meshless_agent_dataplane_reconcile_seconds', {
+      description: 'duration of a reconcile pass',
+      unit: 's',
+    });
+    this.latency = changeLatency(meter);
+    meter
+      .createObservableGauge('meshless_agent_dataplane_routes', {
+        description: 'routes by state: desired, programmed, waiting (for an interface), conflict',
+      })
+      .addCallback((o) => {
+        const r = this.last;
+        if (!r) return;
+        o.observe(r.desired, { state: 'desired' });
+        o.observe(r.programmed, { state: 'programmed' });
+        o.observe(r.waitingForInterface.length, { state: 'waiting' });
+        o.observe(r.conflicts.length, { state: 'conflict' });
+      });
   }
 }
 

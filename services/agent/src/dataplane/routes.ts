@@ -81,7 +81,14 @@ export function parseKernelRoutes(json: string, family: IpFamily): { routes: Ker
   for (const row of rows) {
     const r = row as Record<string, unknown>;
     const rawDst = typeof r.dst === 'string' ? r.dst : '';
-    const dstText = rawDst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : rawDst.includes('/') ? rawDst : `${rawDst}/${family === 4 ? 32 : 128}`;
+    const dstText =
+      rawDst === 'default'
+        ? family === 4
+          ? '0.0.0.0/0'
+          : '::/0'
+        : rawDst.includes('/')
+          ? rawDst
+          : `${rawDst}/${family === 4 ? 32 : 128}`;
     const cidr = tryParseCidr(dstText);
     if (typeof cidr === 'string' || cidr.family !== family || Array.isArray(r.nexthops)) {
       unparsed.push(JSON.stringify(row));
@@ -146,8 +153,14 @@ export interface BatchLine {
 /** The `ip -batch` lines for a diff: deletions first (they free slots), then replacements and additions. */
 export function batchLines(diff: RouteDiff, protocol: number, table: string): BatchLine[] {
   const lines: BatchLine[] = [];
-  for (const r of diff.remove) lines.push({ op: 'remove', route: r, text: `route del ${r.dst} proto ${protocol} metric ${r.metric} table ${table}` });
-  for (const r of diff.replace) lines.push({ op: 'replace', route: r, text: `route replace ${routeSpec(r, protocol, table)}` });
+  for (const r of diff.remove)
+    lines.push({
+      op: 'remove',
+      route: r,
+      text: `route del ${r.dst} proto ${protocol} metric ${r.metric} table ${table}`,
+    });
+  for (const r of diff.replace)
+    lines.push({ op: 'replace', route: r, text: `route replace ${routeSpec(r, protocol, table)}` });
   for (const r of diff.add) lines.push({ op: 'add', route: r, text: `route add ${routeSpec(r, protocol, table)}` });
   return lines;
 }
@@ -181,7 +194,10 @@ export function parseBatchErrors(stderr: string): BatchError[] {
     const message = pending.join('; ') || 'failed';
     pending = [];
     let kind: BatchErrorKind = 'other';
-    if (/Cannot find device|Network is down|No such device|device is not up|Device for nexthop is not up/i.test(message)) kind = 'missing-interface';
+    if (
+      /Cannot find device|Network is down|No such device|device is not up|Device for nexthop is not up/i.test(message)
+    )
+      kind = 'missing-interface';
     else if (/File exists/i.test(message)) kind = 'conflict';
     else if (/No such process/i.test(message)) kind = 'gone';
     errors.push({ line: Number(failed[1]), kind, message });

@@ -97,7 +97,11 @@ function checkShape(kind: string, doc: object): string | undefined {
     case 'WorkloadEndpoint': {
       const bad = str('node', true) ?? str('interfaceName', true);
       if (bad) return bad;
-      if (s.ipNetworks !== undefined && !(Array.isArray(s.ipNetworks) && s.ipNetworks.every((n) => typeof n === 'string'))) return 'spec.ipNetworks: expected a list of CIDRs';
+      if (
+        s.ipNetworks !== undefined &&
+        !(Array.isArray(s.ipNetworks) && s.ipNetworks.every((n) => typeof n === 'string'))
+      )
+        return 'spec.ipNetworks: expected a list of CIDRs';
       return undefined;
     }
     case 'IPAMBlock': {

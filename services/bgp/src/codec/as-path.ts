@@ -21,7 +21,8 @@ export function decodeAsPath(v: Uint8Array, asnSize: 2 | 4, name: string): AsPat
     const type = v[o]!;
     const count = v[o + 1]!;
     // RFC 4271 §4.3 / RFC 5065 §3: segment types 1..4 only.
-    if (type < AsPathSegmentType.AsSet || type > AsPathSegmentType.AsConfedSet) return `${name} segment ${n} has unknown type ${type}`;
+    if (type < AsPathSegmentType.AsSet || type > AsPathSegmentType.AsConfedSet)
+      return `${name} segment ${n} has unknown type ${type}`;
     // RFC 7606 §7.2: a segment with zero ASNs is malformed.
     if (count === 0) return `${name} segment ${n} declares 0 ASNs`;
     const bytes = count * asnSize;
@@ -52,7 +53,8 @@ export function checkAsPath(path: readonly AsPathSegment[], field: string): void
       if (s.asns.length > MAX_SEGMENT_ASNS) bad(`${field}[${i}].asns`, `a set holds at most ${MAX_SEGMENT_ASNS} ASNs`);
     }
     for (const a of s.asns) {
-      if (!Number.isInteger(a) || a < 0 || a > 0xffffffff) bad(`${field}[${i}].asns`, `${a} is not a 32-bit unsigned integer`);
+      if (!Number.isInteger(a) || a < 0 || a > 0xffffffff)
+        bad(`${field}[${i}].asns`, `${a} is not a 32-bit unsigned integer`);
     }
   }
 }

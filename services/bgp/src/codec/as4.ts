@@ -67,7 +67,13 @@ export function reconcileAsPath(asPath: readonly AsPathSegment[], as4Path: reado
   for (let i = 0; i < as4Path.length; i++) {
     const s = as4Path[i]!;
     const last = out[out.length - 1];
-    if (i === 0 && joinable && last && s.type === AsPathSegmentType.AsSequence && last.asns.length + s.asns.length <= 255) {
+    if (
+      i === 0 &&
+      joinable &&
+      last &&
+      s.type === AsPathSegmentType.AsSequence &&
+      last.asns.length + s.asns.length <= 255
+    ) {
       out[out.length - 1] = { type: AsPathSegmentType.AsSequence, asns: [...last.asns, ...s.asns] };
     } else out.push(s);
   }

@@ -22,13 +22,26 @@ let epoch = 0;
  * throws: errors are collected in `result.error`.
  */
 export function decodeAttributes(buf: Uint8Array, start: number, end: number, opts: CodecOptions): DecodedAttributes {
-  const r: DecodedAttributes = { atomicAggregate: false, unknown: [], sawOrigin: false, sawAsPath: false, sawNextHop: false };
+  const r: DecodedAttributes = {
+    atomicAggregate: false,
+    unknown: [],
+    sawOrigin: false,
+    sawAsPath: false,
+    sawNextHop: false,
+  };
   epoch = (epoch + 1) >>> 0;
   if (epoch === 0) {
     seen.fill(0);
     epoch = 1;
   }
-  const fail = (message: string, subcode: number, handling: ErrorHandling, data?: Uint8Array, afi?: number, safi?: number): void => {
+  const fail = (
+    message: string,
+    subcode: number,
+    handling: ErrorHandling,
+    data?: Uint8Array,
+    afi?: number,
+    safi?: number,
+  ): void => {
     const init = {
       code: ErrorCode.UpdateMessage,
       subcode,
@@ -73,7 +86,12 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
     if (seen[type] === epoch) {
       // RFC 7606 §3 g: a repeated MP_REACH/MP_UNREACH resets the session; other repeats are discarded.
       if (desc?.multiprotocol) {
-        fail(`${desc.name}: appears more than once`, UpdateMessageSubcode.MalformedAttributeList, 'session-reset', attr);
+        fail(
+          `${desc.name}: appears more than once`,
+          UpdateMessageSubcode.MalformedAttributeList,
+          'session-reset',
+          attr,
+        );
       } else {
         fail(
           `${attrName(type)}: appears more than once; later copies discarded`,

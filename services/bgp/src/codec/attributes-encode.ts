@@ -29,10 +29,15 @@ function checkUnknown(u: readonly UnknownAttribute[]): void {
   const seen = new Set<number>();
   u.forEach((a, i) => {
     if (!Number.isInteger(a.type) || a.type < 0 || a.type > 255) bad(`unknown[${i}].type`, `${a.type} is not an octet`);
-    if (attributeDescriptor(a.type) !== undefined) bad(`unknown[${i}].type`, `${a.type} is a known attribute; set its field instead`);
-    if (a.type === AttrType.MpReachNlri || a.type === AttrType.MpUnreachNlri) bad(`unknown[${i}].type`, `${a.type} is MP_REACH/MP_UNREACH`);
+    if (attributeDescriptor(a.type) !== undefined)
+      bad(`unknown[${i}].type`, `${a.type} is a known attribute; set its field instead`);
+    if (a.type === AttrType.MpReachNlri || a.type === AttrType.MpUnreachNlri)
+      bad(`unknown[${i}].type`, `${a.type} is MP_REACH/MP_UNREACH`);
     if ((a.flags & (AttrFlag.Optional | AttrFlag.Transitive)) !== (AttrFlag.Optional | AttrFlag.Transitive)) {
-      bad(`unknown[${i}].flags`, `0x${a.flags.toString(16)} is not optional transitive (only those are propagated, RFC 4271 §5)`);
+      bad(
+        `unknown[${i}].flags`,
+        `0x${a.flags.toString(16)} is not optional transitive (only those are propagated, RFC 4271 §5)`,
+      );
     }
     if (a.value.length > 0xffff) bad(`unknown[${i}].value`, `${a.value.length} octets exceed 65535`);
     if (seen.has(a.type)) bad(`unknown[${i}].type`, `${a.type} appears twice`);

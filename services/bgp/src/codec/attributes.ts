@@ -15,7 +15,16 @@ import { copyBytes } from './bytes.js';
 import { AS_TRANS, AsPathSegmentType, AttrFlag, AttrType, UpdateMessageSubcode, type OriginCode } from './constants.js';
 import type { BgpMessageError, ErrorHandling } from './errors.js';
 import { decodeMpReach, decodeMpUnreach } from './mp-attributes.js';
-import type { Aggregator, AsPathSegment, CodecOptions, LargeCommunity, MpReach, MpUnreach, PathAttributes, UnknownAttribute } from './types.js';
+import type {
+  Aggregator,
+  AsPathSegment,
+  CodecOptions,
+  LargeCommunity,
+  MpReach,
+  MpUnreach,
+  PathAttributes,
+  UnknownAttribute,
+} from './types.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 
 /** Everything the attribute section held, before the UPDATE-level checks. */
@@ -126,11 +135,21 @@ function checkU32(field: string, v: number): void {
 
 /** Length error with the attribute's own handling. */
 function lengthError(v: Uint8Array, c: DecodeContext, want: string): void {
-  c.fail(`${c.desc.name}: length ${v.length}, expected ${want}`, UpdateMessageSubcode.AttributeLengthError, c.desc.malformed, c.attr);
+  c.fail(
+    `${c.desc.name}: length ${v.length}, expected ${want}`,
+    UpdateMessageSubcode.AttributeLengthError,
+    c.desc.malformed,
+    c.attr,
+  );
 }
 
 /** Decodes a list of fixed-size items (communities and the like): RFC 7606 §7.8/7.10/7.14, RFC 8092 §6. */
-function decodeList<T>(v: Uint8Array, c: DecodeContext, size: number, item: (v: Uint8Array, o: number) => T): T[] | undefined {
+function decodeList<T>(
+  v: Uint8Array,
+  c: DecodeContext,
+  size: number,
+  item: (v: Uint8Array, o: number) => T,
+): T[] | undefined {
   if (v.length === 0 || v.length % size !== 0) {
     lengthError(v, c, `a positive multiple of ${size}`);
     return undefined;
@@ -141,7 +160,13 @@ function decodeList<T>(v: Uint8Array, c: DecodeContext, size: number, item: (v: 
 }
 
 /** A fixed-length attribute whose value is one uint32 (MED, LOCAL_PREF). */
-function u32Attribute(type: number, name: string, field: 'med' | 'localPref', malformed: ErrorHandling, flags: number): AttributeDescriptor {
+function u32Attribute(
+  type: number,
+  name: string,
+  field: 'med' | 'localPref',
+  malformed: ErrorHandling,
+  flags: number,
+): AttributeDescriptor {
   return {
     type,
     name,
@@ -178,7 +203,12 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     decode(v, c) {
       if (v.length !== 1) lengthError(v, c, '1');
       else if (v[0]! > 2)
-        c.fail(`ORIGIN: value ${v[0]} is not IGP (0), EGP (1) or INCOMPLETE (2)`, UpdateMessageSubcode.InvalidOriginAttribute, c.desc.malformed, c.attr);
+        c.fail(
+          `ORIGIN: value ${v[0]} is not IGP (0), EGP (1) or INCOMPLETE (2)`,
+          UpdateMessageSubcode.InvalidOriginAttribute,
+          c.desc.malformed,
+          c.attr,
+        );
       else c.r.origin = v[0] as OriginCode;
     },
     encode: {
@@ -218,8 +248,17 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     decode(v, c) {
       if (v.length !== 4) lengthError(v, c, '4');
       // RFC 4271 §6.3: a next hop that cannot be a host address (0/8 unspecified, multicast, broadcast).
-      else if (v[0] === 0 || (v[0]! >= 224 && v[0]! < 240) || (v[0] === 255 && v[1] === 255 && v[2] === 255 && v[3] === 255)) {
-        c.fail(`NEXT_HOP: ${ipv4ToString(v)} is not a valid host address`, UpdateMessageSubcode.InvalidNextHopAttribute, c.desc.malformed, c.attr);
+      else if (
+        v[0] === 0 ||
+        (v[0]! >= 224 && v[0]! < 240) ||
+        (v[0] === 255 && v[1] === 255 && v[2] === 255 && v[3] === 255)
+      ) {
+        c.fail(
+          `NEXT_HOP: ${ipv4ToString(v)} is not a valid host address`,
+          UpdateMessageSubcode.InvalidNextHopAttribute,
+          c.desc.malformed,
+          c.attr,
+        );
       } else c.r.nextHop = ipv4ToString(v);
     },
     encode: {
@@ -351,7 +390,8 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
         a.extendedCommunities?.forEach((e, i) => {
           if (e.length !== 8) bad(`extendedCommunities[${i}]`, `${e.length} octets, expected 8`);
         }),
-      length: (a) => (a.extendedCommunities !== undefined && a.extendedCommunities.length > 0 ? 8 * a.extendedCommunities.length : -1),
+      length: (a) =>
+        a.extendedCommunities !== undefined && a.extendedCommunities.length > 0 ? 8 * a.extendedCommunities.length : -1,
       write: (out, o, a) => {
         for (const e of a.extendedCommunities!) {
           out.set(e, o);
@@ -372,8 +412,15 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
       const segs = decodeAsPath(v, 4, 'AS4_PATH');
       if (typeof segs === 'string') c.fail(segs, UpdateMessageSubcode.OptionalAttributeError, c.desc.malformed, c.attr);
       // RFC 6793 §6: confederation segments in AS4_PATH make it malformed.
-      else if (segs.some((s) => s.type === AsPathSegmentType.AsConfedSequence || s.type === AsPathSegmentType.AsConfedSet)) {
-        c.fail('AS4_PATH: contains a confederation segment', UpdateMessageSubcode.OptionalAttributeError, c.desc.malformed, c.attr);
+      else if (
+        segs.some((s) => s.type === AsPathSegmentType.AsConfedSequence || s.type === AsPathSegmentType.AsConfedSet)
+      ) {
+        c.fail(
+          'AS4_PATH: contains a confederation segment',
+          UpdateMessageSubcode.OptionalAttributeError,
+          c.desc.malformed,
+          c.attr,
+        );
       } else c.r.as4Path = segs;
     },
     // Derived from AS_PATH towards a 2-octet peer when some ASN needs 4 octets (RFC 6793 §4.2.2);
@@ -395,7 +442,8 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     },
     encode: {
       length: (a, c) => (needsAs4Aggregator(a, c) ? 8 : -1),
-      write: (out, o, a) => putIpv4(out, putU32(out, o, a.aggregator!.asn), a.aggregator!.address, 'aggregator.address'),
+      write: (out, o, a) =>
+        putIpv4(out, putU32(out, o, a.aggregator!.asn), a.aggregator!.address, 'aggregator.address'),
     },
   },
   {
@@ -404,7 +452,11 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     flags: OPTIONAL_TRANSITIVE,
     malformed: 'treat-as-withdraw', // RFC 8092 §6
     decode(v, c) {
-      const ls = decodeList(v, c, 12, (b, o) => ({ globalAdmin: u32(b, o), localData1: u32(b, o + 4), localData2: u32(b, o + 8) }));
+      const ls = decodeList(v, c, 12, (b, o) => ({
+        globalAdmin: u32(b, o),
+        localData1: u32(b, o + 4),
+        localData2: u32(b, o + 8),
+      }));
       if (ls) c.r.largeCommunities = ls;
     },
     encode: {
@@ -414,9 +466,11 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
           checkU32(`largeCommunities[${i}].localData1`, l.localData1);
           checkU32(`largeCommunities[${i}].localData2`, l.localData2);
         }),
-      length: (a) => (a.largeCommunities !== undefined && a.largeCommunities.length > 0 ? 12 * a.largeCommunities.length : -1),
+      length: (a) =>
+        a.largeCommunities !== undefined && a.largeCommunities.length > 0 ? 12 * a.largeCommunities.length : -1,
       write: (out, o, a) => {
-        for (const l of a.largeCommunities!) o = putU32(out, putU32(out, putU32(out, o, l.globalAdmin), l.localData1), l.localData2);
+        for (const l of a.largeCommunities!)
+          o = putU32(out, putU32(out, putU32(out, o, l.globalAdmin), l.localData1), l.localData2);
         return o;
       },
     },

@@ -64,7 +64,8 @@ export function decodeCapability(code: number, v: Uint8Array, tlv: Uint8Array): 
     }
     case CapabilityCode.AddPath: {
       // RFC 7911 §4: (AFI 2, SAFI 1, Send/Receive 1) per family.
-      if (v.length % 4 !== 0 || v.length === 0) malformed(`AddPath: length ${v.length} is not a positive multiple of 4`, tlv);
+      if (v.length % 4 !== 0 || v.length === 0)
+        malformed(`AddPath: length ${v.length} is not a positive multiple of 4`, tlv);
       const afis = [];
       for (let o = 0; o < v.length; o += 4) afis.push({ afi: u16(o), safi: v[o + 2]!, sendReceive: v[o + 3]! });
       return { kind: 'AddPath', afis };
@@ -72,10 +73,16 @@ export function decodeCapability(code: number, v: Uint8Array, tlv: Uint8Array): 
     case CapabilityCode.Fqdn: {
       // draft-walton-bgp-hostname-capability §3: hostname length, hostname, domain length, domain.
       const hl = v[0];
-      if (hl === undefined || 1 + hl + 1 > v.length) malformed(`Fqdn: hostname length ${hl ?? 'missing'} overruns ${v.length} octets`, tlv);
+      if (hl === undefined || 1 + hl + 1 > v.length)
+        malformed(`Fqdn: hostname length ${hl ?? 'missing'} overruns ${v.length} octets`, tlv);
       const dl = v[1 + hl]!;
-      if (2 + hl + dl !== v.length) malformed(`Fqdn: domain length ${dl} with hostname ${hl} does not fill ${v.length} octets`, tlv);
-      return { kind: 'Fqdn', hostname: utf8Lossy.decode(v.subarray(1, 1 + hl)), domain: utf8Lossy.decode(v.subarray(2 + hl)) };
+      if (2 + hl + dl !== v.length)
+        malformed(`Fqdn: domain length ${dl} with hostname ${hl} does not fill ${v.length} octets`, tlv);
+      return {
+        kind: 'Fqdn',
+        hostname: utf8Lossy.decode(v.subarray(1, 1 + hl)),
+        domain: utf8Lossy.decode(v.subarray(2 + hl)),
+      };
     }
     default:
       return { kind: 'Unknown', code, value: copyBytes(v) };
@@ -83,7 +90,8 @@ export function decodeCapability(code: number, v: Uint8Array, tlv: Uint8Array): 
 }
 
 function checkRange(field: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new InvalidArgumentError(`${field}: ${v} is outside 0..${max}`, { field });
+  if (!Number.isInteger(v) || v < 0 || v > max)
+    throw new InvalidArgumentError(`${field}: ${v} is outside 0..${max}`, { field });
 }
 
 /** Value length of a capability (without its 2-octet code/length header). */
@@ -113,7 +121,9 @@ export function capabilityValueLength(c: Capability): number {
 export function writeCapability(out: Uint8Array, off: number, c: Capability): number {
   const len = capabilityValueLength(c);
   if (len > 255)
-    throw new InvalidArgumentError(`capabilities.${c.kind}: value is ${len} octets, max 255`, { field: `capabilities.${c.kind}` });
+    throw new InvalidArgumentError(`capabilities.${c.kind}: value is ${len} octets, max 255`, {
+      field: `capabilities.${c.kind}`,
+    });
   const code = c.kind === 'Unknown' ? c.code : CapabilityCode[c.kind];
   checkRange('capabilities.code', code, 255);
   out[off] = code;

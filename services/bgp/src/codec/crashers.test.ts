@@ -39,7 +39,8 @@ describe('crasher replay', () => {
         try {
           for (let i = 0; i < bytes.length; i++) {
             reader.push(bytes.subarray(i, i + 1));
-            for (let f = reader.next(); f; f = reader.next()) decodesOrBgpError(() => decodeMessage(f.message, opts), f.message);
+            for (let f = reader.next(); f; f = reader.next())
+              decodesOrBgpError(() => decodeMessage(f.message, opts), f.message);
           }
         } catch (err) {
           assert.ok(err instanceof BgpMessageError, String(err));

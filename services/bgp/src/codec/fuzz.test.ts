@@ -34,8 +34,16 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), index: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant('truncate' as const), index: fc.nat() }),
   fc.record({ kind: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
-  fc.record({ kind: fc.constant('bump' as const), index: fc.nat(), delta: fc.constantFrom(-2, -1, 1, 2, 4, 16, 128, -128) }),
-  fc.record({ kind: fc.constant('insert' as const), index: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('bump' as const),
+    index: fc.nat(),
+    delta: fc.constantFrom(-2, -1, 1, 2, 4, 16, 128, -128),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    index: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
 );
 
 function mutate(src: Uint8Array, ms: readonly Mutation[], fixLength: boolean): Uint8Array {
@@ -85,16 +93,21 @@ function mutate(src: Uint8Array, ms: readonly Mutation[], fixLength: boolean): U
 describe('codec robustness', () => {
   it('arbitrary bodies behind a valid header decode or raise BgpMessageError', () => {
     fc.assert(
-      fc.property(codecOptionsArb, fc.integer({ min: 1, max: 5 }), fc.uint8Array({ maxLength: 600 }), (opts, type, body) => {
-        const m = new Uint8Array(HEADER_LENGTH + body.length).fill(0xff, 0, 16);
-        m[16] = m.length >> 8;
-        m[17] = m.length & 255;
-        m[18] = type;
-        m.set(body, HEADER_LENGTH);
-        decodesOrBgpError(() => decodeMessage(m, opts), m);
-        decodesOrBgpError(() => decodeUpdate(body, opts), body);
-        decodesOrBgpError(() => decodeOpen(body), body);
-      }),
+      fc.property(
+        codecOptionsArb,
+        fc.integer({ min: 1, max: 5 }),
+        fc.uint8Array({ maxLength: 600 }),
+        (opts, type, body) => {
+          const m = new Uint8Array(HEADER_LENGTH + body.length).fill(0xff, 0, 16);
+          m[16] = m.length >> 8;
+          m[17] = m.length & 255;
+          m[18] = type;
+          m.set(body, HEADER_LENGTH);
+          decodesOrBgpError(() => decodeMessage(m, opts), m);
+          decodesOrBgpError(() => decodeUpdate(body, opts), body);
+          decodesOrBgpError(() => decodeOpen(body), body);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -62,7 +62,12 @@ function load(daemon: string, family: 'ipv4' | 'ipv6'): Capture {
     }
   }
   assert.equal(messages.length, recv.length);
-  return { opts, theirOpen, messages, updates: messages.filter((m): m is UpdateMessage => m.type === MessageType.Update) };
+  return {
+    opts,
+    theirOpen,
+    messages,
+    updates: messages.filter((m): m is UpdateMessage => m.type === MessageType.Update),
+  };
 }
 
 function cap<K extends Capability['kind']>(open: OpenMessage, kind: K): Extract<Capability, { kind: K }> | undefined {
@@ -122,7 +127,11 @@ describe('golden vectors: BIRD 2', () => {
       kind: 'LongLivedGracefulRestart',
       afis: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 3600 }],
     });
-    assert.ok(cap(c.theirOpen, 'ExtendedMessage') && cap(c.theirOpen, 'EnhancedRouteRefresh') && cap(c.theirOpen, 'RouteRefresh'));
+    assert.ok(
+      cap(c.theirOpen, 'ExtendedMessage') &&
+        cap(c.theirOpen, 'EnhancedRouteRefresh') &&
+        cap(c.theirOpen, 'RouteRefresh'),
+    );
     assert.deepEqual(c.opts.addPath, [{ afi: 1, safi: 1, receive: true, send: false }]);
     assert.equal(c.opts.extendedMessage, true);
 
@@ -175,7 +184,12 @@ describe('golden vectors: FRR', () => {
     const c = load('frr', 'ipv4');
     assert.deepEqual(cap(c.theirOpen, 'Fqdn'), { kind: 'Fqdn', hostname: 'frr-golden', domain: '' });
     assert.deepEqual(cap(c.theirOpen, 'Unknown'), { kind: 'Unknown', code: 128, value: new Uint8Array(0) });
-    assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), { kind: 'GracefulRestart', restartFlags: 12, restartTime: 120, afis: [] });
+    assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), {
+      kind: 'GracefulRestart',
+      restartFlags: 12,
+      restartTime: 120,
+      afis: [],
+    });
     assert.deepEqual(cap(c.theirOpen, 'LongLivedGracefulRestart'), {
       kind: 'LongLivedGracefulRestart',
       afis: [{ afi: 1, safi: 1, forwardingState: true, staleTime: 0 }],
@@ -230,7 +244,11 @@ describe('golden vectors: FRR', () => {
 describe('golden vectors: GoBGP', () => {
   it('IPv4 session: OPEN with extended next hop (kept as Unknown), attributes, End-of-RIB after a plain refresh, shutdown', () => {
     const c = load('gobgp', 'ipv4');
-    assert.deepEqual(cap(c.theirOpen, 'Unknown'), { kind: 'Unknown', code: 5, value: new Uint8Array([0, 1, 0, 1, 0, 2]) });
+    assert.deepEqual(cap(c.theirOpen, 'Unknown'), {
+      kind: 'Unknown',
+      code: 5,
+      value: new Uint8Array([0, 1, 0, 1, 0, 2]),
+    });
     assert.equal(cap(c.theirOpen, 'Fqdn')?.domain, '');
     assert.deepEqual(cap(c.theirOpen, 'GracefulRestart'), {
       kind: 'GracefulRestart',

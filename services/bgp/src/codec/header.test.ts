@@ -1,9 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BgpMessageError, encodeMessage, FrameReader, KEEPALIVE, MessageType, type BgpMessage, type CodecOptions } from './index.js';
+import {
+  BgpMessageError,
+  encodeMessage,
+  FrameReader,
+  KEEPALIVE,
+  MessageType,
+  type BgpMessage,
+  type CodecOptions,
+} from './index.js';
 
 const OPTS: CodecOptions = { fourOctetAs: true, extendedMessage: true, addPath: [] };
-const notification = (n: number): BgpMessage => ({ type: MessageType.Notification, code: 6, subcode: 2, data: new Uint8Array(n).fill(7) });
+const notification = (n: number): BgpMessage => ({
+  type: MessageType.Notification,
+  code: 6,
+  subcode: 2,
+  data: new Uint8Array(n).fill(7),
+});
 
 describe('FrameReader', () => {
   it('returns whole messages inside one chunk as views of that chunk (no copy)', () => {

@@ -79,7 +79,8 @@ export function checkHeader(h: Uint8Array, off: number, maxLength: number): numb
     );
   }
   // RFC 8654 §4: OPEN and KEEPALIVE never exceed 4096 octets.
-  if ((type === MessageType.Open || type === MessageType.Keepalive) && length > MAX_MESSAGE_LENGTH) bad(`exceeds ${MAX_MESSAGE_LENGTH}`);
+  if ((type === MessageType.Open || type === MessageType.Keepalive) && length > MAX_MESSAGE_LENGTH)
+    bad(`exceeds ${MAX_MESSAGE_LENGTH}`);
   // RFC 4271 §6.1: below the minimum length of the message type → Bad Message Length.
   switch (type) {
     case MessageType.Open:

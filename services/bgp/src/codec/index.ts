@@ -79,7 +79,15 @@ export { decodeOpen, myAsField, openAsn } from './open.js';
 export { BASELINE_CODEC_OPTIONS, addPathFor, maxMessageLength, negotiate } from './negotiate.js';
 export { decodeUpdate, encodeAttributes, encodeUpdate, endOfRib, isEndOfRib } from './update.js';
 export type { UpdateDecodeResult } from './update.js';
-export { MessageBuffer, packUpdates, packUpdatesWire, packUpdatesWireInto, packWithdrawals, packWithdrawalsWire, packWithdrawalsWireInto } from './pack.js';
+export {
+  MessageBuffer,
+  packUpdates,
+  packUpdatesWire,
+  packUpdatesWireInto,
+  packWithdrawals,
+  packWithdrawalsWire,
+  packWithdrawalsWireInto,
+} from './pack.js';
 export { KEEPALIVE, decodeNotification, shutdownCommunication, shutdownNotification } from './notification.js';
 export { decodeRouteRefresh } from './route-refresh.js';
 export { decodeMessage, encodeMessage, encodedLength } from './message.js';

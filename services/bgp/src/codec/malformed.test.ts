@@ -97,7 +97,13 @@ describe('message header (RFC 4271 §6.1)', () => {
     big[16] = 0x10;
     big[17] = 0x01;
     big[18] = 2;
-    expectThrow(big, FOUR, { code: 1, subcode: 2, handling: 'session-reset', data: '1001', message: /UPDATE length 4097/ });
+    expectThrow(big, FOUR, {
+      code: 1,
+      subcode: 2,
+      handling: 'session-reset',
+      data: '1001',
+      message: /UPDATE length 4097/,
+    });
     big[18] = 1;
     expectThrow(
       big,
@@ -120,8 +126,18 @@ describe('message header (RFC 4271 §6.1)', () => {
       data: '0015',
       message: /UPDATE length 21 is below the minimum 23/,
     });
-    expectThrow(msg(1, '04'), FOUR, { code: 1, subcode: 2, handling: 'session-reset', message: /OPEN length 20 is below the minimum 29/ });
-    expectThrow(msg(3, '06'), FOUR, { code: 1, subcode: 2, handling: 'session-reset', message: /NOTIFICATION length 20/ });
+    expectThrow(msg(1, '04'), FOUR, {
+      code: 1,
+      subcode: 2,
+      handling: 'session-reset',
+      message: /OPEN length 20 is below the minimum 29/,
+    });
+    expectThrow(msg(3, '06'), FOUR, {
+      code: 1,
+      subcode: 2,
+      handling: 'session-reset',
+      message: /NOTIFICATION length 20/,
+    });
   });
   it('unknown type → 1/3 with the type', () => {
     expectThrow(hex(MARKER + '0013' + '09'), FOUR, {
@@ -137,7 +153,12 @@ describe('message header (RFC 4271 §6.1)', () => {
     r.push(hex(MARKER + '00'));
     assert.equal(r.next(), undefined);
     assert.equal(r.buffered, 17);
-    expectThrow(hex(MARKER + '00'), FOUR, { code: 1, subcode: 2, handling: 'session-reset', message: /17 octets, a header needs 19/ });
+    expectThrow(hex(MARKER + '00'), FOUR, {
+      code: 1,
+      subcode: 2,
+      handling: 'session-reset',
+      message: /17 octets, a header needs 19/,
+    });
   });
   it('a length field that disagrees with the frame → 1/2', () => {
     const k = msg(4, '');
@@ -243,13 +264,17 @@ describe('UPDATE (RFC 4271 §6.3, RFC 7606)', () => {
     });
   });
   it('duplicate attribute → later copy discarded (RFC 7606 §3 g), the first kept', () => {
-    const r = expectSoft(update(ORIGIN + EMPTY_PATH + NH + attr(0x80, 4, '00000005') + attr(0x80, 4, '00000009'), NLRI), FOUR, {
-      code: 3,
-      subcode: 1,
-      handling: 'attribute-discard',
-      data: '800404' + '00000009',
-      message: /MULTI_EXIT_DISC: appears more than once/,
-    });
+    const r = expectSoft(
+      update(ORIGIN + EMPTY_PATH + NH + attr(0x80, 4, '00000005') + attr(0x80, 4, '00000009'), NLRI),
+      FOUR,
+      {
+        code: 3,
+        subcode: 1,
+        handling: 'attribute-discard',
+        data: '800404' + '00000009',
+        message: /MULTI_EXIT_DISC: appears more than once/,
+      },
+    );
     assert.equal(r.message.type === 2 && r.message.attributes?.med, 5);
   });
   it('duplicate MP_REACH_NLRI → session reset', () => {
@@ -375,7 +400,8 @@ describe('UPDATE (RFC 4271 §6.3, RFC 7606)', () => {
       message: /next hop length 255 .* overrun the 10-octet attribute/,
     });
     assert.throws(
-      () => decodeMessage(update(ORIGIN + EMPTY_PATH + attr(0x80, 14, '00020110' + '00'.repeat(16) + '00' + '81')), FOUR),
+      () =>
+        decodeMessage(update(ORIGIN + EMPTY_PATH + attr(0x80, 14, '00020110' + '00'.repeat(16) + '00' + '81')), FOUR),
       (e: unknown) => e instanceof BgpMessageError && e.afi === 2 && e.safi === 1,
     );
     expectThrow(update(attr(0x80, 14, '0002')), FOUR, {
@@ -429,7 +455,12 @@ describe('UPDATE (RFC 4271 §6.3, RFC 7606)', () => {
   });
   it('the strongest error wins: treat-as-withdraw over attribute-discard, session reset over both', () => {
     const discardThenWithdraw = update(ORIGIN + EMPTY_PATH + NH + attr(0x00, 6, '') + attr(0xc0, 8, ''), NLRI);
-    expectSoft(discardThenWithdraw, FOUR, { code: 3, subcode: 5, handling: 'treat-as-withdraw', message: /COMMUNITIES/ });
+    expectSoft(discardThenWithdraw, FOUR, {
+      code: 3,
+      subcode: 5,
+      handling: 'treat-as-withdraw',
+      message: /COMMUNITIES/,
+    });
     expectThrow(update(ORIGIN + EMPTY_PATH + NH + attr(0xc0, 8, '') + attr(0x40, 99, '01'), NLRI), FOUR, {
       code: 3,
       subcode: 2,

@@ -14,7 +14,12 @@ function isSupportedFamily(afi: number, safi: number): boolean {
 }
 
 /** RFC 4760 §3 / RFC 2545 §3 / RFC 8950: next hop of `len` octets for `afi`, or undefined. */
-function decodeMpNextHop(v: Uint8Array, o: number, len: number, afi: number): { nextHop: string; linkLocalNextHop?: string } | undefined {
+function decodeMpNextHop(
+  v: Uint8Array,
+  o: number,
+  len: number,
+  afi: number,
+): { nextHop: string; linkLocalNextHop?: string } | undefined {
   if (len === 4 && afi === Afi.Ipv4) return { nextHop: ipv4ToString(v, o) };
   if (len === 16) return { nextHop: ipv6ToString(v, o) };
   if (len === 32) return { nextHop: ipv6ToString(v, o), linkLocalNextHop: ipv6ToString(v, o + 16) };
@@ -75,11 +80,23 @@ export function decodeMpUnreach(v: Uint8Array, c: DecodeContext): void {
   const afi = (v[0]! << 8) | v[1]!;
   const safi = v[2]!;
   if (!isSupportedFamily(afi, safi)) {
-    fail(`MP_UNREACH_NLRI: AFI ${afi} SAFI ${safi} is not supported; attribute ignored`, sub, 'attribute-discard', attr);
+    fail(
+      `MP_UNREACH_NLRI: AFI ${afi} SAFI ${safi} is not supported; attribute ignored`,
+      sub,
+      'attribute-discard',
+      attr,
+    );
     return;
   }
   const withdrawn: Prefix[] = [];
-  const err = decodePrefixes(v, 3, v.length, afi === Afi.Ipv4 ? 4 : 6, addPathFor(opts, afi, safi, 'receive'), withdrawn);
+  const err = decodePrefixes(
+    v,
+    3,
+    v.length,
+    afi === Afi.Ipv4 ? 4 : 6,
+    addPathFor(opts, afi, safi, 'receive'),
+    withdrawn,
+  );
   if (err !== undefined) {
     fail(`MP_UNREACH_NLRI (AFI ${afi} SAFI ${safi}) withdrawn: ${err}`, sub, 'afisafi-disable', attr, afi, safi);
     return;

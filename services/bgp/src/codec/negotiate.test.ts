@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BgpMessageError, MessageType, negotiate, openAsn, myAsField, AS_TRANS, type Capability, type OpenMessage } from './index.js';
+import {
+  BgpMessageError,
+  MessageType,
+  negotiate,
+  openAsn,
+  myAsField,
+  AS_TRANS,
+  type Capability,
+  type OpenMessage,
+} from './index.js';
 
 function open(asn: number, holdTime: number, bgpId: string, capabilities: Capability[]): OpenMessage {
   return { type: MessageType.Open, version: 4, myAs: myAsField(asn), holdTime, bgpId, capabilities };
@@ -30,7 +39,10 @@ describe('negotiate', () => {
       restartTime: 120,
       afis: [{ afi: 1, safi: 1, forwardingState: true }],
     };
-    const llgr: Capability = { kind: 'LongLivedGracefulRestart', afis: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 3600 }] };
+    const llgr: Capability = {
+      kind: 'LongLivedGracefulRestart',
+      afis: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 3600 }],
+    };
     const remote = open(65002, 30, '10.0.0.2', [
       mp(1),
       { kind: 'FourOctetAs', asn: 65002 },

@@ -32,7 +32,8 @@ function has(open: OpenMessage, kind: Capability['kind']): boolean {
 function families(open: OpenMessage): AfiSafi[] {
   const out: AfiSafi[] = [];
   for (const c of open.capabilities) {
-    if (c.kind === 'MultiProtocol' && !out.some((f) => f.afi === c.afi && f.safi === c.safi)) out.push({ afi: c.afi, safi: c.safi });
+    if (c.kind === 'MultiProtocol' && !out.some((f) => f.afi === c.afi && f.safi === c.safi))
+      out.push({ afi: c.afi, safi: c.safi });
   }
   // RFC 4760 §8: a speaker without Multiprotocol capabilities supports IPv4 unicast only.
   return out.length > 0 ? out : [{ afi: Afi.Ipv4, safi: Safi.Unicast }];
@@ -44,7 +45,12 @@ function addPathMode(open: OpenMessage, f: AfiSafi): number {
     if (c.kind !== 'AddPath') continue;
     for (const a of c.afis) {
       // RFC 7911 §4: values other than 1..3 are ignored.
-      if (a.afi === f.afi && a.safi === f.safi && a.sendReceive >= AddPathSendReceive.Receive && a.sendReceive <= AddPathSendReceive.Both)
+      if (
+        a.afi === f.afi &&
+        a.safi === f.safi &&
+        a.sendReceive >= AddPathSendReceive.Receive &&
+        a.sendReceive <= AddPathSendReceive.Both
+      )
         mode = a.sendReceive;
     }
   }
@@ -58,7 +64,9 @@ function addPathMode(open: OpenMessage, f: AfiSafi): number {
  */
 export function negotiate(local: OpenMessage, remote: OpenMessage): NegotiatedOptions {
   if (local.holdTime === 1 || local.holdTime === 2) {
-    throw new InvalidArgumentError(`local OPEN holdTime: ${local.holdTime} s is neither 0 nor at least 3`, { field: 'holdTime' });
+    throw new InvalidArgumentError(`local OPEN holdTime: ${local.holdTime} s is neither 0 nor at least 3`, {
+      field: 'holdTime',
+    });
   }
   if (remote.holdTime === 1 || remote.holdTime === 2) {
     throw sessionError(
@@ -90,9 +98,12 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): NegotiatedOp
     if (receive || send) addPath.push({ afi: f.afi, safi: f.safi, receive, send });
   }
   const routeRefreshOf = (o: OpenMessage): boolean =>
-    has(o, 'RouteRefresh') || o.capabilities.some((c) => c.kind === 'Unknown' && c.code === CapabilityCode.RouteRefreshCisco);
+    has(o, 'RouteRefresh') ||
+    o.capabilities.some((c) => c.kind === 'Unknown' && c.code === CapabilityCode.RouteRefreshCisco);
   const extendedMessage = has(local, 'ExtendedMessage') && has(remote, 'ExtendedMessage');
-  const gr = remote.capabilities.find((c): c is Extract<Capability, { kind: 'GracefulRestart' }> => c.kind === 'GracefulRestart');
+  const gr = remote.capabilities.find(
+    (c): c is Extract<Capability, { kind: 'GracefulRestart' }> => c.kind === 'GracefulRestart',
+  );
   const llgr = remote.capabilities.find(
     (c): c is Extract<Capability, { kind: 'LongLivedGracefulRestart' }> => c.kind === 'LongLivedGracefulRestart',
   );

@@ -83,7 +83,14 @@ export function prefixesLength(ps: readonly Prefix[], afi: 4 | 6, addPath: boole
 }
 
 /** Writes prefixes `ps[from..to)` at `off` (already validated by `prefixesLength`); returns the new offset. */
-export function writePrefixes(out: Uint8Array, off: number, ps: readonly Prefix[], addPath: boolean, from = 0, to = ps.length): number {
+export function writePrefixes(
+  out: Uint8Array,
+  off: number,
+  ps: readonly Prefix[],
+  addPath: boolean,
+  from = 0,
+  to = ps.length,
+): number {
   let o = off;
   for (let i = from; i < to; i++) {
     const p = ps[i]!;

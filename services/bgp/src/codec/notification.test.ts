@@ -26,7 +26,12 @@ describe('RFC 9003 shutdown communication', () => {
     assert.equal(shutdownCommunication(n), 'é'.repeat(127));
   });
   it('is absent for other NOTIFICATIONs, bad lengths and invalid UTF-8', () => {
-    const mk = (subcode: number, data: number[]): NotificationMessage => ({ type: 3, code: 6, subcode, data: new Uint8Array(data) });
+    const mk = (subcode: number, data: number[]): NotificationMessage => ({
+      type: 3,
+      code: 6,
+      subcode,
+      data: new Uint8Array(data),
+    });
     assert.equal(shutdownCommunication(mk(CeaseSubcode.PeerDeconfigured, [1, 65])), undefined);
     assert.equal(shutdownCommunication(mk(2, [5, 65])), undefined);
     assert.equal(shutdownCommunication(mk(2, [1, 0xff])), undefined);
@@ -46,7 +51,11 @@ describe('End-of-RIB (RFC 4724 §2)', () => {
       const u = decodeMessage(bytes, OPTS).message as UpdateMessage;
       assert.deepEqual(isEndOfRib(u), { afi, safi });
     }
-    const notEor: UpdateMessage = { type: 2, withdrawn: [{ afi: 4, length: 8, bytes: new Uint8Array([10]), pathId: 0 }], nlri: [] };
+    const notEor: UpdateMessage = {
+      type: 2,
+      withdrawn: [{ afi: 4, length: 8, bytes: new Uint8Array([10]), pathId: 0 }],
+      nlri: [],
+    };
     assert.equal(isEndOfRib(notEor), undefined);
   });
 });

@@ -77,7 +77,8 @@ export function shutdownNotification(
  */
 export function shutdownCommunication(n: NotificationMessage): string | undefined {
   if (n.code !== ErrorCode.Cease) return undefined;
-  if (n.subcode !== CeaseSubcode.AdministrativeShutdown && n.subcode !== CeaseSubcode.AdministrativeReset) return undefined;
+  if (n.subcode !== CeaseSubcode.AdministrativeShutdown && n.subcode !== CeaseSubcode.AdministrativeReset)
+    return undefined;
   if (n.data.length === 0) return undefined;
   const len = n.data[0]!;
   // RFC 9003 §2: the length must fit the data; §4: invalid UTF-8 is treated as absent.

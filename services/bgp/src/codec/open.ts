@@ -47,7 +47,12 @@ export function decodeOpen(body: Uint8Array): OpenMessage {
   }
   // RFC 6286 §2.2: the BGP identifier is a non-zero 32-bit value.
   if ((body[5]! | body[6]! | body[7]! | body[8]!) === 0) {
-    throw sessionError('OPEN: BGP identifier is 0.0.0.0', ErrorCode.OpenMessage, OpenMessageSubcode.BadBgpIdentifier, body.subarray(5, 9));
+    throw sessionError(
+      'OPEN: BGP identifier is 0.0.0.0',
+      ErrorCode.OpenMessage,
+      OpenMessageSubcode.BadBgpIdentifier,
+      body.subarray(5, 9),
+    );
   }
   const bgpId = ipv4ToString(body, 5);
   let optLen = body[9]!;
@@ -149,7 +154,9 @@ export function writeOpen(out: Uint8Array, off: number, m: OpenMessage): number 
   check('holdTime', m.holdTime, 0xffff);
   const length = openLength(m);
   if (length > MAX_MESSAGE_LENGTH)
-    throw new InvalidArgumentError(`open.capabilities: ${length}-octet OPEN exceeds ${MAX_MESSAGE_LENGTH}`, { field: 'open.capabilities' });
+    throw new InvalidArgumentError(`open.capabilities: ${length}-octet OPEN exceeds ${MAX_MESSAGE_LENGTH}`, {
+      field: 'open.capabilities',
+    });
   writeHeader(out, off, length, MessageType.Open);
   let o = off + HEADER_LENGTH;
   out[o++] = m.version;

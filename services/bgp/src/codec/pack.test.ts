@@ -27,10 +27,14 @@ const ATTRS: PathAttributes = {
 const OPTS: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [] };
 
 function v4(n: number, len = 24, pathId = 0): Prefix[] {
-  return Array.from({ length: n }, (_, i) => makePrefix(4, new Uint8Array([10, (i >> 8) & 255, i & 255, 0]), len, pathId));
+  return Array.from({ length: n }, (_, i) =>
+    makePrefix(4, new Uint8Array([10, (i >> 8) & 255, i & 255, 0]), len, pathId),
+  );
 }
 function v6(n: number): Prefix[] {
-  return Array.from({ length: n }, (_, i) => makePrefix(6, new Uint8Array([0x20, 0x01, 0x0d, 0xb8, i >> 8, i & 255, 0, 0]), 64));
+  return Array.from({ length: n }, (_, i) =>
+    makePrefix(6, new Uint8Array([0x20, 0x01, 0x0d, 0xb8, i >> 8, i & 255, 0, 0]), 64),
+  );
 }
 function decodeAll(ms: Uint8Array[], opts: CodecOptions): UpdateMessage[] {
   return ms.map((m) => {
@@ -133,11 +137,17 @@ describe('packUpdatesWire / packWithdrawalsWire', () => {
     const ps6 = v6(900);
     const w6 = wire(ps6, false);
     const nh = { nextHop: '2001:db8::1' };
-    assert.deepEqual(packUpdatesWire(w6, w6.length, 6, attrs, OPTS, undefined, nh), packUpdates(ps6, attrs, OPTS, undefined, nh));
+    assert.deepEqual(
+      packUpdatesWire(w6, w6.length, 6, attrs, OPTS, undefined, nh),
+      packUpdates(ps6, attrs, OPTS, undefined, nh),
+    );
     assert.deepEqual(packWithdrawalsWire(w6, w6.length, 6, OPTS), packWithdrawals(ps6, OPTS));
     const psAp = v4(1500, 24, 7);
     const wAp = wire(psAp, true);
-    assert.deepEqual(packUpdatesWire(wAp, wAp.length, 4, encodeAttributes(ATTRS, apOpts), apOpts), packUpdates(psAp, encodeAttributes(ATTRS, apOpts), apOpts));
+    assert.deepEqual(
+      packUpdatesWire(wAp, wAp.length, 4, encodeAttributes(ATTRS, apOpts), apOpts),
+      packUpdates(psAp, encodeAttributes(ATTRS, apOpts), apOpts),
+    );
   });
 
   it('packs only nlri[0..end) and rejects malformed wire prefixes', () => {
@@ -145,8 +155,14 @@ describe('packUpdatesWire / packWithdrawalsWire', () => {
     const w = wire(v4(3), false);
     const [u] = decodeAll(packUpdatesWire(w, 8, 4, attrs, OPTS), OPTS);
     assert.equal(u!.nlri.length, 2);
-    assert.throws(() => packUpdatesWire(new Uint8Array([33, 10, 0, 0, 0, 0]), 6, 4, attrs, OPTS), /nlri: prefix length 33 exceeds 32/);
-    assert.throws(() => packWithdrawalsWire(new Uint8Array([24, 10, 0]), 3, 4, OPTS), /withdrawn: the last prefix is truncated/);
+    assert.throws(
+      () => packUpdatesWire(new Uint8Array([33, 10, 0, 0, 0, 0]), 6, 4, attrs, OPTS),
+      /nlri: prefix length 33 exceeds 32/,
+    );
+    assert.throws(
+      () => packWithdrawalsWire(new Uint8Array([24, 10, 0]), 3, 4, OPTS),
+      /withdrawn: the last prefix is truncated/,
+    );
     assert.throws(() => packUpdatesWire(w, w.length, 6, attrs, OPTS), /mpNextHop: required/);
   });
 });

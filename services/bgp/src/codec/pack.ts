@@ -39,7 +39,15 @@ function toWire(ps: readonly Prefix[], afi: 4 | 6, addPath: boolean, field: stri
  * Greedy runs over wire-form NLRI: returns the end offset of the run starting at `from` whose
  * prefixes fit in `budget` octets. Throws when not even one prefix fits or the list is malformed.
  */
-function wireRunEnd(nlri: Uint8Array, from: number, end: number, budget: number, afi: 4 | 6, addPath: boolean, field: string): number {
+function wireRunEnd(
+  nlri: Uint8Array,
+  from: number,
+  end: number,
+  budget: number,
+  afi: 4 | 6,
+  addPath: boolean,
+  field: string,
+): number {
   const maxBits = afi === 4 ? 32 : 128;
   const limit = Math.min(end, from + budget);
   let p = from;
@@ -55,8 +63,11 @@ function wireRunEnd(nlri: Uint8Array, from: number, end: number, budget: number,
     p = next;
   }
   if (p === from) {
-    if (from + (addPath ? 4 : 0) >= end) throw new InvalidArgumentError(`${field}: the last prefix is truncated`, { field });
-    throw new InvalidArgumentError(`${field}: no room for even one prefix (${budget} octets left in the message)`, { field });
+    if (from + (addPath ? 4 : 0) >= end)
+      throw new InvalidArgumentError(`${field}: the last prefix is truncated`, { field });
+    throw new InvalidArgumentError(`${field}: no room for even one prefix (${budget} octets left in the message)`, {
+      field,
+    });
   }
   return p;
 }
@@ -87,7 +98,8 @@ export function packUpdates(
     for (const m of packUpdatesWire(nlri, nlri.length, 4, attributesBytes, opts, maxSize)) out.push(m);
   }
   if (v6.length > 0) {
-    if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
+    if (mpNextHop === undefined)
+      throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
     const nlri = toWire(v6, 6, addPathFor(opts, Afi.Ipv6, mpNextHop.safi ?? Safi.Unicast, 'send'), 'nlri');
     for (const m of packUpdatesWire(nlri, nlri.length, 6, attributesBytes, opts, maxSize, mpNextHop)) out.push(m);
   }
@@ -199,7 +211,8 @@ export function packUpdatesWireInto(
     return out.count - before;
   }
   if (end === start) return 0;
-  if (mpNextHop === undefined) throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
+  if (mpNextHop === undefined)
+    throw new InvalidArgumentError('mpNextHop: required to announce IPv6 prefixes', { field: 'mpNextHop' });
   const safi = mpNextHop.safi ?? Safi.Unicast;
   const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
   const nhLen = mpNextHopLength(Afi.Ipv6, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop');
@@ -303,7 +316,13 @@ export function packWithdrawalsWireInto(
  * header, both lengths, the attribute header, AFI and SAFI are written; `o` is where the rest of
  * the MP value goes. The message is appended to `out` (counted, `end` moved past it).
  */
-function ipv6MpUpdate(out: MessageBuffer, type: number, value: number, trailing: number, safi: number): { m: Uint8Array; o: number } {
+function ipv6MpUpdate(
+  out: MessageBuffer,
+  type: number,
+  value: number,
+  trailing: number,
+  safi: number,
+): { m: Uint8Array; o: number } {
   const attrLen = (value > 255 ? 4 : 3) + value + trailing;
   const length = UPDATE_FIXED + attrLen;
   const m = out.reserve(length);
@@ -322,8 +341,11 @@ function ipv6MpUpdate(out: MessageBuffer, type: number, value: number, trailing:
 function checkMaxSize(maxSize: number, opts: CodecOptions): void {
   const max = maxMessageLength(opts);
   if (!Number.isInteger(maxSize) || maxSize < UPDATE_FIXED + 1 || maxSize > max) {
-    throw new InvalidArgumentError(`maxSize: ${maxSize} is outside ${UPDATE_FIXED + 1}..${max} (the negotiated maximum)`, {
-      field: 'maxSize',
-    });
+    throw new InvalidArgumentError(
+      `maxSize: ${maxSize} is outside ${UPDATE_FIXED + 1}..${max} (the negotiated maximum)`,
+      {
+        field: 'maxSize',
+      },
+    );
   }
 }

@@ -21,7 +21,15 @@ describe('Prefix', () => {
     assert.deepEqual([...prefixAddress(p)], [10, 1, 240, 0]);
   });
   it('parses and prints IPv4 and IPv6 (RFC 5952)', () => {
-    for (const t of ['0.0.0.0/0', '10.0.0.0/8', '192.0.2.128/25', '2001:db8::/32', '::/0', 'fe80::/10', '2001:db8:0:1::/64'])
+    for (const t of [
+      '0.0.0.0/0',
+      '10.0.0.0/8',
+      '192.0.2.128/25',
+      '2001:db8::/32',
+      '::/0',
+      'fe80::/10',
+      '2001:db8:0:1::/64',
+    ])
       assert.equal(prefixToString(parsePrefix(t)), t);
     assert.equal(prefixKey(parsePrefix('2001:DB8:0:0::/32')), '2001:db8::/32');
   });

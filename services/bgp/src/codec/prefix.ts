@@ -9,16 +9,21 @@ import type { Prefix } from './types.js';
 /** Builds a prefix, checking the length and zeroing bits past it; `bytes` may be the full address. */
 export function makePrefix(afi: 4 | 6, bytes: Uint8Array, length: number, pathId = 0): Prefix {
   const max = afi === 4 ? 32 : 128;
-  if (afi !== 4 && afi !== 6) throw new InvalidArgumentError(`prefix.afi: ${String(afi)} is not 4 or 6`, { field: 'prefix.afi' });
+  if (afi !== 4 && afi !== 6)
+    throw new InvalidArgumentError(`prefix.afi: ${String(afi)} is not 4 or 6`, { field: 'prefix.afi' });
   if (!Number.isInteger(length) || length < 0 || length > max) {
     throw new InvalidArgumentError(`prefix.length: ${length} is outside 0..${max}`, { field: 'prefix.length' });
   }
   if (!Number.isInteger(pathId) || pathId < 0 || pathId > 0xffffffff) {
-    throw new InvalidArgumentError(`prefix.pathId: ${pathId} is not a 32-bit unsigned integer`, { field: 'prefix.pathId' });
+    throw new InvalidArgumentError(`prefix.pathId: ${pathId} is not a 32-bit unsigned integer`, {
+      field: 'prefix.pathId',
+    });
   }
   const n = (length + 7) >> 3;
   if (bytes.length < n) {
-    throw new InvalidArgumentError(`prefix.bytes: ${bytes.length} octets cannot hold a /${length}`, { field: 'prefix.bytes' });
+    throw new InvalidArgumentError(`prefix.bytes: ${bytes.length} octets cannot hold a /${length}`, {
+      field: 'prefix.bytes',
+    });
   }
   const out = copyBytes(bytes.subarray(0, n));
   if (length & 7) out[n - 1]! &= (0xff00 >> (length & 7)) & 0xff;
@@ -34,7 +39,8 @@ export function parsePrefix(text: string, pathId = 0): Prefix {
   const lenText = text.slice(slash + 1);
   const afi: 4 | 6 = addr.includes(':') ? 6 : 4;
   const bytes = afi === 4 ? parseIpv4(addr, field) : parseIpv6(addr, field);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) throw new InvalidArgumentError(`${field}: "${text}" has a bad length`, { field });
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText))
+    throw new InvalidArgumentError(`${field}: "${text}" has a bad length`, { field });
   const p = makePrefix(afi, bytes, Number(lenText), pathId);
   for (let i = 0; i < bytes.length; i++) {
     if ((p.bytes[i] ?? 0) !== bytes[i]) {

@@ -49,7 +49,13 @@ describe('codec round trip', () => {
   });
 
   it('each capability alone, and capabilities beyond 255 octets (RFC 9072 framing)', () => {
-    const base: Omit<OpenMessage, 'capabilities'> = { type: MessageType.Open, version: 4, myAs: 65001, holdTime: 90, bgpId: '10.0.0.1' };
+    const base: Omit<OpenMessage, 'capabilities'> = {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '10.0.0.1',
+    };
     fc.assert(
       fc.property(capabilityArb, (c) =>
         roundtrip({ ...base, capabilities: [c] }, { fourOctetAs: true, extendedMessage: false, addPath: [] }),
@@ -97,7 +103,13 @@ describe('codec round trip', () => {
           fc.pre(u.attributes !== undefined);
           const shared = encodeAttributes(u.attributes!, opts);
           const viaShared = encodeUpdate(
-            { attributesBytes: shared, withdrawn: u.withdrawn, nlri: u.nlri, mpReach: u.mpReach, mpUnreach: u.mpUnreach },
+            {
+              attributesBytes: shared,
+              withdrawn: u.withdrawn,
+              nlri: u.nlri,
+              mpReach: u.mpReach,
+              mpUnreach: u.mpUnreach,
+            },
             opts,
           );
           assert.deepStrictEqual(new Uint8Array(viaShared), new Uint8Array(encodeMessage(u, opts)));

@@ -45,7 +45,9 @@ export function decodeRouteRefresh(message: Uint8Array): RouteRefreshMessage {
 export function writeRouteRefresh(out: Uint8Array, off: number, m: RouteRefreshMessage): number {
   const check = (field: string, v: number, max: number): void => {
     if (!Number.isInteger(v) || v < 0 || v > max)
-      throw new InvalidArgumentError(`routeRefresh.${field}: ${v} is outside 0..${max}`, { field: `routeRefresh.${field}` });
+      throw new InvalidArgumentError(`routeRefresh.${field}: ${v} is outside 0..${max}`, {
+        field: `routeRefresh.${field}`,
+      });
   };
   check('afi', m.afi, 0xffff);
   check('safi', m.safi, 0xff);

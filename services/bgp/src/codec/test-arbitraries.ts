@@ -119,12 +119,18 @@ export function pathAttributesArb(fourOctetAs: boolean, withNextHop: boolean): f
       atomicAggregate: fc.boolean(),
       aggregator: fc.option(rec({ asn: u32, address: ipv4 }), { nil: undefined }),
       communities: fc.option(fc.array(u32, { minLength: 1, maxLength: 70 }), { nil: undefined }),
-      extendedCommunities: fc.option(fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 5 }), {
-        nil: undefined,
-      }),
-      largeCommunities: fc.option(fc.array(rec({ globalAdmin: u32, localData1: u32, localData2: u32 }), { minLength: 1, maxLength: 5 }), {
-        nil: undefined,
-      }),
+      extendedCommunities: fc.option(
+        fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 5 }),
+        {
+          nil: undefined,
+        },
+      ),
+      largeCommunities: fc.option(
+        fc.array(rec({ globalAdmin: u32, localData1: u32, localData2: u32 }), { minLength: 1, maxLength: 5 }),
+        {
+          nil: undefined,
+        },
+      ),
       originatorId: fc.option(ipv4, { nil: undefined }),
       clusterList: fc.option(fc.array(ipv4, { minLength: 1, maxLength: 4 }), { nil: undefined }),
       unknown: unknownAttributesArb,
@@ -133,27 +139,31 @@ export function pathAttributesArb(fourOctetAs: boolean, withNextHop: boolean): f
 }
 
 function mpReachArb(opts: CodecOptions): fc.Arbitrary<MpReach> {
-  return fc.record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) }).chain(({ afi, safi }) =>
-    fc
-      .record({
-        afi: fc.constant(afi),
-        safi: fc.constant(safi),
-        nextHop: afi === 1 ? fc.oneof(ipv4, ipv6) : ipv6,
-        linkLocalNextHop: fc.option(ipv6, { nil: undefined }),
-        nlri: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
-      })
-      .map((m) => compact(m.nextHop.includes(':') ? m : { ...m, linkLocalNextHop: undefined }) as MpReach),
-  );
+  return fc
+    .record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) })
+    .chain(({ afi, safi }) =>
+      fc
+        .record({
+          afi: fc.constant(afi),
+          safi: fc.constant(safi),
+          nextHop: afi === 1 ? fc.oneof(ipv4, ipv6) : ipv6,
+          linkLocalNextHop: fc.option(ipv6, { nil: undefined }),
+          nlri: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
+        })
+        .map((m) => compact(m.nextHop.includes(':') ? m : { ...m, linkLocalNextHop: undefined }) as MpReach),
+    );
 }
 
 function mpUnreachArb(opts: CodecOptions): fc.Arbitrary<MpUnreach> {
-  return fc.record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) }).chain(({ afi, safi }) =>
-    rec({
-      afi: fc.constant(afi),
-      safi: fc.constant(safi),
-      withdrawn: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
-    }),
-  );
+  return fc
+    .record({ afi: fc.constantFrom(1 as const, 2 as const), safi: fc.constantFrom(1, 2) })
+    .chain(({ afi, safi }) =>
+      rec({
+        afi: fc.constant(afi),
+        safi: fc.constant(safi),
+        withdrawn: fc.array(prefixArb(afi === 1 ? 4 : 6, addPathOn(opts, afi, safi)), { maxLength: 20 }),
+      }),
+    );
 }
 
 export function updateArb(opts: CodecOptions): fc.Arbitrary<UpdateMessage> {
@@ -185,7 +195,10 @@ const knownCapabilityCodes = new Set<number>([
   CapabilityCode.LongLivedGracefulRestart,
   CapabilityCode.Fqdn,
 ]);
-const asciiName = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-.'.split('')), maxLength: 60 });
+const asciiName = fc.string({
+  unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-.'.split('')),
+  maxLength: 60,
+});
 
 export const capabilityArb: fc.Arbitrary<Capability> = fc.oneof(
   rec({ kind: fc.constant('MultiProtocol' as const), ...afiSafi }),
@@ -201,9 +214,15 @@ export const capabilityArb: fc.Arbitrary<Capability> = fc.oneof(
   }),
   rec({
     kind: fc.constant('LongLivedGracefulRestart' as const),
-    afis: fc.array(rec({ ...afiSafi, forwardingState: fc.boolean(), staleTime: fc.integer({ min: 0, max: 0xffffff }) }), { maxLength: 8 }),
+    afis: fc.array(
+      rec({ ...afiSafi, forwardingState: fc.boolean(), staleTime: fc.integer({ min: 0, max: 0xffffff }) }),
+      { maxLength: 8 },
+    ),
   }),
-  rec({ kind: fc.constant('AddPath' as const), afis: fc.array(rec({ ...afiSafi, sendReceive: u8 }), { minLength: 1, maxLength: 8 }) }),
+  rec({
+    kind: fc.constant('AddPath' as const),
+    afis: fc.array(rec({ ...afiSafi, sendReceive: u8 }), { minLength: 1, maxLength: 8 }),
+  }),
   rec({ kind: fc.constant('Fqdn' as const), hostname: asciiName, domain: asciiName }),
   rec({
     kind: fc.constant('Unknown' as const),
@@ -236,5 +255,11 @@ export const routeRefreshArb: fc.Arbitrary<RouteRefreshMessage> = rec({
 });
 
 export function messageArb(opts: CodecOptions): fc.Arbitrary<BgpMessage> {
-  return fc.oneof(openArb, updateArb(opts), notificationArb, fc.constant({ type: MessageType.Keepalive } as const), routeRefreshArb);
+  return fc.oneof(
+    openArb,
+    updateArb(opts),
+    notificationArb,
+    fc.constant({ type: MessageType.Keepalive } as const),
+    routeRefreshArb,
+  );
 }

@@ -12,12 +12,30 @@ import { attrFlags, attributeDescriptor } from './attributes.js';
 import { attributesLength, writeAttributes } from './attributes-encode.js';
 import { decodeAttributes } from './attributes-decode.js';
 import { reconcileAggregator, reconcileAsPath } from './as4.js';
-import { Afi, AttrType, ErrorCode, HEADER_LENGTH, MessageType, Origin, Safi, UpdateMessageSubcode } from './constants.js';
+import {
+  Afi,
+  AttrType,
+  ErrorCode,
+  HEADER_LENGTH,
+  MessageType,
+  Origin,
+  Safi,
+  UpdateMessageSubcode,
+} from './constants.js';
 import { BgpMessageError, isSessionLevel, sessionError, strongerError } from './errors.js';
 import { writeHeader } from './header.js';
 import { addPathFor, maxMessageLength } from './negotiate.js';
 import { decodePrefixes, prefixesLength, writePrefixes } from './nlri.js';
-import type { AfiSafi, CodecOptions, MpReach, MpUnreach, PathAttributes, PreEncodedUpdate, Prefix, UpdateMessage } from './types.js';
+import type {
+  AfiSafi,
+  CodecOptions,
+  MpReach,
+  MpUnreach,
+  PathAttributes,
+  PreEncodedUpdate,
+  Prefix,
+  UpdateMessage,
+} from './types.js';
 
 export interface UpdateDecodeResult {
   readonly update: UpdateMessage;
@@ -35,7 +53,11 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
   const wl = (body[0]! << 8) | body[1]!;
   // RFC 4271 §6.3 / RFC 7606 §5.3: field lengths that overrun the message reset the session.
   if (4 + wl > n)
-    throw sessionError(`UPDATE: withdrawn routes length ${wl} exceeds the ${n - 4} octets available`, ErrorCode.UpdateMessage, MAL);
+    throw sessionError(
+      `UPDATE: withdrawn routes length ${wl} exceeds the ${n - 4} octets available`,
+      ErrorCode.UpdateMessage,
+      MAL,
+    );
   const al = (body[2 + wl]! << 8) | body[3 + wl]!;
   if (4 + wl + al > n) {
     throw sessionError(
@@ -49,12 +71,17 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
   let err = decodePrefixes(body, 2, 2 + wl, 4, ipv4AddPath, withdrawn);
   // RFC 7606 §5.3: an unparseable withdrawn routes or NLRI field resets the session.
   if (err !== undefined)
-    throw sessionError(`UPDATE withdrawn routes: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
+    throw sessionError(
+      `UPDATE withdrawn routes: ${err}`,
+      ErrorCode.UpdateMessage,
+      UpdateMessageSubcode.InvalidNetworkField,
+    );
   const a = decodeAttributes(body, 4 + wl, 4 + wl + al, opts);
   if (a.error && isSessionLevel(a.error.handling)) throw a.error;
   const nlri: Prefix[] = [];
   err = decodePrefixes(body, 4 + wl + al, n, 4, ipv4AddPath, nlri);
-  if (err !== undefined) throw sessionError(`UPDATE NLRI: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
+  if (err !== undefined)
+    throw sessionError(`UPDATE NLRI: ${err}`, ErrorCode.UpdateMessage, UpdateMessageSubcode.InvalidNetworkField);
 
   let error = a.error;
   let attributes: PathAttributes | undefined;
@@ -80,7 +107,8 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
     if (!opts.fourOctetAs && (a.as4Path !== undefined || a.as4Aggregator !== undefined)) {
       const r = reconcileAggregator(a.aggregator, a.as4Aggregator);
       aggregator = r.aggregator;
-      if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined) asPath = reconcileAsPath(a.asPath, a.as4Path);
+      if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined)
+        asPath = reconcileAsPath(a.asPath, a.as4Path);
     }
     const attrs: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {
       origin: a.origin ?? Origin.Incomplete,
@@ -99,7 +127,11 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
     if (a.clusterList !== undefined) attrs.clusterList = a.clusterList;
     attributes = attrs;
   }
-  const update: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = { type: MessageType.Update, withdrawn, nlri };
+  const update: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = {
+    type: MessageType.Update,
+    withdrawn,
+    nlri,
+  };
   if (attributes !== undefined) update.attributes = attributes;
   if (a.mpReach !== undefined) update.mpReach = a.mpReach;
   if (a.mpUnreach !== undefined) update.mpUnreach = a.mpUnreach;
@@ -120,13 +152,22 @@ function checkFamily(field: string, afi: number, safi: number): void {
 /** Octets of the MP_REACH next hop field (RFC 4760 §3, RFC 2545 §3). */
 export function mpNextHopLength(afi: number, nextHop: string, linkLocal: string | undefined, field: string): number {
   const v6 = nextHop.includes(':');
-  if (afi === Afi.Ipv6 && !v6) throw new InvalidArgumentError(`${field}.nextHop: "${nextHop}" is not IPv6`, { field: `${field}.nextHop` });
+  if (afi === Afi.Ipv6 && !v6)
+    throw new InvalidArgumentError(`${field}.nextHop: "${nextHop}" is not IPv6`, { field: `${field}.nextHop` });
   if (!v6 && linkLocal !== undefined)
-    throw new InvalidArgumentError(`${field}.linkLocalNextHop: only with an IPv6 next hop`, { field: `${field}.linkLocalNextHop` });
+    throw new InvalidArgumentError(`${field}.linkLocalNextHop: only with an IPv6 next hop`, {
+      field: `${field}.linkLocalNextHop`,
+    });
   return v6 ? (linkLocal !== undefined ? 32 : 16) : 4;
 }
 
-export function writeMpNextHop(out: Uint8Array, o: number, nextHop: string, linkLocal: string | undefined, field: string): number {
+export function writeMpNextHop(
+  out: Uint8Array,
+  o: number,
+  nextHop: string,
+  linkLocal: string | undefined,
+  field: string,
+): number {
   if (!nextHop.includes(':')) {
     parseIpv4(nextHop, `${field}.nextHop`, out, o);
     return o + 4;
@@ -184,10 +225,13 @@ function layout(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): Update
   else ownAttributes = 0;
   const announces = nlri.length > 0 || u.mpReach !== undefined;
   if (announces && !('attributesBytes' in u) && u.attributes === undefined) {
-    throw new InvalidArgumentError('update.attributes: required when the UPDATE announces NLRI', { field: 'update.attributes' });
+    throw new InvalidArgumentError('update.attributes: required when the UPDATE announces NLRI', {
+      field: 'update.attributes',
+    });
   }
   for (const v of [mpReachValue, mpUnreachValue]) {
-    if (v > 0xffff) throw new InvalidArgumentError(`update: an MP attribute value of ${v} octets exceeds 65535`, { field: 'update' });
+    if (v > 0xffff)
+      throw new InvalidArgumentError(`update: an MP attribute value of ${v} octets exceeds 65535`, { field: 'update' });
   }
   const attributesLen =
     ownAttributes +
@@ -195,7 +239,10 @@ function layout(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): Update
     (mpUnreachValue >= 0 ? attrHeader(mpUnreachValue) + mpUnreachValue : 0);
   const length = HEADER_LENGTH + 2 + withdrawnLength + 2 + attributesLen + nlriLength;
   const max = maxMessageLength(opts);
-  if (length > max) throw new InvalidArgumentError(`update: ${length} octets exceed the negotiated maximum of ${max}`, { field: 'update' });
+  if (length > max)
+    throw new InvalidArgumentError(`update: ${length} octets exceed the negotiated maximum of ${max}`, {
+      field: 'update',
+    });
   return { length, withdrawnLength, attributesLength: attributesLen, mpReachValue, mpUnreachValue, ownAttributes };
 }
 
@@ -270,12 +317,18 @@ export function encodeAttributes(a: PathAttributes, opts: CodecOptions): Uint8Ar
 export function endOfRib(afi: number, safi: number): UpdateMessage {
   if (afi === Afi.Ipv4 && safi === Safi.Unicast) return { type: MessageType.Update, withdrawn: [], nlri: [] };
   checkFamily('endOfRib', afi, safi);
-  return { type: MessageType.Update, withdrawn: [], nlri: [], mpUnreach: { afi: afi as MpUnreach['afi'], safi, withdrawn: [] } };
+  return {
+    type: MessageType.Update,
+    withdrawn: [],
+    nlri: [],
+    mpUnreach: { afi: afi as MpUnreach['afi'], safi, withdrawn: [] },
+  };
 }
 
 /** The family whose End-of-RIB this UPDATE is (RFC 4724 §2), or undefined. */
 export function isEndOfRib(u: UpdateMessage): AfiSafi | undefined {
-  if (u.withdrawn.length > 0 || u.nlri.length > 0 || u.attributes !== undefined || u.mpReach !== undefined) return undefined;
+  if (u.withdrawn.length > 0 || u.nlri.length > 0 || u.attributes !== undefined || u.mpReach !== undefined)
+    return undefined;
   if (u.mpUnreach === undefined) return { afi: Afi.Ipv4, safi: Safi.Unicast };
   return u.mpUnreach.withdrawn.length === 0 ? { afi: u.mpUnreach.afi, safi: u.mpUnreach.safi } : undefined;
 }

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CeaseSubcode, ErrorCode, FsmErrorSubcode, OpenMessageSubcode } from '../codec/index.js';
-import { Fsm, idleHoldSeconds, jitter, negotiateHoldTime, type FsmAction, type FsmConfig, type FsmEvent } from './index.js';
+import {
+  Fsm,
+  idleHoldSeconds,
+  jitter,
+  negotiateHoldTime,
+  type FsmAction,
+  type FsmConfig,
+  type FsmEvent,
+} from './index.js';
 
 const LOCAL_ID = 0x0a000005; // 10.0.0.5
 const HIGHER = 0x0a000009;
@@ -29,7 +37,15 @@ function only<T extends FsmAction['type']>(actions: FsmAction[], type: T): Extra
 }
 
 function open(conn: number, over: Partial<Extract<FsmEvent, { type: 'OpenReceived' }>> = {}): FsmEvent {
-  return { type: 'OpenReceived', conn, bgpId: HIGHER, peerAs: 65001, peerHoldTime: 90, gracefulRestart: false, ...over };
+  return {
+    type: 'OpenReceived',
+    conn,
+    bgpId: HIGHER,
+    peerAs: 65001,
+    peerHoldTime: 90,
+    gracefulRestart: false,
+    ...over,
+  };
 }
 
 /** Drives an active FSM to Established on its outgoing connection and returns that connection. */
@@ -105,9 +121,16 @@ test('open exchange: OpenSent, OpenConfirm, Established with negotiated timers',
 
   // Keepalive timer: send and re-arm. UPDATE and KEEPALIVE restart the hold timer.
   const k = fsm.handle({ type: 'TimerExpired', timer: 'Keepalive', conn });
-  assert.deepEqual(k, [{ type: 'SendKeepalive', conn }, { type: 'StartTimer', timer: 'Keepalive', conn, ms: 10_000 }]);
-  assert.deepEqual(fsm.handle({ type: 'UpdateReceived', conn }), [{ type: 'StartTimer', timer: 'Hold', conn, ms: 30_000 }]);
-  assert.deepEqual(fsm.handle({ type: 'KeepaliveReceived', conn }), [{ type: 'StartTimer', timer: 'Hold', conn, ms: 30_000 }]);
+  assert.deepEqual(k, [
+    { type: 'SendKeepalive', conn },
+    { type: 'StartTimer', timer: 'Keepalive', conn, ms: 10_000 },
+  ]);
+  assert.deepEqual(fsm.handle({ type: 'UpdateReceived', conn }), [
+    { type: 'StartTimer', timer: 'Hold', conn, ms: 30_000 },
+  ]);
+  assert.deepEqual(fsm.handle({ type: 'KeepaliveReceived', conn }), [
+    { type: 'StartTimer', timer: 'Hold', conn, ms: 30_000 },
+  ]);
 });
 
 test('hold time negotiation: the smaller wins, 0 disables timers, 1 and 2 are refused', () => {
@@ -131,7 +154,13 @@ test('hold time negotiation: the smaller wins, 0 disables timers, 1 and 2 are re
     fsm.handle({ type: 'TcpConnected', conn });
     const r = fsm.handle(open(conn, { peerHoldTime: bad }));
     assert.deepEqual(only(r, 'SendNotification'), [
-      { type: 'SendNotification', conn, code: ErrorCode.OpenMessage, subcode: OpenMessageSubcode.UnacceptableHoldTime, data: new Uint8Array([0, bad]) },
+      {
+        type: 'SendNotification',
+        conn,
+        code: ErrorCode.OpenMessage,
+        subcode: OpenMessageSubcode.UnacceptableHoldTime,
+        data: new Uint8Array([0, bad]),
+      },
     ]);
     assert.deepEqual(only(r, 'Close'), [{ type: 'Close', conn }]);
     assert.equal(fsm.state, 'Idle');
@@ -152,7 +181,9 @@ test('hold timer expiry sends Hold Timer Expired, reports the session down and b
   const fsm = new Fsm(config());
   const conn = establish(fsm);
   const r = fsm.handle({ type: 'TimerExpired', timer: 'Hold', conn });
-  assert.deepEqual(only(r, 'SendNotification'), [{ type: 'SendNotification', conn, code: ErrorCode.HoldTimerExpired, subcode: 0 }]);
+  assert.deepEqual(only(r, 'SendNotification'), [
+    { type: 'SendNotification', conn, code: ErrorCode.HoldTimerExpired, subcode: 0 },
+  ]);
   assert.deepEqual(only(r, 'SessionDown'), [{ type: 'SessionDown', conn, reason: { kind: 'hold-timer-expired' } }]);
   assert.deepEqual(
     only(r, 'StartTimer').map((t) => [t.timer, t.ms]),
@@ -174,13 +205,25 @@ test('hold timer expiry sends Hold Timer Expired, reports the session down and b
 });
 
 test('idle hold doubles per consecutive error up to the maximum; ErrorForget resets it', () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => idleHoldSeconds(n, 5, 60)), [5, 10, 20, 40, 60, 60]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((n) => idleHoldSeconds(n, 5, 60)),
+    [5, 10, 20, 40, 60, 60],
+  );
   const fsm = new Fsm(config());
   const waits: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const conn = i === 0 ? only(fsm.handle({ type: 'Start' }), 'Connect')[0]!.conn : only(fsm.handle({ type: 'TimerExpired', timer: 'IdleHold' }), 'Connect')[0]!.conn;
+    const conn =
+      i === 0
+        ? only(fsm.handle({ type: 'Start' }), 'Connect')[0]!.conn
+        : only(fsm.handle({ type: 'TimerExpired', timer: 'IdleHold' }), 'Connect')[0]!.conn;
     fsm.handle({ type: 'TcpConnected', conn });
-    const r = fsm.handle({ type: 'NotificationReceived', conn, code: ErrorCode.OpenMessage, subcode: OpenMessageSubcode.BadPeerAs, data: new Uint8Array() });
+    const r = fsm.handle({
+      type: 'NotificationReceived',
+      conn,
+      code: ErrorCode.OpenMessage,
+      subcode: OpenMessageSubcode.BadPeerAs,
+      data: new Uint8Array(),
+    });
     waits.push(only(r, 'StartTimer').find((t) => t.timer === 'IdleHold')!.ms);
   }
   assert.deepEqual(waits, [5000, 10000, 20000, 40000, 60000]);
@@ -202,9 +245,24 @@ test('unexpected messages are FSM errors with the RFC 6608 subcode of the state'
   const cases: [string, (f: Fsm, c: number) => void, FsmEvent['type'], number][] = [
     ['KEEPALIVE in OpenSent', () => undefined, 'KeepaliveReceived', FsmErrorSubcode.UnexpectedMessageInOpenSent],
     ['UPDATE in OpenSent', () => undefined, 'UpdateReceived', FsmErrorSubcode.UnexpectedMessageInOpenSent],
-    ['UPDATE in OpenConfirm', (f, c) => f.handle(open(c)), 'UpdateReceived', FsmErrorSubcode.UnexpectedMessageInOpenConfirm],
-    ['OPEN in OpenConfirm', (f, c) => f.handle(open(c)), 'OpenReceived', FsmErrorSubcode.UnexpectedMessageInOpenConfirm],
-    ['OPEN in Established', (f, c) => (f.handle(open(c)), f.handle({ type: 'KeepaliveReceived', conn: c })), 'OpenReceived', FsmErrorSubcode.UnexpectedMessageInEstablished],
+    [
+      'UPDATE in OpenConfirm',
+      (f, c) => f.handle(open(c)),
+      'UpdateReceived',
+      FsmErrorSubcode.UnexpectedMessageInOpenConfirm,
+    ],
+    [
+      'OPEN in OpenConfirm',
+      (f, c) => f.handle(open(c)),
+      'OpenReceived',
+      FsmErrorSubcode.UnexpectedMessageInOpenConfirm,
+    ],
+    [
+      'OPEN in Established',
+      (f, c) => (f.handle(open(c)), f.handle({ type: 'KeepaliveReceived', conn: c })),
+      'OpenReceived',
+      FsmErrorSubcode.UnexpectedMessageInEstablished,
+    ],
   ];
   for (const [name, prepare, type, subcode] of cases) {
     const fsm = new Fsm(config());
@@ -213,7 +271,11 @@ test('unexpected messages are FSM errors with the RFC 6608 subcode of the state'
     prepare(fsm, conn);
     const event = type === 'OpenReceived' ? open(conn) : ({ type, conn } as FsmEvent);
     const r = fsm.handle(event);
-    assert.deepEqual(only(r, 'SendNotification'), [{ type: 'SendNotification', conn, code: ErrorCode.FiniteStateMachine, subcode }], name);
+    assert.deepEqual(
+      only(r, 'SendNotification'),
+      [{ type: 'SendNotification', conn, code: ErrorCode.FiniteStateMachine, subcode }],
+      name,
+    );
     assert.deepEqual(only(r, 'Close'), [{ type: 'Close', conn }], name);
     assert.equal(fsm.state, 'Idle', name);
   }
@@ -224,15 +286,30 @@ test('a message error sends the codec NOTIFICATION; a received NOTIFICATION is n
   const conn = establish(fsm);
   const data = new Uint8Array([0x40, 0x01, 0x01, 0x07]);
   const r = fsm.handle({ type: 'MessageError', conn, code: ErrorCode.UpdateMessage, subcode: 6, data });
-  assert.deepEqual(only(r, 'SendNotification'), [{ type: 'SendNotification', conn, code: ErrorCode.UpdateMessage, subcode: 6, data }]);
-  assert.deepEqual(only(r, 'SessionDown'), [{ type: 'SessionDown', conn, reason: { kind: 'notification-sent', code: 3, subcode: 6 } }]);
+  assert.deepEqual(only(r, 'SendNotification'), [
+    { type: 'SendNotification', conn, code: ErrorCode.UpdateMessage, subcode: 6, data },
+  ]);
+  assert.deepEqual(only(r, 'SessionDown'), [
+    { type: 'SessionDown', conn, reason: { kind: 'notification-sent', code: 3, subcode: 6 } },
+  ]);
 
   const g = new Fsm(config());
   const c2 = establish(g);
-  const n = g.handle({ type: 'NotificationReceived', conn: c2, code: ErrorCode.Cease, subcode: CeaseSubcode.AdministrativeReset, data: new Uint8Array() });
+  const n = g.handle({
+    type: 'NotificationReceived',
+    conn: c2,
+    code: ErrorCode.Cease,
+    subcode: CeaseSubcode.AdministrativeReset,
+    data: new Uint8Array(),
+  });
   assert.deepEqual(only(n, 'SendNotification'), []);
   assert.deepEqual(only(n, 'Close'), [{ type: 'Close', conn: c2 }]);
-  assert.deepEqual(only(n, 'SessionDown')[0]!.reason, { kind: 'notification-received', code: 6, subcode: 4, data: new Uint8Array() });
+  assert.deepEqual(only(n, 'SessionDown')[0]!.reason, {
+    kind: 'notification-received',
+    code: 6,
+    subcode: 4,
+    data: new Uint8Array(),
+  });
 });
 
 test('losing a session with a graceful-restart peer: no idle hold, incoming accepted at once', () => {
@@ -248,7 +325,9 @@ test('losing a session with a graceful-restart peer: no idle hold, incoming acce
   assert.equal(fsm.state, 'Active');
   assert.equal(fsm.errorCount, 0);
   const next = fsm.newConnectionId();
-  assert.deepEqual(only(fsm.handle({ type: 'TcpIncoming', conn: next }), 'SendOpen'), [{ type: 'SendOpen', conn: next }]);
+  assert.deepEqual(only(fsm.handle({ type: 'TcpIncoming', conn: next }), 'SendOpen'), [
+    { type: 'SendOpen', conn: next },
+  ]);
 });
 
 test('TCP failure before Established retries after ConnectRetry without backoff', () => {
@@ -257,7 +336,10 @@ test('TCP failure before Established retries after ConnectRetry without backoff'
   fsm.handle({ type: 'TcpConnected', conn });
   const r = fsm.handle({ type: 'TcpClosed', conn });
   assert.deepEqual(only(r, 'SessionDown'), []);
-  assert.deepEqual(only(r, 'StartTimer').map((t) => t.timer), ['ConnectRetry']);
+  assert.deepEqual(
+    only(r, 'StartTimer').map((t) => t.timer),
+    ['ConnectRetry'],
+  );
   assert.equal(fsm.state, 'Active');
   assert.equal(fsm.errorCount, 0);
 });
@@ -267,9 +349,19 @@ test('stop sends Cease with the subcode and message to every connection, no back
   const conn = establish(fsm);
   const r = fsm.handle({ type: 'Stop', subcode: CeaseSubcode.AdministrativeShutdown, message: 'maintenance' });
   assert.deepEqual(only(r, 'SendNotification'), [
-    { type: 'SendNotification', conn, code: ErrorCode.Cease, subcode: CeaseSubcode.AdministrativeShutdown, message: 'maintenance' },
+    {
+      type: 'SendNotification',
+      conn,
+      code: ErrorCode.Cease,
+      subcode: CeaseSubcode.AdministrativeShutdown,
+      message: 'maintenance',
+    },
   ]);
-  assert.deepEqual(only(r, 'SessionDown')[0]!.reason, { kind: 'stopped', subcode: CeaseSubcode.AdministrativeShutdown, message: 'maintenance' });
+  assert.deepEqual(only(r, 'SessionDown')[0]!.reason, {
+    kind: 'stopped',
+    subcode: CeaseSubcode.AdministrativeShutdown,
+    message: 'maintenance',
+  });
   assert.deepEqual(only(r, 'StartTimer'), []);
   assert.equal(fsm.state, 'Idle');
   assert.equal(fsm.isStarted, false);
@@ -278,7 +370,10 @@ test('stop sends Cease with the subcode and message to every connection, no back
   assert.deepEqual(fsm.handle({ type: 'KeepaliveReceived', conn }), []);
   // Incoming connections are refused while stopped.
   const inc = fsm.newConnectionId();
-  assert.equal(only(fsm.handle({ type: 'TcpIncoming', conn: inc }), 'SendNotification')[0]!.subcode, CeaseSubcode.ConnectionRejected);
+  assert.equal(
+    only(fsm.handle({ type: 'TcpIncoming', conn: inc }), 'SendNotification')[0]!.subcode,
+    CeaseSubcode.ConnectionRejected,
+  );
   // Start again.
   assert.equal(only(fsm.handle({ type: 'Start' }), 'Connect').length, 1);
 });
@@ -342,7 +437,10 @@ test('collision with equal identifiers: the larger AS keeps its connection (RFC 
   const [out, inc] = bothConnections(fsm);
   fsm.handle(open(out, { bgpId: LOCAL_ID, peerAs: 65001 }));
   const r = fsm.handle(open(inc, { bgpId: LOCAL_ID, peerAs: 65001 }));
-  assert.deepEqual(only(r, 'SendNotification').map((n) => n.conn), [out]);
+  assert.deepEqual(
+    only(r, 'SendNotification').map((n) => n.conn),
+    [out],
+  );
 });
 
 test('reaching Established closes the other connection', () => {
@@ -387,7 +485,10 @@ test('a second incoming connection replaces an earlier one that is not Establish
   fsm.handle({ type: 'TcpIncoming', conn: first });
   const second = fsm.newConnectionId();
   const r = fsm.handle({ type: 'TcpIncoming', conn: second });
-  assert.deepEqual(only(r, 'SendNotification').map((n) => [n.conn, n.subcode]), [[first, CeaseSubcode.ConnectionCollisionResolution]]);
+  assert.deepEqual(
+    only(r, 'SendNotification').map((n) => [n.conn, n.subcode]),
+    [[first, CeaseSubcode.ConnectionCollisionResolution]],
+  );
   assert.deepEqual(only(r, 'SendOpen'), [{ type: 'SendOpen', conn: second }]);
 });
 
@@ -396,10 +497,13 @@ test('DelayOpen: OPEN sent when the peer’s OPEN arrives or the timer fires', (
   const conn = only(fsm.handle({ type: 'Start' }), 'Connect')[0]!.conn;
   const up = fsm.handle({ type: 'TcpConnected', conn });
   assert.deepEqual(only(up, 'SendOpen'), []);
-  assert.deepEqual(only(up, 'StartTimer').map((t) => [t.timer, t.ms]), [
-    ['DelayOpen', 5000],
-    ['Hold', 240_000],
-  ]);
+  assert.deepEqual(
+    only(up, 'StartTimer').map((t) => [t.timer, t.ms]),
+    [
+      ['DelayOpen', 5000],
+      ['Hold', 240_000],
+    ],
+  );
   assert.equal(fsm.state, 'Connect');
   const r = fsm.handle(open(conn));
   assert.deepEqual(
@@ -421,17 +525,30 @@ test('DelayOpen: OPEN sent when the peer’s OPEN arrives or the timer fires', (
   const u = new Fsm(config({ delayOpenTime: 5 }));
   const c3 = only(u.handle({ type: 'Start' }), 'Connect')[0]!.conn;
   u.handle({ type: 'TcpConnected', conn: c3 });
-  assert.equal(only(u.handle({ type: 'KeepaliveReceived', conn: c3 }), 'SendNotification')[0]!.code, ErrorCode.FiniteStateMachine);
+  assert.equal(
+    only(u.handle({ type: 'KeepaliveReceived', conn: c3 }), 'SendNotification')[0]!.code,
+    ErrorCode.FiniteStateMachine,
+  );
 });
 
 test('jitter stays within 75-100 % of the interval (RFC 4271 §10)', () => {
-  assert.equal(jitter(30, () => 0), 22_500);
-  assert.equal(jitter(30, () => 0.999999), 30_000);
+  assert.equal(
+    jitter(30, () => 0),
+    22_500,
+  );
+  assert.equal(
+    jitter(30, () => 0.999999),
+    30_000,
+  );
   fc.assert(
-    fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.integer({ min: 1, max: 65535 }), (r, s) => {
-      const ms = jitter(s, () => r);
-      return ms >= Math.floor(s * 750) && ms <= s * 1000;
-    }),
+    fc.property(
+      fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+      fc.integer({ min: 1, max: 65535 }),
+      (r, s) => {
+        const ms = jitter(s, () => r);
+        return ms >= Math.floor(s * 750) && ms <= s * 1000;
+      },
+    ),
   );
 });
 
@@ -439,11 +556,28 @@ test('any event sequence keeps the FSM invariants', () => {
   const eventArb = fc.oneof(
     fc.constant<{ kind: 'Start' }>({ kind: 'Start' }),
     fc.constant<{ kind: 'Stop' }>({ kind: 'Stop' }),
-    fc.record({ kind: fc.constant('PeerTimer' as const), timer: fc.constantFrom('ConnectRetry' as const, 'IdleHold' as const, 'ErrorForget' as const) }),
+    fc.record({
+      kind: fc.constant('PeerTimer' as const),
+      timer: fc.constantFrom('ConnectRetry' as const, 'IdleHold' as const, 'ErrorForget' as const),
+    }),
     fc.record({
       kind: fc.constant('Conn' as const),
       pick: fc.nat(5),
-      what: fc.constantFrom('TcpConnected', 'TcpConnectFailed', 'TcpClosed', 'Open', 'OpenBadHold', 'OpenGr', 'Keepalive', 'Update', 'Notification', 'Error', 'Hold', 'KeepaliveTimer', 'DelayOpen'),
+      what: fc.constantFrom(
+        'TcpConnected',
+        'TcpConnectFailed',
+        'TcpClosed',
+        'Open',
+        'OpenBadHold',
+        'OpenGr',
+        'Keepalive',
+        'Update',
+        'Notification',
+        'Error',
+        'Hold',
+        'KeepaliveTimer',
+        'DelayOpen',
+      ),
     }),
     fc.constant<{ kind: 'Incoming' }>({ kind: 'Incoming' }),
   );
@@ -467,7 +601,14 @@ test('any event sequence keeps the FSM invariants', () => {
           const w = e.what;
           ev =
             w === 'Open' || w === 'OpenBadHold' || w === 'OpenGr'
-              ? { type: 'OpenReceived', conn, bgpId: HIGHER, peerAs: 65001, peerHoldTime: w === 'OpenBadHold' ? 2 : 9, gracefulRestart: w === 'OpenGr' }
+              ? {
+                  type: 'OpenReceived',
+                  conn,
+                  bgpId: HIGHER,
+                  peerAs: 65001,
+                  peerHoldTime: w === 'OpenBadHold' ? 2 : 9,
+                  gracefulRestart: w === 'OpenGr',
+                }
               : w === 'Keepalive'
                 ? { type: 'KeepaliveReceived', conn }
                 : w === 'Update'

@@ -140,12 +140,21 @@ export class Fsm {
         this.openReceived(event.conn, event.bgpId >>> 0, event.peerAs, event.peerHoldTime, event.gracefulRestart);
         break;
       case 'MessageError':
-        this.fail(event.conn, { code: event.code, subcode: event.subcode, ...(event.data ? { data: event.data } : {}) });
+        this.fail(event.conn, {
+          code: event.code,
+          subcode: event.subcode,
+          ...(event.data ? { data: event.data } : {}),
+        });
         break;
       case 'NotificationReceived': {
         const c = this.conns.get(event.conn);
         if (!c) break;
-        this.drop(c, undefined, { kind: 'notification-received', code: event.code, subcode: event.subcode, data: event.data });
+        this.drop(c, undefined, {
+          kind: 'notification-received',
+          code: event.code,
+          subcode: event.subcode,
+          data: event.data,
+        });
         this.afterLoss('error');
         break;
       }
@@ -172,7 +181,11 @@ export class Fsm {
     if (!this.started && this.conns.size === 0) return;
     this.started = false;
     for (const c of [...this.conns.values()]) {
-      this.drop(c, { code: ErrorCode.Cease, subcode, ...(message !== undefined ? { message } : {}) }, { kind: 'stopped', subcode, ...(message !== undefined ? { message } : {}) });
+      this.drop(
+        c,
+        { code: ErrorCode.Cease, subcode, ...(message !== undefined ? { message } : {}) },
+        { kind: 'stopped', subcode, ...(message !== undefined ? { message } : {}) },
+      );
     }
     this.stopPeerTimer('ConnectRetry');
     if (this.idleHoldRunning) {
@@ -213,7 +226,12 @@ export class Fsm {
       case 'Keepalive':
         if ((c.phase === 'OpenConfirm' || c.phase === 'Established') && c.keepaliveTime > 0) {
           this.out.push({ type: 'SendKeepalive', conn: c.id });
-          this.out.push({ type: 'StartTimer', timer: 'Keepalive', conn: c.id, ms: jitter(c.keepaliveTime, this.random) });
+          this.out.push({
+            type: 'StartTimer',
+            timer: 'Keepalive',
+            conn: c.id,
+            ms: jitter(c.keepaliveTime, this.random),
+          });
         }
         return;
       case 'DelayOpen':
@@ -241,12 +259,18 @@ export class Fsm {
     const c = this.conns.get(id);
     if (!c || c.phase !== 'Connecting') return;
     this.conns.delete(id);
-    if (this.started && !this.config.passive && !this.connectRetryArmed && !this.idleHoldRunning) this.armConnectRetry();
+    if (this.started && !this.config.passive && !this.connectRetryArmed && !this.idleHoldRunning)
+      this.armConnectRetry();
   }
 
   private tcpIncoming(id: ConnectionId): void {
     if (!this.started || this.idleHoldRunning) {
-      this.out.push({ type: 'SendNotification', conn: id, code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionRejected });
+      this.out.push({
+        type: 'SendNotification',
+        conn: id,
+        code: ErrorCode.Cease,
+        subcode: CeaseSubcode.ConnectionRejected,
+      });
       this.out.push({ type: 'Close', conn: id });
       return;
     }
@@ -256,7 +280,14 @@ export class Fsm {
         this.drop(other, { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution }, undefined);
       }
     }
-    const c: Conn = { id, direction: 'incoming', phase: 'Connecting', holdTime: 0, keepaliveTime: 0, gracefulRestart: false };
+    const c: Conn = {
+      id,
+      direction: 'incoming',
+      phase: 'Connecting',
+      holdTime: 0,
+      keepaliveTime: 0,
+      gracefulRestart: false,
+    };
     this.conns.set(id, c);
     this.stopPeerTimer('ConnectRetry');
     this.tcpUp(c);
@@ -273,15 +304,29 @@ export class Fsm {
     this.afterLoss(error ? 'error' : 'retry');
   }
 
-  private openReceived(id: ConnectionId, bgpId: number, peerAs: number, peerHoldTime: number, gracefulRestart: boolean): void {
+  private openReceived(
+    id: ConnectionId,
+    bgpId: number,
+    peerAs: number,
+    peerHoldTime: number,
+    gracefulRestart: boolean,
+  ): void {
     const c = this.conns.get(id);
     if (!c || c.phase === 'Connecting') return;
     if (c.phase === 'OpenConfirm' || c.phase === 'Established') {
-      const subcode = c.phase === 'OpenConfirm' ? FsmErrorSubcode.UnexpectedMessageInOpenConfirm : FsmErrorSubcode.UnexpectedMessageInEstablished;
+      const subcode =
+        c.phase === 'OpenConfirm'
+          ? FsmErrorSubcode.UnexpectedMessageInOpenConfirm
+          : FsmErrorSubcode.UnexpectedMessageInEstablished;
       this.fail(id, { code: ErrorCode.FiniteStateMachine, subcode });
       return;
     }
-    const hold = negotiateHoldTime(this.config.holdTime, peerHoldTime, this.config.keepaliveTime, this.config.minHoldTime);
+    const hold = negotiateHoldTime(
+      this.config.holdTime,
+      peerHoldTime,
+      this.config.keepaliveTime,
+      this.config.minHoldTime,
+    );
     if (!hold.ok) {
       const data = new Uint8Array([(peerHoldTime >> 8) & 0xff, peerHoldTime & 0xff]);
       this.fail(id, { code: ErrorCode.OpenMessage, subcode: OpenMessageSubcode.UnacceptableHoldTime, data });
@@ -339,7 +384,13 @@ export class Fsm {
         this.stopPeerTimer('ConnectRetry');
         for (const other of [...this.conns.values()]) {
           if (other === c) continue;
-          this.drop(other, other.phase === 'Connecting' ? undefined : { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution }, undefined);
+          this.drop(
+            other,
+            other.phase === 'Connecting'
+              ? undefined
+              : { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution },
+            undefined,
+          );
         }
         this.out.push({ type: 'Established', conn: c.id, holdTime: c.holdTime, keepaliveTime: c.keepaliveTime });
         return;
@@ -381,7 +432,14 @@ export class Fsm {
 
   private connectNow(): void {
     const id = this.newConnectionId();
-    this.conns.set(id, { id, direction: 'outgoing', phase: 'Connecting', holdTime: 0, keepaliveTime: 0, gracefulRestart: false });
+    this.conns.set(id, {
+      id,
+      direction: 'outgoing',
+      phase: 'Connecting',
+      holdTime: 0,
+      keepaliveTime: 0,
+      gracefulRestart: false,
+    });
     this.out.push({ type: 'Connect', conn: id });
     this.armConnectRetry();
   }
@@ -428,8 +486,13 @@ export class Fsm {
   }
 
   /** Sends the NOTIFICATION (if given and the connection is up), closes, reports a lost session. */
-  private drop(c: Conn, notification: { code: number; subcode: number; data?: Uint8Array; message?: string } | undefined, reason: DownReason | undefined): void {
-    if (notification && c.phase !== 'Connecting') this.out.push({ type: 'SendNotification', conn: c.id, ...notification });
+  private drop(
+    c: Conn,
+    notification: { code: number; subcode: number; data?: Uint8Array; message?: string } | undefined,
+    reason: DownReason | undefined,
+  ): void {
+    if (notification && c.phase !== 'Connecting')
+      this.out.push({ type: 'SendNotification', conn: c.id, ...notification });
     this.out.push({ type: 'Close', conn: c.id });
     this.conns.delete(c.id);
     if (c.phase === 'Established' && reason) this.out.push({ type: 'SessionDown', conn: c.id, reason });
@@ -476,10 +539,23 @@ export class Fsm {
 
   private deriveState(): SessionStateName {
     let best: SessionStateName | undefined;
-    const rank: Record<SessionStateName, number> = { Idle: 0, Active: 1, Connect: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
+    const rank: Record<SessionStateName, number> = {
+      Idle: 0,
+      Active: 1,
+      Connect: 2,
+      OpenSent: 3,
+      OpenConfirm: 4,
+      Established: 5,
+    };
     for (const c of this.conns.values()) {
       const s: SessionStateName =
-        c.phase === 'Connecting' ? SessionState.Connect : c.phase === 'OpenPending' ? (c.direction === 'outgoing' ? SessionState.Connect : SessionState.Active) : c.phase;
+        c.phase === 'Connecting'
+          ? SessionState.Connect
+          : c.phase === 'OpenPending'
+            ? c.direction === 'outgoing'
+              ? SessionState.Connect
+              : SessionState.Active
+            : c.phase;
       if (!best || rank[s] > rank[best]) best = s;
     }
     if (best) return best;

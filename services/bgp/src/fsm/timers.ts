@@ -18,15 +18,24 @@ export type HoldTimeResult = { ok: true; holdTime: number; keepaliveTime: number
  * `configuredKeepalive` caps the keepalive interval (default one third of the hold time, §10);
  * a non-zero peer hold time below `minHoldTime` is refused too.
  */
-export function negotiateHoldTime(local: number, peer: number, configuredKeepalive?: number, minHoldTime = 0): HoldTimeResult {
-  if (!Number.isInteger(peer) || peer < 0 || peer > 0xffff) return { ok: false, reason: `hold time ${peer} is not a 16-bit value` };
-  if (peer === 1 || peer === 2) return { ok: false, reason: `peer offered hold time ${peer} s; RFC 4271 §4.2 requires 0 or at least 3` };
+export function negotiateHoldTime(
+  local: number,
+  peer: number,
+  configuredKeepalive?: number,
+  minHoldTime = 0,
+): HoldTimeResult {
+  if (!Number.isInteger(peer) || peer < 0 || peer > 0xffff)
+    return { ok: false, reason: `hold time ${peer} is not a 16-bit value` };
+  if (peer === 1 || peer === 2)
+    return { ok: false, reason: `peer offered hold time ${peer} s; RFC 4271 §4.2 requires 0 or at least 3` };
   // RFC 4271 §6.2: an implementation may refuse hold times it finds too short (BIRD's `min hold time`).
-  if (peer !== 0 && peer < minHoldTime) return { ok: false, reason: `peer offered hold time ${peer} s, below the configured minimum ${minHoldTime} s` };
+  if (peer !== 0 && peer < minHoldTime)
+    return { ok: false, reason: `peer offered hold time ${peer} s, below the configured minimum ${minHoldTime} s` };
   const holdTime = Math.min(local, peer);
   if (holdTime === 0) return { ok: true, holdTime: 0, keepaliveTime: 0 };
   const third = holdTime / 3;
-  const keepaliveTime = configuredKeepalive !== undefined && configuredKeepalive > 0 ? Math.min(configuredKeepalive, third) : third;
+  const keepaliveTime =
+    configuredKeepalive !== undefined && configuredKeepalive > 0 ? Math.min(configuredKeepalive, third) : third;
   return { ok: true, holdTime, keepaliveTime };
 }
 

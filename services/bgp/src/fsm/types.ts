@@ -92,7 +92,14 @@ export type FsmEvent =
    * A valid OPEN (event 19/20): `peerHoldTime` as the peer offered it; `bgpId` as uint32;
    * `peerAs` 4-octet; `gracefulRestart` true when the peer advertised the graceful restart capability.
    */
-  | { type: 'OpenReceived'; conn: ConnectionId; bgpId: number; peerAs: number; peerHoldTime: number; gracefulRestart: boolean }
+  | {
+      type: 'OpenReceived';
+      conn: ConnectionId;
+      bgpId: number;
+      peerAs: number;
+      peerHoldTime: number;
+      gracefulRestart: boolean;
+    }
   /** A message failed validation in a way that resets the session (events 21, 22, 28): send this NOTIFICATION. */
   | { type: 'MessageError'; conn: ConnectionId; code: number; subcode: number; data?: Uint8Array }
   | { type: 'NotificationReceived'; conn: ConnectionId; code: number; subcode: number; data: Uint8Array }

@@ -54,7 +54,10 @@ export class GracefulRestartHelper {
     const gr = n.peerGracefulRestart;
     const llgr = weLongLived ? n.peerLongLivedGracefulRestart : undefined;
     const tcpLoss = reason.kind === 'connection-lost' || reason.kind === 'peer-restarted';
-    const eligible = weHelp && (gr !== undefined || llgr !== undefined) && (tcpLoss || (reason.kind === 'hold-timer-expired' && llgr !== undefined));
+    const eligible =
+      weHelp &&
+      (gr !== undefined || llgr !== undefined) &&
+      (tcpLoss || (reason.kind === 'hold-timer-expired' && llgr !== undefined));
     const retained: StaleFamily[] = [];
     if (eligible) {
       for (const f of n.families) {
@@ -92,7 +95,10 @@ export class GracefulRestartHelper {
       const ll = n.peerLongLivedGracefulRestart?.afis.find((a) => a.afi === s.afi && a.safi === s.safi);
       // RFC 4724 §4.2: a family absent from the new capability, or with the Forwarding State bit
       // clear, loses its stale routes at once (RFC 9494 §4.2 likewise for the LLGR capability).
-      const preserved = s.phase === 'long-lived' ? ll?.forwardingState === true || gr?.forwardingState === true : gr?.forwardingState === true;
+      const preserved =
+        s.phase === 'long-lived'
+          ? ll?.forwardingState === true || gr?.forwardingState === true
+          : gr?.forwardingState === true;
       const stillNegotiated = n.families.some((f) => f.afi === s.afi && f.safi === s.safi);
       if (!preserved || !stillNegotiated) {
         this.purge(s, 'not-preserved');
@@ -133,7 +139,10 @@ export class GracefulRestartHelper {
   /** Runs `fn` at `deadline`, in steps when it is further away than setTimeout allows. */
   private armUntil(s: StaleFamily, deadline: number, fn: () => void): void {
     const wait = Math.max(0, deadline - Date.now());
-    s.timer = setTimeout(() => (wait > MAX_TIMEOUT_MS ? this.armUntil(s, deadline, fn) : fn()), Math.min(wait, MAX_TIMEOUT_MS));
+    s.timer = setTimeout(
+      () => (wait > MAX_TIMEOUT_MS ? this.armUntil(s, deadline, fn) : fn()),
+      Math.min(wait, MAX_TIMEOUT_MS),
+    );
   }
 
   private purge(s: StaleFamily, cause: StaleRoutesEvent['cause']): void {

@@ -1,6 +1,13 @@
 // Interop with BIRD 2 (the Debian bird2 package): see testing/interop-suite.ts for the scenario.
 import { execFileSync } from 'node:child_process';
-import { interopSuite, startBird, type BirdHandle, type DaemonAdapter, type DaemonRoute, type InteropNeighbor } from '../../../testing/index.js';
+import {
+  interopSuite,
+  startBird,
+  type BirdHandle,
+  type DaemonAdapter,
+  type DaemonRoute,
+  type InteropNeighbor,
+} from '../../../testing/index.js';
 
 function birdAvailable(): string | undefined {
   try {
@@ -31,7 +38,8 @@ const adapter: DaemonAdapter = {
       // strict bind: our speakers listen on their own addresses, port 179, in the same namespace.
       `template bgp peers { local as ${plan.as}; multihop; strict bind; connect delay time 1; connect retry time 1; error wait time 1, 2; graceful restart on; }`,
       ...plan.neighbors.map(
-        (n) => `protocol bgp ${n.name} from peers { local ${n.local} as ${plan.as}; neighbor ${n.ours} as ${n.ourAs}; hold time ${n.holdTime}; ${n.family} { import all; export filter to_us; }; }`,
+        (n) =>
+          `protocol bgp ${n.name} from peers { local ${n.local} as ${plan.as}; neighbor ${n.ours} as ${n.ourAs}; hold time ${n.holdTime}; ${n.family} { import all; export filter to_us; }; }`,
       ),
     ];
     bird = await startBird({ netns: ns, address: plan.v4, config: lines.join('\n') });
@@ -47,8 +55,12 @@ const adapter: DaemonAdapter = {
       prefix: r.prefix,
       asPath: parseAsPath(r.attributes['BGP.as_path']),
       med: r.attributes['BGP.med'] === undefined ? undefined : Number(r.attributes['BGP.med']),
-      communities: [...(r.attributes['BGP.community'] ?? '').matchAll(/\((\d+),(\d+)\)/g)].map((m) => `${m[1]}:${m[2]}`),
-      largeCommunities: [...(r.attributes['BGP.large_community'] ?? '').matchAll(/\((\d+), (\d+), (\d+)\)/g)].map((m) => `${m[1]}:${m[2]}:${m[3]}`),
+      communities: [...(r.attributes['BGP.community'] ?? '').matchAll(/\((\d+),(\d+)\)/g)].map(
+        (m) => `${m[1]}:${m[2]}`,
+      ),
+      largeCommunities: [...(r.attributes['BGP.large_community'] ?? '').matchAll(/\((\d+), (\d+), (\d+)\)/g)].map(
+        (m) => `${m[1]}:${m[2]}:${m[3]}`,
+      ),
       stale: undefined,
     }));
   },

@@ -1,6 +1,14 @@
 // Interop with FRR bgpd (the Debian frr package, without zebra): see testing/interop-suite.ts.
 import { existsSync } from 'node:fs';
-import { FRR_BGPD_BIN, interopSuite, startFrr, type DaemonAdapter, type DaemonRoute, type FrrHandle, type InteropNeighbor } from '../../../testing/index.js';
+import {
+  FRR_BGPD_BIN,
+  interopSuite,
+  startFrr,
+  type DaemonAdapter,
+  type DaemonRoute,
+  type FrrHandle,
+  type InteropNeighbor,
+} from '../../../testing/index.js';
 
 let frr: FrrHandle | undefined;
 
@@ -8,7 +16,10 @@ const afiOf = (n: InteropNeighbor): 'ipv4' | 'ipv6' => n.family;
 
 const adapter: DaemonAdapter = {
   name: 'FRR bgpd',
-  skipReason: () => (existsSync(FRR_BGPD_BIN) ? undefined : `${FRR_BGPD_BIN} is not installed (Debian package frr; infra/install.sh installs it)`),
+  skipReason: () =>
+    existsSync(FRR_BGPD_BIN)
+      ? undefined
+      : `${FRR_BGPD_BIN} is not installed (Debian package frr; infra/install.sh installs it)`,
   async start(ns, plan) {
     const lines = [
       'frr defaults traditional',

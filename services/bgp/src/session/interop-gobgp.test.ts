@@ -1,6 +1,14 @@
 // Interop with GoBGP (the Debian gobgpd package): see testing/interop-suite.ts for the scenario.
 import { execFileSync } from 'node:child_process';
-import { GOBGPD_BIN, interopSuite, startGobgp, type DaemonAdapter, type DaemonRoute, type GobgpHandle, type InteropNeighbor } from '../../../testing/index.js';
+import {
+  GOBGPD_BIN,
+  interopSuite,
+  startGobgp,
+  type DaemonAdapter,
+  type DaemonRoute,
+  type GobgpHandle,
+  type InteropNeighbor,
+} from '../../../testing/index.js';
 
 let gobgp: GobgpHandle | undefined;
 
@@ -84,7 +92,9 @@ ${plan.neighbors.map(neighbor).join('')}`;
   // counted in the neighbor's message statistics, the code is neither logged nor kept.
   describesOpenErrors: false,
   async receivedNotifications(n) {
-    const state = ((await gobgp!.neighbor(n.ours))?.raw.state ?? {}) as { messages?: { received?: { notification?: number } } };
+    const state = ((await gobgp!.neighbor(n.ours))?.raw.state ?? {}) as {
+      messages?: { received?: { notification?: number } };
+    };
     return { lines: [], count: state.messages?.received?.notification ?? 0 };
   },
   async requestRefresh() {

@@ -21,7 +21,12 @@ const adapter: SecurityAdapter = {
       ...plan.neighbors.map((n) => {
         // `multihop 1`: the /32 loopback addresses share no interface prefix, so BIRD would wait
         // for a direct neighbor; with GTSM it sends TTL 255 and wants 256 - 1. `low`: TTL 2.
-        const ttl = n.ttl === 'on' ? 'multihop 1; ttl security on;' : n.ttl === 'low' ? 'multihop 2; ttl security off;' : 'multihop;';
+        const ttl =
+          n.ttl === 'on'
+            ? 'multihop 1; ttl security on;'
+            : n.ttl === 'low'
+              ? 'multihop 2; ttl security off;'
+              : 'multihop;';
         const password = n.password ? `password "${n.password}";` : '';
         return `protocol bgp ${n.name} { local ${n.local} as ${plan.as}; neighbor ${n.ours} as ${n.ourAs}; strict bind; ${ttl} ${password} hold time 9; connect delay time 1; connect retry time 1; error wait time 1, 2; ${n.family} { import all; export none; }; }`;
       }),

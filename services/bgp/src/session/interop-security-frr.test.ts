@@ -7,7 +7,10 @@ let frr: FrrHandle | undefined;
 
 const adapter: SecurityAdapter = {
   name: 'FRR bgpd',
-  skipReason: () => (existsSync(FRR_BGPD_BIN) ? undefined : `${FRR_BGPD_BIN} is not installed (Debian package frr; infra/install.sh installs it)`),
+  skipReason: () =>
+    existsSync(FRR_BGPD_BIN)
+      ? undefined
+      : `${FRR_BGPD_BIN} is not installed (Debian package frr; infra/install.sh installs it)`,
   async start(ns, plan) {
     const lines = [
       'frr defaults traditional',
@@ -24,7 +27,11 @@ const adapter: SecurityAdapter = {
         ` neighbor ${n.ours} timers 3 9`,
         ` neighbor ${n.ours} timers connect 1`,
         ...(n.password ? [` neighbor ${n.ours} password ${n.password}`] : []),
-        ...(n.ttl === 'on' ? [` neighbor ${n.ours} ttl-security hops 1`] : n.ttl === 'low' ? [` neighbor ${n.ours} ebgp-multihop 2`] : []),
+        ...(n.ttl === 'on'
+          ? [` neighbor ${n.ours} ttl-security hops 1`]
+          : n.ttl === 'low'
+            ? [` neighbor ${n.ours} ebgp-multihop 2`]
+            : []),
       ]),
       ' address-family ipv4 unicast',
       ...plan.neighbors.filter((n) => n.family === 'ipv4').map((n) => `  neighbor ${n.ours} activate`),

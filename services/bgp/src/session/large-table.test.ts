@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { encodeAttributes, makePrefix, packUpdates, type Prefix } from '../codec/index.js';
-import { createNetns, netnsSkipReason, originAttributes, poll, startBird, waitForPeerState, type BirdHandle, type Netns, type NetnsTransport } from '../../../testing/index.js';
+import {
+  createNetns,
+  netnsSkipReason,
+  originAttributes,
+  poll,
+  startBird,
+  waitForPeerState,
+  type BirdHandle,
+  type Netns,
+  type NetnsTransport,
+} from '../../../testing/index.js';
 import { BgpSpeaker, type SessionDownEvent } from './index.js';
 
 const PREFIXES = 200_000;
@@ -77,7 +87,11 @@ protocol bgp peer1 { local ${theirs} as 65001; neighbor ${ours} as 65000; multih
   test('200k prefixes each way, repeatedly, without a hold timer expiry', async (t) => {
     const negotiated = speaker.negotiated(theirs)!;
     assert.equal(negotiated.holdTime, 3);
-    const messages = packUpdates(table(20, PREFIXES), encodeAttributes(originAttributes(65000, { nextHop: ours }), negotiated), negotiated);
+    const messages = packUpdates(
+      table(20, PREFIXES),
+      encodeAttributes(originAttributes(65000, { nextHop: ours }), negotiated),
+      negotiated,
+    );
     const kaSent0 = speaker.peer(theirs)!.messages.sent.KEEPALIVE ?? 0;
     const kaRecv0 = speaker.peer(theirs)!.messages.received.KEEPALIVE ?? 0;
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -87,9 +101,20 @@ protocol bgp peer1 { local ${theirs} as 65001; neighbor ${ours} as 65000; multih
       const endsBefore = refreshEnds;
       if (rounds > 0) speaker.refresh(theirs, 1);
       await speaker.sendAll(theirs, messages);
-      await poll(`BIRD importing our ${PREFIXES} prefixes (round ${rounds})`, async () => ((await bird.protocol('peer1')).channels.ipv4?.imported === PREFIXES ? true : undefined), 60_000, () => JSON.stringify(speaker.peer(theirs)));
+      await poll(
+        `BIRD importing our ${PREFIXES} prefixes (round ${rounds})`,
+        async () => ((await bird.protocol('peer1')).channels.ipv4?.imported === PREFIXES ? true : undefined),
+        60_000,
+        () => JSON.stringify(speaker.peer(theirs)),
+      );
       // Round 0 counts BIRD's initial table; each later round the table it re-sends on our ROUTE-REFRESH.
-      await poll(`BIRD's ${PREFIXES} prefixes arriving (round ${rounds})`, async () => (received >= PREFIXES * (rounds + 1) && (rounds === 0 || refreshEnds > endsBefore) ? true : undefined), 60_000, () => `received ${received}, refresh ends ${refreshEnds - endsBefore}`);
+      await poll(
+        `BIRD's ${PREFIXES} prefixes arriving (round ${rounds})`,
+        async () =>
+          received >= PREFIXES * (rounds + 1) && (rounds === 0 || refreshEnds > endsBefore) ? true : undefined,
+        60_000,
+        () => `received ${received}, refresh ends ${refreshEnds - endsBefore}`,
+      );
       assert.deepEqual(downs, [], 'no session loss');
       const s = speaker.peer(theirs)!.messages;
       if ((s.sent.KEEPALIVE ?? 0) - kaSent0 >= 4 && (s.received.KEEPALIVE ?? 0) - kaRecv0 >= 4) break;
@@ -97,7 +122,9 @@ protocol bgp peer1 { local ${theirs} as 65001; neighbor ${ours} as 65000; multih
     loopDelay.disable();
     const status = speaker.peer(theirs)!;
     // Reported, not asserted: the longest the event loop was held while tables were in flight.
-    t.diagnostic(`${rounds + 1} rounds, ${status.messages.sent.KEEPALIVE} KEEPALIVEs sent, ${status.messages.received.KEEPALIVE} received, ${received} prefixes received; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`);
+    t.diagnostic(
+      `${rounds + 1} rounds, ${status.messages.sent.KEEPALIVE} KEEPALIVEs sent, ${status.messages.received.KEEPALIVE} received, ${received} prefixes received; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+    );
     assert.ok((status.messages.sent.KEEPALIVE ?? 0) - kaSent0 >= 4, 'KEEPALIVEs kept going out under load');
     assert.equal(status.state, 'Established');
     assert.equal(status.flaps, 0);

@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { MessageType, prefixToString, type UpdateMessage } from '../codec/index.js';
-import { RawPeer, rawMessage, rawOpen, announce, originAttributes, waitForPeerState, poll } from '../../../testing/index.js';
+import {
+  RawPeer,
+  rawMessage,
+  rawOpen,
+  announce,
+  originAttributes,
+  waitForPeerState,
+  poll,
+} from '../../../testing/index.js';
 import { BgpSpeaker, type UpdateEvent } from './index.js';
 
 const LOCAL_AS = 65000;
@@ -22,8 +30,24 @@ function nextHop(address: string): number[] {
   return [0x40, 3, 4, ...address.split('.').map(Number)];
 }
 
-function updateBody({ withdrawn = [], attrs = [], nlri = [] }: { withdrawn?: number[]; attrs?: number[]; nlri?: number[] }): number[] {
-  return [withdrawn.length >> 8, withdrawn.length & 255, ...withdrawn, attrs.length >> 8, attrs.length & 255, ...attrs, ...nlri];
+function updateBody({
+  withdrawn = [],
+  attrs = [],
+  nlri = [],
+}: {
+  withdrawn?: number[];
+  attrs?: number[];
+  nlri?: number[];
+}): number[] {
+  return [
+    withdrawn.length >> 8,
+    withdrawn.length & 255,
+    ...withdrawn,
+    attrs.length >> 8,
+    attrs.length & 255,
+    ...attrs,
+    ...nlri,
+  ];
 }
 
 describe('malformed input against the speaker', () => {
@@ -36,7 +60,13 @@ describe('malformed input against the speaker', () => {
   /** A new passive peer on its own loopback address; returns the address. */
   const newPeer = (): string => {
     const address = `127.3.0.${nextAddress++}`;
-    speaker.addPeer({ address, remoteAs: RAW_AS, passive: true, idleHold: { min: 0, max: 0 }, families: ['ipv4-unicast'] });
+    speaker.addPeer({
+      address,
+      remoteAs: RAW_AS,
+      passive: true,
+      idleHold: { min: 0, max: 0 },
+      families: ['ipv4-unicast'],
+    });
     return address;
   };
   const established = async (address: string): Promise<RawPeer> => {
@@ -55,7 +85,14 @@ describe('malformed input against the speaker', () => {
     await speaker.start();
     port = speaker.listenPort!;
     healthy = new BgpSpeaker({ localAs: 65002, routerId: '10.0.0.2', listen: false });
-    healthy.addPeer({ address: '127.3.0.1', port, localAddress: '127.3.0.2', remoteAs: LOCAL_AS, holdTime: 3, families: ['ipv4-unicast'] });
+    healthy.addPeer({
+      address: '127.3.0.1',
+      port,
+      localAddress: '127.3.0.2',
+      remoteAs: LOCAL_AS,
+      holdTime: 3,
+      families: ['ipv4-unicast'],
+    });
     await healthy.start();
     await waitForPeerState(speaker, '127.3.0.2', 'Established');
     await waitForPeerState(healthy, HOST, 'Established');
@@ -69,10 +106,22 @@ describe('malformed input against the speaker', () => {
 
   const headerCases: [string, (address: string) => Uint8Array, number, number, number[] | undefined][] = [
     ['bad marker', () => rawMessage(MessageType.Keepalive, [], { marker: 0 }), 1, 1, undefined],
-    ['length below the header size (truncated header)', () => rawMessage(MessageType.Keepalive, [], { length: 18 }), 1, 2, [0, 18]],
+    [
+      'length below the header size (truncated header)',
+      () => rawMessage(MessageType.Keepalive, [], { length: 18 }),
+      1,
+      2,
+      [0, 18],
+    ],
     ['KEEPALIVE longer than 19', () => rawMessage(MessageType.Keepalive, [0]), 1, 2, [0, 20]],
     ['unknown message type', () => rawMessage(9, []), 1, 3, [9]],
-    ['UPDATE above 4096 octets without extended messages', () => rawMessage(MessageType.Update, new Uint8Array(5000)), 1, 2, [0x13, 0x9b]],
+    [
+      'UPDATE above 4096 octets without extended messages',
+      () => rawMessage(MessageType.Update, new Uint8Array(5000)),
+      1,
+      2,
+      [0x13, 0x9b],
+    ],
     ['UPDATE shorter than its fixed fields', () => rawMessage(MessageType.Update, [0, 0]), 1, 2, [0, 21]],
   ];
   for (const [name, bytes, code, subcode, data] of headerCases) {
@@ -102,11 +151,17 @@ describe('malformed input against the speaker', () => {
     ['hold time 2 s', (a) => rawOpen({ asn: RAW_AS, bgpId: a, holdTime: 2 }), 2, 6, undefined],
     ['wrong peer AS', (a) => rawOpen({ asn: 65199, bgpId: a }), 2, 2, [0xfe, 0xaf]],
     ['BGP identifier 0.0.0.0', () => rawOpen({ asn: RAW_AS, bgpId: '0.0.0.0' }), 2, 3, undefined],
-    ['optional parameters length beyond the message', (a) => {
-      const m = rawOpen({ asn: RAW_AS, bgpId: a });
-      m[28] = m[28]! + 10;
-      return m;
-    }, 2, 0, undefined],
+    [
+      'optional parameters length beyond the message',
+      (a) => {
+        const m = rawOpen({ asn: RAW_AS, bgpId: a });
+        m[28] = m[28]! + 10;
+        return m;
+      },
+      2,
+      0,
+      undefined,
+    ],
   ];
   for (const [name, bytes, code, subcode, data] of openCases) {
     test(`OPEN: ${name} → NOTIFICATION ${code}/${subcode}`, async () => {
@@ -129,12 +184,27 @@ describe('malformed input against the speaker', () => {
   });
 
   const resetCases: [string, (address: string) => number[], number, number][] = [
-    ['duplicate MP_REACH_NLRI', () => updateBody({ attrs: [...ORIGIN, ...AS_PATH, 0x80, 14, 5, 0, 1, 1, 4, 127, 0x80, 14, 5, 0, 1, 1, 4, 127] }), 3, 1],
-    ['NLRI prefix length 33', (a) => updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(a)], nlri: [33, 10, 9, 0, 0, 0] }), 3, 10],
+    [
+      'duplicate MP_REACH_NLRI',
+      () => updateBody({ attrs: [...ORIGIN, ...AS_PATH, 0x80, 14, 5, 0, 1, 1, 4, 127, 0x80, 14, 5, 0, 1, 1, 4, 127] }),
+      3,
+      1,
+    ],
+    [
+      'NLRI prefix length 33',
+      (a) => updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(a)], nlri: [33, 10, 9, 0, 0, 0] }),
+      3,
+      10,
+    ],
     ['withdrawn prefix length 40', () => updateBody({ withdrawn: [40, 10, 9, 0, 0, 0] }), 3, 10],
     ['total path attribute length beyond the message', () => [0, 0, 0, 200, ...ORIGIN], 3, 1],
     ['withdrawn routes length beyond the message', () => [0, 50, 24, 10], 3, 1],
-    ['unrecognised well-known attribute', (a) => updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(a), 0x40, 99, 1, 0], nlri: NLRI }), 3, 2],
+    [
+      'unrecognised well-known attribute',
+      (a) => updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(a), 0x40, 99, 1, 0], nlri: NLRI }),
+      3,
+      2,
+    ],
   ];
   for (const [name, body, code, subcode] of resetCases) {
     test(`UPDATE: ${name} → NOTIFICATION ${code}/${subcode} (session reset)`, async () => {
@@ -147,8 +217,14 @@ describe('malformed input against the speaker', () => {
   }
 
   const withdrawCases: [string, (address: string) => number[]][] = [
-    ['attribute length overrunning the path attributes', (a) => updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(a), 0x80, 4, 9, 0, 0, 0, 1], nlri: NLRI })],
-    ['zero-length AS_PATH segment', (a) => updateBody({ attrs: [...ORIGIN, 0x40, 2, 2, 2, 0, ...nextHop(a)], nlri: NLRI })],
+    [
+      'attribute length overrunning the path attributes',
+      (a) => updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(a), 0x80, 4, 9, 0, 0, 0, 1], nlri: NLRI }),
+    ],
+    [
+      'zero-length AS_PATH segment',
+      (a) => updateBody({ attrs: [...ORIGIN, 0x40, 2, 2, 2, 0, ...nextHop(a)], nlri: NLRI }),
+    ],
     ['missing NEXT_HOP', () => updateBody({ attrs: [...ORIGIN, ...AS_PATH], nlri: NLRI })],
     ['ORIGIN value 7', (a) => updateBody({ attrs: [0x40, 1, 1, 7, ...AS_PATH, ...nextHop(a)], nlri: NLRI })],
   ];
@@ -156,7 +232,9 @@ describe('malformed input against the speaker', () => {
     test(`UPDATE: ${name} → treat-as-withdraw, session stays up`, async () => {
       const address = newPeer();
       const raw = await established(address);
-      raw.send(rawMessage(MessageType.Update, updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(address)], nlri: NLRI })));
+      raw.send(
+        rawMessage(MessageType.Update, updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(address)], nlri: NLRI })),
+      );
       await poll('the valid announcement', async () => (updatesFrom(address).length === 1 ? true : undefined), 5000);
       assert.deepEqual(prefixes(updatesFrom(address)[0]!.update, 'nlri'), ['10.9.0.0/24']);
       raw.send(rawMessage(MessageType.Update, body(address)));
@@ -175,7 +253,12 @@ describe('malformed input against the speaker', () => {
   test('UPDATE: repeated attribute → later copy discarded, route kept, session stays up', async () => {
     const address = newPeer();
     const raw = await established(address);
-    raw.send(rawMessage(MessageType.Update, updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(address), ...MED(10), ...MED(20)], nlri: NLRI })));
+    raw.send(
+      rawMessage(
+        MessageType.Update,
+        updateBody({ attrs: [...ORIGIN, ...AS_PATH, ...nextHop(address), ...MED(10), ...MED(20)], nlri: NLRI }),
+      ),
+    );
     const u = await poll('the UPDATE', async () => updatesFrom(address)[0], 5000);
     assert.equal(u.error?.handling, 'attribute-discard');
     assert.equal(u.update.attributes?.med, 10);
@@ -213,14 +296,21 @@ describe('malformed input against the speaker', () => {
         const f = await raw.next(1000).catch(() => undefined);
         if (f?.type === MessageType.Notification) {
           const code = f.body[0]!;
-          assert.ok(code === 1 || code === 3, `NOTIFICATION code ${code} for body ${Buffer.from(body).toString('hex')}`);
+          assert.ok(
+            code === 1 || code === 3,
+            `NOTIFICATION code ${code} for body ${Buffer.from(body).toString('hex')}`,
+          );
         } else {
           // No answer within the wait: the UPDATE was accepted, withdrawn or had an attribute discarded.
           assert.equal(speaker.peer(address)!.state, 'Established');
           assert.ok(updatesFrom(address).length >= before);
         }
         raw.close();
-        await poll('the session to end', async () => (speaker.peer(address)!.state !== 'Established' ? true : undefined), 5000);
+        await poll(
+          'the session to end',
+          async () => (speaker.peer(address)!.state !== 'Established' ? true : undefined),
+          5000,
+        );
       }),
       { numRuns: 40 },
     );
@@ -231,6 +321,9 @@ describe('malformed input against the speaker', () => {
     assert.equal(s.state, 'Established');
     assert.equal(s.flaps, 0);
     assert.equal(healthy.peer('127.3.0.1')!.flaps, 0);
-    assert.deepEqual(updatesFrom('127.3.0.2').flatMap((u) => prefixes(u.update, 'nlri')), ['10.2.0.0/24']);
+    assert.deepEqual(
+      updatesFrom('127.3.0.2').flatMap((u) => prefixes(u.update, 'nlri')),
+      ['10.2.0.0/24'],
+    );
   });
 });

@@ -32,8 +32,12 @@ const NOOP: SpeakerMetrics = {
 
 export function createSpeakerMetrics(meter: Meter | undefined, source: PeerGaugeSource): SpeakerMetrics {
   if (!meter) return NOOP;
-  const state = meter.createObservableGauge('bgp_peer_state', { description: 'BGP session state: 1 idle, 2 connect, 3 active, 4 opensent, 5 openconfirm, 6 established' });
-  const outQueue = meter.createObservableGauge('bgp_peer_out_queue_bytes', { description: 'Octets queued for the peer and not yet taken by the kernel' });
+  const state = meter.createObservableGauge('bgp_peer_state', {
+    description: 'BGP session state: 1 idle, 2 connect, 3 active, 4 opensent, 5 openconfirm, 6 established',
+  });
+  const outQueue = meter.createObservableGauge('bgp_peer_out_queue_bytes', {
+    description: 'Octets queued for the peer and not yet taken by the kernel',
+  });
   state.addCallback((r) => {
     for (const p of source.peers()) r.observe(SESSION_STATE_CODE[p.state], { peer: p.address });
   });
@@ -42,16 +46,29 @@ export function createSpeakerMetrics(meter: Meter | undefined, source: PeerGauge
   });
   const received = messageCounters(meter, 'received');
   const sent = messageCounters(meter, 'sent');
-  const withdrawn: Counter = meter.createCounter('bgp_received_withdraw_prefix_total', { description: 'Prefixes withdrawn by the peer' });
-  const notifications: Counter = meter.createCounter('bgp_peer_notifications_total', { description: 'NOTIFICATION messages by direction, code and subcode' });
-  const flaps: Counter = meter.createCounter('bgp_peer_flaps_total', { description: 'Times an Established session went down' });
-  const updateErrors: Counter = meter.createCounter('bgp_peer_update_errors_total', { description: 'Malformed UPDATEs by RFC 7606 handling' });
-  const prefixes: Counter = meter.createCounter('bgp_peer_received_prefixes_total', { description: 'Prefixes received in UPDATEs, announced or withdrawn' });
-  const rejected: Counter = meter.createCounter('bgp_rejected_connections_total', { description: 'Incoming connections refused, by reason' });
+  const withdrawn: Counter = meter.createCounter('bgp_received_withdraw_prefix_total', {
+    description: 'Prefixes withdrawn by the peer',
+  });
+  const notifications: Counter = meter.createCounter('bgp_peer_notifications_total', {
+    description: 'NOTIFICATION messages by direction, code and subcode',
+  });
+  const flaps: Counter = meter.createCounter('bgp_peer_flaps_total', {
+    description: 'Times an Established session went down',
+  });
+  const updateErrors: Counter = meter.createCounter('bgp_peer_update_errors_total', {
+    description: 'Malformed UPDATEs by RFC 7606 handling',
+  });
+  const prefixes: Counter = meter.createCounter('bgp_peer_received_prefixes_total', {
+    description: 'Prefixes received in UPDATEs, announced or withdrawn',
+  });
+  const rejected: Counter = meter.createCounter('bgp_rejected_connections_total', {
+    description: 'Incoming connections refused, by reason',
+  });
   return {
     received: (peer, type) => received(peer, type),
     sent: (peer, type) => sent(peer, type),
-    notification: (peer, direction, code, subcode) => notifications.add(1, { peer, direction, code: String(code), subcode: String(subcode) }),
+    notification: (peer, direction, code, subcode) =>
+      notifications.add(1, { peer, direction, code: String(code), subcode: String(subcode) }),
     flap: (peer) => flaps.add(1, { peer }),
     updateError: (peer, handling) => updateErrors.add(1, { peer, handling }),
     prefixes: (peer, direction, count) => {
@@ -67,7 +84,12 @@ function messageCounters(meter: Meter, direction: 'received' | 'sent'): (peer: s
   const all = meter.createCounter(`bgp_${direction}_message_total`, { description: `BGP messages ${direction}` });
   const byType = new Map<string, Counter>();
   for (const type of ['open', 'update', 'notification', 'keepalive', 'refresh']) {
-    byType.set(type, meter.createCounter(`bgp_${direction}_${type}_total`, { description: `BGP ${type.toUpperCase()} messages ${direction}` }));
+    byType.set(
+      type,
+      meter.createCounter(`bgp_${direction}_${type}_total`, {
+        description: `BGP ${type.toUpperCase()} messages ${direction}`,
+      }),
+    );
   }
   return (peer, type) => {
     all.add(1, { peer });

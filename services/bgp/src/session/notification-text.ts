@@ -1,12 +1,20 @@
 // How the speaker writes NOTIFICATIONs and identifiers in logs and status (RFC 4271 §4.5 names),
 // and which NOTIFICATION an FSM action sends.
 
-import { CeaseSubcode, ErrorCode, MessageType, shutdownNotification, type NotificationMessage } from '../codec/index.js';
+import {
+  CeaseSubcode,
+  ErrorCode,
+  MessageType,
+  shutdownNotification,
+  type NotificationMessage,
+} from '../codec/index.js';
 import type { FsmAction } from '../fsm/index.js';
 
 /** The message for a SendNotification action: a shutdown or reset with its RFC 9003 text, or plain. */
 export function notificationFor(a: Extract<FsmAction, { type: 'SendNotification' }>): NotificationMessage {
-  return a.message !== undefined && a.code === ErrorCode.Cease && (a.subcode === CeaseSubcode.AdministrativeShutdown || a.subcode === CeaseSubcode.AdministrativeReset)
+  return a.message !== undefined &&
+    a.code === ErrorCode.Cease &&
+    (a.subcode === CeaseSubcode.AdministrativeShutdown || a.subcode === CeaseSubcode.AdministrativeReset)
     ? shutdownNotification(a.subcode, a.message)
     : { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) };
 }

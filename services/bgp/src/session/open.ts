@@ -13,7 +13,11 @@ import {
 import type { ResolvedPeerConfig } from './config.js';
 import { FAMILY } from './types.js';
 
-const ADD_PATH_MODE = { receive: AddPathSendReceive.Receive, send: AddPathSendReceive.Send, both: AddPathSendReceive.Both } as const;
+const ADD_PATH_MODE = {
+  receive: AddPathSendReceive.Receive,
+  send: AddPathSendReceive.Send,
+  both: AddPathSendReceive.Both,
+} as const;
 
 export interface OpenContext {
   localAs: number;
@@ -32,7 +36,9 @@ export function buildOpen(peer: ResolvedPeerConfig, ctx: OpenContext): OpenMessa
   }
   capabilities.push({ kind: 'FourOctetAs', asn: ctx.localAs });
   if (peer.extendedMessage) capabilities.push({ kind: 'ExtendedMessage' });
-  const addPath = peer.families.filter((f) => peer.addPath[f]).map((f) => ({ ...FAMILY[f], sendReceive: ADD_PATH_MODE[peer.addPath[f]!] }));
+  const addPath = peer.families
+    .filter((f) => peer.addPath[f])
+    .map((f) => ({ ...FAMILY[f], sendReceive: ADD_PATH_MODE[peer.addPath[f]!] }));
   if (addPath.length > 0) capabilities.push({ kind: 'AddPath', afis: addPath });
   const gr = peer.gracefulRestart;
   if (gr) {
@@ -50,7 +56,11 @@ export function buildOpen(peer: ResolvedPeerConfig, ctx: OpenContext): OpenMessa
   if (llgr) {
     capabilities.push({
       kind: 'LongLivedGracefulRestart',
-      afis: peer.families.map((f) => ({ ...FAMILY[f], forwardingState: gr?.forwardingState === true, staleTime: llgr.staleTime })),
+      afis: peer.families.map((f) => ({
+        ...FAMILY[f],
+        forwardingState: gr?.forwardingState === true,
+        staleTime: llgr.staleTime,
+      })),
     });
   }
   if (ctx.hostname) capabilities.push({ kind: 'Fqdn', hostname: ctx.hostname, domain: '' });

@@ -40,7 +40,14 @@ import {
   type OpenMessage,
   type UpdateMessage,
 } from '../codec/index.js';
-import { Fsm, type ConnectionId, type DownReason, type FsmAction, type FsmEvent, type SessionStateName } from '../fsm/index.js';
+import {
+  Fsm,
+  type ConnectionId,
+  type DownReason,
+  type FsmAction,
+  type FsmEvent,
+  type SessionStateName,
+} from '../fsm/index.js';
 import { PEER_DEFAULTS, type ResolvedPeerConfig } from './config.js';
 import { Connection, type ConnectionHandlers } from './connection.js';
 import { GracefulRestartHelper } from './graceful-restart.js';
@@ -245,8 +252,11 @@ export class Peer {
   /** ROUTE-REFRESH (RFC 2918) asking the peer to re-send a family. */
   requestRefresh(afi: number, safi: number): void {
     const { conn, negotiated } = this.requireSession('refresh');
-    if (!negotiated.routeRefresh) throw new FailedPreconditionError(`refresh: peer ${this.config.address} did not negotiate route refresh`);
-    conn.write(encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype: RouteRefreshSubtype.Normal }, negotiated));
+    if (!negotiated.routeRefresh)
+      throw new FailedPreconditionError(`refresh: peer ${this.config.address} did not negotiate route refresh`);
+    conn.write(
+      encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype: RouteRefreshSubtype.Normal }, negotiated),
+    );
     this.countSent('ROUTE-REFRESH', 1);
   }
 
@@ -254,7 +264,8 @@ export class Peer {
   sendRefreshMarker(afi: number, safi: number, marker: 'begin' | 'end'): boolean {
     const { conn, negotiated } = this.requireSession('sendRefreshMarker');
     if (!negotiated.enhancedRouteRefresh) return false;
-    const subtype = marker === 'begin' ? RouteRefreshSubtype.BeginningOfRouteRefresh : RouteRefreshSubtype.EndOfRouteRefresh;
+    const subtype =
+      marker === 'begin' ? RouteRefreshSubtype.BeginningOfRouteRefresh : RouteRefreshSubtype.EndOfRouteRefresh;
     conn.write(encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype }, negotiated));
     this.countSent('ROUTE-REFRESH', 1);
     return true;
@@ -293,9 +304,19 @@ export class Peer {
         const n = notificationFor(a);
         const text = describeNotification(n, a.message);
         const conn = this.conns.get(a.conn);
-        this.log.warn({ conn: a.conn, remote: conn ? `${conn.remoteAddress}:${conn.remotePort}` : undefined, code: n.code, subcode: n.subcode }, `sending NOTIFICATION ${text}`);
+        this.log.warn(
+          {
+            conn: a.conn,
+            remote: conn ? `${conn.remoteAddress}:${conn.remotePort}` : undefined,
+            code: n.code,
+            subcode: n.subcode,
+          },
+          `sending NOTIFICATION ${text}`,
+        );
         // Collision resolution and refusing connections while idle are routine: counted, not recorded.
-        const routine = n.code === ErrorCode.Cease && (n.subcode === CeaseSubcode.ConnectionCollisionResolution || n.subcode === CeaseSubcode.ConnectionRejected);
+        const routine =
+          n.code === ErrorCode.Cease &&
+          (n.subcode === CeaseSubcode.ConnectionCollisionResolution || n.subcode === CeaseSubcode.ConnectionRejected);
         if (!routine || this.session?.conn.id === a.conn) {
           this.lastError = `sent ${text}`;
           this.notifications.lastSent = { code: n.code, subcode: n.subcode, text, at: Date.now() };
@@ -315,7 +336,11 @@ export class Peer {
       }
       case 'StartTimer':
         this.timers.start(PeerTimers.key(a.timer, 'conn' in a ? a.conn : undefined), a.ms, () =>
-          this.timerFired('conn' in a ? { type: 'TimerExpired', timer: a.timer, conn: a.conn } : { type: 'TimerExpired', timer: a.timer }),
+          this.timerFired(
+            'conn' in a
+              ? { type: 'TimerExpired', timer: a.timer, conn: a.conn }
+              : { type: 'TimerExpired', timer: a.timer },
+          ),
         );
         return;
       case 'StopTimer':
@@ -378,7 +403,10 @@ export class Peer {
       },
       (err: NodeJS.ErrnoException) => {
         if (!this.pendingConnects.delete(id)) return;
-        const text = err.code === 'ESECURITY' || err.code === 'ESOCKOPT' ? err.message : `connect to ${address}:${port}: ${err.code ?? err.message}`;
+        const text =
+          err.code === 'ESECURITY' || err.code === 'ESOCKOPT'
+            ? err.message
+            : `connect to ${address}:${port}: ${err.code ?? err.message}`;
         // A peer that cannot get its key or GTSM says so once, loudly; refused connects are routine.
         if (secured) this.noteError(text);
         else this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
@@ -435,7 +463,12 @@ export class Peer {
   private messageError(conn: Connection, err: unknown, frameType?: number): void {
     if (!(err instanceof BgpMessageError)) {
       this.log.error({ conn: conn.id, err }, 'internal error while decoding a message');
-      const code = frameType === MessageType.Open ? ErrorCode.OpenMessage : frameType === MessageType.Update ? ErrorCode.UpdateMessage : ErrorCode.MessageHeader;
+      const code =
+        frameType === MessageType.Open
+          ? ErrorCode.OpenMessage
+          : frameType === MessageType.Update
+            ? ErrorCode.UpdateMessage
+            : ErrorCode.MessageHeader;
       this.lastError = `internal error: ${(err as Error).message}`;
       this.dispatch({ type: 'MessageError', conn: conn.id, code, subcode: 0 });
       return;
@@ -466,7 +499,13 @@ export class Peer {
           this.lastError = `received ${text}`;
           this.host.metrics.notification(this.config.address, 'received', n.code, n.subcode);
           this.notifications.lastReceived = { code: n.code, subcode: n.subcode, text, at: Date.now() };
-          this.dispatch({ type: 'NotificationReceived', conn: conn.id, code: n.code, subcode: n.subcode, data: n.data });
+          this.dispatch({
+            type: 'NotificationReceived',
+            conn: conn.id,
+            code: n.code,
+            subcode: n.subcode,
+            data: n.data,
+          });
           return false;
         }
         case MessageType.Update:
@@ -498,7 +537,10 @@ export class Peer {
     const local = this.localOpens.get(conn.id) ?? buildOpen(this.config, this.host);
     const negotiated = negotiate(local, open);
     this.negotiatedByConn.set(conn.id, negotiated);
-    this.log.debug({ conn: conn.id, bgpId: open.bgpId, holdTime: open.holdTime, capabilities: open.capabilities.map((c) => c.kind) }, 'received OPEN');
+    this.log.debug(
+      { conn: conn.id, bgpId: open.bgpId, holdTime: open.holdTime, capabilities: open.capabilities.map((c) => c.kind) },
+      'received OPEN',
+    );
     this.dispatch({
       type: 'OpenReceived',
       conn: conn.id,
@@ -529,12 +571,16 @@ export class Peer {
     let updates: UpdateMessage[] = [r.update];
     if (r.error) {
       this.host.metrics.updateError(peer, r.error.handling);
-      this.log.warn({ handling: r.error.handling, code: r.error.code, subcode: r.error.subcode }, `malformed UPDATE (${r.error.handling}): ${r.error.message}`);
+      this.log.warn(
+        { handling: r.error.handling, code: r.error.code, subcode: r.error.subcode },
+        `malformed UPDATE (${r.error.handling}): ${r.error.message}`,
+      );
       if (r.error.handling === 'treat-as-withdraw') updates = treatAsWithdraw(r.update);
     }
     for (const u of updates) {
       const { update, dropped } = keepNegotiatedFamilies(u, session.negotiated.families);
-      if (dropped.length > 0) this.log.warn({ dropped }, 'UPDATE for families that were not negotiated: ignored (RFC 4760 §6)');
+      if (dropped.length > 0)
+        this.log.warn({ dropped }, 'UPDATE for families that were not negotiated: ignored (RFC 4760 §6)');
       if (isEmptyUpdate(update)) continue;
       const announced = update.nlri.length + (update.mpReach?.nlri.length ?? 0);
       const withdrawn = update.withdrawn.length + (update.mpUnreach?.withdrawn.length ?? 0);
@@ -559,7 +605,14 @@ export class Peer {
       this.log.warn({ afi: rr.afi, safi: rr.safi }, 'ROUTE-REFRESH for a family or capability not negotiated: ignored');
       return;
     }
-    const kind = rr.subtype === RouteRefreshSubtype.Normal ? 'request' : rr.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh ? 'begin' : rr.subtype === RouteRefreshSubtype.EndOfRouteRefresh ? 'end' : undefined;
+    const kind =
+      rr.subtype === RouteRefreshSubtype.Normal
+        ? 'request'
+        : rr.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh
+          ? 'begin'
+          : rr.subtype === RouteRefreshSubtype.EndOfRouteRefresh
+            ? 'end'
+            : undefined;
     // RFC 7313 §3: other subtypes are ignored; BoRR/EoRR only count with enhanced route refresh.
     if (!kind || (kind !== 'request' && !n.enhancedRouteRefresh)) return;
     this.host.emit('routeRefresh', { peer: this.config.address, afi: rr.afi, safi: rr.safi, kind });
@@ -574,7 +627,14 @@ export class Peer {
     conn.setExtendedMessage(negotiated.extendedMessage);
     this.session = { conn, negotiated, since: Date.now() };
     this.log.info(
-      { remoteAs: negotiated.peerAs, remoteId: negotiated.peerBgpId, holdTime: negotiated.holdTime, families: negotiated.families, addPath: negotiated.addPath, extendedMessage: negotiated.extendedMessage },
+      {
+        remoteAs: negotiated.peerAs,
+        remoteId: negotiated.peerBgpId,
+        holdTime: negotiated.holdTime,
+        families: negotiated.families,
+        addPath: negotiated.addPath,
+        extendedMessage: negotiated.extendedMessage,
+      },
       'session established',
     );
     this.gr.sessionUp(negotiated);
@@ -587,8 +647,18 @@ export class Peer {
     this.session = undefined;
     this.flaps++;
     this.host.metrics.flap(this.config.address);
-    const retained = this.removed ? [] : this.gr.sessionLost(session.negotiated, reason, this.config.gracefulRestartHelper, this.config.longLivedGracefulRestart !== undefined);
-    this.log.warn({ reason, retained }, retained.length ? 'session down; keeping routes stale (graceful restart)' : 'session down');
+    const retained = this.removed
+      ? []
+      : this.gr.sessionLost(
+          session.negotiated,
+          reason,
+          this.config.gracefulRestartHelper,
+          this.config.longLivedGracefulRestart !== undefined,
+        );
+    this.log.warn(
+      { reason, retained },
+      retained.length ? 'session down; keeping routes stale (graceful restart)' : 'session down',
+    );
     this.host.emit('sessionDown', { peer: this.config.address, reason, retained });
   }
 }

@@ -16,7 +16,10 @@ after(async () => {
 });
 
 /** A listens (passive towards B), B connects; each side's peer options given. */
-async function pair(aPeer: Partial<PeerConfig>, bPeer: Partial<PeerConfig>): Promise<{ a: BgpSpeaker; b: BgpSpeaker; aAddr: string; bAddr: string }> {
+async function pair(
+  aPeer: Partial<PeerConfig>,
+  bPeer: Partial<PeerConfig>,
+): Promise<{ a: BgpSpeaker; b: BgpSpeaker; aAddr: string; bAddr: string }> {
   subnet++;
   const aAddr = `127.3.${subnet}.1`;
   const bAddr = `127.3.${subnet}.2`;
@@ -26,14 +29,29 @@ async function pair(aPeer: Partial<PeerConfig>, bPeer: Partial<PeerConfig>): Pro
   await a.start();
   const b = new BgpSpeaker({ localAs: 65002, routerId: '10.0.0.2', listen: false });
   open.push(b);
-  b.addPeer({ address: aAddr, port: a.listenPort!, localAddress: bAddr, remoteAs: 65001, connectRetryTime: 0.3, idleHold: { min: 0.1, max: 0.5 }, ...bPeer });
+  b.addPeer({
+    address: aAddr,
+    port: a.listenPort!,
+    localAddress: bAddr,
+    remoteAs: 65001,
+    connectRetryTime: 0.3,
+    idleHold: { min: 0.1, max: 0.5 },
+    ...bPeer,
+  });
   await b.start();
   return { a, b, aAddr, bAddr };
 }
 
 /** B's SYNs go unanswered, and a while later no session has ever come up on either side. */
 async function staysDown(a: BgpSpeaker, aAddr: string, b: BgpSpeaker, bAddr: string): Promise<void> {
-  await poll('B reports its SYNs unanswered', async () => (b.peer(aAddr)!.lastError?.includes('no answer (TCP-MD5 is on') || b.peer(aAddr)!.lastError?.includes('dropped') ? true : undefined), 20_000);
+  await poll(
+    'B reports its SYNs unanswered',
+    async () =>
+      b.peer(aAddr)!.lastError?.includes('no answer (TCP-MD5 is on') || b.peer(aAddr)!.lastError?.includes('dropped')
+        ? true
+        : undefined,
+    20_000,
+  );
   await new Promise((r) => setTimeout(r, 2000));
   assert.notEqual(a.peer(bAddr)!.state, 'Established');
   assert.notEqual(b.peer(aAddr)!.state, 'Established');
@@ -44,11 +62,17 @@ async function staysDown(a: BgpSpeaker, aAddr: string, b: BgpSpeaker, bAddr: str
 describe('BGP session security (loopback)', () => {
   before(() => {
     const a = sockoptAddon();
-    assert.ok('addon' in a, `the native socket-option addon must be built for these tests: ${'reason' in a ? a.reason : ''}`);
+    assert.ok(
+      'addon' in a,
+      `the native socket-option addon must be built for these tests: ${'reason' in a ? a.reason : ''}`,
+    );
   });
 
   test('TCP-MD5: the same key on both sides gives a session', async () => {
-    const { a, b, aAddr, bAddr } = await pair({ tcpMd5: { key: 'rack-a secret' } }, { tcpMd5: { key: Buffer.from('rack-a secret') } });
+    const { a, b, aAddr, bAddr } = await pair(
+      { tcpMd5: { key: 'rack-a secret' } },
+      { tcpMd5: { key: Buffer.from('rack-a secret') } },
+    );
     await waitForPeerState(a, bAddr, 'Established', 15_000);
     await waitForPeerState(b, aAddr, 'Established', 15_000);
   });
@@ -57,7 +81,11 @@ describe('BGP session security (loopback)', () => {
     const wrong = await pair({ tcpMd5: { key: 'right' } }, { tcpMd5: { key: 'wrong' } });
     await staysDown(wrong.a, wrong.aAddr, wrong.b, wrong.bAddr);
     const none = await pair({ tcpMd5: { key: 'right' } }, {});
-    await poll('unsigned SYNs unanswered', async () => (none.b.peer(none.aAddr)!.lastError?.includes('no answer') ? true : undefined), 20_000);
+    await poll(
+      'unsigned SYNs unanswered',
+      async () => (none.b.peer(none.aAddr)!.lastError?.includes('no answer') ? true : undefined),
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(none.a.peer(none.bAddr)!.flaps + none.b.peer(none.aAddr)!.flaps, 0);
     assert.equal(none.a.peer(none.bAddr)!.messages.received.OPEN ?? 0, 0);
@@ -67,10 +95,18 @@ describe('BGP session security (loopback)', () => {
     const reason = 'secret bgp-secrets/rack-a: /etc/meshless/bgp-secrets/bgp-secrets/rack-a is missing';
     const { a, b, aAddr, bAddr } = await pair({ tcpMd5: { error: reason } }, { tcpMd5: { error: reason } });
     assert.equal(a.peer(bAddr)!.lastError, `TCP-MD5 key unavailable: ${reason}`);
-    await poll('B gives up connecting with the reason', async () => (b.peer(aAddr)!.lastError?.includes(reason) ? true : undefined), 10_000);
+    await poll(
+      'B gives up connecting with the reason',
+      async () => (b.peer(aAddr)!.lastError?.includes(reason) ? true : undefined),
+      10_000,
+    );
     // B without a key now connects: A must drop the unsigned connection, not accept it.
     b.updatePeer(aAddr, { tcpMd5: undefined });
-    await poll('A drops the unsigned connection', async () => (a.peer(bAddr)!.lastError?.includes('dropped: TCP-MD5 required') ? true : undefined), 10_000);
+    await poll(
+      'A drops the unsigned connection',
+      async () => (a.peer(bAddr)!.lastError?.includes('dropped: TCP-MD5 required') ? true : undefined),
+      10_000,
+    );
     assert.equal(a.peer(bAddr)!.flaps, 0);
     assert.notEqual(a.peer(bAddr)!.state, 'Established');
   });
@@ -80,7 +116,11 @@ describe('BGP session security (loopback)', () => {
     await waitForPeerState(b, aAddr, 'Established', 15_000);
     a.updatePeer(bAddr, { tcpMd5: { key: 'two' } });
     b.updatePeer(aAddr, { tcpMd5: { key: 'two' } });
-    await poll('session back with the new key', async () => (b.peer(aAddr)!.flaps >= 1 && b.peer(aAddr)!.state === 'Established' ? true : undefined), 15_000);
+    await poll(
+      'session back with the new key',
+      async () => (b.peer(aAddr)!.flaps >= 1 && b.peer(aAddr)!.state === 'Established' ? true : undefined),
+      15_000,
+    );
   });
 
   test('GTSM: both sides at TTL 255 get a session; a peer sending TTL 64 is dropped', async () => {
@@ -89,14 +129,21 @@ describe('BGP session security (loopback)', () => {
     await waitForPeerState(ok.b, ok.aAddr, 'Established', 15_000);
     // B without GTSM sends with the default TTL (64): as if it were 191 hops away.
     const far = await pair({ ttlSecurity: 1 }, {});
-    await poll('A drops the low-TTL connection', async () => (far.a.peer(far.bAddr)!.lastError?.includes('arrived with TTL 64, below 255') ? true : undefined), 15_000);
+    await poll(
+      'A drops the low-TTL connection',
+      async () => (far.a.peer(far.bAddr)!.lastError?.includes('arrived with TTL 64, below 255') ? true : undefined),
+      15_000,
+    );
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(far.a.peer(far.bAddr)!.flaps + far.b.peer(far.aAddr)!.flaps, 0);
     assert.equal(far.a.peer(far.bAddr)!.messages.received.OPEN ?? 0, 0, 'nothing read from the dropped connection');
   });
 
   test('TCP-MD5 and GTSM together', async () => {
-    const { a, b, aAddr, bAddr } = await pair({ tcpMd5: { key: 'k' }, ttlSecurity: 2 }, { tcpMd5: { key: 'k' }, ttlSecurity: 2 });
+    const { a, b, aAddr, bAddr } = await pair(
+      { tcpMd5: { key: 'k' }, ttlSecurity: 2 },
+      { tcpMd5: { key: 'k' }, ttlSecurity: 2 },
+    );
     await waitForPeerState(a, bAddr, 'Established', 15_000);
     await waitForPeerState(b, aAddr, 'Established', 15_000);
   });
@@ -119,7 +166,12 @@ describe('BGP session security (loopback)', () => {
     assert.equal(err({ ttlSecurity: 256 }).field, 'peer.ttlSecurity');
     assert.equal(err({ ttlSecurity: 1.5 }).field, 'peer.ttlSecurity');
     assert.throws(
-      () => new BgpSpeaker({ localAs: 1, routerId: '10.0.0.1', dynamicPeers: [{ prefix: '10.1.0.0/16', remoteAs: 2, template: { ttlSecurity: 1 } as never }] }),
+      () =>
+        new BgpSpeaker({
+          localAs: 1,
+          routerId: '10.0.0.1',
+          dynamicPeers: [{ prefix: '10.1.0.0/16', remoteAs: 2, template: { ttlSecurity: 1 } as never }],
+        }),
       (e: unknown) => e instanceof InvalidArgumentError && e.field === 'dynamicPeers[0].template',
     );
   });

@@ -5,12 +5,21 @@
 // says why.
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { gtsmMinTtl, prepareListener, secureAccepted, setListenerKey, socketSecurityUnavailable, type SocketSecurity } from '../sockopt/index.js';
+import {
+  gtsmMinTtl,
+  prepareListener,
+  secureAccepted,
+  setListenerKey,
+  socketSecurityUnavailable,
+  type SocketSecurity,
+} from '../sockopt/index.js';
 import type { ResolvedPeerConfig } from './config.js';
 import type { BgpTransport } from './transport.js';
 
 function wants(c: ResolvedPeerConfig): string {
-  return [c.tcpMd5 ? 'TCP-MD5' : '', c.ttlSecurity ? `GTSM (ttlSecurity ${c.ttlSecurity})` : ''].filter(Boolean).join(' and ');
+  return [c.tcpMd5 ? 'TCP-MD5' : '', c.ttlSecurity ? `GTSM (ttlSecurity ${c.ttlSecurity})` : '']
+    .filter(Boolean)
+    .join(' and ');
 }
 
 /** The socket options a peer's connections need, or why they cannot have them. */
@@ -19,19 +28,36 @@ export function peerSecurity(c: ResolvedPeerConfig): { security?: SocketSecurity
   if (c.tcpMd5 && 'error' in c.tcpMd5) return { error: `TCP-MD5 key unavailable: ${c.tcpMd5.error}` };
   const unavailable = socketSecurityUnavailable();
   if (unavailable) return { error: `${wants(c)} cannot be set, so the peer stays down: ${unavailable}` };
-  return { security: { ...(c.tcpMd5 ? { md5Key: c.tcpMd5.key } : {}), ...(c.ttlSecurity ? { ttlSecurity: c.ttlSecurity } : {}) } };
+  return {
+    security: {
+      ...(c.tcpMd5 ? { md5Key: c.tcpMd5.key } : {}),
+      ...(c.ttlSecurity ? { ttlSecurity: c.ttlSecurity } : {}),
+    },
+  };
 }
 
 /**
  * Our connection to the peer, with its key and GTSM set before the SYN; when the peer asks for
  * them and cannot have them, a rejection (code ESECURITY) saying why. `secured`: the peer asks.
  */
-export function connectPeer(transport: BgpTransport, c: ResolvedPeerConfig): { connecting: Promise<Socket>; secured: boolean } {
+export function connectPeer(
+  transport: BgpTransport,
+  c: ResolvedPeerConfig,
+): { connecting: Promise<Socket>; secured: boolean } {
   const { security, error } = peerSecurity(c);
   const secured = security !== undefined || error !== undefined;
   if (error) return { connecting: Promise.reject(Object.assign(new Error(error), { code: 'ESECURITY' })), secured };
   const timeoutMs = Math.max(1000, c.connectRetryTime * 1000);
-  return { connecting: transport.connect({ host: c.address, port: c.port, ...(c.localAddress ? { localAddress: c.localAddress } : {}), timeoutMs, ...(security ? { security } : {}) }), secured };
+  return {
+    connecting: transport.connect({
+      host: c.address,
+      port: c.port,
+      ...(c.localAddress ? { localAddress: c.localAddress } : {}),
+      timeoutMs,
+      ...(security ? { security } : {}),
+    }),
+    secured,
+  };
 }
 
 /**
@@ -102,7 +128,11 @@ export class ListenerSecurity {
       setListenerKey(this.server, address, undefined);
     } catch (err) {
       // ENOENT: no key was installed. Anything else leaves a key that only makes the kernel stricter.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ peer: address, err: (err as Error).message }, 'cannot remove the TCP-MD5 key from the listener');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn(
+          { peer: address, err: (err as Error).message },
+          'cannot remove the TCP-MD5 key from the listener',
+        );
     }
   }
 
@@ -127,7 +157,8 @@ export class ListenerSecurity {
     }
     const min = gtsmMinTtl(c.ttlSecurity);
     // RFC 5082 §3: a packet below the minimum TTL is dropped; the handshake's SYN was one.
-    if (synTtl >= 0 && synTtl < min) return `GTSM: the connection's SYN arrived with TTL ${synTtl}, below ${min} (ttlSecurity ${c.ttlSecurity})`;
+    if (synTtl >= 0 && synTtl < min)
+      return `GTSM: the connection's SYN arrived with TTL ${synTtl}, below ${min} (ttlSecurity ${c.ttlSecurity})`;
     return undefined;
   }
 }

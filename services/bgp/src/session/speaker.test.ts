@@ -4,11 +4,22 @@
 // messages, metrics, and configuration errors that name their field.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../../shared/errors/index.js';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../../../shared/errors/index.js';
 import { startTelemetry } from '../../../shared/telemetry/index.js';
 import { encodeAttributes, packUpdates, parsePrefix, type Prefix } from '../codec/index.js';
 import { RawPeer, RouteCollector, announce, originAttributes, poll, waitForPeerState } from '../../../testing/index.js';
-import { BgpSpeaker, type PeerConfig, type SessionDownEvent, type SpeakerConfig, type StaleRoutesEvent } from './index.js';
+import {
+  BgpSpeaker,
+  type PeerConfig,
+  type SessionDownEvent,
+  type SpeakerConfig,
+  type StaleRoutesEvent,
+} from './index.js';
 
 const open: BgpSpeaker[] = [];
 let subnet = 0;
@@ -25,7 +36,13 @@ function make(config: SpeakerConfig): BgpSpeaker {
 
 /** A (passive, listening) and B (active) on fresh loopback addresses, Established. */
 async function pair(
-  options: { a?: Partial<SpeakerConfig>; b?: Partial<SpeakerConfig>; aPeer?: Partial<PeerConfig>; bPeer?: Partial<PeerConfig>; wait?: boolean } = {},
+  options: {
+    a?: Partial<SpeakerConfig>;
+    b?: Partial<SpeakerConfig>;
+    aPeer?: Partial<PeerConfig>;
+    bPeer?: Partial<PeerConfig>;
+    wait?: boolean;
+  } = {},
 ): Promise<{ a: BgpSpeaker; b: BgpSpeaker; aAddr: string; bAddr: string; port: number }> {
   subnet++;
   const aAddr = `127.1.${subnet}.1`;
@@ -35,7 +52,15 @@ async function pair(
   await a.start();
   const port = a.listenPort!;
   const b = make({ localAs: 65002, routerId: '10.0.0.2', listen: false, ...options.b });
-  b.addPeer({ address: aAddr, port, localAddress: bAddr, remoteAs: 65001, connectRetryTime: 0.2, idleHold: { min: 0.1, max: 0.5 }, ...options.bPeer });
+  b.addPeer({
+    address: aAddr,
+    port,
+    localAddress: bAddr,
+    remoteAs: 65001,
+    connectRetryTime: 0.2,
+    idleHold: { min: 0.1, max: 0.5 },
+    ...options.bPeer,
+  });
   await b.start();
   if (options.wait !== false) {
     await waitForPeerState(a, bAddr, 'Established', 10_000);
@@ -53,12 +78,30 @@ describe('BgpSpeaker', () => {
     const sy = make({ localAs: 65002, routerId: '10.0.0.2', listen: { address: y, port: 0 } });
     await sx.start();
     await sy.start();
-    sx.addPeer({ address: y, port: sy.listenPort!, localAddress: x, remoteAs: 65002, holdTime: 3, connectRetryTime: 0.2 });
-    sy.addPeer({ address: x, port: sx.listenPort!, localAddress: y, remoteAs: 65001, holdTime: 3, connectRetryTime: 0.2 });
+    sx.addPeer({
+      address: y,
+      port: sy.listenPort!,
+      localAddress: x,
+      remoteAs: 65002,
+      holdTime: 3,
+      connectRetryTime: 0.2,
+    });
+    sy.addPeer({
+      address: x,
+      port: sx.listenPort!,
+      localAddress: y,
+      remoteAs: 65001,
+      holdTime: 3,
+      connectRetryTime: 0.2,
+    });
     await waitForPeerState(sx, y, 'Established');
     await waitForPeerState(sy, x, 'Established');
     // Three keepalive exchanges later, nobody flapped.
-    await poll('three KEEPALIVEs', async () => ((sx.peer(y)!.messages.received.KEEPALIVE ?? 0) >= 4 ? true : undefined), 10_000);
+    await poll(
+      'three KEEPALIVEs',
+      async () => ((sx.peer(y)!.messages.received.KEEPALIVE ?? 0) >= 4 ? true : undefined),
+      10_000,
+    );
     assert.equal(sx.peer(y)!.flaps, 0);
     assert.equal(sy.peer(x)!.flaps, 0);
     assert.equal(sx.peer(y)!.state, 'Established');
@@ -75,7 +118,13 @@ describe('BgpSpeaker', () => {
     });
     await a.start();
     const b = make({ localAs: 65010, routerId: '10.0.0.2', listen: false });
-    b.addPeer({ address: `127.1.${subnet}.1`, port: a.listenPort!, localAddress: `127.2.${subnet}.5`, remoteAs: 65001, connectRetryTime: 0.2 });
+    b.addPeer({
+      address: `127.1.${subnet}.1`,
+      port: a.listenPort!,
+      localAddress: `127.2.${subnet}.5`,
+      remoteAs: 65001,
+      connectRetryTime: 0.2,
+    });
     await b.start();
     await waitForPeerState(a, `127.2.${subnet}.5`, 'Established');
     assert.equal(a.peer(`127.2.${subnet}.5`)!.dynamic, true);
@@ -84,7 +133,11 @@ describe('BgpSpeaker', () => {
     const n = await extra.expectNotification();
     assert.deepEqual([n.code, n.subcode], [6, 8]);
     await b.close();
-    await poll('the dynamic peer to be forgotten', async () => (a.peer(`127.2.${subnet}.5`) === undefined ? true : undefined), 10_000);
+    await poll(
+      'the dynamic peer to be forgotten',
+      async () => (a.peer(`127.2.${subnet}.5`) === undefined ? true : undefined),
+      10_000,
+    );
     // A wrong AS from the range: Bad Peer AS.
     const wrong = await RawPeer.connect(a.listenPort!, `127.2.${subnet}.7`, `127.1.${subnet}.1`);
     wrong.send((await import('../../../testing/index.js')).rawOpen({ asn: 65099, bgpId: '10.9.9.9' }));
@@ -110,20 +163,32 @@ describe('BgpSpeaker', () => {
     b.on('sessionDown', (e) => downs.push(e));
     a.reset(bAddr, 'new policy');
     await poll('B to see the reset', async () => downs[0], 5000);
-    assert.deepEqual(downs[0]!.reason, { kind: 'notification-received', code: 6, subcode: 4, data: downs[0]!.reason.kind === 'notification-received' ? downs[0]!.reason.data : new Uint8Array() });
+    assert.deepEqual(downs[0]!.reason, {
+      kind: 'notification-received',
+      code: 6,
+      subcode: 4,
+      data: downs[0]!.reason.kind === 'notification-received' ? downs[0]!.reason.data : new Uint8Array(),
+    });
     assert.match(b.peer(aAddr)!.notifications.lastReceived!.text, /new policy/);
     await waitForPeerState(b, aAddr, 'Established');
     await waitForPeerState(a, bAddr, 'Established');
   });
 
   test('updatePeer: timers apply without a reset; a family change resets with Cease/Other Configuration Change', async () => {
-    const { a, b, aAddr, bAddr } = await pair({ aPeer: { families: ['ipv4-unicast'] }, bPeer: { families: ['ipv4-unicast', 'ipv6-unicast'] } });
+    const { a, b, aAddr, bAddr } = await pair({
+      aPeer: { families: ['ipv4-unicast'] },
+      bPeer: { families: ['ipv4-unicast', 'ipv6-unicast'] },
+    });
     assert.deepEqual(b.negotiated(aAddr)!.families, [{ afi: 1, safi: 1 }]);
     a.updatePeer(bAddr, { connectRetryTime: 2, idleHold: { min: 0.2, max: 1 } });
     assert.equal(a.peer(bAddr)!.flaps, 0);
     assert.equal(a.peer(bAddr)!.state, 'Established');
     a.updatePeer(bAddr, { families: ['ipv4-unicast', 'ipv6-unicast'] });
-    await poll('B to see Cease/6', async () => (b.peer(aAddr)!.notifications.lastReceived?.subcode === 6 ? true : undefined), 5000);
+    await poll(
+      'B to see Cease/6',
+      async () => (b.peer(aAddr)!.notifications.lastReceived?.subcode === 6 ? true : undefined),
+      5000,
+    );
     await waitForPeerState(b, aAddr, 'Established');
     assert.deepEqual(b.negotiated(aAddr)!.families, [
       { afi: 1, safi: 1 },
@@ -135,7 +200,11 @@ describe('BgpSpeaker', () => {
     const { a, b, aAddr, bAddr } = await pair();
     await a.removePeer(bAddr);
     assert.equal(a.peer(bAddr), undefined);
-    await poll('B to see Cease/3', async () => (b.peer(aAddr)!.notifications.lastReceived?.subcode === 3 ? true : undefined), 5000);
+    await poll(
+      'B to see Cease/3',
+      async () => (b.peer(aAddr)!.notifications.lastReceived?.subcode === 3 ? true : undefined),
+      5000,
+    );
   });
 
   test('hold timer expiry: a silent peer gets Hold Timer Expired and the session-down event says so', async () => {
@@ -155,7 +224,10 @@ describe('BgpSpeaker', () => {
     const [n, m] = await Promise.all([raw.expectNotification(10_000), half.expectNotification(10_000)]);
     assert.deepEqual([n.code, n.subcode], [4, 0]);
     assert.deepEqual([m.code, m.subcode], [4, 0]);
-    assert.deepEqual(downs.map((d) => d.reason), [{ kind: 'hold-timer-expired' }, { kind: 'hold-timer-expired' }]);
+    assert.deepEqual(
+      downs.map((d) => d.reason),
+      [{ kind: 'hold-timer-expired' }, { kind: 'hold-timer-expired' }],
+    );
   });
 
   test('graceful restart helper: routes retained, refreshed, the rest purged at End-of-RIB', async () => {
@@ -176,7 +248,12 @@ describe('BgpSpeaker', () => {
     ];
     assert.deepEqual(downs[0]!.retained, both);
     assert.deepEqual(a.peer(bAddr)!.staleFamilies, both);
-    const b2 = make({ localAs: 65002, routerId: '10.0.0.2', listen: false, gracefulRestart: { ...gr, restarting: true } });
+    const b2 = make({
+      localAs: 65002,
+      routerId: '10.0.0.2',
+      listen: false,
+      gracefulRestart: { ...gr, restarting: true },
+    });
     b2.addPeer({ address: aAddr, port, localAddress: bAddr, remoteAs: 65001, connectRetryTime: 0.2 });
     await b2.start();
     await waitForPeerState(a, bAddr, 'Established');
@@ -197,7 +274,10 @@ describe('BgpSpeaker', () => {
   test('graceful restart helper: the restart timer, long-lived stale, forwarding state lost', async () => {
     // Peer does not come back: purge when its restart time runs out.
     {
-      const { a, b } = await pair({ b: { gracefulRestart: { restartTime: 1 } }, bPeer: { families: ['ipv4-unicast'] } });
+      const { a, b } = await pair({
+        b: { gracefulRestart: { restartTime: 1 } },
+        bPeer: { families: ['ipv4-unicast'] },
+      });
       const stale: StaleRoutesEvent[] = [];
       a.on('staleRoutes', (e) => stale.push(e));
       await b.abort();
@@ -208,7 +288,12 @@ describe('BgpSpeaker', () => {
     {
       const llgr = { staleTime: 1 };
       const v4 = { families: ['ipv4-unicast' as const] };
-      const { a, b, bAddr } = await pair({ a: { longLivedGracefulRestart: llgr }, b: { gracefulRestart: { restartTime: 1 }, longLivedGracefulRestart: llgr }, aPeer: v4, bPeer: v4 });
+      const { a, b, bAddr } = await pair({
+        a: { longLivedGracefulRestart: llgr },
+        b: { gracefulRestart: { restartTime: 1 }, longLivedGracefulRestart: llgr },
+        aPeer: v4,
+        bPeer: v4,
+      });
       const stale: StaleRoutesEvent[] = [];
       a.on('staleRoutes', (e) => stale.push(e));
       await b.abort();
@@ -224,13 +309,28 @@ describe('BgpSpeaker', () => {
     }
     // Back without the forwarding state bit: stale routes go at once (RFC 4724 §4.2).
     {
-      const { a, b, aAddr, bAddr, port } = await pair({ b: { gracefulRestart: { restartTime: 30, forwardingState: true } }, bPeer: { families: ['ipv4-unicast'] } });
+      const { a, b, aAddr, bAddr, port } = await pair({
+        b: { gracefulRestart: { restartTime: 30, forwardingState: true } },
+        bPeer: { families: ['ipv4-unicast'] },
+      });
       const stale: StaleRoutesEvent[] = [];
       a.on('staleRoutes', (e) => stale.push(e));
       await b.abort();
       await poll('stale', async () => (a.peer(bAddr)!.staleFamilies.length === 1 ? true : undefined), 10_000);
-      const b2 = make({ localAs: 65002, routerId: '10.0.0.2', listen: false, gracefulRestart: { restartTime: 30, forwardingState: false, restarting: true } });
-      b2.addPeer({ address: aAddr, port, localAddress: bAddr, remoteAs: 65001, connectRetryTime: 0.2, families: ['ipv4-unicast'] });
+      const b2 = make({
+        localAs: 65002,
+        routerId: '10.0.0.2',
+        listen: false,
+        gracefulRestart: { restartTime: 30, forwardingState: false, restarting: true },
+      });
+      b2.addPeer({
+        address: aAddr,
+        port,
+        localAddress: bAddr,
+        remoteAs: 65001,
+        connectRetryTime: 0.2,
+        families: ['ipv4-unicast'],
+      });
       await b2.start();
       const e = await poll('purge', async () => stale[0], 10_000);
       assert.deepEqual([e.action, e.cause], ['purge', 'not-preserved']);
@@ -251,7 +351,12 @@ describe('BgpSpeaker', () => {
     subnet++;
     const aAddr = `127.1.${subnet}.1`;
     const rawAddr = `127.1.${subnet}.2`;
-    const a = make({ localAs: 65001, routerId: '10.0.0.1', listen: { address: aAddr, port: 0 }, sendQueueHighWater: 64 * 1024 });
+    const a = make({
+      localAs: 65001,
+      routerId: '10.0.0.1',
+      listen: { address: aAddr, port: 0 },
+      sendQueueHighWater: 64 * 1024,
+    });
     a.addPeer({ address: rawAddr, remoteAs: 65100, passive: true, families: ['ipv4-unicast'] });
     await a.start();
     const raw = await RawPeer.connect(a.listenPort!, rawAddr, aAddr);
@@ -264,7 +369,8 @@ describe('BgpSpeaker', () => {
     let sent = 0;
     for (let i = 0; ; i++) {
       const prefixes: Prefix[] = [];
-      for (let j = 0; j < 1000; j++) prefixes.push(parsePrefix(`${20 + (i >> 8)}.${i & 255}.${j >> 2}.${(j & 3) * 64}/26`));
+      for (let j = 0; j < 1000; j++)
+        prefixes.push(parsePrefix(`${20 + (i >> 8)}.${i & 255}.${j >> 2}.${(j & 3) * 64}/26`));
       const messages = packUpdates(prefixes, attrs, n);
       sent += messages.length;
       if (!a.send(rawAddr, messages)) break;
@@ -286,7 +392,10 @@ describe('BgpSpeaker', () => {
   });
 
   test('ADD-PATH and extended messages are negotiated per session and used by the codec', async () => {
-    const { a, b, aAddr, bAddr } = await pair({ aPeer: { addPath: { 'ipv4-unicast': 'both' } }, bPeer: { addPath: { 'ipv4-unicast': 'both' } } });
+    const { a, b, aAddr, bAddr } = await pair({
+      aPeer: { addPath: { 'ipv4-unicast': 'both' } },
+      bPeer: { addPath: { 'ipv4-unicast': 'both' } },
+    });
     const n = b.negotiated(aAddr)!;
     assert.deepEqual(n.addPath, [{ afi: 1, safi: 1, receive: true, send: true }]);
     assert.equal(n.extendedMessage, true);
@@ -296,7 +405,10 @@ describe('BgpSpeaker', () => {
     const many: Prefix[] = [];
     for (let i = 0; i < 3000; i++) many.push(parsePrefix(`30.${i >> 8}.${i & 255}.0/24`, 1 + (i % 2)));
     const messages = packUpdates(many, attrs, n);
-    assert.ok(messages.some((m) => m.length > 4096), 'an UPDATE above 4096 octets');
+    assert.ok(
+      messages.some((m) => m.length > 4096),
+      'an UPDATE above 4096 octets',
+    );
     b.send(aAddr, messages);
     await collected.waitForCount(bAddr, 3000);
     assert.ok(collected.routes.has(`${bAddr} 30.0.0.0/24#1`));
@@ -309,7 +421,11 @@ describe('BgpSpeaker', () => {
       throw new Error('consumer bug');
     });
     await announce(b, aAddr, ['10.1.0.0/24'], originAttributes(65002, { nextHop: bAddr }));
-    await poll('the UPDATE to be counted', async () => (a.peer(bAddr)!.messages.received.UPDATE ? true : undefined), 5000);
+    await poll(
+      'the UPDATE to be counted',
+      async () => (a.peer(bAddr)!.messages.received.UPDATE ? true : undefined),
+      5000,
+    );
     assert.equal(a.peer(bAddr)!.state, 'Established');
   });
 
@@ -338,16 +454,46 @@ describe('BgpSpeaker', () => {
       }
       return undefined;
     };
-    assert.equal(field(() => new BgpSpeaker({ localAs: 0, routerId: '10.0.0.1' })), 'localAs');
-    assert.equal(field(() => new BgpSpeaker({ localAs: 1, routerId: '0.0.0.0' })), 'routerId');
-    assert.equal(field(() => new BgpSpeaker({ localAs: 1, routerId: '10.0.0.1', listen: { address: 'here', port: 179 } })), 'listen.address');
-    assert.equal(field(() => new BgpSpeaker({ localAs: 1, routerId: '10.0.0.1', dynamicPeers: [{ prefix: '10.0.0.0/33', remoteAs: 1 }] })), 'dynamicPeers[0].prefix');
+    assert.equal(
+      field(() => new BgpSpeaker({ localAs: 0, routerId: '10.0.0.1' })),
+      'localAs',
+    );
+    assert.equal(
+      field(() => new BgpSpeaker({ localAs: 1, routerId: '0.0.0.0' })),
+      'routerId',
+    );
+    assert.equal(
+      field(() => new BgpSpeaker({ localAs: 1, routerId: '10.0.0.1', listen: { address: 'here', port: 179 } })),
+      'listen.address',
+    );
+    assert.equal(
+      field(
+        () =>
+          new BgpSpeaker({ localAs: 1, routerId: '10.0.0.1', dynamicPeers: [{ prefix: '10.0.0.0/33', remoteAs: 1 }] }),
+      ),
+      'dynamicPeers[0].prefix',
+    );
     const s = make({ localAs: 65001, routerId: '10.0.0.1', listen: false });
-    assert.equal(field(() => s.addPeer({ address: 'nope', remoteAs: 1 })), 'peer.address');
-    assert.equal(field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 2 ** 32 })), 'peer.remoteAs');
-    assert.equal(field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1, holdTime: 2 })), 'peer.holdTime');
-    assert.equal(field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1, families: ['ipv5-unicast' as 'ipv4-unicast'] })), 'peer.families');
-    assert.equal(field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1, gracefulRestart: { restartTime: 5000 } })), 'peer.gracefulRestart.restartTime');
+    assert.equal(
+      field(() => s.addPeer({ address: 'nope', remoteAs: 1 })),
+      'peer.address',
+    );
+    assert.equal(
+      field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 2 ** 32 })),
+      'peer.remoteAs',
+    );
+    assert.equal(
+      field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1, holdTime: 2 })),
+      'peer.holdTime',
+    );
+    assert.equal(
+      field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1, families: ['ipv5-unicast' as 'ipv4-unicast'] })),
+      'peer.families',
+    );
+    assert.equal(
+      field(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1, gracefulRestart: { restartTime: 5000 } })),
+      'peer.gracefulRestart.restartTime',
+    );
     s.addPeer({ address: '10.0.0.2', remoteAs: 1 });
     assert.throws(() => s.addPeer({ address: '10.0.0.2', remoteAs: 1 }), AlreadyExistsError);
     assert.throws(() => s.send('10.0.0.3', new Uint8Array()), NotFoundError);

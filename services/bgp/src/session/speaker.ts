@@ -8,8 +8,21 @@ import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { AlreadyExistsError, NotFoundError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import { BASELINE_CODEC_OPTIONS, CeaseSubcode, ErrorCode, MessageType, encodeMessage, type NegotiatedOptions } from '../codec/index.js';
-import { canonicalAddress, resolvePeerConfig, resolveSpeakerConfig, type ResolvedPeerConfig, type ResolvedSpeakerConfig } from './config.js';
+import {
+  BASELINE_CODEC_OPTIONS,
+  CeaseSubcode,
+  ErrorCode,
+  MessageType,
+  encodeMessage,
+  type NegotiatedOptions,
+} from '../codec/index.js';
+import {
+  canonicalAddress,
+  resolvePeerConfig,
+  resolveSpeakerConfig,
+  type ResolvedPeerConfig,
+  type ResolvedSpeakerConfig,
+} from './config.js';
 import { createSpeakerMetrics, type SpeakerMetrics } from './metrics.js';
 import { Peer, type PeerHost } from './peer.js';
 import { ListenerSecurity, peerSecurity } from './security.js';
@@ -54,7 +67,14 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     this.speakerInput = config;
     this.transport = config.transport ?? netTransport;
     this.log = (config.logger ?? createLogger('bgp')).child({ subsystem: 'bgp-speaker' });
-    this.metrics = createSpeakerMetrics(config.meter, { peers: () => [...this.peersByAddress.values()].map((p) => ({ address: p.address, state: p.state, outQueueBytes: p.outQueueBytes })) });
+    this.metrics = createSpeakerMetrics(config.meter, {
+      peers: () =>
+        [...this.peersByAddress.values()].map((p) => ({
+          address: p.address,
+          state: p.state,
+          outQueueBytes: p.outQueueBytes,
+        })),
+    });
     this.restarting = config.gracefulRestart?.restarting === true;
     this.listenerSecurity = new ListenerSecurity(this.log);
     const self = this;
@@ -135,7 +155,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   addPeer(config: PeerConfig): void {
     const resolved = resolvePeerConfig(config, this.speakerInput);
-    if (this.peersByAddress.has(resolved.address)) throw new AlreadyExistsError(`peer ${resolved.address} already exists`);
+    if (this.peersByAddress.has(resolved.address))
+      throw new AlreadyExistsError(`peer ${resolved.address} already exists`);
     this.addResolved(resolved);
   }
 
@@ -153,7 +174,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
    */
   updatePeer(address: string, changes: Partial<Omit<PeerConfig, 'address'>>): void {
     const peer = this.get(address);
-    const next = resolvePeerConfig({ ...this.toPeerConfig(peer.config), ...changes, address: peer.address }, this.speakerInput, peer.config.dynamic);
+    const next = resolvePeerConfig(
+      { ...this.toPeerConfig(peer.config), ...changes, address: peer.address },
+      this.speakerInput,
+      peer.config.dynamic,
+    );
     const reset = RESET_FIELDS.some((f) => JSON.stringify(next[f]) !== JSON.stringify(peer.config[f]));
     peer.applyConfig(next);
     this.securityChanged(peer);
@@ -322,14 +347,20 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const address = canonicalAddress(socket.remoteAddress ?? '');
     let peer = address ? this.peersByAddress.get(address) : undefined;
     if (!peer && address) {
-      const range = this.config.dynamicPeers.find((d) => d.range.check(address, address.includes(':') ? 'ipv6' : 'ipv4'));
+      const range = this.config.dynamicPeers.find((d) =>
+        d.range.check(address, address.includes(':') ? 'ipv6' : 'ipv4'),
+      );
       if (range) {
         const dynamicCount = [...this.peersByAddress.values()].filter((p) => p.config.dynamic).length;
         if (dynamicCount >= this.config.maxDynamicPeers) {
           this.reject(socket, CeaseSubcode.OutOfResources, `dynamic peer limit ${this.config.maxDynamicPeers} reached`);
           return;
         }
-        const resolved = resolvePeerConfig({ ...range.template, address, remoteAs: range.remoteAs, passive: true }, this.speakerInput, true);
+        const resolved = resolvePeerConfig(
+          { ...range.template, address, remoteAs: range.remoteAs, passive: true },
+          this.speakerInput,
+          true,
+        );
         peer = this.addResolved(resolved);
         this.log.info({ peer: address, range: range.prefix }, 'dynamic peer created');
         this.watchDynamic(peer);
@@ -387,10 +418,16 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     socket.once('close', () => this.rejecting.delete(socket));
     const timer = setTimeout(() => socket.destroy(), 2000);
     timer.unref();
-    socket.end(encodeMessage({ type: MessageType.Notification, code: ErrorCode.Cease, subcode, data: new Uint8Array(0) }, BASELINE_CODEC_OPTIONS), () => {
-      clearTimeout(timer);
-      socket.destroy();
-    });
+    socket.end(
+      encodeMessage(
+        { type: MessageType.Notification, code: ErrorCode.Cease, subcode, data: new Uint8Array(0) },
+        BASELINE_CODEC_OPTIONS,
+      ),
+      () => {
+        clearTimeout(timer);
+        socket.destroy();
+      },
+    );
   }
 
   /** Listener exceptions are the layer above's bugs: logged, never allowed to break a session. */

@@ -46,12 +46,15 @@ export const netTransport: BgpTransport = {
     });
   },
   connect({ host, port, localAddress, timeoutMs, security }) {
-    if (isSecured(security)) return connectSecured({ host, port, ...(localAddress ? { localAddress } : {}), timeoutMs, security });
+    if (isSecured(security))
+      return connectSecured({ host, port, ...(localAddress ? { localAddress } : {}), timeoutMs, security });
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host, port, ...(localAddress ? { localAddress } : {}), noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(Object.assign(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        reject(
+          Object.assign(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        );
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);

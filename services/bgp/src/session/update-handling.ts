@@ -12,7 +12,11 @@ import { MessageType, type AfiSafi, type MpUnreach, type UpdateMessage } from '.
 export function treatAsWithdraw(u: UpdateMessage): UpdateMessage[] {
   const withdrawn = u.nlri.length > 0 ? [...u.withdrawn, ...u.nlri] : u.withdrawn;
   const reach = u.mpReach;
-  const first: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = { type: MessageType.Update, withdrawn, nlri: [] };
+  const first: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = {
+    type: MessageType.Update,
+    withdrawn,
+    nlri: [],
+  };
   if (!reach) {
     if (u.mpUnreach) first.mpUnreach = u.mpUnreach;
     return [first];
@@ -36,7 +40,10 @@ export function treatAsWithdraw(u: UpdateMessage): UpdateMessage[] {
  * use them); returns the dropped families for logging. Classic NLRI are IPv4 unicast and are
  * dropped too when IPv4 unicast was not negotiated.
  */
-export function keepNegotiatedFamilies(u: UpdateMessage, families: readonly AfiSafi[]): { update: UpdateMessage; dropped: AfiSafi[] } {
+export function keepNegotiatedFamilies(
+  u: UpdateMessage,
+  families: readonly AfiSafi[],
+): { update: UpdateMessage; dropped: AfiSafi[] } {
   const ok = (afi: number, safi: number): boolean => families.some((f) => f.afi === afi && f.safi === safi);
   const dropped: AfiSafi[] = [];
   let out: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } | undefined;

@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url';
 export interface SockoptAddon {
   readonly abi: number;
   connect(
-    options: { host: string; port: number; localAddress?: string; md5Key?: Buffer; ttl?: number; minTtl?: number; timeoutMs: number },
+    options: {
+      host: string;
+      port: number;
+      localAddress?: string;
+      md5Key?: Buffer;
+      ttl?: number;
+      minTtl?: number;
+      timeoutMs: number;
+    },
     callback: (err: NodeJS.ErrnoException | null, fd?: number) => void,
   ): void;
   /** Installs (key) or removes (null) the TCP-MD5 key for one peer address. */
@@ -37,7 +45,11 @@ function candidates(): string[] {
   if (process.env.MESHLESS_SOCKOPT_ADDON) out.push(process.env.MESHLESS_SOCKOPT_ADDON);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    out.push(join(dir, 'native', 'build', FILE), join(dir, 'services', 'bgp', 'native', 'build', FILE), join(dir, FILE));
+    out.push(
+      join(dir, 'native', 'build', FILE),
+      join(dir, 'services', 'bgp', 'native', 'build', FILE),
+      join(dir, FILE),
+    );
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
@@ -48,12 +60,19 @@ function candidates(): string[] {
 let loaded: { addon: SockoptAddon } | { reason: string } | undefined;
 
 function load(): { addon: SockoptAddon } | { reason: string } {
-  if (process.platform !== 'linux') return { reason: `TCP-MD5 and GTSM are implemented for Linux only (this is ${process.platform})` };
+  if (process.platform !== 'linux')
+    return { reason: `TCP-MD5 and GTSM are implemented for Linux only (this is ${process.platform})` };
   const path = candidates().find((p) => existsSync(p));
-  if (!path) return { reason: `the native socket-option addon is not built (no services/bgp/native/build/${FILE} above ${fileURLToPath(import.meta.url)}): run bash infra/install.sh` };
+  if (!path)
+    return {
+      reason: `the native socket-option addon is not built (no services/bgp/native/build/${FILE} above ${fileURLToPath(import.meta.url)}): run bash infra/install.sh`,
+    };
   try {
     const addon = createRequire(import.meta.url)(path) as SockoptAddon;
-    if (addon.abi !== EXPECTED_ABI) return { reason: `the native socket-option addon at ${path} is stale (ABI ${addon.abi}, need ${EXPECTED_ABI}): run bash infra/install.sh` };
+    if (addon.abi !== EXPECTED_ABI)
+      return {
+        reason: `the native socket-option addon at ${path} is stale (ABI ${addon.abi}, need ${EXPECTED_ABI}): run bash infra/install.sh`,
+      };
     return { addon };
   } catch (err) {
     return { reason: `the native socket-option addon at ${path} does not load: ${(err as Error).message}` };

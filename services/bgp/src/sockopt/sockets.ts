@@ -103,7 +103,14 @@ export function connectSecuredDescriptor(o: SecureConnectOptions): Promise<numbe
         },
         (err, fd) => {
           if (err) {
-            reject(err.code === 'ETIMEDOUT' ? codedError(`connect to ${o.host}:${o.port} timed out after ${o.timeoutMs} ms (with ${describe(o.security)})`, 'ETIMEDOUT') : err);
+            reject(
+              err.code === 'ETIMEDOUT'
+                ? codedError(
+                    `connect to ${o.host}:${o.port} timed out after ${o.timeoutMs} ms (with ${describe(o.security)})`,
+                    'ETIMEDOUT',
+                  )
+                : err,
+            );
             return;
           }
           resolve(fd!);

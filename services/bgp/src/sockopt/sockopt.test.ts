@@ -9,7 +9,10 @@ import { connectSecured, prepareListener, secureAccepted, setListenerKey, sockop
 
 const NATIVE_DIR = fileURLToPath(new URL('../../native', import.meta.url));
 
-async function listen(host: string, onConnection: (s: Socket) => void = (s) => s.end('hello')): Promise<{ server: Server; port: number }> {
+async function listen(
+  host: string,
+  onConnection: (s: Socket) => void = (s) => s.end('hello'),
+): Promise<{ server: Server; port: number }> {
   const server = createServer(onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -55,13 +58,42 @@ describe('native socket-option addon', () => {
       const host = listenOn === '::' ? '127.4.0.2' : listenOn;
       try {
         setListenerKey(server, from, Buffer.from('right'));
-        const s = await connectSecured({ host, port, localAddress: from, timeoutMs: 5000, security: { md5Key: Buffer.from('right') } });
+        const s = await connectSecured({
+          host,
+          port,
+          localAddress: from,
+          timeoutMs: 5000,
+          security: { md5Key: Buffer.from('right') },
+        });
         assert.equal(await read(s), 'hello', `${listenOn}: signed connection`);
-        assert.equal(await refused(connectSecured({ host, port, localAddress: from, timeoutMs: 800, security: { md5Key: Buffer.from('wrong') } })), 'ETIMEDOUT');
-        assert.equal(await refused(connectSecured({ host, port, localAddress: from, timeoutMs: 800, security: { ttlSecurity: 1 } })), 'ETIMEDOUT', 'unsigned');
+        assert.equal(
+          await refused(
+            connectSecured({
+              host,
+              port,
+              localAddress: from,
+              timeoutMs: 800,
+              security: { md5Key: Buffer.from('wrong') },
+            }),
+          ),
+          'ETIMEDOUT',
+        );
+        assert.equal(
+          await refused(
+            connectSecured({ host, port, localAddress: from, timeoutMs: 800, security: { ttlSecurity: 1 } }),
+          ),
+          'ETIMEDOUT',
+          'unsigned',
+        );
         // Removing the key lets unsigned connections in again.
         setListenerKey(server, from, undefined);
-        const plain = await connectSecured({ host, port, localAddress: from, timeoutMs: 5000, security: { ttlSecurity: 255 } });
+        const plain = await connectSecured({
+          host,
+          port,
+          localAddress: from,
+          timeoutMs: 5000,
+          security: { ttlSecurity: 255 },
+        });
         assert.equal(await read(plain), 'hello');
       } finally {
         server.close();
@@ -88,7 +120,10 @@ describe('native socket-option addon', () => {
   test('GTSM: a listener answering with the default TTL (64) is below our minimum: no connection', async () => {
     const { server, port } = await listen('127.4.0.4');
     try {
-      assert.equal(await refused(connectSecured({ host: '127.4.0.4', port, timeoutMs: 800, security: { ttlSecurity: 1 } })), 'ETIMEDOUT');
+      assert.equal(
+        await refused(connectSecured({ host: '127.4.0.4', port, timeoutMs: 800, security: { ttlSecurity: 1 } })),
+        'ETIMEDOUT',
+      );
       const ok = await connectSecured({ host: '127.4.0.4', port, timeoutMs: 5000, security: { ttlSecurity: 192 } });
       assert.equal(await read(ok), 'hello', 'TTL 64 is enough for 192 hops (minimum 64)');
     } finally {
@@ -100,14 +135,47 @@ describe('native socket-option addon', () => {
     const { server, port } = await listen('127.4.0.5');
     try {
       // The kernel's RST for a closed port has TTL 64: a minimum of 255 would drop it too.
-      assert.equal(await refused(connectSecured({ host: '127.4.0.5', port: port === 65535 ? 1 : port + 1, timeoutMs: 5000, security: { ttlSecurity: 192 } })), 'ECONNREFUSED');
-      assert.throws(() => setListenerKey(server, '::1', Buffer.from('k')), (e: NodeJS.ErrnoException) => e.code === 'EAFNOSUPPORT' && /TCP_MD5SIG/.test(e.message));
-      assert.throws(() => setListenerKey(server, 'not-an-address', Buffer.from('k')), (e: NodeJS.ErrnoException) => e.code === 'EINVAL');
-      assert.equal(await refused(connectSecured({ host: '127.4.0.5', port, localAddress: '192.0.2.1', timeoutMs: 5000, security: { ttlSecurity: 1 } })), 'EADDRNOTAVAIL');
+      assert.equal(
+        await refused(
+          connectSecured({
+            host: '127.4.0.5',
+            port: port === 65535 ? 1 : port + 1,
+            timeoutMs: 5000,
+            security: { ttlSecurity: 192 },
+          }),
+        ),
+        'ECONNREFUSED',
+      );
+      assert.throws(
+        () => setListenerKey(server, '::1', Buffer.from('k')),
+        (e: NodeJS.ErrnoException) => e.code === 'EAFNOSUPPORT' && /TCP_MD5SIG/.test(e.message),
+      );
+      assert.throws(
+        () => setListenerKey(server, 'not-an-address', Buffer.from('k')),
+        (e: NodeJS.ErrnoException) => e.code === 'EINVAL',
+      );
+      assert.equal(
+        await refused(
+          connectSecured({
+            host: '127.4.0.5',
+            port,
+            localAddress: '192.0.2.1',
+            timeoutMs: 5000,
+            security: { ttlSecurity: 1 },
+          }),
+        ),
+        'EADDRNOTAVAIL',
+      );
       const addon = sockoptAddon();
       assert.ok('addon' in addon);
-      assert.throws(() => addon.addon.setTtl(-1, 255, 0), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.message.startsWith('getsockname'));
-      assert.throws(() => addon.addon.connect({ host: '127.0.0.1', port: 0, timeoutMs: 10 }, () => undefined), /port must be 1\.\.65535/);
+      assert.throws(
+        () => addon.addon.setTtl(-1, 255, 0),
+        (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.message.startsWith('getsockname'),
+      );
+      assert.throws(
+        () => addon.addon.connect({ host: '127.0.0.1', port: 0, timeoutMs: 10 }, () => undefined),
+        /port must be 1\.\.65535/,
+      );
     } finally {
       server.close();
     }

@@ -8,7 +8,7 @@ import type { AgentConfig } from '../../../agent/index.js';
 export function register(program: Command, ctx: CliContext): void {
   registerService(program, ctx, {
     name: 'agent',
-    summary: 'run a node agent: follows the sync servers and keeps this node\'s view',
+    summary: "run a node agent: follows the sync servers and keeps this node's view",
     async load() {
       const { agentConfigSpec, runAgent } = await import('../../../agent/index.js');
       return {

@@ -25,7 +25,8 @@ function since(ms: number, now = new Date()): string {
   if (!ms) return '';
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, '0');
-  if (d.toDateString() === now.toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (d.toDateString() === now.toDateString())
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
@@ -40,7 +41,16 @@ export function formatPeers(res: PeersResponse, now = new Date()): string {
     String(p.prefixesRejected),
     String(p.prefixesSent),
   ]);
-  return boxTable(['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'IMPORTED', 'FILTERED', 'EXPORTED'], rows, ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right']);
+  return boxTable(['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'IMPORTED', 'FILTERED', 'EXPORTED'], rows, [
+    'left',
+    'left',
+    'left',
+    'left',
+    'left',
+    'right',
+    'right',
+    'right',
+  ]);
 }
 
 function originLetter(origin: string): string {
@@ -71,8 +81,10 @@ export function formatRoutes(res: RoutesResponse, status: StatusResponse): strin
       if (p.hasLocalPref) out += `\tBGP.local_pref: ${p.localPref}${calicoPriorityNote(p.localPref)}\n`;
       if (p.originatorId) out += `\tBGP.originator_id: ${p.originatorId}\n`;
       if (p.clusterList.length) out += `\tBGP.cluster_list: ${p.clusterList.join(' ')}\n`;
-      if (p.communities.length) out += `\tBGP.community: ${p.communities.map((c) => `(${c.replace(':', ',')})`).join(' ')}\n`;
-      if (p.largeCommunities.length) out += `\tBGP.large_community: ${p.largeCommunities.map((c) => `(${c.split(':').join(', ')})`).join(' ')}\n`;
+      if (p.communities.length)
+        out += `\tBGP.community: ${p.communities.map((c) => `(${c.replace(':', ',')})`).join(' ')}\n`;
+      if (p.largeCommunities.length)
+        out += `\tBGP.large_community: ${p.largeCommunities.map((c) => `(${c.split(':').join(', ')})`).join(' ')}\n`;
     });
   }
   if (res.truncated) out += `(${res.prefixes.length} of ${res.matched} prefixes shown; --limit raises it)\n`;
@@ -83,7 +95,9 @@ export function register(program: Command, ctx: CliContext): void {
   const bgp = program
     .command('bgp')
     .summary("a route reflector's BGP sessions and routes (its admin API)")
-    .description("Show a route reflector's BGP sessions and routes, or reset and shut down sessions, through its admin API.")
+    .description(
+      "Show a route reflector's BGP sessions and routes, or reset and shut down sessions, through its admin API.",
+    )
     .option('--rr <host:port>', `route reflector admin API (env MESHLESS_RR, default ${DEFAULT_RR_ADMIN})`)
     .addHelpText(
       'after',
@@ -111,11 +125,21 @@ Examples:
   };
   const explain = (err: unknown, address: string): never => {
     const e = err as Error;
-    if (e.name === 'UnavailableError' && /No connection established/i.test(e.message) && !/ECONNREFUSED|Connection refused/i.test(e.message)) {
-      throw new CliError(`no connection to the route reflector admin API at ${address} (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)`, { cause: err });
+    if (
+      e.name === 'UnavailableError' &&
+      /No connection established/i.test(e.message) &&
+      !/ECONNREFUSED|Connection refused/i.test(e.message)
+    ) {
+      throw new CliError(
+        `no connection to the route reflector admin API at ${address} (if it serves mutual TLS, give --credentials DIR or MESHLESS_CREDENTIALS)`,
+        { cause: err },
+      );
     }
     if (e.name === 'UnavailableError' && /ECONNREFUSED|No connection established|Connection refused/i.test(e.message)) {
-      throw new CliError(`no route reflector admin API at ${address} (is \`meshless rr\` running? --rr or MESHLESS_RR selects another)`, { cause: err });
+      throw new CliError(
+        `no route reflector admin API at ${address} (is \`meshless rr\` running? --rr or MESHLESS_RR selects another)`,
+        { cause: err },
+      );
     }
     throw new CliError(oneLine(err), { cause: err });
   };
@@ -134,21 +158,28 @@ Examples:
 
   bgp
     .command('routes [prefix]')
-    .description('Show the routes in the reflector\'s table: every path of each prefix, best (*) first.')
+    .description("Show the routes in the reflector's table: every path of each prefix, best (*) first.")
     .option('--longer', 'every prefix inside PREFIX, not only PREFIX itself')
     .option('--limit <n>', 'at most this many prefixes', '1000')
     .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (prefix: string | undefined, opts: { longer?: boolean; limit: string; output: string }, cmd: Command) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new CliError(`invalid --limit '${opts.limit}': a positive integer`);
-      const client = await connect(cmd);
-      const [res, status] = await Promise.all([client.routes({ prefix: prefix ?? '', longer: opts.longer === true, limit }), client.status()]).catch((err: unknown) => explain(err, client.address));
-      if (opts.output === 'json') ctx.print(JSON.stringify(res, null, 2) + '\n');
-      else if (opts.output === 'text') {
-        if (prefix && res.matched === 0) throw new CliError(`no route for ${prefix}${opts.longer ? ' or inside it' : ''}`);
-        ctx.print(formatRoutes(res, status));
-      } else throw new CliError(`invalid --output '${opts.output}': text or json`);
-    });
+    .action(
+      async (prefix: string | undefined, opts: { longer?: boolean; limit: string; output: string }, cmd: Command) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new CliError(`invalid --limit '${opts.limit}': a positive integer`);
+        const client = await connect(cmd);
+        const [res, status] = await Promise.all([
+          client.routes({ prefix: prefix ?? '', longer: opts.longer === true, limit }),
+          client.status(),
+        ]).catch((err: unknown) => explain(err, client.address));
+        if (opts.output === 'json') ctx.print(JSON.stringify(res, null, 2) + '\n');
+        else if (opts.output === 'text') {
+          if (prefix && res.matched === 0)
+            throw new CliError(`no route for ${prefix}${opts.longer ? ' or inside it' : ''}`);
+          ctx.print(formatRoutes(res, status));
+        } else throw new CliError(`invalid --output '${opts.output}': text or json`);
+      },
+    );
 
   const peer = bgp.command('peer').description('Act on one BGP session.');
   const act = (name: 'reset' | 'shutdown', summary: string) =>

@@ -18,7 +18,9 @@ export function register(program: Command, ctx: CliContext): void {
   const certs = program
     .command('certs')
     .summary('a local certificate authority: certificates for mutual TLS')
-    .description('Create a local CA and issue certificates (identity = role and name, in a URI SAN meshless://ROLE/NAME).')
+    .description(
+      'Create a local CA and issue certificates (identity = role and name, in a URI SAN meshless://ROLE/NAME).',
+    )
     .addHelpText(
       'after',
       `
@@ -42,7 +44,8 @@ Examples:
     .action(async (opts: { caDir?: string; days: string; force?: boolean }) => {
       const tls = await import('../../../shared/tls/index.js');
       const dir = resolve(opts.caDir ?? defaultCaDir(ctx.io.env, tls.defaultCredentialsDir(ctx.io.env)));
-      if (existsSync(join(dir, tls.CA_FILE)) && !opts.force) throw new CliError(`a CA already exists in ${dir} (--force replaces it)`);
+      if (existsSync(join(dir, tls.CA_FILE)) && !opts.force)
+        throw new CliError(`a CA already exists in ${dir} (--force replaces it)`);
       const ca = await tls.createCa({ days: positive(opts.days, '--days') });
       tls.writeCa(dir, ca);
       ctx.print(`CA created in ${dir} (${tls.CA_FILE}, ${tls.CA_KEY_FILE})\n`);
@@ -51,30 +54,45 @@ Examples:
   certs
     .command('issue')
     .description('Issue a certificate for one identity, written as a credentials directory (ca.crt, tls.crt, tls.key).')
-    .requiredOption('--node <name>', 'the identity\'s name: the node name for --role node or reflector, any name otherwise')
+    .requiredOption(
+      '--node <name>',
+      "the identity's name: the node name for --role node or reflector, any name otherwise",
+    )
     .requiredOption('--role <role>', 'admin, node, reflector, sync-server, controller, read-only or datastore')
     .option('--out <dir>', 'directory to write (default ./ROLE-NAME)')
     .option('--ca-dir <dir>', 'the CA (env MESHLESS_CA_DIR, default ~/.config/meshless/ca)')
     .option('--days <n>', 'validity in days', '365')
-    .option('--host <name...>', 'DNS names or IP addresses to add, for tools that check the server\'s host name')
-    .action(async (opts: { node: string; role: string; out?: string; caDir?: string; days: string; host?: string[] }) => {
-      const tls = await import('../../../shared/tls/index.js');
-      if (!tls.isRole(opts.role)) throw new CliError(`invalid --role '${opts.role}': must be one of ${tls.ROLES.join(', ')}`);
-      const bad = tls.checkIdentityName(opts.node);
-      if (bad) throw new CliError(`invalid --node: ${bad}`);
-      const dir = resolve(opts.caDir ?? defaultCaDir(ctx.io.env, tls.defaultCredentialsDir(ctx.io.env)));
-      const ca = tls.readCa(dir);
-      if (!ca) throw new CliError(`no CA in ${dir} (meshless certs init creates one; --ca-dir or MESHLESS_CA_DIR selects another)`);
-      const out = resolve(opts.out ?? `${opts.role}-${opts.node}`);
-      const issued = await tls.issueCertificate(ca, { identity: { role: opts.role, name: opts.node }, days: positive(opts.days, '--days'), hosts: opts.host ?? [] });
-      tls.writeCredentials(out, { ca: ca.cert, cert: issued.cert, key: issued.key });
-      ctx.print(`issued ${tls.identityUri({ role: opts.role, name: opts.node })} in ${out} (ca.crt, tls.crt, tls.key)\n`);
-    });
+    .option('--host <name...>', "DNS names or IP addresses to add, for tools that check the server's host name")
+    .action(
+      async (opts: { node: string; role: string; out?: string; caDir?: string; days: string; host?: string[] }) => {
+        const tls = await import('../../../shared/tls/index.js');
+        if (!tls.isRole(opts.role))
+          throw new CliError(`invalid --role '${opts.role}': must be one of ${tls.ROLES.join(', ')}`);
+        const bad = tls.checkIdentityName(opts.node);
+        if (bad) throw new CliError(`invalid --node: ${bad}`);
+        const dir = resolve(opts.caDir ?? defaultCaDir(ctx.io.env, tls.defaultCredentialsDir(ctx.io.env)));
+        const ca = tls.readCa(dir);
+        if (!ca)
+          throw new CliError(
+            `no CA in ${dir} (meshless certs init creates one; --ca-dir or MESHLESS_CA_DIR selects another)`,
+          );
+        const out = resolve(opts.out ?? `${opts.role}-${opts.node}`);
+        const issued = await tls.issueCertificate(ca, {
+          identity: { role: opts.role, name: opts.node },
+          days: positive(opts.days, '--days'),
+          hosts: opts.host ?? [],
+        });
+        tls.writeCredentials(out, { ca: ca.cert, cert: issued.cert, key: issued.key });
+        ctx.print(
+          `issued ${tls.identityUri({ role: opts.role, name: opts.node })} in ${out} (ca.crt, tls.crt, tls.key)\n`,
+        );
+      },
+    );
 }
 
 function positive(text: string, flag: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`invalid ${flag}: must be a positive whole number of days, got '${text}'`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliError(`invalid ${flag}: must be a positive whole number of days, got '${text}'`);
   return n;
 }
-

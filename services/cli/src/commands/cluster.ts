@@ -22,18 +22,30 @@ import { clientVersion } from './version.js';
 import { isHostPort } from '../../../shared/config/index.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  const cluster = program.command('cluster').summary('cluster-wide operations: diagnostics').description('Cluster-wide operations.');
+  const cluster = program
+    .command('cluster')
+    .summary('cluster-wide operations: diagnostics')
+    .description('Cluster-wide operations.');
   const diags = cluster.command('diags');
   diags
     .summary('collect versions, resources, IPAM and BGP state into one .tar.gz')
-    .description('Collect diagnostics (versions, every resource, IPAM usage and consistency, reflector sessions and tables) into a .tar.gz for a bug report.')
+    .description(
+      'Collect diagnostics (versions, every resource, IPAM usage and consistency, reflector sessions and tables) into a .tar.gz for a bug report.',
+    )
     .option('-o, --output <file>', 'where to write the bundle', 'meshless-diagnostics.tar.gz')
     .option('--rr <host:port,...>', 'route reflector admin APIs to include (env MESHLESS_RR)')
-    .addHelpText('after', '\nExamples:\n  meshless cluster diags\n  meshless cluster diags -o /tmp/diags.tar.gz --rr 127.0.0.1:5474,127.0.0.1:5475\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  meshless cluster diags\n  meshless cluster diags -o /tmp/diags.tar.gz --rr 127.0.0.1:5474,127.0.0.1:5475\n',
+    )
     .action(async () => {
       const o = diags.opts<{ output: string; rr?: string }>();
-      const reflectors = (o.rr ?? ctx.io.env.MESHLESS_RR ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      for (const r of reflectors) if (!isHostPort(r)) throw new CliError(`invalid --rr: must be HOST:PORT[,HOST:PORT...], got '${r}'`);
+      const reflectors = (o.rr ?? ctx.io.env.MESHLESS_RR ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const r of reflectors)
+        if (!isHostPort(r)) throw new CliError(`invalid --rr: must be HOST:PORT[,HOST:PORT...], got '${r}'`);
       const store = await ctx.datastore(diags);
       const dir = mkdtempSync(join(tmpdir(), 'meshless-diags-'));
       const root = join(dir, 'meshless-diagnostics');
@@ -59,19 +71,37 @@ export function register(program: Command, ctx: CliContext): void {
             revision = Math.max(revision, res.revision);
             byKind.set(kind, res.items);
             counts.push(`${kind.padEnd(34)}${res.items.length}`);
-            if (res.items.length) write(`resources/${kind}.yaml`, res.items.map((r) => `---\n${toYaml(withoutServerFields(r))}`).join(''));
+            if (res.items.length)
+              write(`resources/${kind}.yaml`, res.items.map((r) => `---\n${toYaml(withoutServerFields(r))}`).join(''));
           });
         }
-        write('version.txt', `Client Version:    v${clientVersion()}\nDatastore:         ${store.address} (revision ${revision})\nCollected:         ${new Date().toISOString()}\n\nResources:\n${counts.join('\n')}\n`);
+        write(
+          'version.txt',
+          `Client Version:    v${clientVersion()}\nDatastore:         ${store.address} (revision ${revision})\nCollected:         ${new Date().toISOString()}\n\nResources:\n${counts.join('\n')}\n`,
+        );
         await collect('ipam show', async () => {
           const u = await store.ipamShow();
           const pools = u.pools.map((p) => `${p.name} ${p.cidr}: ${p.addressesInUse} of ${p.addressesTotal} in use`);
-          const blocks = u.blocks.map((b) => `  block ${b.cidr} (pool ${b.pool || '-'}, node ${b.node || '-'}): ${b.addressesInUse} of ${b.addressesTotal}`);
+          const blocks = u.blocks.map(
+            (b) =>
+              `  block ${b.cidr} (pool ${b.pool || '-'}, node ${b.node || '-'}): ${b.addressesInUse} of ${b.addressesTotal}`,
+          );
           write('ipam/show.txt', `${[...pools, ...blocks].join('\n')}\n`);
         });
         await collect('ipam check', async () => {
-          const [blocks, handles, endpoints, nodes] = await Promise.all(['IPAMBlock', 'IPAMHandle', 'WorkloadEndpoint', 'Node'].map((k) => store.list(k as 'Node', '', '')));
-          write('ipam/check.txt', formatReport(checkIpam({ blocks: blocks!.items, handles: handles!.items, endpoints: endpoints!.items, nodes: nodes!.items }, Date.now(), 60_000)));
+          const [blocks, handles, endpoints, nodes] = await Promise.all(
+            ['IPAMBlock', 'IPAMHandle', 'WorkloadEndpoint', 'Node'].map((k) => store.list(k as 'Node', '', '')),
+          );
+          write(
+            'ipam/check.txt',
+            formatReport(
+              checkIpam(
+                { blocks: blocks!.items, handles: handles!.items, endpoints: endpoints!.items, nodes: nodes!.items },
+                Date.now(),
+                60_000,
+              ),
+            ),
+          );
         });
         if (reflectors.length) {
           const rr = await import('../../../rr/index.js');
@@ -79,7 +109,10 @@ export function register(program: Command, ctx: CliContext): void {
           const { timeoutMs, credentials } = ctx.globals(diags);
           for (const address of reflectors) {
             await collect(`reflector ${address}`, async () => {
-              const client = rr.createRrAdminClient(address, { deadlineMs: timeoutMs, ...(credentials ? { credentials } : {}) });
+              const client = rr.createRrAdminClient(address, {
+                deadlineMs: timeoutMs,
+                ...(credentials ? { credentials } : {}),
+              });
               try {
                 const [status, peers, routes] = await Promise.all([client.status(), client.peers(), client.routes({})]);
                 const name = address.replace(/[^A-Za-z0-9.-]/g, '_');
@@ -95,7 +128,9 @@ export function register(program: Command, ctx: CliContext): void {
         const output = resolve(o.output);
         await promisify(execFile)('tar', ['-czf', output, '-C', dir, 'meshless-diagnostics']);
         const kinds = [...byKind.values()].filter((v) => v.length).length;
-        ctx.print(`Diagnostics written to ${output} (${counts.length} kinds listed, ${kinds} with resources, revision ${revision}${reflectors.length ? `, ${reflectors.length} reflector(s)` : ''}${errors.length ? `; ${errors.length} item(s) could not be collected, see errors.txt` : ''})\n`);
+        ctx.print(
+          `Diagnostics written to ${output} (${counts.length} kinds listed, ${kinds} with resources, revision ${revision}${reflectors.length ? `, ${reflectors.length} reflector(s)` : ''}${errors.length ? `; ${errors.length} item(s) could not be collected, see errors.txt` : ''})\n`,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -67,12 +67,19 @@ export function registerImportExport(datastore: Command, ctx: CliContext): void 
         'or multi-document YAML. Every document is checked first; then resources are applied in dependency order ' +
         'and each is reported as created, updated, unchanged or failed.',
     )
-    .addHelpText('after', '\nExamples:\n  meshless datastore export > cluster.yaml && meshless datastore import cluster.yaml\n  calicoctl get ippools,bgppeers -o yaml | meshless datastore import -\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  meshless datastore export > cluster.yaml && meshless datastore import cluster.yaml\n  calicoctl get ippools,bgppeers -o yaml | meshless datastore import -\n',
+    )
     .action(async (file: string) => {
       const loaded = loadResources(await readSources([file], ctx.io.stdin));
       const rank = (k: Kind) => IMPORT_ORDER.indexOf(k);
-      const ordered = loaded.map((l, i) => ({ ...l, i })).sort((a, b) => rank(a.resource.kind) - rank(b.resource.kind) || a.i - b.i);
-      for (const l of ordered) for (const w of l.warnings ?? []) ctx.io.stderr.write(`Warning: ${l.where} (${l.resource.kind} '${l.resource.metadata.name}'): ${w}\n`);
+      const ordered = loaded
+        .map((l, i) => ({ ...l, i }))
+        .sort((a, b) => rank(a.resource.kind) - rank(b.resource.kind) || a.i - b.i);
+      for (const l of ordered)
+        for (const w of l.warnings ?? [])
+          ctx.io.stderr.write(`Warning: ${l.where} (${l.resource.kind} '${l.resource.metadata.name}'): ${w}\n`);
       const store = await ctx.datastore(imp);
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
       for (const { resource, where } of ordered) {
@@ -87,14 +94,18 @@ export function registerImportExport(datastore: Command, ctx: CliContext): void 
           ctx.print(`${id}: failed: ${where}: ${oneLine(err)}\n`);
         }
       }
-      ctx.print(`Imported ${ordered.length} resource(s): ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed\n`);
+      ctx.print(
+        `Imported ${ordered.length} resource(s): ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed\n`,
+      );
       if (counts.failed > 0) throw new CliError(`${counts.failed} of ${ordered.length} resource(s) failed to import`);
     });
 
   const exp = datastore.command('export');
   exp
     .summary('write every resource as multi-document YAML that calicoctl apply and datastore import take')
-    .description('Write every resource of every Calico kind, without server-owned metadata, as multi-document YAML in dependency order.')
+    .description(
+      'Write every resource of every Calico kind, without server-owned metadata, as multi-document YAML in dependency order.',
+    )
     .option('-n, --namespace <namespace>', 'only this namespace for namespaced kinds (default: every namespace)')
     .action(async () => {
       const ns = exp.opts<{ namespace?: string }>().namespace ?? '';

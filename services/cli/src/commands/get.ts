@@ -38,7 +38,9 @@ function outputOf(text: string): OutputFormat | { columns: string } | { template
   if ((OUTPUT_FORMATS as readonly string[]).includes(text)) return text as OutputFormat;
   if (text.startsWith('custom-columns=')) return { columns: text.slice('custom-columns='.length) };
   if (text.startsWith('go-template=')) return { template: text.slice('go-template='.length) };
-  throw new CliError(`option '-o, --output <format>' argument '${text}' is invalid. Allowed choices are ${OUTPUT_FORMATS.join(', ')}, custom-columns=..., go-template=...`);
+  throw new CliError(
+    `option '-o, --output <format>' argument '${text}' is invalid. Allowed choices are ${OUTPUT_FORMATS.join(', ')}, custom-columns=..., go-template=...`,
+  );
 }
 
 const EXAMPLES = `
@@ -76,16 +78,30 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('-n, --namespace <namespace>', 'namespace of namespaced kinds (default "default")')
     .option('-A, --all-namespaces', 'list namespaced kinds across every namespace')
-    .addOption(new Option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(', ')}, custom-columns=HEADING:.path,... or go-template=TEMPLATE`).default('ps'))
+    .addOption(
+      new Option(
+        '-o, --output <format>',
+        `output format: ${OUTPUT_FORMATS.join(', ')}, custom-columns=HEADING:.path,... or go-template=TEMPLATE`,
+      ).default('ps'),
+    )
     .option('-l, --selector <selector>', "only resources whose labels match, e.g. 'app=web,tier in (a,b),!legacy'")
-    .option('-f, --filename <path>', "show the resources a file, directory or '-' names (by kind, name and namespace); repeatable", collect)
+    .option(
+      '-f, --filename <path>',
+      "show the resources a file, directory or '-' names (by kind, name and namespace); repeatable",
+      collect,
+    )
     .option('-R, --recursive', 'with -f DIR, also read the files of its subdirectories')
     .option('--export', 'leave out resourceVersion, uid and creationTimestamp (for applying to another cluster)')
     .addHelpText('after', EXAMPLES)
     .action(async (kindArg: string | undefined, names: string[]) => {
       const opts = cmd.opts<GetOptions>();
       const format = outputOf(opts.output);
-      const custom = typeof format === 'object' ? ('columns' in format ? { columns: parseCustomColumns(format.columns) } : { template: compileTemplate(format.template) }) : undefined;
+      const custom =
+        typeof format === 'object'
+          ? 'columns' in format
+            ? { columns: parseCustomColumns(format.columns) }
+            : { template: compileTemplate(format.template) }
+          : undefined;
       if (opts.filename?.length) {
         if (kindArg !== undefined) throw new CliError('give either -f FILE or KIND [NAME...], not both');
         await getFromFiles(ctx, cmd, opts, format, custom);
@@ -94,9 +110,12 @@ export function register(program: Command, ctx: CliContext): void {
       if (kindArg === undefined) throw new CliError('name a KIND (e.g. meshless get ippools) or give -f FILE');
       const kind: Kind = kindArgument(kindArg);
       const output = typeof format === 'object' ? 'custom' : format;
-      if (opts.allNamespaces && opts.namespace !== undefined) throw new CliError('give either -n NAMESPACE or -A, not both');
-      if (opts.allNamespaces && names.length > 0) throw new CliError('cannot use --all-namespaces flag for getting a single resource');
-      if (opts.selector !== undefined && names.length > 0) throw new CliError('give either NAME or -l SELECTOR, not both');
+      if (opts.allNamespaces && opts.namespace !== undefined)
+        throw new CliError('give either -n NAMESPACE or -A, not both');
+      if (opts.allNamespaces && names.length > 0)
+        throw new CliError('cannot use --all-namespaces flag for getting a single resource');
+      if (opts.selector !== undefined && names.length > 0)
+        throw new CliError('give either NAME or -l SELECTOR, not both');
       if (names.some((n) => n === '')) throw new CliError('resource name may not be empty');
       const namespaced = isNamespaced(kind);
       const namespace = namespaced ? (opts.allNamespaces ? '' : (opts.namespace ?? 'default')) : '';
@@ -113,7 +132,13 @@ export function register(program: Command, ctx: CliContext): void {
       if (opts.export) items = items.map(exported);
 
       if (custom) {
-        ctx.print(renderCustom(custom, names.length === 1 ? items[0]! : listObject(kind, items, revision || maxRevision(items)), items));
+        ctx.print(
+          renderCustom(
+            custom,
+            names.length === 1 ? items[0]! : listObject(kind, items, revision || maxRevision(items)),
+            items,
+          ),
+        );
         return;
       }
       if (output === 'yaml' || output === 'json') {
@@ -138,12 +163,19 @@ function renderCustom(custom: Custom, value: unknown, items: Resource[]): string
 }
 
 /** `get -f FILE`: each resource the documents name, fetched by kind, name and namespace. */
-async function getFromFiles(ctx: CliContext, cmd: Command, opts: GetOptions, format: ReturnType<typeof outputOf>, custom: Custom | undefined): Promise<void> {
+async function getFromFiles(
+  ctx: CliContext,
+  cmd: Command,
+  opts: GetOptions,
+  format: ReturnType<typeof outputOf>,
+  custom: Custom | undefined,
+): Promise<void> {
   const sources = await readSources(opts.filename!, ctx.io.stdin, { recursive: opts.recursive === true });
   const wanted = loadIdentities(sources, opts.namespace === undefined ? {} : { namespace: opts.namespace });
   const store = await ctx.datastore(cmd);
   const items: Resource[] = [];
-  for (const { resource } of wanted) items.push(await store.get(resource.kind, resource.metadata.namespace ?? '', resource.metadata.name));
+  for (const { resource } of wanted)
+    items.push(await store.get(resource.kind, resource.metadata.namespace ?? '', resource.metadata.name));
   const value = items.length === 1 ? items[0]! : { apiVersion: 'v1', kind: 'List', items };
   if (custom) {
     ctx.print(renderCustom(custom, value, items));
@@ -159,7 +191,10 @@ async function getFromFiles(ctx: CliContext, cmd: Command, opts: GetOptions, for
     const ofKind = items.filter((r) => r.kind === kind);
     const context: ColumnContext = {};
     if (needsClusterAsNumber(kind, format === 'wide', ofKind)) context.clusterAsNumber = await clusterAsNumber(store);
-    ctx.print(tabTable(tableRows(kind, ofKind, { wide: format === 'wide', printNamespace: isNamespaced(kind), context })) + '\n');
+    ctx.print(
+      tabTable(tableRows(kind, ofKind, { wide: format === 'wide', printNamespace: isNamespaced(kind), context })) +
+        '\n',
+    );
   }
 }
 

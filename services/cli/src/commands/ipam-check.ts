@@ -54,11 +54,20 @@ export function checkIpam(r: IpamResources, now: number, graceMs: number): IpamR
     const nets = ((e.spec as { ipNetworks?: string[] }).ipNetworks ?? []) as string[];
     for (const n of nets) {
       const c = tryParseCidr(n, { allowBareIp: true });
-      if (typeof c !== 'string') endpointByAddress.set(c.text.replace(/\/\d+$/, ''), `${e.metadata.namespace ?? ''}/${e.metadata.name}`);
+      if (typeof c !== 'string')
+        endpointByAddress.set(c.text.replace(/\/\d+$/, ''), `${e.metadata.namespace ?? ''}/${e.metadata.name}`);
     }
   }
   const nodes = new Set(r.nodes.map((n) => n.metadata.name));
-  const report: IpamReport = { blocks: r.blocks.length, addressesInUse: 0, leaked: [], unallocated: [], blocksWithoutNode: [], leakedHandles: [], young: 0 };
+  const report: IpamReport = {
+    blocks: r.blocks.length,
+    addressesInUse: 0,
+    leaked: [],
+    unallocated: [],
+    blocksWithoutNode: [],
+    leakedHandles: [],
+    young: 0,
+  };
   const allocated = new Set<string>();
   const handlesInUse = new Set<string>();
   for (const b of r.blocks) {
@@ -109,8 +118,12 @@ export function formatReport(r: IpamReport): string {
   const lines: string[] = [];
   lines.push(`Checked ${r.blocks} IPAM blocks holding ${r.addressesInUse} addresses.`);
   lines.push(`Found ${r.leaked.length} IPs that are allocated in IPAM but not used by any workload endpoint.`);
-  for (const l of r.leaked) lines.push(`  ${l.address}  block ${l.block}  handle ${l.handle || '(none)'}  node ${l.node || '(none)'}${l.allocatedTo ? `  pod ${l.allocatedTo}` : ''}`);
-  if (r.young > 0) lines.push(`  (${r.young} allocations younger than the grace period were not counted: their pods may be starting)`);
+  for (const l of r.leaked)
+    lines.push(
+      `  ${l.address}  block ${l.block}  handle ${l.handle || '(none)'}  node ${l.node || '(none)'}${l.allocatedTo ? `  pod ${l.allocatedTo}` : ''}`,
+    );
+  if (r.young > 0)
+    lines.push(`  (${r.young} allocations younger than the grace period were not counted: their pods may be starting)`);
   lines.push(`Found ${r.unallocated.length} in-use IPs that are not allocated in IPAM.`);
   for (const u of r.unallocated) lines.push(`  ${u.address}  workload endpoint ${u.endpoint}`);
   lines.push(`Found ${r.blocksWithoutNode.length} blocks affine to nodes that do not exist.`);

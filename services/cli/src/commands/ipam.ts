@@ -11,7 +11,15 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { NotFoundError } from '../../../shared/errors/index.js';
-import { addressAt, addressOrdinal, API_VERSION, cidrContains, ipToString, tryParseIp, type Resource } from '../../../shared/resources/index.js';
+import {
+  addressAt,
+  addressOrdinal,
+  API_VERSION,
+  cidrContains,
+  ipToString,
+  tryParseIp,
+  type Resource,
+} from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../failure.js';
 import type { IpamUsage, Store } from '../store.js';
@@ -40,7 +48,14 @@ export function borrowedTable(blocks: Resource[]): string {
       const sec = b.attributes[index]?.secondary ?? {};
       if (!sec.node || sec.node === owner) return;
       const address = ipToString(addressAt(b.cidr, ordinal));
-      rows.push([address, sec.node, b.cidr, owner || '(none)', sec.pod ? 'pod' : 'other', sec.pod ? `${sec.namespace ?? ''}/${sec.pod}` : (b.attributes[index]?.handle_id ?? '')]);
+      rows.push([
+        address,
+        sec.node,
+        b.cidr,
+        owner || '(none)',
+        sec.pod ? 'pod' : 'other',
+        sec.pod ? `${sec.namespace ?? ''}/${sec.pod}` : (b.attributes[index]?.handle_id ?? ''),
+      ]);
     });
   }
   return boxTable(['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'], rows);
@@ -59,10 +74,17 @@ export async function describeAddress(store: Store, text: string): Promise<strin
   }
   const b = blockOf(block);
   const index = b.allocations[Number(addressOrdinal(b.cidr, ip))];
-  if (index === null || index === undefined) return `IP ${text} is not currently in use (block ${b.cidr}, affinity ${b.affinity ?? 'none'})\n`;
+  if (index === null || index === undefined)
+    return `IP ${text} is not currently in use (block ${b.cidr}, affinity ${b.affinity ?? 'none'})\n`;
   const attr = b.attributes[index] ?? {};
-  const lines = [`IP ${text} is in use`, `Handle: ${attr.handle_id ?? '(none)'}`, `Block: ${b.cidr} (affinity ${b.affinity ?? 'none'})`, 'Attributes:'];
-  for (const [k, v] of Object.entries(attr.secondary ?? {}).sort(([a], [c]) => a.localeCompare(c))) lines.push(`  ${k}: ${v}`);
+  const lines = [
+    `IP ${text} is in use`,
+    `Handle: ${attr.handle_id ?? '(none)'}`,
+    `Block: ${b.cidr} (affinity ${b.affinity ?? 'none'})`,
+    'Attributes:',
+  ];
+  for (const [k, v] of Object.entries(attr.secondary ?? {}).sort(([a], [c]) => a.localeCompare(c)))
+    lines.push(`  ${k}: ${v}`);
   return lines.join('\n') + '\n';
 }
 
@@ -81,7 +103,13 @@ const HEADINGS = ['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE', 'IPS FREE'];
 
 function row(grouping: string, cidr: string, total: number, inUse: number): string[] {
   const free = Math.max(0, total - inUse);
-  return [grouping, cidr, formatG(total), `${formatG(inUse)} (${formatPercent(inUse, total)})`, `${formatG(free)} (${formatPercent(free, total)})`];
+  return [
+    grouping,
+    cidr,
+    formatG(total),
+    `${formatG(inUse)} (${formatPercent(inUse, total)})`,
+    `${formatG(free)} (${formatPercent(free, total)})`,
+  ];
 }
 
 /** The table `ipam show` prints for `usage`. */
@@ -90,17 +118,22 @@ export function ipamTable(usage: IpamUsage, showBlocks: boolean): string {
   for (const pool of usage.pools) {
     rows.push(row('IP Pool', pool.cidr, pool.addressesTotal, pool.addressesInUse));
     if (showBlocks) {
-      for (const b of usage.blocks.filter((b) => b.pool === pool.name)) rows.push(row('Block', b.cidr, b.addressesTotal, b.addressesInUse));
+      for (const b of usage.blocks.filter((b) => b.pool === pool.name))
+        rows.push(row('Block', b.cidr, b.addressesTotal, b.addressesInUse));
     }
   }
   if (showBlocks) {
-    for (const b of usage.blocks.filter((b) => !usage.pools.some((p) => p.name === b.pool))) rows.push(row('Block', b.cidr, b.addressesTotal, b.addressesInUse));
+    for (const b of usage.blocks.filter((b) => !usage.pools.some((p) => p.name === b.pool)))
+      rows.push(row('Block', b.cidr, b.addressesTotal, b.addressesInUse));
   }
   return boxTable(HEADINGS, rows, ['left', 'left', 'right', 'right', 'right']);
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const ipam = program.command('ipam').summary('IP address management: usage, release, consistency check').description('IP address management.');
+  const ipam = program
+    .command('ipam')
+    .summary('IP address management: usage, release, consistency check')
+    .description('IP address management.');
   const show = ipam.command('show');
   show
     .summary('show address usage per IP pool (and per block), one address, or borrowed addresses')
@@ -112,7 +145,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--show-blocks', 'also show each IPAM block')
     .option('--ip <address>', 'show whether this address is in use, and by what')
     .option('--show-borrowed', "list addresses used by a node other than their block's owner")
-    .addHelpText('after', '\nExamples:\n  meshless ipam show\n  meshless ipam show --show-blocks\n  meshless ipam show --ip 10.244.0.5\n  meshless ipam show --show-borrowed\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  meshless ipam show\n  meshless ipam show --show-blocks\n  meshless ipam show --ip 10.244.0.5\n  meshless ipam show --show-borrowed\n',
+    )
     .action(async () => {
       const o = show.opts<{ showBlocks?: boolean; ip?: string; showBorrowed?: boolean }>();
       const store = await ctx.datastore(show);
@@ -131,16 +167,23 @@ export function register(program: Command, ctx: CliContext): void {
   const release = ipam.command('release');
   release
     .summary('release IP addresses (leaked by a workload that is gone)')
-    .description('Release addresses in IPAM, as `calicoctl ipam release --ip`. Only release an address no workload uses.')
-    .requiredOption('--ip <address>', 'the address to release; repeatable', (v: string, all: string[] = []) => [...all, v])
+    .description(
+      'Release addresses in IPAM, as `calicoctl ipam release --ip`. Only release an address no workload uses.',
+    )
+    .requiredOption('--ip <address>', 'the address to release; repeatable', (v: string, all: string[] = []) => [
+      ...all,
+      v,
+    ])
     .addHelpText('after', '\nExamples:\n  meshless ipam release --ip 10.244.0.5\n')
     .action(async () => {
       const ips = release.opts<{ ip: string[] }>().ip;
-      for (const ip of ips) if (typeof tryParseIp(ip) === 'string') throw new CliError(`invalid --ip '${ip}': not an IP address`);
+      for (const ip of ips)
+        if (typeof tryParseIp(ip) === 'string') throw new CliError(`invalid --ip '${ip}': not an IP address`);
       const store = await ctx.datastore(release);
       const r = await store.releaseIps(ips);
       for (const ip of r.released) ctx.print(`Successfully released IP address ${ip}\n`);
-      if (r.notAllocated.length > 0) throw new CliError(`IP address ${r.notAllocated.join(', ')} is not assigned in IPAM`);
+      if (r.notAllocated.length > 0)
+        throw new CliError(`IP address ${r.notAllocated.join(', ')} is not assigned in IPAM`);
     });
 
   const check = ipam.command('check');
@@ -167,7 +210,11 @@ export function register(program: Command, ctx: CliContext): void {
         store.list('WorkloadEndpoint', '', ''),
         store.list('Node', '', ''),
       ]);
-      const report = checkIpam({ blocks: blocks.items, handles: handles.items, endpoints: endpoints.items, nodes: nodes.items }, Date.now(), grace * 1000);
+      const report = checkIpam(
+        { blocks: blocks.items, handles: handles.items, endpoints: endpoints.items, nodes: nodes.items },
+        Date.now(),
+        grace * 1000,
+      );
       ctx.print(formatReport(report));
       if (!o.fix) return;
       const fixable = report.leaked.length + report.blocksWithoutNode.length + report.leakedHandles.length;
@@ -190,7 +237,8 @@ export function register(program: Command, ctx: CliContext): void {
       }
       for (const h of report.leakedHandles) await store.releaseHandle(h);
       if (report.leakedHandles.length > 0) ctx.print(`Deleted ${report.leakedHandles.length} handles.\n`);
-      if (problemCount(report) > fixable) ctx.print(`${report.unallocated.length} in-use addresses without allocation are left for you to resolve.\n`);
+      if (problemCount(report) > fixable)
+        ctx.print(`${report.unallocated.length} in-use addresses without allocation are left for you to resolve.\n`);
     });
 
   // calicoctl ipam configure: the cluster's IPAMConfiguration (named "default"), created when absent.
@@ -198,9 +246,15 @@ export function register(program: Command, ctx: CliContext): void {
   configure
     .summary('set IPAM options (the IPAMConfiguration named default)')
     .description('Set cluster-wide IPAM options, stored in the IPAMConfiguration named "default".')
-    .option('--strictaffinity <true|false>', 'only use a node\'s own blocks (never borrow addresses from another node\'s block)')
+    .option(
+      '--strictaffinity <true|false>',
+      "only use a node's own blocks (never borrow addresses from another node's block)",
+    )
     .option('--max-blocks-per-host <n>', 'most blocks one node may hold (0: no limit)')
-    .addHelpText('after', '\nExamples:\n  meshless ipam configure --strictaffinity=true\n  meshless ipam configure --max-blocks-per-host 4\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  meshless ipam configure --strictaffinity=true\n  meshless ipam configure --max-blocks-per-host 4\n',
+    )
     .action(async () => {
       const opts = configure.opts<{ strictaffinity?: string; maxBlocksPerHost?: string }>();
       if (opts.strictaffinity === undefined && opts.maxBlocksPerHost === undefined) {
@@ -216,13 +270,20 @@ export function register(program: Command, ctx: CliContext): void {
       const store = await ctx.datastore(configure);
       let spec: Record<string, unknown> = {};
       try {
-        spec = { ...((await store.get('IPAMConfiguration', '', 'default')).spec as unknown as Record<string, unknown>) };
+        spec = {
+          ...((await store.get('IPAMConfiguration', '', 'default')).spec as unknown as Record<string, unknown>),
+        };
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
       if (opts.strictaffinity !== undefined) spec.strictAffinity = opts.strictaffinity === 'true';
       if (max !== undefined) spec.maxBlocksPerHost = max;
-      await store.apply({ apiVersion: API_VERSION, kind: 'IPAMConfiguration', metadata: { name: 'default' }, spec } as unknown as Resource);
+      await store.apply({
+        apiVersion: API_VERSION,
+        kind: 'IPAMConfiguration',
+        metadata: { name: 'default' },
+        spec,
+      } as unknown as Resource);
       if (opts.strictaffinity !== undefined) ctx.print(`Successfully set StrictAffinity to: ${opts.strictaffinity}\n`);
       if (max !== undefined) ctx.print(`Successfully set MaxBlocksPerHost to: ${max}\n`);
     });

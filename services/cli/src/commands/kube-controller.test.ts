@@ -19,11 +19,20 @@ import { REPO_ROOT } from '../testing.js';
 test('meshless kube-controller: kubeconfig, mutual TLS as the controller role, converts a NetworkPolicy, releases the Lease on SIGTERM', async () => {
   const nats = await startNatsServer();
   const pki = await createTestPki();
-  const ds = await runDatastore(testConfig(nats.url, { insecure: false, credentials: await pki.issue('datastore', 'datastore-0') }), createLogger('kc-cli-test'));
-  const admin = createDatastoreClient(ds.address, { credentials: await pki.issue('admin', 'root'), deadlineMs: 10_000 });
+  const ds = await runDatastore(
+    testConfig(nats.url, { insecure: false, credentials: await pki.issue('datastore', 'datastore-0') }),
+    createLogger('kc-cli-test'),
+  );
+  const admin = createDatastoreClient(ds.address, {
+    credentials: await pki.issue('admin', 'root'),
+    deadlineMs: 10_000,
+  });
   const api = await startFakeApiServer();
   api.put('namespaces', { metadata: { name: 'shop' } });
-  api.put('networkpolicies', { metadata: { name: 'deny', namespace: 'shop' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } });
+  api.put('networkpolicies', {
+    metadata: { name: 'deny', namespace: 'shop' },
+    spec: { podSelector: {}, policyTypes: ['Ingress'] },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'kc-cli-'));
   writeFileSync(
     join(dir, 'kubeconfig'),
@@ -31,7 +40,24 @@ test('meshless kube-controller: kubeconfig, mutual TLS as the controller role, c
   );
   const child = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'bin', 'meshless.mjs'), 'kube-controller', '--kubeconfig', join(dir, 'kubeconfig'), '--datastore', ds.address, '--credentials', await pki.issue('controller', 'kube-controller'), '--metrics', 'none', '--retry-period', '0.5', '--renew-deadline', '2', '--lease-duration', '3'],
+    [
+      join(REPO_ROOT, 'bin', 'meshless.mjs'),
+      'kube-controller',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--datastore',
+      ds.address,
+      '--credentials',
+      await pki.issue('controller', 'kube-controller'),
+      '--metrics',
+      'none',
+      '--retry-period',
+      '0.5',
+      '--renew-deadline',
+      '2',
+      '--lease-duration',
+      '3',
+    ],
     { cwd: REPO_ROOT, env: { PATH: process.env.PATH, MESHLESS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -40,15 +66,29 @@ test('meshless kube-controller: kubeconfig, mutual TLS as the controller role, c
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   try {
-    const lease = () => api.get('leases', 'meshless-kube-controller', 'meshless-system') as unknown as { spec: { holderIdentity: string } } | undefined;
-    await waitFor('the controller to hold the lease', () => (lease()?.spec.holderIdentity ?? '') !== '' || child.exitCode !== null, 60_000);
+    const lease = () =>
+      api.get('leases', 'meshless-kube-controller', 'meshless-system') as unknown as
+        | { spec: { holderIdentity: string } }
+        | undefined;
+    await waitFor(
+      'the controller to hold the lease',
+      () => (lease()?.spec.holderIdentity ?? '') !== '' || child.exitCode !== null,
+      60_000,
+    );
     assert.equal(child.exitCode, null, `exited early: ${stderr}`);
     await waitFor(
       'knp.default.deny in the datastore',
-      async () => (await admin.list('NetworkPolicy', { namespace: 'shop' })).items.some((p) => p.metadata.name === 'knp.default.deny'),
+      async () =>
+        (await admin.list('NetworkPolicy', { namespace: 'shop' })).items.some(
+          (p) => p.metadata.name === 'knp.default.deny',
+        ),
       30_000,
     );
-    await waitFor('kns.shop', async () => (await admin.list('Profile')).items.some((p) => p.metadata.name === 'kns.shop'), 30_000);
+    await waitFor(
+      'kns.shop',
+      async () => (await admin.list('Profile')).items.some((p) => p.metadata.name === 'kns.shop'),
+      30_000,
+    );
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     assert.equal(lease()!.spec.holderIdentity, '', 'the lease is released for the standby');

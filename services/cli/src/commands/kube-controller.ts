@@ -29,7 +29,8 @@ interface Opts {
 
 function seconds(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`kube-controller: ${flag} must be a positive number of seconds, got '${v}'`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`kube-controller: ${flag} must be a positive number of seconds, got '${v}'`);
   return n * 1000;
 }
 
@@ -61,7 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
       const globals = cmd.optsWithGlobals<{ datastore?: string; credentials?: string }>();
       const datastore = globals.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
       const credentials = resolveClientCredentials(globals.credentials, env).dir;
-      if (!isHostPort(datastore)) throw new CliError(`kube-controller: --datastore must be HOST:PORT, got '${datastore}'`);
+      if (!isHostPort(datastore))
+        throw new CliError(`kube-controller: --datastore must be HOST:PORT, got '${datastore}'`);
       const timing = {
         leaseDurationMs: seconds('--lease-duration', opts.leaseDuration),
         renewDeadlineMs: seconds('--renew-deadline', opts.renewDeadline),
@@ -74,7 +76,8 @@ export function register(program: Command, ctx: CliContext): void {
       let metrics: { host: string; port: number } | undefined;
       if (opts.metrics !== 'none') {
         const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(opts.metrics);
-        if (!m || Number(m[2]) > 65535) throw new CliError(`kube-controller: --metrics must be HOST:PORT or none, got '${opts.metrics}'`);
+        if (!m || Number(m[2]) > 65535)
+          throw new CliError(`kube-controller: --metrics must be HOST:PORT or none, got '${opts.metrics}'`);
         metrics = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
       }
       const kc = await import('../../../kube-controller/index.js');
@@ -92,13 +95,18 @@ export function register(program: Command, ctx: CliContext): void {
         ...(credentials ? { credentials } : {}),
         log,
         leaseName: opts.leaseName,
-        ...(opts.leaseNamespace ?? env.POD_NAMESPACE ? { leaseNamespace: opts.leaseNamespace ?? env.POD_NAMESPACE } : {}),
+        ...((opts.leaseNamespace ?? env.POD_NAMESPACE)
+          ? { leaseNamespace: opts.leaseNamespace ?? env.POD_NAMESPACE }
+          : {}),
         cniNetwork: opts.cniNetwork,
         ...(metrics ? { metrics } : {}),
         ...timing,
       });
       shutdown.add('kube-controller', () => handle.close());
-      log.info({ server: kube.server, datastore, identity: handle.identity }, 'kube-controller started; waiting for the lease');
+      log.info(
+        { server: kube.server, datastore, identity: handle.identity },
+        'kube-controller started; waiting for the lease',
+      );
       try {
         await handle.lost;
       } catch (err) {

@@ -18,12 +18,20 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--overwrite', 'replace the value of a label that is already set')
     .option('--remove', 'remove the label named by LABEL (a key)')
     .option('-n, --namespace <namespace>', 'namespace of namespaced kinds (default "default")')
-    .addHelpText('after', '\nExamples:\n  meshless label nodes node-1 rack=r1\n  meshless label nodes node-1 rack=r2 --overwrite\n  meshless label nodes node-1 rack --remove\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  meshless label nodes node-1 rack=r1\n  meshless label nodes node-1 rack=r2 --overwrite\n  meshless label nodes node-1 rack --remove\n',
+    )
     .action(async (kindArg: string, name: string, label: string | undefined) => {
       const opts = cmd.opts<{ overwrite?: boolean; remove?: boolean; namespace?: string }>();
       const kind = kindArgument(kindArg);
       const plural = KINDS.find((k) => k.kind === kind)!.plural;
-      if (label === undefined || label === '') throw new CliError(opts.remove ? 'name the label to remove: meshless label KIND NAME KEY --remove' : 'give the label as key=value');
+      if (label === undefined || label === '')
+        throw new CliError(
+          opts.remove
+            ? 'name the label to remove: meshless label KIND NAME KEY --remove'
+            : 'give the label as key=value',
+        );
       let key = label;
       let value: string | undefined;
       if (!opts.remove) {
@@ -44,11 +52,14 @@ export function register(program: Command, ctx: CliContext): void {
         const current = await store.get(kind, namespace, name);
         const labels = { ...(current.metadata.labels ?? {}) };
         if (opts.remove) {
-          if (!(key in labels)) throw new CliError(`failed to remove label of resource: label ${key} is not present on ${plural} ${name}`);
+          if (!(key in labels))
+            throw new CliError(`failed to remove label of resource: label ${key} is not present on ${plural} ${name}`);
           delete labels[key];
         } else {
           if (key in labels && labels[key] !== value && !opts.overwrite) {
-            throw new CliError(`failed to update label of resource: key ${key} is already present, use --overwrite to replace its value`);
+            throw new CliError(
+              `failed to update label of resource: key ${key} is already present, use --overwrite to replace its value`,
+            );
           }
           labels[key] = value!;
         }
@@ -59,6 +70,10 @@ export function register(program: Command, ctx: CliContext): void {
           if (!(err instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw err;
         }
       }
-      ctx.print(opts.remove ? `Successfully removed label ${key} from ${plural} ${name}\n` : `Successfully set label ${key} on ${plural} ${name}\n`);
+      ctx.print(
+        opts.remove
+          ? `Successfully removed label ${key} from ${plural} ${name}\n`
+          : `Successfully set label ${key} on ${plural} ${name}\n`,
+      );
     });
 }

@@ -43,7 +43,8 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(async (kindArg: string, name: string) => {
       const opts = cmd.opts<{ patch: string; namespace?: string; type: string }>();
-      if (opts.type !== 'merge') throw new CliError(`--type ${opts.type} is not supported: use merge (a JSON merge patch)`);
+      if (opts.type !== 'merge')
+        throw new CliError(`--type ${opts.type} is not supported: use merge (a JSON merge patch)`);
       const kind = kindArgument(kindArg);
       let patch: unknown;
       try {
@@ -51,8 +52,10 @@ export function register(program: Command, ctx: CliContext): void {
       } catch (err) {
         throw new CliError(`-p: not JSON or YAML: ${oneLine(err)}`, { cause: err });
       }
-      if (!isObject(patch)) throw new CliError('-p: the patch must be a mapping, e.g. \'{"spec":{"natOutgoing":true}}\'');
-      for (const f of ['apiVersion', 'kind'] as const) if (f in patch) throw new CliError(`-p: a patch cannot change ${f}`);
+      if (!isObject(patch))
+        throw new CliError('-p: the patch must be a mapping, e.g. \'{"spec":{"natOutgoing":true}}\'');
+      for (const f of ['apiVersion', 'kind'] as const)
+        if (f in patch) throw new CliError(`-p: a patch cannot change ${f}`);
       if (isObject(patch.metadata) && ('name' in patch.metadata || 'namespace' in patch.metadata)) {
         throw new CliError('-p: a patch cannot change metadata.name or metadata.namespace');
       }

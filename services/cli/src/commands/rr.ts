@@ -38,13 +38,22 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'standalone: rr.yaml with asNumber, routerID, clusterID, listen, peers, routes, filters')
     .option('--node <name>', 'datastore mode: the Node this reflector is (spec.bgp.routeReflectorClusterID)')
     .option('--sync <host:port,...>', 'datastore mode: sync servers (env MESHLESS_SYNC)')
-    .option('--datastore <host:port>', 'datastore mode: datastore API for LearnedRoute writes (env MESHLESS_DATASTORE; "none": do not publish)')
+    .option(
+      '--datastore <host:port>',
+      'datastore mode: datastore API for LearnedRoute writes (env MESHLESS_DATASTORE; "none": do not publish)',
+    )
     .option('--pool-aggregates', 'datastore mode: also advertise each exportable IPPool CIDR')
     .option('--admin <host:port>', 'gRPC admin API address (default 127.0.0.1:5474; "none" to disable)')
     .option('--metrics-port <port>', 'Prometheus /metrics and health port')
     .option('--data-dir <dir>', 'LMDB directory for warm restart')
-    .option('--bgp-secrets-dir <dir>', 'datastore mode: BGPPeer password secrets as <dir>/<secret name>/<key> (env MESHLESS_BGP_SECRETS_DIR; default /etc/meshless/bgp-secrets)')
-    .option('--insecure', 'serve the admin API in plain text without authentication (env MESHLESS_INSECURE=true); without it, --credentials DIR is required unless --admin none')
+    .option(
+      '--bgp-secrets-dir <dir>',
+      'datastore mode: BGPPeer password secrets as <dir>/<secret name>/<key> (env MESHLESS_BGP_SECRETS_DIR; default /etc/meshless/bgp-secrets)',
+    )
+    .option(
+      '--insecure',
+      'serve the admin API in plain text without authentication (env MESHLESS_INSECURE=true); without it, --credentials DIR is required unless --admin none',
+    )
     .addHelpText('after', EXAMPLES)
     .action(async () => {
       // The global --datastore (the API the resource commands use) has the same name: commander
@@ -61,7 +70,8 @@ export function register(program: Command, ctx: CliContext): void {
         bgpSecretsDir?: string;
         insecure?: boolean;
       }>();
-      if ((opts.config === undefined) === (opts.node === undefined)) throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
+      if ((opts.config === undefined) === (opts.node === undefined))
+        throw new CliError('rr: give either --config FILE (standalone) or --node NAME (datastore mode)');
       const tls = tlsSettings(ctx, cmd, opts.insecure);
       if (opts.node !== undefined) {
         await runDatastoreMode(ctx, { ...opts, node: opts.node, ...tls });
@@ -86,18 +96,32 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const { log, shutdown } = await serviceRuntime('rr');
       try {
-        const handle = await rr.startStandalone(config, { logger: log, tls: { credentials: tls.credentials ?? '', insecure: tls.insecure } });
+        const handle = await rr.startStandalone(config, {
+          logger: log,
+          tls: { credentials: tls.credentials ?? '', insecure: tls.insecure },
+        });
         shutdown.add('rr', () => handle.close());
-        log.info({ asNumber: config.reflector.asNumber, routerId: config.reflector.routerId, peers: config.peers.length, admin: handle.adminAddress }, 'route reflector started');
+        log.info(
+          {
+            asNumber: config.reflector.asNumber,
+            routerId: config.reflector.routerId,
+            peers: config.peers.length,
+            admin: handle.adminAddress,
+          },
+          'route reflector started',
+        );
       } catch (err) {
         throw new CliError(`rr failed to start: ${oneLine(err)}`, { cause: err });
       }
     });
 }
 
-
 /** The reflector's credentials (--credentials or MESHLESS_CREDENTIALS) and --insecure (or MESHLESS_INSECURE=true). */
-function tlsSettings(ctx: CliContext, cmd: Command, insecureFlag: boolean | undefined): { credentials?: string; insecure: boolean } {
+function tlsSettings(
+  ctx: CliContext,
+  cmd: Command,
+  insecureFlag: boolean | undefined,
+): { credentials?: string; insecure: boolean } {
   const dir = cmd.optsWithGlobals<{ credentials?: string }>().credentials ?? ctx.io.env.MESHLESS_CREDENTIALS;
   const insecure = insecureFlag === true || ctx.io.env.MESHLESS_INSECURE === 'true';
   return { ...(dir && dir !== 'none' ? { credentials: dir } : {}), insecure };
@@ -105,15 +129,32 @@ function tlsSettings(ctx: CliContext, cmd: Command, insecureFlag: boolean | unde
 
 async function runDatastoreMode(
   ctx: CliContext,
-  opts: { node: string; sync?: string; datastore?: string; poolAggregates?: boolean; admin?: string; metricsPort?: string; dataDir?: string; bgpSecretsDir?: string; credentials?: string; insecure: boolean },
+  opts: {
+    node: string;
+    sync?: string;
+    datastore?: string;
+    poolAggregates?: boolean;
+    admin?: string;
+    metricsPort?: string;
+    dataDir?: string;
+    bgpSecretsDir?: string;
+    credentials?: string;
+    insecure: boolean;
+  },
 ): Promise<void> {
   const env = ctx.io.env;
-  const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of sync) if (!isHostPort(s)) throw new CliError(`rr: --sync must be HOST:PORT[,HOST:PORT...], got '${s}'`);
+  const sync = (opts.sync ?? env.MESHLESS_SYNC ?? '127.0.0.1:5473')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of sync)
+    if (!isHostPort(s)) throw new CliError(`rr: --sync must be HOST:PORT[,HOST:PORT...], got '${s}'`);
   const datastore = opts.datastore ?? env.MESHLESS_DATASTORE ?? '127.0.0.1:5470';
-  if (datastore !== 'none' && !isHostPort(datastore)) throw new CliError(`rr: --datastore must be HOST:PORT or none, got '${datastore}'`);
+  if (datastore !== 'none' && !isHostPort(datastore))
+    throw new CliError(`rr: --datastore must be HOST:PORT or none, got '${datastore}'`);
   const admin = opts.admin ?? '127.0.0.1:5474';
-  if (admin !== 'none' && !isHostPort(admin)) throw new CliError(`rr: --admin must be HOST:PORT or none, got '${admin}'`);
+  if (admin !== 'none' && !isHostPort(admin))
+    throw new CliError(`rr: --admin must be HOST:PORT or none, got '${admin}'`);
   const metricsPort = opts.metricsPort === undefined ? false : Number(opts.metricsPort);
   if (metricsPort !== false && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
     throw new CliError(`rr: --metrics-port must be a port number 0-65535, got '${opts.metricsPort}'`);
@@ -131,7 +172,9 @@ async function runDatastoreMode(
       poolAggregates: opts.poolAggregates === true,
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       insecure: opts.insecure,
-      ...(opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR ? { bgpSecretsDir: opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR } : {}),
+      ...((opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR)
+        ? { bgpSecretsDir: opts.bgpSecretsDir ?? env.MESHLESS_BGP_SECRETS_DIR }
+        : {}),
       logger: log,
     });
     shutdown.add('rr', () => handle.close());

@@ -7,7 +7,13 @@
 // The service module is imported only when its command runs (or its --help is asked for): the
 // resource commands stay quick to start instead of loading every service's dependencies.
 import type { Command } from 'commander';
-import { ConfigError, describeConfig, loadConfig, type ConfigOf, type ConfigSpec } from '../../../shared/config/index.js';
+import {
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  type ConfigOf,
+  type ConfigSpec,
+} from '../../../shared/config/index.js';
 import type { Logger } from '../../../shared/log/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
@@ -30,19 +36,29 @@ export interface ServiceCommand<S extends ConfigSpec> {
   load(): Promise<ServiceDefinition<S>>;
 }
 
-export function registerService<S extends ConfigSpec>(program: Command, ctx: CliContext, service: ServiceCommand<S>): Command {
+export function registerService<S extends ConfigSpec>(
+  program: Command,
+  ctx: CliContext,
+  service: ServiceCommand<S>,
+): Command {
   const cmd = program.command(service.name);
   cmd
     .summary(service.summary)
     .description(`${service.summary[0]!.toUpperCase()}${service.summary.slice(1)}. Runs until SIGTERM or Ctrl-C.`)
-    .option('--config <file>', 'YAML or JSON file of parameters (env MESHLESS_CONFIG); flags and MESHLESS_* variables override it');
+    .option(
+      '--config <file>',
+      'YAML or JSON file of parameters (env MESHLESS_CONFIG); flags and MESHLESS_* variables override it',
+    );
   let definition: ServiceDefinition<S> | undefined;
   program.hook('preSubcommand', async (_parent, sub) => {
     if (sub !== cmd || definition) return;
     const def = await service.load();
     definition = def;
     for (const [flags, param] of def.flags) cmd.option(flags, def.config[param]!.description);
-    cmd.addHelpText('after', `\nEvery parameter (environment variable, meaning, default):\n${describeConfig(def.config)}\n\nExamples:\n${def.examples}\n`);
+    cmd.addHelpText(
+      'after',
+      `\nEvery parameter (environment variable, meaning, default):\n${describeConfig(def.config)}\n\nExamples:\n${def.examples}\n`,
+    );
   });
   cmd.action(async () => {
     const def = definition!;
@@ -57,7 +73,11 @@ export function registerService<S extends ConfigSpec>(program: Command, ctx: Cli
     if (globalCredentials !== undefined && 'credentials' in def.config) overrides.credentials = globalCredentials;
     let config: ConfigOf<S>;
     try {
-      config = loadConfig(def.config, { env: ctx.io.env, overrides, ...(opts.config === undefined ? {} : { file: opts.config }) });
+      config = loadConfig(def.config, {
+        env: ctx.io.env,
+        overrides,
+        ...(opts.config === undefined ? {} : { file: opts.config }),
+      });
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(`${service.name}: ${err.message}`, { cause: err });
       throw err;

@@ -12,7 +12,10 @@ import type { CliContext } from '../context.js';
 /** The `meshless` package version, from package.json (sources and compiled bundles alike). */
 export function clientVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (
+      (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ??
+      'unknown'
+    );
   } catch {
     return 'unknown';
   }
@@ -21,7 +24,7 @@ export function clientVersion(): string {
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program.command('version');
   cmd
-    .summary('show the client version and the cluster\'s')
+    .summary("show the client version and the cluster's")
     .description('Show the version of this client and, unless --client is given, of the cluster it talks to.')
     .option('--client', 'only the client version (no datastore needed)')
     .action(async () => {
@@ -41,6 +44,8 @@ export function register(program: Command, ctx: CliContext): void {
         if (!(err instanceof NotFoundError)) throw err;
       }
       const { revision } = await store.list('ClusterInformation', '', '');
-      ctx.print(`${pad('Cluster Version:')}${version}\n${pad('Cluster Type:')}${type}\n${pad('Datastore:')}${store.address} (revision ${revision})\n`);
+      ctx.print(
+        `${pad('Cluster Version:')}${version}\n${pad('Cluster Type:')}${type}\n${pad('Datastore:')}${store.address} (revision ${revision})\n`,
+      );
     });
 }

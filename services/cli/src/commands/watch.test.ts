@@ -13,14 +13,22 @@ after(async () => {
   await cluster.stop();
 });
 
-const pool = (name: string, cidr: string) => `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}}\n`;
+const pool = (name: string, cidr: string) =>
+  `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ${name}}\nspec: {cidr: ${cidr}}\n`;
 
 test('watch prints the current state, the in-sync line, then each change; SIGINT ends it with status 0', async () => {
-  assert.equal((await cli(['apply', '-f', '-', '--datastore', cluster.address], { stdin: pool('before', '10.10.0.0/16') })).code, 0);
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshless.mjs'), 'watch', 'ippools', '--datastore', cluster.address], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  assert.equal(
+    (await cli(['apply', '-f', '-', '--datastore', cluster.address], { stdin: pool('before', '10.10.0.0/16') })).code,
+    0,
+  );
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'bin', 'meshless.mjs'), 'watch', 'ippools', '--datastore', cluster.address],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -28,14 +36,21 @@ test('watch prints the current state, the in-sync line, then each change; SIGINT
   try {
     await waitFor('the in-sync line', () => out.includes('-- in sync at revision'), 30_000);
     assert.match(out, /^\d+\s+PUT\s+IPPool before$/m);
-    assert.equal((await cli(['apply', '-f', '-', '--datastore', cluster.address], { stdin: pool('during', '10.11.0.0/16') })).code, 0);
+    assert.equal(
+      (await cli(['apply', '-f', '-', '--datastore', cluster.address], { stdin: pool('during', '10.11.0.0/16') })).code,
+      0,
+    );
     await waitFor('the new pool', () => /PUT\s+IPPool during/.test(out), 30_000);
     assert.equal((await cli(['delete', 'ippool', 'during', '--datastore', cluster.address])).code, 0);
     await waitFor('the deletion', () => /DELETE\s+IPPool during/.test(out), 30_000);
     const lines = out.trim().split('\n');
     assert.match(lines[0]!, /^REVISION\s+EVENT\s+KIND NAME$/);
     const revisions = lines.filter((l) => /^\d/.test(l)).map((l) => Number(l.split(/\s+/)[0]));
-    assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b), 'revisions only go forward');
+    assert.deepEqual(
+      revisions,
+      [...revisions].sort((a, b) => a - b),
+      'revisions only go forward',
+    );
   } finally {
     child.kill('SIGINT');
   }

@@ -25,7 +25,8 @@ export function register(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXAMPLES)
     .action(async (kindArgs: string[]) => {
       const { revision: revisionText } = cmd.opts<{ revision: string }>();
-      if (!/^\d+$/.test(revisionText)) throw new CliError(`--revision must be a non-negative integer, got '${revisionText}'`);
+      if (!/^\d+$/.test(revisionText))
+        throw new CliError(`--revision must be a non-negative integer, got '${revisionText}'`);
       const kinds: Kind[] = kindArgs.map(kindArgument);
       const store = await ctx.datastore(cmd);
       const abort = new AbortController();
@@ -42,7 +43,9 @@ export function register(program: Command, ctx: CliContext): void {
           continue;
         }
         const name = e.namespace ? `${e.namespace}/${e.name}` : e.name;
-        ctx.print(`${String(e.revision).padEnd(10)} ${(e.type === 'put' ? 'PUT' : 'DELETE').padEnd(7)} ${e.kind} ${name}\n`);
+        ctx.print(
+          `${String(e.revision).padEnd(10)} ${(e.type === 'put' ? 'PUT' : 'DELETE').padEnd(7)} ${e.kind} ${name}\n`,
+        );
       }
     });
 }

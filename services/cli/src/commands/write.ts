@@ -85,7 +85,8 @@ async function send(store: Store, action: Action, r: Resource): Promise<boolean>
 /** The resources `delete KIND NAME...` names, as identity-only documents. */
 function namedResources(kindArg: string, names: string[], namespace: string | undefined): LoadedResource[] {
   const kind: Kind = kindArgument(kindArg);
-  if (names.length === 0) throw new CliError(`name the ${kind} resource(s) to delete: meshless delete ${kindArg} NAME...`);
+  if (names.length === 0)
+    throw new CliError(`name the ${kind} resource(s) to delete: meshless delete ${kindArg} NAME...`);
   return names.map((name) => {
     if (name === '') throw new CliError('resource name may not be empty');
     const metadata = isNamespaced(kind) ? { name, namespace: namespace ?? 'default' } : { name };
@@ -93,12 +94,19 @@ function namedResources(kindArg: string, names: string[], namespace: string | un
   });
 }
 
-async function execute(ctx: CliContext, cmd: Command, action: Action, resources: LoadedResource[], skipExists = false): Promise<void> {
+async function execute(
+  ctx: CliContext,
+  cmd: Command,
+  action: Action,
+  resources: LoadedResource[],
+  skipExists = false,
+): Promise<void> {
   const kinds = new Set(resources.map((r) => r.resource.kind));
   const singleKind = kinds.size === 1 ? [...kinds][0]! : undefined;
   const total = resources.length;
   for (const { resource, where, warnings } of resources) {
-    for (const w of warnings ?? []) ctx.io.stderr.write(`Warning: ${where} (${resource.kind} '${resource.metadata.name}'): ${w}\n`);
+    for (const w of warnings ?? [])
+      ctx.io.stderr.write(`Warning: ${where} (${resource.kind} '${resource.metadata.name}'): ${w}\n`);
   }
   const store = await ctx.datastore(cmd);
   let handled = 0;
@@ -116,16 +124,22 @@ async function execute(ctx: CliContext, cmd: Command, action: Action, resources:
       }
       const detail = (where ? `${where}: ` : '') + oneLine(err);
       if (handled > 0) {
-        ctx.print(`Partial success: ${PAST[action]} the first ${handled} out of ${total} ${singleKind ? `'${singleKind}' ` : ''}resources:\n`);
+        ctx.print(
+          `Partial success: ${PAST[action]} the first ${handled} out of ${total} ${singleKind ? `'${singleKind}' ` : ''}resources:\n`,
+        );
         throw new CliError(`hit error: ${detail}`, { cause: err });
       }
       if (total === 1) throw new CliError(`failed to ${action} '${resource.kind}' resource: ${detail}`, { cause: err });
-      throw new CliError(`failed to ${action} any ${singleKind ? `'${singleKind}' ` : ''}resources: ${detail}`, { cause: err });
+      throw new CliError(`failed to ${action} any ${singleKind ? `'${singleKind}' ` : ''}resources: ${detail}`, {
+        cause: err,
+      });
     }
     handled++;
   }
   // calicoctl's line; like kubectl, say which documents changed nothing.
-  ctx.print(`Successfully ${PAST[action]} ${handled} ${singleKind ? `'${singleKind}' ` : ''}resource(s)${unchanged ? ` (${unchanged} unchanged)` : ''}${skipped ? ` (${skipped} skipped: already exist)` : ''}\n`);
+  ctx.print(
+    `Successfully ${PAST[action]} ${handled} ${singleKind ? `'${singleKind}' ` : ''}resource(s)${unchanged ? ` (${unchanged} unchanged)` : ''}${skipped ? ` (${skipped} skipped: already exist)` : ''}\n`,
+  );
 }
 
 function registerAction(program: Command, ctx: CliContext, action: Action): void {
@@ -134,29 +148,35 @@ function registerAction(program: Command, ctx: CliContext, action: Action): void
   cmd
     .summary(about.summary)
     .description(`${about.summary[0]!.toUpperCase()}${about.summary.slice(1)}.\n\n${about.details}`)
-    .option('-f, --filename <path>', "file, directory (its .yaml, .yml and .json files, sorted) or '-' for stdin; repeatable", collect)
-    .option('-n, --namespace <namespace>', 'namespace for namespaced kinds (WorkloadEndpoint, NetworkPolicy) that name none (default "default")')
+    .option(
+      '-f, --filename <path>',
+      "file, directory (its .yaml, .yml and .json files, sorted) or '-' for stdin; repeatable",
+      collect,
+    )
+    .option(
+      '-n, --namespace <namespace>',
+      'namespace for namespaced kinds (WorkloadEndpoint, NetworkPolicy) that name none (default "default")',
+    )
     .option('-R, --recursive', 'with -f DIR, also read the files of its subdirectories');
   if (action === 'create') cmd.option('--skip-exists', 'skip resources that already exist instead of failing');
-  cmd
-    .addHelpText('after', `\nExamples:\n${about.examples}\n`)
-    .action(async (...args: unknown[]) => {
-      const opts = cmd.opts<WriteOptions>();
-      const files = opts.filename ?? [];
-      let resources: LoadedResource[];
-      if (action === 'delete' && files.length === 0 && typeof args[0] === 'string') {
-        resources = namedResources(args[0], (args[1] as string[] | undefined) ?? [], opts.namespace);
-      } else {
-        if (action === 'delete' && typeof args[0] === 'string') throw new CliError('give either -f FILE or KIND NAME..., not both');
-        if (files.length === 0) {
-          throw new CliError(`nothing to ${action}: give -f FILE, -f DIR or -f - (see meshless ${action} --help)`);
-        }
-        const sources = await readSources(files, ctx.io.stdin, { recursive: opts.recursive === true });
-        const options = opts.namespace === undefined ? {} : { namespace: opts.namespace };
-        resources = action === 'delete' ? loadIdentities(sources, options) : loadResources(sources, options);
+  cmd.addHelpText('after', `\nExamples:\n${about.examples}\n`).action(async (...args: unknown[]) => {
+    const opts = cmd.opts<WriteOptions>();
+    const files = opts.filename ?? [];
+    let resources: LoadedResource[];
+    if (action === 'delete' && files.length === 0 && typeof args[0] === 'string') {
+      resources = namedResources(args[0], (args[1] as string[] | undefined) ?? [], opts.namespace);
+    } else {
+      if (action === 'delete' && typeof args[0] === 'string')
+        throw new CliError('give either -f FILE or KIND NAME..., not both');
+      if (files.length === 0) {
+        throw new CliError(`nothing to ${action}: give -f FILE, -f DIR or -f - (see meshless ${action} --help)`);
       }
-      await execute(ctx, cmd, action, resources, opts.skipExists === true);
-    });
+      const sources = await readSources(files, ctx.io.stdin, { recursive: opts.recursive === true });
+      const options = opts.namespace === undefined ? {} : { namespace: opts.namespace };
+      resources = action === 'delete' ? loadIdentities(sources, options) : loadResources(sources, options);
+    }
+    await execute(ctx, cmd, action, resources, opts.skipExists === true);
+  });
 }
 
 export function register(program: Command, ctx: CliContext): void {

@@ -35,7 +35,12 @@ export interface CniLab {
 
 export const netnsPath = (ns: Netns): string => `/var/run/netns/${ns.name}`;
 
-export async function createCniLab(options: { pool: string; blockSize: number; logLevel?: string; tls?: boolean }): Promise<CniLab> {
+export async function createCniLab(options: {
+  pool: string;
+  blockSize: number;
+  logLevel?: string;
+  tls?: boolean;
+}): Promise<CniLab> {
   const scratch = mkdtempSync(join(tmpdir(), 'meshless-cni-'));
   const cleanups: Array<() => Promise<unknown>> = [async () => rmSync(scratch, { recursive: true, force: true })];
   const pods: Netns[] = [];
@@ -65,15 +70,29 @@ export async function createCniLab(options: { pool: string; blockSize: number; l
     const serverCredentials = pki ? await pki.issue('datastore', 'datastore') : '';
     const adminCredentials = pki ? await pki.issue('admin', 'cni-lab') : undefined;
     const nodeCredentials = pki ? await pki.issue('node', nodeName) : undefined;
-    const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
+    const defaults = Object.fromEntries(
+      Object.entries(datastoreConfig).map(([k, v]) => [k, v.default]),
+    ) as unknown as DatastoreConfig;
     const datastore = await runDatastore(
-      { ...defaults, listen: `198.19.${octet}.1:0`, metricsPort: 0, nats: nats.url, insecure: !pki, credentials: serverCredentials },
+      {
+        ...defaults,
+        listen: `198.19.${octet}.1:0`,
+        metricsPort: 0,
+        nats: nats.url,
+        insecure: !pki,
+        credentials: serverCredentials,
+      },
       createLogger('cni-lab'),
     );
     cleanups.push(() => datastore.close());
     const client = createDatastoreClient(datastore.address, adminCredentials ? { credentials: adminCredentials } : {});
     cleanups.push(async () => client.close());
-    await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'cni-pool' }, spec: { cidr: options.pool, blockSize: options.blockSize } });
+    await client.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'cni-pool' },
+      spec: { cidr: options.pool, blockSize: options.blockSize },
+    });
     await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: nodeName }, spec: {} });
     return {
       client,
@@ -93,7 +112,15 @@ export async function createCniLab(options: { pool: string; blockSize: number; l
             log_file: join(scratch, 'cni.log'),
             log_level: options.logLevel ?? 'debug',
             ipam: { type: 'meshless-ipam' },
-            ...(nodeCredentials ? { tls: { ca: join(nodeCredentials, 'ca.crt'), cert: join(nodeCredentials, 'tls.crt'), key: join(nodeCredentials, 'tls.key') } } : {}),
+            ...(nodeCredentials
+              ? {
+                  tls: {
+                    ca: join(nodeCredentials, 'ca.crt'),
+                    cert: join(nodeCredentials, 'tls.crt'),
+                    key: join(nodeCredentials, 'tls.key'),
+                  },
+                }
+              : {}),
           },
           { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' } },
         ],

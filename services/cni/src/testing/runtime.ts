@@ -53,7 +53,12 @@ export interface ConfList {
   plugins: Record<string, unknown>[];
 }
 
-export function execPlugin(rt: Runtime, command: string, conf: Record<string, unknown>, a: Attachment | undefined): Promise<PluginRun> {
+export function execPlugin(
+  rt: Runtime,
+  command: string,
+  conf: Record<string, unknown>,
+  a: Attachment | undefined,
+): Promise<PluginRun> {
   const type = String(conf.type);
   const file = rt.path.map((p) => join(p, type)).find((p) => existsSync(p));
   if (!file) throw new Error(`plugin ${type} not found in ${rt.path.join(':')}`);
@@ -96,11 +101,20 @@ export function execPlugin(rt: Runtime, command: string, conf: Record<string, un
 }
 
 function pluginConf(list: ConfList, plugin: Record<string, unknown>, prevResult: unknown): Record<string, unknown> {
-  return { cniVersion: list.cniVersion, name: list.name, ...plugin, ...(prevResult === undefined ? {} : { prevResult }) };
+  return {
+    cniVersion: list.cniVersion,
+    name: list.name,
+    ...plugin,
+    ...(prevResult === undefined ? {} : { prevResult }),
+  };
 }
 
 /** ADD through the list; the first failure stops it (and is returned). */
-export async function addList(rt: Runtime, list: ConfList, a: Attachment): Promise<{ result: Record<string, unknown> | undefined; runs: PluginRun[] }> {
+export async function addList(
+  rt: Runtime,
+  list: ConfList,
+  a: Attachment,
+): Promise<{ result: Record<string, unknown> | undefined; runs: PluginRun[] }> {
   let prev: unknown;
   const runs: PluginRun[] = [];
   for (const p of list.plugins) {
@@ -115,7 +129,8 @@ export async function addList(rt: Runtime, list: ConfList, a: Attachment): Promi
 /** DEL through the list in reverse; every plugin runs even when one fails (libcni stops; we report all). */
 export async function delList(rt: Runtime, list: ConfList, a: Attachment, prevResult?: unknown): Promise<PluginRun[]> {
   const runs: PluginRun[] = [];
-  for (const p of [...list.plugins].reverse()) runs.push(await execPlugin(rt, 'DEL', pluginConf(list, p, prevResult), a));
+  for (const p of [...list.plugins].reverse())
+    runs.push(await execPlugin(rt, 'DEL', pluginConf(list, p, prevResult), a));
   return runs;
 }
 

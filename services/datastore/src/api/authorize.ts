@@ -20,7 +20,17 @@
 import { PermissionDeniedError } from '../../../shared/errors/index.js';
 import { describeCaller, type Caller, type Identity, type Role } from '../../../shared/tls/index.js';
 
-export type Method = 'Create' | 'Update' | 'Apply' | 'Delete' | 'Get' | 'List' | 'Watch' | 'AllocateBlock' | 'ReleaseBlocks' | 'IpamShow';
+export type Method =
+  | 'Create'
+  | 'Update'
+  | 'Apply'
+  | 'Delete'
+  | 'Get'
+  | 'List'
+  | 'Watch'
+  | 'AllocateBlock'
+  | 'ReleaseBlocks'
+  | 'IpamShow';
 
 interface Rule {
   read: 'all' | readonly string[];
@@ -43,7 +53,12 @@ const RULES: Record<Role, Rule> = {
     owned: false,
     ipam: { show: true, allocate: 'none', release: 'all' },
   },
-  node: { read: ['Node', 'WorkloadEndpoint'], write: ['WorkloadEndpoint'], owned: true, ipam: { show: false, allocate: 'own', release: 'own' } },
+  node: {
+    read: ['Node', 'WorkloadEndpoint'],
+    write: ['WorkloadEndpoint'],
+    owned: true,
+    ipam: { show: false, allocate: 'own', release: 'own' },
+  },
   reflector: { read: ['LearnedRoute'], write: ['LearnedRoute'], owned: true, ipam: NONE },
   datastore: { read: [], write: [], owned: false, ipam: NONE },
   nats: { read: [], write: [], owned: false, ipam: NONE },
@@ -97,7 +112,7 @@ export class Access {
   converted(): boolean {
     if (!this.convertedRequested) return false;
     if (this.caller.kind === 'insecure' || this.identity?.role === 'controller') return true;
-    this.deny('write as the orchestrator\'s controller (converted resources need the controller role)');
+    this.deny("write as the orchestrator's controller (converted resources need the controller role)");
   }
 
   get who(): string {
@@ -136,7 +151,10 @@ export class Access {
   write(method: 'Create' | 'Update' | 'Apply' | 'Delete', doc: Doc): void {
     const r = this.r;
     if (!allows(r.write, doc.kind)) this.deny(`${method} ${doc.kind}`);
-    if (r.owned && !this.visible(doc)) this.deny(`${method} ${doc.kind} of ${JSON.stringify(ownerOf(doc))} (only its own, ${JSON.stringify(this.identity!.name)})`);
+    if (r.owned && !this.visible(doc))
+      this.deny(
+        `${method} ${doc.kind} of ${JSON.stringify(ownerOf(doc))} (only its own, ${JSON.stringify(this.identity!.name)})`,
+      );
   }
 
   /** Whether the role writes owner-scoped: the stored document must then be checked too. */
@@ -150,7 +168,10 @@ export class Access {
    * for any handle, the controller too (garbage collection). Scoping handles to their node is
    * not done yet.
    */
-  ipamAddresses(method: 'AutoAssign' | 'AssignIp' | 'ReleaseIps' | 'ReleaseHandle' | 'HandleAddresses', node?: string): void {
+  ipamAddresses(
+    method: 'AutoAssign' | 'AssignIp' | 'ReleaseIps' | 'ReleaseHandle' | 'HandleAddresses',
+    node?: string,
+  ): void {
     const role = this.identity?.role ?? (this.caller.kind === 'insecure' ? 'admin' : undefined);
     if (role === 'admin') return;
     if (method === 'AutoAssign' || method === 'AssignIp') {

@@ -37,7 +37,11 @@ function rawUnary(method: string, bytes: Uint8Array): Promise<RawStatus> {
       {},
       (err: ServiceError | null) => {
         const field = err?.metadata?.get(FIELD_METADATA_KEY)[0];
-        resolve({ code: err?.code ?? status.OK, details: err?.details ?? '', field: field === undefined ? undefined : String(field) });
+        resolve({
+          code: err?.code ?? status.OK,
+          details: err?.details ?? '',
+          field: field === undefined ? undefined : String(field),
+        });
       },
     );
   });
@@ -45,7 +49,12 @@ function rawUnary(method: string, bytes: Uint8Array): Promise<RawStatus> {
 
 function rawWatch(bytes: Uint8Array): Promise<RawStatus> {
   return new Promise((resolve) => {
-    const call = raw.makeServerStreamRequest(`/meshless.v1.DatastoreService/Watch`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes));
+    const call = raw.makeServerStreamRequest(
+      `/meshless.v1.DatastoreService/Watch`,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(bytes),
+    );
     call.on('data', () => call.cancel());
     call.on('error', (err: ServiceError) => {
       const field = err.metadata?.get(FIELD_METADATA_KEY)[0];
@@ -152,16 +161,55 @@ test('bad documents: a clear INVALID_ARGUMENT naming the field', async () => {
     });
   };
   await expectField({ apiVersion: V3, kind: 'Gadget', metadata: { name: 'x' } }, 'kind', /unknown kind 'Gadget'/);
-  await expectField({ apiVersion: 'projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'x' }, spec: { cidr: '10.0.0.0/16' } }, 'apiVersion', /projectcalico\.org\/v3/);
-  await expectField({ kind: 'IPPool', metadata: { name: 'x' }, spec: { cidr: '10.0.0.0/16' } }, 'apiVersion', /required/);
-  await expectField({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'Bad_Name' }, spec: { cidr: '10.0.0.0/16' } }, 'metadata.name', /Bad_Name|lower case/);
-  await expectField({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'a'.repeat(300) }, spec: { cidr: '10.0.0.0/16' } }, 'metadata.name', /253/);
-  await expectField({ apiVersion: V3, kind: 'IPPool', metadata: {}, spec: { cidr: '10.0.0.0/16' } }, 'metadata.name', /required/);
-  await expectField({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16', blockSize: 40 } }, 'spec.blockSize', /out of range/);
-  await expectField({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/33' } }, 'spec.cidr', /./);
-  await expectField({ apiVersion: V3, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16', colour: 'red' } }, 'spec.colour', /unknown field/);
-  await expectField({ apiVersion: V3, kind: 'Profile', metadata: { name: 'p', resourceVersion: 'abc' }, spec: {} }, 'metadata.resourceVersion', /revision/);
-  await assert.rejects(t.client.create([1, 2, 3]), (e: unknown) => e instanceof InvalidArgumentError && /expected a resource/.test(e.message));
+  await expectField(
+    { apiVersion: 'projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'x' }, spec: { cidr: '10.0.0.0/16' } },
+    'apiVersion',
+    /projectcalico\.org\/v3/,
+  );
+  await expectField(
+    { kind: 'IPPool', metadata: { name: 'x' }, spec: { cidr: '10.0.0.0/16' } },
+    'apiVersion',
+    /required/,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'IPPool', metadata: { name: 'Bad_Name' }, spec: { cidr: '10.0.0.0/16' } },
+    'metadata.name',
+    /Bad_Name|lower case/,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'IPPool', metadata: { name: 'a'.repeat(300) }, spec: { cidr: '10.0.0.0/16' } },
+    'metadata.name',
+    /253/,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'IPPool', metadata: {}, spec: { cidr: '10.0.0.0/16' } },
+    'metadata.name',
+    /required/,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16', blockSize: 40 } },
+    'spec.blockSize',
+    /out of range/,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/33' } },
+    'spec.cidr',
+    /./,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16', colour: 'red' } },
+    'spec.colour',
+    /unknown field/,
+  );
+  await expectField(
+    { apiVersion: V3, kind: 'Profile', metadata: { name: 'p', resourceVersion: 'abc' }, spec: {} },
+    'metadata.resourceVersion',
+    /revision/,
+  );
+  await assert.rejects(
+    t.client.create([1, 2, 3]),
+    (e: unknown) => e instanceof InvalidArgumentError && /expected a resource/.test(e.message),
+  );
 
   const rawJson = async (json: string) => rawUnary('Create', pb([1, 2, text(json)]));
   const notJson = await rawJson('{"apiVersion": ');
@@ -178,23 +226,45 @@ test('bad documents: a clear INVALID_ARGUMENT naming the field', async () => {
     ['Profile', 'UPPER'],
   ];
   for (const [kind, name] of badNames) {
-    await assert.rejects(t.client.get(kind, name), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'name');
-    await assert.rejects(t.client.delete(kind, name), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'name');
+    await assert.rejects(
+      t.client.get(kind, name),
+      (e: unknown) => e instanceof InvalidArgumentError && e.field === 'name',
+    );
+    await assert.rejects(
+      t.client.delete(kind, name),
+      (e: unknown) => e instanceof InvalidArgumentError && e.field === 'name',
+    );
   }
-  await assert.rejects(t.client.get('WorkloadEndpoint', 'x', 'Bad.NS'), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'namespace');
-  await assert.rejects(t.client.list('Gadgets'), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'kind' && /known kinds/.test(e.message));
+  await assert.rejects(
+    t.client.get('WorkloadEndpoint', 'x', 'Bad.NS'),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'namespace',
+  );
+  await assert.rejects(
+    t.client.list('Gadgets'),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'kind' && /known kinds/.test(e.message),
+  );
   await stillServing();
 });
 
 test('a 10 MB request is refused with RESOURCE_EXHAUSTED; a 2 MB document too; the service stays up', async () => {
-  const huge = { apiVersion: V3, kind: 'Profile', metadata: { name: 'huge', annotations: { blob: 'x'.repeat(10 * 1024 * 1024) } }, spec: {} };
+  const huge = {
+    apiVersion: V3,
+    kind: 'Profile',
+    metadata: { name: 'huge', annotations: { blob: 'x'.repeat(10 * 1024 * 1024) } },
+    spec: {},
+  };
   await assert.rejects(t.client.create(huge), (e: unknown) => {
     assert.ok(e instanceof ResourceExhaustedError, String(e));
     assert.match(e.message, /larger than max|10485/);
     return true;
   });
   await stillServing();
-  const big = { apiVersion: V3, kind: 'Profile', metadata: { name: 'big', annotations: { blob: 'x'.repeat(2 * 1024 * 1024) } }, spec: {} };
+  const big = {
+    apiVersion: V3,
+    kind: 'Profile',
+    metadata: { name: 'big', annotations: { blob: 'x'.repeat(2 * 1024 * 1024) } },
+    spec: {},
+  };
   await assert.rejects(t.client.create(big), (e: unknown) => {
     assert.ok(e instanceof ResourceExhaustedError, String(e));
     assert.match(e.message, /json: the document is \d+ bytes; the datastore stores at most \d+ bytes/);
@@ -202,6 +272,10 @@ test('a 10 MB request is refused with RESOURCE_EXHAUSTED; a 2 MB document too; t
   });
   await stillServing();
   // Many bad requests at once do not take the server down either.
-  await Promise.all(Array.from({ length: 50 }, (_, i) => rawUnary(['Create', 'Get', 'List', 'Delete', 'Watch'][i % 4]!, Uint8Array.from([0xff, i]))));
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      rawUnary(['Create', 'Get', 'List', 'Delete', 'Watch'][i % 4]!, Uint8Array.from([0xff, i])),
+    ),
+  );
   await stillServing();
 });

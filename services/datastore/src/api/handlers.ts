@@ -115,7 +115,8 @@ export class Handlers {
     const namespace = namespaceFor(kind, req.namespace);
     const r = await this.store.get(kind, namespace, name);
     if (!r) throw new NotFoundError(`${kind} '${namespace ? `${namespace}/${name}` : name}' does not exist`);
-    if (!access.visible(r.document)) throw new PermissionDeniedError(`${access.who} may not Get ${kind} '${name}': it is not its own`);
+    if (!access.visible(r.document))
+      throw new PermissionDeniedError(`${access.who} may not Get ${kind} '${name}': it is not its own`);
     return { resource: toProtoResource(r) };
   }
 
@@ -126,7 +127,9 @@ export class Handlers {
     const selector = labelSelector(req.labelSelector);
     const { items, revision } = await this.store.list(kind, namespace);
     const selected = items.filter(
-      (r) => access.visible(r.document) && (!selector || selector.matches((r.document.metadata.labels ?? {}) as Record<string, string>)),
+      (r) =>
+        access.visible(r.document) &&
+        (!selector || selector.matches((r.document.metadata.labels ?? {}) as Record<string, string>)),
     );
     return { resources: selected.map(toProtoResource), revision };
   }
@@ -144,7 +147,14 @@ export class Handlers {
     if (kind === 'Node') {
       // The Node is gone whatever happens next; blocks left behind are released by the periodic
       // orphan sweep (Ipam.releaseOrphans), so a failure here is logged, not returned.
-      await this.ipam.release(name).catch((err: unknown) => this.log.warn({ err, node: name }, 'releasing the blocks of a deleted node failed; the orphan sweep will retry'));
+      await this.ipam
+        .release(name)
+        .catch((err: unknown) =>
+          this.log.warn(
+            { err, node: name },
+            'releasing the blocks of a deleted node failed; the orphan sweep will retry',
+          ),
+        );
     }
     return { resource: toProtoResource(resource), revision };
   }
@@ -153,7 +163,11 @@ export class Handlers {
     const node = requireName(req.node, 'node');
     access.ipam('AllocateBlock', node);
     const pool = req.pool === '' ? undefined : requireName(req.pool, 'pool');
-    const r = await this.ipam.allocate({ node, ipVersion: ipVersion(req.ipVersion), ...(pool === undefined ? {} : { pool }) });
+    const r = await this.ipam.allocate({
+      node,
+      ipVersion: ipVersion(req.ipVersion),
+      ...(pool === undefined ? {} : { pool }),
+    });
     return { block: toProtoResource(r.block), affinity: toProtoResource(r.affinity), allocated: r.allocated };
   }
 
@@ -196,7 +210,11 @@ export class Handlers {
     if (!access.ownerScoped) return;
     const d = input.document;
     const kind = requireKind(d.kind);
-    const stored = await this.store.get(kind, namespaceFor(kind, typeof d.metadata.namespace === 'string' ? d.metadata.namespace : ''), d.metadata.name);
+    const stored = await this.store.get(
+      kind,
+      namespaceFor(kind, typeof d.metadata.namespace === 'string' ? d.metadata.namespace : ''),
+      d.metadata.name,
+    );
     if (stored) access.write(method, stored.document);
   }
 
@@ -226,7 +244,8 @@ export class Handlers {
 
   async releaseIps(req: ReleaseIpsRequest, access: Access): Promise<ReleaseIpsResponse> {
     access.ipamAddresses('ReleaseIps');
-    if (req.addresses.length === 0) throw new InvalidArgumentError('addresses: give at least one address to release', { field: 'addresses' });
+    if (req.addresses.length === 0)
+      throw new InvalidArgumentError('addresses: give at least one address to release', { field: 'addresses' });
     return this.addresses.releaseIps(req.addresses);
   }
 
@@ -260,17 +279,25 @@ export class Handlers {
     if (existing) {
       const before = existing.document as unknown as IPPool;
       if (before.spec.cidr !== pool.spec.cidr) {
-        throw new ResourceError(`cannot be changed from ${before.spec.cidr} (blocks were cut from it): create a new pool instead`, { ...where, field: 'spec.cidr' });
+        throw new ResourceError(
+          `cannot be changed from ${before.spec.cidr} (blocks were cut from it): create a new pool instead`,
+          { ...where, field: 'spec.cidr' },
+        );
       }
       if (before.spec.blockSize !== pool.spec.blockSize) {
-        throw new ResourceError(`cannot be changed from ${before.spec.blockSize}: create a new pool instead`, { ...where, field: 'spec.blockSize' });
+        throw new ResourceError(`cannot be changed from ${before.spec.blockSize}: create a new pool instead`, {
+          ...where,
+          field: 'spec.blockSize',
+        });
       }
     }
-    const problem = checkPoolOverlap(pool, items.map((p) => p.document as unknown as IPPool));
+    const problem = checkPoolOverlap(
+      pool,
+      items.map((p) => p.document as unknown as IPPool),
+    );
     if (problem) throw new ResourceError(problem, { ...where, field: 'spec.cidr' });
   }
 }
-
 
 /** Allocation attributes from a request: keys as Kubernetes label keys, bounded in size. */
 function attributes(map: Record<string, string>): Record<string, string> {
@@ -278,11 +305,15 @@ function attributes(map: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(map)) {
     const field = `attributes[${JSON.stringify(k.slice(0, 40))}]`;
     if (k === '' || k.length > 253 || !/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/.test(k)) {
-      throw new InvalidArgumentError(`${field}: the key must be 1-253 letters, digits, '-', '_', '.', '/'`, { field: 'attributes' });
+      throw new InvalidArgumentError(`${field}: the key must be 1-253 letters, digits, '-', '_', '.', '/'`, {
+        field: 'attributes',
+      });
     }
-    if (k === 'node' || k === 'timestamp') throw new InvalidArgumentError(`${field}: '${k}' is set by the datastore`, { field: 'attributes' });
+    if (k === 'node' || k === 'timestamp')
+      throw new InvalidArgumentError(`${field}: '${k}' is set by the datastore`, { field: 'attributes' });
     size += k.length + v.length;
   }
-  if (size > 4096) throw new InvalidArgumentError(`attributes: ${size} bytes in total, at most 4096`, { field: 'attributes' });
+  if (size > 4096)
+    throw new InvalidArgumentError(`attributes: ${size} bytes in total, at most 4096`, { field: 'attributes' });
   return map;
 }

@@ -2,7 +2,11 @@
 import type { Meter } from '@opentelemetry/api';
 import { status } from '@grpc/grpc-js';
 
-const CODE_NAMES = new Map<number, string>(Object.entries(status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]));
+const CODE_NAMES = new Map<number, string>(
+  Object.entries(status)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v as number, k]),
+);
 
 export interface ApiMetrics {
   /** A finished call; `seconds` from the request's arrival to its answer (unary calls only). */
@@ -27,27 +31,46 @@ export interface MetricSources {
 }
 
 export function createApiMetrics(meter: Meter, sources: MetricSources): ApiMetrics {
-  const requests = meter.createCounter('meshless_datastore_requests_total', { description: 'gRPC requests by method and status code' });
-  const denials = meter.createCounter('meshless_datastore_permission_denied_total', { description: 'requests refused by authorization, by method and role' });
+  const requests = meter.createCounter('meshless_datastore_requests_total', {
+    description: 'gRPC requests by method and status code',
+  });
+  const denials = meter.createCounter('meshless_datastore_permission_denied_total', {
+    description: 'requests refused by authorization, by method and role',
+  });
   const duration = meter.createHistogram('meshless_datastore_request_duration_seconds', {
     description: 'unary gRPC requests: time from arrival to answer, by method and status code',
     unit: 's',
-    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    advice: {
+      explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    },
   });
-  const watches = meter.createUpDownCounter('meshless_datastore_watch_streams', { description: 'Watch streams open now' });
-  const blocks = meter.createCounter('meshless_datastore_ipam_blocks_allocated_total', { description: 'IPAM blocks newly allocated to nodes' });
-  const purged = meter.createCounter('meshless_datastore_tombstones_purged_total', { description: 'Deletion tombstones purged by compaction' });
+  const watches = meter.createUpDownCounter('meshless_datastore_watch_streams', {
+    description: 'Watch streams open now',
+  });
+  const blocks = meter.createCounter('meshless_datastore_ipam_blocks_allocated_total', {
+    description: 'IPAM blocks newly allocated to nodes',
+  });
+  const purged = meter.createCounter('meshless_datastore_tombstones_purged_total', {
+    description: 'Deletion tombstones purged by compaction',
+  });
   meter
-    .createObservableGauge('meshless_datastore_revision', { description: 'Highest KV revision (stream sequence) seen by this process' })
+    .createObservableGauge('meshless_datastore_revision', {
+      description: 'Highest KV revision (stream sequence) seen by this process',
+    })
     .addCallback((r) => r.observe(sources.revision()));
   meter
-    .createObservableGauge('meshless_datastore_compacted_revision', { description: 'Revision up to which tombstones may have been purged' })
+    .createObservableGauge('meshless_datastore_compacted_revision', {
+      description: 'Revision up to which tombstones may have been purged',
+    })
     .addCallback((r) => r.observe(sources.compactedRevision()));
   const natsErrors = meter.createCounter('meshless_datastore_nats_errors_total', {
-    description: 'NATS failures seen by requests and the KV probe, by reason (nats = unreachable or electing, storage = JetStream store full or failing)',
+    description:
+      'NATS failures seen by requests and the KV probe, by reason (nats = unreachable or electing, storage = JetStream store full or failing)',
   });
   meter
-    .createObservableGauge('meshless_datastore_kv_probe_ok', { description: '1 when the last KV write-and-read probe succeeded within its deadline' })
+    .createObservableGauge('meshless_datastore_kv_probe_ok', {
+      description: '1 when the last KV write-and-read probe succeeded within its deadline',
+    })
     .addCallback((r) => r.observe(sources.kvProbeOk() ? 1 : 0));
   return {
     natsError: (reason) => natsErrors.add(1, { reason }),

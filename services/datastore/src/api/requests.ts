@@ -26,9 +26,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `converted`: a controller's write of converted resources (Access.converted). */
 export function parseDocument(json: Uint8Array, maxBytes: number, converted = false): WriteInput {
-  if (json.length === 0) throw new InvalidArgumentError('json: is required: the resource document as UTF-8 JSON', { field: 'json' });
+  if (json.length === 0)
+    throw new InvalidArgumentError('json: is required: the resource document as UTF-8 JSON', { field: 'json' });
   if (json.length > maxBytes) {
-    throw new ResourceExhaustedError(`json: the document is ${json.length} bytes; the datastore stores at most ${maxBytes} bytes per resource`);
+    throw new ResourceExhaustedError(
+      `json: the document is ${json.length} bytes; the datastore stores at most ${maxBytes} bytes per resource`,
+    );
   }
   let text: string;
   try {
@@ -55,18 +58,25 @@ function revisionOf(obj: unknown): number | undefined {
   if (rv === undefined || rv === null || rv === '') return undefined;
   const text = typeof rv === 'number' ? String(rv) : rv;
   if (typeof text !== 'string' || !/^[1-9]\d{0,15}$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new InvalidArgumentError(`metadata.resourceVersion: ${JSON.stringify(rv)} is not a revision (a positive decimal number)`, {
-      field: 'metadata.resourceVersion',
-    });
+    throw new InvalidArgumentError(
+      `metadata.resourceVersion: ${JSON.stringify(rv)} is not a revision (a positive decimal number)`,
+      {
+        field: 'metadata.resourceVersion',
+      },
+    );
   }
   return Number(text);
 }
 
 export function requireKind(text: string, field = 'kind'): Kind {
-  if (text === '') throw new InvalidArgumentError(`${field}: is required (one of ${KINDS.map((k) => k.kind).join(', ')})`, { field });
+  if (text === '')
+    throw new InvalidArgumentError(`${field}: is required (one of ${KINDS.map((k) => k.kind).join(', ')})`, { field });
   const kind = resolveKind(text);
   if (!kind) {
-    throw new InvalidArgumentError(`${field}: unknown kind '${text.slice(0, 80)}' (known kinds: ${KINDS.map((k) => k.kind).join(', ')})`, { field });
+    throw new InvalidArgumentError(
+      `${field}: unknown kind '${text.slice(0, 80)}' (known kinds: ${KINDS.map((k) => k.kind).join(', ')})`,
+      { field },
+    );
   }
   return kind;
 }

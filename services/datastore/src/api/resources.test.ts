@@ -2,7 +2,12 @@
 // update, apply, delete; compare-and-set; label selectors and namespaces; Calico's pool rules.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../../../shared/errors/index.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../../../shared/errors/index.js';
 import type { ResourceObject } from '../../../shared/datastore-client/index.js';
 import { FIXTURES, startTestDatastore, type TestDatastore } from '../testing/index.js';
 
@@ -72,7 +77,10 @@ describe('every kind round-trips', () => {
       assert.deepEqual(del.resource, applied.resource);
       assert.ok(del.revision > Number(applied.resource.metadata.resourceVersion));
       await assert.rejects(c.get(fixture.kind, fixture.metadata.name, ns), NotFoundError);
-      await assert.rejects(c.delete(fixture.kind, fixture.metadata.name, ns === undefined ? {} : { namespace: ns }), NotFoundError);
+      await assert.rejects(
+        c.delete(fixture.kind, fixture.metadata.name, ns === undefined ? {} : { namespace: ns }),
+        NotFoundError,
+      );
 
       const recreated = await c.apply(fixture);
       assert.equal(recreated.created, true);
@@ -82,21 +90,42 @@ describe('every kind round-trips', () => {
 });
 
 test('kind aliases work for get, list and delete', async () => {
-  await t.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'alias-pool' }, spec: { cidr: '10.99.0.0/16' } });
+  await t.client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'alias-pool' },
+    spec: { cidr: '10.99.0.0/16' },
+  });
   assert.equal((await t.client.get('ippools', 'alias-pool')).kind, 'IPPool');
   assert.ok((await t.client.list('pool')).items.some((p) => p.metadata.name === 'alias-pool'));
   await t.client.delete('ipp', 'alias-pool');
 });
 
 test('update without any revision replaces unconditionally; an explicit revision wins over the document', async () => {
-  const pool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'unconditional' }, spec: { cidr: '10.98.0.0/16' } };
+  const pool = {
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'unconditional' },
+    spec: { cidr: '10.98.0.0/16' },
+  };
   const first = await t.client.create(pool);
   const second = await t.client.update({ ...pool, spec: { ...pool.spec, natOutgoing: true } });
   assert.ok(Number(second.metadata.resourceVersion) > Number(first.metadata.resourceVersion));
-  await assert.rejects(t.client.update({ ...first, spec: { ...pool.spec, disabled: true } }, Number(first.metadata.resourceVersion)), ConflictError);
-  const third = await t.client.update({ ...first, spec: { ...pool.spec, disabled: true } }, Number(second.metadata.resourceVersion));
+  await assert.rejects(
+    t.client.update({ ...first, spec: { ...pool.spec, disabled: true } }, Number(first.metadata.resourceVersion)),
+    ConflictError,
+  );
+  const third = await t.client.update(
+    { ...first, spec: { ...pool.spec, disabled: true } },
+    Number(second.metadata.resourceVersion),
+  );
   assert.equal((third.spec as { disabled: boolean }).disabled, true);
-  const profile = { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'never-created' }, spec: {} };
+  const profile = {
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Profile',
+    metadata: { name: 'never-created' },
+    spec: {},
+  };
   await assert.rejects(t.client.update(profile), NotFoundError);
   await assert.rejects(t.client.apply(profile, 5), NotFoundError);
   await t.client.delete('IPPool', 'unconditional');
@@ -112,15 +141,26 @@ test('apply of an exported document (with resourceVersion) creates it when absen
   const r = await t.client.apply(exported);
   assert.equal(r.created, true);
   assert.notEqual(r.resource.metadata.uid, exported.metadata.uid, 'the server owns metadata.uid');
-  await assert.rejects(t.client.apply(exported), ConflictError, 'once it exists, the stale resourceVersion is compared');
+  await assert.rejects(
+    t.client.apply(exported),
+    ConflictError,
+    'once it exists, the stale resourceVersion is compared',
+  );
 });
 
 test('concurrent updates with the same stale revision: exactly one wins, the others are ABORTED', async () => {
-  const base = await t.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'contended' }, spec: {} });
+  const base = await t.client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Profile',
+    metadata: { name: 'contended' },
+    spec: {},
+  });
   const rev = Number(base.metadata.resourceVersion);
   const attempts = 20;
   const results = await Promise.allSettled(
-    Array.from({ length: attempts }, (_, i) => t.client.update({ ...base, spec: { labelsToApply: { writer: String(i) } } }, rev)),
+    Array.from({ length: attempts }, (_, i) =>
+      t.client.update({ ...base, spec: { labelsToApply: { writer: String(i) } } }, rev),
+    ),
   );
   const won = results.filter((r) => r.status === 'fulfilled');
   const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -130,7 +170,9 @@ test('concurrent updates with the same stale revision: exactly one wins, the oth
   const final = await t.client.get('Profile', 'contended');
   assert.deepEqual(final, (won[0] as PromiseFulfilledResult<ResourceObject>).value);
 
-  const deletes = await Promise.allSettled([1, 2, 3].map(() => t.client.delete('Profile', 'contended', { revision: Number(final.metadata.resourceVersion) })));
+  const deletes = await Promise.allSettled(
+    [1, 2, 3].map(() => t.client.delete('Profile', 'contended', { revision: Number(final.metadata.resourceVersion) })),
+  );
   assert.equal(deletes.filter((d) => d.status === 'fulfilled').length, 1);
 });
 
@@ -139,22 +181,45 @@ test('list filters by namespace and label selector', async () => {
     apiVersion: 'projectcalico.org/v3',
     kind: 'WorkloadEndpoint',
     metadata: { name, namespace, labels },
-    spec: { node: 'n1', orchestrator: 'k8s', pod: name, endpoint: 'eth0', interfaceName: 'cali1', ipNetworks: ['10.1.0.1/32'] },
+    spec: {
+      node: 'n1',
+      orchestrator: 'k8s',
+      pod: name,
+      endpoint: 'eth0',
+      interfaceName: 'cali1',
+      ipNetworks: ['10.1.0.1/32'],
+    },
   });
   await t.client.create(wep('n1-k8s-a-eth0', 'red', { app: 'web', tier: 'front' }));
   await t.client.create(wep('n1-k8s-b-eth0', 'red', { app: 'db' }));
   await t.client.create(wep('n1-k8s-c-eth0', 'blue', { app: 'web', legacy: 'true' }));
   const names = (items: ResourceObject[]) =>
-    items.map((r) => `${r.metadata.namespace}/${r.metadata.name}`).filter((n) => n.startsWith('red/') || n.startsWith('blue/'));
+    items
+      .map((r) => `${r.metadata.namespace}/${r.metadata.name}`)
+      .filter((n) => n.startsWith('red/') || n.startsWith('blue/'));
 
   const all = await t.client.list('wep');
   assert.deepEqual(names(all.items), ['blue/n1-k8s-c-eth0', 'red/n1-k8s-a-eth0', 'red/n1-k8s-b-eth0']);
-  assert.deepEqual(names((await t.client.list('wep', { namespace: 'red' })).items), ['red/n1-k8s-a-eth0', 'red/n1-k8s-b-eth0']);
-  assert.deepEqual(names((await t.client.list('wep', { labelSelector: 'app=web' })).items), ['blue/n1-k8s-c-eth0', 'red/n1-k8s-a-eth0']);
-  assert.deepEqual(names((await t.client.list('wep', { labelSelector: 'app in (web,db),!legacy' })).items), ['red/n1-k8s-a-eth0', 'red/n1-k8s-b-eth0']);
-  assert.deepEqual(names((await t.client.list('wep', { namespace: 'red', labelSelector: 'app!=web' })).items), ['red/n1-k8s-b-eth0']);
+  assert.deepEqual(names((await t.client.list('wep', { namespace: 'red' })).items), [
+    'red/n1-k8s-a-eth0',
+    'red/n1-k8s-b-eth0',
+  ]);
+  assert.deepEqual(names((await t.client.list('wep', { labelSelector: 'app=web' })).items), [
+    'blue/n1-k8s-c-eth0',
+    'red/n1-k8s-a-eth0',
+  ]);
+  assert.deepEqual(names((await t.client.list('wep', { labelSelector: 'app in (web,db),!legacy' })).items), [
+    'red/n1-k8s-a-eth0',
+    'red/n1-k8s-b-eth0',
+  ]);
+  assert.deepEqual(names((await t.client.list('wep', { namespace: 'red', labelSelector: 'app!=web' })).items), [
+    'red/n1-k8s-b-eth0',
+  ]);
   assert.deepEqual((await t.client.list('wep', { namespace: 'nowhere' })).items, []);
-  await assert.rejects(t.client.list('wep', { labelSelector: 'app in (web' }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'label_selector');
+  await assert.rejects(
+    t.client.list('wep', { labelSelector: 'app in (web' }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'label_selector',
+  );
 
   // Get of a namespaced kind without a namespace looks in "default".
   await t.client.create(wep('n1-k8s-d-eth0', 'default', {}));
@@ -163,7 +228,12 @@ test('list filters by namespace and label selector', async () => {
 });
 
 test('IPPools must not overlap, and their cidr and blockSize cannot change', async () => {
-  const pool = (name: string, cidr: string, blockSize = 26) => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, blockSize } });
+  const pool = (name: string, cidr: string, blockSize = 26) => ({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name },
+    spec: { cidr, blockSize },
+  });
   await t.client.create(pool('p-one', '10.60.0.0/16'));
   await assert.rejects(t.client.create(pool('p-two', '10.60.128.0/17')), (e: unknown) => {
     assert.ok(e instanceof InvalidArgumentError);
@@ -171,8 +241,21 @@ test('IPPools must not overlap, and their cidr and blockSize cannot change', asy
     assert.match(e.message, /overlaps IPPool 'p-one'/);
     return true;
   });
-  await assert.rejects(t.client.apply(pool('p-one', '10.61.0.0/16')), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'spec.cidr');
-  await assert.rejects(t.client.apply(pool('p-one', '10.60.0.0/16', 28)), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'spec.blockSize');
-  const concurrent = await Promise.allSettled([t.client.create(pool('p-three', '10.62.0.0/16')), t.client.create(pool('p-four', '10.62.0.0/24'))]);
-  assert.equal(concurrent.filter((r) => r.status === 'fulfilled').length, 1, 'two overlapping pools created at once: one is refused');
+  await assert.rejects(
+    t.client.apply(pool('p-one', '10.61.0.0/16')),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'spec.cidr',
+  );
+  await assert.rejects(
+    t.client.apply(pool('p-one', '10.60.0.0/16', 28)),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'spec.blockSize',
+  );
+  const concurrent = await Promise.allSettled([
+    t.client.create(pool('p-three', '10.62.0.0/16')),
+    t.client.create(pool('p-four', '10.62.0.0/24')),
+  ]);
+  assert.equal(
+    concurrent.filter((r) => r.status === 'fulfilled').length,
+    1,
+    'two overlapping pools created at once: one is refused',
+  );
 });

@@ -60,8 +60,16 @@ const SPECS = {
   CreateRequest: { 1: { name: 'json', type: 'bytes' } },
   UpdateRequest: { 1: { name: 'json', type: 'bytes' }, 2: { name: 'revision', type: 'uint64' } },
   ApplyRequest: { 1: { name: 'json', type: 'bytes' }, 2: { name: 'revision', type: 'uint64' } },
-  GetRequest: { 1: { name: 'kind', type: 'string' }, 2: { name: 'namespace', type: 'string' }, 3: { name: 'name', type: 'string' } },
-  ListRequest: { 1: { name: 'kind', type: 'string' }, 2: { name: 'namespace', type: 'string' }, 3: { name: 'label_selector', type: 'string' } },
+  GetRequest: {
+    1: { name: 'kind', type: 'string' },
+    2: { name: 'namespace', type: 'string' },
+    3: { name: 'name', type: 'string' },
+  },
+  ListRequest: {
+    1: { name: 'kind', type: 'string' },
+    2: { name: 'namespace', type: 'string' },
+    3: { name: 'label_selector', type: 'string' },
+  },
   DeleteRequest: {
     1: { name: 'kind', type: 'string' },
     2: { name: 'namespace', type: 'string' },
@@ -69,7 +77,11 @@ const SPECS = {
     4: { name: 'revision', type: 'uint64' },
   },
   WatchRequest: { 1: { name: 'revision', type: 'uint64' }, 2: { name: 'kinds', type: 'repeated string' } },
-  AllocateBlockRequest: { 1: { name: 'node', type: 'string' }, 2: { name: 'pool', type: 'string' }, 3: { name: 'ip_version', type: 'uint32' } },
+  AllocateBlockRequest: {
+    1: { name: 'node', type: 'string' },
+    2: { name: 'pool', type: 'string' },
+    3: { name: 'ip_version', type: 'uint32' },
+  },
   ReleaseBlocksRequest: { 1: { name: 'node', type: 'string' } },
   IpamShowRequest: {},
   AutoAssignRequest: {
@@ -139,7 +151,12 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
   const perClient = new Map<string, number>();
 
   const unary =
-    <Req, Res>(method: string, name: keyof typeof SPECS, codec: Decoder<Req>, run: (req: Req, access: Access) => Promise<Res>) =>
+    <Req, Res>(
+      method: string,
+      name: keyof typeof SPECS,
+      codec: Decoder<Req>,
+      run: (req: Req, access: Access) => Promise<Res>,
+    ) =>
     (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
       const access = Access.of(options.security.caller(call), call.metadata.get(CONVERTED_METADATA).length > 0);
       const started = performance.now();
@@ -148,7 +165,19 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
       // Traced: a server span continuing the caller's context; the store puts it on the KV write.
       const traced = isTracing()
         ? () =>
-            inSpan(`datastore ${method}`, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'meshless.v1.DatastoreService', 'rpc.method': method }, parent: contextFromTraceparent(String(call.metadata.get(TRACEPARENT)[0] ?? '')) }, handle)
+            inSpan(
+              `datastore ${method}`,
+              {
+                kind: SpanKind.SERVER,
+                attributes: {
+                  'rpc.system': 'grpc',
+                  'rpc.service': 'meshless.v1.DatastoreService',
+                  'rpc.method': method,
+                },
+                parent: contextFromTraceparent(String(call.metadata.get(TRACEPARENT)[0] ?? '')),
+              },
+              handle,
+            )
         : handle;
       void traced().then(
         (res) => {
@@ -161,7 +190,8 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
           metrics.request(method, st.code, seconds());
           if (mapped instanceof UnavailableError) {
             metrics.natsError(mapped.reason ?? 'unavailable');
-            if (mapped.reason === 'storage') log.error({ method, details: st.details }, 'JetStream storage is full or failing');
+            if (mapped.reason === 'storage')
+              log.error({ method, details: st.details }, 'JetStream storage is full or failing');
           }
           if (st.code === status.INTERNAL || st.code === status.UNKNOWN) log.error({ err, method }, 'request failed');
           else if (st.code === status.PERMISSION_DENIED) denied(method, access, st.details);
@@ -212,7 +242,12 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
         let msg: WatchResponse;
         switch (e.type) {
           case 'put':
-            msg = { event: { $case: 'change', value: { type: ChangeType.CHANGE_TYPE_PUT, resource: toProtoResource(e.resource) } } };
+            msg = {
+              event: {
+                $case: 'change',
+                value: { type: ChangeType.CHANGE_TYPE_PUT, resource: toProtoResource(e.resource) },
+              },
+            };
             break;
           case 'delete':
             msg = {
@@ -220,7 +255,13 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
                 $case: 'change',
                 value: {
                   type: ChangeType.CHANGE_TYPE_DELETE,
-                  resource: { kind: e.kind, namespace: e.namespace, name: e.name, revision: e.revision, json: Buffer.alloc(0) },
+                  resource: {
+                    kind: e.kind,
+                    namespace: e.namespace,
+                    name: e.name,
+                    revision: e.revision,
+                    json: Buffer.alloc(0),
+                  },
                 },
               },
             };
@@ -229,7 +270,9 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
             msg = { event: { $case: 'snapshotBegin', value: { compactedRevision: e.compactedRevision } } };
             break;
           case 'in-sync':
-            msg = { event: { $case: 'inSync', value: { revision: e.revision, compactedRevision: e.compactedRevision } } };
+            msg = {
+              event: { $case: 'inSync', value: { revision: e.revision, compactedRevision: e.compactedRevision } },
+            };
             break;
         }
         if (!call.write(msg) && !(await drained(call, abort.signal, stallTimeoutMs))) {
@@ -238,10 +281,16 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
         }
       }
       if (abort.signal.reason === 'stalled') {
-        call.emit('error', { code: status.UNAVAILABLE, details: `the stream did not drain for ${stallTimeoutMs} ms: watch again from your last revision` });
+        call.emit('error', {
+          code: status.UNAVAILABLE,
+          details: `the stream did not drain for ${stallTimeoutMs} ms: watch again from your last revision`,
+        });
         metrics.request('Watch', status.UNAVAILABLE);
       } else if (abort.signal.reason === 'shutdown') {
-        call.emit('error', { code: status.UNAVAILABLE, details: 'the datastore is shutting down: watch again from your last revision' });
+        call.emit('error', {
+          code: status.UNAVAILABLE,
+          details: 'the datastore is shutting down: watch again from your last revision',
+        });
         metrics.request('Watch', status.UNAVAILABLE);
       } else if (!abort.signal.aborted) {
         call.end();
@@ -274,18 +323,29 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
     list: unary('List', 'ListRequest', ListRequest, (r, a) => handlers.list(r, a)),
     delete: unary('Delete', 'DeleteRequest', DeleteRequest, (r, a) => handlers.delete(r, a)),
     watch: (call: ServerWritableStream<Buffer, WatchResponse>) => void watch(call),
-    allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r, a) => handlers.allocateBlock(r, a)),
-    releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r, a) => handlers.releaseBlocks(r, a)),
+    allocateBlock: unary('AllocateBlock', 'AllocateBlockRequest', AllocateBlockRequest, (r, a) =>
+      handlers.allocateBlock(r, a),
+    ),
+    releaseBlocks: unary('ReleaseBlocks', 'ReleaseBlocksRequest', ReleaseBlocksRequest, (r, a) =>
+      handlers.releaseBlocks(r, a),
+    ),
     ipamShow: unary('IpamShow', 'IpamShowRequest', IpamShowRequest, (_r, a) => handlers.ipamShow(a)),
     autoAssign: unary('AutoAssign', 'AutoAssignRequest', AutoAssignRequest, (r, a) => handlers.autoAssign(r, a)),
     assignIp: unary('AssignIp', 'AssignIpRequest', AssignIpRequest, (r, a) => handlers.assignIp(r, a)),
     releaseIps: unary('ReleaseIps', 'ReleaseIpsRequest', ReleaseIpsRequest, (r, a) => handlers.releaseIps(r, a)),
-    releaseHandle: unary('ReleaseHandle', 'ReleaseHandleRequest', ReleaseHandleRequest, (r, a) => handlers.releaseHandle(r, a)),
-    handleAddresses: unary('HandleAddresses', 'HandleAddressesRequest', HandleAddressesRequest, (r, a) => handlers.handleAddresses(r, a)),
+    releaseHandle: unary('ReleaseHandle', 'ReleaseHandleRequest', ReleaseHandleRequest, (r, a) =>
+      handlers.releaseHandle(r, a),
+    ),
+    handleAddresses: unary('HandleAddresses', 'HandleAddressesRequest', HandleAddressesRequest, (r, a) =>
+      handlers.handleAddresses(r, a),
+    ),
   };
 
   const definition: ServiceDefinition = Object.fromEntries(
-    Object.entries(DatastoreServiceService).map(([method, d]) => [method, { ...d, requestDeserialize: (b: Buffer) => b }]),
+    Object.entries(DatastoreServiceService).map(([method, d]) => [
+      method,
+      { ...d, requestDeserialize: (b: Buffer) => b },
+    ]),
   ) as unknown as ServiceDefinition;
 
   const server = new Server({
@@ -323,7 +383,11 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
  * Resolves true when the stream can take more or the watch is aborted, false when it did not
  * drain within `timeoutMs`; leaves no listener or timer behind.
  */
-function drained(call: ServerWritableStream<Buffer, WatchResponse>, signal: AbortSignal, timeoutMs: number): Promise<boolean> {
+function drained(
+  call: ServerWritableStream<Buffer, WatchResponse>,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {

@@ -85,19 +85,26 @@ export function checkWire(message: string, bytes: Uint8Array, spec: MessageSpec)
         case 'uint64': {
           const v = BigInt(reader.uint64());
           if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-            throw new InvalidArgumentError(`${field.name}: ${v} is larger than the largest revision this API handles (${Number.MAX_SAFE_INTEGER})`, { field: field.name });
+            throw new InvalidArgumentError(
+              `${field.name}: ${v} is larger than the largest revision this API handles (${Number.MAX_SAFE_INTEGER})`,
+              { field: field.name },
+            );
           }
           break;
         }
         case 'uint32': {
           const v = BigInt(reader.uint64());
-          if (v > 0xffffffffn) throw new InvalidArgumentError(`${field.name}: ${v} does not fit in 32 bits`, { field: field.name });
+          if (v > 0xffffffffn)
+            throw new InvalidArgumentError(`${field.name}: ${v} does not fit in 32 bits`, { field: field.name });
           break;
         }
       }
     }
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw err;
-    throw new InvalidArgumentError(`request: not a valid ${message} (${(err as Error).message})`, { field: 'request', cause: err });
+    throw new InvalidArgumentError(`request: not a valid ${message} (${(err as Error).message})`, {
+      field: 'request',
+      cause: err,
+    });
   }
 }

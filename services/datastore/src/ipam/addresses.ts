@@ -23,7 +23,12 @@
 // address twice. An emptied block without affinity (its node released it, or it was only
 // borrowed from) is deleted, as Calico does.
 import type { Logger } from 'pino';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../../shared/errors/index.js';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../../../shared/errors/index.js';
 import {
   API_VERSION,
   addressOrdinal,
@@ -55,7 +60,14 @@ import {
   type BlockSpec,
 } from './block-ops.js';
 import { CasWriter, type Draft } from './cas.js';
-import { affinityDocument, blockDocument, candidatePools, PoolExhaustedError, type Ipam, type Normalize } from './ipam.js';
+import {
+  affinityDocument,
+  blockDocument,
+  candidatePools,
+  PoolExhaustedError,
+  type Ipam,
+  type Normalize,
+} from './ipam.js';
 
 export interface AssignedAddress {
   /** The address, without prefix length. */
@@ -136,22 +148,35 @@ export class IpamAddresses {
       [req.numIpv4, 'num_ipv4'],
       [req.numIpv6, 'num_ipv6'],
     ] as const) {
-      if (n > MAX_ADDRESSES_PER_REQUEST) throw new InvalidArgumentError(`${field}: at most ${MAX_ADDRESSES_PER_REQUEST} addresses per request, got ${n}`, { field });
+      if (n > MAX_ADDRESSES_PER_REQUEST)
+        throw new InvalidArgumentError(
+          `${field}: at most ${MAX_ADDRESSES_PER_REQUEST} addresses per request, got ${n}`,
+          { field },
+        );
     }
-    if (req.numIpv4 === 0 && req.numIpv6 === 0) throw new InvalidArgumentError('num_ipv4: ask for at least one address (num_ipv4 or num_ipv6)', { field: 'num_ipv4' });
+    if (req.numIpv4 === 0 && req.numIpv6 === 0)
+      throw new InvalidArgumentError('num_ipv4: ask for at least one address (num_ipv4 or num_ipv6)', {
+        field: 'num_ipv4',
+      });
     const node = await this.store.get('Node', '', req.node);
-    if (!node) throw new NotFoundError(`Node '${req.node}' does not exist: create the Node before assigning addresses on it`);
+    if (!node)
+      throw new NotFoundError(`Node '${req.node}' does not exist: create the Node before assigning addresses on it`);
     const labels = (node.document.metadata.labels ?? {}) as Record<string, string>;
     const attr = attribute(req.handleId, req.node, req.attributes);
     const got: AssignedAddress[] = [];
     try {
-      const ipv4 = req.numIpv4 > 0 ? await this.assignFamily(req, 4, req.numIpv4, req.ipv4Pools, labels, attr, got) : [];
-      const ipv6 = req.numIpv6 > 0 ? await this.assignFamily(req, 6, req.numIpv6, req.ipv6Pools, labels, attr, got) : [];
+      const ipv4 =
+        req.numIpv4 > 0 ? await this.assignFamily(req, 4, req.numIpv4, req.ipv4Pools, labels, attr, got) : [];
+      const ipv6 =
+        req.numIpv6 > 0 ? await this.assignFamily(req, 6, req.numIpv6, req.ipv6Pools, labels, attr, got) : [];
       return { ipv4, ipv6 };
     } catch (err) {
       if (got.length > 0) {
         await this.releaseIps(got.map((a) => a.address)).catch((e: unknown) =>
-          this.log.warn({ err: e, handle: req.handleId }, 'could not roll back a failed assignment; release the handle'),
+          this.log.warn(
+            { err: e, handle: req.handleId },
+            'could not roll back a failed assignment; release the handle',
+          ),
         );
       }
       throw err;
@@ -191,7 +216,8 @@ export class IpamAddresses {
     let pools: StoredResource[] | undefined;
     for (const [i, text] of addresses.entries()) {
       const ip = tryParseIp(text);
-      if (typeof ip === 'string') throw new InvalidArgumentError(`addresses[${i}]: ${ip}`, { field: `addresses[${i}]` });
+      if (typeof ip === 'string')
+        throw new InvalidArgumentError(`addresses[${i}]: ${ip}`, { field: `addresses[${i}]` });
       pools ??= (await this.store.list('IPPool')).items;
       const pool = pools.find((p) => cidrContains(String(spec(p).cidr), ip));
       let cidr = pool ? blockContaining(String(spec(pool).cidr), Number(spec(pool).blockSize), text) : undefined;
@@ -210,7 +236,10 @@ export class IpamAddresses {
         const freed = await this.blocks.mutate(name, (d) => {
           if (!d.spec) return [];
           const b = d.spec;
-          return releaseOrdinals(b, ips.map((a) => ordinalOf(b, a)!)).map((r) => ({ address: addressOf(b, r.ordinal), handleId: r.handleId }));
+          return releaseOrdinals(
+            b,
+            ips.map((a) => ordinalOf(b, a)!),
+          ).map((r) => ({ address: addressOf(b, r.ordinal), handleId: r.handleId }));
         });
         const freedSet = new Set(freed.map((f) => f.address));
         for (const a of ips) (freedSet.has(canonicalIp(a)) ? released : notAllocated).push(a);
@@ -257,7 +286,11 @@ export class IpamAddresses {
       for (const o of ordinalsOfHandle(b, handleId)) {
         const node = attributeNode(b, o);
         const owner = blockOwner(b);
-        out.push({ address: addressOf(b, o), block: cidr, borrowed: owner !== undefined && node !== undefined && owner !== node });
+        out.push({
+          address: addressOf(b, o),
+          block: cidr,
+          borrowed: owner !== undefined && node !== undefined && owner !== node,
+        });
       }
     }
     return out;
@@ -278,7 +311,10 @@ export class IpamAddresses {
     // Pools are listed only when needed (names to resolve, or borrowing): Ipam.allocate reads
     // them once per batch of requests anyway.
     const allPools = poolRefs.length === 0 ? undefined : (await this.store.list('IPPool')).items;
-    const poolNames = poolRefs.length === 0 ? [undefined] : poolRefs.map((ref, i) => resolvePool(allPools!, ref, family, `${field}[${i}]`));
+    const poolNames =
+      poolRefs.length === 0
+        ? [undefined]
+        : poolRefs.map((ref, i) => resolvePool(allPools!, ref, family, `${field}[${i}]`));
     const out: AssignedAddress[] = [];
     let allExhausted = true;
     for (const pool of poolNames) {
@@ -286,7 +322,9 @@ export class IpamAddresses {
       for (let round = 0; out.length < n && round < MAX_BLOCK_ROUNDS; round++) {
         let block: StoredResource;
         try {
-          block = (await this.ipam.allocate({ node: req.node, ipVersion: family, ...(pool === undefined ? {} : { pool }) })).block;
+          block = (
+            await this.ipam.allocate({ node: req.node, ipVersion: family, ...(pool === undefined ? {} : { pool }) })
+          ).block;
         } catch (err) {
           if (!(err instanceof PoolExhaustedError)) throw err;
           exhausted = true;
@@ -303,7 +341,11 @@ export class IpamAddresses {
     if (!this.ipam.options.strictAffinity && allExhausted) {
       const pools = allPools ?? (await this.store.list('IPPool')).items;
       const candidates = poolNames.flatMap((pool) =>
-        candidatePools(pools, { node: req.node, ipVersion: family, ...(pool === undefined ? {} : { pool }) }, labels).map((p) => String(spec(p).cidr)),
+        candidatePools(
+          pools,
+          { node: req.node, ipVersion: family, ...(pool === undefined ? {} : { pool }) },
+          labels,
+        ).map((p) => String(spec(p).cidr)),
       );
       const { items } = await this.store.list('IPAMBlock');
       const donors = items.filter((b) => {
@@ -320,16 +362,25 @@ export class IpamAddresses {
     if (out.length < n) {
       throw new FailedPreconditionError(
         `IPv${family} pool exhausted for node '${req.node}': got ${out.length} of ${n} addresses` +
-          (this.ipam.options.strictAffinity ? ' (strict affinity is on: addresses are never borrowed from other nodes\' blocks)' : ''),
+          (this.ipam.options.strictAffinity
+            ? " (strict affinity is on: addresses are never borrowed from other nodes' blocks)"
+            : ''),
       );
     }
     const borrowed = out.filter((a) => a.borrowed).length;
-    if (borrowed > 0) this.log.info({ node: req.node, handle: req.handleId, borrowed }, "borrowed addresses from another node's block");
+    if (borrowed > 0)
+      this.log.info({ node: req.node, handle: req.handleId, borrowed }, "borrowed addresses from another node's block");
     return out;
   }
 
   /** Assigns up to `want` addresses of one block; the handle is counted first. */
-  private async takeFrom(block: StoredResource, want: number, req: AutoAssignRequest, attr: AllocationAttribute, borrowing: boolean): Promise<AssignedAddress[]> {
+  private async takeFrom(
+    block: StoredResource,
+    want: number,
+    req: AutoAssignRequest,
+    attr: AllocationAttribute,
+    borrowing: boolean,
+  ): Promise<AssignedAddress[]> {
     const cidr = String(spec(block).cidr);
     await this.countInHandle(req.handleId, cidr, want);
     let result: { addresses: string[]; owner: string | undefined } = { addresses: [], owner: undefined };
@@ -361,7 +412,8 @@ export class IpamAddresses {
 
   /** Claims the block of a specific address for the node (AssignIP into an unclaimed block). */
   private async claimSpecific(node: string, cidr: string): Promise<void> {
-    if (!(await this.store.get('Node', '', node))) throw new NotFoundError(`Node '${node}' does not exist: create the Node before assigning addresses on it`);
+    if (!(await this.store.get('Node', '', node)))
+      throw new NotFoundError(`Node '${node}' does not exist: create the Node before assigning addresses on it`);
     try {
       await this.store.create(this.normalize(blockDocument(cidr, node, this.ipam.options.strictAffinity === true)));
     } catch (err) {
@@ -392,17 +444,25 @@ function attributeNode(b: BlockSpec, ordinal: number): string | undefined {
 }
 
 function checkHandleId(handleId: string): void {
-  if (handleId === '') throw new InvalidArgumentError('handle_id: is required (e.g. k8s-pod-network.<container id>)', { field: 'handle_id' });
+  if (handleId === '')
+    throw new InvalidArgumentError('handle_id: is required (e.g. k8s-pod-network.<container id>)', {
+      field: 'handle_id',
+    });
   const problem = checkDns1123Subdomain(ipamHandleName(handleId));
-  if (problem) throw new InvalidArgumentError(`handle_id: '${handleId.slice(0, 80)}' ${problem}`, { field: 'handle_id' });
+  if (problem)
+    throw new InvalidArgumentError(`handle_id: '${handleId.slice(0, 80)}' ${problem}`, { field: 'handle_id' });
 }
 
 /** A pool reference (name or CIDR) of the right family → the pool's name. */
 function resolvePool(pools: StoredResource[], ref: string, family: IpFamily, field: string): string {
   const asCidr = tryParseCidr(ref);
-  const pool = typeof asCidr === 'string' ? pools.find((p) => p.name === ref) : pools.find((p) => String(spec(p).cidr) === asCidr.text);
+  const pool =
+    typeof asCidr === 'string'
+      ? pools.find((p) => p.name === ref)
+      : pools.find((p) => String(spec(p).cidr) === asCidr.text);
   if (!pool) throw new InvalidArgumentError(`${field}: no IPPool named or with CIDR '${ref}'`, { field });
-  if (parseCidr(String(spec(pool).cidr)).family !== family) throw new InvalidArgumentError(`${field}: IPPool '${pool.name}' is not an IPv${family} pool`, { field });
+  if (parseCidr(String(spec(pool).cidr)).family !== family)
+    throw new InvalidArgumentError(`${field}: IPPool '${pool.name}' is not an IPv${family} pool`, { field });
   return pool.name;
 }
 

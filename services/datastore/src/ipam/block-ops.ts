@@ -64,11 +64,14 @@ export function assignFree(spec: BlockSpec, n: number, attr: AllocationAttribute
 
 /** Assigns one given ordinal; AlreadyExistsError when it is in use. */
 export function assignOrdinal(spec: BlockSpec, ordinal: number, attr: AllocationAttribute): void {
-  if (ordinal < 0 || ordinal >= spec.allocations.length) throw new RangeError(`ordinal ${ordinal} is outside ${spec.cidr}`);
+  if (ordinal < 0 || ordinal >= spec.allocations.length)
+    throw new RangeError(`ordinal ${ordinal} is outside ${spec.cidr}`);
   const current = spec.allocations[ordinal];
   if (current !== null && current !== undefined) {
     const owner = spec.attributes[current]?.handle_id;
-    throw new AlreadyExistsError(`${ipToString(addressAt(spec.cidr, ordinal))} is already allocated${owner ? ` (handle '${owner}')` : ''}`);
+    throw new AlreadyExistsError(
+      `${ipToString(addressAt(spec.cidr, ordinal))} is already allocated${owner ? ` (handle '${owner}')` : ''}`,
+    );
   }
   const at = spec.unallocated.indexOf(ordinal);
   if (at >= 0) spec.unallocated.splice(at, 1);

@@ -120,13 +120,20 @@ export class CasWriter<S extends object> {
           }
         }
       } catch (err) {
-        const raced = err instanceof ConflictError || err instanceof NotFoundError || (current === undefined && err instanceof AlreadyExistsError);
+        const raced =
+          err instanceof ConflictError ||
+          err instanceof NotFoundError ||
+          (current === undefined && err instanceof AlreadyExistsError);
         if (raced && attempt < MAX_ATTEMPTS) {
           this.conflicts++;
           await sleep(Math.random() * Math.min(50, 2 * attempt));
           continue;
         }
-        if (raced) this.log.warn({ kind: this.target.kind, name, attempts: attempt }, 'gave up writing after repeated conflicts');
+        if (raced)
+          this.log.warn(
+            { kind: this.target.kind, name, attempts: attempt },
+            'gave up writing after repeated conflicts',
+          );
         for (const p of batch) p.reject(err);
         return;
       }

@@ -15,8 +15,18 @@ after(async () => {
 });
 
 const V3 = 'projectcalico.org/v3';
-const node = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: V3, kind: 'Node', metadata: { name, labels }, spec: {} });
-const pool = (name: string, cidr: string, spec: Record<string, unknown> = {}) => ({ apiVersion: V3, kind: 'IPPool', metadata: { name }, spec: { cidr, ...spec } });
+const node = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: V3,
+  kind: 'Node',
+  metadata: { name, labels },
+  spec: {},
+});
+const pool = (name: string, cidr: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: V3,
+  kind: 'IPPool',
+  metadata: { name },
+  spec: { cidr, ...spec },
+});
 const specOf = (r: { spec?: unknown }) => r.spec as Record<string, unknown>;
 
 test('200 nodes allocating at once get 200 distinct blocks, and allocate again idempotently', async () => {
@@ -27,7 +37,9 @@ test('200 nodes allocating at once get 200 distinct blocks, and allocate again i
   // Several clients (connections), as 200 independent node agents would be.
   const clients = Array.from({ length: 8 }, () => createDatastoreClient(t.datastore.address));
   try {
-    const first = await Promise.all(names.map((n, i) => clients[i % clients.length]!.allocateBlock(n, { pool: 'big' })));
+    const first = await Promise.all(
+      names.map((n, i) => clients[i % clients.length]!.allocateBlock(n, { pool: 'big' })),
+    );
     const cidrs = first.map((r) => String(specOf(r.block).cidr));
     assert.equal(new Set(cidrs).size, 200, 'every node has its own block');
     first.forEach((r, i) => {
@@ -40,7 +52,9 @@ test('200 nodes allocating at once get 200 distinct blocks, and allocate again i
     });
     for (const c of cidrs) assert.match(c, /^10\.100\.\d+\.(0|64|128|192)\/26$/);
 
-    const again = await Promise.all(names.map((n, i) => clients[(i + 3) % clients.length]!.allocateBlock(n, { pool: 'big' })));
+    const again = await Promise.all(
+      names.map((n, i) => clients[(i + 3) % clients.length]!.allocateBlock(n, { pool: 'big' })),
+    );
     again.forEach((r, i) => {
       assert.equal(r.allocated, false, 'a node that has a block gets it back');
       assert.equal(String(specOf(r.block).cidr), cidrs[i]);
@@ -72,12 +86,27 @@ test('pool choice: nodeSelector, disabled pools, IP version, exhaustion', async 
   assert.equal(specOf(a1.block).cidr, '10.110.0.0/25');
   const a2 = await t.client.allocateBlock('a-2', { pool: 'rack-a' });
   assert.equal(specOf(a2.block).cidr, '10.110.0.128/25');
-  await assert.rejects(t.client.allocateBlock('a-3', { pool: 'rack-a' }), (e: unknown) => e instanceof FailedPreconditionError && /no free block/.test(e.message));
-  await assert.rejects(t.client.allocateBlock('b-1', { pool: 'rack-a' }), (e: unknown) => e instanceof FailedPreconditionError && /does not select node 'b-1'/.test(e.message));
-  await assert.rejects(t.client.allocateBlock('a-1', { pool: 'off' }), (e: unknown) => e instanceof FailedPreconditionError && /disabled/.test(e.message));
+  await assert.rejects(
+    t.client.allocateBlock('a-3', { pool: 'rack-a' }),
+    (e: unknown) => e instanceof FailedPreconditionError && /no free block/.test(e.message),
+  );
+  await assert.rejects(
+    t.client.allocateBlock('b-1', { pool: 'rack-a' }),
+    (e: unknown) => e instanceof FailedPreconditionError && /does not select node 'b-1'/.test(e.message),
+  );
+  await assert.rejects(
+    t.client.allocateBlock('a-1', { pool: 'off' }),
+    (e: unknown) => e instanceof FailedPreconditionError && /disabled/.test(e.message),
+  );
   await assert.rejects(t.client.allocateBlock('a-1', { pool: 'missing' }), NotFoundError);
-  await assert.rejects(t.client.allocateBlock('nobody', { pool: 'rack-a' }), (e: unknown) => e instanceof NotFoundError && /Node 'nobody'/.test(e.message));
-  await assert.rejects(t.client.allocateBlock('Bad_Name'), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'node');
+  await assert.rejects(
+    t.client.allocateBlock('nobody', { pool: 'rack-a' }),
+    (e: unknown) => e instanceof NotFoundError && /Node 'nobody'/.test(e.message),
+  );
+  await assert.rejects(
+    t.client.allocateBlock('Bad_Name'),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'node',
+  );
 
   const v6 = await t.client.allocateBlock('b-1', { ipVersion: 6 });
   assert.equal(specOf(v6.block).cidr, 'fd00:110::/122');
@@ -117,7 +146,10 @@ test('releasing a node: empty blocks are deleted, blocks with allocations are ke
   await assert.rejects(t.client.get('IPAMBlock', b2.block.metadata.name), NotFoundError);
   await assert.rejects(t.client.get('BlockAffinity', b2.affinity.metadata.name), NotFoundError);
   const show = await t.client.ipamShow();
-  assert.equal(show.blocks.some((b) => b.node === 'r-2'), false);
+  assert.equal(
+    show.blocks.some((b) => b.node === 'r-2'),
+    false,
+  );
 });
 
 test('the orphan sweep releases blocks of nodes that vanished without a release', async () => {
@@ -132,9 +164,19 @@ test('the orphan sweep releases blocks of nodes that vanished without a release'
     apiVersion: V3,
     kind: 'IPAMBlock',
     metadata: { name: '10-130-0-192-26' },
-    spec: { cidr: '10.130.0.192/26', affinity: 'host:ghost', allocations: new Array(64).fill(null), unallocated: Array.from({ length: 64 }, (_, i) => i) },
+    spec: {
+      cidr: '10.130.0.192/26',
+      affinity: 'host:ghost',
+      allocations: new Array(64).fill(null),
+      unallocated: Array.from({ length: 64 }, (_, i) => i),
+    },
   });
-  await t.client.create({ apiVersion: V3, kind: 'BlockAffinity', metadata: { name: 'ghost-10-130-0-192-26' }, spec: { node: 'ghost', cidr: '10.130.0.192/26' } });
+  await t.client.create({
+    apiVersion: V3,
+    kind: 'BlockAffinity',
+    metadata: { name: 'ghost-10-130-0-192-26' },
+    spec: { node: 'ghost', cidr: '10.130.0.192/26' },
+  });
 
   const orphans = await t.datastore.releaseOrphansNow();
   assert.ok(orphans.includes('ghost'));
@@ -147,7 +189,12 @@ test('the orphan sweep releases blocks of nodes that vanished without a release'
 
 test('IPReservation: blocks whose every address is reserved are never handed out', async () => {
   await t.client.create(pool('reserved-pool', '10.200.0.0/24', { blockSize: 26, nodeSelector: "reserve == 'yes'" }));
-  await t.client.create({ apiVersion: V3, kind: 'IPReservation', metadata: { name: 'keep-out' }, spec: { reservedCIDRs: ['10.200.0.0/25', '10.200.0.130'] } });
+  await t.client.create({
+    apiVersion: V3,
+    kind: 'IPReservation',
+    metadata: { name: 'keep-out' },
+    spec: { reservedCIDRs: ['10.200.0.0/25', '10.200.0.130'] },
+  });
   for (const n of ['res-a', 'res-b', 'res-c']) await t.client.create(node(n, { reserve: 'yes' }));
   const a = await t.client.allocateBlock('res-a', { pool: 'reserved-pool' });
   const b = await t.client.allocateBlock('res-b', { pool: 'reserved-pool' });

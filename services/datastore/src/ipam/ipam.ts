@@ -195,7 +195,8 @@ export class Ipam {
     const affinityByBlock = new Map<string, string>();
     for (const a of affinities.items) {
       const spec = specOf(a);
-      if (typeof spec.cidr === 'string' && typeof spec.node === 'string') affinityByBlock.set(`${spec.node} ${spec.cidr}`, String(spec.state ?? ''));
+      if (typeof spec.cidr === 'string' && typeof spec.node === 'string')
+        affinityByBlock.set(`${spec.node} ${spec.cidr}`, String(spec.state ?? ''));
     }
     const poolUsage: PoolUsage[] = pools.items.map((p) => {
       const spec = specOf(p);
@@ -233,7 +234,11 @@ export class Ipam {
         addressesInUse: inUse,
       };
     });
-    return { pools: poolUsage, blocks: blockUsage, revision: Math.max(pools.revision, blocks.revision, affinities.revision) };
+    return {
+      pools: poolUsage,
+      blocks: blockUsage,
+      revision: Math.max(pools.revision, blocks.revision, affinities.revision),
+    };
   }
 
   // ------------------------------------------------------------------ worker
@@ -270,7 +275,8 @@ export class Ipam {
       }
       for (const task of batch) {
         try {
-          if (task.type === 'allocate') task.resolve(await this.allocateOne(state, task.request, await nodes.get(task.request.node)!));
+          if (task.type === 'allocate')
+            task.resolve(await this.allocateOne(state, task.request, await nodes.get(task.request.node)!));
           else if (task.type === 'release') task.resolve(await this.releaseOne(state, task.node));
           else task.resolve(await this.releaseOrphansOne(state));
         } catch (err) {
@@ -304,13 +310,22 @@ export class Ipam {
       affinities: new Map(affinities.items.map((a) => [a.name, a])),
       reserved: reservations.items.flatMap((r) => {
         const cidrs = specOf(r).reservedCIDRs;
-        return Array.isArray(cidrs) ? cidrs.flatMap((c) => (typeof c === 'string' && typeof tryParseCidr(c) !== 'string' ? [parseCidr(c)] : [])) : [];
+        return Array.isArray(cidrs)
+          ? cidrs.flatMap((c) => (typeof c === 'string' && typeof tryParseCidr(c) !== 'string' ? [parseCidr(c)] : []))
+          : [];
       }),
     };
   }
 
-  private async allocateOne(state: State, request: AllocateRequest, node: StoredResource | undefined): Promise<AllocateResult> {
-    if (!node) throw new NotFoundError(`Node '${request.node}' does not exist: create the Node before allocating a block for it`);
+  private async allocateOne(
+    state: State,
+    request: AllocateRequest,
+    node: StoredResource | undefined,
+  ): Promise<AllocateResult> {
+    if (!node)
+      throw new NotFoundError(
+        `Node '${request.node}' does not exist: create the Node before allocating a block for it`,
+      );
     const labels = (node.document.metadata.labels ?? {}) as Record<string, string>;
     const pools = candidatePools(state.pools, request, labels);
     const owner = `host:${request.node}`;
@@ -318,10 +333,20 @@ export class Ipam {
     for (const pool of pools) {
       const poolCidr = String(specOf(pool).cidr);
       const mine = [...state.blocks.values()]
-        .filter((b) => specOf(b).affinity === owner && cidrContains(poolCidr, String(specOf(b).cidr)) && hasFreeAddress(b, state.reserved))
+        .filter(
+          (b) =>
+            specOf(b).affinity === owner &&
+            cidrContains(poolCidr, String(specOf(b).cidr)) &&
+            hasFreeAddress(b, state.reserved),
+        )
         .sort((a, b) => a.name.localeCompare(b.name));
       const existing = mine[0];
-      if (existing) return { block: existing, affinity: await this.ensureAffinity(state, request.node, existing), allocated: false };
+      if (existing)
+        return {
+          block: existing,
+          affinity: await this.ensureAffinity(state, request.node, existing),
+          allocated: false,
+        };
     }
 
     for (const pool of pools) {
@@ -348,7 +373,9 @@ export class Ipam {
       const cidr = blockAt(poolCidr, blockSize, i).text;
       if (state.blocks.has(cidr) || fullyReserved(cidr, state.reserved)) continue;
       try {
-        const block = await this.store.create(this.normalize(blockDocument(cidr, node, this.options.strictAffinity === true)));
+        const block = await this.store.create(
+          this.normalize(blockDocument(cidr, node, this.options.strictAffinity === true)),
+        );
         state.blocks.set(cidr, block);
         return block;
       } catch (err) {
@@ -417,7 +444,8 @@ export class Ipam {
       }
       state.affinities.delete(a.name);
     }
-    if (released.length > 0) this.log.info({ node, released: released.length, deleted: deleted.length }, 'released IPAM blocks');
+    if (released.length > 0)
+      this.log.info({ node, released: released.length, deleted: deleted.length }, 'released IPAM blocks');
     return { released: released.sort(), deleted: deleted.sort() };
   }
 
@@ -451,7 +479,11 @@ export class Ipam {
  * The pools a node may take Workload addresses from: the named one (checked), or every enabled
  * pool of the IP version that allows Workload use and selects the node, by name.
  */
-export function candidatePools(all: readonly StoredResource[], request: AllocateRequest, labels: Record<string, string>): StoredResource[] {
+export function candidatePools(
+  all: readonly StoredResource[],
+  request: AllocateRequest,
+  labels: Record<string, string>,
+): StoredResource[] {
   const selects = (pool: StoredResource) => parseSelector(String(specOf(pool).nodeSelector ?? 'all()')).matches(labels);
   const allowsWorkload = (pool: StoredResource) => {
     const uses = specOf(pool).allowedUses;
@@ -461,17 +493,28 @@ export function candidatePools(all: readonly StoredResource[], request: Allocate
     const pool = all.find((p) => p.name === request.pool);
     if (!pool) throw new NotFoundError(`IPPool '${request.pool}' does not exist`);
     if (specOf(pool).disabled === true) throw new FailedPreconditionError(`IPPool '${request.pool}' is disabled`);
-    if (!allowsWorkload(pool)) throw new FailedPreconditionError(`IPPool '${request.pool}' does not allow Workload use (spec.allowedUses)`);
+    if (!allowsWorkload(pool))
+      throw new FailedPreconditionError(`IPPool '${request.pool}' does not allow Workload use (spec.allowedUses)`);
     if (!selects(pool)) {
-      throw new FailedPreconditionError(`IPPool '${request.pool}' does not select node '${request.node}' (spec.nodeSelector ${JSON.stringify(specOf(pool).nodeSelector)})`);
+      throw new FailedPreconditionError(
+        `IPPool '${request.pool}' does not select node '${request.node}' (spec.nodeSelector ${JSON.stringify(specOf(pool).nodeSelector)})`,
+      );
     }
     return [pool];
   }
   const pools = all
-    .filter((p) => parseCidr(String(specOf(p).cidr)).family === request.ipVersion && specOf(p).disabled !== true && allowsWorkload(p) && selects(p))
+    .filter(
+      (p) =>
+        parseCidr(String(specOf(p).cidr)).family === request.ipVersion &&
+        specOf(p).disabled !== true &&
+        allowsWorkload(p) &&
+        selects(p),
+    )
     .sort((a, b) => a.name.localeCompare(b.name));
   if (pools.length === 0) {
-    throw new FailedPreconditionError(`no enabled IPv${request.ipVersion} IPPool allowing Workload use selects node '${request.node}'`);
+    throw new FailedPreconditionError(
+      `no enabled IPv${request.ipVersion} IPPool allowing Workload use selects node '${request.node}'`,
+    );
   }
   return pools;
 }

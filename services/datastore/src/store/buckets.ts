@@ -8,7 +8,13 @@
 // a Get after an acknowledged write sees that write or a later one, on any datastore replica.
 // (Rejected: direct get, which any replica answers, with a revision check and retry: cheaper
 // for the leader but it needs the caller's last revision, which the Get API does not carry.)
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -79,19 +85,31 @@ export async function openBuckets(nc: NatsConnection, options: BucketOptions): P
     for (;;) {
       try {
         // allow_direct false: see the consistency note at the top.
-        const kv = await withRetry(() => kvm.create(spec.name, { history: 1, description: spec.description, replicas, allow_direct: false }), START_BUDGET);
+        const kv = await withRetry(
+          () => kvm.create(spec.name, { history: 1, description: spec.description, replicas, allow_direct: false }),
+          START_BUDGET,
+        );
         await reconcileReplicas(admin, `KV_${spec.name}`, replicas, options.log);
         opened.push(kv);
         break;
       } catch (err) {
         const insufficient = err instanceof JetStreamApiError && err.code === StorageJsCodes.InsufficientResources;
         if (!automatic || !insufficient || replicas === 1) throw err;
-        options.log.warn({ bucket: spec.name, replicas, err: String(err) }, 'the NATS cluster cannot place this many replicas; using 1');
+        options.log.warn(
+          { bucket: spec.name, replicas, err: String(err) },
+          'the NATS cluster cannot place this many replicas; using 1',
+        );
         replicas = 1;
       }
     }
   }
-  return { js, jsm: await withRetry(() => jetstreamManager(nc, { timeout: KEY_REQUEST_TIMEOUT_MS }), START_BUDGET), kv: opened[0]!, meta: opened[1]!, replicas };
+  return {
+    js,
+    jsm: await withRetry(() => jetstreamManager(nc, { timeout: KEY_REQUEST_TIMEOUT_MS }), START_BUDGET),
+    kv: opened[0]!,
+    meta: opened[1]!,
+    replicas,
+  };
 }
 
 /** Scales an existing stream up to `replicas` (never down: fewer copies is an operator's call). */
@@ -99,7 +117,8 @@ async function reconcileReplicas(jsm: JetStreamManager, stream: string, replicas
   const info = await withRetry(() => jsm.streams.info(stream));
   const have = info.config.num_replicas || 1;
   if (have >= replicas) {
-    if (have > replicas) log.info({ stream, replicas: have, asked: replicas }, 'bucket has more replicas than asked; leaving it');
+    if (have > replicas)
+      log.info({ stream, replicas: have, asked: replicas }, 'bucket has more replicas than asked; leaving it');
     return;
   }
   log.warn({ stream, from: have, to: replicas }, 'bucket has fewer replicas than asked: scaling it up');

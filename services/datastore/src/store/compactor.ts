@@ -24,7 +24,9 @@ export class Compactor {
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
       if (this.running) return;
-      this.runOnce().catch((err: unknown) => this.log.warn({ err }, 'tombstone compaction failed; retrying on the next tick'));
+      this.runOnce().catch((err: unknown) =>
+        this.log.warn({ err }, 'tombstone compaction failed; retrying on the next tick'),
+      );
     }, intervalMs);
     this.timer.unref();
   }

@@ -53,7 +53,9 @@ test('a scan under concurrent overwrites has every key, each at or after its rev
         assert.equal(td.decode(e.value), e.key, `scan ${i}: ${e.key}@${e.revision} carries another key's value`);
         assert.ok(e.revision <= revision, `scan ${i}: ${e.key}@${e.revision} is past the scan's revision ${revision}`);
       }
-      const missing = [...before].filter(([k, r]) => (got.get(k)?.revision ?? -1) < r).map(([k, r]) => `${k}@${r} (listed: ${got.get(k)?.revision ?? 'missing'})`);
+      const missing = [...before]
+        .filter(([k, r]) => (got.get(k)?.revision ?? -1) < r)
+        .map(([k, r]) => `${k}@${r} (listed: ${got.get(k)?.revision ?? 'missing'})`);
       assert.deepEqual(missing, [], `scan ${i} at revision ${revision}`);
     }
   } finally {
@@ -67,7 +69,12 @@ test('a cursor after a revision with nothing after it is caught up at once, then
   const head = await kv.put('other.a', te.encode('a'));
   const seen: string[] = [];
   const ac = new AbortController();
-  for await (const item of openCursor(js, jsm, 'cursor-test', { filter: 'fresh.>', mode: 'after', revision: head, signal: ac.signal })) {
+  for await (const item of openCursor(js, jsm, 'cursor-test', {
+    filter: 'fresh.>',
+    mode: 'after',
+    revision: head,
+    signal: ac.signal,
+  })) {
     if (item.type === 'caught-up') {
       assert.ok(item.revision >= head);
       seen.push('caught-up');

@@ -30,7 +30,14 @@
 // the cursor notices (the message names another consumer), drops that consumer and opens its own
 // on the leader from the revision after the last one it yielded. It does the same when the
 // leader says messages are there but none has arrived for STALL_REOPEN_MS.
-import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { UnavailableError } from '../../../shared/errors/index.js';
 
 /** The KV operation header and its values (nats.js `kvOperationHdr`). */
@@ -82,7 +89,10 @@ export async function lastRevision(jsm: JetStreamManager, bucket: string): Promi
 /** How long JetStream keeps a consumer nobody pulls from (milliseconds). */
 export const CONSUMER_INACTIVE_MS = 15_000;
 /** The stream's last sequence and its leader ('' when not clustered). */
-async function streamPosition(jsm: JetStreamManager, bucket: string): Promise<{ lastSequence: number; leader: string }> {
+async function streamPosition(
+  jsm: JetStreamManager,
+  bucket: string,
+): Promise<{ lastSequence: number; leader: string }> {
   const info = await jsm.streams.info(streamName(bucket));
   return { lastSequence: info.state.last_seq, leader: info.cluster?.leader ?? '' };
 }
@@ -156,7 +166,9 @@ export async function* openCursor(
         filter_subjects: prefix + options.filter,
         // Re-opened mid-scan, the rest of a last-per-subject read is every message after `last`:
         // the same set for our buckets (history 1), later versions still arriving after earlier ones otherwise.
-        ...(lastPerSubject ? { deliver_policy: DeliverPolicy.LastPerSubject } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 }),
+        ...(lastPerSubject
+          ? { deliver_policy: DeliverPolicy.LastPerSubject }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 }),
         headers_only: options.headersOnly === true,
         // Deleted when the cursor ends; should that delete be lost (NATS busy or unreachable), the
         // server drops the consumer once nobody pulls from it for this long (nats.js's default is
@@ -166,7 +178,12 @@ export async function* openCursor(
       // expires 5 s (nats.js: 30 s) makes the idle heartbeat 2.5 s, so a pull lost in a leader
       // change is noticed (two missed heartbeats) and re-issued within 5 s instead of 30 s.
       const messages = await consumer.consume({ max_messages: 512, expires: 5_000 });
-      const s: Session = { consumer, messages, iterator: messages[Symbol.asyncIterator](), name: (await consumer.info(true)).name };
+      const s: Session = {
+        consumer,
+        messages,
+        iterator: messages[Symbol.asyncIterator](),
+        name: (await consumer.info(true)).name,
+      };
       if (options.signal?.aborted) {
         close(s);
         return undefined;
@@ -175,7 +192,10 @@ export async function* openCursor(
       if (position.leader === '' || (info.cluster?.leader ?? '') === position.leader) return s;
       close(s);
       if (attempt >= PLACEMENT_ATTEMPTS) {
-        throw new UnavailableError(`no consumer on the leader (${position.leader}) of ${stream} after ${attempt} attempts; retry`, { retryAfterMs: 250, reason: 'nats' });
+        throw new UnavailableError(
+          `no consumer on the leader (${position.leader}) of ${stream} after ${attempt} attempts; retry`,
+          { retryAfterMs: 250, reason: 'nats' },
+        );
       }
       await new Promise((r) => setTimeout(r, 25 * attempt));
     }
@@ -195,7 +215,10 @@ export async function* openCursor(
     const { lastSequence } = await streamPosition(jsm, bucket);
     const request = { next_by_subj: prefix + options.filter, seq: last + 1 };
     // nats.js types MsgRequest without the next-by-subject form the server (2.9+) accepts.
-    const next = await jsm.streams.getMessage(stream, request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1]);
+    const next = await jsm.streams.getMessage(
+      stream,
+      request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
+    );
     const previous = previousLast;
     previousLast = lastSequence;
     if (next === null) return Math.max(lastSequence, last);
@@ -272,7 +295,11 @@ export async function* openCursor(
       // Asked once the messages already received are used up (asking after each one would read one
       // message per round trip and never catch up with a busy writer), when the server says none is
       // pending or, as it can keep saying some are, at least every IDLE_CHECK_MS.
-      if (!caughtUp && s.messages.getPending() === 0 && (m.info.pending === 0 || Date.now() - checkedAt >= IDLE_CHECK_MS)) {
+      if (
+        !caughtUp &&
+        s.messages.getPending() === 0 &&
+        (m.info.pending === 0 || Date.now() - checkedAt >= IDLE_CHECK_MS)
+      ) {
         const at = await check();
         if (at !== undefined) {
           caughtUp = true;
@@ -301,7 +328,12 @@ export async function scan(
 ): Promise<{ entries: RawEntry[]; revision: number }> {
   const entries = new Map<string, RawEntry>();
   let revision = 0;
-  for await (const item of openCursor(js, jsm, bucket, { filter, mode: 'last-per-subject', headersOnly, stopWhenCaughtUp: true })) {
+  for await (const item of openCursor(js, jsm, bucket, {
+    filter,
+    mode: 'last-per-subject',
+    headersOnly,
+    stopWhenCaughtUp: true,
+  })) {
     if (item.type === 'entry') entries.set(item.key, item);
     else revision = item.revision;
   }

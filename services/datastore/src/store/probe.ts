@@ -46,7 +46,8 @@ export class KvProbe {
       const reason = err instanceof UnavailableError ? (err.reason ?? 'nats') : 'error';
       const message = err instanceof Error ? err.message : String(err);
       if (this._ok || this._reason !== message) {
-        if (reason === 'storage') this.log.error({ err: message }, 'KV probe failed: JetStream storage is full or failing; not ready');
+        if (reason === 'storage')
+          this.log.error({ err: message }, 'KV probe failed: JetStream storage is full or failing; not ready');
         else this.log.warn({ err: message, reason }, 'KV probe failed; not ready');
       }
       this.onFailure(reason);

@@ -63,7 +63,13 @@ export interface StoredResource {
 
 export type StoreEvent =
   | { readonly type: 'put'; readonly resource: StoredResource }
-  | { readonly type: 'delete'; readonly kind: StoredKind; readonly namespace: string; readonly name: string; readonly revision: number }
+  | {
+      readonly type: 'delete';
+      readonly kind: StoredKind;
+      readonly namespace: string;
+      readonly name: string;
+      readonly revision: number;
+    }
   | { readonly type: 'snapshot-begin'; readonly compactedRevision: number }
   | { readonly type: 'in-sync'; readonly revision: number; readonly compactedRevision: number };
 
@@ -101,7 +107,10 @@ export class ResourceStore {
 
   /** Binds the buckets, creating them when absent (history 1: superseded values are dropped). */
   static async open(nc: NatsConnection, options: StoreOptions): Promise<ResourceStore> {
-    const { js, jsm, kv, meta, replicas } = await openBuckets(nc, { replicas: options.replicas ?? 0, log: options.log });
+    const { js, jsm, kv, meta, replicas } = await openBuckets(nc, {
+      replicas: options.replicas ?? 0,
+      log: options.log,
+    });
     const natsMax = (nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM;
     const max = Math.min(options.maxDocumentBytes ?? natsMax, natsMax);
     const store = new ResourceStore(js, jsm, kv, meta, options.log, max);
@@ -126,7 +135,9 @@ export class ResourceStore {
   /** Every resource of a kind (in one namespace when given), sorted by namespace and name. */
   async list(kind: StoredKind, namespace?: string): Promise<{ items: StoredResource[]; revision: number }> {
     try {
-      const { entries, revision } = await withRetry(() => scan(this.js, this.jsm, RESOURCES_BUCKET, kindPrefix(kind, namespace || undefined)));
+      const { entries, revision } = await withRetry(() =>
+        scan(this.js, this.jsm, RESOURCES_BUCKET, kindPrefix(kind, namespace || undefined)),
+      );
       this.seen(revision);
       const items: StoredResource[] = [];
       for (const e of entries) {
@@ -169,14 +180,26 @@ export class ResourceStore {
   async probe(deadlineMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new UnavailableError(`the KV did not answer a write and a read within ${deadlineMs} ms`, { reason: 'timeout' })), deadlineMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new UnavailableError(`the KV did not answer a write and a read within ${deadlineMs} ms`, {
+              reason: 'timeout',
+            }),
+          ),
+        deadlineMs,
+      );
     });
     try {
       await Promise.race([
         (async () => {
           const written = await this.meta.put(META_HEALTH_PROBE, String(Date.now()));
           const read = await this.meta.get(META_HEALTH_PROBE);
-          if (!read || read.revision < written) throw new UnavailableError(`the KV read back revision ${read?.revision ?? 'none'} after writing ${written}`, { reason: 'stale-read' });
+          if (!read || read.revision < written)
+            throw new UnavailableError(
+              `the KV read back revision ${read?.revision ?? 'none'} after writing ${written}`,
+              { reason: 'stale-read' },
+            );
         })(),
         deadline,
       ]);
@@ -206,7 +229,8 @@ export class ResourceStore {
         if (!isWrongLastSequence(err) || attempt >= UNCONDITIONAL_RETRIES) throw this.mapWriteError(err, id);
       }
       const current = await this.rawGet(key);
-      if (current && current.operation === 'PUT') throw new AlreadyExistsError(`${id.kind} '${qualified(id)}' already exists`);
+      if (current && current.operation === 'PUT')
+        throw new AlreadyExistsError(`${id.kind} '${qualified(id)}' already exists`);
       previous = current?.revision ?? 0;
     }
   }
@@ -220,7 +244,8 @@ export class ResourceStore {
     const key = resourceKey(id.kind, id.namespace, id.name);
     for (let attempt = 0; ; attempt++) {
       const current = await this.rawGet(key);
-      if (!current || current.operation !== 'PUT') throw new NotFoundError(`${id.kind} '${qualified(id)}' does not exist`);
+      if (!current || current.operation !== 'PUT')
+        throw new NotFoundError(`${id.kind} '${qualified(id)}' does not exist`);
       if (expected !== undefined && current.revision !== expected) throw conflict(id, expected, current.revision);
       const stored = stamp(doc, parseDocument(current.value));
       try {
@@ -248,18 +273,28 @@ export class ResourceStore {
     for (let attempt = 0; ; attempt++) {
       const current = await this.rawGet(key);
       const exists = current !== undefined && current.operation === 'PUT';
-      if (exists && expected !== undefined && current.revision !== expected) throw conflict(id, expected, current.revision);
-      if (!exists && expected !== undefined && strict) throw new NotFoundError(`${id.kind} '${qualified(id)}' does not exist (revision ${expected} was given)`);
+      if (exists && expected !== undefined && current.revision !== expected)
+        throw conflict(id, expected, current.revision);
+      if (!exists && expected !== undefined && strict)
+        throw new NotFoundError(`${id.kind} '${qualified(id)}' does not exist (revision ${expected} was given)`);
       const previous = exists ? parseDocument(current.value) : undefined;
       const stored = stamp(doc, previous);
       // Re-applying what is stored writes nothing: no new revision, no change for any watcher
       // (GitOps tools re-apply every few minutes). `doc` is validated, so defaults are filled in
       // on both sides and the comparison is of normalized documents.
       if (exists && canonicalJson(stored) === canonicalJson(previous)) {
-        return { resource: this.decode(id.kind, id.namespace, id.name, current.revision, current.value), created: false, unchanged: true };
+        return {
+          resource: this.decode(id.kind, id.namespace, id.name, current.revision, current.value),
+          created: false,
+          unchanged: true,
+        };
       }
       try {
-        return { resource: await this.write(key, id, stored, current?.revision ?? 0), created: !exists, unchanged: false };
+        return {
+          resource: await this.write(key, id, stored, current?.revision ?? 0),
+          created: !exists,
+          unchanged: false,
+        };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw this.mapWriteError(err, id);
         if (expected !== undefined) throw conflict(id, expected, undefined);
@@ -305,7 +340,11 @@ export class ResourceStore {
    * A snapshot is sent when revision is 0, older than the compacted revision, or ahead of the
    * store (the store was reset under the caller).
    */
-  async *watch(revision: number, kinds: ReadonlySet<StoredKind>, signal?: AbortSignal): AsyncGenerator<StoreEvent, void, undefined> {
+  async *watch(
+    revision: number,
+    kinds: ReadonlySet<StoredKind>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<StoreEvent, void, undefined> {
     let compacted: number;
     let current: number;
     try {
@@ -330,7 +369,9 @@ export class ResourceStore {
           const nowCompacted = await this.compactedRevision();
           // Compaction purged tombstones after `revision` while we caught up: deletions may be lost.
           if (!snapshot && nowCompacted > revision) {
-            throw new ConflictError(`watch from revision ${revision}: tombstones after it were compacted (compacted revision ${nowCompacted}) while catching up; watch again`);
+            throw new ConflictError(
+              `watch from revision ${revision}: tombstones after it were compacted (compacted revision ${nowCompacted}) while catching up; watch again`,
+            );
           }
           inSync = true;
           this.seen(item.revision);
@@ -371,7 +412,11 @@ export class ResourceStore {
       const compactedRevision = await this.raiseCompacted(highest);
       const stream = `KV_${RESOURCES_BUCKET}`;
       for (let i = 0; i < old.length; i += 64) {
-        await Promise.all(old.slice(i, i + 64).map((e) => this.jsm.streams.purge(stream, { filter: this.prefix + e.key, seq: e.revision + 1 })));
+        await Promise.all(
+          old
+            .slice(i, i + 64)
+            .map((e) => this.jsm.streams.purge(stream, { filter: this.prefix + e.key, seq: e.revision + 1 })),
+        );
       }
       return { purged: old.length, compactedRevision };
     } catch (err) {
@@ -423,7 +468,10 @@ export class ResourceStore {
   }
 
   private mapWriteError(err: unknown, id: Identity): unknown {
-    if (isWrongLastSequence(err)) return new ConflictError(`${id.kind} '${qualified(id)}' kept changing while being written; retry`, { cause: err });
+    if (isWrongLastSequence(err))
+      return new ConflictError(`${id.kind} '${qualified(id)}' kept changing while being written; retry`, {
+        cause: err,
+      });
     return asServiceError(err, `write ${id.kind} '${qualified(id)}'`);
   }
 
@@ -438,7 +486,13 @@ export class ResourceStore {
     }
   }
 
-  private decode(kind: StoredKind, namespace: string, name: string, revision: number, value: Uint8Array): StoredResource {
+  private decode(
+    kind: StoredKind,
+    namespace: string,
+    name: string,
+    revision: number,
+    value: Uint8Array,
+  ): StoredResource {
     return { kind, namespace, name, revision, document: parseDocument(value) };
   }
 
@@ -463,11 +517,15 @@ function qualified(id: { namespace: string; name: string }): string {
 
 function conflict(id: Identity, expected: number, actual: number | undefined): ConflictError {
   const now = actual === undefined ? 'it changed meanwhile' : `it is now at revision ${actual}`;
-  return new ConflictError(`${id.kind} '${qualified(id)}' was modified: the request expected revision ${expected} but ${now}; get it again and retry`);
+  return new ConflictError(
+    `${id.kind} '${qualified(id)}' was modified: the request expected revision ${expected} but ${now}; get it again and retry`,
+  );
 }
 
 function parseDocument(value: Uint8Array): ResourceDocument {
-  const doc = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')) as ResourceDocument;
+  const doc = JSON.parse(
+    Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'),
+  ) as ResourceDocument;
   if (typeof doc !== 'object' || doc === null || typeof doc.metadata !== 'object' || doc.metadata === null) {
     throw new TypeError('stored value is not a resource document');
   }
@@ -479,7 +537,9 @@ function stamp(doc: ResourceDocument, previous: ResourceDocument | undefined): R
   const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...meta } = doc.metadata;
   const uid = typeof previous?.metadata.uid === 'string' ? previous.metadata.uid : randomUUID();
   const created =
-    typeof previous?.metadata.creationTimestamp === 'string' ? previous.metadata.creationTimestamp : new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    typeof previous?.metadata.creationTimestamp === 'string'
+      ? previous.metadata.creationTimestamp
+      : new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   return { ...doc, metadata: { ...meta, uid, creationTimestamp: created } };
 }
 

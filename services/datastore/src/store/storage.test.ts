@@ -34,14 +34,19 @@ const store = join(dir, 'store');
 execFileSync('mkdir', ['-p', store]);
 const skip = mountTmpfs(store, '24m');
 
-test('a full JetStream store: UNAVAILABLE naming storage, /readyz says why, recovery without a restart', { skip }, async () => {
+test('a full JetStream store: UNAVAILABLE naming storage, /readyz says why, recovery without a restart', {
+  skip,
+}, async () => {
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, 'jetstream { max_file_store: 8MB }\n');
   const nats = await startNatsServer({ storeDir: store, extraArgs: ['-c', conf] }).catch((err: unknown) => {
     execFileSync('umount', [store]);
     throw err;
   });
-  const datastore = await runDatastore(testConfig(nats.url, { kvProbeInterval: 200, kvProbeDeadline: 1000 }), createLogger('storage-test'));
+  const datastore = await runDatastore(
+    testConfig(nats.url, { kvProbeInterval: 200, kvProbeDeadline: 1000 }),
+    createLogger('storage-test'),
+  );
   const client = createDatastoreClient(datastore.address, { deadlineMs: 30_000 });
   const readyz = async () => {
     const res = await fetch(`http://127.0.0.1:${datastore.metricsPort}/readyz`);
@@ -52,12 +57,17 @@ test('a full JetStream store: UNAVAILABLE naming storage, /readyz says why, reco
     const nc = await connect({ servers: nats.url });
     const filler = await new Kvm(nc).create('filler', { history: 1 });
     for (let i = 0; ; i++) {
-      const full = await filler.put(`k${i}`, new Uint8Array(200 * 1024)).then(() => false, () => true);
+      const full = await filler.put(`k${i}`, new Uint8Array(200 * 1024)).then(
+        () => false,
+        () => true,
+      );
       if (full) break;
     }
     // ...and the datastore's next write does not fit.
     let refused: unknown;
-    await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'refused' }, spec: {} }).catch((err: unknown) => (refused = err));
+    await client
+      .create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'refused' }, spec: {} })
+      .catch((err: unknown) => (refused = err));
     assert.ok(refused instanceof UnavailableError, `a write past the limit is UNAVAILABLE, got ${String(refused)}`);
     assert.match(refused.message, /storage is full or failing/);
     await waitFor('/readyz to fail', async () => (await readyz()).status === 503, 10_000);
@@ -70,9 +80,11 @@ test('a full JetStream store: UNAVAILABLE naming storage, /readyz says why, reco
     // writes stay refused until a restart. A whole-stream purge releases it.)
     await (await jetstreamManager(nc)).streams.purge('KV_filler');
     await nc.close();
-    await waitFor('/readyz to pass again', async () => (await readyz()).status === 200, 20_000).catch(async (err: unknown) => {
-      throw new Error(`${String(err)}: ${(await readyz()).body}`);
-    });
+    await waitFor('/readyz to pass again', async () => (await readyz()).status === 200, 20_000).catch(
+      async (err: unknown) => {
+        throw new Error(`${String(err)}: ${(await readyz()).body}`);
+      },
+    );
     await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'after' }, spec: {} });
   } finally {
     client.close();

@@ -17,10 +17,20 @@ after(async () => {
 });
 
 const V3 = 'projectcalico.org/v3';
-const profile = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: V3, kind: 'Profile', metadata: { name, labels }, spec: {} });
+const profile = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: V3,
+  kind: 'Profile',
+  metadata: { name, labels },
+  spec: {},
+});
 
 /** Events of one watch until (and including) the in-sync marker, then `more` further events. */
-async function collect(client: DatastoreClient, options: WatchOptions, more = 0, during?: () => Promise<void>): Promise<WatchEvent[]> {
+async function collect(
+  client: DatastoreClient,
+  options: WatchOptions,
+  more = 0,
+  during?: () => Promise<void>,
+): Promise<WatchEvent[]> {
   const out: WatchEvent[] = [];
   let after = -1;
   for await (const e of client.watch(options)) {
@@ -59,7 +69,12 @@ test('watch from R: exactly the changes after R, deletions included, then in-syn
 
   const events = await collect(t.client, { revision: r, kinds: ['Profile'] });
   // w-b's creation was superseded by its deletion (the KV keeps the latest message per key).
-  assert.deepEqual(brief(events), [`put Profile/w-a@${a2.metadata.resourceVersion}`, `delete Profile/w-b@${delB.revision}`, `put Profile/w-c@${rc}`, `in-sync@${rc}`]);
+  assert.deepEqual(brief(events), [
+    `put Profile/w-a@${a2.metadata.resourceVersion}`,
+    `delete Profile/w-b@${delB.revision}`,
+    `put Profile/w-c@${rc}`,
+    `in-sync@${rc}`,
+  ]);
   const put = events[0] as Extract<WatchEvent, { type: 'put' }>;
   assert.deepEqual(put.resource, a2);
   assert.ok(Number(b.metadata.resourceVersion) > r);
@@ -78,13 +93,30 @@ test('watch from R: exactly the changes after R, deletions included, then in-syn
 
 test('kind filters: one kind, several kinds, every kind', async () => {
   const start = Number((await t.client.create(profile('f-1'))).metadata.resourceVersion);
-  await t.client.create({ apiVersion: V3, kind: 'GlobalNetworkPolicy', metadata: { name: 'f-gnp' }, spec: { selector: 'all()' } });
-  await t.client.create({ apiVersion: V3, kind: 'BGPPeer', metadata: { name: 'f-peer' }, spec: { peerIP: '10.0.0.1', asNumber: 65000 } });
-  const kindsOf = (events: WatchEvent[]) => events.filter((e) => e.type === 'put').map((e) => (e as { kind: string }).kind);
+  await t.client.create({
+    apiVersion: V3,
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name: 'f-gnp' },
+    spec: { selector: 'all()' },
+  });
+  await t.client.create({
+    apiVersion: V3,
+    kind: 'BGPPeer',
+    metadata: { name: 'f-peer' },
+    spec: { peerIP: '10.0.0.1', asNumber: 65000 },
+  });
+  const kindsOf = (events: WatchEvent[]) =>
+    events.filter((e) => e.type === 'put').map((e) => (e as { kind: string }).kind);
   assert.deepEqual(kindsOf(await collect(t.client, { revision: start, kinds: ['gnp'] })), ['GlobalNetworkPolicy']);
-  assert.deepEqual(kindsOf(await collect(t.client, { revision: start, kinds: ['BGPPeer', 'gnp'] })), ['GlobalNetworkPolicy', 'BGPPeer']);
+  assert.deepEqual(kindsOf(await collect(t.client, { revision: start, kinds: ['BGPPeer', 'gnp'] })), [
+    'GlobalNetworkPolicy',
+    'BGPPeer',
+  ]);
   assert.deepEqual(kindsOf(await collect(t.client, { revision: start })), ['GlobalNetworkPolicy', 'BGPPeer']);
-  await assert.rejects(collect(t.client, { revision: start, kinds: ['Profile', 'Gadget'] }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'kinds[1]');
+  await assert.rejects(
+    collect(t.client, { revision: start, kinds: ['Profile', 'Gadget'] }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === 'kinds[1]',
+  );
 });
 
 test('revision 0: a snapshot of the current state (no tombstones), then in-sync', async () => {

@@ -15,7 +15,9 @@ export interface TestDatastore {
 }
 
 export function testConfig(natsUrl: string, overrides: Partial<DatastoreConfig> = {}): DatastoreConfig {
-  const defaults = Object.fromEntries(Object.entries(datastoreConfig).map(([k, v]) => [k, v.default])) as unknown as DatastoreConfig;
+  const defaults = Object.fromEntries(
+    Object.entries(datastoreConfig).map(([k, v]) => [k, v.default]),
+  ) as unknown as DatastoreConfig;
   return { ...defaults, listen: '127.0.0.1:0', metricsPort: 0, nats: natsUrl, insecure: true, ...overrides };
 }
 
@@ -64,31 +66,81 @@ export const FIXTURES = [
     apiVersion: V3,
     kind: 'IPAMBlock',
     metadata: { name: '10-250-0-0-30' },
-    spec: { cidr: '10.250.0.0/30', affinity: 'host:node-a1', allocations: [null, null, null, null], unallocated: [0, 1, 2, 3], attributes: [] },
+    spec: {
+      cidr: '10.250.0.0/30',
+      affinity: 'host:node-a1',
+      allocations: [null, null, null, null],
+      unallocated: [0, 1, 2, 3],
+      attributes: [],
+    },
   },
-  { apiVersion: V3, kind: 'BlockAffinity', metadata: { name: 'node-a1-10-250-0-0-30' }, spec: { node: 'node-a1', cidr: '10.250.0.0/30', state: 'confirmed' } },
+  {
+    apiVersion: V3,
+    kind: 'BlockAffinity',
+    metadata: { name: 'node-a1-10-250-0-0-30' },
+    spec: { node: 'node-a1', cidr: '10.250.0.0/30', state: 'confirmed' },
+  },
   {
     apiVersion: V3,
     kind: 'WorkloadEndpoint',
     metadata: { name: 'node--a1-k8s-web--1-eth0', namespace: 'shop', labels: { app: 'web' } },
-    spec: { node: 'node-a1', orchestrator: 'k8s', pod: 'web-1', endpoint: 'eth0', interfaceName: 'cali0123456789a', ipNetworks: ['10.244.0.5/32'] },
+    spec: {
+      node: 'node-a1',
+      orchestrator: 'k8s',
+      pod: 'web-1',
+      endpoint: 'eth0',
+      interfaceName: 'cali0123456789a',
+      ipNetworks: ['10.244.0.5/32'],
+    },
   },
-  { apiVersion: V3, kind: 'HostEndpoint', metadata: { name: 'node-a1-eth0' }, spec: { node: 'node-a1', interfaceName: 'eth0', expectedIPs: ['10.0.1.11'] } },
-  { apiVersion: V3, kind: 'Profile', metadata: { name: 'kns.shop' }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } },
+  {
+    apiVersion: V3,
+    kind: 'HostEndpoint',
+    metadata: { name: 'node-a1-eth0' },
+    spec: { node: 'node-a1', interfaceName: 'eth0', expectedIPs: ['10.0.1.11'] },
+  },
+  {
+    apiVersion: V3,
+    kind: 'Profile',
+    metadata: { name: 'kns.shop' },
+    spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+  },
   {
     apiVersion: V3,
     kind: 'NetworkPolicy',
     metadata: { name: 'allow-web', namespace: 'shop' },
     spec: { selector: "app == 'web'", ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }] },
   },
-  { apiVersion: V3, kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-all' }, spec: { selector: 'all()', types: ['Ingress'] } },
-  { apiVersion: V3, kind: 'BGPPeer', metadata: { name: 'tor-a' }, spec: { peerIP: '10.0.1.1', asNumber: 65000, nodeSelector: "rack == 'a'" } },
-  { apiVersion: V3, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 64512, nodeToNodeMeshEnabled: false } },
+  {
+    apiVersion: V3,
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name: 'deny-all' },
+    spec: { selector: 'all()', types: ['Ingress'] },
+  },
+  {
+    apiVersion: V3,
+    kind: 'BGPPeer',
+    metadata: { name: 'tor-a' },
+    spec: { peerIP: '10.0.1.1', asNumber: 65000, nodeSelector: "rack == 'a'" },
+  },
+  {
+    apiVersion: V3,
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { asNumber: 64512, nodeToNodeMeshEnabled: false },
+  },
   {
     apiVersion: V3,
     kind: 'LearnedRoute',
     metadata: { name: 'rr-0.10-0-1-1.192-168-0-0-24' },
-    spec: { prefix: '192.168.0.0/24', nextHop: '10.0.1.1', asPath: [65000], communities: [], learnedBy: 'rr-0', peer: '10.0.1.1' },
+    spec: {
+      prefix: '192.168.0.0/24',
+      nextHop: '10.0.1.1',
+      asPath: [65000],
+      communities: [],
+      learnedBy: 'rr-0',
+      peer: '10.0.1.1',
+    },
   },
   {
     apiVersion: V3,
@@ -96,13 +148,48 @@ export const FIXTURES = [
     metadata: { name: 'export-pods' },
     spec: { exportV4: [{ cidr: '10.244.0.0/16', matchOperator: 'In', action: 'Accept' }, { action: 'Reject' }] },
   },
-  { apiVersion: V3, kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { bpfEnabled: false, logSeverityScreen: 'Info', reportingInterval: '0s' } },
-  { apiVersion: V3, kind: 'KubeControllersConfiguration', metadata: { name: 'default' }, spec: { controllers: { node: { reconcilerPeriod: '5m' } } } },
-  { apiVersion: V3, kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { clusterGUID: 'a1b2c3', clusterType: 'k8s,bgp', datastoreReady: true } },
-  { apiVersion: V3, kind: 'IPAMConfiguration', metadata: { name: 'default' }, spec: { strictAffinity: false, maxBlocksPerHost: 4 } },
-  { apiVersion: V3, kind: 'IPReservation', metadata: { name: 'gateways' }, spec: { reservedCIDRs: ['10.244.0.1/32', '10.244.255.0/24'] } },
-  { apiVersion: V3, kind: 'GlobalNetworkSet', metadata: { name: 'dns-servers', labels: { role: 'dns' } }, spec: { nets: ['8.8.8.8/32', '1.1.1.0/24'] } },
-  { apiVersion: V3, kind: 'NetworkSet', metadata: { name: 'partners', namespace: 'shop' }, spec: { nets: ['198.51.100.0/24'] } },
+  {
+    apiVersion: V3,
+    kind: 'FelixConfiguration',
+    metadata: { name: 'default' },
+    spec: { bpfEnabled: false, logSeverityScreen: 'Info', reportingInterval: '0s' },
+  },
+  {
+    apiVersion: V3,
+    kind: 'KubeControllersConfiguration',
+    metadata: { name: 'default' },
+    spec: { controllers: { node: { reconcilerPeriod: '5m' } } },
+  },
+  {
+    apiVersion: V3,
+    kind: 'ClusterInformation',
+    metadata: { name: 'default' },
+    spec: { clusterGUID: 'a1b2c3', clusterType: 'k8s,bgp', datastoreReady: true },
+  },
+  {
+    apiVersion: V3,
+    kind: 'IPAMConfiguration',
+    metadata: { name: 'default' },
+    spec: { strictAffinity: false, maxBlocksPerHost: 4 },
+  },
+  {
+    apiVersion: V3,
+    kind: 'IPReservation',
+    metadata: { name: 'gateways' },
+    spec: { reservedCIDRs: ['10.244.0.1/32', '10.244.255.0/24'] },
+  },
+  {
+    apiVersion: V3,
+    kind: 'GlobalNetworkSet',
+    metadata: { name: 'dns-servers', labels: { role: 'dns' } },
+    spec: { nets: ['8.8.8.8/32', '1.1.1.0/24'] },
+  },
+  {
+    apiVersion: V3,
+    kind: 'NetworkSet',
+    metadata: { name: 'partners', namespace: 'shop' },
+    spec: { nets: ['198.51.100.0/24'] },
+  },
   { apiVersion: V3, kind: 'Tier', metadata: { name: 'security' }, spec: { order: 100 } },
   {
     apiVersion: V3,
@@ -110,12 +197,22 @@ export const FIXTURES = [
     metadata: { name: 'try-web', namespace: 'shop' },
     spec: { selector: "app == 'web'", ingress: [{ action: 'Deny' }] },
   },
-  { apiVersion: V3, kind: 'StagedGlobalNetworkPolicy', metadata: { name: 'try-deny' }, spec: { stagedAction: 'Delete', tier: 'default' } },
+  {
+    apiVersion: V3,
+    kind: 'StagedGlobalNetworkPolicy',
+    metadata: { name: 'try-deny' },
+    spec: { stagedAction: 'Delete', tier: 'default' },
+  },
   {
     apiVersion: V3,
     kind: 'StagedKubernetesNetworkPolicy',
     metadata: { name: 'try-k8s', namespace: 'shop' },
     spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'] },
   },
-  { apiVersion: V3, kind: 'CalicoNodeStatus', metadata: { name: 'node-a1-status' }, spec: { node: 'node-a1', classes: ['BGP'], updatePeriodSeconds: 10 } },
+  {
+    apiVersion: V3,
+    kind: 'CalicoNodeStatus',
+    metadata: { name: 'node-a1-status' },
+    spec: { node: 'node-a1', classes: ['BGP'], updatePeriodSeconds: 10 },
+  },
 ] as const;

@@ -24,7 +24,11 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, saDir = SA_DIR): KubeConfig {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) throw new InvalidArgumentError('not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset (give --kubeconfig)', { field: 'kubeconfig' });
+  if (!host || !port)
+    throw new InvalidArgumentError(
+      'not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset (give --kubeconfig)',
+      { field: 'kubeconfig' },
+    );
   const tokenFile = join(saDir, 'token');
   readFileSync(tokenFile); // fail now, naming the file, rather than on the first request
   let namespace = 'default';
@@ -48,24 +52,39 @@ export function kubeconfigFile(path: string, context?: string): KubeConfig {
   try {
     doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new InvalidArgumentError(`kubeconfig ${path}: ${(err as Error).message}`, { field: 'kubeconfig', cause: err });
+    throw new InvalidArgumentError(`kubeconfig ${path}: ${(err as Error).message}`, {
+      field: 'kubeconfig',
+      cause: err,
+    });
   }
   const base = dirname(path);
   const pick = (list: string, name: string): Record<string, unknown> => {
     const entry = ((doc[list] as Named<unknown>[] | undefined) ?? []).find((e) => e.name === name);
-    if (!entry) throw new InvalidArgumentError(`kubeconfig ${path}: no ${list} entry named '${name}'`, { field: `kubeconfig.${list}` });
+    if (!entry)
+      throw new InvalidArgumentError(`kubeconfig ${path}: no ${list} entry named '${name}'`, {
+        field: `kubeconfig.${list}`,
+      });
     return (entry[list.slice(0, -1)] ?? {}) as Record<string, unknown>;
   };
   const ctxName = context ?? (doc['current-context'] as string | undefined);
-  if (!ctxName) throw new InvalidArgumentError(`kubeconfig ${path}: no current-context (give --context)`, { field: 'kubeconfig.current-context' });
+  if (!ctxName)
+    throw new InvalidArgumentError(`kubeconfig ${path}: no current-context (give --context)`, {
+      field: 'kubeconfig.current-context',
+    });
   const ctx = pick('contexts', ctxName);
   const cluster = pick('clusters', String(ctx.cluster));
   const user = ctx.user === undefined ? {} : pick('users', String(ctx.user));
   const file = (p: unknown) => readFileSync(isAbsolute(String(p)) ? String(p) : join(base, String(p)));
   const data = (inline: unknown, p: unknown): Buffer | undefined =>
     inline !== undefined ? Buffer.from(String(inline), 'base64') : p !== undefined ? file(p) : undefined;
-  if (typeof cluster.server !== 'string') throw new InvalidArgumentError(`kubeconfig ${path}: cluster '${String(ctx.cluster)}' has no server`, { field: 'kubeconfig.clusters.server' });
-  const cfg: KubeConfig = { server: cluster.server.replace(/\/+$/, ''), namespace: typeof ctx.namespace === 'string' ? ctx.namespace : 'default' };
+  if (typeof cluster.server !== 'string')
+    throw new InvalidArgumentError(`kubeconfig ${path}: cluster '${String(ctx.cluster)}' has no server`, {
+      field: 'kubeconfig.clusters.server',
+    });
+  const cfg: KubeConfig = {
+    server: cluster.server.replace(/\/+$/, ''),
+    namespace: typeof ctx.namespace === 'string' ? ctx.namespace : 'default',
+  };
   const ca = data(cluster['certificate-authority-data'], cluster['certificate-authority']);
   if (ca) cfg.ca = ca;
   if (cluster['insecure-skip-tls-verify'] === true) cfg.insecureSkipTlsVerify = true;

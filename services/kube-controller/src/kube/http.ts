@@ -39,17 +39,36 @@ export function kubeHttp(config: KubeConfig, timeoutMs = 30_000): KubeHttp {
       path: url.pathname.replace(/\/$/, '') + path,
       headers,
       ...(signal ? { signal } : {}),
-      ...(tls ? { ca: config.ca, cert: config.cert, key: config.key, rejectUnauthorized: config.insecureSkipTlsVerify !== true } : {}),
+      ...(tls
+        ? {
+            ca: config.ca,
+            cert: config.cert,
+            key: config.key,
+            rejectUnauthorized: config.insecureSkipTlsVerify !== true,
+          }
+        : {}),
     };
   };
-  const send = (method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeout: number | undefined): Promise<IncomingMessage> =>
+  const send = (
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    timeout: number | undefined,
+  ): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
       const opts = options(method, path, signal);
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      if (payload) opts.headers = { ...opts.headers, 'content-type': 'application/json', 'content-length': String(payload.length) };
+      if (payload)
+        opts.headers = {
+          ...opts.headers,
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+        };
       const req = (tls ? httpsRequest : httpRequest)(opts, resolve);
       req.on('error', reject);
-      if (timeout !== undefined) req.setTimeout(timeout, () => req.destroy(new Error(`no answer from ${config.server} within ${timeout} ms`)));
+      if (timeout !== undefined)
+        req.setTimeout(timeout, () => req.destroy(new Error(`no answer from ${config.server} within ${timeout} ms`)));
       req.end(payload);
     });
   const readAll = async (res: IncomingMessage): Promise<string> => {
@@ -67,7 +86,12 @@ export function kubeHttp(config: KubeConfig, timeoutMs = 30_000): KubeHttp {
   };
   return {
     config,
-    async json<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    async json<T>(
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+      path: string,
+      body?: unknown,
+      signal?: AbortSignal,
+    ): Promise<T> {
       const res = await send(method, path, body, signal, timeoutMs);
       const text = await readAll(res);
       if ((res.statusCode ?? 0) >= 300) throw failure(res.statusCode ?? 0, text, path);

@@ -28,7 +28,13 @@ interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
   kind: 'Lease';
   metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
 /** MicroTime: RFC 3339 with microseconds, what the API server stores for renewTime. */
@@ -71,7 +77,8 @@ export class LeaderElector {
       try {
         ok = await this.tryAcquireOrRenew();
       } catch (err) {
-        if (!signal.aborted) this.opts.log?.warn({ err: (err as Error).message }, 'leader election: lease request failed');
+        if (!signal.aborted)
+          this.opts.log?.warn({ err: (err as Error).message }, 'leader election: lease request failed');
       }
       if (signal.aborted) return;
       const now = Date.now();
@@ -84,7 +91,10 @@ export class LeaderElector {
         }
       } else if (this.leading && now - this.lastRenew > this.deadlineMs) {
         this.leading = false;
-        this.opts.log?.warn({ lease: this.opts.name }, 'could not renew the lease within the renew deadline: no longer the leader');
+        this.opts.log?.warn(
+          { lease: this.opts.name },
+          'could not renew the lease within the renew deadline: no longer the leader',
+        );
         this.opts.onLost();
       }
       await sleep(this.retryMs, signal);
@@ -108,7 +118,12 @@ export class LeaderElector {
       lease = await this.http.json<Lease>('GET', `${this.path}/${encodeURIComponent(this.opts.name)}`);
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      const fresh: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: spec() };
+      const fresh: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: this.opts.name, namespace: this.opts.namespace },
+        spec: spec(),
+      };
       return this.write('POST', this.path, fresh);
     }
     const holder = lease.spec.holderIdentity ?? '';
@@ -117,7 +132,10 @@ export class LeaderElector {
     }
     const duration = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
     if (holder && holder !== this.opts.identity && Date.now() - this.observed.at < duration) return false;
-    return this.write('PUT', `${this.path}/${encodeURIComponent(this.opts.name)}`, { ...lease, spec: spec(lease.spec) });
+    return this.write('PUT', `${this.path}/${encodeURIComponent(this.opts.name)}`, {
+      ...lease,
+      spec: spec(lease.spec),
+    });
   }
 
   private async write(method: 'POST' | 'PUT', path: string, lease: Lease): Promise<boolean> {
@@ -140,10 +158,16 @@ export class LeaderElector {
       const path = `${this.path}/${encodeURIComponent(this.opts.name)}`;
       const lease = await this.http.json<Lease>('GET', path);
       if (lease.spec.holderIdentity !== this.opts.identity) return;
-      await this.http.json('PUT', path, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } });
+      await this.http.json('PUT', path, {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() },
+      });
       this.opts.log?.info({ lease: this.opts.name }, 'released the lease');
     } catch (err) {
-      this.opts.log?.warn({ err: (err as Error).message }, 'could not release the lease; it expires after its duration');
+      this.opts.log?.warn(
+        { err: (err as Error).message },
+        'could not release the lease; it expires after its duration',
+      );
     }
   }
 }

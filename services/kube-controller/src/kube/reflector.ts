@@ -13,7 +13,14 @@ import { KubeApiError } from './http.js';
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [field: string]: unknown;
 }
 
@@ -77,11 +84,17 @@ export class Reflector {
           const ev = raw as { type: string; object: KubeObject & { code?: number; message?: string } };
           if (ev.type === 'ERROR') {
             if (ev.object.code === GONE) {
-              this.opts.log?.info({ path: this.opts.path, rv: this.resourceVersion }, 'watch: resourceVersion too old (410 Gone), listing again');
+              this.opts.log?.info(
+                { path: this.opts.path, rv: this.resourceVersion },
+                'watch: resourceVersion too old (410 Gone), listing again',
+              );
               needList = true;
               break;
             }
-            throw new KubeApiError(ev.object.code ?? 500, `watch ${this.opts.path}: ${ev.object.message ?? 'error event'}`);
+            throw new KubeApiError(
+              ev.object.code ?? 500,
+              `watch ${this.opts.path}: ${ev.object.message ?? 'error event'}`,
+            );
           }
           const rv = ev.object.metadata?.resourceVersion;
           if (rv) this.resourceVersion = rv;
@@ -102,7 +115,10 @@ export class Reflector {
           needList = true;
           continue;
         }
-        this.opts.log?.warn({ path: this.opts.path, err: (err as Error).message, retryMs: backoff }, 'list/watch failed, retrying');
+        this.opts.log?.warn(
+          { path: this.opts.path, err: (err as Error).message, retryMs: backoff },
+          'list/watch failed, retrying',
+        );
         await sleep(backoff * (0.75 + Math.random() / 2), signal);
         backoff = Math.min(backoff * 2, 30_000);
       }
@@ -116,7 +132,10 @@ export class Reflector {
     do {
       const q = new URLSearchParams({ limit: String(this.opts.pageSize ?? 500) });
       if (cont) q.set('continue', cont);
-      const page = await this.http.json<{ metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] }>('GET', `${this.opts.path}?${q}`, undefined, this.abort.signal);
+      const page = await this.http.json<{
+        metadata: { resourceVersion: string; continue?: string };
+        items: KubeObject[];
+      }>('GET', `${this.opts.path}?${q}`, undefined, this.abort.signal);
       for (const item of page.items) items.set(keyOf(item), item);
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue ?? '';

@@ -14,7 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-type Obj = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
+type Obj = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
 export type Resource = 'nodes' | 'namespaces' | 'pods' | 'serviceaccounts' | 'networkpolicies' | 'leases';
 
 const META: Record<Resource, { kind: string; apiVersion: string; namespaced: boolean }> = {
@@ -47,7 +52,15 @@ export interface FakeApiServer {
   close(): Promise<void>;
 }
 
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const status = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 
 export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } = {}): Promise<FakeApiServer> {
   let rv = 1;
@@ -77,7 +90,8 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
       metadata: {
         ...clone(input.metadata),
         uid: (prev?.metadata.uid as string | undefined) ?? randomUUID(),
-        creationTimestamp: (prev?.metadata.creationTimestamp as string | undefined) ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        creationTimestamp:
+          (prev?.metadata.creationTimestamp as string | undefined) ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
         resourceVersion: String(rv),
       },
     };
@@ -116,7 +130,9 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
 
   const list = (res: ServerResponse, resource: Resource, ns: string | undefined, q: URLSearchParams) => {
     requests.push(`list ${resource}`);
-    const all = [...store.get(resource)!.values()].filter((o) => !ns || o.metadata.namespace === ns).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    const all = [...store.get(resource)!.values()]
+      .filter((o) => !ns || o.metadata.namespace === ns)
+      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
     const limit = Number(q.get('limit') ?? 0) || all.length;
     let start = 0;
     let listRv = rv;
@@ -124,7 +140,8 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
     if (cont) {
       // A continue token pins the list to the resourceVersion of its first page.
       const t = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { start: number; rv: number };
-      if (t.rv <= compacted) return json(res, 410, status(410, 'Expired', 'The provided continue parameter is too old'));
+      if (t.rv <= compacted)
+        return json(res, 410, status(410, 'Expired', 'The provided continue parameter is too old'));
       start = t.start;
       listRv = t.rv;
     }
@@ -133,12 +150,23 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
     json(res, 200, {
       kind: `${META[resource].kind}List`,
       apiVersion: META[resource].apiVersion,
-      metadata: { resourceVersion: String(listRv), ...(more ? { continue: Buffer.from(JSON.stringify({ start: start + limit, rv: listRv })).toString('base64url') } : {}) },
+      metadata: {
+        resourceVersion: String(listRv),
+        ...(more
+          ? { continue: Buffer.from(JSON.stringify({ start: start + limit, rv: listRv })).toString('base64url') }
+          : {}),
+      },
       items,
     });
   };
 
-  const watch = (req: IncomingMessage, res: ServerResponse, resource: Resource, ns: string | undefined, q: URLSearchParams) => {
+  const watch = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    resource: Resource,
+    ns: string | undefined,
+    q: URLSearchParams,
+  ) => {
     const from = Number(q.get('resourceVersion') || 0);
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     requests.push(`watch ${resource} rv=${from} bookmarks=${bookmarks}`);
@@ -150,9 +178,11 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
       return;
     }
     if (from === 0) {
-      for (const o of store.get(resource)!.values()) if (!ns || o.metadata.namespace === ns) write({ type: 'ADDED', object: o });
+      for (const o of store.get(resource)!.values())
+        if (!ns || o.metadata.namespace === ns) write({ type: 'ADDED', object: o });
     } else {
-      for (const e of events.get(resource)!) if (e.rv > from && (!ns || e.object.metadata.namespace === ns)) write({ type: e.type, object: e.object });
+      for (const e of events.get(resource)!)
+        if (e.rv > from && (!ns || e.object.metadata.namespace === ns)) write({ type: e.type, object: e.object });
     }
     const timers: NodeJS.Timeout[] = [];
     const w = {
@@ -170,7 +200,14 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
     if (timeout > 0) timers.push(setTimeout(w.end, timeout * 1000));
     if (bookmarks) {
       const m = META[resource];
-      const t = setInterval(() => write({ type: 'BOOKMARK', object: { kind: m.kind, apiVersion: m.apiVersion, metadata: { resourceVersion: String(rv) } } }), opts.bookmarkIntervalMs ?? 1000);
+      const t = setInterval(
+        () =>
+          write({
+            type: 'BOOKMARK',
+            object: { kind: m.kind, apiVersion: m.apiVersion, metadata: { resourceVersion: String(rv) } },
+          }),
+        opts.bookmarkIntervalMs ?? 1000,
+      );
       timers.push(t as unknown as NodeJS.Timeout);
     }
     req.on('close', w.end);
@@ -181,7 +218,9 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
     requests.push(`${req.method} lease`);
     if (req.method === 'GET' && name) {
       const l = items.get(`${ns}/${name}`);
-      return l ? json(res, 200, l) : json(res, 404, status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`));
+      return l
+        ? json(res, 200, l)
+        : json(res, 404, status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`));
     }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -189,13 +228,26 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
     body.metadata.namespace = ns;
     const existing = items.get(`${ns}/${body.metadata.name}`);
     if (req.method === 'POST') {
-      if (existing) return json(res, 409, status(409, 'AlreadyExists', `leases.coordination.k8s.io "${body.metadata.name}" already exists`));
+      if (existing)
+        return json(
+          res,
+          409,
+          status(409, 'AlreadyExists', `leases.coordination.k8s.io "${body.metadata.name}" already exists`),
+        );
       return json(res, 201, put('leases', body));
     }
     if (req.method === 'PUT' && name) {
       if (!existing) return json(res, 404, status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`));
       if (body.metadata.resourceVersion !== existing.metadata.resourceVersion) {
-        return json(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+        return json(
+          res,
+          409,
+          status(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          ),
+        );
       }
       return json(res, 200, put('leases', body));
     }
@@ -205,13 +257,20 @@ export async function startFakeApiServer(opts: { bookmarkIntervalMs?: number } =
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const r = route(url.pathname);
-    if (!r) return json(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`));
+    if (!r)
+      return json(
+        res,
+        404,
+        status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`),
+      );
     if (r.resource === 'leases') {
       lease(req, res, r.ns!, r.name).catch((err: Error) => json(res, 400, status(400, 'BadRequest', err.message)));
       return;
     }
-    if (req.method !== 'GET') return json(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not supported here`));
-    if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') watch(req, res, r.resource, r.ns, url.searchParams);
+    if (req.method !== 'GET')
+      return json(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not supported here`));
+    if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true')
+      watch(req, res, r.resource, r.ns, url.searchParams);
     else list(res, r.resource, r.ns, url.searchParams);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -24,19 +24,29 @@ export interface RrAdminClient {
   close(): void;
 }
 
-export function createRrAdminClient(address: string, options: { deadlineMs?: number; credentials?: string } = {}): RrAdminClient {
+export function createRrAdminClient(
+  address: string,
+  options: { deadlineMs?: number; credentials?: string } = {},
+): RrAdminClient {
   const channel = clientChannel(options.credentials, ['reflector']);
   const client = new RouteReflectorAdminServiceClient(address, channel.credentials, channel.options);
   const deadlineMs = options.deadlineMs ?? 10_000;
-  const call = <T>(invoke: (m: Metadata, o: { deadline: Date }, cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> =>
+  const call = <T>(
+    invoke: (m: Metadata, o: { deadline: Date }, cb: (err: ServiceError | null, res: T) => void) => unknown,
+  ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      invoke(new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      invoke(new Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) =>
+        err ? reject(fromGrpcError(err)) : resolve(res),
+      );
     });
   return {
     address,
     status: () => call((m, o, cb) => client.getStatus({}, m, o, cb)),
     peers: () => call((m, o, cb) => client.listPeers({}, m, o, cb)),
-    routes: (r) => call((m, o, cb) => client.listRoutes({ prefix: r.prefix ?? '', longer: r.longer ?? false, limit: r.limit ?? 0 }, m, o, cb)),
+    routes: (r) =>
+      call((m, o, cb) =>
+        client.listRoutes({ prefix: r.prefix ?? '', longer: r.longer ?? false, limit: r.limit ?? 0 }, m, o, cb),
+      ),
     reset: async (peer, message) => {
       await call((m, o, cb) => client.resetPeer({ address: peer, message: message ?? '' }, m, o, cb));
     },

@@ -10,7 +10,10 @@ import type { Logger } from 'pino';
 import { InvalidArgumentError, PermissionDeniedError, UnavailableError } from '../../../shared/errors/index.js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { describeCaller, type Caller, type ServerSecurity } from '../../../shared/tls/index.js';
-import { RouteReflectorAdminServiceService, type RouteReflectorAdminServiceServer } from '../../../../proto/gen/meshless/v1/rr_admin.js';
+import {
+  RouteReflectorAdminServiceService,
+  type RouteReflectorAdminServiceServer,
+} from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import type { Reflector } from '../reflector/reflector.js';
 import { canonicalAddress } from '../bgp.js';
 import { checkShutdownMessage, peersView, routesView, statusView } from './views.js';
@@ -36,7 +39,13 @@ function authorize(caller: Caller, method: string): void {
 
 type Denied = (method: string, role: string) => void;
 
-function unary<Req, Res>(log: Logger, security: ServerSecurity | undefined, denied: Denied, method: string, fn: (req: Req) => Res): Unary<Req, Res> {
+function unary<Req, Res>(
+  log: Logger,
+  security: ServerSecurity | undefined,
+  denied: Denied,
+  method: string,
+  fn: (req: Req) => Res,
+): Unary<Req, Res> {
   return (call, cb) => {
     const caller: Caller = security?.caller(call) ?? { kind: 'insecure' };
     try {
@@ -68,10 +77,16 @@ export interface AdminServerOptions {
   denied?: Denied;
 }
 
-export async function startAdminServer(listen: string, reflector: () => Reflector | undefined, log: Logger, options: AdminServerOptions = {}): Promise<AdminServer> {
+export async function startAdminServer(
+  listen: string,
+  reflector: () => Reflector | undefined,
+  log: Logger,
+  options: AdminServerOptions = {},
+): Promise<AdminServer> {
   const persistBacklog = options.persistBacklog ?? (() => 0);
   const denied = options.denied ?? (() => undefined);
-  const u = <Req, Res>(method: string, fn: (req: Req) => Res) => unary<Req, Res>(log, options.security, denied, method, fn);
+  const u = <Req, Res>(method: string, fn: (req: Req) => Res) =>
+    unary<Req, Res>(log, options.security, denied, method, fn);
   const rr = (): Reflector => {
     const r = reflector();
     if (!r) throw new UnavailableError('the route reflector is not running yet (waiting for its configuration)');
@@ -97,7 +112,9 @@ export async function startAdminServer(listen: string, reflector: () => Reflecto
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
   server.addService(RouteReflectorAdminServiceService, impl);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, options.security?.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(listen, options.security?.credentials ?? ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const bound = `${host}:${port}`;

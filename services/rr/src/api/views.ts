@@ -2,7 +2,13 @@
 // stay here, at the edge).
 
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { GetStatusResponse, ListRoutesResponse, PeerInfo, PrefixRoutes, RoutePath } from '../../../../proto/gen/meshless/v1/rr_admin.js';
+import type {
+  GetStatusResponse,
+  ListRoutesResponse,
+  PeerInfo,
+  PrefixRoutes,
+  RoutePath,
+} from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import { AsPathSegmentType, formatCommunity, parsePrefix, prefixToString, type Prefix } from '../bgp.js';
 import { NONE, RouteFlag, type RouteView } from '../rib/index.js';
 import type { Reflector } from '../reflector/reflector.js';
@@ -54,7 +60,13 @@ export function peersView(rr: Reflector): PeerInfo[] {
 function pathView(rr: Reflector, v: RouteView, best: boolean): RoutePath {
   const a = v.set.attrs;
   const asPath = a.asPath
-    .map((seg) => (seg.type === AsPathSegmentType.AsSet ? `{${seg.asns.join(' ')}}` : seg.type === AsPathSegmentType.AsSequence ? seg.asns.join(' ') : `(${seg.asns.join(' ')})`))
+    .map((seg) =>
+      seg.type === AsPathSegmentType.AsSet
+        ? `{${seg.asns.join(' ')}}`
+        : seg.type === AsPathSegmentType.AsSequence
+          ? seg.asns.join(' ')
+          : `(${seg.asns.join(' ')})`,
+    )
     .join(' ');
   return {
     peer: v.peer.kind === 'local' ? '' : v.peer.address,
@@ -80,7 +92,10 @@ function pathView(rr: Reflector, v: RouteView, best: boolean): RoutePath {
 function prefixRoutes(rr: Reflector, d: number): PrefixRoutes {
   const ranked = rr.rib.rankedRoutes(d);
   const best = rr.rib.bestRoute(d);
-  return { prefix: prefixToString(rr.rib.destPrefix(d)), paths: ranked.map((v) => pathView(rr, v, v.route === best && best !== NONE)) };
+  return {
+    prefix: prefixToString(rr.rib.destPrefix(d)),
+    paths: ranked.map((v) => pathView(rr, v, v.route === best && best !== NONE)),
+  };
 }
 
 function contains(outer: Prefix, inner: Prefix): boolean {
@@ -105,7 +120,8 @@ export function routesView(rr: Reflector, prefixText: string, longer: boolean, l
     }
     if (!longer) {
       const d = rr.rib.lookup(filter);
-      if (d === NONE || rr.rib.bestRoute(d) === NONE && rr.rib.rankedRoutes(d).length === 0) return { prefixes: [], matched: 0, truncated: false };
+      if (d === NONE || (rr.rib.bestRoute(d) === NONE && rr.rib.rankedRoutes(d).length === 0))
+        return { prefixes: [], matched: 0, truncated: false };
       return { prefixes: [prefixRoutes(rr, d)], matched: 1, truncated: false };
     }
   }
@@ -136,6 +152,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /** RFC 9003 §2: at most 255 octets of UTF-8. */
 export function checkShutdownMessage(message: string): string | undefined {
-  if (Buffer.byteLength(message, 'utf8') > 255) throw new InvalidArgumentError(`message: ${Buffer.byteLength(message, 'utf8')} octets, RFC 9003 allows at most 255`, { field: 'message' });
+  if (Buffer.byteLength(message, 'utf8') > 255)
+    throw new InvalidArgumentError(
+      `message: ${Buffer.byteLength(message, 'utf8')} octets, RFC 9003 allows at most 255`,
+      { field: 'message' },
+    );
   return message || undefined;
 }

@@ -12,5 +12,10 @@ export function samePeerSettings(a: PeerSettings, b: PeerSettings): boolean {
 
 /** The reflector's identity (AS, router id, cluster id, listen): a change needs new sessions everywhere. */
 export function sameIdentity(a: ReflectorSettings, b: ReflectorSettings): boolean {
-  return a.asNumber === b.asNumber && a.routerId === b.routerId && a.clusterId === b.clusterId && isDeepStrictEqual(a.listen, b.listen);
+  return (
+    a.asNumber === b.asNumber &&
+    a.routerId === b.routerId &&
+    a.clusterId === b.clusterId &&
+    isDeepStrictEqual(a.listen, b.listen)
+  );
 }

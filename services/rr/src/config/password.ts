@@ -26,7 +26,8 @@ function fromText(text: Buffer, where: string): KeyResult {
   if (end > 0 && text[end - 1] === 0x0a) end--;
   if (end > 0 && text[end - 1] === 0x0d) end--;
   const key = text.subarray(0, end);
-  if (key.length < 1 || key.length > MAX_KEY_OCTETS) return { error: `${where} holds ${key.length} octets; a TCP-MD5 key is 1 to ${MAX_KEY_OCTETS}` };
+  if (key.length < 1 || key.length > MAX_KEY_OCTETS)
+    return { error: `${where} holds ${key.length} octets; a TCP-MD5 key is 1 to ${MAX_KEY_OCTETS}` };
   return { key: Buffer.from(key) };
 }
 

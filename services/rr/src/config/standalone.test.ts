@@ -26,16 +26,32 @@ describe('rr.yaml', () => {
       filters: { tor: { exportV4: [{ action: 'Accept' }] } },
       peers: [
         { address: '10.0.0.1', asNumber: 65000, rrClient: true, addPaths: true },
-        { address: '2001:DB8::9', asNumber: 65100, passive: true, port: 1179, filters: ['tor'], nextHopMode: 'Keep', maxPrefixes: 1000, families: ['ipv6-unicast'] },
+        {
+          address: '2001:DB8::9',
+          asNumber: 65100,
+          passive: true,
+          port: 1179,
+          filters: ['tor'],
+          nextHopMode: 'Keep',
+          maxPrefixes: 1000,
+          families: ['ipv6-unicast'],
+        },
       ],
-      routes: [{ prefix: '10.10.0.0/24', nextHop: '10.0.0.5', communities: ['65000:100', '65000:1:2'], localPref: 200 }],
+      routes: [
+        { prefix: '10.10.0.0/24', nextHop: '10.0.0.5', communities: ['65000:100', '65000:1:2'], localPref: 200 },
+      ],
     });
     assert.deepEqual(c.reflector.listen, { address: '2001:db8::1', port: 1790 });
     assert.equal(c.peers[0]!.addPaths, 'both');
     assert.equal(c.peers[1]!.address, '2001:db8::9');
     assert.equal(c.peers[1]!.nextHopMode, 'keep');
     assert.equal(c.peers[1]!.filters[0]!.name, 'tor');
-    assert.deepEqual(c.routes[0], { prefix: '10.10.0.0/24', nextHop: '10.0.0.5', communities: ['65000:100', '65000:1:2'], localPref: 200 });
+    assert.deepEqual(c.routes[0], {
+      prefix: '10.10.0.0/24',
+      nextHop: '10.0.0.5',
+      communities: ['65000:100', '65000:1:2'],
+      localPref: 200,
+    });
   });
 
   const bad: [Record<string, unknown>, string][] = [
@@ -53,9 +69,21 @@ describe('rr.yaml', () => {
     [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 0 }] }, 'peers[0].asNumber'],
     [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, nextHopMode: 'Maybe' }] }, 'peers[0].nextHopMode'],
     [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, filters: ['nope'] }] }, 'peers[0].filters[0]'],
-    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, families: ['ipv4-multicast'] }] }, 'peers[0].families[0]'],
+    [
+      { ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, families: ['ipv4-multicast'] }] },
+      'peers[0].families[0]',
+    ],
     [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, rrclient: true }] }, 'peers[0].rrclient'],
-    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1 }, { address: '10.0.0.01', asNumber: 2 }] }, 'peers[1].address'],
+    [
+      {
+        ...minimal,
+        peers: [
+          { address: '10.0.0.1', asNumber: 1 },
+          { address: '10.0.0.01', asNumber: 2 },
+        ],
+      },
+      'peers[1].address',
+    ],
     [{ ...minimal, routes: [{ prefix: '10.0.0.1/24' }] }, 'routes[0].prefix'],
     [{ ...minimal, routes: [{ prefix: '10.0.0.0/24', nextHop: 'fd00::1' }] }, 'routes[0].nextHop'],
     [{ ...minimal, routes: [{ prefix: '10.0.0.0/24', communities: ['1:2:3:4'] }] }, 'routes[0].communities[0]'],
@@ -63,10 +91,25 @@ describe('rr.yaml', () => {
     [{ ...minimal, gracefulRestart: { restartTime: 5000 } }, 'gracefulRestart.restartTime'],
     [{ ...minimal, metricsPort: 70000 }, 'metricsPort'],
     [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: 'hunter2' }] }, 'peers[0].password'],
-    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { secretKeyRef: { name: 's', key: 'k' } } }] }, 'peers[0].password.secretKeyRef'],
-    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { file: '/nonexistent/key' } }] }, 'peers[0].password.file'],
-    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { env: 'MESHLESS_TEST_UNSET_PASSWORD' } }] }, 'peers[0].password.env'],
-    [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { file: 'a', env: 'B' } }] }, 'peers[0].password'],
+    [
+      {
+        ...minimal,
+        peers: [{ address: '10.0.0.1', asNumber: 1, password: { secretKeyRef: { name: 's', key: 'k' } } }],
+      },
+      'peers[0].password.secretKeyRef',
+    ],
+    [
+      { ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { file: '/nonexistent/key' } }] },
+      'peers[0].password.file',
+    ],
+    [
+      { ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { env: 'MESHLESS_TEST_UNSET_PASSWORD' } }] },
+      'peers[0].password.env',
+    ],
+    [
+      { ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, password: { file: 'a', env: 'B' } }] },
+      'peers[0].password',
+    ],
     [{ ...minimal, peers: [{ address: '10.0.0.1', asNumber: 1, ttlSecurity: 256 }] }, 'peers[0].ttlSecurity'],
   ];
   for (const [doc, field] of bad) {
@@ -114,8 +157,17 @@ describe('rr.yaml', () => {
     } finally {
       delete process.env.MESHLESS_TEST_RR_KEY;
     }
-    writeFileSync(f, 'asNumber: 65000\nrouterID: 10.0.0.254\npeers: [{ address: 10.0.0.1, asNumber: 1, password: { file: long.key } }]\n');
-    assert.throws(() => loadStandaloneConfig(f), (e: unknown) => e instanceof InvalidArgumentError && /peers\[0\]\.password\.file: key file .*long\.key holds 81 octets/.test(e.message) && !e.message.includes('xxx'));
+    writeFileSync(
+      f,
+      'asNumber: 65000\nrouterID: 10.0.0.254\npeers: [{ address: 10.0.0.1, asNumber: 1, password: { file: long.key } }]\n',
+    );
+    assert.throws(
+      () => loadStandaloneConfig(f),
+      (e: unknown) =>
+        e instanceof InvalidArgumentError &&
+        /peers\[0\]\.password\.file: key file .*long\.key holds 81 octets/.test(e.message) &&
+        !e.message.includes('xxx'),
+    );
   });
 
   it('command-line overrides are validated', () => {

@@ -50,11 +50,13 @@ function isObj(v: unknown): v is Obj {
 }
 
 function only(o: Obj, field: string, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(field ? `${field}.${k}` : k, `unknown field (known: ${keys.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!keys.includes(k)) fail(field ? `${field}.${k}` : k, `unknown field (known: ${keys.join(', ')})`);
 }
 
 function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    fail(field, `must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -77,7 +79,11 @@ export function ipAddress(v: unknown, field: string, family?: 4 | 6): string {
   if (typeof v !== 'string' || !isIP(v)) fail(field, `must be an IP address, got ${JSON.stringify(v)}`);
   const kind = isIP(v) as 4 | 6;
   if (family && kind !== family) fail(field, `must be an IPv${family} address, got "${v}"`);
-  if (kind === 4) return v.split('.').map((o) => String(Number(o))).join('.');
+  if (kind === 4)
+    return v
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   return new URL(`http://[${v}]`).hostname.slice(1, -1);
 }
 
@@ -97,7 +103,8 @@ export function hostPort(v: unknown, field: string): { address: string; port: nu
 
 /** Canonical "a.b.c.d/n" or "v6/n"; host bits must be zero. */
 export function cidr(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !v.includes('/')) fail(field, `must be a CIDR like 10.0.0.0/24, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !v.includes('/'))
+    fail(field, `must be a CIDR like 10.0.0.0/24, got ${JSON.stringify(v)}`);
   const [addr, len] = v.split('/');
   const a = ipAddress(addr, field);
   const max = a.includes(':') ? 128 : 32;
@@ -106,7 +113,14 @@ export function cidr(v: unknown, field: string): string {
 }
 
 const NEXT_HOP_MODES: Record<string, NextHopMode> = { Auto: 'auto', Self: 'self', Keep: 'keep' };
-const ADD_PATHS: Record<string, AddPathSetting> = { true: 'both', false: 'off', on: 'both', off: 'off', tx: 'tx', rx: 'rx' };
+const ADD_PATHS: Record<string, AddPathSetting> = {
+  true: 'both',
+  false: 'off',
+  on: 'both',
+  off: 'off',
+  tx: 'tx',
+  rx: 'rx',
+};
 const FAMILIES: readonly FamilyName[] = ['ipv4-unicast', 'ipv6-unicast'];
 
 const PEER_KEYS = [
@@ -142,12 +156,20 @@ function parsePassword(raw: unknown, field: string, ctx: ParseContext): { key: B
   }
   only(raw, field, ['file', 'env']);
   if ((raw.file === undefined) === (raw.env === undefined)) fail(field, 'give exactly one of file or env');
-  const r = raw.file !== undefined ? keyFromFile(keyPath(str(raw.file, `${field}.file`), ctx.baseDir)) : keyFromEnv(str(raw.env, `${field}.env`), ctx.env);
+  const r =
+    raw.file !== undefined
+      ? keyFromFile(keyPath(str(raw.file, `${field}.file`), ctx.baseDir))
+      : keyFromEnv(str(raw.env, `${field}.env`), ctx.env);
   if ('error' in r) fail(raw.file !== undefined ? `${field}.file` : `${field}.env`, r.error);
   return r;
 }
 
-function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, BgpFilter>, ctx: ParseContext = {}): PeerSettings {
+function parsePeer(
+  raw: unknown,
+  field: string,
+  filters: ReadonlyMap<string, BgpFilter>,
+  ctx: ParseContext = {},
+): PeerSettings {
   if (!isObj(raw)) fail(field, 'must be a mapping with address and asNumber');
   only(raw, field, PEER_KEYS);
   if (raw.address === undefined) fail(`${field}.address`, 'is required');
@@ -166,9 +188,11 @@ function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, Bgp
   }
   let families: FamilyName[] = [...FAMILIES];
   if (raw.families !== undefined) {
-    if (!Array.isArray(raw.families) || raw.families.length === 0) fail(`${field}.families`, `must be a non-empty list of ${FAMILIES.join(', ')}`);
+    if (!Array.isArray(raw.families) || raw.families.length === 0)
+      fail(`${field}.families`, `must be a non-empty list of ${FAMILIES.join(', ')}`);
     families = raw.families.map((f, i) => {
-      if (!FAMILIES.includes(f as FamilyName)) fail(`${field}.families[${i}]`, `must be one of ${FAMILIES.join(', ')}, got ${JSON.stringify(f)}`);
+      if (!FAMILIES.includes(f as FamilyName))
+        fail(`${field}.families[${i}]`, `must be one of ${FAMILIES.join(', ')}, got ${JSON.stringify(f)}`);
       return f as FamilyName;
     });
   }
@@ -191,7 +215,9 @@ function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, Bgp
     port: raw.port === undefined ? 179 : int(raw.port, `${field}.port`, 1, 65535),
     ...(raw.localAddress !== undefined ? { localAddress: ipAddress(raw.localAddress, `${field}.localAddress`) } : {}),
     nextHopMode,
-    ...(raw.maxPrefixes !== undefined ? { maxPrefixes: int(raw.maxPrefixes, `${field}.maxPrefixes`, 1, 0xffffffff) } : {}),
+    ...(raw.maxPrefixes !== undefined
+      ? { maxPrefixes: int(raw.maxPrefixes, `${field}.maxPrefixes`, 1, 0xffffffff) }
+      : {}),
     filters: peerFilters,
     addPaths,
     ...(holdTime !== undefined ? { holdTime } : {}),
@@ -199,7 +225,9 @@ function parsePeer(raw: unknown, field: string, filters: ReadonlyMap<string, Bgp
     ...(raw.restartTime !== undefined ? { restartTime: int(raw.restartTime, `${field}.restartTime`, 0, 4095) } : {}),
     ...(raw.description !== undefined ? { description: str(raw.description, `${field}.description`) } : {}),
     ...(raw.password !== undefined ? { tcpMd5: parsePassword(raw.password, `${field}.password`, ctx) } : {}),
-    ...(raw.ttlSecurity !== undefined && raw.ttlSecurity !== 0 ? { ttlSecurity: int(raw.ttlSecurity, `${field}.ttlSecurity`, 0, 255) } : {}),
+    ...(raw.ttlSecurity !== undefined && raw.ttlSecurity !== 0
+      ? { ttlSecurity: int(raw.ttlSecurity, `${field}.ttlSecurity`, 0, 255) }
+      : {}),
   };
 }
 
@@ -238,10 +266,16 @@ function parseGracefulRestart(raw: unknown, field: string): GracefulRestartSetti
   const d = DEFAULT_GRACEFUL_RESTART;
   return {
     restartTime: raw.restartTime === undefined ? d.restartTime : int(raw.restartTime, `${field}.restartTime`, 0, 4095),
-    stalePathTime: raw.stalePathTime === undefined ? d.stalePathTime : int(raw.stalePathTime, `${field}.stalePathTime`, 1, 86400),
-    longLivedStaleTime: raw.longLivedStaleTime === undefined ? d.longLivedStaleTime : int(raw.longLivedStaleTime, `${field}.longLivedStaleTime`, 0, 0xffffff),
+    stalePathTime:
+      raw.stalePathTime === undefined ? d.stalePathTime : int(raw.stalePathTime, `${field}.stalePathTime`, 1, 86400),
+    longLivedStaleTime:
+      raw.longLivedStaleTime === undefined
+        ? d.longLivedStaleTime
+        : int(raw.longLivedStaleTime, `${field}.longLivedStaleTime`, 0, 0xffffff),
     selectionDeferralTime:
-      raw.selectionDeferralTime === undefined ? d.selectionDeferralTime : int(raw.selectionDeferralTime, `${field}.selectionDeferralTime`, 1, 3600),
+      raw.selectionDeferralTime === undefined
+        ? d.selectionDeferralTime
+        : int(raw.selectionDeferralTime, `${field}.selectionDeferralTime`, 1, 3600),
   };
 }
 
@@ -272,7 +306,8 @@ export function parseStandaloneConfig(doc: unknown, ctx: ParseContext = {}): Sta
   const filters = new Map<string, BgpFilter>();
   if (doc.filters !== undefined) {
     if (!isObj(doc.filters)) fail('filters', 'must be a mapping of name to BGPFilter spec');
-    for (const [name, spec] of Object.entries(doc.filters)) filters.set(name, parseBgpFilter(name, spec, `filters.${name}`));
+    for (const [name, spec] of Object.entries(doc.filters))
+      filters.set(name, parseBgpFilter(name, spec, `filters.${name}`));
   }
   if (doc.peers !== undefined && !Array.isArray(doc.peers)) fail('peers', 'must be a list');
   const peers = ((doc.peers as unknown[] | undefined) ?? []).map((p, i) => parsePeer(p, `peers[${i}]`, filters, ctx));
@@ -304,13 +339,17 @@ export function parseStandaloneConfig(doc: unknown, ctx: ParseContext = {}): Sta
       holdTime,
       alwaysCompareMed: doc.alwaysCompareMed === undefined ? false : bool(doc.alwaysCompareMed, 'alwaysCompareMed'),
       gracefulRestart: parseGracefulRestart(doc.gracefulRestart, 'gracefulRestart'),
-      maxPrefixRestartTime: doc.maxPrefixRestartTime === undefined ? 60 : int(doc.maxPrefixRestartTime, 'maxPrefixRestartTime', 1, 86400),
+      maxPrefixRestartTime:
+        doc.maxPrefixRestartTime === undefined ? 60 : int(doc.maxPrefixRestartTime, 'maxPrefixRestartTime', 1, 86400),
     },
     peers,
     routes,
     service: {
       adminListen,
-      metricsPort: doc.metricsPort === undefined || doc.metricsPort === false ? false : int(doc.metricsPort, 'metricsPort', 0, 65535),
+      metricsPort:
+        doc.metricsPort === undefined || doc.metricsPort === false
+          ? false
+          : int(doc.metricsPort, 'metricsPort', 0, 65535),
       ...(doc.dataDir !== undefined ? { dataDir: str(doc.dataDir, 'dataDir') } : {}),
     },
   };
@@ -328,12 +367,15 @@ export function loadStandaloneConfig(file: string): StandaloneConfig {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new InvalidArgumentError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { field: 'config' });
+    throw new InvalidArgumentError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
+      field: 'config',
+    });
   }
   try {
     return parseStandaloneConfig(doc, { baseDir: dirname(file) });
   } catch (err) {
-    if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${file}: ${err.message}`, { field: err.field ?? 'config', cause: err });
+    if (err instanceof InvalidArgumentError)
+      throw new InvalidArgumentError(`${file}: ${err.message}`, { field: err.field ?? 'config', cause: err });
     throw err;
   }
 }
@@ -356,7 +398,11 @@ export function withServiceOverrides(
     service: {
       adminListen,
       metricsPort: o.metricsPort === undefined ? config.service.metricsPort : o.metricsPort,
-      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : config.service.dataDir !== undefined ? { dataDir: config.service.dataDir } : {}),
+      ...(o.dataDir !== undefined
+        ? { dataDir: o.dataDir }
+        : config.service.dataDir !== undefined
+          ? { dataDir: config.service.dataDir }
+          : {}),
     },
   };
 }

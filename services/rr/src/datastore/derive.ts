@@ -41,7 +41,12 @@ import {
 import { Origin, parsePrefix, type PathAttributes } from '../bgp.js';
 import { parseBgpFilter, parseCommunity, type BgpFilter } from '../policy/filter.js';
 import { PRIORITY_BASE } from '../policy/filter.js';
-import { DEFAULT_GRACEFUL_RESTART, type GracefulRestartSettings, type PeerSettings, type ReflectorSettings } from '../config/types.js';
+import {
+  DEFAULT_GRACEFUL_RESTART,
+  type GracefulRestartSettings,
+  type PeerSettings,
+  type ReflectorSettings,
+} from '../config/types.js';
 import type { OriginatedRoute } from '../reflector/static-routes.js';
 import type { NextHopMode } from '../reflect/rules.js';
 import type { ClusterModel } from './model.js';
@@ -94,7 +99,12 @@ function nextHopModeOf(p: BGPPeer): NextHopMode {
   }
 }
 
-function selectorMatches(text: string, labels: Record<string, string> | undefined, warnings: string[], field: string): boolean {
+function selectorMatches(
+  text: string,
+  labels: Record<string, string> | undefined,
+  warnings: string[],
+  field: string,
+): boolean {
   try {
     return parseSelector(text).matches(labels ?? {});
   } catch (err) {
@@ -127,18 +137,25 @@ export function deriveConfig(model: ClusterModel, nodeName: string, options: Der
   return { ok: true, config: { settings: identity.identity.settings, peers, routes, external, warnings } };
 }
 
-function deriveIdentity(model: ClusterModel, nodeName: string, options: DeriveOptions, warnings: string[]): { ok: true; identity: Identity } | { ok: false; reason: string } {
+function deriveIdentity(
+  model: ClusterModel,
+  nodeName: string,
+  options: DeriveOptions,
+  warnings: string[],
+): { ok: true; identity: Identity } | { ok: false; reason: string } {
   const me = model.nodes.get(nodeName);
   if (!me) return { ok: false, reason: `Node ${nodeName} is not in the datastore` };
   const bgp = me.spec.bgp;
   const routerId = hostOf(bgp?.ipv4Address);
-  if (!routerId) return { ok: false, reason: `Node ${nodeName} has no spec.bgp.ipv4Address (the reflector's router id)` };
+  if (!routerId)
+    return { ok: false, reason: `Node ${nodeName} has no spec.bgp.ipv4Address (the reflector's router id)` };
   const myV6 = hostOf(bgp?.ipv6Address);
   const cfg = model.globalConfig?.spec;
   const globalAs = cfg?.asNumber ?? CALICO_DEFAULT_AS;
   const asNumber = bgp?.asNumber ?? globalAs;
   const clusterId = bgp?.routeReflectorClusterID ?? routerId;
-  if (!bgp?.routeReflectorClusterID) warnings.push(`Node ${nodeName} has no spec.bgp.routeReflectorClusterID: reflecting with cluster id ${routerId}`);
+  if (!bgp?.routeReflectorClusterID)
+    warnings.push(`Node ${nodeName} has no spec.bgp.routeReflectorClusterID: reflecting with cluster id ${routerId}`);
   const own = model.configs.get(`node.${nodeName}`)?.spec;
   const port = listenPortOf(model, nodeName);
   const listenAddress = (own?.bindMode ?? cfg?.bindMode) === 'NodeIP' ? routerId : myV6 ? '::' : '0.0.0.0';
@@ -181,7 +198,9 @@ function derivePeers(
       if (f === undefined) {
         const resource = model.filters.get(name);
         try {
-          f = resource ? parseBgpFilter(name, resource.spec, `BGPFilter ${name} spec`) : `BGPFilter ${name} does not exist`;
+          f = resource
+            ? parseBgpFilter(name, resource.spec, `BGPFilter ${name} spec`)
+            : `BGPFilter ${name} does not exist`;
         } catch (err) {
           f = (err as Error).message;
         }
@@ -198,13 +217,21 @@ function derivePeers(
       warnings.push(`BGPPeer ${p.metadata.name}: ${address} is already a peer from another BGPPeer; ignored`);
       return;
     }
-    const sameCluster = peerNode?.spec.bgp?.routeReflectorClusterID === clusterId && bgp?.routeReflectorClusterID !== undefined;
+    const sameCluster =
+      peerNode?.spec.bgp?.routeReflectorClusterID === clusterId && bgp?.routeReflectorClusterID !== undefined;
     const mine = address.includes(':') ? myV6 : routerId;
     const filters = filtersOf(p);
     const ref = p.spec.password?.secretKeyRef;
-    const tcpMd5 = ref ? (options.resolveSecret?.(ref) ?? { error: `secret ${ref.name} key ${ref.key}: no secrets directory configured` }) : undefined;
-    if (tcpMd5 && 'error' in tcpMd5) warnings.push(`BGPPeer ${p.metadata.name}: ${address} stays down: TCP-MD5 key unavailable: ${tcpMd5.error}`);
-    const restart = p.spec.maxRestartTime ? Math.min(4095, Math.round(durationMs(p.spec.maxRestartTime) / 1000)) : undefined;
+    const tcpMd5 = ref
+      ? (options.resolveSecret?.(ref) ?? {
+          error: `secret ${ref.name} key ${ref.key}: no secrets directory configured`,
+        })
+      : undefined;
+    if (tcpMd5 && 'error' in tcpMd5)
+      warnings.push(`BGPPeer ${p.metadata.name}: ${address} stays down: TCP-MD5 key unavailable: ${tcpMd5.error}`);
+    const restart = p.spec.maxRestartTime
+      ? Math.min(4095, Math.round(durationMs(p.spec.maxRestartTime) / 1000))
+      : undefined;
     peers.set(address, {
       address,
       asNumber: asn,
@@ -226,12 +253,22 @@ function derivePeers(
   };
   for (const p of [...model.peers.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
     const s = p.spec;
-    const applies = s.node ? s.node === nodeName : s.nodeSelector ? selectorMatches(s.nodeSelector, me.metadata.labels, warnings, `BGPPeer ${p.metadata.name} nodeSelector`) : true;
+    const applies = s.node
+      ? s.node === nodeName
+      : s.nodeSelector
+        ? selectorMatches(s.nodeSelector, me.metadata.labels, warnings, `BGPPeer ${p.metadata.name} nodeSelector`)
+        : true;
     if (!applies) continue;
     if (s.peerIP) {
       const { ip, port } = splitPeerAddress(s.peerIP);
       const n = nodeByAddress.get(ip);
-      add(p, ip, s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber), n, port ?? (n ? listenPortOf(model, n.metadata.name) : undefined));
+      add(
+        p,
+        ip,
+        s.asNumber ?? (n ? nodeAs(n, globalAs) : asNumber),
+        n,
+        port ?? (n ? listenPortOf(model, n.metadata.name) : undefined),
+      );
     } else if (s.peerSelector) {
       const sel = s.peerSelector;
       for (const n of [...model.nodes.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
@@ -252,7 +289,10 @@ function derivePeers(
 function deriveRoutes(model: ClusterModel, options: DeriveOptions, warnings: string[]): Map<string, OriginatedRoute> {
   const cfg = model.globalConfig?.spec;
   const communityByName = new Map((cfg?.communities ?? []).map((c) => [c.name, c.value]));
-  const ads = (cfg?.prefixAdvertisements ?? []).map((a) => ({ cidr: a.cidr, values: (a.communities ?? []).map((c) => communityByName.get(c) ?? c) }));
+  const ads = (cfg?.prefixAdvertisements ?? []).map((a) => ({
+    cidr: a.cidr,
+    values: (a.communities ?? []).map((c) => communityByName.get(c) ?? c),
+  }));
   const exportable = [...model.pools.values()].filter((p) => !p.spec.disabled && !p.spec.disableBGPExport);
   const routes = new Map<string, OriginatedRoute>();
   const attrsFor = (cidr: string): PathAttributes => {
@@ -264,7 +304,14 @@ function deriveRoutes(model: ClusterModel, options: DeriveOptions, warnings: str
         const c = parseCommunity(v, `BGPConfiguration.prefixAdvertisements(${a.cidr})`);
         if (c.kind === 'standard') {
           if (!communities.includes(c.value)) communities.push(c.value);
-        } else if (!large.some((l) => l.globalAdmin === c.value.globalAdmin && l.localData1 === c.value.localData1 && l.localData2 === c.value.localData2)) {
+        } else if (
+          !large.some(
+            (l) =>
+              l.globalAdmin === c.value.globalAdmin &&
+              l.localData1 === c.value.localData1 &&
+              l.localData2 === c.value.localData2,
+          )
+        ) {
           large.push(c.value);
         }
       }
@@ -289,7 +336,9 @@ function deriveRoutes(model: ClusterModel, options: DeriveOptions, warnings: str
     if (!exportable.some((p) => cidrContains(p.spec.cidr, block))) continue;
     const nh = hostOf(block.family === 4 ? node.spec.bgp?.ipv4Address : node.spec.bgp?.ipv6Address);
     if (!nh) {
-      warnings.push(`BlockAffinity ${a.metadata.name}: Node ${s.node} has no IPv${block.family} BGP address for ${block.text}`);
+      warnings.push(
+        `BlockAffinity ${a.metadata.name}: Node ${s.node} has no IPv${block.family} BGP address for ${block.text}`,
+      );
       continue;
     }
     routes.set(block.text, { prefix: parsePrefix(block.text), nextHop: nh, attrs: attrsFor(block.text) });
@@ -309,10 +358,13 @@ function deriveRoutes(model: ClusterModel, options: DeriveOptions, warnings: str
       const node = model.nodes.get(user);
       const nh = hostOf(block.family === 4 ? node?.spec.bgp?.ipv4Address : node?.spec.bgp?.ipv6Address);
       if (!nh) {
-        warnings.push(`IPAMBlock ${b.metadata.name}: ${prefix} is used by ${node ? `Node ${user}, which has no IPv${block.family} BGP address` : `Node ${user}, which does not exist`}`);
+        warnings.push(
+          `IPAMBlock ${b.metadata.name}: ${prefix} is used by ${node ? `Node ${user}, which has no IPv${block.family} BGP address` : `Node ${user}, which does not exist`}`,
+        );
         return;
       }
-      if (!routes.has(prefix)) routes.set(prefix, { prefix: parsePrefix(prefix), nextHop: nh, attrs: attrsFor(prefix) });
+      if (!routes.has(prefix))
+        routes.set(prefix, { prefix: parsePrefix(prefix), nextHop: nh, attrs: attrsFor(prefix) });
     });
   }
   if (options.poolAggregates) {

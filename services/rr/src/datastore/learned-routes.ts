@@ -56,7 +56,8 @@ export class LearnedRoutePublisher {
     const { items } = await this.client.list('LearnedRoute');
     for (const r of items) {
       const spec = r.spec as Partial<LearnedRouteSpec> | undefined;
-      if (spec?.learnedBy === this.learnedBy && typeof spec.peer === 'string') this.published.set(r.metadata.name, spec.peer);
+      if (spec?.learnedBy === this.learnedBy && typeof spec.peer === 'string')
+        this.published.set(r.metadata.name, spec.peer);
     }
   }
 
@@ -84,7 +85,8 @@ export class LearnedRoutePublisher {
     const address = this.watched.get(idx);
     if (address === undefined) return;
     const keep = new Set<string>();
-    for (const v of this.rib.peerRoutes(idx)) keep.add(learnedRouteName(this.learnedBy, address, prefixToString(this.rib.destPrefix(v.dest))));
+    for (const v of this.rib.peerRoutes(idx))
+      keep.add(learnedRouteName(this.learnedBy, address, prefixToString(this.rib.destPrefix(v.dest))));
     this.dropPeer(address, keep);
   }
 
@@ -102,7 +104,8 @@ export class LearnedRoutePublisher {
 
   private dropPeer(address: string, keep: ReadonlySet<string>): void {
     for (const [name, peer] of this.published) if (peer === address && !keep.has(name)) this.queue(name, null);
-    for (const [name, spec] of this.pending) if (spec && spec.peer === address && !keep.has(name)) this.pending.set(name, null);
+    for (const [name, spec] of this.pending)
+      if (spec && spec.peer === address && !keep.has(name)) this.pending.set(name, null);
   }
 
   private onRoute(address: string, r: number, live: boolean): void {
@@ -114,7 +117,8 @@ export class LearnedRoutePublisher {
     if (!live) {
       // ADD-PATH: another path of the same peer may remain for this prefix.
       const peer = rib.routePeer(r);
-      for (let x = rib.firstRoute(d); x !== NONE; x = rib.nextRoute(x)) if (x !== r && rib.routePeer(x) === peer && rib.isLive(x)) route = x;
+      for (let x = rib.firstRoute(d); x !== NONE; x = rib.nextRoute(x))
+        if (x !== r && rib.routePeer(x) === peer && rib.isLive(x)) route = x;
     }
     if (route === NONE) {
       this.queue(name, null);
@@ -123,7 +127,8 @@ export class LearnedRoutePublisher {
     const set = rib.routeSet(route);
     const a = set.attrs;
     const asPath: number[] = [];
-    for (const seg of a.asPath) if (seg.type === AsPathSegmentType.AsSequence || seg.type === AsPathSegmentType.AsSet) asPath.push(...seg.asns);
+    for (const seg of a.asPath)
+      if (seg.type === AsPathSegmentType.AsSequence || seg.type === AsPathSegmentType.AsSet) asPath.push(...seg.asns);
     const communities = [
       ...(a.communities ?? []).map(formatCommunity),
       ...(a.largeCommunities ?? []).map((l) => `${l.globalAdmin}:${l.localData1}:${l.localData2}`),
@@ -161,7 +166,12 @@ export class LearnedRoutePublisher {
         const [name, spec] = batch[i++]!;
         try {
           if (spec) {
-            await this.client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'LearnedRoute', metadata: { name }, spec });
+            await this.client.apply({
+              apiVersion: 'projectcalico.org/v3',
+              kind: 'LearnedRoute',
+              metadata: { name },
+              spec,
+            });
             this.published.set(name, spec.peer);
           } else {
             await this.client.delete('LearnedRoute', name).catch((err: unknown) => {

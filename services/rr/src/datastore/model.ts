@@ -2,7 +2,16 @@
 // BGPConfigurations, IPPools, block affinities and IPAM blocks, as validated Calico v3 resources. Fed by a ResourceSource; read
 // by derive.ts. Invalid documents are skipped (and reported), never fatal.
 
-import { validateResource, type BGPConfiguration, type BGPFilter, type BGPPeer, type BlockAffinity, type IPAMBlock, type IPPool, type Node } from '../../../shared/resources/index.js';
+import {
+  validateResource,
+  type BGPConfiguration,
+  type BGPFilter,
+  type BGPPeer,
+  type BlockAffinity,
+  type IPAMBlock,
+  type IPPool,
+  type Node,
+} from '../../../shared/resources/index.js';
 import type { StoredKind } from '../../../shared/nats/index.js';
 
 /** One change from the datastore: `value` is the resource's JSON bytes, undefined when deleted. */
@@ -39,7 +48,9 @@ export class ClusterModel {
         continue;
       }
       try {
-        const r = validateResource(JSON.parse(Buffer.from(c.value).toString('utf8')), { source: `datastore ${c.kind}/${c.name}` });
+        const r = validateResource(JSON.parse(Buffer.from(c.value).toString('utf8')), {
+          source: `datastore ${c.kind}/${c.name}`,
+        });
         map.set(c.name, r);
       } catch (err) {
         map.delete(c.name);

@@ -30,17 +30,30 @@ export interface SyncSourceOptions {
 }
 
 export function syncSource(o: SyncSourceOptions): ResourceSource {
-  const agent = new SyncAgent({ node: o.node, syncer: 'bgp', endpoints: o.endpoints, ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.credentials ? { credentials: o.credentials } : {}), log: o.log.child({ subsystem: 'sync-client' }) });
+  const agent = new SyncAgent({
+    node: o.node,
+    syncer: 'bgp',
+    endpoints: o.endpoints,
+    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    log: o.log.child({ subsystem: 'sync-client' }),
+  });
   return {
     async start(onChanges) {
       agent.on('commit', (c) =>
         onChanges(
-          c.updates.map((u) => (u.traceparent ? { kind: u.kind, name: u.name, value: u.value, traceparent: u.traceparent, revision: u.revision } : { kind: u.kind, name: u.name, value: u.value })),
+          c.updates.map((u) =>
+            u.traceparent
+              ? { kind: u.kind, name: u.name, value: u.value, traceparent: u.traceparent, revision: u.revision }
+              : { kind: u.kind, name: u.name, value: u.value },
+          ),
           c.inSync,
           c.revision,
         ),
       );
-      agent.on('status', (s) => o.log.info({ status: s.status, endpoint: s.endpoint, revision: s.revision, reason: s.reason }, 'sync status'));
+      agent.on('status', (s) =>
+        o.log.info({ status: s.status, endpoint: s.endpoint, revision: s.revision, reason: s.reason }, 'sync status'),
+      );
       await agent.start();
       const known: ResourceChange[] = [];
       for (const key of agent.keys()) {

@@ -13,12 +13,28 @@ const log = pino({ level: 'silent' });
 const ID = { asNumber: 65000, routerId: '10.255.0.1', clusterId: '10.255.0.1' };
 
 function attrs(extra: Partial<PathAttributes> = {}): PathAttributes {
-  return { origin: 0, asPath: [{ type: 2, asns: [65001] }], atomicAggregate: false, unknown: [{ flags: 0xe0, type: 99, value: new Uint8Array([1, 2, 3]) }], localPref: 100, ...extra };
+  return {
+    origin: 0,
+    asPath: [{ type: 2, asns: [65001] }],
+    atomicAggregate: false,
+    unknown: [{ flags: 0xe0, type: 99, value: new Uint8Array([1, 2, 3]) }],
+    localPref: 100,
+    ...extra,
+  };
 }
 
 function setup() {
-  const rib = new Rib({ localAs: ID.asNumber, routerId: ID.routerId, clusterId: ID.clusterId, alwaysCompareMed: false }, new PeerPolicy('iBGP', []));
-  const peer = rib.addPeer({ address: '10.0.0.1', kind: 'client', asn: 65000, routerId: '10.0.0.1', policy: new PeerPolicy('iBGP', []) });
+  const rib = new Rib(
+    { localAs: ID.asNumber, routerId: ID.routerId, clusterId: ID.clusterId, alwaysCompareMed: false },
+    new PeerPolicy('iBGP', []),
+  );
+  const peer = rib.addPeer({
+    address: '10.0.0.1',
+    kind: 'client',
+    asn: 65000,
+    routerId: '10.0.0.1',
+    policy: new PeerPolicy('iBGP', []),
+  });
   const key = (idx: number) => (idx === rib.localPeer.idx ? LOCAL_PEER_KEY : idx === peer.idx ? '10.0.0.1' : undefined);
   return { rib, peer, key };
 }
@@ -32,8 +48,25 @@ describe('RIB store (LMDB)', () => {
       assert.equal(store.load(ID).routes.length, 0);
       store.attach(rib, key);
       const prefixes = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
-      rib.applyUpdate(peer.idx, { type: 2, withdrawn: [], nlri: prefixes.map((p) => parsePrefix(p)), attributes: { ...attrs(), nextHop: '10.0.0.1' } });
-      rib.applyUpdate(peer.idx, { type: 2, withdrawn: [], nlri: [], attributes: attrs({ med: 5 }), mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1', nlri: [parsePrefix('2001:db8:1::/64', 7)] } });
+      rib.applyUpdate(peer.idx, {
+        type: 2,
+        withdrawn: [],
+        nlri: prefixes.map((p) => parsePrefix(p)),
+        attributes: { ...attrs(), nextHop: '10.0.0.1' },
+      });
+      rib.applyUpdate(peer.idx, {
+        type: 2,
+        withdrawn: [],
+        nlri: [],
+        attributes: attrs({ med: 5 }),
+        mpReach: {
+          afi: 2,
+          safi: 1,
+          nextHop: '2001:db8::1',
+          linkLocalNextHop: 'fe80::1',
+          nlri: [parsePrefix('2001:db8:1::/64', 7)],
+        },
+      });
       rib.applyUpdate(peer.idx, { type: 2, withdrawn: [parsePrefix('10.0.0.0/24')], nlri: [] });
       rib.originate(parsePrefix('192.0.2.0/24'), attrs({ communities: [1] }), '');
       store.setPeerId('10.0.0.1', '1.1.1.1');
@@ -52,7 +85,11 @@ describe('RIB store (LMDB)', () => {
       assert.deepEqual([...v6.a.unknown[0]!.value], [1, 2, 3]);
       const local = loaded.attrs.get(byKey.get(`${LOCAL_PEER_KEY}|192.0.2.0/24|0`)!.attrId)!;
       assert.equal(local.n, '');
-      assert.equal(new Set(loaded.routes.map((r) => r.attrId)).size, 3, 'three distinct attribute sets stored once each');
+      assert.equal(
+        new Set(loaded.routes.map((r) => r.attrId)).size,
+        3,
+        'three distinct attribute sets stored once each',
+      );
       await again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -66,7 +103,12 @@ describe('RIB store (LMDB)', () => {
       const store = RibStore.open(dir, log, { flushMs: 5 });
       store.load(ID);
       store.attach(rib, key);
-      rib.applyUpdate(peer.idx, { type: 2, withdrawn: [], nlri: [parsePrefix('10.1.0.0/24')], attributes: { ...attrs(), nextHop: '10.0.0.1' } });
+      rib.applyUpdate(peer.idx, {
+        type: 2,
+        withdrawn: [],
+        nlri: [parsePrefix('10.1.0.0/24')],
+        attributes: { ...attrs(), nextHop: '10.0.0.1' },
+      });
       await store.close();
       const other = RibStore.open(dir, log);
       assert.equal(other.load({ ...ID, routerId: '10.255.0.2' }).routes.length, 0);
@@ -86,7 +128,12 @@ describe('RIB store (LMDB)', () => {
       const s1 = RibStore.open(dir, log, { flushMs: 5 });
       s1.load(ID);
       s1.attach(a.rib, a.key);
-      a.rib.applyUpdate(a.peer.idx, { type: 2, withdrawn: [], nlri: [parsePrefix('10.1.0.0/24'), parsePrefix('10.2.0.0/24')], attributes: { ...attrs(), nextHop: '10.0.0.1' } });
+      a.rib.applyUpdate(a.peer.idx, {
+        type: 2,
+        withdrawn: [],
+        nlri: [parsePrefix('10.1.0.0/24'), parsePrefix('10.2.0.0/24')],
+        attributes: { ...attrs(), nextHop: '10.0.0.1' },
+      });
       await s1.close();
       const b = setup();
       const s2 = RibStore.open(dir, log, { flushMs: 5 });
@@ -99,12 +146,20 @@ describe('RIB store (LMDB)', () => {
         b.rib.releaseAttrs(set);
       }
       s2.attach(b.rib, b.key);
-      b.rib.applyUpdate(b.peer.idx, { type: 2, withdrawn: [], nlri: [parsePrefix('10.1.0.0/24')], attributes: { ...attrs(), nextHop: '10.0.0.1' } });
+      b.rib.applyUpdate(b.peer.idx, {
+        type: 2,
+        withdrawn: [],
+        nlri: [parsePrefix('10.1.0.0/24')],
+        attributes: { ...attrs(), nextHop: '10.0.0.1' },
+      });
       assert.equal(b.rib.sweepStale(b.peer.idx), 1);
       await s2.close();
       const s3 = RibStore.open(dir, log);
       const final = s3.load(ID);
-      assert.deepEqual(final.routes.map((r) => prefixToString(r.prefix)), ['10.1.0.0/24']);
+      assert.deepEqual(
+        final.routes.map((r) => prefixToString(r.prefix)),
+        ['10.1.0.0/24'],
+      );
       assert.equal(final.routes[0]!.attrId, saved.routes[0]!.attrId);
       await s3.close();
     } finally {

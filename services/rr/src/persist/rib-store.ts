@@ -137,7 +137,8 @@ export class RibStore {
     this.nextId = typeof n === 'number' ? n : 1;
     const p = this.meta.get('nextPeer');
     this.nextPeer = typeof p === 'number' ? p : 1;
-    for (const { key, value } of this.meta.getRange({ start: 'peer:', end: 'peer;' })) this.peerNums.set(key.slice(5), Number(value));
+    for (const { key, value } of this.meta.getRange({ start: 'peer:', end: 'peer;' }))
+      this.peerNums.set(key.slice(5), Number(value));
     this.flushMs = options.flushMs ?? 500;
     this.batch = options.batch ?? 20_000;
   }
@@ -153,7 +154,12 @@ export class RibStore {
    */
   load(identity: StoredIdentity): RestoredRib {
     const stored = this.meta.get('identity') as StoredIdentity | undefined;
-    if (!stored || stored.asNumber !== identity.asNumber || stored.routerId !== identity.routerId || stored.clusterId !== identity.clusterId) {
+    if (
+      !stored ||
+      stored.asNumber !== identity.asNumber ||
+      stored.routerId !== identity.routerId ||
+      stored.clusterId !== identity.clusterId
+    ) {
       if (stored) this.logger.warn({ stored, now: identity }, 'saved RIB belongs to another identity: starting cold');
       this.root.transactionSync(() => {
         this.routes.clearSync();
@@ -178,11 +184,16 @@ export class RibStore {
       const length = key[3]!;
       const pathId = key.readUInt32BE(4);
       // Copy: the key buffer is reused by the iterator.
-      routes.push({ peer, prefix: { afi, length, bytes: new Uint8Array(key.subarray(KEY_FIXED)), pathId }, attrId: value });
+      routes.push({
+        peer,
+        prefix: { afi, length, bytes: new Uint8Array(key.subarray(KEY_FIXED)), pathId },
+        attrId: value,
+      });
       used.add(value);
     }
     const peerIds = new Map<string, string>();
-    for (const { key, value } of this.meta.getRange({ start: 'bgpid:', end: 'bgpid;' })) peerIds.set(key.slice(6), String(value));
+    for (const { key, value } of this.meta.getRange({ start: 'bgpid:', end: 'bgpid;' }))
+      peerIds.set(key.slice(6), String(value));
     const unused = [...attrs.keys()].filter((id) => !used.has(id));
     if (unused.length) {
       this.root.transactionSync(() => unused.forEach((id) => this.attrs.removeSync(id)));
@@ -202,7 +213,8 @@ export class RibStore {
     void this.root.transaction(() => {
       for (const r of routes) {
         const num = this.peerNums.get(r.peer);
-        if (num !== undefined) void this.routes.remove(routeKey(num, r.prefix.afi, r.prefix.length, r.prefix.pathId, r.prefix.bytes));
+        if (num !== undefined)
+          void this.routes.remove(routeKey(num, r.prefix.afi, r.prefix.length, r.prefix.pathId, r.prefix.bytes));
       }
     });
   }
@@ -215,7 +227,14 @@ export class RibStore {
     this.peerKey = peerKey;
     this.detach = rib.addRouteListener((r, live) => {
       const d = rib.routeDest(r);
-      this.log.push(rib.routePeer(r), rib.destAfi(d) as 4 | 6, rib.destLength(d), rib.destKey(d), rib.pathIdOf(r), live ? rib.routeSet(r) : null);
+      this.log.push(
+        rib.routePeer(r),
+        rib.destAfi(d) as 4 | 6,
+        rib.destLength(d),
+        rib.destKey(d),
+        rib.pathIdOf(r),
+        live ? rib.routeSet(r) : null,
+      );
       this.schedule();
     });
   }
@@ -224,7 +243,14 @@ export class RibStore {
   saveAll(rib: RibReader): void {
     for (const p of rib.peers) {
       for (const v of rib.peerRoutes(p.idx)) {
-        this.log.push(p.idx, rib.destAfi(v.dest) as 4 | 6, rib.destLength(v.dest), rib.destKey(v.dest), v.pathId, v.set);
+        this.log.push(
+          p.idx,
+          rib.destAfi(v.dest) as 4 | 6,
+          rib.destLength(v.dest),
+          rib.destKey(v.dest),
+          v.pathId,
+          v.set,
+        );
       }
     }
     this.schedule();
@@ -270,7 +296,11 @@ export class RibStore {
     if (id === undefined) {
       id = this.nextId++;
       this.ids.set(set, id);
-      void this.attrs.put(id, { a: set.attrs, n: set.nextHop, ...(set.linkLocalNextHop ? { l: set.linkLocalNextHop } : {}) });
+      void this.attrs.put(id, {
+        a: set.attrs,
+        n: set.nextHop,
+        ...(set.linkLocalNextHop ? { l: set.linkLocalNextHop } : {}),
+      });
     }
     return id;
   }
@@ -301,7 +331,13 @@ export class RibStore {
           const afiLen = log.afiLen[i]!;
           const afi = afiLen >> 8;
           const len = afiLen & 255;
-          const key = routeKey(this.peerNum(address), afi, len, log.pathId[i]! >>> 0, networkBytes(afi, len, log.net[i]!));
+          const key = routeKey(
+            this.peerNum(address),
+            afi,
+            len,
+            log.pathId[i]! >>> 0,
+            networkBytes(afi, len, log.net[i]!),
+          );
           const set = log.set[i]!;
           if (set) void this.routes.put(key, this.idFor(set));
           else void this.routes.remove(key);

@@ -35,7 +35,11 @@ function samePrefixBits(a: Uint8Array, b: Uint8Array, bits: number): boolean {
 function cidrMatches(m: CidrMatch, f: RouteFacts): boolean {
   if (m.network.length !== f.network.length) return false;
   const equal = f.length === m.length && samePrefixBits(m.network, f.network, m.length);
-  const within = f.length >= m.minLength && f.length <= m.maxLength && f.length >= m.length && samePrefixBits(m.network, f.network, m.length);
+  const within =
+    f.length >= m.minLength &&
+    f.length <= m.maxLength &&
+    f.length >= m.length &&
+    samePrefixBits(m.network, f.network, m.length);
   switch (m.op) {
     case 'Equal':
       return equal;
@@ -51,7 +55,11 @@ function cidrMatches(m: CidrMatch, f: RouteFacts): boolean {
 export function hasCommunity(attrs: PathAttributes, c: CommunityValue): boolean {
   if (c.kind === 'standard') return attrs.communities?.includes(c.value) ?? false;
   const l = c.value;
-  return attrs.largeCommunities?.some((x) => x.globalAdmin === l.globalAdmin && x.localData1 === l.localData1 && x.localData2 === l.localData2) ?? false;
+  return (
+    attrs.largeCommunities?.some(
+      (x) => x.globalAdmin === l.globalAdmin && x.localData1 === l.localData1 && x.localData2 === l.localData2,
+    ) ?? false
+  );
 }
 
 function asPathStartsWith(attrs: PathAttributes, prefix: readonly number[]): boolean {

@@ -66,7 +66,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function uint(v: unknown, field: string, max: number): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) fail(field, `must be an integer 0..${max}, got ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max)
+    fail(field, `must be an integer 0..${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -77,7 +78,8 @@ export function parseCommunity(text: unknown, field: string): CommunityValue {
   }
   const parts = text.split(':').map(Number);
   if (parts.length === 2) {
-    if (parts[0]! > 0xffff || parts[1]! > 0xffff) fail(field, `standard community parts must be 0..65535, got "${text}"`);
+    if (parts[0]! > 0xffff || parts[1]! > 0xffff)
+      fail(field, `standard community parts must be 0..65535, got "${text}"`);
     return { kind: 'standard', value: (parts[0]! * 0x10000 + parts[1]!) >>> 0 };
   }
   if (parts.some((p) => p > 0xffffffff)) fail(field, `large community parts must be 0..4294967295, got "${text}"`);
@@ -153,11 +155,17 @@ function parseRule(raw: unknown, afi: 4 | 6, field: string): FilterRule {
   for (const k of Object.keys(raw)) if (!RULE_FIELDS.has(k)) fail(`${field}.${k}`, 'unknown field');
   const max = afi === 4 ? 32 : 128;
   const action = raw.action;
-  if (action !== 'Accept' && action !== 'Reject') fail(`${field}.action`, `must be Accept or Reject, got ${JSON.stringify(action)}`);
+  if (action !== 'Accept' && action !== 'Reject')
+    fail(`${field}.action`, `must be Accept or Reject, got ${JSON.stringify(action)}`);
   const hasCidr = raw.cidr !== undefined && raw.cidr !== '';
   const hasOp = raw.matchOperator !== undefined && raw.matchOperator !== '';
-  if (hasCidr !== hasOp) fail(hasCidr ? `${field}.matchOperator` : `${field}.cidr`, 'cidr and matchOperator must both be set or both be empty');
-  if (raw.prefixLength !== undefined && !hasCidr) fail(`${field}.prefixLength`, 'cidr is required when prefixLength is set');
+  if (hasCidr !== hasOp)
+    fail(
+      hasCidr ? `${field}.matchOperator` : `${field}.cidr`,
+      'cidr and matchOperator must both be set or both be empty',
+    );
+  if (raw.prefixLength !== undefined && !hasCidr)
+    fail(`${field}.prefixLength`, 'cidr is required when prefixLength is set');
   let cidr: CidrMatch | undefined;
   if (hasCidr) {
     const op = raw.matchOperator;
@@ -170,7 +178,8 @@ function parseRule(raw: unknown, afi: 4 | 6, field: string): FilterRule {
     if (raw.prefixLength !== undefined) {
       const pl = raw.prefixLength;
       if (!isRecord(pl)) fail(`${field}.prefixLength`, 'must be a mapping with min and/or max');
-      for (const k of Object.keys(pl)) if (k !== 'min' && k !== 'max') fail(`${field}.prefixLength.${k}`, 'unknown field');
+      for (const k of Object.keys(pl))
+        if (k !== 'min' && k !== 'max') fail(`${field}.prefixLength.${k}`, 'unknown field');
       if (pl.min !== undefined) minLength = uint(pl.min, `${field}.prefixLength.min`, max);
       if (pl.max !== undefined) maxLength = uint(pl.max, `${field}.prefixLength.max`, max);
       if (minLength > maxLength) fail(`${field}.prefixLength`, `min ${minLength} is greater than max ${maxLength}`);
@@ -194,7 +203,8 @@ function parseRule(raw: unknown, afi: 4 | 6, field: string): FilterRule {
   }
   let asPathPrefix: number[] | undefined;
   if (raw.asPathPrefix !== undefined) {
-    if (!Array.isArray(raw.asPathPrefix) || raw.asPathPrefix.length === 0) fail(`${field}.asPathPrefix`, 'must be a non-empty list of AS numbers');
+    if (!Array.isArray(raw.asPathPrefix) || raw.asPathPrefix.length === 0)
+      fail(`${field}.asPathPrefix`, 'must be a non-empty list of AS numbers');
     asPathPrefix = raw.asPathPrefix.map((a, i) => uint(a, `${field}.asPathPrefix[${i}]`, 0xffffffff));
   }
   let priority: number | undefined;
@@ -237,7 +247,10 @@ function parseOperation(raw: unknown, field: string): FilterOperation {
       if (!isRecord(v) || !Array.isArray(v.prefix) || v.prefix.length === 0) {
         fail(`${field}.prependASPath.prefix`, 'must be a non-empty list of AS numbers');
       }
-      return { kind: 'prependAsPath', asns: v.prefix.map((a, i) => uint(a, `${field}.prependASPath.prefix[${i}]`, 0xffffffff)) };
+      return {
+        kind: 'prependAsPath',
+        asns: v.prefix.map((a, i) => uint(a, `${field}.prependASPath.prefix[${i}]`, 0xffffffff)),
+      };
     }
     case 'setPriority': {
       if (!isRecord(v)) fail(`${field}.setPriority`, 'must be a mapping with value');
@@ -254,7 +267,8 @@ function parseOperation(raw: unknown, field: string): FilterOperation {
 export function parseBgpFilter(name: string, spec: unknown, field = `filters.${name}`): BgpFilter {
   if (!isRecord(spec)) fail(field, 'must be a mapping with exportV4/importV4/exportV6/importV6');
   const lists = { importV4: 4, exportV4: 4, importV6: 6, exportV6: 6 } as const;
-  for (const k of Object.keys(spec)) if (!(k in lists)) fail(`${field}.${k}`, 'unknown field (exportV4, importV4, exportV6, importV6)');
+  for (const k of Object.keys(spec))
+    if (!(k in lists)) fail(`${field}.${k}`, 'unknown field (exportV4, importV4, exportV6, importV6)');
   const out: Record<string, FilterRule[]> = {};
   for (const [k, afi] of Object.entries(lists)) {
     const raw = spec[k];

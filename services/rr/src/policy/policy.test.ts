@@ -6,7 +6,14 @@ import { PeerPolicy } from './peer-policy.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import type { PathAttributes } from '../bgp.js';
 
-const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], atomicAggregate: false, unknown: [], localPref: 100, communities: [0xfde80007] };
+const attrs: PathAttributes = {
+  origin: 0,
+  asPath: [{ type: 2, asns: [65001, 65002] }],
+  atomicAggregate: false,
+  unknown: [],
+  localPref: 100,
+  communities: [0xfde80007],
+};
 
 function facts(cidr: string, extra: Partial<RouteFacts> = {}): RouteFacts {
   const [addr, len] = cidr.split('/');
@@ -33,25 +40,80 @@ function verdict(rule: Record<string, unknown>, f: RouteFacts, peerType: 'eBGP' 
 
 describe('BGPFilter matching (Calico semantics)', () => {
   const cases: [string, Record<string, unknown>, RouteFacts, string][] = [
-    ['Equal matches the exact prefix', { action: 'Accept', cidr: '10.0.0.0/24', matchOperator: 'Equal' }, facts('10.0.0.0/24'), 'accept'],
-    ['Equal does not match a longer prefix', { action: 'Accept', cidr: '10.0.0.0/24', matchOperator: 'Equal' }, facts('10.0.0.0/26'), 'no-match'],
+    [
+      'Equal matches the exact prefix',
+      { action: 'Accept', cidr: '10.0.0.0/24', matchOperator: 'Equal' },
+      facts('10.0.0.0/24'),
+      'accept',
+    ],
+    [
+      'Equal does not match a longer prefix',
+      { action: 'Accept', cidr: '10.0.0.0/24', matchOperator: 'Equal' },
+      facts('10.0.0.0/26'),
+      'no-match',
+    ],
     ['NotEqual', { action: 'Reject', cidr: '10.0.0.0/24', matchOperator: 'NotEqual' }, facts('10.0.0.0/26'), 'reject'],
-    ['In matches contained prefixes', { action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In' }, facts('10.0.7.0/26'), 'accept'],
-    ['In does not match a shorter prefix', { action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In' }, facts('10.0.0.0/8'), 'no-match'],
-    ['In with prefixLength', { action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In', prefixLength: { min: 26, max: 28 } }, facts('10.0.7.0/24'), 'no-match'],
+    [
+      'In matches contained prefixes',
+      { action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In' },
+      facts('10.0.7.0/26'),
+      'accept',
+    ],
+    [
+      'In does not match a shorter prefix',
+      { action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In' },
+      facts('10.0.0.0/8'),
+      'no-match',
+    ],
+    [
+      'In with prefixLength',
+      { action: 'Accept', cidr: '10.0.0.0/16', matchOperator: 'In', prefixLength: { min: 26, max: 28 } },
+      facts('10.0.7.0/24'),
+      'no-match',
+    ],
     ['NotIn', { action: 'Reject', cidr: '10.0.0.0/16', matchOperator: 'NotIn' }, facts('11.0.0.0/26'), 'reject'],
-    ['host bits in the filter CIDR are masked', { action: 'Accept', cidr: '10.0.0.9/16', matchOperator: 'In' }, facts('10.0.1.0/24'), 'accept'],
+    [
+      'host bits in the filter CIDR are masked',
+      { action: 'Accept', cidr: '10.0.0.9/16', matchOperator: 'In' },
+      facts('10.0.1.0/24'),
+      'accept',
+    ],
     ['IPv6 In', { action: 'Accept', cidr: 'fd00::/8', matchOperator: 'In' }, facts('fd12:3456::/122'), 'accept'],
-    ['source RemotePeers skips originated routes', { action: 'Reject', source: 'RemotePeers' }, facts('10.0.0.0/26', { originated: true }), 'no-match'],
-    ['source RemotePeers matches learned routes', { action: 'Reject', source: 'RemotePeers' }, facts('10.0.0.0/26'), 'reject'],
+    [
+      'source RemotePeers skips originated routes',
+      { action: 'Reject', source: 'RemotePeers' },
+      facts('10.0.0.0/26', { originated: true }),
+      'no-match',
+    ],
+    [
+      'source RemotePeers matches learned routes',
+      { action: 'Reject', source: 'RemotePeers' },
+      facts('10.0.0.0/26'),
+      'reject',
+    ],
     ['peerType mismatch', { action: 'Reject', peerType: 'iBGP' }, facts('10.0.0.0/26'), 'no-match'],
     ['community match', { action: 'Reject', communities: { values: ['65000:7'] } }, facts('10.0.0.0/26'), 'reject'],
-    ['community mismatch', { action: 'Reject', communities: { values: ['65000:8'] } }, facts('10.0.0.0/26'), 'no-match'],
-    ['large community mismatch', { action: 'Reject', communities: { values: ['65000:0:7'] } }, facts('10.0.0.0/26'), 'no-match'],
+    [
+      'community mismatch',
+      { action: 'Reject', communities: { values: ['65000:8'] } },
+      facts('10.0.0.0/26'),
+      'no-match',
+    ],
+    [
+      'large community mismatch',
+      { action: 'Reject', communities: { values: ['65000:0:7'] } },
+      facts('10.0.0.0/26'),
+      'no-match',
+    ],
     ['asPathPrefix match', { action: 'Reject', asPathPrefix: [65001] }, facts('10.0.0.0/26'), 'reject'],
     ['asPathPrefix mismatch', { action: 'Reject', asPathPrefix: [65002] }, facts('10.0.0.0/26'), 'no-match'],
     ['priority = 2^31-1 - LOCAL_PREF', { action: 'Reject', priority: 2147483547 }, facts('10.0.0.0/26'), 'reject'],
-    ['interface never matches on a reflector', { action: 'Reject', interface: 'eth*' }, facts('10.0.0.0/26'), 'no-match'],
+    [
+      'interface never matches on a reflector',
+      { action: 'Reject', interface: 'eth*' },
+      facts('10.0.0.0/26'),
+      'no-match',
+    ],
   ];
   for (const [name, rule, f, want] of cases) it(name, () => assert.equal(verdict(rule, f), want));
 
@@ -60,7 +122,12 @@ describe('BGPFilter matching (Calico semantics)', () => {
       exportV4: [
         {
           action: 'Accept',
-          operations: [{ addCommunity: { value: '65000:9' } }, { addCommunity: { value: '1:2:3' } }, { prependASPath: { prefix: [64512, 64512] } }, { setPriority: { value: 1024 } }],
+          operations: [
+            { addCommunity: { value: '65000:9' } },
+            { addCommunity: { value: '1:2:3' } },
+            { prependASPath: { prefix: [64512, 64512] } },
+            { setPriority: { value: 1024 } },
+          ],
         },
       ],
     });
@@ -95,7 +162,9 @@ describe('peer policy defaults', () => {
     assert.ok(p.exportRoute(facts('10.0.0.0/26', { originated: true })));
   });
   it('eBGP with a filter: unmatched routes accepted (Calico default Accept)', () => {
-    const p = new PeerPolicy('eBGP', [parseBgpFilter('x', { importV4: [{ action: 'Reject', cidr: '10.9.0.0/16', matchOperator: 'In' }] })]);
+    const p = new PeerPolicy('eBGP', [
+      parseBgpFilter('x', { importV4: [{ action: 'Reject', cidr: '10.9.0.0/16', matchOperator: 'In' }] }),
+    ]);
     assert.ok(p.importRoute(facts('10.0.0.0/26')));
     assert.equal(p.importRoute(facts('10.9.0.0/26')), undefined);
     assert.ok(p.exportRoute(facts('10.0.0.0/26')));
@@ -115,10 +184,22 @@ describe('BGPFilter validation names the field', () => {
     [{ exportV4: [{ action: 'Accept', cidr: '10.0.0.0/33', matchOperator: 'In' }] }, 'filters.t.exportV4[0].cidr'],
     [{ exportV6: [{ action: 'Accept', cidr: '10.0.0.0/8', matchOperator: 'In' }] }, 'filters.t.exportV6[0].cidr'],
     [{ importV4: [{ action: 'Accept', prefixLength: { min: 8 } }] }, 'filters.t.importV4[0].prefixLength'],
-    [{ importV4: [{ action: 'Accept', cidr: '10.0.0.0/8', matchOperator: 'In', prefixLength: { min: 30, max: 20 } }] }, 'filters.t.importV4[0].prefixLength'],
-    [{ importV4: [{ action: 'Reject', operations: [{ setPriority: { value: 5 } }] }] }, 'filters.t.importV4[0].operations'],
-    [{ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 5 }, addCommunity: { value: '1:1' } }] }] }, 'filters.t.importV4[0].operations[0]'],
-    [{ importV4: [{ action: 'Accept', communities: { values: ['70000:1'] } }] }, 'filters.t.importV4[0].communities.values[0]'],
+    [
+      { importV4: [{ action: 'Accept', cidr: '10.0.0.0/8', matchOperator: 'In', prefixLength: { min: 30, max: 20 } }] },
+      'filters.t.importV4[0].prefixLength',
+    ],
+    [
+      { importV4: [{ action: 'Reject', operations: [{ setPriority: { value: 5 } }] }] },
+      'filters.t.importV4[0].operations',
+    ],
+    [
+      { importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 5 }, addCommunity: { value: '1:1' } }] }] },
+      'filters.t.importV4[0].operations[0]',
+    ],
+    [
+      { importV4: [{ action: 'Accept', communities: { values: ['70000:1'] } }] },
+      'filters.t.importV4[0].communities.values[0]',
+    ],
     [{ importV4: [{ action: 'Accept', peerType: 'xBGP' }] }, 'filters.t.importV4[0].peerType'],
     [{ importV4: [{ action: 'Accept', colour: 'red' }] }, 'filters.t.importV4[0].colour'],
     [{ exportV5: [] }, 'filters.t.exportV5'],
@@ -126,11 +207,17 @@ describe('BGPFilter validation names the field', () => {
   ];
   for (const [spec, field] of bad) {
     it(field, () => {
-      assert.throws(() => parseBgpFilter('t', spec), (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith(field + ':'));
+      assert.throws(
+        () => parseBgpFilter('t', spec),
+        (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith(field + ':'),
+      );
     });
   }
   it('communities parse as standard or large', () => {
     assert.deepEqual(parseCommunity('65000:100', 'c'), { kind: 'standard', value: 65000 * 65536 + 100 });
-    assert.deepEqual(parseCommunity('4200000000:1:2', 'c'), { kind: 'large', value: { globalAdmin: 4200000000, localData1: 1, localData2: 2 } });
+    assert.deepEqual(parseCommunity('4200000000:1:2', 'c'), {
+      kind: 'large',
+      value: { globalAdmin: 4200000000, localData1: 1, localData2: 2 },
+    });
   });
 });

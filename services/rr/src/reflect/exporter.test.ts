@@ -6,13 +6,28 @@ import type { GroupSpec } from './update-group.js';
 import type { TargetKind } from './rules.js';
 import { Rib, type PeerKind } from '../rib/rib.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
-import { decodeMessage, parsePrefix, prefixToString, type CodecOptions, type PathAttributes, type UpdateMessage } from '../bgp.js';
+import {
+  decodeMessage,
+  parsePrefix,
+  prefixToString,
+  type CodecOptions,
+  type PathAttributes,
+  type UpdateMessage,
+} from '../bgp.js';
 
 const ME = { localAs: 65000, routerId: '10.255.0.1', clusterId: '10.255.0.1', alwaysCompareMed: false };
 const CODEC: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [] };
-const ADDPATH: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [{ afi: 1, safi: 1, send: true, receive: false }] };
+const ADDPATH: CodecOptions = {
+  fourOctetAs: true,
+  extendedMessage: false,
+  addPath: [{ afi: 1, safi: 1, send: true, receive: false }],
+};
 /** The receiving side of ADDPATH. */
-const ADDPATH_RX: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [{ afi: 1, safi: 1, send: false, receive: true }] };
+const ADDPATH_RX: CodecOptions = {
+  fourOctetAs: true,
+  extendedMessage: false,
+  addPath: [{ afi: 1, safi: 1, send: false, receive: true }],
+};
 
 /** What each receiving peer holds after applying every UPDATE we wrote to it. */
 class RecordingSink implements ExportSink {
@@ -30,7 +45,8 @@ class RecordingSink implements ExportSink {
     const split = msgs.flatMap((b) => {
       if (((b[16]! << 8) | b[17]!) === b.length) return [b];
       const out: Uint8Array[] = [];
-      for (let o = 0; o < b.length; o += (b[o + 16]! << 8) | b[o + 17]!) out.push(b.subarray(o, o + ((b[o + 16]! << 8) | b[o + 17]!)));
+      for (let o = 0; o < b.length; o += (b[o + 16]! << 8) | b[o + 17]!)
+        out.push(b.subarray(o, o + ((b[o + 16]! << 8) | b[o + 17]!)));
       return out;
     });
     for (const m of split) {
@@ -56,7 +72,15 @@ class RecordingSink implements ExportSink {
 
 function spec(kind: TargetKind, codec = CODEC): GroupSpec {
   return {
-    target: { kind, localAs: 65000, clusterId: ME.clusterId, nextHopMode: 'auto', selfNextHop4: '10.255.0.1', selfNextHop6: 'fd00::1', llgr: false },
+    target: {
+      kind,
+      localAs: 65000,
+      clusterId: ME.clusterId,
+      nextHopMode: 'auto',
+      selfNextHop4: '10.255.0.1',
+      selfNextHop6: 'fd00::1',
+      llgr: false,
+    },
     policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', []),
     codec,
     families: [4, 6],
@@ -77,7 +101,13 @@ function setup() {
   const sink = new RecordingSink();
   const ex = new Exporter(rib, sink);
   const add = (address: string, kind: PeerKind) =>
-    rib.addPeer({ address, kind, asn: kind === 'ebgp' ? 65100 : 65000, routerId: address.includes(':') ? `10.0.9.${address.split(':').pop()}` : address, policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', []) });
+    rib.addPeer({
+      address,
+      kind,
+      asn: kind === 'ebgp' ? 65100 : 65000,
+      routerId: address.includes(':') ? `10.0.9.${address.split(':').pop()}` : address,
+      policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', []),
+    });
   const drain = () => {
     while (ex.step(10_000));
   };
@@ -152,11 +182,27 @@ describe('exporter: reflection through update groups', () => {
 
   it('routes from a non-client go to clients and eBGP, never to other non-clients', () => {
     const { rib, sink, ex, add, drain } = setup();
-    const [n1, n2, c, e] = [add('10.0.0.1', 'ibgp'), add('10.0.0.2', 'ibgp'), add('10.0.0.3', 'client'), add('10.0.0.4', 'ebgp')];
+    const [n1, n2, c, e] = [
+      add('10.0.0.1', 'ibgp'),
+      add('10.0.0.2', 'ibgp'),
+      add('10.0.0.3', 'client'),
+      add('10.0.0.4', 'ebgp'),
+    ];
     ex.join(n1.idx, spec('ibgp'));
     ex.join(n2.idx, spec('ibgp'));
     ex.join(c.idx, spec('client'));
-    ex.join(e.idx, { ...spec('ebgp'), policy: new PeerPolicy('eBGP', [{ name: 'all', importV4: [], exportV4: [{ action: 'Accept', remotePeersOnly: false, operations: [] }], importV6: [], exportV6: [] }]) });
+    ex.join(e.idx, {
+      ...spec('ebgp'),
+      policy: new PeerPolicy('eBGP', [
+        {
+          name: 'all',
+          importV4: [],
+          exportV4: [{ action: 'Accept', remotePeersOnly: false, operations: [] }],
+          importV6: [],
+          exportV6: [],
+        },
+      ]),
+    });
     rib.applyUpdate(n1.idx, announce(['10.1.0.0/26'], attrs('10.0.0.1')));
     drain();
     assert.equal(sink.table(n2.idx).size, 0);
@@ -179,14 +225,23 @@ describe('exporter: reflection through update groups', () => {
     assert.deepEqual(hops, ['10.0.0.1', '10.0.0.2']);
     rib.applyUpdate(a.idx, { type: 2, withdrawn: [parsePrefix('10.1.0.0/26')], nlri: [] });
     drain();
-    assert.deepEqual([...sink.table(r.idx).values()].map((x) => x.nextHop), ['10.0.0.2']);
+    assert.deepEqual(
+      [...sink.table(r.idx).values()].map((x) => x.nextHop),
+      ['10.0.0.2'],
+    );
   });
 
   it('IPv6 goes out in MP_REACH_NLRI with the kept next hop', () => {
     const { rib, sink, ex, add, drain } = setup();
     const [a, b] = [add('2001:db8::1', 'client'), add('2001:db8::2', 'client')];
     ex.join(b.idx, spec('client'));
-    rib.applyUpdate(a.idx, { type: 2, withdrawn: [], nlri: [], attributes: attrs('10.0.0.1', { nextHop: undefined }), mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', nlri: [parsePrefix('fd00:1::/122')] } });
+    rib.applyUpdate(a.idx, {
+      type: 2,
+      withdrawn: [],
+      nlri: [],
+      attributes: attrs('10.0.0.1', { nextHop: undefined }),
+      mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', nlri: [parsePrefix('fd00:1::/122')] },
+    });
     drain();
     assert.equal(sink.table(b.idx).get('fd00:1::/122#0')?.mpNextHop, '2001:db8::1');
   });
@@ -195,7 +250,10 @@ describe('exporter: reflection through update groups', () => {
     const { rib, sink, ex, add, drain } = setup();
     const [a, b] = [add('10.0.0.1', 'client'), add('10.0.0.2', 'client')];
     ex.join(b.idx, spec('client'));
-    const prefixes = Array.from({ length: 5000 }, (_, i) => `10.${(i >> 10) & 255}.${(i >> 2) & 255}.${(i & 3) * 64}/26`);
+    const prefixes = Array.from(
+      { length: 5000 },
+      (_, i) => `10.${(i >> 10) & 255}.${(i >> 2) & 255}.${(i & 3) * 64}/26`,
+    );
     rib.applyUpdate(a.idx, announce(prefixes, attrs('10.0.0.1')));
     drain();
     assert.equal(sink.table(b.idx).size, 5000);
@@ -214,7 +272,11 @@ describe('exporter: reflection through update groups', () => {
     assert.deepEqual(sink.syncedPeers, [b.idx]);
     ex.join(c.idx, spec('client'));
     drain();
-    assert.deepEqual([...sink.table(c.idx).keys()].sort(), ['10.1.0.0/26#0', '10.1.0.64/26#0'], 'its own route is not sent back');
+    assert.deepEqual(
+      [...sink.table(c.idx).keys()].sort(),
+      ['10.1.0.0/26#0', '10.1.0.64/26#0'],
+      'its own route is not sent back',
+    );
     assert.deepEqual(sink.syncedPeers, [b.idx, c.idx]);
   });
 });
@@ -222,7 +284,13 @@ describe('exporter: reflection through update groups', () => {
 describe('exporter properties', () => {
   const prefixes = ['10.1.0.0/26', '10.1.0.64/26', '10.2.0.0/24', '10.3.0.0/16'];
   const op = fc.oneof(
-    fc.record({ kind: fc.constant('route' as const), peer: fc.integer({ min: 0, max: 4 }), prefix: fc.constantFrom(...prefixes), withdraw: fc.boolean(), lp: fc.integer({ min: 99, max: 101 }) }),
+    fc.record({
+      kind: fc.constant('route' as const),
+      peer: fc.integer({ min: 0, max: 4 }),
+      prefix: fc.constantFrom(...prefixes),
+      withdraw: fc.boolean(),
+      lp: fc.integer({ min: 99, max: 101 }),
+    }),
     fc.record({ kind: fc.constant('step' as const), budget: fc.integer({ min: 1, max: 3 }) }),
     fc.record({ kind: fc.constant('bounce' as const), peer: fc.integer({ min: 0, max: 4 }) }),
   );
@@ -249,8 +317,13 @@ describe('exporter properties', () => {
             ex.leave(peers[o.peer]!.idx);
             rib.flushPeer(peers[o.peer]!.idx);
             join(o.peer);
-          } else if (o.withdraw) rib.applyUpdate(peers[o.peer]!.idx, { type: 2, withdrawn: [parsePrefix(o.prefix)], nlri: [] });
-          else rib.applyUpdate(peers[o.peer]!.idx, announce([o.prefix], attrs(`10.0.0.${o.peer + 1}`, { localPref: o.lp })));
+          } else if (o.withdraw)
+            rib.applyUpdate(peers[o.peer]!.idx, { type: 2, withdrawn: [parsePrefix(o.prefix)], nlri: [] });
+          else
+            rib.applyUpdate(
+              peers[o.peer]!.idx,
+              announce([o.prefix], attrs(`10.0.0.${o.peer + 1}`, { localPref: o.lp })),
+            );
         }
         while (ex.step(2));
         for (let i = 0; i < kinds.length; i++) {
@@ -259,7 +332,8 @@ describe('exporter properties', () => {
           for (let d = 0; d < rib.destLimit; d++) {
             if (!rib.destAfi(d)) continue;
             const routes = rib.rankedRoutes(d);
-            const eligible = (r: (typeof routes)[number]) => r.peer.idx !== me.idx && !(r.peer.kind === 'ibgp' && kinds[i] === 'ibgp');
+            const eligible = (r: (typeof routes)[number]) =>
+              r.peer.idx !== me.idx && !(r.peer.kind === 'ibgp' && kinds[i] === 'ibgp');
             const p = prefixToString(rib.destPrefix(d));
             if (addPath) for (const r of routes.filter(eligible)) want.add(`${p}|${r.set.nextHop}`);
             else if (routes[0] && eligible(routes[0])) want.add(`${p}|${routes[0].set.nextHop}`);

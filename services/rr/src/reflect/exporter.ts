@@ -115,7 +115,9 @@ export class Exporter {
 
   /** True when nothing is queued: no dirty destination, dump or walk. */
   get idle(): boolean {
-    return this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0 && this.syncedLater.length === 0;
+    return (
+      this.rib.pendingDirty === 0 && this.dumps.size === 0 && this.walks.size === 0 && this.syncedLater.length === 0
+    );
   }
 
   /**
@@ -239,7 +241,13 @@ export class Exporter {
     }
     const afi = rib.destAfi(d) as 4 | 6;
     const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.destNetwork(d);
-    const a = g.spec.policy.exportRoute({ afi, network, length: rib.destLength(d), attrs: set.attrs, originated: peer.kind === 'local' });
+    const a = g.spec.policy.exportRoute({
+      afi,
+      network,
+      length: rib.destLength(d),
+      attrs: set.attrs,
+      originated: peer.kind === 'local',
+    });
     let out: OutAttrs | null = null;
     if (a) {
       const o = outboundAttributes(a, afi, set.nextHop, set.linkLocalNextHop, peer.kind, peer.routerId, target);

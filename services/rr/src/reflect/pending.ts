@@ -120,7 +120,11 @@ export class Pending {
     if (exclude === -1) (this.rib.destAfi(d) === 4 ? this.withdraw4 : this.withdraw6).add(this.rib, d, pathId);
     else {
       let l = this.withdrawExcept.get(exclude);
-      if (!l) this.withdrawExcept.set(exclude, (l = { v4: new WireList(this.group.addPath4), v6: new WireList(this.group.addPath6) }));
+      if (!l)
+        this.withdrawExcept.set(
+          exclude,
+          (l = { v4: new WireList(this.group.addPath4), v6: new WireList(this.group.addPath6) }),
+        );
       (this.rib.destAfi(d) === 4 ? l.v4 : l.v6).add(this.rib, d, pathId);
     }
     this.size++;
@@ -186,11 +190,21 @@ export class Pending {
         mb = exceptBufs.get(exclude)!;
         if (!mb) exceptBufs.set(exclude, (mb = new MessageBuffer(4096)));
       }
-      const nh = afi === 6 ? { nextHop: out.nextHop, ...(out.linkLocalNextHop ? { linkLocalNextHop: out.linkLocalNextHop } : {}) } : undefined;
+      const nh =
+        afi === 6
+          ? { nextHop: out.nextHop, ...(out.linkLocalNextHop ? { linkLocalNextHop: out.linkLocalNextHop } : {}) }
+          : undefined;
       packUpdatesWireInto(mb, wire, 0, end, afi, g.bytesOf(out), codec, maxMessageLength, nh);
     }
     const except = new Map<number, { bytes: Uint8Array; count: number }>();
     for (const [m, mb] of exceptBufs) except.set(m, { bytes: mb.take(), count: mb.count });
-    return { shared: shared.end ? shared.take() : undefined, sharedCount: shared.count, except, only, announced: this.entries, withdrawn };
+    return {
+      shared: shared.end ? shared.take() : undefined,
+      sharedCount: shared.count,
+      except,
+      only,
+      announced: this.entries,
+      withdrawn,
+    };
   }
 }

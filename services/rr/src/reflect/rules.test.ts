@@ -7,7 +7,16 @@ import { WellKnownCommunity, type PathAttributes } from '../bgp.js';
 const CLUSTER = '10.255.0.1';
 
 function target(kind: TargetKind, extra: Partial<TargetSpec> = {}): TargetSpec {
-  return { kind, localAs: 65000, clusterId: CLUSTER, nextHopMode: 'auto', selfNextHop4: '10.255.0.1', selfNextHop6: 'fd00::1', llgr: false, ...extra };
+  return {
+    kind,
+    localAs: 65000,
+    clusterId: CLUSTER,
+    nextHopMode: 'auto',
+    selfNextHop4: '10.255.0.1',
+    selfNextHop6: 'fd00::1',
+    llgr: false,
+    ...extra,
+  };
 }
 
 const base: PathAttributes = { origin: 0, asPath: [], atomicAggregate: false, unknown: [], localPref: 100, med: 20 };
@@ -58,7 +67,12 @@ describe('outbound attributes', () => {
   });
 
   it('to eBGP: our AS prepended, LOCAL_PREF / ORIGINATOR_ID / CLUSTER_LIST stripped, next hop self', () => {
-    const a = { ...base, asPath: [{ type: 2 as const, asns: [65001] }], originatorId: '1.1.1.1', clusterList: ['9.9.9.9'] };
+    const a = {
+      ...base,
+      asPath: [{ type: 2 as const, asns: [65001] }],
+      originatorId: '1.1.1.1',
+      clusterList: ['9.9.9.9'],
+    };
     const o = outboundAttributes(a, 4, '192.0.2.7', undefined, 'client', '192.0.2.7', target('ebgp'))!;
     assert.deepEqual(o.attrs.asPath, [{ type: 2, asns: [65000, 65001] }]);
     assert.equal(o.attrs.localPref, undefined);
@@ -75,13 +89,28 @@ describe('outbound attributes', () => {
 
   it('originated routes with an explicit next hop keep it towards eBGP in auto mode, not in self mode', () => {
     assert.equal(outboundAttributes(base, 4, '10.0.5.1', undefined, 'local', '', target('ebgp'))!.nextHop, '10.0.5.1');
-    assert.equal(outboundAttributes(base, 4, '10.0.5.1', undefined, 'local', '', target('ebgp', { nextHopMode: 'self' }))!.nextHop, '10.255.0.1');
-    assert.equal(outboundAttributes(base, 4, '', undefined, 'local', '', target('client'))!.nextHop, '10.255.0.1', "'' means self");
+    assert.equal(
+      outboundAttributes(base, 4, '10.0.5.1', undefined, 'local', '', target('ebgp', { nextHopMode: 'self' }))!.nextHop,
+      '10.255.0.1',
+    );
+    assert.equal(
+      outboundAttributes(base, 4, '', undefined, 'local', '', target('client'))!.nextHop,
+      '10.255.0.1',
+      "'' means self",
+    );
   });
 
   it('next-hop keep towards eBGP, next-hop self towards iBGP', () => {
-    assert.equal(outboundAttributes(base, 4, '192.0.2.7', undefined, 'client', 'x', target('ebgp', { nextHopMode: 'keep' }))!.nextHop, '192.0.2.7');
-    assert.equal(outboundAttributes(base, 4, '192.0.2.7', undefined, 'client', 'x', target('client', { nextHopMode: 'self' }))!.nextHop, '10.255.0.1');
+    assert.equal(
+      outboundAttributes(base, 4, '192.0.2.7', undefined, 'client', 'x', target('ebgp', { nextHopMode: 'keep' }))!
+        .nextHop,
+      '192.0.2.7',
+    );
+    assert.equal(
+      outboundAttributes(base, 4, '192.0.2.7', undefined, 'client', 'x', target('client', { nextHopMode: 'self' }))!
+        .nextHop,
+      '10.255.0.1',
+    );
   });
 
   it('IPv6: the next hop goes to MP_REACH (not NEXT_HOP); link-local kept only with the next hop', () => {
@@ -95,7 +124,10 @@ describe('outbound attributes', () => {
   });
 
   it('no self address for the family: not exported', () => {
-    assert.equal(outboundAttributes(base, 6, '', undefined, 'local', '', target('client', { selfNextHop6: undefined })), undefined);
+    assert.equal(
+      outboundAttributes(base, 6, '', undefined, 'local', '', target('client', { selfNextHop6: undefined })),
+      undefined,
+    );
   });
 });
 

@@ -48,7 +48,8 @@ export function blockedByCommunity(a: PathAttributes, to: TargetSpec): boolean {
   if (!cs || cs.length === 0) return false;
   for (const c of cs) {
     if (c === WellKnownCommunity.NoAdvertise) return true;
-    if (to.kind === 'ebgp' && (c === WellKnownCommunity.NoExport || c === WellKnownCommunity.NoExportSubconfed)) return true;
+    if (to.kind === 'ebgp' && (c === WellKnownCommunity.NoExport || c === WellKnownCommunity.NoExportSubconfed))
+      return true;
     if (c === WellKnownCommunity.LlgrStale && !to.llgr) return true;
   }
   return false;

@@ -28,7 +28,8 @@ export class SendTraces {
   /** Traced originations whose UPDATEs are about to be sent. */
   add(traceparents: readonly string[]): void {
     if (!isTracing()) return;
-    for (const tp of traceparents) if (this.contexts.length < MAX_PENDING) this.contexts.push(contextFromTraceparent(tp));
+    for (const tp of traceparents)
+      if (this.contexts.length < MAX_PENDING) this.contexts.push(contextFromTraceparent(tp));
   }
 
   /** The work of the pending originations is done (the exporter has nothing left to run). */
@@ -39,11 +40,19 @@ export class SendTraces {
   /** Opens the spans of one group's send; call the result once the send is written. */
   start(groupId: number, members: number): SendSpanEnd {
     const spans = this.contexts.map((ctx) =>
-      tracer().startSpan('bgp update-group send', { kind: SpanKind.PRODUCER, attributes: { 'meshless.update_group': groupId, 'meshless.members': members } }, ctx),
+      tracer().startSpan(
+        'bgp update-group send',
+        { kind: SpanKind.PRODUCER, attributes: { 'meshless.update_group': groupId, 'meshless.members': members } },
+        ctx,
+      ),
     );
     return (sent) => {
       for (const span of spans) {
-        span.setAttributes({ 'meshless.updates': sent.updates, 'meshless.prefixes_announced': sent.announced, 'meshless.prefixes_withdrawn': sent.withdrawn });
+        span.setAttributes({
+          'meshless.updates': sent.updates,
+          'meshless.prefixes_announced': sent.announced,
+          'meshless.prefixes_withdrawn': sent.withdrawn,
+        });
         span.end();
       }
     };

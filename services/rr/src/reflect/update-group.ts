@@ -141,7 +141,8 @@ export class UpdateGroup {
 
   cached(set: AttrSet, source: string): OutAttrs | null | undefined {
     const id = set.id;
-    if (id < this.cacheSerial.length && this.cacheSerial[id] === set.serial && this.cacheSource[id] === source) return this.cacheOut[id]!;
+    if (id < this.cacheSerial.length && this.cacheSerial[id] === set.serial && this.cacheSource[id] === source)
+      return this.cacheOut[id]!;
     return undefined;
   }
 
@@ -166,7 +167,11 @@ export class UpdateGroup {
    */
   makeOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, intern: boolean): OutAttrs {
     const bytes = encodeAttributes(attrs, this.spec.codec);
-    const k = intern ? [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join('\n') : '';
+    const k = intern
+      ? [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join(
+          '\n',
+        )
+      : '';
     if (intern) {
       const o = this.outIntern.get(k);
       if (o) return o;
@@ -177,7 +182,14 @@ export class UpdateGroup {
       this.slabEnd = 0;
     }
     this.slab.set(bytes, this.slabEnd);
-    const o: OutAttrs = { id: this.nextOutId++, nextHop, linkLocalNextHop: linkLocal, slab: this.slab, offset: this.slabEnd, length: bytes.length };
+    const o: OutAttrs = {
+      id: this.nextOutId++,
+      nextHop,
+      linkLocalNextHop: linkLocal,
+      slab: this.slab,
+      offset: this.slabEnd,
+      length: bytes.length,
+    };
     this.slabEnd += bytes.length;
     if (intern) this.outIntern.set(k, o);
     return o;

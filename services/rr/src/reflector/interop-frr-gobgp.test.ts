@@ -32,7 +32,11 @@ function missing(bin: string, args: string[], pkg: string): string | undefined {
   }
 }
 
-const skip = netnsSkipReason() ?? birdSkipReason() ?? missing('/usr/lib/frr/bgpd', ['--version'], 'frr') ?? missing('gobgpd', ['--version'], 'gobgpd');
+const skip =
+  netnsSkipReason() ??
+  birdSkipReason() ??
+  missing('/usr/lib/frr/bgpd', ['--version'], 'frr') ??
+  missing('gobgpd', ['--version'], 'gobgpd');
 const T = 60_000;
 
 describe('reflector with FRR, GoBGP and BIRD clients', { skip, timeout: 180_000 }, () => {
@@ -45,8 +49,17 @@ describe('reflector with FRR, GoBGP and BIRD clients', { skip, timeout: 180_000 
 
   before(async () => {
     ns = await createNetns('rrmix');
-    a = { rr: await ns.addAddress(), frr: await ns.addAddress(), gobgp: await ns.addAddress(), bird: await ns.addAddress() };
-    rr = await startReflector(ns, reflectorSettings(a.rr), [peer(a.frr), peer(a.gobgp, { families: ['ipv4-unicast'] }), peer(a.bird)]);
+    a = {
+      rr: await ns.addAddress(),
+      frr: await ns.addAddress(),
+      gobgp: await ns.addAddress(),
+      bird: await ns.addAddress(),
+    };
+    rr = await startReflector(ns, reflectorSettings(a.rr), [
+      peer(a.frr),
+      peer(a.gobgp, { families: ['ipv4-unicast'] }),
+      peer(a.bird),
+    ]);
     frr = await startFrr({
       netns: ns,
       address: a.frr,
@@ -74,7 +87,16 @@ describe('reflector with FRR, GoBGP and BIRD clients', { skip, timeout: 180_000 
       config: gobgpClientConfig({ address: a.gobgp, rr: a.rr }),
     });
     await gobgp.addRoute('10.22.0.0/26', ['nexthop', a.gobgp, 'community', '65000:22']);
-    bird = await startBird({ netns: ns, address: a.bird, config: birdConfig({ routerId: a.bird, as: 65000, statics: ['10.23.0.0/26'], neighbors: [{ name: 'refl', address: a.rr, as: 65000 }] }) });
+    bird = await startBird({
+      netns: ns,
+      address: a.bird,
+      config: birdConfig({
+        routerId: a.bird,
+        as: 65000,
+        statics: ['10.23.0.0/26'],
+        neighbors: [{ name: 'refl', address: a.rr, as: 65000 }],
+      }),
+    });
     await frr.waitForState(a.rr, 'Established', T);
     await gobgp.waitForState(a.rr, 'established', T);
     await bird.waitForState('refl', 'Established', T);
@@ -89,7 +111,10 @@ describe('reflector with FRR, GoBGP and BIRD clients', { skip, timeout: 180_000 
   });
 
   it('FRR gets the GoBGP and BIRD routes, reflected', async () => {
-    for (const [prefix, from] of [['10.22.0.0/26', a.gobgp], ['10.23.0.0/26', a.bird]] as const) {
+    for (const [prefix, from] of [
+      ['10.22.0.0/26', a.gobgp],
+      ['10.23.0.0/26', a.bird],
+    ] as const) {
       const p = await poll(`${prefix} at FRR`, async () => (await frr.route(prefix))[0], T);
       assert.equal(p.nexthop, from);
       assert.equal(p.raw.originatorId, from);
@@ -98,16 +123,34 @@ describe('reflector with FRR, GoBGP and BIRD clients', { skip, timeout: 180_000 
   });
 
   it('GoBGP gets the FRR and BIRD routes with ORIGINATOR_ID and CLUSTER_LIST', async () => {
-    for (const [prefix, from] of [['10.21.0.0/26', a.frr], ['10.23.0.0/26', a.bird]] as const) {
-      const p = await poll(`${prefix} at GoBGP`, async () => (await gobgp.rib('ipv4')).find((x) => x.prefix === prefix), T);
+    for (const [prefix, from] of [
+      ['10.21.0.0/26', a.frr],
+      ['10.23.0.0/26', a.bird],
+    ] as const) {
+      const p = await poll(
+        `${prefix} at GoBGP`,
+        async () => (await gobgp.rib('ipv4')).find((x) => x.prefix === prefix),
+        T,
+      );
       assert.equal((p.attrs.get(9) as { value?: string } | undefined)?.value, from, 'ORIGINATOR_ID (attribute 9)');
-      assert.deepEqual((p.attrs.get(10) as { value?: string[] } | undefined)?.value, [a.rr], 'CLUSTER_LIST (attribute 10)');
+      assert.deepEqual(
+        (p.attrs.get(10) as { value?: string[] } | undefined)?.value,
+        [a.rr],
+        'CLUSTER_LIST (attribute 10)',
+      );
     }
   });
 
   it('BIRD gets the FRR and GoBGP routes, the GoBGP community intact', async () => {
-    for (const [prefix, from] of [['10.21.0.0/26', a.frr], ['10.22.0.0/26', a.gobgp]] as const) {
-      const r = await poll(`${prefix} at BIRD`, async () => (await bird.routes({ prefix, protocol: 'refl' }).catch(() => []))[0], T);
+    for (const [prefix, from] of [
+      ['10.21.0.0/26', a.frr],
+      ['10.22.0.0/26', a.gobgp],
+    ] as const) {
+      const r = await poll(
+        `${prefix} at BIRD`,
+        async () => (await bird.routes({ prefix, protocol: 'refl' }).catch(() => []))[0],
+        T,
+      );
       assert.equal(r.attributes['BGP.originator_id'], from);
       assert.equal(r.attributes['BGP.cluster_list'], a.rr);
     }

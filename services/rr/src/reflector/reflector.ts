@@ -339,7 +339,11 @@ export class Reflector {
       kind,
       asn: s.asNumber,
       routerId: '0.0.0.0',
-      policy: new PeerPolicy(kind === 'ebgp' ? 'eBGP' : 'iBGP', s.filters, s.acceptImportByDefault ? { acceptImportByDefault: true } : {}),
+      policy: new PeerPolicy(
+        kind === 'ebgp' ? 'eBGP' : 'iBGP',
+        s.filters,
+        s.acceptImportByDefault ? { acceptImportByDefault: true } : {},
+      ),
       ...(s.maxPrefixes !== undefined ? { maxPrefixes: s.maxPrefixes } : {}),
     };
   }
@@ -350,7 +354,9 @@ export class Reflector {
     if (mode) for (const f of s.families) addPath[f] = mode;
     const gr = this.settings.gracefulRestart;
     const listen = this.settings.listen;
-    const localAddress = s.localAddress ?? (listen && !isWildcard(listen.address) && sameFamily(listen.address, s.address) ? listen.address : undefined);
+    const localAddress =
+      s.localAddress ??
+      (listen && !isWildcard(listen.address) && sameFamily(listen.address, s.address) ? listen.address : undefined);
     return {
       address: s.address,
       remoteAs: s.asNumber,
@@ -432,7 +438,9 @@ export class Reflector {
         if (!e || !e.negotiated) return;
         if (e.refreshing) {
           e.refreshing = false;
-          if (e.negotiated.enhancedRouteRefresh) for (const f of e.negotiated.families) this.speaker.sendRefreshMarker(e.settings.address, f.afi, f.safi, 'end');
+          if (e.negotiated.enhancedRouteRefresh)
+            for (const f of e.negotiated.families)
+              this.speaker.sendRefreshMarker(e.settings.address, f.afi, f.safi, 'end');
           return;
         }
         e.synced = true;
@@ -463,7 +471,10 @@ export class Reflector {
       this.rib.setPeerRouterId(e.ribIdx, negotiated.peerBgpId);
       this.events.established?.(peer, negotiated.peerBgpId);
       this.exporter.join(e.ribIdx, this.groupSpec(e, negotiated));
-      this.log.info({ peer, as: negotiated.peerAs, routerId: negotiated.peerBgpId, groups: this.exporter.groupCount }, 'session established');
+      this.log.info(
+        { peer, as: negotiated.peerAs, routerId: negotiated.peerBgpId, groups: this.exporter.groupCount },
+        'session established',
+      );
       this.kick();
     });
     sp.on('sessionDown', ({ peer, reason, retained }) => {
@@ -528,7 +539,9 @@ export class Reflector {
       e.overLimit = true;
       const { limit } = res.maxPrefixExceeded;
       this.log.warn({ peer, limit }, 'maximum number of prefixes reached: closing the session');
-      this.speaker.cease(peer, CeaseSubcode.MaximumNumberOfPrefixesReached, { message: `maximum number of prefixes reached (${limit})` });
+      this.speaker.cease(peer, CeaseSubcode.MaximumNumberOfPrefixesReached, {
+        message: `maximum number of prefixes reached (${limit})`,
+      });
     }
     this.kick();
   }

@@ -54,7 +54,10 @@ export class GracefulRestart {
   start(selectionDeferralSeconds: number): void {
     if (!this.restarting) return;
     this.deferralTimer = setTimeout(() => {
-      this.host.log.warn({ families: [...this.families] }, 'selection deferral timer expired: finishing the restart without every End-of-RIB');
+      this.host.log.warn(
+        { families: [...this.families] },
+        'selection deferral timer expired: finishing the restart without every End-of-RIB',
+      );
       for (const f of [...this.families]) this.finishFamily(f);
     }, selectionDeferralSeconds * 1000);
     this.deferralTimer.unref();

@@ -89,7 +89,13 @@ function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
 /** Whether two attribute sets (next hops compared by the caller) have the same content. */
 export function attrsEqual(a: PathAttributes, b: PathAttributes): boolean {
   if (a === b) return true;
-  if (a.origin !== b.origin || a.med !== b.med || a.localPref !== b.localPref || !a.atomicAggregate !== !b.atomicAggregate) return false;
+  if (
+    a.origin !== b.origin ||
+    a.med !== b.med ||
+    a.localPref !== b.localPref ||
+    !a.atomicAggregate !== !b.atomicAggregate
+  )
+    return false;
   if ((a.originatorId ?? '') !== (b.originatorId ?? '')) return false;
   if (a.asPath.length !== b.asPath.length) return false;
   for (let i = 0; i < a.asPath.length; i++) {

@@ -71,12 +71,25 @@ function hex(b: Uint8Array): string {
 export function attrKey(a: PathAttributes, nextHop: string, linkLocal: string | undefined): string {
   const k: (string | number)[] = [a.origin, '|'];
   for (const seg of a.asPath) k.push(seg.type, ':', seg.asns.join(','), ';');
-  k.push('|', nextHop, '|', linkLocal ?? '', '|', a.med ?? '', '|', a.localPref ?? '', '|', a.atomicAggregate ? 1 : 0, '|');
+  k.push(
+    '|',
+    nextHop,
+    '|',
+    linkLocal ?? '',
+    '|',
+    a.med ?? '',
+    '|',
+    a.localPref ?? '',
+    '|',
+    a.atomicAggregate ? 1 : 0,
+    '|',
+  );
   if (a.aggregator) k.push(a.aggregator.asn, '@', a.aggregator.address);
   k.push('|');
   if (a.communities) k.push(a.communities.join(','));
   k.push('|');
-  if (a.largeCommunities) for (const l of a.largeCommunities) k.push(l.globalAdmin, ':', l.localData1, ':', l.localData2, ',');
+  if (a.largeCommunities)
+    for (const l of a.largeCommunities) k.push(l.globalAdmin, ':', l.localData1, ':', l.localData2, ',');
   k.push('|');
   if (a.extendedCommunities) for (const e of a.extendedCommunities) k.push(hex(e), ',');
   k.push('|', a.originatorId ?? '', '|');

@@ -51,20 +51,64 @@ const opts = { alwaysCompareMed: false };
 
 describe('best path: each step decides when all earlier ones tie (RFC 4271 §9.1.2, RFC 4456 §9)', () => {
   const cases: { step: string; winner: Spec; loser: Spec }[] = [
-    { step: 'not LLGR_STALE', winner: { peer: '10.0.0.9', localPref: 50 }, loser: { peer: '10.0.0.1', localPref: 500, llgrStale: true } },
-    { step: 'originated here', winner: { peer: '10.0.0.9', originated: true, localPref: 50 }, loser: { peer: '10.0.0.1', localPref: 500 } },
-    { step: 'higher LOCAL_PREF', winner: { peer: '10.0.0.9', localPref: 200, asPath: [1, 2, 3] }, loser: { peer: '10.0.0.1', localPref: 100 } },
+    {
+      step: 'not LLGR_STALE',
+      winner: { peer: '10.0.0.9', localPref: 50 },
+      loser: { peer: '10.0.0.1', localPref: 500, llgrStale: true },
+    },
+    {
+      step: 'originated here',
+      winner: { peer: '10.0.0.9', originated: true, localPref: 50 },
+      loser: { peer: '10.0.0.1', localPref: 500 },
+    },
+    {
+      step: 'higher LOCAL_PREF',
+      winner: { peer: '10.0.0.9', localPref: 200, asPath: [1, 2, 3] },
+      loser: { peer: '10.0.0.1', localPref: 100 },
+    },
     { step: 'absent LOCAL_PREF counts 100', winner: { peer: '10.0.0.9', localPref: 101 }, loser: { peer: '10.0.0.1' } },
-    { step: 'shorter AS_PATH', winner: { peer: '10.0.0.9', asPath: [1], origin: 2 }, loser: { peer: '10.0.0.1', asPath: [1, 2] } },
+    {
+      step: 'shorter AS_PATH',
+      winner: { peer: '10.0.0.9', asPath: [1], origin: 2 },
+      loser: { peer: '10.0.0.1', asPath: [1, 2] },
+    },
     { step: 'lower ORIGIN', winner: { peer: '10.0.0.9', origin: 0, med: 99 }, loser: { peer: '10.0.0.1', origin: 1 } },
-    { step: 'lower MED, same neighbour AS', winner: { peer: '10.0.0.9', asPath: [7], med: 5 }, loser: { peer: '10.0.0.1', asPath: [7], med: 10, ebgp: true } },
+    {
+      step: 'lower MED, same neighbour AS',
+      winner: { peer: '10.0.0.9', asPath: [7], med: 5 },
+      loser: { peer: '10.0.0.1', asPath: [7], med: 10, ebgp: true },
+    },
     { step: 'eBGP over iBGP', winner: { peer: '10.0.0.9', ebgp: true }, loser: { peer: '10.0.0.1' } },
-    { step: 'lower ORIGINATOR_ID (not router id)', winner: { peer: '10.0.0.9', originatorId: '1.1.1.1' }, loser: { peer: '10.0.0.1', routerId: '0.0.0.1', originatorId: '2.2.2.2' } },
-    { step: 'lower router id without ORIGINATOR_ID', winner: { peer: '10.0.0.9', routerId: '1.1.1.1' }, loser: { peer: '10.0.0.1', routerId: '9.9.9.9' } },
-    { step: 'shorter CLUSTER_LIST', winner: { peer: '10.0.0.9', originatorId: '5.5.5.5', clusterList: ['1.0.0.1'] }, loser: { peer: '10.0.0.1', originatorId: '5.5.5.5', clusterList: ['1.0.0.1', '1.0.0.2'] } },
-    { step: 'lower peer address', winner: { peer: '10.0.0.1', routerId: '5.5.5.5' }, loser: { peer: '10.0.0.2', routerId: '5.5.5.5' } },
-    { step: 'IPv4 peer before IPv6 peer', winner: { peer: '10.0.0.200', routerId: '5.5.5.5' }, loser: { peer: '2001:db8::1', routerId: '5.5.5.5' } },
-    { step: 'lower path id from one peer', winner: { peer: '10.0.0.1', pathId: 1 }, loser: { peer: '10.0.0.1', pathId: 2 } },
+    {
+      step: 'lower ORIGINATOR_ID (not router id)',
+      winner: { peer: '10.0.0.9', originatorId: '1.1.1.1' },
+      loser: { peer: '10.0.0.1', routerId: '0.0.0.1', originatorId: '2.2.2.2' },
+    },
+    {
+      step: 'lower router id without ORIGINATOR_ID',
+      winner: { peer: '10.0.0.9', routerId: '1.1.1.1' },
+      loser: { peer: '10.0.0.1', routerId: '9.9.9.9' },
+    },
+    {
+      step: 'shorter CLUSTER_LIST',
+      winner: { peer: '10.0.0.9', originatorId: '5.5.5.5', clusterList: ['1.0.0.1'] },
+      loser: { peer: '10.0.0.1', originatorId: '5.5.5.5', clusterList: ['1.0.0.1', '1.0.0.2'] },
+    },
+    {
+      step: 'lower peer address',
+      winner: { peer: '10.0.0.1', routerId: '5.5.5.5' },
+      loser: { peer: '10.0.0.2', routerId: '5.5.5.5' },
+    },
+    {
+      step: 'IPv4 peer before IPv6 peer',
+      winner: { peer: '10.0.0.200', routerId: '5.5.5.5' },
+      loser: { peer: '2001:db8::1', routerId: '5.5.5.5' },
+    },
+    {
+      step: 'lower path id from one peer',
+      winner: { peer: '10.0.0.1', pathId: 1 },
+      loser: { peer: '10.0.0.1', pathId: 2 },
+    },
   ];
   for (const c of cases) {
     it(c.step, () => {
@@ -88,7 +132,14 @@ describe('best path: each step decides when all earlier ones tie (RFC 4271 §9.1
     const a = cand(1, { peer: '10.0.0.1', asPath: [1], med: 10, routerId: '1.0.0.1' });
     const b = cand(2, { peer: '10.0.0.2', asPath: [2], med: 5, routerId: '1.0.0.2' });
     const c = cand(3, { peer: '10.0.0.3', asPath: [1], med: 0, routerId: '1.0.0.3' });
-    for (const order of [[a, b, c], [a, c, b], [b, a, c], [b, c, a], [c, a, b], [c, b, a]]) {
+    for (const order of [
+      [a, b, c],
+      [a, c, b],
+      [b, a, c],
+      [b, c, a],
+      [c, a, b],
+      [c, b, a],
+    ]) {
       assert.equal(selectBest(order, opts).route, 2);
     }
   });
@@ -96,7 +147,10 @@ describe('best path: each step decides when all earlier ones tie (RFC 4271 §9.1
 
 describe('best path properties', () => {
   const arbSpec = fc.record({
-    localPref: fc.option(fc.integer({ min: 0, max: 3 }).map((x) => 100 + x), { nil: undefined }),
+    localPref: fc.option(
+      fc.integer({ min: 0, max: 3 }).map((x) => 100 + x),
+      { nil: undefined },
+    ),
     asPath: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }),
     origin: fc.constantFrom(0 as const, 1 as const, 2 as const),
     med: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
@@ -115,7 +169,10 @@ describe('best path properties', () => {
     it(`the winner does not depend on arrival order (alwaysCompareMed=${alwaysCompareMed})`, () => {
       fc.assert(
         fc.property(arbCands, fc.func(fc.integer()), (cs, key) => {
-          const shuffled = cs.map((c, i) => ({ c, k: key(i) })).sort((x, y) => x.k - y.k || x.c.route - y.c.route).map((x) => x.c);
+          const shuffled = cs
+            .map((c, i) => ({ c, k: key(i) }))
+            .sort((x, y) => x.k - y.k || x.c.route - y.c.route)
+            .map((x) => x.c);
           assert.equal(selectBest(shuffled, { alwaysCompareMed }).route, selectBest(cs, { alwaysCompareMed }).route);
         }),
         { numRuns: 500 },
@@ -130,7 +187,10 @@ describe('best path properties', () => {
         assert.equal(ranked.length, cs.length);
         assert.deepEqual(new Set(ranked.map((c) => c.route)), new Set(cs.map((c) => c.route)));
         assert.equal(ranked[0]!.route, selectBest(cs, opts).route);
-        assert.deepEqual(rankCandidates([...cs].reverse(), opts).map((c) => c.route), ranked.map((c) => c.route));
+        assert.deepEqual(
+          rankCandidates([...cs].reverse(), opts).map((c) => c.route),
+          ranked.map((c) => c.route),
+        );
       }),
       { numRuns: 300 },
     );
@@ -139,11 +199,14 @@ describe('best path properties', () => {
   it('with alwaysCompareMed the preference is a total order: transitive over any three', () => {
     const o = { alwaysCompareMed: true };
     fc.assert(
-      fc.property(arbCands.filter((cs) => cs.length >= 3), (cs) => {
-        const [a, b, c] = cs as [Candidate, Candidate, Candidate];
-        const better = (x: Candidate, y: Candidate) => selectBest([x, y], o) === x;
-        if (better(a, b) && better(b, c)) assert.ok(better(a, c));
-      }),
+      fc.property(
+        arbCands.filter((cs) => cs.length >= 3),
+        (cs) => {
+          const [a, b, c] = cs as [Candidate, Candidate, Candidate];
+          const better = (x: Candidate, y: Candidate) => selectBest([x, y], o) === x;
+          if (better(a, b) && better(b, c)) assert.ok(better(a, c));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -26,7 +26,12 @@ function newRib(opts = ME) {
   return new Rib(opts, new PeerPolicy('iBGP', []));
 }
 
-function peer(rib: Rib, address: string, kind: PeerKind = 'client', extra: { maxPrefixes?: number; filters?: ReturnType<typeof parseBgpFilter>[] } = {}) {
+function peer(
+  rib: Rib,
+  address: string,
+  kind: PeerKind = 'client',
+  extra: { maxPrefixes?: number; filters?: ReturnType<typeof parseBgpFilter>[] } = {},
+) {
   const ebgp = kind === 'ebgp';
   return rib.addPeer({
     address,
@@ -87,14 +92,25 @@ describe('RIB: interning and Adj-RIB-In', () => {
       withdrawn: [],
       nlri: [],
       attributes: attrs({ nextHop: undefined }),
-      mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1', nlri: [parsePrefix('2001:db8:1::/122')] },
+      mpReach: {
+        afi: 2,
+        safi: 1,
+        nextHop: '2001:db8::1',
+        linkLocalNextHop: 'fe80::1',
+        nlri: [parsePrefix('2001:db8:1::/122')],
+      },
     });
     const best = settle(rib);
     assert.equal(best.get('2001:db8:1::/122'), '2001:db8::1');
     const v = [...rib.peerRoutes(a.idx)][0]!;
     assert.equal(v.set.nextHop, '2001:db8::1');
     assert.equal(v.set.linkLocalNextHop, 'fe80::1');
-    rib.applyUpdate(a.idx, { type: 2, withdrawn: [], nlri: [], mpUnreach: { afi: 2, safi: 1, withdrawn: [parsePrefix('2001:db8:1::/122')] } });
+    rib.applyUpdate(a.idx, {
+      type: 2,
+      withdrawn: [],
+      nlri: [],
+      mpUnreach: { afi: 2, safi: 1, withdrawn: [parsePrefix('2001:db8:1::/122')] },
+    });
     assert.equal(settle(rib).size, 0);
   });
 
@@ -102,11 +118,19 @@ describe('RIB: interning and Adj-RIB-In', () => {
     const rib = newRib();
     const a = peer(rib, '10.0.0.1');
     rib.applyUpdate(a.idx, { type: 2, withdrawn: [], attributes: attrs(), nlri: [parsePrefix('10.1.0.0/26', 1)] });
-    rib.applyUpdate(a.idx, { type: 2, withdrawn: [], attributes: attrs({ med: 5 }), nlri: [parsePrefix('10.1.0.0/26', 2)] });
+    rib.applyUpdate(a.idx, {
+      type: 2,
+      withdrawn: [],
+      attributes: attrs({ med: 5 }),
+      nlri: [parsePrefix('10.1.0.0/26', 2)],
+    });
     assert.equal(a.count, 2);
     settle(rib);
     const d = rib.lookup(parsePrefix('10.1.0.0/26'));
-    assert.deepEqual(rib.rankedRoutes(d).map((r) => r.pathId), [1, 2]);
+    assert.deepEqual(
+      rib.rankedRoutes(d).map((r) => r.pathId),
+      [1, 2],
+    );
   });
 });
 
@@ -116,9 +140,15 @@ describe('RIB: RFC 4456 and eBGP import rules', () => {
     const a = peer(rib, '10.0.0.1', 'ibgp');
     let r = rib.applyUpdate(a.idx, announce(['10.1.0.0/26'], attrs({ originatorId: ME.routerId })));
     assert.deepEqual([r.announced, r.rejected], [0, 1]);
-    r = rib.applyUpdate(a.idx, announce(['10.1.0.0/26'], attrs({ originatorId: '10.0.0.7', clusterList: ['10.9.9.9', ME.clusterId] })));
+    r = rib.applyUpdate(
+      a.idx,
+      announce(['10.1.0.0/26'], attrs({ originatorId: '10.0.0.7', clusterList: ['10.9.9.9', ME.clusterId] })),
+    );
     assert.deepEqual([r.announced, r.rejected], [0, 1]);
-    r = rib.applyUpdate(a.idx, announce(['10.1.0.0/26'], attrs({ originatorId: '10.0.0.7', clusterList: ['10.9.9.9'] })));
+    r = rib.applyUpdate(
+      a.idx,
+      announce(['10.1.0.0/26'], attrs({ originatorId: '10.0.0.7', clusterList: ['10.9.9.9'] })),
+    );
     assert.deepEqual([r.announced, r.rejected], [1, 0]);
   });
 
@@ -134,7 +164,10 @@ describe('RIB: RFC 4456 and eBGP import rules', () => {
     const rib = newRib();
     const f = parseBgpFilter('all', { importV4: [{ action: 'Accept' }] });
     const e = peer(rib, '10.0.0.5', 'ebgp', { filters: [f] });
-    const r = rib.applyUpdate(e.idx, announce(['10.1.0.0/26'], attrs({ asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65100, 65000] }] })));
+    const r = rib.applyUpdate(
+      e.idx,
+      announce(['10.1.0.0/26'], attrs({ asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65100, 65000] }] })),
+    );
     assert.equal(r.rejected, 1);
   });
 
@@ -142,7 +175,18 @@ describe('RIB: RFC 4456 and eBGP import rules', () => {
     const rib = newRib();
     const f = parseBgpFilter('all', { importV4: [{ action: 'Accept' }] });
     const e = peer(rib, '10.0.0.5', 'ebgp', { filters: [f] });
-    rib.applyUpdate(e.idx, announce(['10.1.0.0/26'], attrs({ localPref: 999, originatorId: '1.2.3.4', clusterList: ['5.6.7.8'], asPath: [{ type: 2, asns: [65100] }] })));
+    rib.applyUpdate(
+      e.idx,
+      announce(
+        ['10.1.0.0/26'],
+        attrs({
+          localPref: 999,
+          originatorId: '1.2.3.4',
+          clusterList: ['5.6.7.8'],
+          asPath: [{ type: 2, asns: [65100] }],
+        }),
+      ),
+    );
     const v = [...rib.peerRoutes(e.idx)][0]!;
     assert.equal(v.set.localPref, 100);
     assert.equal(v.set.attrs.originatorId, undefined);
@@ -152,7 +196,10 @@ describe('RIB: RFC 4456 and eBGP import rules', () => {
   it('RFC 8212: nothing is imported from an eBGP peer without a filter', () => {
     const rib = newRib();
     const e = peer(rib, '10.0.0.5', 'ebgp');
-    const r = rib.applyUpdate(e.idx, announce(['10.1.0.0/26', '10.1.0.64/26'], attrs({ asPath: [{ type: 2, asns: [65100] }] })));
+    const r = rib.applyUpdate(
+      e.idx,
+      announce(['10.1.0.0/26', '10.1.0.64/26'], attrs({ asPath: [{ type: 2, asns: [65100] }] })),
+    );
     assert.deepEqual([r.announced, r.rejected], [0, 2]);
     assert.equal(e.rejected, 2);
   });
@@ -162,12 +209,20 @@ describe('RIB: RFC 4456 and eBGP import rules', () => {
     const f = parseBgpFilter('f', {
       importV4: [
         { action: 'Reject', cidr: '10.1.0.0/16', matchOperator: 'In', prefixLength: { min: 32 } },
-        { action: 'Accept', cidr: '10.1.0.0/16', matchOperator: 'In', operations: [{ addCommunity: { value: '65000:7' } }] },
+        {
+          action: 'Accept',
+          cidr: '10.1.0.0/16',
+          matchOperator: 'In',
+          operations: [{ addCommunity: { value: '65000:7' } }],
+        },
         { action: 'Reject' },
       ],
     });
     const e = peer(rib, '10.0.0.5', 'ebgp', { filters: [f] });
-    const r = rib.applyUpdate(e.idx, announce(['10.1.0.0/26', '10.1.2.3/32', '10.2.0.0/26'], attrs({ asPath: [{ type: 2, asns: [65100] }] })));
+    const r = rib.applyUpdate(
+      e.idx,
+      announce(['10.1.0.0/26', '10.1.2.3/32', '10.2.0.0/26'], attrs({ asPath: [{ type: 2, asns: [65100] }] })),
+    );
     assert.deepEqual([r.announced, r.rejected], [1, 2]);
     assert.deepEqual([...rib.peerRoutes(e.idx)][0]!.set.attrs.communities, [65000 * 65536 + 7]);
   });
@@ -237,13 +292,26 @@ describe('RIB properties', () => {
           const key = `${o.peer}|${o.prefix}`;
           if (o.withdraw) {
             final.delete(key);
-            rib.applyUpdate(peers[o.peer]!.idx, p.afi === 4 ? withdraw([o.prefix]) : { type: 2, withdrawn: [], nlri: [], mpUnreach: { afi: 2, safi: 1, withdrawn: [p] } });
+            rib.applyUpdate(
+              peers[o.peer]!.idx,
+              p.afi === 4
+                ? withdraw([o.prefix])
+                : { type: 2, withdrawn: [], nlri: [], mpUnreach: { afi: 2, safi: 1, withdrawn: [p] } },
+            );
           } else {
             final.set(key, o.localPref);
             const a = attrs({ localPref: o.localPref });
             rib.applyUpdate(
               peers[o.peer]!.idx,
-              p.afi === 4 ? announce([o.prefix], a) : { type: 2, withdrawn: [], nlri: [], attributes: a, mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', nlri: [p] } },
+              p.afi === 4
+                ? announce([o.prefix], a)
+                : {
+                    type: 2,
+                    withdrawn: [],
+                    nlri: [],
+                    attributes: a,
+                    mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', nlri: [p] },
+                  },
             );
           }
           if (o.settle) settle(rib);
@@ -261,7 +329,10 @@ describe('RIB properties', () => {
           assert.equal(best.get(prefix), want ? `10.0.0.${want[0] + 1}` : undefined, prefix);
         }
         assert.equal(rib.routeCount, final.size);
-        assert.equal(rib.attributeSetCount, new Set([...final].map(([k, lp]) => `${lp}|${k.includes(':') ? 6 : 4}`)).size);
+        assert.equal(
+          rib.attributeSetCount,
+          new Set([...final].map(([k, lp]) => `${lp}|${k.includes(':') ? 6 : 4}`)).size,
+        );
       }),
       { numRuns: 300 },
     );

@@ -12,11 +12,7 @@
 // A withdrawn route stays in its destination chain, flagged Dead, until finishDest: the exporter
 // can still see what it replaced. Hot-path methods return values, never throw.
 
-import {
-  type PathAttributes,
-  type Prefix,
-  type UpdateMessage,
-} from '../bgp.js';
+import { type PathAttributes, type Prefix, type UpdateMessage } from '../bgp.js';
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, stripNextHop, type AttrSet } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';
@@ -62,11 +58,20 @@ export class Rib extends RibStore {
   /** Adj-RIB-In change listeners (persistence, learned-route publishing). */
   private routeListeners: RouteListener[] = [];
 
-  constructor(readonly options: RibOptions, localPolicy: PeerPolicy) {
+  constructor(
+    readonly options: RibOptions,
+    localPolicy: PeerPolicy,
+  ) {
     super();
     this.myRouterId = options.routerId;
     this.myClusterId = options.clusterId;
-    this.addPeer({ address: options.routerId, kind: 'local', asn: options.localAs, routerId: options.routerId, policy: localPolicy });
+    this.addPeer({
+      address: options.routerId,
+      kind: 'local',
+      asn: options.localAs,
+      routerId: options.routerId,
+      policy: localPolicy,
+    });
   }
 
   // ---------------------------------------------------------------- peers
@@ -92,7 +97,12 @@ export class Rib extends RibStore {
   updatePeer(idx: number, info: RibPeerInfo): RibPeer {
     const old = this.peers[idx]!;
     if (old.count > 0) throw new Error(`peer ${old.address} still holds ${old.count} routes`);
-    const p: RibPeer = { ...old, ...info, peerOrder: peerOrderKey(info.address), routerIdNum: ipv4ToUint32(info.routerId) };
+    const p: RibPeer = {
+      ...old,
+      ...info,
+      peerOrder: peerOrderKey(info.address),
+      routerIdNum: ipv4ToUint32(info.routerId),
+    };
     this.peers[idx] = p;
     return p;
   }
@@ -144,7 +154,11 @@ export class Rib extends RibStore {
     const reach: { nlri: readonly Prefix[]; nextHop: string; linkLocal?: string }[] = [];
     if (u.nlri.length) reach.push({ nlri: u.nlri, nextHop: a.nextHop ?? '' });
     if (u.mpReach && u.mpReach.nlri.length) {
-      reach.push({ nlri: u.mpReach.nlri, nextHop: u.mpReach.nextHop, ...(u.mpReach.linkLocalNextHop ? { linkLocal: u.mpReach.linkLocalNextHop } : {}) });
+      reach.push({
+        nlri: u.mpReach.nlri,
+        nextHop: u.mpReach.nextHop,
+        ...(u.mpReach.linkLocalNextHop ? { linkLocal: u.mpReach.linkLocalNextHop } : {}),
+      });
     }
     const looped = this.isLoop(peer, a);
     const base = looped ? undefined : normaliseImport(peer.kind, a);
@@ -353,7 +367,11 @@ export class Rib extends RibStore {
         const old = this.attrs.get(this.rAttr[r]!);
         if (old.attrs.communities?.includes(NO_LLGR)) this.killRoute(r);
         else {
-          const set = this.attrs.intern({ ...old.attrs, communities: [...(old.attrs.communities ?? []), LLGR_STALE] }, old.nextHop, old.linkLocalNextHop);
+          const set = this.attrs.intern(
+            { ...old.attrs, communities: [...(old.attrs.communities ?? []), LLGR_STALE] },
+            old.nextHop,
+            old.linkLocalNextHop,
+          );
           this.attrs.release(old);
           this.rAttr[r] = set.id;
           this.rFlags[r] = f | RouteFlag.LlgrStale | RouteFlag.Changed;

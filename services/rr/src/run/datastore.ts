@@ -73,9 +73,20 @@ export interface DatastoreHandle extends RrHandle {
 export async function startDatastoreMode(o: DatastoreModeOptions): Promise<DatastoreHandle> {
   const log = o.logger ?? createLogger('rr');
   const credentials = o.credentials ? { credentials: o.credentials } : {};
-  const source = o.source ?? syncSource({ node: o.node, endpoints: o.syncEndpoints, ...(o.dataDir ? { stateDir: `${o.dataDir}/sync` } : {}), ...credentials, log });
+  const source =
+    o.source ??
+    syncSource({
+      node: o.node,
+      endpoints: o.syncEndpoints,
+      ...(o.dataDir ? { stateDir: `${o.dataDir}/sync` } : {}),
+      ...credentials,
+      log,
+    });
   // Checked once: the admin API is restarted with the reflector when its identity changes.
-  const adminSecurity = o.adminListen && (o.credentials !== undefined || o.insecure !== undefined) ? await serverSecurity('rr admin API', { credentials: o.credentials ?? '', insecure: o.insecure ?? false }, log) : undefined;
+  const adminSecurity =
+    o.adminListen && (o.credentials !== undefined || o.insecure !== undefined)
+      ? await serverSecurity('rr admin API', { credentials: o.credentials ?? '', insecure: o.insecure ?? false }, log)
+      : undefined;
   let telemetry: Telemetry | undefined;
   if (o.metricsPort !== false) telemetry = await startTelemetry({ service: 'rr', port: o.metricsPort });
   const client: DatastoreClient | undefined = o.datastore ? createDatastoreClient(o.datastore, credentials) : undefined;
@@ -128,7 +139,10 @@ class DatastoreMode implements DatastoreHandle {
   async follow(): Promise<void> {
     await this.source.start((changes, sync, revision) => {
       for (const p of this.model.apply(changes)) this.log.warn(`skipping an invalid resource: ${p}`);
-      if (isTracing()) for (const c of changes) if (c.traceparent && this.tracedChanges.length < 16) this.tracedChanges.push({ traceparent: c.traceparent, revision: c.revision ?? revision });
+      if (isTracing())
+        for (const c of changes)
+          if (c.traceparent && this.tracedChanges.length < 16)
+            this.tracedChanges.push({ traceparent: c.traceparent, revision: c.revision ?? revision });
       this.model.revision = revision;
       // A view saved by an earlier run (revision > 0) is good enough to start BGP with: the
       // reflector comes up without waiting for a sync server, and catches up when one answers.
@@ -179,7 +193,9 @@ class DatastoreMode implements DatastoreHandle {
     if (this.timer || this.closed || !this.inSync) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.applying = this.applying.then(() => this.apply()).catch((err: unknown) => this.log.error({ err }, 'applying datastore changes failed'));
+      this.applying = this.applying
+        .then(() => this.apply())
+        .catch((err: unknown) => this.log.error({ err }, 'applying datastore changes failed'));
     }, this.o.coalesceMs ?? 50);
   }
 
@@ -187,7 +203,10 @@ class DatastoreMode implements DatastoreHandle {
     // Traced changes since the last pass: an "rr originate" span each; when routes changed, the
     // UPDATEs they cause are sent under those spans (reflect/send-trace.ts).
     const traced = this.tracedChanges.splice(0);
-    const hop = continueTraces('rr originate', traced, (c) => ({ 'meshless.node': this.o.node, 'meshless.revision': c.revision }));
+    const hop = continueTraces('rr originate', traced, (c) => ({
+      'meshless.node': this.o.node,
+      'meshless.revision': c.revision,
+    }));
     const next = new Map<string, string>();
     let changed = 0;
     for (const [k, r] of routes) {
@@ -222,7 +241,10 @@ class DatastoreMode implements DatastoreHandle {
   private async build(cfg: DerivedConfig): Promise<void> {
     const { o, log } = this;
     if (this.services) {
-      log.warn({ from: this.current?.settings, to: cfg.settings }, 'reflector identity changed (AS, router id, cluster id or listen): rebuilding every session');
+      log.warn(
+        { from: this.current?.settings, to: cfg.settings },
+        'reflector identity changed (AS, router id, cluster id or listen): rebuilding every session',
+      );
       await this.publisher?.close();
       await this.services.close();
       this.originated = new Map();
@@ -230,7 +252,11 @@ class DatastoreMode implements DatastoreHandle {
     const services = await attachServices({
       ...(this.adminSecurity ? { adminSecurity: this.adminSecurity } : {}),
       settings: cfg.settings,
-      service: { adminListen: o.adminListen, metricsPort: false, ...(o.dataDir ? { dataDir: `${o.dataDir}/rib` } : {}) },
+      service: {
+        adminListen: o.adminListen,
+        metricsPort: false,
+        ...(o.dataDir ? { dataDir: `${o.dataDir}/rib` } : {}),
+      },
       logger: log,
       ...(this.telemetry ? { telemetry: this.telemetry } : {}),
       ...(o.transport ? { transport: o.transport } : {}),
@@ -238,8 +264,17 @@ class DatastoreMode implements DatastoreHandle {
     this.services = services;
     const rr = services.reflector;
     if (this.client) {
-      this.publisher = new LearnedRoutePublisher(rr.rib, this.client, o.node, log.child({ subsystem: 'learned-routes' }));
-      await this.publisher.load().catch((err: unknown) => log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'));
+      this.publisher = new LearnedRoutePublisher(
+        rr.rib,
+        this.client,
+        o.node,
+        log.child({ subsystem: 'learned-routes' }),
+      );
+      await this.publisher
+        .load()
+        .catch((err: unknown) =>
+          log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'),
+        );
       rr.events.endOfRib = (address) => {
         const idx = rr.ribPeer(address).idx;
         this.publisher?.reconcilePeer(idx);
@@ -252,7 +287,17 @@ class DatastoreMode implements DatastoreHandle {
     services.persist();
     this.watchExternal(rr, cfg);
     await rr.start();
-    log.info({ node: o.node, as: cfg.settings.asNumber, routerId: cfg.settings.routerId, clusterId: cfg.settings.clusterId, peers: cfg.peers.length, routes: cfg.routes.size }, 'route reflector up (datastore)');
+    log.info(
+      {
+        node: o.node,
+        as: cfg.settings.asNumber,
+        routerId: cfg.settings.routerId,
+        clusterId: cfg.settings.clusterId,
+        peers: cfg.peers.length,
+        routes: cfg.routes.size,
+      },
+      'route reflector up (datastore)',
+    );
   }
 
   private async apply(): Promise<void> {

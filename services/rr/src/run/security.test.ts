@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { birdConfig, birdSkipReason, createNetns, netnsSkipReason, poll, startBird, type BirdHandle, type Netns } from '../testing/lab.js';
+import {
+  birdConfig,
+  birdSkipReason,
+  createNetns,
+  netnsSkipReason,
+  poll,
+  startBird,
+  type BirdHandle,
+  type Netns,
+} from '../testing/lab.js';
 import { loadStandaloneConfig } from '../config/standalone.js';
 import { startStandalone, type RrHandle } from './standalone.js';
 
@@ -49,7 +58,16 @@ describe('standalone reflector: TCP-MD5 and GTSM with BIRD clients', { skip, tim
     assert.deepEqual(config.reflector.listen, { address: rrAddr, port: 179 });
     rr = await startStandalone(config, { transport: await ns.transport() });
     const client = (address: string, extra: string, statics: string[]): Promise<BirdHandle> =>
-      startBird({ netns: ns, address, config: birdConfig({ routerId: address, as: 65000, statics, neighbors: [{ name: 'refl', address: rrAddr, as: 65000, extra }] }) });
+      startBird({
+        netns: ns,
+        address,
+        config: birdConfig({
+          routerId: address,
+          as: 65000,
+          statics,
+          neighbors: [{ name: 'refl', address: rrAddr, as: 65000, extra }],
+        }),
+      });
     good = await client(goodAddr, 'password "rack-a-secret"; multihop 1; ttl security on;', ['10.1.0.0/24']);
     wrong = await client(wrongAddr, 'password "not-rack-b-secret";', ['10.2.0.0/24']);
   });
@@ -63,7 +81,12 @@ describe('standalone reflector: TCP-MD5 and GTSM with BIRD clients', { skip, tim
 
   it('the client with the right key (and GTSM) peers and gets the originated route', async () => {
     await good.waitForState('refl', 'Established', T);
-    await poll('10.77.0.0/24 at the client', async () => ((await good.routes({ protocol: 'refl' })).some((r) => r.prefix === '10.77.0.0/24') ? true : undefined), T);
+    await poll(
+      '10.77.0.0/24 at the client',
+      async () =>
+        (await good.routes({ protocol: 'refl' })).some((r) => r.prefix === '10.77.0.0/24') ? true : undefined,
+      T,
+    );
   });
 
   it('the client with the wrong key never gets a session, and the reflector says why', async () => {

@@ -51,8 +51,15 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
   if (o.service.dataDir) {
     store = RibStore.open(o.service.dataDir, log.child({ subsystem: 'rib-store' }));
     const t0 = performance.now();
-    saved = store.load({ asNumber: o.settings.asNumber, routerId: o.settings.routerId, clusterId: o.settings.clusterId });
-    log.info({ routes: saved.routes.length, ms: Math.round(performance.now() - t0), dir: o.service.dataDir }, saved.routes.length ? 'saved RIB loaded: warm restart' : 'no saved RIB: cold start');
+    saved = store.load({
+      asNumber: o.settings.asNumber,
+      routerId: o.settings.routerId,
+      clusterId: o.settings.clusterId,
+    });
+    log.info(
+      { routes: saved.routes.length, ms: Math.round(performance.now() - t0), dir: o.service.dataDir },
+      saved.routes.length ? 'saved RIB loaded: warm restart' : 'no saved RIB: cold start',
+    );
   }
   const restarting = (saved?.routes.length ?? 0) > 0;
   const reflector = new Reflector({
@@ -69,7 +76,9 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
   reflector.events.established = (address, bgpId) => store?.setPeerId(address, bgpId);
   if (o.telemetry) createRrMetrics(o.telemetry.meter, reflector, () => store?.backlog ?? 0);
   let admin: AdminServer | undefined;
-  const denials = o.telemetry?.meter.createCounter('meshless_rr_admin_permission_denied_total', { description: 'admin calls refused by authorization, by method and role' });
+  const denials = o.telemetry?.meter.createCounter('meshless_rr_admin_permission_denied_total', {
+    description: 'admin calls refused by authorization, by method and role',
+  });
   if (o.service.adminListen) {
     admin = await startAdminServer(o.service.adminListen, () => reflector, log.child({ subsystem: 'admin' }), {
       persistBacklog: () => store?.backlog ?? 0,

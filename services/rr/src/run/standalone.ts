@@ -30,8 +30,10 @@ export interface StandaloneOptions {
 export async function startStandalone(config: StandaloneConfig, options: StandaloneOptions = {}): Promise<RrHandle> {
   const log = options.logger ?? createLogger('rr');
   let telemetry: Telemetry | undefined;
-  if (config.service.metricsPort !== false) telemetry = await startTelemetry({ service: 'rr', port: config.service.metricsPort });
-  const adminSecurity = config.service.adminListen && options.tls ? await serverSecurity('rr admin API', options.tls, log) : undefined;
+  if (config.service.metricsPort !== false)
+    telemetry = await startTelemetry({ service: 'rr', port: config.service.metricsPort });
+  const adminSecurity =
+    config.service.adminListen && options.tls ? await serverSecurity('rr admin API', options.tls, log) : undefined;
   const services: AttachedServices = await attachServices({
     ...(adminSecurity ? { adminSecurity } : {}),
     settings: config.reflector,
@@ -51,7 +53,15 @@ export async function startStandalone(config: StandaloneConfig, options: Standal
   services.persist();
   await rr.start();
   log.info(
-    { as: config.reflector.asNumber, routerId: config.reflector.routerId, clusterId: config.reflector.clusterId, peers: config.peers.length, routes: config.routes.length, restored, bgpPort: rr.listenPort },
+    {
+      as: config.reflector.asNumber,
+      routerId: config.reflector.routerId,
+      clusterId: config.reflector.clusterId,
+      peers: config.peers.length,
+      routes: config.routes.length,
+      restored,
+      bgpPort: rr.listenPort,
+    },
     'route reflector up (standalone)',
   );
   return {

@@ -7,12 +7,27 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../shared/config/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import { startNatsServer, startOtlpReceiver, type NatsServerHandle, type OtlpReceiver, type ReceivedSpan } from '../../../shared/testing/index.js';
+import {
+  startNatsServer,
+  startOtlpReceiver,
+  type NatsServerHandle,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from '../../../shared/testing/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { inSpan, startTracing, type Tracing } from '../../../shared/tracing/index.js';
 import { datastoreConfig, runDatastore, type DatastoreHandle as Datastore } from '../../../datastore/index.js';
 import { runSync, syncConfigSpec, type RunningSync } from '../../../sync/index.js';
-import { birdConfig, birdSkipReason, createNetns, netnsSkipReason, poll, startBird, type BirdHandle, type Netns } from '../testing/lab.js';
+import {
+  birdConfig,
+  birdSkipReason,
+  createNetns,
+  netnsSkipReason,
+  poll,
+  startBird,
+  type BirdHandle,
+  type Netns,
+} from '../testing/lab.js';
 import { startDatastoreMode, type DatastoreHandle } from './datastore.js';
 
 const skip = netnsSkipReason() ?? birdSkipReason();
@@ -37,22 +52,70 @@ describe('a traced change reaches the UPDATE the reflector sends', { skip, timeo
   before(async () => {
     receiver = await startOtlpReceiver();
     // The OTLP exporter reads its endpoint from process.env itself.
-    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_BSP_SCHEDULE_DELAY: '100' });
+    Object.assign(process.env, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
     tracing = await startTracing('rr-trace-test');
     nats = await startNatsServer();
-    ds = await runDatastore(loadConfig(datastoreConfig, { env: {}, overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0, insecure: true } }), log);
-    sync = await runSync(loadConfig(syncConfigSpec, { env: {}, overrides: { nats: nats.url, listen: '127.0.0.1:0', stateDir: '', metricsPort: -1, serverId: 'rr-trace', insecure: true } }), { log });
+    ds = await runDatastore(
+      loadConfig(datastoreConfig, {
+        env: {},
+        overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0, insecure: true },
+      }),
+      log,
+    );
+    sync = await runSync(
+      loadConfig(syncConfigSpec, {
+        env: {},
+        overrides: {
+          nats: nats.url,
+          listen: '127.0.0.1:0',
+          stateDir: '',
+          metricsPort: -1,
+          serverId: 'rr-trace',
+          insecure: true,
+        },
+      }),
+      { log },
+    );
     client = createDatastoreClient(ds.address);
     ns = await createNetns('rrtr');
     const [rrAddr, torAddr] = [await ns.addAddress(), await ns.addAddress()];
     await client.apply(res('BGPConfiguration', 'default', { asNumber: 64512, bindMode: 'NodeIP' }));
     await client.apply(res('IPPool', 'pods', { cidr: '10.245.0.0/16' }));
-    await client.apply(res('Node', 'rr-0', { bgp: { ipv4Address: `${rrAddr}/32`, routeReflectorClusterID: '224.0.0.1' } }, { 'route-reflector': 'true' }));
+    await client.apply(
+      res(
+        'Node',
+        'rr-0',
+        { bgp: { ipv4Address: `${rrAddr}/32`, routeReflectorClusterID: '224.0.0.1' } },
+        { 'route-reflector': 'true' },
+      ),
+    );
     await client.apply(res('Node', 'node-0', { bgp: { ipv4Address: '198.18.1.1/24' } }));
-    await client.apply(res('BGPPeer', 'tor', { nodeSelector: 'has(route-reflector)', peerIP: torAddr, asNumber: 65100 }));
-    rr = await startDatastoreMode({ node: 'rr-0', syncEndpoints: [sync.server.address], adminListen: false, metricsPort: false, transport: await ns.transport(), logger: log });
+    await client.apply(
+      res('BGPPeer', 'tor', { nodeSelector: 'has(route-reflector)', peerIP: torAddr, asNumber: 65100 }),
+    );
+    rr = await startDatastoreMode({
+      node: 'rr-0',
+      syncEndpoints: [sync.server.address],
+      adminListen: false,
+      metricsPort: false,
+      transport: await ns.transport(),
+      logger: log,
+    });
     await rr.ready();
-    tor = await startBird({ netns: ns, address: torAddr, config: birdConfig({ routerId: torAddr, as: 65100, statics: [], neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }] }) });
+    tor = await startBird({
+      netns: ns,
+      address: torAddr,
+      config: birdConfig({
+        routerId: torAddr,
+        as: 65100,
+        statics: [],
+        neighbors: [{ name: 'refl', address: rrAddr, as: 64512 }],
+      }),
+    });
     await tor.waitForState('refl', 'Established', T);
   });
 
@@ -75,12 +138,23 @@ describe('a traced change reaches the UPDATE the reflector sends', { skip, timeo
       return client.allocateBlock('node-0');
     });
     const cidr = (affinity.spec as { cidr: string }).cidr;
-    const route = await poll(`${cidr} at the switch`, async () => (await tor.routes({ protocol: 'refl', prefix: cidr }).catch(() => []))[0], T);
+    const route = await poll(
+      `${cidr} at the switch`,
+      async () => (await tor.routes({ protocol: 'refl', prefix: cidr }).catch(() => []))[0],
+      T,
+    );
     assert.equal(route.attributes['BGP.next_hop'], '198.18.1.1');
 
     const inTrace = (): ReceivedSpan[] => receiver.spans.filter((s) => s.traceId === traceId);
-    const names = () => inTrace().map((s) => s.name).join(', ');
-    await poll('the update-group send span', async () => (inTrace().some((s) => s.name === 'bgp update-group send') ? true : undefined), T).catch((err: Error) => {
+    const names = () =>
+      inTrace()
+        .map((s) => s.name)
+        .join(', ');
+    await poll(
+      'the update-group send span',
+      async () => (inTrace().some((s) => s.name === 'bgp update-group send') ? true : undefined),
+      T,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; spans of the trace: ${names()}`);
     });
     const byId = new Map(inTrace().map((s) => [s.spanId, s]));
@@ -88,8 +162,19 @@ describe('a traced change reaches the UPDATE the reflector sends', { skip, timeo
     // Walk up from the send to the root: every hop is on the way.
     const chain: string[] = [];
     for (let s: ReceivedSpan | undefined = send; s; s = byId.get(s.parentSpanId)) chain.unshift(s.name);
-    const expected = ['test allocate-block', 'datastore AllocateBlock', 'sync fan-out', 'agent receive', 'rr originate', 'bgp update-group send'];
-    assert.deepEqual(chain.filter((n) => expected.includes(n)), expected, `the send descends from every hop (chain: ${chain.join(' → ')}; trace: ${names()})`);
+    const expected = [
+      'test allocate-block',
+      'datastore AllocateBlock',
+      'sync fan-out',
+      'agent receive',
+      'rr originate',
+      'bgp update-group send',
+    ];
+    assert.deepEqual(
+      chain.filter((n) => expected.includes(n)),
+      expected,
+      `the send descends from every hop (chain: ${chain.join(' → ')}; trace: ${names()})`,
+    );
     const originate = inTrace().find((s) => s.name === 'rr originate')!;
     assert.equal(originate.attributes['meshless.node'], 'rr-0');
     assert.match(originate.attributes['meshless.revision'] ?? '', /^\d+$/);

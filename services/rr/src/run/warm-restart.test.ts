@@ -14,7 +14,20 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { open } from 'lmdb';
 import { stringify } from 'yaml';
-import { birdConfig, birdSkipReason, blocks, gobgpClientConfig, createNetns, netnsSkipReason, poll, startBird, startGobgp, type BirdHandle, type GobgpHandle, type Netns } from '../testing/lab.js';
+import {
+  birdConfig,
+  birdSkipReason,
+  blocks,
+  gobgpClientConfig,
+  createNetns,
+  netnsSkipReason,
+  poll,
+  startBird,
+  startGobgp,
+  type BirdHandle,
+  type GobgpHandle,
+  type Netns,
+} from '../testing/lab.js';
 import { execFileSync } from 'node:child_process';
 
 function gobgpSkip(): string | undefined {
@@ -60,7 +73,10 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
   const startChild = (tag: string): Child => {
     const logPath = join(dir, `rr-${tag}.log`);
     const fd = openSync(logPath, 'a');
-    const proc = ns.spawn(process.execPath, [MESHLESS, 'rr', '--insecure', '--config', yamlPath], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' } });
+    const proc = ns.spawn(process.execPath, [MESHLESS, 'rr', '--insecure', '--config', yamlPath], {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' },
+    });
     closeSync(fd);
     const exited = new Promise((r) => proc.once('exit', r));
     return { proc, logPath, exited };
@@ -106,7 +122,9 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
         adminListen: 'none',
         dataDir,
         gracefulRestart: { restartTime: 120, selectionDeferralTime: 60 },
-        filters: { share: { exportV4: [{ action: 'Accept', cidr: '10.100.0.0/14', matchOperator: 'In' }, { action: 'Reject' }] } },
+        filters: {
+          share: { exportV4: [{ action: 'Accept', cidr: '10.100.0.0/14', matchOperator: 'In' }, { action: 'Reject' }] },
+        },
         peers: [
           { address: a.inj, asNumber: 65000, rrClient: true },
           { address: a.rx, asNumber: 65000, rrClient: true },
@@ -115,7 +133,11 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
       }),
     );
     const neighbors = [{ name: 'refl', address: a.rr, as: 65000 }];
-    inj = await startBird({ netns: ns, address: a.inj, config: birdConfig({ routerId: a.inj, as: 65000, statics: blocks(N), neighbors }) });
+    inj = await startBird({
+      netns: ns,
+      address: a.inj,
+      config: birdConfig({ routerId: a.inj, as: 65000, statics: blocks(N), neighbors }),
+    });
     rx = await startBird({ netns: ns, address: a.rx, config: birdConfig({ routerId: a.rx, as: 65000, neighbors }) });
     gb = await startGobgp({
       netns: ns,
@@ -123,8 +145,17 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
       config: gobgpClientConfig({ address: a.gb, rr: a.rr, gracefulRestart: true }),
     });
     child = startChild('first');
-    await poll(`${N} routes at the BIRD client`, async () => ((await rxCount()) === N ? true : undefined), T, () => readFileSync(child!.logPath, 'utf8').slice(-3000));
-    await poll(`${GOBGP_SHARE} routes at the GoBGP client`, async () => ((await gbCount()) === GOBGP_SHARE ? true : undefined), T);
+    await poll(
+      `${N} routes at the BIRD client`,
+      async () => ((await rxCount()) === N ? true : undefined),
+      T,
+      () => readFileSync(child!.logPath, 'utf8').slice(-3000),
+    );
+    await poll(
+      `${GOBGP_SHARE} routes at the GoBGP client`,
+      async () => ((await gbCount()) === GOBGP_SHARE ? true : undefined),
+      T,
+    );
     await poll('the RIB saved to LMDB', async () => (savedRoutes() >= N ? true : undefined), T);
   });
 
@@ -167,9 +198,18 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
     keepLog('first');
     const t0 = Date.now();
     child = startChild('warm');
-    const done = await poll('restart complete in the reflector log', async () => logLines(child!.logPath).find((l) => l.msg === 'restart complete: End-of-RIB sent'), T, () => readFileSync(child!.logPath, 'utf8').slice(-3000));
+    const done = await poll(
+      'restart complete in the reflector log',
+      async () => logLines(child!.logPath).find((l) => l.msg === 'restart complete: End-of-RIB sent'),
+      T,
+      () => readFileSync(child!.logPath, 'utf8').slice(-3000),
+    );
     const eorMs = Date.now() - t0;
-    await poll('GoBGP dropped the stale marks (our End-of-RIB)', async () => ((await gb.rib('ipv4')).every((p) => !p.stale) ? true : undefined), T);
+    await poll(
+      'GoBGP dropped the stale marks (our End-of-RIB)',
+      async () => ((await gb.rib('ipv4')).every((p) => !p.stale) ? true : undefined),
+      T,
+    );
     const seen = await watch.stop();
     const lines = logLines(child.logPath);
     const loaded = lines.find((l) => l.msg === 'saved RIB loaded: warm restart');
@@ -195,12 +235,18 @@ describe('warm restart from LMDB', { skip, timeout: 600_000 }, () => {
     rmSync(dataDir, { recursive: true, force: true });
     const t0 = Date.now();
     child = startChild('cold');
-    await poll('cold start: no saved RIB', async () => (logLines(child!.logPath).some((l) => l.msg === 'no saved RIB: cold start') ? true : undefined), T);
+    await poll(
+      'cold start: no saved RIB',
+      async () => (logLines(child!.logPath).some((l) => l.msg === 'no saved RIB: cold start') ? true : undefined),
+      T,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await poll(`${N} routes at the BIRD client again`, async () => ((await rxCount()) === N ? true : undefined), T);
     const backMs = Date.now() - t0;
     const seen = await watch.stop();
-    t.diagnostic(`cold start with ${N} routes: the BIRD client held as few as ${seen.rx} (GoBGP ${seen.gb}); full table back after ${backMs} ms`);
+    t.diagnostic(
+      `cold start with ${N} routes: the BIRD client held as few as ${seen.rx} (GoBGP ${seen.gb}); full table back after ${backMs} ms`,
+    );
     assert.equal(await rxCount(), N);
   });
 });

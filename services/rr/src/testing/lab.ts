@@ -4,7 +4,12 @@
 import { execFileSync } from 'node:child_process';
 import { Reflector } from '../reflector/reflector.js';
 import { staticRouteToOriginated } from '../reflector/static-routes.js';
-import { DEFAULT_GRACEFUL_RESTART, type PeerSettings, type ReflectorSettings, type StaticRoute } from '../config/types.js';
+import {
+  DEFAULT_GRACEFUL_RESTART,
+  type PeerSettings,
+  type ReflectorSettings,
+  type StaticRoute,
+} from '../config/types.js';
 import type { Netns } from '../../../testing/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 
@@ -57,7 +62,11 @@ export async function startReflector(
   peers: readonly PeerSettings[],
   routes: readonly StaticRoute[] = [],
 ): Promise<Reflector> {
-  const rr = new Reflector({ settings, transport: await ns.transport(), logger: createLogger('rr-test', { rr: settings.routerId }) });
+  const rr = new Reflector({
+    settings,
+    transport: await ns.transport(),
+    logger: createLogger('rr-test', { rr: settings.routerId }),
+  });
   await rr.setPeers(peers);
   for (const r of routes) {
     const o = staticRouteToOriginated(r);
@@ -79,7 +88,13 @@ export interface BirdNeighbor {
 }
 
 /** A BIRD config: static blackhole routes (`statics`) and one bgp protocol per neighbour. */
-export function birdConfig(o: { routerId: string; as: number; statics?: readonly string[]; neighbors: readonly BirdNeighbor[]; extra?: string }): string {
+export function birdConfig(o: {
+  routerId: string;
+  as: number;
+  statics?: readonly string[];
+  neighbors: readonly BirdNeighbor[];
+  extra?: string;
+}): string {
   const v4 = (o.statics ?? []).filter((p) => !p.includes(':'));
   const v6 = (o.statics ?? []).filter((p) => p.includes(':'));
   return [

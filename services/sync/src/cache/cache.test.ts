@@ -5,7 +5,9 @@ import { Cache, type RawChange } from './cache.js';
 
 const wep = (name: string, node: string) => ({
   key: `workloadendpoints.default.${name}`,
-  value: Buffer.from(JSON.stringify({ kind: 'WorkloadEndpoint', metadata: { name, namespace: 'default' }, spec: { node } })),
+  value: Buffer.from(
+    JSON.stringify({ kind: 'WorkloadEndpoint', metadata: { name, namespace: 'default' }, spec: { node } }),
+  ),
 });
 
 test('apply keeps the latest value per key, ignores replays and non-resource keys', () => {
@@ -27,7 +29,10 @@ test('endpoints are indexed by spec.node, moves and deletions update the index',
   const c = new Cache();
   const a = wep('w', 'n1');
   c.apply([{ ...a, revision: 1 }]);
-  assert.deepEqual([...c.nodeEntries('n1')].map((e) => e.key), [a.key]);
+  assert.deepEqual(
+    [...c.nodeEntries('n1')].map((e) => e.key),
+    [a.key],
+  );
   const moved = c.apply([{ ...wep('w', 'n2'), revision: 2 }]);
   assert.equal(moved[0]!.previous?.node, 'n1');
   assert.equal(moved[0]!.entry.node, 'n2');
@@ -60,7 +65,13 @@ test('raiseHorizon drops tombstones at or below it and nothing else', () => {
 });
 
 test('property: changedSince(R) is exactly the latest state of every key written after R', () => {
-  const keys = ['nodes._.a', 'nodes._.b', 'ippools._.p', 'workloadendpoints.default.w1', 'workloadendpoints.default.w2'];
+  const keys = [
+    'nodes._.a',
+    'nodes._.b',
+    'ippools._.p',
+    'workloadendpoints.default.w1',
+    'workloadendpoints.default.w2',
+  ];
   const op = fc.record({ key: fc.constantFrom(...keys), del: fc.boolean(), node: fc.constantFrom('n1', 'n2') });
   fc.assert(
     fc.property(fc.array(op, { minLength: 1, maxLength: 300 }), fc.nat(), (ops, pick) => {
@@ -68,7 +79,11 @@ test('property: changedSince(R) is exactly the latest state of every key written
       const log: RawChange[] = ops.map((o, i) => ({
         key: o.key,
         revision: i + 1,
-        value: o.del ? undefined : o.key.startsWith('workload') ? wep(o.key.split('.')[2]!, o.node).value : Buffer.from(`{"i":${i}}`),
+        value: o.del
+          ? undefined
+          : o.key.startsWith('workload')
+            ? wep(o.key.split('.')[2]!, o.node).value
+            : Buffer.from(`{"i":${i}}`),
       }));
       // apply in a few batches
       for (let i = 0; i < log.length; i += 7) c.apply(log.slice(i, i + 7));
@@ -88,8 +103,12 @@ test('property: changedSince(R) is exactly the latest state of every key written
 
 test('the change log is compacted under heavy churn of few keys', () => {
   const c = new Cache();
-  for (let i = 1; i <= 5000; i++) c.apply([{ key: `nodes._.k${i % 3}`, revision: i, value: Buffer.from(`{"i":${i}}`) }]);
-  assert.deepEqual([...c.changedSince(4990)].map((e) => e.revision), [4998, 4999, 5000]);
+  for (let i = 1; i <= 5000; i++)
+    c.apply([{ key: `nodes._.k${i % 3}`, revision: i, value: Buffer.from(`{"i":${i}}`) }]);
+  assert.deepEqual(
+    [...c.changedSince(4990)].map((e) => e.revision),
+    [4998, 4999, 5000],
+  );
   assert.deepEqual([...c.changedSince(0)].length, 3);
 });
 
@@ -98,6 +117,9 @@ test('load restores a warm cache', () => {
   c.load([{ key: 'nodes._.a', kind: 'Node', revision: 7, value: Buffer.from('{}'), node: undefined }], 9, 2);
   assert.equal(c.revision, 9);
   assert.equal(c.horizon, 2);
-  assert.deepEqual([...c.changedSince(6)].map((e) => e.key), ['nodes._.a']);
+  assert.deepEqual(
+    [...c.changedSince(6)].map((e) => e.key),
+    ['nodes._.a'],
+  );
   assert.throws(() => c.load([], 1, 0), /empty cache/);
 });

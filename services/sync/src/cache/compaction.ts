@@ -7,7 +7,9 @@ import { META_BUCKET, META_COMPACTED_REVISION } from '../../../shared/nats/index
 /** 0 when the meta bucket or the key does not exist (nothing was ever compacted). */
 export async function readCompactedRevision(jsm: JetStreamManager, bucket = META_BUCKET): Promise<number> {
   try {
-    const m = await jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.${META_COMPACTED_REVISION}` });
+    const m = await jsm.streams.getMessage(`KV_${bucket}`, {
+      last_by_subj: `$KV.${bucket}.${META_COMPACTED_REVISION}`,
+    });
     if (!m || m.data.byteLength === 0) return 0;
     const n = Number(Buffer.from(m.data).toString('utf8'));
     return Number.isSafeInteger(n) && n > 0 ? n : 0;

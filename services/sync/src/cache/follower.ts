@@ -145,7 +145,10 @@ export class DatastoreFollower {
   /** Watches the KV again after the watch ended unexpectedly, from the revision the cache holds. */
   private rewatch(err: unknown): void {
     if (this.closed) return;
-    this.log.error({ err: String(err), revision: this.cache.revision }, 'the datastore watch ended; watching again from our revision');
+    this.log.error(
+      { err: String(err), revision: this.cache.revision },
+      'the datastore watch ended; watching again from our revision',
+    );
     this.source = undefined;
     void this.follow();
   }
@@ -178,7 +181,10 @@ export class DatastoreFollower {
       return;
     }
     if (this._datastoreId !== '') {
-      this.log.warn({ was: this._datastoreId, now: identity.datastoreId }, 'the datastore bucket was recreated: reading it from scratch');
+      this.log.warn(
+        { was: this._datastoreId, now: identity.datastoreId },
+        'the datastore bucket was recreated: reading it from scratch',
+      );
       this.cache.clear();
       this._caughtUp = false;
       this.warmRevision = 0;
@@ -188,13 +194,22 @@ export class DatastoreFollower {
       this.persistence ??= CachePersistence.open(join(this.options.stateDir, 'sync-cache.mdb'));
       const saved = this.persistence.load();
       const compacted = await readCompactedRevision(this.jsm);
-      if (saved && saved.datastoreId === identity.datastoreId && saved.revision >= compacted && saved.revision <= identity.lastSequence) {
+      if (
+        saved &&
+        saved.datastoreId === identity.datastoreId &&
+        saved.revision >= compacted &&
+        saved.revision <= identity.lastSequence
+      ) {
         this.cache.clear();
         this.cache.load(saved.entries, saved.revision, Math.max(saved.horizon, compacted));
         this.warmRevision = saved.revision;
         this.log.info({ revision: saved.revision, entries: saved.entries.length }, 'warm start from the LMDB cache');
       } else {
-        if (saved) this.log.info({ saved: saved.revision, compacted, datastore: saved.datastoreId === identity.datastoreId }, 'LMDB cache unusable: cold start');
+        if (saved)
+          this.log.info(
+            { saved: saved.revision, compacted, datastore: saved.datastoreId === identity.datastoreId },
+            'LMDB cache unusable: cold start',
+          );
         await this.persistence.replaceAll([], 0, 0, identity.datastoreId);
       }
     }
@@ -233,7 +248,15 @@ export class DatastoreFollower {
     this.persistence?.saveHorizon(this.cache.horizon, dropped);
     this.freshness.reset(Math.max(this.cache.revision, compacted));
     this._caughtUp = true;
-    this.log.info({ revision: this.cache.revision, entries: this.cache.size, horizon: this.cache.horizon, address: this.options.address() }, 'caught up with the datastore: ready');
+    this.log.info(
+      {
+        revision: this.cache.revision,
+        entries: this.cache.size,
+        horizon: this.cache.horizon,
+        address: this.options.address(),
+      },
+      'caught up with the datastore: ready',
+    );
     this.events.readiness();
   }
 
@@ -243,12 +266,17 @@ export class DatastoreFollower {
     try {
       const revision = this.cache.revision;
       const compacted = await readCompactedRevision(this.jsm);
-      const lastSequence = (await this.jsm.streams.info(this.source?.streamName ?? `KV_${this.options.bucket ?? RESOURCES_BUCKET}`)).state.last_seq;
+      const lastSequence = (
+        await this.jsm.streams.info(this.source?.streamName ?? `KV_${this.options.bucket ?? RESOURCES_BUCKET}`)
+      ).state.last_seq;
       if (!this._caughtUp || this.resyncReason) return;
       const verdict = this.freshness.judge(revision, this.cache.horizon, compacted, lastSequence);
       if (verdict.kind === 'stale') void this.resync(verdict.reason);
       else if (verdict.kind === 'stalled') {
-        this.log.warn({ revision, lastSequence, reason: verdict.reason }, 'the datastore watch is stuck: watching again from our revision');
+        this.log.warn(
+          { revision, lastSequence, reason: verdict.reason },
+          'the datastore watch is stuck: watching again from our revision',
+        );
         await this.source?.stop();
         this.source = this.newSource(this.cache.revision);
         await this.source.start();
@@ -272,7 +300,10 @@ export class DatastoreFollower {
     if (!stayReady) {
       this.resyncReason = reason;
       this._caughtUp = false;
-      this.log.warn({ revision: this.cache.revision, horizon: this.cache.horizon, reason }, 'fell behind the datastore compaction: not ready, reading the datastore again');
+      this.log.warn(
+        { revision: this.cache.revision, horizon: this.cache.horizon, reason },
+        'fell behind the datastore compaction: not ready, reading the datastore again',
+      );
       this.events.readiness();
     } else this.log.info({ revision: this.cache.revision, reason }, 'reading the datastore again (staying ready)');
     this._resyncs++;
@@ -303,7 +334,8 @@ export class DatastoreFollower {
           if (stayReady && phase === 'reading') {
             // Live clients keep getting changes; the difference comes once the read ends.
             const applied = this.cache.apply(changes);
-            for (const c of applied) if (c.entry.revision <= heldRevision && (c.previous || c.entry.value)) skippedSeen++;
+            for (const c of applied)
+              if (c.entry.revision <= heldRevision && (c.previous || c.entry.value)) skippedSeen++;
             if (applied.length > 0) {
               this.persistence?.saveBatch(applied, this.cache.revision);
               this.events.changes(applied);
@@ -316,7 +348,10 @@ export class DatastoreFollower {
             readDone();
           }
         },
-        onEnded: (err) => (phase === 'live' ? this.rewatch(err) : readFailed(err ?? new Error('the watch ended while reading the datastore again'))),
+        onEnded: (err) =>
+          phase === 'live'
+            ? this.rewatch(err)
+            : readFailed(err ?? new Error('the watch ended while reading the datastore again')),
       });
       this.source = source;
       const readRevision = (await this.jsm!.streams.info(source.streamName)).state.last_seq;
@@ -343,7 +378,10 @@ export class DatastoreFollower {
       // Clients that committed a revision from us may lack the corrections (which carry their
       // real, older revisions, so a resume would not resend them).
       if (corrections > 0) this.events.corrected();
-      this.log.info({ revision: this.cache.revision, corrected: corrections, purgedDeletions: r.purgedDeletions }, 'read the datastore again: ready');
+      this.log.info(
+        { revision: this.cache.revision, corrected: corrections, purgedDeletions: r.purgedDeletions },
+        'read the datastore again: ready',
+      );
       this.events.advanced();
       this.events.readiness();
     } catch (err) {

@@ -49,7 +49,10 @@ export class Freshness {
     } else if (++this.stillPolls >= this.stallPolls && lastSequence !== this.stalledAtSequence) {
       this.stalledAtSequence = lastSequence;
       this.stillPolls = 0;
-      return { kind: 'stalled', reason: `the watch has stayed at revision ${revision} for ${this.stallPolls} polls while the datastore is at ${lastSequence}` };
+      return {
+        kind: 'stalled',
+        reason: `the watch has stayed at revision ${revision} for ${this.stallPolls} polls while the datastore is at ${lastSequence}`,
+      };
     }
     return { kind: 'ok', raiseHorizonTo: compacted > horizon ? compacted : undefined };
   }

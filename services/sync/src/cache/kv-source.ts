@@ -78,7 +78,11 @@ export class KvSource {
         return { datastoreId: info.created, lastSequence: info.state.last_seq, firstSequence: info.state.first_seq };
       } catch (err) {
         if (this.stopped || cancelled()) throw err;
-        if (!warned) this.options.log.warn({ err: String(err), bucket: this.options.bucket }, 'waiting for the datastore bucket to exist');
+        if (!warned)
+          this.options.log.warn(
+            { err: String(err), bucket: this.options.bucket },
+            'waiting for the datastore bucket to exist',
+          );
         warned = true;
         await new Promise((r) => setTimeout(r, retryMs));
       }
@@ -92,7 +96,9 @@ export class KvSource {
     this.target = (await jsm.streams.info(this.streamName)).state.last_seq;
     const consumer = await js.consumers.getPushConsumer(this.streamName, {
       filter_subjects: `${this.prefix}>`,
-      ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.LastPerSubject }),
+      ...(after > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+        : { deliver_policy: DeliverPolicy.LastPerSubject }),
     });
     const info = await consumer.info(true);
     if (info.num_pending === 0) {

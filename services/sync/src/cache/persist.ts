@@ -30,7 +30,11 @@ export class CachePersistence {
 
   static open(path: string): CachePersistence {
     const root = open({ path, compression: false });
-    return new CachePersistence(root, root.openDB<StoredEntry, string>({ name: 'entries' }), root.openDB<number | string, string>({ name: 'meta' }));
+    return new CachePersistence(
+      root,
+      root.openDB<StoredEntry, string>({ name: 'entries' }),
+      root.openDB<number | string, string>({ name: 'meta' }),
+    );
   }
 
   /** What the last run left, or undefined when nothing (or something unreadable) is there. */
@@ -38,7 +42,8 @@ export class CachePersistence {
     const revision = this.meta.get(META_REVISION);
     const horizon = this.meta.get(META_HORIZON);
     const datastoreId = this.meta.get(META_DATASTORE);
-    if (typeof revision !== 'number' || typeof horizon !== 'number' || typeof datastoreId !== 'string') return undefined;
+    if (typeof revision !== 'number' || typeof horizon !== 'number' || typeof datastoreId !== 'string')
+      return undefined;
     const entries: CacheEntry[] = [];
     for (const { key, value } of this.entries.getRange()) {
       const [rev, v, kind, node] = value;

@@ -112,11 +112,22 @@ export class SyncAgent extends EventEmitter {
   private _endpoint = '';
   /** One set of credentials for every session: redirects are followed only to servers it accepts. */
   private readonly channel: ClientChannel;
-  readonly stats: AgentStats = { sessions: 0, snapshots: 0, resumes: 0, snapshotBytes: 0, bytesReceived: 0, commits: 0, updates: 0, reconnects: 0, failures: 0 };
+  readonly stats: AgentStats = {
+    sessions: 0,
+    snapshots: 0,
+    resumes: 0,
+    snapshotBytes: 0,
+    bytesReceived: 0,
+    commits: 0,
+    updates: 0,
+    reconnects: 0,
+    failures: 0,
+  };
 
   constructor(private readonly options: SyncAgentOptions) {
     super();
-    if (options.endpoints.length === 0) throw new Error('SyncAgent: endpoints: at least one sync server HOST:PORT is required');
+    if (options.endpoints.length === 0)
+      throw new Error('SyncAgent: endpoints: at least one sync server HOST:PORT is required');
     this.node = options.node;
     this.syncer = options.syncer ?? 'agent';
     this.endpointIndex = Math.floor(Math.random() * options.endpoints.length);
@@ -267,9 +278,15 @@ export class SyncAgent extends EventEmitter {
       this.stats.failures++;
       reason = outcome.error.message;
       const delay = outcome.reachedInSync
-        ? Math.round(Math.random() * (this.options.reconnectSpreadMs ?? reconnectSpread(this.clusterNodes(), this.options.endpoints.length)))
+        ? Math.round(
+            Math.random() *
+              (this.options.reconnectSpreadMs ?? reconnectSpread(this.clusterNodes(), this.options.endpoints.length)),
+          )
         : nextBackoff(attempt++, this.options.backoffInitialMs ?? 100, this.options.backoffMaxMs ?? 10_000);
-      log?.warn({ endpoint, err: reason, retryInMs: delay, protocolError: outcome.error instanceof SyncProtocolError }, 'sync session ended');
+      log?.warn(
+        { endpoint, err: reason, retryInMs: delay, protocolError: outcome.error instanceof SyncProtocolError },
+        'sync session ended',
+      );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
         this.wake = () => {
@@ -307,7 +324,13 @@ export class SyncAgent extends EventEmitter {
         this.snapshotNext ? 0 : state.revision,
         state.datastoreId,
         nodeScopedKeys,
-        [...(this.options.compression ?? [SyncCompression.SYNC_COMPRESSION_GZIP, SyncCompression.SYNC_COMPRESSION_DEFLATE, SyncCompression.SYNC_COMPRESSION_NONE])],
+        [
+          ...(this.options.compression ?? [
+            SyncCompression.SYNC_COMPRESSION_GZIP,
+            SyncCompression.SYNC_COMPRESSION_DEFLATE,
+            SyncCompression.SYNC_COMPRESSION_NONE,
+          ]),
+        ],
       ),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
@@ -336,18 +359,40 @@ export class SyncAgent extends EventEmitter {
     return stream.run();
   }
 
-  private commit(state: AgentState, endpoint: string, updates: SyncUpdate[], revision: number, replace: boolean, datastoreId: string, inSync: boolean): void {
+  private commit(
+    state: AgentState,
+    endpoint: string,
+    updates: SyncUpdate[],
+    revision: number,
+    replace: boolean,
+    datastoreId: string,
+    inSync: boolean,
+  ): void {
     const newDatastore = datastoreId !== state.datastoreId && state.datastoreId !== '';
     if (revision < state.revision && !(replace && newDatastore)) {
-      throw new SyncProtocolError(`${endpoint} sent revision ${revision}, below our revision ${state.revision}: revisions only go forward`);
+      throw new SyncProtocolError(
+        `${endpoint} sent revision ${revision}, below our revision ${state.revision}: revisions only go forward`,
+      );
     }
-    if (!replace && newDatastore) throw new SyncProtocolError(`${endpoint} sent deltas of another datastore (${datastoreId}, ours ${state.datastoreId})`);
+    if (!replace && newDatastore)
+      throw new SyncProtocolError(
+        `${endpoint} sent deltas of another datastore (${datastoreId}, ours ${state.datastoreId})`,
+      );
     for (const u of updates) {
-      if (u.revision > revision) throw new SyncProtocolError(`${endpoint} sent an update of ${u.key} at revision ${u.revision}, after its commit revision ${revision}`);
-      if (!parseResourceKey(u.key)) throw new SyncProtocolError(`${endpoint} sent an update with an invalid key '${u.key.slice(0, 100)}'`);
+      if (u.revision > revision)
+        throw new SyncProtocolError(
+          `${endpoint} sent an update of ${u.key} at revision ${u.revision}, after its commit revision ${revision}`,
+        );
+      if (!parseResourceKey(u.key))
+        throw new SyncProtocolError(`${endpoint} sent an update with an invalid key '${u.key.slice(0, 100)}'`);
     }
     // Traced changes (live deltas only): a span each, which the consumers' spans continue.
-    const hop = continueTraces('agent receive', updates, (u) => ({ 'meshless.node': this.node, 'meshless.revision': u.revision, 'meshless.key': u.key }), SpanKind.CONSUMER);
+    const hop = continueTraces(
+      'agent receive',
+      updates,
+      (u) => ({ 'meshless.node': this.node, 'meshless.revision': u.revision, 'meshless.key': u.key }),
+      SpanKind.CONSUMER,
+    );
     try {
       const changes = state.commit(updates, revision, replace, datastoreId);
       this.stats.commits++;

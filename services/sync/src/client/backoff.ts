@@ -3,7 +3,12 @@
  * min(max, initial * 2^n) plus a random part up to the other half, so agents that lost the same
  * server spread their retries instead of arriving together ("equal jitter").
  */
-export function nextBackoff(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+export function nextBackoff(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
@@ -18,7 +23,13 @@ export const RESUMES_PER_SECOND = 5000;
  * `perSecond` each. So 10 agents come back within a few milliseconds and 10,000 over about a
  * second, instead of every cluster waiting the same fixed second. Bounded by [minMs, maxMs].
  */
-export function reconnectSpread(agents: number, servers: number, perSecond = RESUMES_PER_SECOND, minMs = 20, maxMs = 10_000): number {
+export function reconnectSpread(
+  agents: number,
+  servers: number,
+  perSecond = RESUMES_PER_SECOND,
+  minMs = 20,
+  maxMs = 10_000,
+): number {
   const orphans = agents / Math.max(1, servers);
   const survivors = Math.max(1, servers - 1);
   return Math.round(Math.min(maxMs, Math.max(minMs, (orphans / (survivors * perSecond)) * 1000)));

@@ -1,7 +1,12 @@
 // Reading a SyncUpdateBlock: plain updates, or an encoded SyncUpdateList compressed with the
 // algorithm the server chose in its hello (proto/meshless/v1/sync.proto).
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { SyncCompression, SyncUpdateList, type SyncUpdate, type SyncUpdateBlock } from '../../../../proto/gen/meshless/v1/sync.js';
+import {
+  SyncCompression,
+  SyncUpdateList,
+  type SyncUpdate,
+  type SyncUpdateBlock,
+} from '../../../../proto/gen/meshless/v1/sync.js';
 
 /** The updates of a block; throws when it is compressed without a negotiated algorithm or corrupt. */
 export function blockUpdates(block: SyncUpdateBlock | undefined, compression: SyncCompression): SyncUpdate[] {

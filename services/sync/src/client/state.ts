@@ -68,7 +68,11 @@ export class AgentState {
     if (!dir) return new AgentState(undefined, undefined, undefined);
     mkdirSync(dir, { recursive: true });
     const root = open({ path: join(dir, `${syncer}-state.mdb`), compression: false });
-    const state = new AgentState(root, root.openDB<Stored, string>({ name: 'entries' }), root.openDB<number | string, string>({ name: 'meta' }));
+    const state = new AgentState(
+      root,
+      root.openDB<Stored, string>({ name: 'entries' }),
+      root.openDB<number | string, string>({ name: 'meta' }),
+    );
     const identity = `${node}/${syncer}`;
     if (state.meta!.get(META_IDENTITY) !== identity) {
       root.transactionSync(() => {
@@ -156,7 +160,8 @@ export class AgentState {
         const u = incoming.get(key);
         if (!u || u.deleted) set(key, undefined, revision);
       }
-      for (const u of incoming.values()) if (!u.deleted) set(u.key, { revision: u.revision, value: u.value }, u.revision);
+      for (const u of incoming.values())
+        if (!u.deleted) set(u.key, { revision: u.revision, value: u.value }, u.revision);
     } else {
       for (const u of updates) {
         if (u.deleted) {

@@ -97,8 +97,16 @@ export class SyncStream {
           this.end({ kind: 'failed', error: err as Error, reachedInSync: this.reachedInSync });
         }
       });
-      call.on('error', (err: ServiceError) => this.end({ kind: 'failed', error: err, reachedInSync: this.reachedInSync }));
-      call.on('end', () => this.end({ kind: 'failed', error: new Error(`${this.options.endpoint} ended the stream`), reachedInSync: this.reachedInSync }));
+      call.on('error', (err: ServiceError) =>
+        this.end({ kind: 'failed', error: err, reachedInSync: this.reachedInSync }),
+      );
+      call.on('end', () =>
+        this.end({
+          kind: 'failed',
+          error: new Error(`${this.options.endpoint} ended the stream`),
+          reachedInSync: this.reachedInSync,
+        }),
+      );
       call.write({ message: { $case: 'clientHello', value: this.options.hello } });
     });
   }
@@ -114,7 +122,15 @@ export class SyncStream {
 
   private armReadTimer(ms: number, what: string): void {
     clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => this.end({ kind: 'failed', error: new Error(`${what} from ${this.options.endpoint} within ${ms} ms`), reachedInSync: this.reachedInSync }), ms);
+    this.readTimer = setTimeout(
+      () =>
+        this.end({
+          kind: 'failed',
+          error: new Error(`${what} from ${this.options.endpoint} within ${ms} ms`),
+          reachedInSync: this.reachedInSync,
+        }),
+      ms,
+    );
     this.readTimer.unref();
   }
 
@@ -141,7 +157,8 @@ export class SyncStream {
         if (message.value.replace) {
           this.staged = [];
           this.replace = true;
-        } else if (!this.replace) throw new SyncProtocolError('SyncSnapshotChunk before the chunk with the replace marker');
+        } else if (!this.replace)
+          throw new SyncProtocolError('SyncSnapshotChunk before the chunk with the replace marker');
         for (const u of blockUpdates(message.value.block, this.compression)) this.staged.push(u);
         return;
       }
@@ -177,7 +194,13 @@ export class SyncStream {
       }
       case 'reconnect': {
         const r = message.value;
-        this.end({ kind: 'reconnect', suggested: r.suggestedAddress, reason: r.reason, message: r.message, reachedInSync: this.reachedInSync });
+        this.end({
+          kind: 'reconnect',
+          suggested: r.suggestedAddress,
+          reason: r.reason,
+          message: r.message,
+          reachedInSync: this.reachedInSync,
+        });
         return;
       }
     }
@@ -185,7 +208,15 @@ export class SyncStream {
 }
 
 /** The hello this agent sends. */
-export function clientHello(node: string, syncer: string, version: string, revision: number, datastoreId: string, nodeScopedKeys: string[], compression: SyncCompression[]): SyncClientHello {
+export function clientHello(
+  node: string,
+  syncer: string,
+  version: string,
+  revision: number,
+  datastoreId: string,
+  nodeScopedKeys: string[],
+  compression: SyncCompression[],
+): SyncClientHello {
   return {
     node,
     syncerType: syncer,

@@ -16,7 +16,11 @@ const gzipAsync = promisify(gzip);
 const deflateAsync = promisify(deflate);
 
 /** Compression the server can apply, in its order of preference when the client lists several. */
-export const SUPPORTED_COMPRESSION: readonly SyncCompression[] = [SyncCompression.SYNC_COMPRESSION_GZIP, SyncCompression.SYNC_COMPRESSION_DEFLATE, SyncCompression.SYNC_COMPRESSION_NONE];
+export const SUPPORTED_COMPRESSION: readonly SyncCompression[] = [
+  SyncCompression.SYNC_COMPRESSION_GZIP,
+  SyncCompression.SYNC_COMPRESSION_DEFLATE,
+  SyncCompression.SYNC_COMPRESSION_NONE,
+];
 
 export function compressionName(c: SyncCompression): string {
   switch (c) {
@@ -75,7 +79,8 @@ function encodeList(updates: SyncUpdate[]): Uint8Array {
  * saves; the size is estimated, not encoded twice). Synchronous, for the small blocks of the fan-out path.
  */
 export function updateBlock(updates: SyncUpdate[], compression: SyncCompression, minBytes: number): BuiltBlock {
-  if (!isCompressed(compression) || updates.length === 0) return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
+  if (!isCompressed(compression) || updates.length === 0)
+    return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
   let estimate = 0;
   for (const u of updates) estimate += updateSize(u);
   if (estimate < minBytes) return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
@@ -86,9 +91,11 @@ export function updateBlock(updates: SyncUpdate[], compression: SyncCompression,
 
 /** The same for snapshot chunks, compressing on the libuv thread pool. */
 export async function updateBlockAsync(updates: SyncUpdate[], compression: SyncCompression): Promise<BuiltBlock> {
-  if (!isCompressed(compression) || updates.length === 0) return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
+  if (!isCompressed(compression) || updates.length === 0)
+    return { block: { updates, compressed: Buffer.alloc(0) }, rawBytes: undefined };
   const raw = encodeList(updates);
-  const compressed = compression === SyncCompression.SYNC_COMPRESSION_GZIP ? await gzipAsync(raw) : await deflateAsync(raw);
+  const compressed =
+    compression === SyncCompression.SYNC_COMPRESSION_GZIP ? await gzipAsync(raw) : await deflateAsync(raw);
   return { block: { updates: [], compressed }, rawBytes: raw.byteLength };
 }
 

@@ -30,19 +30,30 @@ function invalid(field: string, problem: string): InvalidArgumentError {
 }
 
 export function validateHello(h: SyncClientHello): ValidHello {
-  if (h.node === '') throw invalid('node', 'required (the name of the client\'s node)');
+  if (h.node === '') throw invalid('node', "required (the name of the client's node)");
   if (h.node.length > MAX_NODE_NAME || !NODE_NAME.test(h.node)) {
-    throw invalid('node', `'${h.node.slice(0, 64)}' is not a valid node name (lower-case DNS subdomain, at most ${MAX_NODE_NAME} characters)`);
+    throw invalid(
+      'node',
+      `'${h.node.slice(0, 64)}' is not a valid node name (lower-case DNS subdomain, at most ${MAX_NODE_NAME} characters)`,
+    );
   }
   if (h.syncerType === '') throw invalid('syncer_type', `required (one of ${SYNCER_TYPES.join(', ')})`);
-  if (!isSyncerType(h.syncerType)) throw invalid('syncer_type', `unknown syncer type '${h.syncerType.slice(0, 64)}' (known: ${SYNCER_TYPES.join(', ')})`);
+  if (!isSyncerType(h.syncerType))
+    throw invalid(
+      'syncer_type',
+      `unknown syncer type '${h.syncerType.slice(0, 64)}' (known: ${SYNCER_TYPES.join(', ')})`,
+    );
   if (h.clientVersion.length > MAX_TEXT) throw invalid('client_version', `longer than ${MAX_TEXT} characters`);
   if (h.datastoreId.length > MAX_TEXT) throw invalid('datastore_id', `longer than ${MAX_TEXT} characters`);
-  if (h.nodeScopedKeys.length > MAX_NODE_SCOPED_KEYS) throw invalid('node_scoped_keys', `${h.nodeScopedKeys.length} keys, more than ${MAX_NODE_SCOPED_KEYS}`);
+  if (h.nodeScopedKeys.length > MAX_NODE_SCOPED_KEYS)
+    throw invalid('node_scoped_keys', `${h.nodeScopedKeys.length} keys, more than ${MAX_NODE_SCOPED_KEYS}`);
   for (const [i, key] of h.nodeScopedKeys.entries()) {
     const parsed = parseResourceKey(key);
     if (!parsed || !NODE_SCOPED_KINDS.has(parsed.kind)) {
-      throw invalid(`node_scoped_keys[${i}]`, `'${key.slice(0, 128)}' is not the key of a node-scoped resource (${[...NODE_SCOPED_KINDS].join(', ')})`);
+      throw invalid(
+        `node_scoped_keys[${i}]`,
+        `'${key.slice(0, 128)}' is not the key of a node-scoped resource (${[...NODE_SCOPED_KINDS].join(', ')})`,
+      );
     }
   }
   return {

@@ -70,7 +70,8 @@ export function parseHeartbeat(data: Uint8Array): Heartbeat | string {
   const h = v as Record<string, unknown>;
   if (typeof h.id !== 'string' || h.id === '') return 'id: must be a non-empty string';
   if (typeof h.address !== 'string') return 'address: must be a string';
-  if (typeof h.connections !== 'number' || !Number.isSafeInteger(h.connections) || h.connections < 0) return 'connections: must be a non-negative integer';
+  if (typeof h.connections !== 'number' || !Number.isSafeInteger(h.connections) || h.connections < 0)
+    return 'connections: must be a non-negative integer';
   if (typeof h.ready !== 'boolean') return 'ready: must be a boolean';
   return { id: h.id, address: h.address, connections: h.connections, ready: h.ready, draining: h.draining === true };
 }
@@ -113,7 +114,8 @@ export class Balancer {
         callback: (err, msg) => {
           if (err) return;
           const hb = parseHeartbeat(msg.data);
-          if (typeof hb !== 'string' && hb.id !== serverId) this.peers.set(hb.id, { ...hb, ready: false, draining: true, seenAt: Date.now(), pending: 0, stalls: 0 });
+          if (typeof hb !== 'string' && hb.id !== serverId)
+            this.peers.set(hb.id, { ...hb, ready: false, draining: true, seenAt: Date.now(), pending: 0, stalls: 0 });
         },
       }),
     );
@@ -196,6 +198,10 @@ export class Balancer {
     }
     this.shedHistory.push(shed);
     if (this.shedHistory.length > 1000) this.shedHistory.shift();
-    if (shed > 0) this.options.log.info({ shed, connections: this.host.connections(), share: this.fairShare() }, 'shed clients to even out load');
+    if (shed > 0)
+      this.options.log.info(
+        { shed, connections: this.host.connections(), share: this.fairShare() },
+        'shed clients to even out load',
+      );
   }
 }

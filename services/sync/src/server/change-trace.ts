@@ -22,9 +22,7 @@ export class ChangeSpans {
   /** Streams written to, over every task of the batch. */
   private streams = 0;
 
-  private constructor(
-    private readonly spans: Map<Change, { span: Span; traceparent: string | undefined }>,
-  ) {}
+  private constructor(private readonly spans: Map<Change, { span: Span; traceparent: string | undefined }>) {}
 
   /** Spans for the traced changes of a batch at `revision`; undefined when there is nothing to trace. */
   static start(changes: readonly Change[], revision: number): ChangeSpans | undefined {
@@ -35,7 +33,14 @@ export class ChangeSpans {
       const parent = contextFromTraceparent(c.traceparent);
       const span = tracer().startSpan(
         'sync fan-out',
-        { kind: SpanKind.PRODUCER, attributes: { 'meshless.revision': c.entry.revision, 'meshless.key': c.entry.key, 'meshless.batch_revision': revision } },
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'meshless.revision': c.entry.revision,
+            'meshless.key': c.entry.key,
+            'meshless.batch_revision': revision,
+          },
+        },
         parent,
       );
       spans ??= new Map();

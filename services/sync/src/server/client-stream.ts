@@ -52,15 +52,32 @@ interface DirectWriter {
 
 export function directWriter(call: ServerDuplexStream<Buffer, Buffer>): DirectWriter | undefined {
   const base = (call as unknown as { call?: { stream?: unknown; maybeSendMetadata?: unknown } }).call;
-  const stream = base?.stream as Partial<Writable> & { respond?: unknown } | undefined;
-  if (!base || typeof base.maybeSendMetadata !== 'function' || typeof stream?.write !== 'function' || typeof stream.respond !== 'function' || typeof stream.on !== 'function') {
+  const stream = base?.stream as (Partial<Writable> & { respond?: unknown }) | undefined;
+  if (
+    !base ||
+    typeof base.maybeSendMetadata !== 'function' ||
+    typeof stream?.write !== 'function' ||
+    typeof stream.respond !== 'function' ||
+    typeof stream.on !== 'function'
+  ) {
     return undefined;
   }
   const maybeSendMetadata = base.maybeSendMetadata as () => void;
   return { stream: stream as Writable, begin: () => maybeSendMetadata.call(base) };
 }
 
-export type CloseReason = 'client' | 'lag' | 'invalid' | 'handshake-timeout' | 'pong-timeout' | 'reconnect' | 'unavailable' | 'full' | 'shutdown' | 'permission-denied' | 'replaced';
+export type CloseReason =
+  | 'client'
+  | 'lag'
+  | 'invalid'
+  | 'handshake-timeout'
+  | 'pong-timeout'
+  | 'reconnect'
+  | 'unavailable'
+  | 'full'
+  | 'shutdown'
+  | 'permission-denied'
+  | 'replaced';
 
 export class ClientStream {
   private _phase: StreamPhase = 'handshake';

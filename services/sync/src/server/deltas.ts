@@ -30,7 +30,13 @@ export interface DeltaOptions {
  * Turns one batch of changes at `revision` into at most one task per syncer type with live
  * clients, pushed to the fan-out in syncer order.
  */
-export function pushDeltaTasks(fanout: Pick<Fanout, 'push'>, changes: Change[], revision: number, live: LiveIndex, options: DeltaOptions): void {
+export function pushDeltaTasks(
+  fanout: Pick<Fanout, 'push'>,
+  changes: Change[],
+  revision: number,
+  live: LiveIndex,
+  options: DeltaOptions,
+): void {
   const spans = ChangeSpans.start(changes, revision);
   for (const syncer of SYNCER_TYPES) {
     if (live.live[syncer].size === 0) continue;
@@ -47,7 +53,8 @@ export function pushDeltaTasks(fanout: Pick<Fanout, 'push'>, changes: Change[], 
       if (scope === 'all') shared.push(liveUpdate(change, spans));
       else if (scope === 'node') {
         if (entry.node !== undefined) forNode(entry.node, liveUpdate(change, spans));
-        if (previous?.node !== undefined && previous.node !== entry.node) forNode(previous.node, liveUpdate(change, spans, true));
+        if (previous?.node !== undefined && previous.node !== entry.node)
+          forNode(previous.node, liveUpdate(change, spans, true));
       }
     }
     if (shared.length === 0 && perNode.size === 0) continue;
@@ -57,7 +64,15 @@ export function pushDeltaTasks(fanout: Pick<Fanout, 'push'>, changes: Change[], 
   spans?.close();
 }
 
-function deltaTask(syncer: SyncerType, revision: number, shared: SyncUpdate[], perNode: Map<string, SyncUpdate[]>, index: LiveIndex, options: DeltaOptions, spans: ChangeSpans | undefined): FanoutTask {
+function deltaTask(
+  syncer: SyncerType,
+  revision: number,
+  shared: SyncUpdate[],
+  perNode: Map<string, SyncUpdate[]>,
+  index: LiveIndex,
+  options: DeltaOptions,
+  spans: ChangeSpans | undefined,
+): FanoutTask {
   const min = options.compressMinBytes;
   const deltas = (updates: SyncUpdate[], rev: number) => (c: SyncCompression) =>
     encodeFrame({ message: { $case: 'deltas', value: { block: updateBlock(updates, c, min).block, revision: rev } } });
@@ -116,4 +131,3 @@ function perCompression(make: (c: SyncCompression) => Buffer): (c: SyncCompressi
     return b;
   };
 }
-

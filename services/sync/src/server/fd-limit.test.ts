@@ -18,12 +18,17 @@ describe('the open-file limit caps maxConnections', () => {
 
   it('keeps maxConnections when the limit allows it, caps it (with a warning) when not', () => {
     const warnings: string[] = [];
-    const log = { warn: (_o: unknown, msg: string) => void warnings.push(msg) } as unknown as Parameters<typeof connectionCap>[2];
+    const log = { warn: (_o: unknown, msg: string) => void warnings.push(msg) } as unknown as Parameters<
+      typeof connectionCap
+    >[2];
     assert.equal(connectionCap(10_000, 65_536, log), 10_000);
     assert.equal(connectionCap(10_000, undefined, log), 10_000);
     assert.deepEqual(warnings, []);
     assert.equal(connectionCap(20_000, 20_000, log), 20_000 - RESERVED_FDS);
-    assert.match(warnings[0]!, /maxConnections 20000 exceeds what the open-file limit \(20000\) allows; accepting 19744 streams/);
+    assert.match(
+      warnings[0]!,
+      /maxConnections 20000 exceeds what the open-file limit \(20000\) allows; accepting 19744 streams/,
+    );
     assert.equal(connectionCap(5, 100, log), 1);
   });
 });

@@ -34,10 +34,17 @@ export async function listen(grpc: Server, options: ListenOptions): Promise<Boun
   const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
-    listener.listen({ host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(listenAt.slice(listenAt.lastIndexOf(':') + 1)), backlog: options.backlog }, () => {
-      listener.off('error', reject);
-      resolve();
-    });
+    listener.listen(
+      {
+        host: host.replace(/^\[(.*)\]$/, '$1'),
+        port: Number(listenAt.slice(listenAt.lastIndexOf(':') + 1)),
+        backlog: options.backlog,
+      },
+      () => {
+        listener.off('error', reject);
+        resolve();
+      },
+    );
   });
   listener.on('error', (err) => options.log.error({ err: String(err) }, 'listener error'));
   const port = (listener.address() as AddressInfo).port;

@@ -20,22 +20,51 @@ export interface SyncMetrics {
   drained(count: number): void;
 }
 
-export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync'), gauges?: { revision(): number; cacheEntries(): number; streams(): number; connectionLimit?(): number }): SyncMetrics {
-  const connections = meter.createUpDownCounter('meshless_sync_connections', { description: 'streams past the handshake, by syncer type' });
-  const rejected = meter.createCounter('meshless_sync_connections_rejected_total', { description: 'hellos refused, by reason' });
+export function createSyncMetrics(
+  meter: Meter = metrics.getMeter('meshless-sync'),
+  gauges?: { revision(): number; cacheEntries(): number; streams(): number; connectionLimit?(): number },
+): SyncMetrics {
+  const connections = meter.createUpDownCounter('meshless_sync_connections', {
+    description: 'streams past the handshake, by syncer type',
+  });
+  const rejected = meter.createCounter('meshless_sync_connections_rejected_total', {
+    description: 'hellos refused, by reason',
+  });
   const closed = meter.createCounter('meshless_sync_streams_closed_total', { description: 'streams ended, by reason' });
-  const snapBuilt = meter.createCounter('meshless_sync_snapshots_built_total', { description: 'shared snapshots built' });
-  const snapReused = meter.createCounter('meshless_sync_snapshots_reused_total', { description: 'snapshot parts served from an existing build' });
-  const snapRaw = meter.createCounter('meshless_sync_snapshot_raw_bytes_total', { description: 'bytes of snapshots built, before compression' });
-  const snapWire = meter.createCounter('meshless_sync_snapshot_compressed_bytes_total', { description: 'bytes of snapshots built, as sent (after compression)' });
-  const snapSent = meter.createCounter('meshless_sync_snapshot_bytes_sent_total', { description: 'snapshot bytes queued to clients (shared parts counted per client)' });
-  const resumes = meter.createCounter('meshless_sync_resumes_total', { description: 'clients served deltas from their revision instead of a snapshot' });
-  const resumeUpdates = meter.createCounter('meshless_sync_resume_updates_total', { description: 'updates sent to resuming clients' });
-  const updates = meter.createCounter('meshless_sync_updates_fanned_out_total', { description: 'updates written to streams (one per update per stream)' });
-  const messages = meter.createCounter('meshless_sync_messages_fanned_out_total', { description: 'encoded messages written to streams' });
+  const snapBuilt = meter.createCounter('meshless_sync_snapshots_built_total', {
+    description: 'shared snapshots built',
+  });
+  const snapReused = meter.createCounter('meshless_sync_snapshots_reused_total', {
+    description: 'snapshot parts served from an existing build',
+  });
+  const snapRaw = meter.createCounter('meshless_sync_snapshot_raw_bytes_total', {
+    description: 'bytes of snapshots built, before compression',
+  });
+  const snapWire = meter.createCounter('meshless_sync_snapshot_compressed_bytes_total', {
+    description: 'bytes of snapshots built, as sent (after compression)',
+  });
+  const snapSent = meter.createCounter('meshless_sync_snapshot_bytes_sent_total', {
+    description: 'snapshot bytes queued to clients (shared parts counted per client)',
+  });
+  const resumes = meter.createCounter('meshless_sync_resumes_total', {
+    description: 'clients served deltas from their revision instead of a snapshot',
+  });
+  const resumeUpdates = meter.createCounter('meshless_sync_resume_updates_total', {
+    description: 'updates sent to resuming clients',
+  });
+  const updates = meter.createCounter('meshless_sync_updates_fanned_out_total', {
+    description: 'updates written to streams (one per update per stream)',
+  });
+  const messages = meter.createCounter('meshless_sync_messages_fanned_out_total', {
+    description: 'encoded messages written to streams',
+  });
   const fanoutSeconds = meter.createHistogram('meshless_sync_fanout_seconds', {
     description: 'time from a change batch (or ping round) reaching the fan-out to its last write to a stream',
-    advice: { explicitBucketBoundaries: [0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024] },
+    advice: {
+      explicitBucketBoundaries: [
+        0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+      ],
+    },
   });
   const lag = meter.createHistogram('meshless_sync_client_lag_revisions', {
     description: 'per-client lag sampled at each ping round: revisions between its oldest queued message and the head',
@@ -45,15 +74,30 @@ export function createSyncMetrics(meter: Meter = metrics.getMeter('meshless-sync
     description: 'time from writing a Ping to receiving its Pong',
     advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] },
   });
-  const sheds = meter.createCounter('meshless_sync_sheds_total', { description: 'clients sent to another server to even out load' });
-  const drains = meter.createCounter('meshless_sync_drains_total', { description: 'clients sent to another server while shutting down' });
+  const sheds = meter.createCounter('meshless_sync_sheds_total', {
+    description: 'clients sent to another server to even out load',
+  });
+  const drains = meter.createCounter('meshless_sync_drains_total', {
+    description: 'clients sent to another server while shutting down',
+  });
   if (gauges) {
-    meter.createObservableGauge('meshless_sync_revision', { description: 'highest datastore revision applied' }).addCallback((r) => r.observe(gauges.revision()));
-    meter.createObservableGauge('meshless_sync_cache_entries', { description: 'keys in the cache, tombstones included' }).addCallback((r) => r.observe(gauges.cacheEntries()));
-    meter.createObservableGauge('meshless_sync_streams', { description: 'open streams, handshaking included' }).addCallback((r) => r.observe(gauges.streams()));
+    meter
+      .createObservableGauge('meshless_sync_revision', { description: 'highest datastore revision applied' })
+      .addCallback((r) => r.observe(gauges.revision()));
+    meter
+      .createObservableGauge('meshless_sync_cache_entries', { description: 'keys in the cache, tombstones included' })
+      .addCallback((r) => r.observe(gauges.cacheEntries()));
+    meter
+      .createObservableGauge('meshless_sync_streams', { description: 'open streams, handshaking included' })
+      .addCallback((r) => r.observe(gauges.streams()));
     // What "near the connection limit" alerts divide by: maxConnections as lowered to the open-file limit.
     const limit = gauges.connectionLimit;
-    if (limit) meter.createObservableGauge('meshless_sync_connections_limit', { description: 'streams this server accepts before sending clients elsewhere' }).addCallback((r) => r.observe(limit()));
+    if (limit)
+      meter
+        .createObservableGauge('meshless_sync_connections_limit', {
+          description: 'streams this server accepts before sending clients elsewhere',
+        })
+        .addCallback((r) => r.observe(limit()));
   }
   const a = (syncer: SyncerType): Attributes => ({ syncer });
   return {

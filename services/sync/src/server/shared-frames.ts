@@ -67,7 +67,11 @@ export class SharedFrames {
   inSync(): Buffer {
     this.check();
     let frame = this.frames.get('insync');
-    if (!frame) this.frames.set('insync', (frame = encodeFrame({ message: { $case: 'inSync', value: { revision: this.cache.revision } } })));
+    if (!frame)
+      this.frames.set(
+        'insync',
+        (frame = encodeFrame({ message: { $case: 'inSync', value: { revision: this.cache.revision } } })),
+      );
     return frame;
   }
 

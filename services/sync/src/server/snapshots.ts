@@ -15,10 +15,7 @@
 // Rejected: one snapshot per (syncer type, node) view as the unit of sharing. With one agent
 // per node it is never shared at all, and 1,000 agents reconnecting would build 1,000 copies of
 // the same bytes.
-import {
-  SyncCompression,
-  type SyncUpdate,
-} from '../../../../proto/gen/meshless/v1/sync.js';
+import { SyncCompression, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import type { Cache, CacheEntry } from '../cache/index.js';
 import { encodeFrame, updateBlock, updateBlockAsync, updateSize } from '../protocol/index.js';
 import { scopeOf, type SyncerType } from '../view/index.js';
@@ -26,7 +23,14 @@ import { scopeOf, type SyncerType } from '../view/index.js';
 const EMPTY = Buffer.alloc(0);
 
 export function toUpdate(e: CacheEntry): SyncUpdate {
-  return { key: e.key, revision: e.revision, value: e.value ?? EMPTY, deleted: e.value === undefined, traceparent: '', commitTimeUnixMicros: 0 };
+  return {
+    key: e.key,
+    revision: e.revision,
+    value: e.value ?? EMPTY,
+    deleted: e.value === undefined,
+    traceparent: '',
+    commitTimeUnixMicros: 0,
+  };
 }
 
 export function deletion(key: string, revision: number): SyncUpdate {
@@ -84,14 +88,26 @@ export function chunk(updates: SyncUpdate[], chunkBytes: number): SyncUpdate[][]
 }
 
 /** Encodes updates as SyncDeltas messages (revision 0: not a commit point) of about chunkBytes each. */
-export function deltaMessages(updates: SyncUpdate[], compression: SyncCompression, options: Pick<SnapshotOptions, 'chunkBytes' | 'compressMinBytes'>): Buffer[] {
+export function deltaMessages(
+  updates: SyncUpdate[],
+  compression: SyncCompression,
+  options: Pick<SnapshotOptions, 'chunkBytes' | 'compressMinBytes'>,
+): Buffer[] {
   return chunk(updates, options.chunkBytes).map((c) =>
-    encodeFrame({ message: { $case: 'deltas', value: { block: updateBlock(c, compression, options.compressMinBytes).block, revision: 0 } } }),
+    encodeFrame({
+      message: {
+        $case: 'deltas',
+        value: { block: updateBlock(c, compression, options.compressMinBytes).block, revision: 0 },
+      },
+    }),
   );
 }
 
 export class SnapshotCache {
-  private readonly shared = new Map<string, { revision: number; datastoreId: string; snapshot: Promise<SharedSnapshot> }>();
+  private readonly shared = new Map<
+    string,
+    { revision: number; datastoreId: string; snapshot: Promise<SharedSnapshot> }
+  >();
   private readonly nodeParts = new Map<string, NodePart>();
   private lastSweep = Date.now();
 
@@ -112,15 +128,24 @@ export class SnapshotCache {
     const key = `${syncer}/${compression}`;
     const existing = this.shared.get(key);
     // Reusable only while its catch-up is complete: tombstones after its revision still exist.
-    if (existing && existing.datastoreId === this.datastoreId() && existing.revision >= Math.min(this.cache.horizon, this.cache.revision)) {
+    if (
+      existing &&
+      existing.datastoreId === this.datastoreId() &&
+      existing.revision >= Math.min(this.cache.horizon, this.cache.revision)
+    ) {
       this.observer.reused(syncer);
       return existing.snapshot;
     }
-    const build = { revision: this.cache.revision, datastoreId: this.datastoreId(), snapshot: this.buildShared(syncer, compression) };
+    const build = {
+      revision: this.cache.revision,
+      datastoreId: this.datastoreId(),
+      snapshot: this.buildShared(syncer, compression),
+    };
     this.shared.set(key, build);
     const expire = () => {
       if (this.shared.get(key) !== build) return;
-      if (this.cache.revision === build.revision && this.datastoreId() === build.datastoreId) setTimeout(expire, this.options.windowMs).unref();
+      if (this.cache.revision === build.revision && this.datastoreId() === build.datastoreId)
+        setTimeout(expire, this.options.windowMs).unref();
       else this.shared.delete(key);
     };
     build.snapshot.then(
@@ -160,7 +185,8 @@ export class SnapshotCache {
     if (head <= snapshot.revision) return [];
     if (snapshot.catchUp?.to === head) return snapshot.catchUp.messages;
     const updates: SyncUpdate[] = [];
-    for (const e of this.cache.changedSince(snapshot.revision)) if (scopeOf(syncer, e.kind) === 'all') updates.push(toUpdate(e));
+    for (const e of this.cache.changedSince(snapshot.revision))
+      if (scopeOf(syncer, e.kind) === 'all') updates.push(toUpdate(e));
     const messages = deltaMessages(updates, compression, this.options);
     snapshot.catchUp = { to: head, messages };
     return messages;

@@ -50,7 +50,10 @@ export class SyncServer {
   private readonly follower: DatastoreFollower;
   private readonly streams = new Set<ClientStream>();
   private readonly live: Record<SyncerType, Set<ClientStream>> = { agent: new Set(), bgp: new Set() };
-  private readonly liveByNode: Record<SyncerType, Map<string, Set<ClientStream>>> = { agent: new Map(), bgp: new Map() };
+  private readonly liveByNode: Record<SyncerType, Map<string, Set<ClientStream>>> = {
+    agent: new Map(),
+    bgp: new Map(),
+  };
   /** Accepted streams resuming from a revision the cache has not reached yet. */
   private readonly waiting = new Set<ClientStream>();
   /** Who opened each stream (from its TLS session). */
@@ -75,7 +78,11 @@ export class SyncServer {
     this.metrics = options.metrics ?? createSyncMetrics();
     this.snapshots = new SnapshotCache(
       this.cache,
-      { windowMs: options.snapshotWindowMs, chunkBytes: options.chunkBytes, compressMinBytes: options.compressMinBytes },
+      {
+        windowMs: options.snapshotWindowMs,
+        chunkBytes: options.chunkBytes,
+        compressMinBytes: options.compressMinBytes,
+      },
       {
         built: (syncer, compression, raw, wire) => {
           this.counts.snapshotsBuilt++;
@@ -90,16 +97,33 @@ export class SyncServer {
     );
     const liveIndex = { live: this.live, liveByNode: this.liveByNode };
     this.follower = new DatastoreFollower(
-      { nc: options.nc, cache: this.cache, stateDir: options.stateDir, bucket: options.bucket, horizonPollMs: options.horizonPollMs, log: options.log, address: () => this.address },
       {
-        changes: (changes) => pushDeltaTasks(this.fanout, changes, this.cache.revision, liveIndex, { compressMinBytes: options.compressMinBytes, fannedOut: (u, m) => this.metrics.fannedOut(u, m) }),
+        nc: options.nc,
+        cache: this.cache,
+        stateDir: options.stateDir,
+        bucket: options.bucket,
+        horizonPollMs: options.horizonPollMs,
+        log: options.log,
+        address: () => this.address,
+      },
+      {
+        changes: (changes) =>
+          pushDeltaTasks(this.fanout, changes, this.cache.revision, liveIndex, {
+            compressMinBytes: options.compressMinBytes,
+            fannedOut: (u, m) => this.metrics.fannedOut(u, m),
+          }),
         advanced: () => this.serveWaiting(),
         readiness: () => this.balancer?.publish(),
         corrected: () => {
           // Each reconnects without a revision and takes a snapshot with replace=true (sync.proto,
           // SYNC_RECONNECT_REASON_RESYNC).
           for (const stream of [...this.streams]) {
-            if (stream.accepted) this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC, `sync server ${this.options.serverId} corrected its state: take a snapshot`);
+            if (stream.accepted)
+              this.sendAway(
+                stream,
+                SyncReconnectReason.SYNC_RECONNECT_REASON_RESYNC,
+                `sync server ${this.options.serverId} corrected its state: take a snapshot`,
+              );
           }
         },
       },
@@ -113,7 +137,9 @@ export class SyncServer {
       // and formats a trace line per connection: per-agent work when thousands reconnect at once.
       'grpc.enable_channelz': 0,
     });
-    this.grpc.addService(RAW_SYNC_SERVICE, { sync: (call: ServerDuplexStream<Buffer, Buffer>) => this.handleCall(call) });
+    this.grpc.addService(RAW_SYNC_SERVICE, {
+      sync: (call: ServerDuplexStream<Buffer, Buffer>) => this.handleCall(call),
+    });
   }
 
   /** Binds the port and starts following the datastore; the server becomes ready once caught up. */
@@ -230,7 +256,11 @@ export class SyncServer {
     const revision = this.cache.revision;
     for (const s of this.liveStreams()) {
       if (now - s.lastPongAt > this.options.pongTimeoutMs) {
-        s.fail(status.DEADLINE_EXCEEDED, `no SyncPong for ${now - s.lastPongAt} ms (pong timeout ${this.options.pongTimeoutMs} ms)`, 'pong-timeout');
+        s.fail(
+          status.DEADLINE_EXCEEDED,
+          `no SyncPong for ${now - s.lastPongAt} ms (pong timeout ${this.options.pongTimeoutMs} ms)`,
+          'pong-timeout',
+        );
         continue;
       }
       this.metrics.clientLag(s.lag(revision).revisions);
@@ -256,7 +286,13 @@ export class SyncServer {
   // ------------------------------------------------------------------ client side
 
   private handleCall(call: ServerDuplexStream<Buffer, Buffer>): void {
-    const stream = new ClientStream(++this.nextStreamId, call, this.options, (s) => this.onClosed(s), this.options.directWrites);
+    const stream = new ClientStream(
+      ++this.nextStreamId,
+      call,
+      this.options,
+      (s) => this.onClosed(s),
+      this.options.directWrites,
+    );
     if (this.closed) {
       stream.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
       return;
@@ -265,7 +301,11 @@ export class SyncServer {
     this.callers.set(stream, this.options.security?.caller(call) ?? { kind: 'insecure' });
     stream.awaitHello(this.options.handshakeTimeoutMs, () => {
       this.metrics.rejected('handshake-timeout');
-      stream.fail(status.DEADLINE_EXCEEDED, `no SyncClientHello within ${this.options.handshakeTimeoutMs} ms`, 'handshake-timeout');
+      stream.fail(
+        status.DEADLINE_EXCEEDED,
+        `no SyncClientHello within ${this.options.handshakeTimeoutMs} ms`,
+        'handshake-timeout',
+      );
     });
     call.on('data', (buf: Buffer) => this.onRequest(stream, buf));
     call.on('end', () => stream.end('client'));
@@ -290,9 +330,15 @@ export class SyncServer {
     }
     const m = request.message;
     if (!m) {
-      this.reject(stream, status.INVALID_ARGUMENT, 'SyncRequest with no message set (expected client_hello, then pong)', 'invalid');
+      this.reject(
+        stream,
+        status.INVALID_ARGUMENT,
+        'SyncRequest with no message set (expected client_hello, then pong)',
+        'invalid',
+      );
     } else if (m.$case === 'clientHello') {
-      if (stream.phase !== 'handshake') this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
+      if (stream.phase !== 'handshake')
+        this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
       else this.onHello(stream, m.value);
     } else if (stream.phase === 'handshake') {
       this.reject(stream, status.INVALID_ARGUMENT, 'pong: received before client_hello', 'invalid');
@@ -314,29 +360,52 @@ export class SyncServer {
     }
     stream.greeted(hello);
     if (this._draining || this.closed) {
-      this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is draining; use another server`);
+      this.sendAway(
+        stream,
+        SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN,
+        `sync server ${this.options.serverId} is draining; use another server`,
+      );
       return;
     }
     if (!this.ready) {
-      this.reject(stream, status.UNAVAILABLE, `sync server ${this.options.serverId} is not ready (${this.notReadyReason()}); try another server`, 'unavailable');
+      this.reject(
+        stream,
+        status.UNAVAILABLE,
+        `sync server ${this.options.serverId} is not ready (${this.notReadyReason()}); try another server`,
+        'unavailable',
+      );
       return;
     }
     // After the readiness check: an unknown node is judged against a caught-up cache.
     const caller = this.callers.get(stream) ?? { kind: 'insecure' };
-    const decision = authorizeHello(caller, hello, (name) => this.cache.get(resourceKey('Node', '', name))?.value !== undefined);
+    const decision = authorizeHello(
+      caller,
+      hello,
+      (name) => this.cache.get(resourceKey('Node', '', name))?.value !== undefined,
+    );
     if (!decision.ok) {
-      this.log.warn({ caller: describeCaller(caller), syncer: hello.syncer, node: hello.node, reason: decision.reason }, 'sync stream refused: permission denied');
+      this.log.warn(
+        { caller: describeCaller(caller), syncer: hello.syncer, node: hello.node, reason: decision.reason },
+        'sync stream refused: permission denied',
+      );
       this.reject(stream, status.PERMISSION_DENIED, decision.reason, 'permission-denied');
       return;
     }
     if (this.accepted >= this.options.maxConnections) {
-      this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_FULL, `sync server ${this.options.serverId} is full (${this.options.maxConnections} connections); use another server`);
+      this.sendAway(
+        stream,
+        SyncReconnectReason.SYNC_RECONNECT_REASON_FULL,
+        `sync server ${this.options.serverId} is full (${this.options.maxConnections} connections); use another server`,
+      );
       return;
     }
     if (decision.exclusiveKey !== undefined) {
       const previous = this.exclusive.get(decision.exclusiveKey);
       if (previous && previous !== stream) {
-        this.log.info({ identity: decision.exclusiveKey, stream: previous.id }, 'a newer stream for the same identity replaces the older one');
+        this.log.info(
+          { identity: decision.exclusiveKey, stream: previous.id },
+          'a newer stream for the same identity replaces the older one',
+        );
         previous.fail(status.ABORTED, `replaced by a newer stream of ${decision.exclusiveKey}`, 'replaced');
       }
       this.exclusive.set(decision.exclusiveKey, stream);
@@ -350,7 +419,12 @@ export class SyncServer {
     if (resumable && r > this.cache.revision) {
       stream.waitForRevision(this.options.resumeWaitMs, () => {
         this.waiting.delete(stream);
-        this.reject(stream, status.UNAVAILABLE, `sync server ${this.options.serverId} is at revision ${this.cache.revision}, behind the client's revision ${r}; try another server`, 'unavailable');
+        this.reject(
+          stream,
+          status.UNAVAILABLE,
+          `sync server ${this.options.serverId} is at revision ${this.cache.revision}, behind the client's revision ${r}; try another server`,
+          'unavailable',
+        );
       });
       this.waiting.add(stream);
     } else if (resumable) this.serveResume(stream);
@@ -366,10 +440,12 @@ export class SyncServer {
     for (const m of shared.messages) stream.send(m, head, false);
     const updates: SyncUpdate[] = [];
     if (hasNodeScope(syncer)) {
-      for (const e of this.cache.nodeEntries(node)) if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
+      for (const e of this.cache.nodeEntries(node))
+        if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
       for (const key of nodeScopedKeys) {
         const e = this.cache.get(key);
-        if (!e || e.value === undefined || !inView(syncer, node, e.kind, e.node)) updates.push(deletion(key, e?.revision ?? head));
+        if (!e || e.value === undefined || !inView(syncer, node, e.kind, e.node))
+          updates.push(deletion(key, e?.revision ?? head));
       }
     }
     for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
@@ -398,7 +474,11 @@ export class SyncServer {
           return;
         }
         if (this._draining) {
-          this.sendAway(stream, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is draining; use another server`);
+          this.sendAway(
+            stream,
+            SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN,
+            `sync server ${this.options.serverId} is draining; use another server`,
+          );
           return;
         }
         const head = this.cache.revision;
@@ -414,7 +494,8 @@ export class SyncServer {
         this.metrics.snapshotBytesSent(syncer, bytes);
         this.goLive(stream);
       },
-      (err: Error) => this.reject(stream, status.INTERNAL, `building the snapshot failed: ${err.message}`, 'unavailable'),
+      (err: Error) =>
+        this.reject(stream, status.INTERNAL, `building the snapshot failed: ${err.message}`, 'unavailable'),
     );
   }
 
@@ -461,10 +542,15 @@ export class SyncServer {
     if (stream.phase === 'closed') return;
     if (stream.hello?.reconnect) {
       const suggestedAddress = this.balancer?.suggest() ?? '';
-      stream.send(encodeFrame({ message: { $case: 'reconnect', value: { reason, suggestedAddress, message } } }), 0, false);
+      stream.send(
+        encodeFrame({ message: { $case: 'reconnect', value: { reason, suggestedAddress, message } } }),
+        0,
+        false,
+      );
       stream.end('reconnect');
     } else {
-      const code = reason === SyncReconnectReason.SYNC_RECONNECT_REASON_FULL ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE;
+      const code =
+        reason === SyncReconnectReason.SYNC_RECONNECT_REASON_FULL ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE;
       stream.fail(code, message, reason === SyncReconnectReason.SYNC_RECONNECT_REASON_FULL ? 'full' : 'unavailable');
     }
   }
@@ -478,7 +564,11 @@ export class SyncServer {
       const s = candidates[i]!;
       candidates[i] = candidates[candidates.length - 1]!;
       candidates.pop();
-      this.sendAway(s, SyncReconnectReason.SYNC_RECONNECT_REASON_REBALANCE, `sync server ${this.options.serverId} is above its fair share; use another server`);
+      this.sendAway(
+        s,
+        SyncReconnectReason.SYNC_RECONNECT_REASON_REBALANCE,
+        `sync server ${this.options.serverId} is above its fair share; use another server`,
+      );
       shed++;
     }
     if (shed > 0) this.metrics.shed(shed);
@@ -497,13 +587,18 @@ export class SyncServer {
       this.log.info({ clients: targets.length }, 'draining: sending every client to another server');
       for (let i = 0; i < targets.length; i += this.options.fanoutChunk) {
         for (const s of targets.slice(i, i + this.options.fanoutChunk)) {
-          this.sendAway(s, SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN, `sync server ${this.options.serverId} is shutting down; use another server`);
+          this.sendAway(
+            s,
+            SyncReconnectReason.SYNC_RECONNECT_REASON_DRAIN,
+            `sync server ${this.options.serverId} is shutting down; use another server`,
+          );
         }
         await new Promise((r) => setImmediate(r));
       }
       this.metrics.drained(targets.length);
       const deadline = Date.now() + this.options.drainTimeoutMs;
-      while ([...this.streams].some((s) => s.accepted) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while ([...this.streams].some((s) => s.accepted) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
     })();
     return this.drainDone;
   }
@@ -516,7 +611,8 @@ export class SyncServer {
     for (const s of this.waiting) s.stopWaiting();
     this.balancer?.stop();
     await this.follower.stop();
-    for (const s of [...this.streams]) s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
+    for (const s of [...this.streams])
+      s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
     this.listener?.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

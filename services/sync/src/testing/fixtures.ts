@@ -29,7 +29,13 @@ export interface TestDatastore {
   kv: KV;
   meta: KV;
   jsm: JetStreamManager;
-  put(kind: StoredKind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<number>;
+  put(
+    kind: StoredKind,
+    namespace: string,
+    name: string,
+    spec: Record<string, unknown>,
+    labels?: Record<string, string>,
+  ): Promise<number>;
   del(kind: StoredKind, namespace: string, name: string): Promise<number>;
   /** Every live key → JSON bytes. */
   contents(): Promise<Map<string, Uint8Array>>;
@@ -38,7 +44,13 @@ export interface TestDatastore {
   close(): Promise<void>;
 }
 
-export function resourceDoc(kind: StoredKind, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): string {
+export function resourceDoc(
+  kind: StoredKind,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  labels?: Record<string, string>,
+): string {
   return JSON.stringify({
     apiVersion: 'projectcalico.org/v3',
     kind,
@@ -58,7 +70,8 @@ export async function openTestDatastore(natsUrl: string): Promise<TestDatastore>
     kv,
     meta,
     jsm,
-    put: (kind, ns, name, spec, labels) => kv.put(resourceKey(kind, ns, name), resourceDoc(kind, ns, name, spec, labels)),
+    put: (kind, ns, name, spec, labels) =>
+      kv.put(resourceKey(kind, ns, name), resourceDoc(kind, ns, name, spec, labels)),
     del: async (kind, ns, name) => {
       await kv.delete(resourceKey(kind, ns, name));
       const e = await kv.get(resourceKey(kind, ns, name));
@@ -81,7 +94,11 @@ export async function openTestDatastore(natsUrl: string): Promise<TestDatastore>
       const highest = tombstones.reduce((m, t) => Math.max(m, t.revision), 0);
       if (highest === 0) return 0;
       await meta.put(META_COMPACTED_REVISION, String(highest));
-      for (const t of tombstones) await jsm.streams.purge(`KV_${RESOURCES_BUCKET}`, { filter: `$KV.${RESOURCES_BUCKET}.${t.key}`, seq: t.revision + 1 });
+      for (const t of tombstones)
+        await jsm.streams.purge(`KV_${RESOURCES_BUCKET}`, {
+          filter: `$KV.${RESOURCES_BUCKET}.${t.key}`,
+          seq: t.revision + 1,
+        });
       return highest;
     },
     close: () => nc.close(),
@@ -186,12 +203,28 @@ export class RandomWorkload {
     if (r < 0.6) {
       kind = 'WorkloadEndpoint';
       namespace = this.pick(['default', 'prod']);
-      spec = { node, orchestrator: 'k8s', pod: `pod-${name}`, endpoint: 'eth0', interfaceName: `cali${n}`, ipNetworks: [`10.65.${n % 250}.${n % 200}/32`] };
+      spec = {
+        node,
+        orchestrator: 'k8s',
+        pod: `pod-${name}`,
+        endpoint: 'eth0',
+        interfaceName: `cali${n}`,
+        ipNetworks: [`10.65.${n % 250}.${n % 200}/32`],
+      };
     } else if (r < 0.7) {
       kind = 'HostEndpoint';
       spec = { node, interfaceName: `eth${n % 4}`, expectedIPs: [`192.168.0.${n % 250}`] };
     } else {
-      kind = this.pick(['Node', 'IPPool', 'GlobalNetworkPolicy', 'BGPPeer', 'BlockAffinity', 'LearnedRoute', 'Profile', 'BGPConfiguration'] as const);
+      kind = this.pick([
+        'Node',
+        'IPPool',
+        'GlobalNetworkPolicy',
+        'BGPPeer',
+        'BlockAffinity',
+        'LearnedRoute',
+        'Profile',
+        'BGPConfiguration',
+      ] as const);
       spec = { generation: n, node, cidr: `10.${n % 250}.0.0/16` };
     }
     await this.ds.put(kind, namespace, name, spec, { gen: String(n) });
@@ -217,7 +250,8 @@ export function watchAgent(agent: SyncAgent): AgentWatch {
       const owner = nodeOfResource(u.value);
       if (owner !== agent.node) w.violations.push(`${agent.node} received ${u.key} of node ${owner}`);
     }
-    if (u.value && agent.syncer === 'bgp' && NODE_SCOPED_KINDS.has(u.kind)) w.violations.push(`bgp client received ${u.key}`);
+    if (u.value && agent.syncer === 'bgp' && NODE_SCOPED_KINDS.has(u.kind))
+      w.violations.push(`bgp client received ${u.key}`);
   });
   agent.on('commit', (c) => {
     w.commits++;
@@ -228,17 +262,27 @@ export function watchAgent(agent: SyncAgent): AgentWatch {
 }
 
 /** Waits until every agent's content hash equals its view of the datastore now. */
-export async function waitConverged(ds: TestDatastore, agents: readonly SyncAgent[], timeoutMs = 20_000): Promise<void> {
+export async function waitConverged(
+  ds: TestDatastore,
+  agents: readonly SyncAgent[],
+  timeoutMs = 20_000,
+): Promise<void> {
   const contents = await ds.contents();
   for (const a of agents) {
     const want = viewHash(contents, a.syncer as SyncerType, a.node);
     try {
-      await waitFor(`${a.node} (${a.syncer}) to converge`, () => a.status === 'in-sync' && a.contentHash === want, timeoutMs);
+      await waitFor(
+        `${a.node} (${a.syncer}) to converge`,
+        () => a.status === 'in-sync' && a.contentHash === want,
+        timeoutMs,
+      );
     } catch (err) {
       const view = viewOf(contents, a.syncer as SyncerType, a.node);
       const missing = [...view.keys()].filter((k) => !a.get(k) || !a.get(k)!.value.equals(view.get(k)!));
       const extra = a.keys().filter((k) => !view.has(k));
-      throw new Error(`${(err as Error).message}: status ${a.status} at ${a.endpoint}, missing or different ${JSON.stringify(missing.slice(0, 5))}, extra ${JSON.stringify(extra.slice(0, 5))}`);
+      throw new Error(
+        `${(err as Error).message}: status ${a.status} at ${a.endpoint}, missing or different ${JSON.stringify(missing.slice(0, 5))}, extra ${JSON.stringify(extra.slice(0, 5))}`,
+      );
     }
   }
 }
@@ -257,23 +301,48 @@ export interface SyncProcess {
  * A sync server in its own process (`meshless sync`), as deployed: for kill -9 and SIGTERM
  * tests. Short timers through MESHLESS_* variables; the address comes from its log.
  */
-export async function spawnSyncServer(natsUrl: string, stateDir: string, serverId: string, listen = '127.0.0.1:0'): Promise<SyncProcess> {
-  const child = spawn(process.execPath, [MESHLESS_BIN, 'sync', '--insecure', '--listen', listen, '--nats', natsUrl, '--state-dir', stateDir, '--server-id', serverId, '--metrics-port', '0'], {
-    env: {
-      ...process.env,
-      MESHLESS_LOG_LEVEL: 'info',
-      MESHLESS_PING_INTERVAL: '500ms',
-      MESHLESS_PONG_TIMEOUT: '5s',
-      MESHLESS_HEARTBEAT_INTERVAL: '200ms',
-      MESHLESS_HORIZON_POLL: '200ms',
-      MESHLESS_DRAIN_TIMEOUT: '5s',
+export async function spawnSyncServer(
+  natsUrl: string,
+  stateDir: string,
+  serverId: string,
+  listen = '127.0.0.1:0',
+): Promise<SyncProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      MESHLESS_BIN,
+      'sync',
+      '--insecure',
+      '--listen',
+      listen,
+      '--nats',
+      natsUrl,
+      '--state-dir',
+      stateDir,
+      '--server-id',
+      serverId,
+      '--metrics-port',
+      '0',
+    ],
+    {
+      env: {
+        ...process.env,
+        MESHLESS_LOG_LEVEL: 'info',
+        MESHLESS_PING_INTERVAL: '500ms',
+        MESHLESS_PONG_TIMEOUT: '5s',
+        MESHLESS_HEARTBEAT_INTERVAL: '200ms',
+        MESHLESS_HORIZON_POLL: '200ms',
+        MESHLESS_DRAIN_TIMEOUT: '5s',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let buffered = '';
   const waiters: Array<{ msg: string; resolve: (l: Record<string, unknown>) => void }> = [];
   child.stdout!.on('data', (d: Buffer) => {

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { hasNodeScope, inView, NODE_SCOPED_KINDS, nodeOfResource, scopeOf } from './views.js';
 
 test('the agent view: everything an agent needs, endpoints of its own node only', () => {
-  for (const k of ['Node', 'IPPool', 'IPAMBlock', 'BlockAffinity', 'Profile', 'NetworkPolicy', 'GlobalNetworkPolicy', 'LearnedRoute'] as const) {
+  for (const k of [
+    'Node',
+    'IPPool',
+    'IPAMBlock',
+    'BlockAffinity',
+    'Profile',
+    'NetworkPolicy',
+    'GlobalNetworkPolicy',
+    'LearnedRoute',
+  ] as const) {
     assert.equal(scopeOf('agent', k), 'all', k);
   }
   assert.equal(inView('agent', 'n1', 'WorkloadEndpoint', 'n1'), true);
@@ -14,8 +23,17 @@ test('the agent view: everything an agent needs, endpoints of its own node only'
 });
 
 test('the bgp view: what a route reflector needs, no endpoints', () => {
-  for (const k of ['Node', 'IPPool', 'IPAMBlock', 'BlockAffinity', 'BGPPeer', 'BGPConfiguration'] as const) assert.equal(scopeOf('bgp', k), 'all', k);
-  for (const k of ['WorkloadEndpoint', 'HostEndpoint', 'Profile', 'NetworkPolicy', 'GlobalNetworkPolicy', 'LearnedRoute'] as const) assert.equal(scopeOf('bgp', k), 'none', k);
+  for (const k of ['Node', 'IPPool', 'IPAMBlock', 'BlockAffinity', 'BGPPeer', 'BGPConfiguration'] as const)
+    assert.equal(scopeOf('bgp', k), 'all', k);
+  for (const k of [
+    'WorkloadEndpoint',
+    'HostEndpoint',
+    'Profile',
+    'NetworkPolicy',
+    'GlobalNetworkPolicy',
+    'LearnedRoute',
+  ] as const)
+    assert.equal(scopeOf('bgp', k), 'none', k);
   assert.equal(hasNodeScope('bgp'), false);
   assert.deepEqual([...NODE_SCOPED_KINDS].sort(), ['HostEndpoint', 'WorkloadEndpoint']);
 });

@@ -236,7 +236,10 @@ function serve(server: Server, sessions: Session[]): void {
           send(encodeMessage(KEEPALIVE, s.opts));
         } else if (message.type === MessageType.Update && isEndOfRib(message)) {
           s.endOfRib = true;
-        } else if (message.type === MessageType.RouteRefresh && message.subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
+        } else if (
+          message.type === MessageType.RouteRefresh &&
+          message.subtype === RouteRefreshSubtype.EndOfRouteRefresh
+        ) {
           s.refreshDone = true;
         } else if (message.type === MessageType.Notification) {
           s.notified = true;
@@ -291,8 +294,11 @@ async function main(): Promise<void> {
       'ipv6',
     );
 
-    const find = (d: Daemon, f: 'ipv4' | 'ipv6'): Session | undefined => sessions.find((s) => s.daemon === d && s.family === f);
-    const all = (Object.keys(PEERS) as Daemon[]).flatMap((d) => (['ipv4', 'ipv6'] as const).map((f) => [d, f] as const));
+    const find = (d: Daemon, f: 'ipv4' | 'ipv6'): Session | undefined =>
+      sessions.find((s) => s.daemon === d && s.family === f);
+    const all = (Object.keys(PEERS) as Daemon[]).flatMap((d) =>
+      (['ipv4', 'ipv6'] as const).map((f) => [d, f] as const),
+    );
     await until('End-of-RIB on every session', () => all.every(([d, f]) => find(d, f)?.endOfRib), 90_000);
     await new Promise((r) => setTimeout(r, 1500));
 
@@ -308,18 +314,27 @@ async function main(): Promise<void> {
     }
     await until(
       'route refresh answers',
-      () => (Object.keys(PEERS) as Daemon[]).every((d) => !find(d, 'ipv4')!.opts!.enhancedRouteRefresh || find(d, 'ipv4')!.refreshDone),
+      () =>
+        (Object.keys(PEERS) as Daemon[]).every(
+          (d) => !find(d, 'ipv4')!.opts!.enhancedRouteRefresh || find(d, 'ipv4')!.refreshDone,
+        ),
       15_000,
     ).catch((e: Error) => console.warn(e.message));
     await new Promise((r) => setTimeout(r, 1500));
 
     // Administrative shutdown with an RFC 9003 message, as each daemon sends it.
     await bird.birdc('disable b4 "golden capture: maintenance"');
-    await frr.vtysh('configure terminal', `router bgp ${AS}`, `neighbor ${US4} shutdown message golden capture: maintenance`);
-    await gobgp.gobgp('neighbor', US4, 'shutdown', '--reason', 'golden capture: maintenance');
-    await until('Cease NOTIFICATIONs', () => (Object.keys(PEERS) as Daemon[]).every((d) => find(d, 'ipv4')!.notified), 15_000).catch(
-      (e: Error) => console.warn(e.message),
+    await frr.vtysh(
+      'configure terminal',
+      `router bgp ${AS}`,
+      `neighbor ${US4} shutdown message golden capture: maintenance`,
     );
+    await gobgp.gobgp('neighbor', US4, 'shutdown', '--reason', 'golden capture: maintenance');
+    await until(
+      'Cease NOTIFICATIONs',
+      () => (Object.keys(PEERS) as Daemon[]).every((d) => find(d, 'ipv4')!.notified),
+      15_000,
+    ).catch((e: Error) => console.warn(e.message));
 
     for (const s of sessions.filter((x) => find(x.daemon, x.family) === x)) {
       const dir = join(OUT, s.daemon);

@@ -7,7 +7,14 @@ import { clientChannel } from '../../../../shared/tls/index.js';
 
 const [address, credentials, count] = process.argv.slice(2);
 const channel = clientChannel(credentials || undefined, ['datastore']);
-const clients = Array.from({ length: 20 }, () => new DatastoreServiceClient(address!, channel.credentials, { ...channel.options, 'grpc.use_local_subchannel_pool': 1 }));
+const clients = Array.from(
+  { length: 20 },
+  () =>
+    new DatastoreServiceClient(address!, channel.credentials, {
+      ...channel.options,
+      'grpc.use_local_subchannel_pool': 1,
+    }),
+);
 const state = { answered: 0, opened: 0, live: 0, refused: 0, other: 0, refusal: '', error: '' };
 for (let i = 0; i < Number(count); i++) {
   const call = clients[i % clients.length]!.watch({ revision: 0, kinds: [] }, new Metadata());
