@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, RESOURCES_BUCKET } from '../../services/shared/nats/index.js';
-import { freePort, waitFor } from '../../services/shared/testing/index.js';
+import { freePort, waitFor, waitForReplicas } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { startCluster } from './testing.js';
 
@@ -53,19 +53,7 @@ test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster 
     const nc = await connectNats(urls, 'nats3-test', undefined, join(dataDir, 'pki', 'datastore'));
     try {
       const jsm = await jetstreamManager(nc);
-      await waitFor(
-        'the resources bucket at 3 replicas, every replica current',
-        async () => {
-          const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
-          return (
-            info.config.num_replicas === 3 &&
-            (info.cluster?.replicas ?? []).length === 2 &&
-            info.cluster!.replicas!.every((r) => r.current)
-          );
-        },
-        60_000,
-        500,
-      );
+      await waitForReplicas(jsm, `KV_${RESOURCES_BUCKET}`, 3, 60_000, 500);
     } finally {
       await nc.close();
     }

@@ -17,6 +17,7 @@ import {
   NATS_SERVER_BIN,
   startNatsCluster,
   waitFor,
+  waitForReplicas,
   type NatsClusterHandle,
   type TestPki,
 } from '../testing/index.js';
@@ -81,19 +82,7 @@ test('the cluster forms over TLS routes and serves R3 buckets through the loss o
   const nc = await connectNats(cluster.urls, 'routes-test', undefined, dirs.datastore);
   try {
     const jsm = await jetstreamManager(nc);
-    await waitFor(
-      'the resources bucket at 3 replicas, every replica current',
-      async () => {
-        const info = await jsm.streams.info(`KV_${RESOURCES_BUCKET}`);
-        return (
-          info.config.num_replicas === 3 &&
-          (info.cluster?.replicas ?? []).length === 2 &&
-          info.cluster!.replicas!.every((r) => r.current)
-        );
-      },
-      30_000,
-      250,
-    );
+    await waitForReplicas(jsm, `KV_${RESOURCES_BUCKET}`, 3, 30_000, 250);
   } finally {
     await nc.close();
   }

@@ -7,5 +7,5 @@ export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
 export { launchChromium, chromiumMissing, CHROMIUM_BIN } from './chromium.js';
 export type { Browser, BrowserPage } from './chromium.js';
-export { startNatsCluster } from './nats-cluster.js';
+export { startNatsCluster, waitForReplicas } from './nats-cluster.js';
 export type { NatsClusterHandle, NatsClusterMemberConfig } from './nats-cluster.js';

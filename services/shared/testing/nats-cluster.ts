@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { freePort, waitFor } from './ports.js';
 import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 export interface NatsClusterHandle {
@@ -66,4 +67,26 @@ export async function startNatsCluster(
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits until STREAM runs at REPLICAS replicas with every follower current (the cluster formed and caught up). */
+export async function waitForReplicas(
+  jsm: JetStreamManager,
+  stream: string,
+  replicas: number,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<void> {
+  await waitFor(
+    `stream ${stream} at ${replicas} replicas, every replica current`,
+    async () => {
+      const info = await jsm.streams.info(stream);
+      const followers = info.cluster?.replicas ?? [];
+      return (
+        info.config.num_replicas === replicas && followers.length === replicas - 1 && followers.every((r) => r.current)
+      );
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
