@@ -16,7 +16,7 @@
 // histograms (loadtest/report); --report FILE.html adds the latency CDF against the floor and the
 // CPU and memory of every process over time.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
@@ -25,7 +25,7 @@ import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
 import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.js';
-import { freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
+import { createTestPki, freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { cpuSeconds, now, rssBytes } from './proc.js';
@@ -46,6 +46,8 @@ Usage: npm run bench:fanout -- [options]
   --policies N      NetworkPolicies in the dataset (default 500)
   --workers W       agent worker processes (default: one per 2,500 agents, at most 4)
   --compression C   gzip, deflate or none (default gzip)
+  --tls             sync servers serve mutual TLS (a throw-away CA; agents present a read-only
+                    certificate); the floor stays plain TCP
   --json            print only the JSON result line on stdout
   -h, --help        this help
 `;
@@ -58,6 +60,7 @@ const args = benchArgs('bench:fanout', USAGE, {
   policies: { type: 'string', default: '500' },
   workers: { type: 'string' },
   compression: { type: 'string', default: 'gzip' },
+  tls: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 });
 
@@ -110,7 +113,7 @@ function spawnService(args: string[], env: Record<string, string>, nodeArgs: str
 }
 
 /** A `meshless sync` process; its address and readiness come from its JSON log. */
-function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise<ServerProc> {
+function startSyncServer(natsUrl: string, stateDir: string, id: string, credentials?: string): Promise<ServerProc> {
   // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
   const profile = process.env.FANOUT_PROFILE_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`]
@@ -118,7 +121,7 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string): Promise
   const child = spawnService(
     [
       'sync',
-      '--insecure',
+      ...(credentials ? ['--credentials', credentials] : ['--insecure']),
       '--listen',
       '127.0.0.1:0',
       '--nats',
@@ -176,6 +179,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshless-fanout-'));
   const children: ChildProcess[] = [];
   const nats = await startNatsServer({ storeDir: join(dir, 'nats') });
+  let pki: Awaited<ReturnType<typeof createTestPki>> | undefined;
   try {
     say(`nats at ${nats.url}; starting the datastore`);
     const dsPort = await freePort();
@@ -219,8 +223,21 @@ async function main(): Promise<void> {
     await kv.put(MARKER_KEY, markerJson(0, 0));
     say(`loaded ${loaded} resources in ${((now() - t0Load) / 1000).toFixed(1)} s`);
 
+    // --tls: a throw-away CA; each server a sync-server certificate for 127.0.0.1, the agents one
+    // read-only certificate (the role a load test may sync any node's view with).
+    pki = args.values.tls ? await createTestPki() : undefined;
+    const clientTls = pki
+      ? await (async () => {
+          const creds = await pki.issue('read-only', 'fanout-bench');
+          const read = (f: string) => readFileSync(join(creds, f), 'utf8');
+          return { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key') };
+        })()
+      : undefined;
     const syncs: ServerProc[] = [];
-    for (let s = 0; s < servers; s++) syncs.push(await startSyncServer(nats.url, join(dir, `sync-${s}`), `s${s}`));
+    for (let s = 0; s < servers; s++) {
+      const credentials = pki ? await pki.issue('sync-server', `s${s}`, { hosts: ['127.0.0.1'] }) : undefined;
+      syncs.push(await startSyncServer(nats.url, join(dir, `sync-${s}`), `s${s}`, credentials));
+    }
     children.push(...syncs.map((s) => s.child));
     syncs.forEach((s, i) => run.sampler.watch(`sync server s${i}`, s.child.pid!));
     await Promise.all(syncs.map((s) => s.ready));
@@ -293,6 +310,7 @@ async function main(): Promise<void> {
           compression,
           agents: perWorker[i]!,
           totalAgents: agents,
+          ...(clientTls ? { tls: clientTls } : {}),
         } satisfies ToWorker),
     );
     const synced = await insync;
@@ -450,6 +468,7 @@ async function main(): Promise<void> {
       dataset: { ...size, resources: loaded },
       workers: workerCount,
       compression: compressionName,
+      tls: args.values.tls,
       directWrites: process.env.MESHLESS_DIRECT_WRITES !== 'false',
       inSyncSeconds: Math.round(inSyncSeconds * 100) / 100,
       coldStartCpuSeconds: Math.round(coldStartCpuSeconds * 100) / 100,
@@ -530,6 +549,7 @@ async function main(): Promise<void> {
     for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await nats.stop();
     rmSync(dir, { recursive: true, force: true });
+    pki?.remove();
   }
 }
 

@@ -8,6 +8,8 @@ export type ToWorker =
       compression: SyncCompression[];
       agents: Array<{ index: number; node: string }>;
       totalAgents: number;
+      /** --tls: the CA, client certificate and key (PEM) every stream presents to the servers. */
+      tls?: { ca: string; cert: string; key: string };
     }
   | { type: 'failover-watch'; endpoint: string }
   | { type: 'floor-connect'; port: number; count: number; frameBytes: number }

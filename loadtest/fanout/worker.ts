@@ -7,6 +7,7 @@
 // measurement. Talks to the coordinator (main.ts) over the fork IPC channel.
 import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import {
   SyncCompression,
   SyncFeature,
@@ -35,6 +36,8 @@ const MARKER = Buffer.from(MARKER_KEY);
 const CHANGE_RE = /"bench\/change":"(\d+)"/;
 
 const send = (m: unknown) => process.send!(m);
+/** --tls: the client's credentials, set by the coordinator's connect message. */
+let tlsContext: SecureContext | undefined;
 
 class BenchStream {
   revision = 0;
@@ -86,9 +89,16 @@ class BenchStream {
       Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
     ];
     // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
-    const session = http2Connect(`http://${endpoint}`, {
-      createConnection: () => connect({ host, port, noDelay: true }),
-    });
+    // With --tls every stream is its own mutual-TLS connection (one shared context, as an agent
+    // has one certificate), like an agent talking to a server that is not --insecure.
+    const session = tlsContext
+      ? http2Connect(`https://${endpoint}`, {
+          createConnection: () =>
+            tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true),
+        })
+      : http2Connect(`http://${endpoint}`, {
+          createConnection: () => connect({ host, port, noDelay: true }),
+        });
     this.session = session;
     let ended = false;
     const end = (next: string | undefined) => {
@@ -249,6 +259,7 @@ function checkFailover(): void {
 process.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'connect': {
+      if (msg.tls) tlsContext = createSecureContext(msg.tls);
       let insyncReported = false;
       const onInSync = () => {
         checkFailover();
