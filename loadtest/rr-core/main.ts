@@ -31,10 +31,8 @@ import {
   type PathAttributes,
   type Prefix,
   type UpdateMessage,
-} from '../../services/bgp/src/codec/index.js';
-import { Rib } from '../../services/rr/src/rib/index.js';
-import { Exporter, type ExportSink } from '../../services/rr/src/reflect/exporter.js';
-import { PeerPolicy } from '../../services/rr/src/policy/peer-policy.js';
+} from '../../services/bgp/index.js';
+import { Exporter, PeerPolicy, Rib, type ExportSink } from '../../services/rr/testing.js';
 
 const USAGE = `Route reflector core benchmark: import, best path and export of a table, in one process.
 

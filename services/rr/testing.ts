@@ -1,5 +1,6 @@
-// Test fixtures of the reflector, for its tests and the chaos suite: in-process reflectors in a
-// network namespace and BIRD/GoBGP client configurations. Services use ./index.ts.
+// Test fixtures of the reflector, for its tests, the chaos suite and the benchmarks: in-process
+// reflectors in a network namespace, BIRD/GoBGP client configurations, and the RIB, policy and
+// exporter on their own (bench:rr-core drives them without sockets). Services use ./index.ts.
 export {
   birdSkipReason,
   reflectorSettings,
@@ -10,3 +11,6 @@ export {
   blocks,
 } from './src/testing/lab.js';
 export type { BirdNeighbor } from './src/testing/lab.js';
+export { Rib } from './src/rib/index.js';
+export { Exporter, type ExportSink } from './src/reflect/exporter.js';
+export { PeerPolicy } from './src/policy/peer-policy.js';
