@@ -12,5 +12,5 @@ export {
 } from './src/testing/lab.js';
 export type { BirdNeighbor } from './src/testing/lab.js';
 export { Rib } from './src/rib/index.js';
-export { Exporter, type ExportSink } from './src/reflect/exporter.js';
+export { Exporter, type ExportSink } from './src/export/exporter.js';
 export { PeerPolicy } from './src/policy/peer-policy.js';

@@ -15,7 +15,7 @@ import {
   type RouteReflectorAdminServiceServer,
 } from '../../../../proto/gen/meshless/v1/rr_admin.js';
 import type { Reflector } from '../reflector/reflector.js';
-import { canonicalAddress } from '../bgp.js';
+import { canonicalAddress } from '../../../bgp/index.js';
 import { checkShutdownMessage, peersView, routesView, statusView } from './views.js';
 
 export interface AdminServer {

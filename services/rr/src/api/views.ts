@@ -9,7 +9,7 @@ import type {
   PrefixRoutes,
   RoutePath,
 } from '../../../../proto/gen/meshless/v1/rr_admin.js';
-import { AsPathSegmentType, formatCommunity, parsePrefix, prefixToString, type Prefix } from '../bgp.js';
+import { AsPathSegmentType, formatCommunity, parsePrefix, prefixToString, type Prefix } from '../../../bgp/index.js';
 import { NONE, RouteFlag, type RouteView } from '../rib/index.js';
 import type { Reflector } from '../reflector/reflector.js';
 

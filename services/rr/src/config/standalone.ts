@@ -17,8 +17,8 @@ import {
   type ReflectorSettings,
   type StaticRoute,
 } from './types.js';
-import type { NextHopMode } from '../reflect/rules.js';
-import { parsePrefix, prefixToString } from '../bgp.js';
+import type { NextHopMode } from '../export/rules.js';
+import { parsePrefix, prefixToString } from '../../../bgp/index.js';
 import { keyFromEnv, keyFromFile, keyPath } from './password.js';
 
 export interface ServiceSettings {

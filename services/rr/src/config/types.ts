@@ -2,7 +2,7 @@
 // mode, BGPConfiguration / BGPPeer / Node resources in datastore mode).
 
 import type { BgpFilter } from '../policy/filter.js';
-import type { NextHopMode } from '../reflect/rules.js';
+import type { NextHopMode } from '../export/rules.js';
 
 export type FamilyName = 'ipv4-unicast' | 'ipv6-unicast';
 

@@ -38,7 +38,7 @@ import {
   type BGPPeer,
   type Node,
 } from '../../../shared/resources/index.js';
-import { Origin, parsePrefix, type PathAttributes } from '../bgp.js';
+import { Origin, parsePrefix, type PathAttributes } from '../../../bgp/index.js';
 import { parseBgpFilter, parseCommunity, type BgpFilter } from '../policy/filter.js';
 import { PRIORITY_BASE } from '../policy/filter.js';
 import {
@@ -48,7 +48,7 @@ import {
   type ReflectorSettings,
 } from '../config/types.js';
 import type { OriginatedRoute } from '../reflector/static-routes.js';
-import type { NextHopMode } from '../reflect/rules.js';
+import type { NextHopMode } from '../export/rules.js';
 import type { ClusterModel } from './model.js';
 
 /** Calico's default AS (BGPConfiguration asNumber default). */

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { learnedRouteName, type LearnedRouteSpec } from '../../../shared/resources/index.js';
 import type { DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { NotFoundError } from '../../../shared/errors/index.js';
-import { AsPathSegmentType, formatCommunity, prefixToString } from '../bgp.js';
+import { AsPathSegmentType, formatCommunity, prefixToString } from '../../../bgp/index.js';
 import { NONE, type Rib } from '../rib/index.js';
 
 export interface PublisherOptions {

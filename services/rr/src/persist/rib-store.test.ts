@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { RibStore, LOCAL_PEER_KEY } from './rib-store.js';
 import { Rib } from '../rib/rib.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
-import { parsePrefix, prefixToString, type PathAttributes } from '../bgp.js';
+import { parsePrefix, prefixToString, type PathAttributes } from '../../../bgp/index.js';
 
 const log = pino({ level: 'silent' });
 const ID = { asNumber: 65000, routerId: '10.255.0.1', clusterId: '10.255.0.1' };

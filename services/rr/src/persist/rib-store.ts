@@ -23,7 +23,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
-import type { PathAttributes, Prefix } from '../bgp.js';
+import type { PathAttributes, Prefix } from '../../../bgp/index.js';
 import type { AttrSet, Rib, RibReader } from '../rib/index.js';
 
 export const LOCAL_PEER_KEY = 'local';

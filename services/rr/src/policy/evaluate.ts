@@ -1,7 +1,7 @@
 // Evaluation of compiled filter rules against one route, and the operations of an accepting rule.
 // Pure functions over codec PathAttributes; never throws.
 
-import { AsPathSegmentType, type AsPathSegment, type PathAttributes } from '../bgp.js';
+import { AsPathSegmentType, type AsPathSegment, type PathAttributes } from '../../../bgp/index.js';
 import { PRIORITY_BASE, type CidrMatch, type CommunityValue, type FilterOperation, type FilterRule } from './filter.js';
 
 /** What a rule can look at. `network` is the full 4- or 16-octet address. */

@@ -6,7 +6,7 @@
 // error; evaluation is in evaluate.ts.
 
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { LargeCommunity } from '../bgp.js';
+import type { LargeCommunity } from '../../../bgp/index.js';
 
 export type MatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
 

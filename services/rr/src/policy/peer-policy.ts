@@ -13,7 +13,7 @@
 
 import { evaluateRules, rulesDependOnPrefix, type RouteFacts } from './evaluate.js';
 import type { BgpFilter, FilterRule } from './filter.js';
-import type { PathAttributes } from '../bgp.js';
+import type { PathAttributes } from '../../../bgp/index.js';
 
 export type PeerType = 'eBGP' | 'iBGP';
 

@@ -4,7 +4,7 @@ import { parseBgpFilter, parseCommunity } from './filter.js';
 import { evaluateRules, type RouteFacts } from './evaluate.js';
 import { PeerPolicy } from './peer-policy.js';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { PathAttributes } from '../bgp.js';
+import type { PathAttributes } from '../../../bgp/index.js';
 
 const attrs: PathAttributes = {
   origin: 0,

@@ -16,7 +16,7 @@ import {
   type Netns,
 } from '../testing/lab.js';
 import { parseBgpFilter } from '../policy/filter.js';
-import { parsePrefix } from '../bgp.js';
+import { parsePrefix } from '../../../bgp/index.js';
 import type { Reflector } from './reflector.js';
 
 const skip = netnsSkipReason() ?? birdSkipReason();

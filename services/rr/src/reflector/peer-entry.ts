@@ -2,7 +2,7 @@
 // the state of its current session, which starts afresh with every session (`resetSession`).
 
 import { isDeepStrictEqual } from 'node:util';
-import type { NegotiatedOptions } from '../bgp.js';
+import type { NegotiatedOptions } from '../../../bgp/index.js';
 import type { PeerSettings } from '../config/types.js';
 import type { PeerKind } from '../rib/rib.js';
 

@@ -25,12 +25,12 @@ import {
   type PeerConfig,
   type Prefix,
   type UpdateEvent,
-} from '../bgp.js';
+} from '../../../bgp/index.js';
 import { Rib, type PeerKind, type RibPeer, type RibPeerInfo } from '../rib/rib.js';
 import type { AttrSet } from '../rib/attr-set.js';
-import { Exporter, type ExportSink } from '../reflect/exporter.js';
-import type { GroupSpec } from '../reflect/update-group.js';
-import type { TargetKind } from '../reflect/rules.js';
+import { Exporter, type ExportSink } from '../export/exporter.js';
+import type { GroupSpec } from '../export/update-group.js';
+import type { TargetKind } from '../export/rules.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
 import type { FamilyName, PeerSettings, ReflectorSettings } from '../config/types.js';
 import { samePeerSettings } from '../config/equal.js';
@@ -259,7 +259,7 @@ export class Reflector {
 
   /**
    * The routes just originated or withdrawn came from traced changes: the UPDATEs they cause are
-   * sent under these trace contexts (W3C traceparents; see reflect/send-trace.ts).
+   * sent under these trace contexts (W3C traceparents; see export/send-trace.ts).
    */
   traceOrigination(traceparents: readonly string[]): void {
     this.exporter.traces.add(traceparents);

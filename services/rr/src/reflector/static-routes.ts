@@ -1,6 +1,6 @@
 // Static routes from configuration (rr.yaml `routes:`) as originated routes.
 
-import { Origin, parsePrefix, type PathAttributes, type Prefix } from '../bgp.js';
+import { Origin, parsePrefix, type PathAttributes, type Prefix } from '../../../bgp/index.js';
 import { parseCommunity } from '../policy/filter.js';
 import type { StaticRoute } from '../config/types.js';
 

@@ -9,7 +9,7 @@
 // function of the import profile after the garbage collector, and the kept string was ~150 octets
 // per set, the largest single item of an AttrSet.
 
-import type { PathAttributes } from '../bgp.js';
+import type { PathAttributes } from '../../../bgp/index.js';
 
 const M1 = 0xcc9e2d51;
 const M2 = 0x1b873593;

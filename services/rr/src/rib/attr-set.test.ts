@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AttrTable, attrKey } from './attr-set.js';
 import { attrHash, attrsEqual } from './attr-hash.js';
-import type { PathAttributes } from '../bgp.js';
+import type { PathAttributes } from '../../../bgp/index.js';
 
 // Small domains so that equal sets (and near misses) come up often.
 const small = fc.integer({ min: 0, max: 2 });

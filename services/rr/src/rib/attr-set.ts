@@ -12,7 +12,7 @@
 // hash computed once per UPDATE costs nothing per prefix.
 
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
-import { AsPathSegmentType, WellKnownCommunity, type PathAttributes } from '../bgp.js';
+import { AsPathSegmentType, WellKnownCommunity, type PathAttributes } from '../../../bgp/index.js';
 import { attrHash, attrsEqual } from './attr-hash.js';
 import { NONE } from './dest-table.js';
 

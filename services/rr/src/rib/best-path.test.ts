@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { AttrTable } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate } from './best-path.js';
-import { AsPathSegmentType, type PathAttributes } from '../bgp.js';
+import { AsPathSegmentType, type PathAttributes } from '../../../bgp/index.js';
 
 const table = new AttrTable();
 

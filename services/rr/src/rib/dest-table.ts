@@ -8,7 +8,7 @@
 // Rejected alternative: Map<string, {routes: Route[]}> (GoBGP's shape). ~250 bytes per prefix
 // before any route, and a string key built per NLRI on the hot path.
 
-import type { Prefix } from '../bgp.js';
+import type { Prefix } from '../../../bgp/index.js';
 
 export const NONE = -1;
 

@@ -6,7 +6,13 @@ import { NONE } from './dest-table.js';
 import { LLGR_STALE, NO_LLGR } from './attr-set.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
 import { parseBgpFilter } from '../policy/filter.js';
-import { AsPathSegmentType, parsePrefix, prefixToString, type PathAttributes, type UpdateMessage } from '../bgp.js';
+import {
+  AsPathSegmentType,
+  parsePrefix,
+  prefixToString,
+  type PathAttributes,
+  type UpdateMessage,
+} from '../../../bgp/index.js';
 
 const ME = { localAs: 65000, routerId: '10.255.0.1', clusterId: '10.255.0.1', alwaysCompareMed: false };
 

@@ -12,7 +12,7 @@
 // A withdrawn route stays in its destination chain, flagged Dead, until finishDest: the exporter
 // can still see what it replaced. Hot-path methods return values, never throw.
 
-import { type PathAttributes, type Prefix, type UpdateMessage } from '../bgp.js';
+import { type PathAttributes, type Prefix, type UpdateMessage } from '../../../bgp/index.js';
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, stripNextHop, type AttrSet } from './attr-set.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';

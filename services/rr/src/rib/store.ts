@@ -10,7 +10,7 @@
 // Rejected alternative: readers indexing the typed arrays themselves (what they did): no call,
 // but every reader knew that a route is five arrays and a destination an IPv4 int or a v6 key.
 
-import type { Prefix } from '../bgp.js';
+import type { Prefix } from '../../../bgp/index.js';
 import { AttrTable, type AttrSet } from './attr-set.js';
 import { DestFlag, DestTable, NONE, growTypedArray as grow } from './dest-table.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';

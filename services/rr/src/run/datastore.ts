@@ -20,7 +20,7 @@ import type { OriginatedRoute } from '../reflector/static-routes.js';
 import type { Reflector } from '../reflector/reflector.js';
 import type { GracefulRestartSettings } from '../config/types.js';
 import { sameIdentity } from '../config/equal.js';
-import { parsePrefix, type BgpTransport } from '../bgp.js';
+import { parsePrefix, type BgpTransport } from '../../../bgp/index.js';
 import { DEFAULT_SECRETS_DIR, keyFromSecret } from '../config/password.js';
 import { attachServices, type AttachedServices } from './services.js';
 import type { RrHandle } from './standalone.js';
@@ -201,7 +201,7 @@ class DatastoreMode implements DatastoreHandle {
 
   private syncOrigination(rr: Reflector, routes: ReadonlyMap<string, OriginatedRoute>): void {
     // Traced changes since the last pass: an "rr originate" span each; when routes changed, the
-    // UPDATEs they cause are sent under those spans (reflect/send-trace.ts).
+    // UPDATEs they cause are sent under those spans (export/send-trace.ts).
     const traced = this.tracedChanges.splice(0);
     const hop = continueTraces('rr originate', traced, (c) => ({
       'meshless.node': this.o.node,

@@ -14,7 +14,7 @@ import type { Telemetry } from '../../../shared/telemetry/index.js';
 import { Reflector } from '../reflector/reflector.js';
 import type { ReflectorSettings } from '../config/types.js';
 import type { ServiceSettings } from '../config/standalone.js';
-import type { BgpTransport } from '../bgp.js';
+import type { BgpTransport } from '../../../bgp/index.js';
 import { LOCAL_PEER_KEY, RibStore, type RestoredRib, type RestoredRoute } from '../persist/rib-store.js';
 import type { AttrSet } from '../rib/attr-set.js';
 import { startAdminServer, type AdminServer } from '../api/admin-server.js';

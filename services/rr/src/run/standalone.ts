@@ -9,7 +9,7 @@ import { startTelemetry, type Telemetry } from '../../../shared/telemetry/index.
 import { Reflector } from '../reflector/reflector.js';
 import { staticRouteToOriginated } from '../reflector/static-routes.js';
 import type { StandaloneConfig } from '../config/standalone.js';
-import type { BgpTransport } from '../bgp.js';
+import type { BgpTransport } from '../../../bgp/index.js';
 import { attachServices, type AttachedServices } from './services.js';
 
 export interface RrHandle {

@@ -13,7 +13,7 @@
 // UPDATE handed to every member's socket (an object, a write request and a syscall per UPDATE
 // per member: at 300k prefixes × 100k sets, socket writes were the top of the CPU profile).
 
-import { MessageBuffer, packUpdatesWireInto, packWithdrawalsWireInto, type CodecOptions } from '../bgp.js';
+import { MessageBuffer, packUpdatesWireInto, packWithdrawalsWireInto, type CodecOptions } from '../../../bgp/index.js';
 import { growTypedArray as grow, type RibReader } from '../rib/index.js';
 import type { OutAttrs, UpdateGroup } from './update-group.js';
 

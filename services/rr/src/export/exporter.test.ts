@@ -13,7 +13,7 @@ import {
   type CodecOptions,
   type PathAttributes,
   type UpdateMessage,
-} from '../bgp.js';
+} from '../../../bgp/index.js';
 
 const ME = { localAs: 65000, routerId: '10.255.0.1', clusterId: '10.255.0.1', alwaysCompareMed: false };
 const CODEC: CodecOptions = { fourOctetAs: true, extendedMessage: false, addPath: [] };

@@ -14,7 +14,7 @@
 // another AS removed (RFC 4271 §5.1.4), next hop = ourselves unless configured "keep" (a route we
 // originate with an explicit next hop, e.g. a node's IPAM block, keeps it in "auto" mode).
 
-import { WellKnownCommunity, type PathAttributes } from '../bgp.js';
+import { WellKnownCommunity, type PathAttributes } from '../../../bgp/index.js';
 import { DEFAULT_LOCAL_PREF } from '../rib/attr-set.js';
 import type { PeerKind } from '../rib/rib.js';
 import { prependAsPath } from '../policy/evaluate.js';

@@ -16,7 +16,7 @@
 // cost is one more UPDATE, never a wrong one). Rejected: a WeakMap of per-set Maps keyed by a
 // source string, and a text key plus a Buffer per outbound set (~600 octets per set in all).
 
-import { encodeAttributes, type CodecOptions, type PathAttributes } from '../bgp.js';
+import { encodeAttributes, type CodecOptions, type PathAttributes } from '../../../bgp/index.js';
 import { NONE, growTypedArray, type AttrSet } from '../rib/index.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 import type { TargetSpec } from './rules.js';

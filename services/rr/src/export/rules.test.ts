@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockedByCommunity, mayReflect, outboundAttributes, type TargetKind, type TargetSpec } from './rules.js';
 import type { PeerKind } from '../rib/rib.js';
-import { WellKnownCommunity, type PathAttributes } from '../bgp.js';
+import { WellKnownCommunity, type PathAttributes } from '../../../bgp/index.js';
 
 const CLUSTER = '10.255.0.1';
 
