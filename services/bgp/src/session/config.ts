@@ -2,6 +2,7 @@
 // InvalidArgumentError naming the field, before any socket is opened.
 import { BlockList, isIP, isIPv4 } from 'node:net';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
+import type { FsmConfig } from '../fsm/index.js';
 import type {
   AddPathMode,
   DynamicPeerRange,
@@ -52,6 +53,23 @@ export const PEER_DEFAULTS = {
   families: ['ipv4-unicast', 'ipv6-unicast'] as FamilyName[],
   stalePathTime: 360,
 } as const;
+
+/** The FSM's settings for a peer: its timers and passivity, and our identity. */
+export function fsmConfig(config: ResolvedPeerConfig, local: { routerIdValue: number; localAs: number }): FsmConfig {
+  return {
+    localBgpId: local.routerIdValue,
+    localAs: local.localAs,
+    passive: config.passive,
+    holdTime: config.holdTime,
+    minHoldTime: config.minHoldTime,
+    ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
+    connectRetryTime: config.connectRetryTime,
+    openHoldTime: PEER_DEFAULTS.openHoldTime,
+    delayOpenTime: config.delayOpenTime,
+    idleHold: config.idleHold,
+    errorForgetTime: PEER_DEFAULTS.errorForgetTime,
+  };
+}
 
 const FAMILIES: readonly FamilyName[] = ['ipv4-unicast', 'ipv6-unicast'];
 

@@ -31,3 +31,13 @@ export function describeNotification(n: { code: number; subcode: number }, text?
   };
   return `${codes[n.code] ?? `code ${n.code}`} subcode ${n.subcode}${text ? `: "${text}"` : ''}`;
 }
+
+/**
+ * The error code for a message that failed to decode with something other than a BgpMessageError
+ * (a codec bug): the unspecific error of the message's kind, rather than taking the process down.
+ */
+export function errorCodeFor(frameType: number | undefined): number {
+  if (frameType === MessageType.Open) return ErrorCode.OpenMessage;
+  if (frameType === MessageType.Update) return ErrorCode.UpdateMessage;
+  return ErrorCode.MessageHeader;
+}

@@ -21,10 +21,8 @@ import {
   ErrorCode,
   MessageType,
   OpenMessageSubcode,
-  RouteRefreshSubtype,
   decodeNotification,
   decodeOpen,
-  decodeRouteRefresh,
   decodeUpdate,
   encodeMessage,
   endOfRib,
@@ -48,16 +46,18 @@ import {
   type FsmEvent,
   type SessionStateName,
 } from '../fsm/index.js';
-import { PEER_DEFAULTS, type ResolvedPeerConfig } from './config.js';
+import { fsmConfig, PEER_DEFAULTS, type ResolvedPeerConfig } from './config.js';
 import { Connection, type ConnectionHandlers } from './connection.js';
 import { GracefulRestartHelper } from './graceful-restart.js';
+import { PeerRecord } from './peer-record.js';
 import { PeerTimers } from './peer-timers.js';
 import type { SpeakerMetrics } from './metrics.js';
-import { describeNotification, notificationFor } from './notification-text.js';
+import { describeNotification, errorCodeFor, notificationFor } from './notification-text.js';
 import { buildOpen } from './open.js';
+import { readRefresh, refreshMarker, refreshRequest } from './route-refresh.js';
 import { connectPeer } from './security.js';
 import type { BgpTransport } from './transport.js';
-import type { NotificationRecord, PeerStatus, SpeakerEvents } from './types.js';
+import type { PeerStatus, SpeakerEvents } from './types.js';
 import { isEmptyUpdate, keepNegotiatedFamilies, treatAsWithdraw } from './update-handling.js';
 
 /** What a peer needs from its speaker. */
@@ -92,30 +92,15 @@ export class Peer {
   private readonly queue: FsmEvent[] = [];
   private dispatching = false;
   private session: { conn: Connection; negotiated: NegotiatedOptions; since: number } | undefined;
-  private flaps = 0;
-  private lastError: string | undefined;
-  private readonly notifications: { lastSent?: NotificationRecord; lastReceived?: NotificationRecord } = {};
-  private readonly received: Record<string, number> = {};
-  private readonly sent: Record<string, number> = {};
+  private readonly record: PeerRecord;
   private removed = false;
 
   constructor(config: ResolvedPeerConfig, host: PeerHost) {
     this.config = config;
     this.host = host;
     this.log = host.logger.child({ peer: config.address });
-    this.fsm = new Fsm({
-      localBgpId: host.routerIdValue,
-      localAs: host.localAs,
-      passive: config.passive,
-      holdTime: config.holdTime,
-      minHoldTime: config.minHoldTime,
-      ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
-      connectRetryTime: config.connectRetryTime,
-      openHoldTime: PEER_DEFAULTS.openHoldTime,
-      delayOpenTime: config.delayOpenTime,
-      idleHold: config.idleHold,
-      errorForgetTime: PEER_DEFAULTS.errorForgetTime,
-    });
+    this.record = new PeerRecord(config.address, host.metrics);
+    this.fsm = new Fsm(fsmConfig(config, host));
     this.gr = new GracefulRestartHelper(
       (e) => this.host.emit('staleRoutes', { peer: this.config.address, ...e }),
       config.gracefulRestart?.stalePathTime ?? PEER_DEFAULTS.stalePathTime,
@@ -149,12 +134,9 @@ export class Peer {
       description: this.config.description,
       negotiated: this.session?.negotiated,
       establishedAt: this.session?.since,
-      flaps: this.flaps,
-      lastError: this.lastError,
-      notifications: { ...this.notifications },
       outQueueBytes: this.outQueueBytes,
       staleFamilies: this.gr.families(),
-      messages: { received: { ...this.received }, sent: { ...this.sent } },
+      ...this.record.snapshot(),
     };
   }
 
@@ -235,39 +217,34 @@ export class Peer {
     let ok = true;
     if (messages instanceof Uint8Array) {
       ok = conn.write(messages);
-      this.countSent('UPDATE', 1);
+      this.record.countSent('UPDATE', 1);
     } else {
       ok = conn.writeMany(messages);
-      this.countSent('UPDATE', messages.length);
+      this.record.countSent('UPDATE', messages.length);
     }
     return ok;
   }
 
   sendEndOfRib(afi: number, safi: number): boolean {
     const { conn, negotiated } = this.requireSession('sendEndOfRib');
-    this.countSent('UPDATE', 1);
+    this.record.countSent('UPDATE', 1);
     return conn.write(encodeMessage(endOfRib(afi, safi), negotiated));
   }
 
   /** ROUTE-REFRESH (RFC 2918) asking the peer to re-send a family. */
   requestRefresh(afi: number, safi: number): void {
     const { conn, negotiated } = this.requireSession('refresh');
-    if (!negotiated.routeRefresh)
-      throw new FailedPreconditionError(`refresh: peer ${this.config.address} did not negotiate route refresh`);
-    conn.write(
-      encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype: RouteRefreshSubtype.Normal }, negotiated),
-    );
-    this.countSent('ROUTE-REFRESH', 1);
+    conn.write(refreshRequest(negotiated, this.config.address, afi, safi));
+    this.record.countSent('ROUTE-REFRESH');
   }
 
   /** BoRR/EoRR around a re-sent family (RFC 7313); false (nothing sent) without enhanced route refresh. */
   sendRefreshMarker(afi: number, safi: number, marker: 'begin' | 'end'): boolean {
     const { conn, negotiated } = this.requireSession('sendRefreshMarker');
-    if (!negotiated.enhancedRouteRefresh) return false;
-    const subtype =
-      marker === 'begin' ? RouteRefreshSubtype.BeginningOfRouteRefresh : RouteRefreshSubtype.EndOfRouteRefresh;
-    conn.write(encodeMessage({ type: MessageType.RouteRefresh, afi, safi, subtype }, negotiated));
-    this.countSent('ROUTE-REFRESH', 1);
+    const message = refreshMarker(negotiated, afi, safi, marker);
+    if (!message) return false;
+    conn.write(message);
+    this.record.countSent('ROUTE-REFRESH');
     return true;
   }
 
@@ -317,11 +294,7 @@ export class Peer {
         const routine =
           n.code === ErrorCode.Cease &&
           (n.subcode === CeaseSubcode.ConnectionCollisionResolution || n.subcode === CeaseSubcode.ConnectionRejected);
-        if (!routine || this.session?.conn.id === a.conn) {
-          this.lastError = `sent ${text}`;
-          this.notifications.lastSent = { code: n.code, subcode: n.subcode, text, at: Date.now() };
-        }
-        this.host.metrics.notification(this.config.address, 'sent', n.code, n.subcode);
+        this.record.notification('sent', n, text, !routine || this.session?.conn.id === a.conn);
         this.write(a.conn, encodeMessage(n, BASELINE_CODEC_OPTIONS), 'NOTIFICATION');
         return;
       }
@@ -376,7 +349,7 @@ export class Peer {
       // Our SYNs went unanswered for a whole ConnectRetry: say so (with TCP-MD5 this is what a
       // key mismatch looks like, the peer's kernel drops the SYNs without a word).
       const md5 = this.config.tcpMd5 ? ' (TCP-MD5 is on: the peer drops SYNs with another key or none)' : '';
-      this.lastError = `connect to ${this.config.address}:${this.config.port}: no answer${md5}`;
+      this.record.lastError = `connect to ${this.config.address}:${this.config.port}: no answer${md5}`;
     }
     this.dispatch(event);
   }
@@ -410,7 +383,7 @@ export class Peer {
         // A peer that cannot get its key or GTSM says so once, loudly; refused connects are routine.
         if (secured) this.noteError(text);
         else this.log.debug({ conn: id, err: err.code ?? err.message }, 'connect failed');
-        this.lastError = text;
+        this.record.lastError = text;
         this.dispatch({ type: 'TcpConnectFailed', conn: id });
       },
     );
@@ -418,8 +391,8 @@ export class Peer {
 
   /** Records why the peer cannot come up (shown in its status), logging each new reason once. */
   noteError(text: string): void {
-    if (text !== this.lastError) this.log.warn(text);
-    this.lastError = text;
+    if (text !== this.record.lastError) this.log.warn(text);
+    this.record.lastError = text;
   }
 
   private attach(id: ConnectionId, direction: 'incoming' | 'outgoing', socket: Socket): void {
@@ -428,7 +401,7 @@ export class Peer {
       framingError: (c, err) => this.messageError(c, err),
       closed: (c, reason) => {
         this.log.info({ conn: c.id, reason }, 'connection closed');
-        if (this.fsm.connection(c.id)) this.lastError = reason;
+        if (this.fsm.connection(c.id)) this.record.lastError = reason;
         this.dispatch({ type: 'TcpClosed', conn: c.id });
       },
       drained: (c) => {
@@ -447,12 +420,7 @@ export class Peer {
     const conn = this.conns.get(id);
     if (!conn) return;
     conn.write(bytes);
-    this.countSent(type, 1);
-  }
-
-  private countSent(type: string, n: number): void {
-    this.sent[type] = (this.sent[type] ?? 0) + n;
-    for (let i = 0; i < n; i++) this.host.metrics.sent(this.config.address, type);
+    this.record.countSent(type, 1);
   }
 
   /**
@@ -463,27 +431,19 @@ export class Peer {
   private messageError(conn: Connection, err: unknown, frameType?: number): void {
     if (!(err instanceof BgpMessageError)) {
       this.log.error({ conn: conn.id, err }, 'internal error while decoding a message');
-      const code =
-        frameType === MessageType.Open
-          ? ErrorCode.OpenMessage
-          : frameType === MessageType.Update
-            ? ErrorCode.UpdateMessage
-            : ErrorCode.MessageHeader;
-      this.lastError = `internal error: ${(err as Error).message}`;
-      this.dispatch({ type: 'MessageError', conn: conn.id, code, subcode: 0 });
+      this.record.lastError = `internal error: ${(err as Error).message}`;
+      this.dispatch({ type: 'MessageError', conn: conn.id, code: errorCodeFor(frameType), subcode: 0 });
       return;
     }
     this.log.warn({ conn: conn.id, code: err.code, subcode: err.subcode }, `bad message: ${err.message}`);
-    this.lastError = err.message;
+    this.record.lastError = err.message;
     this.dispatch({ type: 'MessageError', conn: conn.id, code: err.code, subcode: err.subcode, data: err.data });
   }
 
   // --- receiving ------------------------------------------------------------------------------
 
   private onFrame(conn: Connection, frame: Frame): boolean {
-    const type = messageTypeName(frame.type);
-    this.received[type] = (this.received[type] ?? 0) + 1;
-    this.host.metrics.received(this.config.address, type);
+    this.record.countReceived(messageTypeName(frame.type));
     try {
       switch (frame.type) {
         case MessageType.Open:
@@ -496,9 +456,7 @@ export class Peer {
           const n = decodeNotification(frame.body);
           const text = describeNotification(n, shutdownCommunication(n));
           this.log.warn({ conn: conn.id, code: n.code, subcode: n.subcode }, `received NOTIFICATION ${text}`);
-          this.lastError = `received ${text}`;
-          this.host.metrics.notification(this.config.address, 'received', n.code, n.subcode);
-          this.notifications.lastReceived = { code: n.code, subcode: n.subcode, text, at: Date.now() };
+          this.record.notification('received', n, text);
           this.dispatch({
             type: 'NotificationReceived',
             conn: conn.id,
@@ -597,25 +555,14 @@ export class Peer {
       this.dispatch({ type: 'UpdateReceived', conn: conn.id });
       return;
     }
-    const rr = decodeRouteRefresh(frame.message);
+    const ask = readRefresh(frame.message, session.negotiated);
     this.dispatch({ type: 'UpdateReceived', conn: conn.id });
-    const n = session.negotiated;
-    // RFC 2918 §4: ignore a refresh we did not negotiate or for a family we did not advertise.
-    if (!n.routeRefresh || !n.families.some((f) => f.afi === rr.afi && f.safi === rr.safi)) {
-      this.log.warn({ afi: rr.afi, safi: rr.safi }, 'ROUTE-REFRESH for a family or capability not negotiated: ignored');
-      return;
-    }
-    const kind =
-      rr.subtype === RouteRefreshSubtype.Normal
-        ? 'request'
-        : rr.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh
-          ? 'begin'
-          : rr.subtype === RouteRefreshSubtype.EndOfRouteRefresh
-            ? 'end'
-            : undefined;
-    // RFC 7313 §3: other subtypes are ignored; BoRR/EoRR only count with enhanced route refresh.
-    if (!kind || (kind !== 'request' && !n.enhancedRouteRefresh)) return;
-    this.host.emit('routeRefresh', { peer: this.config.address, afi: rr.afi, safi: rr.safi, kind });
+    if (ask?.kind === 'not-negotiated')
+      this.log.warn(
+        { afi: ask.afi, safi: ask.safi },
+        'ROUTE-REFRESH for a family or capability not negotiated: ignored',
+      );
+    else if (ask) this.host.emit('routeRefresh', { peer: this.config.address, ...ask });
   }
 
   // --- session up / down ----------------------------------------------------------------------
@@ -645,8 +592,7 @@ export class Peer {
     const session = this.session;
     if (!session || session.conn.id !== id) return;
     this.session = undefined;
-    this.flaps++;
-    this.host.metrics.flap(this.config.address);
+    this.record.flap();
     const retained = this.removed
       ? []
       : this.gr.sessionLost(

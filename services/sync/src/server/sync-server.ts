@@ -2,7 +2,7 @@
 // SyncService streaming views of it to agents and route reflectors. This file is the wiring and
 // the decisions: handshake (validate, authorize, admit), resume or snapshot, fan-out of changes
 // (deltas.ts) and pings to live streams, shedding and draining. Each stream owns its lifecycle
-// (client-stream.ts); the server keeps the sets they are in. Protocol:
+// (client-stream.ts); the sets they are in live in stream-index.ts. Protocol:
 // proto/meshless/v1/sync.proto; design and rejected alternatives: services/sync/DESIGN.md.
 //
 // Life of a stream (the phases of ClientStream)
@@ -15,7 +15,7 @@ import { Server, ServerCredentials, status, type ConnectionInjector, type Server
 import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { resourceKey } from '../../../shared/nats/index.js';
-import { describeCaller, type Caller } from '../../../shared/tls/index.js';
+import { describeCaller } from '../../../shared/tls/index.js';
 import {
   SyncReconnectReason,
   SyncRequest,
@@ -24,11 +24,12 @@ import {
 } from '../../../../proto/gen/meshless/v1/sync.js';
 import { Cache, DatastoreFollower } from '../cache/index.js';
 import { RAW_SYNC_SERVICE, compressionName, encodeFrame, validateHello } from '../protocol/index.js';
-import { SYNCER_TYPES, hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
+import { hasNodeScope, inView, scopeOf } from '../view/index.js';
 import { authorizeHello } from './authorize.js';
 import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
 import { pushDeltaTasks } from './deltas.js';
+import { StreamIndex } from './stream-index.js';
 import { Fanout } from './fanout.js';
 import { SharedFrames } from './shared-frames.js';
 import { listen } from './listener.js';
@@ -48,23 +49,10 @@ export class SyncServer {
   private listener: TcpServer | undefined;
   private injector: ConnectionInjector | undefined;
   private readonly follower: DatastoreFollower;
-  private readonly streams = new Set<ClientStream>();
-  private readonly live: Record<SyncerType, Set<ClientStream>> = { agent: new Set(), bgp: new Set() };
-  private readonly liveByNode: Record<SyncerType, Map<string, Set<ClientStream>>> = {
-    agent: new Map(),
-    bgp: new Map(),
-  };
-  /** Accepted streams resuming from a revision the cache has not reached yet. */
-  private readonly waiting = new Set<ClientStream>();
-  /** Who opened each stream (from its TLS session). */
-  private readonly callers = new WeakMap<ClientStream, Caller>();
-  /** The one stream of each node or reflector identity (see authorize.ts). */
-  private readonly exclusive = new Map<string, ClientStream>();
-  private readonly exclusiveKeys = new WeakMap<ClientStream, string>();
+  private readonly index = new StreamIndex();
   private readonly timers: NodeJS.Timeout[] = [];
   private nextStreamId = 0;
   private pingId = 0;
-  private accepted = 0;
   private natsUp = true;
   private _draining = false;
   private closed = false;
@@ -95,7 +83,6 @@ export class SyncServer {
       },
       () => this.follower.datastoreId,
     );
-    const liveIndex = { live: this.live, liveByNode: this.liveByNode };
     this.follower = new DatastoreFollower(
       {
         nc: options.nc,
@@ -108,7 +95,7 @@ export class SyncServer {
       },
       {
         changes: (changes) =>
-          pushDeltaTasks(this.fanout, changes, this.cache.revision, liveIndex, {
+          pushDeltaTasks(this.fanout, changes, this.cache.revision, this.index, {
             compressMinBytes: options.compressMinBytes,
             fannedOut: (u, m) => this.metrics.fannedOut(u, m),
           }),
@@ -117,7 +104,7 @@ export class SyncServer {
         corrected: () => {
           // Each reconnects without a revision and takes a snapshot with replace=true (sync.proto,
           // SYNC_RECONNECT_REASON_RESYNC).
-          for (const stream of [...this.streams]) {
+          for (const stream of [...this.index.open]) {
             if (stream.accepted)
               this.sendAway(
                 stream,
@@ -158,7 +145,7 @@ export class SyncServer {
         log: options.log,
       },
       {
-        connections: () => server.accepted,
+        connections: () => server.index.accepted,
         ready: () => server.ready,
         draining: () => server._draining,
         shed: (n) => server.shed(n),
@@ -203,8 +190,8 @@ export class SyncServer {
       revision: this.cache.revision,
       horizon: this.cache.horizon,
       cacheEntries: this.cache.size,
-      connections: this.accepted,
-      live: { agent: this.live.agent.size, bgp: this.live.bgp.size },
+      connections: this.index.accepted,
+      live: { agent: this.index.live.agent.size, bgp: this.index.live.bgp.size },
       snapshotsBuilt: this.counts.snapshotsBuilt,
       snapshotsReused: this.counts.snapshotsReused,
       resumes: this.counts.resumes,
@@ -246,15 +233,11 @@ export class SyncServer {
 
   // ------------------------------------------------------------------ fan-out
 
-  private *liveStreams(): IterableIterator<ClientStream> {
-    for (const syncer of SYNCER_TYPES) yield* this.live[syncer];
-  }
-
   private pingRound(): void {
     if (this.closed) return;
     const now = Date.now();
     const revision = this.cache.revision;
-    for (const s of this.liveStreams()) {
+    for (const s of this.index.liveStreams()) {
       if (now - s.lastPongAt > this.options.pongTimeoutMs) {
         s.fail(
           status.DEADLINE_EXCEEDED,
@@ -270,7 +253,7 @@ export class SyncServer {
     this.fanout.push({
       kind: 'ping',
       revision,
-      targets: () => this.liveStreams(),
+      targets: () => this.index.liveStreams(),
       deliver: (s) => {
         s.ping(buf, id, revision);
         return 1;
@@ -297,8 +280,7 @@ export class SyncServer {
       stream.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
       return;
     }
-    this.streams.add(stream);
-    this.callers.set(stream, this.options.security?.caller(call) ?? { kind: 'insecure' });
+    this.index.add(stream, this.options.security?.caller(call) ?? { kind: 'insecure' });
     stream.awaitHello(this.options.handshakeTimeoutMs, () => {
       this.metrics.rejected('handshake-timeout');
       stream.fail(
@@ -377,7 +359,7 @@ export class SyncServer {
       return;
     }
     // After the readiness check: an unknown node is judged against a caught-up cache.
-    const caller = this.callers.get(stream) ?? { kind: 'insecure' };
+    const caller = this.index.caller(stream);
     const decision = authorizeHello(
       caller,
       hello,
@@ -391,7 +373,7 @@ export class SyncServer {
       this.reject(stream, status.PERMISSION_DENIED, decision.reason, 'permission-denied');
       return;
     }
-    if (this.accepted >= this.options.maxConnections) {
+    if (this.index.accepted >= this.options.maxConnections) {
       this.sendAway(
         stream,
         SyncReconnectReason.SYNC_RECONNECT_REASON_FULL,
@@ -400,7 +382,7 @@ export class SyncServer {
       return;
     }
     if (decision.exclusiveKey !== undefined) {
-      const previous = this.exclusive.get(decision.exclusiveKey);
+      const previous = this.index.holder(decision.exclusiveKey);
       if (previous && previous !== stream) {
         this.log.info(
           { identity: decision.exclusiveKey, stream: previous.id },
@@ -408,17 +390,16 @@ export class SyncServer {
         );
         previous.fail(status.ABORTED, `replaced by a newer stream of ${decision.exclusiveKey}`, 'replaced');
       }
-      this.exclusive.set(decision.exclusiveKey, stream);
-      this.exclusiveKeys.set(stream, decision.exclusiveKey);
+      this.index.claim(stream, decision.exclusiveKey);
     }
     stream.accept();
-    this.accepted++;
+    this.index.accepted++;
     this.metrics.connections(hello.syncer, 1);
     const r = hello.revision;
     const resumable = r > 0 && hello.datastoreId === this.follower.datastoreId && r >= this.cache.horizon;
     if (resumable && r > this.cache.revision) {
       stream.waitForRevision(this.options.resumeWaitMs, () => {
-        this.waiting.delete(stream);
+        this.index.waiting.delete(stream);
         this.reject(
           stream,
           status.UNAVAILABLE,
@@ -426,7 +407,7 @@ export class SyncServer {
           'unavailable',
         );
       });
-      this.waiting.add(stream);
+      this.index.waiting.add(stream);
     } else if (resumable) this.serveResume(stream);
     else this.serveSnapshot(stream);
   }
@@ -500,10 +481,10 @@ export class SyncServer {
   }
 
   private serveWaiting(): void {
-    for (const stream of this.waiting) {
+    for (const stream of this.index.waiting) {
       if (stream.hello!.revision <= this.cache.revision) {
         stream.stopWaiting();
-        this.waiting.delete(stream);
+        this.index.waiting.delete(stream);
         this.serveResume(stream);
       }
     }
@@ -511,30 +492,15 @@ export class SyncServer {
 
   private goLive(stream: ClientStream): void {
     if (stream.phase === 'closed') return;
-    const { syncer, node } = stream.hello!;
     stream.goLive();
-    this.live[syncer].add(stream);
-    let set = this.liveByNode[syncer].get(node);
-    if (!set) this.liveByNode[syncer].set(node, (set = new Set()));
-    set.add(stream);
+    this.index.goLive(stream);
   }
 
   private onClosed(stream: ClientStream): void {
-    this.streams.delete(stream);
     const reason = stream.closeReason ?? 'client';
     this.counts.closed[reason] = (this.counts.closed[reason] ?? 0) + 1;
     this.metrics.closed(reason);
-    this.waiting.delete(stream);
-    const key = this.exclusiveKeys.get(stream);
-    if (key !== undefined && this.exclusive.get(key) === stream) this.exclusive.delete(key);
-    if (!stream.accepted || !stream.hello) return;
-    const { syncer, node } = stream.hello;
-    this.accepted--;
-    this.metrics.connections(syncer, -1);
-    this.live[syncer].delete(stream);
-    const set = this.liveByNode[syncer].get(node);
-    set?.delete(stream);
-    if (set?.size === 0) this.liveByNode[syncer].delete(node);
+    if (this.index.remove(stream)) this.metrics.connections(stream.hello!.syncer, -1);
   }
 
   /** Sends a client elsewhere: Reconnect when it understands it, else a status it can act on. */
@@ -557,7 +523,7 @@ export class SyncServer {
 
   /** Sends up to `count` random live clients to other servers (load shedding). */
   private shed(count: number): number {
-    const candidates = [...this.liveStreams()].filter((s) => s.hello?.reconnect);
+    const candidates = [...this.index.liveStreams()].filter((s) => s.hello?.reconnect);
     let shed = 0;
     while (shed < count && candidates.length > 0) {
       const i = Math.floor(Math.random() * candidates.length);
@@ -583,7 +549,7 @@ export class SyncServer {
     this.drainDone ??= (async () => {
       this._draining = true;
       this.balancer?.publish();
-      const targets = [...this.streams].filter((s) => s.accepted);
+      const targets = [...this.index.open].filter((s) => s.accepted);
       this.log.info({ clients: targets.length }, 'draining: sending every client to another server');
       for (let i = 0; i < targets.length; i += this.options.fanoutChunk) {
         for (const s of targets.slice(i, i + this.options.fanoutChunk)) {
@@ -597,7 +563,7 @@ export class SyncServer {
       }
       this.metrics.drained(targets.length);
       const deadline = Date.now() + this.options.drainTimeoutMs;
-      while ([...this.streams].some((s) => s.accepted) && Date.now() < deadline)
+      while ([...this.index.open].some((s) => s.accepted) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
     })();
     return this.drainDone;
@@ -608,10 +574,10 @@ export class SyncServer {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    for (const s of this.waiting) s.stopWaiting();
+    for (const s of this.index.waiting) s.stopWaiting();
     this.balancer?.stop();
     await this.follower.stop();
-    for (const s of [...this.streams])
+    for (const s of [...this.index.open])
       s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
     this.listener?.close();
     await new Promise<void>((resolve) => {
