@@ -5,13 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../../shared/config/index.js';
 import { ipamBlockName } from '../../../shared/resources/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import { startNatsServer, type NatsServerHandle } from '../../../shared/testing/index.js';
-import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
-import { datastoreConfig, runDatastore, type DatastoreHandle as Datastore } from '../../../datastore/index.js';
-import { runSync, syncConfigSpec, type RunningSync } from '../../../sync/index.js';
+import type { DatastoreClient } from '../../../shared/datastore-client/index.js';
 import {
   birdConfig,
   birdSkipReason,
@@ -22,15 +18,12 @@ import {
   type BirdHandle,
   type Netns,
 } from '../testing/lab.js';
+import { res, startTestControlPlane, type TestControlPlane } from '../testing/control-plane.js';
 import { startDatastoreMode, type DatastoreHandle } from './datastore.js';
 
 const skip = netnsSkipReason() ?? birdSkipReason();
 const T = 30_000;
 const log = createLogger('rr-ds-test');
-
-function res(kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): object {
-  return { apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec };
-}
 
 async function routesAt(b: BirdHandle, prefix?: string): ReturnType<BirdHandle['routes']> {
   try {
@@ -42,9 +35,7 @@ async function routesAt(b: BirdHandle, prefix?: string): ReturnType<BirdHandle['
 }
 
 describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', { skip, timeout: 180_000 }, () => {
-  let nats: NatsServerHandle;
-  let ds: Datastore;
-  let sync: RunningSync;
+  let cp: TestControlPlane;
   let client: DatastoreClient;
   let ns: Netns;
   let rr: DatastoreHandle;
@@ -58,29 +49,8 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
   const nodes = ['198.18.1.1', '198.18.1.2'];
 
   before(async () => {
-    nats = await startNatsServer();
-    ds = await runDatastore(
-      loadConfig(datastoreConfig, {
-        env: {},
-        overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0, insecure: true },
-      }),
-      log,
-    );
-    sync = await runSync(
-      loadConfig(syncConfigSpec, {
-        env: {},
-        overrides: {
-          nats: nats.url,
-          listen: '127.0.0.1:0',
-          stateDir: '',
-          metricsPort: -1,
-          serverId: 'rr-test',
-          insecure: true,
-        },
-      }),
-      { log },
-    );
-    client = createDatastoreClient(ds.address);
+    cp = await startTestControlPlane('rr-test', log);
+    client = cp.client;
     ns = await createNetns('rrds');
     [rrAddr, ebgpAddr, ibgpAddr] = [await ns.addAddress(), await ns.addAddress(), await ns.addAddress()];
 
@@ -114,8 +84,8 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     secretsDir = mkdtempSync(join(tmpdir(), 'rr-bgp-secrets-'));
     rr = await startDatastoreMode({
       node: 'rr-0',
-      syncEndpoints: [sync.server.address],
-      datastore: ds.address,
+      syncEndpoints: [cp.sync],
+      datastore: cp.datastore,
       adminListen: false,
       metricsPort: false,
       transport: await ns.transport(),
@@ -142,10 +112,7 @@ describe('datastore mode: IPAM blocks from the datastore reach BIRD switches', {
     await ibgp?.stop();
     await rr?.close();
     await ns?.destroy();
-    client?.close();
-    await sync?.stop();
-    await ds?.close();
-    await nats?.stop();
+    await cp?.stop();
   });
 
   it('the node block appears at both switches with the node as next hop and the prefixAdvertisement community', async () => {

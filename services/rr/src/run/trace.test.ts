@@ -5,19 +5,10 @@
 // this process (the reflector's BGP in a network namespace), exporting over OTLP to a receiver.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../../shared/config/index.js';
 import { createLogger } from '../../../shared/log/index.js';
-import {
-  startNatsServer,
-  startOtlpReceiver,
-  type NatsServerHandle,
-  type OtlpReceiver,
-  type ReceivedSpan,
-} from '../../../shared/testing/index.js';
-import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../../shared/testing/index.js';
+import type { DatastoreClient } from '../../../shared/datastore-client/index.js';
 import { inSpan, startTracing, type Tracing } from '../../../shared/tracing/index.js';
-import { datastoreConfig, runDatastore, type DatastoreHandle as Datastore } from '../../../datastore/index.js';
-import { runSync, syncConfigSpec, type RunningSync } from '../../../sync/index.js';
 import {
   birdConfig,
   birdSkipReason,
@@ -28,22 +19,17 @@ import {
   type BirdHandle,
   type Netns,
 } from '../testing/lab.js';
+import { res, startTestControlPlane, type TestControlPlane } from '../testing/control-plane.js';
 import { startDatastoreMode, type DatastoreHandle } from './datastore.js';
 
 const skip = netnsSkipReason() ?? birdSkipReason();
 const T = 30_000;
 const log = createLogger('rr-trace-test', undefined);
 
-function res(kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): object {
-  return { apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec };
-}
-
 describe('a traced change reaches the UPDATE the reflector sends', { skip, timeout: 180_000 }, () => {
   let receiver: OtlpReceiver;
   let tracing: Tracing;
-  let nats: NatsServerHandle;
-  let ds: Datastore;
-  let sync: RunningSync;
+  let cp: TestControlPlane;
   let client: DatastoreClient;
   let ns: Netns;
   let rr: DatastoreHandle;
@@ -58,29 +44,8 @@ describe('a traced change reaches the UPDATE the reflector sends', { skip, timeo
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
     tracing = await startTracing('rr-trace-test');
-    nats = await startNatsServer();
-    ds = await runDatastore(
-      loadConfig(datastoreConfig, {
-        env: {},
-        overrides: { listen: '127.0.0.1:0', nats: nats.url, metricsPort: 0, insecure: true },
-      }),
-      log,
-    );
-    sync = await runSync(
-      loadConfig(syncConfigSpec, {
-        env: {},
-        overrides: {
-          nats: nats.url,
-          listen: '127.0.0.1:0',
-          stateDir: '',
-          metricsPort: -1,
-          serverId: 'rr-trace',
-          insecure: true,
-        },
-      }),
-      { log },
-    );
-    client = createDatastoreClient(ds.address);
+    cp = await startTestControlPlane('rr-trace', log);
+    client = cp.client;
     ns = await createNetns('rrtr');
     const [rrAddr, torAddr] = [await ns.addAddress(), await ns.addAddress()];
     await client.apply(res('BGPConfiguration', 'default', { asNumber: 64512, bindMode: 'NodeIP' }));
@@ -99,7 +64,7 @@ describe('a traced change reaches the UPDATE the reflector sends', { skip, timeo
     );
     rr = await startDatastoreMode({
       node: 'rr-0',
-      syncEndpoints: [sync.server.address],
+      syncEndpoints: [cp.sync],
       adminListen: false,
       metricsPort: false,
       transport: await ns.transport(),
@@ -123,10 +88,7 @@ describe('a traced change reaches the UPDATE the reflector sends', { skip, timeo
     await tor?.stop();
     await rr?.close();
     await ns?.destroy();
-    client?.close();
-    await sync?.stop();
-    await ds?.close();
-    await nats?.stop();
+    await cp?.stop();
     await tracing?.shutdown();
     await receiver?.close();
   });
