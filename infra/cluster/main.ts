@@ -15,8 +15,8 @@ import { createDatastoreClient } from '../../services/shared/datastore-client/in
 import { Supervisor, type ChildSpec } from './supervisor.js';
 import { ensurePki, installAdminCredentials } from './pki.js';
 import { natsLayout } from './nats.js';
+import { agentAddress, registerNodes } from './nodes.js';
 import {
-  agentAddress,
   birdAvailable,
   bootstrapBgp,
   reflectorAddress,
@@ -258,9 +258,13 @@ async function main(): Promise<void> {
       };
     },
     async () => {
-      if (!bgp) return undefined;
-      say('applying the BGP resources (reflector Nodes, BGPPeer for the switch) and a block per agent node');
-      blocks = await bootstrapBgp(datastore, layout, say);
+      if (bgp) {
+        say('applying the BGP resources (reflector Nodes, BGPPeer for the switch)');
+        await bootstrapBgp(datastore, layout);
+      }
+      // With or without reflectors: the sync server serves an agent only once its Node exists.
+      say('registering the agent nodes (Node, address, one block each)');
+      blocks = await registerNodes(datastore, layout.agentAddresses, say);
       return undefined;
     },
     async () => {

@@ -23,14 +23,10 @@ test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster 
     MESHLESS_NATS_PORT: '0',
     MESHLESS_NATS_CLUSTER: '3',
     MESHLESS_AGENTS: 'node-a1',
-    // One reflector: the reflector layout is what seeds the Node resources the agents need.
-    MESHLESS_REFLECTORS: '1',
-    MESHLESS_BGP_PORT: String(await freePort()),
-    MESHLESS_SWITCH_PORT: String(await freePort()),
+    MESHLESS_REFLECTORS: '0',
     MESHLESS_DATASTORE_LISTEN: address,
     MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
     MESHLESS_METRICS_BASE_PORT: String(await freePort()),
-    MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
     MESHLESS_DASHBOARD_PORT: String(await freePort()),
     MESHLESS_LOG_LEVEL: 'info',
   });

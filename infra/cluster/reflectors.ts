@@ -9,9 +9,9 @@
 // Bootstrap (through the datastore API, idempotent): the cluster owns the reflector Nodes, their
 // per-node BGPConfigurations (`node.<name>`: listenPort, bindMode NodeIP, so applying another
 // `default` such as examples/bgp.yaml does not move them) and the BGPPeer for the switch, and
-// applies them on every start when they differ (an unchanged one is not written again). It creates, only when absent, a `default` BGPConfiguration, the
-// IPPool `local-ipv4-ippool`, a Node for each agent (or adds a missing BGP address) and one IPAM
-// block per agent node (as a CNI plugin would on the node's first pod).
+// applies them on every start when they differ (an unchanged one is not written again). It creates,
+// only when absent, a `default` BGPConfiguration. The agent nodes, their addresses and blocks are
+// nodes.ts's: a cluster without reflectors registers them too.
 //
 // The switch watcher asks BIRD (`birdc show route all`) every second and prints one line per
 // change, and one line once the switch holds every agent node's block from every reflector.
@@ -20,17 +20,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AlreadyExistsError, NotFoundError } from '../../services/shared/errors/index.js';
+import { NotFoundError } from '../../services/shared/errors/index.js';
 import type { DatastoreClient, ResourceObject } from '../../services/shared/datastore-client/index.js';
 import { parseBirdRoutes } from '../../services/testing/index.js';
 import { RR_NODE_FLAGS } from '../../services/rr/index.js';
 import type { ChildSpec } from './supervisor.js';
+import { createIfAbsent, res } from './nodes.js';
 
 const execFileAsync = promisify(execFile);
 
 export const SWITCH_ADDRESS = '127.0.0.10';
 export const CLUSTER_ID = '224.0.0.1';
-export const LOCAL_POOL = { name: 'local-ipv4-ippool', cidr: '10.240.0.0/16', blockSize: 26 };
 export const REFLECTOR_LABEL = 'local-reflector';
 const SWITCH_PEER = 'local-switch';
 const BIRD = process.env.MESHLESS_BIRD ?? 'bird';
@@ -58,22 +58,9 @@ export function reflectorAddress(i: number): string {
   return `127.0.0.${11 + i}`;
 }
 
-export function agentAddress(i: number): string {
-  return `127.0.1.${1 + i}`;
-}
-
 /** BIRD's protocol name for a reflector (identifiers only). */
 function protocolName(r: Reflector): string {
   return r.name.replace(/-/g, '_');
-}
-
-function res(
-  kind: string,
-  name: string,
-  spec: Record<string, unknown>,
-  labels?: Record<string, string>,
-): ResourceObject {
-  return { apiVersion: 'projectcalico.org/v3', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec };
 }
 
 /** Every field of `want` is in `have` with the same value (`have` may hold defaults besides). */
@@ -96,25 +83,8 @@ async function applyIfChanged(client: DatastoreClient, r: ResourceObject): Promi
   await client.apply(r);
 }
 
-async function createIfAbsent(client: DatastoreClient, r: ResourceObject): Promise<boolean> {
-  try {
-    await client.create(r);
-    return true;
-  } catch (err) {
-    if (err instanceof AlreadyExistsError) return false;
-    throw err;
-  }
-}
-
-/**
- * Applies the resources the reflectors and the switch need and gives every agent node a block.
- * Returns the blocks (CIDR → node); a problem with one agent node is reported, not fatal.
- */
-export async function bootstrapBgp(
-  client: DatastoreClient,
-  layout: BgpLayout,
-  say: (line: string) => void,
-): Promise<Map<string, string>> {
+/** Applies the resources the reflectors and the switch need (the agent nodes are nodes.ts's). */
+export async function bootstrapBgp(client: DatastoreClient, layout: BgpLayout): Promise<void> {
   const what = (r: ResourceObject) => `${r.kind} ${r.metadata.name}`;
   const step = async (r: ResourceObject, write: () => Promise<unknown>): Promise<void> => {
     try {
@@ -142,41 +112,6 @@ export async function bootstrapBgp(
     asNumber: layout.switchAs,
   });
   await step(peer, () => applyIfChanged(client, peer));
-  const pool = res('IPPool', LOCAL_POOL.name, {
-    cidr: LOCAL_POOL.cidr,
-    blockSize: LOCAL_POOL.blockSize,
-    nodeSelector: 'all()',
-  });
-  let poolOk = true;
-  try {
-    await createIfAbsent(client, pool);
-  } catch (err) {
-    poolOk = false;
-    say(
-      `bgp: cannot create IPPool ${LOCAL_POOL.name} (${LOCAL_POOL.cidr}): ${(err as Error).message}; agent nodes get blocks from the other pools`,
-    );
-  }
-
-  const blocks = new Map<string, string>();
-  for (const [name, address] of layout.agentAddresses) {
-    try {
-      const node = res('Node', name, { bgp: { ipv4Address: `${address}/32` } });
-      if (!(await createIfAbsent(client, node))) {
-        const existing = await client.get('Node', name);
-        const spec = (existing.spec ?? {}) as { bgp?: { ipv4Address?: string } };
-        if (!spec.bgp?.ipv4Address)
-          await client.update({ ...existing, spec: { ...spec, bgp: { ...spec.bgp, ipv4Address: `${address}/32` } } });
-      }
-      const { affinity } = await client.allocateBlock(
-        name,
-        poolOk ? { pool: LOCAL_POOL.name, ipVersion: 4 } : { ipVersion: 4 },
-      );
-      blocks.set((affinity.spec as { cidr: string }).cidr, name);
-    } catch (err) {
-      say(`bgp: node ${name} gets no block: ${(err as Error).message}`);
-    }
-  }
-  return blocks;
 }
 
 /** Whether `bird` can be run here (installed by infra/install.sh). */
