@@ -9,6 +9,7 @@ import { createLinuxDataplane, type LinuxDataplane, type ResourceChange } from '
 import { deletion, ipamBlock, nodeResource, workloadEndpoint } from '../../agent/testing.js';
 import { BLOCK_SIZE, POOL } from './scenario.js';
 import { SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
+import { runEvery } from './cleanup.js';
 
 interface BlockState {
   cidr: string;
@@ -75,10 +76,14 @@ export class ClassicCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.dataplanes.values()].map((d) => d.close()));
-    await Promise.all([...this.birds.values()].map((b) => b.stop()));
+    const dataplanes = [...this.dataplanes.values()];
+    const birds = [...this.birds.values()];
     this.dataplanes.clear();
     this.birds.clear();
+    await runEvery('stopping the classic cluster', [
+      ...dataplanes.map((d) => () => d.close()),
+      ...birds.map((b) => () => b.stop()),
+    ]);
   }
 
   private push(nodes: readonly string[]): void {

@@ -26,6 +26,7 @@ import {
   waitUntil,
 } from './scenario.js';
 import { figuresTable, recordFigures, writeFigures } from './report.js';
+import { runEvery } from './cleanup.js';
 import { createTopology, SWITCH_ADDRESS, type Topology } from './topology.js';
 
 const skip = netnsSkipReason();
@@ -59,13 +60,15 @@ describe('end to end, Calico classic (reference): BIRD on every node, peering wi
     for (const pod of topo.pods.values()) cluster.addWorkload(pod);
   });
 
-  after(async () => {
-    await mesh.stop();
-    await cluster?.stop();
-    await sw?.stop();
-    await topo?.destroy();
-    recordFigures('calico-classic', figures);
-  });
+  after(() =>
+    runEvery('classic teardown', [
+      () => mesh.stop(),
+      () => cluster?.stop(),
+      () => sw?.stop(),
+      () => topo?.destroy(),
+      () => recordFigures('calico-classic', figures),
+    ]),
+  );
 
   test('initial convergence: every pod reaches every pod on the other nodes, through the switch', async (t) => {
     mesh.addCrossNode(topo.pods.values());
@@ -176,11 +179,13 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
     ({ topo, sw, cluster, reflectors } = lab);
   });
 
-  after(async () => {
-    await mesh.stop();
-    await lab?.destroy();
-    recordFigures('meshless', figures);
-  });
+  after(() =>
+    runEvery('meshless teardown', [
+      () => mesh.stop(),
+      () => lab?.destroy(),
+      () => recordFigures('meshless', figures),
+    ]),
+  );
 
   test("the CNI plugin made every pod: its endpoint, an address of its node's own block, one block per node", async () => {
     const blocks = await lab.blocks();

@@ -16,6 +16,7 @@ import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
 import { CniPods, POD_NAMESPACE } from './cni-pods.js';
 import { clusterResources, toYaml } from './resources.js';
 import { addressIn, startSwitch } from './scenario.js';
+import { runEvery } from './cleanup.js';
 import { CONTROL_ADDRESS, createTopology, SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
 
 const execFileAsync = promisify(execFile);
@@ -315,8 +316,10 @@ export class MeshlessCluster {
   async stop(): Promise<void> {
     // Agents and reflectors first (they talk to the rest), NATS last.
     const order = [...this.processes.values()].sort((a, b) => rank(a.name) - rank(b.name));
-    for (const p of order) await p.stop();
-    if (!process.env.MESHLESS_E2E_KEEP) rmSync(this.dir, { recursive: true, force: true });
+    await runEvery('stopping the Meshless processes', [
+      ...order.map((p) => () => p.stop()),
+      () => !process.env.MESHLESS_E2E_KEEP && rmSync(this.dir, { recursive: true, force: true }),
+    ]);
   }
 }
 
@@ -473,16 +476,13 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
         if (options.withReflectors) for (const r of reflectors) c.startReflector(r.name, r.address);
         for (const n of topo.nodes) c.startAgent(n.name);
       },
-      async destroy() {
-        await c.stop();
-        await theSwitch.stop();
-        await topo.destroy();
-      },
+      destroy: () => runEvery('lab teardown', [() => c.stop(), () => theSwitch.stop(), () => topo.destroy()]),
     };
   } catch (err) {
-    await cluster?.stop().catch(() => undefined);
-    await sw?.stop().catch(() => undefined);
-    await topo.destroy();
+    // The set-up's own error is the one to report; every cleanup step still runs.
+    await runEvery('lab set-up cleanup', [() => cluster?.stop(), () => sw?.stop(), () => topo.destroy()]).catch(
+      () => undefined,
+    );
     throw err;
   }
 }

@@ -2,7 +2,7 @@
 // our speaker each bind their own 198.18.0.0/15 (RFC 2544 benchmarking) or 2001:2::/48 (RFC 5180)
 // address, so next hops are never in 127/8 (FRR and GoBGP drop such routes) and every daemon can
 // use port 179. Deleted by destroy(), and at process exit if a test forgot or crashed.
-import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Server, Socket } from 'node:net';
 import type { BgpTransport, ConnectOptions, ListenOptions } from '../../bgp/index.js';
@@ -20,7 +20,7 @@ export interface Netns {
     args: readonly string[],
     options?: { timeoutMs?: number },
   ): Promise<{ stdout: string; stderr: string }>;
-  /** Starts a long-running command inside the namespace (the PID is the command's own). */
+  /** Starts a long-running command inside the namespace (the PID is the command's own; it dies with us). */
   spawn(cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
   /** Sockets created inside the namespace, for a BgpSpeaker running in this process. */
   transport(): Promise<NetnsTransport>;
@@ -51,6 +51,19 @@ function installExitHook(): void {
 }
 
 let skipReason: string | undefined | null = null;
+let setpriv: boolean | undefined;
+
+/**
+ * `ip netns exec` arguments that run a long-lived command in namespace `name` and tie it to this
+ * process: `setpriv --pdeathsig KILL` (util-linux) has the kernel send it SIGKILL when this
+ * process ends, however it ends (a test runner killed or timed out skips every after hook and
+ * exit handler), so a test's daemons never outlive the test. `ip netns exec` and setpriv both
+ * exec, so the PID stays the command's own. Without setpriv the command runs bare.
+ */
+function boundToUs(name: string, cmd: string, args: readonly string[]): string[] {
+  setpriv ??= spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+  return ['netns', 'exec', name, ...(setpriv ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), cmd, ...args];
+}
 
 /**
  * Why namespace tests cannot run here (not root, no iproute2, no CAP_SYS_ADMIN), or undefined when
@@ -120,7 +133,7 @@ export async function createNetns(prefix = 'ml'): Promise<Netns> {
       }
     },
     spawn(cmd, args, options = {}) {
-      return spawn('ip', ['netns', 'exec', name, cmd, ...args], options);
+      return spawn('ip', boundToUs(name, cmd, args), options);
     },
     async transport() {
       const t = await startBroker(name);
@@ -147,7 +160,7 @@ interface BrokerReply {
 
 async function startBroker(netns: string): Promise<NetnsTransport> {
   const broker = entryPoint('services/testing/src/netns-broker.ts');
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...broker.execArgv, broker.script], {
+  const child = spawn('ip', boundToUs(netns, process.execPath, [...broker.execArgv, broker.script]), {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
