@@ -37,7 +37,10 @@ test('npm start without reflectors registers every agent node: agents in sync, N
     assert.doesNotMatch(cluster.output(), /starting (rr-|switch)/, 'no reflector, no switch');
     const affinities = (await client.list('BlockAffinity')).items.map((a) => a.spec as { cidr: string; node: string });
     for (const n of agents)
-      assert.ok(affinities.some((a) => a.node === n && a.cidr.startsWith('10.240.')), `${n} has a block`);
+      assert.ok(
+        affinities.some((a) => a.node === n && a.cidr.startsWith('10.240.')),
+        `${n} has a block`,
+      );
     for (const [i, n] of agents.entries()) {
       const spec = (await client.get('Node', n)).spec as { bgp: { ipv4Address: string } };
       assert.equal(spec.bgp.ipv4Address, `127.0.1.${1 + i}/32`);

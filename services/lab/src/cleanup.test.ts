@@ -50,7 +50,10 @@ function deleteNamespacesOf(pid: number): number {
   return names.length;
 }
 
-test('a failed subtest whose teardown step throws leaves no lab process running', { skip, timeout: 120_000 }, async () => {
+test('a failed subtest whose teardown step throws leaves no lab process running', {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-cleanup-'));
   const pidsFile = join(dir, 'pids');
   const child = startFixture('fail', pidsFile);

@@ -180,11 +180,7 @@ describe('end to end, Meshless: no BGP on the nodes; two route reflectors tell t
   });
 
   after(() =>
-    runEvery('meshless teardown', [
-      () => mesh.stop(),
-      () => lab?.destroy(),
-      () => recordFigures('meshless', figures),
-    ]),
+    runEvery('meshless teardown', [() => mesh.stop(), () => lab?.destroy(), () => recordFigures('meshless', figures)]),
   );
 
   test("the CNI plugin made every pod: its endpoint, an address of its node's own block, one block per node", async () => {
