@@ -55,11 +55,9 @@ async function main(): Promise<void> {
   const pods = args.int('pods', 1, 5000);
   if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
   const run = new BenchRun('bench:cni', { reportPath: args.report });
-  // The lab's datastore runs in this process and logs to stdout, which carries only the JSON
-  // result: errors only, unless the caller asked for more.
-  process.env.MESHLESS_LOG_LEVEL ??= 'error';
   const timing = mkdtempSync(join(tmpdir(), 'meshless-cni-bench-'));
-  const lab = await createCniLab({ pool: '10.96.0.0/16', blockSize: 26, logLevel: 'warn' });
+  // The lab's datastore runs in this process: it logs to stderr, stdout carries only the result.
+  const lab = await createCniLab({ pool: '10.96.0.0/16', blockSize: 26, logLevel: 'warn', logDestination: 'stderr' });
   const conf = { cniVersion: '1.0.0', name: lab.list.name, ...lab.list.plugins[0] };
   // /usr/bin/time wraps the plugin: the runtime's exec of `meshless-cni` plus its CPU accounting.
   const timed = (i: number, command: string, a: Attachment): Promise<{ run: PluginRun; sample: Sample }> => {

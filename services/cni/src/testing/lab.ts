@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { createNetns, type Netns } from '../../../testing/index.js';
 import { runDatastore, datastoreConfig, type DatastoreConfig, type DatastoreHandle } from '../../../datastore/index.js';
 import { createDatastoreClient, type DatastoreClient } from '../../../shared/datastore-client/index.js';
-import { createLogger } from '../../../shared/log/index.js';
+import { createLogger, type LogDestination } from '../../../shared/log/index.js';
 import { createTestPki, startNatsServer, type NatsServerHandle, type TestPki } from '../../../shared/testing/index.js';
 import { DEBIAN_CNI_DIR, REPO_BIN, type ConfList, type Runtime } from './runtime.js';
 
@@ -40,6 +40,8 @@ export async function createCniLab(options: {
   blockSize: number;
   logLevel?: string;
   tls?: boolean;
+  /** Where the in-process datastore logs (a benchmark keeps its stdout for its JSON result). */
+  logDestination?: LogDestination;
 }): Promise<CniLab> {
   const scratch = mkdtempSync(join(tmpdir(), 'meshless-cni-'));
   const cleanups: Array<() => Promise<unknown>> = [async () => rmSync(scratch, { recursive: true, force: true })];
@@ -82,7 +84,7 @@ export async function createCniLab(options: {
         insecure: !pki,
         credentials: serverCredentials,
       },
-      createLogger('cni-lab'),
+      createLogger('cni-lab', {}, options.logDestination ? { destination: options.logDestination } : {}),
     );
     cleanups.push(() => datastore.close());
     const client = createDatastoreClient(datastore.address, adminCredentials ? { credentials: adminCredentials } : {});
