@@ -48,3 +48,50 @@ test('an agent whose state directory is unusable exits non-zero with the reason 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("an agent whose certificate does not name its --node stops at start, naming the certificate's names and the node", async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { createTestPki } = await import('../../shared/testing/index.js');
+  const { checkAgentCertificate } = await import('./daemon.js');
+  const pki = await createTestPki();
+  try {
+    const other = await pki.issue('node', 'node-b');
+    const reflector = await pki.issue('reflector', 'node-a');
+    // As users run it: the process exits 1 at once with the reason, no retrying stream.
+    const bin = fileURLToPath(new URL('../../../bin/meshless.mjs', import.meta.url));
+    const run = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'agent',
+        '--node',
+        'node-a',
+        '--credentials',
+        other,
+        '--sync',
+        '127.0.0.1:1',
+        '--state-dir',
+        '',
+        '--metrics-port',
+        '0',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(run.status, 1, `exit status (stderr: ${run.stderr})`);
+    assert.match(
+      run.stderr,
+      /tls\.crt: names node 'node-b' \(URI:meshless:\/\/node\/node-b; CN node-b\), but --node is 'node-a'; the sync server would refuse every stream \(meshless certs issue --role node --node node-a\)/,
+    );
+    assert.throws(
+      () => checkAgentCertificate(reflector, 'node-a', 'agent'),
+      /is a 'reflector' certificate \(URI:meshless:\/\/reflector\/node-a; CN node-a\); following the agent view of --node 'node-a' needs a 'node' one/,
+    );
+    // What may follow node-a: its own certificate, a reflector's for the bgp view, an admin's.
+    checkAgentCertificate(await pki.issue('node', 'node-a'), 'node-a', 'agent');
+    checkAgentCertificate(reflector, 'node-a', 'bgp');
+    checkAgentCertificate(await pki.issue('admin', 'alice'), 'node-a', 'agent');
+  } finally {
+    pki.remove();
+  }
+});

@@ -2,9 +2,12 @@
 // logs what arrives (one line per commit, naming the changed resources) and serves /metrics,
 // /livez and /readyz (ready = in sync). With `--dataplane linux` it also programs this node's
 // kernel from the view (./dataplane: routes to local workloads, block routes, proxy ARP).
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checks, checkStateDir, type ConfigOf, type ParamSpec } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
+import { checkCredentials, identityUri, TlsConfigError } from '../../shared/tls/index.js';
 import { Shutdown, startTelemetry, type Telemetry } from '../../shared/telemetry/index.js';
 import { SyncAgent } from '../../sync/index.js';
 import { changeLatency, dataplaneConfigSpec, secondsSince, startDataplane } from './dataplane/index.js';
@@ -85,6 +88,33 @@ function describe(
   return parts.join(' ');
 }
 
+/** The certificate role that follows each view (the sync server's rule, sync's authorize.ts). */
+const ROLE_FOR_SYNCER = { agent: 'node', bgp: 'reflector' } as const;
+
+/**
+ * Fails start-up unless the certificate in `credentials` may follow `node`'s view. The sync server
+ * takes the node from the certificate and refuses a hello for any other; an agent started with a
+ * mismatch would only log that refusal on every retry and never be ready. Admin and read-only
+ * certificates may follow any node (operators' tools, load tests), as the server allows.
+ */
+export function checkAgentCertificate(credentials: string, node: string, syncer: 'agent' | 'bgp'): void {
+  const { certFile, identity } = checkCredentials(credentials);
+  if (identity.role === 'admin' || identity.role === 'read-only') return;
+  const role = ROLE_FOR_SYNCER[syncer];
+  // Every name the certificate carries, as the operator would see them with openssl.
+  const cert = new X509Certificate(readFileSync(certFile));
+  const cn = /^CN=(.*)$/m.exec(cert.subject)?.[1];
+  const names = `${cert.subjectAltName ?? identityUri(identity)}${cn ? `; CN ${cn}` : ''}`;
+  if (identity.role !== role)
+    throw new TlsConfigError(
+      `${certFile}: is a '${identity.role}' certificate (${names}); following the ${syncer} view of --node '${node}' needs a '${role}' one (meshless certs issue --role ${role} --node ${node})`,
+    );
+  if (identity.name !== node)
+    throw new TlsConfigError(
+      `${certFile}: names ${role} '${identity.name}' (${names}), but --node is '${node}'; the sync server would refuse every stream (meshless certs issue --role ${role} --node ${node})`,
+    );
+}
+
 export async function runAgent(
   config: AgentConfig,
   options: { log?: Logger; handleSignals?: boolean } = {},
@@ -93,6 +123,7 @@ export async function runAgent(
   // Fail fast: an unusable state directory stops start-up with the reason (never a live-looking
   // process that cannot sync); then nothing is left open, so the process exits non-zero.
   if (config.stateDir) checkStateDir(join(config.stateDir, config.node));
+  if (config.credentials) checkAgentCertificate(config.credentials, config.node, config.syncer as 'agent' | 'bgp');
   const telemetry = await startTelemetry({ service: 'agent', host: config.metricsHost, port: config.metricsPort });
   try {
     return await startAgent(config, options, log, telemetry);
