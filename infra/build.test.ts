@@ -143,7 +143,7 @@ test('a read-only command loads no telemetry SDK and no logger', async () => {
   for (const heavy of ['pino', 'lmdb']) assert.ok(!externals.has(heavy), `${heavy} is loaded by every command`);
 });
 
-test('a service loads only its own graph: the agent no NATS, sync server, YAML or second OpenTelemetry copy', async () => {
+test('a service loads only its own graph: the agent no NATS, sync server, YAML or metrics SDK', async () => {
   await (await buildModule()).build({ quiet: true });
   // The barrels are in the form infra/barrels.mjs rewrites; anything else would silently keep
   // the whole barrel in every importer's chunk.
@@ -158,9 +158,19 @@ test('a service loads only its own graph: the agent no NATS, sync server, YAML o
     assert.ok(!/^export\s*\{[^}]*\sas\s[^}]*\}\s*from/m.test(text), `${f}: a renamed re-export is not followed`);
   }
   const chunks = join(PROJECT_ROOT, 'dist/chunks');
-  const agent = readdirSync(chunks).find((f) => /^agent-[A-Z0-9]+\.js$/.test(f));
-  assert.ok(agent, 'an agent chunk');
-  const loaded = staticGraph(join(chunks, agent));
+  // What `meshless agent` loads: the CLI's entry, its command module, then the agent's own chunk.
+  const agent = readdirSync(chunks).find(
+    (f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/agent/src/daemon.ts\n'),
+  );
+  const command = readdirSync(chunks).find(
+    (f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/cli/src/commands/agent.ts\n'),
+  );
+  assert.ok(agent && command, 'the agent and its command are chunks of their own');
+  const loaded = new Set([
+    ...staticGraph(join(PROJECT_ROOT, 'dist/services/cli/src/main.js')),
+    ...staticGraph(join(chunks, command)),
+    ...staticGraph(join(chunks, agent)),
+  ]);
   const sources = new Set(
     [...loaded].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!)),
   );
@@ -169,6 +179,9 @@ test('a service loads only its own graph: the agent no NATS, sync server, YAML o
     assert.ok(!s.startsWith('services/sync/src/server/'), `the agent loads the sync server (${s})`);
     assert.ok(!s.includes('node_modules/@nats-io/'), `the agent loads NATS (${s})`);
     assert.ok(!s.includes('node_modules/@opentelemetry/exporter-prometheus/node_modules/'), `a second copy: ${s}`);
+    assert.ok(!s.includes('node_modules/yaml/'), `the agent loads the YAML parser (${s})`);
+    // The metrics SDK comes with the first scrape of /metrics (services/shared/telemetry).
+    assert.ok(!s.includes('node_modules/@opentelemetry/sdk-metrics/'), `the agent loads the metrics SDK (${s})`);
   }
 });
 
