@@ -36,11 +36,11 @@ async function compiled() {
     }
   }
   // Stack traces through the bundles point at the .ts lines (linked source maps) in a service's
-  // logs and wherever MESHLESS_DEBUG=1 asks for traces. Node parses every loaded bundle's map at
-  // load time once this is on (~50 ms of a ~300 ms `meshless get`), so a short command whose
-  // failures are one line anyway runs without.
-  const { runsService } = await import(new URL('dist/services/cli/src/invocation.js', root).href);
-  if (process.env.MESHLESS_DEBUG === '1' || runsService(process.argv.slice(2))) process.setSourceMapsEnabled(true);
+  // logs and wherever MESHLESS_DEBUG=1 asks for traces. Mapped when a stack is formatted, not at
+  // load (bin/source-maps.mjs): Node's own support parses every loaded bundle's map at start-up,
+  // ~0.1 CPU-s of a service's start and ~50 ms of a `meshless get`.
+  const { installLazySourceMaps } = await import('./source-maps.mjs');
+  installLazySourceMaps(new URL('dist/', root).href);
   return import(new URL('dist/services/cli/src/main.js', root).href);
 }
 

@@ -35,6 +35,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { barrelsPlugin } from './barrels.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'dist');
@@ -44,8 +45,6 @@ const LOCK = join(ROOT, '.dist.lock');
 /** What gets compiled: the CLI (every service is a subcommand), the local cluster, the benchmarks. */
 export const CLI_ENTRIES = [
   'services/cli/src/main.ts',
-  // What the arguments ask for, read by bin/meshless.mjs before it loads the CLI.
-  'services/cli/src/invocation.ts',
   // The CNI executables (bin/meshless-cni, bin/meshless-ipam): their own small entry, since a
   // runtime starts one per pod and must not load the whole CLI.
   'services/cni/src/main.ts',
@@ -82,6 +81,7 @@ const pureImports = {
   setup(b) {
     b.onResolve({ filter: /^[@a-z]/ }, async (args) => {
       const pkg = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      if (pkg.startsWith('@opentelemetry/') && !args.pluginData?.otel) return otelModule(b, args);
       if (!SIDE_EFFECT_FREE.has(pkg) || args.pluginData?.pure) return undefined;
       const resolved = await b.resolve(args.path, {
         kind: args.kind,
@@ -94,13 +94,48 @@ const pureImports = {
   },
 };
 
+/**
+ * OpenTelemetry packages: one copy each, as ES modules. exporter-prometheus brought its own
+ * nested core, resources and sdk-metrics (2.12.0 beside the top-level 2.12.1, same API): both
+ * copies were bundled, and through `main` (CommonJS, which esbuild cannot tree-shake) the whole of
+ * each plus all of semantic-conventions (200 KB) came along: ~0.8 MB loaded by every service. The
+ * top-level copy's ES build (`module`, or the `default` export condition) is what gets bundled.
+ */
+async function otelModule(b, args) {
+  const resolved = await b.resolve(args.path, {
+    kind: 'import-statement',
+    resolveDir: ROOT,
+    pluginData: { otel: true },
+  });
+  if (resolved.errors.length > 0) return resolved;
+  const esm = resolved.path.replace('/build/src/', '/build/esm/');
+  return { ...resolved, path: esm !== resolved.path && existsSync(esm) ? esm : resolved.path };
+}
+
+/**
+ * lmdb through its CommonJS build: an `import` of it loads its ES modules one file at a time
+ * (node-index.js, open, read, write, keys, caching, msgpackr's pack, unpack and struct, ...),
+ * where `require` gets one bundled file per package (dist/index.cjs, msgpackr's dist/node.cjs):
+ * ~15 ms less CPU for every process that opens LMDB (agent, reflector, sync server). The require
+ * happens at run time (lmdb stays external: its native addon is found relative to its package).
+ */
+const lmdbAsCommonJs = {
+  name: 'meshless-lmdb-cjs',
+  setup(b) {
+    b.onResolve({ filter: /^lmdb$/ }, (args) =>
+      args.namespace === 'lmdb-cjs' ? { path: 'lmdb', external: true } : { path: 'lmdb', namespace: 'lmdb-cjs' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lmdb-cjs' }, () => ({ contents: "module.exports = require('lmdb');", loader: 'js' }));
+  },
+};
+
 /** Packages left to node_modules at run time (see above); everything else is bundled. */
 // @grpc/proto-loader (with all of protobufjs, ~320 KB) is what grpc-js requires only to serve
 // channelz or ORCA, which Meshless never does: left external, it is never read, where bundled it
 // was parsed by every process that speaks gRPC.
 const EXTERNAL = ['lmdb', 'pino', 'esbuild', 'tsx', 'fsevents', '@grpc/proto-loader'];
 const SOURCE_ROOTS = ['services', 'proto/gen', 'infra', 'loadtest'];
-const EXTRA_INPUTS = ['package.json', 'package-lock.json', 'infra/build.mjs'];
+const EXTRA_INPUTS = ['package.json', 'package-lock.json', 'infra/build.mjs', 'infra/barrels.mjs'];
 
 /**
  * The newest mtime (ms) of any build input; test files are not inputs. Every `meshless` start
@@ -179,7 +214,7 @@ export async function build({ quiet = false, force = false, entries = ENTRIES } 
       chunkNames: 'chunks/[name]-[hash]',
       logLevel: 'warning',
       metafile: true,
-      plugins: [pureImports],
+      plugins: [pureImports, lmdbAsCommonJs, barrelsPlugin(ROOT + '/')],
       // CommonJS packages inside an ESM bundle still call require() for Node's built-ins. Code that
       // finds files relative to itself uses services/shared/paths (a chunk's import.meta.url is not
       // its source's).

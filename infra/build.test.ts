@@ -5,9 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../services/shared/paths/index.js';
 
@@ -98,8 +109,10 @@ test('`meshless` runs from dist/ with production dependencies only, and its stac
     assert.match(down.stderr, /^meshless: .*127\.0\.0\.1:1/);
     assert.equal(down.stderr.trim().split('\n').length, 1);
 
-    // An error thrown inside the bundle: the trace points at services/cli/src/main.ts.
-    const script = `process.setSourceMapsEnabled(true);
+    // An error thrown inside the bundle: the trace points at services/cli/src/main.ts, through the
+    // lazy mapper bin/meshless.mjs installs (bin/source-maps.mjs), not Node's own source maps.
+    const script = `const { installLazySourceMaps } = await import(${JSON.stringify(join(app, 'bin/source-maps.mjs'))});
+installLazySourceMaps(${JSON.stringify(pathToFileURL(join(app, 'dist/')).href)});
 const { run } = await import(${JSON.stringify(join(app, 'dist/services/cli/src/main.js'))});
 try { await run(null, null); } catch (err) { console.log(err.stack); }`;
     const trace = await run(process.execPath, ['--input-type=module', '-e', script]);
@@ -128,6 +141,48 @@ test('a read-only command loads no telemetry SDK and no logger', async () => {
     assert.ok(!packages.has(heavy), `${heavy} is loaded by every command`);
   }
   for (const heavy of ['pino', 'lmdb']) assert.ok(!externals.has(heavy), `${heavy} is loaded by every command`);
+});
+
+test('a service loads only its own graph: the agent no NATS, sync server, YAML or metrics SDK', async () => {
+  await (await buildModule()).build({ quiet: true });
+  // The barrels are in the form infra/barrels.mjs rewrites; anything else would silently keep
+  // the whole barrel in every importer's chunk.
+  const barrels = ['services', 'proto', 'infra', 'loadtest'].flatMap((root) =>
+    readdirSync(join(PROJECT_ROOT, root), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('index.ts'))
+      .map((f) => join(root, f)),
+  );
+  for (const f of barrels) {
+    const text = readFileSync(join(PROJECT_ROOT, f), 'utf8');
+    assert.ok(!/^export \*/m.test(text), `${f}: \`export *\` is not followed by infra/barrels.mjs`);
+    assert.ok(!/^export\s*\{[^}]*\sas\s[^}]*\}\s*from/m.test(text), `${f}: a renamed re-export is not followed`);
+  }
+  const chunks = join(PROJECT_ROOT, 'dist/chunks');
+  // What `meshless agent` loads: the CLI's entry, its command module, then the agent's own chunk.
+  const agent = readdirSync(chunks).find(
+    (f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/agent/src/daemon.ts\n'),
+  );
+  const command = readdirSync(chunks).find(
+    (f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/cli/src/commands/agent.ts\n'),
+  );
+  assert.ok(agent && command, 'the agent and its command are chunks of their own');
+  const loaded = new Set([
+    ...staticGraph(join(PROJECT_ROOT, 'dist/services/cli/src/main.js')),
+    ...staticGraph(join(chunks, command)),
+    ...staticGraph(join(chunks, agent)),
+  ]);
+  const sources = new Set(
+    [...loaded].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!)),
+  );
+  assert.ok([...sources].some((s) => s.startsWith('services/sync/src/client/')), 'the agent loads the sync client');
+  for (const s of sources) {
+    assert.ok(!s.startsWith('services/sync/src/server/'), `the agent loads the sync server (${s})`);
+    assert.ok(!s.includes('node_modules/@nats-io/'), `the agent loads NATS (${s})`);
+    assert.ok(!s.includes('node_modules/@opentelemetry/exporter-prometheus/node_modules/'), `a second copy: ${s}`);
+    assert.ok(!s.includes('node_modules/yaml/'), `the agent loads the YAML parser (${s})`);
+    // The metrics SDK comes with the first scrape of /metrics (services/shared/telemetry).
+    assert.ok(!s.includes('node_modules/@opentelemetry/sdk-metrics/'), `the agent loads the metrics SDK (${s})`);
+  }
 });
 
 function importsOf(file: string): string[] {

@@ -52,10 +52,13 @@ test('Deployments and StatefulSets have a PodDisruptionBudget selecting them', (
 });
 
 test('every meshless command and flag the manifests use exists in the CLI', async () => {
-  const { buildProgram, CliContext } = await import('../services/cli/index.js');
+  const { buildProgram, CliContext, COMMANDS } = await import('../services/cli/index.js');
   const { Readable } = await import('node:stream');
   const sink = { write: () => true };
-  const program = buildProgram(new CliContext({ stdout: sink, stderr: sink, stdin: Readable.from([]), env: {} }));
+  const program = buildProgram(
+    new CliContext({ stdout: sink, stderr: sink, stdin: Readable.from([]), env: {} }),
+    COMMANDS,
+  );
   type Cmd = typeof program;
   const longNames = (c: Cmd) => c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x));
   let checked = 0;

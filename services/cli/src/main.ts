@@ -1,12 +1,15 @@
 // The `meshless` command. bin/meshless.mjs calls `main(process.argv)`; tests call `run(args, io)`
 // with their own streams. Every subcommand lives in src/commands/ and registers itself through the
-// COMMANDS list there (one line to add a command).
+// COMMANDS list there (one line to add a command). A service (`meshless agent`, ...) registers only
+// its own command (commands/services.ts): the other commands' code, the YAML printer and the
+// resource schemas are not loaded by a process that runs for days on a node.
 //
 // Failure contract: exit status 1 and exactly one line on stderr, `meshless: <message>`; no stack
 // trace (MESHLESS_DEBUG=1 adds one for unexpected errors). Success: exit status 0. Nothing calls
 // process.exit: main sets process.exitCode and every handle is closed before it returns.
 import { Command, CommanderError, type HelpContext } from 'commander';
-import { COMMANDS } from './commands/index.js';
+import type { CommandModule } from './commands/index.js';
+import { serviceCommands } from './commands/services.js';
 import { CliContext, DEFAULT_DATASTORE, DEFAULT_TIMEOUT, type CliIo } from './context.js';
 import { CliError, oneLine } from './failure.js';
 import { runsService, subcommand } from './invocation.js';
@@ -60,8 +63,8 @@ Environment:
 
 Run \`meshless <command> --help\` for the flags and examples of each command.`;
 
-/** Builds the program for one invocation, writing to `ctx.io`. */
-export function buildProgram(ctx: CliContext): Command {
+/** Builds the program for one invocation with `commands`, writing to `ctx.io`. */
+export function buildProgram(ctx: CliContext, commands: readonly CommandModule[]): Command {
   const program = new MeshlessCommand('meshless');
   program
     .description('Manage a Meshless cluster: resources, IPAM and the services themselves.')
@@ -84,7 +87,7 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: (s, write) => write(`meshless: ${oneLine(s.replace(/^error: /, ''))}\n`),
     })
     .addHelpText('after', OVERVIEW);
-  for (const command of COMMANDS) command.register(program, ctx);
+  for (const command of commands) command.register(program, ctx);
   return program;
 }
 
@@ -92,7 +95,10 @@ export function buildProgram(ctx: CliContext): Command {
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const ctx = new CliContext(io);
   try {
-    const parse = async () => void (await buildProgram(ctx).parseAsync([...args], { from: 'user' }));
+    const commands = runsService(args)
+      ? await serviceCommands(subcommand(args))
+      : (await import('./commands/index.js')).COMMANDS;
+    const parse = async () => void (await buildProgram(ctx, commands).parseAsync([...args], { from: 'user' }));
     // Services start tracing themselves (commands/service.ts).
     if (tracingEndpoint(io.env) && !runsService(args)) await traced(subcommand(args), args, io, parse);
     else await parse();

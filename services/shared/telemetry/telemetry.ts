@@ -9,9 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Meter } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { DeferredMeter } from './deferred-meter.js';
 import { registerRuntimeMetrics } from './runtime.js';
 
 export type ReadinessCheck = () => { ready: boolean; reason?: string };
@@ -28,21 +26,40 @@ export interface Telemetry {
 export interface TelemetryOptions {
   service: string;
   host?: string;
-  /** 0 picks a free port; negative disables the HTTP endpoint (the meter still works). */
+  /** 0 picks a free port; negative disables the HTTP endpoint (and the meter keeps nothing). */
   port: number;
 }
 
+type Sdk = {
+  exporter: import('@opentelemetry/exporter-prometheus').PrometheusExporter;
+  provider: import('@opentelemetry/sdk-metrics').MeterProvider;
+};
+
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const exporter = new PrometheusExporter({
-    preventServerStart: true,
-    withoutTargetInfo: true,
-    withoutScopeInfo: true,
-  });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': `meshless-${options.service}` }),
-    readers: [exporter],
-  });
-  const meter = provider.getMeter(`meshless-${options.service}`);
+  // The SDK is imported on the first scrape of /metrics, or earlier when the stand-in meter has
+  // buffered too much (deferred-meter.ts): a service is ready, and routes, without it.
+  let sdk: Promise<Sdk> | undefined;
+  const loadSdk = (): Promise<Sdk> =>
+    (sdk ??= (async () => {
+      const [{ PrometheusExporter }, { MeterProvider }, { resourceFromAttributes }] = await Promise.all([
+        import('@opentelemetry/exporter-prometheus'),
+        import('@opentelemetry/sdk-metrics'),
+        import('@opentelemetry/resources'),
+      ]);
+      const exporter = new PrometheusExporter({
+        preventServerStart: true,
+        withoutTargetInfo: true,
+        withoutScopeInfo: true,
+      });
+      const provider = new MeterProvider({
+        resource: resourceFromAttributes({ 'service.name': `meshless-${options.service}` }),
+        readers: [exporter],
+      });
+      meter.attach(provider.getMeter(`meshless-${options.service}`));
+      return { exporter, provider };
+    })());
+  const meter = new DeferredMeter(() => void loadSdk().catch(() => undefined));
+  if (options.port < 0) meter.detach();
   const stopRuntime = registerRuntimeMetrics(meter, options.service);
   const checks = new Map<string, ReadinessCheck>();
 
@@ -51,7 +68,13 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (options.port >= 0) {
     server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
-      if (path === '/metrics') return exporter.getMetricsRequestHandler(req, res);
+      if (path === '/metrics') {
+        loadSdk().then(
+          ({ exporter }) => exporter.getMetricsRequestHandler(req, res),
+          (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
+        );
+        return;
+      }
       if (path === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
@@ -80,7 +103,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       stopRuntime();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       server?.closeAllConnections();
-      await provider.shutdown();
+      if (sdk) await sdk.then((s) => s.provider.shutdown(), () => undefined);
     },
   };
 }

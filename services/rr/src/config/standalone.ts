@@ -4,8 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { parseBgpFilter, parseCommunity, type BgpFilter } from '../policy/filter.js';
 import {
@@ -365,7 +365,9 @@ export function loadStandaloneConfig(file: string): StandaloneConfig {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Required on use: a reflector in datastore mode reads no file, and the parser is ~260 KB of
+    // JavaScript to compile at start.
+    doc = (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
     throw new InvalidArgumentError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
       field: 'config',
