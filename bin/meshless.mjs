@@ -8,6 +8,26 @@
 // Resolution is relative to this file, so it works from any directory.
 const root = new URL('..', import.meta.url);
 
+/**
+ * lmdb finds its native addon through node-gyp-build-optional-packages, which loads detect-libc to
+ * tell a glibc system from a musl one unless LIBC says which: ~10 ms of CPU in every process that
+ * opens LMDB. The answer is the ELF interpreter of this Node binary, which is what detect-libc reads
+ * first: a 2 KB read here. Nothing is set when it is not clearly one or the other.
+ */
+async function setLibc() {
+  if (process.platform !== 'linux' || process.env.LIBC) return;
+  const { openSync, readSync, closeSync } = await import('node:fs');
+  try {
+    const fd = openSync('/proc/self/exe', 'r');
+    const head = Buffer.alloc(2048);
+    const n = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    const text = head.subarray(0, n).toString('latin1');
+    if (text.includes('/ld-musl-')) process.env.LIBC = 'musl';
+    else if (text.includes('/ld-linux')) process.env.LIBC = 'glibc';
+  } catch {}
+}
+
 async function fromSource() {
   const { register } = await import('tsx/esm/api');
   register();
@@ -44,5 +64,6 @@ async function compiled() {
   return import(new URL('dist/services/cli/src/main.js', root).href);
 }
 
+await setLibc();
 const { main } = process.env.MESHLESS_FROM_SOURCE === '1' ? await fromSource() : await compiled();
 await main(process.argv);
