@@ -299,7 +299,12 @@ async function measureCluster(mode: Mode) {
   } finally {
     phase.end(null);
     const gone = new Promise((res) => child.once('exit', res));
-    process.kill(-child.pid!, 'SIGTERM');
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch (err) {
+      // The cluster already stopped (a process of it failed): its exit is the error above.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
     await Promise.race([gone, new Promise((res) => setTimeout(res, 20_000))]);
     run.sampler.unwatch(`${mode}: local cluster (every process)`);
     rmSync(dir, { recursive: true, force: true });
