@@ -4,7 +4,7 @@
 // the TypeScript lines; a read-only command loads neither OpenTelemetry nor pino.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../services/shared/paths/index.js';
+import { MESHLESS_BIN, PROJECT_ROOT } from '../services/shared/paths/index.js';
+import { freePort, waitFor } from '../services/shared/testing/index.js';
 
 const run = promisify(execFile);
 interface BuildModule {
@@ -183,6 +184,34 @@ test('a service loads only its own graph: the agent no NATS, sync server, YAML o
     // The metrics SDK comes with the first scrape of /metrics (services/shared/telemetry).
     assert.ok(!s.includes('node_modules/@opentelemetry/sdk-metrics/'), `the agent loads the metrics SDK (${s})`);
   }
+});
+
+test('a compiled service serves /metrics: the SDK it imports on the first scrape works from the bundle', async (t) => {
+  await (await buildModule()).build({ quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), 'meshless-build-metrics-'));
+  const port = await freePort();
+  // An agent whose sync server is not there keeps retrying, and serves /metrics meanwhile.
+  const child = spawn(
+    process.execPath,
+    [MESHLESS_BIN, 'agent', '--node', 'n1', '--sync', '127.0.0.1:1', '--state-dir', dir, '--metrics-port', String(port)],
+    { stdio: 'ignore', env: { ...process.env, MESHLESS_LOG_LEVEL: 'silent' } },
+  );
+  t.after(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let text = '';
+  await waitFor(
+    'the agent /metrics',
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+      text = (await res?.text()) ?? '';
+      return res?.status === 200;
+    },
+    30_000,
+  );
+  assert.match(text, /^meshless_build_info\{service="agent"/m);
+  assert.match(text, /^process_cpu_seconds_total /m);
 });
 
 function importsOf(file: string): string[] {

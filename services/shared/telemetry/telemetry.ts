@@ -42,9 +42,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const loadSdk = (): Promise<Sdk> =>
     (sdk ??= (async () => {
       const [{ PrometheusExporter }, { MeterProvider }, { resourceFromAttributes }] = await Promise.all([
-        import('@opentelemetry/exporter-prometheus'),
-        import('@opentelemetry/sdk-metrics'),
-        import('@opentelemetry/resources'),
+        import('@opentelemetry/exporter-prometheus').then(named),
+        import('@opentelemetry/sdk-metrics').then(named),
+        import('@opentelemetry/resources').then(named),
       ]);
       const exporter = new PrometheusExporter({
         preventServerStart: true,
@@ -106,4 +106,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       if (sdk) await sdk.then((s) => s.provider.shutdown(), () => undefined);
     },
   };
+}
+
+/**
+ * A CommonJS package's exports through a dynamic import(): Node puts the named exports on the
+ * namespace, a bundle (dist/) leaves them under `default` only (exporter-prometheus).
+ */
+function named<T extends object>(mod: T): T {
+  return (mod as { default?: T }).default && !(Object.keys(mod).length > 1) ? (mod as { default: T }).default : mod;
 }
