@@ -15,7 +15,9 @@
 // OpenTelemetry's hundreds of CommonJS files one by one cost more than parsing them as one chunk
 // (`meshless --help` 0.55 -> 0.3 CPU-s before the CLI's lazy imports). EXTERNAL packages carry
 // native code (lmdb), load files by path at run time (pino's transports), or are build tools. Linked source maps make
-// stack traces point at the .ts lines (bin/meshless.mjs turns source-map support on).
+// stack traces point at the .ts lines (bin/source-maps.mjs maps a frame when a stack is formatted).
+// What a chunk imports statically is what a process compiles at start: imports through a barrel
+// (index.ts) point at the defining file (infra/barrels.mjs), so a service's chunks hold its graph only.
 //
 // Freshness: dist/build.json records when the build started; dist/ is stale when any input
 // (a .ts file under the source roots, package.json or package-lock.json) changed after that. A
