@@ -67,7 +67,9 @@ export function unbarrel(file, text, cache = new Map()) {
       if (!target) kept.push(spec.text);
       else byFile.set(target, [...(byFile.get(target) ?? []), spec.text]);
     }
-    const statements = [...byFile].map(([target, specs]) => `import { ${specs.join(', ')} } from ${JSON.stringify(target)};`);
+    const statements = [...byFile].map(
+      ([target, specs]) => `import { ${specs.join(', ')} } from ${JSON.stringify(target)};`,
+    );
     if (kept.length > 0) statements.push(`import { ${kept.join(', ')} } from '${from}';`);
     const newlines = whole.split('\n').length - 1;
     return statements.join(' ') + '\n'.repeat(newlines);

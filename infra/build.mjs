@@ -127,7 +127,10 @@ const lmdbAsCommonJs = {
     b.onResolve({ filter: /^lmdb$/ }, (args) =>
       args.namespace === 'lmdb-cjs' ? { path: 'lmdb', external: true } : { path: 'lmdb', namespace: 'lmdb-cjs' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'lmdb-cjs' }, () => ({ contents: "module.exports = require('lmdb');", loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'lmdb-cjs' }, () => ({
+      contents: "module.exports = require('lmdb');",
+      loader: 'js',
+    }));
   },
 };
 

@@ -164,7 +164,8 @@ test('a service loads only its own graph: the agent no NATS, sync server, YAML o
     (f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/agent/src/daemon.ts\n'),
   );
   const command = readdirSync(chunks).find(
-    (f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/cli/src/commands/agent.ts\n'),
+    (f) =>
+      f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes('\n// services/cli/src/commands/agent.ts\n'),
   );
   assert.ok(agent && command, 'the agent and its command are chunks of their own');
   const loaded = new Set([
@@ -175,7 +176,10 @@ test('a service loads only its own graph: the agent no NATS, sync server, YAML o
   const sources = new Set(
     [...loaded].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!)),
   );
-  assert.ok([...sources].some((s) => s.startsWith('services/sync/src/client/')), 'the agent loads the sync client');
+  assert.ok(
+    [...sources].some((s) => s.startsWith('services/sync/src/client/')),
+    'the agent loads the sync client',
+  );
   for (const s of sources) {
     assert.ok(!s.startsWith('services/sync/src/server/'), `the agent loads the sync server (${s})`);
     assert.ok(!s.includes('node_modules/@nats-io/'), `the agent loads NATS (${s})`);
@@ -193,7 +197,18 @@ test('a compiled service serves /metrics: the SDK it imports on the first scrape
   // An agent whose sync server is not there keeps retrying, and serves /metrics meanwhile.
   const child = spawn(
     process.execPath,
-    [MESHLESS_BIN, 'agent', '--node', 'n1', '--sync', '127.0.0.1:1', '--state-dir', dir, '--metrics-port', String(port)],
+    [
+      MESHLESS_BIN,
+      'agent',
+      '--node',
+      'n1',
+      '--sync',
+      '127.0.0.1:1',
+      '--state-dir',
+      dir,
+      '--metrics-port',
+      String(port),
+    ],
     { stdio: 'ignore', env: { ...process.env, MESHLESS_LOG_LEVEL: 'silent' } },
   );
   t.after(() => {

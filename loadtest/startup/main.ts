@@ -173,7 +173,10 @@ async function applyYaml(mode: Mode, datastore: string, yaml: string): Promise<v
 async function measureMode(mode: Mode, nats: NatsServerHandle) {
   const dir = mkdtempSync(join(tmpdir(), `meshless-startup-${mode}-`));
   const running: ChildProcess[] = [];
-  const services: Record<string, { cpuSecondsToReady: number; wallSecondsToReady: number; idleRssMB: number; runs: number }> = {};
+  const services: Record<
+    string,
+    { cpuSecondsToReady: number; wallSecondsToReady: number; idleRssMB: number; runs: number }
+  > = {};
   try {
     say(`${mode}: meshless --help x${opts.runs}`);
     const help = await cliFigure(mode, ['--help']);

@@ -35,7 +35,11 @@ type State = 'waiting' | 'attached' | 'detached';
 /** A stable key for an attribute set (the SDK ignores key order too). */
 function attributesKey(attributes: Attributes | undefined): string {
   if (!attributes) return '';
-  return JSON.stringify(Object.keys(attributes).sort().map((k) => [k, attributes[k]]));
+  return JSON.stringify(
+    Object.keys(attributes)
+      .sort()
+      .map((k) => [k, attributes[k]]),
+  );
 }
 
 class DeferredSync {

@@ -103,7 +103,11 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       stopRuntime();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       server?.closeAllConnections();
-      if (sdk) await sdk.then((s) => s.provider.shutdown(), () => undefined);
+      if (sdk)
+        await sdk.then(
+          (s) => s.provider.shutdown(),
+          () => undefined,
+        );
     },
   };
 }
