@@ -1,9 +1,9 @@
 // Stack traces through the compiled bundles (dist/) that point at the TypeScript lines, at no cost
 // until a trace is formatted. Node's own support (process.setSourceMapsEnabled, --enable-source-maps)
 // reads and parses every loaded bundle's .map at load time, and Node 20 also splits every bundle's
-// source into lines for it: ~0.1 CPU-s of a service's ~0.5 CPU-s start (a CPU profile of
-// `meshless agent` had #parseMap, lineLengths and the garbage they leave as its largest entries),
-// spent again in every process although most never format a stack. Here a frame is mapped when
+// source into lines for it: a CPU profile of `meshless agent` had #parseMap, lineLengths and their
+// garbage among its largest entries (~0.02 CPU-s of a start measured without the profiler), spent
+// again in every process although most never format a stack. Here a frame is mapped when
 // V8 formats an error's stack (Error.prepareStackTrace), and a bundle's map is read the first time
 // one of its frames is: a process that logs no stack never reads a map.
 import { readFileSync } from 'node:fs';
