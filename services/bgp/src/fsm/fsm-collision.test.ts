@@ -6,15 +6,44 @@ import { CeaseSubcode, ErrorCode } from '../codec/index.js';
 import { Fsm } from './index.js';
 import { config, establish, HIGHER, LOCAL_ID, LOWER, only, open } from './test-helpers.js';
 
-test('an incoming connection replaces our pending connect (Connect state)', () => {
+test('an incoming connection leaves our pending connect alone; the first OPEN ends it', () => {
+  // Both speakers connecting at once each see the other's connection before their own completes:
+  // closing ours here would have each side close a different connection (RFC 4271 §6.8 wants the
+  // same one closed on both). The peer's OPEN says it is talking on the incoming one.
   const fsm = new Fsm(config());
   const out = only(fsm.handle({ type: 'Start' }), 'Connect')[0]!.conn;
   const inc = fsm.newConnectionId();
   const r = fsm.handle({ type: 'TcpIncoming', conn: inc });
-  assert.deepEqual(only(r, 'Close'), [{ type: 'Close', conn: out }]);
+  assert.deepEqual(only(r, 'Close'), []);
   assert.deepEqual(only(r, 'SendOpen'), [{ type: 'SendOpen', conn: inc }]);
   assert.equal(fsm.state, 'OpenSent');
   assert.equal(fsm.connection(inc)?.direction, 'incoming');
+  assert.equal(fsm.connection(out)?.phase, 'Connecting');
+  const o = fsm.handle(open(inc));
+  assert.deepEqual(only(o, 'Close'), [{ type: 'Close', conn: out }], 'ended silently (no TCP to send on)');
+  assert.deepEqual(only(o, 'SendNotification'), []);
+  assert.equal(fsm.connection(out), undefined);
+  assert.equal(fsm.state, 'OpenConfirm');
+  // The abandoned connect completing late is closed at once.
+  assert.deepEqual(only(fsm.handle({ type: 'TcpConnected', conn: out }), 'Close'), [{ type: 'Close', conn: out }]);
+});
+
+test('an incoming connection while our connect is pending: ours completing first goes through §6.8', () => {
+  const fsm = new Fsm(config());
+  const out = only(fsm.handle({ type: 'Start' }), 'Connect')[0]!.conn;
+  const inc = fsm.newConnectionId();
+  fsm.handle({ type: 'TcpIncoming', conn: inc });
+  assert.deepEqual(only(fsm.handle({ type: 'TcpConnected', conn: out }), 'SendOpen'), [
+    { type: 'SendOpen', conn: out },
+  ]);
+  fsm.handle(open(inc, { bgpId: LOWER }));
+  // Our identifier is higher: the connection we opened survives, the peer's gets the Cease.
+  const r = fsm.handle(open(out, { bgpId: LOWER }));
+  assert.deepEqual(
+    only(r, 'SendNotification').map((n) => [n.conn, n.subcode]),
+    [[inc, CeaseSubcode.ConnectionCollisionResolution]],
+  );
+  assert.equal(fsm.connection(out)?.phase, 'OpenConfirm');
 });
 
 /** Both connections up and in OpenSent; returns [outgoing, incoming]. */

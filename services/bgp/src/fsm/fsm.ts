@@ -18,8 +18,12 @@
 //
 // Departures from the letter of §8, on purpose (BIRD and GoBGP behave the same way):
 // - a failed outgoing connect goes to Active and retries after ConnectRetry instead of Idle;
-// - an incoming connection while one of ours is still connecting replaces ours (Connect state rule),
-//   and a second incoming connection replaces an earlier one that has not reached Established
+// - an incoming connection does not end a connect of ours still in progress (the Connect state's
+//   rule would): when both speakers connect at once, each sees the other's connection arrive
+//   before its own connect completes, and each would close a different one, leaving none. Both
+//   proceed; the first OPEN received ends a connect still in progress, and two connections past
+//   TCP are resolved by §6.8 above, the same one closed on both sides (BIRD does the same);
+// - a second incoming connection replaces an earlier one that has not reached Established
 //   (the peer has given up on the earlier one; waiting for its 4-minute hold would stall us);
 // - the idle hold after errors (DampPeerOscillations) doubles per consecutive error, up to a maximum;
 //   the loss of a session whose peer can restart gracefully is not an error (no idle hold).
@@ -274,9 +278,11 @@ export class Fsm {
       this.out.push({ type: 'Close', conn: id });
       return;
     }
+    // Our own connect still in progress stays: the peer may have accepted it already (its SYN-ACK
+    // not yet seen here) and, connecting at the same moment, may be dropping this incoming one in
+    // favour of it. It is ended once an OPEN arrives on another connection (openReceived).
     for (const other of [...this.conns.values()]) {
-      if (other.phase === 'Connecting') this.drop(other, undefined, undefined);
-      else if (other.direction === 'incoming' && other.phase !== 'Established') {
+      if (other.direction === 'incoming' && other.phase !== 'Established') {
         this.drop(other, { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution }, undefined);
       }
     }
@@ -339,6 +345,13 @@ export class Fsm {
 
     for (const other of [...this.conns.values()]) {
       if (other === c) continue;
+      // A connect of ours still in progress: the peer is talking on this one, stop trying (BIRD
+      // does the same). Safe against the simultaneous open: the peer sent this OPEN after its
+      // connection was up, so it cannot be dropping ours for still connecting.
+      if (other.phase === 'Connecting') {
+        this.drop(other, undefined, undefined);
+        continue;
+      }
       if (other.phase === 'Established') {
         if (other.gracefulRestart) {
           this.drop(other, undefined, { kind: 'peer-restarted' });
