@@ -1,7 +1,9 @@
 // NATS locked down (server-config.ts) against a real nats-server, a real datastore and a real sync
 // server: both work under their allow lists (the server logs no permission violation for them
 // while they run); a sync server's user cannot write the KV, change the stream, or publish or
-// subscribe outside its list; the datastore's user cannot forge a heartbeat; a client whose
+// subscribe outside its list; the datastore's user works under its own list (writes, reads,
+// watches, IPAM, compaction) but cannot forge a heartbeat nor use another stream's JetStream API
+// (nor list, delete or restore streams); a client whose
 // certificate maps to no user (a node), or with no certificate, cannot connect, so it can neither
 // forge heartbeats nor write the KV.
 import { after, before, test } from 'node:test';
@@ -46,7 +48,8 @@ before(async () => {
     config: (port, storeDir) =>
       `${natsServerConfig({ host: '127.0.0.1', port, serverName: 'test', storeDir, credentials: dirs.nats!, datastores: ['datastore'], syncServers: ['sync-0'] })}log_file: ${JSON.stringify(serverLog)}\n`,
   });
-  ds = await runDatastore(testConfig(nats.url, { natsCredentials: dirs.datastore! }), log);
+  // Retention 0: compaction purges a deletion at once (the datastore's STREAM.PURGE is exercised).
+  ds = await runDatastore(testConfig(nats.url, { natsCredentials: dirs.datastore!, tombstoneRetention: 0 }), log);
   sync = await runSync(
     loadConfig(syncConfigSpec, {
       env: {},
@@ -201,4 +204,74 @@ test("a node's certificate and no certificate are refused by NATS: no forged hea
   sub.unsubscribe();
   await nc.close();
   assert.deepEqual([...new Set(seen)], ['sync-0']);
+});
+
+test('the datastore works under its narrowed user: writes, reads, watch, IPAM, compaction', async () => {
+  const mine = () => violations().filter((l) => l.includes('"meshless://datastore/datastore"'));
+  const before = mine().length;
+  const client = createDatastoreClient(ds.address);
+  try {
+    const pool = {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'narrow-pool' },
+      spec: { cidr: '10.77.0.0/16', blockSize: 26 },
+    };
+    const created = await client.create(pool);
+    const events: string[] = [];
+    const ac = new AbortController();
+    const watching = (async () => {
+      for await (const e of client.watch({ revision: Number(created.metadata.resourceVersion), signal: ac.signal }))
+        if (e.type === 'put' || e.type === 'delete') events.push(`${e.type} ${e.kind}/${e.name}`);
+    })().catch(() => undefined);
+    await client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-w' }, spec: {} });
+    const { affinity } = await client.allocateBlock('node-w', { pool: 'narrow-pool', ipVersion: 4 });
+    assert.match((affinity.spec as { cidr: string }).cidr, /^10\.77\./);
+    await client.delete('IPPool', 'narrow-pool').catch(() => undefined);
+    await client.delete('Node', 'node-w');
+    await waitFor('the watch seeing the node come and go', () => events.includes('delete Node/node-w'), 20_000);
+    ac.abort();
+    await watching;
+    const compacted = await ds.compactNow();
+    assert.ok(compacted.purged > 0, `compaction purged the deletions: ${JSON.stringify(compacted)}`);
+  } finally {
+    client.close();
+  }
+  assert.deepEqual(mine().slice(before), [], 'no permission violation by the datastore');
+});
+
+test("the datastore's user cannot use another stream's JetStream API, nor list, delete or restore streams", async () => {
+  const user = 'meshless://datastore/datastore';
+  const nc = await connectNats(nats.url, 'rogue-datastore', undefined, dirs.datastore);
+  try {
+    for (const subject of [
+      '$JS.API.STREAM.CREATE.OTHER',
+      '$JS.API.STREAM.INFO.KV_other-bucket',
+      '$JS.API.STREAM.MSG.GET.KV_other-bucket',
+      '$JS.API.CONSUMER.CREATE.KV_other-bucket',
+      '$JS.API.CONSUMER.MSG.NEXT.KV_other-bucket.c',
+      '$JS.API.STREAM.LIST',
+      '$JS.API.STREAM.NAMES',
+      `$JS.API.STREAM.DELETE.KV_${RESOURCES_BUCKET}`,
+      `$JS.API.STREAM.RESTORE.KV_${RESOURCES_BUCKET}`,
+      '$JS.API.DIRECT.GET.KV_other-bucket',
+      '$KV.other-bucket.x',
+    ]) {
+      nc.publish(subject, '{}');
+      await nc.flush();
+      await waitFor(
+        `nats-server refusing the datastore's publish to ${subject}`,
+        () => violations().some((l) => l.includes(`Publish Violation - User "${user}", Subject "${subject}"`)),
+        10_000,
+        100,
+      );
+    }
+    // Through the JetStream client as well: refused, and its own stream is still there.
+    const jsm = await jetstreamManager(nc);
+    await assert.rejects(jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] }), /permission|timeout/i);
+    await assert.rejects(jsm.streams.delete(`KV_${RESOURCES_BUCKET}`), /permission|timeout/i);
+    assert.equal((await jsm.streams.info(`KV_${RESOURCES_BUCKET}`)).config.name, `KV_${RESOURCES_BUCKET}`);
+  } finally {
+    await nc.close();
+  }
 });

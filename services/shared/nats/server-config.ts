@@ -3,10 +3,12 @@
 // meshless://ROLE/NAME is the NATS user), and per-user subject permissions written as allow lists
 // (anything not listed is refused by the server):
 //
-//   datastore     the JetStream API (it creates and scales the buckets and reads them), the two KV
-//                 buckets' subjects (its writes), acks and flow control, replies on its own
-//                 inboxes (_INBOX.datastore.NAME.>, names.ts inboxPrefix); it
-//                 cannot publish a sync heartbeat or drain notice, nor touch $SYS
+//   datastore     the JetStream API subjects it uses, scoped to its two buckets' streams (create,
+//                 scale, info, message get, purge, its consumers), the buckets' subjects (its
+//                 writes), acks and flow control of its consumers, replies on its own inboxes
+//                 (_INBOX.datastore.NAME.>, names.ts inboxPrefix); it cannot touch another
+//                 stream, list, delete or restore streams, publish a sync heartbeat or drain
+//                 notice, nor touch $SYS
 //   sync-server   reads the resources bucket through an ordered push consumer: the few API
 //                 subjects that consumer and the stream look-ups use, scoped to the bucket's
 //                 stream, flow-control replies, and one message get on the meta bucket; its
@@ -57,13 +59,41 @@ export function syncServerPermissions(
   };
 }
 
-/** What the datastore may publish: the JetStream API, its buckets, acks and flow control. */
+/**
+ * What the datastore may publish: the JetStream API on its own buckets' streams only (store/:
+ * buckets.ts creates, scales and looks them up; the store and kv-cursor.ts read by message get and
+ * through ordered and pull consumers; the compactor purges), its buckets' subjects (its writes),
+ * acks and flow control of its own consumers. Never another stream's API, no stream listing,
+ * deletion, snapshot or restore, no direct get (the buckets have allow_direct false).
+ */
 export function datastorePermissions(
   name: string,
   buckets: readonly string[] = [RESOURCES_BUCKET, META_BUCKET],
 ): { publish: string[]; subscribe: string[] } {
   return {
-    publish: [`${API}.>`, ...buckets.map((b) => `$KV.${b}.>`), '$JS.ACK.>', '$JS.FC.>'],
+    publish: [
+      // jetstreamManager() checks the account once.
+      `${API}.INFO`,
+      ...buckets.flatMap((bucket) => {
+        const stream = `KV_${bucket}`;
+        return [
+          `${API}.STREAM.CREATE.${stream}`,
+          `${API}.STREAM.UPDATE.${stream}`,
+          `${API}.STREAM.INFO.${stream}`,
+          `${API}.STREAM.MSG.GET.${stream}`,
+          `${API}.STREAM.PURGE.${stream}`,
+          // Consumers: ephemeral create (old and new create APIs), info, delete, pull.
+          `${API}.CONSUMER.CREATE.${stream}`,
+          `${API}.CONSUMER.CREATE.${stream}.>`,
+          `${API}.CONSUMER.INFO.${stream}.>`,
+          `${API}.CONSUMER.DELETE.${stream}.>`,
+          `${API}.CONSUMER.MSG.NEXT.${stream}.>`,
+          `$KV.${bucket}.>`,
+          `$JS.ACK.${stream}.>`,
+          `$JS.FC.${stream}.>`,
+        ];
+      }),
+    ],
     subscribe: [`${inboxPrefix({ role: 'datastore', name })}.>`],
   };
 }
