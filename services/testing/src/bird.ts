@@ -1,13 +1,9 @@
 // BIRD 2 as a test peer: `bird -f` with its own config, control socket and pid file, queried
 // through birdc and parsed into plain objects.
-import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { makeDaemonDir, poll, spawnDaemon, type DaemonProcess } from './daemon.js';
+import { makeDaemonDir, pollDaemon, runControl, spawnDaemon, untilServing, type DaemonProcess } from './daemon.js';
 import type { Netns } from './netns.js';
-
-const execFileAsync = promisify(execFile);
 
 export const BIRD_BIN = process.env.MESHLESS_BIRD ?? 'bird';
 export const BIRDC_BIN = process.env.MESHLESS_BIRDC ?? 'birdc';
@@ -92,32 +88,18 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
     logPath,
   );
 
-  const birdc = async (command: string): Promise<string> => {
-    try {
-      const { stdout } = await execFileAsync(BIRDC_BIN, ['-s', socket, ...command.split(/\s+/)], {
-        timeout: 15_000,
-        maxBuffer: 512 * 1024 * 1024,
-      });
-      return stdout.replace(/^BIRD [^\n]*ready\.\n/, '');
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`birdc ${command}: ${(e.stderr || e.stdout || e.message).trim()}`);
-    }
-  };
-
-  try {
-    await poll(
-      'BIRD control socket',
-      async () => (existsSync(socket) && (await birdc('show status')).includes('Daemon is up') ? true : undefined),
-      options.startTimeoutMs ?? 10_000,
-      proc.logTail,
-      () =>
-        proc.exitCode !== undefined ? new Error(`bird exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+  const birdc = async (command: string): Promise<string> =>
+    (await runControl(BIRDC_BIN, ['-s', socket, ...command.split(/\s+/)], `birdc ${command}`)).replace(
+      /^BIRD [^\n]*ready\.\n/,
+      '',
     );
-  } catch (err) {
-    await proc.stop({ keepDir: false });
-    throw err;
-  }
+  await untilServing(
+    proc,
+    'bird',
+    'BIRD control socket',
+    async () => existsSync(socket) && (await birdc('show status')).includes('Daemon is up'),
+    options.startTimeoutMs ?? 10_000,
+  );
 
   const handle: BirdHandle = {
     address: options.address,
@@ -134,20 +116,12 @@ export async function startBird(options: BirdOptions): Promise<BirdHandle> {
       if (protocol) parts.push(`protocol ${protocol}`);
       return parseBirdRoutes(await birdc(parts.join(' ')));
     },
-    async waitForState(name, state, timeoutMs = 30_000) {
-      return poll(
-        `BIRD protocol ${name} in state ${state}`,
-        async () => {
-          const p = await handle.protocol(name);
-          return p.bgpState === state ? p : undefined;
-        },
-        timeoutMs,
-        () => proc.logTail(),
-        () =>
-          proc.exitCode !== undefined
-            ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`)
-            : undefined,
-      );
+    waitForState(name, state, timeoutMs = 30_000) {
+      const probe = async () => {
+        const p = await handle.protocol(name);
+        return p.bgpState === state ? p : undefined;
+      };
+      return pollDaemon(proc, 'bird', `BIRD protocol ${name} in state ${state}`, probe, timeoutMs);
     },
     async reconfigure(config) {
       writeConfig(config);

@@ -1,10 +1,13 @@
 // One real routing daemon started by a test: its own temporary directory (config, control socket,
 // pid file, log), optionally inside a network namespace, stopped by the PID we started.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Netns } from './netns.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface DaemonProcess {
   readonly pid: number;
@@ -121,5 +124,51 @@ export async function poll<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}${extra}`);
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Runs one control command of a daemon (birdc, vtysh, gobgp), in `netns` when given; resolves with
+ * its stdout, rejects with `label` and what the command said.
+ */
+export async function runControl(bin: string, argv: readonly string[], label: string, netns?: Netns): Promise<string> {
+  try {
+    if (netns) return (await netns.exec(bin, argv, { timeoutMs: 15_000 })).stdout;
+    return (await execFileAsync(bin, argv, { timeout: 15_000, maxBuffer: 512 * 1024 * 1024 })).stdout;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${label}: ${(e.stderr || e.stdout || e.message).trim()}`);
+  }
+}
+
+/**
+ * `poll` on a daemon: its log tail in the timeout message, and the wait ended at once (with the
+ * log) when the daemon exits. What every handle's waitForState does.
+ */
+export function pollDaemon<T>(
+  proc: DaemonProcess,
+  name: string,
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
+  return poll(what, probe, timeoutMs, proc.logTail, () =>
+    proc.exitCode !== undefined ? new Error(`${name} exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+  );
+}
+
+/** Waits until a freshly started daemon answers `probe`; stops it (its directory removed) and throws when it does not. */
+export async function untilServing(
+  proc: DaemonProcess,
+  name: string,
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await pollDaemon(proc, name, what, async () => ((await probe()) ? true : undefined), timeoutMs);
+  } catch (err) {
+    await proc.stop();
+    throw err;
   }
 }

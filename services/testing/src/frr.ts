@@ -4,14 +4,10 @@
 // activates IPv4 for every neighbor unless `no bgp default ipv4-unicast`, needs
 // `no bgp network import-check` for `network` statements without zebra, and ignores a
 // `network ... route-map X` whose route-map is defined later in the file (define route-maps first).
-import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { makeDaemonDir, poll, spawnDaemon, type DaemonProcess } from './daemon.js';
+import { makeDaemonDir, pollDaemon, runControl, spawnDaemon, untilServing, type DaemonProcess } from './daemon.js';
 import type { Netns } from './netns.js';
-
-const execFileAsync = promisify(execFile);
 
 export const FRR_BGPD_BIN = process.env.MESHLESS_FRR_BGPD ?? '/usr/lib/frr/bgpd';
 export const VTYSH_BIN = process.env.MESHLESS_VTYSH ?? 'vtysh';
@@ -87,16 +83,12 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
   ];
   const proc = spawnDaemon('frr', dir, FRR_BGPD_BIN, args, options.netns, logPath);
 
-  const vtysh = async (...commands: string[]): Promise<string> => {
-    const argv = ['--vty_socket', dir, ...commands.flatMap((c) => ['-c', c])];
-    try {
-      const { stdout } = await execFileAsync(VTYSH_BIN, argv, { timeout: 15_000, maxBuffer: 512 * 1024 * 1024 });
-      return stdout;
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`vtysh ${commands.join(' / ')}: ${(e.stderr || e.stdout || e.message).trim()}`);
-    }
-  };
+  const vtysh = (...commands: string[]): Promise<string> =>
+    runControl(
+      VTYSH_BIN,
+      ['--vty_socket', dir, ...commands.flatMap((c) => ['-c', c])],
+      `vtysh ${commands.join(' / ')}`,
+    );
   const json = async (command: string): Promise<Record<string, unknown>> => {
     const out = await vtysh(command);
     try {
@@ -106,20 +98,13 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
     }
   };
 
-  try {
-    await poll(
-      'FRR vty socket',
-      async () =>
-        existsSync(join(dir, 'bgpd.vty')) && (await vtysh('show bgp summary json')).includes('{') ? true : undefined,
-      10_000,
-      proc.logTail,
-      () =>
-        proc.exitCode !== undefined ? new Error(`bgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
-    );
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
+  await untilServing(
+    proc,
+    'bgpd',
+    'FRR vty socket',
+    async () => existsSync(join(dir, 'bgpd.vty')) && (await vtysh('show bgp summary json')).includes('{'),
+    10_000,
+  );
 
   const handle: FrrHandle = {
     address: options.address,
@@ -141,20 +126,12 @@ export async function startFrr(options: FrrOptions): Promise<FrrHandle> {
       if (!raw || typeof raw !== 'object' || !('bgpState' in raw)) return undefined;
       return { address, state: String(raw.bgpState), raw };
     },
-    async waitForState(address, state, timeoutMs = 30_000) {
-      return poll(
-        `FRR neighbor ${address} in state ${state}`,
-        async () => {
-          const n = await handle.neighbor(address);
-          return n?.state === state ? n : undefined;
-        },
-        timeoutMs,
-        () => proc.logTail(),
-        () =>
-          proc.exitCode !== undefined
-            ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`)
-            : undefined,
-      );
+    waitForState(address, state, timeoutMs = 30_000) {
+      const probe = async () => {
+        const n = await handle.neighbor(address);
+        return n?.state === state ? n : undefined;
+      };
+      return pollDaemon(proc, 'bgpd', `FRR neighbor ${address} in state ${state}`, probe, timeoutMs);
     },
     async configure(lines) {
       const out = await vtysh('configure terminal', ...lines);

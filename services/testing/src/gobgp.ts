@@ -1,15 +1,11 @@
 // GoBGP as a test peer: `gobgpd -f CONF -t toml -p --pprof-disable --api-hosts ADDR:PORT`,
 // driven and queried with the `gobgp` CLI's JSON output. GoBGP is slow with large tables: keep
 // its interop tables small. MESHLESS_GOBGP_LOG_LEVEL=debug makes gobgpd log its FSM transitions.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../../shared/testing/index.js';
-import { makeDaemonDir, poll, spawnDaemon, type DaemonProcess } from './daemon.js';
+import { makeDaemonDir, pollDaemon, runControl, spawnDaemon, untilServing, type DaemonProcess } from './daemon.js';
 import type { Netns } from './netns.js';
-
-const execFileAsync = promisify(execFile);
 
 export const GOBGPD_BIN = process.env.MESHLESS_GOBGPD ?? 'gobgpd';
 export const GOBGP_BIN = process.env.MESHLESS_GOBGP ?? 'gobgp';
@@ -88,29 +84,14 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
     options.netns,
   );
 
-  const gobgp = async (...args: string[]): Promise<string> => {
-    const argv = ['-u', options.address, '-p', String(apiPort), ...args];
-    try {
-      if (options.netns) return (await options.netns.exec(GOBGP_BIN, argv)).stdout;
-      return (await execFileAsync(GOBGP_BIN, argv, { timeout: 15_000, maxBuffer: 256 * 1024 * 1024 })).stdout;
-    } catch (err) {
-      throw new Error(`gobgp ${args.join(' ')}: ${(err as Error).message}`);
-    }
-  };
-
-  try {
-    await poll(
-      'GoBGP API',
-      async () => ((await gobgp('global')).includes('AS') ? true : undefined),
-      10_000,
-      proc.logTail,
-      () =>
-        proc.exitCode !== undefined ? new Error(`gobgpd exited with ${proc.exitCode}: ${proc.logTail()}`) : undefined,
+  const gobgp = (...args: string[]): Promise<string> =>
+    runControl(
+      GOBGP_BIN,
+      ['-u', options.address, '-p', String(apiPort), ...args],
+      `gobgp ${args.join(' ')}`,
+      options.netns,
     );
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
+  await untilServing(proc, 'gobgpd', 'GoBGP API', async () => (await gobgp('global')).includes('AS'), 10_000);
 
   const handle: GobgpHandle = {
     address: options.address,
@@ -142,20 +123,12 @@ export async function startGobgp(options: GobgpOptions): Promise<GobgpHandle> {
       }
       return undefined;
     },
-    async waitForState(address, state, timeoutMs = 30_000) {
-      return poll(
-        `GoBGP neighbor ${address} in state ${state}`,
-        async () => {
-          const n = await handle.neighbor(address);
-          return n?.state === state ? n : undefined;
-        },
-        timeoutMs,
-        () => proc.logTail(),
-        () =>
-          proc.exitCode !== undefined
-            ? new Error(`the daemon exited with ${proc.exitCode}: ${proc.logTail()}`)
-            : undefined,
-      );
+    waitForState(address, state, timeoutMs = 30_000) {
+      const probe = async () => {
+        const n = await handle.neighbor(address);
+        return n?.state === state ? n : undefined;
+      };
+      return pollDaemon(proc, 'gobgpd', `GoBGP neighbor ${address} in state ${state}`, probe, timeoutMs);
     },
     async addRoute(prefix, args, family = 'ipv4') {
       await gobgp('global', 'rib', '-a', family, 'add', prefix, ...args);
