@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
+import { insecureSyncArgs } from '../../services/sync/testing.js';
 import {
   freePort,
   httpOk,
@@ -187,18 +188,7 @@ async function measureMode(mode: Mode, nats: NatsServerHandle) {
       ['datastore', ['datastore', '--insecure', '--listen', datastore, '--nats', nats.url]],
       [
         'sync',
-        [
-          'sync',
-          '--insecure',
-          '--listen',
-          sync,
-          '--nats',
-          nats.url,
-          '--state-dir',
-          join(dir, 'sync'),
-          '--server-id',
-          `startup-${mode}`,
-        ],
+        insecureSyncArgs({ listen: sync, nats: nats.url, stateDir: join(dir, 'sync'), serverId: `startup-${mode}` }),
       ],
       ['agent', ['agent', '--node', 'startup-node', '--sync', sync, '--state-dir', join(dir, 'agent')]],
       [

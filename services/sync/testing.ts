@@ -13,4 +13,5 @@ export {
   waitConverged,
   spawnSyncServer,
 } from './src/testing/fixtures.js';
+export { insecureSyncArgs } from './src/testing/args.js';
 export type { TestDatastore, AgentWatch, SyncProcess } from './src/testing/fixtures.js';

@@ -14,6 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { RESOURCES_BUCKET, resourceKey } from '../nats/index.js';
 import { MESHLESS_BIN } from '../paths/index.js';
+import { insecureSyncArgs } from '../../sync/testing.js';
 import {
   freePort,
   httpOk,
@@ -120,20 +121,7 @@ test('an apply of a WorkloadEndpoint is one trace: CLI, datastore, sync server, 
   );
   await waitFor('the datastore', () => httpOk(`http://127.0.0.1:${dsMetrics}/readyz`), 60_000);
   service(
-    [
-      'sync',
-      '--insecure',
-      '--listen',
-      sync,
-      '--nats',
-      nats.url,
-      '--state-dir',
-      '',
-      '--server-id',
-      'traced',
-      '--metrics-port',
-      String(syncMetrics),
-    ],
+    insecureSyncArgs({ listen: sync, nats: nats.url, stateDir: '', serverId: 'traced', metricsPort: syncMetrics }),
     otel(receiver, 'http/json'),
   );
   await waitFor('the sync server', () => httpOk(`http://127.0.0.1:${syncMetrics}/readyz`), 60_000);

@@ -7,6 +7,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pino } from 'pino';
 import { hashEntries, type SyncAgent } from '../client/index.js';
+import { insecureSyncArgs } from './args.js';
 import { MESHLESS_BIN } from '../../../shared/paths/index.js';
 import { waitFor } from '../../../shared/testing/index.js';
 import {
@@ -309,21 +310,7 @@ export async function spawnSyncServer(
 ): Promise<SyncProcess> {
   const child = spawn(
     process.execPath,
-    [
-      MESHLESS_BIN,
-      'sync',
-      '--insecure',
-      '--listen',
-      listen,
-      '--nats',
-      natsUrl,
-      '--state-dir',
-      stateDir,
-      '--server-id',
-      serverId,
-      '--metrics-port',
-      '0',
-    ],
+    [MESHLESS_BIN, ...insecureSyncArgs({ listen, nats: natsUrl, stateDir, serverId, metricsPort: 0 })],
     {
       env: {
         ...process.env,
