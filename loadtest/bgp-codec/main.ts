@@ -16,6 +16,7 @@
 // and memory over time.
 
 import { benchArgs } from '../args.js';
+import { drawLength, randomNetwork, xorshift32, type LengthMix } from '../random.js';
 import { BenchRun, lineChart } from '../report/index.js';
 import { cpus, loadavg } from 'node:os';
 import {
@@ -57,17 +58,11 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:bgp-codec does)');
 
 /** Deterministic xorshift32, so every run builds the same table. */
-let seed = 0x9e3779b9;
-function rand(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x100000000;
-}
+const rand = xorshift32(0x9e3779b9);
 const randInt = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
 
 /** Prefix lengths roughly as in a full Internet table (mostly /24) plus data-center /26 blocks. */
-const LENGTHS: [number, number][] = [
+const LENGTHS: LengthMix = [
   [24, 0.58],
   [23, 0.07],
   [22, 0.1],
@@ -84,16 +79,8 @@ function buildTable(n: number): Prefix[] {
   const out: Prefix[] = [];
   const bytes = new Uint8Array(4);
   while (out.length < n) {
-    let r = rand();
-    let len = 24;
-    for (const [l, p] of LENGTHS) {
-      if (r < p) {
-        len = l;
-        break;
-      }
-      r -= p;
-    }
-    const addr = (Math.floor(rand() * 0x100000000) & (len === 0 ? 0 : ~0 << (32 - len))) >>> 0;
+    const len = drawLength(LENGTHS, rand);
+    const addr = randomNetwork(len, rand);
     const key = addr * 64 + len;
     if (seen.has(key) || addr >>> 24 === 0 || addr >>> 24 >= 224) continue;
     seen.add(key);
