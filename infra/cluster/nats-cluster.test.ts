@@ -9,27 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, RESOURCES_BUCKET } from '../../services/shared/nats/index.js';
-import { freePort, waitFor, waitForReplicas } from '../../services/shared/testing/index.js';
+import { waitFor, waitForReplicas } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
-import { startCluster } from './testing.js';
+import { clusterEnv, startCluster } from './testing.js';
 
 test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster serves', {
   timeout: 240_000,
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-nats3-'));
-  const address = `127.0.0.1:${await freePort()}`;
-  const cluster = await startCluster({
-    MESHLESS_DATA_DIR: dataDir,
-    MESHLESS_NATS_PORT: '0',
+  const env = await clusterEnv(dataDir, {
     MESHLESS_NATS_CLUSTER: '3',
     MESHLESS_AGENTS: 'node-a1',
     MESHLESS_REFLECTORS: '0',
-    MESHLESS_DATASTORE_LISTEN: address,
-    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
-    MESHLESS_METRICS_BASE_PORT: String(await freePort()),
-    MESHLESS_DASHBOARD_PORT: String(await freePort()),
-    MESHLESS_LOG_LEVEL: 'info',
   });
+  const address = env.MESHLESS_DATASTORE_LISTEN!;
+  const cluster = await startCluster(env);
   const client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
   try {
     for (let i = 0; i < 3; i++) {

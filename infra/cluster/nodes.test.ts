@@ -6,27 +6,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from '../../services/shared/testing/index.js';
+import { waitFor } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
-import { startCluster } from './testing.js';
+import { clusterEnv, startCluster } from './testing.js';
 
 test('npm start without reflectors registers every agent node: agents in sync, Nodes with addresses and blocks', {
   timeout: 240_000,
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-norr-'));
-  const address = `127.0.0.1:${await freePort()}`;
   const agents = ['node-a1', 'node-a2'];
-  const cluster = await startCluster({
-    MESHLESS_DATA_DIR: dataDir,
-    MESHLESS_NATS_PORT: '0',
-    MESHLESS_AGENTS: agents.join(','),
-    MESHLESS_REFLECTORS: '0',
-    MESHLESS_DATASTORE_LISTEN: address,
-    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
-    MESHLESS_METRICS_BASE_PORT: String(await freePort()),
-    MESHLESS_DASHBOARD_PORT: String(await freePort()),
-    MESHLESS_LOG_LEVEL: 'info',
-  }).catch((err: Error) => {
+  const env = await clusterEnv(dataDir, { MESHLESS_AGENTS: agents.join(','), MESHLESS_REFLECTORS: '0' });
+  const address = env.MESHLESS_DATASTORE_LISTEN!;
+  const cluster = await startCluster(env).catch((err: Error) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });

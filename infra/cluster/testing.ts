@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../services/shared/testing/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -10,6 +11,27 @@ export interface Cluster {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+}
+
+/**
+ * The environment of a test cluster in `dataDir`: every port a free one (NATS 0), logs at info;
+ * `extra` adds or overrides (MESHLESS_AGENTS, MESHLESS_REFLECTORS, ...). The datastore's address
+ * is MESHLESS_DATASTORE_LISTEN.
+ */
+export async function clusterEnv(dataDir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    MESHLESS_DATA_DIR: dataDir,
+    MESHLESS_NATS_PORT: '0',
+    MESHLESS_DATASTORE_LISTEN: `127.0.0.1:${await freePort()}`,
+    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
+    MESHLESS_METRICS_BASE_PORT: String(await freePort()),
+    MESHLESS_DASHBOARD_PORT: String(await freePort()),
+    MESHLESS_BGP_PORT: String(await freePort()),
+    MESHLESS_SWITCH_PORT: String(await freePort()),
+    MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
+    MESHLESS_LOG_LEVEL: 'info',
+    ...extra,
+  };
 }
 
 export async function startCluster(env: Record<string, string>): Promise<Cluster> {

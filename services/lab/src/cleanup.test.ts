@@ -31,13 +31,27 @@ function alive(pid: number): boolean {
   }
 }
 
-function startFixture(mode: string, pidsFile: string) {
+/** Runs the fixture in `mode` as a test file of its own, in a scratch directory. */
+function startFixture(mode: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-cleanup-'));
+  const pidsFile = join(dir, 'pids');
   // A runner of its own: without the variable that makes a file report to this file's runner.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  return spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', fixture], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', fixture], {
     env: { ...env, LAB_CLEANUP_MODE: mode, LAB_CLEANUP_PIDS: pidsFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return {
+    child,
+    pidsFile,
+    output: () => out,
+    exited: new Promise<number | null>((r) => child.once('exit', r)),
+    started: () => JSON.parse(readFileSync(pidsFile, 'utf8')) as Started,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Namespaces a test process left (their names carry its PID), deleted; returns how many. */
@@ -54,48 +68,38 @@ test('a failed subtest whose teardown step throws leaves no lab process running'
   skip,
   timeout: 120_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lab-cleanup-'));
-  const pidsFile = join(dir, 'pids');
-  const child = startFixture('fail', pidsFile);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const run = startFixture('fail');
+  const code = await run.exited;
+  const out = run.output();
   try {
     assert.equal(code, 1, out);
     assert.match(out, /this subtest fails on purpose/);
     assert.match(out, /fixture teardown: 1 step\(s\) failed \(every step ran\): a teardown step failed/);
-    const { self, lab } = JSON.parse(readFileSync(pidsFile, 'utf8')) as Started;
+    const { self, lab } = run.started();
     assert.equal(lab.length, 2);
     assert.deepEqual(lab.filter(alive), [], 'nats-server and BIRD stopped');
     assert.equal(deleteNamespacesOf(self), 0, 'the namespaces deleted');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    run.remove();
   }
 });
 
 test('a test process killed outright takes the lab processes with it', { skip, timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lab-cleanup-'));
-  const pidsFile = join(dir, 'pids');
-  const child = startFixture('hang', pidsFile);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.once('exit', r));
+  const run = startFixture('hang');
   let pids: number[] = [];
   try {
-    await waitFor('the fixture running its lab', () => existsSync(pidsFile), 60_000);
-    const { self, lab } = JSON.parse(readFileSync(pidsFile, 'utf8')) as Started;
+    await waitFor('the fixture running its lab', () => existsSync(run.pidsFile), 60_000);
+    const { self, lab } = run.started();
     pids = lab;
-    assert.ok(pids.every(alive), `both processes run: ${out}`);
+    assert.ok(pids.every(alive), `both processes run: ${run.output()}`);
     // The test file's process (the runner's child) is killed: no after hook, no exit handler runs.
     process.kill(self, 'SIGKILL');
-    await exited;
+    await run.exited;
     await waitFor('nats-server and BIRD gone with the test process', () => pids.every((p) => !alive(p)), 15_000);
     deleteNamespacesOf(self);
   } finally {
     for (const p of pids.filter(alive)) process.kill(p, 'SIGKILL');
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    run.child.kill('SIGKILL');
+    run.remove();
   }
 });
