@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, waitFor } from '../../services/shared/testing/index.js';
+import { waitFor } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
 import { parseBirdRoutes } from '../../services/testing/index.js';
-import { startCluster, type Cluster } from './testing.js';
+import { clusterEnv, startCluster, type Cluster } from './testing.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
@@ -52,19 +52,8 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
   timeout: 300_000,
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-cluster-'));
-  const address = `127.0.0.1:${await freePort()}`;
-  const env = {
-    MESHLESS_DATA_DIR: dataDir,
-    MESHLESS_NATS_PORT: '0',
-    MESHLESS_DATASTORE_LISTEN: address,
-    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
-    MESHLESS_METRICS_BASE_PORT: String(await freePort()),
-    MESHLESS_BGP_PORT: String(await freePort()),
-    MESHLESS_SWITCH_PORT: String(await freePort()),
-    MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
-    MESHLESS_LOG_LEVEL: 'info',
-    XDG_CONFIG_HOME: (configHome = join(dataDir, 'user-config')),
-  };
+  const env = await clusterEnv(dataDir, { XDG_CONFIG_HOME: (configHome = join(dataDir, 'user-config')) });
+  const address = env.MESHLESS_DATASTORE_LISTEN!;
   const agents = ['node-a1', 'node-a2', 'node-b1'];
   let client: ReturnType<typeof createDatastoreClient> | undefined;
   const started: Cluster[] = [];

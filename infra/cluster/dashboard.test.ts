@@ -10,15 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  chromiumMissing,
-  freePort,
-  launchChromium,
-  waitFor,
-  type Browser,
-} from '../../services/shared/testing/index.js';
+import { chromiumMissing, launchChromium, waitFor, type Browser } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
-import { startCluster, type Cluster } from './testing.js';
+import { clusterEnv, startCluster, type Cluster } from './testing.js';
 
 const promtoolFound = () => spawnSync('promtool', ['--version']).status === 0;
 
@@ -51,23 +45,13 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
   timeout: 300_000,
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-dashboard-'));
-  const address = `127.0.0.1:${await freePort()}`;
-  const env = {
-    MESHLESS_DATA_DIR: dataDir,
-    MESHLESS_NATS_PORT: '0',
-    MESHLESS_DATASTORE_LISTEN: address,
-    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
-    MESHLESS_METRICS_BASE_PORT: String(await freePort()),
-    MESHLESS_BGP_PORT: String(await freePort()),
-    MESHLESS_SWITCH_PORT: String(await freePort()),
-    MESHLESS_RR_ADMIN_BASE_PORT: String(await freePort()),
-    MESHLESS_DASHBOARD_PORT: String(await freePort()),
+  const env = await clusterEnv(dataDir, {
     MESHLESS_AGENTS: 'node-a1,node-a2',
     MESHLESS_REFLECTORS: '1',
-    MESHLESS_LOG_LEVEL: 'info',
     // npm start gives the CLI the admin's credentials there: never in the real user's directory.
     XDG_CONFIG_HOME: join(dataDir, 'user-config'),
-  };
+  });
+  const address = env.MESHLESS_DATASTORE_LISTEN!;
   // The cluster serves mutual TLS: this test writes as the admin npm start creates at its start.
   let client: ReturnType<typeof createDatastoreClient> | undefined;
   let cluster: Cluster | undefined;
