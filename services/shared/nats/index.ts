@@ -24,3 +24,12 @@ export {
   STORAGE_RETRY_AFTER_MS,
 } from './errors.js';
 export type { NatsFailure } from './errors.js';
+export {
+  openCursor,
+  scan,
+  lastRevision,
+  subjectPrefix,
+  streamName,
+  KV_OPERATION_HEADER,
+} from './kv-cursor.js';
+export type { RawEntry, CaughtUp, CursorOptions, KvOperation } from './kv-cursor.js';

@@ -9,9 +9,10 @@
 //                 (_INBOX.datastore.NAME.>, names.ts inboxPrefix); it cannot touch another
 //                 stream, list, delete or restore streams, publish a sync heartbeat or drain
 //                 notice, nor touch $SYS
-//   sync-server   reads the resources bucket through an ordered push consumer: the few API
-//                 subjects that consumer and the stream look-ups use, scoped to the bucket's
-//                 stream, flow-control replies, and one message get on the meta bucket; its
+//   sync-server   reads the resources bucket through the KV cursor's ordered pull consumer:
+//                 the few API subjects that consumer, its caught-up question (a message get)
+//                 and the stream look-ups use, scoped to the bucket's stream, and one message
+//                 get on the meta bucket; its
 //                 replies on its own inboxes only (not the datastore's); publishes and reads its own subjects (heartbeats,
 //                 drain notices); it cannot write the KV, change or purge a stream, or make a
 //                 durable consumer
@@ -44,13 +45,13 @@ export function syncServerPermissions(
       // The compacted-revision look-up in the meta bucket (compaction.ts: a last-by-subject get;
       // the buckets have allow_direct false, so never $JS.API.DIRECT.GET).
       `${API}.STREAM.MSG.GET.KV_${metaBucket}`,
-      // The ordered push consumer: ephemeral create (old and new create APIs), info, delete.
+      // The KV cursor's ordered pull consumer (kv-cursor.ts): ephemeral create (old and new
+      // create APIs), info (its placement), pulls, delete.
       `${API}.CONSUMER.CREATE.${stream}`,
       `${API}.CONSUMER.CREATE.${stream}.>`,
       `${API}.CONSUMER.INFO.${stream}.>`,
+      `${API}.CONSUMER.MSG.NEXT.${stream}.>`,
       `${API}.CONSUMER.DELETE.${stream}.>`,
-      // Flow-control replies of that push consumer.
-      `$JS.FC.${stream}.>`,
       Subjects.syncHeartbeat,
       Subjects.syncDrain,
     ],

@@ -108,7 +108,7 @@ export interface IpamUsage {
  * reads a batch makes before its requests fail (retryable). The stalls once seen here (20 s+ for
  * ~30 keys, in a clean CI run at load ~2) were scans waiting for a caught-up mark from the server's
  * pending count that never came; the cursor no longer depends on it and replaces a consumer that
- * stops delivering (store/kv-cursor.ts), so a read that still takes 8 s means NATS itself is not
+ * stops delivering (shared/nats kv-cursor.ts), so a read that still takes 8 s means NATS itself is not
  * answering, and one fresh read is all that is worth trying before the callers' own retry.
  */
 const LOAD_TIMEOUT_MS = 8_000;

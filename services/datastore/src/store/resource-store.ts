@@ -28,16 +28,21 @@ import {
   UnavailableError,
 } from '../../../shared/errors/index.js';
 import {
+  KV_OPERATION_HEADER,
   META_COMPACTED_REVISION,
   META_HEALTH_PROBE,
   RESOURCES_BUCKET,
   kindPrefix,
+  lastRevision,
+  openCursor,
   parseResourceKey,
   resourceKey,
+  scan,
+  subjectPrefix,
+  type RawEntry,
   type StoredKind,
 } from '../../../shared/nats/index.js';
 import { canonicalJson } from '../../../shared/resources/index.js';
-import { KV_OPERATION_HEADER, lastRevision, openCursor, scan, subjectPrefix, type RawEntry } from './kv-cursor.js';
 import { asServiceError, isWrongLastSequence, withRetry } from './nats-errors.js';
 import { openBuckets } from './buckets.js';
 import { injectTraceparent, TRACEPARENT } from '../../../shared/tracing/index.js';

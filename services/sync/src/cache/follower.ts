@@ -123,7 +123,20 @@ export class DatastoreFollower {
    * disconnect (a frozen process) it was seen to skip messages: check the cache against the KV.
    */
   natsReconnected(): void {
-    if (this._caughtUp) void this.resync('NATS reconnected: checking the cache against the datastore', true);
+    if (!this._caughtUp) return;
+    // A reconnect often ends a freeze or a partition, and compaction may have run meanwhile: then
+    // the re-read is the not-ready one (the cache may hold purged deletions), whichever of the
+    // reconnect and the horizon poll notices first.
+    const why = 'NATS reconnected: checking the cache against the datastore';
+    void (async () => {
+      let stale: string | undefined;
+      try {
+        if (this.jsm) stale = this.freshness.pastCompaction(this.cache.horizon, await readCompactedRevision(this.jsm));
+      } catch {
+        // Not readable yet: the re-read below reads the KV anyway, and the horizon poll judges later.
+      }
+      if (this._caughtUp) void this.resync(stale ?? why, stale === undefined);
+    })();
   }
 
   /** Follows the datastore, retrying (every second) until it works or the follower stops. */

@@ -34,14 +34,17 @@ export class Freshness {
     this.stalledAtSequence = -1;
   }
 
+  /** Why the cache may have missed purged deletions at this compacted revision, or undefined (no state change). */
+  pastCompaction(horizon: number, compacted: number): string | undefined {
+    if (compacted > horizon && compacted > this.checkedRevision)
+      return `the datastore compacted up to revision ${compacted} while we held revision ${this.checkedRevision}: deletions may have been purged before we read them`;
+    return undefined;
+  }
+
   /** `revision` must be sampled before `compacted` and `lastSequence` were read. */
   judge(revision: number, horizon: number, compacted: number, lastSequence: number): Verdict {
-    if (compacted > horizon && compacted > this.checkedRevision) {
-      return {
-        kind: 'stale',
-        reason: `the datastore compacted up to revision ${compacted} while we held revision ${this.checkedRevision}: deletions may have been purged before we read them`,
-      };
-    }
+    const stale = this.pastCompaction(horizon, compacted);
+    if (stale) return { kind: 'stale', reason: stale };
     this.checkedRevision = revision;
     if (revision !== this.lastRevision || lastSequence <= revision) {
       this.lastRevision = revision;

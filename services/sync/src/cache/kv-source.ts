@@ -1,23 +1,22 @@
-// The server's one watch on the datastore: an ordered JetStream push consumer over the resources
-// bucket's stream (the same consumer nats.js's KV watch uses, opened directly so that we know how
-// many messages were pending when it started: that is how "caught up" is decided, also when
-// nothing is pending). Messages are gathered into batches, one per event-loop turn, so a burst of
-// writes becomes one fan-out.
+// The server's one watch on the datastore: the shared KV cursor (shared/nats kv-cursor.ts, the
+// reader the datastore uses too) over the resources bucket's stream. Entries are gathered into
+// batches, one per event-loop turn, so a burst of writes becomes one fan-out.
 //
-// Cold start: deliver the last message per key (tombstones included). Warm start: deliver every
-// message after the revision the LMDB snapshot holds. The ordered consumer recreates itself from
-// its last sequence after a NATS restart, so a reconnect loses nothing.
+// Cold start: the last message per key (tombstones included). Warm start: every message after the
+// revision the LMDB snapshot holds.
 //
-// Caught up: when a batch ends with nothing pending, or once the message at the stream's last
-// sequence as of the start has arrived. (The first alone never happens under continuous writes
-// if every batch ends while the next write is pending: a warm restart stayed not ready for 72 s.)
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+// Caught up comes from the cursor: the stream leader has no message after the last one read (not
+// nats-server's per-message pending count, which says 0 under concurrent overwrites while a key
+// is still to come, and which under continuous writes may never say 0: a warm restart once stayed
+// not ready for 72 s). Replicated buckets: the cursor reads only from a consumer on the stream
+// leader and opens its own there, from the revision after the last one read, whenever nats.js
+// re-creates the ordered consumer on another peer (a leader change, a NATS restart), so neither
+// a reconnect nor a lagging replica loses or reorders a change.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import type { NatsConnection } from '../../../shared/nats/index.js';
+import { KV_OPERATION_HEADER, openCursor, streamName, type NatsConnection } from '../../../shared/nats/index.js';
 import type { RawChange } from './cache.js';
 
-/** The KV header naming a delete or purge marker (nats.js KV, ADR-8). */
-const KV_OPERATION_HEADER = 'KV-Operation';
 /** The W3C trace context a traced datastore write carries (shared/tracing). */
 const TRACEPARENT_HEADER = 'traceparent';
 /** Largest batch handed over at once; a longer backlog is split so the event loop keeps turning. */
@@ -45,27 +44,21 @@ export interface StreamIdentity {
 }
 
 export class KvSource {
-  private messages: ConsumerMessages | undefined;
+  private readonly abort = new AbortController();
   private pending: RawChange[] = [];
   private flushScheduled = false;
-  private lastPending = -1;
   private _caughtUp = false;
-  /** The stream's last sequence when the watch started; reaching it means caught up. */
-  private target = 0;
-  private reachedTarget = false;
   private stopped = false;
-  private readonly prefix: string;
+  private reading: Promise<void> | undefined;
 
-  constructor(private readonly options: KvSourceOptions) {
-    this.prefix = `$KV.${options.bucket}.`;
-  }
+  constructor(private readonly options: KvSourceOptions) {}
 
   get caughtUp(): boolean {
     return this._caughtUp;
   }
 
   get streamName(): string {
-    return `KV_${this.options.bucket}`;
+    return streamName(this.options.bucket);
   }
 
   /** Waits (retrying) until the bucket exists; returns its identity (throws once `cancelled()`). */
@@ -89,62 +82,72 @@ export class KvSource {
     }
   }
 
+  /** Opens the cursor (its consumer is on the stream leader when this returns) and starts reading. */
   async start(): Promise<void> {
     const js = jetstream(this.options.nc);
-    const after = this.options.after;
     const jsm = await jetstreamManager(this.options.nc);
-    this.target = (await jsm.streams.info(this.streamName)).state.last_seq;
-    const consumer = await js.consumers.getPushConsumer(this.streamName, {
-      filter_subjects: `${this.prefix}>`,
-      ...(after > 0
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
-        : { deliver_policy: DeliverPolicy.LastPerSubject }),
-    });
-    const info = await consumer.info(true);
-    if (info.num_pending === 0) {
-      this._caughtUp = true;
-      this.options.onBatch([], true);
-    }
-    this.messages = await consumer.consume({ callback: (m) => this.receive(m) });
-    void this.messages.closed().then(
-      (err) => !this.stopped && this.options.onEnded?.(err),
-      (err) => !this.stopped && this.options.onEnded?.(err),
-    );
+    const after = this.options.after;
+    const cursor = openCursor(js, jsm, this.options.bucket, {
+      filter: '>',
+      ...(after > 0 ? { mode: 'after', revision: after } : { mode: 'last-per-subject' }),
+      signal: this.abort.signal,
+    } as const);
+    // The first item: the consumer is open (errors opening it reach the caller, as before).
+    const first = await cursor.next();
+    this.reading = this.read(cursor, first);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.messages?.close();
+    this.abort.abort();
+    await this.reading;
   }
 
-  private receive(m: JsMsg): void {
-    if (this.stopped) return;
-    const headers = m.headers;
-    const op = headers?.get(KV_OPERATION_HEADER);
-    const deleted = op === 'DEL' || op === 'PURGE';
-    this.pending.push({
-      key: m.subject.slice(this.prefix.length),
-      revision: m.seq,
-      value: deleted ? undefined : Buffer.from(m.data),
-      // nats.js types it bigint but parses it with parseInt: Number() takes either.
-      commitTimeUnixMicros: Math.floor(Number(m.info.timestampNanos) / 1000),
-      traceparent: headers?.get(TRACEPARENT_HEADER) || undefined,
-    });
-    this.lastPending = m.info.pending;
-    if (m.seq >= this.target) this.reachedTarget = true;
-    if (this.pending.length >= MAX_BATCH) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+  private async read(
+    cursor: ReturnType<typeof openCursor>,
+    first: Awaited<ReturnType<ReturnType<typeof openCursor>['next']>>,
+  ): Promise<void> {
+    let err: unknown;
+    try {
+      for (let r = first; !r.done && !this.stopped; r = await cursor.next()) {
+        const item = r.value;
+        if (item.type === 'caught-up') {
+          this._caughtUp = true;
+          // Everything read before the mark goes out with it, as one batch (possibly empty).
+          this.flush(true);
+          continue;
+        }
+        const op = item.headers?.get(KV_OPERATION_HEADER);
+        const deleted = op === 'DEL' || op === 'PURGE';
+        this.pending.push({
+          key: item.key,
+          revision: item.revision,
+          value: deleted ? undefined : Buffer.from(item.value),
+          commitTimeUnixMicros: item.storedAtMicros,
+          traceparent: item.headers?.get(TRACEPARENT_HEADER) || undefined,
+        });
+        if (this.pending.length >= MAX_BATCH) this.flush();
+        else if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => this.flush());
+        }
+      }
+    } catch (e) {
+      err = e;
+    } finally {
+      await cursor.return(undefined).catch(() => undefined);
+    }
+    if (!this.stopped) {
+      this.flush();
+      this.options.onEnded?.(err);
     }
   }
 
-  private flush(): void {
+  private flush(mark = false): void {
     this.flushScheduled = false;
-    if (this.pending.length === 0 || this.stopped) return;
+    if (this.stopped || (this.pending.length === 0 && !mark)) return;
     const batch = this.pending;
     this.pending = [];
-    if (!this._caughtUp && (this.lastPending === 0 || this.reachedTarget)) this._caughtUp = true;
     this.options.onBatch(batch, this._caughtUp);
   }
 }

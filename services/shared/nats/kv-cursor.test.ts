@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '../../../shared/testing/index.js';
+import { startNatsServer, type NatsServerHandle } from '../testing/index.js';
 import { openCursor, scan } from './kv-cursor.js';
 
 const KEYS = 300;

@@ -1,4 +1,7 @@
-// Reading the KV stream in revision order with an ordered JetStream consumer.
+// Reading a KV bucket's stream in revision order with an ordered JetStream consumer: the one
+// reader of the KV, used by the datastore (List, Watch, compaction) and by the sync server's
+// follower (services/sync cache/kv-source.ts), so both get the same caught-up rule and the same
+// leader placement.
 //
 // A cursor yields raw entries and, exactly once, a `caught-up` mark: the point where every
 // message that was in the stream when the cursor opened has been yielded (or superseded by one
@@ -38,7 +41,8 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { UnavailableError } from '../../../shared/errors/index.js';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { UnavailableError } from '../errors/index.js';
 
 /** The KV operation header and its values (nats.js `kvOperationHdr`). */
 export const KV_OPERATION_HEADER = 'KV-Operation';
@@ -53,6 +57,10 @@ export interface RawEntry {
   readonly value: Uint8Array;
   /** Milliseconds since the epoch when the server stored the message. */
   readonly storedAt: number;
+  /** Microseconds since the epoch when the server stored the message. */
+  readonly storedAtMicros: number;
+  /** The message's headers (the KV operation, a write's traceparent), when it has any. */
+  readonly headers: MsgHdrs | undefined;
 }
 
 export interface CaughtUp {
@@ -290,7 +298,10 @@ export async function* openCursor(
         revision: m.seq,
         operation: (m.headers?.get(KV_OPERATION_HEADER) || 'PUT') as KvOperation,
         value: m.data,
-        storedAt: Math.floor(m.info.timestampNanos / 1e6),
+        // nats.js types it bigint but parses it with parseInt: Number() takes either.
+        storedAt: Math.floor(Number(m.info.timestampNanos) / 1e6),
+        storedAtMicros: Math.floor(Number(m.info.timestampNanos) / 1e3),
+        headers: m.headers,
       };
       // Asked once the messages already received are used up (asking after each one would read one
       // message per round trip and never catch up with a busy writer), when the server says none is
