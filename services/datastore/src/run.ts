@@ -101,6 +101,8 @@ export interface DatastoreHandle {
   readonly metricsPort: number;
   /** Runs a tombstone compaction now (tests, operators); resolves with its result. */
   compactNow(): Promise<CompactionResult>;
+  /** Answers from a stream leader below what this process acknowledged or read, refused and asked again. */
+  staleAnswersRefused(): number;
   /** Releases the blocks of nodes that no longer exist now; resolves with their names. */
   releaseOrphansNow(): Promise<string[]>;
   close(): Promise<void>;
@@ -166,7 +168,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
     await store.revision();
 
     const metrics = createApiMetrics(telemetry.meter, {
-      revision: () => store.lastSeenRevision,
+      revision: () => store.floor.stream,
       compactedRevision: () => compacted,
       kvProbeOk: () => probe.ok,
     });
@@ -246,6 +248,7 @@ export async function runDatastore(config: DatastoreConfig, log: Logger): Promis
       port: server.port,
       metricsPort: telemetry.port,
       compactNow: () => compactor.runOnce(),
+      staleAnswersRefused: () => store.floor.refused,
       releaseOrphansNow: () => ipam.releaseOrphans(),
       close,
     };

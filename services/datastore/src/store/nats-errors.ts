@@ -1,6 +1,7 @@
 // JetStream failures the store handles itself (compare-and-set), and the bounded retry of
 // transient ones. Classification lives in shared/nats (classifyNatsError, asServiceError).
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { UnavailableError } from '../../../shared/errors/index.js';
 import { asServiceError, classifyNatsError } from '../../../shared/nats/index.js';
 
 export { asServiceError };
@@ -38,7 +39,9 @@ export async function withRetry<T>(attempt: () => Promise<T>, budget: RetryBudge
     try {
       return await attempt();
     } catch (err) {
-      if (classifyNatsError(err) !== 'transient' || Date.now() - start + delay > budget.totalMs) throw err;
+      // Ours too: a stale answer refused (read-floor.ts), a cursor that found no consumer on the leader.
+      const transient = classifyNatsError(err) === 'transient' || err instanceof UnavailableError;
+      if (!transient || Date.now() - start + delay > budget.totalMs) throw err;
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, budget.maxDelayMs);

@@ -111,17 +111,11 @@ test('existing 1-replica buckets are scaled to 3 on start', async () => {
   }
 });
 
-// TODO (open, server side): in 2 of 8 runs on nats-server 2.9.10 (load 27-35) a member restarted
-// after kill -9 came back with its stream store behind its Raft state and later served as leader:
-// Gets right after acknowledged writes returned the previous version (1 and 3 stale reads), and in
-// one run the final List had acknowledged keys at shifted revisions (chaos-78 acked at 79, stored at
-// 76; chaos-23..25 missing), i.e. the member assigned its own sequence numbers. The reads here go to
-// the stream leader, so no client-side read can fix a leader whose store diverged. The List
-// failures the old cursor added (keys missing under writes, stalls) are fixed and covered by
-// kv-cursor.test.ts. The test still runs and reports every mismatch; it does not fail CI.
-test('killing the stream leader, a follower, then stopping the leader: nothing lost, no INTERNAL, no stale read', {
-  todo: 'nats-server 2.9.10: a member restarted after kill -9 can serve a diverged store as leader (stale Gets, shifted revisions)',
-}, async () => {
+// A Get right after an acknowledged write must see it even when the stream leader just changed: a
+// new leader answers before applying the writes its predecessor acknowledged (nats-server 2.9.10;
+// read-floor.ts), and the datastore refuses such answers and asks again. The datastore logs each
+// refusal ('stale answer refused') with the member that answered and its last sequence.
+test('killing the stream leader, a follower, then stopping the leader: nothing lost, no INTERNAL, no stale read', async () => {
   const acked = new Map<string, number>();
   const errors = new Map<string, number>();
   let staleReads = 0;
@@ -157,8 +151,10 @@ test('killing the stream leader, a follower, then stopping the leader: nothing l
     }
   })();
   const rounds: Array<{ killed: string; gapMs: number; electionMs: number }> = [];
+  // MESHLESS_LEADER_KILLS (default 1) stream-leader kill -9 rounds before the others: a stress run.
+  const leaderKills = Math.max(1, Number(process.env.MESHLESS_LEADER_KILLS ?? 1));
   const picks = [
-    { what: 'stream leader, kill -9', leader: true, signal: 'SIGKILL' },
+    ...Array.from({ length: leaderKills }, () => ({ what: 'stream leader, kill -9', leader: true, signal: 'SIGKILL' }) as const),
     { what: 'follower, kill -9', leader: false, signal: 'SIGKILL' },
     { what: 'stream leader, SIGTERM', leader: true, signal: 'SIGTERM' },
   ] as const;

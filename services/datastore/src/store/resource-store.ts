@@ -12,7 +12,10 @@
 // - Every JetStream request is retried on a transient failure within KEY_OP_BUDGET; a write
 //   carries a message id (JetStream de-duplication), so a retried publish whose first attempt
 //   was stored is acknowledged with the first attempt's revision instead of being stored twice.
-// - Reads go to the stream leader (see buckets.ts): a read after an acknowledged write sees it.
+// - Reads go to the stream leader (see buckets.ts), and an answer below what this process already
+//   acknowledged or read (per key; for a List or a Watch's in-sync mark, the stream) is refused and
+//   asked again (read-floor.ts): a freshly elected leader can answer before applying writes the
+//   old one acknowledged. A read after an acknowledged write sees it.
 // - A deletion is a KV delete marker, whose revision is the deletion's revision; markers are the
 //   tombstones the compactor purges after the retention window (see compactor.ts).
 import { randomUUID } from 'node:crypto';
@@ -45,6 +48,7 @@ import {
 import { canonicalJson } from '../../../shared/resources/index.js';
 import { asServiceError, isWrongLastSequence, withRetry } from './nats-errors.js';
 import { openBuckets } from './buckets.js';
+import { ReadFloor } from './read-floor.js';
 import { injectTraceparent, TRACEPARENT } from '../../../shared/tracing/index.js';
 
 /** A resource document as the store handles it: Calico v3 shape, already validated. */
@@ -95,8 +99,8 @@ export class ResourceStore {
   readonly maxDocumentBytes: number;
   /** Replicas the buckets were reconciled to at open. */
   replicas = 1;
-  /** The highest revision this store has written or read; a cheap gauge for metrics. */
-  lastSeenRevision = 0;
+  /** What this process acknowledged or read: the floor of every later answer (read-floor.ts). */
+  readonly floor = new ReadFloor();
   private readonly prefix = subjectPrefix(RESOURCES_BUCKET);
 
   private constructor(
@@ -120,6 +124,14 @@ export class ResourceStore {
     const max = Math.min(options.maxDocumentBytes ?? natsMax, natsMax);
     const store = new ResourceStore(js, jsm, kv, meta, options.log, max);
     store.replicas = replicas;
+    // Which member answered stale, and what its store holds, asked only when it happens.
+    store.floor.onRefused = (err) =>
+      void jsm.streams.info(`KV_${RESOURCES_BUCKET}`).then(
+        (i) => ({ leader: i.cluster?.leader, leaderLastSeq: i.state.last_seq }),
+        () => ({}),
+      ).then((where) =>
+        options.log.warn({ refused: store.floor.refused, err: err.message, ...where }, 'stale answer refused; asking again'),
+      );
     options.log.info({ replicas }, 'datastore buckets open');
     return store;
   }
@@ -128,9 +140,8 @@ export class ResourceStore {
 
   async get(kind: StoredKind, namespace: string, name: string): Promise<StoredResource | undefined> {
     try {
-      const e = await withRetry(() => this.kv.get(resourceKey(kind, namespace, name)));
+      const e = await this.rawGet(resourceKey(kind, namespace, name));
       if (!e || e.operation !== 'PUT') return undefined;
-      this.seen(e.revision);
       return this.decode(kind, namespace, name, e.revision, e.value);
     } catch (err) {
       throw asServiceError(err, `get ${kind} '${name}'`);
@@ -140,10 +151,19 @@ export class ResourceStore {
   /** Every resource of a kind (in one namespace when given), sorted by namespace and name. */
   async list(kind: StoredKind, namespace?: string): Promise<{ items: StoredResource[]; revision: number }> {
     try {
-      const { entries, revision } = await withRetry(() =>
-        scan(this.js, this.jsm, RESOURCES_BUCKET, kindPrefix(kind, namespace || undefined)),
-      );
-      this.seen(revision);
+      const floor = this.floor.stream;
+      const { entries, revision } = await withRetry(async () => {
+        const read = await scan(this.js, this.jsm, RESOURCES_BUCKET, kindPrefix(kind, namespace || undefined));
+        this.floor.check(`list ${kind}`, read.revision, floor);
+        // A key's floor at or below the stream's floor at the start was a revision before the
+        // scan began: the scan must list the key at least there (later floors are concurrent writes).
+        for (const e of read.entries) {
+          const keyFloor = this.floor.of(e.key);
+          if (keyFloor <= floor) this.floor.check(`list ${kind}: ${e.key}`, e.revision, keyFloor);
+        }
+        return read;
+      });
+      this.floor.noteStream(revision);
       const items: StoredResource[] = [];
       for (const e of entries) {
         if (e.operation !== 'PUT') continue;
@@ -159,8 +179,13 @@ export class ResourceStore {
 
   async revision(): Promise<number> {
     try {
-      const r = await withRetry(() => lastRevision(this.jsm, RESOURCES_BUCKET));
-      this.seen(r);
+      const floor = this.floor.stream;
+      const r = await withRetry(async () => {
+        const last = await lastRevision(this.jsm, RESOURCES_BUCKET);
+        this.floor.check('the revision', last, floor);
+        return last;
+      });
+      this.floor.noteStream(r);
       return r;
     } catch (err) {
       throw asServiceError(err, 'read the revision');
@@ -328,7 +353,7 @@ export class ResourceStore {
       const msgID = randomUUID();
       try {
         const ack = await withRetry(() => this.js.publish(this.prefix + key, Empty, { headers: h, msgID }));
-        this.seen(ack.seq);
+        this.floor.note(key, ack.seq);
         return { resource: this.decode(kind, namespace, name, current.revision, current.value), revision: ack.seq };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw this.mapWriteError(err, id);
@@ -362,6 +387,7 @@ export class ResourceStore {
     const filter = only ? kindPrefix(only) : '>';
     if (snapshot) yield { type: 'snapshot-begin', compactedRevision: revision === 0 ? 0 : compacted };
     let inSync = false;
+    const watchFloor = this.floor.stream;
     const cursor = openCursor(
       this.js,
       this.jsm,
@@ -378,8 +404,10 @@ export class ResourceStore {
               `watch from revision ${revision}: tombstones after it were compacted (compacted revision ${nowCompacted}) while catching up; watch again`,
             );
           }
+          // A leader that has not applied what we acknowledged: the client watches again.
+          this.floor.check('watch', item.revision, watchFloor);
           inSync = true;
-          this.seen(item.revision);
+          this.floor.noteStream(item.revision);
           yield { type: 'in-sync', revision: item.revision, compactedRevision: nowCompacted };
           continue;
         }
@@ -446,10 +474,16 @@ export class ResourceStore {
 
   // ------------------------------------------------------------------ internals
 
+  /** The key's last entry (a tombstone included) from the stream leader, never below its floor. */
   private async rawGet(key: string) {
     try {
-      const e = await withRetry(() => this.kv.get(key));
-      if (e) this.seen(e.revision);
+      const floor = this.floor.of(key);
+      const e = await withRetry(async () => {
+        const got = await this.kv.get(key);
+        this.floor.check(`read ${key}`, got?.revision ?? 0, floor);
+        return got;
+      });
+      if (e) this.floor.note(key, e.revision);
       return e ?? undefined;
     } catch (err) {
       throw asServiceError(err, `read ${key}`);
@@ -468,7 +502,7 @@ export class ResourceStore {
     setTraceparent(h);
     const msgID = randomUUID();
     const ack = await withRetry(() => this.js.publish(this.prefix + key, bytes, { headers: h, msgID }));
-    this.seen(ack.seq);
+    this.floor.note(key, ack.seq);
     return { ...id, revision: ack.seq, document: doc };
   }
 
@@ -501,9 +535,6 @@ export class ResourceStore {
     return { kind, namespace, name, revision, document: parseDocument(value) };
   }
 
-  private seen(revision: number): void {
-    if (revision > this.lastSeenRevision) this.lastSeenRevision = revision;
-  }
 }
 
 interface Identity {
