@@ -102,6 +102,8 @@ export interface ChaosCluster {
   restartRr(): void;
   /** Stops agent i and lists how its stored state differs from `contents` (for a failure's message). */
   explainAgent(i: number, contents: Map<string, Uint8Array>): Promise<string>;
+  /** The agent's and the sync servers' last log lines, for a round that did not converge. */
+  recentLogs(agent: number): string;
   /** Why the agents, the reflector or the switch differ from `contents`; undefined when all equal it. */
   difference(contents: Map<string, Uint8Array>): Promise<string | undefined>;
   stop(): Promise<void>;
@@ -230,6 +232,17 @@ export async function startChaosCluster(dir: string, nodes: readonly string[]): 
     },
     restartRr() {
       c.rr = new RrProcess('rr-0', endpoints, admin);
+    },
+    recentLogs(i) {
+      const a = c.agents[i]!;
+      const sync = c.sync.map(
+        (sp, j) =>
+          `sync-${j}:\n${sp.lines
+            .slice(-12)
+            .map((l) => `  ${String(l.time).slice(11, 23)} ${String(l.msg)}`)
+            .join('\n')}`,
+      );
+      return [`agent ${a.node}:`, ...a.recent.map((l) => `  ${l}`), ...sync].join('\n');
     },
     async explainAgent(i, contents) {
       const a = c.agents[i]!;

@@ -51,7 +51,13 @@ export class AgentProcess {
     });
   }
 
+  /** The last log lines (time, level, message and fields), for a failing round's message. */
+  readonly recent: string[] = [];
+
   private onLine(line: Record<string, unknown>): void {
+    const { time, msg, level, pid: _pid, component: _c, hostname: _h, ...fields } = line;
+    this.recent.push(`${String(time).slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(fields)}`.slice(0, 300));
+    if (this.recent.length > 25) this.recent.shift();
     if (line.msg === 'in sync') {
       this.status = 'in-sync';
       this.contentHash = String(line.contentHash);

@@ -34,3 +34,17 @@ test('answers below a key floor are refused as UNAVAILABLE (stale-read), others 
   assert.equal(floor.stream, 20);
   assert.equal(floor.of('a'), 10);
 });
+
+test('a List lacking a key known here as a value before it began is found; deletions and later writes are not', () => {
+  const floor = new ReadFloor();
+  floor.note('profiles._.a', 5);
+  floor.note('profiles._.b', 6);
+  floor.note('profiles._.c', 7);
+  floor.note('profiles._.c', 8, false); // deleted here: absence is right
+  floor.note('pools._.a', 3);
+  floor.note('profiles._.late', 20); // written after the List began at 10
+  const listed = new Set(['profiles._.b']);
+  assert.deepEqual(floor.missing('profiles.', listed, 10), [['profiles._.a', 5]]);
+  assert.deepEqual(floor.missing('profiles.ns.', listed, 10), []);
+  assert.deepEqual(floor.missing('pools.', new Set(), 10), [['pools._.a', 3]]);
+});

@@ -14,12 +14,24 @@
 // read) lacks those writes: a Get right after an acknowledged write returned the previous version
 // in the replication test. The client-side check is the fix we can make; the server's own is
 // a leader that waits for its applied index to reach its commit before serving (later releases).
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { UnavailableError } from '../../../shared/errors/index.js';
+
+// A leader that keeps answering below the floor is not catching up: nats-server 2.9.10 members
+// were seen to hold different messages under the same sequence numbers after kill -9 restarts
+// (replication.test.ts prints each member's copy when it happens). Asking it to step down gives
+// the other members a turn; the refusals go on until one answers at or above the floor.
 
 /** Keys whose floor is remembered; the oldest noted is forgotten first (its check then passes). */
 const MAX_KEYS = 65_536;
 /** How soon to ask again: the new leader applies its backlog once it commits in its own term. */
 const STALE_RETRY_MS = 100;
+/** Refusals in a row for this long: the leader is asked to step down (see above). */
+const STEP_DOWN_AFTER_MS = 2_000;
+/** At most one step-down request this often. */
+const STEP_DOWN_EVERY_MS = 5_000;
 
 export class StaleReadError extends UnavailableError {
   constructor(message: string) {
@@ -29,8 +41,15 @@ export class StaleReadError extends UnavailableError {
 
 export class ReadFloor {
   private readonly keys = new Map<string, number>();
+  /** Keys whose last noted revision is a value (not a deletion), by first token (the kind). */
+  private readonly live = new Map<string, Set<string>>();
   /** Called with each refusal (the datastore logs it: which answer, which floor). */
   onRefused: ((err: StaleReadError) => void) | undefined;
+  /** Called when refusals have gone on for STEP_DOWN_AFTER_MS: the datastore asks the leader to step down. */
+  onPersistent: ((err: StaleReadError) => void) | undefined;
+  /** When the current run of refusals began (0: the last answer passed). */
+  private refusingSince = 0;
+  private steppedDownAt = 0;
   private _stream = 0;
   /** Stale answers refused (each one retried), for metrics and tests. */
   refused = 0;
@@ -45,14 +64,39 @@ export class ReadFloor {
     return this.keys.get(key) ?? 0;
   }
 
-  /** Records a revision of `key` that was acknowledged or read. */
-  note(key: string, revision: number): void {
+  /** Records a revision of `key` that was acknowledged or read: a value (`live`) or a deletion. */
+  note(key: string, revision: number, live = true): void {
     this.noteStream(revision);
     const known = this.keys.get(key);
     if (known !== undefined && known >= revision) return;
     this.keys.delete(key); // re-inserted last: the map's order is the forgetting order
     this.keys.set(key, revision);
-    if (this.keys.size > MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
+    const kind = key.slice(0, key.indexOf('.'));
+    if (live) {
+      let set = this.live.get(kind);
+      if (!set) this.live.set(kind, (set = new Set()));
+      set.add(key);
+    } else this.live.get(kind)?.delete(key);
+    if (this.keys.size > MAX_KEYS) {
+      const oldest = this.keys.keys().next().value!;
+      this.keys.delete(oldest);
+      this.live.get(oldest.slice(0, oldest.indexOf('.')))?.delete(oldest);
+    }
+  }
+
+  /**
+   * Keys under `prefix` (`kind.` or `kind.namespace.`) known here as values at a revision at or
+   * below `floor` (so written before a read that began at `floor`) that `listed` lacks: a List that
+   * misses them came from a store without them, unless another writer deleted them since and the
+   * tombstone was compacted (the caller rules that out with the compacted revision).
+   */
+  missing(prefix: string, listed: ReadonlySet<string>, floor: number): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const key of this.live.get(prefix.slice(0, prefix.indexOf('.'))) ?? []) {
+      const revision = this.keys.get(key)!;
+      if (revision <= floor && key.startsWith(prefix) && !listed.has(key)) out.push([key, revision]);
+    }
+    return out;
   }
 
   noteStream(revision: number): void {
@@ -60,13 +104,48 @@ export class ReadFloor {
   }
 
   /** Throws StaleReadError when `answered` (0: absent) is below `floor`, sampled before the read. */
-  check(what: string, answered: number, floor: number): void {
-    if (answered >= floor) return;
+  check(what: string, answered: number, floor: number, now = Date.now()): void {
+    if (answered >= floor) {
+      this.refusingSince = 0;
+      return;
+    }
     this.refused++;
     const err = new StaleReadError(
       `${what}: the stream leader answered revision ${answered || 'none'}, below revision ${floor} already acknowledged or read here; asking again`,
     );
     this.onRefused?.(err);
+    if (this.refusingSince === 0) this.refusingSince = now;
+    else if (now - this.refusingSince >= STEP_DOWN_AFTER_MS && now - this.steppedDownAt >= STEP_DOWN_EVERY_MS) {
+      this.steppedDownAt = now;
+      this.onPersistent?.(err);
+    }
     throw err;
   }
+}
+
+/**
+ * Logs each refusal with the member that answered and what its store holds (asked only when it
+ * happens), and asks a leader that keeps answering below the floor to step down.
+ */
+export function reportRefusals(
+  floor: ReadFloor,
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  log: Logger,
+): void {
+  const where = () =>
+    jsm.streams.info(stream).then(
+      (i) => ({ leader: i.cluster?.leader, leaderLastSeq: i.state.last_seq, leaderMessages: i.state.messages }),
+      () => ({}),
+    );
+  floor.onRefused = (err) =>
+    void where().then((w) =>
+      log.warn({ refused: floor.refused, err: err.message, ...w }, 'stale answer refused; asking again'),
+    );
+  floor.onPersistent = (err) =>
+    void where().then(async (w) => {
+      log.warn({ err: err.message, ...w }, 'the stream leader keeps answering below acknowledged revisions: asking it to step down');
+      await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2000 }).catch(() => undefined);
+    });
 }

@@ -48,7 +48,7 @@ import {
 import { canonicalJson } from '../../../shared/resources/index.js';
 import { asServiceError, isWrongLastSequence, withRetry } from './nats-errors.js';
 import { openBuckets } from './buckets.js';
-import { ReadFloor } from './read-floor.js';
+import { ReadFloor, reportRefusals } from './read-floor.js';
 import { injectTraceparent, TRACEPARENT } from '../../../shared/tracing/index.js';
 
 /** A resource document as the store handles it: Calico v3 shape, already validated. */
@@ -124,14 +124,7 @@ export class ResourceStore {
     const max = Math.min(options.maxDocumentBytes ?? natsMax, natsMax);
     const store = new ResourceStore(js, jsm, kv, meta, options.log, max);
     store.replicas = replicas;
-    // Which member answered stale, and what its store holds, asked only when it happens.
-    store.floor.onRefused = (err) =>
-      void jsm.streams.info(`KV_${RESOURCES_BUCKET}`).then(
-        (i) => ({ leader: i.cluster?.leader, leaderLastSeq: i.state.last_seq }),
-        () => ({}),
-      ).then((where) =>
-        options.log.warn({ refused: store.floor.refused, err: err.message, ...where }, 'stale answer refused; asking again'),
-      );
+    reportRefusals(store.floor, nc, jsm, `KV_${RESOURCES_BUCKET}`, options.log);
     options.log.info({ replicas }, 'datastore buckets open');
     return store;
   }
@@ -160,6 +153,14 @@ export class ResourceStore {
         for (const e of read.entries) {
           const keyFloor = this.floor.of(e.key);
           if (keyFloor <= floor) this.floor.check(`list ${kind}: ${e.key}`, e.revision, keyFloor);
+        }
+        // Keys written or read here before the scan began that it lacks entirely (no tombstone).
+        const prefix = kindPrefix(kind, namespace || undefined).slice(0, -1);
+        const missing = this.floor.missing(prefix, new Set(read.entries.map((e) => e.key)), floor);
+        if (missing.length > 0) {
+          const compacted = await this.compactedRevision();
+          for (const [key, revision] of missing)
+            if (revision > compacted) this.floor.check(`list ${kind}: ${key}`, 0, revision);
         }
         return read;
       });
@@ -353,7 +354,7 @@ export class ResourceStore {
       const msgID = randomUUID();
       try {
         const ack = await withRetry(() => this.js.publish(this.prefix + key, Empty, { headers: h, msgID }));
-        this.floor.note(key, ack.seq);
+        this.floor.note(key, ack.seq, false);
         return { resource: this.decode(kind, namespace, name, current.revision, current.value), revision: ack.seq };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw this.mapWriteError(err, id);
@@ -483,7 +484,7 @@ export class ResourceStore {
         this.floor.check(`read ${key}`, got?.revision ?? 0, floor);
         return got;
       });
-      if (e) this.floor.note(key, e.revision);
+      if (e) this.floor.note(key, e.revision, e.operation === 'PUT');
       return e ?? undefined;
     } catch (err) {
       throw asServiceError(err, `read ${key}`);
