@@ -44,6 +44,15 @@ export const protobufFileName = "meshless/v1/datastore.proto";
  *   One global, monotonic revision: the KV stream sequence. Every write moves it; a resource's
  *   revision is the revision of its last write. Revision 0 means "none".
  *
+ * Reads
+ *   Get, List and Watch's InSync never go below what the answering datastore process has
+ *   acknowledged or read: a Get after an acknowledged write through the same process returns
+ *   that write or a later one, a List includes every resource written or read there before it
+ *   began (or a later version, or its deletion). When the NATS stream leader answers lower (a
+ *   just-elected leader, a diverged replica), the answer is refused and asked again, and the
+ *   call fails with UNAVAILABLE (retry) rather than return it. A write through one datastore
+ *   process and a read through another are not covered.
+ *
  * Writes
  *   Create  fails with ALREADY_EXISTS when the name is taken.
  *   Update  compare-and-set: the request carries the revision the caller read (`revision`, or
