@@ -1,32 +1,34 @@
 // Refusing stale answers: what this datastore process has acknowledged or read is a floor for
 // every later answer about the same key (and, for a List or a Watch's in-sync mark, for the
-// stream as a whole). An answer below its floor comes from a stream leader whose store has not
-// applied writes that were already acknowledged, and is retried (UNAVAILABLE once the retry
-// budget is spent) instead of being served.
+// stream as a whole). An answer below its floor comes from a stream leader whose store lacks
+// writes that were already acknowledged, and is retried (UNAVAILABLE once the retry budget is
+// spent) instead of being served.
 //
-// Why a leader can answer stale, on nats-server 2.9.10 (server/jetstream_cluster.go
-// isStreamLeader, jetstream_api.go jsMsgGetRequest): a stream member answers message gets as soon
-// as its Raft node is leader. A write acknowledged by the old leader is in the new leader's Raft
-// log (it was part of the quorum), but a follower applies an entry to its stream store only once
-// it learns the entry is committed, which comes with the leader's next append; an old leader killed
-// right after acknowledging takes that news with it. Until the new leader commits an entry of
-// its own term and applies the backlog, its store (what gets, stream info and the CAS pre-check
-// read) lacks those writes: a Get right after an acknowledged write returned the previous version
-// in the replication test. The client-side check is the fix we can make; the server's own is
-// a leader that waits for its applied index to reach its commit before serving (later releases).
+// Why a leader answers stale, on nats-server 2.9.10 (seen in replication.test.ts, 3-node cluster,
+// stream leader kill -9s; the member copies were read one by one through leader step-downs):
+// - members diverge: after kill -9 restarts (and after scaling R1 -> R3 under writes) two members
+//   reported the same last sequence with different message counts (1318 vs 1294 and 1102; the
+//   latter two without the first 24 acknowledged writes), and a new leader held a key at a lower
+//   sequence than the one its predecessor acknowledged (chaos-2133 acked at 2134, held at 2133,
+//   its last sequence 2133): it lacked an earlier message and numbered the later ones its own way.
+//   A Get served by such a member returns an older revision or nothing.
+// - and the server answers message gets as soon as a member's Raft node leads
+//   (jetstream_cluster.go isStreamLeader checks only the Raft state; jetstream_api.go
+//   jsMsgGetRequest), with nothing that waits for it to apply what its predecessor committed.
+// The member's store is not ours to fix; refusing its answers, and asking it to step down when it
+// does not catch up (below), is.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../../shared/errors/index.js';
 
-// A leader that keeps answering below the floor is not catching up: nats-server 2.9.10 members
-// were seen to hold different messages under the same sequence numbers after kill -9 restarts
-// (replication.test.ts prints each member's copy when it happens). Asking it to step down gives
-// the other members a turn; the refusals go on until one answers at or above the floor.
+// A leader that keeps answering below the floor is a diverged member, not a slow one: asking it
+// to step down gives the other members a turn (seen: refused for 2 s, stepped down, the next
+// leader answered at the acknowledged revision); the refusals go on until one answers at or above.
 
 /** Keys whose floor is remembered; the oldest noted is forgotten first (its check then passes). */
 const MAX_KEYS = 65_536;
-/** How soon to ask again: the new leader applies its backlog once it commits in its own term. */
+/** How soon to ask again: a leader that has not applied its predecessor's writes yet soon will. */
 const STALE_RETRY_MS = 100;
 /** Refusals in a row for this long: the leader is asked to step down (see above). */
 const STEP_DOWN_AFTER_MS = 2_000;
