@@ -67,6 +67,8 @@ async function converge(c: ChaosCluster, from: number, label: string): Promise<n
       const stale =
         contents instanceof Error ? -1 : c.agents.findIndex((a) => why === `agent ${a.node}: in sync but different`);
       const detail = stale >= 0 && !(contents instanceof Error) ? ` (${await c.explainAgent(stale, contents)})` : '';
+      // explainAgent stopped it to read its state: start it again, so the rounds can go on.
+      if (stale >= 0 && !(contents instanceof Error)) c.restartAgent(stale);
       const waiting = c.agents.findIndex((a) => why?.startsWith(`agent ${a.node}: `));
       if (waiting >= 0) console.log(`recent log lines:\n${c.recentLogs(waiting)}`);
       const message = `not equal to the datastore ${CONVERGE_LIMIT_MS} ms after ${label}: ${why}${detail}`;
