@@ -49,10 +49,14 @@ const COMPONENTS: Component[] = ['nats-server', 'datastore', 'sync server', 'age
 
 /**
  * An agent that stays in sync with content different from the datastore: a known, not yet fixed
- * gap (an agent that committed a revision from a server that had skipped a change, then resumed
- * elsewhere after that revision; seen in about one run in five under load). It is reported, with
- * the keys it differs by, and marks the test TODO instead of failing CI; every other difference,
- * and any lost write or duplicate block, fails the run.
+ * gap, seen in about one run in five under load. The last one (seed 4, after a nats-server kill
+ * and then a sync server kill): the cold-started sync server sent a deletion the datastore's List
+ * did not show, then nothing more. nats-server 2.9.10 members were shown to hold different
+ * messages under the same sequence numbers (replication.test.ts), and the sync server, unlike the
+ * datastore, has no floor to refuse a diverged leader's answers; not proven to be the cause. It is
+ * reported, with the keys it differs by and the agent's and servers' last log lines, and marks
+ * the test TODO instead of failing CI; every other difference, and any lost write or duplicate
+ * block, fails the run.
  */
 class StaleAgentError extends Error {}
 
