@@ -263,9 +263,7 @@ export async function* openCursor(
     for (;;) {
       const s: Session = session;
       s.next ??= s.iterator.next();
-      // A message already received settles at once: no idle timer (one per message cost more
-      // than the rest of the loop on a cold start).
-      const r = caughtUp || s.messages.getPending() > 0 ? await s.next : await orIdle(s.next, IDLE_CHECK_MS);
+      const r = caughtUp ? await s.next : await orIdle(s.next, IDLE_CHECK_MS);
       if (r === IDLE) {
         const at = await check();
         if (at !== undefined) {
