@@ -4,7 +4,7 @@
 // (anything not listed is refused by the server):
 //
 //   datastore     the JetStream API subjects it uses, scoped to its two buckets' streams (create,
-//                 scale, info, message get, purge, its consumers), the buckets' subjects (its
+//                 scale, info, message get, purge, leader step-down, its consumers), the buckets' subjects (its
 //                 writes), acks and flow control of its consumers, replies on its own inboxes
 //                 (_INBOX.datastore.NAME.>, names.ts inboxPrefix); it cannot touch another
 //                 stream, list, delete or restore streams, publish a sync heartbeat or drain
@@ -83,6 +83,9 @@ export function datastorePermissions(
           `${API}.STREAM.INFO.${stream}`,
           `${API}.STREAM.MSG.GET.${stream}`,
           `${API}.STREAM.PURGE.${stream}`,
+          // A leader that keeps answering below acknowledged revisions is asked to step down
+          // (datastore store/read-floor.ts).
+          `${API}.STREAM.LEADER.STEPDOWN.${stream}`,
           // Consumers: ephemeral create (old and new create APIs), info, delete, pull.
           `${API}.CONSUMER.CREATE.${stream}`,
           `${API}.CONSUMER.CREATE.${stream}.>`,
