@@ -89,6 +89,18 @@ export class AttrSet {
   }
 }
 
+/** What readers of the RIB may ask of the sets by id (the exporter's hot path: no view object). */
+export interface AttrSetReader {
+  serial(id: number): number;
+  /** SetFlag bits (attr-wire.ts). */
+  readonly flags: Uint8Array;
+  span(id: number): { arena: Uint8Array; offset: number; length: number };
+  nextHop(id: number): string;
+  linkLocal(id: number): string | undefined;
+  attrs(id: number): PathAttributes;
+  get(id: number): AttrSet;
+}
+
 const M1 = 0xcc9e2d51;
 const M2 = 0x1b873593;
 
@@ -119,7 +131,7 @@ function hashBytes(b: Uint8Array, start: number, end: number, nh: number): numbe
  * The intern table. `intern*` return the id of the existing set for equal content (refs + 1) or
  * of a new one; `release` drops a reference and frees the set at zero. Ids are reused after free.
  */
-export class AttrTable {
+export class AttrTable implements AttrSetReader {
   /** Set ids by hash, NONE for an empty slot; capacity a power of two, load <= 1/2. */
   private slots = new Int32Array(1024).fill(NONE);
   private count = 0;
