@@ -51,6 +51,7 @@ export class Exporter {
   private readonly byMember = new Map<number, UpdateGroup>();
   private readonly dumps = new Map<number, Dump>();
   private readonly walks = new Map<UpdateGroup, Walk>();
+  private readonly pendings = new Map<UpdateGroup, Pending>();
   private nextGroupId = 0;
   /** Members that joined with nothing to receive: told synced at the next step. */
   private syncedLater: number[] = [];
@@ -97,6 +98,7 @@ export class Exporter {
     if (g.members.size === 0) {
       this.groups.delete(g.key);
       this.walks.delete(g);
+      this.pendings.delete(g);
     }
   }
 
@@ -169,7 +171,7 @@ export class Exporter {
       if (budget <= 0) break;
       if (!this.sink.ready(member)) continue;
       const g = dump.group;
-      const pending = new Pending(this.rib, g);
+      const pending = this.pendingFor(g);
       const end = Math.min(limit, dump.cursor + budget);
       for (let d = dump.cursor; d < end; d++) {
         if (this.rib.destAfi(d) === 0) continue;
@@ -191,7 +193,7 @@ export class Exporter {
     const limit = this.rib.destLimit;
     for (const [g, walk] of [...this.walks]) {
       if (budget <= 0) break;
-      const pending = new Pending(this.rib, g);
+      const pending = this.pendingFor(g);
       const end = Math.min(limit, walk.cursor + budget);
       for (let d = walk.cursor; d < end; d++) {
         const afi = this.rib.destAfi(d);
@@ -213,7 +215,7 @@ export class Exporter {
   private runChanges(budget: number): void {
     if (this.rib.pendingDirty === 0) return;
     const groups = [...this.groups.values()];
-    const pendings = groups.map((g) => new Pending(this.rib, g));
+    const pendings = groups.map((g) => this.pendingFor(g));
     for (let i = 0; i < budget; i++) {
       const d = this.rib.nextDirty();
       if (d === NONE) break;
@@ -380,6 +382,14 @@ export class Exporter {
   }
 
   // ---------------------------------------------------------------- output
+
+  /** The group's Pending, emptied (one per group, reused across phases and steps). */
+  private pendingFor(g: UpdateGroup): Pending {
+    let p = this.pendings.get(g);
+    if (!p) this.pendings.set(g, (p = new Pending(this.rib, g)));
+    else p.reset();
+    return p;
+  }
 
   /**
    * Encodes and writes `pending`: to `only` when given, else to every member of `g`. Each member
