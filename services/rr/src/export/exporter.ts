@@ -161,7 +161,12 @@ export class Exporter {
       left = this.runWalks(left);
       this.runChanges(left);
     }
-    return !this.idle;
+    if (this.idle) {
+      // Reused while work flows; a reflector at rest keeps none of a burst's step arrays.
+      this.pendings.clear();
+      return false;
+    }
+    return true;
   }
 
   private runDumps(budget: number): number {
