@@ -128,7 +128,8 @@ function assemble(a: DecodedAttributes, opts: CodecOptions): PathAttributes {
   if (!opts.fourOctetAs && (a.as4Path !== undefined || a.as4Aggregator !== undefined)) {
     const r = reconcileAggregator(a.aggregator, a.as4Aggregator);
     aggregator = r.aggregator;
-    if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined) asPath = reconcileAsPath(a.asPath, a.as4Path);
+    if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined)
+      asPath = reconcileAsPath(a.asPath, a.as4Path);
   }
   const attrs: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {
     origin: a.origin ?? Origin.Incomplete,

@@ -261,17 +261,15 @@ export class Exporter {
       if (accept) out = this.outFromStoredForm(g, id, afi, peer, !perAttrs);
     } else {
       const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.destNetwork(d);
-      const a = g.spec.policy.exportRoute({ afi, network, length: rib.destLength(d), attrs: sets.attrs(id), originated });
+      const a = g.spec.policy.exportRoute({
+        afi,
+        network,
+        length: rib.destLength(d),
+        attrs: sets.attrs(id),
+        originated,
+      });
       if (a) {
-        const o = outboundAttributes(
-          a,
-          afi,
-          sets.nextHop(id),
-          sets.linkLocal(id),
-          peer.kind,
-          peer.routerId,
-          target,
-        );
+        const o = outboundAttributes(a, afi, sets.nextHop(id), sets.linkLocal(id), peer.kind, peer.routerId, target);
         if (o) out = g.makeOut(o.attrs, o.nextHop, o.linkLocalNextHop, !perAttrs);
       }
     }

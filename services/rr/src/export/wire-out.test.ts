@@ -11,7 +11,10 @@ const attrsArb: fc.Arbitrary<PathAttributes> = fc.record(
   {
     origin: fc.constantFrom(0 as const, 1 as const, 2 as const),
     asPath: fc.array(
-      fc.record({ type: fc.constantFrom(1 as const, 2 as const), asns: fc.array(fc.integer({ min: 1, max: 2 ** 32 - 1 }), { minLength: 1, maxLength: 4 }) }),
+      fc.record({
+        type: fc.constantFrom(1 as const, 2 as const),
+        asns: fc.array(fc.integer({ min: 1, max: 2 ** 32 - 1 }), { minLength: 1, maxLength: 4 }),
+      }),
       { maxLength: 2 },
     ),
     med: maybe(fc.integer({ min: 0, max: 2 ** 32 - 1 })),
@@ -24,7 +27,14 @@ const attrsArb: fc.Arbitrary<PathAttributes> = fc.record(
     largeCommunities: maybe(
       fc.array(fc.record({ globalAdmin: fc.nat(), localData1: fc.nat(), localData2: fc.nat() }), { maxLength: 2 }),
     ),
-    unknown: fc.array(fc.record({ flags: fc.constant(0xe0), type: fc.constantFrom(99, 200), value: fc.uint8Array({ minLength: 1, maxLength: 4 }) }), { maxLength: 1 }),
+    unknown: fc.array(
+      fc.record({
+        flags: fc.constant(0xe0),
+        type: fc.constantFrom(99, 200),
+        value: fc.uint8Array({ minLength: 1, maxLength: 4 }),
+      }),
+      { maxLength: 1 },
+    ),
   },
   { requiredKeys: ['origin', 'asPath', 'atomicAggregate', 'unknown'] },
 );
@@ -49,7 +59,8 @@ describe('outbound attributes written from the stored form', () => {
         fc.constantFrom('auto' as const, 'self' as const, 'keep' as const),
         (a, afi, from, mode) => {
           // eBGP sources were normalised at import (LOCAL_PREF set, RFC 4456 attributes dropped).
-          const stored = from === 'ebgp' ? { ...a, localPref: 100, originatorId: undefined, clusterList: undefined } : a;
+          const stored =
+            from === 'ebgp' ? { ...a, localPref: 100, originatorId: undefined, clusterList: undefined } : a;
           const clean = Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== undefined)) as PathAttributes;
           const nextHop = afi === 4 ? '192.0.2.1' : '2001:db8::1';
           const t = target(mode);

@@ -195,7 +195,10 @@ describe('RIB store (LMDB)', () => {
       assert.equal(prefixToString(loaded.routes[0]!.prefix), '10.1.0.0/24');
       const a = loaded.attrs.get(loaded.routes[0]!.attrId)!;
       assert.equal(attributesFromWire(a.b).med, 9);
-      assert.ok(lines.some((l) => l.includes('snapshot converted') && l.includes('"from":1')), lines.join(''));
+      assert.ok(
+        lines.some((l) => l.includes('snapshot converted') && l.includes('"from":1')),
+        lines.join(''),
+      );
       await s1.close();
 
       const again = open({ path: join(dir, 'rib.mdb'), compression: false });
@@ -206,7 +209,10 @@ describe('RIB store (LMDB)', () => {
       lines.length = 0;
       const s2 = RibStore.open(dir, logger);
       assert.equal(s2.load(ID).routes.length, 0, 'a newer format is not read');
-      assert.ok(lines.some((l) => l.includes('newer format')), lines.join(''));
+      assert.ok(
+        lines.some((l) => l.includes('newer format')),
+        lines.join(''),
+      );
       await s2.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -349,7 +349,11 @@ export class RibStore {
     this.savedSerial[set] = serial;
     const { arena, offset, length } = sets.span(set);
     const ll = sets.linkLocal(set);
-    void this.attrs.put(id, { b: arena.slice(offset, offset + length), n: sets.nextHop(set), ...(ll ? { l: ll } : {}) });
+    void this.attrs.put(id, {
+      b: arena.slice(offset, offset + length),
+      n: sets.nextHop(set),
+      ...(ll ? { l: ll } : {}),
+    });
     return id;
   }
 

@@ -53,4 +53,3 @@ export function stripNextHop(a: PathAttributes): PathAttributes {
   const { nextHop: _drop, ...rest } = a;
   return rest;
 }
-

@@ -91,7 +91,12 @@ describe('attribute sets stored encoded', () => {
       fc.property(attrsArb, (a) => {
         const opts = { fourOctetAs: true, extendedMessage: false, addPath: [] };
         const msg = encodeUpdate(
-          { type: 2, withdrawn: [], nlri: [{ afi: 4, length: 24, bytes: new Uint8Array([10, 0, 0]), pathId: 0 }], attributes: { ...a, nextHop: '192.0.2.1' } },
+          {
+            type: 2,
+            withdrawn: [],
+            nlri: [{ afi: 4, length: 24, bytes: new Uint8Array([10, 0, 0]), pathId: 0 }],
+            attributes: { ...a, nextHop: '192.0.2.1' },
+          },
           opts,
         );
         const u = decodeUpdate(msg.subarray(19), opts).update;
