@@ -6,8 +6,8 @@
 // attribute's value is decoded by its row in attributes.ts.
 
 import { copyBytes } from './bytes.js';
-import { attrName, attributeDescriptor, type DecodeContext, type DecodedAttributes } from './attributes.js';
-import { AttrFlag, ErrorCode, UpdateMessageSubcode } from './constants.js';
+import { attrFlags, attrName, attributeDescriptor, type DecodeContext, type DecodedAttributes } from './attributes.js';
+import { AttrFlag, AttrType, ErrorCode, UpdateMessageSubcode } from './constants.js';
 import { BgpMessageError, strongerError, type ErrorHandling } from './errors.js';
 import type { CodecOptions } from './types.js';
 
@@ -28,7 +28,9 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
     sawOrigin: false,
     sawAsPath: false,
     sawNextHop: false,
+    canonical: opts.fourOctetAs,
   };
+  let lastType = -1;
   epoch = (epoch + 1) >>> 0;
   if (epoch === 0) {
     seen.fill(0);
@@ -83,6 +85,21 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
     const v = buf.subarray(vStart, next);
     pos = next;
     const desc = attributeDescriptor(type);
+    if (r.canonical && type !== AttrType.NextHop && !desc?.multiprotocol) {
+      // What `writeAttributes` would not write the same way (see DecodedAttributes.canonical);
+      // NEXT_HOP and MP_* are not part of the stored form, so their place does not matter.
+      const base = desc === undefined ? (flags & 0xe0) | AttrFlag.Partial : desc.flags;
+      if (
+        type <= lastType ||
+        flags !== attrFlags(base, len) ||
+        (len === 0 && type !== AttrType.AtomicAggregate && type !== AttrType.AsPath) ||
+        type === AttrType.As4Path ||
+        type === AttrType.As4Aggregator ||
+        (desc === undefined && (flags & 0xc0) !== 0xc0)
+      )
+        r.canonical = false;
+      lastType = type;
+    }
     if (seen[type] === epoch) {
       // RFC 7606 §3 g: a repeated MP_REACH/MP_UNREACH resets the session; other repeats are discarded.
       if (desc?.multiprotocol) {
@@ -151,5 +168,6 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, op
   }
   // Canonical order (ascending type, as the encoder writes them), whatever the wire order was.
   if (r.unknown.length > 1) r.unknown.sort((x, y) => x.type - y.type);
+  if (r.error) r.canonical = false;
   return r;
 }

@@ -50,6 +50,13 @@ export interface DecodedAttributes {
   sawOrigin: boolean;
   sawAsPath: boolean;
   sawNextHop: boolean;
+  /**
+   * The section is in the form the encoder writes with 4-octet ASNs (ascending types, no repeats,
+   * canonical flag octets, no empty lists, nothing the decoder drops or rewrites): its octets
+   * without NEXT_HOP / MP_REACH / MP_UNREACH are then exactly `encodeAttributes` of the decoded
+   * attributes, so a store keyed by encoded sets may take them as they are (update.ts).
+   */
+  canonical: boolean;
   error?: BgpMessageError;
 }
 

@@ -77,7 +77,15 @@ export { makePrefix, parsePrefix, prefixAddress, prefixEquals, prefixKey, prefix
 export { community, formatCommunity, parseCommunity } from './community.js';
 export { decodeOpen, myAsField, openAsn } from './open.js';
 export { BASELINE_CODEC_OPTIONS, addPathFor, maxMessageLength, negotiate } from './negotiate.js';
-export { decodeUpdate, encodeAttributes, encodeUpdate, endOfRib, isEndOfRib } from './update.js';
+export {
+  attributesFromWire,
+  decodeUpdate,
+  encodeAttributes,
+  encodeStoredForm,
+  encodeUpdate,
+  endOfRib,
+  isEndOfRib,
+} from './update.js';
 export type { UpdateDecodeResult } from './update.js';
 export {
   MessageBuffer,

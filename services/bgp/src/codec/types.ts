@@ -156,6 +156,12 @@ export interface UpdateMessage {
   readonly nlri: readonly Prefix[];
   readonly mpReach?: MpReach;
   readonly mpUnreach?: MpUnreach;
+  /**
+   * Set (not enumerable) by decodeUpdate when the received attributes were in canonical form:
+   * they without NEXT_HOP and MP_*, equal to `encodeStoredForm(attributes)`. Lets a RIB that
+   * keeps attribute sets encoded take the received octets instead of encoding the decoded ones.
+   */
+  readonly attributesWire?: Uint8Array;
 }
 
 /** RFC 4271 §4.5. */

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { parseIpv4, parseIpv6 } from './address.js';
 import { attrFlags, attributeDescriptor } from './attributes.js';
 import { attributesLength, writeAttributes } from './attributes-encode.js';
-import { decodeAttributes } from './attributes-decode.js';
+import { decodeAttributes, type DecodedAttributes } from './attributes-decode.js';
 import { reconcileAggregator, reconcileAsPath } from './as4.js';
 import {
   Afi,
@@ -102,40 +102,91 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
     if (!a.sawAsPath) missing(AttrType.AsPath, 'AS_PATH');
     // RFC 4760 §3: NEXT_HOP is mandatory only with classic NLRI.
     if (nlri.length > 0 && !a.sawNextHop) missing(AttrType.NextHop, 'NEXT_HOP');
-    let asPath = a.asPath ?? [];
-    let aggregator = a.aggregator;
-    if (!opts.fourOctetAs && (a.as4Path !== undefined || a.as4Aggregator !== undefined)) {
-      const r = reconcileAggregator(a.aggregator, a.as4Aggregator);
-      aggregator = r.aggregator;
-      if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined)
-        asPath = reconcileAsPath(a.asPath, a.as4Path);
-    }
-    const attrs: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {
-      origin: a.origin ?? Origin.Incomplete,
-      asPath,
-      atomicAggregate: a.atomicAggregate,
-      unknown: a.unknown,
-    };
-    if (a.nextHop !== undefined) attrs.nextHop = a.nextHop;
-    if (a.med !== undefined) attrs.med = a.med;
-    if (a.localPref !== undefined) attrs.localPref = a.localPref;
-    if (aggregator !== undefined) attrs.aggregator = aggregator;
-    if (a.communities !== undefined) attrs.communities = a.communities;
-    if (a.extendedCommunities !== undefined) attrs.extendedCommunities = a.extendedCommunities;
-    if (a.largeCommunities !== undefined) attrs.largeCommunities = a.largeCommunities;
-    if (a.originatorId !== undefined) attrs.originatorId = a.originatorId;
-    if (a.clusterList !== undefined) attrs.clusterList = a.clusterList;
-    attributes = attrs;
+    attributes = assemble(a, opts);
   }
   const update: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = {
     type: MessageType.Update,
     withdrawn,
     nlri,
   };
-  if (attributes !== undefined) update.attributes = attributes;
+  if (attributes !== undefined) {
+    update.attributes = attributes;
+    // Not enumerable: a structural comparison (or a copy) of the message ignores it, and a copy
+    // without it only costs its consumer an encode.
+    if (a.canonical && error === undefined)
+      Object.defineProperty(update, 'attributesWire', { value: storedForm(body, 4 + wl, 4 + wl + al) });
+  }
   if (a.mpReach !== undefined) update.mpReach = a.mpReach;
   if (a.mpUnreach !== undefined) update.mpUnreach = a.mpUnreach;
   return error === undefined ? { update } : { update, error };
+}
+
+/** The decoded section as PathAttributes (after the UPDATE-level checks). */
+function assemble(a: DecodedAttributes, opts: CodecOptions): PathAttributes {
+  let asPath = a.asPath ?? [];
+  let aggregator = a.aggregator;
+  if (!opts.fourOctetAs && (a.as4Path !== undefined || a.as4Aggregator !== undefined)) {
+    const r = reconcileAggregator(a.aggregator, a.as4Aggregator);
+    aggregator = r.aggregator;
+    if (r.useAs4Path && a.as4Path !== undefined && a.asPath !== undefined)
+      asPath = reconcileAsPath(a.asPath, a.as4Path);
+  }
+  const attrs: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {
+    origin: a.origin ?? Origin.Incomplete,
+    asPath,
+    atomicAggregate: a.atomicAggregate,
+    unknown: a.unknown,
+  };
+  if (a.nextHop !== undefined) attrs.nextHop = a.nextHop;
+  if (a.med !== undefined) attrs.med = a.med;
+  if (a.localPref !== undefined) attrs.localPref = a.localPref;
+  if (aggregator !== undefined) attrs.aggregator = aggregator;
+  if (a.communities !== undefined) attrs.communities = a.communities;
+  if (a.extendedCommunities !== undefined) attrs.extendedCommunities = a.extendedCommunities;
+  if (a.largeCommunities !== undefined) attrs.largeCommunities = a.largeCommunities;
+  if (a.originatorId !== undefined) attrs.originatorId = a.originatorId;
+  if (a.clusterList !== undefined) attrs.clusterList = a.clusterList;
+  return attrs;
+}
+
+/**
+ * A canonical attribute section (DecodedAttributes.canonical) without NEXT_HOP, MP_REACH_NLRI
+ * and MP_UNREACH_NLRI: `encodeAttributes(attributes without nextHop, 4-octet ASNs)` byte for byte.
+ */
+function storedForm(body: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  let o = 0;
+  for (let p = start; p < end; ) {
+    const hdr = body[p]! & 0x10 ? 4 : 3;
+    const len = hdr === 4 ? (body[p + 2]! << 8) | body[p + 3]! : body[p + 2]!;
+    const type = body[p + 1]!;
+    const next = p + hdr + len;
+    if (type !== AttrType.NextHop && type !== AttrType.MpReachNlri && type !== AttrType.MpUnreachNlri) {
+      out.set(body.subarray(p, next), o);
+      o += next - p;
+    }
+    p = next;
+  }
+  return out.subarray(0, o);
+}
+
+const STORED_FORM_OPTIONS: CodecOptions = { fourOctetAs: true, extendedMessage: true, addPath: [] };
+
+/**
+ * The attributes of a stored form (`encodeAttributes` with 4-octet ASNs, or an UPDATE's
+ * `attributesWire`). Throws when the octets do not decode cleanly (they were encoded by us).
+ */
+export function attributesFromWire(bytes: Uint8Array): PathAttributes {
+  const a = decodeAttributes(bytes, 0, bytes.length, STORED_FORM_OPTIONS);
+  if (a.error) throw a.error;
+  return assemble(a, STORED_FORM_OPTIONS);
+}
+
+/** `encodeAttributes` in the stored form (4-octet ASNs; NEXT_HOP left out). */
+export function encodeStoredForm(a: PathAttributes): Uint8Array {
+  if (a.nextHop === undefined) return encodeAttributes(a, STORED_FORM_OPTIONS);
+  const { nextHop: _drop, ...rest } = a;
+  return encodeAttributes(rest, STORED_FORM_OPTIONS);
 }
 
 function pfxAfi(afi: number): 4 | 6 {

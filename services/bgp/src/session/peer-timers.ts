@@ -13,10 +13,20 @@ export class PeerTimers {
     return conn === undefined ? timer : `${timer}:${conn}`;
   }
 
-  /** (Re)arms the timer under `key`. */
+  /**
+   * (Re)arms the timer under `key`. Re-arming an armed timer of the same duration refreshes it in
+   * place: the hold timer is re-armed for every UPDATE received (RFC 4271 §8.2.2), and a table of
+   * many small attribute sets arrives as ~100,000 UPDATEs; a new Timeout object and closure each
+   * time was garbage in the import path. A key always stands for the same timer and connection,
+   * so the old callback fires the same event as the new one would.
+   */
   start(key: string, ms: number, fire: () => void): void {
     if (this.stopped) return;
     const old = this.timers.get(key);
+    if (old && old.ms === ms) {
+      old.handle.refresh();
+      return;
+    }
     if (old) clearTimeout(old.handle);
     this.timers.set(key, { handle: setTimeout(fire, ms), ms });
   }

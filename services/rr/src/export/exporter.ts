@@ -11,8 +11,10 @@
 // once and written to every member. A member is "synced" (End-of-RIB may go out) when its dump
 // and its group's walk are both complete.
 
-import { NONE, RouteFlag, type AttrSet, type Rib, type RibPeer } from '../rib/index.js';
-import { blockedByCommunity, mayReflect, outboundAttributes } from './rules.js';
+import { ipv4ToUint32 } from '../../../shared/address/index.js';
+import { NONE, RouteFlag, SetFlag, type Rib, type RibPeer } from '../rib/index.js';
+import { mayReflect, outboundAttributes, type TargetSpec } from './rules.js';
+import { WIRE_OUT_EXTRA, writeOutbound } from './wire-out.js';
 import { Pending } from './pending.js';
 import { SendTraces } from './send-trace.js';
 import { UpdateGroup, groupKey, type GroupSpec, type OutAttrs } from './update-group.js';
@@ -49,12 +51,15 @@ export class Exporter {
   private readonly byMember = new Map<number, UpdateGroup>();
   private readonly dumps = new Map<number, Dump>();
   private readonly walks = new Map<UpdateGroup, Walk>();
+  private readonly pendings = new Map<UpdateGroup, Pending>();
   private nextGroupId = 0;
   /** Members that joined with nothing to receive: told synced at the next step. */
   private syncedLater: number[] = [];
   readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
   /** Traced originations: their UPDATE sends get spans (send-trace.ts). */
   readonly traces = new SendTraces();
+  /** Scratch for outbound attributes written from a stored form. */
+  private wire = new Uint8Array(512);
 
   constructor(
     private readonly rib: Rib,
@@ -93,6 +98,7 @@ export class Exporter {
     if (g.members.size === 0) {
       this.groups.delete(g.key);
       this.walks.delete(g);
+      this.pendings.delete(g);
     }
   }
 
@@ -155,7 +161,12 @@ export class Exporter {
       left = this.runWalks(left);
       this.runChanges(left);
     }
-    return !this.idle;
+    if (this.idle) {
+      // Reused while work flows; a reflector at rest keeps none of a burst's step arrays.
+      this.pendings.clear();
+      return false;
+    }
+    return true;
   }
 
   private runDumps(budget: number): number {
@@ -165,7 +176,7 @@ export class Exporter {
       if (budget <= 0) break;
       if (!this.sink.ready(member)) continue;
       const g = dump.group;
-      const pending = new Pending(this.rib, g);
+      const pending = this.pendingFor(g);
       const end = Math.min(limit, dump.cursor + budget);
       for (let d = dump.cursor; d < end; d++) {
         if (this.rib.destAfi(d) === 0) continue;
@@ -187,7 +198,7 @@ export class Exporter {
     const limit = this.rib.destLimit;
     for (const [g, walk] of [...this.walks]) {
       if (budget <= 0) break;
-      const pending = new Pending(this.rib, g);
+      const pending = this.pendingFor(g);
       const end = Math.min(limit, walk.cursor + budget);
       for (let d = walk.cursor; d < end; d++) {
         const afi = this.rib.destAfi(d);
@@ -209,7 +220,7 @@ export class Exporter {
   private runChanges(budget: number): void {
     if (this.rib.pendingDirty === 0) return;
     const groups = [...this.groups.values()];
-    const pendings = groups.map((g) => new Pending(this.rib, g));
+    const pendings = groups.map((g) => this.pendingFor(g));
     for (let i = 0; i < budget; i++) {
       const d = this.rib.nextDirty();
       if (d === NONE) break;
@@ -229,32 +240,66 @@ export class Exporter {
   private outFor(g: UpdateGroup, r: number, d: number): OutAttrs | null {
     const rib = this.rib;
     const peer = rib.peers[rib.routePeer(r)]!;
-    const set = rib.routeSet(r);
+    const sets = rib.sets;
+    const id = rib.routeSetId(r);
     const target = g.spec.target;
     if (!mayReflect(peer.kind, target.kind)) return null;
-    if (blockedByCommunity(set.attrs, target)) return null;
+    if (blockedByFlags(sets.flags[id]!, target)) return null;
     const perAttrs = g.spec.policy.exportPerAttrs;
-    const source = perAttrs ? sourceKey(peer, set) : '';
+    const source = perAttrs ? sourceKey(peer, sets.flags[id]!) : '';
+    const serial = sets.serial(id);
     if (perAttrs) {
-      const c = g.cached(set, source);
+      const c = g.cached(id, serial, source);
       if (c !== undefined) return c;
     }
     const afi = rib.destAfi(d) as 4 | 6;
-    const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.destNetwork(d);
-    const a = g.spec.policy.exportRoute({
-      afi,
-      network,
-      length: rib.destLength(d),
-      attrs: set.attrs,
-      originated: peer.kind === 'local',
-    });
+    const originated = peer.kind === 'local';
     let out: OutAttrs | null = null;
-    if (a) {
-      const o = outboundAttributes(a, afi, set.nextHop, set.linkLocalNextHop, peer.kind, peer.routerId, target);
-      if (o) out = g.makeOut(o.attrs, o.nextHop, o.linkLocalNextHop, !perAttrs);
+    const plain = target.kind !== 'ebgp' && g.spec.codec.fourOctetAs;
+    const accept = plain ? g.spec.policy.exportWithoutRules(afi, originated) : undefined;
+    if (accept !== undefined) {
+      if (accept) out = this.outFromStoredForm(g, id, afi, peer, !perAttrs);
+    } else {
+      const network = perAttrs ? (afi === 4 ? ZERO4 : ZERO16) : rib.destNetwork(d);
+      const a = g.spec.policy.exportRoute({
+        afi,
+        network,
+        length: rib.destLength(d),
+        attrs: sets.attrs(id),
+        originated,
+      });
+      if (a) {
+        const o = outboundAttributes(a, afi, sets.nextHop(id), sets.linkLocal(id), peer.kind, peer.routerId, target);
+        if (o) out = g.makeOut(o.attrs, o.nextHop, o.linkLocalNextHop, !perAttrs);
+      }
     }
-    if (perAttrs) g.remember(set, source, out);
+    if (perAttrs) g.remember(id, serial, source, out);
     return out;
+  }
+
+  /**
+   * outboundAttributes for an iBGP or client target without export rules, written from the set's
+   * stored form (wire-out.ts): no decode, no encode.
+   */
+  private outFromStoredForm(g: UpdateGroup, id: number, afi: 4 | 6, peer: RibPeer, intern: boolean): OutAttrs | null {
+    const sets = this.rib.sets;
+    const t = g.spec.target;
+    const nextHop = sets.nextHop(id);
+    const keep = t.nextHopMode !== 'self' && nextHop !== '';
+    const nh = keep ? nextHop : afi === 4 ? t.selfNextHop4 : t.selfNextHop6;
+    if (!nh) return null;
+    const flags = sets.flags[id]!;
+    const reflect = peer.kind === 'client' || peer.kind === 'ibgp';
+    const { arena, offset, length } = sets.span(id);
+    if (this.wire.length < length + WIRE_OUT_EXTRA) this.wire = new Uint8Array(2 * (length + WIRE_OUT_EXTRA));
+    const end = writeOutbound(arena, offset, offset + length, this.wire, 0, {
+      nextHop4: afi === 4 ? ipv4ToUint32(nh) : -1,
+      addLocalPref: !(flags & SetFlag.HasLocalPref),
+      reflect,
+      originatorId: reflect && !(flags & SetFlag.HasOriginatorId) ? peer.routerIdNum : 0,
+      clusterId: g.clusterIdNum,
+    });
+    return g.makeOutBytes(this.wire.subarray(0, end), nh, keep ? sets.linkLocal(id) : undefined, intern);
   }
 
   /** Brings group `g`'s Adj-RIB-Out for `d` in line with the Loc-RIB, queueing the difference. */
@@ -341,6 +386,14 @@ export class Exporter {
 
   // ---------------------------------------------------------------- output
 
+  /** The group's Pending, emptied (one per group, reused across phases and steps). */
+  private pendingFor(g: UpdateGroup): Pending {
+    let p = this.pendings.get(g);
+    if (!p) this.pendings.set(g, (p = new Pending(this.rib, g)));
+    else p.reset();
+    return p;
+  }
+
   /**
    * Encodes and writes `pending`: to `only` when given, else to every member of `g`. Each member
    * gets one send of at most a few shared buffers (see pending.ts).
@@ -382,9 +435,16 @@ const ZERO16 = new Uint8Array(16);
 /** Per peer object (replaced when its router id changes): its source key, built once. */
 const SOURCE_KEYS = new WeakMap<RibPeer, string>();
 
+/** RFC 1997 / RFC 9494 §4.5 well-known communities that stop a route before any policy. */
+function blockedByFlags(flags: number, to: TargetSpec): boolean {
+  if (flags & SetFlag.NoAdvertise) return true;
+  if (to.kind === 'ebgp' && flags & SetFlag.NoExport) return true;
+  return (flags & SetFlag.LlgrStale) !== 0 && !to.llgr;
+}
+
 /** What of the source shapes the outbound attributes (see outboundAttributes). */
-function sourceKey(peer: RibPeer, set: AttrSet): string {
-  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !set.attrs.originatorId) {
+function sourceKey(peer: RibPeer, setFlags: number): string {
+  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !(setFlags & SetFlag.HasOriginatorId)) {
     let k = SOURCE_KEYS.get(peer);
     if (k === undefined) SOURCE_KEYS.set(peer, (k = `${peer.kind}:${peer.routerId}`));
     return k;

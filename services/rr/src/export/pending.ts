@@ -43,6 +43,11 @@ class WireList {
 
   constructor(private readonly addPath: boolean) {}
 
+  reset(): void {
+    this.end = 0;
+    this.length = 0;
+  }
+
   add(rib: RibReader, d: number, pathId: number): void {
     if (this.end + MAX_WIRE_PREFIX > this.bytes.length) this.bytes = grow(this.bytes, this.bytes.length * 2);
     this.end = writePrefix(this.bytes, this.end, rib, d, pathId, this.addPath);
@@ -84,6 +89,8 @@ export class Pending {
   /** Split-horizon withdrawals: member → prefixes it alone must drop (never ADD-PATH). */
   private readonly memberWithdraw = new Map<number, { v4: WireList; v6: WireList }>();
   size = 0;
+  /** Scratch for one bucket's prefixes in wire form (kept across steps). */
+  private wire = new Uint8Array(256);
 
   constructor(
     private readonly rib: RibReader,
@@ -91,6 +98,24 @@ export class Pending {
   ) {
     this.withdraw4 = new WireList(group.addPath4);
     this.withdraw6 = new WireList(group.addPath6);
+  }
+
+  /**
+   * Empties it for the next phase. The exporter keeps one Pending per group and reuses it: the
+   * arrays keep their size, so a step allocates nothing per prefix (a withdrawal phase is many
+   * steps of thousands of prefixes each).
+   */
+  reset(): void {
+    this.entries = 0;
+    this.bucketOf.clear();
+    this.bOut.length = 0;
+    this.bAfi.length = 0;
+    this.bExclude.length = 0;
+    this.withdraw4.reset();
+    this.withdraw6.reset();
+    this.withdrawExcept.clear();
+    this.memberWithdraw.clear();
+    this.size = 0;
   }
 
   announce(out: OutAttrs, afi: 4 | 6, exclude: number, d: number, pathId: number): void {
@@ -162,7 +187,7 @@ export class Pending {
       if (l.v6.length) packWithdrawalsWireInto(mb, l.v6.bytes, l.v6.end, 6, codec, maxMessageLength);
       only.set(member, { bytes: mb.take(), count: mb.count });
     }
-    let wire = new Uint8Array(256);
+    let wire = this.wire;
 
     // Announcements: counting sort of the entries by bucket, then one run of UPDATEs per bucket.
     const buckets = this.bOut.length;
@@ -179,7 +204,7 @@ export class Pending {
       const addPath = g.addPathFor(afi);
       const from = start[b]!;
       const to = start[b + 1]!;
-      if (wire.length < (to - from) * MAX_WIRE_PREFIX) wire = new Uint8Array((to - from) * MAX_WIRE_PREFIX);
+      if (wire.length < (to - from) * MAX_WIRE_PREFIX) this.wire = wire = new Uint8Array((to - from) * MAX_WIRE_PREFIX);
       let end = 0;
       for (let k = from; k < to; k++) {
         const i = order[k]!;

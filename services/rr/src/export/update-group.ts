@@ -17,7 +17,8 @@
 // source string, and a text key plus a Buffer per outbound set (~600 octets per set in all).
 
 import { encodeAttributes, type CodecOptions, type PathAttributes } from '../../../bgp/index.js';
-import { NONE, growTypedArray, type AttrSet } from '../rib/index.js';
+import { NONE, growTypedArray } from '../rib/index.js';
+import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 import type { TargetSpec } from './rules.js';
 
@@ -99,11 +100,15 @@ export class UpdateGroup {
   private cacheSource: string[] = [];
   private cacheOut: (OutAttrs | null)[] = [];
 
+  /** The target's CLUSTER_ID as uint32 (outbound attributes written from the stored form). */
+  readonly clusterIdNum: number;
+
   constructor(
     readonly id: number,
     readonly key: string,
     readonly spec: GroupSpec,
   ) {
+    this.clusterIdNum = ipv4ToUint32(spec.target.clusterId);
     this.addPath4 = spec.codec.addPath.some((o) => o.afi === 1 && o.send);
     this.addPath6 = spec.codec.addPath.some((o) => o.afi === 2 && o.send);
   }
@@ -139,15 +144,13 @@ export class UpdateGroup {
     }
   }
 
-  cached(set: AttrSet, source: string): OutAttrs | null | undefined {
-    const id = set.id;
-    if (id < this.cacheSerial.length && this.cacheSerial[id] === set.serial && this.cacheSource[id] === source)
+  cached(id: number, serial: number, source: string): OutAttrs | null | undefined {
+    if (id < this.cacheSerial.length && this.cacheSerial[id] === serial && this.cacheSource[id] === source)
       return this.cacheOut[id]!;
     return undefined;
   }
 
-  remember(set: AttrSet, source: string, out: OutAttrs | null): void {
-    const id = set.id;
+  remember(id: number, serial: number, source: string, out: OutAttrs | null): void {
     if (id >= this.cacheSerial.length) {
       let size = this.cacheSerial.length;
       while (size <= id) size *= 2;
@@ -155,7 +158,7 @@ export class UpdateGroup {
       next.set(this.cacheSerial);
       this.cacheSerial = next;
     }
-    this.cacheSerial[id] = set.serial;
+    this.cacheSerial[id] = serial;
     this.cacheSource[id] = source;
     this.cacheOut[id] = out;
   }
@@ -166,7 +169,11 @@ export class UpdateGroup {
    * string) and the next hop, so routes with equal outbound attributes share UPDATEs.
    */
   makeOut(attrs: PathAttributes, nextHop: string, linkLocal: string | undefined, intern: boolean): OutAttrs {
-    const bytes = encodeAttributes(attrs, this.spec.codec);
+    return this.makeOutBytes(encodeAttributes(attrs, this.spec.codec), nextHop, linkLocal, intern);
+  }
+
+  /** makeOut for attributes already encoded for this group (`bytes` is copied). */
+  makeOutBytes(bytes: Uint8Array, nextHop: string, linkLocal: string | undefined, intern: boolean): OutAttrs {
     const k = intern
       ? [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'), nextHop, linkLocal ?? ''].join(
           '\n',

@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { RibStore, LOCAL_PEER_KEY } from './rib-store.js';
+import { RibStore, LOCAL_PEER_KEY, RIB_FORMAT } from './rib-store.js';
 import { Rib } from '../rib/rib.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
-import { parsePrefix, prefixToString, type PathAttributes } from '../../../bgp/index.js';
+import { attributesFromWire, parsePrefix, prefixToString, type PathAttributes } from '../../../bgp/index.js';
+import { open } from 'lmdb';
 
 const log = pino({ level: 'silent' });
 const ID = { asNumber: 65000, routerId: '10.255.0.1', clusterId: '10.255.0.1' };
@@ -81,8 +82,9 @@ describe('RIB store (LMDB)', () => {
       const byKey = new Map(loaded.routes.map((r) => [`${r.peer}|${prefixToString(r.prefix)}|${r.prefix.pathId}`, r]));
       assert.equal(byKey.has('10.0.0.1|10.0.0.0/24|0'), false, 'the withdrawn route is gone');
       const v6 = loaded.attrs.get(byKey.get('10.0.0.1|2001:db8:1::/64|7')!.attrId)!;
-      assert.deepEqual([v6.n, v6.l, v6.a.med], ['2001:db8::1', 'fe80::1', 5]);
-      assert.deepEqual([...v6.a.unknown[0]!.value], [1, 2, 3]);
+      const v6a = attributesFromWire(v6.b);
+      assert.deepEqual([v6.n, v6.l, v6a.med], ['2001:db8::1', 'fe80::1', 5]);
+      assert.deepEqual([...v6a.unknown[0]!.value], [1, 2, 3]);
       const local = loaded.attrs.get(byKey.get(`${LOCAL_PEER_KEY}|192.0.2.0/24|0`)!.attrId)!;
       assert.equal(local.n, '');
       assert.equal(
@@ -140,7 +142,7 @@ describe('RIB store (LMDB)', () => {
       const saved = s2.load(ID);
       for (const r of saved.routes) {
         const a = saved.attrs.get(r.attrId)!;
-        const set = b.rib.internAttrs(a.a, a.n, a.l);
+        const set = b.rib.internStored(a.b, a.n, a.l);
         s2.adopt(set, r.attrId);
         b.rib.restoreRoute(b.peer.idx, r.prefix, set, true);
         b.rib.releaseAttrs(set);
@@ -162,6 +164,56 @@ describe('RIB store (LMDB)', () => {
       );
       assert.equal(final.routes[0]!.attrId, saved.routes[0]!.attrId);
       await s3.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('converts a format 1 snapshot (decoded attribute sets) and refuses a newer format', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rr-store-'));
+    try {
+      // A format 1 store as the previous reflector wrote it: no "format" key, sets decoded.
+      const root = open({ path: join(dir, 'rib.mdb'), compression: false });
+      const routes = root.openDB<number, Buffer>({ name: 'routes', keyEncoding: 'binary' });
+      const sets = root.openDB<unknown, number>({ name: 'attrs' });
+      const meta = root.openDB<unknown, string>({ name: 'meta' });
+      const key = Buffer.from([0, 1, 4, 24, 0, 0, 0, 0, 10, 1, 0]);
+      await root.transaction(() => {
+        void meta.put('identity', ID);
+        void meta.put('peer:10.0.0.1', 1);
+        void meta.put('nextPeer', 2);
+        void meta.put('nextAttrId', 2);
+        void sets.put(1, { a: attrs({ med: 9 }), n: '10.0.0.1' });
+        void routes.put(key, 1);
+      });
+      await root.close();
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+      const s1 = RibStore.open(dir, logger);
+      const loaded = s1.load(ID);
+      assert.equal(loaded.routes.length, 1);
+      assert.equal(prefixToString(loaded.routes[0]!.prefix), '10.1.0.0/24');
+      const a = loaded.attrs.get(loaded.routes[0]!.attrId)!;
+      assert.equal(attributesFromWire(a.b).med, 9);
+      assert.ok(
+        lines.some((l) => l.includes('snapshot converted') && l.includes('"from":1')),
+        lines.join(''),
+      );
+      await s1.close();
+
+      const again = open({ path: join(dir, 'rib.mdb'), compression: false });
+      const m2 = again.openDB<unknown, string>({ name: 'meta' });
+      assert.equal(m2.get('format'), RIB_FORMAT);
+      await m2.put('format', RIB_FORMAT + 1);
+      await again.close();
+      lines.length = 0;
+      const s2 = RibStore.open(dir, logger);
+      assert.equal(s2.load(ID).routes.length, 0, 'a newer format is not read');
+      assert.ok(
+        lines.some((l) => l.includes('newer format')),
+        lines.join(''),
+      );
+      await s2.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,9 +11,13 @@
 //
 //   db "routes"  binary key: peer number (u16) afi (u8) length (u8) path id (u32) network octets
 //                (only the significant ones) → attribute set id
-//   db "attrs"   id → { a: PathAttributes, n: next hop, l: link-local next hop }
+//   db "attrs"   id → { b: stored form (encodeStoredForm octets), n: next hop, l: link-local }
 //   db "meta"    "identity" → { asNumber, routerId, clusterId }; "peer:<address>" → its number;
-//                "bgpid:<address>" → its BGP identifier; "nextAttrId"; "nextPeer"
+//                "bgpid:<address>" → its BGP identifier; "nextAttrId"; "nextPeer"; "format"
+//
+// Format (meta "format"): 2 = attribute sets as their stored form, the RIB's own encoding. A
+// snapshot without it is format 1 (sets as decoded PathAttributes): converted in place at load,
+// with a log line. A newer format than this code knows is refused (cold start, logged).
 //
 // Rejected alternatives: periodic full snapshots (rewriting 1M routes every few seconds costs
 // seconds of CPU; a change log costs what changed); text keys (building "peer|prefix|id" strings
@@ -23,7 +27,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
-import type { PathAttributes, Prefix } from '../../../bgp/index.js';
+import { encodeStoredForm, type PathAttributes, type Prefix } from '../../../bgp/index.js';
 import type { AttrSet, Rib, RibReader } from '../rib/index.js';
 
 export const LOCAL_PEER_KEY = 'local';
@@ -34,7 +38,18 @@ export interface StoredIdentity {
   readonly clusterId: string;
 }
 
+/** The snapshot format this code writes. */
+export const RIB_FORMAT = 2;
+
 export interface StoredAttrs {
+  /** The stored form (rib/attr-set.ts). */
+  readonly b: Uint8Array;
+  readonly n: string;
+  readonly l?: string;
+}
+
+/** Format 1's attribute set (decoded). */
+interface StoredAttrsV1 {
   readonly a: PathAttributes;
   readonly n: string;
   readonly l?: string;
@@ -72,14 +87,15 @@ class ChangeLog {
   net: (number | string)[] = [];
   /** Path id as int32 (read back with >>> 0). */
   pathId: number[] = [];
-  set: (AttrSet | null)[] = [];
+  /** Attribute set id (a reference held until written), or -1 for a removal. */
+  set: number[] = [];
   head = 0;
 
   get size(): number {
     return this.peer.length - this.head;
   }
 
-  push(peer: number, afi: number, len: number, net: number | string, pathId: number, set: AttrSet | null): void {
+  push(peer: number, afi: number, len: number, net: number | string, pathId: number, set: number): void {
     this.peer.push(peer);
     this.afiLen.push((afi << 8) | len);
     this.net.push(net);
@@ -105,9 +121,12 @@ const KEY_FIXED = 8;
 export class RibStore {
   private readonly root: RootDatabase;
   private readonly routes: Database<number, Buffer>;
-  private readonly attrs: Database<StoredAttrs, number>;
+  private readonly attrs: Database<StoredAttrs | StoredAttrsV1, number>;
   private readonly meta: Database<unknown, string>;
-  private readonly ids = new WeakMap<AttrSet, number>();
+  /** By RIB set id: the saved id, valid while the set's serial is `savedSerial[id]`. */
+  private readonly savedId: number[] = [];
+  private readonly savedSerial: number[] = [];
+  private rib: Rib | undefined;
   private nextId: number;
   private readonly peerNums = new Map<string, number>();
   private nextPeer: number;
@@ -131,7 +150,7 @@ export class RibStore {
     mkdirSync(dir, { recursive: true });
     this.root = open({ path: join(dir, 'rib.mdb'), compression: false });
     this.routes = this.root.openDB<number, Buffer>({ name: 'routes', keyEncoding: 'binary' });
-    this.attrs = this.root.openDB<StoredAttrs, number>({ name: 'attrs' });
+    this.attrs = this.root.openDB<StoredAttrs | StoredAttrsV1, number>({ name: 'attrs' });
     this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     const n = this.meta.get('nextAttrId');
     this.nextId = typeof n === 'number' ? n : 1;
@@ -154,7 +173,15 @@ export class RibStore {
    */
   load(identity: StoredIdentity): RestoredRib {
     const stored = this.meta.get('identity') as StoredIdentity | undefined;
+    const format = stored ? ((this.meta.get('format') as number | undefined) ?? 1) : RIB_FORMAT;
+    if (format > RIB_FORMAT) {
+      this.logger.warn(
+        { format, supported: RIB_FORMAT },
+        'saved RIB snapshot has a newer format than this reflector reads: starting cold',
+      );
+    }
     if (
+      format > RIB_FORMAT ||
       !stored ||
       stored.asNumber !== identity.asNumber ||
       stored.routerId !== identity.routerId ||
@@ -166,14 +193,16 @@ export class RibStore {
         this.attrs.clearSync();
         this.meta.clearSync();
         this.meta.putSync('identity', identity);
+        this.meta.putSync('format', RIB_FORMAT);
       });
       this.nextId = 1;
       this.nextPeer = 1;
       this.peerNums.clear();
       return { routes: [], attrs: new Map(), peerIds: new Map() };
     }
+    if (format < RIB_FORMAT) this.convertFromV1();
     const attrs = new Map<number, StoredAttrs>();
-    for (const { key, value } of this.attrs.getRange()) attrs.set(key, value);
+    for (const { key, value } of this.attrs.getRange()) attrs.set(key, value as StoredAttrs);
     const peerByNum = new Map([...this.peerNums].map(([a, n]) => [n, a]));
     const used = new Set<number>();
     const routes: RestoredRoute[] = [];
@@ -202,9 +231,31 @@ export class RibStore {
     return { routes, attrs, peerIds };
   }
 
+  /** Format 1 → 2: every attribute set re-encoded as its stored form, in one transaction. */
+  private convertFromV1(): void {
+    const t0 = performance.now();
+    let n = 0;
+    this.root.transactionSync(() => {
+      for (const { key, value } of this.attrs.getRange()) {
+        const v = value as StoredAttrs | StoredAttrsV1;
+        if ('b' in v) continue;
+        this.attrs.putSync(key, { b: encodeStoredForm(v.a), n: v.n, ...(v.l ? { l: v.l } : {}) });
+        n++;
+      }
+      this.meta.putSync('format', RIB_FORMAT);
+    });
+    this.logger.info(
+      { from: 1, to: RIB_FORMAT, attributeSets: n, ms: Math.round(performance.now() - t0) },
+      'saved RIB snapshot converted to the current format (attribute sets stored encoded)',
+    );
+  }
+
   /** The interned set built from a saved one keeps the saved id (it is not written again). */
   adopt(set: AttrSet, attrId: number): void {
-    if (!this.ids.has(set)) this.ids.set(set, attrId);
+    if (this.savedSerial[set.id] !== set.serial) {
+      this.savedId[set.id] = attrId;
+      this.savedSerial[set.id] = set.serial;
+    }
   }
 
   /** Forgets saved routes that were not restored (their peer is no longer configured). */
@@ -225,31 +276,29 @@ export class RibStore {
    */
   attach(rib: Rib, peerKey: (peerIdx: number) => string | undefined): void {
     this.peerKey = peerKey;
+    this.rib = rib;
     this.detach = rib.addRouteListener((r, live) => {
       const d = rib.routeDest(r);
-      this.log.push(
-        rib.routePeer(r),
-        rib.destAfi(d) as 4 | 6,
-        rib.destLength(d),
-        rib.destKey(d),
-        rib.pathIdOf(r),
-        live ? rib.routeSet(r) : null,
-      );
+      const set = live ? rib.routeSetId(r) : -1;
+      if (set >= 0) rib.retainAttrs(set);
+      this.log.push(rib.routePeer(r), rib.destAfi(d) as 4 | 6, rib.destLength(d), rib.destKey(d), rib.pathIdOf(r), set);
       this.schedule();
     });
   }
 
   /** Records everything the RIB holds now (a first start, or after a cold start). */
-  saveAll(rib: RibReader): void {
+  saveAll(rib: Rib): void {
+    this.rib = rib;
     for (const p of rib.peers) {
       for (const v of rib.peerRoutes(p.idx)) {
+        rib.retainAttrs(v.set.id);
         this.log.push(
           p.idx,
           rib.destAfi(v.dest) as 4 | 6,
           rib.destLength(v.dest),
           rib.destKey(v.dest),
           v.pathId,
-          v.set,
+          v.set.id,
         );
       }
     }
@@ -291,17 +340,20 @@ export class RibStore {
   }
 
   /** Inside a write transaction: the id of a set, written on first use. */
-  private idFor(set: AttrSet): number {
-    let id = this.ids.get(set);
-    if (id === undefined) {
-      id = this.nextId++;
-      this.ids.set(set, id);
-      void this.attrs.put(id, {
-        a: set.attrs,
-        n: set.nextHop,
-        ...(set.linkLocalNextHop ? { l: set.linkLocalNextHop } : {}),
-      });
-    }
+  private idFor(set: number): number {
+    const sets = this.rib!.sets;
+    const serial = sets.serial(set);
+    if (this.savedSerial[set] === serial) return this.savedId[set]!;
+    const id = this.nextId++;
+    this.savedId[set] = id;
+    this.savedSerial[set] = serial;
+    const { arena, offset, length } = sets.span(set);
+    const ll = sets.linkLocal(set);
+    void this.attrs.put(id, {
+      b: arena.slice(offset, offset + length),
+      n: sets.nextHop(set),
+      ...(ll ? { l: ll } : {}),
+    });
     return id;
   }
 
@@ -339,7 +391,7 @@ export class RibStore {
             networkBytes(afi, len, log.net[i]!),
           );
           const set = log.set[i]!;
-          if (set) void this.routes.put(key, this.idFor(set));
+          if (set >= 0) void this.routes.put(key, this.idFor(set));
           else void this.routes.remove(key);
         }
         void this.meta.put('nextAttrId', this.nextId);
@@ -347,7 +399,10 @@ export class RibStore {
       .then(() => {
         this.written += to - from;
         // Release the references to attribute sets written.
-        for (let i = from; i < to; i++) log.set[i] = null;
+        for (let i = from; i < to; i++) {
+          if (log.set[i]! >= 0) this.rib?.releaseAttrs(log.set[i]!);
+          log.set[i] = -1;
+        }
         log.compact();
       })
       .finally(() => {

@@ -60,6 +60,16 @@ export class PeerPolicy {
     return this.importDefault ? f.attrs : undefined;
   }
 
+  /**
+   * Export without rules for the family: the decision is the default alone and the attributes go
+   * unchanged, so the exporter may skip decoding them. Returns whether such a route is exported,
+   * or undefined when rules exist (call exportRoute).
+   */
+  exportWithoutRules(afi: 4 | 6, originated: boolean): boolean | undefined {
+    if ((afi === 4 ? this.export4 : this.export6).length > 0) return undefined;
+    return this.peerType === 'iBGP' || originated || this.hasFilters;
+  }
+
   /** The attributes to send (before the protocol's own changes), or undefined when not exported. */
   exportRoute(f: RouteFacts): PathAttributes | undefined {
     const out = evaluateRules(f.afi === 4 ? this.export4 : this.export6, f, this.peerType);

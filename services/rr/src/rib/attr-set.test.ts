@@ -1,9 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { AttrTable, attrKey } from './attr-set.js';
-import { attrHash, attrsEqual } from './attr-hash.js';
-import type { PathAttributes } from '../../../bgp/index.js';
+import { AttrTable, attrKey, DEFAULT_LOCAL_PREF } from './attr-set.js';
+import {
+  AsPathSegmentType,
+  attributesFromWire,
+  decodeUpdate,
+  encodeStoredForm,
+  encodeUpdate,
+  type PathAttributes,
+} from '../../../bgp/index.js';
 
 // Small domains so that equal sets (and near misses) come up often.
 const small = fc.integer({ min: 0, max: 2 });
@@ -14,7 +20,7 @@ const attrsArb: fc.Arbitrary<PathAttributes> = fc.record(
     asPath: fc.array(
       fc.record({
         type: fc.constantFrom(1 as const, 2 as const),
-        asns: fc.array(fc.constantFrom(1, 65000, 4200000000), { maxLength: 2 }),
+        asns: fc.array(fc.constantFrom(1, 65000, 4200000000), { minLength: 1, maxLength: 2 }), // empty segments are not sent (the encoder drops them)
       }),
       { maxLength: 2 },
     ),
@@ -29,11 +35,11 @@ const attrsArb: fc.Arbitrary<PathAttributes> = fc.record(
     extendedCommunities: maybe(
       fc.array(fc.constantFrom(new Uint8Array(8), new Uint8Array([0, 2, 0, 1, 0, 0, 0, 1])), { maxLength: 1 }),
     ),
-    originatorId: maybe(fc.constantFrom('', '10.0.0.9')),
+    originatorId: maybe(fc.constantFrom('10.0.0.8', '10.0.0.9')),
     clusterList: maybe(fc.array(fc.constantFrom('10.0.0.1', '10.0.0.2'), { maxLength: 2 })),
     unknown: fc.array(
       fc.record({
-        flags: fc.constantFrom(0xc0, 0xe0),
+        flags: fc.constant(0xe0), // as decoded: Partial set on propagation (RFC 4271 §5)
         type: fc.constantFrom(99, 100),
         value: fc.constantFrom(new Uint8Array([1]), new Uint8Array([1, 2])),
       }),
@@ -44,15 +50,63 @@ const attrsArb: fc.Arbitrary<PathAttributes> = fc.record(
 );
 const nextHopArb = fc.constantFrom('10.0.0.1', '10.0.0.2', '');
 
-describe('attribute set hashing', () => {
-  it('attrsEqual agrees with the canonical text, and equal sets hash equal', () => {
+const bytesKey = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+describe('attribute sets stored encoded', () => {
+  it('the stored form is canonical: equal octets ⇔ equal canonical text, and it decodes back', () => {
     fc.assert(
       fc.property(attrsArb, attrsArb, (a, b) => {
         const sameText = attrKey(a, '', undefined) === attrKey(b, '', undefined);
-        assert.equal(attrsEqual(a, b), sameText);
-        if (sameText) assert.equal(attrHash(a, '', undefined), attrHash(b, '', undefined));
+        assert.equal(bytesKey(encodeStoredForm(a)) === bytesKey(encodeStoredForm(b)), sameText);
+        assert.equal(attrKey(attributesFromWire(encodeStoredForm(a)), '', undefined), attrKey(a, '', undefined));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('derives the best-path fields from the octets as the decoded attributes give them', () => {
+    fc.assert(
+      fc.property(attrsArb, (a) => {
+        const t = new AttrTable();
+        const s = t.get(t.intern(a, '10.0.0.1'));
+        assert.equal(s.localPref, a.localPref ?? DEFAULT_LOCAL_PREF);
+        assert.equal(s.med, a.med ?? 0);
+        assert.equal(s.origin, a.origin);
+        let len = 0;
+        for (const seg of a.asPath) len += seg.type === AsPathSegmentType.AsSequence ? seg.asns.length : 1;
+        assert.equal(s.asPathLength, len);
+        const first = a.asPath[0];
+        const firstSeq = a.asPath.find((x) => x.type === AsPathSegmentType.AsSequence && x.asns.length > 0);
+        const want = first?.type === AsPathSegmentType.AsSet ? 0 : (firstSeq?.asns[0] ?? 0);
+        assert.equal(s.neighborAs, want);
+        assert.equal(s.clusterListLength, a.clusterList?.length ?? 0);
+        assert.equal(s.nextHop, '10.0.0.1');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('an UPDATE in canonical form carries its stored form; a reordered one does not', () => {
+    fc.assert(
+      fc.property(attrsArb, (a) => {
+        const opts = { fourOctetAs: true, extendedMessage: false, addPath: [] };
+        const msg = encodeUpdate(
+          {
+            type: 2,
+            withdrawn: [],
+            nlri: [{ afi: 4, length: 24, bytes: new Uint8Array([10, 0, 0]), pathId: 0 }],
+            attributes: { ...a, nextHop: '192.0.2.1' },
+          },
+          opts,
+        );
+        const u = decodeUpdate(msg.subarray(19), opts).update;
+        assert.ok(u.attributesWire, 'canonical attributes');
+        assert.equal(bytesKey(u.attributesWire), bytesKey(encodeStoredForm(a)));
+        assert.equal(Object.keys(u).includes('attributesWire'), false);
+        const two = decodeUpdate(msg.subarray(19), { ...opts, fourOctetAs: false }).update;
+        assert.equal(two.attributesWire, undefined);
+      }),
+      { numRuns: 500 },
     );
   });
 
@@ -71,6 +125,7 @@ describe('attribute set hashing', () => {
           }
         }
         // Release in an order that exercises the backward-shift delete, re-finding the rest.
+        for (let i = 0; i < items.length; i++) assert.equal(t.attrs(sets[i]!) !== undefined, true);
         for (let i = items.length - 1; i >= 0; i -= 2) t.release(sets[i]!);
         for (let i = items.length - 2; i >= 0; i -= 2) {
           const again = t.intern(items[i]![0], items[i]![1]);
@@ -85,7 +140,7 @@ describe('attribute set hashing', () => {
     );
   });
 
-  it('keeps finding every set across growth of the slot table', () => {
+  it('keeps finding every set across growth of the slot table and compaction of the arena', () => {
     const t = new AttrTable();
     const n = 5000;
     const a = (i: number): PathAttributes => ({
@@ -95,6 +150,7 @@ describe('attribute set hashing', () => {
       unknown: [],
     });
     const sets = Array.from({ length: n }, (_, i) => t.intern(a(i), '10.0.0.1'));
+    const serials = sets.map((id) => t.serial(id));
     assert.equal(t.size, n);
     for (let i = 0; i < n; i++) assert.equal(t.intern(a(i), '10.0.0.1'), sets[i]);
     for (let i = 0; i < n; i += 3) {
@@ -103,8 +159,9 @@ describe('attribute set hashing', () => {
     }
     for (let i = 0; i < n; i++) {
       const s = t.intern(a(i), '10.0.0.1');
-      if (i % 3 === 0) assert.notEqual(s.serial, sets[i]!.serial);
+      if (i % 3 === 0) assert.notEqual(t.serial(s), serials[i]);
       else assert.equal(s, sets[i]);
+      assert.deepEqual(t.attrs(s).asPath, a(i).asPath);
     }
   });
 });

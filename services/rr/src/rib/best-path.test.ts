@@ -35,7 +35,7 @@ function cand(route: number, s: Spec): Candidate {
     ...(s.clusterList ? { clusterList: s.clusterList } : {}),
     ...(s.llgrStale ? { communities: [0xffff0006] } : {}),
   };
-  const set = table.intern(attrs, '192.0.2.1');
+  const set = table.get(table.intern(attrs, '192.0.2.1'));
   return {
     route,
     set,

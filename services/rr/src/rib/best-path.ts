@@ -17,11 +17,20 @@
 //   9. lowest peer address            (§9.1.2.2 g)
 //  10. lowest received path id        (RFC 7911: several paths from one peer)
 
-import type { AttrSet } from './attr-set.js';
+/** The best-path inputs of a route's attribute set (an AttrSet view has them). */
+export interface SetFields {
+  readonly llgrStale: boolean;
+  readonly localPref: number;
+  readonly asPathLength: number;
+  readonly origin: number;
+  readonly med: number;
+  readonly neighborAs: number;
+  readonly clusterListLength: number;
+}
 
 export interface Candidate {
   readonly route: number;
-  readonly set: AttrSet;
+  readonly set: SetFields;
   readonly originated: boolean;
   readonly ebgp: boolean;
   /** ORIGINATOR_ID if present, else the sending peer's BGP identifier (uint32). */
@@ -71,7 +80,7 @@ export function selectBest(cands: readonly Candidate[], opts: SelectionOptions):
   if (cs.length > 1) cs = keepMin(cs, (c) => (c.originated ? 0 : 1));
   if (cs.length > 1) cs = keepMin(cs, (c) => -c.set.localPref);
   if (cs.length > 1) cs = keepMin(cs, (c) => c.set.asPathLength);
-  if (cs.length > 1) cs = keepMin(cs, (c) => c.set.attrs.origin);
+  if (cs.length > 1) cs = keepMin(cs, (c) => c.set.origin);
   if (cs.length > 1) cs = medStep(cs, opts.alwaysCompareMed);
   if (cs.length > 1) cs = keepMin(cs, (c) => (c.ebgp ? 0 : 1));
   if (cs.length > 1) cs = keepMin(cs, (c) => c.routerId);

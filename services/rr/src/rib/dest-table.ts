@@ -18,7 +18,11 @@ export const DestFlag = {
   Dirty: 1,
 } as const;
 
-function grow<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(a: T, size: number, fill?: number): T {
+function grow<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array | Float64Array>(
+  a: T,
+  size: number,
+  fill?: number,
+): T {
   const b = new (a.constructor as new (n: number) => T)(size);
   b.set(a);
   if (fill !== undefined) b.fill(fill, a.length);

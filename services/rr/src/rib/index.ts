@@ -13,5 +13,6 @@ export type {
 } from './rib.js';
 export type { RibReader } from './store.js';
 export { attrKey, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR } from './attr-set.js';
-export type { AttrSet } from './attr-set.js';
+export type { AttrSet, AttrSetReader } from './attr-set.js';
+export { SetFlag } from './attr-wire.js';
 export { growTypedArray } from './dest-table.js';

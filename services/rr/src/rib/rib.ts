@@ -14,7 +14,8 @@
 
 import { type PathAttributes, type Prefix, type UpdateMessage } from '../../../bgp/index.js';
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
-import { AttrTable, DEFAULT_LOCAL_PREF, LLGR_STALE, NO_LLGR, stripNextHop, type AttrSet } from './attr-set.js';
+import { DEFAULT_LOCAL_PREF, LLGR_STALE, type AttrSet } from './attr-set.js';
+import { SetFlag } from './attr-wire.js';
 import { peerOrderKey, rankCandidates, selectBest, type Candidate, type SelectionOptions } from './best-path.js';
 import { DestFlag, NONE, growTypedArray as grow } from './dest-table.js';
 import { RibStore, RouteFlag, type PeerKind, type RibPeer, type RibPeerInfo, type RouteView } from './store.js';
@@ -172,23 +173,23 @@ export class Rib extends RibStore {
         }
         continue;
       }
-      let shared: AttrSet | undefined;
+      let shared = NONE;
       let sharedRejected = false;
       if (peer.policy.importPerAttrs && r.nlri.length) {
         const out = peer.policy.importRoute(this.facts(r.nlri[0]!, base, false, true));
-        if (out) shared = this.attrs.intern(out, r.nextHop, r.linkLocal);
+        if (out) shared = this.internImported(out, a, u.attributesWire, r.nextHop, r.linkLocal);
         else sharedRejected = true;
       }
       for (const p of r.nlri) {
-        let set: AttrSet | undefined;
-        if (shared) {
+        let set = NONE;
+        if (shared !== NONE) {
           set = shared;
           this.attrs.retain(set);
         } else if (!sharedRejected) {
           const out = peer.policy.importRoute(this.facts(p, base, false));
-          if (out) set = this.attrs.intern(out, r.nextHop, r.linkLocal);
+          if (out) set = this.internImported(out, a, u.attributesWire, r.nextHop, r.linkLocal);
         }
-        if (!set) {
+        if (set === NONE) {
           res.withdrawn += this.withdrawRoute(peer, p);
           res.rejected++;
           peer.rejected++;
@@ -197,14 +198,30 @@ export class Rib extends RibStore {
         this.announceRoute(peer, p, set);
         res.announced++;
         if (peer.maxPrefixes !== undefined && peer.count > peer.maxPrefixes) {
-          if (shared) this.attrs.release(shared);
+          if (shared !== NONE) this.attrs.release(shared);
           res.maxPrefixExceeded = { afi: p.afi, limit: peer.maxPrefixes };
           return res;
         }
       }
-      if (shared) this.attrs.release(shared);
+      if (shared !== NONE) this.attrs.release(shared);
     }
     return res;
+  }
+
+  /**
+   * Interns what import produced. When it is the received attributes unchanged (iBGP, policy
+   * without changes) and the UPDATE carried them in canonical form, their octets are the stored
+   * form: hashed and compared as they are, copied only for a new set, nothing encoded.
+   */
+  private internImported(
+    out: PathAttributes,
+    received: PathAttributes,
+    wire: Uint8Array | undefined,
+    nextHop: string,
+    linkLocal: string | undefined,
+  ): number {
+    if (out === received && wire) return this.attrs.internWire(wire, 0, wire.length, nextHop, linkLocal);
+    return this.attrs.intern(out, nextHop, linkLocal);
   }
 
   private isLoop(peer: RibPeer, a: PathAttributes): boolean {
@@ -230,7 +247,7 @@ export class Rib extends RibStore {
   /** Announces (or replaces) a route originated here; attrs without next hop, nextHop '' = self. */
   originate(p: Prefix, attrs: PathAttributes, nextHop: string): void {
     const local = this.localPeer;
-    const set = this.attrs.intern(stripNextHop(attrs), nextHop);
+    const set = this.attrs.intern(attrs, nextHop);
     this.announceRoute(local, p.pathId === 0 ? p : { ...p, pathId: 0 }, set);
   }
 
@@ -243,8 +260,8 @@ export class Rib extends RibStore {
    * caller holds (a reference is taken), flagged Stale until the peer or the datastore confirms it.
    */
   restoreRoute(peerIdx: number, p: Prefix, set: AttrSet, stale: boolean): void {
-    this.attrs.retain(set);
-    const r = this.announceRoute(this.peers[peerIdx]!, p, set);
+    this.attrs.retain(set.id);
+    const r = this.announceRoute(this.peers[peerIdx]!, p, set.id);
     if (stale) this.rFlags[r]! |= RouteFlag.Stale;
   }
 
@@ -257,25 +274,25 @@ export class Rib extends RibStore {
     return NONE;
   }
 
-  /** Takes ownership of one reference to `set`. Returns the route slot. */
-  private announceRoute(peer: RibPeer, p: Prefix, set: AttrSet): number {
+  /** Takes ownership of one reference to set `set`. Returns the route slot. */
+  private announceRoute(peer: RibPeer, p: Prefix, set: number): number {
     const d = this.dests.findOrCreate(p);
     const r = this.findRoute(d, peer.idx, p.pathId);
     if (r !== NONE) {
       const flags = this.rFlags[r]!;
-      if (this.rAttr[r] === set.id) {
+      if (this.rAttr[r] === set) {
         this.attrs.release(set);
         if (flags & RouteFlag.Stale) this.rFlags[r] = flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale);
         return r;
       }
-      this.attrs.release(this.attrs.get(this.rAttr[r]!));
-      this.rAttr[r] = set.id;
+      this.attrs.release(this.rAttr[r]!);
+      this.rAttr[r] = set;
       this.rFlags[r] = (flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale)) | RouteFlag.Changed;
       this.markDirty(d);
       if (this.routeListeners.length) this.notify(r, true);
       return r;
     }
-    const n = this.addRoute(d, peer.idx, p.pathId, set.id, RouteFlag.Changed);
+    const n = this.addRoute(d, peer.idx, p.pathId, set, RouteFlag.Changed);
     peer.count++;
     if (p.afi === 6) peer.count6++;
     this.live++;
@@ -364,16 +381,17 @@ export class Rib extends RibStore {
     for (const r of this.liveRoutesOf(idx, afi)) {
       const f = this.rFlags[r]!;
       if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale)) {
-        const old = this.attrs.get(this.rAttr[r]!);
-        if (old.attrs.communities?.includes(NO_LLGR)) this.killRoute(r);
+        const old = this.rAttr[r]!;
+        if (this.attrs.flags[old]! & SetFlag.NoLlgr) this.killRoute(r);
         else {
+          const a = this.attrs.attrs(old);
           const set = this.attrs.intern(
-            { ...old.attrs, communities: [...(old.attrs.communities ?? []), LLGR_STALE] },
-            old.nextHop,
-            old.linkLocalNextHop,
+            { ...a, communities: [...(a.communities ?? []), LLGR_STALE] },
+            this.attrs.nextHop(old),
+            this.attrs.linkLocal(old),
           );
           this.attrs.release(old);
-          this.rAttr[r] = set.id;
+          this.rAttr[r] = set;
           this.rFlags[r] = f | RouteFlag.LlgrStale | RouteFlag.Changed;
           this.markDirty(this.rDest[r]!);
           if (this.routeListeners.length) this.notify(r, true);
@@ -420,7 +438,7 @@ export class Rib extends RibStore {
       if (f & RouteFlag.Dead) {
         if (prev === NONE) this.dests.first[d] = next;
         else this.rNext[prev] = next;
-        this.attrs.release(this.attrs.get(this.rAttr[r]!));
+        this.attrs.release(this.rAttr[r]!);
         this.freeSlot(r);
       } else {
         if (f & RouteFlag.Changed) this.rFlags[r] = f & ~RouteFlag.Changed;
@@ -475,12 +493,22 @@ export class Rib extends RibStore {
 
   /** Finds or creates the interned set (persistence restore); the caller owns one reference. */
   internAttrs(attrs: PathAttributes, nextHop: string, linkLocal?: string): AttrSet {
-    return this.attrs.intern(attrs, nextHop, linkLocal);
+    return this.attrs.get(this.attrs.intern(attrs, nextHop, linkLocal));
   }
 
-  /** Drops a reference taken with internAttrs. */
-  releaseAttrs(set: AttrSet): void {
-    this.attrs.release(set);
+  /** internAttrs for a stored form (encodeStoredForm octets, e.g. from a snapshot). */
+  internStored(bytes: Uint8Array, nextHop: string, linkLocal?: string): AttrSet {
+    return this.attrs.get(this.attrs.internWire(bytes, 0, bytes.length, nextHop, linkLocal));
+  }
+
+  /** Another reference to a set (persistence holds the sets of routes it has yet to write). */
+  retainAttrs(id: number): void {
+    this.attrs.retain(id);
+  }
+
+  /** Drops a reference taken with internAttrs, internStored or retainAttrs. */
+  releaseAttrs(set: AttrSet | number): void {
+    this.attrs.release(typeof set === 'number' ? set : set.id);
   }
 }
 

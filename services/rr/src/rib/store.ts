@@ -11,7 +11,7 @@
 // but every reader knew that a route is five arrays and a destination an IPv4 int or a v6 key.
 
 import type { Prefix } from '../../../bgp/index.js';
-import { AttrTable, type AttrSet } from './attr-set.js';
+import { AttrTable, type AttrSet, type AttrSetReader } from './attr-set.js';
 import { DestFlag, DestTable, NONE, growTypedArray as grow } from './dest-table.js';
 import type { PeerPolicy } from '../policy/peer-policy.js';
 
@@ -100,7 +100,11 @@ export interface RibReader {
 
   routeDest(r: number): number;
   routePeer(r: number): number;
+  /** A view of the route's attribute set (allocates; hot paths use routeSetId and `sets`). */
   routeSet(r: number): AttrSet;
+  routeSetId(r: number): number;
+  /** The attribute sets by id. */
+  readonly sets: AttrSetReader;
   /** RouteFlag bits. */
   routeFlags(r: number): number;
   pathIdOf(r: number): number;
@@ -214,6 +218,14 @@ export abstract class RibStore implements RibReader {
 
   routeSet(r: number): AttrSet {
     return this.attrs.get(this.rAttr[r]!);
+  }
+
+  routeSetId(r: number): number {
+    return this.rAttr[r]!;
+  }
+
+  get sets(): AttrSetReader {
+    return this.attrs;
   }
 
   routeFlags(r: number): number {

@@ -100,7 +100,7 @@ export async function attachServices(o: AttachOptions): Promise<AttachedServices
       // One intern per saved attribute set, not per route.
       const sets = new Map<number, AttrSet>();
       for (const [id, a] of saved.attrs) {
-        const set = reflector.rib.internAttrs(a.a, a.n, a.l);
+        const set = reflector.rib.internStored(a.b, a.n, a.l);
         store.adopt(set, id);
         sets.set(id, set);
       }
