@@ -158,6 +158,13 @@ export const syncConfigSpec = {
     description:
       'accept queue of the gRPC port (agents of a failed server arrive at once; capped by net.core.somaxconn)',
   },
+  workers: {
+    type: 'int',
+    default: 0,
+    check: nonNegative,
+    description:
+      'processes serving the agent streams: 0 = one per core, 1 = this process alone (one event loop); N > 1 = N worker processes sharing this one datastore follower and cache',
+  },
   directWrites: {
     type: 'bool',
     default: true,
