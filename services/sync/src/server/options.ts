@@ -5,6 +5,7 @@ import type { NatsConnection } from '../../../shared/nats/index.js';
 import type { ServerSecurity, ServerTlsSettings } from '../../../shared/tls/index.js';
 import type { SyncerType } from '../view/index.js';
 import type { SyncMetrics } from './metrics.js';
+import type { WorkerStats } from './workers/index.js';
 
 export interface SyncServerOptions {
   serverId: string;
@@ -73,4 +74,6 @@ export interface SyncServerStats {
   warmStart: boolean;
   /** Times the cache was read again after falling behind compaction. */
   resyncs: number;
+  /** With worker processes: each one's pid and streams. */
+  workers?: WorkerStats[];
 }

@@ -45,6 +45,8 @@ export class StreamHost {
   readonly index = new StreamIndex<ClientStream>();
   readonly fanout: Fanout;
   private nextStreamId = 0;
+  /** What waits for the decision on a stream's hello (a second hello's refusal). */
+  private readonly deferred = new WeakMap<ClientStream, () => void>();
   /** Set once closing: new calls get UNAVAILABLE. */
   closing = false;
 
@@ -65,6 +67,13 @@ export class StreamHost {
     this.grpc.addService(RAW_SYNC_SERVICE, {
       sync: (call: ServerDuplexStream<Buffer, Buffer>) => this.handleCall(call),
     });
+  }
+
+  /** The decision on STREAM's hello was applied: run what waited for it. */
+  settled(stream: ClientStream): void {
+    const run = this.deferred.get(stream);
+    this.deferred.delete(stream);
+    if (run && stream.phase !== 'closed') run();
   }
 
   /** Pong timeouts and lag samples, then a ping (one shared frame) to every live stream. */
@@ -164,8 +173,11 @@ export class StreamHost {
         'invalid',
       );
     } else if (m.$case === 'clientHello') {
-      if (stream.phase !== 'handshake' || stream.hello)
-        this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
+      const twice = () => this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
+      // Still waiting for the main process's decision on the first (worker processes): answer the
+      // first, then refuse, as a server deciding at once does.
+      if (stream.phase === 'handshake' && stream.hello) this.deferred.set(stream, twice);
+      else if (stream.phase !== 'handshake') twice();
       else this.onHello(stream, m.value);
     } else if (stream.phase === 'handshake') {
       this.reject(stream, status.INVALID_ARGUMENT, 'pong: received before client_hello', 'invalid');

@@ -211,6 +211,7 @@ export class SyncServer {
       closed: { ...this.counts.closed },
       warmStart: this.follower.warmStart,
       resyncs: this.follower.resyncs,
+      ...(this.front ? { workers: this.front.stats() } : {}),
     };
   }
 

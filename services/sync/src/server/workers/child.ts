@@ -90,9 +90,14 @@ async function start(init: ChildInit): Promise<void> {
       case 'send':
         streams.get(m.id)?.send(frames.get(m.ref)!, m.rev, m.commit, m.grace);
         return;
-      case 'accept':
-        streams.get(m.id)?.accept();
+      case 'accept': {
+        const s = streams.get(m.id);
+        if (!s) return;
+        s.accept();
+        // After the rest of this batch (the ServerHello and what follows it) was written.
+        setImmediate(() => host.settled(s));
         return;
+      }
       case 'live': {
         const s = streams.get(m.id);
         if (!s || s.phase === 'closed') return;

@@ -15,6 +15,12 @@ import type { StreamIndex } from '../stream-index.js';
 import { WorkerPool, type PoolOptions } from './pool.js';
 import { RemoteStream, type ServedStream } from './remote-stream.js';
 
+export interface WorkerStats {
+  pid: number | undefined;
+  connections: number;
+  live: number;
+}
+
 interface PendingTask {
   waiting: Set<number>;
   updates: number;
@@ -98,6 +104,19 @@ export class WorkerFront {
       });
     }
     spans?.close();
+  }
+
+  /** Per worker: its process id (undefined while restarting) and its accepted and live streams. */
+  stats(): WorkerStats[] {
+    return this.pool.links.map((l, w) => {
+      let accepted = 0;
+      let live = 0;
+      for (const s of this.streams[w]!.values()) {
+        if (s.accepted) accepted++;
+        if (s.phase === 'live') live++;
+      }
+      return { pid: l.ready ? l.child?.pid : undefined, connections: accepted, live };
+    });
   }
 
   /** One Ping frame for every worker; each checks pong timeouts and pings its live streams. */
