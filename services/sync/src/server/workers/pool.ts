@@ -187,6 +187,10 @@ export class WorkerPool {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // The listening socket keeps a server's process alive; the workers alone must not (a process
+    // that forgot to close its server still exits, and the workers with it: they exit on disconnect).
+    child.unref();
+    (child.channel as { unref?: () => void } | undefined)?.unref?.();
     link.reset(child);
     const init: ChildInit = { t: 'init', worker: link.index, host: this.options.host, tls: this.options.tls };
     child.send(init);
