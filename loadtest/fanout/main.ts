@@ -16,7 +16,7 @@
 // histograms (loadtest/report); --report FILE.html adds the latency CDF against the floor and the
 // CPU and memory of every process over time.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
@@ -48,8 +48,8 @@ Usage: npm run bench:fanout -- [options]
   --compression C   gzip, deflate or none (default gzip)
   --tls             sync servers serve mutual TLS (a throw-away CA; agents present a read-only
                     certificate); the floor stays plain TCP
-  --sync-workers N  each sync server's --workers (default: the server's own, one per core; 1 = one
-                    event loop, as before worker processes)
+  --sync-workers N  each sync server's --workers (default: the server's own, 1 = one event loop;
+                    0 = one worker process per core)
   --floor-processes K  also measure a multi-core floor: K floor processes, each writing to 1/K of
                     the sockets (default: one per core; 1 = only the single-process floor)
   --json            print only the JSON result line on stdout
@@ -152,7 +152,10 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string, credenti
   const ready = new Promise<void>((r) => (readyResolve = r));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`sync server ${id} exited with ${code}`)));
+    // FANOUT_SERVER_LOG_DIR: keep each server's log (JSON lines) as DIR/<id>.log.
+    const logDir = process.env.FANOUT_SERVER_LOG_DIR;
     child.stdout!.on('data', (d: Buffer) => {
+      if (logDir) appendFileSync(join(logDir, `${id}.log`), d);
       buffered += d.toString();
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -515,7 +518,7 @@ async function main(): Promise<void> {
       floorMultiMs: floorMultiMs && { processes: floorProcesses, ...floorMultiMs },
       floorBestP99,
       p99OverBestFloor: Math.round((latencyMs.p99 / floorBestP99) * 100) / 100,
-      syncWorkers: syncWorkers ?? 'default (one per core)',
+      syncWorkers: syncWorkers ?? 'default (1)',
       serverFanoutMs: serverFanout,
       serverRssMB: Math.round(Math.max(...loadedRss) / 2 ** 20),
       serverIdleRssMB: Math.round(Math.max(...idleRss) / 2 ** 20),

@@ -160,10 +160,11 @@ export const syncConfigSpec = {
   },
   workers: {
     type: 'int',
-    default: 0,
+    // 1 until worker processes hold up at 5,000 agents (see DESIGN.md, "Worker processes").
+    default: 1,
     check: nonNegative,
     description:
-      'processes serving the agent streams: 0 = one per core, 1 = this process alone (one event loop); N > 1 = N worker processes sharing this one datastore follower and cache',
+      'processes serving the agent streams: 1 = this process alone (one event loop); N > 1 = N worker processes sharing this one datastore follower and cache; 0 = one per core',
   },
   directWrites: {
     type: 'bool',

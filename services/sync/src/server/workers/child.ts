@@ -25,7 +25,9 @@ function post(m: FromChild): void {
     setImmediate(() => {
       flushing = false;
       const batch = out.splice(0);
-      if (batch.length > 0 && process.connected) process.send!({ batch } satisfies Batch<FromChild>);
+      // A failed send means the main process is gone: 'disconnect' ends this one.
+      if (batch.length > 0 && process.connected)
+        process.send!({ batch } satisfies Batch<FromChild>, undefined, {}, () => undefined);
     });
   }
 }
