@@ -6,7 +6,7 @@
 //
 // Lifetime: it exits when the main process closes the channel (the main process died or closed
 // it), so a worker never outlives its server.
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { ServerCredentials, status, type ConnectionInjector } from '@grpc/grpc-js';
 import { createLogger } from '../../../../shared/log/index.js';
 import { serverSecurity, type Caller } from '../../../../shared/tls/index.js';
@@ -14,7 +14,16 @@ import type { ClientStream } from '../client-stream.js';
 import { deltaTask, fromWire } from '../deltas.js';
 import type { HostMetrics } from '../stream-host.js';
 import { StreamHost } from '../stream-host.js';
+import { MessagePipe } from './pipe.js';
 import type { Batch, ChildInit, FromChild, ToChild } from './protocol.js';
+
+// fd 4: the pipe to the main process (pool.ts); fd 3 is Node's IPC channel.
+let apply: (m: ToChild) => void = () => undefined;
+const channel = new Socket({ fd: 4, readable: true, writable: true });
+channel.on('close', () => process.exit(0));
+const pipe = new MessagePipe<Batch<ToChild>, Batch<FromChild>>(channel, (msg) => {
+  for (const m of msg.batch) apply(m);
+});
 
 const out: FromChild[] = [];
 let flushing = false;
@@ -25,9 +34,7 @@ function post(m: FromChild): void {
     setImmediate(() => {
       flushing = false;
       const batch = out.splice(0);
-      // A failed send means the main process is gone: 'disconnect' ends this one.
-      if (batch.length > 0 && process.connected)
-        process.send!({ batch } satisfies Batch<FromChild>, undefined, {}, () => undefined);
+      if (batch.length > 0) pipe.send({ batch });
     });
   }
 }
@@ -80,7 +87,7 @@ async function start(init: ChildInit): Promise<void> {
   const frames = new Map<number, Buffer>();
   let closedSockets = 0;
 
-  const apply = (m: ToChild): void => {
+  apply = (m: ToChild): void => {
     switch (m.t) {
       case 'frame':
         // A copy: the received bytes are a view into the whole batch's buffer.
@@ -131,11 +138,7 @@ async function start(init: ChildInit): Promise<void> {
     }
   };
 
-  process.on('message', (msg: Batch<ToChild> | { t: 'socket' }, handle?: Socket) => {
-    if ('batch' in msg) {
-      for (const m of msg.batch) apply(m);
-      return;
-    }
+  process.on('message', (msg: { t: 'socket' }, handle?: Socket) => {
     if (msg.t === 'socket' && handle) {
       handle.setNoDelay(true);
       handle.on('close', () => {

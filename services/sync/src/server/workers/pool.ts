@@ -16,6 +16,7 @@
 // them to the live workers. It is restarted after `restartDelayMs`.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { entryPoint } from '../../../../shared/paths/index.js';
 import type { Caller, ServerTlsSettings } from '../../../../shared/tls/index.js';
@@ -23,6 +24,7 @@ import type { ValidHello } from '../../protocol/index.js';
 import type { CloseReason } from '../client-stream.js';
 import type { HostOptions } from '../stream-host.js';
 import type { Batch, ChildInit, FromChild, ToChild } from './protocol.js';
+import { MessagePipe } from './pipe.js';
 import type { StreamLink } from './remote-stream.js';
 
 const CHILD = entryPoint('services/sync/src/server/workers/child.ts');
@@ -47,6 +49,8 @@ export interface PoolOptions {
 /** One worker process and the batched channel to it. */
 export class WorkerLink implements StreamLink {
   child: ChildProcess | undefined;
+  /** Frames and decisions (the IPC channel carries the init and the connections). */
+  pipe: MessagePipe<Batch<FromChild>, Batch<ToChild>> | undefined;
   ready = false;
   /** Connections handed to it and not closed yet (what "least loaded" compares). */
   connections = 0;
@@ -73,10 +77,10 @@ export class WorkerLink implements StreamLink {
   flush(): void {
     this.scheduled = false;
     if (this.forgotten.length > 0) this.out.push({ t: 'forget', refs: this.forgotten.splice(0) });
-    if (this.out.length === 0 || !this.child?.connected) return void (this.out = []);
+    if (this.out.length === 0 || !this.pipe) return void (this.out = []);
     const batch = this.out;
     this.out = [];
-    this.child.send({ batch } satisfies Batch<ToChild>);
+    this.pipe.send({ batch });
   }
 
   /** The worker's number for BUF, defining it (one copy to the worker) the first time. */
@@ -108,8 +112,9 @@ export class WorkerLink implements StreamLink {
   }
 
   /** A new process: nothing it was sent before exists there. */
-  reset(child: ChildProcess): void {
+  reset(child: ChildProcess, pipe: MessagePipe<Batch<FromChild>, Batch<ToChild>>): void {
     this.child = child;
+    this.pipe = pipe;
     this.ready = false;
     this.connections = 0;
     this.out = [];
@@ -185,24 +190,27 @@ export class WorkerPool {
     const child = fork(CHILD.script, [], {
       execArgv: CHILD.execArgv,
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
     // The listening socket keeps a server's process alive; the workers alone must not (a process
     // that forgot to close its server still exits, and the workers with it: they exit on disconnect).
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
-    link.reset(child);
+    const stream = child.stdio[4] as Duplex & { unref?: () => void };
+    stream.unref?.();
+    let onBatch: (m: Batch<FromChild>) => void = () => undefined;
+    link.reset(child, new MessagePipe<Batch<FromChild>, Batch<ToChild>>(stream, (m) => onBatch(m)));
     const init: ChildInit = { t: 'init', worker: link.index, host: this.options.host, tls: this.options.tls };
     child.send(init);
     return new Promise<void>((resolve, reject) => {
-      child.on('message', (m: Batch<FromChild>) => {
+      onBatch = (m) => {
         for (const e of m.batch) {
           if (e.t === 'ready') {
             link.ready = true;
             resolve();
           } else this.onMessage(link, e);
         }
-      });
+      };
       child.once('exit', (code, signal) => {
         const wasReady = link.ready;
         link.ready = false;

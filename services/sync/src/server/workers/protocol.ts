@@ -1,6 +1,6 @@
 // Messages between the main process of a sync server and its worker processes (child.ts), over
-// the Node IPC channel with the 'advanced' (structured clone) serialization, batched: each
-// process.send carries every message of one event-loop turn. Connections travel alone, as the
+// a pipe of their own (pipe.ts, v8 serialization), batched: each write carries every message of
+// one event-loop turn. The init and the connections use Node's IPC channel: a connection is the
 // handle of a `socket` message (SCM_RIGHTS). Stream ids are the worker's.
 //
 // Frames are referenced: the first time the main process sends a Buffer object to a worker it is
