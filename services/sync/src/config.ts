@@ -160,7 +160,7 @@ export const syncConfigSpec = {
   },
   workers: {
     type: 'int',
-    // 1 until worker processes hold up at 5,000 agents (see DESIGN.md, "Worker processes").
+    // 1 until worker processes are measured on a quiet machine (DESIGN.md, "Worker processes").
     default: 1,
     check: nonNegative,
     description:

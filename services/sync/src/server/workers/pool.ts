@@ -9,7 +9,7 @@
 // one of them exits, so a crashed thread would take the port down. Processes receive each accepted
 // socket as a handle (SCM_RIGHTS), the main process picks the least-loaded worker, and a crashed
 // worker is restarted while the others keep serving. The price: each frame is copied once per
-// worker over the IPC channel (not per stream), and a worker's Node runtime and grpc-js.
+// worker over its pipe (pipe.ts; not per stream), and a worker's Node runtime and grpc-js.
 //
 // Crash: a worker that exits unexpectedly loses its connections; its streams close
 // ('unavailable') and its agents reconnect to the same address, where the main process hands
