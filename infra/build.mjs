@@ -50,6 +50,8 @@ export const CLI_ENTRIES = [
   // The CNI executables (bin/meshless-cni, bin/meshless-ipam): their own small entry, since a
   // runtime starts one per pod and must not load the whole CLI.
   'services/cni/src/main.ts',
+  // A sync server's worker process (`meshless sync --workers N`), forked by the server.
+  'services/sync/src/server/workers/child.ts',
 ];
 export const ENTRIES = [
   ...CLI_ENTRIES,

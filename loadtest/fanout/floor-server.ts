@@ -25,7 +25,7 @@ process.on('message', (m: ToFloor) => {
     return;
   }
   const frame = Buffer.alloc(frameBytes, 0x61);
-  const t0 = now();
+  const t0 = m.t0 ?? now();
   frame.writeUInt32BE(m.change, 0);
   frame.writeUInt32BE(0, 4);
   frame.writeDoubleBE(t0, 8);

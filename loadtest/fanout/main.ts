@@ -16,7 +16,7 @@
 // histograms (loadtest/report); --report FILE.html adds the latency CDF against the floor and the
 // CPU and memory of every process over time.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
@@ -28,7 +28,7 @@ import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.
 import { createTestPki, freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
-import { cpuSeconds, now, rssBytes } from './proc.js';
+import { now, processTree, treeCpuSeconds as cpuSeconds, treeRssBytes as rssBytes } from './proc.js';
 import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
@@ -48,6 +48,10 @@ Usage: npm run bench:fanout -- [options]
   --compression C   gzip, deflate or none (default gzip)
   --tls             sync servers serve mutual TLS (a throw-away CA; agents present a read-only
                     certificate); the floor stays plain TCP
+  --sync-workers N  each sync server's --workers (default: the server's own, 1 = one event loop;
+                    0 = one worker process per core)
+  --floor-processes K  also measure a multi-core floor: K floor processes, each writing to 1/K of
+                    the sockets (default: one per core; 1 = only the single-process floor)
   --json            print only the JSON result line on stdout
   -h, --help        this help
 `;
@@ -61,8 +65,14 @@ const args = benchArgs('bench:fanout', USAGE, {
   workers: { type: 'string' },
   compression: { type: 'string', default: 'gzip' },
   tls: { type: 'boolean', default: false },
+  'sync-workers': { type: 'string' },
+  'floor-processes': { type: 'string' },
   json: { type: 'boolean', default: false },
 });
+
+const syncWorkers = args.values['sync-workers'] === undefined ? undefined : args.int('sync-workers', 0);
+const floorProcesses =
+  args.values['floor-processes'] === undefined ? cpus().length : args.int('floor-processes', 1);
 
 const run = new BenchRun('bench:fanout', { reportPath: args.report });
 const say = (s: string) => run.log(s);
@@ -132,6 +142,7 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string, credenti
       id,
       '--metrics-port',
       '0',
+      ...(syncWorkers !== undefined ? ['--workers', String(syncWorkers)] : []),
     ],
     { MESHLESS_LOG_LEVEL: 'info' },
     profile,
@@ -141,7 +152,10 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string, credenti
   const ready = new Promise<void>((r) => (readyResolve = r));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`sync server ${id} exited with ${code}`)));
+    // FANOUT_SERVER_LOG_DIR: keep each server's log (JSON lines) as DIR/<id>.log.
+    const logDir = process.env.FANOUT_SERVER_LOG_DIR;
     child.stdout!.on('data', (d: Buffer) => {
+      if (logDir) appendFileSync(join(logDir, `${id}.log`), d);
       buffered += d.toString();
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -239,7 +253,8 @@ async function main(): Promise<void> {
       syncs.push(await startSyncServer(nats.url, join(dir, `sync-${s}`), `s${s}`, credentials));
     }
     children.push(...syncs.map((s) => s.child));
-    syncs.forEach((s, i) => run.sampler.watch(`sync server s${i}`, s.child.pid!));
+    // A server with worker processes is its process tree.
+    syncs.forEach((s, i) => run.sampler.watch(`sync server s${i}`, () => processTree(s.child.pid!)));
     await Promise.all(syncs.map((s) => s.ready));
     await sleep(1000);
     const idleRss = syncs.map((s) => rssBytes(s.child.pid!));
@@ -384,43 +399,68 @@ async function main(): Promise<void> {
         },
       }).finish().byteLength,
     );
-    const floor = fork(floorEntry.script, [String(frameBytes)], {
-      execArgv: floorEntry.execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.push(floor);
-    run.sampler.watch('floor server', floor.pid!);
-    const floorMsgs: Array<(m: FromFloor) => void> = [];
-    let floorAccepted = 0;
-    floor.on('message', (m: FromFloor) => {
-      if (m.type === 'connections') floorAccepted = m.count;
-      floorMsgs.forEach((l) => l(m));
-    });
-    const floorPort = await new Promise<number>((r) => floorMsgs.push((m) => m.type === 'listening' && r(m.port)));
-    // Accepted on the floor side (not just connected on ours) before the first write.
-    const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
-    workers.forEach(
-      (w, i) =>
-        perWorker[i]!.length > 0 &&
-        w.send({ type: 'floor-connect', port: floorPort, count: perWorker[i]!.length, frameBytes } satisfies ToWorker),
-    );
-    await connected;
-    await waitFor('the floor server to accept every socket', () => floorAccepted === agents, 300_000, 5);
-    const floorLatencies = new LatencyHistogram('floorMs');
-    const flooring = run.console.phase('floor: the same bytes over plain sockets', { total: changes, unit: 'changes' });
-    for (let c = 1; c <= changes; c++) {
-      const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));
-      floor.send({ type: 'send', change: c } satisfies ToFloor);
-      for (const m of await all) floorLatencies.recordAll(m.latencies);
-      flooring.update(c);
-      await sleep(20);
-    }
-    flooring.end(null);
-    floor.send({ type: 'stop' } satisfies ToFloor);
+    // One floor process writing to every socket, then (--floor-processes K > 1) K of them, each
+    // writing to 1/K of the sockets: the multi-core floor a server using every core is compared to.
+    // The multi-core floor's clock starts in this process, before it tells the K processes (their
+    // IPC delivery counts against them, as the KV put and watch count against the servers).
+    const measureFloor = async (processes: number): Promise<LatencyHistogram> => {
+      const floors = Array.from({ length: processes }, () =>
+        fork(floorEntry.script, [String(frameBytes)], {
+          execArgv: floorEntry.execArgv,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        }),
+      );
+      children.push(...floors);
+      run.sampler.watch(processes === 1 ? 'floor server' : `floor servers (${processes})`, () => floors.map((f) => f.pid!));
+      const floorMsgs: Array<(m: FromFloor, i: number) => void> = [];
+      const accepted = floors.map(() => 0);
+      floors.forEach((f, i) =>
+        f.on('message', (m: FromFloor) => {
+          if (m.type === 'connections') accepted[i] = m.count;
+          floorMsgs.forEach((l) => l(m, i));
+        }),
+      );
+      const ports = await Promise.all(
+        floors.map((_, i) => new Promise<number>((r) => floorMsgs.push((m, j) => j === i && m.type === 'listening' && r(m.port)))),
+      );
+      // Accepted on the floor side (not just connected on ours) before the first write.
+      const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
+      workers.forEach(
+        (w, i) =>
+          perWorker[i]!.length > 0 &&
+          w.send({ type: 'floor-connect', ports, count: perWorker[i]!.length, frameBytes } satisfies ToWorker),
+      );
+      await connected;
+      await waitFor('the floor servers to accept every socket', () => accepted.reduce((a, b) => a + b, 0) === agents, 300_000, 5);
+      const latencies = new LatencyHistogram(processes === 1 ? 'floorMs' : 'floorMultiMs');
+      const flooring = run.console.phase(
+        `floor: the same bytes over plain sockets from ${processes} process(es)`,
+        { total: changes, unit: 'changes' },
+      );
+      for (let c = 1; c <= changes; c++) {
+        const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));
+        const t0 = processes === 1 ? undefined : now();
+        for (const f of floors) f.send({ type: 'send', change: c, t0 } satisfies ToFloor);
+        for (const m of await all) latencies.recordAll(m.latencies);
+        flooring.update(c);
+        await sleep(20);
+      }
+      flooring.end(null);
+      for (const f of floors) f.send({ type: 'stop' } satisfies ToFloor);
+      await sleep(200);
+      return latencies;
+    };
+    const floorLatencies = await measureFloor(1);
     const floorMs = floorLatencies.summary();
     say(
       `floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`,
     );
+    const floorMultiMs = floorProcesses > 1 ? (await measureFloor(floorProcesses)).summary() : null;
+    if (floorMultiMs)
+      say(
+        `multi-core floor (${floorProcesses} processes): p50 ${floorMultiMs.p50} p99 ${floorMultiMs.p99} max ${floorMultiMs.max} ms`,
+      );
+    const floorBestP99 = Math.min(floorMs.p99, floorMultiMs?.p99 ?? Infinity);
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
     let failover: { agents: number; resyncSeconds: number; snapshotBytes: number; survivorCpuSeconds: number } | null =
@@ -475,6 +515,10 @@ async function main(): Promise<void> {
       snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
       latencyMs,
       floorMs,
+      floorMultiMs: floorMultiMs && { processes: floorProcesses, ...floorMultiMs },
+      floorBestP99,
+      p99OverBestFloor: Math.round((latencyMs.p99 / floorBestP99) * 100) / 100,
+      syncWorkers: syncWorkers ?? 'default (1)',
       serverFanoutMs: serverFanout,
       serverRssMB: Math.round(Math.max(...loadedRss) / 2 ** 20),
       serverIdleRssMB: Math.round(Math.max(...idleRss) / 2 ** 20),

@@ -12,7 +12,7 @@ export type ToWorker =
       tls?: { ca: string; cert: string; key: string };
     }
   | { type: 'failover-watch'; endpoint: string }
-  | { type: 'floor-connect'; port: number; count: number; frameBytes: number }
+  | { type: 'floor-connect'; ports: number[]; count: number; frameBytes: number }
   | { type: 'stop' };
 
 export type FromWorker =
@@ -25,7 +25,8 @@ export type FromWorker =
   | { type: 'floor-connected' }
   | { type: 'floor-received'; change: number; latencies: number[] };
 
-export type ToFloor = { type: 'send'; change: number } | { type: 'stop' };
+/** `t0`: when the write loop counts from (default: when it starts in the floor process). */
+export type ToFloor = { type: 'send'; change: number; t0?: number } | { type: 'stop' };
 export type FromFloor =
   | { type: 'listening'; port: number }
   | { type: 'connections'; count: number }

@@ -1,5 +1,5 @@
 // Process figures from /proc (Linux): resident memory and CPU seconds of another process.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLK_TCK = 100;
 
@@ -17,4 +17,46 @@ export function cpuSeconds(pid: number): number {
 
 export function now(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** PID and its descendants (a sync server and its worker processes), from /proc/PID/task/TID/children. */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number) => {
+    out.push(p);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const c of children.split(' ')) if (c.trim()) visit(Number(c));
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** Summed over the process and its descendants (those still running). */
+export function treeRssBytes(pid: number): number {
+  return processTree(pid).reduce((n, p) => n + safe(() => rssBytes(p)), 0);
+}
+
+export function treeCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((n, p) => n + safe(() => cpuSeconds(p)), 0);
+}
+
+function safe(f: () => number): number {
+  try {
+    return f();
+  } catch {
+    return 0;
+  }
 }

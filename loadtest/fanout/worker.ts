@@ -307,6 +307,7 @@ process.on('message', (msg: ToWorker) => {
     }
     case 'floor-connect': {
       let connected = 0;
+      for (const f of floorSockets) f.socket.destroy();
       floorSockets = [];
       const frames = (change: number, t0: number, at: number) => {
         let list = floorReceived.get(change);
@@ -321,7 +322,7 @@ process.on('message', (msg: ToWorker) => {
       let opened = 0;
       const open = () => {
         for (const end = Math.min(msg.count, opened + 200); opened < end; opened++) {
-          const socket = connect({ host: '127.0.0.1', port: msg.port }, () => {
+          const socket = connect({ host: '127.0.0.1', port: msg.ports[opened % msg.ports.length]! }, () => {
             if (++connected === msg.count) send({ type: 'floor-connected' });
           });
           socket.setNoDelay(true);

@@ -158,6 +158,14 @@ export const syncConfigSpec = {
     description:
       'accept queue of the gRPC port (agents of a failed server arrive at once; capped by net.core.somaxconn)',
   },
+  workers: {
+    type: 'int',
+    // 1 until worker processes are measured on a quiet machine (DESIGN.md, "Worker processes").
+    default: 1,
+    check: nonNegative,
+    description:
+      'processes serving the agent streams: 1 = this process alone (one event loop); N > 1 = N worker processes sharing this one datastore follower and cache; 0 = one per core',
+  },
   directWrites: {
     type: 'bool',
     default: true,

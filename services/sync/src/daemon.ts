@@ -1,6 +1,6 @@
 // `meshless sync`: wiring of one sync server process (NATS, the server, telemetry, shutdown).
 // SIGTERM drains: every client is sent to another server and resumes there, then we close.
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { checkStateDir } from '../../shared/config/index.js';
 import { createLogger, type Logger } from '../../shared/log/index.js';
 import { connectNats } from '../../shared/nats/index.js';
@@ -85,6 +85,8 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     log,
     metrics,
     security,
+    workers: config.workers === 0 ? availableParallelism() : config.workers,
+    tls: { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh },
   }).catch(async (err: unknown) => {
     await nc.close().catch(() => undefined);
     await telemetry.close();

@@ -96,7 +96,7 @@ after(async () => {
   // The well-behaved agent saw every change made meanwhile, on the same server, without a new session.
   await ds.put('Node', '', 'after-the-abuse', {});
   await waitConverged(ds, [good]);
-  assert.equal(good.stats.sessions, 1);
+  assert.equal(good.stats.sessions, 1, JSON.stringify({ closed: server.stats().closed, agent: good.stats }));
   assert.equal(server.ready, true);
   await good.stop();
   for (const c of clients) c.close();

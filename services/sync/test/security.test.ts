@@ -77,12 +77,9 @@ before(async () => {
   pki = await createTestPki();
   for (const n of ['node-a', 'node-b', 'rr-0']) await ds.put('Node', '', n, {});
   await ds.put('WorkloadEndpoint', 'default', 'secret-of-b', { node: 'node-b' });
-  const security = await serverSecurity(
-    'sync',
-    { credentials: await pki.issue('sync-server', 'sync-0'), insecure: false },
-    log,
-  );
-  server = await SyncServer.start(testServerOptions(ds.nc, { security }));
+  const tls = { credentials: await pki.issue('sync-server', 'sync-0'), insecure: false };
+  const security = await serverSecurity('sync', tls, log);
+  server = await SyncServer.start(testServerOptions(ds.nc, { security, tls }));
   await waitFor('server ready', () => server.ready);
 });
 
@@ -158,12 +155,11 @@ test('admin may follow any view; an agent with a node certificate syncs; a certi
 
 test("an agent does not follow a server whose certificate is not a sync server's", async () => {
   // A rogue server with a valid certificate of our CA, but a node's: the agent refuses it.
-  const rogueSecurity = await serverSecurity(
-    'rogue',
-    { credentials: await pki.issue('node', 'node-b'), insecure: false },
-    log,
+  const rogueTls = { credentials: await pki.issue('node', 'node-b'), insecure: false };
+  const rogueSecurity = await serverSecurity('rogue', rogueTls, log);
+  const rogue = await SyncServer.start(
+    testServerOptions(ds.nc, { security: rogueSecurity, tls: rogueTls, serverId: 'rogue' }),
   );
-  const rogue = await SyncServer.start(testServerOptions(ds.nc, { security: rogueSecurity, serverId: 'rogue' }));
   await waitFor('rogue ready', () => rogue.ready);
   const agent = new SyncAgent({
     node: 'node-a',

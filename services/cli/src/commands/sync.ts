@@ -22,11 +22,13 @@ export function register(program: Command, ctx: CliContext): void {
           ['--metrics-port <port>', 'metricsPort'],
           ['--insecure', 'insecure'],
           ['--nats-credentials <dir>', 'natsCredentials'],
+          ['--workers <n>', 'workers'],
         ],
         examples: `  meshless sync --credentials /etc/meshless/sync       # mutual TLS (meshless certs issue --role sync-server)
   meshless sync --insecure                             # plain text; 127.0.0.1:5473, NATS at nats://127.0.0.1:4222
   meshless sync --listen 0.0.0.0:5473 --advertise 10.0.0.7:5473 --nats nats://10.0.0.5:4222
-  MESHLESS_MAX_CONNECTIONS=30000 meshless sync --state-dir /var/lib/meshless/sync`,
+  MESHLESS_MAX_CONNECTIONS=30000 meshless sync --state-dir /var/lib/meshless/sync
+  meshless sync --insecure --workers 0                 # a worker process per core serves the streams (default 1: one event loop)`,
         async start(config: SyncConfig, log) {
           const running = await runSync(config, { log });
           return { close: () => running.stop(true) };

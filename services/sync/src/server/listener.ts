@@ -3,7 +3,7 @@
 // (511), and when a server dies, thousands of agents reconnect to the others at once;
 // connections beyond the backlog are dropped and retried by TCP after 1, 3, 7... seconds. Also
 // sets TCP_NODELAY, so small frames (deltas, pings) never wait for Nagle.
-import { createServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import { createServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { ConnectionInjector, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { advertisedAddress } from './address.js';
@@ -28,10 +28,30 @@ export interface Bound {
 }
 
 export async function listen(grpc: Server, options: ListenOptions): Promise<Bound> {
+  const injector = grpc.createConnectionInjector(options.credentials);
+  const bound = await listenWith(options, false, (socket) => injector.injectConnection(socket));
+  return { ...bound, injector };
+}
+
+/**
+ * The same socket, each accepted connection given to `onSocket` unread (paused): with worker
+ * processes (workers/pool.ts) the main process accepts and a worker reads.
+ */
+export function listenForHandOff(
+  options: Omit<ListenOptions, 'credentials'>,
+  onSocket: (socket: Socket) => void,
+): Promise<Omit<Bound, 'injector'>> {
+  return listenWith(options, true, onSocket);
+}
+
+async function listenWith(
+  options: Omit<ListenOptions, 'credentials'>,
+  pauseOnConnect: boolean,
+  onSocket: (socket: Socket) => void,
+): Promise<Omit<Bound, 'injector'>> {
   const listenAt = options.listen;
   const host = listenAt.slice(0, listenAt.lastIndexOf(':'));
-  const injector = grpc.createConnectionInjector(options.credentials);
-  const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+  const listener = createServer({ noDelay: true, pauseOnConnect }, onSocket);
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
     listener.listen(
@@ -48,5 +68,5 @@ export async function listen(grpc: Server, options: ListenOptions): Promise<Boun
   });
   listener.on('error', (err) => options.log.error({ err: String(err) }, 'listener error'));
   const port = (listener.address() as AddressInfo).port;
-  return { listener, injector, port, address: advertisedAddress(options.advertise, host, port) };
+  return { listener, port, address: advertisedAddress(options.advertise, host, port) };
 }

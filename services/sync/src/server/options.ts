@@ -2,9 +2,10 @@
 // file onto it) and what it reports about itself.
 import type { Logger } from 'pino';
 import type { NatsConnection } from '../../../shared/nats/index.js';
-import type { ServerSecurity } from '../../../shared/tls/index.js';
+import type { ServerSecurity, ServerTlsSettings } from '../../../shared/tls/index.js';
 import type { SyncerType } from '../view/index.js';
 import type { SyncMetrics } from './metrics.js';
+import type { WorkerStats } from './workers/index.js';
 
 export interface SyncServerOptions {
   serverId: string;
@@ -43,6 +44,14 @@ export interface SyncServerOptions {
   metrics?: SyncMetrics;
   /** Mutual TLS and caller identification (shared/tls); absent: plain text, everything allowed. */
   security?: ServerSecurity;
+  /**
+   * Processes serving the streams: 1 (the default) serves them on this event loop; N > 1 starts N
+   * worker processes that serve them while this process keeps the one datastore follower, the
+   * cache, the snapshots and the decisions, and encodes each change once (workers/pool.ts).
+   */
+  workers?: number;
+  /** The TLS settings `security` came from: what worker processes load their credentials from. */
+  tls?: ServerTlsSettings;
 }
 
 export interface SyncServerStats {
@@ -65,4 +74,6 @@ export interface SyncServerStats {
   warmStart: boolean;
   /** Times the cache was read again after falling behind compaction. */
   resyncs: number;
+  /** With worker processes: each one's pid and streams. */
+  workers?: WorkerStats[];
 }

@@ -4,10 +4,17 @@
 // The server decides what happens to a stream; this only keeps the sets consistent as streams
 // open, go live and close.
 import type { Caller } from '../../../shared/tls/index.js';
+import type { SyncCompression } from '../../../../proto/gen/meshless/v1/sync.js';
+import type { ValidHello } from '../protocol/index.js';
 import { SYNCER_TYPES, type SyncerType } from '../view/index.js';
-import type { ClientStream } from './client-stream.js';
 
-export class StreamIndex {
+/** What the index needs of a stream: a local ClientStream, or a worker's stream seen from the main process. */
+export interface IndexedStream {
+  readonly hello: ValidHello | undefined;
+  readonly accepted: boolean;
+}
+
+export class StreamIndex<ClientStream extends IndexedStream> {
   /** Every stream not closed yet, accepted or not. */
   readonly open = new Set<ClientStream>();
   readonly live: Record<SyncerType, Set<ClientStream>> = { agent: new Set(), bgp: new Set() };
@@ -19,6 +26,11 @@ export class StreamIndex {
   private readonly callers = new WeakMap<ClientStream, Caller>();
   private readonly exclusive = new Map<string, ClientStream>();
   private readonly exclusiveKeys = new WeakMap<ClientStream, string>();
+  /** Live streams per syncer type and compression: which encodings a fan-out needs. */
+  private readonly compressionCounts: Record<SyncerType, Map<SyncCompression, number>> = {
+    agent: new Map(),
+    bgp: new Map(),
+  };
 
   add(stream: ClientStream, caller: Caller): void {
     this.open.add(stream);
@@ -41,11 +53,19 @@ export class StreamIndex {
   }
 
   goLive(stream: ClientStream): void {
-    const { syncer, node } = stream.hello!;
+    const { syncer, node, compression } = stream.hello!;
+    if (this.live[syncer].has(stream)) return;
     this.live[syncer].add(stream);
+    const counts = this.compressionCounts[syncer];
+    counts.set(compression, (counts.get(compression) ?? 0) + 1);
     let set = this.liveByNode[syncer].get(node);
     if (!set) this.liveByNode[syncer].set(node, (set = new Set()));
     set.add(stream);
+  }
+
+  /** The compressions live streams of SYNCER negotiated. */
+  compressions(syncer: SyncerType): SyncCompression[] {
+    return [...this.compressionCounts[syncer].keys()];
   }
 
   *liveStreams(): IterableIterator<ClientStream> {
@@ -54,14 +74,19 @@ export class StreamIndex {
 
   /** Forgets a closed stream; true when it had been accepted (counted in `accepted` until now). */
   remove(stream: ClientStream): boolean {
-    this.open.delete(stream);
+    if (!this.open.delete(stream)) return false;
     this.waiting.delete(stream);
     const key = this.exclusiveKeys.get(stream);
     if (key !== undefined && this.exclusive.get(key) === stream) this.exclusive.delete(key);
     if (!stream.accepted || !stream.hello) return false;
     const { syncer, node } = stream.hello;
     this.accepted--;
-    this.live[syncer].delete(stream);
+    if (this.live[syncer].delete(stream)) {
+      const counts = this.compressionCounts[syncer];
+      const n = (counts.get(stream.hello.compression) ?? 1) - 1;
+      if (n > 0) counts.set(stream.hello.compression, n);
+      else counts.delete(stream.hello.compression);
+    }
     const set = this.liveByNode[syncer].get(node);
     set?.delete(stream);
     if (set?.size === 0) this.liveByNode[syncer].delete(node);

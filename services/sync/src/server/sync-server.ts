@@ -1,9 +1,12 @@
 // The sync server: one datastore follower (cache/follower.ts) keeping one cache, and the gRPC
 // SyncService streaming views of it to agents and route reflectors. This file is the wiring and
-// the decisions: handshake (validate, authorize, admit), resume or snapshot, fan-out of changes
-// (deltas.ts) and pings to live streams, shedding and draining. Each stream owns its lifecycle
-// (client-stream.ts); the sets they are in live in stream-index.ts. Protocol:
-// proto/meshless/v1/sync.proto; design and rejected alternatives: services/sync/DESIGN.md.
+// the decisions: admission after a valid hello (authorize, admit), resume or snapshot, fan-out of
+// changes (deltas.ts) and pings to live streams, shedding and draining. The streams themselves
+// (gRPC, request decoding, queues, pings) are a StreamHost's (stream-host.ts): in this process
+// with `workers: 1`, else one in each worker process (workers/), where the decisions reach them
+// through RemoteStreams. Each stream owns its lifecycle (client-stream.ts); the sets they are in
+// live in stream-index.ts. Protocol: proto/meshless/v1/sync.proto; design and rejected
+// alternatives: services/sync/DESIGN.md.
 //
 // Life of a stream (the phases of ClientStream)
 //   handshake  waiting for SyncClientHello (handshakeTimeoutMs), validated field by field
@@ -11,37 +14,34 @@
 //   live       receives every fan-out task and ping round; answers pings
 //   closed     ended with a status (or by the client); removed from every set at once
 import type { Server as TcpServer } from 'node:net';
-import { Server, ServerCredentials, status, type ConnectionInjector, type ServerDuplexStream } from '@grpc/grpc-js';
+import { ServerCredentials, status, type ConnectionInjector } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { resourceKey } from '../../../shared/nats/index.js';
 import { describeCaller } from '../../../shared/tls/index.js';
-import {
-  SyncReconnectReason,
-  SyncRequest,
-  type SyncClientHello,
-  type SyncUpdate,
-} from '../../../../proto/gen/meshless/v1/sync.js';
+import { SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import { Cache, DatastoreFollower } from '../cache/index.js';
-import { RAW_SYNC_SERVICE, compressionName, encodeFrame, validateHello } from '../protocol/index.js';
+import { compressionName, encodeFrame } from '../protocol/index.js';
 import { hasNodeScope, inView, scopeOf } from '../view/index.js';
 import { authorizeHello } from './authorize.js';
 import { Balancer } from './balancer.js';
-import { ClientStream, type CloseReason } from './client-stream.js';
+import type { CloseReason } from './client-stream.js';
 import { pushDeltaTasks } from './deltas.js';
 import { StreamIndex } from './stream-index.js';
-import { Fanout } from './fanout.js';
+import { StreamHost, type HostOptions } from './stream-host.js';
 import { SharedFrames } from './shared-frames.js';
-import { listen } from './listener.js';
+import { listen, listenForHandOff } from './listener.js';
+import { WorkerFront, type ServedStream } from './workers/index.js';
 import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
 import { SnapshotCache, deletion, deltaMessages, toUpdate } from './snapshots.js';
 
 export class SyncServer {
   readonly cache = new Cache();
-  private readonly grpc: Server;
+  /** The streams, when served in this process (`workers` 1). */
+  private readonly host: StreamHost | undefined;
+  /** The worker processes serving the streams (`workers` > 1). */
+  private readonly front: WorkerFront | undefined;
   private readonly snapshots: SnapshotCache;
-  private readonly fanout: Fanout;
   private readonly frames: SharedFrames;
   private readonly metrics: SyncMetrics;
   private readonly log: Logger;
@@ -49,9 +49,8 @@ export class SyncServer {
   private listener: TcpServer | undefined;
   private injector: ConnectionInjector | undefined;
   private readonly follower: DatastoreFollower;
-  private readonly index = new StreamIndex();
+  private readonly index: StreamIndex<ServedStream>;
   private readonly timers: NodeJS.Timeout[] = [];
-  private nextStreamId = 0;
   private pingId = 0;
   private natsUp = true;
   private _draining = false;
@@ -95,10 +94,12 @@ export class SyncServer {
       },
       {
         changes: (changes) =>
-          pushDeltaTasks(this.fanout, changes, this.cache.revision, this.index, {
-            compressMinBytes: options.compressMinBytes,
-            fannedOut: (u, m) => this.metrics.fannedOut(u, m),
-          }),
+          this.host
+            ? pushDeltaTasks(this.host.fanout, changes, this.cache.revision, this.host.index, {
+                compressMinBytes: options.compressMinBytes,
+                fannedOut: (u, m) => this.metrics.fannedOut(u, m),
+              })
+            : this.front!.changes(changes, this.cache.revision),
         advanced: () => this.serveWaiting(),
         readiness: () => this.balancer?.publish(),
         corrected: () => {
@@ -116,17 +117,27 @@ export class SyncServer {
       },
     );
     this.frames = new SharedFrames(this.cache, options, () => this.follower.datastoreId);
-    this.fanout = new Fanout(options.fanoutChunk, (sec, kind) => this.metrics.fanoutDuration(sec, kind));
-    this.grpc = new Server({
-      'grpc.max_receive_message_length': options.maxMessageBytes,
-      'grpc.max_send_message_length': -1,
-      // Channelz (grpc-js's introspection, unused here) registers every HTTP/2 session and call
-      // and formats a trace line per connection: per-agent work when thousands reconnect at once.
-      'grpc.enable_channelz': 0,
-    });
-    this.grpc.addService(RAW_SYNC_SERVICE, {
-      sync: (call: ServerDuplexStream<Buffer, Buffer>) => this.handleCall(call),
-    });
+    const workers = options.workers ?? 1;
+    if (workers <= 1) {
+      this.host = new StreamHost(
+        options,
+        this.metrics,
+        { hello: (stream) => this.admit(stream), closed: (stream) => this.onClosed(stream) },
+        (call) => options.security?.caller(call) ?? { kind: 'insecure' },
+      );
+      this.index = this.host.index;
+    } else {
+      if (options.security?.secure && !options.tls)
+        throw new Error('sync server: workers > 1 with TLS needs options.tls (the workers load the credentials)');
+      this.index = new StreamIndex<ServedStream>();
+      this.front = new WorkerFront(
+        { count: workers, host: hostOptions(options), tls: options.security?.secure ? options.tls : undefined, log: this.log },
+        this.index,
+        this.metrics,
+        options.compressMinBytes,
+        { hello: (stream) => this.admit(stream), closed: (stream) => this.onClosed(stream) },
+      );
+    }
   }
 
   /** Binds the port and starts following the datastore; the server becomes ready once caught up. */
@@ -200,21 +211,33 @@ export class SyncServer {
       closed: { ...this.counts.closed },
       warmStart: this.follower.warmStart,
       resyncs: this.follower.resyncs,
+      ...(this.front ? { workers: this.front.stats() } : {}),
     };
   }
 
   // ------------------------------------------------------------------ listening
 
   private async bind(): Promise<void> {
-    const bound = await listen(this.grpc, {
+    const at = {
       listen: this.options.listen,
       advertise: this.options.advertise,
       backlog: this.options.listenBacklog,
-      credentials: this.options.security?.credentials ?? ServerCredentials.createInsecure(),
       log: this.log,
-    });
+    };
+    const front = this.front;
+    const bound = this.host
+      ? await listen(this.host.grpc, {
+          ...at,
+          credentials: this.options.security?.credentials ?? ServerCredentials.createInsecure(),
+        })
+      : await front!.pool.start().then(
+          () => listenForHandOff(at, (socket) => front!.pool.handOff(socket)),
+        ).catch(async (err: unknown) => {
+          await front!.pool.close('start-up failed');
+          throw err;
+        });
     this.listener = bound.listener;
-    this.injector = bound.injector;
+    if ('injector' in bound) this.injector = bound.injector as ConnectionInjector;
     this._port = bound.port;
     this._address = bound.address;
   }
@@ -235,112 +258,22 @@ export class SyncServer {
 
   private pingRound(): void {
     if (this.closed) return;
-    const now = Date.now();
     const revision = this.cache.revision;
-    for (const s of this.index.liveStreams()) {
-      if (now - s.lastPongAt > this.options.pongTimeoutMs) {
-        s.fail(
-          status.DEADLINE_EXCEEDED,
-          `no SyncPong for ${now - s.lastPongAt} ms (pong timeout ${this.options.pongTimeoutMs} ms)`,
-          'pong-timeout',
-        );
-        continue;
-      }
-      this.metrics.clientLag(s.lag(revision).revisions);
-    }
     const id = ++this.pingId;
-    const buf = encodeFrame({ message: { $case: 'ping', value: { id, revision } } });
-    this.fanout.push({
-      kind: 'ping',
-      revision,
-      targets: () => this.index.liveStreams(),
-      deliver: (s) => {
-        s.ping(buf, id, revision);
-        return 1;
-      },
-    });
-  }
-
-  private onPong(s: ClientStream, id: number): void {
-    const seconds = s.pong(id);
-    if (seconds !== undefined) this.metrics.pingLatency(seconds);
+    if (this.front) this.front.pingRound(id, revision);
+    else this.host!.pingRound(encodeFrame({ message: { $case: 'ping', value: { id, revision } } }), id, revision);
   }
 
   // ------------------------------------------------------------------ client side
 
-  private handleCall(call: ServerDuplexStream<Buffer, Buffer>): void {
-    const stream = new ClientStream(
-      ++this.nextStreamId,
-      call,
-      this.options,
-      (s) => this.onClosed(s),
-      this.options.directWrites,
-    );
-    if (this.closed) {
-      stream.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
-      return;
-    }
-    this.index.add(stream, this.options.security?.caller(call) ?? { kind: 'insecure' });
-    stream.awaitHello(this.options.handshakeTimeoutMs, () => {
-      this.metrics.rejected('handshake-timeout');
-      stream.fail(
-        status.DEADLINE_EXCEEDED,
-        `no SyncClientHello within ${this.options.handshakeTimeoutMs} ms`,
-        'handshake-timeout',
-      );
-    });
-    call.on('data', (buf: Buffer) => this.onRequest(stream, buf));
-    call.on('end', () => stream.end('client'));
-    call.on('cancelled', () => stream.gone());
-    call.on('error', () => stream.gone());
-    call.on('close', () => stream.gone());
-  }
-
-  private reject(stream: ClientStream, code: status, details: string, reason: CloseReason): void {
+  private reject(stream: ServedStream, code: status, details: string, reason: CloseReason): void {
     this.metrics.rejected(reason);
     stream.fail(code, details, reason);
   }
 
-  private onRequest(stream: ClientStream, buf: Buffer): void {
-    if (stream.phase === 'closed') return;
-    let request: SyncRequest;
-    try {
-      request = SyncRequest.decode(buf);
-    } catch (err) {
-      this.reject(stream, status.INVALID_ARGUMENT, `malformed SyncRequest: ${(err as Error).message}`, 'invalid');
-      return;
-    }
-    const m = request.message;
-    if (!m) {
-      this.reject(
-        stream,
-        status.INVALID_ARGUMENT,
-        'SyncRequest with no message set (expected client_hello, then pong)',
-        'invalid',
-      );
-    } else if (m.$case === 'clientHello') {
-      if (stream.phase !== 'handshake')
-        this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
-      else this.onHello(stream, m.value);
-    } else if (stream.phase === 'handshake') {
-      this.reject(stream, status.INVALID_ARGUMENT, 'pong: received before client_hello', 'invalid');
-    } else {
-      this.onPong(stream, m.value.id);
-    }
-  }
-
-  private onHello(stream: ClientStream, raw: SyncClientHello): void {
-    stream.helloArrived();
-    let hello;
-    try {
-      hello = validateHello(raw);
-    } catch (err) {
-      const st = toGrpcStatus(err);
-      this.metrics.rejected('invalid');
-      stream.fail(st.code, st.details, 'invalid', st.metadata);
-      return;
-    }
-    stream.greeted(hello);
+  /** A valid hello arrived on STREAM: send it away, refuse it, or accept it and serve it. */
+  private admit(stream: ServedStream): void {
+    const hello = stream.hello!;
     if (this._draining || this.closed) {
       this.sendAway(
         stream,
@@ -413,7 +346,7 @@ export class SyncServer {
   }
 
   /** Everything in the view that changed after the client's revision, then InSync. */
-  private serveResume(stream: ClientStream): void {
+  private serveResume(stream: ServedStream): void {
     const { syncer, node, revision: from, compression, nodeScopedKeys } = stream.hello!;
     const head = this.cache.revision;
     stream.send(this.frames.serverHello(compression, true), head, false);
@@ -437,12 +370,12 @@ export class SyncServer {
   }
 
   /** The shared snapshot (built or reused), the node's part, the catch-up, then InSync. */
-  private serveSnapshot(stream: ClientStream): void {
+  private serveSnapshot(stream: ServedStream): void {
     stream.send(this.frames.serverHello(stream.hello!.compression, false), this.cache.revision, false);
     this.sendSnapshotParts(stream);
   }
 
-  private sendSnapshotParts(stream: ClientStream): void {
+  private sendSnapshotParts(stream: ServedStream): void {
     const { syncer, node, compression } = stream.hello!;
     this.snapshots.sharedPart(syncer, compression).then(
       (snap) => {
@@ -490,13 +423,13 @@ export class SyncServer {
     }
   }
 
-  private goLive(stream: ClientStream): void {
+  private goLive(stream: ServedStream): void {
     if (stream.phase === 'closed') return;
     stream.goLive();
     this.index.goLive(stream);
   }
 
-  private onClosed(stream: ClientStream): void {
+  private onClosed(stream: ServedStream): void {
     const reason = stream.closeReason ?? 'client';
     this.counts.closed[reason] = (this.counts.closed[reason] ?? 0) + 1;
     this.metrics.closed(reason);
@@ -504,7 +437,7 @@ export class SyncServer {
   }
 
   /** Sends a client elsewhere: Reconnect when it understands it, else a status it can act on. */
-  private sendAway(stream: ClientStream, reason: SyncReconnectReason, message: string): void {
+  private sendAway(stream: ServedStream, reason: SyncReconnectReason, message: string): void {
     if (stream.phase === 'closed') return;
     if (stream.hello?.reconnect) {
       const suggestedAddress = this.balancer?.suggest() ?? '';
@@ -577,21 +510,13 @@ export class SyncServer {
     for (const s of this.index.waiting) s.stopWaiting();
     this.balancer?.stop();
     await this.follower.stop();
-    for (const s of [...this.index.open])
-      s.fail(status.UNAVAILABLE, `sync server ${this.options.serverId} is shutting down`, 'shutdown');
+    const details = `sync server ${this.options.serverId} is shutting down`;
+    for (const s of [...this.index.open]) s.fail(status.UNAVAILABLE, details, 'shutdown');
     this.listener?.close();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.injector?.destroy();
-        this.grpc.forceShutdown();
-        resolve();
-      }, 2000);
-      force.unref();
-      this.grpc.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    if (this.host) {
+      this.host.closing = true;
+      await this.host.shutdown(() => this.injector?.destroy());
+    } else await this.front!.pool.close(details);
     await this.follower.closePersistence();
   }
 
@@ -600,4 +525,19 @@ export class SyncServer {
     t.unref();
     this.timers.push(t);
   }
+}
+
+/** What a StreamHost (here or in a worker process) needs of the server's options. */
+function hostOptions(o: SyncServerOptions): HostOptions {
+  return {
+    serverId: o.serverId,
+    maxMessageBytes: o.maxMessageBytes,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    pongTimeoutMs: o.pongTimeoutMs,
+    fanoutChunk: o.fanoutChunk,
+    directWrites: o.directWrites,
+    maxLagBytes: o.maxLagBytes,
+    maxLagRevisions: o.maxLagRevisions,
+    newClientGraceMs: o.newClientGraceMs,
+  };
 }

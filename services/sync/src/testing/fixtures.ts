@@ -150,6 +150,8 @@ export function testServerOptions(nc: NatsConnection, overrides: Partial<SyncSer
     directWrites: true,
     listenBacklog: 4096,
     log: silentLog,
+    // MESHLESS_WORKERS=N runs the suites' servers with N worker processes (as it does `meshless sync`).
+    workers: Number(process.env.MESHLESS_WORKERS ?? 1) || 1,
     ...overrides,
   };
 }
