@@ -66,6 +66,10 @@ const args = benchArgs('bench:fanout', USAGE, {
 
 const run = new BenchRun('bench:fanout', { reportPath: args.report });
 const say = (s: string) => run.log(s);
+/** With FANOUT_PROFILE_DIR: the monotonic clock in µs (a V8 CPU profile's time base) at a phase's edge. */
+const mark = (phase: string) => {
+  if (process.env.FANOUT_PROFILE_DIR) say(`profile mark ${phase} ${process.hrtime.bigint() / 1000n}`);
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Rejects after `ms` (without keeping the process alive): a lost change fails the run, never hangs it. */
 const deadline = (ms: number, what: string) =>
@@ -105,6 +109,12 @@ async function serverFanoutMs(metricsPort: number): Promise<{ p50: number; p99: 
   return { p50: at(0.5), p99: at(0.99), max: at(1), count };
 }
 
+/** FANOUT_PROFILE_DIR: --cpu-prof into that directory, the file named after the process. */
+function profileArgs(name: string): string[] {
+  const dir = process.env.FANOUT_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
+}
+
 function spawnService(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, bin, ...args], {
     env: { ...process.env, ...env },
@@ -115,9 +125,7 @@ function spawnService(args: string[], env: Record<string, string>, nodeArgs: str
 /** A `meshless sync` process; its address and readiness come from its JSON log. */
 function startSyncServer(natsUrl: string, stateDir: string, id: string, credentials?: string): Promise<ServerProc> {
   // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
-  const profile = process.env.FANOUT_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`]
-    : [];
+  const profile = profileArgs(id);
   const child = spawnService(
     [
       'sync',
@@ -250,11 +258,13 @@ async function main(): Promise<void> {
 
     // Workers, each holding a slice of the agents.
     const workers: ChildProcess[] = [];
+    /** The load generator's CPU-seconds so far (all workers): it shares the cores with the servers. */
+    const workersCpu = () => workers.reduce((n, c) => n + cpuSeconds(c.pid!), 0);
     const inbox: FromWorker[][] = [];
     const listeners: Array<(m: FromWorker, w: number) => void> = [];
     for (let w = 0; w < workerCount; w++) {
       const child = fork(workerEntry.script, [], {
-        execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'],
+        execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192', ...profileArgs('worker')],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       workers.push(child);
@@ -300,7 +310,9 @@ async function main(): Promise<void> {
     };
     listeners.push(onProgress);
     const tOpen = now();
+    mark('open');
     const cpuBeforeOpen = syncs.map((s) => cpuSeconds(s.child.pid!));
+    const workerCpuBeforeOpen = workersCpu();
     workers.forEach(
       (w, i) =>
         perWorker[i]!.length > 0 &&
@@ -317,9 +329,11 @@ async function main(): Promise<void> {
     listeners.splice(listeners.indexOf(onProgress), 1);
     syncing.end(null);
     const inSyncSeconds = (now() - tOpen) / 1000;
+    mark('insync');
     // CPU-seconds of the servers while the agents took their snapshots: steadier than wall time
     // on a shared machine (the load generator competes for the same cores).
     const coldStartCpuSeconds = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeOpen[i]!, 0);
+    const coldStartLoadGenCpuSeconds = workersCpu() - workerCpuBeforeOpen;
     const snapshotBytes = synced.flatMap((m) => m.snapshotBytes);
     const streamsPerServer = endpoints.map((e) =>
       synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0),
@@ -423,8 +437,13 @@ async function main(): Promise<void> {
     );
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
-    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number; survivorCpuSeconds: number } | null =
-      null;
+    let failover: {
+      agents: number;
+      resyncSeconds: number;
+      snapshotBytes: number;
+      survivorCpuSeconds: number;
+      loadGenCpuSeconds: number;
+    } | null = null;
     if (servers >= 2) {
       const victim = syncs[0]!;
       const watching = collect('watching', workers.length);
@@ -434,11 +453,15 @@ async function main(): Promise<void> {
       await Promise.race([watching, sleep(2000)]);
       const survivors = syncs.slice(1);
       const cpuBeforeKill = survivors.map((s) => cpuSeconds(s.child.pid!));
+      const workerCpuBeforeKill = workersCpu();
       const tKill = now();
+      mark('kill');
       const failing = run.console.phase('failover: agents of the killed server back in sync elsewhere');
       victim.child.kill('SIGKILL');
       const resynced = await early;
+      mark('resynced');
       const survivorCpuSeconds = survivors.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeKill[i]!, 0);
+      const loadGenCpuSeconds = workersCpu() - workerCpuBeforeKill;
       failing.end(null);
       const moved = resynced.reduce((n, m) => n + m.count, 0);
       failover = {
@@ -447,6 +470,7 @@ async function main(): Promise<void> {
           Math.round((Math.max(...resynced.filter((m) => m.count > 0).map((m) => m.at), tKill) - tKill) / 10) / 100,
         snapshotBytes: resynced.reduce((n, m) => n + m.snapshotBytes, 0),
         survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
+        loadGenCpuSeconds: Math.round(loadGenCpuSeconds * 100) / 100,
       };
       say(
         `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`,
@@ -472,6 +496,7 @@ async function main(): Promise<void> {
       directWrites: process.env.MESHLESS_DIRECT_WRITES !== 'false',
       inSyncSeconds: Math.round(inSyncSeconds * 100) / 100,
       coldStartCpuSeconds: Math.round(coldStartCpuSeconds * 100) / 100,
+      coldStartLoadGenCpuSeconds: Math.round(coldStartLoadGenCpuSeconds * 100) / 100,
       snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
       latencyMs,
       floorMs,

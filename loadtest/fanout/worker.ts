@@ -42,7 +42,7 @@ let tlsContext: SecureContext | undefined;
 class BenchStream {
   revision = 0;
   datastoreId = '';
-  inSync = false;
+  private _inSync = false;
   endpoint = '';
   snapshotBytes = 0;
   bytesReceived = 0;
@@ -66,6 +66,18 @@ class BenchStream {
     private readonly spreadMs: number,
   ) {}
 
+  get inSync(): boolean {
+    return this._inSync;
+  }
+
+  /** Counts streams in sync as they change (checking all of them on every InSync is O(n²)). */
+  private setInSync(v: boolean): void {
+    if (v === this._inSync) return;
+    this._inSync = v;
+    inSyncCount += v ? 1 : -1;
+    if (v) this.onInSync(this);
+  }
+
   start(): void {
     this.connect(this.endpoints[this.index % this.endpoints.length]!);
   }
@@ -82,7 +94,7 @@ class BenchStream {
 
   private connect(endpoint: string): void {
     this.endpoint = endpoint;
-    this.inSync = false;
+    this.setInSync(false);
     this.pending = Buffer.alloc(0);
     const [host, port] = [
       endpoint.slice(0, endpoint.lastIndexOf(':')),
@@ -113,6 +125,8 @@ class BenchStream {
         const delay = this.inSync
           ? Math.random() * this.spreadMs
           : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        // Out of sync from the moment its session is lost, not from when it reconnects.
+        this.setInSync(false);
         setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
       }
     };
@@ -191,9 +205,8 @@ class BenchStream {
         return undefined;
       case 'inSync':
         this.revision = Math.max(this.revision, m.value.revision);
-        this.inSync = true;
         this.attempt = 0;
-        this.onInSync(this);
+        this.setInSync(true);
         return undefined;
       case 'ping':
         this.stream?.write(frame({ message: { $case: 'pong', value: { id: m.value.id } } }));
@@ -227,13 +240,15 @@ class FloorSocket {
 }
 
 const streams: BenchStream[] = [];
+let inSyncCount = 0;
 const received = new Map<number, number[]>();
 const floorReceived = new Map<number, number[]>();
-let failoverWatch: Set<BenchStream> | undefined;
+/** The killed server's streams (in sync elsewhere once every one has had an InSync since). */
+let failoverWatch: { count: number; pending: Set<BenchStream>; streams: BenchStream[] } | undefined;
 let floorSockets: FloorSocket[] = [];
 
 function reportInSyncWhenAll(): void {
-  if (streams.length > 0 && streams.every((s) => s.inSync)) {
+  if (streams.length > 0 && inSyncCount === streams.length) {
     send({
       type: 'insync',
       snapshotBytes: streams.map((s) => s.snapshotBytes),
@@ -243,13 +258,14 @@ function reportInSyncWhenAll(): void {
   }
 }
 
-function checkFailover(): void {
+function checkFailover(s: BenchStream): void {
   if (!failoverWatch) return;
-  if ([...failoverWatch].every((s) => s.inSync)) {
+  failoverWatch.pending.delete(s);
+  if (failoverWatch.pending.size === 0) {
     send({
       type: 'resynced',
-      count: failoverWatch.size,
-      snapshotBytes: [...failoverWatch].reduce((n, s) => n + s.failoverSnapshotBytes, 0),
+      count: failoverWatch.count,
+      snapshotBytes: failoverWatch.streams.reduce((n, x) => n + x.failoverSnapshotBytes, 0),
       at: now(),
     });
     failoverWatch = undefined;
@@ -261,9 +277,9 @@ process.on('message', (msg: ToWorker) => {
     case 'connect': {
       if (msg.tls) tlsContext = createSecureContext(msg.tls);
       let insyncReported = false;
-      const onInSync = () => {
-        checkFailover();
-        if (!insyncReported && streams.every((s) => s.inSync)) {
+      const onInSync = (s: BenchStream) => {
+        checkFailover(s);
+        if (!insyncReported && inSyncCount === streams.length) {
           insyncReported = true;
           reportInSyncWhenAll();
         }
@@ -285,7 +301,7 @@ process.on('message', (msg: ToWorker) => {
       // How many are in sync so far, every second until all are (the coordinator's progress).
       const progress = setInterval(() => {
         if (insyncReported) clearInterval(progress);
-        else send({ type: 'progress', inSync: streams.filter((s) => s.inSync).length });
+        else send({ type: 'progress', inSync: inSyncCount });
       }, 1000);
       // Open the streams in slices so the worker's own event loop keeps answering.
       let i = 0;
@@ -297,12 +313,13 @@ process.on('message', (msg: ToWorker) => {
       return;
     }
     case 'failover-watch': {
-      failoverWatch = new Set(streams.filter((s) => s.endpoint === msg.endpoint));
-      for (const s of failoverWatch) s.failoverSnapshotBytes = 0;
-      if (failoverWatch.size === 0) {
-        send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now() });
-        failoverWatch = undefined;
-      } else send({ type: 'watching', count: failoverWatch.size });
+      const watched = streams.filter((s) => s.endpoint === msg.endpoint);
+      for (const s of watched) s.failoverSnapshotBytes = 0;
+      if (watched.length === 0) send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now() });
+      else {
+        failoverWatch = { count: watched.length, pending: new Set(watched), streams: watched };
+        send({ type: 'watching', count: watched.length });
+      }
       return;
     }
     case 'floor-connect': {
@@ -339,4 +356,6 @@ process.on('message', (msg: ToWorker) => {
       return;
   }
 });
+// The coordinator ends the run with SIGTERM: exit normally so a --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));
 send({ type: 'hello' });

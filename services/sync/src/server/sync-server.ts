@@ -16,15 +16,10 @@ import type { Logger } from 'pino';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { resourceKey } from '../../../shared/nats/index.js';
 import { describeCaller } from '../../../shared/tls/index.js';
-import {
-  SyncReconnectReason,
-  SyncRequest,
-  type SyncClientHello,
-  type SyncUpdate,
-} from '../../../../proto/gen/meshless/v1/sync.js';
+import { SyncReconnectReason, SyncRequest, type SyncClientHello } from '../../../../proto/gen/meshless/v1/sync.js';
 import { Cache, DatastoreFollower } from '../cache/index.js';
 import { RAW_SYNC_SERVICE, compressionName, encodeFrame, validateHello } from '../protocol/index.js';
-import { hasNodeScope, inView, scopeOf } from '../view/index.js';
+import { hasNodeScope } from '../view/index.js';
 import { authorizeHello } from './authorize.js';
 import { Balancer } from './balancer.js';
 import { ClientStream, type CloseReason } from './client-stream.js';
@@ -35,7 +30,7 @@ import { SharedFrames } from './shared-frames.js';
 import { listen } from './listener.js';
 import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
-import { SnapshotCache, deletion, deltaMessages, toUpdate } from './snapshots.js';
+import { SnapshotCache, deltaMessages, nodeChangesSince } from './snapshots.js';
 
 export class SyncServer {
   readonly cache = new Cache();
@@ -416,23 +411,16 @@ export class SyncServer {
   private serveResume(stream: ClientStream): void {
     const { syncer, node, revision: from, compression, nodeScopedKeys } = stream.hello!;
     const head = this.cache.revision;
-    stream.send(this.frames.serverHello(compression, true), head, false);
-    const shared = this.frames.sharedChangesSince(syncer, from, compression);
-    for (const m of shared.messages) stream.send(m, head, false);
-    const updates: SyncUpdate[] = [];
-    if (hasNodeScope(syncer)) {
-      for (const e of this.cache.nodeEntries(node))
-        if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
-      for (const key of nodeScopedKeys) {
-        const e = this.cache.get(key);
-        if (!e || e.value === undefined || !inView(syncer, node, e.kind, e.node))
-          updates.push(deletion(key, e?.revision ?? head));
-      }
+    const resume = this.frames.resume(syncer, from, compression);
+    const updates = nodeChangesSince(this.cache, syncer, node, from, nodeScopedKeys);
+    if (updates.length === 0) stream.send(resume.whole, head, true, true);
+    else {
+      stream.send(resume.head, head, false);
+      for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
+      stream.send(this.frames.inSync(), head, true, true);
     }
-    for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
-    stream.send(this.frames.inSync(), head, true, true);
     this.counts.resumes++;
-    this.metrics.resumed(syncer, shared.count + updates.length);
+    this.metrics.resumed(syncer, resume.count + updates.length);
     this.goLive(stream);
   }
 
