@@ -115,8 +115,13 @@ function profileArgs(name: string): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
 }
 
-function spawnService(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, bin, ...args], {
+function spawnService(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  binary = bin,
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, binary, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -143,6 +148,8 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string, credenti
     ],
     { MESHLESS_LOG_LEVEL: 'info' },
     profile,
+    // FANOUT_SYNC_BIN: another checkout's bin/meshless.mjs for the servers (same load generator).
+    process.env.FANOUT_SYNC_BIN ?? bin,
   );
   let buffered = '';
   let readyResolve: () => void = () => undefined;
