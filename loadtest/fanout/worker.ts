@@ -15,7 +15,7 @@ import {
   SyncResponse,
   SyncServiceService,
 } from '../../proto/gen/meshless/v1/sync.js';
-import { reconnectSpread } from '../../services/sync/index.js';
+import { FLOW_CONTROL_WINDOW_BYTES, reconnectSpread } from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
 import { now } from './proc.js';
 import type { ToWorker } from './messages.js';
@@ -53,6 +53,9 @@ class BenchStream {
   private attempt = 0;
   private closed = false;
   private pending: Buffer = Buffer.alloc(0);
+  /** Chunks of a message longer than `pending` holds, joined once it is complete. */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
   /** The last benchmark change received (the snapshot's marker is change 0). */
   private lastChange = 0;
 
@@ -96,6 +99,8 @@ class BenchStream {
     this.endpoint = endpoint;
     this.setInSync(false);
     this.pending = Buffer.alloc(0);
+    this.parts = [];
+    this.partsBytes = 0;
     const [host, port] = [
       endpoint.slice(0, endpoint.lastIndexOf(':')),
       Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
@@ -103,14 +108,21 @@ class BenchStream {
     // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
     // With --tls every stream is its own mutual-TLS connection (one shared context, as an agent
     // has one certificate), like an agent talking to a server that is not --insecure.
+    // The HTTP/2 window SyncAgent grants (stream and connection), so snapshots flow as to an agent.
+    const settings = { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };
     const session = tlsContext
       ? http2Connect(`https://${endpoint}`, {
+          settings,
           createConnection: () =>
             tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true),
         })
       : http2Connect(`http://${endpoint}`, {
+          settings,
           createConnection: () => connect({ host, port, noDelay: true }),
         });
+    session.once('remoteSettings', () => {
+      if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+    });
     this.session = session;
     let ended = false;
     const end = (next: string | undefined) => {
@@ -143,10 +155,25 @@ class BenchStream {
     stream.on('close', () => end(undefined));
     stream.on('data', (chunk: Buffer) => {
       const at = now();
+      // A snapshot chunk (~77 KB) arrives in 16 KB DATA frames: collect them and join once (joining
+      // at every frame copied each snapshot ~3 times over in the load generator).
+      if (this.parts.length > 0) {
+        this.parts.push(chunk);
+        this.partsBytes += chunk.byteLength;
+        if (this.partsBytes < 5 + this.parts[0]!.readUInt32BE(1)) return;
+        chunk = Buffer.concat(this.parts, this.partsBytes);
+        this.parts = [];
+        this.partsBytes = 0;
+      }
       this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
       while (this.pending.length >= 5) {
         const length = this.pending.readUInt32BE(1);
-        if (this.pending.length < 5 + length) break;
+        if (this.pending.length < 5 + length) {
+          this.parts = [this.pending];
+          this.partsBytes = this.pending.length;
+          this.pending = Buffer.alloc(0);
+          break;
+        }
         const message = this.pending.subarray(5, 5 + length);
         this.pending = this.pending.subarray(5 + length);
         const to = this.receive(message, at);
