@@ -59,13 +59,12 @@ export function encodeFrame(message: SyncResponse): Buffer {
 }
 
 /**
- * zlib's window and hash sized to the input. The defaults (32 KiB window, 64 KiB hash, 256 KiB of
- * state) cost more to set up and clear than compressing a node's few KB of endpoints: a small
- * block with a window just above its size compresses to the same bytes about 4x faster (the
- * node part and the deltas are compressed per node and per change, on the event loop). Any
- * inflater reads the result: the window size is in the stream's header (RFC 1950 CINFO) and
- * inflating with the default 32 KiB window accepts every smaller one, so agents of any version
- * decode it unchanged.
+ * zlib's window and hash sized to the input. The defaults (32 KiB window, 256 KiB of state per
+ * call) are set up and touched for every block, though a node's endpoints are a few KB: sized to
+ * the block, the output is the same and zlib touches a quarter of the memory, a little less CPU
+ * for the small blocks compressed on the event loop (node parts, deltas). Any inflater reads the
+ * result: the window size is in the stream's header (RFC 1950 CINFO) and inflating with the
+ * default window accepts every smaller one, so agents of any version decode it unchanged.
  */
 export function zlibOptionsFor(bytes: number): ZlibOptions {
   // Below 2^9 zlib would raise the window to 9 bits anyway; 15 bits is the format's largest.
