@@ -21,7 +21,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { benchArgs } from '../args.js';
-import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
 import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.js';
@@ -29,6 +28,7 @@ import { createTestPki, freePort, httpOk, startNatsServer, waitFor } from '../..
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { cpuSeconds, now, rssBytes } from './proc.js';
+import { countsSince, serverFanoutMs, streamCounts } from './server-metrics.js';
 import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
@@ -82,31 +82,6 @@ interface ServerProc {
   address: string;
   metricsPort: number;
   ready: Promise<void>;
-}
-
-/**
- * The server's own measure of its fan-out (meshless_sync_fanout_seconds, kind="deltas"): from
- * the change batch reaching the fan-out to its last write to a stream. Quantiles are bucket
- * upper bounds (the histogram's resolution), in ms.
- */
-async function serverFanoutMs(metricsPort: number): Promise<{ p50: number; p99: number; max: number; count: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  const buckets: Array<[number, number]> = [];
-  for (const m of text.matchAll(/^meshless_sync_fanout_seconds_bucket\{([^}]*)\} (\d+)/gm)) {
-    if (!m[1]!.includes('kind="deltas"')) continue;
-    const le = /le="([^"]+)"/.exec(m[1]!)![1]!;
-    buckets.push([le === '+Inf' ? Infinity : Number(le) * 1000, Number(m[2])]);
-  }
-  buckets.sort((a, b) => a[0] - b[0]);
-  const count = buckets.at(-1)?.[1] ?? 0;
-  const at = (q: number) => buckets.find(([, c]) => c >= q * count)?.[0] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: at(1), count };
 }
 
 /** FANOUT_PROFILE_DIR: --cpu-prof into that directory, the file named after the process. */
@@ -450,6 +425,8 @@ async function main(): Promise<void> {
       snapshotBytes: number;
       survivorCpuSeconds: number;
       loadGenCpuSeconds: number;
+      /** The survivors' resumes, streams closed and connections rejected (by reason) meanwhile. */
+      survivorStreams: Record<string, number>;
     } | null = null;
     if (servers >= 2) {
       const victim = syncs[0]!;
@@ -459,6 +436,7 @@ async function main(): Promise<void> {
       // Workers holding none of the victim's agents answer 'resynced' at once.
       await Promise.race([watching, sleep(2000)]);
       const survivors = syncs.slice(1);
+      const countsBeforeKill = await Promise.all(survivors.map((s) => streamCounts(s.metricsPort)));
       const cpuBeforeKill = survivors.map((s) => cpuSeconds(s.child.pid!));
       const workerCpuBeforeKill = workersCpu();
       const tKill = now();
@@ -469,6 +447,10 @@ async function main(): Promise<void> {
       mark('resynced');
       const survivorCpuSeconds = survivors.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeKill[i]!, 0);
       const loadGenCpuSeconds = workersCpu() - workerCpuBeforeKill;
+      const survivorStreams: Record<string, number> = {};
+      for (const [i, s] of survivors.entries())
+        for (const [k, v] of Object.entries(countsSince(await streamCounts(s.metricsPort), countsBeforeKill[i]!)))
+          survivorStreams[k] = (survivorStreams[k] ?? 0) + v;
       failing.end(null);
       const moved = resynced.reduce((n, m) => n + m.count, 0);
       failover = {
@@ -478,6 +460,7 @@ async function main(): Promise<void> {
         snapshotBytes: resynced.reduce((n, m) => n + m.snapshotBytes, 0),
         survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
         loadGenCpuSeconds: Math.round(loadGenCpuSeconds * 100) / 100,
+        survivorStreams,
       };
       say(
         `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`,
