@@ -232,6 +232,8 @@ async function main(): Promise<void> {
     syncs.forEach((s, i) => run.sampler.watch(`sync server s${i}`, s.child.pid!));
     await Promise.all(syncs.map((s) => s.ready));
     await sleep(1000);
+    // A first scrape loads each server's metrics SDK now, not inside a measured phase.
+    await Promise.all(syncs.map((s) => streamCounts(s.metricsPort)));
     const idleRss = syncs.map((s) => rssBytes(s.child.pid!));
     const cpuStart = syncs.map((s) => cpuSeconds(s.child.pid!));
     say(

@@ -1,14 +1,30 @@
 // What the bench reads from a sync server's /metrics (Prometheus text).
 import { get } from 'node:http';
 
-function scrape(metricsPort: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
+function scrapeOnce(metricsPort: number): Promise<{ ok: boolean; text: string }> {
+  return new Promise((resolve, reject) => {
     get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ ok: res.statusCode === 200, text }));
     }).on('error', reject);
   });
+}
+
+/**
+ * The server's metrics text. A service loads its metrics SDK on the first scrape (telemetry.ts)
+ * and answers without its own series until then: ask again until they are there (up to ~10 s).
+ */
+async function scrape(metricsPort: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const { ok, text } = await scrapeOnce(metricsPort);
+    if (!ok) {
+      process.stderr.write(`[fanout] /metrics of the sync server on port ${metricsPort}: ${text.trim()}\n`);
+      return '';
+    }
+    if (text.includes('meshless_sync_') || attempt >= 20) return text;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**
