@@ -21,7 +21,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { benchArgs } from '../args.js';
-import { get } from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
 import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.js';
@@ -29,6 +28,7 @@ import { createTestPki, freePort, httpOk, startNatsServer, waitFor } from '../..
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { now, processTree, treeCpuSeconds as cpuSeconds, treeRssBytes as rssBytes } from './proc.js';
+import { countsSince, serverFanoutMs, streamCounts } from './server-metrics.js';
 import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
@@ -76,6 +76,10 @@ const floorProcesses =
 
 const run = new BenchRun('bench:fanout', { reportPath: args.report });
 const say = (s: string) => run.log(s);
+/** With FANOUT_PROFILE_DIR: the monotonic clock in µs (a V8 CPU profile's time base) at a phase's edge. */
+const mark = (phase: string) => {
+  if (process.env.FANOUT_PROFILE_DIR) say(`profile mark ${phase} ${process.hrtime.bigint() / 1000n}`);
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Rejects after `ms` (without keeping the process alive): a lost change fails the run, never hangs it. */
 const deadline = (ms: number, what: string) =>
@@ -90,33 +94,19 @@ interface ServerProc {
   ready: Promise<void>;
 }
 
-/**
- * The server's own measure of its fan-out (meshless_sync_fanout_seconds, kind="deltas"): from
- * the change batch reaching the fan-out to its last write to a stream. Quantiles are bucket
- * upper bounds (the histogram's resolution), in ms.
- */
-async function serverFanoutMs(metricsPort: number): Promise<{ p50: number; p99: number; max: number; count: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  const buckets: Array<[number, number]> = [];
-  for (const m of text.matchAll(/^meshless_sync_fanout_seconds_bucket\{([^}]*)\} (\d+)/gm)) {
-    if (!m[1]!.includes('kind="deltas"')) continue;
-    const le = /le="([^"]+)"/.exec(m[1]!)![1]!;
-    buckets.push([le === '+Inf' ? Infinity : Number(le) * 1000, Number(m[2])]);
-  }
-  buckets.sort((a, b) => a[0] - b[0]);
-  const count = buckets.at(-1)?.[1] ?? 0;
-  const at = (q: number) => buckets.find(([, c]) => c >= q * count)?.[0] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: at(1), count };
+/** FANOUT_PROFILE_DIR: --cpu-prof into that directory, the file named after the process. */
+function profileArgs(name: string): string[] {
+  const dir = process.env.FANOUT_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
 }
 
-function spawnService(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, bin, ...args], {
+function spawnService(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  binary = bin,
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, binary, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -125,9 +115,7 @@ function spawnService(args: string[], env: Record<string, string>, nodeArgs: str
 /** A `meshless sync` process; its address and readiness come from its JSON log. */
 function startSyncServer(natsUrl: string, stateDir: string, id: string, credentials?: string): Promise<ServerProc> {
   // FANOUT_PROFILE_DIR: write a V8 CPU profile of each sync server (read it with Chrome DevTools).
-  const profile = process.env.FANOUT_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE_DIR}`]
-    : [];
+  const profile = profileArgs(id);
   const child = spawnService(
     [
       'sync',
@@ -146,6 +134,8 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string, credenti
     ],
     { MESHLESS_LOG_LEVEL: 'info' },
     profile,
+    // FANOUT_SYNC_BIN: another checkout's bin/meshless.mjs for the servers (same load generator).
+    process.env.FANOUT_SYNC_BIN ?? bin,
   );
   let buffered = '';
   let readyResolve: () => void = () => undefined;
@@ -257,6 +247,8 @@ async function main(): Promise<void> {
     syncs.forEach((s, i) => run.sampler.watch(`sync server s${i}`, () => processTree(s.child.pid!)));
     await Promise.all(syncs.map((s) => s.ready));
     await sleep(1000);
+    // A first scrape loads each server's metrics SDK now, not inside a measured phase.
+    await Promise.all(syncs.map((s) => streamCounts(s.metricsPort)));
     const idleRss = syncs.map((s) => rssBytes(s.child.pid!));
     const cpuStart = syncs.map((s) => cpuSeconds(s.child.pid!));
     say(
@@ -265,11 +257,13 @@ async function main(): Promise<void> {
 
     // Workers, each holding a slice of the agents.
     const workers: ChildProcess[] = [];
+    /** The load generator's CPU-seconds so far (all workers): it shares the cores with the servers. */
+    const workersCpu = () => workers.reduce((n, c) => n + cpuSeconds(c.pid!), 0);
     const inbox: FromWorker[][] = [];
     const listeners: Array<(m: FromWorker, w: number) => void> = [];
     for (let w = 0; w < workerCount; w++) {
       const child = fork(workerEntry.script, [], {
-        execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192'],
+        execArgv: [...workerEntry.execArgv, '--max-old-space-size=8192', ...profileArgs('worker')],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       workers.push(child);
@@ -315,7 +309,9 @@ async function main(): Promise<void> {
     };
     listeners.push(onProgress);
     const tOpen = now();
+    mark('open');
     const cpuBeforeOpen = syncs.map((s) => cpuSeconds(s.child.pid!));
+    const workerCpuBeforeOpen = workersCpu();
     workers.forEach(
       (w, i) =>
         perWorker[i]!.length > 0 &&
@@ -332,9 +328,11 @@ async function main(): Promise<void> {
     listeners.splice(listeners.indexOf(onProgress), 1);
     syncing.end(null);
     const inSyncSeconds = (now() - tOpen) / 1000;
+    mark('insync');
     // CPU-seconds of the servers while the agents took their snapshots: steadier than wall time
     // on a shared machine (the load generator competes for the same cores).
     const coldStartCpuSeconds = syncs.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeOpen[i]!, 0);
+    const coldStartLoadGenCpuSeconds = workersCpu() - workerCpuBeforeOpen;
     const snapshotBytes = synced.flatMap((m) => m.snapshotBytes);
     const streamsPerServer = endpoints.map((e) =>
       synced.reduce((n, m) => n + m.endpoints.filter((x) => x === e).length, 0),
@@ -463,8 +461,15 @@ async function main(): Promise<void> {
     const floorBestP99 = Math.min(floorMs.p99, floorMultiMs?.p99 ?? Infinity);
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
-    let failover: { agents: number; resyncSeconds: number; snapshotBytes: number; survivorCpuSeconds: number } | null =
-      null;
+    let failover: {
+      agents: number;
+      resyncSeconds: number;
+      snapshotBytes: number;
+      survivorCpuSeconds: number;
+      loadGenCpuSeconds: number;
+      /** The survivors' resumes, streams closed and connections rejected (by reason) meanwhile. */
+      survivorStreams: Record<string, number>;
+    } | null = null;
     if (servers >= 2) {
       const victim = syncs[0]!;
       const watching = collect('watching', workers.length);
@@ -473,12 +478,21 @@ async function main(): Promise<void> {
       // Workers holding none of the victim's agents answer 'resynced' at once.
       await Promise.race([watching, sleep(2000)]);
       const survivors = syncs.slice(1);
+      const countsBeforeKill = await Promise.all(survivors.map((s) => streamCounts(s.metricsPort)));
       const cpuBeforeKill = survivors.map((s) => cpuSeconds(s.child.pid!));
+      const workerCpuBeforeKill = workersCpu();
       const tKill = now();
+      mark('kill');
       const failing = run.console.phase('failover: agents of the killed server back in sync elsewhere');
       victim.child.kill('SIGKILL');
       const resynced = await early;
+      mark('resynced');
       const survivorCpuSeconds = survivors.reduce((n, s, i) => n + cpuSeconds(s.child.pid!) - cpuBeforeKill[i]!, 0);
+      const loadGenCpuSeconds = workersCpu() - workerCpuBeforeKill;
+      const survivorStreams: Record<string, number> = {};
+      for (const [i, s] of survivors.entries())
+        for (const [k, v] of Object.entries(countsSince(await streamCounts(s.metricsPort), countsBeforeKill[i]!)))
+          survivorStreams[k] = (survivorStreams[k] ?? 0) + v;
       failing.end(null);
       const moved = resynced.reduce((n, m) => n + m.count, 0);
       failover = {
@@ -487,6 +501,8 @@ async function main(): Promise<void> {
           Math.round((Math.max(...resynced.filter((m) => m.count > 0).map((m) => m.at), tKill) - tKill) / 10) / 100,
         snapshotBytes: resynced.reduce((n, m) => n + m.snapshotBytes, 0),
         survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
+        loadGenCpuSeconds: Math.round(loadGenCpuSeconds * 100) / 100,
+        survivorStreams,
       };
       say(
         `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`,
@@ -512,6 +528,7 @@ async function main(): Promise<void> {
       directWrites: process.env.MESHLESS_DIRECT_WRITES !== 'false',
       inSyncSeconds: Math.round(inSyncSeconds * 100) / 100,
       coldStartCpuSeconds: Math.round(coldStartCpuSeconds * 100) / 100,
+      coldStartLoadGenCpuSeconds: Math.round(coldStartLoadGenCpuSeconds * 100) / 100,
       snapshotBytesPerAgent: Math.round(snapshotBytes.reduce((a, b) => a + b, 0) / Math.max(1, snapshotBytes.length)),
       latencyMs,
       floorMs,

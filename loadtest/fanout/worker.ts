@@ -15,7 +15,7 @@ import {
   SyncResponse,
   SyncServiceService,
 } from '../../proto/gen/meshless/v1/sync.js';
-import { reconnectSpread } from '../../services/sync/index.js';
+import { FLOW_CONTROL_WINDOW_BYTES, reconnectSpread } from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
 import { now } from './proc.js';
 import type { ToWorker } from './messages.js';
@@ -42,7 +42,7 @@ let tlsContext: SecureContext | undefined;
 class BenchStream {
   revision = 0;
   datastoreId = '';
-  inSync = false;
+  private _inSync = false;
   endpoint = '';
   snapshotBytes = 0;
   bytesReceived = 0;
@@ -53,6 +53,9 @@ class BenchStream {
   private attempt = 0;
   private closed = false;
   private pending: Buffer = Buffer.alloc(0);
+  /** Chunks of a message longer than `pending` holds, joined once it is complete. */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
   /** The last benchmark change received (the snapshot's marker is change 0). */
   private lastChange = 0;
 
@@ -65,6 +68,18 @@ class BenchStream {
     private readonly onChange: (s: BenchStream, change: number, at: number) => void,
     private readonly spreadMs: number,
   ) {}
+
+  get inSync(): boolean {
+    return this._inSync;
+  }
+
+  /** Counts streams in sync as they change (checking all of them on every InSync is O(n²)). */
+  private setInSync(v: boolean): void {
+    if (v === this._inSync) return;
+    this._inSync = v;
+    inSyncCount += v ? 1 : -1;
+    if (v) this.onInSync(this);
+  }
 
   start(): void {
     this.connect(this.endpoints[this.index % this.endpoints.length]!);
@@ -82,8 +97,10 @@ class BenchStream {
 
   private connect(endpoint: string): void {
     this.endpoint = endpoint;
-    this.inSync = false;
+    this.setInSync(false);
     this.pending = Buffer.alloc(0);
+    this.parts = [];
+    this.partsBytes = 0;
     const [host, port] = [
       endpoint.slice(0, endpoint.lastIndexOf(':')),
       Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
@@ -91,14 +108,21 @@ class BenchStream {
     // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
     // With --tls every stream is its own mutual-TLS connection (one shared context, as an agent
     // has one certificate), like an agent talking to a server that is not --insecure.
+    // The HTTP/2 window SyncAgent grants (stream and connection), so snapshots flow as to an agent.
+    const settings = { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };
     const session = tlsContext
       ? http2Connect(`https://${endpoint}`, {
+          settings,
           createConnection: () =>
             tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true),
         })
       : http2Connect(`http://${endpoint}`, {
+          settings,
           createConnection: () => connect({ host, port, noDelay: true }),
         });
+    session.once('remoteSettings', () => {
+      if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+    });
     this.session = session;
     let ended = false;
     const end = (next: string | undefined) => {
@@ -113,6 +137,8 @@ class BenchStream {
         const delay = this.inSync
           ? Math.random() * this.spreadMs
           : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        // Out of sync from the moment its session is lost, not from when it reconnects.
+        this.setInSync(false);
         setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
       }
     };
@@ -129,10 +155,25 @@ class BenchStream {
     stream.on('close', () => end(undefined));
     stream.on('data', (chunk: Buffer) => {
       const at = now();
+      // A snapshot chunk (~77 KB) arrives in 16 KB DATA frames: collect them and join once (joining
+      // at every frame copied each snapshot ~3 times over in the load generator).
+      if (this.parts.length > 0) {
+        this.parts.push(chunk);
+        this.partsBytes += chunk.byteLength;
+        if (this.partsBytes < 5 + this.parts[0]!.readUInt32BE(1)) return;
+        chunk = Buffer.concat(this.parts, this.partsBytes);
+        this.parts = [];
+        this.partsBytes = 0;
+      }
       this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
       while (this.pending.length >= 5) {
         const length = this.pending.readUInt32BE(1);
-        if (this.pending.length < 5 + length) break;
+        if (this.pending.length < 5 + length) {
+          this.parts = [this.pending];
+          this.partsBytes = this.pending.length;
+          this.pending = Buffer.alloc(0);
+          break;
+        }
         const message = this.pending.subarray(5, 5 + length);
         this.pending = this.pending.subarray(5 + length);
         const to = this.receive(message, at);
@@ -191,9 +232,8 @@ class BenchStream {
         return undefined;
       case 'inSync':
         this.revision = Math.max(this.revision, m.value.revision);
-        this.inSync = true;
         this.attempt = 0;
-        this.onInSync(this);
+        this.setInSync(true);
         return undefined;
       case 'ping':
         this.stream?.write(frame({ message: { $case: 'pong', value: { id: m.value.id } } }));
@@ -227,13 +267,15 @@ class FloorSocket {
 }
 
 const streams: BenchStream[] = [];
+let inSyncCount = 0;
 const received = new Map<number, number[]>();
 const floorReceived = new Map<number, number[]>();
-let failoverWatch: Set<BenchStream> | undefined;
+/** The killed server's streams (in sync elsewhere once every one has had an InSync since). */
+let failoverWatch: { count: number; pending: Set<BenchStream>; streams: BenchStream[] } | undefined;
 let floorSockets: FloorSocket[] = [];
 
 function reportInSyncWhenAll(): void {
-  if (streams.length > 0 && streams.every((s) => s.inSync)) {
+  if (streams.length > 0 && inSyncCount === streams.length) {
     send({
       type: 'insync',
       snapshotBytes: streams.map((s) => s.snapshotBytes),
@@ -243,13 +285,14 @@ function reportInSyncWhenAll(): void {
   }
 }
 
-function checkFailover(): void {
+function checkFailover(s: BenchStream): void {
   if (!failoverWatch) return;
-  if ([...failoverWatch].every((s) => s.inSync)) {
+  failoverWatch.pending.delete(s);
+  if (failoverWatch.pending.size === 0) {
     send({
       type: 'resynced',
-      count: failoverWatch.size,
-      snapshotBytes: [...failoverWatch].reduce((n, s) => n + s.failoverSnapshotBytes, 0),
+      count: failoverWatch.count,
+      snapshotBytes: failoverWatch.streams.reduce((n, x) => n + x.failoverSnapshotBytes, 0),
       at: now(),
     });
     failoverWatch = undefined;
@@ -261,9 +304,9 @@ process.on('message', (msg: ToWorker) => {
     case 'connect': {
       if (msg.tls) tlsContext = createSecureContext(msg.tls);
       let insyncReported = false;
-      const onInSync = () => {
-        checkFailover();
-        if (!insyncReported && streams.every((s) => s.inSync)) {
+      const onInSync = (s: BenchStream) => {
+        checkFailover(s);
+        if (!insyncReported && inSyncCount === streams.length) {
           insyncReported = true;
           reportInSyncWhenAll();
         }
@@ -285,7 +328,7 @@ process.on('message', (msg: ToWorker) => {
       // How many are in sync so far, every second until all are (the coordinator's progress).
       const progress = setInterval(() => {
         if (insyncReported) clearInterval(progress);
-        else send({ type: 'progress', inSync: streams.filter((s) => s.inSync).length });
+        else send({ type: 'progress', inSync: inSyncCount });
       }, 1000);
       // Open the streams in slices so the worker's own event loop keeps answering.
       let i = 0;
@@ -297,12 +340,13 @@ process.on('message', (msg: ToWorker) => {
       return;
     }
     case 'failover-watch': {
-      failoverWatch = new Set(streams.filter((s) => s.endpoint === msg.endpoint));
-      for (const s of failoverWatch) s.failoverSnapshotBytes = 0;
-      if (failoverWatch.size === 0) {
-        send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now() });
-        failoverWatch = undefined;
-      } else send({ type: 'watching', count: failoverWatch.size });
+      const watched = streams.filter((s) => s.endpoint === msg.endpoint);
+      for (const s of watched) s.failoverSnapshotBytes = 0;
+      if (watched.length === 0) send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now() });
+      else {
+        failoverWatch = { count: watched.length, pending: new Set(watched), streams: watched };
+        send({ type: 'watching', count: watched.length });
+      }
       return;
     }
     case 'floor-connect': {
@@ -340,4 +384,6 @@ process.on('message', (msg: ToWorker) => {
       return;
   }
 });
+// The coordinator ends the run with SIGTERM: exit normally so a --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));
 send({ type: 'hello' });

@@ -194,9 +194,10 @@ export class Cache {
       set?.delete(entry.key);
       if (set?.size === 0) this.byNode.delete(previous.node);
     }
-    if (previous?.node !== undefined) this.nodeChanged.set(previous.node, entry.revision);
+    // The highest revision, not the last put: a warm start loads entries in key order.
+    if (previous?.node !== undefined) this.touchNode(previous.node, entry.revision);
     if (entry.node !== undefined) {
-      this.nodeChanged.set(entry.node, entry.revision);
+      this.touchNode(entry.node, entry.revision);
       let set = this.byNode.get(entry.node);
       if (!set) this.byNode.set(entry.node, (set = new Set()));
       set.add(entry.key);
@@ -207,6 +208,10 @@ export class Cache {
     this.logKeys.push(entry.key);
     if (entry.revision > this._revision) this._revision = entry.revision;
     this.maybeCompactLog();
+  }
+
+  private touchNode(node: string, revision: number): void {
+    if (revision > (this.nodeChanged.get(node) ?? 0)) this.nodeChanged.set(node, revision);
   }
 
   private maybeCompactLog(): void {

@@ -18,6 +18,9 @@ import {
 } from '../../../../proto/gen/meshless/v1/sync.js';
 import { blockUpdates } from './blocks.js';
 
+/** The HTTP/2 window the client grants (stream and connection): a snapshot of most clusters. */
+export const FLOW_CONTROL_WINDOW_BYTES = 4 * 2 ** 20;
+
 export type StreamOutcome =
   | { kind: 'reconnect'; suggested: string; reason: SyncReconnectReason; message: string; reachedInSync: boolean }
   | { kind: 'failed'; error: Error; reachedInSync: boolean }
@@ -68,6 +71,10 @@ export class SyncStream {
 
   constructor(private readonly options: StreamOptions) {
     this.client = new Client(options.endpoint, options.channel?.credentials ?? credentials.createInsecure(), {
+      // HTTP/2's default window (64 KiB, per stream and per connection) makes the server stop
+      // after each 64 KiB of a snapshot until our WINDOW_UPDATE arrives: a round trip per 64 KiB
+      // (RFC 9113 section 6.9.2). A snapshot is read as fast as it comes, so take it in one go.
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
       ...options.channel?.options,
       // One connection per agent: grpc-js would otherwise share one HTTP/2 connection between
       // every client of the process, and a slow stream would throttle the others.

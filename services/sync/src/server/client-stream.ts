@@ -4,9 +4,10 @@
 // stream moves on (accept, goLive, end, fail); the stream alone changes its own state, and its
 // timers stop when it closes, whatever closed it.
 //
-// Two ways to the wire. Direct (the default): the frame, already carrying its gRPC length
-// prefix, is written to the call's HTTP/2 stream, so every stream of a fan-out gets the same
-// Buffer with no per-stream serialization or copy. This reaches into grpc-js 1.14 (the server
+// Two ways to the wire. Direct (the default): the frame (or several joined: a resume's shared
+// frames are one Buffer), already carrying its gRPC length prefix, is written to the call's
+// HTTP/2 stream, so every stream of a fan-out gets the same Buffer with no per-stream
+// serialization or copy. This reaches into grpc-js 1.14 (the server
 // call's `call.stream` and `maybeSendMetadata()`, present when the server has no interceptors,
 // as ours has none); `directWriter` checks for them and falls back to the public path when they
 // are missing. Public: `call.write(message)` through the identity serializer; grpc-js then
@@ -291,7 +292,16 @@ export class ClientStream {
   }
 
   private writeFrame(frame: Buffer): boolean {
-    if (!this.direct) return this.call.write(frame.subarray(FRAME_HEADER_BYTES));
+    if (!this.direct) {
+      // grpc-js frames each message itself, and a Buffer may hold several (a resume's joined frames).
+      let ok = true;
+      for (let at = 0; at < frame.byteLength; ) {
+        const end = at + FRAME_HEADER_BYTES + frame.readUInt32BE(at + 1);
+        ok = this.call.write(frame.subarray(at + FRAME_HEADER_BYTES, end));
+        at = end;
+      }
+      return ok;
+    }
     const { stream } = this.direct;
     if (stream.destroyed || stream.writableEnded) return true;
     this.direct.begin();

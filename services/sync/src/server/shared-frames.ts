@@ -28,10 +28,21 @@ export interface SharedChanges {
   count: number;
 }
 
+/** A resume's frames that every client resuming from the same revision gets alike, concatenated. */
+export interface ResumeFrames {
+  /** ServerHello(resume) and the shared changes: what comes before the node's own changes. */
+  head: Buffer;
+  /** `head` and then InSync: the whole resume of a client whose node did not change. */
+  whole: Buffer;
+  /** Shared updates in `head`. */
+  count: number;
+}
+
 export class SharedFrames {
   private head = '';
   private readonly frames = new Map<string, Buffer>();
   private readonly since = new Map<string, SharedChanges>();
+  private readonly resumes = new Map<string, ResumeFrames>();
 
   constructor(
     private readonly cache: Cache,
@@ -89,11 +100,30 @@ export class SharedFrames {
     return hit;
   }
 
+  /**
+   * The frames of a resume from `from`, joined into one Buffer each: a failover brings thousands
+   * of clients from the same few revisions, and one write per stream (one HTTP/2 DATA frame)
+   * costs the event loop less than three.
+   */
+  resume(syncer: SyncerType, from: number, compression: SyncCompression): ResumeFrames {
+    this.check();
+    const key = `${syncer}/${from}/${compression}`;
+    let hit = this.resumes.get(key);
+    if (!hit) {
+      const shared = this.sharedChangesSince(syncer, from, compression);
+      const head = Buffer.concat([this.serverHello(compression, true), ...shared.messages]);
+      hit = { head, whole: Buffer.concat([head, this.inSync()]), count: shared.count };
+      this.resumes.set(key, hit);
+    }
+    return hit;
+  }
+
   private check(): void {
     const head = `${this.cache.revision}/${this.datastoreId()}`;
     if (head === this.head) return;
     this.head = head;
     this.frames.clear();
     this.since.clear();
+    this.resumes.clear();
   }
 }

@@ -5,8 +5,10 @@
 // endpoints: a few entries). The shared part is built and compressed once per (syncer type,
 // compression) and reused by every client that connects within `windowMs`, whatever its node,
 // and for as long as the cache stays at its revision; the node part is built per (syncer type,
-// node, compression) and reused while that node's endpoints are unchanged (dropped once unused
-// for the window). Reusing a shared part built at revision S when the
+// node, compression) and reused for as long as that node's endpoints are unchanged, whatever its
+// age (a cold start spread over longer than the window once rebuilt, and re-compressed, a
+// node's part for nearly every agent; parts of changed nodes are swept once a window, the rest
+// are bounded by NODE_PARTS_MAX_BYTES, least recently used first). Reusing a shared part built at revision S when the
 // cache has moved on to H is correct because the client then also receives the shared-scope
 // changes in (S, H] (`catchUp`, encoded once per (snapshot, H)) before InSync(H): updates are
 // idempotent upserts and deletions, so the result is the view at H. That needs the tombstones
@@ -18,9 +20,15 @@
 import { SyncCompression, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import type { Cache, CacheEntry } from '../cache/index.js';
 import { encodeFrame, updateBlock, updateBlockAsync, updateSize } from '../protocol/index.js';
-import { scopeOf, type SyncerType } from '../view/index.js';
+import { hasNodeScope, inView, scopeOf, type SyncerType } from '../view/index.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Bytes of encoded node parts kept for reuse (least recently used dropped first): a few KB per
+ * node, so 10,000 nodes fit many times over.
+ */
+export const NODE_PARTS_MAX_BYTES = 64 * 2 ** 20;
 
 export function toUpdate(e: CacheEntry): SyncUpdate {
   return {
@@ -61,12 +69,38 @@ export interface SnapshotObserver {
 }
 
 interface NodePart {
-  /** When it was built or last reused. */
-  usedAt: number;
+  node: string;
   datastoreId: string;
   /** cache.nodeRevision(node) when built. */
   nodeRevision: number;
   messages: Buffer[];
+  bytes: number;
+}
+
+/**
+ * The node-scoped part of a resume from `from`: the node's entries changed after it, and a
+ * deletion for each key the client holds that is no longer in its view (DESIGN.md, "Revisions
+ * and resume"). Most resumes (a failover) come from a revision after their node's last change
+ * and skip the scan.
+ */
+export function nodeChangesSince(
+  cache: Cache,
+  syncer: SyncerType,
+  node: string,
+  from: number,
+  heldKeys: readonly string[],
+): SyncUpdate[] {
+  const updates: SyncUpdate[] = [];
+  if (!hasNodeScope(syncer)) return updates;
+  if (cache.nodeRevision(node) > from)
+    for (const e of cache.nodeEntries(node))
+      if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
+  for (const key of heldKeys) {
+    const e = cache.get(key);
+    if (!e || e.value === undefined || !inView(syncer, node, e.kind, e.node))
+      updates.push(deletion(key, e?.revision ?? cache.revision));
+  }
+  return updates;
 }
 
 /** Splits updates into chunks of about `chunkBytes`. */
@@ -108,7 +142,9 @@ export class SnapshotCache {
     string,
     { revision: number; datastoreId: string; snapshot: Promise<SharedSnapshot> }
   >();
+  /** In order of last use (a Map iterates in insertion order; a reuse moves the part to the end). */
   private readonly nodeParts = new Map<string, NodePart>();
+  private nodePartBytes = 0;
   private lastSweep = Date.now();
 
   constructor(
@@ -157,7 +193,7 @@ export class SnapshotCache {
 
   /**
    * The node part of the view, as encoded snapshot chunks (replace=false): reused while the
-   * node's endpoints are unchanged, dropped once unused for the window.
+   * node's endpoints are unchanged.
    */
   nodePart(syncer: SyncerType, node: string, compression: SyncCompression): Buffer[] {
     const now = Date.now();
@@ -165,19 +201,37 @@ export class SnapshotCache {
     const key = `${syncer}/${compression}/${node}`;
     const nodeRevision = this.cache.nodeRevision(node);
     const hit = this.nodeParts.get(key);
-    if (hit && hit.nodeRevision === nodeRevision && hit.datastoreId === this.datastoreId()) {
-      hit.usedAt = now;
-      this.observer.reused(syncer);
-      return hit.messages;
+    if (hit) {
+      this.nodeParts.delete(key);
+      if (hit.nodeRevision === nodeRevision && hit.datastoreId === this.datastoreId()) {
+        this.nodeParts.set(key, hit);
+        this.observer.reused(syncer);
+        return hit.messages;
+      }
+      this.nodePartBytes -= hit.bytes;
     }
     const updates: SyncUpdate[] = [];
     for (const e of this.cache.nodeEntries(node)) if (scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
+    let bytes = 0;
     const messages = chunk(updates, this.options.chunkBytes).map((c) => {
       const { block } = updateBlock(c, compression, this.options.compressMinBytes);
-      return encodeFrame({ message: { $case: 'snapshot', value: { replace: false, block } } });
+      const frame = encodeFrame({ message: { $case: 'snapshot', value: { replace: false, block } } });
+      bytes += frame.byteLength;
+      return frame;
     });
-    this.nodeParts.set(key, { usedAt: now, nodeRevision, datastoreId: this.datastoreId(), messages });
+    this.nodeParts.set(key, { node, nodeRevision, datastoreId: this.datastoreId(), messages, bytes });
+    this.nodePartBytes += bytes;
+    for (const [k, part] of this.nodeParts) {
+      if (this.nodePartBytes <= NODE_PARTS_MAX_BYTES) break;
+      this.nodeParts.delete(k);
+      this.nodePartBytes -= part.bytes;
+    }
     return messages;
+  }
+
+  /** Node parts held for reuse (for tests and stats). */
+  get nodePartsHeld(): { parts: number; bytes: number } {
+    return { parts: this.nodeParts.size, bytes: this.nodePartBytes };
   }
 
   /** The shared-scope changes in (snapshot.revision, head], encoded once per head. */
@@ -212,8 +266,14 @@ export class SnapshotCache {
     return { revision, builtAt, messages, rawBytes, wireBytes };
   }
 
+  /** Drops the parts no request can reuse: their node changed, or the datastore did. */
   private sweep(now: number): void {
     this.lastSweep = now;
-    for (const [k, v] of this.nodeParts) if (now - v.usedAt >= this.options.windowMs) this.nodeParts.delete(k);
+    const datastoreId = this.datastoreId();
+    for (const [k, v] of this.nodeParts) {
+      if (v.nodeRevision === this.cache.nodeRevision(v.node) && v.datastoreId === datastoreId) continue;
+      this.nodeParts.delete(k);
+      this.nodePartBytes -= v.bytes;
+    }
   }
 }

@@ -18,10 +18,10 @@ import { ServerCredentials, status, type ConnectionInjector } from '@grpc/grpc-j
 import type { Logger } from 'pino';
 import { resourceKey } from '../../../shared/nats/index.js';
 import { describeCaller } from '../../../shared/tls/index.js';
-import { SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
+import { SyncReconnectReason } from '../../../../proto/gen/meshless/v1/sync.js';
 import { Cache, DatastoreFollower } from '../cache/index.js';
 import { compressionName, encodeFrame } from '../protocol/index.js';
-import { hasNodeScope, inView, scopeOf } from '../view/index.js';
+import { hasNodeScope } from '../view/index.js';
 import { authorizeHello } from './authorize.js';
 import { Balancer } from './balancer.js';
 import type { CloseReason } from './client-stream.js';
@@ -33,7 +33,7 @@ import { listen, listenForHandOff } from './listener.js';
 import { WorkerFront, type ServedStream } from './workers/index.js';
 import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
-import { SnapshotCache, deletion, deltaMessages, toUpdate } from './snapshots.js';
+import { SnapshotCache, deltaMessages, nodeChangesSince } from './snapshots.js';
 
 export class SyncServer {
   readonly cache = new Cache();
@@ -349,23 +349,16 @@ export class SyncServer {
   private serveResume(stream: ServedStream): void {
     const { syncer, node, revision: from, compression, nodeScopedKeys } = stream.hello!;
     const head = this.cache.revision;
-    stream.send(this.frames.serverHello(compression, true), head, false);
-    const shared = this.frames.sharedChangesSince(syncer, from, compression);
-    for (const m of shared.messages) stream.send(m, head, false);
-    const updates: SyncUpdate[] = [];
-    if (hasNodeScope(syncer)) {
-      for (const e of this.cache.nodeEntries(node))
-        if (e.revision > from && scopeOf(syncer, e.kind) === 'node') updates.push(toUpdate(e));
-      for (const key of nodeScopedKeys) {
-        const e = this.cache.get(key);
-        if (!e || e.value === undefined || !inView(syncer, node, e.kind, e.node))
-          updates.push(deletion(key, e?.revision ?? head));
-      }
+    const resume = this.frames.resume(syncer, from, compression);
+    const updates = nodeChangesSince(this.cache, syncer, node, from, nodeScopedKeys);
+    if (updates.length === 0) stream.send(resume.whole, head, true, true);
+    else {
+      stream.send(resume.head, head, false);
+      for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
+      stream.send(this.frames.inSync(), head, true, true);
     }
-    for (const m of deltaMessages(updates, compression, this.options)) stream.send(m, head, false);
-    stream.send(this.frames.inSync(), head, true, true);
     this.counts.resumes++;
-    this.metrics.resumed(syncer, shared.count + updates.length);
+    this.metrics.resumed(syncer, resume.count + updates.length);
     this.goLive(stream);
   }
 

@@ -79,6 +79,11 @@ export const NODE_SCOPED_KINDS: ReadonlySet<StoredKind> = new Set(
   (Object.keys(SCOPES.agent) as StoredKind[]).filter((k) => SYNCER_TYPES.some((t) => SCOPES[t][k] === 'node')),
 );
 
+/** Syncer types with a node-scoped kind (computed once: asked on every hello). */
+const NODE_SCOPED_SYNCERS: ReadonlySet<SyncerType> = new Set(
+  SYNCER_TYPES.filter((t) => Object.values(SCOPES[t]).includes('node')),
+);
+
 export function isSyncerType(s: string): s is SyncerType {
   return (SYNCER_TYPES as readonly string[]).includes(s);
 }
@@ -89,7 +94,7 @@ export function scopeOf(syncer: SyncerType, kind: StoredKind): Scope {
 
 /** Whether `syncer` has any node-scoped kind (then each client also gets a per-node part). */
 export function hasNodeScope(syncer: SyncerType): boolean {
-  return Object.values(SCOPES[syncer]).includes('node');
+  return NODE_SCOPED_SYNCERS.has(syncer);
 }
 
 /**
