@@ -56,7 +56,9 @@ export class AgentProcess {
 
   private onLine(line: Record<string, unknown>): void {
     const { time, msg, level, pid: _pid, component: _c, hostname: _h, ...fields } = line;
-    this.recent.push(`${String(time).slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(fields)}`.slice(0, 300));
+    this.recent.push(
+      `${String(time).slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(fields)}`.slice(0, 300),
+    );
     if (this.recent.length > 25) this.recent.shift();
     if (line.msg === 'in sync') {
       this.status = 'in-sync';

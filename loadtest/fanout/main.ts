@@ -71,8 +71,7 @@ const args = benchArgs('bench:fanout', USAGE, {
 });
 
 const syncWorkers = args.values['sync-workers'] === undefined ? undefined : args.int('sync-workers', 0);
-const floorProcesses =
-  args.values['floor-processes'] === undefined ? cpus().length : args.int('floor-processes', 1);
+const floorProcesses = args.values['floor-processes'] === undefined ? cpus().length : args.int('floor-processes', 1);
 
 const run = new BenchRun('bench:fanout', { reportPath: args.report });
 const say = (s: string) => run.log(s);
@@ -409,7 +408,9 @@ async function main(): Promise<void> {
         }),
       );
       children.push(...floors);
-      run.sampler.watch(processes === 1 ? 'floor server' : `floor servers (${processes})`, () => floors.map((f) => f.pid!));
+      run.sampler.watch(processes === 1 ? 'floor server' : `floor servers (${processes})`, () =>
+        floors.map((f) => f.pid!),
+      );
       const floorMsgs: Array<(m: FromFloor, i: number) => void> = [];
       const accepted = floors.map(() => 0);
       floors.forEach((f, i) =>
@@ -419,7 +420,10 @@ async function main(): Promise<void> {
         }),
       );
       const ports = await Promise.all(
-        floors.map((_, i) => new Promise<number>((r) => floorMsgs.push((m, j) => j === i && m.type === 'listening' && r(m.port)))),
+        floors.map(
+          (_, i) =>
+            new Promise<number>((r) => floorMsgs.push((m, j) => j === i && m.type === 'listening' && r(m.port))),
+        ),
       );
       // Accepted on the floor side (not just connected on ours) before the first write.
       const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
@@ -429,12 +433,17 @@ async function main(): Promise<void> {
           w.send({ type: 'floor-connect', ports, count: perWorker[i]!.length, frameBytes } satisfies ToWorker),
       );
       await connected;
-      await waitFor('the floor servers to accept every socket', () => accepted.reduce((a, b) => a + b, 0) === agents, 300_000, 5);
-      const latencies = new LatencyHistogram(processes === 1 ? 'floorMs' : 'floorMultiMs');
-      const flooring = run.console.phase(
-        `floor: the same bytes over plain sockets from ${processes} process(es)`,
-        { total: changes, unit: 'changes' },
+      await waitFor(
+        'the floor servers to accept every socket',
+        () => accepted.reduce((a, b) => a + b, 0) === agents,
+        300_000,
+        5,
       );
+      const latencies = new LatencyHistogram(processes === 1 ? 'floorMs' : 'floorMultiMs');
+      const flooring = run.console.phase(`floor: the same bytes over plain sockets from ${processes} process(es)`, {
+        total: changes,
+        unit: 'changes',
+      });
       for (let c = 1; c <= changes; c++) {
         const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));
         const t0 = processes === 1 ? undefined : now();

@@ -96,7 +96,11 @@ test('a killed worker is restarted; its agents reconnect to the same address and
     return w.pid !== undefined && w.pid !== pid;
   });
   await ds.put('IPPool', '', 'after-crash', { cidr: '10.67.0.0/16' });
-  await waitFor('every agent back on a stream', () => server.stats().live.agent + server.stats().live.bgp === agents.length, 30_000);
+  await waitFor(
+    'every agent back on a stream',
+    () => server.stats().live.agent + server.stats().live.bgp === agents.length,
+    30_000,
+  );
   await waitConverged(ds, agents);
   assert.ok(server.ready);
   assert.ok((server.stats().closed['unavailable'] ?? 0) >= before[victim]!.live);

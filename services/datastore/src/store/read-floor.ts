@@ -147,7 +147,10 @@ export function reportRefusals(
     );
   floor.onPersistent = (err) =>
     void where().then(async (w) => {
-      log.warn({ err: err.message, ...w }, 'the stream leader keeps answering below acknowledged revisions: asking it to step down');
+      log.warn(
+        { err: err.message, ...w },
+        'the stream leader keeps answering below acknowledged revisions: asking it to step down',
+      );
       await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2000 }).catch(() => undefined);
     });
 }

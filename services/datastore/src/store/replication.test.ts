@@ -139,7 +139,12 @@ async function perMember(writes: Array<[string, number]>): Promise<MemberCopy[]>
             .catch(() => null);
           if (m?.seq !== rev) off.push(`${name}: acked ${rev}, here ${m?.seq ?? 'missing'}`);
         }
-        report.set(leader, { member: leader, lastSeq: info!.state.last_seq, messages: info!.state.messages, differ: off });
+        report.set(leader, {
+          member: leader,
+          lastSeq: info!.state.last_seq,
+          messages: info!.state.messages,
+          differ: off,
+        });
       }
       await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2000 }).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1500));
@@ -221,7 +226,10 @@ test('killing the stream leader, a follower, then stopping the leader: nothing l
   // MESHLESS_LEADER_KILLS (default 1) stream-leader kill -9 rounds before the others: a stress run.
   const leaderKills = Math.max(1, Number(process.env.MESHLESS_LEADER_KILLS ?? 1));
   const picks = [
-    ...Array.from({ length: leaderKills }, () => ({ what: 'stream leader, kill -9', leader: true, signal: 'SIGKILL' }) as const),
+    ...Array.from(
+      { length: leaderKills },
+      () => ({ what: 'stream leader, kill -9', leader: true, signal: 'SIGKILL' }) as const,
+    ),
     { what: 'follower, kill -9', leader: false, signal: 'SIGKILL' },
     { what: 'stream leader, SIGTERM', leader: true, signal: 'SIGTERM' },
   ] as const;

@@ -535,7 +535,6 @@ export class ResourceStore {
   ): StoredResource {
     return { kind, namespace, name, revision, document: parseDocument(value) };
   }
-
 }
 
 interface Identity {

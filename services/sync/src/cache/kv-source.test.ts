@@ -168,7 +168,10 @@ test('a follower on an R3 bucket, through a kill -9 of the stream leader, ends w
   } finally {
     await writer.stop();
   }
-  await waitFor('every acknowledged write in the cache', () => behind(acked, inCache()).length === 0, 30_000, 100).catch(
-    () => assert.deepEqual(behind(acked, inCache()), [], 'acknowledged writes the follower never applied'),
-  );
+  await waitFor(
+    'every acknowledged write in the cache',
+    () => behind(acked, inCache()).length === 0,
+    30_000,
+    100,
+  ).catch(() => assert.deepEqual(behind(acked, inCache()), [], 'acknowledged writes the follower never applied'));
 });

@@ -223,7 +223,11 @@ export function deltaTask(
       if (out.some(([b]) => b === undefined)) {
         // Only with workers: the main process encoded for the streams it knew live. Never expected;
         // the client resumes and loses nothing.
-        s.fail(status.UNAVAILABLE, `no frame for revision ${revision}; resume from ${s.writtenRevision}`, 'unavailable');
+        s.fail(
+          status.UNAVAILABLE,
+          `no frame for revision ${revision}; resume from ${s.writtenRevision}`,
+          'unavailable',
+        );
         return 0;
       }
       for (const [b, commit] of out) s.send(b!, revision, commit);

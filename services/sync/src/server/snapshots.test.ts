@@ -12,7 +12,11 @@ const wep = (name: string, node: string, revision: number) => ({
   key: `workloadendpoints.default.${name}`,
   revision,
   value: Buffer.from(
-    JSON.stringify({ kind: 'WorkloadEndpoint', metadata: { name, namespace: 'default' }, spec: { node, pad: 'x'.repeat(200) } }),
+    JSON.stringify({
+      kind: 'WorkloadEndpoint',
+      metadata: { name, namespace: 'default' },
+      spec: { node, pad: 'x'.repeat(200) },
+    }),
   ),
 });
 

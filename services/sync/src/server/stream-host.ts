@@ -3,11 +3,7 @@
 // server with `workers: 1`; one per worker process otherwise (workers/child.ts), where the
 // decisions a valid hello needs (authorization, admission, resume or snapshot) are the main
 // process's. What happens after a valid hello is `events.hello`'s to decide.
-import {
-  Server,
-  status,
-  type ServerDuplexStream,
-} from '@grpc/grpc-js';
+import { Server, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import type { Caller } from '../../../shared/tls/index.js';
 import { SyncRequest, type SyncClientHello } from '../../../../proto/gen/meshless/v1/sync.js';
@@ -173,7 +169,8 @@ export class StreamHost {
         'invalid',
       );
     } else if (m.$case === 'clientHello') {
-      const twice = () => this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
+      const twice = () =>
+        this.reject(stream, status.INVALID_ARGUMENT, 'client_hello: sent twice on one stream', 'invalid');
       // Still waiting for the main process's decision on the first (worker processes): answer the
       // first, then refuse, as a server deciding at once does.
       if (stream.phase === 'handshake' && stream.hello) this.deferred.set(stream, twice);

@@ -131,7 +131,12 @@ export class SyncServer {
         throw new Error('sync server: workers > 1 with TLS needs options.tls (the workers load the credentials)');
       this.index = new StreamIndex<ServedStream>();
       this.front = new WorkerFront(
-        { count: workers, host: hostOptions(options), tls: options.security?.secure ? options.tls : undefined, log: this.log },
+        {
+          count: workers,
+          host: hostOptions(options),
+          tls: options.security?.secure ? options.tls : undefined,
+          log: this.log,
+        },
         this.index,
         this.metrics,
         options.compressMinBytes,
@@ -230,12 +235,13 @@ export class SyncServer {
           ...at,
           credentials: this.options.security?.credentials ?? ServerCredentials.createInsecure(),
         })
-      : await front!.pool.start().then(
-          () => listenForHandOff(at, (socket) => front!.pool.handOff(socket)),
-        ).catch(async (err: unknown) => {
-          await front!.pool.close('start-up failed');
-          throw err;
-        });
+      : await front!.pool
+          .start()
+          .then(() => listenForHandOff(at, (socket) => front!.pool.handOff(socket)))
+          .catch(async (err: unknown) => {
+            await front!.pool.close('start-up failed');
+            throw err;
+          });
     this.listener = bound.listener;
     if ('injector' in bound) this.injector = bound.injector as ConnectionInjector;
     this._port = bound.port;

@@ -216,7 +216,10 @@ export class WorkerPool {
         link.ready = false;
         if (!wasReady) reject(new Error(`sync worker ${link.index} exited while starting (${signal ?? code})`));
         if (this.closing || link.child !== child) return;
-        this.options.log.error({ worker: link.index, code, signal }, 'sync worker exited; its agents reconnect; restarting it');
+        this.options.log.error(
+          { worker: link.index, code, signal },
+          'sync worker exited; its agents reconnect; restarting it',
+        );
         this.events.lost(link.index);
         setTimeout(() => {
           if (this.closing) return;
