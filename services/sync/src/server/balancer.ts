@@ -15,6 +15,13 @@
 // elsewhere). Progress, not time, expires them: on a loaded machine clients take seconds to
 // reconnect, and heartbeats slow down with them. Estimating a peer too low would make us shed
 // too many and the peer shed them back; too high only makes us finish on a later interval.
+//
+// Growth: clients that came to us from a peer are counted twice (by us, and by the peer's last
+// heartbeat) until the peer reports again. After a peer dies that report never comes: its 5,000
+// orphans arrive here while its last heartbeat still counts them, the fair share looks exceeded,
+// and we would send clients back to the dead address for three intervals. So after our own count
+// grows we shed only once every peer has reported since: a dead peer never has, a live one has
+// within an interval.
 import type { Logger } from 'pino';
 import { Subjects, type NatsConnection } from '../../../shared/nats/index.js';
 
@@ -82,6 +89,9 @@ export class Balancer {
   private subs: Array<{ unsubscribe(): void }> = [];
   /** Clients shed at each interval (most recent last, bounded), for tests and status. */
   readonly shedHistory: number[] = [];
+  /** Our connection count at the last interval, and when it last grew. */
+  private lastOwn = 0;
+  private grewAt = 0;
   invalidHeartbeats = 0;
 
   constructor(
@@ -187,11 +197,21 @@ export class Balancer {
     return Math.ceil(total / (peers.length + 1));
   }
 
+  /** Whether every counted peer has reported since our own count last grew (see Growth above). */
+  private peersReportedSinceGrowth(): boolean {
+    const peers = this.readyPeers();
+    return peers.every((p) => this.peers.get(p.id)!.seenAt > this.grewAt);
+  }
+
   private tick(): void {
     this.publish();
+    const now = Date.now();
+    const current = this.host.connections();
+    if (current > this.lastOwn) this.grewAt = now;
+    this.lastOwn = current;
     let shed = 0;
-    if (this.host.ready() && !this.host.draining() && this.readyPeers().length > 0) {
-      const own = this.host.connections();
+    if (this.host.ready() && !this.host.draining() && this.readyPeers().length > 0 && this.peersReportedSinceGrowth()) {
+      const own = current;
       const share = this.fairShare();
       const slack = Math.max(1, Math.ceil(share * this.options.slack));
       if (own > share + slack) shed = this.host.shed(Math.min(own - share, this.options.shedPerTick));
