@@ -3,13 +3,10 @@
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
 import { AS_TRANS, AsPathSegmentType, type AsPathSegmentTypeCode } from './constants.js';
 import type { AsPathSegment } from './types.js';
+import { u32 } from './bytes.js';
 
 /** RFC 4271 §4.3: a segment's count is one octet; longer segments are split. */
 const MAX_SEGMENT_ASNS = 255;
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
 
 /** Decodes AS_PATH / AS4_PATH segments; returns a description of the first error instead. */
 export function decodeAsPath(v: Uint8Array, asnSize: 2 | 4, name: string): AsPathSegment[] | string {

@@ -11,7 +11,7 @@
 import { ipv4ToString, parseIpv4 } from './address.js';
 import { as4PathSegments, needsAs4Path } from './as4.js';
 import { asPathLength, checkAsPath, decodeAsPath, writeAsPath } from './as-path.js';
-import { copyBytes } from './bytes.js';
+import { copyBytes, putU32, u32 } from './bytes.js';
 import { AS_TRANS, AsPathSegmentType, AttrFlag, AttrType, UpdateMessageSubcode, type OriginCode } from './constants.js';
 import type { BgpMessageError, ErrorHandling } from './errors.js';
 import { decodeMpReach, decodeMpUnreach } from './mp-attributes.js';
@@ -114,18 +114,6 @@ const OPTIONAL_TRANSITIVE = AttrFlag.Optional | AttrFlag.Transitive;
 const OPTIONAL = AttrFlag.Optional;
 
 // --- value helpers ------------------------------------------------------------------------------
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function putU32(out: Uint8Array, o: number, v: number): number {
-  out[o] = v >>> 24;
-  out[o + 1] = (v >>> 16) & 255;
-  out[o + 2] = (v >>> 8) & 255;
-  out[o + 3] = v & 255;
-  return o + 4;
-}
 
 function putIpv4(out: Uint8Array, o: number, text: string, field: string): number {
   parseIpv4(text, `attributes.${field}`, out, o);

@@ -69,6 +69,7 @@ export type {
   UnknownAttribute,
   UpdateMessage,
 } from './types.js';
+export { putU32, u32 } from './bytes.js';
 export { BgpMessageError, isSessionLevel, strongerError } from './errors.js';
 export type { BgpMessageErrorInit, ErrorHandling } from './errors.js';
 export { FrameReader, checkHeader, messageTypeName } from './header.js';

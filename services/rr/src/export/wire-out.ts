@@ -11,7 +11,7 @@
 //
 // rules.test.ts checks it against the decoded path on arbitrary sets.
 
-import { AttrType } from '../../../bgp/index.js';
+import { AttrType, putU32 } from '../../../bgp/index.js';
 import { DEFAULT_LOCAL_PREF } from '../rib/index.js';
 
 const WELL_KNOWN = 0x40;
@@ -28,14 +28,6 @@ export interface WireOutOptions {
   readonly originatorId: number;
   /** Our CLUSTER_ID as uint32. */
   readonly clusterId: number;
-}
-
-function putU32(out: Uint8Array, o: number, v: number): number {
-  out[o] = v >>> 24;
-  out[o + 1] = (v >>> 16) & 255;
-  out[o + 2] = (v >>> 8) & 255;
-  out[o + 3] = v & 255;
-  return o + 4;
 }
 
 function u32Attr(out: Uint8Array, o: number, flags: number, type: number, v: number): number {

@@ -2,7 +2,7 @@
 // them: ascending types, 4-octet ASNs, no NEXT_HOP / MP_*; see the codec's update.ts) without
 // decoding it: the fields best path and the reflection rules need, in one pass over the headers.
 
-import { AsPathSegmentType, AttrType, WellKnownCommunity } from '../../../bgp/index.js';
+import { AsPathSegmentType, AttrType, WellKnownCommunity, u32 } from '../../../bgp/index.js';
 
 /** Bits of `WireFields.flags`. */
 export const SetFlag = {
@@ -31,10 +31,6 @@ export interface WireFields {
   originatorId: number;
   clusterListLength: number;
   flags: number;
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 /** Calls `fn(type, valueStart, valueEnd)` for every attribute of `b[start, end)`. */

@@ -28,6 +28,7 @@ import type { Writable } from 'node:stream';
 import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { FRAME_HEADER_BYTES } from '../protocol/index.js';
 import type { ValidHello } from '../protocol/index.js';
+import { RevisionWait } from './revision-wait.js';
 
 export type StreamPhase = 'handshake' | 'syncing' | 'live' | 'closed';
 
@@ -98,7 +99,7 @@ export class ClientStream {
   private _accepted = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Set while an accepted client waits for the cache to reach the revision it resumes from. */
-  private resumeTimer: NodeJS.Timeout | undefined;
+  private readonly revisionWait = new RevisionWait();
   private queue: Queued[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -171,16 +172,11 @@ export class ClientStream {
 
   /** syncing: `onTimeout` runs unless `stopWaiting` is called within `ms`. */
   waitForRevision(ms: number, onTimeout: () => void): void {
-    this.resumeTimer = setTimeout(() => {
-      this.resumeTimer = undefined;
-      onTimeout();
-    }, ms);
-    this.resumeTimer.unref();
+    this.revisionWait.start(ms, onTimeout);
   }
 
   stopWaiting(): void {
-    clearTimeout(this.resumeTimer);
-    this.resumeTimer = undefined;
+    this.revisionWait.stop();
   }
 
   /** syncing → live (InSync queued): pings are counted from now. */

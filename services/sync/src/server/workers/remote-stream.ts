@@ -7,6 +7,7 @@ import type { status } from '@grpc/grpc-js';
 import type { ValidHello } from '../../protocol/index.js';
 import type { CloseReason, StreamPhase } from '../client-stream.js';
 import type { IndexedStream } from '../stream-index.js';
+import { RevisionWait } from '../revision-wait.js';
 
 /** What the server's decisions use of a stream, local or on a worker. */
 export interface ServedStream extends IndexedStream {
@@ -35,7 +36,7 @@ export class RemoteStream implements ServedStream {
   private _phase: StreamPhase = 'handshake';
   private _accepted = false;
   closeReason: CloseReason | undefined;
-  private resumeTimer: NodeJS.Timeout | undefined;
+  private readonly revisionWait = new RevisionWait();
 
   constructor(
     /** Unique in the server (the worker's id is `localId`). */
@@ -74,16 +75,11 @@ export class RemoteStream implements ServedStream {
   }
 
   waitForRevision(ms: number, onTimeout: () => void): void {
-    this.resumeTimer = setTimeout(() => {
-      this.resumeTimer = undefined;
-      onTimeout();
-    }, ms);
-    this.resumeTimer.unref();
+    this.revisionWait.start(ms, onTimeout);
   }
 
   stopWaiting(): void {
-    clearTimeout(this.resumeTimer);
-    this.resumeTimer = undefined;
+    this.revisionWait.stop();
   }
 
   end(reason: CloseReason): void {
