@@ -29,11 +29,11 @@ import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { now, processTree, treeCpuSeconds as cpuSeconds, treeRssBytes as rssBytes } from './proc.js';
 import { countsSince, serverFanoutMs, streamCounts } from './server-metrics.js';
+import { type FloorRig, measureFloor } from './floor.js';
 import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
 const workerEntry = entryPoint('loadtest/fanout/worker.ts');
-const floorEntry = entryPoint('loadtest/fanout/floor-server.ts');
 
 const USAGE = `Sync-server fan-out benchmark: N agent streams on S sync servers, change latency against the raw-socket floor.
 
@@ -396,73 +396,23 @@ async function main(): Promise<void> {
         },
       }).finish().byteLength,
     );
-    // One floor process writing to every socket, then (--floor-processes K > 1) K of them, each
-    // writing to 1/K of the sockets: the multi-core floor a server using every core is compared to.
-    // The multi-core floor's clock starts in this process, before it tells the K processes (their
-    // IPC delivery counts against them, as the KV put and watch count against the servers).
-    const measureFloor = async (processes: number): Promise<LatencyHistogram> => {
-      const floors = Array.from({ length: processes }, () =>
-        fork(floorEntry.script, [String(frameBytes)], {
-          execArgv: floorEntry.execArgv,
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        }),
-      );
-      children.push(...floors);
-      run.sampler.watch(processes === 1 ? 'floor server' : `floor servers (${processes})`, () =>
-        floors.map((f) => f.pid!),
-      );
-      const floorMsgs: Array<(m: FromFloor, i: number) => void> = [];
-      const accepted = floors.map(() => 0);
-      floors.forEach((f, i) =>
-        f.on('message', (m: FromFloor) => {
-          if (m.type === 'connections') accepted[i] = m.count;
-          floorMsgs.forEach((l) => l(m, i));
-        }),
-      );
-      const ports = await Promise.all(
-        floors.map(
-          (_, i) =>
-            new Promise<number>((r) => floorMsgs.push((m, j) => j === i && m.type === 'listening' && r(m.port))),
-        ),
-      );
-      // Accepted on the floor side (not just connected on ours) before the first write.
-      const connected = collect('floor-connected', workers.filter((_, w) => perWorker[w]!.length > 0).length);
-      workers.forEach(
-        (w, i) =>
-          perWorker[i]!.length > 0 &&
-          w.send({ type: 'floor-connect', ports, count: perWorker[i]!.length, frameBytes } satisfies ToWorker),
-      );
-      await connected;
-      await waitFor(
-        'the floor servers to accept every socket',
-        () => accepted.reduce((a, b) => a + b, 0) === agents,
-        300_000,
-        5,
-      );
-      const latencies = new LatencyHistogram(processes === 1 ? 'floorMs' : 'floorMultiMs');
-      const flooring = run.console.phase(`floor: the same bytes over plain sockets from ${processes} process(es)`, {
-        total: changes,
-        unit: 'changes',
-      });
-      for (let c = 1; c <= changes; c++) {
-        const all = collect('floor-received', synced.length).then((ms) => ms.filter((m) => m.change === c));
-        const t0 = processes === 1 ? undefined : now();
-        for (const f of floors) f.send({ type: 'send', change: c, t0 } satisfies ToFloor);
-        for (const m of await all) latencies.recordAll(m.latencies);
-        flooring.update(c);
-        await sleep(20);
-      }
-      flooring.end(null);
-      for (const f of floors) f.send({ type: 'stop' } satisfies ToFloor);
-      await sleep(200);
-      return latencies;
+    const rig: FloorRig = {
+      run,
+      children,
+      workers,
+      perWorker,
+      collect,
+      reporting: synced.length,
+      agents,
+      changes,
+      frameBytes,
     };
-    const floorLatencies = await measureFloor(1);
+    const floorLatencies = await measureFloor(rig, 1);
     const floorMs = floorLatencies.summary();
     say(
       `floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`,
     );
-    const floorMultiMs = floorProcesses > 1 ? (await measureFloor(floorProcesses)).summary() : null;
+    const floorMultiMs = floorProcesses > 1 ? (await measureFloor(rig, floorProcesses)).summary() : null;
     if (floorMultiMs)
       say(
         `multi-core floor (${floorProcesses} processes): p50 ${floorMultiMs.p50} p99 ${floorMultiMs.p99} max ${floorMultiMs.max} ms`,
