@@ -83,7 +83,7 @@ test('meshless datastore serves mutual TLS until SIGTERM, then exits 0; certs ma
   }
 });
 
-test('meshless datastore: a bad flag or config file is one line and exit 1', async () => {
+test('meshless datastore and sync: a bad flag or config file is one line and exit 1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshless-svc-'));
   try {
     const config = join(dir, 'datastore.yaml');
@@ -100,6 +100,17 @@ test('meshless datastore: a bad flag or config file is one line and exit 1', asy
       code: 1,
       stdout: '',
       stderr: 'meshless: datastore: invalid metricsPort from command line: must be an integer, got "ninety"\n',
+    });
+    // The sync server's worker count: a number of processes, 0 meaning one per core.
+    assert.deepEqual(await cli(['sync', '--workers', 'abc']), {
+      code: 1,
+      stdout: '',
+      stderr: 'meshless: sync: invalid workers from command line: must be an integer, got "abc"\n',
+    });
+    assert.deepEqual(await cli(['sync', '--workers', '-2']), {
+      code: 1,
+      stdout: '',
+      stderr: 'meshless: sync: invalid workers from command line: must be 0 or more, got -2\n',
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
