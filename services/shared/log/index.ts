@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { activeTraceIds } from '../tracing/index.js';
+import { logStream } from './destination.js';
 
 export type { Logger };
 
@@ -31,8 +32,9 @@ function fdOf(destination: LogDestination): number {
  * key twice in one line (pino appends bindings; it does not replace them). While a traced span is
  * active, the line carries its `trace_id` and `span_id` (OpenTelemetry's log correlation names),
  * so a log line leads to its trace. The level comes from MESHLESS_LOG_LEVEL (default info), the
- * destination from `options.destination`, else MESHLESS_LOG_DEST (default stdout). Writes are
- * synchronous, as pino's default stdout: a line is out before the process exits.
+ * destination from `options.destination`, else MESHLESS_LOG_DEST (default stdout). A line is
+ * written at once, so it is out before the process exits, but a pipe nobody reads never holds the
+ * event loop (destination.ts): SIGTERM still stops the service.
  */
 export function createLogger(
   component: string,
@@ -49,6 +51,6 @@ export function createLogger(
       formatters: { level: (label) => ({ level: label }) },
       mixin: () => activeTraceIds() ?? {},
     },
-    pino.destination({ dest: fdOf(destination), sync: true }),
+    logStream(fdOf(destination)),
   );
 }

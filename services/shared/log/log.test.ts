@@ -2,11 +2,14 @@
 // to stdout, or where MESHLESS_LOG_DEST or the caller says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type StdioOptions } from 'node:child_process';
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../testing/index.js';
+import { MAX_PENDING_BYTES } from './destination.js';
 
 test('log lines are JSON with an ISO time, a level name and the component', () => {
   const index = fileURLToPath(new URL('./index.ts', import.meta.url));
@@ -97,4 +100,49 @@ createLogger('bench', {}, { destination: 'stderr' }).info('the caller chose');`,
   const bad = run(logs, { MESHLESS_LOG_DEST: 'syslog' });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /MESHLESS_LOG_DEST: 'syslog' is not stdout, stderr or a file descriptor number/);
+});
+
+test('a stdout nobody reads never holds the event loop: SIGTERM still runs, lines beyond the bound are dropped', async () => {
+  const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+  // As a service: a SIGTERM handler (which replaces the default exit), logging on a timer. It
+  // reports on fd 3 how far it got, since its stdout is the pipe the test never reads.
+  const script = `const { createLogger } = await import(${JSON.stringify(index)});
+const { writeSync } = await import('node:fs');
+const log = createLogger('sync');
+process.on('SIGTERM', () => { writeSync(3, 'SIGTERM handled\\n'); process.exit(0); });
+let n = 0;
+setInterval(() => { for (let i = 0; i < 200; i++) log.info({ n: n++, pad: 'x'.repeat(200) }, 'filling'); writeSync(3, n + '\\n'); }, 5);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, MESHLESS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
+  });
+  // Never read: the pipe fills and stays full.
+  child.stdout!.pause();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let progress = '';
+  child.stdio[3]!.on('data', (d: Buffer) => (progress += d.toString()));
+  const lines = () =>
+    Number(
+      progress
+        .trim()
+        .split('\n')
+        .filter((l) => /^\d+$/.test(l))
+        .at(-1) ?? 0,
+    );
+  try {
+    // Well past what the pipe and the stream's bound hold (~220 bytes a line): writes had to wait.
+    const target = Math.ceil((MAX_PENDING_BYTES * 2) / 220);
+    await waitFor(
+      `${target} lines logged into an unread pipe`,
+      () => lines() >= target || child.exitCode !== null,
+      60_000,
+    );
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, delay(60_000).then(() => 'still running after SIGTERM')]);
+    assert.equal(code, 0, `progress: ${lines()} lines; ${progress.slice(-200)}`);
+    assert.match(progress, /SIGTERM handled/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  }
 });
