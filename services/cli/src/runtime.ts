@@ -4,17 +4,21 @@
 import type { Logger } from '../../shared/log/index.js';
 import type { Shutdown } from '../../shared/telemetry/index.js';
 
-/** A logger for `name` and a Shutdown whose SIGTERM/SIGINT handlers are installed. */
+/**
+ * A logger for `name` and a Shutdown whose SIGTERM/SIGINT handlers are installed: the process exits
+ * within `deadlineMs` of the first signal whatever its dependencies do, at once on a second.
+ */
 export async function serviceRuntime(
   name: string,
   bindings?: Record<string, unknown>,
+  deadlineMs?: number,
 ): Promise<{ log: Logger; shutdown: Shutdown }> {
   const [{ createLogger }, { Shutdown }] = await Promise.all([
     import('../../shared/log/index.js'),
     import('../../shared/telemetry/index.js'),
   ]);
   const log = createLogger(name, bindings);
-  const shutdown = new Shutdown(log);
+  const shutdown = new Shutdown(log, deadlineMs);
   shutdown.installSignalHandlers();
   // Traces when OTEL_EXPORTER_OTLP_* asks for them (the SDK is imported only then).
   const { startTracing, tracingEndpoint } = await import('../../shared/tracing/index.js');

@@ -24,6 +24,8 @@ export interface ServiceDefinition<S extends ConfigSpec> {
   /** Flags mapped onto config parameters, e.g. ['--listen <host:port>', 'listen']. */
   flags: ReadonlyArray<readonly [flags: string, param: keyof S & string]>;
   examples: string;
+  /** How long a SIGTERM may take before the process exits anyway (default Shutdown's 10 s). */
+  shutdownDeadlineMs?(config: ConfigOf<S>): number;
   /** Starts the service; resolves once it serves, with what stops it. */
   start(config: ConfigOf<S>, log: Logger): Promise<{ close(): Promise<void> }>;
 }
@@ -82,7 +84,7 @@ export function registerService<S extends ConfigSpec>(
       if (err instanceof ConfigError) throw new CliError(`${service.name}: ${err.message}`, { cause: err });
       throw err;
     }
-    const { log, shutdown } = await serviceRuntime(service.name);
+    const { log, shutdown } = await serviceRuntime(service.name, undefined, def.shutdownDeadlineMs?.(config));
     try {
       const handle = await def.start(config, log);
       shutdown.add(service.name, () => handle.close());

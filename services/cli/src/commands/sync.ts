@@ -29,6 +29,8 @@ export function register(program: Command, ctx: CliContext): void {
   meshless sync --listen 0.0.0.0:5473 --advertise 10.0.0.7:5473 --nats nats://10.0.0.5:4222
   MESHLESS_MAX_CONNECTIONS=30000 meshless sync --state-dir /var/lib/meshless/sync
   meshless sync --insecure --workers 0                 # a worker process per core serves the streams (default 1: one event loop)`,
+        // The drain may take all of --drain-timeout; closing the streams and NATS gets 10 s more.
+        shutdownDeadlineMs: (config: SyncConfig) => config.drainTimeout + 10_000,
         async start(config: SyncConfig, log) {
           const running = await runSync(config, { log });
           return { close: () => running.stop(true) };
