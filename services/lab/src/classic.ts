@@ -9,7 +9,7 @@ import { createLinuxDataplane, type LinuxDataplane, type ResourceChange } from '
 import { deletion, ipamBlock, nodeResource, workloadEndpoint } from '../../agent/testing.js';
 import { BLOCK_SIZE, POOL } from './scenario.js';
 import { SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
-import { runEvery } from './cleanup.js';
+import { runEvery } from '../../shared/testing/index.js';
 
 interface BlockState {
   cidr: string;

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import { renameSync, writeFileSync } from 'node:fs';
 import type { BirdHandle } from '../../testing/index.js';
-import { runEvery } from './cleanup.js';
+import { runEvery } from '../../shared/testing/index.js';
 import { MeshlessCluster, NATS_PORT } from './meshless.js';
 import { startSwitch } from './scenario.js';
 import { CONTROL_ADDRESS, createTopology, type Topology } from './topology.js';

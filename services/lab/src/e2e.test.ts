@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsSkipReason } from '../../testing/index.js';
-import { waitFor } from '../../shared/testing/index.js';
+import { runEvery, waitFor } from '../../shared/testing/index.js';
 import type { BirdHandle } from '../../testing/index.js';
 import { ClassicCluster, CLUSTER_AS } from './classic.js';
 import { switchProtocolName } from './bird-configs.js';
@@ -26,7 +26,6 @@ import {
   waitUntil,
 } from './scenario.js';
 import { figuresTable, recordFigures, writeFigures } from './report.js';
-import { runEvery } from './cleanup.js';
 import { createTopology, SWITCH_ADDRESS, type Topology } from './topology.js';
 
 const skip = netnsSkipReason();

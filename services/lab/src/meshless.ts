@@ -16,7 +16,7 @@ import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
 import { CniPods, POD_NAMESPACE } from './cni-pods.js';
 import { clusterResources, toYaml } from './resources.js';
 import { addressIn, startSwitch } from './scenario.js';
-import { runEvery } from './cleanup.js';
+import { runEvery } from '../../shared/testing/index.js';
 import { CONTROL_ADDRESS, createTopology, SWITCH_ADDRESS, type Pod, type Topology } from './topology.js';
 
 const execFileAsync = promisify(execFile);

@@ -9,3 +9,4 @@ export { launchChromium, chromiumMissing, CHROMIUM_BIN } from './chromium.js';
 export type { Browser, BrowserPage } from './chromium.js';
 export { startNatsCluster, waitForReplicas } from './nats-cluster.js';
 export type { NatsClusterHandle, NatsClusterMemberConfig } from './nats-cluster.js';
+export { runEvery } from './cleanup.js';

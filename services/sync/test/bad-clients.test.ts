@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { Client, credentials, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { SyncAgent } from '../index.js';
 import { FIELD_METADATA_KEY } from '../../shared/grpc-status/index.js';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import {
   SyncFeature,
   SyncRequest,
@@ -92,18 +92,19 @@ before(async () => {
   await waitConverged(ds, [good]);
 });
 
-after(async () => {
-  // The well-behaved agent saw every change made meanwhile, on the same server, without a new session.
-  await ds.put('Node', '', 'after-the-abuse', {});
-  await waitConverged(ds, [good]);
-  assert.equal(good.stats.sessions, 1, JSON.stringify({ closed: server.stats().closed, agent: good.stats }));
-  assert.equal(server.ready, true);
-  await good.stop();
-  for (const c of clients) c.close();
-  await server.close();
-  await ds.close();
-  await nats.stop();
-});
+// Every step, whatever failed before it: a server or nats-server left open keeps the file from
+// exiting, and the runner waits for it to its timeout.
+after(() =>
+  runEvery('bad-clients teardown', [
+    () => good?.stop(),
+    () => {
+      for (const c of clients) c.close();
+    },
+    () => server?.close(),
+    () => ds?.close(),
+    () => nats?.stop(),
+  ]),
+);
 
 test('a malformed hello: INVALID_ARGUMENT naming the field', async () => {
   await expectStatus(
@@ -247,5 +248,14 @@ test('garbage on the heartbeat subject is ignored and counted; the server stays 
   ds.nc.publish(Subjects.syncHeartbeat, JSON.stringify({ id: 'x', address: 'a:1', connections: -5, ready: true }));
   ds.nc.publish(Subjects.syncDrain, '\u0000\u0001');
   await waitFor('both counted', () => server.stats().invalidHeartbeats >= before + 2);
+  assert.equal(server.ready, true);
+});
+
+// Last (node:test runs a file's top-level tests in order): a check of its own, not in the after
+// hook, so that its failure is reported as such and the teardown still runs.
+test('the well-behaved agent saw every change made meanwhile, on the same server, without a new session', async () => {
+  await ds.put('Node', '', 'after-the-abuse', {});
+  await waitConverged(ds, [good]);
+  assert.equal(good.stats.sessions, 1, JSON.stringify({ closed: server.stats().closed, agent: good.stats }));
   assert.equal(server.ready, true);
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
 import {
   RandomWorkload,
@@ -31,13 +31,12 @@ before(async () => {
 });
 
 after(async () => {
-  await ds.close();
-  await nats.stop();
+  await runEvery('teardown', [() => ds.close(), () => nats.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
 for (const directWrites of [true, false]) {
-  test(`agents converge on their filtered views through random churn, agent restarts and a server restart (${directWrites ? 'direct' : 'grpc-js'} writes)`, async () => {
+  test(`agents converge on their filtered views through random churn, agent restarts and a server restart (${directWrites ? 'direct' : 'grpc-js'} writes)`, async (t) => {
     const seed = Number(process.env.MESHLESS_TEST_SEED ?? Date.now() % 1_000_000);
     const work = new RandomWorkload(ds, seed, NODES);
     await work.steps(60);
@@ -58,6 +57,8 @@ for (const directWrites of [true, false]) {
       });
     const agents = [...NODES.map((n) => make(n)), make('rr-1', 'bgp')];
     const watches = new Map<SyncAgent, AgentWatch>(agents.map((a) => [a, watchAgent(a)]));
+    // Whatever assertion fails: agents left reconnecting keep the file from ever exiting.
+    t.after(() => runEvery('convergence teardown', [...agents.map((a) => () => a.stop()), () => server.close()]));
     for (const a of agents) await a.start();
     const check = async (what: string) => {
       await waitConverged(ds, agents);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
-import { startNatsServer, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, type NatsServerHandle } from '../../shared/testing/index.js';
 import {
   RandomWorkload,
   openTestDatastore,
@@ -31,14 +31,18 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshless-sync-proc-'));
 });
 
-after(async () => {
-  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  await ds.close();
-  await nats.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() =>
+  runEvery('teardown', [
+    () => {
+      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    },
+    () => ds.close(),
+    () => nats.stop(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ]),
+);
 
-test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and stay in sync', async () => {
+test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and stay in sync', async (t) => {
   const work = new RandomWorkload(ds, 4242, NODES);
   await work.steps(80);
   let a = await spawnSyncServer(nats.url, join(dir, 'a'), 'a');
@@ -59,6 +63,13 @@ test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and 
     ),
   );
   const watches = agents.map((ag) => watchAgent(ag));
+  // Whatever assertion fails: agents left reconnecting keep the file from ever exiting.
+  t.after(() =>
+    runEvery(
+      'agents',
+      agents.map((ag) => () => ag.stop()),
+    ),
+  );
   await Promise.all(agents.map((ag) => ag.start()));
   await waitConverged(ds, agents, 30_000);
   const snapshots = () => agents.map((ag) => ag.stats.snapshots);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent, type AgentUpdate } from '../index.js';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { SyncServer } from '../index.js';
 import {
   openTestDatastore,
@@ -22,6 +22,8 @@ let nats: NatsServerHandle;
 let ds: TestDatastore;
 let dir: string;
 const servers: SyncServer[] = [];
+/** Every agent made: a failed assertion leaves it running, and the after hook stops it. */
+const agents: SyncAgent[] = [];
 
 async function server(
   overrides: Parameters<typeof testServerOptions>[1] = {},
@@ -34,7 +36,9 @@ async function server(
 }
 
 function agent(node: string, endpoints: string[], stateDir = join(dir, node)): SyncAgent {
-  return new SyncAgent({ node, endpoints, stateDir, backoffInitialMs: 20, backoffMaxMs: 200 });
+  const a = new SyncAgent({ node, endpoints, stateDir, backoffInitialMs: 20, backoffMaxMs: 200 });
+  agents.push(a);
+  return a;
 }
 
 before(async () => {
@@ -47,12 +51,15 @@ before(async () => {
   for (let i = 0; i < 5; i++) await ds.put('WorkloadEndpoint', 'default', `w${i}`, { node: i % 2 ? 'n2' : 'n1' });
 });
 
-after(async () => {
-  for (const s of servers) await s.close();
-  await ds.close();
-  await nats.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() =>
+  runEvery('teardown', [
+    ...agents.map((a) => () => a.stop()),
+    ...servers.map((s) => () => s.close()),
+    () => ds.close(),
+    () => nats.stop(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ]),
+);
 
 test('within retention: deltas only (deletions and endpoint moves included), on the same server and on another', async () => {
   const s1 = await server();

@@ -9,6 +9,7 @@ import { SyncAgent } from '../index.js';
 import { createLogger } from '../../shared/log/index.js';
 import {
   createTestPki,
+  runEvery,
   startNatsServer,
   waitFor,
   type NatsServerHandle,
@@ -84,10 +85,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.close();
-  await server.close();
-  await ds.close();
-  await nats.stop();
+  await runEvery('teardown', [
+    () => {
+      for (const c of clients) c.close();
+    },
+    () => server.close(),
+    () => ds.close(),
+    () => nats.stop(),
+  ]);
   pki.remove();
 });
 
@@ -122,7 +127,7 @@ test('a second stream of the same node replaces the first (ABORTED); other nodes
   b.cancel();
 });
 
-test('admin may follow any view; an agent with a node certificate syncs; a certificate of another CA gets nowhere', async () => {
+test('admin may follow any view; an agent with a node certificate syncs; a certificate of another CA gets nowhere', async (t) => {
   const admin = await open('admin', 'debug', { node: 'node-b' });
   await waitFor('admin in sync', () => admin.messages.some((m) => m.message?.$case === 'inSync'));
   admin.cancel();
@@ -132,6 +137,7 @@ test('admin may follow any view; an agent with a node certificate syncs; a certi
     credentials: await pki.issue('node', 'node-a'),
     backoffMaxMs: 200,
   });
+  t.after(() => agent.stop());
   await agent.start();
   await waitConverged(ds, [agent]);
   assert.ok(
@@ -146,20 +152,20 @@ test('admin may follow any view; an agent with a node certificate syncs; a certi
     credentials: await other.issue('node', 'node-a'),
     backoffMaxMs: 200,
   });
+  t.after(() => runEvery('stranger', [() => stranger.stop(), () => other.remove()]));
   await stranger.start();
   await waitFor('the stranger failing to connect', () => stranger.stats.failures >= 2);
   assert.equal(stranger.status === 'in-sync', false);
-  await stranger.stop();
-  other.remove();
 });
 
-test("an agent does not follow a server whose certificate is not a sync server's", async () => {
+test("an agent does not follow a server whose certificate is not a sync server's", async (t) => {
   // A rogue server with a valid certificate of our CA, but a node's: the agent refuses it.
   const rogueTls = { credentials: await pki.issue('node', 'node-b'), insecure: false };
   const rogueSecurity = await serverSecurity('rogue', rogueTls, log);
   const rogue = await SyncServer.start(
     testServerOptions(ds.nc, { security: rogueSecurity, tls: rogueTls, serverId: 'rogue' }),
   );
+  t.after(() => rogue.close());
   await waitFor('rogue ready', () => rogue.ready);
   const agent = new SyncAgent({
     node: 'node-a',
@@ -167,9 +173,8 @@ test("an agent does not follow a server whose certificate is not a sync server's
     credentials: await pki.issue('node', 'node-a'),
     backoffMaxMs: 200,
   });
+  t.after(() => agent.stop());
   await agent.start();
   await waitFor('the agent refusing the rogue server', () => agent.stats.failures >= 2);
   assert.equal(rogue.stats().connections, 0);
-  await agent.stop();
-  await rogue.close();
 });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import {
   openTestDatastore,
   spawnSyncServer,
@@ -36,16 +36,20 @@ before(async () => {
   ds = await openTestDatastore(nats.url);
 });
 
-after(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  if (server && server.child.exitCode === null) {
-    server.child.kill('SIGCONT');
-    server.child.kill('SIGKILL');
-  }
-  await ds.close();
-  await nats.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() =>
+  runEvery('teardown', [
+    ...agents.map((a) => () => a.stop()),
+    () => {
+      if (server && server.child.exitCode === null) {
+        server.child.kill('SIGCONT');
+        server.child.kill('SIGKILL');
+      }
+    },
+    () => ds.close(),
+    () => nats.stop(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ]),
+);
 
 const endpoint = (node: string, i: number) =>
   ds.put('WorkloadEndpoint', 'default', `${node}-pod-${i}`, {

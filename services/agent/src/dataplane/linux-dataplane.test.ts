@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createNetns, netnsSkipReason, type Netns } from '../../../testing/index.js';
-import { waitFor } from '../../../shared/testing/index.js';
+import { runEvery, waitFor } from '../../../shared/testing/index.js';
 import { attachDataplane } from './attach.js';
 import { blockAffinity, deletion, ipamBlock, workloadEndpoint } from './fixtures.js';
 import { createLinuxDataplane, type LinuxDataplane } from './linux-dataplane.js';
@@ -68,10 +68,7 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     foreignBefore = await foreign();
   });
 
-  after(async () => {
-    await dp?.close();
-    await ns?.destroy();
-  });
+  after(() => runEvery('teardown', [() => dp?.close(), () => ns?.destroy()]));
 
   test(`${N} endpoints program in one batch; foreign routes and the slot a foreign route holds are left alone`, async (t) => {
     dp = createLinuxDataplane({ node: NODE, netns: ns.name, reconcileIntervalMs: 60_000 });
@@ -206,11 +203,12 @@ describe('linux dataplane in a network namespace', { skip }, () => {
     assert.equal(r.programmed, before);
   });
 
-  test('attached to an agent: nothing is programmed (or removed) before the view is authoritative', async () => {
+  test('attached to an agent: nothing is programmed (or removed) before the view is authoritative', async (t) => {
     // Another protocol number: this instance must not see the routes above as its own.
     const other = createLinuxDataplane({ node: 'node-9', netns: ns.name, routeProtocol: 81, watchKernel: false });
     const agent = Object.assign(new EventEmitter(), { revision: 0, keys: () => [] as string[], get: () => undefined });
     const attached = attachDataplane(agent, other);
+    t.after(() => attached.close());
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(other.status().started, false);
     await ip('route', 'add', '10.73.0.1/32', 'dev', 'up0', 'proto', '81');
@@ -222,7 +220,6 @@ describe('linux dataplane in a network namespace', { skip }, () => {
       [['10.73.0.0/26', 'blackhole']],
     );
     assert.ok((await routes(4, '80')).length > N, 'protocol 80 routes untouched');
-    await attached.close();
   });
 });
 

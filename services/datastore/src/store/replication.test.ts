@@ -12,7 +12,7 @@ import { createDatastoreClient, type DatastoreClient } from '../../../shared/dat
 import { UnavailableError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { META_BUCKET, RESOURCES_BUCKET } from '../../../shared/nats/index.js';
-import { startNatsCluster, waitFor, type NatsClusterHandle } from '../../../shared/testing/index.js';
+import { runEvery, startNatsCluster, waitFor, type NatsClusterHandle } from '../../../shared/testing/index.js';
 import { runDatastore, type DatastoreHandle } from '../run.js';
 import { testConfig } from '../testing/index.js';
 
@@ -41,9 +41,7 @@ before(async () => {
 });
 
 after(async () => {
-  client?.close();
-  await datastore?.close();
-  await cluster?.stop();
+  await runEvery('teardown', [() => client?.close(), () => datastore?.close(), () => cluster?.stop()]);
 });
 
 async function streamLeader(): Promise<number> {
