@@ -53,13 +53,14 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-cluster-'));
   const env = await clusterEnv(dataDir, { XDG_CONFIG_HOME: (configHome = join(dataDir, 'user-config')) });
-  const address = env.MESHLESS_DATASTORE_LISTEN!;
+  let address = '';
   const agents = ['node-a1', 'node-a2', 'node-b1'];
   let client: ReturnType<typeof createDatastoreClient> | undefined;
   const started: Cluster[] = [];
   try {
     let cluster = await startCluster(env);
     started.push(cluster);
+    address = cluster.datastore;
     assert.match(
       cluster.output(),
       /pki: admin credentials for the CLI written to .*user-config\/meshless\/credentials/,
@@ -162,6 +163,7 @@ test('npm start brings the cluster up (NATS, datastore, sync, agents, reflectors
 
     cluster = await startCluster(env);
     started.push(cluster);
+    address = cluster.datastore;
     assert.equal(
       await meshless(address, 'get', 'ippools', '-o', 'yaml'),
       pools,

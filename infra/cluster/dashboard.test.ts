@@ -51,13 +51,13 @@ test('the dashboard of `npm start` shows nodes, agents, sessions, sync, IPAM in 
     // npm start gives the CLI the admin's credentials there: never in the real user's directory.
     XDG_CONFIG_HOME: join(dataDir, 'user-config'),
   });
-  const address = env.MESHLESS_DATASTORE_LISTEN!;
   // The cluster serves mutual TLS: this test writes as the admin npm start creates at its start.
   let client: ReturnType<typeof createDatastoreClient> | undefined;
   let cluster: Cluster | undefined;
   let browser: Browser | undefined;
   try {
     cluster = await startCluster(env);
+    const address = cluster.datastore;
     // The banner's endpoint lines follow `meshless ready`, maybe in a later chunk.
     const banner = /dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/;
     await waitFor("the ready banner's dashboard URL", () => banner.test(cluster!.output()), 10_000).catch(() =>

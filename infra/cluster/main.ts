@@ -12,7 +12,7 @@ import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
-import { Supervisor, type ChildSpec } from './supervisor.js';
+import { Supervisor, type ChildSpec, type StartStep } from './supervisor.js';
 import { ensurePki, installAdminCredentials } from './pki.js';
 import { natsLayout } from './nats.js';
 import { agentAddress, registerNodes } from './nodes.js';
@@ -47,13 +47,13 @@ export const clusterConfig = {
     type: 'string',
     default: '127.0.0.1:5470',
     check: checks.hostPort,
-    description: 'datastore gRPC API (the CLI default)',
+    description: 'datastore gRPC API (the CLI default); port 0: a free one, printed once ready',
   },
   syncListen: {
     type: 'string',
     default: '127.0.0.1:5473',
     check: checks.hostPort,
-    description: 'sync server gRPC address (agents connect here)',
+    description: 'sync server gRPC address (agents connect here); port 0: a free one',
   },
   agents: {
     type: 'list',
@@ -173,11 +173,12 @@ async function main(): Promise<void> {
   const node = process.execPath;
 
   let metricsPort = config.metricsBasePort;
-  // Every service's /metrics, by name (an agent's is its node): what the dashboard reads.
-  const scraped: string[] = [];
+  // Every service's /metrics, by name (an agent's is its node): what the dashboard reads. By name:
+  // a start made again on new ports replaces its entry.
+  const scraped = new Map<string, string>();
   const nextMetrics = async (name: string) => {
     const port = await portOrFree(metricsPort++);
-    scraped.push(`${name}=http://127.0.0.1:${port}/metrics`);
+    scraped.set(name, `${name}=http://127.0.0.1:${port}/metrics`);
     return port;
   };
 
@@ -219,20 +220,33 @@ async function main(): Promise<void> {
     say,
   );
   say(installAdminCredentials(pki.credentials('admin')));
-  const nats = await natsLayout(dataDir, config.natsCluster, config.natsPort, (p) => portOrFree(p), {
-    credentials: pki.credentials('nats'),
-    datastores: ['datastore'],
-    syncServers: ['sync-0'],
-  });
-  const natsUrl = nats.url;
-  const datastore = createDatastoreClient(config.datastoreListen, { credentials: pki.credentials('admin') });
+  const natsSecurity = { credentials: pki.credentials('nats'), datastores: ['datastore'], syncServers: ['sync-0'] };
+  const nats = await natsLayout(dataDir, config.natsCluster, config.natsPort, (p) => portOrFree(p), natsSecurity);
+  let natsUrl = nats.url;
+  // A listen address with port 0 is the cluster's to choose (tests); it is chosen again when the
+  // port is taken before the service binds it. A configured port is the operator's: never moved.
+  const anyPort = (listen: string) => listen.endsWith(':0');
+  const pick = async (listen: string) => `${listen.slice(0, listen.lastIndexOf(':'))}:${await freePort()}`;
+  let datastoreListen: string = config.datastoreListen;
+  let syncListen: string = config.syncListen;
+  let datastore: ReturnType<typeof createDatastoreClient> | undefined;
+  const client = () =>
+    (datastore ??= createDatastoreClient(datastoreListen, { credentials: pki.credentials('admin') }));
   let blocks = new Map<string, string>();
   const paths = switchPaths(dataDir);
 
   // A step returns the child to start and supervise, or undefined when it only had work to do.
-  const children: Array<() => Promise<ChildSpec | undefined>> = [
-    ...nats.children.map((spec) => async () => spec),
+  const children: StartStep[] = [
+    ...nats.children.map((spec, i) => async (attempt: number) => {
+      // One server: laid out again on free ports. The members of a cluster name each other's
+      // route ports, so a member is not moved alone.
+      if (attempt === 0 || nats.children.length > 1) return spec;
+      const again = await natsLayout(dataDir, config.natsCluster, 0, (p) => portOrFree(p), natsSecurity);
+      natsUrl = again.url;
+      return again.children[i]!;
+    }),
     async () => {
+      if (anyPort(config.datastoreListen)) datastoreListen = await pick(config.datastoreListen);
       const mp = await nextMetrics('datastore');
       return {
         name: 'datastore',
@@ -245,7 +259,7 @@ async function main(): Promise<void> {
           '--nats-credentials',
           pki.credentials('datastore'),
           '--listen',
-          config.datastoreListen,
+          datastoreListen,
           '--nats',
           natsUrl,
           '--metrics-port',
@@ -253,21 +267,22 @@ async function main(): Promise<void> {
         ],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
         endpoints: [
-          `datastore   ${config.datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`,
+          `datastore   ${datastoreListen}   (gRPC, mutual TLS; metrics and health on http://127.0.0.1:${mp}/metrics /livez /readyz)`,
         ],
       };
     },
     async () => {
       if (bgp) {
         say('applying the BGP resources (reflector Nodes, BGPPeer for the switch)');
-        await bootstrapBgp(datastore, layout);
+        await bootstrapBgp(client(), layout);
       }
       // With or without reflectors: the sync server serves an agent only once its Node exists.
       say('registering the agent nodes (Node, address, one block each)');
-      blocks = await registerNodes(datastore, layout.agentAddresses, say);
+      blocks = await registerNodes(client(), layout.agentAddresses, say);
       return undefined;
     },
     async () => {
+      if (anyPort(config.syncListen)) syncListen = await pick(config.syncListen);
       const mp = await nextMetrics('sync');
       return {
         name: 'sync',
@@ -280,7 +295,7 @@ async function main(): Promise<void> {
           '--nats-credentials',
           pki.credentials('sync'),
           '--listen',
-          config.syncListen,
+          syncListen,
           '--nats',
           natsUrl,
           '--state-dir',
@@ -289,7 +304,7 @@ async function main(): Promise<void> {
           String(mp),
         ],
         ready: () => httpOk(`http://127.0.0.1:${mp}/readyz`),
-        endpoints: [`sync        ${config.syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
+        endpoints: [`sync        ${syncListen}   (gRPC; metrics and health on http://127.0.0.1:${mp}/metrics)`],
       };
     },
     ...config.agents.map((name) => async (): Promise<ChildSpec> => {
@@ -305,7 +320,7 @@ async function main(): Promise<void> {
           '--node',
           name,
           '--sync',
-          config.syncListen,
+          syncListen,
           '--state-dir',
           join(dataDir, 'agents'),
           '--metrics-port',
@@ -316,17 +331,18 @@ async function main(): Promise<void> {
         echo: agentEcho(name),
       };
     }),
-    ...layout.reflectors.map(
-      (r) => async (): Promise<ChildSpec> =>
-        reflectorChild(r, {
-          meshless,
-          credentials: pki.credentials(`rr-${r.name}`),
-          syncListen: config.syncListen,
-          datastoreListen: config.datastoreListen,
-          dataDir,
-          metricsPort: await nextMetrics(`rr-${r.name}`),
-        }),
-    ),
+    ...layout.reflectors.map((r) => async (attempt: number): Promise<ChildSpec> => {
+      // Its admin port only: the BGP port is in the datastore's BGP resources already.
+      if (attempt > 0) r.adminPort = await freePort();
+      return reflectorChild(r, {
+        meshless,
+        credentials: pki.credentials(`rr-${r.name}`),
+        syncListen,
+        datastoreListen,
+        dataDir,
+        metricsPort: await nextMetrics(`rr-${r.name}`),
+      });
+    }),
     async () => (withSwitch ? switchChild(layout, paths) : undefined),
     async () => {
       const url = `http://127.0.0.1:${await portOrFree(config.dashboardPort)}/`;
@@ -342,10 +358,10 @@ async function main(): Promise<void> {
           '--listen',
           url.slice(7, -1),
           '--datastore',
-          config.datastoreListen,
+          datastoreListen,
           ...(rr ? ['--rr', rr] : []),
           '--metrics',
-          scraped.join(','),
+          [...scraped.values()].join(','),
         ],
         ready: () => httpOk(`${url}readyz`),
         endpoints: [`dashboard   ${url}   (live: nodes, agents, sync servers, BGP sessions, IPAM, changes)`],
@@ -360,7 +376,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     say(`meshless stopping (${signal})`);
     stopWatching();
-    datastore.close();
+    datastore?.close();
     await sup.stopAll();
     say('meshless stopped');
     process.exit(0);
@@ -369,15 +385,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   try {
-    for (const make of children) {
-      const spec = await make();
-      if (!spec) continue;
-      say(`starting ${spec.name}`);
-      await sup.start(spec);
-    }
+    for (const step of children) await sup.startStep(step);
   } catch (err) {
     console.error(`meshless: ${(err as Error).message}`);
-    datastore.close();
+    datastore?.close();
     await sup.stopAll();
     process.exit(1);
   }
@@ -389,7 +400,7 @@ async function main(): Promise<void> {
     say(
       `Look: birdc -s ${paths.socket} show route   and   npx meshless bgp peers --rr 127.0.0.1:${layout.reflectors[0]!.adminPort}`,
     );
-    stopWatching = watchSwitch({ socket: paths.socket, layout, blocks, client: datastore, say });
+    stopWatching = watchSwitch({ socket: paths.socket, layout, blocks, client: client(), say });
   }
 }
 

@@ -22,8 +22,8 @@ test('npm start with a 3-node NATS cluster: TLS routes, R3 buckets, the cluster 
     MESHLESS_AGENTS: 'node-a1',
     MESHLESS_REFLECTORS: '0',
   });
-  const address = env.MESHLESS_DATASTORE_LISTEN!;
   const cluster = await startCluster(env);
+  const address = cluster.datastore;
   const client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
   try {
     for (let i = 0; i < 3; i++) {

@@ -16,12 +16,11 @@ test('npm start without reflectors registers every agent node: agents in sync, N
   const dataDir = mkdtempSync(join(tmpdir(), 'meshless-norr-'));
   const agents = ['node-a1', 'node-a2'];
   const env = await clusterEnv(dataDir, { MESHLESS_AGENTS: agents.join(','), MESHLESS_REFLECTORS: '0' });
-  const address = env.MESHLESS_DATASTORE_LISTEN!;
   const cluster = await startCluster(env).catch((err: Error) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });
-  const client = createDatastoreClient(address, { credentials: join(dataDir, 'pki', 'admin') });
+  const client = createDatastoreClient(cluster.datastore, { credentials: join(dataDir, 'pki', 'admin') });
   try {
     for (const n of agents)
       await waitFor(`${n} in sync`, () => new RegExp(`agent ${n}: in sync with `).test(cluster.output()), 60_000);

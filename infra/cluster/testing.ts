@@ -11,19 +11,24 @@ export interface Cluster {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  /** The datastore's address, as the cluster printed it once ready. */
+  datastore: string;
 }
 
 /**
- * The environment of a test cluster in `dataDir`: every port a free one (NATS 0), logs at info;
- * `extra` adds or overrides (MESHLESS_AGENTS, MESHLESS_REFLECTORS, ...). The datastore's address
- * is MESHLESS_DATASTORE_LISTEN.
+ * The environment of a test cluster in `dataDir`: every port a free one, logs at info; `extra`
+ * adds or overrides (MESHLESS_AGENTS, MESHLESS_REFLECTORS, ...). NATS, the datastore and the sync
+ * server get port 0: the cluster picks their ports and picks again when one is taken before its
+ * service binds it (a port picked here would be bound only seconds later, by then maybe another
+ * test's). The datastore's address is the started Cluster's `datastore`. The other ports are the
+ * cluster's first choice; it takes another when one is taken.
  */
 export async function clusterEnv(dataDir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
   return {
     MESHLESS_DATA_DIR: dataDir,
     MESHLESS_NATS_PORT: '0',
-    MESHLESS_DATASTORE_LISTEN: `127.0.0.1:${await freePort()}`,
-    MESHLESS_SYNC_LISTEN: `127.0.0.1:${await freePort()}`,
+    MESHLESS_DATASTORE_LISTEN: '127.0.0.1:0',
+    MESHLESS_SYNC_LISTEN: '127.0.0.1:0',
     MESHLESS_METRICS_BASE_PORT: String(await freePort()),
     MESHLESS_DASHBOARD_PORT: String(await freePort()),
     MESHLESS_BGP_PORT: String(await freePort()),
@@ -34,7 +39,8 @@ export async function clusterEnv(dataDir: string, extra: Record<string, string> 
   };
 }
 
-export async function startCluster(env: Record<string, string>): Promise<Cluster> {
+/** Starts the cluster; `onOutput` sees the output so far each time it grows (tests that race it). */
+export async function startCluster(env: Record<string, string>, onOutput?: (out: string) => void): Promise<Cluster> {
   const { build } = (await import(join(root, 'infra/build.mjs'))) as { build(o?: { quiet?: boolean }): Promise<void> };
   await build({ quiet: true }); // a no-op when dist/ is up to date
   // What `npm start` runs: the compiled cluster (infra/test.sh builds dist/ before the tests).
@@ -46,7 +52,10 @@ export async function startCluster(env: Record<string, string>): Promise<Cluster
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  child.stdout!.on('data', (d) => {
+    out += d;
+    onOutput?.(out);
+  });
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + 120_000;
@@ -55,5 +64,7 @@ export async function startCluster(env: Record<string, string>): Promise<Cluster
     if (Date.now() > deadline) throw new Error(`cluster not ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, output: () => out, exited };
+  const datastore = /^\s+datastore\s+(\S+)/m.exec(out)?.[1];
+  if (!datastore) throw new Error(`cluster printed no datastore address:\n${out}`);
+  return { child, output: () => out, exited, datastore };
 }
