@@ -59,7 +59,7 @@ function deleteNamespacesOf(pid: number): number {
   const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith('cu') && n.includes(`${pid}n`));
+    .filter((n) => n.startsWith('cu') && n.includes(`-${pid}-`));
   for (const n of names) execFileSync('ip', ['netns', 'delete', n]);
   return names.length;
 }

@@ -2,6 +2,12 @@
 // our speaker each bind their own 198.18.0.0/15 (RFC 2544 benchmarking) or 2001:2::/48 (RFC 5180)
 // address, so next hops are never in 127/8 (FRR and GoBGP drop such routes) and every daemon can
 // use port 179. Deleted by destroy(), and at process exit if a test forgot or crashed.
+//
+// A test process that is killed runs no exit handler: its namespaces stay. Their names carry the
+// creating process's PID (`<prefix>-<pid>-<n>`), and the first createNetns of a later process
+// deletes every such namespace whose process is gone (reapStaleNetns). A namespace of a live
+// process, another test's running beside us, is never touched; nor is a name of another shape.
+// A PID reused since only delays the reap, never deletes a live test's namespace.
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Server, Socket } from 'node:net';
@@ -35,6 +41,46 @@ export interface NetnsTransport extends BgpTransport {
 const live = new Set<string>();
 let counter = 0;
 let exitHookInstalled = false;
+let reaped = false;
+
+/** `<prefix>-<pid>-<n>`: the shape of the names createNetns gives (a prefix is letters and digits). */
+const NAME = /^[A-Za-z0-9]+-(\d+)-\d+$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the namespaces that createNetns made in processes that have since died without their
+ * exit handler (killed, or the runner timed out); returns their names. createNetns runs it once per
+ * process. Deleting one that another process reaps at the same moment is not an error.
+ */
+export async function reapStaleNetns(): Promise<string[]> {
+  const { stdout } = await execFileAsync('ip', ['netns', 'list']);
+  const stale = stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => {
+      const pid = NAME.exec(name)?.[1];
+      return pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid));
+    });
+  const deleted: string[] = [];
+  for (const name of stale) {
+    try {
+      await execFileAsync('ip', ['netns', 'delete', name]);
+      deleted.push(name);
+    } catch {
+      // deleted meanwhile by another process reaping too
+    }
+  }
+  return deleted;
+}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -98,7 +144,12 @@ function v6Address(n: number): string {
 export async function createNetns(prefix = 'ml'): Promise<Netns> {
   const reason = netnsSkipReason();
   if (reason) throw new Error(reason);
-  const name = `${prefix}${process.pid}n${++counter}`;
+  if (!/^[A-Za-z0-9]+$/.test(prefix)) throw new Error(`createNetns: prefix '${prefix}' must be letters and digits`);
+  if (!reaped) {
+    reaped = true;
+    await reapStaleNetns();
+  }
+  const name = `${prefix}-${process.pid}-${++counter}`;
   installExitHook();
   await execFileAsync('ip', ['netns', 'add', name]);
   live.add(name);
