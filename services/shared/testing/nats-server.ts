@@ -21,6 +21,8 @@ export interface NatsServerHandle {
   start(): Promise<void>;
   /** Whether the process is running now. */
   readonly running: boolean;
+  /** What the server logged since it last started (the last 256 KB): wait on it, not on a clock. */
+  readonly log: string;
   stop(): Promise<void>;
 }
 
@@ -61,9 +63,11 @@ export async function startNatsServer(
   let port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
   let stderr = '';
+  let log = '';
 
   const launch = async (): Promise<void> => {
     stderr = '';
+    log = '';
     let args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...(options.extraArgs ?? [])];
     const c = options.cluster;
     if (c) {
@@ -77,7 +81,10 @@ export async function startNatsServer(
       args = ['-c', file];
     }
     child = spawn(NATS_SERVER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+      log = (log + d.toString()).slice(-256 * 1024);
+    });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     const spawnError = new Promise<never>((_, reject) =>
       child!.once('error', (e) =>
@@ -120,6 +127,9 @@ export async function startNatsServer(
       return port;
     },
     storeDir,
+    get log() {
+      return log;
+    },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },

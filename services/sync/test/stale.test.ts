@@ -86,7 +86,12 @@ test('a sync server frozen past compaction re-reads the datastore and corrects i
   const bulk = 'x'.repeat(512 * 1024);
   // BGPPeers: outside the agents' view, so only the sync server's own watch carries the bulk.
   for (let i = 0; i < 40; i++) await ds.put('BGPPeer', '', `bulk-${i}`, { peerIP: '192.0.2.1', asNumber: 64512, bulk });
-  await new Promise((r) => setTimeout(r, 3000));
+  // Not a fixed pause: under load the write deadline's 2 s can pass later than 3 s of wall time.
+  await waitFor(
+    'NATS dropping the frozen sync server as a slow consumer',
+    () => /meshless-sync-frozen.*Slow Consumer Detected|Slow Consumer Detected.*meshless-sync-frozen/.test(nats.log),
+    60_000,
+  );
   for (const node of NODES) for (let i = 0; i < 3; i++) await ds.del('WorkloadEndpoint', 'default', `${node}-pod-${i}`);
   await ds.del('Profile', '', 'doomed');
   await ds.put('Profile', '', 'kept', { labelsToApply: { a: 'changed' } });

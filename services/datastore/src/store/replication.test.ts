@@ -12,7 +12,13 @@ import { createDatastoreClient, type DatastoreClient } from '../../../shared/dat
 import { UnavailableError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { META_BUCKET, RESOURCES_BUCKET } from '../../../shared/nats/index.js';
-import { runEvery, startNatsCluster, waitFor, type NatsClusterHandle } from '../../../shared/testing/index.js';
+import {
+  runEvery,
+  startNatsCluster,
+  waitFor,
+  waitForReplicas,
+  type NatsClusterHandle,
+} from '../../../shared/testing/index.js';
 import { runDatastore, type DatastoreHandle } from '../run.js';
 import { testConfig } from '../testing/index.js';
 
@@ -61,6 +67,17 @@ async function streamLeader(): Promise<number> {
       200,
     );
     return Number(leader.slice(1));
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Waits until every member holds a current copy of both buckets' streams. */
+async function everyReplicaCurrent(): Promise<void> {
+  const nc = await connect({ servers: cluster.urls.split(','), maxReconnectAttempts: -1 });
+  try {
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    for (const bucket of [RESOURCES_BUCKET, META_BUCKET]) await waitForReplicas(jsm, `KV_${bucket}`, 3, 60_000);
   } finally {
     await nc.close();
   }
@@ -243,8 +260,9 @@ test('killing the stream leader, a follower, then stopping the leader: nothing l
     await waitFor('writes after the kill', () => acked.size > before + 50, 60_000);
     rounds.push({ killed: `n${victim} (${pick.what})`, gapMs: worstGapMs, electionMs });
     await cluster.members[victim]!.start();
-    // Let the restarted member catch up before the next round, so each round takes one member.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The restarted member caught up before the next round, so each round takes one member: a
+    // fixed pause (3 s) was not always enough under load, and the next kill then took a second.
+    await everyReplicaCurrent();
   }
   stop = true;
   await writer;
