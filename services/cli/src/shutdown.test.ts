@@ -13,7 +13,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { REPO_ROOT } from './testing.js';
 
 const MESHLESS = join(REPO_ROOT, 'bin', 'meshless.mjs');
@@ -26,6 +26,8 @@ interface Service {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The log lines read so far (JSON). */
   readonly lines: Array<Record<string, unknown>>;
+  /** The end of what it wrote on stderr (why it failed to start). */
+  stderr(): string;
   /** Stops reading stdout and fills the pipe: every further write finds it full. */
   stall(): void;
   close(): void;
@@ -87,6 +89,7 @@ function startService(name: string, args: string[], env: Record<string, string> 
     child,
     exited,
     lines,
+    stderr: () => stderr,
     stall() {
       reading = false;
       const junk = Buffer.alloc(4096, 0x20);
@@ -102,10 +105,10 @@ function startService(name: string, args: string[], env: Record<string, string> 
       if (closed) return;
       closed = true;
       clearInterval(poll);
+      // SIGKILL ends a stopped process too.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       closeSync(readFd);
       closeSync(fillFd);
-      void stderr;
     },
   };
 }
@@ -117,7 +120,7 @@ async function logged(s: Service, msg: string): Promise<Record<string, unknown>>
     () => (found = s.lines.find((l) => l.msg === msg)) !== undefined || s.child.exitCode !== null,
     60_000,
   );
-  assert.ok(found, `${s.name} exited before logging '${msg}'`);
+  assert.ok(found, `${s.name} exited before logging '${msg}': ${s.stderr()}`);
   return found;
 }
 
@@ -137,16 +140,7 @@ const services: Service[] = [];
 
 before(async () => {
   nats = await startNatsServer();
-  datastore = startService('datastore', [
-    'datastore',
-    '--insecure',
-    '--listen',
-    '127.0.0.1:0',
-    '--nats',
-    nats.url,
-    '--metrics-port',
-    '0',
-  ]);
+  datastore = startService('datastore', datastoreArgs());
   services.push(datastore);
   datastoreAddress = String((await logged(datastore, 'datastore serving')).address);
   sync = startService('sync', syncArgs(1, 'dep'));
@@ -154,34 +148,38 @@ before(async () => {
   syncAddress = String((await logged(sync, 'sync server listening')).address);
 });
 
-after(async () => {
+after(() =>
   // Whatever failed: continue the stopped dependencies, then stop everything.
-  for (const s of services) s.child.kill('SIGCONT');
-  nats.signal('SIGCONT');
-  for (const s of services) s.close();
-  await Promise.all(services.map((s) => s.exited));
-  await nats.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  runEvery('teardown', [
+    () => nats.signal('SIGCONT'),
+    ...services.map((s) => () => s.close()),
+    () => Promise.all(services.map((s) => s.exited)),
+    () => nats.stop(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ]),
+);
 
-function syncArgs(workers: number, id: string): string[] {
-  return [
-    'sync',
-    '--insecure',
-    '--listen',
-    '127.0.0.1:0',
-    '--nats',
-    nats.url,
-    '--metrics-port',
-    '0',
-    '--workers',
-    String(workers),
-    '--server-id',
-    id,
-    '--state-dir',
-    join(dir, `sync-${id}`),
-  ];
-}
+/** `meshless <service>` on NATS, plain text, every address and port its own to pick (port 0). */
+const onNats = (service: 'datastore' | 'sync') => [
+  service,
+  '--insecure',
+  '--listen',
+  '127.0.0.1:0',
+  '--nats',
+  nats.url,
+  '--metrics-port',
+  '0',
+];
+const datastoreArgs = () => onNats('datastore');
+const syncArgs = (workers: number, id: string) => [
+  ...onNats('sync'),
+  '--workers',
+  String(workers),
+  '--server-id',
+  id,
+  '--state-dir',
+  join(dir, `sync-${id}`),
+];
 
 interface Case {
   name: string;
@@ -195,7 +193,7 @@ interface Case {
 const CASES: Case[] = [
   {
     name: 'datastore',
-    args: () => ['datastore', '--insecure', '--listen', '127.0.0.1:0', '--nats', nats.url, '--metrics-port', '0'],
+    args: datastoreArgs,
     ready: 'datastore serving',
     dependencies: () => [],
   },
