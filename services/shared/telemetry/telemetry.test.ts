@@ -46,3 +46,21 @@ test('/metrics has process, runtime and build metrics, and promtool accepts it',
     await telemetry.close();
   }
 });
+
+test('/readyz fails as "starting" until the service registers a condition, then follows it', async () => {
+  const telemetry = await startTelemetry({ service: 'test', port: 0 });
+  const readyz = async () => {
+    const res = await fetch(`http://127.0.0.1:${telemetry.port}/readyz`);
+    return `${res.status} ${(await res.text()).trim()}`;
+  };
+  try {
+    assert.equal(await readyz(), '503 service: starting (no readiness condition registered yet)');
+    let up = false;
+    telemetry.addReadiness('server', () => ({ ready: up, reason: 'not listening' }));
+    assert.equal(await readyz(), '503 server: not listening');
+    up = true;
+    assert.equal(await readyz(), '200 ok');
+  } finally {
+    await telemetry.close();
+  }
+});

@@ -14,6 +14,8 @@ import { registerRuntimeMetrics } from './runtime.js';
 
 export type ReadinessCheck = () => { ready: boolean; reason?: string };
 
+const STARTING: ReadinessCheck = () => ({ ready: false, reason: 'starting (no readiness condition registered yet)' });
+
 export interface Telemetry {
   readonly meter: Meter;
   /** The port actually bound (useful when 0 was asked for). */
@@ -80,7 +82,11 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         return;
       }
       if (path === '/readyz') {
-        const failing = [...checks].map(([n, c]) => [n, c()] as const).filter(([, r]) => !r.ready);
+        // The endpoint is up before the service has said what ready means (its servers start after
+        // telemetry, so their own failures are logged with a metrics port): no condition yet is
+        // "starting", never ok, or a probe would send traffic to a server not yet listening.
+        const registered = checks.size > 0 ? [...checks] : ([['service', STARTING]] as const);
+        const failing = registered.map(([n, c]) => [n, c()] as const).filter(([, r]) => !r.ready);
         const body =
           failing.length === 0 ? 'ok\n' : failing.map(([n, r]) => `${n}: ${r.reason ?? 'not ready'}`).join('\n') + '\n';
         res.writeHead(failing.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
