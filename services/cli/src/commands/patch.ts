@@ -3,7 +3,6 @@
 // The patched document is validated like apply does, then written with compare-and-set on the
 // revision it was read at; a concurrent change makes it read, patch and try again.
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { ConflictError } from '../../../shared/errors/index.js';
 import { isNamespaced, validateResource, type Resource } from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
@@ -47,6 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(`--type ${opts.type} is not supported: use merge (a JSON merge patch)`);
       const kind = kindArgument(kindArg);
       let patch: unknown;
+      const { parse } = await import('yaml');
       try {
         patch = parse(opts.patch);
       } catch (err) {
