@@ -164,7 +164,22 @@ test('`meshless --help` and `meshless get` load no YAML parser: it comes with a 
     assert.ok(!s.startsWith('services/cli/src/load.ts'), `every command loads the manifest loader (${s})`);
   }
   // ... and the parser, imported by the command that needs it, works from the bundle: `patch -p`
-  // parses its argument (YAML is a superset of JSON) before it reaches for the datastore.
+  // parses its argument (YAML is a superset of JSON) before it reaches for the datastore, so a
+  // patch that parses fails on the datastore, one that does not on the parser's own message.
+  const parsed = await run(process.execPath, [
+    MESHLESS_BIN,
+    '--datastore',
+    '127.0.0.1:1',
+    '--timeout',
+    '300ms',
+    'patch',
+    'ippool',
+    'p',
+    '-p',
+    'spec: {natOutgoing: true}',
+  ]).catch((err: { code: number; stderr: string }) => err);
+  assert.ok('code' in parsed && parsed.code === 1);
+  assert.match(parsed.stderr, /^meshless: .*127\.0\.0\.1:1/);
   const bad = await run(process.execPath, [
     MESHLESS_BIN,
     '--datastore',
@@ -177,6 +192,7 @@ test('`meshless --help` and `meshless get` load no YAML parser: it comes with a 
   ]).catch((err: { code: number; stderr: string }) => err);
   assert.ok('code' in bad && bad.code === 1, 'a patch that does not parse exits 1');
   assert.match(bad.stderr, /^meshless: -p: not JSON or YAML: /);
+  assert.doesNotMatch(bad.stderr, /is not a function/);
 });
 
 test('no source starts a pino transport (pino is bundled, and a transport loads files by path)', () => {

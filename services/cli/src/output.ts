@@ -7,6 +7,7 @@
 // strings that YAML 1.1 would read as booleans, numbers or timestamps are quoted;
 // JSON keeps the document's own order and is indented by two spaces.
 import { API_VERSION, type Kind, type Resource } from '../../shared/resources/index.js';
+import { loadYaml } from './yaml.js';
 
 export type OutputFormat = 'ps' | 'wide' | 'yaml' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['ps', 'wide', 'yaml', 'json'];
@@ -27,7 +28,7 @@ export function listObject(kind: Kind, items: Resource[], revision: number): Res
  * prints YAML, not by every `meshless` start: `--help` and a table listing never need it.
  */
 export async function yamlPrinter(): Promise<(value: Resource | ResourceList) => string> {
-  const { stringify } = await import('yaml');
+  const { stringify } = await loadYaml();
   // YAML 1.1 scalar rules quote every string a YAML 1.1 reader (go-yaml v2, PyYAML) would turn into
   // something else ("yes", "on", timestamps); sequences sit at their key's indent, as go-yaml does.
   return (value) =>

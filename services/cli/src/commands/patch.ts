@@ -7,6 +7,7 @@ import { ConflictError } from '../../../shared/errors/index.js';
 import { isNamespaced, validateResource, type Resource } from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
+import { loadYaml } from '../yaml.js';
 import { kindArgument } from './kind-arg.js';
 
 /** How often a patch re-reads and retries when the resource changed under it. */
@@ -46,7 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(`--type ${opts.type} is not supported: use merge (a JSON merge patch)`);
       const kind = kindArgument(kindArg);
       let patch: unknown;
-      const { parse } = await import('yaml');
+      const { parse } = await loadYaml();
       try {
         patch = parse(opts.patch);
       } catch (err) {
