@@ -150,7 +150,7 @@ test('a read-only command loads no telemetry SDK and no logger', async () => {
   assert.ok(!externals.has('lmdb'), 'lmdb is loaded by every command');
 });
 
-test('`meshless --help` and `meshless get` load no YAML parser: it comes with a command that reads or prints YAML', async () => {
+test('`meshless --help` and `meshless get` load no YAML parser and no schemas: they come with the commands that use them', async () => {
   await (await buildModule()).build({ quiet: true });
   // --help registers every command: the entry, the command list and their static imports.
   const loaded = new Set([
@@ -162,6 +162,9 @@ test('`meshless --help` and `meshless get` load no YAML parser: it comes with a 
   for (const s of sources) {
     assert.ok(!s.includes('node_modules/yaml/'), `every command loads the YAML parser (${s})`);
     assert.ok(!s.startsWith('services/cli/src/load.ts'), `every command loads the manifest loader (${s})`);
+    // The kinds' schemas are built when loaded: they come with the commands that validate.
+    assert.ok(!s.startsWith('services/shared/resources/validate.ts'), `every command loads the schemas (${s})`);
+    assert.ok(!s.startsWith('services/shared/resources/kinds-'), `every command loads the schemas (${s})`);
   }
   // ... and the parser, imported by the command that needs it, works from the bundle: `patch -p`
   // parses its argument (YAML is a superset of JSON) before it reaches for the datastore, so a
