@@ -198,6 +198,21 @@ test('`meshless --help` and `meshless get` load no YAML parser and no schemas: t
   assert.doesNotMatch(bad.stderr, /is not a function/);
 });
 
+test('the datastore client (`meshless get`, `apply`) and the CNI plugin load no OpenTelemetry API while tracing is off', async () => {
+  await (await buildModule()).build({ quiet: true });
+  const graphs = {
+    'the datastore client': chunksHolding('services/shared/datastore-client/client.ts').flatMap((c) => [
+      ...staticGraph(c),
+    ]),
+    'the CNI plugin': [...staticGraph(join(PROJECT_ROOT, 'dist/services/cni/src/main.js'))],
+  };
+  for (const [what, files] of Object.entries(graphs)) {
+    const sources = sourcesOf(files);
+    assert.ok(sources.has('services/shared/tracing/active.ts'), `${what} sends the traceparent`);
+    for (const s of sources) assert.ok(!s.includes('node_modules/@opentelemetry/'), `${what} loads ${s}`);
+  }
+});
+
 test('no source starts a pino transport (pino is bundled, and a transport loads files by path)', () => {
   const offenders = ['services', 'infra', 'loadtest'].flatMap((root) =>
     readdirSync(join(PROJECT_ROOT, root), { recursive: true, encoding: 'utf8' })
