@@ -13,11 +13,12 @@ async function load() {
   }
   const { existsSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
-  if (existsSync(`${fileURLToPath(root)}infra/build.mjs`)) {
-    const { build, staleReason } = await import(new URL('infra/build.mjs', root).href);
+  if (existsSync(`${fileURLToPath(root)}infra/fresh.mjs`)) {
+    const { staleReason } = await import(new URL('infra/fresh.mjs', root).href);
     const why = staleReason();
     if (why) {
       process.stderr.write(`meshless-cni: ${why}; building it\n`);
+      const { build } = await import(new URL('infra/build.mjs', root).href);
       await build({ quiet: true });
     }
   }

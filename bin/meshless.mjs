@@ -39,8 +39,9 @@ async function compiled() {
   const { fileURLToPath } = await import('node:url');
   const rootPath = fileURLToPath(root);
   // The container image ships dist/ without infra/ or the sources: nothing to check or build.
-  if (existsSync(`${rootPath}infra/build.mjs`)) {
-    const { build, staleReason } = await import(new URL('infra/build.mjs', root).href);
+  if (existsSync(`${rootPath}infra/fresh.mjs`)) {
+    // The check alone: the build and esbuild are imported only when there is something to build.
+    const { staleReason } = await import(new URL('infra/fresh.mjs', root).href);
     const why = staleReason();
     if (why) {
       try {
@@ -52,6 +53,7 @@ async function compiled() {
         process.exit(1);
       }
       process.stderr.write(`meshless: ${why}; building it\n`);
+      const { build } = await import(new URL('infra/build.mjs', root).href);
       await build({ quiet: false });
     }
   }

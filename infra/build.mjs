@@ -14,12 +14,12 @@
 // packages are bundled too, except those in EXTERNAL: resolving and loading grpc-js's or
 // OpenTelemetry's hundreds of CommonJS files one by one cost more than parsing them as one chunk
 // (`meshless --help` 0.55 -> 0.3 CPU-s before the CLI's lazy imports). EXTERNAL packages carry
-// native code (lmdb), load files by path at run time (pino's transports), or are build tools. Linked source maps make
+// native code (lmdb) or are build tools. Linked source maps make
 // stack traces point at the .ts lines (bin/source-maps.mjs maps a frame when a stack is formatted).
 // What a chunk imports statically is what a process compiles at start: imports through a barrel
 // (index.ts) point at the defining file (infra/barrels.mjs), so a service's chunks hold its graph only.
 //
-// Freshness: dist/build.json records when the build started; dist/ is stale when any input
+// Freshness (infra/fresh.mjs): dist/build.json records when the build started; dist/ is stale when any input
 // (a .ts file under the source roots, package.json or package-lock.json) changed after that. A
 // checkout or an edit moves a file's mtime forward, so this catches both, and the walk over ~300
 // files costs a few milliseconds. The alternative, hashing every source, costs more than the
@@ -38,10 +38,12 @@ import {
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { barrelsPlugin } from './barrels.mjs';
+import { newestInput, staleReason } from './fresh.mjs';
+
+export { newestInput, staleReason };
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'dist');
-const STAMP = join(DIST, 'build.json');
 const LOCK = join(ROOT, '.dist.lock');
 
 /** What gets compiled: the CLI (every service is a subcommand), the local cluster, the benchmarks. */
@@ -140,57 +142,12 @@ const lmdbAsCommonJs = {
 // @grpc/proto-loader (with all of protobufjs, ~320 KB) is what grpc-js requires only to serve
 // channelz or ORCA, which Meshless never does: left external, it is never read, where bundled it
 // was parsed by every process that speaks gRPC.
-const EXTERNAL = ['lmdb', 'pino', 'esbuild', 'tsx', 'fsevents', '@grpc/proto-loader'];
-const SOURCE_ROOTS = ['services', 'proto/gen', 'infra', 'loadtest'];
-const EXTRA_INPUTS = ['package.json', 'package-lock.json', 'infra/build.mjs', 'infra/barrels.mjs'];
-
-/**
- * The newest mtime (ms) of any build input; test files are not inputs. Every `meshless` start
- * runs this walk, so it stays lean: names only (no Dirent per entry), paths by concatenation (no
- * path.join), a stat only for .ts sources, and a name without a dot taken for a directory (none
- * of the source directories has a dot in its name; a file without one, like a Makefile, fails
- * the readdir and is skipped). ~11 ms of CPU for ~360 sources, where withFileTypes, path.join
- * and a stat per entry cost ~25.
- */
-export function newestInput(root = ROOT) {
-  let newest = 0;
-  const visit = (dir) => {
-    let names;
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (name === 'node_modules' || name.startsWith('.')) continue;
-      if (name.endsWith('.ts')) {
-        if (!name.endsWith('.test.ts')) newest = Math.max(newest, statSync(`${dir}/${name}`).mtimeMs);
-      } else if (!name.includes('.')) visit(`${dir}/${name}`);
-    }
-  };
-  for (const r of SOURCE_ROOTS) visit(join(root, r));
-  for (const f of EXTRA_INPUTS) {
-    try {
-      newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
-    } catch {}
-  }
-  return newest;
-}
-
-/** Why dist/ cannot be used as it is, or undefined when it is up to date. */
-export function staleReason(root = ROOT) {
-  let stamp;
-  try {
-    stamp = JSON.parse(readFileSync(join(root, 'dist', 'build.json'), 'utf8'));
-  } catch {
-    return 'dist/ has not been built';
-  }
-  // No sources next to dist/ (the container image ships dist/ alone): nothing to compare with.
-  if (!existsSync(join(root, 'services'))) return undefined;
-  if (newestInput(root) > stamp.startedMs) return 'sources changed since dist/ was built';
-  return undefined;
-}
-
+// pino is bundled: Meshless logs through pino.destination (sonic-boom, synchronous writes) and
+// never starts a transport, the one part of pino that loads files by path (a worker thread; in the
+// bundle its path would be wrong, which infra/build.test.ts guards by finding no transport in the
+// sources). Left external, every process that logs resolved and read ~38 files of pino and its
+// dependencies one by one: ~0.01-0.02 CPU-s of a service's start.
+const EXTERNAL = ['lmdb', 'esbuild', 'tsx', 'fsevents', '@grpc/proto-loader'];
 /**
  * Builds dist/ (into a temporary directory, then swapped in, so a process starting meanwhile
  * never sees half a build). Concurrent builders (several `meshless` processes started at once

@@ -52,6 +52,10 @@ test('dist/ is fresh after a build, stale after an edit to a source, and missing
     utimesSync(join(tree, 'services/x/a.ts'), new Date(1000), new Date(1000));
     writeFileSync(join(tree, 'services/x/a.test.ts'), 'export {};\n');
     assert.equal(staleReason(tree), undefined);
+    // The build's own files are inputs: a changed freshness check or build rebuilds.
+    mkdirSync(join(tree, 'infra'));
+    writeFileSync(join(tree, 'infra/fresh.mjs'), '// edited\n');
+    assert.equal(staleReason(tree), 'sources changed since dist/ was built');
   } finally {
     rmSync(tree, { recursive: true, force: true });
   }
@@ -141,7 +145,84 @@ test('a read-only command loads no telemetry SDK and no logger', async () => {
   for (const heavy of ['@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@grpc/grpc-js']) {
     assert.ok(!packages.has(heavy), `${heavy} is loaded by every command`);
   }
-  for (const heavy of ['pino', 'lmdb']) assert.ok(!externals.has(heavy), `${heavy} is loaded by every command`);
+  // pino is bundled (infra/build.mjs), lmdb is not: neither may come with every command.
+  assert.ok(!packages.has('pino'), 'pino is loaded by every command');
+  assert.ok(!externals.has('lmdb'), 'lmdb is loaded by every command');
+});
+
+test('`meshless --help` and `meshless get` load no YAML parser and no schemas: they come with the commands that use them', async () => {
+  await (await buildModule()).build({ quiet: true });
+  // --help registers every command: the entry, the command list and their static imports.
+  const loaded = new Set([
+    ...staticGraph(join(PROJECT_ROOT, 'dist/services/cli/src/main.js')),
+    ...chunksHolding('services/cli/src/commands/index.ts').flatMap((c) => [...staticGraph(c)]),
+  ]);
+  const sources = sourcesOf(loaded);
+  assert.ok(sources.has('services/cli/src/commands/get.ts'), 'the graph holds the get command');
+  for (const s of sources) {
+    assert.ok(!s.includes('node_modules/yaml/'), `every command loads the YAML parser (${s})`);
+    assert.ok(!s.startsWith('services/cli/src/load.ts'), `every command loads the manifest loader (${s})`);
+    // The kinds' schemas are built when loaded: they come with the commands that validate.
+    assert.ok(!s.startsWith('services/shared/resources/validate.ts'), `every command loads the schemas (${s})`);
+    assert.ok(!s.startsWith('services/shared/resources/kinds-'), `every command loads the schemas (${s})`);
+  }
+  // ... and the parser, imported by the command that needs it, works from the bundle: `patch -p`
+  // parses its argument (YAML is a superset of JSON) before it reaches for the datastore, so a
+  // patch that parses fails on the datastore, one that does not on the parser's own message.
+  const parsed = await run(process.execPath, [
+    MESHLESS_BIN,
+    '--datastore',
+    '127.0.0.1:1',
+    '--timeout',
+    '300ms',
+    'patch',
+    'ippool',
+    'p',
+    '-p',
+    'spec: {natOutgoing: true}',
+  ]).catch((err: { code: number; stderr: string }) => err);
+  assert.ok('code' in parsed && parsed.code === 1);
+  assert.match(parsed.stderr, /^meshless: .*127\.0\.0\.1:1/);
+  const bad = await run(process.execPath, [
+    MESHLESS_BIN,
+    '--datastore',
+    '127.0.0.1:1',
+    'patch',
+    'ippool',
+    'p',
+    '-p',
+    '{spec: [',
+  ]).catch((err: { code: number; stderr: string }) => err);
+  assert.ok('code' in bad && bad.code === 1, 'a patch that does not parse exits 1');
+  assert.match(bad.stderr, /^meshless: -p: not JSON or YAML: /);
+  assert.doesNotMatch(bad.stderr, /is not a function/);
+});
+
+test('the datastore client (`meshless get`, `apply`) and the CNI plugin load no OpenTelemetry API while tracing is off', async () => {
+  await (await buildModule()).build({ quiet: true });
+  const graphs = {
+    'the datastore client': chunksHolding('services/shared/datastore-client/client.ts').flatMap((c) => [
+      ...staticGraph(c),
+    ]),
+    'the CNI plugin': [...staticGraph(join(PROJECT_ROOT, 'dist/services/cni/src/main.js'))],
+  };
+  for (const [what, files] of Object.entries(graphs)) {
+    const sources = sourcesOf(files);
+    assert.ok(sources.has('services/shared/tracing/active.ts'), `${what} sends the traceparent`);
+    for (const s of sources) assert.ok(!s.includes('node_modules/@opentelemetry/'), `${what} loads ${s}`);
+  }
+});
+
+test('no source starts a pino transport (pino is bundled, and a transport loads files by path)', () => {
+  const offenders = ['services', 'infra', 'loadtest'].flatMap((root) =>
+    readdirSync(join(PROJECT_ROOT, root), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.includes('node_modules'))
+      .map((f) => join(root, f))
+      .filter((f) =>
+        /\bpino\.transport\(|\btransport:\s*\{\s*target/.test(readFileSync(join(PROJECT_ROOT, f), 'utf8')),
+      ),
+  );
+  assert.deepEqual(offenders, []);
 });
 
 test('a service loads only its own graph: the agent no NATS, sync server, YAML or metrics SDK', async () => {
@@ -228,6 +309,20 @@ test('a compiled service serves /metrics: the SDK it imports on the first scrape
   assert.match(text, /^meshless_build_info\{service="agent"/m);
   assert.match(text, /^process_cpu_seconds_total /m);
 });
+
+/** The dist/chunks files that hold the given source (esbuild writes `// <source path>` before its code). */
+function chunksHolding(source: string): string[] {
+  const chunks = join(PROJECT_ROOT, 'dist/chunks');
+  return readdirSync(chunks)
+    .filter((f) => f.endsWith('.js') && readFileSync(join(chunks, f), 'utf8').includes(`\n// ${source}\n`))
+    .map((f) => join(chunks, f));
+}
+
+function sourcesOf(files: Iterable<string>): Set<string> {
+  return new Set(
+    [...files].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!)),
+  );
+}
 
 function importsOf(file: string): string[] {
   return [

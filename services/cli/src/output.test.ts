@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { validateResource, type Resource } from '../../shared/resources/index.js';
 import { loadResources } from './load.js';
-import { listObject, toJson, toYaml } from './output.js';
+import { listObject, toJson, yamlPrinter } from './output.js';
+
+const toYaml = await yamlPrinter();
 
 const pool = (name: string, cidr: string): Resource => {
   const r = validateResource({

@@ -1,11 +1,8 @@
 export { tracingEndpoint } from './env.js';
+export { TRACEPARENT, isTracing, activeTraceIds, injectTraceparent } from './active.js';
 export {
-  TRACEPARENT,
   startTracing,
-  isTracing,
-  activeTraceIds,
   tracer,
-  injectTraceparent,
   contextFromTraceparent,
   inSpan,
   continueTraces,

@@ -12,6 +12,7 @@
 // a NATS message header on the KV write (datastore → sync servers and reflectors), a field of the
 // sync protocol's deltas (sync server → agents).
 import { tracingEndpoint } from './env.js';
+import { injectTraceparent, isTracing, TRACEPARENT, tracingStarted } from './active.js';
 import {
   context,
   propagation,
@@ -25,20 +26,12 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 
-export const TRACEPARENT = 'traceparent';
-
 export interface Tracing {
   /** Exports what is buffered and stops; call before the process exits. */
   shutdown(): Promise<void>;
 }
 
 const OFF: Tracing = { shutdown: async () => undefined };
-let started = false;
-
-/** Whether startTracing registered the SDK in this process: hot paths skip span work when not. */
-export function isTracing(): boolean {
-  return started;
-}
 
 /**
  * Registers the SDK for this process when the environment asks for tracing; otherwise does
@@ -82,7 +75,7 @@ export async function startTracing(
   context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  started = true;
+  tracingStarted({ context, propagation, trace });
   return {
     async shutdown() {
       await provider.forceFlush().catch(() => undefined);
@@ -102,22 +95,6 @@ function named<T extends object>(mod: T): T {
 /** Meshless's tracer (the no-op one while tracing is off). */
 export function tracer(): Tracer {
   return trace.getTracer('meshless');
-}
-
-/** The active span's ids for log lines, or undefined (tracing off, or no recording span). */
-export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
-  if (!started) return undefined;
-  const span = trace.getActiveSpan();
-  if (!span?.isRecording()) return undefined;
-  const { traceId, spanId } = span.spanContext();
-  return { trace_id: traceId, span_id: spanId };
-}
-
-/** The active context as a W3C traceparent, or undefined (tracing off, or no span active). */
-export function injectTraceparent(ctx: Context = context.active()): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(ctx, carrier);
-  return carrier[TRACEPARENT];
 }
 
 /** The context a received traceparent continues (the active one when there is none). */
@@ -166,7 +143,7 @@ export function continueTraces<T extends { traceparent?: string }>(
   attributes: (item: T) => Attributes,
   kind?: SpanKind,
 ): TraceHop | undefined {
-  if (!started) return undefined;
+  if (!isTracing()) return undefined;
   let spans: Span[] | undefined;
   for (const item of items) {
     if (!item.traceparent) continue;

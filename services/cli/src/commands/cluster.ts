@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
-import { toYaml } from '../output.js';
+import { yamlPrinter } from '../output.js';
 import { EXPORTED, withoutServerFields } from './datastore-io.js';
 import { checkIpam, formatReport } from './ipam-check.js';
 import { clientVersion } from './version.js';
@@ -65,6 +65,7 @@ export function register(program: Command, ctx: CliContext): void {
         let revision = 0;
         const counts: string[] = [];
         const byKind = new Map<string, unknown[]>();
+        const toYaml = await yamlPrinter();
         for (const kind of EXPORTED) {
           await collect(`resources ${kind}`, async () => {
             const res = await store.list(kind, '', '');

@@ -16,9 +16,7 @@ import type { Command } from 'commander';
 import { KINDS, type Kind, type Resource } from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
-import { readSources } from '../files.js';
-import { loadResources } from '../load.js';
-import { toYaml } from '../output.js';
+import { yamlPrinter } from '../output.js';
 import { identifier } from '../failure.js';
 
 /** The order resources are written in: what others refer to first. */
@@ -72,6 +70,7 @@ export function registerImportExport(datastore: Command, ctx: CliContext): void 
       '\nExamples:\n  meshless datastore export > cluster.yaml && meshless datastore import cluster.yaml\n  calicoctl get ippools,bgppeers -o yaml | meshless datastore import -\n',
     )
     .action(async (file: string) => {
+      const [{ readSources }, { loadResources }] = await Promise.all([import('../files.js'), import('../load.js')]);
       const loaded = loadResources(await readSources([file], ctx.io.stdin));
       const rank = (k: Kind) => IMPORT_ORDER.indexOf(k);
       const ordered = loaded
@@ -111,6 +110,7 @@ export function registerImportExport(datastore: Command, ctx: CliContext): void 
       const ns = exp.opts<{ namespace?: string }>().namespace ?? '';
       const store = await ctx.datastore(exp);
       const docs: string[] = [];
+      const toYaml = await yamlPrinter();
       for (const kind of EXPORTED) {
         const namespaced = KINDS.find((k) => k.kind === kind)!.namespaced;
         const { items } = await store.list(kind, namespaced ? ns : '', '');

@@ -7,11 +7,9 @@ import { isNamespaced, type Kind, type Resource } from '../../../shared/resource
 import { needsClusterAsNumber, tableRows, type ColumnContext } from '../columns.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../failure.js';
-import { listObject, OUTPUT_FORMATS, toJson, toYaml, type OutputFormat } from '../output.js';
+import { listObject, OUTPUT_FORMATS, toJson, yamlPrinter, type OutputFormat } from '../output.js';
 import type { Store } from '../store.js';
 import { tabTable } from '../table.js';
-import { readSources } from '../files.js';
-import { loadIdentities } from '../load.js';
 import { compileTemplate, customColumnRows, parseCustomColumns } from '../templates.js';
 import { kindArgument } from './kind-arg.js';
 
@@ -143,7 +141,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       if (output === 'yaml' || output === 'json') {
         const value = names.length === 1 ? items[0]! : listObject(kind, items, revision || maxRevision(items));
-        ctx.print(output === 'yaml' ? toYaml(value) : toJson(value));
+        ctx.print(output === 'yaml' ? (await yamlPrinter())(value) : toJson(value));
         return;
       }
       const wide = output === 'wide';
@@ -170,6 +168,8 @@ async function getFromFiles(
   format: ReturnType<typeof outputOf>,
   custom: Custom | undefined,
 ): Promise<void> {
+  // Reading files and the YAML parser behind loadIdentities: only `get -f` needs them.
+  const [{ readSources }, { loadIdentities }] = await Promise.all([import('../files.js'), import('../load.js')]);
   const sources = await readSources(opts.filename!, ctx.io.stdin, { recursive: opts.recursive === true });
   const wanted = loadIdentities(sources, opts.namespace === undefined ? {} : { namespace: opts.namespace });
   const store = await ctx.datastore(cmd);
@@ -182,7 +182,7 @@ async function getFromFiles(
     return;
   }
   if (format === 'yaml' || format === 'json') {
-    ctx.print(format === 'yaml' ? toYaml(value as Resource) : toJson(value as Resource));
+    ctx.print(format === 'yaml' ? (await yamlPrinter())(value as Resource) : toJson(value as Resource));
     return;
   }
   // One table per kind, in the order the kinds first appear.

@@ -3,11 +3,11 @@
 // The patched document is validated like apply does, then written with compare-and-set on the
 // revision it was read at; a concurrent change makes it read, patch and try again.
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { ConflictError } from '../../../shared/errors/index.js';
-import { isNamespaced, validateResource, type Resource } from '../../../shared/resources/index.js';
+import { isNamespaced, type Resource } from '../../../shared/resources/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, oneLine } from '../failure.js';
+import { loadYaml } from '../yaml.js';
 import { kindArgument } from './kind-arg.js';
 
 /** How often a patch re-reads and retries when the resource changed under it. */
@@ -47,6 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(`--type ${opts.type} is not supported: use merge (a JSON merge patch)`);
       const kind = kindArgument(kindArg);
       let patch: unknown;
+      const { parse } = await loadYaml();
       try {
         patch = parse(opts.patch);
       } catch (err) {
@@ -60,6 +61,9 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError('-p: a patch cannot change metadata.name or metadata.namespace');
       }
       const namespace = isNamespaced(kind) ? (opts.namespace ?? 'default') : '';
+      // Every kind's schema (~100 KB compiled, built when loaded) comes with the command that
+      // validates: imported statically, it was loaded by `--help` and every other command.
+      const { validateResource } = await import('../../../shared/resources/index.js');
       const store = await ctx.datastore(cmd);
       for (let attempt = 0; ; attempt++) {
         const current = await store.get(kind, namespace, name);

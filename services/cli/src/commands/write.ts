@@ -10,8 +10,7 @@ import { isNamespaced, type Kind, type Resource } from '../../../shared/resource
 import type { CliContext } from '../context.js';
 import { AlreadyExistsError } from '../../../shared/errors/index.js';
 import { CliError, oneLine } from '../failure.js';
-import { readSources } from '../files.js';
-import { loadIdentities, loadResources, type LoadedResource } from '../load.js';
+import type { LoadedResource } from '../load.js';
 import type { Store } from '../store.js';
 import { kindArgument } from './kind-arg.js';
 
@@ -171,6 +170,11 @@ function registerAction(program: Command, ctx: CliContext, action: Action): void
       if (files.length === 0) {
         throw new CliError(`nothing to ${action}: give -f FILE, -f DIR or -f - (see meshless ${action} --help)`);
       }
+      // The YAML parser behind load.ts is imported by the commands that read files, not by every start.
+      const [{ readSources }, { loadIdentities, loadResources }] = await Promise.all([
+        import('../files.js'),
+        import('../load.js'),
+      ]);
       const sources = await readSources(files, ctx.io.stdin, { recursive: opts.recursive === true });
       const options = opts.namespace === undefined ? {} : { namespace: opts.namespace };
       resources = action === 'delete' ? loadIdentities(sources, options) : loadResources(sources, options);
