@@ -15,7 +15,7 @@ import {
   SyncResponse,
   SyncServiceService,
 } from '../../proto/gen/meshless/v1/sync.js';
-import { FLOW_CONTROL_WINDOW_BYTES, reconnectSpread } from '../../services/sync/index.js';
+import { FLOW_CONTROL_WINDOW_BYTES, failoverIndex, reconnectSpread } from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
 import { MOMENT_INDEX, PHASE_MOMENTS, type PhaseMoment } from './failover-phases.js';
 import { now } from './proc.js';
@@ -193,12 +193,20 @@ class BenchStream {
         // As SyncAgent: a lost in-sync session reconnects after a random spread as wide as the
         // number of agents needs (SyncAgent counts its view's Nodes; here every stream is an agent),
         // otherwise exponential backoff with jitter.
-        const delay = this.inSync
+        const wasInSync = this.inSync;
+        const delay = wasInSync
           ? Math.random() * this.spreadMs
           : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        // As SyncAgent again: a random one of the other servers after losing an in-sync one (or
+        // the one its standby session is open to).
+        const to = wasInSync
+          ? this.standby?.ready
+            ? this.standby.endpoint
+            : this.endpoints[failoverIndex(this.endpoints.length, this.endpoints.indexOf(endpoint))]!
+          : this.nextEndpoint(endpoint);
         // Out of sync from the moment its session is lost, not from when it reconnects.
         this.setInSync(false);
-        setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
+        setTimeout(() => this.connect(to), delay);
       }
     };
     session.on('error', () => end(undefined));
