@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import {
   RandomWorkload,
   openTestDatastore,
@@ -30,14 +30,18 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshless-sync-spread-'));
 });
 
-after(async () => {
-  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  await ds.close();
-  await nats.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() =>
+  runEvery('teardown', [
+    () => {
+      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    },
+    () => ds.close(),
+    () => nats.stop(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ]),
+);
 
-test('the agents of a killed server resume on every survivor, not all on the next one in their list', async () => {
+test('the agents of a killed server resume on every survivor, not all on the next one in their list', async (t) => {
   const work = new RandomWorkload(ds, 1717, NODES);
   await work.steps(40);
   const servers = await Promise.all(['a', 'b', 'c'].map((id) => spawnSyncServer(nats.url, join(dir, id), id)));
@@ -55,6 +59,13 @@ test('the agents of a killed server resume on every survivor, not all on the nex
           backoffInitialMs: 20,
           backoffMaxMs: 200,
         }),
+    ),
+  );
+  // Whatever assertion fails: agents left reconnecting keep the file from ever exiting.
+  t.after(() =>
+    runEvery(
+      'agents',
+      agents.map((ag) => () => ag.stop()),
     ),
   );
   await Promise.all(agents.map((ag) => ag.start()));
@@ -91,8 +102,4 @@ test('the agents of a killed server resume on every survivor, not all on the nex
     snapshots,
     'the failover costs no snapshot',
   );
-
-  await Promise.all(agents.map((ag) => ag.stop()));
-  for (const s of servers.filter((x) => x !== victim)) s.child.kill('SIGTERM');
-  await Promise.all(servers.filter((x) => x !== victim).map((s) => s.exited));
 });
