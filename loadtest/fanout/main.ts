@@ -30,6 +30,7 @@ import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
 import { now, processTree, treeCpuSeconds as cpuSeconds, treeRssBytes as rssBytes } from './proc.js';
 import { countsSince, serverFanoutMs, streamCounts } from './server-metrics.js';
 import { type FloorRig, measureFloor } from './floor.js';
+import { type FailoverPhases, summarizePhases } from './failover-phases.js';
 import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
@@ -428,14 +429,25 @@ async function main(): Promise<void> {
       loadGenCpuSeconds: number;
       /** The survivors' resumes, streams closed and connections rejected (by reason) meanwhile. */
       survivorStreams: Record<string, number>;
+      /** Per orphan, where its time went (failover-phases.ts). */
+      phases: FailoverPhases;
+      /** FANOUT_STANDBY: the second server's RSS growth per standby session it holds. */
+      standbyRssKBPerSession?: number;
     } | null = null;
     if (servers >= 2) {
       const victim = syncs[0]!;
+      const standby = process.env.FANOUT_STANDBY === '1';
+      const rssBeforeStandby = rssBytes(syncs[1]!.child.pid!);
       const watching = collect('watching', workers.length);
       const early = collect('resynced', workers.length);
       workers.forEach((w) => w.send({ type: 'failover-watch', endpoint: victim.address } satisfies ToWorker));
-      // Workers holding none of the victim's agents answer 'resynced' at once.
-      await Promise.race([watching, sleep(2000)]);
+      // Workers holding none of the victim's agents answer 'resynced' at once; with
+      // FANOUT_STANDBY the others answer once every stream's standby session is up.
+      await Promise.race([watching, sleep(standby ? 120_000 : 2000)]);
+      // What a standby session costs the server it idles on (the victim's agents' standbys are here).
+      const standbyKB = (rssBytes(syncs[1]!.child.pid!) - rssBeforeStandby) / 1024 / (agents / servers);
+      if (standby)
+        say(`standby sessions: the second server's RSS grew ${Math.round(standbyKB * 10) / 10} KB per session`);
       const survivors = syncs.slice(1);
       const countsBeforeKill = await Promise.all(survivors.map((s) => streamCounts(s.metricsPort)));
       const cpuBeforeKill = survivors.map((s) => cpuSeconds(s.child.pid!));
@@ -462,6 +474,11 @@ async function main(): Promise<void> {
         survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
         loadGenCpuSeconds: Math.round(loadGenCpuSeconds * 100) / 100,
         survivorStreams,
+        ...(standby ? { standbyRssKBPerSession: Math.round(standbyKB * 10) / 10 } : {}),
+        phases: summarizePhases(
+          resynced.flatMap((m) => m.moments),
+          tKill,
+        ),
       };
       say(
         `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`,

@@ -21,7 +21,7 @@ export type FromWorker =
   | { type: 'insync'; snapshotBytes: number[]; bytes: number[]; endpoints: string[] }
   | { type: 'received'; change: number; times: number[] }
   | { type: 'watching'; count: number }
-  | { type: 'resynced'; count: number; snapshotBytes: number; at: number }
+  | { type: 'resynced'; count: number; snapshotBytes: number; at: number; moments: number[][] }
   | { type: 'floor-connected' }
   | { type: 'floor-received'; change: number; latencies: number[] };
 

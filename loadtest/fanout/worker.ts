@@ -15,8 +15,9 @@ import {
   SyncResponse,
   SyncServiceService,
 } from '../../proto/gen/meshless/v1/sync.js';
-import { FLOW_CONTROL_WINDOW_BYTES, reconnectSpread } from '../../services/sync/index.js';
+import { FLOW_CONTROL_WINDOW_BYTES, failoverIndex, reconnectSpread } from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
+import { MOMENT_INDEX, PHASE_MOMENTS, type PhaseMoment } from './failover-phases.js';
 import { now } from './proc.js';
 import type { ToWorker } from './messages.js';
 
@@ -38,6 +39,40 @@ const CHANGE_RE = /"bench\/change":"(\d+)"/;
 const send = (m: unknown) => process.send!(m);
 /** --tls: the client's credentials, set by the coordinator's connect message. */
 let tlsContext: SecureContext | undefined;
+/**
+ * FANOUT_STANDBY=1 (an experiment): before the kill, every stream also holds an idle HTTP/2
+ * session to the server it would fail over to, and a failover opens its stream on that session
+ * (no TCP or HTTP/2 set-up on either side at the failover; a standby lost with its server is not
+ * replaced).
+ */
+const STANDBY = process.env.FANOUT_STANDBY === '1';
+
+/** One HTTP/2 session to a sync server, as SyncAgent's channel opens it. */
+function openSession(endpoint: string): ClientHttp2Session {
+  const [host, port] = [
+    endpoint.slice(0, endpoint.lastIndexOf(':')),
+    Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
+  ];
+  // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
+  // With --tls every stream is its own mutual-TLS connection (one shared context, as an agent
+  // has one certificate), like an agent talking to a server that is not --insecure.
+  // The HTTP/2 window SyncAgent grants (stream and connection), so snapshots flow as to an agent.
+  const settings = { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };
+  const session = tlsContext
+    ? http2Connect(`https://${endpoint}`, {
+        settings,
+        createConnection: () =>
+          tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true),
+      })
+    : http2Connect(`http://${endpoint}`, {
+        settings,
+        createConnection: () => connect({ host, port, noDelay: true }),
+      });
+  session.once('remoteSettings', () => {
+    if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+  });
+  return session;
+}
 
 class BenchStream {
   revision = 0;
@@ -58,6 +93,9 @@ class BenchStream {
   private partsBytes = 0;
   /** The last benchmark change received (the snapshot's marker is change 0). */
   private lastChange = 0;
+  /** While the failover is watched: when each of its moments happened (failover-phases.ts). */
+  moments: Float64Array | undefined;
+  private standby: { endpoint: string; session: ClientHttp2Session; ready: boolean } | undefined;
 
   constructor(
     readonly index: number,
@@ -91,6 +129,36 @@ class BenchStream {
     this.session?.destroy();
   }
 
+  private moment(m: PhaseMoment, at = now()): void {
+    if (!this.moments) return;
+    // A stream that goes round again keeps its first loss and reconnect (the failover's start).
+    const i = MOMENT_INDEX[m];
+    if (m === 'lost' || m === 'reconnect') {
+      if (Number.isNaN(this.moments[i]!)) this.moments[i] = at;
+    } else this.moments[i] = at;
+  }
+
+  /** FANOUT_STANDBY: an idle session to the server this stream would fail over to; resolves when it is up. */
+  openStandby(): Promise<void> {
+    const endpoint = this.nextEndpoint(this.endpoint);
+    const session = openSession(endpoint);
+    const standby = { endpoint, session, ready: false };
+    this.standby = standby;
+    const drop = () => {
+      if (this.standby === standby) this.standby = undefined;
+      session.destroy();
+    };
+    session.on('error', drop);
+    session.on('close', drop);
+    return new Promise((resolve) => {
+      session.once('remoteSettings', () => {
+        standby.ready = true;
+        resolve();
+      });
+      session.once('close', () => resolve());
+    });
+  }
+
   private nextEndpoint(after: string): string {
     return this.endpoints[(this.endpoints.indexOf(after) + 1) % this.endpoints.length]!;
   }
@@ -101,45 +169,44 @@ class BenchStream {
     this.pending = Buffer.alloc(0);
     this.parts = [];
     this.partsBytes = 0;
-    const [host, port] = [
-      endpoint.slice(0, endpoint.lastIndexOf(':')),
-      Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
-    ];
-    // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
-    // With --tls every stream is its own mutual-TLS connection (one shared context, as an agent
-    // has one certificate), like an agent talking to a server that is not --insecure.
-    // The HTTP/2 window SyncAgent grants (stream and connection), so snapshots flow as to an agent.
-    const settings = { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };
-    const session = tlsContext
-      ? http2Connect(`https://${endpoint}`, {
-          settings,
-          createConnection: () =>
-            tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true),
-        })
-      : http2Connect(`http://${endpoint}`, {
-          settings,
-          createConnection: () => connect({ host, port, noDelay: true }),
-        });
-    session.once('remoteSettings', () => {
-      if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
-    });
+    this.moment('reconnect');
+    const standby = this.standby;
+    let session: ClientHttp2Session;
+    if (standby?.ready && standby.endpoint === endpoint && !standby.session.destroyed) {
+      this.standby = undefined;
+      standby.session.removeAllListeners('close').removeAllListeners('error');
+      session = standby.session;
+      this.moment('settings');
+    } else {
+      session = openSession(endpoint);
+      session.once('remoteSettings', () => this.moment('settings'));
+    }
     this.session = session;
     let ended = false;
     const end = (next: string | undefined) => {
       if (ended || this.closed) return;
       ended = true;
+      this.moment('lost');
       session.destroy();
       if (next) this.connect(next);
       else {
         // As SyncAgent: a lost in-sync session reconnects after a random spread as wide as the
         // number of agents needs (SyncAgent counts its view's Nodes; here every stream is an agent),
         // otherwise exponential backoff with jitter.
-        const delay = this.inSync
+        const wasInSync = this.inSync;
+        const delay = wasInSync
           ? Math.random() * this.spreadMs
           : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+        // As SyncAgent again: a random one of the other servers after losing an in-sync one (or
+        // the one its standby session is open to).
+        const to = wasInSync
+          ? this.standby?.ready
+            ? this.standby.endpoint
+            : this.endpoints[failoverIndex(this.endpoints.length, this.endpoints.indexOf(endpoint))]!
+          : this.nextEndpoint(endpoint);
         // Out of sync from the moment its session is lost, not from when it reconnects.
         this.setInSync(false);
-        setTimeout(() => this.connect(this.nextEndpoint(endpoint)), delay);
+        setTimeout(() => this.connect(to), delay);
       }
     };
     session.on('error', () => end(undefined));
@@ -228,9 +295,11 @@ class BenchStream {
     if (!m) return undefined;
     switch (m.$case) {
       case 'serverHello':
+        this.moment('hello', at);
         this.datastoreId = m.value.datastoreId;
         return undefined;
       case 'inSync':
+        this.moment('inSync', at);
         this.revision = Math.max(this.revision, m.value.revision);
         this.attempt = 0;
         this.setInSync(true);
@@ -294,6 +363,7 @@ function checkFailover(s: BenchStream): void {
       count: failoverWatch.count,
       snapshotBytes: failoverWatch.streams.reduce((n, x) => n + x.failoverSnapshotBytes, 0),
       at: now(),
+      moments: failoverWatch.streams.map((x) => Array.from(x.moments ?? [])),
     });
     failoverWatch = undefined;
   }
@@ -341,12 +411,27 @@ process.on('message', (msg: ToWorker) => {
     }
     case 'failover-watch': {
       const watched = streams.filter((s) => s.endpoint === msg.endpoint);
-      for (const s of watched) s.failoverSnapshotBytes = 0;
-      if (watched.length === 0) send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now() });
-      else {
-        failoverWatch = { count: watched.length, pending: new Set(watched), streams: watched };
-        send({ type: 'watching', count: watched.length });
+      for (const s of watched) {
+        s.failoverSnapshotBytes = 0;
+        s.moments = new Float64Array(PHASE_MOMENTS.length).fill(Number.NaN);
       }
+      const watch = () => {
+        if (watched.length === 0) send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now(), moments: [] });
+        else {
+          failoverWatch = { count: watched.length, pending: new Set(watched), streams: watched };
+          send({ type: 'watching', count: watched.length });
+        }
+      };
+      if (!STANDBY) return watch();
+      // Standby sessions in slices, like the streams, so the servers' accept queues keep up.
+      const ready: Promise<void>[] = [];
+      let i = 0;
+      const open = () => {
+        for (const end = Math.min(streams.length, i + 200); i < end; i++) ready.push(streams[i]!.openStandby());
+        if (i < streams.length) setTimeout(open, 5);
+        else void Promise.all(ready).then(watch);
+      };
+      open();
       return;
     }
     case 'floor-connect': {

@@ -17,6 +17,7 @@ export {
   entryDigest,
   nextBackoff,
   reconnectSpread,
+  failoverIndex,
   FLOW_CONTROL_WINDOW_BYTES,
 } from './src/client/index.js';
 export type {

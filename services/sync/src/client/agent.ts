@@ -11,15 +11,18 @@
 // Failover: endpoints are tried in turn, starting at a random one so agents spread out; after a
 // failure the agent waits an exponential backoff with jitter (reset once a session reaches
 // InSync); after losing a session that was in sync, a random spread instead (its server's other
-// agents lost it at the same moment), as wide as the number of agents needs. A Reconnect from the server is not a failure: the agent goes at once to the server it
-// suggests (or the next endpoint), and resumes there from its revision.
+// agents lost it at the same moment), as wide as the number of agents needs, and then a random
+// one of the other servers, not the next in the list (backoff.ts `failoverIndex`: they share the
+// list, so the next one would take them all). A Reconnect from the server is not a failure: the
+// agent goes at once to the server it suggests (or the next endpoint), and resumes there from its
+// revision.
 // Revisions only go forward: a commit below the agent's revision is a protocol violation (the
 // session ends and the agent tries elsewhere), except after a replace from another datastore.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import { KIND_TOKENS, parseResourceKey } from '../../../shared/nats/index.js';
-import { nextBackoff, reconnectSpread } from './backoff.js';
+import { failoverIndex, nextBackoff, reconnectSpread } from './backoff.js';
 import { SyncStream, SyncProtocolError, clientHello, type StreamOutcome } from './stream.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
 import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
@@ -277,6 +280,9 @@ export class SyncAgent extends EventEmitter {
       }
       this.stats.failures++;
       reason = outcome.error.message;
+      const count = this.options.endpoints.length;
+      if (outcome.reachedInSync)
+        this.endpointIndex = failoverIndex(count, this.options.endpoints.indexOf(endpoint), Math.random);
       const delay = outcome.reachedInSync
         ? Math.round(
             Math.random() *

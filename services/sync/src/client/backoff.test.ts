@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextBackoff, reconnectSpread } from './backoff.js';
+import { failoverIndex, nextBackoff, reconnectSpread } from './backoff.js';
 
 test('backoff doubles up to the maximum, with jitter in the upper half', () => {
   assert.equal(
@@ -37,4 +37,41 @@ test('the reconnect spread grows with the agents per surviving server, within it
   assert.equal(reconnectSpread(1_000_000, 2), 10_000);
   assert.equal(reconnectSpread(0, 0), 20);
   assert.ok(reconnectSpread(5000, 2) < reconnectSpread(20_000, 2));
+});
+
+test('after losing an in-sync server an agent picks one of the others at random, never the lost one', () => {
+  assert.equal(failoverIndex(1, 0), 0);
+  assert.equal(
+    failoverIndex(2, 0, () => 0),
+    1,
+  );
+  assert.equal(
+    failoverIndex(2, 1, () => 0.99),
+    0,
+  );
+  // Out-of-range input is clamped to an endpoint: a random() of exactly 1 still names one.
+  assert.equal(
+    failoverIndex(3, 2, () => 1),
+    1,
+  );
+  // A lost server not in the list (one a Reconnect named): any endpoint, the first included.
+  assert.equal(
+    failoverIndex(3, -1, () => 0),
+    0,
+  );
+  assert.equal(
+    failoverIndex(3, 7, () => 0.99),
+    2,
+  );
+  assert.equal(
+    failoverIndex(3, Number.NaN, () => 1),
+    2,
+  );
+  // Every other endpoint, about equally: the orphans spread over all survivors.
+  const counts = [0, 0, 0, 0];
+  let seed = 1;
+  const random = () => ((seed = (seed * 48271) % 2147483647) - 1) / 2147483646;
+  for (let i = 0; i < 4000; i++) counts[failoverIndex(4, 1, random)]!++;
+  assert.equal(counts[1], 0);
+  for (const i of [0, 2, 3]) assert.ok(counts[i]! > 1100 && counts[i]! < 1560, `endpoint ${i}: ${counts[i]}`);
 });

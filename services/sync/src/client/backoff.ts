@@ -34,3 +34,19 @@ export function reconnectSpread(
   const survivors = Math.max(1, servers - 1);
   return Math.round(Math.min(maxMs, Math.max(minMs, (orphans / (survivors * perSecond)) * 1000)));
 }
+
+/**
+ * Where an agent goes after losing a session that was in sync: a random one of the other
+ * endpoints. Every agent of a dead server loses it at the same moment and they share one
+ * endpoint list, so "the next one in the list" would send all of them to the same survivor (with
+ * three servers, one survivor takes every orphan while the other takes none, and
+ * `reconnectSpread`, which assumes the orphans spread over all survivors, is half as wide as that
+ * survivor needs). Returns `lost` only when it is the one endpoint there is; a `lost` that is not
+ * in the list (a server a Reconnect named) leaves all of them to choose from.
+ */
+export function failoverIndex(count: number, lost: number, random: () => number = Math.random): number {
+  if (count <= 1) return 0;
+  if (!Number.isInteger(lost) || lost < 0 || lost >= count) return Math.min(count - 1, Math.floor(random() * count));
+  const pick = Math.min(count - 2, Math.floor(random() * (count - 1)));
+  return pick >= lost ? pick + 1 : pick;
+}

@@ -3,5 +3,5 @@ export type { SyncAgentOptions, AgentStatus, AgentStatusEvent, AgentCommit, Agen
 export { AgentState } from './state.js';
 export type { AgentUpdate, StateEntry } from './state.js';
 export { ContentHash, hashEntries, entryDigest } from './content-hash.js';
-export { nextBackoff, reconnectSpread } from './backoff.js';
+export { failoverIndex, nextBackoff, reconnectSpread } from './backoff.js';
 export { FLOW_CONTROL_WINDOW_BYTES } from './stream.js';
