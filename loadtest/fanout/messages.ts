@@ -18,7 +18,15 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'hello' }
   | { type: 'progress'; inSync: number }
-  | { type: 'insync'; snapshotBytes: number[]; bytes: number[]; endpoints: string[] }
+  | {
+      type: 'insync';
+      snapshotBytes: number[];
+      bytes: number[];
+      endpoints: string[];
+      /** Per agent: CRC-32 of the snapshot chunks it received (content.ts), and its node. */
+      digests: number[];
+      nodes: string[];
+    }
   | { type: 'received'; change: number; times: number[] }
   | { type: 'watching'; count: number }
   | { type: 'resynced'; count: number; snapshotBytes: number; at: number; moments: number[][] }

@@ -7,6 +7,7 @@
 // measurement. Talks to the coordinator (main.ts) over the fork IPC channel.
 import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect, type Socket } from 'node:net';
+import { crc32 } from 'node:zlib';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import {
   SyncCompression,
@@ -32,11 +33,15 @@ function frame(r: SyncRequest): Buffer {
 }
 /** Field numbers of SyncResponse.message (proto/meshless/v1/sync.proto). */
 const FIELD_SNAPSHOT = 2;
+/** gRPC message prefix: compressed flag (1 byte) and length (4 bytes, big-endian). */
+const FRAME_HEADER = 5;
 const FIELD_DELTAS = 3;
 const MARKER = Buffer.from(MARKER_KEY);
 const CHANGE_RE = /"bench\/change":"(\d+)"/;
 
 const send = (m: unknown) => process.send!(m);
+/** Cold ClientHellos by node (agents of a node send the same bytes). */
+const coldHellos = new Map<string, Buffer>();
 /** --tls: the client's credentials, set by the coordinator's connect message. */
 let tlsContext: SecureContext | undefined;
 /**
@@ -87,10 +92,20 @@ class BenchStream {
   private stream: ClientHttp2Stream | undefined;
   private attempt = 0;
   private closed = false;
-  private pending: Buffer = Buffer.alloc(0);
-  /** Chunks of a message longer than `pending` holds, joined once it is complete. */
+  /** The gRPC frame header being read (it may be split across DATA frames). */
+  private readonly header = Buffer.allocUnsafe(FRAME_HEADER);
+  private headerHave = 0;
+  /** Bytes of the current message still to come; -1 while reading a header. */
+  private bodyLeft = -1;
+  private bodyLength = 0;
+  /** Whether the current message is a snapshot chunk (decided by its first byte). */
+  private inSnapshot: boolean | undefined;
+  /** Pieces of the current non-snapshot message. */
   private parts: Buffer[] = [];
-  private partsBytes = 0;
+  /** CRC-32 of the snapshot chunks received on the current session. */
+  private snapshotCrc = 0;
+  /** The snapshot digest at the last InSync. */
+  snapshotDigest = 0;
   /** The last benchmark change received (the snapshot's marker is change 0). */
   private lastChange = 0;
   /** While the failover is watched: when each of its moments happened (failover-phases.ts). */
@@ -166,9 +181,10 @@ class BenchStream {
   private connect(endpoint: string): void {
     this.endpoint = endpoint;
     this.setInSync(false);
-    this.pending = Buffer.alloc(0);
+    this.headerHave = 0;
+    this.bodyLeft = -1;
     this.parts = [];
-    this.partsBytes = 0;
+    this.snapshotCrc = 0;
     this.moment('reconnect');
     const standby = this.standby;
     let session: ClientHttp2Session;
@@ -221,63 +237,87 @@ class BenchStream {
     stream.on('error', () => end(undefined));
     stream.on('close', () => end(undefined));
     stream.on('data', (chunk: Buffer) => {
-      const at = now();
-      // A snapshot chunk (~77 KB) arrives in 16 KB DATA frames: collect them and join once (joining
-      // at every frame copied each snapshot ~3 times over in the load generator).
-      if (this.parts.length > 0) {
-        this.parts.push(chunk);
-        this.partsBytes += chunk.byteLength;
-        if (this.partsBytes < 5 + this.parts[0]!.readUInt32BE(1)) return;
-        chunk = Buffer.concat(this.parts, this.partsBytes);
-        this.parts = [];
-        this.partsBytes = 0;
-      }
-      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-      while (this.pending.length >= 5) {
-        const length = this.pending.readUInt32BE(1);
-        if (this.pending.length < 5 + length) {
-          this.parts = [this.pending];
-          this.partsBytes = this.pending.length;
-          this.pending = Buffer.alloc(0);
-          break;
-        }
-        const message = this.pending.subarray(5, 5 + length);
-        this.pending = this.pending.subarray(5 + length);
-        const to = this.receive(message, at);
-        if (to !== undefined) {
-          end(to || this.nextEndpoint(endpoint));
-          return;
-        }
-      }
+      const to = this.onData(chunk, now());
+      if (to !== undefined) end(to || this.nextEndpoint(endpoint));
     });
-    stream.write(
-      frame({
-        message: {
-          $case: 'clientHello',
-          value: {
-            node: this.node,
-            syncerType: 'agent',
-            clientVersion: 'bench',
-            revision: this.revision > 0 ? this.revision : undefined,
-            datastoreId: this.datastoreId,
-            compression: this.compression,
-            features: [SyncFeature.SYNC_FEATURE_RECONNECT],
-            nodeScopedKeys: [],
-          },
+    stream.write(this.hello());
+  }
+
+  /** The ClientHello: a cold one (no revision) is the same bytes for every agent of a node. */
+  private hello(): Buffer {
+    const cold = this.revision === 0 && this.datastoreId === '';
+    const cached = cold ? coldHellos.get(this.node) : undefined;
+    if (cached) return cached;
+    const out = frame({
+      message: {
+        $case: 'clientHello',
+        value: {
+          node: this.node,
+          syncerType: 'agent',
+          clientVersion: 'bench',
+          revision: this.revision > 0 ? this.revision : undefined,
+          datastoreId: this.datastoreId,
+          compression: this.compression,
+          features: [SyncFeature.SYNC_FEATURE_RECONNECT],
+          nodeScopedKeys: [],
         },
-      }),
-    );
+      },
+    });
+    if (cold) coldHellos.set(this.node, out);
+    return out;
+  }
+
+  /**
+   * Reads gRPC frames as they arrive, without joining a snapshot chunk's DATA frames: a snapshot
+   * message is only counted and digested piece by piece (CRC-32 of its bytes, so every agent's
+   * content is still checked against its node's other agents); other messages (hello, InSync,
+   * pings, changes: small) are joined and handled. Joining each ~77 KB snapshot chunk cost a copy
+   * and its garbage per agent, the largest part of the load generator's cold-start CPU after
+   * HTTP/2 set-up. Returns where to reconnect when the server said so.
+   */
+  private onData(chunk: Buffer, at: number): string | undefined {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.bodyLeft < 0) {
+        const take = Math.min(FRAME_HEADER - this.headerHave, chunk.length - off);
+        chunk.copy(this.header, this.headerHave, off, off + take);
+        this.headerHave += take;
+        off += take;
+        if (this.headerHave < FRAME_HEADER) return undefined;
+        this.headerHave = 0;
+        this.bodyLength = this.header.readUInt32BE(1);
+        this.bodyLeft = this.bodyLength;
+        this.inSnapshot = undefined;
+        if (this.bodyLength > 0) continue;
+      }
+      const take = Math.min(this.bodyLeft, chunk.length - off);
+      const piece = chunk.subarray(off, off + take);
+      off += take;
+      this.bodyLeft -= take;
+      if (take > 0) {
+        this.inSnapshot ??= piece[0]! >> 3 === FIELD_SNAPSHOT;
+        if (this.inSnapshot) this.snapshotCrc = crc32(piece, this.snapshotCrc);
+        else this.parts.push(piece);
+      }
+      if (this.bodyLeft > 0) return undefined;
+      this.bodyLeft = -1;
+      this.bytesReceived += this.bodyLength + FRAME_HEADER;
+      if (this.inSnapshot) {
+        this.snapshotBytes += this.bodyLength + FRAME_HEADER;
+        this.failoverSnapshotBytes += this.bodyLength + FRAME_HEADER;
+        continue;
+      }
+      const message = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bodyLength);
+      this.parts = [];
+      const to = this.receive(message, at);
+      if (to !== undefined) return to;
+    }
+    return undefined;
   }
 
   /** Handles one message; returns where to reconnect when the server said so. */
   private receive(buf: Buffer, at: number): string | undefined {
-    this.bytesReceived += buf.byteLength + 5;
-    if (buf[0]! >> 3 === FIELD_SNAPSHOT) {
-      this.snapshotBytes += buf.byteLength + 5;
-      this.failoverSnapshotBytes += buf.byteLength + 5;
-      return undefined;
-    }
-    if (buf[0]! >> 3 === FIELD_DELTAS) {
+    if (buf.length > 0 && buf[0]! >> 3 === FIELD_DELTAS) {
       // The benchmark's changes: find the marker's change number without decoding the message
       // (the revision is left to InSync and pings: resuming from an older one is still correct).
       // Deltas before InSync are a resume: a change made while the stream moved servers arrives
@@ -300,6 +340,8 @@ class BenchStream {
         return undefined;
       case 'inSync':
         this.moment('inSync', at);
+        // The digest of the snapshot this InSync completes (0: none, a resume).
+        this.snapshotDigest = this.snapshotCrc;
         this.revision = Math.max(this.revision, m.value.revision);
         this.attempt = 0;
         this.setInSync(true);
@@ -348,6 +390,8 @@ function reportInSyncWhenAll(): void {
     send({
       type: 'insync',
       snapshotBytes: streams.map((s) => s.snapshotBytes),
+      digests: streams.map((s) => s.snapshotDigest),
+      nodes: streams.map((s) => s.node),
       bytes: streams.map((s) => s.bytesReceived),
       endpoints: streams.map((s) => s.endpoint),
     });
