@@ -15,7 +15,7 @@
 // The last line of stdout is one JSON object; progress goes to stderr. Latencies are recorded in HDR
 // histograms (loadtest/report); --report FILE.html adds the latency CDF against the floor and the
 // CPU and memory of every process over time.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,11 +28,19 @@ import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.
 import { createTestPki, freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
 import type { FromFloor, FromWorker, ToFloor, ToWorker } from './messages.js';
-import { now, processTree, treeCpuSeconds as cpuSeconds, treeRssBytes as rssBytes } from './proc.js';
+import {
+  now,
+  profileArgs,
+  spawnService,
+  processTree,
+  treeCpuSeconds as cpuSeconds,
+  treeRssBytes as rssBytes,
+} from './proc.js';
 import { countsSince, serverFanoutMs, streamCounts } from './server-metrics.js';
 import { type FloorRig, measureFloor } from './floor.js';
 import { type FailoverPhases, summarizePhases } from './failover-phases.js';
 import { checkSnapshotContent } from './content.js';
+import { ChangeTail } from './tail.js';
 import { BenchRun, descendantsNamed, LatencyHistogram, lineChart } from '../report/index.js';
 
 const bin = MESHLESS_BIN;
@@ -94,24 +102,6 @@ interface ServerProc {
   address: string;
   metricsPort: number;
   ready: Promise<void>;
-}
-
-/** FANOUT_PROFILE_DIR: --cpu-prof into that directory, the file named after the process. */
-function profileArgs(name: string): string[] {
-  const dir = process.env.FANOUT_PROFILE_DIR;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
-}
-
-function spawnService(
-  args: string[],
-  env: Record<string, string>,
-  nodeArgs: string[] = [],
-  binary = bin,
-): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, binary, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
 }
 
 /** A `meshless sync` process; its address and readiness come from its JSON log. */
@@ -350,17 +340,22 @@ async function main(): Promise<void> {
 
     // Latency: one change at a time, each waited for at every agent.
     const latencies = new LatencyHistogram('latencyMs');
+    const tail = new ChangeTail();
+    listeners.push((m) => m.type === 'ping-seen' && tail.ping(m.endpoint, m.id, m.at));
     const cpuBeforeChanges = syncs.map((s) => cpuSeconds(s.child.pid!));
     const changing = run.console.phase('changes to every agent', { total: changes, unit: 'changes' });
     for (let c = 1; c <= changes; c++) {
       const all = collect('received', synced.length).then((ms) => ms.filter((m) => m.change === c));
+      mark(`change ${c}`);
       const t0 = now();
       await kv.put(MARKER_KEY, markerJson(c, t0));
       const got = await Promise.race([
         all,
         deadline(CHANGE_TIMEOUT_MS, `change ${c} did not reach every agent within ${CHANGE_TIMEOUT_MS / 1000} s`),
       ]);
-      for (const m of got) for (const t of m.times) latencies.record(t - t0);
+      const ms = got.flatMap((m) => m.times.map((t) => t - t0));
+      latencies.recordAll(ms);
+      tail.change(c, t0, ms);
       changing.update(c, `p99 so far ${latencies.at(99).toFixed(1)} ms`);
       await sleep(20);
     }
@@ -526,6 +521,7 @@ async function main(): Promise<void> {
       floorMultiMs: floorMultiMs && { processes: floorProcesses, ...floorMultiMs },
       floorBestP99,
       p99OverBestFloor: Math.round((latencyMs.p99 / floorBestP99) * 100) / 100,
+      changeTail: tail.summary(),
       syncWorkers: syncWorkers ?? 'default (1)',
       serverFanoutMs: serverFanout,
       serverRssMB: Math.round(Math.max(...loadedRss) / 2 ** 20),

@@ -28,6 +28,8 @@ export type FromWorker =
       nodes: string[];
     }
   | { type: 'received'; change: number; times: number[] }
+  /** The first time an agent of this worker received ping `id` of the server at `endpoint`. */
+  | { type: 'ping-seen'; endpoint: string; id: number; at: number }
   | { type: 'watching'; count: number }
   | { type: 'resynced'; count: number; snapshotBytes: number; at: number; moments: number[][] }
   | { type: 'floor-connected' }

@@ -1,5 +1,8 @@
-// Process figures from /proc (Linux): resident memory and CPU seconds of another process.
+// Process figures from /proc (Linux): resident memory and CPU seconds of another process; and
+// how the benchmark starts the services it measures.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { MESHLESS_BIN } from '../../services/shared/paths/index.js';
 
 const CLK_TCK = 100;
 
@@ -59,4 +62,22 @@ function safe(f: () => number): number {
   } catch {
     return 0;
   }
+}
+
+/** FANOUT_PROFILE_DIR: --cpu-prof into that directory, the file named after the process. */
+export function profileArgs(name: string): string[] {
+  const dir = process.env.FANOUT_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
+}
+
+export function spawnService(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  binary = MESHLESS_BIN,
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, binary, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }

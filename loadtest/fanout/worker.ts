@@ -348,6 +348,7 @@ class BenchStream {
         return undefined;
       case 'ping':
         this.stream?.write(frame({ message: { $case: 'pong', value: { id: m.value.id } } }));
+        pingSeen(this.endpoint, m.value.id, at);
         if (this.inSync) this.revision = Math.max(this.revision, m.value.revision);
         return undefined;
       case 'reconnect':
@@ -384,6 +385,15 @@ const floorReceived = new Map<number, number[]>();
 /** The killed server's streams (in sync elsewhere once every one has had an InSync since). */
 let failoverWatch: { count: number; pending: Set<BenchStream>; streams: BenchStream[] } | undefined;
 let floorSockets: FloorSocket[] = [];
+
+/** Pings already reported to the coordinator (tail.ts: the first receipt of each is enough). */
+const pingsReported = new Set<string>();
+function pingSeen(endpoint: string, id: number, at: number): void {
+  const key = `${endpoint}/${id}`;
+  if (pingsReported.has(key)) return;
+  pingsReported.add(key);
+  send({ type: 'ping-seen', endpoint, id, at });
+}
 
 function reportInSyncWhenAll(): void {
   if (streams.length > 0 && inSyncCount === streams.length) {
