@@ -72,10 +72,19 @@ export class StreamHost {
     if (run && stream.phase !== 'closed') run();
   }
 
-  /** Pong timeouts and lag samples, then a ping (one shared frame) to every live stream. */
-  pingRound(frame: Buffer, id: number, revision: number): void {
+  /**
+   * One slice of a ping round: for the live streams whose id is `slice` modulo `slices`, pong
+   * timeouts and lag samples, then a ping (one shared frame). The server pings one slice at a
+   * time across the interval (sync-server.ts, `pingSlices`), so each stream is still pinged once
+   * per interval.
+   */
+  pingRound(frame: Buffer, id: number, revision: number, slice = 0, slices = 1): void {
     const now = Date.now();
-    for (const s of this.index.liveStreams()) {
+    const index = this.index;
+    function* sliceOf(): IterableIterator<ClientStream> {
+      for (const s of index.liveStreams()) if (s.id % slices === slice) yield s;
+    }
+    for (const s of sliceOf()) {
       if (now - s.lastPongAt > this.options.pongTimeoutMs) {
         s.fail(
           status.DEADLINE_EXCEEDED,
@@ -89,7 +98,7 @@ export class StreamHost {
     this.fanout.push({
       kind: 'ping',
       revision,
-      targets: () => this.index.liveStreams(),
+      targets: sliceOf,
       deliver: (s) => {
         s.ping(frame, id, revision);
         return 1;

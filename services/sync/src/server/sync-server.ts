@@ -35,6 +35,9 @@ import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
 import { SnapshotCache, deltaMessages, nodeChangesSince } from './snapshots.js';
 
+/** Most slices a ping round is spread over (sync-server's `pingSlices`). */
+const MAX_PING_SLICES = 20;
+
 export class SyncServer {
   readonly cache = new Cache();
   /** The streams, when served in this process (`workers` 1). */
@@ -52,6 +55,13 @@ export class SyncServer {
   private readonly index: StreamIndex<ServedStream>;
   private readonly timers: NodeJS.Timeout[] = [];
   private pingId = 0;
+  /**
+   * A ping round is spread over the interval in slices at least 50 ms apart (20 at the default
+   * 10 s). Pinging every stream at once made every agent answer at once: thousands of Pongs to
+   * decode in one burst, and a change arriving then waited behind them (bench:fanout's
+   * changeTail: the slowest changes of a run were the ones near a ping round).
+   */
+  private readonly pingSlices: number;
   private natsUp = true;
   private _draining = false;
   private closed = false;
@@ -63,6 +73,7 @@ export class SyncServer {
   private constructor(private readonly options: SyncServerOptions) {
     this.log = options.log;
     this.metrics = options.metrics ?? createSyncMetrics();
+    this.pingSlices = Math.max(1, Math.min(MAX_PING_SLICES, Math.floor(options.pingIntervalMs / 50)));
     this.snapshots = new SnapshotCache(
       this.cache,
       {
@@ -168,7 +179,7 @@ export class SyncServer {
       },
     );
     server.balancer.start();
-    server.every(options.pingIntervalMs, () => server.pingRound());
+    server.every(options.pingIntervalMs / server.pingSlices, () => server.pingRound());
     server.follower.start();
     return server;
   }
@@ -262,12 +273,21 @@ export class SyncServer {
 
   // ------------------------------------------------------------------ fan-out
 
+  /** Pings one slice of the streams (stream-host.ts), the next slice next time. */
   private pingRound(): void {
     if (this.closed) return;
     const revision = this.cache.revision;
     const id = ++this.pingId;
-    if (this.front) this.front.pingRound(id, revision);
-    else this.host!.pingRound(encodeFrame({ message: { $case: 'ping', value: { id, revision } } }), id, revision);
+    const slice = id % this.pingSlices;
+    if (this.front) this.front.pingRound(id, revision, slice, this.pingSlices);
+    else
+      this.host!.pingRound(
+        encodeFrame({ message: { $case: 'ping', value: { id, revision } } }),
+        id,
+        revision,
+        slice,
+        this.pingSlices,
+      );
   }
 
   // ------------------------------------------------------------------ client side

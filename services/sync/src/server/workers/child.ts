@@ -128,7 +128,7 @@ async function start(init: ChildInit): Promise<void> {
         );
         return;
       case 'ping':
-        host.pingRound(Buffer.from(m.f.buffer, m.f.byteOffset, m.f.byteLength), m.id, m.revision);
+        host.pingRound(Buffer.from(m.f.buffer, m.f.byteOffset, m.f.byteLength), m.id, m.revision, m.slice, m.slices);
         return;
       case 'close':
         host.closing = true;

@@ -119,10 +119,10 @@ export class WorkerFront {
     });
   }
 
-  /** One Ping frame for every worker; each checks pong timeouts and pings its live streams. */
-  pingRound(id: number, revision: number): void {
+  /** One Ping frame for every worker; each checks pong timeouts and pings its live streams in `slice`. */
+  pingRound(id: number, revision: number, slice: number, slices: number): void {
     const f = encodeFrame({ message: { $case: 'ping', value: { id, revision } } });
-    this.pool.broadcast(() => ({ t: 'ping', id, revision, f }));
+    this.pool.broadcast(() => ({ t: 'ping', id, revision, f, slice, slices }));
   }
 
   private onHello(w: number, localId: number, hello: ValidHello, caller: Caller): void {

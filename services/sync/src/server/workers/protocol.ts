@@ -30,7 +30,7 @@ export type ToChild =
   | { t: 'end'; id: number; reason: CloseReason }
   | { t: 'fail'; id: number; code: number; details: string; reason: CloseReason }
   | { t: 'deltas'; task: number; w: WireDeltas }
-  | { t: 'ping'; id: number; revision: number; f: Uint8Array }
+  | { t: 'ping'; id: number; revision: number; f: Uint8Array; slice: number; slices: number }
   | { t: 'close'; details: string };
 
 export type FromChild =
