@@ -49,7 +49,8 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     throw err;
   });
   let server: SyncServer | undefined;
-  const maxConnections = connectionCap(config.maxConnections, openFileLimit(), log);
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  const maxConnections = connectionCap(config.maxConnections, openFileLimit(), log, workers);
   const metrics = createSyncMetrics(telemetry.meter, {
     revision: () => server?.cache.revision ?? 0,
     cacheEntries: () => server?.cache.size ?? 0,
@@ -85,7 +86,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     log,
     metrics,
     security,
-    workers: config.workers === 0 ? availableParallelism() : config.workers,
+    workers,
     tls: { credentials: config.credentials, insecure: config.insecure, refreshMs: config.tlsRefresh },
   }).catch(async (err: unknown) => {
     await nc.close().catch(() => undefined);

@@ -31,4 +31,15 @@ describe('the open-file limit caps maxConnections', () => {
     );
     assert.equal(connectionCap(5, 100, log), 1);
   });
+
+  it('counts the limit of each worker process: 20,000 streams fit two workers under a limit of 20,000', () => {
+    const warnings: string[] = [];
+    const log = { warn: (_o: unknown, msg: string) => void warnings.push(msg) } as unknown as Parameters<
+      typeof connectionCap
+    >[2];
+    assert.equal(connectionCap(20_000, 20_000, log, 2), 20_000);
+    assert.deepEqual(warnings, []);
+    assert.equal(connectionCap(50_000, 20_000, log, 2), 2 * (20_000 - RESERVED_FDS));
+    assert.match(warnings[0]!, /\(20000 per process, 2 worker processes\) allows; accepting 39488 streams/);
+  });
 });

@@ -22,13 +22,23 @@ export function openFileLimit(limitsText?: string): number | undefined {
   return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined;
 }
 
-/** maxConnections, lowered (with a warning naming the fix) when the open-file limit is below it. */
-export function connectionCap(maxConnections: number, fileLimit: number | undefined, log?: Logger): number {
-  if (fileLimit === undefined || maxConnections <= fileLimit - RESERVED_FDS) return maxConnections;
-  const cap = Math.max(1, fileLimit - RESERVED_FDS);
+/**
+ * maxConnections, lowered (with a warning naming the fix) when the open-file limit is below it.
+ * With `workers` > 1 worker processes hold the streams, each under its own limit (the main
+ * process hands every accepted socket on and closes its copy), so the cap is one process's room
+ * times the workers: 20,000 streams on one server need two workers where the limit is 20,000.
+ */
+export function connectionCap(
+  maxConnections: number,
+  fileLimit: number | undefined,
+  log?: Logger,
+  workers = 1,
+): number {
+  const room = fileLimit === undefined ? Infinity : Math.max(1, fileLimit - RESERVED_FDS) * Math.max(1, workers);
+  if (maxConnections <= room) return maxConnections;
   log?.warn(
-    { maxConnections, openFileLimit: fileLimit, cap },
-    `maxConnections ${maxConnections} exceeds what the open-file limit (${fileLimit}) allows; accepting ${cap} streams (raise it with ulimit -n / LimitNOFILE)`,
+    { maxConnections, openFileLimit: fileLimit, workers, cap: room },
+    `maxConnections ${maxConnections} exceeds what the open-file limit (${fileLimit}${workers > 1 ? ` per process, ${workers} worker processes` : ''}) allows; accepting ${room} streams (raise it with ulimit -n / LimitNOFILE)`,
   );
-  return cap;
+  return room;
 }
