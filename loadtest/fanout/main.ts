@@ -23,7 +23,6 @@ import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
 import { benchArgs } from '../args.js';
 import { Kvm } from '@nats-io/kv';
 import { SyncCompression, SyncResponse } from '../../proto/gen/meshless/v1/sync.js';
-import { openFileLimit, RESERVED_FDS } from '../../services/sync/index.js';
 import { RESOURCES_BUCKET, connectNats } from '../../services/shared/nats/index.js';
 import { createTestPki, freePort, httpOk, startNatsServer, waitFor } from '../../services/shared/testing/index.js';
 import { MARKER_KEY, dataset, markerJson, nodeName } from './dataset.js';
@@ -37,7 +36,7 @@ import {
   treeRssBytes as rssBytes,
 } from './proc.js';
 import { countsSince, serverFanoutMs, streamCounts } from './server-metrics.js';
-import { type FloorRig, measureFloor } from './floor.js';
+import { type FloorRig, measureFloors } from './floor.js';
 import { type FailoverPhases, summarizePhases } from './failover-phases.js';
 import { checkSnapshotContent } from './content.js';
 import { ChangeTail } from './tail.js';
@@ -408,25 +407,10 @@ async function main(): Promise<void> {
       changes,
       frameBytes,
     };
-    // One floor process holds a socket per agent: past its open-file limit (20,000 here, not
-    // raisable) it cannot, and only the multi-process floor is measured.
-    const fileLimit = openFileLimit();
-    const singleFloor = fileLimit === undefined || agents <= fileLimit - RESERVED_FDS || floorProcesses <= 1;
-    if (!singleFloor)
-      say(`${agents} sockets exceed one process's open-file limit (${fileLimit}): no single-process floor`);
-    const floorLatencies = singleFloor ? await measureFloor(rig, 1) : undefined;
-    const floorMs = floorLatencies?.summary() ?? null;
-    if (floorMs)
-      say(
-        `floor (${frameBytes} B to ${agents} plain sockets): p50 ${floorMs.p50} p99 ${floorMs.p99} max ${floorMs.max} ms`,
-      );
-    const floorMultiLatencies = floorProcesses > 1 ? await measureFloor(rig, floorProcesses) : undefined;
-    const floorMultiMs = floorMultiLatencies?.summary() ?? null;
-    if (floorMultiMs)
-      say(
-        `multi-core floor (${floorProcesses} processes): p50 ${floorMultiMs.p50} p99 ${floorMultiMs.p99} max ${floorMultiMs.max} ms`,
-      );
-    const floorBestP99 = Math.min(floorMs?.p99 ?? Infinity, floorMultiMs?.p99 ?? Infinity);
+    const { floorLatencies, floorMultiLatencies, floorMs, floorMultiMs, floorBestP99 } = await measureFloors(
+      rig,
+      floorProcesses,
+    );
     const floorForReport = (floorMs ?? floorMultiMs)!;
 
     // Failover: kill -9 the first server, wait until its agents are in sync elsewhere.
