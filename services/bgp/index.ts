@@ -24,6 +24,7 @@ export {
   decodeOpen,
   decodeRouteRefresh,
   decodeUpdate,
+  wirePrefixesToPrefixes,
   attributesFromWire,
   encodeAttributes,
   encodeStoredForm,
@@ -113,8 +114,10 @@ export type {
   Prefix,
   RouteRefreshMessage,
   UnknownAttribute,
+  DecodeUpdateOptions,
   UpdateDecodeResult,
   UpdateMessage,
+  WirePrefixes,
 } from './src/codec/index.js';
 export {
   Fsm,

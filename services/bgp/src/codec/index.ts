@@ -68,6 +68,7 @@ export type {
   RouteRefreshMessage,
   UnknownAttribute,
   UpdateMessage,
+  WirePrefixes,
 } from './types.js';
 export { putU32, u32 } from './bytes.js';
 export { BgpMessageError, isSessionLevel, strongerError } from './errors.js';
@@ -87,7 +88,8 @@ export {
   endOfRib,
   isEndOfRib,
 } from './update.js';
-export type { UpdateDecodeResult } from './update.js';
+export type { DecodeUpdateOptions, UpdateDecodeResult } from './update.js';
+export { wirePrefixesToPrefixes } from './nlri.js';
 export {
   MessageBuffer,
   packUpdates,

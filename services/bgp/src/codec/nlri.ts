@@ -3,7 +3,7 @@
 // all prefix octets of the field, then one Prefix object (a view into the slab) per entry.
 
 import { InvalidArgumentError } from '../../../shared/errors/index.js';
-import type { Prefix } from './types.js';
+import type { Prefix, WirePrefixes } from './types.js';
 
 /**
  * Appends the prefixes of `buf[start..end)` to `out`. Returns undefined on success, else a
@@ -18,6 +18,48 @@ export function decodePrefixes(
   addPath: boolean,
   out: Prefix[],
 ): string | undefined {
+  const counted = countPrefixes(buf, start, end, afi, addPath);
+  if (typeof counted === 'string') return counted;
+  const { count, total } = counted;
+  if (count === 0) return undefined;
+  const slab = new Uint8Array(total);
+  let p = start;
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    let pathId = 0;
+    if (addPath) {
+      pathId = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
+      p += 4;
+    }
+    const len = buf[p++]!;
+    const n = (len + 7) >> 3;
+    for (let k = 0; k < n; k++) slab[o + k] = buf[p + k]!;
+    if (len & 7) slab[o + n - 1]! &= 0xff << (8 - (len & 7));
+    out.push({ afi, length: len, bytes: slab.subarray(o, o + n), pathId });
+    o += n;
+    p += n;
+  }
+  return undefined;
+}
+
+/** The prefixes of a wire-form list as Prefix objects (for consumers that need them). */
+export function wirePrefixesToPrefixes(w: WirePrefixes): Prefix[] {
+  const out: Prefix[] = [];
+  decodePrefixes(w.bytes, w.start, w.end, w.afi, w.addPath, out);
+  return out;
+}
+
+/**
+ * Validates `buf[start..end)` as a prefix list: the number of prefixes and of their network
+ * octets, or a description of the first syntax error.
+ */
+export function countPrefixes(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  afi: 4 | 6,
+  addPath: boolean,
+): { count: number; total: number } | string {
   const maxBits = afi === 4 ? 32 : 128;
   let p = start;
   let total = 0;
@@ -36,25 +78,7 @@ export function decodePrefixes(
     count++;
     p += 1 + n;
   }
-  if (count === 0) return undefined;
-  const slab = new Uint8Array(total);
-  p = start;
-  let o = 0;
-  for (let i = 0; i < count; i++) {
-    let pathId = 0;
-    if (addPath) {
-      pathId = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
-      p += 4;
-    }
-    const len = buf[p++]!;
-    const n = (len + 7) >> 3;
-    for (let k = 0; k < n; k++) slab[o + k] = buf[p + k]!;
-    if (len & 7) slab[o + n - 1]! &= 0xff << (8 - (len & 7));
-    out.push({ afi, length: len, bytes: slab.subarray(o, o + n), pathId });
-    o += n;
-    p += n;
-  }
-  return undefined;
+  return { count, total };
 }
 
 /** Encoded size of one prefix; throws InvalidArgumentError for an inconsistent Prefix. */

@@ -162,6 +162,25 @@ export interface UpdateMessage {
    * keeps attribute sets encoded take the received octets instead of encoding the decoded ones.
    */
   readonly attributesWire?: Uint8Array;
+  /**
+   * The IPv4 withdrawn routes field left in wire form, set (and `withdrawn` left empty) only when
+   * the caller asked decodeUpdate for it: a RIB that finds destinations by their wire octets
+   * withdraws without a Prefix object per prefix. Never set with no prefixes in it.
+   */
+  readonly withdrawnWire?: WirePrefixes;
+}
+
+/**
+ * A validated prefix list in wire form (RFC 4271 §4.3; RFC 7911 §3 with `addPath`): `count`
+ * entries in `bytes[start..end)`. Bits past a prefix's length may be set (as received).
+ */
+export interface WirePrefixes {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+  readonly afi: 4 | 6;
+  readonly addPath: boolean;
 }
 
 /** RFC 4271 §4.5. */

@@ -25,7 +25,7 @@ import {
 import { BgpMessageError, isSessionLevel, sessionError, strongerError } from './errors.js';
 import { writeHeader } from './header.js';
 import { addPathFor, maxMessageLength } from './negotiate.js';
-import { decodePrefixes, prefixesLength, writePrefixes } from './nlri.js';
+import { countPrefixes, decodePrefixes, prefixesLength, writePrefixes } from './nlri.js';
 import type {
   AfiSafi,
   CodecOptions,
@@ -35,6 +35,7 @@ import type {
   PreEncodedUpdate,
   Prefix,
   UpdateMessage,
+  WirePrefixes,
 } from './types.js';
 
 export interface UpdateDecodeResult {
@@ -45,8 +46,17 @@ export interface UpdateDecodeResult {
 
 const EMPTY_PREFIXES: readonly Prefix[] = Object.freeze([]);
 
+/** How the caller wants an UPDATE decoded. */
+export interface DecodeUpdateOptions {
+  /**
+   * Leave the IPv4 withdrawn routes field in wire form (`withdrawnWire`, a copy of the field)
+   * instead of a Prefix object per entry; it is validated all the same.
+   */
+  readonly wireWithdrawn?: boolean;
+}
+
 /** Decodes an UPDATE body (the message after its 19-octet header). */
-export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecodeResult {
+export function decodeUpdate(body: Uint8Array, opts: CodecOptions, how: DecodeUpdateOptions = {}): UpdateDecodeResult {
   const n = body.length;
   const MAL = UpdateMessageSubcode.MalformedAttributeList;
   if (n < 4) throw sessionError(`UPDATE: body is ${n} octets, at least 4 needed`, ErrorCode.UpdateMessage, MAL);
@@ -68,7 +78,22 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
   }
   const ipv4AddPath = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'receive');
   const withdrawn: Prefix[] = [];
-  let err = decodePrefixes(body, 2, 2 + wl, 4, ipv4AddPath, withdrawn);
+  let withdrawnWire: WirePrefixes | undefined;
+  let err: string | undefined;
+  if (how.wireWithdrawn) {
+    const c = countPrefixes(body, 2, 2 + wl, 4, ipv4AddPath);
+    if (typeof c === 'string') err = c;
+    // A copy (one per UPDATE): the body may be a Buffer view into a socket chunk.
+    else if (c.count > 0)
+      withdrawnWire = {
+        bytes: new Uint8Array(body.subarray(2, 2 + wl)),
+        start: 0,
+        end: wl,
+        count: c.count,
+        afi: 4,
+        addPath: ipv4AddPath,
+      };
+  } else err = decodePrefixes(body, 2, 2 + wl, 4, ipv4AddPath, withdrawn);
   // RFC 7606 §5.3: an unparseable withdrawn routes or NLRI field resets the session.
   if (err !== undefined)
     throw sessionError(
@@ -109,6 +134,7 @@ export function decodeUpdate(body: Uint8Array, opts: CodecOptions): UpdateDecode
     withdrawn,
     nlri,
   };
+  if (withdrawnWire !== undefined) update.withdrawnWire = withdrawnWire;
   if (attributes !== undefined) {
     update.attributes = attributes;
     // Not enumerable: a structural comparison (or a copy) of the message ignores it, and a copy
@@ -264,6 +290,11 @@ interface UpdateLayout {
 
 function layout(u: UpdateMessage | PreEncodedUpdate, opts: CodecOptions): UpdateLayout {
   const ap4 = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
+  // Its octets follow the sender's ADD-PATH mode, not ours: never copied into an UPDATE we send.
+  if ('withdrawnWire' in u && u.withdrawnWire !== undefined)
+    throw new InvalidArgumentError('withdrawnWire: a received wire-form list cannot be re-encoded', {
+      field: 'withdrawnWire',
+    });
   const withdrawn = u.withdrawn ?? EMPTY_PREFIXES;
   const nlri = u.nlri ?? EMPTY_PREFIXES;
   const withdrawnLength = prefixesLength(withdrawn, 4, ap4, 'withdrawn');
@@ -378,7 +409,13 @@ export function endOfRib(afi: number, safi: number): UpdateMessage {
 
 /** The family whose End-of-RIB this UPDATE is (RFC 4724 §2), or undefined. */
 export function isEndOfRib(u: UpdateMessage): AfiSafi | undefined {
-  if (u.withdrawn.length > 0 || u.nlri.length > 0 || u.attributes !== undefined || u.mpReach !== undefined)
+  if (
+    u.withdrawn.length > 0 ||
+    u.withdrawnWire !== undefined ||
+    u.nlri.length > 0 ||
+    u.attributes !== undefined ||
+    u.mpReach !== undefined
+  )
     return undefined;
   if (u.mpUnreach === undefined) return { afi: Afi.Ipv4, safi: Safi.Unicast };
   return u.mpUnreach.withdrawn.length === 0 ? { afi: u.mpUnreach.afi, safi: u.mpUnreach.safi } : undefined;

@@ -247,6 +247,7 @@ export interface ResolvedSpeakerConfig {
   maxDynamicPeers: number;
   hostname: string | undefined;
   sendQueueHighWater: number;
+  wireWithdrawals: boolean;
 }
 
 export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
@@ -305,5 +306,6 @@ export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
     maxDynamicPeers,
     hostname: c.hostname,
     sendQueueHighWater,
+    wireWithdrawals: c.wireWithdrawals === true,
   };
 }

@@ -36,7 +36,6 @@ import {
   type Frame,
   type NegotiatedOptions,
   type OpenMessage,
-  type UpdateMessage,
 } from '../codec/index.js';
 import {
   Fsm,
@@ -58,7 +57,10 @@ import { readRefresh, refreshMarker, refreshRequest } from './route-refresh.js';
 import { connectPeer } from './security.js';
 import type { BgpTransport } from './transport.js';
 import type { PeerStatus, SpeakerEvents } from './types.js';
-import { isEmptyUpdate, keepNegotiatedFamilies, treatAsWithdraw } from './update-handling.js';
+import { deliverUpdate } from './update-handling.js';
+
+/** decodeUpdate's options without and with wire-form withdrawals (one object each, not per UPDATE). */
+const WIRE = [{}, { wireWithdrawn: true }] as const;
 
 /** What a peer needs from its speaker. */
 export interface PeerHost {
@@ -71,6 +73,8 @@ export interface PeerHost {
   readonly transport: BgpTransport;
   /** Send queue size above which `send` returns false (the caller waits for 'drain'). */
   readonly sendQueueHighWater: number;
+  /** Decode the IPv4 withdrawn routes into `withdrawnWire` (SpeakerConfig.wireWithdrawals). */
+  readonly wireWithdrawals: boolean;
   readonly metrics: SpeakerMetrics;
   readonly logger: Logger;
   emit<K extends keyof SpeakerEvents>(event: K, ...args: SpeakerEvents[K]): void;
@@ -515,7 +519,7 @@ export class Peer {
       this.dispatch({ type: 'UpdateReceived', conn: conn.id });
       return;
     }
-    const r = decodeUpdate(frame.body, session.negotiated as CodecOptions);
+    const r = decodeUpdate(frame.body, session.negotiated as CodecOptions, WIRE[this.host.wireWithdrawals ? 1 : 0]);
     if (r.error && isSessionLevel(r.error.handling)) throw r.error;
     this.dispatch({ type: 'UpdateReceived', conn: conn.id });
     const peer = this.config.address;
@@ -526,27 +530,7 @@ export class Peer {
       this.host.emit('endOfRib', { peer, afi: eor.afi, safi: eor.safi });
       return;
     }
-    let updates: UpdateMessage[] = [r.update];
-    if (r.error) {
-      this.host.metrics.updateError(peer, r.error.handling);
-      this.log.warn(
-        { handling: r.error.handling, code: r.error.code, subcode: r.error.subcode },
-        `malformed UPDATE (${r.error.handling}): ${r.error.message}`,
-      );
-      if (r.error.handling === 'treat-as-withdraw') updates = treatAsWithdraw(r.update);
-    }
-    for (const u of updates) {
-      const { update, dropped } = keepNegotiatedFamilies(u, session.negotiated.families);
-      if (dropped.length > 0)
-        this.log.warn({ dropped }, 'UPDATE for families that were not negotiated: ignored (RFC 4760 §6)');
-      if (isEmptyUpdate(update)) continue;
-      const announced = update.nlri.length + (update.mpReach?.nlri.length ?? 0);
-      const withdrawn = update.withdrawn.length + (update.mpUnreach?.withdrawn.length ?? 0);
-      if (announced) this.host.metrics.prefixes(peer, 'announced', announced);
-      if (withdrawn) this.host.metrics.prefixes(peer, 'withdrawn', withdrawn);
-      this.host.emit('update', r.error ? { peer, update, error: r.error } : { peer, update });
-      if (conn.isClosing) return;
-    }
+    deliverUpdate(r, peer, session.negotiated.families, this.host, this.log, () => conn.isClosing);
   }
 
   private onRouteRefresh(conn: Connection, frame: Frame): void {

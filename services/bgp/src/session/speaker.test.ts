@@ -11,8 +11,23 @@ import {
   NotFoundError,
 } from '../../../shared/errors/index.js';
 import { startTelemetry } from '../../../shared/telemetry/index.js';
-import { encodeAttributes, packUpdates, parsePrefix, type Prefix } from '../codec/index.js';
-import { RawPeer, RouteCollector, announce, originAttributes, poll, waitForPeerState } from '../../../testing/index.js';
+import {
+  encodeAttributes,
+  packUpdates,
+  parsePrefix,
+  wirePrefixesToPrefixes,
+  type Prefix,
+  type UpdateMessage,
+} from '../codec/index.js';
+import {
+  RawPeer,
+  RouteCollector,
+  announce,
+  originAttributes,
+  poll,
+  waitForPeerState,
+  withdraw,
+} from '../../../testing/index.js';
 import {
   BgpSpeaker,
   type PeerConfig,
@@ -413,6 +428,35 @@ describe('BgpSpeaker', () => {
     await collected.waitForCount(bAddr, 3000);
     assert.ok(collected.routes.has(`${bAddr} 30.0.0.0/24#1`));
     assert.ok(collected.routes.has(`${bAddr} 30.0.1.0/24#2`));
+  });
+
+  test('wireWithdrawals: withdrawn routes arrive in wire form, counted; off by default', async () => {
+    const telemetry = await startTelemetry({ service: 'bgp-test', port: 0 });
+    try {
+      const { a, b, aAddr, bAddr } = await pair({ a: { wireWithdrawals: true, meter: telemetry.meter } });
+      const got: UpdateMessage[] = [];
+      a.on('update', ({ update }) => got.push(update));
+      const prefixes = ['10.1.0.0/24', '10.2.0.0/16', '10.3.3.3/32'];
+      await announce(b, aAddr, prefixes, originAttributes(65002, { nextHop: bAddr }));
+      await withdraw(b, aAddr, prefixes);
+      const w = await poll('the withdrawal', async () => got.find((u) => u.withdrawnWire), 5000);
+      assert.deepStrictEqual(w.withdrawn, []);
+      assert.deepStrictEqual(
+        wirePrefixesToPrefixes(w.withdrawnWire!),
+        prefixes.map((p) => parsePrefix(p)),
+      );
+      const text = await (await fetch(`http://127.0.0.1:${telemetry.port}/metrics`)).text();
+      assert.match(text, /bgp_received_withdraw_prefix_total\{[^}]*\} 3/);
+      // The other end did not ask: Prefix objects as always.
+      const back: UpdateMessage[] = [];
+      b.on('update', ({ update }) => back.push(update));
+      await announce(a, bAddr, ['10.9.0.0/24'], originAttributes(65001, { nextHop: aAddr }));
+      await withdraw(a, bAddr, ['10.9.0.0/24']);
+      const plain = await poll('the withdrawal at b', async () => back.find((u) => u.withdrawn.length), 5000);
+      assert.equal(plain.withdrawnWire, undefined);
+    } finally {
+      await telemetry.close();
+    }
   });
 
   test('a throwing event listener does not break the session', async () => {

@@ -88,6 +88,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       },
       transport: this.transport,
       sendQueueHighWater: this.config.sendQueueHighWater,
+      wireWithdrawals: this.config.wireWithdrawals,
       metrics: this.metrics,
       logger: this.log,
       emit: (event, ...args) => this.safeEmit(event, ...args),

@@ -110,6 +110,11 @@ export interface SpeakerConfig {
   sendQueueHighWater?: number;
   /** Hostname for the FQDN capability (not sent when absent). */
   hostname?: string;
+  /**
+   * 'update' events carry the IPv4 withdrawn routes field in wire form (`withdrawnWire`, and an
+   * empty `withdrawn`): for a RIB that looks destinations up by their octets (default false).
+   */
+  wireWithdrawals?: boolean;
   transport?: BgpTransport;
   logger?: Logger;
   meter?: Meter;

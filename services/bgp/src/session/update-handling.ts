@@ -1,7 +1,59 @@
 // RFC 7606 outcomes applied to a decoded UPDATE before it reaches the layer above, and the
 // RFC 4760 family filter: the routing layer only ever sees announcements it may install and
 // withdrawals it must apply.
-import { MessageType, type AfiSafi, type MpUnreach, type UpdateMessage } from '../codec/index.js';
+import type { Logger } from 'pino';
+import {
+  MessageType,
+  type AfiSafi,
+  type MpUnreach,
+  type UpdateDecodeResult,
+  type UpdateMessage,
+} from '../codec/index.js';
+import type { SpeakerMetrics } from './metrics.js';
+import type { SpeakerEvents } from './types.js';
+
+/** What deliverUpdate needs from the speaker. */
+export interface UpdateSink {
+  readonly metrics: SpeakerMetrics;
+  emit<K extends keyof SpeakerEvents>(event: K, ...args: SpeakerEvents[K]): void;
+}
+
+/**
+ * Hands a decoded UPDATE (not End-of-RIB, no session-level error) to the layer above: RFC 7606
+ * outcome logged and applied, families that were not negotiated dropped, prefixes counted, then
+ * one 'update' event per resulting UPDATE (stops when `closing()`: a listener reset the session).
+ */
+export function deliverUpdate(
+  r: UpdateDecodeResult,
+  peer: string,
+  families: readonly AfiSafi[],
+  sink: UpdateSink,
+  log: Logger,
+  closing: () => boolean,
+): void {
+  let updates: UpdateMessage[] = [r.update];
+  if (r.error) {
+    sink.metrics.updateError(peer, r.error.handling);
+    log.warn(
+      { handling: r.error.handling, code: r.error.code, subcode: r.error.subcode },
+      `malformed UPDATE (${r.error.handling}): ${r.error.message}`,
+    );
+    if (r.error.handling === 'treat-as-withdraw') updates = treatAsWithdraw(r.update);
+  }
+  for (const u of updates) {
+    const { update, dropped } = keepNegotiatedFamilies(u, families);
+    if (dropped.length > 0)
+      log.warn({ dropped }, 'UPDATE for families that were not negotiated: ignored (RFC 4760 §6)');
+    if (isEmptyUpdate(update)) continue;
+    const announced = update.nlri.length + (update.mpReach?.nlri.length ?? 0);
+    const withdrawn =
+      update.withdrawn.length + (update.withdrawnWire?.count ?? 0) + (update.mpUnreach?.withdrawn.length ?? 0);
+    if (announced) sink.metrics.prefixes(peer, 'announced', announced);
+    if (withdrawn) sink.metrics.prefixes(peer, 'withdrawn', withdrawn);
+    sink.emit('update', r.error ? { peer, update, error: r.error } : { peer, update });
+    if (closing()) return;
+  }
+}
 
 /**
  * RFC 7606 §2 treat-as-withdraw: every prefix the UPDATE announces (classic NLRI and
@@ -17,6 +69,7 @@ export function treatAsWithdraw(u: UpdateMessage): UpdateMessage[] {
     withdrawn,
     nlri: [],
   };
+  if (u.withdrawnWire) first.withdrawnWire = u.withdrawnWire;
   if (!reach) {
     if (u.mpUnreach) first.mpUnreach = u.mpUnreach;
     return [first];
@@ -56,10 +109,11 @@ export function keepNegotiatedFamilies(
     dropped.push({ afi: u.mpUnreach.afi, safi: u.mpUnreach.safi });
     delete copy().mpUnreach;
   }
-  if ((u.nlri.length > 0 || u.withdrawn.length > 0) && !ok(1, 1)) {
+  if ((u.nlri.length > 0 || u.withdrawn.length > 0 || u.withdrawnWire) && !ok(1, 1)) {
     dropped.push({ afi: 1, safi: 1 });
     copy().nlri = [];
     copy().withdrawn = [];
+    delete copy().withdrawnWire;
   }
   const update = out ?? u;
   if (out && update.nlri.length === 0 && !update.mpReach) delete out.attributes;
@@ -68,5 +122,5 @@ export function keepNegotiatedFamilies(
 
 /** Whether the UPDATE still carries anything after filtering. */
 export function isEmptyUpdate(u: UpdateMessage): boolean {
-  return u.nlri.length === 0 && u.withdrawn.length === 0 && !u.mpReach && !u.mpUnreach;
+  return u.nlri.length === 0 && u.withdrawn.length === 0 && !u.withdrawnWire && !u.mpReach && !u.mpUnreach;
 }

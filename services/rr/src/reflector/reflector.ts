@@ -18,24 +18,20 @@ import { NotFoundError } from '../../../shared/errors/index.js';
 import {
   BgpSpeaker,
   CeaseSubcode,
-  type AddPathMode,
   type BgpTransport,
-  type NegotiatedOptions,
   type PathAttributes,
-  type PeerConfig,
   type Prefix,
   type UpdateEvent,
 } from '../../../bgp/index.js';
-import { Rib, type PeerKind, type RibPeer, type RibPeerInfo } from '../rib/rib.js';
+import { Rib, type PeerKind, type RibPeer } from '../rib/rib.js';
 import type { AttrSet } from '../rib/attr-set.js';
 import { Exporter, type ExportSink } from '../export/exporter.js';
-import type { GroupSpec } from '../export/update-group.js';
-import type { TargetKind } from '../export/rules.js';
 import { PeerPolicy } from '../policy/peer-policy.js';
-import type { FamilyName, PeerSettings, ReflectorSettings } from '../config/types.js';
+import type { PeerSettings, ReflectorSettings } from '../config/types.js';
 import { samePeerSettings } from '../config/equal.js';
 import { PeerEntry, kindOf, sameRouting } from './peer-entry.js';
 import { GracefulRestart } from './restart.js';
+import { groupSpec, ribPeerInfo, sessionConfig } from './peer-settings.js';
 
 export interface ReflectorOptions {
   readonly settings: ReflectorSettings;
@@ -74,19 +70,6 @@ const MIN_BUDGET = 2048;
 
 /** A peer whose send queue stays full this long no longer holds back its update group. */
 const STALL_MS = 10_000;
-
-function addPathMode(s: PeerSettings): AddPathMode | undefined {
-  switch (s.addPaths) {
-    case 'tx':
-      return 'send';
-    case 'rx':
-      return 'receive';
-    case 'both':
-      return 'both';
-    default:
-      return undefined;
-  }
-}
 
 export class Reflector {
   readonly rib: Rib;
@@ -128,6 +111,8 @@ export class Reflector {
       ...(gr.longLivedStaleTime > 0 ? { longLivedGracefulRestart: { staleTime: gr.longLivedStaleTime } } : {}),
       ...(options.transport ? { transport: options.transport } : {}),
       logger: this.log,
+      // The RIB finds IPv4 destinations from the withdrawn octets (Rib.withdrawWire).
+      wireWithdrawals: true,
       ...(options.meter ? { meter: options.meter } : {}),
     });
     this.exporter = new Exporter(this.rib, this.sink());
@@ -198,11 +183,11 @@ export class Reflector {
   }
 
   addPeer(s: PeerSettings): void {
-    const rp = this.rib.addPeer(this.ribInfo(s));
+    const rp = this.rib.addPeer(ribPeerInfo(this.settings, s));
     const e = new PeerEntry(s, rp.idx);
     this.entries.set(s.address, e);
     this.byIdx.set(rp.idx, e);
-    this.speaker.addPeer(this.peerConfig(s));
+    this.speaker.addPeer(sessionConfig(this.settings, s, this.restart.isRestarting));
     this.log.info({ peer: s.address, as: s.asNumber, kind: kindOf(s, this.settings.asNumber) }, 'peer added');
   }
 
@@ -219,11 +204,11 @@ export class Reflector {
       // The session restarts: drop its routes now so the RIB entry can take the new settings.
       this.exporter.leave(e.ribIdx);
       this.rib.flushPeer(e.ribIdx);
-      this.rib.updatePeer(e.ribIdx, this.ribInfo(s));
-      this.speaker.updatePeer(s.address, this.peerConfig(s));
+      this.rib.updatePeer(e.ribIdx, ribPeerInfo(this.settings, s));
+      this.speaker.updatePeer(s.address, sessionConfig(this.settings, s, this.restart.isRestarting));
       this.speaker.reset(s.address, 'configuration changed');
     } else {
-      this.speaker.updatePeer(s.address, this.peerConfig(s));
+      this.speaker.updatePeer(s.address, sessionConfig(this.settings, s, this.restart.isRestarting));
     }
     this.log.info({ peer: s.address, reset: routing }, 'peer updated');
   }
@@ -332,89 +317,6 @@ export class Reflector {
     return e;
   }
 
-  private ribInfo(s: PeerSettings): RibPeerInfo {
-    const kind = kindOf(s, this.settings.asNumber);
-    return {
-      address: s.address,
-      kind,
-      asn: s.asNumber,
-      routerId: '0.0.0.0',
-      policy: new PeerPolicy(
-        kind === 'ebgp' ? 'eBGP' : 'iBGP',
-        s.filters,
-        s.acceptImportByDefault ? { acceptImportByDefault: true } : {},
-      ),
-      ...(s.maxPrefixes !== undefined ? { maxPrefixes: s.maxPrefixes } : {}),
-    };
-  }
-
-  private peerConfig(s: PeerSettings): PeerConfig {
-    const mode = addPathMode(s);
-    const addPath: Partial<Record<FamilyName, AddPathMode>> = {};
-    if (mode) for (const f of s.families) addPath[f] = mode;
-    const gr = this.settings.gracefulRestart;
-    const listen = this.settings.listen;
-    const localAddress =
-      s.localAddress ??
-      (listen && !isWildcard(listen.address) && sameFamily(listen.address, s.address) ? listen.address : undefined);
-    return {
-      address: s.address,
-      remoteAs: s.asNumber,
-      port: s.port,
-      ...(localAddress ? { localAddress } : {}),
-      passive: s.passive,
-      holdTime: s.holdTime ?? this.settings.holdTime,
-      families: s.families,
-      addPath,
-      extendedMessage: true,
-      routeRefresh: true,
-      gracefulRestart: {
-        restartTime: s.restartTime ?? gr.restartTime,
-        restarting: this.restart.isRestarting,
-        forwardingState: this.restart.isRestarting,
-        stalePathTime: gr.stalePathTime,
-      },
-      longLivedGracefulRestart: gr.longLivedStaleTime > 0 ? { staleTime: gr.longLivedStaleTime } : null,
-      ...(s.description ? { description: s.description } : {}),
-      ...(s.tcpMd5 ? { tcpMd5: s.tcpMd5 } : {}),
-      ...(s.ttlSecurity ? { ttlSecurity: s.ttlSecurity } : {}),
-    };
-  }
-
-  /** Our address towards a peer, per family: the "self" next hop. */
-  private selfAddresses(s: PeerSettings): { v4?: string; v6?: string } {
-    const out: { v4?: string; v6?: string } = {};
-    const listen = this.settings.listen;
-    for (const a of [s.localAddress, listen && !isWildcard(listen.address) ? listen.address : undefined]) {
-      if (!a) continue;
-      if (a.includes(':')) out.v6 ??= a;
-      else out.v4 ??= a;
-    }
-    out.v4 ??= this.settings.routerId;
-    return out;
-  }
-
-  private groupSpec(e: PeerEntry, n: NegotiatedOptions): GroupSpec {
-    const s = e.settings;
-    const kind = kindOf(s, this.settings.asNumber) as TargetKind;
-    const self = this.selfAddresses(s);
-    return {
-      target: {
-        kind,
-        localAs: this.settings.asNumber,
-        clusterId: this.settings.clusterId,
-        nextHopMode: s.nextHopMode,
-        ...(self.v4 ? { selfNextHop4: self.v4 } : {}),
-        ...(self.v6 ? { selfNextHop6: self.v6 } : {}),
-        llgr: n.peerLongLivedGracefulRestart !== undefined,
-      },
-      policy: this.rib.peers[e.ribIdx]!.policy,
-      codec: { fourOctetAs: n.fourOctetAs, extendedMessage: n.extendedMessage, addPath: n.addPath },
-      families: n.families.filter((f) => f.safi === 1 && AFI_OF[f.afi]).map((f) => AFI_OF[f.afi]!),
-      maxMessageLength: n.maxMessageLength,
-    };
-  }
-
   private sink(): ExportSink {
     return {
       send: (idx, msgs) => {
@@ -470,7 +372,7 @@ export class Reflector {
       e.resetSession(negotiated);
       this.rib.setPeerRouterId(e.ribIdx, negotiated.peerBgpId);
       this.events.established?.(peer, negotiated.peerBgpId);
-      this.exporter.join(e.ribIdx, this.groupSpec(e, negotiated));
+      this.exporter.join(e.ribIdx, groupSpec(this.settings, e.settings, this.rib.peers[e.ribIdx]!.policy, negotiated));
       this.log.info(
         { peer, as: negotiated.peerAs, routerId: negotiated.peerBgpId, groups: this.exporter.groupCount },
         'session established',
@@ -592,12 +494,4 @@ export class Reflector {
       for (const r of w) r();
     }
   }
-}
-
-function isWildcard(a: string): boolean {
-  return a === '0.0.0.0' || a === '::';
-}
-
-function sameFamily(a: string, b: string): boolean {
-  return a.includes(':') === b.includes(':');
 }

@@ -12,7 +12,7 @@
 // A withdrawn route stays in its destination chain, flagged Dead, until finishDest: the exporter
 // can still see what it replaced. Hot-path methods return values, never throw.
 
-import { type PathAttributes, type Prefix, type UpdateMessage } from '../../../bgp/index.js';
+import { type PathAttributes, type Prefix, type UpdateMessage, type WirePrefixes } from '../../../bgp/index.js';
 import { ipv4ToUint32 } from '../../../shared/address/index.js';
 import { DEFAULT_LOCAL_PREF, LLGR_STALE, type AttrSet } from './attr-set.js';
 import { SetFlag } from './attr-wire.js';
@@ -148,6 +148,7 @@ export class Rib extends RibStore {
   applyUpdate(peerIdx: number, u: UpdateMessage): ApplyResult {
     const peer = this.peers[peerIdx]!;
     const res: ApplyResult = { announced: 0, withdrawn: 0, rejected: 0 };
+    if (u.withdrawnWire) res.withdrawn += this.withdrawWire(peer, u.withdrawnWire);
     for (const p of u.withdrawn) res.withdrawn += this.withdrawRoute(peer, p);
     if (u.mpUnreach) for (const p of u.mpUnreach.withdrawn) res.withdrawn += this.withdrawRoute(peer, p);
     const a = u.attributes;
@@ -308,6 +309,35 @@ export class Rib extends RibStore {
     if (r === NONE) return 0;
     this.killRoute(r);
     return 1;
+  }
+
+  /**
+   * Withdraws a validated IPv4 wire-form list (the session's `withdrawnWire`): each destination
+   * found from the octets as they lie in the message, no Prefix object per entry (a withdrawal
+   * phase is mostly this loop). Bits past a prefix's length are cleared, as decodePrefixes does.
+   */
+  private withdrawWire(peer: RibPeer, w: WirePrefixes): number {
+    const b = w.bytes;
+    let n = 0;
+    for (let p = w.start; p < w.end; ) {
+      let pathId = 0;
+      if (w.addPath) {
+        pathId = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+        p += 4;
+      }
+      const len = b[p++]!;
+      const octets = (len + 7) >> 3;
+      let addr = 0;
+      for (let k = 0; k < 4; k++) addr = (addr << 8) | (k < octets ? b[p + k]! : 0);
+      p += octets;
+      const d = this.dests.find4(len === 0 ? 0 : addr & (-1 << (32 - len)), len);
+      if (d === NONE) continue;
+      const r = this.findRoute(d, peer.idx, pathId);
+      if (r === NONE) continue;
+      this.killRoute(r);
+      n++;
+    }
+    return n;
   }
 
   /** Marks a live route dead: it leaves its destination's chain at finishDest. */
