@@ -15,7 +15,9 @@
 // enabled → every receiver holds N routes), withdrawSeconds (the table disabled: N withdrawals →
 // every receiver holds 0), peakRssMB (VmHWM),
 // idleRssMB (before the injector came up), bytesPerRoute ((peak - idle) / N), cpuSeconds (user +
-// system over both phases, with convergeCpuSeconds / withdrawCpuSeconds per phase). --floor also
+// system over both phases, with convergeCpuSeconds / withdrawCpuSeconds per phase), and
+// rigConvergeCpuSeconds / rigWithdrawCpuSeconds (the injector's and receivers' CPU per phase: the
+// work the reflector's output makes the rest of the rig do on the same cores). --floor also
 // measures the rig without a reflector (the injector peering with every receiver directly).
 // --profile DIR runs Meshless with --cpu-prof into DIR (--heap-snapshot: and writes a heap
 // snapshot there once it has converged; it costs CPU and memory, so not in measured runs). The last stdout line is one JSON object:
@@ -102,6 +104,12 @@ export interface DutResult {
   cpuSeconds: number | null;
   convergeCpuSeconds: number | null;
   withdrawCpuSeconds: number | null;
+  /**
+   * CPU-s of the injector and every receiver per phase: the rest of the rig shares the two
+   * cores with the reflector, so how much work its output makes them do shows in the wall time.
+   */
+  rigConvergeCpuSeconds: number | null;
+  rigWithdrawCpuSeconds: number | null;
   error?: string;
 }
 
@@ -211,6 +219,8 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     cpuSeconds: null,
     convergeCpuSeconds: null,
     withdrawCpuSeconds: null,
+    rigConvergeCpuSeconds: null,
+    rigWithdrawCpuSeconds: null,
   };
   const birds: BirdHandle[] = [];
   let dut: Dut | undefined;
@@ -256,6 +266,8 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const pid = dut?.pid;
     const idle = pid ? procStatus(pid, 'VmRSS') : 0;
     const cpu0 = pid ? cpuSeconds(pid) : 0;
+    const rigCpu = (): number => birds.reduce((t, b) => t + cpuSeconds(b.process.pid!), 0);
+    const rig0 = rigCpu();
     log(`${name}: ${K} receivers up; injecting ${N} routes`);
     const converging = run.console.phase(`${name}: convergence`, { total: K * N, unit: 'routes at the receivers' });
     const convergeCurve: Array<[number, number]> = [];
@@ -265,6 +277,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const convergeSeconds = await waitAll(receivers, N, pokes, TIMEOUT_MS, tIn, 0, convergeCurve, converging);
     converging.end(null);
     const cpuConverged = pid ? cpuSeconds(pid) : 0;
+    const rigConverged = rigCpu();
     log(
       `${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`,
     );
@@ -281,6 +294,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     withdrawing.end(null);
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
     const cpuEnd = pid ? cpuSeconds(pid) : 0;
+    const rigEnd = rigCpu();
     const cpu = cpuEnd - cpu0;
     log(
       `${name}: withdrawn in ${withdrawSeconds.toFixed(2)} s; peak RSS ${(peak / 1048576).toFixed(1)} MB, ${cpu.toFixed(2)} CPU s`,
@@ -295,6 +309,8 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
       cpuSeconds: pid ? round(cpu) : null,
       convergeCpuSeconds: pid ? round(cpuConverged - cpu0) : null,
       withdrawCpuSeconds: pid ? round(cpuEnd - cpuConverged) : null,
+      rigConvergeCpuSeconds: round(rigConverged - rig0),
+      rigWithdrawCpuSeconds: round(rigEnd - rigConverged),
     };
   } catch (err) {
     log(`${name}: ${(err as Error).message}${dut ? `\n${dut.logTail()}` : ''}`);
