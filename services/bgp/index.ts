@@ -62,6 +62,8 @@ export {
   packWithdrawals,
   packWithdrawalsWire,
   packWithdrawalsWireInto,
+  updatesWireSize,
+  withdrawalsWireSize,
   parseCommunity,
   parsePrefix,
   prefixAddress,

@@ -98,6 +98,8 @@ export {
   packWithdrawals,
   packWithdrawalsWire,
   packWithdrawalsWireInto,
+  updatesWireSize,
+  withdrawalsWireSize,
 } from './pack.js';
 export { KEEPALIVE, decodeNotification, shutdownCommunication, shutdownNotification } from './notification.js';
 export { decodeRouteRefresh } from './route-refresh.js';

@@ -4,12 +4,17 @@ import {
   decodeMessage,
   encodeAttributes,
   makePrefix,
+  MessageBuffer,
   MessageType,
   packUpdates,
   packUpdatesWire,
+  packUpdatesWireInto,
   packWithdrawals,
   packWithdrawalsWire,
+  packWithdrawalsWireInto,
   prefixKey,
+  updatesWireSize,
+  withdrawalsWireSize,
   type CodecOptions,
   type PathAttributes,
   type Prefix,
@@ -148,6 +153,37 @@ describe('packUpdatesWire / packWithdrawalsWire', () => {
       packUpdatesWire(wAp, wAp.length, 4, encodeAttributes(ATTRS, apOpts), apOpts),
       packUpdates(psAp, encodeAttributes(ATTRS, apOpts), apOpts),
     );
+  });
+
+  it('updatesWireSize / withdrawalsWireSize bound what the packers write, within a few headers and 1 %', () => {
+    const nh = { nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1' };
+    const cases: { ps: Prefix[]; addPath: boolean; opts: CodecOptions; max?: number }[] = [
+      { ps: v4(1), addPath: false, opts: OPTS },
+      { ps: v4(3000), addPath: false, opts: OPTS },
+      { ps: [...v4(700, 26), ...v4(900, 8)], addPath: false, opts: OPTS, max: 1000 },
+      { ps: v4(5000, 32), addPath: false, opts: { ...OPTS, extendedMessage: true } },
+      { ps: v4(1500, 24, 7), addPath: true, opts: apOpts },
+      { ps: v6(1), addPath: false, opts: OPTS },
+      { ps: v6(2500), addPath: false, opts: OPTS },
+    ];
+    for (const { ps, addPath, opts, max } of cases) {
+      const afi = ps[0]!.afi;
+      const w = wire(ps, addPath);
+      for (const attrs of [new Uint8Array(0), encodeAttributes(ATTRS, opts)]) {
+        const mb = new MessageBuffer(64);
+        packUpdatesWireInto(mb, w, 0, w.length, afi, attrs, opts, max, afi === 6 ? nh : undefined);
+        const bound = updatesWireSize(w.length, afi, attrs.length, opts, max, afi === 6 ? nh : undefined);
+        assert.ok(mb.end <= bound, `updates: wrote ${mb.end} > bound ${bound}`);
+        assert.ok(bound - mb.end <= 2 * (64 + attrs.length) + mb.end / 100, `updates: bound ${bound} for ${mb.end}`);
+      }
+      const mb = new MessageBuffer(64);
+      packWithdrawalsWireInto(mb, w, w.length, afi, opts, max);
+      const bound = withdrawalsWireSize(w.length, afi, opts, max);
+      assert.ok(mb.end <= bound, `withdrawals: wrote ${mb.end} > bound ${bound}`);
+      assert.ok(bound - mb.end <= 2 * 64 + mb.end / 100, `withdrawals: bound ${bound} for ${mb.end}`);
+    }
+    assert.equal(updatesWireSize(0, 4, 40, OPTS), 0);
+    assert.equal(withdrawalsWireSize(0, 6, OPTS), 0);
   });
 
   it('packs only nlri[0..end) and rejects malformed wire prefixes', () => {

@@ -156,6 +156,55 @@ export class MessageBuffer {
 }
 
 /**
+ * At most how many octets `packUpdatesWireInto` writes for `bytes` octets of wire-form NLRI of
+ * one family with `attributesLength` octets of attributes (every UPDATE but the last is filled
+ * to within one prefix of its room), so that a caller can size one buffer for a whole batch: no
+ * doubling, and no copy of a half-empty buffer.
+ */
+export function updatesWireSize(
+  bytes: number,
+  afi: 4 | 6,
+  attributesLength: number,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  mpNextHop?: MpNextHop,
+): number {
+  if (afi === 4) {
+    const per = UPDATE_FIXED + attributesLength;
+    return packedSize(bytes, per, maxSize - per, addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send') ? 9 : 5);
+  }
+  const nhLen = mpNextHop ? mpNextHopLength(Afi.Ipv6, mpNextHop.nextHop, mpNextHop.linkLocalNextHop, 'mpNextHop') : 32;
+  const mpFixed = 5 + nhLen;
+  const per = UPDATE_FIXED + attributesLength + MP_HEADER_MAX + mpFixed;
+  const ap = addPathFor(opts, Afi.Ipv6, mpNextHop?.safi ?? Safi.Unicast, 'send');
+  return packedSize(bytes, per, Math.min(maxSize - per, 0xffff - mpFixed), ap ? 21 : 17);
+}
+
+/** `updatesWireSize` for `packWithdrawalsWireInto`. */
+export function withdrawalsWireSize(
+  bytes: number,
+  afi: 4 | 6,
+  opts: CodecOptions,
+  maxSize: number = maxMessageLength(opts),
+  safi: number = Safi.Unicast,
+): number {
+  if (afi === 4) {
+    const ap = addPathFor(opts, Afi.Ipv4, Safi.Unicast, 'send');
+    return packedSize(bytes, UPDATE_FIXED, maxSize - UPDATE_FIXED, ap ? 9 : 5);
+  }
+  const per = UPDATE_FIXED + MP_HEADER_MAX + 3;
+  const ap = addPathFor(opts, Afi.Ipv6, safi, 'send');
+  return packedSize(bytes, per, Math.min(maxSize - per, 0xffff - 3), ap ? 21 : 17);
+}
+
+/** `bytes` of prefixes (each at most `maxPrefix`) in messages of `per` fixed octets and `room` for prefixes. */
+function packedSize(bytes: number, per: number, room: number, maxPrefix: number): number {
+  if (bytes === 0) return 0;
+  const messages = bytes <= room ? 1 : Math.ceil(bytes / Math.max(1, room - maxPrefix + 1));
+  return bytes + messages * per;
+}
+
+/**
  * `packUpdates` for NLRI already in wire form: `nlri[0..end)` holds prefixes of one family as
  * RFC 4271 §4.3 encodes them (with the RFC 7911 path identifier when ADD-PATH send is negotiated
  * for the family in `opts`). Callers that keep prefixes as numbers write them straight into one

@@ -13,7 +13,15 @@
 // UPDATE handed to every member's socket (an object, a write request and a syscall per UPDATE
 // per member: at 300k prefixes × 100k sets, socket writes were the top of the CPU profile).
 
-import { MessageBuffer, packUpdatesWireInto, packWithdrawalsWireInto, type CodecOptions } from '../../../bgp/index.js';
+import {
+  MessageBuffer,
+  packUpdatesWireInto,
+  packWithdrawalsWireInto,
+  updatesWireSize,
+  withdrawalsWireSize,
+  type CodecOptions,
+  type MpNextHop,
+} from '../../../bgp/index.js';
 import { growTypedArray as grow, type RibReader } from '../rib/index.js';
 import type { OutAttrs, UpdateGroup } from './update-group.js';
 
@@ -162,34 +170,38 @@ export class Pending {
     this.size++;
   }
 
-  /** Encodes everything for `targets` (members of the group that get this output). */
+  /**
+   * Encodes everything for `targets` (members of the group that get this output). Every output
+   * buffer is sized up front from the octets going into it (codec updatesWireSize /
+   * withdrawalsWireSize): a step allocates each buffer once and hands it over without a copy,
+   * and no buffer is made for output nobody gets (a withdrawal step whose routes all came from
+   * one member writes nothing shared).
+   */
   encode(targets: readonly number[], codec: CodecOptions, maxMessageLength: number): Encoded {
     const g = this.group;
-    const shared = new MessageBuffer(Math.min(1 << 20, 256 + this.size * 8));
     const w4 = this.withdraw4;
     const w6 = this.withdraw6;
-    if (w4.length) packWithdrawalsWireInto(shared, w4.bytes, w4.end, 4, codec, maxMessageLength);
-    if (w6.length) packWithdrawalsWireInto(shared, w6.bytes, w6.end, 6, codec, maxMessageLength);
+    const wsize = (l: { v4: WireList; v6: WireList }): number =>
+      withdrawalsWireSize(l.v4.end, 4, codec, maxMessageLength) +
+      withdrawalsWireSize(l.v6.end, 6, codec, maxMessageLength);
+    /** Octets per output: -1 the shared buffer, else the member the buffer excludes. */
+    const size = new Map<number, number>([[-1, wsize({ v4: w4, v6: w6 })]]);
     let withdrawn = w4.length + w6.length;
-    const exceptBufs = new Map<number, MessageBuffer>();
     for (const [member, l] of this.withdrawExcept) {
       withdrawn += l.v4.length + l.v6.length;
-      let mb = shared;
-      if (targets.includes(member)) exceptBufs.set(member, (mb = new MessageBuffer(256 + l.v4.end + l.v6.end)));
-      if (l.v4.length) packWithdrawalsWireInto(mb, l.v4.bytes, l.v4.end, 4, codec, maxMessageLength);
-      if (l.v6.length) packWithdrawalsWireInto(mb, l.v6.bytes, l.v6.end, 6, codec, maxMessageLength);
+      const key = targets.includes(member) ? member : -1;
+      size.set(key, (size.get(key) ?? 0) + wsize(l));
     }
     const only = new Map<number, { bytes: Uint8Array; count: number }>();
     for (const [member, l] of this.memberWithdraw) {
       if (!targets.includes(member)) continue;
-      const mb = new MessageBuffer(256 + l.v4.end + l.v6.end);
-      if (l.v4.length) packWithdrawalsWireInto(mb, l.v4.bytes, l.v4.end, 4, codec, maxMessageLength);
-      if (l.v6.length) packWithdrawalsWireInto(mb, l.v6.bytes, l.v6.end, 6, codec, maxMessageLength);
+      const mb = new MessageBuffer(wsize(l));
+      packLists(mb, l, codec, maxMessageLength);
       only.set(member, { bytes: mb.take(), count: mb.count });
     }
-    let wire = this.wire;
 
-    // Announcements: counting sort of the entries by bucket, then one run of UPDATEs per bucket.
+    // Announcements: counting sort of the entries by bucket, then every bucket's prefixes in wire
+    // form one after the other (offsets in `from`), each output's size summed, then the UPDATEs.
     const buckets = this.bOut.length;
     const start = new Int32Array(buckets + 1);
     for (let i = 0; i < this.entries; i++) start[this.eBucket[i]! + 1]!++;
@@ -197,39 +209,74 @@ export class Pending {
     const order = new Int32Array(this.entries);
     const fill = start.slice(0, buckets);
     for (let i = 0; i < this.entries; i++) order[fill[this.eBucket[i]!]!++] = i;
+    if (this.wire.length < this.entries * MAX_WIRE_PREFIX) this.wire = new Uint8Array(this.entries * MAX_WIRE_PREFIX);
+    const wire = this.wire;
+    const from = new Int32Array(buckets + 1);
+    const nextHops: (MpNextHop | undefined)[] = [];
+    let end = 0;
     for (let b = 0; b < buckets; b++) {
-      const out = this.bOut[b]!;
-      const afi = this.bAfi[b]!;
-      const exclude = this.bExclude[b]!;
-      const addPath = g.addPathFor(afi);
-      const from = start[b]!;
-      const to = start[b + 1]!;
-      if (wire.length < (to - from) * MAX_WIRE_PREFIX) this.wire = wire = new Uint8Array((to - from) * MAX_WIRE_PREFIX);
-      let end = 0;
-      for (let k = from; k < to; k++) {
+      from[b] = end;
+      const addPath = g.addPathFor(this.bAfi[b]!);
+      for (let k = start[b]!; k < start[b + 1]!; k++) {
         const i = order[k]!;
         end = writePrefix(wire, end, this.rib, this.eDest[i]!, this.ePath[i]!, addPath);
       }
-      let mb = shared;
-      if (exclude !== -1 && targets.includes(exclude)) {
-        mb = exceptBufs.get(exclude)!;
-        if (!mb) exceptBufs.set(exclude, (mb = new MessageBuffer(4096)));
-      }
+      const out = this.bOut[b]!;
+      const afi = this.bAfi[b]!;
       const nh =
         afi === 6
           ? { nextHop: out.nextHop, ...(out.linkLocalNextHop ? { linkLocalNextHop: out.linkLocalNextHop } : {}) }
           : undefined;
-      packUpdatesWireInto(mb, wire, 0, end, afi, g.bytesOf(out), codec, maxMessageLength, nh);
+      nextHops.push(nh);
+      const exclude = this.bExclude[b]!;
+      const key = exclude !== -1 && targets.includes(exclude) ? exclude : -1;
+      const bytes = updatesWireSize(end - from[b]!, afi, g.bytesOf(out).length, codec, maxMessageLength, nh);
+      size.set(key, (size.get(key) ?? 0) + bytes);
     }
+    from[buckets] = end;
+
+    const bufs = new Map<number, MessageBuffer>();
+    const buf = (key: number): MessageBuffer => {
+      let mb = bufs.get(key);
+      if (!mb) bufs.set(key, (mb = new MessageBuffer(Math.max(64, size.get(key) ?? 0))));
+      return mb;
+    };
+    // Withdrawals first: shared, then those every member but one gets.
+    if (w4.length || w6.length) packLists(buf(-1), { v4: w4, v6: w6 }, codec, maxMessageLength);
+    for (const [member, l] of this.withdrawExcept)
+      packLists(buf(targets.includes(member) ? member : -1), l, codec, maxMessageLength);
+    for (let b = 0; b < buckets; b++) {
+      const out = this.bOut[b]!;
+      const exclude = this.bExclude[b]!;
+      const mb = buf(exclude !== -1 && targets.includes(exclude) ? exclude : -1);
+      packUpdatesWireInto(
+        mb,
+        wire,
+        from[b]!,
+        from[b + 1]!,
+        this.bAfi[b]!,
+        g.bytesOf(out),
+        codec,
+        maxMessageLength,
+        nextHops[b],
+      );
+    }
+    const shared = bufs.get(-1);
     const except = new Map<number, { bytes: Uint8Array; count: number }>();
-    for (const [m, mb] of exceptBufs) except.set(m, { bytes: mb.take(), count: mb.count });
+    for (const [m, mb] of bufs) if (m !== -1) except.set(m, { bytes: mb.take(), count: mb.count });
     return {
-      shared: shared.end ? shared.take() : undefined,
-      sharedCount: shared.count,
+      shared: shared?.end ? shared.take() : undefined,
+      sharedCount: shared?.count ?? 0,
       except,
       only,
       announced: this.entries,
       withdrawn,
     };
   }
+}
+
+/** Packs a pair of withdrawal lists (IPv4, then IPv6) into `mb`. */
+function packLists(mb: MessageBuffer, l: { v4: WireList; v6: WireList }, codec: CodecOptions, max: number): void {
+  if (l.v4.length) packWithdrawalsWireInto(mb, l.v4.bytes, l.v4.end, 4, codec, max);
+  if (l.v6.length) packWithdrawalsWireInto(mb, l.v6.bytes, l.v6.end, 6, codec, max);
 }

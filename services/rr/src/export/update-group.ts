@@ -81,8 +81,12 @@ export class UpdateGroup {
   advBits = new Uint8Array(1024);
   /** Paths currently advertised (for "prefixes sent"). */
   advertisedCount = 0;
-  /** Of the advertised paths, how many each member is the source of (it did not get those). */
-  readonly sourcedBy = new Map<number, number>();
+  /**
+   * Of the advertised paths, how many each peer (by RIB index) is the source of (a member did
+   * not get those). Counted on every export of a destination: an array, not a Map (a Map's get
+   * and set per prefix were ~8 % of a withdrawal's CPU).
+   */
+  private sourcedBy = new Int32Array(16);
   readonly addPath4: boolean;
   readonly addPath6: boolean;
   private readonly outIntern = new Map<string, OutAttrs>();
@@ -115,13 +119,13 @@ export class UpdateGroup {
 
   /** Paths this member holds from us. */
   advertisedTo(member: number): number {
-    return this.advertisedCount - (this.sourcedBy.get(member) ?? 0);
+    return this.advertisedCount - (member < this.sourcedBy.length ? this.sourcedBy[member]! : 0);
   }
 
   countSource(peer: number, delta: number): void {
-    const n = (this.sourcedBy.get(peer) ?? 0) + delta;
-    if (n === 0) this.sourcedBy.delete(peer);
-    else this.sourcedBy.set(peer, n);
+    if (peer >= this.sourcedBy.length)
+      this.sourcedBy = growTypedArray(this.sourcedBy, Math.max(peer + 1, 2 * this.sourcedBy.length));
+    this.sourcedBy[peer]! += delta;
   }
 
   addPathFor(afi: number): boolean {
