@@ -17,7 +17,8 @@
 // idleRssMB (before the injector came up), bytesPerRoute ((peak - idle) / N), cpuSeconds (user +
 // system over both phases, with convergeCpuSeconds / withdrawCpuSeconds per phase), and
 // rigConvergeCpuSeconds / rigWithdrawCpuSeconds (the injector's and receivers' CPU per phase: the
-// work the reflector's output makes the rest of the rig do on the same cores). --floor also
+// work the reflector's output makes the rest of the rig do on the same cores), systemCpuSeconds
+// (the kernel's part of cpuSeconds). --floor also
 // measures the rig without a reflector (the injector peering with every receiver directly).
 // --profile DIR runs Meshless with --cpu-prof into DIR (--heap-snapshot: and writes a heap
 // snapshot there once it has converged; it costs CPU and memory, so not in measured runs). The last stdout line is one JSON object:
@@ -110,6 +111,11 @@ export interface DutResult {
    */
   rigConvergeCpuSeconds: number | null;
   rigWithdrawCpuSeconds: number | null;
+  /**
+   * Of cpuSeconds, the kernel's share: on loopback a socket write also runs the receiving side of
+   * TCP, so this is mostly what the UPDATE bytes cost to deliver.
+   */
+  systemCpuSeconds: number | null;
   error?: string;
 }
 
@@ -119,9 +125,15 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
+}
+
+/** utime and stime of a process (proc(5) fields 14 and 15), in seconds. */
+function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
 }
 
 const execFileAsync = promisify(execFile);
@@ -221,6 +233,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     withdrawCpuSeconds: null,
     rigConvergeCpuSeconds: null,
     rigWithdrawCpuSeconds: null,
+    systemCpuSeconds: null,
   };
   const birds: BirdHandle[] = [];
   let dut: Dut | undefined;
@@ -266,6 +279,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const pid = dut?.pid;
     const idle = pid ? procStatus(pid, 'VmRSS') : 0;
     const cpu0 = pid ? cpuSeconds(pid) : 0;
+    const sys0 = pid ? cpuTimes(pid).system : 0;
     const rigCpu = (): number => birds.reduce((t, b) => t + cpuSeconds(b.process.pid!), 0);
     const rig0 = rigCpu();
     log(`${name}: ${K} receivers up; injecting ${N} routes`);
@@ -311,6 +325,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
       withdrawCpuSeconds: pid ? round(cpuEnd - cpuConverged) : null,
       rigConvergeCpuSeconds: round(rigConverged - rig0),
       rigWithdrawCpuSeconds: round(rigEnd - rigConverged),
+      systemCpuSeconds: pid ? round(cpuTimes(pid).system - sys0) : null,
     };
   } catch (err) {
     log(`${name}: ${(err as Error).message}${dut ? `\n${dut.logTail()}` : ''}`);

@@ -20,7 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import { benchArgs } from '../args.js';
 import { generateTable, type PrefixMix, type Table } from '../bgp/table.js';
 import {
-  decodeMessage,
+  decodeUpdate,
   encodeAttributes,
   FrameReader,
   makePrefix,
@@ -30,7 +30,6 @@ import {
   type CodecOptions,
   type PathAttributes,
   type Prefix,
-  type UpdateMessage,
 } from '../../services/bgp/index.js';
 import { Exporter, PeerPolicy, Rib, type ExportSink } from '../../services/rr/testing.js';
 
@@ -129,15 +128,18 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcMs += e.duration;
 }).observe({ entryTypes: ['gc'] });
 
+const WIRE_WITHDRAWN = { wireWithdrawn: true } as const;
+
 function feed(rib: Rib, ex: Exporter, injector: number, stream: Uint8Array): void {
   const reader = new FrameReader();
   let budget = 4096;
   for (let o = 0; o < stream.length; o += CHUNK) {
     reader.push(stream.subarray(o, Math.min(stream.length, o + CHUNK)));
     for (let f = reader.next(); f; f = reader.next()) {
-      const r = decodeMessage(f.message, OPTS);
-      if (r.message.type !== MessageType.Update) throw new Error('not an UPDATE');
-      rib.applyUpdate(injector, r.message as UpdateMessage);
+      if (f.type !== MessageType.Update) throw new Error('not an UPDATE');
+      // As the reflector's speaker decodes them (SpeakerConfig.wireWithdrawals).
+      const r = decodeUpdate(f.body, OPTS, WIRE_WITHDRAWN);
+      rib.applyUpdate(injector, r.update);
     }
     // The reflector's pump: one step per turn of the event loop, its budget adapted to ~4-20 ms.
     const t0 = performance.now();
