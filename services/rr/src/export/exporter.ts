@@ -58,6 +58,11 @@ export class Exporter {
   readonly stats: ExporterStats = { updatesSent: 0, prefixesAnnounced: 0, prefixesWithdrawn: 0 };
   /** Traced originations: their UPDATE sends get spans (send-trace.ts). */
   readonly traces = new SendTraces();
+  /**
+   * Per peer index: the peer object (replaced when its router id changes) and its source key,
+   * built once. Asked for every exported route: an array slot, not a WeakMap lookup.
+   */
+  private readonly sourceKeys: ({ peer: RibPeer; key: string } | undefined)[] = [];
   /** Scratch for outbound attributes written from a stored form. */
   private wire = new Uint8Array(512);
 
@@ -246,7 +251,7 @@ export class Exporter {
     if (!mayReflect(peer.kind, target.kind)) return null;
     if (blockedByFlags(sets.flags[id]!, target)) return null;
     const perAttrs = g.spec.policy.exportPerAttrs;
-    const source = perAttrs ? sourceKey(peer, sets.flags[id]!) : '';
+    const source = perAttrs ? this.sourceKey(peer, sets.flags[id]!) : '';
     const serial = sets.serial(id);
     if (perAttrs) {
       const c = g.cached(id, serial, source);
@@ -275,6 +280,16 @@ export class Exporter {
     }
     if (perAttrs) g.remember(id, serial, source, out);
     return out;
+  }
+
+  /** What of the source shapes the outbound attributes (see outboundAttributes). */
+  private sourceKey(peer: RibPeer, setFlags: number): string {
+    if ((peer.kind === 'client' || peer.kind === 'ibgp') && !(setFlags & SetFlag.HasOriginatorId)) {
+      let k = this.sourceKeys[peer.idx];
+      if (k?.peer !== peer) this.sourceKeys[peer.idx] = k = { peer, key: `${peer.kind}:${peer.routerId}` };
+      return k.key;
+    }
+    return peer.kind;
   }
 
   /**
@@ -432,22 +447,9 @@ export class Exporter {
 const ZERO4 = new Uint8Array(4);
 const ZERO16 = new Uint8Array(16);
 
-/** Per peer object (replaced when its router id changes): its source key, built once. */
-const SOURCE_KEYS = new WeakMap<RibPeer, string>();
-
 /** RFC 1997 / RFC 9494 §4.5 well-known communities that stop a route before any policy. */
 function blockedByFlags(flags: number, to: TargetSpec): boolean {
   if (flags & SetFlag.NoAdvertise) return true;
   if (to.kind === 'ebgp' && flags & SetFlag.NoExport) return true;
   return (flags & SetFlag.LlgrStale) !== 0 && !to.llgr;
-}
-
-/** What of the source shapes the outbound attributes (see outboundAttributes). */
-function sourceKey(peer: RibPeer, setFlags: number): string {
-  if ((peer.kind === 'client' || peer.kind === 'ibgp') && !(setFlags & SetFlag.HasOriginatorId)) {
-    let k = SOURCE_KEYS.get(peer);
-    if (k === undefined) SOURCE_KEYS.set(peer, (k = `${peer.kind}:${peer.routerId}`));
-    return k;
-  }
-  return peer.kind;
 }
