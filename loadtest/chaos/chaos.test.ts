@@ -45,6 +45,17 @@ after(async () => {
 });
 
 type Component = 'nats-server' | 'datastore' | 'sync server' | 'agent' | 'route reflector';
+/** One round's figures, in ms: from the new process's start to its ready, and from its restart (ready) on. */
+interface Row {
+  round: number;
+  component: Component;
+  fault: string;
+  acked: number;
+  convergedMs: number;
+  readyMs: number | undefined;
+  pausedMs: number;
+  agentsMs: number;
+}
 const COMPONENTS: Component[] = ['nats-server', 'datastore', 'sync server', 'agent', 'route reflector'];
 
 /**
@@ -60,13 +71,25 @@ const COMPONENTS: Component[] = ['nats-server', 'datastore', 'sync server', 'age
  */
 class StaleAgentError extends Error {}
 
-/** Waits until every agent, the reflector and its switch equal the KV; returns the ms it took. */
-async function converge(c: ChaosCluster, from: number, label: string): Promise<number> {
+/** How a round converged: when it was first seen equal, and what it waited for on the way. */
+interface Convergence {
+  /** Milliseconds from `from` until everything was seen equal to the KV. */
+  ms: number;
+  /** Each reason it was not equal yet, with when it was first seen (ms from `from`). */
+  waits: Array<[number, string]>;
+}
+
+/** Waits until every agent, the reflector and its switch equal the KV. */
+async function converge(c: ChaosCluster, from: number, label: string): Promise<Convergence> {
   let why: string | undefined = 'not compared yet';
+  const waits: Array<[number, string]> = [];
   for (;;) {
     const contents = await c.contents().catch((err: Error) => err);
     why = contents instanceof Error ? `reading the KV: ${contents.message}` : await c.difference(contents);
-    if (why === undefined) return Date.now() - from;
+    if (why === undefined) return { ms: Date.now() - from, waits };
+    // The reason without its details (hashes, prefixes), so one wait is one line.
+    const short = why.replace(/\[.*$/, '').slice(0, 80);
+    if (waits.at(-1)?.[1] !== short) waits.push([Date.now() - from, short]);
     if (Date.now() - from > CONVERGE_LIMIT_MS) {
       const stale =
         contents instanceof Error ? -1 : c.agents.findIndex((a) => why === `agent ${a.node}: in sync but different`);
@@ -89,14 +112,14 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   const c = cluster!;
   const staleAgents: string[] = [];
   /** converge(), except that a stale agent is recorded (see StaleAgentError) and the rounds go on. */
-  const settle = async (from: number, label: string): Promise<number> => {
+  const settle = async (from: number, label: string): Promise<Convergence> => {
     try {
       return await converge(c, from, label);
     } catch (err) {
       if (!(err instanceof StaleAgentError)) throw err;
       staleAgents.push(err.message);
       console.log(`KNOWN BUG (stale agent): ${err.message}`);
-      return CONVERGE_LIMIT_MS;
+      return { ms: CONVERGE_LIMIT_MS, waits: [] };
     }
   };
   const rand = prng(SEED);
@@ -105,39 +128,51 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   await converge(c, Date.now(), 'the start');
   w.start();
   await new Promise((r) => setTimeout(r, 1000));
-  const rows: Array<{ round: number; component: Component; fault: string; acked: number; convergedMs: number }> = [];
+  const rows: Row[] = [];
   const progress = new Console('chaos');
   for (let round = 1; round <= ROUNDS; round++) {
     // Every component once, in order, then random ones.
     const component = COMPONENTS[round <= COMPONENTS.length ? round - 1 : Math.floor(rand() * COMPONENTS.length)]!;
     const before = w.acknowledged;
     let fault: string = component;
+    // started: the new process was spawned; ready: it said so (nats-server: its port, the
+    // datastore: /readyz, a sync server: caught up, an agent: in sync; the reflector: not known).
+    let started = 0;
+    let ready: () => number | undefined = () => undefined;
     if (component === 'nats-server') {
       const i = Math.floor(rand() * 3);
       fault += ` n${i}`;
       await c.nats.members[i]!.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
+      started = Date.now();
       await c.nats.members[i]!.start();
     } else if (component === 'datastore') {
       c.datastore.child.kill('SIGKILL');
       await c.datastore.exited;
+      started = Date.now();
       await c.restartDatastore();
     } else if (component === 'sync server') {
       const i = Math.floor(rand() * c.sync.length);
       fault += ` ${i}`;
       c.sync[i]!.child.kill('SIGKILL');
       await c.sync[i]!.exited;
+      started = Date.now();
       await c.restartSync(i);
     } else if (component === 'agent') {
       const i = Math.floor(rand() * c.agents.length);
       fault += ` ${NODES[i]}`;
       await c.agents[i]!.kill('SIGKILL');
+      started = Date.now();
       c.restartAgent(i);
+      const agent = c.agents[i]!;
+      ready = () => agent.inSyncAt;
     } else {
       await c.rr.kill();
+      started = Date.now();
       c.restartRr();
     }
     const restarted = Date.now();
+    if (component !== 'agent' && component !== 'route reflector') ready = () => restarted;
     // Progress on stderr: a round can wait up to a minute for everything to equal the datastore.
     const phase = progress.phase(
       `round ${round}/${ROUNDS}: ${fault} killed and restarted, waiting until everything equals the datastore`,
@@ -145,11 +180,24 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
     // Writes go on for a while after the restart: pause the writer only to compare a still state.
     await new Promise((r) => setTimeout(r, 2000));
     await w.stop();
-    const convergedMs = await settle(restarted, `round ${round}'s restart (${fault})`).finally(() => phase.end(null));
+    const paused = Date.now() - restarted;
+    const converged = await settle(restarted, `round ${round}'s restart (${fault})`).finally(() => phase.end(null));
+    const readyAt = ready();
+    const row: Row = {
+      round,
+      component,
+      fault,
+      acked: w.acknowledged - before,
+      convergedMs: converged.ms,
+      readyMs: readyAt === undefined ? undefined : readyAt - started,
+      pausedMs: paused,
+      // The agents' own last change: when they became equal (the harness notices a poll later).
+      agentsMs: Math.max(...c.agents.map((a) => a.changedAt)) - restarted,
+    };
     progress.log(
-      `round ${round}/${ROUNDS}: ${fault}: all equal ${convergedMs} ms after the restart, ${w.acknowledged - before} writes acked`,
+      `round ${round}/${ROUNDS}: ${fault}: ready ${row.readyMs ?? '?'} ms after its start; writer paused at +${paused} ms; agents last changed at +${row.agentsMs} ms; all seen equal at +${converged.ms} ms after the restart, ${row.acked} writes acked; waited for: ${converged.waits.map(([t, why]) => `+${t} ${why}`).join('; ') || 'nothing'}`,
     );
-    rows.push({ round, component, fault, acked: w.acknowledged - before, convergedMs });
+    rows.push(row);
     w.start();
   }
   await w.stop();
@@ -159,11 +207,12 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   const ipam = ipamProblems(contents);
   const worst = new Map<Component, number>();
   for (const r of rows) worst.set(r.component, Math.max(worst.get(r.component) ?? 0, r.convergedMs));
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`).padStart(9);
   const table = [
-    'round | fault                         | writes acked | all equal after restart',
+    'round | fault                         | writes acked | start -> ready | writer paused | agents last changed | all seen equal (after restart)',
     ...rows.map(
       (r) =>
-        `${String(r.round).padStart(5)} | ${r.fault.padEnd(29)} | ${String(r.acked).padStart(12)} | ${r.convergedMs} ms`,
+        `${String(r.round).padStart(5)} | ${r.fault.padEnd(29)} | ${String(r.acked).padStart(12)} | ${ms(r.readyMs).padStart(14)} | ${ms(r.pausedMs).padStart(13)} | ${ms(r.agentsMs).padStart(19)} | ${r.convergedMs} ms`,
     ),
     `total: ${w.acknowledged} writes acknowledged, ${lost.length} lost; IPAM: ${w.blocksAllocated} blocks allocated, ${w.blocksReleased} released, ${ipam.blocks} blocks at the end, ${ipam.problems.length} duplicates`,
     `worst reconvergence by component: ${[...worst].map(([k, v]) => `${k} ${v} ms`).join(', ')}; errors seen by the writer ${JSON.stringify(Object.fromEntries(w.errors))}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,

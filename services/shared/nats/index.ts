@@ -33,3 +33,5 @@ export {
   KV_OPERATION_HEADER,
 } from './kv-cursor.js';
 export type { RawEntry, CaughtUp, CursorOptions, KvOperation } from './kv-cursor.js';
+export { ReadFloor, StaleReadError, reportRefusals } from './read-floor.js';
+export type { FloorEntry } from './read-floor.js';

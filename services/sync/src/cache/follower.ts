@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { RESOURCES_BUCKET, type NatsConnection } from '../../../shared/nats/index.js';
+import { RESOURCES_BUCKET, ReadFloor, reportRefusals, type NatsConnection } from '../../../shared/nats/index.js';
 import type { Cache, Change, RawChange } from './cache.js';
 import { readCompactedRevision } from './compaction.js';
 import { Freshness } from './freshness.js';
@@ -57,6 +57,11 @@ export class DatastoreFollower {
   private timer: NodeJS.Timeout | undefined;
   private _caughtUp = false;
   private readonly freshness = new Freshness();
+  /**
+   * What this server has read, for every source it opens (the watch, a re-read): the cache never
+   * goes back below a revision it has served, whichever member leads (shared/nats read-floor.ts).
+   */
+  readonly floor = new ReadFloor();
   /** Why the cache is being read again (not ready meanwhile); undefined when it is not. */
   private resyncReason: string | undefined;
   private _resyncs = 0;
@@ -172,6 +177,7 @@ export class DatastoreFollower {
       bucket: this.options.bucket ?? RESOURCES_BUCKET,
       after,
       log: this.log,
+      floor: this.floor,
       onBatch: (changes, caughtUp) => this.onBatch(changes, caughtUp),
       onEnded: (err) => this.rewatch(err),
     });
@@ -184,7 +190,10 @@ export class DatastoreFollower {
    */
   private async startFollowing(): Promise<void> {
     const bucket = this.options.bucket ?? RESOURCES_BUCKET;
-    this.jsm ??= await jetstreamManager(this.options.nc);
+    if (!this.jsm) {
+      this.jsm = await jetstreamManager(this.options.nc);
+      reportRefusals(this.floor, this.options.nc, this.jsm, `KV_${bucket}`, this.log);
+    }
     const probe = new KvSource({ nc: this.options.nc, bucket, after: 0, log: this.log, onBatch: () => undefined });
     const identity = await probe.identity(() => this.closed);
     if (this.closed) return;
@@ -342,6 +351,7 @@ export class DatastoreFollower {
         bucket,
         after: 0,
         log: this.log,
+        floor: this.floor,
         onBatch: (changes, caughtUp) => {
           if (phase === 'live') return this.onBatch(changes, true);
           if (stayReady && phase === 'reading') {

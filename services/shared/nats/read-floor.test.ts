@@ -3,7 +3,7 @@
 // every note. (replication.test.ts exercises it against a real 3-node cluster.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UnavailableError } from '../../../shared/errors/index.js';
+import { UnavailableError } from '../errors/index.js';
 import { ReadFloor, StaleReadError } from './read-floor.js';
 
 test('answers below a key floor are refused as UNAVAILABLE (stale-read), others pass', () => {
