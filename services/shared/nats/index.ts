@@ -28,6 +28,7 @@ export {
   openCursor,
   scan,
   lastRevision,
+  nextRevisionAfter,
   subjectPrefix,
   streamName,
   KV_OPERATION_HEADER,

@@ -146,15 +146,28 @@ test('a leader without the newest value read, or with another message under its 
   } finally {
     await r.stop();
   }
-  // And a leader that holds the key only below the newest revision read is refused too.
+  // A leader that holds the key only below the newest revision read is refused too.
+  const a = await kv.put('div.y', te.encode('div.y'));
+  const b = await kv.put('div.z', te.encode('div.z'));
   const low = new ReadFloor();
-  low.noteNewest({ key: 'div.y', revision: rev + 1000, storedAtMicros: Date.now() * 1000, live: true });
-  low.noteStream(0);
+  low.noteNewest({ key: 'div.y', revision: b, storedAtMicros: Date.now() * 1000, live: true });
   const r2 = reader(low, { mode: 'last-per-subject' }, 'div.>');
   try {
     await until('a refusal', () => low.refused > 0);
-    assert.equal(r2.items.length, 0);
+    assert.equal(r2.items.length, 0, `div.y is held at ${a}, below ${b}`);
   } finally {
     await r2.stop();
+  }
+  // But a value read, then deleted and its tombstone compacted away (absent now), is no refusal.
+  await kv.delete('div.z');
+  await jsm.streams.purge('KV_cursor-test', { filter: '$KV.cursor-test.div.z' });
+  const gone = new ReadFloor();
+  gone.noteNewest({ key: 'div.z', revision: b, storedAtMicros: Date.now() * 1000, live: true });
+  const r3 = reader(gone, { mode: 'last-per-subject' }, 'div.>');
+  try {
+    await until('the mark', () => r3.items.some((i) => i.type === 'caught-up'));
+    assert.equal(gone.refused, 0);
+  } finally {
+    await r3.stop();
   }
 });

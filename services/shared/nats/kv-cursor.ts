@@ -39,7 +39,7 @@
 // answer before it has applied what its predecessor committed (read-floor.ts). A reader that
 // passes a floor (the sync server's follower: one per process, shared by all its cursors) gets
 // no answer below it: a leader whose last revision is below the highest revision read, or that
-// lacks the newest entry read (or holds another message under its revision), is refused: the
+// holds the newest value read at a lower revision (or another message under it), is refused: the
 // consumer is not used (open) or the mark is not given (the question), it is asked again, and a
 // leader refused for 2 s running is asked to step down (ReadFloor.onPersistent).
 import {
@@ -106,6 +106,26 @@ export function streamName(bucket: string): string {
 
 export async function lastRevision(jsm: JetStreamManager, bucket: string): Promise<number> {
   return (await streamPosition(jsm, bucket)).lastSequence;
+}
+
+/**
+ * The revision of the stream leader's first message under `filter` after `revision`, or undefined
+ * when there is none (STREAM.MSG.GET next_by_subj: exact, where the last sequence is not: the
+ * newest messages may be tombstones already purged).
+ */
+export async function nextRevisionAfter(
+  jsm: JetStreamManager,
+  bucket: string,
+  filter: string,
+  revision: number,
+): Promise<number | undefined> {
+  const request = { next_by_subj: subjectPrefix(bucket) + filter, seq: revision + 1 };
+  // nats.js types MsgRequest without the next-by-subject form the server (2.9+) accepts.
+  const next = await jsm.streams.getMessage(
+    streamName(bucket),
+    request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
+  );
+  return next?.seq;
 }
 
 /** How long JetStream keeps a consumer nobody pulls from (milliseconds). */
@@ -186,8 +206,8 @@ export async function* openCursor(
   const staleSince = () => (staleFrom ||= Date.now());
   /**
    * Throws StaleReadError when the stream leader, whose last revision is `lastSequence`, is below
-   * the floor: its last revision below the highest read, or the newest value read missing there,
-   * at a lower revision, or another message under its revision (a diverged member's copy).
+   * the floor: its last revision below the highest read, or the newest value read held there at a
+   * lower revision or as another message under its revision (a diverged member's copy).
    */
   const holdsFloor = async (lastSequence: number): Promise<void> => {
     const floor = options.floor;
@@ -196,8 +216,11 @@ export async function* openCursor(
     const newest = floor.newest;
     if (!newest?.live) return floor.passed();
     const held = await jsm.streams.getMessage(stream, { last_by_subj: prefix + newest.key });
-    floor.check(`${stream}: ${newest.key}`, held?.seq ?? 0, newest.revision);
-    if (held && held.seq === newest.revision && held.time.getTime() !== Math.floor(newest.storedAtMicros / 1000))
+    // Absent is no proof: the key may have been deleted since and its tombstone compacted away
+    // (the stream check above still holds). Any version of it is at or after the one read.
+    if (!held) return floor.passed();
+    floor.check(`${stream}: ${newest.key}`, held.seq, newest.revision);
+    if (held.seq === newest.revision && held.time.getTime() !== Math.floor(newest.storedAtMicros / 1000))
       floor.refuse(
         `${stream}: ${newest.key} at revision ${newest.revision} is another message on the stream leader (stored ${held.time.toISOString()}, read one stored ${new Date(newest.storedAtMicros / 1000).toISOString()}): a diverged member; asking again`,
       );
@@ -278,16 +301,11 @@ export async function* openCursor(
     // Never in sync with a leader below what this process has read: no mark, the consumer is
     // replaced (and the leader asked again) as a stalled one is.
     options.floor?.check(`${stream}: the leader's last revision`, lastSequence, options.floor.stream);
-    const request = { next_by_subj: prefix + options.filter, seq: last + 1 };
-    // nats.js types MsgRequest without the next-by-subject form the server (2.9+) accepts.
-    const next = await jsm.streams.getMessage(
-      stream,
-      request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
-    );
+    const next = await nextRevisionAfter(jsm, bucket, options.filter, last);
     const previous = previousLast;
     previousLast = lastSequence;
-    if (next === null) return Math.max(lastSequence, last);
-    if (previous > 0 && next.seq > previous) return Math.max(previous, last);
+    if (next === undefined) return Math.max(lastSequence, last);
+    if (previous > 0 && next > previous) return Math.max(previous, last);
     return undefined;
   };
 
