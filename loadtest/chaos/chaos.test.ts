@@ -139,6 +139,7 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
     // datastore: /readyz, a sync server: caught up, an agent: in sync; the reflector: not known).
     let started = 0;
     let ready: () => number | undefined = () => undefined;
+    let upAt: () => number | undefined = () => undefined;
     if (component === 'nats-server') {
       const i = Math.floor(rand() * 3);
       fault += ` n${i}`;
@@ -166,6 +167,7 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
       c.restartAgent(i);
       const agent = c.agents[i]!;
       ready = () => agent.inSyncAt;
+      upAt = () => agent.firstLineAt;
     } else {
       await c.rr.kill();
       started = Date.now();
@@ -195,8 +197,13 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
       agentsMs: Math.max(...c.agents.map((a) => a.changedAt)) - restarted,
     };
     progress.log(
-      `round ${round}/${ROUNDS}: ${fault}: ready ${row.readyMs ?? '?'} ms after its start; writer paused at +${paused} ms; agents last changed at +${row.agentsMs} ms; all seen equal at +${converged.ms} ms after the restart, ${row.acked} writes acked; waited for: ${converged.waits.map(([t, why]) => `+${t} ${why}`).join('; ') || 'nothing'}`,
+      `round ${round}/${ROUNDS}: ${fault}: ${upAt() ? `first log line ${upAt()! - started} ms, ` : ''}ready ${row.readyMs ?? '?'} ms after its start; writer paused at +${paused} ms; agents last changed at +${row.agentsMs} ms; all seen equal at +${converged.ms} ms after the restart, ${row.acked} writes acked; waited for: ${converged.waits.map(([t, why]) => `+${t} ${why}`).join('; ') || 'nothing'}`,
     );
+    // Where a slow round's time went: the writer stuck in a write, an agent slow to sync.
+    if (paused > 4000)
+      progress.log(`  the writer paused late; datastore log:\n    ${c.datastore.recent.join('\n    ')}`);
+    if (component === 'agent' && (row.readyMs ?? 0) > 4000)
+      progress.log(`  ${c.recentLogs(c.agents.findIndex((a) => fault.endsWith(a.node)))}`);
     rows.push(row);
     w.start();
   }
@@ -207,6 +214,11 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   const ipam = ipamProblems(contents);
   const worst = new Map<Component, number>();
   for (const r of rows) worst.set(r.component, Math.max(worst.get(r.component) ?? 0, r.convergedMs));
+  // The agents were equal from their own last change on, the datastore being still since the
+  // writer paused (the harness's own List of every kind, at this load seconds long, comes after).
+  const agentsEqual = (r: Row) => Math.max(r.pausedMs, r.agentsMs);
+  const worstAgents = new Map<Component, number>();
+  for (const r of rows) worstAgents.set(r.component, Math.max(worstAgents.get(r.component) ?? 0, agentsEqual(r)));
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`).padStart(9);
   const table = [
     'round | fault                         | writes acked | start -> ready | writer paused | agents last changed | all seen equal (after restart)',
@@ -215,7 +227,8 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
         `${String(r.round).padStart(5)} | ${r.fault.padEnd(29)} | ${String(r.acked).padStart(12)} | ${ms(r.readyMs).padStart(14)} | ${ms(r.pausedMs).padStart(13)} | ${ms(r.agentsMs).padStart(19)} | ${r.convergedMs} ms`,
     ),
     `total: ${w.acknowledged} writes acknowledged, ${lost.length} lost; IPAM: ${w.blocksAllocated} blocks allocated, ${w.blocksReleased} released, ${ipam.blocks} blocks at the end, ${ipam.problems.length} duplicates`,
-    `worst reconvergence by component: ${[...worst].map(([k, v]) => `${k} ${v} ms`).join(', ')}; errors seen by the writer ${JSON.stringify(Object.fromEntries(w.errors))}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+    `worst agents equal (own log times) by component: ${[...worstAgents].map(([k, v]) => `${k} ${v} ms`).join(', ')}`,
+    `worst reconvergence (seen equal) by component: ${[...worst].map(([k, v]) => `${k} ${v} ms`).join(', ')}; errors seen by the writer ${JSON.stringify(Object.fromEntries(w.errors))}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
   ];
   console.log(table.join('\n'));
   assert.deepEqual(lost, [], 'acknowledged writes lost');

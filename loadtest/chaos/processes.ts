@@ -60,6 +60,7 @@ export class AgentProcess {
       `${String(time).slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(fields)}`.slice(0, 300),
     );
     if (this.recent.length > 25) this.recent.shift();
+    this.firstLineAt ??= Date.now();
     const was = `${this.status} ${this.contentHash}`;
     if (line.msg === 'in sync') {
       this.status = 'in-sync';
@@ -77,6 +78,8 @@ export class AgentProcess {
     if (`${this.status} ${this.contentHash}` !== was) this.changedAt = Date.now();
   }
 
+  /** When the process logged its first line: up and running its own code (undefined: not yet). */
+  firstLineAt: number | undefined;
   /** When the process first logged "in sync" (undefined: not yet). */
   inSyncAt: number | undefined;
   /** When its status or content hash last changed (ms since the epoch). */
