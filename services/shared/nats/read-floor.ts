@@ -80,6 +80,15 @@ export class ReadFloor {
     return this.keys.get(key) ?? 0;
   }
 
+  /**
+   * Whether the key's floor is a deletion: then the key absent is that deletion with its tombstone
+   * compacted since, not a stale answer (and were the leader missing the value and the deletion,
+   * "absent" would still be the key's state).
+   */
+  isDeletion(key: string): boolean {
+    return this.keys.has(key) && !this.live.get(key.slice(0, key.indexOf('.')))?.has(key);
+  }
+
   /** Records a revision of `key` that was acknowledged or read: a value (`live`) or a deletion. */
   note(key: string, revision: number, live = true): void {
     this.noteStream(revision);
