@@ -58,19 +58,6 @@ interface Row {
 }
 const COMPONENTS: Component[] = ['nats-server', 'datastore', 'sync server', 'agent', 'route reflector'];
 
-/**
- * An agent that stays in sync with content different from the datastore: a known, not yet fixed
- * gap, seen in about one run in five under load. The last one (seed 4, after a nats-server kill
- * and then a sync server kill): the cold-started sync server sent a deletion the datastore's List
- * did not show, then nothing more. nats-server 2.9.10 members were shown to hold different
- * messages under the same sequence numbers (replication.test.ts), and the sync server, unlike the
- * datastore, has no floor to refuse a diverged leader's answers; not proven to be the cause. It is
- * reported, with the keys it differs by and the agent's and servers' last log lines, and marks
- * the test TODO instead of failing CI; every other difference, and any lost write or duplicate
- * block, fails the run.
- */
-class StaleAgentError extends Error {}
-
 /** How a round converged: when it was first seen equal, and what it waited for on the way. */
 interface Convergence {
   /** Milliseconds from `from` until everything was seen equal to the KV. */
@@ -91,15 +78,16 @@ async function converge(c: ChaosCluster, from: number, label: string): Promise<C
     const short = why.replace(/\[.*$/, '').slice(0, 80);
     if (waits.at(-1)?.[1] !== short) waits.push([Date.now() - from, short]);
     if (Date.now() - from > CONVERGE_LIMIT_MS) {
+      // An agent in sync with other content fails the run like anything else. (It was a TODO
+      // after one such agent, seed 4: a sync server whose watch stuck a second time at the same
+      // stream position was never re-opened, sync freshness.ts; and it had no read floor.)
       const stale =
         contents instanceof Error ? -1 : c.agents.findIndex((a) => why === `agent ${a.node}: in sync but different`);
       const detail = stale >= 0 && !(contents instanceof Error) ? ` (${await c.explainAgent(stale, contents)})` : '';
-      // explainAgent stopped it to read its state: start it again, so the rounds can go on.
-      if (stale >= 0 && !(contents instanceof Error)) c.restartAgent(stale);
       const waiting = c.agents.findIndex((a) => why?.startsWith(`agent ${a.node}: `));
       if (waiting >= 0) console.log(`recent log lines:\n${c.recentLogs(waiting)}`);
       const message = `not equal to the datastore ${CONVERGE_LIMIT_MS} ms after ${label}: ${why}${detail}`;
-      throw stale >= 0 ? new StaleAgentError(message) : new Error(message);
+      throw new Error(message);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -108,20 +96,8 @@ async function converge(c: ChaosCluster, from: number, label: string): Promise<C
 test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing and leave nothing stale`, {
   skip,
   timeout: 600_000,
-}, async (t) => {
+}, async () => {
   const c = cluster!;
-  const staleAgents: string[] = [];
-  /** converge(), except that a stale agent is recorded (see StaleAgentError) and the rounds go on. */
-  const settle = async (from: number, label: string): Promise<Convergence> => {
-    try {
-      return await converge(c, from, label);
-    } catch (err) {
-      if (!(err instanceof StaleAgentError)) throw err;
-      staleAgents.push(err.message);
-      console.log(`KNOWN BUG (stale agent): ${err.message}`);
-      return { ms: CONVERGE_LIMIT_MS, waits: [] };
-    }
-  };
   const rand = prng(SEED);
   const w = new ChaosWriter(c.datastore.address, NODES);
   writer = w;
@@ -183,7 +159,9 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
     await new Promise((r) => setTimeout(r, 2000));
     await w.stop();
     const paused = Date.now() - restarted;
-    const converged = await settle(restarted, `round ${round}'s restart (${fault})`).finally(() => phase.end(null));
+    const converged = await converge(c, restarted, `round ${round}'s restart (${fault})`).finally(() =>
+      phase.end(null),
+    );
     const readyAt = ready();
     const row: Row = {
       round,
@@ -208,7 +186,7 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
     w.start();
   }
   await w.stop();
-  await settle(Date.now(), 'the last round');
+  await converge(c, Date.now(), 'the last round');
   const contents = await c.contents();
   const lost = w.lost(c.revisions);
   const ipam = ipamProblems(contents);
@@ -236,8 +214,4 @@ test(`chaos: ${ROUNDS} rounds of kill -9 under a continuous writer lose nothing 
   assert.ok(w.blocksAllocated > 0, 'the writer allocated no block: nothing to check');
   for (const kind of w.errors.keys())
     assert.ok(kind === 'UNAVAILABLE' || kind === 'expected', `the writer saw ${kind}`);
-  if (staleAgents.length > 0) {
-    t.todo(`known bug, not fixed: ${staleAgents.length} round(s) left an agent in sync with stale content`);
-    assert.deepEqual(staleAgents, [], 'agents left stale');
-  }
 });
