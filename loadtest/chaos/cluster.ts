@@ -34,6 +34,8 @@ export interface DatastoreProcess {
   child: ChildProcess;
   address: string;
   exited: Promise<void>;
+  /** Its last log lines (warnings and errors: refusals, retries), time first. */
+  recent: string[];
 }
 
 /** `meshless datastore` on a fixed port (so a restart keeps the address); resolves once ready. */
@@ -59,11 +61,27 @@ export async function spawnDatastore(nats: string, port: number, metricsPort: nu
         MESHLESS_COMPACTION_INTERVAL: '1s',
         MESHLESS_KV_PROBE_INTERVAL: '500ms',
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const recent: string[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const { time, msg, err } = JSON.parse(text) as { time?: string; msg?: string; err?: string };
+        recent.push(`${String(time).slice(11, 23)} ${msg} ${err ?? ''}`.slice(0, 240));
+        if (recent.length > 20) recent.shift();
+      } catch {
+        // not a log line
+      }
+    }
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await Promise.race([
     waitFor('the datastore to be ready', () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`), 60_000, 100),
@@ -71,7 +89,7 @@ export async function spawnDatastore(nats: string, port: number, metricsPort: nu
       throw new Error(`the datastore exited: ${stderr}`);
     }),
   ]);
-  return { child, address: `127.0.0.1:${port}`, exited };
+  return { child, address: `127.0.0.1:${port}`, exited, recent };
 }
 
 /** Where the reflector and its BIRD peer live: loopback addresses other than 127.0.0.1, own ports. */
@@ -210,8 +228,9 @@ export async function startChaosCluster(dir: string, nodes: readonly string[]): 
     async contents() {
       const out = new Map<string, Uint8Array>();
       c.revisions = new Map();
-      for (const kind of Object.keys(KIND_TOKENS) as StoredKind[]) {
-        const { items } = await store.list(kind);
+      // Every kind at once: one after the other, the Lists took seconds of each round at load 20+.
+      const lists = await Promise.all((Object.keys(KIND_TOKENS) as StoredKind[]).map((kind) => store.list(kind)));
+      for (const { items } of lists) {
         for (const r of items) {
           const key = resourceKey(r.kind, r.namespace, r.name);
           out.set(key, Buffer.from(JSON.stringify(r.document)));

@@ -60,9 +60,12 @@ export class AgentProcess {
       `${String(time).slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(fields)}`.slice(0, 300),
     );
     if (this.recent.length > 25) this.recent.shift();
+    this.firstLineAt ??= Date.now();
+    const was = `${this.status} ${this.contentHash}`;
     if (line.msg === 'in sync') {
       this.status = 'in-sync';
       this.contentHash = String(line.contentHash);
+      this.inSyncAt ??= Date.now();
     } else if (line.msg === 'changes arrived') {
       this.contentHash = String(line.contentHash);
     } else if (
@@ -72,7 +75,15 @@ export class AgentProcess {
     ) {
       this.status = line.msg === 'connecting' ? 'connecting' : 'syncing';
     }
+    if (`${this.status} ${this.contentHash}` !== was) this.changedAt = Date.now();
   }
+
+  /** When the process logged its first line: up and running its own code (undefined: not yet). */
+  firstLineAt: number | undefined;
+  /** When the process first logged "in sync" (undefined: not yet). */
+  inSyncAt: number | undefined;
+  /** When its status or content hash last changed (ms since the epoch). */
+  changedAt = Date.now();
 
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;

@@ -28,8 +28,11 @@ export {
   openCursor,
   scan,
   lastRevision,
+  nextRevisionAfter,
   subjectPrefix,
   streamName,
   KV_OPERATION_HEADER,
 } from './kv-cursor.js';
 export type { RawEntry, CaughtUp, CursorOptions, KvOperation } from './kv-cursor.js';
+export { ReadFloor, StaleReadError, reportRefusals } from './read-floor.js';
+export type { FloorEntry } from './read-floor.js';

@@ -8,7 +8,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '../testing/index.js';
-import { openCursor, scan } from './kv-cursor.js';
+import { openCursor, scan, type CaughtUp, type RawEntry } from './kv-cursor.js';
+import { ReadFloor } from './read-floor.js';
 
 const KEYS = 300;
 let server: NatsServerHandle;
@@ -18,6 +19,26 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 const te = new TextEncoder();
 const td = new TextDecoder();
+
+/** Reads a cursor in the background, recording what it yields. */
+function reader(
+  floor: ReadFloor,
+  options: { mode: 'after'; revision: number } | { mode: 'last-per-subject' },
+  filter: string,
+) {
+  const items: Array<RawEntry | CaughtUp> = [];
+  const ac = new AbortController();
+  const done = (async () => {
+    for await (const item of openCursor(js, jsm, 'cursor-test', { filter, ...options, floor, signal: ac.signal }))
+      items.push(item);
+  })();
+  return { items, stop: () => (ac.abort(), done) };
+}
+
+const until = async (what: string, ok: () => boolean) => {
+  for (const end = Date.now() + 20_000; !ok(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+};
 
 before(async () => {
   server = await startNatsServer({});
@@ -85,4 +106,68 @@ test('a cursor after a revision with nothing after it is caught up at once, then
     }
   }
   assert.deepEqual(seen, ['caught-up', 'fresh.x']);
+});
+
+// A floor stands for what this process read from another (diverged or more advanced) member:
+// nats-server 2.9.10 members were seen at different positions and with different messages under
+// one sequence (read-floor.ts). On one server the leader is "behind" by the floor's construction.
+test('a cursor with a floor above the leader gives no mark and no entry until the leader reaches it', async () => {
+  const head = await kv.put('floor.a', te.encode('floor.a'));
+  const floor = new ReadFloor();
+  floor.noteStream(head + 3); // this process has read up to head + 3 elsewhere
+  const r = reader(floor, { mode: 'after', revision: head }, 'floor.>');
+  try {
+    await until('a refusal', () => floor.refused > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(r.items.length, 0, 'the cursor answered from a leader below its floor');
+    for (const k of ['floor.b', 'floor.c', 'floor.d']) await kv.put(k, te.encode(k));
+    await until('the mark', () => r.items.some((i) => i.type === 'caught-up'));
+    const mark = r.items.find((i) => i.type === 'caught-up')!;
+    assert.ok(mark.revision >= head + 3, `caught up at ${mark.revision}, below the floor ${head + 3}`);
+  } finally {
+    await r.stop();
+  }
+});
+
+test('a leader without the newest value read, or with another message under its revision, is refused', async () => {
+  const rev = await kv.put('div.x', te.encode('div.x'));
+  const floor = new ReadFloor();
+  // Read elsewhere: div.x at this revision, but stored at another time (another member's message).
+  floor.noteNewest({ key: 'div.x', revision: rev, storedAtMicros: 1_000_000, live: true });
+  const r = reader(floor, { mode: 'last-per-subject' }, 'div.>');
+  try {
+    await until('a refusal', () => floor.refused > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(r.items.length, 0, 'the cursor read a diverged copy');
+    // A later version of the key supersedes the message in question: the leader is good again.
+    const later = await kv.put('div.x', te.encode('div.x'));
+    await until('the mark', () => r.items.some((i) => i.type === 'caught-up'));
+    assert.ok(r.items.some((i) => i.type === 'entry' && i.key === 'div.x' && i.revision === later));
+  } finally {
+    await r.stop();
+  }
+  // A leader that holds the key only below the newest revision read is refused too.
+  const a = await kv.put('div.y', te.encode('div.y'));
+  const b = await kv.put('div.z', te.encode('div.z'));
+  const low = new ReadFloor();
+  low.noteNewest({ key: 'div.y', revision: b, storedAtMicros: Date.now() * 1000, live: true });
+  const r2 = reader(low, { mode: 'last-per-subject' }, 'div.>');
+  try {
+    await until('a refusal', () => low.refused > 0);
+    assert.equal(r2.items.length, 0, `div.y is held at ${a}, below ${b}`);
+  } finally {
+    await r2.stop();
+  }
+  // But a value read, then deleted and its tombstone compacted away (absent now), is no refusal.
+  await kv.delete('div.z');
+  await jsm.streams.purge('KV_cursor-test', { filter: '$KV.cursor-test.div.z' });
+  const gone = new ReadFloor();
+  gone.noteNewest({ key: 'div.z', revision: b, storedAtMicros: Date.now() * 1000, live: true });
+  const r3 = reader(gone, { mode: 'last-per-subject' }, 'div.>');
+  try {
+    await until('the mark', () => r3.items.some((i) => i.type === 'caught-up'));
+    assert.equal(gone.refused, 0);
+  } finally {
+    await r3.stop();
+  }
 });

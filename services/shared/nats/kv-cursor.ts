@@ -33,6 +33,15 @@
 // the cursor notices (the message names another consumer), drops that consumer and opens its own
 // on the leader from the revision after the last one it yielded. It does the same when the
 // leader says messages are there but none has arrived for STALL_REOPEN_MS.
+//
+// The leader is not enough on nats-server 2.9.10: after kill -9 restarts members of one stream
+// were seen holding different messages under the same sequence numbers, and a new leader can
+// answer before it has applied what its predecessor committed (read-floor.ts). A reader that
+// passes a floor (the sync server's follower: one per process, shared by all its cursors) gets
+// no answer below it: a leader whose last revision is below the highest revision read, or that
+// holds the newest value read at a lower revision (or another message under it), is refused: the
+// consumer is not used (open) or the mark is not given (the question), it is asked again, and a
+// leader refused for 2 s running is asked to step down (ReadFloor.onPersistent).
 import {
   DeliverPolicy,
   type Consumer,
@@ -43,6 +52,7 @@ import {
 } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { UnavailableError } from '../errors/index.js';
+import { StaleReadError, type ReadFloor } from './read-floor.js';
 
 /** The KV operation header and its values (nats.js `kvOperationHdr`). */
 export const KV_OPERATION_HEADER = 'KV-Operation';
@@ -80,6 +90,10 @@ export interface CursorOptions {
   readonly stopWhenCaughtUp?: boolean;
   /** Ends the cursor (the loop over it finishes normally). */
   readonly signal?: AbortSignal;
+  /** What this process has read of the stream: leaders below it are refused (see the top of the file). */
+  readonly floor?: ReadFloor;
+  /** Told where each consumer was opened (for the reader's log: which member answers). */
+  readonly onOpened?: (where: { leader: string; lastSequence: number; after: number | undefined }) => void;
 }
 
 export function subjectPrefix(bucket: string): string {
@@ -92,6 +106,26 @@ export function streamName(bucket: string): string {
 
 export async function lastRevision(jsm: JetStreamManager, bucket: string): Promise<number> {
   return (await streamPosition(jsm, bucket)).lastSequence;
+}
+
+/**
+ * The revision of the stream leader's first message under `filter` after `revision`, or undefined
+ * when there is none (STREAM.MSG.GET next_by_subj: exact, where the last sequence is not: the
+ * newest messages may be tombstones already purged).
+ */
+export async function nextRevisionAfter(
+  jsm: JetStreamManager,
+  bucket: string,
+  filter: string,
+  revision: number,
+): Promise<number | undefined> {
+  const request = { next_by_subj: subjectPrefix(bucket) + filter, seq: revision + 1 };
+  // nats.js types MsgRequest without the next-by-subject form the server (2.9+) accepts.
+  const next = await jsm.streams.getMessage(
+    streamName(bucket),
+    request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
+  );
+  return next?.seq;
 }
 
 /** How long JetStream keeps a consumer nobody pulls from (milliseconds). */
@@ -107,6 +141,8 @@ async function streamPosition(
 
 /** Attempts at getting a consumer placed on the stream leader before giving up (UnavailableError). */
 const PLACEMENT_ATTEMPTS = 20;
+/** How long a cursor with a floor keeps asking for a leader at or above it before giving up (UnavailableError). */
+const STALE_BUDGET_MS = 30_000;
 /** Before the caught-up mark, ask the leader whether anything is left after this long without a message. */
 export const IDLE_CHECK_MS = 300;
 /** Before the mark, a consumer that delivers nothing this long while the leader has messages for it is replaced. */
@@ -165,6 +201,30 @@ export async function* openCursor(
     s.messages.stop();
     s.consumer.delete().catch(() => undefined);
   };
+  // When the current run of stale leaders began (0: none).
+  let staleFrom = 0;
+  const staleSince = () => (staleFrom ||= Date.now());
+  /**
+   * Throws StaleReadError when the stream leader, whose last revision is `lastSequence`, is below
+   * the floor: its last revision below the highest read, or the newest value read held there at a
+   * lower revision or as another message under its revision (a diverged member's copy).
+   */
+  const holdsFloor = async (lastSequence: number): Promise<void> => {
+    const floor = options.floor;
+    if (!floor) return;
+    floor.check(`${stream}: the leader's last revision`, lastSequence, floor.stream);
+    const newest = floor.newest;
+    if (!newest?.live) return floor.passed();
+    const held = await jsm.streams.getMessage(stream, { last_by_subj: prefix + newest.key });
+    // Absent is no proof: the key may have been deleted since and its tombstone compacted away
+    // (the stream check above still holds). Any version of it is at or after the one read.
+    if (!held) return floor.passed();
+    floor.check(`${stream}: ${newest.key}`, held.seq, newest.revision);
+    if (held.seq === newest.revision && held.time.getTime() !== Math.floor(newest.storedAtMicros / 1000))
+      floor.refuse(
+        `${stream}: ${newest.key} at revision ${newest.revision} is another message on the stream leader (stored ${held.time.toISOString()}, read one stored ${new Date(newest.storedAtMicros / 1000).toISOString()}): a diverged member; asking again`,
+      );
+  };
   /** A consumer on the stream leader: from `last` + 1, or every key's last message when nothing was yielded yet. */
   const open = async (): Promise<Session | undefined> => {
     const lastPerSubject = options.mode === 'last-per-subject' && !yielded;
@@ -197,7 +257,24 @@ export async function* openCursor(
         return undefined;
       }
       const info = await consumer.info();
-      if (position.leader === '' || (info.cluster?.leader ?? '') === position.leader) return s;
+      if (position.leader === '' || (info.cluster?.leader ?? '') === position.leader) {
+        try {
+          await holdsFloor(position.lastSequence);
+        } catch (err) {
+          close(s);
+          if (!(err instanceof StaleReadError) || Date.now() - staleSince() >= STALE_BUDGET_MS) throw err;
+          attempt = 0;
+          await new Promise((r) => setTimeout(r, err.retryAfterMs));
+          continue;
+        }
+        staleFrom = 0;
+        options.onOpened?.({
+          leader: position.leader,
+          lastSequence: position.lastSequence,
+          after: lastPerSubject ? undefined : last,
+        });
+        return s;
+      }
       close(s);
       if (attempt >= PLACEMENT_ATTEMPTS) {
         throw new UnavailableError(
@@ -221,16 +298,14 @@ export async function* openCursor(
    */
   const caughtUpAt = async (): Promise<number | undefined> => {
     const { lastSequence } = await streamPosition(jsm, bucket);
-    const request = { next_by_subj: prefix + options.filter, seq: last + 1 };
-    // nats.js types MsgRequest without the next-by-subject form the server (2.9+) accepts.
-    const next = await jsm.streams.getMessage(
-      stream,
-      request as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
-    );
+    // Never in sync with a leader below what this process has read: no mark, the consumer is
+    // replaced (and the leader asked again) as a stalled one is.
+    options.floor?.check(`${stream}: the leader's last revision`, lastSequence, options.floor.stream);
+    const next = await nextRevisionAfter(jsm, bucket, options.filter, last);
     const previous = previousLast;
     previousLast = lastSequence;
-    if (next === null) return Math.max(lastSequence, last);
-    if (previous > 0 && next.seq > previous) return Math.max(previous, last);
+    if (next === undefined) return Math.max(lastSequence, last);
+    if (previous > 0 && next > previous) return Math.max(previous, last);
     return undefined;
   };
 
@@ -248,8 +323,13 @@ export async function* openCursor(
         const at = await caughtUpAt();
         checkFailures = 0;
         leaderHasMore = at === undefined;
+        if (at !== undefined) options.floor?.noteStream(at);
         return at;
       } catch (err) {
+        if (err instanceof StaleReadError) {
+          leaderHasMore = true;
+          return undefined;
+        }
         if (++checkFailures >= CHECK_FAILURES) throw err;
         return undefined;
       }
@@ -292,15 +372,19 @@ export async function* openCursor(
       if (m.seq <= last) continue;
       last = m.seq;
       yielded = true;
+      const operation = (m.headers?.get(KV_OPERATION_HEADER) || 'PUT') as KvOperation;
+      const key = m.subject.slice(prefix.length);
+      // nats.js types it bigint but parses it with parseInt: Number() takes either.
+      const storedAtMicros = Math.floor(Number(m.info.timestampNanos) / 1e3);
+      options.floor?.noteNewest({ key, revision: m.seq, storedAtMicros, live: operation === 'PUT' });
       yield {
         type: 'entry',
-        key: m.subject.slice(prefix.length),
+        key,
         revision: m.seq,
-        operation: (m.headers?.get(KV_OPERATION_HEADER) || 'PUT') as KvOperation,
+        operation,
         value: m.data,
-        // nats.js types it bigint but parses it with parseInt: Number() takes either.
-        storedAt: Math.floor(Number(m.info.timestampNanos) / 1e6),
-        storedAtMicros: Math.floor(Number(m.info.timestampNanos) / 1e3),
+        storedAt: Math.floor(storedAtMicros / 1e3),
+        storedAtMicros,
         headers: m.headers,
       };
       // Asked once the messages already received are used up (asking after each one would read one

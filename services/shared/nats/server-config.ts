@@ -52,6 +52,8 @@ export function syncServerPermissions(
       `${API}.CONSUMER.INFO.${stream}.>`,
       `${API}.CONSUMER.MSG.NEXT.${stream}.>`,
       `${API}.CONSUMER.DELETE.${stream}.>`,
+      // A stream leader that keeps answering below what the server has read (read-floor.ts).
+      `${API}.STREAM.LEADER.STEPDOWN.${stream}`,
       Subjects.syncHeartbeat,
       Subjects.syncDrain,
     ],
@@ -84,7 +86,7 @@ export function datastorePermissions(
           `${API}.STREAM.MSG.GET.${stream}`,
           `${API}.STREAM.PURGE.${stream}`,
           // A leader that keeps answering below acknowledged revisions is asked to step down
-          // (datastore store/read-floor.ts).
+          // (read-floor.ts).
           `${API}.STREAM.LEADER.STEPDOWN.${stream}`,
           // Consumers: ephemeral create (old and new create APIs), info, delete, pull.
           `${API}.CONSUMER.CREATE.${stream}`,

@@ -6,7 +6,7 @@
 // Consistency: both buckets are read without JetStream's direct get (allow_direct false in the
 // client), so every Get goes to the stream leader, which is also where every write is ordered:
 // a Get after an acknowledged write sees that write or a later one, on any datastore replica,
-// once the leader has applied it; a just-elected leader may not have (read-floor.ts).
+// once the leader has applied it; a just-elected leader may not have (shared/nats read-floor.ts).
 // (Rejected: direct get, which any replica answers, with a revision check and retry: cheaper
 // for the leader but it needs the caller's last revision, which the Get API does not carry.)
 import {

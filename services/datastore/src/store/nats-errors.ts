@@ -39,7 +39,7 @@ export async function withRetry<T>(attempt: () => Promise<T>, budget: RetryBudge
     try {
       return await attempt();
     } catch (err) {
-      // Ours too: a stale answer refused (read-floor.ts), a cursor that found no consumer on the leader.
+      // Ours too: a stale answer refused (shared/nats read-floor.ts), a cursor that found no consumer on the leader.
       const transient = classifyNatsError(err) === 'transient' || err instanceof UnavailableError;
       if (!transient || Date.now() - start + delay > budget.totalMs) throw err;
     }

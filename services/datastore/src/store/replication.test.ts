@@ -193,7 +193,7 @@ test('existing 1-replica buckets are scaled to 3 on start', async () => {
 // A Get right after an acknowledged write must see it even when the stream leader just changed: a
 // new leader answers before applying the writes its predecessor acknowledged, and members restarted
 // after kill -9 were seen holding different messages under the same sequence numbers (nats-server
-// 2.9.10; read-floor.ts). The datastore refuses answers below what it acknowledged or read and asks
+// 2.9.10; shared/nats read-floor.ts). The datastore refuses answers below what it acknowledged or read and asks
 // again, logging each refusal ('stale answer refused') with the member that answered. So clients
 // never get a stale answer (asserted); when the final List or a read is refused for good, or writes
 // are lost, the test reads every member's copy (perMember) and, only when they provably diverged,
@@ -301,7 +301,7 @@ test('killing the stream leader, a follower, then stopping the leader: nothing l
   for (const kind of errors.keys())
     assert.equal(kind, 'UNAVAILABLE', `only UNAVAILABLE may reach clients, saw ${kind}`);
   // Members holding different messages under the same sequence numbers (nats-server 2.9.10 after
-  // kill -9 restarts, read-floor.ts): the datastore refuses what it can tell is stale, but a write
+  // kill -9 restarts, shared/nats read-floor.ts): the datastore refuses what it can tell is stale, but a write
   // acknowledged by one member can be absent from the others, and no client can restore it.
   if (trouble && diverged(copies)) {
     t.todo(`nats-server 2.9.10: replicas diverged (${describeCopies(copies, lost.length || acked.size)})`);

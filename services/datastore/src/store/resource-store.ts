@@ -14,7 +14,7 @@
 //   was stored is acknowledged with the first attempt's revision instead of being stored twice.
 // - Reads go to the stream leader (see buckets.ts), and an answer below what this process already
 //   acknowledged or read (per key; for a List or a Watch's in-sync mark, the stream) is refused and
-//   asked again (read-floor.ts): a freshly elected leader can answer before applying writes the
+//   asked again (shared/nats read-floor.ts): a freshly elected leader can answer before applying writes the
 //   old one acknowledged. A read after an acknowledged write sees it.
 // - A deletion is a KV delete marker, whose revision is the deletion's revision; markers are the
 //   tombstones the compactor purges after the retention window (see compactor.ts).
@@ -39,6 +39,8 @@ import {
   lastRevision,
   openCursor,
   parseResourceKey,
+  ReadFloor,
+  reportRefusals,
   resourceKey,
   scan,
   subjectPrefix,
@@ -48,7 +50,6 @@ import {
 import { canonicalJson } from '../../../shared/resources/index.js';
 import { asServiceError, isWrongLastSequence, withRetry } from './nats-errors.js';
 import { openBuckets } from './buckets.js';
-import { ReadFloor, reportRefusals } from './read-floor.js';
 import { injectTraceparent, TRACEPARENT } from '../../../shared/tracing/index.js';
 
 /** A resource document as the store handles it: Calico v3 shape, already validated. */
@@ -99,7 +100,7 @@ export class ResourceStore {
   readonly maxDocumentBytes: number;
   /** Replicas the buckets were reconciled to at open. */
   replicas = 1;
-  /** What this process acknowledged or read: the floor of every later answer (read-floor.ts). */
+  /** What this process acknowledged or read: the floor of every later answer (shared/nats read-floor.ts). */
   readonly floor = new ReadFloor();
   private readonly prefix = subjectPrefix(RESOURCES_BUCKET);
 
@@ -481,7 +482,10 @@ export class ResourceStore {
       const floor = this.floor.of(key);
       const e = await withRetry(async () => {
         const got = await this.kv.get(key);
-        this.floor.check(`read ${key}`, got?.revision ?? 0, floor);
+        // Absent after a deletion known here: the deletion, its tombstone compacted (the chaos
+        // suite's writer was refused 12 s per attempt at re-creating a key it had deleted).
+        const answered = got?.revision ?? (this.floor.isDeletion(key) ? floor : 0);
+        this.floor.check(`read ${key}`, answered, floor);
         return got;
       });
       if (e) this.floor.note(key, e.revision, e.operation === 'PUT');

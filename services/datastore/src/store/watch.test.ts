@@ -169,6 +169,16 @@ test('a value written after its tombstone survives compaction', async () => {
   assert.deepEqual(await t.client.get('Profile', 'again'), recreated);
 });
 
+test('a key deleted here whose tombstone was compacted reads as absent and can be created again (not refused as stale)', async () => {
+  await t.client.create(profile('gone'));
+  await t.client.delete('Profile', 'gone');
+  await t.datastore.compactNow();
+  // The read floor knows the key at its deletion's revision; absent is that deletion, compacted.
+  await assert.rejects(t.client.get('Profile', 'gone'), (err: Error) => err.name === 'NotFoundError');
+  const again = await t.client.create(profile('gone', { round: '2' }));
+  assert.deepEqual(await t.client.get('Profile', 'gone'), again);
+});
+
 test('breaking out of a watch cancels it on the server', async () => {
   for (let i = 0; i < 20; i++) {
     for await (const e of t.client.watch({ kinds: ['Profile'] })) if (e.type === 'in-sync') break;

@@ -16,10 +16,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { RESOURCES_BUCKET, type NatsConnection } from '../../../shared/nats/index.js';
+import {
+  nextRevisionAfter,
+  RESOURCES_BUCKET,
+  ReadFloor,
+  reportRefusals,
+  streamName,
+  type NatsConnection,
+} from '../../../shared/nats/index.js';
 import type { Cache, Change, RawChange } from './cache.js';
 import { readCompactedRevision } from './compaction.js';
-import { Freshness } from './freshness.js';
+import { Freshness, type Verdict } from './freshness.js';
 import { KvSource } from './kv-source.js';
 import { CachePersistence } from './persist.js';
 import { reconcile } from './reconcile.js';
@@ -57,6 +64,11 @@ export class DatastoreFollower {
   private timer: NodeJS.Timeout | undefined;
   private _caughtUp = false;
   private readonly freshness = new Freshness();
+  /**
+   * What this server has read, for every source it opens (the watch, a re-read): the cache never
+   * goes back below a revision it has served, whichever member leads (shared/nats read-floor.ts).
+   */
+  readonly floor = new ReadFloor();
   /** Why the cache is being read again (not ready meanwhile); undefined when it is not. */
   private resyncReason: string | undefined;
   private _resyncs = 0;
@@ -172,6 +184,7 @@ export class DatastoreFollower {
       bucket: this.options.bucket ?? RESOURCES_BUCKET,
       after,
       log: this.log,
+      floor: this.floor,
       onBatch: (changes, caughtUp) => this.onBatch(changes, caughtUp),
       onEnded: (err) => this.rewatch(err),
     });
@@ -184,7 +197,10 @@ export class DatastoreFollower {
    */
   private async startFollowing(): Promise<void> {
     const bucket = this.options.bucket ?? RESOURCES_BUCKET;
-    this.jsm ??= await jetstreamManager(this.options.nc);
+    if (!this.jsm) {
+      this.jsm = await jetstreamManager(this.options.nc);
+      reportRefusals(this.floor, this.options.nc, this.jsm, `KV_${bucket}`, this.log);
+    }
     const probe = new KvSource({ nc: this.options.nc, bucket, after: 0, log: this.log, onBatch: () => undefined });
     const identity = await probe.identity(() => this.closed);
     if (this.closed) return;
@@ -276,29 +292,33 @@ export class DatastoreFollower {
   /** Raises the horizon, and reads the KV again when we fell behind compaction (see freshness.ts). */
   private async pollHorizon(): Promise<void> {
     if (!this._caughtUp || !this.jsm || this.resyncReason) return;
+    const bucket = this.options.bucket ?? RESOURCES_BUCKET;
+    let verdict: Verdict;
+    const revision = this.cache.revision;
     try {
-      const revision = this.cache.revision;
       const compacted = await readCompactedRevision(this.jsm);
-      const lastSequence = (
-        await this.jsm.streams.info(this.source?.streamName ?? `KV_${this.options.bucket ?? RESOURCES_BUCKET}`)
-      ).state.last_seq;
+      const lastSequence = (await this.jsm.streams.info(streamName(bucket))).state.last_seq;
+      // The exact question only when the cheap one leaves it open.
+      const next = lastSequence > revision ? await nextRevisionAfter(this.jsm, bucket, '>', revision) : undefined;
       if (!this._caughtUp || this.resyncReason) return;
-      const verdict = this.freshness.judge(revision, this.cache.horizon, compacted, lastSequence);
-      if (verdict.kind === 'stale') void this.resync(verdict.reason);
-      else if (verdict.kind === 'stalled') {
-        this.log.warn(
-          { revision, lastSequence, reason: verdict.reason },
-          'the datastore watch is stuck: watching again from our revision',
-        );
-        await this.source?.stop();
-        this.source = this.newSource(this.cache.revision);
-        await this.source.start();
-      } else if (verdict.raiseHorizonTo !== undefined) {
-        const dropped = this.cache.raiseHorizon(verdict.raiseHorizonTo);
-        this.persistence?.saveHorizon(verdict.raiseHorizonTo, dropped);
-      }
+      verdict = this.freshness.judge(revision, this.cache.horizon, compacted, next);
     } catch (err) {
       this.log.debug({ err: String(err) }, 'could not read the compacted revision');
+      return;
+    }
+    if (verdict.kind === 'stale') void this.resync(verdict.reason);
+    else if (verdict.kind === 'stalled') {
+      this.log.warn(
+        { revision, reason: verdict.reason },
+        'the datastore watch is stuck: watching again from our revision',
+      );
+      await this.source?.stop();
+      this.source = this.newSource(this.cache.revision);
+      // A watch that cannot be opened now is retried (follow) rather than left closed.
+      await this.source.start().catch((err: unknown) => this.rewatch(err));
+    } else if (verdict.raiseHorizonTo !== undefined) {
+      const dropped = this.cache.raiseHorizon(verdict.raiseHorizonTo);
+      this.persistence?.saveHorizon(verdict.raiseHorizonTo, dropped);
     }
   }
 
@@ -342,6 +362,7 @@ export class DatastoreFollower {
         bucket,
         after: 0,
         log: this.log,
+        floor: this.floor,
         onBatch: (changes, caughtUp) => {
           if (phase === 'live') return this.onBatch(changes, true);
           if (stayReady && phase === 'reading') {

@@ -10,8 +10,13 @@
 // previous poll counts, not the current one: a server that just resumed races through the
 // remaining changes and may already be past C, minus the purged deletions.
 //
-// Stalled: the stream has messages after our revision, and our revision has not moved for
-// `stallPolls` polls: the watch is stuck and is opened again from our revision.
+// Stalled: the stream leader holds a message after our revision, and our revision has not moved
+// for `stallPolls` polls: the watch is stuck and is opened again from our revision, and again
+// every `stallPolls` polls for as long as that stays true. (It used to be judged from the
+// stream's last sequence, once per last sequence: the last sequence stays above our revision when
+// the newest messages were tombstones since purged, which is no stall, and a watch stuck a second
+// time at the same last sequence, with the writers paused, was never opened again: the chaos
+// suite's stale agent, seed 4, stuck for 60 s after one re-open.)
 export type Verdict =
   | { readonly kind: 'ok'; readonly raiseHorizonTo: number | undefined }
   | { readonly kind: 'stale'; readonly reason: string }
@@ -22,7 +27,6 @@ export class Freshness {
   private checkedRevision = 0;
   private lastRevision = -1;
   private stillPolls = 0;
-  private stalledAtSequence = -1;
 
   constructor(private readonly stallPolls = 3) {}
 
@@ -31,7 +35,6 @@ export class Freshness {
     this.checkedRevision = revision;
     this.lastRevision = revision;
     this.stillPolls = 0;
-    this.stalledAtSequence = -1;
   }
 
   /** Why the cache may have missed purged deletions at this compacted revision, or undefined (no state change). */
@@ -41,20 +44,22 @@ export class Freshness {
     return undefined;
   }
 
-  /** `revision` must be sampled before `compacted` and `lastSequence` were read. */
-  judge(revision: number, horizon: number, compacted: number, lastSequence: number): Verdict {
+  /**
+   * `revision` must be sampled before `compacted` and `next` were read; `next` is the revision of
+   * the leader's first message after `revision` (undefined: none).
+   */
+  judge(revision: number, horizon: number, compacted: number, next: number | undefined): Verdict {
     const stale = this.pastCompaction(horizon, compacted);
     if (stale) return { kind: 'stale', reason: stale };
     this.checkedRevision = revision;
-    if (revision !== this.lastRevision || lastSequence <= revision) {
+    if (revision !== this.lastRevision || next === undefined) {
       this.lastRevision = revision;
       this.stillPolls = 0;
-    } else if (++this.stillPolls >= this.stallPolls && lastSequence !== this.stalledAtSequence) {
-      this.stalledAtSequence = lastSequence;
+    } else if (++this.stillPolls >= this.stallPolls) {
       this.stillPolls = 0;
       return {
         kind: 'stalled',
-        reason: `the watch has stayed at revision ${revision} for ${this.stallPolls} polls while the datastore is at ${lastSequence}`,
+        reason: `the watch has stayed at revision ${revision} for ${this.stallPolls} polls while the datastore holds revision ${next}`,
       };
     }
     return { kind: 'ok', raiseHorizonTo: compacted > horizon ? compacted : undefined };

@@ -2,7 +2,8 @@
 // start under concurrent overwrites is caught up only once every key written before it started
 // has arrived at or after that write's revision (nats-server 2.9's pending count says 0 before
 // that; the old push-consumer reader ended its catch-up on it), and the follower on a 3-node R3
-// bucket, through a kill -9 of the stream leader, applies every acknowledged write.
+// bucket, through kill -9s of the stream leader, applies every acknowledged write and never hands
+// on a change below one it already handed on.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -18,7 +19,7 @@ import {
   type NatsServerHandle,
 } from '../../../shared/testing/index.js';
 import { RESOURCES_BUCKET, resourceKey } from '../../../shared/nats/index.js';
-import { Cache, type RawChange } from './cache.js';
+import { Cache, type Change, type RawChange } from './cache.js';
 import { DatastoreFollower } from './follower.js';
 import { KvSource } from './kv-source.js';
 
@@ -124,7 +125,7 @@ test('a cold start under concurrent overwrites is caught up only with every key 
   assert.ok(writer.writes > 0, 'the writer wrote while the sources started');
 });
 
-test('a follower on an R3 bucket, through a kill -9 of the stream leader, ends with every acknowledged write', async () => {
+test('a follower on an R3 bucket, through kill -9s of the stream leader, never goes back and ends with every acknowledged write', async () => {
   const cluster: NatsClusterHandle = await startNatsCluster(3);
   cleanups.push(() => cluster.stop());
   const nc = await connect({ servers: cluster.urls.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
@@ -147,24 +148,36 @@ test('a follower on an R3 bucket, through a kill -9 of the stream leader, ends w
   const writer = startWriter(kv, 100, acked, name);
   const cache = new Cache();
   const noop = () => undefined;
+  // What the follower hands on to clients must only go forward: a change below one already served
+  // would come from a leader that lacks what an earlier one served (shared/nats read-floor.ts).
+  let served = 0;
+  const backwards: string[] = [];
+  const changes = (batch: Change[]) => {
+    for (const c of batch) {
+      if (c.entry.revision <= served) backwards.push(`${c.entry.key}@${c.entry.revision} after ${served}`);
+      served = Math.max(served, c.entry.revision);
+    }
+  };
   // The sync server's own path: the follower re-watches from its revision when the reader ends.
   const follower = new DatastoreFollower(
     { nc, cache, horizonPollMs: 1000, log, address: () => 'test' },
-    { changes: noop, advanced: noop, readiness: noop, corrected: noop },
+    { changes, advanced: noop, readiness: noop, corrected: noop },
   );
   cleanups.push(() => follower.stop());
   const inCache = () => new Map([...acked.keys()].map((k) => [k, cache.get(k)?.revision ?? -1]));
   try {
     follower.start();
     await waitFor('caught up', () => follower.caughtUp, 30_000, 20);
-    const leader = (await jsm.streams.info(`KV_${RESOURCES_BUCKET}`)).cluster?.leader ?? '';
-    const victim = cluster.members[Number(leader.slice(1))]!;
-    await victim.kill('SIGKILL');
-    const before = writer.writes;
-    await waitFor('writes after the kill', () => writer.writes > before + 100, 60_000, 50);
-    await victim.start();
-    const resumed = writer.writes;
-    await waitFor('writes after the restart', () => writer.writes > resumed + 100, 60_000, 50);
+    for (let kill = 0; kill < 2; kill++) {
+      const leader = (await jsm.streams.info(`KV_${RESOURCES_BUCKET}`)).cluster?.leader ?? '';
+      const victim = cluster.members[Number(leader.slice(1))]!;
+      await victim.kill('SIGKILL');
+      const before = writer.writes;
+      await waitFor('writes after the kill', () => writer.writes > before + 100, 60_000, 50);
+      await victim.start();
+      const resumed = writer.writes;
+      await waitFor('writes after the restart', () => writer.writes > resumed + 100, 60_000, 50);
+    }
   } finally {
     await writer.stop();
   }
@@ -174,4 +187,6 @@ test('a follower on an R3 bucket, through a kill -9 of the stream leader, ends w
     30_000,
     100,
   ).catch(() => assert.deepEqual(behind(acked, inCache()), [], 'acknowledged writes the follower never applied'));
+  assert.deepEqual(backwards, [], 'changes served below a revision already served');
+  assert.ok(follower.floor.stream >= Math.max(...acked.values()), 'the floor follows what was read');
 });

@@ -11,10 +11,17 @@
 // not ready for 72 s). Replicated buckets: the cursor reads only from a consumer on the stream
 // leader and opens its own there, from the revision after the last one read, whenever nats.js
 // re-creates the ordered consumer on another peer (a leader change, a NATS restart), so neither
-// a reconnect nor a lagging replica loses or reorders a change.
+// a reconnect nor a lagging replica loses or reorders a change; with the follower's floor it
+// refuses a leader below what this server has read (a diverged or not yet applied member).
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { KV_OPERATION_HEADER, openCursor, streamName, type NatsConnection } from '../../../shared/nats/index.js';
+import {
+  KV_OPERATION_HEADER,
+  openCursor,
+  streamName,
+  type NatsConnection,
+  type ReadFloor,
+} from '../../../shared/nats/index.js';
 import type { RawChange } from './cache.js';
 
 /** The W3C trace context a traced datastore write carries (shared/tracing). */
@@ -28,6 +35,11 @@ export interface KvSourceOptions {
   /** 0: cold start (last value per key); R > 0: every message after revision R. */
   after: number;
   log: Logger;
+  /**
+   * What this server has read: the follower's, shared by every source it opens, so no leader
+   * below a revision already served is read from (shared/nats read-floor.ts).
+   */
+  floor?: ReadFloor;
   /** Called with each batch in revision order; `caughtUp` once the backlog at start is read. */
   onBatch(changes: RawChange[], caughtUp: boolean): void;
   /** Called when the watch ended without stop() (e.g. the stream was deleted). */
@@ -91,6 +103,10 @@ export class KvSource {
       filter: '>',
       ...(after > 0 ? { mode: 'after', revision: after } : { mode: 'last-per-subject' }),
       signal: this.abort.signal,
+      ...(this.options.floor ? { floor: this.options.floor } : {}),
+      // Which member answers: after kill -9 restarts members can hold different copies.
+      onOpened: (where) =>
+        this.options.log.info({ bucket: this.options.bucket, ...where }, 'reading the datastore stream'),
     } as const);
     // The first item: the consumer is open (errors opening it reach the caller, as before).
     const first = await cursor.next();

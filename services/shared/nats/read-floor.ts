@@ -1,9 +1,11 @@
-// Refusing stale answers: what this datastore process has acknowledged or read is a floor for
-// every later answer about the same key (and, for a List or a Watch's in-sync mark, for the
-// stream as a whole). An answer below its floor comes from a stream leader whose store lacks
-// writes that were already acknowledged, and is retried (UNAVAILABLE once the retry budget is
-// spent) instead of being served.
-//
+// Refusing stale answers: what a process has acknowledged or read is a floor for every later
+// answer about the same key (and, for a List, a Watch's in-sync mark or a cursor's stream leader,
+// for the stream as a whole). An answer below its floor comes from a stream leader whose store
+// lacks writes that were already acknowledged, and is retried (UNAVAILABLE once the retry budget
+// is spent) instead of being served. Both readers of the KV hold one: the datastore (a Get, CAS
+// read, List or Watch below it is refused) and the sync server (its follower's cursors refuse a
+// leader below it, kv-cursor.ts, so the cache never goes back below a revision it has served).
+
 // Why a leader answers stale, on nats-server 2.9.10 (seen in replication.test.ts, 3-node cluster,
 // stream leader kill -9s; the member copies were read one by one through leader step-downs):
 // - members diverge: after kill -9 restarts (and after scaling R1 -> R3 under writes) two members
@@ -20,7 +22,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { UnavailableError } from '../../../shared/errors/index.js';
+import { UnavailableError } from '../errors/index.js';
 
 // A leader that keeps answering below the floor is a diverged member, not a slow one: asking it
 // to step down gives the other members a turn (seen: refused for 2 s, stepped down, the next
@@ -41,8 +43,20 @@ export class StaleReadError extends UnavailableError {
   }
 }
 
+/** The newest entry a reader took from the stream: a leader must hold it (or a later version of its key). */
+export interface FloorEntry {
+  readonly key: string;
+  readonly revision: number;
+  /** When the server stored it: a different message under the same sequence is another member's copy. */
+  readonly storedAtMicros: number;
+  /** A value, not a deletion (tombstones may be compacted away, so only values are checked). */
+  readonly live: boolean;
+}
+
 export class ReadFloor {
   private readonly keys = new Map<string, number>();
+  /** The newest entry read (kv-cursor notes it): see FloorEntry. */
+  newest: FloorEntry | undefined;
   /** Keys whose last noted revision is a value (not a deletion), by first token (the kind). */
   private readonly live = new Map<string, Set<string>>();
   /** Called with each refusal (the datastore logs it: which answer, which floor). */
@@ -64,6 +78,15 @@ export class ReadFloor {
   /** The floor for `key`: the highest revision of it acknowledged or read here (0: none known). */
   of(key: string): number {
     return this.keys.get(key) ?? 0;
+  }
+
+  /**
+   * Whether the key's floor is a deletion: then the key absent is that deletion with its tombstone
+   * compacted since, not a stale answer (and were the leader missing the value and the deletion,
+   * "absent" would still be the key's state).
+   */
+  isDeletion(key: string): boolean {
+    return this.keys.has(key) && !this.live.get(key.slice(0, key.indexOf('.')))?.has(key);
   }
 
   /** Records a revision of `key` that was acknowledged or read: a value (`live`) or a deletion. */
@@ -105,16 +128,28 @@ export class ReadFloor {
     if (revision > this._stream) this._stream = revision;
   }
 
+  /** Records the newest entry read (a cursor's): the stream floor and the entry a leader must hold. */
+  noteNewest(entry: FloorEntry): void {
+    this.noteStream(entry.revision);
+    if (entry.revision >= (this.newest?.revision ?? 0)) this.newest = entry;
+  }
+
   /** Throws StaleReadError when `answered` (0: absent) is below `floor`, sampled before the read. */
   check(what: string, answered: number, floor: number, now = Date.now()): void {
     if (answered >= floor) {
       this.refusingSince = 0;
       return;
     }
-    this.refused++;
-    const err = new StaleReadError(
+    this.refuse(
       `${what}: the stream leader answered revision ${answered || 'none'}, below revision ${floor} already acknowledged or read here; asking again`,
+      now,
     );
+  }
+
+  /** Refuses an answer (counted, reported, and a step-down asked for when refusals go on): always throws. */
+  refuse(message: string, now = Date.now()): never {
+    this.refused++;
+    const err = new StaleReadError(message);
     this.onRefused?.(err);
     if (this.refusingSince === 0) this.refusingSince = now;
     else if (now - this.refusingSince >= STEP_DOWN_AFTER_MS && now - this.steppedDownAt >= STEP_DOWN_EVERY_MS) {
@@ -122,6 +157,11 @@ export class ReadFloor {
       this.onPersistent?.(err);
     }
     throw err;
+  }
+
+  /** An answer passed every check: a run of refusals is over. */
+  passed(): void {
+    this.refusingSince = 0;
   }
 }
 

@@ -3,7 +3,7 @@
 // every note. (replication.test.ts exercises it against a real 3-node cluster.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UnavailableError } from '../../../shared/errors/index.js';
+import { UnavailableError } from '../errors/index.js';
 import { ReadFloor, StaleReadError } from './read-floor.js';
 
 test('answers below a key floor are refused as UNAVAILABLE (stale-read), others pass', () => {
@@ -47,4 +47,16 @@ test('a List lacking a key known here as a value before it began is found; delet
   assert.deepEqual(floor.missing('profiles.', listed, 10), [['profiles._.a', 5]]);
   assert.deepEqual(floor.missing('profiles.ns.', listed, 10), []);
   assert.deepEqual(floor.missing('pools.', new Set(), 10), [['pools._.a', 3]]);
+});
+
+test('a key whose floor is a deletion may be absent (its tombstone compacted); one whose floor is a value may not', () => {
+  const floor = new ReadFloor();
+  floor.note('profiles._.a', 5);
+  floor.note('profiles._.a', 9, false);
+  floor.note('profiles._.b', 7);
+  assert.equal(floor.isDeletion('profiles._.a'), true);
+  assert.equal(floor.isDeletion('profiles._.b'), false);
+  assert.equal(floor.isDeletion('profiles._.unknown'), false);
+  floor.note('profiles._.a', 11);
+  assert.equal(floor.isDeletion('profiles._.a'), false, 'a value after the deletion');
 });
