@@ -190,9 +190,20 @@ async function waitAll(
     );
     curve.push([round((performance.now() - t0) / 1000), Math.round(held / receivers.length)]);
     phase.update(moved(), `${receivers.length - pending.size}/${receivers.length} receivers done`);
-    if (pending.size > 0 && batch.length === pending.size) await new Promise((r) => setTimeout(r, 20));
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, pollGapMs(performance.now() - t0)));
   }
   return (last - t0) / 1000;
+}
+
+/**
+ * The pause between two rounds of counts. Each `show route count` is a birdc process plus a walk
+ * of the receiver's table, on the same cores as the reflector under test: polled back to back,
+ * the rig's own CPU grew with the phase's length and weighed on whichever reflector was slower.
+ * A gap of 2 % of the time elapsed (20–250 ms) bounds both that cost and the error it adds to a
+ * phase's time, alike for every contender.
+ */
+function pollGapMs(elapsedMs: number): number {
+  return Math.min(250, Math.max(20, elapsedMs / 50));
 }
 
 interface Rig {
