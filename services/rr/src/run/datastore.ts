@@ -133,6 +133,15 @@ class DatastoreMode implements DatastoreHandle {
       if (this.current?.peers.some((p) => p.tcpMd5)) this.schedule();
     }, o.secretsRecheckMs ?? 30_000);
     this.secretsTimer.unref();
+    // Ready once the reflector runs with this node's configuration; until then /readyz says why.
+    telemetry?.addReadiness('reflector', () =>
+      this.current
+        ? { ready: true }
+        : {
+            ready: false,
+            reason: this.lastReason ? `not reflecting: ${this.lastReason}` : 'waiting for the datastore view',
+          },
+    );
   }
 
   /** Starts following the datastore view. */

@@ -52,6 +52,7 @@ export async function startStandalone(config: StandaloneConfig, options: Standal
   rr.confirmOriginated();
   services.persist();
   await rr.start();
+  telemetry?.addReadiness('reflector', () => ({ ready: true }));
   log.info(
     {
       as: config.reflector.asNumber,
