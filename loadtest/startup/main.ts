@@ -141,7 +141,12 @@ async function startService(mode: Mode, args: string[], metricsPort: number): Pr
       10,
     ),
     exited,
-  ]);
+  ]).catch((err: unknown) => {
+    // Never leave it behind: an orphan keeps its ports (a reflector's BGP port is fixed) and
+    // every later start of the same service would fail on them.
+    child.kill('SIGKILL');
+    throw err;
+  });
   return { child, cpuSecondsToReady: round(cpu, 2), wallSecondsToReady: round((performance.now() - started) / 1000) };
 }
 
