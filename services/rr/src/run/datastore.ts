@@ -118,6 +118,8 @@ class DatastoreMode implements DatastoreHandle {
   private closed = false;
   /** The last reason for not reflecting, logged once until it changes. */
   private lastReason = '';
+  /** Why the last derivation could not be applied (e.g. the BGP port taken), until one is. */
+  private applyError: string | undefined;
   private readonly readyWaiters: (() => void)[] = [];
   private readonly secretsTimer: NodeJS.Timeout;
 
@@ -134,14 +136,14 @@ class DatastoreMode implements DatastoreHandle {
     }, o.secretsRecheckMs ?? 30_000);
     this.secretsTimer.unref();
     // Ready once the reflector runs with this node's configuration; until then /readyz says why.
-    telemetry?.addReadiness('reflector', () =>
-      this.current
-        ? { ready: true }
-        : {
-            ready: false,
-            reason: this.lastReason ? `not reflecting: ${this.lastReason}` : 'waiting for the datastore view',
-          },
-    );
+    telemetry?.addReadiness('reflector', () => {
+      if (this.applyError) return { ready: false, reason: `applying the configuration failed: ${this.applyError}` };
+      if (this.current) return { ready: true };
+      return {
+        ready: false,
+        reason: this.lastReason ? `not reflecting: ${this.lastReason}` : 'waiting for the datastore view',
+      };
+    });
   }
 
   /** Starts following the datastore view. */
@@ -204,7 +206,13 @@ class DatastoreMode implements DatastoreHandle {
       this.timer = undefined;
       this.applying = this.applying
         .then(() => this.apply())
-        .catch((err: unknown) => this.log.error({ err }, 'applying datastore changes failed'));
+        .catch((err: unknown) => {
+          this.applyError = (err as Error).message;
+          this.log.error({ err }, 'applying datastore changes failed; retrying in 1 s');
+          // A cause outside the datastore (the BGP port taken, a secret file missing) goes away
+          // without a change to wake us: try again rather than stay down until the next one.
+          setTimeout(() => this.schedule(), 1_000).unref();
+        });
     }, this.o.coalesceMs ?? 50);
   }
 
@@ -271,31 +279,42 @@ class DatastoreMode implements DatastoreHandle {
       ...(o.transport ? { transport: o.transport } : {}),
     });
     this.services = services;
-    const rr = services.reflector;
-    if (this.client) {
-      this.publisher = new LearnedRoutePublisher(
-        rr.rib,
-        this.client,
-        o.node,
-        log.child({ subsystem: 'learned-routes' }),
-      );
-      await this.publisher
-        .load()
-        .catch((err: unknown) =>
-          log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'),
+    try {
+      const rr = services.reflector;
+      if (this.client) {
+        this.publisher = new LearnedRoutePublisher(
+          rr.rib,
+          this.client,
+          o.node,
+          log.child({ subsystem: 'learned-routes' }),
         );
-      rr.events.endOfRib = (address) => {
-        const idx = rr.ribPeer(address).idx;
-        this.publisher?.reconcilePeer(idx);
-      };
+        await this.publisher
+          .load()
+          .catch((err: unknown) =>
+            log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'),
+          );
+        rr.events.endOfRib = (address) => {
+          const idx = rr.ribPeer(address).idx;
+          this.publisher?.reconcilePeer(idx);
+        };
+      }
+      await rr.setPeers(cfg.peers);
+      services.restore();
+      this.syncOrigination(rr, cfg.routes);
+      rr.confirmOriginated();
+      services.persist();
+      this.watchExternal(rr, cfg);
+      await rr.start();
+    } catch (err) {
+      // Nothing half-built stays behind: the next attempt builds from scratch (and starts the
+      // speaker), not the update path that assumes a running reflector.
+      await this.publisher?.close();
+      this.publisher = undefined;
+      this.services = undefined;
+      this.originated = new Map();
+      await services.close();
+      throw err;
     }
-    await rr.setPeers(cfg.peers);
-    services.restore();
-    this.syncOrigination(rr, cfg.routes);
-    rr.confirmOriginated();
-    services.persist();
-    this.watchExternal(rr, cfg);
-    await rr.start();
     log.info(
       {
         node: o.node,
@@ -333,6 +352,7 @@ class DatastoreMode implements DatastoreHandle {
       this.watchExternal(rr, cfg);
     }
     this.current = cfg;
+    this.applyError = undefined;
     for (const w of this.readyWaiters.splice(0)) w();
   }
 }

@@ -30,7 +30,7 @@ describe('reflector readiness follows its configuration', { skip, timeout: 120_0
     await cp?.stop();
   });
 
-  it('503 with the reason before its Node exists, 200 once it reflects', async () => {
+  it('503 with the reason before its Node exists and while its BGP port is taken, 200 once it reflects', async () => {
     rr = await startDatastoreMode({
       node: 'rr-late',
       syncEndpoints: [cp.sync],
@@ -47,6 +47,9 @@ describe('reflector readiness follows its configuration', { skip, timeout: 120_0
     assert.equal(early.status, 503);
     assert.match(early.body, /^reflector: (waiting for the datastore view|not reflecting: .+)$/);
 
+    // The BGP port taken in the reflector's namespace: the configuration cannot be applied, and
+    // /readyz says so until the port is free again (the reflector retries on its own).
+    const blocker = await (await ns.transport()).listen({ host: '0.0.0.0', port: 179 });
     const addr = await ns.addAddress();
     await client.apply(res('BGPConfiguration', 'default', { asNumber: 64512 }));
     await client.apply(
@@ -57,8 +60,21 @@ describe('reflector readiness follows its configuration', { skip, timeout: 120_0
         { 'route-reflector': 'true' },
       ),
     );
+    const failed = await poll(
+      '/readyz naming the failed apply',
+      async () => {
+        const r = await readyz();
+        return /applying the configuration failed: .*EADDRINUSE/.test(r.body) ? r : undefined;
+      },
+      30_000,
+    );
+    assert.equal(failed.status, 503);
+    await new Promise<void>((done) => blocker.close(() => done()));
     await rr.ready();
     await poll('/readyz 200', async () => ((await readyz()).status === 200 ? true : undefined), 30_000);
     assert.equal((await readyz()).body, 'ok');
+    // Ready means reflecting: the retry built the reflector afresh and its BGP listener is up.
+    const bgp = await (await ns.transport()).connect({ host: addr, port: 179, timeoutMs: 5_000 });
+    bgp.destroy();
   });
 });
