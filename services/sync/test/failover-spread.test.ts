@@ -2,46 +2,18 @@
 // both survivors (each a random one of the others), not all on the next server in the list; and
 // still without a snapshot. The balancer may move agents afterwards, so what counts is where each
 // orphan resumed first.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
-import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
-import {
-  RandomWorkload,
-  openTestDatastore,
-  spawnSyncServer,
-  waitConverged,
-  type SyncProcess,
-  type TestDatastore,
-} from '../src/testing/fixtures.js';
+import { runEvery, waitFor } from '../../shared/testing/index.js';
+import { RandomWorkload, processRig, spawnSyncServer, waitConverged } from '../src/testing/fixtures.js';
 
 const NODES = Array.from({ length: 15 }, (_, i) => `node-${i}`);
-let nats: NatsServerHandle;
-let ds: TestDatastore;
-let dir: string;
-const children: SyncProcess[] = [];
-
-before(async () => {
-  nats = await startNatsServer();
-  ds = await openTestDatastore(nats.url);
-  dir = mkdtempSync(join(tmpdir(), 'meshless-sync-spread-'));
-});
-
-after(() =>
-  runEvery('teardown', [
-    () => {
-      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    },
-    () => ds.close(),
-    () => nats.stop(),
-    () => rmSync(dir, { recursive: true, force: true }),
-  ]),
-);
+const rig = processRig('meshless-sync-spread-');
 
 test('the agents of a killed server resume on every survivor, not all on the next one in their list', async (t) => {
+  const { nats, ds, dir, children } = rig;
   const work = new RandomWorkload(ds, 1717, NODES);
   await work.steps(40);
   const servers = await Promise.all(['a', 'b', 'c'].map((id) => spawnSyncServer(nats.url, join(dir, id), id)));

@@ -2,47 +2,18 @@
 // agents to the other, where they resume without a snapshot; the killed one restarts warm from
 // its LMDB cache; SIGTERM drains every agent to the other server within the drain and they stay
 // in sync through further churn.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncAgent } from '../index.js';
-import { runEvery, startNatsServer, type NatsServerHandle } from '../../shared/testing/index.js';
-import {
-  RandomWorkload,
-  openTestDatastore,
-  spawnSyncServer,
-  waitConverged,
-  watchAgent,
-  type SyncProcess,
-  type TestDatastore,
-} from '../src/testing/fixtures.js';
+import { runEvery } from '../../shared/testing/index.js';
+import { RandomWorkload, processRig, spawnSyncServer, waitConverged, watchAgent } from '../src/testing/fixtures.js';
 
 const NODES = Array.from({ length: 10 }, (_, i) => `node-${i}`);
-let nats: NatsServerHandle;
-let ds: TestDatastore;
-let dir: string;
-const children: SyncProcess[] = [];
-
-before(async () => {
-  nats = await startNatsServer();
-  ds = await openTestDatastore(nats.url);
-  dir = mkdtempSync(join(tmpdir(), 'meshless-sync-proc-'));
-});
-
-after(() =>
-  runEvery('teardown', [
-    () => {
-      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    },
-    () => ds.close(),
-    () => nats.stop(),
-    () => rmSync(dir, { recursive: true, force: true }),
-  ]),
-);
+const rig = processRig('meshless-sync-proc-');
 
 test('kill -9 and SIGTERM of sync server processes: agents resume elsewhere and stay in sync', async (t) => {
+  const { nats, ds, dir, children } = rig;
   const work = new RandomWorkload(ds, 4242, NODES);
   await work.steps(80);
   let a = await spawnSyncServer(nats.url, join(dir, 'a'), 'a');

@@ -9,7 +9,11 @@ import { pino } from 'pino';
 import { hashEntries, type SyncAgent } from '../client/index.js';
 import { insecureSyncArgs } from './args.js';
 import { MESHLESS_BIN } from '../../../shared/paths/index.js';
-import { waitFor } from '../../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../../shared/testing/index.js';
+import { after, before } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   META_BUCKET,
   META_COMPACTED_REVISION,
@@ -368,4 +372,41 @@ export async function spawnSyncServer(
   const ready = logged('caught up with the datastore: ready').then(() => undefined);
   ready.catch(() => undefined);
   return { child, address: String(listening.address), ready, exited, lines };
+}
+
+/** What a file of sync-server process tests shares (set in its `before` hook). */
+export interface ProcessRig {
+  nats: NatsServerHandle;
+  ds: TestDatastore;
+  /** A scratch directory for the servers' and agents' state. */
+  dir: string;
+  /** Servers the tests spawned: each is killed after the file, whatever failed. */
+  children: SyncProcess[];
+}
+
+/**
+ * Registers the file's before/after hooks for a nats-server, a test datastore and a scratch
+ * directory (`prefix` names it), and returns the rig they fill. The teardown runs every step even
+ * when one throws, so a failed assertion never leaves a server or NATS running (the test file
+ * would hang to the runner's timeout).
+ */
+export function processRig(prefix: string): ProcessRig {
+  const rig = { children: [] as SyncProcess[] } as ProcessRig;
+  before(async () => {
+    rig.nats = await startNatsServer();
+    rig.ds = await openTestDatastore(rig.nats.url);
+    rig.dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() =>
+    runEvery('teardown', [
+      () => {
+        for (const c of rig.children)
+          if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+      },
+      () => rig.ds?.close(),
+      () => rig.nats?.stop(),
+      () => rig.dir && rmSync(rig.dir, { recursive: true, force: true }),
+    ]),
+  );
+  return rig;
 }
