@@ -59,12 +59,16 @@ export async function startCluster(env: Record<string, string>, onOutput?: (out:
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + 120_000;
-  while (!out.includes('meshless ready')) {
+  // The endpoints are printed after `meshless ready`, possibly in a later chunk of output.
+  const datastoreLine = () => (out.includes('meshless ready') ? /^\s+datastore\s+(\S+)/m.exec(out)?.[1] : undefined);
+  while (!datastoreLine()) {
     if (child.exitCode !== null) throw new Error(`cluster exited early:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`cluster not ready:\n${out}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `cluster not ready${out.includes('meshless ready') ? ' (printed no datastore address)' : ''}:\n${out}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
-  const datastore = /^\s+datastore\s+(\S+)/m.exec(out)?.[1];
-  if (!datastore) throw new Error(`cluster printed no datastore address:\n${out}`);
+  const datastore = datastoreLine()!;
   return { child, output: () => out, exited, datastore };
 }
