@@ -61,13 +61,22 @@ export async function startCluster(env: Record<string, string>, onOutput?: (out:
   const deadline = Date.now() + 120_000;
   // The endpoints are printed after `meshless ready`, possibly in a later chunk of output.
   const datastoreLine = () => (out.includes('meshless ready') ? /^\s+datastore\s+(\S+)/m.exec(out)?.[1] : undefined);
-  while (!datastoreLine()) {
-    if (child.exitCode !== null) throw new Error(`cluster exited early:\n${out}`);
-    if (Date.now() > deadline)
-      throw new Error(
-        `cluster not ready${out.includes('meshless ready') ? ' (printed no datastore address)' : ''}:\n${out}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    while (!datastoreLine()) {
+      if (child.exitCode !== null) throw new Error(`cluster exited early:\n${out}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `cluster not ready${out.includes('meshless ready') ? ' (printed no datastore address)' : ''}:\n${out}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    // The caller gets no handle to stop it: a cluster left running keeps the test file alive to
+    // the runner's timeout. SIGTERM lets it stop its services; SIGKILL if it does not.
+    child.kill('SIGTERM');
+    const gone = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
+    if (!gone) child.kill('SIGKILL');
+    throw err;
   }
   const datastore = datastoreLine()!;
   return { child, output: () => out, exited, datastore };
