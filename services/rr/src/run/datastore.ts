@@ -207,8 +207,11 @@ class DatastoreMode implements DatastoreHandle {
       this.applying = this.applying
         .then(() => this.apply())
         .catch((err: unknown) => {
-          this.applyError = (err as Error).message;
-          this.log.error({ err }, 'applying datastore changes failed; retrying in 1 s');
+          const message = (err as Error).message;
+          // Logged when the cause changes, not on every retry of the same one.
+          if (message !== this.applyError)
+            this.log.error({ err }, 'applying datastore changes failed; retrying every 1 s');
+          this.applyError = message;
           // A cause outside the datastore (the BGP port taken, a secret file missing) goes away
           // without a change to wake us: try again rather than stay down until the next one.
           setTimeout(() => this.schedule(), 1_000).unref();
