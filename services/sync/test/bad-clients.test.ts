@@ -15,7 +15,13 @@ import {
   type SyncClientHello,
 } from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
-import { openTestDatastore, testServerOptions, waitConverged, type TestDatastore } from '../src/testing/fixtures.js';
+import {
+  helloFrame,
+  openTestDatastore,
+  testServerOptions,
+  waitConverged,
+  type TestDatastore,
+} from '../src/testing/fixtures.js';
 
 let nats: NatsServerHandle;
 let ds: TestDatastore;
@@ -46,22 +52,7 @@ function rawCall(address: string): { call: ClientDuplexStream<Buffer, Buffer>; e
 }
 
 const encode = (r: SyncRequest) => Buffer.from(SyncRequest.encode(r).finish());
-const hello = (patch: Partial<SyncClientHello> = {}): Buffer =>
-  encode({
-    message: {
-      $case: 'clientHello',
-      value: {
-        node: 'bad-1',
-        syncerType: 'agent',
-        clientVersion: 't',
-        datastoreId: '',
-        compression: [],
-        features: [],
-        nodeScopedKeys: [],
-        ...patch,
-      },
-    },
-  });
+const hello = (patch: Partial<SyncClientHello> = {}): Buffer => helloFrame('bad-1', patch);
 
 async function expectStatus(send: Buffer[], code: status, details: RegExp, field?: string): Promise<Ended> {
   const { call, ended } = rawCall(server.address);

@@ -9,7 +9,7 @@ import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { SyncRequest, SyncResponse, SyncServiceService } from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
-import { openTestDatastore, testServerOptions, type TestDatastore } from '../src/testing/fixtures.js';
+import { helloFrame, openTestDatastore, testServerOptions, type TestDatastore } from '../src/testing/fixtures.js';
 
 const STREAMS = 20;
 /** 1,000 ms: 20 slices of 50 ms (sync-server.ts, pingSlices). */
@@ -58,24 +58,7 @@ test('each stream is pinged once per round, the streams spread over the round', 
       ids.push(m.value.id);
       call.write(Buffer.from(SyncRequest.encode({ message: { $case: 'pong', value: { id: m.value.id } } }).finish()));
     });
-    call.write(
-      Buffer.from(
-        SyncRequest.encode({
-          message: {
-            $case: 'clientHello',
-            value: {
-              node: 'n1',
-              syncerType: 'agent',
-              clientVersion: 't',
-              datastoreId: '',
-              compression: [],
-              features: [],
-              nodeScopedKeys: [],
-            },
-          },
-        }).finish(),
-      ),
-    );
+    call.write(helloFrame('n1'));
   }
   await waitFor('three pings on every stream', () => pings.every((ids) => ids.length >= 3), 60_000);
   // One round to every stream would give them all the same id.

@@ -23,7 +23,13 @@ import {
   type SyncClientHello,
 } from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
-import { openTestDatastore, testServerOptions, waitConverged, type TestDatastore } from '../src/testing/fixtures.js';
+import {
+  helloFrame,
+  openTestDatastore,
+  testServerOptions,
+  waitConverged,
+  type TestDatastore,
+} from '../src/testing/fixtures.js';
 
 let nats: NatsServerHandle;
 let ds: TestDatastore;
@@ -52,17 +58,7 @@ async function open(
   call.on('data', (b: Buffer) => messages.push(SyncResponse.decode(b)));
   call.on('error', () => undefined);
   const ended = new Promise<StatusObject>((resolve) => call.on('status', resolve));
-  const value = {
-    node: name,
-    syncerType: 'agent',
-    clientVersion: 't',
-    datastoreId: '',
-    compression: [],
-    features: [],
-    nodeScopedKeys: [],
-    ...patch,
-  };
-  call.write(Buffer.from(SyncRequest.encode({ message: { $case: 'clientHello', value } }).finish()));
+  call.write(helloFrame(name, patch));
   return { ended, messages, cancel: () => call.cancel() };
 }
 

@@ -25,6 +25,7 @@ import {
   type StoredKind,
 } from '../../../shared/nats/index.js';
 import type { SyncServerOptions } from '../server/index.js';
+import { SyncRequest, type SyncClientHello } from '../../../../proto/gen/meshless/v1/sync.js';
 import { inView, NODE_SCOPED_KINDS, nodeOfResource, type SyncerType } from '../view/index.js';
 
 export const silentLog = pino({ level: process.env.MESHLESS_TEST_LOG ?? 'silent' });
@@ -409,4 +410,22 @@ export function processRig(prefix: string): ProcessRig {
     ]),
   );
   return rig;
+}
+
+/**
+ * A raw Sync stream's first frame: an agent's ClientHello for `node` with every other field at
+ * its empty default, `patch` on top (tests that speak the protocol without a SyncAgent).
+ */
+export function helloFrame(node: string, patch: Partial<SyncClientHello> = {}): Buffer {
+  const value: SyncClientHello = {
+    node,
+    syncerType: 'agent',
+    clientVersion: 't',
+    datastoreId: '',
+    compression: [],
+    features: [],
+    nodeScopedKeys: [],
+    ...patch,
+  };
+  return Buffer.from(SyncRequest.encode({ message: { $case: 'clientHello', value } }).finish());
 }
