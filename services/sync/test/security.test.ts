@@ -16,12 +16,7 @@ import {
   type TestPki,
 } from '../../shared/testing/index.js';
 import { clientChannel, serverSecurity, type Role } from '../../shared/tls/index.js';
-import {
-  SyncRequest,
-  SyncResponse,
-  SyncServiceService,
-  type SyncClientHello,
-} from '../../../proto/gen/meshless/v1/sync.js';
+import { SyncResponse, SyncServiceService, type SyncClientHello } from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
 import {
   helloFrame,
