@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { SyncRequest, SyncResponse, SyncServiceService } from '../../../proto/gen/meshless/v1/sync.js';
 import { SyncServer } from '../index.js';
-import { startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
+import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../shared/testing/index.js';
 import { helloFrame, openTestDatastore, testServerOptions, type TestDatastore } from '../src/testing/fixtures.js';
 
 const STREAMS = 20;
@@ -30,13 +30,17 @@ before(async () => {
   await waitFor('server ready', () => server.ready);
 });
 
-after(async () => {
-  for (const c of calls) c.cancel();
-  for (const c of clients) c.close();
-  await server.close();
-  await ds.close();
-  await nats.stop();
-});
+after(() =>
+  runEvery('teardown', [
+    () => {
+      for (const c of calls) c.cancel();
+      for (const c of clients) c.close();
+    },
+    () => server?.close(),
+    () => ds?.close(),
+    () => nats?.stop(),
+  ]),
+);
 
 test('each stream is pinged once per round, the streams spread over the round', async () => {
   const pings: number[][] = [];
