@@ -50,7 +50,7 @@ export const agentConfigSpec = {
   metricsPort: {
     type: 'int',
     default: 9095,
-    check: (v: number) => (v === -1 ? undefined : checks.port(v)),
+    check: checks.metricsPort,
     description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)',
   },
   backoffMax: {

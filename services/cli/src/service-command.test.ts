@@ -32,8 +32,9 @@ test('meshless datastore serves mutual TLS until SIGTERM, then exits 0; certs ma
       '127.0.0.1:0',
       '--nats',
       nats.url,
+      // No metrics endpoint: the datastore serves without one, as the agent and sync server can.
       '--metrics-port',
-      '0',
+      '-1',
     ],
     {
       cwd: REPO_ROOT,
@@ -100,6 +101,12 @@ test('meshless datastore and sync: a bad flag or config file is one line and exi
       code: 1,
       stdout: '',
       stderr: 'meshless: datastore: invalid metricsPort from command line: must be an integer, got "ninety"\n',
+    });
+    assert.deepEqual(await cli(['datastore', '--metrics-port', '-2']), {
+      code: 1,
+      stdout: '',
+      stderr:
+        'meshless: datastore: invalid metricsPort from command line: must be a port number 0-65535 or -1 (off), got -2\n',
     });
     // The sync server's worker count: a number of processes, 0 meaning one per core.
     assert.deepEqual(await cli(['sync', '--workers', 'abc']), {

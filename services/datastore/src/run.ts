@@ -22,8 +22,8 @@ export const datastoreConfig = {
   metricsPort: {
     type: 'int',
     default: 9091,
-    check: checks.port,
-    description: 'port of /metrics, /livez and /readyz (0 picks a free one)',
+    check: checks.metricsPort,
+    description: 'port of /metrics, /livez and /readyz (0 picks a free one, -1 disables)',
   },
   metricsHost: {
     type: 'string',

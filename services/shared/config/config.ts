@@ -154,6 +154,9 @@ export function isHostPort(v: string): boolean {
 /** Helpers for common checks. */
 export const checks = {
   port: (v: number) => (v >= 0 && v <= 65535 ? undefined : `must be a port number 0-65535, got ${v}`),
+  /** The /metrics /livez /readyz port of a service: a port, 0 for any free one, -1 for none. */
+  metricsPort: (v: number) =>
+    v === -1 || (v >= 0 && v <= 65535) ? undefined : `must be a port number 0-65535 or -1 (off), got ${v}`,
   positive: (v: number) => (v > 0 ? undefined : `must be greater than 0, got ${v}`),
   hostPort: (v: string) => (isHostPort(v) ? undefined : `must be HOST:PORT, got '${v}'`),
   oneOf:

@@ -43,7 +43,7 @@ export const syncConfigSpec = {
   metricsPort: {
     type: 'int',
     default: 9093,
-    check: (v: number) => (v === -1 ? undefined : checks.port(v)),
+    check: checks.metricsPort,
     description: 'port of /metrics /livez /readyz (0 picks one, -1 disables)',
   },
   maxConnections: {
