@@ -65,6 +65,13 @@ export const agentConfigSpec = {
     description:
       'directory with ca.crt, tls.crt, tls.key (meshless certs issue --role node): mutual TLS; empty: plain text',
   },
+  standby: {
+    type: 'bool',
+    // On: a failover then costs the surviving server half the CPU per agent (services/sync/DESIGN.md, "Warm standby").
+    default: true,
+    description:
+      'keep an idle connection to the sync server this agent would fail over to (with two or more --sync servers), so a failover needs no connection set-up',
+  },
   ...dataplaneConfigSpec,
 } satisfies Record<string, ParamSpec<any>>;
 
@@ -145,6 +152,7 @@ async function startAgent(
     endpoints: config.sync,
     stateDir: config.stateDir ? join(config.stateDir, config.node) : undefined,
     backoffMaxMs: config.backoffMax,
+    standby: config.standby,
     ...(config.credentials ? { credentials: config.credentials } : {}),
     log,
   });

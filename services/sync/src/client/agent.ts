@@ -16,14 +16,20 @@
 // list, so the next one would take them all). A Reconnect from the server is not a failure: the
 // agent goes at once to the server it suggests (or the next endpoint), and resumes there from its
 // revision.
+// Warm standby (option `standby`, on by default with two or more servers): once in sync, the
+// agent also holds an idle, connected HTTP/2 session to the server it would fail over to (a random
+// other one, as `failoverIndex` chooses), and its next stream after losing its server opens on
+// that session (standby.ts). The failover then goes where the standby is, and the reconnect
+// spread is narrower (`WARM_RESUMES_PER_SECOND`): there is no accept queue to protect.
 // Revisions only go forward: a commit below the agent's revision is a protocol violation (the
 // session ends and the agent tries elsewhere), except after a replace from another datastore.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { SyncCompression, SyncReconnectReason, type SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import { KIND_TOKENS, parseResourceKey } from '../../../shared/nats/index.js';
-import { failoverIndex, nextBackoff, reconnectSpread } from './backoff.js';
-import { SyncStream, SyncProtocolError, clientHello, type StreamOutcome } from './stream.js';
+import { WARM_RESUMES_PER_SECOND, failoverIndex, nextBackoff, reconnectSpread } from './backoff.js';
+import { SyncStream, SyncProtocolError, clientHello, syncClient, type StreamOutcome } from './stream.js';
+import { Standby } from './standby.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
 import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
 import { NODE_SCOPED_KINDS } from '../view/index.js';
@@ -77,6 +83,13 @@ export interface SyncAgentOptions {
   maxMessageBytes?: number;
   /** Credentials directory (ca.crt, tls.crt, tls.key): mutual TLS to servers holding a sync-server certificate; absent: plain text. */
   credentials?: string;
+  /**
+   * Keep a warm standby session to the server this agent would fail over to (standby.ts).
+   * Default: true when there are two or more endpoints. Costs each server one idle connection
+   * per agent that has it as standby (a descriptor, ~15 KB); halves the surviving server's CPU per
+   * orphan at a failover (services/sync/DESIGN.md, "Warm standby").
+   */
+  standby?: boolean;
   log?: Logger;
 }
 
@@ -92,6 +105,8 @@ export interface AgentStats {
   updates: number;
   reconnects: number;
   failures: number;
+  /** Streams opened on the warm standby session (no connection set-up). */
+  warmStreams: number;
 }
 
 export declare interface SyncAgent {
@@ -125,7 +140,10 @@ export class SyncAgent extends EventEmitter {
     updates: 0,
     reconnects: 0,
     failures: 0,
+    warmStreams: 0,
   };
+  /** The warm standby session, when enabled (option `standby`) and there is another server. */
+  private readonly standby: Standby | undefined;
 
   constructor(private readonly options: SyncAgentOptions) {
     super();
@@ -135,6 +153,26 @@ export class SyncAgent extends EventEmitter {
     this.syncer = options.syncer ?? 'agent';
     this.endpointIndex = Math.floor(Math.random() * options.endpoints.length);
     this.channel = clientChannel(options.credentials, ['sync-server']);
+    if (options.standby !== undefined && typeof options.standby !== 'boolean')
+      throw new Error(`SyncAgent: standby: expected true or false, got ${JSON.stringify(options.standby)}`);
+    const endpoints = options.endpoints;
+    if ((options.standby ?? true) && endpoints.length > 1)
+      this.standby = new Standby({
+        connect: (endpoint) => syncClient(endpoint, this.channel, this.maxMessageBytes),
+        // As after a loss: a random one of the others (failoverIndex), so orphans spread out.
+        pick: (exclude) =>
+          endpoints[failoverIndex(endpoints.length, exclude === undefined ? -1 : endpoints.indexOf(exclude))],
+        log: options.log,
+      });
+  }
+
+  private get maxMessageBytes(): number {
+    return this.options.maxMessageBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** The warm standby's server when its session is up (undefined: none, or not connected). */
+  get standbyEndpoint(): string | undefined {
+    return this.standby?.endpoint;
   }
 
   get revision(): number {
@@ -193,6 +231,7 @@ export class SyncAgent extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.standby?.close();
     this.stream?.stop();
     this.wake?.();
     await this.loopDone;
@@ -281,13 +320,13 @@ export class SyncAgent extends EventEmitter {
       this.stats.failures++;
       reason = outcome.error.message;
       const count = this.options.endpoints.length;
-      if (outcome.reachedInSync)
+      // After losing a server we were in sync with: where the standby is connected, else a random other.
+      const warm = outcome.reachedInSync ? this.standby?.endpoint : undefined;
+      if (warm !== undefined) this.endpointIndex = this.options.endpoints.indexOf(warm);
+      else if (outcome.reachedInSync)
         this.endpointIndex = failoverIndex(count, this.options.endpoints.indexOf(endpoint), Math.random);
       const delay = outcome.reachedInSync
-        ? Math.round(
-            Math.random() *
-              (this.options.reconnectSpreadMs ?? reconnectSpread(this.clusterNodes(), this.options.endpoints.length)),
-          )
+        ? Math.round(Math.random() * this.spreadMs(warm !== undefined))
         : nextBackoff(attempt++, this.options.backoffInitialMs ?? 100, this.options.backoffMaxMs ?? 10_000);
       log?.warn(
         { endpoint, err: reason, retryInMs: delay, protocolError: outcome.error instanceof SyncProtocolError },
@@ -302,6 +341,18 @@ export class SyncAgent extends EventEmitter {
       });
       this.wake = undefined;
     }
+  }
+
+  /**
+   * How wide the reconnects after losing an in-sync server are spread (reconnectSpread): with a
+   * warm session there is no TCP accept queue to overflow and half the CPU per orphan, so narrower.
+   */
+  private spreadMs(warm: boolean): number {
+    if (this.options.reconnectSpreadMs !== undefined) return this.options.reconnectSpreadMs;
+    const servers = this.options.endpoints.length;
+    return warm
+      ? reconnectSpread(this.clusterNodes(), servers, WARM_RESUMES_PER_SECOND)
+      : reconnectSpread(this.clusterNodes(), servers);
   }
 
   /** Nodes in our view: one agent each, so the number of agents that may lose a server with us. */
@@ -320,9 +371,13 @@ export class SyncAgent extends EventEmitter {
       return kind !== undefined && NODE_SCOPED_KINDS.has(kind);
     });
     this.stats.sessions++;
+    const warm = this.standby?.take(endpoint);
+    if (warm) this.stats.warmStreams++;
+    let armed = false;
     const stream = new SyncStream({
       endpoint,
       channel: this.channel,
+      client: warm,
       hello: clientHello(
         this.node,
         this.syncer,
@@ -339,7 +394,7 @@ export class SyncAgent extends EventEmitter {
         ],
       ),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
-      maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
+      maxMessageBytes: this.maxMessageBytes,
       hooks: {
         hello: (serverId, resume) => {
           if (resume) this.stats.resumes++;
@@ -350,6 +405,13 @@ export class SyncAgent extends EventEmitter {
         commit: (updates, revision, replace, datastoreId, inSync) => {
           this.commit(state, endpoint, updates, revision, replace, datastoreId, inSync);
           if (replace) this.snapshotNext = false;
+          // In sync: (re-)arm the standby on another server. After a random part of a spread:
+          // after a cold start or a failover, the agents of a server reach InSync together, and
+          // a standby is not urgent enough to set up thousands of sessions at once.
+          if (inSync && !armed && this.standby) {
+            armed = true;
+            this.standby.follow(endpoint, Math.round(Math.random() * Math.max(1000, 2 * this.spreadMs(false))));
+          }
         },
         bookmark: (revision) => {
           state.bookmark(revision);

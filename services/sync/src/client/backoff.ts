@@ -17,6 +17,13 @@ export function nextBackoff(
 export const RESUMES_PER_SECOND = 5000;
 
 /**
+ * The same over a warm standby session (standby.ts): no TCP accept, no TLS or HTTP/2 set-up, so
+ * no accept queue to protect and half the survivor's CPU per orphan; the spread only paces
+ * streams on sessions that are already up (loadtest/RESULTS.md, "Warm standby in SyncAgent").
+ */
+export const WARM_RESUMES_PER_SECOND = 20_000;
+
+/**
  * The window over which the agents that lost the same in-sync server spread their reconnects,
  * from the number of agents (the cluster's Nodes: one agent per node) and of sync servers: the
  * dead server held about agents / servers of them, and the others take them at about

@@ -41,6 +41,11 @@ export interface StreamOptions {
   /** TLS credentials (shared/tls clientChannel); absent: plain text. */
   channel?: ClientChannel;
   hello: SyncClientHello;
+  /**
+   * An already-connected client to `endpoint` (a warm standby, standby.ts) to open the stream on;
+   * absent: a new one (TCP, TLS and HTTP/2 set-up first). Either way the stream closes it.
+   */
+  client?: Client;
   handshakeTimeoutMs: number;
   maxMessageBytes: number;
   hooks: StreamHooks;
@@ -51,6 +56,42 @@ const serialize = (r: SyncRequest): Buffer => {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 };
 const raw = (b: Buffer): Buffer => b;
+
+/**
+ * grpc-js drops a channel's connection after 30 min without a call (`grpc.client_idle_timeout_ms`):
+ * a warm standby has none for as long as its agent's stream is fine. The largest timer Node takes.
+ */
+const NEVER_IDLE_MS = 2 ** 31 - 1;
+
+/**
+ * How often a connection without calls (a standby) pings its server, and how long it waits for
+ * the ack: a server that vanished without a FIN or RST (its host lost power) is noticed while it
+ * is still only the standby. One ping a minute per agent is an HTTP/2 PING frame answered by the
+ * server's nghttp2 without reaching its JavaScript; grpc-js servers enforce no minimum interval.
+ */
+export const STANDBY_KEEPALIVE_MS = 60_000;
+const STANDBY_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/** The one way every SyncAgent connection is made, so a standby's client can carry a stream. */
+export function syncClient(endpoint: string, channel: ClientChannel | undefined, maxMessageBytes: number): Client {
+  return new Client(endpoint, channel?.credentials ?? credentials.createInsecure(), {
+    // HTTP/2's default window (64 KiB, per stream and per connection) makes the server stop
+    // after each 64 KiB of a snapshot until our WINDOW_UPDATE arrives: a round trip per 64 KiB
+    // (RFC 9113 section 6.9.2). A snapshot is read as fast as it comes, so take it in one go.
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
+    ...channel?.options,
+    // One connection per client: grpc-js would otherwise share one HTTP/2 connection between
+    // every client of the process (a slow stream would throttle the others), and a standby
+    // would be the stream's own connection rather than a second one to another server.
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.enable_retries': 0,
+    'grpc.client_idle_timeout_ms': NEVER_IDLE_MS,
+    'grpc.keepalive_time_ms': STANDBY_KEEPALIVE_MS,
+    'grpc.keepalive_timeout_ms': STANDBY_KEEPALIVE_TIMEOUT_MS,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+}
 
 /** A protocol violation by the server. */
 export class SyncProtocolError extends Error {}
@@ -70,18 +111,7 @@ export class SyncStream {
   private reachedInSync = false;
 
   constructor(private readonly options: StreamOptions) {
-    this.client = new Client(options.endpoint, options.channel?.credentials ?? credentials.createInsecure(), {
-      // HTTP/2's default window (64 KiB, per stream and per connection) makes the server stop
-      // after each 64 KiB of a snapshot until our WINDOW_UPDATE arrives: a round trip per 64 KiB
-      // (RFC 9113 section 6.9.2). A snapshot is read as fast as it comes, so take it in one go.
-      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
-      ...options.channel?.options,
-      // One connection per agent: grpc-js would otherwise share one HTTP/2 connection between
-      // every client of the process, and a slow stream would throttle the others.
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.max_receive_message_length': options.maxMessageBytes,
-      'grpc.enable_retries': 0,
-    });
+    this.client = options.client ?? syncClient(options.endpoint, options.channel, options.maxMessageBytes);
   }
 
   /** Runs the stream until it ends. */
