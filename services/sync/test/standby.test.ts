@@ -2,16 +2,25 @@
 // connection to the other server; after kill -9 of a server its agents resume on the survivor
 // over those very connections (the test process's TCP connections to the survivor are the same
 // before and after: no new connection, no snapshot), and the standby is re-armed once a server
-// is back on the dead one's address. Bad option values are refused naming the option.
+// is back on the dead one's address. A server whose socket room is full closes idle sessions
+// before it refuses a stream. Bad option values are refused naming the option.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../shared/config/index.js';
 import { agentConfigSpec } from '../../agent/index.js';
-import { SyncAgent } from '../index.js';
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { once } from 'node:events';
+import { SyncAgent, SyncServer } from '../index.js';
 import { runEvery, waitFor } from '../../shared/testing/index.js';
-import { RandomWorkload, processRig, spawnSyncServer, waitConverged } from '../src/testing/fixtures.js';
+import {
+  RandomWorkload,
+  processRig,
+  spawnSyncServer,
+  testServerOptions,
+  waitConverged,
+} from '../src/testing/fixtures.js';
 
 const NODES = ['node-0', 'node-1', 'node-2', 'node-3'];
 const rig = processRig('meshless-sync-standby-');
@@ -123,6 +132,53 @@ test('after kill -9 the orphans resume on the survivor over their standby connec
     agents.every((ag) => ag.standbyEndpoint === undefined),
     'stop closes the standby',
   );
+});
+
+test('a server at its socket room closes idle (standby) sessions to take streams, and only then refuses', async (t) => {
+  const { ds } = rig;
+  const server = await SyncServer.start(testServerOptions(ds.nc, { maxSockets: 2 }));
+  const agents: SyncAgent[] = [];
+  const idle: ClientHttp2Session[] = [];
+  t.after(() =>
+    runEvery('room', [
+      ...agents.map((ag) => () => ag.stop()),
+      ...idle.map((s) => () => s.destroy()),
+      () => server.close(),
+    ]),
+  );
+  await waitFor('server ready', () => server.ready);
+  const sockets = () => server.stats().sockets!;
+  // Two idle HTTP/2 sessions, as two agents' standbys: the room is full.
+  for (let i = 0; i < 2; i++) {
+    const s = connect(`http://${server.address}`);
+    s.on('error', () => undefined);
+    idle.push(s);
+    await once(s, 'remoteSettings');
+  }
+  await waitFor('two idle sockets', () => sockets().open === 2 && sockets().idle === 2);
+  const closed = idle.map((s) => once(s, 'close'));
+  // Each agent's stream takes the room of an idle session, the oldest first.
+  for (const node of NODES.slice(0, 2)) {
+    const ag = new SyncAgent({ node, endpoints: [server.address], backoffInitialMs: 20, backoffMaxMs: 200 });
+    agents.push(ag);
+    await ag.start();
+    await ag.waitInSync();
+  }
+  await Promise.all(closed);
+  assert.deepEqual(sockets(), { open: 2, idle: 0, evicted: 2, refused: 0 });
+  // Every socket carries a stream: a third connection is closed, the streams are untouched.
+  const third = new SyncAgent({
+    node: NODES[2]!,
+    endpoints: [server.address],
+    backoffInitialMs: 20,
+    backoffMaxMs: 200,
+  });
+  agents.push(third);
+  await third.start();
+  await waitFor('the third connection refused', () => sockets().refused > 0);
+  assert.equal(third.status === 'in-sync', false);
+  assert.ok(agents.slice(0, 2).every((ag) => ag.status === 'in-sync'));
+  assert.equal(server.stats().connections, 2);
 });
 
 test('bad standby values are refused naming the option', () => {

@@ -5,4 +5,5 @@ export { createSyncMetrics } from './metrics.js';
 export type { SyncMetrics } from './metrics.js';
 export { parseHeartbeat } from './balancer.js';
 export type { Heartbeat } from './balancer.js';
-export { connectionCap, openFileLimit, RESERVED_FDS } from './fd-limit.js';
+export { ConnectionLedger, connectionCap, openFileLimit, RESERVED_FDS, socketRoom } from './fd-limit.js';
+export type { LedgerStats } from './fd-limit.js';

@@ -17,6 +17,8 @@ export interface ListenOptions {
   backlog: number;
   credentials: ServerCredentials;
   log: Logger;
+  /** Counts each accepted socket against the process's room (fd-limit.ts); false: it was closed. */
+  admit?: (socket: Socket) => boolean;
 }
 
 export interface Bound {
@@ -29,7 +31,9 @@ export interface Bound {
 
 export async function listen(grpc: Server, options: ListenOptions): Promise<Bound> {
   const injector = grpc.createConnectionInjector(options.credentials);
-  const bound = await listenWith(options, false, (socket) => injector.injectConnection(socket));
+  const bound = await listenWith(options, false, (socket) => {
+    if (options.admit?.(socket) ?? true) injector.injectConnection(socket);
+  });
   return { ...bound, injector };
 }
 

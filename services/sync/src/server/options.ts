@@ -6,6 +6,7 @@ import type { ServerSecurity, ServerTlsSettings } from '../../../shared/tls/inde
 import type { SyncerType } from '../view/index.js';
 import type { SyncMetrics } from './metrics.js';
 import type { WorkerStats } from './workers/index.js';
+import type { LedgerStats } from './fd-limit.js';
 
 export interface SyncServerOptions {
   serverId: string;
@@ -50,6 +51,12 @@ export interface SyncServerOptions {
    * cache, the snapshots and the decisions, and encodes each change once (workers/pool.ts).
    */
   workers?: number;
+  /**
+   * Sockets one process may hold, streams and idle (standby) sessions together; beyond it the
+   * longest-idle session is closed first (fd-limit.ts `ConnectionLedger`). Default: the
+   * open-file limit less RESERVED_FDS (unlimited when the limit is).
+   */
+  maxSockets?: number;
   /** The TLS settings `security` came from: what worker processes load their credentials from. */
   tls?: ServerTlsSettings;
 }
@@ -74,6 +81,8 @@ export interface SyncServerStats {
   warmStart: boolean;
   /** Times the cache was read again after falling behind compaction. */
   resyncs: number;
+  /** Accepted connections of this process (streams and idle standby sessions); `workers` 1 only. */
+  sockets?: LedgerStats;
   /** With worker processes: each one's pid and streams. */
   workers?: WorkerStats[];
 }

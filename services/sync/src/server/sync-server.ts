@@ -30,6 +30,7 @@ import { StreamIndex } from './stream-index.js';
 import { StreamHost, type HostOptions } from './stream-host.js';
 import { SharedFrames } from './shared-frames.js';
 import { listen, listenForHandOff } from './listener.js';
+import { ConnectionLedger, openFileLimit, socketRoom } from './fd-limit.js';
 import { WorkerFront, type ServedStream } from './workers/index.js';
 import type { SyncServerOptions, SyncServerStats } from './options.js';
 import { createSyncMetrics, type SyncMetrics } from './metrics.js';
@@ -42,6 +43,8 @@ export class SyncServer {
   readonly cache = new Cache();
   /** The streams, when served in this process (`workers` 1). */
   private readonly host: StreamHost | undefined;
+  /** This process's sockets against its open-file room (`workers` 1; a worker keeps its own). */
+  private readonly ledger: ConnectionLedger | undefined;
   /** The worker processes serving the streams (`workers` > 1). */
   private readonly front: WorkerFront | undefined;
   private readonly snapshots: SnapshotCache;
@@ -130,11 +133,16 @@ export class SyncServer {
     this.frames = new SharedFrames(this.cache, options, () => this.follower.datastoreId);
     const workers = options.workers ?? 1;
     if (workers <= 1) {
+      const ledger = new ConnectionLedger(options.maxSockets ?? socketRoom(openFileLimit()), this.log);
+      this.ledger = ledger;
       this.host = new StreamHost(
         options,
         this.metrics,
         { hello: (stream) => this.admit(stream), closed: (stream) => this.onClosed(stream) },
-        (call) => options.security?.caller(call) ?? { kind: 'insecure' },
+        (call) => {
+          ledger.called(call.getPeer());
+          return options.security?.caller(call) ?? { kind: 'insecure' };
+        },
       );
       this.index = this.host.index;
     } else {
@@ -146,6 +154,7 @@ export class SyncServer {
           count: workers,
           host: hostOptions(options),
           tls: options.security?.secure ? options.tls : undefined,
+          ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
           log: this.log,
         },
         this.index,
@@ -227,6 +236,7 @@ export class SyncServer {
       closed: { ...this.counts.closed },
       warmStart: this.follower.warmStart,
       resyncs: this.follower.resyncs,
+      ...(this.ledger ? { sockets: this.ledger.stats() } : {}),
       ...(this.front ? { workers: this.front.stats() } : {}),
     };
   }
@@ -245,6 +255,7 @@ export class SyncServer {
       ? await listen(this.host.grpc, {
           ...at,
           credentials: this.options.security?.credentials ?? ServerCredentials.createInsecure(),
+          admit: (socket) => this.ledger!.admit(socket),
         })
       : await front!.pool
           .start()

@@ -14,6 +14,7 @@ import type { ClientStream } from '../client-stream.js';
 import { deltaTask, fromWire } from '../deltas.js';
 import type { HostMetrics } from '../stream-host.js';
 import { StreamHost } from '../stream-host.js';
+import { ConnectionLedger, openFileLimit, socketRoom } from '../fd-limit.js';
 import { MessagePipe } from './pipe.js';
 import type { Batch, ChildInit, FromChild, ToChild } from './protocol.js';
 
@@ -62,6 +63,8 @@ function relayMetrics(): HostMetrics {
 async function start(init: ChildInit): Promise<void> {
   const log = createLogger('sync', { serverId: init.host.serverId, worker: init.worker });
   const security = init.tls ? await serverSecurity('sync', init.tls, log) : undefined;
+  // Each worker holds its streams' sockets (the main process closes its copies): its own room.
+  const ledger = new ConnectionLedger(init.maxSockets ?? socketRoom(openFileLimit()), log);
   const forwarded = new Set<ClientStream>();
   const streams = new Map<number, ClientStream>();
   const host: StreamHost = new StreamHost(
@@ -79,7 +82,10 @@ async function start(init: ChildInit): Promise<void> {
         if (forwarded.delete(stream)) post({ t: 'closed', id: stream.id, reason: stream.closeReason ?? 'client' });
       },
     },
-    (call) => security?.caller(call) ?? { kind: 'insecure' },
+    (call) => {
+      ledger.called(call.getPeer());
+      return security?.caller(call) ?? { kind: 'insecure' };
+    },
   );
   const injector: ConnectionInjector = host.grpc.createConnectionInjector(
     security?.credentials ?? ServerCredentials.createInsecure(),
@@ -149,7 +155,8 @@ async function start(init: ChildInit): Promise<void> {
             closedSockets = 0;
           }, 100).unref();
       });
-      injector.injectConnection(handle);
+      // After the close handler: a refused socket is counted closed towards the main process too.
+      if (ledger.admit(handle)) injector.injectConnection(handle);
     }
   });
   post({ t: 'ready' });

@@ -42,6 +42,7 @@ export interface PoolOptions {
   count: number;
   host: HostOptions;
   tls: ServerTlsSettings | undefined;
+  maxSockets?: number;
   log: Logger;
   restartDelayMs?: number;
 }
@@ -200,7 +201,13 @@ export class WorkerPool {
     stream.unref?.();
     let onBatch: (m: Batch<FromChild>) => void = () => undefined;
     link.reset(child, new MessagePipe<Batch<FromChild>, Batch<ToChild>>(stream, (m) => onBatch(m)));
-    const init: ChildInit = { t: 'init', worker: link.index, host: this.options.host, tls: this.options.tls };
+    const init: ChildInit = {
+      t: 'init',
+      worker: link.index,
+      host: this.options.host,
+      tls: this.options.tls,
+      ...(this.options.maxSockets !== undefined ? { maxSockets: this.options.maxSockets } : {}),
+    };
     child.send(init);
     return new Promise<void>((resolve, reject) => {
       onBatch = (m) => {

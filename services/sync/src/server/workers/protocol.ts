@@ -19,6 +19,8 @@ export interface ChildInit {
   host: HostOptions;
   /** How the worker builds its TLS credentials; absent: plain text. */
   tls: ServerTlsSettings | undefined;
+  /** Sockets the worker may hold (SyncServerOptions.maxSockets); absent: from its own open-file limit. */
+  maxSockets?: number;
 }
 
 export type ToChild =
