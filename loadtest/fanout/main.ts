@@ -424,18 +424,20 @@ async function main(): Promise<void> {
       survivorStreams: Record<string, number>;
       /** Per orphan, where its time went (failover-phases.ts). */
       phases: FailoverPhases;
-      /** FANOUT_STANDBY: the second server's RSS growth per standby session it holds. */
+      /** Warm standby sessions (as SyncAgent; FANOUT_STANDBY=0: none), orphans that resumed over one, and the second server's RSS growth per standby session. */
+      standby: boolean;
+      warmStreams: number;
       standbyRssKBPerSession?: number;
     } | null = null;
     if (servers >= 2) {
       const victim = syncs[0]!;
-      const standby = process.env.FANOUT_STANDBY === '1';
+      const standby = process.env.FANOUT_STANDBY !== '0';
       const rssBeforeStandby = rssBytes(syncs[1]!.child.pid!);
       const watching = collect('watching', workers.length);
       const early = collect('resynced', workers.length);
       workers.forEach((w) => w.send({ type: 'failover-watch', endpoint: victim.address } satisfies ToWorker));
       // Workers holding none of the victim's agents answer 'resynced' at once; with
-      // FANOUT_STANDBY the others answer once every stream's standby session is up.
+      // standby sessions the others answer once every stream's standby session is up.
       await Promise.race([watching, sleep(standby ? 120_000 : 2000)]);
       // What a standby session costs the server it idles on (the victim's agents' standbys are here).
       const standbyKB = (rssBytes(syncs[1]!.child.pid!) - rssBeforeStandby) / 1024 / (agents / servers);
@@ -467,6 +469,8 @@ async function main(): Promise<void> {
         survivorCpuSeconds: Math.round(survivorCpuSeconds * 100) / 100,
         loadGenCpuSeconds: Math.round(loadGenCpuSeconds * 100) / 100,
         survivorStreams,
+        standby,
+        warmStreams: resynced.reduce((n, m) => n + m.warm, 0),
         ...(standby ? { standbyRssKBPerSession: Math.round(standbyKB * 10) / 10 } : {}),
         phases: summarizePhases(
           resynced.flatMap((m) => m.moments),
@@ -474,7 +478,7 @@ async function main(): Promise<void> {
         ),
       };
       say(
-        `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s), ${failover.snapshotBytes} snapshot bytes`,
+        `failover: ${moved} agents in sync elsewhere ${failover.resyncSeconds} s after kill -9 (survivor ${failover.survivorCpuSeconds} CPU-s, ${failover.warmStreams} over standby sessions), ${failover.snapshotBytes} snapshot bytes`,
       );
     }
 

@@ -31,7 +31,8 @@ export type FromWorker =
   /** The first time an agent of this worker received ping `id` of the server at `endpoint`. */
   | { type: 'ping-seen'; endpoint: string; id: number; at: number }
   | { type: 'watching'; count: number }
-  | { type: 'resynced'; count: number; snapshotBytes: number; at: number; moments: number[][] }
+  /** `warm`: of the `count` streams, those that resumed over their standby session. */
+  | { type: 'resynced'; count: number; snapshotBytes: number; warm: number; at: number; moments: number[][] }
   | { type: 'floor-connected' }
   | { type: 'floor-received'; change: number; latencies: number[] };
 

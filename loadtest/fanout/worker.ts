@@ -16,7 +16,15 @@ import {
   SyncResponse,
   SyncServiceService,
 } from '../../proto/gen/meshless/v1/sync.js';
-import { FLOW_CONTROL_WINDOW_BYTES, failoverIndex, reconnectSpread } from '../../services/sync/index.js';
+import {
+  FLOW_CONTROL_WINDOW_BYTES,
+  STANDBY_BACKOFF_INITIAL_MS,
+  STANDBY_BACKOFF_MAX_MS,
+  WARM_RESUMES_PER_SECOND,
+  failoverIndex,
+  nextBackoff,
+  reconnectSpread,
+} from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
 import { MOMENT_INDEX, PHASE_MOMENTS, type PhaseMoment } from './failover-phases.js';
 import { now } from './proc.js';
@@ -45,12 +53,15 @@ const coldHellos = new Map<string, Buffer>();
 /** --tls: the client's credentials, set by the coordinator's connect message. */
 let tlsContext: SecureContext | undefined;
 /**
- * FANOUT_STANDBY=1 (an experiment): before the kill, every stream also holds an idle HTTP/2
- * session to the server it would fail over to, and a failover opens its stream on that session
- * (no TCP or HTTP/2 set-up on either side at the failover; a standby lost with its server is not
- * replaced).
+ * As SyncAgent's warm standby (services/sync/src/client/standby.ts; on unless FANOUT_STANDBY=0):
+ * every stream also holds an idle HTTP/2 session to a random other server (failoverIndex), a
+ * failover goes to that server over that session (no TCP or HTTP/2 set-up on either side) after
+ * the narrower warm spread, and once in sync there the standby is re-armed to another server
+ * (after a random part of max(1 s, 2 x spread), then with backoff while refused: with two
+ * servers, the dead one). Unlike the agent, which arms after its InSync, the benchmark arms them
+ * all after the cold start (at the failover watch), so the cold-start figures are without them.
  */
-const STANDBY = process.env.FANOUT_STANDBY === '1';
+const STANDBY = process.env.FANOUT_STANDBY !== '0';
 
 /** One HTTP/2 session to a sync server, as SyncAgent's channel opens it. */
 function openSession(endpoint: string): ClientHttp2Session {
@@ -111,6 +122,13 @@ class BenchStream {
   /** While the failover is watched: when each of its moments happened (failover-phases.ts). */
   moments: Float64Array | undefined;
   private standby: { endpoint: string; session: ClientHttp2Session; ready: boolean } | undefined;
+  /** Re-arming the standby after a failover (as SyncAgent: delay, then backoff while refused). */
+  private standbyTimer: NodeJS.Timeout | undefined;
+  private standbyAttempt = 0;
+  /** Standbys are armed (from the failover watch on): re-arm one whenever in sync without. */
+  private standbyArmed = false;
+  /** Whether the current stream opened on the standby session. */
+  warm = false;
 
   constructor(
     readonly index: number,
@@ -120,6 +138,7 @@ class BenchStream {
     private readonly onInSync: (s: BenchStream) => void,
     private readonly onChange: (s: BenchStream, change: number, at: number) => void,
     private readonly spreadMs: number,
+    private readonly warmSpreadMs: number,
   ) {}
 
   get inSync(): boolean {
@@ -132,6 +151,8 @@ class BenchStream {
     this._inSync = v;
     inSyncCount += v ? 1 : -1;
     if (v) this.onInSync(this);
+    if (v && this.standbyArmed && !this.standby && !this.standbyTimer)
+      this.rearmStandby(Math.random() * Math.max(1000, 2 * this.spreadMs));
   }
 
   start(): void {
@@ -140,6 +161,8 @@ class BenchStream {
 
   stop(): void {
     this.closed = true;
+    clearTimeout(this.standbyTimer);
+    this.standby?.session.destroy();
     this.stream?.close();
     this.session?.destroy();
   }
@@ -153,25 +176,39 @@ class BenchStream {
     } else this.moments[i] = at;
   }
 
-  /** FANOUT_STANDBY: an idle session to the server this stream would fail over to; resolves when it is up. */
+  /** The standby: an idle session to a random other server; resolves when it is up (or failed). */
   openStandby(): Promise<void> {
-    const endpoint = this.nextEndpoint(this.endpoint);
+    this.standbyArmed = true;
+    const endpoint = this.endpoints[failoverIndex(this.endpoints.length, this.endpoints.indexOf(this.endpoint))]!;
     const session = openSession(endpoint);
     const standby = { endpoint, session, ready: false };
     this.standby = standby;
     const drop = () => {
-      if (this.standby === standby) this.standby = undefined;
+      if (this.standby !== standby) return;
+      this.standby = undefined;
       session.destroy();
+      // Lost or refused: again after a backoff, as SyncAgent's standby does.
+      if (!this.closed)
+        this.rearmStandby(nextBackoff(this.standbyAttempt++, STANDBY_BACKOFF_INITIAL_MS, STANDBY_BACKOFF_MAX_MS));
     };
     session.on('error', drop);
     session.on('close', drop);
     return new Promise((resolve) => {
       session.once('remoteSettings', () => {
         standby.ready = true;
+        this.standbyAttempt = 0;
         resolve();
       });
       session.once('close', () => resolve());
     });
+  }
+
+  private rearmStandby(delayMs: number): void {
+    clearTimeout(this.standbyTimer);
+    this.standbyTimer = setTimeout(() => {
+      this.standbyTimer = undefined;
+      if (!this.closed && !this.standby) void this.openStandby();
+    }, delayMs);
   }
 
   private nextEndpoint(after: string): string {
@@ -188,10 +225,12 @@ class BenchStream {
     this.moment('reconnect');
     const standby = this.standby;
     let session: ClientHttp2Session;
+    this.warm = false;
     if (standby?.ready && standby.endpoint === endpoint && !standby.session.destroyed) {
       this.standby = undefined;
       standby.session.removeAllListeners('close').removeAllListeners('error');
       session = standby.session;
+      this.warm = true;
       this.moment('settings');
     } else {
       session = openSession(endpoint);
@@ -210,14 +249,15 @@ class BenchStream {
         // number of agents needs (SyncAgent counts its view's Nodes; here every stream is an agent),
         // otherwise exponential backoff with jitter.
         const wasInSync = this.inSync;
+        const warm = wasInSync && this.standby?.ready === true;
         const delay = wasInSync
-          ? Math.random() * this.spreadMs
+          ? Math.random() * (warm ? this.warmSpreadMs : this.spreadMs)
           : Math.min(2000, 50 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
         // As SyncAgent again: a random one of the other servers after losing an in-sync one (or
         // the one its standby session is open to).
         const to = wasInSync
-          ? this.standby?.ready
-            ? this.standby.endpoint
+          ? warm
+            ? this.standby!.endpoint
             : this.endpoints[failoverIndex(this.endpoints.length, this.endpoints.indexOf(endpoint))]!
           : this.nextEndpoint(endpoint);
         // Out of sync from the moment its session is lost, not from when it reconnects.
@@ -416,6 +456,7 @@ function checkFailover(s: BenchStream): void {
       type: 'resynced',
       count: failoverWatch.count,
       snapshotBytes: failoverWatch.streams.reduce((n, x) => n + x.failoverSnapshotBytes, 0),
+      warm: failoverWatch.streams.reduce((n, x) => n + (x.warm ? 1 : 0), 0),
       at: now(),
       moments: failoverWatch.streams.map((x) => Array.from(x.moments ?? [])),
     });
@@ -447,8 +488,14 @@ process.on('message', (msg: ToWorker) => {
       const spreadMs = Number(
         process.env.FANOUT_RECONNECT_SPREAD_MS ?? reconnectSpread(msg.totalAgents, msg.endpoints.length),
       );
+      const warmSpreadMs = Number(
+        process.env.FANOUT_RECONNECT_SPREAD_MS ??
+          reconnectSpread(msg.totalAgents, msg.endpoints.length, WARM_RESUMES_PER_SECOND),
+      );
       for (const a of msg.agents)
-        streams.push(new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange, spreadMs));
+        streams.push(
+          new BenchStream(a.index, a.node, msg.endpoints, msg.compression, onInSync, onChange, spreadMs, warmSpreadMs),
+        );
       // How many are in sync so far, every second until all are (the coordinator's progress).
       const progress = setInterval(() => {
         if (insyncReported) clearInterval(progress);
@@ -470,7 +517,8 @@ process.on('message', (msg: ToWorker) => {
         s.moments = new Float64Array(PHASE_MOMENTS.length).fill(Number.NaN);
       }
       const watch = () => {
-        if (watched.length === 0) send({ type: 'resynced', count: 0, snapshotBytes: 0, at: now(), moments: [] });
+        if (watched.length === 0)
+          send({ type: 'resynced', count: 0, snapshotBytes: 0, warm: 0, at: now(), moments: [] });
         else {
           failoverWatch = { count: watched.length, pending: new Set(watched), streams: watched };
           send({ type: 'watching', count: watched.length });

@@ -4,7 +4,14 @@ export { runSync } from './src/daemon.js';
 export type { RunningSync, RunSyncOptions } from './src/daemon.js';
 export { syncConfigSpec } from './src/config.js';
 export type { SyncConfig } from './src/config.js';
-export { SyncServer, createSyncMetrics, parseHeartbeat, openFileLimit, RESERVED_FDS } from './src/server/index.js';
+export {
+  SyncServer,
+  createSyncMetrics,
+  parseHeartbeat,
+  openFileLimit,
+  RESERVED_FDS,
+  ConnectionLedger,
+} from './src/server/index.js';
 export type { SyncServerOptions, SyncServerStats, SyncMetrics, Heartbeat } from './src/server/index.js';
 export { SYNCER_TYPES, NODE_SCOPED_KINDS, isSyncerType, scopeOf, inView, nodeOfResource } from './src/view/index.js';
 export type { SyncerType, Scope } from './src/view/index.js';
@@ -18,6 +25,9 @@ export {
   nextBackoff,
   reconnectSpread,
   failoverIndex,
+  WARM_RESUMES_PER_SECOND,
+  STANDBY_BACKOFF_INITIAL_MS,
+  STANDBY_BACKOFF_MAX_MS,
   FLOW_CONTROL_WINDOW_BYTES,
 } from './src/client/index.js';
 export type {
