@@ -176,6 +176,16 @@ async function startAgent(
     })
     .addCallback((r) => r.observe(agent.stats.snapshotBytes));
   meter
+    .createObservableGauge('meshless_agent_standby_connected', {
+      description: '1 while the warm standby session to the failover server is up (--standby)',
+    })
+    .addCallback((r) => r.observe(agent.standbyEndpoint === undefined ? 0 : 1));
+  meter
+    .createObservableCounter('meshless_agent_warm_streams_total', {
+      description: 'streams opened on the warm standby session (a failover with no connection set-up)',
+    })
+    .addCallback((r) => r.observe(agent.stats.warmStreams));
+  meter
     .createObservableGauge('meshless_agent_in_sync', { description: '1 while in sync with a server' })
     .addCallback((r) => r.observe(agent.status === 'in-sync' ? 1 : 0));
   telemetry.addReadiness('sync', () =>

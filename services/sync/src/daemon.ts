@@ -56,6 +56,7 @@ export async function runSync(config: SyncConfig, options: RunSyncOptions = {}):
     cacheEntries: () => server?.cache.size ?? 0,
     streams: () => server?.stats().connections ?? 0,
     connectionLimit: () => maxConnections,
+    sockets: () => server?.stats().sockets,
   });
   server = await SyncServer.start({
     serverId,

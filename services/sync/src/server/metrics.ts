@@ -40,7 +40,14 @@ class Tally {
 
 export function createSyncMetrics(
   meter: Meter = metrics.getMeter('meshless-sync'),
-  gauges?: { revision(): number; cacheEntries(): number; streams(): number; connectionLimit?(): number },
+  gauges?: {
+    revision(): number;
+    cacheEntries(): number;
+    streams(): number;
+    connectionLimit?(): number;
+    /** This process's socket ledger (fd-limit.ts), `workers` 1 only. */
+    sockets?(): { idle: number; evicted: number } | undefined;
+  },
 ): SyncMetrics {
   const tally = (
     attribute: string,
@@ -140,6 +147,20 @@ export function createSyncMetrics(
           description: 'streams this server accepts before sending clients elsewhere',
         })
         .addCallback((r) => r.observe(limit()));
+    const sockets = gauges.sockets;
+    if (sockets) {
+      meter
+        .createObservableGauge('meshless_sync_idle_sessions', {
+          description:
+            "connections with no call yet: agents' warm standby sessions, closed first near the open-file limit",
+        })
+        .addCallback((r) => r.observe(sockets()?.idle ?? 0));
+      meter
+        .createObservableCounter('meshless_sync_idle_sessions_closed_total', {
+          description: 'idle (standby) sessions closed to make room for new connections',
+        })
+        .addCallback((r) => r.observe(sockets()?.evicted ?? 0));
+    }
   }
   return {
     connections: (syncer, delta) => connections.add(syncer, delta),
