@@ -1,7 +1,8 @@
 // Bad actors on the sync API of a real sync server serving mutual TLS: the node comes from the
 // certificate, not the hello; unknown nodes, other nodes' views, wrong views and roles that do not
 // sync are refused with PERMISSION_DENIED; a second stream of one node replaces the first; an agent
-// follows only a server whose certificate it accepts.
+// follows only a server whose certificate it accepts, and holds its warm standby session only to
+// such a server, with the same credentials.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, status, type StatusObject } from '@grpc/grpc-js';
@@ -167,5 +168,45 @@ test("an agent does not follow a server whose certificate is not a sync server's
   t.after(() => agent.stop());
   await agent.start();
   await waitFor('the agent refusing the rogue server', () => agent.stats.failures >= 2);
+  assert.equal(rogue.stats().connections, 0);
+});
+
+test('the warm standby uses the same credentials and verifies the server as a stream does', async (t) => {
+  const tls1 = { credentials: await pki.issue('sync-server', 'sync-1'), insecure: false };
+  const second = await SyncServer.start(
+    testServerOptions(ds.nc, { security: await serverSecurity('sync', tls1, log), tls: tls1, serverId: 'sync-1' }),
+  );
+  const rogueTls = { credentials: await pki.issue('node', 'node-b'), insecure: false };
+  const rogue = await SyncServer.start(
+    testServerOptions(ds.nc, {
+      security: await serverSecurity('rogue', rogueTls, log),
+      tls: rogueTls,
+      serverId: 'rogue-standby',
+    }),
+  );
+  t.after(() => runEvery('standby servers', [() => second.close(), () => rogue.close()]));
+  await waitFor('servers ready', () => second.ready && rogue.ready);
+  const credentials = await pki.issue('node', 'node-a');
+  // Two sync servers: the standby comes up on the one the stream is not on.
+  const agent = new SyncAgent({ node: 'node-a', endpoints: [server.address, second.address], credentials });
+  t.after(() => agent.stop());
+  await agent.start();
+  await waitConverged(ds, [agent]);
+  await waitFor('the standby up over TLS', () => agent.standbyEndpoint !== undefined);
+  assert.notEqual(agent.standbyEndpoint, agent.endpoint);
+  await agent.stop();
+  // A server whose certificate is a node's: the stream never settles there, nor does the standby.
+  const wary = new SyncAgent({
+    node: 'node-a',
+    endpoints: [server.address, rogue.address],
+    credentials,
+    backoffMaxMs: 200,
+  });
+  t.after(() => wary.stop());
+  await wary.start();
+  await waitFor('in sync on the real server', () => wary.status === 'in-sync' && wary.endpoint === server.address);
+  await waitFor('the standby to the rogue server failing', () => wary.standbyCounts.failed >= 1, 30_000);
+  assert.equal(wary.standbyCounts.connected, 0);
+  assert.equal(wary.standbyEndpoint, undefined);
   assert.equal(rogue.stats().connections, 0);
 });

@@ -170,6 +170,11 @@ export class SyncAgent extends EventEmitter {
     return this.options.maxMessageBytes ?? 64 * 1024 * 1024;
   }
 
+  /** The warm standby's connections: armed, connected, taken by a stream, failed (all 0 without one). */
+  get standbyCounts(): Readonly<Standby['counts']> {
+    return this.standby?.counts ?? { armed: 0, connected: 0, taken: 0, failed: 0 };
+  }
+
   /** The warm standby's server when its session is up (undefined: none, or not connected). */
   get standbyEndpoint(): string | undefined {
     return this.standby?.endpoint;
