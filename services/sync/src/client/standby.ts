@@ -16,8 +16,14 @@ import { connectivityState } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { nextBackoff } from './backoff.js';
 
-/** Re-arming after a failure: the first retry after ~1 s, then doubling, at most a minute apart. */
-export const STANDBY_BACKOFF_INITIAL_MS = 1000;
+/**
+ * Re-arming after a failure: the first retry after 2.5–5 s, then doubling, at most a minute
+ * apart. A standby lost with its server is not urgent (the stream is fine), and that server is
+ * most likely still dead a second later: quicker retries only make every agent of a cluster
+ * knock on a dead server (in bench:fanout, where one process plays thousands of agents, the
+ * survivors' agents re-arming every second cost more CPU than the failover's resumes).
+ */
+export const STANDBY_BACKOFF_INITIAL_MS = 5000;
 export const STANDBY_BACKOFF_MAX_MS = 60_000;
 
 export interface StandbyOptions {
