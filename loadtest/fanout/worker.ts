@@ -127,6 +127,8 @@ class BenchStream {
   private standbyAttempt = 0;
   /** Standbys are armed (from the failover watch on): re-arm one whenever in sync without. */
   private standbyArmed = false;
+  /** The server of the last in-sync stream lost, until the next InSync. */
+  private lostInSync: string | undefined;
   /** Whether the current stream opened on the standby session. */
   warm = false;
 
@@ -151,8 +153,20 @@ class BenchStream {
     this._inSync = v;
     inSyncCount += v ? 1 : -1;
     if (v) this.onInSync(this);
-    if (v && this.standbyArmed && !this.standby && !this.standbyTimer)
-      this.rearmStandby(Math.random() * Math.max(1000, 2 * this.spreadMs));
+    if (v && this.standbyArmed && !this.standby && !this.standbyTimer) {
+      // As SyncAgent: a random other server, not the one just lost unless it is the only one,
+      // and then after a backoff.
+      const lost = this.lostInSync;
+      this.lostInSync = undefined;
+      const others = this.endpoints.filter((e) => e !== this.endpoint && e !== lost);
+      if (others.length > 0)
+        this.rearmStandby(
+          Math.random() * Math.max(1000, 2 * this.spreadMs),
+          others[Math.floor(Math.random() * others.length)],
+        );
+      else if (lost !== undefined && lost !== this.endpoint)
+        this.rearmStandby(nextBackoff(this.standbyAttempt++, STANDBY_BACKOFF_INITIAL_MS, STANDBY_BACKOFF_MAX_MS), lost);
+    }
   }
 
   start(): void {
@@ -177,9 +191,9 @@ class BenchStream {
   }
 
   /** The standby: an idle session to a random other server; resolves when it is up (or failed). */
-  openStandby(): Promise<void> {
+  openStandby(to?: string): Promise<void> {
     this.standbyArmed = true;
-    const endpoint = this.endpoints[failoverIndex(this.endpoints.length, this.endpoints.indexOf(this.endpoint))]!;
+    const endpoint = to ?? this.endpoints[failoverIndex(this.endpoints.length, this.endpoints.indexOf(this.endpoint))]!;
     const session = openSession(endpoint);
     const standby = { endpoint, session, ready: false };
     this.standby = standby;
@@ -203,11 +217,11 @@ class BenchStream {
     });
   }
 
-  private rearmStandby(delayMs: number): void {
+  private rearmStandby(delayMs: number, to?: string): void {
     clearTimeout(this.standbyTimer);
     this.standbyTimer = setTimeout(() => {
       this.standbyTimer = undefined;
-      if (!this.closed && !this.standby) void this.openStandby();
+      if (!this.closed && !this.standby) void this.openStandby(to);
     }, delayMs);
   }
 
@@ -249,6 +263,7 @@ class BenchStream {
         // number of agents needs (SyncAgent counts its view's Nodes; here every stream is an agent),
         // otherwise exponential backoff with jitter.
         const wasInSync = this.inSync;
+        if (wasInSync) this.lostInSync = endpoint;
         const warm = wasInSync && this.standby?.ready === true;
         const delay = wasInSync
           ? Math.random() * (warm ? this.warmSpreadMs : this.spreadMs)

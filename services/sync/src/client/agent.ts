@@ -142,6 +142,8 @@ export class SyncAgent extends EventEmitter {
     failures: 0,
     warmStreams: 0,
   };
+  /** The server whose in-sync stream was lost last, until the next InSync (the standby avoids it). */
+  private lostInSync: string | undefined;
   /** The warm standby session, when enabled (option `standby`) and there is another server. */
   private readonly standby: Standby | undefined;
 
@@ -159,9 +161,11 @@ export class SyncAgent extends EventEmitter {
     if ((options.standby ?? true) && endpoints.length > 1)
       this.standby = new Standby({
         connect: (endpoint) => syncClient(endpoint, this.channel, this.maxMessageBytes),
-        // As after a loss: a random one of the others (failoverIndex), so orphans spread out.
-        pick: (exclude) =>
-          endpoints[failoverIndex(endpoints.length, exclude === undefined ? -1 : endpoints.indexOf(exclude))],
+        // As after a loss (failoverIndex): a random one of the others, so orphans spread out.
+        pick: (exclude) => {
+          const others = endpoints.filter((e) => !exclude.includes(e));
+          return others[Math.floor(Math.random() * others.length)];
+        },
         log: options.log,
       });
   }
@@ -327,6 +331,7 @@ export class SyncAgent extends EventEmitter {
       const count = this.options.endpoints.length;
       // After losing a server we were in sync with: where the standby is connected, else a random other.
       const warm = outcome.reachedInSync ? this.standby?.endpoint : undefined;
+      if (outcome.reachedInSync) this.lostInSync = endpoint;
       if (warm !== undefined) this.endpointIndex = this.options.endpoints.indexOf(warm);
       else if (outcome.reachedInSync)
         this.endpointIndex = failoverIndex(count, this.options.endpoints.indexOf(endpoint), Math.random);
@@ -415,7 +420,12 @@ export class SyncAgent extends EventEmitter {
           // a standby is not urgent enough to set up thousands of sessions at once.
           if (inSync && !armed && this.standby) {
             armed = true;
-            this.standby.follow(endpoint, Math.round(Math.random() * Math.max(1000, 2 * this.spreadMs(false))));
+            this.standby.follow(
+              endpoint,
+              Math.round(Math.random() * Math.max(1000, 2 * this.spreadMs(false))),
+              this.lostInSync,
+            );
+            this.lostInSync = undefined;
           }
         },
         bookmark: (revision) => {

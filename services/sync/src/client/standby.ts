@@ -10,7 +10,10 @@
 // The standby uses the same credentials as the streams (one ClientChannel, stream.ts
 // `syncClient`), so a TLS server is verified exactly as for a stream. It is re-armed, after a
 // backoff, when its connection fails or drops (its server died, refused, or closed idle sessions
-// to make room); where to is the agent's choice (`pick`), a random other server.
+// to make room); where to is the agent's choice (`pick`), a random other server, and not the one
+// the agent just lost while in sync unless it is the only other one, and then only after a
+// backoff: it most likely is still dead (with two servers, every orphan would otherwise knock on
+// it the moment it is in sync on the survivor).
 import type { Client } from '@grpc/grpc-js';
 import { connectivityState } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -29,8 +32,8 @@ export const STANDBY_BACKOFF_MAX_MS = 60_000;
 export interface StandbyOptions {
   /** Makes a client to ENDPOINT (stream.ts `syncClient`, with the agent's credentials). */
   connect(endpoint: string): Client;
-  /** The server to arm to, avoiding EXCLUDE (the server of the agent's stream); undefined: none. */
-  pick(exclude: string | undefined): string | undefined;
+  /** A server to arm to that is none of EXCLUDE (the agent's stream's, the one it lost); undefined: none. */
+  pick(exclude: readonly string[]): string | undefined;
   log?: Logger;
   random?: () => number;
 }
@@ -44,10 +47,16 @@ export class Standby {
   private closed = false;
   /** The server of the agent's stream, which the standby must not be on. */
   private avoid: string | undefined;
+  /** The server the agent lost while in sync: last choice, and after a backoff. */
+  private lost: string | undefined;
   /** Connections that reached READY, and those handed to a stream. */
   readonly counts = { armed: 0, connected: 0, taken: 0, failed: 0 };
 
   constructor(private readonly options: StandbyOptions) {}
+
+  private get random(): () => number {
+    return this.options.random ?? Math.random;
+  }
 
   /** The server the standby is connected to, when it is connected. */
   get endpoint(): string | undefined {
@@ -63,9 +72,10 @@ export class Standby {
    * The agent's stream is on STREAMING: keep (or, after DELAYMS, arm) a standby to another server.
    * A standby already on another server stays; one on that same server is moved.
    */
-  follow(streaming: string, delayMs = 0): void {
+  follow(streaming: string, delayMs = 0, lost?: string): void {
     if (this.closed) return;
     this.avoid = streaming;
+    this.lost = lost;
     if (this._endpoint !== undefined && this._endpoint !== streaming) return;
     this.drop();
     if (this.timer) return;
@@ -107,8 +117,15 @@ export class Standby {
 
   private arm(): void {
     if (this.closed || this.client) return;
-    const endpoint = this.options.pick(this.avoid);
-    if (endpoint === undefined) return;
+    const exclude = [this.avoid, this.lost].filter((e): e is string => e !== undefined);
+    const endpoint = this.options.pick(exclude);
+    if (endpoint === undefined) {
+      // Only the lost server is left: try it, but after a backoff (it is most likely still dead).
+      if (this.lost === undefined || this.lost === this.avoid) return;
+      this.lost = undefined;
+      this.schedule(nextBackoff(this.attempt++, STANDBY_BACKOFF_INITIAL_MS, STANDBY_BACKOFF_MAX_MS, this.random));
+      return;
+    }
     const client = this.options.connect(endpoint);
     this.client = client;
     this._endpoint = endpoint;
@@ -144,12 +161,7 @@ export class Standby {
 
   private failed(endpoint: string): void {
     this.counts.failed++;
-    const delay = nextBackoff(
-      this.attempt++,
-      STANDBY_BACKOFF_INITIAL_MS,
-      STANDBY_BACKOFF_MAX_MS,
-      this.options.random ?? Math.random,
-    );
+    const delay = nextBackoff(this.attempt++, STANDBY_BACKOFF_INITIAL_MS, STANDBY_BACKOFF_MAX_MS, this.random);
     this.options.log?.debug({ endpoint, retryInMs: delay }, 'standby session lost; re-arming');
     this.drop();
     this.schedule(delay);
