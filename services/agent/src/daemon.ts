@@ -67,7 +67,7 @@ export const agentConfigSpec = {
   },
   standby: {
     type: 'bool',
-    // On: a failover then costs the surviving server half the CPU per agent (services/sync/DESIGN.md, "Warm standby").
+    // On: a failover then costs the surviving server up to half less CPU per agent (services/sync/DESIGN.md, "Warm standby").
     default: true,
     description:
       'keep an idle connection to the sync server this agent would fail over to (with two or more --sync servers), so a failover needs no connection set-up',

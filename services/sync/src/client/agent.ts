@@ -86,8 +86,8 @@ export interface SyncAgentOptions {
   /**
    * Keep a warm standby session to the server this agent would fail over to (standby.ts).
    * Default: true when there are two or more endpoints. Costs each server one idle connection
-   * per agent that has it as standby (a descriptor, ~15 KB); halves the surviving server's CPU per
-   * orphan at a failover (services/sync/DESIGN.md, "Warm standby").
+   * per agent that has it as standby (a descriptor, ~15 KB); takes up to half of the surviving
+   * server's CPU per orphan off a failover (services/sync/DESIGN.md, "Warm standby").
    */
   standby?: boolean;
   log?: Logger;
@@ -355,7 +355,7 @@ export class SyncAgent extends EventEmitter {
 
   /**
    * How wide the reconnects after losing an in-sync server are spread (reconnectSpread): with a
-   * warm session there is no TCP accept queue to overflow and half the CPU per orphan, so narrower.
+   * warm session there is no TCP accept queue to overflow and less CPU per orphan, so narrower.
    */
   private spreadMs(warm: boolean): number {
     if (this.options.reconnectSpreadMs !== undefined) return this.options.reconnectSpreadMs;

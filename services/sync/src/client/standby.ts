@@ -2,8 +2,8 @@
 // the sync server this agent would fail over to. When the agent's server dies, its next stream
 // opens on this session: no TCP, TLS or HTTP/2 set-up on either side at the failover, when the
 // surviving server takes all of the dead one's agents at once (loadtest/RESULTS.md, issue 17: the
-// survivor's CPU per orphan halves; its single event loop setting up thousands of sessions was
-// what made a failover take seconds). The cost is one more connection per agent on its standby
+// survivor's CPU per orphan falls by up to half; its one event loop setting up thousands of
+// sessions was what made a failover take seconds). The cost is one more connection per agent on its standby
 // server, idle (a descriptor and ~15 KB there), which the server counts against its open-file
 // limit and closes first when it nears it (server/fd-limit.ts `ConnectionLedger`).
 //
