@@ -12,6 +12,8 @@ import { loadConfig } from '../../shared/config/index.js';
 import { agentConfigSpec } from '../../agent/index.js';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { MESHLESS_BIN } from '../../shared/paths/index.js';
 import { SyncAgent, SyncServer } from '../index.js';
 import { runEvery, waitFor } from '../../shared/testing/index.js';
 import {
@@ -182,6 +184,14 @@ test('a server at its socket room closes idle (standby) sessions to take streams
 });
 
 test('bad standby values are refused naming the option', () => {
+  // The command line of `meshless agent` itself: a clear error and a non-zero exit, before anything starts.
+  const cli = spawnSync(
+    process.execPath,
+    [MESHLESS_BIN, 'agent', '--node', 'n1', '--standby', 'maybe', '--metrics-port', '-1'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.notEqual(cli.status, 0);
+  assert.match(cli.stderr, /invalid standby from command line: must be true or false, got "maybe"/);
   assert.throws(
     () => loadConfig(agentConfigSpec, { env: {}, overrides: { node: 'n1', standby: 'sometimes' } }),
     /invalid standby from command line: must be true or false, got "sometimes"/,

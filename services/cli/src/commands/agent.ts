@@ -22,10 +22,12 @@ export function register(program: Command, ctx: CliContext): void {
           ['--block-route <type>', 'blockRoute'],
           ['--netns <name>', 'netns'],
           ['--metrics-port <port>', 'metricsPort'],
+          ['--standby <true|false>', 'standby'],
         ],
         examples: `  meshless agent --node node-1                          # sync server at 127.0.0.1:5473
   meshless agent --node node-1 --sync 10.0.0.7:5473,10.0.0.8:5473 --state-dir /var/lib/meshless
   meshless agent --node node-1 --sync 10.0.0.7:5473 --dataplane linux   # as root: program this node's routes
+  meshless agent --node node-1 --sync 10.0.0.7:5473,10.0.0.8:5473 --standby false   # no idle connection to the failover server
   MESHLESS_NODE=node-1 MESHLESS_SYNC=sync.example:5473 meshless agent`,
         async start(config: AgentConfig, log) {
           const running = await runAgent(config, { log });
