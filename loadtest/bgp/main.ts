@@ -46,6 +46,7 @@ import { benchArgs } from '../args.js';
 import { BenchRun, lineChart, type Phase, type Series } from '../report/index.js';
 import { DUT_NAMES, startDut, type Dut, type DutName } from './duts.js';
 import { birdStaticConfig, describeTable, generateTable, type PrefixMix, type Table } from './table.js';
+import { readWire, wireDelta, type WireCounts } from './wire-stats.js';
 
 const USAGE = `usage: npm run bench:bgp -- [options]
   --routes N            prefixes the injector announces (default 100000)
@@ -116,6 +117,11 @@ export interface DutResult {
    * TCP, so this is mostly what the UPDATE bytes cost to deliver.
    */
   systemCpuSeconds: number | null;
+  /**
+   * Per phase, the octets and TCP data segments the receivers got from their upstream and the
+   * injector sent (wire-stats.ts): how full and how many the UPDATEs were.
+   */
+  wire: { converge: WireCounts; withdraw: WireCounts } | null;
   error?: string;
 }
 
@@ -245,6 +251,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     rigConvergeCpuSeconds: null,
     rigWithdrawCpuSeconds: null,
     systemCpuSeconds: null,
+    wire: null,
   };
   const birds: BirdHandle[] = [];
   let dut: Dut | undefined;
@@ -293,6 +300,8 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const sys0 = pid ? cpuTimes(pid).system : 0;
     const rigCpu = (): number => birds.reduce((t, b) => t + cpuSeconds(b.process.pid!), 0);
     const rig0 = rigCpu();
+    const wire = (): Promise<WireCounts> => readWire(rig.ns, upstream, rig.injector, rig.receivers);
+    const wire0 = await wire();
     log(`${name}: ${K} receivers up; injecting ${N} routes`);
     const converging = run.console.phase(`${name}: convergence`, { total: K * N, unit: 'routes at the receivers' });
     const convergeCurve: Array<[number, number]> = [];
@@ -303,6 +312,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     converging.end(null);
     const cpuConverged = pid ? cpuSeconds(pid) : 0;
     const rigConverged = rigCpu();
+    const wireConverged = await wire();
     log(
       `${name}: converged in ${convergeSeconds.toFixed(2)} s (${(cpuConverged - cpu0).toFixed(2)} CPU s); withdrawing`,
     );
@@ -320,10 +330,14 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     const peak = pid ? procStatus(pid, 'VmHWM') : 0;
     const cpuEnd = pid ? cpuSeconds(pid) : 0;
     const rigEnd = rigCpu();
+    const wireEnd = await wire();
     const cpu = cpuEnd - cpu0;
     log(
       `${name}: withdrawn in ${withdrawSeconds.toFixed(2)} s; peak RSS ${(peak / 1048576).toFixed(1)} MB, ${cpu.toFixed(2)} CPU s`,
     );
+    const wireC = wireDelta(wire0, wireConverged);
+    const wireW = wireDelta(wireConverged, wireEnd);
+    log(`${name}: per receiver, converge ${wireLine(wireC)}; withdraw ${wireLine(wireW)}`);
     return {
       dut: name,
       convergeSeconds: round(convergeSeconds),
@@ -337,6 +351,7 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
       rigConvergeCpuSeconds: round(rigConverged - rig0),
       rigWithdrawCpuSeconds: round(rigEnd - rigConverged),
       systemCpuSeconds: pid ? round(cpuTimes(pid).system - sys0) : null,
+      wire: { converge: wireC, withdraw: wireW },
     };
   } catch (err) {
     log(`${name}: ${(err as Error).message}${dut ? `\n${dut.logTail()}` : ''}`);
@@ -347,6 +362,11 @@ async function runOne(rig: Rig, name: DutName | 'floor', staticConfig: string): 
     run.sampler.unwatch(name);
     run.sampler.unwatch('BIRD injector + receivers');
   }
+}
+
+/** A phase's octets and segments per receiver, and octets per prefix (N prefixes each). */
+function wireLine(w: WireCounts): string {
+  return `${Math.round(w.receivedBytes / K)} octets in ${Math.round(w.receivedSegments / K)} segments (${(w.receivedBytes / K / N).toFixed(2)} octets/prefix); injector sent ${w.injectorBytes} octets in ${w.injectorSegments} segments`;
 }
 
 function round(x: number): number {
