@@ -20,6 +20,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
 import { benchArgs } from '../args.js';
 import { generateTable, type PrefixMix, type Table } from '../bgp/table.js';
+import { xorshift32 } from '../random.js';
 import {
   decodeUpdate,
   encodeAttributes,
@@ -40,6 +41,8 @@ Usage: npm run bench:rr-core -- [options]
   --routes N          prefixes (default 300000)
   --sets S            distinct attribute sets, heavy-tailed (default 100000)
   --prefix-mix MIX    dc or internet (default internet)
+  --withdraw-order O  table: withdrawals in table order; random: shuffled (seeded), as BIRD
+                      withdraws a disabled table, in its hash order (default table)
   --seed N            table seed (default 1)
   --receivers K       iBGP clients in the update group (default 10)
   --runs R            measured runs after a warm-up; figures are medians (default 3)
@@ -50,6 +53,7 @@ const args = benchArgs('bench:rr-core', USAGE, {
   routes: { type: 'string', default: '300000' },
   sets: { type: 'string', default: '100000' },
   'prefix-mix': { type: 'string', default: 'internet' },
+  'withdraw-order': { type: 'string', default: 'table' },
   seed: { type: 'string', default: '1' },
   receivers: { type: 'string', default: '10' },
   runs: { type: 'string', default: '3' },
@@ -61,6 +65,8 @@ const SEED = args.int('seed', 0);
 const K = args.int('receivers', 1, 1000);
 const RUNS = args.int('runs', 1);
 const MIX = args.values['prefix-mix'] as PrefixMix;
+const ORDER = args.values['withdraw-order'];
+if (ORDER !== 'table' && ORDER !== 'random') args.fail(`--withdraw-order: table or random, got '${String(ORDER)}'`);
 if (MIX !== 'dc' && MIX !== 'internet') args.fail(`--prefix-mix: dc or internet, got '${String(MIX)}'`);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:rr-core does)');
@@ -103,7 +109,22 @@ function encodeStreams(t: Table): { announce: Uint8Array; withdraw: Uint8Array }
     };
     if (bySet[i]!.length) msgs.push(...packUpdates(bySet[i]!, encodeAttributes(a, OPTS), OPTS));
   });
+  // The rig's injector (BIRD) withdraws a disabled table in the order of its prefix hash, which
+  // is no order at all for the reflector's destination ids: every withdrawn prefix is a random
+  // access into the RIB's arrays, unlike the announcements (ids follow arrival order).
+  if (ORDER === 'random') shuffle(all, SEED);
   return { announce: Buffer.concat(msgs), withdraw: Buffer.concat(packWithdrawals(all, OPTS)) };
+}
+
+/** Fisher-Yates from the table's seed: the same order every run. */
+function shuffle<T>(a: T[], seed: number): void {
+  const rand = xorshift32(seed);
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
 }
 
 /** Receivers that are always ready and count what they get. */
@@ -242,6 +263,7 @@ console.log(
     routes: N,
     sets: SETS,
     prefixMix: MIX,
+    withdrawOrder: ORDER,
     seed: SEED,
     receivers: K,
     runs: RUNS,
