@@ -269,7 +269,7 @@ export class Rib extends RibStore {
   // ---------------------------------------------------------------- route slots
 
   private findRoute(d: number, peerIdx: number, pathId: number): number {
-    for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
+    for (let r = this.dests.first(d); r !== NONE; r = this.rNext[r]!) {
       if (this.rPeer[r] === peerIdx && this.pathIdOf(r) === pathId && !(this.rFlags[r]! & RouteFlag.Dead)) return r;
     }
     return NONE;
@@ -344,7 +344,7 @@ export class Rib extends RibStore {
   private killRoute(r: number): void {
     const peer = this.peers[this.rPeer[r]!]!;
     peer.count--;
-    if (this.dests.afi[this.rDest[r]!] === 6) peer.count6--;
+    if (this.dests.afi(this.rDest[r]!) === 6) peer.count6--;
     this.live--;
     this.rFlags[r]! |= RouteFlag.Dead;
     this.markDirty(this.rDest[r]!);
@@ -352,9 +352,9 @@ export class Rib extends RibStore {
   }
 
   private markDirty(d: number): void {
-    const f = this.dests.flags[d]!;
+    const f = this.dests.flags(d);
     if (f & DestFlag.Dirty) return;
-    this.dests.flags[d] = f | DestFlag.Dirty;
+    this.dests.setFlags(d, f | DestFlag.Dirty);
     if (this.dirtyTail === this.dirty.length) {
       if (this.dirtyHead * 2 >= this.dirty.length) {
         this.dirty.copyWithin(0, this.dirtyHead, this.dirtyTail);
@@ -448,10 +448,10 @@ export class Rib extends RibStore {
       return NONE;
     }
     const d = this.dirty[this.dirtyHead++]!;
-    this.dests.flags[d]! &= ~DestFlag.Dirty;
-    const old = this.dests.best[d]!;
+    this.dests.setFlags(d, this.dests.flags(d) & ~DestFlag.Dirty);
+    const old = this.dests.best(d);
     const best = this.computeBest(d);
-    this.dests.best[d] = best;
+    this.dests.setBest(d, best);
     if (best !== old || (best !== NONE && this.rFlags[best]! & RouteFlag.Changed)) {
       for (const l of this.bestListeners) l(d, old, best);
     }
@@ -461,12 +461,12 @@ export class Rib extends RibStore {
   /** Unlinks dead routes, clears Changed, frees the destination when empty. */
   finishDest(d: number): void {
     let prev = NONE;
-    let r = this.dests.first[d]!;
+    let r = this.dests.first(d);
     while (r !== NONE) {
       const next = this.rNext[r]!;
       const f = this.rFlags[r]!;
       if (f & RouteFlag.Dead) {
-        if (prev === NONE) this.dests.first[d] = next;
+        if (prev === NONE) this.dests.setFirst(d, next);
         else this.rNext[prev] = next;
         this.attrs.release(this.rAttr[r]!);
         this.freeSlot(r);
@@ -476,12 +476,12 @@ export class Rib extends RibStore {
       }
       r = next;
     }
-    if (this.dests.first[d] === NONE && !(this.dests.flags[d]! & DestFlag.Dirty)) this.dests.free(d);
+    if (this.dests.first(d) === NONE && !(this.dests.flags(d) & DestFlag.Dirty)) this.dests.free(d);
   }
 
   private candidates(d: number): Candidate[] {
     const out: Candidate[] = [];
-    for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
+    for (let r = this.dests.first(d); r !== NONE; r = this.rNext[r]!) {
       if (this.rFlags[r]! & RouteFlag.Dead) continue;
       out.push(this.candidate(r));
     }
@@ -505,7 +505,7 @@ export class Rib extends RibStore {
   private computeBest(d: number): number {
     let only = NONE;
     let n = 0;
-    for (let r = this.dests.first[d]!; r !== NONE; r = this.rNext[r]!) {
+    for (let r = this.dests.first(d); r !== NONE; r = this.rNext[r]!) {
       if (this.rFlags[r]! & RouteFlag.Dead) continue;
       only = r;
       if (++n > 1) break;

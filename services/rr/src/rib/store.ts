@@ -154,11 +154,11 @@ export abstract class RibStore implements RibReader {
   }
 
   destAfi(d: number): 0 | 4 | 6 {
-    return this.dests.afi[d] as 0 | 4 | 6;
+    return this.dests.afi(d) as 0 | 4 | 6;
   }
 
   destLength(d: number): number {
-    return this.dests.len[d]!;
+    return this.dests.len(d);
   }
 
   destPrefix(d: number, pathId = 0): Prefix {
@@ -171,11 +171,11 @@ export abstract class RibStore implements RibReader {
 
   writeDestPrefix(out: Uint8Array, o: number, d: number): number {
     const dests = this.dests;
-    const length = dests.len[d]!;
+    const length = dests.len(d);
     const n = (length + 7) >> 3;
     out[o++] = length;
-    if (dests.afi[d] === 4) {
-      const net = dests.addr4[d]!;
+    if (dests.afi(d) === 4) {
+      const net = dests.net4(d);
       for (let j = 0; j < n; j++) out[o + j] = (net >>> (24 - 8 * j)) & 255;
     } else {
       const key = dests.key6(d);
@@ -185,19 +185,19 @@ export abstract class RibStore implements RibReader {
   }
 
   destKey(d: number): number | string {
-    return this.dests.afi[d] === 4 ? this.dests.addr4[d]! : this.dests.key6(d);
+    return this.dests.afi(d) === 4 ? this.dests.net4(d) : this.dests.key6(d);
   }
 
   isDirty(d: number): boolean {
-    return (this.dests.flags[d]! & DestFlag.Dirty) !== 0;
+    return (this.dests.flags(d) & DestFlag.Dirty) !== 0;
   }
 
   bestRoute(d: number): number {
-    return this.dests.best[d]!;
+    return this.dests.best(d);
   }
 
   firstRoute(d: number): number {
-    return this.dests.first[d]!;
+    return this.dests.first(d);
   }
 
   nextRoute(r: number): number {
@@ -283,8 +283,8 @@ export abstract class RibStore implements RibReader {
     if (pathId !== 0) this.pathIds.set(n, pathId);
     this.rAttr[n] = setId;
     this.rFlags[n] = flags;
-    this.rNext[n] = this.dests.first[d]!;
-    this.dests.first[d] = n;
+    this.rNext[n] = this.dests.first(d);
+    this.dests.setFirst(d, n);
     return n;
   }
 
@@ -302,7 +302,7 @@ export abstract class RibStore implements RibReader {
     const peers = this.rPeer;
     for (let r = 0; r < this.high; r++) {
       if (peers[r] !== idx || this.rAttr[r] === NONE || this.rFlags[r]! & RouteFlag.Dead) continue;
-      if (afi === undefined || this.dests.afi[this.rDest[r]!] === afi) yield r;
+      if (afi === undefined || this.dests.afi(this.rDest[r]!) === afi) yield r;
     }
   }
 }
