@@ -263,14 +263,15 @@ export class Rib extends RibStore {
   restoreRoute(peerIdx: number, p: Prefix, set: AttrSet, stale: boolean): void {
     this.attrs.retain(set.id);
     const r = this.announceRoute(this.peers[peerIdx]!, p, set.id);
-    if (stale) this.rFlags[r]! |= RouteFlag.Stale;
+    if (stale) this.setRouteFlags(r, this.routeFlags(r) | RouteFlag.Stale);
   }
 
   // ---------------------------------------------------------------- route slots
 
   private findRoute(d: number, peerIdx: number, pathId: number): number {
-    for (let r = this.dests.first(d); r !== NONE; r = this.rNext[r]!) {
-      if (this.rPeer[r] === peerIdx && this.pathIdOf(r) === pathId && !(this.rFlags[r]! & RouteFlag.Dead)) return r;
+    for (let r = this.dests.first(d); r !== NONE; r = this.nextRoute(r)) {
+      if (this.routePeer(r) === peerIdx && this.pathIdOf(r) === pathId && !(this.routeFlags(r) & RouteFlag.Dead))
+        return r;
     }
     return NONE;
   }
@@ -280,15 +281,15 @@ export class Rib extends RibStore {
     const d = this.dests.findOrCreate(p);
     const r = this.findRoute(d, peer.idx, p.pathId);
     if (r !== NONE) {
-      const flags = this.rFlags[r]!;
-      if (this.rAttr[r] === set) {
+      const flags = this.routeFlags(r);
+      if (this.routeSetId(r) === set) {
         this.attrs.release(set);
-        if (flags & RouteFlag.Stale) this.rFlags[r] = flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale);
+        if (flags & RouteFlag.Stale) this.setRouteFlags(r, flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale));
         return r;
       }
-      this.attrs.release(this.rAttr[r]!);
-      this.rAttr[r] = set;
-      this.rFlags[r] = (flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale)) | RouteFlag.Changed;
+      this.attrs.release(this.routeSetId(r));
+      this.setSetId(r, set);
+      this.setRouteFlags(r, (flags & ~(RouteFlag.Stale | RouteFlag.LlgrStale)) | RouteFlag.Changed);
       this.markDirty(d);
       if (this.routeListeners.length) this.notify(r, true);
       return r;
@@ -342,12 +343,12 @@ export class Rib extends RibStore {
 
   /** Marks a live route dead: it leaves its destination's chain at finishDest. */
   private killRoute(r: number): void {
-    const peer = this.peers[this.rPeer[r]!]!;
+    const peer = this.peers[this.routePeer(r)]!;
     peer.count--;
-    if (this.dests.afi(this.rDest[r]!) === 6) peer.count6--;
+    if (this.dests.afi(this.routeDest(r)) === 6) peer.count6--;
     this.live--;
-    this.rFlags[r]! |= RouteFlag.Dead;
-    this.markDirty(this.rDest[r]!);
+    this.setRouteFlags(r, this.routeFlags(r) | RouteFlag.Dead);
+    this.markDirty(this.routeDest(r));
     if (this.routeListeners.length) this.notify(r, false);
   }
 
@@ -383,7 +384,7 @@ export class Rib extends RibStore {
     if (this.peers[idx]!.count === 0) return 0;
     let n = 0;
     for (const r of this.liveRoutesOf(idx, afi)) {
-      this.rFlags[r]! |= RouteFlag.Stale;
+      this.setRouteFlags(r, this.routeFlags(r) | RouteFlag.Stale);
       n++;
     }
     return n;
@@ -394,7 +395,7 @@ export class Rib extends RibStore {
     if (this.peers[idx]!.count === 0) return 0;
     let n = 0;
     for (const r of this.liveRoutesOf(idx, afi)) {
-      if (this.rFlags[r]! & RouteFlag.Stale) {
+      if (this.routeFlags(r) & RouteFlag.Stale) {
         this.killRoute(r);
         n++;
       }
@@ -409,9 +410,9 @@ export class Rib extends RibStore {
   enterLongLivedStale(idx: number, afi?: 4 | 6): number {
     let n = 0;
     for (const r of this.liveRoutesOf(idx, afi)) {
-      const f = this.rFlags[r]!;
+      const f = this.routeFlags(r);
       if (f & RouteFlag.Stale && !(f & RouteFlag.LlgrStale)) {
-        const old = this.rAttr[r]!;
+        const old = this.routeSetId(r);
         if (this.attrs.flags[old]! & SetFlag.NoLlgr) this.killRoute(r);
         else {
           const a = this.attrs.attrs(old);
@@ -421,9 +422,9 @@ export class Rib extends RibStore {
             this.attrs.linkLocal(old),
           );
           this.attrs.release(old);
-          this.rAttr[r] = set;
-          this.rFlags[r] = f | RouteFlag.LlgrStale | RouteFlag.Changed;
-          this.markDirty(this.rDest[r]!);
+          this.setSetId(r, set);
+          this.setRouteFlags(r, f | RouteFlag.LlgrStale | RouteFlag.Changed);
+          this.markDirty(this.routeDest(r));
           if (this.routeListeners.length) this.notify(r, true);
         }
         n++;
@@ -452,7 +453,7 @@ export class Rib extends RibStore {
     const old = this.dests.best(d);
     const best = this.computeBest(d);
     this.dests.setBest(d, best);
-    if (best !== old || (best !== NONE && this.rFlags[best]! & RouteFlag.Changed)) {
+    if (best !== old || (best !== NONE && this.routeFlags(best) & RouteFlag.Changed)) {
       for (const l of this.bestListeners) l(d, old, best);
     }
     return d;
@@ -463,15 +464,15 @@ export class Rib extends RibStore {
     let prev = NONE;
     let r = this.dests.first(d);
     while (r !== NONE) {
-      const next = this.rNext[r]!;
-      const f = this.rFlags[r]!;
+      const next = this.nextRoute(r);
+      const f = this.routeFlags(r);
       if (f & RouteFlag.Dead) {
         if (prev === NONE) this.dests.setFirst(d, next);
-        else this.rNext[prev] = next;
-        this.attrs.release(this.rAttr[r]!);
+        else this.setNext(prev, next);
+        this.attrs.release(this.routeSetId(r));
         this.freeSlot(r);
       } else {
-        if (f & RouteFlag.Changed) this.rFlags[r] = f & ~RouteFlag.Changed;
+        if (f & RouteFlag.Changed) this.setRouteFlags(r, f & ~RouteFlag.Changed);
         prev = r;
       }
       r = next;
@@ -481,16 +482,16 @@ export class Rib extends RibStore {
 
   private candidates(d: number): Candidate[] {
     const out: Candidate[] = [];
-    for (let r = this.dests.first(d); r !== NONE; r = this.rNext[r]!) {
-      if (this.rFlags[r]! & RouteFlag.Dead) continue;
+    for (let r = this.dests.first(d); r !== NONE; r = this.nextRoute(r)) {
+      if (this.routeFlags(r) & RouteFlag.Dead) continue;
       out.push(this.candidate(r));
     }
     return out;
   }
 
   private candidate(r: number): Candidate {
-    const peer = this.peers[this.rPeer[r]!]!;
-    const set = this.attrs.get(this.rAttr[r]!);
+    const peer = this.peers[this.routePeer(r)]!;
+    const set = this.attrs.get(this.routeSetId(r));
     return {
       route: r,
       set,
@@ -505,8 +506,8 @@ export class Rib extends RibStore {
   private computeBest(d: number): number {
     let only = NONE;
     let n = 0;
-    for (let r = this.dests.first(d); r !== NONE; r = this.rNext[r]!) {
-      if (this.rFlags[r]! & RouteFlag.Dead) continue;
+    for (let r = this.dests.first(d); r !== NONE; r = this.nextRoute(r)) {
+      if (this.routeFlags(r) & RouteFlag.Dead) continue;
       only = r;
       if (++n > 1) break;
     }

@@ -122,15 +122,15 @@ export abstract class RibStore implements RibReader {
   readonly peers: RibPeer[] = [];
   private cap = 1024;
   private high = 0;
-  /** Free route slots, chained through rNext (no memory beyond the slots themselves). */
+  /** Free route slots, chained through the next-route field (no memory beyond the slots themselves). */
   private freeRoute = NONE;
-  protected rDest = new Int32Array(this.cap);
-  protected rPeer = new Uint16Array(this.cap);
-  /** Attribute set id; NONE for a free slot. */
-  protected rAttr = new Int32Array(this.cap).fill(NONE);
-  /** Next route of the same destination. */
-  protected rNext = new Int32Array(this.cap);
-  protected rFlags = new Uint8Array(this.cap);
+  /**
+   * Per route slot, four int32 side by side: next route of the same destination, attribute set
+   * id (NONE for a free slot), destination, and peer | flags << 16. A withdrawal touches every
+   * field of a route in an order of the sender's choosing (BIRD's hash order): one cache line per
+   * route, where five separate arrays were five misses.
+   */
+  private rt = new Int32Array(this.cap * 4).fill(NONE);
   /** Received RFC 7911 path ids that are not 0, by route slot. */
   private readonly pathIds = new Map<number, number>();
   protected live = 0;
@@ -201,7 +201,7 @@ export abstract class RibStore implements RibReader {
   }
 
   nextRoute(r: number): number {
-    return this.rNext[r]!;
+    return this.rt[r * 4]!;
   }
 
   lookup(p: Prefix): number {
@@ -209,19 +209,19 @@ export abstract class RibStore implements RibReader {
   }
 
   routeDest(r: number): number {
-    return this.rDest[r]!;
+    return this.rt[r * 4 + 2]!;
   }
 
   routePeer(r: number): number {
-    return this.rPeer[r]!;
+    return this.rt[r * 4 + 3]! & 0xffff;
   }
 
   routeSet(r: number): AttrSet {
-    return this.attrs.get(this.rAttr[r]!);
+    return this.attrs.get(this.routeSetId(r));
   }
 
   routeSetId(r: number): number {
-    return this.rAttr[r]!;
+    return this.rt[r * 4 + 1]!;
   }
 
   get sets(): AttrSetReader {
@@ -229,7 +229,7 @@ export abstract class RibStore implements RibReader {
   }
 
   routeFlags(r: number): number {
-    return this.rFlags[r]!;
+    return this.rt[r * 4 + 3]! >>> 16;
   }
 
   /** The received path id of a route (RFC 7911), 0 without ADD-PATH. */
@@ -238,17 +238,17 @@ export abstract class RibStore implements RibReader {
   }
 
   isLive(r: number): boolean {
-    return !(this.rFlags[r]! & RouteFlag.Dead);
+    return !(this.routeFlags(r) & RouteFlag.Dead);
   }
 
   view(r: number): RouteView {
     return {
       route: r,
-      dest: this.rDest[r]!,
-      peer: this.peers[this.rPeer[r]!]!,
+      dest: this.routeDest(r),
+      peer: this.peers[this.routePeer(r)]!,
       pathId: this.pathIdOf(r),
-      set: this.attrs.get(this.rAttr[r]!),
-      flags: this.rFlags[r]!,
+      set: this.attrs.get(this.routeSetId(r)),
+      flags: this.routeFlags(r),
     };
   }
 
@@ -262,47 +262,56 @@ export abstract class RibStore implements RibReader {
 
   // ---------------------------------------------------------------- slots (for rib.ts)
 
+  protected setNext(r: number, next: number): void {
+    this.rt[r * 4] = next;
+  }
+
+  protected setSetId(r: number, id: number): void {
+    this.rt[r * 4 + 1] = id;
+  }
+
+  protected setRouteFlags(r: number, flags: number): void {
+    const i = r * 4 + 3;
+    this.rt[i] = (this.rt[i]! & 0xffff) | (flags << 16);
+  }
+
   /** A new route slot at the head of `d`'s chain. */
   protected addRoute(d: number, peerIdx: number, pathId: number, setId: number, flags: number): number {
     let n = this.freeRoute;
-    if (n !== NONE) this.freeRoute = this.rNext[n]!;
+    if (n !== NONE) this.freeRoute = this.nextRoute(n);
     else {
       if (this.high >= this.cap) {
         const c = this.cap * 2;
-        this.rDest = grow(this.rDest, c);
-        this.rPeer = grow(this.rPeer, c);
-        this.rAttr = grow(this.rAttr, c, NONE);
-        this.rNext = grow(this.rNext, c);
-        this.rFlags = grow(this.rFlags, c);
+        this.rt = grow(this.rt, c * 4, NONE);
         this.cap = c;
       }
       n = this.high++;
     }
-    this.rDest[n] = d;
-    this.rPeer[n] = peerIdx;
+    const rt = this.rt;
+    rt[n * 4] = this.dests.first(d);
+    rt[n * 4 + 1] = setId;
+    rt[n * 4 + 2] = d;
+    rt[n * 4 + 3] = peerIdx | (flags << 16);
     if (pathId !== 0) this.pathIds.set(n, pathId);
-    this.rAttr[n] = setId;
-    this.rFlags[n] = flags;
-    this.rNext[n] = this.dests.first(d);
     this.dests.setFirst(d, n);
     return n;
   }
 
   /** Returns slot `r` (already unlinked from its chain) to the free list. */
   protected freeSlot(r: number): void {
-    this.rFlags[r] = 0;
-    this.rAttr[r] = NONE;
+    const rt = this.rt;
+    rt[r * 4] = this.freeRoute;
+    rt[r * 4 + 1] = NONE;
+    rt[r * 4 + 3] = 0;
     if (this.pathIds.size) this.pathIds.delete(r);
-    this.rNext[r] = this.freeRoute;
     this.freeRoute = r;
   }
 
   /** Live routes of peer `idx` (of one family when given), by scanning the route arrays. */
   protected *liveRoutesOf(idx: number, afi?: 4 | 6): IterableIterator<number> {
-    const peers = this.rPeer;
     for (let r = 0; r < this.high; r++) {
-      if (peers[r] !== idx || this.rAttr[r] === NONE || this.rFlags[r]! & RouteFlag.Dead) continue;
-      if (afi === undefined || this.dests.afi(this.rDest[r]!) === afi) yield r;
+      if (this.routePeer(r) !== idx || this.routeSetId(r) === NONE || this.routeFlags(r) & RouteFlag.Dead) continue;
+      if (afi === undefined || this.dests.afi(this.routeDest(r)) === afi) yield r;
     }
   }
 }
