@@ -32,6 +32,8 @@ interface SocketInfo {
   dataSegsIn: number;
 }
 
+const ENDPOINT = /^[\d.]+:\d+$/;
+
 /** The address of `a.b.c.d:port` (IPv4 only: the rig is IPv4). */
 function host(endpoint: string): string {
   return endpoint.slice(0, endpoint.lastIndexOf(':'));
@@ -56,7 +58,11 @@ export function parseSs(out: string): SocketInfo[] {
       continue;
     }
     const f = line.trim().split(/\s+/);
-    if (f.length < 4) continue;
+    // Recv-Q, Send-Q, local and peer endpoint; anything else is not a socket line.
+    if (f.length < 4 || !/^\d+$/.test(f[0]!) || !ENDPOINT.test(f[2]!) || !ENDPOINT.test(f[3]!)) {
+      cur = undefined;
+      continue;
+    }
     cur = { local: host(f[2]!), peer: host(f[3]!), bytesSent: 0, bytesReceived: 0, dataSegsOut: 0, dataSegsIn: 0 };
     sockets.push(cur);
   }
