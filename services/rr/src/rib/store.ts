@@ -130,7 +130,9 @@ export abstract class RibStore implements RibReader {
    * field of a route in an order of the sender's choosing (BIRD's hash order): one cache line per
    * route, where five separate arrays were five misses.
    */
-  private rt = new Int32Array(this.cap * 4).fill(NONE);
+  // Slots at or past `high` are never read (addRoute writes all four fields), so a grown array's
+  // new half is left untouched: zero pages that stay out of RSS until used.
+  private rt = new Int32Array(this.cap * 4);
   /** Received RFC 7911 path ids that are not 0, by route slot. */
   private readonly pathIds = new Map<number, number>();
   protected live = 0;
@@ -282,7 +284,7 @@ export abstract class RibStore implements RibReader {
     else {
       if (this.high >= this.cap) {
         const c = this.cap * 2;
-        this.rt = grow(this.rt, c * 4, NONE);
+        this.rt = grow(this.rt, c * 4);
         this.cap = c;
       }
       n = this.high++;
