@@ -213,6 +213,25 @@ test('the datastore client (`meshless get`, `apply`) and the CNI plugin load no 
   }
 });
 
+test('the routing services (agent, reflector) load no OpenTelemetry API while tracing is off', async () => {
+  await (await buildModule()).build({ quiet: true });
+  // What `meshless agent` and `meshless rr` load before they route: the CLI's entry, the command,
+  // the service. Span kinds come from shared/tracing (SPAN_KIND), the API with startTracing.
+  const graphs = {
+    agent: ['services/cli/src/commands/agent.ts', 'services/agent/src/daemon.ts'],
+    reflector: ['services/cli/src/commands/rr.ts', 'services/rr/src/run/datastore.ts'],
+  };
+  for (const [what, held] of Object.entries(graphs)) {
+    const files = [
+      ...staticGraph(join(PROJECT_ROOT, 'dist/services/cli/src/main.js')),
+      ...held.flatMap((source) => chunksHolding(source).flatMap((c) => [...staticGraph(c)])),
+    ];
+    const sources = sourcesOf(files);
+    for (const source of held) assert.ok(sources.has(source), `the ${what}'s graph holds ${source}`);
+    for (const s of sources) assert.ok(!s.includes('node_modules/@opentelemetry/'), `the ${what} loads ${s}`);
+  }
+});
+
 test('no source starts a pino transport (pino is bundled, and a transport loads files by path)', () => {
   const offenders = ['services', 'infra', 'loadtest'].flatMap((root) =>
     readdirSync(join(PROJECT_ROOT, root), { recursive: true, encoding: 'utf8' })

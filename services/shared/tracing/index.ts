@@ -1,9 +1,17 @@
 export { tracingEndpoint } from './env.js';
-export { TRACEPARENT, isTracing, activeTraceIds, injectTraceparent } from './active.js';
+export {
+  TRACEPARENT,
+  SPAN_KIND,
+  SPAN_STATUS_ERROR,
+  isTracing,
+  activeTraceIds,
+  injectTraceparent,
+} from './active.js';
 export {
   startTracing,
   tracer,
   contextFromTraceparent,
+  contextWithSpan,
   inSpan,
   continueTraces,
 } from './tracing.js';

@@ -5,26 +5,15 @@
 // http/json. Sampling: OTEL_TRACES_SAMPLER(_ARG) when set, else parent-based with a trace-id ratio
 // of OTEL_TRACES_SAMPLER_ARG (default 1): a hop follows the decision of the hop before it.
 //
-// Off costs nothing measurable: the SDK is not even imported, the API's global tracer is the
-// no-op one, and injectTraceparent() returns undefined at once (no propagator is registered).
+// Off costs nothing measurable: neither the SDK nor the API is imported (startTracing imports both
+// when tracing is on), spans are a no-op one, and injectTraceparent() returns undefined at once.
 //
 // A trace context crosses each hop as a W3C `traceparent` string: gRPC metadata (CLI → datastore),
 // a NATS message header on the KV write (datastore → sync servers and reflectors), a field of the
 // sync protocol's deltas (sync server → agents).
 import { tracingEndpoint } from './env.js';
-import { injectTraceparent, isTracing, TRACEPARENT, tracingStarted } from './active.js';
-import {
-  context,
-  propagation,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
-  type Span,
-  type SpanKind,
-  type SpanOptions,
-  type Tracer,
-} from '@opentelemetry/api';
+import { injectTraceparent, isTracing, SPAN_STATUS_ERROR, TRACEPARENT, tracingApi, tracingStarted } from './active.js';
+import type { Attributes, Context, Span, SpanContext, SpanKind, SpanOptions, Tracer } from '@opentelemetry/api';
 
 export interface Tracing {
   /** Exports what is buffered and stops; call before the process exits. */
@@ -49,7 +38,8 @@ export async function startTracing(
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
     throw new Error(`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=${protocol} is not supported: use http/protobuf or http/json`);
   }
-  const [sdk, core, hooks, resources, exporterModule] = await Promise.all([
+  const [api, sdk, core, hooks, resources, exporterModule] = await Promise.all([
+    import('@opentelemetry/api').then(named),
     import('@opentelemetry/sdk-trace-base').then(named),
     import('@opentelemetry/core').then(named),
     import('@opentelemetry/context-async-hooks').then(named),
@@ -72,10 +62,10 @@ export async function startTracing(
       : { sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }) }),
     spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
   });
-  context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-  tracingStarted({ context, propagation, trace });
+  api.context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+  api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  api.trace.setGlobalTracerProvider(provider);
+  tracingStarted({ context: api.context, propagation: api.propagation, trace: api.trace });
   return {
     async shutdown() {
       await provider.forceFlush().catch(() => undefined);
@@ -92,16 +82,55 @@ function named<T extends object>(mod: T): T {
   return (mod as { default?: T }).default && !(Object.keys(mod).length > 1) ? (mod as { default: T }).default : mod;
 }
 
-/** Meshless's tracer (the no-op one while tracing is off). */
+/** The span of every operation while tracing is off: records nothing, as the API's no-op span. */
+const NOOP_CONTEXT: SpanContext = { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 };
+const NOOP_SPAN: Span = {
+  spanContext: () => NOOP_CONTEXT,
+  setAttribute: () => NOOP_SPAN,
+  setAttributes: () => NOOP_SPAN,
+  addEvent: () => NOOP_SPAN,
+  addLink: () => NOOP_SPAN,
+  addLinks: () => NOOP_SPAN,
+  setStatus: () => NOOP_SPAN,
+  updateName: () => NOOP_SPAN,
+  end: () => undefined,
+  isRecording: () => false,
+  recordException: () => undefined,
+};
+const NOOP_TRACER: Tracer = {
+  startSpan: () => NOOP_SPAN,
+  startActiveSpan: ((name: string, ...rest: unknown[]) =>
+    (rest.at(-1) as (s: Span) => unknown)(NOOP_SPAN)) as Tracer['startActiveSpan'],
+};
+
+/** Meshless's tracer (a no-op one while tracing is off). */
 export function tracer(): Tracer {
-  return trace.getTracer('meshless');
+  return tracingApi()?.trace.getTracer('meshless') ?? NOOP_TRACER;
 }
 
-/** The context a received traceparent continues (the active one when there is none). */
-export function contextFromTraceparent(traceparent: string | undefined, base: Context = context.active()): Context {
-  if (!traceparent) return base;
-  return propagation.extract(base, { [TRACEPARENT]: traceparent });
+/**
+ * The context a received traceparent continues (the active one when there is none). While
+ * tracing is off there is no context to continue: `base`, or an empty one.
+ */
+export function contextFromTraceparent(traceparent: string | undefined, base?: Context): Context {
+  const api = tracingApi();
+  if (!api) return base ?? EMPTY_CONTEXT;
+  const from = base ?? api.context.active();
+  if (!traceparent) return from;
+  return api.propagation.extract(from, { [TRACEPARENT]: traceparent });
 }
+
+/** `parent` with `span` as its active span, e.g. to inject the span's traceparent. */
+export function contextWithSpan(parent: Context, span: Span): Context {
+  return tracingApi()?.trace.setSpan(parent, span) ?? parent;
+}
+
+/** What contextFromTraceparent gives while tracing is off (the API's ROOT_CONTEXT is as empty). */
+const EMPTY_CONTEXT: Context = {
+  getValue: () => undefined,
+  setValue: () => EMPTY_CONTEXT,
+  deleteValue: () => EMPTY_CONTEXT,
+};
 
 /**
  * Runs `fn` inside a new span (child of `parent`, default the active context), ends it when `fn`
@@ -112,13 +141,15 @@ export async function inSpan<T>(
   options: SpanOptions & { parent?: Context },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const parent = options.parent ?? context.active();
+  const api = tracingApi();
+  if (!api) return fn(NOOP_SPAN);
+  const parent = options.parent ?? api.context.active();
   const span = tracer().startSpan(name, options, parent);
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
+    return await api.context.with(api.trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
     span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    span.setStatus({ code: SPAN_STATUS_ERROR, message: err instanceof Error ? err.message : String(err) });
     throw err;
   } finally {
     span.end();
@@ -153,7 +184,8 @@ export function continueTraces<T extends { traceparent?: string }>(
       { attributes: attributes(item), ...(kind === undefined ? {} : { kind }) },
       parent,
     );
-    (item as { traceparent?: string }).traceparent = injectTraceparent(trace.setSpan(parent, span)) ?? item.traceparent;
+    (item as { traceparent?: string }).traceparent =
+      injectTraceparent(contextWithSpan(parent, span)) ?? item.traceparent;
     (spans ??= []).push(span);
   }
   if (!spans) return undefined;
@@ -164,7 +196,7 @@ export function continueTraces<T extends { traceparent?: string }>(
         if (error !== undefined) {
           span.recordException(error as Error);
           span.setStatus({
-            code: SpanStatusCode.ERROR,
+            code: SPAN_STATUS_ERROR,
             message: error instanceof Error ? error.message : String(error),
           });
         }

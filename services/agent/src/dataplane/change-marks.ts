@@ -7,8 +7,14 @@
 // The clock of the NATS server that stamped the commit and this host's clock may differ: across
 // hosts the figure includes their skew (NTP keeps it to about a millisecond); a negative
 // difference counts as 0. Snapshots and resumes carry no commit time, so only live changes count.
-import { SpanKind, SpanStatusCode, type Meter, type Span } from '@opentelemetry/api';
-import { contextFromTraceparent, isTracing, tracer } from '../../../shared/tracing/index.js';
+import type { Meter, Span } from '@opentelemetry/api';
+import {
+  contextFromTraceparent,
+  isTracing,
+  SPAN_KIND,
+  SPAN_STATUS_ERROR,
+  tracer,
+} from '../../../shared/tracing/index.js';
 
 /** Seconds from 1 ms to 10 s: loopback changes land in the first buckets, a lagging agent in the last. */
 export const CHANGE_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -115,7 +121,7 @@ export class PassMarks {
       this.spans.push(
         tracer().startSpan(
           'dataplane program',
-          { kind: SpanKind.INTERNAL, attributes },
+          { kind: SPAN_KIND.INTERNAL, attributes },
           contextFromTraceparent(m.traceparent),
         ),
       );
@@ -140,7 +146,7 @@ export class PassMarks {
   failed(err: Error): void {
     for (const span of this.spans) {
       span.recordException(err);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+      span.setStatus({ code: SPAN_STATUS_ERROR, message: err.message });
       span.end();
     }
     this.owner.requeue(this.marks);

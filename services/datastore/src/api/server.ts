@@ -21,8 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { SpanKind } from '@opentelemetry/api';
-import { contextFromTraceparent, inSpan, isTracing, TRACEPARENT } from '../../../shared/tracing/index.js';
+import { contextFromTraceparent, inSpan, isTracing, SPAN_KIND, TRACEPARENT } from '../../../shared/tracing/index.js';
 import { toGrpcStatus } from '../../../shared/grpc-status/index.js';
 import { ResourceExhaustedError, UnavailableError } from '../../../shared/errors/index.js';
 import type { ServerSecurity } from '../../../shared/tls/index.js';
@@ -168,7 +167,7 @@ export async function startApiServer(listen: string, options: ApiServerOptions):
             inSpan(
               `datastore ${method}`,
               {
-                kind: SpanKind.SERVER,
+                kind: SPAN_KIND.SERVER,
                 attributes: {
                   'rpc.system': 'grpc',
                   'rpc.service': 'meshless.v1.DatastoreService',

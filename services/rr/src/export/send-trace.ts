@@ -7,8 +7,8 @@
 // Which context a given prefix came from is not tracked: that would put a field on every
 // destination of the RIB for the rare sampled change. A step that sends an origination's prefixes
 // sends them under every context pending at that moment (usually one).
-import { SpanKind, type Context } from '@opentelemetry/api';
-import { contextFromTraceparent, isTracing, tracer } from '../../../shared/tracing/index.js';
+import type { Context } from '@opentelemetry/api';
+import { contextFromTraceparent, isTracing, SPAN_KIND, tracer } from '../../../shared/tracing/index.js';
 
 /** Contexts kept at most: a burst of traced changes is sampled anyway. */
 const MAX_PENDING = 16;
@@ -42,7 +42,7 @@ export class SendTraces {
     const spans = this.contexts.map((ctx) =>
       tracer().startSpan(
         'bgp update-group send',
-        { kind: SpanKind.PRODUCER, attributes: { 'meshless.update_group': groupId, 'meshless.members': members } },
+        { kind: SPAN_KIND.PRODUCER, attributes: { 'meshless.update_group': groupId, 'meshless.members': members } },
         ctx,
       ),
     );

@@ -33,8 +33,7 @@ import { Standby } from './standby.js';
 import { AgentState, type AgentUpdate, type StateEntry } from './state.js';
 import { clientChannel, type ClientChannel } from '../../../shared/tls/index.js';
 import { NODE_SCOPED_KINDS } from '../view/index.js';
-import { continueTraces } from '../../../shared/tracing/index.js';
-import { SpanKind } from '@opentelemetry/api';
+import { continueTraces, SPAN_KIND } from '../../../shared/tracing/index.js';
 
 export const AGENT_VERSION = 'meshless-agent/0.1';
 
@@ -474,7 +473,7 @@ export class SyncAgent extends EventEmitter {
       'agent receive',
       updates,
       (u) => ({ 'meshless.node': this.node, 'meshless.revision': u.revision, 'meshless.key': u.key }),
-      SpanKind.CONSUMER,
+      SPAN_KIND.CONSUMER,
     );
     try {
       const changes = state.commit(updates, revision, replace, datastoreId);

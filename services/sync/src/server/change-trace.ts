@@ -8,8 +8,15 @@
 // Cheap when off: one isTracing() test per batch, and two more fields on each live SyncUpdate
 // (an empty traceparent and a zero time are not even encoded). Rejected: a span per stream (10,000
 // spans per change, and per-stream work on the encode-once path).
-import { SpanKind, trace, type Span } from '@opentelemetry/api';
-import { contextFromTraceparent, injectTraceparent, isTracing, tracer } from '../../../shared/tracing/index.js';
+import type { Span } from '@opentelemetry/api';
+import {
+  contextFromTraceparent,
+  contextWithSpan,
+  injectTraceparent,
+  isTracing,
+  SPAN_KIND,
+  tracer,
+} from '../../../shared/tracing/index.js';
 import type { SyncUpdate } from '../../../../proto/gen/meshless/v1/sync.js';
 import type { Change } from '../cache/index.js';
 
@@ -34,7 +41,7 @@ export class ChangeSpans {
       const span = tracer().startSpan(
         'sync fan-out',
         {
-          kind: SpanKind.PRODUCER,
+          kind: SPAN_KIND.PRODUCER,
           attributes: {
             'meshless.revision': c.entry.revision,
             'meshless.key': c.entry.key,
@@ -44,7 +51,7 @@ export class ChangeSpans {
         parent,
       );
       spans ??= new Map();
-      spans.set(c, { span, traceparent: injectTraceparent(trace.setSpan(parent, span)) });
+      spans.set(c, { span, traceparent: injectTraceparent(contextWithSpan(parent, span)) });
     }
     return spans && new ChangeSpans(spans);
   }
