@@ -41,8 +41,9 @@ async function compiled() {
   // The container image ships dist/ without infra/ or the sources: nothing to check or build.
   if (existsSync(`${rootPath}infra/fresh.mjs`)) {
     // The check alone: the build and esbuild are imported only when there is something to build.
-    const { staleReason } = await import(new URL('infra/fresh.mjs', root).href);
-    const why = staleReason();
+    // A launcher that checked this very build for us (CHECKED_ENV) spares every child the walk.
+    const { staleReason, checkedByLauncher, CHECKED_ENV } = await import(new URL('infra/fresh.mjs', root).href);
+    const why = checkedByLauncher(process.env[CHECKED_ENV]) ? undefined : staleReason();
     if (why) {
       try {
         await import('esbuild');

@@ -61,6 +61,50 @@ test('dist/ is fresh after a build, stale after an edit to a source, and missing
   }
 });
 
+test("a launcher's check of dist/ stands for the processes it starts, for the build it checked only", async () => {
+  interface Freshness {
+    CHECKED_ENV: string;
+    checkedStamp(root?: string): string | undefined;
+    checkedByLauncher(checked: string | undefined, root?: string): boolean;
+  }
+  const fresh = (await import(join(PROJECT_ROOT, 'infra/fresh.mjs'))) as Freshness;
+  await (await buildModule()).build({ quiet: true });
+  const stamp = fresh.checkedStamp();
+  assert.ok(stamp && fresh.checkedByLauncher(stamp), 'a fresh dist/ is vouched for by its own stamp');
+
+  // A tree whose sources are newer than its dist/, without the build: a start that checks
+  // finds it stale and fails to build; a start vouched for this build runs dist/ as it is.
+  const tree = mkdtempSync(join(tmpdir(), 'meshless-vouch-'));
+  try {
+    cpSync(join(PROJECT_ROOT, 'bin'), join(tree, 'bin'), { recursive: true });
+    cpSync(join(PROJECT_ROOT, 'dist'), join(tree, 'dist'), { recursive: true });
+    cpSync(join(PROJECT_ROOT, 'package.json'), join(tree, 'package.json'));
+    mkdirSync(join(tree, 'infra'));
+    cpSync(join(PROJECT_ROOT, 'infra/fresh.mjs'), join(tree, 'infra/fresh.mjs'));
+    symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(tree, 'node_modules'));
+    mkdirSync(join(tree, 'services/x'), { recursive: true });
+    writeFileSync(join(tree, 'services/x/a.ts'), 'export {};\n'); // newer than the build
+    assert.equal(fresh.checkedStamp(tree), undefined, 'no stamp for a stale dist/');
+    const start = (checked: string | undefined) =>
+      run(process.execPath, [join(tree, 'bin/meshless.mjs'), '--help'], {
+        env: { ...process.env, MESHLESS_FROM_SOURCE: '0', [fresh.CHECKED_ENV]: checked ?? '' },
+      }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const vouched = await start(stamp);
+    assert.equal(vouched.code, 0, vouched.stderr);
+    assert.match(vouched.stdout, /Manage a Meshless cluster/);
+    for (const other of [undefined, String(Number(stamp) - 1), 'yes']) {
+      const checked = await start(other);
+      assert.notEqual(checked.code, 0, `vouched with ${other}: the start checks for itself`);
+      assert.match(checked.stderr, /sources changed since dist\/ was built; building it/);
+    }
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+});
+
 /** The image's /app: bin/, dist/, package.json and node_modules with the production dependencies only. */
 function productionLayout(): string {
   const app = mkdtempSync(join(tmpdir(), 'meshless-app-'));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BirdHandle, Netns } from '../../testing/index.js';
-import { MESHLESS_BIN } from '../../shared/paths/index.js';
+import { checkedDistEnv, MESHLESS_BIN } from '../../shared/paths/index.js';
 import { CLUSTER_AS, SWITCH_AS } from './bird-configs.js';
 import { CniPods, POD_NAMESPACE } from './cni-pods.js';
 import { clusterResources, toYaml } from './resources.js';
@@ -127,9 +127,13 @@ export class MeshlessCluster {
   private readonly processes = new Map<string, ServiceProcess>();
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(private readonly topo: Topology) {
+  /** `distChecked`: checkedDistEnv()'s, so the processes do not each check dist/ again. */
+  constructor(
+    private readonly topo: Topology,
+    distChecked: Record<string, string> = {},
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'meshless-e2e-'));
-    this.env = { ...process.env, MESHLESS_LOG_LEVEL: process.env.MESHLESS_E2E_LOG_LEVEL ?? 'info' };
+    this.env = { ...process.env, MESHLESS_LOG_LEVEL: process.env.MESHLESS_E2E_LOG_LEVEL ?? 'info', ...distChecked };
   }
 
   get datastore(): string {
@@ -376,7 +380,9 @@ export async function createMeshlessLab(options: { prefix: string; withReflector
       topo,
       reflectors.map((r) => ({ address: r.address, asNumber: CLUSTER_AS })),
     );
-    const c = new MeshlessCluster(topo);
+    // dist/ checked once here: like the image's processes (no sources beside dist/), the lab's
+    // five routing processes start at once without each walking every source first.
+    const c = new MeshlessCluster(topo, await checkedDistEnv());
     cluster = c;
     const withLogs = (err: unknown): never => {
       throw new Error(`${(err as Error).message}\n${c.diagnostics()}`);
