@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
+import { checkedDistEnv, COMPILED, MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
 import { checks, ConfigError, describeConfig, loadConfig } from '../../services/shared/config/index.js';
 import { freePort, httpOk } from '../../services/shared/testing/index.js';
 import { createDatastoreClient } from '../../services/shared/datastore-client/index.js';
@@ -167,6 +167,9 @@ async function main(): Promise<void> {
   }
   const dataDir = resolve(root, config.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  // infra/start.sh has just built dist/: the services and CLI runs started below need not each
+  // check it again (children inherit the environment). From sources there is nothing to check.
+  if (COMPILED) Object.assign(process.env, await checkedDistEnv());
   const say = (line: string) => console.log(line);
   const sup = new Supervisor(join(dataDir, 'logs'), say);
   const meshless = [MESHLESS_BIN];
