@@ -12,6 +12,11 @@
 //
 // Writes are batched: changes collect in a map (latest wins per name) and are flushed every
 // `flushMs` with bounded concurrency, off the BGP hot path. A failed write is retried.
+//
+// What this reflector published before is listed once at start (load()), while BGP already runs:
+// a datastore round trip is not worth delaying the reflector's first UPDATEs for. Only deleting
+// leftovers needs that list, so an End-of-RIB or an unwatched peer before it arrived is
+// reconsidered once it has.
 
 import type { Logger } from 'pino';
 import { learnedRouteName, type LearnedRouteSpec } from '../../../shared/resources/index.js';
@@ -31,6 +36,12 @@ export class LearnedRoutePublisher {
   /** What the datastore holds from us: name → peer address. */
   private readonly published = new Map<string, string>();
   private readonly watched = new Map<number, string>();
+  /** load() has filled `published`: leftovers can be told apart. */
+  private loaded = false;
+  /** Peers (RIB index) whose End-of-RIB came before load() finished. */
+  private readonly reconcileAfterLoad = new Set<number>();
+  /** Peers (address) unwatched before load() finished. */
+  private readonly dropAfterLoad = new Set<string>();
   private stopListening: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -51,7 +62,11 @@ export class LearnedRoutePublisher {
     this.concurrency = options.concurrency ?? 16;
   }
 
-  /** Loads what this reflector published before (so leftovers can be cleaned up). */
+  /**
+   * Loads what this reflector published before (so leftovers can be cleaned up), then deletes the
+   * leftovers of peers that ended their End-of-RIB or were unwatched meanwhile. On failure nothing
+   * published before is deleted (the caller logs why).
+   */
   async load(): Promise<void> {
     const { items } = await this.client.list('LearnedRoute');
     for (const r of items) {
@@ -59,6 +74,13 @@ export class LearnedRoutePublisher {
       if (spec?.learnedBy === this.learnedBy && typeof spec.peer === 'string')
         this.published.set(r.metadata.name, spec.peer);
     }
+    this.loaded = true;
+    if (this.closed) return;
+    for (const idx of this.reconcileAfterLoad) this.reconcilePeer(idx);
+    const watchedNow = new Set(this.watched.values());
+    for (const address of this.dropAfterLoad) if (!watchedNow.has(address)) this.dropPeer(address, new Set());
+    this.reconcileAfterLoad.clear();
+    this.dropAfterLoad.clear();
   }
 
   /** Publishes the routes of peer `idx` (address `address`) from now on. */
@@ -77,6 +99,7 @@ export class LearnedRoutePublisher {
     const address = this.watched.get(idx);
     if (address === undefined) return;
     this.watched.delete(idx);
+    if (!this.loaded) this.dropAfterLoad.add(address);
     this.dropPeer(address, new Set());
   }
 
@@ -84,6 +107,10 @@ export class LearnedRoutePublisher {
   reconcilePeer(idx: number): void {
     const address = this.watched.get(idx);
     if (address === undefined) return;
+    if (!this.loaded) {
+      this.reconcileAfterLoad.add(idx);
+      return;
+    }
     const keep = new Set<string>();
     for (const v of this.rib.peerRoutes(idx))
       keep.add(learnedRouteName(this.learnedBy, address, prefixToString(this.rib.destPrefix(v.dest))));
@@ -103,7 +130,9 @@ export class LearnedRoutePublisher {
   }
 
   private dropPeer(address: string, keep: ReadonlySet<string>): void {
-    for (const [name, peer] of this.published) if (peer === address && !keep.has(name)) this.queue(name, null);
+    // Before load() only what this run queued is known; the rest waits for the list.
+    if (this.loaded)
+      for (const [name, peer] of this.published) if (peer === address && !keep.has(name)) this.queue(name, null);
     for (const [name, spec] of this.pending)
       if (spec && spec.peer === address && !keep.has(name)) this.pending.set(name, null);
   }

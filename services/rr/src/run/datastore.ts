@@ -157,8 +157,11 @@ class DatastoreMode implements DatastoreHandle {
       this.model.revision = revision;
       // A view saved by an earlier run (revision > 0) is good enough to start BGP with: the
       // reflector comes up without waiting for a sync server, and catches up when one answers.
+      // The first complete view is derived at once: coalescing is for bursts of live changes, and
+      // there is nothing the reflector's first UPDATEs should wait for.
+      const first = !this.inSync && (sync || revision > 0);
       if (sync || revision > 0) this.inSync = true;
-      this.schedule();
+      this.schedule(first ? 0 : undefined);
     });
   }
 
@@ -200,7 +203,8 @@ class DatastoreMode implements DatastoreHandle {
     await this.telemetry?.close();
   }
 
-  private schedule(): void {
+  /** Derives and applies the view after `delayMs` (changes meanwhile share the pass). */
+  private schedule(delayMs = this.o.coalesceMs ?? 50): void {
     if (this.timer || this.closed || !this.inSync) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -216,7 +220,7 @@ class DatastoreMode implements DatastoreHandle {
           // without a change to wake us: try again rather than stay down until the next one.
           setTimeout(() => this.schedule(), 1_000).unref();
         });
-    }, this.o.coalesceMs ?? 50);
+    }, delayMs);
   }
 
   private syncOrigination(rr: Reflector, routes: ReadonlyMap<string, OriginatedRoute>): void {
@@ -291,7 +295,8 @@ class DatastoreMode implements DatastoreHandle {
           o.node,
           log.child({ subsystem: 'learned-routes' }),
         );
-        await this.publisher
+        // Not awaited: BGP starts now, leftovers are deleted once the list is in (learned-routes.ts).
+        void this.publisher
           .load()
           .catch((err: unknown) =>
             log.warn({ err }, 'cannot list existing LearnedRoutes; leftovers from before are kept'),
