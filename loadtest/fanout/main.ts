@@ -366,6 +366,7 @@ async function main(): Promise<void> {
       p50: Math.max(...fanout.map((f) => f.p50)),
       p99: Math.max(...fanout.map((f) => f.p99)),
       max: Math.max(...fanout.map((f) => f.max)),
+      overLastBound: fanout.reduce((n, f) => n + f.overLastBound, 0),
     };
     say(
       `latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`,
