@@ -16,7 +16,7 @@
 // histograms (loadtest/report); --report FILE.html adds the latency CDF against the floor and the
 // CPU and memory of every process over time.
 import { fork, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, MESHLESS_BIN } from '../../services/shared/paths/index.js';
@@ -134,7 +134,10 @@ function startSyncServer(natsUrl: string, stateDir: string, id: string, credenti
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`sync server ${id} exited with ${code}`)));
     // FANOUT_SERVER_LOG_DIR: keep each server's log (JSON lines) as DIR/<id>.log.
+    // Created here: appending to a missing directory threw in the data handler, which killed the
+    // bench and left its servers running.
     const logDir = process.env.FANOUT_SERVER_LOG_DIR;
+    if (logDir) mkdirSync(logDir, { recursive: true });
     child.stdout!.on('data', (d: Buffer) => {
       if (logDir) appendFileSync(join(logDir, `${id}.log`), d);
       buffered += d.toString();
@@ -366,6 +369,7 @@ async function main(): Promise<void> {
       p50: Math.max(...fanout.map((f) => f.p50)),
       p99: Math.max(...fanout.map((f) => f.p99)),
       max: Math.max(...fanout.map((f) => f.max)),
+      overLastBound: fanout.reduce((n, f) => n + f.overLastBound, 0),
     };
     say(
       `latency over ${changes} changes x ${agents} agents: p50 ${latencyMs.p50} p99 ${latencyMs.p99} max ${latencyMs.max} ms (server fan-out p50 <= ${serverFanout.p50} p99 <= ${serverFanout.p99} ms)`,

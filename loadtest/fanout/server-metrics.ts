@@ -27,15 +27,25 @@ async function scrape(metricsPort: number): Promise<string> {
   }
 }
 
+/** Quantiles of the server's fan-out time, in ms (bucket upper bounds). */
+export interface FanoutQuantiles {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+  /**
+   * Fan-outs slower than the histogram's last finite bound. A quantile among them is reported as
+   * that bound (a lower bound of the truth): before, it was Infinity, which JSON prints as null,
+   * so a slow run read as one without the metric.
+   */
+  overLastBound: number;
+}
+
 /**
- * The server's own measure of its fan-out (meshless_sync_fanout_seconds, kind="deltas"): from
- * the change batch reaching the fan-out to its last write to a stream. Quantiles are bucket
- * upper bounds (the histogram's resolution), in ms.
+ * The fan-out quantiles (meshless_sync_fanout_seconds, kind="deltas") in a /metrics text: from
+ * the change batch reaching the fan-out to its last write to a stream.
  */
-export async function serverFanoutMs(
-  metricsPort: number,
-): Promise<{ p50: number; p99: number; max: number; count: number }> {
-  const text = await scrape(metricsPort);
+export function fanoutQuantiles(text: string): FanoutQuantiles {
   const buckets: Array<[number, number]> = [];
   for (const m of text.matchAll(/^meshless_sync_fanout_seconds_bucket\{([^}]*)\} (\d+)/gm)) {
     if (!m[1]!.includes('kind="deltas"')) continue;
@@ -44,8 +54,15 @@ export async function serverFanoutMs(
   }
   buckets.sort((a, b) => a[0] - b[0]);
   const count = buckets.at(-1)?.[1] ?? 0;
-  const at = (q: number) => buckets.find(([, c]) => c >= q * count)?.[0] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: at(1), count };
+  const finite = buckets.filter(([le]) => Number.isFinite(le));
+  const lastBound = finite.at(-1)?.[0] ?? 0;
+  const at = (q: number) => Math.min(buckets.find(([, c]) => c >= q * count)?.[0] ?? 0, lastBound);
+  return { p50: at(0.5), p99: at(0.99), max: at(1), count, overLastBound: count - (finite.at(-1)?.[1] ?? count) };
+}
+
+/** The server's own measure of its fan-out (fanoutQuantiles), from its /metrics. */
+export async function serverFanoutMs(metricsPort: number): Promise<FanoutQuantiles> {
+  return fanoutQuantiles(await scrape(metricsPort));
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   reconnectSpread,
 } from '../../services/sync/index.js';
 import { MARKER_KEY } from './dataset.js';
+import { LeanSession, type LeanStream } from './lean-h2.js';
 import { MOMENT_INDEX, PHASE_MOMENTS, type PhaseMoment } from './failover-phases.js';
 import { now } from './proc.js';
 import type { ToWorker } from './messages.js';
@@ -63,8 +64,17 @@ let tlsContext: SecureContext | undefined;
  */
 const STANDBY = process.env.FANOUT_STANDBY !== '0';
 
+/**
+ * FANOUT_H2=node: the agents use node:http2's client instead of the lean one (lean-h2.ts), to
+ * compare the two in the same conditions.
+ */
+const NODE_H2 = process.env.FANOUT_H2 === 'node';
+
+type Session = ClientHttp2Session | LeanSession;
+type Stream = ClientHttp2Stream | LeanStream;
+
 /** One HTTP/2 session to a sync server, as SyncAgent's channel opens it. */
-function openSession(endpoint: string): ClientHttp2Session {
+function openSession(endpoint: string): Session {
   const [host, port] = [
     endpoint.slice(0, endpoint.lastIndexOf(':')),
     Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)),
@@ -72,22 +82,39 @@ function openSession(endpoint: string): ClientHttp2Session {
   // TCP_NODELAY as grpc-js sets it: otherwise small frames (pongs, WINDOW_UPDATEs) wait for Nagle.
   // With --tls every stream is its own mutual-TLS connection (one shared context, as an agent
   // has one certificate), like an agent talking to a server that is not --insecure.
+  const socket = () =>
+    tlsContext
+      ? tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true)
+      : connect({ host, port, noDelay: true });
   // The HTTP/2 window SyncAgent grants (stream and connection), so snapshots flow as to an agent.
+  if (!NODE_H2)
+    return new LeanSession(socket(), {
+      authority: endpoint,
+      tls: !!tlsContext,
+      windowBytes: FLOW_CONTROL_WINDOW_BYTES,
+    });
   const settings = { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };
-  const session = tlsContext
-    ? http2Connect(`https://${endpoint}`, {
-        settings,
-        createConnection: () =>
-          tlsConnect({ host, port, secureContext: tlsContext, ALPNProtocols: ['h2'] }).setNoDelay(true),
-      })
-    : http2Connect(`http://${endpoint}`, {
-        settings,
-        createConnection: () => connect({ host, port, noDelay: true }),
-      });
+  const session = http2Connect(`${tlsContext ? 'https' : 'http'}://${endpoint}`, {
+    settings,
+    createConnection: socket,
+  });
   session.once('remoteSettings', () => {
     if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
   });
   return session;
+}
+
+/** Opens the Sync call on SESSION and sends its first message (lean: in the session's first write). */
+function openCall(session: Session, first: Buffer): Stream {
+  if (session instanceof LeanSession) return session.request(SyncServiceService.sync.path, first);
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': SyncServiceService.sync.path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.write(first);
+  return stream;
 }
 
 class BenchStream {
@@ -99,8 +126,8 @@ class BenchStream {
   bytesReceived = 0;
   /** Snapshot bytes since the failover watch started. */
   failoverSnapshotBytes = 0;
-  private session: ClientHttp2Session | undefined;
-  private stream: ClientHttp2Stream | undefined;
+  private session: Session | undefined;
+  private stream: Stream | undefined;
   private attempt = 0;
   private closed = false;
   /** The gRPC frame header being read (it may be split across DATA frames). */
@@ -121,7 +148,7 @@ class BenchStream {
   private lastChange = 0;
   /** While the failover is watched: when each of its moments happened (failover-phases.ts). */
   moments: Float64Array | undefined;
-  private standby: { endpoint: string; session: ClientHttp2Session; ready: boolean } | undefined;
+  private standby: { endpoint: string; session: Session; ready: boolean } | undefined;
   /** Re-arming the standby after a failover (as SyncAgent: delay, then backoff while refused). */
   private standbyTimer: NodeJS.Timeout | undefined;
   private standbyAttempt = 0;
@@ -238,7 +265,7 @@ class BenchStream {
     this.snapshotCrc = 0;
     this.moment('reconnect');
     const standby = this.standby;
-    let session: ClientHttp2Session;
+    let session: Session;
     this.warm = false;
     if (standby?.ready && standby.endpoint === endpoint && !standby.session.destroyed) {
       this.standby = undefined;
@@ -282,12 +309,7 @@ class BenchStream {
     };
     session.on('error', () => end(undefined));
     session.on('close', () => end(undefined));
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': SyncServiceService.sync.path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
+    const stream = openCall(session, this.hello());
     this.stream = stream;
     stream.on('error', () => end(undefined));
     stream.on('close', () => end(undefined));
@@ -295,7 +317,6 @@ class BenchStream {
       const to = this.onData(chunk, now());
       if (to !== undefined) end(to || this.nextEndpoint(endpoint));
     });
-    stream.write(this.hello());
   }
 
   /** The ClientHello: a cold one (no revision) is the same bytes for every agent of a node. */

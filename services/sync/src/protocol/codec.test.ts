@@ -44,3 +44,17 @@ for (const count of [3, 20, 2000]) {
     });
   }
 }
+
+// Blocks compressed on the event loop (node parts: one per agent in a cluster of one agent per
+// node; deltas) use zlib's fastest level; the shared snapshot, built off the loop once per view,
+// keeps the default. The level shows in the headers: gzip XFL = 4 means "fastest" (RFC 1952
+// §2.3.1), zlib FLEVEL = 0 likewise (RFC 1950 §2.2).
+test('node parts and deltas are compressed at the fastest level, the shared snapshot at the default', async () => {
+  const updates = Array.from({ length: 20 }, (_, i) => update(i));
+  const gz = updateBlock(updates, SyncCompression.SYNC_COMPRESSION_GZIP, 0).block.compressed;
+  assert.equal(gz[8], 4, 'gzip XFL of a node part');
+  const zl = updateBlock(updates, SyncCompression.SYNC_COMPRESSION_DEFLATE, 0).block.compressed;
+  assert.equal(zl[1]! >> 6, 0, 'zlib FLEVEL of a node part');
+  const shared = (await updateBlockAsync(updates, SyncCompression.SYNC_COMPRESSION_GZIP)).block.compressed;
+  assert.equal(shared[8], 0, 'gzip XFL of the shared snapshot (default level)');
+});

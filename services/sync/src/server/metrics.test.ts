@@ -43,3 +43,18 @@ test('per-connection counts are exported under their names and attributes, summe
   line('# TYPE meshless_sync_connections gauge');
   await provider.shutdown();
 });
+
+// A fan-out of 10,000 streams per process under load takes seconds: its histogram must resolve
+// them (the last bound was 1.024 s, and every such fan-out landed in +Inf).
+test('fan-out times of seconds land in finite buckets', async () => {
+  const reader = new Reader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const m = createSyncMetrics(provider.getMeter('test'));
+  m.fanoutDuration(3, 'deltas');
+  m.fanoutDuration(0.003, 'deltas');
+  const { resourceMetrics } = await reader.collect();
+  const text = new PrometheusSerializer().serialize(resourceMetrics).replaceAll(',otel_scope_name="test"', '');
+  assert.ok(text.includes('meshless_sync_fanout_seconds_bucket{kind="deltas",le="2.048"} 1'), text);
+  assert.ok(text.includes('meshless_sync_fanout_seconds_bucket{kind="deltas",le="4.096"} 2'), text);
+  await provider.shutdown();
+});
