@@ -9,7 +9,8 @@
 //   cli.get         `meshless get nodes` against a running datastore: the same
 //   service.<name>  datastore, sync, agent, rr (datastore mode): CPU-s used and wall time from
 //                   spawn until /readyz answers 200 (median of --service-runs starts), then RSS
-//                   after 5 s idle (/proc)
+//                   after 5 s idle (/proc); each with the V8 flags it is deployed with (rr:
+//                   RR_NODE_FLAGS)
 //   cluster         (--cluster) `npm start`'s program: wall time and CPU-s until `meshless ready`
 // The last line of stdout is one JSON object with every figure and the load average. Progress goes
 // to stderr; --report FILE.html adds the figures and every service's CPU and memory over time.
@@ -19,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MESHLESS_BIN, PROJECT_ROOT } from '../../services/shared/paths/index.js';
 import { insecureSyncArgs } from '../../services/sync/testing.js';
+import { RR_NODE_FLAGS } from '../../services/rr/index.js';
 import {
   freePort,
   httpOk,
@@ -117,10 +119,19 @@ interface Started {
   wallSecondsToReady: number;
 }
 
+/**
+ * V8 flags a service is deployed with (k8s manifests, the cluster launcher): the reflector's 2 MB
+ * semi-spaces (RR_NODE_FLAGS). Its idle RSS is measured as it runs, not with Node's defaults.
+ */
+function nodeFlagsFor(service: string): readonly string[] {
+  return service === 'rr' ? RR_NODE_FLAGS : [];
+}
+
 /** Spawns a service and waits for its /readyz; the CPU it used by then is its start-up cost. */
 async function startService(mode: Mode, args: string[], metricsPort: number): Promise<Started> {
   const started = performance.now();
-  const child = spawn(process.execPath, [MESHLESS_BIN, ...args, '--metrics-port', String(metricsPort)], {
+  const argv = [...nodeFlagsFor(args[0]!), MESHLESS_BIN, ...args, '--metrics-port', String(metricsPort)];
+  const child = spawn(process.execPath, argv, {
     env: envFor(mode),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
