@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DestTable, NONE } from './dest-table.js';
+import { DestTable, NONE, growTypedArray } from './dest-table.js';
 import { makePrefix, type Prefix } from '../../../bgp/index.js';
 
 /**
@@ -64,4 +64,14 @@ describe('DestTable IPv4 index', () => {
     assert.equal(t.index4Stats.slots, slots);
     assert.ok((t.index4Stats.live + t.index4Stats.tombstones) * 2 <= slots);
   });
+});
+
+it('growTypedArray: contents kept, tail filled, the old array never detached', () => {
+  const a = new Int32Array(4).fill(7);
+  const b = growTypedArray(a, 8, -1);
+  assert.deepEqual([...b], [7, 7, 7, 7, -1, -1, -1, -1]);
+  assert.deepEqual([...growTypedArray(new Uint8Array([3]), 3)], [3, 0, 0]);
+  // A detach anywhere in the process slowed the RIB's typed-array work (see grow's comment).
+  assert.equal(a.length, 4);
+  assert.equal(a.buffer.byteLength, 16);
 });

@@ -20,6 +20,18 @@ export const DestFlag = {
   Dirty: 1,
 } as const;
 
+/**
+ * A copy of `a` at `size` elements (the new tail filled with `fill` when given, else zero). The
+ * old array is left to the GC: its ArrayBuffer is in the old generation (the tables are fields
+ * of long-lived objects), so it stays resident until the next full mark-compact, rare with a
+ * ~15 MB heap (at 100k routes x 10 clients ~6 MB of earlier copies at peak, beside 6 MB of live
+ * tables). Rejected, measured: detaching it (`structuredClone(buf, { transfer: [buf] })`, freed
+ * at the next scavenge) lowered peak RSS 2-5 MB but made bench:rr-core 300k x 100k converge
+ * 1.47-1.81 vs 1.16-1.30 CPU-s and withdraw 0.53-0.66 vs 0.41-0.47, most likely V8's
+ * ArrayBufferDetaching protector (after a first detach every optimized typed-array access checks
+ * for it): nothing in the reflector should detach an ArrayBuffer. Resizable ArrayBuffers (grown
+ * in place): TurboFan's element access ~2x slower in a table-walk microbenchmark.
+ */
 function grow<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array | Float64Array>(
   a: T,
   size: number,
