@@ -2,25 +2,12 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { RAW_SYNC_SERVICE } from '../../services/sync/src/protocol/index.js';
 import { LeanSession } from './lean-h2.js';
 
-const PATH = '/meshless.v1.SyncService/Sync';
+const PATH = RAW_SYNC_SERVICE.sync!.path;
 const WINDOW = 4 * 1024 * 1024;
-const identity = (b: Buffer) => b;
-/** The Sync method with identity serializers, as the sync server registers it. */
-const RAW_SERVICE: ServiceDefinition = {
-  sync: {
-    path: PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'sync',
-  },
-};
 
 /** A gRPC message: flag 0, length, body. */
 function grpcFrame(body: Buffer): Buffer {
@@ -49,7 +36,7 @@ test('a grpc-js server accepts the lean request and streams more than the window
   const message = (i: number) => Buffer.alloc(128 * 1024, i);
   const server = new Server();
   const hellos: Buffer[] = [];
-  server.addService(RAW_SERVICE, {
+  server.addService(RAW_SYNC_SERVICE, {
     sync: (call: ServerDuplexStream<Buffer, Buffer>) => {
       call.once('data', (hello: Buffer) => {
         hellos.push(hello);
