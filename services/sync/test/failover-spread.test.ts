@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { SyncAgent } from '../index.js';
-import { runEvery, waitFor } from '../../shared/testing/index.js';
-import { RandomWorkload, processRig, spawnSyncServer, waitConverged } from '../src/testing/fixtures.js';
+import type { SyncAgent } from '../index.js';
+import { waitFor } from '../../shared/testing/index.js';
+import { agentFleet, RandomWorkload, processRig, spawnSyncServer, waitConverged } from '../src/testing/fixtures.js';
 
 const NODES = Array.from({ length: 15 }, (_, i) => `node-${i}`);
 const rig = processRig('meshless-sync-spread-');
@@ -21,25 +21,7 @@ test('the agents of a killed server resume on every survivor, not all on the nex
   await Promise.all(servers.map((s) => s.ready));
   const endpoints = servers.map((s) => s.address);
   // Three agents per node (45), one endpoint list for all, as a deployment's configuration gives.
-  const agents = NODES.flatMap((node) =>
-    [0, 1, 2].map(
-      (i) =>
-        new SyncAgent({
-          node,
-          endpoints,
-          stateDir: join(dir, `agent-${node}-${i}`),
-          backoffInitialMs: 20,
-          backoffMaxMs: 200,
-        }),
-    ),
-  );
-  // Whatever assertion fails: agents left reconnecting keep the file from ever exiting.
-  t.after(() =>
-    runEvery(
-      'agents',
-      agents.map((ag) => () => ag.stop()),
-    ),
-  );
+  const agents = agentFleet(t, NODES, 3, endpoints, dir);
   await Promise.all(agents.map((ag) => ag.start()));
   await waitConverged(ds, agents, 60_000);
   const snapshots = agents.map((ag) => ag.stats.snapshots);

@@ -17,6 +17,7 @@ import { MESHLESS_BIN } from '../../shared/paths/index.js';
 import { SyncAgent, SyncServer } from '../index.js';
 import { runEvery, waitFor } from '../../shared/testing/index.js';
 import {
+  agentFleet,
   RandomWorkload,
   processRig,
   spawnSyncServer,
@@ -58,24 +59,7 @@ test('after kill -9 the orphans resume on the survivor over their standby connec
   children.push(...servers);
   await Promise.all(servers.map((s) => s.ready));
   const endpoints = servers.map((s) => s.address);
-  const agents = NODES.flatMap((node) =>
-    [0, 1].map(
-      (i) =>
-        new SyncAgent({
-          node,
-          endpoints,
-          stateDir: join(dir, `agent-${node}-${i}`),
-          backoffInitialMs: 20,
-          backoffMaxMs: 200,
-        }),
-    ),
-  );
-  t.after(() =>
-    runEvery(
-      'agents',
-      agents.map((ag) => () => ag.stop()),
-    ),
-  );
+  const agents = agentFleet(t, NODES, 2, endpoints, dir);
   await Promise.all(agents.map((ag) => ag.start()));
   await waitConverged(ds, agents, 60_000);
   // Every agent's standby is up, on the server its stream is not on.

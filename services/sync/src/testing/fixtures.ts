@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { pino } from 'pino';
-import { hashEntries, type SyncAgent } from '../client/index.js';
+import { hashEntries, SyncAgent } from '../client/index.js';
 import { insecureSyncArgs } from './args.js';
 import { MESHLESS_BIN } from '../../../shared/paths/index.js';
 import { runEvery, startNatsServer, waitFor, type NatsServerHandle } from '../../../shared/testing/index.js';
-import { after, before } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -428,4 +428,38 @@ export function helloFrame(node: string, patch: Partial<SyncClientHello> = {}): 
     ...patch,
   };
   return Buffer.from(SyncRequest.encode({ message: { $case: 'clientHello', value } }).finish());
+}
+
+/**
+ * `perNode` SyncAgents for each node, one endpoint list for all (as a deployment's configuration
+ * gives), retrying quickly; not started. Stopped after the test whatever fails: agents left
+ * reconnecting keep the file from ever exiting.
+ */
+export function agentFleet(
+  t: TestContext,
+  nodes: readonly string[],
+  perNode: number,
+  endpoints: string[],
+  dir: string,
+): SyncAgent[] {
+  const agents = nodes.flatMap((node) =>
+    Array.from(
+      { length: perNode },
+      (_, i) =>
+        new SyncAgent({
+          node,
+          endpoints,
+          stateDir: join(dir, `agent-${node}-${i}`),
+          backoffInitialMs: 20,
+          backoffMaxMs: 200,
+        }),
+    ),
+  );
+  t.after(() =>
+    runEvery(
+      'agents',
+      agents.map((ag) => () => ag.stop()),
+    ),
+  );
+  return agents;
 }
