@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { RAW_SYNC_SERVICE } from '../../services/sync/src/protocol/index.js';
+import { RAW_SYNC_SERVICE } from '../../services/sync/testing.js';
 import { LeanSession } from './lean-h2.js';
 
 const PATH = RAW_SYNC_SERVICE.sync!.path;
