@@ -54,14 +54,18 @@ function startService(name: string, args: string[], env: Record<string, string> 
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      if (reading) readAvailable();
+      resolve({ code, signal });
+    }),
   );
   const lines: Array<Record<string, unknown>> = [];
   let buffered = '';
   let reading = true;
   const buf = Buffer.alloc(65536);
-  const poll = setInterval(() => {
-    if (!reading) return;
+  // Everything the service has written so far, read and parsed (also once more after it exits:
+  // its last lines may still be in the FIFO when the exit is seen).
+  const readAvailable = (): void => {
     for (;;) {
       let n = 0;
       try {
@@ -82,6 +86,9 @@ function startService(name: string, args: string[], env: Record<string, string> 
         // not a log line
       }
     }
+  };
+  const poll = setInterval(() => {
+    if (reading) readAvailable();
   }, 20);
   let closed = false;
   return {
